@@ -1,0 +1,62 @@
+"""Bloc's Mesa agents and their strategies.
+
+Strategies live in one registry (`STRATEGIES`), keyed by name, in the style of Axelrod's
+`axelrod.strategies`: `COUNTRY_STRATEGIES` and `SUPPLIER_STRATEGIES` are derived from the tags.
+"""
+
+from agents.base import Strategy
+from agents.countries import (
+    Boulware,
+    Conceder,
+    CountryStrategy,
+    FixedReservation,
+    Myopic,
+    RandomCountry,
+    Reciprocal,
+    TimeDependent,
+)
+from agents.supplier import Adaptive, ExportControls, Flood, Passive, SideOffers, SupplierStrategy
+
+ALL_STRATEGIES: list[type[Strategy]] = [
+    Myopic,
+    FixedReservation,
+    TimeDependent,
+    Boulware,
+    Conceder,
+    Reciprocal,
+    RandomCountry,
+    Passive,
+    Flood,
+    ExportControls,
+    SideOffers,
+    Adaptive,
+]
+STRATEGIES: dict[str, type[Strategy]] = {s.name: s for s in ALL_STRATEGIES}
+COUNTRY_STRATEGIES = {n: s for n, s in STRATEGIES.items() if s.classifier["role"] == "country"}
+SUPPLIER_STRATEGIES = {n: s for n, s in STRATEGIES.items() if s.classifier["role"] == "supplier"}
+
+
+def make_strategy(name: str, role: str = "country", **params: float) -> Strategy:
+    """Build a registered strategy by name, checking it fits the role."""
+    import difflib
+
+    table = COUNTRY_STRATEGIES if role == "country" else SUPPLIER_STRATEGIES
+    if name not in table:
+        close = difflib.get_close_matches(name, list(table), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(
+            f"unknown {role} strategy {name!r}{hint}; known: {', '.join(sorted(table))}"
+        )
+    return table[name](**params)
+
+
+__all__ = [
+    "ALL_STRATEGIES",
+    "COUNTRY_STRATEGIES",
+    "STRATEGIES",
+    "SUPPLIER_STRATEGIES",
+    "CountryStrategy",
+    "Strategy",
+    "SupplierStrategy",
+    "make_strategy",
+]

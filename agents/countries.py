@@ -1,0 +1,115 @@
+"""Country strategies: how an invited actor answers the package on the table.
+
+Each strategy reads the forecast gain of joining at each evaluated floor scale and accepts, rejects
+or counter-proposes the scale it likes best. Thresholds are fractions of the actor's stake, so the
+same strategy behaves alike for Singapore and for the United States.
+"""
+
+from __future__ import annotations
+
+from agents.base import Strategy
+from agents.views import CountryView
+from negotiation.types import Action, Decision, Reason
+
+
+class CountryStrategy(Strategy):
+    classifier = {"role": "country", "stochastic": False, "memory": 0, "lookahead": False}
+
+    def respond(self, view: CountryView) -> Decision:
+        raise NotImplementedError
+
+    # Shared rule: accept at the proposed scale if the gain clears `threshold` (a fraction of the
+    # stake); otherwise counter with the best other scale if that one clears it; otherwise reject.
+    @staticmethod
+    def answer(view: CountryView, threshold: float, note: str = "") -> Decision:
+        need = threshold * view.stake
+        proposed = view.gains[1.0]
+        if proposed.total >= need:
+            return Decision(Action.ACCEPT, Reason(proposed.deltas, need), 1.0, note)
+        best_scale = max(view.gains, key=lambda s: view.gains[s].total)
+        best = view.gains[best_scale]
+        if best_scale != 1.0 and best.total >= need:
+            return Decision(Action.COUNTER, Reason(best.deltas, need), best_scale, note)
+        return Decision(Action.REJECT, Reason(proposed.deltas, need), 1.0, note)
+
+
+class Myopic(CountryStrategy):
+    """Myopic best response: join exactly when joining pays this round."""
+
+    name = "myopic"
+    defaults = {"threshold": 0.0}
+
+    def respond(self, view: CountryView) -> Decision:
+        return self.answer(view, self.params["threshold"])
+
+
+class FixedReservation(CountryStrategy):
+    """Join only if the gain is at least a fixed reservation (fraction of the stake)."""
+
+    name = "fixed"
+    defaults = {"reservation": 0.01}
+
+    def respond(self, view: CountryView) -> Decision:
+        return self.answer(view, self.params["reservation"])
+
+
+class TimeDependent(CountryStrategy):
+    """A concession schedule (Faratin et al. 1998): the required gain falls from `aspiration` to
+    `reservation` as the deadline nears, following (t/T)**(1/e). e < 1 concedes late (Boulware),
+    e > 1 concedes early (Conceder)."""
+
+    name = "time-dependent"
+    defaults = {"aspiration": 0.02, "reservation": -0.01, "e": 1.0}
+
+    def threshold(self, view: CountryView) -> float:
+        horizon = view.deadline if view.deadline else view.horizon
+        t = min(1.0, view.elapsed / max(horizon, 1))
+        p = self.params
+        return p["aspiration"] - (p["aspiration"] - p["reservation"]) * t ** (1.0 / p["e"])
+
+    def respond(self, view: CountryView) -> Decision:
+        return self.answer(view, self.threshold(view), note=f"asks {self.threshold(view):+.1%}")
+
+
+class Boulware(TimeDependent):
+    name = "boulware"
+    defaults = {"aspiration": 0.02, "reservation": -0.01, "e": 0.2}
+
+
+class Conceder(TimeDependent):
+    name = "conceder"
+    defaults = {"aspiration": 0.02, "reservation": -0.01, "e": 3.0}
+
+
+class Reciprocal(CountryStrategy):
+    """Reciprocity: tolerant while partners hold together, demanding after a defection.
+
+    Accepts a small loss (`tolerance`) when nobody left or rejected in the previous round, and asks
+    for `margin` after anyone did, for `memory` rounds.
+    """
+
+    name = "reciprocal"
+    classifier = {**CountryStrategy.classifier, "memory": 3}
+    defaults = {"tolerance": 0.005, "margin": 0.01, "memory": 3}
+
+    def respond(self, view: CountryView) -> Decision:
+        since = view.round - int(self.params["memory"])
+        defections = [
+            (r, a) for r, a, kind in view.history if r >= since and kind in {"left", "rejected"}
+        ]
+        if defections:
+            return self.answer(view, self.params["margin"], note="after a defection")
+        return self.answer(view, -self.params["tolerance"], note="partners hold together")
+
+
+class RandomCountry(CountryStrategy):
+    """Accepts with probability `p` whatever the gain: a test opponent and a null model."""
+
+    name = "random"
+    classifier = {**CountryStrategy.classifier, "stochastic": True}
+    defaults = {"p": 0.5}
+
+    def respond(self, view: CountryView) -> Decision:
+        reason = view.gains[1.0]
+        action = Action.ACCEPT if view.rng.random() < self.params["p"] else Action.REJECT
+        return Decision(action, reason, 1.0, "at random")

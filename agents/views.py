@@ -1,0 +1,67 @@
+"""What agents see: an immutable snapshot of the round and an interface to forecast outcomes.
+
+Agents never reach into the model. The model fills these views; strategies read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from negotiation.types import Package, Reason, SupplierMove
+
+
+@dataclass(frozen=True)
+class CountryView:
+    """A country's view when a package is on the table.
+
+    gains: for each floor scale the engine evaluated (1.0 = the package as proposed), the reason for
+    joining: (utility if it joins - utility if it stays out) by component, USD per year.
+    stake: the size of the actor's interests (sum of absolute components), USD per year, so that
+    strategies can express thresholds as fractions.
+    elapsed: rounds since the track opened; deadline: rounds from the track's opening to its
+    deadline (None without one).
+    history: previous rounds' public events, as (round, actor, kind) tuples.
+    """
+
+    actor: str
+    round: int
+    elapsed: int
+    deadline: int | None
+    horizon: int
+    package: Package
+    gains: dict[float, Reason]
+    stake: float
+    members: frozenset[str]
+    history: tuple[tuple[int, str, str], ...]
+    rng: np.random.Generator
+    discount: float = 1.0
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """What the supplier expects from one of its options, for one round."""
+
+    move: SupplierMove
+    utility: float  # the supplier's weighted utility, USD per year
+    members_after: frozenset[str]  # who would still be in after members react
+    margins: dict[str, float] = field(default_factory=dict)  # members' gain from staying
+
+
+@dataclass(frozen=True)
+class SupplierView:
+    """The supplier's view: the bloc, the markets, and a forecast of its candidate moves."""
+
+    actor: str
+    round: int
+    members: frozenset[str]
+    minerals: tuple[str, ...]
+    floors: dict[str, float]
+    supplier_share: dict[str, float]  # of world supply at the reference, by mineral
+    margins: dict[str, float]  # each member's gain from staying in (USD/yr) last round
+    stakes: dict[str, float]
+    aggressiveness: float
+    forecast: Callable[[Sequence[SupplierMove]], list[Forecast]]
+    rng: np.random.Generator

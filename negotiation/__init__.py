@@ -1,0 +1,36 @@
+"""Bloc: a critical-minerals trading bloc negotiated by Mesa agents.
+
+    from negotiation import BlocModel, load_scenario
+    model = BlocModel(load_scenario("ministerial-2026"), rng=42).run()
+    model.rounds_df, model.actors_df, model.events_df
+
+Names are resolved lazily (PEP 562) so that `agents/` can import the leaf modules of this package
+(types, market, payoffs) without closing an import cycle through `negotiation.model`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["BlocModel", "Scenario", "ScenarioError", "load_scenario", "scenario_names"]
+
+_LAZY = {
+    "BlocModel": "negotiation.model",
+    "Scenario": "negotiation.scenario",
+    "ScenarioError": "negotiation.scenario",
+    "load_scenario": "negotiation.scenario",
+    "scenario_names": "negotiation.scenario",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from negotiation.model import BlocModel
+    from negotiation.scenario import Scenario, ScenarioError, load_scenario, scenario_names
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'negotiation' has no attribute {name!r}")

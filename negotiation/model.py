@@ -1,0 +1,755 @@
+"""The Mesa model: agenda, protocol, supplier, markets, entry and exit, records.
+
+One round (see DESIGN.md):
+
+1. levers changed since the last round take effect;
+2. the agenda says which tracks sit and who proposes; the package on the table is the bloc's current
+   policy; every invited outsider forecasts joining against staying out (at the proposed floors and
+   at lower and higher ones) and accepts, rejects or counter-proposes through its strategy; the
+   proposer accepts a counter that leaves it no worse off;
+3. the supplier acts (its strategy may forecast each option);
+4. markets clear; tariffs, gap payments and stockpile purchases flow; capacity moves;
+5. members below their outside option for longer than their patience leave;
+6. the stability report (d'Aspremont et al. 1983) is computed against every member leaving and every
+   outsider joining, and everything is recorded.
+
+All randomness comes from `self.rng` (the `rng=` argument): the order in which invitees answer and
+any stochastic strategy.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from agents import make_strategy
+from agents.actors import CountryAgent, SupplierAgent
+from agents.base import Strategy
+from agents.views import CountryView, Forecast, SupplierView
+from negotiation.market import MarketData, Outcome, Policies, clear
+from negotiation.payoffs import Profiles, components, utility
+from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
+from negotiation.types import (
+    COMPONENTS,
+    INSTRUMENT_CODES,
+    Action,
+    Instrument,
+    Package,
+    Reason,
+    SupplierAction,
+    SupplierMove,
+)
+
+#: Floor scales every invitee evaluates: the proposal, and the counter-proposals it may make.
+SCALES: tuple[float, ...] = (0.8, 1.0, 1.25)
+NORMAL = SupplierMove(SupplierAction.NORMAL, reason="sells normally")
+
+#: Live levers: they act from the next round. Structural settings act on reset.
+LEVERS = (
+    "floors",
+    "instrument",
+    "penalty",
+    "cost_sharing",
+    "supplier_strategy",
+    "aggressiveness",
+    "weights",
+    "patience",
+)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A batch of cleared packages with every actor's components (K, A, C) and utility (K, A)."""
+
+    outcome: Outcome
+    comp: np.ndarray
+    util: np.ndarray
+
+
+class BlocModel(mesa.Model):
+    """A critical-minerals bloc negotiated round by round.
+
+    scenario: a Scenario, or a built-in name or TOML path (default: ministerial-2026).
+    rounds: override the scenario's number of rounds.
+    floors: {mineral: USD per tonne}; instrument: "border" | "price_gap" | "stockpile";
+    penalty: ad-valorem margin on non-member supply (0.1 = 10 %); cost_sharing: "consumption",
+    "equal" or {actor: share}; stockpile_fund: USD; supplier_strategy, aggressiveness (0-1);
+    strategies: {actor: strategy name or Strategy}; weights: {actor: {component: weight}};
+    patience: {actor: rounds}. Each overrides the scenario. rng: seed or numpy Generator.
+    """
+
+    INSTRUMENTS = tuple(i.value for i in Instrument)
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path = DEFAULT_SCENARIO,
+        *,
+        rounds: int | None = None,
+        floors: Mapping[str, float] | None = None,
+        instrument: str | None = None,
+        penalty: float | None = None,
+        cost_sharing: str | Mapping[str, float] | None = None,
+        stockpile_fund: float | None = None,
+        supplier_strategy: str | Strategy | None = None,
+        aggressiveness: float | None = None,
+        strategies: Mapping[str, str | Strategy] | None = None,
+        weights: Mapping[str, Mapping[str, float]] | None = None,
+        patience: Mapping[str, int] | None = None,
+        rng: int | np.random.Generator | None = None,
+    ) -> None:
+        super().__init__(rng=rng)
+        sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        self.config = sc
+        self.rounds = int(rounds if rounds is not None else sc.time.rounds)
+        if self.rounds < 1:
+            raise ValueError(f"rounds must be at least 1 (got {self.rounds})")
+        self.minerals = sc.mineral_ids
+        self.actor_ids = sc.actor_ids
+        self.countries = sc.country_ids
+        self.index = {a: i for i, a in enumerate(self.actor_ids)}
+        self.supplier_id = sc.supplier.actor
+        self._build_arrays(sc)
+
+        # Policy levers (live).
+        self.floors = np.array([sc.policy.floors.get(m, 0.0) for m in self.minerals])
+        self.instrument = Instrument(sc.policy.instrument)
+        self.penalty = float(sc.policy.outsider_penalty)
+        self.cost_sharing: str | dict[str, float] = (
+            dict(sc.policy.cost_sharing)
+            if isinstance(sc.policy.cost_sharing, Mapping)
+            else sc.policy.cost_sharing
+        )
+        self.aggressiveness = float(sc.supplier.aggressiveness)
+        self.fund = float(sc.policy.stockpile_fund)
+        self.fund_initial = self.fund
+        self.fund_exhausted = False
+
+        # Agents.
+        self.country_agents: dict[str, CountryAgent] = {}
+        for aid in self.countries:
+            prof = sc.actors[aid]
+            strat = make_strategy(prof.strategy, "country", **prof.strategy_params)
+            self.country_agents[aid] = CountryAgent(self, aid, prof.name, strat, prof.patience)
+        sup = sc.actors[self.supplier_id]
+        self.supplier_agent = SupplierAgent(
+            self, self.supplier_id, sup.name, make_strategy(sc.supplier.strategy, "supplier")
+        )
+        for aid in sc.policy.initial_members:
+            self.country_agents[aid].member = True
+
+        self.round = 0
+        self.last_move: SupplierMove = NORMAL
+        self.pending: dict[str, Any] = {}
+        self.lever_log: list[dict[str, Any]] = []
+        self._rounds: list[dict[str, Any]] = []
+        self._actors: list[dict[str, Any]] = []
+        self._events: list[dict[str, Any]] = []
+        self.history: list[tuple[int, str, str]] = []
+        self.last_margins: dict[str, float] = {}
+        self.last_outcome: Outcome | None = None
+        self.last_components: np.ndarray | None = None
+
+        self._apply_levers(
+            {
+                k: v
+                for k, v in dict(
+                    floors=floors,
+                    instrument=instrument,
+                    penalty=penalty,
+                    cost_sharing=cost_sharing,
+                    supplier_strategy=supplier_strategy,
+                    aggressiveness=aggressiveness,
+                    strategies=strategies,
+                    weights=weights,
+                    patience=patience,
+                ).items()
+                if v is not None
+            },
+            log=False,
+        )
+        if stockpile_fund is not None:
+            self.fund = self.fund_initial = float(stockpile_fund)
+        self._record_round(0, {}, NORMAL)
+
+    # ------------------------------------------------------------------------------------------
+    # Set-up
+
+    def _build_arrays(self, sc: Scenario) -> None:
+        M, A = len(self.minerals), len(self.actor_ids)
+        mins = [sc.minerals[m] for m in self.minerals]
+        acts = [sc.actors[a] for a in self.actor_ids]
+        ref = np.array([m.reference_price for m in mins])
+        cost = np.array([[a.unit_cost.get(m, r) for m, r in zip(self.minerals, ref)] for a in acts])
+        self.data = MarketData(
+            ref_price=ref,
+            demand=np.array([m.demand for m in mins]),
+            elasticity=np.array([m.elasticity for m in mins]),
+            fringe_cost=np.array([m.fringe_cost for m in mins]),
+            spread=np.array([m.supply_spread for m in mins]),
+            cost=cost,
+            consumption=np.array(
+                [[a.consumption.get(m, 0.0) for m in self.minerals] for a in acts]
+            ),
+            exposure=np.array([[a.exposure.get(m, 0.0) for m in self.minerals] for a in acts]),
+            supplier=self.index[sc.supplier.actor],
+        )
+        self.capacity = np.array([[a.production.get(m, 0.0) for m in self.minerals] for a in acts])
+        self.fringe_capacity = np.array([m.fringe_capacity for m in mins])
+        sup = self.index[sc.supplier.actor]
+        world = self.capacity.sum(axis=0) + self.fringe_capacity
+        self.weights = np.array([a.weights.vector() for a in acts])
+        self.profiles = Profiles(
+            risk_premium=np.array([a.risk_premium for a in acts]),
+            openness_value=np.array([a.openness_value for a in acts]),
+            weights=self.weights,
+            cost_sharing=np.ones(A),
+            strategic_weight=sc.supplier.strategic_weight,
+            base_supplier_share=self.capacity[sup] / np.maximum(world, 1e-300),
+        )
+        self.base_supplier_share = dict(zip(self.minerals, self.profiles.base_supplier_share))
+        self.stake = {
+            a: float((ref * (self.data.consumption[i] + self.capacity[i])).sum())
+            + acts[i].openness_value
+            + 1e6
+            for i, a in enumerate(self.actor_ids)
+        }
+        lag_rounds = round(sc.investment.lag_days / sc.time.round_days)
+        self.pipeline: deque[np.ndarray] = deque(
+            [np.zeros((A + 1, M)) for _ in range(lag_rounds)], maxlen=max(lag_rounds, 1)
+        )
+        self.lag_rounds = lag_rounds
+
+    def _cost_key(self) -> np.ndarray:
+        if isinstance(self.cost_sharing, Mapping):
+            return np.array([float(self.cost_sharing.get(a, 0.0)) for a in self.actor_ids])
+        if self.cost_sharing == "equal":
+            return np.ones(len(self.actor_ids))
+        return self.data.consumption @ self.data.ref_price + 1.0  # by value of consumption
+
+    # ------------------------------------------------------------------------------------------
+    # Levers
+
+    def set_levers(self, **changes: Any) -> None:
+        """Change live levers; they act from the next round (and are logged on the charts)."""
+        unknown = set(changes) - set(LEVERS) - {"strategies"}
+        if unknown:
+            raise ValueError(f"unknown lever(s): {', '.join(sorted(unknown))}")
+        self.pending.update(changes)
+
+    def _apply_levers(self, changes: Mapping[str, Any], log: bool = True) -> None:
+        for name, value in changes.items():
+            before = self._lever_value(name)
+            if name == "floors":
+                for m in value:
+                    if m not in self.minerals:
+                        raise ValueError(f"floors: unknown mineral {m!r}")
+                self.floors = np.array(
+                    [float(value.get(m, f)) for m, f in zip(self.minerals, self.floors)]
+                )
+            elif name == "instrument":
+                self.instrument = Instrument(value)
+            elif name == "penalty":
+                if not 0 <= float(value) <= 2:
+                    raise ValueError(f"penalty must be between 0 and 2 (got {value})")
+                self.penalty = float(value)
+            elif name == "cost_sharing":
+                self.cost_sharing = dict(value) if isinstance(value, Mapping) else str(value)
+            elif name == "supplier_strategy":
+                strat = value if isinstance(value, Strategy) else make_strategy(value, "supplier")
+                self.supplier_agent.strategy = strat
+            elif name == "aggressiveness":
+                self.aggressiveness = float(np.clip(value, 0.0, 1.0))
+            elif name == "strategies":
+                for aid, strat in value.items():
+                    if aid == self.supplier_id:
+                        self._apply_levers({"supplier_strategy": strat}, log=False)
+                        continue
+                    s = strat if isinstance(strat, Strategy) else make_strategy(strat, "country")
+                    self._agent(aid).strategy = s
+            elif name == "weights":
+                for aid, w in value.items():
+                    for comp, x in w.items():
+                        if comp not in COMPONENTS:
+                            raise ValueError(f"weights.{aid}: unknown component {comp!r}")
+                        self.weights[self.index[aid], COMPONENTS.index(comp)] = float(x)
+            elif name == "patience":
+                for aid, p in value.items():
+                    self._agent(aid).patience = int(p)
+            if log:
+                after = self._lever_value(name)
+                self.lever_log.append(
+                    {"round": self.round, "lever": name, "before": before, "after": after}
+                )
+                self._event(self.round, "", "lever", f"Lever changed: {name} {before} -> {after}")
+
+    def _lever_value(self, name: str) -> str:
+        if name == "floors":
+            return ", ".join(f"{m}={f:,.0f}" for m, f in zip(self.minerals, self.floors) if f > 0)
+        if name == "instrument":
+            return self.instrument.value
+        if name == "penalty":
+            return f"{self.penalty:.0%}"
+        if name == "cost_sharing":
+            return str(self.cost_sharing)
+        if name == "supplier_strategy":
+            return self.supplier_agent.strategy.name
+        if name == "aggressiveness":
+            return f"{self.aggressiveness:.2f}"
+        return "changed"
+
+    def _agent(self, aid: str) -> CountryAgent:
+        if aid not in self.country_agents:
+            raise ValueError(f"unknown country {aid!r}")
+        return self.country_agents[aid]
+
+    # ------------------------------------------------------------------------------------------
+    # Evaluation: clear a batch of packages and score every actor.
+
+    @property
+    def members(self) -> frozenset[str]:
+        return frozenset(a for a, ag in self.country_agents.items() if ag.member)
+
+    def package(self, members: frozenset[str] | None = None, proposer: str = "") -> Package:
+        key = self._cost_key()
+        return Package(
+            self.members if members is None else members,
+            tuple(float(f) for f in self.floors),
+            self.instrument,
+            self.penalty,
+            tuple(float(k) for k in key),
+            proposer,
+        )
+
+    def _shock_arrays(self, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        M = len(self.minerals)
+        flood, control, demand = np.zeros(M), np.zeros(M), np.ones(M)
+        for s in self.config.shocks:
+            end = s.start_round + s.duration - 1 if s.duration else self.rounds
+            if s.start_round <= r <= end:
+                j = self.minerals.index(s.mineral)
+                if s.kind == "flood":
+                    flood[j] += s.magnitude
+                elif s.kind == "export_control":
+                    control[j] = min(1.0, control[j] + s.magnitude)
+                else:
+                    demand[j] *= 1.0 + s.magnitude
+        return flood, control, demand
+
+    def evaluate(
+        self,
+        specs: Sequence[tuple[frozenset[str], float, SupplierMove]],
+        r: int | None = None,
+    ) -> Evaluation:
+        """Clear one package per spec (members, floor scale, supplier move) in one batch."""
+        r = self.round if r is None else r
+        K, A, M = len(specs), len(self.actor_ids), len(self.minerals)
+        member = np.zeros((K, A), dtype=bool)
+        scale = np.empty(K)
+        flood = np.zeros((K, M))
+        control = np.zeros((K, M))
+        offer = np.zeros((K, A))
+        s_flood, s_control, s_demand = self._shock_arrays(r)
+        for k, (mem, s, move) in enumerate(specs):
+            for a in mem:
+                member[k, self.index[a]] = True
+            scale[k] = s
+            if move.action is SupplierAction.FLOOD:
+                for m in move.minerals:
+                    flood[k, self.minerals.index(m)] = move.intensity
+            elif move.action is SupplierAction.EXPORT_CONTROLS:
+                for m in move.minerals:
+                    control[k, self.minerals.index(m)] = move.intensity
+            elif move.action is SupplierAction.SIDE_OFFER and move.target:
+                offer[k, self.index[move.target]] = move.offer
+        floors = self.floors[None, :] * scale[:, None]
+        n_floored = max(int((self.floors > 0).sum()), 1)
+        budget = 0.0 if self.fund_exhausted else self.fund / self.config.round_years / n_floored
+        pol = Policies(
+            member=member,
+            floors=floors,
+            instrument=np.full(K, INSTRUMENT_CODES[self.instrument]),
+            penalty=np.full(K, self.penalty),
+            stock_budget=np.where(floors > 0, budget, 0.0),
+            flood=flood + s_flood[None],
+            control=np.clip(control + s_control[None], 0.0, 1.0),
+            demand_shift=np.broadcast_to(s_demand, (K, M)),
+            capacity=np.broadcast_to(self.capacity, (K, A, M)),
+            fringe_capacity=np.broadcast_to(self.fringe_capacity, (K, M)),
+        )
+        out = clear(self.data, pol)
+        prof = Profiles(**{**self.profiles.__dict__, "cost_sharing": self._cost_key()})
+        comp = components(self.data, prof, pol, out, offer)
+        return Evaluation(out, comp, utility(comp, self.weights))
+
+    def _reason(self, ev: Evaluation, k_in: int, k_out: int, actor: str) -> Reason:
+        i = self.index[actor]
+        delta = (ev.comp[k_in, i] - ev.comp[k_out, i]) * self.weights[i]
+        return Reason(dict(zip(COMPONENTS, (float(x) for x in delta))))
+
+    # ------------------------------------------------------------------------------------------
+    # The round
+
+    def active_tracks(self, r: int) -> list:
+        return [
+            t
+            for t in self.config.agenda.tracks
+            if t.start_round <= r and (t.end_round is None or r <= t.end_round)
+        ]
+
+    def step(self) -> None:
+        if self.round >= self.rounds:
+            return
+        self.round += 1
+        r = self.round
+        if self.pending:
+            changes, self.pending = self.pending, {}
+            self._apply_levers(changes)
+
+        decisions = self._negotiate(r)
+        move = self._supplier_acts(r)
+        self._record_round(r, decisions, move)
+        if self.round >= self.rounds:
+            self.running = False
+
+    def _invitations(self, r: int) -> dict[str, tuple[int, int | None, str]]:
+        """Invited outsiders -> (elapsed rounds, rounds to deadline, proposer)."""
+        invites: dict[str, tuple[int, int | None, str]] = {}
+        members = self.members
+        for t in self.active_tracks(r):
+            if t.proposer == "rotation":
+                proposer = t.parties[(r - t.start_round) % len(t.parties)]
+            else:
+                proposer = t.convener or t.parties[0]
+            if proposer not in members:  # only a member can table the bloc's package
+                proposer = next((a for a in t.parties if a in members), min(members, default=""))
+            deadline = None if t.deadline_round is None else t.deadline_round - t.start_round + 1
+            for a in t.parties:
+                if a in members or a not in self.country_agents or self._cooling_off(a, r):
+                    continue
+                prev = invites.get(a)
+                if prev is None or (deadline or 10**9) < (prev[1] or 10**9):
+                    invites[a] = (r - t.start_round + 1, deadline, proposer)
+        if self.config.agenda.open_accession:
+            default_proposer = min(members, default="")
+            for a in self.countries:
+                if a not in members and a not in invites and not self._cooling_off(a, r):
+                    invites[a] = (r, None, default_proposer)
+        return invites
+
+    def _cooling_off(self, actor: str, r: int) -> bool:
+        """A country that left is not invited back for as many rounds as its patience."""
+        ag = self.country_agents[actor]
+        return ag.left_round is not None and r - ag.left_round <= ag.patience
+
+    def _negotiate(self, r: int) -> dict[str, str]:
+        members = self.members
+        invites = self._invitations(r)
+        decisions: dict[str, str] = {}
+        if not invites:
+            return decisions
+        order = list(invites)
+        self.rng.shuffle(order)  # who answers first matters when a counter is adopted
+        specs: list[tuple[frozenset[str], float, SupplierMove]] = []
+        for s in SCALES:
+            specs.append((members, s, self.last_move))
+        for a in order:
+            for s in SCALES:
+                specs.append((members | {a}, s, self.last_move))
+        ev = self.evaluate(specs, r)
+        base = {s: i for i, s in enumerate(SCALES)}
+        adopted_scale = 1.0
+        joined: list[str] = []
+        history = tuple(self.history)
+        for n, a in enumerate(order):
+            elapsed, deadline, proposer = invites[a]
+            first = len(SCALES) * (n + 1)
+            gains = {
+                round(s / adopted_scale, 6): self._reason(ev, first + j, base[s], a)
+                for j, s in enumerate(SCALES)
+                if adopted_scale == 1.0 or s == adopted_scale
+            }
+            if 1.0 not in gains:
+                continue
+            view = CountryView(
+                actor=a,
+                round=r,
+                elapsed=elapsed,
+                deadline=deadline,
+                horizon=12,
+                package=self.package(members, proposer),
+                gains=gains,
+                stake=self.stake[a],
+                members=members,
+                history=history,
+                rng=self.rng,
+            )
+            decision = self.country_agents[a].respond(view)
+            name = self.country_agents[a].name
+            reason = decision.reason.sentence()
+            if decision.action is Action.ACCEPT:
+                joined.append(a)
+                decisions[a] = "accept"
+                self._event(r, a, "joined", f"{name} joined the bloc: {reason}")
+            elif decision.action is Action.COUNTER and adopted_scale == 1.0:
+                s = decision.counter_scale
+                j = SCALES.index(s)
+                # The proposer takes a counter that leaves it no worse off than the invitee
+                # staying out; with nobody in the bloc yet, the first joiner sets the terms.
+                if proposer:
+                    p = self.index[proposer]
+                    agrees = ev.util[first + j, p] >= ev.util[base[1.0], p]
+                    who = self.country_agents[proposer].name
+                else:
+                    agrees, who = True, "the empty table"
+                if agrees:
+                    adopted_scale = s
+                    self.floors = self.floors * s
+                    joined.append(a)
+                    decisions[a] = "counter"
+                    self._event(
+                        r, a, "joined",
+                        f"{name} counter-proposed floors x{s:g} and {who} agreed: {reason}",
+                    )  # fmt: skip
+                else:
+                    decisions[a] = "counter"
+                    self._event(
+                        r, a, "rejected",
+                        f"{name} counter-proposed floors x{s:g}; {who} refused: {reason}",
+                    )  # fmt: skip
+            else:
+                decisions[a] = decision.action.value
+                if elapsed == 1 or deadline is not None or r % 6 == 1:
+                    self._event(r, a, "rejected", f"{name} rejected the package: {reason}")
+                else:
+                    self.history.append((r, a, "rejected"))
+        for a in joined:
+            self.country_agents[a].member = True
+        return decisions
+
+    def _supplier_acts(self, r: int) -> SupplierMove:
+        members = self.members
+        view = SupplierView(
+            actor=self.supplier_id,
+            round=r,
+            members=members,
+            minerals=self.minerals,
+            floors=dict(zip(self.minerals, (float(f) for f in self.floors))),
+            supplier_share=self.base_supplier_share,
+            margins=dict(self.last_margins),
+            stakes=self.stake,
+            aggressiveness=self.aggressiveness,
+            forecast=lambda moves: self.forecast_moves(moves, r),
+            rng=self.rng,
+        )
+        move = self.supplier_agent.act(view)
+        self.last_move = move
+        return move
+
+    def forecast_moves(self, moves: Sequence[SupplierMove], r: int) -> list[Forecast]:
+        """For each move: who would leave (members whose patience runs out) and the supplier's
+        utility once they have."""
+        members = sorted(self.members)
+        sup = self.index[self.supplier_id]
+        specs = []
+        for mv in moves:
+            specs.append((frozenset(members), 1.0, mv))
+            specs.extend((frozenset(members) - {a}, 1.0, mv) for a in members)
+        ev = self.evaluate(specs, r)
+        stride = 1 + len(members)
+        afters, margins_all = [], []
+        for n in range(len(moves)):
+            k0 = n * stride
+            margins = {
+                a: float(ev.util[k0, self.index[a]] - ev.util[k0 + 1 + j, self.index[a]])
+                for j, a in enumerate(members)
+            }
+            leaving = {
+                a
+                for a, g in margins.items()
+                if g < 0
+                and self.country_agents[a].losing_streak + 1 > self.country_agents[a].patience
+            }
+            afters.append(frozenset(members) - leaving)
+            margins_all.append(margins)
+        ev2 = self.evaluate([(after, 1.0, mv) for after, mv in zip(afters, moves)], r)
+        return [
+            Forecast(mv, float(ev2.util[n, sup]), afters[n], margins_all[n])
+            for n, mv in enumerate(moves)
+        ]
+
+    # ------------------------------------------------------------------------------------------
+    # Markets clear, money and capacity move, members leave, records are written.
+
+    def _record_round(self, r: int, decisions: dict[str, str], move: SupplierMove) -> None:
+        members = self.members
+        others = [a for a in self.countries]
+        specs = [(members, 1.0, move)]
+        for a in others:
+            specs.append((members ^ {a}, 1.0, move))
+        ev = self.evaluate(specs, r)
+        out = ev.outcome
+        self.last_outcome = out
+        self.last_components = ev.comp[0]
+
+        # Stability: would any member gain by leaving, would any outsider gain by joining.
+        margins: dict[str, float] = {}
+        would_leave, would_join = [], []
+        for n, a in enumerate(others):
+            i = self.index[a]
+            if a in members:
+                g = float(ev.util[0, i] - ev.util[n + 1, i])
+                margins[a] = g
+                if g < 0:
+                    would_leave.append(a)
+            else:
+                g = float(ev.util[n + 1, i] - ev.util[0, i])
+                if g > 0:
+                    would_join.append(a)
+        self.last_margins = margins
+        ry = self.config.round_years
+        fiscal = float((out.gap_payments[0] + out.stock_spending[0]).sum())
+        if r > 0:
+            self._flows_and_capacity(out, ry, move, r)
+            self._exits(r, ev, others, margins, decisions)
+        if move.action is not SupplierAction.NORMAL and r > 0:
+            self._event(r, self.supplier_id, move.action.value, f"The supplier {move.reason}")
+
+        row: dict[str, Any] = {
+            "round": r,
+            "day": r * self.config.time.round_days,
+            "members": "+".join(sorted(members)),
+            "n_members": len(members),
+            "instrument": self.instrument.value,
+            "penalty": self.penalty,
+            "supplier_action": move.action.value,
+            "supplier_target": move.target or ",".join(move.minerals),
+            "fiscal_cost": fiscal,
+            "tariff_revenue": float(out.tariff_revenue[0].sum()),
+            "stockpile_fund": self.fund,
+            "fund_exhausted": self.fund_exhausted,
+            "internally_stable": not would_leave,
+            "externally_stable": not would_join,
+            "would_leave": "+".join(would_leave),
+            "would_join": "+".join(would_join),
+            "levers_changed": any(x["round"] == r for x in self.lever_log),
+        }
+        for j, m in enumerate(self.minerals):
+            row[f"floor_{m}"] = float(self.floors[j])
+            row[f"world_price_{m}"] = float(out.world_price[0, j])
+            row[f"bloc_price_{m}"] = float(out.bloc_price[0, j])
+            row[f"bloc_share_{m}"] = float(out.bloc_share[0, j])
+            row[f"supplier_share_{m}"] = float(out.supplier_share[0, j])
+            row[f"stockpiled_{m}"] = float(out.stock_purchases[0, j] * ry)
+        self._rounds.append(row)
+
+        for a in self.actor_ids:
+            i = self.index[a]
+            is_sup = a == self.supplier_id
+            arow: dict[str, Any] = {
+                "round": r,
+                "actor": a,
+                "name": self.supplier_agent.name if is_sup else self.country_agents[a].name,
+                "member": a in members,
+                "decision": move.action.value if is_sup else decisions.get(a, ""),
+                "strategy": (
+                    self.supplier_agent.strategy if is_sup else self.country_agents[a].strategy
+                ).name,
+                "utility": float(ev.util[0, i]),
+                "margin": margins.get(a, float("nan")),
+            }
+            for c, name in enumerate(COMPONENTS):
+                arow[name] = float(ev.comp[0, i, c] * self.weights[i, c])
+            self._actors.append(arow)
+
+    def _flows_and_capacity(self, out: Outcome, ry: float, move: SupplierMove, r: int) -> None:
+        spent = float(out.stock_spending[0].sum()) * ry
+        if spent > 0:
+            self.fund = max(self.fund - spent, 0.0)
+            if self.fund <= 1e-6 * max(self.fund_initial, 1.0) and not self.fund_exhausted:
+                self.fund, self.fund_exhausted = 0.0, True
+                self._event(
+                    r, "", "fund_exhausted",
+                    "The stockpile fund ran dry: the floors can no longer be defended",
+                )  # fmt: skip
+        inv = self.config.investment
+        cohesion = len(self.members) / max(len(self.countries), 1)
+        credible = cohesion >= inv.credibility_threshold and not self.fund_exhausted
+        expected = np.where(
+            np.array([a in self.members for a in self.actor_ids])[:, None] & credible,
+            out.producer_price[0],
+            out.world_price[0][None, :],
+        )
+        margin_a = np.clip((expected - self.data.cost) / self.data.cost, -1.0, 2.0)
+        margin_f = np.clip(
+            (out.world_price[0] - self.data.fringe_cost) / self.data.fringe_cost, -1.0, 2.0
+        )
+        cap = np.vstack([self.capacity, self.fringe_capacity[None]])
+        margin = np.vstack([margin_a, margin_f[None]])
+        growth = inv.rate * ry * margin * cap
+        closures = np.minimum(growth, 0.0)
+        additions = np.maximum(growth, 0.0)
+        if self.lag_rounds:
+            arriving = self.pipeline.popleft() if len(self.pipeline) == self.lag_rounds else 0.0
+            self.pipeline.append(additions)
+        else:
+            arriving = additions
+        cap = np.maximum(cap + closures + arriving, 0.0)
+        self.capacity, self.fringe_capacity = cap[:-1], cap[-1]
+
+    def _exits(self, r: int, ev: Evaluation, others: list[str], margins: dict[str, float],
+               decisions: dict[str, str]) -> None:  # fmt: skip
+        for n, a in enumerate(others):
+            ag = self.country_agents[a]
+            if not ag.member:
+                continue
+            if margins[a] < 0:
+                ag.losing_streak += 1
+            else:
+                ag.losing_streak = 0
+            if ag.losing_streak > ag.patience:
+                reason = self._reason(ev, n + 1, 0, a).sentence()
+                ag.member = False
+                ag.losing_streak = 0
+                ag.left_round = r
+                decisions[a] = "leave"
+                self._event(
+                    r, a, "left",
+                    f"{ag.name} left the bloc after {ag.patience + 1} rounds below its outside "
+                    f"option: {reason}",
+                )  # fmt: skip
+            elif a not in decisions:
+                decisions[a] = "stay"
+
+    def _event(self, r: int, actor: str, kind: str, text: str) -> None:
+        self._events.append({"round": r, "actor": actor, "kind": kind, "text": text})
+        if actor:
+            self.history.append((r, actor, kind))
+
+    # ------------------------------------------------------------------------------------------
+    # Running and records
+
+    def run(self, rounds: int | None = None) -> BlocModel:
+        """Step until the last round (or `rounds` more rounds)."""
+        target = self.rounds if rounds is None else min(self.rounds, self.round + rounds)
+        while self.round < target:
+            self.step()
+        return self
+
+    @property
+    def rounds_df(self) -> pd.DataFrame:
+        return pd.DataFrame(self._rounds)
+
+    @property
+    def actors_df(self) -> pd.DataFrame:
+        return pd.DataFrame(self._actors)
+
+    @property
+    def events_df(self) -> pd.DataFrame:
+        return pd.DataFrame(self._events, columns=["round", "actor", "kind", "text"])

@@ -1,0 +1,234 @@
+"""The market and payoff code alone: unit tests and hypothesis invariants."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from negotiation.market import (
+    BORDER,
+    PRICE_GAP,
+    STOCKPILE,
+    MarketData,
+    Policies,
+    clear,
+    ramp_supply,
+    ramp_surplus,
+)
+from negotiation.payoffs import Profiles, components
+from negotiation.types import COMPONENTS
+
+
+def world(A=3, M=2, supplier=2, seed=0):
+    """A small symmetric-ish world: actor 2 is a big low-cost supplier."""
+    rng = np.random.default_rng(seed)
+    ref = np.full(M, 100.0)
+    cap = np.array([[20.0] * M, [10.0] * M, [60.0] * M])[:A]
+    data = MarketData(
+        ref_price=ref,
+        demand=np.full(M, 100.0),
+        elasticity=np.full(M, -0.4),
+        fringe_cost=np.full(M, 90.0),
+        spread=np.full(M, 0.5),
+        cost=np.array([[100.0] * M, [95.0] * M, [60.0] * M])[:A] * rng.uniform(0.95, 1.05, (A, M)),
+        consumption=np.array([[30.0] * M, [20.0] * M, [30.0] * M])[:A],
+        exposure=np.array([[0.5] * M, [0.6] * M, [0.0] * M])[:A],
+        supplier=supplier,
+    )
+    return data, cap, np.full(M, 20.0)
+
+
+def policies(data, cap, fringe, member, floors, instrument=BORDER, penalty=0.0, budget=0.0,
+             flood=0.0, control=0.0):  # fmt: skip
+    member = np.atleast_2d(np.asarray(member, dtype=bool))
+    K, (A, M) = member.shape[0], cap.shape
+    return Policies(
+        member=member,
+        floors=np.broadcast_to(np.asarray(floors, float), (K, M)).copy(),
+        instrument=np.full(K, instrument),
+        penalty=np.full(K, penalty),
+        stock_budget=np.full((K, M), budget),
+        flood=np.full((K, M), flood),
+        control=np.full((K, M), control),
+        demand_shift=np.ones((K, M)),
+        capacity=np.broadcast_to(cap, (K, A, M)),
+        fringe_capacity=np.broadcast_to(fringe, (K, M)),
+    )
+
+
+def profiles(data):
+    A, M = data.cost.shape
+    return Profiles(
+        risk_premium=np.full(A, 0.3),
+        openness_value=np.zeros(A),
+        weights=np.ones((A, len(COMPONENTS))),
+        cost_sharing=np.ones(A),
+        strategic_weight=0.5,
+        base_supplier_share=np.full(M, 0.5),
+    )
+
+
+def test_ramp_supply_and_surplus_agree():
+    p = np.linspace(0, 300, 3001)
+    q = ramp_supply(p, 10.0, 100.0, 0.5)
+    assert q[0] == 0 and q[-1] == 10
+    area = np.concatenate([[0], np.cumsum(0.5 * (q[1:] + q[:-1]) * np.diff(p))])
+    np.testing.assert_allclose(ramp_surplus(p, 10.0, 100.0, 0.5), area, atol=1e-6)
+
+
+def test_no_bloc_one_price_and_clears():
+    data, cap, fringe = world()
+    out = clear(data, policies(data, cap, fringe, [[False, False, False]], [0, 0]))
+    np.testing.assert_allclose(out.world_price, out.bloc_price)
+    assert np.all(np.abs(out.excess_demand) < 1e-6 * data.demand)
+
+
+def test_border_floor_lifts_landed_price_of_outside_supply():
+    data, cap, fringe = world()
+    base = clear(data, policies(data, cap, fringe, [[True, True, False]], [0, 0]))
+    floor = 2.0 * base.world_price[0, 0]
+    out = clear(data, policies(data, cap, fringe, [[True, True, False]], [floor, floor]))
+    assert out.bloc_imports[0, 0] > 0
+    np.testing.assert_allclose(out.bloc_price[0], floor, rtol=1e-9)
+    # Less bloc demand for outside supply: the world price falls below the no-floor price.
+    assert out.world_price[0, 0] < base.world_price[0, 0]
+    assert out.tariffs_paid[0, 0] > 0
+
+
+def test_price_gap_floor_costs_members_money():
+    data, cap, fringe = world()
+    mem = [[True, True, False]]
+    base = clear(data, policies(data, cap, fringe, mem, [0, 0], PRICE_GAP))
+    floor = 1.5 * base.world_price[0, 0]
+    pol = policies(data, cap, fringe, mem, [floor, floor], PRICE_GAP)
+    out = clear(data, pol)
+    assert np.all(out.gap_payments > 0)
+    comp = components(data, profiles(data), pol, out)
+    fiscal = comp[0, :, COMPONENTS.index("fiscal_outlay")]
+    assert fiscal[0] < 0 and fiscal[1] < 0 and fiscal[2] == 0
+    np.testing.assert_allclose(-fiscal.sum(), out.gap_payments.sum(), rtol=1e-9)
+
+
+def test_flooding_lowers_world_price_and_raises_floor_cost():
+    data, cap, fringe = world()
+    mem = [[True, True, False]]
+    floor = [150.0, 150.0]
+    calm = clear(data, policies(data, cap, fringe, mem, floor, PRICE_GAP))
+    flood = clear(data, policies(data, cap, fringe, mem, floor, PRICE_GAP, flood=0.5))
+    assert np.all(flood.world_price < calm.world_price)
+    assert flood.gap_payments.sum() > calm.gap_payments.sum()
+
+
+def test_stockpile_holds_floor_until_budget_short():
+    data, cap, fringe = world()
+    mem = [[True, True, False]]
+    free = clear(data, policies(data, cap, fringe, mem, [0, 0])).world_price[0, 0]
+    floor = 1.2 * free
+    rich = clear(data, policies(data, cap, fringe, mem, [floor, floor], STOCKPILE, budget=1e9))
+    np.testing.assert_allclose(rich.world_price[0], floor, rtol=1e-9)
+    assert np.all(rich.stock_purchases > 0)
+    poor = clear(data, policies(data, cap, fringe, mem, [floor, floor], STOCKPILE, budget=10.0))
+    assert np.all(poor.world_price[0] < floor)
+    np.testing.assert_allclose(poor.stock_spending[0], 10.0, rtol=1e-6)
+
+
+def test_export_controls_raise_world_price_and_hurt_members():
+    data, cap, fringe = world()
+    mem = [[True, True, False]]
+    calm_pol = policies(data, cap, fringe, mem, [0, 0])
+    ctrl_pol = policies(data, cap, fringe, mem, [0, 0], control=0.8)
+    calm, ctrl = clear(data, calm_pol), clear(data, ctrl_pol)
+    assert np.all(ctrl.world_price > calm.world_price)
+    assert np.all(ctrl.withheld > 0)
+    r = COMPONENTS.index("retaliation")
+    comp = components(data, profiles(data), ctrl_pol, ctrl)
+    assert comp[0, 0, r] < 0 and comp[0, 1, r] < 0 and comp[0, 2, r] == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Invariants over random worlds and policies
+
+
+@st.composite
+def random_case(draw):
+    A = draw(st.integers(2, 5))
+    M = draw(st.integers(1, 3))
+    K = draw(st.integers(1, 4))
+    f = st.floats
+    arr = lambda lo, hi, shape: np.array(  # noqa: E731
+        draw(st.lists(f(lo, hi), min_size=int(np.prod(shape)), max_size=int(np.prod(shape))))
+    ).reshape(shape)
+    ref = arr(1.0, 1e6, (M,))
+    demand = arr(1.0, 1e6, (M,))
+    data = MarketData(
+        ref_price=ref,
+        demand=demand,
+        elasticity=arr(-1.5, -0.1, (M,)),
+        fringe_cost=ref * arr(0.3, 1.5, (M,)),
+        spread=arr(0.1, 1.5, (M,)),
+        cost=ref[None] * arr(0.3, 1.5, (A, M)),
+        consumption=demand[None] * arr(0.0, 0.2, (A, M)),
+        exposure=arr(0.0, 1.0, (A, M)),
+        supplier=A - 1,
+    )
+    member = arr(0, 1, (K, A)) > 0.5
+    member[:, A - 1] = False
+    pol = Policies(
+        member=member,
+        floors=ref[None] * arr(0.0, 3.0, (K, M)) * (arr(0, 1, (K, M)) > 0.4),
+        instrument=np.array(
+            draw(st.lists(st.sampled_from([BORDER, PRICE_GAP, STOCKPILE]), min_size=K, max_size=K))
+        ),  # fmt: skip
+        penalty=arr(0.0, 0.5, (K,)),
+        stock_budget=(ref * demand)[None] * arr(0.0, 0.5, (K, M)),
+        flood=arr(0.0, 0.5, (K, M)),
+        control=arr(0.0, 1.0, (K, M)),
+        demand_shift=arr(0.5, 1.5, (K, M)),
+        capacity=demand[None, None] * arr(0.0, 0.6, (K, A, M)),
+        fringe_capacity=demand[None] * arr(0.3, 1.0, (K, M)),
+    )
+    prof = Profiles(
+        risk_premium=arr(0.0, 1.0, (A,)),
+        openness_value=arr(0.0, 1e9, (A,)),
+        weights=arr(0.0, 3.0, (A, len(COMPONENTS))),
+        cost_sharing=arr(0.01, 1.0, (A,)),
+        strategic_weight=draw(f(0, 2)),
+        base_supplier_share=arr(0.01, 1.0, (M,)),
+    )
+    offer = arr(0.0, 1e8, (K, A))
+    return data, pol, prof, offer
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_case())
+def test_invariants(case):
+    data, pol, prof, offer = case
+    out = clear(data, pol)
+    for name in ("world_price", "bloc_price", "production", "consumption", "fringe_supply",
+                 "bloc_imports", "stock_purchases", "gap_payments", "tariffs_paid"):  # fmt: skip
+        x = getattr(out, name)
+        assert np.all(np.isfinite(x)), name
+        assert np.all(x >= -1e-9 * np.abs(x).max(initial=1.0)), name
+    assert np.all(out.world_price > 0)
+    # Every market clears.
+    world_demand = out.consumption.sum(axis=1) + out.fringe_demand + out.stock_purchases
+    assert np.all(np.abs(out.excess_demand) <= 1e-6 * world_demand + 1e-9)
+    # The bloc price lies between the world price and the landed price of outside supply.
+    assert np.all(out.bloc_price >= out.world_price * (1 - 1e-12))
+    # Shares are shares.
+    for name in ("supplier_share", "bloc_share", "supplier_share_of_bloc"):
+        x = getattr(out, name)
+        assert np.all((x >= 0) & (x <= 1)), name
+    # Money is conserved: tariffs paid = tariff revenue; fiscal outlays = gap + stockpile.
+    np.testing.assert_allclose(
+        out.tariff_revenue.sum(axis=(1, 2)), out.tariffs_paid.sum(axis=1), rtol=1e-9, atol=1e-6
+    )
+    comp = components(data, prof, pol, out, offer)
+    assert np.all(np.isfinite(comp))
+    fiscal = -comp[..., COMPONENTS.index("fiscal_outlay")].sum(axis=1)
+    spent = (out.gap_payments + out.stock_spending).sum(axis=1)
+    has_members = pol.member.any(axis=1)
+    np.testing.assert_allclose(fiscal[has_members], spent[has_members], rtol=1e-9, atol=1e-6)
+    # The fund never spends more than its budget.
+    assert np.all(out.stock_spending <= pol.stock_budget * (1 + 1e-9) + 1e-9)

@@ -1,0 +1,214 @@
+"""The round as a whole: reproducibility, records, and the facts the model exists to show."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from negotiation import BlocModel, load_scenario
+from negotiation.types import COMPONENTS, SupplierAction, SupplierMove
+
+
+@pytest.fixture(scope="module")
+def default():
+    return load_scenario("ministerial-2026")
+
+
+@pytest.fixture(scope="module")
+def run36(default):
+    return BlocModel(default, rng=7).run()
+
+
+def test_one_seed_reproduces_a_run_exactly(default, tmp_path):
+    a = BlocModel(default, rng=11, strategies={"singapore": "random"}).run()
+    b = BlocModel(default, rng=11, strategies={"singapore": "random"}).run()
+    for name in ("rounds_df", "actors_df", "events_df"):
+        x, y = getattr(a, name), getattr(b, name)
+        x.to_csv(tmp_path / "a.csv", index=False)
+        y.to_csv(tmp_path / "b.csv", index=False)
+        assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes(), name
+
+
+def test_no_global_random_state_is_used_or_consumed(default):
+    np_state, py_state = np.random.get_state(), random.getstate()
+    np.random.seed(1)
+    random.seed(1)
+    a = BlocModel(default, rng=3, strategies={"singapore": "random"}).run(6).actors_df
+    np.random.seed(99)
+    random.seed(99)
+    b = BlocModel(default, rng=3, strategies={"singapore": "random"}).run(6).actors_df
+    pd.testing.assert_frame_equal(a, b)
+    np.random.seed(5)
+    before = np.random.get_state()[1].copy(), random.getstate()
+    BlocModel(default, rng=3).run(3)
+    assert np.array_equal(np.random.get_state()[1], before[0]) and random.getstate() == before[1]
+    np.random.set_state(np_state)
+    random.setstate(py_state)
+
+
+def test_stochastic_strategy_depends_on_seed(default):
+    runs = {
+        seed: BlocModel(default, rng=seed, strategies={c: "random" for c in default.country_ids})
+        .run(8)
+        .rounds_df["members"]
+        .tolist()
+        for seed in range(4)
+    }
+    assert len({tuple(v) for v in runs.values()}) > 1
+
+
+def test_records_have_the_promised_shape(run36, default):
+    r, a, e = run36.rounds_df, run36.actors_df, run36.events_df
+    assert list(r["round"]) == list(range(default.time.rounds + 1))
+    for m in default.minerals:
+        for col in ("floor", "world_price", "bloc_price", "bloc_share", "supplier_share"):
+            assert f"{col}_{m}" in r
+    for col in ("members", "fiscal_cost", "stockpile_fund", "internally_stable",
+                "externally_stable", "supplier_action"):  # fmt: skip
+        assert col in r
+    assert len(a) == len(r) * len(default.actors)
+    assert set(COMPONENTS) <= set(a.columns)
+    np.testing.assert_allclose(a[list(COMPONENTS)].sum(axis=1), a["utility"], rtol=1e-9)
+    assert list(e.columns) == ["round", "actor", "kind", "text"]
+    assert e["text"].str.len().min() > 10
+
+
+def test_every_decision_carries_its_reason(run36):
+    events = run36.events_df
+    decisions = events[events["kind"].isin(["joined", "rejected", "left"])]
+    assert len(decisions) > 0
+    assert decisions["text"].str.contains(r"\$[0-9.]+(?:bn|m|k)").all()
+
+
+def test_stability_report_agrees_with_margins(run36):
+    a, r = run36.actors_df, run36.rounds_df
+    for rnd in (1, 10, 36):
+        rows = a[(a["round"] == rnd) & a["member"]]
+        would_leave = set(rows.loc[rows["margin"] < 0, "actor"])
+        listed = set(filter(None, r.loc[r["round"] == rnd, "would_leave"].iloc[0].split("+")))
+        assert would_leave == listed
+
+
+def test_levers_act_from_the_next_round(default):
+    m = BlocModel(default, rng=0).run(2)
+    m.set_levers(floors={"rare_earths": 150000.0}, penalty=0.2)
+    assert m.rounds_df["floor_rare_earths"].iloc[-1] != 150000.0
+    m.step()
+    last = m.rounds_df.iloc[-1]
+    assert last["floor_rare_earths"] == 150000.0 and last["penalty"] == 0.2
+    assert last["levers_changed"]
+    assert m.events_df["kind"].eq("lever").sum() == 2
+
+
+def test_price_gap_floor_above_market_costs_members_money(default):
+    m = BlocModel(default, instrument="price_gap", supplier_strategy="passive", rng=0).run(2)
+    r = m.rounds_df.iloc[-1]
+    assert r["floor_rare_earths"] > r["world_price_rare_earths"]
+    assert r["fiscal_cost"] > 0
+    a = m.actors_df[m.actors_df["round"] == 2]
+    assert (a.loc[a["member"], "fiscal_outlay"] < 0).all()
+    assert (a.loc[~a["member"], "fiscal_outlay"] == 0).all()
+
+
+def test_border_floor_raises_landed_price_of_outside_supply(default):
+    m = BlocModel(default, instrument="border", supplier_strategy="passive", rng=0).run(2)
+    r = m.rounds_df.iloc[-1]
+    assert r["world_price_rare_earths"] < r["floor_rare_earths"]
+    assert r["bloc_price_rare_earths"] >= r["floor_rare_earths"]
+    assert r["tariff_revenue"] > 0
+
+
+def test_flooding_lowers_world_price_and_raises_floor_cost(default):
+    kw = dict(instrument="price_gap", aggressiveness=1.0, rng=0)
+    calm = BlocModel(default, supplier_strategy="passive", **kw).run(3).rounds_df.iloc[-1]
+    flood = BlocModel(default, supplier_strategy="flood", **kw).run(3).rounds_df.iloc[-1]
+    assert flood["supplier_action"] == "flood"
+    assert flood["world_price_rare_earths"] < calm["world_price_rare_earths"]
+    assert flood["fiscal_cost"] > calm["fiscal_cost"]
+
+
+def test_consumer_heavy_member_rejects_a_floor_far_above_the_market(default):
+    high = {m: 3.0 * default.minerals[m].reference_price for m in default.minerals}
+    m = BlocModel(
+        default,
+        floors=high,
+        weights={"japan": {"consumer_cost": 5.0}},
+        strategies={"japan": "myopic"},
+        supplier_strategy="passive",
+        rng=0,
+    ).run(3)
+    japan = m.actors_df[m.actors_df["actor"] == "japan"]
+    assert not japan["member"].any()
+    assert set(japan["decision"].iloc[1:]) <= {"reject", "counter"}
+    text = m.events_df[m.events_df["actor"] == "japan"]["text"].iloc[0]
+    assert "consumer cost" in text
+
+
+def test_a_producer_like_mexico_gains_from_floors(default):
+    m = BlocModel(default, supplier_strategy="passive", rng=0)
+    members = frozenset({"us", "mexico"})
+    ev = m.evaluate([(members, 1.0, SupplierMove(SupplierAction.NORMAL)),
+                     (members, 0.0, SupplierMove(SupplierAction.NORMAL))])  # fmt: skip
+    i = m.index["mexico"]
+    ps = COMPONENTS.index("producer_surplus")
+    assert ev.comp[0, i, ps] > ev.comp[1, i, ps]
+    assert ev.util[0, i] > ev.util[1, i]
+
+
+def test_outsiders_free_ride_on_a_stockpile_floor(default):
+    # The fund lifts the world price for everyone; members pay for it, outsiders do not. With no
+    # penalty on outsiders nothing but security is left to hold members in.
+    m = BlocModel(default, instrument="stockpile", stockpile_fund=20e9, penalty=0.0,
+                  supplier_strategy="passive", rng=0).run(1)  # fmt: skip
+    r = m.rounds_df.iloc[-1]
+    assert r["world_price_rare_earths"] == pytest.approx(r["floor_rare_earths"])
+    assert r["fiscal_cost"] > 0
+    members = [a for a in r["members"].split("+") if a]
+    margins = m.actors_df[(m.actors_df["round"] == 1) & m.actors_df["member"]]
+    assert set(members) == set(margins["actor"])
+    # Some member would gain by leaving and keeping the higher price without paying.
+    assert not r["internally_stable"]
+    assert r["would_leave"]
+
+
+def test_a_fund_defending_a_floor_above_clearing_runs_dry_then_the_floor_breaks(default):
+    floors = dict.fromkeys(default.minerals, 0.0)
+    floors["rare_earths"] = 3.0 * default.minerals["rare_earths"].reference_price
+    m = BlocModel(default, instrument="stockpile", floors=floors, stockpile_fund=1e9,
+                  supplier_strategy="passive", rng=0).run()  # fmt: skip
+    r = m.rounds_df
+    dry = r.index[r["fund_exhausted"]]
+    assert len(dry) > 0, "the fund never ran dry"
+    first = dry[0]
+    assert 1 <= first < len(r) - 1
+    held = r.loc[1 : first - 1]
+    assert (held["world_price_rare_earths"] >= 0.999 * held["floor_rare_earths"]).all()
+    after = r.loc[first + 1 :]
+    assert (after["world_price_rare_earths"] < 0.9 * after["floor_rare_earths"]).all()
+    assert (m.events_df["kind"] == "fund_exhausted").sum() == 1
+
+
+def test_side_offers_reach_the_records(default):
+    m = BlocModel(default, supplier_strategy="side-offers", aggressiveness=1.0, rng=0).run(4)
+    r = m.rounds_df
+    assert (r["supplier_action"].iloc[1:] == "side_offer").all()
+    assert m.events_df["text"].str.contains("offers").any()
+
+
+def test_export_controls_hurt_members(default):
+    m = BlocModel(default, supplier_strategy="export-controls", aggressiveness=1.0, rng=0).run(2)
+    a = m.actors_df[m.actors_df["round"] == 2]
+    assert (a.loc[a["member"], "retaliation"] < 0).all()
+    assert (a.loc[~a["member"], "retaliation"] >= 0).all()
+
+
+def test_bad_parameters_are_refused(default):
+    with pytest.raises(ValueError, match="rounds"):
+        BlocModel(default, rounds=0)
+    with pytest.raises(ValueError, match="unknown country strategy"):
+        BlocModel(default, strategies={"japan": "nope"})
+    with pytest.raises(ValueError, match="unknown mineral"):
+        BlocModel(default, floors={"unobtainium": 1.0})
