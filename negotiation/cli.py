@@ -61,7 +61,9 @@ def main() -> None:
 @click.option(
     "--rounds", type=int, default=None, help="Number of rounds (default: the scenario's)."
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the run's RNG.")
+@click.option(
+    "--seed", type=int, default=None, help="Seed of the run's RNG [default: the scenario's, or 0]."
+)
 @click.option(
     "--out",
     "out_dir",
@@ -83,7 +85,7 @@ def main() -> None:
 def run(
     scenario: str,
     rounds: int | None,
-    seed: int,
+    seed: int | None,
     out_dir: Path | None,
     fmt: str,
     sets: tuple[str, ...],
@@ -103,6 +105,10 @@ def run(
         fail(*e.problems)
     from negotiation.model import BlocModel
 
+    if seed is None:
+        seed = sc.seed if sc.seed is not None else 0
+    if seed < 0:
+        fail(f"--seed must be a non-negative integer (got {seed})")
     try:
         model = BlocModel(sc, rounds=rounds, rng=seed)
     except ValueError as e:
@@ -193,6 +199,15 @@ def validate(files: tuple[str, ...]) -> None:
         click.echo(f"{f}: ok ({sc.meta.title})")
     if problems:
         fail(*problems)
+
+
+# --- bloc app (the web app) -------------------------------------------------------------------
+
+# --- bloc workshop (rooms for participants) ----------------------------------------------------
+
+# --- bloc sweep (experiments) ------------------------------------------------------------------
+
+# --- bloc check (validation against theory and history) ----------------------------------------
 
 
 def entry(argv: Sequence[str] | None = None) -> int:

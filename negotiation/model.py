@@ -105,6 +105,7 @@ class BlocModel(mesa.Model):
         rng: int | np.random.Generator | None = None,
     ) -> None:
         super().__init__(rng=rng)
+        self.seed = int(rng) if isinstance(rng, int | np.integer) else None
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.config = sc
         self.rounds = int(rounds if rounds is not None else sc.time.rounds)
@@ -176,6 +177,11 @@ class BlocModel(mesa.Model):
         )
         if stockpile_fund is not None:
             self.fund = self.fund_initial = float(stockpile_fund)
+        self.schedule: dict[int, dict[str, Any]] = {}
+        for change in sc.levers:
+            self.schedule.setdefault(change.round, {}).update(change.changes())
+        self.lever_history: list[tuple[int, dict[str, Any]]] = []
+        self.opening = self._settings()
         self._record_round(0, {}, NORMAL)
 
     # ------------------------------------------------------------------------------------------
@@ -408,8 +414,10 @@ class BlocModel(mesa.Model):
             return
         self.round += 1
         r = self.round
-        if self.pending:
-            changes, self.pending = self.pending, {}
+        changes = {**self.schedule.get(r, {}), **self.pending}
+        self.pending = {}
+        if changes:
+            self.lever_history.append((r, _plain(changes)))
             self._apply_levers(changes)
 
         decisions = self._negotiate(r)
@@ -733,6 +741,57 @@ class BlocModel(mesa.Model):
             self.history.append((r, actor, kind))
 
     # ------------------------------------------------------------------------------------------
+    # Settings as a scenario
+
+    def _settings(self) -> dict[str, Any]:
+        """The live levers and agent settings now, as plain data in scenario terms."""
+        return {
+            "floors": {m: float(f) for m, f in zip(self.minerals, self.floors)},
+            "instrument": self.instrument.value,
+            "penalty": self.penalty,
+            "cost_sharing": self.cost_sharing,
+            "stockpile_fund": self.fund_initial,
+            "supplier_strategy": self.supplier_agent.strategy.name,
+            "aggressiveness": self.aggressiveness,
+            "strategies": {a: ag.strategy.name for a, ag in self.country_agents.items()},
+            "strategy_params": {
+                a: dict(ag.strategy._init_kwargs) for a, ag in self.country_agents.items()
+            },
+            "patience": {a: ag.patience for a, ag in self.country_agents.items()},
+            "weights": {
+                a: dict(zip(COMPONENTS, (float(x) for x in self.weights[i])))
+                for a, i in self.index.items()
+            },
+        }
+
+    def to_scenario(self) -> Scenario:
+        """A scenario that replays this run: the opening settings, every lever changed since (as
+        a schedule), the number of rounds and the seed. `bloc run` on it gives the same records."""
+        from negotiation.scenario import scenario_to_dict, validate
+
+        data = scenario_to_dict(self.config)
+        o = self.opening
+        data["policy"].update(
+            floors={m: f for m, f in o["floors"].items() if f > 0},
+            instrument=o["instrument"],
+            outsider_penalty=o["penalty"],
+            cost_sharing=o["cost_sharing"],
+            stockpile_fund=o["stockpile_fund"],
+        )
+        data["supplier"].update(strategy=o["supplier_strategy"], aggressiveness=o["aggressiveness"])
+        for a, actor in data["actors"].items():
+            if a in o["strategies"]:
+                actor["strategy"] = o["strategies"][a]
+                actor["patience"] = o["patience"][a]
+                actor["strategy_params"] = o["strategy_params"][a]
+            actor["weights"] = o["weights"][a]
+        data["time"]["rounds"] = self.rounds
+        data["levers"] = [{"round": r, **changes} for r, changes in self.lever_history]
+        if self.seed is not None:
+            data["seed"] = self.seed
+        return validate(data, f"{self.config.meta.name} (exported)")
+
+    # ------------------------------------------------------------------------------------------
     # Running and records
 
     def run(self, rounds: int | None = None) -> BlocModel:
@@ -753,3 +812,19 @@ class BlocModel(mesa.Model):
     @property
     def events_df(self) -> pd.DataFrame:
         return pd.DataFrame(self._events, columns=["round", "actor", "kind", "text"])
+
+
+def _plain(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Lever changes as data a scenario file can hold (strategies by name)."""
+    out: dict[str, Any] = {}
+    for k, v in changes.items():
+        if isinstance(v, Strategy):
+            v = v.name
+        elif k == "strategies":
+            v = {a: (x.name if isinstance(x, Strategy) else x) for a, x in v.items()}
+        elif isinstance(v, Mapping):
+            v = {a: (dict(x) if isinstance(x, Mapping) else x) for a, x in v.items()}
+        elif isinstance(v, Instrument):
+            v = v.value
+        out[k] = v
+    return out

@@ -200,6 +200,24 @@ class Investment(Frozen):
     credibility_threshold: float = Field(0.5, ge=0, le=1)
 
 
+class LeverChange(Frozen):
+    """Live levers changed from a given round on (how the app's mid-run changes are replayed)."""
+
+    round: int = Field(ge=1)
+    floors: dict[str, Money] | None = None
+    instrument: Instrument | None = None
+    penalty: float | None = Field(None, ge=0, le=2)
+    cost_sharing: Literal["consumption", "equal"] | dict[str, Money] | None = None
+    supplier_strategy: str | None = None
+    aggressiveness: float | None = Field(None, ge=0, le=1)
+    strategies: dict[str, str] | None = None
+    weights: dict[str, dict[str, Annotated[float, Field(ge=0, le=100)]]] | None = None
+    patience: dict[str, Annotated[int, Field(ge=0, le=1000)]] | None = None
+
+    def changes(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump(exclude={"round"}).items() if v is not None}
+
+
 class Scenario(Frozen):
     meta: Meta
     time: Time = Time()
@@ -210,6 +228,8 @@ class Scenario(Frozen):
     supplier: Supplier = Supplier()
     shocks: tuple[Shock, ...] = ()
     investment: Investment = Investment()
+    levers: tuple[LeverChange, ...] = ()
+    seed: int | None = Field(None, ge=0, description="seed used by `bloc run` without --seed")
     extends: str | None = None
 
     @model_validator(mode="after")
@@ -269,6 +289,20 @@ class Scenario(Frozen):
             )
         if self.supplier.actor in self.policy.initial_members:
             problems.append("policy.initial_members: the supplier cannot start inside the bloc")
+        for i, change in enumerate(self.levers):
+            for m in change.floors or {}:
+                if m not in minerals:
+                    problems.append(
+                        f"levers.{i}.floors.{m}: mineral {m!r} is not defined"
+                        + _did_you_mean(m, minerals)
+                    )
+            for table in ("weights", "patience", "strategies"):
+                for a in getattr(change, table) or {}:
+                    if a not in actors:
+                        problems.append(
+                            f"levers.{i}.{table}.{a}: actor {a!r} is not defined"
+                            + _did_you_mean(a, actors)
+                        )
         problems.extend(self._strategy_problems())
         for i, shock in enumerate(self.shocks):
             if shock.mineral not in minerals:

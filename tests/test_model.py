@@ -212,3 +212,26 @@ def test_bad_parameters_are_refused(default):
         BlocModel(default, strategies={"japan": "nope"})
     with pytest.raises(ValueError, match="unknown mineral"):
         BlocModel(default, floors={"unobtainium": 1.0})
+
+
+def test_exported_settings_replay_the_run_with_mid_run_lever_changes(default, tmp_path):
+    from negotiation.scenario import scenario_to_toml
+
+    m = BlocModel(default, rng=5, penalty=0.1, strategies={"singapore": "random"})
+    m.run(3)
+    m.set_levers(
+        floors={"rare_earths": 150000.0},
+        supplier_strategy="flood",
+        weights={"japan": {"consumer_cost": 2.0}},
+    )
+    m.run(2)
+    m.set_levers(instrument="price_gap", patience={"eu": 1})
+    m.run(4)
+    path = tmp_path / "exported.toml"
+    path.write_text(scenario_to_toml(m.to_scenario()))
+    sc = load_scenario(path)
+    assert sc.seed == 5 and len(sc.levers) == 2
+    replay = BlocModel(sc, rounds=m.round, rng=sc.seed).run()
+    pd.testing.assert_frame_equal(m.rounds_df, replay.rounds_df)
+    pd.testing.assert_frame_equal(m.actors_df, replay.actors_df)
+    pd.testing.assert_frame_equal(m.events_df, replay.events_df)
