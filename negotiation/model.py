@@ -156,6 +156,7 @@ class BlocModel(mesa.Model):
         self.last_margins: dict[str, float] = {}
         self.last_outcome: Outcome | None = None
         self.last_components: np.ndarray | None = None
+        self._cache: dict[tuple, Evaluation] = {}
 
         self._apply_levers(
             {
@@ -389,7 +390,12 @@ class BlocModel(mesa.Model):
             capacity=np.broadcast_to(self.capacity, (K, A, M)),
             fringe_capacity=np.broadcast_to(self.fringe_capacity, (K, M)),
         )
-        out = clear(self.data, pol)
+        last = self.last_outcome
+        if last is None:
+            out = clear(self.data, pol)
+        else:
+            autarky = np.where(last.autarky[0] > 0, last.autarky[0], last.bloc_price[0])
+            out = clear(self.data, pol, last.world_price[0], autarky)
         prof = Profiles(**{**self.profiles.__dict__, "cost_sharing": self._cost_key()})
         comp = components(self.data, prof, pol, out, offer)
         return Evaluation(out, comp, utility(comp, self.weights))
@@ -563,20 +569,22 @@ class BlocModel(mesa.Model):
     def forecast_moves(self, moves: Sequence[SupplierMove], r: int) -> list[Forecast]:
         """For each move: who would leave (members whose patience runs out) and the supplier's
         utility once they have."""
-        members = sorted(self.members)
+        members = self.members
         sup = self.index[self.supplier_id]
         specs = []
         for mv in moves:
-            specs.append((frozenset(members), 1.0, mv))
-            specs.extend((frozenset(members) - {a}, 1.0, mv) for a in members)
+            specs.extend(self._record_specs(members, mv))
         ev = self.evaluate(specs, r)
-        stride = 1 + len(members)
+        stride = 1 + len(self.countries)
         afters, margins_all = [], []
-        for n in range(len(moves)):
+        for n, mv in enumerate(moves):
             k0 = n * stride
+            # The same packages are the round's record if the supplier picks this move.
+            self._cache[(r, members, _move_key(mv))] = _slice(ev, k0, k0 + stride)
             margins = {
                 a: float(ev.util[k0, self.index[a]] - ev.util[k0 + 1 + j, self.index[a]])
-                for j, a in enumerate(members)
+                for j, a in enumerate(self.countries)
+                if a in members
             }
             leaving = {
                 a
@@ -586,22 +594,24 @@ class BlocModel(mesa.Model):
             }
             afters.append(frozenset(members) - leaving)
             margins_all.append(margins)
-        ev2 = self.evaluate([(after, 1.0, mv) for after, mv in zip(afters, moves)], r)
-        return [
-            Forecast(mv, float(ev2.util[n, sup]), afters[n], margins_all[n])
-            for n, mv in enumerate(moves)
-        ]
+        utilities = [float(ev.util[n * stride, sup]) for n in range(len(moves))]
+        changed = [n for n, after in enumerate(afters) if after != members]
+        if changed:  # look one step further where members would walk out
+            ev2 = self.evaluate([(afters[n], 1.0, moves[n]) for n in changed], r)
+            for j, n in enumerate(changed):
+                utilities[n] = float(ev2.util[j, sup])
+        return [Forecast(mv, utilities[n], afters[n], margins_all[n]) for n, mv in enumerate(moves)]
 
     # ------------------------------------------------------------------------------------------
     # Markets clear, money and capacity move, members leave, records are written.
 
     def _record_round(self, r: int, decisions: dict[str, str], move: SupplierMove) -> None:
         members = self.members
-        others = [a for a in self.countries]
-        specs = [(members, 1.0, move)]
-        for a in others:
-            specs.append((members ^ {a}, 1.0, move))
-        ev = self.evaluate(specs, r)
+        others = list(self.countries)
+        ev = self._cache.pop((r, members, _move_key(move)), None)
+        if ev is None:
+            ev = self.evaluate(self._record_specs(members, move), r)
+        self._cache.clear()
         out = ev.outcome
         self.last_outcome = out
         self.last_components = ev.comp[0]
@@ -675,6 +685,10 @@ class BlocModel(mesa.Model):
             for c, name in enumerate(COMPONENTS):
                 arow[name] = float(ev.comp[0, i, c] * self.weights[i, c])
             self._actors.append(arow)
+
+    def _record_specs(self, members: frozenset[str], move: SupplierMove) -> list:
+        """The round as played, then each country toggled in or out (for the stability report)."""
+        return [(members, 1.0, move)] + [(members ^ {a}, 1.0, move) for a in self.countries]
 
     def _flows_and_capacity(self, out: Outcome, ry: float, move: SupplierMove, r: int) -> None:
         spent = float(out.stock_spending[0].sum()) * ry
@@ -828,3 +842,14 @@ def _plain(changes: Mapping[str, Any]) -> dict[str, Any]:
             v = v.value
         out[k] = v
     return out
+
+
+def _slice(ev: Evaluation, start: int, stop: int) -> Evaluation:
+    """Packages start..stop of a batch, as an Evaluation of their own."""
+    out = Outcome(**{k: v[start:stop] for k, v in ev.outcome.__dict__.items()})
+    return Evaluation(out, ev.comp[start:stop], ev.util[start:stop])
+
+
+def _move_key(move: SupplierMove) -> tuple:
+    """What makes two supplier moves the same move for the markets (the reason does not)."""
+    return (move.action, move.minerals, move.intensity, move.target, move.offer)

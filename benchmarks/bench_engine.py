@@ -1,0 +1,95 @@
+"""Time per round of the default scenario, as a ratio to a bare Mesa model stepping six trivial
+agents, both measured in this process and interleaved (the machines are noisy; ratios travel,
+absolute times do not).
+
+    .venv/bin/python benchmarks/bench_engine.py [--runs 5] [--rounds 52]
+
+Prints the median over repetitions of: ms per round of BlocModel, ms per step of the bare model,
+their ratio, the number of market clearings per round, and the time of a whole run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import mesa
+
+import negotiation.market as market
+from negotiation import BlocModel, load_scenario
+
+
+class Trivial(mesa.Agent):
+    def step(self) -> None:
+        self.value = self.model.rng.random()
+
+
+class Bare(mesa.Model):
+    def __init__(self, rng: int = 0) -> None:
+        super().__init__(rng=rng)
+        for _ in range(6):
+            Trivial(self)
+
+    def step(self) -> None:
+        self.agents.shuffle_do("step")
+
+
+def time_bare(steps: int) -> float:
+    m = Bare()
+    t = time.perf_counter()
+    for _ in range(steps):
+        m.step()
+    return (time.perf_counter() - t) / steps
+
+
+def time_bloc(scenario, rounds: int, seed: int) -> tuple[float, float, int]:
+    calls = 0
+    original = market.clear
+
+    def counting(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        return original(*args, **kwargs)
+
+    import negotiation.model as model_module
+
+    model_module.clear = counting
+    try:
+        t0 = time.perf_counter()
+        m = BlocModel(scenario, rounds=rounds, rng=seed)
+        t1 = time.perf_counter()
+        m.run()
+        t2 = time.perf_counter()
+    finally:
+        model_module.clear = original
+    return (t2 - t1) / rounds, t2 - t0, calls
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5, help="repetitions (median reported)")
+    ap.add_argument("--rounds", type=int, default=52, help="rounds per run")
+    args = ap.parse_args()
+    sc = load_scenario("ministerial-2026")
+    time_bloc(sc, 3, 0)  # warm up imports and caches
+    time_bare(1000)
+    per_round, per_step, whole, clearings = [], [], [], []
+    for i in range(args.runs):
+        per_step.append(time_bare(5000))
+        pr, w, calls = time_bloc(sc, args.rounds, i)
+        per_round.append(pr)
+        whole.append(w)
+        clearings.append(calls / args.rounds)
+    pr, ps = statistics.median(per_round), statistics.median(per_step)
+    size = f"{len(sc.actors)} actors, {len(sc.minerals)} minerals"
+    print(f"default scenario ({size}), {args.rounds} rounds")
+    print(f"  BlocModel:            {pr * 1e3:8.3f} ms a round")
+    print(f"  bare Mesa, 6 agents:  {ps * 1e3:8.3f} ms a step")
+    print(f"  ratio:                {pr / ps:8.1f} x the bare loop")
+    print(f"  market clearings:     {statistics.median(clearings):8.2f} a round")
+    print(f"  a whole run:          {statistics.median(whole):8.3f} s (model built and run)")
+
+
+if __name__ == "__main__":
+    main()
