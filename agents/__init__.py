@@ -15,6 +15,7 @@ from agents.countries import (
     Reciprocal,
     TimeDependent,
 )
+from agents.human import Human, HumanSupplier
 from agents.supplier import Adaptive, ExportControls, Flood, Passive, SideOffers, SupplierStrategy
 
 ALL_STRATEGIES: list[type[Strategy]] = [
@@ -30,10 +31,14 @@ ALL_STRATEGIES: list[type[Strategy]] = [
     ExportControls,
     SideOffers,
     Adaptive,
+    Human,
+    HumanSupplier,
 ]
 STRATEGIES: dict[str, type[Strategy]] = {s.name: s for s in ALL_STRATEGIES}
 COUNTRY_STRATEGIES = {n: s for n, s in STRATEGIES.items() if s.classifier["role"] == "country"}
 SUPPLIER_STRATEGIES = {n: s for n, s in STRATEGIES.items() if s.classifier["role"] == "supplier"}
+#: Strategies an agent can play on its own (the human ones wait for a person).
+AGENT_STRATEGIES = {n: s for n, s in STRATEGIES.items() if not s.classifier.get("human")}
 
 
 def make_strategy(name: str, role: str = "country", **params: float) -> Strategy:
@@ -51,7 +56,10 @@ def make_strategy(name: str, role: str = "country", **params: float) -> Strategy
 
 
 __all__ = [
+    "AGENT_STRATEGIES",
     "ALL_STRATEGIES",
+    "Human",
+    "HumanSupplier",
     "COUNTRY_STRATEGIES",
     "STRATEGIES",
     "SUPPLIER_STRATEGIES",

@@ -43,6 +43,10 @@ class Strategy:
     def reset(self) -> None:
         """Forget everything learnt in a run (override to clear memory; call super)."""
 
+    def needs_input(self) -> bool:
+        """True while the strategy waits for a decision from outside (a person at a seat)."""
+        return False
+
     def clone(self) -> Strategy:
         """A fresh copy with the same parameters and no memory."""
         return type(self)(**self._init_kwargs)

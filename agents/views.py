@@ -38,6 +38,8 @@ class CountryView:
     history: tuple[tuple[int, str, str], ...]
     rng: np.random.Generator
     discount: float = 1.0
+    #: Weighted components (USD/yr) if it accepts and if it rejects, at the proposed floors.
+    outcomes: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from negotiation.types import (
     COMPONENTS,
     INSTRUMENT_CODES,
     Action,
+    Decision,
     Instrument,
     Package,
     Reason,
@@ -64,6 +65,14 @@ LEVERS = (
 )
 
 
+class AwaitingDecisions(RuntimeError):
+    """The round cannot be played yet: people at these seats have not decided."""
+
+    def __init__(self, seats: list[str]):
+        self.seats = seats
+        super().__init__(f"waiting for decisions from: {', '.join(seats)}")
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """A batch of cleared packages with every actor's components (K, A, C) and utility (K, A)."""
@@ -71,6 +80,19 @@ class Evaluation:
     outcome: Outcome
     comp: np.ndarray
     util: np.ndarray
+
+
+@dataclass
+class Prepared:
+    """The next round, opened: the table, the order of answers, and every seat's forecast."""
+
+    round: int
+    members: frozenset[str]
+    invites: dict[str, tuple[int, int | None, str]]
+    order: list[str]
+    staying: list[str]  # members played by people, asked whether they stay
+    ev: Evaluation
+    views: dict[str, CountryView]
 
 
 class BlocModel(mesa.Model):
@@ -157,6 +179,8 @@ class BlocModel(mesa.Model):
         self.last_outcome: Outcome | None = None
         self.last_components: np.ndarray | None = None
         self._cache: dict[tuple, Evaluation] = {}
+        self._prepared: Prepared | None = None
+        self._forced = False
 
         self._apply_levers(
             {
@@ -233,10 +257,11 @@ class BlocModel(mesa.Model):
         )
         self.lag_rounds = lag_rounds
 
-    def _cost_key(self) -> np.ndarray:
-        if isinstance(self.cost_sharing, Mapping):
-            return np.array([float(self.cost_sharing.get(a, 0.0)) for a in self.actor_ids])
-        if self.cost_sharing == "equal":
+    def _cost_key(self, sharing: str | Mapping[str, float] | None = None) -> np.ndarray:
+        sharing = self.cost_sharing if sharing is None else sharing
+        if isinstance(sharing, Mapping):
+            return np.array([float(sharing.get(a, 0.0)) for a in self.actor_ids])
+        if sharing == "equal":
             return np.ones(len(self.actor_ids))
         return self.data.consumption @ self.data.ref_price + 1.0  # by value of consumption
 
@@ -250,7 +275,9 @@ class BlocModel(mesa.Model):
             raise ValueError(f"unknown lever(s): {', '.join(sorted(unknown))}")
         self.pending.update(changes)
 
-    def _apply_levers(self, changes: Mapping[str, Any], log: bool = True) -> None:
+    def _apply_levers(
+        self, changes: Mapping[str, Any], log: bool = True, at_round: int | None = None
+    ) -> None:
         for name, value in changes.items():
             before = self._lever_value(name)
             if name == "floors":
@@ -291,10 +318,9 @@ class BlocModel(mesa.Model):
                     self._agent(aid).patience = int(p)
             if log:
                 after = self._lever_value(name)
-                self.lever_log.append(
-                    {"round": self.round, "lever": name, "before": before, "after": after}
-                )
-                self._event(self.round, "", "lever", f"Lever changed: {name} {before} -> {after}")
+                r = self.round if at_round is None else at_round
+                self.lever_log.append({"round": r, "lever": name, "before": before, "after": after})
+                self._event(r, "", "lever", f"Lever changed: {name} {before} -> {after}")
 
     def _lever_value(self, name: str) -> str:
         if name == "floors":
@@ -351,10 +377,12 @@ class BlocModel(mesa.Model):
 
     def evaluate(
         self,
-        specs: Sequence[tuple[frozenset[str], float, SupplierMove]],
+        specs: Sequence[tuple],
         r: int | None = None,
     ) -> Evaluation:
-        """Clear one package per spec (members, floor scale, supplier move) in one batch."""
+        """Clear one package per spec in one batch. A spec is (members, floor scale, supplier
+        move) or (members, floor scale, supplier move, terms) where terms may set "floors"
+        ({mineral: USD/t}), "penalty" and "cost_sharing" for that package alone."""
         r = self.round if r is None else r
         K, A, M = len(specs), len(self.actor_ids), len(self.minerals)
         member = np.zeros((K, A), dtype=bool)
@@ -363,7 +391,19 @@ class BlocModel(mesa.Model):
         control = np.zeros((K, M))
         offer = np.zeros((K, A))
         s_flood, s_control, s_demand = self._shock_arrays(r)
-        for k, (mem, s, move) in enumerate(specs):
+        floors = np.repeat(self.floors[None, :], K, axis=0)
+        penalty = np.full(K, self.penalty)
+        key = np.repeat(self._cost_key()[None, :], K, axis=0)
+        for k, spec in enumerate(specs):
+            mem, s, move = spec[:3]
+            terms = spec[3] if len(spec) > 3 else None
+            if terms:
+                floors[k] = [
+                    terms.get("floors", {}).get(m, f) for m, f in zip(self.minerals, floors[k])
+                ]
+                penalty[k] = float(terms.get("penalty", penalty[k]))
+                if "cost_sharing" in terms:
+                    key[k] = self._cost_key(terms["cost_sharing"])
             for a in mem:
                 member[k, self.index[a]] = True
             scale[k] = s
@@ -375,14 +415,14 @@ class BlocModel(mesa.Model):
                     control[k, self.minerals.index(m)] = move.intensity
             elif move.action is SupplierAction.SIDE_OFFER and move.target:
                 offer[k, self.index[move.target]] = move.offer
-        floors = self.floors[None, :] * scale[:, None]
+        floors = floors * scale[:, None]
         n_floored = max(int((self.floors > 0).sum()), 1)
         budget = 0.0 if self.fund_exhausted else self.fund / self.config.round_years / n_floored
         pol = Policies(
             member=member,
             floors=floors,
             instrument=np.full(K, INSTRUMENT_CODES[self.instrument]),
-            penalty=np.full(K, self.penalty),
+            penalty=penalty,
             stock_budget=np.where(floors > 0, budget, 0.0),
             flood=flood + s_flood[None],
             control=np.clip(control + s_control[None], 0.0, 1.0),
@@ -396,7 +436,7 @@ class BlocModel(mesa.Model):
         else:
             autarky = np.where(last.autarky[0] > 0, last.autarky[0], last.bloc_price[0])
             out = clear(self.data, pol, last.world_price[0], autarky)
-        prof = Profiles(**{**self.profiles.__dict__, "cost_sharing": self._cost_key()})
+        prof = Profiles(**{**self.profiles.__dict__, "cost_sharing": key})
         comp = components(self.data, prof, pol, out, offer)
         return Evaluation(out, comp, utility(comp, self.weights))
 
@@ -415,22 +455,105 @@ class BlocModel(mesa.Model):
             if t.start_round <= r and (t.end_round is None or r <= t.end_round)
         ]
 
+    def play(self, force: bool = False) -> None:
+        """Play one round. Raises AwaitingDecisions while a person's seat has not decided, unless
+        `force` (then an agent answers for the silent seat, and the narrative says so)."""
+        waiting = self.awaiting()
+        if waiting and not force:
+            raise AwaitingDecisions(waiting)
+        self._forced = force
+        try:
+            self.step()
+        finally:
+            self._forced = False
+
     def step(self) -> None:
-        if self.round >= self.rounds:
+        """One round (Mesa's step). While a person's seat has not decided it does nothing: use
+        `play()` to be told why, or `play(force=True)` to let agents answer."""
+        prep = self.prepare_round()
+        if prep is None:
+            return
+        force = self._forced
+        if self.awaiting() and not force:
             return
         self.round += 1
         r = self.round
+        decisions = self._negotiate(prep, force)
+        move = self._supplier_acts(r, force)
+        self._prepared = None
+        self._record_round(r, decisions, move)
+        if self.round >= self.rounds:
+            self.running = False
+
+    def prepare_round(self) -> Prepared | None:
+        """Open the next round: apply lever changes, set the agenda, forecast every invitation.
+
+        Idempotent until the round is played; the app calls it to show a person the package on
+        the table and their forecasts before they decide.
+        """
+        if self.round >= self.rounds:
+            return None
+        r = self.round + 1
+        if self._prepared is not None and self._prepared.round == r:
+            return self._prepared
         changes = {**self.schedule.get(r, {}), **self.pending}
         self.pending = {}
         if changes:
             self.lever_history.append((r, _plain(changes)))
-            self._apply_levers(changes)
+            self._apply_levers(changes, at_round=r)
+        members = self.members
+        invites = self._invitations(r)
+        order = list(invites)
+        self.rng.shuffle(order)  # who answers first matters when a counter is adopted
+        # Members played by people are asked each round whether they stay.
+        staying = [a for a in sorted(members) if self._is_human(a)]
+        specs: list[tuple] = [(members, s, self.last_move) for s in SCALES]
+        for a in order:
+            specs.extend((members | {a}, s, self.last_move) for s in SCALES)
+        specs.extend((members - {a}, 1.0, self.last_move) for a in staying)
+        ev = self.evaluate(specs, r)
+        prep = Prepared(r, members, invites, order, staying, ev, {})
+        for n, a in enumerate(order):
+            prep.views[a] = self._country_view(prep, a, n, 1.0)
+        for j, a in enumerate(staying):
+            k_out = len(SCALES) * (len(order) + 1) + j
+            reason = self._reason(ev, SCALES.index(1.0), k_out, a)
+            prep.views[a] = self._view(r, a, 1, None, members, {1.0: reason}, "",
+                                       self._outcomes(ev, SCALES.index(1.0), k_out, a))  # fmt: skip
+        self._prepared = prep
+        return prep
 
-        decisions = self._negotiate(r)
-        move = self._supplier_acts(r)
-        self._record_round(r, decisions, move)
-        if self.round >= self.rounds:
-            self.running = False
+    def awaiting(self) -> list[str]:
+        """Seats whose strategy waits for a person's decision this round."""
+        prep = self.prepare_round()
+        if prep is None:
+            return []
+        seats = [a for a in prep.views if self.country_agents[a].strategy.needs_input()]
+        if self.supplier_agent.strategy.needs_input():
+            seats.append(self.supplier_id)
+        return seats
+
+    def submit(self, seat: str, decision: Decision | SupplierMove) -> None:
+        """A person's decision for their seat this round (see agents.human)."""
+        prep = self.prepare_round()
+        if prep is None:
+            raise ValueError("the run is over")
+        if seat == self.supplier_id:
+            strat = self.supplier_agent.strategy
+            if not isinstance(decision, SupplierMove):
+                raise ValueError("the supplier's seat submits a SupplierMove")
+        else:
+            strat = self._agent(seat).strategy
+            if seat not in prep.views:
+                raise ValueError(f"{seat} has nothing to decide in round {prep.round}")
+            if not isinstance(decision, Decision):
+                raise ValueError(f"{seat}'s seat submits a Decision")
+        if not strat.classifier.get("human"):
+            raise ValueError(f"{seat} is played by an agent ({strat.name}), not by a person")
+        strat.submit(decision)
+
+    def _is_human(self, actor: str) -> bool:
+        return bool(self.country_agents[actor].strategy.classifier.get("human"))
 
     def _invitations(self, r: int) -> dict[str, tuple[int, int | None, str]]:
         """Invited outsiders -> (elapsed rounds, rounds to deadline, proposer)."""
@@ -462,56 +585,75 @@ class BlocModel(mesa.Model):
         ag = self.country_agents[actor]
         return ag.left_round is not None and r - ag.left_round <= ag.patience
 
-    def _negotiate(self, r: int) -> dict[str, str]:
-        members = self.members
-        invites = self._invitations(r)
+    def _view(self, r, actor, elapsed, deadline, members, gains, proposer, outcomes=None):
+        return CountryView(
+            actor=actor,
+            round=r,
+            elapsed=elapsed,
+            deadline=deadline,
+            horizon=12,
+            package=self.package(members, proposer),
+            gains=gains,
+            stake=self.stake[actor],
+            members=members,
+            history=tuple(self.history),
+            rng=self.rng,
+            outcomes=outcomes or {},
+        )
+
+    def _outcomes(self, ev: Evaluation, k_in: int, k_out: int, actor: str) -> dict:
+        """Weighted components if the actor is in (accepts) and if it is out (rejects)."""
+        i = self.index[actor]
+        w = self.weights[i]
+        return {
+            "accept": dict(zip(COMPONENTS, (float(x) for x in ev.comp[k_in, i] * w))),
+            "reject": dict(zip(COMPONENTS, (float(x) for x in ev.comp[k_out, i] * w))),
+        }
+
+    def _country_view(self, prep: Prepared, a: str, n: int, adopted: float) -> CountryView:
+        """Invitee number n's view, with floors already scaled by `adopted` this round."""
+        elapsed, deadline, proposer = prep.invites[a]
+        first = len(SCALES) * (n + 1)
+        base = {s: i for i, s in enumerate(SCALES)}
+        gains = {
+            round(s / adopted, 6): self._reason(prep.ev, first + j, base[s], a)
+            for j, s in enumerate(SCALES)
+            if adopted == 1.0 or s == adopted
+        }
+        j = SCALES.index(adopted)
+        outcomes = self._outcomes(prep.ev, first + j, base[adopted], a)
+        return self._view(prep.round, a, elapsed, deadline, prep.members, gains, proposer, outcomes)
+
+    def _negotiate(self, prep: Prepared, force: bool) -> dict[str, str]:
+        r, ev = prep.round, prep.ev
         decisions: dict[str, str] = {}
-        if not invites:
-            return decisions
-        order = list(invites)
-        self.rng.shuffle(order)  # who answers first matters when a counter is adopted
-        specs: list[tuple[frozenset[str], float, SupplierMove]] = []
-        for s in SCALES:
-            specs.append((members, s, self.last_move))
-        for a in order:
-            for s in SCALES:
-                specs.append((members | {a}, s, self.last_move))
-        ev = self.evaluate(specs, r)
         base = {s: i for i, s in enumerate(SCALES)}
         adopted_scale = 1.0
         joined: list[str] = []
-        history = tuple(self.history)
-        for n, a in enumerate(order):
-            elapsed, deadline, proposer = invites[a]
+        for n, a in enumerate(prep.order):
+            elapsed, deadline, proposer = prep.invites[a]
             first = len(SCALES) * (n + 1)
-            gains = {
-                round(s / adopted_scale, 6): self._reason(ev, first + j, base[s], a)
-                for j, s in enumerate(SCALES)
-                if adopted_scale == 1.0 or s == adopted_scale
-            }
-            if 1.0 not in gains:
-                continue
-            view = CountryView(
-                actor=a,
-                round=r,
-                elapsed=elapsed,
-                deadline=deadline,
-                horizon=12,
-                package=self.package(members, proposer),
-                gains=gains,
-                stake=self.stake[a],
-                members=members,
-                history=history,
-                rng=self.rng,
-            )
-            decision = self.country_agents[a].respond(view)
-            name = self.country_agents[a].name
+            view = prep.views[a] if adopted_scale == 1.0 else None
+            if view is None:
+                view = self._country_view(prep, a, n, adopted_scale)
+            agent = self.country_agents[a]
+            name = agent.name
+            if agent.strategy.needs_input():  # a person who did not answer in time
+                decision = make_strategy("myopic").respond(view)
+                name = f"{name} (no answer in time; an agent decided)"
+            else:
+                decision = agent.respond(view)
             reason = decision.reason.sentence()
             if decision.action is Action.ACCEPT:
                 joined.append(a)
                 decisions[a] = "accept"
                 self._event(r, a, "joined", f"{name} joined the bloc: {reason}")
             elif decision.action is Action.COUNTER and adopted_scale == 1.0:
+                if decision.terms:
+                    if self._counter_with_terms(prep, a, name, proposer, decision):
+                        joined.append(a)
+                    decisions[a] = "counter"
+                    continue
                 s = decision.counter_scale
                 j = SCALES.index(s)
                 # The proposer takes a counter that leaves it no worse off than the invitee
@@ -522,32 +664,76 @@ class BlocModel(mesa.Model):
                     who = self.country_agents[proposer].name
                 else:
                     agrees, who = True, "the empty table"
+                decisions[a] = "counter"
                 if agrees:
                     adopted_scale = s
                     self.floors = self.floors * s
                     joined.append(a)
-                    decisions[a] = "counter"
                     self._event(
                         r, a, "joined",
                         f"{name} counter-proposed floors x{s:g} and {who} agreed: {reason}",
                     )  # fmt: skip
                 else:
-                    decisions[a] = "counter"
                     self._event(
                         r, a, "rejected",
                         f"{name} counter-proposed floors x{s:g}; {who} refused: {reason}",
                     )  # fmt: skip
             else:
                 decisions[a] = decision.action.value
-                if elapsed == 1 or deadline is not None or r % 6 == 1:
+                if elapsed == 1 or deadline is not None or r % 6 == 1 or self._is_human(a):
                     self._event(r, a, "rejected", f"{name} rejected the package: {reason}")
                 else:
                     self.history.append((r, a, "rejected"))
+        for a in prep.staying:
+            agent = self.country_agents[a]
+            if agent.strategy.needs_input():
+                decisions[a] = "stay"
+                continue
+            decision = agent.respond(prep.views[a])
+            if decision.action is Action.REJECT:
+                agent.member = False
+                agent.left_round = r
+                decisions[a] = "leave"
+                reason = Reason({k: -v for k, v in decision.reason.deltas.items()}).sentence()
+                self._event(r, a, "left", f"{agent.name} left the bloc: {reason}")
+            else:
+                decisions[a] = "stay"
         for a in joined:
             self.country_agents[a].member = True
         return decisions
 
-    def _supplier_acts(self, r: int) -> SupplierMove:
+    def _counter_with_terms(self, prep: Prepared, a: str, name: str, proposer: str,
+                            decision: Decision) -> bool:  # fmt: skip
+        """A counter-proposal with its own floors, penalty or cost-sharing key (from a person)."""
+        r, members = prep.round, prep.members
+        terms = decision.terms or {}
+        ev = self.evaluate([(members | {a}, 1.0, self.last_move, terms),
+                            (members, 1.0, self.last_move, None)], r)  # fmt: skip
+        reason = self._reason(ev, 0, 1, a).sentence()
+        described = ", ".join(f"{k} {v}" for k, v in terms.items())
+        if proposer:
+            p = self.index[proposer]
+            agrees = ev.util[0, p] >= ev.util[1, p]
+            who = self.country_agents[proposer].name
+        else:
+            agrees, who = True, "the empty table"
+        if not agrees:
+            self._event(r, a, "rejected", f"{name} counter-proposed {described}; {who} refused: "
+                                          f"{reason}")  # fmt: skip
+            return False
+        self._apply_levers(
+            {k: v for k, v in terms.items() if k in ("floors", "penalty", "cost_sharing")},
+            at_round=r,
+        )
+        self._event(r, a, "joined", f"{name} counter-proposed {described} and {who} agreed: "
+                                    f"{reason}")  # fmt: skip
+        return True
+
+    def _supplier_acts(self, r: int, force: bool = False) -> SupplierMove:
+        if self.supplier_agent.strategy.needs_input():  # a person who did not answer in time
+            move = SupplierMove(SupplierAction.NORMAL, reason="sells normally (no answer in time)")
+            self.last_move = move
+            return move
         members = self.members
         view = SupplierView(
             actor=self.supplier_id,
@@ -812,7 +998,7 @@ class BlocModel(mesa.Model):
         """Step until the last round (or `rounds` more rounds)."""
         target = self.rounds if rounds is None else min(self.rounds, self.round + rounds)
         while self.round < target:
-            self.step()
+            self.play()  # raises AwaitingDecisions rather than wait for a person forever
         return self
 
     @property

@@ -145,6 +145,9 @@ class Decision:
     reason: Reason
     counter_scale: float = 1.0
     note: str = ""
+    #: A counter-proposal's own terms (a person's): {"floors": {mineral: USD/t}, "penalty": x,
+    #: "cost_sharing": "equal" | "consumption" | {actor: share}}; None = scale the floors.
+    terms: dict | None = None
 
 
 @dataclass(frozen=True)

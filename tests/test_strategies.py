@@ -12,6 +12,7 @@ from agents.views import CountryView, Forecast, SupplierView
 from negotiation.types import (
     COMPONENTS,
     Action,
+    Decision,
     Instrument,
     Package,
     Reason,
@@ -78,8 +79,13 @@ def supplier_view(seed=0, members=("us", "japan")) -> SupplierView:
 
 
 def decide(strategy, view):
+    human = strategy.classifier.get("human")
     if strategy.classifier["role"] == "country":
+        if human:  # a person's answer arrives through the app first
+            strategy.submit(Decision(Action.ACCEPT, Reason({})))
         return strategy.respond(view)
+    if human:
+        strategy.submit(SupplierMove(SupplierAction.FLOOD, ("rare_earths",), 0.3))
     return strategy.act(view)
 
 
