@@ -23,18 +23,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from negotiation._prices import find_prices
 from negotiation.types import INSTRUMENT_CODES, Instrument
 
 BORDER = INSTRUMENT_CODES[Instrument.BORDER]
 PRICE_GAP = INSTRUMENT_CODES[Instrument.PRICE_GAP]
 STOCKPILE = INSTRUMENT_CODES[Instrument.STOCKPILE]
 
-#: Search brackets, as multiples of the reference price; the solver stops when every bracket is
-#: narrower than TOLERANCE in log price (a relative error of 1e-12), after MAX_STEPS at most.
+#: Search brackets for every price, as multiples of the reference price (see negotiation._prices).
 PRICE_LO, PRICE_HI = 1e-3, 1e6
-TOLERANCE, MAX_STEPS, NEAR = 1e-12, 200, 0.25
-#: Half-width of the warm-start bracket around a guessed price, in log price (about +-10 %).
-WARM = 0.1
 
 
 @dataclass(frozen=True)
@@ -132,80 +129,6 @@ def isoelastic(price: np.ndarray, base: np.ndarray, ref: np.ndarray, elasticity:
     return base * (price / ref) ** elasticity
 
 
-def solve(f, lo: np.ndarray, hi: np.ndarray, flo: np.ndarray, fhi: np.ndarray) -> np.ndarray:
-    """Roots of decreasing functions, element-wise, in log-price space.
-
-    `f` maps log prices (K, M) to log(demand / supply); [lo, hi] brackets every root (flo > 0 >
-    fhi, or the root sits at an end). Bisection while a bracket is wider than NEAR (or stops
-    halving), then Illinois-modified regula falsi, which converges superlinearly once the bracket
-    is narrow and the function nearly linear; stops when every bracket is below TOLERANCE or the
-    function there is (a relative excess demand of 1e-12).
-    """
-    done_lo = flo <= 0  # excess supply even at the lowest price: the root is `lo`
-    done_hi = fhi >= 0  # excess demand even at the highest price: capped at `hi`
-    done = done_lo | done_hi
-    ends = np.where(done_lo, lo, hi)
-    lo, hi = np.where(done, ends, lo), np.where(done, ends, hi)  # nothing left to search
-    flo, fhi = np.where(done, 1.0, flo), np.where(done, -1.0, fhi)
-    side = np.zeros(lo.shape, dtype=np.int8)
-    slow = np.zeros(lo.shape, dtype=np.int8)
-    width = hi - lo
-    settled = width < TOLERANCE
-    answer = 0.5 * (lo + hi)
-    for _ in range(MAX_STEPS):
-        if settled.all():
-            break
-        bisect = (width > NEAR) | (slow >= 3)
-        x = np.where(bisect, 0.5 * (lo + hi), hi - fhi * (hi - lo) / (fhi - flo))
-        fx = f(x)
-        pos = fx > 0
-        lo = np.where(pos, x, lo)
-        hi = np.where(pos, hi, x)
-        flo_new = np.where(pos, fx, flo)
-        fhi_new = np.where(pos, fhi, fx)
-        fhi = np.where(pos & (side == 1), 0.5 * fhi_new, fhi_new)
-        flo = np.where(~pos & (side == -1), 0.5 * flo_new, flo_new)
-        side = np.where(pos, 1, -1).astype(np.int8)
-        new_width = hi - lo
-        slow = np.where(new_width > 0.5 * width, slow + 1, 0).astype(np.int8)
-        width = new_width
-        hit = ~settled & (np.abs(fx) < TOLERANCE)
-        answer = np.where(hit, x, answer)
-        narrow = ~settled & ~hit & (width < TOLERANCE)
-        answer = np.where(narrow, 0.5 * (lo + hi), answer)
-        settled |= hit | narrow
-    answer = np.where(settled, answer, 0.5 * (lo + hi))
-    return np.where(done, ends, answer)
-
-
-def log_ratio(demand: np.ndarray, supply: np.ndarray) -> np.ndarray:
-    """log(demand / supply): same sign as excess demand, and nearly linear in log price."""
-    return np.log(np.maximum(demand, 1e-300)) - np.log(np.maximum(supply, 1e-300))
-
-
-def bracket(f, guess: np.ndarray, lo_wide: np.ndarray, hi_wide: np.ndarray):
-    """A bracket around `guess` (log prices), widened step by step where the root lies outside,
-    with f at its ends. Falls back to [lo_wide, hi_wide]."""
-    lo, hi = np.maximum(guess - WARM, lo_wide), np.minimum(guess + WARM, hi_wide)
-    flo, fhi = f(lo), f(hi)
-    for step in (4 * WARM, 16 * WARM, None):
-        low_bad, high_bad = flo <= 0, fhi >= 0  # the root is below lo / above hi
-        if not (low_bad.any() or high_bad.any()):
-            break
-        if step is None:
-            new_lo, new_hi = lo_wide, hi_wide
-        else:
-            new_lo = np.maximum(lo - step, lo_wide)
-            new_hi = np.minimum(hi + step, hi_wide)
-        # Move only the end that is on the wrong side; the other end becomes the old one.
-        lo2 = np.where(low_bad, new_lo, np.where(high_bad, hi, lo))
-        hi2 = np.where(high_bad, new_hi, np.where(low_bad, lo, hi))
-        f_lo2 = np.where(low_bad, f(lo2), np.where(high_bad, fhi, flo))
-        f_hi2 = np.where(high_bad, f(hi2), np.where(low_bad, flo, fhi))
-        lo, hi, flo, fhi = lo2, hi2, f_lo2, f_hi2
-    return lo, hi, flo, fhi
-
-
 def clear(
     data: MarketData,
     pol: Policies,
@@ -252,7 +175,6 @@ def clear(
     spread = data.spread[None, None, :]
     ramp_lo = cost * (1.0 - 0.5 * spread)  # (1, A, M)
     ramp_inv = 1.0 / (cost * spread)
-    member_cap = cap * member
     # Outsiders and the fringe share the world price: one (K, A + 1, M) block.
     out_cap = np.concatenate([cap * outsider, pol.fringe_capacity[:, None, :]], axis=1)
     f_lo = (data.fringe_cost * (1.0 - 0.5 * data.spread))[None, None, :]
@@ -260,79 +182,39 @@ def clear(
     out_lo = np.concatenate([np.broadcast_to(ramp_lo, (1, A, M)), f_lo], axis=1)
     out_inv = np.concatenate([np.broadcast_to(ramp_inv, (1, A, M)), f_inv], axis=1)
 
-    def ramp(p, lo_, inv_, cap_):
-        return (cap_ * np.minimum(np.maximum((p[:, None, :] - lo_) * inv_, 0.0), 1.0)).sum(axis=1)
-
-    def member_supply(p_bloc):
-        p_prod = np.where(gap, np.maximum(p_bloc, floors), p_bloc)
-        return ramp(p_prod, ramp_lo, ramp_inv, member_cap)
-
-    def outside_supply(p_w):
-        return ramp(p_w, out_lo, out_inv, out_cap) + flood_q
-
-    log_lo = np.broadcast_to(np.log(ref * PRICE_LO), (K, M))
-    log_hi = np.broadcast_to(np.log(ref * PRICE_HI), (K, M))
-
     def log_of(g):
-        return None if g is None else np.log(np.maximum(np.broadcast_to(g, (K, M)), ref * 1e-6))
+        if g is None:
+            return np.full((K, M), np.nan)
+        return np.log(np.maximum(np.broadcast_to(g, (K, M)), ref * 1e-6))
 
-    log_guess, log_autarky_guess = log_of(guess), log_of(autarky_guess)
-
-    # 1. The bloc's autarky price (does not depend on the world price).
-    if bool(has_bloc.any()):
-
-        def bloc_excess(x):
-            return log_ratio(bloc_d0 * np.exp(eps * x), member_supply(np.exp(x)))
-
-        if log_autarky_guess is None:
-            lo, hi, flo, fhi = log_lo, log_hi, bloc_excess(log_lo), bloc_excess(log_hi)
-        else:
-            lo, hi, flo, fhi = bracket(bloc_excess, log_autarky_guess, log_lo, log_hi)
-        autarky = np.where(bloc_cons_base > 0, np.exp(solve(bloc_excess, lo, hi, flo, fhi)), 0.0)
-    else:
-        autarky = np.zeros((K, M))
+    p_w, autarky = find_prices(
+        np.ascontiguousarray(bloc_d0),
+        np.ascontiguousarray(out_d0),
+        data.elasticity,
+        np.ascontiguousarray(cap * member),
+        np.ascontiguousarray(out_cap),
+        np.ascontiguousarray(ramp_lo[0]),
+        np.ascontiguousarray(ramp_inv[0]),
+        np.ascontiguousarray(out_lo[0]),
+        np.ascontiguousarray(out_inv[0]),
+        np.ascontiguousarray(flood_q),
+        np.ascontiguousarray(floors, dtype=float),
+        np.ascontiguousarray(gap),
+        np.ascontiguousarray(border),
+        np.ascontiguousarray(stock),
+        np.ascontiguousarray(np.broadcast_to(pol.stock_budget, (K, M)), dtype=float),
+        np.ascontiguousarray(pol.penalty, dtype=float),
+        np.ascontiguousarray(has_bloc[:, 0]),
+        np.ascontiguousarray(bloc_cons_base),
+        np.log(data.ref_price * PRICE_LO),
+        np.log(data.ref_price * PRICE_HI),
+        log_of(guess),
+        log_of(autarky_guess),
+    )
 
     def bloc_price(p_w):
         landed = np.where(border, np.maximum(floors, p_w), p_w) + pen * p_w
         return np.where(has_bloc, np.minimum(np.maximum(autarky, p_w), landed), p_w)
-
-    def excess(p_w, with_fund):
-        p_b = bloc_price(p_w)
-        d = bloc_d0 * p_b**eps + out_d0 * p_w**eps
-        s = member_supply(p_b) + outside_supply(p_w)
-        if with_fund:
-            d = d + np.where(stock & (p_w < floors), pol.stock_budget / p_w, 0.0)
-        return d - s
-
-    # 2. The world price. A stockpile fund makes excess demand jump at the floor: settle the rows
-    # where the fund holds the floor first, and search the others on one side of it.
-    lo_b, hi_b = log_lo, log_hi
-    pinned = np.zeros((K, M), dtype=bool)
-    if stock.any():
-        safe_floor = np.where(stock, np.maximum(floors, ref * PRICE_LO), ref)
-        at_floor = excess(safe_floor, False)
-        pinned = stock & (at_floor < 0) & (at_floor + pol.stock_budget / safe_floor > 0)
-        below = stock & (at_floor + pol.stock_budget / safe_floor <= 0)
-        above = stock & (at_floor >= 0)
-        log_floor = np.log(safe_floor)
-        hi_b = np.where(below, log_floor, log_hi)
-        lo_b = np.where(above, log_floor, log_lo)
-
-    def world_excess(x):
-        p_w = np.exp(x)
-        p_b = bloc_price(p_w)
-        d = bloc_d0 * p_b**eps + out_d0 * p_w**eps
-        d = d + np.where(stock & (p_w < floors), pol.stock_budget / p_w, 0.0)
-        return log_ratio(d, member_supply(p_b) + outside_supply(p_w))
-
-    if log_guess is None or stock.any():
-        lo, hi = lo_b, hi_b
-        flo, fhi = world_excess(lo), world_excess(hi)
-        flo = np.where(pinned, 1.0, flo)
-        fhi = np.where(pinned, -1.0, fhi)
-    else:
-        lo, hi, flo, fhi = bracket(world_excess, log_guess, lo_b, hi_b)
-    p_w = np.where(pinned, floors, np.exp(solve(world_excess, lo, hi, flo, fhi)))
 
     p_b = bloc_price(p_w)
     p_prod_bloc = np.where(gap, np.maximum(p_b, floors), p_b)
