@@ -15,53 +15,45 @@ from agents.views import CountryView, SupplierView
 from negotiation.types import Action, Decision, Reason, SupplierAction, SupplierMove
 
 
-class Human(CountryStrategy):
+class Inbox:
+    """A seat's mailbox: the app puts a person's answer in, the model takes it out once."""
+
+    def reset(self) -> None:
+        self.inbox = None
+
+    def needs_input(self) -> bool:
+        return self.inbox is None
+
+    def submit(self, answer) -> None:
+        self.inbox = answer
+
+    def take(self, actor: str, round_: int):
+        if self.inbox is None:
+            raise RuntimeError(f"{actor}: no decision submitted for round {round_}")
+        answer, self.inbox = self.inbox, None
+        return answer
+
+
+class Human(Inbox, CountryStrategy):
     """A country played by a person: accept, reject or counter-propose, from the decision panel."""
 
     name = "human"
     classifier = {**CountryStrategy.classifier, "human": True}
 
-    def reset(self) -> None:
-        self.inbox: Decision | None = None
-
-    def needs_input(self) -> bool:
-        return self.inbox is None
-
-    def submit(self, decision: Decision) -> None:
-        self.inbox = decision
-
     def respond(self, view: CountryView) -> Decision:
-        if self.inbox is None:
-            raise RuntimeError(f"{view.actor}: no decision submitted for round {view.round}")
-        decision, self.inbox = self.inbox, None
-        reason = Reason(view.gains[1.0].deltas)
-        return Decision(
-            decision.action, reason, decision.counter_scale, decision.note, decision.terms
-        )
+        d: Decision = self.take(view.actor, view.round)
+        return Decision(d.action, Reason(view.gains[1.0].deltas), d.counter_scale, d.note, d.terms)
 
 
-class HumanSupplier(SupplierStrategy):
+class HumanSupplier(Inbox, SupplierStrategy):
     """The dominant supplier played by a person, who picks the round's move."""
 
     name = "human-supplier"
     classifier = {**SupplierStrategy.classifier, "human": True}
 
-    def reset(self) -> None:
-        self.inbox: SupplierMove | None = None
-
-    def needs_input(self) -> bool:
-        return self.inbox is None
-
-    def submit(self, move: SupplierMove) -> None:
-        self.inbox = move
-
     def act(self, view: SupplierView) -> SupplierMove:
-        if self.inbox is None:
-            raise RuntimeError(f"{view.actor}: no move submitted for round {view.round}")
-        move, self.inbox = self.inbox, None
-        if not move.reason:
-            move = replace(move, reason=describe(move))
-        return move
+        move: SupplierMove = self.take(view.actor, view.round)
+        return move if move.reason else replace(move, reason=describe(move))
 
 
 def describe(move: SupplierMove) -> str:
