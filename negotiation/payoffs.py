@@ -32,7 +32,7 @@ class Profiles:
     risk_premium: np.ndarray  # (A,)
     openness_value: np.ndarray  # (A,) USD/yr
     weights: np.ndarray  # (A, C)
-    cost_sharing: np.ndarray  # (A,) raw key, renormalised over members
+    cost_sharing: np.ndarray  # (A,) or (K, A) raw key, renormalised over members
     strategic_weight: float  # the supplier's value on a small bloc
     base_supplier_share: np.ndarray  # (M,) the supplier's share of world supply at reference
 
@@ -65,7 +65,7 @@ def components(
     comp[..., 1] = -((out.consumer_price - ref) * out.consumption).sum(axis=2)
     comp[..., 2] = out.tariff_revenue.sum(axis=2)
 
-    key = prof.cost_sharing[None, :] * pol.member
+    key = np.broadcast_to(prof.cost_sharing, pol.member.shape) * pol.member
     key = key / np.maximum(key.sum(axis=1, keepdims=True), 1e-300)
     bloc_outlay = (out.gap_payments + out.stock_spending).sum(axis=1)  # (K,)
     comp[..., 3] = -key * bloc_outlay[:, None]

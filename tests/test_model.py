@@ -235,3 +235,12 @@ def test_exported_settings_replay_the_run_with_mid_run_lever_changes(default, tm
     pd.testing.assert_frame_equal(m.rounds_df, replay.rounds_df)
     pd.testing.assert_frame_equal(m.actors_df, replay.actors_df)
     pd.testing.assert_frame_equal(m.events_df, replay.events_df)
+
+
+def test_a_package_scores_the_same_whatever_else_is_in_the_batch(default):
+    m = BlocModel(default, instrument="price_gap", supplier_strategy="passive", rng=0)
+    spec = (frozenset({"us", "japan", "eu"}), 1.0, SupplierMove(SupplierAction.NORMAL))
+    alone = m.evaluate([spec])
+    others = [(frozenset({"us"}), s, SupplierMove(SupplierAction.NORMAL)) for s in (0.8, 1.25)]
+    batched = m.evaluate([*others, spec])
+    np.testing.assert_allclose(batched.comp[-1], alone.comp[0], rtol=1e-9, atol=1e-3)
