@@ -1,9 +1,11 @@
 """Bloc's Mesa agents and their strategies.
 
 Strategies live in one registry (`STRATEGIES`), keyed by name, in the style of Axelrod's
-`axelrod.strategies`: `COUNTRY_STRATEGIES` and `SUPPLIER_STRATEGIES` are derived from the tags.
+`axelrod.strategies`: `COUNTRY_STRATEGIES`, `SUPPLIER_STRATEGIES` and `BARGAINER_STRATEGIES` (the
+two-player alternating-offers game of `negotiation.bargaining`) are derived from the tags.
 """
 
+from agents.bargaining import BargainingStrategy, Greedy, Rubinstein
 from agents.base import Strategy
 from agents.countries import (
     Boulware,
@@ -33,10 +35,13 @@ ALL_STRATEGIES: list[type[Strategy]] = [
     Adaptive,
     Human,
     HumanSupplier,
+    Rubinstein,
+    Greedy,
 ]
 STRATEGIES: dict[str, type[Strategy]] = {s.name: s for s in ALL_STRATEGIES}
 COUNTRY_STRATEGIES = {n: s for n, s in STRATEGIES.items() if s.classifier["role"] == "country"}
 SUPPLIER_STRATEGIES = {n: s for n, s in STRATEGIES.items() if s.classifier["role"] == "supplier"}
+BARGAINER_STRATEGIES = {n: s for n, s in STRATEGIES.items() if s.classifier["role"] == "bargainer"}
 #: Strategies an agent can play on its own (the human ones wait for a person).
 AGENT_STRATEGIES = {n: s for n, s in STRATEGIES.items() if not s.classifier.get("human")}
 
@@ -45,7 +50,9 @@ def make_strategy(name: str, role: str = "country", **params: float) -> Strategy
     """Build a registered strategy by name, checking it fits the role."""
     import difflib
 
-    table = COUNTRY_STRATEGIES if role == "country" else SUPPLIER_STRATEGIES
+    table = {"country": COUNTRY_STRATEGIES, "bargainer": BARGAINER_STRATEGIES}.get(
+        role, SUPPLIER_STRATEGIES
+    )
     if name not in table:
         close = difflib.get_close_matches(name, list(table), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -58,6 +65,8 @@ def make_strategy(name: str, role: str = "country", **params: float) -> Strategy
 __all__ = [
     "AGENT_STRATEGIES",
     "ALL_STRATEGIES",
+    "BARGAINER_STRATEGIES",
+    "BargainingStrategy",
     "Human",
     "HumanSupplier",
     "COUNTRY_STRATEGIES",

@@ -95,7 +95,9 @@ class Reciprocal(CountryStrategy):
     def respond(self, view: CountryView) -> Decision:
         since = view.round - int(self.params["memory"])
         defections = [
-            (r, a) for r, a, kind in view.history if r >= since and kind in {"left", "rejected"}
+            (r, a)
+            for r, a, kind in view.history
+            if r >= since and kind in {"left", "rejected"} and a != view.actor
         ]
         if defections:
             return self.answer(view, self.params["margin"], note="after a defection")

@@ -151,7 +151,9 @@ def clear(
     floors = pol.floors
     gap = (pol.instrument == PRICE_GAP)[:, None] & (floors > 0)
     border = (pol.instrument == BORDER)[:, None] & (floors > 0)
+    # A fund with no members behind it buys nothing.
     stock = (pol.instrument == STOCKPILE)[:, None] & (floors > 0) & (pol.stock_budget > 0)
+    stock &= pol.member.any(axis=1)[:, None]
     pen = pol.penalty[:, None]
 
     cons_base = data.consumption[None, :, :] * pol.demand_shift[:, None, :]  # (K, A, M)

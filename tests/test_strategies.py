@@ -9,6 +9,7 @@ import pytest
 
 from agents import ALL_STRATEGIES, COUNTRY_STRATEGIES, STRATEGIES, make_strategy
 from agents.views import CountryView, Forecast, SupplierView
+from negotiation.bargaining import BargainingState, Offer
 from negotiation.types import (
     COMPONENTS,
     Action,
@@ -78,8 +79,14 @@ def supplier_view(seed=0, members=("us", "japan")) -> SupplierView:
     )
 
 
+def bargaining_state(seed=0) -> BargainingState:
+    return BargainingState(1, 0, 1, (0.9, 0.8), rng=np.random.default_rng(seed))
+
+
 def decide(strategy, view):
     human = strategy.classifier.get("human")
+    if strategy.classifier["role"] == "bargainer":  # answers an offer of 40% of the pie
+        return strategy.respond(view, Offer(view.period, view.other, 0.6))
     if strategy.classifier["role"] == "country":
         if human:  # a person's answer arrives through the app first
             strategy.submit(Decision(Action.ACCEPT, Reason({})))
@@ -90,6 +97,8 @@ def decide(strategy, view):
 
 
 def view_for(strategy, seed=0):
+    if strategy.classifier["role"] == "bargainer":
+        return bargaining_state(seed)
     if strategy.classifier["role"] == "country":
         return country_view(0.001, seed=seed)
     return supplier_view(seed)
@@ -99,7 +108,7 @@ def view_for(strategy, seed=0):
 class TestContract:
     def test_registered_with_tags(self, cls):
         assert STRATEGIES[cls.name] is cls
-        assert cls.classifier["role"] in {"country", "supplier"}
+        assert cls.classifier["role"] in {"country", "supplier", "bargainer"}
         for tag in ("stochastic", "memory", "lookahead"):
             assert tag in cls.classifier
 
@@ -222,3 +231,9 @@ def test_country_registry_is_derived_from_tags():
     assert set(COUNTRY_STRATEGIES) >= {"boulware", "conceder", "reciprocal", "myopic"}
     assert all(c.classifier["role"] == "country" for c in COUNTRY_STRATEGIES.values())
     assert isinstance(SupplierMove(SupplierAction.NORMAL), SupplierMove)
+
+
+def test_reciprocal_does_not_punish_its_own_refusals():
+    s = make_strategy("reciprocal")
+    own = country_view(-0.002, rnd=3, history=[(2, "japan", "rejected")])
+    assert s.respond(own).action is A
