@@ -165,15 +165,28 @@ def scenarios(ctx: click.Context) -> None:
 
 @scenarios.command("show")
 @click.argument("scenario")
-@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Override a value before printing, as for `bloc run` (repeatable).",
+)
 def scenarios_show(scenario: str, sets: tuple[str, ...]) -> None:
-    """Print the fully resolved TOML of SCENARIO (extends and --set applied)."""
-    from negotiation.scenario import load_scenario, scenario_to_toml
+    """Print the fully resolved TOML of SCENARIO (a name or a file; extends and --set applied).
+
+    Saved to a file, it runs exactly like SCENARIO: `bloc run FILE`."""
+    from negotiation.scenario import find_scenario_file, load_scenario, scenario_to_toml
 
     try:
-        click.echo(scenario_to_toml(load_scenario(scenario, parse_sets(sets))), nl=False)
+        sc = load_scenario(scenario, parse_sets(sets))
+        source = find_scenario_file(scenario)
     except ScenarioError as e:
         fail(*e.problems)
+    applied = "".join(f" --set {s}" for s in sets)
+    click.echo(f"# {sc.meta.title}\n# Fully resolved from {source.name}{applied}: every value")
+    click.echo("# explicit, `extends` merged. `bloc run` on this file gives the same run.\n")
+    click.echo(scenario_to_toml(sc), nl=False)
 
 
 @main.command()
@@ -203,11 +216,220 @@ def validate(files: tuple[str, ...]) -> None:
 
 # --- bloc app (the web app) -------------------------------------------------------------------
 
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8765, show_default=True, help="Port to listen on.")
+def app(host: str, port: int) -> None:
+    """Serve the web app (Solara, production mode, no telemetry, works offline)."""
+    import os
+
+    if not 0 <= port <= 65535:
+        fail(f"--port must be between 0 and 65535 (got {port})")
+    # Solara reads this when it is imported, in the server process exec'd below
+    os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
+    os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")  # no "runs on Solara" overlay
+    os.environ.setdefault("SOLARA_THEME_TITLE", "Bloc")
+    cmd = [sys.executable, "-m", "solara", "run", "negotiation.app", "--production", "--no-open"]
+    cmd += ["--host", host, "--port", str(port)]
+    click.echo(f"bloc app: serving on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, cmd)
+
+
 # --- bloc workshop (rooms for participants) ----------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; 0.0.0.0 lets participants on the venue's network connect.",
+)
+@click.option("--port", type=int, default=8766, show_default=True, help="Port to listen on.")
+@click.option(
+    "--scenario",
+    default=DEFAULT_SCENARIO,
+    show_default=True,
+    help="The scenario new rooms start on (a built-in name or a TOML file).",
+)
+def workshop(host: str, port: int, scenario: str) -> None:
+    """Serve workshop rooms: a facilitator, participants on their own devices, a projector."""
+    import os
+
+    from negotiation.scenario import load_scenario
+    from negotiation.workshop import public_url
+
+    if not 0 <= port <= 65535:
+        fail(f"--port must be between 0 and 65535 (got {port})")
+    try:
+        load_scenario(scenario)
+    except ScenarioError as e:
+        fail(*e.problems)
+    url = public_url(host, port)
+    os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"  # read when solara is imported
+    os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")
+    os.environ.setdefault("SOLARA_THEME_TITLE", "Bloc workshop")
+    os.environ["BLOC_WORKSHOP_URL"] = url
+    os.environ["BLOC_WORKSHOP_SCENARIO"] = scenario
+    cmd = [sys.executable, "-m", "solara", "run", "negotiation.workshop_app", "--production"]
+    cmd += ["--no-open", "--host", host, "--port", str(port)]
+    click.echo(f"bloc workshop: serving on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    click.echo(f"bloc workshop: participants open {url}/ and type the room's code", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, cmd)
+
 
 # --- bloc sweep (experiments) ------------------------------------------------------------------
 
+
+class _SweepGroup(click.Group):
+    """`bloc sweep SPEC ...` is `bloc sweep run SPEC ...`; `bloc sweep report DIR` is not."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@main.group(cls=_SweepGroup)
+def sweep() -> None:
+    """Experiments: `bloc sweep SPEC --out DIR`, then `bloc sweep report DIR`."""
+
+
+@sweep.command("run")
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder for the Parquet tables and metadata.json.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Local processes (default: one per CPU; 1 runs in this process).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Run on a Dask cluster: its scheduler's address, e.g. tcp://host:8786.",
+)
+@click.option("--resume", is_flag=True, help="Continue the sweep in --out: run the missing runs.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Runs per task (default: about a second of work).",
+)
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for the Dask scheduler and its workers.",
+)
+@click.option("--flush-seconds", type=float, default=5.0, hidden=True)
+@click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
+def sweep_run(
+    spec: Path,
+    out_dir: Path,
+    workers: int | None,
+    scheduler: str | None,
+    resume: bool,
+    batch_size: int | None,
+    connect_timeout: float,
+    flush_seconds: float,
+    quiet: bool,
+) -> None:
+    """Run the experiment in the spec file SPEC.
+
+    Exit code: 0 if every run succeeded; 2 for bad input (nothing ran); otherwise 2 + the number
+    of failed runs (at most 125); 130 after Ctrl-C, which prints the command that resumes."""
+    from negotiation import sweep as sw
+
+    try:
+        summary = sw.run_sweep(
+            spec,
+            out_dir,
+            workers=workers,
+            scheduler=scheduler,
+            resume=resume,
+            batch_size=batch_size,
+            progress=not quiet,
+            connect_timeout=connect_timeout,
+            flush_seconds=flush_seconds,
+        )
+    except ScenarioError as e:
+        fail(*e.problems)
+    except (sw.SweepInterrupted, sw.SweepCrashed) as e:
+        click.echo(f"bloc sweep: {e}", err=True)
+        click.echo(f"resume with: {sw.resume_command(spec, out_dir, workers, scheduler)}", err=True)
+        sys.exit(sw.EXIT_INTERRUPTED if isinstance(e, sw.SweepInterrupted) else sw.EXIT_CRASHED)
+    if not quiet:
+        click.echo(summary.text())
+    sys.exit(sw.exit_code(summary))
+
+
+@sweep.command("report")
+@click.argument("sweep_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The HTML file (default: DIR/report.html).",
+)
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    help="A metric to plot (repeatable; default: the first numeric metrics).",
+)
+def sweep_report(sweep_dir: Path, out_file: Path | None, metrics: tuple[str, ...]) -> None:
+    """Write an HTML report of the sweep in SWEEP_DIR.
+
+    Heatmap, main effects, and Sobol indices for a Sobol design; one file, no internet needed."""
+    from negotiation.sweep_report import write_report
+
+    try:
+        path = write_report(sweep_dir, out_file, metrics=list(metrics))
+    except ScenarioError as e:
+        fail(*e.problems)
+    click.echo(f"Wrote {path}")
+
+
 # --- bloc check (validation against theory and history) ----------------------------------------
+
+
+@main.command()
+@click.option("--only", "only", multiple=True, metavar="NAME",
+              help="Run only this check (repeatable); a prefix runs several.")  # fmt: skip
+@click.option("--fast", is_flag=True, help="Smaller grids: a quick look (also BLOC_FAST=1).")
+def check(only: tuple[str, ...], fast: bool) -> None:
+    """Check the model against theory and history: for each check, the literature's statement,
+    the model's figure, PASS or FAIL. Exit code 0 if every check passes, 1 if any fails."""
+    from negotiation import validation
+
+    try:
+        names = validation.select(only)
+    except ValueError as e:
+        fail(str(e))
+    failed = []
+    for name in names:
+        result = validation.run_check(name, fast=fast or None)
+        click.echo(result.text() + "\n")
+        if not result.passed:
+            failed.append(name)
+    summary = f"{len(names) - len(failed)} of {len(names)} checks passed"
+    click.echo(summary + (f"; failed: {', '.join(failed)}" if failed else ""))
+    sys.exit(1 if failed else 0)
 
 
 def entry(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,72 @@
+"""The built-in scenarios ship in the wheel: after a normal (non-editable) install into a fresh
+environment, `bloc scenarios` lists them and `bloc run NAME` runs one, from any folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+UV = shutil.which("uv")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(UV is None, reason="uv is not on PATH"),
+]
+
+
+def sh(*args: str | Path, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["UV_PYTHON_DOWNLOADS"] = "never"  # build and install with this interpreter, never another
+    p = subprocess.run(
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+    )
+    assert p.returncode == 0, f"{args}: exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+    return p
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """A fresh virtual environment with the wheel installed (not editable); its bin folder."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    sh(UV, "build", "--wheel", "--python", sys.executable, "--out-dir", tmp / "dist", ROOT, cwd=tmp)
+    (wheel,) = (tmp / "dist").glob("bloc-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "negotiation/_scenarios/ministerial-2026.toml" in names
+    assert "negotiation/_scenarios/tin-1985.toml" in names
+    sh(UV, "venv", "--python", sys.executable, tmp / "venv", cwd=tmp)
+    python = tmp / "venv" / "bin" / "python"
+    sh(UV, "pip", "install", "--python", python, wheel, cwd=tmp)
+    return tmp / "venv" / "bin"
+
+
+def test_installed_bloc_lists_and_runs_the_built_in_scenarios(installed, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    listed = sh(installed / "bloc", "scenarios", cwd=elsewhere).stdout
+    top_level = {p.stem for p in (ROOT / "scenarios").glob("*.toml")}
+    assert {line.split()[0] for line in listed.splitlines()} == top_level  # no sub-folder files
+    assert {"ministerial-2026", "tin-1985", "expansion"} <= top_level
+    ran = sh(installed / "bloc", "run", "tin-1985", "--rounds", "2", cwd=elsewhere).stdout
+    assert "Bloc at the end:" in ran and "tin" in ran
+    shown = sh(installed / "bloc", "scenarios", "show", "expansion", cwd=elsewhere).stdout
+    assert 'name = "expansion"' in shown and "[actors.supplier]" in shown  # extends resolved
+
+
+def test_installed_package_reads_its_own_scenario_folder(installed, tmp_path):
+    code = (
+        "import negotiation.scenario as s;"
+        "print(*s.SCENARIO_DIRS, sep='\\n');"
+        "print(','.join(s.scenario_names()))"
+    )
+    out = sh(installed / "python", "-c", code, cwd=tmp_path).stdout.splitlines()
+    dirs, names = out[:-1], out[-1].split(",")
+    assert dirs and all(d.endswith("negotiation/_scenarios") for d in dirs), dirs
+    top_level = {p.stem for p in (ROOT / "scenarios").glob("*.toml")}
+    assert set(names) == top_level
