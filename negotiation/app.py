@@ -1,0 +1,865 @@
+"""The Bloc web app: a Solara page to watch the bloc form or fracture, NetLogo-style.
+
+Run it with `bloc app` (http://127.0.0.1:8765). Each browser tab gets its own `Session` (one model,
+never shared: `solara.use_memo` inside `Page`), and the page renders only from immutable
+`Snapshot`s of it, so Play can step the model on a thread while the page is drawn.
+
+Controls (left): Setup/Reset, Play/Pause, Step, speed; live levers (act from the next round, and
+the rounds where they changed are marked on every chart); structural settings (scenario, seed,
+rounds: act on Setup/Reset). Views (right, one tab drawn at a time): the bloc as a network with
+the membership timeline, prices against floors, bloc and supplier shares of supply, money, each
+country's utility decomposition, the event narrative, the scenario's About text, and export.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # before solara is imported
+
+import contextlib
+import logging
+import math
+import secrets
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+import solara
+import solara.lab
+
+from agents import SUPPLIER_STRATEGIES
+from negotiation.app_charts import (
+    EXPORT_DPI,
+    STATUS_COLOURS,
+    VERMILLION,
+    Charts,
+    network_svg,
+    render,
+    status_matrix,
+    timeline_figure,
+    timeline_svg,
+)
+from negotiation.app_state import (
+    WEIGHT_LEVERS,
+    Levers,
+    Session,
+    Snapshot,
+    csv_text,
+    export_name,
+    latest_reason,
+    statuses,
+)
+from negotiation.scenario import ScenarioError, load_scenario, scenario_names
+from negotiation.types import COMPONENT_LABELS, money
+
+logger = logging.getLogger("bloc.app")
+# Solara warns on every page load that a local http server cannot set samesite=none cookies; the
+# app needs no cross-site cookie, so the warning is noise in the server log.
+warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
+
+#: Delay between rounds while playing, in seconds, by the speed control's setting.
+SPEEDS: dict[str, float] = {
+    "slowest": 2.0,
+    "slower": 1.0,
+    "normal": 0.4,
+    "faster": 0.1,
+    "fastest": 0.0,
+}
+#: The supplier's strategies an agent plays on its own (the human seat belongs to workshop mode).
+SUPPLIER_CHOICES = sorted(
+    n for n, s in SUPPLIER_STRATEGIES.items() if not s.classifier.get("human")
+)
+MIN_PAUSE = 0.02  # s: even at "fastest", clicks get a turn between rounds
+INSTRUMENTS = {"border": "Border tariff", "price_gap": "Price gap", "stockpile": "Stockpile"}
+COST_SHARING = {"consumption": "By consumption", "equal": "Equal shares"}
+FLOOR_SCALES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+WEIGHT_TITLES = {
+    "supply_security": "Weight on supply security",
+    "consumer_cost": "Weight on consumer cost",
+    "openness": "Weight on openness of trade",
+}
+
+CSS = """
+.bloc-app { display: flex; height: 100vh; overflow: hidden; font-size: 15px; }
+.bloc-controls { width: 350px; flex: none; overflow-y: auto; padding: 8px 12px 24px 12px;
+  border-right: 1px solid #ddd; background: #f7f7f7; }
+.bloc-main { flex: 1 1 auto; overflow-y: auto; padding: 6px 16px 24px 16px; min-width: 0; }
+.bloc-controls h3 { font-size: 15px; margin: 14px 0 2px 0; }
+.bloc-controls .hint { font-size: 13px; color: #555; margin: 0 0 4px 0; }
+.bloc-buttons .v-btn { min-width: 0 !important; padding: 0 10px !important; }
+.floor-scales .v-btn { text-transform: none; font-size: 15px; }
+.bloc-header { font-size: 16px; line-height: 1.5; margin-bottom: 2px; }
+.bloc-header b { font-size: 17px; }
+.bloc-round { font-size: 20px; font-weight: bold; }
+.bloc-pending { color: #8a4b00; font-size: 14px; }
+.bloc-error { color: #b00020; font-size: 14px; white-space: pre-wrap; }
+.bloc-chart { width: 100%; max-width: 980px; height: auto; }
+.bloc-status td { padding: 3px 8px 3px 0; font-size: 15px; vertical-align: top; }
+.bloc-status .dot { display: inline-block; width: 14px; height: 14px; border-radius: 7px;
+  border: 1px solid #333; }
+.bloc-events { font-size: 15px; line-height: 1.45; padding-left: 0; list-style: none; }
+.bloc-events li { margin-bottom: 4px; }
+.bloc-events .r { display: inline-block; min-width: 4.2em; color: #555; }
+.bloc-why p { font-size: 15px; margin: 4px 0 8px 0; }
+.bloc-about { max-width: 980px; font-size: 16px; }
+.bloc-monitor { border-collapse: collapse; font-size: 15px; margin-top: 6px; }
+.bloc-monitor caption { text-align: left; font-weight: bold; }
+.bloc-monitor th, .bloc-monitor td { padding: 2px 14px 2px 0; text-align: right; }
+.bloc-monitor tr th:first-child { text-align: left; }
+.floor-grid { display: grid; grid-template-columns: 1fr 1fr; column-gap: 10px; row-gap: 6px;
+  margin-top: 4px; }
+.bloc-controls .v-btn-toggle { flex-wrap: wrap; }
+.bloc-controls .v-btn-toggle .v-btn { text-transform: none; padding: 0 8px !important;
+  min-width: 0 !important; font-size: 14px; }
+.bloc-controls .v-input--slider { margin-top: 2px; }
+.bloc-controls .v-label { font-size: 14px; }
+.v-slider__tick-label { font-size: 12px; }
+"""
+
+
+def _warm_up() -> None:
+    """Play one round of the default scenario when the server starts, so the first visitor does
+    not wait for the engine's first-call costs (compiling the market clearing). The model is
+    thrown away: sessions never share one."""
+    try:
+        Session().step()
+    except Exception:  # the first real session reports any problem to its user
+        logger.debug("warm-up failed", exc_info=True)
+
+
+if os.environ.get("BLOC_APP_WARM_UP", "1") != "0":
+    threading.Thread(target=_warm_up, name="bloc-warm-up", daemon=True).start()
+
+
+def new_seed() -> int:
+    """A fresh seed for the "new seed" button (the model itself never uses global random)."""
+    return secrets.randbelow(1_000_000)
+
+
+# ----------------------------------------------------------------------------------------------
+# Small building blocks
+
+
+@solara.component
+def Layout(children: list = []):  # noqa: B006 - Solara's signature for layouts
+    """No app bar or drawer: the page lays out its own controls and views."""
+    return solara.Column(children=children, style={"padding": "0", "gap": "0"})
+
+
+@solara.component
+def Download(
+    label: str,
+    filename: str,
+    make: Callable[[], bytes | str],
+    mime: str,
+    classes: list[str] | None = None,
+):
+    """A download button whose content is made on click from the latest state (the callable
+    keeps one identity, so a re-render while playing does not cancel a download)."""
+    ref = solara.use_ref(make)
+    ref.current = make
+    data = solara.use_memo(lambda: lambda: ref.current(), [])
+    with solara.FileDownload(data, filename=filename, mime_type=mime):
+        solara.Button(
+            label,
+            icon_name="mdi-download",
+            outlined=True,
+            classes=classes or [],
+            style={"margin": "2px 6px 2px 0"},
+        )
+
+
+@solara.component
+def Svg(svg: str, classes: list[str], style: str = ""):
+    return solara.HTML(tag="div", unsafe_innerHTML=svg, classes=classes, style=style)
+
+
+@solara.component
+def ChartImage(
+    charts: Charts,
+    kind: str,
+    snap: Snapshot,
+    minerals: tuple[str, ...] = (),
+    option: tuple[str, solara.Reactive[bool]] | None = None,
+):
+    """A matplotlib chart of the live run, with PNG and SVG downloads (and a check box for an
+    `option` (label, reactive) on the same row)."""
+    chart = charts.get(kind, snap, minerals)
+    png = solara.use_memo(lambda: chart.image(snap), [chart, snap.records_key])
+    latest = solara.use_ref(snap)
+    latest.current = snap
+    solara.Image(png, classes=["bloc-chart", f"chart-{kind}"])
+    stem = f"{snap.scenario}-seed{snap.seed}-{kind}"
+    with solara.Row(gap="0", style={"align-items": "center", "flex-wrap": "wrap"}):
+        Download(
+            "PNG",
+            f"{stem}.png",
+            lambda: chart.image(latest.current, "png", EXPORT_DPI),
+            "image/png",
+            [f"download-{kind}-png"],
+        )
+        Download(
+            "SVG",
+            f"{stem}.svg",
+            lambda: chart.image(latest.current, "svg"),
+            "image/svg+xml",
+            [f"download-{kind}-svg"],
+        )
+        if option is not None:
+            solara.Checkbox(label=option[0], value=option[1], style="margin-left: 12px")
+
+
+# ----------------------------------------------------------------------------------------------
+# Views
+
+
+@solara.component
+def Header(snap: Snapshot, error: str):
+    last = snap.last
+    names = [snap.names[a] for a in snap.members]
+    day = snap.round * snap.round_days
+    if last["internally_stable"] and last["externally_stable"]:
+        stable = "stable: no member would gain by leaving, no outsider by joining"
+    else:
+        parts = []
+        if last["would_leave"]:
+            who = ", ".join(snap.names[a] for a in str(last["would_leave"]).split("+"))
+            parts.append(f"would gain by leaving: {who}")
+        if last["would_join"]:
+            who = ", ".join(snap.names[a] for a in str(last["would_join"]).split("+"))
+            parts.append(f"would gain by joining: {who}")
+        stable = "; ".join(parts)
+    with solara.Column(gap="0", classes=["bloc-header"]):
+        with solara.Row(gap="18px", style={"align-items": "baseline", "flex-wrap": "wrap"}):
+            solara.Text(f"Round {snap.round} of {snap.rounds}", classes=["bloc-round"])
+            solara.Text(f"day {day} · seed {snap.seed} · {snap.title}", classes=["bloc-run"])
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=(
+                f"<b>Members ({len(names)}):</b> "
+                f"<span class='bloc-members-list'>{escape(', '.join(names) or 'nobody')}</span>"
+                f" <span style='color:#555'>· {escape(stable)}</span>"
+            ),
+            classes=["bloc-members"],
+            attributes={"data-members": "+".join(snap.members), "data-round": str(snap.round)},
+        )
+        if snap.pending:
+            words = ", ".join(p.replace("_", " ") for p in snap.pending)
+            solara.Text(
+                f"Changed levers act from round {snap.round + 1}: {words}", classes=["bloc-pending"]
+            )
+        if snap.finished:
+            solara.Text("The run is over: Setup/Reset starts a new one.", classes=["bloc-pending"])
+        if error:
+            solara.Text(error, classes=["bloc-error"])
+
+
+def _status_table(snap: Snapshot) -> str:
+    st = statuses(snap)
+    rows = []
+    for a in snap.countries:
+        s = st[a]
+        ring = f"box-shadow: 0 0 0 3px {VERMILLION};" if s.leaning else ""
+        margin = f" Gain from staying in: {money(s.margin)} a year." if s.margin is not None else ""
+        rows.append(
+            f"<tr class='status-{escape(a)}' data-kind='{s.kind}'>"
+            f"<td><span class='dot' style='background:{STATUS_COLOURS[s.kind]};{ring}'></span></td>"
+            f"<td><b>{escape(snap.names[a])}</b></td><td>{s.kind}: {escape(s.note)}.{margin}</td>"
+            "</tr>"
+        )
+    return f"<table class='bloc-status' data-round='{snap.round}'>" + "".join(rows) + "</table>"
+
+
+@solara.component
+def BlocView(snap: Snapshot):
+    key = snap.records_key
+    st = solara.use_memo(lambda: statuses(snap), [key])
+    net = solara.use_memo(lambda: network_svg(snap, st), [key])
+    timeline = solara.use_memo(lambda: timeline_svg(snap, status_matrix(snap)), [key])
+    latest = solara.use_ref(snap)
+    latest.current = snap
+    stem = f"{snap.scenario}-seed{snap.seed}"
+    with solara.Row(gap="12px", style={"flex-wrap": "wrap", "align-items": "flex-start"}):
+        Svg(net, ["network-view"], "flex: 0 1 460px; min-width: 300px")
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=_status_table(snap),
+            classes=["status-view"],
+            style="flex: 1 1 380px",
+        )
+    Svg(timeline, ["timeline-view"], "max-width: 980px")
+    with solara.Row(gap="0"):
+        Download(
+            "Network SVG",
+            f"{stem}-network.svg",
+            lambda: network_svg(latest.current, statuses(latest.current)),
+            "image/svg+xml",
+            ["download-network-svg"],
+        )
+        Download(
+            "Timeline SVG",
+            f"{stem}-membership.svg",
+            lambda: timeline_svg(latest.current),
+            "image/svg+xml",
+            ["download-timeline-svg"],
+        )
+        Download(
+            "Timeline PNG",
+            f"{stem}-membership.png",
+            lambda: render(timeline_figure(latest.current), "png", EXPORT_DPI),
+            "image/png",
+            ["download-timeline-png"],
+        )
+
+
+def _fmt(x: float, kind: str) -> str:
+    """A monitor's number: "–" rather than "nan" when there is none."""
+    if x is None or not math.isfinite(float(x)):
+        return "–"
+    if kind == "usd":
+        return f"${x:,.0f}" if x > 0 else "no floor"
+    if kind == "share":
+        return f"{100 * x:.1f} %"
+    return f"${x / 1e9:,.2f}bn"
+
+
+def _monitor_html(snap: Snapshot, columns: list[tuple[str, str, str]], rows: list[str]) -> str:
+    """NetLogo-style monitors: this round's values, one row per mineral (or one row)."""
+    last = snap.last
+    head = "".join(f"<th>{escape(title)}</th>" for title, _, _ in columns)
+    body = []
+    for m in rows:
+        label = snap.mineral_names.get(m, m).split(" (")[0]
+        cells = "".join(
+            f"<td data-key='{key.format(m=m)}'>{_fmt(last[key.format(m=m)], kind)}</td>"
+            for _, key, kind in columns
+        )
+        body.append(f"<tr><th>{escape(label)}</th>{cells}</tr>")
+    return (
+        f"<table class='bloc-monitor'><caption>Round {snap.round}</caption><tr><th></th>{head}"
+        f"</tr>{''.join(body)}</table>"
+    )
+
+
+MONITORS = {
+    "prices": [
+        ("floor", "floor_{m}", "usd"),
+        ("world price", "world_price_{m}", "usd"),
+        ("bloc price", "bloc_price_{m}", "usd"),
+    ],
+    "supply": [
+        ("bloc members' share", "bloc_share_{m}", "share"),
+        ("supplier's share", "supplier_share_{m}", "share"),
+    ],
+}
+
+
+@solara.component
+def MineralsView(snap: Snapshot, charts: Charts, kind: str):
+    everything = solara.use_reactive(False)
+    floored = tuple(snap.floored()) or snap.minerals[:4]
+    minerals = snap.minerals if everything.value else floored
+    option = ("all minerals, not only those with a floor", everything)
+    ChartImage(charts, kind, snap, minerals, option=option)
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=_monitor_html(snap, MONITORS[kind], list(minerals)),
+        classes=[f"monitor-{kind}"],
+    )
+
+
+@solara.component
+def MoneyView(snap: Snapshot, charts: Charts):
+    ChartImage(charts, "money", snap)
+    columns = [
+        ("fiscal cost a year", "fiscal_cost", "bn"),
+        ("tariff revenue a year", "tariff_revenue", "bn"),
+        ("stockpile fund", "stockpile_fund", "bn"),
+    ]
+    html = _monitor_html(snap, columns, ["the bloc"])
+    solara.HTML(tag="div", unsafe_innerHTML=html, classes=["monitor-money"])
+
+
+@solara.component
+def WhyView(snap: Snapshot, charts: Charts):
+    ChartImage(charts, "utility", snap)
+    st = statuses(snap)
+    paragraphs = []
+    for a in snap.countries:
+        inside = st[a].kind == "member"
+        reason = latest_reason(snap, a) or (
+            "A member from the start: it opened the bloc." if inside else "No decision yet."
+        )
+        paragraphs.append(
+            f"<p class='why-{escape(a)}'><b>Why is {escape(snap.names[a])} "
+            f"{'in' if inside else 'out'}?</b> {escape(reason)}</p>"
+        )
+    solara.HTML(tag="div", unsafe_innerHTML="".join(paragraphs), classes=["bloc-why"])
+    solara.Text(
+        "Bars: each part of the country's yearly payoff this round, as it weighs it "
+        "(green helps, red hurts). The sentences give the last decision and what drove "
+        "it: the change from joining (or staying) against staying out."
+    )
+
+
+@solara.component
+def EventsView(snap: Snapshot):
+    everything = solara.use_reactive(False)
+    ev = snap.events_df
+    if not everything.value:
+        ev = ev[ev["kind"].isin(["joined", "left", "rejected", "lever", "fund_exhausted"])]
+    solara.Checkbox(label="include the supplier's moves every round", value=everything)
+    items = [
+        f"<li class='event-{escape(str(e.kind))}'><span class='r'>round {int(e.round)}</span>"
+        f"{escape(str(e.text))}</li>"
+        for e in ev.iloc[::-1].head(150).itertuples()
+    ]
+    if not items:
+        items = ["<li>Nothing has happened yet: press Step or Play.</li>"]
+    solara.HTML(tag="ul", unsafe_innerHTML="".join(items), classes=["bloc-events"])
+
+
+@solara.component
+def AboutView(snap: Snapshot):
+    a = snap.about
+    how_to_use = (
+        "**Setup/Reset** starts a new run from the structural settings (scenario, seed, "
+        "rounds). **Step** plays one round; **Play** plays rounds until the end or until you "
+        "press **Pause**; the speed control sets the pause between rounds. The **live levers** "
+        "act from the next round, and every chart marks with a dashed line the rounds where they "
+        "changed. As in NetLogo, the levers keep their values across Setup/Reset, and "
+        "*All levers back to the scenario's* restores them. **Export** saves the run as CSV "
+        "and the settings as a scenario file that `bloc run FILE` replays exactly."
+    )
+    md = "\n\n".join(
+        [
+            f"# {snap.title}",
+            "## What is it?",
+            a.get("what_is_it", ""),
+            "## How it works",
+            a.get("how_it_works", ""),
+            "## How to use it",
+            how_to_use,
+            "## Things to notice",
+            a.get("things_to_notice", ""),
+            "## Things to try",
+            snap.things_to_try(),
+        ]
+    )
+    with solara.Column(classes=["bloc-about"]):
+        solara.Markdown(md)
+
+
+@solara.component
+def ExportView(session: Session, snap: Snapshot):
+    latest = solara.use_ref(snap)
+    latest.current = snap
+    solara.Markdown(
+        "The run so far, as `bloc run --out` writes it: one row per round, one per actor per "
+        "round, one per event."
+    )
+    with solara.Row(gap="0", style={"flex-wrap": "wrap"}):
+        for table in ("rounds", "actors", "events"):
+            Download(
+                f"{table}.csv",
+                export_name(snap, table),
+                lambda t=table: csv_text(getattr(latest.current, f"{t}_df")),
+                "text/csv",
+                [f"download-{table}-csv"],
+            )
+    name = f"{snap.scenario}-seed{snap.seed}.toml"
+    solara.Markdown(
+        f"The settings as a scenario file: the opening levers, every lever you changed and when, "
+        f"the seed and the number of rounds. `bloc run {name} --rounds {snap.round}` replays "
+        f"this run to the round shown; without `--rounds` it plays all {snap.rounds}."
+    )
+    Download(
+        "scenario file (.toml)",
+        name,
+        lambda: session.scenario_file()[1],
+        "application/toml",
+        ["download-scenario"],
+    )
+    solara.Markdown("Each chart has its own PNG and SVG buttons under it.")
+
+
+# ----------------------------------------------------------------------------------------------
+# Controls
+
+
+@solara.component
+def SpeedSlider(speed: solara.Reactive[str]):
+    """NetLogo's speed slider: from slowest (2 s between rounds) to fastest (no pause)."""
+    names = list(SPEEDS)
+    ticks = [n if n in ("slowest", "normal", "fastest") else "" for n in names]
+    solara.v.Slider(
+        label="Speed",
+        v_model=names.index(speed.value),
+        on_v_model=lambda i: speed.set(names[int(i)]),
+        min=0,
+        max=len(names) - 1,
+        step=1,
+        ticks="always",
+        tick_labels=ticks,
+        hide_details=True,
+    )
+
+
+@dataclass(frozen=True)
+class LeverInfo:
+    """What the lever panel needs besides the levers: fixed for a run, so the panel is not drawn
+    again at every round (Solara skips a component whose arguments are equal)."""
+
+    minerals: tuple[str, ...]
+    mineral_names: tuple[tuple[str, str], ...]
+    countries: tuple[str, ...]
+    short: tuple[tuple[str, str], ...]
+    scenario_levers: Levers
+
+    @classmethod
+    def of(cls, snap: Snapshot) -> LeverInfo:
+        return cls(
+            snap.minerals,
+            tuple(snap.mineral_names.items()),
+            snap.countries,
+            tuple(snap.short.items()),
+            snap.scenario_levers,
+        )
+
+
+@solara.component
+def LeverControls(
+    lv: Levers,
+    info: LeverInfo,
+    change: Callable[[str, Any], None],
+    restore: Callable[[], None],
+):
+    names, short = dict(info.mineral_names), dict(info.short)
+    country = solara.use_reactive(info.countries[0] if info.countries else "")
+    if country.value not in info.countries and info.countries:
+        country.set(info.countries[0])
+
+    solara.HTML(tag="h3", unsafe_innerHTML="Live levers")
+    solara.HTML(
+        tag="p", unsafe_innerHTML="Act from the next round; marked on the charts.", classes=["hint"]
+    )
+
+    solara.Text("Floors, USD per tonne (0 = no floor)")
+
+    def set_floor(m: str, x: int | None) -> None:
+        change("floors", {**lv.floors, m: x})  # the session refuses bad values, with a message
+
+    with solara.Div(classes=["floor-grid"]):
+        for m in info.minerals:
+            solara.InputInt(
+                names[m].split(" (")[0],
+                value=round(lv.floors[m]),
+                on_value=lambda x, m=m: set_floor(m, x),
+                dense=True,
+                classes=[f"lever-floor-{m}"],
+            )
+    base = info.scenario_levers.floors
+    with solara.Row(
+        gap="2px", style={"flex-wrap": "wrap"}, classes=["bloc-buttons", "floor-scales"]
+    ):
+        solara.Text("All floors, × the scenario's:", style={"align-self": "center"})
+        for k in FLOOR_SCALES:
+            solara.Button(
+                f"×{k:g}",
+                text=True,
+                classes=[f"floors-x{k:g}".replace(".", "_")],
+                on_click=lambda k=k: change("floors", {m: f * k for m, f in base.items()}),
+            )
+
+    solara.Text("Instrument")
+    with solara.ToggleButtonsSingle(
+        value=lv.instrument,
+        on_value=lambda x: change("instrument", x),
+        classes=["lever-instrument"],
+        dense=True,
+    ):
+        for code, label in INSTRUMENTS.items():
+            solara.Button(label, value=code, classes=[f"instrument-{code}"])
+
+    with solara.Div(classes=["lever-penalty"]):
+        solara.SliderInt(
+            f"Outsider penalty: {lv.penalty:.0%}",
+            value=round(lv.penalty * 100),
+            min=0,
+            max=200,
+            step=5,
+            tick_labels="end_points",
+            on_value=lambda x: change("penalty", x / 100),
+        )
+
+    solara.Text("Cost sharing of floor support")
+    options = dict(COST_SHARING)
+    if not isinstance(lv.cost_sharing, str) or not isinstance(
+        info.scenario_levers.cost_sharing, str
+    ):
+        options["table"] = "Scenario's table"
+    current = lv.cost_sharing if isinstance(lv.cost_sharing, str) else "table"
+
+    def set_cost_sharing(x: str) -> None:
+        change("cost_sharing", info.scenario_levers.cost_sharing if x == "table" else x)
+
+    with solara.ToggleButtonsSingle(
+        value=current, on_value=set_cost_sharing, dense=True, classes=["lever-cost-sharing"]
+    ):
+        for code, label in options.items():
+            solara.Button(label, value=code, classes=[f"cost-sharing-{code}"])
+
+    with solara.Div(classes=["lever-supplier"]):
+        solara.Select(
+            "Supplier's strategy",
+            values=SUPPLIER_CHOICES,
+            value=lv.supplier_strategy,
+            dense=True,
+            on_value=lambda x: change("supplier_strategy", x),
+        )
+    with solara.Div(classes=["lever-aggressiveness"]):
+        solara.SliderInt(
+            f"Supplier's aggressiveness: {lv.aggressiveness:.0%}",
+            value=round(lv.aggressiveness * 100),
+            min=0,
+            max=100,
+            step=5,
+            tick_labels="end_points",
+            on_value=lambda x: change("aggressiveness", x / 100),
+        )
+
+    solara.Text("Each country's weights and patience")
+    with solara.ToggleButtonsSingle(value=country, dense=True, classes=["lever-country"]):
+        for a in info.countries:
+            solara.Button(short[a], value=a, classes=[f"country-{a}"])
+    a = country.value
+    if a in lv.weights:
+        for comp in WEIGHT_LEVERS:
+            w = lv.weights[a][comp]
+            with solara.Div(classes=[f"lever-weight-{comp}"]):
+                solara.SliderFloat(
+                    f"{WEIGHT_TITLES[comp]}: {w:.1f}",
+                    value=round(w, 1),
+                    min=0,
+                    max=3,
+                    step=0.1,
+                    tick_labels="end_points",
+                    on_value=lambda x, c=comp: change("weights", {a: {c: x}}),
+                )
+        with solara.Div(classes=["lever-patience"]):
+            p = lv.patience[a]
+            solara.SliderInt(
+                f"Patience: {p} rounds below its outside option",
+                value=p,
+                min=0,
+                max=24,
+                tick_labels="end_points",
+                on_value=lambda x: change("patience", {a: x}),
+            )
+    solara.Button(
+        "All levers back to the scenario's",
+        on_click=restore,
+        text=True,
+        icon_name="mdi-restore",
+        classes=["levers-restore"],
+    )
+    solara.Text(
+        "Weights multiply the named parts of the country's payoff "
+        f"({', '.join(COMPONENT_LABELS[c] for c in WEIGHT_LEVERS)}): security against cost.",
+        style={"font-size": "13px", "color": "#555"},
+    )
+
+
+@solara.component
+def StructuralControls(
+    scenario: solara.Reactive[str],
+    seed: solara.Reactive[int | None],
+    rounds: solara.Reactive[int | None],
+    running: tuple[str, int, int],
+):
+    """running: (scenario, seed, rounds) of the run on screen."""
+    solara.HTML(tag="h3", unsafe_innerHTML="Structural settings")
+    differs = (scenario.value, seed.value, rounds.value) != running
+    hint = "Changed: press Setup/Reset to apply." if differs else "Act on Setup/Reset."
+    solara.HTML(tag="p", unsafe_innerHTML=hint, classes=["hint", "structural-hint"])
+
+    def pick(name: str) -> None:
+        scenario.set(name)
+        with contextlib.suppress(ScenarioError):
+            rounds.set(load_scenario(name).time.rounds)
+
+    with solara.Div(classes=["structural-scenario"]):
+        solara.Select(
+            "Scenario", values=scenario_names(), value=scenario.value, on_value=pick, dense=True
+        )
+    with solara.Row(style={"align-items": "center"}):
+        solara.InputInt("Seed", value=seed, dense=True, classes=["structural-seed"])
+        solara.Button(
+            "New seed",
+            icon_name="mdi-dice-multiple",
+            text=True,
+            on_click=lambda: seed.set(new_seed()),
+            classes=["new-seed"],
+        )
+    solara.InputInt("Rounds", value=rounds, dense=True, classes=["structural-rounds"])
+
+
+# ----------------------------------------------------------------------------------------------
+# The page
+
+
+@solara.component
+def Page():
+    solara.Style(CSS)
+    session: Session = solara.use_memo(Session, [])  # one model per browser tab, never shared
+    charts: Charts = solara.use_memo(Charts, [])
+    first = solara.use_memo(session.snapshot, [])
+    snap = solara.use_reactive(first)
+    playing = solara.use_reactive(False)
+    speed = solara.use_reactive("normal")
+    tab = solara.use_reactive(0)
+    error = solara.use_reactive("")
+    scenario = solara.use_reactive(first.scenario)
+    seed = solara.use_reactive(first.seed)
+    rounds = solara.use_reactive(first.rounds)
+    s = snap.value
+
+    def shown() -> None:  # effects run once the render is done: the page shows this snapshot
+        session.shown = max(session.shown, s.version)
+
+    solara.use_effect(shown, [s.version])
+    solara.Title(f"Bloc — {s.title}")
+
+    def make_guarded() -> Callable[[Callable[[], Snapshot | None]], None]:
+        def guarded(action: Callable[[], Snapshot | None]) -> None:
+            try:
+                new = action()
+            except (ValueError, ScenarioError) as e:
+                problems = getattr(e, "problems", None) or [str(e)]
+                error.set("\n".join(problems))
+                return
+            except Exception as e:  # a bug: log it with its traceback, tell the user
+                logger.exception("the app failed")
+                error.set(f"Something went wrong: {e}")
+                return
+            error.set("")
+            if new is not None:
+                snap.set(new)
+
+        return guarded
+
+    # made once: the callbacks only close over this tab's session and reactive variables, so
+    # the panels that take them are not drawn again at every round
+    guarded = solara.use_memo(make_guarded, [])
+
+    def play_loop(cancel: threading.Event) -> None:
+        if not playing.value:
+            return
+        run = session.run_id
+        while not cancel.is_set():
+            try:
+                new = session.step(run)
+            except Exception as e:
+                logger.exception("a round failed")
+                error.set(f"Something went wrong: {e}")
+                playing.set(False)
+                return
+            if new is None:  # a Reset started another run
+                return
+            snap.set(new)
+            if new.finished:
+                playing.set(False)
+                return
+            # Back-pressure: the next round waits until this one is on the page (the render may
+            # run on another thread), so the page never falls behind the model
+            shown_by = time.monotonic() + 5.0
+            while session.shown < new.version and time.monotonic() < shown_by:
+                if cancel.wait(0.01):
+                    return
+            cancel.wait(max(SPEEDS.get(speed.value, 0.4), MIN_PAUSE))
+
+    solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
+
+    def reset() -> Snapshot:
+        playing.set(False)
+        keep = scenario.value == session.scenario
+        return session.setup(
+            scenario.value, seed.value, rounds.value, session.levers() if keep else None
+        )
+
+    def step() -> Snapshot | None:
+        return None if playing.value else session.step(session.run_id)
+
+    def toggle_play() -> None:
+        if not playing.value and session.finished:
+            error.set("The run is over: press Setup/Reset to start a new one.")
+            return
+        playing.set(not playing.value)
+
+    def make_change() -> Callable[[str, Any], None]:
+        return lambda name, value: guarded(lambda: session.change(name, value))
+
+    change = solara.use_memo(make_change, [])
+    restore = solara.use_memo(lambda: lambda: guarded(session.restore_levers), [])
+    info = solara.use_memo(lambda: LeverInfo.of(s), [s.run])
+
+    with solara.Div(classes=["bloc-app"]):
+        with solara.Div(classes=["bloc-controls"]):
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML="<b style='font-size:20px'>Bloc</b>"
+                " <span style='color:#555'>critical-minerals bloc</span>",
+            )
+            with solara.Row(gap="4px", classes=["bloc-buttons"], style={"margin": "6px 0"}):
+                solara.Button(
+                    "Setup/Reset",
+                    icon_name="mdi-restart",
+                    color="primary",
+                    outlined=True,
+                    on_click=lambda: guarded(reset),
+                    classes=["bloc-reset"],
+                )
+                solara.Button(
+                    "Pause" if playing.value else "Play",
+                    icon_name="mdi-pause" if playing.value else "mdi-play",
+                    color="primary",
+                    on_click=toggle_play,
+                    classes=["bloc-play"],
+                )
+                solara.Button(
+                    "Step",
+                    icon_name="mdi-skip-next",
+                    color="primary",
+                    outlined=True,
+                    on_click=lambda: guarded(step),
+                    disabled=playing.value,
+                    classes=["bloc-step"],
+                )
+            with solara.Div(classes=["bloc-speed"]):
+                SpeedSlider(speed)
+            LeverControls(s.levers, info, change, restore)
+            StructuralControls(scenario, seed, rounds, (s.scenario, s.seed, s.rounds))
+        with solara.Div(classes=["bloc-main"]):
+            Header(s, error.value)
+            with solara.lab.Tabs(value=tab, lazy=True):
+                with solara.lab.Tab("Bloc"):
+                    BlocView(s)
+                with solara.lab.Tab("Prices"):
+                    MineralsView(s, charts, "prices")
+                with solara.lab.Tab("Supply"):
+                    MineralsView(s, charts, "supply")
+                with solara.lab.Tab("Money"):
+                    MoneyView(s, charts)
+                with solara.lab.Tab("Why?"):
+                    WhyView(s, charts)
+                with solara.lab.Tab("Events"):
+                    EventsView(s)
+                with solara.lab.Tab("About"):
+                    AboutView(s)
+                with solara.lab.Tab("Export"):
+                    ExportView(session, s)

@@ -1,0 +1,603 @@
+"""Charts of the web app: matplotlib line and bar charts, and SVG drawings of the bloc.
+
+Every chart is drawn from a `Snapshot` alone, with a large font and few lines per axis (small
+multiples per mineral), and marks the rounds where levers changed with a vertical dashed line.
+Figures are sized for the main area of a 1366x768 screen (about 980 px wide) and stay readable on
+a projector.
+
+Repaint speed: building a matplotlib figure costs several times more than redrawing one, so each
+chart is a `LineChart` / `UtilityChart` kept per session and updated in place (new line data,
+limits and lever markers) at every round, with a fixed layout (no layout engine at redraw). The
+network and the membership timeline are plain SVG: crisp at any size and nearly free to redraw.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+
+from negotiation.app_state import Snapshot, Status
+from negotiation.types import COMPONENT_LABELS, COMPONENTS
+
+# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
+BLUE, ORANGE, VERMILLION, GREEN, SKY = "#0072B2", "#E69F00", "#D55E00", "#009E73", "#56B4E9"
+GREY, DARK, LIGHT = "#8C8C8C", "#333333", "#DDDDDD"
+STATUS_COLOURS = {"member": BLUE, "negotiating": ORANGE, "outside": LIGHT}
+FONT = "DejaVu Sans, Arial, sans-serif"
+
+DPI = 100
+EXPORT_DPI = 150
+WIDTH = 9.8  # inches at DPI: the main area of a 1366-px-wide screen
+STYLE = {
+    "font.size": 13,
+    "axes.titlesize": 14,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 13,
+    "xtick.labelsize": 12,
+    "ytick.labelsize": 12,
+    "legend.fontsize": 12,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#E6E6E6",
+    "lines.linewidth": 2.5,
+    "svg.fonttype": "none",  # SVG text stays text: smaller files, selectable labels
+}
+# rcParams are global: figures are created one at a time under this lock with STYLE in force.
+_CREATE = threading.Lock()
+
+
+def render(fig: Figure, fmt: str = "png", dpi: int = DPI) -> bytes:
+    """PNG (low compression: fast) or SVG bytes of a figure."""
+    buf = io.BytesIO()
+    if fmt == "png":
+        fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+    else:
+        fig.savefig(buf, format=fmt)
+    return buf.getvalue()
+
+
+def money_label(x: float, _pos: object = None) -> str:
+    """Axis label for USD: 110000 -> $110k, 2.1e6 -> $2.1M."""
+    a = abs(x)
+    if a >= 1e9:
+        return f"${x / 1e9:g}bn"
+    if a >= 1e6:
+        return f"${x / 1e6:g}M"
+    if a >= 1e3:
+        return f"${x / 1e3:g}k"
+    return f"${x:g}"
+
+
+def _bn_label(x: float, _pos: object = None) -> str:
+    return f"{x:g}"
+
+
+FORMATTERS: dict[str, Callable[[float, Any], str]] = {"money": money_label, "bn": _bn_label}
+
+
+# ----------------------------------------------------------------------------------------------
+# Line charts (prices, supply shares, money), updated in place
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    column: str
+    colour: str
+    style: str = "-"
+    scale: float = 1.0
+    positive_only: bool = False  # a floor of 0 means "no floor": not drawn
+    step: bool = False
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    series: tuple[Series, ...]
+    unit: str = "money"  # "money" (USD axis labels), "percent" (0-100), "bn" (plain numbers)
+
+
+def price_panels(snap: Snapshot, minerals: Sequence[str]) -> list[Panel]:
+    return [
+        Panel(
+            snap.mineral_names[m].split(" (")[0],
+            (
+                Series("world price", f"world_price_{m}", GREY),
+                Series("bloc price", f"bloc_price_{m}", BLUE),
+                Series("floor", f"floor_{m}", VERMILLION, "--", positive_only=True, step=True),
+            ),
+        )
+        for m in minerals
+    ]
+
+
+def supply_panels(snap: Snapshot, minerals: Sequence[str]) -> list[Panel]:
+    return [
+        Panel(
+            snap.mineral_names[m].split(" (")[0],
+            (
+                Series("bloc members", f"bloc_share_{m}", BLUE, scale=100.0),
+                Series("supplier", f"supplier_share_{m}", DARK, scale=100.0),
+            ),
+            unit="percent",
+        )
+        for m in minerals
+    ]
+
+
+def money_panels(snap: Snapshot) -> list[Panel]:
+    return [
+        Panel(
+            "Bloc budget, $bn a year",
+            (
+                Series("fiscal cost", "fiscal_cost", VERMILLION, scale=1e-9),
+                Series("tariff revenue", "tariff_revenue", GREEN, scale=1e-9),
+            ),
+            unit="bn",
+        ),
+        Panel(
+            "Stockpile fund, $bn",
+            (Series("stockpile fund", "stockpile_fund", BLUE, scale=1e-9),),
+            unit="bn",
+        ),
+    ]
+
+
+def _grid(n: int) -> tuple[int, int]:
+    cols = 1 if n == 1 else 2 if n <= 4 else 3 if n <= 6 else 4
+    return math.ceil(n / cols), cols
+
+
+class LineChart:
+    """Small multiples of a few lines each over the rounds, kept and updated in place."""
+
+    def __init__(self, panels: Sequence[Panel], rounds: int, ylabel: str = "") -> None:
+        self.panels = list(panels)
+        self.rounds = rounds
+        self.lock = threading.Lock()
+        n = max(len(self.panels), 1)
+        rows, cols = _grid(n) if len(self.panels) > 2 else (1, n)
+        height = 1.0 + 2.0 * rows if rows > 1 else 3.9
+        with _CREATE, mpl.rc_context(STYLE):
+            fig = Figure(figsize=(WIDTH, height), dpi=DPI)
+            axes = fig.subplots(rows, cols, sharex=True, squeeze=False).ravel().tolist()
+            for ax in axes[len(self.panels) :]:
+                ax.set_visible(False)
+            self.axes = axes[: len(self.panels)]
+            self.lines: list[list[Any]] = []
+            self.levers: list[LineCollection] = []
+            for ax, p in zip(self.axes, self.panels):
+                ls = []
+                for s in p.series:
+                    kw = {"drawstyle": "steps-mid"} if s.step else {}
+                    (line,) = ax.plot(
+                        [], [], color=s.colour, linestyle=s.style, label=s.label, **kw
+                    )
+                    ls.append(line)
+                self.lines.append(ls)
+                ax.set_title(p.title, loc="left")
+                ax.set_xlim(-0.5, rounds + 0.5)
+                ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+                ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+                if p.unit == "percent":
+                    ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+                else:
+                    ax.yaxis.set_major_formatter(FuncFormatter(FORMATTERS[p.unit]))
+                lc = LineCollection([], colors=DARK, linestyles=(0, (4, 3)), linewidths=1.3)
+                lc.set_transform(ax.get_xaxis_transform())
+                ax.add_collection(lc, autolim=False)
+                self.levers.append(lc)
+            shared = len({tuple(s.label for s in p.series) for p in self.panels}) == 1
+            legend_room = 0.4 if shared else 0.0
+            if self.axes:
+                ax0 = self.axes[0]
+                self.lever_note = ax0.annotate(
+                    "levers changed",
+                    (0, 1.0),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(3, -2),
+                    textcoords="offset points",
+                    va="top",
+                    fontsize=11,
+                    color=DARK,
+                    visible=False,
+                )
+                if shared:
+                    fig.legend(
+                        handles=self.lines[0],
+                        loc="upper right",
+                        ncols=len(self.lines[0]),
+                        frameon=False,
+                        bbox_to_anchor=(0.995, 1.0),
+                    )
+                else:
+                    for ax, lines in zip(self.axes, self.lines):
+                        if len(lines) > 1:
+                            ax.legend(loc="best", frameon=False)
+            if len(self.panels) > 2:
+                fig.supxlabel("round", fontsize=12, y=0.005)
+                if ylabel:
+                    fig.supylabel(ylabel, fontsize=12, x=0.005)
+            else:
+                for ax in self.axes:
+                    ax.set_xlabel("round")
+            top = 1 - (0.45 + legend_room) / height
+            bottom = (0.5 if len(self.panels) > 2 else 0.65) / height
+            fig.subplots_adjust(
+                left=0.1 if len(self.panels) > 2 else 0.06,
+                right=0.985,
+                bottom=bottom,
+                top=top,
+                hspace=0.5,
+                wspace=0.35 if cols > 2 else 0.2,
+            )
+        self.fig = fig
+
+    def update(self, snap: Snapshot) -> None:
+        df = snap.rounds_df
+        x = df["round"].to_numpy(dtype=float)
+        segments = [[(r - 0.5, 0.0), (r - 0.5, 1.0)] for r in snap.lever_rounds]
+        for ax, p, lines, lc in zip(self.axes, self.panels, self.lines, self.levers):
+            top = 0.0
+            for s, line in zip(p.series, lines):
+                y = df[s.column].to_numpy(dtype=float) * s.scale if s.column in df else x * np.nan
+                if s.positive_only:
+                    y = np.where(y > 0, y, np.nan)
+                line.set_data(x, y)
+                finite = y[np.isfinite(y)]
+                if finite.size:
+                    top = max(top, float(finite.max()))
+            if p.unit == "percent":
+                ax.set_ylim(0, 100)
+            else:
+                ax.set_ylim(0, top * 1.1 if top > 0 else 1.0)
+            lc.set_segments(segments)
+        if self.axes:
+            first = snap.lever_rounds[0] - 0.5 if snap.lever_rounds else 0.0
+            self.lever_note.xy = (first, 1.0)
+            self.lever_note.set_visible(bool(snap.lever_rounds))
+
+    def image(self, snap: Snapshot, fmt: str = "png", dpi: int = DPI) -> bytes:
+        with self.lock:
+            self.update(snap)
+            return render(self.fig, fmt, dpi)
+
+
+class UtilityChart:
+    """Each country's utility components this round, $bn a year, as the country weighs them."""
+
+    def __init__(self, countries: Sequence[str], short: dict[str, str]) -> None:
+        self.countries = list(countries)
+        self.lock = threading.Lock()
+        n = len(self.countries)
+        y = np.arange(len(COMPONENTS))
+        with _CREATE, mpl.rc_context(STYLE):
+            fig = Figure(figsize=(WIDTH, 4.4), dpi=DPI)
+            axes = fig.subplots(1, n, sharex=True, sharey=True, squeeze=False)[0]
+            self.axes = list(axes)
+            self.bars = []
+            self.totals = []
+            for ax, a in zip(self.axes, self.countries):
+                self.bars.append(ax.barh(y, np.zeros(len(y)), height=0.7, color=GREEN))
+                ax.axvline(0, color=DARK, linewidth=1)
+                ax.grid(axis="y", visible=False)
+                ax.xaxis.set_major_locator(MaxNLocator(nbins=3, symmetric=True))
+                ax.set_title(short[a], loc="left", fontsize=13)
+                self.totals.append(ax.set_xlabel(""))
+            labels = {**COMPONENT_LABELS, "retaliation": "retaliation, side deals"}
+            axes[0].set_yticks(y, [labels[c] for c in COMPONENTS])
+            axes[0].invert_yaxis()
+            self.title = fig.suptitle("", x=0.01, y=0.99, ha="left", fontsize=14, fontweight="bold")
+            fig.subplots_adjust(left=0.235, right=0.98, top=0.84, bottom=0.17, wspace=0.12)
+        self.fig = fig
+        self.short = short
+
+    def update(self, snap: Snapshot) -> None:
+        df = snap.actors_df
+        now = df[df["round"] == snap.round].set_index("actor")
+        lim = 0.01
+        for bars, total, a in zip(self.bars, self.totals, self.countries):
+            if a not in now.index:
+                continue
+            vals = np.nan_to_num(np.array([float(now.loc[a, c]) for c in COMPONENTS]) / 1e9)
+            for bar, v in zip(bars, vals):
+                bar.set_x(min(v, 0.0))
+                bar.set_width(abs(v))
+                bar.set_color(GREEN if v >= 0 else VERMILLION)
+            lim = max(lim, float(np.abs(vals).max()))
+            status = "in" if bool(now.loc[a, "member"]) else "out"
+            u = float(now.loc[a, "utility"]) / 1e9
+            total.set_text(f"{status} · total {u:+.1f}" if np.isfinite(u) else status)
+        self.axes[0].set_xlim(-lim * 1.15, lim * 1.15)  # shared: countries compare at a glance
+        self.title.set_text(f"Utility by component in round {snap.round}, $bn a year")
+
+    def image(self, snap: Snapshot, fmt: str = "png", dpi: int = DPI) -> bytes:
+        with self.lock:
+            self.update(snap)
+            return render(self.fig, fmt, dpi)
+
+
+@dataclass
+class Charts:
+    """A session's live charts, rebuilt only when their structure changes."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    cache: dict[str, tuple[tuple, Any]] = field(default_factory=dict)
+
+    def get(self, kind: str, snap: Snapshot, minerals: Sequence[str] = ()) -> Any:
+        key = (snap.scenario, snap.rounds, tuple(minerals), snap.countries)
+        with self.lock:
+            hit = self.cache.get(kind)
+            if hit is not None and hit[0] == key:
+                return hit[1]
+            if kind == "prices":
+                chart: Any = LineChart(price_panels(snap, minerals), snap.rounds, "USD per tonne")
+            elif kind == "supply":
+                chart = LineChart(supply_panels(snap, minerals), snap.rounds, "share of supply")
+            elif kind == "money":
+                chart = LineChart(money_panels(snap), snap.rounds)
+            elif kind == "utility":
+                chart = UtilityChart(snap.countries, dict(snap.short))
+            else:
+                raise ValueError(f"unknown chart {kind!r}")
+            self.cache[kind] = (key, chart)
+            return chart
+
+
+# ----------------------------------------------------------------------------------------------
+# Membership: who was in each round (statuses), as SVG for the page and as a figure for PNG.
+
+#: 0 outside, 1 negotiating, 2 member, 3 member leaning to the supplier
+TIMELINE_COLOURS = (LIGHT, ORANGE, BLUE, VERMILLION)
+TIMELINE_LABELS = ("outside", "negotiating", "member", "member leaning to the supplier")
+
+
+def status_matrix(snap: Snapshot) -> np.ndarray:
+    """countries x rounds so far: 0 outside, 1 negotiating, 2 member, 3 member leaning."""
+    df = snap.actors_df
+    df = df[df["actor"].isin(snap.countries)]
+    member = df.pivot(index="actor", columns="round", values="member").reindex(snap.countries)
+    decision = df.pivot(index="actor", columns="round", values="decision").reindex(snap.countries)
+    margin = df.pivot(index="actor", columns="round", values="margin").reindex(snap.countries)
+    m = member.to_numpy(dtype=bool)
+    neg = decision.isin(["reject", "counter"]).to_numpy() & ~m
+    lean = m & (margin.to_numpy(dtype=float) < 0)
+    rounds = snap.rounds_df
+    for j, (act, tgt) in enumerate(zip(rounds["supplier_action"], rounds["supplier_target"])):
+        if act == "side_offer" and tgt in snap.countries and j < lean.shape[1]:
+            i = snap.countries.index(tgt)
+            lean[i, j] |= m[i, j]
+    return np.where(lean, 3, np.where(m, 2, np.where(neg, 1, 0)))
+
+
+def timeline_svg(snap: Snapshot, matrix: np.ndarray | None = None) -> str:
+    """The membership timeline: a row per country, a cell per round, levers marked."""
+    mat = status_matrix(snap) if matrix is None else matrix
+    n = len(snap.countries)
+    w, left, right, top, row = 960, 90, 12, 34, 30
+    plot_w = w - left - right
+    h = top + n * row + 64
+    cell = plot_w / (snap.rounds + 1)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" '
+        f'role="img" font-family="{FONT}" class="bloc-timeline" data-round="{snap.round}">',
+        "<title>Membership, round by round</title>",
+        f'<text x="4" y="20" font-size="16" font-weight="bold" fill="{DARK}">'
+        "Membership, round by round</text>",
+    ]
+    for i, a in enumerate(snap.countries):
+        y = top + i * row
+        parts.append(
+            f'<text x="{left - 8}" y="{y + row / 2 + 5:.0f}" font-size="14" text-anchor="end" '
+            f'fill="{DARK}">{escape(snap.short[a])}</text>'
+        )
+        # runs of equal status as one rect each
+        j = 0
+        cols = mat.shape[1] if mat.ndim == 2 else 0
+        while j < cols:
+            k = j
+            while k + 1 < cols and mat[i, k + 1] == mat[i, j]:
+                k += 1
+            colour = TIMELINE_COLOURS[int(mat[i, j])]
+            parts.append(
+                f'<rect x="{left + j * cell:.1f}" y="{y + 2}" width="{(k - j + 1) * cell:.1f}" '
+                f'height="{row - 4}" fill="{colour}"/>'
+            )
+            j = k + 1
+    bottom = top + n * row
+    for r in snap.lever_rounds:
+        x = left + r * cell
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{bottom + 2}" stroke="{DARK}" '
+            f'stroke-width="1.5" stroke-dasharray="5 4"/>'
+        )
+    x_now = left + (snap.round + 1) * cell
+    parts.append(
+        f'<line x1="{x_now:.1f}" y1="{top - 4}" x2="{x_now:.1f}" y2="{bottom + 2}" '
+        f'stroke="{DARK}" stroke-width="1"/>'
+    )
+    step = max(1, round(snap.rounds / 6 / 6) * 6) if snap.rounds >= 12 else max(1, snap.rounds // 6)
+    for r in range(0, snap.rounds + 1, step):
+        x = left + (r + 0.5) * cell
+        parts.append(
+            f'<text x="{x:.1f}" y="{bottom + 18}" font-size="13" text-anchor="middle" '
+            f'fill="{DARK}">{r}</text>'
+        )
+    parts.append(
+        f'<text x="{left - 8}" y="{bottom + 18}" font-size="13" text-anchor="end" '
+        f'fill="{DARK}">round</text>'
+    )
+    x0 = left
+    for colour, label in zip(TIMELINE_COLOURS, TIMELINE_LABELS):
+        parts.append(
+            f'<rect x="{x0}" y="{bottom + 32}" width="16" height="16" fill="{colour}"/>'
+            f'<text x="{x0 + 22}" y="{bottom + 45}" font-size="13" fill="{DARK}">{label}</text>'
+        )
+        x0 += 22 + int(7.6 * len(label)) + 24
+    parts.append(
+        f'<line x1="{x0}" y1="{bottom + 40}" x2="{x0 + 18}" y2="{bottom + 40}" stroke="{DARK}" '
+        f'stroke-width="1.5" stroke-dasharray="5 4"/><text x="{x0 + 24}" y="{bottom + 45}" '
+        f'font-size="13" fill="{DARK}">levers changed</text>'
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def timeline_figure(snap: Snapshot) -> Figure:
+    """The membership timeline as a matplotlib figure (for the PNG download)."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    mat = status_matrix(snap).astype(float)
+    n = len(snap.countries)
+    with _CREATE, mpl.rc_context(STYLE):
+        fig = Figure(figsize=(WIDTH, 0.42 * n + 1.6), dpi=DPI, layout="constrained")
+        ax = fig.subplots()
+        ax.grid(False)
+        data = np.full((n, snap.rounds + 1), np.nan)
+        data[:, : mat.shape[1]] = mat
+        ax.imshow(
+            np.ma.masked_invalid(data),
+            aspect="auto",
+            cmap=ListedColormap(TIMELINE_COLOURS),
+            vmin=-0.5,
+            vmax=3.5,
+            interpolation="nearest",
+            extent=(-0.5, snap.rounds + 0.5, n - 0.5, -0.5),
+        )
+        ax.set_yticks(range(n), [snap.short[a] for a in snap.countries])
+        ax.set_xlim(-0.5, snap.rounds + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=7, integer=True))
+        for r in snap.lever_rounds:
+            ax.axvline(r - 0.5, color=DARK, linestyle=(0, (4, 3)), linewidth=1.3)
+        ax.set_xlabel("round")
+        ax.set_title("Membership, round by round", loc="left")
+        ax.legend(
+            [Patch(color=c) for c in TIMELINE_COLOURS],
+            TIMELINE_LABELS,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.3),
+            ncols=4,
+            frameon=False,
+        )
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# The network
+
+NET_W, NET_H = 480, 330
+
+
+def _positions(countries: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """Countries around a circle on the left; the supplier stands apart on the right."""
+    n = len(countries)
+    cx, cy, r = 165.0, 150.0, 112.0
+    return {
+        a: (cx - r * math.cos(2 * math.pi * i / n), cy - r * math.sin(2 * math.pi * i / n))
+        for i, a in enumerate(countries)
+    }
+
+
+def network_svg(snap: Snapshot, status: dict[str, Status]) -> str:
+    """Members, negotiating, outside and leaning countries; preferential-access links between
+    members; the supplier's move, with a dashed line for a side deal."""
+    pos = _positions(snap.countries)
+    sx, sy = 400.0, 150.0
+    last = snap.last
+    action = str(last["supplier_action"])
+    target = str(last.get("supplier_target", "") or "")
+    members = [a for a in snap.countries if status[a].kind == "member"]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {NET_W} {NET_H}" width="100%" '
+        f'role="img" font-family="{FONT}" class="bloc-network" data-round="{snap.round}">',
+        f"<title>The bloc in round {snap.round}: {len(members)} members</title>",
+    ]
+    for i, a in enumerate(members):  # preferential access between every pair of members
+        for b in members[i + 1 :]:
+            (x1, y1), (x2, y2) = pos[a], pos[b]
+            parts.append(
+                f'<line x1="{x1:.0f}" y1="{y1:.0f}" x2="{x2:.0f}" y2="{y2:.0f}" '
+                f'stroke="{BLUE}" stroke-opacity="0.5" stroke-width="5"/>'
+            )
+    if action == "side_offer" and target in pos:
+        x, y = pos[target]
+        parts.append(
+            f'<line x1="{sx:.0f}" y1="{sy:.0f}" x2="{x:.0f}" y2="{y:.0f}" stroke="{VERMILLION}" '
+            f'stroke-width="3" stroke-dasharray="9 6" class="side-deal"/>'
+            f'<text x="{(sx + x) / 2:.0f}" y="{(sy + y) / 2 - 8:.0f}" font-size="14" '
+            f'fill="{VERMILLION}" text-anchor="middle">side deal</text>'
+        )
+    for a in snap.countries:
+        x, y = pos[a]
+        s = status[a]
+        ring = (
+            f'<circle cx="{x:.0f}" cy="{y:.0f}" r="35" fill="none" stroke="{VERMILLION}" '
+            f'stroke-width="6"/>'
+            if s.leaning
+            else ""
+        )
+        label = snap.short[a]
+        size = 16 if len(label) <= 3 else 12 if len(label) <= 7 else 10
+        parts.append(
+            f'<g class="node node-{s.kind}" data-actor="{escape(a)}">'
+            f"<title>{escape(snap.names[a])}: {s.kind}; {escape(s.note)}</title>"
+            f'<circle cx="{x:.0f}" cy="{y:.0f}" r="29" fill="{STATUS_COLOURS[s.kind]}" '
+            f'stroke="{DARK}" stroke-width="1"/>{ring}'
+            f'<text x="{x:.0f}" y="{y + 5:.0f}" font-size="{size}" font-weight="bold" '
+            f'fill="{"white" if s.kind == "member" else DARK}" text-anchor="middle">'
+            f"{escape(label)}</text></g>"
+        )
+    listed = target.replace("_", " ").replace(",", ", ")
+    move = {
+        "normal": "sells normally",
+        "flood": f"floods {listed}",
+        "export_controls": f"export controls: {listed}",
+        "side_offer": f"side offer to {snap.short.get(target, target)}",
+    }.get(action, action)
+    parts.append(
+        f'<g class="node node-supplier"><title>{escape(snap.names[snap.supplier])}: '
+        f"{escape(move)}</title>"
+        f'<rect x="{sx - 38:.0f}" y="{sy - 24:.0f}" width="76" height="48" rx="6" fill="{DARK}"/>'
+        f'<text x="{sx:.0f}" y="{sy + 5:.0f}" font-size="13" font-weight="bold" fill="white" '
+        f'text-anchor="middle">Supplier</text></g>'
+    )
+    lines: list[str] = []
+    for word in move.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= 20:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    for k, line in enumerate(lines[:4]):
+        parts.append(
+            f'<text x="{sx:.0f}" y="{sy + 44 + 16 * k:.0f}" font-size="13" fill="{DARK}" '
+            f'text-anchor="middle">{escape(line)}</text>'
+        )
+    legend = [
+        (BLUE, DARK, 1, "member"),
+        (ORANGE, DARK, 1, "negotiating"),
+        (LIGHT, DARK, 1, "outside"),
+        ("white", VERMILLION, 4, "leaning to supplier"),
+    ]
+    x0 = 8
+    for fill, stroke, width, text in legend:
+        parts.append(
+            f'<circle cx="{x0 + 8}" cy="{NET_H - 14}" r="7" fill="{fill}" stroke="{stroke}" '
+            f'stroke-width="{width}"/><text x="{x0 + 20}" y="{NET_H - 9}" font-size="13" '
+            f'fill="{DARK}">{text}</text>'
+        )
+        x0 += 20 + int(7.8 * len(text)) + 14
+    parts.append("</svg>")
+    return "".join(parts)

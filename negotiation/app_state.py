@@ -1,0 +1,407 @@
+"""The web app's per-session state, without Solara: one model, its lock, and read-only snapshots.
+
+The Solara page (`negotiation/app.py`) keeps one `Session` per browser tab and renders only from
+`Snapshot`s: immutable copies of the model's records and levers taken under the session's lock, so
+the Play thread can step the model while the page is drawn. Nothing in `negotiation/` imports this
+module; it imports the engine, never the reverse.
+
+Levers and structural settings follow DESIGN.md: levers (floors, instrument, outsider penalty,
+cost-sharing key, the supplier's strategy and aggressiveness, each country's weights and
+patience) act from the next round through `BlocModel.set_levers`; structural settings (scenario,
+seed, number of rounds) act on Reset. As in NetLogo, where sliders keep their values across
+`setup`, a Reset keeps the levers as they are and opens the new run with them (unless the
+scenario changes: a new scenario brings its own).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from negotiation.model import BlocModel
+from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario, scenario_to_toml
+from negotiation.types import COMPONENTS
+
+#: The weights a student moves in the app ("security against cost"), and the hub's openness.
+WEIGHT_LEVERS: tuple[str, ...] = ("supply_security", "consumer_cost", "openness")
+
+#: Recipes for the default scenario, found by running it (see tests/test_app_browser.py, which
+#: drives each in a real browser). Appended to the scenario's own "Things to try" in the About
+#: panel until the scenario file carries them.
+RECIPES_SCENARIO = "ministerial-2026"
+RECIPE_MARKER = "Make the bloc form and hold"
+APP_THINGS_TO_TRY = (
+    "**Make the bloc form and hold.** Press Setup/Reset, set the instrument to *Price gap* "
+    "(members pay their producers the gap between floor and market price, shared by "
+    "consumption) and press Play. The United States, Japan, the EU and Mexico join in round 1 "
+    "and all four are still in at round 36, and in no round would a member gain by leaving, "
+    "although the supplier floods the floored markets. Compare with the default border tariff: "
+    "the same four stay, but by the end Japan would gain by leaving.\n\n"
+    "**Make it fracture: a tariff wall.** Press Setup/Reset, raise the outsider penalty to "
+    "100 % and press Play. The same four join in round 1, but the penalty taxes their own "
+    "buyers' imports from outside the bloc: Japan leaves around round 6, the EU a round later "
+    "and the United States around round 12, and the bloc is down to one or two members. Open "
+    "*Why?* to see consumer cost outweigh tariff revenue.\n\n"
+    "**Break a bloc that holds.** Play the default to round 12 (four members), press Pause, "
+    "raise the outsider penalty to 100 % and press Play again: six rounds later the members "
+    "start to leave, and the run ends with at most two."
+)
+
+
+def short_name(actor: str, name: str, supplier: str) -> str:
+    """A label that fits a chart: "United States" -> "US", "European Union" -> "EU"."""
+    if actor == supplier:
+        return "Supplier"
+    words = name.split()
+    return "".join(w[0] for w in words).upper() if len(words) > 1 else name
+
+
+@dataclass(frozen=True)
+class Levers:
+    """The live levers in scenario terms. floors: USD per tonne (0 = no floor); penalty: 0.1 =
+    10 %; weights: {country: {component: weight}} (every component); patience: rounds."""
+
+    floors: Mapping[str, float]
+    instrument: str
+    penalty: float
+    cost_sharing: str | Mapping[str, float]
+    supplier_strategy: str
+    aggressiveness: float
+    weights: Mapping[str, Mapping[str, float]]
+    patience: Mapping[str, int]
+
+    def kwargs(self) -> dict[str, Any]:
+        """As keyword arguments of `BlocModel` (to open a new run with these levers)."""
+        return {
+            "floors": dict(self.floors),
+            "instrument": self.instrument,
+            "penalty": self.penalty,
+            "cost_sharing": (
+                dict(self.cost_sharing)
+                if isinstance(self.cost_sharing, Mapping)
+                else self.cost_sharing
+            ),
+            "supplier_strategy": self.supplier_strategy,
+            "aggressiveness": self.aggressiveness,
+            "weights": {a: dict(w) for a, w in self.weights.items()},
+            "patience": dict(self.patience),
+        }
+
+    @classmethod
+    def of(cls, model: BlocModel) -> Levers:
+        """The levers in force from the next round: the current ones with pending changes."""
+        pending = model.pending
+        floors = {m: float(f) for m, f in zip(model.minerals, model.floors)}
+        floors.update({m: float(f) for m, f in pending.get("floors", {}).items()})
+        weights = {
+            a: {c: float(model.weights[model.index[a], j]) for j, c in enumerate(COMPONENTS)}
+            for a in model.countries
+        }
+        for a, w in pending.get("weights", {}).items():
+            if a in weights:
+                weights[a].update({c: float(x) for c, x in w.items()})
+        patience = {a: int(ag.patience) for a, ag in model.country_agents.items()}
+        patience.update({a: int(p) for a, p in pending.get("patience", {}).items()})
+        strategy = pending.get("supplier_strategy", model.supplier_agent.strategy.name)
+        cost_sharing = pending.get("cost_sharing", model.cost_sharing)
+        return cls(
+            floors=floors,
+            instrument=str(pending.get("instrument", model.instrument.value)),
+            penalty=float(pending.get("penalty", model.penalty)),
+            cost_sharing=dict(cost_sharing) if isinstance(cost_sharing, Mapping) else cost_sharing,
+            supplier_strategy=getattr(strategy, "name", strategy),
+            aggressiveness=float(pending.get("aggressiveness", model.aggressiveness)),
+            weights=weights,
+            patience=patience,
+        )
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: each one is a new moment
+class Snapshot:
+    """What the page shows, copied from the model under the session's lock."""
+
+    version: int
+    scenario: str
+    title: str
+    about: Mapping[str, str]
+    seed: int
+    round: int
+    rounds: int
+    round_days: int
+    minerals: tuple[str, ...]
+    mineral_names: Mapping[str, str]
+    countries: tuple[str, ...]
+    names: Mapping[str, str]
+    short: Mapping[str, str]
+    supplier: str
+    rounds_df: pd.DataFrame
+    actors_df: pd.DataFrame
+    events_df: pd.DataFrame
+    levers: Levers
+    scenario_levers: Levers
+    pending: tuple[str, ...]
+    lever_rounds: tuple[int, ...]
+    error: str = ""
+    run: int = 0  # the session's run (one per Setup/Reset)
+
+    @property
+    def records_key(self) -> tuple[int, int]:
+        """Changes only when the records do (a round played, a new run): charts redraw on it,
+        not on a lever moved before the next round."""
+        return (self.run, self.round)
+
+    @property
+    def finished(self) -> bool:
+        return self.round >= self.rounds
+
+    @property
+    def last(self) -> Mapping[str, Any]:
+        return self.rounds_df.iloc[-1].to_dict()
+
+    @property
+    def members(self) -> list[str]:
+        """Members at the current round, in the scenario's order."""
+        inside = set(str(self.last["members"]).split("+")) - {""}
+        return [a for a in self.countries if a in inside]
+
+    def floored(self) -> list[str]:
+        """Minerals with a floor at any round of the run so far."""
+        df = self.rounds_df
+        return [m for m in self.minerals if (df[f"floor_{m}"] > 0).any()]
+
+    def things_to_try(self) -> str:
+        """The scenario's "Things to try", with the app's recipes for the default scenario."""
+        text = self.about.get("things_to_try", "")
+        if self.scenario == RECIPES_SCENARIO and RECIPE_MARKER not in text:
+            text = f"{text}\n\n{APP_THINGS_TO_TRY}" if text else APP_THINGS_TO_TRY
+        return text
+
+
+@dataclass(frozen=True)
+class Status:
+    """A country at the current round, as the network and the member list show it."""
+
+    actor: str
+    kind: str  # "member" | "negotiating" | "outside"
+    leaning: bool  # towards the supplier: a member worse off inside, or a side offer's target
+    decision: str  # this round's decision (accept, reject, counter, leave, stay or "")
+    margin: float | None  # gain from staying in (members), USD a year
+    note: str  # plain words for this round
+
+
+STATUS_WORDS = {"member": "member", "negotiating": "negotiating", "outside": "outside"}
+
+
+def statuses(snap: Snapshot) -> dict[str, Status]:
+    """Member, negotiating (invited this round and said no or countered) or outside, and
+    whether the country leans to the supplier."""
+    last = snap.last
+    members = set(snap.members)
+    df = snap.actors_df
+    now = df[df["round"] == snap.round].set_index("actor")
+    target = str(last.get("supplier_target", "")) if last["supplier_action"] == "side_offer" else ""
+    out: dict[str, Status] = {}
+    for a in snap.countries:
+        row = now.loc[a] if a in now.index else None
+        decision = str(row["decision"]) if row is not None else ""
+        margin = float(row["margin"]) if row is not None else float("nan")
+        margin_v = margin if margin == margin else None  # NaN for non-members
+        if a in members:
+            kind = "member"
+            note = {"accept": "joined this round", "counter": "joined on its counter-proposal"}.get(
+                decision, "in the bloc"
+            )
+        elif decision in ("reject", "counter"):
+            kind = "negotiating"
+            note = "rejected the package" if decision == "reject" else "countered, refused"
+        else:
+            kind = "outside"
+            note = "left this round" if decision == "leave" else "outside the bloc"
+        leaning = a == target or (margin_v is not None and margin_v < 0)
+        if a == target:
+            note += "; the supplier offers it a side deal"
+        elif leaning:
+            note += "; would gain by leaving"
+        out[a] = Status(a, kind, leaning, decision, margin_v, note)
+    return out
+
+
+def latest_reason(snap: Snapshot, actor: str) -> str:
+    """The latest join/reject/leave event of `actor`, in words ("" if none yet)."""
+    ev = snap.events_df
+    mine = ev[(ev["actor"] == actor) & ev["kind"].isin(["joined", "rejected", "left"])]
+    if mine.empty:
+        return ""
+    e = mine.iloc[-1]
+    return f"Round {int(e['round'])}: {e['text']}"
+
+
+@dataclass
+class Session:
+    """One browser tab's run. All access to the model goes through the lock."""
+
+    scenario: str = DEFAULT_SCENARIO
+    seed: int | None = None
+    rounds: int | None = None
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    version: int = 0
+    run_id: int = 0  # one per Setup/Reset, so a Play thread never steps the next run
+    shown: int = 0  # the latest snapshot version the page has rendered (paces Play)
+
+    def __post_init__(self) -> None:
+        self.model: BlocModel
+        self.config: Scenario
+        self.setup(self.scenario, self.seed, self.rounds)
+
+    # ------------------------------------------------------------------------------------------
+    def setup(
+        self,
+        scenario: str,
+        seed: int | None = None,
+        rounds: int | None = None,
+        levers: Levers | None = None,
+    ) -> Snapshot:
+        """A new run: the structural settings, and the levers to open it with (the scenario's
+        own when None). Raises ScenarioError or ValueError on bad settings."""
+        sc = load_scenario(scenario)
+        seed = int(seed) if seed is not None else (sc.seed if sc.seed is not None else 0)
+        if seed < 0:
+            raise ValueError(f"the seed must be a non-negative integer (got {seed})")
+        model = BlocModel(sc, rng=seed, rounds=rounds, **(levers.kwargs() if levers else {}))
+        scenario_levers = Levers.of(BlocModel(sc, rng=seed, rounds=1))
+        with self.lock:
+            self.scenario, self.seed, self.config = scenario, seed, sc
+            self.rounds = model.rounds
+            self.model = model
+            self.scenario_levers = scenario_levers
+            self.run_id += 1
+            return self.snapshot()
+
+    def step(self, run_id: int | None = None) -> Snapshot | None:
+        """Play one round (None, and nothing done, if `run_id` is no longer the current run)."""
+        with self.lock:
+            if run_id is not None and run_id != self.run_id:
+                return None
+            self.model.step()
+            return self.snapshot()
+
+    def levers(self) -> Levers:
+        with self.lock:
+            return Levers.of(self.model)
+
+    @property
+    def finished(self) -> bool:
+        with self.lock:
+            return self.model.round >= self.model.rounds
+
+    def change(self, name: str, value: Any) -> Snapshot:
+        """Change one live lever from the next round. floors: full {mineral: USD/t};
+        weights: {country: {component: weight}} for the countries changed; patience:
+        {country: rounds} likewise. A value equal to the one in force is ignored."""
+        with self.lock:
+            model = self.model
+            now = Levers.of(model)
+            if name == "floors":
+                for m, f in value.items():
+                    ok = isinstance(f, int | float) and math.isfinite(f) and f >= 0
+                    if not ok:
+                        what = self.config.minerals[m].name if m in self.config.minerals else m
+                        raise ValueError(f"the floor for {what} must be a number >= 0 (got {f})")
+                value = {m: float(value.get(m, now.floors[m])) for m in model.minerals}
+                if value == dict(now.floors):
+                    return self.snapshot()
+            elif name == "weights":
+                merged = dict(model.pending.get("weights", {}))
+                changed = False
+                for a, w in value.items():
+                    full = {**now.weights[a], **{c: float(x) for c, x in w.items()}}
+                    changed |= full != dict(now.weights[a])
+                    merged[a] = full
+                if not changed:
+                    return self.snapshot()
+                value = merged
+            elif name == "patience":
+                if all(int(p) == now.patience[a] for a, p in value.items()):
+                    return self.snapshot()
+                value = {
+                    **model.pending.get("patience", {}),
+                    **{a: int(p) for a, p in value.items()},
+                }
+            elif value == getattr(now, name):
+                return self.snapshot()
+            model.set_levers(**{name: value})
+            return self.snapshot()
+
+    def restore_levers(self) -> Snapshot:
+        """Every lever back to the scenario's values (from the next round)."""
+        with self.lock:
+            s = self.scenario_levers
+            for name in ("floors", "instrument", "penalty", "cost_sharing"):
+                self.change(name, getattr(s, name))
+            self.change("supplier_strategy", s.supplier_strategy)
+            self.change("aggressiveness", s.aggressiveness)
+            self.change("weights", s.weights)
+            self.change("patience", s.patience)
+            return self.snapshot()
+
+    # ------------------------------------------------------------------------------------------
+    def snapshot(self, error: str = "") -> Snapshot:
+        with self.lock:
+            self.version += 1
+            m, sc = self.model, self.config
+            rounds_df = m.rounds_df
+            about = sc.meta.about
+            names = {a: sc.actors[a].name for a in m.actor_ids}
+            return Snapshot(
+                version=self.version,
+                scenario=sc.meta.name,
+                title=sc.meta.title,
+                about={
+                    k: getattr(about, k, "") or ""
+                    for k in ("what_is_it", "how_it_works", "things_to_notice", "things_to_try")
+                },
+                seed=int(self.seed or 0),
+                round=m.round,
+                rounds=m.rounds,
+                round_days=sc.time.round_days,
+                minerals=tuple(m.minerals),
+                mineral_names={k: sc.minerals[k].name for k in m.minerals},
+                countries=tuple(m.countries),
+                names=names,
+                short={a: short_name(a, n, m.supplier_id) for a, n in names.items()},
+                supplier=m.supplier_id,
+                rounds_df=rounds_df,
+                actors_df=m.actors_df,
+                events_df=m.events_df,
+                levers=Levers.of(m),
+                scenario_levers=self.scenario_levers,
+                pending=tuple(sorted(m.pending)),
+                lever_rounds=tuple(
+                    int(r) for r in rounds_df.loc[rounds_df["levers_changed"], "round"]
+                ),
+                error=error,
+                run=self.run_id,
+            )
+
+    # ------------------------------------------------------------------------------------------
+    # Export
+
+    def scenario_file(self) -> tuple[str, str]:
+        """(file name, TOML text) of a scenario that replays this run with `bloc run`."""
+        with self.lock:
+            text = scenario_to_toml(self.model.to_scenario())
+            return f"{self.config.meta.name}-seed{self.seed}.toml", text
+
+
+def csv_text(df: pd.DataFrame) -> str:
+    """A record table as `bloc run --out` writes it."""
+    return df.to_csv(index=False)
+
+
+def export_name(snap: Snapshot, table: str) -> str:
+    return f"{snap.scenario}-seed{snap.seed}-{table}.csv"

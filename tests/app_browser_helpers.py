@@ -1,0 +1,146 @@
+"""Driving the Bloc web app in a real browser (Playwright): shared by the browser tests and
+benchmarks/bench_app.py. Every helper acts as a person would: clicks, typing, keys."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+ROUND_JS = "() => Number(document.querySelector('.bloc-members')?.dataset.round ?? -1)"
+
+
+def open_app(page: Any, url: str, timeout: float = 60_000) -> None:
+    page.goto(url)
+    page.locator(".bloc-step").wait_for(timeout=timeout)
+    page.locator(".bloc-members").wait_for(timeout=timeout)
+
+
+def current_round(page: Any) -> int:
+    return int(page.evaluate(ROUND_JS))
+
+
+def members(page: Any) -> list[str]:
+    """The countries the page shows in the bloc (ids, from the header)."""
+    text = page.locator(".bloc-members").get_attribute("data-members") or ""
+    return [a for a in text.split("+") if a]
+
+
+def wait_round(page: Any, r: int, timeout: float = 30_000) -> None:
+    page.wait_for_function(f"() => ({ROUND_JS})() === {r}", timeout=timeout)
+
+
+def step(page: Any, n: int = 1) -> None:
+    for _ in range(n):
+        r = current_round(page)
+        page.locator(".bloc-step").click()
+        wait_round(page, r + 1)
+
+
+def reset(page: Any) -> None:
+    page.locator(".bloc-reset").click()
+    wait_round(page, 0)
+
+
+def slider_value(page: Any, cls: str) -> float:
+    return float(page.locator(f".{cls} input").first.get_attribute("value"))
+
+
+def set_slider(page: Any, cls: str, value: float, lo: float, hi: float, step_: float) -> None:
+    """Click the slider's track where `value` lies, then nudge it with the arrow keys."""
+    track = page.locator(f".{cls} .v-slider").first
+    box = track.bounding_box()
+    x = box["x"] + box["width"] * (value - lo) / (hi - lo)
+    page.mouse.click(x, box["y"] + box["height"] / 2)
+    thumb = page.locator(f".{cls} [role=slider]").first
+    for _ in range(50):
+        now = slider_value(page, cls)
+        if abs(now - value) < step_ / 2:
+            break
+        thumb.focus()
+        page.keyboard.press("ArrowRight" if now < value else "ArrowLeft")
+    page.wait_for_function(
+        f"() => Math.abs(Number(document.querySelector('.{cls} input').value) - {value}) < "
+        f"{step_ / 2}"
+    )
+
+
+def set_speed(page: Any, fastest: bool = True) -> None:
+    page.locator(".bloc-speed [role=slider]").focus()
+    page.keyboard.press("End" if fastest else "Home")
+
+
+def type_floor(page: Any, mineral: str, value: int) -> None:
+    field = page.locator(f".lever-floor-{mineral} input")
+    field.fill(str(value))
+    field.press("Enter")
+
+
+def choose(page: Any, cls: str, option: str) -> None:
+    """Pick `option` in the Vuetify select inside `.cls`."""
+    page.locator(f".{cls} .v-select__slot").click()
+    menu = page.locator(
+        ".menuable__content__active .v-list-item", has_text=re.compile(f"^{option}$")
+    )
+    menu.first.click()
+    page.locator(".menuable__content__active").wait_for(state="detached")
+
+
+def open_tab(page: Any, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def wait_consistent(page: Any, timeout: float = 15_000) -> None:
+    """Wait until every view of the Bloc tab shows the header's round."""
+    page.wait_for_function(
+        """() => {
+            const r = document.querySelector('.bloc-members')?.dataset.round;
+            const views = ['.network-view svg', '.timeline-view svg', '.status-view table'];
+            return views.every(v => document.querySelector(v)?.dataset.round === r);
+        }""",
+        timeout=timeout,
+    )
+
+
+def play_to_end(page: Any, timeout: float = 240_000) -> None:
+    """Fastest speed, Play, and wait for the last round and the Play button to come back."""
+    set_speed(page, fastest=True)
+    page.locator(".bloc-play").click()
+    last = int(page.locator(".bloc-round").inner_text().split(" of ")[1])
+    wait_round(page, last, timeout=timeout)
+    page.locator(".bloc-play", has_text=re.compile("play", re.IGNORECASE)).wait_for()
+
+
+def download(page: Any, cls: str, folder: Path) -> Path:
+    """Click a download button and save the file in `folder` under its suggested name."""
+    with page.expect_download() as info:
+        page.locator(f".{cls}").click()
+    d = info.value
+    path = folder / d.suggested_filename
+    d.save_as(path)
+    return path
+
+
+def charts_ok(page: Any) -> list[str]:
+    """Problems with the charts on screen: images not loaded or empty, "nan" in the text."""
+    problems = []
+    images = page.locator("img.bloc-chart")
+    for i in range(images.count()):
+        img = images.nth(i)
+        img.wait_for(state="visible", timeout=10_000)
+        img.evaluate("el => el.decode ? el.decode().catch(() => null) : null")
+        w = img.evaluate("el => el.naturalWidth")
+        if not w:
+            problems.append(f"chart image {i} is empty")
+    for svg in ("network-view", "timeline-view"):
+        loc = page.locator(f".{svg} svg")
+        if loc.count():
+            loc.first.wait_for(state="visible", timeout=10_000)  # after a tab's transition
+            box = loc.first.bounding_box()
+            drawn = loc.first.evaluate("el => el.querySelectorAll('circle, rect').length")
+            if not box or box["width"] < 50 or not drawn:
+                problems.append(f"{svg} is empty")
+    text = page.locator(".bloc-main").inner_text()
+    if re.search(r"\bnan\b", text, re.IGNORECASE):
+        problems.append("'nan' shown on the page")
+    return problems

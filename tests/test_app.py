@@ -1,0 +1,475 @@
+"""The web app without a browser: the per-session state, the charts, and the Solara components
+rendered with `solara.render` (clicks and values set on the widgets themselves).
+
+The same behaviour in a real browser is in tests/test_app_browser.py.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+import time
+
+import ipyvuetify as v
+import numpy as np
+import pandas as pd
+import pytest
+import solara
+import solara.widgets
+
+from negotiation import BlocModel, load_scenario
+from negotiation.app_charts import (
+    Charts,
+    LineChart,
+    Panel,
+    Series,
+    UtilityChart,
+    network_svg,
+    render,
+    status_matrix,
+    timeline_figure,
+    timeline_svg,
+)
+from negotiation.app_state import APP_THINGS_TO_TRY, Levers, Session, statuses
+from negotiation.cli import entry
+from negotiation.scenario import ScenarioError, scenario_names
+
+SCENARIO = "ministerial-2026"
+
+
+def has_nan(text: str) -> bool:
+    """ "nan" as a word ("Dominant supplier" is fine)."""
+    return re.search(r"\bnan\b", str(text), re.IGNORECASE) is not None
+
+
+# ----------------------------------------------------------------------------------------------
+# Session: one model per tab, levers from the next round, reset, export
+
+
+def test_a_lever_acts_from_the_next_round_and_is_marked():
+    s = Session(SCENARIO, seed=3)
+    s.step()
+    s.step()
+    snap = s.change("floors", {"rare_earths": 150_000})
+    assert snap.pending == ("floors",) and snap.levers.floors["rare_earths"] == 150_000
+    snap = s.step()
+    df = snap.rounds_df
+    assert df.loc[2, "floor_rare_earths"] == 110_000
+    assert df.loc[3, "floor_rare_earths"] == 150_000
+    assert snap.lever_rounds == (3,) and snap.pending == ()
+
+
+def test_a_lever_set_to_its_current_value_is_not_a_change():
+    s = Session(SCENARIO, seed=0)
+    snap = s.change("penalty", s.levers().penalty)
+    assert snap.pending == ()
+    snap = s.change("weights", {"japan": {"supply_security": 1.5}})  # the scenario's value
+    assert snap.pending == ()
+
+
+def test_weights_and_patience_of_several_countries_accumulate_before_a_round():
+    s = Session(SCENARIO, seed=0)
+    s.change("weights", {"japan": {"supply_security": 2.0}})
+    s.change("weights", {"eu": {"consumer_cost": 0.5}})
+    s.change("patience", {"us": 9})
+    s.change("patience", {"mexico": 1})
+    lv = s.levers()
+    assert lv.weights["japan"]["supply_security"] == 2.0
+    assert lv.weights["eu"]["consumer_cost"] == 0.5
+    assert lv.patience["us"] == 9 and lv.patience["mexico"] == 1
+    s.step()
+    m = s.model
+    assert m.country_agents["us"].patience == 9 and m.country_agents["mexico"].patience == 1
+    assert m.weights[m.index["japan"], 4] == 2.0  # supply_security
+
+
+def test_reset_keeps_the_levers_and_takes_the_new_seed():
+    s = Session(SCENARIO, seed=0)
+    s.change("penalty", 0.5)
+    s.step()
+    snap = s.setup(SCENARIO, seed=77, rounds=10, levers=s.levers())
+    assert (snap.round, snap.seed, snap.rounds) == (0, 77, 10)
+    assert snap.levers.penalty == 0.5 and snap.pending == ()
+    snap = s.setup(SCENARIO, seed=77, rounds=None, levers=None)  # the scenario's levers
+    assert snap.levers.penalty == pytest.approx(0.05) and snap.rounds == 36
+
+
+def test_a_stale_play_thread_cannot_step_the_next_run():
+    s = Session(SCENARIO, seed=0)
+    run = s.run_id
+    s.setup(SCENARIO, seed=1)
+    assert s.step(run) is None and s.model.round == 0
+
+
+def test_the_levers_go_back_to_the_scenarios():
+    s = Session(SCENARIO, seed=0)
+    s.change("penalty", 1.0)
+    s.change("instrument", "stockpile")
+    s.step()
+    s.restore_levers()
+    s.step()
+    assert s.levers() == s.scenario_levers
+    assert s.model.penalty == pytest.approx(0.05) and s.model.instrument.value == "border"
+
+
+def test_the_exported_scenario_replays_the_run_with_bloc_run(tmp_path):
+    s = Session(SCENARIO, seed=11)
+    s.change("penalty", 0.3)
+    s.step()
+    s.step()
+    s.change("floors", {"lithium": 120_000})
+    s.change("supplier_strategy", "side-offers")
+    s.change("weights", {"japan": {"consumer_cost": 0.5}})
+    for _ in range(3):
+        snap = s.step()
+    name, text = s.scenario_file()
+    assert name == f"{SCENARIO}-seed11.toml"
+    path = tmp_path / name
+    path.write_text(text)
+    out = tmp_path / "out"
+    assert entry(["run", str(path), "--rounds", str(snap.round), "--out", str(out), "--quiet"]) == 0
+    page = tmp_path / "page.csv"
+    page.write_text(snap.rounds_df.to_csv(index=False))
+    pd.testing.assert_frame_equal(pd.read_csv(out / "rounds.csv"), pd.read_csv(page))
+
+
+def test_the_recipes_in_things_to_try_hold_and_fracture_the_bloc():
+    """The settings named in the About panel, run through the app's session (the browser test
+    drives the same through the page)."""
+
+    def finish(s: Session):
+        while not s.finished:
+            snap = s.step()
+        return snap
+
+    hold = Session(SCENARIO, seed=0)
+    hold.change("instrument", "price_gap")
+    snap = finish(hold)
+    assert snap.rounds_df["n_members"].iloc[1:].min() >= 4 and len(snap.members) >= 4
+    assert snap.rounds_df["internally_stable"].iloc[1:].all()
+
+    wall = Session(SCENARIO, seed=0)
+    wall.change("penalty", 1.0)
+    snap = finish(wall)
+    assert snap.rounds_df["n_members"].max() >= 4 and len(snap.members) <= 2
+
+    late = Session(SCENARIO, seed=0)
+    for _ in range(12):
+        late.step()
+    assert late.model.rounds_df["n_members"].iloc[-1] >= 4
+    late.change("penalty", 1.0)
+    snap = finish(late)
+    assert len(snap.members) <= 2
+
+
+def test_things_to_try_carries_the_recipes_once():
+    snap = Session(SCENARIO, seed=0).snapshot()
+    text = snap.things_to_try()
+    assert APP_THINGS_TO_TRY in text and text.count("form and hold") == 1
+
+
+# ----------------------------------------------------------------------------------------------
+# Charts: never empty, never "nan", whatever the data
+
+
+def _snap_after(rounds: int, **levers) -> tuple[Session, object]:
+    s = Session(SCENARIO, seed=2)
+    for name, value in levers.items():
+        s.change(name, value)
+    snap = s.snapshot()
+    for _ in range(rounds):
+        snap = s.step()
+    return s, snap
+
+
+def test_charts_render_at_round_zero_and_later():
+    charts = Charts()
+    for rounds in (0, 3):
+        _, snap = _snap_after(rounds)
+        for kind, minerals in [
+            ("prices", tuple(snap.floored())),
+            ("supply", snap.minerals),
+            ("money", ()),
+            ("utility", ()),
+        ]:
+            png = charts.get(kind, snap, minerals).image(snap)
+            assert png.startswith(b"\x89PNG") and len(png) > 5_000
+        assert not has_nan(network_svg(snap, statuses(snap)))
+        assert not has_nan(timeline_svg(snap))
+        assert render(timeline_figure(snap)).startswith(b"\x89PNG")
+
+
+def test_a_chart_is_kept_between_rounds_and_rebuilt_when_its_minerals_change():
+    charts = Charts()
+    s, snap = _snap_after(1)
+    a = charts.get("prices", snap, ("lithium",))
+    snap = s.step()
+    assert charts.get("prices", snap, ("lithium",)) is a
+    assert charts.get("prices", snap, ("lithium", "nickel")) is not a
+
+
+def test_a_line_chart_survives_missing_and_zero_data():
+    _, snap = _snap_after(2)
+    nan = snap.rounds_df.assign(floor_lithium=0.0, world_price_lithium=np.nan)
+    snap2 = type(snap)(**{**snap.__dict__, "rounds_df": nan})
+    chart = LineChart(
+        [Panel("x", (Series("w", "world_price_lithium", "k"), Series("f", "floor_lithium", "r")))],
+        snap.rounds,
+    )
+    png = chart.image(snap2)
+    assert png.startswith(b"\x89PNG")
+    assert chart.image(snap2, "svg").lstrip().startswith(b"<?xml")
+
+
+def test_the_network_shows_a_side_deal_and_who_leans_to_the_supplier():
+    s, snap = _snap_after(4, supplier_strategy="side-offers", aggressiveness=1.0)
+    last = snap.last
+    assert last["supplier_action"] == "side_offer"
+    st = statuses(snap)
+    target = last["supplier_target"]
+    assert st[target].leaning
+    svg = network_svg(snap, st)
+    assert "side-deal" in svg and "side deal" in svg
+    m = status_matrix(snap)
+    assert m.shape == (len(snap.countries), snap.round + 1)
+    assert m[snap.countries.index(target), -1] in (0, 3)  # leaning if still a member
+
+
+def test_the_utility_chart_shows_each_country():
+    _, snap = _snap_after(2)
+    chart = UtilityChart(snap.countries, dict(snap.short))
+    svg = chart.image(snap, "svg").decode()
+    for a in snap.countries:
+        assert snap.short[a] in svg
+    assert not has_nan(svg)
+
+
+# ----------------------------------------------------------------------------------------------
+# The page, rendered without a browser
+
+
+def _html(rc, cls: str) -> list:
+    """solara.HTML widgets carrying CSS class `cls`."""
+    return [
+        w
+        for w in rc.find(solara.widgets.HTML).widgets
+        if cls in str(w.attributes.get("class", "")).split()
+    ]
+
+
+def _round(rc) -> int:
+    (header,) = _html(rc, "bloc-members")
+    return int(header.attributes["data-round"])
+
+
+def _members(rc) -> list[str]:
+    (header,) = _html(rc, "bloc-members")
+    return [a for a in header.attributes["data-members"].split("+") if a]
+
+
+def _page():
+    from negotiation.app import Page
+
+    return solara.render(Page(), handle_error=False)
+
+
+def _slider(rc, label_start: str):
+    (w,) = [x for x in rc.find(v.Slider).widgets if str(x.label).startswith(label_start)]
+    return w
+
+
+def _wait(cond, timeout: float = 20.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise TimeoutError("condition not met")
+        time.sleep(0.05)
+
+
+def test_the_page_renders_and_step_advances_the_round():
+    _, rc = _page()
+    assert _round(rc) == 0 and _members(rc) == ["us"]
+    rc.find(v.Btn, class_="bloc-step").widget.click()
+    assert _round(rc) == 1
+    assert len(_members(rc)) >= 2
+
+
+def test_a_lever_changed_on_the_page_acts_from_the_next_round():
+    _, rc = _page()
+    rc.find(v.Btn, class_="bloc-step").widget.click()
+    field = rc.find(v.TextField, class_="lever-floor-rare_earths").widget
+    field.v_model = "150000"
+    field.fire_event("keyup.enter", None)
+    pending = rc.find(v.Html, class_="bloc-pending").widget
+    assert "floors" in str(pending.children)
+    rc.find(v.Btn, class_="bloc-step").widget.click()
+    rc.find(v.Tabs).widget.v_model = 1  # Prices
+    (monitor,) = _html(rc, "monitor-prices")
+    html = monitor.unsafe_innerHTML
+    assert "Round 2" in html and "data-key='floor_rare_earths'>$150,000<" in html
+
+
+def test_a_bad_floor_is_refused_with_a_message():
+    _, rc = _page()
+    field = rc.find(v.TextField, class_="lever-floor-lithium").widget
+    field.v_model = "-5"
+    field.fire_event("keyup.enter", None)
+    error = rc.find(v.Html, class_="bloc-error").widget
+    assert "must be a number >= 0" in str(error.children)
+
+
+def test_sliders_set_the_penalty_and_a_country_weight():
+    _, rc = _page()
+    _slider(rc, "Outsider penalty").v_model = 100
+    rc.find(v.Btn, class_="country-japan").widget.click()
+    _slider(rc, "Weight on supply security").v_model = 2.5
+    assert "100%" in _slider(rc, "Outsider penalty").label
+    assert "2.5" in _slider(rc, "Weight on supply security").label
+    rc.find(v.Btn, class_="bloc-step").widget.click()
+    assert _round(rc) == 1
+
+
+def test_reset_with_a_new_seed_starts_a_new_run():
+    _, rc = _page()
+    rc.find(v.Btn, class_="bloc-step").widget.click()
+    rc.find(v.Btn, class_="new-seed").widget.click()
+    seed = int(rc.find(v.TextField, class_="structural-seed").widget.v_model)
+    rc.find(v.Btn, class_="bloc-reset").widget.click()
+    assert _round(rc) == 0
+    assert f"seed {seed} ·" in str(rc.find(v.Html, class_="bloc-run").widget.children)
+
+
+def test_two_pages_never_share_a_run():
+    _, a = _page()
+    _, b = _page()
+    a.find(v.Btn, class_="bloc-step").widget.click()
+    a.find(v.Btn, class_="bloc-step").widget.click()
+    assert _round(a) == 2 and _round(b) == 0
+    _slider(b, "Outsider penalty").v_model = 50
+    assert "5%" in _slider(a, "Outsider penalty").label
+
+
+def test_every_tab_renders_without_nan():
+    _, rc = _page()
+    for _ in range(3):
+        rc.find(v.Btn, class_="bloc-step").widget.click()
+    tabs = rc.find(v.Tabs).widget
+    for i in range(8):
+        tabs.v_model = i
+        for w in rc.find(solara.widgets.HTML).widgets:
+            assert not has_nan(w.unsafe_innerHTML)
+        for w in rc.find(v.Html, tag="span").widgets:
+            assert not has_nan(w.children)
+    tabs.v_model = 6
+    about = " ".join(str(w.template) for w in rc.find(v.VuetifyTemplate).widgets)
+    assert "Things to try" in about and "Make the bloc form and hold" in about
+
+
+def test_play_runs_rounds_on_a_thread_and_pause_stops_them():
+    _, rc = _page()
+    speed = rc.find(v.Slider, label="Speed").widget
+    speed.v_model = 4  # fastest
+    rc.find(v.Btn, class_="bloc-play").widget.click()
+    _wait(lambda: _round(rc) >= 2)
+    rc.find(v.Btn, class_="bloc-play").widget.click()  # Pause
+    _wait(lambda: "Play" in str(rc.find(v.Btn, class_="bloc-play").widget.children))
+    time.sleep(0.3)
+    stopped = _round(rc)
+    time.sleep(0.6)
+    assert _round(rc) == stopped
+
+
+# ----------------------------------------------------------------------------------------------
+# The command and the import rule
+
+
+def test_bloc_app_help_names_host_and_port():
+    from click.testing import CliRunner
+
+    from negotiation.cli import main
+
+    r = CliRunner().invoke(main, ["app", "--help"])
+    assert r.exit_code == 0
+    assert "--host" in r.output and "--port" in r.output and "8765" in r.output
+
+
+def test_the_engine_never_imports_the_app():
+    code = (
+        "import sys, negotiation, negotiation.model, negotiation.cli, negotiation.records; "
+        "from negotiation import BlocModel; "
+        "assert not any(m.startswith(('solara', 'negotiation.app')) for m in sys.modules), "
+        "sorted(m for m in sys.modules if 'app' in m)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_levers_round_trip_through_model_keywords():
+    sc = load_scenario(SCENARIO)
+    lv = Levers.of(BlocModel(sc, rng=0, rounds=1, penalty=0.4, instrument="stockpile"))
+    again = Levers.of(BlocModel(sc, rng=0, rounds=1, **lv.kwargs()))
+    assert again == lv and math.isclose(again.penalty, 0.4)
+
+
+@pytest.mark.parametrize("name", scenario_names())
+def test_every_built_in_scenario_runs_in_the_app(name):
+    try:
+        s = Session(name, seed=1)
+    except ScenarioError as e:  # the scenario's own tests report it
+        pytest.skip(f"{name} does not load: {e.problems[0]}")
+    charts = Charts()
+    for _ in range(2):
+        snap = s.step()
+        for kind, minerals in [
+            ("prices", tuple(snap.floored()) or snap.minerals[:4]),
+            ("supply", snap.minerals),
+            ("money", ()),
+            ("utility", ()),
+        ]:
+            assert charts.get(kind, snap, minerals).image(snap).startswith(b"\x89PNG")
+        assert not has_nan(network_svg(snap, statuses(snap)))
+        assert not has_nan(timeline_svg(snap))
+    name_, text = s.scenario_file()
+    assert name_.endswith(".toml") and "[[levers]]" not in text
+
+
+@pytest.mark.slow
+def test_scripts_start_serves_the_app(tmp_path):
+    """`scripts/start --port N` sets up (a no-op when done) and serves the app."""
+    import os
+    import signal
+    import urllib.request
+    from pathlib import Path
+
+    from tests.browser_support import free_port
+
+    root = Path(__file__).resolve().parents[1]
+    port = free_port()
+    log = (tmp_path / "start.log").open("w")
+    proc = subprocess.Popen(
+        [str(root / "scripts" / "start"), "--port", str(port)],
+        cwd=root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, (tmp_path / "start.log").read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, (tmp_path / "start.log").read_text()
+                time.sleep(0.5)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()

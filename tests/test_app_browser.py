@@ -1,0 +1,331 @@
+"""The web app in a real browser: Debian's chromium driven by Playwright against `bloc app`.
+
+One server for the module (Solara keeps a model per browser tab, so tests never see each
+other's runs). Every test clicks and types as a person would, and leaves screenshots in
+tests/screenshots/ (git-ignored). After each test the server's log must hold no traceback.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from negotiation import BlocModel, load_scenario
+from tests.app_browser_helpers import (
+    charts_ok,
+    choose,
+    current_round,
+    download,
+    members,
+    open_app,
+    open_tab,
+    play_to_end,
+    reset,
+    set_slider,
+    step,
+    type_floor,
+    wait_consistent,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SCENARIO = "ministerial-2026"
+
+
+@pytest.fixture(scope="module")
+def server(app_server):
+    return app_server()
+
+
+@pytest.fixture
+def app(server, page):
+    """The app open in a fresh page; fails the test if the server logged a traceback."""
+    before = len(server.log())
+    open_app(page, server.url)
+    yield page
+    new = server.log()[before:]
+    assert "Traceback" not in new, new[-3000:]
+
+
+def _csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path)
+
+
+def _records_csv(df: pd.DataFrame, tmp: Path, name: str) -> pd.DataFrame:
+    """A DataFrame as it reads back from CSV (so both sides go through the same parser)."""
+    path = tmp / f"expected-{name}.csv"
+    df.to_csv(path, index=False)
+    return pd.read_csv(path)
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def test_page_loads_offline(server, page, screenshot_dir):
+    """Every request stays on the app's own server and none fails: no CDN, no telemetry."""
+    outside, failed = [], []
+
+    def only_local(route):
+        if route.request.url.startswith(server.url.rstrip("/")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    open_app(page, server.url)
+    page.locator(".network-view svg").wait_for()
+    page.wait_for_load_state("networkidle")
+    assert current_round(page) == 0 and members(page) == ["us"]
+    assert page.locator(".bloc-round").inner_text() == "Round 0 of 36"
+    page.screenshot(path=screenshot_dir / "app-offline-start.png")
+    assert outside == [] and failed == []
+    assert not charts_ok(page)
+
+
+def test_step_advances_the_round(app, screenshot_dir):
+    step(app)
+    wait_consistent(app)
+    assert current_round(app) == 1
+    assert app.locator(".bloc-round").inner_text() == "Round 1 of 36"
+    shown = members(app)
+    assert len(shown) >= 2 and "us" in shown
+    assert app.locator(".network-view .node-member").count() == len(shown)
+    step(app, 2)
+    assert current_round(app) == 3
+    app.screenshot(path=screenshot_dir / "app-step.png")
+
+
+def test_a_live_lever_changes_the_next_rounds_floor(app, tmp_path, screenshot_dir):
+    step(app, 2)
+    type_floor(app, "rare_earths", 150_000)
+    pending = app.locator(".bloc-pending").first
+    pending.wait_for()
+    assert "act from round 3" in pending.inner_text() and "floors" in pending.inner_text()
+    step(app)
+    assert app.locator(".bloc-pending").count() == 0
+    open_tab(app, "Prices")
+    cell = app.locator(".monitor-prices td[data-key=floor_rare_earths]")
+    cell.wait_for()
+    assert cell.inner_text() == "$150,000"
+    assert "Round 3" in app.locator(".monitor-prices caption").inner_text()
+    app.screenshot(path=screenshot_dir / "app-lever-floor.png")
+    open_tab(app, "Export")
+    rounds = _csv(download(app, "download-rounds-csv", tmp_path))
+    assert rounds["floor_rare_earths"].tolist() == [110_000, 110_000, 110_000, 150_000]
+    assert rounds["levers_changed"].tolist() == [False, False, False, True]
+
+
+def test_reset_with_a_new_seed_starts_a_new_run(app, screenshot_dir):
+    step(app, 2)
+    old = app.locator(".structural-seed input").input_value()
+    app.locator(".new-seed").click()
+    app.wait_for_function(
+        f"() => document.querySelector('.structural-seed input').value !== '{old}'"
+    )
+    seed = int(app.locator(".structural-seed input").input_value())
+    assert "press Setup/Reset" in app.locator(".structural-hint").inner_text()
+    reset(app)
+    assert current_round(app) == 0 and members(app) == ["us"]
+    assert f"seed {seed} ·" in app.locator(".bloc-run").inner_text()
+    assert app.locator(".structural-hint").inner_text() == "Act on Setup/Reset."
+    step(app)
+    assert current_round(app) == 1
+    app.screenshot(path=screenshot_dir / "app-new-seed.png")
+
+
+def _scripted_session(page) -> tuple[int, int]:
+    """Penalty 30 % from round 1, three rounds, floors x1.5, two rounds. Returns (seed,
+    rounds played)."""
+    set_slider(page, "lever-penalty", 30, 0, 200, 5)
+    step(page, 3)
+    page.locator(".floors-x1_5").click()
+    page.locator(".bloc-pending").first.wait_for()
+    step(page, 2)
+    seed = int(page.locator(".structural-seed input").input_value())
+    return seed, current_round(page)
+
+
+def test_the_exported_csv_equals_the_models_records(app, tmp_path):
+    seed, played = _scripted_session(app)
+    sc = load_scenario(SCENARIO)
+    model = BlocModel(sc, rng=seed)
+    model.set_levers(penalty=0.3)
+    model.run(3)
+    model.set_levers(floors={m: 1.5 * sc.policy.floors.get(m, 0.0) for m in model.minerals})
+    model.run(2)
+    assert model.round == played == 5
+    open_tab(app, "Export")
+    for table in ("rounds", "actors", "events"):
+        path = download(app, f"download-{table}-csv", tmp_path)
+        assert path.name == f"{SCENARIO}-seed{seed}-{table}.csv"
+        page_df = _csv(path)
+        expected = _records_csv(getattr(model, f"{table}_df"), tmp_path, table)
+        pd.testing.assert_frame_equal(page_df, expected)
+
+
+def test_the_exported_scenario_reproduces_the_run_with_bloc_run(app, tmp_path):
+    seed, played = _scripted_session(app)
+    open_tab(app, "Export")
+    toml = download(app, "download-scenario", tmp_path)
+    assert toml.name == f"{SCENARIO}-seed{seed}.toml"
+    pages = {t: _csv(download(app, f"download-{t}-csv", tmp_path)) for t in ("rounds", "actors")}
+    out = tmp_path / "replay"
+    cmd = [sys.executable, "-m", "negotiation.cli", "run", str(toml), "--rounds", str(played)]
+    subprocess.run([*cmd, "--out", str(out), "--quiet"], check=True, timeout=300)
+    for table, df in pages.items():
+        pd.testing.assert_frame_equal(_csv(out / f"{table}.csv"), df)
+
+
+def test_two_browser_sessions_do_not_interfere(server, browser, screenshot_dir):
+    a = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    b = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    try:
+        open_app(a, server.url)
+        open_app(b, server.url)
+        step(a, 3)
+        assert current_round(a) == 3 and current_round(b) == 0
+        set_slider(b, "lever-penalty", 100, 0, 200, 5)
+        b.locator(".bloc-pending").first.wait_for()
+        assert a.locator(".bloc-pending").count() == 0
+        assert "5%" in a.locator(".lever-penalty").inner_text()
+        step(b)
+        step(a)
+        assert current_round(a) == 4 and current_round(b) == 1
+        reset(b)
+        assert current_round(a) == 4
+        b.screenshot(path=screenshot_dir / "app-session-b.png")
+        a.screenshot(path=screenshot_dir / "app-session-a.png")
+    finally:
+        a.context.close()
+        b.context.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# The recipes of the About panel's "Things to try"
+
+
+def test_about_names_the_recipes(app):
+    open_tab(app, "About")
+    text = app.locator(".bloc-about").inner_text()
+    assert "Things to try" in text
+    assert "Make the bloc form and hold" in text and "Make it fracture" in text
+
+
+def test_recipe_price_gap_makes_the_bloc_form_and_hold(app, screenshot_dir):
+    app.locator(".instrument-price_gap").click()
+    app.locator(".bloc-pending").first.wait_for()
+    play_to_end(app)
+    wait_consistent(app)
+    assert current_round(app) == 36
+    assert len(members(app)) >= 4, members(app)
+    assert app.locator(".status-view tr[data-kind=member]").count() == len(members(app))
+    assert "stable" in app.locator(".bloc-members").inner_text()
+    app.screenshot(path=screenshot_dir / "app-recipe-hold.png")
+
+
+def test_recipe_tariff_wall_makes_the_bloc_fracture(app, screenshot_dir):
+    set_slider(app, "lever-penalty", 100, 0, 200, 5)
+    step(app)
+    assert len(members(app)) >= 4  # it forms...
+    play_to_end(app)
+    wait_consistent(app)
+    assert len(members(app)) <= 2, members(app)  # ...and fractures
+    assert app.locator(".status-view tr[data-kind=member]").count() == len(members(app))
+    app.screenshot(path=screenshot_dir / "app-recipe-fracture.png")
+    open_tab(app, "Why?")
+    app.locator(".chart-utility").wait_for()
+    assert "left the bloc" in app.locator(".bloc-why").inner_text()
+    app.screenshot(path=screenshot_dir / "app-recipe-fracture-why.png")
+
+
+def test_recipe_a_tariff_wall_mid_run_breaks_a_bloc_that_holds(app, screenshot_dir):
+    step(app, 12)
+    assert len(members(app)) >= 4
+    set_slider(app, "lever-penalty", 100, 0, 200, 5)
+    play_to_end(app)
+    wait_consistent(app)
+    assert len(members(app)) <= 2, members(app)
+    app.screenshot(path=screenshot_dir / "app-recipe-break.png")
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def _random_lever(page, rng: random.Random) -> str:
+    action = rng.choice(
+        ["scale", "floor", "instrument", "penalty", "sharing", "supplier", "aggr", "country"]
+    )
+    if action == "scale":
+        k = rng.choice(["0", "0_5", "1", "1_5", "2", "3"])
+        page.locator(f".floors-x{k}").click()
+        return f"floors x{k}"
+    if action == "floor":
+        m = rng.choice(["lithium", "nickel", "rare_earths", "graphite", "gallium", "copper"])
+        value = rng.choice([0, rng.randrange(1, 600_000)])
+        type_floor(page, m, value)
+        return f"floor {m}={value}"
+    if action == "instrument":
+        code = rng.choice(["border", "price_gap", "stockpile"])
+        page.locator(f".instrument-{code}").click()
+        return f"instrument {code}"
+    if action == "penalty":
+        value = rng.randrange(0, 41) * 5
+        set_slider(page, "lever-penalty", value, 0, 200, 5)
+        return f"penalty {value}%"
+    if action == "sharing":
+        code = rng.choice(["consumption", "equal"])
+        page.locator(f".cost-sharing-{code}").click()
+        return f"cost sharing {code}"
+    if action == "supplier":
+        name = rng.choice(["passive", "flood", "export-controls", "side-offers", "adaptive"])
+        choose(page, "lever-supplier", name)
+        return f"supplier {name}"
+    if action == "aggr":
+        value = rng.randrange(0, 21) * 5
+        set_slider(page, "lever-aggressiveness", value, 0, 100, 5)
+        return f"aggressiveness {value}%"
+    country = rng.choice(["us", "japan", "eu", "mexico", "singapore"])
+    page.locator(f".country-{country}").click()
+    comp = rng.choice(["supply_security", "consumer_cost", "openness", "patience"])
+    if comp == "patience":
+        value = rng.randrange(0, 25)
+        set_slider(page, "lever-patience", value, 0, 24, 1)
+    else:
+        value = rng.randrange(0, 31) / 10
+        set_slider(page, f"lever-weight-{comp}", value, 0, 3, 0.1)
+    return f"{country} {comp}={value}"
+
+
+def test_fifty_random_lever_settings_break_nothing(app, server, screenshot_dir):
+    """50 random combinations of lever values set on the page, a round after each: no server
+    exception, no error shown, no empty chart, no "nan" anywhere, every view in step."""
+    rng = random.Random(2026)
+    tabs = ["Prices", "Supply", "Money", "Why?", "Events", "Bloc"]
+    tab = "Bloc"
+    done = []
+    for i in range(50):
+        if current_round(app) >= 36:
+            reset(app)
+        done.append([_random_lever(app, rng) for _ in range(rng.randint(1, 3))])
+        step(app)
+        if i % 5 == 4:
+            tab = tabs[(i // 5) % len(tabs)]
+            open_tab(app, tab)
+        if tab == "Bloc":
+            wait_consistent(app)
+        if i % 5 == 4 or tab != "Bloc":
+            app.wait_for_timeout(200)
+            problems = charts_ok(app)
+            assert not problems, (problems, done[-5:])
+        errors = app.locator(".bloc-error")
+        assert errors.count() == 0, (errors.first.inner_text(), done[-1])
+        assert "Traceback" not in server.log(), done[-5:]
+    app.screenshot(path=screenshot_dir / "app-random-levers.png")
