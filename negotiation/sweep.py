@@ -1,0 +1,1015 @@
+"""`bloc sweep`: run an experiment spec on local processes or a Dask cluster, streaming to Parquet.
+
+    from negotiation.sweep import load, run_sweep
+    summary = run_sweep("scenarios/sweeps/penalty-floor.toml", "runs/penalty-floor", workers=2)
+    runs, rounds, metadata = load("runs/penalty-floor")
+
+The spec format is described in `negotiation.sweep_spec`. An output folder holds:
+
+    metadata.json          versions, git commit, spec text and hash, root seed, design, sessions
+    design.parquet         the design points: point, then one column per parameter
+    runs/part-*.parquet    one row per run: run_id, point, replication, seed, parameters,
+                           metrics, status ("ok" or "failed"), error
+    rounds/part-*.parquet  one row per run and round (only with collect = "every_round")
+
+Runs are numbered 0..N-1, design point by design point, replications fastest
+(run_id = point * replications + replication). Their seeds are drawn in the parent from the root
+seed, so any backend and worker count gives identical tables (sorted by run id, as `load`
+returns them). Backends: this process (1 worker), a `concurrent.futures` process pool
+(forkserver; several runs per task) or a `dask.distributed` cluster given by its scheduler's
+address. Every part file is written under a hidden temporary name and renamed into place, rounds
+before runs, so a SIGKILL at any moment leaves a consistent dataset: `--resume` deletes leftovers,
+reads which run ids are in `runs/` and runs only the others.
+
+A run that raises becomes a row with status "failed" and the error in one line; the sweep goes
+on. `exit_code(summary)` is 0 when every run succeeded, else 2 + the number of failed runs
+(capped at 125): 2 alone always means bad input, before any run.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import hashlib
+import itertools
+import json
+import math
+import os
+import platform
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from negotiation.sweep_spec import (
+    Metric,
+    Plan,
+    SpecError,
+    compute_metrics,
+    load_spec,
+    one_line,
+    scenario_with,
+)
+
+__all__ = [
+    "SpecError",
+    "SweepCrashed",
+    "SweepInterrupted",
+    "SweepResults",
+    "SweepSummary",
+    "exit_code",
+    "load",
+    "load_spec",
+    "resume_command",
+    "run_seed",
+    "run_sweep",
+]
+
+FORMAT = "bloc-sweep/1"
+#: Exit codes of `bloc sweep` (see `exit_code`).
+EXIT_OK, EXIT_CRASHED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+ARROW = {
+    "int": pa.int64(),
+    "int64": pa.int64(),
+    "float": pa.float64(),
+    "float64": pa.float64(),
+    "bool": pa.bool_(),
+    "str": pa.string(),
+    "string": pa.string(),
+    "json": pa.string(),
+}
+#: Seconds of work a task should hold: on 2 cores parallelism pays from about 0.1 s a task.
+TASK_SECONDS = 1.0
+FLUSH_ROWS = 5000
+FLUSH_ROUND_ROWS = 500_000
+VERSIONED = (
+    "bloc",
+    "mesa",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "pydantic",
+    "scipy",
+    "SALib",
+    "dask",
+    "distributed",
+    "tqdm",
+)
+
+
+class SweepInterrupted(Exception):
+    """Ctrl-C: what was written is kept and consistent; resume to finish."""
+
+    def __init__(self, out: Path, done: int, total: int):
+        self.out, self.done, self.total = out, done, total
+        super().__init__(f"interrupted: {done} of {total} runs are saved in {out}")
+
+
+class SweepCrashed(Exception):
+    """The backend broke (a worker process died, the cluster went away); results are kept."""
+
+
+def run_seed(root_seed: int, run_id: int) -> int:
+    """The seed of one run: SeedSequence(root).spawn(n)[run_id] as a 63-bit integer, computed
+    without spawning the others (a child's spawn key is its index)."""
+    ss = np.random.SeedSequence(root_seed, spawn_key=(run_id,))
+    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def exit_code(summary: SweepSummary) -> int:
+    """0 if every run succeeded; else 2 + the number of failed runs, capped at 125."""
+    return EXIT_OK if not summary.n_failed else min(2 + summary.n_failed, 125)
+
+
+def resume_command(
+    spec: str | Path, out: str | Path, workers: int | None = None, scheduler: str | None = None
+) -> str:
+    """The command that resumes a sweep (printed on Ctrl-C)."""
+    args = ["bloc", "sweep", str(spec), "--out", str(out), "--resume"]
+    if scheduler:
+        args += ["--scheduler", scheduler]
+    elif workers:
+        args += ["--workers", str(workers)]
+    return shlex.join(args)
+
+
+# ------------------------------------------------------------------------------------------------
+# What a worker runs
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Everything a worker needs, sent once per worker (the scenario travels as data)."""
+
+    key: str
+    scenario_raw: dict[str, Any]
+    scenario_path: str
+    fixed: dict[str, Any]
+    paths: tuple[str, ...]
+    dtypes: tuple[str, ...]
+    metrics: tuple[Metric, ...]
+    round_columns: tuple[str, ...]
+
+    @classmethod
+    def of(cls, plan: Plan) -> RunContext:
+        return cls(
+            key=_plan_sha256(plan),
+            scenario_raw=plan.scenario_raw,
+            scenario_path=plan.scenario_path,
+            fixed=plan.fixed,
+            paths=plan.design.paths,
+            dtypes=tuple(p.dtype for p in plan.design.params),
+            metrics=plan.metrics,
+            round_columns=plan.round_columns,
+        )
+
+
+#: (run_id, point, replication, seed, parameter values)
+RunItem = tuple[int, int, int, int, tuple[Any, ...]]
+BatchResult = tuple[list[dict[str, Any]], pd.DataFrame | None]
+
+_CONTEXT: RunContext | None = None
+_SCENARIOS: dict[tuple[str, str], Any] = {}
+
+
+def _init_worker(ctx: RunContext) -> None:
+    """Process-pool initializer: leave Ctrl-C to the parent, import the engine once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    global _CONTEXT
+    _CONTEXT = ctx
+    import negotiation.model  # noqa: F401
+
+
+def _scenario(ctx: RunContext, values: tuple[Any, ...]) -> Any:
+    """The run's scenario, cached per design point (replications share it; it is frozen)."""
+    key = (ctx.key, json.dumps(values, sort_keys=True, default=str))
+    sc = _SCENARIOS.get(key)
+    if sc is None:
+        if len(_SCENARIOS) >= 64:
+            _SCENARIOS.clear()
+        overrides = {**ctx.fixed, **dict(zip(ctx.paths, values))}
+        sc = _SCENARIOS[key] = scenario_with(ctx.scenario_raw, ctx.scenario_path, overrides)
+    return sc
+
+
+def _cell(value: Any, dtype: str) -> Any:
+    return json.dumps(value, sort_keys=True) if dtype == "json" else value
+
+
+def run_batch(items: Sequence[RunItem], ctx: RunContext | None = None) -> BatchResult:
+    """Run a batch: one row per run (a failure is a row too) and, if asked, the rounds."""
+    from negotiation.model import BlocModel
+
+    ctx = ctx or _CONTEXT
+    if ctx is None:
+        raise RuntimeError("run_batch needs a RunContext")
+    rows: list[dict[str, Any]] = []
+    frames: list[pd.DataFrame] = []
+    for run_id, point, replication, seed, values in items:
+        row: dict[str, Any] = {
+            "run_id": run_id,
+            "point": point,
+            "replication": replication,
+            "seed": seed,
+        }
+        row.update({p: _cell(v, t) for p, v, t in zip(ctx.paths, values, ctx.dtypes)})
+        try:
+            model = BlocModel(_scenario(ctx, values), rng=seed)
+            model.run()
+            rounds = model.rounds_df
+            row.update(compute_metrics(ctx.metrics, rounds))
+            row["status"], row["error"] = "ok", None
+            if ctx.round_columns:
+                part = rounds[["round", *ctx.round_columns]].copy()
+                part.insert(0, "run_id", run_id)
+                frames.append(part)
+        except Exception as e:  # a failed run is a result: recorded, and the sweep goes on
+            row["status"], row["error"] = "failed", one_line(e)
+        rows.append(row)
+    return rows, (pd.concat(frames, ignore_index=True) if frames else None)
+
+
+def _probe() -> str:
+    """Runs on a Dask worker before the sweep: can it import the engine?"""
+    import negotiation
+    import negotiation.model  # noqa: F401
+
+    return negotiation.__version__
+
+
+def _failed_rows(items: Sequence[RunItem], ctx: RunContext, error: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "run_id": run_id,
+            "point": point,
+            "replication": rep,
+            "seed": seed,
+            **{p: _cell(v, t) for p, v, t in zip(ctx.paths, values, ctx.dtypes)},
+            "status": "failed",
+            "error": error,
+        }
+        for run_id, point, rep, seed, values in items
+    ]
+
+
+# ------------------------------------------------------------------------------------------------
+# Backends: submit a batch, wait for some, get a result, abort
+
+
+class _InProcess:
+    """One worker: run each batch here, lazily, when the loop waits for it."""
+
+    name = "this process"
+
+    def __init__(self, ctx: RunContext):
+        self.ctx = ctx
+        self.window = 1
+        self.inflight: dict[Any, Sequence[RunItem]] = {}
+        self._ids = itertools.count()
+        self._done: dict[Any, BatchResult] = {}
+
+    def submit(self, items: Sequence[RunItem]) -> Any:
+        return next(self._ids)
+
+    def wait(self, handles: list[Any], timeout: float) -> list[Any]:
+        h = handles[0]
+        self._done[h] = run_batch(self.inflight[h], self.ctx)
+        return [h]
+
+    def result(self, handle: Any, items: Sequence[RunItem]) -> BatchResult:
+        return self._done.pop(handle)
+
+    def abort(self) -> None:
+        self.inflight.clear()
+
+    def close(self) -> None:
+        pass
+
+
+class _Pool:
+    """A local process pool (forkserver, or spawn where there is none)."""
+
+    def __init__(self, ctx: RunContext, workers: int):
+        import multiprocessing
+
+        method = (
+            "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        )
+        mp = multiprocessing.get_context(method)
+        if method == "forkserver":
+            # Import the engine once in the fork server; every worker forks with it loaded.
+            mp.set_forkserver_preload(["negotiation.model", "negotiation.sweep"])
+        self.ctx = ctx
+        self.name = f"process pool ({workers} workers, {method})"
+        self.window = 2 * workers
+        self.inflight: dict[Any, Sequence[RunItem]] = {}
+        self.executor = cf.ProcessPoolExecutor(
+            max_workers=workers, mp_context=mp, initializer=_init_worker, initargs=(ctx,)
+        )
+
+    def submit(self, items: Sequence[RunItem]) -> Any:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self.executor.submit(run_batch, items)
+        except BrokenProcessPool as e:  # a worker died since the last result came back
+            raise SweepCrashed(f"a worker process died ({e}); killed, or out of memory?") from e
+
+    def wait(self, handles: list[Any], timeout: float) -> list[Any]:
+        done, _ = cf.wait(handles, timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        return list(done)
+
+    def result(self, handle: Any, items: Sequence[RunItem]) -> BatchResult:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return handle.result()
+        except BrokenProcessPool as e:
+            raise SweepCrashed(f"a worker process died ({e}); killed, or out of memory?") from e
+        except Exception as e:
+            return _failed_rows(items, self.ctx, one_line(e)), None
+
+    def abort(self) -> None:
+        for f in self.inflight:
+            f.cancel()
+        # Running batches are abandoned (resume reruns them): stop the workers now.
+        for proc in list((getattr(self.executor, "_processes", None) or {}).values()):
+            if proc.is_alive():
+                proc.terminate()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.inflight.clear()
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _ping_scheduler(address: str, timeout: float, what: str) -> str:
+    """Ask a Dask server who it is, within `timeout` seconds whatever happens. (A `Client`'s own
+    timeout does not cover a server that accepts the connection and then says nothing.)"""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def identity() -> Any:
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity"})
+            return await comm.read()
+        finally:
+            await comm.close()
+
+    async def bounded() -> Any:
+        return await asyncio.wait_for(identity(), timeout)
+
+    # A thread of its own, so that this works where an event loop already runs (notebooks).
+    with cf.ThreadPoolExecutor(1) as pool:
+        try:
+            reply = pool.submit(asyncio.run, bounded()).result(timeout=timeout + 30)
+        except ValueError as e:
+            raise SpecError([f"{what}: not a scheduler address ({e})"]) from None
+        except (OSError, TimeoutError, cf.TimeoutError):
+            raise SpecError(
+                [f"{what}: no answer within {timeout:g} s (is a Dask scheduler running there?)"]
+            ) from None
+    return str(reply.get("type")) if isinstance(reply, dict) else type(reply).__name__
+
+
+class _Dask:
+    """An existing dask.distributed cluster, reached through its scheduler's address."""
+
+    def __init__(self, ctx: RunContext, address: str, timeout: float):
+        from distributed import Client
+
+        self.ctx = ctx
+        self.address = address
+        self.name = f"dask cluster at {address}"
+        self.inflight: dict[Any, Sequence[RunItem]] = {}
+        what = f"--scheduler {address}"
+        kind = _ping_scheduler(address, timeout, what)
+        if kind != "Scheduler":
+            raise SpecError([f"{what}: answers, but is not a Dask scheduler (it is a {kind})"])
+        try:
+            self.client = Client(address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as e:
+            raise SpecError([f"{what}: cannot connect ({one_line(e).split(' (at ')[0]})"]) from None
+        try:
+            self.client.wait_for_workers(1, timeout=timeout)
+        except (OSError, TimeoutError):
+            self.client.close()
+            raise SpecError(
+                [f"{what}: the scheduler has no workers (waited {timeout:g} s)"]
+            ) from None
+        try:
+            self.client.submit(_probe, pure=False).result(timeout=max(timeout, 60))
+        except Exception as e:
+            self.client.close()
+            raise SpecError(
+                [f"{what}: the workers cannot run bloc ({one_line(e)}); install it there"]
+            ) from None
+        threads = sum(self.client.nthreads().values()) or 1
+        self.window = max(4, 2 * threads)
+        self.ctx_future = self.client.scatter(ctx, broadcast=True, hash=False)
+
+    def submit(self, items: Sequence[RunItem]) -> Any:
+        return self.client.submit(run_batch, list(items), self.ctx_future, pure=False)
+
+    def wait(self, handles: list[Any], timeout: float) -> list[Any]:
+        from distributed import wait
+
+        try:
+            with self.client.as_current():  # `wait` uses the current client; ours is not global
+                return list(wait(handles, timeout=timeout, return_when="FIRST_COMPLETED").done)
+        except TimeoutError:
+            return []
+
+    def result(self, handle: Any, items: Sequence[RunItem]) -> BatchResult:
+        from distributed import KilledWorker
+
+        try:
+            return handle.result()
+        except KilledWorker as e:  # the runs took their worker down, again and again
+            return _failed_rows(items, self.ctx, one_line(e)), None
+        except Exception as e:
+            if handle.status == "error":
+                return _failed_rows(items, self.ctx, one_line(e)), None
+            raise SweepCrashed(f"the Dask cluster stopped answering ({one_line(e)})") from e
+        finally:
+            handle.release()
+
+    def abort(self) -> None:
+        if self.inflight:
+            self.client.cancel(list(self.inflight))
+        self.inflight.clear()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# Writing
+
+
+def _write_atomic(table: pa.Table, path: Path) -> None:
+    """Write under a hidden temporary name, then rename: readers see whole files or nothing."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def _write_json_atomic(obj: Any, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def _schema(columns: Sequence[tuple[str, str]]) -> pa.Schema:
+    return pa.schema([(name, ARROW[t]) for name, t in columns])
+
+
+def _table_columns(plan: Plan) -> dict[str, list[tuple[str, str]] | None]:
+    runs = [("run_id", "int64"), ("point", "int64"), ("replication", "int64"), ("seed", "int64")]
+    runs += [(p.path, p.dtype) for p in plan.design.params]
+    runs += [(m.name, m.dtype) for m in plan.metrics]
+    runs += [("status", "string"), ("error", "string")]
+    rounds = None
+    if plan.round_columns:
+        rounds = [("run_id", "int64"), ("round", "int64")]
+        rounds += [(c, plan.columns[c]) for c in plan.round_columns]
+    return {"runs": runs, "rounds": rounds}
+
+
+class _Writer:
+    """Buffers finished runs and writes them as part files every few seconds."""
+
+    def __init__(self, out: Path, plan: Plan, flush_seconds: float):
+        cols = _table_columns(plan)
+        self.out = out
+        self.runs_schema = _schema(cols["runs"])
+        self.rounds_schema = _schema(cols["rounds"]) if cols["rounds"] else None
+        self.flush_seconds = flush_seconds
+        self.rows: list[dict[str, Any]] = []
+        self.frames: list[pd.DataFrame] = []
+        self.round_rows = 0
+        self.last = time.monotonic()
+        self.written = 0
+        self.failed = 0
+
+    def add(self, rows: list[dict[str, Any]], rounds: pd.DataFrame | None) -> None:
+        self.rows.extend(rows)
+        self.failed += sum(r["status"] != "ok" for r in rows)
+        if rounds is not None and len(rounds):
+            self.frames.append(rounds)
+            self.round_rows += len(rounds)
+
+    def seconds_to_flush(self) -> float:
+        return max(0.05, self.flush_seconds - (time.monotonic() - self.last))
+
+    def maybe_flush(self) -> None:
+        due = time.monotonic() - self.last >= self.flush_seconds
+        if due or len(self.rows) >= FLUSH_ROWS or self.round_rows >= FLUSH_ROUND_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        self.last = time.monotonic()
+        if not self.rows:
+            return
+        # Take the buffer first: an interruption after this loses these runs (resume reruns
+        # them) but can never write them twice.
+        rows, frames = self.rows, self.frames
+        self.rows, self.frames, self.round_rows = [], [], 0
+        name = f"part-{min(r['run_id'] for r in rows):09d}-{uuid.uuid4().hex[:8]}.parquet"
+        if self.rounds_schema is not None and frames:
+            df = pd.concat(frames, ignore_index=True)
+            table = pa.Table.from_pandas(df, schema=self.rounds_schema, preserve_index=False)
+            _write_atomic(table, self.out / "rounds" / name)
+        _write_atomic(pa.Table.from_pylist(rows, schema=self.runs_schema), self.out / "runs" / name)
+        self.written += len(rows)
+
+
+# ------------------------------------------------------------------------------------------------
+# The output folder
+
+
+def _plan_sha256(plan: Plan) -> str:
+    """What must not change for a sweep to be resumed: the validated spec and the scenario
+    (comments and layout of the spec file may change)."""
+    blob = json.dumps(
+        {
+            "spec": plan.spec.model_dump(mode="json", by_alias=True),
+            "scenario": plan.scenario_sha256,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _versions() -> dict[str, str | None]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _git() -> dict[str, Any] | None:
+    """The commit of the code that ran, if it sits in a git checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        top = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "--show-toplevel", "HEAD"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.split()  # fmt: skip
+        if len(top) != 2 or not (Path(top[0]) / "negotiation").is_dir():
+            return None
+        dirty = subprocess.run(
+            ["git", "-C", top[0], "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()  # fmt: skip
+        return {"commit": top[1], "dirty": bool(dirty)}
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _metadata(plan: Plan) -> dict[str, Any]:
+    d = plan.design
+    params = []
+    for p, spec in zip(d.params, plan.spec.parameters.values()):
+        entry: dict[str, Any] = {
+            "path": p.path,
+            "kind": p.kind,
+            "dtype": p.dtype,
+            "spec": spec.model_dump(exclude_none=True),
+        }
+        if p.levels is not None:
+            entry["levels"] = list(p.levels)
+        else:
+            entry.update(low=p.low, high=p.high, log=p.log)
+        params.append(entry)
+    return {
+        "format": FORMAT,
+        "title": plan.spec.title,
+        "spec_path": str(Path(plan.spec_path).resolve()),
+        "spec_sha256": plan.spec_sha256,
+        "plan_sha256": _plan_sha256(plan),
+        "spec_text": plan.spec_text,
+        "root_seed": plan.spec.seed,
+        "seeds": "run i: SeedSequence(root_seed).spawn(n_runs)[i].generate_state(1, uint64)[0]"
+        " >> 1",
+        "scenario": {
+            "ref": plan.scenario_ref,
+            "path": plan.scenario_path,
+            "name": plan.scenario_name,
+            "sha256": plan.scenario_sha256,
+            "set": plan.fixed,
+            "minerals": list(plan.minerals),
+        },
+        "design": {
+            "kind": d.kind,
+            "size": d.size,
+            "second_order": d.second_order,
+            "n_points": d.n_points,
+            "replications": plan.spec.replications,
+            "n_runs": plan.n_runs,
+            "run_id": "point * replications + replication",
+            "parameters": params,
+            **({"salib_problem": d.salib_problem()} if d.kind == "sobol" else {}),
+        },
+        "collect": plan.spec.collect,
+        "metrics": [m.__dict__ for m in plan.metrics],
+        "tables": _table_columns(plan),
+        "versions": _versions(),
+        "git": _git(),
+        "command": shlex.join(["bloc", *sys.argv[1:]]) if sys.argv else None,
+        "started": None,
+        "ended": None,
+        "status": "running",
+        "sessions": [],
+    }
+
+
+def _read_metadata(out: Path) -> dict[str, Any] | None:
+    path = out / "metadata.json"
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise SpecError([f"{path}: cannot read the sweep's metadata ({e})"]) from None
+
+
+def _inspect_out(out: Path, plan: Plan, resume: bool) -> dict[str, Any] | None:
+    """Check the output folder before anything runs; returns the metadata of a sweep to resume."""
+    what = f"--out {out}"
+    meta = _read_metadata(out)
+    if meta is not None:
+        if not resume:
+            n_done = len(_done_ids(out))
+            raise SpecError(
+                [
+                    f"{what}: already holds a sweep ({n_done} of {meta['design']['n_runs']} runs "
+                    "done); add --resume to continue it, or choose another folder"
+                ]
+            )
+        if meta.get("plan_sha256") != _plan_sha256(plan):
+            changed = (
+                "the scenario"
+                if meta.get("scenario", {}).get("sha256") != plan.scenario_sha256
+                else "the spec"
+            )
+            raise SpecError(
+                [
+                    f"{what}: {changed} changed since this sweep started; resume it with the "
+                    "same spec and scenario, or choose another folder"
+                ]
+            )
+        return meta
+    if out.exists():
+        if not out.is_dir():
+            raise SpecError([f"{what}: not a folder"])
+        if any(p.name != ".bloc-write-test" for p in out.iterdir()):
+            raise SpecError(
+                [f"{what}: the folder is not empty and holds no sweep; choose a new or empty one"]
+            )
+    parent = out.resolve()
+    while not parent.exists():
+        parent = parent.parent
+    if not os.access(parent, os.W_OK):
+        raise SpecError([f"{what}: cannot write in {parent}"])
+    return None
+
+
+def _done_ids(out: Path) -> set[int]:
+    done: set[int] = set()
+    for f in sorted((out / "runs").glob("part-*.parquet")):
+        done.update(pq.read_table(f, columns=["run_id"]).column("run_id").to_pylist())
+    return done
+
+
+def _tidy(out: Path) -> None:
+    """After a crash: drop temporary files, and rounds parts whose runs part never landed."""
+    for sub in ("runs", "rounds"):
+        for tmp in (out / sub).glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+    runs = {f.name for f in (out / "runs").glob("part-*.parquet")}
+    for f in (out / "rounds").glob("part-*.parquet"):
+        if f.name not in runs:
+            f.unlink()
+    for tmp in out.glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
+def _write_design(out: Path, plan: Plan) -> None:
+    d = plan.design
+    cols: dict[str, list[Any]] = {"point": list(range(d.n_points))}
+    for j, p in enumerate(d.params):
+        cols[p.path] = [_cell(pt[j], p.dtype) for pt in d.points]
+    schema = _schema([("point", "int64"), *((p.path, p.dtype) for p in d.params)])
+    _write_atomic(pa.table(cols, schema=schema), out / "design.parquet")
+
+
+def _stored_points(out: Path, plan: Plan) -> list[tuple[Any, ...]]:
+    """The design a sweep started with (robust to a library drawing differently since)."""
+    path = out / "design.parquet"
+    if not path.exists():
+        return plan.design.points
+    df = pq.read_table(path).to_pandas().sort_values("point")
+    if len(df) != plan.design.n_points:
+        raise SpecError([f"{path}: {len(df)} design points, the spec makes {plan.design.n_points}"])
+    cols = []
+    for p in plan.design.params:
+        values = df[p.path].tolist()
+        cols.append([json.loads(v) for v in values] if p.dtype == "json" else values)
+    if not cols:
+        return [()] * len(df)
+    return [tuple(_native(x) for x in pt) for pt in zip(*cols)]
+
+
+def _native(x: Any) -> Any:
+    return x.item() if isinstance(x, np.generic) else x
+
+
+# ------------------------------------------------------------------------------------------------
+# Running
+
+
+@dataclass
+class SweepSummary:
+    out: Path
+    n_runs: int
+    n_ok: int
+    n_failed: int
+    n_run_now: int
+    seconds: float
+    backend: str
+    failures: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self)
+
+    def text(self) -> str:
+        lines = [
+            f"{self.n_runs} runs: {self.n_ok} ok, {self.n_failed} failed -> {self.out}",
+            f"this session ran {self.n_run_now} in {self.seconds:.1f} s on {self.backend}",
+        ]
+        for run_id, error in self.failures[:5]:
+            lines.append(f"  run {run_id} failed: {error}")
+        if self.n_failed > 5:
+            lines.append(f"  ... and {self.n_failed - 5} more (the runs table's error column)")
+        lines.append(f"report: bloc sweep report {shlex.quote(str(self.out))}")
+        return "\n".join(lines)
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _auto_batch(seconds_per_run: float, n_missing: int, slots: int) -> int:
+    """Runs per task: about TASK_SECONDS of work, but at least 4 tasks per worker slot."""
+    size = max(1, round(TASK_SECONDS / max(seconds_per_run, 1e-4)))
+    balance = max(1, math.ceil(n_missing / (4 * slots)))
+    return max(1, min(size, balance, 1000))
+
+
+def _batches(
+    plan: Plan, points: Sequence[tuple[Any, ...]], missing: Iterator[int], size: int
+) -> Iterator[list[RunItem]]:
+    reps, root = plan.spec.replications, plan.spec.seed
+    batch: list[RunItem] = []
+    for run_id in missing:
+        point, rep = divmod(run_id, reps)
+        batch.append((run_id, point, rep, run_seed(root, run_id), points[point]))
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _execute(backend: Any, batches: Iterator[list[RunItem]], writer: _Writer, bar: Any) -> None:
+    inflight = backend.inflight
+    exhausted = False
+    while True:
+        while not exhausted and len(inflight) < backend.window:
+            items = next(batches, None)
+            if items is None:
+                exhausted = True
+                break
+            inflight[backend.submit(items)] = items
+        if not inflight:
+            break
+        for handle in backend.wait(list(inflight), writer.seconds_to_flush()):
+            items = inflight.pop(handle)
+            rows, rounds = backend.result(handle, items)
+            writer.add(rows, rounds)
+            bar.update(len(rows))
+            if writer.failed:
+                bar.set_postfix(failed=writer.failed, refresh=False)
+        writer.maybe_flush()
+    writer.flush()
+
+
+def _make_backend(
+    ctx: RunContext, workers: int | None, scheduler: str | None, timeout: float
+) -> Any:
+    if scheduler:
+        return _Dask(ctx, scheduler, timeout)
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    return _InProcess(ctx) if n <= 1 else _Pool(ctx, n)
+
+
+def run_sweep(
+    spec: str | Path | Plan,
+    out: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    batch_size: int | None = None,
+    progress: bool = True,
+    connect_timeout: float = 10.0,
+    flush_seconds: float = 5.0,
+    log: Callable[[str], None] = _stderr,
+) -> SweepSummary:
+    """Run (or resume) the sweep of a spec file into the folder `out`.
+
+    workers: local processes (default: one per CPU; 1 runs in this process). scheduler: the
+    address of a Dask scheduler (tcp://host:8786) to use instead. resume: continue the sweep
+    already in `out`, running only the missing run ids. batch_size: runs per task (default: about
+    a second of work). flush_seconds: how often finished runs are written.
+
+    Raises SpecError (bad spec, folder or scheduler: nothing ran), SweepInterrupted (Ctrl-C:
+    what finished is saved) or SweepCrashed (a worker process died: what finished is saved)."""
+    plan = spec if isinstance(spec, Plan) else load_spec(spec)
+    out = Path(out)
+    if workers is not None and scheduler:
+        raise SpecError(["--workers and --scheduler exclude each other (the cluster has workers)"])
+    if workers is not None and workers < 1:
+        raise SpecError([f"--workers must be at least 1 (got {workers})"])
+    for w in plan.warnings:
+        log(f"bloc: warning: {w}")
+    meta = _inspect_out(out, plan, resume)
+    points = _stored_points(out, plan) if meta else plan.design.points
+    n = plan.n_runs
+    done = _done_ids(out) if meta else set()
+    n_missing = n - len(done)
+    t0 = time.monotonic()
+    ctx = RunContext.of(plan)
+    try:
+        backend = _make_backend(ctx, workers, scheduler, connect_timeout) if n_missing else None
+    except KeyboardInterrupt:
+        raise SweepInterrupted(out, len(done), n) from None
+    backend_name = backend.name if backend else "nothing to run"
+
+    session = {"started": _now(), "ended": None, "backend": backend_name, "runs": 0}
+    writer: _Writer | None = None
+    status = "running"
+    try:
+        session["spec_sha256"] = plan.spec_sha256
+        meta = _open_out(out, plan, meta, session)
+        if backend is not None:
+            slots = backend.window // 2 if not isinstance(backend, _InProcess) else 1
+            size = batch_size or _auto_batch(plan.seconds_per_run, n_missing, max(slots, 1))
+            missing = (i for i in range(n) if i not in done)
+            writer = _Writer(out, plan, flush_seconds)
+            from tqdm import tqdm
+
+            with tqdm(
+                total=n,
+                initial=n - n_missing,
+                unit="run",
+                desc="bloc sweep",
+                file=sys.stderr,
+                disable=not progress,
+                dynamic_ncols=True,
+                smoothing=0.05,
+            ) as bar:
+                _execute(backend, _batches(plan, points, missing, size), writer, bar)
+        status = "complete"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        if backend is not None:
+            backend.abort()
+        if writer is not None:
+            writer.flush()
+    except SweepCrashed:
+        status = "crashed"
+        if backend is not None:
+            backend.abort()
+        if writer is not None:
+            writer.flush()
+        raise
+    finally:
+        if backend is not None:
+            backend.close()
+        if meta is not None and (out / "metadata.json").exists():
+            session["ended"] = _now()
+            session["runs"] = writer.written if writer else 0
+            meta["status"] = status
+            if status == "complete":
+                meta["ended"] = session["ended"]
+            _write_json_atomic(meta, out / "metadata.json")
+    if status == "interrupted":
+        raise SweepInterrupted(out, len(_done_ids(out)), n)
+    return _summary(out, n, writer.written if writer else 0, time.monotonic() - t0, backend_name)
+
+
+def _open_out(
+    out: Path, plan: Plan, meta: dict[str, Any] | None, session: dict[str, Any]
+) -> dict[str, Any]:
+    """Create the sweep's folder (metadata.json first: from then on `--resume` can finish it), or
+    tidy the folder of a sweep being resumed; record the session. Returns the metadata."""
+    try:
+        if meta is None:
+            out.mkdir(parents=True, exist_ok=True)
+            meta = _metadata(plan)
+            meta["started"] = session["started"]
+            meta["sessions"].append(session)
+            _write_json_atomic(meta, out / "metadata.json")
+            (out / "runs").mkdir(exist_ok=True)
+            if plan.round_columns:
+                (out / "rounds").mkdir(exist_ok=True)
+            _write_design(out, plan)
+        else:
+            (out / "runs").mkdir(exist_ok=True)
+            if plan.round_columns:
+                (out / "rounds").mkdir(exist_ok=True)
+            _tidy(out)
+            meta["status"] = "running"
+            meta["sessions"].append(session)
+            _write_json_atomic(meta, out / "metadata.json")
+    except OSError as e:
+        raise SpecError([f"--out {out}: cannot write there ({e.strerror or e})"]) from None
+    return meta
+
+
+def _summary(out: Path, n: int, run_now: int, seconds: float, backend: str) -> SweepSummary:
+    n_ok = n_failed = 0
+    failures: list[tuple[int, str]] = []
+    for f in sorted((out / "runs").glob("part-*.parquet")):
+        t = pq.read_table(f, columns=["run_id", "status", "error"]).to_pylist()
+        for r in t:
+            if r["status"] == "ok":
+                n_ok += 1
+            else:
+                n_failed += 1
+                failures.append((r["run_id"], r["error"]))
+    failures.sort()
+    return SweepSummary(out, n, n_ok, n_failed, run_now, seconds, backend, failures)
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading
+
+
+class SweepResults(NamedTuple):
+    """A sweep's tables, sorted by run id (rounds: by run id and round)."""
+
+    runs: pd.DataFrame
+    rounds: pd.DataFrame  # empty unless the spec collected every round
+    metadata: dict[str, Any]
+
+
+def _read_parts(files: Sequence[Path], columns: Sequence[Sequence[str]] | None) -> pa.Table:
+    schema = _schema([(c, t) for c, t in columns]) if columns else pa.schema([])
+    tables = [pq.read_table(f, schema=schema) for f in files]
+    return pa.concat_tables(tables) if tables else schema.empty_table()
+
+
+def load(out: str | Path) -> SweepResults:
+    """The runs and rounds tables of a sweep folder as pandas DataFrames, and its metadata.
+
+    Only complete part files are read (a crash leaves none half-written); rounds of runs whose
+    runs part never landed are ignored, as `--resume` would delete them."""
+    out = Path(out)
+    meta = _read_metadata(out)
+    if meta is None:
+        raise SpecError([f"{out}: no sweep here (no metadata.json)"])
+    tables = meta["tables"]
+    run_files = sorted((out / "runs").glob("part-*.parquet"))
+    runs = _read_parts(run_files, tables["runs"]).to_pandas()
+    runs = runs.sort_values("run_id", kind="stable").reset_index(drop=True)
+    names = {f.name for f in run_files}
+    round_files = [f for f in sorted((out / "rounds").glob("part-*.parquet")) if f.name in names]
+    rounds = _read_parts(round_files, tables["rounds"] or [("run_id", "int64"), ("round", "int64")])
+    rounds_df = rounds.to_pandas().sort_values(["run_id", "round"], kind="stable")
+    return SweepResults(runs, rounds_df.reset_index(drop=True), meta)

@@ -1,0 +1,1573 @@
+"""Workshop rooms: people take the seats of a run, decide each round, and the room keeps the record.
+
+Pure Python (no Solara): the Solara pages in `negotiation/workshop_app.py` only render a room's
+snapshots and call its methods. A room is the one place where state is shared between browser
+sessions, so every method takes the room's lock, and every change bumps a version that the pages
+wait on (`Room.wait`) to re-render at once.
+
+- A facilitator creates a room on a scenario (`Workshop.create`) and gets a join code (6
+  characters of Crockford's base32 alphabet, drawn with `secrets`) and a secret facilitator key.
+- A participant joins with a display name and gets a secret token (`secrets.token_urlsafe`);
+  every later call carries the token, and the room checks it: only the seat's submitter can
+  decide for a seat. Rejoining with the token gives the seat back.
+- Seats taken before the facilitator starts are played by people from round 1; a seat taken
+  (or given back) later changes hands from the next round, through `BlocModel.set_levers
+  (strategies=...)`, so the engine has no special case: a person is the `human` strategy.
+- Several people may share a seat as a team; one of them (the first, or whom the facilitator
+  picks) submits.
+- The round is played when every seat played by a person that must decide has decided; the
+  facilitator can force it (an agent answers for silent seats), pause, extend the timer; when
+  the optional round timer runs out the room forces the round.
+- The record (`Room.record`) lists every engine call in order (seat changes, lever changes,
+  decisions with seat, person and time, rounds played) with each round's outcome; `replay`
+  makes the same calls on a new model with the same seed and gets the same records.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import math
+import secrets
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from agents import make_strategy
+from agents.base import Strategy
+from negotiation.model import BlocModel
+from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario, scenario_to_dict
+from negotiation.types import (
+    COMPONENTS,
+    Action,
+    Decision,
+    Reason,
+    SupplierAction,
+    SupplierMove,
+)
+
+#: Crockford's base32: digits and capitals without I, L, O and U (no look-alikes).
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 6
+#: A person's seat, by role: the engine's strategies whose decisions come from the app.
+PERSON = {"country": "human", "supplier": "human-supplier"}
+RECORD_FORMAT = "bloc-workshop-session"
+RECORD_VERSION = 1
+MAX_ROOMS = 500
+MAX_NAME = 40
+
+LOBBY, RUNNING, OVER = "lobby", "running", "over"
+
+
+class WorkshopError(ValueError):
+    """A request the room cannot grant; the message is for the person who made it."""
+
+
+class Refused(WorkshopError):
+    """The caller has no right to do this (unknown token, someone else's seat, not the
+    facilitator)."""
+
+
+class RoomNotFound(WorkshopError):
+    pass
+
+
+def new_code(taken: Iterable[str] = (), length: int = CODE_LENGTH) -> str:
+    """A join code: `length` characters drawn with `secrets` from the 32-character alphabet
+    (32**6, about a billion, codes for 6), never one in `taken`."""
+    if not 6 <= length <= 8:
+        raise ValueError("join codes have 6 to 8 characters")
+    taken = set(taken)
+    while True:
+        code = "".join(secrets.choice(ALPHABET) for _ in range(length))
+        if code not in taken:
+            return code
+
+
+def normalize_code(text: str) -> str:
+    """What a person typed, as a code: upper case, without spaces or dashes, and Crockford's
+    look-alikes read as digits (O -> 0, I and L -> 1)."""
+    text = "".join(ch for ch in str(text).upper() if ch not in " -_\t")
+    return text.translate(str.maketrans("OIL", "011"))
+
+
+def now_iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
+
+
+# ----------------------------------------------------------------------------------------------
+# Decisions as data (for the record and replays)
+
+
+def encode_decision(d: Decision | SupplierMove) -> dict[str, Any]:
+    if isinstance(d, SupplierMove):
+        return {
+            "type": "move",
+            "action": d.action.value,
+            "minerals": list(d.minerals),
+            "intensity": float(d.intensity),
+            "target": d.target,
+            "offer": float(d.offer),
+        }
+    return {
+        "type": "decision",
+        "action": d.action.value,
+        "counter_scale": float(d.counter_scale),
+        "note": d.note,
+        "terms": copy.deepcopy(d.terms) if d.terms else None,
+    }
+
+
+def decode_decision(data: Mapping[str, Any]) -> Decision | SupplierMove:
+    if data.get("type") == "move":
+        return SupplierMove(
+            SupplierAction(data["action"]),
+            tuple(data.get("minerals") or ()),
+            float(data.get("intensity", 0.0)),
+            str(data.get("target") or ""),
+            float(data.get("offer", 0.0)),
+        )
+    return Decision(
+        Action(data["action"]),
+        Reason({}),
+        float(data.get("counter_scale", 1.0)),
+        str(data.get("note") or ""),
+        copy.deepcopy(data.get("terms")) or None,
+    )
+
+
+def describe_decision(d: Mapping[str, Any], names: Mapping[str, str] | None = None) -> str:
+    """Plain words for a recorded decision: "accept", "counter: rare earths $60,000/t"."""
+    names = names or {}
+    if d.get("type") == "move":
+        action = d["action"]
+        minerals = ", ".join(names.get(m, m) for m in d.get("minerals") or ())
+        if action == "flood":
+            return f"flood {minerals} ({d.get('intensity', 0):.0%})"
+        if action == "export_controls":
+            return f"export controls on {minerals} ({d.get('intensity', 0):.0%})"
+        if action == "side_offer":
+            target = names.get(d.get("target", ""), d.get("target", ""))
+            return f"side offer to {target}: ${d.get('offer', 0) / 1e9:.2f}bn a year"
+        return "sell normally"
+    action = d["action"]
+    if action != "counter":
+        return action
+    terms = d.get("terms") or {}
+    parts = [f"{names.get(m, m)} ${f:,.0f}/t" for m, f in (terms.get("floors") or {}).items()]
+    if "penalty" in terms:
+        parts.append(f"penalty {float(terms['penalty']):.0%}")
+    if "cost_sharing" in terms:
+        parts.append(f"cost sharing {terms['cost_sharing']}")
+    return "counter: " + ", ".join(parts) if parts else f"counter x{d.get('counter_scale', 1):g}"
+
+
+# ----------------------------------------------------------------------------------------------
+# Engine calls: one code path for the live room and for replays
+
+
+def person_strategy(role: str) -> str:
+    return PERSON[role]
+
+
+def agent_strategies(model: BlocModel, sc: Scenario) -> dict[str, Strategy]:
+    """The agent that plays each seat when no person does: the model's own strategy object where
+    an agent opened the seat, else a new one built from the scenario (the same in a replay)."""
+    out: dict[str, Strategy] = {}
+    for a, ag in model.country_agents.items():
+        if ag.strategy.classifier.get("human"):
+            prof = sc.actors[a]
+            out[a] = make_strategy(prof.strategy, "country", **prof.strategy_params)
+        else:
+            out[a] = ag.strategy
+    sup = model.supplier_agent.strategy
+    out[model.supplier_id] = (
+        make_strategy(sc.supplier.strategy, "supplier") if sup.classifier.get("human") else sup
+    )
+    return out
+
+
+def build_model(
+    sc: Scenario, seed: int, rounds: int | None, people: Iterable[str], levers: Mapping[str, Any]
+) -> tuple[BlocModel, dict[str, Strategy]]:
+    """A model with the seats in `people` played by persons from round 1, and round 1 opened."""
+    people = set(people)
+    strategies = {a: PERSON["country"] for a in sc.country_ids if a in people}
+    supplier = PERSON["supplier"] if sc.supplier.actor in people else None
+    model = BlocModel(
+        sc,
+        rng=seed,
+        rounds=rounds,
+        strategies=strategies or None,
+        supplier_strategy=supplier,
+        **dict(levers),
+    )
+    agents = agent_strategies(model, sc)
+    model.awaiting()  # open round 1 (the live room and a replay both do it here)
+    return model, agents
+
+
+def apply_action(model: BlocModel, agents: Mapping[str, Strategy], act: Mapping[str, Any]) -> None:
+    """Make one recorded engine call."""
+    kind = act["kind"]
+    if kind == "seats":
+        strategies: dict[str, Any] = {}
+        for seat, who in act["strategies"].items():
+            role = "supplier" if seat == model.supplier_id else "country"
+            strategies[seat] = PERSON[role] if who == "person" else agents[seat]
+        model.set_levers(strategies=strategies)
+    elif kind == "levers":
+        model.set_levers(**copy.deepcopy(act["changes"]))
+    elif kind == "submit":
+        model.submit(act["seat"], decode_decision(act["decision"]))
+    elif kind == "play":
+        model.play(force=bool(act["force"]))
+        model.awaiting()  # open the next round at once, as the live room does
+    else:
+        raise ValueError(f"unknown action {kind!r} in the session record")
+
+
+# ----------------------------------------------------------------------------------------------
+# People
+
+
+@dataclass
+class Participant:
+    """A person in a room. `token` is their secret; `id` is public (shown to the facilitator)."""
+
+    id: str
+    name: str
+    token: str = field(repr=False)
+    joined: float
+    seat: str | None = None
+    removed: bool = False
+    sessions: int = 0  # browser pages open now
+    last_seen: float = 0.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the facilitator chooses: whether participants see others' decisions before the
+    round closes, a round timer (seconds, None for none), and whether teams may share a seat."""
+
+    show_decisions: bool = False
+    timer_seconds: float | None = None
+    teams: bool = True
+
+
+# ----------------------------------------------------------------------------------------------
+# What the pages render: immutable snapshots
+
+
+@dataclass(frozen=True)
+class SeatState:
+    seat: str
+    name: str
+    role: str  # "country" | "supplier"
+    holders: tuple[str, ...]  # participant ids, the submitter first
+    holder_names: tuple[str, ...]
+    submitter: str  # participant id, "" if nobody holds the seat
+    person: bool  # played by a person in the open round
+    person_next: bool  # ... from the next round (after a pending change)
+    required: bool  # must decide in the open round
+    decided: bool
+    decision: dict[str, Any] | None  # the latest submitted this round (visible per settings)
+    decided_by: str  # participant name
+    member: bool
+
+    @property
+    def submitter_name(self) -> str:
+        return self.holder_names[0] if self.holder_names else ""
+
+
+@dataclass(frozen=True)
+class Panel:
+    """What a seat that must decide sees: the proposal on the table and its forecasts.
+
+    kind: "invite" (accept, reject or counter-propose), "stay" (a member: stay or leave) or
+    "supplier". accept / reject: the seat's weighted utility components if it accepts (joins or
+    stays) and if it rejects (stays out or leaves), USD per year, as its agent would weigh them.
+    floors: USD per tonne; penalty: 0.1 = 10 %.
+    """
+
+    seat: str
+    kind: str
+    round: int
+    proposer: str
+    members: tuple[str, ...]
+    floors: dict[str, float]
+    instrument: str
+    penalty: float
+    cost_sharing: str
+    accept: dict[str, float]
+    reject: dict[str, float]
+    by_scale: dict[float, float]  # floor scale -> gain from accepting, USD per year
+    elapsed: int = 0
+    deadline: int | None = None
+
+    @property
+    def gain(self) -> float:
+        return sum(self.accept.values()) - sum(self.reject.values())
+
+
+@dataclass(frozen=True)
+class RoomEvent:
+    round: int
+    kind: str
+    text: str
+    time: float
+    seat: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class RoomInfo:
+    """What never changes in a room (one object per room, so pages can pass it around
+    cheaply): seat and mineral names."""
+
+    names: Mapping[str, str]
+    minerals: tuple[str, ...]
+    mineral_names: Mapping[str, str]
+    countries: tuple[str, ...]
+    supplier: str
+
+
+@dataclass(frozen=True, eq=False)
+class RoomSnapshot:
+    """A room at one moment, copied under its lock: pages render from it, never from the room."""
+
+    version: int
+    public_version: int
+    code: str
+    title: str
+    scenario: str
+    seed: int
+    solo: bool
+    phase: str
+    round: int  # rounds played
+    rounds: int
+    paused: bool
+    deadline: float | None  # clock time the open round closes, if timed
+    time_left: float | None  # seconds, when the snapshot was taken
+    taken_at: float
+    settings: Settings
+    seats: tuple[SeatState, ...]
+    panels: Mapping[str, Panel]
+    participants: tuple[Participant, ...]  # copies; tokens included (server side only)
+    members: tuple[str, ...]
+    minerals: tuple[str, ...]
+    mineral_names: Mapping[str, str]
+    names: Mapping[str, str]
+    supplier: str
+    countries: tuple[str, ...]
+    round_days: int
+    about: Mapping[str, str]
+    room_events: tuple[RoomEvent, ...]
+    decisions: tuple[Mapping[str, Any], ...]  # every submission so far, oldest first
+    tables: Mapping[str, pd.DataFrame]  # rounds, actors, events (engine records)
+    lever_rounds: tuple[int, ...]
+    closed: Mapping[int, str]  # round -> how it closed ("all decided", "forced", "timer"...)
+    info: RoomInfo | None = None
+    #: What pages derive from this snapshot, computed once for all of them (see `shared`).
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def shared(self, key: Any, make: Callable[[], Any]) -> Any:
+        """`make()`, computed once per snapshot: every page of the room renders from the same
+        snapshot object, so 40 pages pay for one narrative, not forty."""
+        try:
+            return self.memo[key]
+        except KeyError:
+            value = self.memo[key] = make()
+            return value
+
+    @property
+    def open_round(self) -> int:
+        return self.round + 1
+
+    @property
+    def finished(self) -> bool:
+        return self.phase == OVER
+
+    def seat(self, seat: str) -> SeatState:
+        for s in self.seats:
+            if s.seat == seat:
+                return s
+        raise KeyError(seat)
+
+    def participant(self, pid: str) -> Participant | None:
+        return next((p for p in self.participants if p.id == pid), None)
+
+    def by_token(self, token: str) -> Participant | None:
+        if not token:
+            return None
+        return next((p for p in self.participants if secrets.compare_digest(p.token, token)), None)
+
+    @property
+    def waiting_for(self) -> tuple[str, ...]:
+        """Seats that must still decide this round."""
+        return tuple(s.seat for s in self.seats if s.required and not s.decided)
+
+    @cached_property
+    def rounds_df(self) -> pd.DataFrame:
+        return self.tables["rounds"]
+
+    @cached_property
+    def actors_df(self) -> pd.DataFrame:
+        return self.tables["actors"]
+
+    @cached_property
+    def events_df(self) -> pd.DataFrame:
+        return self.tables["events"]
+
+    def narrative(self, limit: int | None = None) -> list[tuple[int, str, str, str]]:
+        """(round, kind, text, actor), newest first: the engine's events, with the seat changes
+        told in the room's words (not as lever changes), and the room's own events."""
+        out = self.shared("narrative", self._narrative)
+        return out[:limit] if limit else out
+
+    def _narrative(self) -> list[tuple[int, str, str, str]]:
+        ev = self.events_df
+        rows: list[tuple[int, int, str, str, str]] = []
+        for n, e in enumerate(ev.itertuples()):
+            if e.kind == "lever" and "strateg" in str(e.text):
+                continue  # a seat changing hands: the room tells it in its own words
+            rows.append((int(e.round), n, str(e.kind), str(e.text), str(e.actor or "")))
+        base = len(ev)
+        for n, e in enumerate(self.room_events):
+            rows.append((e.round, base + n, e.kind, e.text, ""))
+        rows.sort(key=lambda r: (r[0], r[1]))
+        return [(r, k, t, a) for r, _, k, t, a in reversed(rows)]
+
+    def deciders(self) -> dict[tuple[int, str], str]:
+        """(round, seat) -> the person whose decision counted."""
+        return self.shared(
+            "deciders",
+            lambda: {(int(d["round"]), d["seat"]): d["participant"] for d in self.decisions},
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# A room
+
+
+class Room:
+    """One session: a model, its seats and people, and the record. Thread-safe."""
+
+    def __init__(
+        self,
+        code: str,
+        scenario: str | Scenario = DEFAULT_SCENARIO,
+        *,
+        seed: int | None = None,
+        rounds: int | None = None,
+        settings: Settings | None = None,
+        levers: Mapping[str, Any] | None = None,
+        solo: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        self.code = code
+        self.config = sc
+        self.scenario = sc.meta.name
+        self.seed = int(seed) if seed is not None else (sc.seed if sc.seed is not None else 0)
+        if self.seed < 0:
+            raise WorkshopError(f"the seed must be a non-negative integer (got {self.seed})")
+        self.rounds_requested = rounds
+        self.levers = dict(levers or {})
+        self.settings = settings or Settings()
+        self.solo = solo
+        self.clock = clock
+        self.created = clock()
+        self.admin_token = secrets.token_urlsafe(16)
+        self.seats: tuple[str, ...] = (*sc.country_ids, sc.supplier.actor)
+        self.names = {a: sc.actors[a].name for a in sc.actor_ids}
+        self.info = RoomInfo(
+            names=dict(self.names),
+            minerals=tuple(sc.mineral_ids),
+            mineral_names={x: sc.minerals[x].name for x in sc.mineral_ids},
+            countries=tuple(sc.country_ids),
+            supplier=sc.supplier.actor,
+        )
+        self._panels: dict[tuple[int, str], Panel] = {}  # the open round's, kept across versions
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self.version = 0
+        self.public_version = 0
+        self._snap: RoomSnapshot | None = None
+        self._tables: tuple[tuple[int, int], dict[str, pd.DataFrame]] | None = None
+        self.participants: dict[str, Participant] = {}  # by id
+        self._by_token: dict[str, Participant] = {}
+        self.holders: dict[str, list[str]] = {s: [] for s in self.seats}  # submitter first
+        self.phase = LOBBY
+        self.paused = False
+        self.deadline: float | None = None
+        self._paused_left: float | None = None
+        self.actions: list[dict[str, Any]] = []
+        self.room_events: list[RoomEvent] = []
+        self.closed: dict[int, str] = {}
+        self._opening: tuple[str, ...] = ()
+        self._pending_seats: dict[str, str] = {}  # seat -> "person" | "agent", from next round
+        self._required: frozenset[str] = frozenset()
+        self._engine_calls = 0
+        # A model to show the table before the start; rebuilt with the people's seats at start.
+        self.model, self.agents = build_model(sc, self.seed, rounds, (), self.levers)
+        self.rounds = self.model.rounds
+
+    # ------------------------------------------------------------------------------------------
+    # Notification
+
+    def _touch(self, public: bool = True) -> None:
+        """Something changed: new version; wake every page waiting on the room."""
+        self.version += 1
+        if public:
+            self.public_version += 1
+        self._snap = None
+        self._changed.notify_all()
+
+    def wait(self, version: int, timeout: float = 1.0, public: bool = False) -> RoomSnapshot:
+        """The room's snapshot once its version (or public version) differs from `version`, or
+        after `timeout` seconds."""
+        with self._changed:
+            attr = "public_version" if public else "version"
+            self._changed.wait_for(lambda: getattr(self, attr) != version, timeout)
+            return self.snapshot()
+
+    def _event(self, kind: str, text: str, seat: str = "") -> None:
+        r = self.model.round if self.phase == OVER else self.model.round + 1
+        if self.phase == LOBBY:
+            r = 0
+        self.room_events.append(RoomEvent(r, kind, text, self.clock(), seat))
+
+    # ------------------------------------------------------------------------------------------
+    # Who is who
+
+    def _person(self, token: str) -> Participant:
+        p = self._by_token.get(token) if isinstance(token, str) else None
+        if p is None:
+            raise Refused("This link is not valid in this room: join again with your name.")
+        if p.removed:
+            raise Refused("The facilitator removed you from this room.")
+        return p
+
+    def _admin(self, key: str) -> None:
+        if not (isinstance(key, str) and secrets.compare_digest(key, self.admin_token)):
+            raise Refused("Only the facilitator can do this.")
+
+    def check_admin(self, key: str) -> bool:
+        try:
+            self._admin(key)
+        except Refused:
+            return False
+        return True
+
+    def join(self, name: str) -> Participant:
+        """A new participant, with a secret token; names are unique in a room."""
+        name = " ".join(str(name).split())[:MAX_NAME]
+        if not name:
+            raise WorkshopError("Give a display name to join.")
+        with self._lock:
+            if self.solo and self.participants:
+                raise Refused("This is a one-person room.")
+            taken = {p.name.casefold() for p in self.participants.values() if not p.removed}
+            if name.casefold() in taken:
+                raise WorkshopError(
+                    f"Someone called {name!r} is already in the room: pick another name (or, "
+                    "if it is you, open the link you got when you joined)."
+                )
+            pid = f"p{len(self.participants) + 1}"
+            token = secrets.token_urlsafe(16)
+            p = Participant(pid, name, token, self.clock(), last_seen=self.clock())
+            self.participants[pid] = p
+            self._by_token[token] = p
+            self._event("joined_room", f"{name} joined the room")
+            self._touch()
+            return p
+
+    def participant(self, token: str) -> Participant:
+        with self._lock:
+            return replace(self._person(token))
+
+    def claim(self, token: str, seat: str) -> Participant:
+        """Take `seat`: a free seat makes you its submitter; a held one adds you to its team
+        (if teams are allowed). Claimed before the start, a person plays it from round 1;
+        later, from the next round."""
+        with self._lock:
+            p = self._person(token)
+            if seat not in self.seats:
+                raise WorkshopError(f"There is no seat {seat!r} in this room.")
+            if p.seat == seat:
+                return replace(p)
+            if self.phase == OVER:
+                raise WorkshopError("The session is over.")
+            team = self.holders[seat]
+            if team and not self.settings.teams:
+                holder = self.participants[team[0]].name
+                raise WorkshopError(f"{holder} holds {self.names[seat]}'s seat.")
+            if p.seat is not None:
+                self._leave_seat(p)
+            team.append(p.id)
+            p.seat = seat
+            if len(team) == 1:
+                self._seat_to(seat, "person")
+                when = self._when()
+                self._event("seat", f"{p.name} took {self.names[seat]}'s seat{when}", seat)
+            else:
+                lead = self.participants[team[0]].name
+                self._event(
+                    "seat", f"{p.name} joined {self.names[seat]}'s team ({lead} submits)", seat
+                )
+            self._touch()
+            self._advance()
+            return replace(p)
+
+    def release(self, token: str) -> None:
+        """Give your seat back (you stay in the room, watching)."""
+        with self._lock:
+            p = self._person(token)
+            if p.seat is None:
+                return
+            self._leave_seat(p)
+            self._touch()
+            self._advance()
+
+    def remove(self, key: str, pid: str) -> None:
+        """The facilitator removes a participant: their token stops working, and their seat
+        goes to the next team member or, if none, back to an agent."""
+        with self._lock:
+            self._admin(key)
+            p = self.participants.get(pid)
+            if p is None or p.removed:
+                raise WorkshopError("No such participant.")
+            if p.seat is not None:
+                self._leave_seat(p)
+            p.removed = True
+            self._event("removed", f"The facilitator removed {p.name}")
+            self._touch()
+            self._advance()
+
+    def set_submitter(self, key: str, seat: str, pid: str) -> None:
+        """The facilitator picks who submits for a team."""
+        with self._lock:
+            self._admin(key)
+            team = self.holders.get(seat, [])
+            if pid not in team:
+                raise WorkshopError("That participant is not on this seat's team.")
+            team.remove(pid)
+            team.insert(0, pid)
+            name = self.participants[pid].name
+            self._event("seat", f"{name} now submits for {self.names[seat]}", seat)
+            self._touch()
+
+    def _leave_seat(self, p: Participant) -> None:
+        seat = p.seat
+        assert seat is not None
+        team = self.holders[seat]
+        was_submitter = team and team[0] == p.id
+        team.remove(p.id)
+        p.seat = None
+        if not team:
+            self._seat_to(seat, "agent")
+            self._event("seat", f"{p.name} left {self.names[seat]}'s seat{self._when()}", seat)
+        elif was_submitter:
+            lead = self.participants[team[0]].name
+            self._event("seat", f"{p.name} left {self.names[seat]}'s team; {lead} submits", seat)
+        else:
+            self._event("seat", f"{p.name} left {self.names[seat]}'s team", seat)
+
+    def _when(self) -> str:
+        if self.phase == LOBBY:
+            return ""
+        return f" (from round {self.model.round + 2}; an agent plays round {self.model.round + 1})"
+
+    def _seat_to(self, seat: str, who: str) -> None:
+        """A seat goes to a person or back to an agent: at the start if not started, else from
+        the next round (through the engine's strategies lever)."""
+        if self.phase == LOBBY:
+            return  # the model is built with the people's seats at start
+        if self.phase == OVER:
+            return
+        now_person = self._is_person(seat)
+        if (who == "person") == now_person:
+            self._pending_seats.pop(seat, None)
+        else:
+            self._pending_seats[seat] = who
+        self._call({"kind": "seats", "strategies": dict(self._pending_seats)})
+
+    def _is_person(self, seat: str) -> bool:
+        m = self.model
+        strat = (
+            m.supplier_agent.strategy if seat == m.supplier_id else m.country_agents[seat].strategy
+        )
+        return bool(strat.classifier.get("human"))
+
+    def attach(self, token: str) -> Callable[[], None]:
+        """A browser page of this participant opened; call the result when it closes."""
+        with self._lock:
+            p = self._person(token)
+            p.sessions += 1
+            p.last_seen = self.clock()
+            self._touch(public=False)
+
+        def detach() -> None:
+            with self._lock:
+                p.sessions = max(p.sessions - 1, 0)
+                p.last_seen = self.clock()
+                self._touch(public=False)
+
+        return detach
+
+    # ------------------------------------------------------------------------------------------
+    # The facilitator
+
+    def start(self, key: str) -> None:
+        """Open round 1 with the seats claimed so far played by their people."""
+        with self._lock:
+            self._admin(key)
+            self._start()
+
+    def _start(self) -> None:
+        if self.phase != LOBBY:
+            return
+        people = tuple(s for s in self.seats if self.holders[s])
+        self.model, self.agents = build_model(
+            self.config, self.seed, self.rounds_requested, people, self.levers
+        )
+        self._opening = people
+        self.phase = RUNNING
+        self._open_round()
+        who = ", ".join(self.names[s] for s in people) or "nobody (agents play every seat)"
+        self._event("start", f"The session started; people play {who}")
+        self._touch()
+        self._advance()
+
+    def force(self, key: str) -> None:
+        """Play the open round now: an agent answers for every seat that has not decided."""
+        with self._lock:
+            self._admin(key)
+            self._require_running()
+            self._play(force=True, how="forced by the facilitator")
+
+    def play_on(self, token: str) -> None:
+        """In a one-person room, the person plays the next round when there is nothing for them
+        to decide (the room shows each round's outcome until they do)."""
+        with self._lock:
+            p = self._person(token)
+            if not self.solo:
+                raise Refused("Only the facilitator moves the session on.")
+            self._require_running()
+            if p.seat and p.seat in self.model.awaiting():
+                raise WorkshopError("Decide first: the round is waiting for you.")
+            self._play(force=True, how="played on")
+
+    def pause(self, key: str) -> None:
+        with self._lock:
+            self._admin(key)
+            if self.paused:
+                return
+            self.paused = True
+            if self.deadline is not None:
+                self._paused_left = max(self.deadline - self.clock(), 0.0)
+                self.deadline = None
+            self._event("pause", "The facilitator paused the session")
+            self._touch()
+
+    def resume(self, key: str) -> None:
+        with self._lock:
+            self._admin(key)
+            if not self.paused:
+                return
+            self.paused = False
+            if self._paused_left is not None:
+                self.deadline = self.clock() + self._paused_left
+                self._paused_left = None
+            self._event("pause", "The facilitator resumed the session")
+            self._touch()
+            self._advance()
+
+    def extend(self, key: str, seconds: float) -> None:
+        """More time for the open round (starts a countdown if the round has none)."""
+        with self._lock:
+            self._admin(key)
+            self._require_running()
+            seconds = float(seconds)
+            if self.paused:
+                self._paused_left = (self._paused_left or 0.0) + seconds
+            elif self.deadline is None:
+                self.deadline = self.clock() + seconds
+            else:
+                self.deadline += seconds
+            self._event("timer", f"The facilitator gave {seconds:g} s more")
+            self._touch()
+
+    def configure(self, key: str, **changes: Any) -> None:
+        """Change settings: show_decisions, timer_seconds (None or 0 for none; from the next
+        round, or now if the open round has no countdown), teams."""
+        with self._lock:
+            self._admin(key)
+            unknown = set(changes) - {"show_decisions", "timer_seconds", "teams"}
+            if unknown:
+                raise WorkshopError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+            if "timer_seconds" in changes:
+                t = changes["timer_seconds"]
+                t = None if t in (None, 0, "") else float(t)
+                if t is not None and not (math.isfinite(t) and t > 0):
+                    raise WorkshopError("The round timer must be a positive number of seconds.")
+                changes["timer_seconds"] = t
+                if t is None:
+                    self.deadline = None
+                    self._paused_left = None
+                elif self.phase == RUNNING and self.deadline is None and not self.paused:
+                    self.deadline = self.clock() + t
+            self.settings = replace(self.settings, **changes)
+            self._touch()
+
+    def set_levers(self, key: str, **changes: Any) -> None:
+        """Live levers (instrument, penalty, floors, ...), from the next round."""
+        with self._lock:
+            self._admin(key)
+            if self.phase == LOBBY:
+                try:
+                    BlocModel(self.config, rng=self.seed, rounds=1, **{**self.levers, **changes})
+                except (ValueError, TypeError) as e:
+                    raise WorkshopError(str(e)) from e
+                self.levers.update(changes)
+                self.model, self.agents = build_model(
+                    self.config, self.seed, self.rounds_requested, (), self.levers
+                )
+            else:
+                self._require_running()
+                bad = set(changes) & {"strategies", "supplier_strategy"}
+                if bad:
+                    raise WorkshopError("Seats change hands by claiming them, not as levers.")
+                try:
+                    self._call({"kind": "levers", "changes": copy.deepcopy(changes)})
+                except (ValueError, TypeError) as e:
+                    raise WorkshopError(str(e)) from e
+            self._touch()
+
+    def _require_running(self) -> None:
+        if self.phase == LOBBY:
+            raise WorkshopError("The session has not started.")
+        if self.phase == OVER:
+            raise WorkshopError("The session is over.")
+
+    # ------------------------------------------------------------------------------------------
+    # Decisions
+
+    def submit(self, token: str, seat: str, decision: Decision | SupplierMove) -> None:
+        """A participant's decision for `seat`: refused unless they submit for that seat."""
+        with self._lock:
+            p = self._person(token)
+            if p.seat != seat:
+                mine = f"you hold {self.names[p.seat]}'s seat" if p.seat else "you hold no seat"
+                raise Refused(f"You cannot decide for {self.names.get(seat, seat)}: {mine}.")
+            team = self.holders[seat]
+            if team[0] != p.id:
+                lead = self.participants[team[0]].name
+                raise Refused(f"{lead} submits for {self.names[seat]}'s team.")
+            if self.phase != RUNNING:
+                raise WorkshopError(
+                    "The session has not started."
+                    if self.phase == LOBBY
+                    else "The session is over."
+                )
+            if self.paused:
+                raise WorkshopError("The facilitator has paused the session: wait a moment.")
+            if seat not in self._required:
+                if self._is_person(seat) or seat not in self._pending_seats:
+                    raise WorkshopError(f"{self.names[seat]} has nothing to decide this round.")
+                raise WorkshopError(
+                    f"An agent plays {self.names[seat]} this round; you decide from round "
+                    f"{self.model.round + 2}."
+                )
+            data = encode_decision(decision)
+            self._check_decision(seat, decision)
+            try:
+                self._call(
+                    {
+                        "kind": "submit",
+                        "seat": seat,
+                        "decision": data,
+                        "participant": p.name,
+                        "participant_id": p.id,
+                    }
+                )
+            except ValueError as e:
+                raise WorkshopError(str(e)) from e
+            self._touch()
+            self._advance()
+
+    def _check_decision(self, seat: str, d: Decision | SupplierMove) -> None:
+        m = self.model
+        if isinstance(d, SupplierMove):
+            for x in d.minerals:
+                if x not in m.minerals:
+                    raise WorkshopError(f"unknown mineral {x!r}")
+            if d.action in (SupplierAction.FLOOD, SupplierAction.EXPORT_CONTROLS):
+                if not d.minerals:
+                    raise WorkshopError("Pick at least one mineral.")
+                if not 0 < d.intensity <= 1:
+                    raise WorkshopError("The intensity must be above 0 % and at most 100 %.")
+            if d.action is SupplierAction.SIDE_OFFER:
+                if d.target not in m.countries:
+                    raise WorkshopError("Pick the country the side offer is for.")
+                if not (math.isfinite(d.offer) and d.offer > 0):
+                    raise WorkshopError("The offer must be a positive amount.")
+            return
+        if d.action is Action.COUNTER:
+            terms = d.terms or {}
+            for x, f in (terms.get("floors") or {}).items():
+                if x not in m.minerals:
+                    raise WorkshopError(f"unknown mineral {x!r}")
+                if not (isinstance(f, int | float) and math.isfinite(f) and f >= 0):
+                    raise WorkshopError("Floors must be numbers of USD per tonne, 0 or more.")
+            if "penalty" in terms and not 0 <= float(terms["penalty"]) <= 2:
+                raise WorkshopError("The penalty must be between 0 % and 200 %.")
+            cs = terms.get("cost_sharing")
+            if (
+                cs is not None
+                and not isinstance(cs, Mapping)
+                and cs not in ("consumption", "equal")
+            ):
+                raise WorkshopError("Cost sharing is 'consumption' or 'equal'.")
+            if not terms and d.counter_scale not in (0.8, 1.0, 1.25):
+                raise WorkshopError("A counter-proposal needs its terms.")
+
+    # ------------------------------------------------------------------------------------------
+    # Rounds
+
+    def _call(self, act: dict[str, Any]) -> None:
+        """Make an engine call and record it (only if the engine took it)."""
+        act = {"kind": act["kind"], "round": self.model.round + 1, **act}
+        act["time"] = now_iso(self.clock())
+        apply_action(self.model, self.agents, act)
+        act["seq"] = len(self.actions)
+        self.actions.append(act)
+        self._engine_calls += 1
+
+    def _open_round(self) -> None:
+        """The next round is open: who must decide, and its countdown."""
+        m = self.model
+        if m.round >= m.rounds:
+            self.phase = OVER
+            self.deadline = None
+            self._required = frozenset()
+            self._event("over", f"The session is over after {m.round} rounds")
+            return
+        self._required = frozenset(m.awaiting())
+        t = self.settings.timer_seconds
+        if t:
+            if self.paused:
+                self._paused_left = t
+                self.deadline = None
+            else:
+                self.deadline = self.clock() + t
+        else:
+            self.deadline = None
+
+    def _play(self, force: bool, how: str) -> None:
+        r = self.model.round + 1
+        self._call({"kind": "play", "force": force, "how": how})
+        self.closed[r] = how
+        self._pending_seats = {}
+        self._open_round()
+        self._touch()
+
+    def _advance(self) -> None:
+        """Play on while nothing waits for a person: when every seat a person plays has decided
+        (an agent answers for a seat that nobody holds any longer), or, in a round where no
+        person must decide, as long as some seat is held by a person."""
+        for _ in range(self.model.rounds + 1):
+            if self.phase != RUNNING or self.paused:
+                return
+            undecided = set(self.model.awaiting())
+            held = {s for s in self.seats if self.holders[s]}
+            if self._required:
+                if undecided & held:
+                    return
+                how = "all decided" if not undecided else "all decided; an agent for empty seats"
+                self._play(force=bool(undecided), how=how)
+            elif held and not self.solo_waits():
+                self._play(force=False, how="nothing to decide")
+            else:
+                return
+
+    def solo_waits(self) -> bool:
+        """A one-person room shows each round's outcome until the person plays on."""
+        return self.solo
+
+    def tick(self, now: float | None = None) -> bool:
+        """Force the open round if its time is up; True if it did."""
+        with self._lock:
+            if self.phase != RUNNING or self.paused or self.deadline is None:
+                return False
+            now = self.clock() if now is None else now
+            if now < self.deadline:
+                return False
+            self._play(force=True, how="time up")
+            self._advance()
+            return True
+
+    # ------------------------------------------------------------------------------------------
+    # Forecasts a person can ask for (pure: nothing in the run changes)
+
+    def preview_counter(self, token: str, terms: Mapping[str, Any]) -> dict[str, float]:
+        """The seat's components (USD/yr) if it joins on these terms, minus staying out."""
+        with self._lock:
+            p = self._person(token)
+            seat = p.seat
+            if seat is None or seat not in self._required or seat == self.model.supplier_id:
+                raise WorkshopError("Nothing to forecast for you this round.")
+            m = self.model
+            members = m.members
+            ev = m.evaluate(
+                [(members | {seat}, 1.0, m.last_move, dict(terms)), (members, 1.0, m.last_move)],
+                m.round + 1,
+            )
+            i = m.index[seat]
+            delta = (ev.comp[0, i] - ev.comp[1, i]) * m.weights[i]
+            return dict(zip(COMPONENTS, (float(x) for x in delta)))
+
+    def preview_move(self, token: str, move: SupplierMove) -> dict[str, Any]:
+        """For the supplier: its utility this round with this move against selling normally,
+        and each member's gain from staying in, with today's members (USD/yr)."""
+        with self._lock:
+            p = self._person(token)
+            m = self.model
+            if p.seat != m.supplier_id:
+                raise WorkshopError("Only the supplier's seat forecasts moves.")
+            self._check_decision(p.seat, move)
+            members = sorted(m.members)
+            normal = SupplierMove(SupplierAction.NORMAL)
+            specs = [(m.members, 1.0, move), (m.members, 1.0, normal)]
+            specs += [(m.members - {a}, 1.0, move) for a in members]
+            ev = m.evaluate(specs, m.round + 1)
+            s = m.index[m.supplier_id]
+            margins = {
+                a: float(ev.util[0, m.index[a]] - ev.util[2 + j, m.index[a]])
+                for j, a in enumerate(members)
+            }
+            return {
+                "utility": float(ev.util[0, s]),
+                "normal": float(ev.util[1, s]),
+                "margins": margins,
+            }
+
+    # ------------------------------------------------------------------------------------------
+    # Snapshots
+
+    def snapshot(self) -> RoomSnapshot:
+        with self._lock:
+            if self._snap is None:
+                self._snap = self._build_snapshot()
+            snap = self._snap
+        if snap.deadline is None:
+            return snap
+        now = self.clock()
+        return replace(snap, time_left=max(snap.deadline - now, 0.0), taken_at=now)
+
+    def _records(self) -> dict[str, pd.DataFrame]:
+        key = (self.model.round, self._engine_calls, id(self.model))
+        if self._tables is None or self._tables[0] != key:
+            m = self.model
+            self._tables = (key, {"rounds": m.rounds_df, "actors": m.actors_df,
+                                  "events": m.events_df})  # fmt: skip
+        return self._tables[1]
+
+    def _build_snapshot(self) -> RoomSnapshot:
+        m = self.model
+        sc = self.config
+        undecided = set(m.awaiting()) if self.phase == RUNNING else set()
+        prep = m.prepare_round() if self.phase == RUNNING else None
+        latest: dict[str, dict[str, Any]] = {}
+        for act in self.actions:
+            if act["kind"] == "submit" and act["round"] == m.round + 1:
+                latest[act["seat"]] = act
+        seats = []
+        members = m.members
+        for s in self.seats:
+            team = self.holders[s]
+            person = self._is_person(s) if self.phase != LOBBY else bool(team)
+            pending = self._pending_seats.get(s)
+            required = s in self._required
+            act = latest.get(s) if required else None
+            seats.append(
+                SeatState(
+                    seat=s,
+                    name=self.names[s],
+                    role="supplier" if s == m.supplier_id else "country",
+                    holders=tuple(team),
+                    holder_names=tuple(self.participants[x].name for x in team),
+                    submitter=team[0] if team else "",
+                    person=person,
+                    person_next=(pending == "person") if pending else person,
+                    required=required,
+                    decided=required and s not in undecided,
+                    decision=act["decision"] if act else None,
+                    decided_by=act["participant"] if act else "",
+                    member=s in members,
+                )
+            )
+        panels: dict[str, Panel] = {}
+        if prep is not None:
+            cache = {k: p for k, p in self._panels.items() if k[0] == prep.round}
+            for s in self._required:
+                if (prep.round, s) not in cache:
+                    cache[(prep.round, s)] = self._panel(s, prep)
+                panels[s] = cache[(prep.round, s)]
+            self._panels = cache
+        tables = self._records()
+        rounds_df = tables["rounds"]
+        lever_rounds = tuple(int(r) for r in rounds_df.loc[rounds_df["levers_changed"], "round"])
+        about = sc.meta.about
+        now = self.clock()
+        left = self.deadline - now if self.deadline is not None else self._paused_left
+        return RoomSnapshot(
+            version=self.version,
+            public_version=self.public_version,
+            code=self.code,
+            title=sc.meta.title,
+            scenario=self.scenario,
+            seed=self.seed,
+            solo=self.solo,
+            phase=self.phase,
+            round=m.round,
+            rounds=m.rounds,
+            paused=self.paused,
+            deadline=self.deadline,
+            time_left=max(left, 0.0) if left is not None else None,
+            taken_at=now,
+            settings=self.settings,
+            seats=tuple(seats),
+            panels=panels,
+            participants=tuple(replace(p) for p in self.participants.values()),
+            members=tuple(a for a in m.countries if a in members),
+            minerals=tuple(m.minerals),
+            mineral_names={x: sc.minerals[x].name for x in m.minerals},
+            names=dict(self.names),
+            supplier=m.supplier_id,
+            countries=tuple(m.countries),
+            round_days=sc.time.round_days,
+            about={
+                k: getattr(about, k, "") or ""
+                for k in ("what_is_it", "how_it_works", "things_to_notice", "things_to_try")
+            },
+            room_events=tuple(self.room_events),
+            decisions=tuple(a for a in self.actions if a["kind"] == "submit"),
+            tables=tables,
+            lever_rounds=lever_rounds,
+            closed=dict(self.closed),
+            info=self.info,
+        )
+
+    def _panel(self, seat: str, prep: Any) -> Panel:
+        m = self.model
+        if seat == m.supplier_id:
+            return Panel(
+                seat=seat,
+                kind="supplier",
+                round=prep.round,
+                proposer="",
+                members=tuple(sorted(prep.members)),
+                floors={x: float(f) for x, f in zip(m.minerals, m.floors)},
+                instrument=m.instrument.value,
+                penalty=float(m.penalty),
+                cost_sharing=_sharing_words(m.cost_sharing),
+                accept={},
+                reject={},
+                by_scale={},
+            )
+        v = prep.views[seat]
+        pkg = v.package
+        return Panel(
+            seat=seat,
+            kind="stay" if seat in prep.members else "invite",
+            round=prep.round,
+            proposer=pkg.proposer,
+            members=tuple(a for a in m.countries if a in pkg.members),
+            floors={x: float(f) for x, f in zip(m.minerals, pkg.floors)},
+            instrument=pkg.instrument.value,
+            penalty=float(pkg.penalty),
+            cost_sharing=_sharing_words(m.cost_sharing),
+            accept=dict(v.outcomes.get("accept", {})),
+            reject=dict(v.outcomes.get("reject", {})),
+            by_scale={float(k): float(r.total) for k, r in sorted(v.gains.items())},
+            elapsed=int(v.elapsed),
+            deadline=v.deadline,
+        )
+
+    # ------------------------------------------------------------------------------------------
+    # The record
+
+    def record(self) -> dict[str, Any]:
+        """The whole session as plain data (JSON-ready): settings, people, every engine call in
+        order (decisions with seat, person and time), and each round's outcome."""
+        with self._lock:
+            tables = self._records()
+            return {
+                "format": RECORD_FORMAT,
+                "version": RECORD_VERSION,
+                "room": self.code,
+                "solo": self.solo,
+                "created": now_iso(self.created),
+                "exported": now_iso(self.clock()),
+                "scenario": self.scenario,
+                "scenario_data": scenario_to_dict(self.config),
+                "seed": self.seed,
+                "rounds": self.rounds_requested,
+                "levers": copy.deepcopy(self.levers),
+                "settings": {
+                    "show_decisions": self.settings.show_decisions,
+                    "timer_seconds": self.settings.timer_seconds,
+                    "teams": self.settings.teams,
+                },
+                "phase": self.phase,
+                "opening_people": list(self._opening),
+                "participants": [
+                    {
+                        "id": p.id,
+                        "name": p.name,
+                        "seat": p.seat or "",
+                        "joined": now_iso(p.joined),
+                        "removed": p.removed,
+                    }
+                    for p in self.participants.values()
+                ],
+                "actions": copy.deepcopy(self.actions) if self.phase != LOBBY else [],
+                "room_events": [
+                    {
+                        "round": e.round,
+                        "kind": e.kind,
+                        "text": e.text,
+                        "time": now_iso(e.time),
+                        "seat": e.seat,
+                    }  # fmt: skip
+                    for e in self.room_events
+                ],
+                "closed": {str(r): how for r, how in self.closed.items()},
+                "lever_changes": copy.deepcopy(self.model.lever_log),
+                "outcomes": {name: _plain_rows(df) for name, df in tables.items()},
+            }
+
+    def export_json(self) -> str:
+        return json.dumps(self.record(), indent=1, allow_nan=False, default=_json_default)
+
+    def export_csv(self, table: str) -> str:
+        """One table of the record as CSV: decisions, rounds, actors, events, levers or
+        participants."""
+        return tables_from_record(self.record())[table].to_csv(index=False)
+
+    def export_zip(self) -> bytes:
+        """Every table as CSV, with session.json, in one zip file."""
+        rec = self.record()
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, df in tables_from_record(rec).items():
+                z.writestr(f"{name}.csv", df.to_csv(index=False))
+            z.writestr("session.json", json.dumps(rec, indent=1, default=_json_default))
+        return buf.getvalue()
+
+    def file_stem(self) -> str:
+        return f"workshop-{self.code}-{self.scenario}-seed{self.seed}"
+
+
+def _sharing_words(sharing: Any) -> str:
+    if isinstance(sharing, Mapping):
+        return "the scenario's table"
+    return {"consumption": "by consumption", "equal": "equal shares"}.get(
+        str(sharing), str(sharing)
+    )
+
+
+def _plain_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table as JSON-ready rows, floats exact (NaN as None)."""
+    rows = df.to_dict(orient="records")
+    for row in rows:
+        for k, v in row.items():
+            if hasattr(v, "item"):
+                v = row[k] = v.item()
+            if isinstance(v, float) and not math.isfinite(v):
+                row[k] = None
+    return rows
+
+
+def _json_default(x: Any) -> Any:
+    if hasattr(x, "item"):
+        return x.item()
+    if isinstance(x, set | frozenset | tuple):
+        return list(x)
+    return str(x)
+
+
+# ----------------------------------------------------------------------------------------------
+# Records: tables and replays
+
+
+def tables_from_record(rec: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
+    """The record's tables: decisions (one row per submission: round, seat, person, time, action
+    and terms), rounds (the engine's round rows, with how each round closed), actors, events
+    (the engine's and the room's), levers, participants."""
+    minerals = [m for m in rec["scenario_data"].get("minerals", {})]
+    names = {a: x.get("name", a) for a, x in rec["scenario_data"].get("actors", {}).items()}
+    rows = []
+    for act in rec["actions"]:
+        if act["kind"] != "submit":
+            continue
+        d = act["decision"]
+        terms = d.get("terms") or {}
+        row = {
+            "round": act["round"],
+            "seat": act["seat"],
+            "seat_name": names.get(act["seat"], act["seat"]),
+            "participant": act["participant"],
+            "participant_id": act["participant_id"],
+            "time": act["time"],
+            "type": d["type"],
+            "action": d["action"],
+            "words": describe_decision(d),
+            "counter_scale": d.get("counter_scale"),
+            "penalty": terms.get("penalty"),
+            "cost_sharing": (
+                json.dumps(terms["cost_sharing"])
+                if isinstance(terms.get("cost_sharing"), Mapping)
+                else terms.get("cost_sharing")
+            ),
+            "minerals": "+".join(d.get("minerals") or ()),
+            "intensity": d.get("intensity"),
+            "target": d.get("target"),
+            "offer": d.get("offer"),
+            "note": d.get("note"),
+            "seq": act["seq"],
+        }
+        for m in minerals:
+            row[f"counter_floor_{m}"] = (terms.get("floors") or {}).get(m)
+        rows.append(row)
+    decisions = pd.DataFrame(
+        rows, columns=_DECISION_COLUMNS + [f"counter_floor_{m}" for m in minerals]
+    )
+    # The submission that counted: the last one for its seat in its round.
+    if not decisions.empty:
+        last = decisions.groupby(["round", "seat"])["seq"].transform("max")
+        decisions["counted"] = decisions["seq"] == last
+    else:
+        decisions["counted"] = pd.Series(dtype=bool)
+    out = rec["outcomes"]
+    rounds = pd.DataFrame(out["rounds"])
+    closed = {int(r): how for r, how in rec.get("closed", {}).items()}
+    plays = {a["round"]: a["time"] for a in rec["actions"] if a["kind"] == "play"}
+    if not rounds.empty:
+        rounds["closed_by"] = [closed.get(int(r), "" if r else "opening") for r in rounds["round"]]
+        rounds["closed_at"] = [plays.get(int(r), "") for r in rounds["round"]]
+    events = pd.DataFrame(out["events"], columns=["round", "actor", "kind", "text"])
+    events["source"] = "model"
+    room = pd.DataFrame(
+        rec.get("room_events", []), columns=["round", "kind", "text", "time", "seat"]
+    )
+    room = room.rename(columns={"seat": "actor"}).assign(source="room")
+    events = pd.concat([events, room], ignore_index=True).sort_values("round", kind="stable")
+    levers = pd.DataFrame(
+        rec.get("lever_changes", []), columns=["round", "lever", "before", "after"]
+    )
+    people = pd.DataFrame(
+        rec.get("participants", []), columns=["id", "name", "seat", "joined", "removed"]
+    )
+    return {
+        "decisions": decisions,
+        "rounds": rounds,
+        "actors": pd.DataFrame(out["actors"]),
+        "events": events.reset_index(drop=True),
+        "levers": levers,
+        "participants": people,
+    }
+
+
+_DECISION_COLUMNS = [
+    "round", "seat", "seat_name", "participant", "participant_id", "time", "type", "action",
+    "words", "counter_scale", "penalty", "cost_sharing", "minerals", "intensity", "target",
+    "offer", "note", "seq",
+]  # fmt: skip
+
+
+def load_record(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
+    """A session record from an exported JSON file, JSON text, or the parsed data."""
+    if isinstance(source, Mapping):
+        rec = dict(source)
+    else:
+        text = str(source)
+        if not text.lstrip().startswith("{"):
+            text = Path(source).read_text(encoding="utf-8")
+        rec = json.loads(text)
+    if rec.get("format") != RECORD_FORMAT:
+        raise WorkshopError("not a Bloc workshop session record")
+    if int(rec.get("version", 0)) > RECORD_VERSION:
+        raise WorkshopError(f"session record version {rec['version']} is newer than this Bloc")
+    return rec
+
+
+def replay(source: str | Path | Mapping[str, Any]) -> BlocModel:
+    """Replay a session from its record: the same scenario, seed and opening seats, then every
+    recorded engine call in order. The model's records equal the live session's."""
+    from negotiation.scenario import validate
+
+    rec = load_record(source)
+    sc = validate(rec["scenario_data"], f"{rec.get('scenario', 'session')} (session record)")
+    model, agents = build_model(
+        sc,
+        int(rec["seed"]),
+        rec.get("rounds"),
+        rec.get("opening_people", ()),
+        rec.get("levers", {}),
+    )
+    for act in rec["actions"]:
+        apply_action(model, agents, act)
+    return model
+
+
+# ----------------------------------------------------------------------------------------------
+# The registry of rooms
+
+
+class Workshop:
+    """Every room of a server, by join code. Rooms are isolated: a code or a token opens only
+    its own room. A background thread closes timed rounds whose time is up."""
+
+    def __init__(self, ticker: bool = True, tick_seconds: float = 0.2) -> None:
+        self._lock = threading.Lock()
+        self.rooms: dict[str, Room] = {}
+        self._tick_seconds = tick_seconds
+        self._ticker_on = ticker
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def create(
+        self,
+        scenario: str | Scenario = DEFAULT_SCENARIO,
+        *,
+        seed: int | None = None,
+        rounds: int | None = None,
+        settings: Settings | None = None,
+        levers: Mapping[str, Any] | None = None,
+        solo: bool = False,
+        clock: Callable[[], float] = time.time,
+        code_length: int = CODE_LENGTH,
+    ) -> Room:
+        if rounds is not None and int(rounds) < 1:
+            raise WorkshopError(f"rounds must be at least 1 (got {rounds})")
+        with self._lock:
+            if len(self.rooms) >= MAX_ROOMS:
+                self._prune()
+            if len(self.rooms) >= MAX_ROOMS:
+                raise WorkshopError("This server has too many rooms open.")
+            code = new_code(self.rooms, code_length)
+            self.rooms[code] = None  # type: ignore[assignment] - reserved while the model builds
+        try:
+            room = Room(code, scenario, seed=seed, rounds=rounds, settings=settings,
+                        levers=levers, solo=solo, clock=clock)  # fmt: skip
+        except BaseException:
+            with self._lock:
+                self.rooms.pop(code, None)
+            raise
+        with self._lock:
+            self.rooms[code] = room
+        self._ensure_ticker()
+        return room
+
+    def get(self, code: str) -> Room:
+        room = self.rooms.get(normalize_code(code or ""))
+        if room is None:
+            raise RoomNotFound(f"No room has the code {code!r}: check it with your facilitator.")
+        return room
+
+    def find(self, code: str | None) -> Room | None:
+        try:
+            return self.get(code or "")
+        except RoomNotFound:
+            return None
+
+    def solo(
+        self, scenario: str | Scenario, seat: str, name: str = "You", *, seed: int | None = None,
+        rounds: int | None = None,
+    ) -> tuple[Room, Participant]:  # fmt: skip
+        """A one-person room: one seat for the person, agents elsewhere, started at once."""
+        room = self.create(scenario, seed=seed, rounds=rounds, solo=True)
+        p = room.join(name)
+        room.claim(p.token, seat)
+        room.start(room.admin_token)
+        return room, room.participant(p.token)
+
+    def _prune(self) -> None:
+        """Forget one-person rooms nobody has had open for an hour (the oldest first)."""
+        now = time.time()
+        for code, room in sorted(self.rooms.items(), key=lambda kv: kv[1].created if kv[1] else 0):
+            if room is None or not room.solo:
+                continue
+            people = list(room.participants.values())
+            if all(p.sessions == 0 and now - p.last_seen > 3600 for p in people):
+                del self.rooms[code]
+
+    def _ensure_ticker(self) -> None:
+        if not self._ticker_on or self._ticker is not None:
+            return
+        with self._lock:
+            if self._ticker is None:
+                self._ticker = threading.Thread(target=self._tick_loop, name="bloc-workshop-timer",
+                                                daemon=True)  # fmt: skip
+                self._ticker.start()
+
+    def _tick_loop(self) -> None:
+        while not self._stop.wait(self._tick_seconds):
+            for room in list(self.rooms.values()):
+                if room is not None:
+                    try:
+                        room.tick()
+                    except Exception:  # a bug in one room must not stop the others' timers
+                        import logging
+
+                        logging.getLogger("bloc.workshop").exception("room %s", room.code)
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+#: The server's rooms (one per process: the Solara pages of every browser session share it).
+WORKSHOP = Workshop()
+
+
+# ----------------------------------------------------------------------------------------------
+# Serving
+
+
+def lan_addresses() -> list[str]:
+    """This machine's IPv4 addresses other than loopback, as its own name resolves them (no
+    traffic is sent)."""
+    import socket
+
+    found: list[str] = []
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        infos = []
+    for info in infos:
+        addr = str(info[4][0])
+        if not addr.startswith("127.") and addr not in found:
+            found.append(addr)
+    return found
+
+
+def public_url(host: str, port: int) -> str:
+    """The address to give participants: the bound host, or for 0.0.0.0 (every network) this
+    machine's first address on the local network."""
+    if host in ("0.0.0.0", "::", ""):
+        lan = lan_addresses()
+        host = lan[0] if lan else "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"

@@ -1,0 +1,1496 @@
+"""Workshop mode: the Solara pages of `bloc workshop` (rooms for participants; see workshop.py).
+
+Pages (one server, many rooms):
+
+- `/`: create a room (facilitator), join one with its code, or play a seat alone.
+- `/join?room=CODE`: a participant gives a display name, gets a private link
+  (`&token=...`, which brings the seat back after a dropped connection) and claims a seat; when
+  the seat must decide, the decision panel shows the proposal and the forecast payoff if it
+  accepts and if it rejects, by component.
+- `/facilitator?room=CODE&key=KEY`: who has decided; start, force, pause, extend, timer,
+  visibility, teams and removals; the debrief charts and the exports.
+- `/projector?room=CODE`: the shared view for the big screen.
+- `/solo?scenario=NAME&seat=SEAT[&seed=N&rounds=R]`: one person takes one seat, agents play the
+  others (the web app's "Take a seat" opens this).
+
+Rooms live in `negotiation.workshop.WORKSHOP`, shared by every browser session of the server:
+each page only renders the room's snapshots, and a thread per page waits on the room's version
+so that every page re-renders as soon as the room changes.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # before solara is imported
+
+import dataclasses
+import logging
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from html import escape
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+import ipyvuetify as v
+import solara
+import solara.lab
+import traitlets
+
+from negotiation.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario, scenario_names
+from negotiation.types import (
+    COMPONENT_LABELS,
+    COMPONENTS,
+    Action,
+    Decision,
+    Reason,
+    SupplierAction,
+    SupplierMove,
+    money,
+)
+from negotiation.workshop import (
+    LOBBY,
+    OVER,
+    RUNNING,
+    WORKSHOP,
+    Panel,
+    Refused,
+    Room,
+    RoomInfo,
+    RoomSnapshot,
+    Settings,
+    WorkshopError,
+    describe_decision,
+    encode_decision,
+    normalize_code,
+)
+
+logger = logging.getLogger("bloc.workshop")
+#: When a list, each page's watcher appends (round, public version, time) once it has
+#: re-rendered a new snapshot (for benchmarks/bench_workshop.py).
+RENDERED: list[tuple[int, int, float]] | None = None
+_RENDERING = threading.Lock()
+warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
+
+INSTRUMENTS = {"border": "Border tariff", "price_gap": "Price gap", "stockpile": "Stockpile"}
+SUPPLIER_ACTIONS = {
+    "normal": "Sell normally",
+    "flood": "Flood a market",
+    "export_controls": "Export controls",
+    "side_offer": "Side offer",
+}
+TIMER_CHOICES = {0: "no timer", 60: "1 min", 90: "1½ min", 120: "2 min", 180: "3 min", 300: "5 min"}
+
+CSS = """
+.ws-page { max-width: 1180px; margin: 0 auto; padding: 10px 16px 40px 16px; font-size: 16px; }
+.ws-page h2 { font-size: 22px; margin: 12px 0 6px 0; }
+.ws-page h3 { font-size: 18px; margin: 14px 0 4px 0; }
+.ws-head { display: flex; flex-wrap: wrap; align-items: baseline; gap: 6px 18px;
+  border-bottom: 1px solid #ddd; padding-bottom: 6px; margin-bottom: 8px; }
+.ws-round { font-size: 22px; font-weight: bold; }
+.ws-muted { color: #555; }
+.ws-banner { background: #fff4e0; border-left: 4px solid #E69F00; padding: 6px 10px;
+  margin: 6px 0; }
+.ws-error { color: #b00020; white-space: pre-wrap; margin: 4px 0; }
+.ws-ok { color: #006e4f; margin: 4px 0; }
+.ws-code { font-family: DejaVu Sans Mono, monospace; font-size: 28px; letter-spacing: 3px;
+  font-weight: bold; }
+.ws-big .ws-code { font-size: 64px; }
+.ws-big { font-size: 24px; }
+.ws-big .ws-round { font-size: 40px; }
+.ws-table { border-collapse: collapse; margin: 4px 0 10px 0; }
+.ws-table th, .ws-table td { padding: 3px 12px 3px 0; text-align: left; vertical-align: top; }
+.ws-table td.num, .ws-table th.num { text-align: right; }
+.ws-table tr.total td { border-top: 1px solid #999; font-weight: bold; }
+.ws-pos { color: #006e4f; } .ws-neg { color: #b00020; }
+.ws-chip { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 14px;
+  background: #eee; margin-right: 4px; }
+.ws-chip.decided { background: #cfe8dc; } .ws-chip.waiting { background: #ffe3b3; }
+.ws-chip.person { background: #d6e6f5; } .ws-chip.agent { background: #eee; }
+.ws-panel { border: 1px solid #ccc; border-radius: 6px; padding: 8px 14px; margin: 8px 0;
+  background: #fafafa; }
+.ws-events { list-style: none; padding-left: 0; font-size: 15px; line-height: 1.45; }
+.ws-events li { margin-bottom: 3px; }
+.ws-events .r { display: inline-block; min-width: 4.5em; color: #555; }
+.ws-timer { font-family: DejaVu Sans Mono, monospace; font-weight: bold; }
+.ws-timer-low { color: #b00020; }
+.ws-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr));
+  gap: 4px 12px; }
+.ws-cards { display: flex; flex-wrap: wrap; gap: 16px; }
+.ws-cards > div { flex: 1 1 320px; }
+.ws-seats-big { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }
+.ws-seats-big > div { border: 2px solid #ccc; border-radius: 8px; padding: 8px 12px; }
+.ws-seats-big > div.decided { border-color: #009E73; } .ws-seats-big > div.waiting {
+  border-color: #E69F00; }
+.ws-chart { width: 100%; max-width: 980px; height: auto; }
+.ws-page .v-btn { text-transform: none; }
+"""
+
+
+# ----------------------------------------------------------------------------------------------
+# Plumbing
+
+
+def query(search: str | None) -> dict[str, str]:
+    """The URL's query parameters (the first value of each)."""
+    return {k: vs[0] for k, vs in parse_qs(search or "").items() if vs}
+
+
+def link(path: str, **params: Any) -> str:
+    return f"/{path.strip('/')}?{urlencode({k: v for k, v in params.items() if v is not None})}"
+
+
+def base_url() -> str:
+    """The address participants use: the one `bloc workshop` worked out (BLOC_WORKSHOP_URL),
+    else the host this page was opened on."""
+    env = os.environ.get("BLOC_WORKSHOP_URL", "").strip()
+    if env:
+        return env.rstrip("/")
+    headers = solara.lab.headers.value or {}
+    host = headers.get("host") or headers.get("Host") or ""
+    if isinstance(host, list):
+        host = host[0] if host else ""
+    return f"http://{host}" if host else ""
+
+
+def default_scenario() -> str:
+    return os.environ.get("BLOC_WORKSHOP_SCENARIO", "") or DEFAULT_SCENARIO
+
+
+def use_room(room: Room | None, public: bool = True) -> tuple[RoomSnapshot | None, Callable]:
+    """The room's latest snapshot, re-rendered whenever the room changes (a thread per page
+    waits on the room's version); and a function to show a fresh one at once."""
+    first = solara.use_memo(lambda: room.snapshot() if room else None, [room])
+    snap, set_snap = solara.use_state(first, key="ws-room-snapshot")
+    if room is not None and (snap is None or snap.code != room.code):
+        snap = first
+
+    def watch(cancel: threading.Event) -> None:
+        if room is None:
+            return
+        current = room.snapshot()
+        seen = current.public_version if public else current.version
+        set_snap(current)
+        while not cancel.is_set():
+            new = room.wait(seen, timeout=1.0, public=public)
+            version = new.public_version if public else new.version
+            if version != seen:
+                seen = version
+                # Pages re-render one at a time (40 threads fighting for the GIL finish all
+                # late); a page whose client is slow to read (its socket full) may hold the
+                # turn, so the others wait for it 0.25 s at most.
+                turn = _RENDERING.acquire(timeout=0.25)
+                try:
+                    set_snap(new)
+                finally:
+                    if turn:
+                        _RENDERING.release()
+                if RENDERED is not None:  # benchmarks/bench_workshop.py measures here
+                    RENDERED.append((new.round, new.public_version, time.time()))
+
+    solara.use_thread(watch, dependencies=[room], intrusive_cancel=False)
+    return snap, lambda: set_snap(room.snapshot()) if room else None
+
+
+class Countdown(v.VuetifyTemplate):
+    """Seconds left in the round, counted down in the browser (no server round trip a second);
+    `stamp` restarts it from `seconds`."""
+
+    template = traitlets.Unicode(
+        """
+<template>
+  <span :class="['ws-timer', left <= 10 ? 'ws-timer-low' : '']" :data-left="Math.ceil(left)">
+    {{ label }}</span>
+</template>
+<script>
+module.exports = {
+  data() { return { left: 0, handle: null }; },
+  computed: {
+    label() {
+      if (!this.running) return this.seconds >= 0 ? 'paused' : '';
+      const s = Math.ceil(this.left);
+      return Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0');
+    }
+  },
+  watch: { stamp() { this.restart(); }, running() { this.restart(); } },
+  mounted() { this.restart(); },
+  destroyed() { clearInterval(this.handle); },
+  methods: {
+    restart() {
+      clearInterval(this.handle);
+      this.left = Math.max(0, this.seconds);
+      if (!this.running) return;
+      const end = performance.now() + 1000 * this.seconds;
+      this.handle = setInterval(() => {
+        this.left = Math.max(0, (end - performance.now()) / 1000);
+      }, 250);
+    }
+  }
+}
+</script>"""
+    ).tag(sync=True)
+    seconds = traitlets.Float(0.0).tag(sync=True)
+    stamp = traitlets.Int(0).tag(sync=True)
+    running = traitlets.Bool(False).tag(sync=True)
+
+
+@solara.component
+def Timer(snap: RoomSnapshot):
+    if snap.time_left is None or snap.phase != RUNNING:
+        return
+    with solara.Row(gap="6px", style={"align-items": "baseline"}, classes=["ws-timer-row"]):
+        solara.Text("Time left:")
+        Countdown.element(
+            seconds=float(snap.time_left), stamp=snap.version, running=not snap.paused
+        )
+
+
+@solara.component
+def Layout(children: list = []):  # noqa: B006 - Solara's signature for layouts
+    """No app bar or drawer: each page lays itself out."""
+    return solara.Column(children=children, style={"padding": "0", "gap": "0"})
+
+
+@solara.component
+def Download(label: str, filename: str, make: Callable[[], bytes | str], mime: str, cls: str):
+    """A download whose content is made on click (copied from the web app's, kept here so the
+    two can change apart)."""
+    ref = solara.use_ref(make)
+    ref.current = make
+    data = solara.use_memo(lambda: lambda: ref.current(), [])
+    with solara.FileDownload(data, filename=filename, mime_type=mime):
+        solara.Button(
+            label,
+            icon_name="mdi-download",
+            outlined=True,
+            classes=[cls],
+            style={"margin": "2px 6px 2px 0"},
+        )
+
+
+def html(tag: str, inner: str, cls: str = "", **attributes: str) -> None:
+    solara.HTML(
+        tag=tag, unsafe_innerHTML=inner, classes=[cls] if cls else [], attributes=attributes or None
+    )
+
+
+def signed(x: float) -> str:
+    cls = "ws-pos" if x > 0 else "ws-neg" if x < 0 else ""
+    return f"<span class='{cls}'>{escape(money(x))}</span>"
+
+
+def seat_words(snap: RoomSnapshot, seat: str) -> str:
+    return snap.names.get(seat, seat)
+
+
+def status_line(snap: RoomSnapshot) -> str:
+    if snap.phase == LOBBY:
+        return "Waiting for the facilitator to start the session."
+    if snap.phase == OVER:
+        return f"The session is over ({snap.rounds} rounds)."
+    if snap.paused:
+        return "Paused by the facilitator."
+    waiting = [seat_words(snap, s) for s in snap.waiting_for]
+    if waiting:
+        return f"Round {snap.open_round} is open: waiting for {', '.join(waiting)}."
+    return f"Round {snap.open_round} is open."
+
+
+@solara.component
+def RoundHeader(snap: RoomSnapshot, extra: str = ""):
+    html("div", snap.shared(("head", extra), lambda: _head_html(snap, extra)), "ws-header")
+    Timer(snap)
+
+
+def _head_html(snap: RoomSnapshot, extra: str) -> str:
+    day = snap.round * snap.round_days
+    members = ", ".join(seat_words(snap, a) for a in snap.members) or "nobody"
+    return (
+        f"<div class='ws-head'><span class='ws-round' data-round='{snap.round}' "
+        f"data-phase='{snap.phase}' data-version='{snap.public_version}'>Round {snap.round} of "
+        f"{snap.rounds}</span><span class='ws-muted'>day {day} · {escape(snap.title)}"
+        f"{escape(extra)}</span></div>"
+        f"<div class='ws-members' data-members='{'+'.join(snap.members)}'><b>Members "
+        f"({len(snap.members)}):</b> {escape(members)}</div>"
+        f"<div class='ws-status'>{escape(status_line(snap))}</div>"
+    )
+
+
+def narrative_html(snap: RoomSnapshot, limit: int = 40) -> str:
+    """The story so far, newest first; a decision a person took names them."""
+    return snap.shared(("narrative", limit), lambda: _narrative_html(snap, limit))
+
+
+def _narrative_html(snap: RoomSnapshot, limit: int) -> str:
+    who = snap.deciders()
+    items = []
+    for r, kind, text, actor in snap.narrative(limit):
+        person = who.get((r, actor)) if actor else None
+        tag = f" <span class='ws-chip person'>{escape(person)}</span>" if person else ""
+        items.append(
+            f"<li class='ws-ev-{escape(kind)}'><span class='r'>round {r}</span>"
+            f"{escape(text)}{tag}</li>"
+        )
+    if not items:
+        items = ["<li>Nothing has happened yet.</li>"]
+    return "".join(items)
+
+
+def seats_html(snap: RoomSnapshot, reveal: bool, me: str = "") -> str:
+    """Every seat: who holds it, person or agent, and whether it has decided this round (and
+    what, if `reveal`)."""
+    return snap.shared(("seats", reveal, me), lambda: _seats_html(snap, reveal, me))
+
+
+def _seats_html(snap: RoomSnapshot, reveal: bool, me: str) -> str:
+    rows = []
+    for s in snap.seats:
+        holders = ", ".join(s.holder_names) or "<span class='ws-muted'>free</span>"
+        if len(s.holder_names) > 1:
+            holders = f"{escape(s.holder_names[0])} (submits), " + escape(
+                ", ".join(s.holder_names[1:])
+            )
+        elif s.holder_names:
+            holders = escape(s.holder_names[0])
+        who = "person" if s.person else "agent"
+        if s.person_next != s.person:
+            who += " → " + ("person" if s.person_next else "agent") + " next round"
+        if not s.required:
+            state = "<span class='ws-muted'>nothing to decide</span>"
+            if snap.phase == RUNNING and not s.person:
+                state = "<span class='ws-muted'>an agent decides</span>"
+        elif s.decided:
+            words = describe_decision(s.decision, snap.mineral_names) if s.decision else ""
+            state = "<span class='ws-chip decided'>decided</span>" + (
+                f" {escape(words)}" if reveal and words else ""
+            )
+        else:
+            state = "<span class='ws-chip waiting'>waiting</span>"
+        if snap.phase != RUNNING:
+            state = ""
+        mark = " <b>(you)</b>" if s.seat == me else ""
+        status = "member" if s.member else ("supplier" if s.role == "supplier" else "outside")
+        rows.append(
+            f"<tr class='ws-seat-row ws-seat-row-{s.seat}' data-decided='{int(s.decided)}' "
+            f"data-required='{int(s.required)}' data-person='{int(s.person)}'>"
+            f"<td><b>{escape(s.name)}</b>{mark}</td><td>{status}</td>"
+            f"<td><span class='ws-chip {who.split()[0]}'>{escape(who)}</span></td>"
+            f"<td>{holders}</td><td>{state}</td></tr>"
+        )
+    head = "<tr><th>seat</th><th></th><th>played by</th><th>people</th><th>this round</th></tr>"
+    return f"<table class='ws-table ws-seats'>{head}{''.join(rows)}</table>"
+
+
+# ----------------------------------------------------------------------------------------------
+# The decision panel
+
+
+def forecast_table(panel: Panel, yes: str, no: str) -> str:
+    """The seat's payoff by component if it accepts and if it rejects (USD a year)."""
+    rows = []
+    for c in COMPONENTS:
+        a, r = panel.accept.get(c, 0.0), panel.reject.get(c, 0.0)
+        if abs(a) < 5e5 and abs(r) < 5e5:
+            continue
+        rows.append(
+            f"<tr><td>{escape(COMPONENT_LABELS[c])}</td><td class='num'>{signed(a)}</td>"
+            f"<td class='num'>{signed(r)}</td><td class='num'>{signed(a - r)}</td></tr>"
+        )
+    ta, tr = sum(panel.accept.values()), sum(panel.reject.values())
+    rows.append(
+        f"<tr class='total'><td>total</td><td class='num'>{signed(ta)}</td>"
+        f"<td class='num'>{signed(tr)}</td><td class='num'>{signed(ta - tr)}</td></tr>"
+    )
+    head = (
+        f"<tr><th>your payoff, USD a year</th><th class='num'>{escape(yes)}</th>"
+        f"<th class='num'>{escape(no)}</th><th class='num'>difference</th></tr>"
+    )
+    return f"<table class='ws-table ws-forecast'>{head}{''.join(rows)}</table>"
+
+
+def proposal_html(snap: RoomSnapshot, panel: Panel) -> str:
+    floors = [
+        f"{escape(snap.mineral_names[m].split(' (')[0])} ${f:,.0f}/t"
+        for m, f in panel.floors.items()
+        if f > 0
+    ]
+    members = ", ".join(seat_words(snap, a) for a in panel.members) or "nobody yet"
+    who = seat_words(snap, panel.proposer) if panel.proposer else "the table"
+    deadline = ""
+    if panel.deadline is not None:
+        left = max(panel.deadline - panel.elapsed, 0)
+        deadline = (
+            " This is the last round before the track's deadline."
+            if left == 0
+            else f" The track's deadline is {left} round{'s' if left != 1 else ''} away."
+        )
+    return (
+        f"<p><b>On the table</b> (proposed by {escape(who)}): members {escape(members)}; "
+        f"floors {escape(', '.join(floors) or 'none')}; instrument "
+        f"{escape(INSTRUMENTS.get(panel.instrument, panel.instrument))}; outsider penalty "
+        f"{panel.penalty:.0%}; floor support shared {escape(panel.cost_sharing)}.{deadline}</p>"
+    )
+
+
+@solara.component
+def CountryPanel(
+    snap: RoomInfo, panel: Panel, submit: Callable[[Any], None], preview: Callable, can: bool
+):
+    counter_open = solara.use_reactive(False)
+    floors = solara.use_reactive(dict(panel.floors))
+    penalty = solara.use_reactive(round(panel.penalty * 100))
+    sharing = solara.use_reactive("consumption")
+    counter_forecast = solara.use_reactive({})  # with "_round": shown in its round only
+    staying = panel.kind == "stay"
+    if staying:
+        html(
+            "p",
+            "You are a member of the bloc. <b>Stay in, or leave?</b> The forecast compares "
+            "this round with you in and with you out.",
+        )
+        html("div", forecast_table(panel, "if you stay", "if you leave"), "ws-forecast-box")
+    else:
+        html("div", proposal_html(snap, panel))
+        html("div", forecast_table(panel, "if you accept", "if you reject"), "ws-forecast-box")
+        scales = " · ".join(
+            f"floors x{s:g}: {money(g)}" for s, g in panel.by_scale.items() if s != 1.0
+        )
+        if scales:
+            html("p", f"Gain from joining at other floors: {escape(scales)} a year.", "ws-muted")
+    with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
+        if staying:
+            solara.Button(
+                "Stay in the bloc",
+                color="primary",
+                disabled=not can,
+                on_click=lambda: submit(Decision(Action.ACCEPT, Reason({}))),
+                classes=["ws-stay", "ws-accept"],
+            )
+            solara.Button(
+                "Leave the bloc",
+                color="error",
+                outlined=True,
+                disabled=not can,
+                on_click=lambda: submit(Decision(Action.REJECT, Reason({}))),
+                classes=["ws-leave", "ws-reject"],
+            )
+        else:
+            solara.Button(
+                "Accept",
+                color="primary",
+                disabled=not can,
+                on_click=lambda: submit(Decision(Action.ACCEPT, Reason({}))),
+                classes=["ws-accept"],
+            )
+            solara.Button(
+                "Reject",
+                color="error",
+                outlined=True,
+                disabled=not can,
+                on_click=lambda: submit(Decision(Action.REJECT, Reason({}))),
+                classes=["ws-reject"],
+            )
+            solara.Button(
+                "Counter-propose…",
+                outlined=True,
+                disabled=not can,
+                on_click=lambda: counter_open.set(not counter_open.value),
+                classes=["ws-counter-open"],
+            )
+    if staying or not counter_open.value:
+        return
+
+    def terms() -> dict[str, Any]:
+        return {
+            "floors": {m: float(f or 0.0) for m, f in floors.value.items()},
+            "penalty": float(penalty.value) / 100,
+            "cost_sharing": sharing.value,
+        }
+
+    with solara.Div(classes=["ws-panel", "ws-counter-form"]):
+        html("b", "Your counter-proposal: the proposer accepts it if it leaves them no worse off.")
+        solara.Text("Floors, USD per tonne (0 = no floor)")
+        with solara.Div(classes=["ws-grid"]):
+            for m in snap.minerals:
+                solara.InputFloat(
+                    snap.mineral_names[m].split(" (")[0],
+                    value=floors.value.get(m, 0.0),
+                    on_value=lambda x, m=m: floors.set({**floors.value, m: float(x or 0.0)}),
+                    dense=True,
+                    continuous_update=True,
+                    classes=[f"ws-counter-floor-{m}"],
+                )
+        with solara.Div(classes=["ws-counter-penalty"]):
+            solara.SliderInt(
+                f"Outsider penalty: {penalty.value} %",
+                value=penalty,
+                min=0,
+                max=200,
+                step=5,
+                tick_labels="end_points",
+            )
+        solara.Text("Floor support shared")
+        with solara.ToggleButtonsSingle(value=sharing, dense=True, classes=["ws-counter-sharing"]):
+            solara.Button("By consumption", value="consumption")
+            solara.Button("Equal shares", value="equal")
+        with solara.Row(gap="8px"):
+            solara.Button(
+                "Forecast my counter",
+                outlined=True,
+                classes=["ws-counter-forecast"],
+                on_click=lambda: counter_forecast.set(
+                    {**(preview(terms()) or {}), "_round": panel.round}
+                ),
+            )
+            solara.Button(
+                "Send the counter-proposal",
+                color="primary",
+                disabled=not can,
+                classes=["ws-counter-send"],
+                on_click=lambda: submit(Decision(Action.COUNTER, Reason({}), terms=terms())),
+            )
+        if counter_forecast.value.get("_round") == panel.round:
+            d = {c: x for c, x in counter_forecast.value.items() if c in COMPONENT_LABELS}
+            parts = [
+                f"{escape(COMPONENT_LABELS[c])} {signed(x)}" for c, x in d.items() if abs(x) >= 5e5
+            ]
+            html(
+                "p",
+                f"If the proposer agrees, joining on these terms against staying out: "
+                f"<b>{signed(sum(d.values()))}</b> a year ({'; '.join(parts) or 'no change'}).",
+                "ws-counter-result",
+            )
+
+
+@solara.component
+def SupplierPanel(
+    snap: RoomInfo, panel: Panel, submit: Callable[[Any], None], preview: Callable, can: bool
+):
+    action = solara.use_reactive("normal")
+    chosen = solara.use_reactive({})
+    intensity = solara.use_reactive(50)
+    target = solara.use_reactive(panel.members[0] if panel.members else "")
+    offer = solara.use_reactive(1.0)
+    result = solara.use_reactive({})
+    floored = [m for m, f in panel.floors.items() if f > 0]
+    members = ", ".join(seat_words(snap, a) for a in panel.members) or "nobody"
+    html(
+        "p",
+        f"You are the dominant supplier, outside the bloc. Members now: {escape(members)}. "
+        f"Floors on {escape(', '.join(snap.mineral_names[m].split(' (')[0] for m in floored))}"
+        f" ({escape(INSTRUMENTS.get(panel.instrument, panel.instrument))}). <b>Your move this "
+        "round?</b> Flooding sinks the world price (floors get expensive to defend); export "
+        "controls withhold supply from members; a side offer pays a member to leave.",
+    )
+    with solara.ToggleButtonsSingle(value=action, classes=["ws-supplier-action"]):
+        for code, label in SUPPLIER_ACTIONS.items():
+            solara.Button(label, value=code, classes=[f"ws-move-{code}"])
+    if action.value in ("flood", "export_controls"):
+        solara.Text("Minerals")
+        with solara.Div(classes=["ws-grid", "ws-supplier-minerals"]):
+            for m in snap.minerals:
+                with solara.Div(classes=[f"ws-mineral-{m}"]):
+                    solara.Checkbox(
+                        label=snap.mineral_names[m].split(" (")[0],
+                        value=bool(chosen.value.get(m)),
+                        on_value=lambda x, m=m: chosen.set({**chosen.value, m: x}),
+                    )
+        with solara.Div(classes=["ws-supplier-intensity"]):
+            solara.SliderInt(
+                f"Intensity: {intensity.value} %",
+                value=intensity,
+                min=5,
+                max=100,
+                step=5,
+                tick_labels="end_points",
+            )
+    if action.value == "side_offer":
+        countries = [a for a in snap.countries if a in panel.members] or list(snap.countries)
+        with solara.Div(classes=["ws-supplier-target"]):
+            solara.Select("To", values=countries, value=target, dense=True)
+        solara.InputFloat(
+            "Offer, $bn a year", value=offer, classes=["ws-supplier-offer"], continuous_update=True
+        )
+
+    def move() -> SupplierMove:
+        a = SupplierAction(action.value)
+        minerals = tuple(m for m in snap.minerals if chosen.value.get(m))
+        if a in (SupplierAction.FLOOD, SupplierAction.EXPORT_CONTROLS):
+            return SupplierMove(a, minerals, intensity.value / 100)
+        if a is SupplierAction.SIDE_OFFER:
+            return SupplierMove(a, (), 0.0, target.value, float(offer.value or 0) * 1e9)
+        return SupplierMove(a)
+
+    with solara.Row(gap="8px"):
+        solara.Button(
+            "Forecast this move",
+            outlined=True,
+            classes=["ws-supplier-forecast"],
+            on_click=lambda: result.set({**(preview(move()) or {}), "_round": panel.round}),
+        )
+        solara.Button(
+            "Make this move",
+            color="primary",
+            disabled=not can,
+            classes=["ws-supplier-send"],
+            on_click=lambda: submit(move()),
+        )
+    if result.value.get("_round") == panel.round and "margins" in result.value:
+        r = result.value
+        margins = "; ".join(
+            f"{escape(seat_words(snap, a))} {signed(g)}" for a, g in r["margins"].items()
+        )
+        html(
+            "p",
+            f"With today's members: your payoff {signed(r['utility'])} a year against "
+            f"{signed(r['normal'])} selling normally. Members' gain from staying in: "
+            f"{margins or 'no members'}.",
+            "ws-supplier-result",
+        )
+
+
+@solara.component
+def DecisionArea(room: Room, snap: RoomSnapshot, token: str, seat: str, refresh: Callable):
+    """The seat's panel when it must decide (or why there is nothing to decide).
+
+    The panels get arguments that stay the same object while the round is open (the panel,
+    the room's names, callbacks made once), so a page re-renders them only when they change."""
+    message = solara.use_reactive((0, "", ""))  # (round, kind, text): shown in its round only
+    latest = solara.use_ref(snap)
+    latest.current = snap
+    me = snap.by_token(token)
+    state = snap.seat(seat)
+    panel = snap.panels.get(seat)
+    submitter = bool(me and state.holders and state.holders[0] == me.id)
+
+    def make_actions() -> tuple[Callable, Callable, Callable]:
+        def guarded(fn: Callable[[], Any]) -> Any:
+            r = latest.current.open_round
+            try:
+                out = fn()
+            except WorkshopError as e:
+                message.set((r, "error", str(e)))
+                return None
+            message.set((r, "", ""))
+            return out
+
+        def submit(decision: Any) -> None:
+            r = latest.current.open_round
+            if guarded(lambda: room.submit(token, seat, decision) or True):
+                words = describe_decision(encode_decision(decision), room.info.mineral_names)
+                message.set((r, "ok", f"Sent: {words}."))
+            refresh()
+
+        def preview_counter(terms: dict) -> dict | None:
+            return guarded(lambda: room.preview_counter(token, terms))
+
+        def preview_move(move: SupplierMove) -> dict | None:
+            return guarded(lambda: room.preview_move(token, move))
+
+        return submit, preview_counter, preview_move
+
+    submit, preview_counter, preview_move = solara.use_memo(make_actions, [room, token, seat])
+    notes = []  # always the same widgets, their text changing (no widgets made per round)
+    if snap.phase == LOBBY:
+        notes.append(
+            "<p class='ws-banner'>The session has not started: the facilitator starts it when "
+            "the seats are taken.</p>"
+        )
+    elif snap.phase == OVER:
+        notes.append("<p class='ws-banner'>The session is over. Thank you!</p>")
+    elif panel is None:
+        if state.person_next and not state.person:
+            text = f"An agent plays {state.name} this round; you decide from the next round."
+        else:
+            text = f"Nothing for {state.name} to decide this round: waiting for the others."
+        notes.append(f"<p class='ws-nothing'>{escape(text)}</p>")
+    else:
+        notes.append(f"<h3>Round {panel.round}: your decision as {escape(state.name)}</h3>")
+        if state.decided and state.decision:
+            words = describe_decision(state.decision, snap.mineral_names)
+            notes.append(
+                f"<p class='ws-decided'>Decided: <b>{escape(words)}</b> (by "
+                f"{escape(state.decided_by)}). You can change it until the round closes.</p>"
+            )
+        if not submitter and me is not None and me.seat == seat:
+            notes.append(
+                f"<p class='ws-muted'>{escape(state.submitter_name)} submits for your team: "
+                "talk it over with them.</p>"
+            )
+        if snap.paused:
+            notes.append("<p class='ws-banner'>Paused by the facilitator.</p>")
+    with solara.Div(classes=["ws-panel", "ws-decision", f"ws-decision-{seat}"] if panel else []):
+        html("div", "".join(notes), "ws-notes")
+        if panel is not None and snap.phase == RUNNING:
+            if panel.kind == "supplier":
+                SupplierPanel(room.info, panel, submit, preview_move, True).key("supplier")
+            else:
+                CountryPanel(room.info, panel, submit, preview_counter, True).key(panel.kind)
+    r, kind, text = message.value
+    shown = text if text and r == snap.open_round else ""
+    cls = "ws-error" if kind == "error" and shown else "ws-ok" if shown else "ws-message"
+    html("div", escape(shown), cls)
+
+
+# ----------------------------------------------------------------------------------------------
+# Participant
+
+
+@solara.component
+def SeatChooser(room: Room, snap: RoomSnapshot, token: str, refresh: Callable):
+    error = solara.use_reactive("")
+    me = snap.by_token(token)
+
+    def claim(seat: str) -> None:
+        try:
+            room.claim(token, seat)
+            error.set("")
+        except WorkshopError as e:
+            error.set(str(e))
+        refresh()
+
+    html("h3", "Choose a seat")
+    if snap.phase == RUNNING:
+        html(
+            "p",
+            "The session is running: a seat you take now is yours from the next round.",
+            "ws-muted",
+        )
+    with solara.Div(classes=["ws-seat-list"]):
+        for s in snap.seats:
+            with solara.Row(
+                gap="10px", style={"align-items": "center"}, classes=[f"ws-choose-row-{s.seat}"]
+            ):
+                html("span", f"<b>{escape(s.name)}</b>", style="min-width: 160px")
+                if me is not None and me.seat == s.seat:
+                    solara.Text("your seat")
+                elif not s.holders:
+                    solara.Button(
+                        "Take this seat",
+                        color="primary",
+                        outlined=True,
+                        on_click=lambda s=s.seat: claim(s),
+                        classes=[f"ws-choose-{s.seat}"],
+                    )
+                elif snap.settings.teams:
+                    solara.Button(
+                        f"Join the team ({', '.join(s.holder_names)})",
+                        outlined=True,
+                        on_click=lambda s=s.seat: claim(s),
+                        classes=[f"ws-choose-{s.seat}"],
+                    )
+                else:
+                    solara.Text(f"taken by {s.holder_names[0]}", classes=["ws-muted"])
+    if error.value:
+        html("div", escape(error.value), "ws-error")
+
+
+@solara.component
+def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=None):
+    snap, refresh = use_room(room, public=True)
+
+    def attach():
+        try:
+            return room.attach(token)
+        except WorkshopError:
+            return None
+
+    solara.use_effect(attach, [room, token])
+    me = snap.by_token(token)
+    if me is None or me.removed:
+        message = (
+            "The facilitator removed you from this room."
+            if me
+            else ("This link is not valid in this room.")
+        )
+        html("p", escape(message), "ws-error ws-refused")
+        if navigate:
+            solara.Button(
+                "Join again",
+                on_click=lambda: navigate(link("join", room=room.code)),
+                classes=["ws-join-again"],
+            )
+        return
+    seat = seat_in_link or me.seat
+    solara.Title(f"Bloc · {me.name}" + (f" · {snap.names.get(seat, '')}" if seat else ""))
+    mine = f" · you: {me.name}" + (f", {snap.names[me.seat]}" if me.seat else "")
+    RoundHeader(snap, mine)
+    html("div", "", "ws-me", **{"data-seat": me.seat or "", "data-name": me.name})
+    if seat and seat not in snap.names:
+        html("p", f"There is no seat {escape(seat)!r} in this room.", "ws-error")
+        seat = me.seat
+    if seat:
+        if seat != me.seat:
+            html(
+                "p", f"This page acts for {escape(snap.names[seat])} (from the link).", "ws-banner"
+            )
+        DecisionArea(room, snap, token, seat, refresh).key(f"d{seat}")
+        html("div", _last_round_html(snap, seat), "ws-last ws-muted")
+        if snap.solo and snap.phase == RUNNING and snap.panels.get(seat) is None:
+            solara.Button(
+                "Play the next round",
+                color="primary",
+                classes=["ws-play-on"],
+                on_click=lambda: _safe(lambda: room.play_on(token), refresh),
+            )
+    else:
+        SeatChooser(room, snap, token, refresh)
+    if me.seat and not snap.solo:
+        with solara.Row(gap="8px"):
+            solara.Button(
+                "Give up my seat (to take another)",
+                text=True,
+                classes=["ws-leave-seat"],
+                on_click=lambda: _safe(lambda: room.release(token), refresh),
+            )
+    reveal = snap.settings.show_decisions or snap.solo
+    html("div", snap.shared(("lower", reveal, me.seat), lambda: _lower_html(snap, reveal, me.seat)))
+    if snap.solo:
+        SoloExtras(room, snap)
+    mine_url = base_url() + link("join", room=room.code, token=token)
+    html(
+        "p",
+        "Your private link (keep it to come back to your seat): "
+        f"<code class='ws-my-link'>{escape(mine_url)}</code>",
+        "ws-muted",
+    )
+
+
+def _last_round_html(snap: RoomSnapshot, seat: str) -> str:
+    """What the seat did in the round just played, and what came of it."""
+    if snap.round < 1:
+        return ""
+    return snap.shared(("last", seat), lambda: _last_round(snap, seat))
+
+
+def _last_round(snap: RoomSnapshot, seat: str) -> str:
+    mine = [t for r, _, t, a in snap.narrative(60) if r == snap.round and a == seat]
+    last = snap.rounds_df.iloc[-1]
+    members = str(last["members"]).split("+") if last["members"] else []
+    inside = "in the bloc" if seat in members else "outside the bloc"
+    if seat == snap.supplier:
+        inside = f"the supplier's move: {str(last['supplier_action']).replace('_', ' ')}"
+    text = " ".join(mine) or "No move of yours was recorded."
+    return f"<b>Round {snap.round}</b> ({escape(inside)}): {escape(text)}"
+
+
+def _lower_html(snap: RoomSnapshot, reveal: bool, seat: str | None) -> str:
+    """Seats and the story, in one piece (one update per round for each page); `.ws-end`
+    marks that the page has the whole round."""
+    return (
+        f"<h3>Seats</h3>{seats_html(snap, reveal, seat or '')}<h3>What happened</h3>"
+        f"<ul class='ws-events'>{narrative_html(snap, 20)}</ul>"
+        f"<span class='ws-end' data-round='{snap.round}'></span>"
+    )
+
+
+def _safe(fn: Callable[[], Any], refresh: Callable) -> None:
+    try:
+        fn()
+    except WorkshopError as e:
+        logger.info("refused: %s", e)
+    refresh()
+
+
+@solara.component
+def SoloExtras(room: Room, snap: RoomSnapshot):
+    html("h3", "Charts")
+    ChartsView(snap)
+    ExportView(room, snap)
+
+
+@solara.component
+def JoinForm(room: Room, navigate: Callable[[str], None]):
+    name = solara.use_reactive("")
+    error = solara.use_reactive("")
+
+    def join() -> None:
+        try:
+            p = room.join(name.value or "")
+        except WorkshopError as e:
+            error.set(str(e))
+            return
+        navigate(link("join", room=room.code, token=p.token))
+
+    snap, _ = use_room(room)
+    html("h2", f"Join room <span class='ws-code'>{escape(room.code)}</span>")
+    html("p", f"{escape(snap.title)}: {escape(room.config.meta.summary)}", "ws-muted")
+    solara.InputText("Your display name", value=name, continuous_update=True, classes=["ws-name"])
+    solara.Button("Join", color="primary", on_click=join, classes=["ws-join"])
+    if error.value:
+        html("div", escape(error.value), "ws-error")
+
+
+@solara.component
+def CodeForm(navigate: Callable[[str], None], message: str = ""):
+    code = solara.use_reactive("")
+    if message:
+        html("div", escape(message), "ws-error")
+    solara.InputText("Room code", value=code, continuous_update=True, classes=["ws-code-input"])
+    solara.Button(
+        "Go to the room",
+        color="primary",
+        classes=["ws-code-go"],
+        on_click=lambda: navigate(link("join", room=normalize_code(code.value or ""))),
+    )
+
+
+@solara.component
+def JoinPage():
+    solara.Style(CSS)
+    router = solara.use_router()
+    q = query(router.search)
+    room = WORKSHOP.find(q.get("room"))
+    with solara.Div(classes=["ws-page", "ws-participant"]):
+        if room is None:
+            html("h2", "Join a workshop room")
+            msg = f"No room has the code {q['room']!r}." if q.get("room") else ""
+            CodeForm(router.push, msg)
+            return
+        token = q.get("token", "")
+        if not token:
+            solara.Title(f"Bloc · join {room.code}")
+            JoinForm(room, router.push)
+        else:
+            ParticipantView(room, token, q.get("seat", ""), router.push).key(f"{room.code}{token}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Facilitator
+
+
+@solara.component
+def FacilitatorView(room: Room, key: str):
+    snap, refresh = use_room(room, public=False)
+    error = solara.use_reactive("")
+    tab = solara.use_reactive(0)
+    timer = solara.use_reactive(int(snap.settings.timer_seconds or 0))
+
+    def do(fn: Callable[[], Any]) -> None:
+        try:
+            fn()
+            error.set("")
+        except WorkshopError as e:
+            error.set(str(e))
+        refresh()
+
+    base = base_url()
+    join_url = base + link("join", room=room.code)
+    projector = link("projector", room=room.code)
+    solara.Title(f"Bloc · facilitator · {room.code}")
+    with solara.Div(classes=["ws-head"]):
+        html("span", escape(room.code), "ws-code", **{"data-code": room.code})
+        html(
+            "span",
+            f"Participants open <a class='ws-join-url' href='{escape(join_url)}' target='_blank'>"
+            f"{escape(join_url)}</a> (or {escape(base or 'this address')} and type the code). "
+            f"<a class='ws-projector-link' href='{escape(projector)}' target='_blank'>"
+            "Projector view</a>",
+        )
+    RoundHeader(snap)
+    with solara.Row(gap="6px", style={"flex-wrap": "wrap", "align-items": "center"}):
+        if snap.phase == LOBBY:
+            solara.Button(
+                "Start the session",
+                color="primary",
+                classes=["ws-start"],
+                on_click=lambda: do(lambda: room.start(key)),
+            )
+        if snap.phase == RUNNING:
+            solara.Button(
+                "Play the round now",
+                color="primary",
+                classes=["ws-force"],
+                on_click=lambda: do(lambda: room.force(key)),
+            )
+            if snap.paused:
+                solara.Button(
+                    "Resume",
+                    outlined=True,
+                    classes=["ws-resume"],
+                    on_click=lambda: do(lambda: room.resume(key)),
+                )
+            else:
+                solara.Button(
+                    "Pause",
+                    outlined=True,
+                    classes=["ws-pause"],
+                    on_click=lambda: do(lambda: room.pause(key)),
+                )
+            for s in (30, 60):
+                solara.Button(
+                    f"+{s} s",
+                    text=True,
+                    classes=[f"ws-extend-{s}"],
+                    on_click=lambda s=s: do(lambda: room.extend(key, s)),
+                )
+    with solara.Row(gap="18px", style={"flex-wrap": "wrap", "align-items": "center"}):
+        with solara.Div(classes=["ws-timer-setting"], style={"min-width": "200px"}):
+            solara.Select(
+                "Round timer",
+                values=list(TIMER_CHOICES.values()),
+                value=TIMER_CHOICES.get(timer.value, f"{timer.value} s"),
+                on_value=lambda x: (
+                    timer.set(_seconds(x)),
+                    do(lambda: room.configure(key, timer_seconds=_seconds(x) or None)),
+                ),
+                dense=True,
+            )
+        with solara.Div(classes=["ws-show-decisions"]):
+            solara.Checkbox(
+                label="participants see others' decisions before the round closes",
+                value=snap.settings.show_decisions,
+                on_value=lambda x: do(lambda: room.configure(key, show_decisions=x)),
+            )
+        with solara.Div(classes=["ws-teams"]):
+            solara.Checkbox(
+                label="teams may share a seat",
+                value=snap.settings.teams,
+                on_value=lambda x: do(lambda: room.configure(key, teams=x)),
+            )
+    if error.value:
+        html("div", escape(error.value), "ws-error")
+    with solara.lab.Tabs(value=tab, lazy=True):
+        with solara.lab.Tab("Room"):
+            RoomTab(room, snap, key, do, base)
+        with solara.lab.Tab("Charts"):
+            ChartsView(snap)
+        with solara.lab.Tab("Narrative"):
+            html("ul", narrative_html(snap, 300), "ws-events")
+        with solara.lab.Tab("Levers"):
+            LeversTab(room, snap, key, do)
+        with solara.lab.Tab("Export"):
+            ExportView(room, snap)
+
+
+def _seconds(label: str) -> int:
+    for s, words in TIMER_CHOICES.items():
+        if words == label:
+            return s
+    return 0
+
+
+@solara.component
+def RoomTab(room: Room, snap: RoomSnapshot, key: str, do: Callable, base: str):
+    html("h3", "Seats")
+    html("div", seats_html(snap, reveal=True))
+    teams = [s for s in snap.seats if len(s.holders) > 1]
+    for s in teams:
+        with solara.Div(classes=[f"ws-submitter-{s.seat}"], style={"max-width": "420px"}):
+            solara.Select(
+                f"Who submits for {s.name}",
+                values=list(s.holder_names),
+                value=s.holder_names[0],
+                on_value=lambda name, s=s: do(
+                    lambda: room.set_submitter(key, s.seat, s.holders[s.holder_names.index(name)])
+                ),
+                dense=True,
+            )
+    html("h3", f"Participants ({sum(not p.removed for p in snap.participants)})")
+    if not snap.participants:
+        html("p", "Nobody has joined yet.", "ws-muted")
+    for p in snap.participants:
+        if p.removed:
+            continue
+        seat = snap.names.get(p.seat or "", "no seat")
+        online = "online" if p.sessions else "offline"
+        rejoin = base + link("join", room=room.code, token=p.token)
+        with solara.Row(
+            gap="10px",
+            style={"align-items": "center", "flex-wrap": "wrap"},
+            classes=[f"ws-person-{p.id}"],
+        ):
+            html(
+                "span",
+                f"<b>{escape(p.name)}</b> · {escape(seat)} · "
+                f"<span class='ws-{online}'>{online}</span>",
+            )
+            html(
+                "a",
+                "rejoin link",
+                "ws-rejoin",
+                href=rejoin,
+                title="Give this link to the "
+                "participant if they lost theirs: it brings their seat back",
+            )
+            solara.Button(
+                "Remove",
+                text=True,
+                color="error",
+                classes=[f"ws-remove-{p.id}"],
+                on_click=lambda p=p: do(lambda: room.remove(key, p.id)),
+            )
+    html("h3", "Decisions this round")
+    rows = [
+        f"<tr><td>{escape(snap.names[d['seat']])}</td><td>{escape(d['participant'])}</td>"
+        f"<td>{escape(describe_decision(d['decision'], snap.mineral_names))}</td>"
+        f"<td>{escape(d['time'][11:19])}</td></tr>"
+        for d in snap.decisions
+        if d["round"] == snap.open_round
+    ]
+    html("table", "".join(rows) or "<tr><td>none yet</td></tr>", "ws-table ws-decisions")
+
+
+@solara.component
+def LeversTab(room: Room, snap: RoomSnapshot, key: str, do: Callable):
+    df = snap.rounds_df
+    last = df.iloc[-1]
+    html(
+        "p",
+        "Live levers act from the next round (from round 1 before the start) and are "
+        "marked on the charts.",
+        "ws-muted",
+    )
+    solara.Text("Instrument")
+    with solara.ToggleButtonsSingle(
+        value=str(last["instrument"]),
+        on_value=lambda x: do(lambda: room.set_levers(key, instrument=x)),
+        classes=["ws-lever-instrument"],
+        dense=True,
+    ):
+        for code, label in INSTRUMENTS.items():
+            solara.Button(label, value=code)
+    with solara.Div(classes=["ws-lever-penalty"], style={"max-width": "420px"}):
+        solara.SliderInt(
+            f"Outsider penalty (now {float(last['penalty']):.0%})",
+            value=round(float(last["penalty"]) * 100),
+            min=0,
+            max=200,
+            step=5,
+            tick_labels="end_points",
+            on_value=lambda x: do(lambda: room.set_levers(key, penalty=x / 100)),
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# Debrief: charts (the web app's) and exports
+
+
+def chart_snapshot(rs: RoomSnapshot) -> Any:
+    """The web app's Snapshot for its chart functions, filled from a room snapshot."""
+    from negotiation.app_state import Snapshot, short_name
+
+    values = {
+        "version": rs.round,
+        "scenario": rs.scenario,
+        "title": rs.title,
+        "about": rs.about,
+        "seed": rs.seed,
+        "round": rs.round,
+        "rounds": rs.rounds,
+        "round_days": rs.round_days,
+        "minerals": rs.minerals,
+        "mineral_names": rs.mineral_names,
+        "countries": rs.countries,
+        "names": rs.names,
+        "short": {a: short_name(a, n, rs.supplier) for a, n in rs.names.items()},
+        "supplier": rs.supplier,
+        "rounds_df": rs.rounds_df,
+        "actors_df": rs.actors_df,
+        "events_df": rs.events_df,
+        "pending": (),
+        "lever_rounds": rs.lever_rounds,
+        "error": "",
+    }
+    kwargs = {}
+    for f in dataclasses.fields(Snapshot):
+        if f.name in values:
+            kwargs[f.name] = values[f.name]
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            kwargs[f.name] = None
+    return Snapshot(**kwargs)
+
+
+@solara.component
+def ChartsView(rs: RoomSnapshot):
+    from negotiation.app_charts import Charts, network_svg, render, timeline_svg
+    from negotiation.app_state import statuses
+
+    charts = solara.use_memo(Charts, [])
+    key = (rs.code, rs.round, rs.phase, len(rs.room_events))
+    snap = solara.use_memo(lambda: chart_snapshot(rs), [key])
+    net = solara.use_memo(lambda: network_svg(snap, statuses(snap)), [key])
+    timeline = solara.use_memo(lambda: timeline_svg(snap), [key])
+    floored = tuple(snap.floored()) or snap.minerals[:4]
+
+    def image(kind: str, minerals: tuple = ()) -> bytes:
+        return charts.get(kind, snap, minerals).image(snap)
+
+    prices = solara.use_memo(lambda: image("prices", floored), [key])
+    money_png = solara.use_memo(lambda: image("money"), [key])
+    why = solara.use_memo(lambda: image("utility"), [key])
+    with solara.Div(classes=["ws-charts"]):
+        with solara.Row(gap="12px", style={"flex-wrap": "wrap", "align-items": "flex-start"}):
+            html("div", net, "ws-network", style="flex: 0 1 460px; min-width: 300px")
+        html("div", timeline, "ws-timeline", style="max-width: 980px")
+        solara.Image(prices, classes=["ws-chart", "ws-chart-prices"])
+        solara.Image(money_png, classes=["ws-chart", "ws-chart-money"])
+        solara.Image(why, classes=["ws-chart", "ws-chart-utility"])
+        Download(
+            "Membership (SVG)",
+            f"{rs.code}-membership.svg",
+            lambda: timeline_svg(snap),
+            "image/svg+xml",
+            "ws-download-timeline",
+        )
+        Download(
+            "Prices (PNG)",
+            f"{rs.code}-prices.png",
+            lambda: charts.get("prices", snap, floored).image(snap, "png", 150),
+            "image/png",
+            "ws-download-prices",
+        )
+        _ = render
+
+
+@solara.component
+def ExportView(room: Room, snap: RoomSnapshot):
+    stem = room.file_stem()
+    html(
+        "p",
+        "The whole session: every decision with its seat, person and time, every round's "
+        "outcome, the lever and seat changes. <code>session.json</code> replays the session "
+        "to the same outcomes (<code>negotiation.workshop.replay</code>).",
+    )
+    with solara.Row(gap="0", style={"flex-wrap": "wrap"}):
+        Download(
+            "session.json", f"{stem}.json", room.export_json, "application/json", "ws-download-json"
+        )
+        for table in ("decisions", "rounds", "actors", "events"):
+            Download(
+                f"{table}.csv",
+                f"{stem}-{table}.csv",
+                lambda t=table: room.export_csv(t),
+                "text/csv",
+                f"ws-download-{table}",
+            )
+        Download(
+            "everything (.zip)",
+            f"{stem}.zip",
+            room.export_zip,
+            "application/zip",
+            "ws-download-zip",
+        )
+
+
+@solara.component
+def FacilitatorPage():
+    solara.Style(CSS)
+    router = solara.use_router()
+    q = query(router.search)
+    room = WORKSHOP.find(q.get("room"))
+    with solara.Div(classes=["ws-page", "ws-facilitator"]):
+        if room is None:
+            html("h2", "No such room")
+            html("p", "Create a room on the home page.", "ws-muted")
+            return
+        if not room.check_admin(q.get("key", "")):
+            html("p", "This facilitator link is not valid for this room.", "ws-error ws-refused")
+            return
+        FacilitatorView(room, q["key"]).key(room.code)
+
+
+# ----------------------------------------------------------------------------------------------
+# Projector
+
+
+@solara.component
+def ProjectorView(room: Room):
+    snap, _ = use_room(room, public=True)
+    base = base_url()
+    solara.Title(f"Bloc · room {room.code}")
+    with solara.Div(classes=["ws-big"]):
+        with solara.Row(gap="24px", style={"align-items": "center", "flex-wrap": "wrap"}):
+            html("span", escape(room.code), "ws-code", **{"data-code": room.code})
+            html("span", f"Join at <b>{escape(base or '')}</b> with this code", "ws-muted")
+        RoundHeader(snap)
+        cells = []
+        for s in snap.seats:
+            state = "decided" if s.decided else "waiting" if s.required else ""
+            who = ", ".join(s.holder_names) or "agent"
+            words = ""
+            if s.decided and snap.settings.show_decisions and s.decision:
+                words = f"<br>{escape(describe_decision(s.decision, snap.mineral_names))}"
+            label = {"decided": "decided", "waiting": "deciding…"}.get(state, "")
+            cells.append(
+                f"<div class='{state} ws-proj-{s.seat}'><b>{escape(s.name)}</b>"
+                f"<br><span class='ws-muted'>{escape(who)}</span><br>{label}{words}</div>"
+            )
+        html("div", "".join(cells), "ws-seats-big")
+    ChartsLite(snap)
+    html("h3", "What happened")
+    html("ul", narrative_html(snap, 12), "ws-events")
+
+
+@solara.component
+def ChartsLite(rs: RoomSnapshot):
+    from negotiation.app_charts import network_svg, timeline_svg
+    from negotiation.app_state import statuses
+
+    key = (rs.code, rs.round, rs.phase)
+    snap = solara.use_memo(lambda: chart_snapshot(rs), [key])
+    net = solara.use_memo(lambda: network_svg(snap, statuses(snap)), [key])
+    timeline = solara.use_memo(lambda: timeline_svg(snap), [key])
+    with solara.Row(gap="12px", style={"flex-wrap": "wrap", "align-items": "flex-start"}):
+        html("div", net, "ws-network", style="flex: 0 1 520px; min-width: 300px")
+        html("div", timeline, "ws-timeline", style="flex: 1 1 480px")
+
+
+@solara.component
+def ProjectorPage():
+    solara.Style(CSS)
+    router = solara.use_router()
+    room = WORKSHOP.find(query(router.search).get("room"))
+    with solara.Div(classes=["ws-page", "ws-projector"]):
+        if room is None:
+            html("h2", "No such room")
+            return
+        ProjectorView(room).key(room.code)
+
+
+# ----------------------------------------------------------------------------------------------
+# Home and solo
+
+
+@solara.component
+def Home():
+    solara.Style(CSS)
+    router = solara.use_router()
+    names = solara.use_memo(scenario_names, [])
+    start = default_scenario() if default_scenario() in names else DEFAULT_SCENARIO
+    scenario = solara.use_reactive(start)
+    seed = solara.use_reactive(0)
+    rounds = solara.use_reactive(None)
+    timer = solara.use_reactive("no timer")
+    show = solara.use_reactive(False)
+    teams = solara.use_reactive(True)
+    solo_seat = solara.use_reactive("japan")
+    error = solara.use_reactive("")
+    solara.Title("Bloc workshop")
+
+    def create() -> None:
+        try:
+            room = WORKSHOP.create(
+                scenario.value,
+                seed=seed.value,
+                rounds=rounds.value or None,
+                settings=Settings(
+                    show_decisions=show.value,
+                    timer_seconds=_seconds(timer.value) or None,
+                    teams=teams.value,
+                ),
+            )
+        except (WorkshopError, ScenarioError, ValueError) as e:
+            error.set("\n".join(getattr(e, "problems", None) or [str(e)]))
+            return
+        router.push(link("facilitator", room=room.code, key=room.admin_token))
+
+    seats = solara.use_memo(lambda: _seat_names(scenario.value), [scenario.value])
+    with solara.Div(classes=["ws-page", "ws-home"]):
+        html("h2", "Bloc workshop: the critical-minerals bloc, played by people")
+        with solara.Div(classes=["ws-cards"]):
+            with solara.Div():
+                html("h3", "Join a room")
+                CodeForm(router.push)
+            with solara.Div():
+                html("h3", "Run a workshop (facilitator)")
+                with solara.Div(classes=["ws-create-scenario"]):
+                    solara.Select("Scenario", values=names, value=scenario, dense=True)
+                with solara.Row():
+                    solara.InputInt("Seed", value=seed, dense=True, classes=["ws-create-seed"])
+                    solara.InputInt(
+                        "Rounds (empty: the scenario's)",
+                        value=rounds,
+                        dense=True,
+                        optional=True,
+                        classes=["ws-create-rounds"],
+                    )
+                with solara.Div(classes=["ws-create-timer"]):
+                    solara.Select(
+                        "Round timer", values=list(TIMER_CHOICES.values()), value=timer, dense=True
+                    )
+                solara.Checkbox(
+                    label="participants see others' decisions before the round closes", value=show
+                )
+                solara.Checkbox(label="teams may share a seat", value=teams)
+                solara.Button(
+                    "Create the room", color="primary", on_click=create, classes=["ws-create"]
+                )
+                if error.value:
+                    html("div", escape(error.value), "ws-error")
+            with solara.Div():
+                html("h3", "Play a seat alone")
+                html(
+                    "p",
+                    "You take one seat; agents play the others. The round waits for you.",
+                    "ws-muted",
+                )
+                with solara.Div(classes=["ws-solo-seat"]):
+                    solara.Select("Seat", values=list(seats), value=solo_seat, dense=True)
+                solara.Button(
+                    "Take the seat",
+                    color="primary",
+                    outlined=True,
+                    classes=["ws-solo-go"],
+                    on_click=lambda: router.push(
+                        link(
+                            "solo",
+                            scenario=scenario.value,
+                            seat=solo_seat.value,
+                            seed=seed.value,
+                            rounds=rounds.value or None,
+                        )
+                    ),
+                )
+
+
+def _seat_names(scenario: str) -> list[str]:
+    try:
+        sc = load_scenario(scenario)
+    except ScenarioError:
+        return []
+    return [*sc.country_ids, sc.supplier.actor]
+
+
+@solara.component
+def SoloPage():
+    """Open a one-person room on the link's scenario and seat, then go to its page."""
+    solara.Style(CSS)
+    router = solara.use_router()
+    q = query(router.search)
+    error = solara.use_reactive("")
+
+    def open_room() -> None:
+        try:
+            seed = int(q["seed"]) if q.get("seed") else None
+            rounds = int(q["rounds"]) if q.get("rounds") else None
+            scenario = q.get("scenario") or default_scenario()
+            seat = q.get("seat") or "japan"
+            sc = load_scenario(scenario)
+            if seat not in (*sc.country_ids, sc.supplier.actor):
+                raise WorkshopError(f"{scenario} has no seat {seat!r}")
+            room, p = WORKSHOP.solo(sc, seat, q.get("name") or "You", seed=seed, rounds=rounds)
+        except (WorkshopError, ScenarioError, ValueError) as e:
+            error.set("\n".join(getattr(e, "problems", None) or [str(e)]))
+            return
+        router.push(link("join", room=room.code, token=p.token))
+
+    solara.use_effect(open_room, [])
+    with solara.Div(classes=["ws-page"]):
+        if error.value:
+            html("div", escape(error.value), "ws-error")
+        else:
+            html("p", "Setting up your seat…", "ws-muted")
+
+
+routes = [
+    solara.Route(path="/", component=Home, label="Bloc workshop", layout=Layout),
+    solara.Route(path="join", component=JoinPage, label="Join"),
+    solara.Route(path="facilitator", component=FacilitatorPage, label="Facilitator"),
+    solara.Route(path="projector", component=ProjectorPage, label="Projector"),
+    solara.Route(path="solo", component=SoloPage, label="Play a seat"),
+]
+
+__all__ = ["Refused", "routes"]

@@ -1,0 +1,292 @@
+"""`bloc sweep` in one process: tables equal to direct model calls, metadata, failures as rows,
+resume, the output folder's rules, one-line errors before any run, the report, and the README
+commands."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from negotiation import BlocModel, load_scenario
+from negotiation.cli import main
+from negotiation.sweep import load, run_seed, run_sweep
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "scenarios" / "sweeps"
+
+TINY = """
+    title = "tiny"
+    seed = 99
+    replications = 2
+    collect = "every_round"
+    metrics = ["final_size", "final_members", "first_fracture", "mean_world_price",
+               "mean_fiscal_cost", "supplier_share", "internally_stable", "tariff_revenue:sum"]
+    [set]
+    "time.rounds" = 3
+    [parameters]
+    "policy.outsider_penalty" = { values = [0.05, 0.2] }
+    "policy.instrument" = { choice = ["border", "price_gap"] }
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "spec.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def bloc(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def errors(result) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("bloc: error:")]
+
+
+@pytest.fixture(scope="module")
+def tiny_sweep(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("tiny")
+    spec = write(tmp, TINY)
+    summary = run_sweep(spec, tmp / "out", workers=1, progress=False)
+    return spec, tmp / "out", summary
+
+
+def test_tables_equal_direct_model_calls(tiny_sweep):
+    spec, out, summary = tiny_sweep
+    assert (summary.n_runs, summary.n_ok, summary.n_failed, summary.exit_code) == (8, 8, 0, 0)
+    runs, rounds, meta = load(out)
+    assert list(runs["run_id"]) == list(range(8))
+    assert list(runs["point"]) == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert list(runs["replication"]) == [0, 1] * 4
+    assert list(runs["seed"]) == [run_seed(99, i) for i in range(8)]
+    assert list(runs["policy.instrument"]) == ["border", "border", "price_gap", "price_gap"] * 2
+    assert set(runs["status"]) == {"ok"} and runs["error"].isna().all()
+    columns = [c for c in rounds.columns if c not in ("run_id", "round")]
+    assert {"n_members", "members", "world_price_lithium", "tariff_revenue"} <= set(columns)
+    for _, got in runs.iterrows():
+        overrides = {
+            "time.rounds": 3,
+            "policy.outsider_penalty": got["policy.outsider_penalty"],
+            "policy.instrument": got["policy.instrument"],
+        }
+        sc = load_scenario("ministerial-2026", overrides)
+        direct = BlocModel(sc, rng=int(got["seed"])).run().rounds_df
+        last, body = direct.iloc[-1], direct.iloc[1:]
+        assert got["final_size"] == last["n_members"]
+        assert got["final_members"] == last["members"]
+        assert got["mean_world_price_rare_earths"] == body["world_price_rare_earths"].mean()
+        assert got["supplier_share_gallium"] == last["supplier_share_gallium"]
+        assert got["sum_tariff_revenue"] == body["tariff_revenue"].sum()
+        assert got["internally_stable"] == last["internally_stable"]
+        mine = rounds[rounds["run_id"] == got["run_id"]].drop(columns="run_id")
+        pd.testing.assert_frame_equal(
+            mine.reset_index(drop=True), direct[["round", *columns]], check_dtype=False
+        )
+
+
+def test_metadata_says_what_ran(tiny_sweep):
+    spec, out, _ = tiny_sweep
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["spec_text"] == spec.read_text()
+    import hashlib
+
+    assert meta["spec_sha256"] == hashlib.sha256(spec.read_bytes()).hexdigest()
+    assert meta["root_seed"] == 99
+    assert meta["design"]["kind"] == "grid" and meta["design"]["n_runs"] == 8
+    assert [p["path"] for p in meta["design"]["parameters"]] == [
+        "policy.outsider_penalty",
+        "policy.instrument",
+    ]
+    assert meta["scenario"]["name"] == "ministerial-2026"
+    assert {"bloc", "mesa", "numpy", "pandas", "pyarrow", "dask", "SALib", "python"} <= set(
+        meta["versions"]
+    )
+    assert meta["started"] and meta["ended"] and meta["status"] == "complete"
+    assert len(meta["sessions"]) == 1 and meta["sessions"][0]["runs"] == 8
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                          text=True)  # fmt: skip
+    if head.returncode == 0:
+        assert meta["git"]["commit"] == head.stdout.strip()
+    design = pq.read_table(out / "design.parquet").to_pandas()
+    assert list(design.columns) == ["point", "policy.outsider_penalty", "policy.instrument"]
+    assert len(design) == 4
+
+
+def test_failed_runs_are_rows_and_set_the_exit_code(tmp_path):
+    spec = write(tmp_path, """
+        seed = 1
+        replications = 2
+        metrics = ["final_size"]
+        [set]
+        "time.rounds" = 3
+        [parameters]
+        "policy.outsider_penalty" = { values = [0.1, 5.0] }
+    """)  # fmt: skip
+    r = bloc("sweep", str(spec), "--out", str(tmp_path / "out"), "--workers", "1", "--quiet")
+    assert r.exit_code == 2 + 2, r.output  # 2 + the number of failed runs
+    assert "bloc: warning:" in r.stderr and "5.0 is rejected by the scenario" in r.stderr
+    runs = load(tmp_path / "out").runs
+    assert list(runs["status"]) == ["ok", "ok", "failed", "failed"]
+    failed = runs[runs["status"] == "failed"]
+    assert failed["error"].str.contains("outsider_penalty").all()
+    assert failed["error"].str.contains("less than or equal to 2").all()
+    assert failed["final_size"].isna().all() and runs["final_size"].notna().sum() == 2
+    again = bloc("sweep", str(spec), "--out", str(tmp_path / "out"), "--resume")
+    # failed runs count as done: a resume does not rerun them, and the exit code still says 2
+    assert again.exit_code == 4 and "this session ran 0 in" in again.stdout
+
+
+def test_resume_runs_only_what_is_missing(tmp_path):
+    spec = write(tmp_path, TINY)
+    full = tmp_path / "full"
+    run_sweep(spec, full, workers=1, batch_size=1, flush_seconds=0, progress=False)
+    expected = load(full)
+    cut = tmp_path / "cut"
+    shutil.copytree(full, cut)
+    parts = sorted((cut / "runs").glob("part-*.parquet"))
+    assert len(parts) == 8  # one part per run with batch size 1 and flush every batch
+    for p in parts[1:4]:  # three runs lost with both their tables
+        p.unlink()
+        (cut / "rounds" / p.name).unlink()
+    parts[5].unlink()  # a crash between the rounds part and the runs part: an orphan
+    (cut / "runs" / f".{parts[6].name}.1234abcd.tmp").write_bytes(b"PAR1 half a file")
+    partial = load(cut)
+    assert list(partial.runs["run_id"]) == [0, 4, 6, 7]
+    assert set(partial.rounds["run_id"]) == {0, 4, 6, 7}  # the orphan's rounds are not read
+    summary = run_sweep(spec, cut, resume=True, workers=1, progress=False)
+    assert summary.n_run_now == 4 and summary.n_ok == 8
+    assert "this session ran 4 in" in summary.text()
+    done = load(cut)
+    pd.testing.assert_frame_equal(done.runs, expected.runs, check_exact=True)
+    pd.testing.assert_frame_equal(done.rounds, expected.rounds, check_exact=True)
+    assert not list(cut.glob("**/.*.tmp"))
+    assert {p.name for p in (cut / "rounds").iterdir()} <= {
+        p.name for p in (cut / "runs").iterdir()
+    }
+    assert len(done.metadata["sessions"]) == 2
+
+
+def test_the_output_folder_is_never_mixed_up(tmp_path, tiny_sweep):
+    spec, out, _ = tiny_sweep
+    r = bloc("sweep", str(spec), "--out", str(out), "--workers", "1")
+    assert r.exit_code == 2 and "already holds a sweep (8 of 8 runs done); add --resume" in r.stderr
+    r = bloc("sweep", str(spec), "--out", str(out), "--workers", "1", "--resume", "--quiet")
+    assert r.exit_code == 0
+    other = write(tmp_path, TINY.replace("seed = 99", "seed = 100"), "other.toml")
+    r = bloc("sweep", str(other), "--out", str(out), "--resume")
+    assert r.exit_code == 2 and "the spec changed since this sweep started" in r.stderr
+    cosmetic = write(tmp_path, "# a new comment\n" + TINY, "cosmetic.toml")
+    assert bloc("sweep", str(cosmetic), "--out", str(out), "--resume", "--quiet").exit_code == 0
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "notes.txt").write_text("mine")
+    r = bloc("sweep", str(spec), "--out", str(tmp_path / "full"))
+    assert r.exit_code == 2 and "not empty and holds no sweep" in r.stderr
+
+
+BAD = {
+    "unknown parameter path": (
+        '"policy.outsider_penalt" = { values = [0.1] }',
+        "unknown scenario path: 'outsider_penalt' is not a field of policy (did you mean "
+        "'outsider_penalty'?)",
+    ),
+    "empty range": (
+        '"policy.outsider_penalty" = { range = [0.3, 0.1], steps = 3 }',
+        "empty range [0.3, 0.1]",
+    ),
+    "sobol with a non-numeric parameter": (
+        '"policy.instrument" = { choice = ["border", "stockpile"] }',
+        "a Sobol design needs numeric parameters",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_specs_exit_2_before_any_run(tmp_path, case):
+    param, expected = BAD[case]
+    design = '[design]\nkind = "sobol"\nsize = 4\n' if "sobol" in case else ""
+    spec = write(tmp_path, f"{design}[parameters]\n{param}\n")
+    out = tmp_path / "out"
+    r = bloc("sweep", str(spec), "--out", str(out))
+    assert r.exit_code == 2
+    assert len(errors(r)) == 1 and len(r.stderr.splitlines()) == 1, r.stderr
+    assert errors(r)[0].startswith(f"bloc: error: {spec}: parameters.") and expected in r.stderr
+    assert not out.exists()
+
+
+def test_bad_options_exit_2(tmp_path, tiny_sweep):
+    spec = tiny_sweep[0]
+    out = tmp_path / "out"
+    r = bloc("sweep", str(spec), "--out", str(out), "--workers", "2", "--scheduler", "tcp://x:1")
+    assert r.exit_code == 2 and "exclude each other" in r.stderr
+    r = bloc("sweep", str(spec), "--out", str(out), "--workers", "0")
+    assert r.exit_code == 2
+    r = bloc("sweep", str(tmp_path / "missing.toml"), "--out", str(out))
+    assert r.exit_code == 2 and "missing.toml" in r.stderr
+    r = bloc("sweep", "report", str(tmp_path / "nothing"))
+    assert r.exit_code == 2 and "no sweep here" in r.stderr
+    assert not out.exists()
+
+
+def test_report_of_a_grid(tiny_sweep, tmp_path):
+    _, out, _ = tiny_sweep
+    page = tmp_path / "tiny.html"
+    r = bloc(
+        "sweep", "report", str(out), "--out", str(page), "--metric", "mean_world_price_lithium"
+    )
+    assert r.exit_code == 0, r.output
+    text = page.read_text()
+    assert text.startswith("<!doctype html>") and text.count("<svg") == 2  # heatmap, main effects
+    assert "Heatmap" in text and "Main effects on mean_world_price_lithium" in text
+    assert "Sobol indices" not in text and "http" not in text.split("<body>")[1].split("<svg")[0]
+    r = bloc("sweep", "report", str(out), "--metric", "mean_world_price_lithum")
+    assert r.exit_code == 2 and "did you mean 'mean_world_price_lithium'" in r.stderr
+
+
+def test_readme_commands(tmp_path, monkeypatch):
+    """The commands of the README's sweep section, run as written (in a scratch folder)."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(EXAMPLES, tmp_path / "scenarios" / "sweeps")
+    commands = [
+        "bloc sweep scenarios/sweeps/penalty-floor.toml --out runs/penalty-floor",
+        "bloc sweep scenarios/sweeps/penalty-floor.toml --out runs/penalty-floor --resume",
+        "bloc sweep report runs/penalty-floor",
+        "bloc sweep scenarios/sweeps/sensitivity.toml --out runs/sensitivity --workers 2",
+        "bloc sweep report runs/sensitivity",
+    ]
+    for command in commands:
+        r = bloc(*shlex.split(command)[1:])
+        assert r.exit_code == 0, (command, r.output)
+    from negotiation.sweep import load
+
+    runs, rounds, metadata = load("runs/penalty-floor")
+    assert len(runs) == 16 and (runs["status"] == "ok").all() and rounds.empty
+    best = runs.groupby("policy.outsider_penalty")["final_size"].mean()
+    assert len(best) == 4
+    sobol = (tmp_path / "runs/sensitivity/report.html").read_text()
+    assert "Sobol indices" in sobol and "first order S1" in sobol
+    assert (tmp_path / "runs/penalty-floor/report.html").is_file()
+    assert np.isfinite(load("runs/sensitivity").runs["mean_world_price_lithium"]).all()
+
+
+@pytest.mark.slow
+def test_benchmark_runs_small():
+    """The README's quick benchmark command (it prints ratios; nothing is asserted on them)."""
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "benchmarks/bench_sweep.py", "--runs", "4", "--rounds", "3", "--only",
+         "overhead"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "overhead: sweep / loop = " in done.stdout and "batch_run / loop = " in done.stdout

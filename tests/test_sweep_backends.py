@@ -1,0 +1,281 @@
+"""`bloc sweep` across processes: identical tables from 1 worker, 2 workers, a Dask LocalCluster
+and a Dask scheduler and workers started from the command line; SIGKILL at random moments then
+resume; Ctrl-C; a scheduler that does not answer. Real processes, real signals, no timing
+assertions."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from negotiation.cli import main
+from negotiation.sweep import load, run_sweep
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+BLOC = [str(BIN / "bloc")] if (BIN / "bloc").exists() else [sys.executable, "-m", "negotiation.cli"]
+DASK = str(BIN / "dask")
+
+SPEC = """
+    title = "backends"
+    seed = 5
+    replications = 2
+    collect = "every_round"
+    metrics = ["final_size", "final_members", "first_fracture", "mean_world_price",
+               "supplier_share", "stockpile_fund"]
+    [design]
+    kind = "lhs"
+    size = 6
+    [set]
+    "time.rounds" = 3
+    [parameters]
+    "policy.outsider_penalty" = { uniform = [0.0, 0.4] }
+    "policy.instrument" = { choice = ["border", "price_gap", "stockpile"] }
+    "supplier.aggressiveness" = { uniform = [0.0, 1.0] }
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "spec.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def assert_same(a: Path, b: Path) -> None:
+    x, y = load(a), load(b)
+    assert list(x.runs["run_id"]) == list(range(len(x.runs)))
+    pd.testing.assert_frame_equal(x.runs, y.runs, check_exact=True)
+    pd.testing.assert_frame_equal(x.rounds, y.rounds, check_exact=True)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """End a process we started, with its process group (workers, nannies, fork server)."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=20)
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def parts(out: Path) -> int:
+    return len(list((out / "runs").glob("part-*.parquet"))) if (out / "runs").is_dir() else 0
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("reference")
+    spec = write(tmp, SPEC)
+    run_sweep(spec, tmp / "one", workers=1, progress=False)
+    return spec, tmp / "one"
+
+
+@pytest.mark.slow
+def test_two_workers_give_the_same_tables(reference, tmp_path):
+    spec, one = reference
+    summary = run_sweep(spec, tmp_path / "two", workers=2, batch_size=1, progress=False)
+    assert summary.n_ok == 12 and "process pool (2 workers" in summary.backend
+    assert_same(one, tmp_path / "two")
+
+
+@pytest.mark.slow
+def test_a_dask_local_cluster_gives_the_same_tables(reference, tmp_path):
+    from distributed import LocalCluster
+
+    spec, one = reference
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster:  # fmt: skip
+        summary = run_sweep(spec, tmp_path / "dask", scheduler=cluster.scheduler_address,
+                            batch_size=3, progress=False)  # fmt: skip
+    assert summary.n_ok == 12 and "dask" in summary.backend
+    assert_same(one, tmp_path / "dask")
+
+
+@pytest.mark.slow
+def test_separate_scheduler_and_worker_processes(reference, tmp_path):
+    """`dask scheduler` and `dask worker` as separate processes on free ports of 127.0.0.1."""
+    spec, one = reference
+    file = tmp_path / "scheduler.json"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    procs: list[subprocess.Popen] = []
+
+    def start(name: str, *args: str) -> None:
+        with open(logs / f"{name}.log", "w") as log:
+            procs.append(subprocess.Popen([DASK, *args], stdout=log, stderr=subprocess.STDOUT,
+                                          start_new_session=True, cwd=tmp_path))  # fmt: skip
+
+    try:
+        start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+              "--scheduler-file", str(file))  # fmt: skip
+        wait_for(lambda: file.exists() and "address" in file.read_text(), 120, "the scheduler")
+        address = json.loads(file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+
+        # No worker yet: a one-line error, exit code 2, nothing written.
+        none = tmp_path / "none"
+        r = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(none), "--scheduler",
+                                      address, "--connect-timeout", "2"])  # fmt: skip
+        assert r.exit_code == 2 and "the scheduler has no workers" in r.stderr, r.output
+        assert not none.exists()
+
+        start("worker", "worker", "--scheduler-file", str(file), "--nworkers", "2", "--nthreads",
+              "1", "--no-dashboard", "--host", "127.0.0.1")  # fmt: skip
+        out = tmp_path / "cli"
+        done = subprocess.run([*BLOC, "sweep", str(spec), "--out", str(out), "--scheduler",
+                               address, "--connect-timeout", "120", "--batch-size", "2",
+                               "--quiet"], capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert_same(one, out)
+        sessions = load(out).metadata["sessions"]
+        assert sessions[0]["backend"] == f"dask cluster at {address}"
+    finally:
+        for p in reversed(procs):
+            stop(p)
+
+
+def test_a_scheduler_that_does_not_answer(reference, tmp_path):
+    spec, _ = reference
+    with socket.socket() as silent:  # accepts connections, never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        out = tmp_path / "out"
+        r = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out), "--scheduler",
+                                      address, "--connect-timeout", "2"])  # fmt: skip
+    assert r.exit_code == 2
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"bloc: error: --scheduler {address}: no answer within 2 s"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_then_resume(tmp_path):
+    """Kill the whole sweep (parent, fork server, workers) with SIGKILL at random moments: no
+    run is lost or duplicated, and the tables equal an uninterrupted sweep's."""
+    spec = write(tmp_path, SPEC.replace("size = 6", "size = 15"))
+    rng = random.Random(20260204)
+    out = tmp_path / "killed"
+    base = [*BLOC, "sweep", str(spec), "--out", str(out), "--batch-size", "1", "--quiet",
+            "--flush-seconds", "0"]  # fmt: skip
+    for attempt, workers in enumerate(["1", "2", "1"]):
+        before = parts(out)
+        args = [*base, "--workers", workers] + (["--resume"] if attempt else [])
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)  # fmt: skip
+        try:
+            if attempt == 0:  # anywhere from the folder's creation on, even before a run lands
+                wait_for(lambda: (out / "metadata.json").exists(), 300, "the sweep to start")
+                time.sleep(rng.uniform(0.0, 0.5))
+            else:  # in the middle of the runs
+                target = before + rng.randint(1, 4)
+                wait_for(lambda p=proc, t=target: parts(out) >= t or p.poll() is not None, 300,
+                         "runs")  # fmt: skip
+                time.sleep(rng.uniform(0.0, 0.3))
+            assert proc.poll() is None, "the sweep finished before it could be killed"
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        finally:
+            stop(proc)
+        assert proc.returncode == -signal.SIGKILL
+        runs = load(out).runs
+        assert runs["run_id"].is_unique and len(runs) < 30
+    finish = subprocess.run([*base, "--workers", "1", "--resume"], capture_output=True, text=True,
+                            timeout=600)  # fmt: skip
+    assert finish.returncode == 0, finish.stderr
+    killed = load(out)
+    assert list(killed.runs["run_id"]) == list(range(30))
+    assert not killed.rounds.duplicated(["run_id", "round"]).any()
+    assert len(killed.metadata["sessions"]) == 4
+    run_sweep(spec, tmp_path / "whole", workers=1, progress=False)
+    assert_same(tmp_path / "whole", out)
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_what_is_written_and_prints_the_resume_command(reference, tmp_path):
+    spec, one = reference
+    out = tmp_path / "out"
+    proc = subprocess.Popen([*BLOC, "sweep", str(spec), "--out", str(out), "--workers", "2",
+                             "--batch-size", "1", "--flush-seconds", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+    try:
+        wait_for(lambda: parts(out) >= 2 or proc.poll() is not None, 300, "runs")
+        assert proc.poll() is None, "the sweep finished before Ctrl-C"
+        os.killpg(proc.pid, signal.SIGINT)  # what the terminal sends to the foreground group
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        stop(proc)
+    assert proc.returncode == 130, stderr
+    command = f"bloc sweep {spec} --out {out} --resume --workers 2"
+    assert f"resume with: {command}" in stderr
+    assert "Traceback" not in stderr
+    saved = load(out)
+    assert saved.runs["run_id"].is_unique and 2 <= len(saved.runs) < 12
+    assert saved.metadata["status"] == "interrupted"
+    r = CliRunner().invoke(main, command.split()[1:] + ["--quiet"])
+    assert r.exit_code == 0, r.output
+    assert_same(one, out)
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_stops_the_sweep_cleanly(reference, tmp_path):
+    """SIGKILL one worker process of the pool: exit code 1, what finished is kept, resume ends."""
+    import psutil
+
+    spec, one = reference
+    out = tmp_path / "out"
+    proc = subprocess.Popen([*BLOC, "sweep", str(spec), "--out", str(out), "--workers", "2",
+                             "--batch-size", "1", "--flush-seconds", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+
+    def workers() -> list[psutil.Process]:
+        """The pool's workers: forked by the fork server, a child of the sweep's process."""
+        found = []
+        for p in psutil.Process(proc.pid).children():
+            with contextlib.suppress(psutil.Error):
+                if "forkserver" in " ".join(p.cmdline()):
+                    found += p.children()
+        return found
+
+    try:
+        wait_for(lambda: parts(out) >= 1 or proc.poll() is not None, 300, "runs")
+        victims = workers()
+        assert proc.poll() is None and victims, "no worker to kill"
+        victims[0].kill()
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        stop(proc)
+    assert proc.returncode == 1, stderr
+    assert "a worker process died" in stderr and "resume with: bloc sweep" in stderr
+    assert load(out).runs["run_id"].is_unique
+    r = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out), "--resume", "--workers",
+                                  "1", "--quiet"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert_same(one, out)

@@ -1,0 +1,627 @@
+"""Workshop rooms without a browser: codes, tokens, seats, teams, the round's rules, the timer,
+isolation, the record and its replay (negotiation/workshop.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+import time
+import zipfile
+
+import pandas as pd
+import pytest
+
+from agents.human import accept, reject
+from negotiation.cli import entry
+from negotiation.scenario import load_scenario
+from negotiation.types import Action, Decision, Reason, SupplierAction, SupplierMove
+from negotiation.workshop import (
+    ALPHABET,
+    LOBBY,
+    OVER,
+    RUNNING,
+    Refused,
+    RoomNotFound,
+    Settings,
+    Workshop,
+    WorkshopError,
+    load_record,
+    new_code,
+    normalize_code,
+    public_url,
+    replay,
+    tables_from_record,
+)
+
+SCENARIO = "ministerial-2026"
+
+
+class Clock:
+    """A clock the test moves by hand (seconds)."""
+
+    def __init__(self, t: float = 1_800_000_000.0):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture(scope="module")
+def sc():
+    return load_scenario(SCENARIO)
+
+
+@pytest.fixture
+def ws():
+    w = Workshop(ticker=False)
+    yield w
+    w.close()
+
+
+def people(room, *names_seats):
+    """Join and claim: [(name, seat)] -> participants."""
+    out = []
+    for name, seat in names_seats:
+        p = room.join(name)
+        if seat:
+            room.claim(p.token, seat)
+        out.append(p)
+    return out
+
+
+def counter(**terms):
+    return Decision(Action.COUNTER, Reason({}), terms=terms)
+
+
+# ----------------------------------------------------------------------------------------------
+# Codes and rooms
+
+
+def test_join_codes_are_unguessable_and_typable():
+    assert len(ALPHABET) == 32 and len(set(ALPHABET)) == 32
+    assert not set("ILOU") & set(ALPHABET)  # Crockford: no look-alikes
+    codes = {new_code() for _ in range(2000)}
+    assert len(codes) == 2000  # 32**6 ~ 1.07e9 codes: no collision in a few thousand
+    assert all(len(c) == 6 and set(c) <= set(ALPHABET) for c in codes)
+    assert len(new_code(length=8)) == 8
+    with pytest.raises(ValueError):
+        new_code(length=5)
+    assert normalize_code(" k7m-2qo ") == "K7M2Q0"
+    assert normalize_code("il") == "11"
+
+
+def test_codes_never_repeat_a_taken_one(monkeypatch):
+    draws = iter("AAAAAA" + "BBBBBB")
+    monkeypatch.setattr("negotiation.workshop.secrets.choice", lambda _alphabet: next(draws))
+    assert new_code(taken={"AAAAAA"}) == "BBBBBB"
+
+
+def test_rooms_are_isolated(ws, sc):
+    a, b = ws.create(sc, rounds=3), ws.create(sc, rounds=3)
+    assert a.code != b.code and ws.get(a.code.lower()) is a
+    (alice,) = people(a, ("Alice", "japan"))
+    # Alice's token means nothing in room b, and the facilitator key of a nothing in b.
+    with pytest.raises(Refused):
+        b.claim(alice.token, "japan")
+    with pytest.raises(Refused):
+        b.start(a.admin_token)
+    with pytest.raises(Refused):
+        b.submit(alice.token, "japan", accept())
+    assert b.snapshot().seat("japan").holders == ()
+    a.start(a.admin_token)
+    assert b.snapshot().phase == LOBBY and a.snapshot().phase == RUNNING
+    with pytest.raises(RoomNotFound):
+        ws.get("ZZZZZZ")
+    assert ws.find(None) is None
+
+
+def test_tokens_are_secret_and_checked(ws, sc):
+    room = ws.create(sc, rounds=3)
+    (p,) = people(room, ("Alice", None))
+    assert len(p.token) >= 20 and p.token not in json.dumps(room.snapshot().seats, default=str)
+    with pytest.raises(Refused, match="not valid"):
+        room.claim("forged-token", "japan")
+    with pytest.raises(Refused):
+        room.force("not-the-key")
+    with pytest.raises(WorkshopError, match="name"):
+        room.join("   ")
+    with pytest.raises(WorkshopError, match="already"):
+        room.join("alice")  # names are unique, whatever the case
+
+
+# ----------------------------------------------------------------------------------------------
+# Seats and the round
+
+
+def test_only_the_holder_of_a_seat_can_submit_for_it(ws, sc):
+    room = ws.create(sc, rounds=4)
+    alice, bob, cy = people(room, ("Alice", "japan"), ("Bob", "eu"), ("Cy", None))
+    room.start(room.admin_token)
+    assert set(room.snapshot().waiting_for) == {"japan", "eu"}
+    with pytest.raises(Refused, match="European Union: you hold Japan's seat"):
+        room.submit(alice.token, "eu", reject())
+    with pytest.raises(Refused, match="no seat"):
+        room.submit(cy.token, "japan", accept())
+    with pytest.raises(Refused):
+        room.submit("", "japan", accept())
+    with pytest.raises(Refused):
+        room.submit(room.admin_token, "japan", accept())  # the facilitator decides for nobody
+    room.claim(cy.token, "us")
+    with pytest.raises(WorkshopError, match="from round 2"):
+        room.submit(cy.token, "us", accept())  # a seat taken mid-run is an agent's this round
+    snap = room.snapshot()
+    assert not snap.seat("eu").decided and not snap.seat("japan").decided
+    assert snap.decisions == ()  # a refused submission is not recorded
+
+
+def test_the_round_waits_for_every_person_then_plays(ws, sc):
+    room = ws.create(sc, rounds=4)
+    alice, bob, sup = people(room, ("Alice", "japan"), ("Bob", "eu"), ("Sam", "supplier"))
+    room.start(room.admin_token)
+    snap = room.snapshot()
+    assert snap.round == 0 and set(snap.waiting_for) == {"japan", "eu", "supplier"}
+    assert snap.panels["japan"].kind == "invite" and snap.panels["supplier"].kind == "supplier"
+    assert set(snap.panels["japan"].accept) == set(snap.panels["japan"].reject)
+    room.submit(alice.token, "japan", accept())
+    room.submit(bob.token, "eu", reject())
+    assert room.snapshot().round == 0 and room.snapshot().waiting_for == ("supplier",)
+    room.submit(sup.token, "supplier", SupplierMove(SupplierAction.FLOOD, ("gallium",), 0.5))
+    snap = room.snapshot()
+    assert snap.round == 1 and snap.closed[1] == "all decided"
+    row = snap.rounds_df.iloc[-1]
+    assert row["supplier_action"] == "flood" and "japan" in row["members"]
+    texts = " ".join(t for _, _, t, _ in snap.narrative())
+    assert "Japan joined the bloc" in texts and "a person's move" in texts
+    assert "European Union rejected the package" in texts
+    # Japan is now a member played by a person: asked whether it stays.
+    assert snap.panels["japan"].kind == "stay"
+
+
+def test_a_changed_decision_counts_until_the_round_closes(ws, sc):
+    room = ws.create(sc, rounds=3)
+    alice, bob = people(room, ("Alice", "japan"), ("Bob", "eu"))
+    room.start(room.admin_token)
+    room.submit(alice.token, "japan", reject())
+    room.submit(alice.token, "japan", accept())
+    room.submit(bob.token, "eu", accept())
+    snap = room.snapshot()
+    assert "japan" in snap.members
+    table = tables_from_record(room.record())["decisions"]
+    assert table.query("seat == 'japan'")["counted"].tolist() == [False, True]
+
+
+def test_forcing_lets_agents_answer_for_silent_seats(ws, sc):
+    room = ws.create(sc, rounds=3)
+    alice, bob = people(room, ("Alice", "japan"), ("Bob", "eu"))
+    room.start(room.admin_token)
+    room.submit(alice.token, "japan", accept())
+    room.force(room.admin_token)
+    snap = room.snapshot()
+    assert snap.round == 1 and snap.closed[1] == "forced by the facilitator"
+    assert "no answer in time; an agent decided" in " ".join(snap.events_df["text"])
+    with pytest.raises(Refused):
+        room.force(alice.token)
+
+
+def test_pause_holds_the_round_and_resume_plays_it(ws, sc):
+    room = ws.create(sc, rounds=3)
+    (alice,) = people(room, ("Alice", "japan"))
+    room.start(room.admin_token)
+    room.pause(room.admin_token)
+    with pytest.raises(WorkshopError, match="paused"):
+        room.submit(alice.token, "japan", accept())
+    assert room.snapshot().paused
+    room.resume(room.admin_token)
+    room.submit(alice.token, "japan", accept())
+    assert room.snapshot().round == 1
+
+
+def test_the_timer_forces_the_round_and_can_be_extended_or_paused(ws, sc):
+    clock = Clock()
+    room = ws.create(sc, rounds=4, settings=Settings(timer_seconds=60), clock=clock)
+    alice, bob = people(room, ("Alice", "japan"), ("Bob", "eu"))
+    room.start(room.admin_token)
+    assert room.snapshot().time_left == pytest.approx(60)
+    room.submit(alice.token, "japan", accept())
+    clock.t += 59
+    assert not room.tick() and room.snapshot().round == 0
+    room.extend(room.admin_token, 30)
+    clock.t += 2
+    assert not room.tick()
+    room.pause(room.admin_token)
+    clock.t += 1000  # time does not run while paused
+    assert not room.tick()
+    room.resume(room.admin_token)
+    assert room.snapshot().time_left == pytest.approx(29)
+    clock.t += 29
+    assert room.tick()
+    snap = room.snapshot()
+    assert snap.round == 1 and snap.closed[1] == "time up"
+    assert snap.time_left == pytest.approx(60)  # the next round has its own countdown
+    room.configure(room.admin_token, timer_seconds=None)
+    assert room.snapshot().time_left is None
+    with pytest.raises(WorkshopError):
+        room.configure(room.admin_token, timer_seconds=-5)
+
+
+def test_the_servers_timer_thread_closes_rounds():
+    w = Workshop(ticker=True, tick_seconds=0.05)
+    try:
+        room = w.create(SCENARIO, rounds=3, settings=Settings(timer_seconds=0.3))
+        people(room, ("Alice", "japan"))
+        room.start(room.admin_token)
+        deadline = time.monotonic() + 10
+        while room.snapshot().round < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert room.snapshot().closed.get(1) == "time up"
+    finally:
+        w.close()
+
+
+def test_a_dropped_connection_keeps_the_seat(ws, sc):
+    room = ws.create(sc, rounds=3)
+    (alice,) = people(room, ("Alice", "japan"))
+    detach = room.attach(alice.token)
+    assert room.snapshot().participant(alice.id).sessions == 1
+    detach()  # the browser tab is gone
+    assert room.snapshot().participant(alice.id).sessions == 0
+    room.start(room.admin_token)
+    again = room.participant(alice.token)  # rejoining with the private link
+    assert again.seat == "japan" and again.name == "Alice"
+    room.attach(alice.token)
+    room.submit(alice.token, "japan", accept())
+    assert room.snapshot().round == 1
+
+
+def test_teams_share_a_seat_with_one_submitter(ws, sc):
+    room = ws.create(sc, rounds=3)
+    alice, dee = people(room, ("Alice", "japan"), ("Dee", "japan"))
+    seat = room.snapshot().seat("japan")
+    assert seat.holder_names == ("Alice", "Dee") and seat.submitter == alice.id
+    room.start(room.admin_token)
+    with pytest.raises(Refused, match="Alice submits"):
+        room.submit(dee.token, "japan", accept())
+    room.set_submitter(room.admin_token, "japan", dee.id)
+    with pytest.raises(Refused, match="Dee submits"):
+        room.submit(alice.token, "japan", accept())
+    room.submit(dee.token, "japan", accept())
+    assert room.snapshot().round == 1
+    assert room.record()["actions"][-2]["participant"] == "Dee"
+    # Without teams, a held seat cannot be joined.
+    room.configure(room.admin_token, teams=False)
+    (eve,) = people(room, ("Eve", None))
+    with pytest.raises(WorkshopError, match="holds"):
+        room.claim(eve.token, "japan")
+
+
+def test_removing_a_participant_frees_the_seat_for_an_agent(ws, sc):
+    room = ws.create(sc, rounds=5)
+    alice, bob, dee = people(room, ("Alice", "japan"), ("Bob", "eu"), ("Dee", "eu"))
+    room.start(room.admin_token)
+    room.submit(alice.token, "japan", accept())
+    room.remove(room.admin_token, bob.id)  # Dee takes over EU's team
+    with pytest.raises(Refused, match="removed"):
+        room.submit(bob.token, "eu", accept())
+    assert room.snapshot().seat("eu").submitter == dee.id
+    room.remove(room.admin_token, dee.id)  # nobody left: an agent answers, the round plays
+    snap = room.snapshot()
+    assert snap.round == 1 and "an agent for empty seats" in snap.closed[1]
+    assert not snap.seat("eu").person and snap.seat("eu").holders == ()
+    with pytest.raises(Refused):
+        room.remove(alice.token, alice.id)
+
+
+def test_a_seat_taken_mid_run_is_a_persons_from_the_next_round(ws, sc):
+    room = ws.create(sc, rounds=6)
+    (alice,) = people(room, ("Alice", "japan"))
+    room.start(room.admin_token)
+    (mia,) = people(room, ("Mia", "mexico"))
+    snap = room.snapshot()
+    assert not snap.seat("mexico").person and snap.seat("mexico").person_next
+    with pytest.raises(WorkshopError, match="from round 2"):
+        room.submit(mia.token, "mexico", accept())
+    room.submit(alice.token, "japan", accept())
+    snap = room.snapshot()
+    assert snap.round == 1 and snap.seat("mexico").person
+    assert "Mia took Mexico's seat" in " ".join(t for _, _, t, _ in snap.narrative())
+    assert not any("strategies" in t for _, _, t, _ in snap.narrative())  # told as a seat change
+
+
+def test_a_counter_proposal_and_its_forecast(ws, sc):
+    room = ws.create(sc, rounds=3)
+    (bob,) = people(room, ("Bob", "eu"))
+    room.start(room.admin_token)
+    terms = {"floors": {"rare_earths": 60000.0}, "penalty": 0.02, "cost_sharing": "equal"}
+    gain = room.preview_counter(bob.token, terms)
+    assert set(gain) >= {"consumer_cost", "supply_security"}
+    before = room.snapshot().rounds_df.copy()
+    pd.testing.assert_frame_equal(before, room.snapshot().rounds_df)  # a forecast changes nothing
+    with pytest.raises(WorkshopError, match="unknown mineral"):
+        room.submit(bob.token, "eu", counter(floors={"unobtainium": 1.0}))
+    room.submit(bob.token, "eu", counter(**terms))
+    event = room.snapshot().events_df.query("actor == 'eu'")["text"].iloc[0]
+    assert "counter-proposed" in event
+
+
+def test_the_supplier_seat_and_its_forecast(ws, sc):
+    room = ws.create(sc, rounds=3)
+    (sam,) = people(room, ("Sam", "supplier"))
+    room.start(room.admin_token)
+    flood = SupplierMove(SupplierAction.FLOOD, ("rare_earths",), 0.6)
+    f = room.preview_move(sam.token, flood)
+    assert set(f) == {"utility", "normal", "margins"} and "us" in f["margins"]
+    with pytest.raises(WorkshopError, match="mineral"):
+        room.submit(sam.token, "supplier", SupplierMove(SupplierAction.FLOOD, (), 0.5))
+    with pytest.raises(WorkshopError, match="side offer"):
+        room.submit(sam.token, "supplier", SupplierMove(SupplierAction.SIDE_OFFER, (), 0, "", 1e9))
+    room.submit(sam.token, "supplier", SupplierMove(SupplierAction.SIDE_OFFER, (), 0, "us", 2e9))
+    row = room.snapshot().rounds_df.iloc[-1]
+    assert row["supplier_action"] == "side_offer" and row["supplier_target"] == "us"
+
+
+def test_nothing_to_decide_plays_on_while_people_hold_seats(ws, sc):
+    """A person whose seat has nothing to decide (here: cooling off after leaving) does not
+    hold the room up: rounds play until someone must decide."""
+    room = ws.create(sc, rounds=8)
+    (alice,) = people(room, ("Alice", "japan"))
+    room.start(room.admin_token)
+    room.submit(alice.token, "japan", accept())
+    room.submit(alice.token, "japan", reject())  # leaves in round 2, then cools off
+    snap = room.snapshot()
+    assert snap.round > 2 or snap.phase == OVER
+    assert any(how == "nothing to decide" for how in snap.closed.values())
+
+
+def test_an_empty_room_waits_for_the_facilitator(ws, sc):
+    room = ws.create(sc, rounds=3)
+    room.start(room.admin_token)
+    assert room.snapshot().round == 0  # nobody holds a seat: no round plays by itself
+    room.force(room.admin_token)
+    assert room.snapshot().round == 1
+
+
+def test_a_solo_room_waits_for_its_person(ws, sc):
+    room, p = ws.solo(sc, "japan", seed=2, rounds=4)
+    snap = room.snapshot()
+    assert snap.solo and snap.phase == RUNNING and snap.waiting_for == ("japan",)
+    with pytest.raises(Refused):
+        room.join("Intruder")
+    with pytest.raises(WorkshopError, match="Decide first"):
+        room.play_on(p.token)
+    room.submit(p.token, "japan", reject())
+    snap = room.snapshot()
+    assert snap.round == 1
+    if not snap.panels:  # nothing to decide: the room shows the round until the person plays on
+        room.play_on(p.token)
+        assert room.snapshot().round == 2
+
+
+def test_the_session_ends_and_refuses_more(ws, sc):
+    room = ws.create(sc, rounds=2)
+    (alice,) = people(room, ("Alice", "japan"))
+    room.start(room.admin_token)
+    room.force(room.admin_token)
+    room.force(room.admin_token)
+    snap = room.snapshot()
+    assert snap.phase == OVER and snap.round == 2
+    with pytest.raises(WorkshopError, match="over"):
+        room.force(room.admin_token)
+    with pytest.raises(WorkshopError, match="over"):
+        room.submit(alice.token, "japan", accept())
+
+
+# ----------------------------------------------------------------------------------------------
+# Pages wait on the room
+
+
+def test_waiting_pages_wake_when_the_room_changes(ws, sc):
+    room = ws.create(sc, rounds=3)
+    (alice,) = people(room, ("Alice", "japan"))
+    room.start(room.admin_token)
+    v0 = room.snapshot().public_version
+    woke: list[float] = []
+
+    def page():
+        snap = room.wait(v0, timeout=5, public=True)
+        woke.append(time.perf_counter())
+        assert snap.round == 1
+
+    threads = [threading.Thread(target=page) for _ in range(20)]
+    for t in threads:
+        t.start()
+    time.sleep(0.1)
+    t0 = time.perf_counter()
+    room.submit(alice.token, "japan", accept())
+    for t in threads:
+        t.join()
+    assert len(woke) == 20 and max(woke) - t0 < 1.0
+    # Presence changes wake the facilitator's page, not the participants'.
+    v = room.snapshot()
+    room.attach(alice.token)
+    assert room.wait(v.public_version, timeout=0.05, public=True).public_version == v.public_version
+    assert room.wait(v.version, timeout=0.05).version > v.version
+
+
+def test_snapshots_are_shared_between_pages_until_the_room_changes(ws, sc):
+    room = ws.create(sc, rounds=3)
+    assert room.snapshot() is room.snapshot()
+    people(room, ("Alice", None))
+    assert room.snapshot().version > 0
+
+
+# ----------------------------------------------------------------------------------------------
+# The record, its exports and replays
+
+
+def play_a_session(ws, sc, clock=None):
+    """A session with everything in it: teams, a counter, the supplier, a removal, a seat taken
+    mid-run, a lever change, a forced round, a timer, a changed decision."""
+    clock = clock or Clock()
+    room = ws.create(sc, seed=7, rounds=9, settings=Settings(timer_seconds=90), clock=clock)
+    alice, dee, bob, sam = people(
+        room, ("Alice", "japan"), ("Dee", "japan"), ("Bob", "eu"), ("Sam", "supplier")
+    )
+    room.start(room.admin_token)
+
+    def decide_all(choice):
+        for _ in range(3):
+            snap = room.snapshot()
+            if snap.phase != RUNNING:
+                return
+            for seat in snap.waiting_for:
+                holder = snap.seat(seat).submitter
+                token = next(p.token for p in snap.participants if p.id == holder)
+                clock.t += 3
+                room.submit(token, seat, choice(seat, snap))
+            if not snap.waiting_for:
+                return
+
+    def choice(seat, snap):
+        if seat == "supplier":
+            return SupplierMove(SupplierAction.EXPORT_CONTROLS, ("gallium", "rare_earths"), 0.7)
+        return accept() if snap.round % 3 != 2 else reject()
+
+    room.submit(bob.token, "eu", reject())
+    terms = {"floors": {"rare_earths": 95000.0}, "penalty": 0.1, "cost_sharing": "equal"}
+    room.submit(bob.token, "eu", counter(**terms))  # he changed his mind
+    decide_all(choice)  # round 1
+    room.set_levers(room.admin_token, penalty=0.3)
+    (mia,) = people(room, ("Mia", "mexico"))
+    decide_all(choice)  # round 2
+    room.remove(room.admin_token, bob.id)
+    clock.t += 100
+    room.tick()  # time up for whoever has not decided
+    room.force(room.admin_token)
+    while room.snapshot().phase == RUNNING:
+        decide_all(choice)
+        if room.snapshot().phase == RUNNING and room.snapshot().waiting_for:
+            room.force(room.admin_token)
+    return room
+
+
+def test_a_session_replays_from_its_record_to_the_same_outcomes(ws, sc):
+    room = play_a_session(ws, sc)
+    rec = json.loads(room.export_json())  # through JSON text, as a facilitator exports it
+    closes = set(rec["closed"].values())
+    assert {"all decided", "time up", "forced by the facilitator"} <= closes
+    model = replay(rec)
+    pd.testing.assert_frame_equal(model.rounds_df, room.model.rounds_df)
+    pd.testing.assert_frame_equal(model.actors_df, room.model.actors_df)
+    pd.testing.assert_frame_equal(model.events_df, room.model.events_df)
+    # ... and the exported outcomes are those records.
+    exported = pd.DataFrame(rec["outcomes"]["rounds"])
+    pd.testing.assert_frame_equal(exported, model.rounds_df, check_dtype=False)
+
+
+def test_replay_from_a_file(tmp_path, ws, sc):
+    room = play_a_session(ws, sc)
+    path = tmp_path / "session.json"
+    path.write_text(room.export_json())
+    pd.testing.assert_frame_equal(replay(path).actors_df, room.model.actors_df)
+    with pytest.raises(WorkshopError, match="not a Bloc workshop session"):
+        load_record({"format": "something else"})
+
+
+def test_the_record_holds_every_decision_with_seat_person_and_time(ws, sc):
+    room = play_a_session(ws, sc)
+    tables = tables_from_record(room.record())
+    d = tables["decisions"]
+    assert {"round", "seat", "participant", "time", "action"} <= set(d.columns)
+    assert set(d["participant"]) >= {"Alice", "Bob", "Sam"}
+    assert (d["time"].str.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")).all()
+    counters = d[d["action"] == "counter"]
+    assert counters["counter_floor_rare_earths"].iloc[0] == 95000.0
+    moves = d[d["seat"] == "supplier"]
+    assert set(moves["action"]) == {"export_controls"}
+    assert set(moves["minerals"]) == {"gallium+rare_earths"}
+    r = tables["rounds"]
+    assert list(r["round"]) == list(range(10)) and (r["closed_by"].iloc[1:] != "").all()
+    ev = tables["events"]
+    assert {"model", "room"} == set(ev["source"])
+    assert any(re.search(r"removed Bob", t) for t in ev["text"])
+    levers = tables["levers"]
+    assert "penalty" in set(levers["lever"])
+
+
+def test_csv_and_zip_exports_parse(ws, sc):
+    room = play_a_session(ws, sc)
+    for table in ("decisions", "rounds", "actors", "events", "levers", "participants"):
+        df = pd.read_csv(io.StringIO(room.export_csv(table)))
+        assert len(df) > 0, table
+    with zipfile.ZipFile(io.BytesIO(room.export_zip())) as z:
+        names = set(z.namelist())
+        assert {"decisions.csv", "rounds.csv", "session.json"} <= names
+        rec = json.loads(z.read("session.json"))
+    pd.testing.assert_frame_equal(replay(rec).rounds_df, room.model.rounds_df)
+
+
+def test_a_lobby_record_replays_to_the_opening(ws, sc):
+    room = ws.create(sc, rounds=3, levers={"penalty": 0.2})
+    people(room, ("Alice", "japan"))
+    model = replay(room.export_json())
+    assert model.round == 0 and model.penalty == 0.2
+
+
+# ----------------------------------------------------------------------------------------------
+# Serving
+
+
+def test_public_url():
+    assert public_url("127.0.0.1", 8766) == "http://127.0.0.1:8766"
+    url = public_url("0.0.0.0", 8766)
+    assert url.startswith("http://") and url.endswith(":8766") and "0.0.0.0" not in url
+
+
+def test_bloc_workshop_refuses_bad_arguments(capsys):
+    assert entry(["workshop", "--port", "70000"]) == 2
+    assert "--port" in capsys.readouterr().err
+    assert entry(["workshop", "--scenario", "no-such-scenario"]) == 2
+    assert "no-such-scenario" in capsys.readouterr().err
+
+
+def test_bloc_workshop_help():
+    from click.testing import CliRunner
+
+    from negotiation.cli import main
+
+    out = CliRunner().invoke(main, ["workshop", "--help"]).output
+    assert "--host" in out and "127.0.0.1" in out and "8766" in out and "--scenario" in out
+
+
+@pytest.mark.slow
+def test_bloc_workshop_serves_on_the_venues_network():
+    """The README's command: `bloc workshop --host 0.0.0.0 --port PORT --scenario NAME` listens
+    on every network, says which address to give participants, and serves the pages."""
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    from tests.browser_support import free_port, stop_app_server
+
+    port = free_port()
+    bloc = Path(sys.executable).parent / "bloc"
+    cmd = [str(bloc), "workshop", "--host", "0.0.0.0", "--port", str(port)]
+    cmd += ["--scenario", "us-mexico-60-day"]
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env, start_new_session=True)  # fmt: skip
+    try:
+        lines = [proc.stdout.readline(), proc.stdout.readline()]
+        assert f"serving on http://0.0.0.0:{port}/" in lines[0]
+        assert re.search(rf"participants open http://[\d.]+:{port}/", lines[1]), lines
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert proc.poll() is None, "the server stopped"
+                assert time.monotonic() < deadline, "the server did not answer"
+                time.sleep(0.5)
+    finally:
+        stop_app_server(proc)

@@ -1,0 +1,213 @@
+"""The workshop pages rendered with `solara.render` (no browser): clicks on the widgets, and the
+pages follow the room as other people act (negotiation/workshop_app.py)."""
+
+from __future__ import annotations
+
+import time
+
+import ipyvuetify as v
+import ipywidgets
+import pytest
+import solara
+import solara.widgets
+
+from agents.human import accept
+from negotiation import workshop_app as wa
+from negotiation.workshop import Settings, Workshop
+
+SCENARIO = "ministerial-2026"
+
+
+@pytest.fixture
+def ws():
+    w = Workshop(ticker=False)
+    yield w
+    w.close()
+
+
+def texts(rc) -> str:
+    return " ".join(str(w.unsafe_innerHTML) for w in rc.find(solara.widgets.HTML).widgets)
+
+
+def eventually(check, timeout: float = 10.0):
+    """Pages re-render from a thread that waits on the room: poll until `check()` holds."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            out = check()
+        except (ValueError, AssertionError):
+            out = None
+        if out:
+            return out
+        if time.monotonic() > end:
+            raise AssertionError("the page did not follow the room in time")
+        time.sleep(0.05)
+
+
+def button(rc, cls: str):
+    return rc.find(v.Btn, class_=cls).widget
+
+
+def test_a_participant_takes_a_seat_decides_and_sees_the_round_close(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    alice = room.join("Alice")
+    _, rc = solara.render(wa.ParticipantView(room, alice.token), handle_error=False)
+    assert "Choose a seat" in texts(rc)
+    button(rc, "ws-choose-japan").click()
+    eventually(lambda: "(you)" in texts(rc))
+    assert "has not started" in texts(rc)
+    room.start(room.admin_token)  # the facilitator, elsewhere
+    eventually(lambda: rc.find(v.Btn, class_="ws-accept").widgets)
+    page = texts(rc)
+    assert "if you accept" in page and "if you reject" in page and "On the table" in page
+    assert "consumer cost" in page and "supply security" in page
+    button(rc, "ws-accept").click()
+    eventually(lambda: room.snapshot().round == 1)
+    eventually(lambda: "Round 1 of 3" in texts(rc))
+    assert "Japan joined the bloc" in texts(rc)
+    assert "Alice" in texts(rc)  # the narrative names the person who decided
+
+
+def test_a_page_cannot_act_for_another_seat(ws):
+    """A participant who edits the link to act for another seat is refused by the room."""
+    room = ws.create(SCENARIO, rounds=3)
+    alice, bob = room.join("Alice"), room.join("Bob")
+    room.claim(alice.token, "japan")
+    room.claim(bob.token, "eu")
+    room.start(room.admin_token)
+    _, rc = solara.render(wa.ParticipantView(room, alice.token, "eu"), handle_error=False)
+    assert "acts for European Union" in texts(rc)
+    button(rc, "ws-reject").click()
+    eventually(lambda: "You cannot decide for European Union" in texts(rc))
+    assert not room.snapshot().seat("eu").decided
+
+
+def test_an_unknown_or_removed_token_gets_no_seat(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    _, rc = solara.render(wa.ParticipantView(room, "forged"), handle_error=False)
+    assert "not valid" in texts(rc)
+    p = room.join("Zed")
+    room.remove(room.admin_token, p.id)
+    _, rc = solara.render(wa.ParticipantView(room, p.token), handle_error=False)
+    assert "removed you" in texts(rc)
+
+
+def test_counter_proposal_form(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    bob = room.join("Bob")
+    room.claim(bob.token, "eu")
+    room.start(room.admin_token)
+    _, rc = solara.render(wa.ParticipantView(room, bob.token), handle_error=False)
+    eventually(lambda: rc.find(v.Btn, class_="ws-counter-open").widgets)
+    button(rc, "ws-counter-open").click()
+    field = rc.find(v.TextField, class_="ws-counter-floor-rare_earths").widget
+    field.v_model = "60000"
+    button(rc, "ws-counter-forecast").click()
+    eventually(lambda: "If the proposer agrees" in texts(rc))
+    button(rc, "ws-counter-send").click()
+    eventually(lambda: room.snapshot().round == 1)
+    d = room.record()["actions"]
+    sent = next(a for a in d if a["kind"] == "submit")
+    assert sent["decision"]["terms"]["floors"]["rare_earths"] == 60000.0
+
+
+def test_the_supplier_panel(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    sam = room.join("Sam")
+    room.claim(sam.token, "supplier")
+    room.start(room.admin_token)
+    _, rc = solara.render(wa.ParticipantView(room, sam.token), handle_error=False)
+    eventually(lambda: rc.find(v.Btn, class_="ws-move-flood").widgets)
+    rc.find(v.BtnToggle, class_="ws-supplier-action").widget.v_model = 1  # flood
+    eventually(lambda: rc.find(v.Checkbox).widgets)
+    (box,) = [w for w in rc.find(v.Checkbox).widgets if w.label == "Gallium"]
+    box.v_model = True
+    button(rc, "ws-supplier-forecast").click()
+    eventually(lambda: "With today's members" in texts(rc))
+    button(rc, "ws-supplier-send").click()
+    eventually(lambda: room.snapshot().round == 1)
+    row = room.snapshot().rounds_df.iloc[-1]
+    assert row["supplier_action"] == "flood" and row["supplier_target"] == "gallium"
+
+
+def test_the_facilitator_sees_who_decided_and_runs_the_room(ws):
+    room = ws.create(SCENARIO, rounds=4)
+    alice, bob = room.join("Alice"), room.join("Bob")
+    room.claim(alice.token, "japan")
+    room.claim(bob.token, "eu")
+    _, rc = solara.render(wa.FacilitatorView(room, room.admin_token), handle_error=False)
+    assert room.code in texts(rc) and "Alice" in texts(rc)
+    button(rc, "ws-start").click()
+    eventually(lambda: room.snapshot().phase == "running")
+    room.submit(alice.token, "japan", accept())
+    eventually(lambda: "decided</span> accept" in texts(rc))  # the facilitator sees what
+    button(rc, "ws-pause").click()
+    eventually(lambda: room.snapshot().paused)
+    eventually(lambda: rc.find(v.Btn, class_="ws-resume").widgets)
+    button(rc, "ws-resume").click()
+    eventually(lambda: not room.snapshot().paused)
+    button(rc, "ws-force").click()
+    eventually(lambda: room.snapshot().round == 1)
+    eventually(lambda: "forced" in str(room.snapshot().closed))
+    button(rc, f"ws-remove-{bob.id}").click()
+    eventually(lambda: room.snapshot().participant(bob.id).removed)
+    button(rc, "ws-extend-30").click()
+    eventually(lambda: room.snapshot().time_left is not None)
+
+
+def test_the_facilitators_link_needs_the_key(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    # The route component checks the key before showing anything.
+    assert not room.check_admin("guess") and room.check_admin(room.admin_token)
+
+
+def test_charts_projector_and_export_render(ws):
+    room = ws.create(SCENARIO, rounds=3, settings=Settings(show_decisions=True))
+    alice = room.join("Alice")
+    room.claim(alice.token, "japan")
+    room.start(room.admin_token)
+    room.submit(alice.token, "japan", accept())
+    snap = room.snapshot()
+    _, rc = solara.render(wa.ChartsView(snap), handle_error=False)
+    assert "<svg" in texts(rc)  # the network and the membership timeline
+    assert len(rc.find(ipywidgets.Image).widgets) == 3  # prices, money, why
+    _, rc = solara.render(wa.ProjectorView(room), handle_error=False)
+    page = texts(rc)
+    assert room.code in page and "Japan" in page and "What happened" in page
+    _, rc = solara.render(wa.ExportView(room, snap), handle_error=False)
+    labels = [str(w.children[-1]) for w in rc.find(v.Btn).widgets]
+    assert "session.json" in labels and "decisions.csv" in labels and "rounds.csv" in labels
+
+
+def test_a_solo_page_plays_on(ws):
+    room, p = ws.solo(SCENARIO, "japan", seed=0, rounds=4)
+    _, rc = solara.render(wa.ParticipantView(room, p.token), handle_error=False)
+    assert "Charts" in texts(rc)  # one person is their own facilitator: charts and export
+    button(rc, "ws-accept").click()
+    eventually(lambda: room.snapshot().round >= 1)
+    snap = room.snapshot()
+    if not snap.panels and snap.phase == "running":
+        eventually(lambda: rc.find(v.Btn, class_="ws-play-on").widgets)
+        button(rc, "ws-play-on").click()
+        eventually(lambda: room.snapshot().round >= 2)
+
+
+def test_query_and_links():
+    assert wa.query("room=ABC123&token=x-y_z") == {"room": "ABC123", "token": "x-y_z"}
+    assert wa.query(None) == {}
+    assert wa.link("join", room="ABC123", token=None) == "/join?room=ABC123"
+
+
+def test_others_decisions_are_hidden_unless_the_facilitator_shows_them(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    alice, bob = room.join("Alice"), room.join("Bob")
+    room.claim(alice.token, "japan")
+    room.claim(bob.token, "eu")
+    room.start(room.admin_token)
+    room.submit(alice.token, "japan", accept())
+    _, rc = solara.render(wa.ParticipantView(room, bob.token), handle_error=False)
+    row = wa.seats_html(room.snapshot(), reveal=False)
+    assert "decided" in row and "decided</span> accept" not in row
+    assert "decided</span> accept" not in texts(rc)  # Bob sees that Japan decided, not what
+    room.configure(room.admin_token, show_decisions=True)
+    eventually(lambda: "decided</span> accept" in texts(rc))

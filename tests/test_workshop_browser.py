@@ -1,0 +1,178 @@
+"""Workshop mode in a real browser: a `bloc workshop` server on a free port, a facilitator and
+three participants in four browser contexts at once (each its own cookies and storage, as on
+four devices), driven by Playwright with Debian's chromium.
+
+One session covers the issue's list: claim seats, submit, the round advances when every seat
+played by a person has decided, acting for another seat is refused, a participant who drops
+gets the seat back with their link, forcing a round, and the export parses and replays.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from negotiation.workshop import replay, tables_from_record
+from tests import browser_support
+from tests.browser_support import free_port, start_app_server, stop_app_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WORKSHOP_COMMAND = [sys.executable, "-m", "negotiation.cli", "workshop"]
+ROUND_JS = "() => Number(document.querySelector('.ws-round')?.dataset.round ?? -1)"
+
+
+@pytest.fixture(scope="module")
+def server():
+    """`bloc workshop --port PORT` (browser_support starts `bloc app`; same plumbing)."""
+    port = free_port()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(browser_support, "APP_COMMAND", WORKSHOP_COMMAND)
+        proc = start_app_server([], port)
+    try:
+        yield f"http://127.0.0.1:{port}", proc
+    finally:
+        stop_app_server(proc)
+
+
+def new_page(browser, width: int = 1100):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    return context, page
+
+
+def wait_round(page, r: int, timeout: float = 30_000) -> None:
+    page.wait_for_function(f"() => ({ROUND_JS})() === {r}", timeout=timeout)
+
+
+def join(browser, url: str, code: str, name: str, seat: str):
+    """A participant on their own device: the room's address, a name, a seat."""
+    context, page = new_page(browser, 900)
+    page.goto(f"{url}/")
+    page.locator(".ws-code-input input").fill(code.lower())  # codes forgive case
+    page.locator(".ws-code-go").click()
+    page.locator(".ws-name input").fill(name)
+    page.locator(".ws-join").click()
+    page.wait_for_url("**token=**")
+    page.locator(f".ws-choose-{seat}").click()
+    page.locator(f".ws-me[data-seat='{seat}']").wait_for(state="attached")
+    return context, page
+
+
+def test_a_workshop_session_with_four_browsers(server, browser, screenshot_dir, tmp_path):
+    url, proc = server
+    log_start = len(Path(proc.log_path).read_text(errors="replace"))
+
+    # The facilitator creates a room.
+    fctx, fac = new_page(browser, 1280)
+    fac.goto(f"{url}/")
+    fac.locator(".ws-create").click()
+    fac.locator(".ws-code").wait_for()
+    code = fac.locator(".ws-code").get_attribute("data-code")
+    assert code and len(code) == 6
+
+    # Three participants join and claim seats.
+    actx, alice = join(browser, url, code, "Alice", "japan")
+    bctx, bob = join(browser, url, code, "Bob", "eu")
+    sctx, sam = join(browser, url, code, "Sam", "supplier")
+    for name in ("Alice", "Bob", "Sam"):
+        fac.locator(".ws-facilitator", has_text=name).wait_for()
+    fac.locator(".ws-start").click()
+
+    # Round 1: every person sees their panel with the forecast.
+    alice.locator(".ws-accept").wait_for()
+    assert "if you accept" in alice.locator(".ws-forecast").inner_text()
+    bob.locator(".ws-reject").wait_for()
+    sam.locator(".ws-supplier-send").wait_for()
+    alice.screenshot(path=screenshot_dir / "workshop-participant-decision.png", full_page=True)
+
+    # Acting for another seat is refused by the server: Alice edits her link to act for the EU.
+    alice_link = alice.url
+    alice.goto(alice_link + "&seat=eu")
+    alice.locator(".ws-reject").click()
+    alice.locator(".ws-error", has_text="You cannot decide for European Union").wait_for()
+    assert fac.locator(".ws-seat-row-eu").get_attribute("data-decided") == "0"
+    alice.goto(alice_link)
+
+    # Everyone decides: the round advances on every screen.
+    alice.locator(".ws-accept").click()
+    fac.locator(".ws-seat-row-japan[data-decided='1']").wait_for()
+    assert fac.locator(".ws-round").get_attribute("data-round") == "0"  # still waiting
+    bob.locator(".ws-reject").click()
+    sam.locator(".ws-supplier-send").click()
+    for page in (fac, alice, bob, sam):
+        wait_round(page, 1)
+    fac.screenshot(path=screenshot_dir / "workshop-facilitator.png", full_page=True)
+
+    # Bob's connection drops; he comes back with his link and has his seat.
+    bob_link = bob.url
+    bctx.close()
+    bctx, bob = new_page(browser, 900)
+    bob.goto(bob_link)
+    bob.locator(".ws-me[data-seat='eu']").wait_for(state="attached")
+    wait_round(bob, 1)
+    bob.locator(".ws-reject").click()
+    alice.locator(".ws-accept, .ws-stay").first.click()
+    sam.locator(".ws-supplier-send").click()
+    for page in (fac, alice, bob, sam):
+        wait_round(page, 2)
+
+    # Round 3: only Alice decides; the facilitator forces the round.
+    alice.locator(".ws-accept, .ws-stay").first.click()
+    fac.locator(".ws-seat-row-japan[data-decided='1']").wait_for()
+    fac.locator(".ws-force").click()
+    for page in (fac, alice, bob, sam):
+        wait_round(page, 3)
+    fac.get_by_role("tab", name="Narrative").click()
+    fac.locator(".ws-events", has_text="no answer in time").first.wait_for()
+
+    # The projector shows the room too.
+    pctx, proj = new_page(browser, 1280)
+    proj.goto(f"{url}/projector?room={code}")
+    wait_round(proj, 3)
+    proj.screenshot(path=screenshot_dir / "workshop-projector.png", full_page=True)
+    pctx.close()
+
+    # Debrief: the export parses and replays to the same outcomes.
+    fac.get_by_role("tab", name="Export").click()
+    with fac.expect_download() as info:
+        fac.locator(".ws-download-json").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    rec = json.loads(path.read_text())
+    model = replay(rec)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(rec["outcomes"]["rounds"]), model.rounds_df, check_dtype=False
+    )
+    decisions = tables_from_record(rec)["decisions"]
+    assert set(decisions["participant"]) == {"Alice", "Bob", "Sam"}
+    assert list(decisions.query("seat == 'eu'")["round"]) == [1, 2]
+    with fac.expect_download() as info:
+        fac.locator(".ws-download-decisions").click()
+    csv_path = tmp_path / info.value.suggested_filename
+    info.value.save_as(csv_path)
+    assert len(pd.read_csv(csv_path)) == len(decisions)
+
+    for ctx in (fctx, actx, bctx, sctx):
+        ctx.close()
+    new = Path(proc.log_path).read_text(errors="replace")[log_start:]
+    assert "Traceback" not in new, new[-3000:]
+
+
+def test_play_a_seat_alone(server, browser, screenshot_dir):
+    """The link the web app's "Take a seat" opens: one seat for one person, agents elsewhere."""
+    url, proc = server
+    context, page = new_page(browser, 1000)
+    page.goto(f"{url}/solo?scenario=ministerial-2026&seat=japan&rounds=3")
+    page.wait_for_url("**token=**")
+    page.locator(".ws-me[data-seat='japan']").wait_for(state="attached")
+    page.locator(".ws-accept").click()
+    wait_round(page, 1)
+    page.locator(".ws-charts img").first.wait_for()
+    page.screenshot(path=screenshot_dir / "workshop-solo.png", full_page=True)
+    context.close()
