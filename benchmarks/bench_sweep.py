@@ -10,7 +10,8 @@ replications, the same run ids and seeds everywhere):
   `load_scenario` and calls `BlocModel(scenario, rng=seed).run()`; and mesa.batch_run (1 process)
   on the same model and design, for comparison. Target: sweep / loop <= 1.05.
 - scaling: 2 worker processes against 1. Target: >= 1.7x on 2 cores.
-- dask: a dask.distributed LocalCluster (2 workers x 1 thread) against the 2-process pool.
+- dask: a dask.distributed LocalCluster (2 workers x 1 thread) against the 2-process pool, with
+  the workers' statistical profiler off (as the README starts workers) and on (Dask's default).
   Target: within 20 %. The cluster's start-up is printed apart (a sweep uses a running cluster).
 - memory: peak resident memory of the whole process tree (the `bloc sweep` process, the fork
   server and the workers), sampled every 0.1 s, for a sweep of --memory-runs runs and one of a
@@ -234,17 +235,32 @@ def main() -> None:
     if "dask" in parts:
         import logging
 
+        import dask
         from distributed import LocalCluster
 
-        c0 = time.perf_counter()
-        quiet = logging.ERROR
-        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None, silence_logs=quiet) as cluster:  # fmt: skip
-            started = time.perf_counter() - c0
-            td = sweep(spec, tmp / "dask", scheduler=cluster.scheduler_address)
-        show(f"dask LocalCluster ({args.workers}x1 thread)", td)
-        print(f"  dask / process pool = {td.wall / t2.wall:.3f} in wall time  (target <= 1.20; "
-              f"the cluster's start-up, {started:.1f} s, is not counted)")  # fmt: skip
+        # Dask workers sample their threads' stacks every 10 ms by default (the dashboard's
+        # profile); on 2 cores that costs a run-bound sweep about a quarter of its speed. The
+        # README starts workers with it off; both are measured here.
+        for profile in (False, True):
+            c0 = time.perf_counter()
+            with (
+                dask.config.set({"distributed.worker.profile.enabled": profile}),
+                LocalCluster(
+                    n_workers=args.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                ) as cluster,
+            ):
+                started = time.perf_counter() - c0
+                out = tmp / f"dask-profile-{profile}"
+                td = sweep(spec, out, scheduler=cluster.scheduler_address)
+            label = "on (dask's default)" if profile else "off"
+            show(f"dask LocalCluster, profiler {'on' if profile else 'off'}", td)
+            print(f"  dask / process pool = {td.wall / t2.wall:.3f} in wall time with the workers' "
+                  f"profiler {label}  (target <= 1.20; cluster start-up {started:.1f} s not "
+                  "counted)", flush=True)  # fmt: skip
     if "memory" in parts:
         for workers in sorted({int(w) for w in args.memory_workers.split(",")}):
             for runs in (max(1, args.memory_runs // 10), args.memory_runs):

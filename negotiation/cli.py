@@ -7,6 +7,7 @@ Every user error (unknown scenario, bad value, unwritable folder) prints one lin
 from __future__ import annotations
 
 import platform
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,7 +51,23 @@ def writable_dir(path: Path) -> Path:
     return path
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _BlocGroup(click.Group):
+    """Remembers the arguments it was called with, for the provenance files a command writes
+    (`sys.argv` is the host's: pytest's, or a notebook kernel's, when the CLI runs in-process)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["bloc.argv"] = list(args)
+        return super().parse_args(ctx, args)
+
+
+def invocation() -> str | None:
+    """The command line of the running `bloc` command, or None outside one."""
+    ctx = click.get_current_context(silent=True)
+    argv = ctx.meta.get("bloc.argv") if ctx is not None else None
+    return None if argv is None else shlex.join(["bloc", *argv])
+
+
+@click.group(cls=_BlocGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="bloc", prog_name="bloc")
 def main() -> None:
     """Bloc: game out a critical-minerals trading bloc."""
@@ -134,7 +151,7 @@ def run_meta(sc: Any, seed: int, rounds: int) -> dict[str, Any]:
         "scenario": sc.meta.name,
         "seed": seed,
         "rounds": rounds,
-        "command": " ".join(["bloc", *sys.argv[1:]]),
+        "command": invocation(),
         "versions": {
             "bloc": version("bloc"),
             "python": platform.python_version(),

@@ -570,6 +570,13 @@ def _versions() -> dict[str, str | None]:
     return out
 
 
+def _invocation() -> str | None:
+    """The `bloc ...` command line that started the sweep; None when called from Python."""
+    from negotiation.cli import invocation
+
+    return invocation()
+
+
 def _git() -> dict[str, Any] | None:
     """The commit of the code that ran, if it sits in a git checkout."""
     here = Path(__file__).resolve().parent
@@ -638,7 +645,7 @@ def _metadata(plan: Plan) -> dict[str, Any]:
         "tables": _table_columns(plan),
         "versions": _versions(),
         "git": _git(),
-        "command": shlex.join(["bloc", *sys.argv[1:]]) if sys.argv else None,
+        "command": _invocation(),
         "started": None,
         "ended": None,
         "status": "running",

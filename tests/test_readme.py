@@ -25,6 +25,9 @@ COVERED_ELSEWHERE: dict[str, str] = {
     ".venv/bin/python -m pytest": ".ci/run",
     ".venv/bin/ruff": ".ci/run",
     ".venv/bin/dask": "tests/test_sweep_backends.py::test_separate_scheduler_and_worker_processes",
+    "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False .venv/bin/dask worker": (
+        "tests/test_sweep_backends.py::test_separate_scheduler_and_worker_processes"
+    ),
     ".venv/bin/bloc sweep": "tests/test_sweep.py",
     ".venv/bin/bloc check": "tests/test_validation.py",
     "BLOC_FAST=1 .venv/bin/jupyter": "tests/test_notebooks.py",
@@ -41,8 +44,10 @@ def readme_commands() -> list[str]:
             line = raw.split("  #")[0].rstrip() if not raw.lstrip().startswith("#") else ""
             if not line.strip():
                 continue
+            if pending:  # a continuation line: its indentation is layout, not the command
+                line = line.lstrip()
             if line.endswith("\\"):
-                pending += line[:-1] + " "
+                pending += line[:-1].rstrip() + " "
                 continue
             commands.append((pending + line).strip())
             pending = ""

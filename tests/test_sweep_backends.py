@@ -125,10 +125,17 @@ def test_separate_scheduler_and_worker_processes(reference, tmp_path):
     logs.mkdir()
     procs: list[subprocess.Popen] = []
 
-    def start(name: str, *args: str) -> None:
+    def start(name: str, *args: str, env: dict[str, str] | None = None) -> None:
         with open(logs / f"{name}.log", "w") as log:
-            procs.append(subprocess.Popen([DASK, *args], stdout=log, stderr=subprocess.STDOUT,
-                                          start_new_session=True, cwd=tmp_path))  # fmt: skip
+            proc = subprocess.Popen(
+                [DASK, *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=tmp_path,
+                env=env,
+            )
+        procs.append(proc)
 
     try:
         start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
@@ -144,8 +151,10 @@ def test_separate_scheduler_and_worker_processes(reference, tmp_path):
         assert r.exit_code == 2 and "the scheduler has no workers" in r.stderr, r.output
         assert not none.exists()
 
+        # as the README starts them: without the 10 ms stack sampling of Dask's profiler
+        no_profile = {**os.environ, "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
         start("worker", "worker", "--scheduler-file", str(file), "--nworkers", "2", "--nthreads",
-              "1", "--no-dashboard", "--host", "127.0.0.1")  # fmt: skip
+              "1", "--no-dashboard", "--host", "127.0.0.1", env=no_profile)  # fmt: skip
         out = tmp_path / "cli"
         done = subprocess.run([*BLOC, "sweep", str(spec), "--out", str(out), "--scheduler",
                                address, "--connect-timeout", "120", "--batch-size", "2",
@@ -180,7 +189,8 @@ def test_a_scheduler_that_does_not_answer(reference, tmp_path):
 def test_sigkill_at_random_moments_then_resume(tmp_path):
     """Kill the whole sweep (parent, fork server, workers) with SIGKILL at random moments: no
     run is lost or duplicated, and the tables equal an uninterrupted sweep's."""
-    spec = write(tmp_path, SPEC.replace("size = 6", "size = 15"))
+    # 40 runs of 12 rounds: long enough that a kill aimed "a few runs in" lands before the end
+    spec = write(tmp_path, SPEC.replace("size = 6", "size = 20").replace("= 3\n", "= 12\n"))
     rng = random.Random(20260204)
     out = tmp_path / "killed"
     base = [*BLOC, "sweep", str(spec), "--out", str(out), "--batch-size", "1", "--quiet",
@@ -206,12 +216,12 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
             stop(proc)
         assert proc.returncode == -signal.SIGKILL
         runs = load(out).runs
-        assert runs["run_id"].is_unique and len(runs) < 30
+        assert runs["run_id"].is_unique and len(runs) < 40
     finish = subprocess.run([*base, "--workers", "1", "--resume"], capture_output=True, text=True,
                             timeout=600)  # fmt: skip
     assert finish.returncode == 0, finish.stderr
     killed = load(out)
-    assert list(killed.runs["run_id"]) == list(range(30))
+    assert list(killed.runs["run_id"]) == list(range(40))
     assert not killed.rounds.duplicated(["run_id", "round"]).any()
     assert len(killed.metadata["sessions"]) == 4
     run_sweep(spec, tmp_path / "whole", workers=1, progress=False)
