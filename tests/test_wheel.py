@@ -42,7 +42,8 @@ def installed(tmp_path_factory) -> Path:
     assert "negotiation/_scenarios/tin-1985.toml" in names
     sh(UV, "venv", "--python", sys.executable, tmp / "venv", cwd=tmp)
     python = tmp / "venv" / "bin" / "python"
-    sh(UV, "pip", "install", "--python", python, wheel, cwd=tmp)
+    # as pip does by default (uv does not): write the bytecode at install
+    sh(UV, "pip", "install", "--compile-bytecode", "--python", python, wheel, cwd=tmp)
     return tmp / "venv" / "bin"
 
 
