@@ -5,18 +5,21 @@ absolute times do not).
     .venv/bin/python benchmarks/bench_engine.py [--runs 5] [--rounds 52]
 
 Prints the median over repetitions of: ms per round of BlocModel, ms per step of the bare model,
-their ratio, the number of market clearings per round, and the time of a whole run.
+their ratio, the number of market clearings per round, the share of a round spent in market
+clearing and payoffs (the compiled kernels), and the time of a whole run.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
 import mesa
 
 import negotiation.market as market
+import negotiation.payoffs as payoffs
 from negotiation import BlocModel, load_scenario
 
 
@@ -43,18 +46,28 @@ def time_bare(steps: int) -> float:
     return (time.perf_counter() - t) / steps
 
 
-def time_bloc(scenario, rounds: int, seed: int) -> tuple[float, float, int]:
-    calls = 0
-    original = market.clear
-
-    def counting(*args, **kwargs):
-        nonlocal calls
-        calls += 1
-        return original(*args, **kwargs)
-
+def time_bloc(scenario, rounds: int, seed: int) -> tuple[float, float, int, float]:
+    """(seconds a round, seconds for the whole run, market clearings, share of the run's time
+    spent in market clearing and payoffs)."""
     import negotiation.model as model_module
 
-    model_module.clear = counting
+    calls, inside = 0, 0.0
+    originals = {"clear": market.clear, "components": payoffs.components}
+
+    def timed(name):
+        def wrapper(*args, **kwargs):
+            nonlocal calls, inside
+            calls += name == "clear"
+            t = time.perf_counter()
+            try:
+                return originals[name](*args, **kwargs)
+            finally:
+                inside += time.perf_counter() - t
+
+        return wrapper
+
+    for name in originals:
+        setattr(model_module, name, timed(name))
     try:
         t0 = time.perf_counter()
         m = BlocModel(scenario, rounds=rounds, rng=seed)
@@ -62,8 +75,9 @@ def time_bloc(scenario, rounds: int, seed: int) -> tuple[float, float, int]:
         m.run()
         t2 = time.perf_counter()
     finally:
-        model_module.clear = original
-    return (t2 - t1) / rounds, t2 - t0, calls
+        for name, f in originals.items():
+            setattr(model_module, name, f)
+    return (t2 - t1) / rounds, t2 - t0, calls, inside / (t2 - t1)
 
 
 def main() -> None:
@@ -74,13 +88,14 @@ def main() -> None:
     sc = load_scenario("ministerial-2026")
     time_bloc(sc, 3, 0)  # warm up imports and caches
     time_bare(1000)
-    per_round, per_step, whole, clearings = [], [], [], []
+    per_round, per_step, whole, clearings, shares = [], [], [], [], []
     for i in range(args.runs):
         per_step.append(time_bare(5000))
-        pr, w, calls = time_bloc(sc, args.rounds, i)
+        pr, w, calls, share = time_bloc(sc, args.rounds, i)
         per_round.append(pr)
         whole.append(w)
         clearings.append(calls / args.rounds)
+        shares.append(share)
     pr, ps = statistics.median(per_round), statistics.median(per_step)
     size = f"{len(sc.actors)} actors, {len(sc.minerals)} minerals"
     print(f"default scenario ({size}), {args.rounds} rounds")
@@ -88,6 +103,8 @@ def main() -> None:
     print(f"  bare Mesa, 6 agents:  {ps * 1e3:8.3f} ms a step")
     print(f"  ratio:                {pr / ps:8.1f} x the bare loop")
     print(f"  market clearings:     {statistics.median(clearings):8.2f} a round")
+    print(f"  clearing + payoffs:   {statistics.median(shares):8.0%} of a round (compiled kernels)")
+    print(f"  load average:         {os.getloadavg()[0]:8.2f} (other work on the machine)")
     print(f"  a whole run:          {statistics.median(whole):8.3f} s (model built and run)")
 
 

@@ -844,15 +844,23 @@ class BlocModel(mesa.Model):
             "would_join": "+".join(would_join),
             "levers_changed": any(x["round"] == r for x in self.lever_log),
         }
+        # Plain floats in bulk (.tolist()): per-element numpy scalars are most of a record's cost.
+        columns = {
+            "floor": self.floors,
+            "world_price": out.world_price[0],
+            "bloc_price": out.bloc_price[0],
+            "bloc_share": out.bloc_share[0],
+            "supplier_share": out.supplier_share[0],
+            "stockpiled": out.stock_purchases[0] * ry,
+        }
+        values = {name: np.asarray(x, dtype=float).tolist() for name, x in columns.items()}
         for j, m in enumerate(self.minerals):
-            row[f"floor_{m}"] = float(self.floors[j])
-            row[f"world_price_{m}"] = float(out.world_price[0, j])
-            row[f"bloc_price_{m}"] = float(out.bloc_price[0, j])
-            row[f"bloc_share_{m}"] = float(out.bloc_share[0, j])
-            row[f"supplier_share_{m}"] = float(out.supplier_share[0, j])
-            row[f"stockpiled_{m}"] = float(out.stock_purchases[0, j] * ry)
+            for name, xs in values.items():
+                row[f"{name}_{m}"] = xs[j]
         self._rounds.append(row)
 
+        utility = ev.util[0].tolist()
+        weighted = (ev.comp[0] * self.weights).tolist()
         for a in self.actor_ids:
             i = self.index[a]
             is_sup = a == self.supplier_id
@@ -865,11 +873,10 @@ class BlocModel(mesa.Model):
                 "strategy": (
                     self.supplier_agent.strategy if is_sup else self.country_agents[a].strategy
                 ).name,
-                "utility": float(ev.util[0, i]),
+                "utility": utility[i],
                 "margin": margins.get(a, float("nan")),
             }
-            for c, name in enumerate(COMPONENTS):
-                arow[name] = float(ev.comp[0, i, c] * self.weights[i, c])
+            arow.update(zip(COMPONENTS, weighted[i]))
             self._actors.append(arow)
 
     def _record_specs(self, members: frozenset[str], move: SupplierMove) -> list:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from negotiation.market import MarketData, Outcome, Policies, ramp_surplus
+from negotiation._kernels import components_kernel
+from negotiation.market import MarketData, Outcome, Policies, as_array
 from negotiation.types import COMPONENTS
 
 
@@ -44,56 +45,44 @@ def components(
     out: Outcome,
     side_offer: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Utility components, shape (K, A, C), USD per year. `side_offer`: (K, A) USD/yr."""
+    """Utility components, shape (K, A, C), USD per year. `side_offer`: (K, A) USD/yr.
+
+    Computed as the module docstring says by `negotiation._kernels.components_kernel` (its numpy
+    form is the test oracle in tests/reference_market.py)."""
     K, A, M = out.production.shape
-    member = pol.member[:, :, None]
-    sup = data.supplier
-    ref = data.ref_price[None, None, :]
-    comp = np.zeros((K, A, len(COMPONENTS)))
-
-    # Producer surplus: the ramp at the producer price; the supplier's flood volume at (p - c).
-    cap = pol.capacity.copy()
-    member_cons_share = (out.consumption * member).sum(axis=1) / np.maximum(
-        out.consumption.sum(axis=1) + out.fringe_demand, 1e-300
+    f = as_array
+    comp = components_kernel(
+        data.ref_price,
+        data.cost,
+        data.spread,
+        data.consumption,
+        data.exposure,
+        data.supplier,
+        f(prof.risk_premium, (A,)),
+        f(prof.openness_value, (A,)),
+        f(prof.cost_sharing, (K, A)),
+        float(prof.strategic_weight),
+        f(prof.base_supplier_share, (M,)),
+        as_array(pol.member, (K, A), np.bool_),
+        f(pol.penalty, (K,)),
+        f(pol.flood, (K, M)),
+        f(pol.control, (K, M)),
+        f(pol.capacity, (K, A, M)),
+        out.world_price,
+        out.bloc_price,
+        out.producer_price,
+        out.consumer_price,
+        out.consumption,
+        out.fringe_demand,
+        out.tariff_revenue,
+        out.gap_payments,
+        out.stock_spending,
+        out.supplier_share,
+        out.bloc_share,
+        out.supplier_share_of_bloc,
+        f(0.0 if side_offer is None else side_offer, (K, A)),
     )
-    cap[:, sup, :] *= 1.0 - np.clip(pol.control, 0, 1) * member_cons_share
-    ps = ramp_surplus(out.producer_price, cap, data.cost[None], data.spread[None, None, :])
-    flood_q = pol.flood * pol.capacity[:, sup, :]
-    ps[:, sup, :] += (out.world_price - data.cost[sup][None]) * flood_q
-    comp[..., 0] = ps.sum(axis=2)
-
-    comp[..., 1] = -((out.consumer_price - ref) * out.consumption).sum(axis=2)
-    comp[..., 2] = out.tariff_revenue.sum(axis=2)
-
-    key = np.broadcast_to(prof.cost_sharing, pol.member.shape) * pol.member
-    key = key / np.maximum(key.sum(axis=1, keepdims=True), 1e-300)
-    bloc_outlay = (out.gap_payments + out.stock_spending).sum(axis=1)  # (K,)
-    comp[..., 3] = -key * bloc_outlay[:, None]
-
-    base = np.maximum(prof.base_supplier_share, 1e-9)[None, None, :]
-    market_share = np.where(
-        member, out.supplier_share_of_bloc[:, None, :], out.supplier_share[:, None, :]
-    )
-    dependence = data.exposure[None] * np.clip(market_share / base, 0.0, 2.0)
-    value = ref * data.consumption[None]
-    comp[..., 4] = -prof.risk_premium[None, :] * (value * dependence).sum(axis=2)
-    world_value = out.world_price * (out.consumption.sum(axis=1) + out.fringe_demand)  # (K, M)
-    comp[:, sup, 4] = -prof.strategic_weight * (out.bloc_share * world_value).sum(axis=1)
-
-    avg_tariff = np.where(
-        pol.member.any(axis=1),
-        ((out.bloc_price - out.world_price) / out.world_price).mean(axis=1),
-        0.0,
-    )
-    discrimination = np.clip(pol.penalty + avg_tariff, 0.0, 1.0)
-    comp[..., 5] = -prof.openness_value[None, :] * discrimination[:, None] * pol.member
-
-    controlled = np.clip(pol.control, 0, 1)[:, None, :] * data.exposure[None] * member
-    comp[..., 6] = -(controlled * out.world_price[:, None, :] * data.consumption[None]).sum(axis=2)
-    if side_offer is not None:
-        received = side_offer * ~pol.member
-        comp[..., 6] += received
-        comp[:, sup, 6] -= received.sum(axis=1)
+    assert comp.shape[2] == len(COMPONENTS)
     return comp
 
 

@@ -1,0 +1,494 @@
+"""Market clearing and payoff components for K packages, compiled with numba.
+
+`negotiation.market.clear` and `negotiation.payoffs.components` describe the model and call the
+two kernels at the end of this file. Written as loops over (package k, actor a, mineral m), they
+do in one call what numpy would do in some sixty small array operations, each costing more in
+overhead than in arithmetic at these sizes (K ~ 30, A ~ 6, M ~ 8). The numpy formulation they
+replace is kept as the test oracle in `tests/reference_market.py`, and a property test holds the
+two together.
+
+The price search. For every package k and mineral m, two prices: the bloc's autarky price
+(members' demand equals members' supply) and the world price (world demand, including any
+stockpile purchases, equals world supply). Each is the root of a decreasing function of the log
+price, written as log(demand / supply), which is nearly linear. Where last round's price is
+given as a guess: Newton's method from it (with the slope of the supply ramps), which takes two
+or three steps where the price moved little; where that does not converge (a kink, a jump), a
+bracket around the guess, widened where the root lies outside, bisected while wide and then
+narrowed by Illinois-modified regula falsi. Both stop at a relative error of 1e-12.
+
+Everything numba compiles lives in this one module on purpose: numba's on-disk cache of a
+function is invalidated by changes to its own file only, so a kernel calling a compiled function
+from another module could keep running that function's old code.
+"""
+
+from __future__ import annotations
+
+from math import exp, log
+
+import numpy as np
+from numba import njit
+
+from negotiation.types import INSTRUMENT_CODES, Instrument
+
+TINY = 1e-300
+BORDER_CODE = INSTRUMENT_CODES[Instrument.BORDER]
+PRICE_GAP_CODE = INSTRUMENT_CODES[Instrument.PRICE_GAP]
+STOCKPILE_CODE = INSTRUMENT_CODES[Instrument.STOCKPILE]
+TOLERANCE = 1e-12
+NEAR = 0.25  # bisect while the bracket is wider than this (in log price)
+WARM = 0.1  # half-width of the first bracket around a guess
+MAX_STEPS = 200
+NEWTON_STEPS = 8
+
+BLOC, WORLD = 0, 1
+
+
+@njit(cache=True, inline="always")
+def _ramp(p, caps, lo, inv, k, m):
+    """Supply of producers caps[k, :, m] on ramps starting at lo[:, m], slope inv[:, m]."""
+    s = 0.0
+    for i in range(caps.shape[1]):
+        x = (p - lo[i, m]) * inv[i, m]
+        if x > 0.0:
+            s += caps[k, i, m] * (x if x < 1.0 else 1.0)
+    return s
+
+
+@njit(cache=True)
+def _member_supply(p_bloc, k, m, member_cap, m_lo, m_inv, floors, gap):
+    p = max(p_bloc, floors[k, m]) if gap[k, m] else p_bloc
+    return _ramp(p, member_cap, m_lo, m_inv, k, m)
+
+
+@njit(cache=True)
+def _bloc_price(p_w, k, m, autarky, floors, border, pen, has_bloc):
+    if not has_bloc[k]:
+        return p_w
+    landed = (max(floors[k, m], p_w) if border[k, m] else p_w) + pen[k] * p_w
+    return min(max(autarky[k, m], p_w), landed)
+
+
+@njit(cache=True)
+def _levels(kind, p, k, m, a):
+    """(demand, supply) at price p for the BLOC or the WORLD market; `a` is the argument tuple."""
+    (bloc_d0, out_d0, eps, member_cap, out_cap, m_lo, m_inv, o_lo, o_inv, flood_q, floors,
+     gap, border, stock, budget, pen, has_bloc, autarky, with_fund) = a  # fmt: skip
+    if kind == BLOC:
+        d = bloc_d0[k, m] * p ** eps[m]
+        return d, _member_supply(p, k, m, member_cap, m_lo, m_inv, floors, gap)
+    p_b = _bloc_price(p, k, m, autarky, floors, border, pen, has_bloc)
+    d = bloc_d0[k, m] * p_b ** eps[m] + out_d0[k, m] * p ** eps[m]
+    if with_fund and stock[k, m] and p < floors[k, m]:
+        d += budget[k, m] / p
+    s = _member_supply(p_b, k, m, member_cap, m_lo, m_inv, floors, gap)
+    s += _ramp(p, out_cap, o_lo, o_inv, k, m) + flood_q[k, m]
+    return d, s
+
+
+@njit(cache=True)
+def _f(kind, x, k, m, a):
+    d, s = _levels(kind, exp(x), k, m, a)
+    return log(max(d, TINY)) - log(max(s, TINY))
+
+
+@njit(cache=True, inline="always")
+def _ramp_slope(p, caps, lo, inv, k, m):
+    """d/dp of `_ramp`: the capacity per USD of producers inside their ramps at p."""
+    s = 0.0
+    for i in range(caps.shape[1]):
+        x = (p - lo[i, m]) * inv[i, m]
+        if 0.0 < x < 1.0:
+            s += caps[k, i, m] * inv[i, m]
+    return s
+
+
+@njit(cache=True)
+def _f_and_slope(kind, x, k, m, a):
+    """_f and its derivative in x (the ramps make it piecewise smooth); slope NaN where the
+    levels are not both positive (Newton's method cannot be trusted there)."""
+    (bloc_d0, out_d0, eps, member_cap, out_cap, m_lo, m_inv, o_lo, o_inv, flood_q, floors,
+     gap, border, stock, budget, pen, has_bloc, autarky, with_fund) = a  # fmt: skip
+    p = exp(x)
+    floor = floors[k, m]
+    if kind == BLOC:
+        d = bloc_d0[k, m] * p ** eps[m]
+        dd = eps[m] * d / p
+        below = gap[k, m] and p < floor
+        pm = floor if below else p
+        s = _ramp(pm, member_cap, m_lo, m_inv, k, m)
+        ds = 0.0 if below else _ramp_slope(pm, member_cap, m_lo, m_inv, k, m)
+    else:
+        if has_bloc[k]:
+            if border[k, m]:
+                landed = max(floor, p) + pen[k] * p
+                d_landed = (1.0 if p > floor else 0.0) + pen[k]
+            else:
+                landed = p + pen[k] * p
+                d_landed = 1.0 + pen[k]
+            lower, d_lower = (autarky[k, m], 0.0) if autarky[k, m] > p else (p, 1.0)
+            p_b, d_pb = (lower, d_lower) if lower < landed else (landed, d_landed)
+        else:
+            p_b, d_pb = p, 1.0
+        d_bloc = bloc_d0[k, m] * p_b ** eps[m]
+        d_out = out_d0[k, m] * p ** eps[m]
+        d = d_bloc + d_out
+        dd = eps[m] * (d_bloc / p_b * d_pb + d_out / p)
+        if with_fund and stock[k, m] and p < floor:
+            d += budget[k, m] / p
+            dd -= budget[k, m] / (p * p)
+        below = gap[k, m] and p_b < floor
+        pm = floor if below else p_b
+        s = _ramp(pm, member_cap, m_lo, m_inv, k, m)
+        ds = 0.0 if below else _ramp_slope(pm, member_cap, m_lo, m_inv, k, m) * d_pb
+        s += _ramp(p, out_cap, o_lo, o_inv, k, m) + flood_q[k, m]
+        ds += _ramp_slope(p, out_cap, o_lo, o_inv, k, m)
+    if d <= TINY or s <= TINY:
+        return 0.0, np.nan
+    return log(d) - log(s), p * (dd / d - ds / s)
+
+
+@njit(cache=True)
+def _root(kind, k, m, a, lo_w, hi_w, guess):
+    """The log price where _f changes sign, within [lo_w, hi_w]; `guess` NaN for none.
+
+    From a guess, Newton's method first: _f is nearly linear in the log price, so a few steps
+    reach the tolerance; where it stalls at a kink or leaves the range, the bracketed search."""
+    if guess == guess:
+        x = guess
+        for _ in range(NEWTON_STEPS):
+            fx, slope = _f_and_slope(kind, x, k, m, a)
+            if not slope < 0.0:  # NaN or not decreasing: no safe Newton step
+                break
+            if abs(fx) < TOLERANCE:
+                return x
+            step = -fx / slope
+            x += step
+            if not lo_w < x < hi_w:
+                break
+            if abs(step) < TOLERANCE:
+                return x
+        return _bracketed(kind, k, m, a, lo_w, hi_w, guess)
+    return _bracketed(kind, k, m, a, lo_w, hi_w, guess)
+
+
+@njit(cache=True)
+def _bracketed(kind, k, m, a, lo_w, hi_w, guess):
+    """The root by bracketing: widen from the guess, bisect, then Illinois regula falsi."""
+    if guess == guess:  # not NaN: a narrow bracket first, widened step by step
+        lo, hi = max(guess - WARM, lo_w), min(guess + WARM, hi_w)
+        flo, fhi = _f(kind, lo, k, m, a), _f(kind, hi, k, m, a)
+        step = 4.0 * WARM
+        while flo <= 0.0 and lo > lo_w:
+            hi, fhi = lo, flo
+            lo = max(lo - step, lo_w)
+            flo = _f(kind, lo, k, m, a)
+            step *= 4.0
+        step = 4.0 * WARM
+        while fhi >= 0.0 and hi < hi_w:
+            lo, flo = hi, fhi
+            hi = min(hi + step, hi_w)
+            fhi = _f(kind, hi, k, m, a)
+            step *= 4.0
+    else:
+        lo, hi = lo_w, hi_w
+        flo, fhi = _f(kind, lo, k, m, a), _f(kind, hi, k, m, a)
+    if flo <= 0.0:
+        return lo  # excess supply even at the lowest price
+    if fhi >= 0.0:
+        return hi  # excess demand even at the highest price: capped
+    side, slow = 0, 0
+    width = hi - lo
+    x = 0.5 * (lo + hi)
+    for _ in range(MAX_STEPS):
+        if width < TOLERANCE:
+            return 0.5 * (lo + hi)
+        bisect = width > NEAR or slow >= 3
+        x = 0.5 * (lo + hi) if bisect else hi - fhi * (hi - lo) / (fhi - flo)
+        fx = _f(kind, x, k, m, a)
+        if abs(fx) < TOLERANCE:
+            return x
+        if fx > 0.0:
+            lo, flo = x, fx
+            if side == 1:
+                fhi *= 0.5
+            side = 1
+        else:
+            hi, fhi = x, fx
+            if side == -1:
+                flo *= 0.5
+            side = -1
+        new_width = hi - lo
+        slow = slow + 1 if new_width > 0.5 * width else 0
+        width = new_width
+    return 0.5 * (lo + hi)
+
+
+@njit(cache=True)
+def find_prices(bloc_d0, out_d0, eps, member_cap, out_cap, m_lo, m_inv, o_lo, o_inv, flood_q,
+                floors, gap, border, stock, budget, pen, has_bloc, bloc_cons, log_lo, log_hi,
+                log_guess, log_autarky_guess):  # fmt: skip
+    """World prices and bloc autarky prices, each (K, M), in USD per tonne."""
+    K, M = bloc_d0.shape
+    autarky = np.zeros((K, M))
+    p_w = np.zeros((K, M))
+    a = (bloc_d0, out_d0, eps, member_cap, out_cap, m_lo, m_inv, o_lo, o_inv, flood_q, floors,
+         gap, border, stock, budget, pen, has_bloc, autarky, True)  # fmt: skip
+    for k in range(K):
+        for m in range(M):
+            if has_bloc[k] and bloc_cons[k, m] > 0.0:
+                x = _root(BLOC, k, m, a, log_lo[m], log_hi[m], log_autarky_guess[k, m])
+                autarky[k, m] = exp(x)
+    no_fund = (bloc_d0, out_d0, eps, member_cap, out_cap, m_lo, m_inv, o_lo, o_inv, flood_q,
+               floors, gap, border, stock, budget, pen, has_bloc, autarky, False)  # fmt: skip
+    for k in range(K):
+        for m in range(M):
+            lo_w, hi_w, guess = log_lo[m], log_hi[m], log_guess[k, m]
+            if stock[k, m]:
+                # The fund makes demand jump at the floor: where it holds the floor the price is
+                # the floor; elsewhere search on one side of it only.
+                f = max(floors[k, m], exp(log_lo[m]))
+                d, s = _levels(WORLD, f, k, m, no_fund)
+                gap_at_floor = d - s
+                if gap_at_floor < 0.0 < gap_at_floor + budget[k, m] / f:
+                    p_w[k, m] = floors[k, m]
+                    continue
+                if gap_at_floor >= 0.0:
+                    lo_w = log(f)
+                else:
+                    hi_w = log(f)
+                guess = np.nan
+            p_w[k, m] = exp(_root(WORLD, k, m, a, lo_w, hi_w, guess))
+    return p_w, autarky
+
+
+@njit(cache=True, inline="always")
+def _clip01(x):
+    return 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
+
+
+@njit(cache=True)
+def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, member, floors,
+                 instrument, penalty, stock_budget, flood, control, demand_shift, capacity,
+                 fringe_capacity, log_lo, log_hi, log_guess, log_autarky_guess):  # fmt: skip
+    """Every output of `negotiation.market.clear`, as a tuple of arrays (see `Outcome`)."""
+    K, A = member.shape
+    M = ref.shape[0]
+    fringe_d0 = np.empty(M)
+    for m in range(M):
+        c = 0.0
+        for a in range(A):
+            c += consumption[a, m]
+        fringe_d0[m] = max(demand[m] - c, 0.0)
+
+    has_bloc = np.zeros(K, dtype=np.bool_)
+    for k in range(K):
+        for a in range(A):
+            if member[k, a]:
+                has_bloc[k] = True
+    gap = np.zeros((K, M), dtype=np.bool_)
+    border = np.zeros((K, M), dtype=np.bool_)
+    stock = np.zeros((K, M), dtype=np.bool_)
+    bloc_cons = np.zeros((K, M))
+    out_cons = np.zeros((K, M))
+    bloc_d0 = np.empty((K, M))
+    out_d0 = np.empty((K, M))
+    withhold = np.empty((K, M))
+    flood_q = np.empty((K, M))
+    cap = capacity.copy()
+    member_cap = np.zeros((K, A, M))
+    out_cap = np.zeros((K, A + 1, M))
+    for k in range(K):
+        for m in range(M):
+            floored = floors[k, m] > 0.0
+            gap[k, m] = instrument[k] == PRICE_GAP_CODE and floored
+            border[k, m] = instrument[k] == BORDER_CODE and floored
+            stock[k, m] = (
+                instrument[k] == STOCKPILE_CODE and floored and stock_budget[k, m] > 0.0
+            ) and has_bloc[k]
+            for a in range(A):
+                c = consumption[a, m] * demand_shift[k, m]
+                if member[k, a]:
+                    bloc_cons[k, m] += c
+                else:
+                    out_cons[k, m] += c
+            out_cons[k, m] += fringe_d0[m] * demand_shift[k, m]
+            scale = np.exp(-eps[m] * np.log(ref[m]))
+            bloc_d0[k, m] = bloc_cons[k, m] * scale
+            out_d0[k, m] = out_cons[k, m] * scale
+            share = bloc_cons[k, m] / max(bloc_cons[k, m] + out_cons[k, m], TINY)
+            withhold[k, m] = _clip01(control[k, m]) * share
+            cap[k, sup, m] *= 1.0 - withhold[k, m]
+            flood_q[k, m] = flood[k, m] * capacity[k, sup, m]
+            for a in range(A):
+                if member[k, a]:
+                    member_cap[k, a, m] = cap[k, a, m]
+                else:
+                    out_cap[k, a, m] = cap[k, a, m]
+            out_cap[k, A, m] = fringe_capacity[k, m]
+    ramp_lo = np.empty((A, M))
+    ramp_inv = np.empty((A, M))
+    out_lo = np.empty((A + 1, M))
+    out_inv = np.empty((A + 1, M))
+    for m in range(M):
+        for a in range(A):
+            ramp_lo[a, m] = cost[a, m] * (1.0 - 0.5 * spread[m])
+            ramp_inv[a, m] = 1.0 / (cost[a, m] * spread[m])
+            out_lo[a, m] = ramp_lo[a, m]
+            out_inv[a, m] = ramp_inv[a, m]
+        out_lo[A, m] = fringe_cost[m] * (1.0 - 0.5 * spread[m])
+        out_inv[A, m] = 1.0 / (fringe_cost[m] * spread[m])
+
+    p_w, autarky = find_prices(bloc_d0, out_d0, eps, member_cap, out_cap, ramp_lo, ramp_inv,
+                               out_lo, out_inv, flood_q, floors, gap, border, stock, stock_budget,
+                               penalty, has_bloc, bloc_cons, log_lo, log_hi, log_guess,
+                               log_autarky_guess)  # fmt: skip
+
+    p_b = np.empty((K, M))
+    producer_price = np.empty((K, A, M))
+    consumer_price = np.empty((K, A, M))
+    production = np.empty((K, A, M))
+    cons = np.empty((K, A, M))
+    fringe_supply = np.empty((K, M))
+    fringe_demand = np.empty((K, M))
+    bloc_imports = np.empty((K, M))
+    tariff_revenue = np.zeros((K, A, M))
+    tariffs_paid = np.empty((K, M))
+    gap_payments = np.empty((K, M))
+    stock_q = np.empty((K, M))
+    stock_spending = np.empty((K, M))
+    excess = np.empty((K, M))
+    supplier_share = np.empty((K, M))
+    bloc_share = np.empty((K, M))
+    supplier_share_of_bloc = np.empty((K, M))
+    withheld = np.empty((K, M))
+    net = np.empty(A)
+    for k in range(K):
+        for m in range(M):
+            pw = p_w[k, m]
+            if has_bloc[k]:
+                landed = (max(floors[k, m], pw) if border[k, m] else pw) + penalty[k] * pw
+                pb = min(max(autarky[k, m], pw), landed)
+            else:
+                pb = pw
+            p_b[k, m] = pb
+            p_prod = max(pb, floors[k, m]) if gap[k, m] else pb
+            member_prod = member_cons = world_supply = world_cons = net_sum = 0.0
+            for a in range(A):
+                pp = p_prod if member[k, a] else pw
+                pc = pb if member[k, a] else pw
+                producer_price[k, a, m] = pp
+                consumer_price[k, a, m] = pc
+                q = cap[k, a, m] * _clip01((pp - ramp_lo[a, m]) * ramp_inv[a, m])
+                if a == sup:
+                    q += flood_q[k, m]
+                production[k, a, m] = q
+                c = consumption[a, m] * demand_shift[k, m] * (pc / ref[m]) ** eps[m]
+                cons[k, a, m] = c
+                world_supply += q
+                world_cons += c
+                if member[k, a]:
+                    member_prod += q
+                    member_cons += c
+                    net[a] = max(c - q, 0.0)
+                else:
+                    net[a] = 0.0
+                net_sum += net[a]
+            fs = fringe_capacity[k, m] * _clip01((pw - out_lo[A, m]) * out_inv[A, m])
+            fd = fringe_d0[m] * demand_shift[k, m] * (pw / ref[m]) ** eps[m]
+            fringe_supply[k, m] = fs
+            fringe_demand[k, m] = fd
+            world_supply += fs
+            world_cons += fd
+            sq = 0.0
+            if stock[k, m] and pw <= floors[k, m]:
+                budget_q = stock_budget[k, m] / max(pw, TINY)
+                sq = min(max(world_supply - world_cons, 0.0), budget_q)
+            stock_q[k, m] = sq
+            stock_spending[k, m] = sq * pw
+            imports = max(member_cons - member_prod, 0.0) if has_bloc[k] else 0.0
+            bloc_imports[k, m] = imports
+            paid = (pb - pw) * imports
+            tariffs_paid[k, m] = paid
+            denominator = max(net_sum, TINY)
+            for a in range(A):
+                tariff_revenue[k, a, m] = net[a] / denominator * paid
+            gap_payments[k, m] = (p_prod - pb) * member_prod if gap[k, m] else 0.0
+            excess[k, m] = world_cons + sq - world_supply
+            supplier_q = production[k, sup, m]
+            share = supplier_q / max(world_supply, TINY)
+            supplier_share[k, m] = _clip01(share)
+            bloc_share[k, m] = _clip01(member_prod / max(world_supply, TINY))
+            if has_bloc[k]:
+                of_outside = supplier_q / max(world_supply - member_prod, TINY)
+                share = _clip01(imports / max(member_cons, TINY)) * of_outside
+            supplier_share_of_bloc[k, m] = _clip01(share)
+            withheld[k, m] = withhold[k, m] * capacity[k, sup, m]
+    return (p_w, p_b, producer_price, consumer_price, production, cons, fringe_supply,
+            fringe_demand, bloc_imports, tariff_revenue, tariffs_paid, gap_payments, stock_q,
+            stock_spending, excess, supplier_share, bloc_share, supplier_share_of_bloc, withheld,
+            autarky)  # fmt: skip
+
+
+@njit(cache=True)
+def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premium, openness,
+                      cost_sharing, strategic_weight, base_share, member, penalty, flood, control,
+                      capacity, world_price, bloc_price, producer_price, consumer_price, cons,
+                      fringe_demand, tariff_revenue, gap_payments, stock_spending,
+                      supplier_share, bloc_share, supplier_share_of_bloc, side_offer):  # fmt: skip
+    """The (K, A, 7) components of `negotiation.payoffs.components`, USD per year."""
+    K, A, M = cons.shape
+    comp = np.zeros((K, A, 7))
+    for k in range(K):
+        has_bloc = False
+        key_sum = 0.0
+        for a in range(A):
+            if member[k, a]:
+                has_bloc = True
+                key_sum += cost_sharing[k, a]
+        outlay = 0.0
+        world_value = 0.0
+        avg_tariff = 0.0
+        for m in range(M):
+            outlay += gap_payments[k, m] + stock_spending[k, m]
+            total = fringe_demand[k, m]
+            member_cons = 0.0
+            for a in range(A):
+                total += cons[k, a, m]
+                if member[k, a]:
+                    member_cons += cons[k, a, m]
+            world_value += bloc_share[k, m] * world_price[k, m] * total
+            avg_tariff += (bloc_price[k, m] - world_price[k, m]) / world_price[k, m]
+            controlled = _clip01(control[k, m])
+            for a in range(A):
+                # producer surplus on the ramp (capacity net of export controls) ...
+                c = capacity[k, a, m]
+                if a == sup:
+                    c *= 1.0 - controlled * member_cons / max(total, TINY)
+                width = cost[a, m] * spread[m]
+                x = max(producer_price[k, a, m] - cost[a, m] * (1.0 - 0.5 * spread[m]), 0.0)
+                ps = c * x * x / (2.0 * width) if x <= width else c * (0.5 * width + (x - width))
+                if a == sup:  # ... and on the volume dumped at the world price
+                    ps += (world_price[k, m] - cost[sup, m]) * flood[k, m] * capacity[k, sup, m]
+                comp[k, a, 0] += ps
+                comp[k, a, 1] -= (consumer_price[k, a, m] - ref[m]) * cons[k, a, m]
+                comp[k, a, 2] += tariff_revenue[k, a, m]
+                share = supplier_share_of_bloc[k, m] if member[k, a] else supplier_share[k, m]
+                dependence = exposure[a, m] * min(max(share / max(base_share[m], 1e-9), 0.0), 2.0)
+                comp[k, a, 4] -= risk_premium[a] * ref[m] * consumption[a, m] * dependence
+                if member[k, a]:
+                    comp[k, a, 6] -= (
+                        controlled * exposure[a, m] * world_price[k, m] * consumption[a, m]
+                    )
+        avg_tariff = avg_tariff / M if has_bloc else 0.0
+        discrimination = _clip01(penalty[k] + avg_tariff)
+        received_total = 0.0
+        for a in range(A):
+            if member[k, a]:
+                comp[k, a, 3] = -cost_sharing[k, a] / max(key_sum, TINY) * outlay
+                comp[k, a, 5] = -openness[a] * discrimination
+            else:
+                comp[k, a, 6] += side_offer[k, a]
+                received_total += side_offer[k, a]
+        comp[k, sup, 4] = -strategic_weight * world_value
+        comp[k, sup, 6] -= received_total
+    return comp

@@ -1,0 +1,240 @@
+"""The market and payoffs in plain numpy: the formulation the compiled kernels of
+`negotiation._kernels` replace, kept as their test oracle (tests/test_kernels.py holds the two
+together on random packages). Read this to see the model as array algebra."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from negotiation._kernels import find_prices
+from negotiation.market import (
+    BORDER,
+    PRICE_GAP,
+    PRICE_HI,
+    PRICE_LO,
+    STOCKPILE,
+    MarketData,
+    Outcome,
+    Policies,
+    isoelastic,
+    ramp_supply,
+    ramp_surplus,
+)
+from negotiation.payoffs import Profiles
+from negotiation.types import COMPONENTS
+
+
+def clear(
+    data: MarketData,
+    pol: Policies,
+    guess: np.ndarray | None = None,
+    autarky_guess: np.ndarray | None = None,
+) -> Outcome:
+    """Clear all minerals of all K packages at once.
+
+    guess, autarky_guess: world and bloc-autarky prices, (M,) or (K, M), expected near the answer
+    (last round's), to start the search from a narrow bracket; results do not depend on them
+    beyond the solver's tolerance.
+    """
+    K = pol.member.shape[0]
+    A, M = data.cost.shape
+    ref = data.ref_price[None, :]
+    eps = data.elasticity[None, :]
+    member = pol.member[:, :, None]  # (K, A, 1)
+    outsider = ~member
+    has_bloc = pol.member.any(axis=1)[:, None]  # (K, 1)
+    floors = pol.floors
+    gap = (pol.instrument == PRICE_GAP)[:, None] & (floors > 0)
+    border = (pol.instrument == BORDER)[:, None] & (floors > 0)
+    # A fund with no members behind it buys nothing.
+    stock = (pol.instrument == STOCKPILE)[:, None] & (floors > 0) & (pol.stock_budget > 0)
+    stock &= pol.member.any(axis=1)[:, None]
+    pen = pol.penalty[:, None]
+
+    cons_base = data.consumption[None, :, :] * pol.demand_shift[:, None, :]  # (K, A, M)
+    bloc_cons_base = (cons_base * member).sum(axis=1)  # (K, M)
+    out_cons_base = (cons_base * outsider).sum(axis=1) + data.fringe_demand[None] * pol.demand_shift
+    # Demand as a function of log price: base * exp(eps * (log p - log ref)).
+    log_ref = np.log(ref)
+    bloc_d0 = bloc_cons_base * np.exp(-eps * log_ref)
+    out_d0 = out_cons_base * np.exp(-eps * log_ref)
+
+    sup = data.supplier
+    cap = pol.capacity.copy()
+    # Export controls aimed at members: the supplier withholds the share of its output that
+    # members would buy (their share of world consumption) times the control intensity.
+    member_cons_share = bloc_cons_base / np.maximum(bloc_cons_base + out_cons_base, 1e-300)
+    withhold_frac = np.clip(pol.control, 0, 1) * member_cons_share
+    cap[:, sup, :] *= 1.0 - withhold_frac
+    flood_q = pol.flood * pol.capacity[:, sup, :]  # (K, M) sold whatever the price
+
+    cost = data.cost[None]
+    spread = data.spread[None, None, :]
+    ramp_lo = cost * (1.0 - 0.5 * spread)  # (1, A, M)
+    ramp_inv = 1.0 / (cost * spread)
+    # Outsiders and the fringe share the world price: one (K, A + 1, M) block.
+    out_cap = np.concatenate([cap * outsider, pol.fringe_capacity[:, None, :]], axis=1)
+    f_lo = (data.fringe_cost * (1.0 - 0.5 * data.spread))[None, None, :]
+    f_inv = (1.0 / (data.fringe_cost * data.spread))[None, None, :]
+    out_lo = np.concatenate([np.broadcast_to(ramp_lo, (1, A, M)), f_lo], axis=1)
+    out_inv = np.concatenate([np.broadcast_to(ramp_inv, (1, A, M)), f_inv], axis=1)
+
+    def log_of(g):
+        if g is None:
+            return np.full((K, M), np.nan)
+        return np.log(np.maximum(np.broadcast_to(g, (K, M)), ref * 1e-6))
+
+    p_w, autarky = find_prices(
+        np.ascontiguousarray(bloc_d0),
+        np.ascontiguousarray(out_d0),
+        data.elasticity,
+        np.ascontiguousarray(cap * member),
+        np.ascontiguousarray(out_cap),
+        np.ascontiguousarray(ramp_lo[0]),
+        np.ascontiguousarray(ramp_inv[0]),
+        np.ascontiguousarray(out_lo[0]),
+        np.ascontiguousarray(out_inv[0]),
+        np.ascontiguousarray(flood_q),
+        np.ascontiguousarray(floors, dtype=float),
+        np.ascontiguousarray(gap),
+        np.ascontiguousarray(border),
+        np.ascontiguousarray(stock),
+        np.ascontiguousarray(np.broadcast_to(pol.stock_budget, (K, M)), dtype=float),
+        np.ascontiguousarray(pol.penalty, dtype=float),
+        np.ascontiguousarray(has_bloc[:, 0]),
+        np.ascontiguousarray(bloc_cons_base),
+        np.log(data.ref_price * PRICE_LO),
+        np.log(data.ref_price * PRICE_HI),
+        log_of(guess),
+        log_of(autarky_guess),
+    )
+
+    def bloc_price(p_w):
+        landed = np.where(border, np.maximum(floors, p_w), p_w) + pen * p_w
+        return np.where(has_bloc, np.minimum(np.maximum(autarky, p_w), landed), p_w)
+
+    p_b = bloc_price(p_w)
+    p_prod_bloc = np.where(gap, np.maximum(p_b, floors), p_b)
+    producer_price = np.where(member, p_prod_bloc[:, None, :], p_w[:, None, :])
+    consumer_price = np.where(member, p_b[:, None, :], p_w[:, None, :])
+
+    production = ramp_supply(producer_price, cap, cost, spread)
+    production[:, sup, :] += flood_q
+    consumption = isoelastic(consumer_price, cons_base, ref[:, None, :], eps[:, None, :])
+    fringe_supply = ramp_supply(p_w, pol.fringe_capacity, data.fringe_cost[None], data.spread[None])
+    fringe_demand = isoelastic(p_w, data.fringe_demand[None] * pol.demand_shift, ref, eps)
+
+    member_prod = (production * member).sum(axis=1)
+    member_cons = (consumption * member).sum(axis=1)
+    world_supply = production.sum(axis=1) + fringe_supply
+    world_cons = consumption.sum(axis=1) + fringe_demand
+
+    # The stockpile buys what the world does not at the floor, up to its budget.
+    budget_q = pol.stock_budget / np.maximum(p_w, 1e-300)
+    stock_q = np.where(
+        stock & (p_w <= floors),
+        np.clip(world_supply - world_cons, 0.0, budget_q),
+        0.0,
+    )
+    stock_spending = stock_q * p_w
+
+    bloc_imports = np.maximum(member_cons - member_prod, 0.0) * has_bloc
+    tariff_rate = p_b - p_w
+    tariffs_paid = tariff_rate * bloc_imports
+    net_imports = np.maximum(consumption - production, 0.0) * member
+    share_of_imports = net_imports / np.maximum(net_imports.sum(axis=1, keepdims=True), 1e-300)
+    tariff_revenue = share_of_imports * tariffs_paid[:, None, :]
+    gap_payments = np.where(gap, (p_prod_bloc - p_b) * member_prod, 0.0)
+
+    excess = world_cons + stock_q - world_supply
+    supplier_q = production[:, sup, :]
+    supplier_share = supplier_q / np.maximum(world_supply, 1e-300)
+    outside_q = world_supply - member_prod
+    supplier_share_of_outside = supplier_q / np.maximum(outside_q, 1e-300)
+    supplier_share_of_bloc = np.where(
+        has_bloc,
+        np.clip(bloc_imports / np.maximum(member_cons, 1e-300), 0, 1) * supplier_share_of_outside,
+        supplier_share,
+    )
+    return Outcome(
+        world_price=p_w,
+        bloc_price=p_b,
+        producer_price=producer_price,
+        consumer_price=consumer_price,
+        production=production,
+        consumption=consumption,
+        fringe_supply=fringe_supply,
+        fringe_demand=fringe_demand,
+        bloc_imports=bloc_imports,
+        tariff_revenue=tariff_revenue,
+        tariffs_paid=tariffs_paid,
+        gap_payments=gap_payments,
+        stock_purchases=stock_q,
+        stock_spending=stock_spending,
+        excess_demand=excess,
+        supplier_share=np.clip(supplier_share, 0, 1),
+        bloc_share=np.clip(member_prod / np.maximum(world_supply, 1e-300), 0, 1),
+        supplier_share_of_bloc=np.clip(supplier_share_of_bloc, 0, 1),
+        withheld=withhold_frac * pol.capacity[:, sup, :],
+        autarky=autarky,
+    )
+
+
+def components(
+    data: MarketData,
+    prof: Profiles,
+    pol: Policies,
+    out: Outcome,
+    side_offer: np.ndarray | None = None,
+) -> np.ndarray:
+    """Utility components, shape (K, A, C), USD per year. `side_offer`: (K, A) USD/yr."""
+    K, A, M = out.production.shape
+    member = pol.member[:, :, None]
+    sup = data.supplier
+    ref = data.ref_price[None, None, :]
+    comp = np.zeros((K, A, len(COMPONENTS)))
+
+    # Producer surplus: the ramp at the producer price; the supplier's flood volume at (p - c).
+    cap = pol.capacity.copy()
+    member_cons_share = (out.consumption * member).sum(axis=1) / np.maximum(
+        out.consumption.sum(axis=1) + out.fringe_demand, 1e-300
+    )
+    cap[:, sup, :] *= 1.0 - np.clip(pol.control, 0, 1) * member_cons_share
+    ps = ramp_surplus(out.producer_price, cap, data.cost[None], data.spread[None, None, :])
+    flood_q = pol.flood * pol.capacity[:, sup, :]
+    ps[:, sup, :] += (out.world_price - data.cost[sup][None]) * flood_q
+    comp[..., 0] = ps.sum(axis=2)
+
+    comp[..., 1] = -((out.consumer_price - ref) * out.consumption).sum(axis=2)
+    comp[..., 2] = out.tariff_revenue.sum(axis=2)
+
+    key = np.broadcast_to(prof.cost_sharing, pol.member.shape) * pol.member
+    key = key / np.maximum(key.sum(axis=1, keepdims=True), 1e-300)
+    bloc_outlay = (out.gap_payments + out.stock_spending).sum(axis=1)  # (K,)
+    comp[..., 3] = -key * bloc_outlay[:, None]
+
+    base = np.maximum(prof.base_supplier_share, 1e-9)[None, None, :]
+    market_share = np.where(
+        member, out.supplier_share_of_bloc[:, None, :], out.supplier_share[:, None, :]
+    )
+    dependence = data.exposure[None] * np.clip(market_share / base, 0.0, 2.0)
+    value = ref * data.consumption[None]
+    comp[..., 4] = -prof.risk_premium[None, :] * (value * dependence).sum(axis=2)
+    world_value = out.world_price * (out.consumption.sum(axis=1) + out.fringe_demand)  # (K, M)
+    comp[:, sup, 4] = -prof.strategic_weight * (out.bloc_share * world_value).sum(axis=1)
+
+    avg_tariff = np.where(
+        pol.member.any(axis=1),
+        ((out.bloc_price - out.world_price) / out.world_price).mean(axis=1),
+        0.0,
+    )
+    discrimination = np.clip(pol.penalty + avg_tariff, 0.0, 1.0)
+    comp[..., 5] = -prof.openness_value[None, :] * discrimination[:, None] * pol.member
+
+    controlled = np.clip(pol.control, 0, 1)[:, None, :] * data.exposure[None] * member
+    comp[..., 6] = -(controlled * out.world_price[:, None, :] * data.consumption[None]).sum(axis=2)
+    if side_offer is not None:
+        received = side_offer * ~pol.member
+        comp[..., 6] += received
+        comp[:, sup, 6] -= received.sum(axis=1)
+    return comp

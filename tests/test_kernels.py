@@ -1,0 +1,50 @@
+"""The compiled kernels against the numpy formulation they replace (tests/reference_market.py),
+on random worlds, policies and profiles: every output of the market and every payoff component
+agrees to rounding."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+
+from negotiation.market import Outcome, clear
+from negotiation.payoffs import components
+from tests.reference_market import clear as reference_clear
+from tests.reference_market import components as reference_components
+from tests.test_market import random_case
+
+
+def close(name: str, got: np.ndarray, want: np.ndarray, scale: float | None = None) -> None:
+    assert got.shape == want.shape, name
+    scale = np.abs(want).max(initial=0.0) if scale is None else scale
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * scale + 1e-12, err_msg=name)
+
+
+@settings(max_examples=100, deadline=None)
+@given(random_case())
+def test_the_compiled_market_and_payoffs_equal_the_numpy_oracle(case):
+    data, pol, prof, offer = case
+    got, want = clear(data, pol), reference_clear(data, pol)
+    volume = (want.consumption.sum(axis=1) + want.fringe_demand).max()
+    for name in Outcome.__dataclass_fields__:
+        # the residual of clearing is compared on the scale of the volumes that cancel in it
+        scale = volume if name == "excess_demand" else None
+        close(name, getattr(got, name), getattr(want, name), scale)
+    for side in (offer, None):
+        close(
+            "components",
+            components(data, prof, pol, got, side),
+            reference_components(data, prof, pol, want, side),
+        )
+
+
+@settings(max_examples=30, deadline=None)
+@given(random_case())
+def test_warm_starts_do_not_change_the_answer(case):
+    """A guess near (or far from) the answer only changes where the price search starts."""
+    data, pol, _, _ = case
+    cold = clear(data, pol)
+    for factor in (1.0, 1.3, 0.01):
+        warm = clear(data, pol, cold.world_price * factor, np.maximum(cold.autarky, 1.0) * factor)
+        close("world_price", warm.world_price, cold.world_price)
+        close("bloc_price", warm.bloc_price, cold.bloc_price)
