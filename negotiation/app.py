@@ -28,30 +28,37 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from typing import Any
+from urllib.parse import urlencode
 
 import solara
 import solara.lab
 
 from agents import SUPPLIER_STRATEGIES
+from negotiation import workshop_app
 from negotiation.app_charts import (
     EXPORT_DPI,
     STATUS_COLOURS,
     VERMILLION,
     Charts,
+    money_svg,
     network_svg,
+    prices_svg,
     render,
     status_matrix,
+    supply_svg,
     timeline_figure,
     timeline_svg,
+    utility_svg,
 )
 from negotiation.app_state import (
     WEIGHT_LEVERS,
     Levers,
     Session,
     Snapshot,
+    Status,
     csv_text,
     export_name,
-    latest_reason,
+    latest_reasons,
     statuses,
 )
 from negotiation.scenario import ScenarioError, load_scenario, scenario_names
@@ -98,7 +105,7 @@ CSS = """
 .bloc-round { font-size: 20px; font-weight: bold; }
 .bloc-pending { color: #8a4b00; font-size: 14px; }
 .bloc-error { color: #b00020; font-size: 14px; white-space: pre-wrap; }
-.bloc-chart { width: 100%; max-width: 980px; height: auto; }
+.bloc-chart { display: block; width: 100%; max-width: 980px; height: auto; }
 .bloc-status td { padding: 3px 8px 3px 0; font-size: 15px; vertical-align: top; }
 .bloc-status .dot { display: inline-block; width: 14px; height: 14px; border-radius: 7px;
   border: 1px solid #333; }
@@ -117,6 +124,7 @@ CSS = """
 .bloc-controls .v-btn-toggle .v-btn { text-transform: none; padding: 0 8px !important;
   min-width: 0 !important; font-size: 14px; }
 .bloc-controls .v-input--slider { margin-top: 2px; }
+.bloc-controls .take-seat { margin-top: 22px !important; }
 .bloc-controls .v-label { font-size: 14px; }
 .v-slider__tick-label { font-size: 12px; }
 """
@@ -179,34 +187,52 @@ def Svg(svg: str, classes: list[str], style: str = ""):
     return solara.HTML(tag="div", unsafe_innerHTML=svg, classes=classes, style=style)
 
 
+def chart_svg(kind: str, snap: Snapshot, minerals: tuple[str, ...] = ()) -> str:
+    """The live chart `kind` as inline SVG."""
+    if kind == "prices":
+        return prices_svg(snap, minerals)
+    if kind == "supply":
+        return supply_svg(snap, minerals)
+    if kind == "money":
+        return money_svg(snap)
+    if kind == "utility":
+        return utility_svg(snap)
+    raise ValueError(f"unknown chart {kind!r}")
+
+
 @solara.component
-def ChartImage(
+def LiveChart(
     charts: Charts,
     kind: str,
     snap: Snapshot,
     minerals: tuple[str, ...] = (),
     option: tuple[str, solara.Reactive[bool]] | None = None,
 ):
-    """A matplotlib chart of the live run, with PNG and SVG downloads (and a check box for an
-    `option` (label, reactive) on the same row)."""
-    chart = charts.get(kind, snap, minerals)
-    png = solara.use_memo(lambda: chart.image(snap), [chart, snap.records_key])
-    latest = solara.use_ref(snap)
-    latest.current = snap
-    solara.Image(png, classes=["bloc-chart", f"chart-{kind}"])
+    """A chart of the live run, drawn as inline SVG at each round (a few milliseconds), with
+    PNG and SVG downloads drawn by matplotlib on click (and a check box for an `option`
+    (label, reactive) on the same row)."""
+    svg = solara.use_memo(lambda: chart_svg(kind, snap, minerals), [snap.records_key, minerals])
+    latest = solara.use_ref((snap, minerals))
+    latest.current = (snap, minerals)
+
+    def image(fmt: str, dpi: int) -> bytes:
+        now, mins = latest.current
+        return charts.get(kind, now, mins).image(now, fmt, dpi)
+
+    Svg(svg, ["bloc-chart-view", f"chart-{kind}-view"], "max-width: 980px")
     stem = f"{snap.scenario}-seed{snap.seed}-{kind}"
     with solara.Row(gap="0", style={"align-items": "center", "flex-wrap": "wrap"}):
         Download(
             "PNG",
             f"{stem}.png",
-            lambda: chart.image(latest.current, "png", EXPORT_DPI),
+            lambda: image("png", EXPORT_DPI),
             "image/png",
             [f"download-{kind}-png"],
         )
         Download(
             "SVG",
             f"{stem}.svg",
-            lambda: chart.image(latest.current, "svg"),
+            lambda: image("svg", 100),
             "image/svg+xml",
             [f"download-{kind}-svg"],
         )
@@ -259,8 +285,7 @@ def Header(snap: Snapshot, error: str):
             solara.Text(error, classes=["bloc-error"])
 
 
-def _status_table(snap: Snapshot) -> str:
-    st = statuses(snap)
+def _status_table(snap: Snapshot, st: dict[str, Status]) -> str:
     rows = []
     for a in snap.countries:
         s = st[a]
@@ -281,6 +306,7 @@ def BlocView(snap: Snapshot):
     st = solara.use_memo(lambda: statuses(snap), [key])
     net = solara.use_memo(lambda: network_svg(snap, st), [key])
     timeline = solara.use_memo(lambda: timeline_svg(snap, status_matrix(snap)), [key])
+    table = solara.use_memo(lambda: _status_table(snap, st), [key])
     latest = solara.use_ref(snap)
     latest.current = snap
     stem = f"{snap.scenario}-seed{snap.seed}"
@@ -288,7 +314,7 @@ def BlocView(snap: Snapshot):
         Svg(net, ["network-view"], "flex: 0 1 460px; min-width: 300px")
         solara.HTML(
             tag="div",
-            unsafe_innerHTML=_status_table(snap),
+            unsafe_innerHTML=table,
             classes=["status-view"],
             style="flex: 1 1 380px",
         )
@@ -341,8 +367,8 @@ def _monitor_html(snap: Snapshot, columns: list[tuple[str, str, str]], rows: lis
         )
         body.append(f"<tr><th>{escape(label)}</th>{cells}</tr>")
     return (
-        f"<table class='bloc-monitor'><caption>Round {snap.round}</caption><tr><th></th>{head}"
-        f"</tr>{''.join(body)}</table>"
+        f"<table class='bloc-monitor' data-round='{snap.round}'><caption>Round {snap.round}"
+        f"</caption><tr><th></th>{head}</tr>{''.join(body)}</table>"
     )
 
 
@@ -365,7 +391,7 @@ def MineralsView(snap: Snapshot, charts: Charts, kind: str):
     floored = tuple(snap.floored()) or snap.minerals[:4]
     minerals = snap.minerals if everything.value else floored
     option = ("all minerals, not only those with a floor", everything)
-    ChartImage(charts, kind, snap, minerals, option=option)
+    LiveChart(charts, kind, snap, minerals, option=option)
     solara.HTML(
         tag="div",
         unsafe_innerHTML=_monitor_html(snap, MONITORS[kind], list(minerals)),
@@ -375,7 +401,7 @@ def MineralsView(snap: Snapshot, charts: Charts, kind: str):
 
 @solara.component
 def MoneyView(snap: Snapshot, charts: Charts):
-    ChartImage(charts, "money", snap)
+    LiveChart(charts, "money", snap)
     columns = [
         ("fiscal cost a year", "fiscal_cost", "bn"),
         ("tariff revenue a year", "tariff_revenue", "bn"),
@@ -385,21 +411,33 @@ def MoneyView(snap: Snapshot, charts: Charts):
     solara.HTML(tag="div", unsafe_innerHTML=html, classes=["monitor-money"])
 
 
-@solara.component
-def WhyView(snap: Snapshot, charts: Charts):
-    ChartImage(charts, "utility", snap)
+def _why_html(snap: Snapshot) -> str:
+    """Each country's "why is it in (out)?": its last decision and what drove it."""
     st = statuses(snap)
+    reasons = latest_reasons(snap)
     paragraphs = []
     for a in snap.countries:
         inside = st[a].kind == "member"
-        reason = latest_reason(snap, a) or (
+        reason = reasons.get(a) or (
             "A member from the start: it opened the bloc." if inside else "No decision yet."
         )
         paragraphs.append(
             f"<p class='why-{escape(a)}'><b>Why is {escape(snap.names[a])} "
             f"{'in' if inside else 'out'}?</b> {escape(reason)}</p>"
         )
-    solara.HTML(tag="div", unsafe_innerHTML="".join(paragraphs), classes=["bloc-why"])
+    return "".join(paragraphs)
+
+
+@solara.component
+def WhyView(snap: Snapshot, charts: Charts):
+    LiveChart(charts, "utility", snap)
+    why = solara.use_memo(lambda: _why_html(snap), [snap.records_key])
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=why,
+        classes=["bloc-why"],
+        attributes={"data-round": str(snap.round)},
+    )
     solara.Text(
         "Bars: each part of the country's yearly payoff this round, as it weighs it "
         "(green helps, red hurts). The sentences give the last decision and what drove "
@@ -421,7 +459,12 @@ def EventsView(snap: Snapshot):
     ]
     if not items:
         items = ["<li>Nothing has happened yet: press Step or Play.</li>"]
-    solara.HTML(tag="ul", unsafe_innerHTML="".join(items), classes=["bloc-events"])
+    solara.HTML(
+        tag="ul",
+        unsafe_innerHTML="".join(items),
+        classes=["bloc-events"],
+        attributes={"data-round": str(snap.round)},
+    )
 
 
 @solara.component
@@ -448,7 +491,7 @@ def AboutView(snap: Snapshot):
             "## Things to notice",
             a.get("things_to_notice", ""),
             "## Things to try",
-            snap.things_to_try(),
+            a.get("things_to_try", ""),
         ]
     )
     with solara.Column(classes=["bloc-about"]):
@@ -709,6 +752,56 @@ def StructuralControls(
     solara.InputInt("Rounds", value=rounds, dense=True, classes=["structural-rounds"])
 
 
+def seats(scenario: str) -> dict[str, str]:
+    """{seat: name} of a scenario: its countries, then the supplier ({} if it does not load)."""
+    try:
+        sc = load_scenario(scenario)
+    except ScenarioError:
+        return {}
+    return {a: sc.actors[a].name for a in (*sc.country_ids, sc.supplier.actor)}
+
+
+def solo_link(scenario: str, seat: str, seed: int | None, rounds: int | None) -> str:
+    """The solo page for `seat` with these structural settings (relative to the app's root)."""
+    params = {"scenario": scenario, "seat": seat, "seed": seed, "rounds": rounds}
+    return "solo?" + urlencode({k: v for k, v in params.items() if v is not None})
+
+
+@solara.component
+def TakeSeat(
+    scenario: solara.Reactive[str],
+    seed: solara.Reactive[int | None],
+    rounds: solara.Reactive[int | None],
+):
+    """Play one seat yourself, agents at the others: opens the solo page (workshop mode, one
+    person) in a new tab, on the structural settings of the panel."""
+    names = solara.use_memo(lambda: seats(scenario.value), [scenario.value])
+    seat = solara.use_reactive("japan")
+    if names and seat.value not in names:
+        seat.set(next(iter(names)))
+    href = solo_link(scenario.value, seat.value, seed.value, rounds.value)
+    with solara.Row(gap="6px", style={"align-items": "center"}, classes=["take-seat"]):
+        with solara.Div(classes=["take-seat-seat"], style={"flex": "1 1 auto", "min-width": "0"}):
+            solara.v.Select(
+                label="Play yourself as",
+                items=[{"text": n, "value": a} for a, n in names.items()],
+                v_model=seat.value,
+                on_v_model=seat.set,
+                dense=True,
+                hide_details=True,
+            )
+        solara.Button(
+            "Take a seat",
+            icon_name="mdi-account-arrow-right",
+            color="primary",
+            outlined=True,
+            href=href,
+            target="_blank",
+            disabled=not names,
+            classes=["take-seat-go"],
+        )
+
+
 # ----------------------------------------------------------------------------------------------
 # The page
 
@@ -842,6 +935,7 @@ def Page():
                 )
             with solara.Div(classes=["bloc-speed"]):
                 SpeedSlider(speed)
+            TakeSeat(scenario, seed, rounds)
             LeverControls(s.levers, info, change, restore)
             StructuralControls(scenario, seed, rounds, (s.scenario, s.seed, s.rounds))
         with solara.Div(classes=["bloc-main"]):
@@ -863,3 +957,12 @@ def Page():
                     AboutView(s)
                 with solara.lab.Tab("Export"):
                     ExportView(session, s)
+
+
+#: `bloc app` serves these pages: the app, and the solo page of workshop mode ("Take a seat"),
+#: whose room page is /join (the same pages as `bloc workshop`'s, on the app's server).
+routes = [
+    solara.Route(path="/", component=Page, label="Bloc", layout=Layout),
+    solara.Route(path="solo", component=workshop_app.SoloPage, label="Take a seat"),
+    solara.Route(path="join", component=workshop_app.JoinPage, label="Your seat"),
+]

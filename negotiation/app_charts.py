@@ -1,14 +1,16 @@
-"""Charts of the web app: matplotlib line and bar charts, and SVG drawings of the bloc.
+"""Charts of the web app: inline SVG for the page, matplotlib for the PNG/SVG downloads.
 
-Every chart is drawn from a `Snapshot` alone, with a large font and few lines per axis (small
+Every chart is drawn from a `Snapshot` alone, with a large font and few lines per panel (small
 multiples per mineral), and marks the rounds where levers changed with a vertical dashed line.
-Figures are sized for the main area of a 1366x768 screen (about 980 px wide) and stay readable on
+Charts are sized for the main area of a 1366x768 screen (about 980 px wide) and stay readable on
 a projector.
 
-Repaint speed: building a matplotlib figure costs several times more than redrawing one, so each
-chart is a `LineChart` / `UtilityChart` kept per session and updated in place (new line data,
-limits and lever markers) at every round, with a fixed layout (no layout engine at redraw). The
-network and the membership timeline are plain SVG: crisp at any size and nearly free to redraw.
+Repaint speed: the live charts (prices, supply shares, money, utility by component), the network
+and the membership timeline are SVG strings built here, a few milliseconds each, which the page
+puts in its DOM as they are: crisp at any size, and nothing to rasterise or load at each round.
+Drawing a matplotlib figure costs a few hundred milliseconds on a 2-core machine, so matplotlib
+only draws the downloads (`LineChart`, `UtilityChart`, kept per session in `Charts` and updated in
+place when a download is asked for).
 """
 
 from __future__ import annotations
@@ -357,6 +359,325 @@ class Charts:
 
 
 # ----------------------------------------------------------------------------------------------
+# The live charts as inline SVG (the page's), drawn from the same panels as the downloads
+
+SVG_W = 960  # viewBox width: about 1 unit a pixel in the main area of a 1366-px-wide screen
+CHART_TITLES = {
+    "prices": "World price, bloc price and floor, USD per tonne",
+    "supply": "Share of world supply",
+    "money": "The bloc's money, $bn",
+}
+DASH = "8 5"  # a dashed series (the floor)
+LEVER_DASH = "5 4"  # the rounds where levers changed
+
+
+def nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
+    """Round tick values from at most `lo` to at least `hi`, about `n` intervals, in steps of
+    1, 2, 2.5 or 5 times a power of ten (0..1 when the range is empty or not finite)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi - lo <= 0:
+        lo, hi = (0.0, 1.0) if not math.isfinite(hi) or hi <= 0 else (0.0, hi)
+    raw = (hi - lo) / n
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw * (1 - 1e-9))
+    first = math.floor(lo / step + 1e-9)
+    last = math.ceil(hi / step - 1e-9)
+    return [k * step for k in range(first, last + 1)]
+
+
+def round_step(rounds: int, most: int = 6) -> int:
+    """A step for the round axis' labels, at most `most` + 1 of them: the smallest round step
+    that divides the number of rounds (36 -> 0, 6, ... 36), else the smallest that fits."""
+    steps = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 24, 25, 30, 50, 100, 200, 250, 500)
+    fits = [s for s in steps if rounds / s <= most]
+    if not fits:
+        return max(1, math.ceil(rounds / most))
+    return next((s for s in fits if rounds % s == 0), fits[0])
+
+
+def tick_label(x: float, unit: str) -> str:
+    if unit == "percent":
+        return f"{x:g}%"
+    if unit == "money":
+        return money_label(x)
+    return f"{x:g}"
+
+
+def legend_width(items: Sequence[tuple[str, str, str]]) -> float:
+    return sum(34 + 7.6 * len(label) + 16 for label, _, _ in items)
+
+
+def title_width(title: str) -> float:
+    """About the width of a 17-px bold title."""
+    return 10.0 * len(title)
+
+
+def _legend(items: Sequence[tuple[str, str, str]], right: float, y: float) -> list[str]:
+    """(label, colour, dash) entries, right-aligned to `right`: a short line and the label."""
+    widths = [34 + 7.6 * len(label) + 16 for label, _, _ in items]
+    x = right - sum(widths)
+    parts = ['<g class="legend">']
+    for (label, colour, dash), w in zip(items, widths):
+        dashes = f' stroke-dasharray="{dash}"' if dash else ""
+        width = 1.5 if dash == LEVER_DASH else 3
+        parts.append(
+            f'<line x1="{x:.0f}" y1="{y - 5:.0f}" x2="{x + 26:.0f}" y2="{y - 5:.0f}" '
+            f'stroke="{colour}" stroke-width="{width}"{dashes}/>'
+            f'<text x="{x + 32:.0f}" y="{y:.0f}" font-size="14" fill="{DARK}">'
+            f"{escape(label)}</text>"
+        )
+        x += w
+    parts.append("</g>")
+    return parts
+
+
+def _runs(ok: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) index pairs, end excluded, of the runs of True in `ok`."""
+    runs, j = [], 0
+    n = len(ok)
+    while j < n:
+        if not ok[j]:
+            j += 1
+            continue
+        k = j
+        while k < n and ok[k]:
+            k += 1
+        runs.append((j, k))
+        j = k
+    return runs
+
+
+def _panel_svg(
+    p: Panel,
+    snap: Snapshot,
+    box: tuple[float, float, float, float],
+    note_levers: bool,
+) -> list[str]:
+    """One small multiple: title, y grid with labels, round labels, lever markers, the lines."""
+    df = snap.rounds_df
+    rounds = df["round"].to_numpy(dtype=float)
+    x0, y0, w, h = box
+    left, right, top, bottom = x0 + 64, x0 + w - 14, y0 + 28, y0 + h - 26
+    ys = []
+    for s in p.series:
+        y = df[s.column].to_numpy(dtype=float) * s.scale if s.column in df else rounds * np.nan
+        if s.positive_only:
+            y = np.where(y > 0, y, np.nan)
+        ys.append(y)
+    finite = np.concatenate([y[np.isfinite(y)] for y in ys]) if ys else np.array([])
+    if p.unit == "percent":
+        ticks = [0.0, 25.0, 50.0, 75.0, 100.0]
+    elif finite.size:
+        ticks = nice_ticks(min(0.0, float(finite.min())), max(0.0, float(finite.max()) * 1.02))
+    else:
+        ticks = nice_ticks(0.0, 1.0)
+    lo, hi = ticks[0], ticks[-1]
+
+    def px(r: float) -> float:
+        return left + (r + 0.5) / (snap.rounds + 1) * (right - left)
+
+    def py(v: float) -> float:
+        return bottom - (v - lo) / (hi - lo) * (bottom - top)
+
+    parts = [
+        f'<g class="panel" data-title="{escape(p.title)}">',
+        f'<text x="{x0 + 10:.0f}" y="{y0 + 17:.0f}" font-size="16" font-weight="bold" '
+        f'fill="{DARK}">{escape(p.title)}</text>',
+    ]
+    for t in ticks:
+        y = py(t)
+        parts.append(
+            f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{right:.1f}" y2="{y:.1f}" '
+            f'stroke="{"#9A9A9A" if t == 0 else "#E3E3E3"}" stroke-width="1"/>'
+            f'<text x="{left - 6:.1f}" y="{y + 5:.1f}" font-size="14" text-anchor="end" '
+            f'fill="{DARK}">{escape(tick_label(t, p.unit))}</text>'
+        )
+    step = round_step(snap.rounds, max(2, int((right - left) / 48)))
+    for r in range(0, snap.rounds + 1, step):
+        parts.append(
+            f'<text x="{px(r):.1f}" y="{bottom + 19:.1f}" font-size="14" text-anchor="middle" '
+            f'fill="{DARK}">{r}</text>'
+        )
+    for k, r in enumerate(snap.lever_rounds):
+        x = px(r - 0.5)
+        parts.append(
+            f'<line class="lever-marker" data-lever-round="{r}" x1="{x:.1f}" y1="{top - 4:.1f}" '
+            f'x2="{x:.1f}" y2="{bottom:.1f}" stroke="{DARK}" stroke-width="1.5" '
+            f'stroke-dasharray="{LEVER_DASH}"/>'
+        )
+        if note_levers and k == 0:
+            parts.append(
+                f'<text x="{x + 4:.1f}" y="{top + 9:.1f}" font-size="12" fill="{DARK}">'
+                "levers changed</text>"
+            )
+    for s, y in zip(p.series, ys):
+        ok = np.isfinite(y)
+        dash = f' stroke-dasharray="{DASH}"' if s.style != "-" else ""
+        for a, b in _runs(ok):
+            if s.step:
+                pts = " ".join(
+                    f"{px(r - 0.5):.1f},{py(v):.1f} {px(r + 0.5):.1f},{py(v):.1f}"
+                    for r, v in zip(rounds[a:b], y[a:b])
+                )
+            else:
+                pts = " ".join(f"{px(r):.1f},{py(v):.1f}" for r, v in zip(rounds[a:b], y[a:b]))
+            parts.append(
+                f'<polyline class="series" data-series="{s.column}" points="{pts}" fill="none" '
+                f'stroke="{s.colour}" stroke-width="2.5" stroke-linejoin="round"{dash}>'
+                f"<title>{escape(p.title)}: {escape(s.label)}</title></polyline>"
+            )
+        last = np.flatnonzero(ok)
+        if last.size and not s.step:  # the latest value, visible even as a single point
+            i = int(last[-1])
+            parts.append(
+                f'<circle class="last-point" cx="{px(rounds[i]):.1f}" cy="{py(y[i]):.1f}" r="4" '
+                f'fill="{s.colour}"/>'
+            )
+    if not finite.size:
+        parts.append(
+            f'<text x="{(left + right) / 2:.0f}" y="{(top + bottom) / 2:.0f}" font-size="14" '
+            f'text-anchor="middle" fill="{GREY}">nothing to draw yet</text>'
+        )
+    parts.append("</g>")
+    return parts
+
+
+def line_chart_svg(snap: Snapshot, panels: Sequence[Panel], kind: str) -> str:
+    """Small multiples of a few lines each over the rounds (the scenario's whole length on the
+    round axis), with a legend and the rounds where levers changed."""
+    n = max(len(panels), 1)
+    rows, cols = _grid(n) if len(panels) > 2 else (1, n)
+    items: list[tuple[str, str, str]] = []
+    for p in panels:
+        for s in p.series:
+            item = (s.label, s.colour, DASH if s.style != "-" else "")
+            if item not in items:
+                items.append(item)
+    if snap.lever_rounds:
+        items.append(("levers changed", DARK, LEVER_DASH))
+    title = CHART_TITLES.get(kind, kind)
+    two_lines = title_width(title) + 20 + legend_width(items) > SVG_W  # legend under the title
+    head, foot = 58 if two_lines else 34, 20
+    ph = 290 if rows == 1 else 200
+    height = head + rows * ph + foot
+    pw = SVG_W / cols
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SVG_W} {height}" width="100%" '
+        f'role="img" font-family="{FONT}" class="bloc-chart chart-{kind}" '
+        f'data-round="{snap.round}">',
+        f"<title>{escape(title)}, round {snap.round}</title>",
+        f'<text x="4" y="21" font-size="17" font-weight="bold" fill="{DARK}">'
+        f"{escape(title)}</text>",
+        *_legend(items, SVG_W - 6, 46 if two_lines else 22),
+    ]
+    for k, p in enumerate(panels):
+        r, c = divmod(k, cols)
+        parts += _panel_svg(p, snap, (c * pw, head + r * ph, pw, ph), note_levers=k == 0)
+    parts.append(
+        f'<text x="{SVG_W / 2:.0f}" y="{height - 4}" font-size="14" text-anchor="middle" '
+        f'fill="{DARK}">round</text></svg>'
+    )
+    return "".join(parts)
+
+
+def prices_svg(snap: Snapshot, minerals: Sequence[str]) -> str:
+    return line_chart_svg(snap, price_panels(snap, minerals), "prices")
+
+
+def supply_svg(snap: Snapshot, minerals: Sequence[str]) -> str:
+    return line_chart_svg(snap, supply_panels(snap, minerals), "supply")
+
+
+def money_svg(snap: Snapshot) -> str:
+    return line_chart_svg(snap, money_panels(snap), "money")
+
+
+UTILITY_LABELS = {**COMPONENT_LABELS, "retaliation": "retaliation, side deals"}
+
+
+def utility_values(snap: Snapshot) -> dict[str, tuple[np.ndarray, bool, float]]:
+    """Each country's utility components this round, $bn a year as it weighs them (NaN as 0),
+    whether it is a member, and its total utility ($bn, NaN if none)."""
+    out = {}
+    for a, row in snap.now.items():
+        if a in snap.countries:
+            vals = np.array([float(row[c]) for c in COMPONENTS]) / 1e9
+            out[a] = (np.nan_to_num(vals), bool(row["member"]), float(row["utility"]) / 1e9)
+    return out
+
+
+def utility_svg(snap: Snapshot) -> str:
+    """Each country's utility by component this round (green helps, red hurts), on one shared
+    scale so countries compare at a glance."""
+    values = utility_values(snap)
+    countries = list(snap.countries)
+    n = max(len(countries), 1)
+    label_w, gap, head, row = 200, 16, 36, 29
+    pw = (SVG_W - label_w - 6 - gap * (n - 1)) / n
+    top = head + 28
+    bottom = top + row * len(COMPONENTS)
+    height = bottom + 50
+    lim = max([0.01, *(float(np.abs(v).max()) for v, _, _ in values.values())])
+    t = nice_ticks(0.0, lim, 2)[1]  # a round step of at most lim: ticks -t, 0, t
+    extent = lim * 1.15
+    title = f"Utility by component in round {snap.round}, $bn a year"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SVG_W} {height}" width="100%" '
+        f'role="img" font-family="{FONT}" class="bloc-chart chart-utility" '
+        f'data-round="{snap.round}">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="4" y="22" font-size="17" font-weight="bold" fill="{DARK}">'
+        f"{escape(title)}</text>",
+        *_legend([("helps", GREEN, ""), ("hurts", VERMILLION, "")], SVG_W - 6, 22),
+    ]
+    for i, c in enumerate(COMPONENTS):
+        parts.append(
+            f'<text x="{label_w - 8}" y="{top + row * i + row / 2 + 5:.0f}" font-size="14" '
+            f'text-anchor="end" fill="{DARK}">{escape(UTILITY_LABELS[c])}</text>'
+        )
+    for k, a in enumerate(countries):
+        x0 = label_w + k * (pw + gap)
+
+        def px(v: float, x0: float = x0) -> float:
+            return x0 + pw / 2 + v / extent * (pw / 2)
+
+        parts.append(
+            f'<g class="utility-country" data-actor="{escape(a)}">'
+            f'<rect x="{x0:.1f}" y="{top:.0f}" width="{pw:.1f}" height="{bottom - top:.0f}" '
+            f'fill="#F6F6F6"/>'
+            f'<text x="{x0 + 4:.1f}" y="{top - 9:.0f}" font-size="16" font-weight="bold" '
+            f'fill="{DARK}">{escape(snap.short[a])}</text>'
+        )
+        for tv in (-t, 0.0, t):
+            parts.append(
+                f'<line x1="{px(tv):.1f}" y1="{top:.0f}" x2="{px(tv):.1f}" y2="{bottom:.0f}" '
+                f'stroke="{DARK if tv == 0 else "#DADADA"}" stroke-width="1"/>'
+                f'<text x="{px(tv):.1f}" y="{bottom + 17:.0f}" font-size="13" '
+                f'text-anchor="middle" fill="{DARK}">{tv:g}</text>'
+            )
+        if a in values:
+            vals, member, total = values[a]
+            for i, (c, v) in enumerate(zip(COMPONENTS, vals)):
+                x = min(px(v), px(0.0))
+                parts.append(
+                    f'<rect class="bar" data-component="{c}" x="{x:.1f}" '
+                    f'y="{top + row * i + 4:.1f}" width="{abs(px(v) - px(0.0)):.1f}" '
+                    f'height="{row - 8}" fill="{GREEN if v >= 0 else VERMILLION}">'
+                    f"<title>{escape(snap.names[a])}: {escape(UTILITY_LABELS[c])} "
+                    f"{v:+.2f} $bn a year</title></rect>"
+                )
+            status = "in" if member else "out"
+            words = f"{status} · total {total:+.1f}" if math.isfinite(total) else status
+        else:
+            words = "no decision yet"
+        parts.append(
+            f'<text class="utility-total" x="{x0 + pw / 2:.1f}" y="{bottom + 38:.0f}" '
+            f'font-size="14" text-anchor="middle" fill="{DARK}">{escape(words)}</text></g>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------
 # Membership: who was in each round (statuses), as SVG for the page and as a figure for PNG.
 
 #: 0 outside, 1 negotiating, 2 member, 3 member leaning to the supplier
@@ -367,18 +688,24 @@ TIMELINE_LABELS = ("outside", "negotiating", "member", "member leaning to the su
 def status_matrix(snap: Snapshot) -> np.ndarray:
     """countries x rounds so far: 0 outside, 1 negotiating, 2 member, 3 member leaning."""
     df = snap.actors_df
-    df = df[df["actor"].isin(snap.countries)]
-    member = df.pivot(index="actor", columns="round", values="member").reindex(snap.countries)
-    decision = df.pivot(index="actor", columns="round", values="decision").reindex(snap.countries)
-    margin = df.pivot(index="actor", columns="round", values="margin").reindex(snap.countries)
-    m = member.to_numpy(dtype=bool)
-    neg = decision.isin(["reject", "counter"]).to_numpy() & ~m
-    lean = m & (margin.to_numpy(dtype=float) < 0)
+    index = {a: i for i, a in enumerate(snap.countries)}
+    rows = np.array([index.get(a, -1) for a in df["actor"]], dtype=int)
+    ok = rows >= 0
+    i, j = rows[ok], df["round"].to_numpy(dtype=int)[ok]
+    shape = (len(snap.countries), int(j.max()) + 1 if j.size else 0)
+    m = np.zeros(shape, dtype=bool)
+    m[i, j] = df["member"].to_numpy(dtype=bool)[ok]
+    decision = df["decision"].to_numpy(dtype=object)[ok]
+    neg = np.zeros(shape, dtype=bool)
+    neg[i, j] = (decision == "reject") | (decision == "counter")
+    neg &= ~m
+    margin = np.full(shape, np.nan)
+    margin[i, j] = df["margin"].to_numpy(dtype=float)[ok]
+    lean = m & (margin < 0)
     rounds = snap.rounds_df
-    for j, (act, tgt) in enumerate(zip(rounds["supplier_action"], rounds["supplier_target"])):
-        if act == "side_offer" and tgt in snap.countries and j < lean.shape[1]:
-            i = snap.countries.index(tgt)
-            lean[i, j] |= m[i, j]
+    for k, (act, tgt) in enumerate(zip(rounds["supplier_action"], rounds["supplier_target"])):
+        if act == "side_offer" and tgt in index and k < lean.shape[1]:
+            lean[index[tgt], k] |= m[index[tgt], k]
     return np.where(lean, 3, np.where(m, 2, np.where(neg, 1, 0)))
 
 

@@ -121,25 +121,41 @@ def download(page: Any, cls: str, folder: Path) -> Path:
     return path
 
 
+# Every chart on screen in one look at the DOM (a tab's views can go between two looks):
+# [kind, width, height, things drawn, "nan" in it]
+CHARTS_JS = """
+() => Array.from(document.querySelectorAll(
+        '.bloc-main svg.bloc-chart, .network-view svg, .timeline-view svg, .bloc-main img'))
+    .map(el => {
+        const box = el.getBoundingClientRect();
+        const drawn = el.tagName === 'IMG'
+            ? (el.complete ? el.naturalWidth : -1)
+            : el.querySelectorAll('polyline, circle, rect').length;
+        return [el.getAttribute('class') || el.tagName, box.width, box.height, drawn,
+                /\\bnan\\b/i.test(el.outerHTML)];
+    })
+"""
+
+
 def charts_ok(page: Any) -> list[str]:
-    """Problems with the charts on screen: images not loaded or empty, "nan" in the text."""
+    """Problems with the charts on screen (the network, the timeline, the live SVG charts and
+    any image): too small to read, nothing drawn (no line, bar or node), an image not loaded,
+    "nan" in a chart or anywhere in the text."""
+    # a tab's slide transition over: the view left is gone (lazy tabs), the new one is in
+    page.wait_for_function(
+        "() => !document.querySelector('.bloc-main .v-window__container--is-active')",
+        timeout=10_000,
+    )
     problems = []
-    images = page.locator("img.bloc-chart")
-    for i in range(images.count()):
-        img = images.nth(i)
-        img.wait_for(state="visible", timeout=10_000)
-        img.evaluate("el => el.decode ? el.decode().catch(() => null) : null")
-        w = img.evaluate("el => el.naturalWidth")
-        if not w:
-            problems.append(f"chart image {i} is empty")
-    for svg in ("network-view", "timeline-view"):
-        loc = page.locator(f".{svg} svg")
-        if loc.count():
-            loc.first.wait_for(state="visible", timeout=10_000)  # after a tab's transition
-            box = loc.first.bounding_box()
-            drawn = loc.first.evaluate("el => el.querySelectorAll('circle, rect').length")
-            if not box or box["width"] < 50 or not drawn:
-                problems.append(f"{svg} is empty")
+    for kind, width, height, drawn, nan in page.evaluate(CHARTS_JS):
+        if width < 200 or height < 100:
+            problems.append(f"{kind} is too small: {width:.0f}x{height:.0f} px")
+        if drawn == -1:
+            problems.append(f"{kind}: the image is not loaded")
+        elif not drawn:
+            problems.append(f"{kind} is empty")
+        if nan:
+            problems.append(f"{kind} has 'nan' in it")
     text = page.locator(".bloc-main").inner_text()
     if re.search(r"\bnan\b", text, re.IGNORECASE):
         problems.append("'nan' shown on the page")

@@ -11,6 +11,8 @@ import re
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
+from urllib.parse import parse_qs, urlsplit
 
 import ipyvuetify as v
 import numpy as np
@@ -26,13 +28,20 @@ from negotiation.app_charts import (
     Panel,
     Series,
     UtilityChart,
+    line_chart_svg,
+    money_svg,
     network_svg,
+    nice_ticks,
+    prices_svg,
     render,
+    round_step,
     status_matrix,
+    supply_svg,
     timeline_figure,
     timeline_svg,
+    utility_svg,
 )
-from negotiation.app_state import APP_THINGS_TO_TRY, Levers, Session, statuses
+from negotiation.app_state import Levers, Session, statuses
 from negotiation.cli import entry
 from negotiation.scenario import ScenarioError, scenario_names
 
@@ -164,10 +173,29 @@ def test_the_recipes_in_things_to_try_hold_and_fracture_the_bloc():
     assert len(snap.members) <= 2
 
 
-def test_things_to_try_carries_the_recipes_once():
-    snap = Session(SCENARIO, seed=0).snapshot()
-    text = snap.things_to_try()
-    assert APP_THINGS_TO_TRY in text and text.count("form and hold") == 1
+def test_the_recipes_hold_from_the_command_line_too():
+    """The `--set` equivalents the scenario's "Things to try" gives for the first two."""
+    sc = load_scenario(SCENARIO, {"policy.instrument": "price_gap"})
+    hold = BlocModel(sc, rng=0).run().rounds_df
+    assert hold["n_members"].iloc[1:].min() >= 4 and hold["internally_stable"].iloc[1:].all()
+    sc = load_scenario(SCENARIO, {"policy.outsider_penalty": 1.0})
+    wall = BlocModel(sc, rng=0).run().rounds_df
+    assert wall["n_members"].iloc[1] >= 4 and wall["n_members"].iloc[-1] <= 2
+
+
+def test_about_shows_the_scenarios_own_things_to_try():
+    """The recipes live in the scenario file, once; the app adds nothing to any scenario's text."""
+    from negotiation.app import AboutView
+
+    for name in (SCENARIO, "us-mexico-60-day"):
+        snap = Session(name, seed=0).snapshot()
+        text = load_scenario(name).meta.about.things_to_try
+        assert snap.about["things_to_try"] == text
+        _, rc = solara.render(AboutView(snap), handle_error=False)
+        shown = " ".join(str(w.template) for w in rc.find(v.VuetifyTemplate).widgets)
+        assert text.split(".")[0] in shown  # the scenario's own first sentence
+        assert shown.count("Make the bloc form and hold") == (name == SCENARIO)
+        assert shown.count("Make it fracture") == (name == SCENARIO)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -194,8 +222,17 @@ def test_charts_render_at_round_zero_and_later():
             ("money", ()),
             ("utility", ()),
         ]:
-            png = charts.get(kind, snap, minerals).image(snap)
+            png = charts.get(kind, snap, minerals).image(snap)  # the downloads
             assert png.startswith(b"\x89PNG") and len(png) > 5_000
+        for svg in (
+            prices_svg(snap, tuple(snap.floored())),
+            supply_svg(snap, snap.minerals),
+            money_svg(snap),
+        ):
+            root = _svg(svg)  # the page's
+            assert root.get("data-round") == str(rounds)
+            assert len(list(root.iter(f"{NS}polyline"))) >= len(_panels(root)) > 0
+        assert _svg(utility_svg(snap)).get("data-round") == str(rounds)
         assert not has_nan(network_svg(snap, statuses(snap)))
         assert not has_nan(timeline_svg(snap))
         assert render(timeline_figure(snap)).startswith(b"\x89PNG")
@@ -244,6 +281,154 @@ def test_the_utility_chart_shows_each_country():
     for a in snap.countries:
         assert snap.short[a] in svg
     assert not has_nan(svg)
+
+
+# ----------------------------------------------------------------------------------------------
+# The live charts as inline SVG
+
+NS = "{http://www.w3.org/2000/svg}"
+
+
+def _svg(text: str) -> ET.Element:
+    """The chart parsed as XML (so it is well formed), after checking it has no "nan"."""
+    assert not has_nan(text), text[:300]
+    return ET.fromstring(text)
+
+
+def _lines(root: ET.Element, series: str) -> list[list[tuple[float, float]]]:
+    """The points of each polyline drawing `series` (a rounds column)."""
+    out = []
+    for el in root.iter(f"{NS}polyline"):
+        if el.get("data-series") == series:
+            pts = [tuple(map(float, p.split(","))) for p in el.get("points").split()]
+            assert all(math.isfinite(x) and math.isfinite(y) for x, y in pts)
+            out.append(pts)
+    return out
+
+
+def _panels(root: ET.Element) -> list[ET.Element]:
+    return [g for g in root.iter(f"{NS}g") if g.get("class") == "panel"]
+
+
+def _text(root: ET.Element) -> str:
+    return " ".join(t.text or "" for t in root.iter(f"{NS}text"))
+
+
+def test_nice_ticks_and_round_labels():
+    assert nice_ticks(0, 110_000) == [0, 50_000, 100_000, 150_000]
+    assert nice_ticks(0, 95_000) == [0, 25_000, 50_000, 75_000, 100_000]
+    assert nice_ticks(0, 1.0) == [0, 0.25, 0.5, 0.75, 1.0]
+    assert nice_ticks(-3.1, 2.0) == [-4, -2, 0, 2]
+    assert nice_ticks(0, 0) == nice_ticks(0, float("nan")) == [0, 0.25, 0.5, 0.75, 1.0]
+    assert [round_step(36, k) for k in (3, 6, 8, 40)] == [12, 6, 6, 1]
+    assert round_step(7, 6) == 2 and round_step(1, 6) == 1
+
+
+def test_the_price_chart_has_a_line_per_series_and_mineral_the_floor_and_the_lever_markers():
+    s = Session(SCENARIO, seed=2)
+    s.step()
+    s.step()
+    s.change("floors", {"lithium": 120_000})
+    for _ in range(3):
+        snap = s.step()
+    assert snap.round == 5 and snap.lever_rounds == (3,)
+    minerals = tuple(snap.floored())
+    root = _svg(prices_svg(snap, minerals))
+    assert root.get("data-round") == "5" and "bloc-chart" in root.get("class")
+    assert [p.get("data-title") for p in _panels(root)] == [
+        snap.mineral_names[m].split(" (")[0] for m in minerals
+    ]
+    for m in minerals:
+        for col in (f"world_price_{m}", f"bloc_price_{m}"):
+            (line,) = _lines(root, col)
+            assert len(line) == snap.round + 1  # rounds 0..5
+            xs = [x for x, _ in line]
+            assert xs == sorted(xs)
+        (floor,) = _lines(root, f"floor_{m}")  # a step: two points a round
+        assert len(floor) == 2 * (snap.round + 1)
+    # the floor raised in round 3 steps up there, and only there
+    (floor,) = _lines(root, "floor_lithium")
+    ys = [y for _, y in floor]
+    assert ys[:6] == [ys[0]] * 6 and ys[6:] == [ys[6]] * 6 and ys[6] < ys[0]  # up the page
+    markers = [el for el in root.iter(f"{NS}line") if el.get("class") == "lever-marker"]
+    assert len(markers) == len(minerals)  # one in each panel
+    assert {el.get("data-lever-round") for el in markers} == {"3"}
+    (lithium_world,) = _lines(root, "world_price_lithium")
+    between = (lithium_world[2][0] + lithium_world[3][0]) / 2  # between rounds 2 and 3
+    assert all(abs(float(el.get("x1")) - between) < 1 for el in markers[:1])
+    text = _text(root)
+    assert "levers changed" in text and "world price" in text and "floor" in text
+    assert "$100k" in text  # money ticks
+
+
+def test_the_supply_and_money_charts():
+    _, snap = _snap_after(3, supplier_strategy="flood", aggressiveness=1.0)
+    root = _svg(supply_svg(snap, snap.minerals))
+    assert len(_panels(root)) == len(snap.minerals)
+    for m in snap.minerals:
+        for col in (f"bloc_share_{m}", f"supplier_share_{m}"):
+            (line,) = _lines(root, col)
+            assert len(line) == 4
+    assert "100%" in _text(root)
+    markers = [el for el in root.iter(f"{NS}line") if el.get("class") == "lever-marker"]
+    assert snap.lever_rounds == (1,)  # the levers set before round 1 act from round 1
+    assert [el.get("data-lever-round") for el in markers] == ["1"] * len(snap.minerals)
+    root = _svg(money_svg(snap))
+    assert [p.get("data-title") for p in _panels(root)] == [
+        "Bloc budget, $bn a year",
+        "Stockpile fund, $bn",
+    ]
+    for col in ("fiscal_cost", "tariff_revenue", "stockpile_fund"):
+        (line,) = _lines(root, col)
+        assert len(line) == 4
+
+
+def test_a_chart_at_round_zero_shows_the_first_point():
+    snap = Session(SCENARIO, seed=0).snapshot()
+    root = _svg(prices_svg(snap, tuple(snap.floored())))
+    (line,) = _lines(root, "world_price_lithium")
+    assert len(line) == 1
+    dots = [c for c in root.iter(f"{NS}circle") if c.get("class") == "last-point"]
+    assert len(dots) == 2 * len(snap.floored())  # world and bloc price: a visible dot each
+
+
+def test_an_svg_chart_survives_missing_and_zero_data():
+    _, snap = _snap_after(4)
+    df = snap.rounds_df.copy()
+    df["floor_lithium"] = 0.0  # no floor: not drawn
+    df.loc[2, "world_price_lithium"] = np.nan  # a gap: the line breaks there
+    df["bloc_price_nickel"] = np.nan  # nothing at all
+    df["world_price_nickel"] = np.nan
+    snap2 = type(snap)(**{**snap.__dict__, "rounds_df": df})
+    for key in ("last", "now"):
+        snap2.__dict__.pop(key, None)
+    root = _svg(prices_svg(snap2, ("lithium", "nickel")))
+    assert _lines(root, "floor_lithium") == []
+    assert [len(x) for x in _lines(root, "world_price_lithium")] == [2, 2]
+    assert _lines(root, "bloc_price_nickel") == []
+    assert "nothing to draw yet" in _text(root)
+    panel = Panel("x", (Series("w", "not_a_column", "k"),))
+    assert "nothing to draw yet" in line_chart_svg(snap, [panel], "x")
+
+
+def test_the_utility_svg_has_a_bar_per_component_and_country():
+    _, snap = _snap_after(2, penalty=1.0)
+    root = _svg(utility_svg(snap))
+    assert root.get("data-round") == "2"
+    groups = [g for g in root.iter(f"{NS}g") if g.get("class") == "utility-country"]
+    assert [g.get("data-actor") for g in groups] == list(snap.countries)
+    now = snap.actors_df[snap.actors_df["round"] == 2].set_index("actor")
+    for g in groups:
+        bars = [r for r in g.iter(f"{NS}rect") if r.get("class") == "bar"]
+        assert len(bars) == 7
+        for bar in bars:
+            value = float(now.loc[g.get("data-actor"), bar.get("data-component")])
+            assert bar.get("fill") == ("#009E73" if value >= 0 else "#D55E00")
+        (total,) = [t for t in g.iter(f"{NS}text") if t.get("class") == "utility-total"]
+        assert total.text.startswith("in ·" if now.loc[g.get("data-actor"), "member"] else "out ·")
+    text = _text(root)
+    assert "consumer cost" in text and "retaliation, side deals" in text
+    assert all(snap.short[a] in text for a in snap.countries)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -381,6 +566,58 @@ def test_play_runs_rounds_on_a_thread_and_pause_stops_them():
     assert _round(rc) == stopped
 
 
+def test_take_a_seat_links_to_the_solo_page_with_the_structural_settings():
+    _, rc = _page()
+    go = rc.find(v.Btn, class_="take-seat-go").widget
+    assert go.target == "_blank"  # a new tab: the run on screen stays
+    url = urlsplit(go.href)
+    assert url.path == "solo"  # relative to the app's root: /solo
+    assert parse_qs(url.query) == {
+        "scenario": [SCENARIO],
+        "seat": ["japan"],
+        "seed": ["0"],
+        "rounds": ["36"],
+    }
+    (select,) = [w for w in rc.find(v.Select).widgets if w.label == "Play yourself as"]
+    seats = [i["value"] for i in select.items]
+    assert seats == ["us", "japan", "eu", "mexico", "singapore", "supplier"]  # all six
+    select.v_model = "supplier"
+    for cls, value in (("structural-seed", "7"), ("structural-rounds", "5")):
+        field = rc.find(v.TextField, class_=cls).widget
+        field.v_model = value
+        field.fire_event("keyup.enter", None)
+    query = parse_qs(urlsplit(rc.find(v.Btn, class_="take-seat-go").widget.href).query)
+    assert query == {"scenario": [SCENARIO], "seat": ["supplier"], "seed": ["7"], "rounds": ["5"]}
+
+
+def test_bloc_app_serves_the_solo_and_join_pages():
+    from negotiation import app, workshop_app
+
+    pages = {r.path: r.component for r in app.routes}
+    assert pages == {"/": app.Page, "solo": workshop_app.SoloPage, "join": workshop_app.JoinPage}
+    (root,) = [r for r in app.routes if r.path == "/"]
+    assert root.layout is app.Layout  # no app bar or drawer, on every page
+
+
+def test_the_charts_on_the_page_are_inline_svg_of_the_round_shown():
+    _, rc = _page()
+    for _ in range(2):
+        rc.find(v.Btn, class_="bloc-step").widget.click()
+    tabs = rc.find(v.Tabs).widget
+    for i, kind in ((1, "prices"), (2, "supply"), (3, "money"), (4, "utility")):
+        tabs.v_model = i
+        (view,) = _html(rc, f"chart-{kind}-view")
+        root = _svg(view.unsafe_innerHTML)
+        assert root.get("data-round") == "2" and f"chart-{kind}" in root.get("class")
+        assert list(root.iter(f"{NS}polyline")) or list(root.iter(f"{NS}rect"))
+        rc.find(v.Btn, class_="bloc-step").widget.click()
+        (view,) = _html(rc, f"chart-{kind}-view")
+        assert _svg(view.unsafe_innerHTML).get("data-round") == "3"
+        rc.find(v.Btn, class_="bloc-reset").widget.click()
+        rc.find(v.Btn, class_="bloc-step").widget.click()
+        rc.find(v.Btn, class_="bloc-step").widget.click()
+
+
 # ----------------------------------------------------------------------------------------------
 # The command and the import rule
 
@@ -428,6 +665,14 @@ def test_every_built_in_scenario_runs_in_the_app(name):
             ("utility", ()),
         ]:
             assert charts.get(kind, snap, minerals).image(snap).startswith(b"\x89PNG")
+        floored = tuple(snap.floored()) or snap.minerals[:4]
+        for svg in (prices_svg(snap, floored), supply_svg(snap, snap.minerals), money_svg(snap)):
+            root = _svg(svg)
+            assert len(list(root.iter(f"{NS}polyline"))) >= len(_panels(root)) > 0
+        root = _svg(utility_svg(snap))
+        assert len([r for r in root.iter(f"{NS}rect") if r.get("class") == "bar"]) == 7 * len(
+            snap.countries
+        )
         assert not has_nan(network_svg(snap, statuses(snap)))
         assert not has_nan(timeline_svg(snap))
     name_, text = s.scenario_file()

@@ -116,7 +116,16 @@ def test_a_live_lever_changes_the_next_rounds_floor(app, tmp_path, screenshot_di
     cell.wait_for()
     assert cell.inner_text() == "$150,000"
     assert "Round 3" in app.locator(".monitor-prices caption").inner_text()
+    chart = app.locator("svg.chart-prices")
+    assert chart.get_attribute("data-round") == "3"
+    assert chart.locator("line.lever-marker[data-lever-round='3']").count() >= 1
     app.screenshot(path=screenshot_dir / "app-lever-floor.png")
+    # the downloads are drawn by matplotlib, from the same round
+    png = download(app, "download-prices-png", tmp_path)
+    assert png.name == f"{SCENARIO}-seed0-prices.png"
+    assert png.read_bytes().startswith(b"\x89PNG")
+    svg = download(app, "download-prices-svg", tmp_path).read_text()
+    assert "<svg" in svg and "Rare earths" in svg
     open_tab(app, "Export")
     rounds = _csv(download(app, "download-rounds-csv", tmp_path))
     assert rounds["floor_rare_earths"].tolist() == [110_000, 110_000, 110_000, 150_000]
@@ -208,15 +217,53 @@ def test_two_browser_sessions_do_not_interfere(server, browser, screenshot_dir):
         b.context.close()
 
 
+def test_take_a_seat_plays_a_round_from_the_seat(app, screenshot_dir):
+    """The "Take a seat" button opens the solo page in a new tab, on the structural settings: one
+    seat for you, agents elsewhere; your accept shows in the narrative, with your name."""
+    step(app, 2)  # the run on screen goes on in its own tab
+    rounds = app.locator(".structural-rounds input")
+    rounds.fill("4")
+    rounds.press("Enter")
+    choose(app, "take-seat-seat", "Japan")
+    go = app.locator(".take-seat-go")
+    app.wait_for_function(
+        "() => document.querySelector('.take-seat-go').getAttribute('href').includes('rounds=4')"
+    )
+    assert go.get_attribute("href") == "solo?scenario=ministerial-2026&seat=japan&seed=0&rounds=4"
+    assert go.get_attribute("target") == "_blank"
+    with app.context.expect_page() as opened:
+        go.click()
+    seat = opened.value
+    try:
+        seat.set_default_timeout(30_000)
+        seat.wait_for_url("**/join?room=*&token=*")
+        seat.locator(".ws-me[data-seat='japan']").wait_for(state="attached")
+        head = seat.locator(".ws-round")
+        assert head.get_attribute("data-round") == "0" and "Round 0 of 4" in head.inner_text()
+        seat.locator(".ws-decision-japan .ws-accept").click()
+        seat.wait_for_function("() => document.querySelector('.ws-round')?.dataset.round === '1'")
+        story = seat.locator(".ws-events")
+        story.locator("li", has_text="Japan joined the bloc").first.wait_for()
+        joined = story.locator("li", has_text="Japan joined the bloc").first
+        assert "round 1" in joined.inner_text() and "You" in joined.inner_text()  # your decision
+        assert "japan" in (seat.locator(".ws-members").get_attribute("data-members") or "")
+        seat.screenshot(path=screenshot_dir / "app-take-a-seat.png", full_page=True)
+    finally:
+        seat.close()
+    assert current_round(app) == 2  # the app's own run did not move
+
+
 # ----------------------------------------------------------------------------------------------
 # The recipes of the About panel's "Things to try"
 
 
 def test_about_names_the_recipes(app):
+    """The scenario file's own "Things to try" (the app adds nothing), each recipe once."""
     open_tab(app, "About")
     text = app.locator(".bloc-about").inner_text()
     assert "Things to try" in text
-    assert "Make the bloc form and hold" in text and "Make it fracture" in text
+    assert text.count("Make the bloc form and hold") == 1 and text.count("Make it fracture") == 1
+    assert text.count("Break a bloc that holds") == 1
 
 
 def test_recipe_price_gap_makes_the_bloc_form_and_hold(app, screenshot_dir):
@@ -304,6 +351,17 @@ def _random_lever(page, rng: random.Random) -> str:
     return f"{country} {comp}={value}"
 
 
+#: A view each tab shows, inside an element that carries the round it shows.
+TAB_VIEWS = {
+    "Prices": "svg.chart-prices",
+    "Supply": "svg.chart-supply",
+    "Money": "svg.chart-money",
+    "Why?": "svg.chart-utility",
+    "Events": ".bloc-events",
+    "Bloc": ".network-view svg",
+}
+
+
 def test_fifty_random_lever_settings_break_nothing(app, server, screenshot_dir):
     """50 random combinations of lever values set on the page, a round after each: no server
     exception, no error shown, no empty chart, no "nan" anywhere, every view in step."""
@@ -322,7 +380,11 @@ def test_fifty_random_lever_settings_break_nothing(app, server, screenshot_dir):
         if tab == "Bloc":
             wait_consistent(app)
         if i % 5 == 4 or tab != "Bloc":
-            app.wait_for_timeout(200)
+            app.locator(f".bloc-main {TAB_VIEWS[tab]}").first.wait_for()  # the tab is drawn
+            app.wait_for_function(
+                f"() => document.querySelector('.bloc-main {TAB_VIEWS[tab]}')"
+                f".closest('[data-round]')?.dataset.round === '{current_round(app)}'"
+            )
             problems = charts_ok(app)
             assert not problems, (problems, done[-5:])
         errors = app.locator(".bloc-error")
