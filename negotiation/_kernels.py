@@ -31,6 +31,10 @@ from numba import njit
 from negotiation.types import INSTRUMENT_CODES, Instrument
 
 TINY = 1e-300
+#: log(0) for the price search: below log of the smallest double (-744.4), so that any positive
+#: quantity, however small, still outweighs none (a clamp at TINY made tiny demand look like none
+#: and left the root flat, its position up to the starting point)
+LOG_ZERO = -800.0
 BORDER_CODE = INSTRUMENT_CODES[Instrument.BORDER]
 PRICE_GAP_CODE = INSTRUMENT_CODES[Instrument.PRICE_GAP]
 STOCKPILE_CODE = INSTRUMENT_CODES[Instrument.STOCKPILE]
@@ -54,13 +58,13 @@ def _ramp(p, caps, lo, inv, k, m):
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _member_supply(p_bloc, k, m, member_cap, m_lo, m_inv, floors, gap):
     p = max(p_bloc, floors[k, m]) if gap[k, m] else p_bloc
     return _ramp(p, member_cap, m_lo, m_inv, k, m)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _bloc_price(p_w, k, m, autarky, floors, border, pen, has_bloc):
     if not has_bloc[k]:
         return p_w
@@ -68,7 +72,7 @@ def _bloc_price(p_w, k, m, autarky, floors, border, pen, has_bloc):
     return min(max(autarky[k, m], p_w), landed)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _levels(kind, p, k, m, a):
     """(demand, supply) at price p for the BLOC or the WORLD market; `a` is the argument tuple."""
     (bloc_d0, out_d0, eps, member_cap, out_cap, m_lo, m_inv, o_lo, o_inv, flood_q, floors,
@@ -85,10 +89,15 @@ def _levels(kind, p, k, m, a):
     return d, s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _log0(x):
+    return log(x) if x > 0.0 else LOG_ZERO
+
+
+@njit(cache=True, inline="always")
 def _f(kind, x, k, m, a):
     d, s = _levels(kind, exp(x), k, m, a)
-    return log(max(d, TINY)) - log(max(s, TINY))
+    return _log0(d) - _log0(s)
 
 
 @njit(cache=True, inline="always")
@@ -102,7 +111,7 @@ def _ramp_slope(p, caps, lo, inv, k, m):
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _f_and_slope(kind, x, k, m, a):
     """_f and its derivative in x (the ramps make it piecewise smooth); slope NaN where the
     levels are not both positive (Newton's method cannot be trusted there)."""
@@ -142,7 +151,7 @@ def _f_and_slope(kind, x, k, m, a):
         ds = 0.0 if below else _ramp_slope(pm, member_cap, m_lo, m_inv, k, m) * d_pb
         s += _ramp(p, out_cap, o_lo, o_inv, k, m) + flood_q[k, m]
         ds += _ramp_slope(p, out_cap, o_lo, o_inv, k, m)
-    if d <= TINY or s <= TINY:
+    if d <= 0.0 or s <= 0.0:
         return 0.0, np.nan
     return log(d) - log(s), p * (dd / d - ds / s)
 

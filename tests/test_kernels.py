@@ -38,7 +38,7 @@ def test_the_compiled_market_and_payoffs_equal_the_numpy_oracle(case):
         )
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(random_case())
 def test_warm_starts_do_not_change_the_answer(case):
     """A guess near (or far from) the answer only changes where the price search starts."""
