@@ -132,6 +132,8 @@ def isoelastic(price: np.ndarray, base: np.ndarray, ref: np.ndarray, elasticity:
 def as_array(x, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
     """`x` as a C-contiguous array of `shape` and `dtype` for the compiled kernels, broadcast
     if need be; `x` itself when it already is one."""
+    if type(x) is np.ndarray and x.dtype == dtype and x.shape == shape and x.flags.c_contiguous:
+        return x  # the common case, kept cheap: the model calls this ~40 times a batch
     a = np.asarray(x, dtype=dtype)
     if a.shape != shape:
         a = np.broadcast_to(a, shape)

@@ -426,9 +426,9 @@ class BlocModel(mesa.Model):
             stock_budget=np.where(floors > 0, budget, 0.0),
             flood=flood + s_flood[None],
             control=np.clip(control + s_control[None], 0.0, 1.0),
-            demand_shift=np.broadcast_to(s_demand, (K, M)),
-            capacity=np.broadcast_to(self.capacity, (K, A, M)),
-            fringe_capacity=np.broadcast_to(self.fringe_capacity, (K, M)),
+            demand_shift=np.repeat(s_demand[None], K, axis=0),
+            capacity=np.repeat(self.capacity[None], K, axis=0),
+            fringe_capacity=np.repeat(self.fringe_capacity[None], K, axis=0),
         )
         last = self.last_outcome
         if last is None:
