@@ -378,6 +378,9 @@ class RoomSnapshot:
     info: RoomInfo | None = None
     #: What pages derive from this snapshot, computed once for all of them (see `shared`).
     memo: dict = field(default_factory=dict, compare=False, repr=False)
+    #: What pages derive from the records, computed once for all of them and every snapshot
+    #: until a round is played or a lever changes (see `per_round`).
+    round_memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def shared(self, key: Any, make: Callable[[], Any]) -> Any:
         """`make()`, computed once per snapshot: every page of the room renders from the same
@@ -386,6 +389,17 @@ class RoomSnapshot:
             return self.memo[key]
         except KeyError:
             value = self.memo[key] = make()
+            return value
+
+    def per_round(self, key: Any, make: Callable[[], Any]) -> Any:
+        """`make()`, computed once for every snapshot with the same records (the same rounds
+        played, the same levers): the charts, whichever pages show them and however many times
+        the room changes within the round. `make` may read only the records (`tables`,
+        `lever_rounds`) and what never changes in the room."""
+        try:
+            return self.round_memo[key]
+        except KeyError:
+            value = self.round_memo[key] = make()
             return value
 
     @property
@@ -503,6 +517,7 @@ class Room:
         self.public_version = 0
         self._snap: RoomSnapshot | None = None
         self._tables: tuple[tuple[int, int], dict[str, pd.DataFrame]] | None = None
+        self._round_memo: tuple[Any, dict] = (None, {})  # (records' key, RoomSnapshot.round_memo)
         self.participants: dict[str, Participant] = {}  # by id
         self._by_token: dict[str, Participant] = {}
         self.holders: dict[str, list[str]] = {s: [] for s in self.seats}  # submitter first
@@ -1125,6 +1140,9 @@ class Room:
                 panels[s] = cache[(prep.round, s)]
             self._panels = cache
         tables = self._records()
+        records = (id(m), m.round, len(m.lever_log), self.phase)
+        if self._round_memo[0] != records:
+            self._round_memo = (records, {})
         rounds_df = tables["rounds"]
         lever_rounds = tuple(int(r) for r in rounds_df.loc[rounds_df["levers_changed"], "round"])
         about = sc.meta.about
@@ -1166,6 +1184,7 @@ class Room:
             lever_rounds=lever_rounds,
             closed=dict(self.closed),
             info=self.info,
+            round_memo=self._round_memo[1],
         )
 
     def _panel(self, seat: str, prep: Any) -> Panel:

@@ -30,6 +30,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from functools import cached_property
 from html import escape
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -38,6 +39,8 @@ import ipyvuetify as v
 import solara
 import solara.lab
 import traitlets
+from reacton import ipyvue as rvue
+from reacton import ipyvuetify as rv
 
 from negotiation.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario, scenario_names
 from negotiation.types import (
@@ -56,6 +59,7 @@ from negotiation.workshop import (
     RUNNING,
     WORKSHOP,
     Panel,
+    Participant,
     Refused,
     Room,
     RoomInfo,
@@ -71,7 +75,7 @@ logger = logging.getLogger("bloc.workshop")
 #: When a list, each page's watcher appends (round, public version, time) once it has
 #: re-rendered a new snapshot (for benchmarks/bench_workshop.py).
 RENDERED: list[tuple[int, int, float]] | None = None
-_RENDERING = threading.Lock()
+_RENDERING = threading.RLock()  # the turn: see `_in_turn`
 warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
 
 INSTRUMENTS = {"border": "Border tariff", "price_gap": "Price gap", "stockpile": "Stockpile"}
@@ -159,39 +163,171 @@ def default_scenario() -> str:
     return os.environ.get("BLOC_WORKSHOP_SCENARIO", "") or DEFAULT_SCENARIO
 
 
+def _watch(room: Room, public: bool, update: Callable[[RoomSnapshot], None]) -> Callable:
+    """The body of a page's watcher thread: wait on the room's version, hand every new snapshot
+    to `update`."""
+
+    def watch(cancel: threading.Event) -> None:
+        current = room.snapshot()
+        seen = current.public_version if public else current.version
+        update(current)
+        while not cancel.is_set():
+            new = room.wait(seen, timeout=1.0, public=public)
+            version = new.public_version if public else new.version
+            if version != seen:
+                seen = version
+                update(new)
+                if RENDERED is not None:  # benchmarks/bench_workshop.py measures here
+                    RENDERED.append((new.round, new.public_version, time.time()))
+
+    return watch
+
+
+def _in_turn(work: Callable[[], None]) -> None:
+    """Update a page in its turn, one page at a time. A Solara render is CPU-bound: 40 threads
+    rendering at once under the GIL would all finish late, while one at a time the first pages
+    are done early. And a page's messages go out together: sent concurrently, each page's
+    messages would be spread out among the others', and a browser that gets them apart draws
+    the page several times. A page whose client is slow to read (its socket full) may hold
+    the turn, so the others wait for it 0.25 s at most."""
+    turn = _RENDERING.acquire(timeout=0.25)
+    try:
+        work()
+    finally:
+        if turn:
+            _RENDERING.release()
+
+
 def use_room(room: Room | None, public: bool = True) -> tuple[RoomSnapshot | None, Callable]:
     """The room's latest snapshot, re-rendered whenever the room changes (a thread per page
-    waits on the room's version); and a function to show a fresh one at once."""
+    waits on the room's version); and a function to show a fresh one at once. For the pages
+    one of a kind (facilitator, projector); a participant's page uses `Live`."""
     first = solara.use_memo(lambda: room.snapshot() if room else None, [room])
     snap, set_snap = solara.use_state(first, key="ws-room-snapshot")
     if room is not None and (snap is None or snap.code != room.code):
         snap = first
 
     def watch(cancel: threading.Event) -> None:
-        if room is None:
-            return
-        current = room.snapshot()
-        seen = current.public_version if public else current.version
-        set_snap(current)
-        while not cancel.is_set():
-            new = room.wait(seen, timeout=1.0, public=public)
-            version = new.public_version if public else new.version
-            if version != seen:
-                seen = version
-                # Pages re-render one at a time (40 threads fighting for the GIL finish all
-                # late); a page whose client is slow to read (its socket full) may hold the
-                # turn, so the others wait for it 0.25 s at most.
-                turn = _RENDERING.acquire(timeout=0.25)
-                try:
-                    set_snap(new)
-                finally:
-                    if turn:
-                        _RENDERING.release()
-                if RENDERED is not None:  # benchmarks/bench_workshop.py measures here
-                    RENDERED.append((new.round, new.public_version, time.time()))
+        if room is not None:
+            _watch(room, public, lambda new: _in_turn(lambda: set_snap(new)))(cancel)
 
     solara.use_thread(watch, dependencies=[room], intrusive_cancel=False)
     return snap, lambda: set_snap(room.snapshot()) if room else None
+
+
+_NEVER = object()
+
+
+class Live:
+    """The parts of a page that change while its layout stays the same, written into their
+    widgets in place.
+
+    Re-rendering a page with Solara walks every widget of the page (about 10 ms of CPU for a
+    participant's page, whatever changed); forty pages re-rendering at a round's close were
+    most of the wait. So a participant's page re-renders only when its *layout* changes
+    (`layout(snap)`: the phase, the seat, the kind of decision panel, ...). Otherwise the
+    page's watcher computes the text of each live part (`parts(snap)`: the header, the
+    decision notes and forecasts, the seats and the story; mostly strings computed once per
+    snapshot for every page) and sets it on the part's widget: one small message for each part
+    whose text changed, about 0.3 ms per page.
+
+    The page's components render from `snap`, the newest snapshot the page has, with the same
+    `parts`, so a render and a push show the same thing. A render may race with a push from
+    the watcher thread: after every render the page pushes again (`after_render`), so the
+    widgets end with the newest snapshot's text. Locks: the turn (`_in_turn`) first, then the
+    page's own lock; never the other way round."""
+
+    def __init__(
+        self,
+        snap: RoomSnapshot,
+        layout: Callable[[RoomSnapshot], Any],
+        parts: Callable[[RoomSnapshot], dict[str, Any]],
+    ) -> None:
+        self.snap = snap
+        self.layout = layout
+        self.parts = parts
+        self.lock = threading.RLock()
+        self.widgets: dict[str, Any] = {}
+        self.rendered: Any = _NEVER  # the layout of the last render
+        self.rerender: Callable[[], None] = lambda: None  # set by the page
+
+    def update(self, snap: RoomSnapshot) -> None:
+        """A new snapshot: write the parts in place, or re-render the page if its layout
+        changed."""
+        with self.lock:
+            if snap.version >= self.snap.version:
+                self.snap = snap
+            if self.rendered is _NEVER:
+                return  # the first render is under way: `after_render` looks at `snap`
+            same = self.layout(self.snap) == self.rendered
+        _in_turn(self._push if same else self.rerender)
+
+    def after_render(self, layout: Any) -> None:
+        """The page rendered `layout` (an effect, after every render of the page)."""
+        with self.lock:
+            self.rendered = layout
+            same = self.layout(self.snap) == layout
+        if same:
+            _in_turn(self._push)
+        else:  # a newer snapshot came in during the render
+            self.rerender()
+
+    def register(self, name: str, widget: Any) -> Callable[[], None]:
+        def write() -> None:
+            with self.lock:
+                self.widgets[name] = widget
+                part = self.parts(self.snap).get(name)
+            if part is not None:
+                _apply(widget, part)
+
+        _in_turn(write)
+
+        def unregister() -> None:
+            with self.lock:
+                if self.widgets.get(name) is widget:
+                    del self.widgets[name]
+
+        return unregister
+
+    def _push(self) -> None:
+        """Write every part that changed (call it in the page's turn: its messages go out
+        together)."""
+        with self.lock:
+            if not self.widgets:
+                return
+            parts = self.parts(self.snap)
+            widgets = dict(self.widgets)
+        for name, part in parts.items():
+            widget = widgets.get(name)
+            if widget is not None:
+                _apply(widget, part)
+
+
+def _apply(widget: Any, part: Any) -> None:
+    """Set a live part on its widget: a string is the HTML inside it; a dict, traits (with a
+    "stamp", only when the stamp changed: the countdown)."""
+    try:
+        if isinstance(part, str):
+            if widget.unsafe_innerHTML != part:
+                widget.unsafe_innerHTML = part
+        elif "stamp" not in part or widget.stamp != part["stamp"]:
+            changed = {k: x for k, x in part.items() if getattr(widget, k) != x}
+            if changed:
+                with widget.hold_sync():
+                    for k, x in changed.items():
+                        setattr(widget, k, x)
+    except Exception:  # a widget closed under us (its page went): nothing to show it on
+        logger.debug("live part not applied", exc_info=True)
+
+
+@solara.component
+def Slot(live: Live, name: str, value: str, cls: str = "", tag: str = "div"):
+    """A live part of a page: HTML that the page's watcher rewrites in place."""
+    el = solara.widgets.HTML.element(
+        tag=tag, unsafe_innerHTML=value, attributes={"class": cls} if cls else {}
+    )
+    solara.use_effect(lambda: live.register(name, solara.get_widget(el)), [live, name])
+    return el
 
 
 class Countdown(v.VuetifyTemplate):
@@ -236,15 +372,40 @@ module.exports = {
     running = traitlets.Bool(False).tag(sync=True)
 
 
-@solara.component
-def Timer(snap: RoomSnapshot):
+def timer_part(snap: RoomSnapshot) -> dict[str, Any] | None:
+    """The countdown's traits, None when the open round has none. The stamp (and so the
+    countdown in the browser) changes only with the deadline: a new round, more time, a pause,
+    a resume; not with every snapshot."""
     if snap.time_left is None or snap.phase != RUNNING:
-        return
+        return None
+    key = (snap.open_round, snap.deadline, snap.paused, None if snap.deadline else snap.time_left)
+    return {
+        "seconds": float(snap.time_left),
+        "stamp": hash(key) & 0x3FFFFFFF,
+        "running": not snap.paused,
+    }
+
+
+@solara.component
+def Timer(snap: RoomSnapshot, live: Live | None = None):
+    """The countdown of the open round, if it has one (on a participant's page, `live`
+    restarts it in place)."""
+    part = timer_part(snap)
+    if part is not None:
+        _Countdown(part, live)
+
+
+@solara.component
+def _Countdown(part: dict[str, Any], live: Live | None):
+    seconds = solara.use_memo(lambda: part["seconds"], [part["stamp"]])
     with solara.Row(gap="6px", style={"align-items": "baseline"}, classes=["ws-timer-row"]):
         solara.Text("Time left:")
-        Countdown.element(
-            seconds=float(snap.time_left), stamp=snap.version, running=not snap.paused
-        )
+        el = Countdown.element(seconds=seconds, stamp=part["stamp"], running=part["running"])
+
+    def register() -> Callable[[], None] | None:
+        return live.register("timer", solara.get_widget(el)) if live is not None else None
+
+    solara.use_effect(register, [live])
 
 
 @solara.component
@@ -300,8 +461,13 @@ def status_line(snap: RoomSnapshot) -> str:
 
 @solara.component
 def RoundHeader(snap: RoomSnapshot, extra: str = ""):
-    html("div", snap.shared(("head", extra), lambda: _head_html(snap, extra)), "ws-header")
+    html("div", head_html(snap, extra), "ws-header")
     Timer(snap)
+
+
+def head_html(snap: RoomSnapshot, extra: str = "") -> str:
+    """The round, the members and what the room waits for."""
+    return snap.shared(("head", extra), lambda: _head_html(snap, extra))
 
 
 def _head_html(snap: RoomSnapshot, extra: str) -> str:
@@ -434,71 +600,98 @@ def proposal_html(snap: RoomSnapshot, panel: Panel) -> str:
     )
 
 
+def panel_parts(info: RoomInfo, panel: Panel) -> dict[str, Any]:
+    """The live parts of a decision panel: what changes from round to round while its forms
+    stay (the proposal, the forecasts; for a country, whether it joins or stays, in the words
+    of its buttons)."""
+    if panel.kind == "supplier":
+        floored = [m for m, f in panel.floors.items() if f > 0]
+        members = ", ".join(seat_words(info, a) for a in panel.members) or "nobody"
+        names = ", ".join(info.mineral_names[m].split(" (")[0] for m in floored)
+        instrument = INSTRUMENTS.get(panel.instrument, panel.instrument)
+        return {
+            "panel-intro": (
+                f"You are the dominant supplier, outside the bloc. Members now: {escape(members)}."
+                f" Floors on {escape(names)} ({escape(instrument)}). <b>Your move this round?</b>"
+                " Flooding sinks the world price (floors get expensive to defend); export "
+                "controls withhold supply from members; a side offer pays a member to leave."
+            )
+        }
+    if panel.kind == "stay":
+        return {
+            "panel-intro": "<p>You are a member of the bloc. <b>Stay in, or leave?</b> The "
+            "forecast compares this round with you in and with you out.</p>",
+            "panel-forecast": forecast_table(panel, "if you stay", "if you leave"),
+            "panel-scales": "",
+            "panel-yes": {"children": ["Stay in the bloc"], "class_": "ws-stay ws-accept"},
+            "panel-no": {"children": ["Leave the bloc"], "class_": "ws-leave ws-reject"},
+            "panel-counter": {"style_": "display: none"},
+        }
+    scales = " · ".join(f"floors x{s:g}: {money(g)}" for s, g in panel.by_scale.items() if s != 1.0)
+    return {
+        "panel-intro": proposal_html(info, panel),
+        "panel-forecast": forecast_table(panel, "if you accept", "if you reject"),
+        "panel-scales": f"Gain from joining at other floors: {escape(scales)} a year."
+        if scales
+        else "",
+        "panel-yes": {"children": ["Accept"], "class_": "ws-accept"},
+        "panel-no": {"children": ["Reject"], "class_": "ws-reject"},
+        "panel-counter": {"style_": ""},
+    }
+
+
 @solara.component
-def CountryPanel(
-    snap: RoomInfo, panel: Panel, submit: Callable[[Any], None], preview: Callable, can: bool
-):
+def LiveButton(live: Live, name: str, part: dict[str, Any], on_click: Callable, **kwargs: Any):
+    """A button whose words, classes or style the page's watcher may change in place."""
+    btn = rv.Btn(**{"children": [], "class_": "", "style_": "", **kwargs, **part})
+    rvue.use_event(btn, "click", lambda *_: on_click())
+    solara.use_effect(lambda: live.register(name, solara.get_widget(btn)), [live, name])
+    return btn
+
+
+@solara.component
+def CountryPanel(page: ParticipantPage, panel: Panel, submit: Callable, preview: Callable):
+    """Join or not (accept, reject, counter-propose), or stay or leave for a member: one layout,
+    the words written in place when a seat that joined is asked to stay."""
+    panel = page.current_panel(panel)
+    live, info = page.live, page.room.info
+    parts = panel_parts(info, panel)
     counter_open = solara.use_reactive(False)
     floors = solara.use_reactive(dict(panel.floors))
     penalty = solara.use_reactive(round(panel.penalty * 100))
     sharing = solara.use_reactive("consumption")
     counter_forecast = solara.use_reactive({})  # with "_round": shown in its round only
+    # While the form is open, its defaults follow the proposal: the page re-renders each round.
+    page.sticky = counter_open.value
+    solara.use_effect(lambda: lambda: setattr(page, "sticky", False), [])
     staying = panel.kind == "stay"
-    if staying:
-        html(
-            "p",
-            "You are a member of the bloc. <b>Stay in, or leave?</b> The forecast compares "
-            "this round with you in and with you out.",
-        )
-        html("div", forecast_table(panel, "if you stay", "if you leave"), "ws-forecast-box")
-    else:
-        html("div", proposal_html(snap, panel))
-        html("div", forecast_table(panel, "if you accept", "if you reject"), "ws-forecast-box")
-        scales = " · ".join(
-            f"floors x{s:g}: {money(g)}" for s, g in panel.by_scale.items() if s != 1.0
-        )
-        if scales:
-            html("p", f"Gain from joining at other floors: {escape(scales)} a year.", "ws-muted")
+    Slot(live, "panel-intro", parts["panel-intro"])
+    Slot(live, "panel-forecast", parts["panel-forecast"], "ws-forecast-box")
+    Slot(live, "panel-scales", parts["panel-scales"], "ws-muted", tag="p")
     with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
-        if staying:
-            solara.Button(
-                "Stay in the bloc",
-                color="primary",
-                disabled=not can,
-                on_click=lambda: submit(Decision(Action.ACCEPT, Reason({}))),
-                classes=["ws-stay", "ws-accept"],
-            )
-            solara.Button(
-                "Leave the bloc",
-                color="error",
-                outlined=True,
-                disabled=not can,
-                on_click=lambda: submit(Decision(Action.REJECT, Reason({}))),
-                classes=["ws-leave", "ws-reject"],
-            )
-        else:
-            solara.Button(
-                "Accept",
-                color="primary",
-                disabled=not can,
-                on_click=lambda: submit(Decision(Action.ACCEPT, Reason({}))),
-                classes=["ws-accept"],
-            )
-            solara.Button(
-                "Reject",
-                color="error",
-                outlined=True,
-                disabled=not can,
-                on_click=lambda: submit(Decision(Action.REJECT, Reason({}))),
-                classes=["ws-reject"],
-            )
-            solara.Button(
-                "Counter-propose…",
-                outlined=True,
-                disabled=not can,
-                on_click=lambda: counter_open.set(not counter_open.value),
-                classes=["ws-counter-open"],
-            )
+        LiveButton(
+            live,
+            "panel-yes",
+            parts["panel-yes"],
+            lambda: submit(Decision(Action.ACCEPT, Reason({}))),
+            color="primary",
+        )
+        LiveButton(
+            live,
+            "panel-no",
+            parts["panel-no"],
+            lambda: submit(Decision(Action.REJECT, Reason({}))),
+            color="error",
+            outlined=True,
+        )
+        LiveButton(
+            live,
+            "panel-counter",
+            {**parts["panel-counter"], "children": ["Counter-propose…"]},
+            lambda: counter_open.set(not counter_open.value),
+            outlined=True,
+            class_="ws-counter-open",
+        )
     if staying or not counter_open.value:
         return
 
@@ -513,9 +706,9 @@ def CountryPanel(
         html("b", "Your counter-proposal: the proposer accepts it if it leaves them no worse off.")
         solara.Text("Floors, USD per tonne (0 = no floor)")
         with solara.Div(classes=["ws-grid"]):
-            for m in snap.minerals:
+            for m in info.minerals:
                 solara.InputFloat(
-                    snap.mineral_names[m].split(" (")[0],
+                    info.mineral_names[m].split(" (")[0],
                     value=floors.value.get(m, 0.0),
                     on_value=lambda x, m=m: floors.set({**floors.value, m: float(x or 0.0)}),
                     dense=True,
@@ -547,53 +740,47 @@ def CountryPanel(
             solara.Button(
                 "Send the counter-proposal",
                 color="primary",
-                disabled=not can,
                 classes=["ws-counter-send"],
                 on_click=lambda: submit(Decision(Action.COUNTER, Reason({}), terms=terms())),
             )
         if counter_forecast.value.get("_round") == panel.round:
             d = {c: x for c, x in counter_forecast.value.items() if c in COMPONENT_LABELS}
-            parts = [
+            items = [
                 f"{escape(COMPONENT_LABELS[c])} {signed(x)}" for c, x in d.items() if abs(x) >= 5e5
             ]
             html(
                 "p",
                 f"If the proposer agrees, joining on these terms against staying out: "
-                f"<b>{signed(sum(d.values()))}</b> a year ({'; '.join(parts) or 'no change'}).",
+                f"<b>{signed(sum(d.values()))}</b> a year ({'; '.join(items) or 'no change'}).",
                 "ws-counter-result",
             )
 
 
 @solara.component
-def SupplierPanel(
-    snap: RoomInfo, panel: Panel, submit: Callable[[Any], None], preview: Callable, can: bool
-):
+def SupplierPanel(page: ParticipantPage, panel: Panel, submit: Callable, preview: Callable):
+    panel = page.current_panel(panel)
+    info = page.room.info
     action = solara.use_reactive("normal")
     chosen = solara.use_reactive({})
     intensity = solara.use_reactive(50)
     target = solara.use_reactive(panel.members[0] if panel.members else "")
     offer = solara.use_reactive(1.0)
     result = solara.use_reactive({})
-    floored = [m for m, f in panel.floors.items() if f > 0]
-    members = ", ".join(seat_words(snap, a) for a in panel.members) or "nobody"
-    html(
-        "p",
-        f"You are the dominant supplier, outside the bloc. Members now: {escape(members)}. "
-        f"Floors on {escape(', '.join(snap.mineral_names[m].split(' (')[0] for m in floored))}"
-        f" ({escape(INSTRUMENTS.get(panel.instrument, panel.instrument))}). <b>Your move this "
-        "round?</b> Flooding sinks the world price (floors get expensive to defend); export "
-        "controls withhold supply from members; a side offer pays a member to leave.",
-    )
+    # A forecast shown is for its round, and a side offer's choice of country follows the
+    # members: then the page re-renders each round.
+    page.sticky = bool(result.value) or action.value == "side_offer"
+    solara.use_effect(lambda: lambda: setattr(page, "sticky", False), [])
+    Slot(page.live, "panel-intro", panel_parts(info, panel)["panel-intro"], tag="p")
     with solara.ToggleButtonsSingle(value=action, classes=["ws-supplier-action"]):
         for code, label in SUPPLIER_ACTIONS.items():
             solara.Button(label, value=code, classes=[f"ws-move-{code}"])
     if action.value in ("flood", "export_controls"):
         solara.Text("Minerals")
         with solara.Div(classes=["ws-grid", "ws-supplier-minerals"]):
-            for m in snap.minerals:
+            for m in info.minerals:
                 with solara.Div(classes=[f"ws-mineral-{m}"]):
                     solara.Checkbox(
-                        label=snap.mineral_names[m].split(" (")[0],
+                        label=info.mineral_names[m].split(" (")[0],
                         value=bool(chosen.value.get(m)),
                         on_value=lambda x, m=m: chosen.set({**chosen.value, m: x}),
                     )
@@ -607,7 +794,7 @@ def SupplierPanel(
                 tick_labels="end_points",
             )
     if action.value == "side_offer":
-        countries = [a for a in snap.countries if a in panel.members] or list(snap.countries)
+        countries = [a for a in info.countries if a in panel.members] or list(info.countries)
         with solara.Div(classes=["ws-supplier-target"]):
             solara.Select("To", values=countries, value=target, dense=True)
         solara.InputFloat(
@@ -616,7 +803,7 @@ def SupplierPanel(
 
     def move() -> SupplierMove:
         a = SupplierAction(action.value)
-        minerals = tuple(m for m in snap.minerals if chosen.value.get(m))
+        minerals = tuple(m for m in info.minerals if chosen.value.get(m))
         if a in (SupplierAction.FLOOD, SupplierAction.EXPORT_CONTROLS):
             return SupplierMove(a, minerals, intensity.value / 100)
         if a is SupplierAction.SIDE_OFFER:
@@ -633,14 +820,13 @@ def SupplierPanel(
         solara.Button(
             "Make this move",
             color="primary",
-            disabled=not can,
             classes=["ws-supplier-send"],
             on_click=lambda: submit(move()),
         )
     if result.value.get("_round") == panel.round and "margins" in result.value:
         r = result.value
         margins = "; ".join(
-            f"{escape(seat_words(snap, a))} {signed(g)}" for a, g in r["margins"].items()
+            f"{escape(seat_words(info, a))} {signed(g)}" for a, g in r["margins"].items()
         )
         html(
             "p",
@@ -651,48 +837,11 @@ def SupplierPanel(
         )
 
 
-@solara.component
-def DecisionArea(room: Room, snap: RoomSnapshot, token: str, seat: str, refresh: Callable):
-    """The seat's panel when it must decide (or why there is nothing to decide).
-
-    The panels get arguments that stay the same object while the round is open (the panel,
-    the room's names, callbacks made once), so a page re-renders them only when they change."""
-    message = solara.use_reactive((0, "", ""))  # (round, kind, text): shown in its round only
-    latest = solara.use_ref(snap)
-    latest.current = snap
-    me = snap.by_token(token)
+def notes_html(snap: RoomSnapshot, me: Participant | None, seat: str) -> str:
+    """Above the decision panel: what the seat has to do this round (or why nothing)."""
     state = snap.seat(seat)
     panel = snap.panels.get(seat)
-    submitter = bool(me and state.holders and state.holders[0] == me.id)
-
-    def make_actions() -> tuple[Callable, Callable, Callable]:
-        def guarded(fn: Callable[[], Any]) -> Any:
-            r = latest.current.open_round
-            try:
-                out = fn()
-            except WorkshopError as e:
-                message.set((r, "error", str(e)))
-                return None
-            message.set((r, "", ""))
-            return out
-
-        def submit(decision: Any) -> None:
-            r = latest.current.open_round
-            if guarded(lambda: room.submit(token, seat, decision) or True):
-                words = describe_decision(encode_decision(decision), room.info.mineral_names)
-                message.set((r, "ok", f"Sent: {words}."))
-            refresh()
-
-        def preview_counter(terms: dict) -> dict | None:
-            return guarded(lambda: room.preview_counter(token, terms))
-
-        def preview_move(move: SupplierMove) -> dict | None:
-            return guarded(lambda: room.preview_move(token, move))
-
-        return submit, preview_counter, preview_move
-
-    submit, preview_counter, preview_move = solara.use_memo(make_actions, [room, token, seat])
-    notes = []  # always the same widgets, their text changing (no widgets made per round)
+    notes = []
     if snap.phase == LOBBY:
         notes.append(
             "<p class='ws-banner'>The session has not started: the facilitator starts it when "
@@ -714,6 +863,7 @@ def DecisionArea(room: Room, snap: RoomSnapshot, token: str, seat: str, refresh:
                 f"<p class='ws-decided'>Decided: <b>{escape(words)}</b> (by "
                 f"{escape(state.decided_by)}). You can change it until the round closes.</p>"
             )
+        submitter = bool(me and state.holders and state.holders[0] == me.id)
         if not submitter and me is not None and me.seat == seat:
             notes.append(
                 f"<p class='ws-muted'>{escape(state.submitter_name)} submits for your team: "
@@ -721,17 +871,146 @@ def DecisionArea(room: Room, snap: RoomSnapshot, token: str, seat: str, refresh:
             )
         if snap.paused:
             notes.append("<p class='ws-banner'>Paused by the facilitator.</p>")
+    return "".join(notes)
+
+
+def message_html(message: tuple[int, str, str], open_round: int) -> str:
+    """The answer to the page's last request (an error, or what was sent), in its round only."""
+    r, kind, text = message
+    if not text or r != open_round:
+        return ""
+    return f"<div class='{'ws-error' if kind == 'error' else 'ws-ok'}'>{escape(text)}</div>"
+
+
+def _family(panel: Panel | None) -> str | None:
+    """Panels with the same layout: a country's (joining or staying) or the supplier's."""
+    if panel is None:
+        return None
+    return "supplier" if panel.kind == "supplier" else "country"
+
+
+class ParticipantPage:
+    """A participant's page: its layout and live parts for each snapshot (see `Live`), and what
+    it remembers between renders (the answer to its last request)."""
+
+    def __init__(self, room: Room, token: str, seat_in_link: str = "") -> None:
+        self.room = room
+        self.token = token
+        self.seat_in_link = seat_in_link
+        self.message: tuple[int, str, str] = (0, "", "")  # (open round, kind, text)
+        #: the decision panel has state that belongs to its round (a form, a forecast)
+        self.sticky = False
+        self.live = Live(room.snapshot(), self.layout, self.parts)
+
+    def who(self, snap: RoomSnapshot) -> tuple[Participant | None, str | None]:
+        """The person and the seat the page acts for (None if neither)."""
+        me = snap.by_token(self.token)
+        if me is None or me.removed:
+            return me, None
+        seat = self.seat_in_link or me.seat
+        if seat and seat not in snap.names:
+            seat = me.seat
+        return me, seat
+
+    def layout(self, snap: RoomSnapshot) -> tuple:
+        """What the page's structure depends on: when it changes, the page re-renders."""
+        me, seat = self.who(snap)
+        if me is None or me.removed:
+            return ("refused", me is not None)
+        key: tuple = (me.name, me.seat, seat, snap.phase, snap.solo, timer_part(snap) is None)
+        if not seat:  # the seat chooser
+            return (*key, snap.settings.teams, tuple((s.seat, s.holder_names) for s in snap.seats))
+        panel = snap.panels.get(seat)
+        key += (_family(panel),)  # joining or staying: the same layout
+        if panel is not None and self.sticky:
+            key += (panel.round,)
+        if snap.solo:  # the charts
+            key += (snap.round, len(snap.room_events))
+        return key
+
+    def parts(self, snap: RoomSnapshot) -> dict[str, Any]:
+        """The text of each live part, in the order of the page (`.ws-end`, at the bottom,
+        comes last)."""
+        me, seat = self.who(snap)
+        if me is None or me.removed:
+            return {}
+        out: dict[str, Any] = {"head": head_html(snap, self.extra(snap, me))}
+        timer = timer_part(snap)
+        if timer is not None:
+            out["timer"] = timer
+        if seat:
+            out["notes"] = notes_html(snap, me, seat)
+            panel = snap.panels.get(seat)
+            if panel is not None:
+                out.update(snap.shared(("panel", seat), lambda: panel_parts(snap.info, panel)))
+            out["message"] = message_html(self.message, snap.open_round)
+            out["last"] = _last_round_html(snap, seat)
+        reveal = snap.settings.show_decisions or snap.solo
+        out["lower"] = snap.shared(
+            ("lower", reveal, me.seat), lambda: _lower_html(snap, reveal, me.seat)
+        )
+        return out
+
+    @staticmethod
+    def extra(snap: RoomSnapshot, me: Participant) -> str:
+        return f" · you: {me.name}" + (f", {snap.names[me.seat]}" if me.seat else "")
+
+    def current_panel(self, panel: Panel) -> Panel:
+        """The seat's panel in the newest snapshot (the page may have moved on by a push since
+        it last rendered), if it has the same layout."""
+        new = self.live.snap.panels.get(panel.seat)
+        return new if _family(new) == _family(panel) else panel
+
+    def refresh(self) -> None:
+        self.live.update(self.room.snapshot())
+
+    def actions(self, seat: str) -> tuple[Callable, Callable, Callable]:
+        """Submit and the forecasts, for `seat`; the room checks the token (server side)."""
+        room, token = self.room, self.token
+
+        def guarded(fn: Callable[[], Any]) -> Any:
+            r = self.live.snap.open_round
+            try:
+                out = fn()
+            except WorkshopError as e:
+                self.message = (r, "error", str(e))
+                return None
+            self.message = (r, "", "")
+            return out
+
+        def submit(decision: Any) -> None:
+            r = self.live.snap.open_round
+            if guarded(lambda: room.submit(token, seat, decision) or True):
+                words = describe_decision(encode_decision(decision), room.info.mineral_names)
+                self.message = (r, "ok", f"Sent: {words}.")
+            self.refresh()
+
+        def preview_counter(terms: dict) -> dict | None:
+            out = guarded(lambda: room.preview_counter(token, terms))
+            self.refresh()
+            return out
+
+        def preview_move(move: SupplierMove) -> dict | None:
+            out = guarded(lambda: room.preview_move(token, move))
+            self.refresh()
+            return out
+
+        return submit, preview_counter, preview_move
+
+
+@solara.component
+def DecisionArea(page: ParticipantPage, seat: str, panel: Panel | None, notes: str, message: str):
+    """The seat's panel when it must decide (or why there is nothing to decide)."""
+    submit, preview_counter, preview_move = solara.use_memo(lambda: page.actions(seat), [seat])
+    running = page.live.snap.phase == RUNNING
     with solara.Div(classes=["ws-panel", "ws-decision", f"ws-decision-{seat}"] if panel else []):
-        html("div", "".join(notes), "ws-notes")
-        if panel is not None and snap.phase == RUNNING:
+        Slot(page.live, "notes", notes, "ws-notes")
+        if panel is not None and running:
             if panel.kind == "supplier":
-                SupplierPanel(room.info, panel, submit, preview_move, True).key("supplier")
+                SupplierPanel(page, panel, submit, preview_move).key("supplier")
             else:
-                CountryPanel(room.info, panel, submit, preview_counter, True).key(panel.kind)
-    r, kind, text = message.value
-    shown = text if text and r == snap.open_round else ""
-    cls = "ws-error" if kind == "error" and shown else "ws-ok" if shown else "ws-message"
-    html("div", escape(shown), cls)
+                CountryPanel(page, panel, submit, preview_counter).key("country")
+    Slot(page.live, "message", message, "ws-message")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -789,7 +1068,15 @@ def SeatChooser(room: Room, snap: RoomSnapshot, token: str, refresh: Callable):
 
 @solara.component
 def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=None):
-    snap, refresh = use_room(room, public=True)
+    """A participant's page. It re-renders only when its layout changes; the rest of the time
+    its watcher writes the live parts in place (see `Live`)."""
+    page = solara.use_memo(
+        lambda: ParticipantPage(room, token, seat_in_link), [room, token, seat_in_link]
+    )
+    live = page.live
+    _, set_renders = solara.use_state(0, key="ws-renders")
+    live.rerender = lambda: set_renders(lambda n: n + 1)
+    solara.use_thread(_watch(room, True, live.update), dependencies=[page], intrusive_cancel=False)
 
     def attach():
         try:
@@ -798,7 +1085,11 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
             return None
 
     solara.use_effect(attach, [room, token])
-    me = snap.by_token(token)
+    snap = live.snap
+    layout = page.layout(snap)
+    solara.use_effect(lambda: live.after_render(layout))  # after every render
+    refresh = page.refresh
+    me, seat = page.who(snap)
     if me is None or me.removed:
         message = (
             "The facilitator removed you from this room."
@@ -813,22 +1104,22 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
                 classes=["ws-join-again"],
             )
         return
-    seat = seat_in_link or me.seat
+    parts = page.parts(snap)
     solara.Title(f"Bloc · {me.name}" + (f" · {snap.names.get(seat, '')}" if seat else ""))
-    mine = f" · you: {me.name}" + (f", {snap.names[me.seat]}" if me.seat else "")
-    RoundHeader(snap, mine)
+    Slot(live, "head", parts["head"], "ws-header")
+    Timer(snap, live)
     html("div", "", "ws-me", **{"data-seat": me.seat or "", "data-name": me.name})
-    if seat and seat not in snap.names:
-        html("p", f"There is no seat {escape(seat)!r} in this room.", "ws-error")
-        seat = me.seat
+    if seat_in_link and seat_in_link not in snap.names:
+        html("p", f"There is no seat {escape(seat_in_link)!r} in this room.", "ws-error")
     if seat:
         if seat != me.seat:
             html(
                 "p", f"This page acts for {escape(snap.names[seat])} (from the link).", "ws-banner"
             )
-        DecisionArea(room, snap, token, seat, refresh).key(f"d{seat}")
-        html("div", _last_round_html(snap, seat), "ws-last ws-muted")
-        if snap.solo and snap.phase == RUNNING and snap.panels.get(seat) is None:
+        panel = snap.panels.get(seat)
+        DecisionArea(page, seat, panel, parts["notes"], parts["message"]).key(f"d{seat}")
+        Slot(live, "last", parts["last"], "ws-last ws-muted")
+        if snap.solo and snap.phase == RUNNING and panel is None:
             solara.Button(
                 "Play the next round",
                 color="primary",
@@ -845,8 +1136,7 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
                 classes=["ws-leave-seat"],
                 on_click=lambda: _safe(lambda: room.release(token), refresh),
             )
-    reveal = snap.settings.show_decisions or snap.solo
-    html("div", snap.shared(("lower", reveal, me.seat), lambda: _lower_html(snap, reveal, me.seat)))
+    Slot(live, "lower", parts["lower"], "ws-lower")
     if snap.solo:
         SoloExtras(room, snap)
     mine_url = base_url() + link("join", room=room.code, token=token)
@@ -1203,46 +1493,81 @@ def chart_snapshot(rs: RoomSnapshot) -> Any:
     return Snapshot(**kwargs)
 
 
+class RoomCharts:
+    """The debrief's charts at one point of a room's records, drawn once for every page that
+    shows them (the facilitator's, the projector's, a solo player's) and every snapshot until
+    the next round: SVG, drawn by the browser, as in the web app (matplotlib only for the PNG
+    download)."""
+
+    def __init__(self, rs: RoomSnapshot) -> None:
+        self.snap = chart_snapshot(rs)
+        self.floored = tuple(self.snap.floored()) or tuple(self.snap.minerals[:4])
+
+    @cached_property
+    def network(self) -> str:
+        from negotiation.app_charts import network_svg
+        from negotiation.app_state import statuses
+
+        return network_svg(self.snap, statuses(self.snap))
+
+    @cached_property
+    def timeline(self) -> str:
+        from negotiation.app_charts import timeline_svg
+
+        return timeline_svg(self.snap)
+
+    @cached_property
+    def prices(self) -> str:
+        from negotiation.app_charts import prices_svg
+
+        return prices_svg(self.snap, self.floored)
+
+    @cached_property
+    def money(self) -> str:
+        from negotiation.app_charts import money_svg
+
+        return money_svg(self.snap)
+
+    @cached_property
+    def utility(self) -> str:
+        from negotiation.app_charts import utility_svg
+
+        return utility_svg(self.snap)
+
+    def prices_png(self) -> bytes:
+        from negotiation.app_charts import Charts
+
+        return Charts().get("prices", self.snap, self.floored).image(self.snap, "png", 150)
+
+
+def room_charts(rs: RoomSnapshot) -> RoomCharts:
+    return rs.per_round("charts", lambda: RoomCharts(rs))
+
+
 @solara.component
 def ChartsView(rs: RoomSnapshot):
-    from negotiation.app_charts import Charts, network_svg, render, timeline_svg
-    from negotiation.app_state import statuses
-
-    charts = solara.use_memo(Charts, [])
-    key = (rs.code, rs.round, rs.phase, len(rs.room_events))
-    snap = solara.use_memo(lambda: chart_snapshot(rs), [key])
-    net = solara.use_memo(lambda: network_svg(snap, statuses(snap)), [key])
-    timeline = solara.use_memo(lambda: timeline_svg(snap), [key])
-    floored = tuple(snap.floored()) or snap.minerals[:4]
-
-    def image(kind: str, minerals: tuple = ()) -> bytes:
-        return charts.get(kind, snap, minerals).image(snap)
-
-    prices = solara.use_memo(lambda: image("prices", floored), [key])
-    money_png = solara.use_memo(lambda: image("money"), [key])
-    why = solara.use_memo(lambda: image("utility"), [key])
+    charts = room_charts(rs)
     with solara.Div(classes=["ws-charts"]):
         with solara.Row(gap="12px", style={"flex-wrap": "wrap", "align-items": "flex-start"}):
-            html("div", net, "ws-network", style="flex: 0 1 460px; min-width: 300px")
-        html("div", timeline, "ws-timeline", style="max-width: 980px")
-        solara.Image(prices, classes=["ws-chart", "ws-chart-prices"])
-        solara.Image(money_png, classes=["ws-chart", "ws-chart-money"])
-        solara.Image(why, classes=["ws-chart", "ws-chart-utility"])
+            html("div", charts.network, "ws-network", style="flex: 0 1 460px; min-width: 300px")
+        html("div", charts.timeline, "ws-timeline", style="max-width: 980px")
+        html("div", charts.prices, "ws-chart ws-chart-prices")
+        html("div", charts.money, "ws-chart ws-chart-money")
+        html("div", charts.utility, "ws-chart ws-chart-utility")
         Download(
             "Membership (SVG)",
             f"{rs.code}-membership.svg",
-            lambda: timeline_svg(snap),
+            lambda: charts.timeline,
             "image/svg+xml",
             "ws-download-timeline",
         )
         Download(
             "Prices (PNG)",
             f"{rs.code}-prices.png",
-            lambda: charts.get("prices", snap, floored).image(snap, "png", 150),
+            charts.prices_png,
             "image/png",
             "ws-download-prices",
         )
-        _ = render
 
 
 @solara.component
@@ -1326,16 +1651,10 @@ def ProjectorView(room: Room):
 
 @solara.component
 def ChartsLite(rs: RoomSnapshot):
-    from negotiation.app_charts import network_svg, timeline_svg
-    from negotiation.app_state import statuses
-
-    key = (rs.code, rs.round, rs.phase)
-    snap = solara.use_memo(lambda: chart_snapshot(rs), [key])
-    net = solara.use_memo(lambda: network_svg(snap, statuses(snap)), [key])
-    timeline = solara.use_memo(lambda: timeline_svg(snap), [key])
+    charts = room_charts(rs)
     with solara.Row(gap="12px", style={"flex-wrap": "wrap", "align-items": "flex-start"}):
-        html("div", net, "ws-network", style="flex: 0 1 520px; min-width: 300px")
-        html("div", timeline, "ws-timeline", style="flex: 1 1 480px")
+        html("div", charts.network, "ws-network", style="flex: 0 1 520px; min-width: 300px")
+        html("div", charts.timeline, "ws-timeline", style="flex: 1 1 480px")
 
 
 @solara.component

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 import ipyvuetify as v
-import ipywidgets
 import pytest
 import solara
 import solara.widgets
@@ -169,8 +168,14 @@ def test_charts_projector_and_export_render(ws):
     room.submit(alice.token, "japan", accept())
     snap = room.snapshot()
     _, rc = solara.render(wa.ChartsView(snap), handle_error=False)
-    assert "<svg" in texts(rc)  # the network and the membership timeline
-    assert len(rc.find(ipywidgets.Image).widgets) == 3  # prices, money, why
+    # the network, the membership timeline, prices, money and why: SVG, drawn by the browser
+    assert texts(rc).count("<svg") == 5
+    # Drawn once for every page and snapshot until a round is played (a lever changed now
+    # shows in the records from the next round).
+    room.set_levers(room.admin_token, penalty=0.5)
+    assert wa.room_charts(room.snapshot()) is wa.room_charts(snap)
+    room.force(room.admin_token)
+    assert wa.room_charts(room.snapshot()) is not wa.room_charts(snap)
     _, rc = solara.render(wa.ProjectorView(room), handle_error=False)
     page = texts(rc)
     assert room.code in page and "Japan" in page and "What happened" in page
@@ -211,3 +216,57 @@ def test_others_decisions_are_hidden_unless_the_facilitator_shows_them(ws):
     assert "decided</span> accept" not in texts(rc)  # Bob sees that Japan decided, not what
     room.configure(room.admin_token, show_decisions=True)
     eventually(lambda: "decided</span> accept" in texts(rc))
+
+
+def test_a_page_updates_in_place_and_re_renders_only_when_its_layout_changes(ws, monkeypatch):
+    """Forty pages re-rendering at a round's close made most of the wait (issue #5): a
+    participant's page re-renders only when its layout changes (here: a countdown appears);
+    otherwise what changed is written into the page's parts in place, even when Japan, having
+    joined, is asked to stay."""
+    layouts = []
+    after_render = wa.Live.after_render
+
+    def counting(self, layout):
+        layouts.append(layout)
+        after_render(self, layout)
+
+    monkeypatch.setattr(wa.Live, "after_render", counting)
+    room = ws.create(SCENARIO, rounds=4)
+    alice, bob = room.join("Alice"), room.join("Bob")
+    room.claim(alice.token, "japan")
+    room.claim(bob.token, "eu")
+    tokens = {"japan": alice.token, "eu": bob.token}
+    room.start(room.admin_token)
+    _, rc = solara.render(wa.ParticipantView(room, alice.token), handle_error=False)
+    eventually(lambda: "Round 1: your decision as Japan" in texts(rc))
+    renders = len(layouts)
+    html_widgets = set(map(id, rc.find(solara.widgets.HTML).widgets))
+
+    room.submit(bob.token, "eu", accept())  # Bob decides: Alice's page shows it, in place
+    eventually(lambda: "ws-seat-row-eu' data-decided='1'" in texts(rc))
+
+    def play_round() -> int:
+        for seat in room.snapshot().waiting_for:
+            room.submit(tokens[seat], seat, accept())
+        return room.snapshot().round
+
+    assert play_round() == 1 and room.snapshot().panels["japan"].kind == "stay"
+    eventually(lambda: "Round 2: your decision as Japan" in texts(rc))
+    eventually(lambda: rc.find(v.Btn, children=["Stay in the bloc"]).widgets)
+    assert "if you stay" in texts(rc) and "On the table" not in texts(rc)
+    assert play_round() == 2
+    eventually(lambda: "Round 3: your decision as Japan" in texts(rc))
+    page = texts(rc)
+    assert "Round 2 of 4" in page and "<span class='ws-end' data-round='2'>" in page
+    assert len(layouts) == renders  # two rounds, and not one re-render
+    assert set(map(id, rc.find(solara.widgets.HTML).widgets)) == html_widgets
+
+    room.extend(room.admin_token, 30)  # a countdown appears: a new layout
+    eventually(lambda: rc.find(wa.Countdown).widgets)
+    assert len(layouts) > renders
+    renders = len(layouts)
+    countdown = rc.find(wa.Countdown).widget
+    stamp = countdown.stamp
+    room.extend(room.admin_token, 60)  # more time: the countdown restarts in place
+    eventually(lambda: countdown.stamp != stamp and countdown.seconds > 60)
+    assert len(layouts) == renders

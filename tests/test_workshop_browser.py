@@ -50,36 +50,47 @@ def wait_round(page, r: int, timeout: float = 30_000) -> None:
     page.wait_for_function(f"() => ({ROUND_JS})() === {r}", timeout=timeout)
 
 
-def join(browser, url: str, code: str, name: str, seat: str):
-    """A participant on their own device: the room's address, a name, a seat."""
-    context, page = new_page(browser, 900)
-    page.goto(f"{url}/")
-    page.locator(".ws-code-input input").fill(code.lower())  # codes forgive case
-    page.locator(".ws-code-go").click()
-    page.locator(".ws-name input").fill(name)
-    page.locator(".ws-join").click()
-    page.wait_for_url("**token=**")
-    page.locator(f".ws-choose-{seat}").click()
-    page.locator(f".ws-me[data-seat='{seat}']").wait_for(state="attached")
-    return context, page
+def join(pages: dict, code: str, seats: dict[str, str]) -> None:
+    """Participants on their own devices, the room's address already open: each types the
+    code, a name, and takes a seat. Each step is made on every page before the next, so the
+    server answers the pages together."""
+    for page in pages.values():
+        page.locator(".ws-code-input input").fill(code.lower())  # codes forgive case
+        page.locator(".ws-code-go").click()
+    for name, page in pages.items():
+        page.locator(".ws-name input").fill(name)
+        page.locator(".ws-join").click()
+    for name, page in pages.items():
+        page.wait_for_url("**token=**")
+        page.locator(f".ws-choose-{seats[name]}").click()
+    for name, page in pages.items():
+        page.locator(f".ws-me[data-seat='{seats[name]}']").wait_for(state="attached")
 
 
 def test_a_workshop_session_with_four_browsers(server, browser, screenshot_dir, tmp_path):
     url, proc = server
     log_start = len(Path(proc.log_path).read_text(errors="replace"))
 
-    # The facilitator creates a room.
+    # Four devices open the workshop's address at once (a page load is most of the time here);
+    # the facilitator creates a room.
     fctx, fac = new_page(browser, 1280)
-    fac.goto(f"{url}/")
+    devices = {name: new_page(browser, 900) for name in ("Alice", "Bob", "Sam")}
+    for page in (fac, *(page for _, page in devices.values())):
+        page.goto(f"{url}/", wait_until="commit")
     fac.locator(".ws-create").click()
     fac.locator(".ws-code").wait_for()
     code = fac.locator(".ws-code").get_attribute("data-code")
     assert code and len(code) == 6
 
     # Three participants join and claim seats.
-    actx, alice = join(browser, url, code, "Alice", "japan")
-    bctx, bob = join(browser, url, code, "Bob", "eu")
-    sctx, sam = join(browser, url, code, "Sam", "supplier")
+    (actx, alice), (bctx, bob), (sctx, sam) = devices.values()
+    join({"Alice": alice, "Bob": bob, "Sam": sam}, code,
+         {"Alice": "japan", "Bob": "eu", "Sam": "supplier"})  # fmt: skip
+    # Alice edits her link to act for the EU, in a second tab (it loads while the room starts).
+    alice_link = alice.url
+    forged = actx.new_page()
+    forged.set_default_timeout(30_000)
+    forged.goto(alice_link + "&seat=eu", wait_until="commit")
     for name in ("Alice", "Bob", "Sam"):
         fac.locator(".ws-facilitator", has_text=name).wait_for()
     fac.locator(".ws-start").click()
@@ -91,13 +102,12 @@ def test_a_workshop_session_with_four_browsers(server, browser, screenshot_dir, 
     sam.locator(".ws-supplier-send").wait_for()
     alice.screenshot(path=screenshot_dir / "workshop-participant-decision.png", full_page=True)
 
-    # Acting for another seat is refused by the server: Alice edits her link to act for the EU.
-    alice_link = alice.url
-    alice.goto(alice_link + "&seat=eu")
-    alice.locator(".ws-reject").click()
-    alice.locator(".ws-error", has_text="You cannot decide for European Union").wait_for()
+    # Acting for another seat is refused by the server.
+    forged.locator(".ws-banner", has_text="acts for European Union").wait_for()
+    forged.locator(".ws-reject").click()
+    forged.locator(".ws-error", has_text="You cannot decide for European Union").wait_for()
     assert fac.locator(".ws-seat-row-eu").get_attribute("data-decided") == "0"
-    alice.goto(alice_link)
+    forged.close()
 
     # Everyone decides: the round advances on every screen.
     alice.locator(".ws-accept").click()
@@ -109,11 +119,14 @@ def test_a_workshop_session_with_four_browsers(server, browser, screenshot_dir, 
         wait_round(page, 1)
     fac.screenshot(path=screenshot_dir / "workshop-facilitator.png", full_page=True)
 
-    # Bob's connection drops; he comes back with his link and has his seat.
+    # Bob's connection drops; he comes back with his link and has his seat. (The projector
+    # opens meanwhile: it is checked in round 3.)
     bob_link = bob.url
     bctx.close()
     bctx, bob = new_page(browser, 900)
-    bob.goto(bob_link)
+    bob.goto(bob_link, wait_until="commit")
+    pctx, proj = new_page(browser, 1280)
+    proj.goto(f"{url}/projector?room={code}", wait_until="commit")
     bob.locator(".ws-me[data-seat='eu']").wait_for(state="attached")
     wait_round(bob, 1)
     bob.locator(".ws-reject").click()
@@ -132,9 +145,8 @@ def test_a_workshop_session_with_four_browsers(server, browser, screenshot_dir, 
     fac.locator(".ws-events", has_text="no answer in time").first.wait_for()
 
     # The projector shows the room too.
-    pctx, proj = new_page(browser, 1280)
-    proj.goto(f"{url}/projector?room={code}")
     wait_round(proj, 3)
+    proj.locator(".ws-network svg").first.wait_for()
     proj.screenshot(path=screenshot_dir / "workshop-projector.png", full_page=True)
     pctx.close()
 
@@ -173,6 +185,6 @@ def test_play_a_seat_alone(server, browser, screenshot_dir):
     page.locator(".ws-me[data-seat='japan']").wait_for(state="attached")
     page.locator(".ws-accept").click()
     wait_round(page, 1)
-    page.locator(".ws-charts img").first.wait_for()
+    page.locator(".ws-charts .ws-chart-prices svg").wait_for()
     page.screenshot(path=screenshot_dir / "workshop-solo.png", full_page=True)
     context.close()
