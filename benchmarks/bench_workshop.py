@@ -50,17 +50,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agents.human import accept  # noqa: E402
 from negotiation.types import SupplierAction, SupplierMove  # noqa: E402
 from negotiation.workshop import WORKSHOP, Room  # noqa: E402
+from tests.browser_support import CHROMIUM  # noqa: E402
+from tests.browser_support import CHROMIUM_ARGS as TEST_ARGS  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
+# the browser tests' flags, and: 40 pages in the background must not be throttled
 CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *TEST_ARGS,
     "--disable-background-timer-throttling",
     "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows",
@@ -295,7 +290,7 @@ def bench_browsers(n: int, rounds: int, per_context: int) -> None:
     room, people, submitters = setup_room(n, rounds + 2)
     url = f"http://127.0.0.1:{port}"
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         t_load = time.perf_counter()
         stamps = Stamps()
         pages = open_pages(browser, url, room, people, per_context, stamps)
@@ -375,7 +370,7 @@ def main() -> None:
     )
     bench_threads(args.participants, args.rounds)
     if not args.no_browser:
-        if not Path(CHROMIUM).exists():
+        if not CHROMIUM.exists():
             raise SystemExit(f"{CHROMIUM} not found: scripts/setup --browser installs it")
         bench_browsers(args.participants, args.rounds, args.tabs_per_context)
 

@@ -63,6 +63,7 @@ from negotiation.app_state import (
 )
 from negotiation.scenario import ScenarioError, load_scenario, scenario_names
 from negotiation.types import COMPONENT_LABELS, money
+from negotiation.workshop_app import Download
 
 logger = logging.getLogger("bloc.app")
 # Solara warns on every page load that a local http server cannot set samesite=none cookies; the
@@ -160,29 +161,6 @@ def Layout(children: list = []):  # noqa: B006 - Solara's signature for layouts
 
 
 @solara.component
-def Download(
-    label: str,
-    filename: str,
-    make: Callable[[], bytes | str],
-    mime: str,
-    classes: list[str] | None = None,
-):
-    """A download button whose content is made on click from the latest state (the callable
-    keeps one identity, so a re-render while playing does not cancel a download)."""
-    ref = solara.use_ref(make)
-    ref.current = make
-    data = solara.use_memo(lambda: lambda: ref.current(), [])
-    with solara.FileDownload(data, filename=filename, mime_type=mime):
-        solara.Button(
-            label,
-            icon_name="mdi-download",
-            outlined=True,
-            classes=classes or [],
-            style={"margin": "2px 6px 2px 0"},
-        )
-
-
-@solara.component
 def Svg(svg: str, classes: list[str], style: str = ""):
     return solara.HTML(tag="div", unsafe_innerHTML=svg, classes=classes, style=style)
 
@@ -227,14 +205,14 @@ def LiveChart(
             f"{stem}.png",
             lambda: image("png", EXPORT_DPI),
             "image/png",
-            [f"download-{kind}-png"],
+            f"download-{kind}-png",
         )
         Download(
             "SVG",
             f"{stem}.svg",
             lambda: image("svg", 100),
             "image/svg+xml",
-            [f"download-{kind}-svg"],
+            f"download-{kind}-svg",
         )
         if option is not None:
             solara.Checkbox(label=option[0], value=option[1], style="margin-left: 12px")
@@ -325,21 +303,21 @@ def BlocView(snap: Snapshot):
             f"{stem}-network.svg",
             lambda: network_svg(latest.current, statuses(latest.current)),
             "image/svg+xml",
-            ["download-network-svg"],
+            "download-network-svg",
         )
         Download(
             "Timeline SVG",
             f"{stem}-membership.svg",
             lambda: timeline_svg(latest.current),
             "image/svg+xml",
-            ["download-timeline-svg"],
+            "download-timeline-svg",
         )
         Download(
             "Timeline PNG",
             f"{stem}-membership.png",
             lambda: render(timeline_figure(latest.current), "png", EXPORT_DPI),
             "image/png",
-            ["download-timeline-png"],
+            "download-timeline-png",
         )
 
 
@@ -513,7 +491,7 @@ def ExportView(session: Session, snap: Snapshot):
                 export_name(snap, table),
                 lambda t=table: csv_text(getattr(latest.current, f"{t}_df")),
                 "text/csv",
-                [f"download-{table}-csv"],
+                f"download-{table}-csv",
             )
     name = f"{snap.scenario}-seed{snap.seed}.toml"
     solara.Markdown(
@@ -526,7 +504,7 @@ def ExportView(session: Session, snap: Snapshot):
         name,
         lambda: session.scenario_file()[1],
         "application/toml",
-        ["download-scenario"],
+        "download-scenario",
     )
     solara.Markdown("Each chart has its own PNG and SVG buttons under it.")
 

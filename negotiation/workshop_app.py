@@ -416,8 +416,9 @@ def Layout(children: list = []):  # noqa: B006 - Solara's signature for layouts
 
 @solara.component
 def Download(label: str, filename: str, make: Callable[[], bytes | str], mime: str, cls: str):
-    """A download whose content is made on click (copied from the web app's, kept here so the
-    two can change apart)."""
+    """A download button whose content is made on click from the latest state (the callable
+    keeps one identity, so a re-render while playing does not cancel a download). The web app
+    uses it too."""
     ref = solara.use_ref(make)
     ref.current = make
     data = solara.use_memo(lambda: lambda: ref.current(), [])
