@@ -48,45 +48,58 @@ BLOC, WORLD = 0, 1
 
 
 @njit(cache=True, inline="always")
-def _ramp(p, caps, lo, inv, k, m):
-    """Supply of producers caps[k, :, m] on ramps starting at lo[:, m], slope inv[:, m]."""
+def _ramp(p, R, row, n):
+    """Supply at price p of the n producers in scratch rows R[row] (capacity), R[row + 1] (where
+    the ramp starts) and R[row + 2] (1 / its width), and its derivative in p."""
     s = 0.0
-    for i in range(caps.shape[1]):
-        x = (p - lo[i, m]) * inv[i, m]
+    ds = 0.0
+    for i in range(n):
+        x = (p - R[row + 1, i]) * R[row + 2, i]
         if x > 0.0:
-            s += caps[k, i, m] * (x if x < 1.0 else 1.0)
-    return s
+            if x < 1.0:
+                s += R[row, i] * x
+                ds += R[row, i] * R[row + 2, i]
+            else:
+                s += R[row, i]
+    return s, ds
 
 
 @njit(cache=True, inline="always")
-def _member_supply(p_bloc, k, m, member_cap, m_lo, m_inv, floors, gap):
-    p = max(p_bloc, floors[k, m]) if gap[k, m] else p_bloc
-    return _ramp(p, member_cap, m_lo, m_inv, k, m)
+def _levels(kind, p, x, q, R, n_in, n_out, fund):
+    """(demand, its derivative in log price, supply, its derivative in log price) at price
+    p = exp(x) in one market: the BLOC's own (autarky) or the WORLD's.
 
-
-@njit(cache=True, inline="always")
-def _bloc_price(p_w, k, m, autarky, floors, border, pen, has_bloc):
-    if not has_bloc[k]:
-        return p_w
-    landed = (max(floors[k, m], p_w) if border[k, m] else p_w) + pen[k] * p_w
-    return min(max(autarky[k, m], p_w), landed)
-
-
-@njit(cache=True, inline="always")
-def _levels(kind, p, k, m, a):
-    """(demand, supply) at price p for the BLOC or the WORLD market; `a` is the argument tuple."""
-    (bloc_d0, out_d0, eps, member_cap, out_cap, m_lo, m_inv, o_lo, o_inv, flood_q, floors,
-     gap, border, stock, budget, pen, has_bloc, autarky, with_fund) = a  # fmt: skip
+    q: the market's scalars (see `find_prices`); R: its producers' ramps, members in rows 0-2
+    and everyone else in rows 3-5; fund: whether stockpile purchases count as demand."""
+    bloc_d0, out_d0, eps, floor, gap, border, stock, budget, pen, has_bloc, autarky, flood_q = q
     if kind == BLOC:
-        d = bloc_d0[k, m] * p ** eps[m]
-        return d, _member_supply(p, k, m, member_cap, m_lo, m_inv, floors, gap)
-    p_b = _bloc_price(p, k, m, autarky, floors, border, pen, has_bloc)
-    d = bloc_d0[k, m] * p_b ** eps[m] + out_d0[k, m] * p ** eps[m]
-    if with_fund and stock[k, m] and p < floors[k, m]:
-        d += budget[k, m] / p
-    s = _member_supply(p_b, k, m, member_cap, m_lo, m_inv, floors, gap)
-    s += _ramp(p, out_cap, o_lo, o_inv, k, m) + flood_q[k, m]
-    return d, s
+        d = bloc_d0 * exp(eps * x)
+        below = gap > 0.0 and p < floor
+        s, ds = _ramp(floor if below else p, R, 0, n_in)
+        return d, eps * d, s, 0.0 if below else ds * p
+    p_b, d_pb = p, 1.0
+    if has_bloc > 0.0:
+        if border > 0.0 and floor > p:
+            landed, d_landed = floor + pen * p, pen
+        else:
+            landed, d_landed = p + pen * p, 1.0 + pen
+        if autarky > p:
+            p_b, d_pb = autarky, 0.0
+        if landed < p_b:
+            p_b, d_pb = landed, d_landed
+    demand = exp(eps * x)
+    d_out = out_d0 * demand
+    d_bloc = bloc_d0 * (demand if p_b == p else p_b**eps)
+    d = d_bloc + d_out
+    dd = eps * (d_bloc * d_pb * p / p_b + d_out)
+    if fund and stock > 0.0 and p < floor:
+        d += budget / p
+        dd -= budget / p
+    below = gap > 0.0 and p_b < floor
+    s, ds = _ramp(floor if below else p_b, R, 0, n_in)
+    ds = 0.0 if below else ds * d_pb * p
+    s_out, ds_out = _ramp(p, R, 3, n_out)
+    return d, dd, s + s_out + flood_q, ds + ds_out * p
 
 
 @njit(cache=True, inline="always")
@@ -95,69 +108,17 @@ def _log0(x):
 
 
 @njit(cache=True, inline="always")
-def _f(kind, x, k, m, a):
-    d, s = _levels(kind, exp(x), k, m, a)
-    return _log0(d) - _log0(s)
-
-
-@njit(cache=True, inline="always")
-def _ramp_slope(p, caps, lo, inv, k, m):
-    """d/dp of `_ramp`: the capacity per USD of producers inside their ramps at p."""
-    s = 0.0
-    for i in range(caps.shape[1]):
-        x = (p - lo[i, m]) * inv[i, m]
-        if 0.0 < x < 1.0:
-            s += caps[k, i, m] * inv[i, m]
-    return s
-
-
-@njit(cache=True, inline="always")
-def _f_and_slope(kind, x, k, m, a):
-    """_f and its derivative in x (the ramps make it piecewise smooth); slope NaN where the
-    levels are not both positive (Newton's method cannot be trusted there)."""
-    (bloc_d0, out_d0, eps, member_cap, out_cap, m_lo, m_inv, o_lo, o_inv, flood_q, floors,
-     gap, border, stock, budget, pen, has_bloc, autarky, with_fund) = a  # fmt: skip
-    p = exp(x)
-    floor = floors[k, m]
-    if kind == BLOC:
-        d = bloc_d0[k, m] * p ** eps[m]
-        dd = eps[m] * d / p
-        below = gap[k, m] and p < floor
-        pm = floor if below else p
-        s = _ramp(pm, member_cap, m_lo, m_inv, k, m)
-        ds = 0.0 if below else _ramp_slope(pm, member_cap, m_lo, m_inv, k, m)
-    else:
-        if has_bloc[k]:
-            if border[k, m]:
-                landed = max(floor, p) + pen[k] * p
-                d_landed = (1.0 if p > floor else 0.0) + pen[k]
-            else:
-                landed = p + pen[k] * p
-                d_landed = 1.0 + pen[k]
-            lower, d_lower = (autarky[k, m], 0.0) if autarky[k, m] > p else (p, 1.0)
-            p_b, d_pb = (lower, d_lower) if lower < landed else (landed, d_landed)
-        else:
-            p_b, d_pb = p, 1.0
-        d_bloc = bloc_d0[k, m] * p_b ** eps[m]
-        d_out = out_d0[k, m] * p ** eps[m]
-        d = d_bloc + d_out
-        dd = eps[m] * (d_bloc / p_b * d_pb + d_out / p)
-        if with_fund and stock[k, m] and p < floor:
-            d += budget[k, m] / p
-            dd -= budget[k, m] / (p * p)
-        below = gap[k, m] and p_b < floor
-        pm = floor if below else p_b
-        s = _ramp(pm, member_cap, m_lo, m_inv, k, m)
-        ds = 0.0 if below else _ramp_slope(pm, member_cap, m_lo, m_inv, k, m) * d_pb
-        s += _ramp(p, out_cap, o_lo, o_inv, k, m) + flood_q[k, m]
-        ds += _ramp_slope(p, out_cap, o_lo, o_inv, k, m)
+def _f(kind, x, q, R, n_in, n_out):
+    """log(demand / supply) at log price x, decreasing in x, and its slope (NaN where the
+    levels are not both positive: Newton's method cannot be trusted there)."""
+    d, dd, s, ds = _levels(kind, exp(x), x, q, R, n_in, n_out, True)
     if d <= 0.0 or s <= 0.0:
-        return 0.0, np.nan
-    return log(d) - log(s), p * (dd / d - ds / s)
+        return _log0(d) - _log0(s), np.nan
+    return log(d) - log(s), dd / d - ds / s
 
 
 @njit(cache=True)
-def _root(kind, k, m, a, lo_w, hi_w, guess):
+def _root(kind, q, R, n_in, n_out, lo_w, hi_w, guess):
     """The log price where _f changes sign, within [lo_w, hi_w]; `guess` NaN for none.
 
     From a guess, Newton's method first: _f is nearly linear in the log price, so a few steps
@@ -165,7 +126,7 @@ def _root(kind, k, m, a, lo_w, hi_w, guess):
     if guess == guess:
         x = guess
         for _ in range(NEWTON_STEPS):
-            fx, slope = _f_and_slope(kind, x, k, m, a)
+            fx, slope = _f(kind, x, q, R, n_in, n_out)
             if not slope < 0.0:  # NaN or not decreasing: no safe Newton step
                 break
             if abs(fx) < TOLERANCE:
@@ -176,31 +137,32 @@ def _root(kind, k, m, a, lo_w, hi_w, guess):
                 break
             if abs(step) < TOLERANCE:
                 return x
-        return _bracketed(kind, k, m, a, lo_w, hi_w, guess)
-    return _bracketed(kind, k, m, a, lo_w, hi_w, guess)
+    return _bracketed(kind, q, R, n_in, n_out, lo_w, hi_w, guess)
 
 
 @njit(cache=True)
-def _bracketed(kind, k, m, a, lo_w, hi_w, guess):
+def _bracketed(kind, q, R, n_in, n_out, lo_w, hi_w, guess):
     """The root by bracketing: widen from the guess, bisect, then Illinois regula falsi."""
     if guess == guess:  # not NaN: a narrow bracket first, widened step by step
         lo, hi = max(guess - WARM, lo_w), min(guess + WARM, hi_w)
-        flo, fhi = _f(kind, lo, k, m, a), _f(kind, hi, k, m, a)
+        flo = _f(kind, lo, q, R, n_in, n_out)[0]
+        fhi = _f(kind, hi, q, R, n_in, n_out)[0]
         step = 4.0 * WARM
         while flo <= 0.0 and lo > lo_w:
             hi, fhi = lo, flo
             lo = max(lo - step, lo_w)
-            flo = _f(kind, lo, k, m, a)
+            flo = _f(kind, lo, q, R, n_in, n_out)[0]
             step *= 4.0
         step = 4.0 * WARM
         while fhi >= 0.0 and hi < hi_w:
             lo, flo = hi, fhi
             hi = min(hi + step, hi_w)
-            fhi = _f(kind, hi, k, m, a)
+            fhi = _f(kind, hi, q, R, n_in, n_out)[0]
             step *= 4.0
     else:
         lo, hi = lo_w, hi_w
-        flo, fhi = _f(kind, lo, k, m, a), _f(kind, hi, k, m, a)
+        flo = _f(kind, lo, q, R, n_in, n_out)[0]
+        fhi = _f(kind, hi, q, R, n_in, n_out)[0]
     if flo <= 0.0:
         return lo  # excess supply even at the lowest price
     if fhi >= 0.0:
@@ -213,7 +175,7 @@ def _bracketed(kind, k, m, a, lo_w, hi_w, guess):
             return 0.5 * (lo + hi)
         bisect = width > NEAR or slow >= 3
         x = 0.5 * (lo + hi) if bisect else hi - fhi * (hi - lo) / (fhi - flo)
-        fx = _f(kind, x, k, m, a)
+        fx = _f(kind, x, q, R, n_in, n_out)[0]
         if abs(fx) < TOLERANCE:
             return x
         if fx > 0.0:
@@ -232,41 +194,103 @@ def _bracketed(kind, k, m, a, lo_w, hi_w, guess):
     return 0.5 * (lo + hi)
 
 
+@njit(cache=True, inline="always")
+def _same(a, b):
+    return a == b or (a != a and b != b)  # two NaN guesses are the same (no) guess
+
+
+@njit(cache=True)
+def _twin(k, m, bloc_d0, out_d0, member_cap, out_cap, flood_q, floors, gap, border, stock,
+          budget, pen, has_bloc, log_guess, log_autarky_guess):  # fmt: skip
+    """An earlier package j whose market m has exactly k's inputs, so k's prices; or -1.
+
+    The packages of a batch differ in a few members or minerals, so about half of its markets
+    repeat one already cleared."""
+    for j in range(k):
+        if not (
+            bloc_d0[j, m] == bloc_d0[k, m]
+            and out_d0[j, m] == out_d0[k, m]
+            and flood_q[j, m] == flood_q[k, m]
+            and floors[j, m] == floors[k, m]
+            and gap[j, m] == gap[k, m]
+            and border[j, m] == border[k, m]
+            and stock[j, m] == stock[k, m]
+            and budget[j, m] == budget[k, m]
+            and has_bloc[j] == has_bloc[k]
+            and pen[j] == pen[k]
+            and _same(log_guess[j, m], log_guess[k, m])
+            and _same(log_autarky_guess[j, m], log_autarky_guess[k, m])
+        ):
+            continue
+        same = True
+        for a in range(member_cap.shape[1]):
+            same = same and member_cap[j, a, m] == member_cap[k, a, m]
+        for a in range(out_cap.shape[1]):
+            same = same and out_cap[j, a, m] == out_cap[k, a, m]
+        if same:
+            return j
+    return -1
+
+
 @njit(cache=True)
 def find_prices(bloc_d0, out_d0, eps, member_cap, out_cap, m_lo, m_inv, o_lo, o_inv, flood_q,
                 floors, gap, border, stock, budget, pen, has_bloc, bloc_cons, log_lo, log_hi,
                 log_guess, log_autarky_guess):  # fmt: skip
     """World prices and bloc autarky prices, each (K, M), in USD per tonne."""
     K, M = bloc_d0.shape
+    A_in, A_out = member_cap.shape[1], out_cap.shape[1]
     autarky = np.zeros((K, M))
     p_w = np.zeros((K, M))
-    a = (bloc_d0, out_d0, eps, member_cap, out_cap, m_lo, m_inv, o_lo, o_inv, flood_q, floors,
-         gap, border, stock, budget, pen, has_bloc, autarky, True)  # fmt: skip
-    for k in range(K):
-        for m in range(M):
+    R = np.empty((6, max(A_in, A_out)))
+    for m in range(M):
+        for k in range(K):
+            j = _twin(k, m, bloc_d0, out_d0, member_cap, out_cap, flood_q, floors, gap, border,
+                      stock, budget, pen, has_bloc, log_guess, log_autarky_guess)  # fmt: skip
+            if j >= 0:
+                p_w[k, m], autarky[k, m] = p_w[j, m], autarky[j, m]
+                continue
+            # This market's producers with any capacity, members and everyone else.
+            n_in = 0
+            for a in range(A_in):
+                if member_cap[k, a, m] > 0.0:
+                    R[0, n_in], R[1, n_in] = member_cap[k, a, m], m_lo[a, m]
+                    R[2, n_in] = m_inv[a, m]
+                    n_in += 1
+            n_out = 0
+            for a in range(A_out):
+                if out_cap[k, a, m] > 0.0:
+                    R[3, n_out], R[4, n_out] = out_cap[k, a, m], o_lo[a, m]
+                    R[5, n_out] = o_inv[a, m]
+                    n_out += 1
+            d0, floor = bloc_d0[k, m], floors[k, m]
+            is_gap = 1.0 if gap[k, m] else 0.0
+            aut = 0.0
             if has_bloc[k] and bloc_cons[k, m] > 0.0:
-                x = _root(BLOC, k, m, a, log_lo[m], log_hi[m], log_autarky_guess[k, m])
-                autarky[k, m] = exp(x)
-    no_fund = (bloc_d0, out_d0, eps, member_cap, out_cap, m_lo, m_inv, o_lo, o_inv, flood_q,
-               floors, gap, border, stock, budget, pen, has_bloc, autarky, False)  # fmt: skip
-    for k in range(K):
-        for m in range(M):
+                bloc = (d0, 0.0, eps[m], floor, is_gap, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+                x = _root(BLOC, bloc, R, n_in, n_out, log_lo[m], log_hi[m], log_autarky_guess[k, m])
+                aut = exp(x)
+            autarky[k, m] = aut
+            is_border = 1.0 if border[k, m] else 0.0
+            is_stock = 1.0 if stock[k, m] else 0.0
+            is_bloc = 1.0 if has_bloc[k] else 0.0
+            q = (d0, out_d0[k, m], eps[m], floor, is_gap, is_border, is_stock, budget[k, m],
+                 pen[k], is_bloc, aut, flood_q[k, m])  # fmt: skip
             lo_w, hi_w, guess = log_lo[m], log_hi[m], log_guess[k, m]
             if stock[k, m]:
                 # The fund makes demand jump at the floor: where it holds the floor the price is
                 # the floor; elsewhere search on one side of it only.
-                f = max(floors[k, m], exp(log_lo[m]))
-                d, s = _levels(WORLD, f, k, m, no_fund)
+                f = max(floor, exp(log_lo[m]))
+                d, _, s, _ = _levels(WORLD, f, log(f), q, R, n_in, n_out, False)
                 gap_at_floor = d - s
                 if gap_at_floor < 0.0 < gap_at_floor + budget[k, m] / f:
-                    p_w[k, m] = floors[k, m]
+                    p_w[k, m] = floor
                     continue
                 if gap_at_floor >= 0.0:
                     lo_w = log(f)
                 else:
                     hi_w = log(f)
                 guess = np.nan
-            p_w[k, m] = exp(_root(WORLD, k, m, a, lo_w, hi_w, guess))
+            p_w[k, m] = exp(_root(WORLD, q, R, n_in, n_out, lo_w, hi_w, guess))
     return p_w, autarky
 
 
