@@ -294,6 +294,28 @@ def find_prices(bloc_d0, out_d0, eps, member_cap, out_cap, m_lo, m_inv, o_lo, o_
     return p_w, autarky
 
 
+@njit(cache=True)
+def _rows2(x, K):
+    """x (K, M), or its one row (1, M) shared by all K packages, as (K, M)."""
+    if x.shape[0] == K:
+        return x
+    out = np.empty((K, x.shape[1]))
+    for k in range(K):
+        out[k] = x[0]
+    return out
+
+
+@njit(cache=True)
+def _rows3(x, K):
+    """x (K, A, M), or its one row (1, A, M) shared by all K packages, as (K, A, M)."""
+    if x.shape[0] == K:
+        return x
+    out = np.empty((K, x.shape[1], x.shape[2]))
+    for k in range(K):
+        out[k] = x[0]
+    return out
+
+
 @njit(cache=True, inline="always")
 def _clip01(x):
     return 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
@@ -306,6 +328,10 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
     """Every output of `negotiation.market.clear`, as a tuple of arrays (see `Outcome`)."""
     K, A = member.shape
     M = ref.shape[0]
+    # Inputs the same for every package may come as one row (leading axis 1).
+    demand_shift, fringe_capacity = _rows2(demand_shift, K), _rows2(fringe_capacity, K)
+    log_guess, log_autarky_guess = _rows2(log_guess, K), _rows2(log_autarky_guess, K)
+    capacity = _rows3(capacity, K)
     fringe_d0 = np.empty(M)
     for m in range(M):
         c = 0.0
@@ -472,6 +498,7 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
     K, A, M = cons.shape
     comp = np.zeros((K, A, 7))
     for k in range(K):
+        kc = k if capacity.shape[0] > 1 else 0  # capacity may be one row shared by all
         has_bloc = False
         key_sum = 0.0
         for a in range(A):
@@ -494,14 +521,14 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
             controlled = _clip01(control[k, m])
             for a in range(A):
                 # producer surplus on the ramp (capacity net of export controls) ...
-                c = capacity[k, a, m]
+                c = capacity[kc, a, m]
                 if a == sup:
                     c *= 1.0 - controlled * member_cons / max(total, TINY)
                 width = cost[a, m] * spread[m]
                 x = max(producer_price[k, a, m] - cost[a, m] * (1.0 - 0.5 * spread[m]), 0.0)
                 ps = c * x * x / (2.0 * width) if x <= width else c * (0.5 * width + (x - width))
                 if a == sup:  # ... and on the volume dumped at the world price
-                    ps += (world_price[k, m] - cost[sup, m]) * flood[k, m] * capacity[k, sup, m]
+                    ps += (world_price[k, m] - cost[sup, m]) * flood[k, m] * capacity[kc, sup, m]
                 comp[k, a, 0] += ps
                 comp[k, a, 1] -= (consumer_price[k, a, m] - ref[m]) * cons[k, a, m]
                 comp[k, a, 2] += tariff_revenue[k, a, m]
@@ -525,3 +552,24 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
         comp[k, sup, 4] = -strategic_weight * world_value
         comp[k, sup, 6] -= received_total
     return comp
+
+
+@njit(cache=True)
+def score_kernel(clear_args, profile_args, weights):
+    """clear_kernel, then components_kernel on its outcome, then the weighted sum over the
+    components: (outcome arrays, components (K, A, C), utility (K, A)). One call from Python
+    where there would be three (see `negotiation.payoffs.score`)."""
+    o = clear_kernel(*clear_args)
+    p = profile_args
+    comp = components_kernel(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10],
+                             p[11], p[12], p[13], p[14], p[15], o[0], o[1], o[2], o[3], o[5],
+                             o[7], o[9], o[11], o[13], o[15], o[16], o[17], p[16])  # fmt: skip
+    K, A, C = comp.shape
+    util = np.zeros((K, A))
+    for k in range(K):
+        for a in range(A):
+            u = 0.0
+            for c in range(C):
+                u += comp[k, a, c] * weights[a, c]
+            util[k, a] = u
+    return o, comp, util

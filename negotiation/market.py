@@ -20,6 +20,7 @@ Units: quantities in tonnes per year, prices in USD per tonne, money flows in US
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -52,6 +53,11 @@ class MarketData:
     consumption: np.ndarray
     exposure: np.ndarray
     supplier: int
+
+    @cached_property
+    def log_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The price search's bracket for every mineral, as log prices (see PRICE_LO, _HI)."""
+        return np.log(self.ref_price * PRICE_LO), np.log(self.ref_price * PRICE_HI)
 
     @property
     def fringe_demand(self) -> np.ndarray:
@@ -140,6 +146,22 @@ def as_array(x, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
+def as_rows(x, shape: tuple[int, ...]) -> np.ndarray:
+    """Like `as_array`, for inputs the kernels accept as one row shared by all K packages:
+    shape (1, ...) stays as it is, and so does anything without the leading K axis, given one."""
+    if (
+        type(x) is np.ndarray
+        and x.dtype == np.float64
+        and x.flags.c_contiguous
+        and (x.shape == shape or (x.shape[0] == 1 and x.shape[1:] == shape[1:]))
+    ):
+        return x
+    a = np.asarray(x, dtype=np.float64)
+    if a.shape == shape[1:]:
+        return np.ascontiguousarray(a[None])
+    return as_array(a, shape)
+
+
 def clear(
     data: MarketData,
     pol: Policies,
@@ -155,16 +177,21 @@ def clear(
     The arithmetic is the module docstring's, compiled in `negotiation._kernels.clear_kernel`
     (its numpy form is the test oracle in tests/reference_market.py).
     """
+    return Outcome(*clear_kernel(*clear_args(data, pol, guess, autarky_guess)))
+
+
+def clear_args(data: MarketData, pol: Policies, guess=None, autarky_guess=None) -> tuple:
+    """The arguments of `negotiation._kernels.clear_kernel`, in the types it is compiled for."""
     K = pol.member.shape[0]
     A, M = data.cost.shape
     km = (K, M)
 
     def log_of(g) -> np.ndarray:
         if g is None:
-            return np.full(km, np.nan)
-        return np.log(np.maximum(as_array(g, km), data.ref_price * 1e-6))
+            return np.full((1, M), np.nan)
+        return as_rows(np.log(np.maximum(g, data.ref_price * 1e-6)), km)
 
-    arrays = clear_kernel(
+    return (
         data.ref_price,
         data.elasticity,
         data.demand,
@@ -180,15 +207,13 @@ def clear(
         as_array(pol.stock_budget, km),
         as_array(pol.flood, km),
         as_array(pol.control, km),
-        as_array(pol.demand_shift, km),
-        as_array(pol.capacity, (K, A, M)),
-        as_array(pol.fringe_capacity, km),
-        np.log(data.ref_price * PRICE_LO),
-        np.log(data.ref_price * PRICE_HI),
+        as_rows(pol.demand_shift, km),
+        as_rows(pol.capacity, (K, A, M)),
+        as_rows(pol.fringe_capacity, km),
+        *data.log_bounds,
         log_of(guess),
         log_of(autarky_guess),
     )
-    return Outcome(*arrays)
 
 
 def compile_kernels() -> None:

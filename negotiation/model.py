@@ -33,8 +33,8 @@ from agents import make_strategy
 from agents.actors import CountryAgent, SupplierAgent
 from agents.base import Strategy
 from agents.views import CountryView, Forecast, SupplierView
-from negotiation.market import MarketData, Outcome, Policies, clear
-from negotiation.payoffs import Profiles, components, utility
+from negotiation.market import MarketData, Outcome, Policies
+from negotiation.payoffs import Profiles, score
 from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from negotiation.types import (
     COMPONENTS,
@@ -178,7 +178,10 @@ class BlocModel(mesa.Model):
         self.last_margins: dict[str, float] = {}
         self.last_outcome: Outcome | None = None
         self.last_components: np.ndarray | None = None
-        self._cache: dict[tuple, Evaluation] = {}
+        self._cache: dict[tuple, tuple[Evaluation, int, int]] = {}
+        self._shocks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._guess_of: Outcome | None = None
+        self._guess: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
         self._prepared: Prepared | None = None
         self._forced = False
 
@@ -361,6 +364,11 @@ class BlocModel(mesa.Model):
         )
 
     def _shock_arrays(self, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The scheduled shocks of round r: supplier flood and export control (fractions of its
+        capacity) and demand multipliers, each (M,)."""
+        cached = self._shocks.get(r)
+        if cached is not None:
+            return cached
         M = len(self.minerals)
         flood, control, demand = np.zeros(M), np.zeros(M), np.ones(M)
         for s in self.config.shocks:
@@ -373,7 +381,8 @@ class BlocModel(mesa.Model):
                     control[j] = min(1.0, control[j] + s.magnitude)
                 else:
                     demand[j] *= 1.0 + s.magnitude
-        return flood, control, demand
+        self._shocks = {r: (flood, control, demand[None])}  # only the current round is asked
+        return self._shocks[r]
 
     def evaluate(
         self,
@@ -384,38 +393,38 @@ class BlocModel(mesa.Model):
         move) or (members, floor scale, supplier move, terms) where terms may set "floors"
         ({mineral: USD/t}), "penalty" and "cost_sharing" for that package alone."""
         r = self.round if r is None else r
-        K, A, M = len(specs), len(self.actor_ids), len(self.minerals)
+        K, A = len(specs), len(self.actor_ids)
+        index, minerals = self.index, self.minerals
         member = np.zeros((K, A), dtype=bool)
-        scale = np.empty(K)
-        flood = np.zeros((K, M))
-        control = np.zeros((K, M))
-        offer = np.zeros((K, A))
+        scale = np.empty((K, 1))
         s_flood, s_control, s_demand = self._shock_arrays(r)
-        floors = np.repeat(self.floors[None, :], K, axis=0)
+        flood = np.repeat(s_flood[None], K, axis=0)
+        control = np.repeat(s_control[None], K, axis=0)
+        offer = np.zeros((K, A))
+        floors = np.repeat(self.floors[None], K, axis=0)
         penalty = np.full(K, self.penalty)
-        key = np.repeat(self._cost_key()[None, :], K, axis=0)
+        key = np.repeat(self._cost_key()[None], K, axis=0)
         for k, spec in enumerate(specs):
-            mem, s, move = spec[:3]
+            mem, scale[k, 0], move = spec[:3]
             terms = spec[3] if len(spec) > 3 else None
             if terms:
-                floors[k] = [
-                    terms.get("floors", {}).get(m, f) for m, f in zip(self.minerals, floors[k])
-                ]
+                floors[k] = [terms.get("floors", {}).get(m, f) for m, f in zip(minerals, floors[k])]
                 penalty[k] = float(terms.get("penalty", penalty[k]))
                 if "cost_sharing" in terms:
                     key[k] = self._cost_key(terms["cost_sharing"])
             for a in mem:
-                member[k, self.index[a]] = True
-            scale[k] = s
-            if move.action is SupplierAction.FLOOD:
+                member[k, index[a]] = True
+            action = move.action
+            if action is SupplierAction.FLOOD:
                 for m in move.minerals:
-                    flood[k, self.minerals.index(m)] = move.intensity
-            elif move.action is SupplierAction.EXPORT_CONTROLS:
+                    flood[k, minerals.index(m)] += move.intensity
+            elif action is SupplierAction.EXPORT_CONTROLS:
                 for m in move.minerals:
-                    control[k, self.minerals.index(m)] = move.intensity
-            elif move.action is SupplierAction.SIDE_OFFER and move.target:
-                offer[k, self.index[move.target]] = move.offer
-        floors = floors * scale[:, None]
+                    j = minerals.index(m)
+                    control[k, j] = min(1.0, control[k, j] + move.intensity)
+            elif action is SupplierAction.SIDE_OFFER and move.target:
+                offer[k, index[move.target]] = move.offer
+        floors *= scale
         n_floored = max(int((self.floors > 0).sum()), 1)
         budget = 0.0 if self.fund_exhausted else self.fund / self.config.round_years / n_floored
         pol = Policies(
@@ -424,21 +433,25 @@ class BlocModel(mesa.Model):
             instrument=np.full(K, INSTRUMENT_CODES[self.instrument]),
             penalty=penalty,
             stock_budget=np.where(floors > 0, budget, 0.0),
-            flood=flood + s_flood[None],
-            control=np.clip(control + s_control[None], 0.0, 1.0),
-            demand_shift=np.repeat(s_demand[None], K, axis=0),
-            capacity=np.repeat(self.capacity[None], K, axis=0),
-            fringe_capacity=np.repeat(self.fringe_capacity[None], K, axis=0),
+            flood=flood,
+            control=control,
+            demand_shift=s_demand,  # one row, shared by the K packages
+            capacity=self.capacity[None],
+            fringe_capacity=self.fringe_capacity[None],
         )
+        prof = Profiles(**{**self.profiles.__dict__, "cost_sharing": key})
+        return Evaluation(*score(self.data, prof, pol, self.weights, *self._guesses(), offer))
+
+    def _guesses(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Last round's world and bloc prices, where the price search starts."""
         last = self.last_outcome
         if last is None:
-            out = clear(self.data, pol)
-        else:
-            autarky = np.where(last.autarky[0] > 0, last.autarky[0], last.bloc_price[0])
-            out = clear(self.data, pol, last.world_price[0], autarky)
-        prof = Profiles(**{**self.profiles.__dict__, "cost_sharing": key})
-        comp = components(self.data, prof, pol, out, offer)
-        return Evaluation(out, comp, utility(comp, self.weights))
+            return None, None
+        if self._guess_of is not last:
+            bloc = np.where(last.autarky[0] > 0, last.autarky[0], last.bloc_price[0])
+            self._guess = last.world_price[0], bloc
+            self._guess_of = last
+        return self._guess
 
     def _reason(self, ev: Evaluation, k_in: int, k_out: int, actor: str) -> Reason:
         i = self.index[actor]
@@ -766,7 +779,7 @@ class BlocModel(mesa.Model):
         for n, mv in enumerate(moves):
             k0 = n * stride
             # The same packages are the round's record if the supplier picks this move.
-            self._cache[(r, members, _move_key(mv))] = _slice(ev, k0, k0 + stride)
+            self._cache[(r, members, _move_key(mv))] = (ev, k0, k0 + stride)
             margins = {
                 a: float(ev.util[k0, self.index[a]] - ev.util[k0 + 1 + j, self.index[a]])
                 for j, a in enumerate(self.countries)
@@ -794,9 +807,11 @@ class BlocModel(mesa.Model):
     def _record_round(self, r: int, decisions: dict[str, str], move: SupplierMove) -> None:
         members = self.members
         others = list(self.countries)
-        ev = self._cache.pop((r, members, _move_key(move)), None)
-        if ev is None:
+        cached = self._cache.pop((r, members, _move_key(move)), None)
+        if cached is None:
             ev = self.evaluate(self._record_specs(members, move), r)
+        else:
+            ev = _slice(*cached)
         self._cache.clear()
         out = ev.outcome
         self.last_outcome = out

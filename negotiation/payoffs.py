@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from negotiation._kernels import components_kernel
-from negotiation.market import MarketData, Outcome, Policies, as_array
+from negotiation._kernels import components_kernel, score_kernel
+from negotiation.market import MarketData, Outcome, Policies, as_array, as_rows, clear_args
 from negotiation.types import COMPONENTS
 
 
@@ -49,25 +49,10 @@ def components(
 
     Computed as the module docstring says by `negotiation._kernels.components_kernel` (its numpy
     form is the test oracle in tests/reference_market.py)."""
-    K, A, M = out.production.shape
-    f = as_array
+    a = _profile_args(data, prof, pol, side_offer)
+    # components_kernel takes the profiles, then the outcome, then the side offers
     comp = components_kernel(
-        data.ref_price,
-        data.cost,
-        data.spread,
-        data.consumption,
-        data.exposure,
-        data.supplier,
-        f(prof.risk_premium, (A,)),
-        f(prof.openness_value, (A,)),
-        f(prof.cost_sharing, (K, A)),
-        float(prof.strategic_weight),
-        f(prof.base_supplier_share, (M,)),
-        as_array(pol.member, (K, A), np.bool_),
-        f(pol.penalty, (K,)),
-        f(pol.flood, (K, M)),
-        f(pol.control, (K, M)),
-        f(pol.capacity, (K, A, M)),
+        *a[:-1],
         out.world_price,
         out.bloc_price,
         out.producer_price,
@@ -80,12 +65,58 @@ def components(
         out.supplier_share,
         out.bloc_share,
         out.supplier_share_of_bloc,
-        f(0.0 if side_offer is None else side_offer, (K, A)),
+        a[-1],
     )
     assert comp.shape[2] == len(COMPONENTS)
     return comp
 
 
+def _profile_args(data: MarketData, prof: Profiles, pol: Policies, side_offer) -> tuple:
+    """The arguments of `components_kernel` other than the outcome, in its compiled types."""
+    K, A = pol.member.shape
+    M = data.cost.shape[1]
+    f = as_array
+    return (
+        data.ref_price,
+        data.cost,
+        data.spread,
+        data.consumption,
+        data.exposure,
+        data.supplier,
+        f(prof.risk_premium, (A,)),
+        f(prof.openness_value, (A,)),
+        f(prof.cost_sharing, (K, A)),
+        float(prof.strategic_weight),
+        f(prof.base_supplier_share, (M,)),
+        f(pol.member, (K, A), np.bool_),
+        f(pol.penalty, (K,)),
+        f(pol.flood, (K, M)),
+        f(pol.control, (K, M)),
+        as_rows(pol.capacity, (K, A, M)),
+        f(0.0 if side_offer is None else side_offer, (K, A)),
+    )
+
+
 def utility(comp: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Weighted sum of components: (K, A, C) x (A, C) -> (K, A), USD per year."""
     return (comp * weights[None]).sum(axis=2)
+
+
+def score(
+    data: MarketData,
+    prof: Profiles,
+    pol: Policies,
+    weights: np.ndarray,
+    guess: np.ndarray | None = None,
+    autarky_guess: np.ndarray | None = None,
+    side_offer: np.ndarray | None = None,
+) -> tuple[Outcome, np.ndarray, np.ndarray]:
+    """`clear`, `components` and `utility` one after another, in one compiled call (the model
+    does this twice a round): (outcome, components (K, A, C), utility (K, A)), the same numbers.
+    """
+    outcome, comp, util = score_kernel(
+        clear_args(data, pol, guess, autarky_guess),
+        _profile_args(data, prof, pol, side_offer),
+        as_array(weights, (pol.member.shape[1], len(COMPONENTS))),
+    )
+    return Outcome(*outcome), comp, util

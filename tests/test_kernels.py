@@ -4,11 +4,13 @@ agrees to rounding."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from hypothesis import given, settings
 
 from negotiation.market import Outcome, clear
-from negotiation.payoffs import components
+from negotiation.payoffs import components, score, utility
 from tests.reference_market import clear as reference_clear
 from tests.reference_market import components as reference_components
 from tests.test_market import random_case
@@ -48,3 +50,39 @@ def test_warm_starts_do_not_change_the_answer(case):
         warm = clear(data, pol, cold.world_price * factor, np.maximum(cold.autarky, 1.0) * factor)
         close("world_price", warm.world_price, cold.world_price)
         close("bloc_price", warm.bloc_price, cold.bloc_price)
+
+
+@settings(max_examples=50, deadline=None)
+@given(random_case())
+def test_score_is_clear_then_components_then_utility_exactly(case):
+    """The model's one-call path gives bit for bit what the three steps give."""
+    data, pol, prof, offer = case
+    weights = np.linspace(0.5, 2.0, prof.weights.size).reshape(prof.weights.shape)
+    guess = clear(data, pol).world_price * 1.1
+    out, comp, util = score(data, prof, pol, weights, guess, None, offer)
+    want = clear(data, pol, guess)
+    for name in Outcome.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(out, name), getattr(want, name), err_msg=name)
+    want_comp = components(data, prof, pol, want, offer)
+    np.testing.assert_array_equal(comp, want_comp)
+    np.testing.assert_array_equal(util, utility(want_comp, weights))
+
+
+@settings(max_examples=30, deadline=None)
+@given(random_case())
+def test_packages_may_share_one_row_of_the_inputs_that_do_not_vary(case):
+    """capacity, fringe_capacity and demand_shift given once (leading axis 1) for K packages
+    give what the same rows repeated K times give."""
+    data, pol, _, _ = case
+    K = pol.member.shape[0]
+    shared = {
+        name: np.ascontiguousarray(getattr(pol, name)[:1])
+        for name in ("capacity", "fringe_capacity", "demand_shift")
+    }
+    one_row = dataclasses.replace(pol, **shared)
+    repeated = dataclasses.replace(
+        pol, **{name: np.repeat(x, K, axis=0) for name, x in shared.items()}
+    )
+    got, want = clear(data, one_row), clear(data, repeated)
+    for name in Outcome.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
