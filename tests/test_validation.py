@@ -291,6 +291,18 @@ def test_odd_names_every_scenario_parameter(odd):
             assert f"`{field}`" in odd, f"{model.__name__}.{field} missing from docs/ODD.md"
 
 
+def test_odd_names_the_top_level_keys_and_the_lever_schedule(odd):
+    from negotiation import scenario as s
+
+    for field in s.Scenario.model_fields:  # seed, levers, extends (the tables are named above)
+        if field not in ("meta", "time", "minerals", "actors", "policy", "agenda", "supplier",
+                         "shocks", "investment"):  # fmt: skip
+            assert f"`{field}`" in odd, f"Scenario.{field} missing from docs/ODD.md"
+    assert "`[[levers]]`" in odd
+    for field in s.LeverChange.model_fields:
+        assert f"`{field}`" in odd, f"LeverChange.{field} missing from docs/ODD.md"
+
+
 def test_odd_quotes_the_engine_constants(odd):
     from negotiation.model import SCALES
 
