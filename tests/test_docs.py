@@ -1,7 +1,10 @@
-"""The documentation kept true to the code: statements of docs/ODD.md checked as behaviour."""
+"""The documentation kept true to the code and the repository: statements of docs/ODD.md checked
+as behaviour, the data sources in the repository, and the README's command-line reference."""
 
 from __future__ import annotations
 
+import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -50,3 +53,53 @@ def test_with_one_member_the_same_fund_buys_and_holds_the_floor():
         r["floor_rare_earths"].to_numpy()
     )
     assert m.fund < 1e9 and (r["fiscal_cost"] > 0).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Data sources: the reference material is in the repository, and the documents point at it
+
+DOCUMENTS = ("README.md", "docs/ODD.md", "docs/data-sources.md")
+REFERENCE = ROOT / "docs" / "reference"
+CSV_MARK = {
+    "production.csv": "mark_of_quantity",
+    "prices.csv": "mark",
+    "import-dependence.csv": "mark",
+}
+
+
+def test_the_reference_files_are_in_the_repository_with_a_source_on_every_row():
+    assert (REFERENCE / "domain-data.md").read_text().startswith("# Reference data")
+    for name, mark in CSV_MARK.items():
+        with (REFERENCE / name).open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert rows, name
+        for i, row in enumerate(rows, start=2):
+            assert row["source"].strip(), f"{name} line {i}: no source"
+            assert row[mark] in {"R", "R-sec", "D"}, f"{name} line {i}: mark {row[mark]!r}"
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_every_link_and_docs_path_in_the_documents_exists(document):
+    path = ROOT / document
+    text = path.read_text()
+    assert "shared/reference" not in text, "points outside the repository: use docs/reference/"
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if target.startswith(("http://", "https://", "#")):
+            continue
+        assert (path.parent / target.split("#")[0]).exists(), f"{document}: broken link {target}"
+    for named in re.findall(r"`(docs/[\w./-]+)`", text):
+        assert (ROOT / named).exists(), f"{document}: {named} does not exist"
+    if document != "docs/data-sources.md":
+        assert "data-sources.md" in text and "reference/domain-data.md" in text
+
+
+def test_data_sources_names_every_reference_file_and_scenario():
+    from negotiation.scenario import scenario_names
+
+    text = (ROOT / "docs" / "data-sources.md").read_text()
+    for f in REFERENCE.iterdir():
+        assert f"`{f.name}`" in text, f"docs/data-sources.md does not say what {f.name} holds"
+    for name in scenario_names():
+        assert f"`{name}`" in text, f"docs/data-sources.md: which figures does {name} use?"
+    for f in (ROOT / "scenarios" / "validation").glob("*.toml"):
+        assert f"validation/{f.stem}" in text, f"docs/data-sources.md: {f.stem} missing"
