@@ -7,9 +7,12 @@ import csv
 import re
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 
 from negotiation import BlocModel, load_scenario
+from negotiation.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,3 +106,91 @@ def test_data_sources_names_every_reference_file_and_scenario():
         assert f"`{name}`" in text, f"docs/data-sources.md: which figures does {name} use?"
     for f in (ROOT / "scenarios" / "validation").glob("*.toml"):
         assert f"validation/{f.stem}" in text, f"docs/data-sources.md: {f.stem} missing"
+
+
+# ---------------------------------------------------------------------------------------------
+# The README's command-line reference: one row per command, every option in it
+
+
+def _commands() -> dict[str, click.Command]:
+    """Every command path of the `bloc` program ("bloc", "bloc run", "bloc sweep report", ...)."""
+    out: dict[str, click.Command] = {}
+
+    def walk(path: str, cmd: click.Command) -> None:
+        out[path] = cmd
+        for name, sub in getattr(cmd, "commands", {}).items():
+            if not sub.hidden:
+                walk(f"{path} {name}", sub)
+
+    walk("bloc", main)
+    return out
+
+
+def _reference_rows() -> dict[str, tuple[str, str]]:
+    """Command path -> (its arguments and options, what it does), from the README's table."""
+    text = (ROOT / "README.md").read_text()
+    assert "\n## Command-line reference\n" in text, "README.md has no command-line reference"
+    section = text.split("\n## Command-line reference\n", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, tuple[str, str]] = {}
+    for line in section.splitlines():
+        if not line.startswith("| `bloc"):
+            continue
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        assert len(cells) == 3, f"a row of three cells expected: {line}"
+        path = cells[0].strip("`")
+        assert path not in rows, f"{path} has two rows"
+        rows[path] = (cells[1].replace("\\|", "|"), cells[2].replace("\\|", "|"))
+    return rows
+
+
+def _options(cmd: click.Command) -> list[str]:
+    """The long option names a user can type, hidden ones and --help aside."""
+    return [
+        opt
+        for p in cmd.params
+        if isinstance(p, click.Option) and not p.hidden and p.name != "help"
+        for opt in (*p.opts, *p.secondary_opts)
+        if opt.startswith("--")
+    ]
+
+
+def _mentions(text: str, word: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
+
+
+def test_the_command_line_reference_has_a_row_for_every_command_and_no_other():
+    documented, real = set(_reference_rows()), set(_commands())
+    assert not real - documented, f"README: no row for {sorted(real - documented)}"
+    assert not documented - real, (
+        f"README: rows for commands that do not exist: {documented - real}"
+    )
+
+
+@pytest.mark.parametrize("path", sorted(_commands()))
+def test_the_command_line_reference_documents_every_option(path):
+    cmd = _commands()[path]
+    usage, what = _reference_rows()[path]
+    options = _options(cmd)
+    for opt in options:
+        assert _mentions(usage, opt), f"README: `{path}` does not list {opt}"
+        assert _mentions(what, opt), f"README: `{path}` does not say what {opt} does"
+    for p in cmd.params:
+        if isinstance(p, click.Argument):
+            assert p.human_readable_name in usage, f"README: `{path}` lacks {p.human_readable_name}"
+        if isinstance(p.type, click.Choice):
+            for choice in p.type.choices:
+                assert _mentions(usage, choice), f"README: `{path}` {p.opts[0]} lacks {choice}"
+        if isinstance(p, click.Option) and p.show_default and p.default is not None:
+            default = f"{p.default:g}" if isinstance(p.default, float) else str(p.default)
+            assert _mentions(what, default), f"README: `{path}` {p.opts[0]} default {default}"
+    stale = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", usage)) - set(options) - {"--help"}
+    assert not stale, f"README: `{path}` lists options it does not have: {sorted(stale)}"
+
+
+def test_the_root_row_documents_version_and_help():
+    usage, what = _reference_rows()["bloc"]
+    for opt in ("--version", "--help", "-h"):
+        assert _mentions(usage, opt), opt
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("bloc, version ")
+    assert "`bloc, version X.Y.Z`" in what
