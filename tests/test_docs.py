@@ -194,3 +194,22 @@ def test_the_root_row_documents_version_and_help():
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0 and result.output.startswith("bloc, version ")
     assert "`bloc, version X.Y.Z`" in what
+
+
+# ---------------------------------------------------------------------------------------------
+# The README's scenario examples load
+
+
+def test_the_readme_scenario_examples_load(tmp_path):
+    text = (ROOT / "README.md").read_text()
+    examples = [b for b in re.findall(r"```toml\n(.*?)```", text, re.S) if "extends =" in b]
+    assert len(examples) >= 3
+    for i, block in enumerate(examples):
+        path = tmp_path / f"example{i}.toml"
+        path.write_text(block)
+        sc = load_scenario(path)
+        if "[[levers]]" in block:
+            assert sc.seed == 3 and [c.round for c in sc.levers] == [7, 13]
+            m = BlocModel(sc, rng=sc.seed, rounds=7).run()
+            assert m.rounds_df["penalty"].iloc[-1] == 1.0
+            assert (m.events_df["kind"] == "lever").any()
