@@ -140,6 +140,36 @@ def test_every_figure_carries_its_source_or_is_labelled_an_assumption(name):
         assert above, f"{name}.toml line {i + 1}: {line.strip()!r} has no source or label"
 
 
+#: A citation names a provenance mark (docs/reference/domain-data.md, section 0) or says why not.
+CITED = re.compile(r"\[(R|R-sec|D)\]|assumption|by definition")
+
+
+def _numeric(value) -> bool:
+    if isinstance(value, dict):
+        return bool(value) and all(_numeric(v) for v in value.values())
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def test_the_default_scenario_cites_every_figure_in_its_sources_tables():
+    """ministerial-2026 cites its figures in `[actors.X.sources]` and each mineral's `source`
+    rather than in comments (so the test above leaves it out): every numeric field an actor sets
+    (a number, or a table of numbers by mineral or component) has an entry in its sources table,
+    and every mineral a `source`, each naming a provenance mark or labelled an assumption."""
+    data = tomllib.loads(find_scenario_file("ministerial-2026").read_text())
+    for aid, actor in data["actors"].items():
+        sources = actor.get("sources", {})
+        figures = [k for k, v in actor.items() if k != "sources" and _numeric(v)]
+        assert figures, aid
+        for field in figures:
+            assert sources.get(field, "").strip(), f"actors.{aid}.{field} has no entry in sources"
+        for field, text in sources.items():
+            assert CITED.search(text), f"actors.{aid}.sources.{field}: no mark or label: {text!r}"
+    for mid, mineral in data["minerals"].items():
+        text = mineral.get("source", "")
+        assert text.strip(), f"minerals.{mid} has no source"
+        assert CITED.search(text), f"minerals.{mid}.source: no mark or label: {text!r}"
+
+
 # ------------------------------------------------------------------------------------------------
 # Every scenario runs its full length with three seeds without breaking an invariant
 
