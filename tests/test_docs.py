@@ -213,3 +213,12 @@ def test_the_readme_scenario_examples_load(tmp_path):
             m = BlocModel(sc, rng=sc.seed, rounds=7).run()
             assert m.rounds_df["penalty"].iloc[-1] == 1.0
             assert (m.events_df["kind"] == "lever").any()
+
+
+def test_the_readme_names_every_registered_strategy():
+    from agents import STRATEGIES
+
+    text = (ROOT / "README.md").read_text()
+    brief = text.split("\n## The model in brief\n", 1)[1].split("\n## ", 1)[0]
+    for name in STRATEGIES:
+        assert f"`{name}`" in brief, f"README, The model in brief: strategy {name} missing"
