@@ -58,6 +58,27 @@ def test_with_one_member_the_same_fund_buys_and_holds_the_floor():
     assert m.fund < 1e9 and (r["fiscal_cost"] > 0).all()
 
 
+def test_the_odd_quotes_the_price_search_as_implemented():
+    """Submodel B names the kernel's functions and quotes its constants."""
+    import math
+
+    from negotiation import _kernels as k
+    from negotiation.market import PRICE_HI, PRICE_LO
+
+    odd = " ".join((ROOT / "docs" / "ODD.md").read_text().split())  # line breaks as spaces
+    for name in ("clear_kernel", "find_prices", "_root", "_bracketed", "_twin"):
+        assert hasattr(k, name) and f"`{name}`" in odd, name
+    assert f"Up to {k.NEWTON_STEPS} steps" in odd
+    assert f"[x0 - {k.WARM:g}, x0 + {k.WARM:g}]" in odd
+    assert f"by {4 * k.WARM:g}, then {16 * k.WARM:g}" in odd
+    assert f"wider than {k.NEAR:g} in log price" in odd
+    assert f"at most {k.MAX_STEPS} steps" in odd
+    assert f"taken as {k.LOG_ZERO:g}" in odd
+    assert f"narrower than {k.TOLERANCE:g} in log price" in odd
+    lo, hi = round(math.log10(PRICE_LO)), round(math.log10(PRICE_HI))
+    assert f"[10^{lo} ref, 10^{hi} ref]" in odd
+
+
 # ---------------------------------------------------------------------------------------------
 # Data sources: the reference material is in the repository, and the documents point at it
 
