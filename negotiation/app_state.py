@@ -5,7 +5,7 @@ The Solara page (`negotiation/app.py`) keeps one `Session` per browser tab and r
 the Play thread can step the model while the page is drawn. Nothing in `negotiation/` imports this
 module; it imports the engine, never the reverse.
 
-Levers and structural settings follow DESIGN.md: levers (floors, instrument, outsider penalty,
+Levers and structural settings follow docs/ODD.md: levers (floors, instrument, outsider penalty,
 cost-sharing key, the supplier's strategy and aggressiveness, each country's weights and
 patience) act from the next round through `BlocModel.set_levers`; structural settings (scenario,
 seed, number of rounds) act on Reset. As in NetLogo, where sliders keep their values across

@@ -1,6 +1,6 @@
 """The Mesa model: agenda, protocol, supplier, markets, entry and exit, records.
 
-One round (see DESIGN.md):
+One round (see docs/ODD.md, section 3):
 
 1. levers changed since the last round take effect;
 2. the agenda says which tracks sit and who proposes; the package on the table is the bloc's current

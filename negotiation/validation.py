@@ -1,9 +1,9 @@
-"""Validation against theory and history: the limiting cases of DESIGN.md, run as checks.
+"""Validation against theory and history: the limiting cases of the literature, run as checks.
 
 Each check runs the model on a dedicated configuration (`scenarios/validation/*.toml`), computes a
 figure from what the model does, and compares it with a statement from the literature
-(domain-data.md sections 3 and 4). Nothing is hard-coded: a check passes or fails on the model's
-own numbers.
+(docs/reference/domain-data.md, sections 3 and 4). Nothing is hard-coded: a check passes or fails
+on the model's own numbers.
 
     from negotiation.validation import run_checks
     for result in run_checks():
@@ -736,7 +736,7 @@ CHECKS: dict[str, Check] = {
         ),
         Check(
             "tin-buffer-stock",
-            "International Tin Agreement, 1982-1985 (domain-data.md section 3)",
+            "International Tin Agreement, 1982-1985 (docs/reference/domain-data.md, section 3)",
             "A buffer-stock fund defending a floor above the market-clearing price, while outside "
             "producers expand (Brazil), drains and runs dry (24 Oct 1985), and the price then "
             "falls below the floor (GBP 8,900 -> 5,500 per tonne overnight).",

@@ -102,6 +102,19 @@ def test_the_reference_files_are_in_the_repository_with_a_source_on_every_row():
             assert row[mark] in {"R", "R-sec", "D"}, f"{name} line {i}: mark {row[mark]!r}"
 
 
+def test_no_file_points_at_reference_material_outside_the_repository():
+    """Scenario files, code and notebooks cite docs/reference/, which ships with the project."""
+    offenders = [
+        f"{path.relative_to(ROOT)}: {word}"
+        for folder in ("negotiation", "agents", "scenarios", "notebooks", "benchmarks")
+        for path in sorted((ROOT / folder).rglob("*"))
+        if path.suffix in {".py", ".toml", ".ipynb"}
+        for word in ("shared/reference", "DESIGN.md")
+        if word in path.read_text()
+    ]
+    assert not offenders
+
+
 @pytest.mark.parametrize("document", DOCUMENTS)
 def test_every_link_and_docs_path_in_the_documents_exists(document):
     path = ROOT / document
