@@ -19,6 +19,7 @@ any stochastic strategy.
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -181,6 +182,8 @@ class BlocModel(mesa.Model):
         self._cache: dict[tuple, tuple[Evaluation, int, int]] = {}
         self._shocks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._guess_of: Outcome | None = None
+        self._key_of: str | Mapping[str, float] | None = None
+        self._key = np.empty(0)
         self._guess: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
         self._prepared: Prepared | None = None
         self._forced = False
@@ -259,6 +262,13 @@ class BlocModel(mesa.Model):
             [np.zeros((A + 1, M)) for _ in range(lag_rounds)], maxlen=max(lag_rounds, 1)
         )
         self.lag_rounds = lag_rounds
+
+    @property
+    def _base_key(self) -> np.ndarray:
+        """`_cost_key()` for the lever as set, computed again only when the lever changes."""
+        if self._key_of != self.cost_sharing:
+            self._key, self._key_of = self._cost_key(), copy.deepcopy(self.cost_sharing)
+        return self._key
 
     def _cost_key(self, sharing: str | Mapping[str, float] | None = None) -> np.ndarray:
         sharing = self.cost_sharing if sharing is None else sharing
@@ -393,39 +403,40 @@ class BlocModel(mesa.Model):
         move) or (members, floor scale, supplier move, terms) where terms may set "floors"
         ({mineral: USD/t}), "penalty" and "cost_sharing" for that package alone."""
         r = self.round if r is None else r
-        K, A = len(specs), len(self.actor_ids)
-        index, minerals = self.index, self.minerals
-        member = np.zeros((K, A), dtype=bool)
-        scale = np.empty((K, 1))
+        K = len(specs)
         s_flood, s_control, s_demand = self._shock_arrays(r)
-        flood = np.repeat(s_flood[None], K, axis=0)
-        control = np.repeat(s_control[None], K, axis=0)
-        offer = np.zeros((K, A))
-        floors = np.repeat(self.floors[None], K, axis=0)
+        # A batch holds a few member sets and supplier moves, each in many packages: one row for
+        # each, picked K times.
+        sets: dict[frozenset[str], int] = {}
+        seen: dict[int, int] = {}
+        moves: list[SupplierMove] = []
+        which_set, which_move = [], []
+        for spec in specs:
+            which_set.append(sets.setdefault(spec[0], len(sets)))
+            j = seen.get(id(spec[2]))
+            if j is None:
+                j = seen[id(spec[2])] = len(moves)
+                moves.append(spec[2])
+            which_move.append(j)
+        ids = self.actor_ids
+        member = np.array([[a in mem for a in ids] for mem in sets], dtype=bool)[which_set]
+        rows = [self._move_row(move) for move in moves]
+        flood = (s_flood + np.array([row[0] for row in rows]))[which_move]
+        control = np.minimum(s_control + np.array([row[1] for row in rows]), 1.0)[which_move]
+        offer = np.array([row[2] for row in rows])[which_move]
+        scale = np.array([spec[1] for spec in specs])
+        floors = self.floors * scale[:, None]
         penalty = np.full(K, self.penalty)
-        key = np.repeat(self._cost_key()[None], K, axis=0)
+        key = np.repeat(self._base_key[None], K, axis=0)
         for k, spec in enumerate(specs):
-            mem, scale[k, 0], move = spec[:3]
             terms = spec[3] if len(spec) > 3 else None
-            if terms:
-                floors[k] = [terms.get("floors", {}).get(m, f) for m, f in zip(minerals, floors[k])]
+            if terms:  # a package with its own floors, penalty or cost-sharing key
+                own = terms.get("floors", {})
+                floors[k] = [own.get(m, f) * scale[k] for m, f in zip(self.minerals, self.floors)]
                 penalty[k] = float(terms.get("penalty", penalty[k]))
                 if "cost_sharing" in terms:
                     key[k] = self._cost_key(terms["cost_sharing"])
-            for a in mem:
-                member[k, index[a]] = True
-            action = move.action
-            if action is SupplierAction.FLOOD:
-                for m in move.minerals:
-                    flood[k, minerals.index(m)] += move.intensity
-            elif action is SupplierAction.EXPORT_CONTROLS:
-                for m in move.minerals:
-                    j = minerals.index(m)
-                    control[k, j] = min(1.0, control[k, j] + move.intensity)
-            elif action is SupplierAction.SIDE_OFFER and move.target:
-                offer[k, index[move.target]] = move.offer
-        floors *= scale
-        n_floored = max(int((self.floors > 0).sum()), 1)
+        n_floored = max(int(np.count_nonzero(self.floors)), 1)
         budget = 0.0 if self.fund_exhausted else self.fund / self.config.round_years / n_floored
         pol = Policies(
             member=member,
@@ -441,6 +452,21 @@ class BlocModel(mesa.Model):
         )
         prof = Profiles(**{**self.profiles.__dict__, "cost_sharing": key})
         return Evaluation(*score(self.data, prof, pol, self.weights, *self._guesses(), offer))
+
+    def _move_row(self, move: SupplierMove) -> tuple[list, list, list]:
+        """What a supplier move adds to a package: flood and export control per mineral (as
+        fractions of its capacity) and side offers per actor (USD/yr)."""
+        M, A = len(self.minerals), len(self.actor_ids)
+        flood, control, offer = [0.0] * M, [0.0] * M, [0.0] * A
+        if move.action is SupplierAction.FLOOD:
+            for m in move.minerals:
+                flood[self.minerals.index(m)] += move.intensity
+        elif move.action is SupplierAction.EXPORT_CONTROLS:
+            for m in move.minerals:
+                control[self.minerals.index(m)] += move.intensity
+        elif move.action is SupplierAction.SIDE_OFFER and move.target:
+            offer[self.index[move.target]] = move.offer
+        return flood, control, offer
 
     def _guesses(self) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Last round's world and bloc prices, where the price search starts."""
