@@ -573,3 +573,32 @@ def score_kernel(clear_args, profile_args, weights):
                 u += comp[k, a, c] * weights[a, c]
             util[k, a] = u
     return o, comp, util
+
+
+@njit(cache=True)
+def capacity_kernel(capacity, fringe_capacity, producer_price, world_price, cost, fringe_cost,
+                    member, credible, rate_years, arriving, lagged):  # fmt: skip
+    """One round of investment: (capacity after closures and arrivals (A + 1, M), the fringe in
+    the last row; additions started this round (A + 1, M)).
+
+    Each producer's margin is (expected price - unit cost) / unit cost, clipped to [-1, 2]; the
+    expected price is the producer price for a member when the floor is credible, the world
+    price otherwise (and always for the fringe). Growth = rate x round length x margin x
+    capacity: closures (growth < 0) act at once, additions arrive `lagged` (from `arriving`)
+    or at once."""
+    A, M = capacity.shape
+    new = np.empty((A + 1, M))
+    additions = np.empty((A + 1, M))
+    for i in range(A + 1):
+        for m in range(M):
+            if i < A:
+                expected = producer_price[i, m] if member[i] and credible else world_price[m]
+                c, cap = cost[i, m], capacity[i, m]
+            else:
+                expected, c, cap = world_price[m], fringe_cost[m], fringe_capacity[m]
+            margin = min(max((expected - c) / c, -1.0), 2.0)
+            growth = rate_years * margin * cap
+            additions[i, m] = max(growth, 0.0)
+            arrive = arriving[i, m] if lagged else additions[i, m]
+            new[i, m] = max(cap + min(growth, 0.0) + arrive, 0.0)
+    return new, additions

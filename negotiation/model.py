@@ -34,6 +34,7 @@ from agents import make_strategy
 from agents.actors import CountryAgent, SupplierAgent
 from agents.base import Strategy
 from agents.views import CountryView, Forecast, SupplierView
+from negotiation._kernels import capacity_kernel
 from negotiation.market import MarketData, Outcome, Policies
 from negotiation.payoffs import Profiles, score
 from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
@@ -262,6 +263,8 @@ class BlocModel(mesa.Model):
             [np.zeros((A + 1, M)) for _ in range(lag_rounds)], maxlen=max(lag_rounds, 1)
         )
         self.lag_rounds = lag_rounds
+        self._no_arrivals = np.zeros((A + 1, M))
+        self._columns: list[str] = []
 
     @property
     def _base_key(self) -> np.ndarray:
@@ -894,10 +897,10 @@ class BlocModel(mesa.Model):
             "supplier_share": out.supplier_share[0],
             "stockpiled": out.stock_purchases[0] * ry,
         }
-        values = {name: np.asarray(x, dtype=float).tolist() for name, x in columns.items()}
-        for j, m in enumerate(self.minerals):
-            for name, xs in values.items():
-                row[f"{name}_{m}"] = xs[j]
+        values = np.array(list(columns.values()), dtype=float).T.ravel().tolist()
+        if len(self._columns) != len(values):  # the per-mineral column names, made once
+            self._columns = [f"{name}_{m}" for m in self.minerals for name in columns]
+        row.update(zip(self._columns, values))
         self._rounds.append(row)
 
         utility = ev.util[0].tolist()
@@ -935,28 +938,27 @@ class BlocModel(mesa.Model):
                     "The stockpile fund ran dry: the floors can no longer be defended",
                 )  # fmt: skip
         inv = self.config.investment
-        cohesion = len(self.members) / max(len(self.countries), 1)
+        members = self.members
+        cohesion = len(members) / max(len(self.countries), 1)
         credible = cohesion >= inv.credibility_threshold and not self.fund_exhausted
-        expected = np.where(
-            np.array([a in self.members for a in self.actor_ids])[:, None] & credible,
+        arriving = self._no_arrivals
+        if self.lag_rounds and len(self.pipeline) == self.lag_rounds:
+            arriving = self.pipeline.popleft()
+        cap, additions = capacity_kernel(
+            self.capacity,
+            self.fringe_capacity,
             out.producer_price[0],
-            out.world_price[0][None, :],
+            out.world_price[0],
+            self.data.cost,
+            self.data.fringe_cost,
+            np.array([a in members for a in self.actor_ids]),
+            credible,
+            inv.rate * ry,
+            arriving,
+            bool(self.lag_rounds),
         )
-        margin_a = np.clip((expected - self.data.cost) / self.data.cost, -1.0, 2.0)
-        margin_f = np.clip(
-            (out.world_price[0] - self.data.fringe_cost) / self.data.fringe_cost, -1.0, 2.0
-        )
-        cap = np.vstack([self.capacity, self.fringe_capacity[None]])
-        margin = np.vstack([margin_a, margin_f[None]])
-        growth = inv.rate * ry * margin * cap
-        closures = np.minimum(growth, 0.0)
-        additions = np.maximum(growth, 0.0)
         if self.lag_rounds:
-            arriving = self.pipeline.popleft() if len(self.pipeline) == self.lag_rounds else 0.0
             self.pipeline.append(additions)
-        else:
-            arriving = additions
-        cap = np.maximum(cap + closures + arriving, 0.0)
         self.capacity, self.fringe_capacity = cap[:-1], cap[-1]
 
     def _exits(self, r: int, ev: Evaluation, others: list[str], margins: dict[str, float],
