@@ -1,0 +1,127 @@
+"""The README's Python examples, run from the README's own text (tests/test_readme.py runs its
+shell commands). Each block runs in a scratch folder with what it reads made there first."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import agents
+import agents.countries
+from negotiation.cli import main
+from negotiation.workshop import Workshop
+from tests.test_workshop import SCENARIO, play_a_session
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+
+#: what each test below looks for in the block it runs
+MARKERS = {
+    "replay": "replay(",
+    "api": "BlocModel(scenario",
+    "sweep": 'load("runs/',
+    "checks": "run_checks(",
+    "bargain": "bargain(",
+    "strategy": "class Stubborn",
+}
+
+
+def block(kind: str) -> str:
+    (found,) = [b for b in BLOCKS if MARKERS[kind] in b]
+    return found
+
+
+def test_every_python_block_of_the_readme_is_run_by_a_test_here():
+    for b in BLOCKS:
+        assert any(marker in b for marker in MARKERS.values()), f"no test runs:\n{b}"
+    assert len(BLOCKS) == len(MARKERS)
+
+
+def test_python_api(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    exec(block("api"), ns)
+    model = ns["model"]
+    assert model.round == 7
+    assert model.supplier_agent.strategy.name == "flood"
+    assert model.floors[model.minerals.index("rare_earths")] == 90_000
+    assert any(x["round"] == 7 for x in model.lever_log)
+    assert {"rounds_df", "actors_df", "events_df"} <= {n for n in dir(model) if n.endswith("_df")}
+
+
+def test_replay_a_workshop_session(tmp_path, monkeypatch):
+    from negotiation.scenario import load_scenario
+
+    ws = Workshop(ticker=False)
+    try:
+        room = play_a_session(ws, load_scenario(SCENARIO))
+    finally:
+        ws.close()
+    code = block("replay")
+    (name,) = re.findall(r'replay\("([^"]+)"\)', code)
+    (tmp_path / name).write_text(room.export_json())
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    exec(code, ns)
+    pd.testing.assert_frame_equal(ns["model"].rounds_df, room.model.rounds_df)
+    pd.testing.assert_frame_equal(ns["model"].events_df, room.model.events_df)
+
+
+def test_load_a_sweep_in_pandas(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(ROOT / "scenarios" / "sweeps", tmp_path / "scenarios" / "sweeps")
+    args = ["sweep", "scenarios/sweeps/penalty-floor.toml", "--out", "runs/penalty-floor"]
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 0, done.output
+    ns: dict = {}
+    exec(block("sweep"), ns)
+    assert len(ns["runs"]) == 16 and ns["rounds"].empty and ns["metadata"]
+    code = block("sweep").strip().splitlines()
+    by_penalty = eval(code[-1], ns)  # the block's last line is an expression: show its value
+    assert len(by_penalty) == 4 and np.isfinite(by_penalty).all()
+
+
+def test_validation_checks_from_python(monkeypatch, capsys):
+    monkeypatch.setenv("BLOC_FAST", "1")
+    ns: dict = {}
+    exec(block("checks"), ns)
+    printed = capsys.readouterr().out
+    assert "PASS" in printed and "tin" in printed.lower()
+    assert {"stockpile_fund", "world_price", "floor", "outside_capacity"} <= set(ns["rounds"])
+
+
+def test_two_rubinstein_players_agree_at_once():
+    ns: dict = {}
+    code = block("bargain")
+    exec(code, ns)
+    deal = ns["deal"]
+    assert deal.period == 0
+    assert deal.shares[0] == pytest.approx((1 - 0.8) / (1 - 0.72))
+    assert deal.shares[1] == pytest.approx(1 - deal.shares[0])
+
+
+def test_adding_a_strategy_as_the_readme_shows(monkeypatch):
+    """The example class, defined in agents/countries.py's namespace and registered as the README
+    says, is played by the model and passes a seeded run twice the same."""
+    ns = dict(vars(agents.countries))
+    exec(block("strategy"), ns)
+    stubborn = ns["Stubborn"]
+    monkeypatch.setitem(agents.STRATEGIES, "stubborn", stubborn)
+    monkeypatch.setitem(agents.COUNTRY_STRATEGIES, "stubborn", stubborn)
+    monkeypatch.setitem(agents.AGENT_STRATEGIES, "stubborn", stubborn)
+    from negotiation import BlocModel, load_scenario
+
+    runs = []
+    for _ in range(2):
+        model = BlocModel(load_scenario("ministerial-2026"), rounds=4, rng=5)
+        model.set_levers(strategies={"japan": "stubborn"})
+        runs.append(model.run().actors_df)
+    japan = runs[0][(runs[0]["actor"] == "japan") & (runs[0]["round"] >= 1)]
+    assert (japan["strategy"] == "stubborn").all()
+    pd.testing.assert_frame_equal(runs[0], runs[1])
