@@ -1,5 +1,11 @@
 """The built-in scenarios ship in the wheel: after a normal (non-editable) install into a fresh
-environment, `bloc scenarios` lists them and `bloc run NAME` runs one, from any folder."""
+environment, `bloc scenarios` lists them and `bloc run NAME` runs one, from any folder.
+
+Two things keep this quick without changing what is installed or run: the fresh environment gets
+the market kernels' numba cache that scripts/setup compiled for this checkout (the same source
+file, so numba loads the machine code instead of compiling for a minute), and the commands write
+their bytecode as they import (PYTHONDONTWRITEBYTECODE is dropped) rather than at install, which
+would compile every module of every dependency."""
 
 from __future__ import annotations
 
@@ -22,7 +28,9 @@ pytestmark = [
 
 
 def sh(*args: str | Path, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # Python's defaults: no path of ours, and bytecode written on first import
+    drop = ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env["UV_PYTHON_DOWNLOADS"] = "never"  # build and install with this interpreter, never another
     p = subprocess.run(
         [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
@@ -42,9 +50,29 @@ def installed(tmp_path_factory) -> Path:
     assert "negotiation/_scenarios/tin-1985.toml" in names
     sh(UV, "venv", "--python", sys.executable, tmp / "venv", cwd=tmp)
     python = tmp / "venv" / "bin" / "python"
-    # as pip does by default (uv does not): write the bytecode at install
-    sh(UV, "pip", "install", "--compile-bytecode", "--python", python, wheel, cwd=tmp)
+    sh(UV, "pip", "install", "--python", python, wheel, cwd=tmp)
+    seed_kernel_cache(tmp / "venv")
     return tmp / "venv" / "bin"
+
+
+def seed_kernel_cache(venv: Path) -> None:
+    """Copy this checkout's numba cache of negotiation/_kernels.py next to the installed copy.
+
+    numba keys its cache on the source file's modification time and size, and each compiled
+    function on its bytecode, so the installed file (the same bytes) gets the checkout's time.
+    Nothing else changes: the kernels still load from the installed package's own __pycache__,
+    and anything the cache lacks (or a stale cache) is compiled there as usual."""
+    source = ROOT / "negotiation" / "_kernels.py"
+    (installed,) = venv.glob("lib/python3*/site-packages/negotiation/_kernels.py")
+    cached = sorted((source.parent / "__pycache__").glob("_kernels.*.nb[ci]"))
+    if not cached or installed.read_bytes() != source.read_bytes():
+        return  # numba compiles them in the fresh environment (about a minute)
+    dest = installed.parent / "__pycache__"
+    dest.mkdir(exist_ok=True)
+    for path in cached:  # sorted: data files (.nbc) before the index (.nbi) that names them
+        shutil.copy2(path, dest / path.name)
+    stat = source.stat()
+    os.utime(installed, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
 def test_installed_bloc_lists_and_runs_the_built_in_scenarios(installed, tmp_path):
