@@ -31,6 +31,10 @@ COVERED_ELSEWHERE: dict[str, str] = {
     ".venv/bin/bloc sweep": "tests/test_sweep.py",
     ".venv/bin/bloc check": "tests/test_validation.py",
     "BLOC_FAST=1 .venv/bin/jupyter": "tests/test_notebooks.py",
+    # the whole command: that test runs exactly this one (and would not cover other arguments)
+    ".venv/bin/python benchmarks/bench_sweep.py --runs 4 --rounds 3 --only overhead": (
+        "tests/test_sweep.py::test_benchmark_runs_small"
+    ),
 }
 
 

@@ -289,4 +289,5 @@ def test_benchmark_runs_small():
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr  # as tests/test_readme.py checks of README commands
     assert "overhead: sweep / loop = " in done.stdout and "batch_run / loop = " in done.stdout
