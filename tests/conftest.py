@@ -1,3 +1,73 @@
-"""Shared pytest configuration. Browser-test fixtures live in tests/browser_support.py."""
+"""Shared pytest configuration. Browser-test fixtures live in tests/browser_support.py.
+
+The suite runs on two pytest-xdist workers (`-n 2 --dist loadfile`, in pyproject.toml's addopts;
+`-n 0` runs it in one process). A module goes whole to one worker, so its module-scoped fixtures
+(an app server, an installed wheel, a sweep's reference tables) are made once, and its tests run
+in file order as they would without xdist. Two tweaks to xdist's `loadfile`, here:
+
+- the modules that take longest are handed out first, so the two workers finish together (a
+  worker takes the next module as it runs out of tests; xdist's own order, most tests first, left
+  the few long tests of the wheel, the notebooks and the Dask backends for the end);
+- test_kernels.py and test_market.py go to the same worker: both call the numba kernels with
+  argument types the model does not use, so in a fresh checkout the first of them compiles
+  those (most of a minute) and the other loads them from numba's cache, rather than both
+  compiling them at once on two workers;
+- the two browser modules go to the same worker: one chromium at a time (launched once), and
+  the browser pages never compete with a second set of pages for the CPU.
+"""
+
+from __future__ import annotations
+
+import pytest
 
 from tests.browser_support import *  # noqa: F403 - fixtures: browser, page, app_server, screenshot_dir
+
+#: Longest first (their share of the suite on a 2-core machine); modules not named come after,
+#: in file order. Only the balance between the workers depends on this list.
+SLOWEST_FIRST = [
+    "tests/test_app_browser.py",
+    "tests/test_sweep_backends.py",
+    "tests/test_kernels.py",
+    "tests/test_market.py",
+    "tests/test_workshop_browser.py",
+    "tests/test_app.py",
+    "tests/test_readme.py",
+    "tests/test_notebooks.py",
+    "tests/test_wheel.py",
+    "tests/test_sweep.py",
+    "tests/test_workshop.py",
+]
+
+#: Modules run on the worker of another module (see the module docstring).
+SAME_WORKER_AS = {
+    "tests/test_kernels.py": "tests/test_market.py",
+    "tests/test_workshop_browser.py": "tests/test_app_browser.py",
+}
+
+
+def _module(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker, the slowest modules first (each module's tests keep their order)."""
+    if not hasattr(config, "workerinput"):
+        return  # one process: file order, as always
+    rank = {module: i for i, module in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(_module(item.nodeid), len(rank)))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadfile`, in the order above and with SAME_WORKER_AS (other modes: xdist's)."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ModuleScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = _module(nodeid)
+            return SAME_WORKER_AS.get(module, module)
+
+    config.option.loadscopereorder = False  # keep the collection's order (slowest first)
+    return ModuleScheduling(config, log)
