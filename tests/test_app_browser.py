@@ -42,12 +42,31 @@ def server(app_server):
     return app_server()
 
 
+@pytest.fixture(scope="module")
+def app_context(browser):
+    """One browser context for the module's `app` pages, so the app's scripts and styles come
+    from its HTTP cache after the first page. Each test still opens a page of its own, and so
+    gets a Solara session of its own: a model nobody else steps (see
+    test_two_browser_sessions_do_not_interfere for two separate browsers)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        yield context
+    finally:
+        context.close()
+
+
 @pytest.fixture
-def app(server, page):
+def app(server, app_context):
     """The app open in a fresh page; fails the test if the server logged a traceback."""
-    before = len(server.log())
-    open_app(page, server.url)
-    yield page
+    page = app_context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        before = len(server.log())
+        open_app(page, server.url)
+        yield page
+    finally:
+        for opened in app_context.pages:  # this page and any tab the test opened
+            opened.close()
     new = server.log()[before:]
     assert "Traceback" not in new, new[-3000:]
 
