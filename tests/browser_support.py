@@ -140,6 +140,22 @@ def start_app_server(
     return proc
 
 
+def fetch_when_up(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> str:
+    """The page at `url` once the server `proc` answers it with 200, as text."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                assert r.status == 200, f"{url}: HTTP {r.status}"
+                return r.read().decode(errors="replace")
+        except OSError:
+            assert proc.poll() is None, "the server stopped"
+            assert time.monotonic() < deadline, "the server did not answer"
+            time.sleep(0.5)
+
+
 def stop_app_server(proc: subprocess.Popen, timeout: float = 10.0) -> None:
     """Terminate the server's process group (SIGTERM, then SIGKILL after ``timeout``)."""
     if proc.poll() is None:

@@ -637,10 +637,9 @@ def test_bloc_app_serves_on_the_host_and_port_asked():
     """The README's `bloc app --host 0.0.0.0 --port PORT`: it says where it listens, and it
     serves the page there (asked on the loopback address, one of every network's)."""
     import os
-    import urllib.request
     from pathlib import Path
 
-    from tests.browser_support import free_port, stop_app_server
+    from tests.browser_support import fetch_when_up, free_port, stop_app_server
 
     port = free_port()
     bloc = Path(sys.executable).parent / "bloc"
@@ -650,16 +649,7 @@ def test_bloc_app_serves_on_the_host_and_port_asked():
                             start_new_session=True)  # fmt: skip
     try:
         assert f"serving on http://0.0.0.0:{port}/" in proc.stdout.readline()
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
-                    assert r.status == 200 and "solara" in r.read().decode().lower()
-                    break
-            except OSError:
-                assert proc.poll() is None, "the server stopped"
-                assert time.monotonic() < deadline, "the server did not answer"
-                time.sleep(0.5)
+        assert "solara" in fetch_when_up(f"http://127.0.0.1:{port}/", proc).lower()
     finally:
         stop_app_server(proc)
 

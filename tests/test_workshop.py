@@ -597,10 +597,9 @@ def test_bloc_workshop_serves_on_the_venues_network():
     import os
     import subprocess
     import sys
-    import urllib.request
     from pathlib import Path
 
-    from tests.browser_support import free_port, stop_app_server
+    from tests.browser_support import fetch_when_up, free_port, stop_app_server
 
     port = free_port()
     bloc = Path(sys.executable).parent / "bloc"
@@ -613,15 +612,6 @@ def test_bloc_workshop_serves_on_the_venues_network():
         lines = [proc.stdout.readline(), proc.stdout.readline()]
         assert f"serving on http://0.0.0.0:{port}/" in lines[0]
         assert re.search(rf"participants open http://[\d.]+:{port}/", lines[1]), lines
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
-                    assert r.status == 200
-                    break
-            except OSError:
-                assert proc.poll() is None, "the server stopped"
-                assert time.monotonic() < deadline, "the server did not answer"
-                time.sleep(0.5)
+        fetch_when_up(f"http://127.0.0.1:{port}/", proc)
     finally:
         stop_app_server(proc)
