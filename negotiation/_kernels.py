@@ -141,28 +141,35 @@ def _root(kind, q, R, n_in, n_out, lo_w, hi_w, guess):
 
 
 @njit(cache=True)
+def _f_value(kind, x, q, R, n_in, n_out):
+    """_f without its slope, as a call rather than inlined: the bracketed search is the rare
+    fallback, and five inlined copies of _f would double the kernels' compile time."""
+    return _f(kind, x, q, R, n_in, n_out)[0]
+
+
+@njit(cache=True)
 def _bracketed(kind, q, R, n_in, n_out, lo_w, hi_w, guess):
     """The root by bracketing: widen from the guess, bisect, then Illinois regula falsi."""
     if guess == guess:  # not NaN: a narrow bracket first, widened step by step
         lo, hi = max(guess - WARM, lo_w), min(guess + WARM, hi_w)
-        flo = _f(kind, lo, q, R, n_in, n_out)[0]
-        fhi = _f(kind, hi, q, R, n_in, n_out)[0]
+        flo = _f_value(kind, lo, q, R, n_in, n_out)
+        fhi = _f_value(kind, hi, q, R, n_in, n_out)
         step = 4.0 * WARM
         while flo <= 0.0 and lo > lo_w:
             hi, fhi = lo, flo
             lo = max(lo - step, lo_w)
-            flo = _f(kind, lo, q, R, n_in, n_out)[0]
+            flo = _f_value(kind, lo, q, R, n_in, n_out)
             step *= 4.0
         step = 4.0 * WARM
         while fhi >= 0.0 and hi < hi_w:
             lo, flo = hi, fhi
             hi = min(hi + step, hi_w)
-            fhi = _f(kind, hi, q, R, n_in, n_out)[0]
+            fhi = _f_value(kind, hi, q, R, n_in, n_out)
             step *= 4.0
     else:
         lo, hi = lo_w, hi_w
-        flo = _f(kind, lo, q, R, n_in, n_out)[0]
-        fhi = _f(kind, hi, q, R, n_in, n_out)[0]
+        flo = _f_value(kind, lo, q, R, n_in, n_out)
+        fhi = _f_value(kind, hi, q, R, n_in, n_out)
     if flo <= 0.0:
         return lo  # excess supply even at the lowest price
     if fhi >= 0.0:
@@ -175,7 +182,7 @@ def _bracketed(kind, q, R, n_in, n_out, lo_w, hi_w, guess):
             return 0.5 * (lo + hi)
         bisect = width > NEAR or slow >= 3
         x = 0.5 * (lo + hi) if bisect else hi - fhi * (hi - lo) / (fhi - flo)
-        fx = _f(kind, x, q, R, n_in, n_out)[0]
+        fx = _f_value(kind, x, q, R, n_in, n_out)
         if abs(fx) < TOLERANCE:
             return x
         if fx > 0.0:
