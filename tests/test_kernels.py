@@ -28,10 +28,17 @@ def test_the_compiled_market_and_payoffs_equal_the_numpy_oracle(case):
     data, pol, prof, offer = case
     got, want = clear(data, pol), reference_clear(data, pol)
     volume = (want.consumption.sum(axis=1) + want.fringe_demand).max()
+    # Differences of volumes (the residual of clearing; members' imports, which are members'
+    # consumption less their production, ~1e-12 t where the two are equal) and the tariffs on
+    # those imports are compared on the scale of the volumes and values that cancel in them.
+    scales = {
+        "excess_demand": volume,
+        "bloc_imports": volume,
+        "tariffs_paid": volume * want.bloc_price.max(initial=0.0),
+        "tariff_revenue": volume * want.bloc_price.max(initial=0.0),
+    }
     for name in Outcome.__dataclass_fields__:
-        # the residual of clearing is compared on the scale of the volumes that cancel in it
-        scale = volume if name == "excess_demand" else None
-        close(name, getattr(got, name), getattr(want, name), scale)
+        close(name, getattr(got, name), getattr(want, name), scales.get(name))
     for side in (offer, None):
         close(
             "components",
