@@ -415,7 +415,8 @@ class BlocModel(mesa.Model):
         moves: list[SupplierMove] = []
         which_set, which_move = [], []
         for spec in specs:
-            which_set.append(sets.setdefault(spec[0], len(sets)))
+            mem = spec[0] if type(spec[0]) is frozenset else frozenset(spec[0])
+            which_set.append(sets.setdefault(mem, len(sets)))
             j = seen.get(id(spec[2]))
             if j is None:
                 j = seen[id(spec[2])] = len(moves)

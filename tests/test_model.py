@@ -244,3 +244,22 @@ def test_a_package_scores_the_same_whatever_else_is_in_the_batch(default):
     others = [(frozenset({"us"}), s, SupplierMove(SupplierAction.NORMAL)) for s in (0.8, 1.25)]
     batched = m.evaluate([*others, spec])
     np.testing.assert_allclose(batched.comp[-1], alone.comp[0], rtol=1e-9, atol=1e-3)
+
+
+def test_a_batch_scores_each_package_as_built_one_by_one(default):
+    """evaluate builds one row per distinct member set and supplier move: packages that share
+    them, and members given as a plain set or list, score exactly as each package alone."""
+    m = BlocModel(default, instrument="stockpile", rng=0).run(3)
+    flood = SupplierMove(SupplierAction.FLOOD, ("rare_earths", "graphite"), 0.3)
+    controls = SupplierMove(SupplierAction.EXPORT_CONTROLS, ("gallium",), 0.5)
+    specs = [
+        ({"us", "japan"}, 1.0, flood),
+        (["us", "japan"], 0.8, controls),
+        (frozenset({"us"}), 1.25, flood, {"penalty": 0.3, "floors": {"lithium": 9_000}}),
+        (frozenset({"us", "japan"}), 1.0, controls),
+    ]
+    batch = m.evaluate(specs)
+    for k, spec in enumerate(specs):
+        alone = m.evaluate([(frozenset(spec[0]), *spec[1:])])
+        np.testing.assert_allclose(batch.util[k], alone.util[0], rtol=1e-9, atol=1e-3)
+    np.testing.assert_allclose(batch.util[1], m.evaluate([specs[3][:1] + (0.8, controls)]).util[0])
