@@ -239,16 +239,27 @@ def _twin(k, m, bloc_d0, out_d0, member_cap, out_cap, flood_q, floors, gap, bord
     return -1
 
 
+@njit(cache=True, inline="always")
+def _gather(R, row, caps, lo, inv, k, m):
+    """Write the producers of caps[k, :, m] with any capacity into scratch rows R[row] (capacity),
+    R[row + 1] (where the ramp starts) and R[row + 2] (1 / its width); return how many."""
+    n = 0
+    for a in range(caps.shape[1]):
+        if caps[k, a, m] > 0.0:
+            R[row, n], R[row + 1, n], R[row + 2, n] = caps[k, a, m], lo[a, m], inv[a, m]
+            n += 1
+    return n
+
+
 @njit(cache=True)
 def find_prices(bloc_d0, out_d0, eps, member_cap, out_cap, m_lo, m_inv, o_lo, o_inv, flood_q,
                 floors, gap, border, stock, budget, pen, has_bloc, bloc_cons, log_lo, log_hi,
                 log_guess, log_autarky_guess):  # fmt: skip
     """World prices and bloc autarky prices, each (K, M), in USD per tonne."""
     K, M = bloc_d0.shape
-    A_in, A_out = member_cap.shape[1], out_cap.shape[1]
+    R = np.empty((6, max(member_cap.shape[1], out_cap.shape[1])))
     autarky = np.zeros((K, M))
     p_w = np.zeros((K, M))
-    R = np.empty((6, max(A_in, A_out)))
     for m in range(M):
         for k in range(K):
             j = _twin(k, m, bloc_d0, out_d0, member_cap, out_cap, flood_q, floors, gap, border,
@@ -257,18 +268,8 @@ def find_prices(bloc_d0, out_d0, eps, member_cap, out_cap, m_lo, m_inv, o_lo, o_
                 p_w[k, m], autarky[k, m] = p_w[j, m], autarky[j, m]
                 continue
             # This market's producers with any capacity, members and everyone else.
-            n_in = 0
-            for a in range(A_in):
-                if member_cap[k, a, m] > 0.0:
-                    R[0, n_in], R[1, n_in] = member_cap[k, a, m], m_lo[a, m]
-                    R[2, n_in] = m_inv[a, m]
-                    n_in += 1
-            n_out = 0
-            for a in range(A_out):
-                if out_cap[k, a, m] > 0.0:
-                    R[3, n_out], R[4, n_out] = out_cap[k, a, m], o_lo[a, m]
-                    R[5, n_out] = o_inv[a, m]
-                    n_out += 1
+            n_in = _gather(R, 0, member_cap, m_lo, m_inv, k, m)
+            n_out = _gather(R, 3, out_cap, o_lo, o_inv, k, m)
             d0, floor = bloc_d0[k, m], floors[k, m]
             is_gap = 1.0 if gap[k, m] else 0.0
             aut = 0.0
