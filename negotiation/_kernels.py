@@ -43,6 +43,7 @@ NEAR = 0.25  # bisect while the bracket is wider than this (in log price)
 WARM = 0.1  # half-width of the first bracket around a guess
 MAX_STEPS = 200
 NEWTON_STEPS = 8
+CAP_BAND = 1e-9  # a guess this close below the top of the price range counts as at it
 
 BLOC, WORLD = 0, 1
 
@@ -124,6 +125,10 @@ def _root(kind, q, R, n_in, n_out, lo_w, hi_w, guess):
     From a guess, Newton's method first: _f is nearly linear in the log price, so a few steps
     reach the tolerance; where it stalls at a kink or leaves the range, the bracketed search."""
     if guess == guess:
+        # Last round's price at the cap (often the bloc's autarky price: members cannot supply
+        # themselves): one look at the cap says whether it still is, as the search would find.
+        if guess >= hi_w - CAP_BAND and _f_value(kind, hi_w, q, R, n_in, n_out) >= 0.0:
+            return hi_w
         x = guess
         for _ in range(NEWTON_STEPS):
             fx, slope = _f(kind, x, q, R, n_in, n_out)
@@ -439,6 +444,9 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
                 pb = pw
             p_b[k, m] = pb
             p_prod = max(pb, floors[k, m]) if gap[k, m] else pb
+            # demand relative to the reference price's, at the two prices buyers pay
+            at_pw = (pw / ref[m]) ** eps[m]
+            at_pb = (pb / ref[m]) ** eps[m] if pb != pw else at_pw
             member_prod = member_cons = world_supply = world_cons = net_sum = 0.0
             for a in range(A):
                 pp = p_prod if member[k, a] else pw
@@ -449,7 +457,7 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
                 if a == sup:
                     q += flood_q[k, m]
                 production[k, a, m] = q
-                c = consumption[a, m] * demand_shift[k, m] * (pc / ref[m]) ** eps[m]
+                c = consumption[a, m] * demand_shift[k, m] * (at_pb if member[k, a] else at_pw)
                 cons[k, a, m] = c
                 world_supply += q
                 world_cons += c
@@ -461,7 +469,7 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
                     net[a] = 0.0
                 net_sum += net[a]
             fs = fringe_capacity[k, m] * _clip01((pw - out_lo[A, m]) * out_inv[A, m])
-            fd = fringe_d0[m] * demand_shift[k, m] * (pw / ref[m]) ** eps[m]
+            fd = fringe_d0[m] * demand_shift[k, m] * at_pw
             fringe_supply[k, m] = fs
             fringe_demand[k, m] = fd
             world_supply += fs
