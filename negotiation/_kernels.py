@@ -47,6 +47,18 @@ CAP_BAND = 1e-9  # a guess this close below the top of the price range counts as
 
 BLOC, WORLD = 0, 1
 
+#: The outcome of a clearing comes back as two arrays, (15, K, M) and (5, K, A, M), one slab per
+#: field of `negotiation.market.Outcome` in these orders: numba returns each array it hands to
+#: Python at a cost (about a microsecond), which twenty arrays made a tenth of a small batch.
+OUTCOME_KM = ("world_price", "bloc_price", "fringe_supply", "fringe_demand", "bloc_imports",
+              "tariffs_paid", "gap_payments", "stock_purchases", "stock_spending",
+              "excess_demand", "supplier_share", "bloc_share", "supplier_share_of_bloc", "withheld",
+              "autarky")  # fmt: skip
+OUTCOME_KAM = ("producer_price", "consumer_price", "production", "consumption", "tariff_revenue")
+(W_PRICE, B_PRICE, F_SUPPLY, F_DEMAND, B_IMPORTS, T_PAID, G_PAY, S_QTY, S_SPEND, EXCESS, S_SHARE,
+ B_SHARE, S_SHARE_B, WITHHELD, AUTARKY) = range(len(OUTCOME_KM))  # fmt: skip
+P_PRICE, C_PRICE, PRODUCTION, CONSUMPTION, T_REVENUE = range(len(OUTCOME_KAM))
+
 
 @njit(cache=True, inline="always")
 def _ramp(p, R, row, n):
@@ -259,12 +271,11 @@ def _gather(R, row, caps, lo, inv, k, m):
 @njit(cache=True)
 def find_prices(bloc_d0, out_d0, eps, member_cap, out_cap, m_lo, m_inv, o_lo, o_inv, flood_q,
                 floors, gap, border, stock, budget, pen, has_bloc, bloc_cons, log_lo, log_hi,
-                log_guess, log_autarky_guess):  # fmt: skip
-    """World prices and bloc autarky prices, each (K, M), in USD per tonne."""
+                log_guess, log_autarky_guess, p_w, autarky):  # fmt: skip
+    """World prices and bloc autarky prices, each (K, M), in USD per tonne, written into
+    p_w and autarky."""
     K, M = bloc_d0.shape
     R = np.empty((6, max(member_cap.shape[1], out_cap.shape[1])))
-    autarky = np.zeros((K, M))
-    p_w = np.zeros((K, M))
     for m in range(M):
         for k in range(K):
             j = _twin(k, m, bloc_d0, out_d0, member_cap, out_cap, flood_q, floors, gap, border,
@@ -304,7 +315,6 @@ def find_prices(bloc_d0, out_d0, eps, member_cap, out_cap, m_lo, m_inv, o_lo, o_
                     hi_w = log(f)
                 guess = np.nan
             p_w[k, m] = exp(_root(WORLD, q, R, n_in, n_out, lo_w, hi_w, guess))
-    return p_w, autarky
 
 
 @njit(cache=True)
@@ -338,7 +348,8 @@ def _clip01(x):
 def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, member, floors,
                  instrument, penalty, stock_budget, flood, control, demand_shift, capacity,
                  fringe_capacity, log_lo, log_hi, log_guess, log_autarky_guess):  # fmt: skip
-    """Every output of `negotiation.market.clear`, as a tuple of arrays (see `Outcome`)."""
+    """Every output of `negotiation.market.clear`: (15, K, M) and (5, K, A, M) arrays, one slab
+    per field of `Outcome` (see OUTCOME_KM and OUTCOME_KAM)."""
     K, A = member.shape
     M = ref.shape[0]
     # Inputs the same for every package may come as one row (leading axis 1).
@@ -410,29 +421,20 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
         out_lo[A, m] = fringe_cost[m] * (1.0 - 0.5 * spread[m])
         out_inv[A, m] = 1.0 / (fringe_cost[m] * spread[m])
 
-    p_w, autarky = find_prices(bloc_d0, out_d0, eps, member_cap, out_cap, ramp_lo, ramp_inv,
-                               out_lo, out_inv, flood_q, floors, gap, border, stock, stock_budget,
-                               penalty, has_bloc, bloc_cons, log_lo, log_hi, log_guess,
-                               log_autarky_guess)  # fmt: skip
+    km = np.empty((len(OUTCOME_KM), K, M))
+    kam = np.empty((len(OUTCOME_KAM), K, A, M))
+    p_w, autarky = km[W_PRICE], km[AUTARKY]
+    find_prices(bloc_d0, out_d0, eps, member_cap, out_cap, ramp_lo, ramp_inv, out_lo, out_inv,
+                flood_q, floors, gap, border, stock, stock_budget, penalty, has_bloc, bloc_cons,
+                log_lo, log_hi, log_guess, log_autarky_guess, p_w, autarky)  # fmt: skip
 
-    p_b = np.empty((K, M))
-    producer_price = np.empty((K, A, M))
-    consumer_price = np.empty((K, A, M))
-    production = np.empty((K, A, M))
-    cons = np.empty((K, A, M))
-    fringe_supply = np.empty((K, M))
-    fringe_demand = np.empty((K, M))
-    bloc_imports = np.empty((K, M))
-    tariff_revenue = np.zeros((K, A, M))
-    tariffs_paid = np.empty((K, M))
-    gap_payments = np.empty((K, M))
-    stock_q = np.empty((K, M))
-    stock_spending = np.empty((K, M))
-    excess = np.empty((K, M))
-    supplier_share = np.empty((K, M))
-    bloc_share = np.empty((K, M))
-    supplier_share_of_bloc = np.empty((K, M))
-    withheld = np.empty((K, M))
+    p_b, fringe_supply, fringe_demand = km[B_PRICE], km[F_SUPPLY], km[F_DEMAND]
+    bloc_imports, tariffs_paid, gap_payments = km[B_IMPORTS], km[T_PAID], km[G_PAY]
+    stock_q, stock_spending, excess = km[S_QTY], km[S_SPEND], km[EXCESS]
+    supplier_share, bloc_share = km[S_SHARE], km[B_SHARE]
+    supplier_share_of_bloc, withheld = km[S_SHARE_B], km[WITHHELD]
+    producer_price, consumer_price = kam[P_PRICE], kam[C_PRICE]
+    production, cons, tariff_revenue = kam[PRODUCTION], kam[CONSUMPTION], kam[T_REVENUE]
     net = np.empty(A)
     for k in range(K):
         for m in range(M):
@@ -498,10 +500,7 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
                 share = _clip01(imports / max(member_cons, TINY)) * of_outside
             supplier_share_of_bloc[k, m] = _clip01(share)
             withheld[k, m] = withhold[k, m] * capacity[k, sup, m]
-    return (p_w, p_b, producer_price, consumer_price, production, cons, fringe_supply,
-            fringe_demand, bloc_imports, tariff_revenue, tariffs_paid, gap_payments, stock_q,
-            stock_spending, excess, supplier_share, bloc_share, supplier_share_of_bloc, withheld,
-            autarky)  # fmt: skip
+    return km, kam
 
 
 @njit(cache=True)
@@ -575,11 +574,13 @@ def score_kernel(clear_args, profile_args, weights):
     """clear_kernel, then components_kernel on its outcome, then the weighted sum over the
     components: (outcome arrays, components (K, A, C), utility (K, A)). One call from Python
     where there would be three (see `negotiation.payoffs.score`)."""
-    o = clear_kernel(*clear_args)
+    km, kam = clear_kernel(*clear_args)
     p = profile_args
     comp = components_kernel(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10],
-                             p[11], p[12], p[13], p[14], p[15], o[0], o[1], o[2], o[3], o[5],
-                             o[7], o[9], o[11], o[13], o[15], o[16], o[17], p[16])  # fmt: skip
+                             p[11], p[12], p[13], p[14], p[15], km[W_PRICE], km[B_PRICE],
+                             kam[P_PRICE], kam[C_PRICE], kam[CONSUMPTION], km[F_DEMAND],
+                             kam[T_REVENUE], km[G_PAY], km[S_SPEND], km[S_SHARE], km[B_SHARE],
+                             km[S_SHARE_B], p[16])  # fmt: skip
     K, A, C = comp.shape
     util = np.zeros((K, A))
     for k in range(K):
@@ -588,7 +589,61 @@ def score_kernel(clear_args, profile_args, weights):
             for c in range(C):
                 u += comp[k, a, c] * weights[a, c]
             util[k, a] = u
-    return o, comp, util
+    return (km, kam), comp, util
+
+
+@njit(cache=True)
+def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, instrument, budget,
+                 shocks, capacity, fringe_capacity, log_guess, log_autarky_guess):  # fmt: skip
+    """score_kernel on K packages given as picks from a few distinct parts, as the model's
+    batches are: one call from Python, where numpy would take some twenty to build the arrays.
+
+    data: (ref, elasticity, demand, fringe_cost, spread, cost, consumption, exposure, supplier,
+    log_lo, log_hi) as in MarketData; profiles: (risk_premium, openness, strategic_weight,
+    base_share); sets: (S, A) bool member sets; moves: (V, 2M + A) supplier moves, each its
+    flood and export control per mineral and side offers per actor; terms: (floors (T, M),
+    penalty (T,), cost-sharing key (T, A)); which: (3, K) the set, move and terms of each
+    package; scale: (K,) on its floors; instrument: the instrument's code; budget: the fund's
+    spending per floored mineral; shocks: (flood (M,), control (M,), demand shift (1, M)) of the
+    round; capacity (1, A, M), fringe_capacity (1, M), log_guess and log_autarky_guess (1, M)
+    shared by all packages."""
+    ref, eps, demand, fringe_cost, spread, cost, consumption, exposure, sup, log_lo, log_hi = data
+    risk_premium, openness, strategic_weight, base_share = profiles
+    t_floors, t_penalty, t_key = terms
+    s_flood, s_control, demand_shift = shocks
+    K = which.shape[1]
+    A = sets.shape[1]
+    M = ref.shape[0]
+    member = np.empty((K, A), dtype=np.bool_)
+    floors = np.empty((K, M))
+    penalty = np.empty(K)
+    key = np.empty((K, A))
+    flood = np.empty((K, M))
+    control = np.empty((K, M))
+    stock_budget = np.empty((K, M))
+    offer = np.empty((K, A))
+    for k in range(K):
+        s, v, t = which[0, k], which[1, k], which[2, k]
+        penalty[k] = t_penalty[t]
+        for a in range(A):
+            member[k, a] = sets[s, a]
+            key[k, a] = t_key[t, a]
+            offer[k, a] = moves[v, 2 * M + a]
+        for m in range(M):
+            f = t_floors[t, m] * scale[k]
+            floors[k, m] = f
+            stock_budget[k, m] = budget if f > 0.0 else 0.0
+            flood[k, m] = s_flood[m] + moves[v, m]
+            control[k, m] = min(s_control[m] + moves[v, M + m], 1.0)
+    codes = np.full(K, instrument)
+    return score_kernel(
+        (ref, eps, demand, fringe_cost, spread, cost, consumption, sup, member, floors, codes,
+         penalty, stock_budget, flood, control, demand_shift, capacity, fringe_capacity, log_lo,
+         log_hi, log_guess, log_autarky_guess),
+        (ref, cost, spread, consumption, exposure, sup, risk_premium, openness, key,
+         strategic_weight, base_share, member, penalty, flood, control, capacity, offer),
+        weights,
+    )  # fmt: skip
 
 
 @njit(cache=True)

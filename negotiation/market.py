@@ -24,7 +24,7 @@ from functools import cached_property
 
 import numpy as np
 
-from negotiation._kernels import clear_kernel
+from negotiation._kernels import OUTCOME_KAM, OUTCOME_KM, clear_kernel
 from negotiation.types import INSTRUMENT_CODES, Instrument
 
 BORDER = INSTRUMENT_CODES[Instrument.BORDER]  # codes of `Policies.instrument`
@@ -58,6 +58,22 @@ class MarketData:
     def log_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """The price search's bracket for every mineral, as log prices (see PRICE_LO, _HI)."""
         return np.log(self.ref_price * PRICE_LO), np.log(self.ref_price * PRICE_HI)
+
+    @cached_property
+    def kernel_args(self) -> tuple:
+        """The data as `negotiation._kernels.batch_kernel` takes it."""
+        return (
+            self.ref_price,
+            self.elasticity,
+            self.demand,
+            self.fringe_cost,
+            self.spread,
+            self.cost,
+            self.consumption,
+            self.exposure,
+            self.supplier,
+            *self.log_bounds,
+        )
 
     @property
     def fringe_demand(self) -> np.ndarray:
@@ -112,6 +128,23 @@ class Outcome:
     supplier_share_of_bloc: np.ndarray  # (K, M) of members' consumption sourced from the supplier
     withheld: np.ndarray  # (K, M) t/yr the supplier keeps from the market by export controls
     autarky: np.ndarray  # (K, M) the price that would clear members' market alone (0: no bloc)
+
+    @classmethod
+    def from_kernel(cls, km: np.ndarray, kam: np.ndarray) -> Outcome:
+        """The outcome from the kernels' two arrays: its fields are views of their slabs."""
+        return cls._of({**dict(zip(OUTCOME_KM, km)), **dict(zip(OUTCOME_KAM, kam))})
+
+    @classmethod
+    def _of(cls, fields: dict[str, np.ndarray]) -> Outcome:
+        """An Outcome of these fields, all of them, without the frozen dataclass's __init__ (a
+        microsecond a field: the model makes a few a round)."""
+        out = object.__new__(cls)
+        out.__dict__.update(fields)
+        return out
+
+    def packages(self, start: int, stop: int) -> Outcome:
+        """Packages start..stop of the batch, as an Outcome of their own (views)."""
+        return Outcome._of({k: v[start:stop] for k, v in self.__dict__.items()})
 
 
 def ramp_supply(price: np.ndarray, capacity: np.ndarray, cost: np.ndarray, spread: np.ndarray):
@@ -177,7 +210,7 @@ def clear(
     The arithmetic is the module docstring's, compiled in `negotiation._kernels.clear_kernel`
     (its numpy form is the test oracle in tests/reference_market.py).
     """
-    return Outcome(*clear_kernel(*clear_args(data, pol, guess, autarky_guess)))
+    return Outcome.from_kernel(*clear_kernel(*clear_args(data, pol, guess, autarky_guess)))
 
 
 def clear_args(data: MarketData, pol: Policies, guess=None, autarky_guess=None) -> tuple:
@@ -189,7 +222,7 @@ def clear_args(data: MarketData, pol: Policies, guess=None, autarky_guess=None) 
     def log_of(g) -> np.ndarray:
         if g is None:
             return np.full((1, M), np.nan)
-        return as_rows(np.log(np.maximum(g, data.ref_price * 1e-6)), km)
+        return as_rows(log_guess(data, g), km)
 
     return (
         data.ref_price,
@@ -214,6 +247,12 @@ def clear_args(data: MarketData, pol: Policies, guess=None, autarky_guess=None) 
         log_of(guess),
         log_of(autarky_guess),
     )
+
+
+def log_guess(data: MarketData, price: np.ndarray) -> np.ndarray:
+    """A price guess, (M,) or (K, M), as the kernels take it: its log, kept above a millionth of
+    the reference price."""
+    return np.log(np.maximum(price, data.ref_price * 1e-6))
 
 
 def compile_kernels() -> None:

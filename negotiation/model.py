@@ -34,9 +34,9 @@ from agents import make_strategy
 from agents.actors import CountryAgent, SupplierAgent
 from agents.base import Strategy
 from agents.views import CountryView, Forecast, SupplierView
-from negotiation._kernels import capacity_kernel
-from negotiation.market import MarketData, Outcome, Policies
-from negotiation.payoffs import Profiles, score
+from negotiation._kernels import batch_kernel, capacity_kernel
+from negotiation.market import MarketData, Outcome, log_guess
+from negotiation.payoffs import Profiles
 from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from negotiation.types import (
     COMPONENTS,
@@ -143,7 +143,7 @@ class BlocModel(mesa.Model):
         self._build_arrays(sc)
 
         # Policy levers (live).
-        self.floors = np.array([sc.policy.floors.get(m, 0.0) for m in self.minerals])
+        self.floors = np.array([sc.policy.floors.get(m, 0.0) for m in self.minerals], dtype=float)
         self.instrument = Instrument(sc.policy.instrument)
         self.penalty = float(sc.policy.outsider_penalty)
         self.cost_sharing: str | dict[str, float] = (
@@ -186,6 +186,7 @@ class BlocModel(mesa.Model):
         self._key_of: str | Mapping[str, float] | None = None
         self._key = np.empty(0)
         self._guess: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
+        self._member_rows: dict[frozenset[str], tuple[bool, ...]] = {}
         self._prepared: Prepared | None = None
         self._forced = False
 
@@ -252,6 +253,13 @@ class BlocModel(mesa.Model):
             base_supplier_share=self.capacity[sup] / np.maximum(world, 1e-300),
         )
         self.base_supplier_share = dict(zip(self.minerals, self.profiles.base_supplier_share))
+        p = self.profiles
+        self._profile_args = (
+            p.risk_premium,
+            p.openness_value,
+            float(p.strategic_weight),
+            p.base_supplier_share,
+        )
         self.stake = {
             a: float((ref * (self.data.consumption[i] + self.capacity[i])).sum())
             + acts[i].openness_value
@@ -366,13 +374,12 @@ class BlocModel(mesa.Model):
         return frozenset(a for a, ag in self.country_agents.items() if ag.member)
 
     def package(self, members: frozenset[str] | None = None, proposer: str = "") -> Package:
-        key = self._cost_key()
         return Package(
             self.members if members is None else members,
-            tuple(float(f) for f in self.floors),
+            tuple(self.floors.tolist()),
             self.instrument,
             self.penalty,
-            tuple(float(k) for k in key),
+            tuple(self._base_key.tolist()),
             proposer,
         )
 
@@ -406,87 +413,90 @@ class BlocModel(mesa.Model):
         move) or (members, floor scale, supplier move, terms) where terms may set "floors"
         ({mineral: USD/t}), "penalty" and "cost_sharing" for that package alone."""
         r = self.round if r is None else r
-        K = len(specs)
-        s_flood, s_control, s_demand = self._shock_arrays(r)
-        # A batch holds a few member sets and supplier moves, each in many packages: one row for
-        # each, picked K times.
+        # A batch holds a few member sets and supplier moves, each in many packages: each is
+        # one row, and a package is its picks (see `batch_kernel`).
+        if any(type(spec[0]) is not frozenset for spec in specs):
+            specs = [(frozenset(spec[0]), *spec[1:]) for spec in specs]
         sets: dict[frozenset[str], int] = {}
-        seen: dict[int, int] = {}
-        moves: list[SupplierMove] = []
-        which_set, which_move = [], []
-        for spec in specs:
-            mem = spec[0] if type(spec[0]) is frozenset else frozenset(spec[0])
-            which_set.append(sets.setdefault(mem, len(sets)))
-            j = seen.get(id(spec[2]))
-            if j is None:
-                j = seen[id(spec[2])] = len(moves)
-                moves.append(spec[2])
-            which_move.append(j)
-        ids = self.actor_ids
-        member = np.array([[a in mem for a in ids] for mem in sets], dtype=bool)[which_set]
-        rows = [self._move_row(move) for move in moves]
-        flood = (s_flood + np.array([row[0] for row in rows]))[which_move]
-        control = np.minimum(s_control + np.array([row[1] for row in rows]), 1.0)[which_move]
-        offer = np.array([row[2] for row in rows])[which_move]
-        scale = np.array([spec[1] for spec in specs])
-        floors = self.floors * scale[:, None]
-        penalty = np.full(K, self.penalty)
-        key = np.repeat(self._base_key[None], K, axis=0)
-        for k, spec in enumerate(specs):
-            terms = spec[3] if len(spec) > 3 else None
-            if terms:  # a package with its own floors, penalty or cost-sharing key
-                own = terms.get("floors", {})
-                floors[k] = [own.get(m, f) * scale[k] for m, f in zip(self.minerals, self.floors)]
-                penalty[k] = float(terms.get("penalty", penalty[k]))
-                if "cost_sharing" in terms:
-                    key[k] = self._cost_key(terms["cost_sharing"])
+        which_set = [sets.setdefault(spec[0], len(sets)) for spec in specs]
+        moves = {id(spec[2]): spec[2] for spec in specs}
+        move_index = {i: n for n, i in enumerate(moves)}
+        which_move = [move_index[id(spec[2])] for spec in specs]
+        floors, penalty, key = [self.floors], [self.penalty], [self._base_key]
+        which_terms = [0] * len(specs)
+        # A package with its own floors, penalty or cost-sharing key has its own terms row.
+        for k in [k for k, spec in enumerate(specs) if len(spec) > 3 and spec[3]]:
+            terms = specs[k][3]
+            which_terms[k] = len(floors)
+            own = terms.get("floors", {})
+            floors.append([float(own.get(m, f)) for m, f in zip(self.minerals, self.floors)])
+            penalty.append(float(terms.get("penalty", self.penalty)))
+            sharing = terms.get("cost_sharing")
+            key.append(self._base_key if sharing is None else self._cost_key(sharing))
+        rows = self._member_rows
+        for mem in sets:
+            if mem not in rows:
+                rows[mem] = tuple(a in mem for a in self.actor_ids)
         n_floored = max(int(np.count_nonzero(self.floors)), 1)
         budget = 0.0 if self.fund_exhausted else self.fund / self.config.round_years / n_floored
-        pol = Policies(
-            member=member,
-            floors=floors,
-            instrument=np.full(K, INSTRUMENT_CODES[self.instrument]),
-            penalty=penalty,
-            stock_budget=np.where(floors > 0, budget, 0.0),
-            flood=flood,
-            control=control,
-            demand_shift=s_demand,  # one row, shared by the K packages
-            capacity=self.capacity[None],
-            fringe_capacity=self.fringe_capacity[None],
+        guess, autarky_guess = self._log_guesses()
+        outcome, comp, util = batch_kernel(
+            self.data.kernel_args,
+            self._profile_args,
+            self.weights,
+            np.array([rows[mem] for mem in sets], dtype=np.bool_),
+            np.array([self._move_row(move) for move in moves.values()]),
+            (
+                np.array(floors, dtype=float),
+                np.array(penalty, dtype=float),
+                np.array(key, dtype=float),
+            ),
+            np.array([which_set, which_move, which_terms], dtype=np.int64),
+            np.array([spec[1] for spec in specs], dtype=np.float64),
+            INSTRUMENT_CODES[self.instrument],
+            budget,
+            self._shock_arrays(r),
+            self.capacity[None],
+            self.fringe_capacity[None],
+            guess,
+            autarky_guess,
         )
-        prof = Profiles(**{**self.profiles.__dict__, "cost_sharing": key})
-        return Evaluation(*score(self.data, prof, pol, self.weights, *self._guesses(), offer))
+        return Evaluation(Outcome.from_kernel(*outcome), comp, util)
 
-    def _move_row(self, move: SupplierMove) -> tuple[list, list, list]:
+    def _move_row(self, move: SupplierMove) -> list[float]:
         """What a supplier move adds to a package: flood and export control per mineral (as
-        fractions of its capacity) and side offers per actor (USD/yr)."""
+        fractions of its capacity), then side offers per actor (USD/yr)."""
         M, A = len(self.minerals), len(self.actor_ids)
-        flood, control, offer = [0.0] * M, [0.0] * M, [0.0] * A
+        row = [0.0] * (2 * M + A)
         if move.action is SupplierAction.FLOOD:
             for m in move.minerals:
-                flood[self.minerals.index(m)] += move.intensity
+                row[self.minerals.index(m)] += move.intensity
         elif move.action is SupplierAction.EXPORT_CONTROLS:
             for m in move.minerals:
-                control[self.minerals.index(m)] += move.intensity
+                row[M + self.minerals.index(m)] += move.intensity
         elif move.action is SupplierAction.SIDE_OFFER and move.target:
-            offer[self.index[move.target]] = move.offer
-        return flood, control, offer
+            row[2 * M + self.index[move.target]] = move.offer
+        return row
 
-    def _guesses(self) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Last round's world and bloc prices, where the price search starts."""
+    def _log_guesses(self) -> tuple[np.ndarray, np.ndarray]:
+        """Last round's world and bloc prices, where the price search starts, as log prices
+        (1, M) (NaN: no guess)."""
         last = self.last_outcome
-        if last is None:
-            return None, None
-        if self._guess_of is not last:
-            bloc = np.where(last.autarky[0] > 0, last.autarky[0], last.bloc_price[0])
-            self._guess = last.world_price[0], bloc
+        if self._guess_of is not last or last is None:
+            if last is None:
+                none = np.full((1, len(self.minerals)), np.nan)
+                self._guess = none, none
+            else:
+                bloc = np.where(last.autarky[0] > 0, last.autarky[0], last.bloc_price[0])
+                world = last.world_price[0]
+                self._guess = log_guess(self.data, world)[None], log_guess(self.data, bloc)[None]
             self._guess_of = last
         return self._guess
 
     def _reason(self, ev: Evaluation, k_in: int, k_out: int, actor: str) -> Reason:
         i = self.index[actor]
         delta = (ev.comp[k_in, i] - ev.comp[k_out, i]) * self.weights[i]
-        return Reason(dict(zip(COMPONENTS, (float(x) for x in delta))))
+        return Reason(dict(zip(COMPONENTS, delta.tolist())))
 
     # ------------------------------------------------------------------------------------------
     # The round
@@ -649,8 +659,8 @@ class BlocModel(mesa.Model):
         i = self.index[actor]
         w = self.weights[i]
         return {
-            "accept": dict(zip(COMPONENTS, (float(x) for x in ev.comp[k_in, i] * w))),
-            "reject": dict(zip(COMPONENTS, (float(x) for x in ev.comp[k_out, i] * w))),
+            "accept": dict(zip(COMPONENTS, (ev.comp[k_in, i] * w).tolist())),
+            "reject": dict(zip(COMPONENTS, (ev.comp[k_out, i] * w).tolist())),
         }
 
     def _country_view(self, prep: Prepared, a: str, n: int, adopted: float) -> CountryView:
@@ -805,16 +815,14 @@ class BlocModel(mesa.Model):
             specs.extend(self._record_specs(members, mv))
         ev = self.evaluate(specs, r)
         stride = 1 + len(self.countries)
+        util = ev.util.tolist()
+        inside = [(a, self.index[a], j) for j, a in enumerate(self.countries) if a in members]
         afters, margins_all = [], []
         for n, mv in enumerate(moves):
             k0 = n * stride
             # The same packages are the round's record if the supplier picks this move.
             self._cache[(r, members, _move_key(mv))] = (ev, k0, k0 + stride)
-            margins = {
-                a: float(ev.util[k0, self.index[a]] - ev.util[k0 + 1 + j, self.index[a]])
-                for j, a in enumerate(self.countries)
-                if a in members
-            }
+            margins = {a: util[k0][i] - util[k0 + 1 + j][i] for a, i, j in inside}
             leaving = {
                 a
                 for a, g in margins.items()
@@ -823,7 +831,7 @@ class BlocModel(mesa.Model):
             }
             afters.append(frozenset(members) - leaving)
             margins_all.append(margins)
-        utilities = [float(ev.util[n * stride, sup]) for n in range(len(moves))]
+        utilities = [util[n * stride][sup] for n in range(len(moves))]
         changed = [n for n, after in enumerate(afters) if after != members]
         if changed:  # look one step further where members would walk out
             ev2 = self.evaluate([(afters[n], 1.0, moves[n]) for n in changed], r)
@@ -850,15 +858,16 @@ class BlocModel(mesa.Model):
         # Stability: would any member gain by leaving, would any outsider gain by joining.
         margins: dict[str, float] = {}
         would_leave, would_join = [], []
+        util = ev.util.tolist()
         for n, a in enumerate(others):
             i = self.index[a]
             if a in members:
-                g = float(ev.util[0, i] - ev.util[n + 1, i])
+                g = util[0][i] - util[n + 1][i]
                 margins[a] = g
                 if g < 0:
                     would_leave.append(a)
             else:
-                g = float(ev.util[n + 1, i] - ev.util[0, i])
+                g = util[n + 1][i] - util[0][i]
                 if g > 0:
                     would_join.append(a)
         self.last_margins = margins
@@ -904,7 +913,7 @@ class BlocModel(mesa.Model):
         row.update(zip(self._columns, values))
         self._rounds.append(row)
 
-        utility = ev.util[0].tolist()
+        utility = util[0]
         weighted = (ev.comp[0] * self.weights).tolist()
         for a in self.actor_ids:
             i = self.index[a]
@@ -952,7 +961,7 @@ class BlocModel(mesa.Model):
             out.world_price[0],
             self.data.cost,
             self.data.fringe_cost,
-            np.array([a in members for a in self.actor_ids]),
+            np.array(self._member_rows.get(members) or [a in members for a in self.actor_ids]),
             credible,
             inv.rate * ry,
             arriving,
@@ -1083,8 +1092,7 @@ def _plain(changes: Mapping[str, Any]) -> dict[str, Any]:
 
 def _slice(ev: Evaluation, start: int, stop: int) -> Evaluation:
     """Packages start..stop of a batch, as an Evaluation of their own."""
-    out = Outcome(**{k: v[start:stop] for k, v in ev.outcome.__dict__.items()})
-    return Evaluation(out, ev.comp[start:stop], ev.util[start:stop])
+    return Evaluation(ev.outcome.packages(start, stop), ev.comp[start:stop], ev.util[start:stop])
 
 
 def _move_key(move: SupplierMove) -> tuple:

@@ -119,4 +119,4 @@ def score(
         _profile_args(data, prof, pol, side_offer),
         as_array(weights, (pol.member.shape[1], len(COMPONENTS))),
     )
-    return Outcome(*outcome), comp, util
+    return Outcome.from_kernel(*outcome), comp, util

@@ -84,7 +84,8 @@ def clear(
             return np.full((K, M), np.nan)
         return np.log(np.maximum(np.broadcast_to(g, (K, M)), ref * 1e-6))
 
-    p_w, autarky = find_prices(
+    p_w, autarky = np.empty((K, M)), np.empty((K, M))  # the search writes its prices here
+    find_prices(
         np.ascontiguousarray(bloc_d0),
         np.ascontiguousarray(out_d0),
         data.elasticity,
@@ -107,6 +108,8 @@ def clear(
         np.log(data.ref_price * PRICE_HI),
         log_of(guess),
         log_of(autarky_guess),
+        p_w,
+        autarky,
     )
 
     def bloc_price(p_w):

@@ -69,6 +69,7 @@ def test_the_odd_quotes_the_price_search_as_implemented():
     for name in ("clear_kernel", "find_prices", "_root", "_bracketed", "_twin"):
         assert hasattr(k, name) and f"`{name}`" in odd, name
     assert f"Up to {k.NEWTON_STEPS} steps" in odd
+    assert k.CAP_BAND == 1e-9 and "within 1e-9 of it" in odd
     assert f"[x0 - {k.WARM:g}, x0 + {k.WARM:g}]" in odd
     assert f"by {4 * k.WARM:g}, then {16 * k.WARM:g}" in odd
     assert f"wider than {k.NEAR:g} in log price" in odd

@@ -232,3 +232,17 @@ def test_invariants(case):
     np.testing.assert_allclose(fiscal[has_members], spent[has_members], rtol=1e-9, atol=1e-6)
     # The fund never spends more than its budget.
     assert np.all(out.stock_spending <= pol.stock_budget * (1 + 1e-9) + 1e-9)
+
+
+def test_the_kernels_return_every_field_of_an_outcome_once():
+    """clear_kernel returns two arrays of slabs; the names of the slabs are Outcome's fields."""
+    from negotiation._kernels import OUTCOME_KAM, OUTCOME_KM
+    from negotiation.market import Outcome
+
+    names = [*OUTCOME_KM, *OUTCOME_KAM]
+    assert sorted(names) == sorted(Outcome.__dataclass_fields__)
+    km, kam = np.arange(len(OUTCOME_KM) * 6.0).reshape(-1, 2, 3), np.zeros((5, 2, 4, 3))
+    out = Outcome.from_kernel(km, kam)
+    assert out.autarky.shape == (2, 3) and out.consumption.shape == (2, 4, 3)
+    np.testing.assert_array_equal(out.bloc_price, km[OUTCOME_KM.index("bloc_price")])
+    assert out.packages(1, 2).world_price.tolist() == [[3.0, 4.0, 5.0]]

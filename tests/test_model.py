@@ -263,3 +263,64 @@ def test_a_batch_scores_each_package_as_built_one_by_one(default):
         alone = m.evaluate([(frozenset(spec[0]), *spec[1:])])
         np.testing.assert_allclose(batch.util[k], alone.util[0], rtol=1e-9, atol=1e-3)
     np.testing.assert_allclose(batch.util[1], m.evaluate([specs[3][:1] + (0.8, controls)]).util[0])
+
+
+def test_the_model_scores_a_batch_as_payoffs_score_does_on_the_packages_spelled_out(default):
+    """evaluate hands the compiled kernel each distinct member set, supplier move and set of
+    terms once, and which of them each package takes; spelled out as full (K, ...) arrays and
+    scored by the public `payoffs.score`, the same packages give the same numbers, bit for bit."""
+    from negotiation.market import Policies
+    from negotiation.payoffs import Profiles, score
+    from negotiation.types import INSTRUMENT_CODES
+
+    m = BlocModel(default, instrument="stockpile", rng=0).run(3)
+    flood = SupplierMove(SupplierAction.FLOOD, ("rare_earths", "graphite"), 0.3)
+    controls = SupplierMove(SupplierAction.EXPORT_CONTROLS, ("gallium",), 0.5)
+    offer = SupplierMove(SupplierAction.SIDE_OFFER, target="mexico", offer=2e8)
+    specs = [
+        (frozenset({"us", "japan"}), 1.0, flood),
+        (frozenset({"us", "japan"}), 0.8, offer),
+        (frozenset({"us"}), 1.25, flood, {"penalty": 0.3, "floors": {"lithium": 9_000}}),
+        (frozenset({"us", "japan"}), 1.0, controls, {"cost_sharing": {"us": 3.0, "japan": 1.0}}),
+        (frozenset(), 1.0, controls),
+    ]
+    got = m.evaluate(specs)
+
+    K, ids, minerals = len(specs), m.actor_ids, list(m.minerals)
+    s_flood, s_control, s_demand = m._shock_arrays(m.round)
+    floors, penalty, key = np.empty((K, len(minerals))), np.empty(K), np.empty((K, len(ids)))
+    flood_q, control, side = np.zeros_like(floors), np.zeros_like(floors), np.zeros((K, len(ids)))
+    for k, (_, scale, move, *rest) in enumerate(specs):
+        terms = rest[0] if rest else {}
+        own = terms.get("floors", {})
+        floors[k] = [own.get(x, f) * scale for x, f in zip(minerals, m.floors)]
+        penalty[k] = terms.get("penalty", m.penalty)
+        key[k] = m._cost_key(terms["cost_sharing"]) if "cost_sharing" in terms else m._cost_key()
+        for x in move.minerals:
+            j = minerals.index(x)
+            (flood_q if move.action is SupplierAction.FLOOD else control)[k, j] += move.intensity
+        if move.target:
+            side[k, ids.index(move.target)] = move.offer
+    assert not m.fund_exhausted  # the fund buys, so its budget is in the packages
+    budget = m.fund / m.config.round_years / max(np.count_nonzero(m.floors), 1)
+    pol = Policies(
+        member=np.array([[a in spec[0] for a in ids] for spec in specs]),
+        floors=floors,
+        instrument=np.full(K, INSTRUMENT_CODES[m.instrument]),
+        penalty=penalty,
+        stock_budget=np.where(floors > 0, budget, 0.0),
+        flood=s_flood + flood_q,
+        control=np.minimum(s_control + control, 1.0),
+        demand_shift=np.repeat(s_demand, K, axis=0),
+        capacity=np.repeat(m.capacity[None], K, axis=0),
+        fringe_capacity=np.repeat(m.fringe_capacity[None], K, axis=0),
+    )
+    prof = Profiles(**{**m.profiles.__dict__, "cost_sharing": key})
+    last = m.last_outcome
+    guesses = last.world_price[0], np.where(last.autarky[0] > 0, last.autarky, last.bloc_price)[0]
+    want, comp, util = score(m.data, prof, pol, m.weights, *guesses, side)
+    for name in want.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(got.outcome, name), getattr(want, name), name)
+    np.testing.assert_array_equal(got.comp, comp)
+    np.testing.assert_array_equal(got.util, util)
+    assert budget > 0 and side[1].sum() > 0  # the fund's budget and a side offer both count
