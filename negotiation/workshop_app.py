@@ -130,6 +130,7 @@ CSS = """
   border-color: #E69F00; }
 .ws-chart { width: 100%; max-width: 980px; height: auto; }
 .ws-page .v-btn { text-transform: none; }
+.ws-lower { content-visibility: auto; contain-intrinsic-size: auto 900px; }
 """
 
 
@@ -231,11 +232,17 @@ class Live:
     snapshot for every page) and sets it on the part's widget: one small message for each part
     whose text changed, about 0.3 ms per page.
 
+    The HTML parts go out together, as one message to the page's `LiveParts` widget, which
+    writes each into its `LiveSlot` in the browser: one message and one redraw a page, where a
+    message for each part arrived over several frames and was drawn several times (with forty
+    pages on two cores, most of the time to the last page). The other parts (a button's words,
+    the countdown) are traits of their own widgets, set in place.
+
     The page's components render from `snap`, the newest snapshot the page has, with the same
     `parts`, so a render and a push show the same thing. A render may race with a push from
-    the watcher thread: after every render the page pushes again (`after_render`), so the
-    widgets end with the newest snapshot's text. Locks: the turn (`_in_turn`) first, then the
-    page's own lock; never the other way round."""
+    the watcher thread: after every render the page pushes every part again (`after_render`),
+    so the widgets end with the newest snapshot's text. Locks: the turn (`_in_turn`) first, then
+    the page's own lock; never the other way round."""
 
     def __init__(
         self,
@@ -250,6 +257,8 @@ class Live:
         self.widgets: dict[str, Any] = {}
         self.rendered: Any = _NEVER  # the layout of the last render
         self.rerender: Callable[[], None] = lambda: None  # set by the page
+        self.sent: dict[str, str] = {}  # the HTML parts pushed since the last render
+        self.seq = 0  # pushes of HTML parts so far (see LiveSlot)
 
     def update(self, snap: RoomSnapshot) -> None:
         """A new snapshot: write the parts in place, or re-render the page if its layout
@@ -266,6 +275,7 @@ class Live:
         """The page rendered `layout` (an effect, after every render of the page)."""
         with self.lock:
             self.rendered = layout
+            self.sent = {}  # push every part: what the render wrote may be older
             same = self.layout(self.snap) == layout
         if same:
             _in_turn(self._push)
@@ -297,9 +307,16 @@ class Live:
                 return
             parts = self.parts(self.snap)
             widgets = dict(self.widgets)
+            carrier = widgets.get(CARRIER)
+            html_parts = {k: x for k, x in parts.items() if isinstance(x, str)}
+            changed = {k: x for k, x in html_parts.items() if self.sent.get(k) != x}
+            if carrier is not None and changed:
+                self.seq += 1
+                self.sent.update(changed)
+                carrier.push(changed, self.seq)
         for name, part in parts.items():
             widget = widgets.get(name)
-            if widget is not None:
+            if widget is not None and name not in html_parts:
                 _apply(widget, part)
 
 
@@ -320,14 +337,99 @@ def _apply(widget: Any, part: Any) -> None:
         logger.debug("live part not applied", exc_info=True)
 
 
+CARRIER = "_parts"  # the name the page's LiveParts widget registers under
+SEQ = "_n"  # in a push of HTML parts: its number
+
+
+class LiveParts(v.VuetifyTemplate):
+    """The HTML parts of a page that changed, pushed in one message (`parts`: name -> HTML, and
+    the push's number under "_n"); in the browser it writes each into its LiveSlot, and keeps
+    the last of each for a slot that mounts later."""
+
+    template = traitlets.Unicode(
+        """
+<template><span class="ws-live-parts" style="display: none"></span></template>
+<script>
+module.exports = {
+  watch: { parts(p) { this.apply(p); } },
+  mounted() { this.apply(this.parts); },
+  methods: {
+    apply(p) {
+      const store = window.__blocLive || (window.__blocLive = {});
+      const seq = p._n || 0;
+      for (const [name, html] of Object.entries(p)) {
+        if (name === '_n') continue;
+        store[name] = {seq, html};
+        for (const el of document.querySelectorAll('[data-live="' + name + '"]')) {
+          el.innerHTML = html;
+        }
+      }
+    }
+  }
+}
+</script>"""
+    ).tag(sync=True)
+    parts = traitlets.Dict({}).tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        #: what the browser keeps (`window.__blocLive`): part -> (number of its push, HTML)
+        self.store: dict[str, tuple[int, str]] = {}
+
+    def push(self, changed: dict[str, str], seq: int) -> None:
+        """Send the parts that changed, as push number `seq`."""
+        self.store.update((name, (seq, html)) for name, html in changed.items())
+        try:
+            self.parts = {**changed, SEQ: seq}
+        except Exception:  # the widget closed under us (its page went): nothing to show it on
+            logger.debug("live parts not pushed", exc_info=True)
+
+
+class LiveSlot(v.VuetifyTemplate):
+    """A live part of a page: HTML that the page's LiveParts rewrites in place. It shows
+    `html` (its text when the page rendered, after `seq` pushes) unless a later push has
+    come (one numbered above `seq`)."""
+
+    template = traitlets.Unicode(
+        """
+<template><component :is="tag" :class="classes" :data-live="part"></component></template>
+<script>
+module.exports = {
+  mounted() { this.show(); },
+  watch: { html() { this.show(); }, seq() { this.show(); } },
+  methods: {
+    show() {
+      const pushed = (window.__blocLive || {})[this.part];
+      this.$el.innerHTML = pushed && pushed.seq > this.seq ? pushed.html : this.html;
+    }
+  }
+}
+</script>"""
+    ).tag(sync=True)
+    part = traitlets.Unicode("").tag(sync=True)
+    html = traitlets.Unicode("").tag(sync=True)
+    classes = traitlets.Unicode("").tag(sync=True)
+    tag = traitlets.Unicode("div").tag(sync=True)
+    seq = traitlets.Int(0).tag(sync=True)
+
+    def shown(self, store: dict[str, tuple[int, str]]) -> str:
+        """What the browser shows in this slot, given its LiveParts' `store` (as `show()`)."""
+        seq, html = store.get(self.part, (0, ""))
+        return html if seq > self.seq else self.html
+
+
+@solara.component
+def Carrier(live: Live):
+    """The page's LiveParts (once a page, before its slots)."""
+    el = LiveParts.element()
+    solara.use_effect(lambda: live.register(CARRIER, solara.get_widget(el)), [live])
+    return el
+
+
 @solara.component
 def Slot(live: Live, name: str, value: str, cls: str = "", tag: str = "div"):
-    """A live part of a page: HTML that the page's watcher rewrites in place."""
-    el = solara.widgets.HTML.element(
-        tag=tag, unsafe_innerHTML=value, attributes={"class": cls} if cls else {}
-    )
-    solara.use_effect(lambda: live.register(name, solara.get_widget(el)), [live, name])
-    return el
+    """A live part of a page: HTML that the page's watcher rewrites in place (`LiveSlot`)."""
+    return LiveSlot.element(part=name, html=value, classes=cls, tag=tag, seq=live.seq)
 
 
 class Countdown(v.VuetifyTemplate):
@@ -1107,6 +1209,7 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
         return
     parts = page.parts(snap)
     solara.Title(f"Bloc · {me.name}" + (f" · {snap.names.get(seat, '')}" if seat else ""))
+    Carrier(live)
     Slot(live, "head", parts["head"], "ws-header")
     Timer(snap, live)
     html("div", "", "ws-me", **{"data-seat": me.seat or "", "data-name": me.name})

@@ -25,7 +25,13 @@ def ws():
 
 
 def texts(rc) -> str:
-    return " ".join(str(w.unsafe_innerHTML) for w in rc.find(solara.widgets.HTML).widgets)
+    """The page's text as a browser shows it: its HTML widgets, and each live part as its
+    LiveParts last pushed it (or as rendered)."""
+    carriers = rc.find(wa.LiveParts).widgets
+    store = carriers[0].store if carriers else {}
+    live = [w.shown(store) for w in rc.find(wa.LiveSlot).widgets]
+    fixed = [str(w.unsafe_innerHTML) for w in rc.find(solara.widgets.HTML).widgets]
+    return " ".join([*fixed, *live])
 
 
 def eventually(check, timeout: float = 10.0):
@@ -240,7 +246,12 @@ def test_a_page_updates_in_place_and_re_renders_only_when_its_layout_changes(ws,
     _, rc = solara.render(wa.ParticipantView(room, alice.token), handle_error=False)
     eventually(lambda: "Round 1: your decision as Japan" in texts(rc))
     renders = len(layouts)
-    html_widgets = set(map(id, rc.find(solara.widgets.HTML).widgets))
+
+    def widgets() -> set[int]:
+        return set(map(id, [*rc.find(solara.widgets.HTML).widgets, *rc.find(wa.LiveSlot).widgets]))
+
+    html_widgets = widgets()
+    carrier = rc.find(wa.LiveParts).widget
 
     room.submit(bob.token, "eu", accept())  # Bob decides: Alice's page shows it, in place
     eventually(lambda: "ws-seat-row-eu' data-decided='1'" in texts(rc))
@@ -259,7 +270,9 @@ def test_a_page_updates_in_place_and_re_renders_only_when_its_layout_changes(ws,
     page = texts(rc)
     assert "Round 2 of 4" in page and "<span class='ws-end' data-round='2'>" in page
     assert len(layouts) == renders  # two rounds, and not one re-render
-    assert set(map(id, rc.find(solara.widgets.HTML).widgets)) == html_widgets
+    assert widgets() == html_widgets
+    # the round's close went to the page as one message, every part that changed in it
+    assert {"head", "notes", "lower"} <= set(carrier.parts) and wa.SEQ in carrier.parts
 
     room.extend(room.admin_token, 30)  # a countdown appears: a new layout
     eventually(lambda: rc.find(wa.Countdown).widgets)
