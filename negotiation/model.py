@@ -182,7 +182,7 @@ class BlocModel(mesa.Model):
         self.last_components: np.ndarray | None = None
         self._cache: dict[tuple, tuple[Evaluation, int, int]] = {}
         self._shocks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._guess_of: Outcome | None = None
+        self._guess_of: Outcome | None | object = _NO_GUESS_YET
         self._key_of: str | Mapping[str, float] | None = None
         self._key = np.empty(0)
         self._guess: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
@@ -482,15 +482,16 @@ class BlocModel(mesa.Model):
         """Last round's world and bloc prices, where the price search starts, as log prices
         (1, M) (NaN: no guess)."""
         last = self.last_outcome
-        if self._guess_of is not last or last is None:
-            if last is None:
-                none = np.full((1, len(self.minerals)), np.nan)
-                self._guess = none, none
-            else:
-                bloc = np.where(last.autarky[0] > 0, last.autarky[0], last.bloc_price[0])
-                world = last.world_price[0]
-                self._guess = log_guess(self.data, world)[None], log_guess(self.data, bloc)[None]
-            self._guess_of = last
+        if self._guess_of is last:
+            return self._guess
+        if last is None:
+            none = np.full((1, len(self.minerals)), np.nan)
+            self._guess = none, none
+        else:
+            bloc = np.where(last.autarky[0] > 0, last.autarky[0], last.bloc_price[0])
+            world = last.world_price[0]
+            self._guess = log_guess(self.data, world)[None], log_guess(self.data, bloc)[None]
+        self._guess_of = last
         return self._guess
 
     def _reason(self, ev: Evaluation, k_in: int, k_out: int, actor: str) -> Reason:
@@ -1072,6 +1073,9 @@ class BlocModel(mesa.Model):
     @property
     def events_df(self) -> pd.DataFrame:
         return pd.DataFrame(self._events, columns=["round", "actor", "kind", "text"])
+
+
+_NO_GUESS_YET = object()  # BlocModel._guess_of before the first guess is made
 
 
 def _plain(changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -111,9 +111,9 @@ def score(
     autarky_guess: np.ndarray | None = None,
     side_offer: np.ndarray | None = None,
 ) -> tuple[Outcome, np.ndarray, np.ndarray]:
-    """`clear`, `components` and `utility` one after another, in one compiled call (the model
-    does this twice a round): (outcome, components (K, A, C), utility (K, A)), the same numbers.
-    """
+    """`clear`, `components` and `utility` one after another, in one compiled call (the
+    model's `batch_kernel` builds its batches' arrays and calls the same compiled code):
+    (outcome, components (K, A, C), utility (K, A)), the same numbers."""
     outcome, comp, util = score_kernel(
         clear_args(data, pol, guess, autarky_guess),
         _profile_args(data, prof, pol, side_offer),

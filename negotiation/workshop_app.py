@@ -25,6 +25,7 @@ import os
 os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # before solara is imported
 
 import dataclasses
+import itertools
 import logging
 import threading
 import time
@@ -130,7 +131,6 @@ CSS = """
   border-color: #E69F00; }
 .ws-chart { width: 100%; max-width: 980px; height: auto; }
 .ws-page .v-btn { text-transform: none; }
-.ws-lower { content-visibility: auto; contain-intrinsic-size: auto 900px; }
 """
 
 
@@ -258,7 +258,6 @@ class Live:
         self.rendered: Any = _NEVER  # the layout of the last render
         self.rerender: Callable[[], None] = lambda: None  # set by the page
         self.sent: dict[str, str] = {}  # the HTML parts pushed since the last render
-        self.seq = 0  # pushes of HTML parts so far (see LiveSlot)
 
     def update(self, snap: RoomSnapshot) -> None:
         """A new snapshot: write the parts in place, or re-render the page if its layout
@@ -311,9 +310,8 @@ class Live:
             html_parts = {k: x for k, x in parts.items() if isinstance(x, str)}
             changed = {k: x for k, x in html_parts.items() if self.sent.get(k) != x}
             if carrier is not None and changed:
-                self.seq += 1
                 self.sent.update(changed)
-                carrier.push(changed, self.seq)
+                carrier.push(changed, next(_STAMPS))
         for name, part in parts.items():
             widget = widgets.get(name)
             if widget is not None and name not in html_parts:
@@ -339,6 +337,10 @@ def _apply(widget: Any, part: Any) -> None:
 
 CARRIER = "_parts"  # the name the page's LiveParts widget registers under
 SEQ = "_n"  # in a push of HTML parts: its number
+#: Numbers for pushes and renders of live parts, increasing across all pages (see LiveSlot): a
+#: push numbered above a slot's render came after it. Across pages, so that a page opened in a
+#: browser tab that showed another never takes that page's pushes for its own.
+_STAMPS = itertools.count(1)
 
 
 class LiveParts(v.VuetifyTemplate):
@@ -387,8 +389,8 @@ module.exports = {
 
 class LiveSlot(v.VuetifyTemplate):
     """A live part of a page: HTML that the page's LiveParts rewrites in place. It shows
-    `html` (its text when the page rendered, after `seq` pushes) unless a later push has
-    come (one numbered above `seq`)."""
+    `html` (its text when the page rendered, numbered `seq`) unless a later push has come
+    (one numbered above `seq`)."""
 
     template = traitlets.Unicode(
         """
@@ -427,9 +429,9 @@ def Carrier(live: Live):
 
 
 @solara.component
-def Slot(live: Live, name: str, value: str, cls: str = "", tag: str = "div"):
+def Slot(name: str, value: str, cls: str = "", tag: str = "div"):
     """A live part of a page: HTML that the page's watcher rewrites in place (`LiveSlot`)."""
-    return LiveSlot.element(part=name, html=value, classes=cls, tag=tag, seq=live.seq)
+    return LiveSlot.element(part=name, html=value, classes=cls, tag=tag, seq=next(_STAMPS))
 
 
 class Countdown(v.VuetifyTemplate):
@@ -768,9 +770,9 @@ def CountryPanel(page: ParticipantPage, panel: Panel, submit: Callable, preview:
     page.sticky = counter_open.value
     solara.use_effect(lambda: lambda: setattr(page, "sticky", False), [])
     staying = panel.kind == "stay"
-    Slot(live, "panel-intro", parts["panel-intro"])
-    Slot(live, "panel-forecast", parts["panel-forecast"], "ws-forecast-box")
-    Slot(live, "panel-scales", parts["panel-scales"], "ws-muted", tag="p")
+    Slot("panel-intro", parts["panel-intro"])
+    Slot("panel-forecast", parts["panel-forecast"], "ws-forecast-box")
+    Slot("panel-scales", parts["panel-scales"], "ws-muted", tag="p")
     with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
         LiveButton(
             live,
@@ -873,7 +875,7 @@ def SupplierPanel(page: ParticipantPage, panel: Panel, submit: Callable, preview
     # members: then the page re-renders each round.
     page.sticky = bool(result.value) or action.value == "side_offer"
     solara.use_effect(lambda: lambda: setattr(page, "sticky", False), [])
-    Slot(page.live, "panel-intro", panel_parts(info, panel)["panel-intro"], tag="p")
+    Slot("panel-intro", panel_parts(info, panel)["panel-intro"], tag="p")
     with solara.ToggleButtonsSingle(value=action, classes=["ws-supplier-action"]):
         for code, label in SUPPLIER_ACTIONS.items():
             solara.Button(label, value=code, classes=[f"ws-move-{code}"])
@@ -1107,13 +1109,13 @@ def DecisionArea(page: ParticipantPage, seat: str, panel: Panel | None, notes: s
     submit, preview_counter, preview_move = solara.use_memo(lambda: page.actions(seat), [seat])
     running = page.live.snap.phase == RUNNING
     with solara.Div(classes=["ws-panel", "ws-decision", f"ws-decision-{seat}"] if panel else []):
-        Slot(page.live, "notes", notes, "ws-notes")
+        Slot("notes", notes, "ws-notes")
         if panel is not None and running:
             if panel.kind == "supplier":
                 SupplierPanel(page, panel, submit, preview_move).key("supplier")
             else:
                 CountryPanel(page, panel, submit, preview_counter).key("country")
-    Slot(page.live, "message", message, "ws-message")
+    Slot("message", message, "ws-message")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1210,7 +1212,7 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
     parts = page.parts(snap)
     solara.Title(f"Bloc · {me.name}" + (f" · {snap.names.get(seat, '')}" if seat else ""))
     Carrier(live)
-    Slot(live, "head", parts["head"], "ws-header")
+    Slot("head", parts["head"], "ws-header")
     Timer(snap, live)
     html("div", "", "ws-me", **{"data-seat": me.seat or "", "data-name": me.name})
     if seat_in_link and seat_in_link not in snap.names:
@@ -1222,7 +1224,7 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
             )
         panel = snap.panels.get(seat)
         DecisionArea(page, seat, panel, parts["notes"], parts["message"]).key(f"d{seat}")
-        Slot(live, "last", parts["last"], "ws-last ws-muted")
+        Slot("last", parts["last"], "ws-last ws-muted")
         if snap.solo and snap.phase == RUNNING and panel is None:
             solara.Button(
                 "Play the next round",
@@ -1240,7 +1242,7 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
                 classes=["ws-leave-seat"],
                 on_click=lambda: _safe(lambda: room.release(token), refresh),
             )
-    Slot(live, "lower", parts["lower"], "ws-lower")
+    Slot("lower", parts["lower"], "ws-lower")
     if snap.solo:
         SoloExtras(room, snap)
     mine_url = base_url() + link("join", room=room.code, token=token)
