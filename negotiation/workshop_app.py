@@ -1005,6 +1005,9 @@ class ParticipantPage:
         self.message: tuple[int, str, str] = (0, "", "")  # (open round, kind, text)
         #: the decision panel has state that belongs to its round (a form, a forecast)
         self.sticky = False
+        #: each country seat's last panel, kept (hidden) in rounds the seat has nothing to
+        #: decide: its coming and going is then not a new layout (a re-render of the page)
+        self.kept: dict[str, Panel] = {}
         self.live = Live(room.snapshot(), self.layout, self.parts)
 
     def who(self, snap: RoomSnapshot) -> tuple[Participant | None, str | None]:
@@ -1017,6 +1020,17 @@ class ParticipantPage:
             seat = me.seat
         return me, seat
 
+    def panel(self, snap: RoomSnapshot, seat: str) -> tuple[Panel | None, bool]:
+        """The seat's decision panel on this page, and whether it is hidden: a country seat
+        with nothing to decide this round keeps its last panel, hidden."""
+        panel = snap.panels.get(seat)
+        if panel is not None:
+            if panel.kind != "supplier":
+                self.kept[seat] = panel
+            return panel, False
+        kept = self.kept.get(seat) if snap.phase == RUNNING and not snap.solo else None
+        return kept, kept is not None
+
     def layout(self, snap: RoomSnapshot) -> tuple:
         """What the page's structure depends on: when it changes, the page re-renders."""
         me, seat = self.who(snap)
@@ -1025,8 +1039,8 @@ class ParticipantPage:
         key: tuple = (me.name, me.seat, seat, snap.phase, snap.solo, timer_part(snap) is None)
         if not seat:  # the seat chooser
             return (*key, snap.settings.teams, tuple((s.seat, s.holder_names) for s in snap.seats))
-        panel = snap.panels.get(seat)
-        key += (_family(panel),)  # joining or staying: the same layout
+        panel, _ = self.panel(snap, seat)
+        key += (_family(panel),)  # joining, staying or none this round: the same layout
         if panel is not None and self.sticky:
             key += (panel.round,)
         if snap.solo:  # the charts
@@ -1045,9 +1059,11 @@ class ParticipantPage:
             out["timer"] = timer
         if seat:
             out["notes"] = notes_html(snap, me, seat)
-            panel = snap.panels.get(seat)
-            if panel is not None:
+            panel, hidden = self.panel(snap, seat)
+            if panel is not None and not hidden:
                 out.update(snap.shared(("panel", seat), lambda: panel_parts(snap.info, panel)))
+            out["panel-box"] = {"class_": "" if hidden or panel is None else panel_class(seat)}
+            out["panel-body"] = {"style_": "display: none" if hidden else ""}
             out["message"] = message_html(self.message, snap.open_round)
             out["last"] = _last_round_html(snap, seat)
         reveal = snap.settings.show_decisions or snap.solo
@@ -1104,18 +1120,39 @@ class ParticipantPage:
 
 
 @solara.component
-def DecisionArea(page: ParticipantPage, seat: str, panel: Panel | None, notes: str, message: str):
-    """The seat's panel when it must decide (or why there is nothing to decide)."""
+def DecisionArea(page: ParticipantPage, seat: str, notes: str, message: str):
+    """The seat's panel when it must decide (or why there is nothing to decide); the panel's
+    box and body are live parts, so the panel can hide and come back in place."""
     submit, preview_counter, preview_move = solara.use_memo(lambda: page.actions(seat), [seat])
-    running = page.live.snap.phase == RUNNING
-    with solara.Div(classes=["ws-panel", "ws-decision", f"ws-decision-{seat}"] if panel else []):
+    snap = page.live.snap
+    panel, hidden = page.panel(snap, seat)
+    box_class = "" if hidden or panel is None else panel_class(seat)
+    with rv.Html(tag="div", class_=box_class) as box:
         Slot("notes", notes, "ws-notes")
-        if panel is not None and running:
-            if panel.kind == "supplier":
-                SupplierPanel(page, panel, submit, preview_move).key("supplier")
-            else:
-                CountryPanel(page, panel, submit, preview_counter).key("country")
+        with rv.Html(tag="div", style_="display: none" if hidden else "") as body:
+            if panel is not None and snap.phase == RUNNING:
+                if panel.kind == "supplier":
+                    SupplierPanel(page, panel, submit, preview_move).key("supplier")
+                else:
+                    CountryPanel(page, panel, submit, preview_counter).key("country")
     Slot("message", message, "ws-message")
+
+    def register() -> Callable[[], None]:
+        off_box = page.live.register("panel-box", solara.get_widget(box))
+        off_body = page.live.register("panel-body", solara.get_widget(body))
+
+        def unregister() -> None:
+            off_box()
+            off_body()
+
+        return unregister
+
+    solara.use_effect(register, [page.live])
+
+
+def panel_class(seat: str) -> str:
+    """The classes of a seat's decision box while it has something to decide."""
+    return f"ws-panel ws-decision ws-decision-{seat}"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1223,7 +1260,7 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
                 "p", f"This page acts for {escape(snap.names[seat])} (from the link).", "ws-banner"
             )
         panel = snap.panels.get(seat)
-        DecisionArea(page, seat, panel, parts["notes"], parts["message"]).key(f"d{seat}")
+        DecisionArea(page, seat, parts["notes"], parts["message"]).key(f"d{seat}")
         Slot("last", parts["last"], "ws-last ws-muted")
         if snap.solo and snap.phase == RUNNING and panel is None:
             solara.Button(

@@ -283,3 +283,54 @@ def test_a_page_updates_in_place_and_re_renders_only_when_its_layout_changes(ws,
     room.extend(room.admin_token, 60)  # more time: the countdown restarts in place
     eventually(lambda: countdown.stamp != stamp and countdown.seconds > 60)
     assert len(layouts) == renders
+
+
+def test_a_seat_with_nothing_to_decide_keeps_its_panel_hidden_and_the_page_its_layout(
+    ws, monkeypatch
+):
+    """A member that leaves sits out while it cools off: its page hides the decision panel in
+    place, and shows it in place when the seat is invited again (no re-render either way, as
+    forty such pages re-rendering made the slowest rounds)."""
+    from negotiation.types import SupplierAction, SupplierMove
+
+    layouts = []
+    after_render = wa.Live.after_render
+
+    def counting(self, layout):
+        layouts.append(layout)
+        after_render(self, layout)
+
+    monkeypatch.setattr(wa.Live, "after_render", counting)
+    room = ws.create(SCENARIO, rounds=8, seed=1)
+    seats = ("us", "japan", "eu", "mexico", "singapore", "supplier")
+    tokens = {}
+    for seat in seats:
+        p = room.join(seat)
+        room.claim(p.token, seat)
+        tokens[seat] = p.token
+    room.start(room.admin_token)
+    _, rc = solara.render(wa.ParticipantView(room, tokens["singapore"]), handle_error=False)
+    eventually(lambda: "your decision as Singapore" in texts(rc))
+    box = rc.find(v.Html, class_=wa.panel_class("singapore")).widget
+    body = box.children[1]
+
+    def play_until(check) -> None:
+        for _ in range(8):
+            snap = room.snapshot()
+            if check(snap):
+                return
+            for seat in snap.waiting_for:
+                move = SupplierMove(SupplierAction.NORMAL) if seat == "supplier" else accept()
+                room.submit(tokens[seat], seat, move)
+            eventually(lambda r=snap.round: room.snapshot().round > r)
+        raise AssertionError("the room never got there")
+
+    renders = len(layouts)
+    play_until(lambda snap: snap.panels.get("singapore") is None)
+    eventually(lambda: "Nothing for Singapore to decide" in texts(rc))
+    eventually(lambda: body.style_ == "display: none" and box.class_ == "")
+    play_until(lambda snap: snap.panels.get("singapore") is not None)
+    eventually(lambda: "your decision as Singapore" in texts(rc))
+    eventually(lambda: body.style_ == "" and "ws-decision-singapore" in box.class_)
+    assert len(layouts) == renders  # hidden and back, in place
+    assert rc.find(v.Btn, class_="ws-accept").widgets or rc.find(v.Btn, class_="ws-stay").widgets
