@@ -227,16 +227,16 @@ class Live:
     participant's page, whatever changed); forty pages re-rendering at a round's close were
     most of the wait. So a participant's page re-renders only when its *layout* changes
     (`layout(snap)`: the phase, the seat, the kind of decision panel, ...). Otherwise the
-    page's watcher computes the text of each live part (`parts(snap)`: the header, the
-    decision notes and forecasts, the seats and the story; mostly strings computed once per
-    snapshot for every page) and sets it on the part's widget: one small message for each part
-    whose text changed, about 0.3 ms per page.
+    page's watcher computes each live part (`parts(snap)`: the header, the decision notes and
+    forecasts, the seats and the story; mostly strings computed once per snapshot for every
+    page) and writes what changed, about 0.3 ms per page.
 
-    The HTML parts go out together, as one message to the page's `LiveParts` widget, which
-    writes each into its `LiveSlot` in the browser: one message and one redraw a page, where a
-    message for each part arrived over several frames and was drawn several times (with forty
-    pages on two cores, most of the time to the last page). The other parts (a button's words,
-    the countdown) are traits of their own widgets, set in place.
+    The HTML parts that changed go out together, as one message to the page's `LiveParts`
+    widget, which writes each into its `LiveSlot` in the browser: one message and one redraw a
+    page, where a message for each part arrived over several frames and was drawn several times
+    (with forty pages on two cores, most of the time to the last page). The other parts (a
+    button's words, the countdown, the decision panel shown or hidden) are traits of their own
+    widgets, set in place.
 
     The page's components render from `snap`, the newest snapshot the page has, with the same
     `parts`, so a render and a push show the same thing. A render may race with a push from
