@@ -24,6 +24,20 @@ def ws():
     w.close()
 
 
+@pytest.fixture
+def layouts(monkeypatch) -> list:
+    """The layout of every render of a participant's page, as it happens."""
+    seen: list = []
+    after_render = wa.Live.after_render
+
+    def counting(self, layout):
+        seen.append(layout)
+        after_render(self, layout)
+
+    monkeypatch.setattr(wa.Live, "after_render", counting)
+    return seen
+
+
 def texts(rc) -> str:
     """The page's text as a browser shows it: its HTML widgets, and each live part as its
     LiveParts last pushed it (or as rendered)."""
@@ -224,19 +238,11 @@ def test_others_decisions_are_hidden_unless_the_facilitator_shows_them(ws):
     eventually(lambda: "decided</span> accept" in texts(rc))
 
 
-def test_a_page_updates_in_place_and_re_renders_only_when_its_layout_changes(ws, monkeypatch):
+def test_a_page_updates_in_place_and_re_renders_only_when_its_layout_changes(ws, layouts):
     """Forty pages re-rendering at a round's close made most of the wait (issue #5): a
     participant's page re-renders only when its layout changes (here: a countdown appears);
     otherwise what changed is written into the page's parts in place, even when Japan, having
     joined, is asked to stay."""
-    layouts = []
-    after_render = wa.Live.after_render
-
-    def counting(self, layout):
-        layouts.append(layout)
-        after_render(self, layout)
-
-    monkeypatch.setattr(wa.Live, "after_render", counting)
     room = ws.create(SCENARIO, rounds=4)
     alice, bob = room.join("Alice"), room.join("Bob")
     room.claim(alice.token, "japan")
@@ -285,22 +291,12 @@ def test_a_page_updates_in_place_and_re_renders_only_when_its_layout_changes(ws,
     assert len(layouts) == renders
 
 
-def test_a_seat_with_nothing_to_decide_keeps_its_panel_hidden_and_the_page_its_layout(
-    ws, monkeypatch
-):
+def test_a_seat_with_nothing_to_decide_keeps_its_panel_hidden_and_the_page_its_layout(ws, layouts):
     """A member that leaves sits out while it cools off: its page hides the decision panel in
     place, and shows it in place when the seat is invited again (no re-render either way, as
     forty such pages re-rendering made the slowest rounds)."""
     from negotiation.types import SupplierAction, SupplierMove
 
-    layouts = []
-    after_render = wa.Live.after_render
-
-    def counting(self, layout):
-        layouts.append(layout)
-        after_render(self, layout)
-
-    monkeypatch.setattr(wa.Live, "after_render", counting)
     room = ws.create(SCENARIO, rounds=8, seed=1)
     seats = ("us", "japan", "eu", "mexico", "singapore", "supplier")
     tokens = {}
