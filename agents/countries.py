@@ -56,13 +56,14 @@ class FixedReservation(CountryStrategy):
 class TimeDependent(CountryStrategy):
     """A concession schedule (Faratin et al. 1998): the required gain falls from `aspiration` to
     `reservation` as the deadline nears, following (t/T)**(1/e). e < 1 concedes late (Boulware),
-    e > 1 concedes early (Conceder)."""
+    e > 1 concedes early (Conceder). T is the track's deadline, or `horizon` rounds where the
+    track has none."""
 
     name = "time-dependent"
-    defaults = {"aspiration": 0.02, "reservation": -0.01, "e": 1.0}
+    defaults = {"aspiration": 0.02, "reservation": -0.01, "e": 1.0, "horizon": 12}
 
     def threshold(self, view: CountryView) -> float:
-        horizon = view.deadline if view.deadline else view.horizon
+        horizon = view.deadline if view.deadline else self.params["horizon"]
         t = min(1.0, view.elapsed / max(horizon, 1))
         p = self.params
         return p["aspiration"] - (p["aspiration"] - p["reservation"]) * t ** (1.0 / p["e"])
@@ -73,12 +74,12 @@ class TimeDependent(CountryStrategy):
 
 class Boulware(TimeDependent):
     name = "boulware"
-    defaults = {"aspiration": 0.02, "reservation": -0.01, "e": 0.2}
+    defaults = {**TimeDependent.defaults, "e": 0.2}
 
 
 class Conceder(TimeDependent):
     name = "conceder"
-    defaults = {"aspiration": 0.02, "reservation": -0.01, "e": 3.0}
+    defaults = {**TimeDependent.defaults, "e": 3.0}
 
 
 class Reciprocal(CountryStrategy):

@@ -30,7 +30,6 @@ class CountryView:
     round: int
     elapsed: int
     deadline: int | None
-    horizon: int
     package: Package
     gains: dict[float, Reason]
     stake: float

@@ -645,7 +645,6 @@ class BlocModel(mesa.Model):
             round=r,
             elapsed=elapsed,
             deadline=deadline,
-            horizon=12,
             package=self.package(members, proposer),
             gains=gains,
             stake=self.stake[actor],

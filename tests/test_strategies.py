@@ -42,7 +42,6 @@ def country_view(gain: float, *, elapsed=1, deadline=None, history=(), rnd=1, se
         round=rnd,
         elapsed=elapsed,
         deadline=deadline,
-        horizon=12,
         package=Package(frozenset({"us"}), (100.0,), Instrument.BORDER, 0.05, (1.0, 1.0), "us"),
         gains=gains,
         stake=STAKE,
@@ -237,3 +236,13 @@ def test_reciprocal_does_not_punish_its_own_refusals():
     s = make_strategy("reciprocal")
     own = country_view(-0.002, rnd=3, history=[(2, "japan", "rejected")])
     assert s.respond(own).action is A
+
+
+def test_the_time_dependent_horizon_is_a_parameter_where_no_deadline_binds():
+    """Without a deadline the schedule runs over `horizon` rounds (12 by default): twice the
+    horizon, half the concession at the same round; a deadline, where there is one, rules."""
+    default, slow = make_strategy("time-dependent"), make_strategy("time-dependent", horizon=24)
+    assert default.threshold(country_view(0.0, elapsed=12)) == pytest.approx(-0.01)
+    assert slow.threshold(country_view(0.0, elapsed=12)) == pytest.approx(0.005)
+    assert slow.threshold(country_view(0.0, elapsed=4, deadline=4)) == pytest.approx(-0.01)
+    assert make_strategy("boulware").params["horizon"] == 12
