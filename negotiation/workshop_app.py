@@ -318,14 +318,11 @@ class Live:
                 _apply(widget, part)
 
 
-def _apply(widget: Any, part: Any) -> None:
-    """Set a live part on its widget: a string is the HTML inside it; a dict, traits (with a
-    "stamp", only when the stamp changed: the countdown)."""
+def _apply(widget: Any, part: dict[str, Any]) -> None:
+    """Set a live part's traits on its widget (with a "stamp", only when the stamp changed: the
+    countdown). HTML parts go through the page's LiveParts instead (`Live._push`)."""
     try:
-        if isinstance(part, str):
-            if widget.unsafe_innerHTML != part:
-                widget.unsafe_innerHTML = part
-        elif "stamp" not in part or widget.stamp != part["stamp"]:
+        if "stamp" not in part or widget.stamp != part["stamp"]:
             changed = {k: x for k, x in part.items() if getattr(widget, k) != x}
             if changed:
                 with widget.hold_sync():
@@ -381,10 +378,7 @@ module.exports = {
     def push(self, changed: dict[str, str], seq: int) -> None:
         """Send the parts that changed, as push number `seq`."""
         self.store.update((name, (seq, html)) for name, html in changed.items())
-        try:
-            self.parts = {**changed, SEQ: seq}
-        except Exception:  # the widget closed under us (its page went): nothing to show it on
-            logger.debug("live parts not pushed", exc_info=True)
+        _apply(self, {"parts": {**changed, SEQ: seq}})
 
 
 class LiveSlot(v.VuetifyTemplate):
