@@ -18,7 +18,15 @@ from agents.countries import (
     TimeDependent,
 )
 from agents.human import Human, HumanSupplier
-from agents.supplier import Adaptive, ExportControls, Flood, Passive, SideOffers, SupplierStrategy
+from agents.supplier import (
+    Adaptive,
+    BlanketControls,
+    ExportControls,
+    Flood,
+    Passive,
+    SideOffers,
+    SupplierStrategy,
+)
 
 ALL_STRATEGIES: list[type[Strategy]] = [
     Myopic,
@@ -31,6 +39,7 @@ ALL_STRATEGIES: list[type[Strategy]] = [
     Passive,
     Flood,
     ExportControls,
+    BlanketControls,
     SideOffers,
     Adaptive,
     Human,

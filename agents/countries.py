@@ -24,6 +24,10 @@ class CountryStrategy(Strategy):
     def answer(view: CountryView, threshold: float, note: str = "") -> Decision:
         need = threshold * view.stake
         proposed = view.gains[1.0]
+        # Nobody signs a package that changes nothing for them, whatever its reservation: a
+        # willingness to pay for a deal is for a deal that does something.
+        if all(abs(v) <= 1e-9 * view.stake for g in view.gains.values() for v in g.deltas.values()):
+            return Decision(Action.REJECT, Reason(proposed.deltas, need), 1.0, "nothing on offer")
         if proposed.total >= need:
             return Decision(Action.ACCEPT, Reason(proposed.deltas, need), 1.0, note)
         best_scale = max(view.gains, key=lambda s: view.gains[s].total)
@@ -60,7 +64,7 @@ class TimeDependent(CountryStrategy):
     track has none."""
 
     name = "time-dependent"
-    defaults = {"aspiration": 0.02, "reservation": -0.01, "e": 1.0, "horizon": 12}
+    defaults = {"aspiration": 0.02, "reservation": 0.0, "e": 1.0, "horizon": 12}
 
     def threshold(self, view: CountryView) -> float:
         horizon = view.deadline if view.deadline else self.params["horizon"]
@@ -85,13 +89,13 @@ class Conceder(TimeDependent):
 class Reciprocal(CountryStrategy):
     """Reciprocity: tolerant while partners hold together, demanding after a defection.
 
-    Accepts a small loss (`tolerance`) when nobody left or rejected in the previous round, and asks
-    for `margin` after anyone did, for `memory` rounds.
+    Accepts a gain of at least -`tolerance` (0 by default: no loss) when nobody left or rejected
+    in the previous `memory` rounds, and asks for `margin` after anyone did.
     """
 
     name = "reciprocal"
     classifier = {**CountryStrategy.classifier, "memory": 3}
-    defaults = {"tolerance": 0.005, "margin": 0.01, "memory": 3}
+    defaults = {"tolerance": 0.0, "margin": 0.01, "memory": 3}
 
     def respond(self, view: CountryView) -> Decision:
         since = view.round - int(self.params["memory"])

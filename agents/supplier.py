@@ -54,7 +54,8 @@ class Flood(SupplierStrategy):
 
 
 class ExportControls(SupplierStrategy):
-    """Withholds exports aimed at members in the minerals it dominates (the 2023-2025 pattern)."""
+    """Withholds exports to members in the minerals it dominates (like the December 2024 ban on
+    gallium and germanium to the US): membership becomes costlier, the supplier loses the sales."""
 
     name = "export-controls"
     defaults = {"min_share": 0.5}
@@ -67,12 +68,34 @@ class ExportControls(SupplierStrategy):
             SupplierAction.EXPORT_CONTROLS,
             targets,
             view.aggressiveness,
-            reason=f"licenses exports of {', '.join(targets)} to members",
+            reason=f"bans exports of {', '.join(targets)} to members",
+        )
+
+
+class BlanketControls(SupplierStrategy):
+    """Licenses exports to every foreign buyer in the minerals it dominates (like the August 2023
+    gallium and germanium licensing): everyone who depends on it pays, members and outsiders."""
+
+    name = "blanket-controls"
+    defaults = {"min_share": 0.5}
+
+    def act(self, view: SupplierView) -> SupplierMove:
+        targets = dominated(view, self.params["min_share"])
+        if not targets:
+            return SupplierMove(SupplierAction.NORMAL, reason="nothing it dominates")
+        return SupplierMove(
+            SupplierAction.EXPORT_CONTROLS,
+            targets,
+            view.aggressiveness,
+            target="all",
+            reason=f"licenses exports of {', '.join(targets)} to every foreign buyer",
         )
 
 
 class SideOffers(SupplierStrategy):
-    """Offers the least committed member a discount worth more than its gain from staying."""
+    """Offers the least committed member (the thinnest gain from staying, as a share of its
+    stake) a payment, made only if it leaves, worth its gain from staying plus a premium; never
+    more than the supplier's budget."""
 
     name = "side-offers"
     defaults = {"premium": 0.01}
@@ -83,9 +106,8 @@ class SideOffers(SupplierStrategy):
         target = min(
             view.members, key=lambda a: (view.margins.get(a, 0.0) / max(view.stakes[a], 1), a)
         )
-        offer = max(view.margins.get(target, 0.0), 0.0) + self.params["premium"] * view.stakes[
-            target
-        ] * (0.5 + view.aggressiveness)
+        premium = self.params["premium"] * view.stakes[target] * (0.5 + view.aggressiveness)
+        offer = min(max(view.margins.get(target, 0.0), 0.0) + premium, view.budget)
         return SupplierMove(
             SupplierAction.SIDE_OFFER,
             target=target,
@@ -96,8 +118,12 @@ class SideOffers(SupplierStrategy):
 
 
 class Adaptive(SupplierStrategy):
-    """Looks one round ahead: forecasts each option (normal, flood, export controls, side offer),
-    including how members would react, and picks the one worth most to it."""
+    """Looks one round ahead: forecasts each option against the bloc (normal, flood, export
+    controls aimed at members, side offer), including how members would react, and picks the
+    one worth most to it. Blanket controls are not among them: against buyers whose demand is
+    inelastic in the short run, restricting all exports pays a dominant supplier every round
+    (the optimal export tax), which a one-round look ahead cannot weigh against rivals' entry
+    years later; scenarios schedule them as shocks, or use the blanket-controls strategy."""
 
     name = "adaptive"
     classifier = {**SupplierStrategy.classifier, "lookahead": True}

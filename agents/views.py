@@ -61,8 +61,10 @@ class SupplierView:
     minerals: tuple[str, ...]
     floors: dict[str, float]
     supplier_share: dict[str, float]  # of world supply at the reference, by mineral
-    margins: dict[str, float]  # each member's gain from staying in (USD/yr) last round
+    #: each member's gain from staying in (USD/yr) last round, without any side offer
+    margins: dict[str, float]
     stakes: dict[str, float]
     aggressiveness: float
     forecast: Callable[[Sequence[SupplierMove]], list[Forecast]]
     rng: np.random.Generator
+    budget: float = float("inf")  # USD/yr it can spend on side offers

@@ -6,7 +6,9 @@ absolute times do not).
 
 Prints the median over repetitions of: ms per round of BlocModel, ms per step of the bare model,
 their ratio, the number of market clearings per round, the share of a round spent in market
-clearing and payoffs (the compiled kernels), and the time of a whole run.
+clearing and payoffs (the compiled kernels), the time of a whole run, and the runs per second of
+a 36-round run (three years: the default's length) including building the model, beside the bare
+model's 36-step runs per second.
 """
 
 from __future__ import annotations
@@ -98,6 +100,25 @@ def main() -> None:
     print(f"  clearing + payoffs:   {statistics.median(shares):8.0%} of a round (compiled kernels)")
     print(f"  load average:         {os.getloadavg()[0]:8.2f} (other work on the machine)")
     print(f"  a whole run:          {statistics.median(whole):8.3f} s (model built and run)")
+    bloc_rate, bare_rate = runs_per_second(sc, 36, max(args.runs, 3))
+    print(f"  36-round runs:        {bloc_rate:8.1f} a second (built and run; bare Mesa: "
+          f"{bare_rate:,.0f})")  # fmt: skip
+
+
+def runs_per_second(scenario, rounds: int, runs: int) -> tuple[float, float]:
+    """Runs a second of `rounds`-round runs, each model built and run, for BlocModel and for the
+    bare model, alternated (the median run time of each)."""
+    bloc, bare = [], []
+    for i in range(runs):
+        t = time.perf_counter()
+        BlocModel(scenario, rounds=rounds, rng=i).run()
+        bloc.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        m = Bare(rng=i)
+        for _ in range(rounds):
+            m.step()
+        bare.append(time.perf_counter() - t)
+    return 1 / statistics.median(bloc), 1 / statistics.median(bare)
 
 
 if __name__ == "__main__":

@@ -53,10 +53,11 @@ BLOC, WORLD = 0, 1
 OUTCOME_KM = ("world_price", "bloc_price", "fringe_supply", "fringe_demand", "bloc_imports",
               "tariffs_paid", "gap_payments", "stock_purchases", "stock_spending",
               "excess_demand", "supplier_share", "bloc_share", "supplier_share_of_bloc", "withheld",
-              "autarky")  # fmt: skip
+              "autarky", "supplier_share_outside", "secured", "support_ratio")  # fmt: skip
 OUTCOME_KAM = ("producer_price", "consumer_price", "production", "consumption", "tariff_revenue")
 (W_PRICE, B_PRICE, F_SUPPLY, F_DEMAND, B_IMPORTS, T_PAID, G_PAY, S_QTY, S_SPEND, EXCESS, S_SHARE,
- B_SHARE, S_SHARE_B, WITHHELD, AUTARKY) = range(len(OUTCOME_KM))  # fmt: skip
+ B_SHARE, S_SHARE_B, WITHHELD, AUTARKY, S_SHARE_O, SECURED,
+ SUPPORT) = range(len(OUTCOME_KM))  # fmt: skip
 P_PRICE, C_PRICE, PRODUCTION, CONSUMPTION, T_REVENUE = range(len(OUTCOME_KAM))
 
 
@@ -346,10 +347,16 @@ def _clip01(x):
 
 @njit(cache=True)
 def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, member, floors,
-                 instrument, penalty, stock_budget, flood, control, demand_shift, capacity,
-                 fringe_capacity, log_lo, log_hi, log_guess, log_autarky_guess):  # fmt: skip
-    """Every output of `negotiation.market.clear`: (15, K, M) and (5, K, A, M) arrays, one slab
-    per field of `Outcome` (see OUTCOME_KM and OUTCOME_KAM)."""
+                 instrument, penalty, stock_budget, flood, control, blanket, demand_shift,
+                 capacity, fringe_capacity, log_lo, log_hi, log_guess,
+                 log_autarky_guess):  # fmt: skip
+    """Every output of `negotiation.market.clear`: (18, K, M) and (5, K, A, M) arrays, one slab
+    per field of `Outcome` (see OUTCOME_KM and OUTCOME_KAM).
+
+    control: export controls aimed at members (the December 2024 ban to the US), the share of
+    the supplier's sales to members it withholds; blanket: controls on every foreign buyer (the
+    August 2023 licensing), the share of its exports it withholds. support_ratio is 1 here (the
+    rationing of floor support by budgets is `score_kernel`'s)."""
     K, A = member.shape
     M = ref.shape[0]
     # Inputs the same for every package may come as one row (leading axis 1).
@@ -398,8 +405,12 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
             scale = np.exp(-eps[m] * np.log(ref[m]))
             bloc_d0[k, m] = bloc_cons[k, m] * scale
             out_d0[k, m] = out_cons[k, m] * scale
-            share = bloc_cons[k, m] / max(bloc_cons[k, m] + out_cons[k, m], TINY)
-            withhold[k, m] = _clip01(control[k, m]) * share
+            total_cons = max(bloc_cons[k, m] + out_cons[k, m], TINY)
+            share = bloc_cons[k, m] / total_cons
+            foreign = 1.0 - consumption[sup, m] * demand_shift[k, m] / total_cons
+            withhold[k, m] = _clip01(
+                _clip01(control[k, m]) * share + _clip01(blanket[k, m]) * foreign
+            )
             cap[k, sup, m] *= 1.0 - withhold[k, m]
             flood_q[k, m] = flood[k, m] * capacity[k, sup, m]
             for a in range(A):
@@ -433,6 +444,7 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
     stock_q, stock_spending, excess = km[S_QTY], km[S_SPEND], km[EXCESS]
     supplier_share, bloc_share = km[S_SHARE], km[B_SHARE]
     supplier_share_of_bloc, withheld = km[S_SHARE_B], km[WITHHELD]
+    supplier_share_outside, secured, support = km[S_SHARE_O], km[SECURED], km[SUPPORT]
     producer_price, consumer_price = kam[P_PRICE], kam[C_PRICE]
     production, cons, tariff_revenue = kam[PRODUCTION], kam[CONSUMPTION], kam[T_REVENUE]
     net = np.empty(A)
@@ -492,26 +504,81 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
             gap_payments[k, m] = (p_prod - pb) * member_prod if gap[k, m] else 0.0
             excess[k, m] = world_cons + sq - world_supply
             supplier_q = production[k, sup, m]
-            share = supplier_q / max(world_supply, TINY)
-            supplier_share[k, m] = _clip01(share)
+            supplier_share[k, m] = _clip01(supplier_q / max(world_supply, TINY))
             bloc_share[k, m] = _clip01(member_prod / max(world_supply, TINY))
-            if has_bloc[k]:
-                of_outside = supplier_q / max(world_supply - member_prod, TINY)
-                share = _clip01(imports / max(member_cons, TINY)) * of_outside
-            supplier_share_of_bloc[k, m] = _clip01(share)
             withheld[k, m] = withhold[k, m] * capacity[k, sup, m]
+            # Where the buyers' supply comes from, by flows, the same way in and out of the
+            # bloc. Members' producers sell to members first only where the package gives them
+            # a reason: a bloc price above the world price (a floor or penalty that binds) or a
+            # price-gap payment (paid on supply to members, as the DoD-MP offtake). That supply
+            # is secured; everyone else buys from one mixed pool. What the supplier withholds
+            # by export controls still counts as its supply: buyers depend on it all the same.
+            secured_q = 0.0
+            if has_bloc[k] and (pb > pw * (1.0 + 1e-9) or gap[k, m]):
+                secured_q = min(member_prod, member_cons)
+            secured[k, m] = secured_q
+            structural = supplier_q + withheld[k, m]
+            pool_share = _clip01(structural / max(world_supply + withheld[k, m] - secured_q, TINY))
+            supplier_share_outside[k, m] = pool_share
+            if member_cons > 0.0:
+                supplier_share_of_bloc[k, m] = (1.0 - secured_q / member_cons) * pool_share
+            else:
+                supplier_share_of_bloc[k, m] = pool_share
+            support[k, m] = 1.0
     return km, kam
+
+
+#: How long a disruption is taken to last when a stockpile's cover is measured, years
+#: (assumption: the 2010 rare-earth halt to Japan lasted about two months, the 2023 gallium and
+#: germanium licensing stopped shipments for about two; half a year is a prudent planning case).
+DISRUPTION_YEARS = 0.5
+
+
+@njit(cache=True, inline="always")
+def _covered_trade(x, t, eps_d, eps_s):
+    """An ad-valorem tariff t on covered goods worth x USD/yr at no tariff, with constant
+    demand (eps_d < 0) and export supply (eps_s > 0) elasticities: (the exporter's loss of
+    producer surplus, the buyers' loss of consumer surplus, the tariff collected), USD/yr.
+
+    The exporter's price falls to (1 + t) ** (eps_d / (eps_s - eps_d)) of its level and the
+    buyers' rises to (1 + t) times that: an inelastic exporter bears more of the tariff."""
+    px = (1.0 + t) ** (eps_d / (eps_s - eps_d))
+    pb = px * (1.0 + t)
+    exporter = x * (1.0 - px ** (1.0 + eps_s)) / (1.0 + eps_s)
+    if abs(1.0 + eps_d) < 1e-9:
+        buyers = x * log(pb)
+    else:
+        buyers = x * (pb ** (1.0 + eps_d) - 1.0) / (1.0 + eps_d)
+    revenue = t * px * px**eps_s * x
+    return exporter, buyers, revenue
+
+
+@njit(cache=True, inline="always")
+def _surplus_lost(p, q, ref, eps):
+    """Buyers' consumer surplus lost at price p, buying q there, against the reference price,
+    on their constant-elasticity demand curve (USD/yr; negative where p is below the reference):
+    the area left of the curve between ref and p, -(p q - ref q_ref) / (1 + eps), with q_ref
+    their demand at ref (a logarithm where eps = -1)."""
+    if q <= 0.0:
+        return 0.0
+    q_ref = q * (p / ref) ** (-eps)
+    if abs(1.0 + eps) < 1e-9:
+        return q_ref * ref * log(p / ref)
+    return (p * q - ref * q_ref) / (1.0 + eps)
 
 
 @njit(cache=True)
 def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premium, openness,
                       cost_sharing, strategic_weight, base_share, member, penalty, flood, control,
-                      capacity, world_price, bloc_price, producer_price, consumer_price, cons,
-                      fringe_demand, tariff_revenue, gap_payments, stock_spending,
-                      supplier_share, bloc_share, supplier_share_of_bloc, side_offer):  # fmt: skip
-    """The (K, A, 7) components of `negotiation.payoffs.components`, USD per year."""
+                      blanket, capacity, stock_held, covered, trade_eps, eps, world_price,
+                      bloc_price,
+                      producer_price, consumer_price, cons, fringe_demand, tariff_revenue,
+                      gap_payments, stock_spending, bloc_share, supplier_share_of_bloc,
+                      supplier_share_outside, withheld, side_offer):  # fmt: skip
+    """The (K, A, 8) components of `negotiation.payoffs.components`, USD per year."""
     K, A, M = cons.shape
-    comp = np.zeros((K, A, 7))
+    comp = np.zeros((K, A, 8))
+    eps_d, eps_s = trade_eps[0], trade_eps[1]
     for k in range(K):
         kc = k if capacity.shape[0] > 1 else 0  # capacity may be one row shared by all
         has_bloc = False
@@ -526,34 +593,64 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
         for m in range(M):
             outlay += gap_payments[k, m] + stock_spending[k, m]
             total = fringe_demand[k, m]
-            member_cons = 0.0
             for a in range(A):
                 total += cons[k, a, m]
-                if member[k, a]:
-                    member_cons += cons[k, a, m]
             world_value += bloc_share[k, m] * world_price[k, m] * total
             avg_tariff += (bloc_price[k, m] - world_price[k, m]) / world_price[k, m]
-            controlled = _clip01(control[k, m])
+            # The fund's stock covers part of members' supplier-sourced needs in a disruption.
+            cover = 0.0
+            if has_bloc and stock_held[m] > 0.0:
+                exposed = 0.0
+                for a in range(A):
+                    if member[k, a]:
+                        exposed += exposure[a, m] * consumption[a, m]
+                need = DISRUPTION_YEARS * exposed * supplier_share_of_bloc[k, m] / base_share[m]
+                cover = min(stock_held[m] / max(need, TINY), 1.0)
+            aimed, all_buyers = _clip01(control[k, m]), _clip01(blanket[k, m])
             for a in range(A):
-                # producer surplus on the ramp (capacity net of export controls) ...
+                # producer surplus on the ramp (capacity net of what export controls hold back)
                 c = capacity[kc, a, m]
                 if a == sup:
-                    c *= 1.0 - controlled * member_cons / max(total, TINY)
+                    c = max(c - withheld[k, m], 0.0)
                 width = cost[a, m] * spread[m]
                 x = max(producer_price[k, a, m] - cost[a, m] * (1.0 - 0.5 * spread[m]), 0.0)
                 ps = c * x * x / (2.0 * width) if x <= width else c * (0.5 * width + (x - width))
-                if a == sup:  # ... and on the volume dumped at the world price
-                    ps += (world_price[k, m] - cost[sup, m]) * flood[k, m] * capacity[kc, sup, m]
+                paid, bought = consumer_price[k, a, m], cons[k, a, m]
+                if a == sup:
+                    # A flood sells volume from capacity and stocks that would otherwise fetch
+                    # the reference price: below it, every flooded tonne is revenue given up.
+                    ps += (world_price[k, m] - ref[m]) * flood[k, m] * capacity[kc, sup, m]
+                    # What export controls keep at home is sold to the supplier's own buyers,
+                    # whose price falls until they take it (an export restriction splits the
+                    # market: dearer abroad, cheaper at home).
+                    w = withheld[k, m]
+                    if w > 0.0 and bought > 0.0:
+                        paid = world_price[k, m] * ((bought + w) / bought) ** (1.0 / eps[m])
+                        # its producers sell at home at that price: what its buyers took at the
+                        # world price, and the withheld volume
+                        ps -= (world_price[k, m] - paid) * bought
+                        ps += (paid - cost[sup, m]) * w
+                        bought += w
                 comp[k, a, 0] += ps
-                comp[k, a, 1] -= (consumer_price[k, a, m] - ref[m]) * cons[k, a, m]
+                comp[k, a, 1] -= _surplus_lost(paid, bought, ref[m], eps[m])
                 comp[k, a, 2] += tariff_revenue[k, a, m]
-                share = supplier_share_of_bloc[k, m] if member[k, a] else supplier_share[k, m]
+                if a == sup:
+                    continue
+                # Supply security from flows: the share of the actor's consumption that comes
+                # from the supplier (the calibrated exposure, moved by the supplier's share of
+                # the pool the actor buys from), less what a stockpile covers for members.
+                share = (
+                    supplier_share_of_bloc[k, m] if member[k, a] else supplier_share_outside[k, m]
+                )
                 dependence = exposure[a, m] * min(max(share / max(base_share[m], 1e-9), 0.0), 2.0)
-                comp[k, a, 4] -= risk_premium[a] * ref[m] * consumption[a, m] * dependence
                 if member[k, a]:
-                    comp[k, a, 6] -= (
-                        controlled * exposure[a, m] * world_price[k, m] * consumption[a, m]
-                    )
+                    dependence *= 1.0 - cover
+                security = risk_premium[a] * ref[m] * consumption[a, m] * dependence
+                # Export controls realise the risk: supply the actor got from the supplier stops
+                # and must be replaced (aimed controls hit members, blanket ones every buyer).
+                hit = min(all_buyers + (aimed if member[k, a] else 0.0), 1.0)
+                lost = hit * min(dependence, 1.0) * world_price[k, m] * consumption[a, m]
+                comp[k, a, 4] -= security + lost
         avg_tariff = avg_tariff / M if has_bloc else 0.0
         discrimination = _clip01(penalty[k] + avg_tariff)
         received_total = 0.0
@@ -564,24 +661,106 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
             else:
                 comp[k, a, 6] += side_offer[k, a]
                 received_total += side_offer[k, a]
+        # The outsider penalty on covered goods (refined metals, magnets, battery materials,
+        # a hub's re-exports) sold by non-members into the bloc.
+        if has_bloc and penalty[k] > 0.0:
+            for a in range(A):
+                if member[k, a]:
+                    continue
+                for b in range(A):
+                    if member[k, b] and covered[a, b] > 0.0:
+                        lost, paid, collected = _covered_trade(covered[a, b], penalty[k], eps_d,
+                                                               eps_s)  # fmt: skip
+                        comp[k, a, 7] -= lost
+                        comp[k, b, 1] -= paid
+                        comp[k, b, 2] += collected
         comp[k, sup, 4] = -strategic_weight * world_value
         comp[k, sup, 6] -= received_total
     return comp
 
 
 @njit(cache=True)
-def score_kernel(clear_args, profile_args, weights):
+def _ration(comp, km, cost_sharing, fiscal_cap, member, floors, stock_budget, instrument):
+    """Floor support within budgets: each member pays its cost-sharing share of the outlays up
+    to its fiscal capacity (USD/yr); where the members together fall short, the support is
+    rationed. Returns (ratio (K,) of the outlay the budgets cover, the effective floors and
+    stockpile budgets for a second clearing) and writes each member's capped share into comp."""
+    K, A = member.shape
+    M = floors.shape[1]
+    ratio = np.ones(K)
+    eff_floors = floors.copy()
+    eff_budget = stock_budget.copy()
+    for k in range(K):
+        outlay = 0.0
+        for m in range(M):
+            outlay += km[G_PAY, k, m] + km[S_SPEND, k, m]
+        if outlay <= 0.0:
+            continue
+        key_sum = 0.0
+        for a in range(A):
+            if member[k, a]:
+                key_sum += cost_sharing[k, a]
+        paid = 0.0
+        for a in range(A):
+            if member[k, a]:
+                paid += min(cost_sharing[k, a] / max(key_sum, TINY) * outlay, fiscal_cap[a])
+        if paid >= outlay * (1.0 - 1e-9):
+            continue
+        r = paid / outlay
+        ratio[k] = r
+        for m in range(M):
+            if floors[k, m] > 0.0:
+                if instrument[k] == PRICE_GAP_CODE:
+                    pb = km[B_PRICE, k, m]
+                    eff_floors[k, m] = min(floors[k, m], pb + r * max(floors[k, m] - pb, 0.0))
+                elif instrument[k] == STOCKPILE_CODE:
+                    eff_budget[k, m] = stock_budget[k, m] * r
+    return ratio, eff_floors, eff_budget
+
+
+@njit(cache=True)
+def score_kernel(clear_args, profile_args, weights, fiscal_cap):
     """clear_kernel, then components_kernel on its outcome, then the weighted sum over the
     components: (outcome arrays, components (K, A, C), utility (K, A)). One call from Python
-    where there would be three (see `negotiation.payoffs.score`)."""
+    where there would be three (see `negotiation.payoffs.score`).
+
+    Budgets bind: where members' fiscal capacities (fiscal_cap, USD/yr each) cannot pay the
+    floor support, the price-gap floors or stockpile budgets are cut to what they can pay and
+    the markets cleared again; each member then pays its share, capped at its capacity."""
     km, kam = clear_kernel(*clear_args)
     p = profile_args
-    comp = components_kernel(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10],
-                             p[11], p[12], p[13], p[14], p[15], km[W_PRICE], km[B_PRICE],
-                             kam[P_PRICE], kam[C_PRICE], kam[CONSUMPTION], km[F_DEMAND],
-                             kam[T_REVENUE], km[G_PAY], km[S_SPEND], km[S_SHARE], km[B_SHARE],
-                             km[S_SHARE_B], p[16])  # fmt: skip
+    comp = components_of(p, km, kam)
+    member, floors, instrument, stock_budget = clear_args[8], clear_args[9], clear_args[10], \
+        clear_args[12]  # fmt: skip
+    ratio, eff_floors, eff_budget = _ration(comp, km, p[8], fiscal_cap, member, floors,
+                                            stock_budget, instrument)  # fmt: skip
     K, A, C = comp.shape
+    if ratio.min() < 1.0:
+        a = clear_args
+        km, kam = clear_kernel(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], eff_floors,
+                               a[10], a[11], eff_budget, a[13], a[14], a[15], a[16], a[17], a[18],
+                               a[19], a[20], a[21], a[22])  # fmt: skip
+        comp = components_of(p, km, kam)
+        for k in range(K):
+            km[SUPPORT, k, :] = ratio[k]
+            if ratio[k] >= 1.0:
+                continue
+            outlay = 0.0
+            for m in range(km.shape[2]):
+                outlay += km[G_PAY, k, m] + km[S_SPEND, k, m]
+            key_sum = 0.0
+            for i in range(A):
+                if member[k, i]:
+                    key_sum += p[8][k, i]
+            shares = np.zeros(A)
+            total = 0.0
+            for i in range(A):
+                if member[k, i]:
+                    shares[i] = min(p[8][k, i] / max(key_sum, TINY), fiscal_cap[i] / outlay)
+                    total += shares[i]
+            for i in range(A):
+                if member[k, i]:
+                    comp[k, i, 3] = -outlay * shares[i] / max(total, TINY)
     util = np.zeros((K, A))
     for k in range(K):
         for a in range(A):
@@ -593,6 +772,17 @@ def score_kernel(clear_args, profile_args, weights):
 
 
 @njit(cache=True)
+def components_of(p, km, kam):
+    """components_kernel on one clearing's outcome, with the profiles `p`."""
+    return components_kernel(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10],
+                             p[11], p[12], p[13], p[14], p[15], p[16], p[17], p[18], p[19],
+                             p[20], km[W_PRICE], km[B_PRICE], kam[P_PRICE], kam[C_PRICE],
+                             kam[CONSUMPTION], km[F_DEMAND], kam[T_REVENUE], km[G_PAY],
+                             km[S_SPEND], km[B_SHARE], km[S_SHARE_B], km[S_SHARE_O],
+                             km[WITHHELD], p[21])  # fmt: skip
+
+
+@njit(cache=True)
 def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, instrument, budget,
                  shocks, capacity, fringe_capacity, log_guess, log_autarky_guess):  # fmt: skip
     """score_kernel on K packages given as picks from a few distinct parts, as the model's
@@ -600,17 +790,20 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
 
     data: (ref, elasticity, demand, fringe_cost, spread, cost, consumption, exposure, supplier,
     log_lo, log_hi) as in MarketData; profiles: (risk_premium, openness, strategic_weight,
-    base_share); sets: (S, A) bool member sets; moves: (V, 2M + A) supplier moves, each its
-    flood and export control per mineral and side offers per actor; terms: (floors (T, M),
-    penalty (T,), cost-sharing key (T, A)); which: (3, K) the set, move and terms of each
-    package; scale: (K,) on its floors; instrument: the instrument's code; budget: the fund's
-    spending per floored mineral; shocks: (flood (M,), control (M,), demand shift (1, M)) of the
-    round; capacity (1, A, M), fringe_capacity (1, M), log_guess and log_autarky_guess (1, M)
-    shared by all packages."""
+    base_share, stock_held (M,), covered (A, A), trade_eps (2,), fiscal_cap (A,)); sets: (S, A)
+    bool member sets; moves: (V, 3M + A) supplier moves, each its flood, aimed and blanket
+    export controls per mineral and side offers per actor; terms: (floors (T, M), penalty (T,),
+    cost-sharing key (T, A)); which: (3, K) the set, move and terms of each package; scale:
+    (K,) on its floors; instrument: the instrument's code; budget: the fund's spending per
+    floored mineral; shocks: (flood (M,), aimed and blanket export controls (M,) each, demand
+    shift (1, M)) of the round;
+    capacity (1, A, M), fringe_capacity (1, M), log_guess and log_autarky_guess (1, M) shared
+    by all packages."""
     ref, eps, demand, fringe_cost, spread, cost, consumption, exposure, sup, log_lo, log_hi = data
-    risk_premium, openness, strategic_weight, base_share = profiles
+    risk_premium, openness, strategic_weight, base_share, stock_held, covered, trade_eps, \
+        fiscal_cap = profiles  # fmt: skip
     t_floors, t_penalty, t_key = terms
-    s_flood, s_control, demand_shift = shocks
+    s_flood, s_aimed, s_blanket, demand_shift = shocks
     K = which.shape[1]
     A = sets.shape[1]
     M = ref.shape[0]
@@ -620,6 +813,7 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     key = np.empty((K, A))
     flood = np.empty((K, M))
     control = np.empty((K, M))
+    blanket = np.empty((K, M))
     stock_budget = np.empty((K, M))
     offer = np.empty((K, A))
     for k in range(K):
@@ -628,48 +822,75 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
         for a in range(A):
             member[k, a] = sets[s, a]
             key[k, a] = t_key[t, a]
-            offer[k, a] = moves[v, 2 * M + a]
+            offer[k, a] = moves[v, 3 * M + a]
         for m in range(M):
             f = t_floors[t, m] * scale[k]
             floors[k, m] = f
             stock_budget[k, m] = budget if f > 0.0 else 0.0
             flood[k, m] = s_flood[m] + moves[v, m]
-            control[k, m] = min(s_control[m] + moves[v, M + m], 1.0)
+            control[k, m] = min(s_aimed[m] + moves[v, M + m], 1.0)
+            blanket[k, m] = min(s_blanket[m] + moves[v, 2 * M + m], 1.0)
     codes = np.full(K, instrument)
     return score_kernel(
         (ref, eps, demand, fringe_cost, spread, cost, consumption, sup, member, floors, codes,
-         penalty, stock_budget, flood, control, demand_shift, capacity, fringe_capacity, log_lo,
-         log_hi, log_guess, log_autarky_guess),
+         penalty, stock_budget, flood, control, blanket, demand_shift, capacity, fringe_capacity,
+         log_lo, log_hi, log_guess, log_autarky_guess),
         (ref, cost, spread, consumption, exposure, sup, risk_premium, openness, key,
-         strategic_weight, base_share, member, penalty, flood, control, capacity, offer),
+         strategic_weight, base_share, member, penalty, flood, control, blanket, capacity,
+         stock_held, covered, trade_eps, eps, offer),
         weights,
+        fiscal_cap,
     )  # fmt: skip
 
 
 @njit(cache=True)
 def capacity_kernel(capacity, fringe_capacity, producer_price, world_price, cost, fringe_cost,
-                    member, credible, rate_years, arriving, lagged):  # fmt: skip
-    """One round of investment: (capacity after closures and arrivals (A + 1, M), the fringe in
-    the last row; additions started this round (A + 1, M)).
+                    spread, member, credible, years, rate, retirement, base_margin, base_idle,
+                    losing, closure_rounds, exempt, arriving, lagged):  # fmt: skip
+    """One round of capacity: (capacity after retirement, closures and arrivals (A + 1, M), the
+    fringe in the last row; additions started this round; each producer's count of consecutive
+    rounds under water; capacity closed this round), each (A + 1, M), t/yr.
 
-    Each producer's margin is (expected price - unit cost) / unit cost, clipped to [-1, 2]; the
-    expected price is the producer price for a member when the floor is credible, the world
-    price otherwise (and always for the fringe). Growth = rate x round length x margin x
-    capacity: closures (growth < 0) act at once, additions arrive `lagged` (from `arriving`)
-    or at once."""
+    Capacity retires at `retirement` a year (mines deplete). Investment replaces it, more where
+    the expected margin ((price - unit cost) / unit cost, clipped to [-1, 2]) is above the
+    producer's margin in the no-policy calibration (`base_margin`), less where below:
+    additions = retirement x capacity x max(0, 1 + rate x (margin - base margin)) x years, so
+    that with no policy capacity holds still and prices do not drift. The expected price is the
+    producer price for a member when the floor is credible, the world price otherwise (and
+    always for the fringe). Additions arrive `lagged` (from `arriving`) or at once.
+
+    Closures: a producer whose idle share of capacity (the part of its cost ramp above its
+    price) stays above its calibrated idle share (`base_idle`) by more than 5 points for more
+    than `closure_rounds` rounds closes that excess capacity for good (Nickel West, 2024); it
+    comes back only as new investment, with the lag. `exempt` (the state-backed supplier, an
+    assumption) never closes."""
     A, M = capacity.shape
     new = np.empty((A + 1, M))
     additions = np.empty((A + 1, M))
+    streak = np.zeros((A + 1, M))
+    closures = np.zeros((A + 1, M))
     for i in range(A + 1):
         for m in range(M):
             if i < A:
                 expected = producer_price[i, m] if member[i] and credible else world_price[m]
+                actual = producer_price[i, m]
                 c, cap = cost[i, m], capacity[i, m]
             else:
-                expected, c, cap = world_price[m], fringe_cost[m], fringe_capacity[m]
+                expected = actual = world_price[m]
+                c, cap = fringe_cost[m], fringe_capacity[m]
             margin = min(max((expected - c) / c, -1.0), 2.0)
-            growth = rate_years * margin * cap
-            additions[i, m] = max(growth, 0.0)
+            growth = max(1.0 + rate * (margin - base_margin[i, m]), 0.0)
+            additions[i, m] = retirement * years * cap * growth
             arrive = arriving[i, m] if lagged else additions[i, m]
-            new[i, m] = max(cap + min(growth, 0.0) + arrive, 0.0)
-    return new, additions
+            lo = c * (1.0 - 0.5 * spread[m])
+            idle = 1.0 - _clip01((actual - lo) / (c * spread[m]))
+            excess = idle - base_idle[i, m]
+            closed = 0.0
+            if excess > 0.05 and i != exempt and cap > 0.0:
+                streak[i, m] = losing[i, m] + 1.0
+                if streak[i, m] > closure_rounds:
+                    closed = excess * cap
+                    streak[i, m] = 0.0
+            closures[i, m] = closed
+            new[i, m] = max(cap * (1.0 - retirement * years) - closed + arrive, 0.0)
+    return new, additions, streak, closures

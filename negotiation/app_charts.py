@@ -298,7 +298,7 @@ class UtilityChart:
                 ax.xaxis.set_major_locator(MaxNLocator(nbins=3, symmetric=True))
                 ax.set_title(short[a], loc="left", fontsize=13)
                 self.totals.append(ax.set_xlabel(""))
-            labels = {**COMPONENT_LABELS, "retaliation": "retaliation, side deals"}
+            labels = COMPONENT_LABELS
             axes[0].set_yticks(y, [labels[c] for c in COMPONENTS])
             axes[0].invert_yaxis()
             self.title = fig.suptitle("", x=0.01, y=0.99, ha="left", fontsize=14, fontweight="bold")
@@ -591,7 +591,7 @@ def money_svg(snap: Snapshot) -> str:
     return line_chart_svg(snap, money_panels(snap), "money")
 
 
-UTILITY_LABELS = {**COMPONENT_LABELS, "retaliation": "retaliation, side deals"}
+UTILITY_LABELS = COMPONENT_LABELS
 
 
 def utility_values(snap: Snapshot) -> dict[str, tuple[np.ndarray, bool, float]]:

@@ -130,6 +130,12 @@ def run(
         model = BlocModel(sc, rounds=rounds, rng=seed)
     except ValueError as e:
         fail(str(e))
+    people = model.human_seats()
+    if people:
+        fail(
+            f"{scenario}: {', '.join(people)} played by a person (strategy 'human'): bloc run "
+            "plays agents only; take the seat in the app (bloc app) or a workshop room"
+        )
     model.run()
     if out_dir is not None:
         meta = run_meta(sc, seed, model.rounds)

@@ -12,7 +12,12 @@ max(P_b, F), the gap paid from members' budgets. Under a stockpile floor a fund 
 market at the floor until its per-round budget is spent. Producers (actors and a rest-of-world
 fringe)
 supply along a linear ramp around their unit cost; demand has a constant elasticity. The dominant
-supplier can flood (sell extra volume at any price) or withhold exports aimed at members.
+supplier can flood (sell extra volume at any price) or withhold exports, aimed at members or
+from every foreign buyer.
+
+Supply security is measured on flows (see `negotiation._kernels`): members' producers sell to
+members first where the package gives them a reason (a bloc price above the world price, or a
+price-gap payment), and that supply is `secured`; everyone else buys from one mixed pool.
 
 Units: quantities in tonnes per year, prices in USD per tonne, money flows in USD per year.
 """
@@ -87,9 +92,10 @@ class Policies:
 
     member: (K, A) bool; floors: (K, M) USD/t, 0 = no floor; instrument, penalty: (K,);
     stock_budget: (K, M) USD per year the fund may spend on each mineral;
-    flood, control: (K, M) supplier's extra volume and withheld share, as fractions of its
-    capacity; demand_shift: (K, M) multiplier on demand; capacity: (K, A, M) and
-    fringe_capacity: (K, M) in t/yr.
+    flood: (K, M) supplier's extra volume, as a fraction of its capacity; control: (K, M) the
+    share of its sales to members it withholds (export controls aimed at members); blanket:
+    (K, M) the share of its exports to everyone it withholds; demand_shift: (K, M) multiplier
+    on demand; capacity: (K, A, M) and fringe_capacity: (K, M) in t/yr.
     """
 
     member: np.ndarray
@@ -102,6 +108,7 @@ class Policies:
     demand_shift: np.ndarray
     capacity: np.ndarray
     fringe_capacity: np.ndarray
+    blanket: np.ndarray | float = 0.0
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,9 @@ class Outcome:
     supplier_share_of_bloc: np.ndarray  # (K, M) of members' consumption sourced from the supplier
     withheld: np.ndarray  # (K, M) t/yr the supplier keeps from the market by export controls
     autarky: np.ndarray  # (K, M) the price that would clear members' market alone (0: no bloc)
+    supplier_share_outside: np.ndarray  # (K, M) of the pool non-members buy from
+    secured: np.ndarray  # (K, M) t/yr members' producers sell to members first
+    support_ratio: np.ndarray  # (K, M) share of floor support members' budgets pay (1: all)
 
     @classmethod
     def from_kernel(cls, km: np.ndarray, kam: np.ndarray) -> Outcome:
@@ -240,6 +250,7 @@ def clear_args(data: MarketData, pol: Policies, guess=None, autarky_guess=None) 
         as_array(pol.stock_budget, km),
         as_array(pol.flood, km),
         as_array(pol.control, km),
+        as_array(pol.blanket, km),
         as_rows(pol.demand_shift, km),
         as_rows(pol.capacity, (K, A, M)),
         as_rows(pol.fringe_capacity, km),

@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from agents.actors import CountryAgent, SupplierAgent
 from agents.base import Strategy
 from agents.views import CountryView, Forecast, SupplierView
 from negotiation._kernels import batch_kernel, capacity_kernel
-from negotiation.market import MarketData, Outcome, log_guess
+from negotiation.market import MarketData, Outcome, Policies, clear, log_guess
 from negotiation.payoffs import Profiles
 from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from negotiation.types import (
@@ -48,6 +48,17 @@ from negotiation.types import (
     Reason,
     SupplierAction,
     SupplierMove,
+)
+
+#: The components that are money (the others, supply security and openness, are values an
+#: actor puts on risk and on its hub business): their sum over everyone is the world's money.
+MONEY_COMPONENTS = (
+    "producer_surplus",
+    "consumer_cost",
+    "tariff_revenue",
+    "fiscal_outlay",
+    "retaliation",
+    "market_access",
 )
 
 #: Floor scales every invitee evaluates: the proposal, and the counter-proposals it may make.
@@ -215,6 +226,12 @@ class BlocModel(mesa.Model):
             self.schedule.setdefault(change.round, {}).update(change.changes())
         self.lever_history: list[tuple[int, dict[str, Any]]] = []
         self.opening = self._settings()
+        # Every actor's money with no bloc and no supplier move, at the opening: the world's money
+        # is recorded against it.
+        money = [COMPONENTS.index(c) for c in MONEY_COMPONENTS]
+        self._baseline_money = float(
+            self.evaluate([(frozenset(), 1.0, NORMAL)], 0).comp[0][:, money].sum()
+        )
         self._record_round(0, {}, NORMAL)
 
     # ------------------------------------------------------------------------------------------
@@ -241,38 +258,103 @@ class BlocModel(mesa.Model):
         )
         self.capacity = np.array([[a.production.get(m, 0.0) for m in self.minerals] for a in acts])
         self.fringe_capacity = np.array([m.fringe_capacity for m in mins])
-        sup = self.index[sc.supplier.actor]
-        world = self.capacity.sum(axis=0) + self.fringe_capacity
+        covered = np.zeros((A, A))
+        for i, a in enumerate(acts):
+            for b, x in a.covered_exports.items():
+                covered[i, self.index[b]] = x
         self.weights = np.array([a.weights.vector() for a in acts])
+        #: tonnes the bloc's stockpile holds, by mineral (bought at the floor, released to members
+        #: when export controls cut their supply)
+        self.stock_held = np.zeros(M)
+        self.fiscal_capacity = np.array([a.fiscal_capacity for a in acts])
         self.profiles = Profiles(
             risk_premium=np.array([a.risk_premium for a in acts]),
             openness_value=np.array([a.openness_value for a in acts]),
             weights=self.weights,
             cost_sharing=np.ones(A),
             strategic_weight=sc.supplier.strategic_weight,
-            base_supplier_share=self.capacity[sup] / np.maximum(world, 1e-300),
+            base_supplier_share=np.ones(M),
+            stock_held=self.stock_held,
+            covered=covered,
+            trade_eps=(sc.trade.demand_elasticity, sc.trade.supply_elasticity),
+            fiscal_cap=self.fiscal_capacity,
         )
-        self.base_supplier_share = dict(zip(self.minerals, self.profiles.base_supplier_share))
+        self.baseline = self._no_policy_outcome()
+        # The calibration: the markets with no bloc and no supplier move. Dependence on the
+        # supplier is measured against its share here (where it mines nothing its leverage is in
+        # processing, which this one-stage market does not move: the exposure stays as given).
+        share = self.baseline.supplier_share[0]
+        base_share = np.where(share > 1e-9, share, 1.0)
+        self.profiles = replace(self.profiles, base_supplier_share=base_share)
+        self.base_supplier_share = dict(zip(self.minerals, share.tolist()))
         p = self.profiles
         self._profile_args = (
             p.risk_premium,
             p.openness_value,
             float(p.strategic_weight),
-            p.base_supplier_share,
+            base_share,
+            self.stock_held,
+            covered,
+            np.array(p.trade_eps, dtype=float),
+            self.fiscal_capacity,
         )
+        # Every actor's stake (the size of its interests, USD/yr): strategies' thresholds are
+        # fractions of it. At least $1 a year, so that an actor with no stake divides safely.
         self.stake = {
-            a: float((ref * (self.data.consumption[i] + self.capacity[i])).sum())
-            + acts[i].openness_value
-            + 1e6
+            a: max(
+                float((ref * (self.data.consumption[i] + self.capacity[i])).sum())
+                + acts[i].openness_value
+                + float(covered[i].sum()),
+                1.0,
+            )
             for i, a in enumerate(self.actor_ids)
         }
-        lag_rounds = round(sc.investment.lag_days / sc.time.round_days)
+        inv = sc.investment
+        ry = sc.round_years
+        # Each producer's margin and idle share of capacity at the calibration's prices: the
+        # baseline investment answers (so that with no policy capacity holds still).
+        p0 = self.baseline.world_price[0]
+        costs = np.vstack([cost, self.data.fringe_cost[None]])
+        self.base_margin = np.clip((p0[None] - costs) / costs, -1.0, 2.0)
+        lo = costs * (1.0 - 0.5 * self.data.spread[None])
+        self.base_idle = 1.0 - np.clip((p0[None] - lo) / (costs * self.data.spread[None]), 0, 1)
+        self.losing = np.zeros((A + 1, M))
+        lag_rounds = round(inv.lag_days / sc.time.round_days)
+        # The pipeline starts full of the baseline's replacement investment.
+        steady = inv.retirement * ry * np.vstack([self.capacity, self.fringe_capacity[None]])
         self.pipeline: deque[np.ndarray] = deque(
-            [np.zeros((A + 1, M)) for _ in range(lag_rounds)], maxlen=max(lag_rounds, 1)
+            [steady.copy() for _ in range(lag_rounds)], maxlen=max(lag_rounds, 1)
         )
         self.lag_rounds = lag_rounds
-        self._no_arrivals = np.zeros((A + 1, M))
+        self.closure_rounds = inv.closure_days / sc.time.round_days
+        # The rest of the world's producers' surplus at the calibration's prices, USD/yr (their
+        # gains and losses are recorded against it).
+        d, p0 = self.data, self.baseline.world_price[0]
+        width = d.fringe_cost * d.spread
+        x = np.maximum(p0 - d.fringe_cost * (1.0 - 0.5 * d.spread), 0.0)
+        cap = self.fringe_capacity
+        self._fringe_surplus0 = np.where(
+            x <= width, cap * x * x / (2 * width), cap * (0.5 * width + (x - width))
+        )
         self._columns: list[str] = []
+
+    def _no_policy_outcome(self) -> Outcome:
+        """The markets cleared with no bloc, no floors and no supplier move."""
+        A, M = self.data.cost.shape
+        zeros = np.zeros((1, M))
+        pol = Policies(
+            member=np.zeros((1, A), dtype=bool),
+            floors=zeros,
+            instrument=np.zeros(1, dtype=np.int64),
+            penalty=np.zeros(1),
+            stock_budget=zeros,
+            flood=zeros,
+            control=zeros,
+            demand_shift=np.ones((1, M)),
+            capacity=self.capacity[None],
+            fringe_capacity=self.fringe_capacity[None],
+        )
+        return clear(self.data, pol)
 
     @property
     def _base_key(self) -> np.ndarray:
@@ -383,14 +465,15 @@ class BlocModel(mesa.Model):
             proposer,
         )
 
-    def _shock_arrays(self, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The scheduled shocks of round r: supplier flood and export control (fractions of its
-        capacity) and demand multipliers, each (M,)."""
+    def _shock_arrays(self, r: int) -> tuple:
+        """The scheduled shocks of round r: supplier flood (a fraction of its capacity), export
+        controls aimed at members and blanket ones (shares of its sales withheld) and demand
+        multipliers, each (M,)."""
         cached = self._shocks.get(r)
         if cached is not None:
             return cached
         M = len(self.minerals)
-        flood, control, demand = np.zeros(M), np.zeros(M), np.ones(M)
+        flood, aimed, blanket, demand = np.zeros(M), np.zeros(M), np.zeros(M), np.ones(M)
         for s in self.config.shocks:
             end = s.start_round + s.duration - 1 if s.duration else self.rounds
             if s.start_round <= r <= end:
@@ -398,10 +481,11 @@ class BlocModel(mesa.Model):
                 if s.kind == "flood":
                     flood[j] += s.magnitude
                 elif s.kind == "export_control":
-                    control[j] = min(1.0, control[j] + s.magnitude)
+                    controls = aimed if s.target == "members" else blanket
+                    controls[j] = min(1.0, controls[j] + s.magnitude)
                 else:
                     demand[j] *= 1.0 + s.magnitude
-        self._shocks = {r: (flood, control, demand[None])}  # only the current round is asked
+        self._shocks = {r: (flood, aimed, blanket, demand[None])}  # only this round is asked
         return self._shocks[r]
 
     def evaluate(
@@ -463,19 +547,58 @@ class BlocModel(mesa.Model):
         )
         return Evaluation(Outcome.from_kernel(*outcome), comp, util)
 
+    def spelled_out(
+        self, specs: Sequence[tuple], r: int | None = None
+    ) -> tuple[Policies, Profiles, np.ndarray]:
+        """The packages of `specs` (as `evaluate` takes them) as full (K, ...) arrays for the
+        public `negotiation.payoffs.score`: (policies, profiles, side offers (K, A) USD/yr).
+        `evaluate` packs the same packages for its compiled batch; this is the plain form, for
+        checks that want to score packages without the model's batching."""
+        r = self.round if r is None else r
+        K, A, M = len(specs), len(self.actor_ids), len(self.minerals)
+        s_flood, s_aimed, s_blanket, s_demand = self._shock_arrays(r)
+        floors, penalty, key = np.empty((K, M)), np.empty(K), np.empty((K, A))
+        moves = np.array([self._move_row(spec[2]) for spec in specs]).reshape(K, 3 * M + A)
+        for k, (_, scale, _, *rest) in enumerate(specs):
+            terms = rest[0] if rest and rest[0] else {}
+            own = terms.get("floors", {})
+            floors[k] = [float(own.get(x, f)) * scale for x, f in zip(self.minerals, self.floors)]
+            penalty[k] = float(terms.get("penalty", self.penalty))
+            sharing = terms.get("cost_sharing")
+            key[k] = self._base_key if sharing is None else self._cost_key(sharing)
+        n_floored = max(int(np.count_nonzero(self.floors)), 1)
+        budget = 0.0 if self.fund_exhausted else self.fund / self.config.round_years / n_floored
+        pol = Policies(
+            member=np.array([[a in spec[0] for a in self.actor_ids] for spec in specs]),
+            floors=floors,
+            instrument=np.full(K, INSTRUMENT_CODES[self.instrument]),
+            penalty=penalty,
+            stock_budget=np.where(floors > 0, budget, 0.0),
+            flood=s_flood + moves[:, :M],
+            control=np.minimum(s_aimed + moves[:, M : 2 * M], 1.0),
+            blanket=np.minimum(s_blanket + moves[:, 2 * M : 3 * M], 1.0),
+            demand_shift=np.repeat(s_demand, K, axis=0),
+            capacity=np.repeat(self.capacity[None], K, axis=0),
+            fringe_capacity=np.repeat(self.fringe_capacity[None], K, axis=0),
+        )
+        prof = replace(self.profiles, cost_sharing=key)
+        return pol, prof, moves[:, 3 * M :]
+
     def _move_row(self, move: SupplierMove) -> list[float]:
-        """What a supplier move adds to a package: flood and export control per mineral (as
-        fractions of its capacity), then side offers per actor (USD/yr)."""
+        """What a supplier move adds to a package: flood (a fraction of its capacity), export
+        controls aimed at members and blanket ones (shares of sales withheld) per mineral, then
+        side offers per actor (USD/yr)."""
         M, A = len(self.minerals), len(self.actor_ids)
-        row = [0.0] * (2 * M + A)
+        row = [0.0] * (3 * M + A)
         if move.action is SupplierAction.FLOOD:
             for m in move.minerals:
                 row[self.minerals.index(m)] += move.intensity
         elif move.action is SupplierAction.EXPORT_CONTROLS:
+            offset = 2 * M if move.target == "all" else M
             for m in move.minerals:
-                row[M + self.minerals.index(m)] += move.intensity
+                row[offset + self.minerals.index(m)] += move.intensity
         elif move.action is SupplierAction.SIDE_OFFER and move.target:
-            row[2 * M + self.index[move.target]] = move.offer
+            row[3 * M + self.index[move.target]] = move.offer
         return row
 
     def _log_guesses(self) -> tuple[np.ndarray, np.ndarray]:
@@ -605,6 +728,13 @@ class BlocModel(mesa.Model):
         if not strat.classifier.get("human"):
             raise ValueError(f"{seat} is played by an agent ({strat.name}), not by a person")
         strat.submit(decision)
+
+    def human_seats(self) -> list[str]:
+        """The seats (actor ids) whose strategy waits for a person's decision."""
+        seats = [a for a, ag in self.country_agents.items() if ag.strategy.classifier.get("human")]
+        if self.supplier_agent.strategy.classifier.get("human"):
+            seats.append(self.supplier_id)
+        return seats
 
     def _is_human(self, actor: str) -> bool:
         return bool(self.country_agents[actor].strategy.classifier.get("human"))
@@ -797,6 +927,7 @@ class BlocModel(mesa.Model):
             supplier_share=self.base_supplier_share,
             margins=dict(self.last_margins),
             stakes=self.stake,
+            budget=float(self.fiscal_capacity[self.index[self.supplier_id]]),
             aggressiveness=self.aggressiveness,
             forecast=lambda moves: self.forecast_moves(moves, r),
             rng=self.rng,
@@ -870,7 +1001,12 @@ class BlocModel(mesa.Model):
                 g = util[n + 1][i] - util[0][i]
                 if g > 0:
                     would_join.append(a)
-        self.last_margins = margins
+        # The supplier prices its next offer against each member's gain from staying without
+        # any offer: what a side offer paid this round took off the target's margin goes back.
+        self.last_margins = dict(margins)
+        if move.action is SupplierAction.SIDE_OFFER and move.target in margins:
+            w = self.weights[self.index[move.target], COMPONENTS.index("retaliation")]
+            self.last_margins[move.target] += move.offer * w
         ry = self.config.round_years
         fiscal = float((out.gap_payments[0] + out.stock_spending[0]).sum())
         if r > 0:
@@ -889,7 +1025,9 @@ class BlocModel(mesa.Model):
             "supplier_action": move.action.value,
             "supplier_target": move.target or ",".join(move.minerals),
             "fiscal_cost": fiscal,
+            "support_ratio": float(out.support_ratio[0].min()),
             "tariff_revenue": float(out.tariff_revenue[0].sum()),
+            **self._welfare(out, ev.comp[0]),
             "stockpile_fund": self.fund,
             "fund_exhausted": self.fund_exhausted,
             "internally_stable": not would_leave,
@@ -906,6 +1044,8 @@ class BlocModel(mesa.Model):
             "bloc_share": out.bloc_share[0],
             "supplier_share": out.supplier_share[0],
             "stockpiled": out.stock_purchases[0] * ry,
+            "stock_held": self.stock_held,
+            "secured": out.secured[0],
         }
         values = np.array(list(columns.values()), dtype=float).T.ravel().tolist()
         if len(self._columns) != len(values):  # the per-mineral column names, made once
@@ -933,12 +1073,39 @@ class BlocModel(mesa.Model):
             arow.update(zip(COMPONENTS, weighted[i]))
             self._actors.append(arow)
 
+    def _welfare(self, out: Outcome, comp: np.ndarray) -> dict[str, float]:
+        """Money for those at no table, and for the world, this round (USD/yr): the rest-of-world
+        producers' surplus against the baseline's and their buyers' cost against 2024 prices, and
+        the world's money against the baseline (no bloc, no supplier move, at the opening): the
+        change in every actor's money components (producer surplus, consumer cost, tariffs,
+        fiscal outlays, side deals, market access) plus the rest of the world's."""
+        d = self.data
+        p = out.world_price[0]
+        width = d.fringe_cost * d.spread
+        x = np.maximum(p - d.fringe_cost * (1.0 - 0.5 * d.spread), 0.0)
+        cap = self.fringe_capacity
+        ps = np.where(x <= width, cap * x * x / (2 * width), cap * (0.5 * width + (x - width)))
+        ps0 = self._fringe_surplus0
+        row_producers = float((ps - ps0).sum())
+        row_buyers = float(-((p - d.ref_price) * out.fringe_demand[0]).sum())
+        money = [COMPONENTS.index(c) for c in MONEY_COMPONENTS]
+        actors = float(comp[:, money].sum()) - self._baseline_money
+        baseline_buyers = float(
+            -((self.baseline.world_price[0] - d.ref_price) * self.baseline.fringe_demand[0]).sum()
+        )
+        return {
+            "rest_of_world_producers": row_producers,
+            "rest_of_world_buyers": row_buyers,
+            "world_money": actors + row_producers + row_buyers - baseline_buyers,
+        }
+
     def _record_specs(self, members: frozenset[str], move: SupplierMove) -> list:
         """The round as played, then each country toggled in or out (for the stability report)."""
         return [(members, 1.0, move)] + [(members ^ {a}, 1.0, move) for a in self.countries]
 
     def _flows_and_capacity(self, out: Outcome, ry: float, move: SupplierMove, r: int) -> None:
         spent = float(out.stock_spending[0].sum()) * ry
+        self.stock_held += out.stock_purchases[0] * ry
         if spent > 0:
             self.fund = max(self.fund - spent, 0.0)
             if self.fund <= 1e-6 * max(self.fund_initial, 1.0) and not self.fund_exhausted:
@@ -947,29 +1114,79 @@ class BlocModel(mesa.Model):
                     r, "", "fund_exhausted",
                     "The stockpile fund ran dry: the floors can no longer be defended",
                 )  # fmt: skip
+        self._release_stock(out, ry, r)
         inv = self.config.investment
         members = self.members
         cohesion = len(members) / max(len(self.countries), 1)
         credible = cohesion >= inv.credibility_threshold and not self.fund_exhausted
-        arriving = self._no_arrivals
-        if self.lag_rounds and len(self.pipeline) == self.lag_rounds:
-            arriving = self.pipeline.popleft()
-        cap, additions = capacity_kernel(
+        arriving = self.pipeline.popleft() if self.lag_rounds else self.base_idle
+        cap, additions, self.losing, closed = capacity_kernel(
             self.capacity,
             self.fringe_capacity,
             out.producer_price[0],
             out.world_price[0],
             self.data.cost,
             self.data.fringe_cost,
+            self.data.spread,
             np.array(self._member_rows.get(members) or [a in members for a in self.actor_ids]),
             credible,
-            inv.rate * ry,
+            ry,
+            inv.rate,
+            inv.retirement,
+            self.base_margin,
+            self.base_idle,
+            self.losing,
+            self.closure_rounds,
+            self.data.supplier,
             arriving,
             bool(self.lag_rounds),
         )
         if self.lag_rounds:
             self.pipeline.append(additions)
         self.capacity, self.fringe_capacity = cap[:-1], cap[-1]
+        self._report_closures(r, closed)
+
+    def _release_stock(self, out: Outcome, ry: float, r: int) -> None:
+        """Export controls cut members' supply from the supplier: the stockpile releases to
+        members what it holds, up to the supply cut off this round."""
+        if not self.members or not self.stock_held.any():
+            return
+        flood, aimed, blanket, _ = self._shock_arrays(r)
+        row = self._move_row(self.last_move)
+        M = len(self.minerals)
+        for j, m in enumerate(self.minerals):
+            hit = min(aimed[j] + blanket[j] + row[M + j] + row[2 * M + j], 1.0)
+            if hit <= 0 or self.stock_held[j] <= 0:
+                continue
+            idx = [self.index[a] for a in self.members]
+            exposed = float((self.data.exposure[idx, j] * self.data.consumption[idx, j]).sum())
+            cut = hit * exposed * ry
+            release = min(self.stock_held[j], cut)
+            self.stock_held[j] -= release
+            self._event(
+                r, "", "stock_released",
+                f"The bloc's stockpile released {release:,.0f} t of {self._mineral_name(m)} to "
+                f"members, against {cut:,.0f} t of supply cut off by export controls",
+            )  # fmt: skip
+
+    def _report_closures(self, r: int, closed: np.ndarray) -> None:
+        """Say in the narrative who closed capacity for good this round, and how much."""
+        names = [*(self._name(a) for a in self.actor_ids), "rest-of-world producers"]
+        for i, j in zip(*np.nonzero(closed > 0.005 * self.data.demand[None])):
+            self._event(
+                r, self.actor_ids[i] if i < len(self.actor_ids) else "", "closure",
+                f"{names[i]} closed {closed[i, j]:,.0f} t a year of "
+                f"{self._mineral_name(self.minerals[j])} capacity after more than a year under "
+                "its cash cost",
+            )  # fmt: skip
+
+    def _name(self, actor: str) -> str:
+        if actor == self.supplier_id:
+            return self.supplier_agent.name
+        return self.country_agents[actor].name
+
+    def _mineral_name(self, m: str) -> str:
+        return self.config.minerals[m].name
 
     def _exits(self, r: int, ev: Evaluation, others: list[str], margins: dict[str, float],
                decisions: dict[str, str]) -> None:  # fmt: skip

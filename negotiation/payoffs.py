@@ -2,17 +2,25 @@
 
 Pure numpy, no Mesa. Components (see `negotiation.types.COMPONENTS`):
 
-- producer_surplus: area left of the actor's supply ramp at the price its producers receive, plus
-  (price - cost) on any volume the supplier dumps;
-- consumer_cost: -(price paid - reference price) x quantity bought (zero at 2024 prices);
-- tariff_revenue: the member's share of tariffs on non-member supply, by its net imports;
-- fiscal_outlay: -(member's cost-sharing share of price-gap payments and stockpile purchases);
-- supply_security: -risk premium x reference value of consumption x exposure to the supplier, where
-  exposure scales with the supplier's share of the market the actor buys in (the bloc's market for a
-  member); for the supplier, -strategic weight x value of the bloc's share of world supply;
+- producer_surplus: area left of the actor's supply ramp at the price its producers receive; for
+  the supplier, plus (world price - reference price) on any volume it floods (revenue given up);
+- consumer_cost: -(buyers' consumer surplus lost against the reference price, the area left of
+  their constant-elasticity demand curve; zero at 2024 prices), plus, for members, what their
+  buyers pay of the penalty on outsiders' covered goods;
+- tariff_revenue: the member's share of tariffs on non-member minerals, by its net imports, plus
+  the penalty it collects on outsiders' covered goods;
+- fiscal_outlay: -(member's cost-sharing share of price-gap payments and stockpile purchases),
+  capped by its fiscal capacity (support beyond the members' budgets is rationed);
+- supply_security: -risk premium x reference value of consumption x dependence, where dependence
+  is the calibrated exposure moved by the supplier's share of the supply the actor buys, measured
+  the same way in and out (members' secured supply and stockpile cover lower it); minus, under
+  export controls, the value of the supplier-sourced supply cut off (aimed controls hit members,
+  blanket ones every buyer); for the supplier, -strategic weight x value of the bloc's share of
+  world supply;
 - openness: -(hub business x the discrimination a member applies: penalty plus average tariff);
-- retaliation: -(value of supplier-sourced consumption withheld by export controls) for members,
-  plus a side offer received while outside; for the supplier, -(offers paid).
+- retaliation (side deals): a side offer received while outside; for the supplier, -(offers paid);
+- market_access: -(the exporter's loss on covered goods it sells into the bloc as a non-member,
+  by the elasticities of trade: the part of the penalty it bears).
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from negotiation._kernels import components_kernel, score_kernel
+from negotiation._kernels import OUTCOME_KAM, OUTCOME_KM, components_of, score_kernel
 from negotiation.market import MarketData, Outcome, Policies, as_array, as_rows, clear_args
 from negotiation.types import COMPONENTS
 
@@ -35,7 +43,11 @@ class Profiles:
     weights: np.ndarray  # (A, C)
     cost_sharing: np.ndarray  # (A,) or (K, A) raw key, renormalised over members
     strategic_weight: float  # the supplier's value on a small bloc
-    base_supplier_share: np.ndarray  # (M,) the supplier's share of world supply at reference
+    base_supplier_share: np.ndarray  # (M,) the supplier's share of world supply, no policy
+    stock_held: np.ndarray | float = 0.0  # (M,) t the bloc's stockpile holds
+    covered: np.ndarray | float = 0.0  # (A, A) USD/yr of covered goods a sells to b
+    trade_eps: tuple[float, float] = (-1.5, 1.5)  # covered goods: demand, export supply
+    fiscal_cap: np.ndarray | float = 1e300  # (A,) USD/yr each member can spend on support
 
 
 def components(
@@ -50,25 +62,16 @@ def components(
     Computed as the module docstring says by `negotiation._kernels.components_kernel` (its numpy
     form is the test oracle in tests/reference_market.py)."""
     a = _profile_args(data, prof, pol, side_offer)
-    # components_kernel takes the profiles, then the outcome, then the side offers
-    comp = components_kernel(
-        *a[:-1],
-        out.world_price,
-        out.bloc_price,
-        out.producer_price,
-        out.consumer_price,
-        out.consumption,
-        out.fringe_demand,
-        out.tariff_revenue,
-        out.gap_payments,
-        out.stock_spending,
-        out.supplier_share,
-        out.bloc_share,
-        out.supplier_share_of_bloc,
-        a[-1],
-    )
+    comp = components_of(a, *_kernel_outcome(out))
     assert comp.shape[2] == len(COMPONENTS)
     return comp
+
+
+def _kernel_outcome(out: Outcome) -> tuple[np.ndarray, np.ndarray]:
+    """The outcome as the kernels' two arrays."""
+    km = np.stack([getattr(out, f) for f in OUTCOME_KM])
+    kam = np.stack([getattr(out, f) for f in OUTCOME_KAM])
+    return km, kam
 
 
 def _profile_args(data: MarketData, prof: Profiles, pol: Policies, side_offer) -> tuple:
@@ -92,14 +95,24 @@ def _profile_args(data: MarketData, prof: Profiles, pol: Policies, side_offer) -
         f(pol.penalty, (K,)),
         f(pol.flood, (K, M)),
         f(pol.control, (K, M)),
+        f(pol.blanket, (K, M)),
         as_rows(pol.capacity, (K, A, M)),
+        f(prof.stock_held, (M,)),
+        f(prof.covered, (A, A)),
+        f(prof.trade_eps, (2,)),
+        data.elasticity,
         f(0.0 if side_offer is None else side_offer, (K, A)),
     )
 
 
 def utility(comp: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Weighted sum of components: (K, A, C) x (A, C) -> (K, A), USD per year."""
-    return (comp * weights[None]).sum(axis=2)
+    """Weighted sum of components: (K, A, C) x (A, C) -> (K, A), USD per year, summed in the
+    components' order (as the kernels do, so that the two agree to the last bit)."""
+    weighted = comp * weights[None]
+    total = weighted[..., 0].copy()
+    for c in range(1, weighted.shape[2]):
+        total += weighted[..., c]
+    return total
 
 
 def score(
@@ -113,10 +126,12 @@ def score(
 ) -> tuple[Outcome, np.ndarray, np.ndarray]:
     """`clear`, `components` and `utility` one after another, in one compiled call (the
     model's `batch_kernel` builds its batches' arrays and calls the same compiled code):
-    (outcome, components (K, A, C), utility (K, A)), the same numbers."""
+    (outcome, components (K, A, C), utility (K, A)), the same numbers where members' budgets
+    cover the floor support; where they do not, the support is rationed (`score_kernel`)."""
     outcome, comp, util = score_kernel(
         clear_args(data, pol, guess, autarky_guess),
         _profile_args(data, prof, pol, side_offer),
         as_array(weights, (pol.member.shape[1], len(COMPONENTS))),
+        as_array(prof.fiscal_cap, (pol.member.shape[1],)),
     )
     return Outcome.from_kernel(*outcome), comp, util

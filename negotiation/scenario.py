@@ -191,6 +191,7 @@ class Weights(Frozen):
     supply_security: float = Field(1.0, ge=0, le=100)
     openness: float = Field(1.0, ge=0, le=100)
     retaliation: float = Field(1.0, ge=0, le=100)
+    market_access: float = Field(1.0, ge=0, le=100)
 
     def vector(self) -> tuple[float, ...]:
         return tuple(getattr(self, c) for c in COMPONENTS)
@@ -210,7 +211,14 @@ class Actor(Frozen):
         0.3, ge=0, le=10, description="cost of a supplier-dependent tonne, fraction of its value"
     )
     openness_value: Money = Field(0.0, description="hub business exposed to discrimination, USD/yr")
-    fiscal_capacity: Money = Field(1e10, description="USD per year it can spend on floors")
+    fiscal_capacity: Money = Field(
+        1e10, description="USD per year it can spend on price-gap payments and stockpile buying"
+    )
+    covered_exports: dict[str, Money] = Field(
+        {},
+        description="USD per year of covered goods (refined minerals, magnets, battery materials,"
+        " re-exports) it sells to each other actor: what the outsider penalty falls on",
+    )
     weights: Weights = Weights()
     sources: dict[str, str] = {}
 
@@ -286,7 +294,7 @@ class Supplier(Frozen):
 #: What a shock's magnitude means, and the range it must fall in, by kind.
 SHOCK_MAGNITUDES: dict[str, tuple[float, float, str]] = {
     "flood": (0.0, 5.0, "extra volume the supplier dumps, as a fraction of its capacity"),
-    "export_control": (0.0, 1.0, "share of members' purchases from the supplier withheld"),
+    "export_control": (0.0, 1.0, "share of the supplier's sales withheld from those targeted"),
     "demand": (-0.9, 5.0, "change in world demand at any price (-0.1 = 10% less)"),
 }
 
@@ -297,6 +305,9 @@ class Shock(Frozen):
     start_round: int = Field(ge=1, le=MAX_ROUNDS)
     duration: int = Field(0, ge=0, le=MAX_ROUNDS, description="rounds; 0 = until the end")
     magnitude: float = Field(0.5, ge=-0.9, le=5)
+    target: Literal["all", "members"] = Field(
+        "all", description="export controls on every foreign buyer, or aimed at bloc members"
+    )
     note: str = ""
 
     @model_validator(mode="after")
@@ -310,9 +321,28 @@ class Shock(Frozen):
         return self
 
 
+class Trade(Frozen):
+    """Trade in covered goods, on which the outsider penalty falls."""
+
+    demand_elasticity: float = Field(
+        -1.5, lt=0, ge=-20, description="of the bloc's demand for an outsider's covered goods"
+    )
+    supply_elasticity: float = Field(
+        1.5, gt=0, le=20, description="of an outsider's export supply of covered goods"
+    )
+
+
 class Investment(Frozen):
     lag_days: int = Field(730, ge=0, le=36500, description="from decision to new capacity")
-    rate: float = Field(0.15, ge=0, le=5, description="capacity growth per year per unit margin")
+    rate: float = Field(
+        1.0, ge=0, le=50, description="response of investment to the margin above the baseline's"
+    )
+    retirement: float = Field(
+        0.05, ge=0, le=1, description="share of capacity retired a year (depletion)"
+    )
+    closure_days: int = Field(
+        365, ge=0, le=36500, description="days under cash cost before idle capacity closes"
+    )
     credibility_threshold: float = Field(
         0.5, ge=0, le=1, description="share of countries in the bloc for members to invest"
     )
@@ -346,6 +376,7 @@ class Scenario(Frozen):
     supplier: Supplier = Supplier()
     shocks: tuple[Shock, ...] = ()
     investment: Investment = Investment()
+    trade: Trade = Trade()
     levers: tuple[LeverChange, ...] = ()
     seed: int | None = Field(None, ge=0, description="seed used by `bloc run` without --seed")
     extends: str | None = None
@@ -380,6 +411,12 @@ class Scenario(Frozen):
                     f"({self.supplier.actor!r}) can have role 'supplier'"
                 )
         for aid, actor in self.actors.items():
+            for b in actor.covered_exports:
+                if b not in actors:
+                    problems.append(
+                        f"actors.{aid}.covered_exports.{b}: actor {b!r} is not defined"
+                        + _did_you_mean(b, actors)
+                    )
             for table in ("production", "unit_cost", "consumption", "exposure"):
                 for m in getattr(actor, table):
                     if m not in minerals:

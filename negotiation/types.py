@@ -15,9 +15,10 @@ COMPONENTS: tuple[str, ...] = (
     "consumer_cost",  # -(price paid - reference price) x consumption
     "tariff_revenue",  # variable tariff and penalty collected on non-member supply
     "fiscal_outlay",  # -(share of price-gap payments and stockpile purchases)
-    "supply_security",  # -(risk premium x value of consumption sourced from the supplier)
+    "supply_security",  # -(risk premium x value of supplier-sourced consumption, by flows)
     "openness",  # -(hub business lost by discriminating against outsiders)
-    "retaliation",  # -(damage from the supplier's export controls) + side offers received
+    "retaliation",  # side offers received (paid only to a member that left); the supplier pays
+    "market_access",  # -(outsider's loss on covered goods sold into the bloc, under its penalty)
 )
 
 COMPONENT_LABELS: dict[str, str] = {
@@ -27,7 +28,8 @@ COMPONENT_LABELS: dict[str, str] = {
     "fiscal_outlay": "fiscal outlay",
     "supply_security": "supply security",
     "openness": "openness of trade",
-    "retaliation": "retaliation and side deals",
+    "retaliation": "side deals",
+    "market_access": "access to the bloc's market",
 }
 
 

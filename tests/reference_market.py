@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from negotiation._kernels import find_prices
+from negotiation._kernels import DISRUPTION_YEARS, find_prices
 from negotiation.market import (
     BORDER,
     PRICE_GAP,
@@ -62,9 +62,16 @@ def clear(
     sup = data.supplier
     cap = pol.capacity.copy()
     # Export controls aimed at members: the supplier withholds the share of its output that
-    # members would buy (their share of world consumption) times the control intensity.
-    member_cons_share = bloc_cons_base / np.maximum(bloc_cons_base + out_cons_base, 1e-300)
-    withhold_frac = np.clip(pol.control, 0, 1) * member_cons_share
+    # members would buy (their share of world consumption) times the control intensity; blanket
+    # controls withhold the share every foreign buyer would buy.
+    total_cons = np.maximum(bloc_cons_base + out_cons_base, 1e-300)
+    member_cons_share = bloc_cons_base / total_cons
+    foreign_share = 1.0 - cons_base[:, sup, :] / total_cons
+    withhold_frac = np.clip(
+        np.clip(pol.control, 0, 1) * member_cons_share + np.clip(pol.blanket, 0, 1) * foreign_share,
+        0,
+        1,
+    )
     cap[:, sup, :] *= 1.0 - withhold_frac
     flood_q = pol.flood * pol.capacity[:, sup, :]  # (K, M) sold whatever the price
 
@@ -152,12 +159,17 @@ def clear(
     excess = world_cons + stock_q - world_supply
     supplier_q = production[:, sup, :]
     supplier_share = supplier_q / np.maximum(world_supply, 1e-300)
-    outside_q = world_supply - member_prod
-    supplier_share_of_outside = supplier_q / np.maximum(outside_q, 1e-300)
+    withheld = withhold_frac * pol.capacity[:, sup, :]
+    # Members' producers sell to members first where the package gives them a reason: a bloc
+    # price above the world price, or a price-gap payment. Everyone else buys from one pool, in
+    # which what export controls hold back still counts as the supplier's.
+    wedge = has_bloc & ((p_b > p_w * (1 + 1e-9)) | gap)
+    secured = np.where(wedge, np.minimum(member_prod, member_cons), 0.0)
+    pool_share = np.clip(
+        (supplier_q + withheld) / np.maximum(world_supply + withheld - secured, 1e-300), 0, 1
+    )
     supplier_share_of_bloc = np.where(
-        has_bloc,
-        np.clip(bloc_imports / np.maximum(member_cons, 1e-300), 0, 1) * supplier_share_of_outside,
-        supplier_share,
+        member_cons > 0, (1 - secured / np.maximum(member_cons, 1e-300)) * pool_share, pool_share
     )
     return Outcome(
         world_price=p_w,
@@ -178,8 +190,11 @@ def clear(
         supplier_share=np.clip(supplier_share, 0, 1),
         bloc_share=np.clip(member_prod / np.maximum(world_supply, 1e-300), 0, 1),
         supplier_share_of_bloc=np.clip(supplier_share_of_bloc, 0, 1),
-        withheld=withhold_frac * pol.capacity[:, sup, :],
+        withheld=withheld,
         autarky=autarky,
+        supplier_share_outside=pool_share,
+        secured=secured,
+        support_ratio=np.ones((K, M)),
     )
 
 
@@ -197,18 +212,36 @@ def components(
     ref = data.ref_price[None, None, :]
     comp = np.zeros((K, A, len(COMPONENTS)))
 
-    # Producer surplus: the ramp at the producer price; the supplier's flood volume at (p - c).
+    # Producer surplus: the ramp at the producer price, on capacity net of what export controls
+    # hold back; the supplier's flood volume at (p - reference price).
     cap = pol.capacity.copy()
-    member_cons_share = (out.consumption * member).sum(axis=1) / np.maximum(
-        out.consumption.sum(axis=1) + out.fringe_demand, 1e-300
-    )
-    cap[:, sup, :] *= 1.0 - np.clip(pol.control, 0, 1) * member_cons_share
+    cap[:, sup, :] = np.maximum(cap[:, sup, :] - out.withheld, 0.0)
     ps = ramp_surplus(out.producer_price, cap, data.cost[None], data.spread[None, None, :])
     flood_q = pol.flood * pol.capacity[:, sup, :]
-    ps[:, sup, :] += (out.world_price - data.cost[sup][None]) * flood_q
+    ps[:, sup, :] += (out.world_price - data.ref_price[None]) * flood_q
+    # What export controls keep at home goes to the supplier's buyers, at the price they take it.
+    paid = out.consumer_price.copy()
+    bought = out.consumption.copy()
+    w, b = out.withheld, out.consumption[:, sup, :]
+    home = (w > 0) & (b > 0)
+    ratio = np.where(home, (b + w) / np.where(home, b, 1.0), 1.0)
+    p_home = out.world_price * ratio ** (1 / data.elasticity[None])
+    paid[:, sup, :] = np.where(home, p_home, paid[:, sup, :])
+    bought[:, sup, :] = np.where(home, b + w, b)
+    ps[:, sup, :] += np.where(
+        home, (p_home - data.cost[sup][None]) * w - (out.world_price - p_home) * b, 0.0
+    )
     comp[..., 0] = ps.sum(axis=2)
-
-    comp[..., 1] = -((out.consumer_price - ref) * out.consumption).sum(axis=2)
+    # Consumer surplus lost against the reference price, on each buyer's demand curve.
+    e = data.elasticity[None, None, :]
+    q_ref = bought * (paid / ref) ** (-e)
+    unit = np.abs(1 + e) < 1e-9
+    lost = np.where(
+        unit,
+        q_ref * ref * np.log(paid / ref),
+        (paid * bought - ref * q_ref) / np.where(unit, 1.0, 1 + e),
+    )
+    comp[..., 1] = -np.where(bought > 0, lost, 0.0).sum(axis=2)
     comp[..., 2] = out.tariff_revenue.sum(axis=2)
 
     key = np.broadcast_to(prof.cost_sharing, pol.member.shape) * pol.member
@@ -216,13 +249,25 @@ def components(
     bloc_outlay = (out.gap_payments + out.stock_spending).sum(axis=1)  # (K,)
     comp[..., 3] = -key * bloc_outlay[:, None]
 
+    # Supply security from flows, the same way in and out; a stockpile covers members.
     base = np.maximum(prof.base_supplier_share, 1e-9)[None, None, :]
     market_share = np.where(
-        member, out.supplier_share_of_bloc[:, None, :], out.supplier_share[:, None, :]
+        member, out.supplier_share_of_bloc[:, None, :], out.supplier_share_outside[:, None, :]
     )
     dependence = data.exposure[None] * np.clip(market_share / base, 0.0, 2.0)
+    exposed = (data.exposure[None] * data.consumption[None] * member).sum(axis=1)  # (K, M)
+    need = DISRUPTION_YEARS * exposed * out.supplier_share_of_bloc / base[:, 0]
+    stock = np.broadcast_to(np.asarray(prof.stock_held, dtype=float), (M,))[None]
+    has_bloc = pol.member.any(axis=1)[:, None]
+    cover = np.where(has_bloc & (stock > 0), np.minimum(stock / np.maximum(need, 1e-300), 1), 0)
+    dependence = np.where(member, dependence * (1 - cover[:, None, :]), dependence)
     value = ref * data.consumption[None]
-    comp[..., 4] = -prof.risk_premium[None, :] * (value * dependence).sum(axis=2)
+    hit = np.minimum(
+        np.clip(pol.blanket, 0, 1)[:, None, :] + np.clip(pol.control, 0, 1)[:, None, :] * member,
+        1.0,
+    )
+    lost = hit * np.minimum(dependence, 1) * out.world_price[:, None, :] * data.consumption[None]
+    comp[..., 4] = -(prof.risk_premium[:, None] * value * dependence + lost).sum(axis=2)
     world_value = out.world_price * (out.consumption.sum(axis=1) + out.fringe_demand)  # (K, M)
     comp[:, sup, 4] = -prof.strategic_weight * (out.bloc_share * world_value).sum(axis=1)
 
@@ -234,10 +279,24 @@ def components(
     discrimination = np.clip(pol.penalty + avg_tariff, 0.0, 1.0)
     comp[..., 5] = -prof.openness_value[None, :] * discrimination[:, None] * pol.member
 
-    controlled = np.clip(pol.control, 0, 1)[:, None, :] * data.exposure[None] * member
-    comp[..., 6] = -(controlled * out.world_price[:, None, :] * data.consumption[None]).sum(axis=2)
     if side_offer is not None:
         received = side_offer * ~pol.member
         comp[..., 6] += received
         comp[:, sup, 6] -= received.sum(axis=1)
+
+    # The penalty on covered goods outsiders sell into the bloc, split by the trade elasticities.
+    eps_d, eps_s = prof.trade_eps
+    t = pol.penalty[:, None, None]
+    x = np.broadcast_to(np.asarray(prof.covered, dtype=float), (A, A))[None]
+    applies = (~pol.member)[:, :, None] & pol.member[:, None, :] & (t > 0) & (x > 0)
+    px = (1 + t) ** (eps_d / (eps_s - eps_d))
+    lost_x = np.where(applies, x * (1 - px ** (1 + eps_s)) / (1 + eps_s), 0.0)
+    if abs(1 + eps_d) < 1e-9:  # unit-elastic demand: the integral is a logarithm
+        paid_x = np.where(applies, x * np.log(px * (1 + t)), 0.0)
+    else:
+        paid_x = np.where(applies, x * ((px * (1 + t)) ** (1 + eps_d) - 1) / (1 + eps_d), 0.0)
+    collected = np.where(applies, t * px ** (1 + eps_s) * x, 0.0)
+    comp[..., 7] = -lost_x.sum(axis=2)
+    comp[..., 1] -= paid_x.sum(axis=1)
+    comp[..., 2] += collected.sum(axis=1)
     return comp

@@ -44,6 +44,7 @@ from negotiation.app_charts import (
 from negotiation.app_state import Levers, Session, statuses
 from negotiation.cli import entry
 from negotiation.scenario import ScenarioError, scenario_names
+from negotiation.types import COMPONENTS
 
 SCENARIO = "ministerial-2026"
 
@@ -420,14 +421,14 @@ def test_the_utility_svg_has_a_bar_per_component_and_country():
     now = snap.actors_df[snap.actors_df["round"] == 2].set_index("actor")
     for g in groups:
         bars = [r for r in g.iter(f"{NS}rect") if r.get("class") == "bar"]
-        assert len(bars) == 7
+        assert len(bars) == len(COMPONENTS)
         for bar in bars:
             value = float(now.loc[g.get("data-actor"), bar.get("data-component")])
             assert bar.get("fill") == ("#009E73" if value >= 0 else "#D55E00")
         (total,) = [t for t in g.iter(f"{NS}text") if t.get("class") == "utility-total"]
         assert total.text.startswith("in ·" if now.loc[g.get("data-actor"), "member"] else "out ·")
     text = _text(root)
-    assert "consumer cost" in text and "retaliation, side deals" in text
+    assert "consumer cost" in text and "side deals" in text and "access to the bloc" in text
     assert all(snap.short[a] in text for a in snap.countries)
 
 
@@ -692,9 +693,9 @@ def test_every_built_in_scenario_runs_in_the_app(name):
             root = _svg(svg)
             assert len(list(root.iter(f"{NS}polyline"))) >= len(_panels(root)) > 0
         root = _svg(utility_svg(snap))
-        assert len([r for r in root.iter(f"{NS}rect") if r.get("class") == "bar"]) == 7 * len(
-            snap.countries
-        )
+        assert len([r for r in root.iter(f"{NS}rect") if r.get("class") == "bar"]) == len(
+            COMPONENTS
+        ) * len(snap.countries)
         assert not has_nan(network_svg(snap, statuses(snap)))
         assert not has_nan(timeline_svg(snap))
     name_, text = s.scenario_file()

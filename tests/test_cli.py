@@ -113,3 +113,17 @@ def test_the_real_command_exits_2_without_a_traceback():
     assert p.returncode == 2
     assert p.stderr.startswith("bloc: error: atlantis: no such scenario")
     assert "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("seat", ["japan", "supplier"])
+def test_a_scenario_with_a_persons_seat_is_refused_by_bloc_run(tmp_path, seat):
+    """bloc run plays agents only: a seat given to a person (`human`, `human-supplier`) would
+    wait for ever, so the command says so in one line, exits 2 and writes nothing."""
+    strategy = "human-supplier" if seat == "supplier" else "human"
+    path = f"actors.{seat}.strategy" if seat != "supplier" else "supplier.strategy"
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["run", "--set", f"{path}={strategy}", "--out", str(out)])
+    assert r.exit_code == 2
+    lines = [x for x in r.output.splitlines() if x.strip()]
+    assert len(lines) == 1 and f"{seat} played by a person" in lines[0]
+    assert not out.exists() or not any(out.iterdir())

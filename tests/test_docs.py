@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -257,3 +259,14 @@ def test_the_readme_names_every_registered_strategy():
     brief = text.split("\n## The model in brief\n", 1)[1].split("\n## ", 1)[0]
     for name in STRATEGIES:
         assert f"`{name}`" in brief, f"README, The model in brief: strategy {name} missing"
+
+
+def test_the_assumptions_table_is_what_the_model_gives():
+    """docs/assumptions.md is the table scripts/assumptions.py writes for the model as it is; the
+    check fails, naming the file, when it is not."""
+    script = ROOT / "scripts" / "assumptions.py"
+    r = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "is up to date" in r.stdout
+    table = (ROOT / "docs" / "assumptions.md").read_text()
+    assert table.count("\n| ") >= 15  # the header, its rule and a row per variation

@@ -141,9 +141,12 @@ def test_export_controls_raise_world_price_and_hurt_members():
     calm, ctrl = clear(data, calm_pol), clear(data, ctrl_pol)
     assert np.all(ctrl.world_price > calm.world_price)
     assert np.all(ctrl.withheld > 0)
-    r = COMPONENTS.index("retaliation")
+    # Controls aimed at members cut the supply members got from the supplier: a loss of supply
+    # security for members (not for the supplier's own buyers).
+    r = COMPONENTS.index("supply_security")
+    calm_comp = components(data, profiles(data), calm_pol, calm)
     comp = components(data, profiles(data), ctrl_pol, ctrl)
-    assert comp[0, 0, r] < 0 and comp[0, 1, r] < 0 and comp[0, 2, r] == 0
+    assert comp[0, 0, r] < calm_comp[0, 0, r] and comp[0, 1, r] < calm_comp[0, 1, r]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,6 +190,7 @@ def random_case(draw):
         demand_shift=arr(0.5, 1.5, (K, M)),
         capacity=demand[None, None] * arr(0.0, 0.6, (K, A, M)),
         fringe_capacity=demand[None] * arr(0.3, 1.0, (K, M)),
+        blanket=arr(0.0, 1.0, (K, M)) * (arr(0, 1, (K, M)) > 0.5),
     )
     prof = Profiles(
         risk_premium=arr(0.0, 1.0, (A,)),
@@ -195,6 +199,9 @@ def random_case(draw):
         cost_sharing=arr(0.01, 1.0, (A,)),
         strategic_weight=draw(f(0, 2)),
         base_supplier_share=arr(0.01, 1.0, (M,)),
+        stock_held=demand * arr(0.0, 0.2, (M,)) * (arr(0, 1, (M,)) > 0.5),
+        covered=arr(0.0, 1e9, (A, A)) * (arr(0, 1, (A, A)) > 0.5),
+        trade_eps=(draw(f(-3.0, -0.2)), draw(f(0.2, 3.0))),
     )
     offer = arr(0.0, 1e8, (K, A))
     return data, pol, prof, offer

@@ -198,11 +198,20 @@ def test_side_offers_reach_the_records(default):
     assert m.events_df["text"].str.contains("offers").any()
 
 
-def test_export_controls_hurt_members(default):
-    m = BlocModel(default, supplier_strategy="export-controls", aggressiveness=1.0, rng=0).run(2)
-    a = m.actors_df[m.actors_df["round"] == 2]
-    assert (a.loc[a["member"], "retaliation"] < 0).all()
-    assert (a.loc[~a["member"], "retaliation"] >= 0).all()
+def test_export_controls_aimed_at_members_hurt_members_not_outsiders(default):
+    """Controls aimed at members cut the supply members got from the supplier: their supply
+    security falls against the same round without controls; an outsider's does not fall."""
+
+    def security(strategy: str):
+        m = BlocModel(default, supplier_strategy=strategy, aggressiveness=1.0, rng=0).run(2)
+        a = m.actors_df[m.actors_df["round"] == 2].set_index("actor")
+        return a["supply_security"], a["member"]
+
+    calm, _ = security("passive")
+    hit, member = security("export-controls")
+    assert (hit[member] < calm[member]).all()
+    outsiders = member.index[~member & (member.index != "supplier")]
+    assert (hit[outsiders] >= calm[outsiders] - 1e-6 * calm[outsiders].abs()).all()
 
 
 def test_bad_parameters_are_refused(default):
@@ -269,9 +278,7 @@ def test_the_model_scores_a_batch_as_payoffs_score_does_on_the_packages_spelled_
     """evaluate hands the compiled kernel each distinct member set, supplier move and set of
     terms once, and which of them each package takes; spelled out as full (K, ...) arrays and
     scored by the public `payoffs.score`, the same packages give the same numbers, bit for bit."""
-    from negotiation.market import Policies
-    from negotiation.payoffs import Profiles, score
-    from negotiation.types import INSTRUMENT_CODES
+    from negotiation.payoffs import score
 
     m = BlocModel(default, instrument="stockpile", rng=0).run(3)
     flood = SupplierMove(SupplierAction.FLOOD, ("rare_earths", "graphite"), 0.3)
@@ -286,36 +293,14 @@ def test_the_model_scores_a_batch_as_payoffs_score_does_on_the_packages_spelled_
     ]
     got = m.evaluate(specs)
 
-    K, ids, minerals = len(specs), m.actor_ids, list(m.minerals)
-    s_flood, s_control, s_demand = m._shock_arrays(m.round)
-    floors, penalty, key = np.empty((K, len(minerals))), np.empty(K), np.empty((K, len(ids)))
-    flood_q, control, side = np.zeros_like(floors), np.zeros_like(floors), np.zeros((K, len(ids)))
-    for k, (_, scale, move, *rest) in enumerate(specs):
-        terms = rest[0] if rest else {}
-        own = terms.get("floors", {})
-        floors[k] = [own.get(x, f) * scale for x, f in zip(minerals, m.floors)]
-        penalty[k] = terms.get("penalty", m.penalty)
-        key[k] = m._cost_key(terms["cost_sharing"]) if "cost_sharing" in terms else m._cost_key()
-        for x in move.minerals:
-            j = minerals.index(x)
-            (flood_q if move.action is SupplierAction.FLOOD else control)[k, j] += move.intensity
-        if move.target:
-            side[k, ids.index(move.target)] = move.offer
+    pol, prof, side = m.spelled_out(specs)
+    # The spelled-out arrays are the packages as written: check a few of them by hand.
+    j = list(m.minerals).index("lithium")
+    assert pol.floors[2, j] == 9_000 * 1.25 and pol.penalty[2] == 0.3
+    assert pol.flood[0, list(m.minerals).index("graphite")] == pytest.approx(0.3)
+    assert pol.control[3, list(m.minerals).index("gallium")] == pytest.approx(0.5)
     assert not m.fund_exhausted  # the fund buys, so its budget is in the packages
     budget = m.fund / m.config.round_years / max(np.count_nonzero(m.floors), 1)
-    pol = Policies(
-        member=np.array([[a in spec[0] for a in ids] for spec in specs]),
-        floors=floors,
-        instrument=np.full(K, INSTRUMENT_CODES[m.instrument]),
-        penalty=penalty,
-        stock_budget=np.where(floors > 0, budget, 0.0),
-        flood=s_flood + flood_q,
-        control=np.minimum(s_control + control, 1.0),
-        demand_shift=np.repeat(s_demand, K, axis=0),
-        capacity=np.repeat(m.capacity[None], K, axis=0),
-        fringe_capacity=np.repeat(m.fringe_capacity[None], K, axis=0),
-    )
-    prof = Profiles(**{**m.profiles.__dict__, "cost_sharing": key})
     last = m.last_outcome
     guesses = last.world_price[0], np.where(last.autarky[0] > 0, last.autarky, last.bloc_price)[0]
     want, comp, util = score(m.data, prof, pol, m.weights, *guesses, side)

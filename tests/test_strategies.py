@@ -172,14 +172,14 @@ def test_boulware_concedes_only_at_the_deadline():
 
 
 def test_conceder_concedes_early():
-    views = [country_view(0.001, elapsed=t, deadline=6) for t in range(1, 7)]
-    assert actions(make_strategy("conceder"), views) == [R, A, A, A, A, A]
+    views = [country_view(0.005, elapsed=t, deadline=6) for t in range(1, 7)]
+    assert actions(make_strategy("conceder"), views) == [R, R, A, A, A, A]
 
 
 def test_time_dependent_threshold_follows_the_schedule():
     s = make_strategy("time-dependent", e=1.0)
     thresholds = [s.threshold(country_view(0.0, elapsed=t, deadline=4)) for t in range(5)]
-    np.testing.assert_allclose(thresholds, [0.02, 0.0125, 0.005, -0.0025, -0.01])
+    np.testing.assert_allclose(thresholds, [0.02, 0.015, 0.01, 0.005, 0.0], atol=1e-15)
 
 
 def test_myopic_counters_with_the_best_scale():
@@ -193,10 +193,10 @@ def test_myopic_counters_with_the_best_scale():
 
 def test_reciprocal_mirrors_defections():
     s = make_strategy("reciprocal")
-    calm = [country_view(-0.002, rnd=r) for r in (1, 2)]
-    after = [country_view(-0.002, rnd=r, history=[(2, "eu", "left")]) for r in (3, 4, 5, 6)]
-    # Tolerates a small loss while partners hold, demands a margin for 3 rounds after a
-    # defection, then forgives.
+    calm = [country_view(0.002, rnd=r) for r in (1, 2)]
+    after = [country_view(0.002, rnd=r, history=[(2, "eu", "left")]) for r in (3, 4, 5, 6)]
+    # Takes a small gain while partners hold, demands a margin for 3 rounds after a defection,
+    # then forgives.
     assert actions(s, calm + after) == [A, A, R, R, R, A]
 
 
@@ -234,7 +234,7 @@ def test_country_registry_is_derived_from_tags():
 
 def test_reciprocal_does_not_punish_its_own_refusals():
     s = make_strategy("reciprocal")
-    own = country_view(-0.002, rnd=3, history=[(2, "japan", "rejected")])
+    own = country_view(0.002, rnd=3, history=[(2, "japan", "rejected")])
     assert s.respond(own).action is A
 
 
@@ -242,7 +242,7 @@ def test_the_time_dependent_horizon_is_a_parameter_where_no_deadline_binds():
     """Without a deadline the schedule runs over `horizon` rounds (12 by default): twice the
     horizon, half the concession at the same round; a deadline, where there is one, rules."""
     default, slow = make_strategy("time-dependent"), make_strategy("time-dependent", horizon=24)
-    assert default.threshold(country_view(0.0, elapsed=12)) == pytest.approx(-0.01)
-    assert slow.threshold(country_view(0.0, elapsed=12)) == pytest.approx(0.005)
-    assert slow.threshold(country_view(0.0, elapsed=4, deadline=4)) == pytest.approx(-0.01)
+    assert default.threshold(country_view(0.0, elapsed=12)) == pytest.approx(0.0)
+    assert slow.threshold(country_view(0.0, elapsed=12)) == pytest.approx(0.01)
+    assert slow.threshold(country_view(0.0, elapsed=4, deadline=4)) == pytest.approx(0.0)
     assert make_strategy("boulware").params["horizon"] == 12

@@ -1,0 +1,278 @@
+"""The economics of the bloc, stated as a policy student would, on the calibrated default scenario
+(ministerial-2026) unless a test says otherwise. Each test names what it holds the model to and
+can fail: it compares two runs that differ in one thing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from negotiation import BlocModel, load_scenario
+from negotiation.scenario import scenario_to_dict, validate
+from negotiation.types import COMPONENTS
+
+DEFAULT = "ministerial-2026"
+
+
+def scenario(**changes):
+    """The default scenario with some tables changed (a dict of dotted paths to values)."""
+    data = scenario_to_dict(load_scenario(DEFAULT))
+    for path, value in changes.items():
+        *head, last = path.split(".")
+        node = data
+        for key in head:
+            node = node.setdefault(key, {})
+        node[last] = value
+    return validate(data, "test")
+
+
+def component(model: BlocModel, ev, k: int, actor: str, name: str) -> float:
+    return float(ev.comp[k, model.index[actor], COMPONENTS.index(name)])
+
+
+# ---------------------------------------------------------------------------------------------
+# Supply security comes from flows
+
+
+def test_nothing_on_offer_means_no_bloc():
+    """No floors, no penalty, no stockpile: joining changes no flow of minerals or money, so
+    nobody joins the convener, and the first invitations are declined as empty."""
+    m = BlocModel(DEFAULT, floors={m: 0.0 for m in load_scenario(DEFAULT).minerals}, penalty=0.0)
+    m.run()
+    assert m.rounds_df["n_members"].max() <= 1
+    assert not (m.events_df["kind"] == "joined").any()
+    first = m.events_df[m.events_df["round"] == 1]
+    declined = first[first["kind"] == "rejected"]["text"]
+    assert declined.str.endswith("nothing changes either way").sum() == 4
+
+    # The same package with the default floors and penalty draws members in.
+    assert BlocModel(DEFAULT).run(1).rounds_df["n_members"].iloc[-1] >= 3
+
+
+def test_security_is_measured_the_same_way_in_and_out_of_the_bloc():
+    """Where the package gives members' producers no reason to sell to members first (no floor
+    or penalty binds), a country's dependence on the supplier is the same in and out, and so is
+    its supply-security component; with the default floors and penalty, members' own producers
+    supply members first and joining lowers a buyer's dependence."""
+    empty = BlocModel(DEFAULT, floors={}, penalty=0.0)
+    empty._apply_levers({"floors": {m: 0.0 for m in empty.minerals}}, log=False)
+    specs = [(frozenset({"us"}), 1.0, empty.last_move), (frozenset({"us", "japan"}), 1.0,
+                                                         empty.last_move)]  # fmt: skip
+    ev = empty.evaluate(specs, 1)
+    out, inn = (component(empty, ev, k, "japan", "supply_security") for k in (0, 1))
+    assert inn == pytest.approx(out, rel=1e-12)
+
+    floored = BlocModel(DEFAULT)
+    ev = floored.evaluate(specs, 1)
+    out, inn = (component(floored, ev, k, "japan", "supply_security") for k in (0, 1))
+    assert inn > out  # less negative: a smaller cost of dependence inside
+    assert float(ev.outcome.secured[1].sum()) > 0
+
+
+def test_the_convener_is_a_net_importer_of_ndpr():
+    """MP Materials separated about 1.3 kt of NdPr oxide in 2024 against some 5 kt of US use:
+    the United States imports most of its NdPr, as its 80% net import reliance says."""
+    us = load_scenario(DEFAULT).actors["us"]
+    assert us.production["rare_earths"] < 0.5 * us.consumption["rare_earths"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The penalty bites on outsiders, as in Nordhaus's clubs
+
+
+def test_an_outsider_selling_into_the_bloc_loses_more_outside_as_the_penalty_rises():
+    """Singapore re-exports covered goods into the bloc: outside it, every rise of the outsider
+    penalty costs it more of that market (and costs the supplier more of its sales too)."""
+    m = BlocModel(DEFAULT)
+    bloc = frozenset({"us", "japan", "eu", "mexico"})
+    losses = []
+    for penalty in (0.0, 0.05, 0.2, 0.5, 1.0):
+        ev = m.evaluate([(bloc, 1.0, m.last_move, {"penalty": penalty})], 1)
+        losses.append(
+            (
+                component(m, ev, 0, "singapore", "market_access"),
+                component(m, ev, 0, "supplier", "market_access"),
+            )
+        )
+    for (sg_lo, sup_lo), (sg_hi, sup_hi) in zip(losses, losses[1:]):
+        assert sg_hi < sg_lo and sup_hi < sup_lo
+    assert losses[0] == (0.0, 0.0)  # no penalty, no loss
+
+
+def test_participation_rises_with_the_penalty_past_a_threshold():
+    """Nordhaus (2015) on the calibrated model: with no penalty on outsiders the bloc does not
+    hold together; a small penalty (1%) keeps three members on average, and at 10% all four
+    that join stay for the whole run."""
+    mean = {}
+    for penalty in (0.0, 0.01, 0.1):
+        m = BlocModel(DEFAULT, penalty=penalty)
+        m.run()
+        mean[penalty] = m.rounds_df["n_members"].iloc[1:].mean()
+    assert mean[0.0] < 2 and mean[0.01] >= 3
+    assert mean[0.1] == 4
+
+
+# ---------------------------------------------------------------------------------------------
+# The supplier's moves cost it and bite
+
+
+def flood_run(flood: bool, floors: bool) -> BlocModel:
+    changes = {"supplier.strategy": "passive"}
+    if flood:  # a year and a half of rare earths dumped at 40% of the supplier's capacity
+        changes["shocks"] = [
+            {"kind": "flood", "mineral": "rare_earths", "start_round": 1, "duration": 18,
+             "magnitude": 0.4}
+        ]  # fmt: skip
+    if not floors:
+        changes["policy.floors"] = {}
+        changes["policy.outsider_penalty"] = 0.0
+    return BlocModel(scenario(**changes), rng=0).run()
+
+
+@pytest.fixture(scope="module")
+def floods():
+    return {(f, fl): flood_run(f, fl) for f in (False, True) for fl in (False, True)}
+
+
+def test_a_flood_costs_the_supplier_while_it_lasts(floods):
+    """Selling below the price it would otherwise get: its producers earn less in every round
+    of the flood."""
+    for floors in (False, True):
+        calm, flood = floods[False, floors], floods[True, floors]
+
+        def earned(m: BlocModel):
+            a = m.actors_df
+            return a[a["actor"] == "supplier"].set_index("round").loc[1:18, "producer_surplus"]
+
+        assert (earned(flood) < earned(calm)).all()
+
+
+def test_a_flood_without_floors_leaves_the_supplier_a_lasting_larger_share(floods):
+    """Rivals under their cash cost for over a year close (as Nickel West did in 2024); when the
+    flood ends they are gone, the supplier's share stays higher and the price climbs above where
+    it started: flood, crush, then raise prices."""
+    calm, flood = floods[False, False], floods[True, False]
+    end = lambda m, col: float(m.rounds_df[col].iloc[-1])  # noqa: E731
+    assert end(flood, "supplier_share_rare_earths") > end(calm, "supplier_share_rare_earths") + 0.1
+    assert end(flood, "world_price_rare_earths") > 1.5 * end(calm, "world_price_rare_earths")
+    closures = flood.events_df[flood.events_df["kind"] == "closure"]["text"]
+    assert closures.str.contains("Rare earths").any()
+    assert not (calm.events_df["kind"] == "closure").any()
+
+
+def test_floors_keep_members_producers_alive_through_a_flood(floods):
+    """The United States' rare-earth separation survives the flood inside a bloc with a floor,
+    and closes without one."""
+    j = lambda m: (m.index["us"], m.minerals.index("rare_earths"))  # noqa: E731
+    kept = floods[True, True].capacity[j(floods[True, True])]
+    lost = floods[True, False].capacity[j(floods[True, False])]
+    assert kept > 0.9 * load_scenario(DEFAULT).actors["us"].production["rare_earths"]
+    assert lost < 0.5 * kept
+
+
+def margins_after(strategy: str) -> dict[str, float]:
+    """Members' gains from staying after one round of the supplier playing `strategy`, from
+    the bloc the default forms in round 1."""
+    m = BlocModel(DEFAULT, supplier_strategy="passive", rng=0)
+    m.run(2)
+    m.set_levers(supplier_strategy=strategy)
+    m.run(1)
+    return m.last_margins
+
+
+def test_blanket_and_targeted_controls_move_cohesion_in_opposite_directions():
+    """Controls aimed at members (the December 2024 ban to the US) make membership costlier:
+    every member's gain from staying falls. Blanket controls on every buyer (the August 2023
+    licensing) hit outsiders too, and members' secured supply shields them: the gain rises."""
+    calm = margins_after("passive")
+    aimed = margins_after("export-controls")
+    blanket = margins_after("blanket-controls")
+    assert set(calm) == {"us", "japan", "eu", "mexico"}
+    for a in calm:
+        assert aimed[a] < calm[a] <= blanket[a] + 1e-6
+    assert sum(blanket.values()) > sum(calm.values())
+
+
+def test_a_large_enough_side_offer_pries_the_thinnest_member_out():
+    """Offered more than its gain from staying, paid only if it leaves, the member with the
+    thinnest gain walks out; a supplier with no budget for offers pries nobody out."""
+    rich = BlocModel(DEFAULT, supplier_strategy="side-offers", aggressiveness=1.0, rng=0).run()
+    left = rich.events_df[rich.events_df["kind"] == "left"]
+    assert len(left) >= 1 and "side deals" in left["text"].iloc[0]
+    broke = BlocModel(
+        scenario(**{"actors.supplier.fiscal_capacity": 0.0}),
+        supplier_strategy="side-offers",
+        aggressiveness=1.0,
+        rng=0,
+    ).run()
+    assert not (broke.events_df["kind"] == "left").any()
+
+
+# ---------------------------------------------------------------------------------------------
+# Budgets bind
+
+
+def test_fiscal_capacity_caps_outlays_and_changes_outcomes():
+    """Price-gap floors well above the market: with the calibrated budgets the members pay
+    the whole gap; with a thousandth of them support is rationed (the effective floor falls),
+    outlays stay within the budgets, and the bloc's path differs."""
+    floors = {"rare_earths": 150000, "lithium": 110000, "graphite": 900, "gallium": 300000}
+
+    def run(scale: float) -> BlocModel:
+        sc = load_scenario(DEFAULT)
+        caps = {f"actors.{a}.fiscal_capacity": sc.actors[a].fiscal_capacity * scale
+                for a in sc.actors}  # fmt: skip
+        return BlocModel(scenario(**caps), instrument="price_gap", floors=floors, rng=0).run()
+
+    full, poor = run(1.0), run(1e-3)
+    assert full.rounds_df["support_ratio"].min() == 1.0
+    assert poor.rounds_df["support_ratio"].iloc[1:].max() < 1.0
+    budgets = sum(a.fiscal_capacity for a in load_scenario(DEFAULT).actors.values()) * 1e-3
+    assert poor.rounds_df["fiscal_cost"].max() <= budgets * (1 + 1e-9)
+    mean_cost = lambda m: m.rounds_df["fiscal_cost"].iloc[1:].mean()  # noqa: E731
+    assert mean_cost(poor) < mean_cost(full)
+    assert list(poor.rounds_df["members"]) != list(full.rounds_df["members"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The baseline holds still; welfare is counted for everyone
+
+
+def test_with_no_policy_prices_stay_within_ten_percent_over_36_rounds():
+    """No bloc, no floors, a passive supplier: capacity retires and is replaced, prices stay
+    within 10% of where they start, and where they start is within 10% of the 2024 prices."""
+    sc = load_scenario(DEFAULT)
+    m = BlocModel(
+        scenario(**{"policy.initial_members": [], "policy.floors": {}}),
+        supplier_strategy="passive",
+        rounds=36,
+    ).run()
+    r = m.rounds_df
+    for mineral, spec in sc.minerals.items():
+        p = r[f"world_price_{mineral}"]
+        assert p.max() <= 1.1 * p.iloc[0] and p.min() >= 0.9 * p.iloc[0], mineral
+        assert abs(p.iloc[0] / spec.reference_price - 1) <= 0.1, mineral
+
+
+def test_the_rest_of_the_world_is_accounted():
+    """A bloc with floors moves money for producers and buyers at no table (Australia, Chile,
+    Indonesia, the DRC...), and the world's money sums everyone's."""
+    m = BlocModel(DEFAULT, rng=0).run(6)
+    r = m.rounds_df
+    assert {"rest_of_world_producers", "rest_of_world_buyers", "world_money"} <= set(r.columns)
+    assert np.isfinite(r["world_money"]).all()
+    assert (r["rest_of_world_producers"].iloc[1:] != 0).all()
+
+
+def test_the_stockpile_holds_stock_and_releases_it_to_members_under_export_controls():
+    """A stockpile fund buys at the floor and keeps the stock; when the supplier bans exports
+    to members, the stock goes to members and the narrative says so."""
+    m = BlocModel(DEFAULT, instrument="stockpile", supplier_strategy="passive", rng=0)
+    m.run(6)
+    held = m.stock_held.copy()
+    assert held.sum() > 0
+    m.set_levers(supplier_strategy="export-controls", aggressiveness=1.0)
+    m.run(1)
+    assert m.stock_held.sum() < held.sum()
+    assert (m.events_df["kind"] == "stock_released").any()
