@@ -140,6 +140,9 @@ class BlocModel(mesa.Model):
         rng: int | np.random.Generator | None = None,
     ) -> None:
         super().__init__(rng=rng)
+        # Mesa wraps `step` to advance its clock; `_tick` calls that wrapper only when a round is
+        # really played (see `_tick`).
+        self._mesa_step, self.step = self.step, self._tick
         self.seed = int(rng) if isinstance(rng, int | np.integer) else None
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.config = sc
@@ -644,6 +647,14 @@ class BlocModel(mesa.Model):
         finally:
             self._forced = False
 
+    def _tick(self) -> None:
+        """`step()` as callers see it: Mesa's step (time advances by one and the round is
+        played), unless the run is over or a person's seat has not decided, when nothing
+        happens and Mesa's time does not move either."""
+        if self.round >= self.rounds or (self.awaiting() and not self._forced):
+            return
+        self._mesa_step()
+
     def step(self) -> None:
         """One round (Mesa's step). While a person's seat has not decided it does nothing: use
         `play()` to be told why, or `play(force=True)` to let agents answer."""
@@ -701,11 +712,18 @@ class BlocModel(mesa.Model):
         return prep
 
     def awaiting(self) -> list[str]:
-        """Seats whose strategy waits for a person's decision this round."""
-        prep = self.prepare_round()
-        if prep is None:
+        """Seats whose strategy waits for a person's decision in the next round. A query: it
+        changes nothing (levers set since the last round still wait for `prepare_round`)."""
+        if self.round >= self.rounds:
             return []
-        seats = [a for a in prep.views if self.country_agents[a].strategy.needs_input()]
+        r = self.round + 1
+        prep = self._prepared if self._prepared is not None and self._prepared.round == r else None
+        if prep is not None:
+            asked = list(prep.views)
+        else:  # who the round would ask: invited outsiders, and members played by people
+            members = self.members
+            asked = [*self._invitations(r), *(a for a in sorted(members) if self._is_human(a))]
+        seats = [a for a in asked if self.country_agents[a].strategy.needs_input()]
         if self.supplier_agent.strategy.needs_input():
             seats.append(self.supplier_id)
         return seats

@@ -212,7 +212,7 @@ def build_model(
         **dict(levers),
     )
     agents = agent_strategies(model, sc)
-    model.awaiting()  # open round 1 (the live room and a replay both do it here)
+    model.prepare_round()  # open round 1 (the live room and a replay both do it here)
     return model, agents
 
 
@@ -231,7 +231,7 @@ def apply_action(model: BlocModel, agents: Mapping[str, Strategy], act: Mapping[
         model.submit(act["seat"], decode_decision(act["decision"]))
     elif kind == "play":
         model.play(force=bool(act["force"]))
-        model.awaiting()  # open the next round at once, as the live room does
+        model.prepare_round()  # open the next round at once, as the live room does
     else:
         raise ValueError(f"unknown action {kind!r} in the session record")
 

@@ -309,3 +309,31 @@ def test_the_model_scores_a_batch_as_payoffs_score_does_on_the_packages_spelled_
     np.testing.assert_array_equal(got.comp, comp)
     np.testing.assert_array_equal(got.util, util)
     assert budget > 0 and side[1].sum() > 0  # the fund's budget and a side offer both count
+
+
+def test_asking_who_is_awaited_changes_nothing(default):
+    """`awaiting()` is a query: a lever set after it still acts in the next round, as it does
+    without the question (it used to open the round and apply the levers early)."""
+    asked = BlocModel(default, rng=0).run(2)
+    assert asked.awaiting() == []
+    asked.set_levers(penalty=0.5)
+    asked.step()
+    plain = BlocModel(default, rng=0).run(2)
+    plain.set_levers(penalty=0.5)
+    plain.step()
+    assert asked.rounds_df.equals(plain.rounds_df)
+    assert asked.rounds_df["penalty"].iloc[-1] == 0.5
+
+
+def test_mesa_time_moves_only_when_a_round_is_played(default):
+    """While a person's seat has not decided, step() plays nothing and Mesa's clock stands
+    still; once the round is played (here an agent answers for the seat), it moves by one."""
+    m = BlocModel(default, strategies={"japan": "human"}, rng=0)
+    for _ in range(3):
+        m.step()
+    assert m.round == 0 and m.time == 0.0 and m.awaiting() == ["japan"]
+    m.play(force=True)
+    assert m.round == 1 and m.time == 1.0
+    done = BlocModel(default, rounds=2, rng=0).run()
+    done.step()  # the run is over: nothing happens
+    assert done.round == 2 and done.time == 2.0
