@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import mesa
 import numpy as np
@@ -84,6 +84,18 @@ class AwaitingDecisions(RuntimeError):
     def __init__(self, seats: list[str]):
         self.seats = seats
         super().__init__(f"waiting for decisions from: {', '.join(seats)}")
+
+
+class PackageSpec(NamedTuple):
+    """One package for `BlocModel.evaluate`: who is in, a multiple of the floors in force, the
+    supplier's move, and terms of its own ({"floors": {mineral: USD/t}, "penalty": x,
+    "cost_sharing": "equal" | "consumption" | {actor: share}}) or none. A plain tuple in the
+    same order is accepted too."""
+
+    members: frozenset[str]
+    scale: float = 1.0
+    move: SupplierMove = SupplierMove(SupplierAction.NORMAL)
+    terms: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -493,12 +505,12 @@ class BlocModel(mesa.Model):
 
     def evaluate(
         self,
-        specs: Sequence[tuple],
+        specs: Sequence[PackageSpec | tuple],
         r: int | None = None,
     ) -> Evaluation:
-        """Clear one package per spec in one batch. A spec is (members, floor scale, supplier
-        move) or (members, floor scale, supplier move, terms) where terms may set "floors"
-        ({mineral: USD/t}), "penalty" and "cost_sharing" for that package alone."""
+        """Clear one package per spec in one batch (see `PackageSpec`: members, floor scale,
+        supplier move, and optionally terms that set "floors" ({mineral: USD/t}), "penalty" and
+        "cost_sharing" for that package alone)."""
         r = self.round if r is None else r
         # A batch holds a few member sets and supplier moves, each in many packages: each is
         # one row, and a package is its picks (see `batch_kernel`).
@@ -549,6 +561,46 @@ class BlocModel(mesa.Model):
             autarky_guess,
         )
         return Evaluation(Outcome.from_kernel(*outcome), comp, util)
+
+    # ------------------------------------------------------------------------------------------
+    # Forecasts anyone may ask for (queries: nothing in the run changes)
+
+    def gain_from_joining(
+        self, actor: str, terms: Mapping[str, Any] | None = None, r: int | None = None
+    ) -> dict[str, float]:
+        """What joining the bloc as it is (on `terms`, if given: see `PackageSpec`) is worth to
+        `actor` against staying out, next round, by weighted component, USD/yr, with the
+        supplier repeating its last move."""
+        r = self.round + 1 if r is None else r
+        members = self.members - {actor}
+        ev = self.evaluate(
+            [
+                PackageSpec(members | {actor}, 1.0, self.last_move, dict(terms or {})),
+                PackageSpec(members, 1.0, self.last_move),
+            ],
+            r,
+        )
+        i = self.index[actor]
+        delta = (ev.comp[0, i] - ev.comp[1, i]) * self.weights[i]
+        return dict(zip(COMPONENTS, delta.tolist()))
+
+    def move_forecast(self, move: SupplierMove, r: int | None = None) -> dict[str, Any]:
+        """For a supplier move next round, with today's members: the supplier's utility with it
+        and selling normally, and each member's gain from staying in (USD/yr)."""
+        r = self.round + 1 if r is None else r
+        members = sorted(self.members)
+        specs = [PackageSpec(self.members, 1.0, move), PackageSpec(self.members, 1.0, NORMAL)]
+        specs += [PackageSpec(self.members - {a}, 1.0, move) for a in members]
+        ev = self.evaluate(specs, r)
+        s = self.index[self.supplier_id]
+        return {
+            "utility": float(ev.util[0, s]),
+            "normal": float(ev.util[1, s]),
+            "margins": {
+                a: float(ev.util[0, self.index[a]] - ev.util[2 + j, self.index[a]])
+                for j, a in enumerate(members)
+            },
+        }
 
     def spelled_out(
         self, specs: Sequence[tuple], r: int | None = None

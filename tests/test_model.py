@@ -337,3 +337,21 @@ def test_mesa_time_moves_only_when_a_round_is_played(default):
     done = BlocModel(default, rounds=2, rng=0).run()
     done.step()  # the run is over: nothing happens
     assert done.round == 2 and done.time == 2.0
+
+
+def test_the_public_forecasts_are_what_the_agents_see(default):
+    """gain_from_joining gives an invitee the gain its own view holds at the proposed floors,
+    component by component; move_forecast gives the margins the supplier's look-ahead has."""
+    m = BlocModel(default, rng=0)
+    prep = m.prepare_round()
+    for a in prep.order:
+        seen = prep.views[a].gains[1.0].deltas
+        asked = m.gain_from_joining(a)
+        assert asked == pytest.approx(seen, rel=1e-9, abs=1e-3)
+    m.run(2)
+    move = SupplierMove(SupplierAction.FLOOD, ("rare_earths",), 0.5)
+    f = m.move_forecast(move)
+    (look,) = m.forecast_moves([move], m.round + 1)
+    assert f["margins"] == pytest.approx(look.margins, rel=1e-9, abs=1e-3)
+    assert f["utility"] != f["normal"]
+    assert m.awaiting() == [] and m.round == 2  # asking changed nothing
