@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -129,7 +129,9 @@ class BlocModel(mesa.Model):
     penalty: ad-valorem margin on non-member supply (0.1 = 10 %); cost_sharing: "consumption",
     "equal" or {actor: share}; stockpile_fund: USD; supplier_strategy, aggressiveness (0-1);
     strategies: {actor: strategy name or Strategy}; weights: {actor: {component: weight}};
-    patience: {actor: rounds}. Each overrides the scenario. rng: seed or numpy Generator.
+    patience: {actor: rounds}. Each overrides the scenario. before_record: functions called with
+    (model, round, supplier move) as each round, round 0 included, is about to be recorded.
+    rng: seed or numpy Generator.
     """
 
     INSTRUMENTS = tuple(i.value for i in Instrument)
@@ -149,6 +151,7 @@ class BlocModel(mesa.Model):
         strategies: Mapping[str, str | Strategy] | None = None,
         weights: Mapping[str, Mapping[str, float]] | None = None,
         patience: Mapping[str, int] | None = None,
+        before_record: Sequence[Callable[[BlocModel, int, SupplierMove], None]] = (),
         rng: int | np.random.Generator | None = None,
     ) -> None:
         super().__init__(rng=rng)
@@ -215,6 +218,11 @@ class BlocModel(mesa.Model):
         self._member_rows: dict[frozenset[str], tuple[bool, ...]] = {}
         self._prepared: Prepared | None = None
         self._forced = False
+        #: Called with (model, round, supplier move) as each round is recorded, before the
+        #: record: the state the round's stability report sees (checks audit it here).
+        self.before_record: list[Callable[[BlocModel, int, SupplierMove], None]] = list(
+            before_record
+        )
 
         self._apply_levers(
             {
@@ -1044,6 +1052,8 @@ class BlocModel(mesa.Model):
     # Markets clear, money and capacity move, members leave, records are written.
 
     def _record_round(self, r: int, decisions: dict[str, str], move: SupplierMove) -> None:
+        for hook in self.before_record:
+            hook(self, r, move)
         members = self.members
         others = list(self.countries)
         cached = self._cache.pop((r, members, _move_key(move)), None)

@@ -1,8 +1,9 @@
 """Validation against theory and history: the limiting cases of the literature, run as checks.
 
-Each check runs the model on a dedicated configuration (`scenarios/validation/*.toml`), computes a
-figure from what the model does, and compares it with a statement from the literature
-(docs/reference/domain-data.md, sections 3 and 4). Nothing is hard-coded: a check passes or fails
+Each check runs the model on a dedicated configuration (`scenarios/validation/*.toml`, and for the
+historical episodes `scenarios/history/*.toml`), computes a figure from what the model does, and
+compares it with a statement from the literature or the record (docs/reference/domain-data.md,
+sections 1.3, 2.6, 3 and 4). Nothing is hard-coded: a check passes or fails
 on the model's own numbers.
 
     from negotiation.validation import run_checks
@@ -28,6 +29,12 @@ The checks:
 - tin-buffer-stock: a buffer-stock fund defending a floor above the clearing price, with outsiders
   expanding, runs dry within 2-5 years (the ITC's lasted 3.3), and the world price then falls to
   40-80% of the floor (history: 62% overnight) and stays below it.
+- history-rare-earths-2010 (scenarios/history/rare-earths-2010.toml): China's 2010 export quota,
+  half its exports withheld from every foreign buyer, no bloc: the world price rises 3- to
+  25-fold within 12 months (cerium oxide >20x, dysprosium >10x).
+- history-nickel-2020-2024 (scenarios/history/nickel-2020-2024.toml): Indonesia's supplier-
+  financed surge as a growing flood from the 2022 price: the 2024 mean price at 55-80% of 2022's
+  (history 66%), and high-cost outside capacity closing (Nickel West).
 """
 
 from __future__ import annotations
@@ -192,7 +199,8 @@ def _nordhaus(fast: bool) -> tuple[str, bool, dict[str, Any]]:
 
 
 class AuditedModel(BlocModel):
-    """A BlocModel that checks its stability report by brute force as each round is recorded.
+    """A BlocModel that checks its stability report by brute force as each round is recorded
+    (through the model's public `before_record` hook).
 
     The record of round r is taken at the state the report uses (members after round r's
     negotiation, capacity and fund before round r's flows, the supplier's move of round r); here,
@@ -200,11 +208,13 @@ class AuditedModel(BlocModel):
     one deviation per batch, and the gains are kept in `audit` (one row per round and country).
     """
 
-    def _record_round(self, r: int, decisions: dict[str, str], move: SupplierMove) -> None:
-        if "audit" not in self.__dict__:
-            self.audit: list[dict[str, Any]] = []
-        self.audit.extend(brute_force_stability(self, r, move))
-        super()._record_round(r, decisions, move)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.audit: list[dict[str, Any]] = []
+
+        def audit(model: BlocModel, r: int, move: SupplierMove) -> None:
+            self.audit.extend(brute_force_stability(model, r, move))
+
+        super().__init__(*args, before_record=[audit], **kwargs)
 
 
 def brute_force_stability(model: BlocModel, r: int, move: SupplierMove) -> list[dict[str, Any]]:
@@ -604,6 +614,98 @@ TIN_DROP = (0.4, 0.8)
 
 
 # ------------------------------------------------------------------------------------------------
+# History: episodes under scenarios/history/, run by the unchanged model
+
+
+def history_run(scenario: str | Scenario, seed: int = 0,
+                overrides: dict[str, Any] | None = None,
+                rounds: int | None = None) -> tuple[BlocModel, pd.DataFrame]:  # fmt: skip
+    """Run a history world; returns the model and a table per round of the world price (and its
+    ratio to round 0's), the supplier's share of world supply, and the capacity closed that round
+    by producers other than the supplier (t/yr, from the model's "closure" events)."""
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario, overrides)
+    m = BlocModel(sc, rng=seed, rounds=rounds).run()
+    mineral = m.minerals[0]
+    df = m.rounds_df[["round", "n_members"]].copy()
+    df["world_price"] = m.rounds_df[f"world_price_{mineral}"]
+    df["price_ratio"] = df["world_price"] / float(df["world_price"].iloc[0])
+    df["supplier_share"] = m.rounds_df[f"supplier_share_{mineral}"]
+    events = m.events_df
+    closures = events[(events["kind"] == "closure") & (events["actor"] != m.supplier_id)]
+    df["outside_closures"] = [int((closures["round"] == r).sum()) for r in df["round"]]
+    return m, df
+
+
+#: The rare-earth check's band: the world price within 12 months of the quota cut, as a multiple
+#: of the price before it. History (docs/reference/domain-data.md section 2.6): cerium oxide rose
+#: more than 20-fold and dysprosium more than 10-fold in the year from July 2010 [R-sec]. The
+#: model has one rare-earth price, not one per element: the band asks for at least a three-fold
+#: rise ("several-fold"; assumption: "several" read as three or more) and at most 25-fold (above
+#: the largest rise sourced, cerium's >20x).
+RARE_EARTHS_FACTOR = (3.0, 25.0)
+RARE_EARTHS_MONTHS = 12
+
+
+def _rare_earths(fast: bool) -> tuple[str, bool, dict[str, Any]]:
+    m, df = history_run("rare-earths-2010", rounds=RARE_EARTHS_MONTHS if fast else None)
+    days = m.config.time.round_days
+    within = df[(df["round"] >= 1) & (df["round"] * days <= RARE_EARTHS_MONTHS * 365 / 12)]
+    factor = float(within["price_ratio"].max())
+    lo, hi = RARE_EARTHS_FACTOR
+    passed = lo <= factor <= hi
+    shock = next(s for s in m.config.shocks if s.kind == "export_control")
+    p0 = float(df["world_price"].iloc[0])
+    figure = (
+        f"No bloc; the supplier withholds {shock.magnitude:.0%} of its exports from every foreign "
+        f"buyer from round {shock.start_round} (the quota cut from 61,560 t to 30,259 t). The "
+        f"world price goes from ${p0:,.0f}/t to at most ${p0 * factor:,.0f}/t within "
+        f"{RARE_EARTHS_MONTHS} months: x{factor:.1f} (history: cerium oxide >20x, dysprosium "
+        f">10x). Band: x{lo:g} to x{hi:g} ({'yes' if passed else 'NO'}: x{factor:.1f}). The "
+        f"supplier's share of world supply goes from {df['supplier_share'].iloc[0]:.1%} to "
+        f"{within['supplier_share'].iloc[-1]:.1%}."
+    )
+    return figure, passed, {"rounds": df, "factor": factor, "band": RARE_EARTHS_FACTOR}
+
+
+#: The nickel check's bands. LME cash averages (USGS, docs/reference/domain-data.md section 1.3)
+#: [R]: $25,815/t in 2022, $21,495 in 2023, $17,000 in 2024; 17,000 / 25,815 = 66% [D], and
+#: within 2024 ~$19,000 (Jan) to ~$16,000 (Nov), 74% to 62% of 2022 [D]. The model's mean price
+#: over 2024 (rounds 13-24) must be 55-80% of 2022's. Outside capacity must close within the run
+#: (Nickel West suspended from Oct 2024 [R-sec]).
+NICKEL_2024 = (0.55, 0.80)
+NICKEL_HISTORY = {"2022": 25815.0, "2023": 21495.0, "2024": 17000.0}
+
+
+def _nickel(fast: bool) -> tuple[str, bool, dict[str, Any]]:
+    m, df = history_run("nickel-2020-2024")
+    p0 = float(df["world_price"].iloc[0])
+    y2023 = float(df[(df["round"] >= 1) & (df["round"] <= 12)]["world_price"].mean())
+    y2024 = float(df[(df["round"] >= 13) & (df["round"] <= 24)]["world_price"].mean())
+    ratio = y2024 / p0
+    lo, hi = NICKEL_2024
+    in_band = lo <= ratio <= hi
+    events = m.events_df
+    closed = events[(events["kind"] == "closure") & (events["actor"] != m.supplier_id)]
+    closures = "; ".join(f"round {r}: {t}" for r, t in zip(closed["round"], closed["text"]))
+    passed = in_band and len(closed) > 0
+    h = NICKEL_HISTORY
+    figure = (
+        f"No bloc; the supplier's extra volume grows to "
+        f"{sum(s.magnitude for s in m.config.shocks if s.kind == 'flood'):.1%} of its 2022 "
+        f"capacity by round 13 (Indonesia 1.6 -> 2.2 Mt). World price: 2022 ${p0:,.0f}/t, 2023 "
+        f"mean ${y2023:,.0f} ({y2023 / p0:.0%}; history ${h['2023']:,.0f}, "
+        f"{h['2023'] / h['2022']:.0%}), 2024 mean ${y2024:,.0f} ({ratio:.0%}; history "
+        f"${h['2024']:,.0f}, {h['2024'] / h['2022']:.0%}). The supplier's share goes from "
+        f"{df['supplier_share'].iloc[0]:.1%} to {df['supplier_share'].iloc[-1]:.1%}. Outside "
+        f"capacity closed: {closures or 'none'}. Bands: the 2024 price at {lo:.0%}-{hi:.0%} of "
+        f"2022's ({'yes' if in_band else 'NO'}: {ratio:.0%}); outside capacity closes within the "
+        f"run ({'yes' if len(closed) else 'NO'}: {len(closed)} closure"
+        f"{'' if len(closed) == 1 else 's'})."
+    )
+    return figure, passed, {"rounds": df, "ratio_2024": ratio, "closures": closed}
+
+
+# ------------------------------------------------------------------------------------------------
 # The registry of checks
 
 CHECKS: dict[str, Check] = {
@@ -649,6 +751,25 @@ CHECKS: dict[str, Check] = {
             "began: here within 2-5 years), and the price then falls below the floor (GBP 8,900 "
             "-> 5,500 per tonne overnight, 62%: here to 40-80% of the floor).",
             _tin,
+        ),
+        Check(
+            "history-rare-earths-2010",
+            "China's rare-earth export quota, 2010 (docs/reference/domain-data.md, section 2.6)",
+            "The export quota fell from 61,560 t (2006) to 30,259 t (2010), about half of the "
+            "exports withheld; in the year from July 2010 cerium oxide rose more than 20-fold and "
+            "dysprosium more than 10-fold outside China. Here: with half the supplier's exports "
+            "withheld and no bloc, the world price rises 3- to 25-fold within 12 months.",
+            _rare_earths,
+        ),
+        Check(
+            "history-nickel-2020-2024",
+            "The supplier-financed nickel surge, 2022-2024 (docs/reference/domain-data.md, "
+            "sections 1.1 and 1.3)",
+            "Indonesia's Chinese-financed output grew to 2.2 Mt (59.5% of the world) by 2024; the "
+            "LME price fell from $25,815/t (2022) to $17,000 (2024), 66%, and high-cost capacity "
+            "outside closed (Nickel West, suspended from Oct 2024). Here: the 2024 mean price at "
+            "55-80% of 2022's, and outside capacity closing within the run.",
+            _nickel,
         ),
     )
 }
