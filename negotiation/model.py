@@ -350,14 +350,13 @@ class BlocModel(mesa.Model):
         )
         self.lag_rounds = lag_rounds
         self.closure_rounds = inv.closure_days / sc.time.round_days
-        # The rest of the world's producers' surplus at the calibration's prices, USD/yr (their
-        # gains and losses are recorded against it).
-        d, p0 = self.data, self.baseline.world_price[0]
-        width = d.fringe_cost * d.spread
-        x = np.maximum(p0 - d.fringe_cost * (1.0 - 0.5 * d.spread), 0.0)
-        cap = self.fringe_capacity
-        self._fringe_surplus0 = np.where(
-            x <= width, cap * x * x / (2 * width), cap * (0.5 * width + (x - width))
+        # The rest of the world's money at the calibration (USD/yr): its gains and losses are
+        # recorded against it.
+        d = self.data
+        self._fringe_lo = d.fringe_cost * (1.0 - 0.5 * d.spread)
+        self._fringe_width = d.fringe_cost * d.spread
+        self._fringe_money0 = self._fringe_money(
+            self.baseline.world_price[0], self.baseline.fringe_demand[0]
         )
         self._columns: list[str] = []
 
@@ -1159,25 +1158,33 @@ class BlocModel(mesa.Model):
         the world's money against the baseline (no bloc, no supplier move, at the opening): the
         change in every actor's money components (producer surplus, consumer cost, tariffs,
         fiscal outlays, side deals, market access) plus the rest of the world's."""
-        d = self.data
-        p = out.world_price[0]
-        width = d.fringe_cost * d.spread
-        x = np.maximum(p - d.fringe_cost * (1.0 - 0.5 * d.spread), 0.0)
-        cap = self.fringe_capacity
-        ps = np.where(x <= width, cap * x * x / (2 * width), cap * (0.5 * width + (x - width)))
-        ps0 = self._fringe_surplus0
-        row_producers = float((ps - ps0).sum())
-        row_buyers = float(-((p - d.ref_price) * out.fringe_demand[0]).sum())
+        producers, buyers = self._fringe_money(out.world_price[0], out.fringe_demand[0])
+        producers0, buyers0 = self._fringe_money0
         money = [COMPONENTS.index(c) for c in MONEY_COMPONENTS]
         actors = float(comp[:, money].sum()) - self._baseline_money
-        baseline_buyers = float(
-            -((self.baseline.world_price[0] - d.ref_price) * self.baseline.fringe_demand[0]).sum()
-        )
         return {
-            "rest_of_world_producers": row_producers,
-            "rest_of_world_buyers": row_buyers,
-            "world_money": actors + row_producers + row_buyers - baseline_buyers,
+            "rest_of_world_producers": producers - producers0,
+            "rest_of_world_buyers": buyers,
+            "world_money": actors + (producers - producers0) + (buyers - buyers0),
         }
+
+    def _fringe_money(self, price: np.ndarray, bought: np.ndarray) -> tuple[float, float]:
+        """The rest of the world's producers' surplus on their ramps at `price`, and their
+        buyers' consumer surplus lost against the reference prices buying `bought` there (on
+        their demand curves, as the actors'), USD/yr."""
+        d = self.data
+        x = np.maximum(price - self._fringe_lo, 0.0)
+        w, cap = self._fringe_width, self.fringe_capacity
+        ps = np.where(x <= w, cap * x * x / (2 * w), cap * (0.5 * w + (x - w)))
+        eps = d.elasticity
+        at_ref = bought * (price / d.ref_price) ** (-eps)
+        unit = np.abs(1.0 + eps) < 1e-9  # unit-elastic demand: the area is a logarithm
+        lost = np.where(
+            unit,
+            at_ref * d.ref_price * np.log(price / d.ref_price),
+            (price * bought - d.ref_price * at_ref) / np.where(unit, 1.0, 1.0 + eps),
+        )
+        return float(ps.sum()), float(-lost.sum())
 
     def _record_specs(self, members: frozenset[str], move: SupplierMove) -> list:
         """The round as played, then each country toggled in or out (for the stability report)."""
