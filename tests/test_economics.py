@@ -232,6 +232,7 @@ def test_fiscal_capacity_caps_outlays_and_changes_outcomes():
     assert poor.rounds_df["fiscal_cost"].max() <= budgets * (1 + 1e-9)
     mean_cost = lambda m: m.rounds_df["fiscal_cost"].iloc[1:].mean()  # noqa: E731
     assert mean_cost(poor) < mean_cost(full)
+
     # The rationed floor pays members' producers less: their surplus falls.
     def members_surplus(m: BlocModel) -> float:
         a = m.actors_df[(m.actors_df["round"] > 0) & m.actors_df["member"]]
