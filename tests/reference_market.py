@@ -300,3 +300,48 @@ def components(
     comp[..., 1] -= paid_x.sum(axis=1)
     comp[..., 2] += collected.sum(axis=1)
     return comp
+
+
+def capacity(
+    cap: np.ndarray,
+    fringe_cap: np.ndarray,
+    producer_price: np.ndarray,
+    world_price: np.ndarray,
+    cost: np.ndarray,
+    fringe_cost: np.ndarray,
+    spread: np.ndarray,
+    member: np.ndarray,
+    credible: bool,
+    years: float,
+    rate: float,
+    retirement: float,
+    base_margin: np.ndarray,
+    base_idle: np.ndarray,
+    losing: np.ndarray,
+    closure_rounds: float,
+    exempt: int,
+    arriving: np.ndarray,
+    lagged: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One round of capacity as the ODD's Submodel G says, in numpy over producers (the actors,
+    then the fringe as the last row): (capacity, additions, losing streaks, closures)."""
+    A = cap.shape[0]
+    caps = np.vstack([cap, fringe_cap[None]])
+    costs = np.vstack([cost, fringe_cost[None]])
+    is_member = np.append(member, False)[:, None]
+    expected = np.where(is_member & credible, np.vstack([producer_price, world_price[None]]),
+                        world_price[None])  # fmt: skip
+    actual = np.vstack([producer_price, world_price[None]])
+    margin = np.clip((expected - costs) / costs, -1.0, 2.0)
+    additions = retirement * years * caps * np.maximum(1.0 + rate * (margin - base_margin), 0.0)
+    arrive = arriving if lagged else additions
+    idle = 1.0 - np.clip((actual - costs * (1 - 0.5 * spread)) / (costs * spread), 0.0, 1.0)
+    excess = idle - base_idle
+    under = (excess > 0.05) & (caps > 0.0)
+    under[exempt if exempt < A else A] = False
+    streak = np.where(under, losing + 1.0, 0.0)
+    closing = streak > closure_rounds
+    closures = np.where(closing, excess * caps, 0.0)
+    streak = np.where(closing, 0.0, streak)
+    new = np.maximum(caps * (1.0 - retirement * years) - closures + arrive, 0.0)
+    return new, additions, streak, closures

@@ -8,9 +8,12 @@ import dataclasses
 
 import numpy as np
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from negotiation._kernels import capacity_kernel
 from negotiation.market import Outcome, clear
 from negotiation.payoffs import components, score, utility
+from tests.reference_market import capacity as reference_capacity
 from tests.reference_market import clear as reference_clear
 from tests.reference_market import components as reference_components
 from tests.test_market import random_case
@@ -93,3 +96,48 @@ def test_packages_may_share_one_row_of_the_inputs_that_do_not_vary(case):
     got, want = clear(data, one_row), clear(data, repeated)
     for name in Outcome.__dataclass_fields__:
         np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+
+
+@st.composite
+def capacity_case(draw):
+    A = draw(st.integers(2, 5))
+    M = draw(st.integers(1, 3))
+    f = st.floats
+
+    def arr(lo, hi, shape):
+        n = int(np.prod(shape))
+        return np.array(draw(st.lists(f(lo, hi), min_size=n, max_size=n))).reshape(shape)
+
+    cost = arr(1.0, 100.0, (A, M))
+    return dict(
+        cap=arr(0.0, 1e6, (A, M)),
+        fringe_cap=arr(0.0, 1e6, (M,)),
+        producer_price=cost * arr(0.2, 3.0, (A, M)),
+        world_price=arr(0.5, 300.0, (M,)),
+        cost=cost,
+        fringe_cost=arr(1.0, 100.0, (M,)),
+        spread=arr(0.1, 1.5, (M,)),
+        member=arr(0, 1, (A,)) > 0.5,
+        credible=draw(st.booleans()),
+        years=draw(f(1 / 12, 1.0)),
+        rate=draw(f(0.0, 5.0)),
+        retirement=draw(f(0.0, 0.2)),
+        base_margin=arr(-1.0, 2.0, (A + 1, M)),
+        base_idle=arr(0.0, 1.0, (A + 1, M)),
+        losing=np.floor(arr(0.0, 20.0, (A + 1, M))),
+        closure_rounds=draw(f(0.0, 15.0)),
+        exempt=draw(st.integers(0, A - 1)),
+        arriving=arr(0.0, 1e5, (A + 1, M)),
+        lagged=draw(st.booleans()),
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(capacity_case())
+def test_the_compiled_capacity_round_equals_the_numpy_oracle(case):
+    """capacity_kernel (retirement, investment against the baseline margin, closures after a
+    streak under water, arrivals) against its numpy statement in tests/reference_market.py."""
+    got = capacity_kernel(*case.values())
+    want = reference_capacity(*case.values())
+    for name, g, w in zip(("capacity", "additions", "streak", "closures"), got, want):
+        close(name, g, w)
