@@ -154,6 +154,15 @@ def money_panels(snap: Snapshot) -> list[Panel]:
             (Series("stockpile fund", "stockpile_fund", BLUE, scale=1e-9),),
             unit="bn",
         ),
+        Panel(
+            "Against no policy, $bn a year",
+            (
+                Series("world", "world_money", DARK, scale=1e-9),
+                Series("rest-of-world producers", "rest_of_world_producers", ORANGE, scale=1e-9),
+                Series("rest-of-world buyers", "rest_of_world_buyers", SKY, scale=1e-9),
+            ),
+            unit="bn",
+        ),
     ]
 
 

@@ -1153,18 +1153,18 @@ class BlocModel(mesa.Model):
             self._actors.append(arow)
 
     def _welfare(self, out: Outcome, comp: np.ndarray) -> dict[str, float]:
-        """Money for those at no table, and for the world, this round (USD/yr): the rest-of-world
-        producers' surplus against the baseline's and their buyers' cost against 2024 prices, and
-        the world's money against the baseline (no bloc, no supplier move, at the opening): the
-        change in every actor's money components (producer surplus, consumer cost, tariffs,
-        fiscal outlays, side deals, market access) plus the rest of the world's."""
+        """Money for those at no table, and for the world, this round, against the baseline (no
+        bloc, no supplier move, at the opening), USD/yr: the rest-of-world producers' surplus and
+        their buyers' consumer surplus, and the world's money: the change in every actor's money
+        components (producer surplus, consumer cost, tariffs, fiscal outlays, side deals, market
+        access) plus the rest of the world's."""
         producers, buyers = self._fringe_money(out.world_price[0], out.fringe_demand[0])
         producers0, buyers0 = self._fringe_money0
         money = [COMPONENTS.index(c) for c in MONEY_COMPONENTS]
         actors = float(comp[:, money].sum()) - self._baseline_money
         return {
             "rest_of_world_producers": producers - producers0,
-            "rest_of_world_buyers": buyers,
+            "rest_of_world_buyers": buyers - buyers0,
             "world_money": actors + (producers - producers0) + (buyers - buyers0),
         }
 

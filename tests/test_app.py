@@ -378,8 +378,10 @@ def test_the_supply_and_money_charts():
     assert [p.get("data-title") for p in _panels(root)] == [
         "Bloc budget, $bn a year",
         "Stockpile fund, $bn",
+        "Against no policy, $bn a year",
     ]
-    for col in ("fiscal_cost", "tariff_revenue", "stockpile_fund"):
+    for col in ("fiscal_cost", "tariff_revenue", "stockpile_fund", "world_money",
+                "rest_of_world_producers", "rest_of_world_buyers"):  # fmt: skip
         (line,) = _lines(root, col)
         assert len(line) == 4
 
