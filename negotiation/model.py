@@ -1034,7 +1034,7 @@ class BlocModel(mesa.Model):
             leaving = {
                 a
                 for a, g in margins.items()
-                if g < 0
+                if self._losing(a, g)
                 and self.country_agents[a].losing_streak + 1 > self.country_agents[a].patience
             }
             afters.append(frozenset(members) - leaving)
@@ -1074,11 +1074,11 @@ class BlocModel(mesa.Model):
             if a in members:
                 g = util[0][i] - util[n + 1][i]
                 margins[a] = g
-                if g < 0:
+                if self._losing(a, g):
                     would_leave.append(a)
             else:
                 g = util[n + 1][i] - util[0][i]
-                if g > 0:
+                if self._losing(a, -g):
                     would_join.append(a)
         # The supplier prices its next offer against each member's gain from staying without
         # any offer: what a side offer paid this round took off the target's margin goes back.
@@ -1275,13 +1275,20 @@ class BlocModel(mesa.Model):
     def _mineral_name(self, m: str) -> str:
         return self.config.minerals[m].name
 
+    def _losing(self, actor: str, gain: float) -> bool:
+        """Whether a gain (USD/yr) is a loss: below zero by more than rounding (a billionth of
+        the actor's stake), so that a member indifferent between staying and leaving (a margin
+        of zero in exact arithmetic, a few cents either way in floating point) is not counted as
+        wanting to leave, whatever the sign of the noise."""
+        return gain < -1e-9 * self.stake[actor]
+
     def _exits(self, r: int, ev: Evaluation, others: list[str], margins: dict[str, float],
                decisions: dict[str, str]) -> None:  # fmt: skip
         for n, a in enumerate(others):
             ag = self.country_agents[a]
             if not ag.member:
                 continue
-            if margins[a] < 0:
+            if self._losing(a, margins[a]):
                 ag.losing_streak += 1
             else:
                 ag.losing_streak = 0
