@@ -42,11 +42,14 @@ _HERE = Path(__file__).resolve().parent
 #: Where built-in scenarios live: `scenarios/` of a source checkout (recognised by its
 #: pyproject.toml, so that an unrelated `site-packages/scenarios` is never picked up), and the copy
 #: an installed wheel carries as `negotiation/_scenarios`. Only top-level files are scenarios;
-#: sub-folders (validation/, sweeps/) hold other files.
+#: sub-folders (validation/, history/, sweeps/) hold other files.
 SCENARIO_DIRS: list[Path] = [
     *([_HERE.parent / "scenarios"] if (_HERE.parent / "pyproject.toml").is_file() else []),
     _HERE / "_scenarios",
 ]
+#: Sub-folders whose files load by bare name (`load_scenario("tin-buffer-stock")`) but are not
+#: listed as scenarios: the worlds `bloc check` runs (validation/, history/).
+SCENARIO_SUBDIRS: tuple[str, ...] = ("validation", "history")
 DEFAULT_SCENARIO = "ministerial-2026"
 #: Ids of minerals and actors: they become column names and `--set` path segments.
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -599,7 +602,8 @@ def find_scenario_file(name_or_path: str | Path) -> Path:
     stem = p.stem if p.suffix == ".toml" else text
     if not is_path:
         for d in SCENARIO_DIRS:
-            for candidate in (d / f"{stem}.toml", d / "validation" / f"{stem}.toml"):
+            for sub in ("", *SCENARIO_SUBDIRS):
+                candidate = d / sub / f"{stem}.toml"
                 if candidate.is_file():
                     return candidate
     if is_path or p.suffix == ".toml":

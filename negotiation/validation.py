@@ -35,6 +35,10 @@ The checks:
 - history-nickel-2020-2024 (scenarios/history/nickel-2020-2024.toml): Indonesia's supplier-
   financed surge as a growing flood from the 2022 price: the 2024 mean price at 55-80% of 2022's
   (history 66%), and high-cost outside capacity closing (Nickel West).
+
+Not in `bloc check`: history-cobalt-2025 (scenarios/history/cobalt-2025.toml), the DRC's 2025
+export ban, which the model does not reproduce (a ~58-fold rise where history had 2- to 4-fold:
+no private stocks to draw on). It is in UNREPRODUCED, run by a test marked as an expected failure.
 """
 
 from __future__ import annotations
@@ -653,11 +657,11 @@ def _rare_earths(fast: bool) -> tuple[str, bool, dict[str, Any]]:
     factor = float(within["price_ratio"].max())
     lo, hi = RARE_EARTHS_FACTOR
     passed = lo <= factor <= hi
-    shock = next(s for s in m.config.shocks if s.kind == "export_control")
+    cut = min(sum(s.magnitude for s in m.config.shocks if s.kind == "export_control"), 1.0)
     p0 = float(df["world_price"].iloc[0])
     figure = (
-        f"No bloc; the supplier withholds {shock.magnitude:.0%} of its exports from every foreign "
-        f"buyer from round {shock.start_round} (the quota cut from 61,560 t to 30,259 t). The "
+        f"No bloc; the supplier withholds {cut:.0%} of its exports from every foreign buyer "
+        f"(the quota cut from 61,560 t to 30,259 t: about half). The "
         f"world price goes from ${p0:,.0f}/t to at most ${p0 * factor:,.0f}/t within "
         f"{RARE_EARTHS_MONTHS} months: x{factor:.1f} (history: cerium oxide >20x, dysprosium "
         f">10x). Band: x{lo:g} to x{hi:g} ({'yes' if passed else 'NO'}: x{factor:.1f}). The "
@@ -703,6 +707,54 @@ def _nickel(fast: bool) -> tuple[str, bool, dict[str, Any]]:
         f"{'' if len(closed) == 1 else 's'})."
     )
     return figure, passed, {"rounds": df, "ratio_2024": ratio, "closures": closed}
+
+
+#: The cobalt episode's band: the world price while the DRC's exports are suspended (February to
+#: mid-October 2025), as a multiple of the price before. History (docs/reference/domain-data.md
+#: sections 1.3 and 2.7): cobalt hydroxide "more than doubled" year to date to >$14/lb
+#: (Benchmark), later reported "quadrupled" [R-sec]: at least 2-fold, at most 5-fold (one above
+#: the largest rise sourced).
+COBALT_FACTOR = (2.0, 5.0)
+
+
+def _cobalt(fast: bool) -> tuple[str, bool, dict[str, Any]]:
+    m, df = history_run("cobalt-2025")
+    ban = next((s for s in m.config.shocks if s.kind == "export_control"), None)
+    last = (ban.start_round + ban.duration - 1) if ban is not None else 9
+    during = df[(df["round"] >= 1) & (df["round"] <= last)]
+    factor = float(during["price_ratio"].max())
+    after = float(df["price_ratio"].iloc[-1])
+    lo, hi = COBALT_FACTOR
+    passed = lo <= factor <= hi
+    p0 = float(df["world_price"].iloc[0])
+    figure = (
+        f"No bloc; the DRC (76% of world mining) exports nothing in rounds 1-{last} and then at "
+        f"the quotas' pace. The world price goes from ${p0:,.0f}/t to at most "
+        f"${p0 * factor:,.0f}/t during the suspension: x{factor:.1f} (history: 'more than "
+        f"doubled', later 'quadrupled'); under the 2026 quota it is x{after:.1f}. Band during "
+        f"the suspension: x{lo:g} to x{hi:g} ({'yes' if passed else 'NO'}: x{factor:.1f})."
+    )
+    return figure, passed, {"rounds": df, "factor": factor, "band": COBALT_FACTOR}
+
+
+#: Episodes the unchanged model does not reproduce within an honest band: kept as checks (they
+#: run and fail), but out of CHECKS so that `bloc check` and CI pass; a test marks each as an
+#: expected failure (strict), so that it shows up the day the model reproduces it.
+UNREPRODUCED: dict[str, Check] = {
+    c.name: c
+    for c in (
+        Check(
+            "history-cobalt-2025",
+            "The DRC's cobalt export ban and quotas, 2025 (docs/reference/domain-data.md, "
+            "sections 1.1, 1.3 and 2.7)",
+            "The DRC (220,000 of 290,000 t mined in 2024) suspended its cobalt exports from "
+            "February to 15 October 2025, then capped them by quota (96,600 t for 2026); cobalt "
+            "hydroxide 'more than doubled' to >$14/lb, later 'quadrupled'. Here: the world price "
+            "during the suspension 2- to 5-fold the price before it.",
+            _cobalt,
+        ),
+    )
+}
 
 
 # ------------------------------------------------------------------------------------------------

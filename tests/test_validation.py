@@ -184,7 +184,7 @@ def test_bloc_check_only_prints_the_statement_the_figure_and_the_verdict():
 
 def test_bloc_check_a_prefix_selects_several():
     r = bloc("check", "--only", "daspremont", "--fast")
-    names = re.findall(r"^\[(?:PASS|FAIL)\] ([a-z-]+):", r.output, re.M)
+    names = re.findall(r"^\[(?:PASS|FAIL)\] ([a-z0-9-]+):", r.output, re.M)
     assert names == ["daspremont-stability", "daspremont-free-riding", "daspremont-many-suppliers"]
     assert r.exit_code == 0, r.output
 
@@ -192,7 +192,7 @@ def test_bloc_check_a_prefix_selects_several():
 @pytest.mark.slow
 def test_bloc_check_runs_every_check_and_exits_by_the_verdicts():
     r = bloc("check")
-    names = re.findall(r"^\[(PASS|FAIL)\] ([a-z-]+):", r.output, re.M)
+    names = re.findall(r"^\[(PASS|FAIL)\] ([a-z0-9-]+):", r.output, re.M)
     assert [n for _, n in names] == v.check_names()
     failed = [n for verdict, n in names if verdict == "FAIL"]
     assert failed == [], r.output
