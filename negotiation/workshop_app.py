@@ -1005,14 +1005,19 @@ class ParticipantPage:
         self.live = Live(room.snapshot(), self.layout, self.parts)
 
     def who(self, snap: RoomSnapshot) -> tuple[Participant | None, str | None]:
-        """The person and the seat the page acts for (None if neither)."""
+        """The person and the seat the page acts for (None if neither): always the person's
+        own seat. A `seat=` in the link is ignored (`ignored_seat` says so on the page): the
+        token is the credential, and another seat's panel would show its pending decision
+        and private forecast."""
         me = snap.by_token(self.token)
         if me is None or me.removed:
             return me, None
-        seat = self.seat_in_link or me.seat
-        if seat and seat not in snap.names:
-            seat = me.seat
-        return me, seat
+        return me, me.seat
+
+    def ignored_seat(self, snap: RoomSnapshot) -> bool:
+        """Whether the link names a seat that is not the person's (and so is ignored)."""
+        me = snap.by_token(self.token)
+        return bool(self.seat_in_link) and (me is None or self.seat_in_link != me.seat)
 
     def panel(self, snap: RoomSnapshot, seat: str) -> tuple[Panel | None, bool]:
         """The seat's decision panel on this page, and whether it is hidden: a country seat
@@ -1246,13 +1251,13 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
     Slot("head", parts["head"], "ws-header")
     Timer(snap, live)
     html("div", "", "ws-me", **{"data-seat": me.seat or "", "data-name": me.name})
-    if seat_in_link and seat_in_link not in snap.names:
-        html("p", f"There is no seat {escape(seat_in_link)!r} in this room.", "ws-error")
+    if page.ignored_seat(snap):
+        html(
+            "p",
+            "The seat named in this link is ignored: this page shows only your own seat.",
+            "ws-error ws-seat-ignored",
+        )
     if seat:
-        if seat != me.seat:
-            html(
-                "p", f"This page acts for {escape(snap.names[seat])} (from the link).", "ws-banner"
-            )
         panel = snap.panels.get(seat)
         DecisionArea(page, seat, parts["notes"], parts["message"]).key(f"d{seat}")
         Slot("last", parts["last"], "ws-last ws-muted")
