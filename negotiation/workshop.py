@@ -45,7 +45,13 @@ import pandas as pd
 from agents import make_strategy
 from agents.base import Strategy
 from negotiation.model import BlocModel
-from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario, scenario_to_dict
+from negotiation.scenario import (
+    DEFAULT_SCENARIO,
+    Scenario,
+    load_scenario,
+    scenario_names,
+    scenario_to_dict,
+)
 from negotiation.types import (
     COMPONENTS,
     Action,
@@ -1456,15 +1462,40 @@ def replay(source: str | Path | Mapping[str, Any]) -> BlocModel:
 
 class Workshop:
     """Every room of a server, by join code. Rooms are isolated: a code or a token opens only
-    its own room. A background thread closes timed rounds whose time is up."""
+    its own room. A background thread closes timed rounds whose time is up.
+
+    Scenarios are asked for by name (from a page: a URL or a form value), and a name is only
+    ever one of the built-in scenarios or the one the server's operator chose at the command
+    line (`operator_scenario`): never a path, so no page reads a file of the server's."""
 
     def __init__(self, ticker: bool = True, tick_seconds: float = 0.2) -> None:
+        #: the scenario `bloc workshop --scenario` named (a built-in name or a TOML file the
+        #: operator trusts), by the name pages use for it
+        self.operator_scenario: str | None = None
         self._lock = threading.Lock()
         self.rooms: dict[str, Room] = {}
         self._tick_seconds = tick_seconds
         self._ticker_on = ticker
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
+
+    def scenario_choices(self) -> list[str]:
+        """The scenario names a page may ask for: the built-in ones and the operator's."""
+        names = scenario_names()
+        if self.operator_scenario and self.operator_scenario not in names:
+            names.append(self.operator_scenario)
+        return names
+
+    def scenario(self, name: str) -> Scenario:
+        """The scenario called `name`, if it is one of `scenario_choices()`. The refusal says
+        nothing of `name` beyond that: it never touches the file system for it."""
+        if not isinstance(name, str) or name not in self.scenario_choices():
+            raise WorkshopError(
+                "There is no such scenario on this server: pick one of "
+                + ", ".join(scenario_names())
+                + "."
+            )
+        return load_scenario(name)
 
     def create(
         self,
@@ -1478,8 +1509,12 @@ class Workshop:
         clock: Callable[[], float] = time.time,
         code_length: int = CODE_LENGTH,
     ) -> Room:
+        """A new room on `scenario`: a Scenario (the caller's own, trusted), or the name of one of
+        `scenario_choices()` (refused otherwise, see `scenario`)."""
         if rounds is not None and int(rounds) < 1:
             raise WorkshopError(f"rounds must be at least 1 (got {rounds})")
+        if not isinstance(scenario, Scenario):
+            scenario = self.scenario(scenario)
         with self._lock:
             if len(self.rooms) >= MAX_ROOMS:
                 self._prune()

@@ -43,7 +43,7 @@ import traitlets
 from reacton import ipyvue as rvue
 from reacton import ipyvuetify as rv
 
-from negotiation.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario, scenario_names
+from negotiation.scenario import DEFAULT_SCENARIO, ScenarioError
 from negotiation.types import (
     COMPONENT_LABELS,
     COMPONENTS,
@@ -162,6 +162,11 @@ def base_url() -> str:
 
 def default_scenario() -> str:
     return os.environ.get("BLOC_WORKSHOP_SCENARIO", "") or DEFAULT_SCENARIO
+
+
+#: The operator's `--scenario` (set in the environment by `bloc workshop`) is the one scenario
+#: besides the built-in ones that pages may name.
+WORKSHOP.operator_scenario = default_scenario()
 
 
 def _watch(room: Room, public: bool, update: Callable[[RoomSnapshot], None]) -> Callable:
@@ -1819,7 +1824,7 @@ def ProjectorPage():
 def Home():
     solara.Style(CSS)
     router = solara.use_router()
-    names = solara.use_memo(scenario_names, [])
+    names = solara.use_memo(WORKSHOP.scenario_choices, [])
     start = default_scenario() if default_scenario() in names else DEFAULT_SCENARIO
     scenario = solara.use_reactive(start)
     seed = solara.use_reactive(0)
@@ -1908,9 +1913,11 @@ def Home():
 
 
 def _seat_names(scenario: str) -> list[str]:
+    """The seats of a scenario the page names (a form value: only a scenario the server
+    offers, see `Workshop.scenario`)."""
     try:
-        sc = load_scenario(scenario)
-    except ScenarioError:
+        sc = WORKSHOP.scenario(scenario)
+    except (WorkshopError, ScenarioError):
         return []
     return [*sc.country_ids, sc.supplier.actor]
 
@@ -1927,11 +1934,11 @@ def SoloPage():
         try:
             seed = int(q["seed"]) if q.get("seed") else None
             rounds = int(q["rounds"]) if q.get("rounds") else None
-            scenario = q.get("scenario") or default_scenario()
+            # A name from the URL: only a scenario the server offers (never a path).
+            sc = WORKSHOP.scenario(q.get("scenario") or default_scenario())
             seat = q.get("seat") or "japan"
-            sc = load_scenario(scenario)
             if seat not in (*sc.country_ids, sc.supplier.actor):
-                raise WorkshopError(f"{scenario} has no seat {seat!r}")
+                raise WorkshopError(f"{sc.meta.name} has no such seat.")
             room, p = WORKSHOP.solo(sc, seat, q.get("name") or "You", seed=seed, rounds=rounds)
         except (WorkshopError, ScenarioError, ValueError) as e:
             error.set("\n".join(getattr(e, "problems", None) or [str(e)]))

@@ -9,13 +9,15 @@ headless chromium (Playwright), as a participant on the venue's network would ma
 from __future__ import annotations
 
 import sys
+from urllib.parse import urlencode
 
 import pytest
 import solara
 
 from agents.human import reject
+from negotiation import workshop as workshop_module
 from negotiation import workshop_app as wa
-from negotiation.workshop import Workshop
+from negotiation.workshop import Workshop, WorkshopError
 from tests import browser_support
 from tests.browser_support import free_port, start_app_server, stop_app_server
 from tests.test_workshop_app import eventually, texts
@@ -115,3 +117,64 @@ def test_s1_editing_the_private_link_shows_only_ones_own_seat(server, browser):
         forged.close()
     for ctx in (fctx, actx, bctx):
         ctx.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# S2: no page reads a server file from a URL or form value
+
+SECRET_IN_FILE = "sk-do-not-leak-4242"
+
+
+@pytest.fixture
+def server_files(tmp_path):
+    """Paths an attacker might name: a TOML holding a secret, a file the server can read that
+    is not TOML, and a path that does not exist."""
+    toml = tmp_path / "secret.toml"
+    toml.write_text(f'seed = "{SECRET_IN_FILE}"\n')
+    return [str(toml), "/etc/passwd", str(tmp_path / "missing.toml"), "../scenarios/x"]
+
+
+def test_s2_rooms_are_created_only_on_the_servers_scenarios(ws, server_files):
+    messages = set()
+    for path in server_files:
+        with pytest.raises(WorkshopError) as refused:
+            ws.create(path)
+        messages.add(str(refused.value))
+    # One message for all: it says nothing of whether the path exists or what it holds.
+    (message,) = messages
+    assert SECRET_IN_FILE not in message and "TOML" not in message and "file" not in message
+    assert not ws.rooms
+    assert ws.create(SCENARIO).scenario == SCENARIO  # a built-in name still works
+
+
+def test_s2_the_home_forms_scenario_cannot_be_a_path(ws, server_files, monkeypatch):
+    """The seat list follows the scenario chosen in the form; a form value forged to a path
+    (the widget's value is whatever the browser sends) lists nothing and reads nothing."""
+    read: list[str] = []
+    real_load = workshop_module.load_scenario
+    monkeypatch.setattr(
+        workshop_module, "load_scenario", lambda n, *a: read.append(n) or real_load(n, *a)
+    )
+    for path in server_files:
+        assert wa._seat_names(path) == []
+    assert read == []
+    assert "japan" in wa._seat_names(SCENARIO)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_s2_the_solo_link_reads_no_server_file(server, browser, server_files):
+    url, _ = server
+    context, page = new_page(browser)
+    shown = set()
+    for path in server_files:
+        page.goto(f"{url}/solo?{urlencode({'scenario': path, 'seat': 'japan'})}")
+        error = page.locator(".ws-error")
+        error.wait_for()
+        shown.add(error.inner_text())
+        assert "token=" not in page.url  # no room was opened
+    (message,) = shown
+    assert SECRET_IN_FILE not in message and "TOML" not in message and "file" not in message
+    page.goto(f"{url}/solo?scenario={SCENARIO}&seat=japan&rounds=2")  # a built-in name works
+    page.wait_for_url("**token=**")
+    context.close()
