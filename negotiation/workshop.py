@@ -33,6 +33,7 @@ import secrets
 import threading
 import time
 import zipfile
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -68,7 +69,28 @@ CODE_LENGTH = 6
 PERSON = {"country": "human", "supplier": "human-supplier"}
 RECORD_FORMAT = "bloc-workshop-session"
 RECORD_VERSION = 1
-MAX_ROOMS = 500
+#: Rooms a server holds at most: rooms facilitators opened, and one-person rooms (which
+#: anyone may open from /solo; counted apart, so that they never crowd out a facilitator).
+MAX_ROOMS = 50
+MAX_SOLO_ROOMS = 200
+#: Seconds without an open page after which a room may be forgotten to make space for a new
+#: one (a one-person room; a facilitator's room). A room that is over may always be.
+SOLO_IDLE, ROOM_IDLE = 600.0, 6 * 3600.0
+#: People in a room at most (not counting those the facilitator removed), and joins a room
+#: takes at most in all (removed people included: a bound on its memory).
+MAX_PARTICIPANTS = 60
+MAX_JOINS = 2 * MAX_PARTICIPANTS
+#: Joins one browser may make in one room, and one-person rooms one browser may open, per
+#: window of seconds; wrong facilitator secrets one browser may try per window.
+JOINS_PER_BROWSER, JOIN_WINDOW = 3, 600.0
+SOLO_ROOMS_PER_BROWSER, SOLO_WINDOW = 5, 600.0
+SECRET_TRIES_PER_BROWSER, SECRET_WINDOW = 5, 60.0
+#: A facilitator secret chosen by the operator has at least this many characters.
+MIN_SECRET = 12
+#: Room events that are about the roster, not the game: kept in the record, left out of the
+#: story participants and the projector read (forty "joined" lines would push every game
+#: event out of view).
+ROSTER_EVENTS = frozenset({"joined_room"})
 MAX_NAME = 40
 
 LOBBY, RUNNING, OVER = "lobby", "running", "over"
@@ -85,6 +107,55 @@ class Refused(WorkshopError):
 
 class RoomNotFound(WorkshopError):
     pass
+
+
+class RateLimit:
+    """At most `count` events per `window` seconds for each key (a browser, or a browser in a
+    room). Thread-safe; an empty key (a caller inside the server, not a browser) is never
+    limited."""
+
+    def __init__(self, count: int, window: float, clock: Callable[[], float] = time.monotonic):
+        self.count = count
+        self.window = window
+        self.clock = clock
+        self._times: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._times.setdefault(key, deque())
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        if len(self._times) > 10_000:  # forget browsers gone quiet (bounds the memory)
+            for k in [k for k, q in self._times.items() if not q or now - q[-1] >= self.window]:
+                if k != key:
+                    del self._times[k]
+        return times
+
+    def blocked(self, key: str) -> bool:
+        """Whether `key` has used up its events in the current window."""
+        if not key:
+            return False
+        with self._lock:
+            return len(self._recent(key, self.clock())) >= self.count
+
+    def hit(self, key: str) -> None:
+        """Count one event for `key`."""
+        if key:
+            with self._lock:
+                now = self.clock()
+                self._recent(key, now).append(now)
+
+    def allow(self, key: str) -> bool:
+        """Count one event for `key` if it has any left in the window; whether it had."""
+        if not key:
+            return True
+        with self._lock:
+            now = self.clock()
+            times = self._recent(key, now)
+            if len(times) >= self.count:
+                return False
+            times.append(now)
+            return True
 
 
 def new_code(taken: Iterable[str] = (), length: int = CODE_LENGTH) -> str:
@@ -462,7 +533,8 @@ class RoomSnapshot:
             rows.append((int(e.round), n, str(e.kind), str(e.text), str(e.actor or "")))
         base = len(ev)
         for n, e in enumerate(self.room_events):
-            rows.append((e.round, base + n, e.kind, e.text, ""))
+            if e.kind not in ROSTER_EVENTS:
+                rows.append((e.round, base + n, e.kind, e.text, ""))
         rows.sort(key=lambda r: (r[0], r[1]))
         return [(r, k, t, a) for r, _, k, t, a in reversed(rows)]
 
@@ -535,6 +607,7 @@ class Room:
         self.room_events: list[RoomEvent] = []
         self.closed: dict[int, str] = {}
         self._opening: tuple[str, ...] = ()
+        self._joins = RateLimit(JOINS_PER_BROWSER, JOIN_WINDOW, clock)
         self._pending_seats: dict[str, str] = {}  # seat -> "person" | "agent", from next round
         self._required: frozenset[str] = frozenset()
         self._engine_calls = 0
@@ -589,14 +662,27 @@ class Room:
             return False
         return True
 
-    def join(self, name: str) -> Participant:
-        """A new participant, with a secret token; names are unique in a room."""
+    def join(self, name: str, client: str = "") -> Participant:
+        """A new participant, with a secret token; names are unique in a room. `client` is
+        the browser asking (its session id; "" from inside the server): a browser joins at
+        most JOINS_PER_BROWSER times per JOIN_WINDOW seconds, and a room takes at most
+        MAX_PARTICIPANTS people."""
         name = " ".join(str(name).split())[:MAX_NAME]
         if not name:
             raise WorkshopError("Give a display name to join.")
         with self._lock:
             if self.solo and self.participants:
                 raise Refused("This is a one-person room.")
+            active = sum(not p.removed for p in self.participants.values())
+            if active >= MAX_PARTICIPANTS or len(self.participants) >= MAX_JOINS:
+                raise Refused(
+                    f"This room is full ({MAX_PARTICIPANTS} people): ask the facilitator."
+                )
+            if self._joins.blocked(client):
+                raise Refused(
+                    "This browser has joined this room too many times in the last minutes: "
+                    "wait a while, or ask the facilitator for your private link."
+                )
             taken = {p.name.casefold() for p in self.participants.values() if not p.removed}
             if name.casefold() in taken:
                 raise WorkshopError(
@@ -608,6 +694,7 @@ class Room:
             p = Participant(pid, name, token, self.clock(), last_seen=self.clock())
             self.participants[pid] = p
             self._by_token[token] = p
+            self._joins.hit(client)
             self._event("joined_room", f"{name} joined the room")
             self._touch()
             return p
@@ -1468,12 +1555,20 @@ class Workshop:
     ever one of the built-in scenarios or the one the server's operator chose at the command
     line (`operator_scenario`): never a path, so no page reads a file of the server's."""
 
-    def __init__(self, ticker: bool = True, tick_seconds: float = 0.2) -> None:
+    def __init__(
+        self, ticker: bool = True, tick_seconds: float = 0.2, facilitator_secret: str = ""
+    ) -> None:
         #: the scenario `bloc workshop --scenario` named (a built-in name or a TOML file the
         #: operator trusts), by the name pages use for it
         self.operator_scenario: str | None = None
+        #: what a facilitator types to open a room from a page (`open_room`); while it is
+        #: empty, no page can open one
+        self.facilitator_secret = facilitator_secret
+        self._secret_tries = RateLimit(SECRET_TRIES_PER_BROWSER, SECRET_WINDOW)
+        self._solo_opens = RateLimit(SOLO_ROOMS_PER_BROWSER, SOLO_WINDOW)
         self._lock = threading.Lock()
         self.rooms: dict[str, Room] = {}
+        self._solo_codes: set[str] = set()  # the one-person rooms (built or being built)
         self._tick_seconds = tick_seconds
         self._ticker_on = ticker
         self._ticker: threading.Thread | None = None
@@ -1515,24 +1610,56 @@ class Workshop:
             raise WorkshopError(f"rounds must be at least 1 (got {rounds})")
         if not isinstance(scenario, Scenario):
             scenario = self.scenario(scenario)
+        cap = MAX_SOLO_ROOMS if solo else MAX_ROOMS
         with self._lock:
-            if len(self.rooms) >= MAX_ROOMS:
-                self._prune()
-            if len(self.rooms) >= MAX_ROOMS:
+            if self._count(solo) >= cap:
+                self._prune(solo)
+            if self._count(solo) >= cap:
                 raise WorkshopError("This server has too many rooms open.")
             code = new_code(self.rooms, code_length)
             self.rooms[code] = None  # type: ignore[assignment] - reserved while the model builds
+            if solo:
+                self._solo_codes.add(code)
         try:
             room = Room(code, scenario, seed=seed, rounds=rounds, settings=settings,
                         levers=levers, solo=solo, clock=clock)  # fmt: skip
         except BaseException:
             with self._lock:
                 self.rooms.pop(code, None)
+                self._solo_codes.discard(code)
             raise
         with self._lock:
             self.rooms[code] = room
         self._ensure_ticker()
         return room
+
+    def _count(self, solo: bool) -> int:
+        """Rooms of a kind: one-person rooms, or facilitators' rooms."""
+        return len(self._solo_codes) if solo else len(self.rooms) - len(self._solo_codes)
+
+    def check_secret(self, secret: str) -> bool:
+        """Whether `secret` is the facilitator secret (compared in constant time; never true
+        while the server has none)."""
+        if not (self.facilitator_secret and isinstance(secret, str)):
+            return False
+        return secrets.compare_digest(secret.encode(), self.facilitator_secret.encode())
+
+    def open_room(
+        self, secret: str, scenario: str | Scenario = DEFAULT_SCENARIO, *, client: str = "",
+        **options: Any,
+    ) -> Room:  # fmt: skip
+        """A room a facilitator opens from a page: only with the server's facilitator secret.
+        `client` is the browser asking (its session id): it may get the secret wrong
+        SECRET_TRIES_PER_BROWSER times per SECRET_WINDOW seconds. `options` are `create`'s."""
+        if self._secret_tries.blocked(client):
+            raise Refused("Too many wrong secrets from this browser: wait a minute.")
+        if not self.check_secret(secret):
+            self._secret_tries.hit(client)
+            raise Refused(
+                "That is not this server's facilitator secret (`bloc workshop` prints it on "
+                "its console when it starts)."
+            )
+        return self.create(scenario, **options)
 
     def get(self, code: str) -> Room:
         room = self.rooms.get(normalize_code(code or ""))
@@ -1548,24 +1675,34 @@ class Workshop:
 
     def solo(
         self, scenario: str | Scenario, seat: str, name: str = "You", *, seed: int | None = None,
-        rounds: int | None = None,
+        rounds: int | None = None, client: str = "",
     ) -> tuple[Room, Participant]:  # fmt: skip
-        """A one-person room: one seat for the person, agents elsewhere, started at once."""
+        """A one-person room: one seat for the person, agents elsewhere, started at once.
+        Anyone may open one (no secret), so a browser (`client`, its session id) opens at
+        most SOLO_ROOMS_PER_BROWSER per SOLO_WINDOW seconds, and they have their own cap."""
+        if not self._solo_opens.allow(client):
+            raise Refused("This browser has opened many rooms lately: wait a few minutes.")
         room = self.create(scenario, seed=seed, rounds=rounds, solo=True)
         p = room.join(name)
         room.claim(p.token, seat)
         room.start(room.admin_token)
         return room, room.participant(p.token)
 
-    def _prune(self) -> None:
-        """Forget one-person rooms nobody has had open for an hour (the oldest first)."""
+    def _prune(self, solo: bool) -> None:
+        """Forget idle rooms of a kind, the oldest first: one-person rooms nobody has had open
+        for SOLO_IDLE seconds; facilitators' rooms that are over, or that nobody has had open
+        for ROOM_IDLE seconds."""
         now = time.time()
-        for code, room in sorted(self.rooms.items(), key=lambda kv: kv[1].created if kv[1] else 0):
-            if room is None or not room.solo:
+        rooms = sorted(self.rooms.items(), key=lambda kv: kv[1].created if kv[1] else now)
+        for code, room in rooms:
+            if room is None or room.solo != solo:
                 continue
             people = list(room.participants.values())
-            if all(p.sessions == 0 and now - p.last_seen > 3600 for p in people):
+            idle = SOLO_IDLE if solo else ROOM_IDLE
+            quiet = all(p.sessions == 0 and now - p.last_seen > idle for p in people)
+            if (quiet and now - room.created > idle) or (not solo and room.phase == OVER):
                 del self.rooms[code]
+                self._solo_codes.discard(code)
 
     def _ensure_ticker(self) -> None:
         if not self._ticker_on or self._ticker is not None:

@@ -27,6 +27,8 @@ os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # before sol
 import dataclasses
 import itertools
 import logging
+import secrets
+import sys
 import threading
 import time
 import warnings
@@ -167,6 +169,34 @@ def default_scenario() -> str:
 #: The operator's `--scenario` (set in the environment by `bloc workshop`) is the one scenario
 #: besides the built-in ones that pages may name.
 WORKSHOP.operator_scenario = default_scenario()
+
+
+def console(line: str) -> None:
+    """A line on the console of the server (where `bloc workshop` runs): for the operator."""
+    print(f"bloc workshop: {line}", file=sys.stderr, flush=True)
+
+
+def _facilitator_secret() -> str:
+    """The secret that opens rooms: `bloc workshop` passes it (from --facilitator-secret,
+    BLOC_FACILITATOR_SECRET, or one it drew); served some other way, the server draws one and
+    prints it, so that no page can open a room without it."""
+    secret = os.environ.get("BLOC_FACILITATOR_SECRET", "")
+    if not secret:
+        secret = os.environ["BLOC_FACILITATOR_SECRET"] = secrets.token_urlsafe(16)
+        console(f"facilitator secret (to create rooms): {secret}")
+    return secret
+
+
+WORKSHOP.facilitator_secret = _facilitator_secret()
+
+
+def client_id() -> str:
+    """The browser a request comes from, as far as the server can tell: its Solara session (a
+    cookie). Rate limits count by it. "" outside a browser's session (tests rendering pages)."""
+    try:
+        return "session:" + solara.get_session_id()
+    except RuntimeError:
+        return ""
 
 
 def _watch(room: Room, public: bool, update: Callable[[RoomSnapshot], None]) -> Callable:
@@ -1345,7 +1375,7 @@ def JoinForm(room: Room, navigate: Callable[[str], None]):
 
     def join() -> None:
         try:
-            p = room.join(name.value or "")
+            p = room.join(name.value or "", client=client_id())
         except WorkshopError as e:
             error.set(str(e))
             return
@@ -1833,13 +1863,16 @@ def Home():
     show = solara.use_reactive(False)
     teams = solara.use_reactive(True)
     solo_seat = solara.use_reactive("japan")
+    secret = solara.use_reactive("")
     error = solara.use_reactive("")
     solara.Title("Bloc workshop")
 
     def create() -> None:
         try:
-            room = WORKSHOP.create(
+            room = WORKSHOP.open_room(
+                secret.value or "",
                 scenario.value,
+                client=client_id(),
                 seed=seed.value,
                 rounds=rounds.value or None,
                 settings=Settings(
@@ -1851,7 +1884,10 @@ def Home():
         except (WorkshopError, ScenarioError, ValueError) as e:
             error.set("\n".join(getattr(e, "problems", None) or [str(e)]))
             return
-        router.push(link("facilitator", room=room.code, key=room.admin_token))
+        facilitator = link("facilitator", room=room.code, key=room.admin_token)
+        # A facilitator who closes the tab gets the room back from the console (R3).
+        console(f"room {room.code} on {room.scenario}: facilitator link {base_url()}{facilitator}")
+        router.push(facilitator)
 
     seats = solara.use_memo(lambda: _seat_names(scenario.value), [scenario.value])
     with solara.Div(classes=["ws-page", "ws-home"]):
@@ -1881,6 +1917,13 @@ def Home():
                     label="participants see others' decisions before the round closes", value=show
                 )
                 solara.Checkbox(label="teams may share a seat", value=teams)
+                solara.InputText(
+                    "Facilitator secret (printed where the server runs)",
+                    value=secret,
+                    password=True,
+                    continuous_update=True,
+                    classes=["ws-create-secret"],
+                )
                 solara.Button(
                     "Create the room", color="primary", on_click=create, classes=["ws-create"]
                 )
@@ -1939,7 +1982,9 @@ def SoloPage():
             seat = q.get("seat") or "japan"
             if seat not in (*sc.country_ids, sc.supplier.actor):
                 raise WorkshopError(f"{sc.meta.name} has no such seat.")
-            room, p = WORKSHOP.solo(sc, seat, q.get("name") or "You", seed=seed, rounds=rounds)
+            room, p = WORKSHOP.solo(
+                sc, seat, q.get("name") or "You", seed=seed, rounds=rounds, client=client_id()
+            )
         except (WorkshopError, ScenarioError, ValueError) as e:
             error.set("\n".join(getattr(e, "problems", None) or [str(e)]))
             return

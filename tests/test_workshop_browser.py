@@ -23,6 +23,7 @@ from tests.browser_support import free_port, start_app_server, stop_app_server
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 WORKSHOP_COMMAND = [sys.executable, "-m", "negotiation.cli", "workshop"]
+FACILITATOR_SECRET = "a-test-secret-for-rooms"
 ROUND_JS = "() => Number(document.querySelector('.ws-round')?.dataset.round ?? -1)"
 
 
@@ -32,7 +33,7 @@ def server():
     port = free_port()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(browser_support, "APP_COMMAND", WORKSHOP_COMMAND)
-        proc = start_app_server([], port)
+        proc = start_app_server(["--facilitator-secret", FACILITATOR_SECRET], port)
     try:
         yield f"http://127.0.0.1:{port}", proc
     finally:
@@ -77,6 +78,7 @@ def test_a_workshop_session_with_four_browsers(server, browser, screenshot_dir, 
     devices = {name: new_page(browser, 900) for name in ("Alice", "Bob", "Sam")}
     for page in (fac, *(page for _, page in devices.values())):
         page.goto(f"{url}/", wait_until="commit")
+    fac.locator(".ws-create-secret input").fill(FACILITATOR_SECRET)
     fac.locator(".ws-create").click()
     fac.locator(".ws-code").wait_for()
     code = fac.locator(".ws-code").get_attribute("data-code")

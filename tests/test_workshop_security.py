@@ -8,8 +8,10 @@ headless chromium (Playwright), as a participant on the venue's network would ma
 
 from __future__ import annotations
 
+import os
 import sys
-from urllib.parse import urlencode
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 import solara
@@ -17,13 +19,14 @@ import solara
 from agents.human import reject
 from negotiation import workshop as workshop_module
 from negotiation import workshop_app as wa
-from negotiation.workshop import Workshop, WorkshopError
+from negotiation.workshop import Refused, Workshop, WorkshopError
 from tests import browser_support
 from tests.browser_support import free_port, start_app_server, stop_app_server
 from tests.test_workshop_app import eventually, texts
 
 SCENARIO = "ministerial-2026"
 WORKSHOP_COMMAND = [sys.executable, "-m", "negotiation.cli", "workshop"]
+FACILITATOR_SECRET = "a-test-secret-for-rooms"
 
 
 @pytest.fixture
@@ -39,7 +42,7 @@ def server():
     port = free_port()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(browser_support, "APP_COMMAND", WORKSHOP_COMMAND)
-        proc = start_app_server([], port)
+        proc = start_app_server(["--facilitator-secret", FACILITATOR_SECRET], port)
     try:
         yield f"http://127.0.0.1:{port}", proc
     finally:
@@ -58,6 +61,7 @@ def create_room(browser, url: str):
     """The facilitator creates a room from the home page: (context, page, join code)."""
     context, page = new_page(browser, 1280)
     page.goto(f"{url}/")
+    page.locator(".ws-create-secret input").fill(FACILITATOR_SECRET)
     page.locator(".ws-create").click()
     page.locator(".ws-code").wait_for()
     return context, page, page.locator(".ws-code").get_attribute("data-code")
@@ -178,3 +182,162 @@ def test_s2_the_solo_link_reads_no_server_file(server, browser, server_files):
     page.goto(f"{url}/solo?scenario={SCENARIO}&seat=japan&rounds=2")  # a built-in name works
     page.wait_for_url("**token=**")
     context.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# S3: creating rooms needs the facilitator's secret; caps; joins rate-limited; R3
+
+
+class Clock:
+    """A clock the test moves by hand (seconds)."""
+
+    def __init__(self, t: float = 1_800_000_000.0):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_s3_a_room_opens_only_with_the_facilitators_secret():
+    w = Workshop(ticker=False, facilitator_secret=FACILITATOR_SECRET)
+    for guess in ("", "guess", FACILITATOR_SECRET[:-1], FACILITATOR_SECRET + " ", None):
+        with pytest.raises(Refused, match="not this server's facilitator secret"):
+            w.open_room(guess, SCENARIO)  # type: ignore[arg-type]
+    assert not w.rooms
+    assert w.open_room(FACILITATOR_SECRET, SCENARIO).scenario == SCENARIO
+    # A server without a secret opens no room from a page, whatever is typed.
+    bare = Workshop(ticker=False)
+    for guess in ("", "None"):
+        with pytest.raises(Refused):
+            bare.open_room(guess, SCENARIO)
+
+
+def test_s3_guessing_the_secret_is_rate_limited_per_browser():
+    w = Workshop(ticker=False, facilitator_secret=FACILITATOR_SECRET)
+    for n in range(workshop_module.SECRET_TRIES_PER_BROWSER):
+        with pytest.raises(Refused, match="not this server's"):
+            w.open_room(f"guess-{n}", SCENARIO, client="session:attacker")
+    with pytest.raises(Refused, match="Too many wrong secrets"):
+        w.open_room(FACILITATOR_SECRET, SCENARIO, client="session:attacker")
+    assert w.open_room(FACILITATOR_SECRET, SCENARIO, client="session:facilitator")
+
+
+def test_s3_rooms_per_server_are_capped_and_solo_rooms_never_crowd_out_facilitators(
+    monkeypatch,
+):
+    monkeypatch.setattr(workshop_module, "MAX_ROOMS", 2)
+    monkeypatch.setattr(workshop_module, "MAX_SOLO_ROOMS", 3)
+    w = Workshop(ticker=False, facilitator_secret=FACILITATOR_SECRET)
+    for n in range(3):  # an attacker fills the one-person rooms, from several browsers
+        w.solo(SCENARIO, "japan", client=f"session:{n}", rounds=2)
+    with pytest.raises(WorkshopError, match="too many rooms"):
+        w.solo(SCENARIO, "japan", client="session:9", rounds=2)
+    for _ in range(2):  # the facilitator still opens rooms, up to the cap
+        w.open_room(FACILITATOR_SECRET, SCENARIO)
+    with pytest.raises(WorkshopError, match="too many rooms"):
+        w.open_room(FACILITATOR_SECRET, SCENARIO)
+
+
+def test_s3_one_browser_opens_few_solo_rooms():
+    w = Workshop(ticker=False)
+    for _ in range(workshop_module.SOLO_ROOMS_PER_BROWSER):
+        w.solo(SCENARIO, "japan", client="session:a", rounds=2)
+    with pytest.raises(Refused, match="opened many rooms"):
+        w.solo(SCENARIO, "japan", client="session:a", rounds=2)
+    assert w.solo(SCENARIO, "japan", client="session:b", rounds=2)
+
+
+def test_s3_a_room_takes_a_capped_number_of_people(ws, monkeypatch):
+    monkeypatch.setattr(workshop_module, "MAX_PARTICIPANTS", 4)
+    monkeypatch.setattr(workshop_module, "MAX_JOINS", 6)
+    room = ws.create(SCENARIO, rounds=2)
+    people = [room.join(f"P{n}", client=f"session:{n}") for n in range(4)]
+    with pytest.raises(Refused, match="room is full"):
+        room.join("P4", client="session:4")
+    room.remove(room.admin_token, people[0].id)  # a place frees up
+    room.join("P5", client="session:5")
+    room.remove(room.admin_token, people[1].id)
+    room.join("P6", client="session:6")
+    room.remove(room.admin_token, people[2].id)
+    with pytest.raises(Refused, match="room is full"):  # joins in all are capped too
+        room.join("P7", client="session:7")
+
+
+def test_s3_joins_from_one_browser_are_rate_limited():
+    clock = Clock()
+    w = Workshop(ticker=False)
+    room = w.create(SCENARIO, rounds=2, clock=clock)
+    for n in range(workshop_module.JOINS_PER_BROWSER):
+        room.join(f"Bot{n}", client="session:bot")
+    with pytest.raises(Refused, match="joined this room too many times"):
+        room.join("Bot9", client="session:bot")
+    room.join("Alice", client="session:alice")  # others still join
+    clock.t += workshop_module.JOIN_WINDOW
+    room.join("Bot9", client="session:bot")  # and the browser, once the window has passed
+
+
+def test_s3_joined_lines_never_push_game_events_out_of_view(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    alice = room.join("Alice")
+    room.claim(alice.token, "japan")
+    room.start(room.admin_token)
+    room.submit(alice.token, "japan", reject())
+    for n in range(30):
+        room.join(f"Late{n}")
+    snap = room.snapshot()
+    story = [text for _, _, text, _ in snap.narrative(20)]
+    assert not any("joined the room" in t for t in story)
+    assert any("session started" in t for t in story)
+    assert "joined the room" not in wa.narrative_html(snap, 20)
+    # kept in the record, where the facilitator reads the roster
+    assert sum(e["kind"] == "joined_room" for e in room.record()["room_events"]) == 31
+
+
+def test_s3_bloc_workshop_prints_a_drawn_secret_and_refuses_a_short_one(monkeypatch, capsys):
+    from negotiation.cli import entry
+
+    monkeypatch.delenv("BLOC_FACILITATOR_SECRET", raising=False)
+    started: list[dict] = []
+
+    def execv(path, argv):  # stands for the server: what it would get
+        started.append(dict(os.environ))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(os, "execv", execv)
+    with monkeypatch.context() as m:
+        m.setattr(os, "environ", dict(os.environ))
+        entry(["workshop", "--port", "8766"])
+    secret = started[0]["BLOC_FACILITATOR_SECRET"]
+    assert len(secret) >= 20 and secret in capsys.readouterr().err
+    assert entry(["workshop", "--facilitator-secret", "short"]) == 2
+    assert "at least" in capsys.readouterr().err
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_s3_a_participant_cannot_create_a_room_and_joins_are_limited(server, browser):
+    url, proc = server
+    context, page = new_page(browser, 1280)
+    page.goto(f"{url}/")
+    for guess in ("", "guess"):
+        page.locator(".ws-create-secret input").fill(guess)
+        page.locator(".ws-create").click()
+        page.locator(".ws-error", has_text="not this server's facilitator secret").wait_for()
+        assert "/facilitator" not in page.url
+    # The facilitator, with the secret; their link is on the console (R3).
+    fctx, fac, code = create_room(browser, url)
+    key = dict(parse_qsl(urlsplit(fac.url).query))["key"]
+    log = Path(proc.log_path).read_text()
+    assert f"room {code}" in log and f"key={key}" in log
+    # One browser joins the room again and again: refused after a few.
+    for n in range(workshop_module.JOINS_PER_BROWSER):
+        page.goto(f"{url}/join?room={code}")
+        page.locator(".ws-name input").fill(f"Bot{n}")
+        page.locator(".ws-join").click()
+        page.wait_for_url("**token=**")
+    page.goto(f"{url}/join?room={code}")
+    page.locator(".ws-name input").fill("Bot9")
+    page.locator(".ws-join").click()
+    page.locator(".ws-error", has_text="joined this room too many times").wait_for()
+    for ctx in (context, fctx):
+        ctx.close()
