@@ -970,9 +970,20 @@ class Room:
     # ------------------------------------------------------------------------------------------
     # Decisions
 
-    def submit(self, token: str, seat: str, decision: Decision | SupplierMove) -> None:
-        """A participant's decision for `seat`: refused unless they submit for that seat."""
+    def submit(
+        self, token: str, seat: str, decision: Decision | SupplierMove, for_round: int | None = None
+    ) -> None:
+        """A participant's decision for `seat`: refused unless they submit for that seat.
+        `for_round` is the round whose proposal the person saw when deciding (pages always
+        give it): a decision for a round that has closed is refused, never counted for the
+        next one. None (callers inside the server, replays' tests) means the open round."""
         with self._lock:
+            open_round = self.model.round + 1
+            if for_round is not None and self.phase == RUNNING and for_round != open_round:
+                raise WorkshopError(
+                    f"Round {for_round} closed before your decision arrived: it was not counted. "
+                    f"Round {open_round} is open now: look at its proposal and decide again."
+                )
             p = self._person(token)
             if p.seat != seat:
                 mine = f"you hold {self.names[p.seat]}'s seat" if p.seat else "you hold no seat"

@@ -293,6 +293,10 @@ class Live:
         self.rendered: Any = _NEVER  # the layout of the last render
         self.rerender: Callable[[], None] = lambda: None  # set by the page
         self.sent: dict[str, str] = {}  # the HTML parts pushed since the last render
+        #: the open round of each push (by its number), and of the first render: what the
+        #: browser shows is the round of the last push it says it has written (`shown_round`)
+        self.pushed_rounds: dict[int, int] = {}
+        self.first_round = snap.open_round
 
     def update(self, snap: RoomSnapshot) -> None:
         """A new snapshot: write the parts in place, or re-render the page if its layout
@@ -346,11 +350,31 @@ class Live:
             changed = {k: x for k, x in html_parts.items() if self.sent.get(k) != x}
             if carrier is not None and changed:
                 self.sent.update(changed)
-                carrier.push(changed, next(_STAMPS))
+                carrier.push(changed, self.drawn(next(_STAMPS), self.snap))
         for name, part in parts.items():
             widget = widgets.get(name)
             if widget is not None and name not in html_parts:
                 _apply(widget, part)
+
+    def drawn(self, seq: int, snap: RoomSnapshot) -> int:
+        """Note that the render or push numbered `seq` shows `snap`'s open round."""
+        with self.lock:
+            self.pushed_rounds[seq] = snap.open_round
+        return seq
+
+    def shown_round(self) -> int:
+        """The round whose proposal the browser shows now: that of the last render or push it
+        has drawn (it says which: `LiveParts.shown` for pushes, the header's `LiveSlot.drawn`
+        for renders), or of the first render before it says any. A round the server has
+        opened but the browser has not drawn yet does not count: a click on the old proposal
+        is for the old round."""
+        with self.lock:
+            carrier, header = self.widgets.get(CARRIER), self.widgets.get(HEADER)
+            shown = max(getattr(carrier, "shown", 0), getattr(header, "drawn", 0))
+            done = [seq for seq in self.pushed_rounds if seq <= shown]
+            for seq in done[:-1]:  # older pushes will not be asked for again
+                del self.pushed_rounds[seq]
+            return self.pushed_rounds[done[-1]] if done else self.first_round
 
 
 def _apply(widget: Any, part: dict[str, Any]) -> None:
@@ -368,6 +392,7 @@ def _apply(widget: Any, part: dict[str, Any]) -> None:
 
 
 CARRIER = "_parts"  # the name the page's LiveParts widget registers under
+HEADER = "_header"  # ... and its header's LiveSlot (which says which render it has drawn)
 SEQ = "_n"  # in a push of HTML parts: its number
 #: Numbers for pushes and renders of live parts, increasing across all pages (see LiveSlot): a
 #: push numbered above a slot's render came after it. Across pages, so that a page opened in a
@@ -398,12 +423,15 @@ module.exports = {
           el.innerHTML = html;
         }
       }
+      if (seq > this.shown) this.shown = seq;  // tells the server what the person sees
     }
   }
 }
 </script>"""
     ).tag(sync=True)
     parts = traitlets.Dict({}).tag(sync=True)
+    #: the number of the last push the browser has written into the page (set by the browser)
+    shown = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -431,7 +459,9 @@ module.exports = {
   methods: {
     show() {
       const pushed = (window.__blocLive || {})[this.part];
-      this.$el.innerHTML = pushed && pushed.seq > this.seq ? pushed.html : this.html;
+      const later = pushed && pushed.seq > this.seq;
+      this.$el.innerHTML = later ? pushed.html : this.html;
+      if (!later && this.seq > this.drawn) this.drawn = this.seq;  // for the server
     }
   }
 }
@@ -442,6 +472,8 @@ module.exports = {
     classes = traitlets.Unicode("").tag(sync=True)
     tag = traitlets.Unicode("div").tag(sync=True)
     seq = traitlets.Int(0).tag(sync=True)
+    #: the number of the render whose HTML the browser has drawn here (set by the browser)
+    drawn = traitlets.Int(0).tag(sync=True)
 
     def shown(self, store: dict[str, tuple[int, str]]) -> str:
         """What the browser shows in this slot, given its LiveParts' `store` (as `show()`)."""
@@ -461,6 +493,17 @@ def Carrier(live: Live):
 def Slot(name: str, value: str, cls: str = "", tag: str = "div"):
     """A live part of a page: HTML that the page's watcher rewrites in place (`LiveSlot`)."""
     return LiveSlot.element(part=name, html=value, classes=cls, tag=tag, seq=next(_STAMPS))
+
+
+@solara.component
+def HeaderSlot(live: Live, snap: RoomSnapshot, value: str):
+    """The page's header, a live part whose renders the browser acknowledges: with the
+    pushes, they tell which round the person sees (`Live.shown_round`). `value` is the
+    header of `snap`, the snapshot the page renders."""
+    seq = live.drawn(next(_STAMPS), snap)
+    el = LiveSlot.element(part="head", html=value, classes="ws-header", tag="div", seq=seq)
+    solara.use_effect(lambda: live.register(HEADER, solara.get_widget(el)), [live])
+    return el
 
 
 class Countdown(v.VuetifyTemplate):
@@ -1135,7 +1178,8 @@ class ParticipantPage:
 
         def submit(decision: Any) -> None:
             r = self.live.snap.open_round
-            if guarded(lambda: room.submit(token, seat, decision) or True):
+            seen = self.live.shown_round()  # the decision is for the round the person saw
+            if guarded(lambda: room.submit(token, seat, decision, for_round=seen) or True):
                 words = describe_decision(encode_decision(decision), room.info.mineral_names)
                 self.message = (r, "ok", f"Sent: {words}.")
             self.refresh()
@@ -1283,7 +1327,7 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
     parts = page.parts(snap)
     solara.Title(f"Bloc · {me.name}" + (f" · {snap.names.get(seat, '')}" if seat else ""))
     Carrier(live)
-    Slot("head", parts["head"], "ws-header")
+    HeaderSlot(live, snap, parts["head"])
     Timer(snap, live)
     html("div", "", "ws-me", **{"data-seat": me.seat or "", "data-name": me.name})
     if page.ignored_seat(snap):

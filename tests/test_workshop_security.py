@@ -9,10 +9,12 @@ headless chromium (Playwright), as a participant on the venue's network would ma
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import ipyvuetify as v
 import pytest
 import solara
 
@@ -340,4 +342,103 @@ def test_s3_a_participant_cannot_create_a_room_and_joins_are_limited(server, bro
     page.locator(".ws-join").click()
     page.locator(".ws-error", has_text="joined this room too many times").wait_for()
     for ctx in (context, fctx):
+        ctx.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# S4: every decision carries the round it was made for
+
+
+def test_s4_a_decision_for_a_closed_round_is_refused_not_counted_for_the_next(ws):
+    room = ws.create(SCENARIO, rounds=4)
+    alice = room.join("Alice")
+    room.claim(alice.token, "japan")
+    room.start(room.admin_token)
+    room.force(room.admin_token)  # round 1 closes while Alice is deciding
+    with pytest.raises(WorkshopError, match="Round 1 closed before your decision arrived"):
+        room.submit(alice.token, "japan", reject(), for_round=1)
+    assert not room.snapshot().seat("japan").decided
+    assert not any(a["kind"] == "submit" for a in room.record()["actions"])
+    room.submit(alice.token, "japan", reject(), for_round=2)  # the open round's is counted
+    decisions = [a for a in room.record()["actions"] if a["kind"] == "submit"]
+    assert [a["round"] for a in decisions] == [2]
+
+
+def test_s4_a_click_on_a_page_still_showing_the_closed_round_is_refused(ws):
+    """The page's browser has not drawn round 2 yet (here: no browser acknowledges any push,
+    so the page shows what it first rendered): the click is for round 1."""
+    room = ws.create(SCENARIO, rounds=4)
+    alice = room.join("Alice")
+    room.claim(alice.token, "japan")
+    room.start(room.admin_token)
+    _, rc = solara.render(wa.ParticipantView(room, alice.token), handle_error=False)
+    eventually(lambda: "your decision as Japan" in texts(rc))
+    room.force(room.admin_token)  # Japan joined (an agent answered): stay or leave?
+    leave = eventually(lambda: buttons_with_class(rc, "ws-leave"))[0]
+    leave.click()
+    eventually(lambda: "Round 1 closed before your decision arrived" in texts(rc))
+    assert not room.snapshot().seat("japan").decided
+    # Once the browser says it has drawn round 2, the same click counts for round 2.
+    carrier = rc.find(wa.LiveParts).widget
+    carrier.shown = max(rc_page_pushes(carrier))
+    leave.click()
+    eventually(lambda: room.snapshot().round >= 2)
+    (decision,) = [a for a in room.record()["actions"] if a["kind"] == "submit"]
+    assert decision["round"] == 2 and decision["decision"]["action"] == "reject"
+
+
+def buttons_with_class(rc, cls: str) -> list:
+    """The page's buttons with `cls` among their classes."""
+    return [w for w in rc.find(v.Btn).widgets if cls in str(w.class_).split()]
+
+
+def rc_page_pushes(carrier) -> list[int]:
+    """The numbers of the pushes a page's LiveParts got (what a browser would acknowledge)."""
+    return [seq for seq, _ in carrier.store.values()]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_s4_a_click_made_before_the_new_round_reached_the_browser_is_refused(server, browser):
+    """The network holds back the server's messages to Alice's browser while the facilitator
+    closes round 1: she clicks Accept on round 1's proposal, which the server refuses (it must
+    not count for round 2, whose proposal she never saw)."""
+    url, _ = server
+    fctx, fac, code = create_room(browser, url)
+    held: list = []
+    hold = {"on": False}
+
+    def delay_server_messages(ws) -> None:
+        to_server = ws.connect_to_server()
+        ws.on_message(to_server.send)  # the browser's messages go through at once
+
+        def to_page(message) -> None:
+            if hold["on"]:
+                held.append((ws, message))
+            else:
+                ws.send(message)
+
+        to_server.on_message(to_page)
+
+    actx, alice = new_page(browser)
+    actx.route_web_socket(re.compile(".*"), delay_server_messages)
+    alice.goto(f"{url}/join?room={code}")
+    alice.locator(".ws-name input").fill("Alice")
+    alice.locator(".ws-join").click()
+    alice.locator(".ws-choose-japan").click()
+    alice.locator(".ws-me[data-seat='japan']").wait_for(state="attached")
+    fac.locator(".ws-start").click()
+    alice.locator(".ws-decision-japan .ws-accept").wait_for()
+    alice.wait_for_timeout(500)  # her browser has drawn round 1 and said so
+    hold["on"] = True
+    fac.locator(".ws-force").click()
+    fac.locator(".ws-round[data-round='1']").wait_for()
+    alice.locator(".ws-accept").click()  # on round 1's proposal, still on her screen
+    alice.wait_for_timeout(1000)  # the click reaches the server
+    hold["on"] = False
+    for ws, message in held:  # now the page gets round 2, and the answer to its click
+        ws.send(message)
+    alice.locator(".ws-error", has_text="Round 1 closed before your decision arrived").wait_for()
+    assert fac.locator(".ws-seat-row-japan").get_attribute("data-decided") == "0"
+    for ctx in (fctx, actx):
         ctx.close()
