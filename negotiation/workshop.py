@@ -92,6 +92,11 @@ MIN_SECRET = 12
 #: event out of view).
 ROSTER_EVENTS = frozenset({"joined_room"})
 MAX_NAME = 40
+#: Bounds on the numbers a participant sends: a counter-proposal's floor, in multiples of the
+#: mineral's reference price; its outsider penalty (2 = 200 %); a side offer, USD a year.
+MAX_FLOOR_MULTIPLE = 10
+MAX_PENALTY = 2.0
+MAX_SIDE_OFFER = 100e9
 
 LOBBY, RUNNING, OVER = "lobby", "running", "over"
 
@@ -175,6 +180,11 @@ def normalize_code(text: str) -> str:
     look-alikes read as digits (O -> 0, I and L -> 1)."""
     text = "".join(ch for ch in str(text).upper() if ch not in " -_\t")
     return text.translate(str.maketrans("OIL", "011"))
+
+
+def _finite(x: Any) -> bool:
+    """Whether `x` is a finite number (not a bool, a string, NaN or an infinity)."""
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def now_iso(t: float) -> str:
@@ -1025,40 +1035,60 @@ class Room:
             self._advance()
 
     def _check_decision(self, seat: str, d: Decision | SupplierMove) -> None:
+        """Refuse a decision whose numbers are out of bounds (MAX_FLOOR_MULTIPLE,
+        MAX_PENALTY, MAX_SIDE_OFFER), with a message for the person: a floor of 1e300 once
+        went through, the proposer agreed, and every page drew 300-digit numbers."""
         m = self.model
         if isinstance(d, SupplierMove):
-            for x in d.minerals:
-                if x not in m.minerals:
-                    raise WorkshopError(f"unknown mineral {x!r}")
+            if any(x not in m.minerals for x in d.minerals):
+                raise WorkshopError("Pick minerals of this scenario.")
             if d.action in (SupplierAction.FLOOD, SupplierAction.EXPORT_CONTROLS):
                 if not d.minerals:
                     raise WorkshopError("Pick at least one mineral.")
-                if not 0 < d.intensity <= 1:
+                if not (_finite(d.intensity) and 0 < d.intensity <= 1):
                     raise WorkshopError("The intensity must be above 0 % and at most 100 %.")
             if d.action is SupplierAction.SIDE_OFFER:
                 if d.target not in m.countries:
                     raise WorkshopError("Pick the country the side offer is for.")
-                if not (math.isfinite(d.offer) and d.offer > 0):
-                    raise WorkshopError("The offer must be a positive amount.")
+                if not (_finite(d.offer) and 0 < d.offer <= MAX_SIDE_OFFER):
+                    raise WorkshopError(
+                        f"The offer must be a positive amount, at most "
+                        f"${MAX_SIDE_OFFER / 1e9:,.0f}bn a year."
+                    )
             return
+        if not (_finite(d.counter_scale) and 0.5 <= d.counter_scale <= 2):
+            raise WorkshopError("A counter-proposal scales the floors by 0.5 to 2.")
         if d.action is Action.COUNTER:
             terms = d.terms or {}
-            for x, f in (terms.get("floors") or {}).items():
-                if x not in m.minerals:
-                    raise WorkshopError(f"unknown mineral {x!r}")
-                if not (isinstance(f, int | float) and math.isfinite(f) and f >= 0):
-                    raise WorkshopError("Floors must be numbers of USD per tonne, 0 or more.")
-            if "penalty" in terms and not 0 <= float(terms["penalty"]) <= 2:
-                raise WorkshopError("The penalty must be between 0 % and 200 %.")
-            cs = terms.get("cost_sharing")
-            if (
-                cs is not None
-                and not isinstance(cs, Mapping)
-                and cs not in ("consumption", "equal")
-            ):
-                raise WorkshopError("Cost sharing is 'consumption' or 'equal'.")
+            self._check_terms(terms)
             if not terms and d.counter_scale not in (0.8, 1.0, 1.25):
                 raise WorkshopError("A counter-proposal needs its terms.")
+
+    def _check_terms(self, terms: Mapping[str, Any]) -> None:
+        """A counter-proposal's terms: floors (USD per tonne, from 0 to MAX_FLOOR_MULTIPLE
+        times the mineral's reference price), penalty (0 to MAX_PENALTY, 1 = 100 %), cost
+        sharing ("consumption" or "equal")."""
+        if not isinstance(terms, Mapping) or set(terms) - {"floors", "penalty", "cost_sharing"}:
+            raise WorkshopError("A counter-proposal has floors, a penalty and cost sharing.")
+        floors = terms.get("floors") or {}
+        if not isinstance(floors, Mapping):
+            raise WorkshopError("Floors are USD per tonne, one for each mineral.")
+        for x, f in floors.items():
+            if x not in self.model.minerals:
+                raise WorkshopError("There is an unknown mineral among the floors.")
+            top = MAX_FLOOR_MULTIPLE * self.config.minerals[x].reference_price
+            if not (_finite(f) and 0 <= f <= top):
+                name = self.config.minerals[x].name
+                raise WorkshopError(
+                    f"Floors are USD per tonne, from 0 to {MAX_FLOOR_MULTIPLE} times today's "
+                    f"price: at most ${top:,.0f}/t for {name}."
+                )
+        if "penalty" in terms and not (
+            _finite(terms["penalty"]) and 0 <= terms["penalty"] <= MAX_PENALTY
+        ):
+            raise WorkshopError(f"The penalty must be between 0 % and {MAX_PENALTY:.0%}.")
+        if terms.get("cost_sharing") not in (None, "consumption", "equal"):
+            raise WorkshopError("Cost sharing is 'consumption' or 'equal'.")
 
     # ------------------------------------------------------------------------------------------
     # Rounds
@@ -1145,6 +1175,7 @@ class Room:
             seat = p.seat
             if seat is None or seat not in self._required or seat == self.model.supplier_id:
                 raise WorkshopError("Nothing to forecast for you this round.")
+            self._check_terms(terms)
             m = self.model
             members = m.members
             ev = m.evaluate(

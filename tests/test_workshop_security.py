@@ -21,6 +21,7 @@ import solara
 from agents.human import reject
 from negotiation import workshop as workshop_module
 from negotiation import workshop_app as wa
+from negotiation.types import Action, Decision, Reason, SupplierAction, SupplierMove
 from negotiation.workshop import Refused, Workshop, WorkshopError
 from tests import browser_support
 from tests.browser_support import free_port, start_app_server, stop_app_server
@@ -441,4 +442,78 @@ def test_s4_a_click_made_before_the_new_round_reached_the_browser_is_refused(ser
     alice.locator(".ws-error", has_text="Round 1 closed before your decision arrived").wait_for()
     assert fac.locator(".ws-seat-row-japan").get_attribute("data-decided") == "0"
     for ctx in (fctx, actx):
+        ctx.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# S5: bounds on every number a participant sends
+
+
+def counter(**terms):
+    return Decision(Action.COUNTER, Reason({}), terms=terms)
+
+
+def test_s5_counter_proposals_and_their_forecasts_refuse_numbers_out_of_bounds(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    bob = room.join("Bob")
+    room.claim(bob.token, "eu")
+    room.start(room.admin_token)
+    lithium = room.config.minerals["lithium"].reference_price
+    top = workshop_module.MAX_FLOOR_MULTIPLE * lithium
+    absurd = [
+        ({"floors": {"lithium": 1e300}}, "Floors"),
+        ({"floors": {"lithium": top * 1.01}}, "Floors"),
+        ({"floors": {"lithium": -1.0}}, "Floors"),
+        ({"floors": {"lithium": float("nan")}}, "Floors"),
+        ({"floors": {"lithium": "70000"}}, "Floors"),
+        ({"floors": {"unobtainium": 1.0}}, "unknown mineral"),
+        ({"floors": {"lithium": 70000.0}, "penalty": 1e300}, "penalty"),
+        ({"floors": {"lithium": 70000.0}, "penalty": "high"}, "penalty"),
+    ]
+    for terms, words in absurd:
+        with pytest.raises(WorkshopError, match=words) as refused:
+            room.submit(bob.token, "eu", counter(**terms))
+        assert len(str(refused.value)) < 200  # a clear message, not a 300-digit one
+        with pytest.raises(WorkshopError, match=words):
+            room.preview_counter(bob.token, terms)
+    scaled = Decision(Action.COUNTER, Reason({}), counter_scale=1e300)
+    with pytest.raises(WorkshopError):
+        room.submit(bob.token, "eu", scaled)
+    assert not any(a["kind"] == "submit" for a in room.record()["actions"])
+    room.submit(bob.token, "eu", counter(floors={"lithium": top}))  # the bound itself is fine
+
+
+def test_s5_side_offers_and_intensities_are_bounded(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    sam = room.join("Sam")
+    room.claim(sam.token, "supplier")
+    room.start(room.admin_token)
+    too_much = workshop_module.MAX_SIDE_OFFER * 1.01
+    for move, words in [
+        (SupplierMove(SupplierAction.SIDE_OFFER, (), 0.0, "japan", 1e300), "offer"),
+        (SupplierMove(SupplierAction.SIDE_OFFER, (), 0.0, "japan", too_much), "offer"),
+        (SupplierMove(SupplierAction.SIDE_OFFER, (), 0.0, "japan", float("inf")), "offer"),
+        (SupplierMove(SupplierAction.FLOOD, ("gallium",), 1e300), "intensity"),
+        (SupplierMove(SupplierAction.FLOOD, ("gallium",), float("nan")), "intensity"),
+    ]:
+        with pytest.raises(WorkshopError, match=words):
+            room.submit(sam.token, "supplier", move)
+        with pytest.raises(WorkshopError, match=words):
+            room.preview_move(sam.token, move)
+    assert not any(a["kind"] == "submit" for a in room.record()["actions"])
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_s5_a_counter_proposal_of_1e300_is_refused_in_the_form(server, browser):
+    url, _ = server
+    fctx, fac, code = create_room(browser, url)
+    bctx, bob = join(browser, url, code, "Bob", "eu")
+    fac.locator(".ws-start").click()
+    bob.locator(".ws-counter-open").click()
+    bob.locator(".ws-counter-floor-lithium input").fill("1e300")
+    bob.locator(".ws-counter-send").click()
+    bob.locator(".ws-error", has_text="Floors are USD per tonne").wait_for()
+    assert fac.locator(".ws-seat-row-eu").get_attribute("data-decided") == "0"
+    for ctx in (fctx, bctx):
         ctx.close()
