@@ -32,6 +32,7 @@ import math
 import secrets
 import threading
 import time
+import unicodedata
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -185,6 +186,31 @@ def normalize_code(text: str) -> str:
 def _finite(x: Any) -> bool:
     """Whether `x` is a finite number (not a bool, a string, NaN or an infinity)."""
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+#: Unicode categories taken out of names: controls, format characters (zero-width spaces and
+#: joiners, bidi overrides such as U+202E, which reversed the rest of every line a name was
+#: in), private use, surrogates and unassigned code points.
+NAME_STRIPPED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
+
+
+def clean_name(raw: Any) -> str:
+    """A display name as the room keeps and shows it: Unicode NFKC (full-width letters and
+    compatibility forms become plain ones), without control or format characters, spaces
+    collapsed, at most MAX_NAME characters. "" if nothing is left."""
+    text = unicodedata.normalize("NFKC", str(raw))
+    text = "".join(
+        " " if unicodedata.category(ch) in ("Zl", "Zp") else ch
+        for ch in text
+        if unicodedata.category(ch) not in NAME_STRIPPED_CATEGORIES
+    )
+    return " ".join(text.split())[:MAX_NAME].strip()
+
+
+def name_key(name: str) -> str:
+    """What two names must not share in a room: the cleaned name, case folded (so "Bob", "BOB",
+    "Ｂｏｂ" and "Bob" with a zero-width space are one name)."""
+    return unicodedata.normalize("NFKC", clean_name(name).casefold())
 
 
 def now_iso(t: float) -> str:
@@ -677,7 +703,7 @@ class Room:
         the browser asking (its session id; "" from inside the server): a browser joins at
         most JOINS_PER_BROWSER times per JOIN_WINDOW seconds, and a room takes at most
         MAX_PARTICIPANTS people."""
-        name = " ".join(str(name).split())[:MAX_NAME]
+        name = clean_name(name)
         if not name:
             raise WorkshopError("Give a display name to join.")
         with self._lock:
@@ -693,8 +719,8 @@ class Room:
                     "This browser has joined this room too many times in the last minutes: "
                     "wait a while, or ask the facilitator for your private link."
                 )
-            taken = {p.name.casefold() for p in self.participants.values() if not p.removed}
-            if name.casefold() in taken:
+            taken = {name_key(p.name) for p in self.participants.values() if not p.removed}
+            if name_key(name) in taken:
                 raise WorkshopError(
                     f"Someone called {name!r} is already in the room: pick another name (or, "
                     "if it is you, open the link you got when you joined)."

@@ -581,3 +581,54 @@ def test_s6_a_formula_name_downloads_as_text(server, browser, tmp_path):
     assert "'" + FORMULAS[0] in cells and FORMULAS[0] not in cells
     for ctx in (fctx, ectx):
         ctx.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# S7: names normalised, control and format characters stripped, capped, unique
+
+BIDI_OVERRIDE = "\u202e"
+
+
+def test_s7_a_second_bob_cannot_join_in_disguise(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    room.join("Bob")
+    for disguise in ("Bob\u200b", "B\u200dob", "\uff22\uff4f\uff42", "BOB", " Bob\t", "Bob\u2060"):
+        with pytest.raises(WorkshopError, match="already in the room"):
+            room.join(disguise)
+    assert [p.name for p in room.snapshot().participants] == ["Bob"]
+
+
+def test_s7_names_lose_control_and_format_characters_and_are_capped(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    eve = room.join(f"{BIDI_OVERRIDE}Eve\x00\x1b[31m\n\u2028Lynn\u2066")
+    assert eve.name == "Eve[31m Lynn"
+    long = room.join("x" * 5000)
+    assert long.name == "x" * workshop_module.MAX_NAME
+    for nothing in ("\u200b\u200b", "\x00\n\t", BIDI_OVERRIDE):
+        with pytest.raises(WorkshopError, match="Give a display name"):
+            room.join(nothing)
+    room.claim(eve.token, "japan")
+    room.start(room.admin_token)
+    snap = room.snapshot()
+    shown = wa.narrative_html(snap) + wa.seats_html(snap, reveal=True)
+    assert BIDI_OVERRIDE not in shown and "\x1b" not in shown and "Eve[31m Lynn" in shown
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_s7_names_are_cleaned_and_unique_through_the_join_form(server, browser):
+    url, _ = server
+    fctx, fac, code = create_room(browser, url)
+    bctx, _bob = join(browser, url, code, "Bob")
+    ectx, eve = join(browser, url, code, f"{BIDI_OVERRIDE}Eve\u200b")
+    assert eve.locator(".ws-me").get_attribute("data-name") == "Eve"
+    # A second "Bob", with a zero-width space, on another device: refused.
+    xctx, fake = new_page(browser)
+    fake.goto(f"{url}/join?room={code}")
+    fake.locator(".ws-name input").fill("Bob\u200b")
+    fake.locator(".ws-join").click()
+    fake.locator(".ws-error", has_text="already in the room").wait_for()
+    fac.locator(".ws-facilitator", has_text="Eve").wait_for()
+    assert BIDI_OVERRIDE not in fac.locator(".ws-page").inner_text()
+    for ctx in (fctx, bctx, ectx, xctx):
+        ctx.close()
