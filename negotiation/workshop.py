@@ -102,6 +102,9 @@ MAX_SIDE_OFFER = 100e9
 LOBBY, RUNNING, OVER = "lobby", "running", "over"
 
 
+SEATS_LOCKED = "The facilitator has locked the seats: ask them for one."
+
+
 class WorkshopError(ValueError):
     """A request the room cannot grant; the message is for the person who made it."""
 
@@ -365,16 +368,19 @@ class Participant:
     removed: bool = False
     sessions: int = 0  # browser pages open now
     last_seen: float = 0.0
+    client: str = field(default="", repr=False)  # the browser that joined (server side only)
 
 
 @dataclass(frozen=True)
 class Settings:
     """What the facilitator chooses: whether participants see others' decisions before the
-    round closes, a round timer (seconds, None for none), and whether teams may share a seat."""
+    round closes, a round timer (seconds, None for none), whether teams may share a seat, and
+    whether the seats are locked (then only the facilitator assigns them, `Room.assign`)."""
 
     show_decisions: bool = False
     timer_seconds: float | None = None
     teams: bool = True
+    seats_locked: bool = False
 
 
 # ----------------------------------------------------------------------------------------------
@@ -644,6 +650,9 @@ class Room:
         self.closed: dict[int, str] = {}
         self._opening: tuple[str, ...] = ()
         self._joins = RateLimit(JOINS_PER_BROWSER, JOIN_WINDOW, clock)
+        #: whom the facilitator barred: their browsers, and their names (`name_key`)
+        self._banned_clients: set[str] = set()
+        self._banned: set[str] = set()
         self._pending_seats: dict[str, str] = {}  # seat -> "person" | "agent", from next round
         self._required: frozenset[str] = frozenset()
         self._engine_calls = 0
@@ -714,6 +723,8 @@ class Room:
                 raise Refused(
                     f"This room is full ({MAX_PARTICIPANTS} people): ask the facilitator."
                 )
+            if (client and client in self._banned_clients) or name_key(name) in self._banned:
+                raise Refused("The facilitator has barred you from this room.")
             if self._joins.blocked(client):
                 raise Refused(
                     "This browser has joined this room too many times in the last minutes: "
@@ -727,7 +738,7 @@ class Room:
                 )
             pid = f"p{len(self.participants) + 1}"
             token = secrets.token_urlsafe(16)
-            p = Participant(pid, name, token, self.clock(), last_seen=self.clock())
+            p = Participant(pid, name, token, self.clock(), last_seen=self.clock(), client=client)
             self.participants[pid] = p
             self._by_token[token] = p
             self._joins.hit(client)
@@ -742,9 +753,31 @@ class Room:
     def claim(self, token: str, seat: str) -> Participant:
         """Take `seat`: a free seat makes you its submitter; a held one adds you to its team
         (if teams are allowed). Claimed before the start, a person plays it from round 1;
-        later, from the next round."""
+        later, from the next round. Refused while the facilitator has locked the seats."""
         with self._lock:
             p = self._person(token)
+            if self.settings.seats_locked and p.seat != seat:
+                raise Refused(SEATS_LOCKED)
+            return self._claim(p, seat)
+
+    def assign(self, key: str, pid: str, seat: str | None) -> None:
+        """The facilitator puts a participant in `seat` (None: takes them off their seat),
+        locked seats or not."""
+        with self._lock:
+            self._admin(key)
+            p = self.participants.get(pid)
+            if p is None or p.removed:
+                raise WorkshopError("No such participant.")
+            if seat is None:
+                if p.seat is not None:
+                    self._leave_seat(p)
+                    self._touch()
+                    self._advance()
+                return
+            self._claim(p, seat)
+
+    def _claim(self, p: Participant, seat: str) -> Participant:
+        with self._lock:
             if seat not in self.seats:
                 raise WorkshopError(f"There is no seat {seat!r} in this room.")
             if p.seat == seat:
@@ -773,27 +806,36 @@ class Room:
             return replace(p)
 
     def release(self, token: str) -> None:
-        """Give your seat back (you stay in the room, watching)."""
+        """Give your seat back (you stay in the room, watching); not while the seats are
+        locked."""
         with self._lock:
             p = self._person(token)
             if p.seat is None:
                 return
+            if self.settings.seats_locked:
+                raise Refused(SEATS_LOCKED)
             self._leave_seat(p)
             self._touch()
             self._advance()
 
-    def remove(self, key: str, pid: str) -> None:
+    def remove(self, key: str, pid: str, ban: bool = False) -> None:
         """The facilitator removes a participant: their token stops working, and their seat
-        goes to the next team member or, if none, back to an agent."""
+        goes to the next team member or, if none, back to an agent. With `ban`, they cannot
+        join again: not from the same browser, nor under the same name."""
         with self._lock:
             self._admin(key)
             p = self.participants.get(pid)
-            if p is None or p.removed:
+            if p is None or (p.removed and not ban):
                 raise WorkshopError("No such participant.")
             if p.seat is not None:
                 self._leave_seat(p)
             p.removed = True
-            self._event("removed", f"The facilitator removed {p.name}")
+            if ban:
+                if p.client:
+                    self._banned_clients.add(p.client)
+                self._banned.add(name_key(p.name))
+            barred = " and barred them from the room" if ban else ""
+            self._event("removed", f"The facilitator removed {p.name}{barred}")
             self._touch()
             self._advance()
 
@@ -956,7 +998,7 @@ class Room:
         round, or now if the open round has no countdown), teams."""
         with self._lock:
             self._admin(key)
-            unknown = set(changes) - {"show_decisions", "timer_seconds", "teams"}
+            unknown = set(changes) - {"show_decisions", "timer_seconds", "teams", "seats_locked"}
             if unknown:
                 raise WorkshopError(f"unknown setting(s): {', '.join(sorted(unknown))}")
             if "timer_seconds" in changes:
@@ -1408,6 +1450,7 @@ class Room:
                     "show_decisions": self.settings.show_decisions,
                     "timer_seconds": self.settings.timer_seconds,
                     "teams": self.settings.teams,
+                    "seats_locked": self.settings.seats_locked,
                 },
                 "phase": self.phase,
                 "opening_people": list(self._opening),

@@ -1113,7 +1113,8 @@ class ParticipantPage:
         me, seat = self.who(snap)
         if me is None or me.removed:
             return ("refused", me is not None)
-        key: tuple = (me.name, me.seat, seat, snap.phase, snap.solo, timer_part(snap) is None)
+        key: tuple = (me.name, me.seat, seat, snap.phase, snap.solo, timer_part(snap) is None,
+                      snap.settings.seats_locked)  # fmt: skip
         if not seat:  # the seat chooser
             return (*key, snap.settings.teams, tuple((s.seat, s.holder_names) for s in snap.seats))
         panel, _ = self.panel(snap, seat)
@@ -1251,6 +1252,9 @@ def SeatChooser(room: Room, snap: RoomSnapshot, token: str, refresh: Callable):
         refresh()
 
     html("h3", "Choose a seat")
+    if snap.settings.seats_locked:
+        html("p", "The facilitator assigns the seats: wait for yours.", "ws-muted ws-locked")
+        return
     if snap.phase == RUNNING:
         html(
             "p",
@@ -1349,7 +1353,7 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
             )
     else:
         SeatChooser(room, snap, token, refresh)
-    if me.seat and not snap.solo:
+    if me.seat and not snap.solo and not snap.settings.seats_locked:
         with solara.Row(gap="8px"):
             solara.Button(
                 "Give up my seat (to take another)",
@@ -1561,6 +1565,12 @@ def FacilitatorView(room: Room, key: str):
                 value=snap.settings.teams,
                 on_value=lambda x: do(lambda: room.configure(key, teams=x)),
             )
+        with solara.Div(classes=["ws-lock-seats"]):
+            solara.Checkbox(
+                label="lock the seats (only you assign them, in the Room tab)",
+                value=snap.settings.seats_locked,
+                on_value=lambda x: do(lambda: room.configure(key, seats_locked=x)),
+            )
     if error.value:
         html("div", escape(error.value), "ws-error")
     with solara.lab.Tabs(value=tab, lazy=True):
@@ -1574,6 +1584,11 @@ def FacilitatorView(room: Room, key: str):
             LeversTab(room, snap, key, do)
         with solara.lab.Tab("Export"):
             ExportView(room, snap)
+
+
+def _seat_by_name(snap: RoomSnapshot, name: str) -> str | None:
+    """The seat a facilitator picked by its name (None for "no seat")."""
+    return next((s.seat for s in snap.seats if s.name == name), None)
 
 
 def _seconds(label: str) -> int:
@@ -1626,12 +1641,29 @@ def RoomTab(room: Room, snap: RoomSnapshot, key: str, do: Callable, base: str):
                 title="Give this link to the "
                 "participant if they lost theirs: it brings their seat back",
             )
+            with solara.Div(classes=[f"ws-assign-{p.id}"], style={"min-width": "180px"}):
+                solara.Select(
+                    "Seat",
+                    values=["no seat", *(s.name for s in snap.seats)],
+                    value=snap.names.get(p.seat or "", "no seat"),
+                    on_value=lambda name, p=p: do(
+                        lambda: room.assign(key, p.id, _seat_by_name(snap, name))
+                    ),
+                    dense=True,
+                )
             solara.Button(
                 "Remove",
                 text=True,
                 color="error",
                 classes=[f"ws-remove-{p.id}"],
                 on_click=lambda p=p: do(lambda: room.remove(key, p.id)),
+            )
+            solara.Button(
+                "Remove and bar",
+                text=True,
+                color="error",
+                classes=[f"ws-ban-{p.id}"],
+                on_click=lambda p=p: do(lambda: room.remove(key, p.id, ban=True)),
             )
     html("h3", "Decisions this round")
     rows = [

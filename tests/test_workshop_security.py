@@ -632,3 +632,66 @@ def test_s7_names_are_cleaned_and_unique_through_the_join_form(server, browser):
     assert BIDI_OVERRIDE not in fac.locator(".ws-page").inner_text()
     for ctx in (fctx, bctx, ectx, xctx):
         ctx.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# S8: remove can bar; the facilitator can lock the seats
+
+
+def test_s8_a_barred_participant_cannot_rejoin_under_another_name(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    mallory = room.join("Mallory", client="session:m")
+    room.claim(mallory.token, "japan")
+    room.start(room.admin_token)
+    room.remove(room.admin_token, mallory.id, ban=True)
+    for name, client in [("Mal", "session:m"), ("Mallory", "session:other"), ("MALLORY", "")]:
+        with pytest.raises(Refused, match="barred you"):
+            room.join(name, client=client)
+    with pytest.raises(Refused):
+        room.claim(mallory.token, "japan")  # the old link is dead too
+    assert room.join("Alice", client="session:a")  # others still join
+    # A plain remove does not bar (the facilitator may let someone back in).
+    bob = room.join("Bob", client="session:b")
+    room.remove(room.admin_token, bob.id)
+    assert room.join("Bob", client="session:b")
+
+
+def test_s8_locked_seats_are_assigned_by_the_facilitator_only(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    alice, late = room.join("Alice"), room.join("Late")
+    room.claim(alice.token, "japan")
+    room.start(room.admin_token)
+    room.configure(room.admin_token, seats_locked=True)
+    for seat in ("eu", "japan", "supplier"):  # an agent's seat, or someone's team
+        with pytest.raises(Refused, match="locked the seats"):
+            room.claim(late.token, seat)
+    with pytest.raises(Refused, match="locked the seats"):
+        room.release(alice.token)
+    with pytest.raises(Refused):
+        room.assign("guess", late.id, "eu")
+    room.assign(room.admin_token, late.id, "eu")
+    assert room.snapshot().participant(late.id).seat == "eu"
+    room.assign(room.admin_token, alice.id, None)
+    assert room.snapshot().participant(alice.id).seat is None
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_s8_barred_from_the_facilitators_page_and_locked_seats(server, browser):
+    url, _ = server
+    fctx, fac, code = create_room(browser, url)
+    mctx, mallory = join(browser, url, code, "Mallory", "japan")
+    fac.locator(".ws-facilitator", has_text="Mallory").wait_for()
+    fac.locator(".ws-ban-p1").click()
+    mallory.locator(".ws-refused", has_text="removed you").wait_for()
+    mallory.goto(f"{url}/join?room={code}")  # the same device, a new name
+    mallory.locator(".ws-name input").fill("Not Mallory")
+    mallory.locator(".ws-join").click()
+    mallory.locator(".ws-error", has_text="barred you").wait_for()
+    fac.locator(".ws-lock-seats label").click()
+    fac.locator(".ws-lock-seats input[aria-checked='true']").wait_for(state="attached")
+    cctx, carol = join(browser, url, code, "Carol")
+    carol.locator(".ws-locked").wait_for()
+    assert carol.locator(".ws-choose-eu").count() == 0
+    for ctx in (fctx, mctx, cctx):
+        ctx.close()
