@@ -189,6 +189,69 @@ def _facilitator_secret() -> str:
 
 WORKSHOP.facilitator_secret = _facilitator_secret()
 
+#: Headers on every HTTP answer of the workshop server: no page may be framed by another site
+#: (clickjacking), no content sniffing, and no Referer, since private links carry tokens.
+SECURITY_HEADERS = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+
+
+def _with_security_headers(app: Callable) -> Callable:
+    """An ASGI app that answers as `app`, with SECURITY_HEADERS on every HTTP response (also
+    a Starlette middleware: Starlette passes `app=`)."""
+    names = {name for name, _ in SECURITY_HEADERS}
+
+    async def guarded(scope: dict, receive: Callable, send: Callable) -> None:
+        if scope.get("type") != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict) -> None:
+            if message.get("type") == "http.response.start":
+                kept = [h for h in message.get("headers", []) if h[0].lower() not in names]
+                message = {**message, "headers": [*kept, *SECURITY_HEADERS]}
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return guarded
+
+
+def harden_server() -> None:
+    """Under `solara run` (the Starlette server is loaded): `/resourcez` (the host's CPU,
+    memory and sessions) answers only with `Authorization: Bearer <facilitator secret>`, as
+    404 otherwise, and every answer gets SECURITY_HEADERS. Solara has no setting for either,
+    so this changes its Starlette app in place, once, when the server loads this module (in
+    its startup, before it serves a request)."""
+    server = sys.modules.get("solara.server.starlette")
+    app = getattr(server, "app", None)
+    if app is None or getattr(app, "_bloc_hardened", False):
+        return
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    for i, route in enumerate(app.router.routes):
+        if getattr(route, "path", None) == "/resourcez":
+
+            async def resourcez(request: Any, endpoint: Callable = route.endpoint) -> Any:
+                scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+                if scheme.lower() == "bearer" and WORKSHOP.check_secret(presented):
+                    return await endpoint(request)
+                return PlainTextResponse("Not Found", status_code=404)
+
+            app.router.routes[i] = Route("/resourcez", endpoint=resourcez)
+    if app.middleware_stack is None:  # not started yet: an ordinary middleware
+        app.add_middleware(_with_security_headers)
+    else:  # started (this module loads in the server's startup): wrap what it built
+        app.middleware_stack = _with_security_headers(app.middleware_stack)
+    app._bloc_hardened = True
+
+
+harden_server()
+
 
 def client_id() -> str:
     """The browser a request comes from, as far as the server can tell: its Solara session (a

@@ -13,6 +13,8 @@ import io
 import os
 import re
 import sys
+import urllib.error
+import urllib.request
 import zipfile
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -695,3 +697,36 @@ def test_s8_barred_from_the_facilitators_page_and_locked_seats(server, browser):
     assert carol.locator(".ws-choose-eu").count() == 0
     for ctx in (fctx, mctx, cctx):
         ctx.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# S10: the server's resource page is not public; security headers
+
+
+def http_get(url: str, headers: dict | None = None) -> tuple[int, dict, str]:
+    """(status, headers, body) of a GET, errors included."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status, dict(r.headers), r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read().decode(errors="replace")
+
+
+@pytest.mark.slow
+def test_s10_resourcez_needs_the_secret_and_pages_carry_security_headers(server):
+    url, _ = server
+    for headers in ({}, {"Authorization": "Bearer guess"}, {"Authorization": "Basic x"}):
+        status, _, body = http_get(f"{url}/resourcez", headers)
+        assert status == 404 and "cpu" not in body.lower() and "memory" not in body.lower()
+    status, _, body = http_get(
+        f"{url}/resourcez", {"Authorization": f"Bearer {FACILITATOR_SECRET}"}
+    )
+    assert status == 200 and "websockets" in body  # the operator still has it
+    for path in ("/", "/join?room=ABC123", "/resourcez"):
+        _, headers, _ = http_get(url + path)
+        lower = {k.lower(): v for k, v in headers.items()}
+        assert lower["x-frame-options"] == "DENY", path
+        assert "frame-ancestors 'none'" in lower["content-security-policy"]
+        assert lower["referrer-policy"] == "no-referrer"
+        assert lower["x-content-type-options"] == "nosniff"
