@@ -524,7 +524,7 @@ module.exports = {
       const pushed = (window.__blocLive || {})[this.part];
       const later = pushed && pushed.seq > this.seq;
       this.$el.innerHTML = later ? pushed.html : this.html;
-      if (!later && this.seq > this.drawn) this.drawn = this.seq;  // for the server
+      if (this.report && !later && this.seq > this.drawn) this.drawn = this.seq;
     }
   }
 }
@@ -535,7 +535,9 @@ module.exports = {
     classes = traitlets.Unicode("").tag(sync=True)
     tag = traitlets.Unicode("div").tag(sync=True)
     seq = traitlets.Int(0).tag(sync=True)
-    #: the number of the render whose HTML the browser has drawn here (set by the browser)
+    #: whether the browser reports which render it has drawn here (the header only: one
+    #: message a render, not one a slot), and the number of that render (set by the browser)
+    report = traitlets.Bool(False).tag(sync=True)
     drawn = traitlets.Int(0).tag(sync=True)
 
     def shown(self, store: dict[str, tuple[int, str]]) -> str:
@@ -564,7 +566,9 @@ def HeaderSlot(live: Live, snap: RoomSnapshot, value: str):
     pushes, they tell which round the person sees (`Live.shown_round`). `value` is the
     header of `snap`, the snapshot the page renders."""
     seq = live.drawn(next(_STAMPS), snap)
-    el = LiveSlot.element(part="head", html=value, classes="ws-header", tag="div", seq=seq)
+    el = LiveSlot.element(
+        part="head", html=value, classes="ws-header", tag="div", seq=seq, report=True
+    )
     solara.use_effect(lambda: live.register(HEADER, solara.get_widget(el)), [live])
     return el
 
@@ -1685,6 +1689,9 @@ def RoomTab(room: Room, snap: RoomSnapshot, key: str, do: Callable, base: str):
             continue
         seat = snap.names.get(p.seat or "", "no seat")
         online = "online" if p.sessions else "offline"
+        # A private link is a bearer credential: the same link open twice may be a second
+        # person acting as this one.
+        pages = f", open on {p.sessions} pages" if p.sessions > 1 else ""
         rejoin = base + link("join", room=room.code, token=p.token)
         with solara.Row(
             gap="10px",
@@ -1694,7 +1701,7 @@ def RoomTab(room: Room, snap: RoomSnapshot, key: str, do: Callable, base: str):
             html(
                 "span",
                 f"<b>{escape(p.name)}</b> · {escape(seat)} · "
-                f"<span class='ws-{online}'>{online}</span>",
+                f"<span class='ws-{online}' data-pages='{p.sessions}'>{online}{pages}</span>",
             )
             html(
                 "a",

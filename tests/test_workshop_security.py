@@ -23,11 +23,11 @@ import ipyvuetify as v
 import pytest
 import solara
 
-from agents.human import reject
+from agents.human import accept, reject
 from negotiation import workshop as workshop_module
 from negotiation import workshop_app as wa
 from negotiation.types import Action, Decision, Reason, SupplierAction, SupplierMove
-from negotiation.workshop import Refused, Workshop, WorkshopError
+from negotiation.workshop import Refused, Settings, Workshop, WorkshopError
 from tests import browser_support
 from tests.browser_support import free_port, start_app_server, stop_app_server
 from tests.test_workshop_app import eventually, texts
@@ -246,6 +246,27 @@ def test_s3_rooms_per_server_are_capped_and_solo_rooms_never_crowd_out_facilitat
         w.open_room(FACILITATOR_SECRET, SCENARIO)
 
 
+def test_s3_a_full_server_forgets_finished_or_idle_rooms_to_make_space(monkeypatch):
+    monkeypatch.setattr(workshop_module, "MAX_ROOMS", 2)
+    monkeypatch.setattr(workshop_module, "MAX_SOLO_ROOMS", 1)
+    w = Workshop(ticker=False, facilitator_secret=FACILITATOR_SECRET)
+    done = w.open_room(FACILITATOR_SECRET, SCENARIO, rounds=1)
+    done.start(done.admin_token)
+    done.force(done.admin_token)  # its one round
+    assert done.phase == "over"
+    live = w.open_room(FACILITATOR_SECRET, SCENARIO)
+    newer = w.open_room(FACILITATOR_SECRET, SCENARIO)  # the finished room makes way
+    assert set(w.rooms) == {live.code, newer.code}
+    old, _ = w.solo(SCENARIO, "japan", rounds=2)
+    with pytest.raises(WorkshopError, match="too many rooms"):  # its page may come back
+        w.solo(SCENARIO, "japan", rounds=2)
+    for p in old.participants.values():  # nobody has had it open for long
+        p.last_seen -= workshop_module.SOLO_IDLE + 1
+    old.created -= workshop_module.SOLO_IDLE + 1
+    fresh, _ = w.solo(SCENARIO, "japan", rounds=2)
+    assert old.code not in w.rooms and fresh.code in w.rooms
+
+
 def test_s3_one_browser_opens_few_solo_rooms():
     w = Workshop(ticker=False)
     for _ in range(workshop_module.SOLO_ROOMS_PER_BROWSER):
@@ -355,19 +376,32 @@ def test_s3_a_participant_cannot_create_a_room_and_joins_are_limited(server, bro
 # S4: every decision carries the round it was made for
 
 
-def test_s4_a_decision_for_a_closed_round_is_refused_not_counted_for_the_next(ws):
-    room = ws.create(SCENARIO, rounds=4)
-    alice = room.join("Alice")
+@pytest.mark.parametrize("closes", ["forced", "timer", "last seat"])
+def test_s4_a_decision_for_a_closed_round_is_refused_not_counted_for_the_next(ws, closes):
+    clock = Clock()
+    room = ws.create(SCENARIO, rounds=4, clock=clock, settings=Settings(timer_seconds=60))
+    alice, bob = room.join("Alice"), room.join("Bob")
     room.claim(alice.token, "japan")
+    room.claim(bob.token, "eu")
     room.start(room.admin_token)
-    room.force(room.admin_token)  # round 1 closes while Alice is deciding
+    room.submit(alice.token, "japan", reject(), for_round=1)
+    # round 1 closes while Alice is changing her mind
+    if closes == "forced":
+        room.force(room.admin_token)
+    elif closes == "timer":
+        clock.t += 61
+        assert room.tick()
+    else:
+        room.submit(bob.token, "eu", reject(), for_round=1)
+    assert room.snapshot().round == 1
+    before = [a for a in room.record()["actions"] if a["kind"] == "submit"]
     with pytest.raises(WorkshopError, match="Round 1 closed before your decision arrived"):
-        room.submit(alice.token, "japan", reject(), for_round=1)
+        room.submit(alice.token, "japan", accept(), for_round=1)
     assert not room.snapshot().seat("japan").decided
-    assert not any(a["kind"] == "submit" for a in room.record()["actions"])
+    assert [a for a in room.record()["actions"] if a["kind"] == "submit"] == before
     room.submit(alice.token, "japan", reject(), for_round=2)  # the open round's is counted
     decisions = [a for a in room.record()["actions"] if a["kind"] == "submit"]
-    assert [a["round"] for a in decisions] == [2]
+    assert [a["round"] for a in decisions if a["seat"] == "japan"] == [1, 2]
 
 
 def test_s4_a_click_on_a_page_still_showing_the_closed_round_is_refused(ws):
@@ -730,3 +764,17 @@ def test_s10_resourcez_needs_the_secret_and_pages_carry_security_headers(server)
         assert "frame-ancestors 'none'" in lower["content-security-policy"]
         assert lower["referrer-policy"] == "no-referrer"
         assert lower["x-content-type-options"] == "nosniff"
+
+
+# ----------------------------------------------------------------------------------------------
+# S9 (part): the roster shows a private link open on several pages
+
+
+def test_s9_the_roster_shows_a_link_open_on_two_pages(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    alice = room.join("Alice")
+    _, rc = solara.render(wa.FacilitatorView(room, room.admin_token), handle_error=False)
+    room.attach(alice.token)  # Alice's page
+    eventually(lambda: "data-pages='1'>online</span>" in texts(rc))
+    room.attach(alice.token)  # and the same link on a second device
+    eventually(lambda: "open on 2 pages" in texts(rc))
