@@ -1056,13 +1056,13 @@ class Room:
         give it): a decision for a round that has closed is refused, never counted for the
         next one. None (callers inside the server, replays' tests) means the open round."""
         with self._lock:
+            p = self._person(token)
             open_round = self.model.round + 1
             if for_round is not None and self.phase == RUNNING and for_round != open_round:
                 raise WorkshopError(
                     f"Round {for_round} closed before your decision arrived: it was not counted. "
                     f"Round {open_round} is open now: look at its proposal and decide again."
                 )
-            p = self._person(token)
             if p.seat != seat:
                 mine = f"you hold {self.names[p.seat]}'s seat" if p.seat else "you hold no seat"
                 raise Refused(f"You cannot decide for {self.names.get(seat, seat)}: {mine}.")

@@ -178,12 +178,14 @@ def console(line: str) -> None:
 
 def _facilitator_secret() -> str:
     """The secret that opens rooms: `bloc workshop` passes it (from --facilitator-secret,
-    BLOC_FACILITATOR_SECRET, or one it drew); served some other way, the server draws one and
-    prints it, so that no page can open a room without it."""
+    BLOC_FACILITATOR_SECRET, or one it drew); served some other way, the server draws one, so
+    that no page can open a room without it, and prints it if it serves the workshop's pages
+    (`bloc app` serves only the one-person rooms, which need none)."""
     secret = os.environ.get("BLOC_FACILITATOR_SECRET", "")
     if not secret:
         secret = os.environ["BLOC_FACILITATOR_SECRET"] = secrets.token_urlsafe(16)
-        console(f"facilitator secret (to create rooms): {secret}")
+        if "workshop_app" in os.environ.get("SOLARA_APP", ""):
+            console(f"facilitator secret (to create rooms): {secret}")
     return secret
 
 

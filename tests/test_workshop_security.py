@@ -778,3 +778,10 @@ def test_s9_the_roster_shows_a_link_open_on_two_pages(ws):
     eventually(lambda: "data-pages='1'>online</span>" in texts(rc))
     room.attach(alice.token)  # and the same link on a second device
     eventually(lambda: "open on 2 pages" in texts(rc))
+
+
+def test_s9_the_projector_view_never_shows_the_facilitators_key(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    _, rc = solara.render(wa.ProjectorView(room), handle_error=False)
+    page = texts(rc)
+    assert room.code in page and room.admin_token not in page and "key=" not in page
