@@ -29,9 +29,11 @@ import copy
 import io
 import json
 import math
+import re
 import secrets
 import threading
 import time
+import tomllib
 import unicodedata
 import zipfile
 from collections import deque
@@ -50,9 +52,11 @@ from negotiation.model import BlocModel
 from negotiation.scenario import (
     DEFAULT_SCENARIO,
     Scenario,
+    ScenarioError,
     load_scenario,
     scenario_names,
     scenario_to_dict,
+    validate,
 )
 from negotiation.types import (
     COMPONENTS,
@@ -86,6 +90,8 @@ MAX_JOINS = 2 * MAX_PARTICIPANTS
 JOINS_PER_BROWSER, JOIN_WINDOW = 3, 600.0
 SOLO_ROOMS_PER_BROWSER, SOLO_WINDOW = 5, 600.0
 SECRET_TRIES_PER_BROWSER, SECRET_WINDOW = 5, 60.0
+#: A scenario file a facilitator uploads has at most this many bytes.
+MAX_UPLOAD_BYTES = 64 * 1024
 #: A facilitator secret chosen by the operator has at least this many characters.
 MIN_SECRET = 12
 #: Room events that are about the roster, not the game: kept in the record, left out of the
@@ -214,6 +220,24 @@ def name_key(name: str) -> str:
     """What two names must not share in a room: the cleaned name, case folded (so "Bob", "BOB",
     "Ｂｏｂ" and "Bob" with a zero-width space are one name)."""
     return unicodedata.normalize("NFKC", clean_name(name).casefold())
+
+
+def scenario_from_upload(data: bytes) -> Scenario:
+    """A scenario from a file a facilitator uploaded: at most MAX_UPLOAD_BYTES of UTF-8 TOML,
+    validated like any scenario, and whole (an `extends` would name a file of the server's).
+    Errors quote the uploaded file only."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise WorkshopError(f"A scenario file has at most {MAX_UPLOAD_BYTES // 1024} KB.")
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise WorkshopError(f"The uploaded file is not TOML text: {e}") from None
+    if "extends" in raw:
+        raise WorkshopError("An uploaded scenario cannot extend another: upload it whole.")
+    try:
+        return validate(raw, "the uploaded file")
+    except ScenarioError as e:
+        raise WorkshopError("\n".join(e.problems)) from None
 
 
 def now_iso(t: float) -> str:
@@ -1500,7 +1524,10 @@ class Room:
         return buf.getvalue()
 
     def file_stem(self) -> str:
-        return f"workshop-{self.code}-{self.scenario}-seed{self.seed}"
+        """The exports' file name, without extension (an uploaded scenario's name may hold
+        any characters: only letters, digits, - and _ are kept)."""
+        name = re.sub(r"[^A-Za-z0-9_-]+", "-", self.scenario).strip("-")[:60] or "scenario"
+        return f"workshop-{self.code}-{name}-seed{self.seed}"
 
 
 #: What makes a spreadsheet read a cell as a formula (or, for tab and carriage return, lets a
@@ -1663,8 +1690,6 @@ def load_record(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
 def replay(source: str | Path | Mapping[str, Any]) -> BlocModel:
     """Replay a session from its record: the same scenario, seed and opening seats, then every
     recorded engine call in order. The model's records equal the live session's."""
-    from negotiation.scenario import validate
-
     rec = load_record(source)
     sc = validate(rec["scenario_data"], f"{rec.get('scenario', 'session')} (session record)")
     model, agents = build_model(
@@ -1787,6 +1812,21 @@ class Workshop:
         """A room a facilitator opens from a page: only with the server's facilitator secret.
         `client` is the browser asking (its session id): it may get the secret wrong
         SECRET_TRIES_PER_BROWSER times per SECRET_WINDOW seconds. `options` are `create`'s."""
+        self.check_facilitator(secret, client)
+        return self.create(scenario, **options)
+
+    def open_room_from_upload(
+        self, secret: str, read: Callable[[int], bytes], *, client: str = "", **options: Any
+    ) -> Room:
+        """A room on a scenario file the facilitator uploads: the secret is checked before a
+        byte is read (`read(n)` reads at most n bytes of the file), then the file (see
+        `scenario_from_upload`)."""
+        self.check_facilitator(secret, client)
+        return self.create(scenario_from_upload(read(MAX_UPLOAD_BYTES + 1)), **options)
+
+    def check_facilitator(self, secret: str, client: str = "") -> None:
+        """Refuse unless `secret` is the facilitator secret; `client` (the browser) may get
+        it wrong SECRET_TRIES_PER_BROWSER times per SECRET_WINDOW seconds."""
         if self._secret_tries.blocked(client):
             raise Refused("Too many wrong secrets from this browser: wait a minute.")
         if not self.check_secret(secret):
@@ -1795,7 +1835,6 @@ class Workshop:
                 "That is not this server's facilitator secret (`bloc workshop` prints it on "
                 "its console when it starts)."
             )
-        return self.create(scenario, **options)
 
     def get(self, code: str) -> Room:
         room = self.rooms.get(normalize_code(code or ""))

@@ -42,6 +42,7 @@ import ipyvuetify as v
 import solara
 import solara.lab
 import traitlets
+from ipyvuetify.extra import FileInput
 from reacton import ipyvue as rvue
 from reacton import ipyvuetify as rv
 
@@ -58,6 +59,7 @@ from negotiation.types import (
 )
 from negotiation.workshop import (
     LOBBY,
+    MAX_UPLOAD_BYTES,
     OVER,
     RUNNING,
     WORKSHOP,
@@ -2012,15 +2014,17 @@ def Home():
     teams = solara.use_reactive(True)
     solo_seat = solara.use_reactive("japan")
     secret = solara.use_reactive("")
+    upload = solara.use_reactive(None)  # a FileInfo (read only once the secret is right)
+    reading = solara.use_reactive((0, ""))  # (how many times asked, the browser) to read it
     error = solara.use_reactive("")
     solara.Title("Bloc workshop")
 
-    def create() -> None:
+    def open_with(opening: Callable[..., Room]) -> None:
+        """Open a room with `opening(secret, seed=..., ...)`, then go to its facilitator page
+        (or say why not)."""
         try:
-            room = WORKSHOP.open_room(
+            room = opening(
                 secret.value or "",
-                scenario.value,
-                client=client_id(),
                 seed=seed.value,
                 rounds=rounds.value or None,
                 settings=Settings(
@@ -2032,10 +2036,45 @@ def Home():
         except (WorkshopError, ScenarioError, ValueError) as e:
             error.set("\n".join(getattr(e, "problems", None) or [str(e)]))
             return
+        error.set("")
         facilitator = link("facilitator", room=room.code, key=room.admin_token)
         # A facilitator who closes the tab gets the room back from the console (R3).
         console(f"room {room.code} on {room.scenario}: facilitator link {base_url()}{facilitator}")
         router.push(facilitator)
+
+    def create() -> None:
+        client = client_id()
+        if upload.value is None:
+            open_with(lambda *a, **k: WORKSHOP.open_room(*a, scenario.value, client=client, **k))
+            return
+        # The facilitator's own file: read (from the browser) only once the secret is right,
+        # and in a thread of its own, as the browser sends the file while this one waits.
+        try:
+            WORKSHOP.check_facilitator(secret.value or "", client)
+        except WorkshopError as e:
+            error.set(str(e))
+            return
+        reading.set((reading.value[0] + 1, client))
+
+    def read_upload() -> None:
+        number, client = reading.value
+        if not number or upload.value is None:
+            return
+        file = upload.value["file_obj"]
+        try:
+            file.seek(0)
+            data = file.read(MAX_UPLOAD_BYTES + 1)
+        except Exception:  # the browser went, or sent nothing in time
+            logger.info("uploaded scenario not read", exc_info=True)
+            error.set("The file could not be read: choose it again.")
+            return
+        open_with(
+            lambda *a, **k: WORKSHOP.open_room_from_upload(
+                *a, lambda n: data[:n], client=client, **k
+            )
+        )
+
+    solara.use_thread(read_upload, dependencies=[reading.value], intrusive_cancel=False)
 
     seats = solara.use_memo(lambda: _seat_names(scenario.value), [scenario.value])
     with solara.Div(classes=["ws-page", "ws-home"]):
@@ -2048,6 +2087,20 @@ def Home():
                 html("h3", "Run a workshop (facilitator)")
                 with solara.Div(classes=["ws-create-scenario"]):
                     solara.Select("Scenario", values=names, value=scenario, dense=True)
+                with solara.Div(classes=["ws-create-upload"]):
+                    html(
+                        "span",
+                        f"…or your own scenario file (.toml, at most "
+                        f"{MAX_UPLOAD_BYTES // 1024} KB), used instead:",
+                        "ws-muted",
+                    )
+                    ScenarioUpload(upload.set)
+                    if upload.value is not None:
+                        html(
+                            "span",
+                            f"Scenario file: <b>{escape(str(upload.value['name']))}</b>",
+                            "ws-upload-name",
+                        )
                 with solara.Row():
                     solara.InputInt("Seed", value=seed, dense=True, classes=["ws-create-seed"])
                     solara.InputInt(
@@ -2101,6 +2154,27 @@ def Home():
                         )
                     ),
                 )
+
+
+@solara.component
+def ScenarioUpload(on_file: Callable[[dict[str, Any] | None], None]):
+    """A file input for the facilitator's own scenario: `on_file` gets the file's name, size
+    and a reader (nothing is read until a room is created with the secret), or None when the
+    input is cleared."""
+    el = FileInput.element(multiple=False, accept=".toml", show_progress=False)
+
+    def watch() -> Callable[[], None]:
+        widget = solara.get_widget(el)
+
+        def changed(_: Any) -> None:
+            files = widget.get_files()
+            on_file(files[0] if files else None)
+
+        widget.observe(changed, "file_info")
+        return lambda: widget.unobserve(changed, "file_info")
+
+    solara.use_effect(watch, [])
+    return el
 
 
 def _seat_names(scenario: str) -> list[str]:

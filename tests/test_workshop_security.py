@@ -173,6 +173,39 @@ def test_s2_the_home_forms_scenario_cannot_be_a_path(ws, server_files, monkeypat
     assert "japan" in wa._seat_names(SCENARIO)
 
 
+MINISTERIAL = Path(__file__).resolve().parents[1] / "scenarios" / "ministerial-2026.toml"
+
+
+def test_s2_an_uploaded_scenario_is_read_only_with_the_secret_and_capped():
+    w = Workshop(ticker=False, facilitator_secret=FACILITATOR_SECRET)
+    good = MINISTERIAL.read_bytes().replace(b'name = "ministerial-2026"', b'name = "our own"', 1)
+    reads: list[int] = []
+
+    def reader(data: bytes):
+        def read(n: int) -> bytes:
+            reads.append(n)
+            return data[:n]
+
+        return read
+
+    with pytest.raises(Refused):
+        w.open_room_from_upload("guess", reader(good))
+    assert reads == []  # nothing read without the secret
+    room = w.open_room_from_upload(FACILITATOR_SECRET, reader(good), rounds=2)
+    assert room.scenario == "our own" and reads == [workshop_module.MAX_UPLOAD_BYTES + 1]
+    assert room.file_stem().startswith(f"workshop-{room.code}-our-own-seed")
+    for data, words in [
+        (good + b"#" * workshop_module.MAX_UPLOAD_BYTES, "at most 64 KB"),
+        (b'extends = "/etc/passwd"\n', "cannot extend"),
+        (b"\xff\xfe not text", "not TOML"),
+        (b"seed = [", "not TOML"),
+        (f'seed = "{SECRET_IN_FILE}"\n'.encode(), "uploaded file"),
+    ]:
+        with pytest.raises(WorkshopError, match=words):
+            w.open_room_from_upload(FACILITATOR_SECRET, reader(data))
+    assert len(w.rooms) == 1
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_s2_the_solo_link_reads_no_server_file(server, browser, server_files):
@@ -785,3 +818,27 @@ def test_s9_the_projector_view_never_shows_the_facilitators_key(ws):
     _, rc = solara.render(wa.ProjectorView(room), handle_error=False)
     page = texts(rc)
     assert room.code in page and room.admin_token not in page and "key=" not in page
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_s2_a_facilitator_uploads_a_scenario_file(server, browser):
+    """The upload is the one way to a scenario that is not built in: with the secret."""
+    url, proc = server
+    context, page = new_page(browser, 1280)
+    page.goto(f"{url}/")
+    text = MINISTERIAL.read_text().replace('name = "ministerial-2026"', 'name = "our-own"', 1)
+    page.locator(".ws-create-upload input[type=file]").set_input_files(
+        {"name": "ours.toml", "mimeType": "text/plain", "buffer": text.encode()}
+    )
+    page.locator(".ws-upload-name", has_text="ours.toml").wait_for()
+    page.locator(".ws-create").click()  # no secret: refused, the file unread
+    page.locator(".ws-error", has_text="facilitator secret").wait_for()
+    page.locator(".ws-create-secret input").fill(FACILITATOR_SECRET)
+    page.locator(".ws-create").click()
+    page.wait_for_url("**/facilitator?**")
+    page.locator(".ws-code").wait_for()
+    page.locator(".ws-header", has_text="Round 0").first.wait_for()
+    code = page.locator(".ws-code").get_attribute("data-code")
+    assert f"room {code} on our-own:" in Path(proc.log_path).read_text()
+    context.close()
