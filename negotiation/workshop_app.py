@@ -360,9 +360,10 @@ class Live:
         self.rendered: Any = _NEVER  # the layout of the last render
         self.rerender: Callable[[], None] = lambda: None  # set by the page
         self.sent: dict[str, str] = {}  # the HTML parts pushed since the last render
-        #: the open round of each push (by its number), and of the first render: what the
-        #: browser shows is the round of the last push it says it has written (`shown_round`)
-        self.pushed_rounds: dict[int, int] = {}
+        #: (number of a render or push, the open round it shows), where the round changes,
+        #: in order, and the round of the first render: what the browser shows is the round
+        #: of the last render or push it says it has drawn (`shown_round`)
+        self.rounds_from: list[tuple[int, int]] = []
         self.first_round = snap.open_round
 
     def update(self, snap: RoomSnapshot) -> None:
@@ -417,17 +418,20 @@ class Live:
             changed = {k: x for k, x in html_parts.items() if self.sent.get(k) != x}
             if carrier is not None and changed:
                 self.sent.update(changed)
-                carrier.push(changed, self.drawn(next(_STAMPS), self.snap))
+                carrier.push(changed, self.drawn(self.snap))
         for name, part in parts.items():
             widget = widgets.get(name)
             if widget is not None and name not in html_parts:
                 _apply(widget, part)
 
-    def drawn(self, seq: int, snap: RoomSnapshot) -> int:
-        """Note that the render or push numbered `seq` shows `snap`'s open round."""
+    def drawn(self, snap: RoomSnapshot) -> int:
+        """A number for a render or push that shows `snap`, noted with `snap`'s open round
+        (where the round changes: a few entries a session, not one a push)."""
         with self.lock:
-            self.pushed_rounds[seq] = snap.open_round
-        return seq
+            seq = next(_STAMPS)
+            if not self.rounds_from or self.rounds_from[-1][1] != snap.open_round:
+                self.rounds_from.append((seq, snap.open_round))
+            return seq
 
     def shown_round(self) -> int:
         """The round whose proposal the browser shows now: that of the last render or push it
@@ -438,10 +442,11 @@ class Live:
         with self.lock:
             carrier, header = self.widgets.get(CARRIER), self.widgets.get(HEADER)
             shown = max(getattr(carrier, "shown", 0), getattr(header, "drawn", 0))
-            done = [seq for seq in self.pushed_rounds if seq <= shown]
-            for seq in done[:-1]:  # older pushes will not be asked for again
-                del self.pushed_rounds[seq]
-            return self.pushed_rounds[done[-1]] if done else self.first_round
+            done = [i for i, (seq, _) in enumerate(self.rounds_from) if seq <= shown]
+            if not done:
+                return self.first_round
+            del self.rounds_from[: done[-1]]  # older entries will not be asked for again
+            return self.rounds_from[0][1]
 
 
 def _apply(widget: Any, part: dict[str, Any]) -> None:
@@ -569,7 +574,7 @@ def HeaderSlot(live: Live, snap: RoomSnapshot, value: str):
     """The page's header, a live part whose renders the browser acknowledges: with the
     pushes, they tell which round the person sees (`Live.shown_round`). `value` is the
     header of `snap`, the snapshot the page renders."""
-    seq = live.drawn(next(_STAMPS), snap)
+    seq = live.drawn(snap)
     el = LiveSlot.element(
         part="head", html=value, classes="ws-header", tag="div", seq=seq, report=True
     )
