@@ -21,6 +21,15 @@ wait on (`Room.wait`) to re-render at once.
 - The record (`Room.record`) lists every engine call in order (seat changes, lever changes,
   decisions with seat, person and time, rounds played) with each round's outcome; `replay`
   makes the same calls on a new model with the same seed and gets the same records.
+
+What a server exposed to a venue's network must hold (issue 14): a page opens a room only with
+the facilitator secret (`Workshop.open_room`), names scenarios and never files
+(`Workshop.scenario`; a facilitator may upload a file, `scenario_from_upload`); rooms, people
+per room, joins, one-person rooms and wrong secrets are capped or rate-limited per browser
+(`RateLimit`); a decision carries the round it was made for and is refused once that round has
+closed (`Room.submit`); every number a participant sends is bounded (`_check_decision`); names
+are cleaned and unique (`clean_name`, `name_key`); CSV exports neutralise formulas
+(`spreadsheet_csv`); the facilitator can bar a participant and lock the seats.
 """
 
 from __future__ import annotations

@@ -2,16 +2,18 @@
 
 Pages (one server, many rooms):
 
-- `/`: create a room (facilitator), join one with its code, or play a seat alone.
+- `/`: create a room (facilitator, with the server's facilitator secret; on a built-in
+  scenario or an uploaded file), join one with its code, or play a seat alone.
 - `/join?room=CODE`: a participant gives a display name, gets a private link
   (`&token=...`, which brings the seat back after a dropped connection) and claims a seat; when
   the seat must decide, the decision panel shows the proposal and the forecast payoff if it
-  accepts and if it rejects, by component.
+  accepts and if it rejects, by component. The page shows the person's own seat only (a
+  `seat=` in the link is ignored), and a decision goes with the round the browser showed.
 - `/facilitator?room=CODE&key=KEY`: who has decided; start, force, pause, extend, timer,
   visibility, teams and removals; the debrief charts and the exports.
 - `/projector?room=CODE`: the shared view for the big screen.
 - `/solo?scenario=NAME&seat=SEAT[&seed=N&rounds=R]`: one person takes one seat, agents play the
-  others (the web app's "Take a seat" opens this).
+  others (the web app's "Take a seat" opens this); NAME is a built-in scenario, never a path.
 
 Rooms live in `negotiation.workshop.WORKSHOP`, shared by every browser session of the server:
 each page only renders the room's snapshots, and a thread per page waits on the room's version
