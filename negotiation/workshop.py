@@ -99,6 +99,9 @@ MAX_JOINS = 2 * MAX_PARTICIPANTS
 JOINS_PER_BROWSER, JOIN_WINDOW = 3, 600.0
 SOLO_ROOMS_PER_BROWSER, SOLO_WINDOW = 5, 600.0
 SECRET_TRIES_PER_BROWSER, SECRET_WINDOW = 5, 60.0
+#: Room codes that match no room one browser may try per window of seconds (32**6 codes: a
+#: lockout makes guessing one hopeless rather than merely slow).
+CODE_MISSES_PER_BROWSER, CODE_MISS_WINDOW = 10, 600.0
 #: A scenario file a facilitator uploads has at most this many bytes.
 MAX_UPLOAD_BYTES = 64 * 1024
 #: A facilitator secret chosen by the operator has at least this many characters.
@@ -1736,6 +1739,7 @@ class Workshop:
         self.facilitator_secret = facilitator_secret
         self._secret_tries = RateLimit(SECRET_TRIES_PER_BROWSER, SECRET_WINDOW)
         self._solo_opens = RateLimit(SOLO_ROOMS_PER_BROWSER, SOLO_WINDOW)
+        self._code_misses = RateLimit(CODE_MISSES_PER_BROWSER, CODE_MISS_WINDOW)
         self._lock = threading.Lock()
         self.rooms: dict[str, Room] = {}
         self._solo_codes: set[str] = set()  # the one-person rooms (built or being built)
@@ -1849,6 +1853,17 @@ class Workshop:
         room = self.rooms.get(normalize_code(code or ""))
         if room is None:
             raise RoomNotFound(f"No room has the code {code!r}: check it with your facilitator.")
+        return room
+
+    def lookup(self, code: str | None, client: str = "") -> Room | None:
+        """The room a page names by code (`find`), for a browser (`client`): one that has
+        tried CODE_MISSES_PER_BROWSER codes matching no room in CODE_MISS_WINDOW seconds is
+        refused any room until the window has passed, so that codes cannot be guessed."""
+        if self._code_misses.blocked(client):
+            raise Refused("Too many wrong room codes from this browser: wait a few minutes.")
+        room = self.find(code)
+        if room is None and code:
+            self._code_misses.hit(client)
         return room
 
     def find(self, code: str | None) -> Room | None:

@@ -1530,16 +1530,30 @@ def CodeForm(navigate: Callable[[str], None], message: str = ""):
     )
 
 
+def use_lookup(code: str | None) -> tuple[Room | None, str]:
+    """The room a page's link names, and why not if it is refused: once a code (a render may
+    come again for the same link: one lookup), counted against this browser's wrong codes
+    (`Workshop.lookup`)."""
+
+    def lookup() -> tuple[Room | None, str]:
+        try:
+            return WORKSHOP.lookup(code, client_id()), ""
+        except WorkshopError as e:
+            return None, str(e)
+
+    return solara.use_memo(lookup, [code])
+
+
 @solara.component
 def JoinPage():
     solara.Style(CSS)
     router = solara.use_router()
     q = query(router.search)
-    room = WORKSHOP.find(q.get("room"))
+    room, refused = use_lookup(q.get("room"))
     with solara.Div(classes=["ws-page", "ws-participant"]):
         if room is None:
             html("h2", "Join a workshop room")
-            msg = f"No room has the code {q['room']!r}." if q.get("room") else ""
+            msg = refused or (f"No room has the code {q['room']!r}." if q.get("room") else "")
             CodeForm(router.push, msg)
             return
         token = q.get("token", "")
@@ -1995,10 +2009,12 @@ def ChartsLite(rs: RoomSnapshot):
 def ProjectorPage():
     solara.Style(CSS)
     router = solara.use_router()
-    room = WORKSHOP.find(query(router.search).get("room"))
+    room, refused = use_lookup(query(router.search).get("room"))
     with solara.Div(classes=["ws-page", "ws-projector"]):
         if room is None:
             html("h2", "No such room")
+            if refused:
+                html("p", escape(refused), "ws-error")
             return
         ProjectorView(room).key(room.code)
 

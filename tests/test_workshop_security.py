@@ -842,3 +842,38 @@ def test_s2_a_facilitator_uploads_a_scenario_file(server, browser):
     code = page.locator(".ws-code").get_attribute("data-code")
     assert f"room {code} on our-own:" in Path(proc.log_path).read_text()
     context.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# S10 (codes): guessing a room's code is cut short
+
+
+def test_s10_a_browser_that_guesses_codes_is_locked_out_for_a_while():
+    w = Workshop(ticker=False)
+    room = w.create(SCENARIO, rounds=2)
+    clock = Clock()
+    w._code_misses.clock = clock  # the window, on a clock the test moves
+    wrong = [c for c in (f"ZZZZZ{d}" for d in "0123456789ABC") if c != room.code]
+    for code in wrong[: workshop_module.CODE_MISSES_PER_BROWSER]:
+        assert w.lookup(code, client="session:guesser") is None
+    with pytest.raises(Refused, match="Too many wrong room codes"):
+        w.lookup(room.code, client="session:guesser")  # a hit would tell: refused as well
+    assert w.lookup(room.code, client="session:alice") is room
+    clock.t += workshop_module.CODE_MISS_WINDOW
+    assert w.lookup(room.code, client="session:guesser") is room
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_s10_guessing_codes_in_the_join_link_is_cut_short(server, browser):
+    url, _ = server
+    fctx, _fac, code = create_room(browser, url)
+    context, page = new_page(browser)
+    for n in range(workshop_module.CODE_MISSES_PER_BROWSER):
+        page.goto(f"{url}/join?room=ZZZZ{n:02d}")
+        page.locator(".ws-error", has_text="No room has the code").wait_for()
+    page.goto(f"{url}/join?room={code}")
+    page.locator(".ws-error", has_text="Too many wrong room codes").wait_for()
+    assert page.locator(".ws-name").count() == 0
+    for ctx in (fctx, context):
+        ctx.close()
