@@ -936,13 +936,15 @@ class Room:
             p = self._person(token)
             p.sessions += 1
             p.last_seen = self.clock()
-            self._touch(public=False)
+            # The person's own pages say when their link is open on more than one (someone
+            # else may be acting as them): wake them when that starts or stops.
+            self._touch(public=p.sessions == 2)
 
         def detach() -> None:
             with self._lock:
                 p.sessions = max(p.sessions - 1, 0)
                 p.last_seen = self.clock()
-                self._touch(public=False)
+                self._touch(public=p.sessions == 1)
 
         return detach
 

@@ -1230,7 +1230,15 @@ class ParticipantPage:
 
     @staticmethod
     def extra(snap: RoomSnapshot, me: Participant) -> str:
-        return f" · you: {me.name}" + (f", {snap.names[me.seat]}" if me.seat else "")
+        """After the header's title: who the page is for, and a warning when the person's
+        private link is open on several pages (a second device may be someone else's)."""
+        text = f" · you: {me.name}" + (f", {snap.names[me.seat]}" if me.seat else "")
+        if me.sessions > 1:
+            text += (
+                f" · your link is open on {me.sessions} pages: if one is not yours, tell the "
+                "facilitator"
+            )
+        return text
 
     def current_panel(self, panel: Panel) -> Panel:
         """The seat's panel in the newest snapshot (the page may have moved on by a push since

@@ -877,3 +877,15 @@ def test_s10_guessing_codes_in_the_join_link_is_cut_short(server, browser):
     assert page.locator(".ws-name").count() == 0
     for ctx in (fctx, context):
         ctx.close()
+
+
+def test_s9_a_participant_sees_their_link_open_on_a_second_device(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    alice = room.join("Alice")
+    _, rc = solara.render(wa.ParticipantView(room, alice.token), handle_error=False)
+    eventually(lambda: room.snapshot().participant(alice.id).sessions == 1)
+    assert "open on" not in texts(rc)
+    detach = room.attach(alice.token)  # someone opens Alice's link elsewhere
+    eventually(lambda: "your link is open on 2 pages" in texts(rc))
+    detach()
+    eventually(lambda: "open on" not in texts(rc))
