@@ -278,15 +278,26 @@ def app(host: str, port: int) -> None:
     show_default=True,
     help="The scenario new rooms start on (a built-in name or a TOML file).",
 )
-def workshop(host: str, port: int, scenario: str) -> None:
+@click.option(
+    "--facilitator-secret",
+    envvar="BLOC_FACILITATOR_SECRET",
+    default="",
+    show_envvar=True,
+    help="What a facilitator types on the home page to create a room (12 characters or more); "
+    "without it, the server draws one and prints it here.",
+)
+def workshop(host: str, port: int, scenario: str, facilitator_secret: str) -> None:
     """Serve workshop rooms: a facilitator, participants on their own devices, a projector."""
     import os
+    import secrets
 
     from negotiation.scenario import load_scenario
-    from negotiation.workshop import public_url
+    from negotiation.workshop import MIN_SECRET, public_url
 
     if not 0 <= port <= 65535:
         fail(f"--port must be between 0 and 65535 (got {port})")
+    if facilitator_secret and len(facilitator_secret) < MIN_SECRET:
+        fail(f"--facilitator-secret must have at least {MIN_SECRET} characters")
     try:
         load_scenario(scenario)
     except ScenarioError as e:
@@ -297,10 +308,20 @@ def workshop(host: str, port: int, scenario: str) -> None:
     os.environ.setdefault("SOLARA_THEME_TITLE", "Bloc workshop")
     os.environ["BLOC_WORKSHOP_URL"] = url
     os.environ["BLOC_WORKSHOP_SCENARIO"] = scenario
+    os.environ["BLOC_FACILITATOR_SECRET"] = facilitator_secret or secrets.token_urlsafe(16)
     cmd = [sys.executable, "-m", "solara", "run", "negotiation.workshop_app", "--production"]
     cmd += ["--no-open", "--host", host, "--port", str(port)]
     click.echo(f"bloc workshop: serving on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     click.echo(f"bloc workshop: participants open {url}/ and type the room's code", err=True)
+    if facilitator_secret:  # the operator's own: not echoed
+        click.echo("bloc workshop: facilitator secret: the one you set", err=True)
+    else:
+        click.echo(
+            f"bloc workshop: facilitator secret (type it to create a room): "
+            f"{os.environ['BLOC_FACILITATOR_SECRET']}",
+            err=True,
+        )
+    click.echo("bloc workshop: each room's facilitator link is printed here too", err=True)
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, cmd)

@@ -21,6 +21,15 @@ wait on (`Room.wait`) to re-render at once.
 - The record (`Room.record`) lists every engine call in order (seat changes, lever changes,
   decisions with seat, person and time, rounds played) with each round's outcome; `replay`
   makes the same calls on a new model with the same seed and gets the same records.
+
+What a server exposed to a venue's network must hold (issue 14): a page opens a room only with
+the facilitator secret (`Workshop.open_room`), names scenarios and never files
+(`Workshop.scenario`; a facilitator may upload a file, `scenario_from_upload`); rooms, people
+per room, joins, one-person rooms and wrong secrets are capped or rate-limited per browser
+(`RateLimit`); a decision carries the round it was made for and is refused once that round has
+closed (`Room.submit`); every number a participant sends is bounded (`_check_decision`); names
+are cleaned and unique (`clean_name`, `name_key`); CSV exports neutralise formulas
+(`spreadsheet_csv`); the facilitator can bar a participant and lock the seats.
 """
 
 from __future__ import annotations
@@ -29,10 +38,14 @@ import copy
 import io
 import json
 import math
+import re
 import secrets
 import threading
 import time
+import tomllib
+import unicodedata
 import zipfile
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -45,7 +58,15 @@ import pandas as pd
 from agents import make_strategy
 from agents.base import Strategy
 from negotiation.model import BlocModel
-from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario, scenario_to_dict
+from negotiation.scenario import (
+    DEFAULT_SCENARIO,
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    scenario_names,
+    scenario_to_dict,
+    validate,
+)
 from negotiation.types import (
     COMPONENTS,
     Action,
@@ -62,10 +83,44 @@ CODE_LENGTH = 6
 PERSON = {"country": "human", "supplier": "human-supplier"}
 RECORD_FORMAT = "bloc-workshop-session"
 RECORD_VERSION = 1
-MAX_ROOMS = 500
+#: Rooms a server holds at most: rooms facilitators opened, and one-person rooms (which
+#: anyone may open from /solo; counted apart, so that they never crowd out a facilitator).
+MAX_ROOMS = 50
+MAX_SOLO_ROOMS = 200
+#: Seconds without an open page after which a room may be forgotten to make space for a new
+#: one (a one-person room; a facilitator's room). A room that is over may always be.
+SOLO_IDLE, ROOM_IDLE = 600.0, 6 * 3600.0
+#: People in a room at most (not counting those the facilitator removed), and joins a room
+#: takes at most in all (removed people included: a bound on its memory).
+MAX_PARTICIPANTS = 60
+MAX_JOINS = 2 * MAX_PARTICIPANTS
+#: Joins one browser may make in one room, and one-person rooms one browser may open, per
+#: window of seconds; wrong facilitator secrets one browser may try per window.
+JOINS_PER_BROWSER, JOIN_WINDOW = 3, 600.0
+SOLO_ROOMS_PER_BROWSER, SOLO_WINDOW = 5, 600.0
+SECRET_TRIES_PER_BROWSER, SECRET_WINDOW = 5, 60.0
+#: Room codes that match no room one browser may try per window of seconds (32**6 codes: a
+#: lockout makes guessing one hopeless rather than merely slow).
+CODE_MISSES_PER_BROWSER, CODE_MISS_WINDOW = 10, 600.0
+#: A scenario file a facilitator uploads has at most this many bytes.
+MAX_UPLOAD_BYTES = 64 * 1024
+#: A facilitator secret chosen by the operator has at least this many characters.
+MIN_SECRET = 12
+#: Room events that are about the roster, not the game: kept in the record, left out of the
+#: story participants and the projector read (forty "joined" lines would push every game
+#: event out of view).
+ROSTER_EVENTS = frozenset({"joined_room"})
 MAX_NAME = 40
+#: Bounds on the numbers a participant sends: a counter-proposal's floor, in multiples of the
+#: mineral's reference price; its outsider penalty (2 = 200 %); a side offer, USD a year.
+MAX_FLOOR_MULTIPLE = 10
+MAX_PENALTY = 2.0
+MAX_SIDE_OFFER = 100e9
 
 LOBBY, RUNNING, OVER = "lobby", "running", "over"
+
+
+SEATS_LOCKED = "The facilitator has locked the seats: ask them for one."
 
 
 class WorkshopError(ValueError):
@@ -79,6 +134,55 @@ class Refused(WorkshopError):
 
 class RoomNotFound(WorkshopError):
     pass
+
+
+class RateLimit:
+    """At most `count` events per `window` seconds for each key (a browser, or a browser in a
+    room). Thread-safe; an empty key (a caller inside the server, not a browser) is never
+    limited."""
+
+    def __init__(self, count: int, window: float, clock: Callable[[], float] = time.monotonic):
+        self.count = count
+        self.window = window
+        self.clock = clock
+        self._times: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._times.setdefault(key, deque())
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        if len(self._times) > 10_000:  # forget browsers gone quiet (bounds the memory)
+            for k in [k for k, q in self._times.items() if not q or now - q[-1] >= self.window]:
+                if k != key:
+                    del self._times[k]
+        return times
+
+    def blocked(self, key: str) -> bool:
+        """Whether `key` has used up its events in the current window."""
+        if not key:
+            return False
+        with self._lock:
+            return len(self._recent(key, self.clock())) >= self.count
+
+    def hit(self, key: str) -> None:
+        """Count one event for `key`."""
+        if key:
+            with self._lock:
+                now = self.clock()
+                self._recent(key, now).append(now)
+
+    def allow(self, key: str) -> bool:
+        """Count one event for `key` if it has any left in the window; whether it had."""
+        if not key:
+            return True
+        with self._lock:
+            now = self.clock()
+            times = self._recent(key, now)
+            if len(times) >= self.count:
+                return False
+            times.append(now)
+            return True
 
 
 def new_code(taken: Iterable[str] = (), length: int = CODE_LENGTH) -> str:
@@ -98,6 +202,54 @@ def normalize_code(text: str) -> str:
     look-alikes read as digits (O -> 0, I and L -> 1)."""
     text = "".join(ch for ch in str(text).upper() if ch not in " -_\t")
     return text.translate(str.maketrans("OIL", "011"))
+
+
+def _finite(x: Any) -> bool:
+    """Whether `x` is a finite number (not a bool, a string, NaN or an infinity)."""
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+#: Unicode categories taken out of names: controls, format characters (zero-width spaces and
+#: joiners, bidi overrides such as U+202E, which reversed the rest of every line a name was
+#: in), private use, surrogates and unassigned code points.
+NAME_STRIPPED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
+
+
+def clean_name(raw: Any) -> str:
+    """A display name as the room keeps and shows it: Unicode NFKC (full-width letters and
+    compatibility forms become plain ones), without control or format characters, spaces
+    collapsed, at most MAX_NAME characters. "" if nothing is left."""
+    text = unicodedata.normalize("NFKC", str(raw))
+    text = "".join(
+        " " if unicodedata.category(ch) in ("Zl", "Zp") else ch
+        for ch in text
+        if unicodedata.category(ch) not in NAME_STRIPPED_CATEGORIES
+    )
+    return " ".join(text.split())[:MAX_NAME].strip()
+
+
+def name_key(name: str) -> str:
+    """What two names must not share in a room: the cleaned name, case folded (so "Bob", "BOB",
+    "Ｂｏｂ" and "Bob" with a zero-width space are one name)."""
+    return unicodedata.normalize("NFKC", clean_name(name).casefold())
+
+
+def scenario_from_upload(data: bytes) -> Scenario:
+    """A scenario from a file a facilitator uploaded: at most MAX_UPLOAD_BYTES of UTF-8 TOML,
+    validated like any scenario, and whole (an `extends` would name a file of the server's).
+    Errors quote the uploaded file only."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise WorkshopError(f"A scenario file has at most {MAX_UPLOAD_BYTES // 1024} KB.")
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise WorkshopError(f"The uploaded file is not TOML text: {e}") from None
+    if "extends" in raw:
+        raise WorkshopError("An uploaded scenario cannot extend another: upload it whole.")
+    try:
+        return validate(raw, "the uploaded file")
+    except ScenarioError as e:
+        raise WorkshopError("\n".join(e.problems)) from None
 
 
 def now_iso(t: float) -> str:
@@ -252,16 +404,19 @@ class Participant:
     removed: bool = False
     sessions: int = 0  # browser pages open now
     last_seen: float = 0.0
+    client: str = field(default="", repr=False)  # the browser that joined (server side only)
 
 
 @dataclass(frozen=True)
 class Settings:
     """What the facilitator chooses: whether participants see others' decisions before the
-    round closes, a round timer (seconds, None for none), and whether teams may share a seat."""
+    round closes, a round timer (seconds, None for none), whether teams may share a seat, and
+    whether the seats are locked (then only the facilitator assigns them, `Room.assign`)."""
 
     show_decisions: bool = False
     timer_seconds: float | None = None
     teams: bool = True
+    seats_locked: bool = False
 
 
 # ----------------------------------------------------------------------------------------------
@@ -456,7 +611,8 @@ class RoomSnapshot:
             rows.append((int(e.round), n, str(e.kind), str(e.text), str(e.actor or "")))
         base = len(ev)
         for n, e in enumerate(self.room_events):
-            rows.append((e.round, base + n, e.kind, e.text, ""))
+            if e.kind not in ROSTER_EVENTS:
+                rows.append((e.round, base + n, e.kind, e.text, ""))
         rows.sort(key=lambda r: (r[0], r[1]))
         return [(r, k, t, a) for r, _, k, t, a in reversed(rows)]
 
@@ -529,6 +685,10 @@ class Room:
         self.room_events: list[RoomEvent] = []
         self.closed: dict[int, str] = {}
         self._opening: tuple[str, ...] = ()
+        self._joins = RateLimit(JOINS_PER_BROWSER, JOIN_WINDOW, clock)
+        #: whom the facilitator barred: their browsers, and their names (`name_key`)
+        self._banned_clients: set[str] = set()
+        self._banned: set[str] = set()
         self._pending_seats: dict[str, str] = {}  # seat -> "person" | "agent", from next round
         self._required: frozenset[str] = frozenset()
         self._engine_calls = 0
@@ -583,25 +743,41 @@ class Room:
             return False
         return True
 
-    def join(self, name: str) -> Participant:
-        """A new participant, with a secret token; names are unique in a room."""
-        name = " ".join(str(name).split())[:MAX_NAME]
+    def join(self, name: str, client: str = "") -> Participant:
+        """A new participant, with a secret token; names are unique in a room. `client` is
+        the browser asking (its session id; "" from inside the server): a browser joins at
+        most JOINS_PER_BROWSER times per JOIN_WINDOW seconds, and a room takes at most
+        MAX_PARTICIPANTS people."""
+        name = clean_name(name)
         if not name:
             raise WorkshopError("Give a display name to join.")
         with self._lock:
             if self.solo and self.participants:
                 raise Refused("This is a one-person room.")
-            taken = {p.name.casefold() for p in self.participants.values() if not p.removed}
-            if name.casefold() in taken:
+            active = sum(not p.removed for p in self.participants.values())
+            if active >= MAX_PARTICIPANTS or len(self.participants) >= MAX_JOINS:
+                raise Refused(
+                    f"This room is full ({MAX_PARTICIPANTS} people): ask the facilitator."
+                )
+            if (client and client in self._banned_clients) or name_key(name) in self._banned:
+                raise Refused("The facilitator has barred you from this room.")
+            if self._joins.blocked(client):
+                raise Refused(
+                    "This browser has joined this room too many times in the last minutes: "
+                    "wait a while, or ask the facilitator for your private link."
+                )
+            taken = {name_key(p.name) for p in self.participants.values() if not p.removed}
+            if name_key(name) in taken:
                 raise WorkshopError(
                     f"Someone called {name!r} is already in the room: pick another name (or, "
                     "if it is you, open the link you got when you joined)."
                 )
             pid = f"p{len(self.participants) + 1}"
             token = secrets.token_urlsafe(16)
-            p = Participant(pid, name, token, self.clock(), last_seen=self.clock())
+            p = Participant(pid, name, token, self.clock(), last_seen=self.clock(), client=client)
             self.participants[pid] = p
             self._by_token[token] = p
+            self._joins.hit(client)
             self._event("joined_room", f"{name} joined the room")
             self._touch()
             return p
@@ -613,9 +789,31 @@ class Room:
     def claim(self, token: str, seat: str) -> Participant:
         """Take `seat`: a free seat makes you its submitter; a held one adds you to its team
         (if teams are allowed). Claimed before the start, a person plays it from round 1;
-        later, from the next round."""
+        later, from the next round. Refused while the facilitator has locked the seats."""
         with self._lock:
             p = self._person(token)
+            if self.settings.seats_locked and p.seat != seat:
+                raise Refused(SEATS_LOCKED)
+            return self._claim(p, seat)
+
+    def assign(self, key: str, pid: str, seat: str | None) -> None:
+        """The facilitator puts a participant in `seat` (None: takes them off their seat),
+        locked seats or not."""
+        with self._lock:
+            self._admin(key)
+            p = self.participants.get(pid)
+            if p is None or p.removed:
+                raise WorkshopError("No such participant.")
+            if seat is None:
+                if p.seat is not None:
+                    self._leave_seat(p)
+                    self._touch()
+                    self._advance()
+                return
+            self._claim(p, seat)
+
+    def _claim(self, p: Participant, seat: str) -> Participant:
+        with self._lock:
             if seat not in self.seats:
                 raise WorkshopError(f"There is no seat {seat!r} in this room.")
             if p.seat == seat:
@@ -644,27 +842,36 @@ class Room:
             return replace(p)
 
     def release(self, token: str) -> None:
-        """Give your seat back (you stay in the room, watching)."""
+        """Give your seat back (you stay in the room, watching); not while the seats are
+        locked."""
         with self._lock:
             p = self._person(token)
             if p.seat is None:
                 return
+            if self.settings.seats_locked:
+                raise Refused(SEATS_LOCKED)
             self._leave_seat(p)
             self._touch()
             self._advance()
 
-    def remove(self, key: str, pid: str) -> None:
+    def remove(self, key: str, pid: str, ban: bool = False) -> None:
         """The facilitator removes a participant: their token stops working, and their seat
-        goes to the next team member or, if none, back to an agent."""
+        goes to the next team member or, if none, back to an agent. With `ban`, they cannot
+        join again: not from the same browser, nor under the same name."""
         with self._lock:
             self._admin(key)
             p = self.participants.get(pid)
-            if p is None or p.removed:
+            if p is None or (p.removed and not ban):
                 raise WorkshopError("No such participant.")
             if p.seat is not None:
                 self._leave_seat(p)
             p.removed = True
-            self._event("removed", f"The facilitator removed {p.name}")
+            if ban:
+                if p.client:
+                    self._banned_clients.add(p.client)
+                self._banned.add(name_key(p.name))
+            barred = " and barred them from the room" if ban else ""
+            self._event("removed", f"The facilitator removed {p.name}{barred}")
             self._touch()
             self._advance()
 
@@ -729,13 +936,15 @@ class Room:
             p = self._person(token)
             p.sessions += 1
             p.last_seen = self.clock()
-            self._touch(public=False)
+            # The person's own pages say when their link is open on more than one (someone
+            # else may be acting as them): wake them when that starts or stops.
+            self._touch(public=p.sessions == 2)
 
         def detach() -> None:
             with self._lock:
                 p.sessions = max(p.sessions - 1, 0)
                 p.last_seen = self.clock()
-                self._touch(public=False)
+                self._touch(public=p.sessions == 1)
 
         return detach
 
@@ -827,7 +1036,7 @@ class Room:
         round, or now if the open round has no countdown), teams."""
         with self._lock:
             self._admin(key)
-            unknown = set(changes) - {"show_decisions", "timer_seconds", "teams"}
+            unknown = set(changes) - {"show_decisions", "timer_seconds", "teams", "seats_locked"}
             if unknown:
                 raise WorkshopError(f"unknown setting(s): {', '.join(sorted(unknown))}")
             if "timer_seconds" in changes:
@@ -877,10 +1086,21 @@ class Room:
     # ------------------------------------------------------------------------------------------
     # Decisions
 
-    def submit(self, token: str, seat: str, decision: Decision | SupplierMove) -> None:
-        """A participant's decision for `seat`: refused unless they submit for that seat."""
+    def submit(
+        self, token: str, seat: str, decision: Decision | SupplierMove, for_round: int | None = None
+    ) -> None:
+        """A participant's decision for `seat`: refused unless they submit for that seat.
+        `for_round` is the round whose proposal the person saw when deciding (pages always
+        give it): a decision for a round that has closed is refused, never counted for the
+        next one. None (callers inside the server, replays' tests) means the open round."""
         with self._lock:
             p = self._person(token)
+            open_round = self.model.round + 1
+            if for_round is not None and self.phase == RUNNING and for_round != open_round:
+                raise WorkshopError(
+                    f"Round {for_round} closed before your decision arrived: it was not counted. "
+                    f"Round {open_round} is open now: look at its proposal and decide again."
+                )
             if p.seat != seat:
                 mine = f"you hold {self.names[p.seat]}'s seat" if p.seat else "you hold no seat"
                 raise Refused(f"You cannot decide for {self.names.get(seat, seat)}: {mine}.")
@@ -921,40 +1141,60 @@ class Room:
             self._advance()
 
     def _check_decision(self, seat: str, d: Decision | SupplierMove) -> None:
+        """Refuse a decision whose numbers are out of bounds (MAX_FLOOR_MULTIPLE,
+        MAX_PENALTY, MAX_SIDE_OFFER), with a message for the person: a floor of 1e300 once
+        went through, the proposer agreed, and every page drew 300-digit numbers."""
         m = self.model
         if isinstance(d, SupplierMove):
-            for x in d.minerals:
-                if x not in m.minerals:
-                    raise WorkshopError(f"unknown mineral {x!r}")
+            if any(x not in m.minerals for x in d.minerals):
+                raise WorkshopError("Pick minerals of this scenario.")
             if d.action in (SupplierAction.FLOOD, SupplierAction.EXPORT_CONTROLS):
                 if not d.minerals:
                     raise WorkshopError("Pick at least one mineral.")
-                if not 0 < d.intensity <= 1:
+                if not (_finite(d.intensity) and 0 < d.intensity <= 1):
                     raise WorkshopError("The intensity must be above 0 % and at most 100 %.")
             if d.action is SupplierAction.SIDE_OFFER:
                 if d.target not in m.countries:
                     raise WorkshopError("Pick the country the side offer is for.")
-                if not (math.isfinite(d.offer) and d.offer > 0):
-                    raise WorkshopError("The offer must be a positive amount.")
+                if not (_finite(d.offer) and 0 < d.offer <= MAX_SIDE_OFFER):
+                    raise WorkshopError(
+                        f"The offer must be a positive amount, at most "
+                        f"${MAX_SIDE_OFFER / 1e9:,.0f}bn a year."
+                    )
             return
+        if not (_finite(d.counter_scale) and 0.5 <= d.counter_scale <= 2):
+            raise WorkshopError("A counter-proposal scales the floors by 0.5 to 2.")
         if d.action is Action.COUNTER:
             terms = d.terms or {}
-            for x, f in (terms.get("floors") or {}).items():
-                if x not in m.minerals:
-                    raise WorkshopError(f"unknown mineral {x!r}")
-                if not (isinstance(f, int | float) and math.isfinite(f) and f >= 0):
-                    raise WorkshopError("Floors must be numbers of USD per tonne, 0 or more.")
-            if "penalty" in terms and not 0 <= float(terms["penalty"]) <= 2:
-                raise WorkshopError("The penalty must be between 0 % and 200 %.")
-            cs = terms.get("cost_sharing")
-            if (
-                cs is not None
-                and not isinstance(cs, Mapping)
-                and cs not in ("consumption", "equal")
-            ):
-                raise WorkshopError("Cost sharing is 'consumption' or 'equal'.")
+            self._check_terms(terms)
             if not terms and d.counter_scale not in (0.8, 1.0, 1.25):
                 raise WorkshopError("A counter-proposal needs its terms.")
+
+    def _check_terms(self, terms: Mapping[str, Any]) -> None:
+        """A counter-proposal's terms: floors (USD per tonne, from 0 to MAX_FLOOR_MULTIPLE
+        times the mineral's reference price), penalty (0 to MAX_PENALTY, 1 = 100 %), cost
+        sharing ("consumption" or "equal")."""
+        if not isinstance(terms, Mapping) or set(terms) - {"floors", "penalty", "cost_sharing"}:
+            raise WorkshopError("A counter-proposal has floors, a penalty and cost sharing.")
+        floors = terms.get("floors") or {}
+        if not isinstance(floors, Mapping):
+            raise WorkshopError("Floors are USD per tonne, one for each mineral.")
+        for x, f in floors.items():
+            if x not in self.model.minerals:
+                raise WorkshopError("There is an unknown mineral among the floors.")
+            top = MAX_FLOOR_MULTIPLE * self.config.minerals[x].reference_price
+            if not (_finite(f) and 0 <= f <= top):
+                name = self.config.minerals[x].name
+                raise WorkshopError(
+                    f"Floors are USD per tonne, from 0 to {MAX_FLOOR_MULTIPLE} times today's "
+                    f"price: at most ${top:,.0f}/t for {name}."
+                )
+        if "penalty" in terms and not (
+            _finite(terms["penalty"]) and 0 <= terms["penalty"] <= MAX_PENALTY
+        ):
+            raise WorkshopError(f"The penalty must be between 0 % and {MAX_PENALTY:.0%}.")
+        if terms.get("cost_sharing") not in (None, "consumption", "equal"):
+            raise WorkshopError("Cost sharing is 'consumption' or 'equal'.")
 
     # ------------------------------------------------------------------------------------------
     # Rounds
@@ -1041,6 +1281,7 @@ class Room:
             seat = p.seat
             if seat is None or seat not in self._required or seat == self.model.supplier_id:
                 raise WorkshopError("Nothing to forecast for you this round.")
+            self._check_terms(terms)
             m = self.model
             members = m.members
             ev = m.evaluate(
@@ -1247,6 +1488,7 @@ class Room:
                     "show_decisions": self.settings.show_decisions,
                     "timer_seconds": self.settings.timer_seconds,
                     "teams": self.settings.teams,
+                    "seats_locked": self.settings.seats_locked,
                 },
                 "phase": self.phase,
                 "opening_people": list(self._opening),
@@ -1280,22 +1522,50 @@ class Room:
         return json.dumps(self.record(), indent=1, allow_nan=False, default=_json_default)
 
     def export_csv(self, table: str) -> str:
-        """One table of the record as CSV: decisions, rounds, actors, events, levers or
-        participants."""
-        return tables_from_record(self.record())[table].to_csv(index=False)
+        """One table of the record as CSV (see `spreadsheet_csv`): decisions, rounds, actors,
+        events, levers or participants."""
+        return spreadsheet_csv(tables_from_record(self.record())[table])
 
     def export_zip(self) -> bytes:
-        """Every table as CSV, with session.json, in one zip file."""
+        """Every table as CSV (see `spreadsheet_csv`), with session.json (exact), in one zip
+        file."""
         rec = self.record()
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
             for name, df in tables_from_record(rec).items():
-                z.writestr(f"{name}.csv", df.to_csv(index=False))
+                z.writestr(f"{name}.csv", spreadsheet_csv(df))
             z.writestr("session.json", json.dumps(rec, indent=1, default=_json_default))
         return buf.getvalue()
 
     def file_stem(self) -> str:
-        return f"workshop-{self.code}-{self.scenario}-seed{self.seed}"
+        """The exports' file name, without extension (an uploaded scenario's name may hold
+        any characters: only letters, digits, - and _ are kept)."""
+        name = re.sub(r"[^A-Za-z0-9_-]+", "-", self.scenario).strip("-")[:60] or "scenario"
+        return f"workshop-{self.code}-{name}-seed{self.seed}"
+
+
+#: What makes a spreadsheet read a cell as a formula (or, for tab and carriage return, lets a
+#: formula hide behind them): OWASP's list for CSV injection.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (`=HYPERLINK(...)` as a display name),
+    made plain text with a leading apostrophe; anything else as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def spreadsheet_csv(df: pd.DataFrame) -> str:
+    """A table as CSV that is safe to open in a spreadsheet: text cells that would be
+    formulas are neutralised (`neutralise_formula`); numbers (negative ones too) stay
+    numbers. session.json keeps the exact text."""
+    safe = df.copy()
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]):  # text (object or str dtype)
+            safe[column] = safe[column].map(neutralise_formula)
+    return safe.to_csv(index=False)
 
 
 def _sharing_words(sharing: Any) -> str:
@@ -1434,8 +1704,6 @@ def load_record(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
 def replay(source: str | Path | Mapping[str, Any]) -> BlocModel:
     """Replay a session from its record: the same scenario, seed and opening seats, then every
     recorded engine call in order. The model's records equal the live session's."""
-    from negotiation.scenario import validate
-
     rec = load_record(source)
     sc = validate(rec["scenario_data"], f"{rec.get('scenario', 'session')} (session record)")
     model, agents = build_model(
@@ -1456,15 +1724,49 @@ def replay(source: str | Path | Mapping[str, Any]) -> BlocModel:
 
 class Workshop:
     """Every room of a server, by join code. Rooms are isolated: a code or a token opens only
-    its own room. A background thread closes timed rounds whose time is up."""
+    its own room. A background thread closes timed rounds whose time is up.
 
-    def __init__(self, ticker: bool = True, tick_seconds: float = 0.2) -> None:
+    Scenarios are asked for by name (from a page: a URL or a form value), and a name is only
+    ever one of the built-in scenarios or the one the server's operator chose at the command
+    line (`operator_scenario`): never a path, so no page reads a file of the server's."""
+
+    def __init__(
+        self, ticker: bool = True, tick_seconds: float = 0.2, facilitator_secret: str = ""
+    ) -> None:
+        #: the scenario `bloc workshop --scenario` named (a built-in name or a TOML file the
+        #: operator trusts), by the name pages use for it
+        self.operator_scenario: str | None = None
+        #: what a facilitator types to open a room from a page (`open_room`); while it is
+        #: empty, no page can open one
+        self.facilitator_secret = facilitator_secret
+        self._secret_tries = RateLimit(SECRET_TRIES_PER_BROWSER, SECRET_WINDOW)
+        self._solo_opens = RateLimit(SOLO_ROOMS_PER_BROWSER, SOLO_WINDOW)
+        self._code_misses = RateLimit(CODE_MISSES_PER_BROWSER, CODE_MISS_WINDOW)
         self._lock = threading.Lock()
         self.rooms: dict[str, Room] = {}
+        self._solo_codes: set[str] = set()  # the one-person rooms (built or being built)
         self._tick_seconds = tick_seconds
         self._ticker_on = ticker
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
+
+    def scenario_choices(self) -> list[str]:
+        """The scenario names a page may ask for: the built-in ones and the operator's."""
+        names = scenario_names()
+        if self.operator_scenario and self.operator_scenario not in names:
+            names.append(self.operator_scenario)
+        return names
+
+    def scenario(self, name: str) -> Scenario:
+        """The scenario called `name`, if it is one of `scenario_choices()`. The refusal says
+        nothing of `name` beyond that: it never touches the file system for it."""
+        if not isinstance(name, str) or name not in self.scenario_choices():
+            raise WorkshopError(
+                "There is no such scenario on this server: pick one of "
+                + ", ".join(scenario_names())
+                + "."
+            )
+        return load_scenario(name)
 
     def create(
         self,
@@ -1478,31 +1780,92 @@ class Workshop:
         clock: Callable[[], float] = time.time,
         code_length: int = CODE_LENGTH,
     ) -> Room:
+        """A new room on `scenario`: a Scenario (the caller's own, trusted), or the name of one of
+        `scenario_choices()` (refused otherwise, see `scenario`)."""
         if rounds is not None and int(rounds) < 1:
             raise WorkshopError(f"rounds must be at least 1 (got {rounds})")
+        if not isinstance(scenario, Scenario):
+            scenario = self.scenario(scenario)
+        cap = MAX_SOLO_ROOMS if solo else MAX_ROOMS
         with self._lock:
-            if len(self.rooms) >= MAX_ROOMS:
-                self._prune()
-            if len(self.rooms) >= MAX_ROOMS:
+            if self._count(solo) >= cap:
+                self._prune(solo)
+            if self._count(solo) >= cap:
                 raise WorkshopError("This server has too many rooms open.")
             code = new_code(self.rooms, code_length)
             self.rooms[code] = None  # type: ignore[assignment] - reserved while the model builds
+            if solo:
+                self._solo_codes.add(code)
         try:
             room = Room(code, scenario, seed=seed, rounds=rounds, settings=settings,
                         levers=levers, solo=solo, clock=clock)  # fmt: skip
         except BaseException:
             with self._lock:
                 self.rooms.pop(code, None)
+                self._solo_codes.discard(code)
             raise
         with self._lock:
             self.rooms[code] = room
         self._ensure_ticker()
         return room
 
+    def _count(self, solo: bool) -> int:
+        """Rooms of a kind: one-person rooms, or facilitators' rooms."""
+        return len(self._solo_codes) if solo else len(self.rooms) - len(self._solo_codes)
+
+    def check_secret(self, secret: str) -> bool:
+        """Whether `secret` is the facilitator secret (compared in constant time; never true
+        while the server has none)."""
+        if not (self.facilitator_secret and isinstance(secret, str)):
+            return False
+        return secrets.compare_digest(secret.encode(), self.facilitator_secret.encode())
+
+    def open_room(
+        self, secret: str, scenario: str | Scenario = DEFAULT_SCENARIO, *, client: str = "",
+        **options: Any,
+    ) -> Room:  # fmt: skip
+        """A room a facilitator opens from a page: only with the server's facilitator secret.
+        `client` is the browser asking (its session id): it may get the secret wrong
+        SECRET_TRIES_PER_BROWSER times per SECRET_WINDOW seconds. `options` are `create`'s."""
+        self.check_facilitator(secret, client)
+        return self.create(scenario, **options)
+
+    def open_room_from_upload(
+        self, secret: str, read: Callable[[int], bytes], *, client: str = "", **options: Any
+    ) -> Room:
+        """A room on a scenario file the facilitator uploads: the secret is checked before a
+        byte is read (`read(n)` reads at most n bytes of the file), then the file (see
+        `scenario_from_upload`)."""
+        self.check_facilitator(secret, client)
+        return self.create(scenario_from_upload(read(MAX_UPLOAD_BYTES + 1)), **options)
+
+    def check_facilitator(self, secret: str, client: str = "") -> None:
+        """Refuse unless `secret` is the facilitator secret; `client` (the browser) may get
+        it wrong SECRET_TRIES_PER_BROWSER times per SECRET_WINDOW seconds."""
+        if self._secret_tries.blocked(client):
+            raise Refused("Too many wrong secrets from this browser: wait a minute.")
+        if not self.check_secret(secret):
+            self._secret_tries.hit(client)
+            raise Refused(
+                "That is not this server's facilitator secret (`bloc workshop` prints it on "
+                "its console when it starts)."
+            )
+
     def get(self, code: str) -> Room:
         room = self.rooms.get(normalize_code(code or ""))
         if room is None:
             raise RoomNotFound(f"No room has the code {code!r}: check it with your facilitator.")
+        return room
+
+    def lookup(self, code: str | None, client: str = "") -> Room | None:
+        """The room a page names by code (`find`), for a browser (`client`): one that has
+        tried CODE_MISSES_PER_BROWSER codes matching no room in CODE_MISS_WINDOW seconds is
+        refused any room until the window has passed, so that codes cannot be guessed."""
+        if self._code_misses.blocked(client):
+            raise Refused("Too many wrong room codes from this browser: wait a few minutes.")
+        room = self.find(code)
+        if room is None and code:
+            self._code_misses.hit(client)
         return room
 
     def find(self, code: str | None) -> Room | None:
@@ -1513,24 +1876,34 @@ class Workshop:
 
     def solo(
         self, scenario: str | Scenario, seat: str, name: str = "You", *, seed: int | None = None,
-        rounds: int | None = None,
+        rounds: int | None = None, client: str = "",
     ) -> tuple[Room, Participant]:  # fmt: skip
-        """A one-person room: one seat for the person, agents elsewhere, started at once."""
+        """A one-person room: one seat for the person, agents elsewhere, started at once.
+        Anyone may open one (no secret), so a browser (`client`, its session id) opens at
+        most SOLO_ROOMS_PER_BROWSER per SOLO_WINDOW seconds, and they have their own cap."""
+        if not self._solo_opens.allow(client):
+            raise Refused("This browser has opened many rooms lately: wait a few minutes.")
         room = self.create(scenario, seed=seed, rounds=rounds, solo=True)
         p = room.join(name)
         room.claim(p.token, seat)
         room.start(room.admin_token)
         return room, room.participant(p.token)
 
-    def _prune(self) -> None:
-        """Forget one-person rooms nobody has had open for an hour (the oldest first)."""
+    def _prune(self, solo: bool) -> None:
+        """Forget idle rooms of a kind, the oldest first: one-person rooms nobody has had open
+        for SOLO_IDLE seconds; facilitators' rooms that are over, or that nobody has had open
+        for ROOM_IDLE seconds."""
         now = time.time()
-        for code, room in sorted(self.rooms.items(), key=lambda kv: kv[1].created if kv[1] else 0):
-            if room is None or not room.solo:
+        rooms = sorted(self.rooms.items(), key=lambda kv: kv[1].created if kv[1] else now)
+        for code, room in rooms:
+            if room is None or room.solo != solo:
                 continue
             people = list(room.participants.values())
-            if all(p.sessions == 0 and now - p.last_seen > 3600 for p in people):
+            idle = SOLO_IDLE if solo else ROOM_IDLE
+            quiet = all(p.sessions == 0 and now - p.last_seen > idle for p in people)
+            if (quiet and now - room.created > idle) or (not solo and room.phase == OVER):
                 del self.rooms[code]
+                self._solo_codes.discard(code)
 
     def _ensure_ticker(self) -> None:
         if not self._ticker_on or self._ticker is not None:

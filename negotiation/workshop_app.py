@@ -2,16 +2,18 @@
 
 Pages (one server, many rooms):
 
-- `/`: create a room (facilitator), join one with its code, or play a seat alone.
+- `/`: create a room (facilitator, with the server's facilitator secret; on a built-in
+  scenario or an uploaded file), join one with its code, or play a seat alone.
 - `/join?room=CODE`: a participant gives a display name, gets a private link
   (`&token=...`, which brings the seat back after a dropped connection) and claims a seat; when
   the seat must decide, the decision panel shows the proposal and the forecast payoff if it
-  accepts and if it rejects, by component.
+  accepts and if it rejects, by component. The page shows the person's own seat only (a
+  `seat=` in the link is ignored), and a decision goes with the round the browser showed.
 - `/facilitator?room=CODE&key=KEY`: who has decided; start, force, pause, extend, timer,
   visibility, teams and removals; the debrief charts and the exports.
 - `/projector?room=CODE`: the shared view for the big screen.
 - `/solo?scenario=NAME&seat=SEAT[&seed=N&rounds=R]`: one person takes one seat, agents play the
-  others (the web app's "Take a seat" opens this).
+  others (the web app's "Take a seat" opens this); NAME is a built-in scenario, never a path.
 
 Rooms live in `negotiation.workshop.WORKSHOP`, shared by every browser session of the server:
 each page only renders the room's snapshots, and a thread per page waits on the room's version
@@ -27,6 +29,8 @@ os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # before sol
 import dataclasses
 import itertools
 import logging
+import secrets
+import sys
 import threading
 import time
 import warnings
@@ -40,10 +44,11 @@ import ipyvuetify as v
 import solara
 import solara.lab
 import traitlets
+from ipyvuetify.extra import FileInput
 from reacton import ipyvue as rvue
 from reacton import ipyvuetify as rv
 
-from negotiation.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario, scenario_names
+from negotiation.scenario import DEFAULT_SCENARIO, ScenarioError
 from negotiation.types import (
     COMPONENT_LABELS,
     COMPONENTS,
@@ -56,6 +61,7 @@ from negotiation.types import (
 )
 from negotiation.workshop import (
     LOBBY,
+    MAX_UPLOAD_BYTES,
     OVER,
     RUNNING,
     WORKSHOP,
@@ -164,6 +170,104 @@ def default_scenario() -> str:
     return os.environ.get("BLOC_WORKSHOP_SCENARIO", "") or DEFAULT_SCENARIO
 
 
+#: The operator's `--scenario` (set in the environment by `bloc workshop`) is the one scenario
+#: besides the built-in ones that pages may name.
+WORKSHOP.operator_scenario = default_scenario()
+
+
+def console(line: str) -> None:
+    """A line on the console of the server (where `bloc workshop` runs): for the operator."""
+    print(f"bloc workshop: {line}", file=sys.stderr, flush=True)
+
+
+def _facilitator_secret() -> str:
+    """The secret that opens rooms: `bloc workshop` passes it (from --facilitator-secret,
+    BLOC_FACILITATOR_SECRET, or one it drew); served some other way, the server draws one, so
+    that no page can open a room without it, and prints it if it serves the workshop's pages
+    (`bloc app` serves only the one-person rooms, which need none)."""
+    secret = os.environ.get("BLOC_FACILITATOR_SECRET", "")
+    if not secret:
+        secret = os.environ["BLOC_FACILITATOR_SECRET"] = secrets.token_urlsafe(16)
+        if "workshop_app" in os.environ.get("SOLARA_APP", ""):
+            console(f"facilitator secret (to create rooms): {secret}")
+    return secret
+
+
+WORKSHOP.facilitator_secret = _facilitator_secret()
+
+#: Headers on every HTTP answer of the workshop server: no page may be framed by another site
+#: (clickjacking), no content sniffing, and no Referer, since private links carry tokens.
+SECURITY_HEADERS = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+
+
+def _with_security_headers(app: Callable) -> Callable:
+    """An ASGI app that answers as `app`, with SECURITY_HEADERS on every HTTP response (also
+    a Starlette middleware: Starlette passes `app=`)."""
+    names = {name for name, _ in SECURITY_HEADERS}
+
+    async def guarded(scope: dict, receive: Callable, send: Callable) -> None:
+        if scope.get("type") != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict) -> None:
+            if message.get("type") == "http.response.start":
+                kept = [h for h in message.get("headers", []) if h[0].lower() not in names]
+                message = {**message, "headers": [*kept, *SECURITY_HEADERS]}
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return guarded
+
+
+def harden_server() -> None:
+    """Under `solara run` (the Starlette server is loaded): `/resourcez` (the host's CPU,
+    memory and sessions) answers only with `Authorization: Bearer <facilitator secret>`, as
+    404 otherwise, and every answer gets SECURITY_HEADERS. Solara has no setting for either,
+    so this changes its Starlette app in place, once, when the server loads this module (in
+    its startup, before it serves a request)."""
+    server = sys.modules.get("solara.server.starlette")
+    app = getattr(server, "app", None)
+    if app is None or getattr(app, "_bloc_hardened", False):
+        return
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    for i, route in enumerate(app.router.routes):
+        if getattr(route, "path", None) == "/resourcez":
+
+            async def resourcez(request: Any, endpoint: Callable = route.endpoint) -> Any:
+                scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+                if scheme.lower() == "bearer" and WORKSHOP.check_secret(presented):
+                    return await endpoint(request)
+                return PlainTextResponse("Not Found", status_code=404)
+
+            app.router.routes[i] = Route("/resourcez", endpoint=resourcez)
+    if app.middleware_stack is None:  # not started yet: an ordinary middleware
+        app.add_middleware(_with_security_headers)
+    else:  # started (this module loads in the server's startup): wrap what it built
+        app.middleware_stack = _with_security_headers(app.middleware_stack)
+    app._bloc_hardened = True
+
+
+harden_server()
+
+
+def client_id() -> str:
+    """The browser a request comes from, as far as the server can tell: its Solara session (a
+    cookie). Rate limits count by it. "" outside a browser's session (tests rendering pages)."""
+    try:
+        return "session:" + solara.get_session_id()
+    except RuntimeError:
+        return ""
+
+
 def _watch(room: Room, public: bool, update: Callable[[RoomSnapshot], None]) -> Callable:
     """The body of a page's watcher thread: wait on the room's version, hand every new snapshot
     to `update`."""
@@ -258,6 +362,11 @@ class Live:
         self.rendered: Any = _NEVER  # the layout of the last render
         self.rerender: Callable[[], None] = lambda: None  # set by the page
         self.sent: dict[str, str] = {}  # the HTML parts pushed since the last render
+        #: (number of a render or push, the open round it shows), where the round changes,
+        #: in order, and the round of the first render: what the browser shows is the round
+        #: of the last render or push it says it has drawn (`shown_round`)
+        self.rounds_from: list[tuple[int, int]] = []
+        self.first_round = snap.open_round
 
     def update(self, snap: RoomSnapshot) -> None:
         """A new snapshot: write the parts in place, or re-render the page if its layout
@@ -311,11 +420,35 @@ class Live:
             changed = {k: x for k, x in html_parts.items() if self.sent.get(k) != x}
             if carrier is not None and changed:
                 self.sent.update(changed)
-                carrier.push(changed, next(_STAMPS))
+                carrier.push(changed, self.drawn(self.snap))
         for name, part in parts.items():
             widget = widgets.get(name)
             if widget is not None and name not in html_parts:
                 _apply(widget, part)
+
+    def drawn(self, snap: RoomSnapshot) -> int:
+        """A number for a render or push that shows `snap`, noted with `snap`'s open round
+        (where the round changes: a few entries a session, not one a push)."""
+        with self.lock:
+            seq = next(_STAMPS)
+            if not self.rounds_from or self.rounds_from[-1][1] != snap.open_round:
+                self.rounds_from.append((seq, snap.open_round))
+            return seq
+
+    def shown_round(self) -> int:
+        """The round whose proposal the browser shows now: that of the last render or push it
+        has drawn (it says which: `LiveParts.shown` for pushes, the header's `LiveSlot.drawn`
+        for renders), or of the first render before it says any. A round the server has
+        opened but the browser has not drawn yet does not count: a click on the old proposal
+        is for the old round."""
+        with self.lock:
+            carrier, header = self.widgets.get(CARRIER), self.widgets.get(HEADER)
+            shown = max(getattr(carrier, "shown", 0), getattr(header, "drawn", 0))
+            done = [i for i, (seq, _) in enumerate(self.rounds_from) if seq <= shown]
+            if not done:
+                return self.first_round
+            del self.rounds_from[: done[-1]]  # older entries will not be asked for again
+            return self.rounds_from[0][1]
 
 
 def _apply(widget: Any, part: dict[str, Any]) -> None:
@@ -333,6 +466,7 @@ def _apply(widget: Any, part: dict[str, Any]) -> None:
 
 
 CARRIER = "_parts"  # the name the page's LiveParts widget registers under
+HEADER = "_header"  # ... and its header's LiveSlot (which says which render it has drawn)
 SEQ = "_n"  # in a push of HTML parts: its number
 #: Numbers for pushes and renders of live parts, increasing across all pages (see LiveSlot): a
 #: push numbered above a slot's render came after it. Across pages, so that a page opened in a
@@ -363,12 +497,15 @@ module.exports = {
           el.innerHTML = html;
         }
       }
+      if (seq > this.shown) this.shown = seq;  // tells the server what the person sees
     }
   }
 }
 </script>"""
     ).tag(sync=True)
     parts = traitlets.Dict({}).tag(sync=True)
+    #: the number of the last push the browser has written into the page (set by the browser)
+    shown = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -396,7 +533,9 @@ module.exports = {
   methods: {
     show() {
       const pushed = (window.__blocLive || {})[this.part];
-      this.$el.innerHTML = pushed && pushed.seq > this.seq ? pushed.html : this.html;
+      const later = pushed && pushed.seq > this.seq;
+      this.$el.innerHTML = later ? pushed.html : this.html;
+      if (this.report && !later && this.seq > this.drawn) this.drawn = this.seq;
     }
   }
 }
@@ -407,6 +546,10 @@ module.exports = {
     classes = traitlets.Unicode("").tag(sync=True)
     tag = traitlets.Unicode("div").tag(sync=True)
     seq = traitlets.Int(0).tag(sync=True)
+    #: whether the browser reports which render it has drawn here (the header only: one
+    #: message a render, not one a slot), and the number of that render (set by the browser)
+    report = traitlets.Bool(False).tag(sync=True)
+    drawn = traitlets.Int(0).tag(sync=True)
 
     def shown(self, store: dict[str, tuple[int, str]]) -> str:
         """What the browser shows in this slot, given its LiveParts' `store` (as `show()`)."""
@@ -426,6 +569,19 @@ def Carrier(live: Live):
 def Slot(name: str, value: str, cls: str = "", tag: str = "div"):
     """A live part of a page: HTML that the page's watcher rewrites in place (`LiveSlot`)."""
     return LiveSlot.element(part=name, html=value, classes=cls, tag=tag, seq=next(_STAMPS))
+
+
+@solara.component
+def HeaderSlot(live: Live, snap: RoomSnapshot, value: str):
+    """The page's header, a live part whose renders the browser acknowledges: with the
+    pushes, they tell which round the person sees (`Live.shown_round`). `value` is the
+    header of `snap`, the snapshot the page renders."""
+    seq = live.drawn(snap)
+    el = LiveSlot.element(
+        part="head", html=value, classes="ws-header", tag="div", seq=seq, report=True
+    )
+    solara.use_effect(lambda: live.register(HEADER, solara.get_widget(el)), [live])
+    return el
 
 
 class Countdown(v.VuetifyTemplate):
@@ -1005,14 +1161,19 @@ class ParticipantPage:
         self.live = Live(room.snapshot(), self.layout, self.parts)
 
     def who(self, snap: RoomSnapshot) -> tuple[Participant | None, str | None]:
-        """The person and the seat the page acts for (None if neither)."""
+        """The person and the seat the page acts for (None if neither): always the person's
+        own seat. A `seat=` in the link is ignored (`ignored_seat` says so on the page): the
+        token is the credential, and another seat's panel would show its pending decision
+        and private forecast."""
         me = snap.by_token(self.token)
         if me is None or me.removed:
             return me, None
-        seat = self.seat_in_link or me.seat
-        if seat and seat not in snap.names:
-            seat = me.seat
-        return me, seat
+        return me, me.seat
+
+    def ignored_seat(self, snap: RoomSnapshot) -> bool:
+        """Whether the link names a seat that is not the person's (and so is ignored)."""
+        me = snap.by_token(self.token)
+        return bool(self.seat_in_link) and (me is None or self.seat_in_link != me.seat)
 
     def panel(self, snap: RoomSnapshot, seat: str) -> tuple[Panel | None, bool]:
         """The seat's decision panel on this page, and whether it is hidden: a country seat
@@ -1030,7 +1191,8 @@ class ParticipantPage:
         me, seat = self.who(snap)
         if me is None or me.removed:
             return ("refused", me is not None)
-        key: tuple = (me.name, me.seat, seat, snap.phase, snap.solo, timer_part(snap) is None)
+        key: tuple = (me.name, me.seat, seat, snap.phase, snap.solo, timer_part(snap) is None,
+                      snap.settings.seats_locked)  # fmt: skip
         if not seat:  # the seat chooser
             return (*key, snap.settings.teams, tuple((s.seat, s.holder_names) for s in snap.seats))
         panel, _ = self.panel(snap, seat)
@@ -1068,7 +1230,15 @@ class ParticipantPage:
 
     @staticmethod
     def extra(snap: RoomSnapshot, me: Participant) -> str:
-        return f" · you: {me.name}" + (f", {snap.names[me.seat]}" if me.seat else "")
+        """After the header's title: who the page is for, and a warning when the person's
+        private link is open on several pages (a second device may be someone else's)."""
+        text = f" · you: {me.name}" + (f", {snap.names[me.seat]}" if me.seat else "")
+        if me.sessions > 1:
+            text += (
+                f" · your link is open on {me.sessions} pages: if one is not yours, tell the "
+                "facilitator"
+            )
+        return text
 
     def current_panel(self, panel: Panel) -> Panel:
         """The seat's panel in the newest snapshot (the page may have moved on by a push since
@@ -1095,7 +1265,8 @@ class ParticipantPage:
 
         def submit(decision: Any) -> None:
             r = self.live.snap.open_round
-            if guarded(lambda: room.submit(token, seat, decision) or True):
+            seen = self.live.shown_round()  # the decision is for the round the person saw
+            if guarded(lambda: room.submit(token, seat, decision, for_round=seen) or True):
                 words = describe_decision(encode_decision(decision), room.info.mineral_names)
                 self.message = (r, "ok", f"Sent: {words}.")
             self.refresh()
@@ -1167,6 +1338,9 @@ def SeatChooser(room: Room, snap: RoomSnapshot, token: str, refresh: Callable):
         refresh()
 
     html("h3", "Choose a seat")
+    if snap.settings.seats_locked:
+        html("p", "The facilitator assigns the seats: wait for yours.", "ws-muted ws-locked")
+        return
     if snap.phase == RUNNING:
         html(
             "p",
@@ -1243,16 +1417,16 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
     parts = page.parts(snap)
     solara.Title(f"Bloc · {me.name}" + (f" · {snap.names.get(seat, '')}" if seat else ""))
     Carrier(live)
-    Slot("head", parts["head"], "ws-header")
+    HeaderSlot(live, snap, parts["head"])
     Timer(snap, live)
     html("div", "", "ws-me", **{"data-seat": me.seat or "", "data-name": me.name})
-    if seat_in_link and seat_in_link not in snap.names:
-        html("p", f"There is no seat {escape(seat_in_link)!r} in this room.", "ws-error")
+    if page.ignored_seat(snap):
+        html(
+            "p",
+            "The seat named in this link is ignored: this page shows only your own seat.",
+            "ws-error ws-seat-ignored",
+        )
     if seat:
-        if seat != me.seat:
-            html(
-                "p", f"This page acts for {escape(snap.names[seat])} (from the link).", "ws-banner"
-            )
         panel = snap.panels.get(seat)
         DecisionArea(page, seat, parts["notes"], parts["message"]).key(f"d{seat}")
         Slot("last", parts["last"], "ws-last ws-muted")
@@ -1265,7 +1439,7 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
             )
     else:
         SeatChooser(room, snap, token, refresh)
-    if me.seat and not snap.solo:
+    if me.seat and not snap.solo and not snap.settings.seats_locked:
         with solara.Row(gap="8px"):
             solara.Button(
                 "Give up my seat (to take another)",
@@ -1335,7 +1509,7 @@ def JoinForm(room: Room, navigate: Callable[[str], None]):
 
     def join() -> None:
         try:
-            p = room.join(name.value or "")
+            p = room.join(name.value or "", client=client_id())
         except WorkshopError as e:
             error.set(str(e))
             return
@@ -1364,16 +1538,30 @@ def CodeForm(navigate: Callable[[str], None], message: str = ""):
     )
 
 
+def use_lookup(code: str | None) -> tuple[Room | None, str]:
+    """The room a page's link names, and why not if it is refused: once a code (a render may
+    come again for the same link: one lookup), counted against this browser's wrong codes
+    (`Workshop.lookup`)."""
+
+    def lookup() -> tuple[Room | None, str]:
+        try:
+            return WORKSHOP.lookup(code, client_id()), ""
+        except WorkshopError as e:
+            return None, str(e)
+
+    return solara.use_memo(lookup, [code])
+
+
 @solara.component
 def JoinPage():
     solara.Style(CSS)
     router = solara.use_router()
     q = query(router.search)
-    room = WORKSHOP.find(q.get("room"))
+    room, refused = use_lookup(q.get("room"))
     with solara.Div(classes=["ws-page", "ws-participant"]):
         if room is None:
             html("h2", "Join a workshop room")
-            msg = f"No room has the code {q['room']!r}." if q.get("room") else ""
+            msg = refused or (f"No room has the code {q['room']!r}." if q.get("room") else "")
             CodeForm(router.push, msg)
             return
         token = q.get("token", "")
@@ -1477,6 +1665,12 @@ def FacilitatorView(room: Room, key: str):
                 value=snap.settings.teams,
                 on_value=lambda x: do(lambda: room.configure(key, teams=x)),
             )
+        with solara.Div(classes=["ws-lock-seats"]):
+            solara.Checkbox(
+                label="lock the seats (only you assign them, in the Room tab)",
+                value=snap.settings.seats_locked,
+                on_value=lambda x: do(lambda: room.configure(key, seats_locked=x)),
+            )
     if error.value:
         html("div", escape(error.value), "ws-error")
     with solara.lab.Tabs(value=tab, lazy=True):
@@ -1490,6 +1684,11 @@ def FacilitatorView(room: Room, key: str):
             LeversTab(room, snap, key, do)
         with solara.lab.Tab("Export"):
             ExportView(room, snap)
+
+
+def _seat_by_name(snap: RoomSnapshot, name: str) -> str | None:
+    """The seat a facilitator picked by its name (None for "no seat")."""
+    return next((s.seat for s in snap.seats if s.name == name), None)
 
 
 def _seconds(label: str) -> int:
@@ -1523,6 +1722,9 @@ def RoomTab(room: Room, snap: RoomSnapshot, key: str, do: Callable, base: str):
             continue
         seat = snap.names.get(p.seat or "", "no seat")
         online = "online" if p.sessions else "offline"
+        # A private link is a bearer credential: the same link open twice may be a second
+        # person acting as this one.
+        pages = f", open on {p.sessions} pages" if p.sessions > 1 else ""
         rejoin = base + link("join", room=room.code, token=p.token)
         with solara.Row(
             gap="10px",
@@ -1532,7 +1734,7 @@ def RoomTab(room: Room, snap: RoomSnapshot, key: str, do: Callable, base: str):
             html(
                 "span",
                 f"<b>{escape(p.name)}</b> · {escape(seat)} · "
-                f"<span class='ws-{online}'>{online}</span>",
+                f"<span class='ws-{online}' data-pages='{p.sessions}'>{online}{pages}</span>",
             )
             html(
                 "a",
@@ -1542,12 +1744,29 @@ def RoomTab(room: Room, snap: RoomSnapshot, key: str, do: Callable, base: str):
                 title="Give this link to the "
                 "participant if they lost theirs: it brings their seat back",
             )
+            with solara.Div(classes=[f"ws-assign-{p.id}"], style={"min-width": "180px"}):
+                solara.Select(
+                    "Seat",
+                    values=["no seat", *(s.name for s in snap.seats)],
+                    value=snap.names.get(p.seat or "", "no seat"),
+                    on_value=lambda name, p=p: do(
+                        lambda: room.assign(key, p.id, _seat_by_name(snap, name))
+                    ),
+                    dense=True,
+                )
             solara.Button(
                 "Remove",
                 text=True,
                 color="error",
                 classes=[f"ws-remove-{p.id}"],
                 on_click=lambda p=p: do(lambda: room.remove(key, p.id)),
+            )
+            solara.Button(
+                "Remove and bar",
+                text=True,
+                color="error",
+                classes=[f"ws-ban-{p.id}"],
+                on_click=lambda p=p: do(lambda: room.remove(key, p.id, ban=True)),
             )
     html("h3", "Decisions this round")
     rows = [
@@ -1798,10 +2017,12 @@ def ChartsLite(rs: RoomSnapshot):
 def ProjectorPage():
     solara.Style(CSS)
     router = solara.use_router()
-    room = WORKSHOP.find(query(router.search).get("room"))
+    room, refused = use_lookup(query(router.search).get("room"))
     with solara.Div(classes=["ws-page", "ws-projector"]):
         if room is None:
             html("h2", "No such room")
+            if refused:
+                html("p", escape(refused), "ws-error")
             return
         ProjectorView(room).key(room.code)
 
@@ -1814,7 +2035,7 @@ def ProjectorPage():
 def Home():
     solara.Style(CSS)
     router = solara.use_router()
-    names = solara.use_memo(scenario_names, [])
+    names = solara.use_memo(WORKSHOP.scenario_choices, [])
     start = default_scenario() if default_scenario() in names else DEFAULT_SCENARIO
     scenario = solara.use_reactive(start)
     seed = solara.use_reactive(0)
@@ -1823,13 +2044,18 @@ def Home():
     show = solara.use_reactive(False)
     teams = solara.use_reactive(True)
     solo_seat = solara.use_reactive("japan")
+    secret = solara.use_reactive("")
+    upload = solara.use_reactive(None)  # a FileInfo (read only once the secret is right)
+    reading = solara.use_reactive((0, ""))  # (how many times asked, the browser) to read it
     error = solara.use_reactive("")
     solara.Title("Bloc workshop")
 
-    def create() -> None:
+    def open_with(opening: Callable[..., Room]) -> None:
+        """Open a room with `opening(secret, seed=..., ...)`, then go to its facilitator page
+        (or say why not)."""
         try:
-            room = WORKSHOP.create(
-                scenario.value,
+            room = opening(
+                secret.value or "",
                 seed=seed.value,
                 rounds=rounds.value or None,
                 settings=Settings(
@@ -1841,7 +2067,45 @@ def Home():
         except (WorkshopError, ScenarioError, ValueError) as e:
             error.set("\n".join(getattr(e, "problems", None) or [str(e)]))
             return
-        router.push(link("facilitator", room=room.code, key=room.admin_token))
+        error.set("")
+        facilitator = link("facilitator", room=room.code, key=room.admin_token)
+        # A facilitator who closes the tab gets the room back from the console (R3).
+        console(f"room {room.code} on {room.scenario}: facilitator link {base_url()}{facilitator}")
+        router.push(facilitator)
+
+    def create() -> None:
+        client = client_id()
+        if upload.value is None:
+            open_with(lambda *a, **k: WORKSHOP.open_room(*a, scenario.value, client=client, **k))
+            return
+        # The facilitator's own file: read (from the browser) only once the secret is right,
+        # and in a thread of its own, as the browser sends the file while this one waits.
+        try:
+            WORKSHOP.check_facilitator(secret.value or "", client)
+        except WorkshopError as e:
+            error.set(str(e))
+            return
+        reading.set((reading.value[0] + 1, client))
+
+    def read_upload() -> None:
+        number, client = reading.value
+        if not number or upload.value is None:
+            return
+        file = upload.value["file_obj"]
+        try:
+            file.seek(0)
+            data = file.read(MAX_UPLOAD_BYTES + 1)
+        except Exception:  # the browser went, or sent nothing in time
+            logger.info("uploaded scenario not read", exc_info=True)
+            error.set("The file could not be read: choose it again.")
+            return
+        open_with(
+            lambda *a, **k: WORKSHOP.open_room_from_upload(
+                *a, lambda n: data[:n], client=client, **k
+            )
+        )
+
+    solara.use_thread(read_upload, dependencies=[reading.value], intrusive_cancel=False)
 
     seats = solara.use_memo(lambda: _seat_names(scenario.value), [scenario.value])
     with solara.Div(classes=["ws-page", "ws-home"]):
@@ -1854,6 +2118,20 @@ def Home():
                 html("h3", "Run a workshop (facilitator)")
                 with solara.Div(classes=["ws-create-scenario"]):
                     solara.Select("Scenario", values=names, value=scenario, dense=True)
+                with solara.Div(classes=["ws-create-upload"]):
+                    html(
+                        "span",
+                        f"…or your own scenario file (.toml, at most "
+                        f"{MAX_UPLOAD_BYTES // 1024} KB), used instead:",
+                        "ws-muted",
+                    )
+                    ScenarioUpload(upload.set)
+                    if upload.value is not None:
+                        html(
+                            "span",
+                            f"Scenario file: <b>{escape(str(upload.value['name']))}</b>",
+                            "ws-upload-name",
+                        )
                 with solara.Row():
                     solara.InputInt("Seed", value=seed, dense=True, classes=["ws-create-seed"])
                     solara.InputInt(
@@ -1871,6 +2149,13 @@ def Home():
                     label="participants see others' decisions before the round closes", value=show
                 )
                 solara.Checkbox(label="teams may share a seat", value=teams)
+                solara.InputText(
+                    "Facilitator secret (printed where the server runs)",
+                    value=secret,
+                    password=True,
+                    continuous_update=True,
+                    classes=["ws-create-secret"],
+                )
                 solara.Button(
                     "Create the room", color="primary", on_click=create, classes=["ws-create"]
                 )
@@ -1902,10 +2187,33 @@ def Home():
                 )
 
 
+@solara.component
+def ScenarioUpload(on_file: Callable[[dict[str, Any] | None], None]):
+    """A file input for the facilitator's own scenario: `on_file` gets the file's name, size
+    and a reader (nothing is read until a room is created with the secret), or None when the
+    input is cleared."""
+    el = FileInput.element(multiple=False, accept=".toml", show_progress=False)
+
+    def watch() -> Callable[[], None]:
+        widget = solara.get_widget(el)
+
+        def changed(_: Any) -> None:
+            files = widget.get_files()
+            on_file(files[0] if files else None)
+
+        widget.observe(changed, "file_info")
+        return lambda: widget.unobserve(changed, "file_info")
+
+    solara.use_effect(watch, [])
+    return el
+
+
 def _seat_names(scenario: str) -> list[str]:
+    """The seats of a scenario the page names (a form value: only a scenario the server
+    offers, see `Workshop.scenario`)."""
     try:
-        sc = load_scenario(scenario)
-    except ScenarioError:
+        sc = WORKSHOP.scenario(scenario)
+    except (WorkshopError, ScenarioError):
         return []
     return [*sc.country_ids, sc.supplier.actor]
 
@@ -1922,12 +2230,14 @@ def SoloPage():
         try:
             seed = int(q["seed"]) if q.get("seed") else None
             rounds = int(q["rounds"]) if q.get("rounds") else None
-            scenario = q.get("scenario") or default_scenario()
+            # A name from the URL: only a scenario the server offers (never a path).
+            sc = WORKSHOP.scenario(q.get("scenario") or default_scenario())
             seat = q.get("seat") or "japan"
-            sc = load_scenario(scenario)
             if seat not in (*sc.country_ids, sc.supplier.actor):
-                raise WorkshopError(f"{scenario} has no seat {seat!r}")
-            room, p = WORKSHOP.solo(sc, seat, q.get("name") or "You", seed=seed, rounds=rounds)
+                raise WorkshopError(f"{sc.meta.name} has no such seat.")
+            room, p = WORKSHOP.solo(
+                sc, seat, q.get("name") or "You", seed=seed, rounds=rounds, client=client_id()
+            )
         except (WorkshopError, ScenarioError, ValueError) as e:
             error.set("\n".join(getattr(e, "problems", None) or [str(e)]))
             return

@@ -12,7 +12,7 @@ in file order as they would without xdist. Two tweaks to xdist's `loadfile`, her
   argument types the model does not use, so in a fresh checkout the first of them compiles
   those (most of a minute) and the other loads them from numba's cache, rather than both
   compiling them at once on two workers;
-- the two browser modules go to the same worker: one chromium at a time (launched once), and
+- the browser modules go to the same worker: one chromium at a time (launched once), and
   the browser pages never compete with a second set of pages for the CPU.
 """
 
@@ -30,6 +30,7 @@ SLOWEST_FIRST = [
     "tests/test_kernels.py",
     "tests/test_market.py",
     "tests/test_workshop_browser.py",
+    "tests/test_workshop_security.py",
     "tests/test_app.py",
     "tests/test_readme.py",
     "tests/test_notebooks.py",
@@ -42,6 +43,7 @@ SLOWEST_FIRST = [
 SAME_WORKER_AS = {
     "tests/test_kernels.py": "tests/test_market.py",
     "tests/test_workshop_browser.py": "tests/test_app_browser.py",
+    "tests/test_workshop_security.py": "tests/test_app_browser.py",
 }
 
 
