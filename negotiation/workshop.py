@@ -68,7 +68,6 @@ from negotiation.scenario import (
     validate,
 )
 from negotiation.types import (
-    COMPONENTS,
     Action,
     Decision,
     Reason,
@@ -1282,15 +1281,7 @@ class Room:
             if seat is None or seat not in self._required or seat == self.model.supplier_id:
                 raise WorkshopError("Nothing to forecast for you this round.")
             self._check_terms(terms)
-            m = self.model
-            members = m.members
-            ev = m.evaluate(
-                [(members | {seat}, 1.0, m.last_move, dict(terms)), (members, 1.0, m.last_move)],
-                m.round + 1,
-            )
-            i = m.index[seat]
-            delta = (ev.comp[0, i] - ev.comp[1, i]) * m.weights[i]
-            return dict(zip(COMPONENTS, (float(x) for x in delta)))
+            return self.model.gain_from_joining(seat, terms)
 
     def preview_move(self, token: str, move: SupplierMove) -> dict[str, Any]:
         """For the supplier: its utility this round with this move against selling normally,
@@ -1301,21 +1292,7 @@ class Room:
             if p.seat != m.supplier_id:
                 raise WorkshopError("Only the supplier's seat forecasts moves.")
             self._check_decision(p.seat, move)
-            members = sorted(m.members)
-            normal = SupplierMove(SupplierAction.NORMAL)
-            specs = [(m.members, 1.0, move), (m.members, 1.0, normal)]
-            specs += [(m.members - {a}, 1.0, move) for a in members]
-            ev = m.evaluate(specs, m.round + 1)
-            s = m.index[m.supplier_id]
-            margins = {
-                a: float(ev.util[0, m.index[a]] - ev.util[2 + j, m.index[a]])
-                for j, a in enumerate(members)
-            }
-            return {
-                "utility": float(ev.util[0, s]),
-                "normal": float(ev.util[1, s]),
-                "margins": margins,
-            }
+            return m.move_forecast(move)
 
     # ------------------------------------------------------------------------------------------
     # Snapshots
