@@ -498,3 +498,166 @@ def test_a_zero_stake_rejection_leaves_reciprocal_partners_alone():
     d = World("export-controls", seed=1, instrument="price_gap", floor_scale=1.5).dict()
     d["investment"]["credibility_threshold"] = 0.0
     check_nobody_changes_nothing(d, 1, invited=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Relabelling actors
+
+
+def renamed(d: dict, names: dict[str, str]) -> dict:
+    """The scenario dict with actor ids renamed wherever the schema holds one: the actors table,
+    policy.initial_members and a cost-sharing table, each table's parties and convener,
+    supplier.actor, and the lever changes by actor."""
+    d = copy.deepcopy(d)
+    new = lambda a: names.get(a, a)  # noqa: E731
+    keys = lambda t: {new(a): v for a, v in t.items()} if isinstance(t, dict) else t  # noqa: E731
+    d["actors"] = keys(d["actors"])
+    pol = d.get("policy", {})
+    pol["initial_members"] = [new(a) for a in pol.get("initial_members", [])]
+    pol["cost_sharing"] = keys(pol.get("cost_sharing", "consumption"))
+    for t in d.get("agenda", {}).get("tracks", []):
+        t["parties"] = [new(a) for a in t["parties"]]
+        if t.get("convener") is not None:
+            t["convener"] = new(t["convener"])
+    d["supplier"]["actor"] = new(d["supplier"].get("actor", "supplier"))
+    for change in d.get("levers", []):
+        for table in ("strategies", "weights", "patience", "cost_sharing"):
+            if change.get(table) is not None:
+                change[table] = keys(change[table])
+    return d
+
+
+def moved_last(d: dict, aid: str) -> dict:
+    """The scenario dict with actor `aid` last in its actors table (the order of the model's
+    arrays and of the countries open accession invites)."""
+    d = copy.deepcopy(d)
+    d["actors"][aid] = d["actors"].pop(aid)
+    return d
+
+
+def relabel_records(m: BlocModel, names: dict[str, str]):
+    """The run's records with actor ids renamed by `names`, in texts too (countries' ids only:
+    the supplier's texts say "The supplier ..." whatever its id)."""
+    in_text = {a: b for a, b in names.items() if a != m.supplier_id}
+    word = re.compile(r"\b(" + "|".join(map(re.escape, in_text)) + r")\b")
+
+    countries = sorted((names.get(a, a) for a in m.countries), key=len, reverse=True)
+    one = "(?:" + "|".join(map(re.escape, countries)) + ")"
+    listed = re.compile(rf"\b{one}(?:, {one})+\b")
+
+    def ids(text: str) -> str:
+        """Ids renamed; a list of ids ("expects eu, us to leave") sorted again, as the model
+        sorts it by id."""
+        text = word.sub(lambda x: in_text[x.group(1)], text) if in_text else text
+        return listed.sub(lambda x: ", ".join(sorted(x.group(0).split(", "))), text)
+
+    def id_set(joined: str) -> frozenset[str]:
+        return frozenset(names.get(a, a) for a in joined.split("+") if a)
+
+    rounds = m.rounds_df.copy()
+    for col in ("members", "would_leave", "would_join"):
+        rounds[col] = rounds[col].map(id_set)
+    rounds["supplier_target"] = rounds["supplier_target"].map(ids)
+    actors = m.actors_df.copy()
+    actors["actor"] = actors["actor"].map(lambda a: names.get(a, a))
+    events = m.events_df.copy()
+    events["actor"] = events["actor"].map(lambda a: names.get(a, a))
+    events["text"] = events["text"].map(ids)
+    return rounds, actors, events
+
+
+def check_relabelled(d: dict, seed: int, names: dict[str, str], order: bool) -> None:
+    """A run with actor ids renamed by `names`: its records are the original run's, renamed.
+    `order`: the renamed actors also move to the end of the actors table."""
+    a = run(d, seed)
+    if ties(a):
+        if currently_in_test_context():
+            assume(False)
+        pytest.skip("a margin within a dollar of zero: its sign is rounding noise")
+    e = renamed(d, names)
+    if order:
+        for new in names.values():
+            e = moved_last(e, new)
+    b = run(e, seed)
+    (ra, xa, ea), (rb, xb, eb) = relabel_records(a, names), relabel_records(b, {})
+    if order:  # actors in another order: compare actor rows by (round, actor)
+        xa, xb = (x.sort_values(["round", "actor"]).reset_index(drop=True) for x in (xa, xb))
+    frames_equal(ra, rb, ROUND_MONEY, 1.0, rtol=1e-9 if order else 0.0)
+    frames_equal(xa, xb, ACTOR_MONEY, 1.0, rtol=1e-9 if order else 0.0)
+    if order:
+        # the countries open accession invites come in table order, so the shuffle gives
+        # another order of answers: a round's events are compared as a set, and their texts up
+        # to the reasons (a component zero in exact arithmetic can change sign with the order
+        # of a sum: see `what_happened`)
+        ea, eb = (e.sort_values(["round", "actor", "kind"], kind="stable") for e in (ea, eb))
+        assert sorted(what_happened(ea)) == sorted(what_happened(eb))
+    else:
+        assert ea.text.tolist() == eb.text.tolist()
+    cols = ["round", "actor", "kind"]
+    assert ea[cols].values.tolist() == eb[cols].values.tolist()
+
+
+@st.composite
+def renamings(draw, world: World) -> dict[str, str]:
+    """One or two actors renamed so that they sort first or last."""
+    d = short(world.scenario)
+    ids = draw(st.lists(st.sampled_from(list(d["actors"])), min_size=1, max_size=2, unique=True))
+    return {a: draw(st.sampled_from(["a0_", "zz_"])) + a for a in ids}
+
+
+#: Suppliers for the relabelling properties: not `side-offers` (SIDE_OFFER_TIE says why).
+NO_TIES = ["passive", "flood", "export-controls", "adaptive"]
+
+SIDE_OFFER_TIE = (
+    "A tie broken by the actors' ids, legitimately: `side-offers` targets the member with the "
+    "smallest margin per unit of stake, ties to the alphabetically first id "
+    "(agents/supplier.py:83-85, key (margin / stake, id)). Members who joined this round have no "
+    "margin yet (view.margins.get(a, 0.0) = 0), so in round 1 of expansion the EU, Japan and "
+    "Mexico tie at 0 and the offer goes to 'eu'; renamed 'a0_japan', Japan gets it, and (with "
+    "its own margin negative under the offer) leaves in round 6 where it stayed. The property "
+    "holds for the other supplier strategies, `adaptive` included."
+)
+
+
+@pytest.mark.xfail(strict=True, reason=SIDE_OFFER_TIE)
+def test_relabelling_moves_the_side_offer_tie():
+    check_relabelled(World("expansion", supplier="side-offers").dict(), 0, {"japan": "a0_japan"},
+                     order=False)  # fmt: skip
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_relabelling_actors_permutes_results(data):
+    """Actor ids renamed in place (the actors keep their place in the table, so only the ids'
+    sort order changes): records equal up to the renaming, to the last bit.
+
+    The ids' order still decides who tables the package where the convener is out or for
+    open accession (the alphabetically first member, negotiation/model.py:622 and :631), and the
+    proposer decides whether an invitee's counter is adopted: a relabelling could legitimately
+    change a run there. No drawn world has shown it (hundreds tried, and a sweep of every
+    built-in scenario with every country countering-prone)."""
+    world = data.draw(worlds(suppliers=NO_TIES))
+    names = data.draw(renamings(world))
+    check_relabelled(world.dict(), world.seed, names, order=False)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_relabelling_and_reordering_actors_permutes_results(data):
+    """Actor ids renamed and the renamed actors moved to the end of the actors table: the
+    model's arrays are in another order (sums to 1e-9) and so is the list of invitees the RNG
+    shuffles, so invitees answer in another order. That order legitimately matters when two
+    invitees counter-propose in one round: the first counter the proposer takes sets the floors
+    and later counters count as rejections (ODD, step 4). Such runs are left out; in the others
+    a round's events are compared as a set."""
+    world = data.draw(worlds(suppliers=NO_TIES))
+    names = data.draw(renamings(world))
+    counters = world_counters(world)
+    assume(counters.max(initial=0) < 2)
+    check_relabelled(world.dict(), world.seed, names, order=True)
+
+
+def world_counters(world: World) -> np.ndarray:
+    """Counter-proposals in each round of the world's run."""
+    x = run(world.dict(), world.seed).actors_df
+    return (x.decision == "counter").groupby(x["round"]).sum().to_numpy()
