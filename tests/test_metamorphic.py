@@ -17,7 +17,8 @@ penalty, floors, supplier strategy and aggressiveness, country strategies, seed)
 Where today's model breaks a property, the property test covers the worlds where it holds and a
 strict xfail pins the failure, with its cause (file:line) as the reason:
 - the stake's constant 1e6 USD/yr (`STAKE_CONSTANT`): money scaling under thresholds and side
-  offers;
+  offers; the cost-sharing key's constant 1 USD (`KEY_CONSTANT`): money scaling of fiscal
+  outlays shared by consumption;
 - a margin zero in exact arithmetic whose sign is rounding noise (`ties`,
   `test_a_zero_margin_is_rounding_noise`);
 - the credibility share counting every country (`HEADCOUNT`) and `reciprocal` answering anyone's
@@ -200,6 +201,7 @@ class World:
     supplier: str | None = None
     aggressiveness: float | None = None
     strategies: tuple[tuple[str, str], ...] = ()
+    cost_sharing: str | tuple[tuple[str, float], ...] | None = None
 
     def dict(self) -> dict:
         d = short(self.scenario)
@@ -214,6 +216,9 @@ class World:
             d["supplier"]["strategy"] = self.supplier
         if self.aggressiveness is not None:
             d["supplier"]["aggressiveness"] = self.aggressiveness
+        if self.cost_sharing is not None:
+            key = self.cost_sharing
+            pol["cost_sharing"] = key if isinstance(key, str) else dict(key)
         for aid, strategy in self.strategies:
             d["actors"][aid]["strategy"] = strategy
             d["actors"][aid]["strategy_params"] = {}
@@ -234,6 +239,7 @@ def worlds(
         supplier = draw(st.sampled_from(suppliers))
     countries = [a for a, x in d["actors"].items() if x.get("role", "country") == "country"]
     changed = draw(st.lists(st.sampled_from(countries), unique=True, max_size=len(countries)))
+    table = tuple((a, draw(st.sampled_from([0.5, 1.0, 2.0]))) for a in countries)
     return World(
         scenario=name,
         seed=draw(st.integers(0, 3)),
@@ -243,6 +249,7 @@ def worlds(
         supplier=supplier,
         aggressiveness=maybe(st.sampled_from([0.2, 0.5, 1.0])),
         strategies=tuple((a, draw(st.sampled_from(strategies))) for a in changed),
+        cost_sharing=maybe(st.sampled_from(["consumption", "equal", table])),
     )
 
 
@@ -339,10 +346,33 @@ STAKE_CONSTANT = (
 )
 
 
+KEY_CONSTANT = (
+    "negotiation/model.py:290: the `consumption` cost-sharing key is each actor's value of "
+    "consumption at reference prices + 1.0 USD, a constant that does not scale with money. "
+    "With money x 1e-3 a member's share of price-gap payments and stockpile purchases moves by "
+    "about 1 / (its value of consumption x 1e-3): in expansion under price_gap with no "
+    "penalty, Singapore (value ~2e8 USD, a member by `random`) gets a fiscal outlay 1.3e-6 "
+    "off k times its own (USD 0.006 in 4,577). Without the + 1.0 the runs agree. Too small to "
+    "move a decision here, but a member with a small value of consumption feels it more."
+)
+
+
+@pytest.mark.xfail(strict=True, reason=KEY_CONSTANT)
+def test_money_scaled_with_the_consumption_key():
+    stake_free = (("us", "myopic"), ("japan", "myopic"), ("eu", "myopic"),
+                  ("singapore", "random"), ("mexico", "myopic"))  # fmt: skip
+    world = World("expansion", instrument="price_gap", penalty=0.0, supplier="passive",
+                  strategies=stake_free, cost_sharing="consumption")  # fmt: skip
+    check_money_scaled(world, 1e-3)
+
+
 @pytest.mark.parametrize("k", [10.0, 0.1])
 @pytest.mark.parametrize("name", scenario_names())
 def test_money_scaled_in_each_built_in_scenario(name: str, k: float):
-    """Each built-in scenario as shipped (its strategies, its supplier), money x k."""
+    """Each built-in scenario as shipped (its strategies, its supplier), money x k. Its
+    countries' thresholds are fractions of the stake, and some share fiscal outlays by
+    consumption, so STAKE_CONSTANT and KEY_CONSTANT apply: these pass today because, at k = 10
+    and 0.1, no decision is within the constants' reach and the key's error stays under 1e-7."""
     check_money_scaled(World(name), k)
 
 
@@ -353,12 +383,15 @@ def test_money_scaled_in_each_built_in_scenario(name: str, k: float):
 )
 def test_money_scaled_by_k_changes_no_decision(world: World, k: float):
     """Levers drawn at random, with every country's strategy one whose decisions do not depend
-    on the size of its stake, and a supplier that makes no side offers (see STAKE_CONSTANT for
-    why the others are left out here)."""
+    on the size of its stake, a supplier that makes no side offers (STAKE_CONSTANT says why),
+    and fiscal outlays shared equally or by a table (KEY_CONSTANT says why not by
+    consumption)."""
     d = world.dict()
     for actor in d["actors"].values():
         if actor.get("role", "country") == "country" and actor["strategy"] not in STAKE_FREE:
             actor["strategy"], actor["strategy_params"] = "myopic", {}
+    if d["policy"].get("cost_sharing", "consumption") == "consumption":
+        d["policy"]["cost_sharing"] = "equal"  # KEY_CONSTANT says why
     check_money_scaled(world, k, d)
 
 
