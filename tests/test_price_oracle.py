@@ -50,7 +50,8 @@ LO, HI = 1e-3, 1e6
 LOG0 = -800.0  # ln 0, as documented: below the log of any positive double
 RTOL = 1e-8
 PRICES = {"bloc_price", "consumer_price", "producer_price"}
-MONEY = {"tariffs_paid", "gap_payments", "stock_spending"}
+MONEY = {"tariffs_paid", "gap_payments", "stock_spending", "tariff_revenue"}
+SHARES = {"supplier_share", "bloc_share"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,6 +211,9 @@ class OneMarket:
         fringe_supply = ramp(w, self.fringe_cap, self.fringe_cost, self.spread)
         fringe_demand = iso(w, self.fringe_demand, self.ref, self.eps, self.shift)
         imports = max(consumption[m].sum() - production[m].sum(), 0.0) if self.has_bloc else 0.0
+        # members collect the tariffs in proportion to their own net imports
+        net_imports = np.where(m, np.maximum(consumption - production, 0.0), 0.0)
+        world_supply = production.sum() + fringe_supply
         gap = 0.0
         if self.instrument == PRICE_GAP and self.has_bloc:
             gap = (max(pb, self.floor) - pb) * production[m].sum()
@@ -230,6 +234,9 @@ class OneMarket:
             "gap_payments": gap,
             "stock_purchases": bought,
             "stock_spending": bought * w,
+            "supplier_share": production[self.supplier] / world_supply if world_supply else 0.0,
+            "bloc_share": production[m].sum() / world_supply if world_supply else 0.0,
+            "tariff_revenue": (pb - w) * imports * net_imports / max(net_imports.sum(), 1e-300),
         }
 
 
@@ -392,6 +399,7 @@ def test_prices_agree_with_the_oracle(case: Case, near: float):
             for name, want in flows.items():
                 got = getattr(out, name)[k, ..., m]
                 atol = money_tol if name in MONEY else q_tol if name not in PRICES else 0.0
+                atol = RTOL if name in SHARES else atol
                 np.testing.assert_allclose(
                     got, want, rtol=RTOL, atol=atol, err_msg=f"{name}; {where}"
                 )
