@@ -253,6 +253,7 @@ def worlds(
     )
 
 
+#: Suppliers that make no side offers (`adaptive` may: STAKE_CONSTANT).
 NO_SIDE_OFFERS = ["passive", "flood", "export-controls"]
 
 
@@ -378,7 +379,7 @@ def test_money_scaled_in_each_built_in_scenario(name: str, k: float):
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    worlds(suppliers=["passive", "flood", "export-controls"], strategies=STAKE_FREE),
+    worlds(suppliers=NO_SIDE_OFFERS, strategies=STAKE_FREE),
     st.sampled_from(K),
 )
 def test_money_scaled_by_k_changes_no_decision(world: World, k: float):
