@@ -89,8 +89,8 @@ class Conceder(TimeDependent):
 class Reciprocal(CountryStrategy):
     """Reciprocity: tolerant while partners hold together, demanding after a defection.
 
-    Accepts a gain of at least -`tolerance` (0 by default: no loss) when nobody left or rejected
-    in the previous `memory` rounds, and asks for `margin` after anyone did.
+    Accepts a gain of at least -`tolerance` (0 by default: no loss) when no member left the bloc
+    in the previous `memory` rounds, and asks for `margin` after one did.
     """
 
     name = "reciprocal"
@@ -99,10 +99,12 @@ class Reciprocal(CountryStrategy):
 
     def respond(self, view: CountryView) -> Decision:
         since = view.round - int(self.params["memory"])
+        # A defection is a partner walking out of the bloc; a country declining to join was
+        # never a partner (Singapore's standing refusal is no betrayal).
         defections = [
             (r, a)
             for r, a, kind in view.history
-            if r >= since and kind in {"left", "rejected"} and a != view.actor
+            if r >= since and kind == "left" and a != view.actor
         ]
         if defections:
             return self.answer(view, self.params["margin"], note="after a defection")

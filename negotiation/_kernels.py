@@ -604,7 +604,12 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
                 for a in range(A):
                     if member[k, a]:
                         exposed += exposure[a, m] * consumption[a, m]
-                need = DISRUPTION_YEARS * exposed * supplier_share_of_bloc[k, m] / base_share[m]
+                need = (
+                    DISRUPTION_YEARS
+                    * exposed
+                    * supplier_share_of_bloc[k, m]
+                    / max(base_share[m], 1e-9)
+                )
                 cover = min(stock_held[m] / max(need, TINY), 1.0)
             aimed, all_buyers = _clip01(control[k, m]), _clip01(blanket[k, m])
             for a in range(A):
@@ -748,6 +753,8 @@ def score_kernel(clear_args, profile_args, weights, fiscal_cap):
             outlay = 0.0
             for m in range(km.shape[2]):
                 outlay += km[G_PAY, k, m] + km[S_SPEND, k, m]
+            if outlay <= 0.0:  # the rationed floors cost nothing: nobody pays
+                continue
             key_sum = 0.0
             for i in range(A):
                 if member[k, i]:

@@ -391,7 +391,10 @@ class BlocModel(mesa.Model):
             return np.array([float(sharing.get(a, 0.0)) for a in self.actor_ids])
         if sharing == "equal":
             return np.ones(len(self.actor_ids))
-        return self.data.consumption @ self.data.ref_price + 1.0  # by value of consumption
+        # By value of consumption; a sliver of the total keeps a member with no consumption in
+        # the key (and the key the same whatever the unit of money).
+        value = self.data.consumption @ self.data.ref_price
+        return value + 1e-12 * max(float(value.sum()), 1e-300)
 
     # ------------------------------------------------------------------------------------------
     # Levers
@@ -1204,7 +1207,10 @@ class BlocModel(mesa.Model):
         self._release_stock(out, ry, r)
         inv = self.config.investment
         members = self.members
-        cohesion = len(members) / max(len(self.countries), 1)
+        # The share of the countries with anything at stake that are in (a country with no
+        # production, consumption or trade counts for nothing either way).
+        at_stake = [a for a in self.countries if self.stake[a] > 1.0]
+        cohesion = len([a for a in at_stake if a in members]) / max(len(at_stake), 1)
         credible = cohesion >= inv.credibility_threshold and not self.fund_exhausted
         arriving = self.pipeline.popleft() if self.lag_rounds else self.base_idle
         cap, additions, self.losing, closed = capacity_kernel(

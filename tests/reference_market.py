@@ -168,8 +168,9 @@ def clear(
     pool_share = np.clip(
         (supplier_q + withheld) / np.maximum(world_supply + withheld - secured, 1e-300), 0, 1
     )
+    bought = member_cons > 0
     supplier_share_of_bloc = np.where(
-        member_cons > 0, (1 - secured / np.maximum(member_cons, 1e-300)) * pool_share, pool_share
+        bought, (1 - secured / np.where(bought, member_cons, 1.0)) * pool_share, pool_share
     )
     return Outcome(
         world_price=p_w,
