@@ -161,7 +161,7 @@ def test_the_recipes_in_things_to_try_hold_and_fracture_the_bloc():
     assert snap.rounds_df["internally_stable"].iloc[1:].all()
 
     wall = Session(SCENARIO, seed=0)
-    wall.change("penalty", 1.0)
+    wall.change("penalty", 0.5)
     snap = finish(wall)
     assert snap.rounds_df["n_members"].max() >= 4 and len(snap.members) <= 2
 
@@ -179,7 +179,7 @@ def test_the_recipes_hold_from_the_command_line_too():
     sc = load_scenario(SCENARIO, {"policy.instrument": "price_gap"})
     hold = BlocModel(sc, rng=0).run().rounds_df
     assert hold["n_members"].iloc[1:].min() >= 4 and hold["internally_stable"].iloc[1:].all()
-    sc = load_scenario(SCENARIO, {"policy.outsider_penalty": 1.0})
+    sc = load_scenario(SCENARIO, {"policy.outsider_penalty": 0.5})
     wall = BlocModel(sc, rng=0).run().rounds_df
     assert wall["n_members"].iloc[1] >= 4 and wall["n_members"].iloc[-1] <= 2
 

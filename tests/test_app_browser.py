@@ -298,7 +298,7 @@ def test_recipe_price_gap_makes_the_bloc_form_and_hold(app, screenshot_dir):
 
 
 def test_recipe_tariff_wall_makes_the_bloc_fracture(app, screenshot_dir):
-    set_slider(app, "lever-penalty", 100, 0, 200, 5)
+    set_slider(app, "lever-penalty", 50, 0, 200, 5)
     step(app)
     assert len(members(app)) >= 4  # it forms...
     play_to_end(app)
