@@ -368,7 +368,8 @@ def sweep_run(
     """Run the experiment in the spec file SPEC.
 
     Exit code: 0 if every run succeeded; 2 for bad input (nothing ran); otherwise 2 + the number
-    of failed runs (at most 125); 130 after Ctrl-C, which prints the command that resumes."""
+    of failed runs (at most 125); 130 after Ctrl-C and 143 after SIGTERM, which write what
+    finished, stop every process of the sweep and print the command that resumes."""
     from negotiation import sweep as sw
 
     try:
@@ -388,7 +389,7 @@ def sweep_run(
     except (sw.SweepInterrupted, sw.SweepCrashed) as e:
         click.echo(f"bloc sweep: {e}", err=True)
         click.echo(f"resume with: {sw.resume_command(spec, out_dir, workers, scheduler)}", err=True)
-        sys.exit(sw.EXIT_INTERRUPTED if isinstance(e, sw.SweepInterrupted) else sw.EXIT_CRASHED)
+        sys.exit(e.exit_code if isinstance(e, sw.SweepInterrupted) else sw.EXIT_CRASHED)
     if not quiet:
         click.echo(summary.text())
     sys.exit(sw.exit_code(summary))

@@ -29,6 +29,7 @@ on. `exit_code(summary)` is 0 when every run succeeded, else 2 + the number of f
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import datetime as dt
 import hashlib
 import itertools
@@ -40,6 +41,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -77,7 +79,7 @@ __all__ = [
 ]
 
 FORMAT = "bloc-sweep/1"
-#: Exit codes of `bloc sweep` (see `exit_code`).
+#: Exit codes of `bloc sweep` (see `exit_code`); a signal gives 128 + its number (SIGTERM: 143).
 EXIT_OK, EXIT_CRASHED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 ARROW = {
     "int": pa.int64(),
@@ -109,11 +111,60 @@ VERSIONED = (
 
 
 class SweepInterrupted(Exception):
-    """Ctrl-C: what was written is kept and consistent; resume to finish."""
+    """Ctrl-C or SIGTERM: what was written is kept and consistent; resume to finish.
 
-    def __init__(self, out: Path, done: int, total: int):
-        self.out, self.done, self.total = out, done, total
-        super().__init__(f"interrupted: {done} of {total} runs are saved in {out}")
+    `signum` is the signal that stopped the sweep; `exit_code` is 128 + it, as a shell reports a
+    process killed by that signal (130 for SIGINT, 143 for SIGTERM)."""
+
+    def __init__(self, out: Path, done: int, total: int, signum: int = signal.SIGINT):
+        self.out, self.done, self.total, self.signum = out, done, total, int(signum)
+        how = "interrupted" if self.signum == signal.SIGINT else f"stopped by {self.signal_name}"
+        super().__init__(f"{how}: {done} of {total} runs are saved in {out}")
+
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+class _Stopped(KeyboardInterrupt):
+    """Raised in the main thread by SIGINT or SIGTERM while a sweep runs (a KeyboardInterrupt,
+    so code that already cleans up after Ctrl-C cleans up after SIGTERM too)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into `_Stopped` for the duration of a sweep.
+
+    SIGTERM is what `timeout`, SLURM (at the end of a job's time) and `docker stop` send; by
+    default it kills Python on the spot, with nothing written and the pool's processes orphaned.
+    Only the first signal raises: a second one, while the results are being written, is ignored
+    (SIGKILL still works). Outside the main thread (where handlers cannot be set) nothing
+    changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopping = False
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise _Stopped(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 class SweepCrashed(Exception):
@@ -183,12 +234,46 @@ _CONTEXT: RunContext | None = None
 _SCENARIOS: dict[tuple[str, str], Any] = {}
 
 
-def _init_worker(ctx: RunContext) -> None:
-    """Process-pool initializer: leave Ctrl-C to the parent, import the engine once."""
+def _init_worker(ctx: RunContext, sweep_pid: int) -> None:
+    """Process-pool initializer: leave Ctrl-C and SIGTERM to the sweep's process (which stops
+    the workers itself, after writing what finished), end this worker if that process dies,
+    import the engine once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _exit_with(sweep_pid)
     global _CONTEXT
     _CONTEXT = ctx
     import negotiation.model  # noqa: F401
+
+
+def _exit_with(pid: int) -> None:
+    """End this process as soon as process `pid` ends (a daemon thread waits for it).
+
+    A pool worker's parent is the fork server, not the sweep's process: if the sweep's process
+    is SIGKILLed, nothing else tells the workers, which would wait for work forever (and keep
+    the fork server and the resource tracker alive with them)."""
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(pid)  # Linux >= 5.3: readable when the process ends
+        except (AttributeError, OSError):
+            fd = None
+        if fd is not None:
+            import select
+
+            select.select([fd], [], [])
+        else:
+            while True:  # elsewhere: poll, every second (a cost of nothing beside a run)
+                time.sleep(1.0)
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                except PermissionError:  # alive, and someone else's: cannot be ours
+                    pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="bloc-exit-with-sweep", daemon=True).start()
 
 
 def _scenario(ctx: RunContext, values: tuple[Any, ...]) -> Any:
@@ -315,7 +400,10 @@ class _Pool:
         self.window = 2 * workers
         self.inflight: dict[Any, Sequence[RunItem]] = {}
         self.executor = cf.ProcessPoolExecutor(
-            max_workers=workers, mp_context=mp, initializer=_init_worker, initargs=(ctx,)
+            max_workers=workers,
+            mp_context=mp,
+            initializer=_init_worker,
+            initargs=(ctx, os.getpid()),
         )
 
     def submit(self, items: Sequence[RunItem]) -> Any:
@@ -343,10 +431,11 @@ class _Pool:
     def abort(self) -> None:
         for f in self.inflight:
             f.cancel()
-        # Running batches are abandoned (resume reruns them): stop the workers now.
+        # Running batches are abandoned (resume reruns them): stop the workers now. SIGKILL,
+        # since they ignore SIGTERM (see `_init_worker`).
         for proc in list((getattr(self.executor, "_processes", None) or {}).values()):
             if proc.is_alive():
-                proc.terminate()
+                proc.kill()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.inflight.clear()
 
@@ -864,10 +953,44 @@ def run_sweep(
     already in `out`, running only the missing run ids. batch_size: runs per task (default: about
     a second of work). flush_seconds: how often finished runs are written.
 
-    Raises SpecError (bad spec, folder or scheduler: nothing ran), SweepInterrupted (Ctrl-C:
-    what finished is saved) or SweepCrashed (a worker process died: what finished is saved)."""
-    plan = spec if isinstance(spec, Plan) else load_spec(spec)
+    Raises SpecError (bad spec, folder or scheduler: nothing ran), SweepInterrupted (Ctrl-C or
+    SIGTERM: what finished is saved, the workers are stopped) or SweepCrashed (a worker process
+    died: what finished is saved)."""
     out = Path(out)
+    try:
+        with _stop_on_signals():
+            return _run_sweep(
+                spec,
+                out,
+                workers=workers,
+                scheduler=scheduler,
+                resume=resume,
+                batch_size=batch_size,
+                progress=progress,
+                connect_timeout=connect_timeout,
+                flush_seconds=flush_seconds,
+                log=log,
+            )
+    except _Stopped as e:  # before the sweep's folder was set up, or after it was finished
+        meta = _read_metadata(out) if out.is_dir() else None
+        total = int(meta["design"]["n_runs"]) if meta else 0
+        raise SweepInterrupted(out, len(_done_ids(out)) if meta else 0, total, e.signum) from None
+
+
+def _run_sweep(
+    spec: str | Path | Plan,
+    out: Path,
+    *,
+    workers: int | None,
+    scheduler: str | None,
+    resume: bool,
+    batch_size: int | None,
+    progress: bool,
+    connect_timeout: float,
+    flush_seconds: float,
+    log: Callable[[str], None],
+) -> SweepSummary:
+    plan = spec if isinstance(spec, Plan) else load_spec(spec)
     if workers is not None and scheduler:
         raise SpecError(["--workers and --scheduler exclude each other (the cluster has workers)"])
     if workers is not None and workers < 1:
@@ -883,13 +1006,14 @@ def run_sweep(
     ctx = RunContext.of(plan)
     try:
         backend = _make_backend(ctx, workers, scheduler, connect_timeout) if n_missing else None
-    except KeyboardInterrupt:
-        raise SweepInterrupted(out, len(done), n) from None
+    except KeyboardInterrupt as e:
+        raise SweepInterrupted(out, len(done), n, _signum(e)) from None
     backend_name = backend.name if backend else "nothing to run"
 
     session = {"started": _now(), "ended": None, "backend": backend_name, "runs": 0}
     writer: _Writer | None = None
     status = "running"
+    signum = int(signal.SIGINT)
     try:
         session["spec_sha256"] = plan.spec_sha256
         meta = _open_out(out, plan, meta, session)
@@ -912,8 +1036,8 @@ def run_sweep(
             ) as bar:
                 _execute(backend, _batches(plan, points, missing, size), writer, bar)
         status = "complete"
-    except KeyboardInterrupt:
-        status = "interrupted"
+    except KeyboardInterrupt as e:
+        status, signum = "interrupted", _signum(e)
         if backend is not None:
             backend.abort()
         if writer is not None:
@@ -928,6 +1052,8 @@ def run_sweep(
     finally:
         if backend is not None:
             backend.close()
+        if meta is None:  # stopped inside `_open_out`, which may have written it already
+            meta = _read_metadata(out)
         if meta is not None and (out / "metadata.json").exists():
             session["ended"] = _now()
             session["runs"] = writer.written if writer else 0
@@ -936,8 +1062,13 @@ def run_sweep(
                 meta["ended"] = session["ended"]
             _write_json_atomic(meta, out / "metadata.json")
     if status == "interrupted":
-        raise SweepInterrupted(out, len(_done_ids(out)), n)
+        raise SweepInterrupted(out, len(_done_ids(out)), n, signum)
     return _summary(out, n, writer.written if writer else 0, time.monotonic() - t0, backend_name)
+
+
+def _signum(e: KeyboardInterrupt) -> int:
+    """The signal behind a KeyboardInterrupt: SIGTERM for `_Stopped`'s, else SIGINT."""
+    return int(getattr(e, "signum", signal.SIGINT))
 
 
 def _open_out(

@@ -289,3 +289,94 @@ def test_a_worker_that_dies_stops_the_sweep_cleanly(reference, tmp_path):
                                   "1", "--quiet"])  # fmt: skip
     assert r.exit_code == 0, r.output
     assert_same(one, out)
+
+
+#: 60 runs of 30 rounds: on 2 workers long enough (several seconds) to be stopped mid-sweep.
+LONG_SPEC = SPEC.replace("size = 6", "size = 30").replace('"time.rounds" = 3', '"time.rounds" = 30')
+
+
+@pytest.fixture(scope="module")
+def long_reference(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("long")
+    spec = write(tmp, LONG_SPEC)
+    run_sweep(spec, tmp / "one", workers=1, progress=False)
+    return spec, tmp / "one"
+
+
+def sweep_family(pid: int) -> list:
+    """The sweep's process and its descendants (fork server, resource tracker, pool workers)."""
+    import psutil
+
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def still_running(family: list, group: int) -> list[str]:
+    """Processes of the sweep still running: one of `family`, or any process of its process
+    group (the test starts the sweep in a session of its own, and every process it starts
+    stays in its group even when re-parented). Zombies hold nothing and are not counted."""
+    import psutil
+
+    alive = {}
+    for p in family:
+        with contextlib.suppress(psutil.Error):
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                alive[p.pid] = p
+    for p in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, ProcessLookupError):
+            if os.getpgid(p.pid) == group and p.status() != psutil.STATUS_ZOMBIE:
+                alive[p.pid] = p
+    found = []
+    for p in alive.values():
+        with contextlib.suppress(psutil.Error):
+            found.append(f"{p.pid} {' '.join(p.cmdline())[:120]}")
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGTERM to the sweep", "SIGTERM to its group", "SIGKILL"])
+def test_sigterm_writes_what_finished_and_leaves_no_process(long_reference, tmp_path, how):
+    """SIGTERM to the sweep's process (as `docker stop` sends it) or to its whole process group
+    (as `timeout` and SLURM do) stops it like Ctrl-C: what finished is written, status
+    "interrupted", the resume command printed, exit code 143; and no process of the sweep stays
+    alive. After SIGKILL of the sweep's process, which nothing can handle, its workers end too."""
+    spec, one = long_reference
+    out = tmp_path / "out"
+    proc = subprocess.Popen([*BLOC, "sweep", str(spec), "--out", str(out), "--workers", "2",
+                             "--batch-size", "1", "--flush-seconds", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+    try:
+        wait_for(lambda: parts(out) >= 3 or proc.poll() is not None, 300, "runs")
+        family = sweep_family(proc.pid)
+        assert proc.poll() is None, "the sweep finished before it could be stopped"
+        commands = " ".join(" ".join(p.cmdline()) for p in family[1:])
+        # the fork server, the resource tracker and two workers: what must not outlive the sweep
+        assert len(family) >= 5 and "forkserver" in commands and "resource_tracker" in commands
+        if how == "SIGTERM to the sweep":
+            proc.send_signal(signal.SIGTERM)
+        elif how == "SIGTERM to its group":
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            proc.kill()
+        _, stderr = proc.communicate(timeout=120)
+        wait_for(lambda: not still_running(family, proc.pid), 30, "the sweep's processes to end")
+    finally:
+        left = still_running([], proc.pid) if proc.poll() is not None else []
+        stop(proc)
+    assert not left
+    saved = load(out)
+    assert saved.runs["run_id"].is_unique and 3 <= len(saved.runs) < 60
+    if how == "SIGKILL":
+        assert proc.returncode == -signal.SIGKILL
+    else:
+        assert proc.returncode == 143, stderr
+        assert f"stopped by SIGTERM: {len(saved.runs)} of 60 runs are saved in {out}" in stderr
+        command = f"bloc sweep {spec} --out {out} --resume --workers 2"
+        assert f"resume with: {command}" in stderr and "Traceback" not in stderr
+        assert saved.metadata["status"] == "interrupted"
+        assert saved.metadata["sessions"][-1]["runs"] == len(saved.runs)
+    r = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out), "--resume", "--workers",
+                                  "1", "--quiet"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert load(out).metadata["status"] == "complete"
+    assert_same(one, out)
