@@ -223,6 +223,47 @@ def test_bad_specs_exit_2_before_any_run(tmp_path, case):
     assert not out.exists()
 
 
+def test_a_range_past_a_scenario_bound_exits_2_whatever_the_seed(tmp_path):
+    """`outsider_penalty` is at most 2 and `aggressiveness` at most 1: ranges reaching past them
+    are refused before the design is drawn, so every seed gives the same one-line errors, which
+    quote the bound rather than a random draw. Real `bloc sweep` processes, one per seed."""
+    import sys
+
+    bin_dir = Path(sys.executable).parent
+    command = [str(bin_dir / "bloc")] if (bin_dir / "bloc").exists() else [
+        sys.executable, "-m", "negotiation.cli"]  # fmt: skip
+    procs = []
+    for seed in (1, 2, 3):
+        spec = write(tmp_path, f"""
+            seed = {seed}
+            [design]
+            kind = "lhs"
+            size = 20
+            [set]
+            "time.rounds" = 3
+            [parameters]
+            "policy.outsider_penalty" = {{ uniform = [0, 3] }}
+            "supplier.aggressiveness" = {{ uniform = [0.5, 1.5] }}
+        """, f"seed{seed}.toml")  # fmt: skip
+        out = tmp_path / f"out{seed}"
+        procs.append((spec, out, subprocess.Popen(
+            [*command, "sweep", str(spec), "--out", str(out), "--workers", "1"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))  # fmt: skip
+    for spec, out, proc in procs:
+        _, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 2, stderr
+        assert stderr.splitlines() == [
+            f"bloc: error: {spec}: parameters.policy.outsider_penalty: uniform [0, 3] goes past "
+            "the scenario's bound at its end: should be less than or equal to 2 (got 3.0); "
+            "outsider_penalty: margin on non-member supply (0.05 = 5%); keep the uniform within "
+            "the bound",
+            f"bloc: error: {spec}: parameters.supplier.aggressiveness: uniform [0.5, 1.5] goes "
+            "past the scenario's bound at its end: should be less than or equal to 1 (got 1.5); "
+            "aggressiveness: how hard it acts, 0 to 1; keep the uniform within the bound",
+        ]
+        assert not out.exists()
+
+
 def test_bad_options_exit_2(tmp_path, tiny_sweep):
     spec = tiny_sweep[0]
     out = tmp_path / "out"

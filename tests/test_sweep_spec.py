@@ -185,9 +185,15 @@ BAD = {
     ),
     "unknown metric": ('metrics = ["final_sise"]', "unknown metric 'final_sise' (did you mean"),
     "statistic of text": ('metrics = ["members:mean"]', "members holds text"),
-    "first point rejected": (
-        '[parameters]\n"policy.outsider_penalty" = { values = [5.0, 0.1] }',
-        "parameters.policy.outsider_penalty: 5.0 is rejected by the scenario: ",
+    "every value rejected": (
+        '[parameters]\n"policy.outsider_penalty" = { values = [5.0, 3.0] }',
+        "parameters.policy.outsider_penalty: no value is accepted by the scenario: 5.0 is "
+        "rejected: should be less than or equal to 2 (got 5.0)",
+    ),
+    "a range past a bound": (
+        '[parameters]\n"policy.outsider_penalty" = { range = [0.0, 3.0], steps = 4 }',
+        "parameters.policy.outsider_penalty: range [0.0, 3.0] goes past the scenario's bound at "
+        "its end: should be less than or equal to 2 (got 3.0)",
     ),
     "no such scenario": ('scenario = "ministerial-2062"', "scenario: ministerial-2062: no such"),
 }
@@ -232,6 +238,26 @@ def test_values_the_scenario_rejects_give_a_warning(tmp_path):
     assert "5.0 is rejected by the scenario (" in plan.warnings[0]
     assert "less than or equal to 2" in plan.warnings[0]
     assert "recorded as failed" in plan.warnings[0]
+
+
+def test_a_rejected_value_of_a_list_warns_whatever_the_seed_and_order(tmp_path):
+    """Values are checked one by one before the design is drawn: a rejected value drawn first by
+    the Latin hypercube is a warning like any other, not an error."""
+    for seed in range(1, 7):
+        for values in ("[5.0, 0.1]", "[0.1, 5.0]"):
+            spec = write(tmp_path, f"""
+                seed = {seed}
+                [design]
+                kind = "lhs"
+                size = 4
+                [set]
+                "time.rounds" = 3
+                [parameters]
+                "policy.outsider_penalty" = {{ values = {values} }}
+            """)  # fmt: skip
+            plan = load_spec(spec)
+            assert len(plan.warnings) == 1 and "5.0 is rejected by the scenario" in plan.warnings[0]
+            assert {p[0] for p in plan.design.points} <= {0.1, 5.0}
 
 
 def test_scenario_with_equals_load_scenario():
