@@ -338,7 +338,12 @@ def sweep() -> None:
     default=None,
     help="Run on a Dask cluster: its scheduler's address, e.g. tcp://host:8786.",
 )
-@click.option("--resume", is_flag=True, help="Continue the sweep in --out: run the missing runs.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the sweep in --out: run the missing runs. SPEC may extend the sweep's spec "
+    "(more replications, grid values, a larger Sobol base): only the new runs run.",
+)
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),

@@ -5,7 +5,7 @@ A spec names a scenario, the parameters to vary (dotted paths into the scenario,
 
     title = "Outsider penalty x rare-earth floor"
     scenario = "ministerial-2026"    # a built-in name, or a TOML file (relative to this spec)
-    seed = 20260204                  # root seed: run i gets SeedSequence(seed).spawn(N)[i]
+    seed = 20260204                  # root seed: each run's seed is spawned from it
     replications = 2
     collect = "end"                  # "end": a runs table; "every_round": a rounds table too
     metrics = ["final_size", "first_fracture", "mean_world_price", "stockpile_fund"]
@@ -481,15 +481,6 @@ def make_design(spec: SweepSpec) -> Design:
     columns = [p.from_unit(unit[:, j]) for j, p in enumerate(params)]
     points = list(zip(*columns)) if params else [()] * len(unit)
     return Design(d.kind, params, points, d.size, d.second_order)
-
-
-def run_seeds(root_seed: int, n: int) -> list[int]:
-    """Per-run seeds: run i gets a 63-bit integer from SeedSequence(root).spawn(n)[i].
-
-    Drawn in the parent, so every backend and worker count gives each run the same seed; the
-    integer reproduces the run alone: `BlocModel(scenario, rng=seed)`."""
-    children = np.random.SeedSequence(root_seed).spawn(n)
-    return [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children]
 
 
 # ------------------------------------------------------------------------------------------------

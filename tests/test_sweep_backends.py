@@ -380,3 +380,109 @@ def test_sigterm_writes_what_finished_and_leaves_no_process(long_reference, tmp_
     assert r.exit_code == 0, r.output
     assert load(out).metadata["status"] == "complete"
     assert_same(one, out)
+
+
+GROWS = """
+    title = "a sweep that grows"
+    seed = 11
+    replications = 2
+    collect = "every_round"
+    metrics = ["final_size", "final_members", "mean_world_price", "stockpile_fund"]
+    [set]
+    "time.rounds" = 3
+    [parameters]
+    "policy.outsider_penalty" = { values = [0.05, 0.2] }
+    "policy.instrument" = { choice = ["border", "price_gap"] }
+"""
+#: one grid value and one replication more: 6 points x 3 replications, 8 of the 18 runs done
+GROWN = GROWS.replace("replications = 2", "replications = 3").replace(
+    "[0.05, 0.2]", "[0.05, 0.1, 0.2]"
+)
+
+
+@pytest.mark.slow
+def test_an_extended_spec_resumes_with_only_the_new_runs(tmp_path):
+    """Add a grid value and a replication, resume with the new spec: the finished runs are kept
+    (their seeds depend only on their point and replication), only the 10 new runs run, and the
+    tables equal a fresh sweep of the extended spec. Real `bloc sweep` processes."""
+    small, grown = write(tmp_path, GROWS, "small.toml"), write(tmp_path, GROWN, "grown.toml")
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    first = subprocess.run([*BLOC, "sweep", str(small), "--out", str(out), "--workers", "2",
+                            "--batch-size", "1"], capture_output=True, text=True,
+                           timeout=600)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    before = load(out).runs
+    fresh_proc = subprocess.Popen([*BLOC, "sweep", str(grown), "--out", str(fresh), "--workers",
+                                   "1", "--quiet"], stderr=subprocess.PIPE, text=True)  # fmt: skip
+    extend = subprocess.run([*BLOC, "sweep", str(grown), "--out", str(out), "--resume",
+                             "--workers", "2", "--batch-size", "1"], capture_output=True,
+                            text=True, timeout=600)  # fmt: skip
+    _, fresh_err = fresh_proc.communicate(timeout=600)
+    assert fresh_proc.returncode == 0, fresh_err
+    assert extend.returncode == 0, extend.stderr
+    assert (f"the spec extends the sweep in {out}: its 8 finished runs are kept, 10 of the 18 "
+            "runs are left to run") in extend.stderr  # fmt: skip
+    assert "18 runs: 18 ok, 0 failed" in extend.stdout
+    assert "this session ran 10 in" in extend.stdout
+    assert_same(fresh, out)
+    after = load(out)
+    # the kept runs are the same runs: same values, replication and seed, under new ids
+    key = ["policy.outsider_penalty", "policy.instrument", "replication"]
+    kept = after.runs.merge(before, on=key, suffixes=("", "_before"))
+    assert len(kept) == 8 and (kept["seed"] == kept["seed_before"]).all()
+    assert (kept["final_members"] == kept["final_members_before"]).all()
+    meta = after.metadata
+    assert meta["design"]["n_runs"] == 18 and meta["status"] == "complete"
+    assert meta["spec_text"] == grown.read_text() and len(meta["sessions"]) == 2
+    (extension,) = meta["extensions"]
+    assert extension["runs_kept"] == 8 and extension["before"]["n_runs"] == 8
+    assert extension["before"]["spec_text"] == small.read_text()
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "design.parquet"),
+                                  pd.read_parquet(fresh / "design.parquet"))  # fmt: skip
+    # a spec that would drop runs or change them is refused, and the folder is left as it was
+    refused = {
+        "fewer replications": (GROWN.replace("replications = 3", "replications = 1"),
+                               "1 replications, fewer than the sweep's 3"),
+        "a value dropped": (GROWN.replace("[0.05, 0.1, 0.2]", "[0.05, 0.2]"),
+                            "its design point 2 (policy.outsider_penalty = 0.1, policy.instrument"
+                            " = 'border') is not in the new design"),
+        "another seed": (GROWN.replace("seed = 11", "seed = 12"),
+                         "the seed is 12, the sweep's is 11"),
+        "another metric": (GROWN.replace('"stockpile_fund"]', '"tariff_revenue"]'),
+                           "the tables' columns differ"),
+    }  # fmt: skip
+    for case, (text, reason) in refused.items():
+        other = write(tmp_path, text, "other.toml")
+        r = CliRunner().invoke(main, ["sweep", str(other), "--out", str(out), "--resume"])
+        assert r.exit_code == 2, (case, r.output)
+        assert f"the spec changed since this sweep started, and does not extend it: {reason}" in (
+            r.stderr
+        ), case
+        assert_same(fresh, out)
+
+
+def test_a_sobol_design_doubled_reuses_every_run(tmp_path):
+    """SALib's Saltelli layout of base N is the first rows of base 2N (same seed): doubling
+    the base keeps every run."""
+    spec = """
+        seed = 4
+        metrics = ["final_size", "mean_world_price"]
+        [design]
+        kind = "sobol"
+        size = SIZE
+        [set]
+        "time.rounds" = 3
+        [parameters]
+        "policy.outsider_penalty" = { uniform = [0.0, 0.4] }
+        "supplier.aggressiveness" = { uniform = [0.0, 1.0] }
+    """
+    small = write(tmp_path, spec.replace("SIZE", "2"), "small.toml")
+    doubled = write(tmp_path, spec.replace("SIZE", "4"), "doubled.toml")
+    run_sweep(small, tmp_path / "out", workers=1, progress=False)
+    logged: list[str] = []
+    summary = run_sweep(doubled, tmp_path / "out", workers=1, resume=True, progress=False,
+                        log=logged.append)  # fmt: skip
+    assert summary.n_run_now == 8 and summary.n_ok == 16
+    assert any("its 8 finished runs are kept, 8 of the 16 runs are left" in line for line in logged)
+    run_sweep(doubled, tmp_path / "fresh", workers=1, progress=False)
+    assert_same(tmp_path / "fresh", tmp_path / "out")
