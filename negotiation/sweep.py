@@ -12,6 +12,9 @@ The spec format is described in `negotiation.sweep_spec`. An output folder holds
                            metrics, status ("ok" or "failed"), error
     rounds/part-*.parquet  one row per run and round (only with collect = "every_round")
 
+While a sweep runs, a part file is added every few seconds; once it finishes they are merged
+into one file per table (`_compact`, crash-safe like the rest: see `_rewrite`).
+
 Runs are numbered 0..N-1, design point by design point, replications fastest
 (run_id = point * replications + replication). A run's seed is spawned from the root seed with
 its design point's values and its replication number (`point_seed`), in the parent, so any
@@ -810,6 +813,14 @@ def _finish_rewrite(out: Path, drop_uncommitted: bool = False) -> None:
     shutil.rmtree(stage, ignore_errors=True)
 
 
+def _compact(out: Path, plan: Plan) -> None:
+    """Merge the part files of a finished sweep into one per table: a day-long sweep writes
+    thousands (one every `flush_seconds`, 5 s by default), which file systems and readers
+    handle badly. Streamed, so it needs memory for one row group, not the tables."""
+    if len(list((out / "runs").glob("part-*.parquet"))) > 1:
+        _rewrite(out, _table_columns(plan))
+
+
 # ------------------------------------------------------------------------------------------------
 # The output folder
 
@@ -1360,6 +1371,7 @@ def _run_sweep(
             ) as bar:
                 batches = _batches(plan, points, missing, size, run_id_seeds)
                 _execute(backend, batches, writer, bar)
+        _compact(out, plan)
         status = "complete"
     except KeyboardInterrupt as e:
         status, signum = "interrupted", _signum(e)

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -486,3 +487,60 @@ def test_a_sobol_design_doubled_reuses_every_run(tmp_path):
     assert any("its 8 finished runs are kept, 8 of the 16 runs are left" in line for line in logged)
     run_sweep(doubled, tmp_path / "fresh", workers=1, progress=False)
     assert_same(tmp_path / "fresh", tmp_path / "out")
+
+
+def listing(out: Path) -> list[str]:
+    return sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+
+
+@pytest.mark.slow
+def test_a_finished_sweep_leaves_a_handful_of_files(reference, tmp_path):
+    """A part file every batch while it runs (flushing every batch, one run a batch); one file
+    per table once it has finished, with the same tables. A real `bloc sweep` process."""
+    spec, one = reference
+    out = tmp_path / "out"
+    proc = subprocess.Popen([*BLOC, "sweep", str(spec), "--out", str(out), "--workers", "2",
+                             "--batch-size", "1", "--flush-seconds", "0", "--quiet"],
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    most = 0
+    while proc.poll() is None:
+        most = max(most, parts(out))
+        time.sleep(0.02)
+    assert proc.wait() == 0, proc.stderr.read() if proc.stderr else ""
+    assert most >= 3  # seen while it ran (12 when every part is seen)
+    (name,) = [p.name for p in (out / "runs").iterdir()]
+    assert listing(out) == ["design.parquet", "metadata.json", "rounds", f"rounds/{name}", "runs",
+                            f"runs/{name}"]  # fmt: skip
+    assert_same(one, out)
+    assert load(out).metadata["status"] == "complete"
+
+
+def test_a_compaction_cut_short_is_finished_or_forgotten(reference, tmp_path, monkeypatch):
+    """Killed after the compacted files are committed: `load` and `--resume` finish the switch,
+    even from halfway. Killed before: the old part files stay, the half-made files are ignored
+    and then deleted."""
+    import negotiation.sweep as sw
+
+    spec, one = reference
+    out = tmp_path / "out"
+    with monkeypatch.context() as m:
+        m.setattr(sw, "_finish_rewrite", lambda out, drop_uncommitted=False: None)  # "killed"
+        run_sweep(spec, out, workers=1, batch_size=1, flush_seconds=0, progress=False)
+    assert (out / ".rewrite" / "COMMIT").exists() and parts(out) == 12
+    halfway, before = tmp_path / "halfway", tmp_path / "before"
+    shutil.copytree(out, halfway)
+    shutil.copytree(out, before)
+    for f in sorted((halfway / "runs").glob("part-*.parquet"))[:5]:  # deleted before the kill
+        f.unlink()
+    for folder in (out, halfway):
+        assert_same(one, folder)  # `load` finishes the switch
+        assert parts(folder) == 1 and not (folder / ".rewrite").exists()
+
+    (before / ".rewrite" / "COMMIT").unlink()  # killed before the commit
+    (before / ".rewrite" / "runs" / "compacting.parquet").write_bytes(b"PAR1 half a file")
+    assert_same(one, before)  # the 12 parts, the half-made files ignored
+    assert parts(before) == 12
+    r = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(before), "--resume", "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert not (before / ".rewrite").exists() and parts(before) == 1
+    assert_same(one, before)
