@@ -355,7 +355,8 @@ def sweep() -> None:
     type=click.FloatRange(min=0, min_open=True),
     default=10.0,
     show_default=True,
-    help="Seconds to wait for the Dask scheduler and its workers.",
+    help="Seconds to wait for the Dask scheduler and its workers, at the start and whenever "
+    "every worker has left.",
 )
 @click.option("--flush-seconds", type=float, default=5.0, hidden=True)
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")

@@ -40,6 +40,7 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+import logging
 import math
 import os
 import platform
@@ -191,7 +192,9 @@ def _stop_on_signals() -> Iterator[None]:
 
 
 class SweepCrashed(Exception):
-    """The backend broke (a worker process died, the cluster went away); results are kept."""
+    """The backend broke (a pool's worker process died; the Dask scheduler was lost, or every
+    worker left and none came back within the connect timeout): what finished is written, the
+    status is "crashed", and the message ends with how many runs are saved."""
 
 
 def run_seed(root_seed: int, run_id: int) -> int:
@@ -566,19 +569,65 @@ class _Dask:
             ) from None
         threads = sum(self.client.nthreads().values()) or 1
         self.window = max(4, 2 * threads)
-        self.ctx_future = self.client.scatter(ctx, broadcast=True, hash=False)
+        self.timeout = timeout
+        self.workerless_since: float | None = None
+        self.last_count = 0.0
+        # While the sweep runs, a lost scheduler or worker is reported once, as SweepCrashed
+        # or not at all (the sweep carries on); the client's own log would print tracebacks
+        # of every reconnection attempt. Restored by `close`.
+        self.log_levels = _quiet_dask_logs()
 
     def submit(self, items: Sequence[RunItem]) -> Any:
-        return self.client.submit(run_batch, list(items), self.ctx_future, pure=False)
+        # The context travels in every task (a few kB beside about a second of work), so the
+        # scheduler holds it and sends it to any worker, including one that replaces a dead
+        # one. Scattered once to the workers, it was lost with them when they all died, and
+        # every task needing it was cancelled.
+        return self.client.submit(run_batch, list(items), self.ctx, pure=False)
+
+    def crashed(self, why: str) -> SweepCrashed:
+        return SweepCrashed(f"the Dask cluster at {self.address} stopped answering ({why})")
 
     def wait(self, handles: list[Any], timeout: float) -> list[Any]:
+        """The batches done within `timeout` seconds (at most 1 s, to watch the workers)."""
         from distributed import wait
 
         try:
             with self.client.as_current():  # `wait` uses the current client; ours is not global
-                return list(wait(handles, timeout=timeout, return_when="FIRST_COMPLETED").done)
+                done = wait(handles, timeout=min(timeout, 1.0), return_when="FIRST_COMPLETED")
         except TimeoutError:
-            return []
+            done = None
+        except Exception as e:  # the client gave up on the scheduler and cancelled everything
+            raise self.crashed(_brief(e)) from e
+        if done is not None and done.done:
+            self.workerless_since = None
+            return list(done.done)
+        self._count_workers()
+        return []
+
+    def _count_workers(self) -> None:
+        """Raise SweepCrashed once the cluster has had no worker for `timeout` seconds (the
+        tasks wait on the scheduler meanwhile: a nanny restarting a worker takes a second or
+        two), or when the client has lost the scheduler. Asks at most once a second."""
+        now = time.monotonic()
+        if now - self.last_count < 1.0:
+            return
+        self.last_count = now
+        if self.client.status not in ("running", "connecting"):
+            raise self.crashed(f"the client is {self.client.status}")
+        try:
+            info = self.client.scheduler_info(n_workers=-1)
+        except Exception as e:
+            raise self.crashed(_brief(e)) from e
+        n_workers = info.get("n_workers", len(info.get("workers", {})))
+        if n_workers:
+            self.workerless_since = None
+        elif self.workerless_since is None:
+            self.workerless_since = now
+        elif now - self.workerless_since >= self.timeout:
+            raise SweepCrashed(
+                f"every worker of the Dask cluster at {self.address} left, and none came back "
+                f"within {self.timeout:g} s"
+            )
 
     def result(self, handle: Any, items: Sequence[RunItem]) -> BatchResult:
         from distributed import KilledWorker
@@ -590,17 +639,42 @@ class _Dask:
         except Exception as e:
             if handle.status == "error":
                 return _failed_rows(items, self.ctx, one_line(e)), None
-            raise SweepCrashed(f"the Dask cluster stopped answering ({one_line(e)})") from e
+            raise self.crashed(_brief(e)) from e
         finally:
-            handle.release()
+            with contextlib.suppress(Exception):
+                handle.release()
 
     def abort(self) -> None:
         if self.inflight:
-            self.client.cancel(list(self.inflight))
+            with contextlib.suppress(Exception):  # a client that lost its scheduler may refuse
+                self.client.cancel(list(self.inflight))
         self.inflight.clear()
 
     def close(self) -> None:
-        self.client.close()
+        with contextlib.suppress(Exception):  # nothing left to save: do not fail on the way out
+            self.client.close(timeout=self.timeout)
+        for name, level in self.log_levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def _quiet_dask_logs() -> dict[str, int]:
+    """Raise distributed's loggers (Dask's configuration sets some one by one) to CRITICAL;
+    returns their levels before."""
+    names = ["distributed"] + [
+        name for name in logging.root.manager.loggerDict if name.startswith("distributed.")
+    ]
+    levels = {name: logging.getLogger(name).level for name in names}
+    for name in names:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    return levels
+
+
+def _brief(e: BaseException) -> str:
+    """What a Dask exception says, short, without where it was raised (Dask's code)."""
+    text = one_line(e).split(" (at ")[0]
+    if "scheduler-connection-lost" in text:  # FuturesCancelledError, listing every future
+        return "the client lost its connection to the scheduler and could not make it again"
+    return text[:300]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1349,6 +1423,7 @@ def _run_sweep(
     writer: _Writer | None = None
     status = "running"
     signum = int(signal.SIGINT)
+    crash: SweepCrashed | None = None
     try:
         session["spec_sha256"] = plan.spec_sha256
         meta = _open_out(out, plan, meta, session, extension)
@@ -1379,13 +1454,12 @@ def _run_sweep(
             backend.abort()
         if writer is not None:
             writer.flush()
-    except SweepCrashed:
-        status = "crashed"
+    except SweepCrashed as e:
+        status, crash = "crashed", e
         if backend is not None:
             backend.abort()
         if writer is not None:
             writer.flush()
-        raise
     finally:
         if backend is not None:
             backend.close()
@@ -1400,6 +1474,9 @@ def _run_sweep(
             _write_json_atomic(meta, out / "metadata.json")
     if status == "interrupted":
         raise SweepInterrupted(out, len(_done_ids(out)), n, signum)
+    if crash is not None:
+        saved = f"{len(_done_ids(out))} of {n} runs are saved in {out}"
+        raise SweepCrashed(f"{crash}: {saved}") from crash
     return _summary(out, n, writer.written if writer else 0, time.monotonic() - t0, backend_name)
 
 

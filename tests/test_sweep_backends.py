@@ -544,3 +544,158 @@ def test_a_compaction_cut_short_is_finished_or_forgotten(reference, tmp_path, mo
     assert r.exit_code == 0, r.output
     assert not (before / ".rewrite").exists() and parts(before) == 1
     assert_same(one, before)
+
+
+class DaskProcesses:
+    """`dask scheduler` and `dask worker` processes on free ports of 127.0.0.1, each in a
+    session of its own (so that a test can kill one with everything it started)."""
+
+    def __init__(self, tmp_path: Path):
+        self.tmp = tmp_path
+        self.file = tmp_path / "scheduler.json"
+        self.logs = tmp_path / "logs"
+        self.logs.mkdir()
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, name: str, *args: str) -> subprocess.Popen:
+        # as the README starts them: without the 10 ms stack sampling of Dask's profiler
+        env = {**os.environ, "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
+        with open(self.logs / f"{name}.log", "w") as log:
+            proc = subprocess.Popen([DASK, *args], stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True, cwd=self.tmp, env=env)  # fmt: skip
+        self.procs.append(proc)
+        return proc
+
+    def scheduler(self) -> tuple[subprocess.Popen, str]:
+        proc = self.start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", "0",
+                          "--no-dashboard", "--scheduler-file", str(self.file))  # fmt: skip
+        wait_for(lambda: self.file.exists() and "address" in self.file.read_text(), 120,
+                 "the scheduler")  # fmt: skip
+        return proc, json.loads(self.file.read_text())["address"]
+
+    def worker(self, name: str = "worker") -> subprocess.Popen:
+        """One worker process (one thread) under a nanny, which restarts it if it dies."""
+        proc = self.start(name, "worker", "--scheduler-file", str(self.file), "--nworkers", "1",
+                          "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1")  # fmt: skip
+        log = self.logs / f"{name}.log"
+        wait_for(lambda: "Registered to" in log.read_text(), 120, "the worker to register")
+        return proc
+
+    @staticmethod
+    def worker_processes(nanny: subprocess.Popen) -> list:
+        """The worker processes the nanny started (not the nanny)."""
+        import psutil
+
+        found = []
+        for p in psutil.Process(nanny.pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if "spawn_main" in " ".join(p.cmdline()):
+                    found.append(p)
+        return found
+
+    def __enter__(self) -> DaskProcesses:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for p in reversed(self.procs):
+            stop(p)
+
+
+def dask_sweep(spec: Path, out: Path, address: str, timeout: str) -> subprocess.Popen:
+    return subprocess.Popen([*BLOC, "sweep", str(spec), "--out", str(out), "--scheduler",
+                             address, "--connect-timeout", timeout, "--batch-size", "1",
+                             "--flush-seconds", "0", "--quiet"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_every_dask_worker_lost_for_a_moment(long_reference, tmp_path):
+    """The only worker SIGKILLed mid-sweep, its nanny starting another: the sweep waits for
+    it, sends it what it needs, and finishes with the same tables."""
+    spec, one = long_reference
+    out = tmp_path / "out"
+    with DaskProcesses(tmp_path) as cluster:
+        _, address = cluster.scheduler()
+        nanny = cluster.worker()
+        proc = dask_sweep(spec, out, address, "120")
+        try:
+            wait_for(lambda: parts(out) >= 2 or proc.poll() is not None, 300, "runs")
+            victims = cluster.worker_processes(nanny)
+            assert proc.poll() is None and len(victims) == 1, "no worker to kill"
+            victims[0].kill()
+            _, stderr = proc.communicate(timeout=600)
+        finally:
+            stop(proc)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert_same(one, out)
+
+
+@pytest.mark.slow
+def test_every_dask_worker_lost_for_good_stops_cleanly(long_reference, tmp_path):
+    """The worker and its nanny SIGKILLed: after --connect-timeout seconds without a worker,
+    one line says so, the resume command follows, exit code 1, what finished is written and
+    the status is "crashed"; resuming on a new worker finishes with the same tables."""
+    spec, one = long_reference
+    out = tmp_path / "out"
+    with DaskProcesses(tmp_path) as cluster:
+        _, address = cluster.scheduler()
+        nanny = cluster.worker()
+        proc = dask_sweep(spec, out, address, "5")
+        try:
+            wait_for(lambda: parts(out) >= 2 or proc.poll() is not None, 300, "runs")
+            assert proc.poll() is None, "the sweep finished before its worker could be killed"
+            os.killpg(nanny.pid, signal.SIGKILL)
+            _, stderr = proc.communicate(timeout=300)
+        finally:
+            stop(proc)
+        saved = load(out)
+        n = len(saved.runs)
+        assert proc.returncode == 1, stderr
+        assert stderr.splitlines() == [
+            f"bloc sweep: every worker of the Dask cluster at {address} left, and none came back "
+            f"within 5 s: {n} of 60 runs are saved in {out}",
+            f"resume with: bloc sweep {spec} --out {out} --resume --scheduler {address}",
+        ]
+        assert saved.runs["run_id"].is_unique and 2 <= n < 60
+        assert saved.metadata["status"] == "crashed"
+        assert saved.metadata["sessions"][-1]["runs"] == n
+        cluster.worker("another")
+        done = subprocess.run([*BLOC, "sweep", str(spec), "--out", str(out), "--resume",
+                               "--scheduler", address, "--quiet"], capture_output=True,
+                              text=True, timeout=600)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    assert_same(one, out)
+
+
+@pytest.mark.slow
+def test_a_lost_dask_scheduler_stops_the_sweep_cleanly(long_reference, tmp_path):
+    """The scheduler SIGKILLed mid-sweep: one line, the resume command, exit code 1, what
+    finished is written, status "crashed"; the sweep resumes (here on local processes)."""
+    spec, one = long_reference
+    out = tmp_path / "out"
+    with DaskProcesses(tmp_path) as cluster:
+        scheduler, address = cluster.scheduler()
+        cluster.worker()
+        proc = dask_sweep(spec, out, address, "5")
+        try:
+            wait_for(lambda: parts(out) >= 2 or proc.poll() is not None, 300, "runs")
+            assert proc.poll() is None, "the sweep finished before the scheduler could be killed"
+            os.killpg(scheduler.pid, signal.SIGKILL)
+            _, stderr = proc.communicate(timeout=300)
+        finally:
+            stop(proc)
+    saved = load(out)
+    n = len(saved.runs)
+    assert proc.returncode == 1, stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 2, stderr
+    assert lines[0].startswith(f"bloc sweep: the Dask cluster at {address} stopped answering (")
+    assert lines[0].endswith(f": {n} of 60 runs are saved in {out}")
+    assert lines[1] == f"resume with: bloc sweep {spec} --out {out} --resume --scheduler {address}"
+    assert saved.runs["run_id"].is_unique and 2 <= n < 60
+    assert saved.metadata["status"] == "crashed"
+    r = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out), "--resume", "--workers",
+                                  "1", "--quiet"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert_same(one, out)
