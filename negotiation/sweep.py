@@ -100,9 +100,6 @@ SEEDS_DOC = (
     "SHA-256 of p's values as JSON {path: value} (sorted keys, no spaces, integral floats as "
     "integers): negotiation.sweep.point_key"
 )
-SEEDS_DOC_RUN_ID = (
-    "run i: SeedSequence(root_seed).spawn(n_runs)[i].generate_state(1, uint64)[0] >> 1"
-)
 #: Exit codes of `bloc sweep` (see `exit_code`); a signal gives 128 + its number (SIGTERM: 143).
 EXIT_OK, EXIT_CRASHED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 ARROW = {
@@ -1561,7 +1558,9 @@ def load(out: str | Path) -> SweepResults:
     """The runs and rounds tables of a sweep folder as pandas DataFrames, and its metadata.
 
     Only complete part files are read (a crash leaves none half-written); rounds of runs whose
-    runs part never landed are ignored, as `--resume` would delete them."""
+    runs part never landed are ignored, as `--resume` would delete them. A merge of the part
+    files (or an extension's renumbering) that was committed and then cut short is finished
+    first, so this may write in the folder; one that never committed is ignored."""
     out = Path(out)
     if (out / REWRITE / "COMMIT").exists():  # a compaction or extension cut short: finish it
         _finish_rewrite(out)
