@@ -573,6 +573,10 @@ class _Dask:
         # or not at all (the sweep carries on); the client's own log would print tracebacks
         # of every reconnection attempt. Restored by `close`.
         self.log_levels = _quiet_dask_logs()
+        # A `result(timeout=...)` that times out (its data died with its worker) leaves a
+        # gather task inside the client that later fails with AllExit, which asyncio reports
+        # as a "Task exception was never retrieved" traceback: nobody waits for it, by design.
+        self.client.loop.add_callback(_ignore_abandoned_gathers)
 
     def submit(self, items: Sequence[RunItem]) -> Any:
         # The context travels in every task (a few kB beside about a second of work), so the
@@ -626,20 +630,26 @@ class _Dask:
                 f"within {self.timeout:g} s"
             )
 
-    def result(self, handle: Any, items: Sequence[RunItem]) -> BatchResult:
+    def result(self, handle: Any, items: Sequence[RunItem]) -> BatchResult | None:
+        """The batch's rows, or None when its result cannot be had yet: it finished, but on a
+        worker that died before the result was fetched, and the scheduler is running it again
+        (when a worker is back; `_count_workers` gives up after `timeout` s without any)."""
         from distributed import KilledWorker
 
         try:
-            return handle.result()
+            got = handle.result(timeout=self.timeout)
+        except TimeoutError:
+            self._count_workers()
+            return None
         except KilledWorker as e:  # the runs took their worker down, again and again
-            return _failed_rows(items, self.ctx, one_line(e)), None
+            got = _failed_rows(items, self.ctx, one_line(e)), None
         except Exception as e:
-            if handle.status == "error":
-                return _failed_rows(items, self.ctx, one_line(e)), None
-            raise self.crashed(_brief(e)) from e
-        finally:
-            with contextlib.suppress(Exception):
-                handle.release()
+            if handle.status != "error":
+                raise self.crashed(_brief(e)) from e
+            got = _failed_rows(items, self.ctx, one_line(e)), None
+        with contextlib.suppress(Exception):
+            handle.release()
+        return got
 
     def abort(self) -> None:
         if self.inflight:
@@ -652,6 +662,25 @@ class _Dask:
             self.client.close(timeout=self.timeout)
         for name, level in self.log_levels.items():
             logging.getLogger(name).setLevel(level)
+
+
+def _ignore_abandoned_gathers() -> None:
+    """Run on the Dask client's event loop: drop asyncio's report of a gather that ended with
+    AllExit after its caller stopped waiting; report anything else as before."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if type(context.get("exception")).__name__ == "AllExit":
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
 
 
 def _quiet_dask_logs() -> dict[str, int]:
@@ -1311,8 +1340,11 @@ def _execute(backend: Any, batches: Iterator[list[RunItem]], writer: _Writer, ba
         if not inflight:
             break
         for handle in backend.wait(list(inflight), writer.seconds_to_flush()):
-            items = inflight.pop(handle)
-            rows, rounds = backend.result(handle, items)
+            got = backend.result(handle, inflight[handle])
+            if got is None:  # not to be had yet (Dask: lost with its worker, being rerun)
+                continue
+            inflight.pop(handle)
+            rows, rounds = got
             writer.add(rows, rounds)
             bar.update(len(rows))
             if writer.failed:

@@ -656,7 +656,7 @@ def test_every_dask_worker_lost_for_good_stops_cleanly(long_reference, tmp_path)
             f"bloc sweep: every worker of the Dask cluster at {address} left, and none came back "
             f"within 5 s: {n} of 60 runs are saved in {out}",
             f"resume with: bloc sweep {spec} --out {out} --resume --scheduler {address}",
-        ]
+        ], stderr
         assert saved.runs["run_id"].is_unique and 2 <= n < 60
         assert saved.metadata["status"] == "crashed"
         assert saved.metadata["sessions"][-1]["runs"] == n
