@@ -73,14 +73,15 @@ class Timer:
 
 def plain_loop(plan) -> Timer:
     from negotiation import BlocModel, load_scenario
-    from negotiation.sweep import run_seed
+    from negotiation.sweep import point_key, point_seed
 
     reps = plan.spec.replications
     with Timer() as t:
         for run_id in range(plan.n_runs):
             point = plan.design.points[run_id // reps]
             sc = load_scenario(plan.scenario_ref, plan.overrides(point))
-            model = BlocModel(sc, rng=run_seed(plan.spec.seed, run_id)).run()
+            seed = point_seed(plan.spec.seed, point_key(plan.design.paths, point), run_id % reps)
+            model = BlocModel(sc, rng=seed).run()
             model.rounds_df  # noqa: B018 - the records, as a sweep reads them
     return t
 
@@ -111,6 +112,7 @@ def batch_run(plan) -> Timer:
     penalties = sorted({p[0] for p in plan.design.points})
     floors = sorted({p[1] for p in plan.design.points})
     sc = load_scenario(plan.scenario_ref, plan.fixed)
+    # batch_run gives every point the same seeds, one per replication: these stand in for them
     seeds = [run_seed(plan.spec.seed, i) for i in range(plan.spec.replications)]
     with Timer() as t:
         mesa_batch_run(

@@ -365,7 +365,12 @@ def sweep() -> None:
     default=None,
     help="Run on a Dask cluster: its scheduler's address, e.g. tcp://host:8786.",
 )
-@click.option("--resume", is_flag=True, help="Continue the sweep in --out: run the missing runs.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the sweep in --out: run the missing runs. SPEC may extend the sweep's spec "
+    "(more replications, grid values, a larger Sobol base): only the new runs run.",
+)
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
@@ -377,7 +382,8 @@ def sweep() -> None:
     type=click.FloatRange(min=0, min_open=True),
     default=10.0,
     show_default=True,
-    help="Seconds to wait for the Dask scheduler and its workers.",
+    help="Seconds to wait for the Dask scheduler and its workers, at the start and whenever "
+    "every worker has left.",
 )
 @click.option("--flush-seconds", type=float, default=5.0, hidden=True)
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
@@ -395,7 +401,8 @@ def sweep_run(
     """Run the experiment in the spec file SPEC.
 
     Exit code: 0 if every run succeeded; 2 for bad input (nothing ran); otherwise 2 + the number
-    of failed runs (at most 125); 130 after Ctrl-C, which prints the command that resumes."""
+    of failed runs (at most 125); 130 after Ctrl-C and 143 after SIGTERM, which write what
+    finished, stop every process of the sweep and print the command that resumes."""
     from negotiation import sweep as sw
 
     try:
@@ -415,7 +422,7 @@ def sweep_run(
     except (sw.SweepInterrupted, sw.SweepCrashed) as e:
         click.echo(f"bloc sweep: {e}", err=True)
         click.echo(f"resume with: {sw.resume_command(spec, out_dir, workers, scheduler)}", err=True)
-        sys.exit(sw.EXIT_INTERRUPTED if isinstance(e, sw.SweepInterrupted) else sw.EXIT_CRASHED)
+        sys.exit(e.exit_code if isinstance(e, sw.SweepInterrupted) else sw.EXIT_CRASHED)
     if not quiet:
         click.echo(summary.text())
     sys.exit(sw.exit_code(summary))

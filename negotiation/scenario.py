@@ -952,7 +952,7 @@ def format_validation_error(
             msg += f" (got {err['input']!r})"
         description = _description(root, loc_t)
         if description and kind not in ("literal_error", "enum"):
-            msg += f"; {loc_t[-1]} is the {description}"
+            msg += f"; {loc_t[-1]}: {description}"  # descriptions are not all noun phrases
         if len(full_loc) != len(loc_t):  # one branch of a union: merge with its siblings
             merged.setdefault(loc_t, []).append(msg)
             continue

@@ -12,10 +12,16 @@ The spec format is described in `negotiation.sweep_spec`. An output folder holds
                            metrics, status ("ok" or "failed"), error
     rounds/part-*.parquet  one row per run and round (only with collect = "every_round")
 
+While a sweep runs, a part file is added every few seconds; once it finishes they are merged
+into one file per table (`_compact`, crash-safe like the rest: see `_rewrite`).
+
 Runs are numbered 0..N-1, design point by design point, replications fastest
-(run_id = point * replications + replication). Their seeds are drawn in the parent from the root
-seed, so any backend and worker count gives identical tables (sorted by run id, as `load`
-returns them). Backends: this process (1 worker), a `concurrent.futures` process pool
+(run_id = point * replications + replication). A run's seed is spawned from the root seed with
+its design point's values and its replication number (`point_seed`), in the parent, so any
+backend and worker count gives identical tables (sorted by run id, as `load` returns them), and
+a spec that extends a sweep (more replications, more grid values, a larger Sobol base) gives its
+finished runs the seeds they ran with: `--resume` with it renumbers them into the new design and
+runs only the new ones. Backends: this process (1 worker), a `concurrent.futures` process pool
 (forkserver; several runs per task) or a `dask.distributed` cluster given by its scheduler's
 address. Every part file is written under a hidden temporary name and renamed into place, rounds
 before runs, so a SIGKILL at any moment leaves a consistent dataset: `--resume` deletes leftovers,
@@ -29,17 +35,21 @@ on. `exit_code(summary)` is 0 when every run succeeded, else 2 + the number of f
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import datetime as dt
 import hashlib
 import itertools
 import json
+import logging
 import math
 import os
 import platform
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -50,6 +60,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from negotiation.sweep_spec import (
@@ -71,13 +82,25 @@ __all__ = [
     "exit_code",
     "load",
     "load_spec",
+    "point_key",
+    "point_seed",
     "resume_command",
     "run_seed",
     "run_sweep",
 ]
 
-FORMAT = "bloc-sweep/1"
-#: Exit codes of `bloc sweep` (see `exit_code`).
+#: Format 2: a run's seed depends on its design point's values and its replication (format 1:
+#: on its run id, so on the number of replications). Both are read; format 1 resumes with its
+#: own seeds but cannot be extended.
+FORMAT = "bloc-sweep/2"
+FORMAT_RUN_ID_SEEDS = "bloc-sweep/1"
+SEEDS_DOC = (
+    "run at point p, replication r: SeedSequence(root_seed, spawn_key=(point_key(p), r))"
+    ".generate_state(1, uint64)[0] >> 1; point_key(p) = the first 8 bytes (big-endian) of the "
+    "SHA-256 of p's values as JSON {path: value} (sorted keys, no spaces, integral floats as "
+    "integers): negotiation.sweep.point_key"
+)
+#: Exit codes of `bloc sweep` (see `exit_code`); a signal gives 128 + its number (SIGTERM: 143).
 EXIT_OK, EXIT_CRASHED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 ARROW = {
     "int": pa.int64(),
@@ -109,21 +132,107 @@ VERSIONED = (
 
 
 class SweepInterrupted(Exception):
-    """Ctrl-C: what was written is kept and consistent; resume to finish."""
+    """Ctrl-C or SIGTERM: what was written is kept and consistent; resume to finish.
 
-    def __init__(self, out: Path, done: int, total: int):
-        self.out, self.done, self.total = out, done, total
-        super().__init__(f"interrupted: {done} of {total} runs are saved in {out}")
+    `signum` is the signal that stopped the sweep; `exit_code` is 128 + it, as a shell reports a
+    process killed by that signal (130 for SIGINT, 143 for SIGTERM)."""
+
+    def __init__(self, out: Path, done: int, total: int, signum: int = signal.SIGINT):
+        self.out, self.done, self.total, self.signum = out, done, total, int(signum)
+        how = "interrupted" if self.signum == signal.SIGINT else f"stopped by {self.signal_name}"
+        super().__init__(f"{how}: {done} of {total} runs are saved in {out}")
+
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+class _Stopped(KeyboardInterrupt):
+    """Raised in the main thread by SIGINT or SIGTERM while a sweep runs (a KeyboardInterrupt,
+    so code that already cleans up after Ctrl-C cleans up after SIGTERM too)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into `_Stopped` for the duration of a sweep.
+
+    SIGTERM is what `timeout`, SLURM (at the end of a job's time) and `docker stop` send; by
+    default it kills Python on the spot, with nothing written and the pool's processes orphaned.
+    Only the first signal raises: a second one, while the results are being written, is ignored
+    (SIGKILL still works). Outside the main thread (where handlers cannot be set) nothing
+    changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopping = False
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise _Stopped(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 class SweepCrashed(Exception):
-    """The backend broke (a worker process died, the cluster went away); results are kept."""
+    """The backend broke (a pool's worker process died; the Dask scheduler was lost, or every
+    worker left and none came back within the connect timeout): what finished is written, the
+    status is "crashed", and the message ends with how many runs are saved."""
 
 
 def run_seed(root_seed: int, run_id: int) -> int:
-    """The seed of one run: SeedSequence(root).spawn(n)[run_id] as a 63-bit integer, computed
-    without spawning the others (a child's spawn key is its index)."""
+    """The seed of run `run_id` in a sweep of format 1 (started by bloc before point-keyed
+    seeds): SeedSequence(root).spawn(n)[run_id] as a 63-bit integer, computed without spawning
+    the others (a child's spawn key is its index)."""
     ss = np.random.SeedSequence(root_seed, spawn_key=(run_id,))
+    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def _canonical(value: Any) -> Any:
+    """A parameter value as it identifies a design point: 1.0 and 1 are the same point (a grid
+    extended with 2.5 turns its integer levels into floats), numpy scalars are Python's."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    return value
+
+
+def point_key(paths: Sequence[str], values: Sequence[Any]) -> int:
+    """A design point's identity, from its values alone (not its place in the design): the
+    first 8 bytes, big-endian, of the SHA-256 of {path: value} as compact JSON, sorted."""
+    blob = json.dumps(
+        {p: _canonical(v) for p, v in zip(paths, values)}, sort_keys=True, separators=(",", ":")
+    )
+    return int.from_bytes(hashlib.sha256(blob.encode()).digest()[:8], "big")
+
+
+def point_seed(root_seed: int, key: int, replication: int) -> int:
+    """The seed of replication `replication` at the design point whose `point_key` is `key`: a
+    63-bit integer from SeedSequence(root_seed, spawn_key=(key, replication)).
+
+    It depends on nothing else: not on the run's id, the number of replications or the other
+    points, so a sweep extended with replications, grid values or a larger Sobol base gives its
+    finished runs the seeds they ran with. Identical points get identical seeds."""
+    ss = np.random.SeedSequence(root_seed, spawn_key=(key, replication))
     return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
@@ -183,12 +292,46 @@ _CONTEXT: RunContext | None = None
 _SCENARIOS: dict[tuple[str, str], Any] = {}
 
 
-def _init_worker(ctx: RunContext) -> None:
-    """Process-pool initializer: leave Ctrl-C to the parent, import the engine once."""
+def _init_worker(ctx: RunContext, sweep_pid: int) -> None:
+    """Process-pool initializer: leave Ctrl-C and SIGTERM to the sweep's process (which stops
+    the workers itself, after writing what finished), end this worker if that process dies,
+    import the engine once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _exit_with(sweep_pid)
     global _CONTEXT
     _CONTEXT = ctx
     import negotiation.model  # noqa: F401
+
+
+def _exit_with(pid: int) -> None:
+    """End this process as soon as process `pid` ends (a daemon thread waits for it).
+
+    A pool worker's parent is the fork server, not the sweep's process: if the sweep's process
+    is SIGKILLed, nothing else tells the workers, which would wait for work forever (and keep
+    the fork server and the resource tracker alive with them)."""
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(pid)  # Linux >= 5.3: readable when the process ends
+        except (AttributeError, OSError):
+            fd = None
+        if fd is not None:
+            import select
+
+            select.select([fd], [], [])
+        else:
+            while True:  # elsewhere: poll, every second (a cost of nothing beside a run)
+                time.sleep(1.0)
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                except PermissionError:  # alive, and someone else's: cannot be ours
+                    pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="bloc-exit-with-sweep", daemon=True).start()
 
 
 def _scenario(ctx: RunContext, values: tuple[Any, ...]) -> Any:
@@ -315,7 +458,10 @@ class _Pool:
         self.window = 2 * workers
         self.inflight: dict[Any, Sequence[RunItem]] = {}
         self.executor = cf.ProcessPoolExecutor(
-            max_workers=workers, mp_context=mp, initializer=_init_worker, initargs=(ctx,)
+            max_workers=workers,
+            mp_context=mp,
+            initializer=_init_worker,
+            initargs=(ctx, os.getpid()),
         )
 
     def submit(self, items: Sequence[RunItem]) -> Any:
@@ -343,10 +489,11 @@ class _Pool:
     def abort(self) -> None:
         for f in self.inflight:
             f.cancel()
-        # Running batches are abandoned (resume reruns them): stop the workers now.
+        # Running batches are abandoned (resume reruns them): stop the workers now. SIGKILL,
+        # since they ignore SIGTERM (see `_init_worker`).
         for proc in list((getattr(self.executor, "_processes", None) or {}).values()):
             if proc.is_alive():
-                proc.terminate()
+                proc.kill()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.inflight.clear()
 
@@ -419,41 +566,141 @@ class _Dask:
             ) from None
         threads = sum(self.client.nthreads().values()) or 1
         self.window = max(4, 2 * threads)
-        self.ctx_future = self.client.scatter(ctx, broadcast=True, hash=False)
+        self.timeout = timeout
+        self.workerless_since: float | None = None
+        self.last_count = 0.0
+        # While the sweep runs, a lost scheduler or worker is reported once, as SweepCrashed
+        # or not at all (the sweep carries on); the client's own log would print tracebacks
+        # of every reconnection attempt. Restored by `close`.
+        self.log_levels = _quiet_dask_logs()
+        # A `result(timeout=...)` that times out (its data died with its worker) leaves a
+        # gather task inside the client that later fails with AllExit, which asyncio reports
+        # as a "Task exception was never retrieved" traceback: nobody waits for it, by design.
+        self.client.loop.add_callback(_ignore_abandoned_gathers)
 
     def submit(self, items: Sequence[RunItem]) -> Any:
-        return self.client.submit(run_batch, list(items), self.ctx_future, pure=False)
+        # The context travels in every task (a few kB beside about a second of work), so the
+        # scheduler holds it and sends it to any worker, including one that replaces a dead
+        # one. Scattered once to the workers, it was lost with them when they all died, and
+        # every task needing it was cancelled.
+        return self.client.submit(run_batch, list(items), self.ctx, pure=False)
+
+    def crashed(self, why: str) -> SweepCrashed:
+        return SweepCrashed(f"the Dask cluster at {self.address} stopped answering ({why})")
 
     def wait(self, handles: list[Any], timeout: float) -> list[Any]:
+        """The batches done within `timeout` seconds (at most 1 s, to watch the workers)."""
         from distributed import wait
 
         try:
             with self.client.as_current():  # `wait` uses the current client; ours is not global
-                return list(wait(handles, timeout=timeout, return_when="FIRST_COMPLETED").done)
+                done = wait(handles, timeout=min(timeout, 1.0), return_when="FIRST_COMPLETED")
         except TimeoutError:
-            return []
+            done = None
+        except Exception as e:  # the client gave up on the scheduler and cancelled everything
+            raise self.crashed(_brief(e)) from e
+        if done is not None and done.done:
+            self.workerless_since = None
+            return list(done.done)
+        self._count_workers()
+        return []
 
-    def result(self, handle: Any, items: Sequence[RunItem]) -> BatchResult:
+    def _count_workers(self) -> None:
+        """Raise SweepCrashed once the cluster has had no worker for `timeout` seconds (the
+        tasks wait on the scheduler meanwhile: a nanny restarting a worker takes a second or
+        two), or when the client has lost the scheduler. Asks at most once a second."""
+        now = time.monotonic()
+        if now - self.last_count < 1.0:
+            return
+        self.last_count = now
+        if self.client.status not in ("running", "connecting"):
+            raise self.crashed(f"the client is {self.client.status}")
+        try:
+            info = self.client.scheduler_info(n_workers=-1)
+        except Exception as e:
+            raise self.crashed(_brief(e)) from e
+        n_workers = info.get("n_workers", len(info.get("workers", {})))
+        if n_workers:
+            self.workerless_since = None
+        elif self.workerless_since is None:
+            self.workerless_since = now
+        elif now - self.workerless_since >= self.timeout:
+            raise SweepCrashed(
+                f"every worker of the Dask cluster at {self.address} left, and none came back "
+                f"within {self.timeout:g} s"
+            )
+
+    def result(self, handle: Any, items: Sequence[RunItem]) -> BatchResult | None:
+        """The batch's rows, or None when its result cannot be had yet: it finished, but on a
+        worker that died before the result was fetched, and the scheduler is running it again
+        (when a worker is back; `_count_workers` gives up after `timeout` s without any)."""
         from distributed import KilledWorker
 
         try:
-            return handle.result()
+            got = handle.result(timeout=self.timeout)
+        except TimeoutError:
+            self._count_workers()
+            return None
         except KilledWorker as e:  # the runs took their worker down, again and again
-            return _failed_rows(items, self.ctx, one_line(e)), None
+            got = _failed_rows(items, self.ctx, one_line(e)), None
         except Exception as e:
-            if handle.status == "error":
-                return _failed_rows(items, self.ctx, one_line(e)), None
-            raise SweepCrashed(f"the Dask cluster stopped answering ({one_line(e)})") from e
-        finally:
+            if handle.status != "error":
+                raise self.crashed(_brief(e)) from e
+            got = _failed_rows(items, self.ctx, one_line(e)), None
+        with contextlib.suppress(Exception):
             handle.release()
+        return got
 
     def abort(self) -> None:
         if self.inflight:
-            self.client.cancel(list(self.inflight))
+            with contextlib.suppress(Exception):  # a client that lost its scheduler may refuse
+                self.client.cancel(list(self.inflight))
         self.inflight.clear()
 
     def close(self) -> None:
-        self.client.close()
+        with contextlib.suppress(Exception):  # nothing left to save: do not fail on the way out
+            self.client.close(timeout=self.timeout)
+        for name, level in self.log_levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def _ignore_abandoned_gathers() -> None:
+    """Run on the Dask client's event loop: drop asyncio's report of a gather that ended with
+    AllExit after its caller stopped waiting; report anything else as before."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if type(context.get("exception")).__name__ == "AllExit":
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+
+
+def _quiet_dask_logs() -> dict[str, int]:
+    """Raise distributed's loggers (Dask's configuration sets some one by one) to CRITICAL;
+    returns their levels before."""
+    names = ["distributed"] + [
+        name for name in logging.root.manager.loggerDict if name.startswith("distributed.")
+    ]
+    levels = {name: logging.getLogger(name).level for name in names}
+    for name in names:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    return levels
+
+
+def _brief(e: BaseException) -> str:
+    """What a Dask exception says, short, without where it was raised (Dask's code)."""
+    text = one_line(e).split(" (at ")[0]
+    if "scheduler-connection-lost" in text:  # FuturesCancelledError, listing every future
+        return "the client lost its connection to the scheduler and could not make it again"
+    return text[:300]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -535,6 +782,143 @@ class _Writer:
             _write_atomic(table, self.out / "rounds" / name)
         _write_atomic(pa.Table.from_pylist(rows, schema=self.runs_schema), self.out / "runs" / name)
         self.written += len(rows)
+
+
+#: The folder in which a rewrite of the tables (compaction, extension) is prepared.
+REWRITE = ".rewrite"
+#: Rows per Parquet row group of a compacted file: big enough to read fast, small enough that
+#: compacting a sweep holds little in memory (one group at a time).
+ROW_GROUP_ROWS = 262_144
+
+
+def _copy_parts(
+    files: Sequence[Path],
+    schema: pa.Schema,
+    dest: Path,
+    transform: Callable[[pa.Table], pa.Table] | None = None,
+) -> int | None:
+    """Write the part files, in order, into one Parquet file (streamed: a row group at a time).
+    Returns the smallest run id written (None if no rows)."""
+    smallest: int | None = None
+    pending: list[pa.Table] = []
+    rows = 0
+    with pq.ParquetWriter(dest, schema) as writer:
+        for f in files:
+            table = pq.read_table(f, schema=schema)
+            if transform is not None:
+                table = transform(table)
+            if table.num_rows:
+                low = pc.min(table.column("run_id")).as_py()
+                smallest = low if smallest is None else min(smallest, low)
+            pending.append(table)
+            rows += table.num_rows
+            if rows >= ROW_GROUP_ROWS:
+                writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
+                pending, rows = [], 0
+        if pending:
+            writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
+    return smallest
+
+
+def _rewrite(
+    out: Path,
+    tables: dict[str, list[tuple[str, str]] | None],
+    extension: _Extension | None = None,
+    metadata: dict[str, Any] | None = None,
+    design: pa.Table | None = None,
+) -> None:
+    """Replace the part files of `runs/` and `rounds/` by one file each (compaction), with run
+    ids and points renumbered into an extended design if `extension` is given, and with new
+    `metadata.json` and `design.parquet` if given. Crash-safe: everything is prepared in
+    `.rewrite/`, then a COMMIT file lists what the folder will hold; from then on
+    `_finish_rewrite` (run again by `--resume` and `load` after a crash) completes the switch,
+    and before it the folder is as it was."""
+    stage = out / REWRITE
+    shutil.rmtree(stage, ignore_errors=True)
+    (stage / "runs").mkdir(parents=True)
+    run_files = sorted((out / "runs").glob("part-*.parquet"))
+    names = {f.name for f in run_files}
+    has_rounds = tables.get("rounds") is not None and (out / "rounds").is_dir()
+    round_files = [f for f in sorted((out / "rounds").glob("part-*.parquet")) if f.name in names]
+
+    def runs_renumbered(t: pa.Table) -> pa.Table:
+        assert extension is not None
+        ids = extension.run_ids(t.column("run_id").to_numpy())
+        t = t.set_column(t.schema.get_field_index("run_id"), "run_id", pa.array(ids, pa.int64()))
+        point = pa.array(ids // extension.new_replications, pa.int64())
+        return t.set_column(t.schema.get_field_index("point"), "point", point)
+
+    def rounds_renumbered(t: pa.Table) -> pa.Table:
+        assert extension is not None
+        ids = extension.run_ids(t.column("run_id").to_numpy())
+        return t.set_column(t.schema.get_field_index("run_id"), "run_id", pa.array(ids, pa.int64()))
+
+    commit: dict[str, list[str] | None] = {"runs": [], "rounds": [] if has_rounds else None}
+    if run_files:
+        tmp = stage / "runs" / "compacting.parquet"
+        smallest = _copy_parts(
+            run_files,
+            _schema(tables["runs"] or []),
+            tmp,
+            runs_renumbered if extension is not None else None,
+        )
+        name = f"part-{smallest or 0:09d}-{uuid.uuid4().hex[:8]}.parquet"
+        os.replace(tmp, stage / "runs" / name)
+        commit["runs"] = [name]
+        if has_rounds:
+            (stage / "rounds").mkdir()
+            _copy_parts(
+                round_files,
+                _schema(tables["rounds"] or []),
+                stage / "rounds" / name,
+                rounds_renumbered if extension is not None else None,
+            )
+            commit["rounds"] = [name]
+    if design is not None:
+        pq.write_table(design, stage / "design.parquet")
+    if metadata is not None:
+        (stage / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
+    _write_json_atomic(commit, stage / "COMMIT")
+    _finish_rewrite(out)
+
+
+def _finish_rewrite(out: Path, drop_uncommitted: bool = False) -> None:
+    """Complete a committed rewrite (idempotent: safe to run again after a crash, or beside
+    another process doing the same); with `drop_uncommitted`, delete one that never committed
+    (only a sweep being resumed may: a running sweep could be preparing it)."""
+    stage = out / REWRITE
+    commit_file = stage / "COMMIT"
+    if not commit_file.exists():
+        if drop_uncommitted:
+            shutil.rmtree(stage, ignore_errors=True)
+        return
+    try:
+        keep = json.loads(commit_file.read_text())
+    except FileNotFoundError:  # another process finished it meanwhile
+        return
+    for sub in ("runs", "rounds"):
+        if keep.get(sub) is None:
+            continue
+        (out / sub).mkdir(exist_ok=True)
+        for f in (out / sub).glob("part-*.parquet"):
+            if f.name not in keep[sub]:
+                f.unlink(missing_ok=True)
+        for name in keep[sub]:
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(stage / sub / name, out / sub / name)
+    for name in ("design.parquet", "metadata.json"):
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(stage / name, out / name)
+    commit_file.unlink(missing_ok=True)
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+def _compact(out: Path, plan: Plan) -> None:
+    """Merge the part files of a finished sweep into one per table: a day-long sweep writes
+    thousands (one every `flush_seconds`, 5 s by default), which file systems and readers
+    handle badly. Streamed, so it needs memory for one row group, not the tables."""
+    if len(list((out / "runs").glob("part-*.parquet"))) > 1:
+        _rewrite(out, _table_columns(plan))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -619,8 +1003,7 @@ def _metadata(plan: Plan) -> dict[str, Any]:
         "plan_sha256": _plan_sha256(plan),
         "spec_text": plan.spec_text,
         "root_seed": plan.spec.seed,
-        "seeds": "run i: SeedSequence(root_seed).spawn(n_runs)[i].generate_state(1, uint64)[0]"
-        " >> 1",
+        "seeds": SEEDS_DOC,
         "scenario": {
             "ref": plan.scenario_ref,
             "path": plan.scenario_path,
@@ -663,9 +1046,15 @@ def _read_metadata(out: Path) -> dict[str, Any] | None:
         raise SpecError([f"{path}: cannot read the sweep's metadata ({e})"]) from None
 
 
-def _inspect_out(out: Path, plan: Plan, resume: bool) -> dict[str, Any] | None:
-    """Check the output folder before anything runs; returns the metadata of a sweep to resume."""
+def _inspect_out(
+    out: Path, plan: Plan, resume: bool
+) -> tuple[dict[str, Any] | None, _Extension | None]:
+    """Check the output folder before anything runs. Returns the metadata of a sweep to resume
+    (None for a new sweep) and, when the spec extends that sweep's, how its runs map into the
+    new design."""
     what = f"--out {out}"
+    if (out / REWRITE / "COMMIT").exists():  # a rewrite that was committed, then interrupted
+        _finish_rewrite(out)
     meta = _read_metadata(out)
     if meta is not None:
         if not resume:
@@ -676,19 +1065,16 @@ def _inspect_out(out: Path, plan: Plan, resume: bool) -> dict[str, Any] | None:
                     "done); add --resume to continue it, or choose another folder"
                 ]
             )
-        if meta.get("plan_sha256") != _plan_sha256(plan):
-            changed = (
-                "the scenario"
-                if meta.get("scenario", {}).get("sha256") != plan.scenario_sha256
-                else "the spec"
-            )
+        if meta.get("plan_sha256") == _plan_sha256(plan):
+            return meta, None
+        if meta.get("scenario", {}).get("sha256") != plan.scenario_sha256:
             raise SpecError(
                 [
-                    f"{what}: {changed} changed since this sweep started; resume it with the "
+                    f"{what}: the scenario changed since this sweep started; resume it with the "
                     "same spec and scenario, or choose another folder"
                 ]
             )
-        return meta
+        return meta, _extension(out, meta, plan)
     if out.exists():
         if not out.is_dir():
             raise SpecError([f"{what}: not a folder"])
@@ -701,7 +1087,109 @@ def _inspect_out(out: Path, plan: Plan, resume: bool) -> dict[str, Any] | None:
         parent = parent.parent
     if not os.access(parent, os.W_OK):
         raise SpecError([f"{what}: cannot write in {parent}"])
-    return None
+    return None, None
+
+
+@dataclass(frozen=True)
+class _Extension:
+    """How the runs of a sweep become runs of a spec that extends it (more replications, more
+    grid values, a larger Sobol base): each old design point is a point of the new design, and
+    a run keeps its point's values, its replication and so its seed; only its ids change."""
+
+    old_replications: int
+    new_replications: int
+    new_point: np.ndarray  # the new design's index of each old design point
+    old_done: frozenset[int]  # finished runs, by their old ids
+
+    def run_ids(self, old_ids: np.ndarray) -> np.ndarray:
+        """New run ids of runs given by their old ids (run id = point x replications + rep)."""
+        point, rep = np.divmod(np.asarray(old_ids, dtype=np.int64), self.old_replications)
+        return self.new_point[point] * self.new_replications + rep
+
+    def done(self) -> set[int]:
+        return {int(i) for i in self.run_ids(np.fromiter(self.old_done, np.int64))}
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal once written as JSON (metadata holds lists where the plan holds tuples)."""
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
+def _extension(out: Path, meta: dict[str, Any], plan: Plan) -> _Extension:
+    """The mapping of a sweep's runs into the design of `plan`, or SpecError saying why `plan`
+    does not extend the sweep (it would drop or change finished runs)."""
+
+    def refuse(reason: str) -> SpecError:
+        return SpecError(
+            [
+                f"--out {out}: the spec changed since this sweep started, and does not extend "
+                f"it: {reason}; resume it with the same spec, or extend it (more replications, "
+                "more grid values, a larger Sobol base: every design point kept), or choose "
+                "another folder"
+            ]
+        )
+
+    if meta.get("format") == FORMAT_RUN_ID_SEEDS:
+        raise refuse(
+            "this sweep was started by an older bloc, whose seeds depend on the number of runs, "
+            "so it can only be resumed as it is"
+        )
+    if meta.get("root_seed") != plan.spec.seed:
+        raise refuse(f"the seed is {plan.spec.seed}, the sweep's is {meta.get('root_seed')}")
+    if not _same(meta.get("scenario", {}).get("set"), plan.fixed):
+        raise refuse("the [set] values differ")
+    if not _same(meta.get("tables"), _table_columns(plan)):
+        raise refuse("the tables' columns differ (parameters, their types, metrics or collect)")
+    old_reps = int(meta["design"]["replications"])
+    new_reps = plan.spec.replications
+    if new_reps < old_reps:
+        raise refuse(f"{new_reps} replications, fewer than the sweep's {old_reps}")
+    params = [(p["path"], p["dtype"]) for p in meta["design"]["parameters"]]
+    paths = [path for path, _ in params]
+    old_points = _design_points(out, params) if (out / "design.parquet").exists() else []
+    # Points match by value; a value that occurs k times matches its k-th occurrence.
+    where: dict[tuple[int, int], int] = {}
+    seen: dict[int, int] = {}
+    for i, pt in enumerate(plan.design.points):
+        key = point_key(paths, pt)
+        where[(key, seen.get(key, 0))] = i
+        seen[key] = seen.get(key, 0) + 1
+    seen.clear()
+    new_point = np.empty(len(old_points), dtype=np.int64)
+    for i, pt in enumerate(old_points):
+        key = point_key(paths, pt)
+        j = where.get((key, seen.get(key, 0)))
+        seen[key] = seen.get(key, 0) + 1
+        if j is None:
+            values = ", ".join(f"{p} = {v!r}" for p, v in zip(paths, pt))
+            raise refuse(f"its design point {i} ({values}) is not in the new design")
+        new_point[i] = j
+    return _Extension(old_reps, new_reps, new_point, frozenset(_done_ids(out)))
+
+
+def _extended_metadata(meta: dict[str, Any], plan: Plan, ext: _Extension) -> dict[str, Any]:
+    """The metadata of the extended sweep: the new plan's, with the sweep's history, and a
+    record of what it was before."""
+    new = _metadata(plan)
+    new["started"] = meta.get("started")
+    new["sessions"] = list(meta.get("sessions", []))
+    new["extensions"] = [
+        *meta.get("extensions", []),
+        {
+            "at": _now(),
+            "command": _invocation(),
+            "runs_kept": len(ext.old_done),
+            "before": {
+                "spec_sha256": meta.get("spec_sha256"),
+                "plan_sha256": meta.get("plan_sha256"),
+                "spec_text": meta.get("spec_text"),
+                "n_points": meta["design"]["n_points"],
+                "replications": meta["design"]["replications"],
+                "n_runs": meta["design"]["n_runs"],
+            },
+        },
+    ]
+    return new
 
 
 def _done_ids(out: Path) -> set[int]:
@@ -712,7 +1200,9 @@ def _done_ids(out: Path) -> set[int]:
 
 
 def _tidy(out: Path) -> None:
-    """After a crash: drop temporary files, and rounds parts whose runs part never landed."""
+    """After a crash: finish a committed rewrite or drop an unfinished one, drop temporary
+    files, and rounds parts whose runs part never landed."""
+    _finish_rewrite(out, drop_uncommitted=True)
     for sub in ("runs", "rounds"):
         for tmp in (out / sub).glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
@@ -724,13 +1214,29 @@ def _tidy(out: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _write_design(out: Path, plan: Plan) -> None:
+def _design_table(plan: Plan) -> pa.Table:
     d = plan.design
     cols: dict[str, list[Any]] = {"point": list(range(d.n_points))}
     for j, p in enumerate(d.params):
         cols[p.path] = [_cell(pt[j], p.dtype) for pt in d.points]
     schema = _schema([("point", "int64"), *((p.path, p.dtype) for p in d.params)])
-    _write_atomic(pa.table(cols, schema=schema), out / "design.parquet")
+    return pa.table(cols, schema=schema)
+
+
+def _write_design(out: Path, plan: Plan) -> None:
+    _write_atomic(_design_table(plan), out / "design.parquet")
+
+
+def _design_points(out: Path, params: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
+    """The points of `design.parquet`, in order, given the parameters' paths and types."""
+    df = pq.read_table(out / "design.parquet").to_pandas().sort_values("point")
+    cols = []
+    for path, dtype in params:
+        values = df[path].tolist()
+        cols.append([json.loads(v) for v in values] if dtype == "json" else values)
+    if not cols:
+        return [()] * len(df)
+    return [tuple(_native(x) for x in pt) for pt in zip(*cols)]
 
 
 def _stored_points(out: Path, plan: Plan) -> list[tuple[Any, ...]]:
@@ -738,16 +1244,12 @@ def _stored_points(out: Path, plan: Plan) -> list[tuple[Any, ...]]:
     path = out / "design.parquet"
     if not path.exists():
         return plan.design.points
-    df = pq.read_table(path).to_pandas().sort_values("point")
-    if len(df) != plan.design.n_points:
-        raise SpecError([f"{path}: {len(df)} design points, the spec makes {plan.design.n_points}"])
-    cols = []
-    for p in plan.design.params:
-        values = df[p.path].tolist()
-        cols.append([json.loads(v) for v in values] if p.dtype == "json" else values)
-    if not cols:
-        return [()] * len(df)
-    return [tuple(_native(x) for x in pt) for pt in zip(*cols)]
+    points = _design_points(out, [(p.path, p.dtype) for p in plan.design.params])
+    if len(points) != plan.design.n_points:
+        raise SpecError(
+            [f"{path}: {len(points)} design points, the spec makes {plan.design.n_points}"]
+        )
+    return points
 
 
 def _native(x: Any) -> Any:
@@ -798,13 +1300,26 @@ def _auto_batch(seconds_per_run: float, n_missing: int, slots: int) -> int:
 
 
 def _batches(
-    plan: Plan, points: Sequence[tuple[Any, ...]], missing: Iterator[int], size: int
+    plan: Plan,
+    points: Sequence[tuple[Any, ...]],
+    missing: Iterator[int],
+    size: int,
+    run_id_seeds: bool = False,
 ) -> Iterator[list[RunItem]]:
-    reps, root = plan.spec.replications, plan.spec.seed
+    """The missing runs in batches of `size`, each with its seed (`point_seed`; `run_seed` for
+    a sweep of format 1, `run_id_seeds`)."""
+    reps, root, paths = plan.spec.replications, plan.spec.seed, plan.design.paths
+    keys: dict[int, int] = {}
     batch: list[RunItem] = []
     for run_id in missing:
         point, rep = divmod(run_id, reps)
-        batch.append((run_id, point, rep, run_seed(root, run_id), points[point]))
+        if run_id_seeds:
+            seed = run_seed(root, run_id)
+        else:
+            if point not in keys:
+                keys[point] = point_key(paths, points[point])
+            seed = point_seed(root, keys[point], rep)
+        batch.append((run_id, point, rep, seed, points[point]))
         if len(batch) == size:
             yield batch
             batch = []
@@ -825,8 +1340,11 @@ def _execute(backend: Any, batches: Iterator[list[RunItem]], writer: _Writer, ba
         if not inflight:
             break
         for handle in backend.wait(list(inflight), writer.seconds_to_flush()):
-            items = inflight.pop(handle)
-            rows, rounds = backend.result(handle, items)
+            got = backend.result(handle, inflight[handle])
+            if got is None:  # not to be had yet (Dask: lost with its worker, being rerun)
+                continue
+            inflight.pop(handle)
+            rows, rounds = got
             writer.add(rows, rounds)
             bar.update(len(rows))
             if writer.failed:
@@ -864,35 +1382,80 @@ def run_sweep(
     already in `out`, running only the missing run ids. batch_size: runs per task (default: about
     a second of work). flush_seconds: how often finished runs are written.
 
-    Raises SpecError (bad spec, folder or scheduler: nothing ran), SweepInterrupted (Ctrl-C:
-    what finished is saved) or SweepCrashed (a worker process died: what finished is saved)."""
-    plan = spec if isinstance(spec, Plan) else load_spec(spec)
+    Raises SpecError (bad spec, folder or scheduler: nothing ran), SweepInterrupted (Ctrl-C or
+    SIGTERM: what finished is saved, the workers are stopped) or SweepCrashed (a worker process
+    died: what finished is saved)."""
     out = Path(out)
+    try:
+        with _stop_on_signals():
+            return _run_sweep(
+                spec,
+                out,
+                workers=workers,
+                scheduler=scheduler,
+                resume=resume,
+                batch_size=batch_size,
+                progress=progress,
+                connect_timeout=connect_timeout,
+                flush_seconds=flush_seconds,
+                log=log,
+            )
+    except _Stopped as e:  # before the sweep's folder was set up, or after it was finished
+        meta = _read_metadata(out) if out.is_dir() else None
+        total = int(meta["design"]["n_runs"]) if meta else 0
+        raise SweepInterrupted(out, len(_done_ids(out)) if meta else 0, total, e.signum) from None
+
+
+def _run_sweep(
+    spec: str | Path | Plan,
+    out: Path,
+    *,
+    workers: int | None,
+    scheduler: str | None,
+    resume: bool,
+    batch_size: int | None,
+    progress: bool,
+    connect_timeout: float,
+    flush_seconds: float,
+    log: Callable[[str], None],
+) -> SweepSummary:
+    plan = spec if isinstance(spec, Plan) else load_spec(spec)
     if workers is not None and scheduler:
         raise SpecError(["--workers and --scheduler exclude each other (the cluster has workers)"])
     if workers is not None and workers < 1:
         raise SpecError([f"--workers must be at least 1 (got {workers})"])
     for w in plan.warnings:
         log(f"bloc: warning: {w}")
-    meta = _inspect_out(out, plan, resume)
-    points = _stored_points(out, plan) if meta else plan.design.points
+    meta, extension = _inspect_out(out, plan, resume)
     n = plan.n_runs
-    done = _done_ids(out) if meta else set()
+    run_id_seeds = meta is not None and meta.get("format") == FORMAT_RUN_ID_SEEDS
+    if extension is not None:
+        points = plan.design.points
+        done = extension.done()
+        log(
+            f"bloc sweep: the spec extends the sweep in {out}: its {len(done)} finished runs are "
+            f"kept, {n - len(done)} of the {n} runs are left to run"
+        )
+    else:
+        points = _stored_points(out, plan) if meta else plan.design.points
+        done = _done_ids(out) if meta else set()
     n_missing = n - len(done)
     t0 = time.monotonic()
     ctx = RunContext.of(plan)
     try:
         backend = _make_backend(ctx, workers, scheduler, connect_timeout) if n_missing else None
-    except KeyboardInterrupt:
-        raise SweepInterrupted(out, len(done), n) from None
+    except KeyboardInterrupt as e:
+        raise SweepInterrupted(out, len(done), n, _signum(e)) from None
     backend_name = backend.name if backend else "nothing to run"
 
     session = {"started": _now(), "ended": None, "backend": backend_name, "runs": 0}
     writer: _Writer | None = None
     status = "running"
+    signum = int(signal.SIGINT)
+    crash: SweepCrashed | None = None
     try:
         session["spec_sha256"] = plan.spec_sha256
-        meta = _open_out(out, plan, meta, session)
+        meta = _open_out(out, plan, meta, session, extension)
         if backend is not None:
             slots = backend.window // 2 if not isinstance(backend, _InProcess) else 1
             size = batch_size or _auto_batch(plan.seconds_per_run, n_missing, max(slots, 1))
@@ -910,24 +1473,27 @@ def run_sweep(
                 dynamic_ncols=True,
                 smoothing=0.05,
             ) as bar:
-                _execute(backend, _batches(plan, points, missing, size), writer, bar)
+                batches = _batches(plan, points, missing, size, run_id_seeds)
+                _execute(backend, batches, writer, bar)
+        _compact(out, plan)
         status = "complete"
-    except KeyboardInterrupt:
-        status = "interrupted"
+    except KeyboardInterrupt as e:
+        status, signum = "interrupted", _signum(e)
         if backend is not None:
             backend.abort()
         if writer is not None:
             writer.flush()
-    except SweepCrashed:
-        status = "crashed"
+    except SweepCrashed as e:
+        status, crash = "crashed", e
         if backend is not None:
             backend.abort()
         if writer is not None:
             writer.flush()
-        raise
     finally:
         if backend is not None:
             backend.close()
+        if meta is None:  # stopped inside `_open_out`, which may have written it already
+            meta = _read_metadata(out)
         if meta is not None and (out / "metadata.json").exists():
             session["ended"] = _now()
             session["runs"] = writer.written if writer else 0
@@ -936,15 +1502,28 @@ def run_sweep(
                 meta["ended"] = session["ended"]
             _write_json_atomic(meta, out / "metadata.json")
     if status == "interrupted":
-        raise SweepInterrupted(out, len(_done_ids(out)), n)
+        raise SweepInterrupted(out, len(_done_ids(out)), n, signum)
+    if crash is not None:
+        saved = f"{len(_done_ids(out))} of {n} runs are saved in {out}"
+        raise SweepCrashed(f"{crash}: {saved}") from crash
     return _summary(out, n, writer.written if writer else 0, time.monotonic() - t0, backend_name)
 
 
+def _signum(e: KeyboardInterrupt) -> int:
+    """The signal behind a KeyboardInterrupt: SIGTERM for `_Stopped`'s, else SIGINT."""
+    return int(getattr(e, "signum", signal.SIGINT))
+
+
 def _open_out(
-    out: Path, plan: Plan, meta: dict[str, Any] | None, session: dict[str, Any]
+    out: Path,
+    plan: Plan,
+    meta: dict[str, Any] | None,
+    session: dict[str, Any],
+    extension: _Extension | None = None,
 ) -> dict[str, Any]:
     """Create the sweep's folder (metadata.json first: from then on `--resume` can finish it), or
-    tidy the folder of a sweep being resumed; record the session. Returns the metadata."""
+    tidy the folder of a sweep being resumed (and renumber its runs into the extended design);
+    record the session. Returns the metadata."""
     try:
         if meta is None:
             out.mkdir(parents=True, exist_ok=True)
@@ -961,9 +1540,14 @@ def _open_out(
             if plan.round_columns:
                 (out / "rounds").mkdir(exist_ok=True)
             _tidy(out)
-            meta["status"] = "running"
-            meta["sessions"].append(session)
-            _write_json_atomic(meta, out / "metadata.json")
+            if extension is not None:
+                meta = _extended_metadata(meta, plan, extension)
+                meta["sessions"].append(session)
+                _rewrite(out, _table_columns(plan), extension, meta, _design_table(plan))
+            else:
+                meta["status"] = "running"
+                meta["sessions"].append(session)
+                _write_json_atomic(meta, out / "metadata.json")
     except OSError as e:
         raise SpecError([f"--out {out}: cannot write there ({e.strerror or e})"]) from None
     return meta
@@ -1006,8 +1590,12 @@ def load(out: str | Path) -> SweepResults:
     """The runs and rounds tables of a sweep folder as pandas DataFrames, and its metadata.
 
     Only complete part files are read (a crash leaves none half-written); rounds of runs whose
-    runs part never landed are ignored, as `--resume` would delete them."""
+    runs part never landed are ignored, as `--resume` would delete them. A merge of the part
+    files (or an extension's renumbering) that was committed and then cut short is finished
+    first, so this may write in the folder; one that never committed is ignored."""
     out = Path(out)
+    if (out / REWRITE / "COMMIT").exists():  # a compaction or extension cut short: finish it
+        _finish_rewrite(out)
     meta = _read_metadata(out)
     if meta is None:
         raise SpecError([f"{out}: no sweep here (no metadata.json)"])

@@ -5,7 +5,7 @@ A spec names a scenario, the parameters to vary (dotted paths into the scenario,
 
     title = "Outsider penalty x rare-earth floor"
     scenario = "ministerial-2026"    # a built-in name, or a TOML file (relative to this spec)
-    seed = 20260204                  # root seed: run i gets SeedSequence(seed).spawn(N)[i]
+    seed = 20260204                  # root seed: each run's seed is spawned from it
     replications = 2
     collect = "end"                  # "end": a runs table; "every_round": a rounds table too
     metrics = ["final_size", "first_fracture", "mean_world_price", "stockpile_fund"]
@@ -483,15 +483,6 @@ def make_design(spec: SweepSpec) -> Design:
     return Design(d.kind, params, points, d.size, d.second_order)
 
 
-def run_seeds(root_seed: int, n: int) -> list[int]:
-    """Per-run seeds: run i gets a 63-bit integer from SeedSequence(root).spawn(n)[i].
-
-    Drawn in the parent, so every backend and worker count gives each run the same seed; the
-    integer reproduces the run alone: `BlocModel(scenario, rng=seed)`."""
-    children = np.random.SeedSequence(root_seed).spawn(n)
-    return [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children]
-
-
 # ------------------------------------------------------------------------------------------------
 # Metrics
 
@@ -737,16 +728,86 @@ def _attribute(
                 f"{origin}: {section}.{path}: {values[path]!r} is rejected by the scenario: {msg}"
             )
     point = ", ".join(f"{k} = {v!r}" for k, v in values.items())
-    return f"{origin}: the first design point ({point}) makes the scenario invalid: {problem}"
+    return f"{origin}: the point ({point}) makes the scenario invalid: {problem}"
+
+
+def _rejection(raw: Mapping[str, Any], scen_path: str, values: Mapping[str, Any]) -> str | None:
+    """Why the scenario with these overrides is invalid (its first problem), or None."""
+    try:
+        scenario_with(raw, scen_path, values)
+    except ScenarioError as e:
+        return e.problems[0]
+    return None
+
+
+def check_values(
+    spec: SweepSpec, raw: Mapping[str, Any], scen_path: str, origin: str
+) -> tuple[list[str], list[str], dict[str, Any]]:
+    """Check every parameter's values against the scenario before the design is drawn, so that
+    the outcome never depends on the seed. Returns (problems, warnings, probe point).
+
+    Each value is tried alone, with the `[set]` values and the scenario's own values for the
+    other parameters. A range (`range`, `uniform`, `log_uniform`) whose start or end the
+    scenario rejects is a problem: it reaches past one of the scenario's bounds, and a share of
+    its runs would fail. A rejected value in a list (`values`, `choice`) gives a warning (its
+    runs are recorded as failed), unless every value is rejected. The probe point holds each
+    parameter's first accepted value: `load_spec` checks it as a whole and times a model on it."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    probe: dict[str, Any] = {}
+    fixed = dict(spec.fixed)
+    sections = {p: "set" for p in fixed}
+    why = _rejection(raw, scen_path, fixed)
+    if why is not None:
+        return [_attribute(why, origin, sections, fixed)], [], {}
+    for path, p in spec.parameters.items():
+        param = Param.from_spec(path, p)
+        candidates = param.candidates()
+        ends = (
+            (candidates[0], candidates[-1]) if p.kind in ("range", "uniform", "log_uniform") else ()
+        )
+        accepted: list[Any] = []
+        rejected: list[tuple[Any, str]] = []
+        for value in candidates:
+            why = _rejection(raw, scen_path, {**fixed, path: value})
+            if why is None:
+                accepted.append(value)
+            else:
+                rejected.append((value, _about(why, path) or why))
+        beyond = [(v, msg) for v, msg in rejected if v in ends]
+        if beyond:
+            value, msg = beyond[0]
+            low, high = getattr(p, p.kind)
+            end = "start" if value == ends[0] else "end"
+            problems.append(
+                f"{origin}: parameters.{path}: {p.kind} [{low}, {high}] goes past the "
+                f"scenario's bound at its {end}: {msg}; keep the {p.kind} within the bound"
+            )
+        elif rejected and not accepted:
+            value, msg = rejected[0]
+            more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
+            problems.append(
+                f"{origin}: parameters.{path}: no value is accepted by the scenario: "
+                f"{value!r} is rejected: {msg}{more}"
+            )
+        else:
+            warnings += [
+                f"{origin}: parameters.{path}: {value!r} is rejected by the scenario ({msg}); "
+                "runs with it will be recorded as failed"
+                for value, msg in rejected
+            ]
+            probe[path] = accepted[0]
+    return problems, warnings, probe
 
 
 def load_spec(spec_path: str | Path) -> Plan:
     """Read, validate and bind a spec, or raise SpecError listing every problem.
 
-    Checks, before any run: the spec's own fields; every parameter path against the scenario
-    (with "did you mean"); the first design point through the scenario's validation; the
-    metrics against the rounds table of a real model. Other values the scenario rejects give
-    warnings (their runs will be recorded as failed)."""
+    Checks, before the design is drawn and any run: the spec's own fields; every parameter path
+    against the scenario (with "did you mean"); every parameter's values, or a range's start and
+    end, through the scenario's validation (see `check_values`: a range past a bound is an
+    error, whatever the seed); the metrics against the rounds table of a real model. Values of
+    a list that the scenario rejects give warnings (their runs will be recorded as failed)."""
     path = Path(spec_path)
     origin = str(spec_path)
     data = read_toml(path)
@@ -769,9 +830,11 @@ def load_spec(spec_path: str | Path) -> Plan:
     if problems:
         raise SpecError(problems)
 
+    problems, warnings, probe_point = check_values(spec, raw, scen_path, origin)
+    if problems:
+        raise SpecError(problems)
     design = make_design(spec)
-    first = design.points[0] if design.points else ()
-    values = {**spec.fixed, **dict(zip(design.paths, first))}
+    values = {**spec.fixed, **probe_point}
     try:
         scenario = scenario_with(raw, scen_path, values)
     except ScenarioError as e:
@@ -786,8 +849,9 @@ def load_spec(spec_path: str | Path) -> Plan:
         t1 = time.perf_counter()
         timed.step()
         t2 = time.perf_counter()
-    except Exception as e:  # the engine refuses the first point: nothing can run
-        raise SpecError([f"{origin}: the first design point cannot run: {one_line(e)}"]) from None
+    except Exception as e:  # the engine refuses the probe point: nothing can run
+        point = ", ".join(f"{k} = {v!r}" for k, v in values.items())
+        raise SpecError([f"{origin}: the point ({point}) cannot run: {one_line(e)}"]) from None
     seconds = (t1 - t0) + scenario.time.rounds * (t2 - t1)
     columns = column_dtypes(probe.rounds_df)
     metrics, metric_problems = plan_metrics(spec.metrics, columns, scenario.mineral_ids)
@@ -796,21 +860,6 @@ def load_spec(spec_path: str | Path) -> Plan:
     round_columns: tuple[str, ...] = ()
     if spec.collect == "every_round":
         round_columns = tuple(dict.fromkeys(m.column for m in metrics if m.column != "round"))
-
-    warnings: list[str] = []
-    for j, param in enumerate(design.params):
-        for value in param.candidates():
-            if value == first[j]:
-                continue
-            trial = {**values, param.path: value}
-            try:
-                scenario_with(raw, scen_path, trial)
-            except ScenarioError as e:
-                msg = _about(e.problems[0], param.path) or e.problems[0]
-                warnings.append(
-                    f"{origin}: parameters.{param.path}: {value!r} is rejected by the scenario "
-                    f"({msg}); runs with it will be recorded as failed"
-                )
 
     raw_json = json.dumps(raw, sort_keys=True, default=str)
     return Plan(

@@ -13,13 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
 from negotiation import BlocModel, load_scenario
 from negotiation.cli import main
-from negotiation.sweep import load, run_seed, run_sweep
+from negotiation.sweep import load, point_key, point_seed, run_seed, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "scenarios" / "sweeps"
@@ -68,7 +70,12 @@ def test_tables_equal_direct_model_calls(tiny_sweep):
     assert list(runs["run_id"]) == list(range(8))
     assert list(runs["point"]) == [0, 0, 1, 1, 2, 2, 3, 3]
     assert list(runs["replication"]) == [0, 1] * 4
-    assert list(runs["seed"]) == [run_seed(99, i) for i in range(8)]
+    paths = ["policy.outsider_penalty", "policy.instrument"]
+    assert list(runs["seed"]) == [
+        point_seed(99, point_key(paths, (r["policy.outsider_penalty"], r["policy.instrument"])),
+                   r["replication"])
+        for _, r in runs.iterrows()
+    ]  # fmt: skip
     assert list(runs["policy.instrument"]) == ["border", "border", "price_gap", "price_gap"] * 2
     assert set(runs["status"]) == {"ok"} and runs["error"].isna().all()
     columns = [c for c in rounds.columns if c not in ("run_id", "round")]
@@ -146,6 +153,19 @@ def test_failed_runs_are_rows_and_set_the_exit_code(tmp_path):
     assert again.exit_code == 4 and "this session ran 0 in" in again.stdout
 
 
+def one_part_per_run(out: Path) -> None:
+    """Split a finished sweep's tables (compacted into one file each) into one part file per
+    run, named as the sweep names them: the folder as a sweep leaves it while it runs."""
+    for sub in ("runs", "rounds"):
+        files = sorted((out / sub).glob("part-*.parquet"))
+        table = pa.concat_tables([pq.read_table(f) for f in files])
+        for f in files:
+            f.unlink()
+        for run_id in range(8):
+            rows = table.filter(pc.equal(table.column("run_id"), run_id))
+            pq.write_table(rows, out / sub / f"part-{run_id:09d}-{run_id:08x}.parquet")
+
+
 def test_resume_runs_only_what_is_missing(tmp_path):
     spec = write(tmp_path, TINY)
     full = tmp_path / "full"
@@ -153,8 +173,9 @@ def test_resume_runs_only_what_is_missing(tmp_path):
     expected = load(full)
     cut = tmp_path / "cut"
     shutil.copytree(full, cut)
+    one_part_per_run(cut)
     parts = sorted((cut / "runs").glob("part-*.parquet"))
-    assert len(parts) == 8  # one part per run with batch size 1 and flush every batch
+    assert len(parts) == 8
     for p in parts[1:4]:  # three runs lost with both their tables
         p.unlink()
         (cut / "rounds" / p.name).unlink()
@@ -170,10 +191,35 @@ def test_resume_runs_only_what_is_missing(tmp_path):
     pd.testing.assert_frame_equal(done.runs, expected.runs, check_exact=True)
     pd.testing.assert_frame_equal(done.rounds, expected.rounds, check_exact=True)
     assert not list(cut.glob("**/.*.tmp"))
-    assert {p.name for p in (cut / "rounds").iterdir()} <= {
+    # compacted once finished: one file per table, under the same name
+    assert [p.name for p in (cut / "rounds").iterdir()] == [
         p.name for p in (cut / "runs").iterdir()
-    }
+    ]
+    assert len(list((cut / "runs").iterdir())) == 1
     assert len(done.metadata["sessions"]) == 2
+
+
+def test_a_sweep_of_format_1_resumes_with_run_id_seeds_and_cannot_be_extended(tmp_path):
+    """Folders written before seeds were keyed by design point still resume, with the seeds
+    their runs were started with (by run id); extending them would change those, so it is
+    refused."""
+    spec = write(tmp_path, TINY)
+    out = tmp_path / "old"
+    run_sweep(spec, out, workers=1, progress=False)
+    one_part_per_run(out)
+    for name in sorted(p.name for p in (out / "runs").iterdir())[4:]:
+        (out / "runs" / name).unlink()
+        (out / "rounds" / name).unlink()
+    meta = json.loads((out / "metadata.json").read_text())
+    meta["format"] = "bloc-sweep/1"
+    (out / "metadata.json").write_text(json.dumps(meta))
+    summary = run_sweep(spec, out, workers=1, resume=True, progress=False)
+    assert summary.n_run_now == 4 and summary.n_ok == 8
+    runs = load(out).runs
+    assert list(runs["seed"][4:]) == [run_seed(99, i) for i in range(4, 8)]
+    more = write(tmp_path, TINY.replace("replications = 2", "replications = 3"), "more.toml")
+    r = bloc("sweep", str(more), "--out", str(out), "--resume")
+    assert r.exit_code == 2 and "started by an older bloc" in r.stderr
 
 
 def test_the_output_folder_is_never_mixed_up(tmp_path, tiny_sweep):
@@ -221,6 +267,47 @@ def test_bad_specs_exit_2_before_any_run(tmp_path, case):
     assert len(errors(r)) == 1 and len(r.stderr.splitlines()) == 1, r.stderr
     assert errors(r)[0].startswith(f"bloc: error: {spec}: parameters.") and expected in r.stderr
     assert not out.exists()
+
+
+def test_a_range_past_a_scenario_bound_exits_2_whatever_the_seed(tmp_path):
+    """`outsider_penalty` is at most 2 and `aggressiveness` at most 1: ranges reaching past them
+    are refused before the design is drawn, so every seed gives the same one-line errors, which
+    quote the bound rather than a random draw. Real `bloc sweep` processes, one per seed."""
+    import sys
+
+    bin_dir = Path(sys.executable).parent
+    command = [str(bin_dir / "bloc")] if (bin_dir / "bloc").exists() else [
+        sys.executable, "-m", "negotiation.cli"]  # fmt: skip
+    procs = []
+    for seed in (1, 2, 3):
+        spec = write(tmp_path, f"""
+            seed = {seed}
+            [design]
+            kind = "lhs"
+            size = 20
+            [set]
+            "time.rounds" = 3
+            [parameters]
+            "policy.outsider_penalty" = {{ uniform = [0, 3] }}
+            "supplier.aggressiveness" = {{ uniform = [0.5, 1.5] }}
+        """, f"seed{seed}.toml")  # fmt: skip
+        out = tmp_path / f"out{seed}"
+        procs.append((spec, out, subprocess.Popen(
+            [*command, "sweep", str(spec), "--out", str(out), "--workers", "1"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))  # fmt: skip
+    for spec, out, proc in procs:
+        _, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 2, stderr
+        assert stderr.splitlines() == [
+            f"bloc: error: {spec}: parameters.policy.outsider_penalty: uniform [0, 3] goes past "
+            "the scenario's bound at its end: should be less than or equal to 2 (got 3.0); "
+            "outsider_penalty: margin on non-member supply (0.05 = 5%); keep the uniform within "
+            "the bound",
+            f"bloc: error: {spec}: parameters.supplier.aggressiveness: uniform [0.5, 1.5] goes "
+            "past the scenario's bound at its end: should be less than or equal to 1 (got 1.5); "
+            "aggressiveness: how hard it acts, 0 to 1; keep the uniform within the bound",
+        ]
+        assert not out.exists()
 
 
 def test_bad_options_exit_2(tmp_path, tiny_sweep):

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -285,6 +286,415 @@ def test_a_worker_that_dies_stops_the_sweep_cleanly(reference, tmp_path):
     assert proc.returncode == 1, stderr
     assert "a worker process died" in stderr and "resume with: bloc sweep" in stderr
     assert load(out).runs["run_id"].is_unique
+    r = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out), "--resume", "--workers",
+                                  "1", "--quiet"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert_same(one, out)
+
+
+#: 60 runs of 30 rounds: on 2 workers long enough (several seconds) to be stopped mid-sweep.
+LONG_SPEC = SPEC.replace("size = 6", "size = 30").replace('"time.rounds" = 3', '"time.rounds" = 30')
+
+
+@pytest.fixture(scope="module")
+def long_reference(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("long")
+    spec = write(tmp, LONG_SPEC)
+    run_sweep(spec, tmp / "one", workers=1, progress=False)
+    return spec, tmp / "one"
+
+
+def sweep_family(pid: int) -> list:
+    """The sweep's process and its descendants (fork server, resource tracker, pool workers)."""
+    import psutil
+
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def still_running(family: list, group: int) -> list[str]:
+    """Processes of the sweep still running: one of `family`, or any process of its process
+    group (the test starts the sweep in a session of its own, and every process it starts
+    stays in its group even when re-parented). Zombies hold nothing and are not counted."""
+    import psutil
+
+    alive = {}
+    for p in family:
+        with contextlib.suppress(psutil.Error):
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                alive[p.pid] = p
+    for p in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, ProcessLookupError):
+            if os.getpgid(p.pid) == group and p.status() != psutil.STATUS_ZOMBIE:
+                alive[p.pid] = p
+    found = []
+    for p in alive.values():
+        with contextlib.suppress(psutil.Error):
+            found.append(f"{p.pid} {' '.join(p.cmdline())[:120]}")
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGTERM to the sweep", "SIGTERM to its group", "SIGKILL"])
+def test_sigterm_writes_what_finished_and_leaves_no_process(long_reference, tmp_path, how):
+    """SIGTERM to the sweep's process (as `docker stop` sends it) or to its whole process group
+    (as `timeout` and SLURM do) stops it like Ctrl-C: what finished is written, status
+    "interrupted", the resume command printed, exit code 143; and no process of the sweep stays
+    alive. After SIGKILL of the sweep's process, which nothing can handle, its workers end too."""
+    spec, one = long_reference
+    out = tmp_path / "out"
+    proc = subprocess.Popen([*BLOC, "sweep", str(spec), "--out", str(out), "--workers", "2",
+                             "--batch-size", "1", "--flush-seconds", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+    try:
+        wait_for(lambda: parts(out) >= 3 or proc.poll() is not None, 300, "runs")
+        family = sweep_family(proc.pid)
+        assert proc.poll() is None, "the sweep finished before it could be stopped"
+        commands = " ".join(" ".join(p.cmdline()) for p in family[1:])
+        # the fork server, the resource tracker and two workers: what must not outlive the sweep
+        assert len(family) >= 5 and "forkserver" in commands and "resource_tracker" in commands
+        if how == "SIGTERM to the sweep":
+            proc.send_signal(signal.SIGTERM)
+        elif how == "SIGTERM to its group":
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            proc.kill()
+        _, stderr = proc.communicate(timeout=120)
+        wait_for(lambda: not still_running(family, proc.pid), 30, "the sweep's processes to end")
+    finally:
+        left = still_running([], proc.pid) if proc.poll() is not None else []
+        stop(proc)
+    assert not left
+    saved = load(out)
+    assert saved.runs["run_id"].is_unique and 3 <= len(saved.runs) < 60
+    if how == "SIGKILL":
+        assert proc.returncode == -signal.SIGKILL
+    else:
+        assert proc.returncode == 143, stderr
+        assert f"stopped by SIGTERM: {len(saved.runs)} of 60 runs are saved in {out}" in stderr
+        command = f"bloc sweep {spec} --out {out} --resume --workers 2"
+        assert f"resume with: {command}" in stderr and "Traceback" not in stderr
+        assert saved.metadata["status"] == "interrupted"
+        assert saved.metadata["sessions"][-1]["runs"] == len(saved.runs)
+    r = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out), "--resume", "--workers",
+                                  "1", "--quiet"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert load(out).metadata["status"] == "complete"
+    assert_same(one, out)
+
+
+GROWS = """
+    title = "a sweep that grows"
+    seed = 11
+    replications = 2
+    collect = "every_round"
+    metrics = ["final_size", "final_members", "mean_world_price", "stockpile_fund"]
+    [set]
+    "time.rounds" = 3
+    [parameters]
+    "policy.outsider_penalty" = { values = [0.05, 0.2] }
+    "policy.instrument" = { choice = ["border", "price_gap"] }
+"""
+#: one grid value and one replication more: 6 points x 3 replications, 8 of the 18 runs done
+GROWN = GROWS.replace("replications = 2", "replications = 3").replace(
+    "[0.05, 0.2]", "[0.05, 0.1, 0.2]"
+)
+
+
+@pytest.mark.slow
+def test_an_extended_spec_resumes_with_only_the_new_runs(tmp_path):
+    """Add a grid value and a replication, resume with the new spec: the finished runs are kept
+    (their seeds depend only on their point and replication), only the 10 new runs run, and the
+    tables equal a fresh sweep of the extended spec. Real `bloc sweep` processes."""
+    small, grown = write(tmp_path, GROWS, "small.toml"), write(tmp_path, GROWN, "grown.toml")
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    first = subprocess.run([*BLOC, "sweep", str(small), "--out", str(out), "--workers", "2",
+                            "--batch-size", "1"], capture_output=True, text=True,
+                           timeout=600)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    before = load(out).runs
+    fresh_proc = subprocess.Popen([*BLOC, "sweep", str(grown), "--out", str(fresh), "--workers",
+                                   "1", "--quiet"], stderr=subprocess.PIPE, text=True)  # fmt: skip
+    extend = subprocess.run([*BLOC, "sweep", str(grown), "--out", str(out), "--resume",
+                             "--workers", "2", "--batch-size", "1"], capture_output=True,
+                            text=True, timeout=600)  # fmt: skip
+    _, fresh_err = fresh_proc.communicate(timeout=600)
+    assert fresh_proc.returncode == 0, fresh_err
+    assert extend.returncode == 0, extend.stderr
+    assert (f"the spec extends the sweep in {out}: its 8 finished runs are kept, 10 of the 18 "
+            "runs are left to run") in extend.stderr  # fmt: skip
+    assert "18 runs: 18 ok, 0 failed" in extend.stdout
+    assert "this session ran 10 in" in extend.stdout
+    assert_same(fresh, out)
+    after = load(out)
+    # the kept runs are the same runs: same values, replication and seed, under new ids
+    key = ["policy.outsider_penalty", "policy.instrument", "replication"]
+    kept = after.runs.merge(before, on=key, suffixes=("", "_before"))
+    assert len(kept) == 8 and (kept["seed"] == kept["seed_before"]).all()
+    assert (kept["final_members"] == kept["final_members_before"]).all()
+    meta = after.metadata
+    assert meta["design"]["n_runs"] == 18 and meta["status"] == "complete"
+    assert meta["spec_text"] == grown.read_text() and len(meta["sessions"]) == 2
+    (extension,) = meta["extensions"]
+    assert extension["runs_kept"] == 8 and extension["before"]["n_runs"] == 8
+    assert extension["before"]["spec_text"] == small.read_text()
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "design.parquet"),
+                                  pd.read_parquet(fresh / "design.parquet"))  # fmt: skip
+    # a spec that would drop runs or change them is refused, and the folder is left as it was
+    refused = {
+        "fewer replications": (GROWN.replace("replications = 3", "replications = 1"),
+                               "1 replications, fewer than the sweep's 3"),
+        "a value dropped": (GROWN.replace("[0.05, 0.1, 0.2]", "[0.05, 0.2]"),
+                            "its design point 2 (policy.outsider_penalty = 0.1, policy.instrument"
+                            " = 'border') is not in the new design"),
+        "another seed": (GROWN.replace("seed = 11", "seed = 12"),
+                         "the seed is 12, the sweep's is 11"),
+        "another metric": (GROWN.replace('"stockpile_fund"]', '"tariff_revenue"]'),
+                           "the tables' columns differ"),
+    }  # fmt: skip
+    for case, (text, reason) in refused.items():
+        other = write(tmp_path, text, "other.toml")
+        r = CliRunner().invoke(main, ["sweep", str(other), "--out", str(out), "--resume"])
+        assert r.exit_code == 2, (case, r.output)
+        assert f"the spec changed since this sweep started, and does not extend it: {reason}" in (
+            r.stderr
+        ), case
+        assert_same(fresh, out)
+
+
+def test_a_sobol_design_doubled_reuses_every_run(tmp_path):
+    """SALib's Saltelli layout of base N is the first rows of base 2N (same seed): doubling
+    the base keeps every run."""
+    spec = """
+        seed = 4
+        metrics = ["final_size", "mean_world_price"]
+        [design]
+        kind = "sobol"
+        size = SIZE
+        [set]
+        "time.rounds" = 3
+        [parameters]
+        "policy.outsider_penalty" = { uniform = [0.0, 0.4] }
+        "supplier.aggressiveness" = { uniform = [0.0, 1.0] }
+    """
+    small = write(tmp_path, spec.replace("SIZE", "2"), "small.toml")
+    doubled = write(tmp_path, spec.replace("SIZE", "4"), "doubled.toml")
+    run_sweep(small, tmp_path / "out", workers=1, progress=False)
+    logged: list[str] = []
+    summary = run_sweep(doubled, tmp_path / "out", workers=1, resume=True, progress=False,
+                        log=logged.append)  # fmt: skip
+    assert summary.n_run_now == 8 and summary.n_ok == 16
+    assert any("its 8 finished runs are kept, 8 of the 16 runs are left" in line for line in logged)
+    run_sweep(doubled, tmp_path / "fresh", workers=1, progress=False)
+    assert_same(tmp_path / "fresh", tmp_path / "out")
+
+
+def listing(out: Path) -> list[str]:
+    return sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+
+
+@pytest.mark.slow
+def test_a_finished_sweep_leaves_a_handful_of_files(reference, tmp_path):
+    """A part file every batch while it runs (flushing every batch, one run a batch); one file
+    per table once it has finished, with the same tables. A real `bloc sweep` process."""
+    spec, one = reference
+    out = tmp_path / "out"
+    proc = subprocess.Popen([*BLOC, "sweep", str(spec), "--out", str(out), "--workers", "2",
+                             "--batch-size", "1", "--flush-seconds", "0", "--quiet"],
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    most = 0
+    while proc.poll() is None:
+        most = max(most, parts(out))
+        time.sleep(0.02)
+    assert proc.wait() == 0, proc.stderr.read() if proc.stderr else ""
+    assert most >= 3  # seen while it ran (12 when every part is seen)
+    (name,) = [p.name for p in (out / "runs").iterdir()]
+    assert listing(out) == ["design.parquet", "metadata.json", "rounds", f"rounds/{name}", "runs",
+                            f"runs/{name}"]  # fmt: skip
+    assert_same(one, out)
+    assert load(out).metadata["status"] == "complete"
+
+
+def test_a_compaction_cut_short_is_finished_or_forgotten(reference, tmp_path, monkeypatch):
+    """Killed after the compacted files are committed: `load` and `--resume` finish the switch,
+    even from halfway. Killed before: the old part files stay, the half-made files are ignored
+    and then deleted."""
+    import negotiation.sweep as sw
+
+    spec, one = reference
+    out = tmp_path / "out"
+    with monkeypatch.context() as m:
+        m.setattr(sw, "_finish_rewrite", lambda out, drop_uncommitted=False: None)  # "killed"
+        run_sweep(spec, out, workers=1, batch_size=1, flush_seconds=0, progress=False)
+    assert (out / ".rewrite" / "COMMIT").exists() and parts(out) == 12
+    halfway, before = tmp_path / "halfway", tmp_path / "before"
+    shutil.copytree(out, halfway)
+    shutil.copytree(out, before)
+    for f in sorted((halfway / "runs").glob("part-*.parquet"))[:5]:  # deleted before the kill
+        f.unlink()
+    for folder in (out, halfway):
+        assert_same(one, folder)  # `load` finishes the switch
+        assert parts(folder) == 1 and not (folder / ".rewrite").exists()
+
+    (before / ".rewrite" / "COMMIT").unlink()  # killed before the commit
+    (before / ".rewrite" / "runs" / "compacting.parquet").write_bytes(b"PAR1 half a file")
+    assert_same(one, before)  # the 12 parts, the half-made files ignored
+    assert parts(before) == 12
+    r = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(before), "--resume", "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert not (before / ".rewrite").exists() and parts(before) == 1
+    assert_same(one, before)
+
+
+class DaskProcesses:
+    """`dask scheduler` and `dask worker` processes on free ports of 127.0.0.1, each in a
+    session of its own (so that a test can kill one with everything it started)."""
+
+    def __init__(self, tmp_path: Path):
+        self.tmp = tmp_path
+        self.file = tmp_path / "scheduler.json"
+        self.logs = tmp_path / "logs"
+        self.logs.mkdir()
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, name: str, *args: str) -> subprocess.Popen:
+        # as the README starts them: without the 10 ms stack sampling of Dask's profiler
+        env = {**os.environ, "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
+        with open(self.logs / f"{name}.log", "w") as log:
+            proc = subprocess.Popen([DASK, *args], stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True, cwd=self.tmp, env=env)  # fmt: skip
+        self.procs.append(proc)
+        return proc
+
+    def scheduler(self) -> tuple[subprocess.Popen, str]:
+        proc = self.start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", "0",
+                          "--no-dashboard", "--scheduler-file", str(self.file))  # fmt: skip
+        wait_for(lambda: self.file.exists() and "address" in self.file.read_text(), 120,
+                 "the scheduler")  # fmt: skip
+        return proc, json.loads(self.file.read_text())["address"]
+
+    def worker(self, name: str = "worker") -> subprocess.Popen:
+        """One worker process (one thread) under a nanny, which restarts it if it dies."""
+        proc = self.start(name, "worker", "--scheduler-file", str(self.file), "--nworkers", "1",
+                          "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1")  # fmt: skip
+        log = self.logs / f"{name}.log"
+        wait_for(lambda: "Registered to" in log.read_text(), 120, "the worker to register")
+        return proc
+
+    @staticmethod
+    def worker_processes(nanny: subprocess.Popen) -> list:
+        """The worker processes the nanny started (not the nanny)."""
+        import psutil
+
+        found = []
+        for p in psutil.Process(nanny.pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if "spawn_main" in " ".join(p.cmdline()):
+                    found.append(p)
+        return found
+
+    def __enter__(self) -> DaskProcesses:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for p in reversed(self.procs):
+            stop(p)
+
+
+def dask_sweep(spec: Path, out: Path, address: str, timeout: str) -> subprocess.Popen:
+    return subprocess.Popen([*BLOC, "sweep", str(spec), "--out", str(out), "--scheduler",
+                             address, "--connect-timeout", timeout, "--batch-size", "1",
+                             "--flush-seconds", "0", "--quiet"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_every_dask_worker_lost_for_a_moment(long_reference, tmp_path):
+    """The only worker SIGKILLed mid-sweep, its nanny starting another: the sweep waits for
+    it, sends it what it needs, and finishes with the same tables."""
+    spec, one = long_reference
+    out = tmp_path / "out"
+    with DaskProcesses(tmp_path) as cluster:
+        _, address = cluster.scheduler()
+        nanny = cluster.worker()
+        proc = dask_sweep(spec, out, address, "120")
+        try:
+            wait_for(lambda: parts(out) >= 2 or proc.poll() is not None, 300, "runs")
+            victims = cluster.worker_processes(nanny)
+            assert proc.poll() is None and len(victims) == 1, "no worker to kill"
+            victims[0].kill()
+            _, stderr = proc.communicate(timeout=600)
+        finally:
+            stop(proc)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert_same(one, out)
+
+
+@pytest.mark.slow
+def test_every_dask_worker_lost_for_good_stops_cleanly(long_reference, tmp_path):
+    """The worker and its nanny SIGKILLed: after --connect-timeout seconds without a worker,
+    one line says so, the resume command follows, exit code 1, what finished is written and
+    the status is "crashed"; resuming on a new worker finishes with the same tables."""
+    spec, one = long_reference
+    out = tmp_path / "out"
+    with DaskProcesses(tmp_path) as cluster:
+        _, address = cluster.scheduler()
+        nanny = cluster.worker()
+        proc = dask_sweep(spec, out, address, "5")
+        try:
+            wait_for(lambda: parts(out) >= 2 or proc.poll() is not None, 300, "runs")
+            assert proc.poll() is None, "the sweep finished before its worker could be killed"
+            os.killpg(nanny.pid, signal.SIGKILL)
+            _, stderr = proc.communicate(timeout=300)
+        finally:
+            stop(proc)
+        saved = load(out)
+        n = len(saved.runs)
+        assert proc.returncode == 1, stderr
+        assert stderr.splitlines() == [
+            f"bloc sweep: every worker of the Dask cluster at {address} left, and none came back "
+            f"within 5 s: {n} of 60 runs are saved in {out}",
+            f"resume with: bloc sweep {spec} --out {out} --resume --scheduler {address}",
+        ], stderr
+        assert saved.runs["run_id"].is_unique and 2 <= n < 60
+        assert saved.metadata["status"] == "crashed"
+        assert saved.metadata["sessions"][-1]["runs"] == n
+        cluster.worker("another")
+        done = subprocess.run([*BLOC, "sweep", str(spec), "--out", str(out), "--resume",
+                               "--scheduler", address, "--quiet"], capture_output=True,
+                              text=True, timeout=600)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    assert_same(one, out)
+
+
+@pytest.mark.slow
+def test_a_lost_dask_scheduler_stops_the_sweep_cleanly(long_reference, tmp_path):
+    """The scheduler SIGKILLed mid-sweep: one line, the resume command, exit code 1, what
+    finished is written, status "crashed"; the sweep resumes (here on local processes)."""
+    spec, one = long_reference
+    out = tmp_path / "out"
+    with DaskProcesses(tmp_path) as cluster:
+        scheduler, address = cluster.scheduler()
+        cluster.worker()
+        proc = dask_sweep(spec, out, address, "5")
+        try:
+            wait_for(lambda: parts(out) >= 2 or proc.poll() is not None, 300, "runs")
+            assert proc.poll() is None, "the sweep finished before the scheduler could be killed"
+            os.killpg(scheduler.pid, signal.SIGKILL)
+            _, stderr = proc.communicate(timeout=300)
+        finally:
+            stop(proc)
+    saved = load(out)
+    n = len(saved.runs)
+    assert proc.returncode == 1, stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 2, stderr
+    assert lines[0].startswith(f"bloc sweep: the Dask cluster at {address} stopped answering (")
+    assert lines[0].endswith(f": {n} of 60 runs are saved in {out}")
+    assert lines[1] == f"resume with: bloc sweep {spec} --out {out} --resume --scheduler {address}"
+    assert saved.runs["run_id"].is_unique and 2 <= n < 60
+    assert saved.metadata["status"] == "crashed"
     r = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out), "--resume", "--workers",
                                   "1", "--quiet"])  # fmt: skip
     assert r.exit_code == 0, r.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import textwrap
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from negotiation import BlocModel, load_scenario
 from negotiation.scenario import resolve_raw
-from negotiation.sweep import run_seed
+from negotiation.sweep import point_key, point_seed, run_seed
 from negotiation.sweep_spec import (
     SpecError,
     column_dtypes,
@@ -126,11 +127,27 @@ def test_sobol_design_is_salibs_saltelli_layout(tmp_path):
     assert load_spec(second).n_runs == 8 * (2 * 3 + 2)
 
 
-def test_run_seeds_are_spawned_from_the_root_seed():
+def test_a_run_seed_depends_only_on_its_point_and_replication():
+    """Spawned from the root seed with the key (point's values, replication): nothing about the
+    rest of the design, so extending a sweep leaves the seeds of its runs as they were."""
+    paths = ("policy.outsider_penalty", "policy.instrument")
+    blob = b'{"policy.instrument":"border","policy.outsider_penalty":0.1}'
+    key = int.from_bytes(hashlib.sha256(blob).digest()[:8], "big")
+    assert point_key(paths, (0.1, "border")) == key == point_key(paths, (np.float64(0.1), "border"))
+    assert point_key(("time.rounds",), (6,)) == point_key(("time.rounds",), (6.0,))
+    assert point_key(paths, (0.2, "border")) != key != point_key(paths[::-1], (0.1, "border"))
+    state = np.random.SeedSequence(2026, spawn_key=(key, 3)).generate_state(1, np.uint64)[0]
+    assert point_seed(2026, key, 3) == int(state >> np.uint64(1))
+    seeds = {point_seed(2026, point_key(paths, (x / 100, "border")), r)
+             for x in range(50) for r in range(4)}  # fmt: skip
+    assert len(seeds) == 200 and all(0 <= s < 2**63 for s in seeds)
+
+
+def test_sweeps_of_format_1_keep_their_run_id_seeds():
+    """A sweep started by an older bloc resumes with the seeds it started with."""
     children = np.random.SeedSequence(2026).spawn(50)
     expected = [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children]
     assert [run_seed(2026, i) for i in range(50)] == expected
-    assert len(set(expected)) == 50 and all(0 <= s < 2**63 for s in expected)
 
 
 BAD = {
@@ -185,9 +202,15 @@ BAD = {
     ),
     "unknown metric": ('metrics = ["final_sise"]', "unknown metric 'final_sise' (did you mean"),
     "statistic of text": ('metrics = ["members:mean"]', "members holds text"),
-    "first point rejected": (
-        '[parameters]\n"policy.outsider_penalty" = { values = [5.0, 0.1] }',
-        "parameters.policy.outsider_penalty: 5.0 is rejected by the scenario: ",
+    "every value rejected": (
+        '[parameters]\n"policy.outsider_penalty" = { values = [5.0, 3.0] }',
+        "parameters.policy.outsider_penalty: no value is accepted by the scenario: 5.0 is "
+        "rejected: should be less than or equal to 2 (got 5.0)",
+    ),
+    "a range past a bound": (
+        '[parameters]\n"policy.outsider_penalty" = { range = [0.0, 3.0], steps = 4 }',
+        "parameters.policy.outsider_penalty: range [0.0, 3.0] goes past the scenario's bound at "
+        "its end: should be less than or equal to 2 (got 3.0)",
     ),
     "no such scenario": ('scenario = "ministerial-2062"', "scenario: ministerial-2062: no such"),
 }
@@ -232,6 +255,26 @@ def test_values_the_scenario_rejects_give_a_warning(tmp_path):
     assert "5.0 is rejected by the scenario (" in plan.warnings[0]
     assert "less than or equal to 2" in plan.warnings[0]
     assert "recorded as failed" in plan.warnings[0]
+
+
+def test_a_rejected_value_of_a_list_warns_whatever_the_seed_and_order(tmp_path):
+    """Values are checked one by one before the design is drawn: a rejected value drawn first by
+    the Latin hypercube is a warning like any other, not an error."""
+    for seed in range(1, 7):
+        for values in ("[5.0, 0.1]", "[0.1, 5.0]"):
+            spec = write(tmp_path, f"""
+                seed = {seed}
+                [design]
+                kind = "lhs"
+                size = 4
+                [set]
+                "time.rounds" = 3
+                [parameters]
+                "policy.outsider_penalty" = {{ values = {values} }}
+            """)  # fmt: skip
+            plan = load_spec(spec)
+            assert len(plan.warnings) == 1 and "5.0 is rejected by the scenario" in plan.warnings[0]
+            assert {p[0] for p in plan.design.points} <= {0.1, 5.0}
 
 
 def test_scenario_with_equals_load_scenario():
