@@ -51,14 +51,23 @@ from negotiation.app_charts import (
     utility_svg,
 )
 from negotiation.app_state import (
+    AGGRESSIVENESS_BOUNDS,
+    PATIENCE_BOUNDS,
+    PENALTY_BOUNDS,
+    ROUNDS_BOUNDS,
+    SEED_BOUNDS,
+    WEIGHT_BOUNDS,
     WEIGHT_LEVERS,
+    Bounds,
     Levers,
     Session,
     Snapshot,
     Status,
     csv_text,
     export_name,
+    floor_bounds,
     latest_reasons,
+    mineral_label,
     statuses,
 )
 from negotiation.scenario import ScenarioError, load_scenario, scenario_names
@@ -86,6 +95,9 @@ MIN_PAUSE = 0.02  # s: even at "fastest", clicks get a turn between rounds
 INSTRUMENTS = {"border": "Border tariff", "price_gap": "Price gap", "stockpile": "Stockpile"}
 COST_SHARING = {"consumption": "By consumption", "equal": "Equal shares"}
 FLOOR_SCALES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+#: The sliders' usual ranges; the number field beside each takes anything the schema allows.
+WEIGHT_SLIDER_MAX = 3.0
+PATIENCE_SLIDER_MAX = 24
 WEIGHT_TITLES = {
     "supply_security": "Weight on supply security",
     "consumer_cost": "Weight on consumer cost",
@@ -158,6 +170,60 @@ def new_seed() -> int:
 def Layout(children: list = []):  # noqa: B006 - Solara's signature for layouts
     """No app bar or drawer: the page lays out its own controls and views."""
     return solara.Column(children=children, style={"padding": "0", "gap": "0"})
+
+
+@solara.component
+def NumberField(
+    label: str,
+    value: float,
+    bounds: Bounds,
+    what: str,
+    on_value: Callable[[float], None],
+    classes: list[str],
+    style: str = "",
+):
+    """A number typed in, taken on Enter or when the field loses focus. It never shows a value
+    that is not in force: anything out of `bounds`, not a number, or empty is refused with a
+    message under the field naming the allowed range, and the field goes back to `value` (the
+    value in force), as it does whenever that value changes (a counter-proposal adopted)."""
+    shown = bounds.show(value)
+    text = solara.use_reactive(shown)
+    message = solara.use_reactive("")
+
+    def follow_the_value_in_force() -> None:
+        text.set(shown)
+
+    solara.use_effect(follow_the_value_in_force, [shown])
+
+    def commit(widget: Any, event: str, data: Any) -> None:
+        typed = str(widget.v_model if widget.v_model is not None else "")
+        if typed == shown:  # nothing typed since the value in force was shown: keep any message
+            return
+        try:
+            x = bounds.parse(typed, what)
+        except ValueError as e:
+            widget.v_model = shown  # the value in force back first, then the message
+            text.set(shown)
+            message.set(f"{e}. Still in force: {shown}.")
+            return
+        message.set("")
+        text.set(bounds.show(x))
+        if x != value:
+            on_value(x)
+
+    field = solara.v.TextField(
+        label=label,
+        v_model=text.value,
+        on_v_model=text.set,
+        dense=True,
+        hide_details="auto",
+        error_messages=[message.value] if message.value else [],
+        class_=" ".join(classes),
+        style_=style,
+    )
+    solara.v.use_event(field, "keyup.enter", commit)
+    solara.v.use_event(field, "focusout", commit)
+    return field
 
 
 @solara.component
@@ -540,7 +606,9 @@ class LeverInfo:
     mineral_names: tuple[tuple[str, str], ...]
     countries: tuple[str, ...]
     short: tuple[tuple[str, str], ...]
+    names: tuple[tuple[str, str], ...]
     scenario_levers: Levers
+    floor_bounds: tuple[tuple[str, Bounds], ...]
 
     @classmethod
     def of(cls, snap: Snapshot) -> LeverInfo:
@@ -549,8 +617,51 @@ class LeverInfo:
             tuple(snap.mineral_names.items()),
             snap.countries,
             tuple(snap.short.items()),
+            tuple(snap.names.items()),
             snap.scenario_levers,
+            tuple((m, floor_bounds(p)) for m, p in snap.reference_prices.items()),
         )
+
+
+@solara.component
+def SliderField(
+    title: str,
+    value: float,
+    bounds: Bounds,
+    what: str,
+    slider_max: float,
+    step: float,
+    on_value: Callable[[float], None],
+    cls: str,
+):
+    """A lever as a slider over its usual range with a number field beside it for any value the
+    scenario schema allows (the slider stretches to show a larger one). Both show the value in
+    force; `value` is in the model's units, the slider and field in the page's (percent for
+    the penalty and aggressiveness)."""
+    shown = value * bounds.scale
+    top = max(slider_max, shown)
+    with solara.Div(classes=[cls, "slider-field"]):
+        solara.Text(title, classes=["slider-title", f"{cls}-title"])
+        with solara.Row(gap="8px", style={"align-items": "center"}):
+            solara.v.Slider(
+                v_model=round(shown, 6),
+                on_v_model=lambda x: on_value(float(x) / bounds.scale),
+                min=bounds.low,
+                max=top,
+                step=step,
+                hide_details=True,
+                class_=f"slider-track {cls}-track",
+                style_="flex: 1 1 auto; min-width: 120px",
+            )
+            NumberField(
+                bounds.unit if bounds.unit != "rounds" else "rounds",
+                value,
+                bounds,
+                what,
+                on_value,
+                classes=["slider-number", f"{cls}-number"],
+                style="flex: 0 0 84px; max-width: 84px",
+            )
 
 
 @solara.component
@@ -571,17 +682,20 @@ def LeverControls(
     )
 
     solara.Text("Floors, USD per tonne (0 = no floor)")
+    bounds = dict(info.floor_bounds)
 
-    def set_floor(m: str, x: int | None) -> None:
-        change("floors", {**lv.floors, m: x})  # the session refuses bad values, with a message
+    def set_floor(m: str, x: float) -> None:
+        change("floors", {**lv.floors, m: x})
 
     with solara.Div(classes=["floor-grid"]):
         for m in info.minerals:
-            solara.InputInt(
-                names[m].split(" (")[0],
-                value=round(lv.floors[m]),
-                on_value=lambda x, m=m: set_floor(m, x),
-                dense=True,
+            label = mineral_label(names[m])
+            NumberField(
+                label,
+                lv.floors[m],
+                bounds[m],
+                f"The floor for {label}",
+                lambda x, m=m: set_floor(m, x),
                 classes=[f"lever-floor-{m}"],
             )
     base = info.scenario_levers.floors
@@ -607,16 +721,16 @@ def LeverControls(
         for code, label in INSTRUMENTS.items():
             solara.Button(label, value=code, classes=[f"instrument-{code}"])
 
-    with solara.Div(classes=["lever-penalty"]):
-        solara.SliderInt(
-            f"Outsider penalty: {lv.penalty:.0%}",
-            value=round(lv.penalty * 100),
-            min=0,
-            max=200,
-            step=5,
-            tick_labels="end_points",
-            on_value=lambda x: change("penalty", x / 100),
-        )
+    SliderField(
+        f"Outsider penalty: {PENALTY_BOUNDS.show(lv.penalty)}%",
+        lv.penalty,
+        PENALTY_BOUNDS,
+        "The outsider penalty",
+        PENALTY_BOUNDS.high,
+        5,
+        lambda x: change("penalty", x),
+        "lever-penalty",
+    )
 
     solara.Text("Cost sharing of floor support")
     options = dict(COST_SHARING)
@@ -643,16 +757,16 @@ def LeverControls(
             dense=True,
             on_value=lambda x: change("supplier_strategy", x),
         )
-    with solara.Div(classes=["lever-aggressiveness"]):
-        solara.SliderInt(
-            f"Supplier's aggressiveness: {lv.aggressiveness:.0%}",
-            value=round(lv.aggressiveness * 100),
-            min=0,
-            max=100,
-            step=5,
-            tick_labels="end_points",
-            on_value=lambda x: change("aggressiveness", x / 100),
-        )
+    SliderField(
+        f"Supplier's aggressiveness: {AGGRESSIVENESS_BOUNDS.show(lv.aggressiveness)}%",
+        lv.aggressiveness,
+        AGGRESSIVENESS_BOUNDS,
+        "The supplier's aggressiveness",
+        AGGRESSIVENESS_BOUNDS.high,
+        5,
+        lambda x: change("aggressiveness", x),
+        "lever-aggressiveness",
+    )
 
     solara.Text("Each country's weights and patience")
     with solara.ToggleButtonsSingle(value=country, dense=True, classes=["lever-country"]):
@@ -660,28 +774,30 @@ def LeverControls(
             solara.Button(short[a], value=a, classes=[f"country-{a}"])
     a = country.value
     if a in lv.weights:
+        who = dict(info.names)[a]
         for comp in WEIGHT_LEVERS:
             w = lv.weights[a][comp]
-            with solara.Div(classes=[f"lever-weight-{comp}"]):
-                solara.SliderFloat(
-                    f"{WEIGHT_TITLES[comp]}: {w:.1f}",
-                    value=round(w, 1),
-                    min=0,
-                    max=3,
-                    step=0.1,
-                    tick_labels="end_points",
-                    on_value=lambda x, c=comp: change("weights", {a: {c: x}}),
-                )
-        with solara.Div(classes=["lever-patience"]):
-            p = lv.patience[a]
-            solara.SliderInt(
-                f"Patience: {p} rounds below its outside option",
-                value=p,
-                min=0,
-                max=24,
-                tick_labels="end_points",
-                on_value=lambda x: change("patience", {a: x}),
+            SliderField(
+                f"{WEIGHT_TITLES[comp]}: {WEIGHT_BOUNDS.show(w)}",
+                w,
+                WEIGHT_BOUNDS,
+                f"{who}'s weight on {COMPONENT_LABELS[comp]}",
+                WEIGHT_SLIDER_MAX,
+                0.1,
+                lambda x, c=comp: change("weights", {a: {c: x}}),
+                f"lever-weight-{comp}",
             )
+        p = lv.patience[a]
+        SliderField(
+            f"Patience: {p} rounds below its outside option",
+            p,
+            PATIENCE_BOUNDS,
+            f"{who}'s patience",
+            PATIENCE_SLIDER_MAX,
+            1,
+            lambda x: change("patience", {a: round(x)}),
+            "lever-patience",
+        )
     solara.Button(
         "All levers back to the scenario's",
         on_click=restore,
@@ -699,8 +815,8 @@ def LeverControls(
 @solara.component
 def StructuralControls(
     scenario: solara.Reactive[str],
-    seed: solara.Reactive[int | None],
-    rounds: solara.Reactive[int | None],
+    seed: solara.Reactive[int],
+    rounds: solara.Reactive[int],
     running: tuple[str, int, int],
 ):
     """running: (scenario, seed, rounds) of the run on screen."""
@@ -719,7 +835,14 @@ def StructuralControls(
             "Scenario", values=scenario_names(), value=scenario.value, on_value=pick, dense=True
         )
     with solara.Row(style={"align-items": "center"}):
-        solara.InputInt("Seed", value=seed, dense=True, classes=["structural-seed"])
+        NumberField(
+            "Seed",
+            seed.value if seed.value is not None else 0,
+            SEED_BOUNDS,
+            "The seed",
+            lambda x: seed.set(int(x)),
+            classes=["structural-seed"],
+        )
         solara.Button(
             "New seed",
             icon_name="mdi-dice-multiple",
@@ -727,7 +850,14 @@ def StructuralControls(
             on_click=lambda: seed.set(new_seed()),
             classes=["new-seed"],
         )
-    solara.InputInt("Rounds", value=rounds, dense=True, classes=["structural-rounds"])
+    NumberField(
+        "Rounds",
+        rounds.value if rounds.value is not None else running[2],
+        ROUNDS_BOUNDS,
+        "The number of rounds",
+        lambda x: rounds.set(int(x)),
+        classes=["structural-rounds"],
+    )
 
 
 def seats(scenario: str) -> dict[str, str]:

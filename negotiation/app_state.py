@@ -26,11 +26,26 @@ import numpy as np
 import pandas as pd
 
 from negotiation.model import BlocModel
-from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario, scenario_to_toml
-from negotiation.types import COMPONENTS
+from negotiation.scenario import (
+    DEFAULT_SCENARIO,
+    Actor,
+    Policy,
+    Scenario,
+    Supplier,
+    Time,
+    Weights,
+    load_scenario,
+    scenario_to_toml,
+)
+from negotiation.types import COMPONENT_LABELS, COMPONENTS
 
 #: The weights a student moves in the app ("security against cost"), and the hub's openness.
 WEIGHT_LEVERS: tuple[str, ...] = ("supply_security", "consumer_cost", "openness")
+
+
+def mineral_label(name: str) -> str:
+    """A mineral's name without its grade: "Lithium (carbonate equivalent)" -> "Lithium"."""
+    return name.split(" (")[0]
 
 
 def short_name(actor: str, name: str, supplier: str) -> str:
@@ -39,6 +54,90 @@ def short_name(actor: str, name: str, supplier: str) -> str:
         return "Supplier"
     words = name.split()
     return "".join(w[0] for w in words).upper() if len(words) > 1 else name
+
+
+def _schema_range(model: type, name: str) -> tuple[float, float]:
+    """The (lowest, highest) a scenario file accepts for `model.name`: its pydantic Field bounds,
+    so that the app and a scenario file never disagree on what a lever may be."""
+    low, high = -math.inf, math.inf
+    for rule in model.model_fields[name].metadata:
+        low = getattr(rule, "ge", low)
+        high = getattr(rule, "le", high)
+    return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What a numeric field accepts, in the units the page shows (`scale` x the model's value:
+    the penalty is typed in percent, the model takes a fraction)."""
+
+    low: float
+    high: float
+    integer: bool = False
+    unit: str = ""
+    scale: float = 1.0
+    grouped: bool = True  # thousands commas in the field (not in a seed: it is an id)
+
+    def describe(self) -> str:
+        """The allowed range in words: "a whole number from 0 to 1,000 rounds"."""
+        kind = "a whole number" if self.integer else "a number"
+        unit = self.unit if self.unit in ("", "%") else f" {self.unit}"
+        return f"{kind} from {self._text(self.low)} to {self._text(self.high)}{unit}"
+
+    def _text(self, shown: float) -> str:
+        if self.integer or float(shown).is_integer():
+            return f"{round(shown):,}"
+        return f"{shown:,.2f}".rstrip("0").rstrip(".")
+
+    def show(self, value: float) -> str:
+        """A model value as the field shows it."""
+        text = self._text(value * self.scale)
+        return text if self.grouped else text.replace(",", "")
+
+    def parse(self, text: str | float | None, what: str) -> float:
+        """The model value of what was typed (thousands commas and a trailing % allowed), or a
+        ValueError whose message names `what` and the allowed range."""
+        raw = "" if text is None else str(text).strip()
+        cleaned = raw.replace(",", "").replace("_", "").removesuffix("%").strip()
+        x: float
+        try:
+            x = int(cleaned)  # exact, however long (a float would round a large seed)
+        except ValueError:
+            try:
+                x = float(cleaned)
+            except ValueError:
+                got = f"got {raw!r}" if raw else "the field was empty"
+                raise ValueError(f"{what} must be {self.describe()} ({got})") from None
+        whole = isinstance(x, int) or x.is_integer()
+        # a range check refuses nan and inf too (every comparison with nan is false)
+        if not self.low <= x <= self.high or (self.integer and not whole):
+            raise ValueError(f"{what} must be {self.describe()} (got {raw})")
+        value = int(x) if self.integer else float(x)
+        return value if self.scale == 1 else value / self.scale
+
+
+#: TOML integers are 64-bit: a larger seed could not be written into the exported scenario file.
+MAX_SEED = 2**63 - 1
+_PENALTY = _schema_range(Policy, "outsider_penalty")
+_AGGRESSIVENESS = _schema_range(Supplier, "aggressiveness")
+PENALTY_BOUNDS = Bounds(100 * _PENALTY[0], 100 * _PENALTY[1], unit="%", scale=100)
+AGGRESSIVENESS_BOUNDS = Bounds(
+    100 * _AGGRESSIVENESS[0], 100 * _AGGRESSIVENESS[1], unit="%", scale=100
+)
+WEIGHT_BOUNDS = Bounds(*_schema_range(Weights, "supply_security"))
+PATIENCE_BOUNDS = Bounds(*_schema_range(Actor, "patience"), integer=True, unit="rounds")
+ROUNDS_BOUNDS = Bounds(*_schema_range(Time, "rounds"), integer=True, unit="rounds")
+SEED_BOUNDS = Bounds(_schema_range(Scenario, "seed")[0], MAX_SEED, integer=True, grouped=False)
+#: A floor may be at most this many times the mineral's reference price. The scenario schema
+#: only asks for a floor >= 0; ten times the 2024 price is beyond any price the markets were
+#: calibrated on (it already prices most demand away), so a larger number is a typing slip, not a
+#: policy, and would only flatten the charts' axes.
+FLOOR_CAP = 10
+
+
+def floor_bounds(reference_price: float) -> Bounds:
+    """A mineral's floor field: 0 (no floor) to FLOOR_CAP x its reference price, USD per tonne."""
+    return Bounds(0.0, FLOOR_CAP * float(reference_price), integer=True, unit="USD per tonne")
 
 
 @dataclass(frozen=True)
@@ -73,9 +172,10 @@ class Levers:
         }
 
     @classmethod
-    def of(cls, model: BlocModel) -> Levers:
-        """The levers in force from the next round: the current ones with pending changes."""
-        pending = model.pending
+    def of(cls, model: BlocModel, with_pending: bool = True) -> Levers:
+        """The levers in force from the next round: the current ones with pending changes
+        (without them when `with_pending` is False: the levers of the round just played)."""
+        pending = model.pending if with_pending else {}
         floors = {m: float(f) for m, f in zip(model.minerals, model.floors)}
         floors.update({m: float(f) for m, f in pending.get("floors", {}).items()})
         weights = {
@@ -115,6 +215,7 @@ class Snapshot:
     round_days: int
     minerals: tuple[str, ...]
     mineral_names: Mapping[str, str]
+    reference_prices: Mapping[str, float]  # USD per tonne: the floors' upper bounds follow them
     countries: tuple[str, ...]
     names: Mapping[str, str]
     short: Mapping[str, str]
@@ -259,8 +360,9 @@ class Session:
         own when None). Raises ScenarioError or ValueError on bad settings."""
         sc = load_scenario(scenario)
         seed = int(seed) if seed is not None else (sc.seed if sc.seed is not None else 0)
-        if seed < 0:
-            raise ValueError(f"the seed must be a non-negative integer (got {seed})")
+        SEED_BOUNDS.parse(seed, "The seed")
+        if rounds is not None:
+            ROUNDS_BOUNDS.parse(rounds, "The number of rounds")
         model = BlocModel(sc, rng=seed, rounds=rounds, **(levers.kwargs() if levers else {}))
         scenario_levers = Levers.of(BlocModel(sc, rng=seed, rounds=1))
         with self.lock:
@@ -289,42 +391,63 @@ class Session:
             return self.model.round >= self.model.rounds
 
     def change(self, name: str, value: Any) -> Snapshot:
-        """Change one live lever from the next round. floors: full {mineral: USD/t};
-        weights: {country: {component: weight}} for the countries changed; patience:
-        {country: rounds} likewise. A value equal to the one in force is ignored."""
+        """Change one live lever from the next round. floors: {mineral: USD/t} (the others
+        kept); weights: {country: {component: weight}} for the countries changed; patience:
+        {country: rounds} likewise. Out-of-bounds values raise ValueError. A value equal to
+        the one in force this round is no change: it cancels any pending change instead (a
+        penalty moved to 100% and back to 5% before the next round is not logged)."""
         with self.lock:
+            self.check(name, value)
             model = self.model
             now = Levers.of(model)
+            current = Levers.of(model, with_pending=False)
             if name == "floors":
-                for m, f in value.items():
-                    ok = isinstance(f, int | float) and math.isfinite(f) and f >= 0
-                    if not ok:
-                        what = self.config.minerals[m].name if m in self.config.minerals else m
-                        raise ValueError(f"the floor for {what} must be a number >= 0 (got {f})")
-                value = {m: float(value.get(m, now.floors[m])) for m in model.minerals}
-                if value == dict(now.floors):
-                    return self.snapshot()
-            elif name == "weights":
-                merged = dict(model.pending.get("weights", {}))
-                changed = False
-                for a, w in value.items():
-                    full = {**now.weights[a], **{c: float(x) for c, x in w.items()}}
-                    changed |= full != dict(now.weights[a])
-                    merged[a] = full
-                if not changed:
-                    return self.snapshot()
-                value = merged
-            elif name == "patience":
-                if all(int(p) == now.patience[a] for a, p in value.items()):
-                    return self.snapshot()
-                value = {
-                    **model.pending.get("patience", {}),
-                    **{a: int(p) for a, p in value.items()},
-                }
-            elif value == getattr(now, name):
-                return self.snapshot()
-            model.set_levers(**{name: value})
+                full = {m: float(value.get(m, now.floors[m])) for m in model.minerals}
+                self._pend(name, full, full == dict(current.floors))
+            elif name in ("weights", "patience"):
+                merged: dict[str, Any] = dict(model.pending.get(name, {}))
+                for a, x in value.items():
+                    if name == "weights":
+                        merged[a] = {**now.weights[a], **{c: float(w) for c, w in x.items()}}
+                    else:
+                        merged[a] = int(x)
+                in_force = getattr(current, name)
+                merged = {a: x for a, x in merged.items() if x != in_force[a]}
+                self._pend(name, merged, not merged)
+            else:
+                self._pend(name, value, value == getattr(current, name))
             return self.snapshot()
+
+    def _pend(self, name: str, value: Any, same_as_in_force: bool) -> None:
+        if same_as_in_force:
+            self.model.pending.pop(name, None)
+        else:
+            self.model.set_levers(**{name: value})
+
+    def floor_bounds(self, mineral: str) -> Bounds:
+        return floor_bounds(self.config.minerals[mineral].reference_price)
+
+    def check(self, name: str, value: Any) -> None:
+        """Refuse a lever value out of its bounds (ValueError naming the allowed range)."""
+        names = {a: self.config.actors[a].name for a in self.config.actors}
+        if name == "floors":
+            for m, f in value.items():
+                if m not in self.config.minerals:
+                    raise ValueError(f"there is no mineral {m!r} in this scenario")
+                what = f"The floor for {mineral_label(self.config.minerals[m].name)}"
+                self.floor_bounds(m).parse(f, what)
+        elif name == "penalty":
+            PENALTY_BOUNDS.parse(100 * float(value), "The outsider penalty")
+        elif name == "aggressiveness":
+            AGGRESSIVENESS_BOUNDS.parse(100 * float(value), "The supplier's aggressiveness")
+        elif name == "weights":
+            for a, w in value.items():
+                for c, x in w.items():
+                    what = f"{names.get(a, a)}'s weight on {COMPONENT_LABELS.get(c, c)}"
+                    WEIGHT_BOUNDS.parse(x, what)
+        elif name == "patience":
+            for a, p in value.items():
+                PATIENCE_BOUNDS.parse(p, f"{names.get(a, a)}'s patience")
 
     def restore_levers(self) -> Snapshot:
         """Every lever back to the scenario's values (from the next round)."""
@@ -360,6 +483,7 @@ class Session:
                 round_days=sc.time.round_days,
                 minerals=tuple(m.minerals),
                 mineral_names={k: sc.minerals[k].name for k in m.minerals},
+                reference_prices={k: sc.minerals[k].reference_price for k in m.minerals},
                 countries=tuple(m.countries),
                 names=names,
                 short={a: short_name(a, n, m.supplier_id) for a, n in names.items()},

@@ -76,6 +76,26 @@ def type_floor(page: Any, mineral: str, value: int) -> None:
     field.press("Enter")
 
 
+def type_into(page: Any, cls: str, text: str) -> None:
+    """Type `text` in the number field of CSS class `cls` and press Enter."""
+    field = page.locator(f".{cls} input")
+    field.fill(text)
+    field.press("Enter")
+
+
+def field_message(page: Any, cls: str) -> str:
+    """The message under the field of CSS class `cls` ("" if none)."""
+    found = page.locator(f".{cls} .v-messages__message")
+    return found.first.inner_text() if found.count() else ""
+
+
+def wait_field(page: Any, cls: str, value: str, timeout: float = 10_000) -> None:
+    """Wait until the field of CSS class `cls` shows `value`."""
+    page.wait_for_function(
+        f"() => document.querySelector('.{cls} input')?.value === {value!r}", timeout=timeout
+    )
+
+
 def choose(page: Any, cls: str, option: str) -> None:
     """Pick `option` in the Vuetify select inside `.cls`."""
     page.locator(f".{cls} .v-select__slot").click()

@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, urlsplit
 
 import ipyvuetify as v
+import ipywidgets
 import numpy as np
 import pandas as pd
 import pytest
@@ -104,6 +105,49 @@ def test_reset_keeps_the_levers_and_takes_the_new_seed():
     assert snap.levers.penalty == 0.5 and snap.pending == ()
     snap = s.setup(SCENARIO, seed=77, rounds=None, levers=None)  # the scenario's levers
     assert snap.levers.penalty == pytest.approx(0.05) and snap.rounds == 36
+
+
+@pytest.mark.parametrize(
+    ("lever", "value", "message"),
+    [
+        ("floors", {"lithium": 1e12}, "The floor for Lithium must be a whole number from 0 to"),
+        ("floors", {"lithium": -1}, "The floor for Lithium must be"),
+        ("floors", {"lithium": math.nan}, "The floor for Lithium must be"),
+        ("penalty", 2.5, "The outsider penalty must be a number from 0 to 200%"),
+        ("aggressiveness", -0.1, "The supplier's aggressiveness must be a number from 0 to 100%"),
+        ("weights", {"japan": {"openness": 101}}, "Japan's weight on openness of trade must be"),
+        ("patience", {"eu": 1001}, "European Union's patience must be a whole number from 0"),
+    ],
+)
+def test_the_session_refuses_a_lever_out_of_the_schemas_bounds(lever, value, message):
+    s = Session(SCENARIO, seed=0)
+    before = s.levers()
+    with pytest.raises(ValueError, match=re.escape(message)):
+        s.change(lever, value)
+    assert s.levers() == before and s.model.pending == {}
+
+
+def test_the_session_refuses_a_seed_or_a_number_of_rounds_out_of_bounds():
+    s = Session(SCENARIO, seed=0)
+    with pytest.raises(ValueError, match="The seed must be a whole number from 0 to"):
+        s.setup(SCENARIO, seed=10**23)
+    with pytest.raises(ValueError, match="The number of rounds must be a whole number from 1 to"):
+        s.setup(SCENARIO, seed=1, rounds=100_000)
+    assert s.seed == 0 and s.rounds == 36  # the run on screen is kept
+
+
+def test_a_change_undone_before_the_next_round_is_not_a_change():
+    s = Session(SCENARIO, seed=0)
+    s.change("penalty", 1.0)
+    s.change("floors", {"lithium": 1000})
+    s.change("patience", {"japan": 9})
+    assert set(s.snapshot().pending) == {"penalty", "floors", "patience"}
+    s.change("penalty", 0.05)
+    s.change("floors", {"lithium": s.scenario_levers.floors["lithium"]})
+    s.change("patience", {"japan": s.scenario_levers.patience["japan"]})
+    assert s.snapshot().pending == ()
+    snap = s.step()
+    assert not snap.events_df["kind"].eq("lever").any() and snap.lever_rounds == ()
 
 
 def test_a_stale_play_thread_cannot_step_the_next_run():
@@ -461,9 +505,46 @@ def _page():
     return solara.render(Page(), handle_error=False)
 
 
-def _slider(rc, label_start: str):
-    (w,) = [x for x in rc.find(v.Slider).widgets if str(x.label).startswith(label_start)]
+def _widgets(widget):
+    """A widget and every widget inside it (`rc.find` stops at a match: it would not look for
+    an Html inside an Html)."""
+    yield widget
+    for child in getattr(widget, "children", None) or []:
+        if isinstance(child, ipywidgets.Widget):
+            yield from _widgets(child)
+
+
+def _one(rc, kind: type, cls: str):
+    """The one widget of type `kind` that has CSS class `cls` among its classes."""
+    root = rc.find(v.Html, class_="bloc-app").widget
+    (w,) = [
+        x
+        for x in _widgets(root)
+        if isinstance(x, kind) and cls in str(getattr(x, "class_", "") or "").split()
+    ]
     return w
+
+
+def _slider(rc, lever: str):
+    """The slider of a lever (by the lever's CSS class: "lever-penalty")."""
+    return _one(rc, v.Slider, f"{lever}-track")
+
+
+def _title(rc, lever: str) -> str:
+    """The line above a lever's slider, which says the value in force."""
+    return str(_one(rc, v.Html, f"{lever}-title").children)
+
+
+def _type(rc, cls: str, text: str) -> v.TextField:
+    """Type `text` in the field of CSS class `cls` and press Enter."""
+    field = _one(rc, v.TextField, cls)
+    field.v_model = text
+    field.fire_event("keyup.enter", None)
+    return field
+
+
+def _field_message(rc, cls: str) -> str:
+    return " ".join(_one(rc, v.TextField, cls).error_messages or [])
 
 
 def _wait(cond, timeout: float = 20.0) -> None:
@@ -497,22 +578,100 @@ def test_a_lever_changed_on_the_page_acts_from_the_next_round():
     assert "Round 2" in html and "data-key='floor_rare_earths'>$150,000<" in html
 
 
-def test_a_bad_floor_is_refused_with_a_message():
+@pytest.mark.parametrize("typed", ["-5000", "abc", "", "1e12", "12.5", "99999999999999999999999"])
+def test_a_bad_floor_is_refused_with_the_range_and_the_field_shows_the_floor_in_force(typed):
     _, rc = _page()
-    field = rc.find(v.TextField, class_="lever-floor-lithium").widget
-    field.v_model = "-5"
-    field.fire_event("keyup.enter", None)
-    error = rc.find(v.Html, class_="bloc-error").widget
-    assert "must be a number >= 0" in str(error.children)
+    field = _type(rc, "lever-floor-lithium", typed)
+    message = _field_message(rc, "lever-floor-lithium")
+    assert "The floor for Lithium must be a whole number from 0 to 744,680 USD per tonne" in message
+    assert "Still in force: 85,000" in message
+    assert field.v_model == "85,000"
+    assert not rc.find(v.Html, class_="bloc-pending")  # nothing changed
+    _type(rc, "lever-floor-lithium", "90000")  # a good value clears the message and acts
+    assert _field_message(rc, "lever-floor-lithium") == ""
+    assert _one(rc, v.TextField, "lever-floor-lithium").v_model == "90,000"
+    assert "floors" in str(rc.find(v.Html, class_="bloc-pending").widget.children)
+
+
+@pytest.mark.parametrize(
+    ("cls", "typed", "expected", "in_force"),
+    [
+        (
+            "lever-penalty-number",
+            "500",
+            "The outsider penalty must be a number from 0 to 200%",
+            "5",
+        ),
+        (
+            "lever-penalty-number",
+            "abc",
+            "The outsider penalty must be a number from 0 to 200%",
+            "5",
+        ),
+        (
+            "lever-aggressiveness-number",
+            "101",
+            "The supplier's aggressiveness must be a number from 0 to 100%",
+            "50",
+        ),
+        (
+            "lever-patience-number",
+            "2.5",
+            "United States's patience must be a whole number from 0 to 1,000 rounds",
+            "4",
+        ),
+        (
+            "lever-weight-openness-number",
+            "",
+            "United States's weight on openness of trade must be a number from 0 to 100",
+            "1",
+        ),
+        ("structural-rounds", "100000", "must be a whole number from 1 to 10,000 rounds", "36"),
+        ("structural-rounds", "abc", "must be a whole number from 1 to 10,000 rounds", "36"),
+        (
+            "structural-seed",
+            "1e23",
+            "must be a whole number from 0 to 9,223,372,036,854,775,807",
+            "0",
+        ),
+        (
+            "structural-seed",
+            "abc",
+            "must be a whole number from 0 to 9,223,372,036,854,775,807",
+            "0",
+        ),
+    ],
+)
+def test_every_number_field_refuses_what_is_out_of_its_bounds(cls, typed, expected, in_force):
+    _, rc = _page()
+    field = _type(rc, cls, typed)
+    assert expected in _field_message(rc, cls)
+    assert field.v_model == in_force
+    assert not rc.find(v.Html, class_="bloc-pending")
+    (hint,) = _html(rc, "structural-hint")
+    assert hint.unsafe_innerHTML == "Act on Setup/Reset."
+
+
+def test_a_number_typed_beside_a_slider_acts_and_can_go_past_the_sliders_range():
+    _, rc = _page()
+    _type(rc, "lever-patience-number", "40")
+    assert "40 rounds" in _title(rc, "lever-patience")
+    assert _slider(rc, "lever-patience").max == 40  # the slider stretches to show it
+    _type(rc, "lever-penalty-number", "35")
+    assert "35%" in _title(rc, "lever-penalty") and _slider(rc, "lever-penalty").v_model == 35
+    rc.find(v.Btn, class_="bloc-step").widget.click()
+    assert _round(rc) == 1 and not rc.find(v.Html, class_="bloc-pending")
+    assert "35%" in _title(rc, "lever-penalty")  # in force now
 
 
 def test_sliders_set_the_penalty_and_a_country_weight():
     _, rc = _page()
-    _slider(rc, "Outsider penalty").v_model = 100
+    _slider(rc, "lever-penalty").v_model = 100
     rc.find(v.Btn, class_="country-japan").widget.click()
-    _slider(rc, "Weight on supply security").v_model = 2.5
-    assert "100%" in _slider(rc, "Outsider penalty").label
-    assert "2.5" in _slider(rc, "Weight on supply security").label
+    _slider(rc, "lever-weight-supply_security").v_model = 2.5
+    assert "100%" in _title(rc, "lever-penalty")
+    assert "2.5" in _title(rc, "lever-weight-supply_security")
+    assert _one(rc, v.TextField, "lever-penalty-number").v_model == "100"
     rc.find(v.Btn, class_="bloc-step").widget.click()
     assert _round(rc) == 1
 
@@ -533,8 +692,8 @@ def test_two_pages_never_share_a_run():
     a.find(v.Btn, class_="bloc-step").widget.click()
     a.find(v.Btn, class_="bloc-step").widget.click()
     assert _round(a) == 2 and _round(b) == 0
-    _slider(b, "Outsider penalty").v_model = 50
-    assert "5%" in _slider(a, "Outsider penalty").label
+    _slider(b, "lever-penalty").v_model = 50
+    assert "5%" in _title(a, "lever-penalty")
 
 
 def test_every_tab_renders_without_nan():

@@ -21,20 +21,36 @@ from tests.app_browser_helpers import (
     choose,
     current_round,
     download,
+    field_message,
     members,
     open_app,
     open_tab,
     play_to_end,
     reset,
     set_slider,
+    slider_value,
     step,
     type_floor,
+    type_into,
     wait_consistent,
+    wait_field,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SCENARIO = "ministerial-2026"
+REFERENCE_PRICES = {m: x.reference_price for m, x in load_scenario(SCENARIO).minerals.items()}
+#: Number fields the fuzz types bad input into (each refuses it and keeps the value in force).
+BAD_INPUT_FIELDS = [
+    "lever-floor-lithium",
+    "lever-floor-graphite",
+    "lever-penalty-number",
+    "lever-aggressiveness-number",
+    "lever-patience-number",
+    "lever-weight-openness-number",
+    "structural-seed",
+    "structural-rounds",
+]
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +183,59 @@ def test_reset_with_a_new_seed_starts_a_new_run(app, screenshot_dir):
     step(app)
     assert current_round(app) == 1
     app.screenshot(path=screenshot_dir / "app-new-seed.png")
+
+
+def _wait_message(page, cls: str, words: str) -> str:
+    page.wait_for_function(
+        f"() => (document.querySelector('.{cls} .v-messages__message')?.innerText ?? '')"
+        f".includes({words!r})"
+    )
+    return field_message(page, cls)
+
+
+def test_a_bad_number_is_refused_with_its_range_and_the_field_keeps_the_value_in_force(
+    app, screenshot_dir
+):
+    """Out of range, not a number, or empty: a message under the field names the allowed range,
+    the field shows the value in force again, and nothing changes in the run."""
+    floor = "lever-floor-lithium"
+    for typed in ("-5000", "abc", "1000000000000", "12.5", ""):
+        type_into(app, floor, typed)
+        message = _wait_message(app, floor, typed or "the field was empty")
+        assert "The floor for Lithium must be a whole number from 0 to 744,680 USD per tonne" in (
+            message
+        )
+        wait_field(app, floor, "85,000")
+    app.screenshot(path=screenshot_dir / "app-bad-floor.png")
+    type_into(app, "structural-seed", "abc")
+    _wait_message(app, "structural-seed", "The seed must be a whole number from 0 to")
+    wait_field(app, "structural-seed", "0")
+    type_into(app, "structural-rounds", "100000")
+    _wait_message(app, "structural-rounds", "from 1 to 10,000 rounds")
+    wait_field(app, "structural-rounds", "36")
+    type_into(app, "lever-penalty-number", "250")
+    _wait_message(app, "lever-penalty-number", "from 0 to 200%")
+    wait_field(app, "lever-penalty-number", "5")
+    assert app.locator(".bloc-pending").count() == 0  # nothing was taken
+    assert app.locator(".structural-hint").inner_text() == "Act on Setup/Reset."
+    reset(app)
+    assert "seed 0 ·" in app.locator(".bloc-run").inner_text()
+    assert app.locator(".bloc-round").inner_text() == "Round 0 of 36"
+    # a good value clears the message and acts from the next round
+    type_into(app, floor, "90000")
+    app.locator(".bloc-pending").first.wait_for()
+    assert field_message(app, floor) == ""
+    assert app.locator(f".{floor} input").input_value() == "90,000"
+    app.screenshot(path=screenshot_dir / "app-bad-numbers.png")
+
+
+def test_patience_typed_beside_its_slider_acts_beyond_the_sliders_range(app):
+    type_into(app, "lever-patience-number", "40")
+    app.locator(".bloc-pending").first.wait_for()
+    assert "40 rounds" in app.locator(".lever-patience-title").inner_text()
+    assert slider_value(app, "lever-patience") == 40
+    box = app.locator(".lever-patience .v-slider").first.bounding_box()
+    assert box["width"] >= 120  # wide enough to aim at (it was 29 px)
 
 
 def _scripted_session(page) -> tuple[int, int]:
@@ -327,7 +396,7 @@ def test_recipe_a_tariff_wall_mid_run_breaks_a_bloc_that_holds(app, screenshot_d
 
 def _random_lever(page, rng: random.Random) -> str:
     action = rng.choice(
-        ["scale", "floor", "instrument", "penalty", "sharing", "supplier", "aggr", "country"]
+        ["scale", "floor", "instrument", "penalty", "sharing", "supplier", "aggr", "country", "bad"]
     )
     if action == "scale":
         k = rng.choice(["0", "0_5", "1", "1_5", "2", "3"])
@@ -335,9 +404,17 @@ def _random_lever(page, rng: random.Random) -> str:
         return f"floors x{k}"
     if action == "floor":
         m = rng.choice(["lithium", "nickel", "rare_earths", "graphite", "gallium", "copper"])
-        value = rng.choice([0, rng.randrange(1, 600_000)])
+        value = rng.choice([0, rng.randrange(1, round(10 * REFERENCE_PRICES[m]))])
         type_floor(page, m, value)
         return f"floor {m}={value}"
+    if action == "bad":
+        cls = rng.choice(BAD_INPUT_FIELDS)
+        typed = rng.choice(["-1", "abc", "", "1e300", "99999999999999999999999"])
+        before = page.locator(f".{cls} input").input_value()
+        type_into(page, cls, typed)
+        _wait_message(page, cls, "must be")
+        wait_field(page, cls, before)  # refused: the field shows the value in force again
+        return f"bad {cls}={typed!r}"
     if action == "instrument":
         code = rng.choice(["border", "price_gap", "stockpile"])
         page.locator(f".instrument-{code}").click()
@@ -382,8 +459,9 @@ TAB_VIEWS = {
 
 
 def test_fifty_random_lever_settings_break_nothing(app, server, screenshot_dir):
-    """50 random combinations of lever values set on the page, a round after each: no server
-    exception, no error shown, no empty chart, no "nan" anywhere, every view in step."""
+    """50 random combinations of lever values set on the page, bad input typed into number
+    fields among them, a round after each: no server exception, no error shown, no empty chart,
+    no "nan" anywhere, every view in step, every refused field back to the value in force."""
     rng = random.Random(2026)
     tabs = ["Prices", "Supply", "Money", "Why?", "Events", "Bloc"]
     tab = "Bloc"
