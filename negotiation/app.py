@@ -66,12 +66,13 @@ from negotiation.app_state import (
     csv_text,
     export_name,
     floor_bounds,
+    in_words,
     latest_reasons,
     mineral_label,
     statuses,
 )
 from negotiation.scenario import ScenarioError, load_scenario, scenario_names
-from negotiation.types import COMPONENT_LABELS, money
+from negotiation.types import COMPONENT_LABELS, LEVER_LABELS, money
 from negotiation.workshop_app import Download
 
 logger = logging.getLogger("bloc.app")
@@ -319,7 +320,7 @@ def Header(snap: Snapshot, error: str):
             attributes={"data-members": "+".join(snap.members), "data-round": str(snap.round)},
         )
         if snap.pending:
-            words = ", ".join(p.replace("_", " ") for p in snap.pending)
+            words = ", ".join(LEVER_LABELS.get(p, p) for p in snap.pending)
             solara.Text(
                 f"Changed levers act from round {snap.round + 1}: {words}", classes=["bloc-pending"]
             )
@@ -498,7 +499,7 @@ def EventsView(snap: Snapshot):
     solara.Checkbox(label="include the supplier's moves every round", value=everything)
     items = [
         f"<li class='event-{escape(str(e.kind))}'><span class='r'>round {int(e.round)}</span>"
-        f"{escape(str(e.text))}</li>"
+        f"{escape(in_words(str(e.text), snap) if e.actor == snap.supplier else str(e.text))}</li>"
         for e in ev.iloc[::-1].head(150).itertuples()
     ]
     if not items:

@@ -29,7 +29,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from negotiation.app_state import Snapshot, Status
+from negotiation.app_state import Snapshot, Status, mineral_label
 from negotiation.types import COMPONENT_LABELS, COMPONENTS
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
@@ -887,7 +887,7 @@ def network_svg(snap: Snapshot, status: dict[str, Status]) -> str:
             f'fill="{"white" if s.kind == "member" else DARK}" text-anchor="middle">'
             f"{escape(label)}</text></g>"
         )
-    listed = target.replace("_", " ").replace(",", ", ")
+    listed = ", ".join(mineral_label(snap.mineral_names.get(m, m)) for m in target.split(",") if m)
     move = {
         "normal": "sells normally",
         "flood": f"floods {listed}",

@@ -16,6 +16,7 @@ scenario changes: a new scenario brings its own).
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -313,6 +314,16 @@ def statuses(snap: Snapshot) -> dict[str, Status]:
             note += "; would gain by leaving"
         out[a] = Status(a, kind, leaning, decision, margin_v, note)
     return out
+
+
+def in_words(text: str, snap: Snapshot) -> str:
+    """A text of the engine with display names for the ids in it. The supplier's moves are told
+    with ids ("offers us discounts", "floods rare_earths, graphite"): on the page "us" would read
+    as the pronoun."""
+    names = {m: mineral_label(snap.mineral_names[m]) for m in snap.minerals}
+    names.update({a: snap.names[a] for a in snap.countries})
+    ids = "|".join(re.escape(x) for x in sorted(names, key=len, reverse=True))
+    return re.sub(rf"\b({ids})\b", lambda found: names[found.group(1)], text)
 
 
 def latest_reasons(snap: Snapshot) -> dict[str, str]:

@@ -42,7 +42,7 @@ from negotiation.app_charts import (
     timeline_svg,
     utility_svg,
 )
-from negotiation.app_state import Levers, Session, statuses
+from negotiation.app_state import Levers, Session, in_words, statuses
 from negotiation.cli import entry
 from negotiation.scenario import ScenarioError, scenario_names
 from negotiation.types import COMPONENTS
@@ -148,6 +148,50 @@ def test_a_change_undone_before_the_next_round_is_not_a_change():
     assert s.snapshot().pending == ()
     snap = s.step()
     assert not snap.events_df["kind"].eq("lever").any() and snap.lever_rounds == ()
+
+
+def test_lever_changes_are_told_with_old_and_new_values_in_words():
+    s = Session(SCENARIO, seed=0)
+    s.change("floors", {m: 0.0 for m in s.model.minerals})  # floors x0
+    s.change("weights", {"japan": {"supply_security": 2.0}})
+    s.change("patience", {"japan": 9})
+    s.change("instrument", "price_gap")
+    s.change("cost_sharing", "equal")
+    s.change("penalty", 1.0)
+    s.change("aggressiveness", 0.9)
+    s.change("supplier_strategy", "blanket-controls")
+    snap = s.step()
+    lines = list(snap.events_df.loc[snap.events_df["kind"] == "lever", "text"])
+    assert sorted(lines) == sorted(
+        [
+            "Lever changed: floors: Lithium $85,000/t -> no floor; Rare earths $110,000/t -> no"
+            " floor; Natural graphite $700/t -> no floor; Gallium $250,000/t -> no floor",
+            "Lever changed: instrument: border-adjusted tariff -> price-gap payments",
+            "Lever changed: outsider penalty: 5% -> 100%",
+            "Lever changed: cost sharing: by consumption -> equal shares",
+            "Lever changed: supplier's strategy: adaptive -> blanket-controls",
+            "Lever changed: supplier's aggressiveness: 50% -> 90%",
+            "Lever changed: weights: Japan's weight on supply security 1.5 -> 2",
+            "Lever changed: patience: Japan 5 rounds -> 9 rounds",
+        ]
+    )
+    for line in lines:  # never an id
+        assert not re.search(r"\b(us|japan|rare_earths|price_gap)\b|_", line), line
+
+
+def test_the_supplier_s_moves_are_told_with_names_not_ids():
+    s = Session(SCENARIO, seed=0)
+    s.change("supplier_strategy", "side-offers")
+    s.change("instrument", "price_gap")
+    for _ in range(3):
+        snap = s.step()
+    ev = snap.events_df
+    offers = ev.loc[ev["kind"] == "side_offer", "text"]
+    assert len(offers), "the side-offers supplier made no offer in three rounds"
+    words = in_words(str(offers.iloc[-1]), snap)
+    assert re.search(r"offers (United States|Japan|European Union|Mexico|Singapore) ", words)
+    flood = in_words("The supplier floods rare_earths, graphite to sink prices", snap)
+    assert flood == "The supplier floods Rare earths, Natural graphite to sink prices"
 
 
 def test_a_stale_play_thread_cannot_step_the_next_run():

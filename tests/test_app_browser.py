@@ -8,6 +8,7 @@ tests/screenshots/ (git-ignored). After each test the server's log must hold no 
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -236,6 +237,32 @@ def test_patience_typed_beside_its_slider_acts_beyond_the_sliders_range(app):
     assert slider_value(app, "lever-patience") == 40
     box = app.locator(".lever-patience .v-slider").first.bounding_box()
     assert box["width"] >= 120  # wide enough to aim at (it was 29 px)
+
+
+def test_lever_changes_read_as_sentences_and_a_change_undone_is_not_logged(app, screenshot_dir):
+    app.locator(".country-japan").click()
+    type_into(app, "lever-weight-supply_security-number", "2")
+    type_into(app, "lever-patience-number", "9")
+    set_slider(app, "lever-penalty", 100, 0, 200, 5)  # moved, then back before the round
+    set_slider(app, "lever-penalty", 5, 0, 200, 5)
+    app.locator(".floors-x0").click()
+    pending = app.locator(".bloc-pending").first
+    app.wait_for_function(
+        "() => document.querySelector('.bloc-pending')?.innerText.includes('patience')"
+    )
+    assert "outsider penalty" not in pending.inner_text()
+    step(app)
+    open_tab(app, "Events")
+    events = app.locator(".bloc-events")
+    events.locator("li.event-lever").first.wait_for()
+    lines = events.locator("li.event-lever").all_inner_texts()
+    text = "\n".join(lines)
+    assert "Japan's weight on supply security 1.5 -> 2" in text
+    assert "patience: Japan 5 rounds -> 9 rounds" in text
+    assert "Lithium $85,000/t -> no floor" in text
+    assert "penalty" not in text and "changed -> changed" not in text
+    assert not re.search(r"\b(us|japan|rare_earths|price_gap)\b|_", text)
+    app.screenshot(path=screenshot_dir / "app-lever-events.png")
 
 
 def _scripted_session(page) -> tuple[int, int]:
