@@ -294,7 +294,12 @@ def Header(snap: Snapshot, error: str):
     last = snap.last
     names = [snap.names[a] for a in snap.members]
     day = snap.round * snap.round_days
-    if last["internally_stable"] and last["externally_stable"]:
+    joiners = [snap.names[a] for a in str(last["would_join"] or "").split("+") if a]
+    if len(names) < 2:  # one country alone is not a bloc, whatever the stability test says
+        stable = "no bloc: a bloc needs two members"
+        if joiners:
+            stable += f"; would gain by joining: {', '.join(joiners)}"
+    elif last["internally_stable"] and last["externally_stable"]:
         stable = "stable: no member would gain by leaving, no outsider by joining"
     else:
         parts = []

@@ -699,9 +699,12 @@ def status_matrix(snap: Snapshot) -> np.ndarray:
     neg = np.zeros(shape, dtype=bool)
     neg[i, j] = (decision == "reject") | (decision == "counter")
     neg &= ~m
-    margin = np.full(shape, np.nan)
-    margin[i, j] = df["margin"].to_numpy(dtype=float)[ok]
-    lean = m & (margin < 0)
+    # a member worse off inside leans to the supplier only where the supplier's move is why
+    lean = np.zeros(shape, dtype=bool)
+    for r, pushed in snap.pushed.items():
+        for a in pushed:
+            if a in index and r < shape[1]:
+                lean[index[a], r] = m[index[a], r]
     rounds = snap.rounds_df
     for k, (act, tgt) in enumerate(zip(rounds["supplier_action"], rounds["supplier_target"])):
         if act == "side_offer" and tgt in index and k < lean.shape[1]:
@@ -872,7 +875,7 @@ def network_svg(snap: Snapshot, status: dict[str, Status]) -> str:
         s = status[a]
         ring = (
             f'<circle cx="{x:.0f}" cy="{y:.0f}" r="35" fill="none" stroke="{VERMILLION}" '
-            f'stroke-width="6"/>'
+            f'stroke-width="6" class="leaning-ring"/>'
             if s.leaning
             else ""
         )

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from negotiation.model import BlocModel
+from negotiation.model import NORMAL, BlocModel
 from negotiation.scenario import (
     DEFAULT_SCENARIO,
     Actor,
@@ -38,7 +38,7 @@ from negotiation.scenario import (
     load_scenario,
     scenario_to_toml,
 )
-from negotiation.types import COMPONENT_LABELS, COMPONENTS
+from negotiation.types import COMPONENT_LABELS, COMPONENTS, SupplierAction
 
 #: The weights a student moves in the app ("security against cost"), and the hub's openness.
 WEIGHT_LEVERS: tuple[str, ...] = ("supply_security", "consumer_cost", "openness")
@@ -228,6 +228,8 @@ class Snapshot:
     scenario_levers: Levers
     pending: tuple[str, ...]
     lever_rounds: tuple[int, ...]
+    #: {round: members worse off inside only because of the supplier's move that round}
+    pushed: Mapping[int, frozenset[str]] = field(default_factory=dict)
     error: str = ""
     run: int = 0  # the session's run (one per Setup/Reset)
 
@@ -274,12 +276,19 @@ class Status:
 
     actor: str
     kind: str  # "member" | "negotiating" | "outside"
-    leaning: bool  # towards the supplier: a member worse off inside, or a side offer's target
+    leaning: bool  # towards the supplier: a side offer's target, or a member the move pushes out
     decision: str  # this round's decision (accept, reject, counter, leave, stay or "")
     margin: float | None  # gain from staying in (members), USD a year
     note: str  # plain words for this round
 
 
+#: The supplier's moves as the end of "because the supplier ...".
+MOVE_WORDS = {
+    "normal": "sells normally",
+    "flood": "floods the market",
+    "export_controls": "restricts its exports",
+    "side_offer": "offers a side deal",
+}
 STATUS_WORDS = {"member": "member", "negotiating": "negotiating", "outside": "outside"}
 
 
@@ -289,7 +298,8 @@ def statuses(snap: Snapshot) -> dict[str, Status]:
     last = snap.last
     members = set(snap.members)
     now = snap.now
-    target = str(last.get("supplier_target", "")) if last["supplier_action"] == "side_offer" else ""
+    move = str(last["supplier_action"])
+    target = str(last.get("supplier_target", "")) if move == "side_offer" else ""
     out: dict[str, Status] = {}
     for a in snap.countries:
         row = now.get(a)
@@ -307,10 +317,13 @@ def statuses(snap: Snapshot) -> dict[str, Status]:
         else:
             kind = "outside"
             note = "left this round" if decision == "leave" else "outside the bloc"
-        leaning = a == target or (margin_v is not None and margin_v < 0)
+        pushed = a in snap.pushed.get(snap.round, frozenset())
+        leaning = a == target or pushed
         if a == target:
             note += "; the supplier offers it a side deal"
-        elif leaning:
+        elif pushed:
+            note += f"; would gain by leaving, because the supplier {MOVE_WORDS[move]}"
+        elif margin_v is not None and margin_v < 0:
             note += "; would gain by leaving"
         out[a] = Status(a, kind, leaning, decision, margin_v, note)
     return out
@@ -340,6 +353,18 @@ def latest_reasons(snap: Snapshot) -> dict[str, str]:
 def latest_reason(snap: Snapshot, actor: str) -> str:
     """The latest join/reject/leave event of `actor`, in words ("" if none yet)."""
     return latest_reasons(snap).get(actor, "")
+
+
+def pushed_by_the_supplier(model: BlocModel) -> frozenset[str]:
+    """Members worse off inside this round that would not be if the supplier had sold normally:
+    those the supplier's move (a flood, export controls) is pushing toward the door. A member
+    worse off inside whatever the supplier does is not leaning to the supplier: it is the
+    package that costs it."""
+    losing = [a for a, g in model.last_margins.items() if g < 0 and a in model.members]
+    if not losing or model.last_move.action in (SupplierAction.NORMAL, SupplierAction.SIDE_OFFER):
+        return frozenset()  # a side offer's target is marked as such (see `statuses`)
+    normal = model.move_forecast(NORMAL, r=model.round)["margins"]
+    return frozenset(a for a in losing if normal.get(a, -1.0) >= 0)
 
 
 @dataclass
@@ -381,6 +406,7 @@ class Session:
             self.rounds = model.rounds
             self.model = model
             self.scenario_levers = scenario_levers
+            self.pushed = {}
             self.run_id += 1
             return self.snapshot()
 
@@ -390,6 +416,7 @@ class Session:
             if run_id is not None and run_id != self.run_id:
                 return None
             self.model.step()
+            self.pushed[self.model.round] = pushed_by_the_supplier(self.model)
             return self.snapshot()
 
     def levers(self) -> Levers:
@@ -508,6 +535,7 @@ class Session:
                 lever_rounds=tuple(
                     int(r) for r in rounds_df.loc[rounds_df["levers_changed"], "round"]
                 ),
+                pushed=dict(self.pushed),
                 error=error,
                 run=self.run_id,
             )

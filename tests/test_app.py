@@ -363,6 +363,33 @@ def test_the_network_shows_a_side_deal_and_who_leans_to_the_supplier():
     assert m[snap.countries.index(target), -1] in (0, 3)  # leaning if still a member
 
 
+def test_worse_off_inside_is_leaning_to_the_supplier_only_when_its_move_is_why():
+    # a passive supplier never moves: nobody leans to it, though members may lose (tin, 1985)
+    s = Session("tin-1985", seed=0)
+    snaps = [s.snapshot()] + [s.step() for _ in range(6)]
+    assert not any(x.leaning for snap in snaps for x in statuses(snap).values())
+    assert not (status_matrix(snaps[-1]) == 3).any()
+    # a tariff wall with a passive supplier: members lose and leave, and none is ringed
+    s = Session(SCENARIO, seed=0)
+    s.change("supplier_strategy", "passive")
+    s.change("penalty", 2.0)
+    losing = []
+    for _ in range(12):
+        snap = s.step()
+        st = statuses(snap)
+        losing += [st[a] for a in snap.members if (st[a].margin or 0) < 0]
+    assert losing, "no member lost inside under a 200% penalty"
+    assert all(not x.leaning and "would gain by leaving" in x.note for x in losing)
+    assert "because the supplier" not in " ".join(x.note for x in losing)
+    # the adaptive supplier's export controls push the US toward the door (ministerial-2026)
+    s = Session(SCENARIO, seed=0)
+    snap = s.step()
+    assert snap.last["supplier_action"] == "export_controls" and snap.pushed[1] == {"us"}
+    us = statuses(snap)["us"]
+    assert us.leaning and "because the supplier restricts its exports" in us.note
+    assert (us.margin or 0) < 0
+
+
 def test_the_utility_chart_shows_each_country():
     _, snap = _snap_after(2)
     chart = UtilityChart(snap.countries, dict(snap.short))
@@ -602,6 +629,9 @@ def _wait(cond, timeout: float = 20.0) -> None:
 def test_the_page_renders_and_step_advances_the_round():
     _, rc = _page()
     assert _round(rc) == 0 and _members(rc) == ["us"]
+    (header,) = _html(rc, "bloc-members")
+    assert "no bloc: a bloc needs two members" in header.unsafe_innerHTML  # not "stable"
+    assert "stable" not in header.unsafe_innerHTML
     rc.find(v.Btn, class_="bloc-step").widget.click()
     assert _round(rc) == 1
     assert len(_members(rc)) >= 2

@@ -265,6 +265,21 @@ def test_lever_changes_read_as_sentences_and_a_change_undone_is_not_logged(app, 
     app.screenshot(path=screenshot_dir / "app-lever-events.png")
 
 
+def test_one_country_is_no_bloc_and_a_passive_supplier_rings_nobody(app, screenshot_dir):
+    header = app.locator(".bloc-members")
+    assert members(app) == ["us"]
+    assert "no bloc: a bloc needs two members" in header.inner_text()
+    assert "stable" not in header.inner_text()
+    choose(app, "structural-scenario", "tin-1985")
+    reset(app)
+    app.wait_for_function("() => document.querySelector('.bloc-run').innerText.includes('Tin')")
+    step(app, 4)
+    wait_consistent(app)
+    assert app.locator(".network-view .leaning-ring").count() == 0
+    assert "leaning" not in app.locator(".status-view").inner_text()
+    app.screenshot(path=screenshot_dir / "app-tin-no-leaning.png")
+
+
 def _scripted_session(page) -> tuple[int, int]:
     """Penalty 30 % from round 1, three rounds, floors x1.5, two rounds. Returns (seed,
     rounds played)."""
