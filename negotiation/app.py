@@ -68,8 +68,22 @@ from negotiation.app_state import (
     floor_bounds,
     in_words,
     latest_reasons,
+    levers_differing,
     mineral_label,
     statuses,
+)
+from negotiation.app_text import (
+    AGGRESSIVENESS_HELP,
+    COST_SHARING_HELP,
+    aggressiveness_idle,
+    cost_sharing_idle,
+    floors_help,
+    glossary_markdown,
+    instrument_help,
+    patience_help,
+    penalty_help,
+    strategy_help,
+    weights_help,
 )
 from negotiation.scenario import ScenarioError, load_scenario, scenario_names
 from negotiation.types import COMPONENT_LABELS, LEVER_LABELS, money
@@ -141,6 +155,14 @@ CSS = """
 .bloc-controls .take-seat { margin-top: 22px !important; }
 .bloc-controls .v-label { font-size: 14px; }
 .v-slider__tick-label { font-size: 12px; }
+.bloc-controls .lever-help { font-size: 13px; color: #444; margin: 0 0 2px 0; line-height: 1.35; }
+.bloc-controls .lever-idle-reason { font-size: 13px; color: #8a4b00; margin: 0 0 2px 0;
+  line-height: 1.35; }
+.bloc-controls .lever-idle .slider-track, .bloc-controls .lever-idle .slider-number,
+.bloc-controls .lever-idle .slider-title, .bloc-controls .v-btn-toggle.lever-idle {
+  opacity: 0.45; }
+.levers-banner { background: #fff4e0; border: 1px solid #e0b060; border-radius: 4px;
+  padding: 4px 10px; margin: 4px 0; font-size: 14px; }
 """
 
 
@@ -287,6 +309,33 @@ def LiveChart(
 
 # ----------------------------------------------------------------------------------------------
 # Views
+
+
+@solara.component
+def LeversBanner(lv: Levers, base: Levers, names: tuple[tuple[str, str], ...], restore: Callable):
+    """Says when the levers differ from the scenario's (they survive Setup/Reset, as NetLogo's
+    sliders do, so a recipe tried after another one would start from the other's levers)."""
+    differing = levers_differing(lv, base, dict(names))
+    if not differing:
+        return
+    with solara.Row(
+        gap="10px",
+        classes=["levers-banner"],
+        style={"align-items": "center", "flex-wrap": "wrap"},
+    ):
+        solara.Text(
+            f"Levers differ from the scenario's: {', '.join(differing)}. The scenario's About "
+            "and its recipes start from its own.",
+            classes=["levers-banner-text"],
+        )
+        solara.Button(
+            "Back to the scenario's",
+            on_click=restore,
+            icon_name="mdi-restore",
+            outlined=True,
+            small=True,
+            classes=["levers-banner-restore"],
+        )
 
 
 @solara.component
@@ -542,6 +591,8 @@ def AboutView(snap: Snapshot):
             a.get("things_to_notice", ""),
             "## Things to try",
             a.get("things_to_try", ""),
+            "## Glossary",
+            glossary_markdown(),
         ]
     )
     with solara.Column(classes=["bloc-about"]):
@@ -615,6 +666,7 @@ class LeverInfo:
     names: tuple[tuple[str, str], ...]
     scenario_levers: Levers
     floor_bounds: tuple[tuple[str, Bounds], ...]
+    stockpile_fund: float  # USD: the scenario's fund, for the stockpile's explanation
 
     @classmethod
     def of(cls, snap: Snapshot) -> LeverInfo:
@@ -626,6 +678,20 @@ class LeverInfo:
             tuple(snap.names.items()),
             snap.scenario_levers,
             tuple((m, floor_bounds(p)) for m, p in snap.reference_prices.items()),
+            float(snap.rounds_df["stockpile_fund"].iloc[0]),
+        )
+
+
+@solara.component
+def LeverHelp(help_text: str, idle: str, cls: str):
+    """A lever's explanation, and why it has no effect now (if it has none)."""
+    if help_text:
+        solara.HTML(
+            tag="p", unsafe_innerHTML=escape(help_text), classes=["lever-help", f"{cls}-help"]
+        )
+    if idle:
+        solara.HTML(
+            tag="p", unsafe_innerHTML=escape(idle), classes=["lever-idle-reason", f"{cls}-idle"]
         )
 
 
@@ -639,15 +705,18 @@ def SliderField(
     step: float,
     on_value: Callable[[float], None],
     cls: str,
+    help_text: str = "",
+    idle: str = "",
 ):
     """A lever as a slider over its usual range with a number field beside it for any value the
     scenario schema allows (the slider stretches to show a larger one). Both show the value in
     force; `value` is in the model's units, the slider and field in the page's (percent for
-    the penalty and aggressiveness)."""
+    the penalty and aggressiveness). `idle`: why the lever has no effect now (greyed)."""
     shown = value * bounds.scale
     top = max(slider_max, shown)
-    with solara.Div(classes=[cls, "slider-field"]):
+    with solara.Div(classes=[cls, "slider-field", *(["lever-idle"] if idle else [])]):
         solara.Text(title, classes=["slider-title", f"{cls}-title"])
+        LeverHelp(help_text, idle, cls)
         with solara.Row(gap="8px", style={"align-items": "center"}):
             solara.v.Slider(
                 v_model=round(shown, 6),
@@ -688,6 +757,8 @@ def LeverControls(
     )
 
     solara.Text("Floors, USD per tonne (0 = no floor)")
+    labels = {m: mineral_label(n) for m, n in names.items()}
+    LeverHelp(floors_help(info.scenario_levers.floors, labels), "", "lever-floors")
     bounds = dict(info.floor_bounds)
 
     def set_floor(m: str, x: float) -> None:
@@ -718,6 +789,7 @@ def LeverControls(
             )
 
     solara.Text("Instrument")
+    LeverHelp(instrument_help(lv.instrument, info.stockpile_fund), "", "lever-instrument")
     with solara.ToggleButtonsSingle(
         value=lv.instrument,
         on_value=lambda x: change("instrument", x),
@@ -736,9 +808,12 @@ def LeverControls(
         5,
         lambda x: change("penalty", x),
         "lever-penalty",
+        help_text=penalty_help(info.scenario_levers.penalty),
     )
 
     solara.Text("Cost sharing of floor support")
+    sharing_idle = cost_sharing_idle(lv.instrument, any(f > 0 for f in lv.floors.values()))
+    LeverHelp(COST_SHARING_HELP, sharing_idle, "lever-cost-sharing")
     options = dict(COST_SHARING)
     if not isinstance(lv.cost_sharing, str) or not isinstance(
         info.scenario_levers.cost_sharing, str
@@ -750,7 +825,10 @@ def LeverControls(
         change("cost_sharing", info.scenario_levers.cost_sharing if x == "table" else x)
 
     with solara.ToggleButtonsSingle(
-        value=current, on_value=set_cost_sharing, dense=True, classes=["lever-cost-sharing"]
+        value=current,
+        on_value=set_cost_sharing,
+        dense=True,
+        classes=["lever-cost-sharing", *(["lever-idle"] if sharing_idle else [])],
     ):
         for code, label in options.items():
             solara.Button(label, value=code, classes=[f"cost-sharing-{code}"])
@@ -763,6 +841,7 @@ def LeverControls(
             dense=True,
             on_value=lambda x: change("supplier_strategy", x),
         )
+    LeverHelp(strategy_help(lv.supplier_strategy), "", "lever-supplier")
     SliderField(
         f"Supplier's aggressiveness: {AGGRESSIVENESS_BOUNDS.show(lv.aggressiveness)}%",
         lv.aggressiveness,
@@ -772,6 +851,8 @@ def LeverControls(
         5,
         lambda x: change("aggressiveness", x),
         "lever-aggressiveness",
+        help_text=AGGRESSIVENESS_HELP,
+        idle=aggressiveness_idle(lv.supplier_strategy),
     )
 
     solara.Text("Each country's weights and patience")
@@ -792,6 +873,7 @@ def LeverControls(
                 0.1,
                 lambda x, c=comp: change("weights", {a: {c: x}}),
                 f"lever-weight-{comp}",
+                help_text=weights_help(who) if comp == WEIGHT_LEVERS[0] else "",
             )
         p = lv.patience[a]
         SliderField(
@@ -803,6 +885,7 @@ def LeverControls(
             1,
             lambda x: change("patience", {a: round(x)}),
             "lever-patience",
+            help_text=patience_help(who),
         )
     solara.Button(
         "All levers back to the scenario's",
@@ -1054,6 +1137,7 @@ def Page():
             StructuralControls(scenario, seed, rounds, (s.scenario, s.seed, s.rounds))
         with solara.Div(classes=["bloc-main"]):
             Header(s, error.value)
+            LeversBanner(s.levers, s.scenario_levers, tuple(s.names.items()), restore)
             with solara.lab.Tabs(value=tab, lazy=True):
                 with solara.lab.Tab("Bloc"):
                     BlocView(s)

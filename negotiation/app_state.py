@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from negotiation.model import NORMAL, BlocModel
+from negotiation.model import LEVERS, NORMAL, BlocModel
 from negotiation.scenario import (
     DEFAULT_SCENARIO,
     Actor,
@@ -38,7 +38,7 @@ from negotiation.scenario import (
     load_scenario,
     scenario_to_toml,
 )
-from negotiation.types import COMPONENT_LABELS, COMPONENTS, SupplierAction
+from negotiation.types import COMPONENT_LABELS, COMPONENTS, LEVER_LABELS, SupplierAction
 
 #: The weights a student moves in the app ("security against cost"), and the hub's openness.
 WEIGHT_LEVERS: tuple[str, ...] = ("supply_security", "consumer_cost", "openness")
@@ -326,6 +326,24 @@ def statuses(snap: Snapshot) -> dict[str, Status]:
         elif margin_v is not None and margin_v < 0:
             note += "; would gain by leaving"
         out[a] = Status(a, kind, leaning, decision, margin_v, note)
+    return out
+
+
+def levers_differing(lv: Levers, base: Levers, names: Mapping[str, str]) -> list[str]:
+    """The levers of `lv` that differ from the scenario's (`base`), in words: "outsider penalty",
+    "weights (Japan)"."""
+    out = []
+    for name in LEVERS:
+        mine, theirs = getattr(lv, name), getattr(base, name)
+        if name in ("weights", "patience"):
+            who = [names.get(a, a) for a in mine if mine[a] != theirs.get(a)]
+            if who:
+                out.append(f"{LEVER_LABELS[name]} ({', '.join(who)})")
+        elif name == "floors":
+            if any(not math.isclose(f, theirs.get(m, 0.0)) for m, f in mine.items()):
+                out.append(LEVER_LABELS[name])
+        elif mine != theirs:
+            out.append(LEVER_LABELS[name])
     return out
 
 

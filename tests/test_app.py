@@ -43,6 +43,7 @@ from negotiation.app_charts import (
     utility_svg,
 )
 from negotiation.app_state import Levers, Session, in_words, statuses
+from negotiation.app_text import GLOSSARY, aggressiveness_idle, cost_sharing_idle
 from negotiation.cli import entry
 from negotiation.scenario import ScenarioError, scenario_names
 from negotiation.types import COMPONENTS
@@ -624,6 +625,112 @@ def _wait(cond, timeout: float = 20.0) -> None:
         if time.monotonic() > end:
             raise TimeoutError("condition not met")
         time.sleep(0.05)
+
+
+def _records(s: Session, rounds: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What happened in `rounds` rounds: the records without the columns that only log the
+    levers themselves (a lever changed is logged even when it changes nothing else)."""
+    for _ in range(rounds):
+        s.step()
+    logged = {"levers_changed", "cost_sharing", "aggressiveness", "supplier_strategy"}
+    return tuple(
+        df.drop(columns=[c for c in df.columns if c in logged])
+        for df in (s.model.rounds_df, s.model.actors_df)
+    )
+
+
+@pytest.mark.parametrize("instrument", ["border", "price_gap"])
+def test_cost_sharing_is_greyed_exactly_when_it_changes_nothing(instrument):
+    runs = []
+    for key in ("consumption", "equal"):
+        s = Session(SCENARIO, seed=0)
+        s.change("instrument", instrument)
+        s.change("cost_sharing", key)
+        runs.append(_records(s, 4))
+    same = runs[0][0].equals(runs[1][0]) and runs[0][1].equals(runs[1][1])
+    idle = cost_sharing_idle(instrument, any_floor=True)
+    assert same == bool(idle), (instrument, idle)
+
+
+@pytest.mark.parametrize("strategy", ["passive", "flood"])
+def test_aggressiveness_is_greyed_exactly_when_it_changes_nothing(strategy):
+    runs = []
+    for x in (0.1, 1.0):
+        s = Session(SCENARIO, seed=0)
+        s.change("supplier_strategy", strategy)
+        s.change("aggressiveness", x)
+        runs.append(_records(s, 4))
+    same = runs[0][0].equals(runs[1][0]) and runs[0][1].equals(runs[1][1])
+    assert same == bool(aggressiveness_idle(strategy)), strategy
+
+
+def test_each_lever_has_its_explanation_and_idle_levers_say_why():
+    _, rc = _page()
+    helps = {w.attributes["class"].split()[1]: w.unsafe_innerHTML for w in _html(rc, "lever-help")}
+    for lever in (
+        "lever-floors",
+        "lever-instrument",
+        "lever-penalty",
+        "lever-cost-sharing",
+        "lever-supplier",
+        "lever-aggressiveness",
+        "lever-weight-supply_security",
+        "lever-patience",
+    ):
+        assert helps.get(f"{lever}-help"), lever
+    assert "Lithium, Rare earths, Natural graphite, Gallium" in helps["lever-floors-help"]
+    assert "variable tariff" in helps["lever-instrument-help"]
+    assert "The scenario&#x27;s: 5%" in helps["lever-penalty-help"]
+    assert "the United States" in helps["lever-patience-help"]
+    (idle,) = _html(rc, "lever-cost-sharing-idle")  # the scenario opens with the border tariff
+    assert "No effect under the border tariff" in idle.unsafe_innerHTML
+    assert "lever-idle" in _one(rc, v.BtnToggle, "lever-cost-sharing").class_.split()
+    assert not _html(rc, "lever-aggressiveness-idle")  # the adaptive supplier
+    rc.find(v.BtnToggle, class_="lever-instrument").widget.v_model = 1  # Price gap
+    assert not _html(rc, "lever-cost-sharing-idle")
+    assert "gap" in _html(rc, "lever-instrument-help")[0].unsafe_innerHTML
+    sel = rc.find(v.Select, label="Supplier's strategy").widget
+    sel.v_model = "passive"
+    (idle,) = _html(rc, "lever-aggressiveness-idle")
+    assert "a passive supplier never acts" in idle.unsafe_innerHTML
+    assert "never moves against the bloc" in _html(rc, "lever-supplier-help")[0].unsafe_innerHTML
+
+
+def test_a_banner_says_when_levers_differ_from_the_scenario_s_and_takes_them_back():
+    _, rc = _page()
+    assert not rc.find(v.Btn, class_="levers-banner-restore")
+    _type(rc, "lever-penalty-number", "100")
+    rc.find(v.BtnToggle, class_="lever-country").widget.v_model = 1  # Japan
+    _type(rc, "lever-patience-number", "9")
+    text = str(_one(rc, v.Html, "levers-banner-text").children)
+    assert "outsider penalty, patience (Japan)" in text
+    rc.find(v.Btn, class_="bloc-step").widget.click()
+    rc.find(v.Btn, class_="bloc-reset").widget.click()  # levers survive Setup/Reset...
+    assert "outsider penalty" in str(_one(rc, v.Html, "levers-banner-text").children)
+    rc.find(v.Btn, class_="levers-banner-restore").widget.click()  # ...until taken back
+    assert not rc.find(v.Btn, class_="levers-banner-restore")
+    assert "5%" in _title(rc, "lever-penalty")
+
+
+def test_the_about_tab_has_a_glossary():
+    _, rc = _page()
+    rc.find(v.Tabs).widget.v_model = 6
+    about = " ".join(str(w.template) for w in rc.find(v.VuetifyTemplate).widgets)
+    assert "Glossary" in about
+    for term, _ in GLOSSARY:
+        assert f"**{term}**" in about or f"<strong>{term}</strong>" in about, term
+    for word in (
+        "Price floor",
+        "Border-adjusted tariff",
+        "Price-gap payment",
+        "Stockpile",
+        "Outsider penalty",
+        "Cost sharing",
+        "Side offer",
+        "Export controls",
+    ):
+        assert word in [t for t, _ in GLOSSARY]
+    assert "Aimed at members" in about and "blanket" in about
 
 
 def test_the_page_renders_and_step_advances_the_round():

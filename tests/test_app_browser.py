@@ -280,6 +280,48 @@ def test_one_country_is_no_bloc_and_a_passive_supplier_rings_nobody(app, screens
     app.screenshot(path=screenshot_dir / "app-tin-no-leaning.png")
 
 
+def test_levers_explain_themselves_and_idle_ones_are_greyed_with_the_reason(app, screenshot_dir):
+    for lever in ("floors", "instrument", "penalty", "cost-sharing", "supplier", "patience"):
+        assert app.locator(f".lever-{lever}-help").first.is_visible(), lever
+    idle = app.locator(".lever-cost-sharing-idle")
+    assert "No effect under the border tariff" in idle.inner_text()
+    opacity = app.locator(".v-btn-toggle.lever-cost-sharing").evaluate(
+        "el => getComputedStyle(el).opacity"
+    )
+    assert float(opacity) < 0.6  # greyed
+    app.locator(".instrument-price_gap").click()
+    idle.wait_for(state="detached")
+    assert "gap" in app.locator(".lever-instrument-help").inner_text()
+    choose(app, "lever-supplier", "passive")
+    reason = app.locator(".lever-aggressiveness-idle")
+    reason.wait_for()
+    assert "a passive supplier never acts against the bloc" in reason.inner_text()
+    app.screenshot(path=screenshot_dir / "app-lever-help.png")
+    # the levers now differ from the scenario's: a banner says which, and takes them back
+    banner = app.locator(".levers-banner")
+    banner.wait_for()
+    assert "instrument, supplier's strategy" in banner.inner_text()
+    app.locator(".levers-banner-restore").click()
+    banner.wait_for(state="detached")
+    app.locator(".lever-cost-sharing-idle").wait_for()  # the border tariff is back
+    open_tab(app, "About")
+    about = app.locator(".bloc-about")
+    about.get_by_text("Glossary").wait_for()
+    text = about.inner_text()
+    for term in (
+        "Price floor",
+        "Border-adjusted tariff",
+        "Price-gap payment",
+        "Stockpile",
+        "Outsider penalty",
+        "Cost sharing",
+        "Side offer",
+        "Export controls",
+    ):
+        assert term in text, term
+    app.screenshot(path=screenshot_dir / "app-glossary.png", full_page=True)
+
+
 def _scripted_session(page) -> tuple[int, int]:
     """Penalty 30 % from round 1, three rounds, floors x1.5, two rounds. Returns (seed,
     rounds played)."""
