@@ -161,6 +161,26 @@ CSS = """
 .bloc-controls .lever-idle .slider-track, .bloc-controls .lever-idle .slider-number,
 .bloc-controls .lever-idle .slider-title, .bloc-controls .v-btn-toggle.lever-idle {
   opacity: 0.45; }
+.bloc-phone-bar, .bloc-drawer-close { display: none !important; }
+@media (max-width: 760px) {
+  /* a phone: the view takes the width; the controls are a drawer over it */
+  .bloc-app { display: block; height: auto; overflow: visible; }
+  .bloc-main { padding: 4px 8px 24px 8px; overflow: visible; }
+  .bloc-controls { display: none; }
+  .bloc-app.drawer-open .bloc-controls { display: block; position: fixed; top: 0; left: 0;
+    bottom: 0; width: min(360px, 92vw); z-index: 20; box-shadow: 0 0 24px rgba(0,0,0,0.35); }
+  .bloc-phone-bar { display: flex !important; margin: 4px 0; }
+  .bloc-drawer-close { display: inline-flex !important; }
+  /* every tab on screen (two rows if need be), so each can be tapped without scrolling */
+  .bloc-main .v-slide-group__content { flex-wrap: wrap; flex: 1 1 100%; width: 100%;
+    transform: none !important; }
+  .bloc-main .v-slide-group__wrapper { overflow: visible; }
+  .bloc-main .v-tabs-bar { height: auto; }
+  .bloc-main .v-slide-group__prev, .bloc-main .v-slide-group__next { display: none !important; }
+  .bloc-main .v-tab { min-width: 0; padding: 0 10px; height: 40px; font-size: 13px; }
+  .bloc-main .v-tabs-slider-wrapper { display: none; }
+  .bloc-main .v-tab--active { border-bottom: 3px solid #1976d2; }
+}
 .levers-banner { background: #fff4e0; border: 1px solid #e0b060; border-radius: 4px;
   padding: 4px 10px; margin: 4px 0; font-size: 14px; }
 """
@@ -309,6 +329,42 @@ def LiveChart(
 
 # ----------------------------------------------------------------------------------------------
 # Views
+
+
+@solara.component
+def PhoneBar(
+    drawer: solara.Reactive[bool],
+    playing: bool,
+    toggle_play: Callable[[], None],
+    step: Callable[[], None],
+):
+    """On a phone (CSS shows it below 760 px only): the button that opens the controls' drawer,
+    and Play and Step, so a round can be played without opening it."""
+    with solara.Row(gap="4px", classes=["bloc-phone-bar", "bloc-buttons"]):
+        solara.Button(
+            "Controls",
+            icon_name="mdi-tune",
+            color="primary",
+            outlined=True,
+            on_click=lambda: drawer.set(not drawer.value),
+            classes=["bloc-drawer-toggle"],
+        )
+        solara.Button(
+            "Pause" if playing else "Play",
+            icon_name="mdi-pause" if playing else "mdi-play",
+            color="primary",
+            on_click=toggle_play,
+            classes=["phone-play"],
+        )
+        solara.Button(
+            "Step",
+            icon_name="mdi-skip-next",
+            color="primary",
+            outlined=True,
+            on_click=step,
+            disabled=playing,
+            classes=["phone-step"],
+        )
 
 
 @solara.component
@@ -1011,6 +1067,7 @@ def Page():
     first = solara.use_memo(session.snapshot, [])
     snap = solara.use_reactive(first)
     playing = solara.use_reactive(False)
+    drawer = solara.use_reactive(False)  # the controls' drawer on a phone
     speed = solara.use_reactive("normal")
     tab = solara.use_reactive(0)
     error = solara.use_reactive("")
@@ -1098,13 +1155,22 @@ def Page():
     restore = solara.use_memo(lambda: lambda: guarded(session.restore_levers), [])
     info = solara.use_memo(lambda: LeverInfo.of(s), [s.run])
 
-    with solara.Div(classes=["bloc-app"]):
+    with solara.Div(classes=["bloc-app", *(["drawer-open"] if drawer.value else [])]):
         with solara.Div(classes=["bloc-controls"]):
-            solara.HTML(
-                tag="div",
-                unsafe_innerHTML="<b style='font-size:20px'>Bloc</b>"
-                " <span style='color:#555'>critical-minerals bloc</span>",
-            )
+            with solara.Row(gap="4px", style={"align-items": "center"}):
+                solara.HTML(
+                    tag="div",
+                    unsafe_innerHTML="<b style='font-size:20px'>Bloc</b>"
+                    " <span style='color:#555'>critical-minerals bloc</span>",
+                    style="flex: 1 1 auto",
+                )
+                solara.Button(  # shown on a phone only (CSS), where the controls are a drawer
+                    "Close",
+                    icon_name="mdi-close",
+                    text=True,
+                    on_click=lambda: drawer.set(False),
+                    classes=["bloc-drawer-close"],
+                )
             with solara.Row(gap="4px", classes=["bloc-buttons"], style={"margin": "6px 0"}):
                 solara.Button(
                     "Setup/Reset",
@@ -1136,6 +1202,7 @@ def Page():
             LeverControls(s.levers, info, change, restore)
             StructuralControls(scenario, seed, rounds, (s.scenario, s.seed, s.rounds))
         with solara.Div(classes=["bloc-main"]):
+            PhoneBar(drawer, playing.value, toggle_play, lambda: guarded(step))
             Header(s, error.value)
             LeversBanner(s.levers, s.scenario_levers, tuple(s.names.items()), restore)
             with solara.lab.Tabs(value=tab, lazy=True):

@@ -35,6 +35,7 @@ from tests.app_browser_helpers import (
     type_into,
     wait_consistent,
     wait_field,
+    wait_round,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -320,6 +321,53 @@ def test_levers_explain_themselves_and_idle_ones_are_greyed_with_the_reason(app,
     ):
         assert term in text, term
     app.screenshot(path=screenshot_dir / "app-glossary.png", full_page=True)
+
+
+def test_on_a_phone_the_view_takes_the_width_and_the_controls_are_a_drawer(
+    server, browser, screenshot_dir
+):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        before = len(server.log())
+        page.goto(server.url)
+        page.locator(".bloc-members").wait_for()
+        main = page.locator(".bloc-main").bounding_box()
+        assert main["width"] >= 370, main  # it was squeezed into 40 px
+        assert not page.locator(".bloc-controls").is_visible()
+        round_box = page.locator(".bloc-round").bounding_box()
+        assert round_box["height"] < 40  # "Round 0 of 36" on one line
+        page.locator(".phone-step").tap()
+        wait_round(page, 1)
+        page.screenshot(path=screenshot_dir / "app-phone.png")
+        # every tab is on screen and opens with a tap
+        for name, view in [
+            ("Prices", "svg.chart-prices"),
+            ("Events", ".bloc-events"),
+            ("About", ".bloc-about"),
+            ("Export", ".download-scenario"),
+            ("Why?", "svg.chart-utility"),
+            ("Bloc", ".network-view svg"),
+        ]:
+            tab = page.get_by_role("tab", name=name)
+            box = tab.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (name, box)
+            tab.tap()
+            page.locator(f".bloc-main {view}").first.wait_for()
+        # the controls open as a drawer over the view, and close again
+        page.locator(".bloc-drawer-toggle").tap()
+        controls = page.locator(".bloc-controls")
+        controls.wait_for()
+        assert controls.bounding_box()["width"] >= 300
+        page.screenshot(path=screenshot_dir / "app-phone-drawer.png")
+        page.locator(".bloc-step").tap()
+        wait_round(page, 2)
+        page.locator(".bloc-drawer-close").tap()
+        controls.wait_for(state="hidden")
+        assert "Traceback" not in server.log()[before:]
+    finally:
+        context.close()
 
 
 def _scripted_session(page) -> tuple[int, int]:
