@@ -70,6 +70,7 @@ from negotiation.app_state import (
     latest_reasons,
     levers_differing,
     mineral_label,
+    round_summary,
     statuses,
 )
 from negotiation.app_text import (
@@ -131,6 +132,7 @@ CSS = """
 .bloc-header { font-size: 16px; line-height: 1.5; margin-bottom: 2px; }
 .bloc-header b { font-size: 17px; }
 .bloc-round { font-size: 20px; font-weight: bold; }
+.bloc-summary { font-size: 15px; line-height: 1.4; margin: 2px 0; max-width: 980px; }
 .bloc-pending { color: #8a4b00; font-size: 14px; }
 .bloc-error { color: #b00020; font-size: 14px; white-space: pre-wrap; }
 .bloc-chart { display: block; width: 100%; max-width: 980px; height: auto; }
@@ -428,6 +430,12 @@ def Header(snap: Snapshot, error: str):
             ),
             classes=["bloc-members"],
             attributes={"data-members": "+".join(snap.members), "data-round": str(snap.round)},
+        )
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"<b>This round:</b> {escape(round_summary(snap))}",
+            classes=["bloc-summary"],
+            attributes={"data-round": str(snap.round)},
         )
         if snap.pending:
             words = ", ".join(LEVER_LABELS.get(p, p) for p in snap.pending)

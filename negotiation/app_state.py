@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from negotiation.app_text import the
 from negotiation.model import LEVERS, NORMAL, BlocModel
 from negotiation.scenario import (
     DEFAULT_SCENARIO,
@@ -355,6 +356,40 @@ def in_words(text: str, snap: Snapshot) -> str:
     names.update({a: snap.names[a] for a in snap.countries})
     ids = "|".join(re.escape(x) for x in sorted(names, key=len, reverse=True))
     return re.sub(rf"\b({ids})\b", lambda found: names[found.group(1)], text)
+
+
+def _listed(names: list[str]) -> str:
+    """ "A", "A and B", "A, B and C"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def round_summary(snap: Snapshot) -> str:
+    """What happened in the round on screen, in two or three sentences: the levers that changed,
+    who joined, left or said no (and why, for the most telling move), and the supplier's move."""
+    if snap.round == 0:
+        return "The opening position: press Step to play the first round."
+    ev = snap.events_df
+    now = ev[ev["round"].to_numpy() == snap.round]
+    by_kind: dict[str, list[tuple[str, str]]] = {}
+    for actor, kind, text in zip(now["actor"], now["kind"], now["text"]):
+        by_kind.setdefault(str(kind), []).append((str(actor), str(text)))
+    sentences = []
+    levers = [t.removeprefix("Lever changed: ").split(":")[0] for _, t in by_kind.get("lever", [])]
+    if levers:
+        sentences.append(f"Levers changed: {', '.join(levers)}.")
+    moves = []
+    for kind, verb in (("joined", "joined"), ("left", "left"), ("rejected", "said no")):
+        who = [the(snap.names.get(a, a)) for a, _ in by_kind.get(kind, [])]
+        if who:
+            moves.append(f"{_listed(who)} {verb}")
+    sentences.append(f"{'; '.join(moves)}." if moves else "No country moved.")
+    telling = (by_kind.get("left") or by_kind.get("joined") or [None])[0]
+    if telling is not None:
+        sentences.append(telling[1] + ".")
+    supplier = [t for a, t in now[["actor", "text"]].itertuples(index=False) if a == snap.supplier]
+    if supplier and str(snap.last["supplier_action"]) != "normal":
+        sentences.append(in_words(str(supplier[0]), snap) + ".")
+    return " ".join(s[0].upper() + s[1:] for s in sentences)
 
 
 def latest_reasons(snap: Snapshot) -> dict[str, str]:

@@ -42,7 +42,7 @@ from negotiation.app_charts import (
     timeline_svg,
     utility_svg,
 )
-from negotiation.app_state import Levers, Session, in_words, statuses
+from negotiation.app_state import Levers, Session, in_words, round_summary, statuses
 from negotiation.app_text import GLOSSARY, aggressiveness_idle, cost_sharing_idle
 from negotiation.cli import entry
 from negotiation.scenario import ScenarioError, scenario_names
@@ -193,6 +193,27 @@ def test_the_supplier_s_moves_are_told_with_names_not_ids():
     assert re.search(r"offers (United States|Japan|European Union|Mexico|Singapore) ", words)
     flood = in_words("The supplier floods rare_earths, graphite to sink prices", snap)
     assert flood == "The supplier floods Rare earths, Natural graphite to sink prices"
+
+
+def test_this_round_is_summed_up_in_a_few_sentences():
+    s = Session(SCENARIO, seed=0)
+    assert round_summary(s.snapshot()).startswith("The opening position")
+    s.change("penalty", 1.0)
+    snap = s.step()
+    text = round_summary(snap)
+    ev = snap.events_df
+    joined = [snap.names[a] for a in ev.loc[ev["kind"] == "joined", "actor"]]
+    assert text.startswith("Levers changed: outsider penalty. ")
+    assert joined and f"{joined[0]} joined" in text  # who moved...
+    assert f"{joined[0]} joined the bloc: " in text  # ...and why
+    assert "The supplier bans exports of Rare earths" in text  # its move, in names
+    assert not re.search(r"\b(us|rare_earths)\b|_", text)
+    for _ in range(4):
+        snap = s.step()
+    ev = snap.events_df
+    assert list(ev.loc[(ev["kind"] == "left") & (ev["round"] == 5), "actor"]) == ["us"]
+    text = round_summary(snap)
+    assert "The United States left" in text and "below its outside option" in text
 
 
 def test_a_stale_play_thread_cannot_step_the_next_run():

@@ -135,8 +135,12 @@ def test_step_advances_the_round(app, screenshot_dir):
     shown = members(app)
     assert len(shown) >= 2 and "us" in shown
     assert app.locator(".network-view .node-member").count() == len(shown)
+    summary = app.locator(".bloc-summary")
+    assert summary.get_attribute("data-round") == "1"
+    assert "This round:" in summary.inner_text() and "joined" in summary.inner_text()
     step(app, 2)
     assert current_round(app) == 3
+    app.wait_for_function("() => document.querySelector('.bloc-summary').dataset.round === '3'")
     app.screenshot(path=screenshot_dir / "app-step.png")
 
 
