@@ -15,6 +15,7 @@ scenario changes: a new scenario brings its own).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import threading
@@ -526,7 +527,9 @@ class Session:
                 if m not in self.config.minerals:
                     raise ValueError(f"there is no mineral {m!r} in this scenario")
                 what = f"The floor for {mineral_label(self.config.minerals[m].name)}"
-                self.floor_bounds(m).parse(f, what)
+                # whole dollars are what the field takes; a floor scaled by a button or by an
+                # adopted counter-proposal may have cents, and is still in bounds
+                dataclasses.replace(self.floor_bounds(m), integer=False).parse(f, what)
         elif name == "penalty":
             PENALTY_BOUNDS.parse(100 * float(value), "The outsider penalty")
         elif name == "aggressiveness":

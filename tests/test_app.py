@@ -111,7 +111,7 @@ def test_reset_keeps_the_levers_and_takes_the_new_seed():
 @pytest.mark.parametrize(
     ("lever", "value", "message"),
     [
-        ("floors", {"lithium": 1e12}, "The floor for Lithium must be a whole number from 0 to"),
+        ("floors", {"lithium": 1e12}, "The floor for Lithium must be a number from 0 to 744,680"),
         ("floors", {"lithium": -1}, "The floor for Lithium must be"),
         ("floors", {"lithium": math.nan}, "The floor for Lithium must be"),
         ("penalty", 2.5, "The outsider penalty must be a number from 0 to 200%"),
@@ -126,6 +126,15 @@ def test_the_session_refuses_a_lever_out_of_the_schemas_bounds(lever, value, mes
     with pytest.raises(ValueError, match=re.escape(message)):
         s.change(lever, value)
     assert s.levers() == before and s.model.pending == {}
+
+
+def test_a_floor_with_cents_in_force_does_not_block_another_floor():
+    s = Session(SCENARIO, seed=0)
+    s.change("floors", {"lithium": 84_893.52})  # as an adopted counter-proposal can leave it
+    s.step()
+    snap = s.change("floors", {**s.levers().floors, "gallium": 200_000})
+    assert snap.levers.floors["gallium"] == 200_000
+    assert snap.levers.floors["lithium"] == pytest.approx(84_893.52)
 
 
 def test_the_session_refuses_a_seed_or_a_number_of_rounds_out_of_bounds():
