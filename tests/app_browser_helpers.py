@@ -63,6 +63,15 @@ def set_slider(page: Any, cls: str, value: float, lo: float, hi: float, step_: f
         f"() => Math.abs(Number(document.querySelector('.{cls} input').value) - {value}) < "
         f"{step_ / 2}"
     )
+    # and the server has taken it: the number field beside the slider is drawn by the server
+    # from the lever in force (a Step clicked before that would play the round without it)
+    page.wait_for_function(
+        f"""() => {{
+            const field = document.querySelector('.{cls}-number input');
+            const taken = Number(field?.value.replace(/,/g, ''));
+            return !field || Math.abs(taken - {value}) < {step_ / 2};
+        }}"""
+    )
 
 
 def set_speed(page: Any, fastest: bool = True) -> None:
