@@ -183,6 +183,7 @@ CSS = """
   .bloc-main .v-tabs-slider-wrapper { display: none; }
   .bloc-main .v-tab--active { border-bottom: 3px solid #1976d2; }
 }
+.bloc-controls .slider-track .v-label { display: none; }
 .levers-banner { background: #fff4e0; border: 1px solid #e0b060; border-radius: 4px;
   padding: 4px 10px; margin: 4px 0; font-size: 14px; }
 """
@@ -783,6 +784,7 @@ def SliderField(
         LeverHelp(help_text, idle, cls)
         with solara.Row(gap="8px", style={"align-items": "center"}):
             solara.v.Slider(
+                label=title,  # the slider's accessible name (aria-label); shown above, not here
                 v_model=round(shown, 6),
                 on_v_model=lambda x: on_value(float(x) / bounds.scale),
                 min=bounds.low,

@@ -242,6 +242,9 @@ def test_patience_typed_beside_its_slider_acts_beyond_the_sliders_range(app):
     assert slider_value(app, "lever-patience") == 40
     box = app.locator(".lever-patience .v-slider").first.bounding_box()
     assert box["width"] >= 120  # wide enough to aim at (it was 29 px)
+    thumb = app.locator(".lever-patience [role=slider]").first
+    assert thumb.get_attribute("aria-label").startswith("Patience: 40 rounds")  # named
+    assert app.get_by_label("Lithium", exact=True).input_value() == "85,000"  # labelled field
 
 
 def test_lever_changes_read_as_sentences_and_a_change_undone_is_not_logged(app, screenshot_dir):
