@@ -409,6 +409,17 @@ def latest_reason(snap: Snapshot, actor: str) -> str:
     return latest_reasons(snap).get(actor, "")
 
 
+def lever_rounds(rounds_df: pd.DataFrame, minerals: list[str]) -> tuple[int, ...]:
+    """Rounds the charts mark as lever changes: those the model logs, and those whose floors
+    differ from the round before's. The model changes floors without logging a lever when it
+    adopts a counter-proposal (floors x0.8); for a student that is a change of terms all the
+    same."""
+    floors = rounds_df[[f"floor_{m}" for m in minerals]].to_numpy()
+    moved = np.r_[False, (np.diff(floors, axis=0) != 0).any(axis=1)]
+    marked = rounds_df["levers_changed"].to_numpy(dtype=bool) | moved
+    return tuple(int(r) for r in rounds_df["round"].to_numpy()[marked])
+
+
 def pushed_by_the_supplier(model: BlocModel) -> frozenset[str]:
     """Members worse off inside this round that would not be if the supplier had sold normally:
     those the supplier's move (a flood, export controls) is pushing toward the door. A member
@@ -588,9 +599,7 @@ class Session:
                 levers=Levers.of(m),
                 scenario_levers=self.scenario_levers,
                 pending=tuple(sorted(m.pending)),
-                lever_rounds=tuple(
-                    int(r) for r in rounds_df.loc[rounds_df["levers_changed"], "round"]
-                ),
+                lever_rounds=lever_rounds(rounds_df, m.minerals),
                 pushed=dict(self.pushed),
                 error=error,
                 run=self.run_id,

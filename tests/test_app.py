@@ -763,6 +763,27 @@ def test_the_about_tab_has_a_glossary():
     assert "Aimed at members" in about and "blanket" in about
 
 
+def test_a_counter_proposal_adopted_is_a_lever_change_and_the_floor_fields_follow_it():
+    """expansion, floors x2: in round 7 India counter-proposes floors x0.8 and the EU agrees.
+    The model logs no lever for it (it scales its floors), so the app marks the round itself."""
+    _, rc = _page()
+    rc.find(v.Select, label="Scenario").widget.v_model = "expansion"
+    rc.find(v.Btn, class_="bloc-reset").widget.click()
+    rc.find(v.Btn, class_="floors-x2").widget.click()
+    for _ in range(7):
+        rc.find(v.Btn, class_="bloc-step").widget.click()
+    assert _round(rc) == 7
+    base = load_scenario("expansion").policy.floors["lithium"]
+    field = _one(rc, v.TextField, "lever-floor-lithium")
+    assert field.v_model == f"{round(base * 2 * 0.8):,}"  # the floor in force, not the typed one
+    rc.find(v.Tabs).widget.v_model = 5  # Events
+    (events,) = _html(rc, "bloc-events")
+    assert "round 7</span>India counter-proposed floors x0.8 and" in events.unsafe_innerHTML
+    rc.find(v.Tabs).widget.v_model = 1  # Prices: the round is marked on the chart
+    (chart,) = _html(rc, "chart-prices-view")
+    assert re.search(r"data-lever-round=.7.", chart.unsafe_innerHTML)
+
+
 def test_the_page_renders_and_step_advances_the_round():
     _, rc = _page()
     assert _round(rc) == 0 and _members(rc) == ["us"]
