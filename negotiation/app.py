@@ -76,6 +76,7 @@ from negotiation.app_state import (
 from negotiation.app_text import (
     AGGRESSIVENESS_HELP,
     COST_SHARING_HELP,
+    SEED_HELP,
     aggressiveness_idle,
     cost_sharing_idle,
     floors_help,
@@ -1005,6 +1006,7 @@ def StructuralControls(
             on_click=lambda: seed.set(new_seed()),
             classes=["new-seed"],
         )
+    solara.HTML(tag="p", unsafe_innerHTML=escape(SEED_HELP), classes=["hint", "seed-help"])
     NumberField(
         "Rounds",
         rounds.value if rounds.value is not None else running[2],

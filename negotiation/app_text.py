@@ -89,6 +89,14 @@ COST_SHARING_HELP = (
 )
 
 
+#: The model draws nothing at random but the order in which invitees answer within a round and
+#: the moves of random strategies (docs/ODD.md): a new seed often gives the very same run.
+SEED_HELP = (
+    "The seed orders who answers first within a round and drives random strategies only: with "
+    "the built-in strategies a new seed often plays the very same run."
+)
+
+
 def strategy_help(strategy: str) -> str:
     what = STRATEGY_HELP.get(strategy)
     return f"The dominant supplier {what}." if what else ""

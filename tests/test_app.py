@@ -908,6 +908,17 @@ def test_sliders_set_the_penalty_and_a_country_weight():
     assert _round(rc) == 1
 
 
+def test_the_seed_says_what_it_does_and_the_claim_holds():
+    _, rc = _page()
+    (hint,) = _html(rc, "seed-help")
+    assert "often plays the very same run" in hint.unsafe_innerHTML
+    runs = [Session(SCENARIO, seed=seed) for seed in (0, 1, 2)]
+    for s in runs:
+        for _ in range(6):
+            s.step()
+    assert all(s.model.rounds_df.equals(runs[0].model.rounds_df) for s in runs)
+
+
 def test_reset_with_a_new_seed_starts_a_new_run():
     _, rc = _page()
     rc.find(v.Btn, class_="bloc-step").widget.click()
