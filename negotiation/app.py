@@ -40,6 +40,7 @@ from negotiation.app_charts import (
     STATUS_COLOURS,
     VERMILLION,
     Charts,
+    gains_svg,
     money_svg,
     network_svg,
     prices_svg,
@@ -49,6 +50,7 @@ from negotiation.app_charts import (
     timeline_figure,
     timeline_svg,
     utility_svg,
+    with_gains,
 )
 from negotiation.app_state import (
     AGGRESSIVENESS_BOUNDS,
@@ -164,7 +166,8 @@ CSS = """
 .bloc-controls .lever-idle .slider-track, .bloc-controls .lever-idle .slider-number,
 .bloc-controls .lever-idle .slider-title, .bloc-controls .v-btn-toggle.lever-idle {
   opacity: 0.45; }
-.bloc-phone-bar, .bloc-drawer-close { display: none !important; }
+/* solara's Row carries Vuetify's d-flex (display: flex !important): outdone by specificity */
+.bloc-main .bloc-phone-bar.d-flex, .bloc-controls .bloc-drawer-close { display: none !important; }
 @media (max-width: 760px) {
   /* a phone: the view takes the width; the controls are a drawer over it */
   .bloc-app { display: block; height: auto; overflow: visible; }
@@ -172,8 +175,8 @@ CSS = """
   .bloc-controls { display: none; }
   .bloc-app.drawer-open .bloc-controls { display: block; position: fixed; top: 0; left: 0;
     bottom: 0; width: min(360px, 92vw); z-index: 20; box-shadow: 0 0 24px rgba(0,0,0,0.35); }
-  .bloc-phone-bar { display: flex !important; margin: 4px 0; }
-  .bloc-drawer-close { display: inline-flex !important; }
+  .bloc-main .bloc-phone-bar.d-flex { display: flex !important; margin: 4px 0; }
+  .bloc-controls .bloc-drawer-close { display: inline-flex !important; }
   /* every tab on screen (two rows if need be), so each can be tapped without scrolling */
   .bloc-main .v-slide-group__content { flex-wrap: wrap; flex: 1 1 100%; width: 100%;
     transform: none !important; }
@@ -286,6 +289,8 @@ def chart_svg(kind: str, snap: Snapshot, minerals: tuple[str, ...] = ()) -> str:
         return supply_svg(snap, minerals)
     if kind == "money":
         return money_svg(snap)
+    if kind == "gains":
+        return gains_svg(snap)
     if kind == "utility":
         return utility_svg(snap)
     raise ValueError(f"unknown chart {kind!r}")
@@ -308,7 +313,8 @@ def LiveChart(
 
     def image(fmt: str, dpi: int) -> bytes:
         now, mins = latest.current
-        return charts.get(kind, now, mins).image(now, fmt, dpi)
+        data = with_gains(now) if kind == "gains" else now  # its lines come from the actors
+        return charts.get(kind, now, mins).image(data, fmt, dpi)
 
     Svg(svg, ["bloc-chart-view", f"chart-{kind}-view"], "max-width: 980px")
     stem = f"{snap.scenario}-seed{snap.seed}-{kind}"
@@ -596,6 +602,12 @@ def _why_html(snap: Snapshot) -> str:
 @solara.component
 def WhyView(snap: Snapshot, charts: Charts):
     LiveChart(charts, "utility", snap)
+    LiveChart(charts, "gains", snap)
+    solara.Text(
+        "The lines: each member's gain from staying in rather than leaving alone, round by "
+        "round. Below zero it would gain by leaving; it leaves once that has lasted longer than "
+        "its patience."
+    )
     why = solara.use_memo(lambda: _why_html(snap), [snap.records_key])
     solara.HTML(
         tag="div",

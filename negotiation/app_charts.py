@@ -15,6 +15,7 @@ place when a download is asked for).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 import threading
@@ -155,6 +156,49 @@ def money_panels(snap: Snapshot) -> list[Panel]:
             unit="bn",
         ),
     ]
+
+
+#: One colour and dash per country in the gain chart (Okabe-Ito; the dashes keep the lines
+#: apart without colour, and the legend names them).
+COUNTRY_STYLES: tuple[tuple[str, str], ...] = (
+    (BLUE, "-"),
+    (ORANGE, "--"),
+    (GREEN, "-"),
+    (VERMILLION, "--"),
+    (SKY, "-"),
+    (GREY, "--"),
+    (DARK, "-"),
+)
+
+
+def gain_panels(snap: Snapshot) -> list[Panel]:
+    """Each country's gain from staying in the bloc over the rounds (while a member)."""
+    series = tuple(
+        Series(snap.short[a], f"gain_{a}", *COUNTRY_STYLES[k % len(COUNTRY_STYLES)], scale=1e-6)
+        for k, a in enumerate(snap.countries)
+    )
+    return [
+        Panel("Gain from staying in, $m a year (below 0: it would gain by leaving)", series, "bn")
+    ]
+
+
+def with_gains(snap: Snapshot) -> Snapshot:
+    """`snap` with a `gain_<country>` column in its rounds table: the country's margin (its
+    utility in the bloc minus its utility had it alone left, USD a year) while it is a member,
+    NaN while it is out (docs/ODD.md, Submodel D)."""
+    df = snap.actors_df
+    inside = df[df["member"].to_numpy(dtype=bool)]
+    gains = inside.pivot_table(index="round", columns="actor", values="margin", aggfunc="first")
+    rounds = snap.rounds_df
+    columns = {
+        f"gain_{a}": (
+            rounds["round"].map(gains[a]).to_numpy(dtype=float)
+            if a in gains.columns
+            else np.full(len(rounds), np.nan)
+        )
+        for a in snap.countries
+    }
+    return dataclasses.replace(snap, rounds_df=rounds.assign(**columns))
 
 
 def _grid(n: int) -> tuple[int, int]:
@@ -350,6 +394,8 @@ class Charts:
                 chart = LineChart(supply_panels(snap, minerals), snap.rounds, "share of supply")
             elif kind == "money":
                 chart = LineChart(money_panels(snap), snap.rounds)
+            elif kind == "gains":
+                chart = LineChart(gain_panels(snap), snap.rounds)
             elif kind == "utility":
                 chart = UtilityChart(snap.countries, dict(snap.short))
             else:
@@ -366,6 +412,7 @@ CHART_TITLES = {
     "prices": "World price, bloc price and floor, USD per tonne",
     "supply": "Share of world supply",
     "money": "The bloc's money, $bn",
+    "gains": "Each member's gain from staying in the bloc",
 }
 DASH = "8 5"  # a dashed series (the floor)
 LEVER_DASH = "5 4"  # the rounds where levers changed
@@ -589,6 +636,10 @@ def supply_svg(snap: Snapshot, minerals: Sequence[str]) -> str:
 
 def money_svg(snap: Snapshot) -> str:
     return line_chart_svg(snap, money_panels(snap), "money")
+
+
+def gains_svg(snap: Snapshot) -> str:
+    return line_chart_svg(with_gains(snap), gain_panels(snap), "gains")
 
 
 UTILITY_LABELS = COMPONENT_LABELS

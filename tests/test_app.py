@@ -29,6 +29,7 @@ from negotiation.app_charts import (
     Panel,
     Series,
     UtilityChart,
+    gains_svg,
     line_chart_svg,
     money_svg,
     network_svg,
@@ -41,6 +42,7 @@ from negotiation.app_charts import (
     timeline_figure,
     timeline_svg,
     utility_svg,
+    with_gains,
 )
 from negotiation.app_state import Levers, Session, in_words, round_summary, statuses
 from negotiation.app_text import GLOSSARY, aggressiveness_idle, cost_sharing_idle
@@ -419,6 +421,28 @@ def test_worse_off_inside_is_leaning_to_the_supplier_only_when_its_move_is_why()
     us = statuses(snap)["us"]
     assert us.leaning and "because the supplier restricts its exports" in us.note
     assert (us.margin or 0) < 0
+
+
+def test_the_gain_chart_follows_each_member_s_margin_over_the_rounds():
+    s = Session(SCENARIO, seed=0)
+    for _ in range(30):
+        snap = s.step()
+    df = with_gains(snap).rounds_df
+    actors = snap.actors_df
+    for a in snap.countries:
+        mine = actors[actors["actor"] == a].set_index("round")
+        inside = mine["member"].astype(bool)
+        expected = mine["margin"].where(inside).reindex(df["round"]).to_numpy(dtype=float)
+        np.testing.assert_array_equal(df[f"gain_{a}"].to_numpy(), expected)
+    # the US drifts to the door: below zero while a member, then out
+    us = df["gain_us"].to_numpy()
+    assert np.nanmin(us) < 0 and np.isnan(us[-1])
+    svg = gains_svg(snap)
+    ET.fromstring(svg)
+    assert "chart-gains" in svg and not has_nan(svg)
+    assert all(snap.short[a] in svg for a in snap.countries)  # the legend names every line
+    png = Charts().get("gains", snap).image(with_gains(snap), "png")
+    assert png.startswith(b"\x89PNG")
 
 
 def test_the_utility_chart_shows_each_country():

@@ -135,6 +135,9 @@ def test_step_advances_the_round(app, screenshot_dir):
     shown = members(app)
     assert len(shown) >= 2 and "us" in shown
     assert app.locator(".network-view .node-member").count() == len(shown)
+    # on a wide screen the controls are a panel: no drawer button, no second Step
+    assert not app.locator(".bloc-phone-bar").is_visible()
+    assert not app.locator(".bloc-drawer-close").is_visible()
     summary = app.locator(".bloc-summary")
     assert summary.get_attribute("data-round") == "1"
     assert "This round:" in summary.inner_text() and "joined" in summary.inner_text()
@@ -375,6 +378,19 @@ def test_on_a_phone_the_view_takes_the_width_and_the_controls_are_a_drawer(
         assert "Traceback" not in server.log()[before:]
     finally:
         context.close()
+
+
+def test_why_shows_each_member_s_gain_from_staying_over_the_rounds(app, screenshot_dir):
+    step(app, 6)
+    open_tab(app, "Why?")
+    chart = app.locator("svg.chart-gains")
+    chart.wait_for()
+    app.wait_for_function("() => document.querySelector('svg.chart-gains')?.dataset.round === '6'")
+    assert chart.locator("polyline").count() >= 2
+    assert "gain from staying in" in (chart.text_content() or "").lower()
+    assert not charts_ok(app)
+    chart.scroll_into_view_if_needed()
+    app.screenshot(path=screenshot_dir / "app-why-gains.png")
 
 
 def _scripted_session(page) -> tuple[int, int]:
