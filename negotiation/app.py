@@ -4,11 +4,16 @@ Run it with `bloc app` (http://127.0.0.1:8765). Each browser tab gets its own `S
 never shared: `solara.use_memo` inside `Page`), and the page renders only from immutable
 `Snapshot`s of it, so Play can step the model on a thread while the page is drawn.
 
-Controls (left): Setup/Reset, Play/Pause, Step, speed; live levers (act from the next round, and
-the rounds where they changed are marked on every chart); structural settings (scenario, seed,
-rounds: act on Setup/Reset). Views (right, one tab drawn at a time): the bloc as a network with
-the membership timeline, prices against floors, bloc and supplier shares of supply, money, each
-country's utility decomposition, the event narrative, the scenario's About text, and export.
+Controls (left; a drawer on a phone): Setup/Reset, Play/Pause, Step, speed; live levers (act from
+the next round, and the rounds where they changed are marked on every chart), each with a few
+words of explanation (negotiation/app_text.py), greyed with the reason when it can have no effect;
+structural settings (scenario, seed, rounds: act on Setup/Reset). Every number is typed into a
+field bounded as the scenario schema bounds it, and a refused one goes back to the value in force.
+Views (right, one tab drawn at a time), under a header with a "This round" summary and a banner
+when the levers differ from the scenario's: the bloc as a network with the membership timeline,
+prices against floors, bloc and supplier shares of supply, money, each country's utility
+decomposition and gain from staying, the event narrative, the scenario's About text with a
+glossary, and export.
 """
 
 from __future__ import annotations

@@ -375,7 +375,11 @@ def round_summary(snap: Snapshot) -> str:
     for actor, kind, text in zip(now["actor"], now["kind"], now["text"]):
         by_kind.setdefault(str(kind), []).append((str(actor), str(text)))
     sentences = []
-    levers = [t.removeprefix("Lever changed: ").split(":")[0] for _, t in by_kind.get("lever", [])]
+    levers = [
+        t.removeprefix("Lever changed: ").split(":")[0]
+        for _, t in by_kind.get("lever", [])
+        if t.startswith("Lever changed: ")  # not a lever set to the value it had
+    ]
     if levers:
         sentences.append(f"Levers changed: {', '.join(levers)}.")
     moves = []
