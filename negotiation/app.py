@@ -51,6 +51,7 @@ from negotiation.app_charts import (
     prices_svg,
     render,
     status_matrix,
+    stockpile_used,
     supply_svg,
     timeline_figure,
     timeline_svg,
@@ -581,10 +582,18 @@ def MoneyView(snap: Snapshot, charts: Charts):
     columns = [
         ("fiscal cost a year", "fiscal_cost", "bn"),
         ("tariff revenue a year", "tariff_revenue", "bn"),
-        ("stockpile fund", "stockpile_fund", "bn"),
     ]
+    used = stockpile_used(snap)
+    if used:
+        columns.append(("stockpile fund", "stockpile_fund", "bn"))
     html = _monitor_html(snap, columns, ["the bloc"])
     solara.HTML(tag="div", unsafe_innerHTML=html, classes=["monitor-money"])
+    if not used:
+        solara.Text(
+            "The stockpile fund is not shown: the instrument has not been the stockpile in "
+            "this run, so the fund has not moved.",
+            classes=["money-no-stockpile"],
+        )
 
 
 def _why_html(snap: Snapshot) -> str:

@@ -140,22 +140,31 @@ def supply_panels(snap: Snapshot, minerals: Sequence[str]) -> list[Panel]:
     ]
 
 
+def stockpile_used(snap: Snapshot) -> bool:
+    """Whether the instrument has been the stockpile in any round so far (only then does the
+    fund move: docs/ODD.md, Submodel C)."""
+    return bool((snap.rounds_df["instrument"].to_numpy(dtype=object) == "stockpile").any())
+
+
 def money_panels(snap: Snapshot) -> list[Panel]:
-    return [
-        Panel(
-            "Bloc budget, $bn a year",
-            (
-                Series("fiscal cost", "fiscal_cost", VERMILLION, scale=1e-9),
-                Series("tariff revenue", "tariff_revenue", GREEN, scale=1e-9),
-            ),
-            unit="bn",
+    """The bloc's budget, and the stockpile fund once the stockpile has been the instrument (a
+    flat line for a fund nobody uses would read as a policy)."""
+    budget = Panel(
+        "Bloc budget, $bn a year",
+        (
+            Series("fiscal cost", "fiscal_cost", VERMILLION, scale=1e-9),
+            Series("tariff revenue", "tariff_revenue", GREEN, scale=1e-9),
         ),
-        Panel(
-            "Stockpile fund, $bn",
-            (Series("stockpile fund", "stockpile_fund", BLUE, scale=1e-9),),
-            unit="bn",
-        ),
-    ]
+        unit="bn",
+    )
+    if not stockpile_used(snap):
+        return [budget]
+    fund = Panel(
+        "Stockpile fund, $bn",
+        (Series("stockpile fund", "stockpile_fund", BLUE, scale=1e-9),),
+        unit="bn",
+    )
+    return [budget, fund]
 
 
 #: One colour and dash per country in the gain chart (Okabe-Ito; the dashes keep the lines
@@ -384,6 +393,8 @@ class Charts:
 
     def get(self, kind: str, snap: Snapshot, minerals: Sequence[str] = ()) -> Any:
         key = (snap.scenario, snap.rounds, tuple(minerals), snap.countries)
+        if kind == "money":  # its panels change once the stockpile is used
+            key += (stockpile_used(snap),)
         with self.lock:
             hit = self.cache.get(kind)
             if hit is not None and hit[0] == key:

@@ -544,6 +544,12 @@ def test_the_supply_and_money_charts():
     markers = [el for el in root.iter(f"{NS}line") if el.get("class") == "lever-marker"]
     assert snap.lever_rounds == (1,)  # the levers set before round 1 act from round 1
     assert [el.get("data-lever-round") for el in markers] == ["1"] * len(snap.minerals)
+    root = _svg(money_svg(snap))  # the border tariff: no stockpile fund to show
+    assert [p.get("data-title") for p in _panels(root)] == ["Bloc budget, $bn a year"]
+    for col in ("fiscal_cost", "tariff_revenue"):
+        (line,) = _lines(root, col)
+        assert len(line) == 4
+    _, snap = _snap_after(3, instrument="stockpile")
     root = _svg(money_svg(snap))
     assert [p.get("data-title") for p in _panels(root)] == [
         "Bloc budget, $bn a year",
@@ -552,6 +558,7 @@ def test_the_supply_and_money_charts():
     for col in ("fiscal_cost", "tariff_revenue", "stockpile_fund"):
         (line,) = _lines(root, col)
         assert len(line) == 4
+    assert Charts().get("money", snap).image(snap).startswith(b"\x89PNG")
 
 
 def test_a_chart_at_round_zero_shows_the_first_point():
