@@ -596,8 +596,25 @@ def MoneyView(snap: Snapshot, charts: Charts):
         )
 
 
+def _now_sentence(snap: Snapshot, status: Status) -> str:
+    """Where a member stands in the round shown, so that an old decision cited above it is not
+    read as today's reason (the header may say it would gain by leaving)."""
+    if status.kind != "member" or status.margin is None:
+        return ""
+    now = f"Now, in round {snap.round}, "
+    if status.margin >= 0:
+        return now + f"staying in is worth {money(status.margin)} a year to it."
+    patience = snap.levers.patience.get(status.actor)
+    return (
+        now + f"its gain from staying in is {money(status.margin)} a year: it would gain by "
+        "leaving, and leaves once that has lasted longer than its patience"
+        + (f" ({patience} rounds)." if patience is not None else ".")
+    )
+
+
 def _why_html(snap: Snapshot) -> str:
-    """Each country's "why is it in (out)?": its last decision and what drove it."""
+    """Each country's "why is it in (out)?": its last decision and what drove it, and for a
+    member where it stands in the round shown."""
     st = statuses(snap)
     reasons = latest_reasons(snap)
     paragraphs = []
@@ -606,9 +623,12 @@ def _why_html(snap: Snapshot) -> str:
         reason = reasons.get(a) or (
             "A member from the start: it opened the bloc." if inside else "No decision yet."
         )
+        now = _now_sentence(snap, st[a])
         paragraphs.append(
             f"<p class='why-{escape(a)}'><b>Why is {escape(snap.names[a])} "
-            f"{'in' if inside else 'out'}?</b> {escape(reason)}</p>"
+            f"{'in' if inside else 'out'}?</b> {escape(reason)}"
+            + (f" <span class='why-now'>{escape(now)}</span>" if now else "")
+            + "</p>"
         )
     return "".join(paragraphs)
 
@@ -632,7 +652,8 @@ def WhyView(snap: Snapshot, charts: Charts):
     solara.Text(
         "Bars: each part of the country's yearly payoff this round, as it weighs it "
         "(green helps, red hurts). The sentences give the last decision and what drove "
-        "it: the change from joining (or staying) against staying out."
+        "it: the change from joining (or staying) against staying out; for a member, where it "
+        "stands now."
     )
 
 

@@ -445,6 +445,25 @@ def test_the_gain_chart_follows_each_member_s_margin_over_the_rounds():
     assert png.startswith(b"\x89PNG")
 
 
+def test_why_says_where_a_member_stands_in_the_round_shown():
+    from negotiation.app import _why_html
+
+    s = Session(SCENARIO, seed=0)
+    for _ in range(2):
+        snap = s.step()
+    st = statuses(snap)
+    html = _why_html(snap)
+    assert (st["us"].margin or 0) < 0 and (st["japan"].margin or 0) > 0  # US: export controls
+    us = re.search(r"<p class='why-us'>(.*?)</p>", html).group(1)
+    assert "A member from the start" in us  # the decision cited...
+    assert "Now, in round 2, its gain from staying in is -$" in us  # ...and where it stands now
+    assert f"longer than its patience ({s.levers().patience['us']} rounds)" in us
+    japan = re.search(r"<p class='why-japan'>(.*?)</p>", html).group(1)
+    assert "Now, in round 2, staying in is worth +$" in japan
+    singapore = re.search(r"<p class='why-singapore'>(.*?)</p>", html).group(1)
+    assert "Now" not in singapore  # outside: no margin
+
+
 def test_the_utility_chart_shows_each_country():
     _, snap = _snap_after(2)
     chart = UtilityChart(snap.countries, dict(snap.short))
