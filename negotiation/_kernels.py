@@ -528,6 +528,10 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
     return km, kam
 
 
+#: The lowest home price export controls can leave the supplier's buyers, as a multiple of the
+#: reference price (the bottom of the price search's range, `negotiation.market.PRICE_LO`).
+HOME_PRICE_FLOOR = 1e-3
+
 #: How long a disruption is taken to last when a stockpile's cover is measured, years
 #: (assumption: the 2010 rare-earth halt to Japan lasted about two months, the 2023 gallium and
 #: germanium licensing stopped shipments for about two; half a year is a prudent planning case).
@@ -631,6 +635,9 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
                     w = withheld[k, m]
                     if w > 0.0 and bought > 0.0:
                         paid = world_price[k, m] * ((bought + w) / bought) ** (1.0 / eps[m])
+                        # no lower than the bottom of the price search's range (a home market
+                        # of almost no buyers would send it to zero)
+                        paid = max(paid, ref[m] * HOME_PRICE_FLOOR)
                         # its producers sell at home at that price: what its buyers took at the
                         # world price, and the withheld volume
                         ps -= (world_price[k, m] - paid) * bought

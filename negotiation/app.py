@@ -4,11 +4,16 @@ Run it with `bloc app` (http://127.0.0.1:8765). Each browser tab gets its own `S
 never shared: `solara.use_memo` inside `Page`), and the page renders only from immutable
 `Snapshot`s of it, so Play can step the model on a thread while the page is drawn.
 
-Controls (left): Setup/Reset, Play/Pause, Step, speed; live levers (act from the next round, and
-the rounds where they changed are marked on every chart); structural settings (scenario, seed,
-rounds: act on Setup/Reset). Views (right, one tab drawn at a time): the bloc as a network with
-the membership timeline, prices against floors, bloc and supplier shares of supply, money, each
-country's utility decomposition, the event narrative, the scenario's About text, and export.
+Controls (left; a drawer on a phone): Setup/Reset, Play/Pause, Step, speed; live levers (act from
+the next round, and the rounds where they changed are marked on every chart), each with a few
+words of explanation (negotiation/app_text.py), greyed with the reason when it can have no effect;
+structural settings (scenario, seed, rounds: act on Setup/Reset). Every number is typed into a
+field bounded as the scenario schema bounds it, and a refused one goes back to the value in force.
+Views (right, one tab drawn at a time), under a header with a "This round" summary and a banner
+when the levers differ from the scenario's: the bloc as a network with the membership timeline,
+prices against floors, bloc and supplier shares of supply, money, each country's utility
+decomposition and gain from staying, the event narrative, the scenario's About text with a
+glossary, and export.
 """
 
 from __future__ import annotations
@@ -40,29 +45,58 @@ from negotiation.app_charts import (
     STATUS_COLOURS,
     VERMILLION,
     Charts,
+    gains_svg,
     money_svg,
     network_svg,
     prices_svg,
     render,
     status_matrix,
+    stockpile_used,
     supply_svg,
     timeline_figure,
     timeline_svg,
     utility_svg,
+    with_gains,
 )
 from negotiation.app_state import (
+    AGGRESSIVENESS_BOUNDS,
+    PATIENCE_BOUNDS,
+    PENALTY_BOUNDS,
+    ROUNDS_BOUNDS,
+    SEED_BOUNDS,
+    WEIGHT_BOUNDS,
     WEIGHT_LEVERS,
+    Bounds,
     Levers,
     Session,
     Snapshot,
     Status,
     csv_text,
     export_name,
+    floor_bounds,
+    in_words,
     latest_reasons,
+    levers_differing,
+    mineral_label,
+    round_summary,
     statuses,
 )
+from negotiation.app_text import (
+    AGGRESSIVENESS_HELP,
+    COST_SHARING_HELP,
+    SEED_HELP,
+    aggressiveness_idle,
+    cost_sharing_idle,
+    floors_help,
+    glossary_markdown,
+    instrument_help,
+    patience_help,
+    penalty_help,
+    strategy_help,
+    weights_help,
+)
 from negotiation.scenario import ScenarioError, load_scenario, scenario_names
-from negotiation.types import COMPONENT_LABELS, money
+from negotiation.types import COMPONENT_LABELS, LEVER_LABELS, money
 from negotiation.workshop_app import Download
 
 logger = logging.getLogger("bloc.app")
@@ -86,6 +120,9 @@ MIN_PAUSE = 0.02  # s: even at "fastest", clicks get a turn between rounds
 INSTRUMENTS = {"border": "Border tariff", "price_gap": "Price gap", "stockpile": "Stockpile"}
 COST_SHARING = {"consumption": "By consumption", "equal": "Equal shares"}
 FLOOR_SCALES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+#: The sliders' usual ranges; the number field beside each takes anything the schema allows.
+WEIGHT_SLIDER_MAX = 3.0
+PATIENCE_SLIDER_MAX = 24
 WEIGHT_TITLES = {
     "supply_security": "Weight on supply security",
     "consumer_cost": "Weight on consumer cost",
@@ -104,6 +141,7 @@ CSS = """
 .bloc-header { font-size: 16px; line-height: 1.5; margin-bottom: 2px; }
 .bloc-header b { font-size: 17px; }
 .bloc-round { font-size: 20px; font-weight: bold; }
+.bloc-summary { font-size: 15px; line-height: 1.4; margin: 2px 0; max-width: 980px; }
 .bloc-pending { color: #8a4b00; font-size: 14px; }
 .bloc-error { color: #b00020; font-size: 14px; white-space: pre-wrap; }
 .bloc-chart { display: block; width: 100%; max-width: 980px; height: auto; }
@@ -128,6 +166,36 @@ CSS = """
 .bloc-controls .take-seat { margin-top: 22px !important; }
 .bloc-controls .v-label { font-size: 14px; }
 .v-slider__tick-label { font-size: 12px; }
+.bloc-controls .lever-help { font-size: 13px; color: #444; margin: 0 0 2px 0; line-height: 1.35; }
+.bloc-controls .lever-idle-reason { font-size: 13px; color: #8a4b00; margin: 0 0 2px 0;
+  line-height: 1.35; }
+.bloc-controls .lever-idle .slider-track, .bloc-controls .lever-idle .slider-number,
+.bloc-controls .lever-idle .slider-title, .bloc-controls .v-btn-toggle.lever-idle {
+  opacity: 0.45; }
+/* solara's Row carries Vuetify's d-flex (display: flex !important): outdone by specificity */
+.bloc-main .bloc-phone-bar.d-flex, .bloc-controls .bloc-drawer-close { display: none !important; }
+@media (max-width: 760px) {
+  /* a phone: the view takes the width; the controls are a drawer over it */
+  .bloc-app { display: block; height: auto; overflow: visible; }
+  .bloc-main { padding: 4px 8px 24px 8px; overflow: visible; }
+  .bloc-controls { display: none; }
+  .bloc-app.drawer-open .bloc-controls { display: block; position: fixed; top: 0; left: 0;
+    bottom: 0; width: min(360px, 92vw); z-index: 20; box-shadow: 0 0 24px rgba(0,0,0,0.35); }
+  .bloc-main .bloc-phone-bar.d-flex { display: flex !important; margin: 4px 0; }
+  .bloc-controls .bloc-drawer-close { display: inline-flex !important; }
+  /* every tab on screen (two rows if need be), so each can be tapped without scrolling */
+  .bloc-main .v-slide-group__content { flex-wrap: wrap; flex: 1 1 100%; width: 100%;
+    transform: none !important; }
+  .bloc-main .v-slide-group__wrapper { overflow: visible; }
+  .bloc-main .v-tabs-bar { height: auto; }
+  .bloc-main .v-slide-group__prev, .bloc-main .v-slide-group__next { display: none !important; }
+  .bloc-main .v-tab { min-width: 0; padding: 0 10px; height: 40px; font-size: 13px; }
+  .bloc-main .v-tabs-slider-wrapper { display: none; }
+  .bloc-main .v-tab--active { border-bottom: 3px solid #1976d2; }
+}
+.bloc-controls .slider-track .v-label { display: none; }
+.levers-banner { background: #fff4e0; border: 1px solid #e0b060; border-radius: 4px;
+  padding: 4px 10px; margin: 4px 0; font-size: 14px; }
 """
 
 
@@ -161,6 +229,60 @@ def Layout(children: list = []):  # noqa: B006 - Solara's signature for layouts
 
 
 @solara.component
+def NumberField(
+    label: str,
+    value: float,
+    bounds: Bounds,
+    what: str,
+    on_value: Callable[[float], None],
+    classes: list[str],
+    style: str = "",
+):
+    """A number typed in, taken on Enter or when the field loses focus. It never shows a value
+    that is not in force: anything out of `bounds`, not a number, or empty is refused with a
+    message under the field naming the allowed range, and the field goes back to `value` (the
+    value in force), as it does whenever that value changes (a counter-proposal adopted)."""
+    shown = bounds.show(value)
+    text = solara.use_reactive(shown)
+    message = solara.use_reactive("")
+
+    def follow_the_value_in_force() -> None:
+        text.set(shown)
+
+    solara.use_effect(follow_the_value_in_force, [shown])
+
+    def commit(widget: Any, event: str, data: Any) -> None:
+        typed = str(widget.v_model if widget.v_model is not None else "")
+        if typed == shown:  # nothing typed since the value in force was shown: keep any message
+            return
+        try:
+            x = bounds.parse(typed, what)
+        except ValueError as e:
+            widget.v_model = shown  # the value in force back first, then the message
+            text.set(shown)
+            message.set(f"{e}. Still in force: {shown}.")
+            return
+        message.set("")
+        text.set(bounds.show(x))
+        if x != value:
+            on_value(x)
+
+    field = solara.v.TextField(
+        label=label,
+        v_model=text.value,
+        on_v_model=text.set,
+        dense=True,
+        hide_details="auto",
+        error_messages=[message.value] if message.value else [],
+        class_=" ".join(classes),
+        style_=style,
+    )
+    solara.v.use_event(field, "keyup.enter", commit)
+    solara.v.use_event(field, "focusout", commit)
+    return field
+
+
+@solara.component
 def Svg(svg: str, classes: list[str], style: str = ""):
     return solara.HTML(tag="div", unsafe_innerHTML=svg, classes=classes, style=style)
 
@@ -173,6 +295,8 @@ def chart_svg(kind: str, snap: Snapshot, minerals: tuple[str, ...] = ()) -> str:
         return supply_svg(snap, minerals)
     if kind == "money":
         return money_svg(snap)
+    if kind == "gains":
+        return gains_svg(snap)
     if kind == "utility":
         return utility_svg(snap)
     raise ValueError(f"unknown chart {kind!r}")
@@ -195,7 +319,8 @@ def LiveChart(
 
     def image(fmt: str, dpi: int) -> bytes:
         now, mins = latest.current
-        return charts.get(kind, now, mins).image(now, fmt, dpi)
+        data = with_gains(now) if kind == "gains" else now  # its lines come from the actors
+        return charts.get(kind, now, mins).image(data, fmt, dpi)
 
     Svg(svg, ["bloc-chart-view", f"chart-{kind}-view"], "max-width: 980px")
     stem = f"{snap.scenario}-seed{snap.seed}-{kind}"
@@ -223,11 +348,79 @@ def LiveChart(
 
 
 @solara.component
+def PhoneBar(
+    drawer: solara.Reactive[bool],
+    playing: bool,
+    toggle_play: Callable[[], None],
+    step: Callable[[], None],
+):
+    """On a phone (CSS shows it below 760 px only): the button that opens the controls' drawer,
+    and Play and Step, so a round can be played without opening it."""
+    with solara.Row(gap="4px", classes=["bloc-phone-bar", "bloc-buttons"]):
+        solara.Button(
+            "Controls",
+            icon_name="mdi-tune",
+            color="primary",
+            outlined=True,
+            on_click=lambda: drawer.set(not drawer.value),
+            classes=["bloc-drawer-toggle"],
+        )
+        solara.Button(
+            "Pause" if playing else "Play",
+            icon_name="mdi-pause" if playing else "mdi-play",
+            color="primary",
+            on_click=toggle_play,
+            classes=["phone-play"],
+        )
+        solara.Button(
+            "Step",
+            icon_name="mdi-skip-next",
+            color="primary",
+            outlined=True,
+            on_click=step,
+            disabled=playing,
+            classes=["phone-step"],
+        )
+
+
+@solara.component
+def LeversBanner(lv: Levers, base: Levers, names: tuple[tuple[str, str], ...], restore: Callable):
+    """Says when the levers differ from the scenario's (they survive Setup/Reset, as NetLogo's
+    sliders do, so a recipe tried after another one would start from the other's levers)."""
+    differing = levers_differing(lv, base, dict(names))
+    if not differing:
+        return
+    with solara.Row(
+        gap="10px",
+        classes=["levers-banner"],
+        style={"align-items": "center", "flex-wrap": "wrap"},
+    ):
+        solara.Text(
+            f"Levers differ from the scenario's: {', '.join(differing)}. The scenario's About "
+            "and its recipes start from its own.",
+            classes=["levers-banner-text"],
+        )
+        solara.Button(
+            "Back to the scenario's",
+            on_click=restore,
+            icon_name="mdi-restore",
+            outlined=True,
+            small=True,
+            classes=["levers-banner-restore"],
+        )
+
+
+@solara.component
 def Header(snap: Snapshot, error: str):
     last = snap.last
     names = [snap.names[a] for a in snap.members]
     day = snap.round * snap.round_days
-    if last["internally_stable"] and last["externally_stable"]:
+    joiners = [snap.names[a] for a in str(last["would_join"] or "").split("+") if a]
+    if len(names) < 2:  # one country alone is not a bloc, whatever the stability test says
+        stable = "no bloc: a bloc needs two members"
+        if joiners:
+            stable += f"; would gain by joining: {', '.join(joiners)}"
+    elif last["internally_stable"] and last["externally_stable"]:
         stable = "stable: no member would gain by leaving, no outsider by joining"
     else:
         parts = []
@@ -252,8 +445,14 @@ def Header(snap: Snapshot, error: str):
             classes=["bloc-members"],
             attributes={"data-members": "+".join(snap.members), "data-round": str(snap.round)},
         )
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"<b>This round:</b> {escape(round_summary(snap))}",
+            classes=["bloc-summary"],
+            attributes={"data-round": str(snap.round)},
+        )
         if snap.pending:
-            words = ", ".join(p.replace("_", " ") for p in snap.pending)
+            words = ", ".join(LEVER_LABELS.get(p, p) for p in snap.pending)
             solara.Text(
                 f"Changed levers act from round {snap.round + 1}: {words}", classes=["bloc-pending"]
             )
@@ -383,14 +582,39 @@ def MoneyView(snap: Snapshot, charts: Charts):
     columns = [
         ("fiscal cost a year", "fiscal_cost", "bn"),
         ("tariff revenue a year", "tariff_revenue", "bn"),
-        ("stockpile fund", "stockpile_fund", "bn"),
     ]
+    used = stockpile_used(snap)
+    if used:
+        columns.append(("stockpile fund", "stockpile_fund", "bn"))
     html = _monitor_html(snap, columns, ["the bloc"])
     solara.HTML(tag="div", unsafe_innerHTML=html, classes=["monitor-money"])
+    if not used:
+        solara.Text(
+            "The stockpile fund is not shown: the instrument has not been the stockpile in "
+            "this run, so the fund has not moved.",
+            classes=["money-no-stockpile"],
+        )
+
+
+def _now_sentence(snap: Snapshot, status: Status) -> str:
+    """Where a member stands in the round shown, so that an old decision cited above it is not
+    read as today's reason (the header may say it would gain by leaving)."""
+    if status.kind != "member" or status.margin is None:
+        return ""
+    now = f"Now, in round {snap.round}, "
+    if status.margin >= 0:
+        return now + f"staying in is worth {money(status.margin)} a year to it."
+    patience = snap.levers.patience.get(status.actor)
+    return (
+        now + f"its gain from staying in is {money(status.margin)} a year: it would gain by "
+        "leaving, and leaves once that has lasted longer than its patience"
+        + (f" ({patience} rounds)." if patience is not None else ".")
+    )
 
 
 def _why_html(snap: Snapshot) -> str:
-    """Each country's "why is it in (out)?": its last decision and what drove it."""
+    """Each country's "why is it in (out)?": its last decision and what drove it, and for a
+    member where it stands in the round shown."""
     st = statuses(snap)
     reasons = latest_reasons(snap)
     paragraphs = []
@@ -399,9 +623,12 @@ def _why_html(snap: Snapshot) -> str:
         reason = reasons.get(a) or (
             "A member from the start: it opened the bloc." if inside else "No decision yet."
         )
+        now = _now_sentence(snap, st[a])
         paragraphs.append(
             f"<p class='why-{escape(a)}'><b>Why is {escape(snap.names[a])} "
-            f"{'in' if inside else 'out'}?</b> {escape(reason)}</p>"
+            f"{'in' if inside else 'out'}?</b> {escape(reason)}"
+            + (f" <span class='why-now'>{escape(now)}</span>" if now else "")
+            + "</p>"
         )
     return "".join(paragraphs)
 
@@ -409,6 +636,12 @@ def _why_html(snap: Snapshot) -> str:
 @solara.component
 def WhyView(snap: Snapshot, charts: Charts):
     LiveChart(charts, "utility", snap)
+    LiveChart(charts, "gains", snap)
+    solara.Text(
+        "The lines: each member's gain from staying in rather than leaving alone, round by "
+        "round. Below zero it would gain by leaving; it leaves once that has lasted longer than "
+        "its patience."
+    )
     why = solara.use_memo(lambda: _why_html(snap), [snap.records_key])
     solara.HTML(
         tag="div",
@@ -419,7 +652,8 @@ def WhyView(snap: Snapshot, charts: Charts):
     solara.Text(
         "Bars: each part of the country's yearly payoff this round, as it weighs it "
         "(green helps, red hurts). The sentences give the last decision and what drove "
-        "it: the change from joining (or staying) against staying out."
+        "it: the change from joining (or staying) against staying out; for a member, where it "
+        "stands now."
     )
 
 
@@ -432,7 +666,7 @@ def EventsView(snap: Snapshot):
     solara.Checkbox(label="include the supplier's moves every round", value=everything)
     items = [
         f"<li class='event-{escape(str(e.kind))}'><span class='r'>round {int(e.round)}</span>"
-        f"{escape(str(e.text))}</li>"
+        f"{escape(in_words(str(e.text), snap) if e.actor == snap.supplier else str(e.text))}</li>"
         for e in ev.iloc[::-1].head(150).itertuples()
     ]
     if not items:
@@ -470,6 +704,8 @@ def AboutView(snap: Snapshot):
             a.get("things_to_notice", ""),
             "## Things to try",
             a.get("things_to_try", ""),
+            "## Glossary",
+            glossary_markdown(),
         ]
     )
     with solara.Column(classes=["bloc-about"]):
@@ -540,7 +776,10 @@ class LeverInfo:
     mineral_names: tuple[tuple[str, str], ...]
     countries: tuple[str, ...]
     short: tuple[tuple[str, str], ...]
+    names: tuple[tuple[str, str], ...]
     scenario_levers: Levers
+    floor_bounds: tuple[tuple[str, Bounds], ...]
+    stockpile_fund: float  # USD: the scenario's fund, for the stockpile's explanation
 
     @classmethod
     def of(cls, snap: Snapshot) -> LeverInfo:
@@ -549,8 +788,69 @@ class LeverInfo:
             tuple(snap.mineral_names.items()),
             snap.countries,
             tuple(snap.short.items()),
+            tuple(snap.names.items()),
             snap.scenario_levers,
+            tuple((m, floor_bounds(p)) for m, p in snap.reference_prices.items()),
+            float(snap.rounds_df["stockpile_fund"].iloc[0]),
         )
+
+
+@solara.component
+def LeverHelp(help_text: str, idle: str, cls: str):
+    """A lever's explanation, and why it has no effect now (if it has none)."""
+    if help_text:
+        solara.HTML(
+            tag="p", unsafe_innerHTML=escape(help_text), classes=["lever-help", f"{cls}-help"]
+        )
+    if idle:
+        solara.HTML(
+            tag="p", unsafe_innerHTML=escape(idle), classes=["lever-idle-reason", f"{cls}-idle"]
+        )
+
+
+@solara.component
+def SliderField(
+    title: str,
+    value: float,
+    bounds: Bounds,
+    what: str,
+    slider_max: float,
+    step: float,
+    on_value: Callable[[float], None],
+    cls: str,
+    help_text: str = "",
+    idle: str = "",
+):
+    """A lever as a slider over its usual range with a number field beside it for any value the
+    scenario schema allows (the slider stretches to show a larger one). Both show the value in
+    force; `value` is in the model's units, the slider and field in the page's (percent for
+    the penalty and aggressiveness). `idle`: why the lever has no effect now (greyed)."""
+    shown = value * bounds.scale
+    top = max(slider_max, shown)
+    with solara.Div(classes=[cls, "slider-field", *(["lever-idle"] if idle else [])]):
+        solara.Text(title, classes=["slider-title", f"{cls}-title"])
+        LeverHelp(help_text, idle, cls)
+        with solara.Row(gap="8px", style={"align-items": "center"}):
+            solara.v.Slider(
+                label=title,  # the slider's accessible name (aria-label); shown above, not here
+                v_model=round(shown, 6),
+                on_v_model=lambda x: on_value(float(x) / bounds.scale),
+                min=bounds.low,
+                max=top,
+                step=step,
+                hide_details=True,
+                class_=f"slider-track {cls}-track",
+                style_="flex: 1 1 auto; min-width: 120px",
+            )
+            NumberField(
+                bounds.unit if bounds.unit != "rounds" else "rounds",
+                value,
+                bounds,
+                what,
+                on_value,
+                classes=["slider-number", f"{cls}-number"],
+                style="flex: 0 0 84px; max-width: 84px",
+            )
 
 
 @solara.component
@@ -571,17 +871,22 @@ def LeverControls(
     )
 
     solara.Text("Floors, USD per tonne (0 = no floor)")
+    labels = {m: mineral_label(n) for m, n in names.items()}
+    LeverHelp(floors_help(info.scenario_levers.floors, labels), "", "lever-floors")
+    bounds = dict(info.floor_bounds)
 
-    def set_floor(m: str, x: int | None) -> None:
-        change("floors", {**lv.floors, m: x})  # the session refuses bad values, with a message
+    def set_floor(m: str, x: float) -> None:
+        change("floors", {**lv.floors, m: x})
 
     with solara.Div(classes=["floor-grid"]):
         for m in info.minerals:
-            solara.InputInt(
-                names[m].split(" (")[0],
-                value=round(lv.floors[m]),
-                on_value=lambda x, m=m: set_floor(m, x),
-                dense=True,
+            label = mineral_label(names[m])
+            NumberField(
+                label,
+                lv.floors[m],
+                bounds[m],
+                f"The floor for {label}",
+                lambda x, m=m: set_floor(m, x),
                 classes=[f"lever-floor-{m}"],
             )
     base = info.scenario_levers.floors
@@ -598,6 +903,7 @@ def LeverControls(
             )
 
     solara.Text("Instrument")
+    LeverHelp(instrument_help(lv.instrument, info.stockpile_fund), "", "lever-instrument")
     with solara.ToggleButtonsSingle(
         value=lv.instrument,
         on_value=lambda x: change("instrument", x),
@@ -607,18 +913,21 @@ def LeverControls(
         for code, label in INSTRUMENTS.items():
             solara.Button(label, value=code, classes=[f"instrument-{code}"])
 
-    with solara.Div(classes=["lever-penalty"]):
-        solara.SliderInt(
-            f"Outsider penalty: {lv.penalty:.0%}",
-            value=round(lv.penalty * 100),
-            min=0,
-            max=200,
-            step=5,
-            tick_labels="end_points",
-            on_value=lambda x: change("penalty", x / 100),
-        )
+    SliderField(
+        f"Outsider penalty: {PENALTY_BOUNDS.show(lv.penalty)}%",
+        lv.penalty,
+        PENALTY_BOUNDS,
+        "The outsider penalty",
+        PENALTY_BOUNDS.high,
+        5,
+        lambda x: change("penalty", x),
+        "lever-penalty",
+        help_text=penalty_help(info.scenario_levers.penalty),
+    )
 
     solara.Text("Cost sharing of floor support")
+    sharing_idle = cost_sharing_idle(lv.instrument, any(f > 0 for f in lv.floors.values()))
+    LeverHelp(COST_SHARING_HELP, sharing_idle, "lever-cost-sharing")
     options = dict(COST_SHARING)
     if not isinstance(lv.cost_sharing, str) or not isinstance(
         info.scenario_levers.cost_sharing, str
@@ -630,7 +939,10 @@ def LeverControls(
         change("cost_sharing", info.scenario_levers.cost_sharing if x == "table" else x)
 
     with solara.ToggleButtonsSingle(
-        value=current, on_value=set_cost_sharing, dense=True, classes=["lever-cost-sharing"]
+        value=current,
+        on_value=set_cost_sharing,
+        dense=True,
+        classes=["lever-cost-sharing", *(["lever-idle"] if sharing_idle else [])],
     ):
         for code, label in options.items():
             solara.Button(label, value=code, classes=[f"cost-sharing-{code}"])
@@ -643,16 +955,19 @@ def LeverControls(
             dense=True,
             on_value=lambda x: change("supplier_strategy", x),
         )
-    with solara.Div(classes=["lever-aggressiveness"]):
-        solara.SliderInt(
-            f"Supplier's aggressiveness: {lv.aggressiveness:.0%}",
-            value=round(lv.aggressiveness * 100),
-            min=0,
-            max=100,
-            step=5,
-            tick_labels="end_points",
-            on_value=lambda x: change("aggressiveness", x / 100),
-        )
+    LeverHelp(strategy_help(lv.supplier_strategy), "", "lever-supplier")
+    SliderField(
+        f"Supplier's aggressiveness: {AGGRESSIVENESS_BOUNDS.show(lv.aggressiveness)}%",
+        lv.aggressiveness,
+        AGGRESSIVENESS_BOUNDS,
+        "The supplier's aggressiveness",
+        AGGRESSIVENESS_BOUNDS.high,
+        5,
+        lambda x: change("aggressiveness", x),
+        "lever-aggressiveness",
+        help_text=AGGRESSIVENESS_HELP,
+        idle=aggressiveness_idle(lv.supplier_strategy),
+    )
 
     solara.Text("Each country's weights and patience")
     with solara.ToggleButtonsSingle(value=country, dense=True, classes=["lever-country"]):
@@ -660,28 +975,32 @@ def LeverControls(
             solara.Button(short[a], value=a, classes=[f"country-{a}"])
     a = country.value
     if a in lv.weights:
+        who = dict(info.names)[a]
         for comp in WEIGHT_LEVERS:
             w = lv.weights[a][comp]
-            with solara.Div(classes=[f"lever-weight-{comp}"]):
-                solara.SliderFloat(
-                    f"{WEIGHT_TITLES[comp]}: {w:.1f}",
-                    value=round(w, 1),
-                    min=0,
-                    max=3,
-                    step=0.1,
-                    tick_labels="end_points",
-                    on_value=lambda x, c=comp: change("weights", {a: {c: x}}),
-                )
-        with solara.Div(classes=["lever-patience"]):
-            p = lv.patience[a]
-            solara.SliderInt(
-                f"Patience: {p} rounds below its outside option",
-                value=p,
-                min=0,
-                max=24,
-                tick_labels="end_points",
-                on_value=lambda x: change("patience", {a: x}),
+            SliderField(
+                f"{WEIGHT_TITLES[comp]}: {WEIGHT_BOUNDS.show(w)}",
+                w,
+                WEIGHT_BOUNDS,
+                f"{who}'s weight on {COMPONENT_LABELS[comp]}",
+                WEIGHT_SLIDER_MAX,
+                0.1,
+                lambda x, c=comp: change("weights", {a: {c: x}}),
+                f"lever-weight-{comp}",
+                help_text=weights_help(who) if comp == WEIGHT_LEVERS[0] else "",
             )
+        p = lv.patience[a]
+        SliderField(
+            f"Patience: {p} rounds below its outside option",
+            p,
+            PATIENCE_BOUNDS,
+            f"{who}'s patience",
+            PATIENCE_SLIDER_MAX,
+            1,
+            lambda x: change("patience", {a: round(x)}),
+            "lever-patience",
+            help_text=patience_help(who),
+        )
     solara.Button(
         "All levers back to the scenario's",
         on_click=restore,
@@ -699,8 +1018,8 @@ def LeverControls(
 @solara.component
 def StructuralControls(
     scenario: solara.Reactive[str],
-    seed: solara.Reactive[int | None],
-    rounds: solara.Reactive[int | None],
+    seed: solara.Reactive[int],
+    rounds: solara.Reactive[int],
     running: tuple[str, int, int],
 ):
     """running: (scenario, seed, rounds) of the run on screen."""
@@ -719,7 +1038,14 @@ def StructuralControls(
             "Scenario", values=scenario_names(), value=scenario.value, on_value=pick, dense=True
         )
     with solara.Row(style={"align-items": "center"}):
-        solara.InputInt("Seed", value=seed, dense=True, classes=["structural-seed"])
+        NumberField(
+            "Seed",
+            seed.value if seed.value is not None else 0,
+            SEED_BOUNDS,
+            "The seed",
+            lambda x: seed.set(int(x)),
+            classes=["structural-seed"],
+        )
         solara.Button(
             "New seed",
             icon_name="mdi-dice-multiple",
@@ -727,7 +1053,15 @@ def StructuralControls(
             on_click=lambda: seed.set(new_seed()),
             classes=["new-seed"],
         )
-    solara.InputInt("Rounds", value=rounds, dense=True, classes=["structural-rounds"])
+    solara.HTML(tag="p", unsafe_innerHTML=escape(SEED_HELP), classes=["hint", "seed-help"])
+    NumberField(
+        "Rounds",
+        rounds.value if rounds.value is not None else running[2],
+        ROUNDS_BOUNDS,
+        "The number of rounds",
+        lambda x: rounds.set(int(x)),
+        classes=["structural-rounds"],
+    )
 
 
 def seats(scenario: str) -> dict[str, str]:
@@ -792,6 +1126,7 @@ def Page():
     first = solara.use_memo(session.snapshot, [])
     snap = solara.use_reactive(first)
     playing = solara.use_reactive(False)
+    drawer = solara.use_reactive(False)  # the controls' drawer on a phone
     speed = solara.use_reactive("normal")
     tab = solara.use_reactive(0)
     error = solara.use_reactive("")
@@ -879,13 +1214,22 @@ def Page():
     restore = solara.use_memo(lambda: lambda: guarded(session.restore_levers), [])
     info = solara.use_memo(lambda: LeverInfo.of(s), [s.run])
 
-    with solara.Div(classes=["bloc-app"]):
+    with solara.Div(classes=["bloc-app", *(["drawer-open"] if drawer.value else [])]):
         with solara.Div(classes=["bloc-controls"]):
-            solara.HTML(
-                tag="div",
-                unsafe_innerHTML="<b style='font-size:20px'>Bloc</b>"
-                " <span style='color:#555'>critical-minerals bloc</span>",
-            )
+            with solara.Row(gap="4px", style={"align-items": "center"}):
+                solara.HTML(
+                    tag="div",
+                    unsafe_innerHTML="<b style='font-size:20px'>Bloc</b>"
+                    " <span style='color:#555'>critical-minerals bloc</span>",
+                    style="flex: 1 1 auto",
+                )
+                solara.Button(  # shown on a phone only (CSS), where the controls are a drawer
+                    "Close",
+                    icon_name="mdi-close",
+                    text=True,
+                    on_click=lambda: drawer.set(False),
+                    classes=["bloc-drawer-close"],
+                )
             with solara.Row(gap="4px", classes=["bloc-buttons"], style={"margin": "6px 0"}):
                 solara.Button(
                     "Setup/Reset",
@@ -917,7 +1261,9 @@ def Page():
             LeverControls(s.levers, info, change, restore)
             StructuralControls(scenario, seed, rounds, (s.scenario, s.seed, s.rounds))
         with solara.Div(classes=["bloc-main"]):
+            PhoneBar(drawer, playing.value, toggle_play, lambda: guarded(step))
             Header(s, error.value)
+            LeversBanner(s.levers, s.scenario_levers, tuple(s.names.items()), restore)
             with solara.lab.Tabs(value=tab, lazy=True):
                 with solara.lab.Tab("Bloc"):
                     BlocView(s)

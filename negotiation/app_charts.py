@@ -15,6 +15,7 @@ place when a download is asked for).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 import threading
@@ -29,7 +30,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from negotiation.app_state import Snapshot, Status
+from negotiation.app_state import Snapshot, Status, mineral_label
 from negotiation.types import COMPONENT_LABELS, COMPONENTS
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
@@ -139,31 +140,84 @@ def supply_panels(snap: Snapshot, minerals: Sequence[str]) -> list[Panel]:
     ]
 
 
+def stockpile_used(snap: Snapshot) -> bool:
+    """Whether the instrument has been the stockpile in any round so far (only then does the
+    fund move: docs/ODD.md, Submodel C)."""
+    return bool((snap.rounds_df["instrument"].to_numpy(dtype=object) == "stockpile").any())
+
+
 def money_panels(snap: Snapshot) -> list[Panel]:
+    """The bloc's budget, the stockpile fund once the stockpile has been the instrument (a flat
+    line for a fund nobody uses would read as a policy), and what the policy costs the world and
+    those at no table against no policy."""
+    budget = Panel(
+        "Bloc budget, $bn a year",
+        (
+            Series("fiscal cost", "fiscal_cost", VERMILLION, scale=1e-9),
+            Series("tariff revenue", "tariff_revenue", GREEN, scale=1e-9),
+        ),
+        unit="bn",
+    )
+    world = Panel(
+        "Against no policy, $bn a year",
+        (
+            Series("world", "world_money", DARK, scale=1e-9),
+            Series("rest-of-world producers", "rest_of_world_producers", ORANGE, scale=1e-9),
+            Series("rest-of-world buyers", "rest_of_world_buyers", SKY, scale=1e-9),
+        ),
+        unit="bn",
+    )
+    if not stockpile_used(snap):
+        return [budget, world]
+    fund = Panel(
+        "Stockpile fund, $bn",
+        (Series("stockpile fund", "stockpile_fund", BLUE, scale=1e-9),),
+        unit="bn",
+    )
+    return [budget, fund, world]
+
+
+#: One colour and dash per country in the gain chart (Okabe-Ito; the dashes keep the lines
+#: apart without colour, and the legend names them).
+COUNTRY_STYLES: tuple[tuple[str, str], ...] = (
+    (BLUE, "-"),
+    (ORANGE, "--"),
+    (GREEN, "-"),
+    (VERMILLION, "--"),
+    (SKY, "-"),
+    (GREY, "--"),
+    (DARK, "-"),
+)
+
+
+def gain_panels(snap: Snapshot) -> list[Panel]:
+    """Each country's gain from staying in the bloc over the rounds (while a member)."""
+    series = tuple(
+        Series(snap.short[a], f"gain_{a}", *COUNTRY_STYLES[k % len(COUNTRY_STYLES)], scale=1e-6)
+        for k, a in enumerate(snap.countries)
+    )
     return [
-        Panel(
-            "Bloc budget, $bn a year",
-            (
-                Series("fiscal cost", "fiscal_cost", VERMILLION, scale=1e-9),
-                Series("tariff revenue", "tariff_revenue", GREEN, scale=1e-9),
-            ),
-            unit="bn",
-        ),
-        Panel(
-            "Stockpile fund, $bn",
-            (Series("stockpile fund", "stockpile_fund", BLUE, scale=1e-9),),
-            unit="bn",
-        ),
-        Panel(
-            "Against no policy, $bn a year",
-            (
-                Series("world", "world_money", DARK, scale=1e-9),
-                Series("rest-of-world producers", "rest_of_world_producers", ORANGE, scale=1e-9),
-                Series("rest-of-world buyers", "rest_of_world_buyers", SKY, scale=1e-9),
-            ),
-            unit="bn",
-        ),
+        Panel("Gain from staying in, $m a year (below 0: it would gain by leaving)", series, "bn")
     ]
+
+
+def with_gains(snap: Snapshot) -> Snapshot:
+    """`snap` with a `gain_<country>` column in its rounds table: the country's margin (its
+    utility in the bloc minus its utility had it alone left, USD a year) while it is a member,
+    NaN while it is out (docs/ODD.md, Submodel D)."""
+    df = snap.actors_df
+    inside = df[df["member"].to_numpy(dtype=bool)]
+    gains = inside.pivot_table(index="round", columns="actor", values="margin", aggfunc="first")
+    rounds = snap.rounds_df
+    columns = {
+        f"gain_{a}": (
+            rounds["round"].map(gains[a]).to_numpy(dtype=float)
+            if a in gains.columns
+            else np.full(len(rounds), np.nan)
+        )
+        for a in snap.countries
+    }
+    return dataclasses.replace(snap, rounds_df=rounds.assign(**columns))
 
 
 def _grid(n: int) -> tuple[int, int]:
@@ -349,6 +403,8 @@ class Charts:
 
     def get(self, kind: str, snap: Snapshot, minerals: Sequence[str] = ()) -> Any:
         key = (snap.scenario, snap.rounds, tuple(minerals), snap.countries)
+        if kind == "money":  # its panels change once the stockpile is used
+            key += (stockpile_used(snap),)
         with self.lock:
             hit = self.cache.get(kind)
             if hit is not None and hit[0] == key:
@@ -359,6 +415,8 @@ class Charts:
                 chart = LineChart(supply_panels(snap, minerals), snap.rounds, "share of supply")
             elif kind == "money":
                 chart = LineChart(money_panels(snap), snap.rounds)
+            elif kind == "gains":
+                chart = LineChart(gain_panels(snap), snap.rounds)
             elif kind == "utility":
                 chart = UtilityChart(snap.countries, dict(snap.short))
             else:
@@ -375,6 +433,7 @@ CHART_TITLES = {
     "prices": "World price, bloc price and floor, USD per tonne",
     "supply": "Share of world supply",
     "money": "The bloc's money, $bn",
+    "gains": "Each member's gain from staying in the bloc",
 }
 DASH = "8 5"  # a dashed series (the floor)
 LEVER_DASH = "5 4"  # the rounds where levers changed
@@ -600,6 +659,10 @@ def money_svg(snap: Snapshot) -> str:
     return line_chart_svg(snap, money_panels(snap), "money")
 
 
+def gains_svg(snap: Snapshot) -> str:
+    return line_chart_svg(with_gains(snap), gain_panels(snap), "gains")
+
+
 UTILITY_LABELS = COMPONENT_LABELS
 
 
@@ -708,9 +771,12 @@ def status_matrix(snap: Snapshot) -> np.ndarray:
     neg = np.zeros(shape, dtype=bool)
     neg[i, j] = (decision == "reject") | (decision == "counter")
     neg &= ~m
-    margin = np.full(shape, np.nan)
-    margin[i, j] = df["margin"].to_numpy(dtype=float)[ok]
-    lean = m & (margin < 0)
+    # a member worse off inside leans to the supplier only where the supplier's move is why
+    lean = np.zeros(shape, dtype=bool)
+    for r, pushed in snap.pushed.items():
+        for a in pushed:
+            if a in index and r < shape[1]:
+                lean[index[a], r] = m[index[a], r]
     rounds = snap.rounds_df
     for k, (act, tgt) in enumerate(zip(rounds["supplier_action"], rounds["supplier_target"])):
         if act == "side_offer" and tgt in index and k < lean.shape[1]:
@@ -881,7 +947,7 @@ def network_svg(snap: Snapshot, status: dict[str, Status]) -> str:
         s = status[a]
         ring = (
             f'<circle cx="{x:.0f}" cy="{y:.0f}" r="35" fill="none" stroke="{VERMILLION}" '
-            f'stroke-width="6"/>'
+            f'stroke-width="6" class="leaning-ring"/>'
             if s.leaning
             else ""
         )
@@ -896,7 +962,7 @@ def network_svg(snap: Snapshot, status: dict[str, Status]) -> str:
             f'fill="{"white" if s.kind == "member" else DARK}" text-anchor="middle">'
             f"{escape(label)}</text></g>"
         )
-    listed = target.replace("_", " ").replace(",", ", ")
+    listed = ", ".join(mineral_label(snap.mineral_names.get(m, m)) for m in target.split(",") if m)
     move = {
         "normal": "sells normally",
         "flood": f"floods {listed}",

@@ -15,7 +15,9 @@ scenario changes: a new scenario brings its own).
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,12 +27,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from negotiation.model import BlocModel
-from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario, scenario_to_toml
-from negotiation.types import COMPONENTS
+from negotiation.app_text import the
+from negotiation.model import LEVERS, NORMAL, BlocModel
+from negotiation.scenario import (
+    DEFAULT_SCENARIO,
+    Actor,
+    Policy,
+    Scenario,
+    Supplier,
+    Time,
+    Weights,
+    load_scenario,
+    scenario_to_toml,
+)
+from negotiation.types import COMPONENT_LABELS, COMPONENTS, LEVER_LABELS, SupplierAction
 
 #: The weights a student moves in the app ("security against cost"), and the hub's openness.
 WEIGHT_LEVERS: tuple[str, ...] = ("supply_security", "consumer_cost", "openness")
+
+
+def mineral_label(name: str) -> str:
+    """A mineral's name without its grade: "Lithium (carbonate equivalent)" -> "Lithium"."""
+    return name.split(" (")[0]
 
 
 def short_name(actor: str, name: str, supplier: str) -> str:
@@ -39,6 +57,90 @@ def short_name(actor: str, name: str, supplier: str) -> str:
         return "Supplier"
     words = name.split()
     return "".join(w[0] for w in words).upper() if len(words) > 1 else name
+
+
+def _schema_range(model: type, name: str) -> tuple[float, float]:
+    """The (lowest, highest) a scenario file accepts for `model.name`: its pydantic Field bounds,
+    so that the app and a scenario file never disagree on what a lever may be."""
+    low, high = -math.inf, math.inf
+    for rule in model.model_fields[name].metadata:
+        low = getattr(rule, "ge", low)
+        high = getattr(rule, "le", high)
+    return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What a numeric field accepts, in the units the page shows (`scale` x the model's value:
+    the penalty is typed in percent, the model takes a fraction)."""
+
+    low: float
+    high: float
+    integer: bool = False
+    unit: str = ""
+    scale: float = 1.0
+    grouped: bool = True  # thousands commas in the field (not in a seed: it is an id)
+
+    def describe(self) -> str:
+        """The allowed range in words: "a whole number from 0 to 1,000 rounds"."""
+        kind = "a whole number" if self.integer else "a number"
+        unit = self.unit if self.unit in ("", "%") else f" {self.unit}"
+        return f"{kind} from {self._text(self.low)} to {self._text(self.high)}{unit}"
+
+    def _text(self, shown: float) -> str:
+        if self.integer or float(shown).is_integer():
+            return f"{round(shown):,}"
+        return f"{shown:,.2f}".rstrip("0").rstrip(".")
+
+    def show(self, value: float) -> str:
+        """A model value as the field shows it."""
+        text = self._text(value * self.scale)
+        return text if self.grouped else text.replace(",", "")
+
+    def parse(self, text: str | float | None, what: str) -> float:
+        """The model value of what was typed (thousands commas and a trailing % allowed), or a
+        ValueError whose message names `what` and the allowed range."""
+        raw = "" if text is None else str(text).strip()
+        cleaned = raw.replace(",", "").replace("_", "").removesuffix("%").strip()
+        x: float
+        try:
+            x = int(cleaned)  # exact, however long (a float would round a large seed)
+        except ValueError:
+            try:
+                x = float(cleaned)
+            except ValueError:
+                got = f"got {raw!r}" if raw else "the field was empty"
+                raise ValueError(f"{what} must be {self.describe()} ({got})") from None
+        whole = isinstance(x, int) or x.is_integer()
+        # a range check refuses nan and inf too (every comparison with nan is false)
+        if not self.low <= x <= self.high or (self.integer and not whole):
+            raise ValueError(f"{what} must be {self.describe()} (got {raw})")
+        value = int(x) if self.integer else float(x)
+        return value if self.scale == 1 else value / self.scale
+
+
+#: TOML integers are 64-bit: a larger seed could not be written into the exported scenario file.
+MAX_SEED = 2**63 - 1
+_PENALTY = _schema_range(Policy, "outsider_penalty")
+_AGGRESSIVENESS = _schema_range(Supplier, "aggressiveness")
+PENALTY_BOUNDS = Bounds(100 * _PENALTY[0], 100 * _PENALTY[1], unit="%", scale=100)
+AGGRESSIVENESS_BOUNDS = Bounds(
+    100 * _AGGRESSIVENESS[0], 100 * _AGGRESSIVENESS[1], unit="%", scale=100
+)
+WEIGHT_BOUNDS = Bounds(*_schema_range(Weights, "supply_security"))
+PATIENCE_BOUNDS = Bounds(*_schema_range(Actor, "patience"), integer=True, unit="rounds")
+ROUNDS_BOUNDS = Bounds(*_schema_range(Time, "rounds"), integer=True, unit="rounds")
+SEED_BOUNDS = Bounds(_schema_range(Scenario, "seed")[0], MAX_SEED, integer=True, grouped=False)
+#: A floor may be at most this many times the mineral's reference price. The scenario schema
+#: only asks for a floor >= 0; ten times the 2024 price is beyond any price the markets were
+#: calibrated on (it already prices most demand away), so a larger number is a typing slip, not a
+#: policy, and would only flatten the charts' axes.
+FLOOR_CAP = 10
+
+
+def floor_bounds(reference_price: float) -> Bounds:
+    """A mineral's floor field: 0 (no floor) to FLOOR_CAP x its reference price, USD per tonne."""
+    return Bounds(0.0, FLOOR_CAP * float(reference_price), integer=True, unit="USD per tonne")
 
 
 @dataclass(frozen=True)
@@ -73,9 +175,10 @@ class Levers:
         }
 
     @classmethod
-    def of(cls, model: BlocModel) -> Levers:
-        """The levers in force from the next round: the current ones with pending changes."""
-        pending = model.pending
+    def of(cls, model: BlocModel, with_pending: bool = True) -> Levers:
+        """The levers in force from the next round: the current ones with pending changes
+        (without them when `with_pending` is False: the levers of the round just played)."""
+        pending = model.pending if with_pending else {}
         floors = {m: float(f) for m, f in zip(model.minerals, model.floors)}
         floors.update({m: float(f) for m, f in pending.get("floors", {}).items()})
         weights = {
@@ -115,6 +218,7 @@ class Snapshot:
     round_days: int
     minerals: tuple[str, ...]
     mineral_names: Mapping[str, str]
+    reference_prices: Mapping[str, float]  # USD per tonne: the floors' upper bounds follow them
     countries: tuple[str, ...]
     names: Mapping[str, str]
     short: Mapping[str, str]
@@ -126,6 +230,8 @@ class Snapshot:
     scenario_levers: Levers
     pending: tuple[str, ...]
     lever_rounds: tuple[int, ...]
+    #: {round: members worse off inside only because of the supplier's move that round}
+    pushed: Mapping[int, frozenset[str]] = field(default_factory=dict)
     error: str = ""
     run: int = 0  # the session's run (one per Setup/Reset)
 
@@ -172,12 +278,19 @@ class Status:
 
     actor: str
     kind: str  # "member" | "negotiating" | "outside"
-    leaning: bool  # towards the supplier: a member worse off inside, or a side offer's target
+    leaning: bool  # towards the supplier: a side offer's target, or a member the move pushes out
     decision: str  # this round's decision (accept, reject, counter, leave, stay or "")
     margin: float | None  # gain from staying in (members), USD a year
     note: str  # plain words for this round
 
 
+#: The supplier's moves as the end of "because the supplier ...".
+MOVE_WORDS = {
+    "normal": "sells normally",
+    "flood": "floods the market",
+    "export_controls": "restricts its exports",
+    "side_offer": "offers a side deal",
+}
 STATUS_WORDS = {"member": "member", "negotiating": "negotiating", "outside": "outside"}
 
 
@@ -187,7 +300,8 @@ def statuses(snap: Snapshot) -> dict[str, Status]:
     last = snap.last
     members = set(snap.members)
     now = snap.now
-    target = str(last.get("supplier_target", "")) if last["supplier_action"] == "side_offer" else ""
+    move = str(last["supplier_action"])
+    target = str(last.get("supplier_target", "")) if move == "side_offer" else ""
     out: dict[str, Status] = {}
     for a in snap.countries:
         row = now.get(a)
@@ -205,13 +319,82 @@ def statuses(snap: Snapshot) -> dict[str, Status]:
         else:
             kind = "outside"
             note = "left this round" if decision == "leave" else "outside the bloc"
-        leaning = a == target or (margin_v is not None and margin_v < 0)
+        pushed = a in snap.pushed.get(snap.round, frozenset())
+        leaning = a == target or pushed
         if a == target:
             note += "; the supplier offers it a side deal"
-        elif leaning:
+        elif pushed:
+            note += f"; would gain by leaving, because the supplier {MOVE_WORDS[move]}"
+        elif margin_v is not None and margin_v < 0:
             note += "; would gain by leaving"
         out[a] = Status(a, kind, leaning, decision, margin_v, note)
     return out
+
+
+def levers_differing(lv: Levers, base: Levers, names: Mapping[str, str]) -> list[str]:
+    """The levers of `lv` that differ from the scenario's (`base`), in words: "outsider penalty",
+    "weights (Japan)"."""
+    out = []
+    for name in LEVERS:
+        mine, theirs = getattr(lv, name), getattr(base, name)
+        if name in ("weights", "patience"):
+            who = [names.get(a, a) for a in mine if mine[a] != theirs.get(a)]
+            if who:
+                out.append(f"{LEVER_LABELS[name]} ({', '.join(who)})")
+        elif name == "floors":
+            if any(not math.isclose(f, theirs.get(m, 0.0)) for m, f in mine.items()):
+                out.append(LEVER_LABELS[name])
+        elif mine != theirs:
+            out.append(LEVER_LABELS[name])
+    return out
+
+
+def in_words(text: str, snap: Snapshot) -> str:
+    """A text of the engine with display names for the ids in it. The supplier's moves are told
+    with ids ("offers us discounts", "floods rare_earths, graphite"): on the page "us" would read
+    as the pronoun."""
+    names = {m: mineral_label(snap.mineral_names[m]) for m in snap.minerals}
+    names.update({a: snap.names[a] for a in snap.countries})
+    ids = "|".join(re.escape(x) for x in sorted(names, key=len, reverse=True))
+    return re.sub(rf"\b({ids})\b", lambda found: names[found.group(1)], text)
+
+
+def _listed(names: list[str]) -> str:
+    """ "A", "A and B", "A, B and C"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def round_summary(snap: Snapshot) -> str:
+    """What happened in the round on screen, in two or three sentences: the levers that changed,
+    who joined, left or said no (and why, for the most telling move), and the supplier's move."""
+    if snap.round == 0:
+        return "The opening position: press Step to play the first round."
+    ev = snap.events_df
+    now = ev[ev["round"].to_numpy() == snap.round]
+    by_kind: dict[str, list[tuple[str, str]]] = {}
+    for actor, kind, text in zip(now["actor"], now["kind"], now["text"]):
+        by_kind.setdefault(str(kind), []).append((str(actor), str(text)))
+    sentences = []
+    levers = [
+        t.removeprefix("Lever changed: ").split(":")[0]
+        for _, t in by_kind.get("lever", [])
+        if t.startswith("Lever changed: ")  # not a lever set to the value it had
+    ]
+    if levers:
+        sentences.append(f"Levers changed: {', '.join(levers)}.")
+    moves = []
+    for kind, verb in (("joined", "joined"), ("left", "left"), ("rejected", "said no")):
+        who = [the(snap.names.get(a, a)) for a, _ in by_kind.get(kind, [])]
+        if who:
+            moves.append(f"{_listed(who)} {verb}")
+    sentences.append(f"{'; '.join(moves)}." if moves else "No country moved.")
+    telling = (by_kind.get("left") or by_kind.get("joined") or [None])[0]
+    if telling is not None:
+        sentences.append(telling[1] + ".")
+    supplier = [t for a, t in now[["actor", "text"]].itertuples(index=False) if a == snap.supplier]
+    if supplier and str(snap.last["supplier_action"]) != "normal":
+        sentences.append(in_words(str(supplier[0]), snap) + ".")
+    return " ".join(s[0].upper() + s[1:] for s in sentences)
 
 
 def latest_reasons(snap: Snapshot) -> dict[str, str]:
@@ -228,6 +411,29 @@ def latest_reasons(snap: Snapshot) -> dict[str, str]:
 def latest_reason(snap: Snapshot, actor: str) -> str:
     """The latest join/reject/leave event of `actor`, in words ("" if none yet)."""
     return latest_reasons(snap).get(actor, "")
+
+
+def lever_rounds(rounds_df: pd.DataFrame, minerals: list[str]) -> tuple[int, ...]:
+    """Rounds the charts mark as lever changes: those the model logs, and those whose floors
+    differ from the round before's. The model changes floors without logging a lever when it
+    adopts a counter-proposal (floors x0.8); for a student that is a change of terms all the
+    same."""
+    floors = rounds_df[[f"floor_{m}" for m in minerals]].to_numpy()
+    moved = np.r_[False, (np.diff(floors, axis=0) != 0).any(axis=1)]
+    marked = rounds_df["levers_changed"].to_numpy(dtype=bool) | moved
+    return tuple(int(r) for r in rounds_df["round"].to_numpy()[marked])
+
+
+def pushed_by_the_supplier(model: BlocModel) -> frozenset[str]:
+    """Members worse off inside this round that would not be if the supplier had sold normally:
+    those the supplier's move (a flood, export controls) is pushing toward the door. A member
+    worse off inside whatever the supplier does is not leaning to the supplier: it is the
+    package that costs it."""
+    losing = [a for a, g in model.last_margins.items() if g < 0 and a in model.members]
+    if not losing or model.last_move.action in (SupplierAction.NORMAL, SupplierAction.SIDE_OFFER):
+        return frozenset()  # a side offer's target is marked as such (see `statuses`)
+    normal = model.move_forecast(NORMAL, r=model.round)["margins"]
+    return frozenset(a for a in losing if normal.get(a, -1.0) >= 0)
 
 
 @dataclass
@@ -259,8 +465,9 @@ class Session:
         own when None). Raises ScenarioError or ValueError on bad settings."""
         sc = load_scenario(scenario)
         seed = int(seed) if seed is not None else (sc.seed if sc.seed is not None else 0)
-        if seed < 0:
-            raise ValueError(f"the seed must be a non-negative integer (got {seed})")
+        SEED_BOUNDS.parse(seed, "The seed")
+        if rounds is not None:
+            ROUNDS_BOUNDS.parse(rounds, "The number of rounds")
         model = BlocModel(sc, rng=seed, rounds=rounds, **(levers.kwargs() if levers else {}))
         scenario_levers = Levers.of(BlocModel(sc, rng=seed, rounds=1))
         with self.lock:
@@ -268,6 +475,7 @@ class Session:
             self.rounds = model.rounds
             self.model = model
             self.scenario_levers = scenario_levers
+            self.pushed = {}
             self.run_id += 1
             return self.snapshot()
 
@@ -277,6 +485,7 @@ class Session:
             if run_id is not None and run_id != self.run_id:
                 return None
             self.model.step()
+            self.pushed[self.model.round] = pushed_by_the_supplier(self.model)
             return self.snapshot()
 
     def levers(self) -> Levers:
@@ -289,42 +498,65 @@ class Session:
             return self.model.round >= self.model.rounds
 
     def change(self, name: str, value: Any) -> Snapshot:
-        """Change one live lever from the next round. floors: full {mineral: USD/t};
-        weights: {country: {component: weight}} for the countries changed; patience:
-        {country: rounds} likewise. A value equal to the one in force is ignored."""
+        """Change one live lever from the next round. floors: {mineral: USD/t} (the others
+        kept); weights: {country: {component: weight}} for the countries changed; patience:
+        {country: rounds} likewise. Out-of-bounds values raise ValueError. A value equal to
+        the one in force this round is no change: it cancels any pending change instead (a
+        penalty moved to 100% and back to 5% before the next round is not logged)."""
         with self.lock:
+            self.check(name, value)
             model = self.model
             now = Levers.of(model)
+            current = Levers.of(model, with_pending=False)
             if name == "floors":
-                for m, f in value.items():
-                    ok = isinstance(f, int | float) and math.isfinite(f) and f >= 0
-                    if not ok:
-                        what = self.config.minerals[m].name if m in self.config.minerals else m
-                        raise ValueError(f"the floor for {what} must be a number >= 0 (got {f})")
-                value = {m: float(value.get(m, now.floors[m])) for m in model.minerals}
-                if value == dict(now.floors):
-                    return self.snapshot()
-            elif name == "weights":
-                merged = dict(model.pending.get("weights", {}))
-                changed = False
-                for a, w in value.items():
-                    full = {**now.weights[a], **{c: float(x) for c, x in w.items()}}
-                    changed |= full != dict(now.weights[a])
-                    merged[a] = full
-                if not changed:
-                    return self.snapshot()
-                value = merged
-            elif name == "patience":
-                if all(int(p) == now.patience[a] for a, p in value.items()):
-                    return self.snapshot()
-                value = {
-                    **model.pending.get("patience", {}),
-                    **{a: int(p) for a, p in value.items()},
-                }
-            elif value == getattr(now, name):
-                return self.snapshot()
-            model.set_levers(**{name: value})
+                full = {m: float(value.get(m, now.floors[m])) for m in model.minerals}
+                self._pend(name, full, full == dict(current.floors))
+            elif name in ("weights", "patience"):
+                merged: dict[str, Any] = dict(model.pending.get(name, {}))
+                for a, x in value.items():
+                    if name == "weights":
+                        merged[a] = {**now.weights[a], **{c: float(w) for c, w in x.items()}}
+                    else:
+                        merged[a] = int(x)
+                in_force = getattr(current, name)
+                merged = {a: x for a, x in merged.items() if x != in_force[a]}
+                self._pend(name, merged, not merged)
+            else:
+                self._pend(name, value, value == getattr(current, name))
             return self.snapshot()
+
+    def _pend(self, name: str, value: Any, same_as_in_force: bool) -> None:
+        if same_as_in_force:
+            self.model.pending.pop(name, None)
+        else:
+            self.model.set_levers(**{name: value})
+
+    def floor_bounds(self, mineral: str) -> Bounds:
+        return floor_bounds(self.config.minerals[mineral].reference_price)
+
+    def check(self, name: str, value: Any) -> None:
+        """Refuse a lever value out of its bounds (ValueError naming the allowed range)."""
+        names = {a: self.config.actors[a].name for a in self.config.actors}
+        if name == "floors":
+            for m, f in value.items():
+                if m not in self.config.minerals:
+                    raise ValueError(f"there is no mineral {m!r} in this scenario")
+                what = f"The floor for {mineral_label(self.config.minerals[m].name)}"
+                # whole dollars are what the field takes; a floor scaled by a button or by an
+                # adopted counter-proposal may have cents, and is still in bounds
+                dataclasses.replace(self.floor_bounds(m), integer=False).parse(f, what)
+        elif name == "penalty":
+            PENALTY_BOUNDS.parse(100 * float(value), "The outsider penalty")
+        elif name == "aggressiveness":
+            AGGRESSIVENESS_BOUNDS.parse(100 * float(value), "The supplier's aggressiveness")
+        elif name == "weights":
+            for a, w in value.items():
+                for c, x in w.items():
+                    what = f"{names.get(a, a)}'s weight on {COMPONENT_LABELS.get(c, c)}"
+                    WEIGHT_BOUNDS.parse(x, what)
+        elif name == "patience":
+            for a, p in value.items():
+                PATIENCE_BOUNDS.parse(p, f"{names.get(a, a)}'s patience")
 
     def restore_levers(self) -> Snapshot:
         """Every lever back to the scenario's values (from the next round)."""
@@ -360,6 +592,7 @@ class Session:
                 round_days=sc.time.round_days,
                 minerals=tuple(m.minerals),
                 mineral_names={k: sc.minerals[k].name for k in m.minerals},
+                reference_prices={k: sc.minerals[k].reference_price for k in m.minerals},
                 countries=tuple(m.countries),
                 names=names,
                 short={a: short_name(a, n, m.supplier_id) for a, n in names.items()},
@@ -370,9 +603,8 @@ class Session:
                 levers=Levers.of(m),
                 scenario_levers=self.scenario_levers,
                 pending=tuple(sorted(m.pending)),
-                lever_rounds=tuple(
-                    int(r) for r in rounds_df.loc[rounds_df["levers_changed"], "round"]
-                ),
+                lever_rounds=lever_rounds(rounds_df, m.minerals),
+                pushed=dict(self.pushed),
                 error=error,
                 run=self.run_id,
             )

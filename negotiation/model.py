@@ -39,8 +39,12 @@ from negotiation.market import MarketData, Outcome, Policies, clear, log_guess
 from negotiation.payoffs import Profiles
 from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from negotiation.types import (
+    COMPONENT_LABELS,
     COMPONENTS,
+    COST_SHARING_LABELS,
     INSTRUMENT_CODES,
+    INSTRUMENT_LABELS,
+    LEVER_LABELS,
     Action,
     Decision,
     Instrument,
@@ -410,7 +414,7 @@ class BlocModel(mesa.Model):
         self, changes: Mapping[str, Any], log: bool = True, at_round: int | None = None
     ) -> None:
         for name, value in changes.items():
-            before = self._lever_value(name)
+            before, before_parts = self._lever_value(name), self._lever_parts(name)
             if name == "floors":
                 for m in value:
                     if m not in self.minerals:
@@ -451,22 +455,66 @@ class BlocModel(mesa.Model):
                 after = self._lever_value(name)
                 r = self.round if at_round is None else at_round
                 self.lever_log.append({"round": r, "lever": name, "before": before, "after": after})
-                self._event(r, "", "lever", f"Lever changed: {name} {before} -> {after}")
+                self._event(r, "", "lever", self._lever_text(name, before_parts))
+
+    def _lever_parts(self, name: str) -> dict[str, str]:
+        """A lever's value in words, part by part (one part, labelled "", for a single value):
+        display names, never ids, so that the events read as sentences."""
+        actor = {a: self.config.actors[a].name for a in self.actor_ids}
+        if name == "floors":
+            return {
+                self.config.minerals[m].name.split(" (")[0]: f"${f:,.0f}/t" if f > 0 else "no floor"
+                for m, f in zip(self.minerals, self.floors)
+            }
+        if name == "instrument":
+            return {"": INSTRUMENT_LABELS[self.instrument.value]}
+        if name == "penalty":
+            return {"": f"{self.penalty:.0%}"}
+        if name == "cost_sharing":
+            if isinstance(self.cost_sharing, Mapping):
+                total = sum(self.cost_sharing.values()) or 1.0
+                table = ", ".join(
+                    f"{actor.get(a, a)} {x / total:.0%}" for a, x in self.cost_sharing.items()
+                )
+                return {"": f"the table ({table})"}
+            return {"": COST_SHARING_LABELS.get(self.cost_sharing, self.cost_sharing)}
+        if name == "supplier_strategy":
+            return {"": self.supplier_agent.strategy.name}
+        if name == "aggressiveness":
+            return {"": f"{self.aggressiveness:.0%}"}
+        if name == "strategies":
+            return {actor[a]: ag.strategy.name for a, ag in self.country_agents.items()}
+        if name == "weights":
+            w = self.weights
+            return {
+                f"{actor[a]}'s weight on {COMPONENT_LABELS[c]}": f"{w[self.index[a], j]:g}"
+                for a in self.countries
+                for j, c in enumerate(COMPONENTS)
+            }
+        if name == "patience":
+            return {actor[a]: f"{ag.patience} rounds" for a, ag in self.country_agents.items()}
+        return {}
 
     def _lever_value(self, name: str) -> str:
-        if name == "floors":
-            return ", ".join(f"{m}={f:,.0f}" for m, f in zip(self.minerals, self.floors) if f > 0)
-        if name == "instrument":
-            return self.instrument.value
-        if name == "penalty":
-            return f"{self.penalty:.0%}"
-        if name == "cost_sharing":
-            return str(self.cost_sharing)
-        if name == "supplier_strategy":
-            return self.supplier_agent.strategy.name
-        if name == "aggressiveness":
-            return f"{self.aggressiveness:.2f}"
-        return "changed"
+        """A lever's whole value in words (the lever log's before and after)."""
+        return "; ".join(
+            f"{part} {value}" if part else value for part, value in self._lever_parts(name).items()
+        )
+
+    def _lever_text(self, name: str, before: Mapping[str, str]) -> str:
+        """The event of a lever change: the parts that changed, old and new values in words."""
+        after = self._lever_parts(name)
+        what = LEVER_LABELS.get(name, name)
+        changed = [
+            f"{part} {before.get(part, '')} -> {value}"
+            if part
+            else f"{before.get(part)} -> {value}"
+            for part, value in after.items()
+            if before.get(part) != value
+        ]
+        if not changed:
+            return f"Lever set: {what} unchanged ({self._lever_value(name)})"
+        return f"Lever changed: {what}: {'; '.join(changed)}"
 
     def _agent(self, aid: str) -> CountryAgent:
         if aid not in self.country_agents:

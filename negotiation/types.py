@@ -43,6 +43,26 @@ class Instrument(StrEnum):
 
 INSTRUMENT_CODES: dict[str, int] = {i.value: n for n, i in enumerate(Instrument)}
 
+#: Levers, instruments and cost-sharing keys in words (the events and the app say these, never
+#: the ids).
+INSTRUMENT_LABELS: dict[str, str] = {
+    "border": "border-adjusted tariff",
+    "price_gap": "price-gap payments",
+    "stockpile": "stockpile",
+}
+COST_SHARING_LABELS: dict[str, str] = {"consumption": "by consumption", "equal": "equal shares"}
+LEVER_LABELS: dict[str, str] = {
+    "floors": "floors",
+    "instrument": "instrument",
+    "penalty": "outsider penalty",
+    "cost_sharing": "cost sharing",
+    "supplier_strategy": "supplier's strategy",
+    "aggressiveness": "supplier's aggressiveness",
+    "strategies": "strategies",
+    "weights": "weights",
+    "patience": "patience",
+}
+
 
 class SupplierAction(StrEnum):
     """What the dominant supplier does in a round."""

@@ -63,6 +63,15 @@ def set_slider(page: Any, cls: str, value: float, lo: float, hi: float, step_: f
         f"() => Math.abs(Number(document.querySelector('.{cls} input').value) - {value}) < "
         f"{step_ / 2}"
     )
+    # and the server has taken it: the number field beside the slider is drawn by the server
+    # from the lever in force (a Step clicked before that would play the round without it)
+    page.wait_for_function(
+        f"""() => {{
+            const field = document.querySelector('.{cls}-number input');
+            const taken = Number(field?.value.replace(/,/g, ''));
+            return !field || Math.abs(taken - {value}) < {step_ / 2};
+        }}"""
+    )
 
 
 def set_speed(page: Any, fastest: bool = True) -> None:
@@ -74,6 +83,26 @@ def type_floor(page: Any, mineral: str, value: int) -> None:
     field = page.locator(f".lever-floor-{mineral} input")
     field.fill(str(value))
     field.press("Enter")
+
+
+def type_into(page: Any, cls: str, text: str) -> None:
+    """Type `text` in the number field of CSS class `cls` and press Enter."""
+    field = page.locator(f".{cls} input")
+    field.fill(text)
+    field.press("Enter")
+
+
+def field_message(page: Any, cls: str) -> str:
+    """The message under the field of CSS class `cls` ("" if none)."""
+    found = page.locator(f".{cls} .v-messages__message")
+    return found.first.inner_text() if found.count() else ""
+
+
+def wait_field(page: Any, cls: str, value: str, timeout: float = 10_000) -> None:
+    """Wait until the field of CSS class `cls` shows `value`."""
+    page.wait_for_function(
+        f"() => document.querySelector('.{cls} input')?.value === {value!r}", timeout=timeout
+    )
 
 
 def choose(page: Any, cls: str, option: str) -> None:

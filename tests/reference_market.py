@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from negotiation._kernels import DISRUPTION_YEARS, find_prices
+from negotiation._kernels import DISRUPTION_YEARS, HOME_PRICE_FLOOR, find_prices
 from negotiation.market import (
     BORDER,
     PRICE_GAP,
@@ -226,7 +226,8 @@ def components(
     w, b = out.withheld, out.consumption[:, sup, :]
     home = (w > 0) & (b > 0)
     ratio = np.where(home, (b + w) / np.where(home, b, 1.0), 1.0)
-    p_home = out.world_price * ratio ** (1 / data.elasticity[None])
+    p_home = np.maximum(out.world_price * ratio ** (1 / data.elasticity[None]),
+                        data.ref_price[None] * HOME_PRICE_FLOOR)  # fmt: skip
     paid[:, sup, :] = np.where(home, p_home, paid[:, sup, :])
     bought[:, sup, :] = np.where(home, b + w, b)
     ps[:, sup, :] += np.where(

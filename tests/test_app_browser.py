@@ -8,6 +8,7 @@ tests/screenshots/ (git-ignored). After each test the server's log must hold no 
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,20 +22,37 @@ from tests.app_browser_helpers import (
     choose,
     current_round,
     download,
+    field_message,
     members,
     open_app,
     open_tab,
     play_to_end,
     reset,
     set_slider,
+    slider_value,
     step,
     type_floor,
+    type_into,
     wait_consistent,
+    wait_field,
+    wait_round,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SCENARIO = "ministerial-2026"
+REFERENCE_PRICES = {m: x.reference_price for m, x in load_scenario(SCENARIO).minerals.items()}
+#: Number fields the fuzz types bad input into (each refuses it and keeps the value in force).
+BAD_INPUT_FIELDS = [
+    "lever-floor-lithium",
+    "lever-floor-graphite",
+    "lever-penalty-number",
+    "lever-aggressiveness-number",
+    "lever-patience-number",
+    "lever-weight-openness-number",
+    "structural-seed",
+    "structural-rounds",
+]
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +135,15 @@ def test_step_advances_the_round(app, screenshot_dir):
     shown = members(app)
     assert len(shown) >= 2 and "us" in shown
     assert app.locator(".network-view .node-member").count() == len(shown)
+    # on a wide screen the controls are a panel: no drawer button, no second Step
+    assert not app.locator(".bloc-phone-bar").is_visible()
+    assert not app.locator(".bloc-drawer-close").is_visible()
+    summary = app.locator(".bloc-summary")
+    assert summary.get_attribute("data-round") == "1"
+    assert "This round:" in summary.inner_text() and "joined" in summary.inner_text()
     step(app, 2)
     assert current_round(app) == 3
+    app.wait_for_function("() => document.querySelector('.bloc-summary').dataset.round === '3'")
     app.screenshot(path=screenshot_dir / "app-step.png")
 
 
@@ -167,6 +192,205 @@ def test_reset_with_a_new_seed_starts_a_new_run(app, screenshot_dir):
     step(app)
     assert current_round(app) == 1
     app.screenshot(path=screenshot_dir / "app-new-seed.png")
+
+
+def _wait_message(page, cls: str, words: str) -> str:
+    page.wait_for_function(
+        f"() => (document.querySelector('.{cls} .v-messages__message')?.innerText ?? '')"
+        f".includes({words!r})"
+    )
+    return field_message(page, cls)
+
+
+def test_a_bad_number_is_refused_with_its_range_and_the_field_keeps_the_value_in_force(
+    app, screenshot_dir
+):
+    """Out of range, not a number, or empty: a message under the field names the allowed range,
+    the field shows the value in force again, and nothing changes in the run."""
+    floor = "lever-floor-lithium"
+    for typed in ("-5000", "abc", "1000000000000", "12.5", ""):
+        type_into(app, floor, typed)
+        message = _wait_message(app, floor, typed or "the field was empty")
+        assert "The floor for Lithium must be a whole number from 0 to 744,680 USD per tonne" in (
+            message
+        )
+        wait_field(app, floor, "85,000")
+    app.screenshot(path=screenshot_dir / "app-bad-floor.png")
+    type_into(app, "structural-seed", "abc")
+    _wait_message(app, "structural-seed", "The seed must be a whole number from 0 to")
+    wait_field(app, "structural-seed", "0")
+    type_into(app, "structural-rounds", "100000")
+    _wait_message(app, "structural-rounds", "from 1 to 10,000 rounds")
+    wait_field(app, "structural-rounds", "36")
+    type_into(app, "lever-penalty-number", "250")
+    _wait_message(app, "lever-penalty-number", "from 0 to 200%")
+    wait_field(app, "lever-penalty-number", "5")
+    assert app.locator(".bloc-pending").count() == 0  # nothing was taken
+    assert app.locator(".structural-hint").inner_text() == "Act on Setup/Reset."
+    reset(app)
+    assert "seed 0 ·" in app.locator(".bloc-run").inner_text()
+    assert app.locator(".bloc-round").inner_text() == "Round 0 of 36"
+    # a good value clears the message and acts from the next round
+    type_into(app, floor, "90000")
+    app.locator(".bloc-pending").first.wait_for()
+    assert field_message(app, floor) == ""
+    assert app.locator(f".{floor} input").input_value() == "90,000"
+    app.screenshot(path=screenshot_dir / "app-bad-numbers.png")
+
+
+def test_patience_typed_beside_its_slider_acts_beyond_the_sliders_range(app):
+    type_into(app, "lever-patience-number", "40")
+    app.locator(".bloc-pending").first.wait_for()
+    assert "40 rounds" in app.locator(".lever-patience-title").inner_text()
+    assert slider_value(app, "lever-patience") == 40
+    box = app.locator(".lever-patience .v-slider").first.bounding_box()
+    assert box["width"] >= 120  # wide enough to aim at (it was 29 px)
+    thumb = app.locator(".lever-patience [role=slider]").first
+    assert thumb.get_attribute("aria-label").startswith("Patience: 40 rounds")  # named
+    assert app.get_by_label("Lithium", exact=True).input_value() == "85,000"  # labelled field
+
+
+def test_lever_changes_read_as_sentences_and_a_change_undone_is_not_logged(app, screenshot_dir):
+    app.locator(".country-japan").click()
+    type_into(app, "lever-weight-supply_security-number", "2")
+    type_into(app, "lever-patience-number", "9")
+    set_slider(app, "lever-penalty", 100, 0, 200, 5)  # moved, then back before the round
+    set_slider(app, "lever-penalty", 5, 0, 200, 5)
+    app.locator(".floors-x0").click()
+    pending = app.locator(".bloc-pending").first
+    app.wait_for_function(
+        "() => document.querySelector('.bloc-pending')?.innerText.includes('patience')"
+    )
+    assert "outsider penalty" not in pending.inner_text()
+    step(app)
+    open_tab(app, "Events")
+    events = app.locator(".bloc-events")
+    events.locator("li.event-lever").first.wait_for()
+    lines = events.locator("li.event-lever").all_inner_texts()
+    text = "\n".join(lines)
+    assert "Japan's weight on supply security 1.5 -> 2" in text
+    assert "patience: Japan 5 rounds -> 9 rounds" in text
+    assert "Lithium $85,000/t -> no floor" in text
+    assert "penalty" not in text and "changed -> changed" not in text
+    assert not re.search(r"\b(us|japan|rare_earths|price_gap)\b|_", text)
+    app.screenshot(path=screenshot_dir / "app-lever-events.png")
+
+
+def test_one_country_is_no_bloc_and_a_passive_supplier_rings_nobody(app, screenshot_dir):
+    header = app.locator(".bloc-members")
+    assert members(app) == ["us"]
+    assert "no bloc: a bloc needs two members" in header.inner_text()
+    assert "stable" not in header.inner_text()
+    choose(app, "structural-scenario", "tin-1985")
+    reset(app)
+    app.wait_for_function("() => document.querySelector('.bloc-run').innerText.includes('Tin')")
+    step(app, 4)
+    wait_consistent(app)
+    assert app.locator(".network-view .leaning-ring").count() == 0
+    assert "leaning" not in app.locator(".status-view").inner_text()
+    app.screenshot(path=screenshot_dir / "app-tin-no-leaning.png")
+
+
+def test_levers_explain_themselves_and_idle_ones_are_greyed_with_the_reason(app, screenshot_dir):
+    for lever in ("floors", "instrument", "penalty", "cost-sharing", "supplier", "patience"):
+        assert app.locator(f".lever-{lever}-help").first.is_visible(), lever
+    idle = app.locator(".lever-cost-sharing-idle")
+    assert "No effect under the border tariff" in idle.inner_text()
+    opacity = app.locator(".v-btn-toggle.lever-cost-sharing").evaluate(
+        "el => getComputedStyle(el).opacity"
+    )
+    assert float(opacity) < 0.6  # greyed
+    app.locator(".instrument-price_gap").click()
+    idle.wait_for(state="detached")
+    assert "gap" in app.locator(".lever-instrument-help").inner_text()
+    choose(app, "lever-supplier", "passive")
+    reason = app.locator(".lever-aggressiveness-idle")
+    reason.wait_for()
+    assert "a passive supplier never acts against the bloc" in reason.inner_text()
+    app.screenshot(path=screenshot_dir / "app-lever-help.png")
+    # the levers now differ from the scenario's: a banner says which, and takes them back
+    banner = app.locator(".levers-banner")
+    banner.wait_for()
+    assert "instrument, supplier's strategy" in banner.inner_text()
+    app.locator(".levers-banner-restore").click()
+    banner.wait_for(state="detached")
+    app.locator(".lever-cost-sharing-idle").wait_for()  # the border tariff is back
+    open_tab(app, "About")
+    about = app.locator(".bloc-about")
+    about.get_by_text("Glossary").wait_for()
+    text = about.inner_text()
+    for term in (
+        "Price floor",
+        "Border-adjusted tariff",
+        "Price-gap payment",
+        "Stockpile",
+        "Outsider penalty",
+        "Cost sharing",
+        "Side offer",
+        "Export controls",
+    ):
+        assert term in text, term
+    app.screenshot(path=screenshot_dir / "app-glossary.png", full_page=True)
+
+
+def test_on_a_phone_the_view_takes_the_width_and_the_controls_are_a_drawer(
+    server, browser, screenshot_dir
+):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        before = len(server.log())
+        page.goto(server.url)
+        page.locator(".bloc-members").wait_for()
+        main = page.locator(".bloc-main").bounding_box()
+        assert main["width"] >= 370, main  # it was squeezed into 40 px
+        assert not page.locator(".bloc-controls").is_visible()
+        round_box = page.locator(".bloc-round").bounding_box()
+        assert round_box["height"] < 40  # "Round 0 of 36" on one line
+        page.locator(".phone-step").tap()
+        wait_round(page, 1)
+        page.screenshot(path=screenshot_dir / "app-phone.png")
+        # every tab is on screen and opens with a tap
+        for name, view in [
+            ("Prices", "svg.chart-prices"),
+            ("Events", ".bloc-events"),
+            ("About", ".bloc-about"),
+            ("Export", ".download-scenario"),
+            ("Why?", "svg.chart-utility"),
+            ("Bloc", ".network-view svg"),
+        ]:
+            tab = page.get_by_role("tab", name=name)
+            box = tab.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (name, box)
+            tab.tap()
+            page.locator(f".bloc-main {view}").first.wait_for()
+        # the controls open as a drawer over the view, and close again
+        page.locator(".bloc-drawer-toggle").tap()
+        controls = page.locator(".bloc-controls")
+        controls.wait_for()
+        assert controls.bounding_box()["width"] >= 300
+        page.screenshot(path=screenshot_dir / "app-phone-drawer.png")
+        page.locator(".bloc-step").tap()
+        wait_round(page, 2)
+        page.locator(".bloc-drawer-close").tap()
+        controls.wait_for(state="hidden")
+        assert "Traceback" not in server.log()[before:]
+    finally:
+        context.close()
+
+
+def test_why_shows_each_member_s_gain_from_staying_over_the_rounds(app, screenshot_dir):
+    step(app, 6)
+    open_tab(app, "Why?")
+    chart = app.locator("svg.chart-gains")
+    chart.wait_for()
+    app.wait_for_function("() => document.querySelector('svg.chart-gains')?.dataset.round === '6'")
+    assert chart.locator("polyline").count() >= 2
+    assert "gain from staying in" in (chart.text_content() or "").lower()
+    assert not charts_ok(app)
+    chart.scroll_into_view_if_needed()
+    app.screenshot(path=screenshot_dir / "app-why-gains.png")
 
 
 def _scripted_session(page) -> tuple[int, int]:
@@ -327,7 +551,7 @@ def test_recipe_a_tariff_wall_mid_run_breaks_a_bloc_that_holds(app, screenshot_d
 
 def _random_lever(page, rng: random.Random) -> str:
     action = rng.choice(
-        ["scale", "floor", "instrument", "penalty", "sharing", "supplier", "aggr", "country"]
+        ["scale", "floor", "instrument", "penalty", "sharing", "supplier", "aggr", "country", "bad"]
     )
     if action == "scale":
         k = rng.choice(["0", "0_5", "1", "1_5", "2", "3"])
@@ -335,9 +559,17 @@ def _random_lever(page, rng: random.Random) -> str:
         return f"floors x{k}"
     if action == "floor":
         m = rng.choice(["lithium", "nickel", "rare_earths", "graphite", "gallium", "copper"])
-        value = rng.choice([0, rng.randrange(1, 600_000)])
+        value = rng.choice([0, rng.randrange(1, round(10 * REFERENCE_PRICES[m]))])
         type_floor(page, m, value)
         return f"floor {m}={value}"
+    if action == "bad":
+        cls = rng.choice(BAD_INPUT_FIELDS)
+        typed = rng.choice(["-1", "abc", "", "1e300", "99999999999999999999999"])
+        before = page.locator(f".{cls} input").input_value()
+        type_into(page, cls, typed)
+        _wait_message(page, cls, "must be")
+        wait_field(page, cls, before)  # refused: the field shows the value in force again
+        return f"bad {cls}={typed!r}"
     if action == "instrument":
         code = rng.choice(["border", "price_gap", "stockpile"])
         page.locator(f".instrument-{code}").click()
@@ -382,8 +614,9 @@ TAB_VIEWS = {
 
 
 def test_fifty_random_lever_settings_break_nothing(app, server, screenshot_dir):
-    """50 random combinations of lever values set on the page, a round after each: no server
-    exception, no error shown, no empty chart, no "nan" anywhere, every view in step."""
+    """50 random combinations of lever values set on the page, bad input typed into number
+    fields among them, a round after each: no server exception, no error shown, no empty chart,
+    no "nan" anywhere, every view in step, every refused field back to the value in force."""
     rng = random.Random(2026)
     tabs = ["Prices", "Supply", "Money", "Why?", "Events", "Bloc"]
     tab = "Bloc"

@@ -21,6 +21,7 @@ from tests.test_market import random_case
 
 def close(name: str, got: np.ndarray, want: np.ndarray, scale: float | None = None) -> None:
     assert got.shape == want.shape, name
+    assert np.isfinite(got).all() and np.isfinite(want).all(), name
     scale = np.abs(want).max(initial=0.0) if scale is None else scale
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * scale + 1e-12, err_msg=name)
 
