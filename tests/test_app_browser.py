@@ -532,8 +532,10 @@ def test_recipe_tariff_wall_makes_the_bloc_fracture(app, screenshot_dir):
     app.screenshot(path=screenshot_dir / "app-recipe-fracture.png")
     open_tab(app, "Why?")
     app.locator(".chart-utility").wait_for()
-    assert "left the bloc" in app.locator(".bloc-why").inner_text()
+    assert "Why is United States out?" in app.locator(".bloc-why").inner_text()
     app.screenshot(path=screenshot_dir / "app-recipe-fracture-why.png")
+    open_tab(app, "Events")
+    assert "left the bloc" in app.locator(".bloc-events").inner_text()  # the exits, in words
 
 
 def test_recipe_a_tariff_wall_mid_run_breaks_a_bloc_that_holds(app, screenshot_dir):
