@@ -28,6 +28,18 @@ class CountryAgent(mesa.Agent):
         self.last_decision = ""
         self.left_round: int | None = None  # the round it last left the bloc
 
+    @property
+    def member(self) -> bool:
+        """In the bloc or not."""
+        return self._member
+
+    @member.setter
+    def member(self, value: bool) -> None:
+        self._member = bool(value)
+        # the model keeps the set of members at hand (asked for many times a round): a change
+        # of anyone's standing makes it draw the set again
+        self.model.members_changed()
+
     def respond(self, view: CountryView) -> Decision:
         decision = self.strategy.respond(view)
         self.last_decision = decision.action.value

@@ -558,14 +558,15 @@ def _covered_trade(x, t, eps_d, eps_s):
 
 
 @njit(cache=True, inline="always")
-def _surplus_lost(p, q, ref, eps):
+def _surplus_lost(p, q, ref, eps, q_ref=-1.0):
     """Buyers' consumer surplus lost at price p, buying q there, against the reference price,
     on their constant-elasticity demand curve (USD/yr; negative where p is below the reference):
     the area left of the curve between ref and p, -(p q - ref q_ref) / (1 + eps), with q_ref
-    their demand at ref (a logarithm where eps = -1)."""
+    their demand at ref (computed from q where not given; a logarithm where eps = -1)."""
     if q <= 0.0:
         return 0.0
-    q_ref = q * (p / ref) ** (-eps)
+    if q_ref < 0.0:
+        q_ref = q * (p / ref) ** (-eps)
     if abs(1.0 + eps) < 1e-9:
         return q_ref * ref * log(p / ref)
     return (p * q - ref * q_ref) / (1.0 + eps)
@@ -574,8 +575,8 @@ def _surplus_lost(p, q, ref, eps):
 @njit(cache=True)
 def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premium, openness,
                       cost_sharing, strategic_weight, base_share, member, penalty, flood, control,
-                      blanket, capacity, stock_held, covered, trade_eps, eps, world_price,
-                      bloc_price,
+                      blanket, capacity, stock_held, covered, trade_eps, eps, demand_shift,
+                      world_price, bloc_price,
                       producer_price, consumer_price, cons, fringe_demand, tariff_revenue,
                       gap_payments, stock_spending, bloc_share, supplier_share_of_bloc,
                       supplier_share_outside, withheld, side_offer):  # fmt: skip
@@ -585,6 +586,7 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
     eps_d, eps_s = trade_eps[0], trade_eps[1]
     for k in range(K):
         kc = k if capacity.shape[0] > 1 else 0  # capacity may be one row shared by all
+        ks = k if demand_shift.shape[0] > 1 else 0  # so may the demand shift
         has_bloc = False
         key_sum = 0.0
         for a in range(A):
@@ -637,14 +639,19 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
                         paid = world_price[k, m] * ((bought + w) / bought) ** (1.0 / eps[m])
                         # no lower than the bottom of the price search's range (a home market
                         # of almost no buyers would send it to zero)
-                        paid = max(paid, ref[m] * HOME_PRICE_FLOOR)
+                        if paid < ref[m] * HOME_PRICE_FLOOR:  # its buyers take less there
+                            paid = ref[m] * HOME_PRICE_FLOOR
+                            extra = bought * (paid / world_price[k, m]) ** eps[m] - bought
+                        else:
+                            extra = w
                         # its producers sell at home at that price: what its buyers took at the
-                        # world price, and the withheld volume
+                        # world price, and what they take of the withheld volume
                         ps -= (world_price[k, m] - paid) * bought
-                        ps += (paid - cost[sup, m]) * w
-                        bought += w
+                        ps += (paid - cost[sup, m]) * extra
+                        bought += extra
                 comp[k, a, 0] += ps
-                comp[k, a, 1] -= _surplus_lost(paid, bought, ref[m], eps[m])
+                at_ref = consumption[a, m] * demand_shift[ks, m]  # their demand at ref
+                comp[k, a, 1] -= _surplus_lost(paid, bought, ref[m], eps[m], at_ref)
                 comp[k, a, 2] += tariff_revenue[k, a, m]
                 if a == sup:
                     continue
@@ -676,16 +683,17 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
         # The outsider penalty on covered goods (refined metals, magnets, battery materials,
         # a hub's re-exports) sold by non-members into the bloc.
         if has_bloc and penalty[k] > 0.0:
+            # linear in the trade: the three shares of a dollar of it, once per package
+            lost, paid, collected = _covered_trade(1.0, penalty[k], eps_d, eps_s)
             for a in range(A):
                 if member[k, a]:
                     continue
                 for b in range(A):
                     if member[k, b] and covered[a, b] > 0.0:
-                        lost, paid, collected = _covered_trade(covered[a, b], penalty[k], eps_d,
-                                                               eps_s)  # fmt: skip
-                        comp[k, a, 7] -= lost
-                        comp[k, b, 1] -= paid
-                        comp[k, b, 2] += collected
+                        x = covered[a, b]
+                        comp[k, a, 7] -= lost * x
+                        comp[k, b, 1] -= paid * x
+                        comp[k, b, 2] += collected * x
         comp[k, sup, 4] = -strategic_weight * world_value
         comp[k, sup, 6] -= received_total
     return comp
@@ -790,10 +798,10 @@ def components_of(p, km, kam):
     """components_kernel on one clearing's outcome, with the profiles `p`."""
     return components_kernel(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10],
                              p[11], p[12], p[13], p[14], p[15], p[16], p[17], p[18], p[19],
-                             p[20], km[W_PRICE], km[B_PRICE], kam[P_PRICE], kam[C_PRICE],
+                             p[20], p[21], km[W_PRICE], km[B_PRICE], kam[P_PRICE], kam[C_PRICE],
                              kam[CONSUMPTION], km[F_DEMAND], kam[T_REVENUE], km[G_PAY],
                              km[S_SPEND], km[B_SHARE], km[S_SHARE_B], km[S_SHARE_O],
-                             km[WITHHELD], p[21])  # fmt: skip
+                             km[WITHHELD], p[22])  # fmt: skip
 
 
 @njit(cache=True)
@@ -851,7 +859,7 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
          log_lo, log_hi, log_guess, log_autarky_guess),
         (ref, cost, spread, consumption, exposure, sup, risk_premium, openness, key,
          strategic_weight, base_share, member, penalty, flood, control, blanket, capacity,
-         stock_held, covered, trade_eps, eps, offer),
+         stock_held, covered, trade_eps, eps, demand_shift, offer),
         weights,
         fiscal_cap,
     )  # fmt: skip
@@ -908,3 +916,21 @@ def capacity_kernel(capacity, fringe_capacity, producer_price, world_price, cost
             closures[i, m] = closed
             new[i, m] = max(cap * (1.0 - retirement * years) - closed + arrive, 0.0)
     return new, additions, streak, closures
+
+
+@njit(cache=True)
+def fringe_money_kernel(price, bought, lo, width, capacity, ref, eps):
+    """The rest of the world's money at world prices `price` (M,): (its producers' surplus on
+    their ramps, starting at `lo` and `width` wide, on `capacity`; minus its buyers' consumer
+    surplus lost against `ref`, buying `bought` at `price`), USD/yr, summed over minerals."""
+    producers = 0.0
+    buyers = 0.0
+    for m in range(price.shape[0]):
+        x = max(price[m] - lo[m], 0.0)
+        w = width[m]
+        if x <= w:
+            producers += capacity[m] * x * x / (2.0 * w)
+        else:
+            producers += capacity[m] * (0.5 * w + (x - w))
+        buyers -= _surplus_lost(price[m], bought[m], ref[m], eps[m])
+    return producers, buyers

@@ -34,7 +34,7 @@ from agents import make_strategy
 from agents.actors import CountryAgent, SupplierAgent
 from agents.base import Strategy
 from agents.views import CountryView, Forecast, SupplierView
-from negotiation._kernels import batch_kernel, capacity_kernel
+from negotiation._kernels import batch_kernel, capacity_kernel, fringe_money_kernel
 from negotiation.market import MarketData, Outcome, Policies, clear, log_guess
 from negotiation.payoffs import Profiles
 from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
@@ -159,6 +159,7 @@ class BlocModel(mesa.Model):
         rng: int | np.random.Generator | None = None,
     ) -> None:
         super().__init__(rng=rng)
+        self._members: frozenset[str] | None = None
         # Mesa wraps `step` to advance its clock; `_tick` calls that wrapper only when a round is
         # really played (see `_tick`).
         self._mesa_step, self.step = self.step, self._tick
@@ -526,7 +527,14 @@ class BlocModel(mesa.Model):
 
     @property
     def members(self) -> frozenset[str]:
-        return frozenset(a for a, ag in self.country_agents.items() if ag.member)
+        """The countries in the bloc now."""
+        if self._members is None:
+            self._members = frozenset(a for a, ag in self.country_agents.items() if ag.member)
+        return self._members
+
+    def members_changed(self) -> None:
+        """A country joined or left (CountryAgent.member calls this): the set is drawn again."""
+        self._members = None
 
     def package(self, members: frozenset[str] | None = None, proposer: str = "") -> Package:
         return Package(
@@ -1224,18 +1232,10 @@ class BlocModel(mesa.Model):
         buyers' consumer surplus lost against the reference prices buying `bought` there (on
         their demand curves, as the actors'), USD/yr."""
         d = self.data
-        x = np.maximum(price - self._fringe_lo, 0.0)
-        w, cap = self._fringe_width, self.fringe_capacity
-        ps = np.where(x <= w, cap * x * x / (2 * w), cap * (0.5 * w + (x - w)))
-        eps = d.elasticity
-        at_ref = bought * (price / d.ref_price) ** (-eps)
-        unit = np.abs(1.0 + eps) < 1e-9  # unit-elastic demand: the area is a logarithm
-        lost = np.where(
-            unit,
-            at_ref * d.ref_price * np.log(price / d.ref_price),
-            (price * bought - d.ref_price * at_ref) / np.where(unit, 1.0, 1.0 + eps),
-        )
-        return float(ps.sum()), float(-lost.sum())
+        return fringe_money_kernel(
+            price, bought, self._fringe_lo, self._fringe_width, self.fringe_capacity,
+            d.ref_price, d.elasticity,
+        )  # fmt: skip
 
     def _record_specs(self, members: frozenset[str], move: SupplierMove) -> list:
         """The round as played, then each country toggled in or out (for the stability report)."""
@@ -1290,7 +1290,7 @@ class BlocModel(mesa.Model):
     def _release_stock(self, out: Outcome, ry: float, r: int) -> None:
         """Export controls cut members' supply from the supplier: the stockpile releases to
         members what it holds, up to the supply cut off this round."""
-        if not self.members or not self.stock_held.any():
+        if not self.stock_held.any() or not self.members:
             return
         flood, aimed, blanket, _ = self._shock_arrays(r)
         row = self._move_row(self.last_move)
@@ -1312,8 +1312,11 @@ class BlocModel(mesa.Model):
 
     def _report_closures(self, r: int, closed: np.ndarray) -> None:
         """Say in the narrative who closed capacity for good this round, and how much."""
+        reported = closed > 0.005 * self.data.demand[None]  # beyond a rounding of the world
+        if not reported.any():
+            return
         names = [*(self._name(a) for a in self.actor_ids), "rest-of-world producers"]
-        for i, j in zip(*np.nonzero(closed > 0.005 * self.data.demand[None])):
+        for i, j in zip(*np.nonzero(reported)):
             self._event(
                 r, self.actor_ids[i] if i < len(self.actor_ids) else "", "closure",
                 f"{names[i]} closed {closed[i, j]:,.0f} t a year of "

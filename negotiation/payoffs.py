@@ -101,6 +101,7 @@ def _profile_args(data: MarketData, prof: Profiles, pol: Policies, side_offer) -
         f(prof.covered, (A, A)),
         f(prof.trade_eps, (2,)),
         data.elasticity,
+        as_rows(pol.demand_shift, (K, M)),
         f(0.0 if side_offer is None else side_offer, (K, A)),
     )
 

@@ -226,12 +226,15 @@ def components(
     w, b = out.withheld, out.consumption[:, sup, :]
     home = (w > 0) & (b > 0)
     ratio = np.where(home, (b + w) / np.where(home, b, 1.0), 1.0)
-    p_home = np.maximum(out.world_price * ratio ** (1 / data.elasticity[None]),
-                        data.ref_price[None] * HOME_PRICE_FLOOR)  # fmt: skip
+    p_free = out.world_price * ratio ** (1 / data.elasticity[None])
+    floor = data.ref_price[None] * HOME_PRICE_FLOOR
+    p_home = np.maximum(p_free, floor)
+    # at the floor the home buyers take only what they demand there
+    extra = np.where(p_free < floor, b * (p_home / out.world_price) ** data.elasticity[None] - b, w)
     paid[:, sup, :] = np.where(home, p_home, paid[:, sup, :])
-    bought[:, sup, :] = np.where(home, b + w, b)
+    bought[:, sup, :] = np.where(home, b + extra, b)
     ps[:, sup, :] += np.where(
-        home, (p_home - data.cost[sup][None]) * w - (out.world_price - p_home) * b, 0.0
+        home, (p_home - data.cost[sup][None]) * extra - (out.world_price - p_home) * b, 0.0
     )
     comp[..., 0] = ps.sum(axis=2)
     # Consumer surplus lost against the reference price, on each buyer's demand curve.
