@@ -43,7 +43,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
-from negotiation.market import BORDER, PRICE_GAP, STOCKPILE, MarketData, Policies, clear
+from negotiation.market import (
+    BORDER,
+    PRICE_GAP,
+    PRICE_HI,
+    STOCKPILE,
+    MarketData,
+    Policies,
+    clear,
+)
 
 #: The search range, as documented (ODD Submodel B): [1e-3 ref, 1e6 ref].
 LO, HI = 1e-3, 1e6
@@ -435,7 +443,9 @@ def test_fund_at_the_floor_closes_the_gap(case: Case, above: float, reach: float
             a = mk.autarky()  # the floor does not move members' market under `stockpile`
             mk.floor = above * mk.world(a)
             glut = mk.glut_at_floor(a)
-            if glut <= 0:  # no supply at all: the world price is capped even without the fund
+            # no supply at all (the world price is capped even without the fund), or a floor
+            # beyond the top of the prices the market searches (a world price already capped)
+            if glut <= 0 or mk.floor >= PRICE_HI * mk.ref:
                 continue
             floors[k, m], gluts[k, m] = mk.floor, glut
             budget[k, m] = reach * glut * mk.floor
