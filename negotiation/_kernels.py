@@ -572,6 +572,16 @@ def _surplus_lost(p, q, ref, eps, q_ref=-1.0):
     return (p * q - ref * q_ref) / (1.0 + eps)
 
 
+@njit(cache=True, inline="always")
+def _moved(share, base):
+    """How far the supplier's share of the supply an actor buys moves its calibrated exposure:
+    share / base, clipped to [0, 2]; 1 where the supplier has no share at the calibration (its
+    leverage there is in processing, which this one-stage market does not move)."""
+    if base <= 1e-9:
+        return 1.0
+    return min(max(share / base, 0.0), 2.0)
+
+
 @njit(cache=True)
 def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premium, openness,
                       cost_sharing, strategic_weight, base_share, member, penalty, flood, control,
@@ -610,12 +620,8 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
                 for a in range(A):
                     if member[k, a]:
                         exposed += exposure[a, m] * consumption[a, m]
-                need = (
-                    DISRUPTION_YEARS
-                    * exposed
-                    * supplier_share_of_bloc[k, m]
-                    / max(base_share[m], 1e-9)
-                )
+                need = DISRUPTION_YEARS * exposed * _moved(supplier_share_of_bloc[k, m],
+                                                           base_share[m])  # fmt: skip
                 cover = min(stock_held[m] / max(need, TINY), 1.0)
             aimed, all_buyers = _clip01(control[k, m]), _clip01(blanket[k, m])
             for a in range(A):
@@ -635,8 +641,12 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
                     # whose price falls until they take it (an export restriction splits the
                     # market: dearer abroad, cheaper at home).
                     w = withheld[k, m]
+                    home = 0.0
                     if w > 0.0 and bought > 0.0:
-                        paid = world_price[k, m] * ((bought + w) / bought) ** (1.0 / eps[m])
+                        home = world_price[k, m] * ((bought + w) / bought) ** (1.0 / eps[m])
+                    # below its unit cost it would rather leave the capacity idle
+                    if home >= cost[sup, m]:
+                        paid = home
                         # no lower than the bottom of the price search's range (a home market
                         # of almost no buyers would send it to zero)
                         if paid < ref[m] * HOME_PRICE_FLOOR:  # its buyers take less there
@@ -661,7 +671,7 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
                 share = (
                     supplier_share_of_bloc[k, m] if member[k, a] else supplier_share_outside[k, m]
                 )
-                dependence = exposure[a, m] * min(max(share / max(base_share[m], 1e-9), 0.0), 2.0)
+                dependence = exposure[a, m] * _moved(share, base_share[m])
                 if member[k, a]:
                     dependence *= 1.0 - cover
                 security = risk_premium[a] * ref[m] * consumption[a, m] * dependence
@@ -704,16 +714,18 @@ def _ration(comp, km, cost_sharing, fiscal_cap, member, floors, stock_budget, in
     """Floor support within budgets: each member pays its cost-sharing share of the outlays up
     to its fiscal capacity (USD/yr); where the members together fall short, the support is
     rationed. Returns (ratio (K,) of the outlay the budgets cover, the effective floors and
-    stockpile budgets for a second clearing) and writes each member's capped share into comp."""
+    stockpile budgets for a second clearing, and each package's outlay before rationing)."""
     K, A = member.shape
     M = floors.shape[1]
     ratio = np.ones(K)
+    first = np.zeros(K)
     eff_floors = floors.copy()
     eff_budget = stock_budget.copy()
     for k in range(K):
         outlay = 0.0
         for m in range(M):
             outlay += km[G_PAY, k, m] + km[S_SPEND, k, m]
+        first[k] = outlay
         if outlay <= 0.0:
             continue
         key_sum = 0.0
@@ -734,8 +746,10 @@ def _ration(comp, km, cost_sharing, fiscal_cap, member, floors, stock_budget, in
                     pb = km[B_PRICE, k, m]
                     eff_floors[k, m] = min(floors[k, m], pb + r * max(floors[k, m] - pb, 0.0))
                 elif instrument[k] == STOCKPILE_CODE:
-                    eff_budget[k, m] = stock_budget[k, m] * r
-    return ratio, eff_floors, eff_budget
+                    # r of what the fund spent, not of its allowance: a fund that held the floor
+                    # spent less than its allowance, and one that cannot spends all it has
+                    eff_budget[k, m] = km[S_SPEND, k, m] * r
+    return ratio, eff_floors, eff_budget, first
 
 
 @njit(cache=True)
@@ -752,8 +766,8 @@ def score_kernel(clear_args, profile_args, weights, fiscal_cap):
     comp = components_of(p, km, kam)
     member, floors, instrument, stock_budget = clear_args[8], clear_args[9], clear_args[10], \
         clear_args[12]  # fmt: skip
-    ratio, eff_floors, eff_budget = _ration(comp, km, p[8], fiscal_cap, member, floors,
-                                            stock_budget, instrument)  # fmt: skip
+    ratio, eff_floors, eff_budget, first = _ration(comp, km, p[8], fiscal_cap, member, floors,
+                                                   stock_budget, instrument)  # fmt: skip
     K, A, C = comp.shape
     if ratio.min() < 1.0:
         a = clear_args
@@ -778,7 +792,10 @@ def score_kernel(clear_args, profile_args, weights, fiscal_cap):
             total = 0.0
             for i in range(A):
                 if member[k, i]:
-                    shares[i] = min(p[8][k, i] / max(key_sum, TINY), fiscal_cap[i] / outlay)
+                    # each member's part of the support before rationing, capped by its budget;
+                    # the rationed outlay (at most their sum) is split in those proportions, so
+                    # nobody pays beyond its capacity
+                    shares[i] = min(p[8][k, i] / max(key_sum, TINY) * first[k], fiscal_cap[i])
                     total += shares[i]
             for i in range(A):
                 if member[k, i]:

@@ -312,7 +312,7 @@ class BlocModel(mesa.Model):
         # supplier is measured against its share here (where it mines nothing its leverage is in
         # processing, which this one-stage market does not move: the exposure stays as given).
         share = self.baseline.supplier_share[0]
-        base_share = np.where(share > 1e-9, share, 1.0)
+        base_share = np.ascontiguousarray(share)
         self.profiles = replace(self.profiles, base_supplier_share=base_share)
         self.base_supplier_share = dict(zip(self.minerals, share.tolist()))
         p = self.profiles

@@ -224,9 +224,10 @@ def components(
     paid = out.consumer_price.copy()
     bought = out.consumption.copy()
     w, b = out.withheld, out.consumption[:, sup, :]
-    home = (w > 0) & (b > 0)
-    ratio = np.where(home, (b + w) / np.where(home, b, 1.0), 1.0)
+    sells = (w > 0) & (b > 0)
+    ratio = np.where(sells, (b + w) / np.where(sells, b, 1.0), 1.0)
     p_free = out.world_price * ratio ** (1 / data.elasticity[None])
+    home = sells & (p_free >= data.cost[sup][None])  # below its cost the capacity stays idle
     floor = data.ref_price[None] * HOME_PRICE_FLOOR
     p_home = np.maximum(p_free, floor)
     # at the floor the home buyers take only what they demand there
@@ -255,13 +256,18 @@ def components(
     comp[..., 3] = -key * bloc_outlay[:, None]
 
     # Supply security from flows, the same way in and out; a stockpile covers members.
-    base = np.maximum(prof.base_supplier_share, 1e-9)[None, None, :]
+    base = np.broadcast_to(np.asarray(prof.base_supplier_share, dtype=float), (M,))[None, :]
+    none = base <= 1e-9  # the supplier has no share at the calibration: exposure as given
+
+    def moved(share):
+        return np.where(none, 1.0, np.clip(share / np.where(none, 1.0, base), 0.0, 2.0))
+
     market_share = np.where(
         member, out.supplier_share_of_bloc[:, None, :], out.supplier_share_outside[:, None, :]
     )
-    dependence = data.exposure[None] * np.clip(market_share / base, 0.0, 2.0)
+    dependence = data.exposure[None] * moved(market_share)
     exposed = (data.exposure[None] * data.consumption[None] * member).sum(axis=1)  # (K, M)
-    need = DISRUPTION_YEARS * exposed * out.supplier_share_of_bloc / base[:, 0]
+    need = DISRUPTION_YEARS * exposed * moved(out.supplier_share_of_bloc)
     stock = np.broadcast_to(np.asarray(prof.stock_held, dtype=float), (M,))[None]
     has_bloc = pol.member.any(axis=1)[:, None]
     cover = np.where(has_bloc & (stock > 0), np.minimum(stock / np.maximum(need, 1e-300), 1), 0)

@@ -282,3 +282,36 @@ def test_the_stockpile_holds_stock_and_releases_it_to_members_under_export_contr
     m.run(1)
     assert m.stock_held.sum() < held.sum()
     assert (m.events_df["kind"] == "stock_released").any()
+
+
+def test_a_rationed_stockpile_spends_within_the_members_budgets():
+    """Under the stockpile, budgets a hundredth of the calibrated ones: the fund spends at most
+    what the members can pay, and no member pays beyond its capacity (the fund used to be
+    cut to a share of its allowance, which a fund that could no longer hold the floor spent in
+    full: more than with full budgets)."""
+    sc = load_scenario(DEFAULT)
+    caps = {a: sc.actors[a].fiscal_capacity * 0.01 for a in sc.actors}
+    overrides = {f"actors.{a}.fiscal_capacity": c for a, c in caps.items()}
+    poor = BlocModel(scenario(**overrides), instrument="stockpile", supplier_strategy="passive",
+                     rng=0).run(12)  # fmt: skip
+    full = BlocModel(DEFAULT, instrument="stockpile", supplier_strategy="passive", rng=0).run(12)
+    r = poor.rounds_df.iloc[1:]
+    assert (r["support_ratio"] < 1).any()
+    members_budget = r["members"].map(lambda ms: sum(caps[a] for a in ms.split("+") if a))
+    assert (r["fiscal_cost"] <= members_budget * (1 + 1e-9)).all()
+    assert r["fiscal_cost"].mean() < full.rounds_df["fiscal_cost"].iloc[1:].mean()
+    a = poor.actors_df[(poor.actors_df["round"] > 0) & poor.actors_df["member"]]
+    assert (-a["fiscal_outlay"] <= a["actor"].map(caps) * (1 + 1e-9)).all()
+
+
+def test_world_money_is_zero_with_no_policy_and_falls_under_a_distortion():
+    """The world's money is measured against no bloc and no supplier move: zero there, and a
+    pure distortion, the supplier withholding exports from every buyer, costs the world money
+    (the supplier's gain is smaller than the buyers' loss)."""
+    none = {"policy.initial_members": [], "policy.floors": {}, "policy.outsider_penalty": 0.0}
+    calm = BlocModel(scenario(**none), supplier_strategy="passive", rng=0).run(3)
+    assert np.allclose(calm.rounds_df["world_money"], 0.0, atol=1e-6 * 1e9)
+    hit = BlocModel(
+        scenario(**none), supplier_strategy="blanket-controls", aggressiveness=0.5, rng=0
+    ).run(3)
+    assert (hit.rounds_df["world_money"].iloc[1:] < -1e7).all()
