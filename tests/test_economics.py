@@ -75,6 +75,10 @@ def test_the_convener_is_a_net_importer_of_ndpr():
     the United States imports most of its NdPr, as its 80% net import reliance says."""
     us = load_scenario(DEFAULT).actors["us"]
     assert us.production["rare_earths"] < 0.5 * us.consumption["rare_earths"]
+    # and in the model's markets: in the opening round the US buys more NdPr than it separates
+    m = BlocModel(DEFAULT, rng=0)
+    out, i, j = m.last_outcome, m.index["us"], m.minerals.index("rare_earths")
+    assert out.consumption[0, i, j] > 2 * out.production[0, i, j] > 0
 
 
 # ---------------------------------------------------------------------------------------------
