@@ -901,8 +901,9 @@ def capacity_kernel(capacity, fringe_capacity, producer_price, world_price, cost
     Closures: a producer whose idle share of capacity (the part of its cost ramp above its
     price) stays above its calibrated idle share (`base_idle`) by more than 5 points for more
     than `closure_rounds` rounds closes that excess capacity for good (Nickel West, 2024); it
-    comes back only as new investment, with the lag. `exempt` (the state-backed supplier, an
-    assumption) never closes."""
+    comes back only as new investment, with the lag, in proportion to the capacity still there
+    (a producer that closed most of it returns slowly; new entrants are not modelled).
+    `exempt` (the state-backed supplier, an assumption) never closes."""
     A, M = capacity.shape
     new = np.empty((A + 1, M))
     additions = np.empty((A + 1, M))
