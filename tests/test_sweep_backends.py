@@ -257,11 +257,14 @@ def test_ctrl_c_keeps_what_is_written_and_prints_the_resume_command(reference, t
 
 
 @pytest.mark.slow
-def test_a_worker_that_dies_stops_the_sweep_cleanly(reference, tmp_path):
-    """SIGKILL one worker process of the pool: exit code 1, what finished is kept, resume ends."""
+def test_a_worker_that_dies_stops_the_sweep_cleanly(long_reference, tmp_path):
+    """SIGKILL one worker process of the pool: exit code 1, what finished is kept, resume ends.
+    (60 runs of 30 rounds, so that the kill lands mid-sweep: with the 12 short runs of the
+    small spec, the engine can finish them all before it lands, and a worker killed while the
+    pool shuts down is another case.)"""
     import psutil
 
-    spec, one = reference
+    spec, one = long_reference
     out = tmp_path / "out"
     proc = subprocess.Popen([*BLOC, "sweep", str(spec), "--out", str(out), "--workers", "2",
                              "--batch-size", "1", "--flush-seconds", "0"], stdout=subprocess.PIPE,
