@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +69,9 @@ CHROMIUM_ARGS = [
 SERVER_START_TIMEOUT = 60.0
 # `bloc app`, run with this interpreter; start_app_server appends `--port PORT` and the args
 APP_COMMAND = [sys.executable, "-m", "negotiation.cli", "app"]
+WORKSHOP_COMMAND = [sys.executable, "-m", "negotiation.cli", "workshop"]
+#: The facilitator secret the test workshop servers start with (creating rooms needs it).
+FACILITATOR_SECRET = "a-test-secret-for-rooms"
 
 
 def in_ci() -> bool:
@@ -96,14 +100,19 @@ def _log_tail(proc: subprocess.Popen, lines: int = 40) -> str:
 
 
 def start_app_server(
-    args: Sequence[str], port: int, *, timeout: float = SERVER_START_TIMEOUT
+    args: Sequence[str],
+    port: int,
+    *,
+    timeout: float = SERVER_START_TIMEOUT,
+    command: Sequence[str] = APP_COMMAND,
 ) -> subprocess.Popen:
-    """Start ``bloc app --port PORT *args`` and wait until the port answers.
+    """Start ``bloc app --port PORT *args`` (or another `command`, such as
+    ``WORKSHOP_COMMAND``) and wait until the port answers.
 
     The server's output goes to a log file (``proc.log_path``), so it can never block on a full
     pipe; its tail is in the error when the server dies or does not answer within ``timeout``.
     """
-    cmd = [*APP_COMMAND, "--port", str(port), *args]
+    cmd = [*command, "--port", str(port), *args]
     env = {
         **os.environ,
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
@@ -154,6 +163,20 @@ def fetch_when_up(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> st
             assert proc.poll() is None, "the server stopped"
             assert time.monotonic() < deadline, "the server did not answer"
             time.sleep(0.5)
+
+
+@contextmanager
+def workshop_server() -> Iterator[tuple[str, subprocess.Popen]]:
+    """A `bloc workshop` process on a free port with `FACILITATOR_SECRET`: (its address, the
+    process), stopped on leaving."""
+    port = free_port()
+    proc = start_app_server(
+        ["--facilitator-secret", FACILITATOR_SECRET], port, command=WORKSHOP_COMMAND
+    )
+    try:
+        yield f"http://127.0.0.1:{port}", proc
+    finally:
+        stop_app_server(proc)
 
 
 def stop_app_server(proc: subprocess.Popen, timeout: float = 10.0) -> None:

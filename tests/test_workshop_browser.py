@@ -10,34 +10,27 @@ gets the seat back with their link, forcing a round, and the export parses and r
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from negotiation.workshop import replay, tables_from_record
-from tests import browser_support
-from tests.browser_support import free_port, start_app_server, stop_app_server
+from tests.browser_support import (
+    FACILITATOR_SECRET,
+    workshop_server,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-WORKSHOP_COMMAND = [sys.executable, "-m", "negotiation.cli", "workshop"]
-FACILITATOR_SECRET = "a-test-secret-for-rooms"
 ROUND_JS = "() => Number(document.querySelector('.ws-round')?.dataset.round ?? -1)"
 
 
 @pytest.fixture(scope="module")
 def server():
-    """`bloc workshop --port PORT` (browser_support starts `bloc app`; same plumbing)."""
-    port = free_port()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(browser_support, "APP_COMMAND", WORKSHOP_COMMAND)
-        proc = start_app_server(["--facilitator-secret", FACILITATOR_SECRET], port)
-    try:
-        yield f"http://127.0.0.1:{port}", proc
-    finally:
-        stop_app_server(proc)
+    """A `bloc workshop` process on a free port: (its address, the process)."""
+    with workshop_server() as running:
+        yield running
 
 
 def new_page(browser, width: int = 1100):

@@ -12,7 +12,6 @@ import csv
 import io
 import os
 import re
-import sys
 import urllib.error
 import urllib.request
 import zipfile
@@ -28,13 +27,13 @@ from negotiation import workshop as workshop_module
 from negotiation import workshop_app as wa
 from negotiation.types import Action, Decision, Reason, SupplierAction, SupplierMove
 from negotiation.workshop import Refused, Settings, Workshop, WorkshopError
-from tests import browser_support
-from tests.browser_support import free_port, start_app_server, stop_app_server
+from tests.browser_support import (
+    FACILITATOR_SECRET,
+    workshop_server,
+)
 from tests.test_workshop_app import eventually, texts
 
 SCENARIO = "ministerial-2026"
-WORKSHOP_COMMAND = [sys.executable, "-m", "negotiation.cli", "workshop"]
-FACILITATOR_SECRET = "a-test-secret-for-rooms"
 
 
 @pytest.fixture
@@ -47,14 +46,8 @@ def ws():
 @pytest.fixture(scope="module")
 def server():
     """A `bloc workshop` process on a free port: (its address, the process)."""
-    port = free_port()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(browser_support, "APP_COMMAND", WORKSHOP_COMMAND)
-        proc = start_app_server(["--facilitator-secret", FACILITATOR_SECRET], port)
-    try:
-        yield f"http://127.0.0.1:{port}", proc
-    finally:
-        stop_app_server(proc)
+    with workshop_server() as running:
+        yield running
 
 
 def new_page(browser, width: int = 1000):
