@@ -1,11 +1,15 @@
 """`bloc sweep report DIR`: one static HTML page of a sweep, its charts embedded as inline SVG.
 
-The page shows what ran (spec, design, seeds, versions, successes and failures), a heatmap of a
-metric over two parameters, the main effect of every parameter on each metric (the mean over all
-other parameters and replications, with a 95 % interval), and, for a Sobol design, first-order and
-total Sobol indices from `SALib.analyze.sobol` (the design was drawn in SALib's Saltelli layout;
-the metric of a design point is its mean over replications). Parameters with many distinct values
-(Latin hypercube, Sobol) are grouped into quantile bins. It needs no internet to display.
+The page shows what ran (spec, design, seeds, versions, successes and failures), whether the
+replications differ, each design point's mean over its replications with a t interval, a heatmap
+of a metric over two parameters, the main effect of every parameter on each metric (the mean of
+the design points' means at each level, with a bootstrap interval over design points), and, for a
+Sobol design, first-order, total (and, when the design paid for them, second-order) Sobol indices
+from `SALib.analyze.sobol` on the design points' means, with SALib's bootstrap intervals. Every
+figure says how many design points and runs it rests on, and how many runs a metric's empty values
+(first_fracture when no member left) leave out. The numbers come from `negotiation.sweep_stats`.
+Parameters with many distinct values (Latin hypercube, Sobol) are grouped into quantile bins. It
+needs no internet to display.
 """
 
 from __future__ import annotations
@@ -21,14 +25,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from negotiation import sweep_stats as st
 from negotiation.scenario import _did_you_mean
 from negotiation.sweep import load
 from negotiation.sweep_spec import SpecError
 
-#: Parameters with more distinct values than this are binned (into BINS quantile bins).
-MAX_LEVELS = 12
-BINS = 8
 DEFAULT_METRICS = 6
+#: Design points listed in the page's table of points (the rest are counted).
+MAX_POINT_ROWS = 60
+
+esc = html.escape
+_fmt = st.fmt
 
 
 def _svg(fig: Any) -> str:
@@ -47,38 +54,26 @@ def _figure(width: float, height: float) -> Any:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _groups(values: pd.Series, bins: int = BINS) -> tuple[pd.Series, list[Any], list[str], bool]:
-    """Group a parameter's values: (group of each row, group order, labels, numeric axis)."""
-    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-    uniq = pd.unique(values.dropna())
-    if not numeric or len(uniq) <= MAX_LEVELS:
-        order = sorted(uniq, key=lambda v: (str(type(v)), v))
-        labels = [_fmt(v) for v in order]
-        return values, order, labels, numeric
-    cut = pd.qcut(values, q=bins, duplicates="drop")
-    centers = values.groupby(cut, observed=True).mean()
-    group = cut.map(dict(zip(centers.index, centers.values))).astype(float)
-    order = list(centers.values)
-    return group, order, [_fmt(v) for v in order], True
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float | np.floating):
-        return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.3g}"
-    return str(v)
-
-
 def _numeric_metrics(meta: dict[str, Any]) -> list[str]:
     return [m["name"] for m in meta["metrics"] if m["dtype"] in ("int64", "float64", "bool")]
 
 
-def _heatmap(ok: pd.DataFrame, metric: str, x: str, y: str) -> str:
-    # Enough runs per cell: about 3 design points a cell when parameters are binned.
-    n_bins = int(np.clip(math.sqrt(ok["point"].nunique() / 3), 2, BINS))
-    gx, ox, lx, _ = _groups(ok[x], n_bins)
-    gy, oy, ly, _ = _groups(ok[y], n_bins)
-    values = ok[metric].astype(float)
-    table = values.groupby([gy, gx]).mean().unstack()
+def _empty_reason(meta: dict[str, Any], metric: str) -> str:
+    stat = next((m.get("stat") for m in meta["metrics"] if m["name"] == metric), None)
+    return " (first_fracture is empty when no member left)" if stat == "first_fracture" else ""
+
+
+def _interval_cell(mean: float, low: float, high: float, n: int, note: str) -> str:
+    return st.Interval(mean, low, high, n, note).text()
+
+
+def _heatmap(points: pd.DataFrame, metric: str, x: str, y: str) -> str:
+    # Enough design points per cell: about 3 a cell when parameters are binned.
+    has = points[points["n"] > 0]
+    n_bins = int(np.clip(math.sqrt(len(points) / 3), 2, st.BINS))
+    gx, ox, lx, _ = st.groups(points[x], n_bins)
+    gy, oy, ly, _ = st.groups(points[y], n_bins)
+    table = has["mean"].groupby([gy[has.index], gx[has.index]]).mean().unstack()
     grid = table.reindex(index=oy, columns=ox).to_numpy(dtype=float)
     fig = _figure(max(4.5, 0.6 * len(ox) + 2.5), max(3.2, 0.45 * len(oy) + 1.8))
     ax = fig.add_subplot()
@@ -87,7 +82,7 @@ def _heatmap(ok: pd.DataFrame, metric: str, x: str, y: str) -> str:
     ax.set_yticks(range(len(ly)), ly)
     ax.set_xlabel(x)
     ax.set_ylabel(y)
-    ax.set_title(f"{metric}: mean over replications and other parameters")
+    ax.set_title(f"{metric}: mean of the design points' means")
     fig.colorbar(im, ax=ax, label=metric)
     if grid.size <= 100:
         finite = grid[np.isfinite(grid)]
@@ -99,74 +94,169 @@ def _heatmap(ok: pd.DataFrame, metric: str, x: str, y: str) -> str:
     return _svg(fig)
 
 
-def _main_effects(ok: pd.DataFrame, metric: str, params: Sequence[dict[str, Any]]) -> str:
+def _main_effects_figure(effects: dict[str, pd.DataFrame], metric: str,
+                         params: Sequence[dict[str, Any]]) -> str:  # fmt: skip
     cols = min(len(params), 4)
     rows = math.ceil(len(params) / cols)
     fig = _figure(3.4 * cols, 2.8 * rows)
     axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
-    values = ok[metric].astype(float)
     for k, p in enumerate(params):
         ax = axes[k // cols][k % cols]
-        group, order, labels, numeric = _groups(ok[p["path"]])
-        stats = values.groupby(group).agg(["mean", "std", "count"]).reindex(order)
-        half = 1.96 * stats["std"].fillna(0) / np.sqrt(stats["count"].clip(lower=1))
-        xs = np.asarray(order, dtype=float) if numeric else np.arange(len(order))
-        ax.errorbar(xs, stats["mean"], yerr=half, marker="o", capsize=3,
-                    linestyle="-" if numeric else "none")  # fmt: skip
+        eff = effects[p["path"]]
+        numeric = pd.api.types.is_numeric_dtype(eff["level"]) and not (
+            pd.api.types.is_bool_dtype(eff["level"])
+        )
+        xs = eff["level"].to_numpy(dtype=float) if numeric else np.arange(len(eff))
+        ax.plot(xs, eff["mean"], marker="o", linestyle="-" if numeric else "none")
+        has = eff["low"].notna().to_numpy()
+        if has.any():  # levels without an interval get none drawn (the table says why)
+            mean = eff["mean"].to_numpy()[has]
+            yerr = [mean - eff["low"].to_numpy()[has], eff["high"].to_numpy()[has] - mean]
+            ax.errorbar(xs[has], mean, yerr=yerr, fmt="none", capsize=3, ecolor="C0")
         if numeric and p.get("log"):
             ax.set_xscale("log")
         if not numeric:
-            ax.set_xticks(xs, labels, rotation=30)
+            ax.set_xticks(xs, list(eff["label"]), rotation=30)
         ax.set_xlabel(p["path"])
         if k % cols == 0:
             ax.set_ylabel(metric)
     for k in range(len(params), rows * cols):
         axes[k // cols][k % cols].set_visible(False)
-    fig.suptitle(f"Main effects on {metric} (mean and 95 % interval)")
+    fig.suptitle(f"Main effects on {metric} (mean of design-point means, 95 % bootstrap interval)")
     return _svg(fig)
 
 
-def _sobol(runs: pd.DataFrame, meta: dict[str, Any], metric: str) -> tuple[str, str]:
-    """(figure, table) of Sobol indices, or ("", a note saying why there are none)."""
-    from SALib.analyze import sobol
+def _main_effects_table(effects: dict[str, pd.DataFrame]) -> str:
+    body = []
+    for param, eff in effects.items():
+        for r in eff.itertuples():
+            body.append(
+                f"<tr><td>{esc(param)}</td><td>{esc(r.label)}</td>"
+                f"<td>{r.points} of {r.points_total}</td><td>{r.runs} of {r.runs_total}</td>"
+                f"<td>{esc(_interval_cell(r.mean, r.low, r.high, r.points, r.note))}</td></tr>"
+            )
+    return (
+        "<table><tr><th>parameter</th><th>level</th><th>design points</th><th>runs</th>"
+        f"<th>mean [95 % bootstrap interval]</th></tr>{''.join(body)}</table>"
+    )
 
-    design = meta["design"]
-    ok = runs[runs["status"] == "ok"]
-    y = ok.groupby("point")[metric].mean().reindex(range(design["n_points"]))
-    if y.isna().any():
-        lost = design["n_points"] - ok["point"].nunique()
-        if lost:
-            return "", f"not computed: {lost} design points have no successful run"
-        return "", (
-            f"not computed: the metric is empty at {int(y.isna().sum())} design points "
-            "(first_fracture is empty when no member left)"
+
+def _points_table(points: dict[str, pd.DataFrame], params: Sequence[str]) -> str:
+    metrics = list(points)
+    index = sorted(set().union(*(p.index for p in points.values())))
+    first = points[metrics[0]]
+    head = "".join(f"<th>{esc(h)}</th>" for h in ["point", *params, "runs"])
+    head += "".join(f"<th>{esc(m)}: mean [95 % t interval]</th>" for m in metrics)
+    body = []
+    for point in index[:MAX_POINT_ROWS]:
+        cells = [str(point), *(_fmt(first.at[point, p]) for p in params)]
+        cells.append(str(int(first.at[point, "runs"])))
+        for m in metrics:
+            r = points[m].loc[point]
+            text = _interval_cell(r["mean"], r["low"], r["high"], int(r["n"]), r["note"])
+            if 0 < r["n"] < r["runs"]:
+                text += f" ({int(r['n'])} runs with a value)"
+            cells.append(text)
+        body.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
+    more = ""
+    if len(index) > MAX_POINT_ROWS:
+        more = (
+            f"<p>... and {len(index) - MAX_POINT_ROWS} more design points "
+            "(`negotiation.sweep_stats.point_stats` gives them all).</p>"
         )
-    if float(y.max() - y.min()) == 0.0:
-        return "", "not computed: the metric is the same at every design point"
-    problem = design["salib_problem"]
-    res = sobol.analyze(problem, y.to_numpy(dtype=float), calc_second_order=design["second_order"],
-                        print_to_console=False, seed=meta["root_seed"])  # fmt: skip
-    names = problem["names"]
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>{more}"
+
+
+def _replication_summary(ok: pd.DataFrame, chosen: Sequence[str], design: dict[str, Any]) -> str:
+    per_point = ok.groupby("point").size()
+    counts = (
+        f"{len(per_point)} design points with a successful run, "
+        f"{_span(per_point)} successful replications each "
+        f"({design['replications']} planned)"
+        if len(per_point)
+        else "no successful run"
+    )
+    same = st.replications_identical(ok, chosen)
+    if same is None:
+        verdict = (
+            "No design point has two successful replications: there is no replication interval, "
+            "and the intervals below reflect design points only."
+        )
+    elif same:
+        verdict = (
+            "Replications are identical: at every design point every replication gave the same "
+            "value of every metric shown, so intervals reflect design points only."
+        )
+    else:
+        differ = [
+            f"{m} at {int((ok.groupby('point')[m].nunique(dropna=False) > 1).sum())}"
+            for m in chosen
+        ]
+        verdict = (
+            "Replications differ (design points where they do: " + ", ".join(differ) + "); "
+            "each point's interval is a t interval of its mean over its replications."
+        )
+    return f"<p>{esc(counts)}. {esc(verdict)}</p>"
+
+
+def _span(counts: pd.Series) -> str:
+    low, high = int(counts.min()), int(counts.max())
+    return str(low) if low == high else f"{low} to {high}"
+
+
+def _metric_counts(ok: pd.DataFrame, metric: str, meta: dict[str, Any]) -> str:
+    n = int(ok[metric].notna().sum())
+    if n == len(ok):
+        return f"{metric}: every one of the {len(ok)} successful runs has a value."
+    return (
+        f"{metric}: {n} of {len(ok)} successful runs have a value; the means below average those "
+        f"{n} and leave out {len(ok) - n} empty runs{_empty_reason(meta, metric)}."
+    )
+
+
+def _sobol_section(res: st.SobolIndices | str, metric: str, counts: pd.Series) -> str:
+    if isinstance(res, str):
+        return f"<h3>{esc(metric)}</h3><p>{esc(res)}</p>"
+    first = res.first
+    names = list(first.index)
     fig = _figure(max(4.5, 1.4 * len(names) + 2), 3.2)
     ax = fig.add_subplot()
     xs = np.arange(len(names))
-    ax.bar(xs - 0.2, res["S1"], 0.4, yerr=res["S1_conf"], capsize=3, label="first order S1")
-    ax.bar(xs + 0.2, res["ST"], 0.4, yerr=res["ST_conf"], capsize=3, label="total ST")
+    ax.bar(xs - 0.2, first["S1"], 0.4, yerr=first["S1_conf"], capsize=3, label="first order S1")
+    ax.bar(xs + 0.2, first["ST"], 0.4, yerr=first["ST_conf"], capsize=3, label="total ST")
     ax.set_xticks(xs, names, rotation=20)
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_ylabel("Sobol index")
     ax.set_title(f"Sobol indices of {metric}")
     ax.legend()
     body = "".join(
-        f"<tr><td>{html.escape(n)}</td><td>{s1:.3f} ± {c1:.3f}</td><td>{st:.3f} ± {ct:.3f}</td>"
-        "</tr>"
-        for n, s1, c1, st, ct in zip(names, res["S1"], res["S1_conf"], res["ST"], res["ST_conf"])
+        f"<tr><td>{esc(n)}</td><td>{r.S1:.3f} ± {r.S1_conf:.3f}</td>"
+        f"<td>{r.ST:.3f} ± {r.ST_conf:.3f}</td></tr>"
+        for n, r in zip(names, first.itertuples())
     )
     table = (
         "<table><tr><th>parameter</th><th>S1 (± 95 % conf.)</th><th>ST (± 95 % conf.)</th></tr>"
         f"{body}</table>"
     )
-    return _svg(fig), table
+    if res.second is not None:
+        pairs = "".join(
+            f"<tr><td>{esc(r.a)} × {esc(r.b)}</td><td>{r.S2:.3f} ± {r.S2_conf:.3f}</td></tr>"
+            for r in res.second.itertuples()
+        )
+        table += (
+            f"<table><tr><th>pair</th><th>second order S2 (± 95 % conf.)</th></tr>{pairs}</table>"
+        )
+    rests = (
+        f"<p>Rests on {res.n_points} design points (base size {res.base}), each the mean of its "
+        f"runs with a value ({_span(counts)} per point)."
+    )
+    if res.base < 64:
+        rests += (
+            f" A base size of {res.base} gives rough indices and intervals (an S1 above 1 or "
+            "below 0 shows it); use 256 or more."
+        )
+    rests += "</p>"
+    return f"<h3>{esc(metric)}</h3><figure>{_svg(fig)}</figure>{table}{rests}"
 
 
 def _choose(requested: Sequence[str], available: Sequence[str], what: str) -> list[str]:
@@ -181,23 +271,20 @@ def _choose(requested: Sequence[str], available: Sequence[str], what: str) -> li
     return list(requested)
 
 
-def write_report(
-    sweep_dir: str | Path, out_file: str | Path | None = None, *, metrics: Sequence[str] = ()
-) -> Path:
-    """Write the report of the sweep in `sweep_dir` (default file: sweep_dir/report.html)."""
-    sweep_dir = Path(sweep_dir)
-    runs, _, meta = load(sweep_dir)
+def render_report(runs: pd.DataFrame, meta: dict[str, Any], metrics: Sequence[str] = ()) -> str:
+    """The report's HTML page from a sweep's runs table and metadata (as `load` returns them)."""
     numeric = _numeric_metrics(meta)
     ok = runs[runs["status"] == "ok"]
     if metrics:
         chosen = _choose(metrics, numeric, "numeric metrics")
-    else:  # the metrics that vary come first: a constant one shows nothing
-        varying = [m for m in numeric if ok[m].astype(float).nunique() > 1]
+    else:  # the metrics that vary come first (empty in some runs only counts as varying)
+        varying = [m for m in numeric if ok[m].astype(float).nunique(dropna=False) > 1]
         chosen = (varying or numeric)[:DEFAULT_METRICS]
     params = meta["design"]["parameters"]
+    paths = [p["path"] for p in params]
     failed = runs[runs["status"] != "ok"]
     design = meta["design"]
-    esc = html.escape
+    root_seed = int(meta["root_seed"])
 
     parts: list[str] = []
     facts = [
@@ -209,7 +296,7 @@ def write_report(
         ),
         ("runs done", f"{len(runs)} of {design['n_runs']}: {len(ok)} ok, {len(failed)} failed"),
         ("root seed", str(meta["root_seed"])),
-        ("parameters", ", ".join(p["path"] for p in params) or "none"),
+        ("parameters", ", ".join(paths) or "none"),
         ("started / ended", f"{meta['started']} / {meta['ended'] or '(not finished)'}"),
         ("git", json.dumps(meta.get("git"))),
         ("versions", ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v)),
@@ -223,31 +310,74 @@ def write_report(
     if ok.empty or not chosen:
         parts.append("<p>No successful run with a numeric metric: nothing to plot.</p>")
     else:
+        points = {m: st.point_stats(ok, m, paths) for m in chosen}
+        parts.append("<h2>Replications and design points</h2>")
+        parts.append(_replication_summary(ok, chosen, design))
+        parts.append(
+            "<p>Each design point's metric is the mean over its replications, with a 95 % t "
+            "interval of that mean (mean ± t<sub>0.975, n−1</sub>·sd/√n over its n runs with a "
+            "value); a point with one run, or with identical runs, has no interval and says "
+            "so.</p>"
+        )
+        parts.append("<ul>" + "".join(
+            f"<li>{esc(_metric_counts(ok, m, meta))}</li>" for m in chosen
+        ) + "</ul>")  # fmt: skip
+        parts.append(_points_table(points, paths))
+
         parts.append("<h2>Heatmap</h2>")
         if len(params) >= 2:
-            x, y = params[0]["path"], params[1]["path"]
-            parts.append(f"<figure>{_heatmap(ok, chosen[0], x, y)}</figure>")
+            x, y = paths[0], paths[1]
+            parts.append(f"<figure>{_heatmap(points[chosen[0]], chosen[0], x, y)}</figure>")
+            parts.append(
+                "<p>Each cell: the mean of the means of the design points in it (each point "
+                "counted once); a blank cell has no design point with a value.</p>"
+            )
         else:
             parts.append("<p>A heatmap needs two parameters; this sweep varies fewer.</p>")
         if params:
             parts.append("<h2>Main effects</h2>")
-            for m in chosen:
-                if ok[m].notna().any():
-                    parts.append(f"<figure>{_main_effects(ok, m, params)}</figure>")
-                else:
-                    parts.append(f"<p>{esc(m)}: no value in any run (nothing to plot).</p>")
-        if design["kind"] == "sobol":
-            parts.append("<h2>Sobol indices</h2>")
             parts.append(
-                "<p>SALib.analyze.sobol on the Saltelli layout the design was drawn in; each "
-                "design point's metric is its mean over replications.</p>"
+                "<p>At each level of a parameter (or quantile bin, labelled by its mean): the "
+                "mean of the means of the design points there, each point counted once however "
+                "many replications it had, and a 95 % percentile bootstrap interval from "
+                f"{st.BOOTSTRAP_RESAMPLES} resamples of those design points (seeded from the "
+                "root seed, the metric and the parameter, so the page is reproducible). For a "
+                "grid the interval shows how much the level's mean depends on the other "
+                "parameters' values; for a random design (Latin hypercube, Sobol) it is the "
+                "sampling uncertainty of the mean over them. Replications enter only through "
+                "their point's mean.</p>"
             )
             for m in chosen:
-                fig, table = _sobol(runs, meta, m)
-                if fig:
-                    parts.append(f"<h3>{esc(m)}</h3><figure>{fig}</figure>{table}")
-                else:
-                    parts.append(f"<h3>{esc(m)}</h3><p>{esc(table)}</p>")
+                if not ok[m].notna().any():
+                    parts.append(f"<p>{esc(m)}: no value in any run (nothing to plot).</p>")
+                    continue
+                effects = {
+                    p: st.main_effects(points[m], p, seed=st.stream_seed(root_seed, m, p))
+                    for p in paths
+                }
+                parts.append(f"<h3>{esc(m)}</h3>")
+                parts.append(f"<p>{esc(_metric_counts(ok, m, meta))}</p>")
+                parts.append(f"<figure>{_main_effects_figure(effects, m, params)}</figure>")
+                parts.append(_main_effects_table(effects))
+        if design["kind"] == "sobol":
+            parts.append("<h2>Sobol indices</h2>")
+            order = (
+                "first-order, second-order and total"
+                if design["second_order"]
+                else ("first-order and total")
+            )
+            parts.append(
+                f"<p>{order} indices from SALib.analyze.sobol on the Saltelli layout the design "
+                "was drawn in, each design point's metric being its mean over its replications; "
+                f"± is SALib's 95 % bootstrap interval ({st.SOBOL_RESAMPLES} resamples, seeded "
+                "from the root seed and the metric).</p>"
+            )
+            for m in chosen:
+                means = points[m]["mean"]
+                res = st.sobol_indices(means, design, seed=st.stream_seed(root_seed, m, "sobol"))
+                if isinstance(res, str) and points[m]["n"].lt(points[m]["runs"]).any():
+                    res += _empty_reason(meta, m)
+                parts.append(_sobol_section(res, m, points[m]["n"]))
 
     parts.append("<h2>Failed runs</h2>")
     if failed.empty:
@@ -262,7 +392,7 @@ def write_report(
     parts.append(f"<h2>Spec</h2><pre>{esc(meta['spec_text'])}</pre>")
 
     title = meta.get("title") or Path(meta["spec_path"]).stem
-    page = f"""<!doctype html>
+    return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{esc(title)}: sweep report</title>
 <style>
@@ -278,6 +408,15 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 {"".join(parts)}
 </body></html>
 """
+
+
+def write_report(
+    sweep_dir: str | Path, out_file: str | Path | None = None, *, metrics: Sequence[str] = ()
+) -> Path:
+    """Write the report of the sweep in `sweep_dir` (default file: sweep_dir/report.html)."""
+    sweep_dir = Path(sweep_dir)
+    runs, _, meta = load(sweep_dir)
+    page = render_report(runs, meta, metrics)
     path = Path(out_file) if out_file is not None else sweep_dir / "report.html"
     path.write_text(page, encoding="utf-8")
     return path

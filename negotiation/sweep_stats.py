@@ -1,0 +1,261 @@
+"""The numbers behind `bloc sweep report`: replication intervals, main effects, Sobol indices.
+
+Every figure says what it rests on. A design point's metric is the mean over its replications with
+a t interval of that mean; a main effect is the mean of the point means at a level of a parameter
+(each design point counted once, however many replications it had) with a percentile bootstrap
+interval resampling those design points; Sobol indices come from `SALib.analyze.sobol` on the
+point means, with SALib's own bootstrap intervals. Runs where a metric is empty (first_fracture
+when no member left) are left out and counted. Random draws come from generators seeded from the
+sweep's root seed, the metric and the parameter, so a report is reproducible; no global state.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+CONFIDENCE = 0.95
+#: Bootstrap resamples of a main effect, and of SALib's Sobol intervals.
+BOOTSTRAP_RESAMPLES = 2000
+SOBOL_RESAMPLES = 1000
+#: Parameters with more distinct values than this are binned (into BINS quantile bins).
+MAX_LEVELS = 12
+BINS = 8
+
+N1 = "n=1, no interval"
+IDENTICAL_REPLICATIONS = "replications identical"
+NO_VALUE = "no value"
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean and its 95 % interval; `note` says why there is no interval (low, high are NaN)."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+    note: str = ""
+
+    def text(self) -> str:
+        if self.n == 0:
+            return NO_VALUE
+        if self.note:
+            return f"{fmt(self.mean)} ({self.note})"
+        return f"{fmt(self.mean)} [{fmt(self.low)}, {fmt(self.high)}]"
+
+
+def fmt(v: Any) -> str:
+    if isinstance(v, float | np.floating):
+        if not math.isfinite(v):
+            return str(v)
+        if 1e4 <= abs(v) < 1e7:  # 74623 rather than 7.462e+04
+            return f"{v:.0f}"
+        return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.3g}"
+    return str(v)
+
+
+def _finite(values: Any) -> np.ndarray:
+    x = np.asarray(values, dtype=float)
+    return x[np.isfinite(x)]
+
+
+def t_interval(values: Any, *, identical: str = IDENTICAL_REPLICATIONS) -> Interval:
+    """Mean of the finite values and its t interval, mean ± t(0.975, n-1)·sd/√n.
+
+    With one value, or values all equal, there is no interval, and `note` says so."""
+    x = _finite(values)
+    n = len(x)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0, NO_VALUE)
+    mean = float(x.mean())
+    if n == 1:
+        return Interval(mean, math.nan, math.nan, 1, N1)
+    if float(x.max() - x.min()) == 0.0:
+        return Interval(mean, math.nan, math.nan, n, identical)
+    half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * float(x.std(ddof=1)) / math.sqrt(n)
+    return Interval(mean, mean - half, mean + half, n)
+
+
+def bootstrap_interval(
+    values: Any, rng: np.random.Generator, n_resamples: int = BOOTSTRAP_RESAMPLES
+) -> Interval:
+    """Mean of the finite values and a percentile bootstrap interval of it: `n_resamples`
+    resamples with replacement, drawn as one `rng.integers(0, n, (n_resamples, n))`, and the
+    2.5 % and 97.5 % quantiles of their means. One value, or equal values: no interval (and no
+    draw from `rng`)."""
+    x = _finite(values)
+    n = len(x)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0, NO_VALUE)
+    mean = float(x.mean())
+    if n == 1:
+        return Interval(mean, math.nan, math.nan, 1, "1 design point, no interval")
+    if float(x.max() - x.min()) == 0.0:
+        return Interval(mean, math.nan, math.nan, n, "design points identical")
+    means = x[rng.integers(0, n, size=(n_resamples, n))].mean(axis=1)
+    tail = (1 - CONFIDENCE) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return Interval(mean, float(low), float(high), n)
+
+
+def stream_seed(root_seed: int, *labels: str) -> int:
+    """A seed for one figure's draws, from the sweep's root seed and labels (metric, parameter):
+    the same figure gets the same draws whichever other figures the report shows. Never 0 (SALib
+    falls back to NumPy's global state for a seed of 0)."""
+    entropy = [int(root_seed) % 2**63, *(zlib.crc32(s.encode()) for s in labels)]
+    return int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0] >> 1) or 1
+
+
+def groups(values: pd.Series, bins: int = BINS) -> tuple[pd.Series, list[Any], list[str], bool]:
+    """Group a parameter's values: (group of each row, group order, labels, numeric axis).
+
+    Up to MAX_LEVELS distinct values are levels of their own; more (Latin hypercube, Sobol) are
+    grouped into `bins` quantile bins, each labelled by the mean of its values."""
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    uniq = pd.unique(values.dropna())
+    if not numeric or len(uniq) <= MAX_LEVELS:
+        order = sorted(uniq, key=lambda v: (str(type(v)), v))
+        labels = [fmt(v) for v in order]
+        return values, order, labels, numeric
+    cut = pd.qcut(values, q=bins, duplicates="drop")
+    centers = values.groupby(cut, observed=True).mean()
+    group = cut.map(dict(zip(centers.index, centers.values))).astype(float)
+    order = list(centers.values)
+    return group, order, [fmt(v) for v in order], True
+
+
+def point_stats(ok: pd.DataFrame, metric: str, params: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per design point with a successful run, by point: its parameter values, `runs`
+    (successful runs), `n` (those where the metric has a value), `mean`, `sd` (NaN below n=2), and
+    the t interval `low`, `high` (NaN with `note` saying why there is none)."""
+    rows = []
+    for point, sub in ok.groupby("point", sort=True):
+        iv = t_interval(sub[metric])
+        x = _finite(sub[metric])
+        rows.append(
+            {
+                "point": point,
+                **{p: sub[p].iloc[0] for p in params},
+                "runs": len(sub),
+                "n": iv.n,
+                "mean": iv.mean,
+                "sd": float(x.std(ddof=1)) if len(x) > 1 else math.nan,
+                "low": iv.low,
+                "high": iv.high,
+                "note": iv.note,
+            }
+        )
+    columns = ["point", *params, "runs", "n", "mean", "sd", "low", "high", "note"]
+    return pd.DataFrame(rows, columns=columns).set_index("point")
+
+
+def replications_identical(ok: pd.DataFrame, metrics: Sequence[str]) -> bool | None:
+    """True if, at every design point, the replications gave the same value of every metric
+    (empty counts as a value); False if any differ; None if no point has two successful runs."""
+    counts = ok.groupby("point").size()
+    if not (counts > 1).any():
+        return None
+    return all(bool((ok.groupby("point")[m].nunique(dropna=False) <= 1).all()) for m in metrics)
+
+
+def main_effects(
+    points: pd.DataFrame,
+    param: str,
+    *,
+    seed: int,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
+) -> pd.DataFrame:
+    """The main effect of `param` from a `point_stats` table: for each level (or quantile bin),
+    the mean of the point means there, each design point counted once, and a percentile
+    bootstrap interval resampling those design points (`bootstrap_interval`, one generator
+    `default_rng(seed)` drawn level after level in order). Columns: `level`, `label`, `points`
+    (design points with a value), `points_total`, `runs` (runs with a value at them), `runs_total`
+    (successful runs at the level), `mean`, `low`, `high`, `note`."""
+    group, order, labels, _ = groups(points[param])
+    rng = np.random.default_rng(seed)
+    rows = []
+    for level, label in zip(order, labels):
+        at = points[group == level]
+        has = at[at["n"] > 0]
+        iv = bootstrap_interval(has["mean"], rng, n_resamples)
+        rows.append(
+            {
+                "level": level,
+                "label": label,
+                "points": len(has),
+                "points_total": len(at),
+                "runs": int(has["n"].sum()),
+                "runs_total": int(at["runs"].sum()),
+                "mean": iv.mean,
+                "low": iv.low,
+                "high": iv.high,
+                "note": iv.note,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class SobolIndices:
+    """First-order and total indices by parameter (`first`: S1, S1_conf, ST, ST_conf), and the
+    second-order ones by pair (`second`: a, b, S2, S2_conf) when the design paid for them."""
+
+    first: pd.DataFrame
+    second: pd.DataFrame | None
+    base: int
+    n_points: int
+    seed: int
+
+
+def sobol_indices(
+    point_means: pd.Series,
+    design: dict[str, Any],
+    *,
+    seed: int,
+    num_resamples: int = SOBOL_RESAMPLES,
+) -> SobolIndices | str:
+    """`SALib.analyze.sobol` on the metric's mean at every design point of a Saltelli layout
+    (`point_means` by point), with SALib's bootstrap intervals (`num_resamples` resamples,
+    `conf_level` 0.95, `seed`). A string says why there are none."""
+    from SALib.analyze import sobol
+
+    n_points = design["n_points"]
+    y = point_means.reindex(range(n_points))
+    if y.isna().any():
+        return f"not computed: no value at {int(y.isna().sum())} of {n_points} design points"
+    if float(y.max() - y.min()) == 0.0:
+        return "not computed: the metric is the same at every design point"
+    problem = design["salib_problem"]
+    second = bool(design["second_order"])
+    res = sobol.analyze(problem, y.to_numpy(dtype=float), calc_second_order=second,
+                        num_resamples=num_resamples, conf_level=CONFIDENCE,
+                        print_to_console=False, seed=seed)  # fmt: skip
+    names = list(problem["names"])
+    first = pd.DataFrame(
+        {k: np.asarray(res[k], dtype=float) for k in ("S1", "S1_conf", "ST", "ST_conf")},
+        index=pd.Index(names, name="parameter"),
+    )
+    pairs = None
+    if second:
+        rows = [
+            {
+                "a": names[i],
+                "b": names[j],
+                "S2": float(res["S2"][i, j]),
+                "S2_conf": float(res["S2_conf"][i, j]),
+            }  # fmt: skip
+            for i in range(len(names))
+            for j in range(i + 1, len(names))
+        ]
+        pairs = pd.DataFrame(rows, columns=["a", "b", "S2", "S2_conf"])
+    d = len(names)
+    base = n_points // (2 * d + 2 if second else d + 2)
+    return SobolIndices(first, pairs, base, n_points, seed)
