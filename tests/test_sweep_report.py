@@ -1,0 +1,322 @@
+"""The sweep report's statistics, checked by hand on small synthetic runs tables (the schema `load`
+returns): t intervals of design points' means, bootstrap main effects over design points, Sobol
+indices with SALib's intervals (Ishigami against its analytic indices), and what the page says
+about replications, empty metrics and what each figure rests on. No sweep is run."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from negotiation import sweep_stats as st
+from negotiation.sweep_report import render_report
+
+# --- synthetic tables ---------------------------------------------------------------------------
+
+
+def runs_table(params: dict[str, list], values: dict[str, list[list[float]]]) -> pd.DataFrame:
+    """A runs table: point i has the parameter values params[p][i] and, for each metric, the
+    replications values[m][i] (points may have different numbers of runs)."""
+    rows = []
+    n_points = len(next(iter(values.values())))
+    for point in range(n_points):
+        reps = len(next(iter(values.values()))[point])
+        for rep in range(reps):
+            rows.append(
+                {
+                    "point": point,
+                    "replication": rep,
+                    "seed": 1000 * point + rep,
+                    **{p: v[point] for p, v in params.items()},
+                    **{m: v[point][rep] for m, v in values.items()},
+                    "status": "ok",
+                    "error": None,
+                }
+            )
+    df = pd.DataFrame(rows)
+    df.insert(0, "run_id", range(len(df)))
+    return df
+
+
+def meta_for(runs: pd.DataFrame, params: list[str], metrics: list[str], *, kind: str = "grid",
+             replications: int = 2, stats_: dict[str, str] | None = None,
+             salib_problem: dict | None = None, second_order: bool = False) -> dict:  # fmt: skip
+    n_points = int(runs["point"].max()) + 1
+    return {
+        "title": "synthetic",
+        "spec_path": "synthetic.toml",
+        "spec_text": "# synthetic\n",
+        "scenario": {"name": "synthetic", "path": "synthetic.toml"},
+        "root_seed": 11,
+        "started": "2026-01-01T00:00:00+00:00",
+        "ended": "2026-01-01T00:01:00+00:00",
+        "git": None,
+        "versions": {"bloc": "test"},
+        "metrics": [
+            {"name": m, "column": m, "stat": (stats_ or {}).get(m, "final"), "dtype": "float64"}
+            for m in metrics
+        ],
+        "design": {
+            "kind": kind,
+            "n_points": n_points,
+            "replications": replications,
+            "n_runs": n_points * replications,
+            "second_order": second_order,
+            "parameters": [{"path": p, "log": False} for p in params],
+            **({"salib_problem": salib_problem} if salib_problem else {}),
+        },
+    }
+
+
+def text_of(page: str) -> str:
+    """The page without figures and tags, one line per table row or paragraph."""
+    page = re.sub(r"<svg.*?</svg>", "", page, flags=re.S)
+    page = re.sub(r"</t[dh]>", " | ", page)
+    page = re.sub(r"</(tr|p|li|h\d)>", "\n", page)
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+# --- t intervals of a design point's mean -------------------------------------------------------
+
+
+def test_t_interval_by_hand():
+    x = np.array([1.0, 2.0, 4.0, 7.0])
+    iv = st.t_interval(x)
+    mean, sd = x.mean(), x.std(ddof=1)
+    half = stats.t.ppf(0.975, 3) * sd / 2  # sqrt(4) = 2
+    assert (iv.n, iv.note) == (4, "")
+    assert iv.mean == pytest.approx(3.5)
+    assert (iv.low, iv.high) == pytest.approx((mean - half, mean + half))
+    assert half == pytest.approx(3.182446305 * 2.6457513 / 2)  # t(0.975, 3) and sd, from tables
+    # the same as scipy's own t interval
+    assert (iv.low, iv.high) == pytest.approx(stats.t.interval(0.95, 3, mean, stats.sem(x)))
+
+
+def test_t_interval_says_when_there_is_none():
+    one = st.t_interval([5.0, math.nan])
+    assert (one.n, one.note, one.mean) == (1, "n=1, no interval", 5.0)
+    assert math.isnan(one.low) and one.text() == "5 (n=1, no interval)"
+    same = st.t_interval([2.0, 2.0, 2.0])
+    assert (same.n, same.note) == (3, "replications identical") and math.isnan(same.high)
+    assert same.text() == "2 (replications identical)"
+    none = st.t_interval([math.nan, math.nan])
+    assert (none.n, none.text()) == (0, "no value")
+
+
+def test_point_stats_by_hand():
+    runs = runs_table(
+        {"a": [0.0, 1.0, 2.0]},
+        {"y": [[1.0, 2.0, 6.0], [4.0, math.nan, 5.0], [3.0, 3.0, 3.0]]},
+    )
+    pts = st.point_stats(runs, "y", ["a"])
+    assert list(pts.index) == [0, 1, 2] and list(pts["a"]) == [0.0, 1.0, 2.0]
+    assert list(pts["runs"]) == [3, 3, 3] and list(pts["n"]) == [3, 2, 3]
+    assert list(pts["mean"]) == pytest.approx([3.0, 4.5, 3.0])
+    half0 = stats.t.ppf(0.975, 2) * np.std([1, 2, 6], ddof=1) / math.sqrt(3)
+    assert (pts.at[0, "low"], pts.at[0, "high"]) == pytest.approx((3 - half0, 3 + half0))
+    half1 = stats.t.ppf(0.975, 1) * np.std([4, 5], ddof=1) / math.sqrt(2)  # the empty run left out
+    assert (pts.at[1, "low"], pts.at[1, "high"]) == pytest.approx((4.5 - half1, 4.5 + half1))
+    assert pts.at[2, "note"] == "replications identical" and math.isnan(pts.at[2, "low"])
+
+
+def test_replications_identical():
+    same = runs_table(
+        {"a": [0, 1]}, {"y": [[1.0, 1.0], [math.nan, math.nan]], "z": [[2, 2], [3, 3]]}
+    )
+    assert st.replications_identical(same, ["y", "z"]) is True
+    differ = runs_table({"a": [0, 1]}, {"y": [[1.0, 1.0], [2.0, math.nan]]})
+    assert st.replications_identical(differ, ["y"]) is False  # empty in one run only differs
+    single = runs_table({"a": [0, 1]}, {"y": [[1.0], [2.0]]})
+    assert st.replications_identical(single, ["y"]) is None
+
+
+# --- main effects: point means, bootstrap over design points ------------------------------------
+
+
+def hand_bootstrap(x: np.ndarray, rng: np.random.Generator, b: int) -> tuple[float, float]:
+    idx = rng.integers(0, len(x), size=(b, len(x)))
+    return tuple(np.quantile(x[idx].mean(axis=1), [0.025, 0.975]))
+
+
+def test_main_effects_count_each_point_once_with_a_seeded_bootstrap():
+    # a: two levels; at a=0 point 0 has four replications and points 1, 2 one each, so the mean of
+    # the runs (1*4 + 5 + 9) / 6 = 3 differs from the mean of the point means (1 + 5 + 9) / 3 = 5
+    runs = runs_table(
+        {"a": [0, 0, 0, 1, 1, 1], "b": ["x", "y", "z", "x", "y", "z"]},
+        {"y": [[1, 1, 1, 1], [5], [9], [2, 4], [6, math.nan], [math.nan, math.nan]]},
+    )
+    pts = st.point_stats(runs, "y", ["a", "b"])
+    eff = st.main_effects(pts, "a", seed=123, n_resamples=500)
+    assert list(eff["level"]) == [0, 1]
+    assert list(eff["mean"]) == pytest.approx([5.0, 4.5])  # point 5 (both runs empty) left out
+    assert list(eff["points"]) == [3, 2] and list(eff["points_total"]) == [3, 3]
+    assert list(eff["runs"]) == [6, 3] and list(eff["runs_total"]) == [6, 6]
+    rng = np.random.default_rng(123)  # drawn level after level, in order
+    want0 = hand_bootstrap(np.array([1.0, 5.0, 9.0]), rng, 500)
+    want1 = hand_bootstrap(np.array([3.0, 6.0]), rng, 500)
+    assert (eff.at[0, "low"], eff.at[0, "high"]) == pytest.approx(want0)
+    assert (eff.at[1, "low"], eff.at[1, "high"]) == pytest.approx(want1)
+    # same seed, same interval; the interval is within the range of the point means
+    again = st.main_effects(pts, "a", seed=123, n_resamples=500)
+    pd.testing.assert_frame_equal(eff, again)
+    assert 1 <= eff.at[0, "low"] < 5 < eff.at[0, "high"] <= 9
+    # a level with one design point, or identical ones, has no interval and says so
+    by_b = st.main_effects(pts, "b", seed=1)
+    assert list(by_b["note"]) == ["", "", "1 design point, no interval"]
+    assert list(by_b["mean"]) == pytest.approx([2.0, 5.5, 9.0])
+
+
+def test_bootstrap_agrees_with_scipy_and_t_on_many_points():
+    """A sanity check of the percentile bootstrap: scipy.stats.bootstrap's percentile method on the
+    same data gives nearly the same interval, and both are near the t interval."""
+    x = np.random.default_rng(5).normal(10, 2, size=200)
+    ours = st.bootstrap_interval(x, np.random.default_rng(9), 4000)
+    sp = stats.bootstrap((x,), np.mean, n_resamples=4000, method="percentile",
+                         rng=np.random.default_rng(9)).confidence_interval  # fmt: skip
+    t = st.t_interval(x)
+    assert ours.low == pytest.approx(sp.low, abs=0.05) and ours.high == pytest.approx(
+        sp.high, abs=0.05
+    )
+    assert ours.low == pytest.approx(t.low, abs=0.08) and ours.high == pytest.approx(
+        t.high, abs=0.08
+    )
+
+
+def test_stream_seed_is_stable_and_never_zero():
+    assert st.stream_seed(11, "y", "a") == st.stream_seed(11, "y", "a")
+    assert st.stream_seed(11, "y", "a") != st.stream_seed(11, "y", "b")
+    assert st.stream_seed(0) != 0 and st.stream_seed(12, "y") != st.stream_seed(11, "y")
+
+
+# --- Sobol indices ------------------------------------------------------------------------------
+
+ISHIGAMI_S1 = [0.3139, 0.4424, 0.0]
+ISHIGAMI_ST = [0.5576, 0.4424, 0.2437]
+ISHIGAMI_S13 = 0.2437
+
+
+@pytest.fixture(scope="module")
+def ishigami():
+    """Ishigami on a Saltelli layout (base 1024, second order), each point run twice with +d and
+    -d noise, so that the point means are exactly the function and the runs differ."""
+    from SALib.sample import sobol as saltelli
+    from SALib.test_functions import Ishigami
+
+    problem = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-math.pi, math.pi]] * 3}
+    x = saltelli.sample(problem, 1024, calc_second_order=True, seed=3)
+    y = Ishigami.evaluate(x)
+    d = 0.5 + np.abs(np.sin(np.arange(len(y))))  # some noise, the same size in both runs
+    runs = runs_table(
+        {f"x{i + 1}": list(x[:, i]) for i in range(3)},
+        {"y": [[v + e, v - e] for v, e in zip(y, d)]},
+    )
+    meta = meta_for(runs, ["x1", "x2", "x3"], ["y"], kind="sobol", salib_problem=problem,
+                    second_order=True)  # fmt: skip
+    return problem, y, runs, meta
+
+
+def test_sobol_on_point_means_matches_ishigami_and_salib(ishigami):
+    from SALib.analyze import sobol
+
+    problem, y, runs, meta = ishigami
+    means = st.point_stats(runs, "y")["mean"]
+    np.testing.assert_allclose(means.to_numpy(), y, rtol=1e-12, atol=1e-12)
+    res = st.sobol_indices(means, meta["design"], seed=77, num_resamples=300)
+    assert not isinstance(res, str)
+    assert (res.base, res.n_points) == (1024, 1024 * 8)
+    np.testing.assert_allclose(res.first["S1"], ISHIGAMI_S1, atol=0.05)
+    np.testing.assert_allclose(res.first["ST"], ISHIGAMI_ST, atol=0.05)
+    pairs = res.second.set_index(["a", "b"])
+    assert pairs.at[("x1", "x3"), "S2"] == pytest.approx(ISHIGAMI_S13, abs=0.05)
+    assert abs(pairs.at[("x1", "x2"), "S2"]) < 0.05 and abs(pairs.at[("x2", "x3"), "S2"]) < 0.05
+    # the intervals are SALib's own, with the same seed and number of resamples
+    direct = sobol.analyze(problem, y, calc_second_order=True, num_resamples=300, conf_level=0.95,
+                           seed=77)  # fmt: skip
+    np.testing.assert_allclose(res.first["S1_conf"], direct["S1_conf"])
+    np.testing.assert_allclose(res.first["ST_conf"], direct["ST_conf"])
+    assert pairs.at[("x1", "x3"), "S2_conf"] == pytest.approx(direct["S2_conf"][0, 2])
+    # and the analytic values lie within them (for this seed)
+    assert (np.abs(res.first["S1"] - ISHIGAMI_S1) <= res.first["S1_conf"]).all()
+
+
+def test_sobol_says_why_not(ishigami):
+    _, y, runs, meta = ishigami
+    means = pd.Series(y)
+    design = dict(meta["design"])
+    assert st.sobol_indices(means.iloc[:-3], design, seed=1) == (
+        f"not computed: no value at 3 of {len(y)} design points"
+    )
+    assert "same at every design point" in st.sobol_indices(means * 0 + 2, design, seed=1)
+
+
+# --- the page -----------------------------------------------------------------------------------
+
+
+def grid_runs(identical: bool) -> tuple[pd.DataFrame, dict]:
+    """2 x 2 grid, 3 replications; first_fracture empty in some runs."""
+    y = [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0], [3.0, 3.0, 3.0], [5.0, 5.0, 5.0]]
+    if not identical:
+        y = [[1.0, 2.0, 3.0], [2.0, 2.0, 2.0], [3.0, 5.0, 4.0], [5.0, 6.0, 7.0]]
+    ff = [[2.0, 2.0, 2.0], [math.nan] * 3, [4.0, 4.0, 4.0], [math.nan] * 3]
+    if not identical:
+        ff[1] = [3.0, math.nan, math.nan]
+    runs = runs_table({"a": [0.0, 0.0, 1.0, 1.0], "b": [10, 20, 10, 20]},
+                      {"y": y, "first_fracture": ff})  # fmt: skip
+    meta = meta_for(runs, ["a", "b"], ["y", "first_fracture"], replications=3,
+                    stats_={"first_fracture": "first_fracture"})  # fmt: skip
+    return runs, meta
+
+
+def test_page_of_identical_replications():
+    runs, meta = grid_runs(identical=True)
+    text = text_of(render_report(runs, meta))
+    assert "4 design points with a successful run, 3 successful replications each" in text
+    assert "Replications are identical" in text and "intervals reflect design points only" in text
+    assert "0 | 0 | 10 | 3 | 1 (replications identical) | 2 (replications identical) |" in text
+    assert "1 | 0 | 20 | 3 | 2 (replications identical) | no value |" in text
+    assert (
+        "first_fracture: 6 of 12 successful runs have a value; the means below average those 6 "
+        "and leave out 6 empty runs (first_fracture is empty when no member left)."
+    ) in text
+    # main effects of y on a from point means: a=0 -> (1 + 2) / 2, a=1 -> (3 + 5) / 2
+    pts = st.point_stats(runs, "y", ["a", "b"])
+    eff = st.main_effects(pts, "a", seed=st.stream_seed(11, "y", "a"))
+    row = (
+        f"a | 0 | 2 of 2 | 6 of 6 | 1.5 [{st.fmt(eff.at[0, 'low'])}, {st.fmt(eff.at[0, 'high'])}] |"
+    )
+    assert row in text and eff.at[0, "low"] == 1.0 and eff.at[0, "high"] == 2.0
+    assert "a | 1 | 2 of 2 | 6 of 6 | 4 [" in text
+    # first_fracture at b=20: no design point has a value
+    assert "b | 20 | 0 of 2 | 0 of 6 | no value |" in text
+    assert "b | 10 | 2 of 2 | 6 of 6 | 3 [" in text
+    # reproducible: the same page again (figures aside: matplotlib salts their ids)
+    assert text_of(render_report(runs, meta)) == text
+
+
+def test_page_of_differing_replications():
+    runs, meta = grid_runs(identical=False)
+    text = text_of(render_report(runs, meta))
+    assert "Replications differ (design points where they do: y at 3, first_fracture at 1)" in text
+    half = stats.t.ppf(0.975, 2) * np.std([1, 2, 3], ddof=1) / math.sqrt(3)
+    assert f"0 | 0 | 10 | 3 | 2 [{st.fmt(2 - half)}, {st.fmt(2 + half)}] |" in text
+    assert "3 (n=1, no interval) (1 runs with a value)" in text
+    assert "first_fracture: 7 of 12 successful runs have a value" in text
+
+
+def test_page_says_when_there_is_one_replication_and_shows_second_order(ishigami):
+    _, _, runs, meta = ishigami
+    one = runs[runs["replication"] == 0].copy()
+    meta = {**meta, "design": {**meta["design"], "replications": 1}}
+    text = text_of(render_report(one, meta))
+    assert "No design point has two successful replications" in text
+    assert "(n=1, no interval)" in text
+    assert "first-order, second-order and total indices" in text
+    assert re.search(r"x1 × x3 \| 0\.2\d\d ± 0\.\d\d\d \|", text)
+    assert "Rests on 8192 design points (base size 1024)" in text and "rough indices" not in text
