@@ -362,9 +362,9 @@ def render_report(runs: pd.DataFrame, meta: dict[str, Any], metrics: Sequence[st
         if design["kind"] == "sobol":
             parts.append("<h2>Sobol indices</h2>")
             order = (
-                "first-order, second-order and total"
+                "First-order, second-order and total"
                 if design["second_order"]
-                else ("first-order and total")
+                else "First-order and total"
             )
             parts.append(
                 f"<p>{order} indices from SALib.analyze.sobol on the Saltelli layout the design "

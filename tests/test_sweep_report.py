@@ -317,6 +317,6 @@ def test_page_says_when_there_is_one_replication_and_shows_second_order(ishigami
     text = text_of(render_report(one, meta))
     assert "No design point has two successful replications" in text
     assert "(n=1, no interval)" in text
-    assert "first-order, second-order and total indices" in text
+    assert "First-order, second-order and total indices" in text
     assert re.search(r"x1 × x3 \| 0\.2\d\d ± 0\.\d\d\d \|", text)
     assert "Rests on 8192 design points (base size 1024)" in text and "rough indices" not in text
