@@ -25,6 +25,7 @@ Every probability is a share of the runs, k of n, with a 95 % Wilson score inter
 from __future__ import annotations
 
 import concurrent.futures as cf
+import copy
 import json
 import math
 import os
@@ -340,9 +341,12 @@ def _record(model: BlocModel, run: int, seed: int) -> _Result:
 
 
 def _model(ctx: _Context, seed: int) -> BlocModel:
+    """Run `seed`'s model. Its keyword arguments are copied: a Strategy object given in
+    `strategies` must not carry one run's state into the next (nor differ by worker)."""
     from negotiation.model import BlocModel
 
-    return BlocModel(ctx.scenario, rounds=ctx.rounds, rng=seed, **ctx.model_kwargs)
+    kwargs = copy.deepcopy(ctx.model_kwargs)
+    return BlocModel(ctx.scenario, rounds=ctx.rounds, rng=seed, **kwargs)
 
 
 def _run_batch(items: Sequence[_Item], ctx: _Context | None = None) -> list[_Result]:

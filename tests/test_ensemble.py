@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from agents.countries import RandomCountry
 from negotiation import BlocModel, load_scenario
 from negotiation.cli import main
 from negotiation.ensemble import (
@@ -27,6 +28,7 @@ from negotiation.ensemble import (
 )
 from negotiation.scenario import ScenarioError
 from negotiation.sweep import run_seed
+from negotiation.types import Action, Decision
 
 COUNTRIES = ("us", "japan", "eu", "mexico", "singapore")
 RANDOM = {"strategies": {c: "random" for c in COUNTRIES}}
@@ -106,6 +108,32 @@ def test_overrides_are_applied_as_bloc_run_set_applies_them(ens):
     penalty = run_ensemble(runs=1, rounds=2, overrides={"policy.outsider_penalty": 0.25})
     lever = run_ensemble(runs=1, rounds=2, model_kwargs={"penalty": 0.25})
     pd.testing.assert_frame_equal(penalty.rounds, lever.rounds)
+
+
+class Alternating(RandomCountry):
+    """A strategy with state: accepts at every other question, counting across its life."""
+
+    name = "alternating"
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.calls = 0
+
+    def respond(self, view):
+        self.calls += 1
+        action = Action.ACCEPT if self.calls % 2 else Action.REJECT
+        return Decision(action, view.gains[1.0], 1.0, "alternating")
+
+
+def test_a_strategy_object_starts_every_run_afresh():
+    """Strategy objects in model_kwargs are copied per run: no state carries from one run to
+    the next (which would also make the result depend on the number of workers)."""
+    shared = Alternating()
+    ens = run_ensemble(runs=3, rounds=4, model_kwargs={"strategies": {"singapore": shared}})
+    assert shared.calls == 0
+    for row in ens.runs.itertuples():
+        alone = BlocModel(rounds=4, rng=row.seed, strategies={"singapore": Alternating()}).run()
+        assert alone.rounds_df["members"].iloc[-1] == row.final_members
 
 
 # --- the definition of holds ------------------------------------------------------------------
