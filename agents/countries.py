@@ -22,7 +22,7 @@ class CountryStrategy(Strategy):
     # stake); otherwise counter with the best other scale if that one clears it; otherwise reject.
     @staticmethod
     def answer(view: CountryView, threshold: float, note: str = "") -> Decision:
-        need = threshold * view.stake
+        need = threshold * view.stake + view.switch_cost
         proposed = view.gains[1.0]
         # Nobody signs a package that changes nothing for them, whatever its reservation: a
         # willingness to pay for a deal is for a deal that does something.

@@ -18,7 +18,9 @@ class CountryView:
     """A country's view when a package is on the table.
 
     gains: for each floor scale the engine evaluated (1.0 = the package as proposed), the reason for
-    joining: (utility if it joins - utility if it stays out) by component, USD per year.
+    joining: (utility if it joins - utility if it stays out) by component, USD per year, as the
+    country forecasts it (with its error) over its horizon: a year's equivalent of what it
+    expects now and once the investment pipeline has delivered, discounted.
     stake: the size of the actor's interests (sum of absolute components), USD per year, so that
     strategies can express thresholds as fractions.
     elapsed: rounds since the track opened; deadline: rounds from the track's opening to its
@@ -36,9 +38,14 @@ class CountryView:
     members: frozenset[str]
     history: tuple[tuple[int, str, str], ...]
     rng: np.random.Generator
+    #: the value now of a dollar a year from now (the profile's `discount`)
     discount: float = 1.0
     #: Weighted components (USD/yr) if it accepts and if it rejects, at the proposed floors.
     outcomes: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: what accepting costs beyond the gains, as USD a year over the horizon: joining again
+    #: after leaving (positive), or, for a member asked whether it stays, the cost of leaving
+    #: that staying saves (negative)
+    switch_cost: float = 0.0
 
 
 @dataclass(frozen=True)

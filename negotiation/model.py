@@ -52,6 +52,7 @@ from negotiation.types import (
     Reason,
     SupplierAction,
     SupplierMove,
+    money,
 )
 
 #: The components that are money (the others, supply security and openness, are values an
@@ -64,6 +65,22 @@ MONEY_COMPONENTS = (
     "retaliation",
     "market_access",
 )
+
+#: Which of a country's three forecast errors each component carries: 0 prices, 1 the supplier,
+#: 2 its hub business (see `BlocModel._draw_round`).
+_BELIEF_GROUP = np.array(
+    [{"supply_security": 1, "retaliation": 1, "openness": 2}.get(c, 0) for c in COMPONENTS]
+)
+
+#: Events worth telling a leaver's story with, in words.
+_DONE = {
+    "joined": "joined",
+    "left": "left",
+    "surprise": "put exports under licence",
+    "export_controls": "imposed export controls",
+    "flood": "flooded the market",
+    "side_offer": "made side offers",
+}
 
 #: Floor scales every invitee evaluates: the proposal, and the counter-proposals it may make.
 SCALES: tuple[float, ...] = (0.8, 1.0, 1.25)
@@ -111,6 +128,14 @@ class Evaluation:
     util: np.ndarray
 
 
+class Future(NamedTuple):
+    """Some packages of a batch cleared again once the investment pipeline has delivered:
+    `at[k]` is where package k of the batch is in `ev`."""
+
+    ev: Evaluation
+    at: dict[int, int]
+
+
 @dataclass
 class Prepared:
     """The next round, opened: the table, the order of answers, and every seat's forecast."""
@@ -122,6 +147,7 @@ class Prepared:
     staying: list[str]  # members played by people, asked whether they stay
     ev: Evaluation
     views: dict[str, CountryView]
+    future: Future | None = None  # packages at the proposed floors once the pipeline delivers
 
 
 class BlocModel(mesa.Model):
@@ -169,12 +195,14 @@ class BlocModel(mesa.Model):
         self.rounds = int(rounds if rounds is not None else sc.time.rounds)
         if self.rounds < 1:
             raise ValueError(f"rounds must be at least 1 (got {self.rounds})")
+        self._shocks: dict[int, tuple[np.ndarray, ...]] = {}
         self.minerals = sc.mineral_ids
         self.actor_ids = sc.actor_ids
         self.countries = sc.country_ids
         self.index = {a: i for i, a in enumerate(self.actor_ids)}
         self.supplier_id = sc.supplier.actor
         self._build_arrays(sc)
+        self._build_uncertainty(sc)
 
         # Policy levers (live).
         self.floors = np.array([sc.policy.floors.get(m, 0.0) for m in self.minerals], dtype=float)
@@ -215,7 +243,6 @@ class BlocModel(mesa.Model):
         self.last_outcome: Outcome | None = None
         self.last_components: np.ndarray | None = None
         self._cache: dict[tuple, tuple[Evaluation, int, int]] = {}
-        self._shocks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._guess_of: Outcome | None | object = _NO_GUESS_YET
         self._key_of: str | Mapping[str, float] | None = None
         self._key = np.empty(0)
@@ -364,6 +391,148 @@ class BlocModel(mesa.Model):
             self.baseline.world_price[0], self.baseline.fringe_demand[0]
         )
         self._columns: list[str] = []
+
+    def _build_uncertainty(self, sc: Scenario) -> None:
+        """The random state (outages, demand, the supplier's surprises, beliefs) and how far
+        countries look ahead. Two generators are spawned from the model's own at the start:
+        one for the world's shocks, one for forecast errors. The world draws the same numbers
+        each round whatever the agents do, so two runs with one seed and different policies
+        face the same outages, swings and surprises (common random numbers)."""
+        M, A = len(self.minerals), len(self.actor_ids)
+        u, ry, days = sc.uncertainty, sc.round_years, sc.time.round_days
+        self.uncertainty = u
+        world, beliefs = self.rng.integers(2**63, size=2)
+        self._world_rng = np.random.default_rng(int(world))
+        self._belief_rng = np.random.default_rng(int(beliefs))
+        #: share of each producer's capacity (actors, then the rest of the world) out of action
+        self.outage = np.zeros((A + 1, M))
+        self._outage_left = np.zeros((A + 1, M), dtype=np.int64)
+        #: log of world demand against the calibration, by mineral (an AR(1) about zero)
+        self.demand_log = np.zeros(M)
+        self._demand_memory = float(np.exp(-days / u.demand_memory_days))
+        #: share of the supplier's sales withheld by a surprise export control, by mineral
+        self.surprise = np.zeros(M)
+        self._surprise_left = np.zeros(M, dtype=np.int64)
+        # A surprise falls on a mineral where the supplier has leverage: a quarter of world
+        # supply or more at the calibration.
+        self._surprise_minerals = np.flatnonzero(self.baseline.supplier_share[0] >= 0.25)
+        self._p_outage = 1.0 - np.exp(-u.outage_rate * ry) if u.enabled else 0.0
+        self._p_surprise = 1.0 - np.exp(-u.surprise_rate * ry) if u.enabled else 0.0
+        self._drawn = 0  # the last round whose shocks were drawn
+        self._future_of: np.ndarray | None = None
+        C = len(self.countries)
+        #: each country's forecast error this round: a factor on each component of its forecast
+        #: gains (log-normal, mean one; each figure is forecast on its own)
+        self.belief = np.ones((C, len(COMPONENTS)))
+        self._country_row = {a: n for n, a in enumerate(self.countries)}
+        # Foresight: each country weighs the next `horizon` rounds, discounted, with capacity
+        # arriving from the investment pipeline over its lag. What counts is the weight on the
+        # state after the pipeline (`lam`) and the annuity factor of the horizon in years.
+        f = sc.foresight
+        H = max(round(f.horizon_days / days), 1)
+        t = np.arange(H)
+        ramp = np.minimum(t / max(self.lag_rounds, 1), 1.0) if self.lag_rounds else np.zeros(H)
+        self._lam = np.zeros(A)
+        self._annuity = np.ones(A)
+        for a in self.countries:
+            i = self.index[a]
+            w = sc.actors[a].discount ** (ry * t)
+            self._lam[i] = float((w * ramp).sum() / w.sum()) if H > 1 else 0.0
+            self._annuity[i] = float(w.sum() * ry)
+        # One-off costs of changing sides, as USD a year over the horizon.
+        self._exit_cost = {
+            a: f.exit_cost * self.stake[a] / self._annuity[self.index[a]] for a in self.countries
+        }
+        self._rejoin_cost = {
+            a: f.rejoin_cost * self.stake[a] / self._annuity[self.index[a]] for a in self.countries
+        }
+
+    def _draw_round(self, r: int) -> None:
+        """Draw round r's outages, demand swing, supplier surprises and forecast errors. The
+        same count of numbers is drawn every round, events or none."""
+        if r <= self._drawn:
+            return
+        self._drawn = r
+        self._shocks = {}
+        u = self.uncertainty
+        M = len(self.minerals)
+        g = self._world_rng
+        out_u = g.random((4, M))  # event?, which producer, size, length
+        demand_z = g.standard_normal(M)
+        sur_u = g.random(4)  # event?, which mineral, size, length
+        C = len(self.countries)
+        group_errors = self._belief_rng.standard_normal((C, 3))  # prices, supplier, openness
+        own_errors = self._belief_rng.standard_normal(self.belief.shape)
+        if not u.enabled:
+            return
+        days = self.config.time.round_days
+        # Outages run out, then new ones start at a producer drawn in proportion to capacity.
+        self._outage_left = np.maximum(self._outage_left - 1, 0)
+        self.outage[self._outage_left == 0] = 0.0
+        cap = np.vstack([self.capacity, self.fringe_capacity[None]])
+        for j in np.flatnonzero(out_u[0] < self._p_outage):
+            weights = np.cumsum(cap[:, j])
+            if weights[-1] <= 0:
+                continue
+            i = int(np.searchsorted(weights, out_u[1, j] * weights[-1], side="right"))
+            i = min(i, len(weights) - 1)
+            lo, hi = u.outage_size
+            self.outage[i, j] = max(self.outage[i, j], lo + (hi - lo) * out_u[2, j])
+            n = _geometric(out_u[3, j], u.outage_days / days)
+            self._outage_left[i, j] = max(self._outage_left[i, j], n)
+        # Demand: an AR(1) in logs about the calibration, with stationary deviation sigma.
+        phi = self._demand_memory
+        self.demand_log = phi * self.demand_log + np.sqrt(1 - phi**2) * u.demand_volatility * (
+            demand_z
+        )
+        # The supplier's surprises: licensing or a halt on one mineral where it has leverage.
+        self._surprise_left = np.maximum(self._surprise_left - 1, 0)
+        self.surprise[self._surprise_left == 0] = 0.0
+        eligible = self._surprise_minerals
+        if sur_u[0] < self._p_surprise and len(eligible):
+            j = int(eligible[min(int(sur_u[1] * len(eligible)), len(eligible) - 1)])
+            lo, hi = u.surprise_size
+            size = lo + (hi - lo) * sur_u[2]
+            n = _geometric(sur_u[3], u.surprise_days / days)
+            started = self.surprise[j] == 0
+            self.surprise[j] = max(self.surprise[j], size)
+            self._surprise_left[j] = max(self._surprise_left[j], n)
+            if started:
+                what = self._mineral_name(self.minerals[j])
+                self._event(
+                    r, self.supplier_id, "surprise",
+                    f"Surprise: {self.supplier_agent.name} put {what} exports under licence, "
+                    f"withholding {size:.0%} of its sales (expected to last about "
+                    f"{u.surprise_days} days)",
+                )  # fmt: skip
+        # Forecast errors, mean one so that a country is right on average. Each figure's log
+        # error has standard deviation `forecast_error`; half its variance is shared with the
+        # figures driven by the same thing: what prices do (every money component moves with
+        # them: a country that expects too high a bloc price expects both more consumer cost
+        # and more tariff revenue), what the supplier does (supply security, side deals), and
+        # its hub business (openness); the other half is the figure's own (volumes forecast
+        # apart).
+        s = u.forecast_error / np.sqrt(2.0)
+        log_f = s * (group_errors[:, _BELIEF_GROUP] + own_errors)
+        self.belief = np.exp(log_f - s * s)
+
+    def _available(self) -> tuple[np.ndarray, np.ndarray]:
+        """Capacity that can produce this round (installed, less outages), (A, M) and (M,)."""
+        if not self.outage.any():
+            return self.capacity, self.fringe_capacity
+        return self.capacity * (1 - self.outage[:-1]), self.fringe_capacity * (1 - self.outage[-1])
+
+    def _future_capacity(self) -> tuple[np.ndarray, np.ndarray]:
+        """Installed capacity once the investment pipeline has delivered (what is ordered
+        arrives, retirement goes on; outages are over), (A, M) and (M,)."""
+        if self._future_of is self.capacity:  # capacity is a new array each round
+            return self._future
+        keep = 1.0 - self.config.investment.retirement * self.config.round_years
+        cap = np.vstack([self.capacity, self.fringe_capacity[None]])
+        for arriving in self.pipeline:
+            cap = cap * keep + arriving
+        self._future, self._future_of = (cap[:-1], cap[-1]), self.capacity
+        return self._future
 
     def _no_policy_outcome(self) -> Outcome:
         """The markets cleared with no bloc, no floors and no supplier move."""
@@ -566,6 +735,9 @@ class BlocModel(mesa.Model):
                     controls[j] = min(1.0, controls[j] + s.magnitude)
                 else:
                     demand[j] *= 1.0 + s.magnitude
+        # The random state drawn for the round (see `_draw_round`).
+        blanket = np.minimum(blanket + self.surprise, 1.0)
+        demand = demand * np.exp(self.demand_log)
         self._shocks = {r: (flood, aimed, blanket, demand[None])}  # only this round is asked
         return self._shocks[r]
 
@@ -573,11 +745,14 @@ class BlocModel(mesa.Model):
         self,
         specs: Sequence[PackageSpec | tuple],
         r: int | None = None,
+        capacity: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Evaluation:
         """Clear one package per spec in one batch (see `PackageSpec`: members, floor scale,
         supplier move, and optionally terms that set "floors" ({mineral: USD/t}), "penalty" and
-        "cost_sharing" for that package alone)."""
+        "cost_sharing" for that package alone). `capacity`: the producers' and the rest of the
+        world's capacity to clear with (default: what can produce now)."""
         r = self.round if r is None else r
+        cap, fringe = self._available() if capacity is None else capacity
         # A batch holds a few member sets and supplier moves, each in many packages: each is
         # one row, and a package is its picks (see `batch_kernel`).
         if any(type(spec[0]) is not frozenset for spec in specs):
@@ -621,8 +796,8 @@ class BlocModel(mesa.Model):
             INSTRUMENT_CODES[self.instrument],
             budget,
             self._shock_arrays(r),
-            self.capacity[None],
-            self.fringe_capacity[None],
+            cap if cap.ndim == 3 else cap[None],
+            fringe if fringe.ndim == 2 else fringe[None],
             guess,
             autarky_guess,
         )
@@ -699,8 +874,8 @@ class BlocModel(mesa.Model):
             control=np.minimum(s_aimed + moves[:, M : 2 * M], 1.0),
             blanket=np.minimum(s_blanket + moves[:, 2 * M : 3 * M], 1.0),
             demand_shift=np.repeat(s_demand, K, axis=0),
-            capacity=np.repeat(self.capacity[None], K, axis=0),
-            fringe_capacity=np.repeat(self.fringe_capacity[None], K, axis=0),
+            capacity=np.repeat(self._available()[0][None], K, axis=0),
+            fringe_capacity=np.repeat(self._available()[1][None], K, axis=0),
         )
         prof = replace(self.profiles, cost_sharing=key)
         return pol, prof, moves[:, 3 * M :]
@@ -738,10 +913,63 @@ class BlocModel(mesa.Model):
         self._guess_of = last
         return self._guess
 
-    def _reason(self, ev: Evaluation, k_in: int, k_out: int, actor: str) -> Reason:
+    def _reason(
+        self,
+        ev: Evaluation,
+        k_in: int,
+        k_out: int,
+        actor: str,
+        future: Future | None = None,
+        beliefs: bool = False,
+        anchor: tuple[int, int] | None = None,
+    ) -> Reason:
+        """Package k_in against k_out for `actor`, by weighted component, USD/yr. With `future`,
+        what the actor expects over its horizon as a year's equivalent: the gain now, and once
+        the pipeline has delivered, weighted by its discounting (see `_build_uncertainty`).
+        Where the future has not cleared k_in and k_out, what the pipeline changes in the gain
+        of the `anchor` pair (the package at the proposed floors) is added. With `beliefs`, as
+        the actor forecasts it this round, with its error."""
         i = self.index[actor]
-        delta = (ev.comp[k_in, i] - ev.comp[k_out, i]) * self.weights[i]
+        comp = ev.comp
+        delta = comp[k_in, i] - comp[k_out, i]
+        if future is not None:
+            at, fcomp = future.at, future.ev.comp
+            lam = self._lam[i]
+            a_in, a_out = (k_in, k_out) if k_in in at and k_out in at else anchor
+            pipeline = fcomp[at[a_in], i] - fcomp[at[a_out], i] - (comp[a_in, i] - comp[a_out, i])
+            delta = delta + lam * pipeline
+        delta = delta * self.weights[i]
+        if beliefs and actor in self.country_agents:
+            delta = delta * self.belief[self._country_row[actor]]
         return Reason(dict(zip(COMPONENTS, delta.tolist())))
+
+    def _now_and_future(
+        self,
+        specs: Sequence[tuple],
+        r: int,
+        ahead: Sequence[int],
+        now: Evaluation | None = None,
+    ) -> tuple[Evaluation, Future | None]:
+        """`specs` cleared now, and those numbered in `ahead` once the investment pipeline has
+        delivered (None where nobody looks ahead), in one batch (only the future if given
+        `now`)."""
+        if not self._lam.any() or not ahead:
+            return (self.evaluate(specs, r) if now is None else now), None
+        fcap, ffringe = self._future_capacity()
+        later = [specs[k] for k in ahead]
+        if now is not None:
+            ev = self.evaluate(later, r, capacity=(fcap, ffringe))
+            return now, Future(ev, {k: n for n, k in enumerate(ahead)})
+        K, L = len(specs), len(later)
+        cap, fringe = self._available()
+        both = (
+            np.concatenate([np.broadcast_to(cap, (K, *cap.shape)),
+                            np.broadcast_to(fcap, (L, *fcap.shape))]),
+            np.concatenate([np.broadcast_to(fringe, (K, *fringe.shape)),
+                            np.broadcast_to(ffringe, (L, *ffringe.shape))]),
+        )  # fmt: skip
+        ev = self.evaluate([*specs, *later], r, capacity=both)
+        return _slice(ev, 0, K), Future(ev, {k: K + n for n, k in enumerate(ahead)})
 
     # ------------------------------------------------------------------------------------------
     # The round
@@ -807,6 +1035,7 @@ class BlocModel(mesa.Model):
         if changes:
             self.lever_history.append((r, _plain(changes)))
             self._apply_levers(changes, at_round=r)
+        self._draw_round(r)
         members = self.members
         invites = self._invitations(r)
         order = list(invites)
@@ -817,15 +1046,21 @@ class BlocModel(mesa.Model):
         for a in order:
             specs.extend((members | {a}, s, self.last_move) for s in SCALES)
         specs.extend((members - {a}, 1.0, self.last_move) for a in staying)
-        ev = self.evaluate(specs, r)
-        prep = Prepared(r, members, invites, order, staying, ev, {})
+        # Looking ahead, each weighs the package at the proposed floors (its gain from the
+        # pipeline is taken to be the same at the floors of a counter-proposal).
+        one = SCALES.index(1.0)
+        ahead = [len(SCALES) * n + one for n in range(len(order) + 1)]
+        ahead += range(len(SCALES) * (len(order) + 1), len(specs))
+        ev, future = self._now_and_future(specs, r, ahead)
+        prep = Prepared(r, members, invites, order, staying, ev, {}, future)
         for n, a in enumerate(order):
             prep.views[a] = self._country_view(prep, a, n, 1.0)
         for j, a in enumerate(staying):
             k_out = len(SCALES) * (len(order) + 1) + j
-            reason = self._reason(ev, SCALES.index(1.0), k_out, a)
+            reason = self._reason(ev, one, k_out, a, future, beliefs=True)
             prep.views[a] = self._view(r, a, 1, None, members, {1.0: reason}, "",
-                                       self._outcomes(ev, SCALES.index(1.0), k_out, a))  # fmt: skip
+                                       self._outcomes(ev, SCALES.index(1.0), k_out, a),
+                                       -self._exit_cost[a])  # fmt: skip
         self._prepared = prep
         return prep
 
@@ -905,7 +1140,8 @@ class BlocModel(mesa.Model):
         ag = self.country_agents[actor]
         return ag.left_round is not None and r - ag.left_round <= ag.patience
 
-    def _view(self, r, actor, elapsed, deadline, members, gains, proposer, outcomes=None):
+    def _view(self, r, actor, elapsed, deadline, members, gains, proposer, outcomes=None,
+              switch_cost=0.0):  # fmt: skip
         return CountryView(
             actor=actor,
             round=r,
@@ -917,7 +1153,9 @@ class BlocModel(mesa.Model):
             members=members,
             history=tuple(self.history),
             rng=self.rng,
+            discount=self.config.actors[actor].discount,
             outcomes=outcomes or {},
+            switch_cost=switch_cost,
         )
 
     def _outcomes(self, ev: Evaluation, k_in: int, k_out: int, actor: str) -> dict:
@@ -934,14 +1172,20 @@ class BlocModel(mesa.Model):
         elapsed, deadline, proposer = prep.invites[a]
         first = len(SCALES) * (n + 1)
         base = {s: i for i, s in enumerate(SCALES)}
+        anchor = (first + base[1.0], base[1.0])
         gains = {
-            round(s / adopted, 6): self._reason(prep.ev, first + j, base[s], a)
+            round(s / adopted, 6): self._reason(
+                prep.ev, first + j, base[s], a, prep.future, True, anchor
+            )
             for j, s in enumerate(SCALES)
             if adopted == 1.0 or s == adopted
         }
         j = SCALES.index(adopted)
         outcomes = self._outcomes(prep.ev, first + j, base[adopted], a)
-        return self._view(prep.round, a, elapsed, deadline, prep.members, gains, proposer, outcomes)
+        # A country that left before pays again to come back (see `Foresight.rejoin_cost`).
+        cost = self._rejoin_cost[a] if self.country_agents[a].left_round is not None else 0.0
+        return self._view(prep.round, a, elapsed, deadline, prep.members, gains, proposer,
+                          outcomes, cost)  # fmt: skip
 
     def _negotiate(self, prep: Prepared, force: bool) -> dict[str, str]:
         r, ev = prep.round, prep.ev
@@ -1115,10 +1359,11 @@ class BlocModel(mesa.Model):
         members = self.members
         others = list(self.countries)
         cached = self._cache.pop((r, members, _move_key(move)), None)
-        if cached is None:
-            ev = self.evaluate(self._record_specs(members, move), r)
-        else:
-            ev = _slice(*cached)
+        specs = self._record_specs(members, move)
+        # Members look ahead when they weigh leaving.
+        ahead = [0, *(n + 1 for n, a in enumerate(self.countries) if a in members)] if r else []
+        now = None if cached is None else _slice(*cached)
+        ev, future = self._now_and_future(specs, r, ahead if members else [], now)
         self._cache.clear()
         out = ev.outcome
         self.last_outcome = out
@@ -1149,7 +1394,7 @@ class BlocModel(mesa.Model):
         fiscal = float((out.gap_payments[0] + out.stock_spending[0]).sum())
         if r > 0:
             self._flows_and_capacity(out, ry, move, r)
-            self._exits(r, ev, others, margins, decisions)
+            self._exits(r, ev, future, others, decisions)
         if move.action is not SupplierAction.NORMAL and r > 0:
             self._event(r, self.supplier_id, move.action.value, f"The supplier {move.reason}")
 
@@ -1339,29 +1584,55 @@ class BlocModel(mesa.Model):
         wanting to leave, whatever the sign of the noise."""
         return gain < -1e-9 * self.stake[actor]
 
-    def _exits(self, r: int, ev: Evaluation, others: list[str], margins: dict[str, float],
+    def _exits(self, r: int, ev: Evaluation, future: Evaluation | None, others: list[str],
                decisions: dict[str, str]) -> None:  # fmt: skip
+        """Members who, for longer than their patience, expect staying to be worth less than
+        leaving (over their horizon, as they forecast it, counting the cost of leaving) leave."""
         for n, a in enumerate(others):
             ag = self.country_agents[a]
             if not ag.member:
                 continue
-            if self._losing(a, margins[a]):
+            leaving = self._reason(ev, n + 1, 0, a, future, beliefs=True)
+            if self._losing(a, self._exit_cost[a] - leaving.total):
                 ag.losing_streak += 1
             else:
                 ag.losing_streak = 0
             if ag.losing_streak > ag.patience:
-                reason = self._reason(ev, n + 1, 0, a).sentence()
                 ag.member = False
                 ag.losing_streak = 0
                 ag.left_round = r
                 decisions[a] = "leave"
-                self._event(
-                    r, a, "left",
-                    f"{ag.name} left the bloc after {ag.patience + 1} rounds below its outside "
-                    f"option: {reason}",
-                )  # fmt: skip
+                self._event(r, a, "left", self._leaving_text(r, a, leaving))
             elif a not in decisions:
                 decisions[a] = "stay"
+
+    def _leaving_text(self, r: int, actor: str, leaving: Reason) -> str:
+        """Why a member left, in words: the gain it expects from leaving, what leaving costs,
+        and what changed since it joined (who came and went, the supplier's moves)."""
+        ag = self.country_agents[actor]
+        rounds = f"{ag.patience + 1} round{'s' if ag.patience else ''}"
+        years = self.config.foresight.horizon_days / 365
+        text = (
+            f"{ag.name} left the bloc after {rounds} expecting to do better outside over its "
+            f"{years:g}-year horizon, even after {money_words(self._exit_cost[actor])} of leaving "
+            f"costs: {leaving.sentence()}"
+        )
+        joined = max((q for q, a, kind in self.history if a == actor and kind == "joined"),
+                     default=None)  # fmt: skip
+        if joined is None:
+            return text
+        since = [
+            f"{self._name(a)} {_DONE[kind]}"
+            for q, a, kind in self.history
+            if q > joined and a != actor and kind in _DONE
+        ]
+        seen = list(dict.fromkeys(since))
+        if seen:
+            return text + f". Since it joined in round {joined}: " + ", ".join(seen[-4:])
+        return (
+            text + f". Since it joined in round {joined} nobody came or went and the supplier did "
+            "not move: demand, outages and new capacity moved the markets"
+        )
 
     def _event(self, r: int, actor: str, kind: str, text: str) -> None:
         self._events.append({"round": r, "actor": actor, "kind": kind, "text": text})
@@ -1469,3 +1740,15 @@ def _slice(ev: Evaluation, start: int, stop: int) -> Evaluation:
 def _move_key(move: SupplierMove) -> tuple:
     """What makes two supplier moves the same move for the markets (the reason does not)."""
     return (move.action, move.minerals, move.intensity, move.target, move.offer)
+
+
+def money_words(usd_per_year: float) -> str:
+    """An amount a year in words, without a sign: "$35m a year"."""
+    return f"{money(usd_per_year)[1:]} a year"
+
+
+def _geometric(u: float, mean_rounds: float) -> int:
+    """A geometric number of rounds (at least one) with the given mean, from a uniform draw."""
+    if mean_rounds <= 1.0:
+        return 1
+    return 1 + int(np.log1p(-u) / np.log1p(-1.0 / mean_rounds))

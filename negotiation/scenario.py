@@ -206,6 +206,9 @@ class Actor(Frozen):
     strategy: str = "myopic"
     strategy_params: dict[str, float] = {}
     patience: int = Field(3, ge=0, le=1000, description="rounds a member tolerates a loss")
+    discount: float = Field(
+        0.9, gt=0, le=1, description="value now of a dollar a year from now (time preference)"
+    )
     production: dict[str, Quantity] = {}  # t per year capacity
     unit_cost: dict[str, Annotated[float, Field(gt=0)]] = {}  # USD per tonne
     consumption: dict[str, Quantity] = {}  # t per year at the reference price
@@ -351,6 +354,61 @@ class Investment(Frozen):
     )
 
 
+class Uncertainty(Frozen):
+    """What is random in a run, all drawn from the model's generator (see docs/ODD.md, 7.4).
+
+    Rates are events per year, durations in days (each event lasts a geometric number of rounds
+    with that mean), sizes shares. Where docs/reference has a figure the default is taken from it;
+    the others are assumptions (docs/assumptions.md lists which)."""
+
+    enabled: bool = Field(True, description="draw outages, demand swings and policy surprises")
+    outage_rate: float = Field(
+        0.2, ge=0, le=12, description="outages a year per mineral, each at one producer"
+    )
+    outage_size: tuple[float, float] = Field(
+        (0.1, 0.5), description="share of that producer's capacity out, drawn uniformly"
+    )
+    outage_days: int = Field(90, ge=1, le=3650, description="mean length of an outage")
+    demand_volatility: float = Field(
+        0.08, ge=0, le=1, description="standard deviation of log world demand about its level"
+    )
+    demand_memory_days: int = Field(
+        365, ge=1, le=36500, description="days for a demand swing to decay by a factor e"
+    )
+    surprise_rate: float = Field(
+        0.45, ge=0, le=12, description="supplier's export-control surprises a year"
+    )
+    surprise_size: tuple[float, float] = Field(
+        (0.2, 0.6), description="share of its sales withheld, drawn uniformly"
+    )
+    surprise_days: int = Field(180, ge=1, le=3650, description="mean length of a surprise")
+    forecast_error: float = Field(
+        0.3, ge=0, le=2, description="log-normal error of each figure a country forecasts"
+    )
+
+    @model_validator(mode="after")
+    def _ranges_ordered(self) -> Uncertainty:
+        for name in ("outage_size", "surprise_size"):
+            lo, hi = getattr(self, name)
+            if not 0 <= lo <= hi <= 1:
+                raise ValueError(f"{name}: [{lo:g}, {hi:g}] must satisfy 0 <= low <= high <= 1")
+        return self
+
+
+class Foresight(Frozen):
+    """How far ahead countries look, and what switching sides costs them."""
+
+    horizon_days: int = Field(
+        730, ge=0, le=36500, description="days a country weighs when it joins, stays or leaves"
+    )
+    exit_cost: float = Field(
+        0.02, ge=0, le=10, description="one-off cost of leaving, fraction of a year's stake"
+    )
+    rejoin_cost: float = Field(
+        0.02, ge=0, le=10, description="one-off cost of joining again after leaving, same units"
+    )
+
+
 class LeverChange(Frozen):
     """Live levers changed from a given round on (how the app's mid-run changes are replayed)."""
 
@@ -380,6 +438,8 @@ class Scenario(Frozen):
     shocks: tuple[Shock, ...] = ()
     investment: Investment = Investment()
     trade: Trade = Trade()
+    uncertainty: Uncertainty = Uncertainty()
+    foresight: Foresight = Foresight()
     levers: tuple[LeverChange, ...] = ()
     seed: int | None = Field(None, ge=0, description="seed used by `bloc run` without --seed")
     extends: str | None = None

@@ -97,6 +97,19 @@ NOT_MONEY = {
     "trade.demand_elasticity",
     "trade.supply_elasticity",
     "investment.credibility_threshold",
+    "uncertainty.outage_rate",  # events a year
+    "uncertainty.outage_size.*",  # shares of capacity
+    "uncertainty.outage_days",
+    "uncertainty.demand_volatility",  # of log demand
+    "uncertainty.demand_memory_days",
+    "uncertainty.surprise_rate",
+    "uncertainty.surprise_size.*",  # shares of sales
+    "uncertainty.surprise_days",
+    "uncertainty.forecast_error",  # of log forecasts
+    "foresight.horizon_days",
+    "foresight.exit_cost",  # a fraction of the stake, itself money: scales with it
+    "foresight.rejoin_cost",
+    "actors.*.discount",
     "levers.*.round",
     "levers.*.penalty",
     "levers.*.aggressiveness",
