@@ -844,6 +844,7 @@ def LikelyView(
     key = settings_key(snap.scenario, snap.rounds, kwargs, n)
     current = solara.use_reactive(likely.job)
     tick = solara.use_reactive(0)
+    tick.value  # noqa: B018 - read, so that the page redraws when the job moves
 
     def launch() -> Callable[[], None]:
         job = likely.job
@@ -908,9 +909,10 @@ def LikelyView(
     done, total = (job.done, job.total or n) if ours else (0, n)
     dropped = likely.dropped
     if dropped is not None and dropped[2] != key and state != DONE:
-        solara.Text(
-            f"The settings changed while {dropped[0]} of {dropped[1]} runs were done: those runs "
-            "were stopped, and the runs started again with the new settings.",
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"The settings changed while {dropped[0]} of {dropped[1]} runs were "
+            "done: those runs were stopped, and the runs started again with the new settings.",
             classes=["likely-note", "likely-restarted"],
         )
     words = {
