@@ -167,6 +167,118 @@ def run_meta(sc: Any, seed: int, rounds: int) -> dict[str, Any]:
     }
 
 
+@main.command()
+@click.argument("scenario", default=DEFAULT_SCENARIO)
+@click.option("--runs", "n_runs", type=int, default=100, show_default=True,
+              help="Number of runs.")  # fmt: skip
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="Root seed: run i's seed is spawned from it [default: the scenario's, or 0].",
+)
+@click.option("--rounds", type=int, default=None, help="Rounds per run (default: the scenario's).")
+@click.option(
+    "--workers",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Local processes (1 runs in this process); the results do not depend on it.",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Override a scenario value, as for `bloc run` (repeatable).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder for runs, rounds and meta.json.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True
+)
+@click.option("--quiet", is_flag=True, help="Print nothing but errors (no progress bar).")
+def ensemble(
+    scenario: str,
+    n_runs: int,
+    seed: int | None,
+    rounds: int | None,
+    workers: int,
+    sets: tuple[str, ...],
+    out_dir: Path | None,
+    fmt: str,
+    quiet: bool,
+) -> None:
+    """Run SCENARIO many times with spawned seeds and print its outcomes as probabilities.
+
+    The probability that the bloc holds to the end (at the last round it has at least two
+    members, and no member left it during the run), each country's probability of being in at
+    the end, the most likely final memberships (each with a 95% Wilson interval), and the median
+    and 90% band over runs of prices, fiscal cost and supplier share at the last round."""
+    from negotiation.ensemble import EnsembleCancelled, run_ensemble, write_ensemble
+    from negotiation.scenario import load_scenario
+
+    if n_runs < 1:
+        fail(f"--runs must be at least 1 (got {n_runs})")
+    if rounds is not None and rounds < 1:
+        fail(f"--rounds must be at least 1 (got {rounds})")
+    if workers < 1:
+        fail(f"--workers must be at least 1 (got {workers})")
+    if out_dir is not None:
+        writable_dir(out_dir)
+    overrides = parse_sets(sets)
+    try:
+        sc = load_scenario(scenario, overrides)
+    except ScenarioError as e:
+        fail(*e.problems)
+    if seed is None:
+        seed = sc.seed if sc.seed is not None else 0
+    if seed < 0:
+        fail(f"--seed must be a non-negative integer (got {seed})")
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=n_runs,
+        unit="run",
+        desc="bloc ensemble",
+        file=sys.stderr,
+        disable=True if quiet else None,  # None: off when stderr is not a terminal
+        dynamic_ncols=True,
+        leave=False,
+    )
+
+    def progress(done: int, total: int) -> None:
+        bar.update(done - bar.n)
+
+    try:
+        ens = run_ensemble(sc, n_runs, seed=seed, workers=workers, rounds=rounds, progress=progress)
+    except ValueError as e:
+        fail(f"{scenario}: {e}")
+    except (KeyboardInterrupt, EnsembleCancelled):
+        bar.close()
+        click.echo("bloc ensemble: interrupted; nothing written", err=True)
+        sys.exit(130)
+    finally:
+        bar.close()
+    if out_dir is not None:
+        write_ensemble(ens, out_dir, fmt, run_meta(sc, seed, ens.n_rounds))
+    if not quiet:
+        click.echo(ens.text())
+        replay = ["bloc", "run", scenario, "--seed", str(int(ens.runs["seed"].iloc[0]))]
+        if rounds is not None:
+            replay += ["--rounds", str(rounds)]
+        for s in sets:
+            replay += ["--set", s]
+        click.echo(f"\nReplay one run alone, e.g. run 0: {shlex.join(replay)}")
+        if out_dir is not None:
+            click.echo(f"Wrote runs.{fmt}, rounds.{fmt} and meta.json to {out_dir}")
+
+
 @main.group(invoke_without_command=True)
 @click.pass_context
 def scenarios(ctx: click.Context) -> None:

@@ -26,6 +26,7 @@ MARKERS = {
     "replay": "replay(",
     "api": "BlocModel(scenario",
     "sweep": 'load("runs/',
+    "ensemble": "run_ensemble(",
     "checks": "run_checks(",
     "bargain": "bargain(",
     "strategy": "class Stubborn",
@@ -85,6 +86,18 @@ def test_load_a_sweep_in_pandas(tmp_path, monkeypatch):
     code = block("sweep").strip().splitlines()
     by_penalty = eval(code[-1], ns)  # the block's last line is an expression: show its value
     assert len(by_penalty) == 4 and np.isfinite(by_penalty).all()
+
+
+def test_an_ensemble_from_python():
+    from negotiation.ensemble import Ensemble
+
+    ns: dict = {}
+    exec(block("ensemble"), ns)
+    ens = ns["ens"]
+    assert isinstance(ens, Ensemble) and ens.n == 40 and ens.n_rounds == 12
+    assert 0 <= ens.p_holds <= 1 and ens.p_holds_ci[0] <= ens.p_holds <= ens.p_holds_ci[1]
+    assert list(ns["fan"].index) == list(range(13))
+    assert ens.outcomes["p"].sum() == pytest.approx(1.0)
 
 
 def test_validation_checks_from_python(monkeypatch, capsys):
