@@ -946,9 +946,7 @@ def LikelyResults(snap: Snapshot, ens: Any):
     everything = solara.use_reactive(False)
     minerals = snap.minerals if everything.value else likely_minerals(snap)
     panels = fan_panels(dict(snap.mineral_names), minerals)
-    bands = solara.use_memo(
-        lambda: fan_bands(ens.rounds, [p.column for p in panels]), [id(ens), minerals]
-    )
+    bands = solara.use_memo(lambda: fan_bands(ens, [p.column for p in panels]), [id(ens), minerals])
     fan = solara.use_memo(
         lambda: fan_svg(panels, bands, snap.rounds_df, snap.rounds, ens.n, snap.seed),
         [id(ens), minerals, snap.records_key],
@@ -962,7 +960,7 @@ def LikelyResults(snap: Snapshot, ens: Any):
         for a in snap.countries
     ]
     Svg(chances_svg(rows, ens.n), ["likely-chances-view"], "max-width: 980px")
-    shares = outcome_shares(ens.runs)
+    shares = outcome_shares(ens)
     solara.HTML(tag="div", unsafe_innerHTML=_outcomes_html(snap, shares, ens.n))
     top, p_top, _ = shares[0]
     sentences = [

@@ -177,17 +177,16 @@ def start_ensemble(
 
 
 def fan_bands(
-    rounds: pd.DataFrame, columns: Sequence[str], q: Sequence[float] = FAN_QUANTILES
+    ens: Ensemble, columns: Sequence[str], q: Sequence[float] = FAN_QUANTILES
 ) -> dict[str, np.ndarray]:
-    """Each column's per-round quantiles over the runs, as an array (len(q), rounds) keyed by
-    column, and "round": the rounds (sorted). Missing columns are left out."""
-    have = [c for c in columns if c in rounds.columns]
-    by_round = rounds.groupby("round", sort=True)
-    out: dict[str, np.ndarray] = {"round": np.asarray(sorted(rounds["round"].unique()))}
-    if have:
-        table = by_round[have].quantile(list(q))  # index (round, q)
-        for c in have:
-            out[c] = table[c].unstack().to_numpy(dtype=float).T
+    """`Ensemble.bands` for the fan charts: each column's per-round quantiles over the runs as
+    an array (len(q), rounds), keyed by column, and "round": the rounds. Columns the ensemble
+    does not record are left out."""
+    have = [c for c in columns if c in ens.value_columns]
+    table = ens.bands(have, q) if have else pd.DataFrame(index=sorted(ens.rounds["round"].unique()))
+    out: dict[str, np.ndarray] = {"round": table.index.to_numpy()}
+    for c in have:
+        out[c] = table[c].to_numpy(dtype=float).T
     return out
 
 
@@ -221,15 +220,11 @@ def members_words(members: str, names: Mapping[str, str], order: Sequence[str]) 
     return f"{', '.join(words[:-1])} and {words[-1]}"
 
 
-def outcome_shares(runs: pd.DataFrame) -> list[tuple[str, float, int]]:
-    """The distinct final memberships: (members, share of runs, runs), most likely first (ties
-    in the order the memberships first appear)."""
-    col = runs["final_members"].fillna("").astype(str)
-    counts = col.value_counts(sort=False)
-    n = len(col)
-    first = {m: k for k, m in reversed(list(enumerate(col)))}
-    ordered = sorted(counts.items(), key=lambda mc: (-mc[1], first[mc[0]]))
-    return [(str(m), c / n, int(c)) for m, c in ordered]
+def outcome_shares(ens: Ensemble) -> list[tuple[str, float, int]]:
+    """The distinct final memberships (`Ensemble.outcomes`): (members, share of runs, runs),
+    most likely first."""
+    df = ens.outcomes
+    return [(str(m), float(p), int(k)) for m, p, k in zip(df["members"], df["p"], df["runs"])]
 
 
 def member_shares(runs: pd.DataFrame, countries: Sequence[str]) -> dict[str, float]:

@@ -35,7 +35,7 @@ from negotiation.app_ensemble import (
     start_ensemble,
 )
 from negotiation.app_state import Session
-from negotiation.ensemble import EnsembleCancelled
+from negotiation.ensemble import Ensemble, EnsembleCancelled
 
 NAMES = {"us": "United States", "japan": "Japan", "eu": "European Union", "mexico": "Mexico"}
 COUNTRIES = ("us", "japan", "eu", "mexico")
@@ -146,11 +146,15 @@ def test_the_debrief_lines_against_a_hand_computation():
     ]
 
 
+def _ensemble(runs: pd.DataFrame, rounds: pd.DataFrame) -> Ensemble:
+    return Ensemble(runs=runs, rounds=rounds, scenario="hand", seed=0, n=len(runs))
+
+
 def test_fan_bands_are_the_per_round_quantiles():
     rounds = pd.DataFrame(
         {"run": [0, 0, 1, 1, 2, 2], "round": [0, 1] * 3, "x": [1.0, 10, 2, 30, 3, 20]}
     )
-    b = fan_bands(rounds, ["x", "missing"])
+    b = fan_bands(_ensemble(pd.DataFrame({"run": [0, 1, 2]}), rounds), ["x", "missing"])
     assert b["round"].tolist() == [0, 1] and "missing" not in b
     # round 0: 1, 2, 3 -> 5%: 1 + 0.05 * 2 = 1.1, median 2, 95%: 2.9 (linear, as numpy)
     np.testing.assert_allclose(b["x"][:, 0], [1.1, 2.0, 2.9])
@@ -158,12 +162,19 @@ def test_fan_bands_are_the_per_round_quantiles():
 
 
 def test_outcomes_most_likely_first_in_words():
-    runs = pd.DataFrame({"final_members": ["us", "eu+us", "eu+us", "", "japan+us+eu", "eu+us"]})
-    shares = outcome_shares(runs)
-    assert [(m, k) for m, _, k in shares] == [("eu+us", 3), ("us", 1), ("", 1), ("japan+us+eu", 1)]
+    finals = ["us", "eu+us", "eu+us", "", "eu+japan+us", "eu+us"]
+    runs = pd.DataFrame(
+        {
+            "run": range(6),
+            "final_members": finals,
+            "final_size": [len(f.split("+")) for f in finals],
+        }
+    )
+    shares = outcome_shares(_ensemble(runs, pd.DataFrame({"run": [], "round": []})))
+    assert [(m, k) for m, _, k in shares] == [("eu+us", 3), ("", 1), ("eu+japan+us", 1), ("us", 1)]
     assert shares[0][1] == 0.5
     assert members_words("eu+us", NAMES, COUNTRIES) == "the United States and the European Union"
-    assert members_words("japan+us+eu", NAMES, COUNTRIES) == (
+    assert members_words("eu+japan+us", NAMES, COUNTRIES) == (
         "the United States, Japan and the European Union"
     )
     assert members_words("us", NAMES, COUNTRIES) == "United States alone (no bloc)"
@@ -188,7 +199,7 @@ def test_a_job_reports_progress_and_stops_promptly_when_cancelled():
     def slow(progress, cancel):
         for k in range(1000):
             if cancel.is_set():
-                raise EnsembleCancelled()
+                raise EnsembleCancelled(k, 1000)
             progress(k + 1, 1000)
             started.set()
             time.sleep(0.01)
@@ -219,8 +230,8 @@ def test_a_real_ensemble_with_a_random_country_gives_shares_that_add_up():
     assert job.state == DONE, job.error
     ens = job.result
     assert ens.n == 12 and job.done == job.total == 12
-    assert sum(p for _, p, _ in outcome_shares(ens.runs)) == pytest.approx(1.0)
-    b = fan_bands(ens.rounds, ["world_price_lithium", "n_members"])
+    assert sum(p for _, p, _ in outcome_shares(ens)) == pytest.approx(1.0)
+    b = fan_bands(ens, ["world_price_lithium", "n_members"])
     for c in ("world_price_lithium", "n_members"):
         lo, mid, hi = b[c]
         assert (lo <= mid + 1e-9).all() and (mid <= hi + 1e-9).all()
@@ -262,8 +273,14 @@ def _until(check, timeout: float = 60.0):
 
 
 def _status(rc) -> dict:
-    (status,) = _html(rc, "likely-status")
-    return dict(status.attributes)
+    """The status line's attributes (looked for again if a render from the job's thread is
+    half way through replacing it)."""
+    for _ in range(50):
+        found = _html(rc, "likely-status")
+        if len(found) == 1:
+            return dict(found[0].attributes)
+        time.sleep(0.02)
+    raise AssertionError(f"{len(found)} status lines")
 
 
 def _type(rc, cls: str, text: str) -> None:
