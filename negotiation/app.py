@@ -908,6 +908,8 @@ def LikelyView(
     state = job.state if ours else "starting"
     done, total = (job.done, job.total or n) if ours else (0, n)
     dropped = likely.dropped
+    if job is not None and not ours and not job.finished:  # being stopped as this is drawn
+        dropped = (job.done, job.total, job.key)
     if dropped is not None and dropped[2] != key and state != DONE:
         solara.HTML(
             tag="div",
