@@ -23,6 +23,7 @@ import os
 os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # before solara is imported
 
 import contextlib
+import hashlib
 import logging
 import math
 import secrets
@@ -45,6 +46,9 @@ from negotiation.app_charts import (
     STATUS_COLOURS,
     VERMILLION,
     Charts,
+    chances_svg,
+    fan_panels,
+    fan_svg,
     gains_svg,
     money_svg,
     network_svg,
@@ -57,6 +61,22 @@ from negotiation.app_charts import (
     timeline_svg,
     utility_svg,
     with_gains,
+)
+from negotiation.app_ensemble import (
+    CANCELLED,
+    DONE,
+    ENSEMBLE_RUNS,
+    FAILED,
+    HOLDS_DEFINITION,
+    RUNS_BOUNDS,
+    EnsembleJob,
+    fan_bands,
+    members_words,
+    outcome_shares,
+    percent,
+    runs_sentence,
+    settings_key,
+    start_ensemble,
 )
 from negotiation.app_state import (
     AGGRESSIVENESS_BOUNDS,
@@ -194,6 +214,12 @@ CSS = """
   .bloc-main .v-tab--active { border-bottom: 3px solid #1976d2; }
 }
 .bloc-controls .slider-track .v-label { display: none; }
+.likely-status { font-size: 15px; margin: 6px 0; max-width: 980px; }
+.likely-note { color: #8a4b00; font-size: 14px; max-width: 980px; }
+.likely-text p, .likely-sentences li { font-size: 15px; line-height: 1.45; max-width: 980px; }
+.likely-outcomes { border-collapse: collapse; font-size: 15px; margin: 6px 0 10px 0; }
+.likely-outcomes th, .likely-outcomes td { padding: 2px 14px 2px 0; text-align: left; }
+.likely-outcomes td.n { text-align: right; }
 .levers-banner { background: #fff4e0; border: 1px solid #e0b060; border-radius: 4px;
   padding: 4px 10px; margin: 4px 0; font-size: 14px; }
 """
@@ -745,6 +771,216 @@ def ExportView(session: Session, snap: Snapshot):
     solara.Markdown("Each chart has its own PNG and SVG buttons under it.")
 
 
+@dataclass
+class Likely:
+    """The tab's ensemble, one per browser tab: kept when another tab is shown, so that coming
+    back to the same settings shows it at once. `dropped`: (runs done, runs asked, settings key)
+    of the last ensemble stopped before it finished."""
+
+    job: EnsembleJob | None = None
+    dropped: tuple[int, int, str] | None = None
+
+
+def likely_minerals(snap: Snapshot) -> tuple[str, ...]:
+    """The minerals with a floor in the levers now, else those with a floor in the run, else
+    the first four."""
+    now = tuple(m for m in snap.minerals if snap.levers.floors.get(m, 0) > 0)
+    return now or tuple(snap.floored()) or snap.minerals[:4]
+
+
+def _outcomes_html(snap: Snapshot, shares: list[tuple[str, float, int]], n: int) -> str:
+    rows = "".join(
+        f"<tr data-members='{escape(m)}'><td>{escape(members_words(m, snap.names, snap.countries))}"
+        f"</td><td class='n'>{k}</td><td class='n'>{escape(percent(p))}</td></tr>"
+        for m, p, k in shares[:6]
+    )
+    more = len(shares) - 6
+    tail = f"<caption style='caption-side: bottom'>and {more} more</caption>" if more > 0 else ""
+    return (
+        "<table class='likely-outcomes'><caption style='text-align:left'><b>The most likely "
+        f"final memberships</b> (members after the last round, out of {n} runs)</caption>"
+        "<tr><th>members at the end</th><th>runs</th><th>share</th></tr>"
+        f"{rows}{tail}</table>"
+    )
+
+
+def _meaning_html(snap: Snapshot, n: int, holds: float) -> str:
+    changed = [r for r in snap.lever_rounds if r > 0]
+    paragraphs = [
+        f"<b>What a probability means here.</b> {runs_sentence(n)}, {percent(holds)} ended with "
+        f"{HOLDS_DEFINITION}. Each run plays all {snap.rounds} rounds of <i>{escape(snap.title)}"
+        "</i> with agents at every seat and the levers as they are now, from round 1; the runs "
+        "differ only in their random draws (who answers first within a round, any random "
+        "strategy, and anything else the model draws at random). A share is a count of runs, "
+        "not a forecast of the world: with settings where no draw changes what the agents do, "
+        "every run tells the same story and the shares are 0% or 100%.",
+        "The runs start again whenever a lever, the number of runs or the run's scenario or "
+        "number of rounds (on Setup/Reset) changes: the runs in progress stop, and the view "
+        "shows only runs of the settings in force. A new seed does not restart them: they have "
+        "their own draws. <i>Same settings, another draw</i> plays the run on screen again "
+        "with a new seed, to the round it had reached (to the end from round 0).",
+    ]
+    if changed:
+        paragraphs.append(
+            f"The run on screen changed levers during the run (round {', '.join(map(str, changed))}"
+            "); these runs have the levers as they are now from the start, so it is not one of "
+            "their draws. <i>Same settings, another draw</i> plays one that is."
+        )
+    return "".join(f"<p>{p}</p>" for p in paragraphs)
+
+
+@solara.component
+def LikelyView(
+    snap: Snapshot,
+    likely: Likely,
+    runs: solara.Reactive[int],
+    redraw: Callable[[], None],
+):
+    """How likely is this? An ensemble of the settings on screen, run in the background with a
+    progress bar and restarted when they change: fan charts of the runs round by round with the
+    run on screen over them, and the chance of each outcome."""
+    n = int(runs.value)
+    kwargs = snap.levers.kwargs()
+    key = settings_key(snap.scenario, snap.rounds, kwargs, n)
+    current = solara.use_reactive(likely.job)
+    tick = solara.use_reactive(0)
+    tick.value  # noqa: B018 - read, so that the page redraws when the job moves
+
+    def launch() -> Callable[[], None]:
+        job = likely.job
+        if job is None or job.key != key or job.state in (CANCELLED, FAILED):
+            job = likely.job = start_ensemble(
+                key, snap.scenario, n, rounds=snap.rounds, kwargs=kwargs
+            )
+        current.set(job)
+
+        def stop() -> None:  # the settings changed, or the tab was left
+            if not job.finished:
+                job.cancel()
+                likely.dropped = (job.done, job.total, key)
+
+        return stop
+
+    solara.use_effect(launch, [key])
+    job = current.value
+
+    def follow(cancel: threading.Event) -> None:
+        """Redraw as the job moves, at most five times a second, until it has finished."""
+        if job is None:
+            return
+        seen = -1
+        while not cancel.is_set():
+            now = job.wait(seen, 0.5)
+            if now != seen:
+                seen = now
+                tick.set(now)
+            if job.finished:
+                return
+            cancel.wait(0.2)
+
+    solara.use_thread(follow, dependencies=[job], intrusive_cancel=False)
+
+    solara.HTML(tag="h3", unsafe_innerHTML="How likely is this?", classes=["likely-title"])
+    solara.Text(
+        f"The settings on screen played {n} times with different random draws, agents at every "
+        "seat: how often each outcome comes up.",
+        classes=["likely-intro"],
+    )
+    with solara.Row(gap="12px", style={"align-items": "center", "flex-wrap": "wrap"}):
+        NumberField(
+            "Runs",
+            n,
+            RUNS_BOUNDS,
+            "The number of runs",
+            lambda x: runs.set(int(x)),
+            classes=["likely-runs"],
+            style="flex: 0 0 110px; max-width: 110px",
+        )
+        solara.Button(
+            "Same settings, another draw",
+            icon_name="mdi-dice-multiple",
+            color="primary",
+            outlined=True,
+            on_click=redraw,
+            classes=["likely-redraw"],
+        )
+    ours = job is not None and job.key == key
+    state = job.state if ours else "starting"
+    done, total = (job.done, job.total or n) if ours else (0, n)
+    dropped = likely.dropped
+    if job is not None and not ours and not job.finished:  # being stopped as this is drawn
+        dropped = (job.done, job.total, job.key)
+    if dropped is not None and dropped[2] != key and state != DONE:
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"The settings changed while {dropped[0]} of {dropped[1]} runs were "
+            "done: those runs were stopped, and the runs started again with the new settings.",
+            classes=["likely-note", "likely-restarted"],
+        )
+    words = {
+        "starting": f"Starting {n} runs…",
+        "running": f"Running: {done} of {total} runs done",
+        DONE: f"{total} runs done"
+        + (f" in {job.seconds:.1f} s" if ours and job.seconds is not None else ""),
+        CANCELLED: "Stopped.",
+        FAILED: f"The runs failed: {job.error if ours else ''}",
+    }[state]
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=escape(words),
+        classes=["likely-status", *(["bloc-error"] if state == FAILED else [])],
+        attributes={
+            "data-state": state,
+            "data-done": str(done),
+            "data-total": str(total),
+            "data-key": hashlib.sha1(key.encode()).hexdigest()[:10],
+        },
+    )
+    if state in ("starting", "running"):
+        solara.ProgressLinear(100 * done / max(total, 1), classes=["likely-progress"])
+    if state == DONE and job is not None and job.result is not None:
+        LikelyResults(snap, job.result)
+
+
+@solara.component
+def LikelyResults(snap: Snapshot, ens: Any):
+    """A finished ensemble: fan charts with the run on screen, the chances, the meaning."""
+    everything = solara.use_reactive(False)
+    minerals = snap.minerals if everything.value else likely_minerals(snap)
+    panels = fan_panels(dict(snap.mineral_names), minerals)
+    bands = solara.use_memo(lambda: fan_bands(ens, [p.column for p in panels]), [id(ens), minerals])
+    fan = solara.use_memo(
+        lambda: fan_svg(panels, bands, snap.rounds_df, snap.rounds, ens.n, snap.seed),
+        [id(ens), minerals, snap.records_key],
+    )
+    Svg(fan, ["likely-fan-view"], "max-width: 980px")
+    solara.Checkbox(label="all minerals, not only those with a floor", value=everything)
+    holds = float(ens.p_holds)
+    p_member = ens.p_member
+    rows = [("holds", "The bloc holds to the end", holds)] + [
+        (a, f"{snap.names[a]} in at the end", float(p_member.get(a, float("nan"))))
+        for a in snap.countries
+    ]
+    Svg(chances_svg(rows, ens.n), ["likely-chances-view"], "max-width: 980px")
+    shares = outcome_shares(ens)
+    solara.HTML(tag="div", unsafe_innerHTML=_outcomes_html(snap, shares, ens.n))
+    top, p_top, _ = shares[0]
+    sentences = [
+        f"{runs_sentence(ens.n)}, the bloc held to the end in {percent(holds)} "
+        f"({round(holds * ens.n)} runs).",
+        f"The most likely end: {members_words(top, snap.names, snap.countries)}, in "
+        f"{percent(p_top)} of the runs.",
+    ]
+    solara.HTML(
+        tag="ul",
+        unsafe_innerHTML="".join(f"<li>{escape(t)}</li>" for t in sentences),
+        classes=["likely-sentences"],
+    )
+    solara.HTML(
+        tag="div", unsafe_innerHTML=_meaning_html(snap, ens.n, holds), classes=["likely-text"]
+    )
+
+
 # ----------------------------------------------------------------------------------------------
 # Controls
 
@@ -1211,6 +1447,15 @@ def Page():
         return lambda name, value: guarded(lambda: session.change(name, value))
 
     change = solara.use_memo(make_change, [])
+    likely: Likely = solara.use_memo(Likely, [])  # this tab's ensemble
+    runs = solara.use_reactive(ENSEMBLE_RUNS)
+
+    def another_draw() -> Snapshot:
+        playing.set(False)
+        fresh = new_seed()
+        seed.set(fresh)
+        return session.redraw(fresh)
+
     restore = solara.use_memo(lambda: lambda: guarded(session.restore_levers), [])
     info = solara.use_memo(lambda: LeverInfo.of(s), [s.run])
 
@@ -1275,6 +1520,8 @@ def Page():
                     MoneyView(s, charts)
                 with solara.lab.Tab("Why?"):
                     WhyView(s, charts)
+                with solara.lab.Tab("How likely?"):
+                    LikelyView(s, likely, runs, lambda: guarded(another_draw))
                 with solara.lab.Tab("Events"):
                     EventsView(s)
                 with solara.lab.Tab("About"):

@@ -1003,3 +1003,214 @@ def network_svg(snap: Snapshot, status: dict[str, Status]) -> str:
         x0 += 20 + int(7.8 * len(text)) + 14
     parts.append("</svg>")
     return "".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------
+# How likely is this? Fan charts over an ensemble's runs, and the chances of each outcome
+
+FAN_FILL = "#9CC9E8"  # the 5-95 % band: a light blue under the median's blue
+
+
+@dataclass(frozen=True)
+class FanPanel:
+    title: str
+    column: str
+    unit: str = "money"  # as Panel.unit
+    scale: float = 1.0
+
+
+def fan_panels(mineral_names: dict[str, str], minerals: Sequence[str]) -> list[FanPanel]:
+    """World price of each mineral shown, the bloc's fiscal cost and its size."""
+    return [
+        *(
+            FanPanel(f"World price: {mineral_label(mineral_names[m])}", f"world_price_{m}")
+            for m in minerals
+        ),
+        FanPanel("Fiscal cost of the floors, $bn a year", "fiscal_cost", "bn", 1e-9),
+        FanPanel("Bloc size, members", "n_members", "bn"),
+    ]
+
+
+def _fan_panel_svg(
+    p: FanPanel,
+    band: np.ndarray | None,
+    rounds: np.ndarray,
+    single: tuple[np.ndarray, np.ndarray] | None,
+    last_round: int,
+    box: tuple[float, float, float, float],
+) -> list[str]:
+    """One small multiple of a fan chart: the 5-95 % band, the median, the single run."""
+    x0, y0, w, h = box
+    left, right, top, bottom = x0 + 64, x0 + w - 14, y0 + 28, y0 + h - 26
+    lo_q = mid = hi_q = np.full(len(rounds), np.nan)
+    if band is not None:
+        lo_q, mid, hi_q = (band[k] * p.scale for k in range(3))
+    sx, sy = single if single is not None else (np.array([]), np.array([]))
+    sy = sy * p.scale
+    values = np.concatenate([lo_q, hi_q, mid, sy])
+    finite = values[np.isfinite(values)]
+    if finite.size:
+        ticks = nice_ticks(min(0.0, float(finite.min())), max(0.0, float(finite.max()) * 1.02))
+    else:
+        ticks = nice_ticks(0.0, 1.0)
+    lo, hi = ticks[0], ticks[-1]
+
+    def px(r: float) -> float:
+        return left + (r + 0.5) / (last_round + 1) * (right - left)
+
+    def py(v: float) -> float:
+        return bottom - (v - lo) / (hi - lo) * (bottom - top)
+
+    parts = [
+        f'<g class="panel fan-panel" data-title="{escape(p.title)}" data-column="{p.column}">',
+        f'<text x="{x0 + 10:.0f}" y="{y0 + 17:.0f}" font-size="16" font-weight="bold" '
+        f'fill="{DARK}">{escape(p.title)}</text>',
+    ]
+    for t in ticks:
+        y = py(t)
+        parts.append(
+            f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{right:.1f}" y2="{y:.1f}" '
+            f'stroke="{"#9A9A9A" if t == 0 else "#E3E3E3"}" stroke-width="1"/>'
+            f'<text x="{left - 6:.1f}" y="{y + 5:.1f}" font-size="14" text-anchor="end" '
+            f'fill="{DARK}">{escape(tick_label(t, p.unit))}</text>'
+        )
+    step = round_step(last_round, max(2, int((right - left) / 48)))
+    for r in range(0, last_round + 1, step):
+        parts.append(
+            f'<text x="{px(r):.1f}" y="{bottom + 19:.1f}" font-size="14" text-anchor="middle" '
+            f'fill="{DARK}">{r}</text>'
+        )
+    ok = np.isfinite(lo_q) & np.isfinite(hi_q)
+    for a, b in _runs(ok):
+        upper = [f"{px(r):.1f},{py(v):.1f}" for r, v in zip(rounds[a:b], hi_q[a:b])]
+        lower = [f"{px(r):.1f},{py(v):.1f}" for r, v in zip(rounds[a:b], lo_q[a:b])]
+        parts.append(
+            f'<polygon class="fan-band" points="{" ".join(upper + lower[::-1])}" '
+            f'fill="{FAN_FILL}" fill-opacity="0.6" stroke="{FAN_FILL}" stroke-width="1">'
+            f"<title>{escape(p.title)}: 5–95% of runs</title></polygon>"
+        )
+    for series, xs, ys, colour, width in (
+        ("median", rounds, mid, BLUE, 2.5),
+        ("this-run", sx, sy, VERMILLION, 2.5),
+    ):
+        good = np.isfinite(ys)
+        for a, b in _runs(good):
+            pts = " ".join(f"{px(r):.1f},{py(v):.1f}" for r, v in zip(xs[a:b], ys[a:b]))
+            label = "median of the runs" if series == "median" else "the run on screen"
+            parts.append(
+                f'<polyline class="series fan-{series}" data-series="{series}" points="{pts}" '
+                f'fill="none" stroke="{colour}" stroke-width="{width}" stroke-linejoin="round">'
+                f"<title>{escape(p.title)}: {label}</title></polyline>"
+            )
+        last = np.flatnonzero(good)
+        if last.size:
+            i = int(last[-1])
+            parts.append(
+                f'<circle class="last-point" cx="{px(xs[i]):.1f}" cy="{py(ys[i]):.1f}" r="4" '
+                f'fill="{colour}"/>'
+            )
+    if not finite.size:
+        parts.append(
+            f'<text x="{(left + right) / 2:.0f}" y="{(top + bottom) / 2:.0f}" font-size="14" '
+            f'text-anchor="middle" fill="{GREY}">nothing to draw yet</text>'
+        )
+    parts.append("</g>")
+    return parts
+
+
+def fan_svg(
+    panels: Sequence[FanPanel],
+    bands: dict[str, np.ndarray],
+    single: Any,
+    last_round: int,
+    n: int,
+    seed: int | None = None,
+) -> str:
+    """Fan charts: for each panel the median over an ensemble's `n` runs and the band from the
+    5th to the 95th percentile, round by round (`bands`: see `app_ensemble.fan_bands`), with
+    the run on screen (`single`, its rounds table, or None) drawn over them."""
+    rounds = np.asarray(bands.get("round", np.arange(last_round + 1)), dtype=float)
+    cols = 1 if len(panels) == 1 else 2 if len(panels) <= 4 else 3
+    rows = math.ceil(max(len(panels), 1) / cols)
+    this_run = "the run on screen" + (f" (seed {seed})" if seed is not None else "")
+    items = [
+        (f"median of {n} runs", BLUE, ""),
+        ("5–95% of runs", FAN_FILL, ""),
+        (this_run, VERMILLION, ""),
+    ]
+    title = f"How likely: {n} runs, round by round"
+    two_lines = title_width(title) + 20 + legend_width(items) > SVG_W
+    head, foot = 58 if two_lines else 34, 20
+    ph = 250 if rows == 1 else 200
+    height = head + rows * ph + foot
+    pw = SVG_W / cols
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SVG_W} {height:.0f}" '
+        f'width="100%" role="img" font-family="{FONT}" class="bloc-chart chart-fan" '
+        f'data-runs="{n}">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="4" y="21" font-size="17" font-weight="bold" fill="{DARK}">'
+        f"{escape(title)}</text>",
+        *_legend(items, SVG_W - 6, 46 if two_lines else 22),
+    ]
+    for k, p in enumerate(panels):
+        r, c = divmod(k, cols)
+        single_xy = None
+        if single is not None and p.column in single:
+            single_xy = (
+                single["round"].to_numpy(dtype=float),
+                single[p.column].to_numpy(dtype=float),
+            )
+        parts += _fan_panel_svg(
+            p, bands.get(p.column), rounds, single_xy, last_round, (c * pw, head + r * ph, pw, ph)
+        )
+    parts.append(
+        f'<text x="{SVG_W / 2:.0f}" y="{height - 4:.0f}" font-size="14" text-anchor="middle" '
+        f'fill="{DARK}">round</text></svg>'
+    )
+    return "".join(parts)
+
+
+def chances_svg(rows: Sequence[tuple[str, str, float]], n: int) -> str:
+    """Horizontal bars, one per (key, label, share of runs): the chance of each outcome, 0-100 %,
+    with the percentage at the end of the bar."""
+    label_w, row, head = 330, 34, 40
+    right = SVG_W - 70
+    height = head + row * len(rows) + 30
+    title = f"Chances out of {n} runs"
+
+    def px(share: float) -> float:
+        return label_w + share * (right - label_w)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SVG_W} {height}" width="100%" '
+        f'role="img" font-family="{FONT}" class="bloc-chart chart-chances" data-runs="{n}">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="4" y="22" font-size="17" font-weight="bold" fill="{DARK}">'
+        f"{escape(title)}</text>",
+    ]
+    for t in (0.0, 0.25, 0.5, 0.75, 1.0):
+        x = px(t)
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{head:.0f}" x2="{x:.1f}" y2="{head + row * len(rows):.0f}" '
+            f'stroke="{"#9A9A9A" if t == 0 else "#E3E3E3"}" stroke-width="1"/>'
+            f'<text x="{x:.1f}" y="{head + row * len(rows) + 18:.0f}" font-size="13" '
+            f'text-anchor="middle" fill="{DARK}">{100 * t:g}%</text>'
+        )
+    for i, (key, label, share) in enumerate(rows):
+        y = head + row * i
+        s = share if math.isfinite(share) else 0.0
+        words = f"{100 * share:.0f}%" if math.isfinite(share) else "–"
+        parts.append(
+            f'<g class="chance" data-key="{escape(key)}" data-share="{s:.4f}">'
+            f'<text x="{label_w - 8}" y="{y + row / 2 + 5:.0f}" font-size="15" '
+            f'text-anchor="end" fill="{DARK}">{escape(label)}</text>'
+            f'<rect class="bar" x="{label_w:.1f}" y="{y + 5:.1f}" '
+            f'width="{max(px(s) - label_w, 1.5):.1f}" height="{row - 10}" '
+            f'fill="{BLUE if key != "holds" else GREEN}"><title>{escape(label)}: {words}</title>'
+            f"</rect>"
+            f'<text x="{px(s) + 6:.1f}" y="{y + row / 2 + 5:.0f}" font-size="15" '
+            f'fill="{DARK}">{words}</text></g>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

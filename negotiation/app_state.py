@@ -479,6 +479,18 @@ class Session:
             self.run_id += 1
             return self.snapshot()
 
+    def redraw(self, seed: int) -> Snapshot:
+        """Same settings, another draw: a new run of this scenario and number of rounds with
+        `seed` and the levers as they are now (pending changes included), played at once to the
+        round on screen (to the end if none was played yet)."""
+        with self.lock:
+            upto = self.model.round or self.model.rounds
+            self.setup(self.scenario, seed, self.rounds, self.levers())
+            while self.model.round < upto:
+                self.model.step()
+                self.pushed[self.model.round] = pushed_by_the_supplier(self.model)
+            return self.snapshot()
+
     def step(self, run_id: int | None = None) -> Snapshot | None:
         """Play one round (None, and nothing done, if `run_id` is no longer the current run)."""
         with self.lock:

@@ -34,6 +34,7 @@ import sys
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 from functools import cached_property
 from html import escape
@@ -1677,6 +1678,7 @@ def FacilitatorView(room: Room, key: str):
         with solara.lab.Tab("Room"):
             RoomTab(room, snap, key, do, base)
         with solara.lab.Tab("Charts"):
+            AgentComparison(room, snap)
             ChartsView(snap)
         with solara.lab.Tab("Narrative"):
             html("ul", narrative_html(snap, 300), "ws-events")
@@ -1924,6 +1926,99 @@ def ChartsView(rs: RoomSnapshot):
             "image/png",
             "ws-download-prices",
         )
+
+
+#: Agent-only runs a room's debrief compares the room's game with.
+AGENT_RUNS = 50
+_AGENT_RUNS: weakref.WeakKeyDictionary[Room, Any] = weakref.WeakKeyDictionary()
+_AGENT_RUNS_LOCK = threading.Lock()
+
+
+def agent_runs(room: Room) -> Any:
+    """The room's agent-only ensemble (an `app_ensemble.EnsembleJob`): `AGENT_RUNS` runs of its
+    scenario, number of rounds and opening levers with agents at every seat, on a thread of its
+    own. One per room, started when a page first asks and shared by every page that shows it;
+    started again only if the opening levers change (in the lobby) or it was stopped."""
+    from negotiation.app_ensemble import CANCELLED, settings_key, start_ensemble
+
+    levers = dict(room.levers)
+    key = settings_key(room.scenario, room.rounds, levers, AGENT_RUNS)
+    with _AGENT_RUNS_LOCK:
+        job = _AGENT_RUNS.get(room)
+        if job is None or job.key != key or job.state == CANCELLED:
+            if job is not None:
+                job.cancel()
+            job = start_ensemble(key, room.config, AGENT_RUNS, rounds=room.rounds, kwargs=levers)
+            _AGENT_RUNS[room] = job
+        return job
+
+
+def _comparison_html(rs: RoomSnapshot, ens: Any) -> str:
+    from negotiation.app_ensemble import debrief_lines
+
+    lines = debrief_lines(rs.rounds_df, rs.round, rs.finished, ens, rs.names, rs.countries)
+    ev = rs.events_df
+    changed = sorted({int(r) for r in ev.loc[ev["kind"] == "lever", "round"]})
+    note = (
+        f" Levers changed during your session (round {', '.join(map(str, changed))}); the "
+        "agent-only runs keep the room's opening levers throughout."
+        if changed
+        else ""
+    )
+    return (
+        "<ul class='ws-agent-lines'>"
+        + "".join(f"<li>{escape(t)}</li>" for t in lines)
+        + "</ul><p class='ws-muted ws-agent-meaning'>"
+        + escape(
+            f"The agent-only runs: {ens.n} runs of the same scenario, number of rounds and "
+            "opening levers with agents at every seat, each with its own random draws. A "
+            f"percentage is a share of those runs: 80% of {ens.n} agent-only runs would be "
+            f"{round(0.8 * ens.n)} of the {ens.n} simulated runs with these settings and "
+            "different random draws."
+        )
+        + escape(note)
+        + "</p>"
+    )
+
+
+@solara.component
+def AgentComparison(room: Room, rs: RoomSnapshot):
+    """The debrief's comparison of the room's game with agents alone, computed in the
+    background (the page stays responsive and shows the runs' progress)."""
+    job = agent_runs(room)
+    tick = solara.use_reactive(0)
+    tick.value  # noqa: B018 - read, so that the page redraws when the job moves
+
+    def follow(cancel: threading.Event) -> None:
+        seen = -1
+        while not cancel.is_set():
+            now = job.wait(seen, 0.5)
+            if now != seen:
+                seen = now
+                tick.set(now)
+            if job.finished:
+                return
+            cancel.wait(0.3)
+
+    solara.use_thread(follow, dependencies=[job], intrusive_cancel=False)
+    html("h3", "Your room against agents alone", "ws-agent-title")
+    if not job.finished:
+        html(
+            "div",
+            f"Running {job.total} agent-only runs of the same settings to compare with: "
+            f"{job.done} of {job.total} done",
+            "ws-agent-status",
+            **{"data-state": job.state, "data-done": str(job.done)},
+        )
+        solara.ProgressLinear(100 * job.done / max(job.total, 1), classes=["ws-agent-progress"])
+        return
+    if job.result is None:
+        html("div", escape(f"The agent-only runs failed: {job.error}"), "ws-error ws-agent-status")
+        return
+    ens = job.result
+    memo = ("agent-comparison", job.key, rs.finished)
+    text = rs.per_round(memo, lambda: _comparison_html(rs, ens))
+    html("div", text, "ws-agent-comparison", **{"data-round": str(rs.round)})
 
 
 @solara.component

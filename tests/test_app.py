@@ -803,7 +803,7 @@ def test_a_banner_says_when_levers_differ_from_the_scenario_s_and_takes_them_bac
 
 def test_the_about_tab_has_a_glossary():
     _, rc = _page()
-    rc.find(v.Tabs).widget.v_model = 6
+    rc.find(v.Tabs).widget.v_model = 7  # About
     about = " ".join(str(w.template) for w in rc.find(v.VuetifyTemplate).widgets)
     assert "Glossary" in about
     for term, _ in GLOSSARY:
@@ -835,7 +835,7 @@ def test_a_counter_proposal_adopted_is_a_lever_change_and_the_floor_fields_follo
     base = load_scenario("expansion").policy.floors["lithium"]
     field = _one(rc, v.TextField, "lever-floor-lithium")
     assert field.v_model == f"{round(base * 2 * 0.8):,}"  # the floor in force, not the typed one
-    rc.find(v.Tabs).widget.v_model = 5  # Events
+    rc.find(v.Tabs).widget.v_model = 6  # Events
     (events,) = _html(rc, "bloc-events")
     assert "round 7</span>India counter-proposed floors x0.8 and" in events.unsafe_innerHTML
     rc.find(v.Tabs).widget.v_model = 1  # Prices: the round is marked on the chart

@@ -645,3 +645,69 @@ def test_fifty_random_lever_settings_break_nothing(app, server, screenshot_dir):
         assert errors.count() == 0, (errors.first.inner_text(), done[-1])
         assert "Traceback" not in server.log(), done[-5:]
     app.screenshot(path=screenshot_dir / "app-random-levers.png")
+
+
+def _likely(page) -> dict:
+    return page.evaluate("() => ({...document.querySelector('.likely-status')?.dataset ?? {}})")
+
+
+def test_how_likely_runs_in_the_background_restarts_on_a_change_and_draws_the_fan(
+    app, screenshot_dir
+):
+    """The How likely? tab: a progress bar while the runs go; a lever changed while they run
+    stops them and starts them again; then the fan charts, the chances and what they mean;
+    another draw replays the run on screen with a new seed over the same runs."""
+    type_into(app, "structural-rounds", "6")
+    reset(app)
+    step(app)
+    open_tab(app, "How likely?")
+    app.locator(".likely-title").wait_for()
+    type_into(app, "likely-runs", "1000")  # long enough to change a lever while it runs
+    app.wait_for_function(
+        "() => { const s = document.querySelector('.likely-status')?.dataset;"
+        " return s && s.total === '1000' && s.state === 'running' && Number(s.done) > 0; }"
+    )
+    assert app.locator(".likely-progress").is_visible()
+    assert "Running:" in app.locator(".likely-status").inner_text()
+    first = _likely(app)
+    app.screenshot(path=screenshot_dir / "app-likely-running.png")
+    type_into(app, "lever-penalty-number", "50")
+    try:
+        app.wait_for_function(
+            f"() => document.querySelector('.likely-status')?.dataset.key !== '{first['key']}'"
+        )
+    finally:
+        app.screenshot(path=screenshot_dir / "app-likely-changed.png")
+    assert _likely(app)["state"] in ("starting", "running")
+    note = app.locator(".likely-restarted").inner_text()
+    assert "of 1000 runs were done" in note and "runs started again with the new settings" in note
+    type_into(app, "likely-runs", "10")
+    app.wait_for_function(
+        "() => document.querySelector('.likely-status')?.dataset.state === 'done'", timeout=120_000
+    )
+    assert _likely(app)["total"] == "10"
+    fan = app.locator(".likely-fan-view svg.chart-fan")
+    fan.locator("g.fan-panel").first.wait_for()
+    app.locator(".likely-chances-view svg.chart-chances").wait_for()
+    titles = [
+        t for t in fan.locator("g.fan-panel").evaluate_all("gs => gs.map(g => g.dataset.title)")
+    ]
+    assert any(t.startswith("World price: ") for t in titles), titles
+    assert "Fiscal cost of the floors, $bn a year" in titles and "Bloc size, members" in titles
+    assert fan.locator("polygon.fan-band").count() == len(titles)
+    assert fan.locator("polyline.fan-this-run").count() >= len(titles)
+    chances = app.locator(".likely-chances-view svg.chart-chances")
+    assert chances.locator("g.chance[data-key=holds]").count() == 1
+    assert chances.locator("g.chance[data-key=japan]").count() == 1
+    assert app.locator(".likely-outcomes tr[data-members]").count() >= 1
+    text = app.locator(".likely-text").inner_text()
+    assert "Out of 10 simulated runs with these settings and different random draws" in text
+    assert not charts_ok(app)
+    app.screenshot(path=screenshot_dir / "app-likely.png", full_page=True)
+    seed = app.locator(".structural-seed input").input_value()
+    app.locator(".likely-redraw").click()
+    app.wait_for_function(
+        f"() => document.querySelector('.structural-seed input').value !== '{seed}'"
+    )
+    assert current_round(app) == 1
+    assert _likely(app)["state"] == "done"  # the runs have their own draws: not started again
