@@ -249,6 +249,11 @@ class Draw:
         return None if self.first_fracture is None else self.first_fracture - 1
 
     @property
+    def exits(self) -> list[int]:
+        """The rounds in which a member left (each is out from the next round)."""
+        return sorted({int(x) for x in self.ev("left")["round"]})
+
+    @property
     def holds(self) -> bool:
         return self.first_fracture is None and len(self.final) >= 2
 
@@ -327,20 +332,25 @@ def test_every_about_text_says_a_run_is_one_draw():
 
 def test_ministerial_2026_headline():
     """In every draw Japan, the EU and Mexico join within five rounds (all three in round 1 in
-    most), no member leaves and the four are together at the end; the supplier cuts its exports of
-    four minerals to members in nearly every round; Singapore stays out, for its openness."""
+    most); the four are together at the end in nearly every draw, and in most no member ever
+    leaves (in the others mostly the US); the supplier cuts its exports of four minerals to members
+    in nearly every round; Singapore stays out, for its openness."""
     ds = draws("ministerial-2026")
     assert all(d.members[0] == {"us"} for d in ds)
     assert all(all((d.joined(a) or 99) <= 5 for a in FOUR - {"us"}) for d in ds)
     assert share(ds, lambda d: all(d.joined(a) == 1 for a in FOUR - {"us"})) >= MOST
-    assert share(ds, lambda d: d.holds and d.final == FOUR) == EVERY
+    assert share(ds, lambda d: d.final == FOUR) >= NEARLY_EVERY
+    assert share(ds, lambda d: d.holds) >= MOST
+    broken = [d for d in ds if not d.holds]
+    assert share(broken, lambda d: d.left("us")) >= MOST
     actions = pd.concat([d.rounds["supplier_action"].iloc[1:] for d in ds])
     assert (actions == "export_controls").mean() >= NEARLY_EVERY
+    aimed = pd.concat([d.ev("export_controls")["text"].str.endswith("to members") for d in ds])
+    assert aimed.mean() >= NEARLY_EVERY  # the others are surprises, blanket
     for d in ds:
         r = d.rounds.iloc[1:]
         cuts = r[r["supplier_action"] == "export_controls"]
         assert (cuts["supplier_target"] == CONTROLLED).all()
-        assert d.ev("export_controls")["text"].str.endswith("to members").all()
         assert d.ev("joined", "singapore").empty and len(d.ev("rejected", "singapore")) > 0
         for text in d.ev("rejected", "singapore")["text"]:
             costs = {k: v for k, v in amounts(text).items() if v < 0}
@@ -351,7 +361,7 @@ def test_ministerial_2026_things_to_notice():
     """Japan and the EU join for tariff revenue and supply security (most draws), Mexico for its
     copper miners (every draw); the US's margin in round 1 is the thinnest (most draws), with
     medians near $50m, $80m, $180m and $300m; the US would gain by leaving in some round in
-    nearly every draw yet never leaves; MP's NdPr goes to members first."""
+    nearly every draw, yet it leaves in only a few; MP's NdPr goes to members first."""
     ds = draws("ministerial-2026")
     for a in ("japan", "eu"):
         wanted = {"tariff revenue", "supply security"}
@@ -361,27 +371,30 @@ def test_ministerial_2026_things_to_notice():
     for d in ds:
         r = d.rounds.iloc[1:]
         assert (r["bloc_price_copper"] / r["world_price_copper"]).between(1.045, 1.055).all()
-        assert (r["secured_rare_earths"] >= 1300).all()
+        with_mp = [k for k in r["round"] if "us" in d.members[int(k)]]  # MP is American
+        assert (r.set_index("round").loc[with_mp, "secured_rare_earths"] >= 1300).all()
     four = [d for d in ds if d.members[1] == FOUR]
     assert share(four, lambda d: min(FOUR, key=lambda a: d.margin(1, a)) == "us") >= MOST
     medians = {a: np.median([d.margin(1, a) for d in four]) for a in FOUR}
     assert 30e6 < medians["us"] < 70e6 and 60e6 < medians["japan"] < 100e6
     assert 160e6 < medians["mexico"] < 200e6 and 250e6 < medians["eu"] < 350e6
     assert share(ds, lambda d: any(d.would_leave("us", k) for k in range(1, 37))) >= NEARLY_EVERY
-    assert not any(d.left("us") for d in ds)
+    assert share(ds, lambda d: d.left("us")) <= 0.25  # "in only a few draws"
 
 
 def test_ministerial_2026_stockpile_drained_by_floods():
     """The supplier floods in most of the first ten rounds (nearly every draw); the US would gain
-    by leaving from round 1 (every draw); it leaves now and then (about 1 in 8) and comes back;
-    about four fifths of the fund is spent by round 12 in the median draw."""
+    by leaving from round 1 (every draw); it leaves in most draws (about 2 in 3), usually in
+    round 5; about four fifths of the fund is spent by round 12 in the median draw; all four are
+    in at the end in every draw."""
     ds = draws("ministerial-2026", (("policy.instrument", "stockpile"),))
     floods = lambda d: (d.rounds["supplier_action"].iloc[1:11] == "flood").mean()  # noqa: E731
     assert share(ds, lambda d: floods(d) >= 0.6) >= NEARLY_EVERY
     assert all(d.would_leave("us", 1) for d in ds)
-    out = share(ds, lambda d: d.left("us"))
-    assert 0 < out <= 0.25
-    assert all("us" in d.final for d in ds)  # those that leave come back
+    out = [d for d in ds if d.left("us")]
+    assert within(len(out) / len(ds), about(2, 3))
+    assert share(out, lambda d: d.rounds_of("left", "us")[0] == 5) > 0.5
+    assert all(d.final == FOUR for d in ds)  # those that leave come back
     fund = [d.rounds["stockpile_fund"].iloc[12] / d.rounds["stockpile_fund"].iloc[0] for d in ds]
     assert 0.1 <= np.median(fund) <= 0.3
 
@@ -396,22 +409,29 @@ def test_ministerial_2026_stockpile_drained_by_floods():
     ids=["default", "price-gap", "blanket-controls"],
 )
 def test_ministerial_2026_recipe_form_and_hold(sets):
-    """In every draw the four are together by round 5, nobody leaves and all four are in at the
-    end; in most draws from round 1."""
+    """The default and price gap: in every draw the four are together by round 5, in nearly every
+    draw all in at the end, in most no member ever leaves (where one does, mostly the US).
+    Blanket controls, even complete: the bloc stays whole in every draw."""
     ds = draws("ministerial-2026", sets)
-    assert all(all(d.members[k] == FOUR for k in range(5, 37)) for d in ds)
-    assert share(ds, lambda d: d.holds and d.final == FOUR) == EVERY
+    assert all(all((d.joined(a) or 99) <= 5 for a in FOUR - {"us"}) for d in ds)
     assert share(ds, lambda d: d.members[1] == FOUR) >= MOST
+    if sets and sets[0][0] == "supplier.strategy":
+        assert share(ds, lambda d: d.holds and d.final == FOUR) == EVERY
+        return
+    assert share(ds, lambda d: d.final == FOUR) >= NEARLY_EVERY
+    assert share(ds, lambda d: d.holds) >= MOST
+    broken = [d for d in ds if not d.holds]
+    assert share(broken, lambda d: d.left("us")) >= MOST
 
 
 def test_ministerial_2026_recipe_tariff_wall():
-    """At 100 %: a member leaves in about 9 in 10 (the US in about 2 in 3), in most of those
+    """At 100 %: a member leaves in about 9 in 10 (the US in about 7 in 10), in most of those
     within the first year; many come back; leaving saves consumer cost beyond tariff revenue.
-    At 50 % about half; at 200 % every draw."""
+    At 50 % more than half; at 200 % every draw."""
     ds = draws("ministerial-2026", (("policy.outsider_penalty", 1.0),))
     broken = [d for d in ds if d.first_exit is not None]
     assert within(len(broken) / len(ds), about(9))
-    assert within(share(ds, lambda d: d.left("us")), about(2, 3))
+    assert within(share(ds, lambda d: d.left("us")), about(7))
     assert share(broken, lambda d: d.first_exit <= 12) >= MOST
     assert share(broken, lambda d: d.final == FOUR) >= 0.3  # "many come back later"
     for d in broken:
@@ -419,42 +439,49 @@ def test_ministerial_2026_recipe_tariff_wall():
             found = amounts(text)  # what leaving gains: consumer cost saved outweighs revenue
             assert found["consumer cost"] > -found.get("tariff revenue", 0.0), text
     half = draws("ministerial-2026", (("policy.outsider_penalty", 0.5),))
-    assert within(share(half, lambda d: d.first_exit is not None), ABOUT_HALF)
+    assert share(half, lambda d: d.first_exit is not None) > 0.5
     double = draws("ministerial-2026", (("policy.outsider_penalty", 2.0),))
     assert share(double, lambda d: d.first_exit is not None) == EVERY
 
 
 def test_ministerial_2026_recipe_tougher_supplier():
-    """Aggressiveness 1: a member leaves in nearly every draw, in more than half as early as
-    rounds 5-7; Japan is out at the end in about half. 0.6: holds in nearly every draw.
-    Side offers: the US is bought out in about 7 in 10; Japan and the EU never leave."""
+    """Aggressiveness 1: a member leaves in every draw, in most as early as rounds 5-7; Japan is
+    out at the end in more than half. 0.6: a member leaves in about half. Side offers: the US is
+    bought out in every draw and comes back in most; the EU never leaves."""
     full = draws("ministerial-2026", (("supplier.aggressiveness", 1.0),))
-    assert share(full, lambda d: d.first_exit is not None) >= NEARLY_EVERY
-    assert share(full, lambda d: d.first_exit in (5, 6, 7)) > 0.5
-    assert within(share(full, lambda d: "japan" not in d.final), ABOUT_HALF)
+    assert share(full, lambda d: d.first_exit is not None) == EVERY
+    assert share(full, lambda d: d.first_exit in (5, 6, 7)) >= MOST
+    assert share(full, lambda d: "japan" not in d.final) > 0.5
     some = draws("ministerial-2026", (("supplier.aggressiveness", 0.6),))
-    assert share(some, lambda d: d.holds) >= NEARLY_EVERY
+    assert within(share(some, lambda d: d.first_exit is not None), ABOUT_HALF)
     bribed = draws(
         "ministerial-2026", (("supplier.strategy", "side-offers"), ("supplier.aggressiveness", 1.0))
     )
-    assert within(share(bribed, lambda d: d.left("us")), about(7))
-    assert not any(d.left("japan") or d.left("eu") for d in bribed)
+    assert share(bribed, lambda d: d.left("us")) == EVERY
+    assert share(bribed, lambda d: "us" in d.final) >= MOST
+    assert not any(d.left("eu") for d in bribed)
     for d in bribed:
         assert all("side deals" in amounts(t) for t in d.ev("left", "us")["text"])
 
 
 def test_ministerial_2026_recipe_a_bloc_that_holds_breaks_when_the_penalty_rises_mid_run():
-    """200 % from round 13: a member leaves in every draw, in most within a year (by round 24);
-    Japan in every draw, the EU in nearly every, the US in about half. 100 %: about 8 in 10."""
+    """200 % from round 13: in most draws the four are together in round 12; a member leaves in
+    every draw, in most within a year of the change (rounds 13-24); Japan in every draw, the EU in
+    nearly every, the US less often. 100 %: in most draws, but later."""
     ds = draws("ministerial-2026", (("levers.0.round", 13), ("levers.0.penalty", 2.0)))
-    assert all(all(d.members[k] == FOUR for k in range(5, 13)) for d in ds)  # held till then
-    assert share(ds, lambda d: d.first_exit is not None and d.first_exit >= 13) == EVERY
-    assert share(ds, lambda d: d.first_exit <= 24) >= MOST
+    assert share(ds, lambda d: d.members[12] == FOUR) >= MOST
+    assert share(ds, lambda d: d.first_exit is not None) == EVERY
+    assert share(ds, lambda d: any(13 <= x <= 24 for x in d.exits)) >= MOST
     assert share(ds, lambda d: d.left("japan")) == EVERY
     assert share(ds, lambda d: d.left("eu")) >= NEARLY_EVERY
-    assert within(share(ds, lambda d: d.left("us")), ABOUT_HALF)
+    assert share(ds, lambda d: d.left("us")) < share(ds, lambda d: d.left("eu"))
     lower = draws("ministerial-2026", (("levers.0.round", 13), ("levers.0.penalty", 1.0)))
-    assert within(share(lower, lambda d: d.first_exit is not None), about(8))
+    assert share(lower, lambda d: any(x >= 13 for x in d.exits)) >= MOST
+
+    def after(d):
+        return min([x for x in d.exits if x >= 13], default=99)
+
+    assert np.median([after(d) for d in lower]) > np.median([after(d) for d in ds])
 
 
 def test_ministerial_2026_with_nothing_on_offer_nobody_joins():
@@ -476,19 +503,22 @@ THREE = {"us", "japan", "eu"}
 
 
 def test_us_japan_eu_30_day_headline():
-    """Both join in round 1 in about a quarter of the draws, all within the year; the three hold
-    to the end in every draw; the supplier cuts exports to members in nearly every round; the EU
-    signs after round 1 in about half; both gain tariff revenue and supply security in most."""
+    """Both join in round 1 in about a quarter of the draws, all within the year; the three are
+    together at the end in nearly every draw, Japan and the EU never leave; the supplier cuts
+    exports to members in nearly every round; the EU signs after round 1 in about half; tariff
+    revenue is each one's largest gain in every draw, supply security adds to it in about half or
+    more."""
     ds = draws("us-japan-eu-30-day")
     assert within(share(ds, lambda d: d.joined("japan") == d.joined("eu") == 1), (0.1, 0.45))
-    assert all(d.final == THREE and d.holds for d in ds)
+    assert share(ds, lambda d: d.final == THREE) >= NEARLY_EVERY
+    assert not any(d.left("japan") or d.left("eu") for d in ds)
     assert within(share(ds, lambda d: d.joined("eu") > 1), ABOUT_HALF)
     actions = pd.concat([d.rounds["supplier_action"].iloc[1:] for d in ds])
     assert (actions == "export_controls").mean() >= NEARLY_EVERY
     for a in ("japan", "eu"):
-        wanted = {"tariff revenue", "supply security"}
-        positive = [{k for k, v in d.gains("joined", a).items() if v > 0} for d in ds]
-        assert frac(wanted <= p for p in positive) >= MOST, a
+        gains = [d.gains("joined", a) for d in ds]
+        assert all(max(g, key=g.get) == "tariff revenue" for g in gains), a
+        assert frac(g.get("supply security", 0) > 0 for g in gains) >= 0.35, a
 
 
 def test_us_japan_eu_30_day_things_to_try():
@@ -527,15 +557,17 @@ def test_us_mexico_60_day_headline():
 def test_us_mexico_60_day_things_to_try():
     opened = draws("us-mexico-60-day", (("agenda.open_accession", True),))
     five = {"us", "mexico", "canada", "japan", "eu"}
-    assert all(d.final == five for d in opened)
+    assert share(opened, lambda d: d.final == five) >= NEARLY_EVERY
     assert share(opened, lambda d: d.joined("mexico") == d.joined("canada") == 1) >= NEARLY_EVERY
     for d in opened:
         r = d.rounds.set_index("round")
         with_eu = [k for k in range(1, 13) if "eu" in d.members[k]]
         assert (r.loc[with_eu, "bloc_price_fluorspar"] > r.loc[with_eu, "floor_fluorspar"]).all()
     free = draws("us-mexico-60-day", (("policy.outsider_penalty", 0.0),))
-    assert all(d.holds and {"mexico", "canada"} <= d.final for d in free)
+    assert all(d.joined("mexico") and d.joined("canada") for d in free)
+    assert not any(d.left("mexico") or d.left("canada") for d in free)
     assert within(share(free, lambda d: d.joined("mexico") == 1), about(3, 4))
+    assert within(share(free, lambda d: d.left("us")), about(3))
     passive = draws("us-mexico-60-day", (("supplier.strategy", "passive"),))
     assert all(d.joined("mexico") == 1 for d in passive)
     assert share(passive, lambda d: d.joined("canada") == 3) >= NEARLY_EVERY
@@ -594,46 +626,48 @@ def test_supplier_floods_things_to_try():
     assert np.median(kept) < 0.4  # "gives away most of its producer surplus"
     adaptive = draws("supplier-floods", (("supplier.strategy", "adaptive"),))
     assert all((d.rounds["supplier_action"] == "export_controls").any() for d in adaptive)
-    assert share(adaptive, lambda d: d.holds) >= NEARLY_EVERY
+    assert share(adaptive, lambda d: d.holds) >= MOST
 
 
 # -- export-controls -----------------------------------------------------------------------------
 
 
 def test_export_controls_headline():
-    """The US's and Japan's gains are below zero in most rounds 17-28; yet in nearly every draw
-    both ride it out and the four are together at the end; the EU and Mexico never leave."""
+    """The US's and Japan's gains are below zero in most rounds 17-28; in about 4 draws in 10 one
+    of them leaves, mostly in rounds 21-27, and comes back, so the four are together at the end in
+    nearly every draw; the EU and Mexico never leave."""
     ds = draws("export-controls")
     assert all(s.target == "members" for s in load_scenario("export-controls").shocks)
     for a in ("us", "japan"):
         losing = [d.would_leave(a, k) for d in ds for k in range(17, 29) if a in d.members[k]]
         assert np.mean(losing) >= MOST, a
-    assert share(ds, lambda d: d.holds and d.final == FOUR) >= NEARLY_EVERY
-    assert not any(d.left("eu") or d.left("mexico") for d in ds)
+    broken = [d for d in ds if d.first_exit is not None]
+    assert within(len(broken) / len(ds), about(4))
+    assert share(broken, lambda d: 21 <= d.first_exit <= 27) >= MOST
+    assert all(set(d.ev("left")["actor"]) <= {"us", "japan"} for d in ds)
+    assert share(ds, lambda d: d.final == FOUR) >= NEARLY_EVERY
 
 
 def test_export_controls_things_to_notice():
     ds = draws("export-controls")
     for a in ("us", "japan"):
-        assert frac(d.margin(16, a) > 0 for d in ds) >= NEARLY_EVERY, a
-        assert frac(d.margin(21, a) < 0 for d in ds) >= MOST, a
-    us_thinnest = share(ds, lambda d: d.margin(16, "us") == min(d.margin(16, a) for a in FOUR))
+        assert frac(d.margin(16, a) > 0 for d in ds if a in d.members[16]) >= NEARLY_EVERY, a
+        assert frac(d.margin(21, a) < 0 for d in ds if a in d.members[21]) >= MOST, a
+    four = [d for d in ds if d.members[16] == FOUR]
+    us_thinnest = share(four, lambda d: d.margin(16, "us") == min(d.margin(16, a) for a in FOUR))
     assert us_thinnest >= MOST
     gallium = [d.rounds["world_price_gallium"] for d in ds]
     assert frac(g.iloc[20] > g.iloc[16] for g in gallium) >= NEARLY_EVERY
 
 
 def test_export_controls_things_to_try():
-    impatient = draws("export-controls", (("actors.us.patience", 1), ("actors.japan.patience", 1)))
-    broken = [d for d in impatient if d.first_exit is not None]
-    assert len(broken) / len(impatient) >= MOST
-    assert share(broken, lambda d: d.first_exit >= 13) >= MOST
-    assert share(impatient, lambda d: d.final == FOUR) >= MOST
+    default = draws("export-controls")
+    patient = draws("export-controls", (("actors.japan.patience", 6),))
+    assert share(patient, lambda d: d.left("japan")) < share(default, lambda d: d.left("japan"))
     blanket = draws("export-controls", tuple((f"shocks.{i}.target", "all") for i in range(6)))
-    assert all(d.holds and d.final == FOUR for d in blanket)
+    assert not any(x >= 17 for d in blanket for x in d.exits)
     adaptive = draws("export-controls", (("supplier.strategy", "adaptive"),))
-    assert within(share(adaptive, lambda d: d.first_exit is not None), about(4))
-    assert share(adaptive, lambda d: d.left("japan")) > share(adaptive, lambda d: d.left("us"))
+    assert share(adaptive, lambda d: d.first_exit is not None) >= MOST
 
 
 # -- singapore-open-hub --------------------------------------------------------------------------
@@ -655,7 +689,7 @@ def _hub(d: Draw) -> dict[int, tuple[float, float]]:
 def test_singapore_open_hub_headline():
     """Singapore never joins and answers no every round, openness its largest cost; $2-3bn a year
     in the median draw, more in round 1, against gains of about $100m; the other four join, in
-    round 1 in most draws."""
+    round 1 in most draws, and are together at the end in nearly every draw."""
     ds = draws("singapore-open-hub")
     hubs = [_hub(d) for d in ds]
     for d, hub in zip(ds, hubs):
@@ -663,7 +697,7 @@ def test_singapore_open_hub_headline():
         for text in d.ev("rejected", "singapore")["text"]:
             costs = {k: v for k, v in amounts(text).items() if v < 0}
             assert min(costs, key=costs.get) == "openness of trade", text
-        assert d.final == FOUR and d.holds
+    assert share(ds, lambda d: d.final == FOUR) >= NEARLY_EVERY
     first = np.median([h[1][0] for h in hubs])
     later = np.median([np.median([v[0] for k, v in h.items() if k > 1]) for h in hubs])
     assert 2e9 <= later < first <= 3.2e9
@@ -681,7 +715,7 @@ def test_singapore_open_hub_things_to_try():
     free = draws("singapore-open-hub", (("policy.outsider_penalty", 0.0),))
     assert all(d.joined("singapore") is None for d in free)
     assert all(max(v[0] for v in _hub(d).values()) > 1e9 for d in free)
-    assert within(share(free, lambda d: d.first_exit is not None), about(3))
+    assert share(free, lambda d: d.first_exit is not None) == EVERY
     gap = draws("singapore-open-hub", (("policy.instrument", "price_gap"),))
     assert all(d.joined("singapore") is None for d in gap)
     assert all(all(0.3e9 < v[0] < 2.6e9 for v in _hub(d).values()) for d in gap)
@@ -694,20 +728,24 @@ NEWCOMERS = {"australia", "south_korea", "india"}
 
 def test_expansion_headline():
     """Australia joins in round 7 (every draw), South Korea and India by round 12 (in round 7 in
-    about half); lithium share from under 2% to about a third; the seven hold to the end;
-    South Korea's margin hovers around zero."""
+    about half); lithium share from under 2% to about a third; the seven are together at the end in
+    nearly every draw, in most no member ever leaves, and where one does it is mostly South Korea
+    or India; South Korea's margin hovers around zero."""
     ds = draws("expansion")
     assert all(d.joined("australia") == 7 for d in ds)
     for a in ("south_korea", "india"):
         assert all(7 <= d.joined(a) <= 12 for d in ds), a
         assert within(frac(d.joined(a) == 7 for d in ds), (0.35, 0.75)), a
-    assert all(d.holds and d.final == FOUR | NEWCOMERS for d in ds)
+    assert share(ds, lambda d: d.final == FOUR | NEWCOMERS) >= NEARLY_EVERY
+    assert share(ds, lambda d: d.holds) >= MOST
+    broken = [d for d in ds if not d.holds]
+    assert share(broken, lambda d: d.left("south_korea") or d.left("india")) >= MOST
     for d in ds:
         share_li = d.rounds.set_index("round")["bloc_share_lithium"]
         assert (share_li.loc[:6] < 0.02).all()
     after = [d.rounds.set_index("round")["bloc_share_lithium"].loc[13:].mean() for d in ds]
     assert 0.27 <= np.median(after) <= 0.4  # "about a third"
-    sk = [np.median([d.margin(k, "south_korea") for k in range(13, 37)]) for d in ds]
+    sk = [np.nanmedian([d.margin(k, "south_korea") for k in range(13, 37)]) for d in ds]
     assert abs(np.median(sk)) < 20e6 and max(abs(x) for x in sk) < 60e6
 
 
@@ -725,17 +763,17 @@ def test_expansion_things_to_notice():
     )
     sk = [d.margin(k, "south_korea") < 0 for d in ds for k in range(13, 37)]
     assert np.mean(sk) >= 0.25  # "below zero in many rounds"
-    assert not any(d.left("south_korea") for d in ds)
+    assert share(ds, lambda d: d.left("south_korea")) <= 0.25  # "leaves in only a few draws"
 
 
 def test_expansion_things_to_try():
     opened = draws("expansion", (("agenda.open_accession", True),))
     six = NEWCOMERS | FOUR - {"us"}
-    assert all(all(d.joined(a) <= 3 for a in six) and d.holds for d in opened)
+    assert all(all(d.joined(a) <= 3 for a in six) for d in opened)
     free = draws("expansion", (("policy.outsider_penalty", 0.0),))
-    assert within(share(free, lambda d: d.first_exit is not None), ABOUT_HALF)
-    assert within(share(free, lambda d: d.left("japan")), ABOUT_HALF)
-    assert within(share(free, lambda d: "south_korea" not in d.final), ABOUT_HALF)
+    assert share(free, lambda d: d.first_exit is not None) == EVERY
+    for a in ("us", "japan", "eu"):
+        assert share(free, lambda d: a not in d.final) >= MOST, a  # noqa: B023
     assert all("australia" in d.final for d in free)
 
 
@@ -753,8 +791,8 @@ TIN_MEMBERS = {"malaysia", "indonesia", "thailand", "ec", "japan"}
 
 def test_tin_1985_headline():
     """The fund runs dry in nearly every draw, in rounds 10-20, by round 15 in more than half; the
-    price then falls about 40% below the floor; mines close in about half the draws, only after
-    the fund has run dry; Brazil's share rises by about a fifth in the median draw."""
+    price then falls about 40% below the floor in most; mines close in about half the draws, only
+    after the fund has run dry; Brazil's share rises by about a fifth in the median draw."""
     ds = draws("tin-1985")
     dry = [_dry_round(d) for d in ds]
     assert share(dry, lambda x: x is not None) >= NEARLY_EVERY
@@ -768,10 +806,11 @@ def test_tin_1985_headline():
             continue
         held = r.loc[1 : x - 1]
         assert (held["world_price_tin"] >= 0.999 * held["floor_tin"]).all()
-        if x <= 18:
-            assert 0.5 <= r["world_price_tin"].iloc[-1] / 12800 <= 0.7  # "about 40% below"
         closed = d.ev("closure")
         assert closed.empty or closed["round"].min() > x
+    early = [d for d, x in zip(ds, dry) if x is not None and x <= 18]
+    fell = [0.5 <= d.rounds["world_price_tin"].iloc[-1] / 12800 <= 0.7 for d in early]
+    assert frac(fell) >= MOST  # "in most draws about 40% below the floor"
     assert within(share(ds, lambda d: not d.ev("closure").empty), ABOUT_HALF)
     assert not any(not d.ev("closure").empty for d, x in zip(ds, dry) if x is None)
     rise = [
