@@ -401,7 +401,7 @@ class BlocModel(mesa.Model):
         M, A = len(self.minerals), len(self.actor_ids)
         u, ry, days = sc.uncertainty, sc.round_years, sc.time.round_days
         self.uncertainty = u
-        world, beliefs = self.rng.integers(2**63, size=2)
+        world, beliefs, self._order_seed = (int(x) for x in self.rng.integers(2**63, size=3))
         self._world_rng = np.random.default_rng(int(world))
         self._belief_rng = np.random.default_rng(int(beliefs))
         #: share of each producer's capacity (actors, then the rest of the world) out of action
@@ -1038,8 +1038,11 @@ class BlocModel(mesa.Model):
         self._draw_round(r)
         members = self.members
         invites = self._invitations(r)
-        order = list(invites)
-        self.rng.shuffle(order)  # who answers first matters when a counter is adopted
+        # Who answers first matters when a counter is adopted: the order is drawn afresh each
+        # round, a key per country in the table's order, so that one more country at the end
+        # of the table leaves the others' order alone.
+        keys = np.random.default_rng([self._order_seed, r]).random(len(self.countries))
+        order = sorted(invites, key=lambda a: keys[self._country_row[a]])
         # Members played by people are asked each round whether they stay.
         staying = [a for a in sorted(members) if self._is_human(a)]
         specs: list[tuple] = [(members, s, self.last_move) for s in SCALES]
