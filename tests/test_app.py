@@ -6,6 +6,7 @@ The same behaviour in a real browser is in tests/test_app_browser.py.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import subprocess
@@ -45,7 +46,7 @@ from negotiation.app_charts import (
     with_gains,
 )
 from negotiation.app_state import Levers, Session, in_words, round_summary, statuses
-from negotiation.app_text import GLOSSARY, aggressiveness_idle, cost_sharing_idle
+from negotiation.app_text import GLOSSARY, aggressiveness_idle, cost_sharing_idle, seed_help
 from negotiation.cli import entry
 from negotiation.scenario import ScenarioError, scenario_names
 from negotiation.types import COMPONENTS
@@ -967,15 +968,45 @@ def test_sliders_set_the_penalty_and_a_country_weight():
     assert _round(rc) == 1
 
 
-def test_the_seed_says_what_it_does_and_the_claim_holds():
+def test_the_seed_says_what_it_does_and_the_claim_holds(tmp_path):
+    from negotiation.app import _draws_luck
+
     _, rc = _page()
     (hint,) = _html(rc, "seed-help")
-    assert "often plays the very same run" in hint.unsafe_innerHTML
-    runs = [Session(SCENARIO, seed=seed) for seed in (0, 1, 2)]
-    for s in runs:
+    assert html.unescape(hint.unsafe_innerHTML) == seed_help(True)
+    assert "The seed draws the run's luck" in seed_help(True)
+    assert "a new seed, another run" in seed_help(True)
+
+    def played(scenario, seed, **levers):
+        s = Session(scenario, seed=seed)
+        for name, value in levers.items():
+            s.change(name, value)
         for _ in range(6):
             s.step()
-    assert all(s.model.rounds_df.equals(runs[0].model.rounds_df) for s in runs)
+        return s.model
+
+    # the same seed, the same run; another seed, another run
+    runs = [played(SCENARIO, seed) for seed in (0, 0, 1, 2)]
+    assert runs[1].rounds_df.equals(runs[0].rounds_df)
+    assert not runs[2].rounds_df.equals(runs[0].rounds_df)
+    assert not runs[3].rounds_df.equals(runs[2].rounds_df)
+    # at one seed, changed levers meet the same luck: the same surprises, in the same rounds
+    # (the world's draws do not depend on what the agents do; seed 6 has one in round 1)
+    as_is, tougher = played(SCENARIO, 6), played(SCENARIO, 6, penalty=1.0, aggressiveness=0.0)
+    surprises = [
+        m.events_df.loc[m.events_df["kind"] == "surprise", ["round", "text"]].to_numpy().tolist()
+        for m in (as_is, tougher)
+    ]
+    assert surprises[0], "no surprise in six rounds: pick a seed with one"
+    assert surprises[1] == surprises[0]
+    assert not tougher.rounds_df.equals(as_is.rounds_df)
+    # with the randomness off, the seed only orders the answers, and the panel says so
+    calm = tmp_path / "calm.toml"
+    calm.write_text(f'extends = "{SCENARIO}"\n\n[uncertainty]\nenabled = false\n')
+    assert "often plays the very same run" in seed_help(_draws_luck(str(calm)))
+    assert "often plays the very same run" not in seed_help(_draws_luck(SCENARIO))
+    runs = [played(str(calm), seed) for seed in (0, 1, 2)]
+    assert all(m.rounds_df.equals(runs[0].rounds_df) for m in runs)
 
 
 def test_reset_with_a_new_seed_starts_a_new_run():
