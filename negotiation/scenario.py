@@ -402,10 +402,10 @@ class Foresight(Frozen):
         730, ge=0, le=36500, description="days a country weighs when it joins, stays or leaves"
     )
     exit_cost: float = Field(
-        0.02, ge=0, le=10, description="one-off cost of leaving, fraction of a year's stake"
+        0.005, ge=0, le=10, description="one-off cost of leaving, fraction of a year's stake"
     )
     rejoin_cost: float = Field(
-        0.02, ge=0, le=10, description="one-off cost of joining again after leaving, same units"
+        0.005, ge=0, le=10, description="one-off cost of joining again after leaving, same units"
     )
 
 
