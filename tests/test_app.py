@@ -220,12 +220,19 @@ def test_this_round_is_summed_up_in_a_few_sentences():
     assert f"{joined[0]} joined the bloc: " in text  # ...and why
     assert "The supplier bans exports of Rare earths" in text  # its move, in names
     assert not re.search(r"\b(us|rare_earths)\b|_", text)
-    for _ in range(4):
+
+    def left(snap):
+        ev = snap.events_df
+        return list(ev.loc[(ev["kind"] == "left") & (ev["round"] == snap.round), "actor"])
+
+    # seed 0: the first to leave is the US, in round 5 (under a 100% penalty, Japan and the EU
+    # in, the supplier banning its exports to members)
+    while not left(snap) and snap.round < 12:
         snap = s.step()
-    ev = snap.events_df
-    assert list(ev.loc[(ev["kind"] == "left") & (ev["round"] == 5), "actor"]) == ["us"]
+    assert left(snap) == ["us"]
     text = round_summary(snap)
-    assert "The United States left" in text and "below its outside option" in text
+    assert text.startswith("The United States left. ")  # who moved, and why:
+    assert "expecting to do better outside over its 2-year horizon" in text
 
 
 def test_a_stale_play_thread_cannot_step_the_next_run():
@@ -416,8 +423,9 @@ def test_worse_off_inside_is_leaning_to_the_supplier_only_when_its_move_is_why()
     assert all(not x.leaning and "would gain by leaving" in x.note for x in losing)
     assert "because the supplier" not in " ".join(x.note for x in losing)
     # the adaptive supplier's export controls, a little harder than the scenario's, push the
-    # US toward the door (ministerial-2026)
-    s = Session(SCENARIO, seed=0)
+    # US toward the door (ministerial-2026; with seed 6's luck it is worse off inside in round 1
+    # only because of them)
+    s = Session(SCENARIO, seed=6)
     s.change("aggressiveness", 0.5)
     snap = s.step()
     assert snap.last["supplier_action"] == "export_controls" and snap.pushed[1] == {"us"}
@@ -427,8 +435,9 @@ def test_worse_off_inside_is_leaning_to_the_supplier_only_when_its_move_is_why()
 
 
 def test_the_gain_chart_follows_each_member_s_margin_over_the_rounds():
-    s = Session(SCENARIO, seed=0)
-    s.change("aggressiveness", 0.6)  # a tougher supplier than the scenario's: the US walks out
+    # a tougher supplier than the scenario's: with seed 15's luck the US walks out (in round 25)
+    s = Session(SCENARIO, seed=15)
+    s.change("aggressiveness", 0.6)
     for _ in range(30):
         snap = s.step()
     df = with_gains(snap).rounds_df
@@ -452,16 +461,19 @@ def test_the_gain_chart_follows_each_member_s_margin_over_the_rounds():
 def test_why_says_where_a_member_stands_in_the_round_shown():
     from negotiation.app import _why_html
 
-    s = Session(SCENARIO, seed=0)
+    s = Session(SCENARIO, seed=12)  # in round 2 the US is worse off inside, Japan better off
     s.change("aggressiveness", 0.5)  # a tougher supplier than the scenario's
     for _ in range(2):
         snap = s.step()
     st = statuses(snap)
     html = _why_html(snap)
-    assert (st["us"].margin or 0) < 0 and (st["japan"].margin or 0) > 0  # US: export controls
+    assert {"us", "japan"} <= set(snap.members)
+    assert (st["us"].margin or 0) < 0 and (st["japan"].margin or 0) > 0
     us = re.search(r"<p class='why-us'>(.*?)</p>", html).group(1)
     assert "A member from the start" in us  # the decision cited...
     assert "Now, in round 2, its gain from staying in is -$" in us  # ...and where it stands now
+    assert "in this round&#x27;s markets it would gain by leaving" in us  # ...and what it means
+    assert "expected to do better outside over its horizon" in us
     assert f"longer than its patience ({s.levers().patience['us']} rounds)" in us
     japan = re.search(r"<p class='why-japan'>(.*?)</p>", html).group(1)
     assert "Now, in round 2, staying in is worth +$" in japan
@@ -824,10 +836,12 @@ def test_the_about_tab_has_a_glossary():
 
 
 def test_a_counter_proposal_adopted_is_a_lever_change_and_the_floor_fields_follow_it():
-    """expansion, floors x2: in round 7 India counter-proposes floors x0.8 and the EU agrees.
-    The model logs no lever for it (it scales its floors), so the app marks the round itself."""
+    """expansion, floors x2, seed 22: in round 7 South Korea counter-proposes floors x0.8 and
+    the US agrees. The model logs no lever for it (it scales its floors), so the app marks the
+    round itself."""
     _, rc = _page()
     rc.find(v.Select, label="Scenario").widget.v_model = "expansion"
+    _type(rc, "structural-seed", "22")
     rc.find(v.Btn, class_="bloc-reset").widget.click()
     rc.find(v.Btn, class_="floors-x2").widget.click()
     for _ in range(7):
@@ -838,7 +852,7 @@ def test_a_counter_proposal_adopted_is_a_lever_change_and_the_floor_fields_follo
     assert field.v_model == f"{round(base * 2 * 0.8):,}"  # the floor in force, not the typed one
     rc.find(v.Tabs).widget.v_model = 6  # Events
     (events,) = _html(rc, "bloc-events")
-    assert "round 7</span>India counter-proposed floors x0.8 and" in events.unsafe_innerHTML
+    assert "round 7</span>South Korea counter-proposed floors x0.8 and" in events.unsafe_innerHTML
     rc.find(v.Tabs).widget.v_model = 1  # Prices: the round is marked on the chart
     (chart,) = _html(rc, "chart-prices-view")
     assert re.search(r"data-lever-round=.7.", chart.unsafe_innerHTML)
