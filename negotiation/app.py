@@ -812,10 +812,12 @@ def _meaning_html(snap: Snapshot, n: int, holds: float) -> str:
         f"<b>What a probability means here.</b> {runs_sentence(n)}, {percent(holds)} ended with "
         f"{HOLDS_DEFINITION}. Each run plays all {snap.rounds} rounds of <i>{escape(snap.title)}"
         "</i> with agents at every seat and the levers as they are now, from round 1; the runs "
-        "differ only in their random draws (who answers first within a round, any random "
-        "strategy, and anything else the model draws at random). A share is a count of runs, "
-        "not a forecast of the world: with settings where no draw changes what the agents do, "
-        "every run tells the same story and the shares are 0% or 100%.",
+        "differ only in their random draws: outages at mines and refineries, swings in demand, "
+        "the supplier's surprise export controls, each country's forecast errors, who answers "
+        "first within a round and any random strategy. A share is a count of runs, not a "
+        "forecast of the world: it is as good as the model's assumptions about that luck. In a "
+        "scenario that draws no outages, swings or surprises, every run tends to tell the same "
+        "story and the shares are 0% or 100%.",
         "The runs start again whenever a lever, the number of runs or the run's scenario or "
         "number of rounds (on Setup/Reset) changes: the runs in progress stop, and the view "
         "shows only runs of the settings in force. A new seed does not restart them: they have "
