@@ -104,7 +104,6 @@ from negotiation.app_state import (
 from negotiation.app_text import (
     AGGRESSIVENESS_HELP,
     COST_SHARING_HELP,
-    SEED_HELP,
     aggressiveness_idle,
     cost_sharing_idle,
     floors_help,
@@ -112,6 +111,7 @@ from negotiation.app_text import (
     instrument_help,
     patience_help,
     penalty_help,
+    seed_help,
     strategy_help,
     weights_help,
 )
@@ -632,8 +632,9 @@ def _now_sentence(snap: Snapshot, status: Status) -> str:
         return now + f"staying in is worth {money(status.margin)} a year to it."
     patience = snap.levers.patience.get(status.actor)
     return (
-        now + f"its gain from staying in is {money(status.margin)} a year: it would gain by "
-        "leaving, and leaves once that has lasted longer than its patience"
+        now + f"its gain from staying in is {money(status.margin)} a year: in this round's "
+        "markets it would gain by leaving. It leaves once it has expected to do better outside "
+        "over its horizon, the cost of leaving counted, for longer than its patience"
         + (f" ({patience} rounds)." if patience is not None else ".")
     )
 
@@ -665,8 +666,9 @@ def WhyView(snap: Snapshot, charts: Charts):
     LiveChart(charts, "gains", snap)
     solara.Text(
         "The lines: each member's gain from staying in rather than leaving alone, round by "
-        "round. Below zero it would gain by leaving; it leaves once that has lasted longer than "
-        "its patience."
+        "round, in that round's markets. Below zero it would gain by leaving that round; it "
+        "leaves once it has expected to do better outside over its horizon (as it forecasts "
+        "it, the cost of leaving counted) for longer than its patience."
     )
     why = solara.use_memo(lambda: _why_html(snap), [snap.records_key])
     solara.HTML(
@@ -810,10 +812,12 @@ def _meaning_html(snap: Snapshot, n: int, holds: float) -> str:
         f"<b>What a probability means here.</b> {runs_sentence(n)}, {percent(holds)} ended with "
         f"{HOLDS_DEFINITION}. Each run plays all {snap.rounds} rounds of <i>{escape(snap.title)}"
         "</i> with agents at every seat and the levers as they are now, from round 1; the runs "
-        "differ only in their random draws (who answers first within a round, any random "
-        "strategy, and anything else the model draws at random). A share is a count of runs, "
-        "not a forecast of the world: with settings where no draw changes what the agents do, "
-        "every run tells the same story and the shares are 0% or 100%.",
+        "differ only in their random draws: outages at mines and refineries, swings in demand, "
+        "the supplier's surprise export controls, each country's forecast errors, who answers "
+        "first within a round and any random strategy. A share is a count of runs, not a "
+        "forecast of the world: it is as good as the model's assumptions about that luck. In a "
+        "scenario that draws no outages, swings or surprises, every run tends to tell the same "
+        "story and the shares are 0% or 100%.",
         "The runs start again whenever a lever, the number of runs or the run's scenario or "
         "number of rounds (on Setup/Reset) changes: the runs in progress stop, and the view "
         "shows only runs of the settings in force. A new seed does not restart them: they have "
@@ -1251,6 +1255,14 @@ def LeverControls(
     )
 
 
+def _draws_luck(name: str) -> bool:
+    """Whether the scenario draws outages, demand swings and surprises (what the seed does)."""
+    try:
+        return load_scenario(name).uncertainty.enabled
+    except ScenarioError:
+        return True
+
+
 @solara.component
 def StructuralControls(
     scenario: solara.Reactive[str],
@@ -1289,7 +1301,10 @@ def StructuralControls(
             on_click=lambda: seed.set(new_seed()),
             classes=["new-seed"],
         )
-    solara.HTML(tag="p", unsafe_innerHTML=escape(SEED_HELP), classes=["hint", "seed-help"])
+    uncertain = solara.use_memo(lambda: _draws_luck(scenario.value), [scenario.value])
+    solara.HTML(
+        tag="p", unsafe_innerHTML=escape(seed_help(uncertain)), classes=["hint", "seed-help"]
+    )
     NumberField(
         "Rounds",
         rounds.value if rounds.value is not None else running[2],

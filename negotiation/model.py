@@ -811,7 +811,12 @@ class BlocModel(mesa.Model):
     ) -> dict[str, float]:
         """What joining the bloc as it is (on `terms`, if given: see `PackageSpec`) is worth to
         `actor` against staying out, next round, by weighted component, USD/yr, with the
-        supplier repeating its last move."""
+        supplier repeating its last move.
+
+        The plain forecast: today's markets (this round's outages, demand and surprises), no
+        look ahead and no forecast error. An invitee decides on it as it sees it: over its
+        horizon (λ times what the investment pipeline changes added, docs/ODD.md section M)
+        and times its forecast error this round, `belief[row]` by component (section L)."""
         r = self.round + 1 if r is None else r
         members = self.members - {actor}
         ev = self.evaluate(
