@@ -1643,10 +1643,10 @@ def Page():
                     MoneyView(s, charts)
                 with solara.lab.Tab("Why?"):
                     WhyView(s, charts)
-                with solara.lab.Tab("Bargaining"):
-                    BargainingView(session, s)
                 with solara.lab.Tab("How likely?"):
                     LikelyView(s, likely, runs, lambda: guarded(another_draw))
+                with solara.lab.Tab("Bargaining"):
+                    BargainingView(session, s)
                 with solara.lab.Tab("Events"):
                     EventsView(s)
                 with solara.lab.Tab("About"):

@@ -805,7 +805,7 @@ def test_a_banner_says_when_levers_differ_from_the_scenario_s_and_takes_them_bac
 
 def test_the_about_tab_has_a_glossary():
     _, rc = _page()
-    rc.find(v.Tabs).widget.v_model = 7  # About
+    rc.find(v.Tabs).widget.v_model = 8  # About
     about = " ".join(str(w.template) for w in rc.find(v.VuetifyTemplate).widgets)
     assert "Glossary" in about
     for term, _ in GLOSSARY:
@@ -837,7 +837,7 @@ def test_a_counter_proposal_adopted_is_a_lever_change_and_the_floor_fields_follo
     base = load_scenario("expansion").policy.floors["lithium"]
     field = _one(rc, v.TextField, "lever-floor-lithium")
     assert field.v_model == f"{round(base * 2 * 0.8):,}"  # the floor in force, not the typed one
-    rc.find(v.Tabs).widget.v_model = 6  # Events
+    rc.find(v.Tabs).widget.v_model = 7  # Events
     (events,) = _html(rc, "bloc-events")
     assert "round 7</span>India counter-proposed floors x0.8 and" in events.unsafe_innerHTML
     rc.find(v.Tabs).widget.v_model = 1  # Prices: the round is marked on the chart
@@ -1116,7 +1116,7 @@ def test_the_bargaining_tab_draws_the_chart_for_two_parties_picked_by_the_user()
     _, rc = _page()
     rc.find(v.Btn, class_="bloc-step").widget.click()
     tabs = rc.find(v.Tabs).widget
-    tabs.v_model = 5  # Bargaining
+    tabs.v_model = 6  # Bargaining
     (view,) = _html(rc, "chart-bargaining-view")
     root = _svg(view.unsafe_innerHTML)
     assert root.get("data-round") == "1"
