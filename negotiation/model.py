@@ -136,6 +136,27 @@ class Future(NamedTuple):
     at: dict[int, int]
 
 
+class Table(NamedTuple):
+    """The package on the table in a round and the one agreed, kept as the round is played (no
+    copy: the model replaces these arrays and dicts, never changes them in place) for queries such
+    as `negotiation.bargaining_space`. The proposal: the bloc as it stood when the round opened
+    (`members`) offered to `invitees` (in the agenda's order, with each one's proposer) at the
+    floors, penalty and cost-sharing key then in force. The agreement: the bloc and its terms
+    after the round's answers (before the exits at its end)."""
+
+    round: int
+    members: frozenset[str]
+    invitees: tuple[str, ...]
+    proposers: tuple[str, ...]
+    floors: np.ndarray
+    penalty: float
+    cost_sharing: str | Mapping[str, float]
+    agreed_members: frozenset[str]
+    agreed_floors: np.ndarray
+    agreed_penalty: float
+    agreed_cost_sharing: str | Mapping[str, float]
+
+
 @dataclass
 class Prepared:
     """The next round, opened: the table, the order of answers, and every seat's forecast."""
@@ -249,6 +270,9 @@ class BlocModel(mesa.Model):
         self._guess: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
         self._member_rows: dict[frozenset[str], tuple[bool, ...]] = {}
         self._prepared: Prepared | None = None
+        #: The package on the table in the last round played and the one agreed (None before
+        #: round 1).
+        self.last_table: Table | None = None
         self._forced = False
         #: Called with (model, round, supplier move) as each round is recorded, before the
         #: record: the state the round's stability report sees (checks audit it here).
@@ -1017,7 +1041,13 @@ class BlocModel(mesa.Model):
             return
         self.round += 1
         r = self.round
+        proposed = (self.floors, self.penalty, self.cost_sharing)
         decisions = self._negotiate(prep, force)
+        self.last_table = Table(
+            r, prep.members, tuple(prep.invites),
+            tuple(p for _, _, p in prep.invites.values()), *proposed,
+            self.members, self.floors, self.penalty, self.cost_sharing,
+        )  # fmt: skip
         move = self._supplier_acts(r, force)
         self._prepared = None
         self._record_round(r, decisions, move)

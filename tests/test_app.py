@@ -30,6 +30,8 @@ from negotiation.app_charts import (
     Panel,
     Series,
     UtilityChart,
+    bargaining_svg,
+    frontier_2d,
     gains_svg,
     line_chart_svg,
     money_svg,
@@ -816,7 +818,7 @@ def test_a_banner_says_when_levers_differ_from_the_scenario_s_and_takes_them_bac
 
 def test_the_about_tab_has_a_glossary():
     _, rc = _page()
-    rc.find(v.Tabs).widget.v_model = 7  # About
+    rc.find(v.Tabs).widget.v_model = 8  # About
     about = " ".join(str(w.template) for w in rc.find(v.VuetifyTemplate).widgets)
     assert "Glossary" in about
     for term, _ in GLOSSARY:
@@ -850,7 +852,7 @@ def test_a_counter_proposal_adopted_is_a_lever_change_and_the_floor_fields_follo
     base = load_scenario("expansion").policy.floors["lithium"]
     field = _one(rc, v.TextField, "lever-floor-lithium")
     assert field.v_model == f"{round(base * 2 * 0.8):,}"  # the floor in force, not the typed one
-    rc.find(v.Tabs).widget.v_model = 6  # Events
+    rc.find(v.Tabs).widget.v_model = 7  # Events
     (events,) = _html(rc, "bloc-events")
     assert "round 7</span>South Korea counter-proposed floors x0.8 and" in events.unsafe_innerHTML
     rc.find(v.Tabs).widget.v_model = 1  # Prices: the round is marked on the chart
@@ -1048,13 +1050,14 @@ def test_every_tab_renders_without_nan():
     for _ in range(3):
         rc.find(v.Btn, class_="bloc-step").widget.click()
     tabs = rc.find(v.Tabs).widget
-    for i in range(9):  # Bloc, Prices, Supply, Money, Why?, How likely?, Events, About, Export
+    # Bloc, Prices, Supply, Money, Why?, How likely?, Bargaining, Events, About, Export
+    for i in range(10):
         tabs.v_model = i
         for w in rc.find(solara.widgets.HTML).widgets:
             assert not has_nan(w.unsafe_innerHTML)
         for w in rc.find(v.Html, tag="span").widgets:
             assert not has_nan(w.children)
-    tabs.v_model = 7  # About
+    tabs.v_model = 8  # About
     about = " ".join(str(w.template) for w in rc.find(v.VuetifyTemplate).widgets)
     assert "Things to try" in about and "Make the bloc form and hold" in about
 
@@ -1123,6 +1126,57 @@ def test_the_charts_on_the_page_are_inline_svg_of_the_round_shown():
         rc.find(v.Btn, class_="bloc-reset").widget.click()
         rc.find(v.Btn, class_="bloc-step").widget.click()
         rc.find(v.Btn, class_="bloc-step").widget.click()
+
+
+def test_the_bargaining_chart_marks_the_frontier_no_deal_nash_proposal_and_agreement():
+    session = Session(SCENARIO, seed=0)
+    for _ in range(3):
+        session.step()
+    df = session.bargaining()
+    assert df.attrs["round"] == 3 and df.attrs["convener"] == "us"
+    root = _svg(bargaining_svg(df, "us", "singapore"))
+    assert root.get("data-round") == "3" and "chart-bargaining" in root.get("class")
+    circles = [c for c in root.iter(f"{NS}circle") if "bs-alt" in (c.get("class") or "")]
+    assert len(circles) == len(df)
+    assert sum("bs-efficient" in c.get("class") for c in circles) == int(df["pareto"].sum())
+    text = " ".join(t.text or "" for t in root.iter(f"{NS}text"))
+    for label in ("no deal", "proposal", "agreement", "United States", "Singapore"):
+        assert label in text
+    groups = {g.get("class"): g for g in root.iter(f"{NS}g")}
+    (table,) = df.index[df["on_table"]]
+    assert float(groups["bs-proposal"].get("data-y")) == pytest.approx(
+        df.at[table, "gain_singapore"], abs=1
+    )
+    assert "bs-nash" not in groups and df.attrs["nash"] is None  # nobody gains on every package
+    (line,) = [p for p in root.iter(f"{NS}polyline") if p.get("class") == "bs-frontier"]
+    assert len(line.get("points").split()) >= 2
+
+
+def test_the_frontier_line_is_the_two_parties_undominated_points():
+    x = np.array([0.0, 1.0, 2.0, 1.0, 3.0, 0.5])
+    y = np.array([3.0, 2.0, 2.0, 1.0, 0.0, 0.5])
+    assert frontier_2d(x, y) == [0, 2, 4]  # (1, 2) is beaten by (2, 2); (1, 1) and (.5, .5) too
+
+
+def test_the_bargaining_tab_draws_the_chart_for_two_parties_picked_by_the_user():
+    _, rc = _page()
+    rc.find(v.Btn, class_="bloc-step").widget.click()
+    tabs = rc.find(v.Tabs).widget
+    tabs.v_model = 6  # Bargaining
+    (view,) = _html(rc, "chart-bargaining-view")
+    root = _svg(view.unsafe_innerHTML)
+    assert root.get("data-round") == "1"
+    # the convener and the first invitee
+    assert (root.get("data-x"), root.get("data-y")) == ("us", "japan")
+    (words,) = _html(rc, "bloc-bargaining")
+    assert "Nash" in words.unsafe_innerHTML and "supplier is not a party" in words.unsafe_innerHTML
+    rc.find(v.Select, class_="bargaining-y").widget.v_model = "singapore"
+    (view,) = _html(rc, "chart-bargaining-view")
+    assert _svg(view.unsafe_innerHTML).get("data-y") == "singapore"
+    rc.find(v.Btn, class_="bloc-step").widget.click()
+    (view,) = _html(rc, "chart-bargaining-view")
+    root = _svg(view.unsafe_innerHTML)
+    assert root.get("data-round") == "2" and root.get("data-y") == "singapore"
 
 
 # ----------------------------------------------------------------------------------------------
