@@ -25,8 +25,10 @@ class CountryStrategy(Strategy):
         need = threshold * view.stake + view.switch_cost
         proposed = view.gains[1.0]
         # Nobody signs a package that changes nothing for them, whatever its reservation: a
-        # willingness to pay for a deal is for a deal that does something.
-        if all(abs(v) <= 1e-9 * view.stake for g in view.gains.values() for v in g.deltas.values()):
+        # willingness to pay for a deal is for a deal that does something. Nothing is less than
+        # a millionth of the stake a year (the markets clear to a tolerance: two packages that
+        # differ in nothing can differ by a few dollars once demand or capacity has moved).
+        if all(abs(v) <= 1e-6 * view.stake for g in view.gains.values() for v in g.deltas.values()):
             return Decision(Action.REJECT, Reason(proposed.deltas, need), 1.0, "nothing on offer")
         if proposed.total >= need:
             return Decision(Action.ACCEPT, Reason(proposed.deltas, need), 1.0, note)

@@ -46,6 +46,7 @@ from negotiation.app_charts import (
     STATUS_COLOURS,
     VERMILLION,
     Charts,
+    bargaining_svg,
     chances_svg,
     fan_panels,
     fan_svg,
@@ -104,7 +105,6 @@ from negotiation.app_state import (
 from negotiation.app_text import (
     AGGRESSIVENESS_HELP,
     COST_SHARING_HELP,
-    SEED_HELP,
     aggressiveness_idle,
     cost_sharing_idle,
     floors_help,
@@ -112,6 +112,7 @@ from negotiation.app_text import (
     instrument_help,
     patience_help,
     penalty_help,
+    seed_help,
     strategy_help,
     weights_help,
 )
@@ -632,8 +633,9 @@ def _now_sentence(snap: Snapshot, status: Status) -> str:
         return now + f"staying in is worth {money(status.margin)} a year to it."
     patience = snap.levers.patience.get(status.actor)
     return (
-        now + f"its gain from staying in is {money(status.margin)} a year: it would gain by "
-        "leaving, and leaves once that has lasted longer than its patience"
+        now + f"its gain from staying in is {money(status.margin)} a year: in this round's "
+        "markets it would gain by leaving. It leaves once it has expected to do better outside "
+        "over its horizon, the cost of leaving counted, for longer than its patience"
         + (f" ({patience} rounds)." if patience is not None else ".")
     )
 
@@ -665,8 +667,9 @@ def WhyView(snap: Snapshot, charts: Charts):
     LiveChart(charts, "gains", snap)
     solara.Text(
         "The lines: each member's gain from staying in rather than leaving alone, round by "
-        "round. Below zero it would gain by leaving; it leaves once that has lasted longer than "
-        "its patience."
+        "round, in that round's markets. Below zero it would gain by leaving that round; it "
+        "leaves once it has expected to do better outside over its horizon (as it forecasts "
+        "it, the cost of leaving counted) for longer than its patience."
     )
     why = solara.use_memo(lambda: _why_html(snap), [snap.records_key])
     solara.HTML(
@@ -681,6 +684,128 @@ def WhyView(snap: Snapshot, charts: Charts):
         "it: the change from joining (or staying) against staying out; for a member, where it "
         "stands now."
     )
+
+
+def bargaining_default(df: Any) -> tuple[str, str]:
+    """The two parties the chart opens with: the convener (who tabled the package) and the
+    first invitee, or the first other member."""
+    parties = list(df.attrs["parties"])
+    a = df.attrs["convener"] or parties[0]
+    others = [p for p in parties if p != a]
+    inside = set(str(df[df["status_quo"]].iloc[0]["members"]).split("+"))
+    b = next((p for p in others if p not in inside), others[0])
+    return a, b
+
+
+def _musd(x: float) -> str:
+    return money(x).replace("+", "")
+
+
+def bargaining_html(df: Any, a: str, b: str) -> str:
+    """What the bargaining chart shows, in words, for parties a (across) and b (up)."""
+    names, r = df.attrs["names"], df.attrs["round"]
+    n, parties = len(df), df.attrs["parties"]
+    quo = df[df["status_quo"]].iloc[0]
+    base = [names[p] for p in parties if p in set(str(quo["members"]).split("+"))]
+    invited = [names[p] for p in parties if names[p] not in base]
+    when = f"in round {r}" if r else "when round 1 opens"
+    text = (
+        f"Each dot is a package the bloc could agree {when} ({n} of them): the floors on the "
+        "table from x0.6 to x1.6, an outsider penalty from 0 to 100%, and which invitees come in, "
+        f"placed by what it is worth a year to {names[a]} (across) and to {names[b]} (up) against "
+        f"no deal, the origin: the bloc as it stood ({_listed_names(base) or 'nobody'}), nobody "
+        f"joining, at the terms on the table. The parties are the members and the invitees "
+        f"({_listed_names(invited) or 'none this round'}); the supplier is not a party: it acts "
+        "after them, and is held at its latest move. Blue dots are efficient for every party "
+        "(no other package is at least as good for all of them and better for one); the blue "
+        "line is the frontier for these two alone."
+    )
+    nash = df.attrs["nash"]
+    if nash is None:
+        text += (
+            " There is no Nash point: no package on the grid leaves every party better off "
+            "than no deal."
+        )
+    else:
+        row = df.iloc[nash]
+        who = str(row["joining"]).replace("+", ", ") or "nobody"
+        text += (
+            " The Nash point is the package with the largest product of every party's gain over "
+            f"no deal among those where all gain: floors x{row['floor_scale']:g}, penalty "
+            f"{row['penalty']:.0%}, {who} joining; it gives {names[a]} {_musd(row[f'gain_{a}'])} "
+            f"and {names[b]} {_musd(row[f'gain_{b}'])} a year."
+        )
+    table = df[df["on_table"]].iloc[0]
+    text += (
+        f" The proposal (every invitee in, at the terms on the table) gives {names[a]} "
+        f"{_musd(table[f'gain_{a}'])} and {names[b]} {_musd(table[f'gain_{b}'])} a year."
+    )
+    if df["agreed"].any():
+        done = df[df["agreed"]].iloc[0]
+        size = len(str(done["members"]).split("+")) if done["members"] else 0
+        text += (
+            f" The agreement (the bloc after the round's answers, {size} members, and its terms) "
+            f"gives {names[a]} {_musd(done[f'gain_{a}'])} and {names[b]} "
+            f"{_musd(done[f'gain_{b}'])} a year."
+        )
+    else:
+        text += " Nothing has been agreed yet: no round has been played."
+    return f"<p class='bargaining-text' data-round='{r}'>{escape(text)}</p>"
+
+
+def _listed_names(names: list[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+@solara.component
+def BargainingView(session: Session, snap: Snapshot):
+    """The bargaining space of the package on the table (computed only while the tab is open,
+    once a round): two parties' gains over no deal for each alternative."""
+    df = solara.use_memo(session.bargaining, [snap.records_key])
+    if len(df.attrs["parties"]) < 2:
+        solara.Text(
+            "Fewer than two parties at the table this round (members and invitees): there is "
+            "nothing to bargain over.",
+            classes=["bargaining-none"],
+        )
+    else:
+        BargainingChart(df)
+
+
+@solara.component
+def BargainingChart(df: Any):
+    """The chart and its sentence, for the two parties picked (by default the convener and the
+    first invitee)."""
+    across = solara.use_reactive("")
+    up = solara.use_reactive("")
+    parties = list(df.attrs["parties"])
+    a0, b0 = bargaining_default(df)
+    a = across.value if across.value in parties else a0
+    b = up.value if up.value in parties and up.value != a else (b0 if b0 != a else a0)
+    if b == a:
+        b = next(p for p in parties if p != a)
+    items = [{"text": df.attrs["names"][p], "value": p} for p in parties]
+    with solara.Row(gap="12px", style={"align-items": "center", "max-width": "640px"}):
+        for label, value, setter, cls in (
+            ("Across", a, across.set, "bargaining-x"),
+            ("Up", b, up.set, "bargaining-y"),
+        ):
+            with solara.Div(style={"flex": "1 1 0"}):
+                solara.v.Select(
+                    label=label,
+                    items=items,
+                    v_model=value,
+                    on_v_model=setter,
+                    dense=True,
+                    hide_details=True,
+                    class_=cls,
+                )
+    svg = solara.use_memo(lambda: bargaining_svg(df, a, b), [df, a, b])
+    Svg(svg, ["bloc-chart-view", "chart-bargaining-view"], "max-width: 980px")
+    words = solara.use_memo(lambda: bargaining_html(df, a, b), [df, a, b])
+    solara.HTML(tag="div", unsafe_innerHTML=words, classes=["bloc-bargaining"])
 
 
 @solara.component
@@ -810,10 +935,12 @@ def _meaning_html(snap: Snapshot, n: int, holds: float) -> str:
         f"<b>What a probability means here.</b> {runs_sentence(n)}, {percent(holds)} ended with "
         f"{HOLDS_DEFINITION}. Each run plays all {snap.rounds} rounds of <i>{escape(snap.title)}"
         "</i> with agents at every seat and the levers as they are now, from round 1; the runs "
-        "differ only in their random draws (who answers first within a round, any random "
-        "strategy, and anything else the model draws at random). A share is a count of runs, "
-        "not a forecast of the world: with settings where no draw changes what the agents do, "
-        "every run tells the same story and the shares are 0% or 100%.",
+        "differ only in their random draws: outages at mines and refineries, swings in demand, "
+        "the supplier's surprise export controls, each country's forecast errors, who answers "
+        "first within a round and any random strategy. A share is a count of runs, not a "
+        "forecast of the world: it is as good as the model's assumptions about that luck. In a "
+        "scenario that draws no outages, swings or surprises, every run tends to tell the same "
+        "story and the shares are 0% or 100%.",
         "The runs start again whenever a lever, the number of runs or the run's scenario or "
         "number of rounds (on Setup/Reset) changes: the runs in progress stop, and the view "
         "shows only runs of the settings in force. A new seed does not restart them: they have "
@@ -1251,6 +1378,14 @@ def LeverControls(
     )
 
 
+def _draws_luck(name: str) -> bool:
+    """Whether the scenario draws outages, demand swings and surprises (what the seed does)."""
+    try:
+        return load_scenario(name).uncertainty.enabled
+    except ScenarioError:
+        return True
+
+
 @solara.component
 def StructuralControls(
     scenario: solara.Reactive[str],
@@ -1289,7 +1424,10 @@ def StructuralControls(
             on_click=lambda: seed.set(new_seed()),
             classes=["new-seed"],
         )
-    solara.HTML(tag="p", unsafe_innerHTML=escape(SEED_HELP), classes=["hint", "seed-help"])
+    uncertain = solara.use_memo(lambda: _draws_luck(scenario.value), [scenario.value])
+    solara.HTML(
+        tag="p", unsafe_innerHTML=escape(seed_help(uncertain)), classes=["hint", "seed-help"]
+    )
     NumberField(
         "Rounds",
         rounds.value if rounds.value is not None else running[2],
@@ -1522,6 +1660,8 @@ def Page():
                     WhyView(s, charts)
                 with solara.lab.Tab("How likely?"):
                     LikelyView(s, likely, runs, lambda: guarded(another_draw))
+                with solara.lab.Tab("Bargaining"):
+                    BargainingView(session, s)
                 with solara.lab.Tab("Events"):
                     EventsView(s)
                 with solara.lab.Tab("About"):

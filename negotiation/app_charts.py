@@ -1214,3 +1214,133 @@ def chances_svg(rows: Sequence[tuple[str, str, float]], n: int) -> str:
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------
+# The bargaining space (negotiation/bargaining_space.py): two parties' gains over no deal
+
+
+def frontier_2d(x: np.ndarray, y: np.ndarray) -> list[int]:
+    """The points no other point beats on both axes (at least as good on each, better on one),
+    from left to right: the frontier for these two parties alone."""
+    order = sorted(range(len(x)), key=lambda k: (-x[k], -y[k]))
+    kept, best_y = [], -math.inf
+    for k in order:  # from the right: a point is on the frontier when it is higher than all so far
+        if y[k] > best_y:
+            kept.append(k)
+            best_y = y[k]
+    return kept[::-1]
+
+
+def _signed_money(x: float) -> str:
+    """-$2.5bn rather than $-2.5bn."""
+    return ("-" if x < 0 else "") + money_label(abs(x))
+
+
+def bargaining_svg(df: Any, a: str, b: str) -> str:
+    """Each alternative of a `bargaining_space` table as a dot at (gain of party a, gain of party
+    b) over no deal, USD/yr: the frontier for the two as a line, no deal at the origin, the Nash
+    point, the proposal and the agreement marked."""
+    names = df.attrs["names"]
+    r = df.attrs["round"]
+    x = df[f"gain_{a}"].to_numpy(dtype=float) / 1e6
+    y = df[f"gain_{b}"].to_numpy(dtype=float) / 1e6
+    left, right, top, bottom = 110, SVG_W - 40, 56, 470
+    height = bottom + 62
+    xt = nice_ticks(min(float(x.min()), 0.0), max(float(x.max()), 0.0), 5)
+    yt = nice_ticks(min(float(y.min()), 0.0), max(float(y.max()), 0.0), 5)
+
+    def px(v: float) -> float:
+        return left + (v - xt[0]) / (xt[-1] - xt[0]) * (right - left)
+
+    def py(v: float) -> float:
+        return bottom - (v - yt[0]) / (yt[-1] - yt[0]) * (bottom - top)
+
+    title = f"What each package is worth to {names[a]} and {names[b]}, round {r}"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SVG_W} {height}" width="100%" '
+        f'role="img" font-family="{FONT}" class="bloc-chart chart-bargaining" data-round="{r}" '
+        f'data-x="{escape(a)}" data-y="{escape(b)}" data-alternatives="{len(df)}">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="4" y="22" font-size="17" font-weight="bold" fill="{DARK}">'
+        f"{escape(title)}</text>",
+    ]
+    for t in xt:
+        parts.append(
+            f'<line x1="{px(t):.1f}" y1="{top}" x2="{px(t):.1f}" y2="{bottom}" stroke="#E6E6E6"/>'
+            f'<text x="{px(t):.1f}" y="{bottom + 20}" font-size="13" text-anchor="middle" '
+            f'fill="{DARK}">{_signed_money(t * 1e6)}</text>'
+        )
+    for t in yt:
+        parts.append(
+            f'<line x1="{left}" y1="{py(t):.1f}" x2="{right}" y2="{py(t):.1f}" stroke="#E6E6E6"/>'
+            f'<text x="{left - 8}" y="{py(t) + 5:.1f}" font-size="13" text-anchor="end" '
+            f'fill="{DARK}">{_signed_money(t * 1e6)}</text>'
+        )
+    parts.append(
+        f'<line class="bs-axis" x1="{px(0):.1f}" y1="{top}" x2="{px(0):.1f}" y2="{bottom}" '
+        f'stroke="#9A9A9A"/><line class="bs-axis" x1="{left}" y1="{py(0):.1f}" x2="{right}" '
+        f'y2="{py(0):.1f}" stroke="#9A9A9A"/>'
+        f'<text x="{(left + right) / 2:.0f}" y="{bottom + 44}" font-size="14" '
+        f'text-anchor="middle" fill="{DARK}">{escape(names[a])}: gain over no deal, a year'
+        "</text>"
+        f'<text x="16" y="{(top + bottom) / 2:.0f}" font-size="14" text-anchor="middle" '
+        f'fill="{DARK}" transform="rotate(-90 16 {(top + bottom) / 2:.0f})">'
+        f"{escape(names[b])}: gain over no deal, a year</text>"
+    )
+    pareto = df["pareto"].to_numpy()
+    parts.append('<g class="bs-alternatives">')
+    for k in np.argsort(pareto, kind="stable"):  # efficient ones drawn last, on top
+        colour = BLUE if pareto[k] else "#B5B5B5"
+        parts.append(
+            f'<circle class="bs-alt{" bs-efficient" if pareto[k] else ""}" cx="{px(x[k]):.1f}" '
+            f'cy="{py(y[k]):.1f}" r="4" fill="{colour}" fill-opacity="0.7"/>'
+        )
+    parts.append("</g>")
+    line = frontier_2d(x, y)
+    points = " ".join(f"{px(x[k]):.1f},{py(y[k]):.1f}" for k in line)
+    parts.append(
+        f'<polyline class="bs-frontier" points="{points}" fill="none" stroke="{BLUE}" '
+        f'stroke-width="2.5"/>'
+    )
+
+    def mark(cls: str, k: int, shape: str, label: str, dy: float, anchor: str = "start") -> str:
+        cx, cy = px(x[k]), py(y[k])
+        dx = -12 if anchor == "end" else 12
+        return (
+            f'<g class="{cls}" data-x="{x[k] * 1e6:.0f}" data-y="{y[k] * 1e6:.0f}">{shape}'
+            f'<text x="{cx + dx:.1f}" y="{cy + dy:.1f}" font-size="14" font-weight="bold" '
+            f'text-anchor="{anchor}" fill="{DARK}">{escape(label)}</text></g>'
+        )
+
+    cx0, cy0 = px(0.0), py(0.0)
+    parts.append(
+        f'<g class="bs-origin"><circle cx="{cx0:.1f}" cy="{cy0:.1f}" r="6" fill="white" '
+        f'stroke="{DARK}" stroke-width="2"/><text x="{cx0 + 10:.1f}" y="{cy0 + 36:.1f}" '
+        f'font-size="14" fill="{DARK}">no deal</text></g>'
+    )
+    flags = df["on_table"].to_numpy(), df["agreed"].to_numpy(), df["nash"].to_numpy()
+    for k in np.flatnonzero(flags[0]):
+        cx, cy = px(x[k]), py(y[k])
+        shape = (
+            f'<rect x="{cx - 6:.1f}" y="{cy - 6:.1f}" width="12" height="12" fill="{ORANGE}" '
+            f'stroke="{DARK}"/>'
+        )
+        parts.append(mark("bs-proposal", int(k), shape, "proposal", -12, "end"))
+    for k in np.flatnonzero(flags[1]):
+        cx, cy = px(x[k]), py(y[k])
+        shape = (
+            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="10" fill="none" stroke="{GREEN}" '
+            f'stroke-width="3"/>'
+        )
+        parts.append(mark("bs-agreement", int(k), shape, "agreement", 26, "end"))
+    for k in np.flatnonzero(flags[2]):
+        cx, cy = px(x[k]), py(y[k])
+        d = 8
+        shape = (
+            f'<polygon points="{cx:.1f},{cy - d:.1f} {cx + d:.1f},{cy:.1f} {cx:.1f},{cy + d:.1f} '
+            f'{cx - d:.1f},{cy:.1f}" fill="{VERMILLION}" stroke="{DARK}"/>'
+        )
+        parts.append(mark("bs-nash", int(k), shape, "Nash point", -12))
+    parts.append("</svg>")
+    return "".join(parts)

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from negotiation.app_text import the
+from negotiation.bargaining_space import bargaining_space
 from negotiation.model import LEVERS, NORMAL, BlocModel
 from negotiation.scenario import (
     DEFAULT_SCENARIO,
@@ -620,6 +621,14 @@ class Session:
                 error=error,
                 run=self.run_id,
             )
+
+    def bargaining(self) -> pd.DataFrame:
+        """The bargaining space of the package on the table in the round on the model
+        (negotiation.bargaining_space: a query, computed only when asked)."""
+        with self.lock:
+            df = bargaining_space(self.model)
+            df.attrs["run"] = self.run_id
+            return df
 
     # ------------------------------------------------------------------------------------------
     # Export

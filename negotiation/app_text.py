@@ -89,12 +89,22 @@ COST_SHARING_HELP = (
 )
 
 
-#: The model draws nothing at random but the order in which invitees answer within a round and
-#: the moves of random strategies (docs/ODD.md): a new seed often gives the very same run.
-SEED_HELP = (
-    "The seed orders who answers first within a round and drives random strategies only: with "
-    "the built-in strategies a new seed often plays the very same run."
-)
+def seed_help(uncertain: bool = True) -> str:
+    """What the seed does (docs/ODD.md, Stochasticity): with `[uncertainty]` enabled it draws
+    the world's luck and the forecast errors; with it off it only orders who answers first and
+    drives random strategies, so a new seed often plays the very same run."""
+    if not uncertain:
+        return (
+            "This scenario draws no outages, demand swings or surprises: the seed only orders "
+            "who answers first within a round and drives random strategies, so with the "
+            "built-in strategies a new seed often plays the very same run."
+        )
+    return (
+        "The seed draws the run's luck: outages at mines and refineries, swings in demand, the "
+        "supplier's surprise export controls and each country's forecast errors (and who "
+        "answers first within a round). The same seed plays the same run again; a new seed, "
+        "another run. At one seed, changed levers meet the same outages, swings and surprises."
+    )
 
 
 def strategy_help(strategy: str) -> str:
@@ -124,8 +134,9 @@ def weights_help(country: str) -> str:
 
 def patience_help(country: str) -> str:
     return (
-        f"How many rounds in a row {the(country)} stays in while it would gain by leaving; then it "
-        "leaves, and is not invited back for as many rounds."
+        f"How many rounds in a row {the(country)} stays in while it expects to do better "
+        "outside over its horizon, the cost of leaving counted; then it leaves, and is not "
+        "invited back for as many rounds."
     )
 
 
@@ -214,7 +225,8 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     ),
     (
         "Patience",
-        "How many rounds in a row a member stays while it would gain by leaving, before it leaves.",
+        "How many rounds in a row a member stays while it expects to do better outside over its "
+        "horizon, the cost of leaving counted, before it leaves.",
     ),
 )
 

@@ -136,6 +136,27 @@ class Future(NamedTuple):
     at: dict[int, int]
 
 
+class Table(NamedTuple):
+    """The package on the table in a round and the one agreed, kept as the round is played (no
+    copy: the model replaces these arrays and dicts, never changes them in place) for queries such
+    as `negotiation.bargaining_space`. The proposal: the bloc as it stood when the round opened
+    (`members`) offered to `invitees` (in the agenda's order, with each one's proposer) at the
+    floors, penalty and cost-sharing key then in force. The agreement: the bloc and its terms
+    after the round's answers (before the exits at its end)."""
+
+    round: int
+    members: frozenset[str]
+    invitees: tuple[str, ...]
+    proposers: tuple[str, ...]
+    floors: np.ndarray
+    penalty: float
+    cost_sharing: str | Mapping[str, float]
+    agreed_members: frozenset[str]
+    agreed_floors: np.ndarray
+    agreed_penalty: float
+    agreed_cost_sharing: str | Mapping[str, float]
+
+
 @dataclass
 class Prepared:
     """The next round, opened: the table, the order of answers, and every seat's forecast."""
@@ -249,6 +270,9 @@ class BlocModel(mesa.Model):
         self._guess: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
         self._member_rows: dict[frozenset[str], tuple[bool, ...]] = {}
         self._prepared: Prepared | None = None
+        #: The package on the table in the last round played and the one agreed (None before
+        #: round 1).
+        self.last_table: Table | None = None
         self._forced = False
         #: Called with (model, round, supplier move) as each round is recorded, before the
         #: record: the state the round's stability report sees (checks audit it here).
@@ -401,7 +425,7 @@ class BlocModel(mesa.Model):
         M, A = len(self.minerals), len(self.actor_ids)
         u, ry, days = sc.uncertainty, sc.round_years, sc.time.round_days
         self.uncertainty = u
-        world, beliefs = self.rng.integers(2**63, size=2)
+        world, beliefs, self._order_seed = (int(x) for x in self.rng.integers(2**63, size=3))
         self._world_rng = np.random.default_rng(int(world))
         self._belief_rng = np.random.default_rng(int(beliefs))
         #: share of each producer's capacity (actors, then the rest of the world) out of action
@@ -811,7 +835,12 @@ class BlocModel(mesa.Model):
     ) -> dict[str, float]:
         """What joining the bloc as it is (on `terms`, if given: see `PackageSpec`) is worth to
         `actor` against staying out, next round, by weighted component, USD/yr, with the
-        supplier repeating its last move."""
+        supplier repeating its last move.
+
+        The plain forecast: today's markets (this round's outages, demand and surprises), no
+        look ahead and no forecast error. An invitee decides on it as it sees it: over its
+        horizon (λ times what the investment pipeline changes added, docs/ODD.md section M)
+        and times its forecast error this round, `belief[row]` by component (section L)."""
         r = self.round + 1 if r is None else r
         members = self.members - {actor}
         ev = self.evaluate(
@@ -1012,7 +1041,13 @@ class BlocModel(mesa.Model):
             return
         self.round += 1
         r = self.round
+        proposed = (self.floors, self.penalty, self.cost_sharing)
         decisions = self._negotiate(prep, force)
+        self.last_table = Table(
+            r, prep.members, tuple(prep.invites),
+            tuple(p for _, _, p in prep.invites.values()), *proposed,
+            self.members, self.floors, self.penalty, self.cost_sharing,
+        )  # fmt: skip
         move = self._supplier_acts(r, force)
         self._prepared = None
         self._record_round(r, decisions, move)
@@ -1038,8 +1073,11 @@ class BlocModel(mesa.Model):
         self._draw_round(r)
         members = self.members
         invites = self._invitations(r)
-        order = list(invites)
-        self.rng.shuffle(order)  # who answers first matters when a counter is adopted
+        # Who answers first matters when a counter is adopted: the order is drawn afresh each
+        # round, a key per country in the table's order, so that one more country at the end
+        # of the table leaves the others' order alone.
+        keys = np.random.default_rng([self._order_seed, r]).random(len(self.countries))
+        order = sorted(invites, key=lambda a: keys[self._country_row[a]])
         # Members played by people are asked each round whether they stay.
         staying = [a for a in sorted(members) if self._is_human(a)]
         specs: list[tuple] = [(members, s, self.last_move) for s in SCALES]

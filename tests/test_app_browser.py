@@ -393,6 +393,38 @@ def test_why_shows_each_member_s_gain_from_staying_over_the_rounds(app, screensh
     app.screenshot(path=screenshot_dir / "app-why-gains.png")
 
 
+def test_bargaining_shows_the_alternatives_frontier_nash_proposal_and_agreement(
+    app, screenshot_dir
+):
+    step(app, 1)
+    open_tab(app, "Bargaining")
+    chart = app.locator("svg.chart-bargaining")
+    chart.wait_for()
+    app.wait_for_function(
+        "() => document.querySelector('svg.chart-bargaining')?.dataset.round === '1'"
+    )
+    assert (chart.get_attribute("data-x"), chart.get_attribute("data-y")) == ("us", "japan")
+    n = int(chart.get_attribute("data-alternatives"))
+    assert chart.locator("circle.bs-alt").count() == n > 100
+    assert chart.locator("circle.bs-efficient").count() >= 1
+    assert chart.locator("polyline.bs-frontier").count() == 1
+    for mark, label in (("bs-origin", "no deal"), ("bs-proposal", "proposal"),
+                        ("bs-agreement", "agreement")):  # fmt: skip
+        assert label in (chart.locator(f"g.{mark}").text_content() or "")
+    text = chart.text_content() or ""
+    assert "United States: gain over no deal" in text and "Japan: gain over no deal" in text
+    words = app.locator(".bloc-bargaining").text_content() or ""
+    assert "the supplier is not a party" in words and "Nash" in words
+    # another party up the chart
+    choose(app, "bargaining-y", "Singapore")
+    app.wait_for_function(
+        "() => document.querySelector('svg.chart-bargaining')?.dataset.y === 'singapore'"
+    )
+    assert "Singapore: gain over no deal" in (chart.text_content() or "")
+    assert not charts_ok(app)
+    app.screenshot(path=screenshot_dir / "app-bargaining.png")
+
+
 def _scripted_session(page) -> tuple[int, int]:
     """Penalty 30 % from round 1, three rounds, floors x1.5, two rounds. Returns (seed,
     rounds played)."""

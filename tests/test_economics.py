@@ -13,6 +13,9 @@ from negotiation.scenario import scenario_to_dict, validate
 from negotiation.types import COMPONENTS
 
 DEFAULT = "ministerial-2026"
+#: A calm world: no random outages, demand swings, surprises or forecast errors. A test of one
+#: mechanism runs there, so that the two runs it compares differ in that mechanism alone.
+CALM = {"uncertainty.enabled": False}
 
 
 def scenario(**changes):
@@ -38,7 +41,9 @@ def component(model: BlocModel, ev, k: int, actor: str, name: str) -> float:
 def test_nothing_on_offer_means_no_bloc():
     """No floors, no penalty, no stockpile: joining changes no flow of minerals or money, so
     nobody joins the convener, and the first invitations are declined as empty."""
-    m = BlocModel(DEFAULT, floors={m: 0.0 for m in load_scenario(DEFAULT).minerals}, penalty=0.0)
+    m = BlocModel(
+        DEFAULT, floors={m: 0.0 for m in load_scenario(DEFAULT).minerals}, penalty=0.0, rng=0
+    )
     m.run()
     assert m.rounds_df["n_members"].max() <= 1
     assert not (m.events_df["kind"] == "joined").any()
@@ -47,7 +52,7 @@ def test_nothing_on_offer_means_no_bloc():
     assert declined.str.endswith("nothing changes either way").sum() == 4
 
     # The same package with the default floors and penalty draws members in.
-    assert BlocModel(DEFAULT).run(1).rounds_df["n_members"].iloc[-1] >= 3
+    assert BlocModel(DEFAULT, rng=0).run(1).rounds_df["n_members"].iloc[-1] >= 3
 
 
 def test_security_is_measured_the_same_way_in_and_out_of_the_bloc():
@@ -105,16 +110,19 @@ def test_an_outsider_selling_into_the_bloc_loses_more_outside_as_the_penalty_ris
 
 
 def test_participation_rises_with_the_penalty_past_a_threshold():
-    """Nordhaus (2015) on the calibrated model: with no penalty on outsiders the bloc does not
-    hold together; a small penalty (1%) keeps three members on average, and at 10% all four
-    that join stay for the whole run."""
+    """Nordhaus (2015) on the calibrated model, averaged over draws: with no penalty on
+    outsiders the bloc does not hold together (fewer than half the five countries in, on
+    average); a small penalty (1%) keeps three members or more on average, and at 10% the four
+    that join stay nearly throughout. In a calm world the same: all four leave-proof from 1%."""
     mean = {}
     for penalty in (0.0, 0.01, 0.1):
-        m = BlocModel(DEFAULT, penalty=penalty)
-        m.run()
-        mean[penalty] = m.rounds_df["n_members"].iloc[1:].mean()
-    assert mean[0.0] < 2 and mean[0.01] >= 3
-    assert mean[0.1] == 4
+        runs = [BlocModel(DEFAULT, penalty=penalty, rng=seed).run() for seed in range(4)]
+        mean[penalty] = np.mean([m.rounds_df["n_members"].iloc[1:].mean() for m in runs])
+    assert mean[0.0] < 2.5 and mean[0.01] >= 3
+    assert mean[0.1] >= 3.8
+    calm = {p: BlocModel(scenario(**CALM), penalty=p, rng=0).run().rounds_df["n_members"]
+            for p in (0.0, 0.01)}  # fmt: skip
+    assert calm[0.0].iloc[1:].mean() < 2 and (calm[0.01].iloc[1:] == 4).all()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,7 +130,7 @@ def test_participation_rises_with_the_penalty_past_a_threshold():
 
 
 def flood_run(flood: bool, floors: bool) -> BlocModel:
-    changes = {"supplier.strategy": "passive"}
+    changes = {"supplier.strategy": "passive", **CALM}
     if flood:  # a year and a half of rare earths dumped at 40% of the supplier's capacity
         changes["shocks"] = [
             {"kind": "flood", "mineral": "rare_earths", "start_round": 1, "duration": 18,
@@ -250,11 +258,13 @@ def test_fiscal_capacity_caps_outlays_and_changes_outcomes():
 
 
 def test_with_no_policy_prices_stay_within_ten_percent_over_36_rounds():
-    """No bloc, no floors, a passive supplier: capacity retires and is replaced, prices stay
-    within 10% of where they start, and where they start is within 10% of the 2024 prices."""
+    """No bloc, no floors, a passive supplier, a calm world: capacity retires and is replaced,
+    prices stay within 10% of where they start, and where they start is within 10% of the 2024
+    prices. (With the world's shocks prices swing as history's did: `bloc check
+    price-volatility`.)"""
     sc = load_scenario(DEFAULT)
     m = BlocModel(
-        scenario(**{"policy.initial_members": [], "policy.floors": {}}),
+        scenario(**{"policy.initial_members": [], "policy.floors": {}, **CALM}),
         supplier_strategy="passive",
         rounds=36,
     ).run()
@@ -309,10 +319,12 @@ def test_a_rationed_stockpile_spends_within_the_members_budgets():
 
 
 def test_world_money_is_zero_with_no_policy_and_falls_under_a_distortion():
-    """The world's money is measured against no bloc and no supplier move: zero there, and a
+    """The world's money is measured against no bloc and no supplier move in a calm world: zero
+    there, and a
     pure distortion, the supplier withholding exports from every buyer, costs the world money
     (the supplier's gain is smaller than the buyers' loss)."""
-    none = {"policy.initial_members": [], "policy.floors": {}, "policy.outsider_penalty": 0.0}
+    none = {"policy.initial_members": [], "policy.floors": {}, "policy.outsider_penalty": 0.0,
+            **CALM}  # fmt: skip
     calm = BlocModel(scenario(**none), supplier_strategy="passive", rng=0).run(3)
     assert np.allclose(calm.rounds_df["world_money"], 0.0, atol=1e-6 * 1e9)
     hit = BlocModel(

@@ -33,7 +33,7 @@ from negotiation.types import Action, Decision
 COUNTRIES = ("us", "japan", "eu", "mexico", "singapore")
 RANDOM = {"strategies": {c: "random" for c in COUNTRIES}}
 RANDOM_SETS = {f"actors.{c}.strategy": "random" for c in COUNTRIES}
-N, ROUNDS, SEED = 12, 6, 3
+N, ROUNDS, SEED = 12, 6, 4
 
 
 def bloc(*args: str):

@@ -29,6 +29,7 @@ MARKERS = {
     "ensemble": "run_ensemble(",
     "checks": "run_checks(",
     "bargain": "bargain(",
+    "space": "bargaining_space(",
     "strategy": "class Stubborn",
 }
 
@@ -54,6 +55,14 @@ def test_python_api(tmp_path, monkeypatch):
     assert model.floors[model.minerals.index("rare_earths")] == 90_000
     assert any(x["round"] == 7 for x in model.lever_log)
     assert {"rounds_df", "actors_df", "events_df"} <= {n for n in dir(model) if n.endswith("_df")}
+
+
+def test_the_bargaining_space_example():
+    ns: dict = {}
+    exec(block("space"), ns)
+    space = ns["space"]
+    assert space.attrs["round"] == 3 and space["on_table"].sum() == 1
+    assert set(space.attrs["disagreement"]) == set(space.attrs["parties"])
 
 
 def test_replay_a_workshop_session(tmp_path, monkeypatch):

@@ -275,7 +275,7 @@ def test_odd_names_every_scenario_parameter(odd):
     from negotiation import scenario as s
 
     for model in (s.Mineral, s.Actor, s.Policy, s.Investment, s.Time, s.Supplier, s.Shock,
-                  s.Agenda, s.Track, s.Trade):  # fmt: skip
+                  s.Agenda, s.Track, s.Trade, s.Uncertainty, s.Foresight):  # fmt: skip
         for field in model.model_fields:
             if field in ("name", "sources", "source", "note"):
                 continue

@@ -1,0 +1,183 @@
+"""The bargaining space of the package on the table (negotiation/bargaining_space.py): a query
+that changes nothing, its Pareto flags and Nash point checked by brute force, and the answer in a
+world of identical countries, where symmetry tells it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from negotiation import BlocModel, load_scenario
+from negotiation.bargaining_space import TOLERANCE, bargaining_space
+from negotiation.scenario import scenario_to_dict, validate
+
+SCENARIO = "ministerial-2026"
+
+
+def _played(rounds: int, seed: int = 0) -> BlocModel:
+    return BlocModel(SCENARIO, rng=seed).run(rounds)
+
+
+def _rng_states(m: BlocModel) -> tuple:
+    return tuple(g.bit_generator.state for g in (m.rng, m._world_rng, m._belief_rng))
+
+
+def _symmetric_club(initial: list[str]) -> BlocModel:
+    data = scenario_to_dict(load_scenario("scenarios/validation/symmetric-club.toml"))
+    data["policy"]["initial_members"] = initial
+    return BlocModel(validate(data, "symmetric club"), rng=0)
+
+
+def _utilities(df: pd.DataFrame) -> np.ndarray:
+    return df[[f"utility_{a}" for a in df.attrs["parties"]]].to_numpy()
+
+
+def _gains(df: pd.DataFrame) -> np.ndarray:
+    return df[[f"gain_{a}" for a in df.attrs["parties"]]].to_numpy()
+
+
+def test_the_table_is_a_query_the_run_goes_on_as_if_nobody_had_asked():
+    asked, fresh = _played(3), _played(3)
+    before = (asked.rounds_df, asked.actors_df, asked.events_df, _rng_states(asked))
+    levers = (asked.floors.copy(), asked.penalty, asked.members, asked.pending.copy())
+    df = bargaining_space(asked)
+    assert len(df) > 50
+    pd.testing.assert_frame_equal(asked.rounds_df, before[0])
+    pd.testing.assert_frame_equal(asked.actors_df, before[1])
+    pd.testing.assert_frame_equal(asked.events_df, before[2])
+    assert _rng_states(asked) == before[3]
+    assert (asked.floors == levers[0]).all() and asked.penalty == levers[1]
+    assert asked.members == levers[2] and asked.pending == levers[3]
+    asked.run(4)
+    fresh.run(4)
+    pd.testing.assert_frame_equal(asked.rounds_df, fresh.rounds_df)
+    pd.testing.assert_frame_equal(asked.actors_df, fresh.actors_df)
+
+
+def test_at_round_0_the_status_quo_is_the_opening_record():
+    m = BlocModel(SCENARIO, rng=0)
+    df = bargaining_space(m, scales=(0.8, 1.0), penalties=(0.0,))
+    record = m.actors_df.set_index("actor")["utility"]
+    (quo,) = df.index[df["status_quo"]]
+    for a in df.attrs["parties"]:
+        assert df.at[quo, f"utility_{a}"] == pytest.approx(record[a], rel=1e-9)
+        assert df.at[quo, f"gain_{a}"] == 0.0
+    assert df.attrs["round"] == 0 and not df["agreed"].any()  # nothing tabled yet
+    # the table round 1 opens with: the bloc as it is and every invitee in, at the levers in force
+    (table,) = df.index[df["on_table"]]
+    invited = set(m._invitations(1))
+    assert set(df.at[table, "members"].split("+")) == set(m.members) | invited
+    assert df.at[table, "floor_scale"] == 1.0 and df.at[table, "penalty"] == m.penalty
+    assert set(df.attrs["parties"]) == set(m.members) | invited
+    assert m.supplier_id not in df.attrs["parties"]  # the supplier is not a party to the bargain
+
+
+def test_the_proposal_and_the_agreement_are_those_of_the_round_played():
+    m = _played(1)
+    t = m.last_table
+    assert t is not None and t.round == 1
+    df = bargaining_space(m)
+    (table,) = df.index[df["on_table"]]
+    (agreed,) = df.index[df["agreed"]]
+    assert set(df.at[table, "members"].split("+")) == set(t.members) | set(t.invitees)
+    assert df.at[agreed, "members"] == m.rounds_df["members"].iloc[-1]  # the round's bloc
+    assert df.at[agreed, "penalty"] == m.rounds_df["penalty"].iloc[-1]
+    assert df.attrs["convener"] in df.attrs["parties"]
+
+
+def test_pareto_flags_match_a_brute_force_check():
+    """An alternative is efficient when no other gives every party at least as much and some
+    party more (within the model's rounding tolerance, a billionth of the party's stake)."""
+    m = _played(3)
+    df = bargaining_space(m)
+    u = _utilities(df).tolist()
+    eps = [TOLERANCE * m.stake[a] for a in df.attrs["parties"]]
+    expected = []
+    for i, ui in enumerate(u):
+        dominated = False
+        for j, uj in enumerate(u):
+            if j == i:
+                continue
+            if all(b >= a - e for a, b, e in zip(ui, uj, eps)) and any(
+                b > a + e for a, b, e in zip(ui, uj, eps)
+            ):
+                dominated = True
+                break
+        expected.append(not dominated)
+    assert df["pareto"].tolist() == expected
+    assert 0 < sum(expected) < len(expected)
+
+
+@pytest.mark.parametrize("where", ["symmetric", "ministerial"])
+def test_the_nash_point_is_the_largest_product_of_gains_where_everyone_gains(where):
+    if where == "symmetric":
+        m = _symmetric_club(["c1", "c2", "c3", "c4", "c5", "c6"])
+    else:
+        m = _played(3)
+    df = bargaining_space(m)
+    eps = [TOLERANCE * m.stake[a] for a in df.attrs["parties"]]
+    best, best_product = None, -math.inf
+    for k, g in enumerate(_gains(df).tolist()):
+        if all(x > e for x, e in zip(g, eps)):
+            p = math.prod(g)
+            assert df["nash_product"].iloc[k] == pytest.approx(p, rel=1e-9)
+            if p > best_product:
+                best, best_product = k, p
+        else:
+            assert math.isnan(df["nash_product"].iloc[k]) and not df["all_gain"].iloc[k]
+    assert df.attrs["nash"] == best
+    assert df["nash"].tolist() == [k == best for k in range(len(df))]
+    if best is not None:
+        assert df["pareto"].iloc[best]  # the Nash point is efficient
+    if where == "symmetric":
+        assert best is not None
+
+
+def test_identical_countries_share_the_gains_of_the_nash_point_equally():
+    """Six identical countries are in the bloc; two more, identical to them, are invited. Each
+    alternative is a floor, a penalty on outsiders and which of the two newcomers come in; the
+    no-deal point is the bloc of six with the floor and penalty on the table.
+
+    Nothing in the world tells the two newcomers apart, so the menu looks the same from either
+    side: swap their names and every alternative becomes another one on the list. So the best
+    deals (the Pareto frontier) come in mirror pairs, and the Nash bargaining point, the deal
+    that makes the product of everyone's gains largest among those where everyone gains, treats
+    them alike: both come in and gain the same, and the six members, alike among themselves,
+    gain the same as each other. Letting one newcomer in alone is worse for the one left out,
+    which pays the outsider penalty."""
+    m = _symmetric_club(["c1", "c2", "c3", "c4", "c5", "c6"])
+    df = bargaining_space(m)
+    assert df.attrs["parties"] == [f"c{i}" for i in range(1, 9)]
+    g = _gains(df)
+    # the six members gain alike in every alternative
+    assert np.allclose(g[:, :6], g[:, :1], rtol=1e-9, atol=1.0)
+    # the mirror of every efficient alternative is efficient too
+    key = {(r.joining, r.floor_scale, r.penalty): r.pareto for r in df.itertuples()}
+    swap = {"c7": "c8", "c8": "c7", "": "", "c7+c8": "c7+c8"}
+    for (joining, s, p), efficient in key.items():
+        assert key[(swap[joining], s, p)] == efficient
+    nash = df.attrs["nash"]
+    assert nash is not None
+    row = df.iloc[nash]
+    assert row["joining"] == "c7+c8"
+    assert row["gain_c7"] == pytest.approx(row["gain_c8"], rel=1e-9)
+    assert row["gain_c7"] > 0 and row["gain_c1"] > 0
+
+
+def test_everyone_in_from_the_start_the_nash_point_is_the_best_common_gain():
+    """All eight identical countries are members and nobody is invited: every alternative (a
+    floor and a penalty) treats them alike, so they agree on how to rank the alternatives. The
+    bargaining problem shrinks to a line: the efficient alternatives are those best for all, and
+    the Nash point is one of them."""
+    m = _symmetric_club([f"c{i}" for i in range(1, 9)])
+    df = bargaining_space(m)
+    g = _gains(df)
+    assert np.allclose(g, g[:, :1], rtol=1e-9, atol=1.0)
+    common = g[:, 0]
+    top = common.max()
+    eps = TOLERANCE * m.stake["c1"]
+    assert df["pareto"].tolist() == (common >= top - eps).tolist()
+    assert df.attrs["nash"] is not None and common[df.attrs["nash"]] == top
