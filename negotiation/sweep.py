@@ -2,7 +2,7 @@
 
     from negotiation.sweep import load, run_sweep
     summary = run_sweep("scenarios/sweeps/penalty-floor.toml", "runs/penalty-floor", workers=2)
-    runs, rounds, metadata = load("runs/penalty-floor")
+    runs, rounds, metadata = load("runs/penalty-floor")   # also .actors, .events
 
 The spec format is described in `negotiation.sweep_spec`. An output folder holds:
 
@@ -10,7 +10,12 @@ The spec format is described in `negotiation.sweep_spec`. An output folder holds
     design.parquet         the design points: point, then one column per parameter
     runs/part-*.parquet    one row per run: run_id, point, replication, seed, parameters,
                            metrics, status ("ok" or "failed"), error
-    rounds/part-*.parquet  one row per run and round (only with collect = "every_round")
+    rounds/part-*.parquet  one row per run and round, every column of BlocModel.rounds_df
+                           (with tables = ["rounds"], or collect = "every_round")
+    actors/part-*.parquet  one row per run, round and actor (actors_df; tables = ["actors"])
+    events/part-*.parquet  one row per event (events_df; tables = ["events"])
+
+Every column carries its unit and description as Parquet field metadata (`sweep_units`).
 
 While a sweep runs, a part file is added every few seconds; once it finishes they are merged
 into one file per table (`_compact`, crash-safe like the rest: see `_rewrite`).

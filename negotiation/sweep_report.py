@@ -5,7 +5,9 @@ replications differ, each design point's mean over its replications with a t int
 of a metric over two parameters, the main effect of every parameter on each metric (the mean of
 the design points' means at each level, with a bootstrap interval over design points), and, for a
 Sobol design, first-order, total (and, when the design paid for them, second-order) Sobol indices
-from `SALib.analyze.sobol` on the design points' means, with SALib's bootstrap intervals. Every
+from `SALib.analyze.sobol` on the design points' means, with SALib's bootstrap intervals; for a
+Latin hypercube, PRCC and SRC of each numeric parameter with bootstrap intervals; and which
+coalitions formed (final memberships, overall, by actor and by design point). Every
 figure says how many design points and runs it rests on, and how many runs a metric's empty values
 (first_fracture when no member left) leave out. The numbers come from `negotiation.sweep_stats`.
 Parameters with many distinct values (Latin hypercube, Sobol) are grouped into quantile bins. It

@@ -8,6 +8,7 @@ A spec names a scenario, the parameters to vary (dotted paths into the scenario,
     seed = 20260204                  # root seed: each run's seed is spawned from it
     replications = 2
     collect = "end"                  # "end": a runs table; "every_round": a rounds table too
+    tables = ["actors", "events"]    # per-round tables beside runs: rounds, actors, events
     metrics = ["final_size", "first_fracture", "mean_world_price", "stockpile_fund"]
 
     [design]
@@ -19,6 +20,10 @@ A spec names a scenario, the parameters to vary (dotted paths into the scenario,
     [parameters]
     "policy.outsider_penalty" = { range = [0.0, 0.3], steps = 4 }
     "policy.floors.rare_earths" = { values = [90000, 130000] }
+
+    [report]                         # how `bloc sweep report` shows it; changes no run
+    heatmap = ["policy.floors.rare_earths", "policy.outsider_penalty"]
+    per_mineral = 3                  # per-mineral metric columns shown after the spec's own
 
 Parameters take one of `values = [...]` (a list, any type), `choice = [...]` (categorical),
 `range = [start, stop]` with `step` or `steps` (integer bounds default to step 1; float bounds

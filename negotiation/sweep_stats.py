@@ -304,7 +304,27 @@ def prcc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     of the ranks of x_j and y once the ranks of the other columns are regressed out of both."""
     ranks = stats.rankdata(np.column_stack([x, y]), axis=0)
     c = _corr(ranks)
-    return np.full(x.shape[1], math.nan) if c is None else _partial(c)
+    if c is None:
+        return np.full(x.shape[1], math.nan)
+    if np.linalg.cond(c) < 1e10:  # the fast way: from the inverse of the correlation matrix
+        return _partial(c)
+    return _partial_by_residuals(ranks)  # y's ranks are (nearly) a function of the others'
+
+
+def _partial_by_residuals(m: np.ndarray) -> np.ndarray:
+    """Partial correlations of each of the first k columns of m with the last, by regressing
+    both on the other k - 1 columns (with an intercept) and correlating the residuals."""
+    k = m.shape[1] - 1
+    out = np.full(k, math.nan)
+    for j in range(k):
+        others = np.column_stack([np.ones(len(m)), np.delete(m[:, :k], j, axis=1)])
+        targets = m[:, [j, k]]
+        coef, *_ = np.linalg.lstsq(others, targets, rcond=None)
+        res = targets - others @ coef
+        sd = res.std(axis=0)
+        if (sd > 1e-12 * max(1.0, float(np.abs(targets).max()))).all():
+            out[j] = float(np.clip(np.corrcoef(res.T)[0, 1], -1.0, 1.0))
+    return out
 
 
 def src(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
