@@ -553,16 +553,40 @@ def sweep_run(
     "--metric",
     "metrics",
     multiple=True,
-    help="A metric to plot (repeatable; default: the first numeric metrics).",
+    help="A metric to plot (repeatable; default: the spec's own metrics, then a few "
+    "per-mineral ones).",
 )
-def sweep_report(sweep_dir: Path, out_file: Path | None, metrics: tuple[str, ...]) -> None:
+@click.option(
+    "--heatmap",
+    metavar="X,Y",
+    default=None,
+    help="The heatmap's two parameters (default: the spec's [report] heatmap, else the first two).",
+)
+@click.option(
+    "--per-mineral",
+    type=click.IntRange(min=0),
+    default=None,
+    help="How many per-mineral metric columns (mean_world_price_*, supplier_share_*) to add "
+    "to the default metrics (default: the spec's [report] per_mineral, else 3).",
+)
+def sweep_report(
+    sweep_dir: Path,
+    out_file: Path | None,
+    metrics: tuple[str, ...],
+    heatmap: str | None,
+    per_mineral: int | None,
+) -> None:
     """Write an HTML report of the sweep in SWEEP_DIR.
 
-    Heatmap, main effects, and Sobol indices for a Sobol design; one file, no internet needed."""
+    Heatmap, main effects, coalitions, Sobol indices for a Sobol design, sensitivity (PRCC,
+    SRC) for a Latin hypercube; one file, no internet needed."""
     from negotiation.sweep_report import write_report
 
+    axes = [a.strip() for a in heatmap.split(",")] if heatmap else None
     try:
-        path = write_report(sweep_dir, out_file, metrics=list(metrics))
+        path = write_report(
+            sweep_dir, out_file, metrics=list(metrics), heatmap=axes, per_mineral=per_mineral
+        )
     except ScenarioError as e:
         fail(*e.problems)
     click.echo(f"Wrote {path}")

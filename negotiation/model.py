@@ -1582,7 +1582,7 @@ class BlocModel(mesa.Model):
             hit = min(aimed[j] + blanket[j] + row[M + j] + row[2 * M + j], 1.0)
             if hit <= 0 or self.stock_held[j] <= 0:
                 continue
-            idx = [self.index[a] for a in self.members]
+            idx = [self.index[a] for a in sorted(self.members)]  # a fixed order: the same sum
             exposed = float((self.data.exposure[idx, j] * self.data.consumption[idx, j]).sum())
             cut = hit * exposed * ry
             release = min(self.stock_held[j], cut)

@@ -2,7 +2,7 @@
 
     from negotiation.sweep import load, run_sweep
     summary = run_sweep("scenarios/sweeps/penalty-floor.toml", "runs/penalty-floor", workers=2)
-    runs, rounds, metadata = load("runs/penalty-floor")
+    runs, rounds, metadata = load("runs/penalty-floor")   # also .actors, .events
 
 The spec format is described in `negotiation.sweep_spec`. An output folder holds:
 
@@ -10,7 +10,12 @@ The spec format is described in `negotiation.sweep_spec`. An output folder holds
     design.parquet         the design points: point, then one column per parameter
     runs/part-*.parquet    one row per run: run_id, point, replication, seed, parameters,
                            metrics, status ("ok" or "failed"), error
-    rounds/part-*.parquet  one row per run and round (only with collect = "every_round")
+    rounds/part-*.parquet  one row per run and round, every column of BlocModel.rounds_df
+                           (with tables = ["rounds"], or collect = "every_round")
+    actors/part-*.parquet  one row per run, round and actor (actors_df; tables = ["actors"])
+    events/part-*.parquet  one row per event (events_df; tables = ["events"])
+
+Every column carries its unit and description as Parquet field metadata (`sweep_units`).
 
 While a sweep runs, a part file is added every few seconds; once it finishes they are merged
 into one file per table (`_compact`, crash-safe like the rest: see `_rewrite`).
@@ -36,6 +41,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import itertools
@@ -64,6 +70,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from negotiation.sweep_spec import (
+    EVENT_COLUMNS,
+    EXTRA_TABLES,
     Metric,
     Plan,
     SpecError,
@@ -72,6 +80,7 @@ from negotiation.sweep_spec import (
     one_line,
     scenario_with,
 )
+from negotiation.sweep_units import column_info
 
 __all__ = [
     "SpecError",
@@ -79,6 +88,7 @@ __all__ = [
     "SweepInterrupted",
     "SweepResults",
     "SweepSummary",
+    "columns",
     "exit_code",
     "load",
     "load_spec",
@@ -269,6 +279,7 @@ class RunContext:
     dtypes: tuple[str, ...]
     metrics: tuple[Metric, ...]
     round_columns: tuple[str, ...]
+    tables: tuple[str, ...] = ()  # per-round tables to return: rounds, actors, events
 
     @classmethod
     def of(cls, plan: Plan) -> RunContext:
@@ -281,12 +292,14 @@ class RunContext:
             dtypes=tuple(p.dtype for p in plan.design.params),
             metrics=plan.metrics,
             round_columns=plan.round_columns,
+            tables=plan.tables,
         )
 
 
 #: (run_id, point, replication, seed, parameter values)
 RunItem = tuple[int, int, int, int, tuple[Any, ...]]
-BatchResult = tuple[list[dict[str, Any]], pd.DataFrame | None]
+#: A batch's runs rows, and its per-round tables by name (rounds, actors, events; run_id first)
+BatchResult = tuple[list[dict[str, Any]], dict[str, pd.DataFrame]]
 
 _CONTEXT: RunContext | None = None
 _SCENARIOS: dict[tuple[str, str], Any] = {}
@@ -351,14 +364,15 @@ def _cell(value: Any, dtype: str) -> Any:
 
 
 def run_batch(items: Sequence[RunItem], ctx: RunContext | None = None) -> BatchResult:
-    """Run a batch: one row per run (a failure is a row too) and, if asked, the rounds."""
+    """Run a batch: one row per run (a failure is a row too) and, if asked, its per-round
+    tables (rounds, actors, events), each with the run's id first."""
     from negotiation.model import BlocModel
 
     ctx = ctx or _CONTEXT
     if ctx is None:
         raise RuntimeError("run_batch needs a RunContext")
     rows: list[dict[str, Any]] = []
-    frames: list[pd.DataFrame] = []
+    frames: dict[str, list[pd.DataFrame]] = {t: [] for t in ctx.tables}
     for run_id, point, replication, seed, values in items:
         row: dict[str, Any] = {
             "run_id": run_id,
@@ -373,14 +387,19 @@ def run_batch(items: Sequence[RunItem], ctx: RunContext | None = None) -> BatchR
             rounds = model.rounds_df
             row.update(compute_metrics(ctx.metrics, rounds))
             row["status"], row["error"] = "ok", None
-            if ctx.round_columns:
-                part = rounds[["round", *ctx.round_columns]].copy()
+            for table in ctx.tables:
+                if table == "rounds":
+                    part = rounds[["round", *ctx.round_columns]].copy()
+                elif table == "actors":
+                    part = model.actors_df.copy()
+                else:
+                    part = model.events_df.copy()
                 part.insert(0, "run_id", run_id)
-                frames.append(part)
+                frames[table].append(part)
         except Exception as e:  # a failed run is a result: recorded, and the sweep goes on
             row["status"], row["error"] = "failed", one_line(e)
         rows.append(row)
-    return rows, (pd.concat(frames, ignore_index=True) if frames else None)
+    return rows, {t: pd.concat(f, ignore_index=True) for t, f in frames.items() if f}
 
 
 def _probe() -> str:
@@ -484,7 +503,7 @@ class _Pool:
         except BrokenProcessPool as e:
             raise SweepCrashed(f"a worker process died ({e}); killed, or out of memory?") from e
         except Exception as e:
-            return _failed_rows(items, self.ctx, one_line(e)), None
+            return _failed_rows(items, self.ctx, one_line(e)), {}
 
     def abort(self) -> None:
         for f in self.inflight:
@@ -642,11 +661,11 @@ class _Dask:
             self._count_workers()
             return None
         except KilledWorker as e:  # the runs took their worker down, again and again
-            got = _failed_rows(items, self.ctx, one_line(e)), None
+            got = _failed_rows(items, self.ctx, one_line(e)), {}
         except Exception as e:
             if handle.status != "error":
                 raise self.crashed(_brief(e)) from e
-            got = _failed_rows(items, self.ctx, one_line(e)), None
+            got = _failed_rows(items, self.ctx, one_line(e)), {}
         with contextlib.suppress(Exception):
             handle.release()
         return got
@@ -720,20 +739,61 @@ def _write_json_atomic(obj: Any, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _schema(columns: Sequence[tuple[str, str]]) -> pa.Schema:
-    return pa.schema([(name, ARROW[t]) for name, t in columns])
+def _schema(
+    columns: Sequence[Sequence[str]], info: dict[str, dict[str, str]] | None = None
+) -> pa.Schema:
+    """An Arrow schema; with `info` ({column: {"unit", "description"}}), each field carries
+    its unit and description as Parquet field metadata."""
+    fields = []
+    for name, t in columns:
+        meta = (info or {}).get(name)
+        fields.append(pa.field(name, ARROW[t], metadata=meta or None))
+    return pa.schema(fields)
 
 
 def _table_columns(plan: Plan) -> dict[str, list[tuple[str, str]] | None]:
+    """Each table's (column, type) list: runs and rounds (None if not collected), and actors
+    and events only when collected (so sweeps from before they existed compare equal)."""
     runs = [("run_id", "int64"), ("point", "int64"), ("replication", "int64"), ("seed", "int64")]
     runs += [(p.path, p.dtype) for p in plan.design.params]
     runs += [(m.name, m.dtype) for m in plan.metrics]
     runs += [("status", "string"), ("error", "string")]
-    rounds = None
+    out: dict[str, list[tuple[str, str]] | None] = {"runs": runs, "rounds": None}
     if plan.round_columns:
         rounds = [("run_id", "int64"), ("round", "int64")]
-        rounds += [(c, plan.columns[c]) for c in plan.round_columns]
-    return {"runs": runs, "rounds": rounds}
+        out["rounds"] = rounds + [(c, plan.columns[c]) for c in plan.round_columns]
+    if "actors" in plan.tables:
+        out["actors"] = [("run_id", "int64"), *plan.actor_columns.items()]
+    if "events" in plan.tables:
+        out["events"] = [("run_id", "int64"), *EVENT_COLUMNS.items()]
+    return out
+
+
+def _extra(tables: dict[str, Any]) -> list[str]:
+    """The per-round tables a sweep writes (those of `tables` with columns), in a fixed order."""
+    return [t for t in EXTRA_TABLES if tables.get(t)]
+
+
+def _plan_info(plan: Plan) -> dict[str, dict[str, dict[str, str]]]:
+    """Units and descriptions of every column of the plan's tables (`sweep_units`)."""
+    return column_info(
+        _table_columns(plan),
+        [m.__dict__ for m in plan.metrics],
+        plan.design.paths,
+        plan.minerals,
+    )
+
+
+def _meta_info(meta: dict[str, Any]) -> dict[str, dict[str, dict[str, str]]]:
+    """Units and descriptions from a sweep's metadata (computed for sweeps that predate them)."""
+    if "columns" in meta:
+        return meta["columns"]
+    return column_info(
+        meta["tables"],
+        meta["metrics"],
+        [p["path"] for p in meta["design"]["parameters"]],
+        meta.get("scenario", {}).get("minerals", ()),
+    )
 
 
 class _Writer:
@@ -741,23 +801,25 @@ class _Writer:
 
     def __init__(self, out: Path, plan: Plan, flush_seconds: float):
         cols = _table_columns(plan)
+        info = _plan_info(plan)
         self.out = out
-        self.runs_schema = _schema(cols["runs"])
-        self.rounds_schema = _schema(cols["rounds"]) if cols["rounds"] else None
+        self.runs_schema = _schema(cols["runs"] or [], info["runs"])
+        self.schemas = {t: _schema(cols[t] or [], info[t]) for t in _extra(cols)}
         self.flush_seconds = flush_seconds
         self.rows: list[dict[str, Any]] = []
-        self.frames: list[pd.DataFrame] = []
+        self.frames: dict[str, list[pd.DataFrame]] = {t: [] for t in self.schemas}
         self.round_rows = 0
         self.last = time.monotonic()
         self.written = 0
         self.failed = 0
 
-    def add(self, rows: list[dict[str, Any]], rounds: pd.DataFrame | None) -> None:
+    def add(self, rows: list[dict[str, Any]], frames: dict[str, pd.DataFrame]) -> None:
         self.rows.extend(rows)
         self.failed += sum(r["status"] != "ok" for r in rows)
-        if rounds is not None and len(rounds):
-            self.frames.append(rounds)
-            self.round_rows += len(rounds)
+        for table, df in frames.items():
+            if table in self.frames and len(df):
+                self.frames[table].append(df)
+                self.round_rows += len(df)
 
     def seconds_to_flush(self) -> float:
         return max(0.05, self.flush_seconds - (time.monotonic() - self.last))
@@ -774,12 +836,18 @@ class _Writer:
         # Take the buffer first: an interruption after this loses these runs (resume reruns
         # them) but can never write them twice.
         rows, frames = self.rows, self.frames
-        self.rows, self.frames, self.round_rows = [], [], 0
+        self.rows, self.round_rows = [], 0
+        self.frames = {t: [] for t in self.schemas}
         name = f"part-{min(r['run_id'] for r in rows):09d}-{uuid.uuid4().hex[:8]}.parquet"
-        if self.rounds_schema is not None and frames:
-            df = pd.concat(frames, ignore_index=True)
-            table = pa.Table.from_pandas(df, schema=self.rounds_schema, preserve_index=False)
-            _write_atomic(table, self.out / "rounds" / name)
+        # Per-round tables before runs: a runs part is what marks its runs as done. Every
+        # table gets a part (maybe empty: a batch without events), so all share the name.
+        for t, schema in self.schemas.items():
+            if frames[t]:
+                df = pd.concat(frames[t], ignore_index=True)
+                table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
+            else:
+                table = schema.empty_table()
+            _write_atomic(table, self.out / t / name)
         _write_atomic(pa.Table.from_pylist(rows, schema=self.runs_schema), self.out / "runs" / name)
         self.written += len(rows)
 
@@ -826,8 +894,10 @@ def _rewrite(
     extension: _Extension | None = None,
     metadata: dict[str, Any] | None = None,
     design: pa.Table | None = None,
+    info: dict[str, dict[str, dict[str, str]]] | None = None,
 ) -> None:
-    """Replace the part files of `runs/` and `rounds/` by one file each (compaction), with run
+    """Replace the part files of `runs/` and of each per-round table (`rounds/`, `actors/`,
+    `events/`) by one file each (compaction), with run
     ids and points renumbered into an extended design if `extension` is given, and with new
     `metadata.json` and `design.parquet` if given. Crash-safe: everything is prepared in
     `.rewrite/`, then a COMMIT file lists what the folder will hold; from then on
@@ -836,10 +906,10 @@ def _rewrite(
     stage = out / REWRITE
     shutil.rmtree(stage, ignore_errors=True)
     (stage / "runs").mkdir(parents=True)
+    info = info or {}
     run_files = sorted((out / "runs").glob("part-*.parquet"))
     names = {f.name for f in run_files}
-    has_rounds = tables.get("rounds") is not None and (out / "rounds").is_dir()
-    round_files = [f for f in sorted((out / "rounds").glob("part-*.parquet")) if f.name in names]
+    extra = [t for t in _extra(tables) if (out / t).is_dir()]
 
     def runs_renumbered(t: pa.Table) -> pa.Table:
         assert extension is not None
@@ -853,27 +923,28 @@ def _rewrite(
         ids = extension.run_ids(t.column("run_id").to_numpy())
         return t.set_column(t.schema.get_field_index("run_id"), "run_id", pa.array(ids, pa.int64()))
 
-    commit: dict[str, list[str] | None] = {"runs": [], "rounds": [] if has_rounds else None}
+    commit: dict[str, list[str] | None] = {"runs": [], **{t: [] for t in extra}}
     if run_files:
         tmp = stage / "runs" / "compacting.parquet"
         smallest = _copy_parts(
             run_files,
-            _schema(tables["runs"] or []),
+            _schema(tables["runs"] or [], info.get("runs")),
             tmp,
             runs_renumbered if extension is not None else None,
         )
         name = f"part-{smallest or 0:09d}-{uuid.uuid4().hex[:8]}.parquet"
         os.replace(tmp, stage / "runs" / name)
         commit["runs"] = [name]
-        if has_rounds:
-            (stage / "rounds").mkdir()
+        for t in extra:
+            (stage / t).mkdir()
+            files = [f for f in sorted((out / t).glob("part-*.parquet")) if f.name in names]
             _copy_parts(
-                round_files,
-                _schema(tables["rounds"] or []),
-                stage / "rounds" / name,
+                files,
+                _schema(tables[t] or [], info.get(t)),
+                stage / t / name,
                 rounds_renumbered if extension is not None else None,
             )
-            commit["rounds"] = [name]
+            commit[t] = [name]
     if design is not None:
         pq.write_table(design, stage / "design.parquet")
     if metadata is not None:
@@ -896,7 +967,7 @@ def _finish_rewrite(out: Path, drop_uncommitted: bool = False) -> None:
         keep = json.loads(commit_file.read_text())
     except FileNotFoundError:  # another process finished it meanwhile
         return
-    for sub in ("runs", "rounds"):
+    for sub in ("runs", *EXTRA_TABLES):
         if keep.get(sub) is None:
             continue
         (out / sub).mkdir(exist_ok=True)
@@ -918,7 +989,7 @@ def _compact(out: Path, plan: Plan) -> None:
     thousands (one every `flush_seconds`, 5 s by default), which file systems and readers
     handle badly. Streamed, so it needs memory for one row group, not the tables."""
     if len(list((out / "runs").glob("part-*.parquet"))) > 1:
-        _rewrite(out, _table_columns(plan))
+        _rewrite(out, _table_columns(plan), info=_plan_info(plan))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -928,13 +999,10 @@ def _compact(out: Path, plan: Plan) -> None:
 def _plan_sha256(plan: Plan) -> str:
     """What must not change for a sweep to be resumed: the validated spec and the scenario
     (comments and layout of the spec file may change)."""
-    blob = json.dumps(
-        {
-            "spec": plan.spec.model_dump(mode="json", by_alias=True),
-            "scenario": plan.scenario_sha256,
-        },
-        sort_keys=True,
-    )
+    spec = plan.spec.model_dump(mode="json", by_alias=True, exclude={"report"})
+    if not spec["tables"]:  # as before `tables` existed: sweeps started then still resume
+        del spec["tables"]
+    blob = json.dumps({"spec": spec, "scenario": plan.scenario_sha256}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -1026,6 +1094,8 @@ def _metadata(plan: Plan) -> dict[str, Any]:
         "collect": plan.spec.collect,
         "metrics": [m.__dict__ for m in plan.metrics],
         "tables": _table_columns(plan),
+        "columns": _plan_info(plan),
+        "report": plan.spec.report.model_dump(),
         "versions": _versions(),
         "git": _git(),
         "command": _invocation(),
@@ -1074,7 +1144,7 @@ def _inspect_out(
                     "same spec and scenario, or choose another folder"
                 ]
             )
-        return meta, _extension(out, meta, plan)
+        return meta, _extension(out, meta, _with_stored_rounds(plan, meta))
     if out.exists():
         if not out.is_dir():
             raise SpecError([f"{what}: not a folder"])
@@ -1167,6 +1237,18 @@ def _extension(out: Path, meta: dict[str, Any], plan: Plan) -> _Extension:
     return _Extension(old_reps, new_reps, new_point, frozenset(_done_ids(out)))
 
 
+def _with_stored_rounds(plan: Plan, meta: dict[str, Any] | None) -> Plan:
+    """The plan, writing the rounds columns of the sweep in `meta`: a sweep started by a bloc
+    that kept only the rounds columns its metrics used resumes (and extends) with those."""
+    stored = (meta or {}).get("tables", {}).get("rounds")
+    if not stored or not plan.round_columns:
+        return plan
+    columns = tuple(c for c, _ in stored if c not in ("run_id", "round"))
+    if columns == plan.round_columns or not set(columns) <= set(plan.columns):
+        return plan
+    return dataclasses.replace(plan, round_columns=columns)
+
+
 def _extended_metadata(meta: dict[str, Any], plan: Plan, ext: _Extension) -> dict[str, Any]:
     """The metadata of the extended sweep: the new plan's, with the sweep's history, and a
     record of what it was before."""
@@ -1203,13 +1285,14 @@ def _tidy(out: Path) -> None:
     """After a crash: finish a committed rewrite or drop an unfinished one, drop temporary
     files, and rounds parts whose runs part never landed."""
     _finish_rewrite(out, drop_uncommitted=True)
-    for sub in ("runs", "rounds"):
+    for sub in ("runs", *EXTRA_TABLES):
         for tmp in (out / sub).glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
     runs = {f.name for f in (out / "runs").glob("part-*.parquet")}
-    for f in (out / "rounds").glob("part-*.parquet"):
-        if f.name not in runs:
-            f.unlink()
+    for sub in EXTRA_TABLES:
+        for f in (out / sub).glob("part-*.parquet"):
+            if f.name not in runs:
+                f.unlink()
     for tmp in out.glob(".*.tmp"):
         tmp.unlink(missing_ok=True)
 
@@ -1427,6 +1510,7 @@ def _run_sweep(
     for w in plan.warnings:
         log(f"bloc: warning: {w}")
     meta, extension = _inspect_out(out, plan, resume)
+    plan = _with_stored_rounds(plan, meta)
     n = plan.n_runs
     run_id_seeds = meta is not None and meta.get("format") == FORMAT_RUN_ID_SEEDS
     if extension is not None:
@@ -1531,19 +1615,24 @@ def _open_out(
             meta["started"] = session["started"]
             meta["sessions"].append(session)
             _write_json_atomic(meta, out / "metadata.json")
-            (out / "runs").mkdir(exist_ok=True)
-            if plan.round_columns:
-                (out / "rounds").mkdir(exist_ok=True)
+            for sub in ("runs", *_extra(_table_columns(plan))):
+                (out / sub).mkdir(exist_ok=True)
             _write_design(out, plan)
         else:
-            (out / "runs").mkdir(exist_ok=True)
-            if plan.round_columns:
-                (out / "rounds").mkdir(exist_ok=True)
+            for sub in ("runs", *_extra(meta["tables"])):
+                (out / sub).mkdir(exist_ok=True)
             _tidy(out)
             if extension is not None:
                 meta = _extended_metadata(meta, plan, extension)
                 meta["sessions"].append(session)
-                _rewrite(out, _table_columns(plan), extension, meta, _design_table(plan))
+                _rewrite(
+                    out,
+                    _table_columns(plan),
+                    extension,
+                    meta,
+                    _design_table(plan),
+                    _plan_info(plan),
+                )
             else:
                 meta["status"] = "running"
                 meta["sessions"].append(session)
@@ -1572,27 +1661,82 @@ def _summary(out: Path, n: int, run_now: int, seconds: float, backend: str) -> S
 # Reading
 
 
-class SweepResults(NamedTuple):
-    """A sweep's tables, sorted by run id (rounds: by run id and round)."""
-
+class _Tables(NamedTuple):
     runs: pd.DataFrame
     rounds: pd.DataFrame  # empty unless the spec collected every round
     metadata: dict[str, Any]
 
 
-def _read_parts(files: Sequence[Path], columns: Sequence[Sequence[str]] | None) -> pa.Table:
-    schema = _schema([(c, t) for c, t in columns]) if columns else pa.schema([])
+class SweepResults(_Tables):
+    """A sweep's tables, sorted by run id (rounds: by run id and round): `runs, rounds,
+    metadata = load(...)` unpacks the three; `actors` and `events` are attributes (empty
+    DataFrames unless the spec's `tables` asked for them), so is `tables`, every table by name.
+
+    Each DataFrame's `attrs["units"]` and `attrs["descriptions"]` give its columns' units and
+    meanings (`negotiation.sweep_units`); `columns(DIR)` lists them all."""
+
+    actors: pd.DataFrame
+    events: pd.DataFrame
+
+    def __new__(
+        cls,
+        runs: pd.DataFrame,
+        rounds: pd.DataFrame,
+        metadata: dict[str, Any],
+        actors: pd.DataFrame | None = None,
+        events: pd.DataFrame | None = None,
+    ) -> SweepResults:
+        self = super().__new__(cls, runs, rounds, metadata)
+        self.actors = actors if actors is not None else pd.DataFrame()
+        self.events = events if events is not None else pd.DataFrame()
+        return self
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"runs": self.runs, "rounds": self.rounds, "actors": self.actors,
+                "events": self.events}  # fmt: skip
+
+
+def _read_parts(
+    files: Sequence[Path],
+    columns: Sequence[Sequence[str]] | None,
+    info: dict[str, dict[str, str]] | None = None,
+) -> pa.Table:
+    schema = _schema([(c, t) for c, t in columns], info) if columns else pa.schema([])
     tables = [pq.read_table(f, schema=schema) for f in files]
     return pa.concat_tables(tables) if tables else schema.empty_table()
 
 
-def load(out: str | Path) -> SweepResults:
-    """The runs and rounds tables of a sweep folder as pandas DataFrames, and its metadata.
+def _to_pandas(
+    table: pa.Table, info: dict[str, dict[str, str]], nullable: set[str]
+) -> pd.DataFrame:
+    """A table as a DataFrame, with the columns in `nullable` as pandas' nullable integers
+    (Int64: an empty value stays empty, not a float NaN) and the units in `attrs`."""
+    df = table.to_pandas()
+    for c in nullable & set(df.columns):
+        one = pa.table({c: table.column(c)})
+        df[c] = one.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)[c]
+    df.attrs["units"] = {c: info.get(c, {}).get("unit", "") for c in df.columns}
+    df.attrs["descriptions"] = {c: info.get(c, {}).get("description", "") for c in df.columns}
+    return df
 
-    Only complete part files are read (a crash leaves none half-written); rounds of runs whose
-    runs part never landed are ignored, as `--resume` would delete them. A merge of the part
-    files (or an extension's renumbering) that was committed and then cut short is finished
-    first, so this may write in the folder; one that never committed is ignored."""
+
+def _nullable_ints(meta: dict[str, Any]) -> set[str]:
+    """Integer columns of the runs table that may be empty: every metric (first_fracture when
+    no member left; any metric of a failed run)."""
+    return {m["name"] for m in meta["metrics"] if m["dtype"] == "int64"}
+
+
+def load(out: str | Path) -> SweepResults:
+    """The tables of a sweep folder as pandas DataFrames, and its metadata.
+
+    `runs, rounds, metadata = load(DIR)`; `load(DIR).actors` and `.events` are the per-actor
+    and events tables when the spec asked for them (else empty). Integer metrics are pandas'
+    nullable Int64 (`first_fracture` is empty when no member left). Only complete part files
+    are read (a crash leaves none half-written); rows of per-round tables whose runs part never
+    landed are ignored, as `--resume` would delete them. A merge of the part files (or an
+    extension's renumbering) that was committed and then cut short is finished first, so this
+    may write in the folder; one that never committed is ignored."""
     out = Path(out)
     if (out / REWRITE / "COMMIT").exists():  # a compaction or extension cut short: finish it
         _finish_rewrite(out)
@@ -1600,11 +1744,42 @@ def load(out: str | Path) -> SweepResults:
     if meta is None:
         raise SpecError([f"{out}: no sweep here (no metadata.json)"])
     tables = meta["tables"]
+    info = _meta_info(meta)
     run_files = sorted((out / "runs").glob("part-*.parquet"))
-    runs = _read_parts(run_files, tables["runs"]).to_pandas()
+    runs = _to_pandas(
+        _read_parts(run_files, tables["runs"], info.get("runs")),
+        info.get("runs", {}),
+        _nullable_ints(meta),
+    )
     runs = runs.sort_values("run_id", kind="stable").reset_index(drop=True)
     names = {f.name for f in run_files}
-    round_files = [f for f in sorted((out / "rounds").glob("part-*.parquet")) if f.name in names]
-    rounds = _read_parts(round_files, tables["rounds"] or [("run_id", "int64"), ("round", "int64")])
-    rounds_df = rounds.to_pandas().sort_values(["run_id", "round"], kind="stable")
-    return SweepResults(runs, rounds_df.reset_index(drop=True), meta)
+    frames: dict[str, pd.DataFrame] = {}
+    for t in ("rounds", "actors", "events"):
+        columns = tables.get(t)
+        if t != "rounds" and not columns:
+            continue
+        files = [f for f in sorted((out / t).glob("part-*.parquet")) if f.name in names]
+        table = _read_parts(
+            files, columns or [("run_id", "int64"), ("round", "int64")], info.get(t)
+        )
+        df = _to_pandas(table, info.get(t, {}), set())
+        keys = ["run_id", "round"]
+        frames[t] = df.sort_values(keys, kind="stable").reset_index(drop=True)
+    rounds = frames.pop("rounds")
+    return SweepResults(runs, rounds, meta, frames.get("actors"), frames.get("events"))
+
+
+def columns(out: str | Path) -> pd.DataFrame:
+    """Every column of a sweep's tables: `table`, `column`, `type`, `unit`, `description`."""
+    meta = _read_metadata(Path(out))
+    if meta is None:
+        raise SpecError([f"{out}: no sweep here (no metadata.json)"])
+    info = _meta_info(meta)
+    rows = [
+        {"table": t, "column": c, "type": dtype, **info.get(t, {}).get(c, {"unit": "",
+                                                                       "description": ""})}
+        for t, cols in meta["tables"].items()
+        if cols
+        for c, dtype in cols
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["table", "column", "type", "unit", "description"])

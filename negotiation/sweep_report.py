@@ -5,7 +5,9 @@ replications differ, each design point's mean over its replications with a t int
 of a metric over two parameters, the main effect of every parameter on each metric (the mean of
 the design points' means at each level, with a bootstrap interval over design points), and, for a
 Sobol design, first-order, total (and, when the design paid for them, second-order) Sobol indices
-from `SALib.analyze.sobol` on the design points' means, with SALib's bootstrap intervals. Every
+from `SALib.analyze.sobol` on the design points' means, with SALib's bootstrap intervals; for a
+Latin hypercube, PRCC and SRC of each numeric parameter with bootstrap intervals; and which
+coalitions formed (final memberships, overall, by actor and by design point). Every
 figure says how many design points and runs it rests on, and how many runs a metric's empty values
 (first_fracture when no member left) leave out. The numbers come from `negotiation.sweep_stats`.
 Parameters with many distinct values (Latin hypercube, Sobol) are grouped into quantile bins. It
@@ -30,7 +32,11 @@ from negotiation.scenario import _did_you_mean
 from negotiation.sweep import load
 from negotiation.sweep_spec import SpecError
 
-DEFAULT_METRICS = 6
+#: Requested (not per-mineral) metrics shown by default, and per-mineral ones after them.
+DEFAULT_METRICS = 8
+PER_MINERAL = 3
+#: Coalitions listed in the table of final memberships.
+MAX_COALITIONS = 15
 #: Design points listed in the page's table of points (the rest are counted).
 MAX_POINT_ROWS = 60
 
@@ -58,6 +64,42 @@ def _numeric_metrics(meta: dict[str, Any]) -> list[str]:
     return [m["name"] for m in meta["metrics"] if m["dtype"] in ("int64", "float64", "bool")]
 
 
+def _family(m: dict[str, Any], minerals: Sequence[str]) -> str | None:
+    """The per-mineral family of a metric (mean_world_price, supplier_share), else None."""
+    if "family" in m:
+        return m["family"]
+    for fam in ("mean_world_price", "supplier_share"):  # metadata from before `family`
+        if m["name"].startswith(fam + "_") and m["name"][len(fam) + 1 :] in minerals:
+            return fam
+    return None
+
+
+def default_metrics(ok: pd.DataFrame, meta: dict[str, Any], per_mineral: int) -> list[str]:
+    """The metrics the report shows when none are named: the spec's own metrics first (those
+    that vary across runs first, empty in some runs counting as varying; up to
+    DEFAULT_METRICS), then at most `per_mineral` of the per-mineral columns that
+    `mean_world_price` and `supplier_share` expand into, those varying most (relative to
+    their mean) first. Eight minerals' columns never crowd out a metric the spec asked for."""
+    minerals = meta.get("scenario", {}).get("minerals", ())
+    numeric = set(_numeric_metrics(meta))
+    entries = [m for m in meta["metrics"] if m["name"] in numeric]
+
+    def varies(name: str) -> bool:
+        return bool(ok[name].astype(float).nunique(dropna=False) > 1)
+
+    own = [m["name"] for m in entries if _family(m, minerals) is None]
+    mineral = [m["name"] for m in entries if _family(m, minerals) is not None]
+    own = ([m for m in own if varies(m)] + [m for m in own if not varies(m)])[:DEFAULT_METRICS]
+    spread = {}
+    for name in mineral:
+        x = ok[name].astype(float)
+        if varies(name):
+            spread[name] = float(x.std() / (abs(x.mean()) or 1.0))
+    ranked = sorted(spread, key=lambda n: -spread[n])[:per_mineral]
+    chosen = own + [n for n in mineral if n in ranked]  # in the spec's order
+    return chosen or (own + mineral)[:DEFAULT_METRICS]
+
+
 def _empty_reason(meta: dict[str, Any], metric: str) -> str:
     stat = next((m.get("stat") for m in meta["metrics"] if m["name"] == metric), None)
     return " (first_fracture is empty when no member left)" if stat == "first_fracture" else ""
@@ -67,7 +109,10 @@ def _interval_cell(mean: float, low: float, high: float, n: int, note: str) -> s
     return st.Interval(mean, low, high, n, note).text()
 
 
-def _heatmap(points: pd.DataFrame, metric: str, x: str, y: str) -> str:
+def heatmap_cells(points: pd.DataFrame, x: str, y: str) -> dict[str, Any]:
+    """The heatmap's cells: `grid` (mean of the point means in each cell; NaN when blank),
+    `points` (design points with a successful run in each cell), `with_value` (those with a
+    value of the metric), the axes' labels `lx`, `ly`."""
     # Enough design points per cell: about 3 a cell when parameters are binned.
     has = points[points["n"] > 0]
     n_bins = int(np.clip(math.sqrt(len(points) / 3), 2, st.BINS))
@@ -75,7 +120,40 @@ def _heatmap(points: pd.DataFrame, metric: str, x: str, y: str) -> str:
     gy, oy, ly, _ = st.groups(points[y], n_bins)
     table = has["mean"].groupby([gy[has.index], gx[has.index]]).mean().unstack()
     grid = table.reindex(index=oy, columns=ox).to_numpy(dtype=float)
-    fig = _figure(max(4.5, 0.6 * len(ox) + 2.5), max(3.2, 0.45 * len(oy) + 1.8))
+    count = points["n"].groupby([gy, gx]).size().unstack()
+    count = count.reindex(index=oy, columns=ox).fillna(0).to_numpy(dtype=int)
+    valued = (points["n"] > 0).groupby([gy, gx]).sum().unstack()
+    valued = valued.reindex(index=oy, columns=ox).fillna(0).to_numpy(dtype=int)
+    return {"grid": grid, "points": count, "with_value": valued, "lx": lx, "ly": ly}
+
+
+def blank_cells_text(cells: dict[str, Any], metric: str, reason: str) -> str:
+    """What the blank cells of a heatmap mean, counted by cause."""
+    blank = ~np.isfinite(cells["grid"])
+    no_point = int((blank & (cells["points"] == 0)).sum())
+    no_value = int((blank & (cells["points"] > 0)).sum())
+    if not no_point and not no_value:
+        return "No cell is blank."
+    parts = []
+    if no_point:
+        parts.append(
+            f"{no_point} blank cell{'s' if no_point > 1 else ''} (marked \u201cno point\u201d) "
+            "hold no design point with a successful run: the design has no point with that "
+            "pair of values (bins of a random design can miss a combination), or every run "
+            "there failed"
+        )
+    if no_value:
+        parts.append(
+            f"{no_value} blank cell{'s' if no_value > 1 else ''} (marked \u201cno value\u201d) "
+            f"hold design points, but {metric} is empty in every one of their runs{reason}"
+        )
+    return "; ".join(parts) + "."
+
+
+def _heatmap(points: pd.DataFrame, metric: str, x: str, y: str) -> str:
+    cells = heatmap_cells(points, x, y)
+    grid, lx, ly = cells["grid"], cells["lx"], cells["ly"]
+    fig = _figure(max(4.5, 0.6 * len(lx) + 2.5), max(3.2, 0.45 * len(ly) + 1.8))
     ax = fig.add_subplot()
     im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
     ax.set_xticks(range(len(lx)), lx, rotation=45 if len(lx) > 6 else 0)
@@ -91,6 +169,9 @@ def _heatmap(points: pd.DataFrame, metric: str, x: str, y: str) -> str:
             if np.isfinite(v):
                 ax.text(j, i, _fmt(float(v)), ha="center", va="center", fontsize=8,
                         color="black" if v > mid else "white")  # fmt: skip
+            else:
+                why = "no point" if cells["points"][i, j] == 0 else "no value"
+                ax.text(j, i, why, ha="center", va="center", fontsize=7, color="grey")
     return _svg(fig)
 
 
@@ -271,17 +352,170 @@ def _choose(requested: Sequence[str], available: Sequence[str], what: str) -> li
     return list(requested)
 
 
-def render_report(runs: pd.DataFrame, meta: dict[str, Any], metrics: Sequence[str] = ()) -> str:
-    """The report's HTML page from a sweep's runs table and metadata (as `load` returns them)."""
+def _heatmap_axes(
+    requested: Sequence[str] | None, meta: dict[str, Any], paths: Sequence[str]
+) -> tuple[list[str], str]:
+    """The heatmap's two parameters (x, y) and where they come from: the --heatmap option,
+    the spec's [report] heatmap, or the first two parameters."""
+    spec = (meta.get("report") or {}).get("heatmap")
+    axes, source = (
+        (list(requested), "--heatmap")
+        if requested
+        else (list(spec), "the spec's [report] heatmap")
+        if spec
+        else (list(paths[:2]), "the first two parameters; choose others with --heatmap X,Y")
+    )
+    problems = [
+        f"--heatmap {a}: not a parameter of this sweep" + _did_you_mean(a, paths)
+        + f"; parameters: {', '.join(paths)}"
+        for a in axes
+        if a not in paths
+    ]  # fmt: skip
+    if requested and len(axes) != 2:
+        problems.append(f"--heatmap: give two parameters, X,Y (got {len(axes)})")
+    elif requested and axes[0] == axes[1]:
+        problems.append("--heatmap: give two different parameters")
+    if problems:
+        raise SpecError(problems)
+    return axes, source
+
+
+def _sensitivity_section(
+    ok: pd.DataFrame, points: dict[str, pd.DataFrame], chosen: Sequence[str],
+    params: Sequence[dict[str, Any]], meta: dict[str, Any],
+) -> str:  # fmt: skip
+    numeric = [
+        p["path"]
+        for p in params
+        if pd.api.types.is_numeric_dtype(ok[p["path"]])
+        and not pd.api.types.is_bool_dtype(ok[p["path"]])
+    ]
+    other = [p["path"] for p in params if p["path"] not in numeric]
+    root = int(meta["root_seed"])
+    out = [
+        "<h2>Sensitivity (Latin hypercube)</h2>",
+        "<p>For each metric and numeric parameter, on the design points' means (each point "
+        "counted once): the <b>partial rank correlation coefficient</b> (PRCC: the correlation "
+        "of the ranks of the parameter and of the metric once the ranks of the other "
+        "parameters are regressed out of both; it measures a monotone effect, linear or not, "
+        "from -1 to 1), and the <b>standardized regression coefficient</b> (SRC: the "
+        "coefficient of the parameter in a least-squares regression of the metric's z-score on "
+        "the parameters' z-scores; how many standard deviations the metric moves per standard "
+        "deviation of the parameter). R² says how much of the metric's variance that linear "
+        "regression explains: where it is low, read the PRCC (or the main effects), not the "
+        "SRC. Each has a 95 % percentile bootstrap interval from "
+        f"{st.SOBOL_RESAMPLES} resamples of the design points (seeded from the root seed and "
+        "the metric). An interval that contains 0 is no evidence of an effect.</p>",
+    ]
+    if other:
+        out.append(
+            f"<p>Left out (not numeric: ranks mean nothing there; see the main effects): "
+            f"{esc(', '.join(other))}.</p>"
+        )
+    for m in chosen:
+        res = st.sensitivity(points[m], numeric, seed=st.stream_seed(root, m, "sensitivity"))
+        if isinstance(res, str):
+            out.append(f"<h3>{esc(m)}</h3><p>{esc(res)}{esc(_empty_reason(meta, m))}</p>")
+            continue
+        body = "".join(
+            f"<tr><td>{esc(r.parameter)}</td>"
+            f"<td>{r.prcc:.3f} [{r.prcc_low:.3f}, {r.prcc_high:.3f}]</td>"
+            f"<td>{r.src:.3f} [{r.src_low:.3f}, {r.src_high:.3f}]</td></tr>"
+            for r in res.itertuples()
+        )
+        left = int((points[m]["n"] == 0).sum())
+        rests = f"Rests on {res.attrs['n']} design points"
+        if left:
+            rests += f" ({left} without a value left out{_empty_reason(meta, m)})"
+        out.append(
+            f"<h3>{esc(m)}</h3><table><tr><th>parameter</th><th>PRCC [95 % bootstrap]</th>"
+            f"<th>SRC [95 % bootstrap]</th></tr>{body}</table>"
+            f"<p>{esc(rests)}; R² of the linear regression {res.attrs['r2']:.3f}.</p>"
+        )
+    return "".join(out)
+
+
+def _coalitions_section(ok: pd.DataFrame, paths: Sequence[str]) -> str:
+    out = ["<h2>Coalitions that formed</h2>"]
+    if "final_members" not in ok.columns:
+        out.append("<p>Add final_members to the spec's metrics to see which coalitions formed.</p>")
+        return "".join(out)
+    if ok.empty:
+        return ""
+    table = st.coalitions(ok)
+    rows = "".join(
+        f"<tr><td>{esc(r.coalition)}</td><td>{r.size}</td><td>{r.runs}</td>"
+        f"<td>{100 * r.share:.1f} %</td><td>{r.points}</td></tr>"
+        for r in table.head(MAX_COALITIONS).itertuples()
+    )
+    more = (
+        f"<p>... and {len(table) - MAX_COALITIONS} more memberships.</p>"
+        if len(table) > MAX_COALITIONS
+        else ""
+    )
+    out.append(
+        f"<p>The members in the last round of each of the {len(ok)} successful runs "
+        f"(the final_members metric): {len(table)} distinct memberships.</p>"
+        "<table><tr><th>final members</th><th>size</th><th>runs</th><th>share of runs</th>"
+        f"<th>design points where it formed</th></tr>{rows}</table>{more}"
+    )
+    shares = st.membership_shares(ok)
+    if len(shares):
+        cells = "".join(
+            f"<tr><td>{esc(a)}</td><td>{100 * v:.1f} %</td></tr>" for a, v in shares.items()
+        )
+        out.append(
+            "<table><tr><th>actor</th><th>share of runs it ends in the bloc</th></tr>"
+            f"{cells}</table>"
+        )
+    by_point = st.coalitions_by_point(ok)
+    first = ok.groupby("point").first()
+    head = "".join(f"<th>{esc(h)}</th>" for h in ["point", *paths, "runs"])
+    head += "<th>most frequent final members</th><th>its share</th><th>distinct</th>"
+    body = []
+    for r in by_point.head(MAX_POINT_ROWS).itertuples():
+        cells = [str(r.point), *(_fmt(first.at[r.point, p]) for p in paths), str(r.runs),
+                 r.coalition, f"{100 * r.share:.0f} %", str(r.distinct)]  # fmt: skip
+        body.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
+    more = (
+        f"<p>... and {len(by_point) - MAX_POINT_ROWS} more design points "
+        "(`negotiation.sweep_stats.coalitions_by_point` gives them all).</p>"
+        if len(by_point) > MAX_POINT_ROWS
+        else ""
+    )
+    out.append(f"<h3>By design point</h3><table><tr>{head}</tr>{''.join(body)}</table>{more}")
+    return "".join(out)
+
+
+def render_report(
+    runs: pd.DataFrame,
+    meta: dict[str, Any],
+    metrics: Sequence[str] = (),
+    *,
+    heatmap: Sequence[str] | None = None,
+    per_mineral: int | None = None,
+) -> str:
+    """The report's HTML page from a sweep's runs table and metadata (as `load` returns them).
+
+    metrics: the metrics to plot (default: `default_metrics`). heatmap: its two parameters
+    (default: the spec's `[report] heatmap`, else the first two). per_mineral: how many
+    per-mineral columns to add to the default metrics (default: the spec's `[report]
+    per_mineral`, else PER_MINERAL)."""
     numeric = _numeric_metrics(meta)
+    runs = runs.copy()
+    for m in numeric:  # nullable integers (first_fracture) as floats with NaN for the figures
+        if runs[m].dtype == "Int64":
+            runs[m] = runs[m].astype("float64")
     ok = runs[runs["status"] == "ok"]
-    if metrics:
-        chosen = _choose(metrics, numeric, "numeric metrics")
-    else:  # the metrics that vary come first (empty in some runs only counts as varying)
-        varying = [m for m in numeric if ok[m].astype(float).nunique(dropna=False) > 1]
-        chosen = (varying or numeric)[:DEFAULT_METRICS]
     params = meta["design"]["parameters"]
     paths = [p["path"] for p in params]
+    axes, axes_source = _heatmap_axes(heatmap, meta, paths) if len(paths) >= 2 else ([], "")
+    if per_mineral is None:
+        per_mineral = int((meta.get("report") or {}).get("per_mineral", PER_MINERAL))
+    if metrics:
+        chosen = _choose(metrics, numeric, "numeric metrics")
+    else:
+        chosen = default_metrics(ok, meta, per_mineral) if not ok.empty else numeric
     failed = runs[runs["status"] != "ok"]
     design = meta["design"]
     root_seed = int(meta["root_seed"])
@@ -326,11 +560,14 @@ def render_report(runs: pd.DataFrame, meta: dict[str, Any], metrics: Sequence[st
 
         parts.append("<h2>Heatmap</h2>")
         if len(params) >= 2:
-            x, y = paths[0], paths[1]
-            parts.append(f"<figure>{_heatmap(points[chosen[0]], chosen[0], x, y)}</figure>")
+            x, y = axes
+            m0 = chosen[0]
+            cells = heatmap_cells(points[m0], x, y)
+            parts.append(f"<figure>{_heatmap(points[m0], m0, x, y)}</figure>")
             parts.append(
-                "<p>Each cell: the mean of the means of the design points in it (each point "
-                "counted once); a blank cell has no design point with a value.</p>"
+                f"<p>{esc(m0)} over {esc(x)} (x) and {esc(y)} (y): {esc(axes_source)}. Each "
+                "cell: the mean of the means of the design points in it (each point counted "
+                f"once). {esc(blank_cells_text(cells, m0, _empty_reason(meta, m0)))}</p>"
             )
         else:
             parts.append("<p>A heatmap needs two parameters; this sweep varies fewer.</p>")
@@ -379,6 +616,10 @@ def render_report(runs: pd.DataFrame, meta: dict[str, Any], metrics: Sequence[st
                     res += _empty_reason(meta, m)
                 parts.append(_sobol_section(res, m, points[m]["n"]))
 
+        if design["kind"] == "lhs" and params:
+            parts.append(_sensitivity_section(ok, points, chosen, params, meta))
+    parts.append(_coalitions_section(ok, paths))
+
     parts.append("<h2>Failed runs</h2>")
     if failed.empty:
         parts.append("<p>None.</p>")
@@ -411,12 +652,17 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 
 
 def write_report(
-    sweep_dir: str | Path, out_file: str | Path | None = None, *, metrics: Sequence[str] = ()
+    sweep_dir: str | Path,
+    out_file: str | Path | None = None,
+    *,
+    metrics: Sequence[str] = (),
+    heatmap: Sequence[str] | None = None,
+    per_mineral: int | None = None,
 ) -> Path:
     """Write the report of the sweep in `sweep_dir` (default file: sweep_dir/report.html)."""
     sweep_dir = Path(sweep_dir)
     runs, _, meta = load(sweep_dir)
-    page = render_report(runs, meta, metrics)
+    page = render_report(runs, meta, metrics, heatmap=heatmap, per_mineral=per_mineral)
     path = Path(out_file) if out_file is not None else sweep_dir / "report.html"
     path.write_text(page, encoding="utf-8")
     return path

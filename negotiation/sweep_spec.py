@@ -8,6 +8,7 @@ A spec names a scenario, the parameters to vary (dotted paths into the scenario,
     seed = 20260204                  # root seed: each run's seed is spawned from it
     replications = 2
     collect = "end"                  # "end": a runs table; "every_round": a rounds table too
+    tables = ["actors", "events"]    # per-round tables beside runs: rounds, actors, events
     metrics = ["final_size", "first_fracture", "mean_world_price", "stockpile_fund"]
 
     [design]
@@ -19,6 +20,10 @@ A spec names a scenario, the parameters to vary (dotted paths into the scenario,
     [parameters]
     "policy.outsider_penalty" = { range = [0.0, 0.3], steps = 4 }
     "policy.floors.rare_earths" = { values = [90000, 130000] }
+
+    [report]                         # how `bloc sweep report` shows it; changes no run
+    heatmap = ["policy.floors.rare_earths", "policy.outsider_penalty"]
+    per_mineral = 3                  # per-mineral metric columns shown after the spec's own
 
 Parameters take one of `values = [...]` (a list, any type), `choice = [...]` (categorical),
 `range = [start, stop]` with `step` or `steps` (integer bounds default to step 1; float bounds
@@ -88,6 +93,13 @@ BUILTIN_METRICS = (
     "supplier_share",
 )
 DEFAULT_METRICS = BUILTIN_METRICS
+#: Built-in metrics that make one column per mineral (`<name>_<mineral>`).
+PER_MINERAL_FAMILIES = ("mean_world_price", "supplier_share")
+#: Per-mineral metric columns the report shows by default, after the requested metrics.
+PER_MINERAL_METRICS = 3
+#: Tables a sweep can write beside `runs`, one row per run and round (events: per event).
+EXTRA_TABLES = ("rounds", "actors", "events")
+EVENT_COLUMNS = {"round": "int64", "actor": "string", "kind": "string", "text": "string"}
 #: Spawn key of the design sampler's seed: a 2-word key, so it never equals a run's (i,).
 DESIGN_SPAWN_KEY = (0x5EED, 0xD351)
 MAX_RUNS = 50_000_000
@@ -215,20 +227,49 @@ class DesignSpec(SpecModel):
     second_order: bool = False
 
 
+class ReportSpec(SpecModel):
+    """`[report]`: how `bloc sweep report` presents the sweep (changing it never affects runs,
+    resuming or extending)."""
+
+    heatmap: list[str] | None = Field(None, min_length=2, max_length=2)
+    per_mineral: int = Field(PER_MINERAL_METRICS, ge=0, le=1000)
+
+
 class SweepSpec(SpecModel):
     title: str = ""
     scenario: str = DEFAULT_SCENARIO
     seed: int = Field(0, ge=0, le=2**63 - 1)
     replications: int = Field(1, ge=1, le=1_000_000)
     collect: Literal["end", "every_round"] = "end"
+    tables: list[Literal["rounds", "actors", "events"]] = Field(default_factory=list)
     metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS), min_length=1)
     design: DesignSpec = DesignSpec()
     fixed: dict[str, Any] = Field(default_factory=dict, alias="set")
     parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
+    report: ReportSpec = ReportSpec()
+
+    @property
+    def extra_tables(self) -> tuple[str, ...]:
+        """The per-round tables written beside runs, in a fixed order: `collect = "every_round"`
+        is short for `tables = ["rounds"]`."""
+        wanted = set(self.tables) | ({"rounds"} if self.collect == "every_round" else set())
+        return tuple(t for t in EXTRA_TABLES if t in wanted)
 
     @model_validator(mode="after")
     def _design_fits(self) -> SweepSpec:
         problems: list[str] = []
+        if len(set(self.tables)) != len(self.tables):
+            problems.append("tables: a table is named twice")
+        heat = self.report.heatmap
+        if heat is not None:
+            for path in heat:
+                if path not in self.parameters:
+                    problems.append(
+                        f"report.heatmap: {path!r} is not a parameter of this sweep"
+                        + _did_you_mean(path, list(self.parameters))
+                    )
+            if heat[0] == heat[1]:
+                problems.append("report.heatmap: give two different parameters")
         d = self.design
         params = self.parameters
         if d.kind == "grid":
@@ -495,6 +536,7 @@ class Metric:
     column: str
     stat: str  # final | mean | min | max | sum | first_fracture
     dtype: str  # int64 | float64 | bool | string
+    family: str | None = None  # mean_world_price or supplier_share: one of a per-mineral set
 
 
 def column_dtypes(rounds: Any) -> dict[str, str]:
@@ -531,14 +573,14 @@ def plan_metrics(
             metrics.append(Metric(name, "members", "first_fracture", "int64"))
         elif name == "mean_world_price":
             metrics += [
-                Metric(f"mean_world_price_{m}", f"world_price_{m}", "mean", "float64")
+                Metric(f"mean_world_price_{m}", f"world_price_{m}", "mean", "float64", name)
                 for m in minerals
             ]
         elif name == "mean_fiscal_cost":
             metrics.append(Metric(name, "fiscal_cost", "mean", "float64"))
         elif name == "supplier_share":
             metrics += [
-                Metric(f"supplier_share_{m}", f"supplier_share_{m}", "final", "float64")
+                Metric(f"supplier_share_{m}", f"supplier_share_{m}", "final", "float64", name)
                 for m in minerals
             ]
         elif col not in columns:
@@ -693,9 +735,12 @@ class Plan:
     design: Design
     metrics: tuple[Metric, ...]
     columns: dict[str, str]  # rounds columns -> arrow type names
-    round_columns: tuple[str, ...]  # written to the rounds table (collect = "every_round")
+    round_columns: tuple[str, ...]  # written to the rounds table (every rounds column)
     seconds_per_run: float  # a rough estimate, to size batches
     warnings: tuple[str, ...] = field(default=())
+    #: The per-round tables written beside runs ("rounds", "actors", "events").
+    tables: tuple[str, ...] = ()
+    actor_columns: dict[str, str] = field(default_factory=dict)  # actors columns -> arrow types
 
     @property
     def n_runs(self) -> int:
@@ -857,9 +902,11 @@ def load_spec(spec_path: str | Path) -> Plan:
     metrics, metric_problems = plan_metrics(spec.metrics, columns, scenario.mineral_ids)
     if metric_problems:
         raise SpecError([f"{origin}: {p}" for p in metric_problems])
+    tables = spec.extra_tables
     round_columns: tuple[str, ...] = ()
-    if spec.collect == "every_round":
-        round_columns = tuple(dict.fromkeys(m.column for m in metrics if m.column != "round"))
+    if "rounds" in tables:  # every column: what a researcher plots is rarely what metrics used
+        round_columns = tuple(c for c in columns if c != "round")
+    actor_columns = column_dtypes(probe.actors_df) if "actors" in tables else {}
 
     raw_json = json.dumps(raw, sort_keys=True, default=str)
     return Plan(
@@ -879,6 +926,8 @@ def load_spec(spec_path: str | Path) -> Plan:
         round_columns=round_columns,
         seconds_per_run=seconds,
         warnings=tuple(warnings),
+        tables=tables,
+        actor_columns=actor_columns,
     )
 
 

@@ -12,6 +12,7 @@ sweep's root seed, the metric and the parameter, so a report is reproducible; no
 from __future__ import annotations
 
 import math
+import warnings
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -259,3 +260,180 @@ def sobol_indices(
     d = len(names)
     base = n_points // (2 * d + 2 if second else d + 2)
     return SobolIndices(first, pairs, base, n_points, seed)
+
+
+# ------------------------------------------------------------------------------------------------
+# Sensitivity of a random design (Latin hypercube): rank and regression measures
+
+
+def _partial(corr: np.ndarray) -> np.ndarray:
+    """Partial correlations of each of the first k variables with the last, given the other
+    first k variables, from the (k+1) x (k+1) correlation matrix: -P[j, y] / sqrt(P[j, j] P[y, y])
+    with P its inverse. NaN where the matrix is singular."""
+    try:
+        p = np.linalg.inv(corr)
+    except np.linalg.LinAlgError:
+        return np.full(len(corr) - 1, math.nan)
+    d = np.diag(p)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return -p[:-1, -1] / np.sqrt(d[:-1] * d[-1])
+
+
+def _src(corr: np.ndarray) -> tuple[np.ndarray, float]:
+    """Standardized regression coefficients of the last variable on the first k (the least
+    squares coefficients of the z-scores: solve(Cxx, Cxy)) and R^2 = Cxy . beta."""
+    cxx, cxy = corr[:-1, :-1], corr[:-1, -1]
+    try:
+        beta = np.linalg.solve(cxx, cxy)
+    except np.linalg.LinAlgError:
+        return np.full(len(cxy), math.nan), math.nan
+    return beta, float(cxy @ beta)
+
+
+def _corr(m: np.ndarray) -> np.ndarray | None:
+    """The correlation matrix of the columns of m, or None if a column is constant."""
+    sd = m.std(axis=0)
+    if (sd == 0).any():
+        return None
+    z = (m - m.mean(axis=0)) / sd
+    return (z.T @ z) / len(m)
+
+
+def prcc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Partial rank correlation coefficient of y with each column of x (n x k): the correlation
+    of the ranks of x_j and y once the ranks of the other columns are regressed out of both."""
+    ranks = stats.rankdata(np.column_stack([x, y]), axis=0)
+    c = _corr(ranks)
+    if c is None:
+        return np.full(x.shape[1], math.nan)
+    if np.linalg.cond(c) < 1e10:  # the fast way: from the inverse of the correlation matrix
+        return _partial(c)
+    return _partial_by_residuals(ranks)  # y's ranks are (nearly) a function of the others'
+
+
+def _partial_by_residuals(m: np.ndarray) -> np.ndarray:
+    """Partial correlations of each of the first k columns of m with the last, by regressing
+    both on the other k - 1 columns (with an intercept) and correlating the residuals."""
+    k = m.shape[1] - 1
+    out = np.full(k, math.nan)
+    for j in range(k):
+        others = np.column_stack([np.ones(len(m)), np.delete(m[:, :k], j, axis=1)])
+        targets = m[:, [j, k]]
+        coef, *_ = np.linalg.lstsq(others, targets, rcond=None)
+        res = targets - others @ coef
+        sd = res.std(axis=0)
+        if (sd > 1e-12 * max(1.0, float(np.abs(targets).max()))).all():
+            out[j] = float(np.clip(np.corrcoef(res.T)[0, 1], -1.0, 1.0))
+    return out
+
+
+def src(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Standardized regression coefficients of y on the columns of x, and the R^2 of that
+    linear regression (how much of y's variance a linear model of the parameters explains)."""
+    c = _corr(np.column_stack([x, y]).astype(float))
+    return (np.full(x.shape[1], math.nan), math.nan) if c is None else _src(c)
+
+
+def sensitivity(
+    points: pd.DataFrame,
+    params: Sequence[str],
+    *,
+    seed: int,
+    n_resamples: int = SOBOL_RESAMPLES,
+) -> pd.DataFrame | str:
+    """PRCC and SRC of a metric with each numeric parameter, from a `point_stats` table (each
+    design point's mean, each point counted once), with 95 % percentile bootstrap intervals
+    from `n_resamples` resamples of the design points (`default_rng(seed)`). Columns:
+    `parameter`, `prcc`, `prcc_low`, `prcc_high`, `src`, `src_low`, `src_high`; `attrs`
+    holds `r2` (of the linear regression behind SRC) and `n` (design points used). A string
+    says why there is none."""
+    has = points[points["n"] > 0]
+    n, k = len(has), len(params)
+    if k == 0:
+        return "not computed: no numeric parameter"
+    if n < k + 3:
+        return f"not computed: {n} design points with a value, too few for {k} parameters"
+    x = has[list(params)].to_numpy(dtype=float)
+    y = has["mean"].to_numpy(dtype=float)
+    if float(y.max() - y.min()) == 0.0:
+        return "not computed: the metric is the same at every design point"
+    p0 = prcc(x, y)
+    s0, r2 = src(x, y)
+    rng = np.random.default_rng(seed)
+    boot_p = np.full((n_resamples, k), math.nan)
+    boot_s = np.full((n_resamples, k), math.nan)
+    for b, idx in enumerate(rng.integers(0, n, size=(n_resamples, n))):
+        boot_p[b] = prcc(x[idx], y[idx])
+        boot_s[b] = src(x[idx], y[idx])[0]
+    tail = (1 - CONFIDENCE) / 2
+    with warnings.catch_warnings():  # a resample with a constant column gives NaN: left out
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p_lo, p_hi = np.nanquantile(boot_p, [tail, 1 - tail], axis=0)
+        s_lo, s_hi = np.nanquantile(boot_s, [tail, 1 - tail], axis=0)
+    out = pd.DataFrame(
+        {
+            "parameter": list(params),
+            "prcc": p0,
+            "prcc_low": p_lo,
+            "prcc_high": p_hi,
+            "src": s0,
+            "src_low": s_lo,
+            "src_high": s_hi,
+        }
+    )
+    out.attrs.update(r2=r2, n=n, seed=seed, n_resamples=n_resamples)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Coalitions
+
+
+def coalitions(ok: pd.DataFrame, column: str = "final_members") -> pd.DataFrame:
+    """Which coalitions formed: one row per distinct final membership, most frequent first,
+    with `runs`, `share` (of the runs given), `points` (design points where it formed at least
+    once) and `size`. An empty membership reads "(none)"."""
+    members = ok[column].fillna("").astype(str)
+    rows = []
+    for who, sub in ok.groupby(members, sort=False):
+        rows.append(
+            {
+                "coalition": who or "(none)",
+                "size": len([m for m in who.split("+") if m]),
+                "runs": len(sub),
+                "share": len(sub) / len(ok),
+                "points": int(sub["point"].nunique()),
+            }
+        )
+    df = pd.DataFrame(rows, columns=["coalition", "size", "runs", "share", "points"])
+    return df.sort_values(["runs", "coalition"], ascending=[False, True]).reset_index(drop=True)
+
+
+def membership_shares(ok: pd.DataFrame, column: str = "final_members") -> pd.Series:
+    """For each actor that was ever a final member, the share of the runs in which it was."""
+    sets = ok[column].fillna("").astype(str).str.split("+")
+    counts: dict[str, int] = {}
+    for s in sets:
+        for a in s:
+            if a:
+                counts[a] = counts.get(a, 0) + 1
+    shares = pd.Series(counts, dtype=float) / max(len(ok), 1)
+    return shares.sort_values(ascending=False, kind="stable")
+
+
+def coalitions_by_point(ok: pd.DataFrame, column: str = "final_members") -> pd.DataFrame:
+    """By design point: `runs`, the most frequent final membership (`coalition`, ties to the
+    alphabetically first), its `share` of the point's runs, and `distinct` memberships."""
+    rows = []
+    for point, sub in ok.groupby("point", sort=True):
+        c = coalitions(sub, column)
+        rows.append(
+            {
+                "point": point,
+                "runs": len(sub),
+                "coalition": c.at[0, "coalition"],
+                "share": float(c.at[0, "share"]),
+                "distinct": len(c),
+            }
+        )
+    return pd.DataFrame(rows, columns=["point", "runs", "coalition", "share", "distinct"])

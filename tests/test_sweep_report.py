@@ -320,3 +320,158 @@ def test_page_says_when_there_is_one_replication_and_shows_second_order(ishigami
     assert "First-order, second-order and total indices" in text
     assert re.search(r"x1 × x3 \| 0\.2\d\d ± 0\.\d\d\d \|", text)
     assert "Rests on 8192 design points (base size 1024)" in text and "rough indices" not in text
+
+
+# --- which metrics, which heatmap, blank cells --------------------------------------------------
+
+
+def test_requested_metrics_come_before_at_most_n_per_mineral_ones():
+    minerals = ["lithium", "nickel", "cobalt", "gallium"]
+    rng = np.random.default_rng(3)
+    n = 6
+    values = {m: [[float(v)] for v in rng.normal(10, 1, n)] for m in ["final_size", "fund"]}
+    # relative spread grows with the mineral's index: gallium varies most, lithium least
+    for k, m in enumerate(minerals):
+        values[f"mean_world_price_{m}"] = [[100.0 + (k + 1) * i] for i in range(n)]
+    values["first_fracture"] = [[math.nan]] * (n - 1) + [[2.0]]
+    runs = runs_table({"a": list(range(n))}, values)
+    order = ["final_size", *(f"mean_world_price_{m}" for m in minerals), "first_fracture", "fund"]
+    meta = meta_for(runs, ["a"], order, replications=1)
+    meta["scenario"]["minerals"] = minerals
+    for m in meta["metrics"]:
+        if m["name"].startswith("mean_world_price_"):
+            m["family"] = "mean_world_price"
+    from negotiation.sweep_report import default_metrics
+
+    ok = runs[runs["status"] == "ok"]
+    assert default_metrics(ok, meta, 2) == [
+        "final_size", "first_fracture", "fund", "mean_world_price_cobalt",
+        "mean_world_price_gallium",
+    ]  # fmt: skip
+    assert default_metrics(ok, meta, 0) == ["final_size", "first_fracture", "fund"]
+    # metadata from before `family`: recognised by name and the scenario's minerals
+    for m in meta["metrics"]:
+        m.pop("family", None)
+    assert default_metrics(ok, meta, 1)[-1] == "mean_world_price_gallium"
+    text = text_of(render_report(runs, meta, per_mineral=1))
+    assert "Main effects on" not in text  # figures are stripped; the headings remain
+    assert text.index("final_size: every one") < text.index("mean_world_price_gallium")
+
+
+def sparse_grid() -> tuple[pd.DataFrame, dict]:
+    """3 parameters; the combination a=1, c=1 is absent; y is empty at a=0, c=1."""
+    a = [0, 0, 1, 1, 0]
+    b = [5, 6, 5, 6, 5]
+    c = [0, 0, 0, 0, 1]
+    y = [[1.0, 2.0], [3.0, 3.0], [5.0, 6.0], [7.0, 8.0], [math.nan, math.nan]]
+    runs = runs_table({"a": a, "b": b, "c": c}, {"y": y})
+    return runs, meta_for(runs, ["a", "b", "c"], ["y"])
+
+
+def test_heatmap_axes_can_be_chosen_and_blank_cells_are_explained():
+    from negotiation.sweep_report import blank_cells_text, heatmap_cells
+    from negotiation.sweep_spec import SpecError
+
+    runs, meta = sparse_grid()
+    text = text_of(render_report(runs, meta))
+    assert "y over a (x) and b (y): the first two parameters" in text
+    assert "No cell is blank." in text
+    text = text_of(render_report(runs, meta, heatmap=["a", "c"]))
+    assert "y over a (x) and c (y): --heatmap" in text
+    assert "1 blank cell (marked “no point”) hold no design point" in text
+    assert "1 blank cell (marked “no value”) hold design points, but y is empty" in text
+    pts = st.point_stats(runs, "y", ["a", "b", "c"])
+    cells = heatmap_cells(pts, "a", "c")
+    # rows: c = 0, 1; columns: a = 0, 1; cell (c=0, a=0) is the mean of the points' means
+    assert cells["grid"][0, 0] == (1.5 + 3.0) / 2 and cells["grid"][0, 1] == (5.5 + 7.5) / 2
+    assert cells["points"].tolist() == [[2, 2], [1, 0]]
+    assert cells["with_value"].tolist() == [[2, 2], [0, 0]]
+    assert blank_cells_text(cells, "y", "").startswith("1 blank cell")
+    meta["report"] = {"heatmap": ["c", "b"]}
+    assert "y over c (x) and b (y): the spec's [report] heatmap" in text_of(
+        render_report(runs, meta)
+    )
+    with pytest.raises(SpecError, match="did you mean 'c'"):
+        render_report(runs, meta, heatmap=["a", "cc"])
+
+
+# --- sensitivity of a Latin hypercube: PRCC and SRC ---------------------------------------------
+
+
+def test_prcc_equals_the_partial_spearman_correlation_by_hand():
+    rng = np.random.default_rng(5)
+    x = rng.uniform(size=(40, 2))
+    x[:, 1] += 0.5 * x[:, 0]  # correlated parameters: partialling out matters
+    y = np.exp(3 * x[:, 0]) - 2 * x[:, 1] + rng.normal(0, 0.3, 40)
+    r = stats.spearmanr(np.column_stack([x, y])).statistic
+    r1y, r2y, r12 = r[0, 2], r[1, 2], r[0, 1]
+    hand1 = (r1y - r12 * r2y) / math.sqrt((1 - r12**2) * (1 - r2y**2))
+    hand2 = (r2y - r12 * r1y) / math.sqrt((1 - r12**2) * (1 - r1y**2))
+    assert st.prcc(x, y) == pytest.approx([hand1, hand2], abs=1e-12)
+    # monotone in x1 alone, however curved: PRCC 1 for it, and x2 adds nothing
+    assert st.prcc(x, np.exp(5 * x[:, 0]))[0] == pytest.approx(1.0)
+
+
+def test_src_are_the_regression_slopes_in_standard_deviations():
+    rng = np.random.default_rng(6)
+    x = rng.uniform(size=(30, 2)) * [1.0, 10.0]
+    y = 3.0 * x[:, 0] - 0.5 * x[:, 1] + 4.0  # exactly linear: R^2 = 1
+    coef, r2 = st.src(x, y)
+    hand = np.array([3.0, -0.5]) * x.std(axis=0) / y.std()
+    assert coef == pytest.approx(hand, abs=1e-12) and r2 == pytest.approx(1.0)
+
+
+def test_sensitivity_on_point_means_with_a_seeded_bootstrap():
+    rng = np.random.default_rng(8)
+    n = 30
+    a, b = rng.uniform(size=n), rng.uniform(size=n)
+    y = [[2 * a[i] + rng.normal(0, 0.05), 2 * a[i] + rng.normal(0, 0.05)] for i in range(n)]
+    runs = runs_table({"a": list(a), "b": list(b), "kind": ["x", "y"] * (n // 2)}, {"y": y})
+    pts = st.point_stats(runs, "y", ["a", "b"])
+    res = st.sensitivity(pts, ["a", "b"], seed=4, n_resamples=300)
+    means = pts["mean"].to_numpy()
+    assert res["prcc"].tolist() == pytest.approx(list(st.prcc(np.column_stack([a, b]), means)))
+    row = res.set_index("parameter")
+    assert row.at["a", "prcc_low"] > 0.9 and row.at["a", "src"] == pytest.approx(1.0, abs=0.05)
+    assert row.at["b", "prcc_low"] < 0 < row.at["b", "prcc_high"]  # no effect: 0 inside
+    assert res.attrs["n"] == n and res.attrs["r2"] > 0.95
+    again = st.sensitivity(pts, ["a", "b"], seed=4, n_resamples=300)
+    pd.testing.assert_frame_equal(res, again)
+    assert "too few" in st.sensitivity(pts.head(4), ["a", "b"], seed=4)
+    meta = meta_for(runs, ["a", "b", "kind"], ["y"], kind="lhs")
+    text = text_of(render_report(runs, meta))
+    assert "Sensitivity (Latin hypercube)" in text
+    assert "Left out (not numeric: ranks mean nothing there; see the main effects): kind." in text
+    assert re.search(r"\na \| 0\.9\d\d \[0\.9\d\d, 0\.9\d\d\] \| ", text)
+    assert f"Rests on {n} design points; R² of the linear regression" in text
+    grid_page = text_of(render_report(*grid_runs(identical=False)))
+    assert "Sensitivity" not in grid_page
+
+
+# --- coalitions ---------------------------------------------------------------------------------
+
+
+def test_coalitions_counted_by_hand():
+    members = [["us+eu", "us+eu", "us"], ["us+eu", "", "us+eu+japan"]]
+    runs = runs_table({"a": [0.0, 1.0]}, {"y": [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]})
+    runs["final_members"] = [m for point in members for m in point]
+    table = st.coalitions(runs)
+    assert table.to_dict("records") == [
+        {"coalition": "us+eu", "size": 2, "runs": 3, "share": 0.5, "points": 2},
+        {"coalition": "(none)", "size": 0, "runs": 1, "share": 1 / 6, "points": 1},
+        {"coalition": "us", "size": 1, "runs": 1, "share": 1 / 6, "points": 1},
+        {"coalition": "us+eu+japan", "size": 3, "runs": 1, "share": 1 / 6, "points": 1},
+    ]
+    assert st.membership_shares(runs).to_dict() == {"us": 5 / 6, "eu": 4 / 6, "japan": 1 / 6}
+    by_point = st.coalitions_by_point(runs)
+    assert by_point.to_dict("records") == [
+        {"point": 0, "runs": 3, "coalition": "us+eu", "share": 2 / 3, "distinct": 2},
+        {"point": 1, "runs": 3, "coalition": "(none)", "share": 1 / 3, "distinct": 3},
+    ]
+    text = text_of(render_report(runs, meta_for(runs, ["a"], ["y"], replications=3)))
+    assert "6 successful runs (the final_members metric): 4 distinct memberships" in text
+    assert "us+eu | 2 | 3 | 50.0 % | 2 |" in text
+    assert "us | 83.3 % |" in text
+    assert "0 | 0 | 3 | us+eu | 67 % | 2 |" in text
+    no_members = text_of(render_report(*grid_runs(identical=True)))
+    assert "Add final_members to the spec's metrics" in no_members
