@@ -412,7 +412,7 @@ class BlocModel(mesa.Model):
         self._fringe_lo = d.fringe_cost * (1.0 - 0.5 * d.spread)
         self._fringe_width = d.fringe_cost * d.spread
         self._fringe_money0 = self._fringe_money(
-            self.baseline.world_price[0], self.baseline.fringe_demand[0]
+            self.baseline.world_price[0], self.baseline.fringe_demand[0], self.fringe_capacity
         )
         self._columns: list[str] = []
 
@@ -1375,7 +1375,7 @@ class BlocModel(mesa.Model):
             leaving = {
                 a
                 for a, g in margins.items()
-                if self._losing(a, g)
+                if self._losing(a, g + self._exit_cost[a])  # leaving costs it, as it knows
                 and self.country_agents[a].losing_streak + 1 > self.country_agents[a].patience
             }
             afters.append(frozenset(members) - leaving)
@@ -1510,15 +1510,18 @@ class BlocModel(mesa.Model):
             "world_money": actors + (producers - producers0) + (buyers - buyers0),
         }
 
-    def _fringe_money(self, price: np.ndarray, bought: np.ndarray) -> tuple[float, float]:
-        """The rest of the world's producers' surplus on their ramps at `price`, and their
+    def _fringe_money(
+        self, price: np.ndarray, bought: np.ndarray, capacity: np.ndarray | None = None
+    ) -> tuple[float, float]:
+        """The rest of the world's producers' surplus on their ramps at `price` (with the
+        capacity that could produce: `capacity`, or this round's, outages out), and their
         buyers' consumer surplus lost against the reference prices buying `bought` there (on
         their demand curves, as the actors'), USD/yr."""
         d = self.data
+        cap = self._available()[1] if capacity is None else capacity
         return fringe_money_kernel(
-            price, bought, self._fringe_lo, self._fringe_width, self.fringe_capacity,
-            d.ref_price, d.elasticity,
-        )  # fmt: skip
+            price, bought, self._fringe_lo, self._fringe_width, cap, d.ref_price, d.elasticity
+        )
 
     def _record_specs(self, members: frozenset[str], move: SupplierMove) -> list:
         """The round as played, then each country toggled in or out (for the stability report)."""

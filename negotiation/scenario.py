@@ -355,11 +355,11 @@ class Investment(Frozen):
 
 
 class Uncertainty(Frozen):
-    """What is random in a run, all drawn from the model's generator (see docs/ODD.md, 7.4).
+    """What is random in a run, all drawn from the model's generator (see docs/ODD.md, Submodel L).
 
     Rates are events per year, durations in days (each event lasts a geometric number of rounds
     with that mean), sizes shares. Where docs/reference has a figure the default is taken from it;
-    the others are assumptions (docs/assumptions.md lists which)."""
+    the others are assumptions (the ODD's table says which)."""
 
     enabled: bool = Field(True, description="draw outages, demand swings and policy surprises")
     outage_rate: float = Field(

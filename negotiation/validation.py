@@ -795,15 +795,18 @@ def price_volatility(seeds: int = 20, rounds: int = 120,
                      scenario: str | Scenario = "ministerial-2026") -> pd.DataFrame:  # fmt: skip
     """With no bloc policy (no floors, no penalty) and a passive supplier, the standard
     deviation of the annual change in each mineral's log world price, by seed (rows) and
-    mineral (columns): what outages, demand swings and surprises alone do to prices."""
+    mineral (columns): what outages, demand swings and surprises alone do to prices. As the
+    USGS series are annual averages, so are the model's: the mean of each year's rounds."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     per_year = max(round(365 / sc.time.round_days), 1)
     rows = []
     for seed in range(seeds):
         m = BlocModel(sc, rng=seed, rounds=rounds, floors={}, penalty=0.0,
                       supplier_strategy="passive").run()  # fmt: skip
-        prices = m.rounds_df[[f"world_price_{x}" for x in m.minerals]].to_numpy()[1::per_year]
-        rows.append(np.diff(np.log(prices), axis=0).std(axis=0, ddof=1))
+        prices = m.rounds_df[[f"world_price_{x}" for x in m.minerals]].to_numpy()[1:]
+        years = len(prices) // per_year
+        annual = prices[: years * per_year].reshape(years, per_year, -1).mean(axis=1)
+        rows.append(np.diff(np.log(annual), axis=0).std(axis=0, ddof=1))
     return pd.DataFrame(rows, columns=list(sc.mineral_ids))
 
 
