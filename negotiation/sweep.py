@@ -482,6 +482,27 @@ class _Pool:
             initializer=_init_worker,
             initargs=(ctx, os.getpid()),
         )
+        self._closing = threading.Event()
+        threading.Thread(target=self._watch, name="bloc-pool-watch", daemon=True).start()
+
+    def _watch(self) -> None:
+        """When a worker dies (killed, out of memory), SIGKILL the others.
+
+        The executor's manager thread then marks the pool broken and, holding the executor's
+        lock, terminates and joins the workers; ours ignore SIGTERM (see `_init_worker`), so
+        without this the join waits for ever and so does the next `submit`, which needs that
+        lock (a sweep hung rather than stopped)."""
+        while not self._closing.wait(0.2):
+            try:
+                procs = list((getattr(self.executor, "_processes", None) or {}).values())
+            except RuntimeError:  # the manager changed the table as we read it
+                continue
+            if any(p.exitcode is not None for p in procs):
+                for p in procs:
+                    if p.exitcode is None:
+                        with contextlib.suppress(Exception):
+                            p.kill()
+                return
 
     def submit(self, items: Sequence[RunItem]) -> Any:
         from concurrent.futures.process import BrokenProcessPool
@@ -506,6 +527,7 @@ class _Pool:
             return _failed_rows(items, self.ctx, one_line(e)), {}
 
     def abort(self) -> None:
+        self._closing.set()
         for f in self.inflight:
             f.cancel()
         # Running batches are abandoned (resume reruns them): stop the workers now. SIGKILL,
@@ -517,6 +539,7 @@ class _Pool:
         self.inflight.clear()
 
     def close(self) -> None:
+        self._closing.set()
         self.executor.shutdown(wait=True, cancel_futures=True)
 
 
