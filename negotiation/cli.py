@@ -6,6 +6,7 @@ Every user error (unknown scenario, bad value, unwritable folder) prints one lin
 
 from __future__ import annotations
 
+import os
 import platform
 import shlex
 import sys
@@ -534,7 +535,15 @@ def sweep_run(
     except (sw.SweepInterrupted, sw.SweepCrashed) as e:
         click.echo(f"bloc sweep: {e}", err=True)
         click.echo(f"resume with: {sw.resume_command(spec, out_dir, workers, scheduler)}", err=True)
-        sys.exit(e.exit_code if isinstance(e, sw.SweepInterrupted) else sw.EXIT_CRASHED)
+        code = e.exit_code if isinstance(e, sw.SweepInterrupted) else sw.EXIT_CRASHED
+        if getattr(e, "pool_aborted", False):
+            # The pool's workers were killed: Python would join its manager thread at exit,
+            # which a worker killed while sending a result leaves reading for ever. Everything
+            # is written: end here.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        sys.exit(code)
     if not quiet:
         click.echo(summary.text())
     sys.exit(sw.exit_code(summary))

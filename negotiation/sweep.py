@@ -147,6 +147,9 @@ class SweepInterrupted(Exception):
     `signum` is the signal that stopped the sweep; `exit_code` is 128 + it, as a shell reports a
     process killed by that signal (130 for SIGINT, 143 for SIGTERM)."""
 
+    #: The process pool's workers were killed: end the process with os._exit (see `run_sweep`).
+    pool_aborted: bool = False
+
     def __init__(self, out: Path, done: int, total: int, signum: int = signal.SIGINT):
         self.out, self.done, self.total, self.signum = out, done, total, int(signum)
         how = "interrupted" if self.signum == signal.SIGINT else f"stopped by {self.signal_name}"
@@ -202,6 +205,9 @@ class SweepCrashed(Exception):
     """The backend broke (a pool's worker process died; the Dask scheduler was lost, or every
     worker left and none came back within the connect timeout): what finished is written, the
     status is "crashed", and the message ends with how many runs are saved."""
+
+    #: The process pool's workers were killed: end the process with os._exit (see `run_sweep`).
+    pool_aborted: bool = False
 
 
 def run_seed(root_seed: int, run_id: int) -> int:
@@ -483,6 +489,9 @@ class _Pool:
             initargs=(ctx, os.getpid()),
         )
         self._closing = threading.Event()
+        #: Workers were killed: the executor's manager thread may be stuck reading a result a
+        #: killed worker was writing, and Python joins that thread at exit (see `run_sweep`).
+        self.aborted = False
         threading.Thread(target=self._watch, name="bloc-pool-watch", daemon=True).start()
 
     def _watch(self) -> None:
@@ -528,6 +537,7 @@ class _Pool:
 
     def abort(self) -> None:
         self._closing.set()
+        self.aborted = True
         for f in self.inflight:
             f.cancel()
         # Running batches are abandoned (resume reruns them): stop the workers now. SIGKILL,
@@ -1608,11 +1618,19 @@ def _run_sweep(
             if status == "complete":
                 meta["ended"] = session["ended"]
             _write_json_atomic(meta, out / "metadata.json")
+    # Workers killed mid-write can leave the pool's manager thread reading for ever, and the
+    # interpreter joins it at exit: the caller should end the process with os._exit once it
+    # has said what it has to (the CLI does; everything is written by now).
+    wedged = bool(getattr(backend, "aborted", False))
     if status == "interrupted":
-        raise SweepInterrupted(out, len(_done_ids(out)), n, signum)
+        stopped = SweepInterrupted(out, len(_done_ids(out)), n, signum)
+        stopped.pool_aborted = wedged
+        raise stopped
     if crash is not None:
         saved = f"{len(_done_ids(out))} of {n} runs are saved in {out}"
-        raise SweepCrashed(f"{crash}: {saved}") from crash
+        crashed = SweepCrashed(f"{crash}: {saved}")
+        crashed.pool_aborted = wedged
+        raise crashed from crash
     return _summary(out, n, writer.written if writer else 0, time.monotonic() - t0, backend_name)
 
 
