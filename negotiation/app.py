@@ -222,6 +222,13 @@ CSS = """
 .likely-outcomes { border-collapse: collapse; font-size: 15px; margin: 6px 0 10px 0; }
 .likely-outcomes th, .likely-outcomes td { padding: 2px 14px 2px 0; text-align: left; }
 .likely-outcomes td.n { text-align: right; }
+.round-shown { margin: 2px 0; }
+.round-shown .round-shown-track .v-label { display: none; }
+.compare-settings p { font-size: 15px; margin: 2px 0; max-width: 980px; }
+.compare-table { border-collapse: collapse; font-size: 15px; margin-top: 8px; }
+.compare-table caption { text-align: left; font-weight: bold; }
+.compare-table th, .compare-table td { padding: 2px 14px 2px 0; text-align: right; }
+.compare-table tr th:first-child { text-align: left; }
 .levers-banner { background: #fff4e0; border: 1px solid #e0b060; border-radius: 4px;
   padding: 4px 10px; margin: 4px 0; font-size: 14px; }
 """
@@ -757,7 +764,7 @@ def _compare_table(a: Snapshot, b: Snapshot) -> str:
         for r in rows
     )
     return (
-        f"<table class='bloc-monitor compare-table'><caption>At the end: A in round {a.round}, "
+        f"<table class='compare-table'><caption>At the end: A in round {a.round}, "
         f"B in round {b.round}</caption><tr><th></th><th>A (pinned)</th><th>B (on screen)</th>"
         f"<th>B against A</th></tr>{body}</table>"
     )
