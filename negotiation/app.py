@@ -13,7 +13,9 @@ Views (right, one tab drawn at a time), under a header with a "This round" summa
 when the levers differ from the scenario's: the bloc as a network with the membership timeline,
 prices against floors, bloc and supplier shares of supply, money, each country's utility
 decomposition and gain from staying, the event narrative, the scenario's About text with a
-glossary, and export.
+glossary, export, and Compare (a run pinned as A against the run on screen). Above the tabs,
+Show round looks back at a past round (the header, Bloc and Why? from the run's records; the
+other charts mark it) without touching the run.
 """
 
 from __future__ import annotations
