@@ -225,6 +225,7 @@ CSS = """
 .likely-outcomes th, .likely-outcomes td { padding: 2px 14px 2px 0; text-align: left; }
 .likely-outcomes td.n { text-align: right; }
 .round-shown { margin: 2px 0; }
+.round-shown .round-shown-title { white-space: nowrap; }
 .round-shown .round-shown-track .v-label { display: none; }
 .compare-settings p { font-size: 15px; margin: 2px 0; max-width: 980px; }
 .compare-table { border-collapse: collapse; font-size: 15px; margin-top: 8px; }
