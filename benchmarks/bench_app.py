@@ -40,7 +40,7 @@ from tests.browser_support import (  # noqa: E402 - after the path set-up
 FIRST_RENDER_TARGET_S = 4.0
 MEDIAN_REPAINT_TARGET_MS = 250.0
 #: The tabs whose views change at every round (About holds the scenario's text only).
-TABS = ("Bloc", "Prices", "Supply", "Money", "Why?", "Events", "Export")
+TABS = ("Bloc", "Prices", "Supply", "Money", "Why?", "Events", "Export", "Compare")
 
 # Before a click: remember every chart image's source, to know when each one has reloaded.
 REMEMBER_JS = """
@@ -91,6 +91,7 @@ SHOWN = {
     "Why?": ".bloc-why",
     "Events": ".bloc-events",
     "Export": ".download-scenario",
+    "Compare": ".compare-view svg",  # once the run is pinned as A (see `time_tab`)
 }
 
 
@@ -120,6 +121,8 @@ def time_tab(browser, url: str, tab: str, steps: int, screenshot: Path | None) -
     first = time.monotonic() - t
     if tab != "Bloc":
         page.get_by_role("tab", name=tab, exact=True).click()
+    if tab == "Compare":  # the compare view: round 0 pinned as A, each round of B drawn over it
+        page.locator(".bloc-main .compare-pin").click()
     page.locator(f".bloc-main {SHOWN[tab]}").first.wait_for(state="visible")
     page.wait_for_timeout(300)  # the tab's slide transition
 

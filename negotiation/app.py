@@ -13,7 +13,9 @@ Views (right, one tab drawn at a time), under a header with a "This round" summa
 when the levers differ from the scenario's: the bloc as a network with the membership timeline,
 prices against floors, bloc and supplier shares of supply, money, each country's utility
 decomposition and gain from staying, the event narrative, the scenario's About text with a
-glossary, and export.
+glossary, export, and Compare (a run pinned as A against the run on screen). Above the tabs,
+Show round looks back at a past round (the header, Bloc and Why? from the run's records; the
+other charts mark it) without touching the run.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ from negotiation.app_charts import (
     utility_svg,
     with_gains,
 )
+from negotiation.app_compare import compare_rows, compare_svg, settings_words
 from negotiation.app_ensemble import (
     CANCELLED,
     DONE,
@@ -221,6 +224,14 @@ CSS = """
 .likely-outcomes { border-collapse: collapse; font-size: 15px; margin: 6px 0 10px 0; }
 .likely-outcomes th, .likely-outcomes td { padding: 2px 14px 2px 0; text-align: left; }
 .likely-outcomes td.n { text-align: right; }
+.round-shown { margin: 2px 0; }
+.round-shown .round-shown-title { white-space: nowrap; }
+.round-shown .round-shown-track .v-label { display: none; }
+.compare-settings p { font-size: 15px; margin: 2px 0; max-width: 980px; }
+.compare-table { border-collapse: collapse; font-size: 15px; margin-top: 8px; }
+.compare-table caption { text-align: left; font-weight: bold; }
+.compare-table th, .compare-table td { padding: 2px 14px 2px 0; text-align: right; }
+.compare-table tr th:first-child { text-align: left; }
 .levers-banner { background: #fff4e0; border: 1px solid #e0b060; border-radius: 4px;
   padding: 4px 10px; margin: 4px 0; font-size: 14px; }
 """
@@ -314,14 +325,17 @@ def Svg(svg: str, classes: list[str], style: str = ""):
     return solara.HTML(tag="div", unsafe_innerHTML=svg, classes=classes, style=style)
 
 
-def chart_svg(kind: str, snap: Snapshot, minerals: tuple[str, ...] = ()) -> str:
-    """The live chart `kind` as inline SVG."""
+def chart_svg(
+    kind: str, snap: Snapshot, minerals: tuple[str, ...] = (), shown: int | None = None
+) -> str:
+    """The live chart `kind` as inline SVG (with the round `shown` marked when the page looks
+    back at a past round: prices, supply and money)."""
     if kind == "prices":
-        return prices_svg(snap, minerals)
+        return prices_svg(snap, minerals, shown)
     if kind == "supply":
-        return supply_svg(snap, minerals)
+        return supply_svg(snap, minerals, shown)
     if kind == "money":
-        return money_svg(snap)
+        return money_svg(snap, shown)
     if kind == "gains":
         return gains_svg(snap)
     if kind == "utility":
@@ -336,11 +350,14 @@ def LiveChart(
     snap: Snapshot,
     minerals: tuple[str, ...] = (),
     option: tuple[str, solara.Reactive[bool]] | None = None,
+    shown: int | None = None,
 ):
     """A chart of the live run, drawn as inline SVG at each round (a few milliseconds), with
     PNG and SVG downloads drawn by matplotlib on click (and a check box for an `option`
-    (label, reactive) on the same row)."""
-    svg = solara.use_memo(lambda: chart_svg(kind, snap, minerals), [snap.records_key, minerals])
+    (label, reactive) on the same row). `shown`: a past round the page looks back at."""
+    svg = solara.use_memo(
+        lambda: chart_svg(kind, snap, minerals, shown), [snap.records_key, minerals, shown]
+    )
     latest = solara.use_ref((snap, minerals))
     latest.current = (snap, minerals)
 
@@ -462,6 +479,12 @@ def Header(snap: Snapshot, error: str):
         with solara.Row(gap="18px", style={"align-items": "baseline", "flex-wrap": "wrap"}):
             solara.Text(f"Round {snap.round} of {snap.rounds}", classes=["bloc-round"])
             solara.Text(f"day {day} · seed {snap.seed} · {snap.title}", classes=["bloc-run"])
+        if snap.latest is not None:
+            solara.Text(
+                f"Looking back at round {snap.round}: the run is at round {snap.latest} and "
+                "goes on untouched; the slider's Now follows it again.",
+                classes=["bloc-looking-back"],
+            )
         solara.HTML(
             tag="div",
             unsafe_innerHTML=(
@@ -481,7 +504,8 @@ def Header(snap: Snapshot, error: str):
         if snap.pending:
             words = ", ".join(LEVER_LABELS.get(p, p) for p in snap.pending)
             solara.Text(
-                f"Changed levers act from round {snap.round + 1}: {words}", classes=["bloc-pending"]
+                f"Changed levers act from round {snap.run_round + 1}: {words}",
+                classes=["bloc-pending"],
             )
         if snap.finished:
             solara.Text("The run is over: Setup/Reset starts a new one.", classes=["bloc-pending"])
@@ -590,12 +614,12 @@ MONITORS = {
 
 
 @solara.component
-def MineralsView(snap: Snapshot, charts: Charts, kind: str):
+def MineralsView(snap: Snapshot, charts: Charts, kind: str, shown: int | None = None):
     everything = solara.use_reactive(False)
     floored = tuple(snap.floored()) or snap.minerals[:4]
     minerals = snap.minerals if everything.value else floored
     option = ("all minerals, not only those with a floor", everything)
-    LiveChart(charts, kind, snap, minerals, option=option)
+    LiveChart(charts, kind, snap, minerals, option=option, shown=shown)
     solara.HTML(
         tag="div",
         unsafe_innerHTML=_monitor_html(snap, MONITORS[kind], list(minerals)),
@@ -604,8 +628,8 @@ def MineralsView(snap: Snapshot, charts: Charts, kind: str):
 
 
 @solara.component
-def MoneyView(snap: Snapshot, charts: Charts):
-    LiveChart(charts, "money", snap)
+def MoneyView(snap: Snapshot, charts: Charts, shown: int | None = None):
+    LiveChart(charts, "money", snap, shown=shown)
     columns = [
         ("fiscal cost a year", "fiscal_cost", "bn"),
         ("tariff revenue a year", "tariff_revenue", "bn"),
@@ -684,6 +708,126 @@ def WhyView(snap: Snapshot, charts: Charts):
         "it: the change from joining (or staying) against staying out; for a member, where it "
         "stands now."
     )
+
+
+@solara.component
+def RoundSlider(run_round: int, back: int | None, look_back: Callable[[int | None], None]):
+    """Going back: the round the network, the header and Why? show, 0 to the round played (a
+    slider, and a field to type it in); `back` is the round looked back at (None: now). "Now"
+    (or the slider at its right end) follows the run again. Looking back reads the run's
+    records only: the run itself is not touched."""
+    shown = run_round if back is None else back
+
+    def pick(x: float) -> None:
+        look_back(None if int(x) >= run_round else int(x))
+
+    bounds = Bounds(0, max(run_round, 0), integer=True, unit="rounds")
+    with solara.Row(
+        gap="10px", classes=["round-shown"], style={"align-items": "center", "max-width": "980px"}
+    ):
+        solara.Text("Show round", classes=["round-shown-title"])
+        solara.v.Slider(
+            label="Show round",
+            v_model=shown,
+            on_v_model=pick,
+            min=0,
+            max=max(run_round, 1),
+            step=1,
+            disabled=run_round == 0,
+            hide_details=True,
+            class_="round-shown-track",
+            style_="flex: 1 1 auto; min-width: 120px",
+        )
+        NumberField(
+            "round",
+            shown,
+            bounds,
+            "The round shown",
+            pick,
+            classes=["round-shown-number"],
+            style="flex: 0 0 70px; max-width: 70px",
+        )
+        solara.Button(
+            "Now",
+            icon_name="mdi-page-last",
+            outlined=True,
+            small=True,
+            disabled=back is None,
+            on_click=lambda: look_back(None),
+            classes=["round-shown-now"],
+        )
+
+
+def _compare_table(a: Snapshot, b: Snapshot) -> str:
+    rows = compare_rows(a, b)
+    body = "".join(
+        f"<tr class='compare-{escape(r.key)}'><th>{escape(r.label)}</th>"
+        f"<td class='a'>{escape(r.a_text)}</td><td class='b'>{escape(r.b_text)}</td>"
+        f"<td class='diff'>{escape(r.diff_text)}</td></tr>"
+        for r in rows
+    )
+    return (
+        f"<table class='compare-table'><caption>At the end: A in round {a.round}, "
+        f"B in round {b.round}</caption><tr><th></th><th>A (pinned)</th><th>B (on screen)</th>"
+        f"<th>B against A</th></tr>{body}</table>"
+    )
+
+
+@solara.component
+def CompareView(snap: Snapshot, pinned: solara.Reactive[Snapshot | None]):
+    """Pin the run on screen as A, change levers, play B: A and B overlaid, and the differences
+    at the end in a table, with each run's settings named."""
+    a = pinned.value
+    with solara.Row(gap="8px", style={"align-items": "center", "flex-wrap": "wrap"}):
+        solara.Button(
+            "Pin as A" if a is None else "Pin this run as A instead",
+            icon_name="mdi-pin",
+            color="primary",
+            outlined=True,
+            on_click=lambda: pinned.set(snap),
+            classes=["compare-pin"],
+        )
+        if a is not None:
+            solara.Button(
+                "Unpin",
+                icon_name="mdi-pin-off",
+                text=True,
+                on_click=lambda: pinned.set(None),
+                classes=["compare-unpin"],
+            )
+    if a is None:
+        solara.HTML(
+            tag="p",
+            unsafe_innerHTML=(
+                "Nothing pinned. <b>Pin as A</b> keeps the run on screen as it is now (its "
+                "records, to the round played). Then change levers (or the seed), press "
+                "Setup/Reset and play: this tab draws A against the new run, B, and lists the "
+                "differences at the end. Keep the seed to compare two settings on the same luck."
+            ),
+            classes=["compare-empty"],
+        )
+        return
+    CompareResults(a, snap)
+
+
+@solara.component
+def CompareResults(a: Snapshot, snap: Snapshot):
+    """A (pinned) against B (the run on screen): settings, overlay and table, drawn again only
+    when B's records (or its levers, for the settings) change."""
+    key = [id(a), snap.records_key]
+    svg = solara.use_memo(lambda: compare_svg(a, snap), key)
+    table = solara.use_memo(lambda: _compare_table(a, snap), key)
+    words = solara.use_memo(lambda: settings_words(a, snap), [*key, snap.levers])
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=(
+            f"<p><b>A (pinned):</b> {escape(words[0])}</p>"
+            f"<p><b>B (on screen):</b> {escape(words[1])}</p>"
+        ),
+        classes=["compare-settings"],
+    )
+    Svg(svg, ["compare-view"], "max-width: 980px")
+    solara.HTML(tag="div", unsafe_innerHTML=table, classes=["compare-table-view"])
 
 
 def bargaining_default(df: Any) -> tuple[str, str]:
@@ -1507,7 +1651,17 @@ def Page():
     scenario = solara.use_reactive(first.scenario)
     seed = solara.use_reactive(first.seed)
     rounds = solara.use_reactive(first.rounds)
+    back = solara.use_reactive(None)  # (run, round) looked back at; None: now, following the run
+    pinned = solara.use_reactive(None)  # run A's snapshot, for the Compare tab
     s = snap.value
+    # a look back belongs to its run: a new run (Setup/Reset, another draw) is shown as it is
+    shown_back = back.value[1] if back.value and back.value[0] == s.run else None
+    if shown_back is not None and shown_back >= s.round:
+        shown_back = None
+    view = s if shown_back is None else s.at(shown_back)
+
+    def look_back(r: int | None) -> None:
+        back.set(None if r is None else (snap.value.run, r))
 
     def shown() -> None:  # effects run once the render is done: the page shows this snapshot
         session.shown = max(session.shown, s.version)
@@ -1645,19 +1799,20 @@ def Page():
             StructuralControls(scenario, seed, rounds, (s.scenario, s.seed, s.rounds))
         with solara.Div(classes=["bloc-main"]):
             PhoneBar(drawer, playing.value, toggle_play, lambda: guarded(step))
-            Header(s, error.value)
+            Header(view, error.value)
             LeversBanner(s.levers, s.scenario_levers, tuple(s.names.items()), restore)
+            RoundSlider(s.round, shown_back, look_back)
             with solara.lab.Tabs(value=tab, lazy=True):
                 with solara.lab.Tab("Bloc"):
-                    BlocView(s)
+                    BlocView(view)
                 with solara.lab.Tab("Prices"):
-                    MineralsView(s, charts, "prices")
+                    MineralsView(s, charts, "prices", shown_back)
                 with solara.lab.Tab("Supply"):
-                    MineralsView(s, charts, "supply")
+                    MineralsView(s, charts, "supply", shown_back)
                 with solara.lab.Tab("Money"):
-                    MoneyView(s, charts)
+                    MoneyView(s, charts, shown_back)
                 with solara.lab.Tab("Why?"):
-                    WhyView(s, charts)
+                    WhyView(view, charts)
                 with solara.lab.Tab("How likely?"):
                     LikelyView(s, likely, runs, lambda: guarded(another_draw))
                 with solara.lab.Tab("Bargaining"):
@@ -1668,6 +1823,8 @@ def Page():
                     AboutView(s)
                 with solara.lab.Tab("Export"):
                     ExportView(session, s)
+                with solara.lab.Tab("Compare"):
+                    CompareView(s, pinned)
 
 
 #: `bloc app` serves these pages: the app, and the solo page of workshop mode ("Take a seat"),

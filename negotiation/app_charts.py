@@ -434,6 +434,7 @@ CHART_TITLES = {
     "supply": "Share of world supply",
     "money": "The bloc's money, $bn",
     "gains": "Each member's gain from staying in the bloc",
+    "compare": "Run A (pinned) against run B (on screen)",
 }
 DASH = "8 5"  # a dashed series (the floor)
 LEVER_DASH = "5 4"  # the rounds where levers changed
@@ -519,8 +520,10 @@ def _panel_svg(
     snap: Snapshot,
     box: tuple[float, float, float, float],
     note_levers: bool,
+    shown: int | None = None,
 ) -> list[str]:
-    """One small multiple: title, y grid with labels, round labels, lever markers, the lines."""
+    """One small multiple: title, y grid with labels, round labels, lever markers, the lines,
+    and a band at the round `shown` when the page looks back at a past round."""
     df = snap.rounds_df
     rounds = df["round"].to_numpy(dtype=float)
     x0, y0, w, h = box
@@ -577,6 +580,18 @@ def _panel_svg(
                 f'<text x="{x + 4:.1f}" y="{top + 9:.1f}" font-size="12" fill="{DARK}">'
                 "levers changed</text>"
             )
+    if shown is not None:
+        x = px(shown)
+        parts.append(
+            f'<rect class="shown-marker" data-shown-round="{shown}" x="{x - 3:.1f}" '
+            f'y="{top - 4:.1f}" width="6" height="{bottom - top + 4:.1f}" fill="{SKY}" '
+            f'fill-opacity="0.45"><title>round {shown}, shown above</title></rect>'
+        )
+        if note_levers:
+            parts.append(
+                f'<text x="{x + 5:.1f}" y="{bottom - 6:.1f}" font-size="12" fill="{DARK}">'
+                f"round {shown}</text>"
+            )
     for s, y in zip(p.series, ys):
         ok = np.isfinite(y)
         dash = f' stroke-dasharray="{DASH}"' if s.style != "-" else ""
@@ -609,9 +624,12 @@ def _panel_svg(
     return parts
 
 
-def line_chart_svg(snap: Snapshot, panels: Sequence[Panel], kind: str) -> str:
+def line_chart_svg(
+    snap: Snapshot, panels: Sequence[Panel], kind: str, shown: int | None = None
+) -> str:
     """Small multiples of a few lines each over the rounds (the scenario's whole length on the
-    round axis), with a legend and the rounds where levers changed."""
+    round axis), with a legend, the rounds where levers changed and the round `shown` (a past
+    round the page looks back at; None for none)."""
     n = max(len(panels), 1)
     rows, cols = _grid(n) if len(panels) > 2 else (1, n)
     items: list[tuple[str, str, str]] = []
@@ -622,6 +640,8 @@ def line_chart_svg(snap: Snapshot, panels: Sequence[Panel], kind: str) -> str:
                 items.append(item)
     if snap.lever_rounds:
         items.append(("levers changed", DARK, LEVER_DASH))
+    if shown is not None:
+        items.append((f"round {shown} shown", SKY, ""))
     title = CHART_TITLES.get(kind, kind)
     two_lines = title_width(title) + 20 + legend_width(items) > SVG_W  # legend under the title
     head, foot = 58 if two_lines else 34, 20
@@ -639,7 +659,7 @@ def line_chart_svg(snap: Snapshot, panels: Sequence[Panel], kind: str) -> str:
     ]
     for k, p in enumerate(panels):
         r, c = divmod(k, cols)
-        parts += _panel_svg(p, snap, (c * pw, head + r * ph, pw, ph), note_levers=k == 0)
+        parts += _panel_svg(p, snap, (c * pw, head + r * ph, pw, ph), k == 0, shown)
     parts.append(
         f'<text x="{SVG_W / 2:.0f}" y="{height - 4}" font-size="14" text-anchor="middle" '
         f'fill="{DARK}">round</text></svg>'
@@ -647,16 +667,16 @@ def line_chart_svg(snap: Snapshot, panels: Sequence[Panel], kind: str) -> str:
     return "".join(parts)
 
 
-def prices_svg(snap: Snapshot, minerals: Sequence[str]) -> str:
-    return line_chart_svg(snap, price_panels(snap, minerals), "prices")
+def prices_svg(snap: Snapshot, minerals: Sequence[str], shown: int | None = None) -> str:
+    return line_chart_svg(snap, price_panels(snap, minerals), "prices", shown)
 
 
-def supply_svg(snap: Snapshot, minerals: Sequence[str]) -> str:
-    return line_chart_svg(snap, supply_panels(snap, minerals), "supply")
+def supply_svg(snap: Snapshot, minerals: Sequence[str], shown: int | None = None) -> str:
+    return line_chart_svg(snap, supply_panels(snap, minerals), "supply", shown)
 
 
-def money_svg(snap: Snapshot) -> str:
-    return line_chart_svg(snap, money_panels(snap), "money")
+def money_svg(snap: Snapshot, shown: int | None = None) -> str:
+    return line_chart_svg(snap, money_panels(snap), "money", shown)
 
 
 def gains_svg(snap: Snapshot) -> str:

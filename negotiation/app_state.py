@@ -235,6 +235,8 @@ class Snapshot:
     pushed: Mapping[int, frozenset[str]] = field(default_factory=dict)
     error: str = ""
     run: int = 0  # the session's run (one per Setup/Reset)
+    #: None for the run as it is; when looking back (`at`), the round the run has reached
+    latest: int | None = None
 
     @property
     def records_key(self) -> tuple[int, int]:
@@ -243,8 +245,37 @@ class Snapshot:
         return (self.run, self.round)
 
     @property
+    def run_round(self) -> int:
+        """The round the run has reached (the round shown, unless this is a look back)."""
+        return self.round if self.latest is None else self.latest
+
+    @property
     def finished(self) -> bool:
-        return self.round >= self.rounds
+        return self.run_round >= self.rounds
+
+    def at(self, r: int) -> Snapshot:
+        """The run as it stood after round `r` (clamped to 0..the round played), from its own
+        records alone: the rows of the rounds, actors and events tables up to `r`, as the
+        snapshot taken in that round had them. Nothing is played again and the run is not
+        touched; `latest` keeps the round the run has reached (the levers and any pending change
+        stay the run's: they act on the run, not on the round looked at)."""
+        r = max(0, min(int(r), self.run_round))
+        if r == self.round:
+            return self
+
+        def upto(df: pd.DataFrame) -> pd.DataFrame:
+            return df[df["round"].to_numpy() <= r].reset_index(drop=True)
+
+        return dataclasses.replace(
+            self,
+            round=r,
+            rounds_df=upto(self.rounds_df),
+            actors_df=upto(self.actors_df),
+            events_df=upto(self.events_df),
+            lever_rounds=tuple(x for x in self.lever_rounds if x <= r),
+            pushed={k: v for k, v in self.pushed.items() if k <= r},
+            latest=self.run_round,
+        )
 
     @cached_property  # a snapshot never changes: worked out once (a frozen dataclass allows it)
     def last(self) -> Mapping[str, Any]:

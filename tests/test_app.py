@@ -1061,8 +1061,8 @@ def test_every_tab_renders_without_nan():
     for _ in range(3):
         rc.find(v.Btn, class_="bloc-step").widget.click()
     tabs = rc.find(v.Tabs).widget
-    # Bloc, Prices, Supply, Money, Why?, How likely?, Bargaining, Events, About, Export
-    for i in range(10):
+    # Bloc, Prices, Supply, Money, Why?, How likely?, Bargaining, Events, About, Export, Compare
+    for i in range(11):
         tabs.v_model = i
         for w in rc.find(solara.widgets.HTML).widgets:
             assert not has_nan(w.unsafe_innerHTML)
@@ -1312,3 +1312,177 @@ def test_scripts_start_serves_the_app(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# Going back and comparing two runs
+
+
+def test_a_look_back_at_a_past_round_is_the_snapshot_taken_in_that_round():
+    from negotiation.app import _status_table, _why_html
+
+    s = Session(SCENARIO, seed=0)
+    taken = [s.snapshot()]
+    s.change("penalty", 1.0)  # a tariff wall: the US leaves in round 5 of seed 0
+    for _ in range(8):
+        taken.append(s.step())
+    live = taken[-1]
+    for r in (0, 3, 5, 7):
+        back = live.at(r)
+        then = taken[r]
+        assert back.round == r and back.latest == 8 and back.run_round == 8
+        for table in ("rounds_df", "actors_df", "events_df"):
+            mine, theirs = getattr(back, table), getattr(then, table)
+            # no events yet in round 0: an empty table whose columns have no dtype to keep
+            pd.testing.assert_frame_equal(mine, theirs, check_dtype=len(theirs) > 0)
+        assert back.members == then.members and back.lever_rounds == then.lever_rounds
+        assert statuses(back) == statuses(then)
+        assert round_summary(back) == round_summary(then)
+        assert _why_html(back) == _why_html(then)
+        assert _status_table(back, statuses(back)) == _status_table(then, statuses(then))
+    assert live.at(8) is live and live.at(99) is live and live.at(-3).round == 0
+    assert s.model.round == 8 and len(s.model.rounds_df) == 9  # the run is not touched
+
+
+def test_the_round_slider_shows_a_past_round_and_now_follows_the_run_again():
+    from negotiation.app import _why_html
+
+    _, rc = _page()
+    for _ in range(4):
+        rc.find(v.Btn, class_="bloc-step").widget.click()
+    assert _round(rc) == 4 and not rc.find(v.Html, class_="bloc-looking-back")
+    _type(rc, "round-shown-number", "2")
+    assert _round(rc) == 2
+    (note,) = rc.find(v.Html, class_="bloc-looking-back").widgets
+    assert "the run is at round 4" in str(note.children)
+    (net,) = _html(rc, "network-view")
+    assert _svg(net.unsafe_innerHTML).get("data-round") == "2"
+    (summary,) = _html(rc, "bloc-summary")
+    assert summary.attributes["data-round"] == "2"
+    assert _one(rc, v.Slider, "round-shown-track").v_model == 2
+    rc.find(v.Btn, class_="bloc-step").widget.click()  # the run goes on: the view stays put
+    assert _round(rc) == 2
+    assert "the run is at round 5" in str(
+        rc.find(v.Html, class_="bloc-looking-back").widget.children
+    )
+    tabs = rc.find(v.Tabs).widget
+    tabs.v_model = 4  # Why?: of round 2
+    (why,) = _html(rc, "bloc-why")
+    assert why.attributes["data-round"] == "2"
+    s = Session(SCENARIO)  # the same scenario and seed, played to round 2
+    for _ in range(2):
+        snap = s.step()
+    assert why.unsafe_innerHTML == _why_html(snap)
+    tabs.v_model = 1  # Prices: the live run, round 2 marked
+    (view,) = _html(rc, "chart-prices-view")
+    root = _svg(view.unsafe_innerHTML)
+    assert root.get("data-round") == "5"
+    marks = [el for el in root.iter(f"{NS}rect") if el.get("class") == "shown-marker"]
+    assert marks and {el.get("data-shown-round") for el in marks} == {"2"}
+    rc.find(v.Btn, class_="round-shown-now").widget.click()
+    assert _round(rc) == 5 and not rc.find(v.Html, class_="bloc-looking-back")
+    (view,) = _html(rc, "chart-prices-view")
+    assert "shown-marker" not in view.unsafe_innerHTML
+    rc.find(v.Btn, class_="bloc-step").widget.click()  # following the run again
+    assert _round(rc) == 6
+    _type(rc, "round-shown-number", "3")
+    rc.find(v.Btn, class_="bloc-reset").widget.click()  # a new run is shown as it is
+    assert _round(rc) == 0 and not rc.find(v.Html, class_="bloc-looking-back")
+
+
+def _two_runs() -> tuple:
+    """Run A: the scenario's levers, 8 rounds of seed 0; run B: outsider penalty 100 %, same
+    seed, 6 rounds."""
+    a = Session(SCENARIO, seed=0)
+    for _ in range(8):
+        snap_a = a.step()
+    b = Session(SCENARIO, seed=0)
+    b.change("penalty", 1.0)
+    for _ in range(6):
+        snap_b = b.step()
+    return snap_a, snap_b
+
+
+def test_the_compare_table_against_the_records_of_the_two_runs():
+    from negotiation.app_compare import compare_rows, settings_words
+
+    a, b = _two_runs()
+    rows = {r.key: r for r in compare_rows(a, b)}
+    end_a, end_b = a.rounds_df.iloc[-1], b.rounds_df.iloc[-1]  # rounds 8 and 6
+    assert end_a["round"] == 8 and end_b["round"] == 6
+    names = a.names
+    in_a = [names[x] for x in a.countries if x in end_a["members"].split("+")]
+    in_b = [names[x] for x in b.countries if x in end_b["members"].split("+")]
+    assert rows["members"].a_text == ", ".join(in_a)
+    assert rows["members"].b_text == ", ".join(in_b)
+    assert "United States" in in_a and "United States" not in in_b  # the wall drove it out
+    assert rows["members"].diff_text == "in A only: United States"
+    for m in a.minerals:
+        for key in (f"world_price_{m}", f"supplier_share_{m}"):
+            assert rows[key].a == pytest.approx(end_a[key])
+            assert rows[key].b == pytest.approx(end_b[key])
+        price = rows[f"world_price_{m}"]
+        assert price.a_text == f"${end_a[f'world_price_{m}']:,.0f}"
+        diff = end_b[f"world_price_{m}"] - end_a[f"world_price_{m}"]
+        if diff:
+            sign = "+" if diff > 0 else "-"
+            assert price.diff_text.startswith(f"{sign}${abs(diff):,.0f} (")
+        share = rows[f"supplier_share_{m}"]
+        assert share.b_text == f"{100 * end_b[f'supplier_share_{m}']:.1f}%"
+        points = 100 * (end_b[f"supplier_share_{m}"] - end_a[f"supplier_share_{m}"])
+        assert share.diff_text == ("the same" if abs(points) < 0.05 else f"{points:+.1f} points")
+    fiscal = rows["fiscal_cost"]
+    assert fiscal.a == end_a["fiscal_cost"] and fiscal.b == end_b["fiscal_cost"]
+    assert fiscal.a_text == f"${end_a['fiscal_cost'] / 1e9:,.2f}bn"
+    assert len(rows) == 2 + 2 * len(a.minerals)
+    words_a, words_b = settings_words(a, b)
+    assert words_a == "seed 0 · rounds 0-8 of 36 · outsider penalty 5%"
+    # set before round 1 on a run already open: a change the records mark in round 1
+    assert (
+        words_b == "seed 0 · rounds 0-6 of 36 · outsider penalty 100% · levers changed in round 1"
+    )
+
+
+def test_the_compare_overlay_draws_a_and_b_from_their_records():
+    from negotiation.app_compare import compare_minerals, compare_svg
+
+    a, b = _two_runs()
+    root = _svg(compare_svg(a, b))
+    minerals = compare_minerals(a, b)
+    assert minerals == tuple(a.floored())
+    titles = [p.get("data-title") for p in _panels(root)]
+    assert (
+        titles[-2:] == ["Fiscal cost, $bn a year", "Members"] and len(titles) == len(minerals) + 2
+    )
+    for tag, snap in (("A", a), ("B", b)):
+        (members_line,) = _lines(root, f"n_members_{tag}")
+        assert len(members_line) == snap.round + 1  # a point per round of the run's records
+        (price,) = _lines(root, f"world_price_{minerals[0]}_{tag}")
+        assert len(price) == snap.round + 1
+    assert "A (pinned)" in _text(root) and "B (on screen)" in _text(root)
+
+
+def test_the_compare_tab_pins_a_overlays_b_and_unpins():
+    _, rc = _page()
+    for _ in range(3):
+        rc.find(v.Btn, class_="bloc-step").widget.click()
+    tabs = rc.find(v.Tabs).widget
+    tabs.v_model = 10  # Compare
+    assert _html(rc, "compare-empty") and not _html(rc, "compare-view")
+    rc.find(v.Btn, class_="compare-pin").widget.click()
+    _type(rc, "lever-penalty-number", "100")
+    rc.find(v.Btn, class_="bloc-reset").widget.click()  # B: the same seed, another penalty
+    for _ in range(2):
+        rc.find(v.Btn, class_="bloc-step").widget.click()
+    (view,) = _html(rc, "compare-view")
+    root = _svg(view.unsafe_innerHTML)
+    assert _lines(root, "n_members_A") and _lines(root, "n_members_B")
+    (settings,) = _html(rc, "compare-settings")
+    text = html.unescape(settings.unsafe_innerHTML)
+    assert "A (pinned):</b> seed 0 · rounds 0-3 of 36 · outsider penalty 5%" in text
+    assert "B (on screen):</b> seed 0 · rounds 0-2 of 36 · outsider penalty 100%" in text
+    (table,) = _html(rc, "compare-table-view")
+    assert "At the end: A in round 3, B in round 2" in table.unsafe_innerHTML
+    assert "compare-fiscal_cost" in table.unsafe_innerHTML
+    rc.find(v.Btn, class_="compare-unpin").widget.click()
+    assert _html(rc, "compare-empty") and not _html(rc, "compare-view")

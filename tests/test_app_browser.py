@@ -766,3 +766,74 @@ def test_how_likely_runs_in_the_background_restarts_on_a_change_and_draws_the_fa
     )
     assert current_round(app) == 1
     assert _likely(app)["state"] == "done"  # the runs have their own draws: not started again
+
+
+def test_going_back_shows_a_past_round_and_now_follows_the_run(app, screenshot_dir):
+    """The round slider: the network, the header and Why? of a past round, from the run's
+    records; the run is not touched (a Step still plays the next round); the Prices chart marks
+    the round shown; Now follows the run again."""
+    step(app, 4)
+    type_into(app, "round-shown-number", "2")
+    wait_round(app, 2)
+    wait_consistent(app)  # the network, the timeline and the statuses: round 2
+    back = app.locator(".bloc-looking-back")
+    assert "the run is at round 4" in back.inner_text()
+    app.locator(".round-shown-track [role=slider]").focus()  # by keyboard too
+    app.keyboard.press("ArrowLeft")
+    wait_round(app, 1)
+    wait_consistent(app)
+    app.locator(".bloc-step").click()  # the run goes on: round 5, the view stays in round 1
+    app.wait_for_function(
+        "() => document.querySelector('.bloc-looking-back')?.innerText.includes('round 5')"
+    )
+    assert current_round(app) == 1
+    open_tab(app, "Why?")
+    app.wait_for_function("() => document.querySelector('.bloc-why')?.dataset.round === '1'")
+    open_tab(app, "Prices")
+    marker = app.locator(".chart-prices-view .shown-marker").first
+    marker.wait_for()
+    assert marker.get_attribute("data-shown-round") == "1"
+    assert app.locator(".chart-prices-view svg").get_attribute("data-round") == "5"
+    app.screenshot(path=screenshot_dir / "app-going-back.png")
+    app.locator(".round-shown-now").click()
+    wait_round(app, 5)
+    assert app.locator(".bloc-looking-back").count() == 0
+    app.locator(".chart-prices-view .shown-marker").wait_for(state="detached")
+    step(app)  # following the run again
+    assert current_round(app) == 6
+    assert not charts_ok(app)
+
+
+def test_compare_pins_a_changes_a_lever_and_overlays_b(app, screenshot_dir):
+    """Pin as A, a lever changed, Setup/Reset and play B: A and B overlaid and the differences
+    at the end in a table, each run's settings named; Unpin clears it."""
+    step(app, 4)
+    open_tab(app, "Compare")
+    app.locator(".compare-empty").wait_for()
+    app.locator(".compare-pin").click()
+    app.locator(".compare-view svg").wait_for()
+    type_into(app, "lever-penalty-number", "100")
+    reset(app)
+    step(app, 4)  # the tariff wall: the US leaves in round 5 of seed 0, so play on
+    step(app, 2)
+    app.wait_for_function(
+        "() => document.querySelector('.compare-view svg')?.dataset.round === '6'"
+    )
+    for series in ("n_members_A", "n_members_B", "fiscal_cost_A", "fiscal_cost_B"):
+        assert app.locator(f".compare-view polyline[data-series={series}]").count() >= 1
+    settings = app.locator(".compare-settings").inner_text()
+    assert "A (pinned): seed 0 · rounds 0-4 of 36 · outsider penalty 5%" in settings
+    assert "B (on screen): seed 0 · rounds 0-6 of 36 · outsider penalty 100%" in settings
+    table = app.locator(".compare-table")
+    assert "At the end: A in round 4, B in round 6" in table.inner_text()
+    members_row = app.locator(".compare-table .compare-members").inner_text()
+    assert "in A only: United States" in members_row
+    assert app.locator(".compare-table tr[class^=compare-world_price_]").count() == len(
+        REFERENCE_PRICES
+    )
+    assert app.locator(".compare-table .compare-fiscal_cost").count() == 1
+    app.screenshot(path=screenshot_dir / "app-compare.png")
+    assert not charts_ok(app)
+    app.locator(".compare-unpin").click()
+    app.locator(".compare-empty").wait_for()
+    assert app.locator(".compare-view").count() == 0
