@@ -22,6 +22,17 @@ import pytest
 
 from tests.browser_support import *  # noqa: F403 - fixtures: browser, page, app_server, screenshot_dir
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Servers the tests start (`bloc workshop`) save their rooms in a directory of the test
+    run, never in the user's data directory (a test that wants one sets its own)."""
+    import os
+    import tempfile
+
+    if "BLOC_WORKSHOP_STATE_DIR" not in os.environ:
+        os.environ["BLOC_WORKSHOP_STATE_DIR"] = tempfile.mkdtemp(prefix="bloc-workshop-state-")
+
+
 #: Longest first (their share of the suite on a 2-core machine); modules not named come after,
 #: in file order. Only the balance between the workers depends on this list.
 SLOWEST_FIRST = [
