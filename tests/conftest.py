@@ -55,6 +55,7 @@ SAME_WORKER_AS = {
     "tests/test_kernels.py": "tests/test_market.py",
     "tests/test_workshop_browser.py": "tests/test_app_browser.py",
     "tests/test_workshop_security.py": "tests/test_app_browser.py",
+    "tests/test_workshop_resume.py": "tests/test_app_browser.py",
 }
 
 

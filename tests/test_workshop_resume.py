@@ -271,6 +271,7 @@ def test_bloc_workshop_resumes_a_room_after_being_killed(tmp_path, sc, browser):
         assert f"key={room.admin_token}" in log  # the facilitator's link, on the console
         context, page = alice_page(url)
         page.locator(".ws-accept, .ws-stay").first.click()
+        page.locator(".ws-decided").wait_for()
         path = state_dir / f"room-{room.code}.json"
         deadline = time.monotonic() + 30
         while len(json.loads(path.read_text())["record"]["actions"]) == len(room.actions):
@@ -286,7 +287,7 @@ def test_bloc_workshop_resumes_a_room_after_being_killed(tmp_path, sc, browser):
     try:
         context, page = alice_page(url)
         # Her seat, at round 2, her decision in (the round waits for the supplier only).
-        page.locator(".ws-me[data-seat='japan']").wait_for(state="attached")
+        assert "Decided:" in page.locator(".ws-decided").inner_text()
         back = Workshop(ticker=False, state_dir=state_dir)
         (again,), problems = back.resume()
         assert again.snapshot().waiting_for == ("supplier",)
