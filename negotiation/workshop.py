@@ -1591,6 +1591,11 @@ class Room:
         if int(data.get("version", 0)) > STATE_VERSION:
             raise WorkshopError(f"saved by a newer Bloc (state version {data['version']})")
         try:
+            # Plain data only (`load_record` would also read a path or JSON text).
+            if not isinstance(data.get("record"), Mapping):
+                raise WorkshopError("it holds no session record")
+            if not isinstance(data.get("private"), Mapping):
+                raise WorkshopError("it holds no tokens")
             rec = load_record(data["record"])
             priv = data["private"]
             code = str(rec["room"])
@@ -2108,13 +2113,17 @@ class Workshop:
         """Write the room's state (`Room.state`) to `state_path`, atomically (a temporary file
         in the same directory, renamed over the old one: a crash leaves the old state or the
         new, never half of one), readable and writable by the owner only (0600: it holds the
-        room's tokens). None if the Workshop has no state directory."""
+        room's tokens). None if the Workshop has no state directory, or the room is not (or
+        no longer) one of its rooms."""
         if self.state_dir is None:
             return None
         with self._save_lock:
+            if self.rooms.get(room.code) is not room:
+                return None  # forgotten meanwhile (`_prune`): its file must not come back
             with room._lock:
                 changes = room.changes
-                text = json.dumps(room.state(), default=_json_default)
+                state = room.state()  # fresh plain data: written out without the room's lock
+            text = json.dumps(state, default=_json_default)
             path = self.state_path(room.code)
             write_private(path, text)
             self._saved[room.code] = changes
@@ -2142,10 +2151,11 @@ class Workshop:
 
     def _forget(self, code: str) -> None:
         """A room leaves the server: its saved state too (it must not come back)."""
-        self._saved.pop(code, None)
-        if self.state_dir is not None:
-            with contextlib.suppress(OSError):
-                self.state_path(code).unlink(missing_ok=True)
+        with self._save_lock:
+            self._saved.pop(code, None)
+            if self.state_dir is not None:
+                with contextlib.suppress(OSError):
+                    self.state_path(code).unlink(missing_ok=True)
 
     def saved_files(self) -> list[Path]:
         """The files of the state directory that `resume` reads (`*.json`)."""

@@ -191,10 +191,30 @@ def test_a_damaged_or_foreign_file_is_refused_by_name_and_the_others_come_back(t
     assert renamed.read_text() == good
 
 
-def test_from_state_refuses_what_is_not_a_state():
+def test_from_state_refuses_what_is_not_a_state(tmp_path):
     for data in ({}, [], {"format": "bloc-workshop-session"}, {"format": STATE_FORMAT}):
         with pytest.raises(WorkshopError):
             Room.from_state(data)
+    # A record given as a path is not read (a session record may be loaded from a file
+    # elsewhere, never from a saved state).
+    secret = tmp_path / "session.json"
+    secret.write_text("{}")
+    for record in (str(secret), '{"format": "bloc-workshop-session"}'):
+        data = {"format": STATE_FORMAT, "version": 1, "record": record, "private": {}}
+        with pytest.raises(WorkshopError, match="no session record"):
+            Room.from_state(data)
+
+
+def test_a_room_the_server_forgets_has_its_file_deleted(tmp_path, sc):
+    ws = Workshop(ticker=False, state_dir=tmp_path)
+    room = ws.create(sc, seed=1, rounds=1)
+    people(room, ("Alice", None))
+    room.start(room.admin_token)
+    room.force(room.admin_token)
+    assert room.phase == "over" and ws.save_changed() == [room.code]
+    ws._prune(solo=False)  # a full server forgets the rooms that are over
+    assert ws.find(room.code) is None and list(tmp_path.iterdir()) == []
+    assert ws.save(room) is None  # and never writes it again
 
 
 def test_bloc_workshop_state_options(tmp_path, capsys):
