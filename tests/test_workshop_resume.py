@@ -316,3 +316,38 @@ def test_bloc_workshop_resumes_a_room_after_being_killed(tmp_path, sc, browser):
         assert "Traceback" not in Path(proc.log_path).read_text()
     finally:
         stop_app_server(proc)
+
+
+def test_a_whole_session_and_a_paused_room_with_a_pending_seat_come_back(tmp_path, sc):
+    """test_workshop's full session (teams, a counter-proposal, the supplier, a removal, a
+    seat taken mid-run, levers, forced and timed rounds) comes back identical; and a paused
+    room, with a seat changing hands from the next round and a barred participant, comes back
+    paused, with the change still pending and the bar in place."""
+    from tests.test_workshop import play_a_session
+
+    clock = Clock()
+    ws = Workshop(ticker=False, state_dir=tmp_path)
+    whole = play_a_session(ws, sc, clock)
+    room, tokens, _ = a_room_two_rounds_in(ws, sc, clock)
+    (lee,) = people(room, ("Lee", "eu"))  # from the next round
+    mia = next(p for p in room.participants.values() if p.name == "Mia")
+    room.remove(room.admin_token, mia.id, ban=True)
+    clock.t += 30
+    room.pause(room.admin_token)
+    ws.save_changed()
+
+    later = Clock(clock.t + 600)
+    rooms, problems = Workshop(ticker=False, state_dir=tmp_path).resume(clock=later)
+    assert problems == []
+    back = {r.code: r for r in rooms}
+    clock.t = later.t  # (the export says when it was made)
+    assert back[whole.code].export_json() == whole.export_json()
+    again = back[room.code]
+    assert again.paused and again._paused_left == room._paused_left == 85  # 120 s, 35 s gone
+    assert again._pending_seats == room._pending_seats == {"eu": "person"}
+    with pytest.raises(WorkshopError, match="barred"):
+        again.join("Mia")
+    for r in (room, again):
+        r.resume(r.admin_token)
+    assert again.deadline == room.deadline == later.t + 85
+    assert again.export_json() == room.export_json()
