@@ -30,7 +30,17 @@ def pytest_configure(config: pytest.Config) -> None:
     import tempfile
 
     if "BLOC_WORKSHOP_STATE_DIR" not in os.environ:
-        os.environ["BLOC_WORKSHOP_STATE_DIR"] = tempfile.mkdtemp(prefix="bloc-workshop-state-")
+        made = tempfile.mkdtemp(prefix="bloc-workshop-state-")
+        os.environ["BLOC_WORKSHOP_STATE_DIR"] = config._bloc_state_dir = made  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The test run's state directory goes with it (it holds the test rooms' tokens)."""
+    import shutil
+
+    made = getattr(config, "_bloc_state_dir", None)
+    if made:
+        shutil.rmtree(made, ignore_errors=True)
 
 
 #: Longest first (their share of the suite on a 2-core machine); modules not named come after,
