@@ -399,13 +399,36 @@ def app(host: str, port: int) -> None:
     help="What a facilitator types on the home page to create a room (12 characters or more); "
     "without it, the server draws one and prints it here.",
 )
-def workshop(host: str, port: int, scenario: str, facilitator_secret: str) -> None:
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="BLOC_WORKSHOP_STATE_DIR",
+    default=None,
+    show_envvar=True,
+    help="Where each room is saved as it changes (room-CODE.json, readable by you only: it "
+    "holds the room's private links). Default: bloc/workshop in your data directory "
+    "(~/.local/share/bloc/workshop on Linux).",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Bring back the rooms saved in the state directory (after a crash or a restart): the "
+    "same codes, links, seats and round.",
+)
+def workshop(
+    host: str,
+    port: int,
+    scenario: str,
+    facilitator_secret: str,
+    state_dir: Path | None,
+    resume: bool,
+) -> None:
     """Serve workshop rooms: a facilitator, participants on their own devices, a projector."""
     import os
     import secrets
 
     from negotiation.scenario import load_scenario
-    from negotiation.workshop import MIN_SECRET, public_url
+    from negotiation.workshop import MIN_SECRET, Workshop, default_state_dir, public_url
 
     if not 0 <= port <= 65535:
         fail(f"--port must be between 0 and 65535 (got {port})")
@@ -415,6 +438,11 @@ def workshop(host: str, port: int, scenario: str, facilitator_secret: str) -> No
         load_scenario(scenario)
     except ScenarioError as e:
         fail(*e.problems)
+    state_dir = (state_dir or default_state_dir()).expanduser().absolute()
+    if state_dir.exists() and not state_dir.is_dir():
+        fail(f"--state-dir {state_dir} is not a directory")
+    if resume and not state_dir.is_dir():
+        fail(f"--resume: there is no state directory {state_dir} (give --state-dir)")
     url = public_url(host, port)
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"  # read when solara is imported
     os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")
@@ -422,6 +450,8 @@ def workshop(host: str, port: int, scenario: str, facilitator_secret: str) -> No
     os.environ["BLOC_WORKSHOP_URL"] = url
     os.environ["BLOC_WORKSHOP_SCENARIO"] = scenario
     os.environ["BLOC_FACILITATOR_SECRET"] = facilitator_secret or secrets.token_urlsafe(16)
+    os.environ["BLOC_WORKSHOP_STATE_DIR"] = str(state_dir)
+    os.environ["BLOC_WORKSHOP_RESUME"] = "1" if resume else ""
     cmd = [sys.executable, "-m", "solara", "run", "negotiation.workshop_app", "--production"]
     cmd += ["--no-open", "--host", host, "--port", str(port)]
     click.echo(f"bloc workshop: serving on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
@@ -435,6 +465,16 @@ def workshop(host: str, port: int, scenario: str, facilitator_secret: str) -> No
             err=True,
         )
     click.echo("bloc workshop: each room's facilitator link is printed here too", err=True)
+    click.echo(f"bloc workshop: rooms are saved in {state_dir} (readable by you only)", err=True)
+    saved = len(Workshop(ticker=False, state_dir=state_dir).saved_files())
+    if resume:
+        click.echo(f"bloc workshop: resuming the {saved} saved room(s) there", err=True)
+    elif saved:
+        click.echo(
+            f"bloc workshop: {saved} saved room(s) there are not resumed: start with --resume "
+            "to bring them back",
+            err=True,
+        )
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, cmd)

@@ -30,16 +30,27 @@ per room, joins, one-person rooms and wrong secrets are capped or rate-limited p
 closed (`Room.submit`); every number a participant sends is bounded (`_check_decision`); names
 are cleaned and unique (`clean_name`, `name_key`); CSV exports neutralise formulas
 (`spreadsheet_csv`); the facilitator can bar a participant and lock the seats.
+
+A room survives a restart of the server (issue 14, R1): a Workshop with a `state_dir` saves
+each room's state (`Room.state`: its record, which replays the model, and what the record
+leaves out: tokens, the facilitator key, teams, the open round's pending seats) to
+`room-CODE.json` there, atomically and readable by the owner only, whenever the room changes;
+`Workshop.resume` brings the rooms back (`Room.from_state`) with the same code, links, seats,
+round and decisions.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import json
 import math
+import os
 import re
 import secrets
+import sys
+import tempfile
 import threading
 import time
 import tomllib
@@ -82,6 +93,9 @@ CODE_LENGTH = 6
 PERSON = {"country": "human", "supplier": "human-supplier"}
 RECORD_FORMAT = "bloc-workshop-session"
 RECORD_VERSION = 1
+#: A room's saved state (`Room.state`), for resuming it after a restart.
+STATE_FORMAT = "bloc-workshop-room-state"
+STATE_VERSION = 1
 #: Rooms a server holds at most: rooms facilitators opened, and one-person rooms (which
 #: anyone may open from /solo; counted apart, so that they never crowd out a facilitator).
 MAX_ROOMS = 50
@@ -670,6 +684,8 @@ class Room:
         self._changed = threading.Condition(self._lock)
         self.version = 0
         self.public_version = 0
+        #: public changes so far: a Workshop with a state directory saves the room when it moves
+        self.changes = 0
         self._snap: RoomSnapshot | None = None
         self._tables: tuple[tuple[int, int], dict[str, pd.DataFrame]] | None = None
         self._round_memo: tuple[Any, dict] = (None, {})  # (records' key, RoomSnapshot.round_memo)
@@ -703,6 +719,7 @@ class Room:
         self.version += 1
         if public:
             self.public_version += 1
+            self.changes += 1
         self._snap = None
         self._changed.notify_all()
 
@@ -1520,6 +1537,172 @@ class Room:
         name = re.sub(r"[^A-Za-z0-9_-]+", "-", self.scenario).strip("-")[:60] or "scenario"
         return f"workshop-{self.code}-{name}-seed{self.seed}"
 
+    # ------------------------------------------------------------------------------------------
+    # Saved state (a restart of the server)
+
+    def state(self) -> dict[str, Any]:
+        """Everything needed to bring the room back after a restart (`from_state`), as plain
+        data: the record (whose engine calls replay the model) and what the record leaves out,
+        the secrets among them (the facilitator key, every participant's token): a saved state
+        must be kept from anyone but the server's operator."""
+        with self._lock:
+            if self.paused:
+                left = self._paused_left
+            else:
+                left = None if self.deadline is None else max(self.deadline - self.clock(), 0.0)
+            return {
+                "format": STATE_FORMAT,
+                "version": STATE_VERSION,
+                "record": self.record(),
+                "private": {
+                    "admin_token": self.admin_token,
+                    "created": self.created,
+                    "participants": [
+                        {
+                            "id": p.id,
+                            "token": p.token,
+                            "joined": p.joined,
+                            "last_seen": p.last_seen,
+                            "client": p.client,
+                        }  # fmt: skip
+                        for p in self.participants.values()
+                    ],
+                    "holders": {seat: list(team) for seat, team in self.holders.items()},
+                    "event_times": [e.time for e in self.room_events],
+                    "pending_seats": dict(self._pending_seats),
+                    "required": sorted(self._required),
+                    "banned_clients": sorted(self._banned_clients),
+                    "banned_names": sorted(self._banned),
+                    "paused": self.paused,
+                    "time_left": left,
+                },
+            }
+
+    @classmethod
+    def from_state(cls, data: Mapping[str, Any], clock: Callable[[], float] = time.time) -> Room:
+        """The room saved in `data` (`state`): the same code, facilitator key, participants
+        with their tokens and seats, teams, settings and record; the model replayed from the
+        record with the same seed (so the run goes on as it would have), in the same round with
+        the decisions already submitted. The open round's countdown starts again, with the
+        round's whole timer (or the time it had left, if more); a paused room stays paused.
+        Raises WorkshopError if `data` is not a saved room or does not replay to itself."""
+        if not isinstance(data, Mapping) or data.get("format") != STATE_FORMAT:
+            raise WorkshopError("not a saved Bloc workshop room")
+        if int(data.get("version", 0)) > STATE_VERSION:
+            raise WorkshopError(f"saved by a newer Bloc (state version {data['version']})")
+        try:
+            # Plain data only (`load_record` would also read a path or JSON text).
+            if not isinstance(data.get("record"), Mapping):
+                raise WorkshopError("it holds no session record")
+            if not isinstance(data.get("private"), Mapping):
+                raise WorkshopError("it holds no tokens")
+            rec = load_record(data["record"])
+            priv = data["private"]
+            code = str(rec["room"])
+            if not code or normalize_code(code) != code or set(code) - set(ALPHABET):
+                raise WorkshopError(f"{code!r} is not a room code")
+            name = f"{rec.get('scenario', 'scenario')} (saved room {code})"
+            sc = validate(rec["scenario_data"], name)
+            s = rec["settings"]
+            timer = s["timer_seconds"]
+            if timer is not None and not (_finite(timer) and timer > 0):
+                raise WorkshopError(f"the round timer {timer!r} is not a number of seconds")
+            settings = Settings(
+                show_decisions=bool(s["show_decisions"]),
+                timer_seconds=timer,
+                teams=bool(s["teams"]),
+                seats_locked=bool(s["seats_locked"]),
+            )
+            rounds = rec.get("rounds")
+            room = cls(code, sc, seed=int(rec["seed"]), rounds=None if rounds is None else
+                       int(rounds), settings=settings, levers=rec.get("levers") or {},
+                       solo=bool(rec["solo"]), clock=clock)  # fmt: skip
+            room._restore(rec, priv)
+        except ScenarioError as e:
+            raise WorkshopError("its scenario is not valid: " + "; ".join(e.problems)) from e
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            if isinstance(e, WorkshopError):
+                raise
+            what = f"{e.args[0]!r} missing" if isinstance(e, KeyError) else str(e)
+            raise WorkshopError(f"it is damaged ({type(e).__name__}: {what})") from e
+        # Saved and replayed must be one and the same session (not so if the file was edited,
+        # or saved by a version of Bloc whose model plays differently).
+        again = room.record()
+        again["exported"] = rec.get("exported")
+        if _canonical(again) != _canonical(rec):
+            raise WorkshopError(
+                "it does not replay to the session it saved (edited, or saved by another "
+                "version of Bloc)"
+            )
+        return room
+
+    def _restore(self, rec: Mapping[str, Any], priv: Mapping[str, Any]) -> None:
+        with self._lock:
+            phase = rec["phase"]
+            if phase not in (LOBBY, RUNNING, OVER):
+                raise ValueError(f"unknown phase {phase!r}")
+            self.admin_token = str(priv["admin_token"])
+            self.created = float(priv["created"])
+            if phase != LOBBY:
+                opening = tuple(str(s) for s in rec["opening_people"])
+                if set(opening) - set(self.seats):
+                    raise ValueError("an opening seat is not in the scenario")
+                self.model, self.agents = build_model(
+                    self.config, self.seed, self.rounds_requested, opening, self.levers
+                )
+                self.actions = copy.deepcopy(list(rec["actions"]))
+                for act in self.actions:
+                    apply_action(self.model, self.agents, act)
+                self._opening = opening
+                self.rounds = self.model.rounds
+            self._engine_calls = len(self.actions)
+            self.phase = phase
+            private = {str(q["id"]): q for q in priv["participants"]}
+            for p in rec["participants"]:
+                q = private[str(p["id"])]
+                seat = str(p["seat"]) or None
+                if seat is not None and seat not in self.seats:
+                    raise ValueError(f"no seat {seat!r} in the scenario")
+                person = Participant(
+                    str(p["id"]), str(p["name"]), str(q["token"]), float(q["joined"]),
+                    seat=seat, removed=bool(p["removed"]), last_seen=float(q["last_seen"]),
+                    client=str(q.get("client", "")),
+                )  # fmt: skip
+                if not person.token:
+                    raise ValueError(f"participant {person.id} has no token")
+                self.participants[person.id] = person
+                self._by_token[person.token] = person
+            self.holders = {s: [str(pid) for pid in priv["holders"].get(s, [])] for s in self.seats}
+            for seat, team in self.holders.items():
+                if any(self.participants[pid].seat != seat for pid in team):
+                    raise ValueError(f"the team of {seat!r} does not match its people's seats")
+            times = list(priv["event_times"])
+            self.room_events = [
+                RoomEvent(
+                    int(e["round"]),
+                    str(e["kind"]),
+                    str(e["text"]),
+                    float(t),
+                    str(e.get("seat", "")),
+                )  # fmt: skip
+                for e, t in zip(rec["room_events"], times, strict=True)
+            ]
+            self.closed = {int(r): str(how) for r, how in rec["closed"].items()}
+            self._pending_seats = {str(k): str(v) for k, v in priv["pending_seats"].items()}
+            self._required = frozenset(str(s) for s in priv["required"])
+            self._banned_clients = {str(c) for c in priv["banned_clients"]}
+            self._banned = {str(n) for n in priv["banned_names"]}
+            self.paused = bool(priv["paused"])
+            left = priv.get("time_left")
+            left = None if left is None else float(left)
+            if phase == RUNNING:
+                if self.paused:
+                    self._paused_left = left
+                elif left is not None or self.settings.timer_seconds:
+                    self.deadline = self.clock() + max(
+                        left or 0.0, self.settings.timer_seconds or 0
+                    )
+
 
 #: What makes a spreadsheet read a cell as a formula (or, for tab and carriage return, lets a
 #: formula hide behind them): OWASP's list for CSV injection.
@@ -1563,6 +1746,11 @@ def _plain_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
             if isinstance(v, float) and not math.isfinite(v):
                 row[k] = None
     return rows
+
+
+def _canonical(rec: Mapping[str, Any]) -> str:
+    """A record as JSON text with sorted keys: two records are the same session if equal."""
+    return json.dumps(rec, sort_keys=True, default=_json_default)
 
 
 def _json_default(x: Any) -> Any:
@@ -1708,7 +1896,11 @@ class Workshop:
     line (`operator_scenario`): never a path, so no page reads a file of the server's."""
 
     def __init__(
-        self, ticker: bool = True, tick_seconds: float = 0.2, facilitator_secret: str = ""
+        self,
+        ticker: bool = True,
+        tick_seconds: float = 0.2,
+        facilitator_secret: str = "",
+        state_dir: str | Path | None = None,
     ) -> None:
         #: the scenario `bloc workshop --scenario` named (a built-in name or a TOML file the
         #: operator trusts), by the name pages use for it
@@ -1726,6 +1918,11 @@ class Workshop:
         self._ticker_on = ticker
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
+        #: where each room's state is saved (`save`), None for nowhere; `bloc workshop
+        #: --state-dir` sets it
+        self.state_dir = Path(state_dir) if state_dir else None
+        self._saved: dict[str, int] = {}  # code -> the room's `changes` when last saved
+        self._save_lock = threading.Lock()
 
     def scenario_choices(self) -> list[str]:
         """The scenario names a page may ask for: the built-in ones and the operator's."""
@@ -1881,6 +2078,7 @@ class Workshop:
             if (quiet and now - room.created > idle) or (not solo and room.phase == OVER):
                 del self.rooms[code]
                 self._solo_codes.discard(code)
+                self._forget(code)
 
     def _ensure_ticker(self) -> None:
         if not self._ticker_on or self._ticker is not None:
@@ -1901,9 +2099,144 @@ class Workshop:
                         import logging
 
                         logging.getLogger("bloc.workshop").exception("room %s", room.code)
+            self.save_changed()
+
+    # ------------------------------------------------------------------------------------------
+    # Saved rooms (a restart of the server)
+
+    def state_path(self, code: str) -> Path:
+        """The file a room's state is saved to."""
+        assert self.state_dir is not None
+        return self.state_dir / f"room-{code}.json"
+
+    def save(self, room: Room) -> Path | None:
+        """Write the room's state (`Room.state`) to `state_path`, atomically (a temporary file
+        in the same directory, renamed over the old one: a crash leaves the old state or the
+        new, never half of one), readable and writable by the owner only (0600: it holds the
+        room's tokens). None if the Workshop has no state directory, or the room is not (or
+        no longer) one of its rooms."""
+        if self.state_dir is None:
+            return None
+        with self._save_lock:
+            if self.rooms.get(room.code) is not room:
+                return None  # forgotten meanwhile (`_prune`): its file must not come back
+            with room._lock:
+                changes = room.changes
+                state = room.state()  # fresh plain data: written out without the room's lock
+            text = json.dumps(state, default=_json_default)
+            path = self.state_path(room.code)
+            write_private(path, text)
+            self._saved[room.code] = changes
+            return path
+
+    def save_changed(self) -> list[str]:
+        """Save every room that changed since it was last saved (the timer thread calls this
+        every `tick_seconds`, so a room is saved within a fraction of a second of each
+        decision, round, seat or setting change). A room that cannot be saved is said on the
+        console and tried again at the next change; the others are saved all the same. The
+        codes saved."""
+        if self.state_dir is None:
+            return []
+        done = []
+        for code, room in list(self.rooms.items()):
+            if room is None or self._saved.get(code) == room.changes:
+                continue
+            try:
+                self.save(room)
+                done.append(code)
+            except Exception as e:  # a full disk must not stop the timers or the other rooms
+                self._saved[code] = room.changes
+                print(f"bloc workshop: could not save room {code}: {e}", file=sys.stderr)
+        return done
+
+    def _forget(self, code: str) -> None:
+        """A room leaves the server: its saved state too (it must not come back)."""
+        with self._save_lock:
+            self._saved.pop(code, None)
+            if self.state_dir is not None:
+                with contextlib.suppress(OSError):
+                    self.state_path(code).unlink(missing_ok=True)
+
+    def saved_files(self) -> list[Path]:
+        """The files of the state directory that `resume` reads (`*.json`)."""
+        if self.state_dir is None or not self.state_dir.is_dir():
+            return []
+        return sorted(p for p in self.state_dir.glob("*.json") if not p.name.startswith("."))
+
+    def resume(self, clock: Callable[[], float] = time.time) -> tuple[list[Room], list[str]]:
+        """Bring back every room saved in the state directory (`Room.from_state`): the rooms,
+        and a message for each file refused (damaged, not a saved room, another room's code
+        already open here), naming the file; a refused file is left as it is and the other
+        rooms come back all the same."""
+        rooms: list[Room] = []
+        problems: list[str] = []
+        for path in self.saved_files():
+            try:
+                if path.stat().st_size > MAX_STATE_BYTES:
+                    raise WorkshopError("it is too large to be a saved room")
+                try:
+                    data = json.loads(path.read_text(encoding="utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                    raise WorkshopError(f"it is not JSON ({e})") from e
+                room = Room.from_state(data, clock=clock)
+                if path.name != f"room-{room.code}.json":
+                    raise WorkshopError(f"it holds room {room.code}, not the room of its name")
+            except (WorkshopError, OSError, RecursionError) as e:
+                problems.append(f"not resuming {path}: {e}")
+                continue
+            except Exception as e:  # whatever else: this file is refused, the others come back
+                problems.append(f"not resuming {path}: {type(e).__name__}: {e}")
+                continue
+            with self._lock:
+                if room.code in self.rooms:
+                    continue  # already open (the state directory resumed twice)
+                self.rooms[room.code] = room
+                if room.solo:
+                    self._solo_codes.add(room.code)
+                self._saved[room.code] = room.changes
+            rooms.append(room)
+        if rooms:
+            self._ensure_ticker()
+        return rooms, problems
 
     def close(self) -> None:
         self._stop.set()
+
+
+#: The largest file `Workshop.resume` reads as a saved room (a 60-person room of 36 rounds is
+#: well under a megabyte).
+MAX_STATE_BYTES = 64 * 1024 * 1024
+
+
+def default_state_dir() -> Path:
+    """Where `bloc workshop` saves its rooms unless told (`--state-dir`): the user's data
+    directory (XDG_DATA_HOME, else ~/.local/share; %LOCALAPPDATA% on Windows; ~/Library/
+    Application Support on macOS), bloc/workshop."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "bloc" / "workshop"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically, the file readable and writable by its owner only
+    (0600); the directory is made (0700) if missing."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            if hasattr(os, "fchmod"):  # mkstemp makes it 0600 already; say so wherever
+                os.fchmod(f.fileno(), 0o600)
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 #: The server's rooms (one per process: the Solara pages of every browser session share it).

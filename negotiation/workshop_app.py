@@ -38,6 +38,7 @@ import weakref
 from collections.abc import Callable
 from functools import cached_property
 from html import escape
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -195,6 +196,36 @@ def _facilitator_secret() -> str:
 
 
 WORKSHOP.facilitator_secret = _facilitator_secret()
+
+
+def _resume_rooms() -> None:
+    """`bloc workshop` passes its state directory (BLOC_WORKSHOP_STATE_DIR): every room is
+    saved there as it changes; with --resume (BLOC_WORKSHOP_RESUME), the rooms saved there
+    come back, each facilitator link printed on the console, and each file refused said."""
+    if "BLOC_WORKSHOP_RESUME" not in os.environ:
+        return  # not served by `bloc workshop` (tests rendering pages, `bloc app`): no saving
+    state_dir = os.environ.get("BLOC_WORKSHOP_STATE_DIR", "").strip()
+    if not state_dir or WORKSHOP.state_dir is not None:
+        return
+    WORKSHOP.state_dir = Path(state_dir)
+    if not os.environ.get("BLOC_WORKSHOP_RESUME"):
+        return
+    rooms, problems = WORKSHOP.resume()
+    for problem in problems:
+        console(problem)
+    for room in rooms:
+        where = {LOBBY: "in the lobby", OVER: "over"}.get(room.phase) or (
+            f"round {room.model.round + 1} open"
+        )
+        facilitator = link("facilitator", room=room.code, key=room.admin_token)
+        console(
+            f"resumed room {room.code} on {room.scenario} ({where}, "
+            f"{len(room.participants)} participant(s)): facilitator link "
+            f"{base_url()}{facilitator}"
+        )
+
+
+_resume_rooms()
 
 #: Headers on every HTTP answer of the workshop server: no page may be framed by another site
 #: (clickjacking), no content sniffing, and no Referer, since private links carry tokens.

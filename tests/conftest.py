@@ -22,6 +22,27 @@ import pytest
 
 from tests.browser_support import *  # noqa: F403 - fixtures: browser, page, app_server, screenshot_dir
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Servers the tests start (`bloc workshop`) save their rooms in a directory of the test
+    run, never in the user's data directory (a test that wants one sets its own)."""
+    import os
+    import tempfile
+
+    if "BLOC_WORKSHOP_STATE_DIR" not in os.environ:
+        made = tempfile.mkdtemp(prefix="bloc-workshop-state-")
+        os.environ["BLOC_WORKSHOP_STATE_DIR"] = config._bloc_state_dir = made  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The test run's state directory goes with it (it holds the test rooms' tokens)."""
+    import shutil
+
+    made = getattr(config, "_bloc_state_dir", None)
+    if made:
+        shutil.rmtree(made, ignore_errors=True)
+
+
 #: Longest first (their share of the suite on a 2-core machine); modules not named come after,
 #: in file order. Only the balance between the workers depends on this list.
 SLOWEST_FIRST = [
@@ -44,6 +65,7 @@ SAME_WORKER_AS = {
     "tests/test_kernels.py": "tests/test_market.py",
     "tests/test_workshop_browser.py": "tests/test_app_browser.py",
     "tests/test_workshop_security.py": "tests/test_app_browser.py",
+    "tests/test_workshop_resume.py": "tests/test_app_browser.py",
 }
 
 

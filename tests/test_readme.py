@@ -28,6 +28,9 @@ COVERED_ELSEWHERE: dict[str, str] = {
     ".venv/bin/bloc workshop": WORKSHOP,
     ".venv/bin/bloc workshop --host 0.0.0.0 --port 8766": WORKSHOP,
     ".venv/bin/bloc workshop --scenario us-mexico-60-day": WORKSHOP,
+    ".venv/bin/bloc workshop --host 0.0.0.0 --resume": (
+        "tests/test_workshop_resume.py::test_bloc_workshop_resumes_a_room_after_being_killed"
+    ),
     ".venv/bin/bloc sweep scenarios/sweeps/penalty-floor.toml --out runs/penalty-floor": SWEEPS,
     ".venv/bin/bloc sweep scenarios/sweeps/penalty-floor.toml --out runs/penalty-floor --resume": (
         SWEEPS
