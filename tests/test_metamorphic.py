@@ -728,19 +728,20 @@ def test_relabelling_actors_permutes_results(data):
 @given(st.data())
 def test_relabelling_and_reordering_actors_permutes_results(data):
     """Actor ids renamed and the renamed actors moved to the end of the actors table: the
-    model's arrays are in another order (sums to 1e-9) and so is the list of invitees the RNG
-    shuffles, so invitees answer in another order. That order legitimately matters when two
-    invitees counter-propose in one round: the first counter the proposer takes sets the floors
-    and later counters count as rejections (ODD, step 4). Such runs are left out; in the others
-    a round's events are compared as a set."""
+    model's arrays are in another order (sums to 1e-9) and so are the keys that order the
+    invitees' answers, so invitees answer in another order. That order legitimately matters
+    when a counter-proposal is taken: it sets the floors, later invitees answer at them and
+    later counters count as rejections (ODD, step 4). Runs with a counter are left out; in the
+    others a round's events are compared as a set."""
     world = data.draw(worlds(suppliers=NO_TIES))
     names = data.draw(renamings(world))
     counters = world_counters(world)
-    assume(counters.max(initial=0) < 2)
+    assume(counters.max(initial=0) < 1)
     check_relabelled(world.dict(), world.seed, names, order=True)
 
 
 def world_counters(world: World) -> np.ndarray:
-    """Counter-proposals in each round of the world's run."""
-    x = run(world.dict(), world.seed).actors_df
+    """Counter-proposals in each round of the world's run (in a calm world, as the checks
+    that use it run)."""
+    x = run(calm(world.dict()), world.seed).actors_df
     return (x.decision == "counter").groupby(x["round"]).sum().to_numpy()
