@@ -19,6 +19,7 @@ import pandas as pd
 
 from negotiation.app_charts import BLUE, ORANGE, Panel, Series, line_chart_svg
 from negotiation.app_state import Levers, Snapshot, mineral_label
+from negotiation.model import LEVERS
 from negotiation.types import COMPONENT_LABELS, COST_SHARING_LABELS, INSTRUMENT_LABELS
 
 #: A dashed orange, B solid blue: told apart without colour too, and named in the legend.
@@ -163,16 +164,8 @@ def lever_words(lv: Levers, name: str, snap: Snapshot, other: Levers | None = No
     return f"{name} {value}"
 
 
-LEVER_NAMES = (
-    "floors",
-    "instrument",
-    "penalty",
-    "cost_sharing",
-    "supplier_strategy",
-    "aggressiveness",
-    "weights",
-    "patience",
-)
+#: The live levers, in the model's order.
+LEVER_NAMES = LEVERS
 
 
 def _differ(x: Levers, y: Levers, name: str) -> bool:

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from negotiation.records import write_table
 from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario, scenario_to_dict
 from negotiation.sweep import _auto_batch, _exit_with, run_seed
 from negotiation.sweep_spec import first_fracture, scenario_with
@@ -549,12 +550,7 @@ def write_ensemble(ens: Ensemble, out: Path, fmt: str, meta: Mapping[str, Any]) 
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, df in (("runs", ens.runs), ("rounds", ens.rounds)):
-        path = out / f"{name}.{fmt}"
-        if fmt == "parquet":
-            df.to_parquet(path, index=False)
-        else:
-            df.to_csv(path, index=False)
-        paths.append(path)
+        paths.append(write_table(df, out / f"{name}.{fmt}", fmt))
     full = {
         **meta,
         "scenario": ens.scenario,

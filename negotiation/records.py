@@ -18,17 +18,21 @@ def tables(model: BlocModel) -> dict[str, pd.DataFrame]:
     return {"rounds": model.rounds_df, "actors": model.actors_df, "events": model.events_df}
 
 
+def write_table(df: pd.DataFrame, path: Path, fmt: str) -> Path:
+    """Write one table as CSV or Parquet (`fmt`), without the index; returns the path."""
+    if fmt == "parquet":
+        df.to_parquet(path, index=False)
+    else:
+        df.to_csv(path, index=False)
+    return path
+
+
 def write_run(model: BlocModel, out: Path, fmt: str, meta: dict[str, Any]) -> list[Path]:
     """Write rounds/actors/events as CSV or Parquet, and meta.json. Returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, df in tables(model).items():
-        path = out / f"{name}.{fmt}"
-        if fmt == "parquet":
-            df.to_parquet(path, index=False)
-        else:
-            df.to_csv(path, index=False)
-        paths.append(path)
+        paths.append(write_table(df, out / f"{name}.{fmt}", fmt))
     meta_path = out / "meta.json"
     meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
     return [*paths, meta_path]
