@@ -798,7 +798,8 @@ def test_going_back_shows_a_past_round_and_now_follows_the_run(app, screenshot_d
     app.locator(".round-shown-now").click()
     wait_round(app, 5)
     assert app.locator(".bloc-looking-back").count() == 0
-    app.locator(".chart-prices-view .shown-marker").wait_for(state="detached")
+    # one marker a chart panel: wait until there is none (a locator waits for one element)
+    app.wait_for_function("() => !document.querySelector('.chart-prices-view .shown-marker')")
     step(app)  # following the run again
     assert current_round(app) == 6
     assert not charts_ok(app)
