@@ -418,10 +418,11 @@ class BlocModel(mesa.Model):
 
     def _build_uncertainty(self, sc: Scenario) -> None:
         """The random state (outages, demand, the supplier's surprises, beliefs) and how far
-        countries look ahead. Two generators are spawned from the model's own at the start:
-        one for the world's shocks, one for forecast errors. The world draws the same numbers
-        each round whatever the agents do, so two runs with one seed and different policies
-        face the same outages, swings and surprises (common random numbers)."""
+        countries look ahead. The model's generator draws three seeds at the start: the world's
+        shocks, the forecast errors, and the order of answers (a generator per round). The world
+        draws the same numbers each round whatever the agents do, so two runs with one seed and
+        different policies face the same outages, swings and surprises (common random
+        numbers)."""
         M, A = len(self.minerals), len(self.actor_ids)
         u, ry, days = sc.uncertainty, sc.round_years, sc.time.round_days
         self.uncertainty = u
@@ -446,7 +447,8 @@ class BlocModel(mesa.Model):
         self._future_of: np.ndarray | None = None
         C = len(self.countries)
         #: each country's forecast error this round: a factor on each component of its forecast
-        #: gains (log-normal, mean one; each figure is forecast on its own)
+        #: gains (log-normal, mean one; half its variance shared by the components the same thing
+        #: drives, see `_draw_round`)
         self.belief = np.ones((C, len(COMPONENTS)))
         self._country_row = {a: n for n, a in enumerate(self.countries)}
         # Foresight: each country weighs the next `horizon` rounds, discounted, with capacity
