@@ -1137,17 +1137,8 @@ def LikelyView(
 
     def follow(cancel: threading.Event) -> None:
         """Redraw as the job moves, at most five times a second, until it has finished."""
-        if job is None:
-            return
-        seen = -1
-        while not cancel.is_set():
-            now = job.wait(seen, 0.5)
-            if now != seen:
-                seen = now
-                tick.set(now)
-            if job.finished:
-                return
-            cancel.wait(0.2)
+        if job is not None:
+            job.follow(tick.set, cancel)
 
     solara.use_thread(follow, dependencies=[job], intrusive_cancel=False)
 

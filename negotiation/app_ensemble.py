@@ -141,6 +141,21 @@ class EnsembleJob:
             self._changed.wait_for(lambda: self.version != version, timeout)
             return self.version
 
+    def follow(
+        self, on_change: Callable[[int], None], cancel: threading.Event, pause: float = 0.2
+    ) -> None:
+        """Call `on_change(version)` as the job moves, at most once every `pause` seconds, until
+        it has finished or `cancel` is set (a page's thread, to redraw as the runs go)."""
+        seen = -1
+        while not cancel.is_set():
+            now = self.wait(seen, 0.5)
+            if now != seen:
+                seen = now
+                on_change(now)
+            if self.finished:
+                return
+            cancel.wait(pause)
+
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
             self._thread.join(timeout)

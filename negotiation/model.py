@@ -495,9 +495,8 @@ class BlocModel(mesa.Model):
         # Outages run out, then new ones start at a producer drawn in proportion to capacity.
         self._outage_left = np.maximum(self._outage_left - 1, 0)
         self.outage[self._outage_left == 0] = 0.0
-        cap = np.vstack([self.capacity, self.fringe_capacity[None]])
         for j in np.flatnonzero(out_u[0] < self._p_outage):
-            weights = np.cumsum(cap[:, j])
+            weights = np.cumsum(np.append(self.capacity[:, j], self.fringe_capacity[j]))
             if weights[-1] <= 0:
                 continue
             i = int(np.searchsorted(weights, out_u[1, j] * weights[-1], side="right"))

@@ -2021,15 +2021,7 @@ def AgentComparison(room: Room, rs: RoomSnapshot):
     tick.value  # noqa: B018 - read, so that the page redraws when the job moves
 
     def follow(cancel: threading.Event) -> None:
-        seen = -1
-        while not cancel.is_set():
-            now = job.wait(seen, 0.5)
-            if now != seen:
-                seen = now
-                tick.set(now)
-            if job.finished:
-                return
-            cancel.wait(0.3)
+        job.follow(tick.set, cancel, pause=0.3)
 
     solara.use_thread(follow, dependencies=[job], intrusive_cancel=False)
     html("h3", "Your room against agents alone", "ws-agent-title")
