@@ -103,11 +103,16 @@ class SideOffers(SupplierStrategy):
     def act(self, view: SupplierView) -> SupplierMove:
         if not view.members:
             return SupplierMove(SupplierAction.NORMAL, reason="no bloc to pry apart")
-        # Ties (members who have just joined have no margin yet) go to the largest stake: the
-        # one whose leaving costs the bloc most, whatever the countries are called.
+        # Ties (members who have just joined have no margin yet; members alike in every way,
+        # whose margins differ only by rounding: shares equal to nine places) go to the largest
+        # stake: the one whose leaving costs the bloc most, whatever the countries are called.
         target = min(
             view.members,
-            key=lambda a: (view.margins.get(a, 0.0) / max(view.stakes[a], 1), -view.stakes[a], a),
+            key=lambda a: (
+                round(view.margins.get(a, 0.0) / max(view.stakes[a], 1), 9),
+                -view.stakes[a],
+                a,
+            ),
         )
         premium = self.params["premium"] * view.stakes[target] * (0.5 + view.aggressiveness)
         offer = min(max(view.margins.get(target, 0.0), 0.0) + premium, view.budget)
