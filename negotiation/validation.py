@@ -178,7 +178,7 @@ def _nordhaus(fast: bool) -> tuple[str, bool, dict[str, Any]]:
     sc = load_scenario("ministerial-2026")
     n = len(sc.country_ids)
     pens = NORDHAUS_FAST_PENALTIES if fast else NORDHAUS_PENALTIES
-    sweep = nordhaus_sweep(pens, (1.0,), sc, seeds=range(3 if fast else NORDHAUS_SEEDS))
+    sweep = nordhaus_sweep(pens, (1.0,), sc, seeds=range(NORDHAUS_SEEDS))
     path = sweep.sort_values("penalty")
     zero = float(path["participation"].iloc[0])
     at = threshold_penalty(sweep, 3.0)
