@@ -1,7 +1,8 @@
 """Country strategies: how an invited actor answers the package on the table.
 
-Each strategy reads the forecast gain of joining at each evaluated floor scale and accepts, rejects
-or counter-proposes the scale it likes best. Thresholds are fractions of the actor's stake, so the
+Each strategy reads the forecast gain of joining on the package as tabled and accepts, rejects
+or names a counter-proposal (see `negotiation.protocol`): the one worth most to it among those the
+members are expected to agree to. Thresholds are fractions of the actor's stake, so the
 same strategy behaves alike for Singapore and for the United States.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from agents.base import Strategy
 from agents.views import CountryView
+from negotiation.protocol import Option, best_counter
 from negotiation.types import Action, Decision, Reason
 
 
@@ -18,8 +20,9 @@ class CountryStrategy(Strategy):
     def respond(self, view: CountryView) -> Decision:
         raise NotImplementedError
 
-    # Shared rule: accept at the proposed scale if the gain clears `threshold` (a fraction of the
-    # stake); otherwise counter with the best other scale if that one clears it; otherwise reject.
+    # Shared rule: accept if the gain at the package as tabled clears `threshold` (a fraction of
+    # the stake); otherwise name the counter-proposal worth most among those the members are
+    # expected to agree to that clear it (negotiation.protocol.best_counter); otherwise reject.
     @staticmethod
     def answer(view: CountryView, threshold: float, note: str = "") -> Decision:
         need = threshold * view.stake + view.switch_cost
@@ -32,10 +35,13 @@ class CountryStrategy(Strategy):
             return Decision(Action.REJECT, Reason(proposed.deltas, need), 1.0, "nothing on offer")
         if proposed.total >= need:
             return Decision(Action.ACCEPT, Reason(proposed.deltas, need), 1.0, note)
-        best_scale = max(view.gains, key=lambda s: view.gains[s].total)
-        best = view.gains[best_scale]
-        if best_scale != 1.0 and best.total >= need:
-            return Decision(Action.COUNTER, Reason(best.deltas, need), best_scale, note)
+        options = view.counter_options()
+        k = best_counter([Option(o.label, o.gain.total, o.agreed) for o in options], need)
+        if k is not None:
+            o = options[k]
+            return Decision(
+                Action.COUNTER, Reason(o.gain.deltas, need), o.scale, note, o.terms, o.label
+            )
         return Decision(Action.REJECT, Reason(proposed.deltas, need), 1.0, note)
 
 
@@ -92,7 +98,8 @@ class Reciprocal(CountryStrategy):
     """Reciprocity: tolerant while partners hold together, demanding after a defection.
 
     Accepts a gain of at least -`tolerance` (0 by default: no loss) when no member left the bloc
-    in the previous `memory` rounds, and asks for `margin` after one did.
+    in the previous `memory` rounds, and asks for `margin` after one did; under a deadline the
+    margin it asks falls in proportion to the time left, to nothing at the deadline.
     """
 
     name = "reciprocal"
@@ -109,7 +116,13 @@ class Reciprocal(CountryStrategy):
             if r >= since and kind == "left" and a != view.actor
         ]
         if defections:
-            return self.answer(view, self.params["margin"], note="after a defection")
+            # A deadline wears the demand down: the margin falls to nothing by the deadline.
+            margin = self.params["margin"]
+            note = "after a defection"
+            if view.deadline:
+                margin *= max(0.0, 1.0 - view.elapsed / view.deadline)
+                note += f", {view.deadline - view.elapsed} round(s) before its deadline"
+            return self.answer(view, margin, note=note)
         return self.answer(view, -self.params["tolerance"], note="partners hold together")
 
 

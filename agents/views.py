@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from negotiation.types import Package, Reason, SupplierMove
+from negotiation.types import CounterOption, Package, Reason, SupplierMove
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,12 @@ class CountryView:
     #: after leaving (positive), or, for a member asked whether it stays, the cost of leaving
     #: that staying saves (negative)
     switch_cost: float = 0.0
+    #: The counter-proposals it may name this round, each with its value to it and the members'
+    #: expected answer (computed when first asked: a country that accepts never pays for them).
+    counters: Callable[[], tuple[CounterOption, ...]] = field(default=lambda: (), repr=False)
+
+    def counter_options(self) -> tuple[CounterOption, ...]:
+        return self.counters()
 
 
 @dataclass(frozen=True)

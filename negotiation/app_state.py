@@ -446,10 +446,10 @@ def latest_reason(snap: Snapshot, actor: str) -> str:
 
 
 def lever_rounds(rounds_df: pd.DataFrame, minerals: list[str]) -> tuple[int, ...]:
-    """Rounds the charts mark as lever changes: those the model logs, and those whose floors
-    differ from the round before's. The model changes floors without logging a lever when it
-    adopts a counter-proposal (floors x0.8); for a student that is a change of terms all the
-    same."""
+    """Rounds the charts mark as lever changes: those the model logs (a person's, the
+    scenario's schedule, an agreed counter-proposal, a convener's design), and those whose
+    floors differ from the round before's (whatever moved them, a change of terms for a
+    student all the same)."""
     floors = rounds_df[[f"floor_{m}" for m in minerals]].to_numpy()
     moved = np.r_[False, (np.diff(floors, axis=0) != 0).any(axis=1)]
     marked = rounds_df["levers_changed"].to_numpy(dtype=bool) | moved

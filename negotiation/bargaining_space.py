@@ -18,8 +18,8 @@ part of the world the parties bargain in (it acts after them, and is held at its
 with nobody joining, at the terms then in force (the proposed floors, penalty and cost sharing).
 For an invitee, its utility outside the bloc as it stands; for a member, its utility in the bloc as
 it stands without the newcomers. It is the model's own comparison: an invitee accepts when joining
-beats staying out at the proposed floors, and the proposer takes a counter that leaves it no worse
-off than the invitee staying out.
+beats staying out at the proposed floors, and a member agrees to a counter-proposal that leaves it
+no worse off than the invitee staying out (`negotiation.protocol`).
 
 **Pareto.** An alternative is efficient among those evaluated when no other gives every party at
 least as much and one party more. **Nash.** The Nash bargaining solution over the grid is the

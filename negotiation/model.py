@@ -22,7 +22,8 @@ from __future__ import annotations
 import copy
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from itertools import combinations
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -37,6 +38,7 @@ from agents.views import CountryView, Forecast, SupplierView
 from negotiation._kernels import batch_kernel, capacity_kernel, fringe_money_kernel
 from negotiation.market import MarketData, Outcome, Policies, clear, log_guess
 from negotiation.payoffs import Profiles
+from negotiation.protocol import RULE_WORDS, Design, agreed, design, verdicts
 from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from negotiation.types import (
     COMPONENT_LABELS,
@@ -46,6 +48,7 @@ from negotiation.types import (
     INSTRUMENT_LABELS,
     LEVER_LABELS,
     Action,
+    CounterOption,
     Decision,
     Instrument,
     Package,
@@ -169,6 +172,13 @@ class Prepared:
     ev: Evaluation
     views: dict[str, CountryView]
     future: Future | None = None  # packages at the proposed floors once the pipeline delivers
+    #: where invitee a's packages are in `ev` (its place in the round's order before the
+    #: convener left anyone out)
+    slot: dict[str, int] = field(default_factory=dict)
+    #: the multiple of the floors in force the convener tabled (they are in force from now)
+    scale: float = 1.0
+    design: Design | None = None
+    counters: dict[str, tuple[CounterOption, ...]] = field(default_factory=dict)
 
 
 class BlocModel(mesa.Model):
@@ -273,6 +283,9 @@ class BlocModel(mesa.Model):
         #: The package on the table in the last round played and the one agreed (None before
         #: round 1).
         self.last_table: Table | None = None
+        #: The convener who chose whom to invite at its last design, and whom (tables whose
+        #: convener chooses its invitees; see `_design_table`); None: every party is invited
+        self._invitation_list: tuple[str, frozenset[str]] | None = None
         self._forced = False
         #: Called with (model, round, supplier move) as each round is recorded, before the
         #: record: the state the round's stability report sees (checks audit it here).
@@ -1073,6 +1086,8 @@ class BlocModel(mesa.Model):
             self._apply_levers(changes, at_round=r)
         self._draw_round(r)
         members = self.members
+        if any(self._design_round(t, r) and t.designs for t in self.active_tracks(r)):
+            self._invitation_list = None  # the convener weighs every party again
         invites = self._invitations(r)
         # Who answers first matters when a counter is adopted: the order is drawn afresh each
         # round, a key per country in the table's order, so that one more country at the end
@@ -1092,8 +1107,10 @@ class BlocModel(mesa.Model):
         ahead += range(len(SCALES) * (len(order) + 1), len(specs))
         ev, future = self._now_and_future(specs, r, ahead)
         prep = Prepared(r, members, invites, order, staying, ev, {}, future)
-        for n, a in enumerate(order):
-            prep.views[a] = self._country_view(prep, a, n, 1.0)
+        prep.slot = {a: n for n, a in enumerate(order)}
+        self._design_table(prep)
+        for a in prep.order:
+            prep.views[a] = self._country_view(prep, a, prep.scale)
         for j, a in enumerate(staying):
             k_out = len(SCALES) * (len(order) + 1) + j
             reason = self._reason(ev, one, k_out, a, future, beliefs=True)
@@ -1154,15 +1171,12 @@ class BlocModel(mesa.Model):
         invites: dict[str, tuple[int, int | None, str]] = {}
         members = self.members
         for t in self.active_tracks(r):
-            if t.proposer == "rotation":
-                proposer = t.parties[(r - t.start_round) % len(t.parties)]
-            else:
-                proposer = t.convener or t.parties[0]
-            if proposer not in members:  # only a member can table the bloc's package
-                proposer = next((a for a in t.parties if a in members), min(members, default=""))
+            proposer = self._track_proposer(t, r)
             deadline = None if t.deadline_round is None else t.deadline_round - t.start_round + 1
             for a in t.parties:
                 if a in members or a not in self.country_agents or self._cooling_off(a, r):
+                    continue
+                if not self._on_list(proposer, a):
                     continue
                 prev = invites.get(a)
                 if prev is None or (deadline or 10**9) < (prev[1] or 10**9):
@@ -1170,9 +1184,20 @@ class BlocModel(mesa.Model):
         if self.config.agenda.open_accession:
             default_proposer = min(members, default="")
             for a in self.countries:
-                if a not in members and a not in invites and not self._cooling_off(a, r):
+                if (
+                    a not in members
+                    and a not in invites
+                    and not self._cooling_off(a, r)
+                    and self._on_list(default_proposer, a)
+                ):
                     invites[a] = (r, None, default_proposer)
         return invites
+
+    def _on_list(self, proposer: str, actor: str) -> bool:
+        """Whether a convener who chose whom to invite (`_design_table`) has `actor` on its list
+        (True for every other proposer)."""
+        chosen = self._invitation_list
+        return chosen is None or chosen[0] != proposer or actor in chosen[1]
 
     def _cooling_off(self, actor: str, r: int) -> bool:
         """A country that left is not invited back for as many rounds as its patience."""
@@ -1206,10 +1231,11 @@ class BlocModel(mesa.Model):
             "reject": dict(zip(COMPONENTS, (ev.comp[k_out, i] * w).tolist())),
         }
 
-    def _country_view(self, prep: Prepared, a: str, n: int, adopted: float) -> CountryView:
-        """Invitee number n's view, with floors already scaled by `adopted` this round."""
+    def _country_view(self, prep: Prepared, a: str, adopted: float) -> CountryView:
+        """An invitee's view, with the floors in force being `adopted` times those the round's
+        packages were cleared at (the convener's design)."""
         elapsed, deadline, proposer = prep.invites[a]
-        first = len(SCALES) * (n + 1)
+        first = len(SCALES) * (prep.slot[a] + 1)
         base = {s: i for i, s in enumerate(SCALES)}
         anchor = (first + base[1.0], base[1.0])
         gains = {
@@ -1223,21 +1249,251 @@ class BlocModel(mesa.Model):
         outcomes = self._outcomes(prep.ev, first + j, base[adopted], a)
         # A country that left before pays again to come back (see `Foresight.rejoin_cost`).
         cost = self._rejoin_cost[a] if self.country_agents[a].left_round is not None else 0.0
-        return self._view(prep.round, a, elapsed, deadline, prep.members, gains, proposer,
+        view = self._view(prep.round, a, elapsed, deadline, prep.members, gains, proposer,
                           outcomes, cost)  # fmt: skip
+        return replace(view, counters=lambda: self._counter_options(prep, a))
+
+    # ------------------------------------------------------------------------------------------
+    # The protocol: the convener's design, counters on terms, the agreement rule
+    # (negotiation/protocol.py has the rules; these methods feed them the model's forecasts)
+
+    def _track_proposer(self, t, r: int) -> str:
+        """Who tables a track's package in round r: its convener, or the party whose turn it is;
+        only a member can table the bloc's package (else the track's first member, else the
+        alphabetically first member)."""
+        if t.proposer == "rotation":
+            proposer = t.parties[(r - t.start_round) % len(t.parties)]
+        else:
+            proposer = t.convener or t.parties[0]
+        members = self.members
+        if proposer not in members:
+            proposer = next((a for a in t.parties if a in members), min(members, default=""))
+        return proposer
+
+    @staticmethod
+    def _design_round(t, r: int) -> bool:
+        """A table's convener designs its package when it first sits and every sixth round
+        (twice a year) after, while it sits."""
+        return r >= t.start_round and (r - t.start_round) % 6 == 0
+
+    def _pipeline(self, prep: Prepared, a: str) -> np.ndarray:
+        """What the investment pipeline adds, over a's horizon, to its gain from joining at the
+        proposed floors (components, unweighted; zero without foresight): taken to be the same
+        for the terms of a counter-proposal."""
+        i = self.index[a]
+        if prep.future is None:
+            return np.zeros(len(COMPONENTS))
+        one = SCALES.index(1.0)
+        k_in = len(SCALES) * (prep.slot[a] + 1) + one
+        at, fcomp, comp = prep.future.at, prep.future.ev.comp, prep.ev.comp
+        now = comp[k_in, i] - comp[one, i]
+        return self._lam[i] * (fcomp[at[k_in], i] - fcomp[at[one], i] - now)
+
+    def _gain(self, comp_in: np.ndarray, comp_out: np.ndarray, a: str, prep: Prepared) -> Reason:
+        """a's forecast gain from joining (components `comp_in` against `comp_out`, one actor's
+        row each), over its horizon and with its forecast error, USD/yr."""
+        i = self.index[a]
+        delta = (comp_in - comp_out + self._pipeline(prep, a)) * self.weights[i]
+        return Reason(dict(zip(COMPONENTS, (delta * self.belief[self._country_row[a]]).tolist())))
+
+    def _verdicts(self, util_in: np.ndarray, util_out: np.ndarray, members) -> dict[str, bool]:
+        """Each member's yes to a counter: the bloc with the invitee in on its terms (`util_in`,
+        every actor's utility) no worse for it than the status quo (`util_out`)."""
+        gains = {m: float(util_in[self.index[m]] - util_out[self.index[m]]) for m in members}
+        return verdicts(gains, {m: 1e-9 * self.stake[m] for m in members})
+
+    def _live(self, elapsed: int, deadline: int | None, r: int) -> bool:
+        """Whether an invitee re-opens the terms this round: when first invited, while a deadline
+        runs, and twice a year (every sixth round) otherwise."""
+        return elapsed == 1 or (deadline is not None and elapsed <= deadline) or r % 6 == 1
+
+    def _counter_options(self, prep: Prepared, a: str) -> tuple[CounterOption, ...]:
+        """The counter-proposals invitee a may name this round, each with its value to a and
+        the members' expected answer under the agenda's rule (computed once a round, when a
+        strategy or a person first asks).
+
+        Every floor 20% lower or 25% higher, each round; when the terms are re-opened
+        (`_live`), each floored mineral's floor 20% lower or 25% higher, and, where the bloc
+        pays (price-gap payments, a stockpile), the other cost-sharing key. Each is weighed
+        against staying out on the terms in force: refused, a counter changes nothing."""
+        cached = prep.counters.get(a)
+        if cached is not None:
+            return cached
+        r = prep.round
+        elapsed, deadline, proposer = prep.invites[a]
+        names = {m: self._mineral_name(m).split(" (")[0] for m in self.minerals}
+        menu: list[tuple[str, float, dict | None]] = []
+        if self.floors.any():
+            menu += [("every floor 20% lower", 0.8, None), ("every floor 25% higher", 1.25, None)]
+        live = self._live(elapsed, deadline, r)
+        if live:
+            for m, f in zip(self.minerals, self.floors.tolist()):
+                if f > 0:
+                    menu.append((f"the {names[m]} floor 20% lower", 1.0, {"floors": {m: f * 0.8}}))
+                    menu.append(
+                        (f"the {names[m]} floor 25% higher", 1.0, {"floors": {m: f * 1.25}})
+                    )
+            if self.instrument is not Instrument.BORDER:
+                for key in ("consumption", "equal"):
+                    if key != self.cost_sharing:
+                        words = f"cost shared {COST_SHARING_LABELS[key]}"
+                        menu.append((words, 1.0, {"cost_sharing": key}))
+        out = SCALES.index(prep.scale)
+        i = self.index[a]
+        comp_out, util_out = prep.ev.comp[out, i], prep.ev.util[out]
+        first = len(SCALES) * (prep.slot[a] + 1)
+        options: list[CounterOption] = []
+        batch: list[tuple] = []
+        for label, s, terms in menu:
+            if terms is None and prep.scale == 1.0:  # already cleared with the round
+                k = first + SCALES.index(s)
+                options.append(CounterOption(
+                    label, self._gain(prep.ev.comp[k, i], comp_out, a, prep), False,
+                    self._verdicts(prep.ev.util[k], util_out, prep.members), s, None,
+                ))  # fmt: skip
+                continue
+            if terms is None:
+                terms = {"floors": dict(zip(self.minerals, (self.floors * s).tolist()))}
+                s = 1.0
+            options.append(CounterOption(label, Reason({}), False, {}, s, terms))
+            batch.append((prep.members | {a}, 1.0, self.last_move, terms))
+        if batch:
+            ev = self.evaluate(batch, r)
+            k = 0
+            for n, o in enumerate(options):
+                if o.terms is not None:
+                    options[n] = replace(
+                        o,
+                        gain=self._gain(ev.comp[k, i], comp_out, a, prep),
+                        verdicts=self._verdicts(ev.util[k], util_out, prep.members),
+                    )
+                    k += 1
+        rule = self.config.agenda.agreement
+        result = tuple(replace(o, agreed=agreed(o.verdicts, rule, proposer)) for o in options)
+        prep.counters[a] = result
+        return result
+
+    def _design_table(self, prep: Prepared) -> None:
+        """When a table first sits, its convener (played by an agent) designs the package: the
+        multiple of the floors in force (0.8, 1 or 1.25, with the track's "floors") and whom to
+        invite (with its "invitees"; see negotiation.protocol.design). For each multiple it
+        expects an invitee to accept when joining pays it (the invitee's forecast without its
+        errors, counting a rejoining cost) and weighs the bloc with those it expects (choosing
+        whom to invite: every group of them, up to four); it tables the package whose expected
+        bloc is worth most to it now, among the floors the other members agree to (each weighs
+        the bloc it expects at them against the bloc as it stands, under the agenda's rule). The
+        floors change from this round; those it did not invite are not asked at the tables it
+        convenes (nor, with open accession, by it for the bloc) until it designs again
+        (`_design_round`: every sixth round)."""
+        r = prep.round
+        tables = [t for t in self.active_tracks(r) if self._design_round(t, r) and t.designs]
+        if not tables or not prep.order:
+            return
+        t = tables[0]
+        proposer = self._track_proposer(t, r)
+        if not proposer or self._is_human(proposer):
+            return
+        p, ev = self.index[proposer], prep.ev
+        base = {s: i for i, s in enumerate(SCALES)}
+        scales = SCALES if "floors" in t.designs and self.floors.any() else (1.0,)
+        choose = "invitees" in t.designs
+        one = base[1.0]
+        options: list[tuple[float, tuple[str, ...], tuple[str, ...]]] = []  # scale, invited, in
+        accepted: dict[float, tuple[str, ...]] = {}
+        for s in scales:
+            j = base[s]
+            accepts = {}
+            for a in prep.order:
+                first = len(SCALES) * (prep.slot[a] + 1)
+                gain = self._reason(ev, first + j, j, a, prep.future, False, (first + one, one))
+                cost = self._rejoin_cost[a] if self.country_agents[a].left_round is not None else 0
+                accepts[a] = gain.total >= cost
+            expected = tuple(a for a in prep.order if accepts[a])
+            accepted[s] = expected
+            if not choose:
+                options.append((s, tuple(prep.order), expected))
+                continue
+            # Every group of those it expects to accept (beyond four, each alone and all).
+            groups = (
+                [c for n in range(len(expected) + 1) for c in combinations(expected, n)]
+                if len(expected) <= 4
+                else [(), *((a,) for a in expected), expected]
+            )
+            options += [(s, g, g) for g in groups]
+        specs = [(prep.members | set(e), s, self.last_move) for s, _, e in options]
+        more = self.evaluate(specs, r)
+        # New floors bind the members too: they must agree to them (the agenda's rule), each
+        # weighing the bloc it expects at them against the bloc as it stands.
+        others = prep.members - {proposer}
+        rule = self.config.agenda.agreement
+        values, invited, expected = {}, {}, {}
+        for k, (s, inv, e) in enumerate(options):
+            if s != 1.0 and not agreed(self._verdicts(more.util[k], ev.util[one], others),
+                                       rule, proposer):  # fmt: skip
+                continue
+            key = (s, inv)
+            values[key], invited[key], expected[key] = float(more.util[k, p]), inv, e
+        d = design(values, invited, expected)
+        prep.design = d
+        if d.scale != 1.0:
+            self._apply_levers(
+                {"floors": dict(zip(self.minerals, (self.floors * d.scale).tolist()))}, at_round=r
+            )
+            prep.scale = d.scale
+        if choose:
+            self._invitation_list = (proposer, frozenset(d.invited))
+        left_out = [a for a in prep.order if a not in d.invited]
+        for a in left_out:
+            del prep.invites[a]
+        prep.order = [a for a in prep.order if a in d.invited]
+        name = self._name(proposer)
+        tabled = (
+            "the floors in force" if d.scale == 1.0
+            else f"every floor {abs(d.scale - 1):.0%} {'higher' if d.scale > 1 else 'lower'}"
+        )  # fmt: skip
+        expects = _names([self._name(a) for a in d.expected]) or "nobody"
+        worth = d.value - float(ev.util[one, p])
+        text = f"{name} tabled {tabled} at the {t.name} table, expecting {expects} to accept: " + (
+            f"the bloc it expects is worth {money(worth)} a year to it against the bloc as "
+            "it stands"
+            if abs(worth) >= 1e3
+            else "nothing it could table would do better for it than the bloc as it stands"
+        )
+        unwanted = [self._name(a) for a in left_out if a in accepted[d.scale]]
+        refusing = [self._name(a) for a in left_out if a not in accepted[d.scale]]
+        if unwanted:
+            text += f"; it did not invite {_names(unwanted)}, whose joining would cost it"
+        if refusing:
+            text += f"; it did not invite {_names(refusing)}, whom it expects to refuse"
+        if r == t.start_round or d.scale != 1.0 or left_out:
+            self._event(r, proposer, "tabled", text)
+
+    def _fresh_views(self, prep: Prepared, later: list[str]) -> dict[str, CountryView]:
+        """After a counter-proposal was adopted, the views of the invitees still to answer, at
+        the new terms (cleared again; they cannot counter in turn)."""
+        r, members = prep.round, prep.members
+        specs = [(members, 1.0, self.last_move)]
+        specs += [(members | {a}, 1.0, self.last_move) for a in later]
+        ev = self.evaluate(specs, r)
+        views = {}
+        for n, a in enumerate(later, start=1):
+            i = self.index[a]
+            elapsed, deadline, proposer = prep.invites[a]
+            cost = self._rejoin_cost[a] if self.country_agents[a].left_round is not None else 0.0
+            gains = {1.0: self._gain(ev.comp[n, i], ev.comp[0, i], a, prep)}
+            views[a] = self._view(r, a, elapsed, deadline, members, gains, proposer,
+                                  self._outcomes(ev, n, 0, a), cost)  # fmt: skip
+        return views
 
     def _negotiate(self, prep: Prepared, force: bool) -> dict[str, str]:
-        r, ev = prep.round, prep.ev
+        r = prep.round
         decisions: dict[str, str] = {}
-        base = {s: i for i, s in enumerate(SCALES)}
-        adopted_scale = 1.0
+        adopted = False  # once a counter is adopted, later invitees answer at its terms
+        views = prep.views
         joined: list[str] = []
         for n, a in enumerate(prep.order):
             elapsed, deadline, proposer = prep.invites[a]
-            first = len(SCALES) * (n + 1)
-            view = prep.views[a] if adopted_scale == 1.0 else None
-            if view is None:
-                view = self._country_view(prep, a, n, adopted_scale)
+            view = views[a]
             agent = self.country_agents[a]
             name = agent.name
             if agent.strategy.needs_input():  # a person who did not answer in time
@@ -1250,36 +1506,12 @@ class BlocModel(mesa.Model):
                 joined.append(a)
                 decisions[a] = "accept"
                 self._event(r, a, "joined", f"{name} joined the bloc: {reason}")
-            elif decision.action is Action.COUNTER and adopted_scale == 1.0:
-                if decision.terms:
-                    if self._counter_with_terms(prep, a, name, proposer, decision):
-                        joined.append(a)
-                    decisions[a] = "counter"
-                    continue
-                s = decision.counter_scale
-                j = SCALES.index(s)
-                # The proposer takes a counter that leaves it no worse off than the invitee
-                # staying out; with nobody in the bloc yet, the first joiner sets the terms.
-                if proposer:
-                    p = self.index[proposer]
-                    agrees = ev.util[first + j, p] >= ev.util[base[1.0], p]
-                    who = self.country_agents[proposer].name
-                else:
-                    agrees, who = True, "the empty table"
+            elif decision.action is Action.COUNTER and not adopted:
                 decisions[a] = "counter"
-                if agrees:
-                    adopted_scale = s
-                    self.floors = self.floors * s
+                if self._settle_counter(prep, a, name, proposer, decision):
                     joined.append(a)
-                    self._event(
-                        r, a, "joined",
-                        f"{name} counter-proposed floors x{s:g} and {who} agreed: {reason}",
-                    )  # fmt: skip
-                else:
-                    self._event(
-                        r, a, "rejected",
-                        f"{name} counter-proposed floors x{s:g}; {who} refused: {reason}",
-                    )  # fmt: skip
+                    adopted = True
+                    views = self._fresh_views(prep, prep.order[n + 1 :])
             else:
                 decisions[a] = decision.action.value
                 if elapsed == 1 or deadline is not None or r % 6 == 1 or self._is_human(a):
@@ -1304,30 +1536,86 @@ class BlocModel(mesa.Model):
             self.country_agents[a].member = True
         return decisions
 
-    def _counter_with_terms(self, prep: Prepared, a: str, name: str, proposer: str,
-                            decision: Decision) -> bool:  # fmt: skip
-        """A counter-proposal with its own floors, penalty or cost-sharing key (from a person)."""
+    def counter_forecast(self, actor: str, terms: Mapping[str, Any] | None = None,
+                         scale: float = 1.0) -> dict[str, Any]:  # fmt: skip
+        """What a counter-proposal by invitee `actor` next round would meet (a query: nothing in
+        the run changes): `gain` (its components if it joins on the terms, minus staying out on
+        the terms in force, USD/yr: today's markets, no look ahead, no forecast error),
+        `verdicts` (each member's yes or no), `agreed` (under the agenda's rule), `rule` (the
+        rule in words). `terms` as `Decision.terms`, or `scale` times every floor."""
+        prep = self.prepare_round()
+        if prep is None:
+            raise ValueError("the run is over")
+        if actor not in prep.invites:
+            raise ValueError(f"{actor} is not invited in round {prep.round}")
+        terms = self._counter_terms(terms, scale)
+        members = prep.members
+        ev = self.evaluate([(members | {actor}, 1.0, self.last_move, terms),
+                            (members, 1.0, self.last_move)], prep.round)  # fmt: skip
+        i = self.index[actor]
+        delta = (ev.comp[0, i] - ev.comp[1, i]) * self.weights[i]
+        votes = self._verdicts(ev.util[0], ev.util[1], members)
+        rule = self.config.agenda.agreement
+        return {
+            "gain": dict(zip(COMPONENTS, delta.tolist())),
+            "verdicts": votes,
+            "agreed": agreed(votes, rule, prep.invites[actor][2]),
+            "rule": RULE_WORDS[rule],
+        }
+
+    def _counter_terms(self, terms: Mapping[str, Any] | None, scale: float) -> dict:
+        """A counter's terms as `Decision.terms` has them: `scale` times every floor if none."""
+        if terms:
+            return {k: v for k, v in terms.items() if k in ("floors", "penalty", "cost_sharing")}
+        return {"floors": dict(zip(self.minerals, (self.floors * scale).tolist()))}
+
+    def _counter_words(self, terms: Mapping[str, Any]) -> str:
+        names = {m: self._mineral_name(m).split(" (")[0] for m in self.minerals}
+        parts = []
+        for m, f in (terms.get("floors") or {}).items():
+            old = float(self.floors[self.minerals.index(m)])
+            if abs(f - old) > 1e-9 * max(old, 1.0):
+                parts.append(f"the {names[m]} floor at ${float(f):,.0f}/t")
+        if "penalty" in terms:
+            parts.append(f"an outsider penalty of {float(terms['penalty']):.0%}")
+        if "cost_sharing" in terms:
+            key = terms["cost_sharing"]
+            words = COST_SHARING_LABELS.get(key, "") if isinstance(key, str) else ""
+            parts.append(f"cost shared {words or 'by a table of shares'}")
+        return ", ".join(parts) or "the terms in force"
+
+    def _settle_counter(self, prep: Prepared, a: str, name: str, proposer: str,
+                        decision: Decision) -> bool:  # fmt: skip
+        """A counter-proposal put to the members under the agenda's agreement rule. Agreed, its
+        terms are the bloc's from now (a lever change) and the invitee joins; refused, nothing
+        changes. Returns whether it was agreed."""
         r, members = prep.round, prep.members
-        terms = decision.terms or {}
-        ev = self.evaluate([(members | {a}, 1.0, self.last_move, terms),
-                            (members, 1.0, self.last_move, None)], r)  # fmt: skip
-        reason = self._reason(ev, 0, 1, a).sentence()
-        described = ", ".join(f"{k} {v}" for k, v in terms.items())
-        if proposer:
-            p = self.index[proposer]
-            agrees = ev.util[0, p] >= ev.util[1, p]
-            who = self.country_agents[proposer].name
+        option = next((o for o in prep.counters.get(a, ()) if o.label == decision.label
+                       and decision.label), None)  # fmt: skip
+        terms = self._counter_terms(decision.terms, decision.counter_scale)
+        if option is not None:
+            votes = option.verdicts
+        else:  # a person's terms: cleared now
+            ev = self.evaluate([(members | {a}, 1.0, self.last_move, terms),
+                                (members, 1.0, self.last_move)], r)  # fmt: skip
+            votes = self._verdicts(ev.util[0], ev.util[1], members)
+        label = decision.label or self._counter_words(terms)
+        rule = self.config.agenda.agreement
+        ok = agreed(votes, rule, proposer)
+        reason = decision.reason.sentence()
+        yes = _names([self._name(m) for m in sorted(votes) if votes[m]])
+        no = _names([self._name(m) for m in sorted(votes) if not votes[m]])
+        if not votes:
+            who = "with nobody in the bloc yet, it set the terms"
+        elif ok:
+            who = f"{yes} agreed ({RULE_WORDS[rule]})"
         else:
-            agrees, who = True, "the empty table"
-        if not agrees:
-            self._event(r, a, "rejected", f"{name} counter-proposed {described}; {who} refused: "
-                                          f"{reason}")  # fmt: skip
+            who = f"{no} refused ({RULE_WORDS[rule]}), so nothing changed"
+        if not ok:
+            self._event(r, a, "rejected", f"{name} counter-proposed {label}; {who}: {reason}")
             return False
-        self._apply_levers(
-            {k: v for k, v in terms.items() if k in ("floors", "penalty", "cost_sharing")},
-            at_round=r,
-        )
-        self._event(r, a, "joined", f"{name} counter-proposed {described} and {who} agreed: "
+        self._apply_levers(terms, at_round=r)
+        self._event(r, a, "joined", f"{name} counter-proposed {label} and joined; {who}: "
                                     f"{reason}")  # fmt: skip
         return True
 
@@ -1782,6 +2070,14 @@ def _slice(ev: Evaluation, start: int, stop: int) -> Evaluation:
 def _move_key(move: SupplierMove) -> tuple:
     """What makes two supplier moves the same move for the markets (the reason does not)."""
     return (move.action, move.minerals, move.intensity, move.target, move.offer)
+
+
+def _names(names: Sequence[str]) -> str:
+    """["Japan", "the EU", "Mexico"] -> "Japan, the EU and Mexico"."""
+    names = list(names)
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def money_words(usd_per_year: float) -> str:

@@ -250,6 +250,11 @@ class Track(Frozen):
         None, ge=1, le=MAX_ROUNDS, description="round by which parties concede to their reservation"
     )
     end_round: int | None = Field(None, ge=1, le=MAX_ROUNDS, description="last round it sits")
+    #: What the convener designs when the table first sits and every sixth round after
+    #: (negotiation.protocol): "floors" (a multiple of the floors in force: 0.8, 1 or 1.25) and
+    #: "invitees" (whom to invite: those whose joining serves it). By default nothing: the
+    #: package is the scenario's levers and every party is invited.
+    designs: tuple[Literal["floors", "invitees"], ...] = ()
 
     @model_validator(mode="after")
     def _rounds_in_order(self) -> Track:
@@ -286,6 +291,9 @@ class Track(Frozen):
 class Agenda(Frozen):
     tracks: tuple[Track, ...] = ()
     open_accession: bool = Field(True, description="outsiders who would gain may join any round")
+    agreement: Literal["unanimity", "majority", "convener"] = Field(
+        "unanimity", description="who must agree to a counter-proposal (negotiation.protocol)"
+    )
 
 
 class Supplier(Frozen):

@@ -167,8 +167,25 @@ class Decision:
     reason: Reason
     counter_scale: float = 1.0
     note: str = ""
-    #: A counter-proposal's own terms (a person's): {"floors": {mineral: USD/t}, "penalty": x,
+    #: A counter-proposal's own terms: {"floors": {mineral: USD/t}, "penalty": x,
     #: "cost_sharing": "equal" | "consumption" | {actor: share}}; None = scale the floors.
+    terms: dict | None = None
+    #: The counter in words ("the gallium floor 20% lower"); empty: the model words it.
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class CounterOption:
+    """A counter-proposal an invitee may name: its terms (a multiple of every floor, or terms
+    of its own as in `Decision.terms`), in words, what joining on them is worth to the invitee
+    against staying out (its forecast, as `CountryView.gains`), and the members' expected answer
+    under the agenda's agreement rule (`negotiation.protocol`)."""
+
+    label: str
+    gain: Reason
+    agreed: bool
+    verdicts: dict[str, bool] = field(default_factory=dict)
+    scale: float = 1.0
     terms: dict | None = None
 
 

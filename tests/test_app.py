@@ -849,9 +849,9 @@ def test_the_about_tab_has_a_glossary():
 
 
 def test_a_counter_proposal_adopted_is_a_lever_change_and_the_floor_fields_follow_it():
-    """expansion, floors x2, seed 22: in round 7 South Korea counter-proposes floors x0.8 and
-    the US agrees. The model logs no lever for it (it scales its floors), so the app marks the
-    round itself."""
+    """expansion, floors x2, seed 22: in round 7 South Korea counter-proposes every floor 20%
+    lower and every member agrees. The model logs it as a lever change; the chart marks the
+    round."""
     _, rc = _page()
     rc.find(v.Select, label="Scenario").widget.v_model = "expansion"
     _type(rc, "structural-seed", "22")
@@ -865,7 +865,10 @@ def test_a_counter_proposal_adopted_is_a_lever_change_and_the_floor_fields_follo
     assert field.v_model == f"{round(base * 2 * 0.8):,}"  # the floor in force, not the typed one
     rc.find(v.Tabs).widget.v_model = 7  # Events
     (events,) = _html(rc, "bloc-events")
-    assert "round 7</span>South Korea counter-proposed floors x0.8 and" in events.unsafe_innerHTML
+    assert (
+        "round 7</span>South Korea counter-proposed every floor 20% lower and joined; "
+        "European Union, Japan, Mexico and United States agreed (every member must agree)"
+    ) in events.unsafe_innerHTML
     rc.find(v.Tabs).widget.v_model = 1  # Prices: the round is marked on the chart
     (chart,) = _html(rc, "chart-prices-view")
     assert re.search(r"data-lever-round=.7.", chart.unsafe_innerHTML)

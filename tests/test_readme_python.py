@@ -31,6 +31,7 @@ MARKERS = {
     "bargain": "bargain(",
     "space": "bargaining_space(",
     "strategy": "class Stubborn",
+    "counter": "counter_forecast(",
 }
 
 
@@ -63,6 +64,14 @@ def test_the_bargaining_space_example():
     space = ns["space"]
     assert space.attrs["round"] == 3 and space["on_table"].sum() == 1
     assert set(space.attrs["disagreement"]) == set(space.attrs["parties"])
+
+
+def test_a_counter_forecast_as_the_readme_shows():
+    ns: dict = {}
+    exec(block("counter"), ns)
+    f, model = ns["forecast"], ns["model"]
+    assert set(f["verdicts"]) == set(model.members) and isinstance(f["agreed"], bool)
+    assert f["rule"] == "every member must agree" and len(f["gain"]) == 8
 
 
 def test_replay_a_workshop_session(tmp_path, monkeypatch):

@@ -383,20 +383,23 @@ def test_ministerial_2026_things_to_notice():
 
 
 def test_ministerial_2026_stockpile_drained_by_floods():
-    """The supplier floods in most of the first ten rounds (nearly every draw); the US would gain
-    by leaving from round 1 (every draw); it leaves in most draws (about 2 in 3), usually in
-    round 5; about four fifths of the fund is spent by round 12 in the median draw; all four are
-    in at the end in every draw."""
+    """The supplier floods in most of the first ten rounds (in about 4 draws in 5); the US would
+    gain by leaving from round 1 (every draw); it leaves in about half the draws, usually in
+    round 5; an invitee's counter-proposal for every floor 20% lower is agreed by the members
+    (every draw: lower floors cost less to defend); about three quarters of the fund is spent
+    by round 12 in the median draw; all four are in at the end in every draw."""
     ds = draws("ministerial-2026", (("policy.instrument", "stockpile"),))
     floods = lambda d: (d.rounds["supplier_action"].iloc[1:11] == "flood").mean()  # noqa: E731
-    assert share(ds, lambda d: floods(d) >= 0.6) >= NEARLY_EVERY
+    assert within(share(ds, lambda d: floods(d) >= 0.6), about(8))
     assert all(d.would_leave("us", 1) for d in ds)
     out = [d for d in ds if d.left("us")]
-    assert within(len(out) / len(ds), about(2, 3))
+    assert within(len(out) / len(ds), ABOUT_HALF)
     assert share(out, lambda d: d.rounds_of("left", "us")[0] == 5) > 0.5
+    agreed = "counter-proposed every floor 20% lower and joined"
+    assert all(d.events.text.str.contains(agreed).any() for d in ds)
     assert all(d.final == FOUR for d in ds)  # those that leave come back
     fund = [d.rounds["stockpile_fund"].iloc[12] / d.rounds["stockpile_fund"].iloc[0] for d in ds]
-    assert 0.1 <= np.median(fund) <= 0.3
+    assert 0.15 <= np.median(fund) <= 0.35
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from negotiation.bargaining import BargainingState, Offer
 from negotiation.types import (
     COMPONENTS,
     Action,
+    CounterOption,
     Decision,
     Instrument,
     Package,
@@ -37,6 +39,11 @@ def country_view(gain: float, *, elapsed=1, deadline=None, history=(), rnd=1, se
     gains = {1.0: reason(gain * STAKE)}
     for s, g in (other or {}).items():
         gains[s] = reason(g * STAKE)
+    # The other scales are counters the members would take.
+    counters = tuple(
+        CounterOption(f"every floor x{s:g}", gains[s], True, {"us": True}, s)
+        for s in sorted(other or {})
+    )
     return CountryView(
         actor="japan",
         round=rnd,
@@ -48,6 +55,7 @@ def country_view(gain: float, *, elapsed=1, deadline=None, history=(), rnd=1, se
         members=frozenset({"us"}),
         history=tuple(history),
         rng=np.random.default_rng(seed),
+        counters=lambda: counters,
     )
 
 
@@ -189,6 +197,26 @@ def test_myopic_counters_with_the_best_scale():
     assert d.action is C and d.counter_scale == 0.8
     assert s.respond(country_view(-0.001, other={0.8: -0.002})).action is R
     assert s.respond(country_view(0.0001)).action is A
+
+
+def test_a_counter_the_members_refuse_is_not_named():
+    s = make_strategy("myopic")
+    v = country_view(-0.001, other={0.8: 0.002})
+    refused = tuple(replace(o, agreed=False) for o in v.counter_options())
+    d = s.respond(replace(v, counters=lambda: refused))
+    assert d.action is R
+
+
+def test_reciprocal_concedes_its_margin_by_the_deadline():
+    s = make_strategy("reciprocal")
+    history = [(1, "eu", "left")]
+    # A gain of half the margin: refused early in a track, taken once half the time is gone.
+    answers = [
+        s.respond(country_view(0.0051, rnd=2, elapsed=t, deadline=4, history=history)).action
+        for t in (1, 2, 3, 4)
+    ]
+    assert answers == [R, A, A, A]
+    assert s.respond(country_view(0.0051, rnd=2, history=history)).action is R  # no deadline
 
 
 def test_reciprocal_mirrors_defections():
