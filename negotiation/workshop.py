@@ -31,6 +31,13 @@ closed (`Room.submit`); every number a participant sends is bounded (`_check_dec
 are cleaned and unique (`clean_name`, `name_key`); CSV exports neutralise formulas
 (`spreadsheet_csv`); the facilitator can bar a participant and lock the seats.
 
+The facilitator's toolkit (issue 14): lock a seat (`Room.lock_seat`: nobody new takes it, its
+people keep it) and seat a named participant (`Room.seat_person`); a message to the room
+(`Room.announce`, on every page); a practice reset to round 0 keeping the seats
+(`Room.reset_practice`, the practice kept apart in the record); and a round closed by the
+facilitator or the timer is told in the narrative with each silent seat and what was done for
+it (R2, `Room._closed_text`).
+
 A room survives a restart of the server (issue 14, R1): a Workshop with a `state_dir` saves
 each room's state (`Room.state`: its record, which replays the model, and what the record
 leaves out: tokens, the facilitator key, teams, the open round's pending seats) to
