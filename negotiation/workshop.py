@@ -31,6 +31,13 @@ closed (`Room.submit`); every number a participant sends is bounded (`_check_dec
 are cleaned and unique (`clean_name`, `name_key`); CSV exports neutralise formulas
 (`spreadsheet_csv`); the facilitator can bar a participant and lock the seats.
 
+The facilitator's toolkit (issue 14): lock a seat (`Room.lock_seat`: nobody new takes it, its
+people keep it) and seat a named participant (`Room.seat_person`); a message to the room
+(`Room.announce`, on every page); a practice reset to round 0 keeping the seats
+(`Room.reset_practice`, the practice kept apart in the record); and a round closed by the
+facilitator or the timer is told in the narrative with each silent seat and what was done for
+it (R2, `Room._closed_text`).
+
 A room survives a restart of the server (issue 14, R1): a Workshop with a `state_dir` saves
 each room's state (`Room.state`: its record, which replays the model, and what the record
 leaves out: tokens, the facilitator key, teams, the open round's pending seats) to
@@ -122,8 +129,10 @@ MIN_SECRET = 12
 #: Room events that are about the roster, not the game: kept in the record, left out of the
 #: story participants and the projector read (forty "joined" lines would push every game
 #: event out of view).
-ROSTER_EVENTS = frozenset({"joined_room"})
+ROSTER_EVENTS = frozenset({"joined_room", "seat_lock"})
 MAX_NAME = 40
+#: A facilitator's message to the room has at most this many characters.
+MAX_MESSAGE = 300
 #: Bounds on the numbers a participant sends: a counter-proposal's floor, in multiples of the
 #: mineral's reference price; its outsider penalty (2 = 200 %); a side offer, USD a year.
 MAX_FLOOR_MULTIPLE = 10
@@ -131,9 +140,29 @@ MAX_PENALTY = 2.0
 MAX_SIDE_OFFER = 100e9
 
 LOBBY, RUNNING, OVER = "lobby", "running", "over"
+#: How a round closed (`Room.closed`) when nobody waited for every seat, in the narrative's
+#: words (R2: such a round is marked, with the default taken for each silent seat).
+CLOSED_WORDS = {
+    "forced by the facilitator": "was closed by the facilitator (Play the round now)",
+    "time up": "closed when its time ran out",
+}
+SUPPLIER_MOVE_WORDS = {
+    "normal": "sold normally",
+    "flood": "flooded a market",
+    "export_controls": "put on export controls",
+    "side_offer": "made a side offer",
+}
 
 
 SEATS_LOCKED = "The facilitator has locked the seats: ask them for one."
+
+
+def seat_locked(name: str, holders: Iterable[str] = ()) -> str:
+    """The refusal for a seat the facilitator locked (`Room.lock_seat`), naming whom it is
+    kept for."""
+    holders = list(holders)
+    kept = f" (it is kept for {', '.join(holders)})" if holders else ""
+    return f"The facilitator has locked {name}'s seat{kept}: choose another seat or ask them."
 
 
 class WorkshopError(ValueError):
@@ -232,13 +261,19 @@ def clean_name(raw: Any) -> str:
     """A display name as the room keeps and shows it: Unicode NFKC (full-width letters and
     compatibility forms become plain ones), without control or format characters, spaces
     collapsed, at most MAX_NAME characters. "" if nothing is left."""
+    return clean_text(raw, MAX_NAME)
+
+
+def clean_text(raw: Any, limit: int) -> str:
+    """A line of text from a person (a facilitator's message) as the room keeps it: as
+    `clean_name`, at most `limit` characters."""
     text = unicodedata.normalize("NFKC", str(raw))
     text = "".join(
         " " if unicodedata.category(ch) in ("Zl", "Zp") else ch
         for ch in text
         if unicodedata.category(ch) not in NAME_STRIPPED_CATEGORIES
     )
-    return " ".join(text.split())[:MAX_NAME].strip()
+    return " ".join(text.split())[:limit].strip()
 
 
 def name_key(name: str) -> str:
@@ -544,6 +579,12 @@ class RoomSnapshot:
     lever_rounds: tuple[int, ...]
     closed: Mapping[int, str]  # round -> how it closed ("all decided", "forced", "timer"...)
     info: RoomInfo | None = None
+    #: seats the facilitator locked: nobody new takes them, their people keep them
+    locked_seats: frozenset[str] = frozenset()
+    #: the facilitator's message to the room ("" for none), shown on every page
+    message: str = ""
+    #: practice runs the facilitator reset to round 0 so far
+    practices: int = 0
     #: What pages derive from this snapshot, computed once for all of them (see `shared`).
     memo: dict = field(default_factory=dict, compare=False, repr=False)
     #: What pages derive from the records, computed once for all of them and every snapshot
@@ -705,6 +746,11 @@ class Room:
         self._banned_clients: set[str] = set()
         self._banned: set[str] = set()
         self._pending_seats: dict[str, str] = {}  # seat -> "person" | "agent", from next round
+        #: seats the facilitator locked (`lock_seat`); the facilitator's message to the room
+        #: (`announce`); practice runs reset to round 0 (`reset_practice`), as recorded
+        self.locked_seats: set[str] = set()
+        self.message = ""
+        self.practice: list[dict[str, Any]] = []
         self._required: frozenset[str] = frozenset()
         self._engine_calls = 0
         # A model to show the table before the start; rebuilt with the people's seats at start.
@@ -810,7 +856,52 @@ class Room:
             p = self._person(token)
             if self.settings.seats_locked and p.seat != seat:
                 raise Refused(SEATS_LOCKED)
+            if seat in self.locked_seats and p.id not in self.holders.get(seat, ()):
+                raise Refused(self.locked_refusal(seat))
             return self._claim(p, seat)
+
+    def locked_refusal(self, seat: str) -> str:
+        """Why a person who does not hold `seat` cannot take it: it is locked."""
+        with self._lock:
+            names = [self.participants[x].name for x in self.holders.get(seat, ())]
+            return seat_locked(self.names.get(seat, seat), names)
+
+    def lock_seat(self, key: str, seat: str, locked: bool = True) -> None:
+        """The facilitator locks `seat` (nobody new takes it, and its people cannot give it up;
+        the facilitator still assigns it, `assign`) or unlocks it."""
+        with self._lock:
+            self._admin(key)
+            if seat not in self.seats:
+                raise WorkshopError(f"There is no seat {seat!r} in this room.")
+            if locked == (seat in self.locked_seats):
+                return
+            if locked:
+                self.locked_seats.add(seat)
+            else:
+                self.locked_seats.discard(seat)
+            what = "locked" if locked else "unlocked"
+            self._event("seat_lock", f"The facilitator {what} {self.names[seat]}'s seat", seat)
+            self._touch()
+
+    def seat_person(self, key: str, name: str, seat: str, lock: bool = True) -> Participant:
+        """The facilitator seats a named participant: a new participant called `name` in
+        `seat` (locked, with `lock`, so that nobody else takes it). The facilitator hands them
+        their private link (the participant's token), as for anyone who joined."""
+        with self._lock:
+            self._admin(key)
+            if seat not in self.seats:
+                raise WorkshopError(f"There is no seat {seat!r} in this room.")
+            if self.phase == OVER:
+                raise WorkshopError("The session is over.")
+            team = self.holders[seat]
+            if team and not self.settings.teams:
+                holder = self.participants[team[0]].name
+                raise WorkshopError(f"{holder} holds {self.names[seat]}'s seat.")
+            p = self.join(name)
+            self._claim(self.participants[p.id], seat)
+            if lock:
+                self.lock_seat(key, seat, True)
+            return replace(self.participants[p.id])
 
     def assign(self, key: str, pid: str, seat: str | None) -> None:
         """The facilitator puts a participant in `seat` (None: takes them off their seat),
@@ -866,6 +957,10 @@ class Room:
                 return
             if self.settings.seats_locked:
                 raise Refused(SEATS_LOCKED)
+            if p.seat in self.locked_seats:
+                raise Refused(
+                    f"The facilitator has locked {self.names[p.seat]}'s seat: it stays yours."
+                )
             self._leave_seat(p)
             self._touch()
             self._advance()
@@ -1031,6 +1126,75 @@ class Room:
             self._event("pause", "The facilitator resumed the session")
             self._touch()
             self._advance()
+
+    def announce(self, key: str, text: str) -> None:
+        """The facilitator's message to the room, shown on every participant's page and on the
+        projector until the next one ("" takes it down). Cleaned as names are (no control or
+        format characters), at most MAX_MESSAGE characters; it enters the narrative."""
+        with self._lock:
+            self._admin(key)
+            text = clean_text(text, MAX_MESSAGE)
+            if text == self.message:
+                return
+            self.message = text
+            if text:
+                self._event("message", f"Message from the facilitator: {text}")
+            else:
+                self._event("message", "The facilitator took the message down")
+            self._touch()
+
+    def reset_practice(self, key: str) -> None:
+        """End a practice: the room goes back to round 0, before the start, with every person
+        in the seat they hold and the seats' locks, settings and the opening levers as they
+        were (a lever changed during the practice is undone); the facilitator starts the real
+        session when ready. What the practice played is kept in the record (`practice`), out of
+        the session's decisions, rounds and replay; the narrative says the room was reset."""
+        with self._lock:
+            self._admin(key)
+            if self.phase == LOBBY:
+                raise WorkshopError("The session has not started: there is nothing to reset.")
+            played = self.model.round
+            start = max((i for i, e in enumerate(self.room_events) if e.kind == "start"), default=0)
+            self.practice.append(
+                {
+                    "rounds_played": played,
+                    "reset": now_iso(self.clock()),
+                    "opening_people": list(self._opening),
+                    "actions": copy.deepcopy(self.actions),
+                    "closed": {str(r): how for r, how in self.closed.items()},
+                    "room_events": [_event_data(e) for e in self.room_events[start:]],
+                }
+            )
+            del self.room_events[start:]
+            self.model, self.agents = build_model(
+                self.config, self.seed, self.rounds_requested, (), self.levers
+            )
+            self.rounds = self.model.rounds
+            self.phase = LOBBY
+            self.actions = []
+            self.closed = {}
+            self._opening = ()
+            self._engine_calls = 0
+            self._panels = {}
+            self._pending_seats = {}
+            self._required = frozenset()
+            self.paused = False
+            self.deadline = None
+            self._paused_left = None
+            seated = [
+                f"{self.names[s]}: {', '.join(self.participants[x].name for x in team)}"
+                for s, team in self.holders.items()
+                if team
+            ]
+            kept = "; ".join(seated) if seated else "nobody holds a seat"
+            self._event(
+                "practice",
+                f"Practice over: the facilitator reset the room to round 0 after "
+                f"{played} practice round{'s' if played != 1 else ''}. Everyone keeps their "
+                f"seat ({kept}); the session starts again from round 1 when the facilitator "
+                "starts it.",
+            )
+            self._touch()
 
     def extend(self, key: str, seconds: float) -> None:
         """More time for the open round (starts a countdown if the round has none)."""
@@ -1246,11 +1410,48 @@ class Room:
 
     def _play(self, force: bool, how: str) -> None:
         r = self.model.round + 1
+        # Seats a person was to decide for and that had not (R2): an agent's default answers
+        # for them, and the narrative says which and what.
+        silent = [s for s in self.seats if s in self._required and s in self.model.awaiting()]
+        leads = {s: self.participants[self.holders[s][0]].name for s in silent if self.holders[s]}
+        was_member = {s: s in self.model.members for s in silent}
         self._call({"kind": "play", "force": force, "how": how})
         self.closed[r] = how
+        if how in CLOSED_WORDS:
+            text = self._closed_text(r, how, silent, leads, was_member)
+            self.room_events.append(RoomEvent(r, "closed", text, self.clock()))
         self._pending_seats = {}
         self._open_round()
         self._touch()
+
+    def _closed_text(self, r: int, how: str, silent: list[str], leads: Mapping[str, str],
+                     was_member: Mapping[str, bool]) -> str:  # fmt: skip
+        """Round `r`, just played, closed by the facilitator or the timer: which seats were
+        silent and the default taken for each (from the round's record: whether the country
+        is in the bloc after it, the supplier's move)."""
+        head = f"Round {r} {CLOSED_WORDS[how]}"
+        if not silent:
+            return f"{head}: no seat played by a person was waiting."
+        row = self.model.rounds_df.iloc[-1]
+        members = {a for a in str(row.get("members") or "").split("+") if a}
+        done = []
+        for s in silent:
+            who = self.names[s] + (f" ({leads[s]})" if s in leads else " (nobody in the seat)")
+            if s == self.model.supplier_id:
+                move = str(row.get("supplier_action") or "normal")
+                what = SUPPLIER_MOVE_WORDS.get(move, move.replace("_", " "))
+                done.append(f"{who}: {what}" + (" (the default)" if move == "normal" else ""))
+            elif was_member[s]:
+                state = "stayed in the bloc (the default)" if s in members else "left the bloc"
+                done.append(f"{who}, a member: {state}")
+            else:
+                state = "joined the bloc" if s in members else "stayed out of the bloc"
+                done.append(f"{who}, invited: an agent decided for it and it {state}")
+        n = len(silent)
+        return (
+            f"{head} with {n} seat{'s' if n != 1 else ''} silent. What was done for "
+            f"{'them' if n != 1 else 'it'}: " + "; ".join(done) + "."
+        )
 
     def _advance(self) -> None:
         """Play on while nothing waits for a person: when every seat a person plays has decided
@@ -1420,6 +1621,9 @@ class Room:
             closed=dict(self.closed),
             info=self.info,
             round_memo=self._round_memo[1],
+            locked_seats=frozenset(self.locked_seats),
+            message=self.message,
+            practices=len(self.practice),
         )
 
     def _panel(self, seat: str, prep: Any) -> Panel:
@@ -1497,19 +1701,13 @@ class Room:
                     for p in self.participants.values()
                 ],
                 "actions": copy.deepcopy(self.actions) if self.phase != LOBBY else [],
-                "room_events": [
-                    {
-                        "round": e.round,
-                        "kind": e.kind,
-                        "text": e.text,
-                        "time": now_iso(e.time),
-                        "seat": e.seat,
-                    }  # fmt: skip
-                    for e in self.room_events
-                ],
+                "room_events": [_event_data(e) for e in self.room_events],
                 "closed": {str(r): how for r, how in self.closed.items()},
                 "lever_changes": copy.deepcopy(self.model.lever_log),
                 "outcomes": {name: _plain_rows(df) for name, df in tables.items()},
+                "locked_seats": sorted(self.locked_seats),
+                "message": self.message,
+                "practice": copy.deepcopy(self.practice),
             }
 
     def export_json(self) -> str:
@@ -1629,6 +1827,8 @@ class Room:
         # or saved by a version of Bloc whose model plays differently).
         again = room.record()
         again["exported"] = rec.get("exported")
+        # Saved before seat locks, messages and practice runs were recorded: none of them.
+        rec = {**{"locked_seats": [], "message": "", "practice": []}, **rec}
         if _canonical(again) != _canonical(rec):
             raise WorkshopError(
                 "it does not replay to the session it saved (edited, or saved by another "
@@ -1692,6 +1892,11 @@ class Room:
             self._required = frozenset(str(s) for s in priv["required"])
             self._banned_clients = {str(c) for c in priv["banned_clients"]}
             self._banned = {str(n) for n in priv["banned_names"]}
+            self.locked_seats = {str(s) for s in rec.get("locked_seats") or ()}
+            if self.locked_seats - set(self.seats):
+                raise ValueError("a locked seat is not in the scenario")
+            self.message = clean_text(rec.get("message") or "", MAX_MESSAGE)
+            self.practice = copy.deepcopy(list(rec.get("practice") or ()))
             self.paused = bool(priv["paused"])
             left = priv.get("time_left")
             left = None if left is None else float(left)
@@ -1726,6 +1931,12 @@ def spreadsheet_csv(df: pd.DataFrame) -> str:
         if not pd.api.types.is_numeric_dtype(safe[column]):  # text (object or str dtype)
             safe[column] = safe[column].map(neutralise_formula)
     return safe.to_csv(index=False)
+
+
+def _event_data(e: RoomEvent) -> dict[str, Any]:
+    """A room event as the record keeps it."""
+    return {"round": e.round, "kind": e.kind, "text": e.text, "time": now_iso(e.time),
+            "seat": e.seat}  # fmt: skip
 
 
 def _sharing_words(sharing: Any) -> str:

@@ -9,9 +9,12 @@ Pages (one server, many rooms):
   the seat must decide, the decision panel shows the proposal and the forecast payoff if it
   accepts and if it rejects, by component. The page shows the person's own seat only (a
   `seat=` in the link is ignored), and a decision goes with the round the browser showed.
+- `/join?room=CODE&seat=SEAT`: a seat's link: joining with it takes that seat, unless the
+  facilitator locked it for someone else (then the page says so, and whom it is kept for).
 - `/facilitator?room=CODE&key=KEY`: who has decided; start, force, pause, extend, timer,
-  visibility, teams and removals; the debrief charts and the exports.
-- `/projector?room=CODE`: the shared view for the big screen.
+  visibility, teams and removals; seat locks, seat links and seating a named participant; a
+  message to the room; the practice reset; the debrief charts and the exports.
+- `/projector?room=CODE`: the shared view for the big screen, with the join link as a QR code.
 - `/solo?scenario=NAME&seat=SEAT[&seed=N&rounds=R]`: one person takes one seat, agents play the
   others (the web app's "Take a seat" opens this); NAME is a built-in scenario, never a path.
 
@@ -26,7 +29,9 @@ import os
 
 os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # before solara is imported
 
+import contextlib
 import dataclasses
+import functools
 import itertools
 import logging
 import secrets
@@ -63,6 +68,7 @@ from negotiation.types import (
 )
 from negotiation.workshop import (
     LOBBY,
+    MAX_MESSAGE,
     MAX_UPLOAD_BYTES,
     OVER,
     RUNNING,
@@ -122,6 +128,12 @@ CSS = """
   background: #eee; margin-right: 4px; }
 .ws-chip.decided { background: #cfe8dc; } .ws-chip.waiting { background: #ffe3b3; }
 .ws-chip.person { background: #d6e6f5; } .ws-chip.agent { background: #eee; }
+.ws-chip.locked { background: #e8d6f5; }
+.ws-room-message { font-size: 1.15em; border-left-color: #0072B2; background: #e6f1fa; }
+.ws-qr svg { width: 280px; height: 280px; display: block; }
+.ws-qr-small svg { width: 150px; height: 150px; }
+.ws-join-box { display: flex; flex-wrap: wrap; gap: 24px; align-items: center; }
+.ws-join-box > div:last-child { flex: 1 1 420px; }
 .ws-panel { border: 1px solid #ccc; border-radius: 6px; padding: 8px 14px; margin: 8px 0;
   background: #fafafa; }
 .ws-events { list-style: none; padding-left: 0; font-size: 15px; line-height: 1.45; }
@@ -153,6 +165,21 @@ def query(search: str | None) -> dict[str, str]:
 
 def link(path: str, **params: Any) -> str:
     return f"/{path.strip('/')}?{urlencode({k: v for k, v in params.items() if v is not None})}"
+
+
+@functools.lru_cache(maxsize=256)
+def join_qr_svg(url: str) -> str:
+    """`url` (a room's join link) as a QR code, inline SVG drawn by segno: black on white with
+    the standard quiet zone of 4 modules, error correction M (still read with about 15% of it
+    lost, to glare on a projector's screen say), sized by the page's CSS (a viewBox, no width
+    or height). segno escapes the title."""
+    import segno  # the QR encoder: pure Python, no image library needed for SVG
+
+    qr = segno.make(url, error="m", micro=False, boost_error=False)
+    return qr.svg_inline(
+        border=4, dark="#000", light="#fff", omitsize=True, title=f"Join: {url}",
+        svgclass="ws-qr-code",
+    )  # fmt: skip
 
 
 def base_url() -> str:
@@ -767,7 +794,17 @@ def _head_html(snap: RoomSnapshot, extra: str) -> str:
         f"{escape(extra)}</span></div>"
         f"<div class='ws-members' data-members='{'+'.join(snap.members)}'><b>Members "
         f"({len(snap.members)}):</b> {escape(members)}</div>"
-        f"<div class='ws-status'>{escape(status_line(snap))}</div>"
+        f"<div class='ws-status'>{escape(status_line(snap))}</div>" + message_banner(snap)
+    )
+
+
+def message_banner(snap: RoomSnapshot) -> str:
+    """The facilitator's message to the room (`Room.announce`), on every page's header."""
+    if not snap.message:
+        return ""
+    return (
+        "<div class='ws-banner ws-room-message'><b>From the facilitator:</b> "
+        f"<span class='ws-room-message-text'>{escape(snap.message)}</span></div>"
     )
 
 
@@ -800,7 +837,7 @@ def seats_html(snap: RoomSnapshot, reveal: bool, me: str = "") -> str:
 def _seats_html(snap: RoomSnapshot, reveal: bool, me: str) -> str:
     rows = []
     for s in snap.seats:
-        holders = ", ".join(s.holder_names) or "<span class='ws-muted'>free</span>"
+        holders = "<span class='ws-muted'>free</span>"
         if len(s.holder_names) > 1:
             holders = f"{escape(s.holder_names[0])} (submits), " + escape(
                 ", ".join(s.holder_names[1:])
@@ -823,10 +860,13 @@ def _seats_html(snap: RoomSnapshot, reveal: bool, me: str) -> str:
             state = "<span class='ws-chip waiting'>waiting</span>"
         if snap.phase != RUNNING:
             state = ""
+        if s.seat in snap.locked_seats:
+            holders += " <span class='ws-chip locked'>locked</span>"
         mark = " <b>(you)</b>" if s.seat == me else ""
         status = "member" if s.member else ("supplier" if s.role == "supplier" else "outside")
         rows.append(
             f"<tr class='ws-seat-row ws-seat-row-{s.seat}' data-decided='{int(s.decided)}' "
+            f"data-locked='{int(s.seat in snap.locked_seats)}' "
             f"data-required='{int(s.required)}' data-person='{int(s.person)}'>"
             f"<td><b>{escape(s.name)}</b>{mark}</td><td>{status}</td>"
             f"<td><span class='ws-chip {who.split()[0]}'>{escape(who)}</span></td>"
@@ -1224,9 +1264,10 @@ class ParticipantPage:
         if me is None or me.removed:
             return ("refused", me is not None)
         key: tuple = (me.name, me.seat, seat, snap.phase, snap.solo, timer_part(snap) is None,
-                      snap.settings.seats_locked)  # fmt: skip
+                      snap.settings.seats_locked, seat in snap.locked_seats)  # fmt: skip
         if not seat:  # the seat chooser
-            return (*key, snap.settings.teams, tuple((s.seat, s.holder_names) for s in snap.seats))
+            seats = tuple((s.seat, s.holder_names) for s in snap.seats)
+            return (*key, snap.settings.teams, seats, snap.locked_seats)
         panel, _ = self.panel(snap, seat)
         key += (_family(panel),)  # joining, staying or none this round: the same layout
         if panel is not None and self.sticky:
@@ -1387,6 +1428,13 @@ def SeatChooser(room: Room, snap: RoomSnapshot, token: str, refresh: Callable):
                 html("span", f"<b>{escape(s.name)}</b>", style="min-width: 160px")
                 if me is not None and me.seat == s.seat:
                     solara.Text("your seat")
+                elif s.seat in snap.locked_seats:
+                    kept = f" (kept for {', '.join(s.holder_names)})" if s.holder_names else ""
+                    html(
+                        "span",
+                        escape(f"locked by the facilitator{kept}"),
+                        f"ws-muted ws-locked-{s.seat}",
+                    )
                 elif not s.holders:
                     solara.Button(
                         "Take this seat",
@@ -1453,11 +1501,19 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
     Timer(snap, live)
     html("div", "", "ws-me", **{"data-seat": me.seat or "", "data-name": me.name})
     if page.ignored_seat(snap):
-        html(
-            "p",
-            "The seat named in this link is ignored: this page shows only your own seat.",
-            "ws-error ws-seat-ignored",
-        )
+        if seat_in_link in snap.locked_seats:
+            # A locked seat's link, opened by someone who does not hold it: refused, said.
+            html(
+                "p",
+                escape(room.locked_refusal(seat_in_link) + " This page shows your own seat."),
+                "ws-error ws-seat-ignored ws-seat-locked",
+            )
+        else:
+            html(
+                "p",
+                "The seat named in this link is ignored: this page shows only your own seat.",
+                "ws-error ws-seat-ignored",
+            )
     if seat:
         panel = snap.panels.get(seat)
         DecisionArea(page, seat, parts["notes"], parts["message"]).key(f"d{seat}")
@@ -1471,7 +1527,12 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
             )
     else:
         SeatChooser(room, snap, token, refresh)
-    if me.seat and not snap.solo and not snap.settings.seats_locked:
+    if (
+        me.seat
+        and not snap.solo
+        and not snap.settings.seats_locked
+        and me.seat not in snap.locked_seats
+    ):
         with solara.Row(gap="8px"):
             solara.Button(
                 "Give up my seat (to take another)",
@@ -1534,10 +1595,33 @@ def SoloExtras(room: Room, snap: RoomSnapshot):
     ExportView(room, snap)
 
 
+def seat_link_refusal(snap: RoomSnapshot, seat: str) -> str:
+    """Why a seat's join link (`/join?room=CODE&seat=SEAT`) cannot seat a newcomer, "" if it
+    can."""
+    if seat not in snap.names or seat not in {s.seat for s in snap.seats}:
+        return "The seat named in this link is not in this room: choose one once you have joined."
+    state = snap.seat(seat)
+    if seat in snap.locked_seats:
+        kept = f" (it is kept for {', '.join(state.holder_names)})" if state.holder_names else ""
+        return (
+            f"The facilitator has locked {state.name}'s seat{kept}: this link cannot give it to "
+            "you. Join to choose another seat, or ask the facilitator."
+        )
+    if snap.settings.seats_locked:
+        return "The facilitator assigns the seats: join, then wait for yours."
+    if state.holders and not snap.settings.teams:
+        return f"{state.holder_names[0]} holds {state.name}'s seat: join to choose another."
+    return ""
+
+
 @solara.component
-def JoinForm(room: Room, navigate: Callable[[str], None]):
+def JoinForm(room: Room, navigate: Callable[[str], None], seat: str = ""):
+    """Join with a display name; with a seat's link (`seat`), take that seat too, unless the
+    link is refused (the seat locked, taken, ...: said above the form)."""
     name = solara.use_reactive("")
     error = solara.use_reactive("")
+    snap, _ = use_room(room)
+    refused = seat_link_refusal(snap, seat) if seat else ""
 
     def join() -> None:
         try:
@@ -1545,11 +1629,17 @@ def JoinForm(room: Room, navigate: Callable[[str], None]):
         except WorkshopError as e:
             error.set(str(e))
             return
+        if seat and not seat_link_refusal(room.snapshot(), seat):
+            with contextlib.suppress(WorkshopError):  # taken meanwhile: the chooser shows
+                room.claim(p.token, seat)
         navigate(link("join", room=room.code, token=p.token))
 
-    snap, _ = use_room(room)
     html("h2", f"Join room <span class='ws-code'>{escape(room.code)}</span>")
     html("p", f"{escape(snap.title)}: {escape(room.config.meta.summary)}", "ws-muted")
+    if seat and refused:
+        html("p", escape(refused), "ws-error ws-seat-refused")
+    elif seat:
+        html("p", f"This link seats you as <b>{escape(snap.names[seat])}</b>.", "ws-seat-offered")
     solara.InputText("Your display name", value=name, continuous_update=True, classes=["ws-name"])
     solara.Button("Join", color="primary", on_click=join, classes=["ws-join"])
     if error.value:
@@ -1599,7 +1689,7 @@ def JoinPage():
         token = q.get("token", "")
         if not token:
             solara.Title(f"Bloc · join {room.code}")
-            JoinForm(room, router.push)
+            JoinForm(room, router.push, q.get("seat", ""))
         else:
             ParticipantView(room, token, q.get("seat", ""), router.push).key(f"{room.code}{token}")
 
@@ -1703,6 +1793,9 @@ def FacilitatorView(room: Room, key: str):
                 value=snap.settings.seats_locked,
                 on_value=lambda x: do(lambda: room.configure(key, seats_locked=x)),
             )
+    RoomMessage(room, snap, key, do)
+    if snap.phase != LOBBY:
+        PracticeReset(room, snap, key, do)
     if error.value:
         html("div", escape(error.value), "ws-error")
     with solara.lab.Tabs(value=tab, lazy=True):
@@ -1717,6 +1810,68 @@ def FacilitatorView(room: Room, key: str):
             LeversTab(room, snap, key, do)
         with solara.lab.Tab("Export"):
             ExportView(room, snap)
+
+
+@solara.component
+def RoomMessage(room: Room, snap: RoomSnapshot, key: str, do: Callable):
+    """The facilitator's message to the room: shown on every participant's page and on the
+    projector (in their header) until taken down or replaced."""
+    text = solara.use_reactive("")
+
+    def send() -> None:
+        do(lambda: room.announce(key, text.value or ""))
+        text.set("")
+
+    with solara.Row(gap="8px", style={"align-items": "center", "flex-wrap": "wrap"}):
+        with solara.Div(classes=["ws-message-input"], style={"min-width": "420px"}):
+            solara.InputText(
+                f"Message to every page and the projector (up to {MAX_MESSAGE} characters)",
+                value=text,
+                continuous_update=True,
+            )
+        solara.Button("Show to the room", outlined=True, classes=["ws-message-send"], on_click=send)
+        if snap.message:
+            solara.Button(
+                "Take the message down",
+                text=True,
+                classes=["ws-message-clear"],
+                on_click=lambda: do(lambda: room.announce(key, "")),
+            )
+
+
+@solara.component
+def PracticeReset(room: Room, snap: RoomSnapshot, key: str, do: Callable):
+    """Practice over: back to round 0 with the seats kept, after a confirmation."""
+    asked = solara.use_reactive(False)
+    with solara.Row(gap="8px", style={"align-items": "center", "flex-wrap": "wrap"}):
+        if not asked.value:
+            solara.Button(
+                "Practice over: reset to round 0…",
+                text=True,
+                classes=["ws-practice"],
+                on_click=lambda: asked.set(True),
+            )
+            return
+        html(
+            "span",
+            f"Throw away the {snap.round} round(s) played and go back to round 0? Everyone keeps "
+            "their seat; you start the session again (the practice stays in the record).",
+            "ws-banner",
+        )
+
+        def reset() -> None:
+            asked.set(False)
+            do(lambda: room.reset_practice(key))
+
+        solara.Button(
+            "Yes, reset to round 0",
+            color="warning",
+            classes=["ws-practice-confirm"],
+            on_click=reset,
+        )
+        solara.Button(
+            "Cancel", text=True, classes=["ws-practice-cancel"], on_click=lambda: asked.set(False)
+        )
 
 
 def _seat_by_name(snap: RoomSnapshot, name: str) -> str | None:
@@ -1735,6 +1890,7 @@ def _seconds(label: str) -> int:
 def RoomTab(room: Room, snap: RoomSnapshot, key: str, do: Callable, base: str):
     html("h3", "Seats")
     html("div", seats_html(snap, reveal=True))
+    SeatControls(room, snap, key, do, base)
     teams = [s for s in snap.seats if len(s.holders) > 1]
     for s in teams:
         with solara.Div(classes=[f"ws-submitter-{s.seat}"], style={"max-width": "420px"}):
@@ -1810,6 +1966,63 @@ def RoomTab(room: Room, snap: RoomSnapshot, key: str, do: Callable, base: str):
         if d["round"] == snap.open_round
     ]
     html("table", "".join(rows) or "<tr><td>none yet</td></tr>", "ws-table ws-decisions")
+
+
+@solara.component
+def SeatControls(room: Room, snap: RoomSnapshot, key: str, do: Callable, base: str):
+    """Each seat's lock and join link, and a form that seats a named participant."""
+    name = solara.use_reactive("")
+    seat_name = solara.use_reactive(snap.seats[0].name)
+    lock = solara.use_reactive(True)
+    seated = solara.use_reactive("")  # the private link of the participant just seated
+
+    html(
+        "p",
+        "A seat's link takes whoever opens it to that seat when they join. A locked seat "
+        "keeps its people: nobody else takes it (its link is refused) and they cannot give "
+        "it up; you can still assign it below.",
+        "ws-muted",
+    )
+    for s in snap.seats:
+        locked = s.seat in snap.locked_seats
+        with solara.Row(
+            gap="10px",
+            style={"align-items": "center", "flex-wrap": "wrap"},
+            classes=[f"ws-seat-controls-{s.seat}"],
+        ):
+            html("span", f"<b>{escape(s.name)}</b>", style="min-width: 160px")
+            solara.Button(
+                "Unlock" if locked else "Lock",
+                text=True,
+                classes=[f"ws-lock-{s.seat}"],
+                on_click=lambda s=s.seat, locked=locked: do(
+                    lambda: room.lock_seat(key, s, not locked)
+                ),
+            )
+            seat_url = base + link("join", room=room.code, seat=s.seat)
+            html("a", "seat link", f"ws-seat-link ws-seat-link-{s.seat}", href=seat_url)
+
+    def seat_person() -> None:
+        seat = _seat_by_name(snap, seat_name.value)
+        out: list[Participant] = []
+        do(lambda: out.append(room.seat_person(key, name.value or "", seat or "", lock.value)))
+        if out:
+            name.set("")
+            seated.set(
+                f"{out[0].name} is seated as {snap.names[seat]}: give them their private link "
+                f"{base + link('join', room=room.code, token=out[0].token)}"
+            )
+
+    html("h3", "Seat a participant")
+    with solara.Row(gap="10px", style={"align-items": "center", "flex-wrap": "wrap"}):
+        with solara.Div(classes=["ws-seat-person-name"], style={"min-width": "220px"}):
+            solara.InputText("Name", value=name, continuous_update=True)
+        with solara.Div(classes=["ws-seat-person-seat"], style={"min-width": "200px"}):
+            solara.Select("Seat", values=[s.name for s in snap.seats], value=seat_name, dense=True)
+        solara.Checkbox(label="lock the seat", value=lock)
+        solara.Button("Seat them", outlined=True, classes=["ws-seat-person"], on_click=seat_person)
+    if seated.value:
+        html("p", escape(seated.value), "ws-ok ws-seated")
 
 
 @solara.component
@@ -2100,10 +2313,20 @@ def ProjectorView(room: Room):
     snap, _ = use_room(room, public=True)
     base = base_url()
     solara.Title(f"Bloc · room {room.code}")
+    join_url = base + link("join", room=room.code)
     with solara.Div(classes=["ws-big"]):
-        with solara.Row(gap="24px", style={"align-items": "center", "flex-wrap": "wrap"}):
-            html("span", escape(room.code), "ws-code", **{"data-code": room.code})
-            html("span", f"Join at <b>{escape(base or '')}</b> with this code", "ws-muted")
+        with solara.Div(classes=["ws-join-box"]):
+            if base:  # a QR code of a relative link would take a phone nowhere
+                small = " ws-qr-small" if snap.phase != LOBBY else ""
+                html("div", join_qr_svg(join_url), "ws-qr" + small, **{"data-url": join_url})
+            with solara.Div():
+                html("div", escape(room.code), "ws-code", **{"data-code": room.code})
+                html(
+                    "div",
+                    f"Scan the code, or open <b class='ws-join-url'>{escape(join_url)}</b> "
+                    f"(or <b>{escape(base or 'this address')}</b> and type the code)",
+                    "ws-muted",
+                )
         RoundHeader(snap)
         cells = []
         for s in snap.seats:

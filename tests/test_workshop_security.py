@@ -759,6 +759,37 @@ def test_s8_barred_from_the_facilitators_page_and_locked_seats(server, browser):
         ctx.close()
 
 
+def test_s8_only_the_facilitator_locks_seats_seats_people_resets_and_messages(ws):
+    """The toolkit's actions (tests/test_workshop_toolkit.py) need the facilitator key: a
+    participant's token, a guess, the room code or nothing is refused, and nothing changes."""
+    room = ws.create(SCENARIO, rounds=3)
+    mallory, alice = room.join("Mallory"), room.join("Alice")
+    room.claim(mallory.token, "japan")
+    room.claim(alice.token, "eu")
+    room.start(room.admin_token)
+    before = room.record()
+    for key in (mallory.token, "", "guess", None, room.code):
+        attempts = [
+            lambda k=key: room.lock_seat(k, "eu"),
+            lambda k=key: room.lock_seat(k, "japan"),
+            lambda k=key: room.seat_person(k, "Mallory2", "us"),
+            lambda k=key: room.announce(k, "The session is cancelled: go home"),
+            lambda k=key: room.reset_practice(k),
+        ]
+        for attempt in attempts:
+            with pytest.raises(Refused, match="Only the facilitator"):
+                attempt()
+    after = room.record()
+    for field in ("locked_seats", "message", "practice", "actions", "participants"):
+        assert after[field] == before[field]
+    # Her own page has none of the facilitator's controls, and her token opens no
+    # facilitator page.
+    _, rc = solara.render(wa.ParticipantView(room, mallory.token), handle_error=False)
+    for cls in ("ws-practice", "ws-message-send", "ws-lock-eu", "ws-seat-person"):
+        assert not rc.find(v.Btn, class_=cls).widgets
+    assert not room.check_admin(mallory.token)
+
+
 # ----------------------------------------------------------------------------------------------
 # S10: the server's resource page is not public; security headers
 
