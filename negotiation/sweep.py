@@ -1035,6 +1035,8 @@ def _plan_sha256(plan: Plan) -> str:
     spec = plan.spec.model_dump(mode="json", by_alias=True, exclude={"report"})
     if not spec["tables"]:  # as before `tables` existed: sweeps started then still resume
         del spec["tables"]
+    if spec["design"].get("levels") is None:  # as before Morris designs: those sweeps resume
+        spec["design"].pop("levels", None)
     blob = json.dumps({"spec": spec, "scenario": plan.scenario_sha256}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -1122,7 +1124,12 @@ def _metadata(plan: Plan) -> dict[str, Any]:
             "n_runs": plan.n_runs,
             "run_id": "point * replications + replication",
             "parameters": params,
-            **({"salib_problem": d.salib_problem()} if d.kind == "sobol" else {}),
+            **({"salib_problem": d.salib_problem()} if d.kind in ("sobol", "morris") else {}),
+            **(
+                {"levels": d.levels, "unit_sample": np.asarray(d.unit).tolist()}
+                if d.kind == "morris"
+                else {}
+            ),
         },
         "collect": plan.spec.collect,
         "metrics": [m.__dict__ for m in plan.metrics],

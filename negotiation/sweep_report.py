@@ -6,7 +6,8 @@ of a metric over two parameters, the main effect of every parameter on each metr
 the design points' means at each level, with a bootstrap interval over design points), and, for a
 Sobol design, first-order, total (and, when the design paid for them, second-order) Sobol indices
 from `SALib.analyze.sobol` on the design points' means, with SALib's bootstrap intervals; for a
-Latin hypercube, PRCC and SRC of each numeric parameter with bootstrap intervals; and which
+Morris design, mu*, mu and sigma of every parameter (`SALib.analyze.morris`); for a Latin
+hypercube, PRCC and SRC of each numeric parameter with bootstrap intervals; and which
 coalitions formed (final memberships, overall, by actor and by design point). Every
 figure says how many design points and runs it rests on, and how many runs a metric's empty values
 (first_fracture when no member left) leave out. The numbers come from `negotiation.sweep_stats`.
@@ -340,6 +341,48 @@ def _sobol_section(res: st.SobolIndices | str, metric: str, counts: pd.Series) -
     return f"<h3>{esc(metric)}</h3><figure>{_svg(fig)}</figure>{table}{rests}"
 
 
+def _morris_section(res: st.MorrisIndices | str, metric: str, counts: pd.Series) -> str:
+    if isinstance(res, str):
+        return f"<h3>{esc(metric)}</h3><p>{esc(res)}</p>"
+    table = res.table.sort_values("mu_star", ascending=False, kind="stable")
+    names = list(table.index)
+    fig = _figure(5.2, 3.6)
+    ax = fig.add_subplot()
+    ax.errorbar(table["mu_star"], table["sigma"], xerr=table["mu_star_conf"], fmt="o",
+                capsize=3)  # fmt: skip
+    for name, r in table.iterrows():
+        ax.annotate(name, (r["mu_star"], r["sigma"]), textcoords="offset points",
+                    xytext=(4, 4), fontsize=8)  # fmt: skip
+    top = float(max(table["mu_star"].max(), table["sigma"].max(), 0.0))
+    if top > 0:
+        ax.plot([0, top], [0, top], color="grey", linewidth=0.8, linestyle=":")
+    ax.set_xlabel("mu* (mean |elementary effect|)")
+    ax.set_ylabel("sigma (sd of elementary effects)")
+    ax.set_title(f"Morris screening of {metric}")
+    body = "".join(
+        f"<tr><td>{esc(n)}</td><td>{_fmt(float(r.mu_star))} ± {_fmt(float(r.mu_star_conf))}"
+        f"</td><td>{_fmt(float(r.mu))}</td><td>{_fmt(float(r.sigma))}</td></tr>"
+        for n, r in zip(names, table.itertuples())
+    )
+    html_table = (
+        "<table><tr><th>parameter</th><th>mu* (± 95 % conf.)</th><th>mu</th><th>sigma</th></tr>"
+        f"{body}</table>"
+    )
+    still = [n for n, r in table.iterrows() if r["mu_star"] == 0 and r["sigma"] == 0]
+    notes = ""
+    if still:
+        notes = (
+            f"<p>No step of {esc(', '.join(still))} changed {esc(metric)} at any point tried "
+            "(mu* = sigma = 0).</p>"
+        )
+    rests = (
+        f"<p>Rests on {res.trajectories} trajectories of {len(names) + 1} design points each "
+        f"({res.n_points} points, a grid of {res.levels} levels), each point the mean of its "
+        f"runs with a value ({_span(counts)} per point).</p>"
+    )
+    return f"<h3>{esc(metric)}</h3><figure>{_svg(fig)}</figure>{html_table}{notes}{rests}"
+
+
 def _choose(requested: Sequence[str], available: Sequence[str], what: str) -> list[str]:
     problems = [
         f"--metric {m}: not a numeric metric of this sweep" + _did_you_mean(m, available)
@@ -615,6 +658,32 @@ def render_report(
                 if isinstance(res, str) and points[m]["n"].lt(points[m]["runs"]).any():
                     res += _empty_reason(meta, m)
                 parts.append(_sobol_section(res, m, points[m]["n"]))
+
+        if design["kind"] == "morris":
+            parts.append("<h2>Morris screening</h2>")
+            parts.append(
+                "<p>Elementary effects from SALib.analyze.morris on the Morris trajectories the "
+                "design was drawn in, each design point's metric being its mean over its "
+                "replications. Each step of a trajectory moves one parameter by "
+                f"{design['levels'] // 2} of the {design['levels']} grid levels; its elementary "
+                "effect is the change of the metric divided by that step as a share of the "
+                "parameter's range, so it is in the metric's units per whole range of the "
+                "parameter (of its logarithm, for a log_uniform one). <b>mu*</b> is the mean of "
+                "their absolute values (how much the parameter matters), <b>mu</b> their mean "
+                "(mu* well above |mu|: effects of both signs), <b>sigma</b> their standard "
+                "deviation (large against mu*: the effect depends on the other parameters, or "
+                "is not linear). ± is SALib's 95 % bootstrap interval of mu* "
+                f"({st.SOBOL_RESAMPLES} resamples, seeded from the root seed and the metric). "
+                "Morris screens: it ranks parameters cheaply; it does not apportion variance as "
+                "Sobol indices do.</p>"
+            )
+            for m in chosen:
+                res = st.morris_indices(
+                    points[m]["mean"], design, seed=st.stream_seed(root_seed, m, "morris")
+                )
+                if isinstance(res, str) and points[m]["n"].lt(points[m]["runs"]).any():
+                    res += _empty_reason(meta, m)
+                parts.append(_morris_section(res, m, points[m]["n"]))
 
         if design["kind"] == "lhs" and params:
             parts.append(_sensitivity_section(ok, points, chosen, params, meta))

@@ -13,6 +13,7 @@ A spec names a scenario, the parameters to vary (dotted paths into the scenario,
 
     [design]
     kind = "grid"                    # grid | lhs (Latin hypercube) | sobol (Saltelli layout)
+                                     # | morris (trajectories; size = r, levels = p)
 
     [set]                            # fixed values for every run
     "time.rounds" = 6
@@ -31,8 +32,13 @@ without steps are continuous), `uniform = [low, high]` or `log_uniform = [low, h
 `steps` makes a grid of them). A grid runs every combination; `lhs` draws `size` points; `sobol`
 draws SALib's Saltelli layout (`SALib.sample.sobol.sample`) of base size `size`, a power of 2:
 size x (D + 2) points, or size x (2D + 2) with `second_order = true`, so that
-`SALib.analyze.sobol` gives valid indices. Continuous parameters map the unit sample through their
-distribution; finite ones pick a level (level k of n for a unit sample in [k/n, (k+1)/n)).
+`SALib.analyze.sobol` gives valid indices; `morris` draws SALib's Morris trajectories
+(`SALib.sample.morris.sample`): `size` = r trajectories of D + 1 points each, every step moving one
+parameter by half of its range on a grid of `levels` (even, default 4) levels, so that
+`SALib.analyze.morris` gives mu* and sigma. Continuous parameters map the unit sample through
+their distribution; finite ones pick a level (level k of n for a unit sample in [k/n, (k+1)/n));
+on a Morris grid, the p grid levels are spread evenly over a parameter's n values
+(`Param.from_grid`: n = p maps one to one).
 
 Metrics are computed from the run's rounds table over the simulated rounds 1..R (round 0 is the
 opening position). Built-ins: `final_size` (members in the last round), `final_members` (their
@@ -103,6 +109,8 @@ EVENT_COLUMNS = {"round": "int64", "actor": "string", "kind": "string", "text": 
 #: Spawn key of the design sampler's seed: a 2-word key, so it never equals a run's (i,).
 DESIGN_SPAWN_KEY = (0x5EED, 0xD351)
 MAX_RUNS = 50_000_000
+#: A Morris design's grid levels unless the spec says (`design.levels`; SALib's default).
+MORRIS_LEVELS = 4
 #: Candidate values checked against the scenario before a sweep (per parameter).
 MAX_CANDIDATES = 200
 
@@ -222,9 +230,11 @@ class ParameterSpec(SpecModel):
 
 
 class DesignSpec(SpecModel):
-    kind: Literal["grid", "lhs", "sobol"] = "grid"
+    kind: Literal["grid", "lhs", "sobol", "morris"] = "grid"
     size: int | None = Field(None, ge=1, le=MAX_RUNS)
     second_order: bool = False
+    #: Morris only: the grid of levels each parameter is read on (SALib's num_levels, even).
+    levels: int | None = Field(None, ge=2, le=1000)
 
 
 class ReportSpec(SpecModel):
@@ -285,16 +295,22 @@ class SweepSpec(SpecModel):
                         f"to the {p.kind}" + (" (or step = d)" if p.kind == "range" else "")
                     )
         else:
-            name = "an lhs" if d.kind == "lhs" else "a Sobol"
+            name = {"lhs": "an lhs", "sobol": "a Sobol", "morris": "a Morris"}[d.kind]
             if not params:
                 problems.append(f"parameters: {name} design needs at least one parameter")
             if d.size is None:
-                what = (
-                    "the number of points"
-                    if d.kind == "lhs"
-                    else "the base sample N, a power of 2; it runs N x (D + 2) points"
-                )
+                what = {
+                    "lhs": "the number of points",
+                    "sobol": "the base sample N, a power of 2; it runs N x (D + 2) points",
+                    "morris": "the number of trajectories r, at least 2; it runs r x (D + 1) "
+                    "points",
+                }[d.kind]
                 problems.append(f"design.size: {name} design needs a size ({what})")
+            elif d.kind == "morris" and d.size < 2:
+                problems.append(
+                    "design.size: a Morris design needs at least 2 trajectories (a parameter's "
+                    "sigma needs two elementary effects); 10 to 50 is usual"
+                )
             elif d.kind == "sobol" and d.size & (d.size - 1):
                 lo = 1 << (d.size.bit_length() - 1)
                 problems.append(
@@ -303,14 +319,31 @@ class SweepSpec(SpecModel):
                 )
         if d.second_order and d.kind != "sobol":
             problems.append("design.second_order: only a Sobol design has second-order indices")
-        if d.kind == "sobol":
+        if d.levels is not None and d.kind != "morris":
+            problems.append(
+                "design.levels: only a Morris design has levels (a grid takes each parameter's "
+                "values or steps)"
+            )
+        elif d.levels is not None and d.levels % 2:
+            problems.append(
+                f"design.levels: a Morris design needs an even number of levels (got "
+                f"{d.levels}; try {d.levels - 1} or {d.levels + 1}): "
+                "each step then moves a parameter by half its levels"
+            )
+        if d.kind in ("sobol", "morris"):
+            name = "a Sobol" if d.kind == "sobol" else "a Morris"
             for path, p in params.items():
                 levels = _levels(p)
                 if levels is not None and common_dtype(levels) not in ("int", "float"):
                     problems.append(
-                        f"parameters.{path}: a Sobol design needs numeric parameters (this "
+                        f"parameters.{path}: {name} design needs numeric parameters (this "
                         f"{p.kind} holds {common_dtype(levels) or 'mixed values'}); vary it in a "
                         "grid or lhs design, or fix it under [set]"
+                    )
+                elif d.kind == "morris" and levels is not None and len(levels) < 2:
+                    problems.append(
+                        f"parameters.{path}: a Morris design moves every parameter: give it at "
+                        "least two values, or fix it under [set]"
                     )
         paths = [*params, *self.fixed]
         for a, b in itertools.combinations(paths, 2):
@@ -336,6 +369,8 @@ class SweepSpec(SpecModel):
         if d.kind == "lhs":
             return int(d.size or 0)
         k = len(self.parameters)
+        if d.kind == "morris":
+            return int(d.size or 0) * (k + 1)
         return int(d.size or 0) * ((2 * k + 2) if d.second_order else (k + 2))
 
 
@@ -452,6 +487,17 @@ class Param:
             return [float(x) for x in np.exp(lo + np.asarray(u) * (hi - lo))]
         return [float(x) for x in self.low + np.asarray(u) * (self.high - self.low)]
 
+    def from_grid(self, u: np.ndarray) -> list[Any]:
+        """Map the points of a Morris grid (k / (p - 1) for k = 0..p-1) to values: a continuous
+        parameter as `from_unit`; one with n finite values spreads the p grid levels evenly over
+        them (value round(u x (n - 1))), so its first and last values are the grid's ends and
+        n = p maps one to one."""
+        if self.levels is None:
+            return self.from_unit(u)
+        n = len(self.levels)
+        idx = np.clip(np.rint(np.asarray(u) * (n - 1)).astype(np.int64), 0, n - 1)
+        return [self.levels[i] for i in idx]
+
     def candidates(self) -> list[Any]:
         """Values to check against the scenario before the sweep: the levels, or the bounds."""
         if self.levels is None:
@@ -470,6 +516,10 @@ class Design:
     points: list[tuple[Any, ...]]
     size: int | None = None
     second_order: bool = False
+    #: Morris: the number of grid levels, and the unit sample SALib drew (rows: points), which
+    #: `SALib.analyze.morris` needs to tell which parameter each step moved, and which way.
+    levels: int | None = None
+    unit: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def n_points(self) -> int:
@@ -480,7 +530,8 @@ class Design:
         return tuple(p.path for p in self.params)
 
     def salib_problem(self) -> dict[str, Any]:
-        """The SALib problem the Sobol layout was drawn for (unit bounds; values are mapped)."""
+        """The SALib problem the Sobol or Morris layout was drawn for (unit bounds; values are
+        mapped)."""
         return {
             "num_vars": len(self.params),
             "names": list(self.paths),
@@ -503,6 +554,19 @@ def make_design(spec: SweepSpec) -> Design:
         from scipy.stats import qmc
 
         unit = qmc.LatinHypercube(d=len(params), rng=design_rng(spec.seed)).random(d.size)
+    elif d.kind == "morris":
+        from SALib.sample import morris
+
+        levels = d.levels or MORRIS_LEVELS
+        problem = {
+            "num_vars": len(params),
+            "names": [p.path for p in params],
+            "bounds": [[0.0, 1.0]] * len(params),
+        }
+        unit = morris.sample(problem, d.size, num_levels=levels, seed=design_rng(spec.seed))
+        columns = [p.from_grid(unit[:, j]) for j, p in enumerate(params)]
+        points = list(zip(*columns))
+        return Design("morris", params, points, d.size, levels=levels, unit=unit)
     else:
         from SALib.sample import sobol
 

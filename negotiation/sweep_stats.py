@@ -1,10 +1,12 @@
-"""The numbers behind `bloc sweep report`: replication intervals, main effects, Sobol indices.
+"""The numbers behind `bloc sweep report`: replication intervals, main effects, Sobol indices,
+Morris screening, PRCC/SRC, coalitions.
 
 Every figure says what it rests on. A design point's metric is the mean over its replications with
 a t interval of that mean; a main effect is the mean of the point means at a level of a parameter
 (each design point counted once, however many replications it had) with a percentile bootstrap
 interval resampling those design points; Sobol indices come from `SALib.analyze.sobol` on the
-point means, with SALib's own bootstrap intervals. Runs where a metric is empty (first_fracture
+point means, with SALib's own bootstrap intervals, and so do Morris's mu* and sigma
+(`SALib.analyze.morris`). Runs where a metric is empty (first_fracture
 when no member left) are left out and counted. Random draws come from generators seeded from the
 sweep's root seed, the metric and the parameter, so a report is reproducible; no global state.
 """
@@ -260,6 +262,56 @@ def sobol_indices(
     d = len(names)
     base = n_points // (2 * d + 2 if second else d + 2)
     return SobolIndices(first, pairs, base, n_points, seed)
+
+
+# ------------------------------------------------------------------------------------------------
+# Morris screening (elementary effects)
+
+
+@dataclass(frozen=True)
+class MorrisIndices:
+    """Morris screening of one metric: by parameter (`table` index), `mu` (mean elementary
+    effect), `mu_star` (mean absolute elementary effect), `mu_star_conf` (half-width of SALib's
+    95 % bootstrap interval of mu*) and `sigma` (standard deviation of the elementary effects).
+    An elementary effect is the change of the metric over one step of one parameter, divided
+    by the step as a share of the parameter's range: the units are the metric's per whole
+    range of the parameter (its log for a log_uniform one)."""
+
+    table: pd.DataFrame
+    trajectories: int
+    n_points: int
+    levels: int
+    seed: int
+
+
+def morris_indices(
+    point_means: pd.Series,
+    design: dict[str, Any],
+    *,
+    seed: int,
+    num_resamples: int = SOBOL_RESAMPLES,
+) -> MorrisIndices | str:
+    """`SALib.analyze.morris` on the metric's mean at every design point of a Morris design
+    (`point_means` by point; the design's `unit_sample`, `levels` and `salib_problem` from
+    the sweep's metadata), with SALib's bootstrap interval of mu* (`num_resamples`
+    resamples, `conf_level` 0.95, `seed`). A string says why there are none."""
+    from SALib.analyze import morris
+
+    n_points = design["n_points"]
+    y = point_means.reindex(range(n_points))
+    if y.isna().any():
+        return f"not computed: no value at {int(y.isna().sum())} of {n_points} design points"
+    problem = design["salib_problem"]
+    x = np.asarray(design["unit_sample"], dtype=float)
+    levels = int(design["levels"])
+    res = morris.analyze(problem, x, y.to_numpy(dtype=float), num_resamples=num_resamples,
+                         conf_level=CONFIDENCE, num_levels=levels, print_to_console=False,
+                         seed=seed)  # fmt: skip
+    table = pd.DataFrame(
+        {k: np.asarray(res[k], dtype=float) for k in ("mu", "mu_star", "mu_star_conf", "sigma")},
+        index=pd.Index(list(problem["names"]), name="parameter"),
+    )
+    return MorrisIndices(table, n_points // (len(table) + 1), n_points, levels, seed)
 
 
 # ------------------------------------------------------------------------------------------------

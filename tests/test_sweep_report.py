@@ -475,3 +475,94 @@ def test_coalitions_counted_by_hand():
     assert "0 | 0 | 3 | us+eu | 67 % | 2 |" in text
     no_members = text_of(render_report(*grid_runs(identical=True)))
     assert "Add final_members to the spec's metrics" in no_members
+
+
+# --- Morris screening ---------------------------------------------------------------------------
+
+
+def morris_sweep(metric) -> tuple[pd.DataFrame, dict, object]:
+    """A Morris design drawn from a spec as `bloc sweep` draws it (3 parameters, 8
+    trajectories, 2 replications, y + 0.5 and y - 0.5, so that points with equal y have equal
+    means to the last bit), and the metric computed from each point's values by
+    `metric(a, b, c)`."""
+    from negotiation.sweep_spec import make_design, parse_spec
+
+    spec = parse_spec(
+        {
+            "seed": 21,
+            "replications": 2,
+            "design": {"kind": "morris", "size": 8},
+            "parameters": {
+                "a": {"uniform": [0.0, 2.0]},
+                "b": {"uniform": [10.0, 20.0]},
+                "c": {"values": [1, 2, 3]},
+            },
+        },
+        "morris.toml",
+    )
+    design = make_design(spec)
+    cols = {p: [pt[j] for pt in design.points] for j, p in enumerate("abc")}
+    y = [metric(a, b, c) for a, b, c in zip(cols["a"], cols["b"], cols["c"])]
+    runs = runs_table(cols, {"y": [[v + 0.5, v - 0.5] for v in y]})
+    meta = meta_for(runs, ["a", "b", "c"], ["y"], kind="morris")
+    meta["design"].update(salib_problem=design.salib_problem(), levels=design.levels,
+                          unit_sample=design.unit.tolist())  # fmt: skip
+    return runs, meta, design
+
+
+def hand_elementary_effects(design, y: np.ndarray) -> dict[int, list[float]]:
+    """Each step of each trajectory: the change of y over the change of the one parameter it
+    moves, in shares of that parameter's range (the unit sample)."""
+    effects: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    k = len(design.params)
+    for t in range(len(y) // (k + 1)):
+        rows = slice(t * (k + 1), (t + 1) * (k + 1))
+        u, v = design.unit[rows], y[rows]
+        for i in range(k):
+            step = u[i + 1] - u[i]
+            j = int(np.argmax(np.abs(step)))
+            effects[j].append(float((v[i + 1] - v[i]) / step[j]))
+    return effects
+
+
+def test_morris_screens_out_a_parameter_without_effect():
+    """b has no effect on y by construction: mu* = sigma = 0, and the page says so; a's and
+    c's mu*, mu and sigma equal the elementary effects computed by hand."""
+    runs, meta, design = morris_sweep(lambda a, b, c: 3.0 * a**2 + 2.0 * c)
+    pts = st.point_stats(runs, "y", ["a", "b", "c"])
+    res = st.morris_indices(pts["mean"], meta["design"], seed=9, num_resamples=200)
+    assert not isinstance(res, str)
+    assert (res.trajectories, res.n_points, res.levels) == (8, 32, 4)
+    table = res.table
+    assert table.at["b", "mu_star"] == 0.0 and table.at["b", "sigma"] == 0.0
+    assert table.at["b", "mu_star_conf"] == 0.0
+    effects = hand_elementary_effects(design, pts["mean"].to_numpy())
+    for j, name in enumerate("abc"):
+        ee = np.array(effects[j])
+        assert len(ee) == 8
+        assert table.at[name, "mu_star"] == pytest.approx(np.abs(ee).mean(), abs=1e-9)
+        assert table.at[name, "mu"] == pytest.approx(ee.mean(), abs=1e-9)
+        assert table.at[name, "sigma"] == pytest.approx(ee.std(ddof=1), abs=1e-9)
+    assert table.at["c", "mu"] > 0 and table.at["a", "mu"] > 0  # y grows with a and c
+    again = st.morris_indices(pts["mean"], meta["design"], seed=9, num_resamples=200)
+    pd.testing.assert_frame_equal(table, again.table)
+
+    text = text_of(render_report(runs, meta))
+    assert "Morris screening" in text
+    assert "No step of b changed y at any point tried (mu* = sigma = 0)." in text
+    assert "b | 0 ± 0 | 0 | 0 |" in text
+    seed = st.stream_seed(11, "y", "morris")
+    a = st.morris_indices(pts["mean"], meta["design"], seed=seed).table.loc["a"]
+    row = f"a | {st.fmt(a.mu_star)} ± {st.fmt(a.mu_star_conf)} | {st.fmt(a.mu)} | "
+    assert row + f"{st.fmt(a.sigma)} |" in text
+    assert "Rests on 8 trajectories of 4 design points each (32 points, a grid of 4 levels)" in text
+    # ordered by mu*: b, with none, last
+    assert text.index("\nb | 0 ± 0") > max(text.index("\na | "), text.index("\nc | "))
+
+
+def test_morris_needs_a_value_at_every_point():
+    runs, meta, _ = morris_sweep(lambda a, b, c: a + b)
+    pts = st.point_stats(runs, "y", ["a", "b", "c"])
+    assert st.morris_indices(pts["mean"].iloc[:-2], meta["design"], seed=1) == (
+        "not computed: no value at 2 of 32 design points"
+    )
