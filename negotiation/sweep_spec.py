@@ -109,6 +109,15 @@ EVENT_COLUMNS = {"round": "int64", "actor": "string", "kind": "string", "text": 
 #: Spawn key of the design sampler's seed: a 2-word key, so it never equals a run's (i,).
 DESIGN_SPAWN_KEY = (0x5EED, 0xD351)
 MAX_RUNS = 50_000_000
+#: Columns of the runs table besides the parameters and metrics (a parameter may not be one).
+RUNS_COLUMNS = {
+    "run_id": "the run's number",
+    "point": "the design point's number",
+    "replication": "the replication's number",
+    "seed": "the run's seed",
+    "status": "ok or failed",
+    "error": "why a run failed",
+}
 #: A Morris design's grid levels unless the spec says (`design.levels`; SALib's default).
 MORRIS_LEVELS = 4
 #: Candidate values checked against the scenario before a sweep (per parameter).
@@ -345,6 +354,13 @@ class SweepSpec(SpecModel):
                         f"parameters.{path}: a Morris design moves every parameter: give it at "
                         "least two values, or fix it under [set]"
                     )
+        for path in params:
+            if path in RUNS_COLUMNS:
+                problems.append(
+                    f"parameters.{path}: the runs table has a column {path!r} of its own "
+                    f"({RUNS_COLUMNS[path]}); fix the scenario's {path} under [set], or leave it "
+                    "out (a sweep gives every run its own seed)"
+                )
         paths = [*params, *self.fixed]
         for a, b in itertools.combinations(paths, 2):
             if a == b or a.startswith(b + ".") or b.startswith(a + "."):

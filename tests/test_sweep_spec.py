@@ -259,6 +259,10 @@ BAD = {
         "its end: should be less than or equal to 2 (got 3.0)",
     ),
     "no such scenario": ('scenario = "ministerial-2062"', "scenario: ministerial-2062: no such"),
+    "a parameter named as a runs column": (
+        "[parameters]\nseed = { values = [1, 2] }",
+        "parameters.seed: the runs table has a column 'seed' of its own (the run's seed)",
+    ),
     "morris without size": (
         '[design]\nkind = "morris"\n[parameters]\n"policy.outsider_penalty" = { uniform = [0, 1] }',
         "design.size: a Morris design needs a size (the number of trajectories r",
