@@ -69,6 +69,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from negotiation import sweep_custom
 from negotiation.sweep_spec import (
     EVENT_COLUMNS,
     EXTRA_TABLES,
@@ -286,6 +287,7 @@ class RunContext:
     metrics: tuple[Metric, ...]
     round_columns: tuple[str, ...]
     tables: tuple[str, ...] = ()  # per-round tables to return: rounds, actors, events
+    import_paths: tuple[str, ...] = ()  # first on the Python path for custom metrics
 
     @classmethod
     def of(cls, plan: Plan) -> RunContext:
@@ -299,6 +301,7 @@ class RunContext:
             metrics=plan.metrics,
             round_columns=plan.round_columns,
             tables=plan.tables,
+            import_paths=plan.import_paths,
         )
 
 
@@ -391,7 +394,9 @@ def run_batch(items: Sequence[RunItem], ctx: RunContext | None = None) -> BatchR
             model = BlocModel(_scenario(ctx, values), rng=seed)
             model.run()
             rounds = model.rounds_df
-            row.update(compute_metrics(ctx.metrics, rounds))
+            measured = compute_metrics(ctx.metrics, rounds)
+            measured.update(sweep_custom.compute(ctx.metrics, model, ctx.import_paths))
+            row.update(measured)
             row["status"], row["error"] = "ok", None
             for table in ctx.tables:
                 if table == "rounds":
@@ -402,6 +407,8 @@ def run_batch(items: Sequence[RunItem], ctx: RunContext | None = None) -> BatchR
                     part = model.events_df.copy()
                 part.insert(0, "run_id", run_id)
                 frames[table].append(part)
+        except sweep_custom.CustomMetricError as e:  # the run went well, its metric did not
+            row["status"], row["error"] = "failed", str(e)
         except Exception as e:  # a failed run is a result: recorded, and the sweep goes on
             row["status"], row["error"] = "failed", one_line(e)
         rows.append(row)
@@ -811,7 +818,7 @@ def _plan_info(plan: Plan) -> dict[str, dict[str, dict[str, str]]]:
     """Units and descriptions of every column of the plan's tables (`sweep_units`)."""
     return column_info(
         _table_columns(plan),
-        [m.__dict__ for m in plan.metrics],
+        [m.entry() for m in plan.metrics],
         plan.design.paths,
         plan.minerals,
     )
@@ -1035,6 +1042,8 @@ def _plan_sha256(plan: Plan) -> str:
     spec = plan.spec.model_dump(mode="json", by_alias=True, exclude={"report"})
     if not spec["tables"]:  # as before `tables` existed: sweeps started then still resume
         del spec["tables"]
+    if not spec["custom_metrics"]:  # as before custom metrics: those sweeps resume
+        del spec["custom_metrics"]
     if spec["design"].get("levels") is None:  # as before Morris designs: those sweeps resume
         spec["design"].pop("levels", None)
     blob = json.dumps({"spec": spec, "scenario": plan.scenario_sha256}, sort_keys=True)
@@ -1132,7 +1141,18 @@ def _metadata(plan: Plan) -> dict[str, Any]:
             ),
         },
         "collect": plan.spec.collect,
-        "metrics": [m.__dict__ for m in plan.metrics],
+        "metrics": [m.entry() for m in plan.metrics],
+        **(
+            {
+                "custom_metrics": {
+                    m.name: sweep_custom.source_info(m.column, plan.import_paths)
+                    for m in plan.metrics
+                    if m.stat == "custom"
+                }
+            }
+            if plan.spec.custom_metrics
+            else {}
+        ),
         "tables": _table_columns(plan),
         "columns": _plan_info(plan),
         "report": plan.spec.report.model_dump(),

@@ -46,7 +46,9 @@ ids, "+"-joined), `first_fracture` (the first round in which a member left; empt
 `mean_world_price` (one column per mineral, USD per tonne), `mean_fiscal_cost` (USD per year),
 `supplier_share` (the supplier's share of each mineral's supply in the last round). Any rounds
 column also works: `stockpile_fund` is its last value, `bloc_share_lithium:mean` is its mean
-(column `mean_bloc_share_lithium`); statistics are final, mean, min, max and sum.
+(column `mean_bloc_share_lithium`); statistics are final, mean, min, max and sum. Custom
+metrics are Python functions of the finished model, `[custom_metrics] column = "module:function"`
+(`negotiation.sweep_custom`).
 """
 
 from __future__ import annotations
@@ -246,6 +248,37 @@ class DesignSpec(SpecModel):
     levels: int | None = Field(None, ge=2, le=1000)
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_FUNCTION_REF = re.compile(
+    r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*"
+)
+
+
+class CustomMetricSpec(SpecModel):
+    """A custom metric: `"module:function"`, or a table with `function` and optionally its
+    `dtype` (float, int, bool, string; else learnt from a probe model), `unit` and
+    `description` (stored with the column, as every column's)."""
+
+    function: str
+    dtype: Literal["float", "int", "bool", "string"] | None = None
+    unit: str = ""
+    description: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_string_is_the_function(cls, v: Any) -> Any:
+        return {"function": v} if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _module_colon_function(self) -> CustomMetricSpec:
+        if not _FUNCTION_REF.fullmatch(self.function):
+            raise ValueError(
+                f"{self.function!r} is not module:function (a module's dotted name, a colon, "
+                'a function\'s name, as "my_metrics:hold_share")'
+            )
+        return self
+
+
 class ReportSpec(SpecModel):
     """`[report]`: how `bloc sweep report` presents the sweep (changing it never affects runs,
     resuming or extending)."""
@@ -265,6 +298,7 @@ class SweepSpec(SpecModel):
     design: DesignSpec = DesignSpec()
     fixed: dict[str, Any] = Field(default_factory=dict, alias="set")
     parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
+    custom_metrics: dict[str, CustomMetricSpec] = Field(default_factory=dict)
     report: ReportSpec = ReportSpec()
 
     @property
@@ -354,6 +388,16 @@ class SweepSpec(SpecModel):
                         f"parameters.{path}: a Morris design moves every parameter: give it at "
                         "least two values, or fix it under [set]"
                     )
+        for name in self.custom_metrics:
+            if not _IDENTIFIER.fullmatch(name):
+                problems.append(
+                    f"custom_metrics: {name!r} is not a usable column name: use letters, digits "
+                    "and _ (not starting with a digit), so that df.query and df.NAME can use it"
+                )
+            elif name in RUNS_COLUMNS or name in self.parameters:
+                problems.append(
+                    f"custom_metrics.{name}: the runs table already has a column {name!r}"
+                )
         for path in params:
             if path in RUNS_COLUMNS:
                 problems.append(
@@ -614,9 +658,18 @@ class Metric:
 
     name: str
     column: str
-    stat: str  # final | mean | min | max | sum | first_fracture
+    stat: str  # final | mean | min | max | sum | first_fracture | custom (column: module:function)
     dtype: str  # int64 | float64 | bool | string
     family: str | None = None  # mean_world_price or supplier_share: one of a per-mineral set
+    unit: str | None = None  # custom metrics: as the spec gives them
+    description: str | None = None
+
+    def entry(self) -> dict[str, Any]:
+        """Its `metadata.json` entry (unit and description only for a custom metric)."""
+        out = dict(self.__dict__)
+        if self.stat != "custom":
+            del out["unit"], out["description"]
+        return out
 
 
 def column_dtypes(rounds: Any) -> dict[str, str]:
@@ -695,6 +748,8 @@ def compute_metrics(metrics: Sequence[Metric], rounds: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     body = rounds.iloc[1:] if len(rounds) > 1 else rounds
     for m in metrics:
+        if m.stat == "custom":  # computed from the model (`sweep_custom.compute`)
+            continue
         if m.stat == "final":
             v = rounds[m.column].iloc[-1]
             out[m.name] = v.item() if hasattr(v, "item") else v
@@ -821,6 +876,8 @@ class Plan:
     #: The per-round tables written beside runs ("rounds", "actors", "events").
     tables: tuple[str, ...] = ()
     actor_columns: dict[str, str] = field(default_factory=dict)  # actors columns -> arrow types
+    #: Folders put first on the Python path to import custom metrics (the spec's folder).
+    import_paths: tuple[str, ...] = ()
 
     @property
     def n_runs(self) -> int:
@@ -982,6 +1039,23 @@ def load_spec(spec_path: str | Path) -> Plan:
     metrics, metric_problems = plan_metrics(spec.metrics, columns, scenario.mineral_ids)
     if metric_problems:
         raise SpecError([f"{origin}: {p}" for p in metric_problems])
+    import_paths = (str(path.resolve().parent),) if spec.custom_metrics else ()
+    if spec.custom_metrics:
+        from negotiation import sweep_custom
+
+        clash = [
+            f"{origin}: custom_metrics.{name}: a metric of the spec's metrics list is already "
+            f"named {name!r}"
+            for name in spec.custom_metrics
+            if name in {m.name for m in metrics}
+        ]
+        dtypes, custom_problems = sweep_custom.probe(spec.custom_metrics, timed, import_paths)
+        if clash or custom_problems:
+            raise SpecError(clash + [f"{origin}: {p}" for p in custom_problems])
+        metrics += [
+            Metric(name, c.function, "custom", dtypes[name], None, c.unit, c.description)
+            for name, c in spec.custom_metrics.items()
+        ]
     tables = spec.extra_tables
     round_columns: tuple[str, ...] = ()
     if "rounds" in tables:  # every column: what a researcher plots is rarely what metrics used
@@ -1008,6 +1082,7 @@ def load_spec(spec_path: str | Path) -> Plan:
         warnings=tuple(warnings),
         tables=tables,
         actor_columns=actor_columns,
+        import_paths=import_paths,
     )
 
 

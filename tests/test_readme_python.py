@@ -31,6 +31,7 @@ MARKERS = {
     "bargain": "bargain(",
     "space": "bargaining_space(",
     "strategy": "class Stubborn",
+    "custom_metric": "def members_ever(model)",
 }
 
 
@@ -147,3 +148,25 @@ def test_adding_a_strategy_as_the_readme_shows(monkeypatch):
     japan = runs[0][(runs[0]["actor"] == "japan") & (runs[0]["round"] >= 1)]
     assert (japan["strategy"] == "stubborn").all()
     pd.testing.assert_frame_equal(runs[0], runs[1])
+
+
+def test_the_custom_metrics_example(tmp_path):
+    """The README's [custom_metrics] table and my_metrics.py, in a small sweep."""
+    import textwrap
+
+    from negotiation.sweep import load, run_sweep
+
+    readme = (ROOT / "README.md").read_text()
+    (table,) = [
+        b for b in re.findall(r"```toml\n(.*?)```", readme, re.S) if "[custom_metrics]" in b
+    ]
+    (tmp_path / "my_metrics.py").write_text(textwrap.dedent(block("custom_metric")))
+    spec = tmp_path / "spec.toml"
+    head = 'metrics = ["final_size"]\n[set]\n"time.rounds" = 3\n[parameters]\n'
+    head += '"policy.outsider_penalty" = { values = [0.05, 0.2] }\n'
+    spec.write_text(head + textwrap.dedent(table))
+    assert run_sweep(spec, tmp_path / "out", workers=1, progress=False).n_ok == 2
+    runs, _, _ = load(tmp_path / "out")
+    assert (runs["members_ever"] >= runs["final_size"]).all()
+    assert runs["penalty_pct"].tolist() == [5.0, 20.0]
+    assert runs.attrs["units"]["penalty_pct"] == "%"
