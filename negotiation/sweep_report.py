@@ -7,8 +7,9 @@ the design points' means at each level, with a bootstrap interval over design po
 Sobol design, first-order, total (and, when the design paid for them, second-order) Sobol indices
 from `SALib.analyze.sobol` on the design points' means, with SALib's bootstrap intervals; for a
 Morris design, mu*, mu and sigma of every parameter (`SALib.analyze.morris`); for a Latin
-hypercube, PRCC and SRC of each numeric parameter with bootstrap intervals; and which
-coalitions formed (final memberships, overall, by actor and by design point). Every
+hypercube, PRCC and SRC of each numeric parameter with bootstrap intervals; which settings make
+the bloc hold (a PRIM box from `ema_workbench.analysis.prim`, with coverage and density); and
+which coalitions formed (final memberships, overall, by actor and by design point). Every
 figure says how many design points and runs it rests on, and how many runs a metric's empty values
 (first_fracture when no member left) leave out. The numbers come from `negotiation.sweep_stats`.
 Parameters with many distinct values (Latin hypercube, Sobol) are grouped into quantile bins. It
@@ -478,6 +479,107 @@ def _sensitivity_section(
     return "".join(out)
 
 
+def _prim_limit(r: Any) -> tuple[str, str]:
+    """A restricted parameter's box and full range, as text."""
+    if r.kind == "categorical":
+        return ", ".join(r.values), ", ".join(r.full)
+    return f"{_fmt(r.low)} to {_fmt(r.high)}", f"{_fmt(r.full[0])} to {_fmt(r.full[1])}"
+
+
+def _qp(v: float) -> str:
+    if not math.isfinite(v):
+        return "(not restricted)"
+    return f"{v:.2g}" + (" (not significant)" if v > 0.05 else "")
+
+
+def _prim_figure(res: st.PrimResult) -> str:
+    t = res.trajectory
+    fig = _figure(5.2, 3.6)
+    ax = fig.add_subplot()
+    points = ax.scatter(t["coverage"], t["density"], c=t["res_dim"], cmap="viridis", s=18)
+    ax.scatter([res.coverage], [res.density], s=120, facecolors="none", edgecolors="red",
+               label=f"box chosen ({res.chosen})")  # fmt: skip
+    ax.axhline(res.density_target, color="grey", linewidth=0.8, linestyle=":")
+    ax.set_xlabel("coverage (share of the held runs inside the box)")
+    ax.set_ylabel("density (share of the box's runs that held)")
+    ax.set_title("PRIM peeling trajectory")
+    fig.colorbar(points, ax=ax, label="parameters restricted")
+    ax.legend(loc="lower left")
+    return _svg(fig)
+
+
+def _prim_section(ok: pd.DataFrame, paths: Sequence[str]) -> str:
+    out = ["<h2>Which settings make the bloc hold?</h2>"]
+    missing = [m for m in ("final_size", "first_fracture") if m not in ok.columns]
+    if missing:
+        out.append(
+            f"<p>Add {' and '.join(missing)} to the spec's metrics to see which settings make "
+            "the bloc hold.</p>"
+        )
+        return "".join(out)
+    if ok.empty or not paths:
+        out.append("<p>Nothing to search: no successful run, or no parameter.</p>")
+        return "".join(out)
+    held = st.holds(ok)
+    k, n = int(held.sum()), len(ok)
+    out.append(
+        f"<p>The bloc holds in a run when {esc(st.HOLDS_DOC)} (as <code>bloc ensemble</code> "
+        f"says it). It held in {k} of the {n} successful runs.</p>"
+    )
+    res = st.prim_box(ok[list(paths)].reset_index(drop=True), held.to_numpy())
+    if isinstance(res, str):
+        out.append(f"<p>No box: {esc(res)}.</p>")
+        return "".join(out)
+    out.append(
+        "<p>PRIM (the patient rule induction method of scenario discovery, "
+        "<code>ema_workbench.analysis.prim</code>) looks for a box of parameter values, a range "
+        "for each numeric parameter and a set of values for the others, inside which the bloc "
+        "holds: it peels off the slices of runs that hold least, one at a time, down to 5 % of "
+        "the runs. Each run is a case, with the parameter values of its design point "
+        "(replications of a point may disagree). <b>Coverage</b>: the share of the runs where "
+        "the bloc held that fall inside the box; <b>density</b>: the share of the runs inside "
+        "the box where it held; <b>mass</b>: the share of all runs inside. Peeling trades "
+        "coverage for density; the box shown is the one of highest coverage with a density of "
+        f"at least {res.density_target:.0%}"
+        + ("" if res.reached else " (no box reaches it: the densest is shown)")
+        + ".</p>"
+    )
+    out.append(f"<figure>{_prim_figure(res)}</figure>")
+    out.append(
+        f"<p>The box: coverage {res.coverage:.0%}, density {res.density:.0%}, mass "
+        f"{res.mass:.0%}: {res.n_in_box} of the {res.n} runs are inside, and the bloc held in "
+        f"{round(res.density * res.n_in_box)} of them, out of the {res.n_interest} runs where it "
+        "held.</p>"
+    )
+    if res.limits.empty:
+        out.append("<p>It restricts no parameter.</p>")
+        return "".join(out)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{esc(c)}</td>"
+            for c in (r.parameter, *_prim_limit(r), _qp(r.qp_low), _qp(r.qp_high))
+        )
+        + "</tr>"
+        for r in res.limits.itertuples()
+    )
+    out.append(
+        "<table><tr><th>parameter</th><th>in the box</th><th>over all runs</th>"
+        "<th>quasi-p, lower side</th><th>quasi-p, upper side</th></tr>"
+        f"{body}</table>"
+    )
+    free = [p for p in paths if p not in set(res.limits["parameter"])]
+    out.append(
+        "<p>Any value of the parameters not listed"
+        + (f" ({esc(', '.join(free))})" if free else "")
+        + ". The quasi-p-value of a restricted side (EMA Workbench's, after Bryant and "
+        "Lempert 2010) is a one-sided binomial test: the chance of the box's density, or more, "
+        "among the runs of the box with that side's restriction dropped. Above 0.05, read that "
+        "side as not restricted.</p>"
+    )
+    return "".join(out)
+
+
 def _coalitions_section(ok: pd.DataFrame, paths: Sequence[str]) -> str:
     out = ["<h2>Coalitions that formed</h2>"]
     if "final_members" not in ok.columns:
@@ -687,6 +789,7 @@ def render_report(
 
         if design["kind"] == "lhs" and params:
             parts.append(_sensitivity_section(ok, points, chosen, params, meta))
+    parts.append(_prim_section(ok, paths))
     parts.append(_coalitions_section(ok, paths))
 
     parts.append("<h2>Failed runs</h2>")

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from negotiation import ensemble
+
 CONFIDENCE = 0.95
 #: Bootstrap resamples of a main effect, and of SALib's Sobol intervals.
 BOOTSTRAP_RESAMPLES = 2000
@@ -435,6 +437,127 @@ def sensitivity(
     )
     out.attrs.update(r2=r2, n=n, seed=seed, n_resamples=n_resamples)
     return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Scenario discovery: which settings make the bloc hold (PRIM)
+
+#: The density a PRIM box should reach: the report picks the box of highest coverage among those
+#: with at least this density on the peeling trajectory.
+PRIM_DENSITY = 0.8
+#: "Holds", as `bloc ensemble` says it.
+HOLDS_DOC = ensemble.HOLDS_DOC
+
+
+def holds(ok: pd.DataFrame) -> pd.Series:
+    """Whether the bloc held in each run: at the last round at least two members
+    (`final_size`), and no member left during the run (`first_fracture` empty)."""
+    size = ok["final_size"].astype("float64")
+    return (size >= 2) & ok["first_fracture"].isna()
+
+
+@dataclass(frozen=True)
+class PrimResult:
+    """A PRIM box (`ema_workbench.analysis.prim`) and the peeling trajectory it was chosen on.
+
+    `limits`: one row per parameter the box restricts: `parameter`, `kind` (numeric or
+    categorical), `low`, `high` (numeric: the box's range, inclusive), `values` (categorical:
+    the values inside, sorted), `full` (the range or values of all runs), `qp_low`, `qp_high`
+    (EMA's quasi-p-values of each restricted side; NaN where that side is not restricted).
+    `trajectory`: coverage, density, mass, res_dim, n of every box peeled. `chosen`: its row.
+    `reached`: whether the chosen box reaches the density asked for."""
+
+    limits: pd.DataFrame
+    trajectory: pd.DataFrame
+    chosen: int
+    coverage: float
+    density: float
+    mass: float
+    n_in_box: int
+    n: int
+    n_interest: int
+    density_target: float
+    reached: bool
+
+
+def _prim_inputs(x: pd.DataFrame) -> pd.DataFrame:
+    """Parameters as PRIM reads them: numbers as floats, anything else as text categories."""
+    out = {}
+    for c in x.columns:
+        s = x[c]
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            out[c] = s.to_numpy(dtype=float)
+        else:
+            out[c] = s.astype(str).to_numpy(dtype=object)
+    return pd.DataFrame(out)
+
+
+def prim_box(
+    x: pd.DataFrame,
+    y: Any,
+    *,
+    density: float = PRIM_DENSITY,
+    peel_alpha: float = 0.05,
+    paste_alpha: float = 0.05,
+    mass_min: float = 0.05,
+) -> PrimResult | str:
+    """PRIM (`ema_workbench.analysis.prim.Prim`, its default lenient objective) on the cases
+    `x` (one row per run: the parameters) and the outcome of interest `y` (true/false per run):
+    one box peeled down to `mass_min`; of its trajectory, the box of highest coverage with
+    density >= `density` (ties: the denser), else the densest box (ties: the higher
+    coverage). Coverage: the share of the cases of interest inside the box; density: the share
+    of the cases inside that are of interest; mass: the share of all cases inside. A string
+    says why there is none. Deterministic: PRIM draws nothing at random."""
+    import warnings as _warnings
+
+    y = np.asarray(y, dtype=bool)
+    n, k = len(y), int(y.sum())
+    if x.shape[1] == 0:
+        return "not computed: no parameter"
+    if k == 0 or k == n:
+        return f"not computed: the outcome is {'true' if k else 'false'} in all {n} runs"
+    with _warnings.catch_warnings():  # EMA warns of optional parts missing and of pandas 4
+        _warnings.simplefilter("ignore")
+        from ema_workbench.analysis import prim
+
+        xs = _prim_inputs(x)
+        finder = prim.Prim(xs, y.copy(), peel_alpha=peel_alpha, paste_alpha=paste_alpha,
+                           mass_min=mass_min)  # fmt: skip
+        box = finder.find_box()
+        trajectory = box.peeling_trajectory[["coverage", "density", "mass", "res_dim", "n"]]
+        trajectory = trajectory.astype({"res_dim": int, "n": int}).reset_index(drop=True)
+        dense = trajectory[trajectory["density"] >= density]
+        reached = not dense.empty
+        pool = (
+            dense if reached else trajectory[trajectory["density"] == trajectory["density"].max()]
+        )
+        best = pool.sort_values(["coverage", "density"], ascending=False, kind="stable")
+        chosen = int(best.index[0])
+        box.select(chosen)
+        lims = box.box_lim
+        qp = box.p_values[chosen]
+    init = finder.box_init
+    rows = []
+    for c in xs.columns:
+        lo, hi = lims[c].iloc[0], lims[c].iloc[1]
+        full_lo, full_hi = init[c].iloc[0], init[c].iloc[1]
+        if isinstance(lo, set):
+            if lo == full_lo:
+                continue
+            row = {"kind": "categorical", "low": math.nan, "high": math.nan,
+                   "values": sorted(lo), "full": sorted(full_lo)}  # fmt: skip
+        else:
+            if lo <= full_lo and hi >= full_hi:
+                continue
+            row = {"kind": "numeric", "low": float(lo), "high": float(hi), "values": None,
+                   "full": (float(full_lo), float(full_hi))}  # fmt: skip
+        q = [math.nan if v is None or v < 0 else float(v) for v in qp.get(c, [None, None])]
+        rows.append({"parameter": c, **row, "qp_low": q[0], "qp_high": q[1]})
+    columns = ["parameter", "kind", "low", "high", "values", "full", "qp_low", "qp_high"]
+    limits = pd.DataFrame(rows, columns=columns)
+    r = trajectory.loc[chosen]
+    return PrimResult(limits, trajectory, chosen, float(r["coverage"]), float(r["density"]),
+                      float(r["mass"]), int(r["n"]), n, k, density, reached)  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------

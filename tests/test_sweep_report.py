@@ -566,3 +566,106 @@ def test_morris_needs_a_value_at_every_point():
     assert st.morris_indices(pts["mean"].iloc[:-2], meta["design"], seed=1) == (
         "not computed: no value at 2 of 32 design points"
     )
+
+
+# --- which settings make the bloc hold (PRIM) ---------------------------------------------------
+
+
+def known_box_runs(n_points: int = 300) -> pd.DataFrame:
+    """Runs (2 replications a point) where the bloc holds exactly when penalty > 0.6, floor
+    < 0.3 and the instrument is border; `patience` has no part in it. Where it fails, half the
+    runs lose a member (first_fracture 3) and half end with one member."""
+    rng = np.random.default_rng(12)
+    params = {
+        "policy.penalty": list(rng.uniform(0, 1, n_points)),
+        "policy.floor": list(rng.uniform(0, 1, n_points)),
+        "policy.instrument": list(rng.choice(["border", "price_gap"], n_points)),
+        "actors.japan.patience": list(rng.integers(1, 6, n_points)),
+    }
+    inside = [
+        a > 0.6 and b < 0.3 and c == "border"
+        for a, b, c in zip(params["policy.penalty"], params["policy.floor"],
+                           params["policy.instrument"])
+    ]  # fmt: skip
+    size = [[3.0, 3.0] if h else [1.0, 3.0] for h in inside]
+    fracture = [[math.nan, math.nan] if h else [math.nan, 3.0] for h in inside]
+    return runs_table(params, {"final_size": size, "first_fracture": fracture}), inside
+
+
+def test_holds_is_the_ensembles_definition():
+    size = [[3.0], [1.0], [4.0]]
+    fracture = [[math.nan], [math.nan], [2.0]]
+    runs = runs_table({"a": [0.0, 1.0, 2.0]}, {"final_size": size, "first_fracture": fracture})
+    assert st.holds(runs).tolist() == [True, False, False]
+    from negotiation.ensemble import HOLDS_DOC
+
+    assert st.HOLDS_DOC == HOLDS_DOC
+
+
+def test_prim_finds_the_box_known_by_construction():
+    runs, inside = known_box_runs()
+    held = st.holds(runs)
+    assert held.sum() == 2 * sum(inside)
+    params = ["policy.penalty", "policy.floor", "policy.instrument", "actors.japan.patience"]
+    res = st.prim_box(runs[params], held)
+    assert not isinstance(res, str)
+    assert res.reached and res.coverage >= 0.9 and res.density >= 0.9
+    assert (res.n, res.n_interest) == (600, int(held.sum()))
+    lim = res.limits.set_index("parameter")
+    # exactly the three parameters of the rule, each on the side the rule restricts
+    assert list(lim.index) == ["policy.penalty", "policy.floor", "policy.instrument"]
+    assert 0.6 < lim.at["policy.penalty", "low"] < 0.65
+    assert 0.25 < lim.at["policy.floor", "high"] < 0.35
+    assert lim.at["policy.instrument", "values"] == ["border"]
+    assert lim.at["policy.instrument", "full"] == ["border", "price_gap"]
+    assert lim.at["policy.penalty", "qp_low"] < 1e-3 and lim.at["policy.floor", "qp_high"] < 1e-3
+    assert np.isnan(lim.at["policy.penalty", "qp_high"]) and np.isnan(
+        lim.at["policy.floor", "qp_low"]
+    )
+    # the box's statistics are what its limits select
+    box = (
+        runs["policy.penalty"].between(lim.at["policy.penalty", "low"],
+                                       lim.at["policy.penalty", "high"])
+        & runs["policy.floor"].between(lim.at["policy.floor", "low"],
+                                       lim.at["policy.floor", "high"])
+        & (runs["policy.instrument"] == "border")
+    )  # fmt: skip
+    assert res.n_in_box == int(box.sum())
+    assert res.coverage == pytest.approx(held[box].sum() / held.sum())
+    assert res.density == pytest.approx(held[box].mean())
+    assert res.mass == pytest.approx(box.mean())
+    # the trajectory ends at mass_min, and the box chosen is its best coverage at density 0.8
+    t = res.trajectory
+    dense = t[t["density"] >= 0.8]
+    assert res.coverage == dense["coverage"].max()
+
+
+def test_prim_says_why_not():
+    x = pd.DataFrame({"a": [0.0, 1.0, 2.0]})
+    assert st.prim_box(x, [True] * 3) == "not computed: the outcome is true in all 3 runs"
+    assert st.prim_box(x, [False] * 3) == "not computed: the outcome is false in all 3 runs"
+
+
+def test_the_page_says_which_settings_make_the_bloc_hold():
+    runs, inside = known_box_runs()
+    params = ["policy.penalty", "policy.floor", "policy.instrument", "actors.japan.patience"]
+    meta = meta_for(runs, params, ["final_size", "first_fracture"], kind="lhs",
+                    stats_={"first_fracture": "first_fracture"})  # fmt: skip
+    text = text_of(render_report(runs, meta))
+    held = int(st.holds(runs).sum())
+    assert "Which settings make the bloc hold?" in text
+    assert f"It held in {held} of the 600 successful runs." in text
+    res = st.prim_box(runs[params], st.holds(runs))
+    assert (
+        f"The box: coverage {res.coverage:.0%}, density {res.density:.0%}, mass {res.mass:.0%}: "
+        f"{res.n_in_box} of the 600 runs are inside"
+    ) in text
+    low = st.fmt(res.limits.set_index("parameter").at["policy.penalty", "low"])
+    assert re.search(
+        rf"\npolicy\.penalty \| {re.escape(low)} to [\d.]+ \| [\d.]+ to [\d.]+ \| ", text
+    )
+    assert "\npolicy.instrument | border | border, price_gap | " in text
+    # without the metrics that say whether it held, the page says what to add
+    no_fracture = runs.drop(columns="first_fracture")
+    meta2 = meta_for(no_fracture, params, ["final_size"], kind="lhs")
+    assert "Add first_fracture to the spec's metrics" in text_of(render_report(no_fracture, meta2))
