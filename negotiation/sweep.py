@@ -95,6 +95,8 @@ __all__ = [
     "load_spec",
     "point_key",
     "point_seed",
+    "query_name",
+    "query_names",
     "resume_command",
     "run_seed",
     "run_sweep",
@@ -1851,3 +1853,27 @@ def columns(out: str | Path) -> pd.DataFrame:
         for c, dtype in cols
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=["table", "column", "type", "unit", "description"])
+
+
+def query_name(column: str) -> str:
+    """A column's name as `df.query` and attribute access take it: a parameter's dotted path
+    with each "." as "__" (`policy.outsider_penalty` -> `policy__outsider_penalty`); every other
+    column (run ids, metrics, custom metrics, rounds columns) is one already."""
+    return column.replace(".", "__")
+
+
+def query_names(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a sweep table with every column renamed by `query_name`, for
+    `df.query("policy__outsider_penalty > 0.1")`; its units and descriptions in `attrs` follow,
+    and `attrs["columns"]` maps each new name back to the column's own. (Without it, `df.query`
+    takes a dotted name in backticks: ``df.query("`policy.outsider_penalty` > 0.1")``.)"""
+    names = {c: query_name(c) for c in df.columns}
+    if len(set(names.values())) < len(names):
+        raise ValueError("two columns would get the same name: " + ", ".join(df.columns))
+    out = df.rename(columns=names)
+    out.attrs = {
+        k: ({names.get(c, c): v for c, v in a.items()} if k in ("units", "descriptions") else a)
+        for k, a in df.attrs.items()
+    }
+    out.attrs["columns"] = {new: old for old, new in names.items()}
+    return out

@@ -32,12 +32,18 @@ MARKERS = {
     "space": "bargaining_space(",
     "strategy": "class Stubborn",
     "custom_metric": "def members_ever(model)",
+    "query": "query_names(",
 }
 
 
 def block(kind: str) -> str:
-    (found,) = [b for b in BLOCKS if MARKERS[kind] in b]
-    return found
+    """The block with this kind's marker (of several, the one with no other kind's marker)."""
+    found = [b for b in BLOCKS if MARKERS[kind] in b]
+    if len(found) > 1:
+        others = [m for k, m in MARKERS.items() if k != kind]
+        found = [b for b in found if not any(m in b for m in others)]
+    (one,) = found
+    return one
 
 
 def test_every_python_block_of_the_readme_is_run_by_a_test_here():
@@ -96,6 +102,14 @@ def test_load_a_sweep_in_pandas(tmp_path, monkeypatch):
     code = block("sweep").strip().splitlines()
     by_penalty = eval(code[-1], ns)  # the block's last line is an expression: show its value
     assert len(by_penalty) == 4 and np.isfinite(by_penalty).all()
+    # column names for df.query, on the same sweep
+    ns = {}
+    exec(block("query"), ns)
+    code = block("query").strip().splitlines()
+    chosen = eval(code[-1], ns)
+    runs = ns["runs"]
+    expected = runs[(runs["policy__outsider_penalty"] > 0.1) & (runs["final_size"] >= 3)]
+    pd.testing.assert_frame_equal(chosen, expected)
 
 
 def test_an_ensemble_from_python():
