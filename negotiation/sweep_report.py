@@ -342,6 +342,23 @@ def _sobol_section(res: st.SobolIndices | str, metric: str, counts: pd.Series) -
     return f"<h3>{esc(metric)}</h3><figure>{_svg(fig)}</figure>{table}{rests}"
 
 
+def _convergence_figure(curve: pd.DataFrame, metric: str) -> str:
+    fig = _figure(8.0, 3.2)
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, index in zip(axes, ("S1", "ST")):
+        for k, (name, sub) in enumerate(curve.groupby("parameter", sort=False)):
+            ax.errorbar(sub["base"], sub[index], yerr=sub[f"{index}_conf"], marker="o",
+                        capsize=3, label=name, color=f"C{k}")  # fmt: skip
+        ax.set_xscale("log", base=2)
+        ax.axhline(0, color="grey", linewidth=0.8)
+        ax.set_xlabel("base size N")
+        ax.set_title("first order S1" if index == "S1" else "total ST")
+    axes[0].set_ylabel("Sobol index")
+    axes[1].legend(fontsize=8)
+    fig.suptitle(f"Sobol indices of {metric} against N (± 95 % conf.)")
+    return _svg(fig)
+
+
 def _morris_section(res: st.MorrisIndices | str, metric: str, counts: pd.Series) -> str:
     if isinstance(res, str):
         return f"<h3>{esc(metric)}</h3><p>{esc(res)}</p>"
@@ -760,6 +777,25 @@ def render_report(
                 if isinstance(res, str) and points[m]["n"].lt(points[m]["runs"]).any():
                     res += _empty_reason(meta, m)
                 parts.append(_sobol_section(res, m, points[m]["n"]))
+                if isinstance(res, str):
+                    continue
+                curve = st.sobol_convergence(
+                    means, design, seed=st.stream_seed(root_seed, m, "sobol")
+                )
+                if isinstance(curve, str):
+                    parts.append(f"<p>Convergence: {esc(curve)}.</p>")
+                    continue
+                bases = sorted(curve["base"].unique())
+                parts.append(
+                    f"<figure>{_convergence_figure(curve, m)}</figure><p>Convergence: the "
+                    f"indices of {esc(m)} from the first N x (D + 2) design points "
+                    f"({'N x (2D + 2) with second order; ' if design['second_order'] else ''}"
+                    "SALib's layout of base N is the start of the layout of base 2N), for N = "
+                    f"{', '.join(str(int(b)) for b in bases)}, each with SALib's 95 % "
+                    "interval. Indices that still move as N doubles, or intervals that "
+                    "overlap those of other parameters, are not settled: a larger base (resume "
+                    "with size doubled) runs only the new points.</p>"
+                )
 
         if design["kind"] == "morris":
             parts.append("<h2>Morris screening</h2>")

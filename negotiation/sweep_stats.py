@@ -266,6 +266,42 @@ def sobol_indices(
     return SobolIndices(first, pairs, base, n_points, seed)
 
 
+#: The smallest base size of a Sobol convergence curve.
+CONVERGENCE_MIN_BASE = 4
+
+
+def sobol_convergence(
+    point_means: pd.Series,
+    design: dict[str, Any],
+    *,
+    seed: int,
+    num_resamples: int = SOBOL_RESAMPLES,
+    min_base: int = CONVERGENCE_MIN_BASE,
+) -> pd.DataFrame | str:
+    """Sobol indices against the base size N: SALib's Saltelli layout of base n is the start of
+    the layout of base 2n, so the first n x (D + 2) design points (n x (2D + 2) with second
+    order) are a design of base n. For n = min_base, 2 min_base, ... up to the design's base,
+    `sobol_indices` on those points (the same seed at every n). Columns: `base`, `parameter`,
+    `S1`, `S1_conf`, `ST`, `ST_conf`. A string says why there is none."""
+    d = len(design["salib_problem"]["names"])
+    per_base = 2 * d + 2 if design["second_order"] else d + 2
+    base = int(design["n_points"]) // per_base
+    if base < 2 * min_base:
+        return f"not drawn: a base size of {base} gives fewer than two points on the curve"
+    rows = []
+    n = min_base
+    while n <= base:
+        sub = {**design, "n_points": n * per_base}
+        res = sobol_indices(point_means.reindex(range(n * per_base)), sub, seed=seed,
+                            num_resamples=num_resamples)  # fmt: skip
+        if isinstance(res, str):
+            return f"not drawn at base {n}: {res.removeprefix('not computed: ')}"
+        for name, r in res.first.iterrows():
+            rows.append({"base": n, "parameter": name, **r.to_dict()})
+        n *= 2
+    return pd.DataFrame(rows, columns=["base", "parameter", "S1", "S1_conf", "ST", "ST_conf"])
+
+
 # ------------------------------------------------------------------------------------------------
 # Morris screening (elementary effects)
 

@@ -96,7 +96,7 @@ def test_custom_metrics_are_computed_per_run_on_the_workers(tmp_path):
     """, "metrics_ok")  # fmt: skip
     out = tmp_path / "out"
     summary = run_sweep(spec, out, workers=2, batch_size=1, progress=False)
-    assert (summary.n_ok, summary.n_failed) == (4, 0)
+    assert (summary.n_ok, summary.n_failed) == (4, 0), summary.failures[:2]
     runs, _, meta = load(out)
     assert str(runs["members_ever"].dtype) == "Int64" and str(runs["maybe"].dtype) == "float64"
     assert runs["held"].dtype == bool and runs["maybe"].isna().all()

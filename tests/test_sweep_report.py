@@ -246,6 +246,36 @@ def test_sobol_on_point_means_matches_ishigami_and_salib(ishigami):
     assert (np.abs(res.first["S1"] - ISHIGAMI_S1) <= res.first["S1_conf"]).all()
 
 
+def test_sobol_convergence_uses_the_start_of_the_layout(ishigami):
+    """At base n the indices come from the first n x (2D + 2) points (a Saltelli layout of base
+    n, as SALib draws it); at the full base they are the page's indices; they approach
+    Ishigami's analytic indices as n grows."""
+    from SALib.analyze import sobol
+    from SALib.sample import sobol as saltelli
+    from SALib.test_functions import Ishigami
+
+    problem, y, runs, meta = ishigami
+    means = st.point_stats(runs, "y")["mean"]
+    curve = st.sobol_convergence(means, meta["design"], seed=5, num_resamples=100)
+    assert sorted(curve["base"].unique()) == [4, 8, 16, 32, 64, 128, 256, 512, 1024]
+    at = curve.set_index(["base", "parameter"])
+    full = st.sobol_indices(means, meta["design"], seed=5, num_resamples=100)
+    np.testing.assert_allclose(at.loc[1024][["S1", "S1_conf", "ST", "ST_conf"]], full.first)
+    x64 = saltelli.sample(problem, 64, calc_second_order=True, seed=3)
+    np.testing.assert_allclose(x64, saltelli.sample(problem, 1024, calc_second_order=True,
+                                                    seed=3)[: 64 * 8])  # fmt: skip
+    direct = sobol.analyze(problem, Ishigami.evaluate(x64), calc_second_order=True,
+                           num_resamples=100, conf_level=0.95, seed=5)  # fmt: skip
+    np.testing.assert_allclose(at.loc[64]["S1"], direct["S1"], atol=1e-9)
+    np.testing.assert_allclose(at.loc[64]["ST_conf"], direct["ST_conf"], atol=1e-9)
+    err = {n: np.abs(at.loc[n]["S1"].to_numpy() - ISHIGAMI_S1).max() for n in (4, 1024)}
+    assert err[1024] < 0.05 and err[1024] < err[4]
+    assert st.sobol_convergence(means.iloc[: 8 * 7], {**meta["design"], "n_points": 8 * 7},
+                                seed=1) == (
+        "not drawn: a base size of 7 gives fewer than two points on the curve"
+    )  # fmt: skip
+
+
 def test_sobol_says_why_not(ishigami):
     _, y, runs, meta = ishigami
     means = pd.Series(y)
@@ -320,6 +350,11 @@ def test_page_says_when_there_is_one_replication_and_shows_second_order(ishigami
     assert "First-order, second-order and total indices" in text
     assert re.search(r"x1 × x3 \| 0\.2\d\d ± 0\.\d\d\d \|", text)
     assert "Rests on 8192 design points (base size 1024)" in text and "rough indices" not in text
+    assert (
+        "Convergence: the indices of y from the first N x (D + 2) design points (N x (2D + 2) "
+        "with second order; SALib's layout of base N is the start of the layout of base 2N), "
+        "for N = 4, 8, 16, 32, 64, 128, 256, 512, 1024, each with SALib's 95 % interval."
+    ) in text
 
 
 # --- which metrics, which heatmap, blank cells --------------------------------------------------
