@@ -627,8 +627,9 @@ def sweep_report(
 ) -> None:
     """Write an HTML report of the sweep in SWEEP_DIR.
 
-    Heatmap, main effects, coalitions, Sobol indices for a Sobol design, sensitivity (PRCC,
-    SRC) for a Latin hypercube; one file, no internet needed."""
+    Heatmap, main effects, coalitions, Sobol indices for a Sobol design, Morris mu* and sigma
+    for a Morris design, sensitivity (PRCC, SRC) for a Latin hypercube, which settings make the
+    bloc hold (PRIM); one file, no internet needed."""
     from negotiation.sweep_report import write_report
 
     axes = [a.strip() for a in heatmap.split(",")] if heatmap else None

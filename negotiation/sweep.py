@@ -69,6 +69,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from negotiation import sweep_custom
 from negotiation.sweep_spec import (
     EVENT_COLUMNS,
     EXTRA_TABLES,
@@ -94,6 +95,8 @@ __all__ = [
     "load_spec",
     "point_key",
     "point_seed",
+    "query_name",
+    "query_names",
     "resume_command",
     "run_seed",
     "run_sweep",
@@ -286,6 +289,7 @@ class RunContext:
     metrics: tuple[Metric, ...]
     round_columns: tuple[str, ...]
     tables: tuple[str, ...] = ()  # per-round tables to return: rounds, actors, events
+    import_paths: tuple[str, ...] = ()  # first on the Python path for custom metrics
 
     @classmethod
     def of(cls, plan: Plan) -> RunContext:
@@ -299,6 +303,7 @@ class RunContext:
             metrics=plan.metrics,
             round_columns=plan.round_columns,
             tables=plan.tables,
+            import_paths=plan.import_paths,
         )
 
 
@@ -391,7 +396,9 @@ def run_batch(items: Sequence[RunItem], ctx: RunContext | None = None) -> BatchR
             model = BlocModel(_scenario(ctx, values), rng=seed)
             model.run()
             rounds = model.rounds_df
-            row.update(compute_metrics(ctx.metrics, rounds))
+            measured = compute_metrics(ctx.metrics, rounds)
+            measured.update(sweep_custom.compute(ctx.metrics, model, ctx.import_paths))
+            row.update(measured)
             row["status"], row["error"] = "ok", None
             for table in ctx.tables:
                 if table == "rounds":
@@ -402,6 +409,8 @@ def run_batch(items: Sequence[RunItem], ctx: RunContext | None = None) -> BatchR
                     part = model.events_df.copy()
                 part.insert(0, "run_id", run_id)
                 frames[table].append(part)
+        except sweep_custom.CustomMetricError as e:  # the run went well, its metric did not
+            row["status"], row["error"] = "failed", str(e)
         except Exception as e:  # a failed run is a result: recorded, and the sweep goes on
             row["status"], row["error"] = "failed", one_line(e)
         rows.append(row)
@@ -811,7 +820,7 @@ def _plan_info(plan: Plan) -> dict[str, dict[str, dict[str, str]]]:
     """Units and descriptions of every column of the plan's tables (`sweep_units`)."""
     return column_info(
         _table_columns(plan),
-        [m.__dict__ for m in plan.metrics],
+        [m.entry() for m in plan.metrics],
         plan.design.paths,
         plan.minerals,
     )
@@ -1035,6 +1044,10 @@ def _plan_sha256(plan: Plan) -> str:
     spec = plan.spec.model_dump(mode="json", by_alias=True, exclude={"report"})
     if not spec["tables"]:  # as before `tables` existed: sweeps started then still resume
         del spec["tables"]
+    if not spec["custom_metrics"]:  # as before custom metrics: those sweeps resume
+        del spec["custom_metrics"]
+    if spec["design"].get("levels") is None:  # as before Morris designs: those sweeps resume
+        spec["design"].pop("levels", None)
     blob = json.dumps({"spec": spec, "scenario": plan.scenario_sha256}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -1122,10 +1135,26 @@ def _metadata(plan: Plan) -> dict[str, Any]:
             "n_runs": plan.n_runs,
             "run_id": "point * replications + replication",
             "parameters": params,
-            **({"salib_problem": d.salib_problem()} if d.kind == "sobol" else {}),
+            **({"salib_problem": d.salib_problem()} if d.kind in ("sobol", "morris") else {}),
+            **(
+                {"levels": d.levels, "unit_sample": np.asarray(d.unit).tolist()}
+                if d.kind == "morris"
+                else {}
+            ),
         },
         "collect": plan.spec.collect,
-        "metrics": [m.__dict__ for m in plan.metrics],
+        "metrics": [m.entry() for m in plan.metrics],
+        **(
+            {
+                "custom_metrics": {
+                    m.name: sweep_custom.source_info(m.column, plan.import_paths)
+                    for m in plan.metrics
+                    if m.stat == "custom"
+                }
+            }
+            if plan.spec.custom_metrics
+            else {}
+        ),
         "tables": _table_columns(plan),
         "columns": _plan_info(plan),
         "report": plan.spec.report.model_dump(),
@@ -1824,3 +1853,27 @@ def columns(out: str | Path) -> pd.DataFrame:
         for c, dtype in cols
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=["table", "column", "type", "unit", "description"])
+
+
+def query_name(column: str) -> str:
+    """A column's name as `df.query` and attribute access take it: a parameter's dotted path
+    with each "." as "__" (`policy.outsider_penalty` -> `policy__outsider_penalty`); every other
+    column (run ids, metrics, custom metrics, rounds columns) is one already."""
+    return column.replace(".", "__")
+
+
+def query_names(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a sweep table with every column renamed by `query_name`, for
+    `df.query("policy__outsider_penalty > 0.1")`; its units and descriptions in `attrs` follow,
+    and `attrs["columns"]` maps each new name back to the column's own. (Without it, `df.query`
+    takes a dotted name in backticks: ``df.query("`policy.outsider_penalty` > 0.1")``.)"""
+    names = {c: query_name(c) for c in df.columns}
+    if len(set(names.values())) < len(names):
+        raise ValueError("two columns would get the same name: " + ", ".join(df.columns))
+    out = df.rename(columns=names)
+    out.attrs = {
+        k: ({names.get(c, c): v for c, v in a.items()} if k in ("units", "descriptions") else a)
+        for k, a in df.attrs.items()
+    }
+    out.attrs["columns"] = {new: old for old, new in names.items()}
+    return out

@@ -6,8 +6,10 @@ of a metric over two parameters, the main effect of every parameter on each metr
 the design points' means at each level, with a bootstrap interval over design points), and, for a
 Sobol design, first-order, total (and, when the design paid for them, second-order) Sobol indices
 from `SALib.analyze.sobol` on the design points' means, with SALib's bootstrap intervals; for a
-Latin hypercube, PRCC and SRC of each numeric parameter with bootstrap intervals; and which
-coalitions formed (final memberships, overall, by actor and by design point). Every
+Morris design, mu*, mu and sigma of every parameter (`SALib.analyze.morris`); for a Latin
+hypercube, PRCC and SRC of each numeric parameter with bootstrap intervals; which settings make
+the bloc hold (a PRIM box from `ema_workbench.analysis.prim`, with coverage and density); and
+which coalitions formed (final memberships, overall, by actor and by design point). Every
 figure says how many design points and runs it rests on, and how many runs a metric's empty values
 (first_fracture when no member left) leave out. The numbers come from `negotiation.sweep_stats`.
 Parameters with many distinct values (Latin hypercube, Sobol) are grouped into quantile bins. It
@@ -340,6 +342,65 @@ def _sobol_section(res: st.SobolIndices | str, metric: str, counts: pd.Series) -
     return f"<h3>{esc(metric)}</h3><figure>{_svg(fig)}</figure>{table}{rests}"
 
 
+def _convergence_figure(curve: pd.DataFrame, metric: str) -> str:
+    fig = _figure(8.0, 3.2)
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, index in zip(axes, ("S1", "ST")):
+        for k, (name, sub) in enumerate(curve.groupby("parameter", sort=False)):
+            ax.errorbar(sub["base"], sub[index], yerr=sub[f"{index}_conf"], marker="o",
+                        capsize=3, label=name, color=f"C{k}")  # fmt: skip
+        ax.set_xscale("log", base=2)
+        ax.axhline(0, color="grey", linewidth=0.8)
+        ax.set_xlabel("base size N")
+        ax.set_title("first order S1" if index == "S1" else "total ST")
+    axes[0].set_ylabel("Sobol index")
+    axes[1].legend(fontsize=8)
+    fig.suptitle(f"Sobol indices of {metric} against N (± 95 % conf.)")
+    return _svg(fig)
+
+
+def _morris_section(res: st.MorrisIndices | str, metric: str, counts: pd.Series) -> str:
+    if isinstance(res, str):
+        return f"<h3>{esc(metric)}</h3><p>{esc(res)}</p>"
+    table = res.table.sort_values("mu_star", ascending=False, kind="stable")
+    names = list(table.index)
+    fig = _figure(5.2, 3.6)
+    ax = fig.add_subplot()
+    ax.errorbar(table["mu_star"], table["sigma"], xerr=table["mu_star_conf"], fmt="o",
+                capsize=3)  # fmt: skip
+    for name, r in table.iterrows():
+        ax.annotate(name, (r["mu_star"], r["sigma"]), textcoords="offset points",
+                    xytext=(4, 4), fontsize=8)  # fmt: skip
+    top = float(max(table["mu_star"].max(), table["sigma"].max(), 0.0))
+    if top > 0:
+        ax.plot([0, top], [0, top], color="grey", linewidth=0.8, linestyle=":")
+    ax.set_xlabel("mu* (mean |elementary effect|)")
+    ax.set_ylabel("sigma (sd of elementary effects)")
+    ax.set_title(f"Morris screening of {metric}")
+    body = "".join(
+        f"<tr><td>{esc(n)}</td><td>{_fmt(float(r.mu_star))} ± {_fmt(float(r.mu_star_conf))}"
+        f"</td><td>{_fmt(float(r.mu))}</td><td>{_fmt(float(r.sigma))}</td></tr>"
+        for n, r in zip(names, table.itertuples())
+    )
+    html_table = (
+        "<table><tr><th>parameter</th><th>mu* (± 95 % conf.)</th><th>mu</th><th>sigma</th></tr>"
+        f"{body}</table>"
+    )
+    still = [n for n, r in table.iterrows() if r["mu_star"] == 0 and r["sigma"] == 0]
+    notes = ""
+    if still:
+        notes = (
+            f"<p>No step of {esc(', '.join(still))} changed {esc(metric)} at any point tried "
+            "(mu* = sigma = 0).</p>"
+        )
+    rests = (
+        f"<p>Rests on {res.trajectories} trajectories of {len(names) + 1} design points each "
+        f"({res.n_points} points, a grid of {res.levels} levels), each point the mean of its "
+        f"runs with a value ({_span(counts)} per point).</p>"
+    )
+    return f"<h3>{esc(metric)}</h3><figure>{_svg(fig)}</figure>{html_table}{notes}{rests}"
+
+
 def _choose(requested: Sequence[str], available: Sequence[str], what: str) -> list[str]:
     problems = [
         f"--metric {m}: not a numeric metric of this sweep" + _did_you_mean(m, available)
@@ -432,6 +493,107 @@ def _sensitivity_section(
             f"<th>SRC [95 % bootstrap]</th></tr>{body}</table>"
             f"<p>{esc(rests)}; R² of the linear regression {res.attrs['r2']:.3f}.</p>"
         )
+    return "".join(out)
+
+
+def _prim_limit(r: Any) -> tuple[str, str]:
+    """A restricted parameter's box and full range, as text."""
+    if r.kind == "categorical":
+        return ", ".join(r.values), ", ".join(r.full)
+    return f"{_fmt(r.low)} to {_fmt(r.high)}", f"{_fmt(r.full[0])} to {_fmt(r.full[1])}"
+
+
+def _qp(v: float) -> str:
+    if not math.isfinite(v):
+        return "(not restricted)"
+    return f"{v:.2g}" + (" (not significant)" if v > 0.05 else "")
+
+
+def _prim_figure(res: st.PrimResult) -> str:
+    t = res.trajectory
+    fig = _figure(5.2, 3.6)
+    ax = fig.add_subplot()
+    points = ax.scatter(t["coverage"], t["density"], c=t["res_dim"], cmap="viridis", s=18)
+    ax.scatter([res.coverage], [res.density], s=120, facecolors="none", edgecolors="red",
+               label=f"box chosen ({res.chosen})")  # fmt: skip
+    ax.axhline(res.density_target, color="grey", linewidth=0.8, linestyle=":")
+    ax.set_xlabel("coverage (share of the held runs inside the box)")
+    ax.set_ylabel("density (share of the box's runs that held)")
+    ax.set_title("PRIM peeling trajectory")
+    fig.colorbar(points, ax=ax, label="parameters restricted")
+    ax.legend(loc="lower left")
+    return _svg(fig)
+
+
+def _prim_section(ok: pd.DataFrame, paths: Sequence[str]) -> str:
+    out = ["<h2>Which settings make the bloc hold?</h2>"]
+    missing = [m for m in ("final_size", "first_fracture") if m not in ok.columns]
+    if missing:
+        out.append(
+            f"<p>Add {' and '.join(missing)} to the spec's metrics to see which settings make "
+            "the bloc hold.</p>"
+        )
+        return "".join(out)
+    if ok.empty or not paths:
+        out.append("<p>Nothing to search: no successful run, or no parameter.</p>")
+        return "".join(out)
+    held = st.holds(ok)
+    k, n = int(held.sum()), len(ok)
+    out.append(
+        f"<p>The bloc holds in a run when {esc(st.HOLDS_DOC)} (as <code>bloc ensemble</code> "
+        f"says it). It held in {k} of the {n} successful runs.</p>"
+    )
+    res = st.prim_box(ok[list(paths)].reset_index(drop=True), held.to_numpy())
+    if isinstance(res, str):
+        out.append(f"<p>No box: {esc(res)}.</p>")
+        return "".join(out)
+    out.append(
+        "<p>PRIM (the patient rule induction method of scenario discovery, "
+        "<code>ema_workbench.analysis.prim</code>) looks for a box of parameter values, a range "
+        "for each numeric parameter and a set of values for the others, inside which the bloc "
+        "holds: it peels off the slices of runs that hold least, one at a time, down to 5 % of "
+        "the runs. Each run is a case, with the parameter values of its design point "
+        "(replications of a point may disagree). <b>Coverage</b>: the share of the runs where "
+        "the bloc held that fall inside the box; <b>density</b>: the share of the runs inside "
+        "the box where it held; <b>mass</b>: the share of all runs inside. Peeling trades "
+        "coverage for density; the box shown is the one of highest coverage with a density of "
+        f"at least {res.density_target:.0%}"
+        + ("" if res.reached else " (no box reaches it: the densest is shown)")
+        + ".</p>"
+    )
+    out.append(f"<figure>{_prim_figure(res)}</figure>")
+    out.append(
+        f"<p>The box: coverage {res.coverage:.0%}, density {res.density:.0%}, mass "
+        f"{res.mass:.0%}: {res.n_in_box} of the {res.n} runs are inside, and the bloc held in "
+        f"{round(res.density * res.n_in_box)} of them, out of the {res.n_interest} runs where it "
+        "held.</p>"
+    )
+    if res.limits.empty:
+        out.append("<p>It restricts no parameter.</p>")
+        return "".join(out)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{esc(c)}</td>"
+            for c in (r.parameter, *_prim_limit(r), _qp(r.qp_low), _qp(r.qp_high))
+        )
+        + "</tr>"
+        for r in res.limits.itertuples()
+    )
+    out.append(
+        "<table><tr><th>parameter</th><th>in the box</th><th>over all runs</th>"
+        "<th>quasi-p, lower side</th><th>quasi-p, upper side</th></tr>"
+        f"{body}</table>"
+    )
+    free = [p for p in paths if p not in set(res.limits["parameter"])]
+    out.append(
+        "<p>Any value of the parameters not listed"
+        + (f" ({esc(', '.join(free))})" if free else "")
+        + ". The quasi-p-value of a restricted side (EMA Workbench's, after Bryant and "
+        "Lempert 2010) is a one-sided binomial test: the chance of the box's density, or more, "
+        "among the runs of the box with that side's restriction dropped. Above 0.05, read that "
+        "side as not restricted.</p>"
+    )
     return "".join(out)
 
 
@@ -615,9 +777,55 @@ def render_report(
                 if isinstance(res, str) and points[m]["n"].lt(points[m]["runs"]).any():
                     res += _empty_reason(meta, m)
                 parts.append(_sobol_section(res, m, points[m]["n"]))
+                if isinstance(res, str):
+                    continue
+                curve = st.sobol_convergence(
+                    means, design, seed=st.stream_seed(root_seed, m, "sobol")
+                )
+                if isinstance(curve, str):
+                    parts.append(f"<p>Convergence: {esc(curve)}.</p>")
+                    continue
+                bases = sorted(curve["base"].unique())
+                parts.append(
+                    f"<figure>{_convergence_figure(curve, m)}</figure><p>Convergence: the "
+                    f"indices of {esc(m)} from the first N x (D + 2) design points "
+                    f"({'N x (2D + 2) with second order; ' if design['second_order'] else ''}"
+                    "SALib's layout of base N is the start of the layout of base 2N), for N = "
+                    f"{', '.join(str(int(b)) for b in bases)}, each with SALib's 95 % "
+                    "interval. Indices that still move as N doubles, or intervals that "
+                    "overlap those of other parameters, are not settled: a larger base (resume "
+                    "with size doubled) runs only the new points.</p>"
+                )
+
+        if design["kind"] == "morris":
+            parts.append("<h2>Morris screening</h2>")
+            parts.append(
+                "<p>Elementary effects from SALib.analyze.morris on the Morris trajectories the "
+                "design was drawn in, each design point's metric being its mean over its "
+                "replications. Each step of a trajectory moves one parameter by "
+                f"{design['levels'] // 2} of the {design['levels']} grid levels; its elementary "
+                "effect is the change of the metric divided by that step as a share of the "
+                "parameter's range, so it is in the metric's units per whole range of the "
+                "parameter (of its logarithm, for a log_uniform one). <b>mu*</b> is the mean of "
+                "their absolute values (how much the parameter matters), <b>mu</b> their mean "
+                "(mu* well above |mu|: effects of both signs), <b>sigma</b> their standard "
+                "deviation (large against mu*: the effect depends on the other parameters, or "
+                "is not linear). ± is SALib's 95 % bootstrap interval of mu* "
+                f"({st.SOBOL_RESAMPLES} resamples, seeded from the root seed and the metric). "
+                "Morris screens: it ranks parameters cheaply; it does not apportion variance as "
+                "Sobol indices do.</p>"
+            )
+            for m in chosen:
+                res = st.morris_indices(
+                    points[m]["mean"], design, seed=st.stream_seed(root_seed, m, "morris")
+                )
+                if isinstance(res, str) and points[m]["n"].lt(points[m]["runs"]).any():
+                    res += _empty_reason(meta, m)
+                parts.append(_morris_section(res, m, points[m]["n"]))
 
         if design["kind"] == "lhs" and params:
             parts.append(_sensitivity_section(ok, points, chosen, params, meta))
+    parts.append(_prim_section(ok, paths))
     parts.append(_coalitions_section(ok, paths))
 
     parts.append("<h2>Failed runs</h2>")

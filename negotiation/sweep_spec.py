@@ -13,6 +13,7 @@ A spec names a scenario, the parameters to vary (dotted paths into the scenario,
 
     [design]
     kind = "grid"                    # grid | lhs (Latin hypercube) | sobol (Saltelli layout)
+                                     # | morris (trajectories; size = r, levels = p)
 
     [set]                            # fixed values for every run
     "time.rounds" = 6
@@ -31,8 +32,13 @@ without steps are continuous), `uniform = [low, high]` or `log_uniform = [low, h
 `steps` makes a grid of them). A grid runs every combination; `lhs` draws `size` points; `sobol`
 draws SALib's Saltelli layout (`SALib.sample.sobol.sample`) of base size `size`, a power of 2:
 size x (D + 2) points, or size x (2D + 2) with `second_order = true`, so that
-`SALib.analyze.sobol` gives valid indices. Continuous parameters map the unit sample through their
-distribution; finite ones pick a level (level k of n for a unit sample in [k/n, (k+1)/n)).
+`SALib.analyze.sobol` gives valid indices; `morris` draws SALib's Morris trajectories
+(`SALib.sample.morris.sample`): `size` = r trajectories of D + 1 points each, every step moving one
+parameter by half of its range on a grid of `levels` (even, default 4) levels, so that
+`SALib.analyze.morris` gives mu* and sigma. Continuous parameters map the unit sample through
+their distribution; finite ones pick a level (level k of n for a unit sample in [k/n, (k+1)/n));
+on a Morris grid, the p grid levels are spread evenly over a parameter's n values
+(`Param.from_grid`: n = p maps one to one).
 
 Metrics are computed from the run's rounds table over the simulated rounds 1..R (round 0 is the
 opening position). Built-ins: `final_size` (members in the last round), `final_members` (their
@@ -40,7 +46,9 @@ ids, "+"-joined), `first_fracture` (the first round in which a member left; empt
 `mean_world_price` (one column per mineral, USD per tonne), `mean_fiscal_cost` (USD per year),
 `supplier_share` (the supplier's share of each mineral's supply in the last round). Any rounds
 column also works: `stockpile_fund` is its last value, `bloc_share_lithium:mean` is its mean
-(column `mean_bloc_share_lithium`); statistics are final, mean, min, max and sum.
+(column `mean_bloc_share_lithium`); statistics are final, mean, min, max and sum. Custom
+metrics are Python functions of the finished model, `[custom_metrics] column = "module:function"`
+(`negotiation.sweep_custom`).
 """
 
 from __future__ import annotations
@@ -103,6 +111,17 @@ EVENT_COLUMNS = {"round": "int64", "actor": "string", "kind": "string", "text": 
 #: Spawn key of the design sampler's seed: a 2-word key, so it never equals a run's (i,).
 DESIGN_SPAWN_KEY = (0x5EED, 0xD351)
 MAX_RUNS = 50_000_000
+#: Columns of the runs table besides the parameters and metrics (a parameter may not be one).
+RUNS_COLUMNS = {
+    "run_id": "the run's number",
+    "point": "the design point's number",
+    "replication": "the replication's number",
+    "seed": "the run's seed",
+    "status": "ok or failed",
+    "error": "why a run failed",
+}
+#: A Morris design's grid levels unless the spec says (`design.levels`; SALib's default).
+MORRIS_LEVELS = 4
 #: Candidate values checked against the scenario before a sweep (per parameter).
 MAX_CANDIDATES = 200
 
@@ -222,9 +241,42 @@ class ParameterSpec(SpecModel):
 
 
 class DesignSpec(SpecModel):
-    kind: Literal["grid", "lhs", "sobol"] = "grid"
+    kind: Literal["grid", "lhs", "sobol", "morris"] = "grid"
     size: int | None = Field(None, ge=1, le=MAX_RUNS)
     second_order: bool = False
+    #: Morris only: the grid of levels each parameter is read on (SALib's num_levels, even).
+    levels: int | None = Field(None, ge=2, le=1000)
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_FUNCTION_REF = re.compile(
+    r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*"
+)
+
+
+class CustomMetricSpec(SpecModel):
+    """A custom metric: `"module:function"`, or a table with `function` and optionally its
+    `dtype` (float, int, bool, string; else learnt from a probe model), `unit` and
+    `description` (stored with the column, as every column's)."""
+
+    function: str
+    dtype: Literal["float", "int", "bool", "string"] | None = None
+    unit: str = ""
+    description: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_string_is_the_function(cls, v: Any) -> Any:
+        return {"function": v} if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _module_colon_function(self) -> CustomMetricSpec:
+        if not _FUNCTION_REF.fullmatch(self.function):
+            raise ValueError(
+                f"{self.function!r} is not module:function (a module's dotted name, a colon, "
+                'a function\'s name, as "my_metrics:hold_share")'
+            )
+        return self
 
 
 class ReportSpec(SpecModel):
@@ -246,6 +298,7 @@ class SweepSpec(SpecModel):
     design: DesignSpec = DesignSpec()
     fixed: dict[str, Any] = Field(default_factory=dict, alias="set")
     parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
+    custom_metrics: dict[str, CustomMetricSpec] = Field(default_factory=dict)
     report: ReportSpec = ReportSpec()
 
     @property
@@ -285,16 +338,22 @@ class SweepSpec(SpecModel):
                         f"to the {p.kind}" + (" (or step = d)" if p.kind == "range" else "")
                     )
         else:
-            name = "an lhs" if d.kind == "lhs" else "a Sobol"
+            name = {"lhs": "an lhs", "sobol": "a Sobol", "morris": "a Morris"}[d.kind]
             if not params:
                 problems.append(f"parameters: {name} design needs at least one parameter")
             if d.size is None:
-                what = (
-                    "the number of points"
-                    if d.kind == "lhs"
-                    else "the base sample N, a power of 2; it runs N x (D + 2) points"
-                )
+                what = {
+                    "lhs": "the number of points",
+                    "sobol": "the base sample N, a power of 2; it runs N x (D + 2) points",
+                    "morris": "the number of trajectories r, at least 2; it runs r x (D + 1) "
+                    "points",
+                }[d.kind]
                 problems.append(f"design.size: {name} design needs a size ({what})")
+            elif d.kind == "morris" and d.size < 2:
+                problems.append(
+                    "design.size: a Morris design needs at least 2 trajectories (a parameter's "
+                    "sigma needs two elementary effects); 10 to 50 is usual"
+                )
             elif d.kind == "sobol" and d.size & (d.size - 1):
                 lo = 1 << (d.size.bit_length() - 1)
                 problems.append(
@@ -303,15 +362,49 @@ class SweepSpec(SpecModel):
                 )
         if d.second_order and d.kind != "sobol":
             problems.append("design.second_order: only a Sobol design has second-order indices")
-        if d.kind == "sobol":
+        if d.levels is not None and d.kind != "morris":
+            problems.append(
+                "design.levels: only a Morris design has levels (a grid takes each parameter's "
+                "values or steps)"
+            )
+        elif d.levels is not None and d.levels % 2:
+            problems.append(
+                f"design.levels: a Morris design needs an even number of levels (got "
+                f"{d.levels}; try {d.levels - 1} or {d.levels + 1}): "
+                "each step then moves a parameter by half its levels"
+            )
+        if d.kind in ("sobol", "morris"):
+            name = "a Sobol" if d.kind == "sobol" else "a Morris"
             for path, p in params.items():
                 levels = _levels(p)
                 if levels is not None and common_dtype(levels) not in ("int", "float"):
                     problems.append(
-                        f"parameters.{path}: a Sobol design needs numeric parameters (this "
+                        f"parameters.{path}: {name} design needs numeric parameters (this "
                         f"{p.kind} holds {common_dtype(levels) or 'mixed values'}); vary it in a "
                         "grid or lhs design, or fix it under [set]"
                     )
+                elif d.kind == "morris" and levels is not None and len(levels) < 2:
+                    problems.append(
+                        f"parameters.{path}: a Morris design moves every parameter: give it at "
+                        "least two values, or fix it under [set]"
+                    )
+        for name in self.custom_metrics:
+            if not _IDENTIFIER.fullmatch(name):
+                problems.append(
+                    f"custom_metrics: {name!r} is not a usable column name: use letters, digits "
+                    "and _ (not starting with a digit), so that df.query and df.NAME can use it"
+                )
+            elif name in RUNS_COLUMNS or name in self.parameters:
+                problems.append(
+                    f"custom_metrics.{name}: the runs table already has a column {name!r}"
+                )
+        for path in params:
+            if path in RUNS_COLUMNS:
+                problems.append(
+                    f"parameters.{path}: the runs table has a column {path!r} of its own "
+                    f"({RUNS_COLUMNS[path]}); fix the scenario's {path} under [set], or leave it "
+                    "out (a sweep gives every run its own seed)"
+                )
         paths = [*params, *self.fixed]
         for a, b in itertools.combinations(paths, 2):
             if a == b or a.startswith(b + ".") or b.startswith(a + "."):
@@ -336,6 +429,8 @@ class SweepSpec(SpecModel):
         if d.kind == "lhs":
             return int(d.size or 0)
         k = len(self.parameters)
+        if d.kind == "morris":
+            return int(d.size or 0) * (k + 1)
         return int(d.size or 0) * ((2 * k + 2) if d.second_order else (k + 2))
 
 
@@ -452,6 +547,17 @@ class Param:
             return [float(x) for x in np.exp(lo + np.asarray(u) * (hi - lo))]
         return [float(x) for x in self.low + np.asarray(u) * (self.high - self.low)]
 
+    def from_grid(self, u: np.ndarray) -> list[Any]:
+        """Map the points of a Morris grid (k / (p - 1) for k = 0..p-1) to values: a continuous
+        parameter as `from_unit`; one with n finite values spreads the p grid levels evenly over
+        them (value round(u x (n - 1))), so its first and last values are the grid's ends and
+        n = p maps one to one."""
+        if self.levels is None:
+            return self.from_unit(u)
+        n = len(self.levels)
+        idx = np.clip(np.rint(np.asarray(u) * (n - 1)).astype(np.int64), 0, n - 1)
+        return [self.levels[i] for i in idx]
+
     def candidates(self) -> list[Any]:
         """Values to check against the scenario before the sweep: the levels, or the bounds."""
         if self.levels is None:
@@ -470,6 +576,10 @@ class Design:
     points: list[tuple[Any, ...]]
     size: int | None = None
     second_order: bool = False
+    #: Morris: the number of grid levels, and the unit sample SALib drew (rows: points), which
+    #: `SALib.analyze.morris` needs to tell which parameter each step moved, and which way.
+    levels: int | None = None
+    unit: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def n_points(self) -> int:
@@ -480,7 +590,8 @@ class Design:
         return tuple(p.path for p in self.params)
 
     def salib_problem(self) -> dict[str, Any]:
-        """The SALib problem the Sobol layout was drawn for (unit bounds; values are mapped)."""
+        """The SALib problem the Sobol or Morris layout was drawn for (unit bounds; values are
+        mapped)."""
         return {
             "num_vars": len(self.params),
             "names": list(self.paths),
@@ -503,6 +614,19 @@ def make_design(spec: SweepSpec) -> Design:
         from scipy.stats import qmc
 
         unit = qmc.LatinHypercube(d=len(params), rng=design_rng(spec.seed)).random(d.size)
+    elif d.kind == "morris":
+        from SALib.sample import morris
+
+        levels = d.levels or MORRIS_LEVELS
+        problem = {
+            "num_vars": len(params),
+            "names": [p.path for p in params],
+            "bounds": [[0.0, 1.0]] * len(params),
+        }
+        unit = morris.sample(problem, d.size, num_levels=levels, seed=design_rng(spec.seed))
+        columns = [p.from_grid(unit[:, j]) for j, p in enumerate(params)]
+        points = list(zip(*columns))
+        return Design("morris", params, points, d.size, levels=levels, unit=unit)
     else:
         from SALib.sample import sobol
 
@@ -534,9 +658,18 @@ class Metric:
 
     name: str
     column: str
-    stat: str  # final | mean | min | max | sum | first_fracture
+    stat: str  # final | mean | min | max | sum | first_fracture | custom (column: module:function)
     dtype: str  # int64 | float64 | bool | string
     family: str | None = None  # mean_world_price or supplier_share: one of a per-mineral set
+    unit: str | None = None  # custom metrics: as the spec gives them
+    description: str | None = None
+
+    def entry(self) -> dict[str, Any]:
+        """Its `metadata.json` entry (unit and description only for a custom metric)."""
+        out = dict(self.__dict__)
+        if self.stat != "custom":
+            del out["unit"], out["description"]
+        return out
 
 
 def column_dtypes(rounds: Any) -> dict[str, str]:
@@ -615,6 +748,8 @@ def compute_metrics(metrics: Sequence[Metric], rounds: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     body = rounds.iloc[1:] if len(rounds) > 1 else rounds
     for m in metrics:
+        if m.stat == "custom":  # computed from the model (`sweep_custom.compute`)
+            continue
         if m.stat == "final":
             v = rounds[m.column].iloc[-1]
             out[m.name] = v.item() if hasattr(v, "item") else v
@@ -741,6 +876,8 @@ class Plan:
     #: The per-round tables written beside runs ("rounds", "actors", "events").
     tables: tuple[str, ...] = ()
     actor_columns: dict[str, str] = field(default_factory=dict)  # actors columns -> arrow types
+    #: Folders put first on the Python path to import custom metrics (the spec's folder).
+    import_paths: tuple[str, ...] = ()
 
     @property
     def n_runs(self) -> int:
@@ -902,6 +1039,23 @@ def load_spec(spec_path: str | Path) -> Plan:
     metrics, metric_problems = plan_metrics(spec.metrics, columns, scenario.mineral_ids)
     if metric_problems:
         raise SpecError([f"{origin}: {p}" for p in metric_problems])
+    import_paths = (str(path.resolve().parent),) if spec.custom_metrics else ()
+    if spec.custom_metrics:
+        from negotiation import sweep_custom
+
+        clash = [
+            f"{origin}: custom_metrics.{name}: a metric of the spec's metrics list is already "
+            f"named {name!r}"
+            for name in spec.custom_metrics
+            if name in {m.name for m in metrics}
+        ]
+        dtypes, custom_problems = sweep_custom.probe(spec.custom_metrics, timed, import_paths)
+        if clash or custom_problems:
+            raise SpecError(clash + [f"{origin}: {p}" for p in custom_problems])
+        metrics += [
+            Metric(name, c.function, "custom", dtypes[name], None, c.unit, c.description)
+            for name, c in spec.custom_metrics.items()
+        ]
     tables = spec.extra_tables
     round_columns: tuple[str, ...] = ()
     if "rounds" in tables:  # every column: what a researcher plots is rarely what metrics used
@@ -928,6 +1082,7 @@ def load_spec(spec_path: str | Path) -> Plan:
         warnings=tuple(warnings),
         tables=tables,
         actor_columns=actor_columns,
+        import_paths=import_paths,
     )
 
 

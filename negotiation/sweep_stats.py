@@ -1,10 +1,12 @@
-"""The numbers behind `bloc sweep report`: replication intervals, main effects, Sobol indices.
+"""The numbers behind `bloc sweep report`: replication intervals, main effects, Sobol indices,
+Morris screening, PRCC/SRC, coalitions.
 
 Every figure says what it rests on. A design point's metric is the mean over its replications with
 a t interval of that mean; a main effect is the mean of the point means at a level of a parameter
 (each design point counted once, however many replications it had) with a percentile bootstrap
 interval resampling those design points; Sobol indices come from `SALib.analyze.sobol` on the
-point means, with SALib's own bootstrap intervals. Runs where a metric is empty (first_fracture
+point means, with SALib's own bootstrap intervals, and so do Morris's mu* and sigma
+(`SALib.analyze.morris`). Runs where a metric is empty (first_fracture
 when no member left) are left out and counted. Random draws come from generators seeded from the
 sweep's root seed, the metric and the parameter, so a report is reproducible; no global state.
 """
@@ -21,6 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from negotiation import ensemble
 
 CONFIDENCE = 0.95
 #: Bootstrap resamples of a main effect, and of SALib's Sobol intervals.
@@ -262,6 +266,92 @@ def sobol_indices(
     return SobolIndices(first, pairs, base, n_points, seed)
 
 
+#: The smallest base size of a Sobol convergence curve.
+CONVERGENCE_MIN_BASE = 4
+
+
+def sobol_convergence(
+    point_means: pd.Series,
+    design: dict[str, Any],
+    *,
+    seed: int,
+    num_resamples: int = SOBOL_RESAMPLES,
+    min_base: int = CONVERGENCE_MIN_BASE,
+) -> pd.DataFrame | str:
+    """Sobol indices against the base size N: SALib's Saltelli layout of base n is the start of
+    the layout of base 2n, so the first n x (D + 2) design points (n x (2D + 2) with second
+    order) are a design of base n. For n = min_base, 2 min_base, ... up to the design's base,
+    `sobol_indices` on those points (the same seed at every n). Columns: `base`, `parameter`,
+    `S1`, `S1_conf`, `ST`, `ST_conf`. A string says why there is none."""
+    d = len(design["salib_problem"]["names"])
+    per_base = 2 * d + 2 if design["second_order"] else d + 2
+    base = int(design["n_points"]) // per_base
+    if base < 2 * min_base:
+        return f"not drawn: a base size of {base} gives fewer than two points on the curve"
+    rows = []
+    n = min_base
+    while n <= base:
+        sub = {**design, "n_points": n * per_base}
+        res = sobol_indices(point_means.reindex(range(n * per_base)), sub, seed=seed,
+                            num_resamples=num_resamples)  # fmt: skip
+        if isinstance(res, str):
+            return f"not drawn at base {n}: {res.removeprefix('not computed: ')}"
+        for name, r in res.first.iterrows():
+            rows.append({"base": n, "parameter": name, **r.to_dict()})
+        n *= 2
+    return pd.DataFrame(rows, columns=["base", "parameter", "S1", "S1_conf", "ST", "ST_conf"])
+
+
+# ------------------------------------------------------------------------------------------------
+# Morris screening (elementary effects)
+
+
+@dataclass(frozen=True)
+class MorrisIndices:
+    """Morris screening of one metric: by parameter (`table` index), `mu` (mean elementary
+    effect), `mu_star` (mean absolute elementary effect), `mu_star_conf` (half-width of SALib's
+    95 % bootstrap interval of mu*) and `sigma` (standard deviation of the elementary effects).
+    An elementary effect is the change of the metric over one step of one parameter, divided
+    by the step as a share of the parameter's range: the units are the metric's per whole
+    range of the parameter (its log for a log_uniform one)."""
+
+    table: pd.DataFrame
+    trajectories: int
+    n_points: int
+    levels: int
+    seed: int
+
+
+def morris_indices(
+    point_means: pd.Series,
+    design: dict[str, Any],
+    *,
+    seed: int,
+    num_resamples: int = SOBOL_RESAMPLES,
+) -> MorrisIndices | str:
+    """`SALib.analyze.morris` on the metric's mean at every design point of a Morris design
+    (`point_means` by point; the design's `unit_sample`, `levels` and `salib_problem` from
+    the sweep's metadata), with SALib's bootstrap interval of mu* (`num_resamples`
+    resamples, `conf_level` 0.95, `seed`). A string says why there are none."""
+    from SALib.analyze import morris
+
+    n_points = design["n_points"]
+    y = point_means.reindex(range(n_points))
+    if y.isna().any():
+        return f"not computed: no value at {int(y.isna().sum())} of {n_points} design points"
+    problem = design["salib_problem"]
+    x = np.asarray(design["unit_sample"], dtype=float)
+    levels = int(design["levels"])
+    res = morris.analyze(problem, x, y.to_numpy(dtype=float), num_resamples=num_resamples,
+                         conf_level=CONFIDENCE, num_levels=levels, print_to_console=False,
+                         seed=seed)  # fmt: skip
+    table = pd.DataFrame(
+        {k: np.asarray(res[k], dtype=float) for k in ("mu", "mu_star", "mu_star_conf", "sigma")},
+        index=pd.Index(list(problem["names"]), name="parameter"),
+    )
+    return MorrisIndices(table, n_points // (len(table) + 1), n_points, levels, seed)
+
+
 # ------------------------------------------------------------------------------------------------
 # Sensitivity of a random design (Latin hypercube): rank and regression measures
 
@@ -383,6 +473,127 @@ def sensitivity(
     )
     out.attrs.update(r2=r2, n=n, seed=seed, n_resamples=n_resamples)
     return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Scenario discovery: which settings make the bloc hold (PRIM)
+
+#: The density a PRIM box should reach: the report picks the box of highest coverage among those
+#: with at least this density on the peeling trajectory.
+PRIM_DENSITY = 0.8
+#: "Holds", as `bloc ensemble` says it.
+HOLDS_DOC = ensemble.HOLDS_DOC
+
+
+def holds(ok: pd.DataFrame) -> pd.Series:
+    """Whether the bloc held in each run: at the last round at least two members
+    (`final_size`), and no member left during the run (`first_fracture` empty)."""
+    size = ok["final_size"].astype("float64")
+    return (size >= 2) & ok["first_fracture"].isna()
+
+
+@dataclass(frozen=True)
+class PrimResult:
+    """A PRIM box (`ema_workbench.analysis.prim`) and the peeling trajectory it was chosen on.
+
+    `limits`: one row per parameter the box restricts: `parameter`, `kind` (numeric or
+    categorical), `low`, `high` (numeric: the box's range, inclusive), `values` (categorical:
+    the values inside, sorted), `full` (the range or values of all runs), `qp_low`, `qp_high`
+    (EMA's quasi-p-values of each restricted side; NaN where that side is not restricted).
+    `trajectory`: coverage, density, mass, res_dim, n of every box peeled. `chosen`: its row.
+    `reached`: whether the chosen box reaches the density asked for."""
+
+    limits: pd.DataFrame
+    trajectory: pd.DataFrame
+    chosen: int
+    coverage: float
+    density: float
+    mass: float
+    n_in_box: int
+    n: int
+    n_interest: int
+    density_target: float
+    reached: bool
+
+
+def _prim_inputs(x: pd.DataFrame) -> pd.DataFrame:
+    """Parameters as PRIM reads them: numbers as floats, anything else as text categories."""
+    out = {}
+    for c in x.columns:
+        s = x[c]
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            out[c] = s.to_numpy(dtype=float)
+        else:
+            out[c] = s.astype(str).to_numpy(dtype=object)
+    return pd.DataFrame(out)
+
+
+def prim_box(
+    x: pd.DataFrame,
+    y: Any,
+    *,
+    density: float = PRIM_DENSITY,
+    peel_alpha: float = 0.05,
+    paste_alpha: float = 0.05,
+    mass_min: float = 0.05,
+) -> PrimResult | str:
+    """PRIM (`ema_workbench.analysis.prim.Prim`, its default lenient objective) on the cases
+    `x` (one row per run: the parameters) and the outcome of interest `y` (true/false per run):
+    one box peeled down to `mass_min`; of its trajectory, the box of highest coverage with
+    density >= `density` (ties: the denser), else the densest box (ties: the higher
+    coverage). Coverage: the share of the cases of interest inside the box; density: the share
+    of the cases inside that are of interest; mass: the share of all cases inside. A string
+    says why there is none. Deterministic: PRIM draws nothing at random."""
+    import warnings as _warnings
+
+    y = np.asarray(y, dtype=bool)
+    n, k = len(y), int(y.sum())
+    if x.shape[1] == 0:
+        return "not computed: no parameter"
+    if k == 0 or k == n:
+        return f"not computed: the outcome is {'true' if k else 'false'} in all {n} runs"
+    with _warnings.catch_warnings():  # EMA warns of optional parts missing and of pandas 4
+        _warnings.simplefilter("ignore")
+        from ema_workbench.analysis import prim
+
+        xs = _prim_inputs(x)
+        finder = prim.Prim(xs, y.copy(), peel_alpha=peel_alpha, paste_alpha=paste_alpha,
+                           mass_min=mass_min)  # fmt: skip
+        box = finder.find_box()
+        trajectory = box.peeling_trajectory[["coverage", "density", "mass", "res_dim", "n"]]
+        trajectory = trajectory.astype({"res_dim": int, "n": int}).reset_index(drop=True)
+        dense = trajectory[trajectory["density"] >= density]
+        reached = not dense.empty
+        pool = (
+            dense if reached else trajectory[trajectory["density"] == trajectory["density"].max()]
+        )
+        best = pool.sort_values(["coverage", "density"], ascending=False, kind="stable")
+        chosen = int(best.index[0])
+        box.select(chosen)
+        lims = box.box_lim
+        qp = box.p_values[chosen]
+    init = finder.box_init
+    rows = []
+    for c in xs.columns:
+        lo, hi = lims[c].iloc[0], lims[c].iloc[1]
+        full_lo, full_hi = init[c].iloc[0], init[c].iloc[1]
+        if isinstance(lo, set):
+            if lo == full_lo:
+                continue
+            row = {"kind": "categorical", "low": math.nan, "high": math.nan,
+                   "values": sorted(lo), "full": sorted(full_lo)}  # fmt: skip
+        else:
+            if lo <= full_lo and hi >= full_hi:
+                continue
+            row = {"kind": "numeric", "low": float(lo), "high": float(hi), "values": None,
+                   "full": (float(full_lo), float(full_hi))}  # fmt: skip
+        q = [math.nan if v is None or v < 0 else float(v) for v in qp.get(c, [None, None])]
+        rows.append({"parameter": c, **row, "qp_low": q[0], "qp_high": q[1]})
+    columns = ["parameter", "kind", "low", "high", "values", "full", "qp_low", "qp_high"]
+    limits = pd.DataFrame(rows, columns=columns)
+    r = trajectory.loc[chosen]
+    return PrimResult(limits, trajectory, chosen, float(r["coverage"]), float(r["density"]),
+                      float(r["mass"]), int(r["n"]), n, k, density, reached)  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------

@@ -190,6 +190,9 @@ def parameter_column(path: str) -> dict[str, str]:
 def metric_column(metric: Mapping[str, Any], minerals: Sequence[str] = ()) -> dict[str, str]:
     """A metric column, from its metadata entry (name, column, stat, dtype)."""
     name, column, stat = metric["name"], metric["column"], metric["stat"]
+    if stat == "custom":
+        what = metric.get("description") or f"custom metric: {column}(model) after the run"
+        return _pair(metric.get("unit") or "", what)
     if name in BUILTIN:
         return _pair(*BUILTIN[name])
     base = rounds_column(column, minerals)

@@ -32,12 +32,19 @@ MARKERS = {
     "space": "bargaining_space(",
     "strategy": "class Stubborn",
     "counter": "counter_forecast(",
+    "custom_metric": "def members_ever(model)",
+    "query": "query_names(",
 }
 
 
 def block(kind: str) -> str:
-    (found,) = [b for b in BLOCKS if MARKERS[kind] in b]
-    return found
+    """The block with this kind's marker (of several, the one with no other kind's marker)."""
+    found = [b for b in BLOCKS if MARKERS[kind] in b]
+    if len(found) > 1:
+        others = [m for k, m in MARKERS.items() if k != kind]
+        found = [b for b in found if not any(m in b for m in others)]
+    (one,) = found
+    return one
 
 
 def test_every_python_block_of_the_readme_is_run_by_a_test_here():
@@ -104,6 +111,14 @@ def test_load_a_sweep_in_pandas(tmp_path, monkeypatch):
     code = block("sweep").strip().splitlines()
     by_penalty = eval(code[-1], ns)  # the block's last line is an expression: show its value
     assert len(by_penalty) == 4 and np.isfinite(by_penalty).all()
+    # column names for df.query, on the same sweep
+    ns = {}
+    exec(block("query"), ns)
+    code = block("query").strip().splitlines()
+    chosen = eval(code[-1], ns)
+    runs = ns["runs"]
+    expected = runs[(runs["policy__outsider_penalty"] > 0.1) & (runs["final_size"] >= 3)]
+    pd.testing.assert_frame_equal(chosen, expected)
 
 
 def test_an_ensemble_from_python():
@@ -156,3 +171,25 @@ def test_adding_a_strategy_as_the_readme_shows(monkeypatch):
     japan = runs[0][(runs[0]["actor"] == "japan") & (runs[0]["round"] >= 1)]
     assert (japan["strategy"] == "stubborn").all()
     pd.testing.assert_frame_equal(runs[0], runs[1])
+
+
+def test_the_custom_metrics_example(tmp_path):
+    """The README's [custom_metrics] table and my_metrics.py, in a small sweep."""
+    import textwrap
+
+    from negotiation.sweep import load, run_sweep
+
+    readme = (ROOT / "README.md").read_text()
+    (table,) = [
+        b for b in re.findall(r"```toml\n(.*?)```", readme, re.S) if "[custom_metrics]" in b
+    ]
+    (tmp_path / "my_metrics.py").write_text(textwrap.dedent(block("custom_metric")))
+    spec = tmp_path / "spec.toml"
+    head = 'metrics = ["final_size"]\n[set]\n"time.rounds" = 3\n[parameters]\n'
+    head += '"policy.outsider_penalty" = { values = [0.05, 0.2] }\n'
+    spec.write_text(head + textwrap.dedent(table))
+    assert run_sweep(spec, tmp_path / "out", workers=1, progress=False).n_ok == 2
+    runs, _, _ = load(tmp_path / "out")
+    assert (runs["members_ever"] >= runs["final_size"]).all()
+    assert runs["penalty_pct"].tolist() == [5.0, 20.0]
+    assert runs.attrs["units"]["penalty_pct"] == "%"

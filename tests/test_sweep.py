@@ -269,6 +269,80 @@ def test_bad_specs_exit_2_before_any_run(tmp_path, case):
     assert not out.exists()
 
 
+def test_bad_morris_designs_exit_2_naming_file_and_field(tmp_path):
+    spec = write(tmp_path, """
+        [design]
+        kind = "morris"
+        size = 4
+        levels = 3
+        [parameters]
+        "policy.outsider_penalty" = { uniform = [0.0, 0.3] }
+    """)  # fmt: skip
+    out = tmp_path / "out"
+    r = bloc("sweep", str(spec), "--out", str(out))
+    assert r.exit_code == 2 and not out.exists()
+    assert errors(r) == [
+        f"bloc: error: {spec}: design.levels: a Morris design needs an even number of levels "
+        "(got 3; try 2 or 4): each step then moves a parameter by half its levels"
+    ]
+
+
+def test_a_morris_sweep_and_its_report(tmp_path):
+    """A real Morris sweep: r x (D + 1) runs on SALib's trajectories, the unit sample in the
+    metadata, and the report's mu*, mu and sigma equal SALib.analyze.morris on the point
+    means of the loaded runs."""
+    from negotiation import sweep_stats as st
+    from negotiation.sweep_spec import load_spec
+
+    spec = write(tmp_path, """
+        seed = 4
+        metrics = ["final_size", "mean_fiscal_cost"]
+        [design]
+        kind = "morris"
+        size = 3
+        [set]
+        "time.rounds" = 3
+        [parameters]
+        "policy.outsider_penalty" = { uniform = [0.0, 0.6] }
+        "supplier.aggressiveness" = { values = [0.2, 0.4, 0.6, 0.8] }
+    """)  # fmt: skip
+    out = tmp_path / "out"
+    summary = run_sweep(spec, out, workers=1, progress=False)
+    assert summary.exit_code == 0 and summary.n_ok == 3 * 3
+    runs, _, meta = load(out)
+    plan = load_spec(spec)
+    assert meta["design"]["kind"] == "morris" and meta["design"]["levels"] == 4
+    np.testing.assert_array_equal(np.array(meta["design"]["unit_sample"]), plan.design.unit)
+    got = list(zip(runs["policy.outsider_penalty"], runs["supplier.aggressiveness"]))
+    assert got == plan.design.points
+    page = tmp_path / "report.html"
+    r = bloc("sweep", "report", str(out), "--out", str(page))
+    assert r.exit_code == 0, r.output
+    text = page.read_text()
+    assert "<h2>Morris screening</h2>" in text and "<h2>Sobol indices" not in text
+    for m in ("final_size", "mean_fiscal_cost"):
+        means = runs.groupby("point")[m].mean().astype(float)
+        res = st.morris_indices(means, meta["design"], seed=st.stream_seed(4, m, "morris"))
+        for name, row in res.table.iterrows():
+            cells = (
+                f"<td>{name}</td><td>{st.fmt(row.mu_star)} ± {st.fmt(row.mu_star_conf)}</td>"
+                f"<td>{st.fmt(row.mu)}</td><td>{st.fmt(row.sigma)}</td>"
+            )
+            assert cells in text, (m, name)
+    assert text.count("Rests on 3 trajectories of 3 design points each (9 points") == 2
+    # more trajectories extend it: SALib draws the first 3 of 6 as it drew the 3
+    spec.write_text(spec.read_text().replace("size = 3", "size = 6"))
+    summary = run_sweep(spec, out, workers=1, progress=False, resume=True)
+    assert (summary.n_ok, summary.n_run_now) == (6 * 3, 3 * 3)
+    fresh = run_sweep(spec, tmp_path / "fresh", workers=1, progress=False)
+    assert fresh.n_run_now == 6 * 3
+    extended, _, meta = load(out)
+    pd.testing.assert_frame_equal(extended, load(tmp_path / "fresh").runs)
+    assert (
+        meta["design"]["unit_sample"] == load(tmp_path / "fresh").metadata["design"]["unit_sample"]
+    )
+
+
 def test_a_range_past_a_scenario_bound_exits_2_whatever_the_seed(tmp_path):
     """`outsider_penalty` is at most 2 and `aggressiveness` at most 1: ranges reaching past them
     are refused before the design is drawn, so every seed gives the same one-line errors, which

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from negotiation import BlocModel, load_scenario
 from negotiation.cli import main
-from negotiation.sweep import _plan_sha256, columns, load, run_sweep
+from negotiation.sweep import _plan_sha256, columns, load, query_names, run_sweep
 from negotiation.sweep_spec import load_spec
 
 SPEC = """
@@ -95,6 +95,31 @@ def test_every_column_has_a_unit_and_a_description(sweep):
     assert list(cols.columns) == ["table", "column", "type", "unit", "description"]
     assert len(cols) == sum(len(v) for v in meta["tables"].values() if v)
     assert (cols["unit"] != "").all() and (cols["description"] != "").all()
+
+
+def test_query_names_make_every_column_usable_in_df_query(sweep):
+    _, out = sweep
+    results = load(out)
+    for name, df in results.tables.items():
+        renamed = query_names(df)
+        assert all(c.isidentifier() for c in renamed.columns), (name, list(renamed.columns))
+        assert renamed.attrs["columns"] == {
+            c.replace(".", "__"): c for c in df.columns
+        }  # fmt: skip
+        assert list(renamed.attrs["units"].values()) == list(df.attrs["units"].values())
+    runs = query_names(results.runs)
+    assert runs.attrs["units"]["policy__outsider_penalty"] == "share"
+    high = runs.query("policy__outsider_penalty > 0.1 and final_size >= 0")
+    pd.testing.assert_frame_equal(
+        high.set_axis(results.runs.columns, axis=1),
+        results.runs.query("`policy.outsider_penalty` > 0.1 and final_size >= 0"),
+    )
+    assert len(high) == 2
+    # the metrics' own names need no mapping
+    assert [c for c in results.runs.columns if not c.isidentifier()] == [
+        "policy.outsider_penalty",
+        "supplier.aggressiveness",
+    ]
 
 
 def test_integer_metrics_load_as_nullable_integers(sweep):

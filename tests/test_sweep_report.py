@@ -246,6 +246,36 @@ def test_sobol_on_point_means_matches_ishigami_and_salib(ishigami):
     assert (np.abs(res.first["S1"] - ISHIGAMI_S1) <= res.first["S1_conf"]).all()
 
 
+def test_sobol_convergence_uses_the_start_of_the_layout(ishigami):
+    """At base n the indices come from the first n x (2D + 2) points (a Saltelli layout of base
+    n, as SALib draws it); at the full base they are the page's indices; they approach
+    Ishigami's analytic indices as n grows."""
+    from SALib.analyze import sobol
+    from SALib.sample import sobol as saltelli
+    from SALib.test_functions import Ishigami
+
+    problem, y, runs, meta = ishigami
+    means = st.point_stats(runs, "y")["mean"]
+    curve = st.sobol_convergence(means, meta["design"], seed=5, num_resamples=100)
+    assert sorted(curve["base"].unique()) == [4, 8, 16, 32, 64, 128, 256, 512, 1024]
+    at = curve.set_index(["base", "parameter"])
+    full = st.sobol_indices(means, meta["design"], seed=5, num_resamples=100)
+    np.testing.assert_allclose(at.loc[1024][["S1", "S1_conf", "ST", "ST_conf"]], full.first)
+    x64 = saltelli.sample(problem, 64, calc_second_order=True, seed=3)
+    np.testing.assert_allclose(x64, saltelli.sample(problem, 1024, calc_second_order=True,
+                                                    seed=3)[: 64 * 8])  # fmt: skip
+    direct = sobol.analyze(problem, Ishigami.evaluate(x64), calc_second_order=True,
+                           num_resamples=100, conf_level=0.95, seed=5)  # fmt: skip
+    np.testing.assert_allclose(at.loc[64]["S1"], direct["S1"], atol=1e-9)
+    np.testing.assert_allclose(at.loc[64]["ST_conf"], direct["ST_conf"], atol=1e-9)
+    err = {n: np.abs(at.loc[n]["S1"].to_numpy() - ISHIGAMI_S1).max() for n in (4, 1024)}
+    assert err[1024] < 0.05 and err[1024] < err[4]
+    assert st.sobol_convergence(means.iloc[: 8 * 7], {**meta["design"], "n_points": 8 * 7},
+                                seed=1) == (
+        "not drawn: a base size of 7 gives fewer than two points on the curve"
+    )  # fmt: skip
+
+
 def test_sobol_says_why_not(ishigami):
     _, y, runs, meta = ishigami
     means = pd.Series(y)
@@ -320,6 +350,11 @@ def test_page_says_when_there_is_one_replication_and_shows_second_order(ishigami
     assert "First-order, second-order and total indices" in text
     assert re.search(r"x1 × x3 \| 0\.2\d\d ± 0\.\d\d\d \|", text)
     assert "Rests on 8192 design points (base size 1024)" in text and "rough indices" not in text
+    assert (
+        "Convergence: the indices of y from the first N x (D + 2) design points (N x (2D + 2) "
+        "with second order; SALib's layout of base N is the start of the layout of base 2N), "
+        "for N = 4, 8, 16, 32, 64, 128, 256, 512, 1024, each with SALib's 95 % interval."
+    ) in text
 
 
 # --- which metrics, which heatmap, blank cells --------------------------------------------------
@@ -475,3 +510,197 @@ def test_coalitions_counted_by_hand():
     assert "0 | 0 | 3 | us+eu | 67 % | 2 |" in text
     no_members = text_of(render_report(*grid_runs(identical=True)))
     assert "Add final_members to the spec's metrics" in no_members
+
+
+# --- Morris screening ---------------------------------------------------------------------------
+
+
+def morris_sweep(metric) -> tuple[pd.DataFrame, dict, object]:
+    """A Morris design drawn from a spec as `bloc sweep` draws it (3 parameters, 8
+    trajectories, 2 replications, y + 0.5 and y - 0.5, so that points with equal y have equal
+    means to the last bit), and the metric computed from each point's values by
+    `metric(a, b, c)`."""
+    from negotiation.sweep_spec import make_design, parse_spec
+
+    spec = parse_spec(
+        {
+            "seed": 21,
+            "replications": 2,
+            "design": {"kind": "morris", "size": 8},
+            "parameters": {
+                "a": {"uniform": [0.0, 2.0]},
+                "b": {"uniform": [10.0, 20.0]},
+                "c": {"values": [1, 2, 3]},
+            },
+        },
+        "morris.toml",
+    )
+    design = make_design(spec)
+    cols = {p: [pt[j] for pt in design.points] for j, p in enumerate("abc")}
+    y = [metric(a, b, c) for a, b, c in zip(cols["a"], cols["b"], cols["c"])]
+    runs = runs_table(cols, {"y": [[v + 0.5, v - 0.5] for v in y]})
+    meta = meta_for(runs, ["a", "b", "c"], ["y"], kind="morris")
+    meta["design"].update(salib_problem=design.salib_problem(), levels=design.levels,
+                          unit_sample=design.unit.tolist())  # fmt: skip
+    return runs, meta, design
+
+
+def hand_elementary_effects(design, y: np.ndarray) -> dict[int, list[float]]:
+    """Each step of each trajectory: the change of y over the change of the one parameter it
+    moves, in shares of that parameter's range (the unit sample)."""
+    effects: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    k = len(design.params)
+    for t in range(len(y) // (k + 1)):
+        rows = slice(t * (k + 1), (t + 1) * (k + 1))
+        u, v = design.unit[rows], y[rows]
+        for i in range(k):
+            step = u[i + 1] - u[i]
+            j = int(np.argmax(np.abs(step)))
+            effects[j].append(float((v[i + 1] - v[i]) / step[j]))
+    return effects
+
+
+def test_morris_screens_out_a_parameter_without_effect():
+    """b has no effect on y by construction: mu* = sigma = 0, and the page says so; a's and
+    c's mu*, mu and sigma equal the elementary effects computed by hand."""
+    runs, meta, design = morris_sweep(lambda a, b, c: 3.0 * a**2 + 2.0 * c)
+    pts = st.point_stats(runs, "y", ["a", "b", "c"])
+    res = st.morris_indices(pts["mean"], meta["design"], seed=9, num_resamples=200)
+    assert not isinstance(res, str)
+    assert (res.trajectories, res.n_points, res.levels) == (8, 32, 4)
+    table = res.table
+    assert table.at["b", "mu_star"] == 0.0 and table.at["b", "sigma"] == 0.0
+    assert table.at["b", "mu_star_conf"] == 0.0
+    effects = hand_elementary_effects(design, pts["mean"].to_numpy())
+    for j, name in enumerate("abc"):
+        ee = np.array(effects[j])
+        assert len(ee) == 8
+        assert table.at[name, "mu_star"] == pytest.approx(np.abs(ee).mean(), abs=1e-9)
+        assert table.at[name, "mu"] == pytest.approx(ee.mean(), abs=1e-9)
+        assert table.at[name, "sigma"] == pytest.approx(ee.std(ddof=1), abs=1e-9)
+    assert table.at["c", "mu"] > 0 and table.at["a", "mu"] > 0  # y grows with a and c
+    again = st.morris_indices(pts["mean"], meta["design"], seed=9, num_resamples=200)
+    pd.testing.assert_frame_equal(table, again.table)
+
+    text = text_of(render_report(runs, meta))
+    assert "Morris screening" in text
+    assert "No step of b changed y at any point tried (mu* = sigma = 0)." in text
+    assert "b | 0 ± 0 | 0 | 0 |" in text
+    seed = st.stream_seed(11, "y", "morris")
+    a = st.morris_indices(pts["mean"], meta["design"], seed=seed).table.loc["a"]
+    row = f"a | {st.fmt(a.mu_star)} ± {st.fmt(a.mu_star_conf)} | {st.fmt(a.mu)} | "
+    assert row + f"{st.fmt(a.sigma)} |" in text
+    assert "Rests on 8 trajectories of 4 design points each (32 points, a grid of 4 levels)" in text
+    # ordered by mu*: b, with none, last
+    assert text.index("\nb | 0 ± 0") > max(text.index("\na | "), text.index("\nc | "))
+
+
+def test_morris_needs_a_value_at_every_point():
+    runs, meta, _ = morris_sweep(lambda a, b, c: a + b)
+    pts = st.point_stats(runs, "y", ["a", "b", "c"])
+    assert st.morris_indices(pts["mean"].iloc[:-2], meta["design"], seed=1) == (
+        "not computed: no value at 2 of 32 design points"
+    )
+
+
+# --- which settings make the bloc hold (PRIM) ---------------------------------------------------
+
+
+def known_box_runs(n_points: int = 300) -> pd.DataFrame:
+    """Runs (2 replications a point) where the bloc holds exactly when penalty > 0.6, floor
+    < 0.3 and the instrument is border; `patience` has no part in it. Where it fails, half the
+    runs lose a member (first_fracture 3) and half end with one member."""
+    rng = np.random.default_rng(12)
+    params = {
+        "policy.penalty": list(rng.uniform(0, 1, n_points)),
+        "policy.floor": list(rng.uniform(0, 1, n_points)),
+        "policy.instrument": list(rng.choice(["border", "price_gap"], n_points)),
+        "actors.japan.patience": list(rng.integers(1, 6, n_points)),
+    }
+    inside = [
+        a > 0.6 and b < 0.3 and c == "border"
+        for a, b, c in zip(params["policy.penalty"], params["policy.floor"],
+                           params["policy.instrument"])
+    ]  # fmt: skip
+    size = [[3.0, 3.0] if h else [1.0, 3.0] for h in inside]
+    fracture = [[math.nan, math.nan] if h else [math.nan, 3.0] for h in inside]
+    return runs_table(params, {"final_size": size, "first_fracture": fracture}), inside
+
+
+def test_holds_is_the_ensembles_definition():
+    size = [[3.0], [1.0], [4.0]]
+    fracture = [[math.nan], [math.nan], [2.0]]
+    runs = runs_table({"a": [0.0, 1.0, 2.0]}, {"final_size": size, "first_fracture": fracture})
+    assert st.holds(runs).tolist() == [True, False, False]
+    from negotiation.ensemble import HOLDS_DOC
+
+    assert st.HOLDS_DOC == HOLDS_DOC
+
+
+def test_prim_finds_the_box_known_by_construction():
+    runs, inside = known_box_runs()
+    held = st.holds(runs)
+    assert held.sum() == 2 * sum(inside)
+    params = ["policy.penalty", "policy.floor", "policy.instrument", "actors.japan.patience"]
+    res = st.prim_box(runs[params], held)
+    assert not isinstance(res, str)
+    assert res.reached and res.coverage >= 0.9 and res.density >= 0.9
+    assert (res.n, res.n_interest) == (600, int(held.sum()))
+    lim = res.limits.set_index("parameter")
+    # exactly the three parameters of the rule, each on the side the rule restricts
+    assert list(lim.index) == ["policy.penalty", "policy.floor", "policy.instrument"]
+    assert 0.6 < lim.at["policy.penalty", "low"] < 0.65
+    assert 0.25 < lim.at["policy.floor", "high"] < 0.35
+    assert lim.at["policy.instrument", "values"] == ["border"]
+    assert lim.at["policy.instrument", "full"] == ["border", "price_gap"]
+    assert lim.at["policy.penalty", "qp_low"] < 1e-3 and lim.at["policy.floor", "qp_high"] < 1e-3
+    assert np.isnan(lim.at["policy.penalty", "qp_high"]) and np.isnan(
+        lim.at["policy.floor", "qp_low"]
+    )
+    # the box's statistics are what its limits select
+    box = (
+        runs["policy.penalty"].between(lim.at["policy.penalty", "low"],
+                                       lim.at["policy.penalty", "high"])
+        & runs["policy.floor"].between(lim.at["policy.floor", "low"],
+                                       lim.at["policy.floor", "high"])
+        & (runs["policy.instrument"] == "border")
+    )  # fmt: skip
+    assert res.n_in_box == int(box.sum())
+    assert res.coverage == pytest.approx(held[box].sum() / held.sum())
+    assert res.density == pytest.approx(held[box].mean())
+    assert res.mass == pytest.approx(box.mean())
+    # the trajectory ends at mass_min, and the box chosen is its best coverage at density 0.8
+    t = res.trajectory
+    dense = t[t["density"] >= 0.8]
+    assert res.coverage == dense["coverage"].max()
+
+
+def test_prim_says_why_not():
+    x = pd.DataFrame({"a": [0.0, 1.0, 2.0]})
+    assert st.prim_box(x, [True] * 3) == "not computed: the outcome is true in all 3 runs"
+    assert st.prim_box(x, [False] * 3) == "not computed: the outcome is false in all 3 runs"
+
+
+def test_the_page_says_which_settings_make_the_bloc_hold():
+    runs, inside = known_box_runs()
+    params = ["policy.penalty", "policy.floor", "policy.instrument", "actors.japan.patience"]
+    meta = meta_for(runs, params, ["final_size", "first_fracture"], kind="lhs",
+                    stats_={"first_fracture": "first_fracture"})  # fmt: skip
+    text = text_of(render_report(runs, meta))
+    held = int(st.holds(runs).sum())
+    assert "Which settings make the bloc hold?" in text
+    assert f"It held in {held} of the 600 successful runs." in text
+    res = st.prim_box(runs[params], st.holds(runs))
+    assert (
+        f"The box: coverage {res.coverage:.0%}, density {res.density:.0%}, mass {res.mass:.0%}: "
+        f"{res.n_in_box} of the 600 runs are inside"
+    ) in text
+    low = st.fmt(res.limits.set_index("parameter").at["policy.penalty", "low"])
+    assert re.search(
+        rf"\npolicy\.penalty \| {re.escape(low)} to [\d.]+ \| [\d.]+ to [\d.]+ \| ", text
+    )
+    assert "\npolicy.instrument | border | border, price_gap | " in text
+    # without the metrics that say whether it held, the page says what to add
+    no_fracture = runs.drop(columns="first_fracture")
+    meta2 = meta_for(no_fracture, params, ["final_size"], kind="lhs")
+    assert "Add first_fracture to the spec's metrics" in text_of(render_report(no_fracture, meta2))

@@ -127,6 +127,52 @@ def test_sobol_design_is_salibs_saltelli_layout(tmp_path):
     assert load_spec(second).n_runs == 8 * (2 * 3 + 2)
 
 
+def test_morris_design_is_salibs_trajectories(tmp_path):
+    """r trajectories of D + 1 points, each step moving one parameter by half the grid; the
+    unit sample is SALib's (seeded from the root seed); a continuous parameter maps it through
+    its range, a finite one spreads the grid levels over its values."""
+    from SALib.sample import morris
+
+    from negotiation.sweep_spec import design_rng
+
+    text = """
+        seed = 5
+        [design]
+        kind = "morris"
+        size = 6
+        [set]
+        "time.rounds" = 3
+        [parameters]
+        "policy.outsider_penalty" = { uniform = [0.0, 0.6] }
+        "actors.japan.patience" = { range = [1, 7] }
+        "policy.stockpile_fund" = { log_uniform = [2.0e8, 2.0e10] }
+        "supplier.aggressiveness" = { values = [0.2, 0.4, 0.6, 0.8] }
+    """
+    plan = load_spec(write(tmp_path, text))
+    d = plan.design
+    assert (d.kind, d.levels, d.n_points, plan.n_runs) == ("morris", 4, 6 * 5, 6 * 5)
+    unit = morris.sample(d.salib_problem(), 6, num_levels=4, seed=design_rng(5))
+    np.testing.assert_array_equal(d.unit, unit)
+    values = np.array([[float(v) for v in pt] for pt in d.points])
+    np.testing.assert_allclose(values[:, 0], unit[:, 0] * 0.6)
+    # 7 patience values, 4 grid levels: 1, 3, 5, 7 (round(k / 3 x 6) + 1)
+    assert set(values[:, 1]) <= {1, 3, 5, 7}
+    np.testing.assert_array_equal(values[:, 1], np.rint(unit[:, 1] * 6) + 1)
+    np.testing.assert_allclose(np.log(values[:, 2]),
+                               np.log(2e8) + unit[:, 2] * np.log(100))  # fmt: skip
+    np.testing.assert_allclose(values[:, 3], 0.2 + 0.2 * np.rint(unit[:, 3] * 3))  # 4 = 4 levels
+    for t in range(6):  # each step of a trajectory moves exactly one parameter, by 2/3
+        steps = np.diff(unit[5 * t : 5 * t + 5], axis=0)
+        assert ((np.abs(steps) > 1e-12).sum(axis=1) == 1).all()
+        assert np.allclose(np.abs(steps).sum(axis=1), 2 / 3)
+        assert sorted(np.argmax(np.abs(steps), axis=1)) == [0, 1, 2, 3]
+    assert load_spec(write(tmp_path, text, "again.toml")).design.points == d.points
+    levels = write(tmp_path, text.replace("size = 6", "size = 6\n        levels = 6"), "six.toml")
+    assert set(np.round(load_spec(levels).design.unit.ravel(), 9)) <= {
+        round(k / 5, 9) for k in range(6)
+    }
+
+
 def test_a_run_seed_depends_only_on_its_point_and_replication():
     """Spawned from the root seed with the key (point's values, replication): nothing about the
     rest of the design, so extending a sweep leaves the seeds of its runs as they were."""
@@ -213,6 +259,44 @@ BAD = {
         "its end: should be less than or equal to 2 (got 3.0)",
     ),
     "no such scenario": ('scenario = "ministerial-2062"', "scenario: ministerial-2062: no such"),
+    "a parameter named as a runs column": (
+        "[parameters]\nseed = { values = [1, 2] }",
+        "parameters.seed: the runs table has a column 'seed' of its own (the run's seed)",
+    ),
+    "morris without size": (
+        '[design]\nkind = "morris"\n[parameters]\n"policy.outsider_penalty" = { uniform = [0, 1] }',
+        "design.size: a Morris design needs a size (the number of trajectories r",
+    ),
+    "morris with one trajectory": (
+        '[design]\nkind = "morris"\nsize = 1\n[parameters]\n'
+        '"policy.outsider_penalty" = { uniform = [0, 1] }',
+        "design.size: a Morris design needs at least 2 trajectories",
+    ),
+    "morris with odd levels": (
+        '[design]\nkind = "morris"\nsize = 4\nlevels = 5\n[parameters]\n'
+        '"policy.outsider_penalty" = { uniform = [0, 1] }',
+        "design.levels: a Morris design needs an even number of levels (got 5; try 4 or 6)",
+    ),
+    "levels outside morris": (
+        '[design]\nkind = "lhs"\nsize = 4\nlevels = 4\n[parameters]\n'
+        '"policy.outsider_penalty" = { uniform = [0, 1] }',
+        "design.levels: only a Morris design has levels",
+    ),
+    "morris with a non-numeric parameter": (
+        '[design]\nkind = "morris"\nsize = 4\n[parameters]\n'
+        '"policy.instrument" = { choice = ["border", "price_gap"] }',
+        "parameters.policy.instrument: a Morris design needs numeric parameters",
+    ),
+    "morris with a misspelt design key": (
+        '[design]\nkind = "morris"\nsize = 4\nlevles = 4\n[parameters]\n'
+        '"policy.outsider_penalty" = { uniform = [0, 1] }',
+        "design.levles: unknown key 'levles' (did you mean 'levels'?)",
+    ),
+    "morris misspelt": (
+        '[design]\nkind = "moris"\nsize = 4\n[parameters]\n'
+        '"policy.outsider_penalty" = { uniform = [0, 1] }',
+        "design.kind",
+    ),
 }
 
 
