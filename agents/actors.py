@@ -25,6 +25,7 @@ class CountryAgent(mesa.Agent):
         self.patience = patience
         self.member = False
         self.losing_streak = 0  # consecutive rounds as a member below the outside option
+        self.utility = 0.0  # last round's weighted utility, USD/yr (the model records it)
         self.last_decision = ""
         self.left_round: int | None = None  # the round it last left the bloc
 
@@ -56,6 +57,7 @@ class SupplierAgent(mesa.Agent):
         self.strategy = strategy
         self.member = False
         self.last_move: SupplierMove | None = None
+        self.utility = 0.0  # last round's weighted utility, USD/yr (the model records it)
 
     def act(self, view: SupplierView) -> SupplierMove:
         self.last_move = self.strategy.act(view)

@@ -324,6 +324,19 @@ class BlocModel(mesa.Model):
         self._baseline_money = float(
             self.evaluate([(frozenset(), 1.0, NORMAL)], 0).comp[0][:, money].sum()
         )
+        # Mesa's DataCollector, for `mesa.batch_run` and Mesa users: a few figures of each
+        # round's record (the full records are `rounds_df`, `actors_df`, `events_df`: hundreds
+        # of columns, kept as rows for speed and written by `negotiation.records`).
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "round": "round",
+                "n_members": lambda m: m._rounds[-1]["n_members"],
+                "members": lambda m: m._rounds[-1]["members"],
+                "fiscal_cost": lambda m: m._rounds[-1]["fiscal_cost"],
+                "world_money": lambda m: m._rounds[-1]["world_money"],
+            },
+            agent_reporters={"actor": "actor_id", "member": "member", "utility": "utility"},
+        )
         self._record_round(0, {}, NORMAL)
 
     # ------------------------------------------------------------------------------------------
@@ -1782,6 +1795,8 @@ class BlocModel(mesa.Model):
             }
             arow.update(zip(COMPONENTS, weighted[i]))
             self._actors.append(arow)
+            (self.supplier_agent if is_sup else self.country_agents[a]).utility = utility[i]
+        self.datacollector.collect(self)
 
     def _welfare(self, out: Outcome, comp: np.ndarray) -> dict[str, float]:
         """Money for those at no table, and for the world, this round, against the baseline (no

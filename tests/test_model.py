@@ -399,3 +399,34 @@ def test_the_public_forecasts_are_what_the_agents_see(default):
     assert f["margins"] == pytest.approx(look.margins, rel=1e-9, abs=1e-3)
     assert f["utility"] != f["normal"]
     assert m.awaiting() == [] and m.round == 2  # asking changed nothing
+
+
+def test_mesa_batch_run_runs_the_model_with_its_keyword_arguments():
+    """A Mesa user's batch run: `mesa.batch_run` builds the model from its keyword arguments and
+    reads its DataCollector; each run's figures are those of the same run made by hand."""
+    import mesa
+
+    params = {"scenario": "ministerial-2026", "penalty": [0.0, 0.1], "rounds": 4}
+    rows = mesa.batch_run(
+        BlocModel, params, rng=[1, 2], max_steps=100, data_collection_period=-1,
+        number_processes=1, display_progress=False,
+    )  # fmt: skip
+    df = pd.DataFrame(rows)
+    assert len(df) == 2 * 2 * 6  # (penalties x seeds) runs x six actors
+    for (penalty, seed), run in df.groupby(["penalty", "rng"]):
+        m = BlocModel("ministerial-2026", penalty=penalty, rounds=4, rng=seed).run()
+        last = m.rounds_df.iloc[-1]
+        assert (run["Step"] == 4).all() and (run["round"] == 4).all()
+        assert (run["members"] == last["members"]).all()
+        assert (run["n_members"] == last["n_members"]).all()
+        mine = m.actors_df[m.actors_df["round"] == 4].set_index("actor")
+        for _, row in run.iterrows():
+            assert row["member"] == mine.loc[row["actor"], "member"]
+            assert row["utility"] == mine.loc[row["actor"], "utility"]
+
+
+def test_the_actors_are_mesa_agents_by_type(default):
+    m = BlocModel(default, rng=0)
+    by_type = {t.__name__: len(s) for t, s in m.agents_by_type.items()}
+    assert by_type == {"CountryAgent": 5, "SupplierAgent": 1}
+    assert len(m.datacollector.get_model_vars_dataframe()) == 1  # round 0, at construction
