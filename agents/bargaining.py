@@ -3,14 +3,21 @@
 Role "bargainer": a strategy proposes a split (`propose(state) -> Offer`) and answers one
 (`respond(state, offer) -> Response`). `rubinstein` plays the subgame-perfect equilibrium of
 Rubinstein (1982); `greedy` asks for a fixed share and takes nothing less, the non-equilibrium
-opponent the validation checks play it against.
+opponent the validation checks play it against. `bargain` and `game` play the game of
+`negotiation.bargaining` with players named by string.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from agents.base import Strategy
 from negotiation.bargaining import (
     TOLERANCE,
+    Agreement,
+    AlternatingOffers,
     BargainingState,
     Offer,
     Response,
@@ -67,3 +74,30 @@ class Greedy(BargainingStrategy):
         if mine >= d - TOLERANCE:
             return Response(True, f"{mine:.0%} meets its demand of {d:.0%}")
         return Response(False, f"{mine:.0%} is below its demand of {d:.0%}")
+
+
+def _player(player: Any) -> Any:
+    if isinstance(player, str):
+        from agents import make_strategy  # the registry: agents/__init__ imports this module
+
+        return make_strategy(player, "bargainer")
+    return player
+
+
+def game(players: list[Any], discounts: tuple[float, float], **kwargs: Any) -> AlternatingOffers:
+    """`negotiation.bargaining.AlternatingOffers` with players given as strategies or names."""
+    return AlternatingOffers([_player(p) for p in players], discounts, **kwargs)
+
+
+def bargain(
+    player1: Any,
+    player2: Any,
+    d1: float,
+    d2: float,
+    *,
+    max_periods: int = 500,
+    rng: int | np.random.Generator | None = 0,
+) -> Agreement:
+    """Play one game of alternating offers (player 1 proposes first), players given as
+    strategies or by name ("rubinstein", "greedy"), and return its end."""
+    return game([player1, player2], (d1, d2), max_periods=max_periods, rng=rng).run()

@@ -14,8 +14,9 @@ d_i is its discount factor per period. Without agreement after `max_periods` bot
 Rubinstein (1982, Econometrica 50(1): 97-110): the unique subgame-perfect equilibrium agrees at
 once, player 1 getting (1 - d2) / (1 - d1 d2).
 
-A leaf module: it imports nothing from `agents/` at import time, so `agents.bargaining` can import
-it without closing a cycle; strategies named by string are built through the registry lazily.
+A leaf module: it imports nothing from `agents/` (the players live there and import it), so the
+game takes strategy objects; `agents.bargaining.bargain` plays it with strategies named by string
+("rubinstein", "greedy").
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ class Agreement:
 class AlternatingOffers:
     """Two players, a pie, discount factors: the Rubinstein game.
 
-    players: two bargaining strategies, or their registry names ("rubinstein", "greedy").
+    players: two bargaining strategies (objects with `propose` and `respond`; build one by name
+    with `agents.make_strategy(name, "bargainer")`, or play by name: `agents.bargaining.bargain`).
     discounts: (d1, d2), each in (0, 1]; pie: its size (shares are fractions of it).
     max_periods: the game stops without agreement after this many offers.
     rng: seed or numpy Generator handed to the players through the state.
@@ -204,9 +206,10 @@ def bargain(
 
 def _strategy(player: Any) -> Any:
     if isinstance(player, str):
-        from agents import make_strategy  # lazily: agents.bargaining imports this module
-
-        return make_strategy(player, "bargainer")
+        raise TypeError(
+            f"{player!r} is a strategy's name: play by name with agents.bargaining.bargain, or "
+            f'build it with agents.make_strategy({player!r}, "bargainer")'
+        )
     if not (hasattr(player, "propose") and hasattr(player, "respond")):
         raise TypeError(
             f"{player!r} cannot bargain: it needs propose(state) and respond(state, offer)"

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 import click
 
+from negotiation.records import invocation
 from negotiation.scenario import DEFAULT_SCENARIO, ScenarioError
 
 USAGE_ERROR = 2
@@ -59,13 +60,6 @@ class _BlocGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta["bloc.argv"] = list(args)
         return super().parse_args(ctx, args)
-
-
-def invocation() -> str | None:
-    """The command line of the running `bloc` command, or None outside one."""
-    ctx = click.get_current_context(silent=True)
-    argv = ctx.meta.get("bloc.argv") if ctx is not None else None
-    return None if argv is None else shlex.join(["bloc", *argv])
 
 
 @click.group(cls=_BlocGroup, context_settings={"help_option_names": ["-h", "--help"]})

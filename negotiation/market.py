@@ -266,15 +266,6 @@ def log_guess(data: MarketData, price: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(price, data.ref_price * 1e-6))
 
 
-def compile_kernels() -> None:
-    """Compile (or load from numba's cache) the kernels for the argument types the model uses:
-    one round of the default scenario. scripts/setup calls this, so no command waits for it."""
-    from negotiation import BlocModel, load_scenario
-    from negotiation.scenario import DEFAULT_SCENARIO
-
-    BlocModel(load_scenario(DEFAULT_SCENARIO), rounds=1, rng=0).run()
-
-
 def single(pol_kwargs: dict) -> Policies:
     """Policies for one package from unbatched arrays (adds the leading K axis)."""
     return Policies(**{k: np.asarray(v)[None] for k, v in pol_kwargs.items()})

@@ -2087,6 +2087,13 @@ def _move_key(move: SupplierMove) -> tuple:
     return (move.action, move.minerals, move.intensity, move.target, move.offer)
 
 
+def compile_kernels() -> None:
+    """Compile (or load from numba's cache) the market kernels for the argument types the model
+    uses: one round of the default scenario. scripts/setup calls this, so no command waits for
+    it."""
+    BlocModel(load_scenario(DEFAULT_SCENARIO), rounds=1, rng=0).run()
+
+
 def _names(names: Sequence[str]) -> str:
     """["Japan", "the EU", "Mexico"] -> "Japan, the EU and Mexico"."""
     names = list(names)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import click
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -79,3 +81,11 @@ def summary(model: BlocModel) -> str:
         lines += ["", "Who moved and why:"]
         lines += [f"  round {int(e['round']):>3}: {e['text']}" for _, e in moves.iterrows()]
     return "\n".join(lines)
+
+
+def invocation() -> str | None:
+    """The command line of the running `bloc` command (as `negotiation.cli` keeps it in click's
+    context), for the metadata of what it writes; None outside one (a call from Python)."""
+    ctx = click.get_current_context(silent=True)
+    argv = ctx.meta.get("bloc.argv") if ctx is not None else None
+    return None if argv is None else shlex.join(["bloc", *argv])

@@ -70,6 +70,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from negotiation import sweep_custom
+from negotiation.records import invocation
 from negotiation.sweep_spec import (
     EVENT_COLUMNS,
     EXTRA_TABLES,
@@ -1070,8 +1071,6 @@ def _versions() -> dict[str, str | None]:
 
 def _invocation() -> str | None:
     """The `bloc ...` command line that started the sweep; None when called from Python."""
-    from negotiation.cli import invocation
-
     return invocation()
 
 

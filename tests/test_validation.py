@@ -11,9 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from agents import STRATEGIES, make_strategy
+from agents.bargaining import bargain, game
 from negotiation import BlocModel, load_scenario
 from negotiation import validation as v
-from negotiation.bargaining import AlternatingOffers, Offer, Response, bargain, equilibrium_share
+from negotiation.bargaining import AlternatingOffers, Offer, Response, equilibrium_share
 from negotiation.cli import main
 from negotiation.types import COMPONENTS, Instrument, SupplierAction
 
@@ -131,16 +132,18 @@ def test_a_greedy_opponent_gets_delay_or_a_worse_split():
 
 
 def test_the_mechanism_takes_an_outside_move_and_checks_its_input():
-    game = AlternatingOffers(["rubinstein", "rubinstein"], (0.9, 0.9))
-    assert game.step(Offer(0, 0, 0.99)) is None  # rejected: too greedy
-    assert game.offers[0].share == 0.99 and not game.responses[0].accept
-    done = game.step(Response(True, "a person accepts"))
+    g = game(["rubinstein", "rubinstein"], (0.9, 0.9))
+    assert g.step(Offer(0, 0, 0.99)) is None  # rejected: too greedy
+    assert g.offers[0].share == 0.99 and not g.responses[0].accept
+    done = g.step(Response(True, "a person accepts"))
     assert done is not None and done.period == 1
     assert done.payoffs[1] == pytest.approx(equilibrium_share(0.9, 0.9) * 0.9)
     with pytest.raises(ValueError, match="discount factors"):
-        AlternatingOffers(["rubinstein", "greedy"], (0.0, 0.9))
+        game(["rubinstein", "greedy"], (0.0, 0.9))
     with pytest.raises(ValueError, match="two players"):
-        AlternatingOffers(["rubinstein"], (0.9, 0.9))
+        game(["rubinstein"], (0.9, 0.9))
+    with pytest.raises(TypeError, match="agents.bargaining.bargain"):
+        AlternatingOffers(["rubinstein", "rubinstein"], (0.9, 0.9))  # the game takes players
     with pytest.raises(ValueError, match="unknown bargainer strategy"):
         bargain("myopic", "rubinstein", 0.9, 0.9)
     with pytest.raises(ValueError, match="unknown country strategy"):
