@@ -3,6 +3,7 @@ module imports one of a layer above it, deferred imports included."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -34,3 +35,20 @@ def test_a_deferred_upward_import_is_caught(tmp_path):
     done = lint(config)
     assert done.returncode != 0
     assert "negotiation.scenario -> agents" in done.stdout
+
+
+def test_the_records_digest_shows_a_refactoring_changed_nothing(tmp_path):
+    """scripts/records_digest.py, as a refactoring uses it: digests saved before, compared after;
+    a digest that differs is named and fails the comparison."""
+    script = [sys.executable, str(ROOT / "scripts" / "records_digest.py")]
+    saved = tmp_path / "before.json"
+    run = lambda *a: subprocess.run([*script, *a], cwd=ROOT, capture_output=True, text=True)  # noqa: E731
+    assert run("--save", str(saved)).returncode == 0
+    same = run("--compare", str(saved))
+    assert same.returncode == 0 and "CHANGED" not in same.stdout
+    assert same.stdout.count("same") == len(__import__("negotiation").scenario_names())
+    before = json.loads(saved.read_text())
+    before["tin-1985"] = "0" * 64  # as if the move had changed the tin agreement's records
+    saved.write_text(json.dumps(before))
+    changed = run("--compare", str(saved))
+    assert changed.returncode == 1 and "CHANGED tin-1985" in changed.stdout
