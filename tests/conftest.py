@@ -1,9 +1,10 @@
 """Shared pytest configuration. Browser-test fixtures live in tests/browser_support.py.
 
-The suite runs on two pytest-xdist workers (`-n 2 --dist loadfile`, in pyproject.toml's addopts;
-`-n 0` runs it in one process). A module goes whole to one worker, so its module-scoped fixtures
-(an app server, an installed wheel, a sweep's reference tables) are made once, and its tests run
-in file order as they would without xdist. Two tweaks to xdist's `loadfile`, here:
+`scripts/test` runs the suite on two pytest-xdist workers (`-n 2 --dist loadfile`; a later `-n 0`
+in its arguments, or a bare `pytest`, runs it in one process). A module goes whole to one worker,
+so its module-scoped fixtures (an app server, an installed wheel, a sweep's reference tables) are
+made once, and its tests run in file order as they would without xdist. Two tweaks to xdist's
+`loadfile`, here:
 
 - the modules that take longest are handed out first, so the two workers finish together (a
   worker takes the next module as it runs out of tests; xdist's own order, most tests first, left
@@ -83,7 +84,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """`--dist loadfile`, in the order above and with SAME_WORKER_AS (other modes: xdist's)."""
+    """`--dist loadfile`, in the order above and with SAME_WORKER_AS (other modes: xdist's).
+
+    xdist's documented way to put modules together, `--dist loadgroup` with `xdist_group` marks,
+    groups nothing on this pytest (pytest-dev/pytest-xdist#1386, open: the group suffix it adds
+    to node ids no longer takes), so this scheduler refines `loadfile`'s grouping instead."""
     if config.getoption("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
