@@ -655,12 +655,18 @@ def _now_sentence(snap: Snapshot, status: Status) -> str:
     now = f"Now, in round {snap.round}, "
     if status.margin >= 0:
         return now + f"staying in is worth {money(status.margin)} a year to it."
-    patience = snap.levers.patience.get(status.actor)
+    patience = snap.patience(status.actor)  # the round shown's, not the lever's value now
+    later = snap.levers.patience.get(status.actor)
+    pending = (
+        f" (from round {snap.round + 1}: {later} rounds, as changed)"
+        if snap.latest is None and later is not None and later != patience
+        else ""
+    )
     return (
         now + f"its gain from staying in is {money(status.margin)} a year: in this round's "
         "markets it would gain by leaving. It leaves once it has expected to do better outside "
         "over its horizon, the cost of leaving counted, for longer than its patience"
-        + (f" ({patience} rounds)." if patience is not None else ".")
+        + (f" ({patience} rounds){pending}." if patience is not None else ".")
     )
 
 

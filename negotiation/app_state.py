@@ -233,6 +233,9 @@ class Snapshot:
     lever_rounds: tuple[int, ...]
     #: {round: members worse off inside only because of the supplier's move that round}
     pushed: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    #: {round: {country: patience in force in that round}} (pending changes not counted: they
+    #: act from the next round), so that a look back quotes the patience of its round
+    patience_by_round: Mapping[int, Mapping[str, int]] = field(default_factory=dict)
     error: str = ""
     run: int = 0  # the session's run (one per Setup/Reset)
     #: None for the run as it is; when looking back (`at`), the round the run has reached
@@ -274,6 +277,7 @@ class Snapshot:
             events_df=upto(self.events_df),
             lever_rounds=tuple(x for x in self.lever_rounds if x <= r),
             pushed={k: v for k, v in self.pushed.items() if k <= r},
+            patience_by_round={k: v for k, v in self.patience_by_round.items() if k <= r},
             latest=self.run_round,
         )
 
@@ -291,6 +295,15 @@ class Snapshot:
         return {
             str(a): {c: v[k] for c, v in columns.items()} for k, a in enumerate(columns["actor"])
         }
+
+    def patience(self, actor: str) -> int | None:
+        """`actor`'s patience in force in the round shown (the rounds it stays below its outside
+        option before it leaves), not the levers' value now: a look back at round 12 quotes
+        round 12's, whatever was changed since."""
+        in_force = self.patience_by_round.get(self.round)
+        if in_force is not None and actor in in_force:
+            return int(in_force[actor])
+        return self.levers.patience.get(actor)
 
     @property
     def members(self) -> list[str]:
@@ -508,6 +521,7 @@ class Session:
             self.model = model
             self.scenario_levers = scenario_levers
             self.pushed = {}
+            self.patience_by_round = {0: self._patience_now()}
             self.run_id += 1
             return self.snapshot()
 
@@ -519,8 +533,7 @@ class Session:
             upto = self.model.round or self.model.rounds
             self.setup(self.scenario, seed, self.rounds, self.levers())
             while self.model.round < upto:
-                self.model.step()
-                self.pushed[self.model.round] = pushed_by_the_supplier(self.model)
+                self._play_round()
             return self.snapshot()
 
     def step(self, run_id: int | None = None) -> Snapshot | None:
@@ -528,9 +541,18 @@ class Session:
         with self.lock:
             if run_id is not None and run_id != self.run_id:
                 return None
-            self.model.step()
-            self.pushed[self.model.round] = pushed_by_the_supplier(self.model)
+            self._play_round()
             return self.snapshot()
+
+    def _play_round(self) -> None:
+        """One round, and what the records do not keep: who the supplier's move pushes out, and
+        the patience each country played the round with."""
+        self.model.step()
+        self.pushed[self.model.round] = pushed_by_the_supplier(self.model)
+        self.patience_by_round[self.model.round] = self._patience_now()
+
+    def _patience_now(self) -> dict[str, int]:
+        return {a: int(ag.patience) for a, ag in self.model.country_agents.items()}
 
     def levers(self) -> Levers:
         with self.lock:
@@ -649,6 +671,7 @@ class Session:
                 pending=tuple(sorted(m.pending)),
                 lever_rounds=lever_rounds(rounds_df, m.minerals),
                 pushed=dict(self.pushed),
+                patience_by_round=dict(self.patience_by_round),
                 error=error,
                 run=self.run_id,
             )

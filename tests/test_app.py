@@ -47,7 +47,7 @@ from negotiation.app_charts import (
     utility_svg,
     with_gains,
 )
-from negotiation.app_state import Levers, Session, in_words, round_summary, statuses
+from negotiation.app_state import Levers, Session, Status, in_words, round_summary, statuses
 from negotiation.app_text import GLOSSARY, aggressiveness_idle, cost_sharing_idle, seed_help
 from negotiation.cli import entry
 from negotiation.scenario import ScenarioError, scenario_names
@@ -1342,6 +1342,32 @@ def test_a_look_back_at_a_past_round_is_the_snapshot_taken_in_that_round():
         assert _status_table(back, statuses(back)) == _status_table(then, statuses(then))
     assert live.at(8) is live and live.at(99) is live and live.at(-3).round == 0
     assert s.model.round == 8 and len(s.model.rounds_df) == 9  # the run is not touched
+
+
+def test_a_look_back_quotes_the_patience_in_force_in_that_round_not_the_levers_now():
+    """Why? of a past round gives a member's patience as it was in that round: the patience
+    the round was played with, not the lever's value since (nor a change still pending)."""
+    from negotiation.app import _now_sentence
+
+    s = Session(SCENARIO, seed=0)
+    before = s.levers().patience["japan"]
+    for _ in range(3):
+        s.step()
+    s.change("patience", {"japan": before + 7})  # acts from round 4
+    for _ in range(3):
+        live = s.step()
+    # a member worse off inside (made up: the sentence, not the run's outcome, is tested)
+    losing = Status("japan", "member", False, "", -4e6, "in the bloc")
+    for r, expected in ((0, before), (2, before), (3, before), (4, before + 7), (6, before + 7)):
+        back = live.at(r)
+        assert back.patience("japan") == expected
+        sentence = _now_sentence(back, losing)
+        assert f"in round {r}," in sentence and f"patience ({expected} rounds)." in sentence
+    pending = s.change("patience", {"japan": before + 9})  # the run's, from round 7
+    assert f"({before + 7} rounds) (from round 7: {before + 9} rounds, as changed)." in (
+        _now_sentence(pending, losing)
+    )
+    assert f"patience ({before} rounds)." in _now_sentence(pending.at(1), losing)
 
 
 def test_the_round_slider_shows_a_past_round_and_now_follows_the_run_again():
