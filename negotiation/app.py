@@ -710,9 +710,9 @@ def WhyView(snap: Snapshot, charts: Charts):
     )
     solara.Text(
         "Bars: each part of the country's yearly payoff this round, as it weighs it "
-        "(green helps, red hurts). The sentences give the last decision and what drove "
-        "it: the change from joining (or staying) against staying out; for a member, where it "
-        "stands now."
+        "(green, to the right of 0, helps; hatched vermillion, to the left, hurts). The "
+        "sentences give the last decision and what drove it: the change from joining (or "
+        "staying) against staying out; for a member, where it stands now."
     )
 
 
@@ -866,9 +866,9 @@ def bargaining_html(df: Any, a: str, b: str) -> str:
         f"no deal, the origin: the bloc as it stood ({_listed_names(base) or 'nobody'}), nobody "
         f"joining, at the terms on the table. The parties are the members and the invitees "
         f"({_listed_names(invited) or 'none this round'}); the supplier is not a party: it acts "
-        "after them, and is held at its latest move. Blue dots are efficient for every party "
-        "(no other package is at least as good for all of them and better for one); the blue "
-        "line is the frontier for these two alone."
+        "after them, and is held at its latest move. Filled blue dots are efficient for every "
+        "party (no other package is at least as good for all of them and better for one), "
+        "hollow grey rings are not; the blue line is the frontier for these two alone."
     )
     nash = df.attrs["nash"]
     if nash is None:

@@ -643,6 +643,92 @@ def test_an_svg_chart_survives_missing_and_zero_data():
     assert "nothing to draw yet" in line_chart_svg(snap, [panel], "x")
 
 
+def test_the_charts_are_okabe_ito_and_no_line_is_told_from_another_by_colour_alone():
+    """Colour-blind safe: the charts draw in Okabe-Ito's colours and greys only, and within a
+    chart no two lines share both a dash and a marker shape (the marker is drawn along the
+    line and in the legend); bars that hurt and the timeline's statuses have patterns."""
+    from negotiation import app_charts as ch
+    from negotiation.app_compare import compare_panels, compare_svg
+
+    assert set(ch.OKABE_ITO) == {
+        "#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"
+    }  # fmt: skip
+
+    def allowed(colour: str) -> bool:
+        r, g, b = (int(colour[k : k + 2], 16) for k in (1, 3, 5))
+        return colour.upper() in ch.OKABE_ITO or r == g == b or colour == "white"
+
+    _, snap = _snap_after(12, instrument="stockpile")  # the money chart with the fund too
+    charts = {
+        "prices": ch.price_panels(snap, snap.minerals),
+        "supply": ch.supply_panels(snap, snap.minerals),
+        "money": ch.money_panels(snap),
+        "gains": ch.gain_panels(snap),
+        "compare": compare_panels(snap, snap.minerals),
+    }
+    for kind, panels in charts.items():
+        series = {s.label: s for p in panels for s in p.series}
+        looks = {(s.style, s.marker) for s in series.values()}
+        assert len(looks) == len(series), kind  # two lines never differ by colour alone
+        for s in series.values():
+            assert allowed(s.colour), (kind, s.label, s.colour)
+            assert s.style in ch.DASHES
+            assert s.marker in ch.MARKERS or (s.step and ch.DASHES[s.style]), (kind, s.label)
+    seven = [(dash, marker) for _, dash, marker in ch.COUNTRY_STYLES]
+    assert len(set(seven)) == len({m for _, m in seven}) == 7  # a marker of its own each
+
+    svgs = {
+        "prices": ch.prices_svg(snap, snap.minerals),
+        "supply": ch.supply_svg(snap, snap.minerals),
+        "money": ch.money_svg(snap),
+        "gains": ch.gains_svg(snap),
+        "compare": compare_svg(snap, snap),
+        "utility": ch.utility_svg(snap),
+        "timeline": ch.timeline_svg(snap),
+        "network": ch.network_svg(snap, statuses(snap)),
+    }
+    for kind, svg in svgs.items():
+        for colour in re.findall(r'(?:fill|stroke)="(#[0-9A-Fa-f]{6})"', svg):
+            assert allowed(colour), (kind, colour)
+    for kind in ("prices", "supply", "money", "gains"):
+        root = _svg(svgs[kind])
+        legend = {
+            g.get("data-label"): g for g in root.iter(f"{NS}g") if g.get("class") == "legend-item"
+        }
+        drawn = {
+            g.get("data-series"): g
+            for g in root.iter(f"{NS}g")
+            if g.get("class") == "series-markers"
+        }
+        for s in {s.label: s for p in charts[kind] for s in p.series}.values():
+            if not s.marker or not _lines(root, s.column):
+                continue
+            marks = list(drawn[s.column])
+            assert marks and {m.get("data-marker") for m in marks} == {s.marker}, s.label
+            assert {m.get("fill") if m.tag != f"{NS}path" else m.get("stroke") for m in marks} == {
+                s.colour
+            }
+            (key,) = [m for m in legend[s.label] if m.get("class") == "series-marker"]
+            assert key.get("data-marker") == s.marker  # the legend shows the shape too
+    timeline = _svg(svgs["timeline"])
+    patterns = {"negotiating": "negotiating", "member leaning to the supplier": "leaning"}
+    for cell in timeline.iter(f"{NS}rect"):
+        if cell.get("data-status") in patterns:  # striped, besides their colours
+            assert cell.get("fill") == f"url(#bloc-tl-{patterns[cell.get('data-status')]})"
+    for pattern in patterns.values():  # and so are the legend's swatches
+        assert f'fill="url(#bloc-tl-{pattern})" stroke=' in svgs["timeline"]
+    network = _svg(svgs["network"])
+    for node in network.iter(f"{NS}g"):
+        if "node-negotiating" in (node.get("class") or ""):
+            assert node.find(f"{NS}circle").get("stroke-dasharray")  # a dashed outline
+    png = ch.Charts().get("prices", snap, snap.minerals).image(snap)
+    assert png.startswith(b"\x89PNG")  # the download draws the markers too (matplotlib)
+    chart = ch.Charts().get("gains", snap)
+    assert [line.get_marker() for line in chart.lines[0]] == [
+        ch.MARKERS[m] for _, _, m in ch.COUNTRY_STYLES[: len(snap.countries)]
+    ]
+
+
 def test_the_utility_svg_has_a_bar_per_component_and_country():
     _, snap = _snap_after(2, penalty=1.0)
     root = _svg(utility_svg(snap))
@@ -655,7 +741,9 @@ def test_the_utility_svg_has_a_bar_per_component_and_country():
         assert len(bars) == len(COMPONENTS)
         for bar in bars:
             value = float(now.loc[g.get("data-actor"), bar.get("data-component")])
-            assert bar.get("fill") == ("#009E73" if value >= 0 else "#D55E00")
+            helps = value >= 0  # green; the others hatched vermillion: not colour alone
+            assert bar.get("fill") == ("#009E73" if helps else "url(#bloc-hurts-hatch)")
+            assert bar.get("data-sign") == ("helps" if helps else "hurts")
         (total,) = [t for t in g.iter(f"{NS}text") if t.get("class") == "utility-total"]
         assert total.text.startswith("in ·" if now.loc[g.get("data-actor"), "member"] else "out ·")
     text = _text(root)
