@@ -266,6 +266,12 @@ def Layout(children: list = []):  # noqa: B006 - Solara's signature for layouts
     return solara.Column(children=children, style={"padding": "0", "gap": "0"})
 
 
+def field_name(what: str, bounds: Bounds) -> str:
+    """A number field's accessible name: what it sets, and the unit ("The floor for Lithium,
+    USD per tonne")."""
+    return f"{what}, {bounds.unit}" if bounds.unit else what
+
+
 @solara.component
 def NumberField(
     label: str,
@@ -279,27 +285,58 @@ def NumberField(
     """A number typed in, taken on Enter or when the field loses focus. It never shows a value
     that is not in force: anything out of `bounds`, not a number, or empty is refused with a
     message under the field naming the allowed range, and the field goes back to `value` (the
-    value in force), as it does whenever that value changes (a counter-proposal adopted)."""
+    value in force), as it does whenever that value changes (a counter-proposal adopted). Its
+    accessible name is `what` and the unit ("The outsider penalty, %"): the visible label may be
+    a unit alone, beside a slider that names the lever."""
     shown = bounds.show(value)
     text = solara.use_reactive(shown)
     message = solara.use_reactive("")
+    # The text in the field: as its "input" events tell it, keystroke by keystroke, or as the
+    # server last set it. Not the v_model: the browser holds a widget's state updates back
+    # while one is on its way, so an Enter pressed right after typing reaches the server before
+    # the v_model does (which may still hold the first digit typed).
+    typed_now = solara.use_ref(shown)
+    # The text of the last commit when the v_model was behind it: its late arrival is no typing
+    # (the field then shows the value in force again, not what was refused)
+    late = solara.use_ref(None)
+    widget_ref = solara.use_ref(None)  # the field's widget, as the last commit had it
 
     def follow_the_value_in_force() -> None:
         text.set(shown)
+        typed_now.current = shown
 
     solara.use_effect(follow_the_value_in_force, [shown])
 
+    def typing(widget: Any, event: str, data: Any) -> None:
+        typed_now.current = "" if data is None else str(data)
+
+    def synced(x: Any) -> None:
+        x = "" if x is None else str(x)
+        if x == typed_now.current:  # the server's own text (or typing that matches it)
+            text.set(x)
+            return
+        behind, late.current = late.current, None
+        if behind is not None and x == behind and widget_ref.current is not None:
+            widget_ref.current.v_model = typed_now.current  # as the commit left it
+            return
+        text.set(x)
+
     def commit(widget: Any, event: str, data: Any) -> None:
-        typed = str(widget.v_model if widget.v_model is not None else "")
+        typed = typed_now.current
         if typed == shown:  # nothing typed since the value in force was shown: keep any message
             return
+        behind = typed if typed != str(widget.v_model or "") else None
+        widget_ref.current = widget
         try:
             x = bounds.parse(typed, what)
         except ValueError as e:
+            late.current, typed_now.current = behind, shown
             widget.v_model = shown  # the value in force back first, then the message
             text.set(shown)
             message.set(f"{e}. Still in force: {shown}.")
             return
+        late.current = behind
+        typed_now.current = bounds.show(x)
         message.set("")
         text.set(bounds.show(x))
         if x != value:
@@ -308,13 +345,15 @@ def NumberField(
     field = solara.v.TextField(
         label=label,
         v_model=text.value,
-        on_v_model=text.set,
+        on_v_model=synced,
         dense=True,
         hide_details="auto",
         error_messages=[message.value] if message.value else [],
         class_=" ".join(classes),
         style_=style,
+        attributes={"aria-label": field_name(what, bounds)},
     )
+    solara.v.use_event(field, "input", typing)
     solara.v.use_event(field, "keyup.enter", commit)
     solara.v.use_event(field, "focusout", commit)
     return field
@@ -1271,6 +1310,11 @@ def SpeedSlider(speed: solara.Reactive[str]):
     )
 
 
+def pressed(value: str, chosen: str) -> dict[str, Any]:
+    """A toggle button's state for a screen reader (aria-pressed), not only its shade."""
+    return {"attributes": {"aria-pressed": "true" if value == chosen else "false"}}
+
+
 @dataclass(frozen=True)
 class LeverInfo:
     """What the lever panel needs besides the levers: fixed for a run, so the panel is not drawn
@@ -1415,7 +1459,9 @@ def LeverControls(
         dense=True,
     ):
         for code, label in INSTRUMENTS.items():
-            solara.Button(label, value=code, classes=[f"instrument-{code}"])
+            solara.Button(
+                label, value=code, classes=[f"instrument-{code}"], **pressed(code, lv.instrument)
+            )
 
     SliderField(
         f"Outsider penalty: {PENALTY_BOUNDS.show(lv.penalty)}%",
@@ -1449,7 +1495,9 @@ def LeverControls(
         classes=["lever-cost-sharing", *(["lever-idle"] if sharing_idle else [])],
     ):
         for code, label in options.items():
-            solara.Button(label, value=code, classes=[f"cost-sharing-{code}"])
+            solara.Button(
+                label, value=code, classes=[f"cost-sharing-{code}"], **pressed(code, current)
+            )
 
     with solara.Div(classes=["lever-supplier"]):
         solara.Select(
@@ -1476,7 +1524,7 @@ def LeverControls(
     solara.Text("Each country's weights and patience")
     with solara.ToggleButtonsSingle(value=country, dense=True, classes=["lever-country"]):
         for a in info.countries:
-            solara.Button(short[a], value=a, classes=[f"country-{a}"])
+            solara.Button(short[a], value=a, classes=[f"country-{a}"], **pressed(a, country.value))
     a = country.value
     if a in lv.weights:
         who = dict(info.names)[a]

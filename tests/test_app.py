@@ -811,8 +811,10 @@ def _title(rc, lever: str) -> str:
 
 
 def _type(rc, cls: str, text: str) -> v.TextField:
-    """Type `text` in the field of CSS class `cls` and press Enter."""
+    """Type `text` in the field of CSS class `cls` and press Enter, as a browser tells it: the
+    field's input event, its v_model, then the key."""
     field = _one(rc, v.TextField, cls)
+    field.fire_event("input", text)
     field.v_model = text
     field.fire_event("keyup.enter", None)
     return field
@@ -970,10 +972,41 @@ def test_the_page_renders_and_step_advances_the_round():
     assert len(_members(rc)) >= 2
 
 
+def test_enter_pressed_before_the_field_s_v_model_arrives_takes_what_was_typed():
+    """A fast typist: the field's input events and the Enter key reach the server before its
+    v_model (the browser holds state updates back while one is on its way). What was typed is
+    taken (or refused), and the late v_model neither takes a partial number nor leaves a refused
+    text on screen."""
+    _, rc = _page()
+    field = _one(rc, v.TextField, "lever-floor-lithium")
+    field.v_model = "9"  # the first keystroke's update, then nothing more before the Enter
+    for typed in ("9", "90", "900", "9000", "90000"):
+        field.fire_event("input", typed)
+    field.fire_event("keyup.enter", None)
+    field.v_model = "90000"  # late
+    assert field.v_model == "90,000" and _field_message(rc, "lever-floor-lithium") == ""
+    pending = rc.find(v.Html, class_="bloc-pending").widget
+    assert "floors" in str(pending.children)
+    field.fire_event("focusout", None)  # leaving the field takes nothing more
+    assert field.v_model == "90,000"
+    field.v_model = "9"  # and refused: the late text does not stay on screen
+    for typed in ("-", "-5"):
+        field.fire_event("input", typed)
+    field.fire_event("keyup.enter", None)
+    assert "must be a whole number from 0" in _field_message(rc, "lever-floor-lithium")
+    field.v_model = "-5"  # late
+    assert field.v_model == "90,000"
+    rc.find(v.Btn, class_="bloc-step").widget.click()
+    assert rc.find(v.Html, class_="bloc-pending").widgets == []
+    (view,) = _html(rc, "bloc-members")
+    assert view.attributes["data-round"] == "1"
+
+
 def test_a_lever_changed_on_the_page_acts_from_the_next_round():
     _, rc = _page()
     rc.find(v.Btn, class_="bloc-step").widget.click()
     field = rc.find(v.TextField, class_="lever-floor-rare_earths").widget
+    field.fire_event("input", "150000")
     field.v_model = "150000"
     field.fire_event("keyup.enter", None)
     pending = rc.find(v.Html, class_="bloc-pending").widget
@@ -1193,6 +1226,7 @@ def test_take_a_seat_links_to_the_solo_page_with_the_structural_settings():
     select.v_model = "supplier"
     for cls, value in (("structural-seed", "7"), ("structural-rounds", "5")):
         field = rc.find(v.TextField, class_=cls).widget
+        field.fire_event("input", value)
         field.v_model = value
         field.fire_event("keyup.enter", None)
     query = parse_qs(urlsplit(rc.find(v.Btn, class_="take-seat-go").widget.href).query)

@@ -24,6 +24,7 @@ from tests.app_browser_helpers import (
     current_round,
     download,
     field_message,
+    focused,
     members,
     open_app,
     open_tab,
@@ -32,8 +33,10 @@ from tests.app_browser_helpers import (
     set_slider,
     slider_value,
     step,
+    tab_to,
     type_floor,
     type_into,
+    unnamed_controls,
     wait_consistent,
     wait_field,
     wait_round,
@@ -248,7 +251,9 @@ def test_patience_typed_beside_its_slider_acts_beyond_the_sliders_range(app):
     assert box["width"] >= 120  # wide enough to aim at (it was 29 px)
     thumb = app.locator(".lever-patience [role=slider]").first
     assert thumb.get_attribute("aria-label").startswith("Patience: 40 rounds")  # named
-    assert app.get_by_label("Lithium", exact=True).input_value() == "85,000"  # labelled field
+    # a field's name holds its visible label ("Lithium") and says what it sets, with the unit
+    floor = app.get_by_label("The floor for Lithium, USD per tonne", exact=True)
+    assert floor.input_value() == "85,000"
 
 
 def test_lever_changes_read_as_sentences_and_a_change_undone_is_not_logged(app, screenshot_dir):
@@ -838,3 +843,67 @@ def test_compare_pins_a_changes_a_lever_and_overlays_b(app, screenshot_dir):
     app.locator(".compare-unpin").click()
     app.locator(".compare-empty").wait_for()
     assert app.locator(".compare-view").count() == 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Accessibility
+
+
+#: A view of each tab, drawn once the tab is open.
+TAB_VIEWS = {
+    "Bloc": ".network-view svg",
+    "Prices": ".chart-prices-view svg",
+    "Why?": ".bloc-why",
+    "Events": ".bloc-events",
+    "Export": ".download-scenario",
+    "Compare": ".compare-pin",
+}
+
+
+def test_every_control_has_a_name_and_the_keyboard_reaches_play_step_and_the_levers(
+    app, screenshot_dir
+):
+    """Each input, slider, select and button has an accessible name (chromium's own computation:
+    a label, an aria-label or its text); Tab alone reaches Play, Step, the lever fields, the
+    sliders, and the keyboard plays a round and changes levers; toggles say
+    which is pressed (aria-pressed), not by their shade alone."""
+    step(app)
+    assert app.locator(".instrument-border").get_attribute("aria-pressed") == "true"
+    assert app.locator(".instrument-price_gap").get_attribute("aria-pressed") == "false"
+
+    # from the top of the page, by keyboard alone
+    app.evaluate("() => document.activeElement?.blur()")
+    app.locator(".bloc-controls").get_by_text("critical-minerals bloc").click()  # Tab: from here
+    tab_to(app, "bloc-play")
+    tab_to(app, "bloc-step")
+    app.keyboard.press("Enter")
+    wait_round(app, 2)
+    tab_to(app, "lever-floor-lithium")
+    app.keyboard.press("Control+A")
+    app.keyboard.type("90000")
+    app.keyboard.press("Enter")
+    wait_field(app, "lever-floor-lithium", "90,000")
+    tab_to(app, "instrument-price_gap")
+    app.keyboard.press("Enter")
+    app.locator(".instrument-price_gap[aria-pressed=true]").wait_for()
+    tab_to(app, "lever-penalty-track")
+    assert focused(app)[1] == "slider"
+    app.keyboard.press("ArrowRight")  # 5% -> 10%
+    wait_field(app, "lever-penalty-number", "10")
+    tab_to(app, "lever-penalty-number")
+    tab_to(app, "lever-patience-track")
+    tab_to(app, "lever-patience-number")
+    tab_to(app, "structural-seed")
+    pending = app.locator(".bloc-pending").first.inner_text()
+    assert "act from round 3" in pending
+    for lever in ("floors", "instrument", "outsider penalty"):
+        assert lever in pending
+    app.screenshot(path=screenshot_dir / "app-keyboard.png")
+
+    for tab, view in TAB_VIEWS.items():  # Compare last: the tab bar scrolls to it
+        open_tab(app, tab)
+        app.locator(view).first.wait_for()
+        if tab == "Compare":
+            app.locator(".compare-pin").click()
+            app.locator(".compare-unpin").wait_for()
+        assert unnamed_controls(app) == [], tab
