@@ -40,6 +40,8 @@ from urllib.parse import urlencode
 
 import solara
 import solara.lab
+import traitlets
+from ipyvuetify.extra.file_input import FileInput, load_template
 
 from agents import SUPPLIER_STRATEGIES
 from negotiation import workshop_app
@@ -84,6 +86,8 @@ from negotiation.app_ensemble import (
 )
 from negotiation.app_state import (
     AGGRESSIVENESS_BOUNDS,
+    MAX_SCENARIO_BYTES,
+    OPENED,
     PATIENCE_BOUNDS,
     PENALTY_BOUNDS,
     ROUNDS_BOUNDS,
@@ -102,6 +106,7 @@ from negotiation.app_state import (
     latest_reasons,
     levers_differing,
     mineral_label,
+    read_scenario_file,
     round_summary,
     statuses,
 )
@@ -119,7 +124,7 @@ from negotiation.app_text import (
     strategy_help,
     weights_help,
 )
-from negotiation.scenario import ScenarioError, load_scenario, scenario_names
+from negotiation.scenario import Scenario, ScenarioError, load_scenario, scenario_names
 from negotiation.types import COMPONENT_LABELS, LEVER_LABELS, money
 from negotiation.workshop_app import Download
 
@@ -232,6 +237,8 @@ CSS = """
 .compare-table caption { text-align: left; font-weight: bold; }
 .compare-table th, .compare-table td { padding: 2px 14px 2px 0; text-align: right; }
 .compare-table tr th:first-child { text-align: left; }
+.open-scenario { margin-top: 12px; }
+.open-scenario-message { font-size: 14px; white-space: pre-wrap; margin-top: 4px; }
 .levers-banner { background: #fff4e0; border: 1px solid #e0b060; border-radius: 4px;
   padding: 4px 10px; margin: 4px 0; font-size: 14px; }
 """
@@ -517,7 +524,14 @@ def Header(snap: Snapshot, error: str):
     with solara.Column(gap="0", classes=["bloc-header"]):
         with solara.Row(gap="18px", style={"align-items": "baseline", "flex-wrap": "wrap"}):
             solara.Text(f"Round {snap.round} of {snap.rounds}", classes=["bloc-round"])
-            solara.Text(f"day {day} · seed {snap.seed} · {snap.title}", classes=["bloc-run"])
+            origin = (
+                f" · opened from {snap.source.removeprefix(OPENED)}"
+                if snap.source.startswith(OPENED)
+                else ""
+            )
+            solara.Text(
+                f"day {day} · seed {snap.seed} · {snap.title}{origin}", classes=["bloc-run"]
+            )
         if snap.latest is not None:
             solara.Text(
                 f"Looking back at round {snap.round}: the run is at round {snap.latest} and "
@@ -1151,13 +1165,18 @@ def LikelyView(
     likely: Likely,
     runs: solara.Reactive[int],
     redraw: Callable[[], None],
+    opened: Scenario | None = None,
 ):
     """How likely is this? An ensemble of the settings on screen, run in the background with a
     progress bar and restarted when they change: fan charts of the runs round by round with the
-    run on screen over them, and the chance of each outcome."""
+    run on screen over them, and the chance of each outcome. `opened`: the scenario of the run on
+    screen when it is a file opened in the app (else its name is enough)."""
     n = int(runs.value)
     kwargs = snap.levers.kwargs()
-    key = settings_key(snap.scenario, snap.rounds, kwargs, n)
+    # a file opened again under the same name is another scenario: told apart by its object
+    # (which the job started on it keeps alive, so that its id is not reused meanwhile)
+    source = snap.source or snap.scenario
+    key = settings_key(f"{source}@{id(opened)}" if opened else source, snap.rounds, kwargs, n)
     current = solara.use_reactive(likely.job)
     tick = solara.use_reactive(0)
     tick.value  # noqa: B018 - read, so that the page redraws when the job moves
@@ -1166,7 +1185,11 @@ def LikelyView(
         job = likely.job
         if job is None or job.key != key or job.state in (CANCELLED, FAILED):
             job = likely.job = start_ensemble(
-                key, snap.scenario, n, rounds=snap.rounds, kwargs=kwargs
+                key,
+                opened if opened is not None else snap.scenario,
+                n,
+                rounds=snap.rounds,
+                kwargs=kwargs,
             )
         current.set(job)
 
@@ -1567,10 +1590,10 @@ def LeverControls(
     )
 
 
-def _draws_luck(name: str) -> bool:
+def _draws_luck(name: str, load: Callable[[str], Scenario] = load_scenario) -> bool:
     """Whether the scenario draws outages, demand swings and surprises (what the seed does)."""
     try:
-        return load_scenario(name).uncertainty.enabled
+        return load(name).uncertainty.enabled
     except ScenarioError:
         return True
 
@@ -1581,8 +1604,11 @@ def StructuralControls(
     seed: solara.Reactive[int],
     rounds: solara.Reactive[int],
     running: tuple[str, int, int],
+    opened: tuple[str, ...] = (),
+    load: Callable[[str], Scenario] = load_scenario,
 ):
-    """running: (scenario, seed, rounds) of the run on screen."""
+    """running: (scenario, seed, rounds) of the run on screen; opened: the scenario files opened
+    in this session (their entries in the list), which `load` loads as it does the others."""
     solara.HTML(tag="h3", unsafe_innerHTML="Structural settings")
     differs = (scenario.value, seed.value, rounds.value) != running
     hint = "Changed: press Setup/Reset to apply." if differs else "Act on Setup/Reset."
@@ -1591,11 +1617,15 @@ def StructuralControls(
     def pick(name: str) -> None:
         scenario.set(name)
         with contextlib.suppress(ScenarioError):
-            rounds.set(load_scenario(name).time.rounds)
+            rounds.set(load(name).time.rounds)
 
     with solara.Div(classes=["structural-scenario"]):
         solara.Select(
-            "Scenario", values=scenario_names(), value=scenario.value, on_value=pick, dense=True
+            "Scenario",
+            values=[*scenario_names(), *opened],
+            value=scenario.value,
+            on_value=pick,
+            dense=True,
         )
     with solara.Row(style={"align-items": "center"}):
         NumberField(
@@ -1613,7 +1643,7 @@ def StructuralControls(
             on_click=lambda: seed.set(new_seed()),
             classes=["new-seed"],
         )
-    uncertain = solara.use_memo(lambda: _draws_luck(scenario.value), [scenario.value])
+    uncertain = solara.use_memo(lambda: _draws_luck(scenario.value, load), [scenario.value])
     solara.HTML(
         tag="p", unsafe_innerHTML=escape(seed_help(uncertain)), classes=["hint", "seed-help"]
     )
@@ -1628,7 +1658,10 @@ def StructuralControls(
 
 
 def seats(scenario: str) -> dict[str, str]:
-    """{seat: name} of a scenario: its countries, then the supplier ({} if it does not load)."""
+    """{seat: name} of a scenario: its countries, then the supplier ({} if it does not load, or
+    is a file opened in the app: the seat's page plays built-in scenarios only)."""
+    if scenario.startswith(OPENED):
+        return {}
     try:
         sc = load_scenario(scenario)
     except ScenarioError:
@@ -1675,6 +1708,108 @@ def TakeSeat(
             disabled=not names,
             classes=["take-seat-go"],
         )
+    if scenario.value.startswith(OPENED):
+        solara.HTML(
+            tag="p",
+            unsafe_innerHTML="A seat is taken in a built-in scenario: to play a seat in a "
+            "scenario file, open it in workshop mode (<code>bloc workshop</code>).",
+            classes=["hint", "take-seat-opened"],
+        )
+
+
+class ScenarioFileInput(FileInput):
+    """ipyvuetify's file input with a label of its own (its accessible name) and a hint."""
+
+    template = traitlets.Unicode(
+        load_template("file_input.vue").replace(
+            "<v-file-input\n",
+            '<v-file-input\n      :label="label"\n      :hint="hint"\n      persistent-hint\n'
+            '      prepend-icon="mdi-folder-open"\n',
+            1,
+        )
+    ).tag(sync=True)
+    label = traitlets.Unicode("").tag(sync=True)
+    hint = traitlets.Unicode("").tag(sync=True)
+
+
+@solara.component
+def OpenScenario(open_file: Callable[[str, bytes, int], str]):
+    """Open a scenario file, such as the Export tab's: a file input (.toml, at most
+    MAX_SCENARIO_BYTES), read on a thread of the server's as the browser sends it, then
+    `open_file(name, bytes, size)`, which returns "" once a new run of it is on screen or why it
+    was refused (the run on screen then goes on: nothing is lost). A larger file is refused
+    before it is read."""
+    message = solara.use_reactive(("", ""))  # (state: "opened" | "refused" | "reading", text)
+    asked = solara.use_reactive((0, None))  # (how many times, the file's info) to read
+    widget_ref = solara.use_ref(None)  # the file input's widget
+    state, text = message.value
+    with solara.Div(classes=["open-scenario"]):
+        el = ScenarioFileInput.element(
+            multiple=False,
+            accept=".toml",
+            show_progress=False,
+            label="Open a scenario file (.toml)",
+            hint=f"The Export tab's scenario file, or one of yours: at most "
+            f"{MAX_SCENARIO_BYTES // 1024} KB. A new run starts from it.",
+        )
+        if text:
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML=escape(text),
+                classes=["open-scenario-message", *(["bloc-error"] if state == "refused" else [])],
+                attributes={"data-state": state, "role": "status"},
+            )
+
+    def watch() -> Callable[[], None]:
+        widget = widget_ref.current = solara.get_widget(el)
+
+        def changed(_: Any) -> None:
+            files = widget.get_files()
+            if not files:
+                return
+            info = files[0]
+            name, size = str(info["name"]), int(info["size"])
+            if size > MAX_SCENARIO_BYTES:  # refused unread
+                try:
+                    read_scenario_file(name, b"", size)
+                except ScenarioError as e:
+                    message.set(("refused", _refused(name, e.problems)))
+                widget.clear()
+                return
+            message.set(("reading", f"Reading {name}…"))
+            asked.set((asked.value[0] + 1, info))
+
+        widget.observe(changed, "file_info")
+        return lambda: widget.unobserve(changed, "file_info")
+
+    solara.use_effect(watch, [])
+
+    def read() -> None:
+        number, info = asked.value
+        if not number or info is None:
+            return
+        name = str(info["name"])
+        try:
+            file = info["file_obj"]
+            file.seek(0)
+            data = file.read(MAX_SCENARIO_BYTES + 1)
+        except Exception:  # the browser went, or sent nothing in time
+            logger.info("scenario file not read", exc_info=True)
+            message.set(("refused", f"{name} could not be read: choose it again."))
+            return
+        why = open_file(name, data, int(info["size"]))
+        if why:
+            message.set(("refused", _refused(name, why.split("\n"))))
+        else:
+            message.set(("opened", f"Opened {name}: a new run from its settings."))
+        if widget_ref.current is not None:  # so that the same file can be chosen again
+            widget_ref.current.clear()
+
+    solara.use_thread(read, dependencies=[asked.value], intrusive_cancel=False)
+
+
+def _refused(name: str, problems: list[str]) -> str:
+    return f"Not opened: {name}. The run on screen goes on, untouched.\n" + "\n".join(problems)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1693,7 +1828,7 @@ def Page():
     speed = solara.use_reactive("normal")
     tab = solara.use_reactive(0)
     error = solara.use_reactive("")
-    scenario = solara.use_reactive(first.scenario)
+    scenario = solara.use_reactive(first.source)  # an entry of the list (a name, or a file)
     seed = solara.use_reactive(first.seed)
     rounds = solara.use_reactive(first.rounds)
     back = solara.use_reactive(None)  # (run, round) looked back at; None: now, following the run
@@ -1794,6 +1929,33 @@ def Page():
         return session.redraw(fresh)
 
     restore = solara.use_memo(lambda: lambda: guarded(session.restore_levers), [])
+
+    def make_open_file() -> Callable[[str, bytes, int], str]:
+        def open_file(name: str, data: bytes, size: int) -> str:
+            """A new run of a scenario file (on the reading thread); "" or why not. A file
+            refused stops nothing: the run on screen, playing or not, goes on."""
+            try:
+                sc = read_scenario_file(name, data, size)
+            except ScenarioError as e:
+                return "\n".join(e.problems)
+            playing.set(False)
+            try:
+                new = session.open_scenario(name, sc)
+            except ScenarioError as e:
+                return "\n".join(e.problems)
+            except Exception as e:  # a bug: log it with its traceback, tell the user
+                logger.exception("opening a scenario file failed")
+                return f"Something went wrong: {e}"
+            error.set("")
+            snap.set(new)
+            scenario.set(new.source)
+            seed.set(new.seed)
+            rounds.set(new.rounds)
+            return ""
+
+        return open_file
+
+    open_file = solara.use_memo(make_open_file, [])
     info = solara.use_memo(lambda: LeverInfo.of(s), [s.run])
 
     with solara.Div(classes=["bloc-app", *(["drawer-open"] if drawer.value else [])]):
@@ -1841,7 +2003,15 @@ def Page():
                 SpeedSlider(speed)
             TakeSeat(scenario, seed, rounds)
             LeverControls(s.levers, info, change, restore)
-            StructuralControls(scenario, seed, rounds, (s.scenario, s.seed, s.rounds))
+            StructuralControls(
+                scenario,
+                seed,
+                rounds,
+                (s.source, s.seed, s.rounds),
+                tuple(session.opened),
+                session.load,
+            )
+            OpenScenario(open_file)
         with solara.Div(classes=["bloc-main"]):
             PhoneBar(drawer, playing.value, toggle_play, lambda: guarded(step))
             Header(view, error.value)
@@ -1859,7 +2029,9 @@ def Page():
                 with solara.lab.Tab("Why?"):
                     WhyView(view, charts)
                 with solara.lab.Tab("How likely?"):
-                    LikelyView(s, likely, runs, lambda: guarded(another_draw))
+                    LikelyView(
+                        s, likely, runs, lambda: guarded(another_draw), session.opened.get(s.source)
+                    )
                 with solara.lab.Tab("Bargaining"):
                     BargainingView(session, s)
                 with solara.lab.Tab("Events"):

@@ -244,6 +244,87 @@ def test_a_stale_play_thread_cannot_step_the_next_run():
     assert s.step(run) is None and s.model.round == 0
 
 
+def test_a_saved_scenario_file_opens_as_a_new_run_that_replays_the_saved_one():
+    """The Export tab's scenario file, opened in a session: a new run from its seed, rounds,
+    opening levers and lever changes, listed as a scenario of its own; played to the round it
+    was saved at, it has the saved run's levers and records."""
+    s = Session(SCENARIO, seed=3)
+    s.change("penalty", 1.0)
+    s.change("patience", {"japan": 9})
+    for _ in range(2):
+        s.step()
+    s.change("floors", {"lithium": 120_000})
+    for _ in range(2):
+        saved = s.step()
+    name, text = s.scenario_file()
+    t = Session(SCENARIO)
+    opened = t.open_file(name, text.encode())
+    assert opened.source == f"file: {name}" and t.scenario == opened.source
+    assert list(t.opened) == [opened.source] and opened.round == 0
+    assert opened.seed == 3 and opened.rounds == saved.rounds
+    for _ in range(4):
+        replay = t.step()
+    assert replay.levers == saved.levers
+    for table in ("rounds_df", "actors_df", "events_df"):
+        pd.testing.assert_frame_equal(getattr(replay, table), getattr(saved, table))
+    again = t.setup(t.scenario, 3, None, t.levers())  # Setup/Reset keeps the opened file
+    assert again.source == opened.source and again.title == saved.title
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (
+            lambda good: re.sub(r"(?m)^outsider_penalty = .*$", "outsider_penalty = 5.0", good),
+            ["broken.toml: policy.outsider_penalty:", "less than or equal to 2", "5.0"],
+        ),
+        (lambda good: good.replace("[policy]", "[policy", 1), ["broken.toml: line", "TOML"]),
+        (
+            lambda good: good.replace("[policy]", "[policy]\nfloor_lithium = 3", 1),
+            ["broken.toml: policy.floor_lithium: unknown key"],
+        ),
+        (lambda good: 'extends = "ministerial-2026"\n', ["broken.toml: extends:"]),
+        (lambda good: "", ["broken.toml: the file is empty"]),
+        (lambda good: "# " * 140_000, ["broken.toml: the file is 273 KB", "at most 256 KB"]),
+    ],
+    ids=["out-of-range", "syntax", "unknown-key", "extends", "empty", "oversize"],
+)
+def test_a_bad_scenario_file_is_refused_naming_the_file_and_field_and_the_run_goes_on(text, words):
+    s = Session(SCENARIO, seed=0)
+    good = s.scenario_file()[1]
+    s.change("penalty", 0.5)
+    for _ in range(2):
+        s.step()
+    model, run, levers = s.model, s.run_id, s.levers()
+    with pytest.raises(ScenarioError) as refused:
+        s.open_file("broken.toml", text(good).encode())
+    message = "\n".join(refused.value.problems)
+    for w in words:
+        assert w in message, message
+    assert s.model is model and s.run_id == run and s.model.round == 2  # nothing lost
+    assert s.levers() == levers and s.scenario == SCENARIO and not s.opened
+    assert s.step().round == 3
+
+
+def test_an_oversize_file_is_refused_by_its_announced_size_before_it_is_read():
+    from negotiation.app_state import MAX_SCENARIO_BYTES, read_scenario_file
+
+    with pytest.raises(ScenarioError, match="big.toml: the file is 300 KB"):
+        read_scenario_file("big.toml", b"", size=300 * 1024)
+    assert MAX_SCENARIO_BYTES == 256 * 1024
+
+
+def test_a_session_lists_the_files_it_opened_newest_last_and_at_most_eight():
+    s = Session(SCENARIO)
+    text = s.scenario_file()[1].encode()
+    for k in range(10):
+        s.open_file(f"run-{k}.toml", text)
+    s.open_file("run-5.toml", text)  # opened again: the newest
+    assert list(s.opened) == [f"file: run-{k}.toml" for k in (2, 3, 4, 6, 7, 8, 9, 5)]
+    assert s.scenario == "file: run-5.toml"
+    assert s.load("file: run-5.toml") is s.config
+
+
 def test_the_levers_go_back_to_the_scenarios():
     s = Session(SCENARIO, seed=0)
     s.change("penalty", 1.0)
