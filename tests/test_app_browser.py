@@ -926,7 +926,7 @@ def test_a_saved_scenario_file_opens_in_the_app_and_a_bad_one_changes_nothing(
 
 
 #: A view of each tab, drawn once the tab is open.
-TAB_VIEWS = {
+AUDITED_VIEWS = {
     "Bloc": ".network-view svg",
     "Prices": ".chart-prices-view svg",
     "Why?": ".bloc-why",
@@ -982,7 +982,7 @@ def test_every_control_has_a_name_and_the_keyboard_reaches_play_step_and_the_lev
         assert lever in pending
     app.screenshot(path=screenshot_dir / "app-keyboard.png")
 
-    for tab, view in TAB_VIEWS.items():  # Compare last: the tab bar scrolls to it
+    for tab, view in AUDITED_VIEWS.items():  # Compare last: the tab bar scrolls to it
         open_tab(app, tab)
         app.locator(view).first.wait_for()
         if tab == "Compare":
