@@ -1043,7 +1043,9 @@ def AboutView(snap: Snapshot):
         "act from the next round, and every chart marks with a dashed line the rounds where they "
         "changed. As in NetLogo, the levers keep their values across Setup/Reset, and "
         "*All levers back to the scenario's* restores them. **Export** saves the run as CSV "
-        "and the settings as a scenario file that `bloc run FILE` replays exactly."
+        "and the settings as a scenario file that `bloc run FILE` replays exactly, and "
+        "*Open a scenario file* (under the structural settings) opens it here again. Every "
+        "control is reached with Tab; Enter takes a number typed, the arrow keys move a slider."
     )
     md = "\n\n".join(
         [
