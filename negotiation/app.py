@@ -40,6 +40,8 @@ from urllib.parse import urlencode
 
 import solara
 import solara.lab
+import traitlets
+from ipyvuetify.extra.file_input import FileInput, load_template
 
 from agents import SUPPLIER_STRATEGIES
 from negotiation import workshop_app
@@ -84,6 +86,8 @@ from negotiation.app_ensemble import (
 )
 from negotiation.app_state import (
     AGGRESSIVENESS_BOUNDS,
+    MAX_SCENARIO_BYTES,
+    OPENED,
     PATIENCE_BOUNDS,
     PENALTY_BOUNDS,
     ROUNDS_BOUNDS,
@@ -102,6 +106,7 @@ from negotiation.app_state import (
     latest_reasons,
     levers_differing,
     mineral_label,
+    read_scenario_file,
     round_summary,
     statuses,
 )
@@ -119,7 +124,7 @@ from negotiation.app_text import (
     strategy_help,
     weights_help,
 )
-from negotiation.scenario import ScenarioError, load_scenario, scenario_names
+from negotiation.scenario import Scenario, ScenarioError, load_scenario, scenario_names
 from negotiation.types import COMPONENT_LABELS, LEVER_LABELS, money
 from negotiation.workshop_app import Download
 
@@ -232,6 +237,8 @@ CSS = """
 .compare-table caption { text-align: left; font-weight: bold; }
 .compare-table th, .compare-table td { padding: 2px 14px 2px 0; text-align: right; }
 .compare-table tr th:first-child { text-align: left; }
+.open-scenario { margin-top: 12px; }
+.open-scenario-message { font-size: 14px; white-space: pre-wrap; margin-top: 4px; }
 .levers-banner { background: #fff4e0; border: 1px solid #e0b060; border-radius: 4px;
   padding: 4px 10px; margin: 4px 0; font-size: 14px; }
 """
@@ -266,6 +273,12 @@ def Layout(children: list = []):  # noqa: B006 - Solara's signature for layouts
     return solara.Column(children=children, style={"padding": "0", "gap": "0"})
 
 
+def field_name(what: str, bounds: Bounds) -> str:
+    """A number field's accessible name: what it sets, and the unit ("The floor for Lithium,
+    USD per tonne")."""
+    return f"{what}, {bounds.unit}" if bounds.unit else what
+
+
 @solara.component
 def NumberField(
     label: str,
@@ -279,27 +292,58 @@ def NumberField(
     """A number typed in, taken on Enter or when the field loses focus. It never shows a value
     that is not in force: anything out of `bounds`, not a number, or empty is refused with a
     message under the field naming the allowed range, and the field goes back to `value` (the
-    value in force), as it does whenever that value changes (a counter-proposal adopted)."""
+    value in force), as it does whenever that value changes (a counter-proposal adopted). Its
+    accessible name is `what` and the unit ("The outsider penalty, %"): the visible label may be
+    a unit alone, beside a slider that names the lever."""
     shown = bounds.show(value)
     text = solara.use_reactive(shown)
     message = solara.use_reactive("")
+    # The text in the field: as its "input" events tell it, keystroke by keystroke, or as the
+    # server last set it. Not the v_model: the browser holds a widget's state updates back
+    # while one is on its way, so an Enter pressed right after typing reaches the server before
+    # the v_model does (which may still hold the first digit typed).
+    typed_now = solara.use_ref(shown)
+    # The text of the last commit when the v_model was behind it: its late arrival is no typing
+    # (the field then shows the value in force again, not what was refused)
+    late = solara.use_ref(None)
+    widget_ref = solara.use_ref(None)  # the field's widget, as the last commit had it
 
     def follow_the_value_in_force() -> None:
         text.set(shown)
+        typed_now.current = shown
 
     solara.use_effect(follow_the_value_in_force, [shown])
 
+    def typing(widget: Any, event: str, data: Any) -> None:
+        typed_now.current = "" if data is None else str(data)
+
+    def synced(x: Any) -> None:
+        x = "" if x is None else str(x)
+        if x == typed_now.current:  # the server's own text (or typing that matches it)
+            text.set(x)
+            return
+        behind, late.current = late.current, None
+        if behind is not None and x == behind and widget_ref.current is not None:
+            widget_ref.current.v_model = typed_now.current  # as the commit left it
+            return
+        text.set(x)
+
     def commit(widget: Any, event: str, data: Any) -> None:
-        typed = str(widget.v_model if widget.v_model is not None else "")
+        typed = typed_now.current
         if typed == shown:  # nothing typed since the value in force was shown: keep any message
             return
+        behind = typed if typed != str(widget.v_model or "") else None
+        widget_ref.current = widget
         try:
             x = bounds.parse(typed, what)
         except ValueError as e:
+            late.current, typed_now.current = behind, shown
             widget.v_model = shown  # the value in force back first, then the message
             text.set(shown)
             message.set(f"{e}. Still in force: {shown}.")
             return
+        late.current = behind
+        typed_now.current = bounds.show(x)
         message.set("")
         text.set(bounds.show(x))
         if x != value:
@@ -308,13 +352,15 @@ def NumberField(
     field = solara.v.TextField(
         label=label,
         v_model=text.value,
-        on_v_model=text.set,
+        on_v_model=synced,
         dense=True,
         hide_details="auto",
         error_messages=[message.value] if message.value else [],
         class_=" ".join(classes),
         style_=style,
+        attributes={"aria-label": field_name(what, bounds)},
     )
+    solara.v.use_event(field, "input", typing)
     solara.v.use_event(field, "keyup.enter", commit)
     solara.v.use_event(field, "focusout", commit)
     return field
@@ -478,7 +524,14 @@ def Header(snap: Snapshot, error: str):
     with solara.Column(gap="0", classes=["bloc-header"]):
         with solara.Row(gap="18px", style={"align-items": "baseline", "flex-wrap": "wrap"}):
             solara.Text(f"Round {snap.round} of {snap.rounds}", classes=["bloc-round"])
-            solara.Text(f"day {day} · seed {snap.seed} · {snap.title}", classes=["bloc-run"])
+            origin = (
+                f" · opened from {snap.source.removeprefix(OPENED)}"
+                if snap.source.startswith(OPENED)
+                else ""
+            )
+            solara.Text(
+                f"day {day} · seed {snap.seed} · {snap.title}{origin}", classes=["bloc-run"]
+            )
         if snap.latest is not None:
             solara.Text(
                 f"Looking back at round {snap.round}: the run is at round {snap.latest} and "
@@ -655,12 +708,18 @@ def _now_sentence(snap: Snapshot, status: Status) -> str:
     now = f"Now, in round {snap.round}, "
     if status.margin >= 0:
         return now + f"staying in is worth {money(status.margin)} a year to it."
-    patience = snap.levers.patience.get(status.actor)
+    patience = snap.patience(status.actor)  # the round shown's, not the lever's value now
+    later = snap.levers.patience.get(status.actor)
+    pending = (
+        f" (from round {snap.round + 1}: {later} rounds, as changed)"
+        if snap.latest is None and later is not None and later != patience
+        else ""
+    )
     return (
         now + f"its gain from staying in is {money(status.margin)} a year: in this round's "
         "markets it would gain by leaving. It leaves once it has expected to do better outside "
         "over its horizon, the cost of leaving counted, for longer than its patience"
-        + (f" ({patience} rounds)." if patience is not None else ".")
+        + (f" ({patience} rounds){pending}." if patience is not None else ".")
     )
 
 
@@ -704,9 +763,9 @@ def WhyView(snap: Snapshot, charts: Charts):
     )
     solara.Text(
         "Bars: each part of the country's yearly payoff this round, as it weighs it "
-        "(green helps, red hurts). The sentences give the last decision and what drove "
-        "it: the change from joining (or staying) against staying out; for a member, where it "
-        "stands now."
+        "(green, to the right of 0, helps; hatched vermillion, to the left, hurts). The "
+        "sentences give the last decision and what drove it: the change from joining (or "
+        "staying) against staying out; for a member, where it stands now."
     )
 
 
@@ -860,9 +919,9 @@ def bargaining_html(df: Any, a: str, b: str) -> str:
         f"no deal, the origin: the bloc as it stood ({_listed_names(base) or 'nobody'}), nobody "
         f"joining, at the terms on the table. The parties are the members and the invitees "
         f"({_listed_names(invited) or 'none this round'}); the supplier is not a party: it acts "
-        "after them, and is held at its latest move. Blue dots are efficient for every party "
-        "(no other package is at least as good for all of them and better for one); the blue "
-        "line is the frontier for these two alone."
+        "after them, and is held at its latest move. Filled blue dots are efficient for every "
+        "party (no other package is at least as good for all of them and better for one), "
+        "hollow grey rings are not; the blue line is the frontier for these two alone."
     )
     nash = df.attrs["nash"]
     if nash is None:
@@ -984,7 +1043,9 @@ def AboutView(snap: Snapshot):
         "act from the next round, and every chart marks with a dashed line the rounds where they "
         "changed. As in NetLogo, the levers keep their values across Setup/Reset, and "
         "*All levers back to the scenario's* restores them. **Export** saves the run as CSV "
-        "and the settings as a scenario file that `bloc run FILE` replays exactly."
+        "and the settings as a scenario file that `bloc run FILE` replays exactly, and "
+        "*Open a scenario file* (under the structural settings) opens it here again. Every "
+        "control is reached with Tab; Enter takes a number typed, the arrow keys move a slider."
     )
     md = "\n\n".join(
         [
@@ -1106,13 +1167,18 @@ def LikelyView(
     likely: Likely,
     runs: solara.Reactive[int],
     redraw: Callable[[], None],
+    opened: Scenario | None = None,
 ):
     """How likely is this? An ensemble of the settings on screen, run in the background with a
     progress bar and restarted when they change: fan charts of the runs round by round with the
-    run on screen over them, and the chance of each outcome."""
+    run on screen over them, and the chance of each outcome. `opened`: the scenario of the run on
+    screen when it is a file opened in the app (else its name is enough)."""
     n = int(runs.value)
     kwargs = snap.levers.kwargs()
-    key = settings_key(snap.scenario, snap.rounds, kwargs, n)
+    # a file opened again under the same name is another scenario: told apart by its object
+    # (which the job started on it keeps alive, so that its id is not reused meanwhile)
+    source = snap.source or snap.scenario
+    key = settings_key(f"{source}@{id(opened)}" if opened else source, snap.rounds, kwargs, n)
     current = solara.use_reactive(likely.job)
     tick = solara.use_reactive(0)
     tick.value  # noqa: B018 - read, so that the page redraws when the job moves
@@ -1121,7 +1187,11 @@ def LikelyView(
         job = likely.job
         if job is None or job.key != key or job.state in (CANCELLED, FAILED):
             job = likely.job = start_ensemble(
-                key, snap.scenario, n, rounds=snap.rounds, kwargs=kwargs
+                key,
+                opened if opened is not None else snap.scenario,
+                n,
+                rounds=snap.rounds,
+                kwargs=kwargs,
             )
         current.set(job)
 
@@ -1263,6 +1333,11 @@ def SpeedSlider(speed: solara.Reactive[str]):
         tick_labels=ticks,
         hide_details=True,
     )
+
+
+def pressed(value: str, chosen: str) -> dict[str, Any]:
+    """A toggle button's state for a screen reader (aria-pressed), not only its shade."""
+    return {"attributes": {"aria-pressed": "true" if value == chosen else "false"}}
 
 
 @dataclass(frozen=True)
@@ -1409,7 +1484,9 @@ def LeverControls(
         dense=True,
     ):
         for code, label in INSTRUMENTS.items():
-            solara.Button(label, value=code, classes=[f"instrument-{code}"])
+            solara.Button(
+                label, value=code, classes=[f"instrument-{code}"], **pressed(code, lv.instrument)
+            )
 
     SliderField(
         f"Outsider penalty: {PENALTY_BOUNDS.show(lv.penalty)}%",
@@ -1443,7 +1520,9 @@ def LeverControls(
         classes=["lever-cost-sharing", *(["lever-idle"] if sharing_idle else [])],
     ):
         for code, label in options.items():
-            solara.Button(label, value=code, classes=[f"cost-sharing-{code}"])
+            solara.Button(
+                label, value=code, classes=[f"cost-sharing-{code}"], **pressed(code, current)
+            )
 
     with solara.Div(classes=["lever-supplier"]):
         solara.Select(
@@ -1470,7 +1549,7 @@ def LeverControls(
     solara.Text("Each country's weights and patience")
     with solara.ToggleButtonsSingle(value=country, dense=True, classes=["lever-country"]):
         for a in info.countries:
-            solara.Button(short[a], value=a, classes=[f"country-{a}"])
+            solara.Button(short[a], value=a, classes=[f"country-{a}"], **pressed(a, country.value))
     a = country.value
     if a in lv.weights:
         who = dict(info.names)[a]
@@ -1513,10 +1592,10 @@ def LeverControls(
     )
 
 
-def _draws_luck(name: str) -> bool:
+def _draws_luck(name: str, load: Callable[[str], Scenario] = load_scenario) -> bool:
     """Whether the scenario draws outages, demand swings and surprises (what the seed does)."""
     try:
-        return load_scenario(name).uncertainty.enabled
+        return load(name).uncertainty.enabled
     except ScenarioError:
         return True
 
@@ -1527,8 +1606,11 @@ def StructuralControls(
     seed: solara.Reactive[int],
     rounds: solara.Reactive[int],
     running: tuple[str, int, int],
+    opened: tuple[str, ...] = (),
+    load: Callable[[str], Scenario] = load_scenario,
 ):
-    """running: (scenario, seed, rounds) of the run on screen."""
+    """running: (scenario, seed, rounds) of the run on screen; opened: the scenario files opened
+    in this session (their entries in the list), which `load` loads as it does the others."""
     solara.HTML(tag="h3", unsafe_innerHTML="Structural settings")
     differs = (scenario.value, seed.value, rounds.value) != running
     hint = "Changed: press Setup/Reset to apply." if differs else "Act on Setup/Reset."
@@ -1537,11 +1619,15 @@ def StructuralControls(
     def pick(name: str) -> None:
         scenario.set(name)
         with contextlib.suppress(ScenarioError):
-            rounds.set(load_scenario(name).time.rounds)
+            rounds.set(load(name).time.rounds)
 
     with solara.Div(classes=["structural-scenario"]):
         solara.Select(
-            "Scenario", values=scenario_names(), value=scenario.value, on_value=pick, dense=True
+            "Scenario",
+            values=[*scenario_names(), *opened],
+            value=scenario.value,
+            on_value=pick,
+            dense=True,
         )
     with solara.Row(style={"align-items": "center"}):
         NumberField(
@@ -1559,7 +1645,7 @@ def StructuralControls(
             on_click=lambda: seed.set(new_seed()),
             classes=["new-seed"],
         )
-    uncertain = solara.use_memo(lambda: _draws_luck(scenario.value), [scenario.value])
+    uncertain = solara.use_memo(lambda: _draws_luck(scenario.value, load), [scenario.value])
     solara.HTML(
         tag="p", unsafe_innerHTML=escape(seed_help(uncertain)), classes=["hint", "seed-help"]
     )
@@ -1574,7 +1660,10 @@ def StructuralControls(
 
 
 def seats(scenario: str) -> dict[str, str]:
-    """{seat: name} of a scenario: its countries, then the supplier ({} if it does not load)."""
+    """{seat: name} of a scenario: its countries, then the supplier ({} if it does not load, or
+    is a file opened in the app: the seat's page plays built-in scenarios only)."""
+    if scenario.startswith(OPENED):
+        return {}
     try:
         sc = load_scenario(scenario)
     except ScenarioError:
@@ -1621,6 +1710,108 @@ def TakeSeat(
             disabled=not names,
             classes=["take-seat-go"],
         )
+    if scenario.value.startswith(OPENED):
+        solara.HTML(
+            tag="p",
+            unsafe_innerHTML="A seat is taken in a built-in scenario: to play a seat in a "
+            "scenario file, open it in workshop mode (<code>bloc workshop</code>).",
+            classes=["hint", "take-seat-opened"],
+        )
+
+
+class ScenarioFileInput(FileInput):
+    """ipyvuetify's file input with a label of its own (its accessible name) and a hint."""
+
+    template = traitlets.Unicode(
+        load_template("file_input.vue").replace(
+            "<v-file-input\n",
+            '<v-file-input\n      :label="label"\n      :hint="hint"\n      persistent-hint\n'
+            '      prepend-icon="mdi-folder-open"\n',
+            1,
+        )
+    ).tag(sync=True)
+    label = traitlets.Unicode("").tag(sync=True)
+    hint = traitlets.Unicode("").tag(sync=True)
+
+
+@solara.component
+def OpenScenario(open_file: Callable[[str, bytes, int], str]):
+    """Open a scenario file, such as the Export tab's: a file input (.toml, at most
+    MAX_SCENARIO_BYTES), read on a thread of the server's as the browser sends it, then
+    `open_file(name, bytes, size)`, which returns "" once a new run of it is on screen or why it
+    was refused (the run on screen then goes on: nothing is lost). A larger file is refused
+    before it is read."""
+    message = solara.use_reactive(("", ""))  # (state: "opened" | "refused" | "reading", text)
+    asked = solara.use_reactive((0, None))  # (how many times, the file's info) to read
+    widget_ref = solara.use_ref(None)  # the file input's widget
+    state, text = message.value
+    with solara.Div(classes=["open-scenario"]):
+        el = ScenarioFileInput.element(
+            multiple=False,
+            accept=".toml",
+            show_progress=False,
+            label="Open a scenario file (.toml)",
+            hint=f"The Export tab's scenario file, or one of yours: at most "
+            f"{MAX_SCENARIO_BYTES // 1024} KB. A new run starts from it.",
+        )
+        if text:
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML=escape(text),
+                classes=["open-scenario-message", *(["bloc-error"] if state == "refused" else [])],
+                attributes={"data-state": state, "role": "status"},
+            )
+
+    def watch() -> Callable[[], None]:
+        widget = widget_ref.current = solara.get_widget(el)
+
+        def changed(_: Any) -> None:
+            files = widget.get_files()
+            if not files:
+                return
+            info = files[0]
+            name, size = str(info["name"]), int(info["size"])
+            if size > MAX_SCENARIO_BYTES:  # refused unread
+                try:
+                    read_scenario_file(name, b"", size)
+                except ScenarioError as e:
+                    message.set(("refused", _refused(name, e.problems)))
+                widget.clear()
+                return
+            message.set(("reading", f"Reading {name}…"))
+            asked.set((asked.value[0] + 1, info))
+
+        widget.observe(changed, "file_info")
+        return lambda: widget.unobserve(changed, "file_info")
+
+    solara.use_effect(watch, [])
+
+    def read() -> None:
+        number, info = asked.value
+        if not number or info is None:
+            return
+        name = str(info["name"])
+        try:
+            file = info["file_obj"]
+            file.seek(0)
+            data = file.read(MAX_SCENARIO_BYTES + 1)
+        except Exception:  # the browser went, or sent nothing in time
+            logger.info("scenario file not read", exc_info=True)
+            message.set(("refused", f"{name} could not be read: choose it again."))
+            return
+        why = open_file(name, data, int(info["size"]))
+        if why:
+            message.set(("refused", _refused(name, why.split("\n"))))
+        else:
+            message.set(("opened", f"Opened {name}: a new run from its settings."))
+        if widget_ref.current is not None:  # so that the same file can be chosen again
+            widget_ref.current.clear()
+
+    solara.use_thread(read, dependencies=[asked.value], intrusive_cancel=False)
+
+
+def _refused(name: str, problems: list[str]) -> str:
+    return f"Not opened: {name}. The run on screen goes on, untouched.\n" + "\n".join(problems)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1639,7 +1830,7 @@ def Page():
     speed = solara.use_reactive("normal")
     tab = solara.use_reactive(0)
     error = solara.use_reactive("")
-    scenario = solara.use_reactive(first.scenario)
+    scenario = solara.use_reactive(first.source)  # an entry of the list (a name, or a file)
     seed = solara.use_reactive(first.seed)
     rounds = solara.use_reactive(first.rounds)
     back = solara.use_reactive(None)  # (run, round) looked back at; None: now, following the run
@@ -1740,6 +1931,33 @@ def Page():
         return session.redraw(fresh)
 
     restore = solara.use_memo(lambda: lambda: guarded(session.restore_levers), [])
+
+    def make_open_file() -> Callable[[str, bytes, int], str]:
+        def open_file(name: str, data: bytes, size: int) -> str:
+            """A new run of a scenario file (on the reading thread); "" or why not. A file
+            refused stops nothing: the run on screen, playing or not, goes on."""
+            try:
+                sc = read_scenario_file(name, data, size)
+            except ScenarioError as e:
+                return "\n".join(e.problems)
+            playing.set(False)
+            try:
+                new = session.open_scenario(name, sc)
+            except ScenarioError as e:
+                return "\n".join(e.problems)
+            except Exception as e:  # a bug: log it with its traceback, tell the user
+                logger.exception("opening a scenario file failed")
+                return f"Something went wrong: {e}"
+            error.set("")
+            snap.set(new)
+            scenario.set(new.source)
+            seed.set(new.seed)
+            rounds.set(new.rounds)
+            return ""
+
+        return open_file
+
+    open_file = solara.use_memo(make_open_file, [])
     info = solara.use_memo(lambda: LeverInfo.of(s), [s.run])
 
     with solara.Div(classes=["bloc-app", *(["drawer-open"] if drawer.value else [])]):
@@ -1787,7 +2005,15 @@ def Page():
                 SpeedSlider(speed)
             TakeSeat(scenario, seed, rounds)
             LeverControls(s.levers, info, change, restore)
-            StructuralControls(scenario, seed, rounds, (s.scenario, s.seed, s.rounds))
+            StructuralControls(
+                scenario,
+                seed,
+                rounds,
+                (s.source, s.seed, s.rounds),
+                tuple(session.opened),
+                session.load,
+            )
+            OpenScenario(open_file)
         with solara.Div(classes=["bloc-main"]):
             PhoneBar(drawer, playing.value, toggle_play, lambda: guarded(step))
             Header(view, error.value)
@@ -1805,7 +2031,9 @@ def Page():
                 with solara.lab.Tab("Why?"):
                     WhyView(view, charts)
                 with solara.lab.Tab("How likely?"):
-                    LikelyView(s, likely, runs, lambda: guarded(another_draw))
+                    LikelyView(
+                        s, likely, runs, lambda: guarded(another_draw), session.opened.get(s.source)
+                    )
                 with solara.lab.Tab("Bargaining"):
                     BargainingView(session, s)
                 with solara.lab.Tab("Events"):

@@ -33,10 +33,28 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 from negotiation.app_state import Snapshot, Status, mineral_label
 from negotiation.types import COMPONENT_LABELS, COMPONENTS
 
-# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
+# Okabe-Ito colours (Okabe and Ito, "Color Universal Design", 2008): told apart with the common
+# colour-vision deficiencies (deuteranopia, protanopia, tritanopia). Besides them the charts use
+# only greys. Colour is never the only cue: every series of a line chart has its own marker
+# shape (and its own dash where two share a colour family), the bars that hurt are hatched, the
+# timeline's statuses have patterns, and the legends and the status table say it in words.
 BLUE, ORANGE, VERMILLION, GREEN, SKY = "#0072B2", "#E69F00", "#D55E00", "#009E73", "#56B4E9"
+YELLOW, PURPLE, BLACK = "#F0E442", "#CC79A7", "#000000"
+OKABE_ITO = (BLACK, ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE)
 GREY, DARK, LIGHT = "#8C8C8C", "#333333", "#DDDDDD"
 STATUS_COLOURS = {"member": BLUE, "negotiating": ORANGE, "outside": LIGHT}
+#: Marker shapes of the line charts, with matplotlib's name for each (the downloads).
+MARKERS = {
+    "circle": "o",
+    "square": "s",
+    "triangle": "^",
+    "diamond": "D",
+    "down": "v",
+    "cross": "x",
+    "plus": "P",
+}
+#: Line styles: matplotlib's names, and the SVG dash pattern of each.
+DASHES = {"-": "", "--": "8 5", ":": "2 4", "-.": "9 4 2 4"}
 FONT = "DejaVu Sans, Arial, sans-serif"
 
 DPI = 100
@@ -99,10 +117,11 @@ class Series:
     label: str
     column: str
     colour: str
-    style: str = "-"
+    style: str = "-"  # a key of DASHES
     scale: float = 1.0
     positive_only: bool = False  # a floor of 0 means "no floor": not drawn
     step: bool = False
+    marker: str = ""  # a key of MARKERS, drawn along the line ("": none, for a dashed step)
 
 
 @dataclass(frozen=True)
@@ -117,8 +136,8 @@ def price_panels(snap: Snapshot, minerals: Sequence[str]) -> list[Panel]:
         Panel(
             snap.mineral_names[m].split(" (")[0],
             (
-                Series("world price", f"world_price_{m}", GREY),
-                Series("bloc price", f"bloc_price_{m}", BLUE),
+                Series("world price", f"world_price_{m}", GREY, marker="circle"),
+                Series("bloc price", f"bloc_price_{m}", BLUE, "-.", marker="square"),
                 Series("floor", f"floor_{m}", VERMILLION, "--", positive_only=True, step=True),
             ),
         )
@@ -131,8 +150,10 @@ def supply_panels(snap: Snapshot, minerals: Sequence[str]) -> list[Panel]:
         Panel(
             snap.mineral_names[m].split(" (")[0],
             (
-                Series("bloc members", f"bloc_share_{m}", BLUE, scale=100.0),
-                Series("supplier", f"supplier_share_{m}", DARK, scale=100.0),
+                Series("bloc members", f"bloc_share_{m}", BLUE, scale=100.0, marker="square"),
+                Series(
+                    "supplier", f"supplier_share_{m}", DARK, "--", scale=100.0, marker="triangle"
+                ),
             ),
             unit="percent",
         )
@@ -153,17 +174,31 @@ def money_panels(snap: Snapshot) -> list[Panel]:
     budget = Panel(
         "Bloc budget, $bn a year",
         (
-            Series("fiscal cost", "fiscal_cost", VERMILLION, scale=1e-9),
-            Series("tariff revenue", "tariff_revenue", GREEN, scale=1e-9),
+            Series("fiscal cost", "fiscal_cost", VERMILLION, scale=1e-9, marker="triangle"),
+            Series("tariff revenue", "tariff_revenue", GREEN, "--", scale=1e-9, marker="circle"),
         ),
         unit="bn",
     )
     world = Panel(
         "Against no policy, $bn a year",
         (
-            Series("world", "world_money", DARK, scale=1e-9),
-            Series("rest-of-world producers", "rest_of_world_producers", ORANGE, scale=1e-9),
-            Series("rest-of-world buyers", "rest_of_world_buyers", SKY, scale=1e-9),
+            Series("world", "world_money", DARK, scale=1e-9, marker="diamond"),
+            Series(
+                "rest-of-world producers",
+                "rest_of_world_producers",
+                ORANGE,
+                "--",
+                scale=1e-9,
+                marker="down",
+            ),
+            Series(
+                "rest-of-world buyers",
+                "rest_of_world_buyers",
+                SKY,
+                "-.",
+                scale=1e-9,
+                marker="cross",
+            ),
         ),
         unit="bn",
     )
@@ -171,30 +206,31 @@ def money_panels(snap: Snapshot) -> list[Panel]:
         return [budget, world]
     fund = Panel(
         "Stockpile fund, $bn",
-        (Series("stockpile fund", "stockpile_fund", BLUE, scale=1e-9),),
+        (Series("stockpile fund", "stockpile_fund", BLUE, scale=1e-9, marker="square"),),
         unit="bn",
     )
     return [budget, fund, world]
 
 
-#: One colour and dash per country in the gain chart (Okabe-Ito; the dashes keep the lines
-#: apart without colour, and the legend names them).
-COUNTRY_STYLES: tuple[tuple[str, str], ...] = (
-    (BLUE, "-"),
-    (ORANGE, "--"),
-    (GREEN, "-"),
-    (VERMILLION, "--"),
-    (SKY, "-"),
-    (GREY, "--"),
-    (DARK, "-"),
+#: One colour, dash and marker per country in the gain chart (Okabe-Ito; the markers and dashes
+#: keep the lines apart without colour, and the legend names them).
+COUNTRY_STYLES: tuple[tuple[str, str, str], ...] = (
+    (BLUE, "-", "circle"),
+    (ORANGE, "--", "square"),
+    (GREEN, "-", "triangle"),
+    (VERMILLION, "--", "diamond"),
+    (SKY, "-", "down"),
+    (GREY, "--", "cross"),
+    (DARK, "-.", "plus"),
 )
 
 
 def gain_panels(snap: Snapshot) -> list[Panel]:
     """Each country's gain from staying in the bloc over the rounds (while a member)."""
+    styles = [COUNTRY_STYLES[k % len(COUNTRY_STYLES)] for k in range(len(snap.countries))]
     series = tuple(
-        Series(snap.short[a], f"gain_{a}", *COUNTRY_STYLES[k % len(COUNTRY_STYLES)], scale=1e-6)
-        for k, a in enumerate(snap.countries)
+        Series(snap.short[a], f"gain_{a}", colour, dash, scale=1e-6, marker=marker)
+        for a, (colour, dash, marker) in zip(snap.countries, styles)
     )
     return [
         Panel("Gain from staying in, $m a year (below 0: it would gain by leaving)", series, "bn")
@@ -220,6 +256,17 @@ def with_gains(snap: Snapshot) -> Snapshot:
     return dataclasses.replace(snap, rounds_df=rounds.assign(**columns))
 
 
+def marker_every(rounds: int) -> int:
+    """Markers go on every this many rounds: about ten along the round axis."""
+    return max(1, round((rounds + 1) / 10))
+
+
+def marker_offset(k: int, n: int, every: int) -> int:
+    """The first round with a marker for the `k`-th of `n` series: staggered, so that lines
+    drawn over each other still show each one's markers."""
+    return (k * every) // max(n, 1)
+
+
 def _grid(n: int) -> tuple[int, int]:
     cols = 1 if n == 1 else 2 if n <= 4 else 3 if n <= 6 else 4
     return math.ceil(n / cols), cols
@@ -243,10 +290,20 @@ class LineChart:
             self.axes = axes[: len(self.panels)]
             self.lines: list[list[Any]] = []
             self.levers: list[LineCollection] = []
+            every = marker_every(rounds)
             for ax, p in zip(self.axes, self.panels):
                 ls = []
-                for s in p.series:
-                    kw = {"drawstyle": "steps-mid"} if s.step else {}
+                for k, s in enumerate(p.series):
+                    kw: dict[str, Any] = {"drawstyle": "steps-mid"} if s.step else {}
+                    if s.marker:
+                        lines_only = s.marker in ("cross", "plus")  # no face: its edge is it
+                        kw |= {
+                            "marker": MARKERS[s.marker],
+                            "markevery": (marker_offset(k, len(p.series), every), every),
+                            "markersize": 7,
+                            "markeredgecolor": s.colour if lines_only else "white",
+                            "markeredgewidth": 2.0 if lines_only else 0.8,
+                        }
                     (line,) = ax.plot(
                         [], [], color=s.colour, linestyle=s.style, label=s.label, **kw
                     )
@@ -381,6 +438,8 @@ class UtilityChart:
                 bar.set_x(min(v, 0.0))
                 bar.set_width(abs(v))
                 bar.set_color(GREEN if v >= 0 else VERMILLION)
+                bar.set_hatch("" if v >= 0 else "///")  # hurts: hatched, not only red
+                bar.set_edgecolor("white")
             lim = max(lim, float(np.abs(vals).max()))
             status = "in" if bool(now.loc[a, "member"]) else "out"
             u = float(now.loc[a, "utility"]) / 1e9
@@ -436,8 +495,43 @@ CHART_TITLES = {
     "gains": "Each member's gain from staying in the bloc",
     "compare": "Run A (pinned) against run B (on screen)",
 }
-DASH = "8 5"  # a dashed series (the floor)
+DASH = DASHES["--"]  # a dashed series (the floor)
 LEVER_DASH = "5 4"  # the rounds where levers changed
+
+
+def marker_svg(shape: str, x: float, y: float, colour: str, size: float = 5.0) -> str:
+    """A series' marker at (x, y): a filled shape with a white rim (a cross or plus in strokes),
+    so that the lines can be told apart in grey or by a reader who cannot tell their colours."""
+    s = size
+    head = f'class="series-marker" data-marker="{shape}"'
+    filled = f'fill="{colour}" stroke="white" stroke-width="1"'
+    if shape == "circle":
+        return f'<circle {head} cx="{x:.1f}" cy="{y:.1f}" r="{s:.1f}" {filled}/>'
+    if shape == "square":
+        s *= 0.9
+        return (
+            f'<rect {head} x="{x - s:.1f}" y="{y - s:.1f}" width="{2 * s:.1f}" '
+            f'height="{2 * s:.1f}" {filled}/>'
+        )
+    if shape in ("triangle", "down", "diamond"):
+        s *= 1.2
+        points = {
+            "triangle": ((0, -s), (s, 0.8 * s), (-s, 0.8 * s)),
+            "down": ((0, s), (s, -0.8 * s), (-s, -0.8 * s)),
+            "diamond": ((0, -s), (s, 0), (0, s), (-s, 0)),
+        }[shape]
+        pts = " ".join(f"{x + dx:.1f},{y + dy:.1f}" for dx, dy in points)
+        return f'<polygon {head} points="{pts}" {filled}/>'
+    if shape in ("cross", "plus"):
+        if shape == "cross":
+            d = (
+                f"M{x - s:.1f},{y - s:.1f}L{x + s:.1f},{y + s:.1f}"
+                f"M{x - s:.1f},{y + s:.1f}L{x + s:.1f},{y - s:.1f}"
+            )
+        else:
+            d = f"M{x - s:.1f},{y:.1f}H{x + s:.1f}M{x:.1f},{y - s:.1f}V{y + s:.1f}"
+        return f'<path {head} d="{d}" fill="none" stroke="{colour}" stroke-width="2.5"/>'
+    raise ValueError(f"unknown marker {shape!r}")
 
 
 def nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
@@ -471,8 +565,12 @@ def tick_label(x: float, unit: str) -> str:
     return f"{x:g}"
 
 
-def legend_width(items: Sequence[tuple[str, str, str]]) -> float:
-    return sum(34 + 7.6 * len(label) + 16 for label, _, _ in items)
+#: A legend entry: (label, colour, dash) or (label, colour, dash, marker).
+LegendItem = tuple[str, ...]
+
+
+def legend_width(items: Sequence[LegendItem]) -> float:
+    return sum(34 + 7.6 * len(item[0]) + 16 for item in items)
 
 
 def title_width(title: str) -> float:
@@ -480,19 +578,24 @@ def title_width(title: str) -> float:
     return 10.0 * len(title)
 
 
-def _legend(items: Sequence[tuple[str, str, str]], right: float, y: float) -> list[str]:
-    """(label, colour, dash) entries, right-aligned to `right`: a short line and the label."""
-    widths = [34 + 7.6 * len(label) + 16 for label, _, _ in items]
+def _legend(items: Sequence[LegendItem], right: float, y: float) -> list[str]:
+    """(label, colour, dash[, marker]) entries, right-aligned to `right`: a short line (with the
+    series' marker on it) and the label."""
+    widths = [34 + 7.6 * len(item[0]) + 16 for item in items]
     x = right - sum(widths)
     parts = ['<g class="legend">']
-    for (label, colour, dash), w in zip(items, widths):
+    for item, w in zip(items, widths):
+        label, colour, dash = item[:3]
+        marker = item[3] if len(item) > 3 else ""
         dashes = f' stroke-dasharray="{dash}"' if dash else ""
         width = 1.5 if dash == LEVER_DASH else 3
         parts.append(
+            f'<g class="legend-item" data-label="{escape(label)}">'
             f'<line x1="{x:.0f}" y1="{y - 5:.0f}" x2="{x + 26:.0f}" y2="{y - 5:.0f}" '
             f'stroke="{colour}" stroke-width="{width}"{dashes}/>'
-            f'<text x="{x + 32:.0f}" y="{y:.0f}" font-size="14" fill="{DARK}">'
-            f"{escape(label)}</text>"
+            + (marker_svg(marker, x + 13, y - 5, colour) if marker else "")
+            + f'<text x="{x + 32:.0f}" y="{y:.0f}" font-size="14" fill="{DARK}">'
+            f"{escape(label)}</text></g>"
         )
         x += w
     parts.append("</g>")
@@ -592,9 +695,10 @@ def _panel_svg(
                 f'<text x="{x + 5:.1f}" y="{bottom - 6:.1f}" font-size="12" fill="{DARK}">'
                 f"round {shown}</text>"
             )
-    for s, y in zip(p.series, ys):
+    every = marker_every(snap.rounds)
+    for k, (s, y) in enumerate(zip(p.series, ys)):
         ok = np.isfinite(y)
-        dash = f' stroke-dasharray="{DASH}"' if s.style != "-" else ""
+        dash = f' stroke-dasharray="{DASHES[s.style]}"' if DASHES[s.style] else ""
         for a, b in _runs(ok):
             if s.step:
                 pts = " ".join(
@@ -608,6 +712,13 @@ def _panel_svg(
                 f'stroke="{s.colour}" stroke-width="2.5" stroke-linejoin="round"{dash}>'
                 f"<title>{escape(p.title)}: {escape(s.label)}</title></polyline>"
             )
+        if s.marker:  # on every `every` rounds: each line told apart without its colour
+            first = marker_offset(k, len(p.series), every)
+            at = np.flatnonzero(ok & (np.mod(rounds - first, every) == 0) & (rounds >= first))
+            if at.size:
+                parts.append(f'<g class="series-markers" data-series="{s.column}">')
+                parts.extend(marker_svg(s.marker, px(rounds[i]), py(y[i]), s.colour) for i in at)
+                parts.append("</g>")
         last = np.flatnonzero(ok)
         if last.size and not s.step:  # the latest value, visible even as a single point
             i = int(last[-1])
@@ -632,10 +743,10 @@ def line_chart_svg(
     round the page looks back at; None for none)."""
     n = max(len(panels), 1)
     rows, cols = _grid(n) if len(panels) > 2 else (1, n)
-    items: list[tuple[str, str, str]] = []
+    items: list[LegendItem] = []
     for p in panels:
         for s in p.series:
-            item = (s.label, s.colour, DASH if s.style != "-" else "")
+            item = (s.label, s.colour, DASHES[s.style], s.marker)
             if item not in items:
                 items.append(item)
     if snap.lever_rounds:
@@ -697,9 +808,39 @@ def utility_values(snap: Snapshot) -> dict[str, tuple[np.ndarray, bool, float]]:
     return out
 
 
+HURTS_PATTERN = "bloc-hurts-hatch"
+
+
+def _stripes(pattern_id: str, colour: str, stripe: str, angle: int = 45, gap: int = 6) -> str:
+    """An SVG pattern: `colour` with `stripe`-coloured stripes at `angle` degrees."""
+    return (
+        f'<pattern id="{pattern_id}" patternUnits="userSpaceOnUse" width="{gap}" '
+        f'height="{gap}" patternTransform="rotate({angle})"><rect width="{gap}" '
+        f'height="{gap}" fill="{colour}"/><line x1="0" y1="0" x2="0" y2="{gap}" '
+        f'stroke="{stripe}" stroke-width="2"/></pattern>'
+    )
+
+
+def _swatches(items: Sequence[tuple[str, str]], right: float, y: float) -> list[str]:
+    """(label, fill) legend entries of bars or cells, right-aligned to `right`."""
+    widths = [22 + 7.6 * len(label) + 16 for label, _ in items]
+    x = right - sum(widths)
+    parts = ['<g class="legend">']
+    for (label, fill), w in zip(items, widths):
+        parts.append(
+            f'<g class="legend-item" data-label="{escape(label)}">'
+            f'<rect x="{x:.0f}" y="{y - 12:.0f}" width="16" height="14" fill="{fill}" '
+            f'stroke="{DARK}" stroke-width="0.5"/><text x="{x + 22:.0f}" y="{y:.0f}" '
+            f'font-size="14" fill="{DARK}">{escape(label)}</text></g>'
+        )
+        x += w
+    parts.append("</g>")
+    return parts
+
+
 def utility_svg(snap: Snapshot) -> str:
-    """Each country's utility by component this round (green helps, red hurts), on one shared
-    scale so countries compare at a glance."""
+    """Each country's utility by component this round (green to the right helps, hatched
+    vermillion to the left hurts), on one shared scale so countries compare at a glance."""
     values = utility_values(snap)
     countries = list(snap.countries)
     n = max(len(countries), 1)
@@ -719,7 +860,12 @@ def utility_svg(snap: Snapshot) -> str:
         f"<title>{escape(title)}</title>",
         f'<text x="4" y="22" font-size="17" font-weight="bold" fill="{DARK}">'
         f"{escape(title)}</text>",
-        *_legend([("helps", GREEN, ""), ("hurts", VERMILLION, "")], SVG_W - 6, 22),
+        f"<defs>{_stripes(HURTS_PATTERN, VERMILLION, 'white')}</defs>",
+        *_swatches(
+            [("helps: right of 0", GREEN), ("hurts: left of 0", f"url(#{HURTS_PATTERN})")],
+            SVG_W - 6,
+            22,
+        ),
     ]
     for i, c in enumerate(COMPONENTS):
         parts.append(
@@ -753,9 +899,10 @@ def utility_svg(snap: Snapshot) -> str:
                 parts.append(
                     f'<rect class="bar" data-component="{c}" x="{x:.1f}" '
                     f'y="{top + row * i + 4:.1f}" width="{abs(px(v) - px(0.0)):.1f}" '
-                    f'height="{row - 8}" fill="{GREEN if v >= 0 else VERMILLION}">'
+                    f'height="{row - 8}" fill="{GREEN if v >= 0 else f"url(#{HURTS_PATTERN})"}" '
+                    f'data-sign="{"helps" if v >= 0 else "hurts"}">'
                     f"<title>{escape(snap.names[a])}: {escape(UTILITY_LABELS[c])} "
-                    f"{v:+.2f} $bn a year</title></rect>"
+                    f"{v:+.2f} $bn a year ({'helps' if v >= 0 else 'hurts'})</title></rect>"
                 )
             status = "in" if member else "out"
             words = f"{status} · total {total:+.1f}" if math.isfinite(total) else status
@@ -775,6 +922,15 @@ def utility_svg(snap: Snapshot) -> str:
 #: 0 outside, 1 negotiating, 2 member, 3 member leaning to the supplier
 TIMELINE_COLOURS = (LIGHT, ORANGE, BLUE, VERMILLION)
 TIMELINE_LABELS = ("outside", "negotiating", "member", "member leaning to the supplier")
+#: Each status's fill besides its colour (meaning never by colour alone): negotiating striped,
+#: leaning cross-striped; matplotlib's hatches for the PNG.
+TIMELINE_PATTERNS = ("", "bloc-tl-negotiating", "", "bloc-tl-leaning")
+TIMELINE_HATCHES = ("", "//", "", "xx")
+
+
+def _timeline_fill(status: int) -> str:
+    pattern = TIMELINE_PATTERNS[status]
+    return f"url(#{pattern})" if pattern else TIMELINE_COLOURS[status]
 
 
 def status_matrix(snap: Snapshot) -> np.ndarray:
@@ -816,6 +972,11 @@ def timeline_svg(snap: Snapshot, matrix: np.ndarray | None = None) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" '
         f'role="img" font-family="{FONT}" class="bloc-timeline" data-round="{snap.round}">',
         "<title>Membership, round by round</title>",
+        "<defs>"
+        + _stripes(TIMELINE_PATTERNS[1], ORANGE, "white", 45, 8)
+        + f'<pattern id="{TIMELINE_PATTERNS[3]}" patternUnits="userSpaceOnUse" width="8" '
+        f'height="8"><rect width="8" height="8" fill="{VERMILLION}"/><path d="M0,0L8,8M8,0L0,8" '
+        'stroke="white" stroke-width="1.5"/></pattern></defs>',
         f'<text x="4" y="20" font-size="16" font-weight="bold" fill="{DARK}">'
         "Membership, round by round</text>",
     ]
@@ -832,10 +993,13 @@ def timeline_svg(snap: Snapshot, matrix: np.ndarray | None = None) -> str:
             k = j
             while k + 1 < cols and mat[i, k + 1] == mat[i, j]:
                 k += 1
-            colour = TIMELINE_COLOURS[int(mat[i, j])]
+            status = int(mat[i, j])
+            rounds = f"round {j}" if j == k else f"rounds {j}-{k}"
             parts.append(
                 f'<rect x="{left + j * cell:.1f}" y="{y + 2}" width="{(k - j + 1) * cell:.1f}" '
-                f'height="{row - 4}" fill="{colour}"/>'
+                f'height="{row - 4}" fill="{_timeline_fill(status)}" '
+                f'data-status="{TIMELINE_LABELS[status]}"><title>{escape(snap.names[a])}: '
+                f"{TIMELINE_LABELS[status]}, {rounds}</title></rect>"
             )
             j = k + 1
     bottom = top + n * row
@@ -862,9 +1026,10 @@ def timeline_svg(snap: Snapshot, matrix: np.ndarray | None = None) -> str:
         f'fill="{DARK}">round</text>'
     )
     x0 = left
-    for colour, label in zip(TIMELINE_COLOURS, TIMELINE_LABELS):
+    for status, label in enumerate(TIMELINE_LABELS):
         parts.append(
-            f'<rect x="{x0}" y="{bottom + 32}" width="16" height="16" fill="{colour}"/>'
+            f'<rect x="{x0}" y="{bottom + 32}" width="16" height="16" '
+            f'fill="{_timeline_fill(status)}" stroke="{DARK}" stroke-width="0.5"/>'
             f'<text x="{x0 + 22}" y="{bottom + 45}" font-size="13" fill="{DARK}">{label}</text>'
         )
         x0 += 22 + int(7.6 * len(label)) + 24
@@ -879,26 +1044,27 @@ def timeline_svg(snap: Snapshot, matrix: np.ndarray | None = None) -> str:
 
 def timeline_figure(snap: Snapshot) -> Figure:
     """The membership timeline as a matplotlib figure (for the PNG download)."""
-    from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
-    mat = status_matrix(snap).astype(float)
+    mat = status_matrix(snap)
     n = len(snap.countries)
-    with _CREATE, mpl.rc_context(STYLE):
+    with _CREATE, mpl.rc_context({**STYLE, "hatch.color": "white", "hatch.linewidth": 1.2}):
         fig = Figure(figsize=(WIDTH, 0.42 * n + 1.6), dpi=DPI, layout="constrained")
         ax = fig.subplots()
         ax.grid(False)
-        data = np.full((n, snap.rounds + 1), np.nan)
-        data[:, : mat.shape[1]] = mat
-        ax.imshow(
-            np.ma.masked_invalid(data),
-            aspect="auto",
-            cmap=ListedColormap(TIMELINE_COLOURS),
-            vmin=-0.5,
-            vmax=3.5,
-            interpolation="nearest",
-            extent=(-0.5, snap.rounds + 0.5, n - 0.5, -0.5),
-        )
+        for i in range(n):
+            for status in range(len(TIMELINE_COLOURS)):
+                cells = np.flatnonzero(mat[i] == status) if mat.size else np.array([])
+                spans = [(float(j) - 0.5, 1.0) for j in cells]
+                if spans:
+                    ax.broken_barh(
+                        spans,
+                        (i - 0.45, 0.9),
+                        facecolors=TIMELINE_COLOURS[status],
+                        hatch=TIMELINE_HATCHES[status] or None,
+                        linewidth=0,
+                    )
+        ax.set_ylim(n - 0.5, -0.5)
         ax.set_yticks(range(n), [snap.short[a] for a in snap.countries])
         ax.set_xlim(-0.5, snap.rounds + 0.5)
         ax.xaxis.set_major_locator(MaxNLocator(nbins=7, integer=True))
@@ -907,7 +1073,10 @@ def timeline_figure(snap: Snapshot) -> Figure:
         ax.set_xlabel("round")
         ax.set_title("Membership, round by round", loc="left")
         ax.legend(
-            [Patch(color=c) for c in TIMELINE_COLOURS],
+            [
+                Patch(facecolor=c, hatch=h or None, edgecolor=DARK, linewidth=0.5)
+                for c, h in zip(TIMELINE_COLOURS, TIMELINE_HATCHES)
+            ],
             TIMELINE_LABELS,
             loc="upper center",
             bbox_to_anchor=(0.5, -0.3),
@@ -921,6 +1090,13 @@ def timeline_figure(snap: Snapshot) -> Figure:
 # The network
 
 NET_W, NET_H = 480, 330
+#: A node's outline by status: besides the colours, a member is linked to the other members, a
+#: country negotiating has a dashed outline, and each node's title says its status in words.
+NODE_OUTLINES = {
+    "member": f'stroke="{DARK}" stroke-width="1"',
+    "negotiating": f'stroke="{DARK}" stroke-width="3" stroke-dasharray="7 4"',
+    "outside": f'stroke="{DARK}" stroke-width="1"',
+}
 
 
 def _positions(countries: Sequence[str]) -> dict[str, tuple[float, float]]:
@@ -977,7 +1153,7 @@ def network_svg(snap: Snapshot, status: dict[str, Status]) -> str:
             f'<g class="node node-{s.kind}" data-actor="{escape(a)}">'
             f"<title>{escape(snap.names[a])}: {s.kind}; {escape(s.note)}</title>"
             f'<circle cx="{x:.0f}" cy="{y:.0f}" r="29" fill="{STATUS_COLOURS[s.kind]}" '
-            f'stroke="{DARK}" stroke-width="1"/>{ring}'
+            f"{NODE_OUTLINES[s.kind]}/>{ring}"
             f'<text x="{x:.0f}" y="{y + 5:.0f}" font-size="{size}" font-weight="bold" '
             f'fill="{"white" if s.kind == "member" else DARK}" text-anchor="middle">'
             f"{escape(label)}</text></g>"
@@ -1008,17 +1184,16 @@ def network_svg(snap: Snapshot, status: dict[str, Status]) -> str:
             f'text-anchor="middle">{escape(line)}</text>'
         )
     legend = [
-        (BLUE, DARK, 1, "member"),
-        (ORANGE, DARK, 1, "negotiating"),
-        (LIGHT, DARK, 1, "outside"),
-        ("white", VERMILLION, 4, "leaning to supplier"),
+        (BLUE, NODE_OUTLINES["member"], "member"),
+        (ORANGE, f'stroke="{DARK}" stroke-width="2" stroke-dasharray="3 2"', "negotiating"),
+        (LIGHT, NODE_OUTLINES["outside"], "outside"),
+        ("white", f'stroke="{VERMILLION}" stroke-width="4"', "leaning to supplier"),
     ]
     x0 = 8
-    for fill, stroke, width, text in legend:
+    for fill, outline, text in legend:
         parts.append(
-            f'<circle cx="{x0 + 8}" cy="{NET_H - 14}" r="7" fill="{fill}" stroke="{stroke}" '
-            f'stroke-width="{width}"/><text x="{x0 + 20}" y="{NET_H - 9}" font-size="13" '
-            f'fill="{DARK}">{text}</text>'
+            f'<circle cx="{x0 + 8}" cy="{NET_H - 14}" r="7" fill="{fill}" {outline}/>'
+            f'<text x="{x0 + 20}" y="{NET_H - 9}" font-size="13" fill="{DARK}">{text}</text>'
         )
         x0 += 20 + int(7.8 * len(text)) + 14
     parts.append("</svg>")
@@ -1113,14 +1288,15 @@ def _fan_panel_svg(
         ("median", rounds, mid, BLUE, 2.5),
         ("this-run", sx, sy, VERMILLION, 2.5),
     ):
+        dash = f' stroke-dasharray="{DASH}"' if series == "this-run" else ""
         good = np.isfinite(ys)
         for a, b in _runs(good):
             pts = " ".join(f"{px(r):.1f},{py(v):.1f}" for r, v in zip(xs[a:b], ys[a:b]))
             label = "median of the runs" if series == "median" else "the run on screen"
             parts.append(
                 f'<polyline class="series fan-{series}" data-series="{series}" points="{pts}" '
-                f'fill="none" stroke="{colour}" stroke-width="{width}" stroke-linejoin="round">'
-                f"<title>{escape(p.title)}: {label}</title></polyline>"
+                f'fill="none" stroke="{colour}" stroke-width="{width}" stroke-linejoin="round"'
+                f"{dash}><title>{escape(p.title)}: {label}</title></polyline>"
             )
         last = np.flatnonzero(good)
         if last.size:
@@ -1156,7 +1332,7 @@ def fan_svg(
     items = [
         (f"median of {n} runs", BLUE, ""),
         ("5–95% of runs", FAN_FILL, ""),
-        (this_run, VERMILLION, ""),
+        (this_run, VERMILLION, DASH),
     ]
     title = f"How likely: {n} runs, round by round"
     two_lines = title_width(title) + 20 + legend_width(items) > SVG_W
@@ -1311,10 +1487,16 @@ def bargaining_svg(df: Any, a: str, b: str) -> str:
     pareto = df["pareto"].to_numpy()
     parts.append('<g class="bs-alternatives">')
     for k in np.argsort(pareto, kind="stable"):  # efficient ones drawn last, on top
-        colour = BLUE if pareto[k] else "#B5B5B5"
+        # efficient: a filled blue dot with a dark rim; the others hollow grey rings (the
+        # difference is in the shape too, not in the colour alone)
+        look = (
+            f'r="5" fill="{BLUE}" fill-opacity="0.85" stroke="{DARK}" stroke-width="1"'
+            if pareto[k]
+            else 'r="3.5" fill="none" stroke="#9A9A9A" stroke-width="1.2"'
+        )
         parts.append(
             f'<circle class="bs-alt{" bs-efficient" if pareto[k] else ""}" cx="{px(x[k]):.1f}" '
-            f'cy="{py(y[k]):.1f}" r="4" fill="{colour}" fill-opacity="0.7"/>'
+            f'cy="{py(y[k]):.1f}" {look}/>'
         )
     parts.append("</g>")
     line = frontier_2d(x, y)

@@ -22,7 +22,8 @@ from negotiation.app_state import Levers, Snapshot, mineral_label
 from negotiation.model import LEVERS
 from negotiation.types import COMPONENT_LABELS, COST_SHARING_LABELS, INSTRUMENT_LABELS
 
-#: A dashed orange, B solid blue: told apart without colour too, and named in the legend.
+#: A dashed orange with circles, B solid blue with squares: told apart without colour too, and
+#: named in the legend.
 A_COLOUR, B_COLOUR = ORANGE, BLUE
 
 
@@ -225,8 +226,8 @@ def overlay(a: Snapshot, b: Snapshot) -> Snapshot:
 def compare_panels(b: Snapshot, minerals: Sequence[str]) -> list[Panel]:
     def pair(column: str, scale: float = 1.0) -> tuple[Series, Series]:
         return (
-            Series("A (pinned)", f"{column}_A", A_COLOUR, "--", scale=scale),
-            Series("B (on screen)", f"{column}_B", B_COLOUR, scale=scale),
+            Series("A (pinned)", f"{column}_A", A_COLOUR, "--", scale=scale, marker="circle"),
+            Series("B (on screen)", f"{column}_B", B_COLOUR, scale=scale, marker="square"),
         )
 
     panels = [
@@ -240,6 +241,6 @@ def compare_panels(b: Snapshot, minerals: Sequence[str]) -> list[Panel]:
 
 def compare_svg(a: Snapshot, b: Snapshot) -> str:
     """A and B over the rounds: each floored mineral's world price, the fiscal cost and the
-    number of members, A dashed orange and B solid blue."""
+    number of members, A dashed orange with circles and B solid blue with squares."""
     both = overlay(a, b)
     return line_chart_svg(both, compare_panels(b, compare_minerals(a, b)), "compare")

@@ -35,10 +35,12 @@ from negotiation.scenario import (
     Actor,
     Policy,
     Scenario,
+    ScenarioError,
     Supplier,
     Time,
     Weights,
     load_scenario,
+    load_scenario_bytes,
     scenario_to_toml,
 )
 from negotiation.types import COMPONENT_LABELS, COMPONENTS, LEVER_LABELS, SupplierAction
@@ -139,6 +141,32 @@ SEED_BOUNDS = Bounds(_schema_range(Scenario, "seed")[0], MAX_SEED, integer=True,
 FLOOR_CAP = 10
 
 
+#: A scenario file opened in the app has at most this many bytes: the app's own export of the
+#: default scenario is about 25 KB, the largest built-in scenario resolved about 40 KB.
+MAX_SCENARIO_BYTES = 256 * 1024
+#: How an opened file is listed among the scenarios ("file: ministerial-2026-seed0.toml"): never
+#: a built-in name, nor a path on the server.
+OPENED = "file: "
+#: A session keeps at most this many opened files in its list (the oldest go first).
+MAX_OPENED = 8
+
+
+def read_scenario_file(file_name: str, data: bytes, size: int | None = None) -> Scenario:
+    """A scenario file someone opened in the app (`size`: the size the browser announced, if it
+    is known before the bytes are read): at most MAX_SCENARIO_BYTES, read and validated by the
+    scenario loader. Raises ScenarioError, one line per problem, each naming the file, the field
+    and what is wrong."""
+    n = max(len(data), size or 0)
+    if n > MAX_SCENARIO_BYTES:
+        raise ScenarioError(
+            [
+                f"{file_name}: the file is {n / 1024:,.0f} KB; a scenario file opened here has "
+                f"at most {MAX_SCENARIO_BYTES // 1024} KB (the Export tab's is about 25 KB)"
+            ]
+        )
+    return load_scenario_bytes(data, file_name)
+
+
 def floor_bounds(reference_price: float) -> Bounds:
     """A mineral's floor field: 0 (no floor) to FLOOR_CAP x its reference price, USD per tonne."""
     return Bounds(0.0, FLOOR_CAP * float(reference_price), integer=True, unit="USD per tonne")
@@ -233,8 +261,14 @@ class Snapshot:
     lever_rounds: tuple[int, ...]
     #: {round: members worse off inside only because of the supplier's move that round}
     pushed: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    #: {round: {country: patience in force in that round}} (pending changes not counted: they
+    #: act from the next round), so that a look back quotes the patience of its round
+    patience_by_round: Mapping[int, Mapping[str, int]] = field(default_factory=dict)
     error: str = ""
     run: int = 0  # the session's run (one per Setup/Reset)
+    #: the scenario as the session knows it: a built-in name, a path, or an opened file
+    #: (OPENED + its name)
+    source: str = ""
     #: None for the run as it is; when looking back (`at`), the round the run has reached
     latest: int | None = None
 
@@ -274,6 +308,7 @@ class Snapshot:
             events_df=upto(self.events_df),
             lever_rounds=tuple(x for x in self.lever_rounds if x <= r),
             pushed={k: v for k, v in self.pushed.items() if k <= r},
+            patience_by_round={k: v for k, v in self.patience_by_round.items() if k <= r},
             latest=self.run_round,
         )
 
@@ -291,6 +326,15 @@ class Snapshot:
         return {
             str(a): {c: v[k] for c, v in columns.items()} for k, a in enumerate(columns["actor"])
         }
+
+    def patience(self, actor: str) -> int | None:
+        """`actor`'s patience in force in the round shown (the rounds it stays below its outside
+        option before it leaves), not the levers' value now: a look back at round 12 quotes
+        round 12's, whatever was changed since."""
+        in_force = self.patience_by_round.get(self.round)
+        if in_force is not None and actor in in_force:
+            return int(in_force[actor])
+        return self.levers.patience.get(actor)
 
     @property
     def members(self) -> list[str]:
@@ -476,6 +520,8 @@ class Session:
     seed: int | None = None
     rounds: int | None = None
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    #: scenario files opened in this session, by their entry in the list (OPENED + file name)
+    opened: dict[str, Scenario] = field(default_factory=dict, repr=False)
     version: int = 0
     run_id: int = 0  # one per Setup/Reset, so a Play thread never steps the next run
     shown: int = 0  # the latest snapshot version the page has rendered (paces Play)
@@ -495,7 +541,7 @@ class Session:
     ) -> Snapshot:
         """A new run: the structural settings, and the levers to open it with (the scenario's
         own when None). Raises ScenarioError or ValueError on bad settings."""
-        sc = load_scenario(scenario)
+        sc = self.load(scenario)
         seed = int(seed) if seed is not None else (sc.seed if sc.seed is not None else 0)
         SEED_BOUNDS.parse(seed, "The seed")
         if rounds is not None:
@@ -508,8 +554,42 @@ class Session:
             self.model = model
             self.scenario_levers = scenario_levers
             self.pushed = {}
+            self.patience_by_round = {0: self._patience_now()}
             self.run_id += 1
             return self.snapshot()
+
+    def load(self, scenario: str) -> Scenario:
+        """A scenario by its name in the list: a file opened in this session, else a built-in
+        scenario (or a path)."""
+        opened = self.opened.get(scenario)
+        return opened if opened is not None else load_scenario(scenario)
+
+    def open_file(self, file_name: str, data: bytes, size: int | None = None) -> Snapshot:
+        """Open a scenario file (the Export tab's, say): validated first (ScenarioError naming
+        the file, the field and what is wrong, and nothing changed: the run on screen goes on),
+        then a new run of it with its own seed, rounds, levers and scheduled lever changes. It
+        joins the session's list of scenarios as OPENED + `file_name`."""
+        return self.open_scenario(file_name, read_scenario_file(file_name, data, size))
+
+    def open_scenario(self, file_name: str, sc: Scenario) -> Snapshot:
+        """A new run of `sc`, a scenario file already read and validated (`read_scenario_file`)."""
+        key = OPENED + file_name
+        with self.lock:
+            before = self.opened.pop(key, None)  # and in again last: the newest
+            self.opened[key] = sc
+            try:
+                snap = self.setup(key)
+            except (ScenarioError, ValueError) as e:  # the file is valid, the run is not
+                if before is None:
+                    del self.opened[key]
+                else:
+                    self.opened[key] = before
+                problems = getattr(e, "problems", None) or [str(e)]
+                raise ScenarioError([f"{file_name}: {p}" for p in problems]) from None
+            for old in list(self.opened)[: max(0, len(self.opened) - MAX_OPENED)]:
+                if old != key:
+                    del self.opened[old]
+            return snap
 
     def redraw(self, seed: int) -> Snapshot:
         """Same settings, another draw: a new run of this scenario and number of rounds with
@@ -519,8 +599,7 @@ class Session:
             upto = self.model.round or self.model.rounds
             self.setup(self.scenario, seed, self.rounds, self.levers())
             while self.model.round < upto:
-                self.model.step()
-                self.pushed[self.model.round] = pushed_by_the_supplier(self.model)
+                self._play_round()
             return self.snapshot()
 
     def step(self, run_id: int | None = None) -> Snapshot | None:
@@ -528,9 +607,18 @@ class Session:
         with self.lock:
             if run_id is not None and run_id != self.run_id:
                 return None
-            self.model.step()
-            self.pushed[self.model.round] = pushed_by_the_supplier(self.model)
+            self._play_round()
             return self.snapshot()
+
+    def _play_round(self) -> None:
+        """One round, and what the records do not keep: who the supplier's move pushes out, and
+        the patience each country played the round with."""
+        self.model.step()
+        self.pushed[self.model.round] = pushed_by_the_supplier(self.model)
+        self.patience_by_round[self.model.round] = self._patience_now()
+
+    def _patience_now(self) -> dict[str, int]:
+        return {a: int(ag.patience) for a, ag in self.model.country_agents.items()}
 
     def levers(self) -> Levers:
         with self.lock:
@@ -649,8 +737,10 @@ class Session:
                 pending=tuple(sorted(m.pending)),
                 lever_rounds=lever_rounds(rounds_df, m.minerals),
                 pushed=dict(self.pushed),
+                patience_by_round=dict(self.patience_by_round),
                 error=error,
                 run=self.run_id,
+                source=self.scenario,
             )
 
     def bargaining(self) -> pd.DataFrame:

@@ -698,6 +698,12 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioError([f"{shown}: is a folder, not a file"]) from None
     except OSError as e:
         raise ScenarioError([f"{shown}: cannot read ({e.strerror or e})"]) from None
+    return parse_toml(raw, shown)
+
+
+def parse_toml(raw: bytes, shown: str) -> dict[str, Any]:
+    """Parse the bytes of a TOML file named `shown` in errors, turning every failure into a
+    one-line ScenarioError."""
     raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark, as some editors write
     try:
         text = raw.decode("utf-8")
@@ -1110,6 +1116,26 @@ def load_scenario(
     if isinstance(data["meta"], dict):
         data["meta"] = {"name": path.stem, **data["meta"]}
     return validate(data, display_path(path), where=provenance(layers, overrides))
+
+
+def load_scenario_bytes(data: bytes, name: str) -> Scenario:
+    """A scenario from the bytes of a TOML file named `name` (one uploaded to the web app, say),
+    validated like a file on disk; errors name `name`, the field and what is wrong. The file
+    must be whole, as `bloc scenarios show` and the app's Export write it: an `extends` would
+    have it read another file, of the server's."""
+    data_ = parse_toml(data, name)
+    if "extends" in data_:
+        raise ScenarioError(
+            [
+                f"{name}: extends: a scenario opened from its bytes cannot extend another "
+                "scenario; save it whole (`bloc scenarios show FILE > whole.toml`, or the app's "
+                "Export) and open that"
+            ]
+        )
+    meta = data_.setdefault("meta", {})
+    if isinstance(meta, dict):
+        meta.setdefault("name", Path(name).stem or "scenario")
+    return validate(data_, name)
 
 
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:

@@ -189,3 +189,74 @@ def charts_ok(page: Any) -> list[str]:
     if re.search(r"\bnan\b", text, re.IGNORECASE):
         problems.append("'nan' shown on the page")
     return problems
+
+
+#: The roles a person acts on: each needs a name a screen reader can say.
+CONTROL_ROLES = {
+    "button",
+    "checkbox",
+    "combobox",
+    "link",
+    "listbox",
+    "menuitem",
+    "option",
+    "radio",
+    "searchbox",
+    "slider",
+    "spinbutton",
+    "switch",
+    "tab",
+    "textbox",
+}
+
+
+def unnamed_controls(page: Any) -> list[str]:
+    """The controls on the page without an accessible name, as chromium's accessibility tree
+    computes it (aria-label, a label associated with the input, the text of a button...): each
+    as its role and the classes of its element."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+        out = []
+        for n in nodes:
+            role = n.get("role", {}).get("value")
+            if role not in CONTROL_ROLES or n.get("ignored"):
+                continue
+            if str(n.get("name", {}).get("value", "")).strip():
+                continue
+            node = cdp.send("DOM.describeNode", {"backendNodeId": n["backendDOMNodeId"]})["node"]
+            attrs = node.get("attributes", [])
+            classes = dict(zip(attrs[::2], attrs[1::2])).get("class", "")
+            out.append(f"{role} <{node.get('localName')} class={classes!r}>")
+        return out
+    finally:
+        cdp.detach()
+
+
+# The element that has the keyboard's focus: [tag, role or type, accessible label, classes of it
+# and its ancestors (to find which control it belongs to)]
+FOCUSED_JS = """
+() => {
+    const e = document.activeElement;
+    const classes = [];
+    for (let x = e; x && x !== document.body; x = x.parentElement) {
+        if (typeof x.className === 'string') classes.push(x.className);
+    }
+    return [e.tagName, e.getAttribute('role') || e.type || '', e.getAttribute('aria-label') || '',
+            classes.join(' ')];
+}
+"""
+
+
+def focused(page: Any) -> list[str]:
+    return page.evaluate(FOCUSED_JS)
+
+
+def tab_to(page: Any, cls: str, most: int = 150) -> int:
+    """Press Tab until the control of CSS class `cls` (or an element inside it) has the focus;
+    the number of presses, or AssertionError after `most`."""
+    for n in range(1, most + 1):
+        page.keyboard.press("Tab")
+        if cls in focused(page)[3].split():
+            return n
+    raise AssertionError(f"Tab never reached .{cls} in {most} presses")

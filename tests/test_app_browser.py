@@ -24,6 +24,7 @@ from tests.app_browser_helpers import (
     current_round,
     download,
     field_message,
+    focused,
     members,
     open_app,
     open_tab,
@@ -32,8 +33,10 @@ from tests.app_browser_helpers import (
     set_slider,
     slider_value,
     step,
+    tab_to,
     type_floor,
     type_into,
+    unnamed_controls,
     wait_consistent,
     wait_field,
     wait_round,
@@ -248,7 +251,9 @@ def test_patience_typed_beside_its_slider_acts_beyond_the_sliders_range(app):
     assert box["width"] >= 120  # wide enough to aim at (it was 29 px)
     thumb = app.locator(".lever-patience [role=slider]").first
     assert thumb.get_attribute("aria-label").startswith("Patience: 40 rounds")  # named
-    assert app.get_by_label("Lithium", exact=True).input_value() == "85,000"  # labelled field
+    # a field's name holds its visible label ("Lithium") and says what it sets, with the unit
+    floor = app.get_by_label("The floor for Lithium, USD per tonne", exact=True)
+    assert floor.input_value() == "85,000"
 
 
 def test_lever_changes_read_as_sentences_and_a_change_undone_is_not_logged(app, screenshot_dir):
@@ -838,3 +843,149 @@ def test_compare_pins_a_changes_a_lever_and_overlays_b(app, screenshot_dir):
     app.locator(".compare-unpin").click()
     app.locator(".compare-empty").wait_for()
     assert app.locator(".compare-view").count() == 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Opening a saved scenario file
+
+
+def _lever_fields(page) -> dict[str, str]:
+    """What the lever fields show (Japan's weights and patience: its country button pressed)."""
+    page.locator(".country-japan").click()
+    page.locator(".country-japan[aria-pressed=true]").wait_for()
+    fields = ["lever-floor-lithium", "lever-floor-graphite", "lever-penalty-number",
+              "lever-aggressiveness-number", "lever-patience-number",
+              "lever-weight-supply_security-number"]  # fmt: skip
+    return {f: page.locator(f".{f} input").input_value() for f in fields}
+
+
+def _open_file(page, path: Path, state: str) -> str:
+    """Choose `path` in the Open a scenario file input; the message once it says `state`."""
+    page.locator(".open-scenario input[type=file]").set_input_files(str(path))
+    message = page.locator(f".open-scenario-message[data-state={state}]", has_text=path.name)
+    message.wait_for(timeout=60_000)
+    return message.inner_text()
+
+
+def test_a_saved_scenario_file_opens_in_the_app_and_a_bad_one_changes_nothing(
+    app, tmp_path, screenshot_dir
+):
+    """Export the settings of a run, open the file again: a new run from it, whose levers, played
+    to the round it was saved at, are those of the saved run (so are its members). A malformed
+    file is refused with a message naming the file, the field and what is wrong, an oversize
+    one before it is read, and either way the run on screen goes on untouched."""
+    type_into(app, "lever-penalty-number", "100")
+    type_floor(app, "graphite", 900)
+    app.locator(".country-japan").click()
+    type_into(app, "lever-patience-number", "9")
+    app.locator(".bloc-pending").first.wait_for()
+    step(app, 2)
+    saved, saved_members = _lever_fields(app), members(app)
+    open_tab(app, "Export")
+    path = download(app, "download-scenario", tmp_path)
+    app.locator(".levers-restore").click()  # the scenario's own levers, and a new run
+    reset(app)
+    wait_field(app, "lever-penalty-number", "5")
+
+    message = _open_file(app, path, "opened")
+    assert f"Opened {path.name}" in message
+    wait_round(app, 0)
+    assert f"opened from {path.name}" in app.locator(".bloc-run").inner_text()
+    assert f"file: {path.name}" in app.locator(".structural-scenario").inner_text()
+    assert app.locator(".structural-hint").inner_text() == "Act on Setup/Reset."
+    step(app, 2)  # its lever changes act from round 1, as they did
+    app.wait_for_function(
+        "() => document.querySelector('.lever-penalty-number input')?.value === '100'"
+    )
+    assert _lever_fields(app) == saved and members(app) == saved_members
+    app.screenshot(path=screenshot_dir / "app-opened-file.png")
+
+    good = path.read_text()
+    broken = tmp_path / "broken.toml"
+    broken.write_text(re.sub(r"(?m)^outsider_penalty = .*$", "outsider_penalty = 5.0", good))
+    huge = tmp_path / "huge.toml"
+    huge.write_text(good + "# padding\n" * 30_000)  # about 320 KB
+    for bad, words in (
+        (broken, ["broken.toml: policy.outsider_penalty:", "less than or equal to 2"]),
+        (huge, ["huge.toml: the file is", "at most 256 KB"]),
+    ):
+        before = (current_round(app), members(app), _lever_fields(app))
+        message = _open_file(app, bad, "refused")
+        assert f"Not opened: {bad.name}. The run on screen goes on" in message
+        for w in words:
+            assert w in message, message
+        assert (current_round(app), members(app), _lever_fields(app)) == before  # nothing lost
+        assert f"opened from {path.name}" in app.locator(".bloc-run").inner_text()
+        app.screenshot(path=screenshot_dir / f"app-refused-{bad.stem}.png")
+    step(app)  # and it plays on from where it was
+    assert current_round(app) == 3
+
+
+# ----------------------------------------------------------------------------------------------
+# Accessibility
+
+
+#: A view of each tab, drawn once the tab is open.
+AUDITED_VIEWS = {
+    "Bloc": ".network-view svg",
+    "Prices": ".chart-prices-view svg",
+    "Why?": ".bloc-why",
+    "Events": ".bloc-events",
+    "Export": ".download-scenario",
+    "Compare": ".compare-pin",
+}
+
+
+def test_every_control_has_a_name_and_the_keyboard_reaches_play_step_and_the_levers(
+    app, screenshot_dir
+):
+    """Each input, slider, select and button has an accessible name (chromium's own computation:
+    a label, an aria-label or its text); Tab alone reaches Play, Step, the lever fields, the
+    sliders and the file input, and the keyboard plays a round and changes levers; toggles say
+    which is pressed (aria-pressed), not by their shade alone."""
+    step(app)
+    assert app.locator(".instrument-border").get_attribute("aria-pressed") == "true"
+    assert app.locator(".instrument-price_gap").get_attribute("aria-pressed") == "false"
+
+    # from the top of the page, by keyboard alone
+    app.evaluate("() => document.activeElement?.blur()")
+    app.locator(".bloc-controls").get_by_text("critical-minerals bloc").click()  # Tab: from here
+    tab_to(app, "bloc-play")
+    tab_to(app, "bloc-step")
+    app.keyboard.press("Enter")
+    wait_round(app, 2)
+    tab_to(app, "lever-floor-lithium")
+    app.keyboard.press("Control+A")
+    app.keyboard.type("90000")
+    app.keyboard.press("Enter")
+    wait_field(app, "lever-floor-lithium", "90,000")
+    tab_to(app, "instrument-price_gap")
+    app.keyboard.press("Enter")
+    app.locator(".instrument-price_gap[aria-pressed=true]").wait_for()
+    tab_to(app, "lever-penalty-track")
+    assert focused(app)[1] == "slider"
+    app.keyboard.press("ArrowRight")  # 5% -> 10%
+    wait_field(app, "lever-penalty-number", "10")
+    tab_to(app, "lever-penalty-number")
+    tab_to(app, "lever-patience-track")
+    tab_to(app, "lever-patience-number")
+    tab_to(app, "structural-seed")
+    tab_to(app, "open-scenario")  # its folder icon (a button), then the file input itself
+    for _ in range(3):
+        if focused(app)[1] == "file":
+            break
+        app.keyboard.press("Tab")
+    assert focused(app)[1] == "file" and "open-scenario" in focused(app)[3].split()
+    pending = app.locator(".bloc-pending").first.inner_text()
+    assert "act from round 3" in pending
+    for lever in ("floors", "instrument", "outsider penalty"):
+        assert lever in pending
+    app.screenshot(path=screenshot_dir / "app-keyboard.png")
+
+    for tab, view in AUDITED_VIEWS.items():  # Compare last: the tab bar scrolls to it
+        open_tab(app, tab)
+        app.locator(view).first.wait_for()
+        if tab == "Compare":
+            app.locator(".compare-pin").click()
+            app.locator(".compare-unpin").wait_for()
+        assert unnamed_controls(app) == [], tab
