@@ -40,7 +40,7 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from html import escape
 from pathlib import Path
@@ -73,6 +73,7 @@ from negotiation.workshop import (
     OVER,
     RUNNING,
     WORKSHOP,
+    CounterChoice,
     Panel,
     Participant,
     Refused,
@@ -141,6 +142,8 @@ CSS = """
 .ws-events .r { display: inline-block; min-width: 4.5em; color: #555; }
 .ws-timer { font-family: DejaVu Sans Mono, monospace; font-weight: bold; }
 .ws-timer-low { color: #b00020; }
+.ws-counter-choices { margin: 4px 0 12px 0; }
+.ws-counter-choices .ws-counter-choice { margin: 2px 0; }
 .ws-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr));
   gap: 4px 12px; }
 .ws-cards { display: flex; flex-wrap: wrap; gap: 16px; }
@@ -977,7 +980,9 @@ def LiveButton(live: Live, name: str, part: dict[str, Any], on_click: Callable, 
 
 
 @solara.component
-def CountryPanel(page: ParticipantPage, panel: Panel, submit: Callable, preview: Callable):
+def CountryPanel(
+    page: ParticipantPage, panel: Panel, submit: Callable, preview: Callable, choices: Callable
+):
     """Join or not (accept, reject, counter-propose), or stay or leave for a member: one layout,
     the words written in place when a seat that joined is asked to stay."""
     panel = page.current_panel(panel)
@@ -986,12 +991,17 @@ def CountryPanel(page: ParticipantPage, panel: Panel, submit: Callable, preview:
     counter_open = solara.use_reactive(False)
     floors = solara.use_reactive(dict(panel.floors))
     penalty = solara.use_reactive(round(panel.penalty * 100))
-    sharing = solara.use_reactive("consumption")
+    sharing = solara.use_reactive(panel.sharing_key or None)
     counter_forecast = solara.use_reactive({})  # with "_round": shown in its round only
     # While the form is open, its defaults follow the proposal: the page re-renders each round.
     page.sticky = counter_open.value
     solara.use_effect(lambda: lambda: setattr(page, "sticky", False), [])
     staying = panel.kind == "stay"
+    # The counters an agent in the seat would weigh: asked for once a round, when the form opens.
+    menu = solara.use_memo(
+        lambda: choices() if counter_open.value and not staying else (),
+        [counter_open.value, staying, panel.round],
+    )
     Slot("panel-intro", parts["panel-intro"])
     Slot("panel-forecast", parts["panel-forecast"], "ws-forecast-box")
     Slot("panel-scales", parts["panel-scales"], "ws-muted", tag="p")
@@ -1021,16 +1031,43 @@ def CountryPanel(page: ParticipantPage, panel: Panel, submit: Callable, preview:
         )
     if staying or not counter_open.value:
         return
+    table_penalty = round(panel.penalty * 100)
 
     def terms() -> dict[str, Any]:
-        return {
-            "floors": {m: float(f or 0.0) for m, f in floors.value.items()},
-            "penalty": float(penalty.value) / 100,
-            "cost_sharing": sharing.value,
-        }
+        """The form's terms: every floor, and the penalty and cost sharing if changed."""
+        out: dict[str, Any] = {"floors": {m: float(f or 0.0) for m, f in floors.value.items()}}
+        if penalty.value != table_penalty:
+            out["penalty"] = float(penalty.value) / 100
+        if sharing.value and sharing.value != panel.sharing_key:
+            out["cost_sharing"] = sharing.value
+        return out
+
+    def fill(choice: CounterChoice) -> None:
+        floors.set({m: float(choice.floors.get(m, 0.0)) for m in info.minerals})
+        penalty.set(table_penalty)
+        sharing.set(choice.cost_sharing or panel.sharing_key or None)
+        counter_forecast.set({})
 
     with solara.Div(classes=["ws-panel", "ws-counter-form"]):
-        html("b", "Your counter-proposal: the proposer accepts it if it leaves them no worse off.")
+        html("p", counter_rule_html(info), "ws-counter-rule")
+        if menu:
+            with solara.Div(classes=["ws-counter-choices"]):
+                solara.Text(
+                    "The counters an agent in your seat would weigh (what each is worth to you "
+                    "over your horizon, as the gains at other floors above, and whether the "
+                    "members would agree). Choose one to fill the form:"
+                )
+                row = {"align-items": "center", "flex-wrap": "wrap"}
+                for k, c in enumerate(menu):
+                    with solara.Row(gap="8px", style=row, classes=["ws-counter-choice"]):
+                        solara.Button(
+                            c.label,
+                            small=True,
+                            outlined=True,
+                            classes=[f"ws-counter-choice-{k}"],
+                            on_click=lambda c=c: fill(c),
+                        )
+                        html("span", choice_html(c), "ws-counter-choice-note")
         solara.Text("Floors, USD per tonne (0 = no floor)")
         with solara.Div(classes=["ws-grid"]):
             for m in info.minerals:
@@ -1070,17 +1107,40 @@ def CountryPanel(page: ParticipantPage, panel: Panel, submit: Callable, preview:
                 classes=["ws-counter-send"],
                 on_click=lambda: submit(Decision(Action.COUNTER, Reason({}), terms=terms())),
             )
-        if counter_forecast.value.get("_round") == panel.round:
-            d = {c: x for c, x in counter_forecast.value.items() if c in COMPONENT_LABELS}
-            items = [
-                f"{escape(COMPONENT_LABELS[c])} {signed(x)}" for c, x in d.items() if abs(x) >= 5e5
-            ]
-            html(
-                "p",
-                f"If the proposer agrees, joining on these terms against staying out: "
-                f"<b>{signed(sum(d.values()))}</b> a year ({'; '.join(items) or 'no change'}).",
-                "ws-counter-result",
-            )
+        f = counter_forecast.value
+        if f.get("_round") == panel.round and "gain" in f:
+            gain_html, verdict_html = counter_forecast_html(f)
+            html("p", gain_html, "ws-counter-result")
+            html("p", verdict_html, "ws-counter-verdict", **{"data-agreed": str(int(f["agreed"]))})
+
+
+def counter_rule_html(info: RoomInfo) -> str:
+    """Who decides a counter-proposal, for the top of the form."""
+    return (
+        f"<b>Your counter-proposal.</b> The members decide it ({escape(info.agreement)}): each "
+        "says yes if your joining on these terms leaves it no worse off than the bloc without "
+        "you. Agreed, you join and the terms are the bloc's; refused, it changes nothing: you "
+        "stay out and the package stays as it is."
+    )
+
+
+def choice_html(c: CounterChoice) -> str:
+    """A named counter's value to the seat and the members' expected answers, in a line."""
+    said = ", ".join(f"{escape(name)} {'yes' if yes else 'no'}" for name, yes in c.answers)
+    fate = "would be agreed" if c.agreed else "would be refused"
+    return f"{signed(c.value)} a year to you; {fate}" + (f" ({said})" if said else "")
+
+
+def counter_forecast_html(f: Mapping[str, Any]) -> tuple[str, str]:
+    """A counter's forecast (`Room.preview_counter`) as two sentences of HTML: its value to the
+    seat by component, and each member's answer with the verdict under the agreement rule."""
+    d = {c: x for c, x in f["gain"].items() if c in COMPONENT_LABELS}
+    items = [f"{escape(COMPONENT_LABELS[c])} {signed(x)}" for c, x in d.items() if abs(x) >= 5e5]
+    gain = (
+        "If it is agreed, joining on these terms against staying out, in this round's markets: "
+        f"<b>{signed(sum(d.values()))}</b> a year ({'; '.join(items) or 'no change'})."
+    )
+    return gain, f"<b>{escape(f['verdict'])}</b>"
 
 
 @solara.component
@@ -1322,8 +1382,9 @@ class ParticipantPage:
     def refresh(self) -> None:
         self.live.update(self.room.snapshot())
 
-    def actions(self, seat: str) -> tuple[Callable, Callable, Callable]:
-        """Submit and the forecasts, for `seat`; the room checks the token (server side)."""
+    def actions(self, seat: str) -> tuple[Callable, Callable, Callable, Callable]:
+        """Submit, the forecasts and the named counters, for `seat`; the room checks the token
+        (server side)."""
         room, token = self.room, self.token
 
         def guarded(fn: Callable[[], Any]) -> Any:
@@ -1354,14 +1415,22 @@ class ParticipantPage:
             self.refresh()
             return out
 
-        return submit, preview_counter, preview_move
+        def counter_choices() -> tuple[CounterChoice, ...]:
+            try:
+                return room.counter_choices(token)
+            except WorkshopError:
+                return ()
+
+        return submit, preview_counter, preview_move, counter_choices
 
 
 @solara.component
 def DecisionArea(page: ParticipantPage, seat: str, notes: str, message: str):
     """The seat's panel when it must decide (or why there is nothing to decide); the panel's
     box and body are live parts, so the panel can hide and come back in place."""
-    submit, preview_counter, preview_move = solara.use_memo(lambda: page.actions(seat), [seat])
+    submit, preview_counter, preview_move, choices = solara.use_memo(
+        lambda: page.actions(seat), [seat]
+    )
     snap = page.live.snap
     panel, hidden = page.panel(snap, seat)
     box_class = "" if hidden or panel is None else panel_class(seat)
@@ -1372,7 +1441,7 @@ def DecisionArea(page: ParticipantPage, seat: str, notes: str, message: str):
                 if panel.kind == "supplier":
                     SupplierPanel(page, panel, submit, preview_move).key("supplier")
                 else:
-                    CountryPanel(page, panel, submit, preview_counter).key("country")
+                    CountryPanel(page, panel, submit, preview_counter, choices).key("country")
     Slot("message", message, "ws-message")
 
     def register() -> Callable[[], None]:
