@@ -75,6 +75,7 @@ import pandas as pd
 
 from agents import make_strategy
 from agents.base import Strategy
+from negotiation.bargaining_space import bargaining_space
 from negotiation.model import BlocModel
 from negotiation.protocol import RULE_WORDS
 from negotiation.scenario import (
@@ -771,6 +772,7 @@ class Room:
         self._snap: RoomSnapshot | None = None
         self._tables: tuple[tuple[int, int], dict[str, pd.DataFrame]] | None = None
         self._round_memo: tuple[Any, dict] = (None, {})  # (records' key, RoomSnapshot.round_memo)
+        self._bargaining: tuple[BlocModel, int, pd.DataFrame] | None = None  # `bargaining`
         self.participants: dict[str, Participant] = {}  # by id
         self._by_token: dict[str, Participant] = {}
         self.holders: dict[str, list[str]] = {s: [] for s in self.seats}  # submitter first
@@ -1595,6 +1597,19 @@ class Room:
                     )
                 )
             return tuple(out)
+
+    def bargaining(self) -> pd.DataFrame | None:
+        """For the debrief: the bargaining space of the package tabled in the last round played
+        (`negotiation.bargaining_space`, a query), computed once a round for every page that
+        shows it; None before the first round is played."""
+        with self._lock:
+            m = self.model
+            if m.round < 1:
+                return None
+            cached = self._bargaining
+            if cached is None or cached[0] is not m or cached[1] != m.round:
+                cached = self._bargaining = (m, m.round, bargaining_space(m))
+            return cached[2]
 
     def preview_move(self, token: str, move: SupplierMove) -> dict[str, Any]:
         """For the supplier: its utility this round with this move against selling normally,

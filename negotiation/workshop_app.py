@@ -1661,6 +1661,7 @@ def _safe(fn: Callable[[], Any], refresh: Callable) -> None:
 def SoloExtras(room: Room, snap: RoomSnapshot):
     html("h3", "Charts")
     ChartsView(snap)
+    BargainingDebrief(room, snap)
     ExportView(room, snap)
 
 
@@ -1873,6 +1874,7 @@ def FacilitatorView(room: Room, key: str):
         with solara.lab.Tab("Charts"):
             AgentComparison(room, snap)
             ChartsView(snap)
+            BargainingDebrief(room, snap)
         with solara.lab.Tab("Narrative"):
             html("ul", narrative_html(snap, 300), "ws-events")
         with solara.lab.Tab("Levers"):
@@ -2239,6 +2241,46 @@ def ChartsView(rs: RoomSnapshot):
             "image/png",
             "ws-download-prices",
         )
+
+
+@solara.component
+def BargainingDebrief(room: Room, rs: RoomSnapshot):
+    """The debrief's bargaining chart: the package tabled in the last round played and the
+    packages the table could have agreed instead (`Room.bargaining`), drawn by the web app's
+    Bargaining tab (`app_bargaining.BargainingChart`)."""
+    from negotiation.app_bargaining import BargainingChart
+
+    df = solara.use_memo(room.bargaining, [room, rs.round, rs.practices])
+    with solara.Div(classes=["ws-bargaining"]):
+        html("h3", "The last round's bargain")
+        if df is None:
+            html(
+                "p",
+                "Once a round has been played: the package on the table, and what else the "
+                "table could have agreed.",
+                "ws-muted ws-bargaining-none",
+            )
+            return
+        if len(df.attrs["parties"]) < 2:
+            html(
+                "p",
+                f"Fewer than two parties at the table in round {df.attrs['round']} (members and "
+                "invitees): there was nothing to bargain over.",
+                "ws-muted ws-bargaining-none",
+            )
+            return
+        html("p", bargaining_caption(df.attrs["round"]), "ws-muted ws-bargaining-caption")
+        BargainingChart(df)
+
+
+def bargaining_caption(r: int) -> str:
+    return (
+        f"Round {r}'s package, and the packages the table could have agreed instead (other "
+        "floors, penalties, who joins), each placed by what it is worth a year to two parties "
+        "against no deal: the square is the proposal, the ring what was agreed, the diamond the "
+        "Nash point; blue dots are packages no other beats for every party. Choose the two "
+        "parties below."
+    )
 
 
 #: Agent-only runs a room's debrief compares the room's game with.

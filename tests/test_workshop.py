@@ -431,6 +431,19 @@ def test_only_an_invited_country_forecasts_a_counter(ws):
         room.counter_choices("forged")
 
 
+def test_the_debrief_bargaining_space_is_the_last_rounds_computed_once(ws):
+    room = ws.create("ministerial-2026", seed=0, rounds=3)
+    (ann,) = people(room, ("Ann", "japan"))
+    assert room.bargaining() is None  # nothing tabled and played yet
+    room.start(room.admin_token)
+    assert room.bargaining() is None
+    room.submit(ann.token, "japan", accept())
+    df = room.bargaining()
+    assert df.attrs["round"] == 1 and df["on_table"].sum() == 1
+    assert "japan" in df.attrs["parties"]
+    assert room.bargaining() is df  # once a round, for every page
+
+
 def test_the_supplier_seat_and_its_forecast(ws, sc):
     room = ws.create(sc, rounds=3)
     (sam,) = people(room, ("Sam", "supplier"))

@@ -232,6 +232,18 @@ def test_charts_projector_and_export_render(ws):
     assert "session.json" in labels and "decisions.csv" in labels and "rounds.csv" in labels
 
 
+def test_the_debrief_draws_the_last_rounds_bargain(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    room.start(room.admin_token)
+    _, rc = solara.render(wa.BargainingDebrief(room, room.snapshot()), handle_error=False)
+    assert "Once a round has been played" in texts(rc)
+    room.force(room.admin_token)
+    _, rc = solara.render(wa.BargainingDebrief(room, room.snapshot()), handle_error=False)
+    page = texts(rc)
+    assert "Round 1's package" in page and "chart-bargaining" in page and "The proposal" in page
+    assert rc.find(v.Select, class_="bargaining-y").widgets  # the two parties, picked
+
+
 def test_a_solo_page_plays_on(ws):
     room, p = ws.solo(SCENARIO, "japan", seed=0, rounds=4)
     _, rc = solara.render(wa.ParticipantView(room, p.token), handle_error=False)
