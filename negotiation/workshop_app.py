@@ -7,13 +7,16 @@ Pages (one server, many rooms):
 - `/join?room=CODE`: a participant gives a display name, gets a private link
   (`&token=...`, which brings the seat back after a dropped connection) and claims a seat; when
   the seat must decide, the decision panel shows the proposal and the forecast payoff if it
-  accepts and if it rejects, by component. The page shows the person's own seat only (a
+  accepts and if it rejects, by component; an invited country's counter-proposal form offers
+  the counters its agent would weigh and forecasts a counter before it is sent (its value,
+  each member's answer, the agreement rule's verdict). The page shows the person's own seat only (a
   `seat=` in the link is ignored), and a decision goes with the round the browser showed.
 - `/join?room=CODE&seat=SEAT`: a seat's link: joining with it takes that seat, unless the
   facilitator locked it for someone else (then the page says so, and whom it is kept for).
 - `/facilitator?room=CODE&key=KEY`: who has decided; start, force, pause, extend, timer,
   visibility, teams and removals; seat locks, seat links and seating a named participant; a
-  message to the room; the practice reset; the debrief charts and the exports.
+  message to the room; the practice reset; the debrief charts (the last round's bargaining
+  chart among them) and the exports.
 - `/projector?room=CODE`: the shared view for the big screen, with the join link as a QR code.
 - `/solo?scenario=NAME&seat=SEAT[&seed=N&rounds=R]`: one person takes one seat, agents play the
   others (the web app's "Take a seat" opens this); NAME is a built-in scenario, never a path.
