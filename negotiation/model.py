@@ -5,8 +5,9 @@ One round (see docs/ODD.md, section 3):
 1. levers changed since the last round take effect;
 2. the agenda says which tracks sit and who proposes; the package on the table is the bloc's current
    policy; every invited outsider forecasts joining against staying out (at the proposed floors and
-   at lower and higher ones) and accepts, rejects or counter-proposes through its strategy; the
-   proposer accepts a counter that leaves it no worse off;
+   at lower and higher ones) and accepts, rejects or counter-proposes on terms through its
+   strategy; the members decide a counter under the agenda's agreement rule, each saying yes if
+   it leaves them no worse off (negotiation/protocol.py); refused, it changes nothing;
 3. the supplier acts (its strategy may forecast each option);
 4. markets clear; tariffs, gap payments and stockpile purchases flow; capacity moves;
 5. members below their outside option for longer than their patience leave;

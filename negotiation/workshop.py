@@ -75,7 +75,9 @@ import pandas as pd
 
 from agents import make_strategy
 from agents.base import Strategy
+from negotiation.bargaining_space import bargaining_space
 from negotiation.model import BlocModel
+from negotiation.protocol import RULE_WORDS
 from negotiation.scenario import (
     DEFAULT_SCENARIO,
     Scenario,
@@ -516,6 +518,8 @@ class Panel:
     by_scale: dict[float, float]  # floor scale -> gain from accepting, USD per year
     elapsed: int = 0
     deadline: int | None = None
+    #: the cost-sharing key in force ("consumption" or "equal"; "" for a table of shares)
+    sharing_key: str = ""
 
     @property
     def gain(self) -> float:
@@ -534,13 +538,50 @@ class RoomEvent:
 @dataclass(frozen=True, eq=False)
 class RoomInfo:
     """What never changes in a room (one object per room, so pages can pass it around
-    cheaply): seat and mineral names."""
+    cheaply): seat and mineral names, and the agreement rule in words ("every member must
+    agree": who decides a counter-proposal, `negotiation.protocol`)."""
 
     names: Mapping[str, str]
     minerals: tuple[str, ...]
     mineral_names: Mapping[str, str]
     countries: tuple[str, ...]
     supplier: str
+    agreement: str = RULE_WORDS["unanimity"]
+
+
+@dataclass(frozen=True)
+class CounterChoice:
+    """A counter-proposal an agent in the seat would weigh this round (`CountryView.
+    counter_options`), ready to fill a person's form: its `label` in words, its `value` to the
+    seat (USD/yr: the seat's forecast over its horizon, as the agents weigh it), whether the
+    members are expected to agree (`agreed`), each member's expected answer (`answers`:
+    (display name, yes) in the table's order), `verdict` in words, and its terms as the form
+    has them: every mineral's floor (USD/t) and the cost-sharing key ("" keeps the one in
+    force)."""
+
+    label: str
+    value: float
+    agreed: bool
+    answers: tuple[tuple[str, bool], ...]
+    verdict: str
+    floors: Mapping[str, float]
+    cost_sharing: str = ""
+
+
+def counter_verdict(answers: Iterable[tuple[str, bool]], agreed: bool, rule: str) -> str:
+    """A counter-proposal's fate in words, for the person who would send it: the rule, each
+    member's answer and the outcome ("Every member must agree: United States yes, European
+    Union no: it would be refused, and nothing would change")."""
+    answers = list(answers)
+    if not answers:
+        return "Nobody is in the bloc yet: as the first to join, you would set the terms."
+    said = ", ".join(f"{name} {'yes' if yes else 'no'}" for name, yes in answers)
+    outcome = (
+        "it would be agreed, and you would join on these terms"
+        if agreed
+        else "it would be refused, and nothing would change"
+    )
+    return f"{rule[:1].upper()}{rule[1:]}: {said}: {outcome}."
 
 
 @dataclass(frozen=True, eq=False)
@@ -719,6 +760,7 @@ class Room:
             mineral_names={x: sc.minerals[x].name for x in sc.mineral_ids},
             countries=tuple(sc.country_ids),
             supplier=sc.supplier.actor,
+            agreement=RULE_WORDS[sc.agenda.agreement],
         )
         self._panels: dict[tuple[int, str], Panel] = {}  # the open round's, kept across versions
         self._lock = threading.RLock()
@@ -730,6 +772,7 @@ class Room:
         self._snap: RoomSnapshot | None = None
         self._tables: tuple[tuple[int, int], dict[str, pd.DataFrame]] | None = None
         self._round_memo: tuple[Any, dict] = (None, {})  # (records' key, RoomSnapshot.round_memo)
+        self._bargaining: tuple[BlocModel, int, pd.DataFrame] | None = None  # `bargaining`
         self.participants: dict[str, Participant] = {}  # by id
         self._by_token: dict[str, Participant] = {}
         self.holders: dict[str, list[str]] = {s: [] for s in self.seats}  # submitter first
@@ -1491,15 +1534,82 @@ class Room:
     # ------------------------------------------------------------------------------------------
     # Forecasts a person can ask for (pure: nothing in the run changes)
 
-    def preview_counter(self, token: str, terms: Mapping[str, Any]) -> dict[str, float]:
-        """The seat's components (USD/yr) if it joins on these terms, minus staying out."""
+    def _counter_seat(self, token: str) -> str:
+        """The seat of the person behind `token` if it may counter-propose in the open round
+        (a country invited to join), else a WorkshopError."""
+        p = self._person(token)
+        seat = p.seat
+        if seat is None or seat not in self._required or seat == self.model.supplier_id:
+            raise WorkshopError("Nothing to forecast for you this round.")
+        prep = self.model.prepare_round()
+        if prep is None or seat not in prep.invites:
+            raise WorkshopError("Only a country invited to join counter-proposes.")
+        return seat
+
+    def _answers(self, verdicts: Mapping[str, bool]) -> tuple[tuple[str, bool], ...]:
+        """Members' yes or no by display name, in the table's order."""
+        return tuple((self.names[a], bool(verdicts[a])) for a in self.model.countries
+                     if a in verdicts)  # fmt: skip
+
+    def preview_counter(self, token: str, terms: Mapping[str, Any]) -> dict[str, Any]:
+        """What a counter-proposal on these terms would meet, before the person sends it
+        (`BlocModel.counter_forecast`): `gain`, the seat's components (USD/yr) if it joins on
+        these terms minus staying out; `answers`, each member's expected yes or no by display
+        name; `agreed`, whether the agreement rule carries it; `rule` in words; `verdict`, all
+        of it in a sentence."""
         with self._lock:
-            p = self._person(token)
-            seat = p.seat
-            if seat is None or seat not in self._required or seat == self.model.supplier_id:
-                raise WorkshopError("Nothing to forecast for you this round.")
+            seat = self._counter_seat(token)
             self._check_terms(terms)
-            return self.model.gain_from_joining(seat, terms)
+            f = self.model.counter_forecast(seat, terms)
+            answers = self._answers(f["verdicts"])
+            return {
+                "gain": dict(f["gain"]),
+                "answers": answers,
+                "agreed": bool(f["agreed"]),
+                "rule": f["rule"],
+                "verdict": counter_verdict(answers, f["agreed"], f["rule"]),
+            }
+
+    def counter_choices(self, token: str) -> tuple[CounterChoice, ...]:
+        """The counter-proposals an agent in the person's seat would weigh this round (its
+        view's `counter_options`), each with its value to the seat, the members' expected
+        answers and its terms ready for the form."""
+        with self._lock:
+            seat = self._counter_seat(token)
+            m = self.model
+            prep = m.prepare_round()
+            rule = self.info.agreement
+            out = []
+            for o in prep.views[seat].counter_options():
+                floors = dict(zip(m.minerals, (m.floors * o.scale).tolist()))
+                floors.update((o.terms or {}).get("floors") or {})
+                key = (o.terms or {}).get("cost_sharing")
+                answers = self._answers(o.verdicts)
+                out.append(
+                    CounterChoice(
+                        label=o.label,
+                        value=float(o.gain.total),
+                        agreed=bool(o.agreed),
+                        answers=answers,
+                        verdict=counter_verdict(answers, o.agreed, rule),
+                        floors={x: float(f) for x, f in floors.items()},
+                        cost_sharing=key if isinstance(key, str) else "",
+                    )
+                )
+            return tuple(out)
+
+    def bargaining(self) -> pd.DataFrame | None:
+        """For the debrief: the bargaining space of the package tabled in the last round played
+        (`negotiation.bargaining_space`, a query), computed once a round for every page that
+        shows it; None before the first round is played."""
+        with self._lock:
+            m = self.model
+            if m.round < 1:
+                return None
+            cached = self._bargaining
+            if cached is None or cached[0] is not m or cached[1] != m.round:
+                cached = self._bargaining = (m, m.round, bargaining_space(m))
+            return cached[2]
 
     def preview_move(self, token: str, move: SupplierMove) -> dict[str, Any]:
         """For the supplier: its utility this round with this move against selling normally,
@@ -1660,6 +1770,7 @@ class Room:
             by_scale={float(k): float(r.total) for k, r in sorted(v.gains.items())},
             elapsed=int(v.elapsed),
             deadline=v.deadline,
+            sharing_key=m.cost_sharing if isinstance(m.cost_sharing, str) else "",
         )
 
     # ------------------------------------------------------------------------------------------

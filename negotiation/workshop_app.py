@@ -7,13 +7,16 @@ Pages (one server, many rooms):
 - `/join?room=CODE`: a participant gives a display name, gets a private link
   (`&token=...`, which brings the seat back after a dropped connection) and claims a seat; when
   the seat must decide, the decision panel shows the proposal and the forecast payoff if it
-  accepts and if it rejects, by component. The page shows the person's own seat only (a
+  accepts and if it rejects, by component; an invited country's counter-proposal form offers
+  the counters its agent would weigh and forecasts a counter before it is sent (its value,
+  each member's answer, the agreement rule's verdict). The page shows the person's own seat only (a
   `seat=` in the link is ignored), and a decision goes with the round the browser showed.
 - `/join?room=CODE&seat=SEAT`: a seat's link: joining with it takes that seat, unless the
   facilitator locked it for someone else (then the page says so, and whom it is kept for).
 - `/facilitator?room=CODE&key=KEY`: who has decided; start, force, pause, extend, timer,
   visibility, teams and removals; seat locks, seat links and seating a named participant; a
-  message to the room; the practice reset; the debrief charts and the exports.
+  message to the room; the practice reset; the debrief charts (the last round's bargaining
+  chart among them) and the exports.
 - `/projector?room=CODE`: the shared view for the big screen, with the join link as a QR code.
 - `/solo?scenario=NAME&seat=SEAT[&seed=N&rounds=R]`: one person takes one seat, agents play the
   others (the web app's "Take a seat" opens this); NAME is a built-in scenario, never a path.
@@ -40,7 +43,7 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from html import escape
 from pathlib import Path
@@ -73,6 +76,7 @@ from negotiation.workshop import (
     OVER,
     RUNNING,
     WORKSHOP,
+    CounterChoice,
     Panel,
     Participant,
     Refused,
@@ -141,6 +145,8 @@ CSS = """
 .ws-events .r { display: inline-block; min-width: 4.5em; color: #555; }
 .ws-timer { font-family: DejaVu Sans Mono, monospace; font-weight: bold; }
 .ws-timer-low { color: #b00020; }
+.ws-counter-choices { margin: 4px 0 12px 0; }
+.ws-counter-choices .ws-counter-choice { margin: 2px 0; }
 .ws-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr));
   gap: 4px 12px; }
 .ws-cards { display: flex; flex-wrap: wrap; gap: 16px; }
@@ -977,7 +983,9 @@ def LiveButton(live: Live, name: str, part: dict[str, Any], on_click: Callable, 
 
 
 @solara.component
-def CountryPanel(page: ParticipantPage, panel: Panel, submit: Callable, preview: Callable):
+def CountryPanel(
+    page: ParticipantPage, panel: Panel, submit: Callable, preview: Callable, choices: Callable
+):
     """Join or not (accept, reject, counter-propose), or stay or leave for a member: one layout,
     the words written in place when a seat that joined is asked to stay."""
     panel = page.current_panel(panel)
@@ -986,12 +994,17 @@ def CountryPanel(page: ParticipantPage, panel: Panel, submit: Callable, preview:
     counter_open = solara.use_reactive(False)
     floors = solara.use_reactive(dict(panel.floors))
     penalty = solara.use_reactive(round(panel.penalty * 100))
-    sharing = solara.use_reactive("consumption")
+    sharing = solara.use_reactive(panel.sharing_key or None)
     counter_forecast = solara.use_reactive({})  # with "_round": shown in its round only
     # While the form is open, its defaults follow the proposal: the page re-renders each round.
     page.sticky = counter_open.value
     solara.use_effect(lambda: lambda: setattr(page, "sticky", False), [])
     staying = panel.kind == "stay"
+    # The counters an agent in the seat would weigh: asked for once a round, when the form opens.
+    menu = solara.use_memo(
+        lambda: choices() if counter_open.value and not staying else (),
+        [counter_open.value, staying, panel.round],
+    )
     Slot("panel-intro", parts["panel-intro"])
     Slot("panel-forecast", parts["panel-forecast"], "ws-forecast-box")
     Slot("panel-scales", parts["panel-scales"], "ws-muted", tag="p")
@@ -1021,16 +1034,43 @@ def CountryPanel(page: ParticipantPage, panel: Panel, submit: Callable, preview:
         )
     if staying or not counter_open.value:
         return
+    table_penalty = round(panel.penalty * 100)
 
     def terms() -> dict[str, Any]:
-        return {
-            "floors": {m: float(f or 0.0) for m, f in floors.value.items()},
-            "penalty": float(penalty.value) / 100,
-            "cost_sharing": sharing.value,
-        }
+        """The form's terms: every floor, and the penalty and cost sharing if changed."""
+        out: dict[str, Any] = {"floors": {m: float(f or 0.0) for m, f in floors.value.items()}}
+        if penalty.value != table_penalty:
+            out["penalty"] = float(penalty.value) / 100
+        if sharing.value and sharing.value != panel.sharing_key:
+            out["cost_sharing"] = sharing.value
+        return out
+
+    def fill(choice: CounterChoice) -> None:
+        floors.set({m: float(choice.floors.get(m, 0.0)) for m in info.minerals})
+        penalty.set(table_penalty)
+        sharing.set(choice.cost_sharing or panel.sharing_key or None)
+        counter_forecast.set({})
 
     with solara.Div(classes=["ws-panel", "ws-counter-form"]):
-        html("b", "Your counter-proposal: the proposer accepts it if it leaves them no worse off.")
+        html("p", counter_rule_html(info), "ws-counter-rule")
+        if menu:
+            with solara.Div(classes=["ws-counter-choices"]):
+                solara.Text(
+                    "The counters an agent in your seat would weigh (what each is worth to you "
+                    "over your horizon, as the gains at other floors above, and whether the "
+                    "members would agree). Choose one to fill the form:"
+                )
+                row = {"align-items": "center", "flex-wrap": "wrap"}
+                for k, c in enumerate(menu):
+                    with solara.Row(gap="8px", style=row, classes=["ws-counter-choice"]):
+                        solara.Button(
+                            c.label,
+                            small=True,
+                            outlined=True,
+                            classes=[f"ws-counter-choice-{k}"],
+                            on_click=lambda c=c: fill(c),
+                        )
+                        html("span", choice_html(c), "ws-counter-choice-note")
         solara.Text("Floors, USD per tonne (0 = no floor)")
         with solara.Div(classes=["ws-grid"]):
             for m in info.minerals:
@@ -1070,17 +1110,40 @@ def CountryPanel(page: ParticipantPage, panel: Panel, submit: Callable, preview:
                 classes=["ws-counter-send"],
                 on_click=lambda: submit(Decision(Action.COUNTER, Reason({}), terms=terms())),
             )
-        if counter_forecast.value.get("_round") == panel.round:
-            d = {c: x for c, x in counter_forecast.value.items() if c in COMPONENT_LABELS}
-            items = [
-                f"{escape(COMPONENT_LABELS[c])} {signed(x)}" for c, x in d.items() if abs(x) >= 5e5
-            ]
-            html(
-                "p",
-                f"If the proposer agrees, joining on these terms against staying out: "
-                f"<b>{signed(sum(d.values()))}</b> a year ({'; '.join(items) or 'no change'}).",
-                "ws-counter-result",
-            )
+        f = counter_forecast.value
+        if f.get("_round") == panel.round and "gain" in f:
+            gain_html, verdict_html = counter_forecast_html(f)
+            html("p", gain_html, "ws-counter-result")
+            html("p", verdict_html, "ws-counter-verdict", **{"data-agreed": str(int(f["agreed"]))})
+
+
+def counter_rule_html(info: RoomInfo) -> str:
+    """Who decides a counter-proposal, for the top of the form."""
+    return (
+        f"<b>Your counter-proposal.</b> The members decide it ({escape(info.agreement)}): each "
+        "says yes if your joining on these terms leaves it no worse off than the bloc without "
+        "you. Agreed, you join and the terms are the bloc's; refused, it changes nothing: you "
+        "stay out and the package stays as it is."
+    )
+
+
+def choice_html(c: CounterChoice) -> str:
+    """A named counter's value to the seat and the members' expected answers, in a line."""
+    said = ", ".join(f"{escape(name)} {'yes' if yes else 'no'}" for name, yes in c.answers)
+    fate = "would be agreed" if c.agreed else "would be refused"
+    return f"{signed(c.value)} a year to you; {fate}" + (f" ({said})" if said else "")
+
+
+def counter_forecast_html(f: Mapping[str, Any]) -> tuple[str, str]:
+    """A counter's forecast (`Room.preview_counter`) as two sentences of HTML: its value to the
+    seat by component, and each member's answer with the verdict under the agreement rule."""
+    d = {c: x for c, x in f["gain"].items() if c in COMPONENT_LABELS}
+    items = [f"{escape(COMPONENT_LABELS[c])} {signed(x)}" for c, x in d.items() if abs(x) >= 5e5]
+    gain = (
+        "If it is agreed, joining on these terms against staying out, in this round's markets: "
+        f"<b>{signed(sum(d.values()))}</b> a year ({'; '.join(items) or 'no change'})."
+    )
+    return gain, f"<b>{escape(f['verdict'])}</b>"
 
 
 @solara.component
@@ -1322,8 +1385,9 @@ class ParticipantPage:
     def refresh(self) -> None:
         self.live.update(self.room.snapshot())
 
-    def actions(self, seat: str) -> tuple[Callable, Callable, Callable]:
-        """Submit and the forecasts, for `seat`; the room checks the token (server side)."""
+    def actions(self, seat: str) -> tuple[Callable, Callable, Callable, Callable]:
+        """Submit, the forecasts and the named counters, for `seat`; the room checks the token
+        (server side)."""
         room, token = self.room, self.token
 
         def guarded(fn: Callable[[], Any]) -> Any:
@@ -1354,14 +1418,22 @@ class ParticipantPage:
             self.refresh()
             return out
 
-        return submit, preview_counter, preview_move
+        def counter_choices() -> tuple[CounterChoice, ...]:
+            try:
+                return room.counter_choices(token)
+            except WorkshopError:
+                return ()
+
+        return submit, preview_counter, preview_move, counter_choices
 
 
 @solara.component
 def DecisionArea(page: ParticipantPage, seat: str, notes: str, message: str):
     """The seat's panel when it must decide (or why there is nothing to decide); the panel's
     box and body are live parts, so the panel can hide and come back in place."""
-    submit, preview_counter, preview_move = solara.use_memo(lambda: page.actions(seat), [seat])
+    submit, preview_counter, preview_move, choices = solara.use_memo(
+        lambda: page.actions(seat), [seat]
+    )
     snap = page.live.snap
     panel, hidden = page.panel(snap, seat)
     box_class = "" if hidden or panel is None else panel_class(seat)
@@ -1372,7 +1444,7 @@ def DecisionArea(page: ParticipantPage, seat: str, notes: str, message: str):
                 if panel.kind == "supplier":
                     SupplierPanel(page, panel, submit, preview_move).key("supplier")
                 else:
-                    CountryPanel(page, panel, submit, preview_counter).key("country")
+                    CountryPanel(page, panel, submit, preview_counter, choices).key("country")
     Slot("message", message, "ws-message")
 
     def register() -> Callable[[], None]:
@@ -1592,6 +1664,7 @@ def _safe(fn: Callable[[], Any], refresh: Callable) -> None:
 def SoloExtras(room: Room, snap: RoomSnapshot):
     html("h3", "Charts")
     ChartsView(snap)
+    BargainingDebrief(room, snap)
     ExportView(room, snap)
 
 
@@ -1804,6 +1877,7 @@ def FacilitatorView(room: Room, key: str):
         with solara.lab.Tab("Charts"):
             AgentComparison(room, snap)
             ChartsView(snap)
+            BargainingDebrief(room, snap)
         with solara.lab.Tab("Narrative"):
             html("ul", narrative_html(snap, 300), "ws-events")
         with solara.lab.Tab("Levers"):
@@ -2170,6 +2244,46 @@ def ChartsView(rs: RoomSnapshot):
             "image/png",
             "ws-download-prices",
         )
+
+
+@solara.component
+def BargainingDebrief(room: Room, rs: RoomSnapshot):
+    """The debrief's bargaining chart: the package tabled in the last round played and the
+    packages the table could have agreed instead (`Room.bargaining`), drawn by the web app's
+    Bargaining tab (`app_bargaining.BargainingChart`)."""
+    from negotiation.app_bargaining import BargainingChart
+
+    df = solara.use_memo(room.bargaining, [room, rs.round, rs.practices])
+    with solara.Div(classes=["ws-bargaining"]):
+        html("h3", "The last round's bargain")
+        if df is None:
+            html(
+                "p",
+                "Once a round has been played: the package on the table, and what else the "
+                "table could have agreed.",
+                "ws-muted ws-bargaining-none",
+            )
+            return
+        if len(df.attrs["parties"]) < 2:
+            html(
+                "p",
+                f"Fewer than two parties at the table in round {df.attrs['round']} (members and "
+                "invitees): there was nothing to bargain over.",
+                "ws-muted ws-bargaining-none",
+            )
+            return
+        html("p", bargaining_caption(df.attrs["round"]), "ws-muted ws-bargaining-caption")
+        BargainingChart(df)
+
+
+def bargaining_caption(r: int) -> str:
+    return (
+        f"Round {r}'s package, and the packages the table could have agreed instead (other "
+        "floors, penalties, who joins), each placed by what it is worth a year to two parties "
+        "against no deal: the square is the proposal, the ring what was agreed, the diamond the "
+        "Nash point; blue dots are packages no other beats for every party. Choose the two "
+        "parties below."
+    )
 
 
 #: Agent-only runs a room's debrief compares the room's game with.

@@ -334,8 +334,9 @@ def test_a_counter_proposal_and_its_forecast(ws, sc):
     (bob,) = people(room, ("Bob", "eu"))
     room.start(room.admin_token)
     terms = {"floors": {"rare_earths": 60000.0}, "penalty": 0.02, "cost_sharing": "equal"}
-    gain = room.preview_counter(bob.token, terms)
-    assert set(gain) >= {"consumer_cost", "supply_security"}
+    f = room.preview_counter(bob.token, terms)
+    assert set(f) == {"gain", "answers", "agreed", "rule", "verdict"}
+    assert set(f["gain"]) >= {"consumer_cost", "supply_security"}
     before = room.snapshot().rounds_df.copy()
     pd.testing.assert_frame_equal(before, room.snapshot().rounds_df)  # a forecast changes nothing
     with pytest.raises(WorkshopError, match="unknown mineral"):
@@ -343,6 +344,104 @@ def test_a_counter_proposal_and_its_forecast(ws, sc):
     room.submit(bob.token, "eu", counter(**terms))
     event = room.snapshot().events_df.query("actor == 'eu'")["text"].iloc[0]
     assert "counter-proposed" in event
+
+
+def test_the_counter_forecast_gives_each_members_answer_and_the_verdict_in_words(ws):
+    """Before sending, a person sees what the members would answer, by name, and whether the
+    agreement rule carries the counter; the round then does what the forecast said (in the
+    ministerial world the United States, the only member in round 1, refuses every counter)."""
+    room = ws.create("ministerial-2026", seed=0, rounds=3)
+    (ann,) = people(room, ("Ann", "japan"))
+    room.start(room.admin_token)
+    floors = {m: f * 0.8 for m, f in zip(room.model.minerals, room.model.floors.tolist())}
+    f = room.preview_counter(ann.token, {"floors": floors})
+    expected = room.model.counter_forecast("japan", {"floors": floors})
+    assert f["gain"] == pytest.approx(expected["gain"])
+    assert f["answers"] == (("United States", False),)  # display names, never ids
+    assert f["agreed"] is False and f["rule"] == "every member must agree"
+    assert f["verdict"] == (
+        "Every member must agree: United States no: it would be refused, and nothing would change."
+    )
+    before = room.model.floors.copy()
+    room.submit(ann.token, "japan", counter(floors=floors))
+    text = room.snapshot().events_df.query("actor == 'japan'")["text"].iloc[0]
+    assert text.startswith("Japan counter-proposed the Lithium floor at $68,000/t")
+    assert "United States refused (every member must agree), so nothing changed" in text
+    assert "japan" not in room.model.members and (room.model.floors == before).all()
+
+
+def test_a_counter_the_members_would_agree_to_is_forecast_so_and_carried(ws):
+    """In the supplier-floods world the United States agrees to Singapore's counters in round
+    1: the forecast says the counter would be carried, and Singapore joins on its terms."""
+    room = ws.create("supplier-floods", seed=0, rounds=3)
+    (sam,) = people(room, ("Sam", "singapore"))
+    room.start(room.admin_token)
+    floors = {m: f * 0.8 for m, f in zip(room.model.minerals, room.model.floors.tolist())}
+    f = room.preview_counter(sam.token, {"floors": floors})
+    assert f["answers"] == (("United States", True),) and f["agreed"] is True
+    assert f["verdict"] == (
+        "Every member must agree: United States yes: it would be agreed, and you would join "
+        "on these terms."
+    )
+    room.submit(sam.token, "singapore", counter(floors=floors))
+    text = room.snapshot().events_df.query("actor == 'singapore'")["text"].iloc[0]
+    assert "and joined; United States agreed (every member must agree)" in text
+    assert "singapore" in room.model.members
+    assert room.model.floors.tolist() == pytest.approx(list(floors.values()))
+
+
+@pytest.mark.parametrize(
+    ("scenario", "seat"), [("ministerial-2026", "japan"), ("supplier-floods", "singapore")]
+)
+def test_the_named_counters_are_the_agents_options_and_their_forecast_agrees(ws, scenario, seat):
+    """The one-click counters are those an agent in the seat weighs (`counter_options`), with
+    its value and the members' expected answers; filling the form with one and forecasting it
+    gives the same answers."""
+    room = ws.create(scenario, seed=0, rounds=3)
+    (p,) = people(room, ("Pat", seat))
+    room.start(room.admin_token)
+    choices = room.counter_choices(p.token)
+    options = room.model.prepare_round().views[seat].counter_options()
+    assert [c.label for c in choices] == [o.label for o in options]
+    assert [c.value for c in choices] == pytest.approx([o.gain.total for o in options])
+    assert [c.agreed for c in choices] == [o.agreed for o in options]
+    assert "every floor 20% lower" in [c.label for c in choices]
+    for c in choices:
+        assert set(c.floors) == set(room.model.minerals)
+        terms = {"floors": dict(c.floors)}
+        if c.cost_sharing:
+            terms["cost_sharing"] = c.cost_sharing
+        f = room.preview_counter(p.token, terms)
+        assert (f["answers"], f["agreed"], f["verdict"]) == (c.answers, c.agreed, c.verdict)
+        assert all(name in room.names.values() for name, _ in c.answers)
+    assert not any(a["kind"] == "submit" for a in room.record()["actions"])  # nothing sent
+
+
+def test_only_an_invited_country_forecasts_a_counter(ws):
+    room = ws.create("ministerial-2026", seed=0, rounds=3)
+    ann, sue, ned = people(room, ("Ann", "us"), ("Sue", "supplier"), ("Ned", ""))
+    room.start(room.admin_token)
+    terms = {"floors": {"lithium": 70000.0}}
+    for p in (ann, sue, ned):  # a member asked to stay, the supplier, a person with no seat
+        with pytest.raises(WorkshopError):
+            room.preview_counter(p.token, terms)
+        with pytest.raises(WorkshopError):
+            room.counter_choices(p.token)
+    with pytest.raises(Refused):
+        room.counter_choices("forged")
+
+
+def test_the_debrief_bargaining_space_is_the_last_rounds_computed_once(ws):
+    room = ws.create("ministerial-2026", seed=0, rounds=3)
+    (ann,) = people(room, ("Ann", "japan"))
+    assert room.bargaining() is None  # nothing tabled and played yet
+    room.start(room.admin_token)
+    assert room.bargaining() is None
+    room.submit(ann.token, "japan", accept())
+    df = room.bargaining()
+    assert df.attrs["round"] == 1 and df["on_table"].sum() == 1
+    assert "japan" in df.attrs["parties"]
+    assert room.bargaining() is df  # once a round, for every page
 
 
 def test_the_supplier_seat_and_its_forecast(ws, sc):

@@ -121,15 +121,41 @@ def test_counter_proposal_form(ws):
     _, rc = solara.render(wa.ParticipantView(room, bob.token), handle_error=False)
     eventually(lambda: rc.find(v.Btn, class_="ws-counter-open").widgets)
     button(rc, "ws-counter-open").click()
+    assert "The members decide it (every member must agree)" in texts(rc)
     field = rc.find(v.TextField, class_="ws-counter-floor-rare_earths").widget
     field.v_model = "60000"
     button(rc, "ws-counter-forecast").click()
-    eventually(lambda: "If the proposer agrees" in texts(rc))
+    eventually(lambda: "If it is agreed" in texts(rc))
+    assert "Every member must agree: United States no: it would be refused" in texts(rc)
     button(rc, "ws-counter-send").click()
     eventually(lambda: room.snapshot().round == 1)
     d = room.record()["actions"]
     sent = next(a for a in d if a["kind"] == "submit")
     assert sent["decision"]["terms"]["floors"]["rare_earths"] == 60000.0
+    assert set(sent["decision"]["terms"]) == {"floors"}  # the penalty and sharing left as tabled
+
+
+def test_a_named_counter_fills_the_form(ws):
+    """The counters an agent in the seat weighs are one-click choices: one fills the floors,
+    and its forecast gives the members' answers the choice said."""
+    room = ws.create(SCENARIO, rounds=3)
+    bob = room.join("Bob")
+    room.claim(bob.token, "eu")
+    room.start(room.admin_token)
+    _, rc = solara.render(wa.ParticipantView(room, bob.token), handle_error=False)
+    eventually(lambda: rc.find(v.Btn, class_="ws-counter-open").widgets)
+    button(rc, "ws-counter-open").click()
+    choices = room.counter_choices(bob.token)
+    k = next(k for k, c in enumerate(choices) if c.label == "the Gallium floor 20% lower")
+    eventually(lambda: rc.find(v.Btn, class_=f"ws-counter-choice-{k}").widgets)
+    page = texts(rc)
+    assert "would be refused (United States no)" in page and "a year to you" in page
+    button(rc, f"ws-counter-choice-{k}").click()
+    field = rc.find(v.TextField, class_="ws-counter-floor-gallium").widget
+    eventually(lambda: float(field.v_model) == 200000.0)
+    button(rc, "ws-counter-forecast").click()
+    eventually(lambda: "If it is agreed" in texts(rc))
+    assert choices[k].verdict in texts(rc)
 
 
 def test_the_supplier_panel(ws):
@@ -204,6 +230,18 @@ def test_charts_projector_and_export_render(ws):
     _, rc = solara.render(wa.ExportView(room, snap), handle_error=False)
     labels = [str(w.children[-1]) for w in rc.find(v.Btn).widgets]
     assert "session.json" in labels and "decisions.csv" in labels and "rounds.csv" in labels
+
+
+def test_the_debrief_draws_the_last_rounds_bargain(ws):
+    room = ws.create(SCENARIO, rounds=3)
+    room.start(room.admin_token)
+    _, rc = solara.render(wa.BargainingDebrief(room, room.snapshot()), handle_error=False)
+    assert "Once a round has been played" in texts(rc)
+    room.force(room.admin_token)
+    _, rc = solara.render(wa.BargainingDebrief(room, room.snapshot()), handle_error=False)
+    page = texts(rc)
+    assert "Round 1's package" in page and "chart-bargaining" in page and "The proposal" in page
+    assert rc.find(v.Select, class_="bargaining-y").widgets  # the two parties, picked
 
 
 def test_a_solo_page_plays_on(ws):

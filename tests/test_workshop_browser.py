@@ -10,10 +10,12 @@ gets the seat back with their link, forcing a round, and the export parses and r
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from playwright.sync_api import expect
 
 from negotiation.workshop import replay, tables_from_record
 from tests.browser_support import (
@@ -22,6 +24,9 @@ from tests.browser_support import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# Assertions on the pages wait as long as their locators do (a slow, shared machine).
+expect.set_options(timeout=30_000)
 
 ROUND_JS = "() => Number(document.querySelector('.ws-round')?.dataset.round ?? -1)"
 
@@ -181,4 +186,97 @@ def test_play_a_seat_alone(server, browser, screenshot_dir):
     wait_round(page, 1)
     page.locator(".ws-charts .ws-chart-prices svg").wait_for()
     page.screenshot(path=screenshot_dir / "workshop-solo.png", full_page=True)
+    context.close()
+
+
+def test_a_seat_counter_proposes_on_terms_and_the_debrief_draws_the_bargain(
+    server, browser, screenshot_dir
+):
+    """Issue 18: a person at an invited seat picks a counter on terms, sees before sending
+    what each member would answer and whether the agreement rule carries it, sends it, and the
+    narrative tells the exchange; the facilitator's debrief then draws the bargaining chart of
+    that round's package. In the ministerial world at seed 0 the United States, the only member
+    in round 1, refuses every counter (tests/test_workshop.py checks the same in the room)."""
+    url, proc = server
+    fctx, fac = new_page(browser, 1280)
+    fac.goto(f"{url}/")
+    fac.locator(".ws-create-rounds input").fill("3")  # few agent-only runs for the debrief
+    fac.locator(".ws-create-rounds input").press("Enter")
+    fac.locator(".ws-create-secret input").fill(FACILITATOR_SECRET)
+    fac.locator(".ws-create").click()
+    fac.locator(".ws-code").wait_for()
+    code = fac.locator(".ws-code").get_attribute("data-code")
+    fac.locator(".ws-head", has_text="Round 0 of 3").wait_for()
+    actx, ann = new_page(browser, 1000)
+    ann.goto(f"{url}/join?room={code}")
+    ann.locator(".ws-name input").fill("Ann")
+    ann.locator(".ws-join").click()
+    ann.wait_for_url("**token=**")
+    ann.locator(".ws-choose-japan").click()
+    ann.locator(".ws-me[data-seat='japan']").wait_for(state="attached")
+    fac.locator(".ws-facilitator", has_text="Ann").wait_for()
+    fac.locator(".ws-start").click()
+
+    # The counters an agent in Japan's seat weighs, each with the members' expected answer;
+    # one click fills the form.
+    ann.locator(".ws-counter-open").click()
+    choice = ann.locator(".ws-counter-choice", has_text="the Gallium floor 20% lower")
+    expect(choice).to_contain_text("would be refused (United States no)")
+    choice.locator("button").click()
+    expect(ann.locator(".ws-counter-floor-gallium input")).to_have_value(
+        re.compile(r"^200000(\.0*)?$")
+    )
+    ann.locator(".ws-counter-forecast").click()
+    expect(ann.locator(".ws-counter-verdict")).to_have_text(
+        "Every member must agree: United States no: it would be refused, and nothing would change."
+    )
+    expect(ann.locator(".ws-counter-result")).to_contain_text("If it is agreed, joining on")
+    ann.screenshot(path=screenshot_dir / "workshop-counter-forecast.png", full_page=True)
+    ann.locator(".ws-counter-send").click()
+    wait_round(ann, 1)
+    story = ann.locator(".ws-events li", has_text="Japan counter-proposed the Gallium floor")
+    expect(story).to_contain_text("$200,000/t; United States refused (every member must agree)")
+    expect(story).to_contain_text("so nothing changed")
+
+    # The debrief: the bargaining chart of round 1's package, with its caption and words.
+    wait_round(fac, 1)
+    fac.get_by_role("tab", name="Charts").click()
+    chart = fac.locator(".ws-bargaining svg.chart-bargaining")
+    chart.wait_for()
+    assert chart.get_attribute("data-round") == "1"
+    assert int(chart.get_attribute("data-alternatives") or 0) > 100
+    for mark in (".bs-origin", ".bs-frontier", ".bs-proposal", ".bs-agreement"):
+        assert chart.locator(mark).count() == 1, mark
+    expect(fac.locator(".ws-bargaining-caption")).to_contain_text("Round 1's package")
+    expect(fac.locator(".ws-bargaining .bloc-bargaining")).to_contain_text("The proposal")
+    fac.locator(".ws-bargaining").screenshot(path=screenshot_dir / "workshop-bargaining.png")
+    for ctx in (fctx, actx):
+        ctx.close()
+    assert "Traceback" not in Path(proc.log_path).read_text(errors="replace")
+
+
+def test_a_counter_the_members_agree_to_is_carried(server, browser):
+    """In the supplier-floods world at seed 0 the United States agrees to Singapore's counters
+    in round 1: the forecast says so, and Singapore joins on its terms."""
+    url, _ = server
+    context, page = new_page(browser, 1000)
+    page.goto(f"{url}/solo?scenario=supplier-floods&seat=singapore&seed=0&rounds=3")
+    page.wait_for_url("**token=**")
+    page.locator(".ws-me[data-seat='singapore']").wait_for(state="attached")
+    page.locator(".ws-counter-open").click()
+    choice = page.locator(".ws-counter-choice", has_text="every floor 20% lower")
+    expect(choice).to_contain_text("would be agreed (United States yes)")
+    choice.locator("button").click()
+    expect(page.locator(".ws-counter-floor-lithium input")).to_have_value(
+        re.compile(r"^68000(\.0*)?$")
+    )
+    page.locator(".ws-counter-forecast").click()
+    expect(page.locator(".ws-counter-verdict")).to_have_text(
+        "Every member must agree: United States yes: it would be agreed, and you would join on "
+        "these terms."
+    )
+    page.locator(".ws-counter-send").click()
+    wait_round(page, 1)
+    story = page.locator(".ws-events li", has_text="Singapore counter-proposed")
+    expect(story).to_contain_text("and joined; United States agreed (every member must agree)")
     context.close()
