@@ -995,7 +995,16 @@ def load_spec(spec_path: str | Path) -> Plan:
     data = read_toml(path)
     spec_text = path.read_text(encoding="utf-8")
     spec = parse_spec(data, origin)
+    return bind_spec(spec, path, spec_text, origin)
 
+
+def bind_spec(spec: SweepSpec, path: Path, spec_text: str = "", origin: str | None = None) -> Plan:
+    """Bind a parsed spec to its scenario, as `load_spec` does for a file, or raise SpecError.
+
+    `path` is where the spec stands: a scenario file it names, and custom metrics' modules, are
+    looked up beside it (`negotiation.ema` binds specs made in Python with a path in the
+    working directory). `origin` begins every problem's line (default: `path`)."""
+    origin = str(path) if origin is None else origin
     ref = resolve_scenario_ref(spec.scenario, path)
     try:
         raw, scen_file = resolve_raw(ref)

@@ -34,6 +34,7 @@ MARKERS = {
     "counter": "counter_forecast(",
     "custom_metric": "def members_ever(model)",
     "query": "query_names(",
+    "ema": "ema.bloc_model(",
 }
 
 
@@ -193,3 +194,30 @@ def test_the_custom_metrics_example(tmp_path):
     assert (runs["members_ever"] >= runs["final_size"]).all()
     assert runs["penalty_pct"].tolist() == [5.0, 20.0]
     assert runs.attrs["units"]["penalty_pct"] == "%"
+
+
+def test_the_ema_workbench_example(monkeypatch, capsys):
+    """The EMA Workbench block: 8 scenarios x 2 policies through EMA's sequential evaluator,
+    feature scores of the four parameters and a PRIM box on the result."""
+    ns: dict = {}
+    exec(block("ema"), ns)
+    experiments, outcomes = ns["experiments"], ns["outcomes"]
+    assert len(experiments) == 16
+    params = {
+        "supplier__aggressiveness",
+        "actors__japan__patience",
+        "policy__outsider_penalty",
+        "policy__instrument",
+    }
+    assert params <= set(experiments.columns)
+    assert {"final_size", "first_fracture", "mean_fiscal_cost"} <= set(outcomes)
+    assert all(len(v) == 16 for v in outcomes.values())
+    scores = ns["scores"]
+    assert set(scores.index) == params and list(scores.columns) == [
+        "final_size",
+        "mean_fiscal_cost",
+    ]
+    assert 0 < ns["large"].sum() < 16  # the sampler is seeded: some runs end with 4 members
+    trajectory = ns["box"].peeling_trajectory
+    assert len(trajectory) >= 1 and trajectory["coverage"].between(0, 1).all()
+    assert "box" in capsys.readouterr().out  # box.inspect() printed the box
