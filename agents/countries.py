@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from agents.base import Strategy
 from agents.views import CountryView
-from negotiation.protocol import Option, best_counter
 from negotiation.types import Action, Decision, Reason
 
 
@@ -35,10 +34,8 @@ class CountryStrategy(Strategy):
             return Decision(Action.REJECT, Reason(proposed.deltas, need), 1.0, "nothing on offer")
         if proposed.total >= need:
             return Decision(Action.ACCEPT, Reason(proposed.deltas, need), 1.0, note)
-        options = view.counter_options()
-        k = best_counter([Option(o.label, o.gain.total, o.agreed) for o in options], need)
-        if k is not None:
-            o = options[k]
+        o = view.best_counter(need)
+        if o is not None:
             return Decision(
                 Action.COUNTER, Reason(o.gain.deltas, need), o.scale, note, o.terms, o.label
             )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from negotiation.protocol import Option, best_counter
 from negotiation.types import CounterOption, Package, Reason, SupplierMove
 
 
@@ -49,9 +50,21 @@ class CountryView:
     #: The counter-proposals it may name this round, each with its value to it and the members'
     #: expected answer (computed when first asked: a country that accepts never pays for them).
     counters: Callable[[], tuple[CounterOption, ...]] = field(default=lambda: (), repr=False)
+    #: The counter it names for a need (USD/yr), or None (the model answers without making every
+    #: option an object; by default, `best_counter` over `counter_options()`)
+    best: Callable[[float], CounterOption | None] | None = field(default=None, repr=False)
 
     def counter_options(self) -> tuple[CounterOption, ...]:
         return self.counters()
+
+    def best_counter(self, need: float) -> CounterOption | None:
+        """Among the counters the members are expected to agree to and worth at least `need`
+        to it, the one worth most (negotiation.protocol.best_counter), or None."""
+        if self.best is not None:
+            return self.best(need)
+        options = self.counter_options()
+        k = best_counter([Option(o.label, o.gain.total, o.agreed) for o in options], need)
+        return None if k is None else options[k]
 
 
 @dataclass(frozen=True)

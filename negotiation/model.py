@@ -39,7 +39,15 @@ from agents.views import CountryView, Forecast, SupplierView
 from negotiation._kernels import batch_kernel, capacity_kernel, fringe_money_kernel
 from negotiation.market import MarketData, Outcome, Policies, clear, log_guess
 from negotiation.payoffs import Profiles
-from negotiation.protocol import RULE_WORDS, Design, agreed, design, verdicts
+from negotiation.protocol import (
+    RULE_WORDS,
+    Design,
+    Option,
+    agreed,
+    best_counter,
+    design,
+    verdicts,
+)
 from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from negotiation.types import (
     COMPONENT_LABELS,
@@ -180,6 +188,8 @@ class Prepared:
     scale: float = 1.0
     design: Design | None = None
     counters: dict[str, tuple[CounterOption, ...]] = field(default_factory=dict)
+    voters: tuple | None = None  # the members (sorted), their rows, their tolerances
+    counter_tables: dict[str, tuple] = field(default_factory=dict)
 
 
 class BlocModel(mesa.Model):
@@ -287,6 +297,7 @@ class BlocModel(mesa.Model):
         #: The convener who chose whom to invite at its last design, and whom (tables whose
         #: convener chooses its invitees; see `_design_table`); None: every party is invited
         self._invitation_list: tuple[str, frozenset[str]] | None = None
+        self._short_names = {m: sc.minerals[m].name.split(" (")[0] for m in self.minerals}
         self._forced = False
         #: Called with (model, round, supplier move) as each round is recorded, before the
         #: record: the state the round's stability report sees (checks audit it here).
@@ -1265,7 +1276,8 @@ class BlocModel(mesa.Model):
         cost = self._rejoin_cost[a] if self.country_agents[a].left_round is not None else 0.0
         view = self._view(prep.round, a, elapsed, deadline, prep.members, gains, proposer,
                           outcomes, cost)  # fmt: skip
-        return replace(view, counters=lambda: self._counter_options(prep, a))
+        return replace(view, counters=lambda: self._counter_options(prep, a),
+                       best=lambda need: self._best_counter(prep, a, need))  # fmt: skip
 
     # ------------------------------------------------------------------------------------------
     # The protocol: the convener's design, counters on terms, the agreement rule
@@ -1317,75 +1329,103 @@ class BlocModel(mesa.Model):
         return verdicts(gains, {m: 1e-9 * self.stake[m] for m in members})
 
     def _live(self, elapsed: int, deadline: int | None, r: int) -> bool:
-        """Whether an invitee re-opens the terms this round: when first invited, while a deadline
-        runs, and twice a year (every sixth round) otherwise."""
-        return elapsed == 1 or (deadline is not None and elapsed <= deadline) or r % 6 == 1
+        """Whether an invitee re-opens the terms one by one this round (one mineral's floor, the
+        cost-sharing key): when first invited and while its track's deadline runs (later it can
+        still ask for every floor lower or higher)."""
+        return elapsed == 1 or (deadline is not None and elapsed <= deadline)
 
-    def _counter_options(self, prep: Prepared, a: str) -> tuple[CounterOption, ...]:
+    def _counter_table(self, prep: Prepared, a: str) -> tuple:
         """The counter-proposals invitee a may name this round, each with its value to a and
         the members' expected answer under the agenda's rule (computed once a round, when a
-        strategy or a person first asks).
+        strategy or a person first asks): (rows (label, scale, terms), gains by component,
+        each member's yes, carried under the rule).
 
-        Every floor 20% lower or 25% higher, each round; when the terms are re-opened
+        Every floor 20% lower or 25% higher, each round; when the terms are re-opened one by one
         (`_live`), each floored mineral's floor 20% lower or 25% higher, and, where the bloc
         pays (price-gap payments, a stockpile), the other cost-sharing key. Each is weighed
         against staying out on the terms in force: refused, a counter changes nothing."""
-        cached = prep.counters.get(a)
+        cached = prep.counter_tables.get(a)
         if cached is not None:
             return cached
         r = prep.round
         elapsed, deadline, proposer = prep.invites[a]
-        names = {m: self._mineral_name(m).split(" (")[0] for m in self.minerals}
         menu: list[tuple[str, float, dict | None]] = []
         if self.floors.any():
             menu += [("every floor 20% lower", 0.8, None), ("every floor 25% higher", 1.25, None)]
-        live = self._live(elapsed, deadline, r)
-        if live:
+        if self._live(elapsed, deadline, r):
             for m, f in zip(self.minerals, self.floors.tolist()):
                 if f > 0:
-                    menu.append((f"the {names[m]} floor 20% lower", 1.0, {"floors": {m: f * 0.8}}))
-                    menu.append(
-                        (f"the {names[m]} floor 25% higher", 1.0, {"floors": {m: f * 1.25}})
-                    )
+                    name = self._short_names[m]
+                    menu.append((f"the {name} floor 20% lower", 1.0, {"floors": {m: f * 0.8}}))
+                    menu.append((f"the {name} floor 25% higher", 1.0, {"floors": {m: f * 1.25}}))
             if self.instrument is not Instrument.BORDER:
                 for key in ("consumption", "equal"):
                     if key != self.cost_sharing:
                         words = f"cost shared {COST_SHARING_LABELS[key]}"
                         menu.append((words, 1.0, {"cost_sharing": key}))
+        if not menu:
+            prep.counter_tables[a] = ((), [], [], [])
+            return prep.counter_tables[a]
+        # Every option's components and utilities, as rows: those cleared with the round
+        # (multiples of the floors at the floors tabled), the others in one batch.
         out = SCALES.index(prep.scale)
         i = self.index[a]
-        comp_out, util_out = prep.ev.comp[out, i], prep.ev.util[out]
         first = len(SCALES) * (prep.slot[a] + 1)
-        options: list[CounterOption] = []
-        batch: list[tuple] = []
+        cleared, batch, rows = [], [], []
         for label, s, terms in menu:
-            if terms is None and prep.scale == 1.0:  # already cleared with the round
-                k = first + SCALES.index(s)
-                options.append(CounterOption(
-                    label, self._gain(prep.ev.comp[k, i], comp_out, a, prep), False,
-                    self._verdicts(prep.ev.util[k], util_out, prep.members), s, None,
-                ))  # fmt: skip
+            if terms is None and prep.scale == 1.0:
+                cleared.append(first + SCALES.index(s))
+                rows.append((label, s, None))
                 continue
             if terms is None:
                 terms = {"floors": dict(zip(self.minerals, (self.floors * s).tolist()))}
                 s = 1.0
-            options.append(CounterOption(label, Reason({}), False, {}, s, terms))
             batch.append((prep.members | {a}, 1.0, self.last_move, terms))
+            rows.append((label, s, terms))
+        comp, util = prep.ev.comp[cleared, i], prep.ev.util[cleared]
         if batch:
             ev = self.evaluate(batch, r)
-            k = 0
-            for n, o in enumerate(options):
-                if o.terms is not None:
-                    options[n] = replace(
-                        o,
-                        gain=self._gain(ev.comp[k, i], comp_out, a, prep),
-                        verdicts=self._verdicts(ev.util[k], util_out, prep.members),
-                    )
-                    k += 1
+            comp = np.concatenate([comp, ev.comp[:, i]])
+            util = np.concatenate([util, ev.util])
+        # The invitee's gain (as `_gain`), and each member's yes (as `_verdicts`), for all rows.
+        gains = (comp - prep.ev.comp[out, i] + self._pipeline(prep, a)) * self.weights[i]
+        gains = (gains * self.belief[self._country_row[a]]).tolist()
+        if prep.voters is None:  # the members, their rows and rounding tolerance, once a round
+            members = sorted(prep.members)
+            at = [self.index[m] for m in members]
+            prep.voters = members, at, np.array([1e-9 * self.stake[m] for m in members])
+        members, at, tol = prep.voters
+        yes = ((util[:, at] - prep.ev.util[out, at]) >= -tol).tolist()
         rule = self.config.agenda.agreement
-        result = tuple(replace(o, agreed=agreed(o.verdicts, rule, proposer)) for o in options)
-        prep.counters[a] = result
-        return result
+        votes = [dict(zip(members, y)) for y in yes]
+        ok = [agreed(v, rule, proposer) for v in votes]
+        table = (rows, gains, votes, ok)
+        prep.counter_tables[a] = table
+        return table
+
+    def _option(self, table: tuple, k: int) -> CounterOption:
+        rows, gains, votes, ok = table
+        label, s, terms = rows[k]
+        return CounterOption(label, Reason(dict(zip(COMPONENTS, gains[k]))), ok[k], votes[k], s,
+                             terms)  # fmt: skip
+
+    def _counter_options(self, prep: Prepared, a: str) -> tuple[CounterOption, ...]:
+        """Every counter invitee a may name this round (see `_counter_table`), as objects."""
+        cached = prep.counters.get(a)
+        if cached is None:
+            table = self._counter_table(prep, a)
+            cached = prep.counters[a] = tuple(self._option(table, k) for k in range(len(table[0])))
+        return cached
+
+    def _best_counter(self, prep: Prepared, a: str, need: float) -> CounterOption | None:
+        """The counter invitee a names for what its strategy asks (`need`, USD/yr), or None:
+        `negotiation.protocol.best_counter` over `_counter_table` (only the one named is made
+        an object: most rounds no counter is taken)."""
+        table = self._counter_table(prep, a)
+        rows, gains, votes, ok = table
+        options = [Option(row[0], sum(g), taken) for row, g, taken in zip(rows, gains, ok)]
+        k = best_counter(options, need)
+        return None if k is None else self._option(table, k)
 
     def _design_table(self, prep: Prepared) -> None:
         """When a table first sits, its convener (played by an agent) designs the package: the
