@@ -1230,8 +1230,9 @@ class BlocModel(mesa.Model):
         return ag.left_round is not None and r - ag.left_round <= ag.patience
 
     def _view(self, r, actor, elapsed, deadline, members, gains, proposer, outcomes=None,
-              switch_cost=0.0):  # fmt: skip
+              switch_cost=0.0, **counters):  # fmt: skip
         return CountryView(
+            **counters,
             actor=actor,
             round=r,
             elapsed=elapsed,
@@ -1274,10 +1275,9 @@ class BlocModel(mesa.Model):
         outcomes = self._outcomes(prep.ev, first + j, base[adopted], a)
         # A country that left before pays again to come back (see `Foresight.rejoin_cost`).
         cost = self._rejoin_cost[a] if self.country_agents[a].left_round is not None else 0.0
-        view = self._view(prep.round, a, elapsed, deadline, prep.members, gains, proposer,
-                          outcomes, cost)  # fmt: skip
-        return replace(view, counters=lambda: self._counter_options(prep, a),
-                       best=lambda need: self._best_counter(prep, a, need))  # fmt: skip
+        return self._view(prep.round, a, elapsed, deadline, prep.members, gains, proposer,
+                          outcomes, cost, counters=lambda: self._counter_options(prep, a),
+                          best=lambda need: self._best_counter(prep, a, need))  # fmt: skip
 
     # ------------------------------------------------------------------------------------------
     # The protocol: the convener's design, counters on terms, the agreement rule
@@ -1390,11 +1390,7 @@ class BlocModel(mesa.Model):
         # The invitee's gain (as `_gain`), and each member's yes (as `_verdicts`), for all rows.
         gains = (comp - prep.ev.comp[out, i] + self._pipeline(prep, a)) * self.weights[i]
         gains = (gains * self.belief[self._country_row[a]]).tolist()
-        if prep.voters is None:  # the members, their rows and rounding tolerance, once a round
-            members = sorted(prep.members)
-            at = [self.index[m] for m in members]
-            prep.voters = members, at, np.array([1e-9 * self.stake[m] for m in members])
-        members, at, tol = prep.voters
+        members, at, tol = self._voters(prep)
         yes = ((util[:, at] - prep.ev.util[out, at]) >= -tol).tolist()
         rule = self.config.agenda.agreement
         votes = [dict(zip(members, y)) for y in yes]
@@ -1409,6 +1405,31 @@ class BlocModel(mesa.Model):
         return CounterOption(label, Reason(dict(zip(COMPONENTS, gains[k]))), ok[k], votes[k], s,
                              terms)  # fmt: skip
 
+    def _voters(self, prep: Prepared) -> tuple:
+        """The members (sorted), their rows and their rounding tolerance, once a round."""
+        if prep.voters is None:
+            members = sorted(prep.members)
+            at = [self.index[m] for m in members]
+            prep.voters = members, at, np.array([1e-9 * self.stake[m] for m in members])
+        return prep.voters
+
+    def _anyone_agrees(self, prep: Prepared, a: str) -> bool:
+        """Whether any counter invitee a may name could carry, before its value is weighed:
+        True where the terms re-open one by one (their markets are not cleared yet); else
+        whether the members would take every floor lower or higher with a in (the round's own
+        packages) under the rule."""
+        elapsed, deadline, proposer = prep.invites[a]
+        if self._live(elapsed, deadline, prep.round) or prep.scale != 1.0:
+            return True
+        if not self.floors.any():
+            return False
+        members, at, tol = self._voters(prep)
+        first, one = len(SCALES) * (prep.slot[a] + 1), SCALES.index(1.0)
+        rows = [first + SCALES.index(s) for s in SCALES if s != 1.0]
+        yes = ((prep.ev.util[rows][:, at] - prep.ev.util[one, at]) >= -tol).tolist()
+        rule = self.config.agenda.agreement
+        return any(agreed(dict(zip(members, y)), rule, proposer) for y in yes)
+
     def _counter_options(self, prep: Prepared, a: str) -> tuple[CounterOption, ...]:
         """Every counter invitee a may name this round (see `_counter_table`), as objects."""
         cached = prep.counters.get(a)
@@ -1421,6 +1442,8 @@ class BlocModel(mesa.Model):
         """The counter invitee a names for what its strategy asks (`need`, USD/yr), or None:
         `negotiation.protocol.best_counter` over `_counter_table` (only the one named is made
         an object: most rounds no counter is taken)."""
+        if a not in prep.counter_tables and not self._anyone_agrees(prep, a):
+            return None  # no counter could carry: nothing to weigh
         table = self._counter_table(prep, a)
         rows, gains, votes, ok = table
         options = [Option(row[0], sum(g), taken) for row, g, taken in zip(rows, gains, ok)]
