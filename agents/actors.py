@@ -26,7 +26,6 @@ class CountryAgent(mesa.Agent):
         self.member = False
         self.losing_streak = 0  # consecutive rounds as a member below the outside option
         self.utility = 0.0  # last round's weighted utility, USD/yr (the model records it)
-        self.last_decision = ""
         self.left_round: int | None = None  # the round it last left the bloc
 
     @property
@@ -42,9 +41,7 @@ class CountryAgent(mesa.Agent):
         self.model.members_changed()
 
     def respond(self, view: CountryView) -> Decision:
-        decision = self.strategy.respond(view)
-        self.last_decision = decision.action.value
-        return decision
+        return self.strategy.respond(view)
 
 
 class SupplierAgent(mesa.Agent):
@@ -56,9 +53,7 @@ class SupplierAgent(mesa.Agent):
         self.name = name
         self.strategy = strategy
         self.member = False
-        self.last_move: SupplierMove | None = None
         self.utility = 0.0  # last round's weighted utility, USD/yr (the model records it)
 
     def act(self, view: SupplierView) -> SupplierMove:
-        self.last_move = self.strategy.act(view)
-        return self.last_move
+        return self.strategy.act(view)

@@ -264,8 +264,3 @@ def log_guess(data: MarketData, price: np.ndarray) -> np.ndarray:
     """A price guess, (M,) or (K, M), as the kernels take it: its log, kept above a millionth of
     the reference price."""
     return np.log(np.maximum(price, data.ref_price * 1e-6))
-
-
-def single(pol_kwargs: dict) -> Policies:
-    """Policies for one package from unbatched arrays (adds the leading K axis)."""
-    return Policies(**{k: np.asarray(v)[None] for k, v in pol_kwargs.items()})

@@ -283,7 +283,6 @@ class BlocModel(mesa.Model):
         self.history: list[tuple[int, str, str]] = []
         self.last_margins: dict[str, float] = {}
         self.last_outcome: Outcome | None = None
-        self.last_components: np.ndarray | None = None
         self._cache: dict[tuple, tuple[Evaluation, int, int]] = {}
         self._guess_of: Outcome | None | object = _NO_GUESS_YET
         self._key_of: str | Mapping[str, float] | None = None
@@ -1771,7 +1770,6 @@ class BlocModel(mesa.Model):
         self._cache.clear()
         out = ev.outcome
         self.last_outcome = out
-        self.last_components = ev.comp[0]
 
         # Stability: would any member gain by leaving, would any outsider gain by joining.
         margins: dict[str, float] = {}

@@ -95,11 +95,6 @@ class Reason:
     def total(self) -> float:
         return float(sum(self.deltas.values()))
 
-    def drivers(self, n: int = 2) -> list[tuple[str, float]]:
-        """The `n` components with the largest absolute effect, largest first."""
-        ranked = sorted(self.deltas.items(), key=lambda kv: -abs(kv[1]))
-        return [(k, v) for k, v in ranked[:n] if abs(v) > 0.0]
-
     def sentence(self) -> str:
         """Plain words: "+$0.8bn of consumer cost against -$0.5bn of supply security"."""
         ranked = sorted(self.deltas.items(), key=lambda kv: -abs(kv[1]))
@@ -143,21 +138,6 @@ class Package:
     cost_sharing: tuple[float, ...]
     proposer: str = ""
 
-    def with_members(self, members: frozenset[str]) -> Package:
-        return Package(
-            members, self.floors, self.instrument, self.penalty, self.cost_sharing, self.proposer
-        )
-
-    def scaled(self, factor: float) -> Package:
-        return Package(
-            self.members,
-            tuple(f * factor for f in self.floors),
-            self.instrument,
-            self.penalty,
-            self.cost_sharing,
-            self.proposer,
-        )
-
 
 @dataclass(frozen=True)
 class Decision:
@@ -199,4 +179,3 @@ class SupplierMove:
     target: str = ""  # the member a side offer is aimed at
     offer: float = 0.0  # USD per year offered to the target for leaving
     reason: str = ""
-    extra: dict[str, float] = field(default_factory=dict)
