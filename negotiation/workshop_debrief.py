@@ -91,11 +91,11 @@ class DecisionLine:
         return DECISION_WORDS.get(self.decision, self.decision.replace("_", " "))
 
 
-def in_names(snap: RoomSnapshot, text: str) -> str:
-    """An engine line in names: a person's supplier move is told by the engine with the
-    minerals' and the target's ids ("The supplier floods rare_earths (a person's move)"), as
-    `agents.human.describe` knows no names; the debrief names them."""
-    if "(a person's move)" not in text:
+def in_names(snap: RoomSnapshot, text: str, actor: str) -> str:
+    """An engine line in names: the supplier's moves are told by the engine with the
+    minerals' (and a side offer's target's) ids ("The supplier bans exports of rare_earths,
+    graphite to members"); the debrief names them."""
+    if actor != snap.supplier:
         return text
     for key in sorted(snap.mineral_names, key=len, reverse=True):
         text = re.sub(rf"(?<![\w-]){re.escape(key)}(?![\w-])", snap.mineral_names[key], text)
@@ -221,7 +221,7 @@ def _timeline(snap: RoomSnapshot) -> list[tuple[int, str, str]]:
             continue
         if e.actor == snap.supplier:
             moved.add(int(e.round))
-        rows.append((int(e.round), 1, n, "", in_names(snap, str(e.text))))
+        rows.append((int(e.round), 1, n, "", in_names(snap, str(e.text), str(e.actor))))
     for r in range(1, snap.round + 1):
         if r not in moved:
             rows.append((r, 1, -1, "", "The supplier sold normally."))
@@ -242,11 +242,14 @@ def _decision_lines(snap: RoomSnapshot) -> list[DecisionLine]:
     reasons: dict[tuple[int, str], list[str]] = {}
     for e in ev.itertuples():
         if e.actor and e.kind != "lever":
-            reasons.setdefault((int(e.round), str(e.actor)), []).append(in_names(snap, str(e.text)))
+            reasons.setdefault((int(e.round), str(e.actor)), []).append(
+                in_names(snap, str(e.text), str(e.actor))
+            )
     submitted: dict[tuple[int, str], Mapping[str, Any]] = {}
     for d in snap.decisions:  # the last submission of a round counts
         submitted[(int(d["round"]), d["seat"])] = d
     order = {a: i for i, a in enumerate((*snap.countries, snap.supplier))}
+    closes = {e.round: e.text for e in snap.room_events if e.kind == "closed"}
     out = []
     for row in actors[actors["round"] >= 1].itertuples():
         r, seat, decision = int(row.round), str(row.actor), str(row.decision or "")
@@ -255,6 +258,9 @@ def _decision_lines(snap: RoomSnapshot) -> list[DecisionLine]:
         d = submitted.get((r, seat))
         terms = describe_decision(d["decision"], snap.mineral_names) if d else ""
         why = list(reasons.get((r, seat), ()))
+        human = str(row.strategy).startswith("human")
+        if human and not d and closes.get(r):
+            why.append(closes[r])  # silent: the room's line saying what was done for it
         if not why and decision == "normal" and seat == snap.supplier:
             why = ["The supplier sold normally."]
         out.append(
@@ -264,7 +270,7 @@ def _decision_lines(snap: RoomSnapshot) -> list[DecisionLine]:
                 name=snap.names.get(seat, seat),
                 decision=decision,
                 person=str(d["participant"]) if d else "",
-                human=str(row.strategy).startswith("human"),
+                human=human,
                 terms=terms,
                 reasons=tuple(why),
             )

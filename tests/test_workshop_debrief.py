@@ -118,6 +118,7 @@ def test_decision_lines_name_who_decided_what_and_why(played):
     assert "Rare earths" in sup2.terms or "rare earths" in sup2.terms.lower()
     silent = [x for x in lines if x.seat == "eu" and x.round > 1]
     assert silent and all(x.who.startswith("nobody") for x in silent)
+    assert all(any("was closed by the facilitator" in t for t in x.reasons) for x in silent)
     assert by[(1, "us")].who == "an agent"
     assert [x.seat for x in wd.decision_lines(snap, "japan")] == ["japan"] * 3
     page = wd.decisions_html(lines)
@@ -189,7 +190,7 @@ def test_the_debrief_view_renders_every_section(played):
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_the_printable_debrief_of_a_played_room_prints_to_pdf(browser, tmp_path):
+def test_the_printable_debrief_of_a_played_room_prints_to_pdf(browser, tmp_path, screenshot_dir):
     """A room of 2 rounds played in chromium (Alice at Japan accepts round 1; the facilitator
     closes both rounds): Alice's page shows her summary; the facilitator's printable debrief
     has its four sections and prints to a PDF."""
@@ -234,8 +235,24 @@ def test_the_printable_debrief_of_a_played_room_prints_to_pdf(browser, tmp_path)
         assert "Alice" in decisions and "accepted the package" in decisions
         debrief.emulate_media(media="print")
         assert not debrief.locator(".ws-debrief-help").is_visible()
+        debrief.screenshot(path=screenshot_dir / "workshop-debrief-print.png", full_page=True)
+        alice.screenshot(path=screenshot_dir / "workshop-summary.png", full_page=True)
         pdf = debrief.pdf(path=str(tmp_path / "debrief.pdf"), format="A4")
         assert pdf.startswith(b"%PDF") and len(pdf) > 1000
         assert (tmp_path / "debrief.pdf").stat().st_size == len(pdf)
         for ctx in (fctx, actx):
             ctx.close()
+
+
+def test_the_supplier_lines_name_minerals_and_targets(played):
+    room, *_ = played
+    snap = room.snapshot()
+    said = wd.in_names(
+        snap, "The supplier bans exports of rare_earths, graphite to members", "supplier"
+    )
+    assert said == (
+        "The supplier bans exports of Rare earths (NdPr oxide), Natural graphite to members"
+    )
+    offer = wd.in_names(snap, "The supplier offers japan $1.00bn a year to leave", "supplier")
+    assert offer == "The supplier offers Japan $1.00bn a year to leave"
+    assert wd.in_names(snap, "rare_earths", "japan") == "rare_earths"  # only the supplier's
