@@ -17,6 +17,9 @@ Pages (one server, many rooms):
   visibility, teams and removals; seat locks, seat links and seating a named participant; a
   message to the room; the practice reset; the debrief charts (the last round's bargaining
   chart among them) and the exports.
+- `/debrief?room=CODE&key=KEY`: the printable debrief (facilitator only): results by country,
+  the timeline, the decisions with their reasons, the room against agent-only runs; the
+  browser's Print (Save as PDF) gives a clean document, a section a page.
 - `/projector?room=CODE`: the shared view for the big screen, with the join link as a QR code.
 - `/solo?scenario=NAME&seat=SEAT[&seed=N&rounds=R]`: one person takes one seat, agents play the
   others (the web app's "Take a seat" opens this); NAME is a built-in scenario, never a path.
@@ -89,6 +92,7 @@ from negotiation.workshop import (
     encode_decision,
     normalize_code,
 )
+from negotiation.workshop_debrief import debrief_html, summary_html
 
 logger = logging.getLogger("bloc.workshop")
 #: When a list, each page's watcher appends (round, public version, time) once it has
@@ -157,6 +161,23 @@ CSS = """
   border-color: #E69F00; }
 .ws-chart { width: 100%; max-width: 980px; height: auto; }
 .ws-page .v-btn { text-transform: none; }
+.ws-summary { border: 2px solid #0072B2; border-radius: 8px; padding: 4px 14px 8px 14px;
+  margin: 10px 0; }
+.ws-debrief h1 { font-size: 26px; margin: 8px 0 2px 0; }
+.ws-debrief-section h2 { border-bottom: 1px solid #999; }
+.ws-result { break-inside: avoid; }
+.ws-decisions td { font-size: 14px; }
+@media print {
+  .ws-no-print, .v-btn, .v-app-bar, .v-navigation-drawer, .solara-loading { display: none
+    !important; }
+  .ws-page { max-width: none; padding: 0; font-size: 11pt; }
+  .ws-debrief-section { break-before: page; page-break-before: always; }
+  .ws-debrief-section:first-of-type { break-before: auto; page-break-before: auto; }
+  .ws-debrief h2, .ws-debrief h3 { break-after: avoid; page-break-after: avoid; }
+  .ws-table tr, .ws-events li { break-inside: avoid; page-break-inside: avoid; }
+  a { color: inherit; text-decoration: none; }
+  @page { margin: 16mm 14mm; }
+}
 """
 
 
@@ -1586,6 +1607,9 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
                 "The seat named in this link is ignored: this page shows only your own seat.",
                 "ws-error ws-seat-ignored",
             )
+    if snap.finished:  # the layout changes with the phase: this page re-renders once, here
+        summary = snap.shared(("summary", me.id), lambda: summary_html(snap, me))
+        html("div", summary, "ws-summary", **{"data-seat": me.seat or ""})
     if seat:
         panel = snap.panels.get(seat)
         DecisionArea(page, seat, parts["notes"], parts["message"]).key(f"d{seat}")
@@ -1875,6 +1899,14 @@ def FacilitatorView(room: Room, key: str):
         with solara.lab.Tab("Room"):
             RoomTab(room, snap, key, do, base)
         with solara.lab.Tab("Charts"):
+            debrief = link("debrief", room=room.code, key=key)
+            html(
+                "p",
+                f"<a class='ws-debrief-link' href='{escape(debrief)}' target='_blank'>"
+                "Printable debrief</a>: results by country, the timeline, every decision with "
+                "its reasons and the comparison with agent-only runs, a section a page (print "
+                "it or save it as PDF from the browser).",
+            )
             AgentComparison(room, snap)
             ChartsView(snap)
             BargainingDebrief(room, snap)
@@ -2311,6 +2343,13 @@ def agent_runs(room: Room) -> Any:
         return job
 
 
+def existing_agent_runs(room: Room) -> Any:
+    """The room's agent-only ensemble if a page has started it (None otherwise): the
+    printable debrief shows it where it exists, and starts it only when asked."""
+    with _AGENT_RUNS_LOCK:
+        return _AGENT_RUNS.get(room)
+
+
 def _comparison_html(rs: RoomSnapshot, ens: Any) -> str:
     from negotiation.app_ensemble import debrief_lines
 
@@ -2480,6 +2519,96 @@ def ProjectorPage():
                 html("p", escape(refused), "ws-error")
             return
         ProjectorView(room).key(room.code)
+
+
+# ----------------------------------------------------------------------------------------------
+# The printable debrief (facilitator only)
+
+
+@solara.component
+def DebriefComparison(room: Room, rs: RoomSnapshot):
+    """The debrief's last section: the room against agent-only runs (the Charts tab's text),
+    where the room's ensemble exists; a button starts it otherwise."""
+    started = solara.use_reactive(0)
+    job = existing_agent_runs(room) if not started.value else agent_runs(room)
+    tick = solara.use_reactive(0)
+    tick.value  # noqa: B018 - read, so that the page redraws when the job moves
+
+    def follow(cancel: threading.Event) -> None:
+        if job is not None:
+            job.follow(tick.set, cancel, pause=0.5)
+
+    solara.use_thread(follow, dependencies=[job], intrusive_cancel=False)
+    title = "<h2>Your room against agents alone</h2>"
+    if job is None:
+        html(
+            "section",
+            title + "<p class='ws-muted'>Not computed for this room yet: it compares the room "
+            f"with {AGENT_RUNS} agent-only runs of the same settings (the Charts tab computes "
+            "it too).</p>",
+            "ws-debrief-section ws-debrief-comparison",
+            **{"data-state": "none"},
+        )
+        with solara.Div(classes=["ws-no-print"]):
+            solara.Button(
+                "Compare with agent-only runs",
+                outlined=True,
+                classes=["ws-debrief-compare"],
+                on_click=lambda: started.set(1),
+            )
+        return
+    if not job.finished:
+        inner = f"<p>Running {job.total} agent-only runs: {job.done} of {job.total} done.</p>"
+        state = job.state
+    elif job.result is None:
+        inner = f"<p class='ws-error'>{escape(f'The agent-only runs failed: {job.error}')}</p>"
+        state = "failed"
+    else:
+        memo = ("agent-comparison", job.key, rs.finished)
+        inner = rs.per_round(memo, lambda: _comparison_html(rs, job.result))
+        state = "done"
+    html(
+        "section",
+        title + inner,
+        "ws-debrief-section ws-debrief-comparison",
+        **{"data-state": state},
+    )
+
+
+@solara.component
+def DebriefView(room: Room):
+    snap, _ = use_room(room, public=False)
+    charts = room_charts(snap)
+    solara.Title(f"Bloc · debrief · {room.code}")
+    html(
+        "p",
+        "To keep it: print this page (Ctrl+P, or ⌘P on a Mac) and choose <b>Save as PDF</b>; "
+        "each section starts a new page and the controls are left out. It follows the room: "
+        "open it again (or wait) after the last round.",
+        "ws-muted ws-no-print ws-debrief-help",
+    )
+    figures = {"timeline": f"<div class='ws-chart'>{charts.timeline}</div>"}
+    html("div", debrief_html(snap, figures), "ws-debrief", **{"data-round": str(snap.round)})
+    DebriefComparison(room, snap)
+
+
+@solara.component
+def DebriefPage():
+    """`/debrief?room=CODE&key=KEY`: the facilitator key, as the facilitator's page; anyone
+    else (a participant's token, no key) is refused and sees nothing of the room."""
+    solara.Style(CSS)
+    router = solara.use_router()
+    q = query(router.search)
+    room = WORKSHOP.find(q.get("room"))
+    with solara.Div(classes=["ws-page", "ws-debrief-page"]):
+        if room is None or not room.check_admin(q.get("key", "")):
+            html(
+                "p",
+                "The debrief opens with the facilitator's link only (its key).",
+                "ws-error ws-refused",
+            )
+            return
+        DebriefView(room).key(room.code)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -2711,6 +2840,7 @@ routes = [
     solara.Route(path="join", component=JoinPage, label="Join"),
     solara.Route(path="facilitator", component=FacilitatorPage, label="Facilitator"),
     solara.Route(path="projector", component=ProjectorPage, label="Projector"),
+    solara.Route(path="debrief", component=DebriefPage, label="Debrief"),
     solara.Route(path="solo", component=SoloPage, label="Play a seat"),
 ]
 

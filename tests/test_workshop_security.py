@@ -790,6 +790,38 @@ def test_s8_only_the_facilitator_locks_seats_seats_people_resets_and_messages(ws
     assert not room.check_admin(mallory.token)
 
 
+@pytest.mark.browser
+@pytest.mark.slow
+def test_s8_the_printable_debrief_needs_the_facilitator_key(server, browser):
+    """The debrief (`/debrief`) names every person and every decision: a participant's token
+    as the key, no key, a guess or the room's code is refused and shows nothing of the room;
+    the facilitator's key opens it."""
+    url, _ = server
+    fctx, fac, code = create_room(browser, url)
+    mctx, mallory = join(browser, url, code, "Mallory", "japan")
+    fac.locator(".ws-facilitator", has_text="Mallory").wait_for()
+    token = dict(parse_qsl(urlsplit(mallory.url).query))["token"]
+    for query in (
+        {"room": code, "key": token},
+        {"room": code},
+        {"room": code, "key": "guess"},
+        {"room": code, "key": code},
+        {"room": code, "token": token},
+    ):
+        mallory.goto(f"{url}/debrief?{urlencode(query)}")
+        mallory.locator(".ws-refused").wait_for()
+        text = mallory.locator(".ws-page").inner_text()
+        assert "facilitator's link only" in text
+        assert "Mallory" not in text and "Debrief:" not in text
+        assert mallory.locator(".ws-debrief-results").count() == 0
+    key = dict(parse_qsl(urlsplit(fac.url).query))["key"]
+    fac.goto(f"{url}/debrief?{urlencode({'room': code, 'key': key})}")
+    fac.locator(".ws-debrief-results").wait_for()
+    assert fac.locator(".ws-refused").count() == 0
+    for ctx in (fctx, mctx):
+        ctx.close()
+
+
 # ----------------------------------------------------------------------------------------------
 # S10: the server's resource page is not public; security headers
 

@@ -1,0 +1,381 @@
+"""A room's debrief in words and tables, built from a `RoomSnapshot` (issue 14): each country's
+result (in or out at the end, its utility by component at the end against the start), the
+timeline (people joining and leaving, the bloc's members joining and leaving, the supplier's
+moves, the facilitator's acts), the decisions with their reasons, seat by seat and round by
+round, and a participant's own end-of-game summary.
+
+Names only, never ids: seats by their display names, people by theirs, minerals by theirs.
+The pages (`workshop_app`) put these pieces on the printable debrief (`/debrief`) and on a
+participant's page once the session is over; the comparison with agent-only runs is theirs
+(it needs the room's ensemble).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from negotiation.types import COMPONENT_LABELS, COMPONENTS, money
+from negotiation.workshop import Participant, RoomSnapshot, describe_decision
+
+#: What a recorded decision means, in words ("" rows are seats with nothing to decide).
+DECISION_WORDS = {
+    "accept": "accepted the package",
+    "reject": "rejected the package",
+    "counter": "counter-proposed",
+    "stay": "stayed in the bloc",
+    "leave": "left the bloc",
+    "normal": "sold normally",
+    "flood": "flooded a market",
+    "export_controls": "imposed export controls",
+    "side_offer": "made a side offer",
+}
+#: Engine events that belong to the timeline (membership, the supplier's moves, levers).
+TIMELINE_KINDS = frozenset({"joined", "left", "lever", "flood", "export_controls", "side_offer"})
+
+
+@dataclass(frozen=True)
+class SeatResult:
+    """A seat's result: in the bloc at the end or not, and its utility by component (USD a
+    year, as the agents weigh them) before round 1 and after the last round played."""
+
+    seat: str
+    name: str
+    supplier: bool
+    member: bool
+    start: Mapping[str, float]
+    end: Mapping[str, float]
+    people: tuple[str, ...]  # who held the seat at the end ("" for none: an agent)
+    joined: tuple[int, ...]  # rounds it joined the bloc in
+    left: tuple[int, ...]  # rounds it left the bloc in
+
+    @property
+    def utility_start(self) -> float:
+        return float(sum(self.start.values()))
+
+    @property
+    def utility_end(self) -> float:
+        return float(sum(self.end.values()))
+
+    @property
+    def change(self) -> dict[str, float]:
+        return {k: self.end[k] - self.start[k] for k in COMPONENTS}
+
+
+@dataclass(frozen=True)
+class DecisionLine:
+    """One seat's decision in one round: what it did, who decided (a person's display name, or
+    "" for an agent), the person's own terms, and the reasons the narrative gives."""
+
+    round: int
+    seat: str
+    name: str
+    decision: str  # the engine's word: accept, reject, counter, stay, leave, normal, flood...
+    person: str
+    human: bool  # a seat people played that round (no person's decision: it was silent)
+    terms: str  # the person's decision in words ("counter: Gallium $200,000/t"), or ""
+    reasons: tuple[str, ...]
+
+    @property
+    def who(self) -> str:
+        if self.person:
+            return self.person
+        return "nobody: the round closed without it" if self.human else "an agent"
+
+    @property
+    def words(self) -> str:
+        return DECISION_WORDS.get(self.decision, self.decision.replace("_", " "))
+
+
+def in_names(snap: RoomSnapshot, text: str, actor: str) -> str:
+    """An engine line in names: the supplier's moves are told by the engine with the
+    minerals' (and a side offer's target's) ids ("The supplier bans exports of rare_earths,
+    graphite to members"); the debrief names them."""
+    if actor != snap.supplier:
+        return text
+    for key in sorted(snap.mineral_names, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w-]){re.escape(key)}(?![\w-])", snap.mineral_names[key], text)
+    target = re.search(r"offers (\S+) \$", text)
+    if target and target.group(1) in snap.names:  # a side offer's target
+        text = text.replace(f"offers {target.group(1)} $", f"offers {snap.names[target[1]]} $")
+    return text
+
+
+def _components(row: Any) -> dict[str, float]:
+    return {k: float(row[k]) for k in COMPONENTS}
+
+
+def seat_results(snap: RoomSnapshot) -> list[SeatResult]:
+    """Every seat's result (the countries, then the supplier), once rounds have been played;
+    before round 1, start and end are the same."""
+    return snap.shared("debrief-results", lambda: _seat_results(snap))
+
+
+def _seat_results(snap: RoomSnapshot) -> list[SeatResult]:
+    actors = snap.actors_df
+    ev = snap.events_df
+    first = actors["round"].min()
+    last = actors["round"].max()
+    holders = {s.seat: s.holder_names for s in snap.seats}
+    out = []
+    for seat in (*snap.countries, snap.supplier):
+        rows = actors[actors["actor"] == seat]
+        start = rows[rows["round"] == first].iloc[0]
+        end = rows[rows["round"] == last].iloc[0]
+        mine = ev[ev["actor"] == seat]
+        out.append(
+            SeatResult(
+                seat=seat,
+                name=snap.names.get(seat, seat),
+                supplier=seat == snap.supplier,
+                member=seat in snap.members,
+                start=_components(start),
+                end=_components(end),
+                people=tuple(holders.get(seat, ())),
+                joined=tuple(int(r) for r in mine.loc[mine["kind"] == "joined", "round"]),
+                left=tuple(int(r) for r in mine.loc[mine["kind"] == "left", "round"]),
+            )
+        )
+    return out
+
+
+def _rounds_words(rounds: tuple[int, ...]) -> str:
+    return ("round " if len(rounds) == 1 else "rounds ") + ", ".join(map(str, rounds))
+
+
+def result_words(res: SeatResult, played: int, who: bool = True) -> str:
+    """A seat's result in a sentence or two: (who played it,) where it ended, and its
+    utility at the end against the start, with the components that moved most."""
+    where = ""
+    if not res.supplier:
+        state = "in the bloc" if res.member else "outside the bloc"
+        moves = []
+        if res.joined:
+            moves.append(f"joined in {_rounds_words(res.joined)}")
+        if res.left:
+            moves.append(f"left in {_rounds_words(res.left)}")
+        where = f"Ended {state}" + (f" ({'; '.join(moves)})" if moves else "") + ". "
+    played_by = f"Played by {', '.join(res.people) or 'an agent'}. " if who else ""
+    delta = res.utility_end - res.utility_start
+    text = (
+        f"{played_by}{where}Utility after round {played}: {money(res.utility_end)} a year, "
+        f"against {money(res.utility_start)} at the start ({money(delta)})"
+    )
+    moved = sorted(res.change.items(), key=lambda kv: abs(kv[1]), reverse=True)
+    moved = [(k, x) for k, x in moved if abs(x) >= 5e5][:2]
+    if moved:
+        text += ": mostly " + " and ".join(f"{COMPONENT_LABELS[k]} ({money(x)})" for k, x in moved)
+    return text + "."
+
+
+def result_table_html(res: SeatResult) -> str:
+    """A seat's utility by component: at the start, at the end, the change."""
+    rows = []
+    for k in COMPONENTS:
+        a, b = res.start[k], res.end[k]
+        if abs(a) < 1 and abs(b) < 1:
+            continue  # a component that is nothing for this seat
+        rows.append(
+            f"<tr><td>{escape(COMPONENT_LABELS[k])}</td><td class='num'>{money(a)}</td>"
+            f"<td class='num'>{money(b)}</td><td class='num'>{money(b - a)}</td></tr>"
+        )
+    total = res.utility_end - res.utility_start
+    rows.append(
+        f"<tr class='total'><td>utility</td><td class='num'>{money(res.utility_start)}</td>"
+        f"<td class='num'>{money(res.utility_end)}</td><td class='num'>{money(total)}</td></tr>"
+    )
+    return (
+        f"<table class='ws-table ws-result-table' data-seat='{escape(res.seat)}'><thead><tr>"
+        "<th>USD a year</th><th class='num'>start</th><th class='num'>end</th>"
+        f"<th class='num'>change</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _clock(t: float) -> str:
+    return time.strftime("%H:%M", time.localtime(t))
+
+
+def timeline(snap: RoomSnapshot) -> list[tuple[int, str, str]]:
+    """(round, time or "", text), oldest first: people joining and leaving the room and its
+    seats, the session's start, pauses, messages and closes (the room's events, with their
+    clock time); the bloc's members joining and leaving, lever changes and the supplier's
+    moves (the engine's events; a round the supplier sold normally says so)."""
+    return snap.shared("debrief-timeline", lambda: _timeline(snap))
+
+
+def _timeline(snap: RoomSnapshot) -> list[tuple[int, str, str]]:
+    rows: list[tuple[int, int, int, str, str]] = []
+    for n, e in enumerate(snap.room_events):
+        # the room's events of a round come first (a close is told before the round's moves
+        # only if it happened first: the engine's events carry no clock, so by kind)
+        after = 1 if e.kind in ("closed", "over") else 0
+        rows.append((e.round, 2 * after, n, _clock(e.time), e.text))
+    ev = snap.events_df
+    moved = set()
+    for n, e in enumerate(ev.itertuples()):
+        if e.kind not in TIMELINE_KINDS or (e.kind == "lever" and "strateg" in str(e.text)):
+            continue
+        if e.actor == snap.supplier:
+            moved.add(int(e.round))
+        rows.append((int(e.round), 1, n, "", in_names(snap, str(e.text), str(e.actor))))
+    for r in range(1, snap.round + 1):
+        if r not in moved:
+            rows.append((r, 1, -1, "", "The supplier sold normally."))
+    rows.sort(key=lambda x: (x[0], x[1], x[2]))
+    return [(r, t, text) for r, _, _, t, text in rows]
+
+
+def decision_lines(snap: RoomSnapshot, seat: str | None = None) -> list[DecisionLine]:
+    """Each seat's decision in each round played (or `seat`'s only), oldest first: seats with
+    nothing to decide in a round are left out."""
+    lines = snap.shared("debrief-decisions", lambda: _decision_lines(snap))
+    return [x for x in lines if seat is None or x.seat == seat]
+
+
+def _decision_lines(snap: RoomSnapshot) -> list[DecisionLine]:
+    actors = snap.actors_df
+    ev = snap.events_df
+    reasons: dict[tuple[int, str], list[str]] = {}
+    for e in ev.itertuples():
+        if e.actor and e.kind != "lever":
+            reasons.setdefault((int(e.round), str(e.actor)), []).append(
+                in_names(snap, str(e.text), str(e.actor))
+            )
+    submitted: dict[tuple[int, str], Mapping[str, Any]] = {}
+    for d in snap.decisions:  # the last submission of a round counts
+        submitted[(int(d["round"]), d["seat"])] = d
+    order = {a: i for i, a in enumerate((*snap.countries, snap.supplier))}
+    closes = {e.round: e.text for e in snap.room_events if e.kind == "closed"}
+    out = []
+    for row in actors[actors["round"] >= 1].itertuples():
+        r, seat, decision = int(row.round), str(row.actor), str(row.decision or "")
+        if not decision:
+            continue
+        d = submitted.get((r, seat))
+        terms = describe_decision(d["decision"], snap.mineral_names) if d else ""
+        why = list(reasons.get((r, seat), ()))
+        human = str(row.strategy).startswith("human")
+        if human and not d and closes.get(r):
+            why.append(closes[r])  # silent: the room's line saying what was done for it
+        if not why and decision == "normal" and seat == snap.supplier:
+            why = ["The supplier sold normally."]
+        out.append(
+            DecisionLine(
+                round=r,
+                seat=seat,
+                name=snap.names.get(seat, seat),
+                decision=decision,
+                person=str(d["participant"]) if d else "",
+                human=human,
+                terms=terms,
+                reasons=tuple(why),
+            )
+        )
+    out.sort(key=lambda x: (x.round, order.get(x.seat, 99)))
+    return out
+
+
+def decisions_html(lines: list[DecisionLine], with_seat: bool = True) -> str:
+    """A table of decisions: round, (seat,) who, what, why."""
+    if not lines:
+        return "<p class='ws-muted'>No round has been played.</p>"
+    head = "<th>Round</th>" + ("<th>Seat</th>" if with_seat else "")
+    head += "<th>Decided by</th><th>Decision</th><th>Why (the narrative)</th>"
+    rows = []
+    for x in lines:
+        what = escape(x.words)
+        if x.terms and x.terms != x.decision:
+            what += f" <span class='ws-muted'>({escape(x.terms)})</span>"
+        seat = f"<td>{escape(x.name)}</td>" if with_seat else ""
+        rows.append(
+            f"<tr class='ws-decision-line' data-round='{x.round}'><td class='num'>{x.round}</td>"
+            f"{seat}<td>{escape(x.who)}</td><td>{what}</td>"
+            f"<td>{escape(' '.join(x.reasons))}</td></tr>"
+        )
+    return (
+        f"<table class='ws-table ws-decisions'><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def results_html(snap: RoomSnapshot) -> str:
+    """Per-country results: the members at the end, then each seat in words and a table."""
+    members = ", ".join(snap.names.get(a, a) for a in snap.members) or "nobody"
+    parts = [
+        f"<p class='ws-debrief-members'><b>Members at the end ({len(snap.members)}):</b> "
+        f"{escape(members)}.</p>"
+    ]
+    for res in seat_results(snap):
+        parts.append(
+            f"<div class='ws-result' data-seat='{escape(res.seat)}'><h3>{escape(res.name)}</h3>"
+            f"<p>{escape(result_words(res, snap.round))}</p>{result_table_html(res)}</div>"
+        )
+    return "".join(parts)
+
+
+def timeline_html(snap: RoomSnapshot) -> str:
+    items = [
+        f"<li><span class='r'>round {r}</span>{escape(text)}"
+        + (f" <span class='ws-muted'>({t})</span>" if t else "")
+        + "</li>"
+        for r, t, text in timeline(snap)
+    ]
+    return f"<ul class='ws-events ws-timeline-list'>{''.join(items)}</ul>"
+
+
+def debrief_html(snap: RoomSnapshot, figures: Mapping[str, str] | None = None) -> str:
+    """The printable debrief: a title, then a section a printed page: results by country,
+    the timeline and the decisions with their reasons. `figures` (section -> HTML, such as a
+    chart's SVG) go at the top of their section. The comparison with agent-only runs is the
+    page's, a section of its own after these."""
+    figures = figures or {}
+    state = "over" if snap.finished else f"{snap.round} of {snap.rounds} rounds played"
+    sections = [
+        ("results", "Results by country", results_html(snap)),
+        ("timeline", "Timeline", timeline_html(snap)),
+        ("decisions", "Decisions and their reasons", decisions_html(decision_lines(snap))),
+    ]
+    body = "".join(
+        f"<section class='ws-debrief-section ws-debrief-{key}'><h2>{escape(title)}</h2>"
+        f"{figures.get(key, '')}{inner}</section>"
+        for key, title, inner in sections
+    )
+    return (
+        f"<header class='ws-debrief-title'><h1>Debrief: {escape(snap.title)}</h1>"
+        f"<p class='ws-muted'>Room {escape(snap.code)} · scenario {escape(snap.scenario)}, "
+        f"seed {snap.seed} · session {escape(state)}</p></header>{body}"
+    )
+
+
+def summary_seat(snap: RoomSnapshot, me: Participant) -> str | None:
+    """The seat a participant's summary is about: theirs at the end, else the last one they
+    decided for."""
+    if me.seat:
+        return me.seat
+    mine = [d["seat"] for d in snap.decisions if d.get("participant_id") == me.id]
+    return mine[-1] if mine else None
+
+
+def summary_html(snap: RoomSnapshot, me: Participant) -> str:
+    """A participant's own end-of-game summary: their seat, its decisions round by round with
+    the reasons (who decided: them, a team mate, or an agent when the round closed without
+    them), and the country's result (utility by component at the end against the start)."""
+    seat = summary_seat(snap, me)
+    if seat is None:
+        return (
+            f"<h2>Your summary, {escape(me.name)}</h2><p>You did not play a seat in this "
+            "session.</p>"
+        )
+    res = next(x for x in seat_results(snap) if x.seat == seat)
+    lines = decision_lines(snap, seat)
+    return (
+        f"<h2>Your summary, {escape(me.name)}</h2>"
+        f"<p class='ws-summary-seat' data-seat='{escape(seat)}'>You played "
+        f"<b>{escape(res.name)}</b>. {escape(result_words(res, snap.round, who=False))}</p>"
+        f"<h3>Your seat's decisions</h3>{decisions_html(lines, with_seat=False)}"
+        f"<h3>{escape(res.name)}'s result</h3>{result_table_html(res)}"
+    )
