@@ -1666,12 +1666,14 @@ class BlocModel(mesa.Model):
         terms are the bloc's from now (a lever change) and the invitee joins; refused, nothing
         changes. Returns whether it was agreed."""
         r, members = prep.round, prep.members
-        option = next((o for o in prep.counters.get(a, ()) if o.label == decision.label
-                       and decision.label), None)  # fmt: skip
+        # A counter from the menu was weighed with the round (`_counter_table`): the members'
+        # answers are those; a person's own terms are cleared now.
+        rows, _, answers, _ = prep.counter_tables.get(a, ((), [], [], []))
+        named = [k for k, row in enumerate(rows) if decision.label and row[0] == decision.label]
         terms = self._counter_terms(decision.terms, decision.counter_scale)
-        if option is not None:
-            votes = option.verdicts
-        else:  # a person's terms: cleared now
+        if named:
+            votes = answers[named[0]]
+        else:
             ev = self.evaluate([(members | {a}, 1.0, self.last_move, terms),
                                 (members, 1.0, self.last_move)], r)  # fmt: skip
             votes = self._verdicts(ev.util[0], ev.util[1], members)
