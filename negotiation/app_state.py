@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,7 +42,13 @@ from negotiation.scenario import (
     load_scenario_bytes,
     scenario_to_toml,
 )
-from negotiation.types import COMPONENT_LABELS, COMPONENTS, LEVER_LABELS, SupplierAction
+from negotiation.types import (
+    COMPONENT_LABELS,
+    COMPONENTS,
+    LEVER_LABELS,
+    SupplierAction,
+    ids_in_words,
+)
 
 #: The weights a student moves in the app ("security against cost"), and the hub's openness.
 WEIGHT_LEVERS: tuple[str, ...] = ("supply_security", "consumer_cost", "openness")
@@ -431,8 +436,7 @@ def in_words(text: str, snap: Snapshot) -> str:
     as the pronoun."""
     names = {m: mineral_label(snap.mineral_names[m]) for m in snap.minerals}
     names.update({a: snap.names[a] for a in snap.countries})
-    ids = "|".join(re.escape(x) for x in sorted(names, key=len, reverse=True))
-    return re.sub(rf"\b({ids})\b", lambda found: names[found.group(1)], text)
+    return ids_in_words(text, names)
 
 
 def _listed(names: list[str]) -> str:

@@ -6,6 +6,7 @@ A leaf module: it imports nothing from the rest of the project, so both `agents/
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -109,6 +110,16 @@ class Reason:
         if pos or neg:
             return f"{words(pos or neg)} a year"
         return "nothing changes either way"
+
+
+def ids_in_words(text: str, names: dict[str, str]) -> str:
+    """A text of the engine with display names for the ids in it (`names`: id -> name), each
+    id replaced where it stands as a word ("offers us discounts", "floods rare_earths,
+    graphite"), longest first."""
+    if not names:
+        return text
+    ids = "|".join(re.escape(x) for x in sorted(names, key=len, reverse=True))
+    return re.sub(rf"(?<![\w-])({ids})(?![\w-])", lambda found: names[found.group(1)], text)
 
 
 def money(usd_per_year: float) -> str:

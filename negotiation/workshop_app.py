@@ -92,7 +92,7 @@ from negotiation.workshop import (
     encode_decision,
     normalize_code,
 )
-from negotiation.workshop_debrief import debrief_html, summary_html
+from negotiation.workshop_debrief import debrief_html, in_names, summary_html
 
 logger = logging.getLogger("bloc.workshop")
 #: When a list, each page's watcher appends (round, public version, time) once it has
@@ -848,7 +848,7 @@ def _narrative_html(snap: RoomSnapshot, limit: int) -> str:
         tag = f" <span class='ws-chip person'>{escape(person)}</span>" if person else ""
         items.append(
             f"<li class='ws-ev-{escape(kind)}'><span class='r'>round {r}</span>"
-            f"{escape(text)}{tag}</li>"
+            f"{escape(in_names(snap, text, actor))}{tag}</li>"
         )
     if not items:
         items = ["<li>Nothing has happened yet.</li>"]

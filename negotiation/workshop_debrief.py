@@ -12,14 +12,13 @@ participant's page once the session is over; the comparison with agent-only runs
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from negotiation.types import COMPONENT_LABELS, COMPONENTS, money
+from negotiation.types import COMPONENT_LABELS, COMPONENTS, ids_in_words, money
 from negotiation.workshop import Participant, RoomSnapshot, describe_decision
 
 #: What a recorded decision means, in words ("" rows are seats with nothing to decide).
@@ -97,12 +96,9 @@ def in_names(snap: RoomSnapshot, text: str, actor: str) -> str:
     graphite to members"); the debrief names them."""
     if actor != snap.supplier:
         return text
-    for key in sorted(snap.mineral_names, key=len, reverse=True):
-        text = re.sub(rf"(?<![\w-]){re.escape(key)}(?![\w-])", snap.mineral_names[key], text)
-    target = re.search(r"offers (\S+) \$", text)
-    if target and target.group(1) in snap.names:  # a side offer's target
-        text = text.replace(f"offers {target.group(1)} $", f"offers {snap.names[target[1]]} $")
-    return text
+    names = dict(snap.mineral_names)
+    names.update({a: n for a, n in snap.names.items() if a != snap.supplier})
+    return ids_in_words(text, names)
 
 
 def _components(row: Any) -> dict[str, float]:

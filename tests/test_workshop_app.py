@@ -370,3 +370,16 @@ def test_a_seat_with_nothing_to_decide_keeps_its_panel_hidden_and_the_page_its_l
     eventually(lambda: body.style_ == "" and "ws-decision-singapore" in box.class_)
     assert len(layouts) == renders  # hidden and back, in place
     assert rc.find(v.Btn, class_="ws-accept").widgets or rc.find(v.Btn, class_="ws-stay").widgets
+
+
+def test_the_narrative_names_the_supplier_s_minerals_and_targets(ws):
+    """The engine tells the supplier's moves with ids ("bans exports of rare_earths, graphite
+    to members"); every page's narrative says them in names."""
+    room = ws.create("ministerial-2026", rounds=2)
+    room.start(room.admin_token)
+    room.force(room.admin_token)  # agents answer: the supplier bans exports in round 1
+    snap = room.snapshot()
+    engine = [t for _, kind, t, _ in snap.narrative(40) if kind == "export_controls"]
+    assert engine and "rare_earths" in engine[0]  # as the engine records it
+    shown = wa.narrative_html(snap, 40)
+    assert "Rare earths" in shown and "rare_earths" not in shown
