@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from agents.base import Strategy
 from negotiation.bargaining import (
     TOLERANCE,
@@ -23,6 +21,7 @@ from negotiation.bargaining import (
     Response,
     equilibrium_share,
 )
+from negotiation.bargaining import bargain as play
 
 
 class BargainingStrategy(Strategy):
@@ -89,15 +88,7 @@ def game(players: list[Any], discounts: tuple[float, float], **kwargs: Any) -> A
     return AlternatingOffers([_player(p) for p in players], discounts, **kwargs)
 
 
-def bargain(
-    player1: Any,
-    player2: Any,
-    d1: float,
-    d2: float,
-    *,
-    max_periods: int = 500,
-    rng: int | np.random.Generator | None = 0,
-) -> Agreement:
-    """Play one game of alternating offers (player 1 proposes first), players given as
-    strategies or by name ("rubinstein", "greedy"), and return its end."""
-    return game([player1, player2], (d1, d2), max_periods=max_periods, rng=rng).run()
+def bargain(player1: Any, player2: Any, d1: float, d2: float, **kwargs: Any) -> Agreement:
+    """`negotiation.bargaining.bargain` (one game, player 1 proposing first; `max_periods`,
+    `rng`) with players given as strategies or by name ("rubinstein", "greedy")."""
+    return play(_player(player1), _player(player2), d1, d2, **kwargs)

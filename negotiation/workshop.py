@@ -932,14 +932,7 @@ class Room:
         their private link (the participant's token), as for anyone who joined."""
         with self._lock:
             self._admin(key)
-            if seat not in self.seats:
-                raise WorkshopError(f"There is no seat {seat!r} in this room.")
-            if self.phase == OVER:
-                raise WorkshopError("The session is over.")
-            team = self.holders[seat]
-            if team and not self.settings.teams:
-                holder = self.participants[team[0]].name
-                raise WorkshopError(f"{holder} holds {self.names[seat]}'s seat.")
+            self._seat_open(seat)  # before the participant exists: a refusal leaves nobody
             p = self.join(name)
             self._claim(self.participants[p.id], seat)
             if lock:
@@ -962,18 +955,25 @@ class Room:
                 return
             self._claim(p, seat)
 
+    def _seat_open(self, seat: str) -> list[str]:
+        """The seat's team, if one more may take the seat; else WorkshopError saying why."""
+        if seat not in self.seats:
+            raise WorkshopError(f"There is no seat {seat!r} in this room.")
+        if self.phase == OVER:
+            raise WorkshopError("The session is over.")
+        team = self.holders[seat]
+        if team and not self.settings.teams:
+            holder = self.participants[team[0]].name
+            raise WorkshopError(f"{holder} holds {self.names[seat]}'s seat.")
+        return team
+
     def _claim(self, p: Participant, seat: str) -> Participant:
         with self._lock:
             if seat not in self.seats:
                 raise WorkshopError(f"There is no seat {seat!r} in this room.")
             if p.seat == seat:
                 return replace(p)
-            if self.phase == OVER:
-                raise WorkshopError("The session is over.")
-            team = self.holders[seat]
-            if team and not self.settings.teams:
-                holder = self.participants[team[0]].name
-                raise WorkshopError(f"{holder} holds {self.names[seat]}'s seat.")
+            team = self._seat_open(seat)
             if p.seat is not None:
                 self._leave_seat(p)
             team.append(p.id)
