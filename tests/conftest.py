@@ -68,6 +68,7 @@ SAME_WORKER_AS = {
     "tests/test_workshop_security.py": "tests/test_app_browser.py",
     "tests/test_workshop_resume.py": "tests/test_app_browser.py",
     "tests/test_workshop_toolkit.py": "tests/test_app_browser.py",
+    "tests/test_workshop_debrief.py": "tests/test_app_browser.py",
 }
 
 
