@@ -1314,12 +1314,17 @@ class BlocModel(mesa.Model):
         now = comp[k_in, i] - comp[one, i]
         return self._lam[i] * (fcomp[at[k_in], i] - fcomp[at[one], i] - now)
 
-    def _gain(self, comp_in: np.ndarray, comp_out: np.ndarray, a: str, prep: Prepared) -> Reason:
-        """a's forecast gain from joining (components `comp_in` against `comp_out`, one actor's
-        row each), over its horizon and with its forecast error, USD/yr."""
+    def _gains(self, comp_in: np.ndarray, comp_out: np.ndarray, a: str, prep: Prepared):
+        """a's forecast gain from joining, by component, USD/yr (components `comp_in`, one row
+        per package or one package, against `comp_out`), over its horizon and with its forecast
+        error."""
         i = self.index[a]
         delta = (comp_in - comp_out + self._pipeline(prep, a)) * self.weights[i]
-        return Reason(dict(zip(COMPONENTS, (delta * self.belief[self._country_row[a]]).tolist())))
+        return delta * self.belief[self._country_row[a]]
+
+    def _gain(self, comp_in: np.ndarray, comp_out: np.ndarray, a: str, prep: Prepared) -> Reason:
+        """`_gains` of one package, as a Reason."""
+        return Reason(dict(zip(COMPONENTS, self._gains(comp_in, comp_out, a, prep).tolist())))
 
     def _verdicts(self, util_in: np.ndarray, util_out: np.ndarray, members) -> dict[str, bool]:
         """Each member's yes to a counter: the bloc with the invitee in on its terms (`util_in`,
@@ -1387,8 +1392,7 @@ class BlocModel(mesa.Model):
             comp = np.concatenate([comp, ev.comp[:, i]])
             util = np.concatenate([util, ev.util])
         # The invitee's gain (as `_gain`), and each member's yes (as `_verdicts`), for all rows.
-        gains = (comp - prep.ev.comp[out, i] + self._pipeline(prep, a)) * self.weights[i]
-        gains = (gains * self.belief[self._country_row[a]]).tolist()
+        gains = self._gains(comp, prep.ev.comp[out, i], a, prep).tolist()
         members, at, tol = self._voters(prep)
         yes = ((util[:, at] - prep.ev.util[out, at]) >= -tol).tolist()
         rule = self.config.agenda.agreement
