@@ -589,8 +589,11 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
                       world_price, bloc_price,
                       producer_price, consumer_price, cons, fringe_demand, tariff_revenue,
                       gap_payments, stock_spending, bloc_share, supplier_share_of_bloc,
-                      supplier_share_outside, withheld, side_offer):  # fmt: skip
-    """The (K, A, 8) components of `negotiation.payoffs.components`, USD per year."""
+                      supplier_share_outside, withheld, side_offer, stock_resale):  # fmt: skip
+    """The (K, A, 8) components of `negotiation.payoffs.components`, USD per year.
+
+    The fiscal outlay counts a stockpile's purchases net of the stock they buy: the fund pays
+    cash for tonnes that keep `stock_resale` of what they cost (what they would fetch sold)."""
     K, A, M = cons.shape
     comp = np.zeros((K, A, 8))
     eps_d, eps_s = trade_eps[0], trade_eps[1]
@@ -607,7 +610,7 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
         world_value = 0.0
         avg_tariff = 0.0
         for m in range(M):
-            outlay += gap_payments[k, m] + stock_spending[k, m]
+            outlay += gap_payments[k, m] + (1.0 - stock_resale) * stock_spending[k, m]
             total = fringe_demand[k, m]
             for a in range(A):
                 total += cons[k, a, m]
@@ -779,9 +782,11 @@ def score_kernel(clear_args, profile_args, weights, fiscal_cap):
             km[SUPPORT, k, :] = ratio[k]
             if ratio[k] >= 1.0:
                 continue
-            outlay = 0.0
+            outlay = 0.0  # the cash the rationed support costs
+            net = 0.0  # and what it costs the members, the stock's resale value netted out
             for m in range(km.shape[2]):
                 outlay += km[G_PAY, k, m] + km[S_SPEND, k, m]
+                net += km[G_PAY, k, m] + (1.0 - p[23]) * km[S_SPEND, k, m]
             if outlay <= 0.0:  # the rationed floors cost nothing: nobody pays
                 continue
             key_sum = 0.0
@@ -799,7 +804,7 @@ def score_kernel(clear_args, profile_args, weights, fiscal_cap):
                     total += shares[i]
             for i in range(A):
                 if member[k, i]:
-                    comp[k, i, 3] = -outlay * shares[i] / max(total, TINY)
+                    comp[k, i, 3] = -net * shares[i] / max(total, TINY)
     util = np.zeros((K, A))
     for k in range(K):
         for a in range(A):
@@ -818,7 +823,7 @@ def components_of(p, km, kam):
                              p[20], p[21], km[W_PRICE], km[B_PRICE], kam[P_PRICE], kam[C_PRICE],
                              kam[CONSUMPTION], km[F_DEMAND], kam[T_REVENUE], km[G_PAY],
                              km[S_SPEND], km[B_SHARE], km[S_SHARE_B], km[S_SHARE_O],
-                             km[WITHHELD], p[22])  # fmt: skip
+                             km[WITHHELD], p[22], p[23])  # fmt: skip
 
 
 @njit(cache=True)
@@ -829,7 +834,8 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
 
     data: (ref, elasticity, demand, fringe_cost, spread, cost, consumption, exposure, supplier,
     log_lo, log_hi) as in MarketData; profiles: (risk_premium, openness, strategic_weight,
-    base_share, stock_held (M,), covered (A, A), trade_eps (2,), fiscal_cap (A,)); sets: (S, A)
+    base_share, stock_held (M,), covered (A, A), trade_eps (2,), fiscal_cap (A,), stock_resale);
+    sets: (S, A)
     bool member sets; moves: (V, 3M + A) supplier moves, each its flood, aimed and blanket
     export controls per mineral and side offers per actor; terms: (floors (T, M), penalty (T,),
     cost-sharing key (T, A)); which: (3, K) the set, move and terms of each package; scale:
@@ -840,7 +846,7 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     by all packages."""
     ref, eps, demand, fringe_cost, spread, cost, consumption, exposure, sup, log_lo, log_hi = data
     risk_premium, openness, strategic_weight, base_share, stock_held, covered, trade_eps, \
-        fiscal_cap = profiles  # fmt: skip
+        fiscal_cap, stock_resale = profiles  # fmt: skip
     t_floors, t_penalty, t_key = terms
     s_flood, s_aimed, s_blanket, demand_shift = shocks
     K = which.shape[1]
@@ -876,7 +882,7 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
          log_lo, log_hi, log_guess, log_autarky_guess),
         (ref, cost, spread, consumption, exposure, sup, risk_premium, openness, key,
          strategic_weight, base_share, member, penalty, flood, control, blanket, capacity,
-         stock_held, covered, trade_eps, eps, demand_shift, offer),
+         stock_held, covered, trade_eps, eps, demand_shift, offer, stock_resale),
         weights,
         fiscal_cap,
     )  # fmt: skip

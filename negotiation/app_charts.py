@@ -205,8 +205,18 @@ def money_panels(snap: Snapshot) -> list[Panel]:
     if not stockpile_used(snap):
         return [budget, world]
     fund = Panel(
-        "Stockpile fund, $bn",
-        (Series("stockpile fund", "stockpile_fund", BLUE, scale=1e-9, marker="square"),),
+        "Stockpile: cash left and stock held, $bn",
+        (
+            Series("stockpile fund", "stockpile_fund", BLUE, scale=1e-9, marker="square"),
+            Series(
+                "stock held, at what it would fetch",
+                "stock_value",
+                ORANGE,
+                "--",
+                scale=1e-9,
+                marker="diamond",
+            ),
+        ),
         unit="bn",
     )
     return [budget, fund, world]

@@ -23,7 +23,9 @@ INSTRUMENT_HELP: dict[str, str] = {
     ),
     "stockpile": (
         "A fund buys on the world market at the floor until it runs dry: the world price rises "
-        "for everyone, outsiders' producers included, and members hold the stock."
+        "for everyone, outsiders' producers included, and members hold the stock: an asset "
+        "they count at what it would fetch sold (by default 40% of its cost), so its purchases "
+        "are not all loss."
     ),
 }
 
@@ -191,7 +193,10 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
         "Stockpile",
         "The instrument *Stockpile*: a fund buys on the world market at the floor until it runs "
         "dry. It lifts the world price for everyone, outsiders' producers included, and the "
-        "stock it holds covers members when the supplier restricts its exports.",
+        "stock it holds covers members when the supplier restricts its exports. The stock is "
+        "an asset: members count it at what it would fetch sold (`stockpile_resale`, by "
+        "default 40% of what it cost: tin's price fell to 40% when the 1985 buffer stock "
+        "stopped buying), so the fund's cash is spent, but not all of it is lost.",
     ),
     (
         "Outsider penalty",

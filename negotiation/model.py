@@ -188,7 +188,6 @@ class Prepared:
     scale: float = 1.0
     design: Design | None = None
     counters: dict[str, tuple[CounterOption, ...]] = field(default_factory=dict)
-    voters: tuple | None = None  # the members (sorted), their rows, their tolerances
     counter_tables: dict[str, tuple] = field(default_factory=dict)
 
 
@@ -394,6 +393,7 @@ class BlocModel(mesa.Model):
             covered=covered,
             trade_eps=(sc.trade.demand_elasticity, sc.trade.supply_elasticity),
             fiscal_cap=self.fiscal_capacity,
+            stock_resale=sc.policy.stockpile_resale,
         )
         self.baseline = self._no_policy_outcome()
         # The calibration: the markets with no bloc and no supplier move. Dependence on the
@@ -413,6 +413,7 @@ class BlocModel(mesa.Model):
             covered,
             np.array(p.trade_eps, dtype=float),
             self.fiscal_capacity,
+            float(p.stock_resale),
         )
         # Every actor's stake (the size of its interests, USD/yr): strategies' thresholds are
         # fractions of it. At least $1 a year, so that an actor with no stake divides safely.
@@ -1326,11 +1327,17 @@ class BlocModel(mesa.Model):
         """`_gains` of one package, as a Reason."""
         return Reason(dict(zip(COMPONENTS, self._gains(comp_in, comp_out, a, prep).tolist())))
 
-    def _verdicts(self, util_in: np.ndarray, util_out: np.ndarray, members) -> dict[str, bool]:
-        """Each member's yes to a counter: the bloc with the invitee in on its terms (`util_in`,
-        every actor's utility) no worse for it than the status quo (`util_out`)."""
-        gains = {m: float(util_in[self.index[m]] - util_out[self.index[m]]) for m in members}
-        return verdicts(gains, {m: 1e-9 * self.stake[m] for m in members})
+    def _verdicts(self, util_in: np.ndarray, util_out: np.ndarray, members) -> list[dict]:
+        """Each member's yes to each counter (a row of `util_in`: every actor's utility with the
+        invitee in on the counter's terms): no worse for it than the status quo (`util_out`)
+        beyond rounding (`negotiation.protocol.verdicts`), members in sorted order. The one
+        place the members' answers are computed: the counters an invitee may name, a person's
+        own terms, the convener's floors."""
+        names = sorted(members)
+        at = [self.index[m] for m in names]
+        gains = (np.atleast_2d(util_in)[:, at] - util_out[at]).tolist()
+        tol = {m: 1e-9 * self.stake[m] for m in names}
+        return [verdicts(dict(zip(names, g)), tol) for g in gains]
 
     def _live(self, elapsed: int, deadline: int | None, r: int) -> bool:
         """Whether an invitee re-opens the terms one by one this round (one mineral's floor, the
@@ -1391,12 +1398,10 @@ class BlocModel(mesa.Model):
             ev = self.evaluate(batch, r)
             comp = np.concatenate([comp, ev.comp[:, i]])
             util = np.concatenate([util, ev.util])
-        # The invitee's gain (as `_gain`), and each member's yes (as `_verdicts`), for all rows.
+        # The invitee's gain (as `_gain`), and each member's yes, for all rows.
         gains = self._gains(comp, prep.ev.comp[out, i], a, prep).tolist()
-        members, at, tol = self._voters(prep)
-        yes = ((util[:, at] - prep.ev.util[out, at]) >= -tol).tolist()
+        votes = self._verdicts(util, prep.ev.util[out], prep.members)
         rule = self.config.agenda.agreement
-        votes = [dict(zip(members, y)) for y in yes]
         ok = [agreed(v, rule, proposer) for v in votes]
         table = (rows, gains, votes, ok)
         prep.counter_tables[a] = table
@@ -1408,14 +1413,6 @@ class BlocModel(mesa.Model):
         return CounterOption(label, Reason(dict(zip(COMPONENTS, gains[k]))), ok[k], votes[k], s,
                              terms)  # fmt: skip
 
-    def _voters(self, prep: Prepared) -> tuple:
-        """The members (sorted), their rows and their rounding tolerance, once a round."""
-        if prep.voters is None:
-            members = sorted(prep.members)
-            at = [self.index[m] for m in members]
-            prep.voters = members, at, np.array([1e-9 * self.stake[m] for m in members])
-        return prep.voters
-
     def _anyone_agrees(self, prep: Prepared, a: str) -> bool:
         """Whether any counter invitee a may name could carry, before its value is weighed:
         True where the terms re-open one by one (their markets are not cleared yet); else
@@ -1426,12 +1423,11 @@ class BlocModel(mesa.Model):
             return True
         if not self.floors.any():
             return False
-        members, at, tol = self._voters(prep)
         first, one = len(SCALES) * (prep.slot[a] + 1), SCALES.index(1.0)
         rows = [first + SCALES.index(s) for s in SCALES if s != 1.0]
-        yes = ((prep.ev.util[rows][:, at] - prep.ev.util[one, at]) >= -tol).tolist()
+        votes = self._verdicts(prep.ev.util[rows], prep.ev.util[one], prep.members)
         rule = self.config.agenda.agreement
-        return any(agreed(dict(zip(members, y)), rule, proposer) for y in yes)
+        return any(agreed(v, rule, proposer) for v in votes)
 
     def _counter_options(self, prep: Prepared, a: str) -> tuple[CounterOption, ...]:
         """Every counter invitee a may name this round (see `_counter_table`), as objects."""
@@ -1450,7 +1446,7 @@ class BlocModel(mesa.Model):
         table = self._counter_table(prep, a)
         rows, gains, votes, ok = table
         options = [Option(row[0], sum(g), taken) for row, g, taken in zip(rows, gains, ok)]
-        k = best_counter(options, need)
+        k = best_counter(options, need, 1e-9 * self.stake[a])
         return None if k is None else self._option(table, k)
 
     def _design_table(self, prep: Prepared) -> None:
@@ -1508,7 +1504,7 @@ class BlocModel(mesa.Model):
         rule = self.config.agenda.agreement
         values, invited, expected = {}, {}, {}
         for k, (s, inv, e) in enumerate(options):
-            if s != 1.0 and not agreed(self._verdicts(more.util[k], ev.util[one], others),
+            if s != 1.0 and not agreed(self._verdicts(more.util[k], ev.util[one], others)[0],
                                        rule, proposer):  # fmt: skip
                 continue
             key = (s, inv)
@@ -1634,7 +1630,7 @@ class BlocModel(mesa.Model):
                             (members, 1.0, self.last_move)], prep.round)  # fmt: skip
         i = self.index[actor]
         delta = (ev.comp[0, i] - ev.comp[1, i]) * self.weights[i]
-        votes = self._verdicts(ev.util[0], ev.util[1], members)
+        votes = self._verdicts(ev.util[0], ev.util[1], members)[0]
         rule = self.config.agenda.agreement
         return {
             "gain": dict(zip(COMPONENTS, delta.tolist())),
@@ -1680,13 +1676,14 @@ class BlocModel(mesa.Model):
         else:
             ev = self.evaluate([(members | {a}, 1.0, self.last_move, terms),
                                 (members, 1.0, self.last_move)], r)  # fmt: skip
-            votes = self._verdicts(ev.util[0], ev.util[1], members)
+            votes = self._verdicts(ev.util[0], ev.util[1], members)[0]
         label = decision.label or self._counter_words(terms)
         rule = self.config.agenda.agreement
         ok = agreed(votes, rule, proposer)
         reason = decision.reason.sentence()
-        yes = _names([self._name(m) for m in sorted(votes) if votes[m]])
-        no = _names([self._name(m) for m in sorted(votes) if not votes[m]])
+        # in the order of their names (not of their ids: relabelling must not reorder words)
+        yes = _names(sorted(self._name(m) for m in votes if votes[m]))
+        no = _names(sorted(self._name(m) for m in votes if not votes[m]))
         if not votes:
             who = "with nobody in the bloc yet, it set the terms"
         elif ok:
@@ -1820,6 +1817,9 @@ class BlocModel(mesa.Model):
             "tariff_revenue": float(out.tariff_revenue[0].sum()),
             **self._welfare(out, ev.comp[0]),
             "stockpile_fund": self.fund,
+            # what the stock would fetch sold: its tonnes at the round's world prices, times the
+            # share of a purchase's cost a stock keeps (the purchases are an asset, not all loss)
+            "stock_value": self.profiles.stock_resale * float(self.stock_held @ out.world_price[0]),
             "fund_exhausted": self.fund_exhausted,
             "internally_stable": not would_leave,
             "externally_stable": not would_join,

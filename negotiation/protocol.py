@@ -75,12 +75,15 @@ class Option(NamedTuple):
     agreed: bool
 
 
-def best_counter(options: Sequence[Option], need: float) -> int | None:
+def best_counter(options: Sequence[Option], need: float, tolerance: float = 0.0) -> int | None:
     """The index of the counter an invitee names: among those the members are expected to agree
-    to and worth at least `need` to it, the one worth most (the first on a tie); None if none."""
+    to and worth at least `need` to it, the one worth most; None if none. Values within
+    `tolerance` (USD/yr) of each other are a tie, and the first listed wins it: two counters
+    equal in exact arithmetic (a floor that binds nowhere, lowered or not) differ by rounding,
+    which must not choose between them."""
     best, best_value = None, float("-inf")
     for k, o in enumerate(options):
-        if o.agreed and o.value >= need and o.value > best_value:
+        if o.agreed and o.value >= need and o.value > best_value + tolerance:
             best, best_value = k, o.value
     return best
 

@@ -237,6 +237,14 @@ class Policy(Frozen):
     )
     cost_sharing: Literal["consumption", "equal"] | dict[str, Money] = "consumption"
     stockpile_fund: Money = Field(2e9, description="USD available to buy at the floor")
+    stockpile_resale: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="share of what the stockpile pays that its stock would fetch sold (an "
+        "asset, so purchases are not pure loss; tin 1985: the price fell to 40% when the "
+        "buffer stock stopped buying)",
+    )
     initial_members: tuple[str, ...] = ()
 
 

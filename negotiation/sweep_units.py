@@ -60,6 +60,10 @@ ROUNDS: dict[str, tuple[str, str]] = {
         "change against the baseline in every actor's money components and the rest of the world's",
     ),
     "stockpile_fund": ("USD", "money left in the stockpile fund"),
+    "stock_value": (
+        "USD",
+        "what the stockpile's stock would fetch sold: tonnes x world price x stockpile_resale",
+    ),
     "fund_exhausted": ("flag", "the stockpile fund has run out"),
     "internally_stable": ("flag", "no member would gain by leaving"),
     "externally_stable": ("flag", "no outsider would gain by joining"),

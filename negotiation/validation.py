@@ -53,12 +53,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from negotiation.model import BlocModel
+from negotiation.model import NORMAL, BlocModel
 from negotiation.payoffs import score
 from negotiation.scenario import Scenario, load_scenario, scenario_to_dict, validate
-from negotiation.types import SupplierAction, SupplierMove
-
-NORMAL = SupplierMove(SupplierAction.NORMAL, reason="sells normally")
+from negotiation.types import SupplierMove
 
 
 def fast_mode() -> bool:

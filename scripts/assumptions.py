@@ -89,6 +89,13 @@ VARIATIONS: list[tuple[str, str, str, dict]] = [
         {"foresight.exit_cost": 0.02, "foresight.rejoin_cost": 0.02},
     ),  # fmt: skip
     ("instrument", "border", "price gap", {"policy.instrument": "price_gap"}),
+    ("instrument", "border", "stockpile", {"policy.instrument": "stockpile"}),
+    (
+        "stockpile's resale value (`stockpile_resale`), stockpile floors",
+        "0.4",
+        "0",
+        {"policy.instrument": "stockpile", "policy.stockpile_resale": 0.0},
+    ),  # fmt: skip
     (
         "fiscal capacity, price-gap floors",
         "as in the file",

@@ -252,7 +252,9 @@ def components(
 
     key = np.broadcast_to(prof.cost_sharing, pol.member.shape) * pol.member
     key = key / np.maximum(key.sum(axis=1, keepdims=True), 1e-300)
-    bloc_outlay = (out.gap_payments + out.stock_spending).sum(axis=1)  # (K,)
+    # the stockpile's purchases net of the stock they buy (an asset worth stock_resale of them)
+    resale = float(prof.stock_resale)
+    bloc_outlay = (out.gap_payments + (1.0 - resale) * out.stock_spending).sum(axis=1)  # (K,)
     comp[..., 3] = -key * bloc_outlay[:, None]
 
     # Supply security from flows, the same way in and out; a stockpile covers members.

@@ -686,10 +686,10 @@ def test_the_supply_and_money_charts():
     root = _svg(money_svg(snap))
     assert [p.get("data-title") for p in _panels(root)] == [
         "Bloc budget, $bn a year",
-        "Stockpile fund, $bn",
+        "Stockpile: cash left and stock held, $bn",
         "Against no policy, $bn a year",
     ]
-    for col in ("fiscal_cost", "tariff_revenue", "stockpile_fund", "world_money",
+    for col in ("fiscal_cost", "tariff_revenue", "stockpile_fund", "stock_value", "world_money",
                 "rest_of_world_producers", "rest_of_world_buyers"):  # fmt: skip
         (line,) = _lines(root, col)
         assert len(line) == 4

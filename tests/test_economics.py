@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from negotiation import BlocModel, load_scenario
+from negotiation.model import NORMAL
 from negotiation.scenario import scenario_to_dict, validate
 from negotiation.types import COMPONENTS
 
@@ -296,6 +297,33 @@ def test_the_stockpile_holds_stock_and_releases_it_to_members_under_export_contr
     m.run(1)
     assert m.stock_held.sum() < held.sum()
     assert (m.events_df["kind"] == "stock_released").any()
+
+
+def test_a_stockpile_buys_an_asset_so_its_purchases_are_not_pure_loss():
+    """The stockpile pays cash for tonnes it keeps, and a stock can be sold: members count
+    what it would fetch (`stockpile_resale` of its cost) against the cash. The same purchases
+    (the same tonnes at the same prices: the cash does not depend on what the stock is worth)
+    cost the members (1 - resale) of the cash; worth nothing, the stock costs them all of it,
+    as a price-gap payment would. The records carry the stock's value beside the fund's cash."""
+    four = frozenset({"us", "japan", "eu", "mexico"})
+    outlays, cash = {}, {}
+    for resale in (0.0, 0.4, 1.0):
+        sc = scenario(**{"policy.stockpile_resale": resale, **CALM})
+        m = BlocModel(sc, instrument="stockpile", supplier_strategy="passive", rng=0)
+        ev = m.evaluate([(four, 1.0, NORMAL)], r=1)
+        cash[resale] = float(ev.outcome.stock_spending[0].sum())
+        outlays[resale] = sum(component(m, ev, 0, a, "fiscal_outlay") for a in four)
+    assert cash[0.0] > 1e8  # the fund buys (hundreds of millions of dollars a year)
+    assert cash[0.4] == cash[0.0] == cash[1.0]
+    assert outlays[0.0] == pytest.approx(-cash[0.0], rel=1e-9)
+    assert outlays[0.4] == pytest.approx(0.6 * outlays[0.0], rel=1e-9)
+    assert outlays[1.0] == pytest.approx(0.0, abs=1e-6 * cash[0.0])
+    m = BlocModel(scenario(**CALM), instrument="stockpile", supplier_strategy="passive", rng=0)
+    r = m.run(6).rounds_df
+    prices = r[[f"world_price_{x}" for x in m.minerals]].to_numpy()
+    held = r[[f"stock_held_{x}" for x in m.minerals]].to_numpy()
+    assert r["stock_value"].to_numpy() == pytest.approx(0.4 * (held * prices).sum(axis=1))
+    assert r["stock_value"].iloc[-1] > 0 and r["stockpile_fund"].iloc[-1] < r["stockpile_fund"][0]
 
 
 def test_a_rationed_stockpile_spends_within_the_members_budgets():

@@ -108,6 +108,7 @@ NOT_MONEY = {
     "uncertainty.forecast_error",  # of log forecasts
     "foresight.horizon_days",
     "foresight.exit_cost",  # a fraction of the stake, itself money: scales with it
+    "policy.stockpile_resale",  # a share of what the stock cost
     "foresight.rejoin_cost",
     "actors.*.discount",
     "levers.*.round",
@@ -285,7 +286,8 @@ def run(d: dict, seed: int, **kwargs: Any) -> BlocModel:
 
 #: Columns that carry money, in the rounds and actors tables (the rest must not move).
 ROUND_MONEY = re.compile(
-    r"^(fiscal_cost|tariff_revenue|stockpile_fund|rest_of_world_producers|rest_of_world_buyers"
+    r"^(fiscal_cost|tariff_revenue|stockpile_fund|stock_value|rest_of_world_producers"
+    r"|rest_of_world_buyers"
     r"|world_money|(floor|world_price|bloc_price)_.*)$"
 )
 ACTOR_MONEY = re.compile(

@@ -49,6 +49,18 @@ def test_an_invitee_names_the_best_counter_the_members_take():
     assert best_counter(options, need=4.5) is None  # nothing they take is enough
 
 
+def test_counters_equal_up_to_rounding_are_a_tie_the_first_listed_wins():
+    """Every floor 20% lower and one mineral's floor 20% lower are worth the same to an invitee
+    when the other floors bind nowhere: equal in exact arithmetic, they differ by rounding, and
+    rounding must not choose (money scaled by 10 would pick the other one)."""
+    options = [Option("every floor 20% lower", 20_177_462.0, True),
+               Option("the rare-earths floor 20% lower", 20_177_462.000001, True)]  # fmt: skip
+    assert best_counter(options, need=0.0) == 1  # without a tolerance, the rounding decides
+    assert best_counter(options, need=0.0, tolerance=1e-3) == 0
+    better = [options[0], Option("the rare-earths floor 20% lower", 20_177_463.0, True)]
+    assert best_counter(better, need=0.0, tolerance=1e-3) == 1  # a real difference still wins
+
+
 def test_the_agreed_counter_lies_on_the_pareto_frontier_of_a_symmetric_world():
     """Two parties split a surplus: terms x in [0, 1] give the invitee sqrt(x) and the member
     sqrt(1 - x), so the frontier is the quarter circle u_i^2 + u_m^2 = 1. The member takes any

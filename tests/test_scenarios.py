@@ -383,23 +383,31 @@ def test_ministerial_2026_things_to_notice():
 
 
 def test_ministerial_2026_stockpile_drained_by_floods():
-    """The supplier floods in most of the first ten rounds (in about 4 draws in 5); the US would
-    gain by leaving from round 1 (every draw); it leaves in about half the draws, usually in
-    round 5; an invitee's counter-proposal for every floor 20% lower is agreed by the members
-    (every draw: lower floors cost less to defend); about three quarters of the fund is spent
-    by round 12 in the median draw; all four are in at the end in every draw."""
+    """The supplier floods in most of the first ten rounds (in about 9 draws in 10); the US would
+    gain by leaving from round 1 (every draw); an invitee's counter-proposal for every floor 20%
+    lower is agreed by the members (nearly every draw: lower floors cost less to defend); the
+    stock is an asset the members count, so the US leaves in only about 1 draw in 5, in rounds
+    7-9; about four fifths of the fund is spent by round 12 in the median draw; all four are in
+    at the end in every draw. A stock worth nothing (resale 0): the US leaves in about half the
+    draws, usually in round 5."""
     ds = draws("ministerial-2026", (("policy.instrument", "stockpile"),))
     floods = lambda d: (d.rounds["supplier_action"].iloc[1:11] == "flood").mean()  # noqa: E731
-    assert within(share(ds, lambda d: floods(d) >= 0.6), about(8))
+    assert within(share(ds, lambda d: floods(d) >= 0.6), about(9))
     assert all(d.would_leave("us", 1) for d in ds)
     out = [d for d in ds if d.left("us")]
-    assert within(len(out) / len(ds), ABOUT_HALF)
-    assert share(out, lambda d: d.rounds_of("left", "us")[0] == 5) > 0.5
+    assert within(len(out) / len(ds), about(2))
+    assert all(7 <= d.rounds_of("left", "us")[0] <= 9 for d in out)
     agreed = "counter-proposed every floor 20% lower and joined"
-    assert all(d.events.text.str.contains(agreed).any() for d in ds)
+    assert share(ds, lambda d: d.events.text.str.contains(agreed).any()) >= NEARLY_EVERY
     assert all(d.final == FOUR for d in ds)  # those that leave come back
     fund = [d.rounds["stockpile_fund"].iloc[12] / d.rounds["stockpile_fund"].iloc[0] for d in ds]
-    assert 0.15 <= np.median(fund) <= 0.35
+    assert 0.1 <= np.median(fund) <= 0.3
+    worthless = draws(
+        "ministerial-2026", (("policy.instrument", "stockpile"), ("policy.stockpile_resale", 0.0))
+    )
+    out = [d for d in worthless if d.left("us")]
+    assert within(len(out) / len(worthless), ABOUT_HALF)
+    assert share(out, lambda d: d.rounds_of("left", "us")[0] == 5) > 0.5
 
 
 @pytest.mark.parametrize(
