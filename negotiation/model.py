@@ -140,6 +140,23 @@ class Evaluation:
     util: np.ndarray
 
 
+@dataclass
+class NoPolicyWorld:
+    """The run's world with no policy: no bloc, no floors, the supplier selling normally (none of
+    its strategy's moves, none of the floods and export controls a scenario schedules: those are
+    its moves in history), under the same outages, demand swings and surprises (the world's luck
+    is drawn once per round for both) and the scheduled changes in demand, its capacity
+    investing and closing by the prices it would have had. Stepped along
+    with the run; the records' `world_money` and rest-of-world columns are measured against it.
+    `outcome` is its markets in the round just recorded."""
+
+    capacity: np.ndarray  # (A, M) t/yr installed
+    fringe_capacity: np.ndarray  # (M,)
+    pipeline: deque  # additions on their way, as the run's
+    losing: np.ndarray  # (A + 1, M) rounds under water, as the run's
+    outcome: Outcome | None = None
+
+
 class Future(NamedTuple):
     """Some packages of a batch cleared again once the investment pipeline has delivered:
     `at[k]` is where package k of the batch is in `ev`."""
@@ -328,12 +345,6 @@ class BlocModel(mesa.Model):
             self.schedule.setdefault(change.round, {}).update(change.changes())
         self.lever_history: list[tuple[int, dict[str, Any]]] = []
         self.opening = self._settings()
-        # Every actor's money with no bloc and no supplier move, at the opening: the world's money
-        # is recorded against it.
-        money = [COMPONENTS.index(c) for c in MONEY_COMPONENTS]
-        self._baseline_money = float(
-            self.evaluate([(frozenset(), 1.0, NORMAL)], 0).comp[0][:, money].sum()
-        )
         # Mesa's DataCollector, for `mesa.batch_run` and Mesa users: a few figures of each
         # round's record (the full records are `rounds_df`, `actors_df`, `events_df`: hundreds
         # of columns, kept as rows for speed and written by `negotiation.records`).
@@ -444,14 +455,16 @@ class BlocModel(mesa.Model):
         )
         self.lag_rounds = lag_rounds
         self.closure_rounds = inv.closure_days / sc.time.round_days
-        # The rest of the world's money at the calibration (USD/yr): its gains and losses are
-        # recorded against it.
         d = self.data
         self._fringe_lo = d.fringe_cost * (1.0 - 0.5 * d.spread)
         self._fringe_width = d.fringe_cost * d.spread
-        self._fringe_money0 = self._fringe_money(
-            self.baseline.world_price[0], self.baseline.fringe_demand[0], self.fringe_capacity
-        )
+        #: The same world with no policy (no bloc, the supplier selling normally), stepped along
+        #: with the run: the world's money is recorded against it (see `_welfare`).
+        self._no_members = np.zeros(A, dtype=np.bool_)
+        self.no_policy = NoPolicyWorld(
+            self.capacity, self.fringe_capacity, deque(self.pipeline, maxlen=self.pipeline.maxlen),
+            self.losing.copy(),
+        )  # fmt: skip
         self._columns: list[str] = []
 
     def _build_uncertainty(self, sc: Scenario) -> None:
@@ -799,21 +812,34 @@ class BlocModel(mesa.Model):
                 else:
                     demand[j] *= 1.0 + s.magnitude
         # The random state drawn for the round (see `_draw_round`).
+        luck_blanket = np.minimum(self.surprise, 1.0)
         blanket = np.minimum(blanket + self.surprise, 1.0)
         demand = demand * np.exp(self.demand_log)
         self._shocks = {r: (flood, aimed, blanket, demand[None])}  # only this round is asked
+        zeros = np.zeros(M)
+        self._luck = {r: (zeros, zeros, luck_blanket, demand[None])}
         return self._shocks[r]
+
+    def _luck_arrays(self, r: int) -> tuple:
+        """`_shock_arrays` of round r without the supplier's scheduled moves (a scenario's
+        floods and export controls: the supplier's moves in history): the world's luck (outages
+        aside: in the capacity) and the scheduled changes in demand, as the world with no policy
+        meets them."""
+        self._shock_arrays(r)
+        return self._luck[r]
 
     def evaluate(
         self,
         specs: Sequence[PackageSpec | tuple],
         r: int | None = None,
         capacity: tuple[np.ndarray, np.ndarray] | None = None,
+        shocks: tuple | None = None,
     ) -> Evaluation:
         """Clear one package per spec in one batch (see `PackageSpec`: members, floor scale,
         supplier move, and optionally terms that set "floors" ({mineral: USD/t}), "penalty" and
         "cost_sharing" for that package alone). `capacity`: the producers' and the rest of the
-        world's capacity to clear with (default: what can produce now)."""
+        world's capacity to clear with (default: what can produce now); `shocks`: the round's
+        as `_shock_arrays` gives them (the default)."""
         r = self.round if r is None else r
         cap, fringe = self._available() if capacity is None else capacity
         # A batch holds a few member sets and supplier moves, each in many packages: each is
@@ -858,7 +884,7 @@ class BlocModel(mesa.Model):
             np.array([spec[1] for spec in specs], dtype=np.float64),
             INSTRUMENT_CODES[self.instrument],
             budget,
-            self._shock_arrays(r),
+            self._shock_arrays(r) if shocks is None else shocks,
             cap if cap.ndim == 3 else cap[None],
             fringe if fringe.ndim == 2 else fringe[None],
             guess,
@@ -1797,6 +1823,7 @@ class BlocModel(mesa.Model):
             self.last_margins[move.target] += move.offer * w
         ry = self.config.round_years
         fiscal = float((out.gap_payments[0] + out.stock_spending[0]).sum())
+        welfare = self._welfare(r, out, ev.comp[0])  # with the capacity the round cleared with
         if r > 0:
             self._flows_and_capacity(out, ry, move, r)
             self._exits(r, ev, future, others, decisions)
@@ -1815,7 +1842,7 @@ class BlocModel(mesa.Model):
             "fiscal_cost": fiscal,
             "support_ratio": float(out.support_ratio[0].min()),
             "tariff_revenue": float(out.tariff_revenue[0].sum()),
-            **self._welfare(out, ev.comp[0]),
+            **welfare,
             "stockpile_fund": self.fund,
             # what the stock would fetch sold: its tonnes at the round's world prices, times the
             # share of a purchase's cost a stock keeps (the purchases are an asset, not all loss)
@@ -1866,16 +1893,27 @@ class BlocModel(mesa.Model):
             (self.supplier_agent if is_sup else self.country_agents[a]).utility = utility[i]
         self.datacollector.collect(self)
 
-    def _welfare(self, out: Outcome, comp: np.ndarray) -> dict[str, float]:
-        """Money for those at no table, and for the world, this round, against the baseline (no
-        bloc, no supplier move, at the opening), USD/yr: the rest-of-world producers' surplus and
-        their buyers' consumer surplus, and the world's money: the change in every actor's money
+    def _welfare(self, r: int, out: Outcome, comp: np.ndarray) -> dict[str, float]:
+        """Money for those at no table, and for the world, in round r, against the same world
+        with no policy (`NoPolicyWorld`: no bloc, the supplier selling normally and making none
+        of the scenario's scheduled moves, the same outages, demand swings, surprises and
+        scheduled changes in demand, and capacity that has invested and closed with no policy
+        since the opening), USD/yr: the rest-of-world producers' surplus and their
+        buyers' consumer surplus, and the world's money: the change in every actor's money
         components (producer surplus, consumer cost, tariffs, fiscal outlays, side deals, market
-        access) plus the rest of the world's."""
+        access) plus the rest of the world's. The round's luck is in both, so it cancels."""
+        w = self.no_policy
+        cap, fringe = w.capacity, w.fringe_capacity
+        if self.outage.any():
+            cap, fringe = cap * (1 - self.outage[:-1]), fringe * (1 - self.outage[-1])
+        ev0 = self.evaluate(
+            [(frozenset(), 1.0, NORMAL)], r, capacity=(cap, fringe), shocks=self._luck_arrays(r)
+        )
+        w.outcome = base = ev0.outcome
         producers, buyers = self._fringe_money(out.world_price[0], out.fringe_demand[0])
-        producers0, buyers0 = self._fringe_money0
+        producers0, buyers0 = self._fringe_money(base.world_price[0], base.fringe_demand[0], fringe)
         money = [COMPONENTS.index(c) for c in MONEY_COMPONENTS]
-        actors = float(comp[:, money].sum()) - self._baseline_money
+        actors = float(comp[:, money].sum()) - float(ev0.comp[0][:, money].sum())
         return {
             "rest_of_world_producers": producers - producers0,
             "rest_of_world_buyers": buyers - buyers0,
@@ -1944,6 +1982,32 @@ class BlocModel(mesa.Model):
             self.pipeline.append(additions)
         self.capacity, self.fringe_capacity = cap[:-1], cap[-1]
         self._report_closures(r, closed)
+        # The world with no policy invests and closes by its own prices (no member, no floor).
+        w = self.no_policy
+        cap, additions, w.losing, _ = capacity_kernel(
+            w.capacity,
+            w.fringe_capacity,
+            w.outcome.producer_price[0],
+            w.outcome.world_price[0],
+            self.data.cost,
+            self.data.fringe_cost,
+            self.data.spread,
+            self._no_members,
+            False,
+            ry,
+            inv.rate,
+            inv.retirement,
+            self.base_margin,
+            self.base_idle,
+            w.losing,
+            self.closure_rounds,
+            self.data.supplier,
+            w.pipeline.popleft() if self.lag_rounds else self.base_idle,
+            bool(self.lag_rounds),
+        )
+        if self.lag_rounds:
+            w.pipeline.append(additions)
+        w.capacity, w.fringe_capacity = cap[:-1], cap[-1]
 
     def _release_stock(self, out: Outcome, ry: float, r: int) -> None:
         """Export controls cut members' supply from the supplier: the stockpile releases to

@@ -49,15 +49,16 @@ ROUNDS: dict[str, tuple[str, str]] = {
     "tariff_revenue": ("USD/yr", "tariffs and penalties members collect on non-member supply"),
     "rest_of_world_producers": (
         "USD/yr",
-        "change against the baseline in the surplus of producers at no table",
+        "change against the world with no policy in the surplus of producers at no table",
     ),
     "rest_of_world_buyers": (
         "USD/yr",
-        "change against the baseline in the consumer surplus of buyers at no table",
+        "change against the world with no policy in the consumer surplus of buyers at no table",
     ),
     "world_money": (
         "USD/yr",
-        "change against the baseline in every actor's money components and the rest of the world's",
+        "change against the world with no policy (same luck) in all actors' and the rest of the "
+        "world's money",
     ),
     "stockpile_fund": ("USD", "money left in the stockpile fund"),
     "stock_value": (

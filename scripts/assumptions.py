@@ -122,7 +122,7 @@ def row(assumption: str, base: str, changed: str, overrides: dict) -> dict[str, 
         "NdPr world price, end / start": f"{med(r['world_price_rare_earths'].iloc[-1] / r['world_price_rare_earths'].iloc[0] for r in runs):.2f}",  # noqa: E501
         "supplier's NdPr share at the end": f"{med(r['supplier_share_rare_earths'].iloc[-1] for r in runs):.0%}",  # noqa: E501
         "fiscal cost, $bn/yr": f"{med(r['fiscal_cost'].iloc[1:].mean() for r in runs) / 1e9:.2f}",
-        "world money, $bn/yr": f"{med(r['world_money'].iloc[1:].mean() for r in runs) / 1e9:.1f}",
+        "world money, $bn/yr": f"{med(r['world_money'].iloc[1:].mean() for r in runs) / 1e9:.2f}",
     }
 
 
@@ -146,8 +146,8 @@ medians over the draws, the NdPr oxide world price at the end against round 0, t
 share of world NdPr supply at the end, the members' fiscal outlays for the floors (mean over the
 run), and the world's money against no policy (the change in every actor's producer surplus,
 consumer cost, tariffs, fiscal outlays, side deals and market access, with the rest of the
-world's producers and buyers, against the markets with no bloc and no supplier move at the
-opening; mean over the run).
+world's producers and buyers, against the same world with no policy: no bloc, the supplier
+selling normally, the same outages, demand swings and surprises; mean over the run).
 
 Assumptions without a data source are labelled as such in the scenario file; the ones here are
 those the results lean on most. A result that moves a lot with one of them should be read as

@@ -172,6 +172,14 @@ def test_a_flood_without_floors_leaves_the_supplier_a_lasting_larger_share(flood
     closures = flood.events_df[flood.events_df["kind"] == "closure"]["text"]
     assert closures.str.contains("Rare earths").any()
     assert not (calm.events_df["kind"] == "closure").any()
+    # The world pays for it, and more once the rivals are gone: against a world with no flood
+    # (where they stayed open), buyers at no table gain while it lasts and lose after.
+    money = flood.rounds_df.set_index("round")
+    during, after = money.loc[2:18], money.loc[20:]
+    assert (during["world_money"] < 0).all() and (during["rest_of_world_buyers"] > 0).all()
+    assert (after["rest_of_world_buyers"] < 0).all()
+    assert after["world_money"].mean() < 2 * during["world_money"].mean()
+    assert (calm.rounds_df["world_money"] == 0.0).all()  # no flood, no bloc: nothing to count
 
 
 def test_floors_keep_members_producers_alive_through_a_flood(floods):
@@ -346,16 +354,21 @@ def test_a_rationed_stockpile_spends_within_the_members_budgets():
     assert (-a["fiscal_outlay"] <= a["actor"].map(caps) * (1 + 1e-9)).all()
 
 
-def test_world_money_is_zero_with_no_policy_and_falls_under_a_distortion():
-    """The world's money is measured against no bloc and no supplier move in a calm world: zero
-    there, and a
-    pure distortion, the supplier withholding exports from every buyer, costs the world money
-    (the supplier's gain is smaller than the buyers' loss)."""
-    none = {"policy.initial_members": [], "policy.floors": {}, "policy.outsider_penalty": 0.0,
-            **CALM}  # fmt: skip
-    calm = BlocModel(scenario(**none), supplier_strategy="passive", rng=0).run(3)
-    assert np.allclose(calm.rounds_df["world_money"], 0.0, atol=1e-6 * 1e9)
+def test_world_money_is_the_negotiations_effect_not_the_worlds_luck():
+    """The world's money is measured against the same world with no policy (no bloc, the
+    supplier selling normally) meeting the same luck: outages, demand swings and surprises
+    happen in both, so they cancel. With no policy it is zero in every round, with the shocks
+    on. A pure distortion, the supplier withholding exports from every buyer, costs the world
+    money (its gain is smaller than the buyers' loss); so does a bloc with floors and a penalty
+    (the producers at no table lose more than members gain)."""
+    none = {"policy.initial_members": [], "policy.floors": {}, "policy.outsider_penalty": 0.0}
+    for seed in (0, 1):
+        lucky = BlocModel(scenario(**none), supplier_strategy="passive", rng=seed).run(24)
+        assert (lucky.rounds_df["world_money"] == 0.0).all()
+        assert (lucky.rounds_df["rest_of_world_producers"] == 0.0).all()
     hit = BlocModel(
         scenario(**none), supplier_strategy="blanket-controls", aggressiveness=0.5, rng=0
     ).run(3)
     assert (hit.rounds_df["world_money"].iloc[1:] < -1e7).all()
+    bloc = BlocModel(DEFAULT, supplier_strategy="passive", rng=0).run(12).rounds_df.iloc[1:]
+    assert (bloc["world_money"] < 0).all() and (bloc["rest_of_world_producers"] < 0).all()
