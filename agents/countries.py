@@ -31,7 +31,8 @@ class CountryStrategy(Strategy):
         # a millionth of the stake a year (the markets clear to a tolerance: two packages that
         # differ in nothing can differ by a few dollars once demand or capacity has moved).
         if all(abs(v) <= 1e-6 * view.stake for g in view.gains.values() for v in g.deltas.values()):
-            return Decision(Action.REJECT, Reason(proposed.deltas, need), 1.0, "nothing on offer")
+            nothing = dict.fromkeys(proposed.deltas, 0.0)  # below the markets' tolerance
+            return Decision(Action.REJECT, Reason(nothing, need), 1.0, "nothing on offer")
         if proposed.total >= need:
             return Decision(Action.ACCEPT, Reason(proposed.deltas, need), 1.0, note)
         o = view.best_counter(need)

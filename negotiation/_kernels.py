@@ -840,8 +840,9 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     export controls per mineral and side offers per actor; terms: (floors (T, M), penalty (T,),
     cost-sharing key (T, A)); which: (3, K) the set, move and terms of each package; scale:
     (K,) on its floors; instrument: the instrument's code; budget: the fund's spending per
-    floored mineral; shocks: (flood (M,), aimed and blanket export controls (M,) each, demand
-    shift (1, M)) of the round;
+    floored mineral; shocks: (flood (M,), aimed export controls (M,), blanket ones (1, M) and
+    demand shift (1, M)) of the round, the last two (K, M) where packages meet different ones
+    (the state after the investment pipeline, with the round's luck faded);
     capacity (1, A, M), fringe_capacity (1, M), log_guess and log_autarky_guess (1, M) shared
     by all packages."""
     ref, eps, demand, fringe_cost, spread, cost, consumption, exposure, sup, log_lo, log_hi = data
@@ -863,6 +864,7 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     offer = np.empty((K, A))
     for k in range(K):
         s, v, t = which[0, k], which[1, k], which[2, k]
+        kb = k if s_blanket.shape[0] > 1 else 0  # the round's shocks, or each package's
         penalty[k] = t_penalty[t]
         for a in range(A):
             member[k, a] = sets[s, a]
@@ -874,7 +876,7 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
             stock_budget[k, m] = budget if f > 0.0 else 0.0
             flood[k, m] = s_flood[m] + moves[v, m]
             control[k, m] = min(s_aimed[m] + moves[v, M + m], 1.0)
-            blanket[k, m] = min(s_blanket[m] + moves[v, 2 * M + m], 1.0)
+            blanket[k, m] = min(s_blanket[kb, m] + moves[v, 2 * M + m], 1.0)
     codes = np.full(K, instrument)
     return score_kernel(
         (ref, eps, demand, fringe_cost, spread, cost, consumption, sup, member, floors, codes,

@@ -140,6 +140,12 @@ class Evaluation:
     util: np.ndarray
 
 
+def _per_tonne(usd: float) -> str:
+    """A price per tonne in words: whole dollars, or three figures under $100 (so that a change
+    of a small floor still shows)."""
+    return f"${usd:,.0f}/t" if usd >= 100 else f"${usd:.3g}/t"
+
+
 @dataclass
 class NoPolicyWorld:
     """The run's world with no policy: no bloc, no floors, the supplier selling normally (none of
@@ -486,6 +492,10 @@ class BlocModel(mesa.Model):
         #: log of world demand against the calibration, by mineral (an AR(1) about zero)
         self.demand_log = np.zeros(M)
         self._demand_memory = float(np.exp(-days / u.demand_memory_days))
+        # What is left, once the investment pipeline has delivered (after its lag), of a surprise
+        # on now (the chance it still is) and of today's demand swing (its AR(1) decay).
+        lag = round(sc.investment.lag_days / days) * days
+        self._fades = (float(np.exp(-lag / u.surprise_days)), self._demand_memory ** (lag / days))
         #: share of the supplier's sales withheld by a surprise export control, by mineral
         self.surprise = np.zeros(M)
         self._surprise_left = np.zeros(M, dtype=np.int64)
@@ -709,7 +719,7 @@ class BlocModel(mesa.Model):
         actor = {a: self.config.actors[a].name for a in self.actor_ids}
         if name == "floors":
             return {
-                self.config.minerals[m].name.split(" (")[0]: f"${f:,.0f}/t" if f > 0 else "no floor"
+                self.config.minerals[m].name.split(" (")[0]: _per_tonne(f) if f > 0 else "no floor"
                 for m, f in zip(self.minerals, self.floors)
             }
         if name == "instrument":
@@ -811,14 +821,30 @@ class BlocModel(mesa.Model):
                     controls[j] = min(1.0, controls[j] + s.magnitude)
                 else:
                     demand[j] *= 1.0 + s.magnitude
-        # The random state drawn for the round (see `_draw_round`).
-        luck_blanket = np.minimum(self.surprise, 1.0)
-        blanket = np.minimum(blanket + self.surprise, 1.0)
-        demand = demand * np.exp(self.demand_log)
-        self._shocks = {r: (flood, aimed, blanket, demand[None])}  # only this round is asked
+        # The random state drawn for the round (see `_draw_round`), and what is expected of it
+        # once the investment pipeline has delivered (`_future_shocks`): a surprise still on
+        # (each lasts a geometric time, of mean `surprise_days`) and the demand swing decayed
+        # (an AR(1) of memory `demand_memory_days`), over the investment lag.
+        fade_s, fade_d = self._fades
+        sched_demand = demand
+        demand = sched_demand * np.exp(self.demand_log)
+        luck_blanket = np.minimum(self.surprise, 1.0)[None]
+        self._shocks = {
+            r: (flood, aimed, np.minimum(blanket + self.surprise, 1.0)[None], demand[None])
+        }  # only this round is asked
         zeros = np.zeros(M)
         self._luck = {r: (zeros, zeros, luck_blanket, demand[None])}
+        later_demand = sched_demand * np.exp(self.demand_log * fade_d)
+        later_blanket = np.minimum(blanket + self.surprise * fade_s, 1.0)
+        self._later = {r: (flood, aimed, later_blanket[None], later_demand[None])}
         return self._shocks[r]
+
+    def _future_shocks(self, r: int) -> tuple:
+        """`_shock_arrays` of round r as expected once the investment pipeline has delivered:
+        scheduled shocks and the supplier's last move as they are (taken to persist), the
+        round's surprises and demand swing faded by what is expected of them over the lag."""
+        self._shock_arrays(r)
+        return self._later[r]
 
     def _luck_arrays(self, r: int) -> tuple:
         """`_shock_arrays` of round r without the supplier's scheduled moves (a scenario's
@@ -947,6 +973,7 @@ class BlocModel(mesa.Model):
         r = self.round if r is None else r
         K, A, M = len(specs), len(self.actor_ids), len(self.minerals)
         s_flood, s_aimed, s_blanket, s_demand = self._shock_arrays(r)
+        s_blanket = s_blanket[0]
         floors, penalty, key = np.empty((K, M)), np.empty(K), np.empty((K, A))
         moves = np.array([self._move_row(spec[2]) for spec in specs]).reshape(K, 3 * M + A)
         for k, (_, scale, _, *rest) in enumerate(specs):
@@ -1050,9 +1077,10 @@ class BlocModel(mesa.Model):
         if not self._lam.any() or not ahead:
             return (self.evaluate(specs, r) if now is None else now), None
         fcap, ffringe = self._future_capacity()
+        fshocks = self._future_shocks(r)
         later = [specs[k] for k in ahead]
         if now is not None:
-            ev = self.evaluate(later, r, capacity=(fcap, ffringe))
+            ev = self.evaluate(later, r, capacity=(fcap, ffringe), shocks=fshocks)
             return now, Future(ev, {k: n for n, k in enumerate(ahead)})
         K, L = len(specs), len(later)
         cap, fringe = self._available()
@@ -1062,7 +1090,15 @@ class BlocModel(mesa.Model):
             np.concatenate([np.broadcast_to(fringe, (K, *fringe.shape)),
                             np.broadcast_to(ffringe, (L, *ffringe.shape))]),
         )  # fmt: skip
-        ev = self.evaluate([*specs, *later], r, capacity=both)
+        flood, aimed, blanket, demand = self._shock_arrays(r)
+        M = len(self.minerals)
+        shocks = (
+            flood,
+            aimed,
+            np.concatenate([np.broadcast_to(blanket, (K, M)), np.broadcast_to(fshocks[2], (L, M))]),
+            np.concatenate([np.broadcast_to(demand, (K, M)), np.broadcast_to(fshocks[3], (L, M))]),
+        )
+        ev = self.evaluate([*specs, *later], r, capacity=both, shocks=shocks)
         return _slice(ev, 0, K), Future(ev, {k: K + n for n, k in enumerate(ahead)})
 
     # ------------------------------------------------------------------------------------------
@@ -1677,7 +1713,7 @@ class BlocModel(mesa.Model):
         for m, f in (terms.get("floors") or {}).items():
             old = float(self.floors[self.minerals.index(m)])
             if abs(f - old) > 1e-9 * max(old, 1.0):
-                parts.append(f"the {names[m]} floor at ${float(f):,.0f}/t")
+                parts.append(f"the {names[m]} floor at {_per_tonne(float(f))}")
         if "penalty" in terms:
             parts.append(f"an outsider penalty of {float(terms['penalty']):.0%}")
         if "cost_sharing" in terms:
@@ -2015,6 +2051,7 @@ class BlocModel(mesa.Model):
         if not self.stock_held.any() or not self.members:
             return
         flood, aimed, blanket, _ = self._shock_arrays(r)
+        blanket = blanket[0]
         row = self._move_row(self.last_move)
         M = len(self.minerals)
         for j, m in enumerate(self.minerals):

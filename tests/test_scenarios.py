@@ -388,8 +388,8 @@ def test_ministerial_2026_stockpile_drained_by_floods():
     lower is agreed by the members (nearly every draw: lower floors cost less to defend); the
     stock is an asset the members count, so the US leaves in only about 1 draw in 5, in rounds
     7-9; about four fifths of the fund is spent by round 12 in the median draw; all four are in
-    at the end in every draw. A stock worth nothing (resale 0): the US leaves in about half the
-    draws, usually in round 5."""
+    at the end in every draw. A stock worth nothing (resale 0): the US leaves in about three
+    draws in four, most of them by round 6."""
     ds = draws("ministerial-2026", (("policy.instrument", "stockpile"),))
     floods = lambda d: (d.rounds["supplier_action"].iloc[1:11] == "flood").mean()  # noqa: E731
     assert within(share(ds, lambda d: floods(d) >= 0.6), about(9))
@@ -406,8 +406,8 @@ def test_ministerial_2026_stockpile_drained_by_floods():
         "ministerial-2026", (("policy.instrument", "stockpile"), ("policy.stockpile_resale", 0.0))
     )
     out = [d for d in worthless if d.left("us")]
-    assert within(len(out) / len(worthless), ABOUT_HALF)
-    assert share(out, lambda d: d.rounds_of("left", "us")[0] == 5) > 0.5
+    assert within(len(out) / len(worthless), about(3, 4))
+    assert share(out, lambda d: d.rounds_of("left", "us")[0] <= 6) >= MOST
 
 
 @pytest.mark.parametrize(
@@ -458,7 +458,7 @@ def test_ministerial_2026_recipe_tariff_wall():
 def test_ministerial_2026_recipe_tougher_supplier():
     """Aggressiveness 1: a member leaves in every draw, in most as early as rounds 5-7; Japan is
     out at the end in more than half. 0.6: a member leaves in about half. Side offers: the US is
-    bought out in every draw and comes back in most; the EU never leaves."""
+    bought out in nearly every draw and comes back in most; the EU never leaves."""
     full = draws("ministerial-2026", (("supplier.aggressiveness", 1.0),))
     assert share(full, lambda d: d.first_exit is not None) == EVERY
     assert share(full, lambda d: d.first_exit in (5, 6, 7)) >= MOST
@@ -468,7 +468,7 @@ def test_ministerial_2026_recipe_tougher_supplier():
     bribed = draws(
         "ministerial-2026", (("supplier.strategy", "side-offers"), ("supplier.aggressiveness", 1.0))
     )
-    assert share(bribed, lambda d: d.left("us")) == EVERY
+    assert share(bribed, lambda d: d.left("us")) >= NEARLY_EVERY
     assert share(bribed, lambda d: "us" in d.final) >= MOST
     assert not any(d.left("eu") for d in bribed)
     for d in bribed:

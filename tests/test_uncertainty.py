@@ -246,3 +246,35 @@ def test_a_country_that_leaves_after_joining_says_what_changed(default):
     for text in texts:
         assert "horizon" in text and "leaving costs" in text
         assert "Since it joined in round" in text, text
+
+
+def test_a_country_expects_todays_luck_to_pass():
+    """A surprise export control today (the supplier withholding half its gallium from every
+    buyer; each lasts a geometric time of mean 180 days) is expected to be over by the time the
+    investment pipeline delivers (two years later), but for the chance it is still on
+    (exp(-720/180), about 2%); a demand swing decays as its AR(1) does. So what a country
+    expects of the bloc then barely moves with today's surprise, while today's markets do."""
+    m = BlocModel(with_settings(uncertainty={"enabled": False}), rng=0, rounds=3)
+    m.run(1)
+    r, j = m.round, m.minerals.index("gallium")
+    four = frozenset({"us", "japan", "eu", "mexico"})
+    japan = m.index["japan"]
+    later_cap = m._future_capacity()
+
+    def japan_in_the_bloc() -> tuple[float, float]:
+        m._shocks = {}  # the round's shocks are drawn again from the state set here
+        now = m.evaluate([(four, 1.0, m.last_move)], r).util[0, japan]
+        later = m.evaluate(
+            [(four, 1.0, m.last_move)], r, capacity=later_cap, shocks=m._future_shocks(r)
+        ).util[0, japan]
+        return now, later
+
+    calm = japan_in_the_bloc()
+    m.surprise[j], m.demand_log[:] = 0.5, 0.1
+    hit = japan_in_the_bloc()
+    now, later = m._shock_arrays(r), m._future_shocks(r)
+    assert now[2][0, j] == 0.5 and later[2][0, j] == pytest.approx(0.5 * np.exp(-720 / 180))
+    assert later[3][0] == pytest.approx(now[3][0] ** np.exp(-720 / 365))
+    today, then = abs(hit[0] - calm[0]), abs(hit[1] - calm[1])
+    assert today > 1e7  # a surprise on gallium and a demand swing matter to Japan today
+    assert then < 0.25 * today  # and little once they have (probably) passed
