@@ -254,7 +254,9 @@ def _warm_up() -> None:
         logger.debug("warm-up failed", exc_info=True)
 
 
-if os.environ.get("BLOC_APP_WARM_UP", "1") != "0":
+# Only in the server `bloc app` and `bloc workshop` start (they set BLOC_APP_WARM_UP=1):
+# importing the module, in Python or a test, starts no thread.
+if os.environ.get("BLOC_APP_WARM_UP") == "1":
     threading.Thread(target=_warm_up, name="bloc-warm-up", daemon=True).start()
 
 

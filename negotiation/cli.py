@@ -360,6 +360,7 @@ def app(host: str, port: int) -> None:
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
     os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")  # no "runs on Solara" overlay
     os.environ.setdefault("SOLARA_THEME_TITLE", "Bloc")
+    os.environ.setdefault("BLOC_APP_WARM_UP", "1")  # the server plays a round as it starts
     cmd = [sys.executable, "-m", "solara", "run", "negotiation.app", "--production", "--no-open"]
     cmd += ["--host", host, "--port", str(port)]
     click.echo(f"bloc app: serving on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
@@ -446,6 +447,7 @@ def workshop(
     os.environ["BLOC_FACILITATOR_SECRET"] = facilitator_secret or secrets.token_urlsafe(16)
     os.environ["BLOC_WORKSHOP_STATE_DIR"] = str(state_dir)
     os.environ["BLOC_WORKSHOP_RESUME"] = "1" if resume else ""
+    os.environ.setdefault("BLOC_APP_WARM_UP", "1")  # the server plays a round as it starts
     cmd = [sys.executable, "-m", "solara", "run", "negotiation.workshop_app", "--production"]
     cmd += ["--no-open", "--host", host, "--port", str(port)]
     click.echo(f"bloc workshop: serving on http://{host}:{port}/ (Ctrl-C to stop)", err=True)

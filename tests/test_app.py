@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+import os
 import re
 import subprocess
 import sys
@@ -1430,6 +1431,22 @@ def test_bloc_app_serves_on_the_host_and_port_asked():
         assert "solara" in fetch_when_up(f"http://127.0.0.1:{port}/", proc).lower()
     finally:
         stop_app_server(proc)
+
+
+def test_importing_the_app_starts_no_thread():
+    """The warm-up round (a server's first visitor should not wait for the engine's first-call
+    costs) runs only in the servers `bloc app` and `bloc workshop` start: importing the module
+    in Python, a notebook or a test starts nothing (it did: a review found the thread)."""
+    code = (
+        "import threading, negotiation.app\n"
+        "names = [t.name for t in threading.enumerate()]\n"
+        "assert 'bloc-warm-up' not in names, names\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "BLOC_APP_WARM_UP"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+    env["BLOC_APP_WARM_UP"] = "1"  # as the servers set it: the thread is there
+    started = code.replace("not in names", "in names")
+    subprocess.run([sys.executable, "-c", started], check=True, env=env, timeout=120)
 
 
 def test_the_engine_never_imports_the_app():
