@@ -221,8 +221,13 @@ def test_invariants(case):
     # Every market clears.
     world_demand = out.consumption.sum(axis=1) + out.fringe_demand + out.stock_purchases
     assert np.all(np.abs(out.excess_demand) <= 1e-6 * world_demand + 1e-9)
-    # The bloc price lies between the world price and the landed price of outside supply.
+    # The bloc price lies between the world price and the landed price of outside supply (the
+    # floor or the world price, whichever is higher, plus the penalty on the world price).
     assert np.all(out.bloc_price >= out.world_price * (1 - 1e-12))
+    floors = np.broadcast_to(np.asarray(pol.floors, dtype=float), out.world_price.shape)
+    penalty = np.broadcast_to(np.asarray(pol.penalty, dtype=float), out.world_price.shape[:1])
+    landed = np.maximum(floors, out.world_price) + penalty[:, None] * out.world_price
+    assert np.all(out.bloc_price <= landed * (1 + 1e-9))
     # Shares are shares.
     for name in ("supplier_share", "bloc_share", "supplier_share_of_bloc"):
         x = getattr(out, name)

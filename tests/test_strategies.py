@@ -257,7 +257,9 @@ def test_supplier_strategies_scripted():
 def test_country_registry_is_derived_from_tags():
     assert set(COUNTRY_STRATEGIES) >= {"boulware", "conceder", "reciprocal", "myopic"}
     assert all(c.classifier["role"] == "country" for c in COUNTRY_STRATEGIES.values())
-    assert isinstance(SupplierMove(SupplierAction.NORMAL), SupplierMove)
+    for name, cls in COUNTRY_STRATEGIES.items():  # each name builds its class, and only it
+        assert type(make_strategy(name)) is cls
+    assert not set(COUNTRY_STRATEGIES) & {"flood", "export-controls", "side-offers", "adaptive"}
 
 
 def test_reciprocal_does_not_punish_its_own_refusals():

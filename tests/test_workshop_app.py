@@ -51,15 +51,16 @@ def texts(rc) -> str:
 def eventually(check, timeout: float = 10.0):
     """Pages re-render from a thread that waits on the room: poll until `check()` holds."""
     end = time.monotonic() + timeout
+    last: Exception | None = None
     while True:
         try:
             out = check()
-        except (ValueError, AssertionError):
-            out = None
+        except (ValueError, AssertionError) as e:  # not yet: the last failure is reported
+            out, last = None, e
         if out:
             return out
         if time.monotonic() > end:
-            raise AssertionError("the page did not follow the room in time")
+            raise AssertionError(f"the page did not follow the room in time: {last!r}") from last
         time.sleep(0.05)
 
 
