@@ -142,6 +142,7 @@ def lever_words(snap: RoomSnapshot, text: str) -> str:
         else:
             items.append(f"from {before} to {after}")
     what = found["what"]
+    items = [re.sub(r"\b1 rounds\b", "1 round", x) for x in items]  # the engine's patience
     if len(items) == 1 and not named:
         return f"The {what} changed {items[0]}."
     return f"The {what} changed: {'; '.join(items)}."
