@@ -38,6 +38,14 @@ people keep it) and seat a named participant (`Room.seat_person`); a message to 
 facilitator or the timer is told in the narrative with each silent seat and what was done for
 it (R2, `Room._closed_text`).
 
+What people see (a facilitator's review, U1-U5 and S9): a seat that left the bloc is told
+when it is invited back and what joining would be worth to it now (`RoomSnapshot.idle`), asks
+the facilitator to invite it back (`Room.ask_back`), who may (`Room.invite_back`, its
+patience lever); the facilitator replaces a participant's private link (`Room.new_link`: a
+link is a bearer credential) and sees each participant's devices; a room event keeps its place
+among the engine's (`RoomEvent.after`, `story_key`), so that every view tells a round in the
+order things happened.
+
 A room survives a restart of the server (issue 14, R1): a Workshop with a `state_dir` saves
 each room's state (`Room.state`: its record, which replays the model, and what the record
 leaves out: tokens, the facilitator key, teams, the open round's pending seats) to

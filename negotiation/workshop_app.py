@@ -15,8 +15,9 @@ Pages (one server, many rooms):
   facilitator locked it for someone else (then the page says so, and whom it is kept for).
 - `/facilitator?room=CODE&key=KEY`: who has decided; start, force, pause, extend, timer,
   visibility, teams and removals; seat locks, seat links and seating a named participant; a
-  message to the room; the practice reset; the debrief charts (the last round's bargaining
-  chart among them) and the exports.
+  message to the room; the practice reset; each participant's devices and a new private link;
+  a country that left invited back; the debrief charts (the last round's bargaining chart
+  among them) and the exports. It says at its top that it must never be projected.
 - `/debrief?room=CODE&key=KEY`: the printable debrief (facilitator only): results by country,
   the timeline, the decisions with their reasons, the room against agent-only runs; the
   browser's Print (Save as PDF) gives a clean document, a section a page.
