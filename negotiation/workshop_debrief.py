@@ -344,7 +344,8 @@ def decisions_html(lines: list[DecisionLine], with_seat: bool = True) -> str:
     for x in lines:
         what = escape(x.words)
         if x.terms and x.decision in TERMS_SHOWN:
-            what += f" <span class='ws-muted'>({escape(x.terms)})</span>"
+            terms = x.terms.removeprefix("counter-propose: ")
+            what += f" <span class='ws-muted'>({escape(terms)})</span>"
         seat = f"<td>{escape(x.name)}</td>" if with_seat else ""
         rows.append(
             f"<tr class='ws-decision-line' data-round='{x.round}'><td class='num'>{x.round}</td>"

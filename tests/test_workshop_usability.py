@@ -174,6 +174,11 @@ def test_the_story_and_the_decisions_are_in_words(ws):
         "The floors changed: Lithium from $85,000/t to no floor; Gallium from $250,000/t to "
         "$300,000/t."
     )
+    terms = "counter-propose: Lithium $70,000/t; outsider penalty 10%"
+    line = wd.DecisionLine(1, "japan", "Japan", "counter", "Alice", True, terms, ())
+    assert "counter-proposed <span class='ws-muted'>(Lithium $70,000/t; outsider penalty 10%)" in (
+        wd.decisions_html([line])
+    )
     patience = wd.lever_words(snap, "Lever changed: patience: Japan 5 rounds -> 1 rounds")
     assert patience == "The patience changed: Japan from 5 rounds to 1 round."
     # The CSV export's words name minerals and the side offer's target too.
