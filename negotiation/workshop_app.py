@@ -1215,9 +1215,10 @@ def SupplierPanel(
     target = solara.use_reactive(panel.members[0] if panel.members else "")
     offer = solara.use_reactive(1.0)
     result = solara.use_reactive({})
-    # A forecast shown is for its round, and a side offer's choice of country follows the
-    # members: then the page re-renders each round.
-    page.sticky = bool(result.value) or action.value == "side_offer"
+    # A forecast shown is for its round, a side offer's choice of country follows the members,
+    # and a move chosen (not selling normally) starts afresh next round: then the page
+    # re-renders when the round changes, and this form, keyed by its round, is a new one.
+    page.sticky = bool(result.value) or action.value != "normal"
     solara.use_effect(lambda: lambda: setattr(page, "sticky", False), [])
     Slot("panel-intro", panel_parts(info, panel)["panel-intro"], tag="p")
     with solara.ToggleButtonsSingle(value=action, classes=["ws-supplier-action"]):
@@ -1425,8 +1426,7 @@ class ParticipantPage:
         panel, _ = self.panel(snap, seat)
         key += (_family(panel),)  # joining, staying or none this round: the same layout
         key += (snap.paused,)  # the panel's buttons are disabled while the room is paused
-        # A supplier's move starts afresh each round (its minerals unticked, selling normally).
-        if panel is not None and (self.sticky or panel.kind == "supplier"):
+        if panel is not None and self.sticky:
             key += (panel.round,)
         if snap.solo:  # the charts
             key += (snap.round, len(snap.room_events))

@@ -48,6 +48,20 @@ def ws():
     w.close()
 
 
+@pytest.fixture
+def layouts(monkeypatch) -> list:
+    """The layout of every render of a participant's page, as it happens."""
+    seen: list = []
+    after_render = wa.Live.after_render
+
+    def counting(self, layout):
+        seen.append(layout)
+        after_render(self, layout)
+
+    monkeypatch.setattr(wa.Live, "after_render", counting)
+    return seen
+
+
 def visible(page: str) -> str:
     """A page's text as read: tags out (class names hold ids), entities decoded."""
     return " ".join(html.unescape(re.sub(r"<[^>]+>", "", page)).split())
@@ -341,6 +355,21 @@ def test_the_suppliers_move_starts_afresh_each_round(ws):
     rc.find(v.BtnToggle, class_="ws-supplier-action").widget.v_model = 1
     eventually(lambda: rc.find(v.Checkbox).widgets)
     assert not any(w.v_model for w in rc.find(v.Checkbox).widgets)
+
+
+def test_a_supplier_page_left_selling_normally_keeps_its_layout(ws, layouts):
+    """Starting afresh costs a re-render only when there is something to reset (40 pages of a
+    room are updated in place: see `Live`)."""
+    room = ws.create(SCENARIO, seed=1, rounds=4)
+    (sam,) = people(room, ("Sam", "supplier"))
+    room.start(room.admin_token)
+    _, rc = solara.render(wa.ParticipantView(room, sam.token), handle_error=False)
+    eventually(lambda: rc.find(v.Btn, class_="ws-supplier-send").widgets)
+    renders = len(layouts)
+    for r in (1, 2):
+        room.submit(sam.token, "supplier", NORMAL)
+        eventually(lambda r=r: f"Round {r + 1} of 4" in texts(rc))
+    assert len(layouts) == renders
 
 
 def test_after_the_end_no_seat_to_give_up_or_take(ws):
