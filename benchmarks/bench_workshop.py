@@ -26,6 +26,10 @@ minutes) at the start and the end, and for each round the load average and the C
 used between the last submission and the last page showing the round. Figures measured while
 other processes take the cores say little.
 
+The room is saved as it changes, as `bloc workshop` saves its rooms (the server's timer thread
+writes the room's state file within a fifth of a second of each change), in a temporary
+directory removed at the end; `--no-save` measures without.
+
 Prints the median, p95 and max over every (round, page) pair, and the median and p95 over
 rounds of the slowest page. Target: p95 under 1 s. Not a test: it takes a few minutes (40
 pages load on 2 cores).
@@ -36,9 +40,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import socket
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -363,16 +369,31 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=12)
     ap.add_argument("--tabs-per-context", type=int, default=10)
     ap.add_argument("--no-browser", action="store_true", help="only the threads measurement")
+    ap.add_argument("--no-save", action="store_true", help="do not save the room as it changes")
     args = ap.parse_args()
     print(
         f"bench_workshop: {args.participants} participants, {args.rounds} rounds, "
         f"{os.cpu_count()} cores, {loads()}"
     )
-    bench_threads(args.participants, args.rounds)
-    if not args.no_browser:
-        if not CHROMIUM.exists():
-            raise SystemExit(f"{CHROMIUM} not found: scripts/setup --browser installs it")
-        bench_browsers(args.participants, args.rounds, args.tabs_per_context)
+    state = None
+    if not args.no_save:  # as `bloc workshop` does: every room saved as it changes
+        state = Path(tempfile.mkdtemp(prefix="bench-workshop-state-"))
+        WORKSHOP.state_dir = state
+        print(f"rooms saved as they change, in {state} (removed at the end)")
+    try:
+        bench_threads(args.participants, args.rounds)
+        if not args.no_browser:
+            if not CHROMIUM.exists():
+                raise SystemExit(f"{CHROMIUM} not found: scripts/setup --browser installs it")
+            bench_browsers(args.participants, args.rounds, args.tabs_per_context)
+        if state is not None:
+            saved = sorted(state.glob("room-*.json"))
+            size = max((f.stat().st_size for f in saved), default=0)
+            print(f"  {len(saved)} room file(s) saved, the largest {size / 1024:.0f} KB")
+    finally:
+        if state is not None:
+            WORKSHOP.state_dir = None
+            shutil.rmtree(state, ignore_errors=True)
 
 
 if __name__ == "__main__":

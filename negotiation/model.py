@@ -921,6 +921,51 @@ class BlocModel(mesa.Model):
     # ------------------------------------------------------------------------------------------
     # Forecasts anyone may ask for (queries: nothing in the run changes)
 
+    def invitation_outlook(self, actor: str) -> dict[str, Any]:
+        """When an outsider the open round does not invite would be invited, if the members
+        stay as they are (a query: nothing in the run changes). `next`: the first round from
+        the open one in which it would be, None if not before the run ends; `why` the reason it
+        is not now: "cooling" (it left in round `left` and is not invited back for `patience`
+        rounds), "list" (the convener `convener` designed its table without it; it designs
+        again in round `next`, when it may invite it), "tables" (no table it is a party to
+        sits yet: `table` opens in round `next`), "" (it is invited in the open round).
+        For the workshop's page of a seat with nothing to decide."""
+        r = self.round + 1
+        ag = self.country_agents[actor]
+        out: dict[str, Any] = {"next": None, "why": "", "left": ag.left_round,
+                               "patience": ag.patience, "convener": "", "table": ""}  # fmt: skip
+        listed = self._invitation_list
+        members = self.members
+        for q in range(r, self.rounds + 1):
+            if q > r and any(self._design_round(t, q) and t.designs
+                             for t in self.active_tracks(q)):  # fmt: skip
+                listed = None  # the convener weighs every party again
+            if self._cooling_off(actor, q):
+                out["why"] = out["why"] or "cooling"
+                continue
+            tracks = [t for t in self.active_tracks(q) if actor in t.parties]
+            if not tracks and not self.config.agenda.open_accession:
+                if not out["why"]:
+                    out["why"] = "tables"
+                    later = [t for t in self.config.agenda.tracks
+                             if actor in t.parties and t.start_round > q]  # fmt: skip
+                    out["table"] = min(later, key=lambda t: t.start_round).name if later else ""
+                continue
+            proposers = [self._track_proposer(t, q) for t in tracks]
+            if self.config.agenda.open_accession:
+                proposers.append(min(members, default=""))
+            if listed is not None and all(
+                p == listed[0] and actor not in listed[1] for p in proposers
+            ):
+                if not out["why"]:
+                    out["why"], out["convener"] = "list", listed[0]
+                continue
+            out["next"] = q
+            if q == r:
+                out["why"] = ""
+            return out
+        return out
+
     def gain_from_joining(
         self, actor: str, terms: Mapping[str, Any] | None = None, r: int | None = None
     ) -> dict[str, float]:
@@ -2225,6 +2270,12 @@ class BlocModel(mesa.Model):
     @property
     def events_df(self) -> pd.DataFrame:
         return pd.DataFrame(self._events, columns=["round", "actor", "kind", "text"])
+
+    @property
+    def event_count(self) -> int:
+        """Events told so far (rows of `events_df`): where a caller's own events of the same
+        moment go among them (the workshop's rooms tell theirs in the order they happened)."""
+        return len(self._events)
 
 
 _NO_GUESS_YET = object()  # BlocModel._guess_of before the first guess is made

@@ -38,6 +38,14 @@ people keep it) and seat a named participant (`Room.seat_person`); a message to 
 facilitator or the timer is told in the narrative with each silent seat and what was done for
 it (R2, `Room._closed_text`).
 
+What people see (a facilitator's review, U1-U5 and S9): a seat that left the bloc is told
+when it is invited back and what joining would be worth to it now (`RoomSnapshot.idle`), asks
+the facilitator to invite it back (`Room.ask_back`), who may (`Room.invite_back`, its
+patience lever); the facilitator replaces a participant's private link (`Room.new_link`: a
+link is a bearer credential) and sees each participant's devices; a room event keeps its place
+among the engine's (`RoomEvent.after`, `story_key`), so that every view tells a round in the
+order things happened.
+
 A room survives a restart of the server (issue 14, R1): a Workshop with a `state_dir` saves
 each room's state (`Room.state`: its record, which replays the model, and what the record
 leaves out: tokens, the facilitator key, teams, the open round's pending seats) to
@@ -51,6 +59,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import itertools
 import json
 import math
 import os
@@ -88,11 +97,13 @@ from negotiation.scenario import (
     validate,
 )
 from negotiation.types import (
+    COMPONENT_LABELS,
     Action,
     Decision,
     Reason,
     SupplierAction,
     SupplierMove,
+    money,
 )
 
 #: Crockford's base32: digits and capitals without I, L, O and U (no look-alikes).
@@ -131,7 +142,7 @@ MIN_SECRET = 12
 #: Room events that are about the roster, not the game: kept in the record, left out of the
 #: story participants and the projector read (forty "joined" lines would push every game
 #: event out of view).
-ROSTER_EVENTS = frozenset({"joined_room", "seat_lock"})
+ROSTER_EVENTS = frozenset({"joined_room", "seat_lock", "link"})
 MAX_NAME = 40
 #: A facilitator's message to the room has at most this many characters.
 MAX_MESSAGE = 300
@@ -157,6 +168,17 @@ SUPPLIER_MOVE_WORDS = {
 
 
 SEATS_LOCKED = "The facilitator has locked the seats: ask them for one."
+REPLACED_LINK = (
+    "This private link was replaced by the facilitator and no longer works: ask them for "
+    "your new one."
+)
+
+
+def told_lever(text: str) -> bool:
+    """Whether a lever event of the engine is told in a room's story: not a seat changing
+    hands (the room tells it in its own words), nor a lever set to the value it had (the
+    engine's "Lever set: ... unchanged", as when a slider went and came back in a round)."""
+    return "strateg" not in text and not text.startswith("Lever set:")
 
 
 def seat_locked(name: str, holders: Iterable[str] = ()) -> str:
@@ -347,12 +369,21 @@ def decode_decision(data: Mapping[str, Any]) -> Decision | SupplierMove:
     )
 
 
-def describe_decision(d: Mapping[str, Any], names: Mapping[str, str] | None = None) -> str:
-    """Plain words for a recorded decision: "accept", "counter: rare earths $60,000/t"."""
+def describe_decision(
+    d: Mapping[str, Any], names: Mapping[str, str] | None = None, member: bool = False
+) -> str:
+    """Plain words for a recorded decision, with display names for the ids in `names`
+    (minerals, a side offer's target): "accept the package", "stay in the bloc" (`member`: the
+    seat was a member, asked whether it stays), "counter-propose: Rare earths $60,000/t;
+    outsider penalty 10%", "side offer to Japan: $1.00bn a year"."""
     names = names or {}
+
+    def mineral(m: str) -> str:
+        return names.get(m, m).split(" (")[0]
+
     if d.get("type") == "move":
         action = d["action"]
-        minerals = ", ".join(names.get(m, m) for m in d.get("minerals") or ())
+        minerals = ", ".join(mineral(m) for m in d.get("minerals") or ())
         if action == "flood":
             return f"flood {minerals} ({d.get('intensity', 0):.0%})"
         if action == "export_controls":
@@ -362,15 +393,24 @@ def describe_decision(d: Mapping[str, Any], names: Mapping[str, str] | None = No
             return f"side offer to {target}: ${d.get('offer', 0) / 1e9:.2f}bn a year"
         return "sell normally"
     action = d["action"]
+    if action == "accept":
+        return "stay in the bloc" if member else "accept the package"
+    if action == "reject":
+        return "leave the bloc" if member else "reject the package"
     if action != "counter":
-        return action
+        return str(action)
     terms = d.get("terms") or {}
-    parts = [f"{names.get(m, m)} ${f:,.0f}/t" for m, f in (terms.get("floors") or {}).items()]
+    parts = [
+        f"{mineral(m)} " + (f"${f:,.0f}/t" if f > 0 else "no floor")
+        for m, f in (terms.get("floors") or {}).items()
+    ]
     if "penalty" in terms:
-        parts.append(f"penalty {float(terms['penalty']):.0%}")
+        parts.append(f"outsider penalty {float(terms['penalty']):.0%}")
     if "cost_sharing" in terms:
-        parts.append(f"cost sharing {terms['cost_sharing']}")
-    return "counter: " + ", ".join(parts) if parts else f"counter x{d.get('counter_scale', 1):g}"
+        parts.append(f"floor support shared {_sharing_words(terms['cost_sharing'])}")
+    if not parts:
+        return f"counter-propose floors x{d.get('counter_scale', 1):g}"
+    return "counter-propose: " + "; ".join(parts)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -453,7 +493,8 @@ class Participant:
     seat: str | None = None
     removed: bool = False
     sessions: int = 0  # browser pages open now
-    last_seen: float = 0.0
+    last_seen: float = 0.0  # when a page of theirs last opened or closed, or they last acted
+    devices: int = 0  # browsers with a page open now (S9: more than one may be someone else)
     client: str = field(default="", repr=False)  # the browser that joined (server side only)
 
 
@@ -533,6 +574,28 @@ class RoomEvent:
     text: str
     time: float
     seat: str = ""
+    #: how many of the engine's events had been told when this one happened (its place among
+    #: them: `story_key`); None in rooms saved before it was kept
+    after: int | None = None
+
+
+#: Room events that come after the engine's events of their round when their place among them
+#: is not known (rooms saved before `RoomEvent.after`): a round's close and the session's end.
+_CLOSING_KINDS = frozenset({"closed", "over"})
+
+
+def story_key(
+    r: int, n: int, room: bool = False, kind: str = "", after: int | None = None
+) -> tuple[int, int, int, int]:
+    """Where an event goes in a room's story, oldest first: by round, then in the order things
+    happened within the round. The engine's event number `n` of round `r`; or (`room`) the
+    room's event number `n`, told when `after` of the engine's events had been (it goes before
+    the engine's event number `after`)."""
+    if not room:
+        return (r, n, 1, 0)
+    if after is None:  # not known: before the round's play, but a close and the end after it
+        after = 1 << 60 if kind in _CLOSING_KINDS else -1
+    return (r, after, 0, n)
 
 
 @dataclass(frozen=True, eq=False)
@@ -626,6 +689,16 @@ class RoomSnapshot:
     message: str = ""
     #: practice runs the facilitator reset to round 0 so far
     practices: int = 0
+    #: for a country seat a person plays that is outside the bloc with nothing to decide in
+    #: the open round: why, when it is next invited, and what joining would be worth to it now
+    #: (`Room._idle_words`)
+    idle: Mapping[str, str] = field(default_factory=dict)
+    #: of those, the seats kept out because they left the bloc (cooling off): seat -> the round
+    #: they are next invited (None: not before the end); the facilitator may invite them back
+    #: sooner (`Room.invite_back`), and their people may ask for it (`Room.ask_back`)
+    cooling: Mapping[str, int | None] = field(default_factory=dict)
+    #: the seats whose people asked to be invited back, not answered yet
+    asks_back: frozenset[str] = frozenset()
     #: What pages derive from this snapshot, computed once for all of them (see `shared`).
     memo: dict = field(default_factory=dict, compare=False, repr=False)
     #: What pages derive from the records, computed once for all of them and every snapshot
@@ -699,17 +772,18 @@ class RoomSnapshot:
 
     def _narrative(self) -> list[tuple[int, str, str, str]]:
         ev = self.events_df
-        rows: list[tuple[int, int, str, str, str]] = []
+        rows: list[tuple[tuple, int, str, str, str]] = []
         for n, e in enumerate(ev.itertuples()):
-            if e.kind == "lever" and "strateg" in str(e.text):
-                continue  # a seat changing hands: the room tells it in its own words
-            rows.append((int(e.round), n, str(e.kind), str(e.text), str(e.actor or "")))
-        base = len(ev)
+            if e.kind == "lever" and not told_lever(str(e.text)):
+                continue
+            key = story_key(int(e.round), n)
+            rows.append((key, int(e.round), str(e.kind), str(e.text), str(e.actor or "")))
         for n, e in enumerate(self.room_events):
             if e.kind not in ROSTER_EVENTS:
-                rows.append((e.round, base + n, e.kind, e.text, ""))
-        rows.sort(key=lambda r: (r[0], r[1]))
-        return [(r, k, t, a) for r, _, k, t, a in reversed(rows)]
+                key = story_key(e.round, n, True, e.kind, e.after)
+                rows.append((key, e.round, e.kind, e.text, ""))
+        rows.sort(key=lambda row: row[0])
+        return [(r, k, t, a) for _, r, k, t, a in reversed(rows)]
 
     def deciders(self) -> dict[tuple[int, str], str]:
         """(round, seat) -> the person whose decision counted."""
@@ -763,6 +837,8 @@ class Room:
             agreement=RULE_WORDS[sc.agenda.agreement],
         )
         self._panels: dict[tuple[int, str], Panel] = {}  # the open round's, kept across versions
+        #: (model, round, seat) -> `_idle_words`
+        self._idle: dict[tuple[int, int, str], tuple[str, dict[str, Any]]] = {}
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self.version = 0
@@ -792,6 +868,12 @@ class Room:
         #: seats the facilitator locked (`lock_seat`); the facilitator's message to the room
         #: (`announce`); practice runs reset to round 0 (`reset_practice`), as recorded
         self.locked_seats: set[str] = set()
+        #: S9: the browsers each participant has pages open in (pid -> client -> pages), the
+        #: number of times their link was replaced, and the tokens replaced (-> pid)
+        self._pages: dict[str, dict[str, int]] = {}
+        self._page_ids = itertools.count(1)
+        self._link_gen: dict[str, int] = {}
+        self._revoked: dict[str, str] = {}
         self.message = ""
         self.practice: list[dict[str, Any]] = []
         self._required: frozenset[str] = frozenset()
@@ -824,7 +906,8 @@ class Room:
         r = self.model.round if self.phase == OVER else self.model.round + 1
         if self.phase == LOBBY:
             r = 0
-        self.room_events.append(RoomEvent(r, kind, text, self.clock(), seat))
+        after = self.model.event_count
+        self.room_events.append(RoomEvent(r, kind, text, self.clock(), seat, after))
 
     # ------------------------------------------------------------------------------------------
     # Who is who
@@ -832,10 +915,41 @@ class Room:
     def _person(self, token: str) -> Participant:
         p = self._by_token.get(token) if isinstance(token, str) else None
         if p is None:
+            if isinstance(token, str) and token in self._revoked:
+                raise Refused(REPLACED_LINK)
             raise Refused("This link is not valid in this room: join again with your name.")
         if p.removed:
             raise Refused("The facilitator removed you from this room.")
+        p.last_seen = self.clock()
         return p
+
+    def replaced(self, token: str) -> bool:
+        """Whether `token` was a private link the facilitator replaced (`new_link`)."""
+        with self._lock:
+            return isinstance(token, str) and token in self._revoked
+
+    def new_link(self, key: str, pid: str) -> Participant:
+        """The facilitator gives a participant a new private link (S9: a link is a bearer
+        credential, and one open on a device that is not theirs acts as them): a new token;
+        the old one stops working at once (its open pages say the link was replaced), and the
+        participant keeps their seat and team. The participant, with the new token."""
+        with self._lock:
+            self._admin(key)
+            p = self.participants.get(pid)
+            if p is None or p.removed:
+                raise WorkshopError("No such participant.")
+            old = p.token
+            del self._by_token[old]
+            self._revoked[old] = p.id
+            p.token = secrets.token_urlsafe(16)
+            self._by_token[p.token] = p
+            # The pages open on the old link count no more (their closing changes nothing).
+            self._pages[p.id] = {}
+            self._link_gen[p.id] = self._link_gen.get(p.id, 0) + 1
+            p.sessions = p.devices = 0
+            self._event("link", f"The facilitator gave {p.name} a new private link")
+            self._touch()
+            return replace(p)
 
     def _admin(self, key: str) -> None:
         if not (isinstance(key, str) and secrets.compare_digest(key, self.admin_token)):
@@ -1084,21 +1198,35 @@ class Room:
         )
         return bool(strat.classifier.get("human"))
 
-    def attach(self, token: str) -> Callable[[], None]:
-        """A browser page of this participant opened; call the result when it closes."""
+    def attach(self, token: str, client: str = "") -> Callable[[], None]:
+        """A browser page of this participant opened; call the result when it closes. `client`
+        is the browser (its session id): pages of one browser are one device; a page whose
+        browser is not known ("") counts as a device of its own."""
         with self._lock:
             p = self._person(token)
+            client = client or f"page-{next(self._page_ids)}"
+            gen = self._link_gen.get(p.id, 0)
+            pages = self._pages.setdefault(p.id, {})
+            pages[client] = pages.get(client, 0) + 1
             p.sessions += 1
-            p.last_seen = self.clock()
-            # The person's own pages say when their link is open on more than one (someone
-            # else may be acting as them): wake them when that starts or stops.
-            self._touch(public=p.sessions == 2)
+            was, p.devices = p.devices, len(pages)
+            # The person's own pages say when their link is open on more than one device
+            # (someone else may be acting as them): wake them when that starts or stops.
+            self._touch(public=(was > 1) != (p.devices > 1))
 
         def detach() -> None:
             with self._lock:
-                p.sessions = max(p.sessions - 1, 0)
                 p.last_seen = self.clock()
-                self._touch(public=p.sessions == 1)
+                if self._link_gen.get(p.id, 0) != gen:
+                    return  # a page of a link the facilitator replaced: it counts no more
+                pages = self._pages.get(p.id, {})
+                if client in pages:
+                    pages[client] -= 1
+                    if not pages[client]:
+                        del pages[client]
+                p.sessions = max(p.sessions - 1, 0)
+                was, p.devices = p.devices, len(pages)
+                self._touch(public=(was > 1) != (p.devices > 1))
 
         return detach
 
@@ -1185,6 +1313,48 @@ class Room:
             else:
                 self._event("message", "The facilitator took the message down")
             self._touch()
+
+    def ask_back(self, token: str) -> None:
+        """A person whose seat left the bloc and is not invited back yet (cooling off) asks
+        the facilitator to invite it back sooner (`invite_back`): said in the narrative, and
+        on the facilitator's page until answered. Once a round."""
+        with self._lock:
+            p = self._person(token)
+            self._require_running()
+            seat = p.seat
+            snap = self.snapshot()
+            if seat is None or seat not in snap.cooling:
+                raise WorkshopError("Your seat is not waiting to be invited back into the bloc.")
+            r = self.model.round + 1
+            if any(e.kind == "ask_back" and e.seat == seat and e.round == r
+                   for e in self.room_events):  # fmt: skip
+                raise WorkshopError("Asked already this round: the facilitator has it.")
+            self._event("ask_back", f"{self.names[seat]} ({p.name}) asks to be invited back "
+                        "into the bloc", seat)  # fmt: skip
+            self._touch()
+
+    def invite_back(self, key: str, seat: str) -> int:
+        """The facilitator lets a country that left the bloc be invited again from the next
+        round, rather than when its cooling-off ends: its patience (the rounds a country that
+        left is not invited back, and an agent member bears a loss) becomes the rounds since it
+        left, an engine lever like any other (in the record and the narrative). The round it is
+        invited from."""
+        with self._lock:
+            self._admin(key)
+            self._require_running()
+            m = self.model
+            o = m.invitation_outlook(seat) if seat in m.country_agents else {"why": ""}
+            if o["why"] != "cooling":
+                raise WorkshopError(f"{self.names.get(seat, seat)} is not cooling off.")
+            r = m.round + 1
+            if o["next"] == r + 1:
+                raise WorkshopError(f"{self.names[seat]} is invited again from round {r + 1}.")
+            self._call({"kind": "levers", "changes": {"patience": {seat: r - int(o["left"])}}})
+            self._event("invite_back", f"The facilitator invited {self.names[seat]} back to the "
+                        f"table from round {r + 1}", seat)  # fmt: skip
+            self._idle = {}  # its words change
+            self._touch()
+            return r + 1
 
     def reset_practice(self, key: str) -> None:
         """End a practice: the room goes back to round 0, before the start, with every person
@@ -1462,7 +1632,8 @@ class Room:
         self.closed[r] = how
         if how in CLOSED_WORDS:
             text = self._closed_text(r, how, silent, leads, was_member)
-            self.room_events.append(RoomEvent(r, "closed", text, self.clock()))
+            after = self.model.event_count
+            self.room_events.append(RoomEvent(r, "closed", text, self.clock(), after=after))
         self._pending_seats = {}
         self._open_round()
         self._touch()
@@ -1685,6 +1856,26 @@ class Room:
                     cache[(prep.round, s)] = self._panel(s, prep)
                 panels[s] = cache[(prep.round, s)]
             self._panels = cache
+        idle: dict[str, str] = {}
+        cooling: dict[str, int | None] = {}
+        if prep is not None:
+            for st in seats:
+                if st.person and not st.required and st.role == "country" and not st.member:
+                    key = (id(m), prep.round, st.seat)
+                    if key not in self._idle:
+                        self._idle = {k: x for k, x in self._idle.items() if k[:2] == key[:2]}
+                        self._idle[key] = self._idle_words(st.seat)
+                    words, outlook = self._idle[key]
+                    if words:
+                        idle[st.seat] = words
+                    if outlook["why"] == "cooling":
+                        cooling[st.seat] = outlook["next"]
+        asked = set()
+        for e in self.room_events:
+            if e.kind == "ask_back":
+                asked.add(e.seat)
+            elif e.kind == "invite_back":
+                asked.discard(e.seat)
         tables = self._records()
         records = (id(m), m.round, len(m.lever_log), self.phase)
         if self._round_memo[0] != records:
@@ -1734,7 +1925,60 @@ class Room:
             locked_seats=frozenset(self.locked_seats),
             message=self.message,
             practices=len(self.practice),
+            idle=idle,
+            cooling=cooling,
+            asks_back=frozenset(asked & set(cooling)),
         )
+
+    def _idle_words(self, seat: str) -> tuple[str, dict[str, Any]]:
+        """For a country seat outside the bloc that the open round does not ask: why not, the
+        round it is next invited if the members stay as they are (`BlocModel.
+        invitation_outlook`), and what joining the bloc as it stands would be worth to it in
+        this round's markets (`BlocModel.gain_from_joining`): what it is missing."""
+        m, name = self.model, self.names[seat]
+        o = m.invitation_outlook(seat)
+        r = m.round + 1
+        if any(e.kind == "invite_back" and e.seat == seat and e.round == r
+               for e in self.room_events):  # fmt: skip
+            o = {**o, "why": "back", "next": r + 1}  # its new patience acts from round r + 1
+        if not o["why"]:
+            return "", o
+        nxt = o["next"]
+        if o["why"] == "back":
+            why = f"the facilitator invited {name} back to the table"
+            when = f"{name} is invited again from round {nxt}"
+        elif o["why"] == "cooling":
+            p = o["patience"]
+            why = (
+                f"{name} left the bloc in round {o['left']}, and a country that leaves is not "
+                f"invited back for {p} round{'s' if p != 1 else ''}"
+            )
+            when = f"{name} is next invited in round {nxt}" if nxt else ""
+        elif o["why"] == "list":
+            why = f"{self.names.get(o['convener'], o['convener'])} drew up its table without {name}"
+            when = f"it draws it up again in round {nxt}, and may invite {name} then" if nxt else ""
+        else:
+            table = f" (the {o['table']} talks)" if o["table"] else ""
+            why = f"no table {name} sits at has opened yet{table}"
+            when = f"{name} is first invited in round {nxt}" if nxt else ""
+        if not when:
+            when = f"{name} is not invited again before the session ends (round {m.rounds})"
+        gain = m.gain_from_joining(seat)
+        total = sum(gain.values())
+        moved = sorted(gain.items(), key=lambda kv: abs(kv[1]), reverse=True)
+        items = ", ".join(
+            f"{COMPONENT_LABELS[c]} {money(x)}" for c, x in moved[:3] if abs(x) >= 5e5
+        )
+        worth = (
+            f"joining the bloc as it stands would be worth {money(total)} a year to {name} in "
+            f"this round's markets" + (f" ({items})" if items else "")
+        )
+        missing = (
+            f"What {name} is missing: {worth}."
+            if total > 0
+            else f"Staying out pays for now: {worth}."
+        )
+        return f"{why[:1].upper()}{why[1:]}: {when}. {missing}", o
 
     def _panel(self, seat: str, prep: Any) -> Panel:
         m = self.model
@@ -1881,6 +2125,7 @@ class Room:
                     "pending_seats": dict(self._pending_seats),
                     "required": sorted(self._required),
                     "banned_clients": sorted(self._banned_clients),
+                    "replaced_links": dict(self._revoked),
                     "banned_names": sorted(self._banned),
                     "paused": self.paused,
                     "time_left": left,
@@ -1995,6 +2240,7 @@ class Room:
                     str(e["text"]),
                     float(t),
                     str(e.get("seat", "")),
+                    None if e.get("after") is None else int(e["after"]),
                 )  # fmt: skip
                 for e, t in zip(rec["room_events"], times, strict=True)
             ]
@@ -2002,6 +2248,9 @@ class Room:
             self._pending_seats = {str(k): str(v) for k, v in priv["pending_seats"].items()}
             self._required = frozenset(str(s) for s in priv["required"])
             self._banned_clients = {str(c) for c in priv["banned_clients"]}
+            self._revoked = {
+                str(t): str(pid) for t, pid in (priv.get("replaced_links") or {}).items()
+            }
             self._banned = {str(n) for n in priv["banned_names"]}
             self.locked_seats = {str(s) for s in rec.get("locked_seats") or ()}
             if self.locked_seats - set(self.seats):
@@ -2045,9 +2294,13 @@ def spreadsheet_csv(df: pd.DataFrame) -> str:
 
 
 def _event_data(e: RoomEvent) -> dict[str, Any]:
-    """A room event as the record keeps it."""
-    return {"round": e.round, "kind": e.kind, "text": e.text, "time": now_iso(e.time),
-            "seat": e.seat}  # fmt: skip
+    """A room event as the record keeps it (`after`, its place among the engine's events,
+    where it is known)."""
+    out = {"round": e.round, "kind": e.kind, "text": e.text, "time": now_iso(e.time),
+           "seat": e.seat}  # fmt: skip
+    if e.after is not None:
+        out["after"] = e.after
+    return out
 
 
 def _sharing_words(sharing: Any) -> str:
@@ -2093,11 +2346,19 @@ def tables_from_record(rec: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     (the engine's and the room's), levers, participants."""
     minerals = [m for m in rec["scenario_data"].get("minerals", {})]
     names = {a: x.get("name", a) for a, x in rec["scenario_data"].get("actors", {}).items()}
+    words = {m: x.get("name", m) for m, x in rec["scenario_data"].get("minerals", {}).items()}
+    words.update(names)
+    # The members as each round opened (after the round before it): a member decides to stay.
+    members_after = {
+        int(row["round"]): set(str(row.get("members") or "").split("+"))
+        for row in rec["outcomes"]["rounds"]
+    }
     rows = []
     for act in rec["actions"]:
         if act["kind"] != "submit":
             continue
         d = act["decision"]
+        member = act["seat"] in members_after.get(int(act["round"]) - 1, ())
         terms = d.get("terms") or {}
         row = {
             "round": act["round"],
@@ -2108,7 +2369,7 @@ def tables_from_record(rec: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
             "time": act["time"],
             "type": d["type"],
             "action": d["action"],
-            "words": describe_decision(d),
+            "words": describe_decision(d, words, member),
             "counter_scale": d.get("counter_scale"),
             "penalty": terms.get("penalty"),
             "cost_sharing": (
@@ -2144,11 +2405,16 @@ def tables_from_record(rec: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         rounds["closed_at"] = [plays.get(int(r), "") for r in rounds["round"]]
     events = pd.DataFrame(out["events"], columns=["round", "actor", "kind", "text"])
     events["source"] = "model"
-    room = pd.DataFrame(
-        rec.get("room_events", []), columns=["round", "kind", "text", "time", "seat"]
-    )
+    kept = rec.get("room_events", [])
+    room = pd.DataFrame(kept, columns=["round", "kind", "text", "time", "seat"])
     room = room.rename(columns={"seat": "actor"}).assign(source="room")
-    events = pd.concat([events, room], ignore_index=True).sort_values("round", kind="stable")
+    # In the order things happened (`story_key`), as the room's pages tell them.
+    keys = [story_key(int(r), n) for n, r in enumerate(events["round"])]
+    keys += [story_key(int(e["round"]), n, True, e["kind"], e.get("after"))
+             for n, e in enumerate(kept)]  # fmt: skip
+    events = pd.concat([events, room], ignore_index=True)
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    events = events.iloc[order]
     levers = pd.DataFrame(
         rec.get("lever_changes", []), columns=["round", "lever", "before", "after"]
     )

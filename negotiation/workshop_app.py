@@ -15,8 +15,9 @@ Pages (one server, many rooms):
   facilitator locked it for someone else (then the page says so, and whom it is kept for).
 - `/facilitator?room=CODE&key=KEY`: who has decided; start, force, pause, extend, timer,
   visibility, teams and removals; seat locks, seat links and seating a named participant; a
-  message to the room; the practice reset; the debrief charts (the last round's bargaining
-  chart among them) and the exports.
+  message to the room; the practice reset; each participant's devices and a new private link;
+  a country that left invited back; the debrief charts (the last round's bargaining chart
+  among them) and the exports. It says at its top that it must never be projected.
 - `/debrief?room=CODE&key=KEY`: the printable debrief (facilitator only): results by country,
   the timeline, the decisions with their reasons, the room against agent-only runs; the
   browser's Print (Save as PDF) gives a clean document, a section a page.
@@ -77,6 +78,7 @@ from negotiation.workshop import (
     MAX_MESSAGE,
     MAX_UPLOAD_BYTES,
     OVER,
+    REPLACED_LINK,
     RUNNING,
     WORKSHOP,
     CounterChoice,
@@ -92,7 +94,13 @@ from negotiation.workshop import (
     encode_decision,
     normalize_code,
 )
-from negotiation.workshop_debrief import debrief_html, in_names, summary_html
+from negotiation.workshop_debrief import (
+    TERMS_SHOWN,
+    debrief_html,
+    decision_lines,
+    story_words,
+    summary_html,
+)
 
 logger = logging.getLogger("bloc.workshop")
 #: When a list, each page's watcher appends (round, public version, time) once it has
@@ -127,6 +135,8 @@ CSS = """
 .ws-big .ws-code { font-size: 64px; }
 .ws-big { font-size: 24px; }
 .ws-big .ws-round { font-size: 40px; }
+.ws-big .ws-timer-row { font-size: 32px; align-items: center !important; }
+.ws-big .ws-timer { font-size: 96px; line-height: 1.1; }
 .ws-table { border-collapse: collapse; margin: 4px 0 10px 0; }
 .ws-table th, .ws-table td { padding: 3px 12px 3px 0; text-align: left; vertical-align: top; }
 .ws-table td.num, .ws-table th.num { text-align: right; }
@@ -787,6 +797,12 @@ def seat_words(snap: RoomSnapshot, seat: str) -> str:
     return snap.names.get(seat, seat)
 
 
+def decision_words(info: RoomSnapshot | RoomInfo, d: Mapping[str, Any], member: bool) -> str:
+    """A decision in words, with the names of its minerals and of a side offer's target
+    (`describe_decision`); `member`: the seat was asked whether it stays in the bloc."""
+    return describe_decision(d, {**info.mineral_names, **info.names}, member)
+
+
 def status_line(snap: RoomSnapshot) -> str:
     if snap.phase == LOBBY:
         return "Waiting for the facilitator to start the session."
@@ -811,12 +827,21 @@ def head_html(snap: RoomSnapshot, extra: str = "") -> str:
     return snap.shared(("head", extra), lambda: _head_html(snap, extra))
 
 
+def shown_round(snap: RoomSnapshot) -> int:
+    """The round a page's header names: the open one while the session runs (the round people
+    decide in, as the decision panel and the narrative call it), 0 before the start, the last
+    one played at the end."""
+    return snap.open_round if snap.phase == RUNNING else snap.round
+
+
 def _head_html(snap: RoomSnapshot, extra: str) -> str:
-    day = snap.round * snap.round_days
+    day = snap.round * snap.round_days  # the open round starts on this day
     members = ", ".join(seat_words(snap, a) for a in snap.members) or "nobody"
+    # data-round: rounds played (what tests and benchmarks wait on); the words: `shown_round`
     return (
         f"<div class='ws-head'><span class='ws-round' data-round='{snap.round}' "
-        f"data-phase='{snap.phase}' data-version='{snap.public_version}'>Round {snap.round} of "
+        f"data-shown='{shown_round(snap)}' data-phase='{snap.phase}' "
+        f"data-version='{snap.public_version}'>Round {shown_round(snap)} of "
         f"{snap.rounds}</span><span class='ws-muted'>day {day} · {escape(snap.title)}"
         f"{escape(extra)}</span></div>"
         f"<div class='ws-members' data-members='{'+'.join(snap.members)}'><b>Members "
@@ -848,7 +873,7 @@ def _narrative_html(snap: RoomSnapshot, limit: int) -> str:
         tag = f" <span class='ws-chip person'>{escape(person)}</span>" if person else ""
         items.append(
             f"<li class='ws-ev-{escape(kind)}'><span class='r'>round {r}</span>"
-            f"{escape(in_names(snap, text, actor))}{tag}</li>"
+            f"{escape(story_words(snap, kind, text, actor))}{tag}</li>"
         )
     if not items:
         items = ["<li>Nothing has happened yet.</li>"]
@@ -879,7 +904,7 @@ def _seats_html(snap: RoomSnapshot, reveal: bool, me: str) -> str:
             if snap.phase == RUNNING and not s.person:
                 state = "<span class='ws-muted'>an agent decides</span>"
         elif s.decided:
-            words = describe_decision(s.decision, snap.mineral_names) if s.decision else ""
+            words = decision_words(snap, s.decision, s.member) if s.decision else ""
             state = "<span class='ws-chip decided'>decided</span>" + (
                 f" {escape(words)}" if reveal and words else ""
             )
@@ -1005,7 +1030,12 @@ def LiveButton(live: Live, name: str, part: dict[str, Any], on_click: Callable, 
 
 @solara.component
 def CountryPanel(
-    page: ParticipantPage, panel: Panel, submit: Callable, preview: Callable, choices: Callable
+    page: ParticipantPage,
+    panel: Panel,
+    submit: Callable,
+    preview: Callable,
+    choices: Callable,
+    paused: bool = False,
 ):
     """Join or not (accept, reject, counter-propose), or stay or leave for a member: one layout,
     the words written in place when a seat that joined is asked to stay."""
@@ -1036,6 +1066,7 @@ def CountryPanel(
             parts["panel-yes"],
             lambda: submit(Decision(Action.ACCEPT, Reason({}))),
             color="primary",
+            disabled=paused,
         )
         LiveButton(
             live,
@@ -1044,6 +1075,7 @@ def CountryPanel(
             lambda: submit(Decision(Action.REJECT, Reason({}))),
             color="error",
             outlined=True,
+            disabled=paused,
         )
         LiveButton(
             live,
@@ -1052,6 +1084,7 @@ def CountryPanel(
             lambda: counter_open.set(not counter_open.value),
             outlined=True,
             class_="ws-counter-open",
+            disabled=paused,
         )
     if staying or not counter_open.value:
         return
@@ -1124,10 +1157,12 @@ def CountryPanel(
                 on_click=lambda: counter_forecast.set(
                     {**(preview(terms()) or {}), "_round": panel.round}
                 ),
+                disabled=paused,
             )
             solara.Button(
                 "Send the counter-proposal",
                 color="primary",
+                disabled=paused,
                 classes=["ws-counter-send"],
                 on_click=lambda: submit(Decision(Action.COUNTER, Reason({}), terms=terms())),
             )
@@ -1168,7 +1203,10 @@ def counter_forecast_html(f: Mapping[str, Any]) -> tuple[str, str]:
 
 
 @solara.component
-def SupplierPanel(page: ParticipantPage, panel: Panel, submit: Callable, preview: Callable):
+def SupplierPanel(
+    page: ParticipantPage, panel: Panel, submit: Callable, preview: Callable, paused: bool = False
+):
+    """The supplier's move (`paused`: its buttons wait while the room is paused)."""
     panel = page.current_panel(panel)
     info = page.room.info
     action = solara.use_reactive("normal")
@@ -1177,9 +1215,10 @@ def SupplierPanel(page: ParticipantPage, panel: Panel, submit: Callable, preview
     target = solara.use_reactive(panel.members[0] if panel.members else "")
     offer = solara.use_reactive(1.0)
     result = solara.use_reactive({})
-    # A forecast shown is for its round, and a side offer's choice of country follows the
-    # members: then the page re-renders each round.
-    page.sticky = bool(result.value) or action.value == "side_offer"
+    # A forecast shown is for its round, a side offer's choice of country follows the members,
+    # and a move chosen (not selling normally) starts afresh next round: then the page
+    # re-renders when the round changes, and this form, keyed by its round, is a new one.
+    page.sticky = bool(result.value) or action.value != "normal"
     solara.use_effect(lambda: lambda: setattr(page, "sticky", False), [])
     Slot("panel-intro", panel_parts(info, panel)["panel-intro"], tag="p")
     with solara.ToggleButtonsSingle(value=action, classes=["ws-supplier-action"]):
@@ -1227,10 +1266,12 @@ def SupplierPanel(page: ParticipantPage, panel: Panel, submit: Callable, preview
             outlined=True,
             classes=["ws-supplier-forecast"],
             on_click=lambda: result.set({**(preview(move()) or {}), "_round": panel.round}),
+            disabled=paused,
         )
         solara.Button(
             "Make this move",
             color="primary",
+            disabled=paused,
             classes=["ws-supplier-send"],
             on_click=lambda: submit(move()),
         )
@@ -1266,14 +1307,23 @@ def notes_html(snap: RoomSnapshot, me: Participant | None, seat: str) -> str:
         else:
             text = f"Nothing for {state.name} to decide this round: waiting for the others."
         notes.append(f"<p class='ws-nothing'>{escape(text)}</p>")
+        if seat in snap.idle:  # outside the bloc, not asked: why, until when, what it misses
+            notes.append(f"<p class='ws-idle'>{escape(snap.idle[seat])}</p>")
+        if seat in snap.asks_back:
+            notes.append(
+                f"<p class='ws-asked-back ws-muted'>You asked the facilitator to invite "
+                f"{escape(state.name)} back: they have your request.</p>"
+            )
     else:
         notes.append(f"<h3>Round {panel.round}: your decision as {escape(state.name)}</h3>")
         if state.decided and state.decision:
-            words = describe_decision(state.decision, snap.mineral_names)
+            words = decision_words(snap, state.decision, panel.kind == "stay")
             notes.append(
                 f"<p class='ws-decided'>Decided: <b>{escape(words)}</b> (by "
                 f"{escape(state.decided_by)}). You can change it until the round closes.</p>"
             )
+        elif not snap.solo:  # what the room does for the seat if it stays silent
+            notes.append(f"<p class='ws-default ws-muted'>{escape(default_words(snap, panel))}</p>")
         submitter = bool(me and state.holders and state.holders[0] == me.id)
         if not submitter and me is not None and me.seat == seat:
             notes.append(
@@ -1281,8 +1331,29 @@ def notes_html(snap: RoomSnapshot, me: Participant | None, seat: str) -> str:
                 "talk it over with them.</p>"
             )
         if snap.paused:
-            notes.append("<p class='ws-banner'>Paused by the facilitator.</p>")
+            notes.append(
+                "<p class='ws-banner ws-paused'>Paused by the facilitator: you can decide once "
+                "they resume.</p>"
+            )
     return "".join(notes)
+
+
+def default_words(snap: RoomSnapshot, panel: Panel) -> str:
+    """What is done for a seat that has not decided when its round closes (`Room._play`: an
+    agent answers for a silent invitee, a member stays, the supplier sells normally)."""
+    name = seat_words(snap, panel.seat)
+    if panel.kind == "supplier":
+        default = "you sell normally"
+    elif panel.kind == "stay":
+        default = f"{name} stays in the bloc"
+    else:
+        default = f"an agent decides for {name} (as it would have, had no person taken the seat)"
+    when = (
+        "its time runs out or the facilitator closes it"
+        if snap.time_left is not None
+        else "the facilitator closes it"
+    )
+    return f"Not decided yet. If the round closes before you decide ({when}), {default}."
 
 
 def message_html(message: tuple[int, str, str], open_round: int) -> str:
@@ -1354,6 +1425,7 @@ class ParticipantPage:
             return (*key, snap.settings.teams, seats, snap.locked_seats)
         panel, _ = self.panel(snap, seat)
         key += (_family(panel),)  # joining, staying or none this round: the same layout
+        key += (snap.paused,)  # the panel's buttons are disabled while the room is paused
         if panel is not None and self.sticky:
             key += (panel.round,)
         if snap.solo:  # the charts
@@ -1378,6 +1450,7 @@ class ParticipantPage:
             out["panel-box"] = {"class_": "" if hidden or panel is None else panel_class(seat)}
             out["panel-body"] = {"style_": "display: none" if hidden else ""}
             out["message"] = message_html(self.message, snap.open_round)
+            out["ask-back"] = ask_back_part(snap, seat)
             out["last"] = _last_round_html(snap, seat)
         reveal = snap.settings.show_decisions or snap.solo
         out["lower"] = snap.shared(
@@ -1390,10 +1463,10 @@ class ParticipantPage:
         """After the header's title: who the page is for, and a warning when the person's
         private link is open on several pages (a second device may be someone else's)."""
         text = f" · you: {me.name}" + (f", {snap.names[me.seat]}" if me.seat else "")
-        if me.sessions > 1:
+        if me.devices > 1:
             text += (
-                f" · your link is open on {me.sessions} pages: if one is not yours, tell the "
-                "facilitator"
+                f" · your link is open on {me.devices} devices: if one is not yours, tell the "
+                "facilitator (they can give you a new link)"
             )
         return text
 
@@ -1405,6 +1478,15 @@ class ParticipantPage:
 
     def refresh(self) -> None:
         self.live.update(self.room.snapshot())
+
+    def ask_back(self) -> None:
+        """Ask the facilitator to invite the seat back into the bloc (`Room.ask_back`)."""
+        r = self.live.snap.open_round
+        try:
+            self.room.ask_back(self.token)
+        except WorkshopError as e:
+            self.message = (r, "error", str(e))
+        self.refresh()
 
     def actions(self, seat: str) -> tuple[Callable, Callable, Callable, Callable]:
         """Submit, the forecasts and the named counters, for `seat`; the room checks the token
@@ -1425,7 +1507,9 @@ class ParticipantPage:
             r = self.live.snap.open_round
             seen = self.live.shown_round()  # the decision is for the round the person saw
             if guarded(lambda: room.submit(token, seat, decision, for_round=seen) or True):
-                words = describe_decision(encode_decision(decision), room.info.mineral_names)
+                panel = self.live.snap.panels.get(seat)
+                member = panel is not None and panel.kind == "stay"
+                words = decision_words(room.info, encode_decision(decision), member)
                 self.message = (r, "ok", f"Sent: {words}.")
             self.refresh()
 
@@ -1462,10 +1546,17 @@ def DecisionArea(page: ParticipantPage, seat: str, notes: str, message: str):
         Slot("notes", notes, "ws-notes")
         with rv.Html(tag="div", style_="display: none" if hidden else "") as body:
             if panel is not None and snap.phase == RUNNING:
-                if panel.kind == "supplier":
-                    SupplierPanel(page, panel, submit, preview_move).key("supplier")
+                # The page re-renders on a pause (its layout): the buttons wait while paused.
+                if panel.kind == "supplier":  # a new form each round
+                    SupplierPanel(page, panel, submit, preview_move, snap.paused).key(
+                        f"supplier{panel.round}"
+                    )
                 else:
-                    CountryPanel(page, panel, submit, preview_counter, choices).key("country")
+                    CountryPanel(page, panel, submit, preview_counter, choices, snap.paused).key(
+                        "country"
+                    )
+    if seat != snap.supplier:  # shown (in place) while the seat waits to be invited back
+        LiveButton(page.live, "ask-back", ask_back_part(snap, seat), page.ask_back, outlined=True)
     Slot("message", message, "ws-message")
 
     def register() -> Callable[[], None]:
@@ -1479,6 +1570,17 @@ def DecisionArea(page: ParticipantPage, seat: str, notes: str, message: str):
         return unregister
 
     solara.use_effect(register, [page.live])
+
+
+def ask_back_part(snap: RoomSnapshot, seat: str) -> dict[str, Any]:
+    """The button that asks the facilitator to invite a seat that left the bloc back (shown
+    while it cools off and has not asked yet), as a live part: it comes and goes in place."""
+    shown = snap.phase == RUNNING and seat in snap.cooling and seat not in snap.asks_back
+    return {
+        "children": [f"Ask the facilitator to invite {seat_words(snap, seat)} back"],
+        "class_": "ws-ask-back",
+        "style_": "" if shown else "display: none",
+    }
 
 
 def panel_class(seat: str) -> str:
@@ -1563,7 +1665,7 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
 
     def attach():
         try:
-            return room.attach(token)
+            return room.attach(token, client_id())
         except WorkshopError:
             return None
 
@@ -1577,7 +1679,9 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
         message = (
             "The facilitator removed you from this room."
             if me
-            else ("This link is not valid in this room.")
+            else REPLACED_LINK
+            if room.replaced(token)
+            else "This link is not valid in this room."
         )
         html("p", escape(message), "ws-error ws-refused")
         if navigate:
@@ -1621,10 +1725,11 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
                 classes=["ws-play-on"],
                 on_click=lambda: _safe(lambda: room.play_on(token), refresh),
             )
-    else:
+    elif not snap.finished:  # at the end there is no seat to take
         SeatChooser(room, snap, token, refresh)
     if (
         me.seat
+        and not snap.finished
         and not snap.solo
         and not snap.settings.seats_locked
         and me.seat not in snap.locked_seats
@@ -1652,18 +1757,41 @@ def _last_round_html(snap: RoomSnapshot, seat: str) -> str:
     """What the seat did in the round just played, and what came of it."""
     if snap.round < 1:
         return ""
-    return snap.shared(("last", seat), lambda: _last_round(snap, seat))
+    return snap.per_round(("last", seat), lambda: _last_round(snap, seat))
 
 
 def _last_round(snap: RoomSnapshot, seat: str) -> str:
-    mine = [t for r, _, t, a in snap.narrative(60) if r == snap.round and a == seat]
-    last = snap.rounds_df.iloc[-1]
-    members = str(last["members"]).split("+") if last["members"] else []
-    inside = "in the bloc" if seat in members else "outside the bloc"
-    if seat == snap.supplier:
-        inside = f"the supplier's move: {str(last['supplier_action']).replace('_', ' ')}"
-    text = " ".join(mine) or "No move of yours was recorded."
-    return f"<b>Round {snap.round}</b> ({escape(inside)}): {escape(text)}"
+    """The round just played, for the seat: who decided what for it (a person by name; nobody,
+    when the round closed without them, and the default taken; an agent), and the narrative's
+    lines about it; or that it had nothing to decide. From the records only (`per_round`)."""
+    r, name = snap.round, seat_words(snap, seat)
+    line = next((x for x in decision_lines(snap, seat) if x.round == r), None)
+    closes = {e.text for e in snap.room_events if e.kind == "closed" and e.round == r}
+    if line is None:
+        said = [f"{name} had nothing to decide in round {r}."]
+    elif line.person:
+        what = line.words
+        if line.terms and line.decision == "counter":
+            what += f" ({line.terms.removeprefix('counter-propose: ')})"
+        elif line.terms and line.decision in TERMS_SHOWN:
+            what = line.terms  # a move: "flood Rare earths (50%)"
+        said = [f"{line.person} decided for {name}: {what}."]
+    elif line.human:  # a person's seat, silent when the round closed
+        default = line.decision in ("stay", "normal")
+        what = (
+            f"it {line.words} (the default)"
+            if default
+            else f"an agent decided for it and it {line.words}"
+        )
+        said = [f"Nobody decided for {name} before round {r} closed: {what}."]
+    else:
+        said = [f"An agent played {name} in round {r}: it {line.words}."]
+    if line is not None:
+        said += [t for t in line.reasons if t not in closes and t != "The supplier sold normally."]
+    if seat != snap.supplier:
+        said.append(f"{name} is {'in' if seat in snap.members else 'outside'} the bloc.")
+    text = " ".join(t if t.endswith((".", "!", "?")) else t + "." for t in said)
+    return f"<b>Last round (round {r}):</b> {escape(text)}"
 
 
 def _lower_html(snap: RoomSnapshot, reveal: bool, seat: str | None) -> str:
@@ -1814,6 +1942,13 @@ def FacilitatorView(room: Room, key: str):
     join_url = base + link("join", room=room.code)
     projector = link("projector", room=room.code)
     solara.Title(f"Bloc · facilitator · {room.code}")
+    html(
+        "div",
+        "<b>Your page only: never on the projector.</b> Its address holds your facilitator "
+        "key, and it lists every participant's private link: whoever sees them can run the "
+        "room or act as a participant. Put the <b>Projector view</b> on the big screen.",
+        "ws-banner ws-facilitator-warning ws-no-print",
+    )
     with solara.Div(classes=["ws-head"]):
         html("span", escape(room.code), "ws-code", **{"data-code": room.code})
         html(
@@ -1992,10 +2127,69 @@ def _seconds(label: str) -> int:
     return 0
 
 
+def presence_html(p: Participant) -> str:
+    """Whether a participant's private link is open, on how many pages and devices (S9: a link
+    is a bearer credential, and a second device may be someone else acting as them), or when
+    it was last seen."""
+    if not p.sessions:
+        since = time.strftime("%H:%M", time.localtime(p.last_seen))
+        return (
+            f"<span class='ws-offline' data-devices='0' data-pages='0'>offline</span>"
+            f" <span class='ws-muted ws-last-seen'>(last seen {since})</span>"
+        )
+    pages = f", open on {p.sessions} pages" if p.sessions > 1 else ""
+    if p.devices > 1:
+        pages += f" on {p.devices} devices"
+    warn = (
+        " <span class='ws-chip waiting ws-devices'>several devices: one may not be theirs "
+        "(New link stops the others)</span>"
+        if p.devices > 1
+        else ""
+    )
+    return (
+        f"<span class='ws-online' data-devices='{p.devices}' data-pages='{p.sessions}'>online"
+        f"{pages}</span>{warn}"
+    )
+
+
 @solara.component
 def RoomTab(room: Room, snap: RoomSnapshot, key: str, do: Callable, base: str):
+    new_link = solara.use_reactive("")  # the new private link the facilitator just made
+
+    def give_new_link(pid: str) -> None:
+        out: list[Participant] = []
+        do(lambda: out.append(room.new_link(key, pid)))
+        if out:
+            url = base + link("join", room=room.code, token=out[0].token)
+            new_link.set(
+                f"{out[0].name}'s new private link: {url} (give it to them; the old one no "
+                "longer works, and pages open on it stop)"
+            )
+
     html("h3", "Seats")
     html("div", seats_html(snap, reveal=True))
+    for seat, nxt in snap.cooling.items():  # out of the bloc, not invited back yet
+        state = snap.seat(seat)
+        asked = seat in snap.asks_back
+        when = f"invited again from round {nxt}" if nxt else "not invited again before the end"
+        with solara.Row(gap="10px", style={"align-items": "center", "flex-wrap": "wrap"},
+                        classes=[f"ws-cooling-{seat}"]):  # fmt: skip
+            html(
+                "span",
+                f"<b>{escape(state.name)}</b> ({escape(', '.join(state.holder_names))}) left the "
+                f"bloc and waits: {escape(when)}."
+                + (
+                    " <span class='ws-chip waiting'>asks to be invited back</span>" if asked else ""
+                ),
+                "ws-cooling" + (" ws-asks-back" if asked else ""),
+            )
+            if nxt != snap.open_round + 1:
+                solara.Button(
+                    f"Invite {state.name} back from round {snap.open_round + 1}",
+                    outlined=True,
+                    classes=[f"ws-invite-back-{seat}"],
+                    on_click=lambda seat=seat: do(lambda: room.invite_back(key, seat)),
+                )
     SeatControls(room, snap, key, do, base)
     teams = [s for s in snap.seats if len(s.holders) > 1]
     for s in teams:
@@ -2012,25 +2206,19 @@ def RoomTab(room: Room, snap: RoomSnapshot, key: str, do: Callable, base: str):
     html("h3", f"Participants ({sum(not p.removed for p in snap.participants)})")
     if not snap.participants:
         html("p", "Nobody has joined yet.", "ws-muted")
+    if new_link.value:
+        html("p", escape(new_link.value), "ws-ok ws-new-link")
     for p in snap.participants:
         if p.removed:
             continue
         seat = snap.names.get(p.seat or "", "no seat")
-        online = "online" if p.sessions else "offline"
-        # A private link is a bearer credential: the same link open twice may be a second
-        # person acting as this one.
-        pages = f", open on {p.sessions} pages" if p.sessions > 1 else ""
         rejoin = base + link("join", room=room.code, token=p.token)
         with solara.Row(
             gap="10px",
             style={"align-items": "center", "flex-wrap": "wrap"},
             classes=[f"ws-person-{p.id}"],
         ):
-            html(
-                "span",
-                f"<b>{escape(p.name)}</b> · {escape(seat)} · "
-                f"<span class='ws-{online}' data-pages='{p.sessions}'>{online}{pages}</span>",
-            )
+            html("span", f"<b>{escape(p.name)}</b> · {escape(seat)} · {presence_html(p)}")
             html(
                 "a",
                 "rejoin link",
@@ -2050,6 +2238,12 @@ def RoomTab(room: Room, snap: RoomSnapshot, key: str, do: Callable, base: str):
                     dense=True,
                 )
             solara.Button(
+                "New link",
+                text=True,
+                classes=[f"ws-new-link-{p.id}"],
+                on_click=lambda p=p: give_new_link(p.id),
+            )
+            solara.Button(
                 "Remove",
                 text=True,
                 color="error",
@@ -2066,7 +2260,7 @@ def RoomTab(room: Room, snap: RoomSnapshot, key: str, do: Callable, base: str):
     html("h3", "Decisions this round")
     rows = [
         f"<tr><td>{escape(snap.names[d['seat']])}</td><td>{escape(d['participant'])}</td>"
-        f"<td>{escape(describe_decision(d['decision'], snap.mineral_names))}</td>"
+        f"<td>{escape(decision_words(snap, d['decision'], snap.seat(d['seat']).member))}</td>"
         f"<td>{escape(d['time'][11:19])}</td></tr>"
         for d in snap.decisions
         if d["round"] == snap.open_round
@@ -2487,7 +2681,7 @@ def ProjectorView(room: Room):
             who = ", ".join(s.holder_names) or "agent"
             words = ""
             if s.decided and snap.settings.show_decisions and s.decision:
-                words = f"<br>{escape(describe_decision(s.decision, snap.mineral_names))}"
+                words = f"<br>{escape(decision_words(snap, s.decision, s.member))}"
             label = {"decided": "decided", "waiting": "deciding…"}.get(state, "")
             cells.append(
                 f"<div class='{state} ws-proj-{s.seat}'><b>{escape(s.name)}</b>"

@@ -12,6 +12,7 @@ participant's page once the session is over; the comparison with agent-only runs
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,7 +20,13 @@ from html import escape
 from typing import Any
 
 from negotiation.types import COMPONENT_LABELS, COMPONENTS, ids_in_words, money
-from negotiation.workshop import Participant, RoomSnapshot, describe_decision
+from negotiation.workshop import (
+    Participant,
+    RoomSnapshot,
+    describe_decision,
+    story_key,
+    told_lever,
+)
 
 #: What a recorded decision means, in words ("" rows are seats with nothing to decide).
 DECISION_WORDS = {
@@ -33,6 +40,9 @@ DECISION_WORDS = {
     "export_controls": "imposed export controls",
     "side_offer": "made a side offer",
 }
+#: Decisions whose terms the decisions' table shows after the word (a counter's floors, a
+#: move's minerals or target): the others say it all in `DECISION_WORDS`.
+TERMS_SHOWN = frozenset({"counter", "flood", "export_controls", "side_offer"})
 #: Engine events that belong to the timeline (membership, the supplier's moves, levers).
 TIMELINE_KINDS = frozenset({"joined", "left", "lever", "flood", "export_controls", "side_offer"})
 
@@ -99,6 +109,51 @@ def in_names(snap: RoomSnapshot, text: str, actor: str) -> str:
     names = dict(snap.mineral_names)
     names.update({a: n for a, n in snap.names.items() if a != snap.supplier})
     return ids_in_words(text, names)
+
+
+#: An engine line of a lever change: "Lever changed: outsider penalty: 5% -> 10%", or with
+#: parts, "Lever changed: floors: Lithium $85,000/t -> no floor; Gallium $600/t -> $700/t".
+_LEVER_LINE = re.compile(r"Lever changed: (?P<what>[^:]+): (?P<changes>.+)\Z", re.S)
+
+
+def lever_words(snap: RoomSnapshot, text: str) -> str:
+    """A lever change in a sentence: "The outsider penalty changed from 5% to 10%.", "The
+    floors changed: Lithium from $85,000/t to no floor; Gallium from $600/t to $700/t." (the
+    engine says it with arrows, for the app's log of changes)."""
+    found = _LEVER_LINE.match(text)
+    if not found:
+        return text
+    people = [n for a, n in snap.names.items() if a != snap.supplier]
+    parts = [
+        *(n.split(" (")[0] for n in snap.mineral_names.values()),
+        *people,
+        *(f"{n}'s weight on {label}" for n in people for label in COMPONENT_LABELS.values()),
+    ]
+    parts.sort(key=len, reverse=True)
+    items, named = [], False
+    for change in found["changes"].split("; "):
+        before, arrow, after = change.partition(" -> ")
+        part = next((x for x in parts if before.startswith(x + " ")), "") if arrow else ""
+        named = named or bool(part)
+        if not arrow:
+            items.append(change)
+        elif part:
+            items.append(f"{part} from {before[len(part) + 1 :]} to {after}")
+        else:
+            items.append(f"from {before} to {after}")
+    what = found["what"]
+    items = [re.sub(r"\b1 rounds\b", "1 round", x) for x in items]  # the engine's patience
+    if len(items) == 1 and not named:
+        return f"The {what} changed {items[0]}."
+    return f"The {what} changed: {'; '.join(items)}."
+
+
+def story_words(snap: RoomSnapshot, kind: str, text: str, actor: str) -> str:
+    """An engine line as the room's pages tell it: names for the supplier's ids
+    (`in_names`), a lever change in a sentence (`lever_words`)."""
+    if kind == "lever":
+        return lever_words(snap, text)
+    return in_names(snap, text, actor)
 
 
 def _components(row: Any) -> dict[str, float]:
@@ -204,25 +259,28 @@ def timeline(snap: RoomSnapshot) -> list[tuple[int, str, str]]:
 
 
 def _timeline(snap: RoomSnapshot) -> list[tuple[int, str, str]]:
-    rows: list[tuple[int, int, int, str, str]] = []
+    rows: list[tuple[tuple, int, str, str]] = []
     for n, e in enumerate(snap.room_events):
-        # the room's events of a round come first (a close is told before the round's moves
-        # only if it happened first: the engine's events carry no clock, so by kind)
-        after = 1 if e.kind in ("closed", "over") else 0
-        rows.append((e.round, 2 * after, n, _clock(e.time), e.text))
+        key = story_key(e.round, n, True, e.kind, e.after)  # in the order things happened
+        rows.append((key, e.round, _clock(e.time), e.text))
     ev = snap.events_df
     moved = set()
     for n, e in enumerate(ev.itertuples()):
-        if e.kind not in TIMELINE_KINDS or (e.kind == "lever" and "strateg" in str(e.text)):
+        if e.kind not in TIMELINE_KINDS or (e.kind == "lever" and not told_lever(str(e.text))):
             continue
         if e.actor == snap.supplier:
             moved.add(int(e.round))
-        rows.append((int(e.round), 1, n, "", in_names(snap, str(e.text), str(e.actor))))
+        text = story_words(snap, str(e.kind), str(e.text), str(e.actor))
+        rows.append((story_key(int(e.round), n), int(e.round), "", text))
+    # A round the supplier sold normally: said where its move would have been (after the
+    # round's other events of the engine, before the room's close).
+    last = {int(r): n for n, r in enumerate(ev["round"])}
     for r in range(1, snap.round + 1):
         if r not in moved:
-            rows.append((r, 1, -1, "", "The supplier sold normally."))
-    rows.sort(key=lambda x: (x[0], x[1], x[2]))
-    return [(r, t, text) for r, _, _, t, text in rows]
+            key = (*story_key(r, last.get(r, -1)), 1)
+            rows.append((key, r, "", "The supplier sold normally."))
+    rows.sort(key=lambda x: x[0])
+    return [(r, t, text) for _, r, t, text in rows]
 
 
 def decision_lines(snap: RoomSnapshot, seat: str | None = None) -> list[DecisionLine]:
@@ -252,7 +310,8 @@ def _decision_lines(snap: RoomSnapshot) -> list[DecisionLine]:
         if not decision:
             continue
         d = submitted.get((r, seat))
-        terms = describe_decision(d["decision"], snap.mineral_names) if d else ""
+        names = {**snap.mineral_names, **snap.names}
+        terms = describe_decision(d["decision"], names, decision in ("stay", "leave")) if d else ""
         why = list(reasons.get((r, seat), ()))
         human = str(row.strategy).startswith("human")
         if human and not d and closes.get(r):
@@ -284,8 +343,9 @@ def decisions_html(lines: list[DecisionLine], with_seat: bool = True) -> str:
     rows = []
     for x in lines:
         what = escape(x.words)
-        if x.terms and x.terms != x.decision:
-            what += f" <span class='ws-muted'>({escape(x.terms)})</span>"
+        if x.terms and x.decision in TERMS_SHOWN:
+            terms = x.terms.removeprefix("counter-propose: ")
+            what += f" <span class='ws-muted'>({escape(terms)})</span>"
         seat = f"<td>{escape(x.name)}</td>" if with_seat else ""
         rows.append(
             f"<tr class='ws-decision-line' data-round='{x.round}'><td class='num'>{x.round}</td>"

@@ -69,6 +69,7 @@ SAME_WORKER_AS = {
     "tests/test_workshop_resume.py": "tests/test_app_browser.py",
     "tests/test_workshop_toolkit.py": "tests/test_app_browser.py",
     "tests/test_workshop_debrief.py": "tests/test_app_browser.py",
+    "tests/test_workshop_usability.py": "tests/test_app_browser.py",
 }
 
 

@@ -520,7 +520,7 @@ def test_take_a_seat_plays_a_round_from_the_seat(app, screenshot_dir):
         seat.wait_for_url("**/join?room=*&token=*")
         seat.locator(".ws-me[data-seat='japan']").wait_for(state="attached")
         head = seat.locator(".ws-round")
-        assert head.get_attribute("data-round") == "0" and "Round 0 of 4" in head.inner_text()
+        assert head.get_attribute("data-round") == "0" and "Round 1 of 4" in head.inner_text()
         seat.locator(".ws-decision-japan .ws-accept").click()
         seat.wait_for_function("() => document.querySelector('.ws-round')?.dataset.round === '1'")
         story = seat.locator(".ws-events")

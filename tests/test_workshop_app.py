@@ -83,7 +83,7 @@ def test_a_participant_takes_a_seat_decides_and_sees_the_round_close(ws):
     assert "consumer cost" in page and "supply security" in page
     button(rc, "ws-accept").click()
     eventually(lambda: room.snapshot().round == 1)
-    eventually(lambda: "Round 1 of 3" in texts(rc))
+    eventually(lambda: "Round 2 of 3" in texts(rc))
     assert "Japan joined the bloc" in texts(rc)
     assert "Alice" in texts(rc)  # the narrative names the person who decided
 
@@ -315,7 +315,7 @@ def test_a_page_updates_in_place_and_re_renders_only_when_its_layout_changes(ws,
     assert play_round() == 2
     eventually(lambda: "Round 3: your decision as Japan" in texts(rc))
     page = texts(rc)
-    assert "Round 2 of 4" in page and "<span class='ws-end' data-round='2'>" in page
+    assert "Round 3 of 4" in page and "<span class='ws-end' data-round='2'>" in page
     assert len(layouts) == renders  # two rounds, and not one re-render
     assert widgets() == html_widgets
     # the round's close went to the page as one message, every part that changed in it

@@ -942,6 +942,6 @@ def test_s9_a_participant_sees_their_link_open_on_a_second_device(ws):
     eventually(lambda: room.snapshot().participant(alice.id).sessions == 1)
     assert "open on" not in texts(rc)
     detach = room.attach(alice.token)  # someone opens Alice's link elsewhere
-    eventually(lambda: "your link is open on 2 pages" in texts(rc))
+    eventually(lambda: "your link is open on 2 devices" in texts(rc))
     detach()
     eventually(lambda: "open on" not in texts(rc))
