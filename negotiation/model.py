@@ -1723,7 +1723,9 @@ class BlocModel(mesa.Model):
                          scale: float = 1.0) -> dict[str, Any]:  # fmt: skip
         """What a counter-proposal by invitee `actor` next round would meet (a query: nothing in
         the run changes): `gain` (its components if it joins on the terms, minus staying out on
-        the terms in force, USD/yr: today's markets, no look ahead, no forecast error),
+        the terms in force, USD/yr, as its agent weighs the counters it may name: over its
+        horizon, with what the investment pipeline delivers, and with its forecast error of the
+        round; for a named counter the value `counter_options` lists),
         `verdicts` (each member's yes or no), `agreed` (under the agenda's rule), `rule` (the
         rule in words). `terms` as `Decision.terms`, or `scale` times every floor."""
         prep = self.prepare_round()
@@ -1736,7 +1738,7 @@ class BlocModel(mesa.Model):
         ev = self.evaluate([(members | {actor}, 1.0, self.last_move, terms),
                             (members, 1.0, self.last_move)], prep.round)  # fmt: skip
         i = self.index[actor]
-        delta = (ev.comp[0, i] - ev.comp[1, i]) * self.weights[i]
+        delta = self._gains(ev.comp[0, i], ev.comp[1, i], actor, prep)
         votes = self._verdicts(ev.util[0], ev.util[1], members)[0]
         rule = self.config.agenda.agreement
         return {

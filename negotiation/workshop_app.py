@@ -1196,7 +1196,7 @@ def counter_forecast_html(f: Mapping[str, Any]) -> tuple[str, str]:
     d = {c: x for c, x in f["gain"].items() if c in COMPONENT_LABELS}
     items = [f"{escape(COMPONENT_LABELS[c])} {signed(x)}" for c, x in d.items() if abs(x) >= 5e5]
     gain = (
-        "If it is agreed, joining on these terms against staying out, in this round's markets: "
+        "If it is agreed, joining on these terms against staying out, over your horizon: "
         f"<b>{signed(sum(d.values()))}</b> a year ({'; '.join(items) or 'no change'})."
     )
     return gain, f"<b>{escape(f['verdict'])}</b>"

@@ -275,3 +275,18 @@ def test_a_persons_counter_is_forecast_before_it_is_sent():
     np.testing.assert_array_equal(m.floors, before)
     with pytest.raises(ValueError, match="not invited"):
         m.counter_forecast("us")
+
+
+def test_a_counter_from_the_list_forecasts_at_the_value_listed():
+    """A person at the table sees one forecast: each counter an agent in the seat would weigh is
+    listed with its value to the seat (over its horizon, with its forecast error of the round),
+    and forecasting that counter's terms gives the same value, component by component."""
+    m = BlocModel("expansion", rng=1).run(6)  # the expansion table opens next; shocks on
+    options = m.prepare_round().views["australia"].counter_options()
+    assert len(options) >= 4
+    assert not np.allclose(m.belief[m.countries.index("australia")], 1.0)  # errors matter here
+    for o in options:
+        f = m.counter_forecast("australia", o.terms, o.scale)
+        for c, v in o.gain.deltas.items():
+            assert f["gain"][c] == pytest.approx(v, rel=1e-6, abs=1.0), (o.label, c)
+        assert f["agreed"] == o.agreed and f["verdicts"] == o.verdicts
