@@ -59,11 +59,13 @@ class CountryView:
 
     def best_counter(self, need: float) -> CounterOption | None:
         """Among the counters the members are expected to agree to and worth at least `need`
-        to it, the one worth most (negotiation.protocol.best_counter), or None."""
+        to it, the one worth most (negotiation.protocol.best_counter, values within a billionth
+        of the stake a tie, as the model's), or None."""
         if self.best is not None:
             return self.best(need)
         options = self.counter_options()
-        k = best_counter([Option(o.label, o.gain.total, o.agreed) for o in options], need)
+        table = [Option(o.label, o.gain.total, o.agreed) for o in options]
+        k = best_counter(table, need, 1e-9 * self.stake)
         return None if k is None else options[k]
 
 

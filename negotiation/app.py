@@ -692,7 +692,7 @@ def MoneyView(snap: Snapshot, charts: Charts, shown: int | None = None):
     used = stockpile_used(snap)
     if used:
         columns.append(("stockpile fund", "stockpile_fund", "bn"))
-        columns.append(("stock held, at what it would fetch", "stock_value", "bn"))
+        columns.append(("stock held, at its book value", "stock_value", "bn"))
     html = _monitor_html(snap, columns, ["the bloc"])
     solara.HTML(tag="div", unsafe_innerHTML=html, classes=["monitor-money"])
     if not used:

@@ -209,7 +209,7 @@ def money_panels(snap: Snapshot) -> list[Panel]:
         (
             Series("stockpile fund", "stockpile_fund", BLUE, scale=1e-9, marker="square"),
             Series(
-                "stock held, at what it would fetch",
+                "stock held, at its book value",
                 "stock_value",
                 ORANGE,
                 "--",

@@ -398,6 +398,9 @@ class BlocModel(mesa.Model):
         #: tonnes the bloc's stockpile holds, by mineral (bought at the floor, released to members
         #: when export controls cut their supply)
         self.stock_held = np.zeros(M)
+        #: what members count the stock at, by mineral (USD): `stockpile_resale` of what it
+        #: cost, less the share of it released
+        self.stock_book = np.zeros(M)
         self.fiscal_capacity = np.array([a.fiscal_capacity for a in acts])
         self.profiles = Profiles(
             risk_premium=np.array([a.risk_premium for a in acts]),
@@ -468,8 +471,8 @@ class BlocModel(mesa.Model):
         #: with the run: the world's money is recorded against it (see `_welfare`).
         self._no_members = np.zeros(A, dtype=np.bool_)
         self.no_policy = NoPolicyWorld(
-            self.capacity, self.fringe_capacity, deque(self.pipeline, maxlen=self.pipeline.maxlen),
-            self.losing.copy(),
+            self.capacity.copy(), self.fringe_capacity.copy(),
+            deque(self.pipeline, maxlen=self.pipeline.maxlen), self.losing.copy(),
         )  # fmt: skip
         self._columns: list[str] = []
 
@@ -494,8 +497,9 @@ class BlocModel(mesa.Model):
         self._demand_memory = float(np.exp(-days / u.demand_memory_days))
         # What is left, once the investment pipeline has delivered (after its lag), of a surprise
         # on now (the chance it still is) and of today's demand swing (its AR(1) decay).
-        lag = round(sc.investment.lag_days / days) * days
-        self._fades = (float(np.exp(-lag / u.surprise_days)), self._demand_memory ** (lag / days))
+        lag = round(sc.investment.lag_days / days)
+        end = min(days / u.surprise_days, 1.0)  # a surprise's chance of ending in a round
+        self._fades = (float((1.0 - end) ** lag), self._demand_memory**lag)
         #: share of the supplier's sales withheld by a surprise export control, by mineral
         self.surprise = np.zeros(M)
         self._surprise_left = np.zeros(M, dtype=np.int64)
@@ -1927,9 +1931,9 @@ class BlocModel(mesa.Model):
             "tariff_revenue": float(out.tariff_revenue[0].sum()),
             **welfare,
             "stockpile_fund": self.fund,
-            # what the stock would fetch sold: its tonnes at the round's world prices, times the
-            # share of a purchase's cost a stock keeps (the purchases are an asset, not all loss)
-            "stock_value": self.profiles.stock_resale * float(self.stock_held @ out.world_price[0]),
+            # the stock as members count it: `stockpile_resale` of what it cost (its book value;
+            # the purchases are an asset, not all loss), less the share released
+            "stock_value": float(self.stock_book.sum()),
             "fund_exhausted": self.fund_exhausted,
             "internally_stable": not would_leave,
             "externally_stable": not would_join,
@@ -2023,6 +2027,7 @@ class BlocModel(mesa.Model):
     def _flows_and_capacity(self, out: Outcome, ry: float, move: SupplierMove, r: int) -> None:
         spent = float(out.stock_spending[0].sum()) * ry
         self.stock_held += out.stock_purchases[0] * ry
+        self.stock_book += self.profiles.stock_resale * out.stock_spending[0] * ry
         if spent > 0:
             self.fund = max(self.fund - spent, 0.0)
             if self.fund <= 1e-6 * max(self.fund_initial, 1.0) and not self.fund_exhausted:
@@ -2109,6 +2114,7 @@ class BlocModel(mesa.Model):
             exposed = float((self.data.exposure[idx, j] * self.data.consumption[idx, j]).sum())
             cut = hit * exposed * ry
             release = min(self.stock_held[j], cut)
+            self.stock_book[j] *= 1.0 - release / self.stock_held[j]
             self.stock_held[j] -= release
             self._event(
                 r, "", "stock_released",

@@ -63,7 +63,7 @@ ROUNDS: dict[str, tuple[str, str]] = {
     "stockpile_fund": ("USD", "money left in the stockpile fund"),
     "stock_value": (
         "USD",
-        "what the stockpile's stock would fetch sold: tonnes x world price x stockpile_resale",
+        "the stockpile's book value: stockpile_resale x what it paid, less the share released",
     ),
     "fund_exhausted": ("flag", "the stockpile fund has run out"),
     "internally_stable": ("flag", "no member would gain by leaving"),

@@ -530,8 +530,8 @@ def test_worse_off_inside_is_leaning_to_the_supplier_only_when_its_move_is_why()
 
 
 def test_the_gain_chart_follows_each_member_s_margin_over_the_rounds():
-    # a tougher supplier than the scenario's: with seed 15's luck the US walks out (in round 25)
-    s = Session(SCENARIO, seed=15)
+    # a tougher supplier than the scenario's: with seed 33's luck the US walks out (in round 29)
+    s = Session(SCENARIO, seed=33)
     s.change("aggressiveness", 0.6)
     for _ in range(30):
         snap = s.step()

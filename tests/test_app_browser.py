@@ -570,7 +570,7 @@ def test_recipe_tariff_wall_makes_the_bloc_fracture(app, screenshot_dir):
     assert len(members(app)) == 4  # it forms...
     step(app, 2)
     wait_consistent(app)
-    # ...and fractures: in seed 0's draw the US leaves in round 5, within the first year, as in
+    # ...and fractures: in seed 0's draw the US leaves in round 6, within the first year, as in
     # most draws (a member leaves in about 9 draws in 10)
     assert len(members(app)) == 3 and "us" not in members(app), members(app)
     assert app.locator(".status-view tr[data-kind=member]").count() == len(members(app))
@@ -820,7 +820,7 @@ def test_compare_pins_a_changes_a_lever_and_overlays_b(app, screenshot_dir):
     app.locator(".compare-view svg").wait_for()
     type_into(app, "lever-penalty-number", "100")
     reset(app)
-    step(app, 4)  # the tariff wall: the US leaves in round 5 of seed 0, so play on
+    step(app, 4)  # the tariff wall: the US leaves in round 6 of seed 0, so play on
     step(app, 2)
     app.wait_for_function(
         "() => document.querySelector('.compare-view svg')?.dataset.round === '6'"

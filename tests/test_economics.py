@@ -309,8 +309,9 @@ def test_the_stockpile_holds_stock_and_releases_it_to_members_under_export_contr
 
 def test_a_stockpile_buys_an_asset_so_its_purchases_are_not_pure_loss():
     """The stockpile pays cash for tonnes it keeps, and a stock can be sold: members count
-    what it would fetch (`stockpile_resale` of its cost) against the cash. The same purchases
-    (the same tonnes at the same prices: the cash does not depend on what the stock is worth)
+    what it would fetch (`stockpile_resale` of its cost: its book value) against the cash. The
+    same purchases (the same tonnes at the same prices: the cash does not depend on what the
+    stock is worth)
     cost the members (1 - resale) of the cash; worth nothing, the stock costs them all of it,
     as a price-gap payment would. The records carry the stock's value beside the fund's cash."""
     four = frozenset({"us", "japan", "eu", "mexico"})
@@ -328,15 +329,18 @@ def test_a_stockpile_buys_an_asset_so_its_purchases_are_not_pure_loss():
     assert outlays[1.0] == pytest.approx(0.0, abs=1e-6 * cash[0.0])
     m = BlocModel(scenario(**CALM), instrument="stockpile", supplier_strategy="passive", rng=0)
     r = m.run(6).rounds_df
-    prices = r[[f"world_price_{x}" for x in m.minerals]].to_numpy()
-    held = r[[f"stock_held_{x}" for x in m.minerals]].to_numpy()
-    assert r["stock_value"].to_numpy() == pytest.approx(0.4 * (held * prices).sum(axis=1))
-    assert r["stock_value"].iloc[-1] > 0 and r["stockpile_fund"].iloc[-1] < r["stockpile_fund"][0]
+    # its book value: 0.4 of what the fund paid (no export control, so nothing released)
+    paid = (r["fiscal_cost"] * m.config.round_years).where(r["round"] > 0, 0.0).cumsum()
+    assert r["stock_value"].to_numpy() == pytest.approx(0.4 * paid.to_numpy())
+    spent = r["stockpile_fund"].iloc[0] - r["stockpile_fund"]
+    assert r["stock_value"].iloc[-1] == pytest.approx(0.4 * spent.iloc[-1])
+    assert r["stock_value"].iloc[-1] > 0
 
 
 def test_a_rationed_stockpile_spends_within_the_members_budgets():
     """Under the stockpile, budgets a hundredth of the calibrated ones: the fund spends at most
-    what the members can pay, and no member pays beyond its capacity (the fund used to be
+    what the members can pay, and no member pays beyond its capacity in cash, nor counts more
+    than the cash less the stock's resale value (the fund used to be
     cut to a share of its allowance, which a fund that could no longer hold the floor spent in
     full: more than with full budgets)."""
     sc = load_scenario(DEFAULT)
@@ -352,6 +356,10 @@ def test_a_rationed_stockpile_spends_within_the_members_budgets():
     assert r["fiscal_cost"].mean() < full.rounds_df["fiscal_cost"].iloc[1:].mean()
     a = poor.actors_df[(poor.actors_df["round"] > 0) & poor.actors_df["member"]]
     assert (-a["fiscal_outlay"] <= a["actor"].map(caps) * (1 + 1e-9)).all()
+    # What members count, rationed, is the cash less the stock's resale value (0.4 of it).
+    counted = -a.groupby("round")["fiscal_outlay"].sum()
+    assert (r.set_index("round")["support_ratio"] < 1).any()
+    np.testing.assert_allclose(counted, 0.6 * r.set_index("round")["fiscal_cost"], rtol=1e-9)
 
 
 def test_world_money_is_the_negotiations_effect_not_the_worlds_luck():

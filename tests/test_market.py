@@ -202,6 +202,7 @@ def random_case(draw):
         stock_held=demand * arr(0.0, 0.2, (M,)) * (arr(0, 1, (M,)) > 0.5),
         covered=arr(0.0, 1e9, (A, A)) * (arr(0, 1, (A, A)) > 0.5),
         trade_eps=(draw(f(-3.0, -0.2)), draw(f(0.2, 3.0))),
+        stock_resale=draw(f(0.0, 1.0)),
     )
     offer = arr(0.0, 1e8, (K, A))
     return data, pol, prof, offer
@@ -232,14 +233,15 @@ def test_invariants(case):
     for name in ("supplier_share", "bloc_share", "supplier_share_of_bloc"):
         x = getattr(out, name)
         assert np.all((x >= 0) & (x <= 1)), name
-    # Money is conserved: tariffs paid = tariff revenue; fiscal outlays = gap + stockpile.
+    # Money is conserved: tariffs paid = tariff revenue; fiscal outlays = gap + stockpile, the
+    # stockpile's purchases net of the stock they buy (it keeps `stock_resale` of their cost).
     np.testing.assert_allclose(
         out.tariff_revenue.sum(axis=(1, 2)), out.tariffs_paid.sum(axis=1), rtol=1e-9, atol=1e-6
     )
     comp = components(data, prof, pol, out, offer)
     assert np.all(np.isfinite(comp))
     fiscal = -comp[..., COMPONENTS.index("fiscal_outlay")].sum(axis=1)
-    spent = (out.gap_payments + out.stock_spending).sum(axis=1)
+    spent = (out.gap_payments + (1.0 - prof.stock_resale) * out.stock_spending).sum(axis=1)
     has_members = pol.member.any(axis=1)
     np.testing.assert_allclose(fiscal[has_members], spent[has_members], rtol=1e-9, atol=1e-6)
     # The fund never spends more than its budget.

@@ -252,7 +252,7 @@ def test_a_country_expects_todays_luck_to_pass():
     """A surprise export control today (the supplier withholding half its gallium from every
     buyer; each lasts a geometric time of mean 180 days) is expected to be over by the time the
     investment pipeline delivers (two years later), but for the chance it is still on
-    (exp(-720/180), about 2%); a demand swing decays as its AR(1) does. So what a country
+    ((1 - 30/180)^24, about 1.3%); a demand swing decays as its AR(1) does. So what a country
     expects of the bloc then barely moves with today's surprise, while today's markets do."""
     m = BlocModel(with_settings(uncertainty={"enabled": False}), rng=0, rounds=3)
     m.run(1)
@@ -273,8 +273,16 @@ def test_a_country_expects_todays_luck_to_pass():
     m.surprise[j], m.demand_log[:] = 0.5, 0.1
     hit = japan_in_the_bloc()
     now, later = m._shock_arrays(r), m._future_shocks(r)
-    assert now[2][0, j] == 0.5 and later[2][0, j] == pytest.approx(0.5 * np.exp(-720 / 180))
+    assert now[2][0, j] == 0.5 and later[2][0, j] == pytest.approx(0.5 * (1 - 30 / 180) ** 24)
     assert later[3][0] == pytest.approx(now[3][0] ** np.exp(-720 / 365))
     today, then = abs(hit[0] - calm[0]), abs(hit[1] - calm[1])
     assert today > 1e7  # a surprise on gallium and a demand swing matter to Japan today
     assert then < 0.25 * today  # and little once they have (probably) passed
+    # The round's own look-ahead (`_now_and_future`, one batch or after a cached one) clears
+    # the later state so, not with today's surprise.
+    spec = [(four, 1.0, m.last_move)]
+    persisting = m.evaluate(spec, r, capacity=later_cap).util[0, japan]
+    assert abs(persisting - hit[1]) > 0.5 * today
+    for now in (None, m.evaluate(spec, r)):
+        _, future = m._now_and_future(spec, r, [0], now)
+        assert future.ev.util[future.at[0], japan] == pytest.approx(hit[1], rel=1e-9)
