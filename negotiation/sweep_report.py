@@ -840,8 +840,8 @@ def _distribution_section(
         "<p>Each metric over the successful runs with a value, every run counted (identical "
         "replications count as many times as they ran): a histogram of them all, and box "
         "plots by level of one parameter (up to "
-        f"{st.BINS} levels; more distinct values are cut into {st.BINS} quantile bins of runs, "
-        "labelled by their range). A box spans the 25 % and 75 % quantiles, the line is the "
+        f"{st.MAX_LEVELS} levels; more distinct values are cut into {st.BINS} quantile bins of "
+        "runs, labelled by their range). A box spans the 25 % and 75 % quantiles, the line is the "
         "median, the triangle the mean, the whiskers the 5 % and 95 % quantiles (NumPy's "
         "linear interpolation); runs beyond the whiskers are not drawn. The parameter is the "
         "metric's most influential by feature score, unless <code>--group</code> (or the "
@@ -867,7 +867,7 @@ def _distribution_section(
         if param is None:
             by = st.distribution(ok, m)
         else:
-            group, order, labels = st.run_groups(ok[param], st.BINS)
+            group, order, labels = st.run_groups(ok[param], st.MAX_LEVELS, st.BINS)
             by = st.distribution(ok, m, group, order, labels)
         overall = st.distribution(ok, m).iloc[0]
         unit = _unit(meta, "runs", m)
@@ -930,6 +930,7 @@ def _envelope_figure(env: pd.DataFrame, column: str, param: str | None, unit: st
                 linestyle=["-", "--", ":", "-."][k % 4], markerfacecolor="none",
                 label=f"{name} ({int(sub['n'].max())} runs)")  # fmt: skip
     ax.set_xlabel("round")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel(column + unit)
     ax.set_title(f"{column}: median and 5-95 % of runs, round by round")
     ax.legend(fontsize=8)

@@ -895,22 +895,27 @@ BAND = (0.05, 0.95)
 ENVELOPE_GROUPS = 4
 
 
-def run_groups(values: pd.Series, max_groups: int) -> tuple[pd.Series, list[Any], list[str]]:
+def run_groups(
+    values: pd.Series, max_groups: int, bins: int | None = None
+) -> tuple[pd.Series, list[Any], list[str]]:
     """Group runs by a parameter's values: (each run's group, the groups in order, their
     labels). Up to `max_groups` distinct values are groups of their own (labelled by the value);
-    more numeric values are cut into `max_groups` quantile bins of runs (fewer where values
-    tie), each labelled by the range of the values inside, "low to high" (three significant
-    digits)."""
+    more numeric values are cut into `bins` (default `max_groups`) quantile bins of runs (fewer
+    where values tie), each labelled by the range of the values inside, "low to high" (three
+    significant digits), or by its one value."""
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     uniq = pd.unique(values.dropna())
     if not numeric or len(uniq) <= max_groups:
         order = sorted(uniq, key=lambda v: (str(type(v)), v))
         return values, order, [fmt(v) for v in order]
-    codes = pd.qcut(values.astype(float), q=max_groups, labels=False, duplicates="drop")
+    codes = pd.qcut(values.astype(float), q=bins or max_groups, labels=False, duplicates="drop")
     lows = values.groupby(codes).min()
     highs = values.groupby(codes).max()
     order = sorted(lows.index)
-    labels = [f"{_short(lows[c])} to {_short(highs[c])}" for c in order]
+    labels = [
+        _short(lows[c]) if lows[c] == highs[c] else f"{_short(lows[c])} to {_short(highs[c])}"
+        for c in order
+    ]
     return codes, order, labels
 
 

@@ -825,6 +825,10 @@ def test_run_groups_levels_and_quantile_bins():
     assert list(group) == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
     cats = pd.Series(["b", "a", "b"])
     assert st.run_groups(cats, 4)[2] == ["a", "b"]
+    # more levels than max_groups: `bins` bins, a bin of one value labelled by it
+    ties = pd.Series([0.0] * 6 + [5.0, 6.0, 7.0, 8.0, 9.0, 10.0])
+    group, order, labels = st.run_groups(ties, 4, bins=2)  # the median, 2.5, splits them
+    assert labels == ["0", "5 to 10"] and list(group) == [0] * 6 + [1] * 6
 
 
 def test_distribution_by_hand():
