@@ -614,25 +614,44 @@ def sweep_run(
     help="How many per-mineral metric columns (mean_world_price_*, supplier_share_*) to add "
     "to the default metrics (default: the spec's [report] per_mineral, else 3).",
 )
+@click.option(
+    "--group",
+    metavar="PARAMETER",
+    default=None,
+    help="Group the distributions and envelopes by this parameter (default: the spec's "
+    "[report] group, else each metric's most influential parameter by feature score).",
+)
+@click.option(
+    "--series",
+    "series",
+    multiple=True,
+    metavar="COLUMN",
+    help="A rounds column to draw as an envelope over the rounds, besides the metrics' own "
+    "(repeatable; needs a rounds table).",
+)
 def sweep_report(
     sweep_dir: Path,
     out_file: Path | None,
     metrics: tuple[str, ...],
     heatmap: str | None,
     per_mineral: int | None,
+    group: str | None,
+    series: tuple[str, ...],
 ) -> None:
     """Write an HTML report of the sweep in SWEEP_DIR.
 
     Heatmap, main effects, coalitions, Sobol indices for a Sobol design, Morris mu* and sigma
-    for a Morris design, sensitivity (PRCC, SRC) for a Latin hypercube, which settings make the
-    bloc hold (PRIM); one file, no internet needed."""
+    for a Morris design, sensitivity (PRCC, SRC) for a Latin hypercube, feature scores (extra
+    trees), distributions across runs, envelopes over the rounds (with a rounds table), which
+    settings make the bloc hold (PRIM, CART); one file, no internet needed."""
     from negotiation.sweep_report import write_report
 
     axes = [a.strip() for a in heatmap.split(",")] if heatmap else None
     try:
         path = write_report(
-            sweep_dir, out_file, metrics=list(metrics), heatmap=axes, per_mineral=per_mineral
-        )
+            sweep_dir, out_file, metrics=list(metrics), heatmap=axes, per_mineral=per_mineral,
+            group=group, series=list(series),
+        )  # fmt: skip
     except ScenarioError as e:
         fail(*e.problems)
     click.echo(f"Wrote {path}")

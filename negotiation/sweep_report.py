@@ -7,9 +7,14 @@ the design points' means at each level, with a bootstrap interval over design po
 Sobol design, first-order, total (and, when the design paid for them, second-order) Sobol indices
 from `SALib.analyze.sobol` on the design points' means, with SALib's bootstrap intervals; for a
 Morris design, mu*, mu and sigma of every parameter (`SALib.analyze.morris`); for a Latin
-hypercube, PRCC and SRC of each numeric parameter with bootstrap intervals; which settings make
-the bloc hold (a PRIM box from `ema_workbench.analysis.prim`, with coverage and density); and
-which coalitions formed (final memberships, overall, by actor and by design point). Every
+hypercube, PRCC and SRC of each numeric parameter with bootstrap intervals; which inputs matter
+most for each outcome (extra-trees feature scores from `ema_workbench.analysis.feature_scoring`,
+with the forest's out-of-bag R²); each metric's distribution across runs (a histogram, and box
+plots by level of a parameter); envelopes of the per-round series (median and 5-95 % band over
+runs, by group of a parameter) when the rounds table was collected; which settings make the bloc
+hold (a PRIM box from `ema_workbench.analysis.prim`, with coverage and density, and a seeded
+classification tree grown as `ema_workbench.analysis.cart` grows it); and which coalitions
+formed (final memberships, overall, by actor and by design point). Every
 figure says how many design points and runs it rests on, and how many runs a metric's empty values
 (first_fracture when no member left) leave out. The numbers come from `negotiation.sweep_stats`.
 Parameters with many distinct values (Latin hypercube, Sobol) are grouped into quantile bins. It
@@ -441,6 +446,44 @@ def _heatmap_axes(
     return axes, source
 
 
+def _group_and_series(
+    group: str | None, series: Sequence[str], meta: dict[str, Any], paths: Sequence[str],
+    rounds: pd.DataFrame | None,
+) -> tuple[str | None, list[str]]:  # fmt: skip
+    """The grouping parameter and the extra envelope series: the options, else the spec's
+    `[report] group` and `series`; checked against the sweep's parameters and the rounds
+    table's numeric columns."""
+    spec = meta.get("report") or {}
+    source_g = "--group" if group else "report.group"
+    source_s = "--series" if series else "report.series"
+    group = group or spec.get("group")
+    series = list(series or spec.get("series") or [])
+    problems = []
+    if group and group not in paths:
+        problems.append(
+            f"{source_g} {group}: not a parameter of this sweep" + _did_you_mean(group, paths)
+            + f"; parameters: {', '.join(paths) or 'none'}"
+        )  # fmt: skip
+    if series:
+        if rounds is None or rounds.empty:
+            problems.append(
+                f"{source_s}: this sweep has no rounds table (its spec needs "
+                'collect = "every_round" or tables = ["rounds"])'
+            )
+        else:
+            numeric = [c for c in rounds.columns if c not in ("run_id", "round")
+                       and pd.api.types.is_numeric_dtype(rounds[c])]  # fmt: skip
+            problems += [
+                f"{source_s} {c}: not a numeric column of the rounds table"
+                + _did_you_mean(c, numeric)
+                for c in series
+                if c not in numeric
+            ]  # fmt: skip
+    if problems:
+        raise SpecError(problems)
+    return group, series
+
+
 def _sensitivity_section(
     ok: pd.DataFrame, points: dict[str, pd.DataFrame], chosen: Sequence[str],
     params: Sequence[dict[str, Any]], meta: dict[str, Any],
@@ -597,6 +640,429 @@ def _prim_section(ok: pd.DataFrame, paths: Sequence[str]) -> str:
     return "".join(out)
 
 
+def _unit(meta: dict[str, Any], table: str, column: str) -> str:
+    """A column's unit from the sweep's metadata, as " (unit)", or ""."""
+    unit = ((meta.get("columns") or {}).get(table) or {}).get(column, {}).get("unit")
+    return f" ({unit})" if unit else ""
+
+
+#: The outcome feature scoring adds to the metrics: the share of a point's runs that held.
+HOLDS = "bloc holds (share of runs)"
+
+
+def feature_table(
+    ok: pd.DataFrame, points: dict[str, pd.DataFrame], chosen: Sequence[str],
+    paths: Sequence[str], root_seed: int,
+) -> tuple[dict[str, st.FeatureScores], dict[str, str]]:  # fmt: skip
+    """Feature scores of each chosen metric (on the design points' means) and of the share of
+    each point's runs where the bloc held (when final_size and first_fracture are metrics),
+    each seeded from the root seed and the outcome's name; and why an outcome has none."""
+    scores: dict[str, st.FeatureScores] = {}
+    why: dict[str, str] = {}
+    first = points[chosen[0]]
+    x = first[list(paths)]
+    outcomes = {m: points[m]["mean"].reindex(first.index) for m in chosen}
+    if "final_size" in ok.columns and "first_fracture" in ok.columns:
+        share = st.holds(ok).astype(float).groupby(ok["point"]).mean()
+        outcomes[HOLDS] = share.reindex(first.index)
+    for name, y in outcomes.items():
+        res = st.feature_scores(x, y.to_numpy(dtype=float),
+                                seed=st.stream_seed(root_seed, name, "feature_scores"))  # fmt: skip
+        if isinstance(res, str):
+            why[name] = res
+        else:
+            scores[name] = res
+    return scores, why
+
+
+def _feature_figure(scores: dict[str, st.FeatureScores], paths: Sequence[str]) -> str:
+    names = list(scores)
+    grid = np.array([[scores[m].scores.get(p, 0.0) for m in names] for p in paths])
+    fig = _figure(max(4.8, 1.1 * len(names) + 3.2), max(2.6, 0.5 * len(paths) + 1.6))
+    ax = fig.add_subplot()
+    im = ax.imshow(grid, aspect="auto", cmap="viridis", vmin=0.0, vmax=max(float(grid.max()), 0.5))
+    ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    ax.set_yticks(range(len(paths)), list(paths))
+    for (i, j), v in np.ndenumerate(grid):
+        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
+                color="black" if v > 0.5 * grid.max() else "white")  # fmt: skip
+    fig.colorbar(im, ax=ax, label="feature score (each column sums to 1)")
+    ax.set_title("Which inputs matter most (extra-trees feature scores)")
+    return _svg(fig)
+
+
+def _feature_section(
+    scores: dict[str, st.FeatureScores], why: dict[str, str], paths: Sequence[str],
+    ok: pd.DataFrame, meta: dict[str, Any],
+) -> str:  # fmt: skip
+    out = ["<h2>Which inputs matter most (feature scoring)</h2>"]
+    if len(paths) < 2:
+        out.append(
+            "<p>Feature scoring ranks parameters against each other; this sweep varies "
+            f"{'one' if paths else 'none'}.</p>"
+        )
+        return "".join(out)
+    k = len(paths)
+    out.append(
+        "<p>For each outcome, an extra-trees forest (<code>ema_workbench.analysis."
+        "feature_scoring.get_ex_feature_scores</code>, regression, EMA Workbench's defaults: "
+        f"{st.FEATURE_TREES} trees grown on bootstrap samples, a third of the parameters tried at "
+        "each split) predicts the outcome from the parameters; a parameter's <b>score</b> is "
+        "the share of the forest's reduction of the outcome's variance made by splits on it. "
+        "Scores of an outcome sum to 1: with "
+        f"{k} parameters, {1 / k:.2f} each is what they would get if none mattered more than "
+        "another. They rank parameters, main effects and interactions together, linear or not; "
+        "they say neither the direction nor the size of an effect (the main effects do). Each "
+        "design point is a case, with its mean over its replications (each point counted "
+        "once); the bloc holds as in the section below, here the share of the point's runs in "
+        "which it held. The <b>out-of-bag R²</b> is how much of the outcome's variance across "
+        "design points the trees predict for the points left out of their bootstrap sample: "
+        "near 0, or below, the trees predict nothing and the scores rank noise. Each forest is "
+        "seeded from the root seed and the outcome's name, so the page is reproducible.</p>"
+    )
+    if scores:
+        names = list(scores)
+        out.append(f"<figure>{_feature_figure(scores, paths)}</figure>")
+        head = "".join(f"<th>{esc(p)}</th>" for p in paths)
+        rows = []
+        for m in names:
+            res = scores[m]
+            cells = "".join(
+                f"<td><b>{v:.3f}</b></td>" if p == res.scores.index[0] else f"<td>{v:.3f}</td>"
+                for p, v in ((p, float(res.scores.get(p, 0.0))) for p in paths)
+            )
+            rows.append(
+                f"<tr><td>{esc(m)}</td>{cells}<td>{res.oob_r2:.2f}</td>"
+                f"<td>{res.n} ({_runs_behind(ok, m)})</td></tr>"
+            )
+        out.append(
+            f"<table><tr><th>outcome</th>{head}<th>out-of-bag R²</th>"
+            f"<th>design points (runs)</th></tr>{''.join(rows)}</table>"
+            "<p>In bold, each outcome's highest score.</p>"
+        )
+        weak = [m for m in names if not scores[m].oob_r2 > 0.5]
+        if weak:
+            out.append(
+                f"<p>Out-of-bag R² of 0.5 or less ({esc(', '.join(weak))}): the parameters "
+                "predict little of the outcome across design points (too few points, effects "
+                "smaller than the replications' noise, or an outcome nearly constant); read "
+                "those scores with care.</p>"
+            )
+    for m, reason in why.items():
+        out.append(f"<p>{esc(m)}: {esc(reason)}{esc(_empty_reason(meta, m))}.</p>")
+    return "".join(out)
+
+
+def _runs_behind(ok: pd.DataFrame, outcome: str) -> int:
+    """Runs behind an outcome's design points: those with a value (every run, for HOLDS)."""
+    return len(ok) if outcome not in ok.columns else int(ok[outcome].notna().sum())
+
+
+def grouping(
+    metric: str | None, scores: dict[str, st.FeatureScores], paths: Sequence[str],
+    chosen: str | None,
+) -> tuple[str | None, str]:  # fmt: skip
+    """The parameter a metric's distribution and envelope are grouped by, and why: the one
+    asked for (--group or the spec's [report] group), else the metric's highest feature score,
+    else (a per-round series of no metric shown) the highest mean score over the outcomes
+    scored, else the first parameter."""
+    if chosen:
+        return chosen, "as asked"
+    if metric in scores:
+        return str(scores[metric].scores.index[0]), f"{metric}'s highest feature score"
+    if metric is None and scores:
+        mean = pd.concat([s.scores for s in scores.values()], axis=1).fillna(0).mean(axis=1)
+        top = mean.sort_values(ascending=False, kind="stable").index[0]
+        return str(top), "the highest mean feature score over the outcomes"
+    if paths:
+        return paths[0], "the first parameter, for want of feature scores"
+    return None, "no parameter"
+
+
+def _bins(x: np.ndarray) -> Any:
+    """Histogram bins: one per whole number for integer values spanning at most 40, else
+    NumPy's "auto" bins, at most 40."""
+    lo, hi = float(x.min()), float(x.max())
+    if np.all(x == np.round(x)) and hi - lo <= 40:
+        return np.arange(lo - 0.5, hi + 1.5)
+    edges = np.histogram_bin_edges(x, "auto")
+    return edges if len(edges) <= 41 else 40
+
+
+def _distribution_figure(ok: pd.DataFrame, metric: str, by: pd.DataFrame, param: str | None,
+                         unit: str) -> str:  # fmt: skip
+    x = ok[metric].astype(float).to_numpy()
+    x = x[np.isfinite(x)]
+    fig = _figure(9.0, 3.2)
+    left, right = fig.subplots(1, 2, width_ratios=[1, 1.4])
+    bins = _bins(x)
+    left.hist(x, bins=bins, color="C0", edgecolor="white")
+    if not isinstance(bins, int) and len(bins) <= 16 and bins[0] % 1 == 0.5:  # whole numbers
+        left.set_xticks(np.arange(bins[0] + 0.5, bins[-1]))
+    left.set_xlabel(metric + unit)
+    left.set_ylabel("runs")
+    left.set_title(f"all {len(x)} runs with a value")
+    stats = [
+        {
+            "med": r.median,
+            "q1": r.q1,
+            "q3": r.q3,
+            "whislo": r.low,
+            "whishi": r.high,
+            "mean": r.mean,
+            "fliers": [],
+            "label": f"{r.label}\n(n={r.n})",
+        }  # fmt: skip
+        for r in by.itertuples()
+        if r.n > 0
+    ]
+    if stats:
+        right.bxp(stats, showfliers=False, showmeans=True)
+        if len(stats) > 4:
+            right.tick_params(axis="x", labelsize=7)
+            plt_labels = right.get_xticklabels()
+            right.set_xticks(right.get_xticks(), plt_labels, rotation=30, ha="right")
+        else:
+            right.tick_params(axis="x", labelsize=8)
+    right.set_xlabel(param or "")
+    right.set_ylabel(metric + unit)
+    right.set_title("by level: box 25-75 %, whiskers 5-95 %, line median, triangle mean",
+                    fontsize=9)  # fmt: skip
+    return _svg(fig)
+
+
+def _distribution_section(
+    ok: pd.DataFrame, chosen: Sequence[str], scores: dict[str, st.FeatureScores],
+    paths: Sequence[str], asked: str | None, meta: dict[str, Any],
+) -> str:  # fmt: skip
+    out = [
+        "<h2>Distributions across runs</h2>",
+        "<p>Each metric over the successful runs with a value, every run counted (identical "
+        "replications count as many times as they ran): a histogram of them all, and box "
+        "plots by level of one parameter (up to "
+        f"{st.MAX_LEVELS} levels; more distinct values are cut into {st.BINS} quantile bins of "
+        "runs, labelled by their range). A box spans the 25 % and 75 % quantiles, the line is the "
+        "median, the triangle the mean, the whiskers the 5 % and 95 % quantiles (NumPy's "
+        "linear interpolation); runs beyond the whiskers are not drawn. The parameter is the "
+        "metric's most influential by feature score, unless <code>--group</code> (or the "
+        "spec's <code>[report] group</code>) names one. The spread at a level is the spread "
+        "over the other parameters' values and the replications together.</p>",
+    ]
+    for m in chosen:
+        x = ok[m].astype(float)
+        n = int(x.notna().sum())
+        if n == 0:
+            out.append(f"<h3>{esc(m)}</h3><p>No value in any run{esc(_empty_reason(meta, m))}.</p>")
+            continue
+        if x.min() == x.max():
+            left = (
+                f" ({len(ok) - n} without a value{_empty_reason(meta, m)})" if n < len(ok) else ""
+            )
+            out.append(
+                f"<h3>{esc(m)}</h3><p>{esc(_fmt(float(x.min())))} in every one of the {n} runs "
+                f"with a value{esc(left)}: nothing to draw.</p>"
+            )
+            continue
+        param, reason = grouping(m, scores, paths, asked)
+        if param is None:
+            by = st.distribution(ok, m)
+        else:
+            group, order, labels = st.run_groups(ok[param], st.MAX_LEVELS, st.BINS)
+            by = st.distribution(ok, m, group, order, labels)
+        overall = st.distribution(ok, m).iloc[0]
+        unit = _unit(meta, "runs", m)
+        out.append(f"<h3>{esc(m)}</h3>")
+        out.append(f"<figure>{_distribution_figure(ok, m, by, param, unit)}</figure>")
+        text = (
+            f"{m}{unit}: median {_fmt(overall['median'])}, 5-95 % of runs between "
+            f"{_fmt(overall['low'])} and {_fmt(overall['high'])}, mean {_fmt(overall['mean'])}, "
+            f"over {n} runs"
+        )
+        if n < len(ok):
+            text += f"; {len(ok) - n} without a value left out{_empty_reason(meta, m)}"
+        text += f". By {param}: {reason}." if param else "."
+        rows = "".join(
+            f"<tr><td>{esc(r.label)}</td><td>{r.n}</td><td>{_fmt(r.low)}</td>"
+            f"<td>{_fmt(r.q1)}</td><td>{_fmt(r.median)}</td><td>{_fmt(r.q3)}</td>"
+            f"<td>{_fmt(r.high)}</td><td>{_fmt(r.mean)}</td></tr>"
+            for r in by.itertuples()
+        )
+        out.append(
+            f"<p>{esc(text)}</p><details><summary>the numbers</summary><table><tr>"
+            f"<th>{esc(param or '')}</th><th>runs</th><th>5 %</th><th>25 %</th><th>median</th>"
+            f"<th>75 %</th><th>95 %</th><th>mean</th></tr>{rows}</table></details>"
+        )
+    return "".join(out)
+
+
+def envelope_series(
+    meta: dict[str, Any], chosen: Sequence[str], rounds: pd.DataFrame, asked: Sequence[str]
+) -> list[tuple[str, str | None]]:
+    """The per-round series drawn as envelopes: (rounds column, the metric it is behind, or
+    None), the chosen metrics' own columns first (a metric's statistic over rounds: last
+    value, mean, min, max or sum; not first_fracture nor custom metrics), then those asked
+    for (--series or the spec's [report] series)."""
+    numeric = {c for c in rounds.columns if c not in ("run_id", "round")
+               and pd.api.types.is_numeric_dtype(rounds[c])}  # fmt: skip
+    out: dict[str, str | None] = {}
+    by_name = {m["name"]: m for m in meta["metrics"]}
+    for m in chosen:
+        entry = by_name.get(m, {})
+        col = entry.get("column")
+        if entry.get("stat") in ("final", "mean", "min", "max", "sum") and col in numeric:
+            out.setdefault(col, m)
+    for c in asked:
+        out.setdefault(c, None)
+    return list(out.items())
+
+
+def _envelope_figure(env: pd.DataFrame, column: str, param: str | None, unit: str) -> str:
+    fig = _figure(7.0, 3.3)
+    ax = fig.add_subplot()
+    for k, (_, sub) in enumerate(env.groupby("level", sort=False)):
+        label = sub["label"].iloc[0]
+        name = f"{param} = {label}" if param else label
+        color = f"C{k}"
+        ax.fill_between(sub["round"], sub["low"], sub["high"], color=color, alpha=0.18,
+                        linewidth=0)  # fmt: skip
+        # a marker and a dash pattern each, so coinciding medians stay apart (and in grey)
+        ax.plot(sub["round"], sub["median"], color=color, marker="osD^"[k % 4], markersize=4,
+                linestyle=["-", "--", ":", "-."][k % 4], markerfacecolor="none",
+                label=f"{name} ({int(sub['n'].max())} runs)")  # fmt: skip
+    ax.set_xlabel("round")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylabel(column + unit)
+    ax.set_title(f"{column}: median and 5-95 % of runs, round by round")
+    ax.legend(fontsize=8)
+    return _svg(fig)
+
+
+def _envelope_section(
+    ok: pd.DataFrame, rounds: pd.DataFrame | None, chosen: Sequence[str],
+    scores: dict[str, st.FeatureScores], paths: Sequence[str], asked_group: str | None,
+    asked_series: Sequence[str], meta: dict[str, Any],
+) -> str:  # fmt: skip
+    out = ["<h2>Over the rounds (envelopes)</h2>"]
+    if rounds is None or rounds.empty:
+        out.append(
+            "<p>Envelopes of the per-round series need the rounds table: a sweep whose spec "
+            'has <code>collect = "every_round"</code> (or <code>tables = ["rounds"]</code>). '
+            "This one has none.</p>"
+        )
+        return "".join(out)
+    series = envelope_series(meta, chosen, rounds, asked_series)
+    out.append(
+        "<p>For each per-round series behind a metric shown (its rounds column: "
+        "n_members behind final_size, fiscal_cost behind mean_fiscal_cost, ...) and each one "
+        "asked for with <code>--series</code> (or the spec's <code>[report] series</code>): "
+        "round by round, the median over the successful runs (line) and the band from the 5 % "
+        "to the 95 % quantile of the runs (shaded; NumPy's linear interpolation), every run "
+        "counted. Round 0 is the opening position. Runs are grouped by one parameter, the "
+        "series' metric's most influential by feature score unless <code>--group</code> (or "
+        f"<code>[report] group</code>) names one, into at most {st.ENVELOPE_GROUPS} groups "
+        "(more distinct values: quantile bins of runs, labelled by their range). A band "
+        "covers the other parameters' values and the replications together.</p>"
+    )
+    if not series:
+        out.append("<p>No metric shown is a statistic of a numeric rounds column.</p>")
+        return "".join(out)
+    ids = ok.set_index("run_id")
+    for column, metric in series:
+        param, reason = grouping(metric, scores, paths, asked_group)
+        if param is None:
+            env = st.envelope(rounds[rounds["run_id"].isin(ids.index)], column)
+        else:
+            group, order, labels = st.run_groups(ids[param], st.ENVELOPE_GROUPS)
+            env = st.envelope(rounds, column, group, order, labels)
+        if env.empty:
+            out.append(f"<h3>{esc(column)}</h3><p>No value in any round.</p>")
+            continue
+        if float(env["high"].max()) == float(env["low"].min()):
+            out.append(
+                f"<h3>{esc(column)}</h3><p>{esc(_fmt(float(env['low'].min())))} in every run "
+                "and round: nothing to draw.</p>"
+            )
+            continue
+        unit = _unit(meta, "rounds", column)
+        out.append(f"<h3>{esc(column)}</h3>")
+        out.append(f"<figure>{_envelope_figure(env, column, param, unit)}</figure>")
+        behind = f"behind {metric}" if metric else "asked for"
+        n = env.groupby("round")["n"].sum()
+        text = (
+            f"{column}{unit} ({behind}), rounds {int(env['round'].min())} to "
+            f"{int(env['round'].max())}, {_span(n)} runs a round"
+        )
+        text += f"; grouped by {param}: {reason}." if param else "."
+        out.append(f"<p>{esc(text)}</p>")
+    return "".join(out)
+
+
+def _cart_figure(res: st.CartResult) -> str:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from sklearn.tree import plot_tree
+
+    leaves = len(res.leaves)
+    fig = _figure(max(6.0, 1.8 * leaves + 1.0), 1.4 * (res.tree.get_depth() + 1) + 0.6)
+    FigureCanvasAgg(fig)  # plot_tree measures its boxes' text with a renderer
+    ax = fig.add_subplot()
+    names = [f"[{n.replace('!?!', ' = ')}]" if "!?!" in n else n for n in res.feature_names]
+    plot_tree(res.tree, ax=ax, feature_names=names, class_names=["did not hold", "held"],
+              filled=True, impurity=False, rounded=True, node_ids=True, fontsize=8)  # fmt: skip
+    return _svg(fig)
+
+
+def _cart_section(ok: pd.DataFrame, paths: Sequence[str], root_seed: int) -> str:
+    if any(m not in ok.columns for m in ("final_size", "first_fracture")) or ok.empty:
+        return ""
+    if not paths:
+        return ""
+    out = ["<h3>A classification tree (CART)</h3>"]
+    held = st.holds(ok).to_numpy()
+    res = st.cart_tree(ok[list(paths)].reset_index(drop=True), held,
+                       seed=st.stream_seed(root_seed, "holds", "cart"),
+                       groups=ok["point"].to_numpy())  # fmt: skip
+    if isinstance(res, str):
+        out.append(f"<p>No tree: {esc(res)}.</p>")
+        return "".join(out)
+    out.append(
+        "<p>Where PRIM gives one box, a classification tree splits all the runs into leaves, "
+        "each a box of parameter values, by whether the bloc held: grown as "
+        "<code>ema_workbench.analysis.cart</code> grows it (scikit-learn's CART, every leaf "
+        f"at least {res.mass_min:.0%} of the runs, a category tested as "
+        "<code>[parameter = value]</code>, 1 for yes: &le; 0.5 means another value), at most "
+        f"{res.max_depth} splits deep so that it reads, and seeded (scikit-learn draws the "
+        "order in which it tries parameters), so the page is reproducible. Each run is a "
+        "case. In the figure, the left branch of a node is where its test is true; a node "
+        "shows its number (#), its runs, and how many of them did not hold and held.</p>"
+    )
+    out.append(f"<figure>{_cart_figure(res)}</figure>")
+    rows = "".join(
+        f"<tr><td>#{r.leaf}</td><td>{esc(r.rule)}</td><td>{r.runs}</td><td>{r.interest}</td>"
+        f"<td>{r.density:.0%}</td><td>{r.coverage:.0%}</td><td>{r.mass:.0%}</td></tr>"
+        for r in res.leaves.itertuples()
+    )
+    out.append(
+        "<table><tr><th>leaf</th><th>where</th><th>runs</th><th>held</th><th>density</th>"
+        f"<th>coverage</th><th>mass</th></tr>{rows}</table>"
+    )
+    cv = (
+        f"{res.cv_accuracy:.0%} on the runs of design points held out ({res.folds}-fold "
+        "cross-validation by design point: a point's replications never on both sides)"
+        if math.isfinite(res.cv_accuracy)
+        else "not cross-validated (fewer than two design points)"
+    )
+    out.append(
+        f"<p>Rests on {res.n} runs ({int(ok['point'].nunique())} design points); the bloc held "
+        f"in {res.n_interest}. Leaves are sorted by density (the share of their runs that "
+        "held); coverage is their share of all the runs that held, mass their share of all "
+        f"runs. The tree classifies {res.accuracy:.0%} of the runs right on the runs it was "
+        f"grown on, {cv}; always guessing the commoner outcome gets {res.base_rate:.0%}. "
+        "Where the held-out accuracy is no better than that, the splits describe these runs, "
+        "not a rule.</p>"
+    )
+    return "".join(out)
+
+
 def _coalitions_section(ok: pd.DataFrame, paths: Sequence[str]) -> str:
     out = ["<h2>Coalitions that formed</h2>"]
     if "final_members" not in ok.columns:
@@ -656,13 +1122,20 @@ def render_report(
     *,
     heatmap: Sequence[str] | None = None,
     per_mineral: int | None = None,
+    rounds: pd.DataFrame | None = None,
+    group: str | None = None,
+    series: Sequence[str] = (),
 ) -> str:
     """The report's HTML page from a sweep's runs table and metadata (as `load` returns them).
 
     metrics: the metrics to plot (default: `default_metrics`). heatmap: its two parameters
     (default: the spec's `[report] heatmap`, else the first two). per_mineral: how many
     per-mineral columns to add to the default metrics (default: the spec's `[report]
-    per_mineral`, else PER_MINERAL)."""
+    per_mineral`, else PER_MINERAL). rounds: the rounds table, for the envelopes (None or
+    empty: none drawn). group: the parameter that distributions and envelopes are grouped by
+    (default: the spec's `[report] group`, else each metric's highest feature score).
+    series: rounds columns drawn as envelopes besides the metrics' own (default: the spec's
+    `[report] series`)."""
     numeric = _numeric_metrics(meta)
     runs = runs.copy()
     for m in numeric:  # nullable integers (first_fracture) as floats with NaN for the figures
@@ -681,6 +1154,7 @@ def render_report(
     failed = runs[runs["status"] != "ok"]
     design = meta["design"]
     root_seed = int(meta["root_seed"])
+    group, series = _group_and_series(group, series, meta, paths, rounds)
 
     parts: list[str] = []
     facts = [
@@ -825,7 +1299,12 @@ def render_report(
 
         if design["kind"] == "lhs" and params:
             parts.append(_sensitivity_section(ok, points, chosen, params, meta))
+        scores, why = feature_table(ok, points, chosen, paths, root_seed) if paths else ({}, {})
+        parts.append(_feature_section(scores, why, paths, ok, meta))
+        parts.append(_distribution_section(ok, chosen, scores, paths, group, meta))
+        parts.append(_envelope_section(ok, rounds, chosen, scores, paths, group, series, meta))
     parts.append(_prim_section(ok, paths))
+    parts.append(_cart_section(ok, paths, root_seed))
     parts.append(_coalitions_section(ok, paths))
 
     parts.append("<h2>Failed runs</h2>")
@@ -866,11 +1345,14 @@ def write_report(
     metrics: Sequence[str] = (),
     heatmap: Sequence[str] | None = None,
     per_mineral: int | None = None,
+    group: str | None = None,
+    series: Sequence[str] = (),
 ) -> Path:
     """Write the report of the sweep in `sweep_dir` (default file: sweep_dir/report.html)."""
     sweep_dir = Path(sweep_dir)
-    runs, _, meta = load(sweep_dir)
-    page = render_report(runs, meta, metrics, heatmap=heatmap, per_mineral=per_mineral)
+    runs, rounds, meta = load(sweep_dir)
+    page = render_report(runs, meta, metrics, heatmap=heatmap, per_mineral=per_mineral,
+                         rounds=rounds, group=group, series=series)  # fmt: skip
     path = Path(out_file) if out_file is not None else sweep_dir / "report.html"
     path.write_text(page, encoding="utf-8")
     return path

@@ -285,6 +285,8 @@ class ReportSpec(SpecModel):
 
     heatmap: list[str] | None = Field(None, min_length=2, max_length=2)
     per_mineral: int = Field(PER_MINERAL_METRICS, ge=0, le=1000)
+    group: str | None = None  # the parameter distributions and envelopes are grouped by
+    series: list[str] = Field(default_factory=list)  # rounds columns drawn as envelopes
 
 
 class SweepSpec(SpecModel):
@@ -323,6 +325,17 @@ class SweepSpec(SpecModel):
                     )
             if heat[0] == heat[1]:
                 problems.append("report.heatmap: give two different parameters")
+        group = self.report.group
+        if group is not None and group not in self.parameters:
+            problems.append(
+                f"report.group: {group!r} is not a parameter of this sweep"
+                + _did_you_mean(group, list(self.parameters))
+            )
+        if self.report.series and "rounds" not in self.extra_tables:
+            problems.append(
+                "report.series: envelopes need the rounds table: add collect = "
+                '"every_round" (or tables = ["rounds"])'
+            )
         d = self.design
         params = self.parameters
         if d.kind == "grid":
@@ -1065,6 +1078,15 @@ def bind_spec(spec: SweepSpec, path: Path, spec_text: str = "", origin: str | No
             Metric(name, c.function, "custom", dtypes[name], None, c.unit, c.description)
             for name, c in spec.custom_metrics.items()
         ]
+    numeric_columns = [c for c, t in columns.items() if t != "string" and c != "round"]
+    series_problems = [
+        f"{origin}: report.series: {c!r} is not a numeric rounds column"
+        + _did_you_mean(c, numeric_columns)
+        for c in spec.report.series
+        if c not in numeric_columns
+    ]  # fmt: skip
+    if series_problems:
+        raise SpecError(series_problems)
     tables = spec.extra_tables
     round_columns: tuple[str, ...] = ()
     if "rounds" in tables:  # every column: what a researcher plots is rarely what metrics used

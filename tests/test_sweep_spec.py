@@ -292,6 +292,20 @@ BAD = {
         '"policy.outsider_penalty" = { uniform = [0, 1] }',
         "design.levles: unknown key 'levles' (did you mean 'levels'?)",
     ),
+    "report group not a parameter": (
+        '[parameters]\n"policy.outsider_penalty" = { values = [0.1, 0.2] }\n'
+        '[report]\ngroup = "policy.outsider_penalt"',
+        "report.group: 'policy.outsider_penalt' is not a parameter of this sweep (did you mean "
+        "'policy.outsider_penalty'?)",
+    ),
+    "report series without a rounds table": (
+        '[report]\nseries = ["n_members"]',
+        'report.series: envelopes need the rounds table: add collect = "every_round"',
+    ),
+    "report series not a rounds column": (
+        'collect = "every_round"\n[report]\nseries = ["n_member"]',
+        "report.series: 'n_member' is not a numeric rounds column (did you mean 'n_members'?)",
+    ),
     "morris misspelt": (
         '[design]\nkind = "moris"\nsize = 4\n[parameters]\n'
         '"policy.outsider_penalty" = { uniform = [0, 1] }',
