@@ -178,15 +178,31 @@ def isoelastic(price: np.ndarray, base: np.ndarray, ref: np.ndarray, elasticity:
     return base * (price / ref) ** elasticity
 
 
+def kernel_ready(a: np.ndarray) -> np.ndarray:
+    """`a` C-contiguous and writeable, as the kernels are compiled for: numba compiles a kernel
+    again (tens of seconds) for each other layout or a read-only array (a broadcast view that
+    happens to be contiguous, such as a scalar spread over one mineral), and computes the same
+    numbers. `a` itself when it already is one."""
+    if a.flags.c_contiguous and a.flags.writeable:
+        return a
+    return np.array(a, order="C")  # a copy: writeable, whatever `a` was
+
+
 def as_array(x, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
-    """`x` as a C-contiguous array of `shape` and `dtype` for the compiled kernels, broadcast
-    if need be; `x` itself when it already is one."""
-    if type(x) is np.ndarray and x.dtype == dtype and x.shape == shape and x.flags.c_contiguous:
+    """`x` as a C-contiguous, writeable array of `shape` and `dtype` for the compiled kernels
+    (see `kernel_ready`), broadcast if need be; `x` itself when it already is one."""
+    if (
+        type(x) is np.ndarray
+        and x.dtype == dtype
+        and x.shape == shape
+        and x.flags.c_contiguous
+        and x.flags.writeable
+    ):
         return x  # the common case, kept cheap: the model calls this ~40 times a batch
     a = np.asarray(x, dtype=dtype)
     if a.shape != shape:
         a = np.broadcast_to(a, shape)
-    return np.ascontiguousarray(a)
+    return kernel_ready(a)
 
 
 def as_rows(x, shape: tuple[int, ...]) -> np.ndarray:
@@ -196,12 +212,13 @@ def as_rows(x, shape: tuple[int, ...]) -> np.ndarray:
         type(x) is np.ndarray
         and x.dtype == np.float64
         and x.flags.c_contiguous
+        and x.flags.writeable
         and (x.shape == shape or (x.shape[0] == 1 and x.shape[1:] == shape[1:]))
     ):
         return x
     a = np.asarray(x, dtype=np.float64)
     if a.shape == shape[1:]:
-        return np.ascontiguousarray(a[None])
+        return kernel_ready(a[None])
     return as_array(a, shape)
 
 

@@ -37,7 +37,7 @@ from agents.actors import CountryAgent, SupplierAgent
 from agents.base import Strategy
 from agents.views import CountryView, Forecast, SupplierView
 from negotiation._kernels import batch_kernel, capacity_kernel, fringe_money_kernel
-from negotiation.market import MarketData, Outcome, Policies, clear, log_guess
+from negotiation.market import MarketData, Outcome, Policies, clear, kernel_ready, log_guess
 from negotiation.payoffs import Profiles
 from negotiation.protocol import (
     RULE_WORDS,
@@ -915,8 +915,8 @@ class BlocModel(mesa.Model):
             INSTRUMENT_CODES[self.instrument],
             budget,
             self._shock_arrays(r) if shocks is None else shocks,
-            cap if cap.ndim == 3 else cap[None],
-            fringe if fringe.ndim == 2 else fringe[None],
+            kernel_ready(cap if cap.ndim == 3 else cap[None]),  # K rows concatenated: F or A
+            kernel_ready(fringe if fringe.ndim == 2 else fringe[None]),
             guess,
             autarky_guess,
         )

@@ -10,8 +10,11 @@ from typing import Any
 ROUND_JS = "() => Number(document.querySelector('.bloc-members')?.dataset.round ?? -1)"
 
 
-def open_app(page: Any, url: str, timeout: float = 60_000) -> None:
-    page.goto(url)
+def open_app(page: Any, url: str | None, timeout: float = 60_000) -> None:
+    """Open the app at `url` and wait until it is drawn (`url` None: the page is on its way
+    there already)."""
+    if url is not None:
+        page.goto(url)
     page.locator(".bloc-step").wait_for(timeout=timeout)
     page.locator(".bloc-members").wait_for(timeout=timeout)
 

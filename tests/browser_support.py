@@ -10,6 +10,10 @@ Fixtures (made available to every test by ``tests/conftest.py``):
   port; returns an :class:`AppServer` with ``.url``. Servers are shared per distinct ``args``
   for the session (Solara keeps state per browser tab, so tests do not see each other's state);
   pass ``fresh=True`` for a server of your own. All are stopped at the end of the session.
+- ``workshop``: one ``bloc workshop`` server with ``FACILITATOR_SECRET`` for the session, shared by
+  the browser tests of the workshop modules (each test opens rooms of its own, and each browser
+  context is a browser of its own to the server's per-browser limits): ``(address, process)``.
+  A test that reads the server's log reads what was added since it started.
 - ``screenshot_dir``: ``tests/screenshots/`` (git-ignored), created on demand.
 
 Example::
@@ -51,6 +55,7 @@ __all__ = [
     "screenshot_dir",
     "start_app_server",
     "stop_app_server",
+    "workshop",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -229,6 +234,14 @@ def app_server() -> Iterator[Callable[..., AppServer]]:
     yield start
     for server in started:
         stop_app_server(server.proc)
+
+
+@pytest.fixture(scope="session")
+def workshop() -> Iterator[tuple[str, subprocess.Popen]]:
+    """One `bloc workshop` server for the session's workshop browser tests (see the module
+    docstring): a server takes seconds to start, and the tests never need one of their own."""
+    with workshop_server() as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

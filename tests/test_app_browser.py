@@ -41,6 +41,7 @@ from tests.app_browser_helpers import (
     wait_field,
     wait_round,
 )
+from tests.browser_support import AppServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -77,19 +78,53 @@ def app_context(browser):
         context.close()
 
 
+class PagesAhead:
+    """Fresh pages of the app for the `app` fixture, each opened one test ahead: the browser
+    loads it, and the server starts its Solara session, while the test before it runs (a page
+    takes seconds to load: most of a short test). Nothing touches a page before its test: it
+    is as new as one opened at the start of the test. `checked`: how much of the server's log
+    the `app` tests have checked for tracebacks (all of it, from the first)."""
+
+    def __init__(self, server: AppServer, context) -> None:
+        self.server, self.context = server, context
+        self.ahead = None
+        self.checked = len(server.log())
+
+    def open(self):
+        page = self.context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(self.server.url, wait_until="commit")  # it goes on loading in the browser
+        return page
+
+    def take(self):
+        """The page opened ahead (or one opened now), loaded, and the next opened ahead."""
+        page, self.ahead = self.ahead or self.open(), None
+        page.wait_for_load_state("load", timeout=60_000)
+        open_app(page, None)  # the app drawn
+        self.ahead = self.open()
+        # the tab in front, as it would be with no page ahead (chromium paces the animation
+        # frames of a tab behind others, which waits on the page run on, to about one a second)
+        page.bring_to_front()
+        return page
+
+
+@pytest.fixture(scope="module")
+def pages_ahead(server, app_context):
+    return PagesAhead(server, app_context)
+
+
 @pytest.fixture
-def app(server, app_context):
-    """The app open in a fresh page; fails the test if the server logged a traceback."""
-    page = app_context.new_page()
-    page.set_default_timeout(30_000)
+def app(server, app_context, pages_ahead):
+    """The app open in a fresh page (see PagesAhead); fails the test if the server logged a
+    traceback (since the last test that checked: nothing goes unchecked)."""
     try:
-        before = len(server.log())
-        open_app(page, server.url)
-        yield page
+        yield pages_ahead.take()
     finally:
         for opened in app_context.pages:  # this page and any tab the test opened
-            opened.close()
-    new = server.log()[before:]
+            if opened is not pages_ahead.ahead:
+                opened.close()
+    log = server.log()
+    new, pages_ahead.checked = log[pages_ahead.checked :], len(log)
     assert "Traceback" not in new, new[-3000:]
 
 
@@ -158,7 +193,8 @@ def test_a_live_lever_changes_the_next_rounds_floor(app, tmp_path, screenshot_di
     pending.wait_for()
     assert "act from round 3" in pending.inner_text() and "floors" in pending.inner_text()
     step(app)
-    assert app.locator(".bloc-pending").count() == 0
+    # the round played, the notice goes (it may be drawn a message after the round's number)
+    app.locator(".bloc-pending").first.wait_for(state="detached", timeout=10_000)
     open_tab(app, "Prices")
     cell = app.locator(".monitor-prices td[data-key=floor_rare_earths]")
     cell.wait_for()

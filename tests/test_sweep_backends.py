@@ -177,11 +177,11 @@ def test_a_scheduler_that_does_not_answer(reference, tmp_path):
         address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
         out = tmp_path / "out"
         r = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out), "--scheduler",
-                                      address, "--connect-timeout", "2"])  # fmt: skip
+                                      address, "--connect-timeout", "1"])  # fmt: skip
     assert r.exit_code == 2
     lines = r.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(
-        f"bloc: error: --scheduler {address}: no answer within 2 s"
+        f"bloc: error: --scheduler {address}: no answer within 1 s"
     )
     assert not (tmp_path / "out").exists()
 
@@ -259,7 +259,7 @@ def test_ctrl_c_keeps_what_is_written_and_prints_the_resume_command(reference, t
 @pytest.mark.slow
 def test_a_worker_that_dies_stops_the_sweep_cleanly(long_reference, tmp_path):
     """SIGKILL one worker process of the pool: exit code 1, what finished is kept, resume ends.
-    (60 runs of 30 rounds, so that the kill lands mid-sweep: with the 12 short runs of the
+    (60 runs of 20 rounds, so that the kill lands mid-sweep: with the 12 short runs of the
     small spec, the engine can finish them all before it lands, and a worker killed while the
     pool shuts down is another case.)"""
     import psutil
@@ -296,8 +296,11 @@ def test_a_worker_that_dies_stops_the_sweep_cleanly(long_reference, tmp_path):
     assert_same(one, out)
 
 
-#: 60 runs of 30 rounds: on 2 workers long enough (several seconds) to be stopped mid-sweep.
-LONG_SPEC = SPEC.replace("size = 6", "size = 30").replace('"time.rounds" = 3', '"time.rounds" = 30')
+#: 60 runs of 20 rounds: on 2 workers long enough to be stopped mid-sweep (the tests stop it once
+#: 1-3 runs are written; the other runs take about a second more there, many times what the
+#: stop takes), and short to resume in one process, as every test that stops it does. (Of 30
+#: rounds, the later rounds of a big bloc the dearest, they took up to twice as long.)
+LONG_SPEC = SPEC.replace("size = 6", "size = 30").replace('"time.rounds" = 3', '"time.rounds" = 20')
 
 
 @pytest.fixture(scope="module")

@@ -18,10 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from negotiation.workshop import replay, tables_from_record
-from tests.browser_support import (
-    FACILITATOR_SECRET,
-    workshop_server,
-)
+from tests.browser_support import FACILITATOR_SECRET
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,10 +29,10 @@ ROUND_JS = "() => Number(document.querySelector('.ws-round')?.dataset.round ?? -
 
 
 @pytest.fixture(scope="module")
-def server():
-    """A `bloc workshop` process on a free port: (its address, the process)."""
-    with workshop_server() as running:
-        yield running
+def server(workshop):
+    """The session's `bloc workshop` process (tests/browser_support.py): (its address, the
+    process)."""
+    return workshop
 
 
 def new_page(browser, width: int = 1100):
@@ -198,6 +195,7 @@ def test_a_seat_counter_proposes_on_terms_and_the_debrief_draws_the_bargain(
     that round's package. In the ministerial world at seed 0 the United States, the only member
     in round 1, refuses every counter (tests/test_workshop.py checks the same in the room)."""
     url, proc = server
+    log_start = len(Path(proc.log_path).read_text(errors="replace"))
     fctx, fac = new_page(browser, 1280)
     fac.goto(f"{url}/")
     fac.locator(".ws-create-rounds input").fill("3")  # few agent-only runs for the debrief
@@ -252,7 +250,7 @@ def test_a_seat_counter_proposes_on_terms_and_the_debrief_draws_the_bargain(
     fac.locator(".ws-bargaining").screenshot(path=screenshot_dir / "workshop-bargaining.png")
     for ctx in (fctx, actx):
         ctx.close()
-    assert "Traceback" not in Path(proc.log_path).read_text(errors="replace")
+    assert "Traceback" not in Path(proc.log_path).read_text(errors="replace")[log_start:]
 
 
 def test_a_counter_the_members_agree_to_is_carried(server, browser):

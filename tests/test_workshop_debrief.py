@@ -16,7 +16,7 @@ from negotiation import workshop_app as wa
 from negotiation import workshop_debrief as wd
 from negotiation.types import COMPONENTS, SupplierAction, SupplierMove
 from negotiation.workshop import Workshop
-from tests.browser_support import FACILITATOR_SECRET, workshop_server
+from tests.browser_support import FACILITATOR_SECRET
 from tests.test_workshop_app import eventually, texts
 
 SCENARIO = "ministerial-2026"
@@ -190,58 +190,60 @@ def test_the_debrief_view_renders_every_section(played):
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_the_printable_debrief_of_a_played_room_prints_to_pdf(browser, tmp_path, screenshot_dir):
+def test_the_printable_debrief_of_a_played_room_prints_to_pdf(
+    browser, workshop, tmp_path, screenshot_dir
+):
     """A room of 2 rounds played in chromium (Alice at Japan accepts round 1; the facilitator
     closes both rounds): Alice's page shows her summary; the facilitator's printable debrief
     has its four sections and prints to a PDF."""
     from tests.test_workshop_security import join, new_page
 
-    with workshop_server() as (url, _):
-        fctx, fac = new_page(browser, 1280)
-        fac.goto(f"{url}/")
-        fac.locator(".ws-create-rounds input").fill("2")
-        fac.locator(".ws-create-rounds input").press("Enter")
-        fac.locator(".ws-create-secret input").fill(FACILITATOR_SECRET)
-        fac.locator(".ws-create").click()
-        fac.locator(".ws-head", has_text="Round 0 of 2").wait_for()
-        code = fac.locator(".ws-code").get_attribute("data-code")
-        actx, alice = join(browser, url, code, "Alice", "japan")
-        fac.locator(".ws-facilitator", has_text="Alice").wait_for()
-        fac.locator(".ws-start").click()
-        alice.locator(".ws-accept").click()
-        fac.locator(".ws-round[data-round='1']").wait_for()
-        fac.locator(".ws-force").click()  # round 2: Alice silent, closed by the facilitator
-        fac.locator(".ws-round[data-phase='over']").wait_for()
+    url, _ = workshop
+    fctx, fac = new_page(browser, 1280)
+    fac.goto(f"{url}/")
+    fac.locator(".ws-create-rounds input").fill("2")
+    fac.locator(".ws-create-rounds input").press("Enter")
+    fac.locator(".ws-create-secret input").fill(FACILITATOR_SECRET)
+    fac.locator(".ws-create").click()
+    fac.locator(".ws-head", has_text="Round 0 of 2").wait_for()
+    code = fac.locator(".ws-code").get_attribute("data-code")
+    actx, alice = join(browser, url, code, "Alice", "japan")
+    fac.locator(".ws-facilitator", has_text="Alice").wait_for()
+    fac.locator(".ws-start").click()
+    alice.locator(".ws-accept").click()
+    fac.locator(".ws-round[data-round='1']").wait_for()
+    fac.locator(".ws-force").click()  # round 2: Alice silent, closed by the facilitator
+    fac.locator(".ws-round[data-phase='over']").wait_for()
 
-        summary = alice.locator(".ws-summary")
-        summary.wait_for()
-        assert "Your summary, Alice" in summary.inner_text()
-        assert "You played Japan" in summary.inner_text()
-        assert summary.locator(".ws-decision-line").count() == 2
-        assert summary.locator(".ws-result-table").count() == 1
+    summary = alice.locator(".ws-summary")
+    summary.wait_for()
+    assert "Your summary, Alice" in summary.inner_text()
+    assert "You played Japan" in summary.inner_text()
+    assert summary.locator(".ws-decision-line").count() == 2
+    assert summary.locator(".ws-result-table").count() == 1
 
-        fac.get_by_role("tab", name="Charts").click()  # it also starts the agent-only runs
-        fac.locator(".ws-debrief-link").wait_for()
-        href = fac.locator(".ws-debrief-link").get_attribute("href")
-        assert href.startswith("/debrief?room=") and "key=" in href
-        debrief = fctx.new_page()
-        debrief.set_default_timeout(60_000)
-        debrief.goto(url + href)
-        for section in ("results", "timeline", "decisions", "comparison"):
-            debrief.locator(f".ws-debrief-{section} h2").wait_for()
-        assert "Played by Alice" in debrief.locator(".ws-debrief-results").inner_text()
-        assert debrief.locator(".ws-result-table").count() == 6
-        decisions = debrief.locator(".ws-debrief-decisions").inner_text()
-        assert "Alice" in decisions and "accepted the package" in decisions
-        debrief.emulate_media(media="print")
-        assert not debrief.locator(".ws-debrief-help").is_visible()
-        debrief.screenshot(path=screenshot_dir / "workshop-debrief-print.png", full_page=True)
-        alice.screenshot(path=screenshot_dir / "workshop-summary.png", full_page=True)
-        pdf = debrief.pdf(path=str(tmp_path / "debrief.pdf"), format="A4")
-        assert pdf.startswith(b"%PDF") and len(pdf) > 1000
-        assert (tmp_path / "debrief.pdf").stat().st_size == len(pdf)
-        for ctx in (fctx, actx):
-            ctx.close()
+    fac.get_by_role("tab", name="Charts").click()  # it also starts the agent-only runs
+    fac.locator(".ws-debrief-link").wait_for()
+    href = fac.locator(".ws-debrief-link").get_attribute("href")
+    assert href.startswith("/debrief?room=") and "key=" in href
+    debrief = fctx.new_page()
+    debrief.set_default_timeout(60_000)
+    debrief.goto(url + href)
+    for section in ("results", "timeline", "decisions", "comparison"):
+        debrief.locator(f".ws-debrief-{section} h2").wait_for()
+    assert "Played by Alice" in debrief.locator(".ws-debrief-results").inner_text()
+    assert debrief.locator(".ws-result-table").count() == 6
+    decisions = debrief.locator(".ws-debrief-decisions").inner_text()
+    assert "Alice" in decisions and "accepted the package" in decisions
+    debrief.emulate_media(media="print")
+    assert not debrief.locator(".ws-debrief-help").is_visible()
+    debrief.screenshot(path=screenshot_dir / "workshop-debrief-print.png", full_page=True)
+    alice.screenshot(path=screenshot_dir / "workshop-summary.png", full_page=True)
+    pdf = debrief.pdf(path=str(tmp_path / "debrief.pdf"), format="A4")
+    assert pdf.startswith(b"%PDF") and len(pdf) > 1000
+    assert (tmp_path / "debrief.pdf").stat().st_size == len(pdf)
+    for ctx in (fctx, actx):
+        ctx.close()
 
 
 def test_the_supplier_lines_name_minerals_and_targets(played):

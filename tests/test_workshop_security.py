@@ -27,10 +27,7 @@ from negotiation import workshop as workshop_module
 from negotiation import workshop_app as wa
 from negotiation.types import Action, Decision, Reason, SupplierAction, SupplierMove
 from negotiation.workshop import Refused, Settings, Workshop, WorkshopError
-from tests.browser_support import (
-    FACILITATOR_SECRET,
-    workshop_server,
-)
+from tests.browser_support import FACILITATOR_SECRET
 from tests.test_workshop_app import eventually, texts
 
 SCENARIO = "ministerial-2026"
@@ -44,10 +41,10 @@ def ws():
 
 
 @pytest.fixture(scope="module")
-def server():
-    """A `bloc workshop` process on a free port: (its address, the process)."""
-    with workshop_server() as running:
-        yield running
+def server(workshop):
+    """The session's `bloc workshop` process (tests/browser_support.py): (its address, the
+    process)."""
+    return workshop
 
 
 def new_page(browser, width: int = 1000):

@@ -36,7 +36,7 @@ from negotiation.workshop import (
     WorkshopError,
     replay,
 )
-from tests.browser_support import FACILITATOR_SECRET, workshop_server
+from tests.browser_support import FACILITATOR_SECRET
 from tests.test_workshop import Clock, people
 from tests.test_workshop_app import button, eventually, texts
 
@@ -478,115 +478,116 @@ def join_as(browser, link: str, name: str):
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_the_facilitators_toolkit_in_a_browser(browser, sc, screenshot_dir):
+def test_the_facilitators_toolkit_in_a_browser(browser, workshop, sc, screenshot_dir):
     import segno
 
     from tests.app_browser_helpers import choose
 
     names = {a: sc.actors[a].name for a in sc.actor_ids}
-    with workshop_server() as (url, proc):
-        fctx, fac = new_page(browser, 1280)
-        fac.goto(f"{url}/")
-        fac.locator(".ws-create-secret input").fill(FACILITATOR_SECRET)
-        fac.locator(".ws-create").click()
-        fac.locator(".ws-join-url").wait_for()
-        join_url = fac.locator(".ws-join-url").get_attribute("href")
-        code = fac.locator(".ws-code").get_attribute("data-code")
-        assert join_url.endswith(f"/join?room={code}")
+    url, proc = workshop
+    log_start = len(Path(proc.log_path).read_text(errors="replace"))
+    fctx, fac = new_page(browser, 1280)
+    fac.goto(f"{url}/")
+    fac.locator(".ws-create-secret input").fill(FACILITATOR_SECRET)
+    fac.locator(".ws-create").click()
+    fac.locator(".ws-join-url").wait_for()
+    join_url = fac.locator(".ws-join-url").get_attribute("href")
+    code = fac.locator(".ws-code").get_attribute("data-code")
+    assert join_url.endswith(f"/join?room={code}")
 
-        # The projector shows the join link as a QR code: segno's drawing of exactly that
-        # link, and a phone reading it gets that link.
-        pctx, proj = new_page(browser, 1280)
-        proj.goto(f"{url}/projector?room={code}")
-        qr = proj.locator(".ws-qr svg")
-        qr.wait_for()
-        assert proj.locator(".ws-qr").get_attribute("data-url") == join_url
-        drawn = proj.locator(".ws-qr path.qrline").get_attribute("d")
-        made = segno.make(join_url, error="m", micro=False, boost_error=False)
-        assert drawn == modules_path(made.svg_inline(border=4))
-        scanned = decode_qr(qr.screenshot())
-        assert scanned in (join_url, None)
-        proj.screenshot(path=screenshot_dir / "workshop-projector-qr.png")
+    # The projector shows the join link as a QR code: segno's drawing of exactly that
+    # link, and a phone reading it gets that link.
+    pctx, proj = new_page(browser, 1280)
+    proj.goto(f"{url}/projector?room={code}")
+    qr = proj.locator(".ws-qr svg")
+    qr.wait_for()
+    assert proj.locator(".ws-qr").get_attribute("data-url") == join_url
+    drawn = proj.locator(".ws-qr path.qrline").get_attribute("d")
+    made = segno.make(join_url, error="m", micro=False, boost_error=False)
+    assert drawn == modules_path(made.svg_inline(border=4))
+    scanned = decode_qr(qr.screenshot())
+    assert scanned in (join_url, None)
+    proj.screenshot(path=screenshot_dir / "workshop-projector-qr.png")
 
-        # Alice scans it and takes Japan's seat.
-        actx, alice = join_as(browser, scanned or join_url, "Alice")
-        alice.locator(".ws-choose-japan").click()
-        alice.locator(".ws-me[data-seat='japan']").wait_for(state="attached")
+    # Alice scans it and takes Japan's seat.
+    actx, alice = join_as(browser, scanned or join_url, "Alice")
+    alice.locator(".ws-choose-japan").click()
+    alice.locator(".ws-me[data-seat='japan']").wait_for(state="attached")
 
-        # The facilitator seats Bob at the EU (locked) and hands him his private link.
-        fac.locator(".ws-seat-person-name input").fill("Bob")
-        choose(fac, "ws-seat-person-seat", names["eu"])
-        fac.locator(".ws-seat-person").click()
-        seated = fac.locator(".ws-seated").inner_text()
-        bob_link = re.search(r"(http\S+token=\S+)", seated)[1]
-        bctx, bob = new_page(browser)
-        bob.goto(bob_link)
-        bob.locator(".ws-me[data-seat='eu']").wait_for(state="attached")
-        fac.locator(".ws-lock-eu", has_text="Unlock").wait_for()
-        fac.screenshot(path=screenshot_dir / "workshop-facilitator-seats.png", full_page=True)
+    # The facilitator seats Bob at the EU (locked) and hands him his private link.
+    fac.locator(".ws-seat-person-name input").fill("Bob")
+    choose(fac, "ws-seat-person-seat", names["eu"])
+    fac.locator(".ws-seat-person").click()
+    seated = fac.locator(".ws-seated").inner_text()
+    bob_link = re.search(r"(http\S+token=\S+)", seated)[1]
+    bctx, bob = new_page(browser)
+    bob.goto(bob_link)
+    bob.locator(".ws-me[data-seat='eu']").wait_for(state="attached")
+    fac.locator(".ws-lock-eu", has_text="Unlock").wait_for()
+    fac.screenshot(path=screenshot_dir / "workshop-facilitator-seats.png", full_page=True)
 
-        # Carol opens the EU's seat link: refused, with the reason; she joins and sees the
-        # seat locked; her own link naming the EU shows her own page and says why not.
-        eu_link = fac.locator(".ws-seat-link-eu").get_attribute("href")
-        cctx, carol = new_page(browser)
-        carol.goto(eu_link)
-        carol.locator(".ws-seat-refused", has_text="kept for Bob").wait_for()
-        carol.locator(".ws-name input").fill("Carol")
-        carol.locator(".ws-join").click()
-        carol.wait_for_url("**token=**")
-        carol.locator(".ws-locked-eu").wait_for()
-        assert carol.locator(".ws-choose-eu").count() == 0
-        carol.goto(carol.url + "&seat=eu")
-        carol.locator(".ws-seat-locked", has_text=f"locked {names['eu']}'s seat").wait_for()
-        assert carol.locator(".ws-decision-eu").count() == 0
+    # Carol opens the EU's seat link: refused, with the reason; she joins and sees the
+    # seat locked; her own link naming the EU shows her own page and says why not.
+    eu_link = fac.locator(".ws-seat-link-eu").get_attribute("href")
+    cctx, carol = new_page(browser)
+    carol.goto(eu_link)
+    carol.locator(".ws-seat-refused", has_text="kept for Bob").wait_for()
+    carol.locator(".ws-name input").fill("Carol")
+    carol.locator(".ws-join").click()
+    carol.wait_for_url("**token=**")
+    carol.locator(".ws-locked-eu").wait_for()
+    assert carol.locator(".ws-choose-eu").count() == 0
+    carol.goto(carol.url + "&seat=eu")
+    carol.locator(".ws-seat-locked", has_text=f"locked {names['eu']}'s seat").wait_for()
+    assert carol.locator(".ws-decision-eu").count() == 0
 
-        # Japan locked: Alice can no longer give her seat up.
-        alice.locator(".ws-leave-seat").wait_for()
-        fac.locator(".ws-lock-japan").click()
-        fac.locator(".ws-lock-japan", has_text="Unlock").wait_for()
-        alice.locator(".ws-leave-seat").wait_for(state="detached")
+    # Japan locked: Alice can no longer give her seat up.
+    alice.locator(".ws-leave-seat").wait_for()
+    fac.locator(".ws-lock-japan").click()
+    fac.locator(".ws-lock-japan", has_text="Unlock").wait_for()
+    alice.locator(".ws-leave-seat").wait_for(state="detached")
 
-        # A message to the room: on every participant's page and on the projector.
-        fac.locator(".ws-message-input input").fill("Coffee at 11:00, back at 11:20")
-        fac.locator(".ws-message-send").click()
-        for page in (alice, bob, carol, proj):
-            page.locator(".ws-room-message-text", has_text="Coffee at 11:00").wait_for()
+    # A message to the room: on every participant's page and on the projector.
+    fac.locator(".ws-message-input input").fill("Coffee at 11:00, back at 11:20")
+    fac.locator(".ws-message-send").click()
+    for page in (alice, bob, carol, proj):
+        page.locator(".ws-room-message-text", has_text="Coffee at 11:00").wait_for()
 
-        # The session starts; nobody answers; the facilitator closes the round. The narrative
-        # names each seat that was waiting, with its person and what was done for it.
-        fac.locator(".ws-start").click()
-        waiting = fac.locator(".ws-seat-row[data-required='1'][data-decided='0']")
-        waiting.first.wait_for()
-        silent = [
-            re.search(r"ws-seat-row-(\w+)", waiting.nth(i).get_attribute("class"))[1]
-            for i in range(waiting.count())
-        ]
-        r = int(fac.locator(".ws-round").get_attribute("data-round")) + 1
-        fac.locator(".ws-force").click()
-        closed = proj.locator(".ws-events li.ws-ev-closed", has_text=f"Round {r} ")
-        closed.wait_for()
-        line = closed.inner_text()
-        assert "was closed by the facilitator" in line
-        holders = {"japan": "Alice", "eu": "Bob"}
-        for seat in silent:
-            assert f"{names[seat]} ({holders[seat]})" in line, line
+    # The session starts; nobody answers; the facilitator closes the round. The narrative
+    # names each seat that was waiting, with its person and what was done for it.
+    fac.locator(".ws-start").click()
+    waiting = fac.locator(".ws-seat-row[data-required='1'][data-decided='0']")
+    waiting.first.wait_for()
+    silent = [
+        re.search(r"ws-seat-row-(\w+)", waiting.nth(i).get_attribute("class"))[1]
+        for i in range(waiting.count())
+    ]
+    r = int(fac.locator(".ws-round").get_attribute("data-round")) + 1
+    fac.locator(".ws-force").click()
+    closed = proj.locator(".ws-events li.ws-ev-closed", has_text=f"Round {r} ")
+    closed.wait_for()
+    line = closed.inner_text()
+    assert "was closed by the facilitator" in line
+    holders = {"japan": "Alice", "eu": "Bob"}
+    for seat in silent:
+        assert f"{names[seat]} ({holders[seat]})" in line, line
 
-        # Practice over: back to round 0, everyone in their seat, and the room is told.
-        fac.locator(".ws-practice").click()
-        fac.locator(".ws-practice-confirm").click()
-        for page in (fac, alice, bob, carol, proj):
-            page.wait_for_function(
-                "() => document.querySelector('.ws-round')?.dataset.phase === 'lobby'"
-            )
-        alice.locator(".ws-me[data-seat='japan']").wait_for(state="attached")
-        bob.locator(".ws-me[data-seat='eu']").wait_for(state="attached")
-        proj.locator(".ws-events li", has_text="Practice over").wait_for()
-        assert proj.locator(".ws-events li.ws-ev-closed").count() == 0
-        proj.locator(".ws-qr svg").wait_for()
-        proj.screenshot(path=screenshot_dir / "workshop-projector-practice.png", full_page=True)
-        fac.locator(".ws-start").wait_for()
+    # Practice over: back to round 0, everyone in their seat, and the room is told.
+    fac.locator(".ws-practice").click()
+    fac.locator(".ws-practice-confirm").click()
+    for page in (fac, alice, bob, carol, proj):
+        page.wait_for_function(
+            "() => document.querySelector('.ws-round')?.dataset.phase === 'lobby'"
+        )
+    alice.locator(".ws-me[data-seat='japan']").wait_for(state="attached")
+    bob.locator(".ws-me[data-seat='eu']").wait_for(state="attached")
+    proj.locator(".ws-events li", has_text="Practice over").wait_for()
+    assert proj.locator(".ws-events li.ws-ev-closed").count() == 0
+    proj.locator(".ws-qr svg").wait_for()
+    proj.screenshot(path=screenshot_dir / "workshop-projector-practice.png", full_page=True)
+    fac.locator(".ws-start").wait_for()
 
-        for ctx in (fctx, pctx, actx, bctx, cctx):
-            ctx.close()
-        log = Path(proc.log_path).read_text(errors="replace")
-        assert "Traceback" not in log, log[-3000:]
+    for ctx in (fctx, pctx, actx, bctx, cctx):
+        ctx.close()
+    log = Path(proc.log_path).read_text(errors="replace")[log_start:]
+    assert "Traceback" not in log, log[-3000:]
