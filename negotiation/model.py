@@ -914,7 +914,7 @@ class BlocModel(mesa.Model):
             np.array([spec[1] for spec in specs], dtype=np.float64),
             INSTRUMENT_CODES[self.instrument],
             budget,
-            self._shock_arrays(r) if shocks is None else shocks,
+            self._shock_arrays(r) if shocks is None else tuple(kernel_ready(x) for x in shocks),
             kernel_ready(cap if cap.ndim == 3 else cap[None]),  # K rows concatenated: F or A
             kernel_ready(fringe if fringe.ndim == 2 else fringe[None]),
             guess,
