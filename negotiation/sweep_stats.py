@@ -529,6 +529,16 @@ def _prim_inputs(x: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _no_split(x: pd.DataFrame, y: np.ndarray) -> str:
+    """Why a true/false outcome `y` over the cases `x` cannot be split (PRIM, CART), or ""."""
+    n, k = len(y), int(y.sum())
+    if x.shape[1] == 0:
+        return "not computed: no parameter"
+    if k == 0 or k == n:
+        return f"not computed: the outcome is {'true' if k else 'false'} in all {n} runs"
+    return ""
+
+
 def prim_box(
     x: pd.DataFrame,
     y: Any,
@@ -549,10 +559,9 @@ def prim_box(
 
     y = np.asarray(y, dtype=bool)
     n, k = len(y), int(y.sum())
-    if x.shape[1] == 0:
-        return "not computed: no parameter"
-    if k == 0 or k == n:
-        return f"not computed: the outcome is {'true' if k else 'false'} in all {n} runs"
+    why = _no_split(x, y)
+    if why:
+        return why
     with _warnings.catch_warnings():  # EMA warns of optional parts missing and of pandas 4
         _warnings.simplefilter("ignore")
         from ema_workbench.analysis import prim
@@ -842,10 +851,9 @@ def cart_tree(
     point's replications never sit on both sides. A string says why there is none."""
     y = np.asarray(y, dtype=bool)
     n, k = len(y), int(y.sum())
-    if x.shape[1] == 0:
-        return "not computed: no parameter"
-    if k == 0 or k == n:
-        return f"not computed: the outcome is {'true' if k else 'false'} in all {n} runs"
+    why = _no_split(x, y)
+    if why:
+        return why
     xs = _prim_inputs(x).reset_index(drop=True)
     cart = _cart_class()(xs, y.copy(), mass_min=mass_min, max_depth=max_depth, seed=seed)
     cart.build_tree()

@@ -44,6 +44,32 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(made, ignore_errors=True)
 
 
+@pytest.fixture
+def ws():
+    """A workshop server object in this process (no ticker thread), closed after the test."""
+    from negotiation.workshop import Workshop
+
+    w = Workshop(ticker=False)
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def layouts(monkeypatch) -> list:
+    """The layout of every render of a workshop participant's page, as it happens."""
+    from negotiation import workshop_app as wa
+
+    seen: list = []
+    after_render = wa.Live.after_render
+
+    def counting(self, layout):
+        seen.append(layout)
+        after_render(self, layout)
+
+    monkeypatch.setattr(wa.Live, "after_render", counting)
+    return seen
+
+
 #: Longest first (their share of the suite on a 2-core machine); modules not named come after,
 #: in file order. Only the balance between the workers depends on this list.
 SLOWEST_FIRST = [

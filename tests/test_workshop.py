@@ -54,13 +54,6 @@ def sc():
     return load_scenario(SCENARIO)
 
 
-@pytest.fixture
-def ws():
-    w = Workshop(ticker=False)
-    yield w
-    w.close()
-
-
 def people(room, *names_seats):
     """Join and claim: [(name, seat)] -> participants."""
     out = []

@@ -6,36 +6,14 @@ from __future__ import annotations
 import time
 
 import ipyvuetify as v
-import pytest
 import solara
 import solara.widgets
 
 from agents.human import accept
 from negotiation import workshop_app as wa
-from negotiation.workshop import Settings, Workshop
+from negotiation.workshop import Settings
 
 SCENARIO = "ministerial-2026"
-
-
-@pytest.fixture
-def ws():
-    w = Workshop(ticker=False)
-    yield w
-    w.close()
-
-
-@pytest.fixture
-def layouts(monkeypatch) -> list:
-    """The layout of every render of a participant's page, as it happens."""
-    seen: list = []
-    after_render = wa.Live.after_render
-
-    def counting(self, layout):
-        seen.append(layout)
-        after_render(self, layout)
-
-    monkeypatch.setattr(wa.Live, "after_render", counting)
-    return seen
 
 
 def texts(rc) -> str:

@@ -33,13 +33,6 @@ from tests.test_workshop_app import eventually, texts
 SCENARIO = "ministerial-2026"
 
 
-@pytest.fixture
-def ws():
-    w = Workshop(ticker=False)
-    yield w
-    w.close()
-
-
 @pytest.fixture(scope="module")
 def server(workshop):
     """The session's `bloc workshop` process (tests/browser_support.py): (its address, the

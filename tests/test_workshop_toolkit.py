@@ -48,13 +48,6 @@ def sc():
     return load_scenario(SCENARIO)
 
 
-@pytest.fixture
-def ws():
-    w = Workshop(ticker=False)
-    yield w
-    w.close()
-
-
 def story(room: Room) -> list[str]:
     return [text for _, _, text, _ in room.snapshot().narrative()]
 

@@ -41,27 +41,6 @@ SCENARIO = "ministerial-2026"
 NORMAL = SupplierMove(SupplierAction.NORMAL)
 
 
-@pytest.fixture
-def ws():
-    w = Workshop(ticker=False)
-    yield w
-    w.close()
-
-
-@pytest.fixture
-def layouts(monkeypatch) -> list:
-    """The layout of every render of a participant's page, as it happens."""
-    seen: list = []
-    after_render = wa.Live.after_render
-
-    def counting(self, layout):
-        seen.append(layout)
-        after_render(self, layout)
-
-    monkeypatch.setattr(wa.Live, "after_render", counting)
-    return seen
-
-
 def visible(page: str) -> str:
     """A page's text as read: tags out (class names hold ids), entities decoded."""
     return " ".join(html.unescape(re.sub(r"<[^>]+>", "", page)).split())
