@@ -608,6 +608,43 @@ class DaskProcesses:
             stop(p)
 
 
+class SharedDask(DaskProcesses):
+    """A scheduler and one worker (under its nanny) that the tests taking a worker or the
+    scheduler away share: `ready()` gives them to a test, starting whichever is gone (a worker
+    lost for good, a killed scheduler: then everything anew). Starting both, and the worker's
+    first import of the engine, took seconds of each test."""
+
+    def __init__(self, tmp_path: Path):
+        super().__init__(tmp_path)
+        self.sched: subprocess.Popen | None = None
+        self.nanny: subprocess.Popen | None = None
+        self.address = ""
+
+    def worker(self, name: str = "worker") -> subprocess.Popen:
+        self.nanny = super().worker(f"{name}-{len(self.procs)}")  # a log of its own
+        return self.nanny
+
+    def ready(self) -> tuple[str, subprocess.Popen, subprocess.Popen]:
+        """(address, scheduler, nanny): a running scheduler and the one worker registered."""
+        if self.sched is None or self.sched.poll() is not None:
+            for p in reversed(self.procs):
+                stop(p)
+            self.procs.clear()
+            self.file.unlink(missing_ok=True)
+            self.sched, self.address = self.scheduler()
+            self.nanny = None
+        if self.nanny is None or self.nanny.poll() is not None:
+            self.worker()
+        assert self.nanny is not None
+        return self.address, self.sched, self.nanny
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    with SharedDask(tmp_path_factory.mktemp("dask")) as cluster:
+        yield cluster
+
+
 def dask_sweep(spec: Path, out: Path, address: str, timeout: str) -> subprocess.Popen:
     return subprocess.Popen([*BLOC, "sweep", str(spec), "--out", str(out), "--scheduler",
                              address, "--connect-timeout", timeout, "--batch-size", "1",
@@ -616,82 +653,76 @@ def dask_sweep(spec: Path, out: Path, address: str, timeout: str) -> subprocess.
 
 
 @pytest.mark.slow
-def test_every_dask_worker_lost_for_a_moment(long_reference, tmp_path):
+def test_every_dask_worker_lost_for_a_moment(long_reference, dask_cluster, tmp_path):
     """The only worker SIGKILLed mid-sweep, its nanny starting another: the sweep waits for
     it, sends it what it needs, and finishes with the same tables."""
     spec, one = long_reference
     out = tmp_path / "out"
-    with DaskProcesses(tmp_path) as cluster:
-        _, address = cluster.scheduler()
-        nanny = cluster.worker()
-        proc = dask_sweep(spec, out, address, "120")
-        try:
-            wait_for(lambda: parts(out) >= 2 or proc.poll() is not None, 300, "runs")
-            victims = cluster.worker_processes(nanny)
-            assert proc.poll() is None and len(victims) == 1, "no worker to kill"
-            victims[0].kill()
-            _, stderr = proc.communicate(timeout=600)
-        finally:
-            stop(proc)
+    address, _, nanny = dask_cluster.ready()
+    proc = dask_sweep(spec, out, address, "120")
+    try:
+        wait_for(lambda: parts(out) >= 2 or proc.poll() is not None, 300, "runs")
+        victims = dask_cluster.worker_processes(nanny)
+        assert proc.poll() is None and len(victims) == 1, "no worker to kill"
+        victims[0].kill()
+        _, stderr = proc.communicate(timeout=600)
+    finally:
+        stop(proc)
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr
     assert_same(one, out)
 
 
 @pytest.mark.slow
-def test_every_dask_worker_lost_for_good_stops_cleanly(long_reference, tmp_path):
+def test_every_dask_worker_lost_for_good_stops_cleanly(long_reference, dask_cluster, tmp_path):
     """The worker and its nanny SIGKILLed: after --connect-timeout seconds without a worker,
     one line says so, the resume command follows, exit code 1, what finished is written and
     the status is "crashed"; resuming on a new worker finishes with the same tables."""
     spec, one = long_reference
     out = tmp_path / "out"
-    with DaskProcesses(tmp_path) as cluster:
-        _, address = cluster.scheduler()
-        nanny = cluster.worker()
-        proc = dask_sweep(spec, out, address, "5")
-        try:
-            wait_for(lambda: parts(out) >= 2 or proc.poll() is not None, 300, "runs")
-            assert proc.poll() is None, "the sweep finished before its worker could be killed"
-            os.killpg(nanny.pid, signal.SIGKILL)
-            _, stderr = proc.communicate(timeout=300)
-        finally:
-            stop(proc)
-        saved = load(out)
-        n = len(saved.runs)
-        assert proc.returncode == 1, stderr
-        assert stderr.splitlines() == [
-            f"bloc sweep: every worker of the Dask cluster at {address} left, and none came back "
-            f"within 5 s: {n} of 60 runs are saved in {out}",
-            f"resume with: bloc sweep {spec} --out {out} --resume --scheduler {address}",
-        ], stderr
-        assert saved.runs["run_id"].is_unique and 2 <= n < 60
-        assert saved.metadata["status"] == "crashed"
-        assert saved.metadata["sessions"][-1]["runs"] == n
-        cluster.worker("another")
-        done = subprocess.run([*BLOC, "sweep", str(spec), "--out", str(out), "--resume",
-                               "--scheduler", address, "--quiet"], capture_output=True,
-                              text=True, timeout=600)  # fmt: skip
-        assert done.returncode == 0, done.stderr
+    address, _, nanny = dask_cluster.ready()
+    proc = dask_sweep(spec, out, address, "5")
+    try:
+        wait_for(lambda: parts(out) >= 2 or proc.poll() is not None, 300, "runs")
+        assert proc.poll() is None, "the sweep finished before its worker could be killed"
+        os.killpg(nanny.pid, signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=300)
+    finally:
+        stop(proc)
+    saved = load(out)
+    n = len(saved.runs)
+    assert proc.returncode == 1, stderr
+    assert stderr.splitlines() == [
+        f"bloc sweep: every worker of the Dask cluster at {address} left, and none came back "
+        f"within 5 s: {n} of 60 runs are saved in {out}",
+        f"resume with: bloc sweep {spec} --out {out} --resume --scheduler {address}",
+    ], stderr
+    assert saved.runs["run_id"].is_unique and 2 <= n < 60
+    assert saved.metadata["status"] == "crashed"
+    assert saved.metadata["sessions"][-1]["runs"] == n
+    dask_cluster.worker("another")
+    done = subprocess.run([*BLOC, "sweep", str(spec), "--out", str(out), "--resume",
+                           "--scheduler", address, "--quiet"], capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr
     assert_same(one, out)
 
 
 @pytest.mark.slow
-def test_a_lost_dask_scheduler_stops_the_sweep_cleanly(long_reference, tmp_path):
+def test_a_lost_dask_scheduler_stops_the_sweep_cleanly(long_reference, dask_cluster, tmp_path):
     """The scheduler SIGKILLed mid-sweep: one line, the resume command, exit code 1, what
     finished is written, status "crashed"; the sweep resumes (here on local processes)."""
     spec, one = long_reference
     out = tmp_path / "out"
-    with DaskProcesses(tmp_path) as cluster:
-        scheduler, address = cluster.scheduler()
-        cluster.worker()
-        proc = dask_sweep(spec, out, address, "5")
-        try:
-            wait_for(lambda: parts(out) >= 2 or proc.poll() is not None, 300, "runs")
-            assert proc.poll() is None, "the sweep finished before the scheduler could be killed"
-            os.killpg(scheduler.pid, signal.SIGKILL)
-            _, stderr = proc.communicate(timeout=300)
-        finally:
-            stop(proc)
+    address, scheduler, _ = dask_cluster.ready()
+    proc = dask_sweep(spec, out, address, "5")
+    try:
+        wait_for(lambda: parts(out) >= 2 or proc.poll() is not None, 300, "runs")
+        assert proc.poll() is None, "the sweep finished before the scheduler could be killed"
+        os.killpg(scheduler.pid, signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=300)
+    finally:
+        stop(proc)
     saved = load(out)
     n = len(saved.runs)
     assert proc.returncode == 1, stderr
