@@ -412,7 +412,8 @@ GROWN = GROWS.replace("replications = 2", "replications = 3").replace(
 def test_an_extended_spec_resumes_with_only_the_new_runs(tmp_path):
     """Add a grid value and a replication, resume with the new spec: the finished runs are kept
     (their seeds depend only on their point and replication), only the 10 new runs run, and the
-    tables equal a fresh sweep of the extended spec. Real `bloc sweep` processes."""
+    tables equal a fresh sweep of the extended spec. Real `bloc sweep` processes (the fresh
+    sweep, the reference, runs in the test's process)."""
     small, grown = write(tmp_path, GROWS, "small.toml"), write(tmp_path, GROWN, "grown.toml")
     out, fresh = tmp_path / "out", tmp_path / "fresh"
     first = subprocess.run([*BLOC, "sweep", str(small), "--out", str(out), "--workers", "2",
@@ -420,13 +421,10 @@ def test_an_extended_spec_resumes_with_only_the_new_runs(tmp_path):
                            timeout=600)  # fmt: skip
     assert first.returncode == 0, first.stderr
     before = load(out).runs
-    fresh_proc = subprocess.Popen([*BLOC, "sweep", str(grown), "--out", str(fresh), "--workers",
-                                   "1", "--quiet"], stderr=subprocess.PIPE, text=True)  # fmt: skip
     extend = subprocess.run([*BLOC, "sweep", str(grown), "--out", str(out), "--resume",
                              "--workers", "2", "--batch-size", "1"], capture_output=True,
                             text=True, timeout=600)  # fmt: skip
-    _, fresh_err = fresh_proc.communicate(timeout=600)
-    assert fresh_proc.returncode == 0, fresh_err
+    run_sweep(grown, fresh, workers=1, progress=False)  # the reference, as the fixtures make it
     assert extend.returncode == 0, extend.stderr
     assert (f"the spec extends the sweep in {out}: its 8 finished runs are kept, 10 of the 18 "
             "runs are left to run") in extend.stderr  # fmt: skip
