@@ -814,6 +814,9 @@ def test_going_back_shows_a_past_round_and_now_follows_the_run(app, screenshot_d
     records; the run is not touched (a Step still plays the next round); the Prices chart marks
     the round shown; Now follows the run again."""
     step(app, 4)
+    # the field follows the round played: typed into before it shows round 4, the 4 arriving
+    # would replace what was typed
+    wait_field(app, "round-shown-number", "4")
     type_into(app, "round-shown-number", "2")
     wait_round(app, 2)
     wait_consistent(app)  # the network, the timeline and the statuses: round 2
