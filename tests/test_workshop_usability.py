@@ -33,7 +33,7 @@ from negotiation import workshop_app as wa
 from negotiation import workshop_debrief as wd
 from negotiation.types import SupplierAction, SupplierMove
 from negotiation.workshop import Refused, Room, Settings, Workshop, WorkshopError, replay
-from tests.browser_support import FACILITATOR_SECRET, workshop_server
+from tests.browser_support import FACILITATOR_SECRET
 from tests.test_workshop import Clock, people
 from tests.test_workshop_app import button, eventually, texts
 
@@ -502,71 +502,71 @@ def new_page(browser, width: int = 1000):
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_in_chromium_the_room_as_people_see_it(browser, screenshot_dir):
+def test_in_chromium_the_room_as_people_see_it(browser, workshop, screenshot_dir):
     """A 2-round room: the facilitator's page warns it is not for the projector; Alice's
     buttons are greyed while paused (not clickable, then an error); her header and panel name
     the same round, and the last round says she decided; her link opened on a second device
     shows on the roster, and a new link stops it; the projector's timer is large; the Charts
     tab compares the room with agent-only runs, computed in the background."""
-    with workshop_server() as (url, _):
-        fctx, fac = new_page(browser, 1280)
-        fac.goto(f"{url}/")
-        fac.locator(".ws-create-rounds input").fill("2")
-        fac.locator(".ws-create-rounds input").press("Enter")
-        fac.locator(".ws-create-secret input").fill(FACILITATOR_SECRET)
-        fac.locator(".ws-create").click()
-        fac.locator(".ws-head", has_text="Round 0 of 2").wait_for()
-        assert fac.locator(".ws-facilitator-warning").is_visible()
-        assert "never on the projector" in fac.locator(".ws-facilitator-warning").inner_text()
-        code = fac.locator(".ws-code").get_attribute("data-code")
+    url, _ = workshop
+    fctx, fac = new_page(browser, 1280)
+    fac.goto(f"{url}/")
+    fac.locator(".ws-create-rounds input").fill("2")
+    fac.locator(".ws-create-rounds input").press("Enter")
+    fac.locator(".ws-create-secret input").fill(FACILITATOR_SECRET)
+    fac.locator(".ws-create").click()
+    fac.locator(".ws-head", has_text="Round 0 of 2").wait_for()
+    assert fac.locator(".ws-facilitator-warning").is_visible()
+    assert "never on the projector" in fac.locator(".ws-facilitator-warning").inner_text()
+    code = fac.locator(".ws-code").get_attribute("data-code")
 
-        actx, alice = new_page(browser)
-        alice.goto(f"{url}/join?room={code}&seat=japan")
-        alice.locator(".ws-name input").fill("Alice")
-        alice.locator(".ws-join").click()
-        alice.locator(".ws-me[data-seat='japan']").wait_for(state="attached")
-        fac.locator(".ws-facilitator", has_text="Alice").wait_for()
-        fac.locator(".ws-start").click()
-        accept_button = alice.locator(".ws-decision-japan .ws-accept")
-        accept_button.wait_for()
-        assert "Round 1 of 2" in alice.locator(".ws-round").inner_text()
-        assert "Round 1: your decision as Japan" in alice.locator(".ws-notes").inner_text()
-        assert "an agent decides for Japan" in alice.locator(".ws-default").inner_text()
+    actx, alice = new_page(browser)
+    alice.goto(f"{url}/join?room={code}&seat=japan")
+    alice.locator(".ws-name input").fill("Alice")
+    alice.locator(".ws-join").click()
+    alice.locator(".ws-me[data-seat='japan']").wait_for(state="attached")
+    fac.locator(".ws-facilitator", has_text="Alice").wait_for()
+    fac.locator(".ws-start").click()
+    accept_button = alice.locator(".ws-decision-japan .ws-accept")
+    accept_button.wait_for()
+    assert "Round 1 of 2" in alice.locator(".ws-round").inner_text()
+    assert "Round 1: your decision as Japan" in alice.locator(".ws-notes").inner_text()
+    assert "an agent decides for Japan" in alice.locator(".ws-default").inner_text()
 
-        fac.locator(".ws-pause").click()  # U5: greyed while paused
-        alice.wait_for_function("() => document.querySelector('.ws-accept')?.disabled === true")
-        assert alice.locator(".ws-paused").is_visible()
-        fac.locator(".ws-resume").click()
-        alice.wait_for_function("() => document.querySelector('.ws-accept')?.disabled === false")
-        accept_button.click()
-        alice.locator(".ws-last", has_text="Alice decided for Japan").wait_for()
-        assert "Round 2 of 2" in alice.locator(".ws-round").inner_text()
+    fac.locator(".ws-pause").click()  # U5: greyed while paused
+    alice.wait_for_function("() => document.querySelector('.ws-accept')?.disabled === true")
+    assert alice.locator(".ws-paused").is_visible()
+    fac.locator(".ws-resume").click()
+    alice.wait_for_function("() => document.querySelector('.ws-accept')?.disabled === false")
+    accept_button.click()
+    alice.locator(".ws-last", has_text="Alice decided for Japan").wait_for()
+    assert "Round 2 of 2" in alice.locator(".ws-round").inner_text()
 
-        # S9: her link on a second device shows on the roster; a new link stops both pages.
-        sctx, second = new_page(browser)
-        second.goto(alice.url)
-        second.locator(".ws-me[data-seat='japan']").wait_for(state="attached")
-        fac.locator(".ws-devices").wait_for()
-        assert "on 2 devices" in fac.locator(".ws-online").first.inner_text()
-        alice.locator(".ws-header", has_text="open on 2 devices").wait_for()
-        fac.locator(".ws-new-link-p1").click()
-        fac.locator(".ws-new-link", has_text="Alice's new private link").wait_for()
-        for page in (alice, second):
-            page.locator(".ws-refused", has_text="replaced by the facilitator").wait_for()
+    # S9: her link on a second device shows on the roster; a new link stops both pages.
+    sctx, second = new_page(browser)
+    second.goto(alice.url)
+    second.locator(".ws-me[data-seat='japan']").wait_for(state="attached")
+    fac.locator(".ws-devices").wait_for()
+    assert "on 2 devices" in fac.locator(".ws-online").first.inner_text()
+    alice.locator(".ws-header", has_text="open on 2 devices").wait_for()
+    fac.locator(".ws-new-link-p1").click()
+    fac.locator(".ws-new-link", has_text="Alice's new private link").wait_for()
+    for page in (alice, second):
+        page.locator(".ws-refused", has_text="replaced by the facilitator").wait_for()
 
-        fac.locator(".ws-extend-60").click()  # a countdown, for the projector
-        pctx, proj = new_page(browser, 1280)
-        proj.goto(f"{url}/projector?room={code}")
-        timer = proj.locator(".ws-timer")
-        timer.wait_for()
-        size = float(timer.evaluate("e => getComputedStyle(e).fontSize").removesuffix("px"))
-        assert size >= 64, size  # read from the back of the room
-        proj.screenshot(path=screenshot_dir / "workshop-projector-timer.png")
+    fac.locator(".ws-extend-60").click()  # a countdown, for the projector
+    pctx, proj = new_page(browser, 1280)
+    proj.goto(f"{url}/projector?room={code}")
+    timer = proj.locator(".ws-timer")
+    timer.wait_for()
+    size = float(timer.evaluate("e => getComputedStyle(e).fontSize").removesuffix("px"))
+    assert size >= 64, size  # read from the back of the room
+    proj.screenshot(path=screenshot_dir / "workshop-projector-timer.png")
 
-        fac.get_by_role("tab", name="Charts").click()  # starts the agent-only runs
-        comparison = fac.locator(".ws-agent-comparison")
-        comparison.wait_for(timeout=120_000)
-        text = comparison.inner_text()
-        assert "Your room had a bloc" in text and "agent-only runs" in text and "%" in text
-        for ctx in (fctx, actx, sctx, pctx):
-            ctx.close()
+    fac.get_by_role("tab", name="Charts").click()  # starts the agent-only runs
+    comparison = fac.locator(".ws-agent-comparison")
+    comparison.wait_for(timeout=120_000)
+    text = comparison.inner_text()
+    assert "Your room had a bloc" in text and "agent-only runs" in text and "%" in text
+    for ctx in (fctx, actx, sctx, pctx):
+        ctx.close()
