@@ -9,10 +9,11 @@ made once, and its tests run in file order as they would without xdist. Two twea
 - the modules that take longest are handed out first, so the two workers finish together (a
   worker takes the next module as it runs out of tests; xdist's own order, most tests first, left
   the few long tests of the wheel, the notebooks and the Dask backends for the end);
-- test_kernels.py and test_market.py go to the same worker: both call the numba kernels with
-  argument types the model does not use, so in a fresh checkout the first of them compiles
-  those (most of a minute) and the other loads them from numba's cache, rather than both
-  compiling them at once on two workers;
+- test_kernels.py and test_market.py go to the same worker: both call the numba kernels
+  directly, and whatever the model's calls have not compiled in a fresh checkout (since the
+  kernels get C-ordered, writeable arrays only, `market.kernel_ready`, a few seconds: the
+  search tests/reference_market.py calls on its own) the first compiles and the other loads
+  from numba's cache, rather than both compiling it at once on two workers;
 - the browser modules go to the same worker: one chromium at a time (launched once), and
   the browser pages never compete with a second set of pages for the CPU.
 """
@@ -73,17 +74,23 @@ def layouts(monkeypatch) -> list:
 #: Longest first (their share of the suite on a 2-core machine); modules not named come after,
 #: in file order. Only the balance between the workers depends on this list.
 SLOWEST_FIRST = [
-    "tests/test_app_browser.py",
-    "tests/test_sweep_backends.py",
+    "tests/test_app_browser.py",  # with the other browser modules: about 280 s
+    "tests/test_sweep_backends.py",  # about 180 s
     "tests/test_kernels.py",
     "tests/test_market.py",
     "tests/test_workshop_browser.py",
     "tests/test_workshop_security.py",
     "tests/test_app.py",
-    "tests/test_readme.py",
-    "tests/test_notebooks.py",
+    "tests/test_scenarios.py",
     "tests/test_wheel.py",
+    "tests/test_readme.py",
+    "tests/test_sweep_report.py",
+    "tests/test_ema.py",
+    "tests/test_metamorphic.py",
     "tests/test_sweep.py",
+    "tests/test_docs.py",
+    "tests/test_notebooks.py",
+    "tests/test_price_oracle.py",
     "tests/test_workshop.py",
 ]
 
