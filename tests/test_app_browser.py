@@ -47,6 +47,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SCENARIO = "ministerial-2026"
 REFERENCE_PRICES = {m: x.reference_price for m, x in load_scenario(SCENARIO).minerals.items()}
+COUNTRY_NAMES = {a: x.name for a, x in load_scenario(SCENARIO).actors.items()}
 #: Number fields the fuzz types bad input into (each refuses it and keeps the value in force).
 BAD_INPUT_FIELDS = [
     "lever-floor-lithium",
@@ -678,6 +679,13 @@ def _random_lever(page, rng: random.Random) -> str:
         return f"aggressiveness {value}%"
     country = rng.choice(["us", "japan", "eu", "mexico", "singapore"])
     page.locator(f".country-{country}").click()
+    # the server has drawn that country's sliders: moved before, a slider would set the
+    # weight of the country shown before (its handler), then show the new one's
+    page.locator(f".country-{country}[aria-pressed=true]").wait_for()
+    page.wait_for_function(
+        f"() => document.querySelector('.lever-patience-help')?.textContent"
+        f".includes({COUNTRY_NAMES[country]!r})"
+    )
     comp = rng.choice(["supply_security", "consumer_cost", "openness", "patience"])
     if comp == "patience":
         value = rng.randrange(0, 25)

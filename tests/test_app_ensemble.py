@@ -327,7 +327,10 @@ def test_the_how_likely_tab_runs_restarts_on_a_change_and_draws_the_fan():
     (header,) = _html(rc, "bloc-members")
     assert header.attributes["data-round"] == "1"
     assert _one(rc, v.TextField, "structural-seed").v_model != "0"
-    assert _status(rc)["data-state"] == "done"  # the runs do not depend on the run's seed
+    # the runs do not depend on the run's seed: the same settings, the runs already done
+    after = _until(lambda: _status(rc)["data-state"] != "starting" and _status(rc))
+    assert after["data-key"] == done["data-key"], (done, after)
+    assert after["data-state"] == "done", (done, after)
     # leaving the tab and coming back with the same settings shows the runs at once
     tabs.v_model = 0
     tabs.v_model = 5
