@@ -496,6 +496,7 @@ class BlocModel(mesa.Model):
         world, beliefs, self._order_seed = (int(x) for x in self.rng.integers(2**63, size=3))
         self._world_rng = np.random.default_rng(int(world))
         self._belief_rng = np.random.default_rng(int(beliefs))
+        self._beliefs_seed = beliefs
         #: share of each producer's capacity (actors, then the rest of the world) out of action
         self.outage = np.zeros((A + 1, M))
         self._outage_left = np.zeros((A + 1, M), dtype=np.int64)
@@ -522,6 +523,9 @@ class BlocModel(mesa.Model):
         #: gains (log-normal, mean one; half its variance shared by the components the same thing
         #: drives, see `_draw_round`)
         self.belief = np.ones((C, len(COMPONENTS)))
+        #: the supplier's error this round in judging each country's gain from being in the bloc
+        #: (a factor, log-normal of mean one, by country; see `_draw_round`)
+        self.supplier_belief = dict.fromkeys(self.countries, 1.0)
         self._country_row = {a: n for n, a in enumerate(self.countries)}
         # Foresight: each country weighs the next `horizon` rounds, discounted, with capacity
         # arriving from the investment pipeline over its lag. What counts is the weight on the
@@ -612,6 +616,13 @@ class BlocModel(mesa.Model):
         s = u.forecast_error / np.sqrt(2.0)
         log_f = s * (group_errors[:, _BELIEF_GROUP] + own_errors)
         self.belief = np.exp(log_f - s * s)
+        # The supplier's beliefs about the countries' moves: it judges each one's gain from
+        # being in the bloc (what decides whether it stays, or takes a side offer) with an error
+        # of the same size, its own each round. From a generator of the round's own (seeded by
+        # the beliefs' seed and the round), so that the countries' draws are as they were.
+        z = np.random.default_rng([self._beliefs_seed, r, 1]).standard_normal(C)
+        e = u.forecast_error
+        self.supplier_belief = dict(zip(self.countries, np.exp(e * z - e * e / 2).tolist()))
 
     def _available(self) -> tuple[np.ndarray, np.ndarray]:
         """Capacity that can produce this round (installed, less outages), (A, M) and (M,)."""
@@ -1003,7 +1014,8 @@ class BlocModel(mesa.Model):
 
     def move_forecast(self, move: SupplierMove, r: int | None = None) -> dict[str, Any]:
         """For a supplier move next round, with today's members: the supplier's utility with it
-        and selling normally, and each member's gain from staying in (USD/yr)."""
+        and selling normally, and each member's gain from staying in (USD/yr), without error
+        (the supplier's look-ahead judges these gains times `supplier_belief`)."""
         r = self.round + 1 if r is None else r
         members = sorted(self.members)
         specs = [PackageSpec(self.members, 1.0, move), PackageSpec(self.members, 1.0, NORMAL)]
@@ -1831,7 +1843,8 @@ class BlocModel(mesa.Model):
             minerals=self.minerals,
             floors=dict(zip(self.minerals, (float(f) for f in self.floors))),
             supplier_share=self.base_supplier_share,
-            margins=dict(self.last_margins),
+            # each member's gain from staying last round, as the supplier judges it
+            margins={a: g * self.supplier_belief[a] for a, g in self.last_margins.items()},
             stakes=self.stake,
             budget=float(self.fiscal_capacity[self.index[self.supplier_id]]),
             aggressiveness=self.aggressiveness,
@@ -1844,7 +1857,8 @@ class BlocModel(mesa.Model):
 
     def forecast_moves(self, moves: Sequence[SupplierMove], r: int) -> list[Forecast]:
         """For each move: who would leave (members whose patience runs out) and the supplier's
-        utility once they have."""
+        utility once they have, as the supplier judges them: each member's gain from staying
+        times the supplier's error about it this round (`supplier_belief`)."""
         members = self.members
         sup = self.index[self.supplier_id]
         specs = []
@@ -1854,12 +1868,13 @@ class BlocModel(mesa.Model):
         stride = 1 + len(self.countries)
         util = ev.util.tolist()
         inside = [(a, self.index[a], j) for j, a in enumerate(self.countries) if a in members]
+        belief = self.supplier_belief
         afters, margins_all = [], []
         for n, mv in enumerate(moves):
             k0 = n * stride
             # The same packages are the round's record if the supplier picks this move.
             self._cache[(r, members, _move_key(mv))] = (ev, k0, k0 + stride)
-            margins = {a: util[k0][i] - util[k0 + 1 + j][i] for a, i, j in inside}
+            margins = {a: (util[k0][i] - util[k0 + 1 + j][i]) * belief[a] for a, i, j in inside}
             leaving = {
                 a
                 for a, g in margins.items()

@@ -362,8 +362,9 @@ def test_the_public_forecasts_are_what_the_agents_see(default):
     markets and no forecast error. What an invitee's view holds (and it decides on) is that
     forecast looked at over its horizon, λ times what the investment pipeline changes added
     (λ from its discount, docs/ODD.md section M), times its forecast error this round
-    (`BlocModel.belief`), component by component. move_forecast gives the margins the supplier's
-    look-ahead has (the supplier forecasts without error)."""
+    (`BlocModel.belief`), component by component. move_forecast gives the plain margins (each
+    member's gain from staying, no error); the supplier's look-ahead judges each one with its
+    error about that country this round (`BlocModel.supplier_belief`)."""
     # No horizon: the view is the plain forecast times the country's belief factors.
     m = BlocModel(load_scenario("ministerial-2026", {"foresight.horizon_days": 0}), rng=0)
     prep = m.prepare_round()
@@ -396,7 +397,9 @@ def test_the_public_forecasts_are_what_the_agents_see(default):
     move = SupplierMove(SupplierAction.FLOOD, ("rare_earths",), 0.5)
     f = m.move_forecast(move)
     (look,) = m.forecast_moves([move], m.round + 1)
-    assert f["margins"] == pytest.approx(look.margins, rel=1e-9, abs=1e-3)
+    judged = {a: g * m.supplier_belief[a] for a, g in f["margins"].items()}
+    assert look.margins == pytest.approx(judged, rel=1e-9, abs=1e-3)
+    assert not np.allclose([m.supplier_belief[a] for a in judged], 1.0)  # errors were drawn
     assert f["utility"] != f["normal"]
     assert m.awaiting() == [] and m.round == 2  # asking changed nothing
 

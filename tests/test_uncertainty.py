@@ -153,6 +153,61 @@ def test_forecast_errors_are_right_on_average():
     assert np.mean(factors) == pytest.approx(1.0, abs=0.02)
 
 
+def test_the_supplier_misjudges_what_the_bloc_is_worth_to_each_member():
+    """The supplier cannot read the members' minds: it sizes a side offer on its own judgment of
+    the target's gain from staying, off by a forecast error of its own each round (mean one,
+    the countries' size). With no premium on top, some offers fall short of what the target
+    would give up and some pay more than needed; with the forecast errors off, every offer is
+    the gain it targets. (At the default premium, 1-2.5% of the target's stake, a 30% error
+    on the US's gain of ~$180m a year is smaller than the premium: the offer still covers it.)"""
+    from agents import SideOffers
+
+    class Watching(SideOffers):
+        def act(self, view):
+            move = super().act(view)
+            self.seen.append((view.margins, move.target, move.offer))
+            return move
+
+    def offers(error: float) -> list[tuple[float, float]]:
+        """(the offer, the target's gain from staying as it was) for each offer to a member
+        with a gain from staying."""
+        out = []
+        for seed in range(4):
+            sc = with_settings(uncertainty={"forecast_error": error})
+            strategy = Watching(premium=0.0)
+            strategy.seen = []
+            m = BlocModel(sc, supplier_strategy=strategy, rng=seed, rounds=8)
+            for _ in range(8):
+                truth = dict(m.last_margins)
+                m.step()
+                judged, target, offer = strategy.seen.pop()
+                if truth.get(target, 0.0) > 0:
+                    belief = m.supplier_belief
+                    assert judged == pytest.approx({a: truth[a] * belief[a] for a in truth})
+                    out.append((offer, truth[target]))
+        return out
+
+    exact = offers(0.0)
+    assert len(exact) > 10
+    assert [offer for offer, _ in exact] == pytest.approx([gain for _, gain in exact])
+    judged = offers(0.3)
+    assert len(judged) > 10
+    short = sum(offer < gain for offer, gain in judged)
+    assert 0.2 < short / len(judged) < 0.8
+
+
+def test_the_supplier_errors_leave_the_countries_draws_alone(default):
+    """The supplier's errors come from a stream of their own: the countries' forecast errors
+    (and so their choices where the supplier plays no part) are those of the same seed."""
+    a, b = BlocModel(default, rng=3), BlocModel(default, rng=3)
+    b._beliefs_seed += 1  # another stream for the supplier's errors only
+    for r in (1, 2, 3):
+        a._draw_round(r)
+        b._draw_round(r)
+        np.testing.assert_array_equal(a.belief, b.belief)
+        assert a.supplier_belief != b.supplier_belief
+
+
 # ---------------------------------------------------------------------------------------------
 # Foresight
 
