@@ -583,17 +583,29 @@ def _moved(share, base):
 
 
 @njit(cache=True)
+def _stock_kept(spent, price, resale, mark):
+    """What a stockpile's purchase is worth as an asset, USD: the tonnes it bought (`spent` at
+    the world `price` it paid) valued at what they would fetch sold, `resale` times the lower of
+    that price and `mark`, the price the market pays without the bloc's support (the world with
+    no policy; the fund buys to hold the price up, so the tonnes fetch no more than that)."""
+    if spent <= 0.0 or price <= 0.0:
+        return 0.0
+    return resale * spent * min(1.0, mark / price)
+
+
+@njit(cache=True)
 def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premium, openness,
                       cost_sharing, strategic_weight, base_share, member, penalty, flood, control,
                       blanket, capacity, stock_held, covered, trade_eps, eps, demand_shift,
                       world_price, bloc_price,
                       producer_price, consumer_price, cons, fringe_demand, tariff_revenue,
                       gap_payments, stock_spending, bloc_share, supplier_share_of_bloc,
-                      supplier_share_outside, withheld, side_offer, stock_resale):  # fmt: skip
+                      supplier_share_outside, withheld, side_offer, stock_resale,
+                      stock_mark):  # fmt: skip
     """The (K, A, 8) components of `negotiation.payoffs.components`, USD per year.
 
     The fiscal outlay counts a stockpile's purchases net of the stock they buy: the fund pays
-    cash for tonnes that keep `stock_resale` of what they cost (what they would fetch sold)."""
+    cash for tonnes worth what they would fetch sold (`_stock_kept`)."""
     K, A, M = cons.shape
     comp = np.zeros((K, A, 8))
     eps_d, eps_s = trade_eps[0], trade_eps[1]
@@ -610,7 +622,12 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
         world_value = 0.0
         avg_tariff = 0.0
         for m in range(M):
-            outlay += gap_payments[k, m] + (1.0 - stock_resale) * stock_spending[k, m]
+            spent = stock_spending[k, m]
+            outlay += (
+                gap_payments[k, m]
+                + spent
+                - _stock_kept(spent, world_price[k, m], stock_resale, stock_mark[m])
+            )
             total = fringe_demand[k, m]
             for a in range(A):
                 total += cons[k, a, m]
@@ -786,7 +803,9 @@ def score_kernel(clear_args, profile_args, weights, fiscal_cap):
             net = 0.0  # and what it costs the members, the stock's resale value netted out
             for m in range(km.shape[2]):
                 outlay += km[G_PAY, k, m] + km[S_SPEND, k, m]
-                net += km[G_PAY, k, m] + (1.0 - p[23]) * km[S_SPEND, k, m]
+                spent = km[S_SPEND, k, m]
+                kept = _stock_kept(spent, km[W_PRICE, k, m], p[23], p[24][m])
+                net += km[G_PAY, k, m] + spent - kept
             if outlay <= 0.0:  # the rationed floors cost nothing: nobody pays
                 continue
             key_sum = 0.0
@@ -823,7 +842,7 @@ def components_of(p, km, kam):
                              p[20], p[21], km[W_PRICE], km[B_PRICE], kam[P_PRICE], kam[C_PRICE],
                              kam[CONSUMPTION], km[F_DEMAND], kam[T_REVENUE], km[G_PAY],
                              km[S_SPEND], km[B_SHARE], km[S_SHARE_B], km[S_SHARE_O],
-                             km[WITHHELD], p[22], p[23])  # fmt: skip
+                             km[WITHHELD], p[22], p[23], p[24])  # fmt: skip
 
 
 @njit(cache=True)
@@ -834,7 +853,8 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
 
     data: (ref, elasticity, demand, fringe_cost, spread, cost, consumption, exposure, supplier,
     log_lo, log_hi) as in MarketData; profiles: (risk_premium, openness, strategic_weight,
-    base_share, stock_held (M,), covered (A, A), trade_eps (2,), fiscal_cap (A,), stock_resale);
+    base_share, stock_held (M,), covered (A, A), trade_eps (2,), fiscal_cap (A,), stock_resale,
+    stock_mark (M,));
     sets: (S, A)
     bool member sets; moves: (V, 3M + A) supplier moves, each its flood, aimed and blanket
     export controls per mineral and side offers per actor; terms: (floors (T, M), penalty (T,),
@@ -847,7 +867,7 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     by all packages."""
     ref, eps, demand, fringe_cost, spread, cost, consumption, exposure, sup, log_lo, log_hi = data
     risk_premium, openness, strategic_weight, base_share, stock_held, covered, trade_eps, \
-        fiscal_cap, stock_resale = profiles  # fmt: skip
+        fiscal_cap, stock_resale, stock_mark = profiles  # fmt: skip
     t_floors, t_penalty, t_key = terms
     s_flood, s_aimed, s_blanket, demand_shift = shocks
     K = which.shape[1]
@@ -884,7 +904,7 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
          log_lo, log_hi, log_guess, log_autarky_guess),
         (ref, cost, spread, consumption, exposure, sup, risk_premium, openness, key,
          strategic_weight, base_share, member, penalty, flood, control, blanket, capacity,
-         stock_held, covered, trade_eps, eps, demand_shift, offer, stock_resale),
+         stock_held, covered, trade_eps, eps, demand_shift, offer, stock_resale, stock_mark),
         weights,
         fiscal_cap,
     )  # fmt: skip

@@ -24,8 +24,9 @@ INSTRUMENT_HELP: dict[str, str] = {
     "stockpile": (
         "A fund buys on the world market at the floor until it runs dry: the world price rises "
         "for everyone, outsiders' producers included, and members hold the stock: an asset "
-        "they count at what it would fetch sold (by default 40% of its cost), so its purchases "
-        "are not all loss."
+        "they count at what it would fetch sold (its tonnes at the price the market pays "
+        "without the bloc's support, less a discount for selling), so its purchases are not all "
+        "loss: what the fund pays above that price is."
     ),
 }
 
@@ -194,9 +195,11 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
         "The instrument *Stockpile*: a fund buys on the world market at the floor until it runs "
         "dry. It lifts the world price for everyone, outsiders' producers included, and the "
         "stock it holds covers members when the supplier restricts its exports. The stock is "
-        "an asset: members count it at what it would fetch sold (`stockpile_resale`, by "
-        "default 40% of what it cost: tin's price fell to 40% when the 1985 buffer stock "
-        "stopped buying), so the fund's cash is spent, but not all of it is lost.",
+        "an asset: members count it at what it would fetch sold, its tonnes at the price the "
+        "market pays without the bloc's support, less a discount for selling a large stock "
+        "(`stockpile_resale`, 0.65: tin's price fell overnight to 62% of the defended one when "
+        "the 1985 buffer stock stopped buying, then to 40%). What the fund pays above the "
+        "unsupported price is lost; the rest of its cash bought an asset.",
     ),
     (
         "Outsider penalty",

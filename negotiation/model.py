@@ -398,9 +398,13 @@ class BlocModel(mesa.Model):
         #: tonnes the bloc's stockpile holds, by mineral (bought at the floor, released to members
         #: when export controls cut their supply)
         self.stock_held = np.zeros(M)
-        #: what members count the stock at, by mineral (USD): `stockpile_resale` of what it
-        #: cost, less the share of it released
+        #: what members count the stock at, by mineral (USD): what its tonnes would fetch sold
+        #: when bought (`stock_mark`), less the share of it released
         self.stock_book = np.zeros(M)
+        #: the price a stock's tonnes would fetch sold, by mineral (USD/t, before the
+        #: `stockpile_resale` discount): the world price with no policy (`NoPolicyWorld`) in the
+        #: last round recorded, the opening's calibration before round 1; changed in place
+        self.stock_mark = np.zeros(M)
         self.fiscal_capacity = np.array([a.fiscal_capacity for a in acts])
         self.profiles = Profiles(
             risk_premium=np.array([a.risk_premium for a in acts]),
@@ -414,8 +418,10 @@ class BlocModel(mesa.Model):
             trade_eps=(sc.trade.demand_elasticity, sc.trade.supply_elasticity),
             fiscal_cap=self.fiscal_capacity,
             stock_resale=sc.policy.stockpile_resale,
+            stock_mark=self.stock_mark,
         )
         self.baseline = self._no_policy_outcome()
+        self.stock_mark[:] = self.baseline.world_price[0]
         # The calibration: the markets with no bloc and no supplier move. Dependence on the
         # supplier is measured against its share here (where it mines nothing its leverage is in
         # processing, which this one-stage market does not move: the exposure stays as given).
@@ -434,6 +440,7 @@ class BlocModel(mesa.Model):
             np.array(p.trade_eps, dtype=float),
             self.fiscal_capacity,
             float(p.stock_resale),
+            self.stock_mark,
         )
         # Every actor's stake (the size of its interests, USD/yr): strategies' thresholds are
         # fractions of it. At least $1 a year, so that an actor with no stake divides safely.
@@ -1931,7 +1938,7 @@ class BlocModel(mesa.Model):
             "tariff_revenue": float(out.tariff_revenue[0].sum()),
             **welfare,
             "stockpile_fund": self.fund,
-            # the stock as members count it: `stockpile_resale` of what it cost (its book value;
+            # the stock as members count it: what its tonnes would fetch sold (its book value;
             # the purchases are an asset, not all loss), less the share released
             "stock_value": float(self.stock_book.sum()),
             "fund_exhausted": self.fund_exhausted,
@@ -2027,7 +2034,10 @@ class BlocModel(mesa.Model):
     def _flows_and_capacity(self, out: Outcome, ry: float, move: SupplierMove, r: int) -> None:
         spent = float(out.stock_spending[0].sum()) * ry
         self.stock_held += out.stock_purchases[0] * ry
-        self.stock_book += self.profiles.stock_resale * out.stock_spending[0] * ry
+        # bought at the world price, worth what the tonnes would fetch sold (`_stock_kept`)
+        price = np.maximum(out.world_price[0], 1e-300)
+        kept = np.minimum(1.0, self.stock_mark / price) * self.profiles.stock_resale
+        self.stock_book += kept * out.stock_spending[0] * ry
         if spent > 0:
             self.fund = max(self.fund - spent, 0.0)
             if self.fund <= 1e-6 * max(self.fund_initial, 1.0) and not self.fund_exhausted:
@@ -2096,6 +2106,9 @@ class BlocModel(mesa.Model):
         if self.lag_rounds:
             w.pipeline.append(additions)
         w.capacity, w.fringe_capacity = cap[:-1], cap[-1]
+        # What a stock bought from the next round would fetch sold: this round's price with no
+        # policy (the same luck, no bloc, no support; `_stock_kept`).
+        self.stock_mark[:] = w.outcome.world_price[0]
 
     def _release_stock(self, out: Outcome, ry: float, r: int) -> None:
         """Export controls cut members' supply from the supplier: the stockpile releases to

@@ -10,8 +10,9 @@ Pure numpy, no Mesa. Components (see `negotiation.types.COMPONENTS`):
 - tariff_revenue: the member's share of tariffs on non-member minerals, by its net imports, plus
   the penalty it collects on outsiders' covered goods;
 - fiscal_outlay: -(member's cost-sharing share of price-gap payments and of stockpile purchases
-  net of the stock they buy, which keeps `stock_resale` of its cost as an asset), capped by its
-  fiscal capacity (the cash support beyond the members' budgets is rationed);
+  net of the stock they buy, an asset worth `stock_resale` times the lower of the price paid and
+  `stock_mark`, the price without the bloc's support), capped by its fiscal capacity (the cash
+  support beyond the members' budgets is rationed);
 - supply_security: -risk premium x reference value of consumption x dependence, where dependence
   is the calibrated exposure moved by the supplier's share of the supply the actor buys, measured
   the same way in and out (members' secured supply and stockpile cover lower it); minus, under
@@ -49,7 +50,10 @@ class Profiles:
     covered: np.ndarray | float = 0.0  # (A, A) USD/yr of covered goods a sells to b
     trade_eps: tuple[float, float] = (-1.5, 1.5)  # covered goods: demand, export supply
     fiscal_cap: np.ndarray | float = 1e300  # (A,) USD/yr each member can spend on support
-    stock_resale: float = 0.0  # share of a stockpile purchase's cost the stock keeps as an asset
+    stock_resale: float = 0.0  # share of its market value a stock fetches sold (see stock_mark)
+    #: (M,) USD/t the price the market pays without the bloc's support: a tonne the stockpile
+    #: bought is worth stock_resale x the lower of this and the price paid (inf: the price paid)
+    stock_mark: np.ndarray | float = np.inf
 
 
 def components(
@@ -106,6 +110,7 @@ def _profile_args(data: MarketData, prof: Profiles, pol: Policies, side_offer) -
         as_rows(pol.demand_shift, (K, M)),
         f(0.0 if side_offer is None else side_offer, (K, A)),
         float(prof.stock_resale),
+        f(prof.stock_mark, (M,)),
     )
 
 

@@ -238,12 +238,14 @@ class Policy(Frozen):
     cost_sharing: Literal["consumption", "equal"] | dict[str, Money] = "consumption"
     stockpile_fund: Money = Field(2e9, description="USD available to buy at the floor")
     stockpile_resale: float = Field(
-        0.4,
+        0.65,
         ge=0,
         le=1,
-        description="share of what the stockpile pays that its stock would fetch sold (an "
-        "asset, so purchases are not pure loss; tin 1985: the price fell to 40% when the "
-        "buffer stock stopped buying)",
+        description="share of its market value a stock fetches sold: a tonne the stockpile "
+        "bought is an asset worth this times the lower of the price paid and the world price "
+        "without the bloc's support (tin 1985: the price fell overnight to 62% of the defended "
+        "one, the market without the buffer stock, and to 40% as the stock overhung it: "
+        "0.40 / 0.62 = 0.65)",
     )
     initial_members: tuple[str, ...] = ()
 

@@ -63,7 +63,9 @@ ROUNDS: dict[str, tuple[str, str]] = {
     "stockpile_fund": ("USD", "money left in the stockpile fund"),
     "stock_value": (
         "USD",
-        "the stockpile's book value: stockpile_resale x what it paid, less the share released",
+        "the stockpile's book value: what its tonnes would fetch sold when bought "
+        "(stockpile_resale x the price with no policy, at most the price paid), less the "
+        "share released",
     ),
     "fund_exhausted": ("flag", "the stockpile fund has run out"),
     "internally_stable": ("flag", "no member would gain by leaving"),

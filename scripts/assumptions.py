@@ -92,7 +92,7 @@ VARIATIONS: list[tuple[str, str, str, dict]] = [
     ("instrument", "border", "stockpile", {"policy.instrument": "stockpile"}),
     (
         "stockpile's resale value (`stockpile_resale`), stockpile floors",
-        "0.4",
+        "0.65 of its value unsupported",
         "0",
         {"policy.instrument": "stockpile", "policy.stockpile_resale": 0.0},
     ),  # fmt: skip

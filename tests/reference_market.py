@@ -199,6 +199,14 @@ def clear(
     )
 
 
+def stock_kept(prof, out) -> np.ndarray:
+    """What the stockpile's purchases are worth as an asset, (K, M) USD/yr."""
+    mark = np.broadcast_to(np.asarray(prof.stock_mark, dtype=float), out.world_price.shape[1:])
+    price = np.maximum(out.world_price, 1e-300)
+    value = float(prof.stock_resale) * out.stock_spending * np.minimum(1.0, mark / price)
+    return np.where(out.stock_spending > 0, value, 0.0)
+
+
 def components(
     data: MarketData,
     prof: Profiles,
@@ -252,9 +260,9 @@ def components(
 
     key = np.broadcast_to(prof.cost_sharing, pol.member.shape) * pol.member
     key = key / np.maximum(key.sum(axis=1, keepdims=True), 1e-300)
-    # the stockpile's purchases net of the stock they buy (an asset worth stock_resale of them)
-    resale = float(prof.stock_resale)
-    bloc_outlay = (out.gap_payments + (1.0 - resale) * out.stock_spending).sum(axis=1)  # (K,)
+    # the stockpile's purchases net of the stock they buy: tonnes worth stock_resale x the
+    # lower of the price paid (the world price) and the price without support (stock_mark)
+    bloc_outlay = (out.gap_payments + out.stock_spending - stock_kept(prof, out)).sum(axis=1)
     comp[..., 3] = -key * bloc_outlay[:, None]
 
     # Supply security from flows, the same way in and out; a stockpile covers members.

@@ -307,34 +307,54 @@ def test_the_stockpile_holds_stock_and_releases_it_to_members_under_export_contr
     assert (m.events_df["kind"] == "stock_released").any()
 
 
-def test_a_stockpile_buys_an_asset_so_its_purchases_are_not_pure_loss():
+def test_a_stockpile_buys_an_asset_worth_what_the_market_pays_without_the_floor():
     """The stockpile pays cash for tonnes it keeps, and a stock can be sold: members count
-    what it would fetch (`stockpile_resale` of its cost: its book value) against the cash. The
-    same purchases (the same tonnes at the same prices: the cash does not depend on what the
-    stock is worth)
-    cost the members (1 - resale) of the cash; worth nothing, the stock costs them all of it,
-    as a price-gap payment would. The records carry the stock's value beside the fund's cash."""
+    what it would fetch against the cash. It buys to hold the world price up to the floor, so
+    its tonnes fetch no more than the price the market pays without that support (the world
+    with no policy): what the fund pays above it is lost, the price of holding the floor up,
+    even for a stock sold at its full market value; and the higher the floor the fund defends
+    above the market, the more of each dollar is lost. `stockpile_resale` is the share of that
+    market value a stock fetches sold (0: worth nothing, every dollar lost, as a price-gap
+    payment would be). The cash the fund pays does not depend on what the stock is worth. The
+    records carry the stock's value beside the fund's cash."""
     four = frozenset({"us", "japan", "eu", "mexico"})
     outlays, cash = {}, {}
-    for resale in (0.0, 0.4, 1.0):
+    for resale in (0.0, 0.5, 1.0):
         sc = scenario(**{"policy.stockpile_resale": resale, **CALM})
         m = BlocModel(sc, instrument="stockpile", supplier_strategy="passive", rng=0)
-        ev = m.evaluate([(four, 1.0, NORMAL)], r=1)
-        cash[resale] = float(ev.outcome.stock_spending[0].sum())
-        outlays[resale] = sum(component(m, ev, 0, a, "fiscal_outlay") for a in four)
-    assert cash[0.0] > 1e8  # the fund buys (hundreds of millions of dollars a year)
-    assert cash[0.4] == cash[0.0] == cash[1.0]
-    assert outlays[0.0] == pytest.approx(-cash[0.0], rel=1e-9)
-    assert outlays[0.4] == pytest.approx(0.6 * outlays[0.0], rel=1e-9)
-    assert outlays[1.0] == pytest.approx(0.0, abs=1e-6 * cash[0.0])
+        ev = m.evaluate([(four, 1.0, NORMAL), (four, 1.5, NORMAL)], r=1)
+        cash[resale] = ev.outcome.stock_spending.sum(axis=1)
+        outlays[resale] = np.array([sum(component(m, ev, k, a, "fiscal_outlay") for a in four)
+                                    for k in (0, 1)])  # fmt: skip
+    out = ev.outcome
+    assert cash[0.0][0] > 1e8  # the fund buys (hundreds of millions of dollars a year)
+    np.testing.assert_array_equal(cash[0.5], cash[0.0])
+    np.testing.assert_array_equal(cash[1.0], cash[0.0])
+    np.testing.assert_allclose(outlays[0.0], -cash[0.0], rtol=1e-9)
+    # it buys above the price the market pays without support, where it buys at all
+    bought = out.stock_purchases > 0
+    assert (out.world_price[bought] > m.stock_mark[np.nonzero(bought)[1]]).all()
+    # sold at full market value, the stock is worth its tonnes at that price: the rest is lost
+    worth = (out.stock_purchases * np.minimum(out.world_price, m.stock_mark)).sum(axis=1)
+    np.testing.assert_allclose(outlays[1.0], -(cash[0.0] - worth), rtol=1e-9)
+    lost = outlays[1.0] / outlays[0.0]  # the share of each dollar lost
+    assert 0.02 < lost[0] < lost[1] < 1  # more of it, the higher the floor
+    np.testing.assert_allclose(outlays[0.5], 0.5 * (outlays[0.0] + outlays[1.0]), rtol=1e-9)
+    # its book value: the tonnes bought each round at the price they would fetch then (the
+    # world's price with no policy the round before), times the resale share
     m = BlocModel(scenario(**CALM), instrument="stockpile", supplier_strategy="passive", rng=0)
-    r = m.run(6).rounds_df
-    # its book value: 0.4 of what the fund paid (no export control, so nothing released)
-    paid = (r["fiscal_cost"] * m.config.round_years).where(r["round"] > 0, 0.0).cumsum()
-    assert r["stock_value"].to_numpy() == pytest.approx(0.4 * paid.to_numpy())
-    spent = r["stockpile_fund"].iloc[0] - r["stockpile_fund"]
-    assert r["stock_value"].iloc[-1] == pytest.approx(0.4 * spent.iloc[-1])
-    assert r["stock_value"].iloc[-1] > 0
+    marks = []
+    for _ in range(6):
+        marks.append(m.stock_mark.copy())
+        m.step()
+    r = m.rounds_df.iloc[1:]
+    minerals = m.minerals
+    price = r[[f"world_price_{x}" for x in minerals]].to_numpy()
+    tonnes = r[[f"stockpiled_{x}" for x in minerals]].to_numpy()  # in the round
+    book = (m.profiles.stock_resale * tonnes * np.minimum(price, np.array(marks))).sum(axis=1)
+    assert r["stock_value"].to_numpy() == pytest.approx(np.cumsum(book), rel=1e-9)
+    spent = r["stockpile_fund"].iloc[0] - r["stockpile_fund"].iloc[-1]
+    assert 0 < r["stock_value"].iloc[-1] < m.profiles.stock_resale * spent
 
 
 def test_a_rationed_stockpile_spends_within_the_members_budgets():
@@ -356,10 +376,12 @@ def test_a_rationed_stockpile_spends_within_the_members_budgets():
     assert r["fiscal_cost"].mean() < full.rounds_df["fiscal_cost"].iloc[1:].mean()
     a = poor.actors_df[(poor.actors_df["round"] > 0) & poor.actors_df["member"]]
     assert (-a["fiscal_outlay"] <= a["actor"].map(caps) * (1 + 1e-9)).all()
-    # What members count, rationed, is the cash less the stock's resale value (0.4 of it).
+    # What members count, rationed, is the cash less what the stock would fetch sold.
     counted = -a.groupby("round")["fiscal_outlay"].sum()
+    cash = r.set_index("round")["fiscal_cost"]
     assert (r.set_index("round")["support_ratio"] < 1).any()
-    np.testing.assert_allclose(counted, 0.6 * r.set_index("round")["fiscal_cost"], rtol=1e-9)
+    held = poor.rounds_df.set_index("round")["stock_value"].diff().loc[cash.index]
+    np.testing.assert_allclose(counted, cash - held / poor.config.round_years, rtol=1e-9)
 
 
 def test_world_money_is_the_negotiations_effect_not_the_worlds_luck():

@@ -18,6 +18,7 @@ from negotiation.market import (
 )
 from negotiation.payoffs import Profiles, components
 from negotiation.types import COMPONENTS
+from tests.reference_market import stock_kept
 
 
 def world(A=3, M=2, supplier=2, seed=0):
@@ -203,6 +204,8 @@ def random_case(draw):
         covered=arr(0.0, 1e9, (A, A)) * (arr(0, 1, (A, A)) > 0.5),
         trade_eps=(draw(f(-3.0, -0.2)), draw(f(0.2, 3.0))),
         stock_resale=draw(f(0.0, 1.0)),
+        # the price a stock would fetch: around the prices the case clears at, or no mark
+        stock_mark=draw(st.sampled_from([np.inf, 0.5, 1.0, 2.0])) * data.ref_price,
     )
     offer = arr(0.0, 1e8, (K, A))
     return data, pol, prof, offer
@@ -234,14 +237,15 @@ def test_invariants(case):
         x = getattr(out, name)
         assert np.all((x >= 0) & (x <= 1)), name
     # Money is conserved: tariffs paid = tariff revenue; fiscal outlays = gap + stockpile, the
-    # stockpile's purchases net of the stock they buy (it keeps `stock_resale` of their cost).
+    # stockpile's purchases net of the stock they buy (worth `stock_resale` times the lower of
+    # the price paid and the price without support, `stock_mark`).
     np.testing.assert_allclose(
         out.tariff_revenue.sum(axis=(1, 2)), out.tariffs_paid.sum(axis=1), rtol=1e-9, atol=1e-6
     )
     comp = components(data, prof, pol, out, offer)
     assert np.all(np.isfinite(comp))
     fiscal = -comp[..., COMPONENTS.index("fiscal_outlay")].sum(axis=1)
-    spent = (out.gap_payments + (1.0 - prof.stock_resale) * out.stock_spending).sum(axis=1)
+    spent = (out.gap_payments + out.stock_spending - stock_kept(prof, out)).sum(axis=1)
     has_members = pol.member.any(axis=1)
     np.testing.assert_allclose(fiscal[has_members], spent[has_members], rtol=1e-9, atol=1e-6)
     # The fund never spends more than its budget.
