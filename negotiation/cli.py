@@ -84,7 +84,12 @@ def main() -> None:
     help="Folder for rounds, actors, events and meta.json.",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="File format of the tables.",
 )
 @click.option(
     "--set",
@@ -195,7 +200,12 @@ def run_meta(sc: Any, seed: int, rounds: int) -> dict[str, Any]:
     help="Folder for runs, rounds and meta.json.",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="File format of the tables.",
 )
 @click.option("--quiet", is_flag=True, help="Print nothing but errors (no progress bar).")
 def ensemble(
@@ -551,7 +561,8 @@ def sweep_run(
 
     Exit code: 0 if every run succeeded; 2 for bad input (nothing ran); otherwise 2 + the number
     of failed runs (at most 125); 130 after Ctrl-C and 143 after SIGTERM, which write what
-    finished, stop every process of the sweep and print the command that resumes."""
+    finished, stop every process of the sweep and print the command that resumes; 1 if a worker
+    process died or the Dask cluster was lost (what finished is kept: resume)."""
     from negotiation import sweep as sw
 
     try:

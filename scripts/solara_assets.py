@@ -36,7 +36,7 @@ from pathlib import Path
 
 # The packages Solara 1.64.1 asks its CDN for, checked against the server's log and the
 # browser's requests for a page with buttons, markdown, a matplotlib figure and a download
-# button (see the infra notes in the README). `files` are ones Solara requests: they must be
+# button (see docs/how-to/setup.md). `files` are ones Solara requests: they must be
 # in the tarball, and they are how an already-filled cache is recognised. `copies` are files
 # the CDN makes up (jsDelivr minifies on request) that are not in the tarball: target <- source.
 # Update this list together with the solara pin in pyproject.toml.

@@ -1413,8 +1413,9 @@ def test_bloc_app_help_names_host_and_port():
 
 @pytest.mark.slow
 def test_bloc_app_serves_on_the_host_and_port_asked():
-    """The README's `bloc app --host 0.0.0.0 --port PORT`: it says where it listens, and it
-    serves the page there (asked on the loopback address, one of every network's)."""
+    """The documented `bloc app --host 0.0.0.0 --port PORT` (docs/ref/web-app.md): it says where
+    it listens, and it serves the page there (asked on the loopback address, one of every
+    network's)."""
     import os
     from pathlib import Path
 

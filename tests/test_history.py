@@ -144,9 +144,9 @@ def test_the_documents_name_every_history_world_and_check():
     root = Path(__file__).resolve().parent.parent
     sources = (root / "docs" / "data-sources.md").read_text()
     odd = (root / "docs" / "ODD.md").read_text()
-    readme = (root / "README.md").read_text()
+    validation = (root / "docs" / "explanation" / "validation.md").read_text()
     for f in sorted((root / "scenarios" / "history").glob("*.toml")):
         assert f"`history/{f.stem}`" in sources, f"docs/data-sources.md: {f.stem} missing"
         assert f"`{f.stem}`" in odd, f"docs/ODD.md: {f.stem} missing from the validation worlds"
     for name in (*CHECKS, *v.UNREPRODUCED):
-        assert f"`{name}`" in odd and f"`{name}`" in readme, name
+        assert f"`{name}`" in odd and f"`{name}`" in validation, name

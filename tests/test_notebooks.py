@@ -1,5 +1,5 @@
 """Every notebook in notebooks/ runs from top to bottom (in fast mode, BLOC_FAST=1), and the
-README's command for running one outside Jupyter works."""
+documented command for running one outside Jupyter (docs/how-to/notebooks.md) works."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_notebook_is_stored_without_outputs_and_reads_the_fast_switch(path):
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path):
-    """Runs each notebook as the README says (`BLOC_FAST=1 .venv/bin/jupyter execute
+    """Runs each notebook as docs/how-to/notebooks.md says (`BLOC_FAST=1 .venv/bin/jupyter execute
     notebooks/classroom.ipynb`): nbclient's command line, with the venv's python3 kernel."""
     jupyter = Path(sys.executable).parent / "jupyter"
     env = {**os.environ, "BLOC_FAST": "1", "MPLBACKEND": "Agg"}

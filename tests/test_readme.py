@@ -1,17 +1,15 @@
-"""Every command in the README works: the quick ones run here, in README order, in a scratch
-folder; the long-running ones (servers, the test suite itself, big sweeps) name the test that
-exercises them, and that test must exist."""
+"""Every command in the README and the documentation site (docs/, every page) works: the quick
+ones run here, in the order of the pages, in a scratch folder; the long-running ones (servers,
+the test suite itself, big sweeps) name the test that exercises them, and that test must
+exist."""
 
 from __future__ import annotations
 
-import re
 import subprocess
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+from tests.doc_pages import README, ROOT, code_blocks
 
 #: Commands that do not return (servers), run the suite itself, or take minutes: the test that
 #: exercises each, as "file::function". A key ending in "*" covers every command it begins;
@@ -22,6 +20,7 @@ DASK = "tests/test_sweep_backends.py::test_separate_scheduler_and_worker_process
 COVERED_ELSEWHERE: dict[str, str] = {
     "./scripts/start": "tests/test_app.py::test_scripts_start_serves_the_app",
     "./scripts/test": ".ci/run",
+    "./scripts/docs": "tests/test_site.py::test_scripts_docs_serves_the_site",
     ".venv/bin/bloc app --host 0.0.0.0 --port 9000": (
         "tests/test_app.py::test_bloc_app_serves_on_the_host_and_port_asked"
     ),
@@ -71,11 +70,10 @@ COVERED_ELSEWHERE: dict[str, str] = {
 }
 
 
-def readme_commands() -> list[str]:
-    """Shell commands in the README's ```bash blocks (comments and continuations joined)."""
-    text = README.read_text()
+def shell_commands(blocks: list[str]) -> list[str]:
+    """Shell commands in ```bash blocks (comments and continuations joined)."""
     commands: list[str] = []
-    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
+    for block in blocks:
         pending = ""
         for raw in block.splitlines():
             line = raw.split("  #")[0].rstrip() if not raw.lstrip().startswith("#") else ""
@@ -91,6 +89,16 @@ def readme_commands() -> list[str]:
     return commands
 
 
+def readme_commands() -> list[str]:
+    """The README's own commands."""
+    return shell_commands(code_blocks("bash", [README]))
+
+
+def documented_commands() -> list[str]:
+    """The commands of the README, then of every page of the site."""
+    return shell_commands(code_blocks("bash"))
+
+
 def covering(command: str) -> str | None:
     for key, where in COVERED_ELSEWHERE.items():
         if command == key or (key.endswith("*") and command.startswith(key[:-1])):
@@ -103,8 +111,15 @@ def test_the_readme_has_the_two_commands_first():
     assert commands[:2] == ["./scripts/start", "./scripts/test"]
 
 
+def test_commands_are_collected_from_the_site_too():
+    """The README is the front door; most commands are on the site's pages."""
+    commands = documented_commands()
+    assert set(readme_commands()) < set(commands)
+    assert ".venv/bin/bloc scenarios show tin-1985" in commands  # docs/how-to/scenarios.md
+
+
 def test_commands_covered_elsewhere_name_a_real_test():
-    for command in readme_commands():
+    for command in documented_commands():
         where = covering(command)
         if where is None:
             continue
@@ -115,18 +130,18 @@ def test_commands_covered_elsewhere_name_a_real_test():
             assert f"def {func}(" in target.read_text(), f"{command!r}: {where} is missing"
 
 
-def test_every_command_said_to_be_covered_elsewhere_is_in_the_readme():
+def test_every_command_said_to_be_covered_elsewhere_is_documented():
     """A stale entry would excuse a command added later without a test."""
-    commands = readme_commands()
+    commands = documented_commands()
     for key in COVERED_ELSEWHERE:
         assert any(covering(c) and (c == key or c.startswith(key.rstrip("*"))) for c in commands), (
-            f"{key!r} is no longer a README command"
+            f"{key!r} is no longer a documented command"
         )
 
 
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory):
-    """A folder that looks like the checkout to a README command."""
+    """A folder that looks like the checkout to a documented command."""
     d = tmp_path_factory.mktemp("readme")
     for name in (".venv", "scenarios", "notebooks", "docs", "benchmarks"):
         if (ROOT / name).exists():
@@ -134,9 +149,9 @@ def scratch(tmp_path_factory):
     return d
 
 
-def test_every_quick_readme_command_runs(scratch):
+def test_every_quick_documented_command_runs(scratch):
     ran = 0
-    for command in readme_commands():
+    for command in documented_commands():
         if covering(command) is not None:
             continue
         p = subprocess.run(
@@ -145,4 +160,4 @@ def test_every_quick_readme_command_runs(scratch):
         assert p.returncode == 0, f"{command}\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}"
         assert "Traceback" not in p.stderr, command
         ran += 1
-    assert ran >= 5
+    assert ran >= 15  # the quick commands the README had before they moved to the site

@@ -1,11 +1,11 @@
-"""The README's Python examples, run from the README's own text (tests/test_readme.py runs its
-shell commands). Each block runs in a scratch folder with what it reads made there first."""
+"""The Python examples of the README and the documentation site, run from the pages' own text
+(tests/doc_pages.py collects them from every page; tests/test_readme.py runs the shell commands).
+Each block runs in a scratch folder with what it reads made there first."""
 
 from __future__ import annotations
 
 import re
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,10 +16,10 @@ import agents
 import agents.countries
 from negotiation.cli import main
 from negotiation.workshop import Workshop
+from tests.doc_pages import ROOT, code_blocks
 from tests.test_workshop import SCENARIO, play_a_session
 
-ROOT = Path(__file__).resolve().parent.parent
-BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+BLOCKS = code_blocks("python")
 
 #: what each test below looks for in the block it runs
 MARKERS = {
@@ -48,7 +48,7 @@ def block(kind: str) -> str:
     return one
 
 
-def test_every_python_block_of_the_readme_is_run_by_a_test_here():
+def test_every_python_block_of_the_documentation_is_run_by_a_test_here():
     for b in BLOCKS:
         assert any(marker in b for marker in MARKERS.values()), f"no test runs:\n{b}"
     assert len(BLOCKS) == len(MARKERS)
@@ -74,7 +74,7 @@ def test_the_bargaining_space_example():
     assert set(space.attrs["disagreement"]) == set(space.attrs["parties"])
 
 
-def test_a_counter_forecast_as_the_readme_shows():
+def test_a_counter_forecast_as_the_docs_show():
     ns: dict = {}
     exec(block("counter"), ns)
     f, model = ns["forecast"], ns["model"]
@@ -153,9 +153,10 @@ def test_two_rubinstein_players_agree_at_once():
     assert deal.shares[1] == pytest.approx(1 - deal.shares[0])
 
 
-def test_adding_a_strategy_as_the_readme_shows(monkeypatch):
-    """The example class, defined in agents/countries.py's namespace and registered as the README
-    says, is played by the model and passes a seeded run twice the same."""
+def test_adding_a_strategy_as_the_docs_show(monkeypatch):
+    """The example class, defined in agents/countries.py's namespace and registered as
+    docs/how-to/add-a-strategy.md says, is played by the model and passes a seeded run twice the
+    same."""
     ns = dict(vars(agents.countries))
     exec(block("strategy"), ns)
     stubborn = ns["Stubborn"]
@@ -175,15 +176,12 @@ def test_adding_a_strategy_as_the_readme_shows(monkeypatch):
 
 
 def test_the_custom_metrics_example(tmp_path):
-    """The README's [custom_metrics] table and my_metrics.py, in a small sweep."""
+    """The [custom_metrics] table and my_metrics.py of the sweep spec format, in a small sweep."""
     import textwrap
 
     from negotiation.sweep import load, run_sweep
 
-    readme = (ROOT / "README.md").read_text()
-    (table,) = [
-        b for b in re.findall(r"```toml\n(.*?)```", readme, re.S) if "[custom_metrics]" in b
-    ]
+    (table,) = [b for b in code_blocks("toml") if "[custom_metrics]" in b]
     (tmp_path / "my_metrics.py").write_text(textwrap.dedent(block("custom_metric")))
     spec = tmp_path / "spec.toml"
     head = 'metrics = ["final_size"]\n[set]\n"time.rounds" = 3\n[parameters]\n'

@@ -1,5 +1,5 @@
 """`bloc sweep` in one process: tables equal to direct model calls, metadata, failures as rows,
-resume, the output folder's rules, one-line errors before any run, the report, and the README
+resume, the output folder's rules, one-line errors before any run, the report, and the documented
 commands."""
 
 from __future__ import annotations
@@ -436,7 +436,8 @@ def test_report_of_a_grid(tiny_sweep, tmp_path):
 
 
 def test_readme_commands(tmp_path, monkeypatch):
-    """The commands of the README's sweep section, run as written (in a scratch folder)."""
+    """The sweep commands of the README and the site (docs/tutorials/first-sweep.md,
+    docs/how-to/sweeps.md), run as written (in a scratch folder)."""
     monkeypatch.chdir(tmp_path)
     shutil.copytree(EXAMPLES, tmp_path / "scenarios" / "sweeps")
     commands = [
@@ -463,7 +464,8 @@ def test_readme_commands(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_benchmark_runs_small():
-    """The README's quick benchmark command (it prints ratios; nothing is asserted on them)."""
+    """The quick benchmark command of docs/how-to/sweeps.md (it prints ratios; nothing is
+    asserted on them)."""
     import sys
 
     done = subprocess.run(
@@ -472,5 +474,5 @@ def test_benchmark_runs_small():
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "Traceback" not in done.stderr  # as tests/test_readme.py checks of README commands
+    assert "Traceback" not in done.stderr  # as tests/test_readme.py checks of documented commands
     assert "overhead: sweep / loop = " in done.stdout and "batch_run / loop = " in done.stdout

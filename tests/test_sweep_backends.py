@@ -152,7 +152,7 @@ def test_separate_scheduler_and_worker_processes(reference, tmp_path):
         assert r.exit_code == 2 and "the scheduler has no workers" in r.stderr, r.output
         assert not none.exists()
 
-        # as the README starts them: without the 10 ms stack sampling of Dask's profiler
+        # as docs/how-to/sweeps.md starts them: without the 10 ms stack sampling of Dask's profiler
         no_profile = {**os.environ, "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
         start("worker", "worker", "--scheduler-file", str(file), "--nworkers", "2", "--nthreads",
               "1", "--no-dashboard", "--host", "127.0.0.1", env=no_profile)  # fmt: skip
@@ -563,7 +563,7 @@ class DaskProcesses:
         self.procs: list[subprocess.Popen] = []
 
     def start(self, name: str, *args: str) -> subprocess.Popen:
-        # as the README starts them: without the 10 ms stack sampling of Dask's profiler
+        # as docs/how-to/sweeps.md starts them: without the 10 ms stack sampling of Dask's profiler
         env = {**os.environ, "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
         with open(self.logs / f"{name}.log", "w") as log:
             proc = subprocess.Popen([DASK, *args], stdout=log, stderr=subprocess.STDOUT,

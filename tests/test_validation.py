@@ -174,7 +174,7 @@ def test_validation_scenarios_load_by_name_and_run(name):
 
 
 # ---------------------------------------------------------------------------------------------
-# `bloc check` (the commands in the README's validation section)
+# `bloc check` (the commands of docs/explanation/validation.md)
 
 
 def test_bloc_check_only_prints_the_statement_the_figure_and_the_verdict():

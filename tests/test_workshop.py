@@ -688,8 +688,9 @@ def test_bloc_workshop_help():
 
 @pytest.mark.slow
 def test_bloc_workshop_serves_on_the_venues_network():
-    """The README's command: `bloc workshop --host 0.0.0.0 --port PORT --scenario NAME` listens
-    on every network, says which address to give participants, and serves the pages."""
+    """The documented command (docs/how-to/workshop.md): `bloc workshop --host 0.0.0.0 --port
+    PORT --scenario NAME` listens on every network, says which address to give participants, and
+    serves the pages."""
     import os
     import subprocess
     import sys
