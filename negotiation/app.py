@@ -44,7 +44,6 @@ import traitlets
 from ipyvuetify.extra.file_input import FileInput, load_template
 
 from agents import SUPPLIER_STRATEGIES
-from negotiation import workshop_app
 from negotiation.app_bargaining import BargainingChart
 from negotiation.app_charts import (
     EXPORT_DPI,
@@ -126,7 +125,7 @@ from negotiation.app_text import (
 )
 from negotiation.scenario import Scenario, ScenarioError, load_scenario, scenario_names
 from negotiation.types import COMPONENT_LABELS, LEVER_LABELS, money
-from negotiation.workshop_app import Download
+from negotiation.ui_parts import Download
 
 logger = logging.getLogger("bloc.app")
 # Solara warns on every page load that a local http server cannot set samesite=none cookies; the
@@ -1940,12 +1939,3 @@ def Page():
                     ExportView(session, s)
                 with solara.lab.Tab("Compare"):
                     CompareView(s, pinned)
-
-
-#: `bloc app` serves these pages: the app, and the solo page of workshop mode ("Take a seat"),
-#: whose room page is /join (the same pages as `bloc workshop`'s, on the app's server).
-routes = [
-    solara.Route(path="/", component=Page, label="Bloc", layout=Layout),
-    solara.Route(path="solo", component=workshop_app.SoloPage, label="Take a seat"),
-    solara.Route(path="join", component=workshop_app.JoinPage, label="Your seat"),
-]

@@ -371,7 +371,8 @@ def app(host: str, port: int) -> None:
     os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")  # no "runs on Solara" overlay
     os.environ.setdefault("SOLARA_THEME_TITLE", "Bloc")
     os.environ.setdefault("BLOC_APP_WARM_UP", "1")  # the server plays a round as it starts
-    cmd = [sys.executable, "-m", "solara", "run", "negotiation.app", "--production", "--no-open"]
+    cmd = [sys.executable, "-m", "solara", "run", "negotiation.app_server", "--production"]
+    cmd += ["--no-open"]
     cmd += ["--host", host, "--port", str(port)]
     click.echo(f"bloc app: serving on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     sys.stdout.flush()

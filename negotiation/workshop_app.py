@@ -62,6 +62,17 @@ from ipyvuetify.extra import FileInput
 from reacton import ipyvue as rvue
 from reacton import ipyvuetify as rv
 
+from negotiation.app_bargaining import BargainingChart
+from negotiation.app_charts import (
+    Charts,
+    money_svg,
+    network_svg,
+    prices_svg,
+    timeline_svg,
+    utility_svg,
+)
+from negotiation.app_ensemble import CANCELLED, debrief_lines, settings_key, start_ensemble
+from negotiation.app_state import Snapshot, short_name, statuses
 from negotiation.scenario import DEFAULT_SCENARIO, ScenarioError
 from negotiation.types import (
     COMPONENT_LABELS,
@@ -73,6 +84,7 @@ from negotiation.types import (
     SupplierMove,
     money,
 )
+from negotiation.ui_parts import Download
 from negotiation.workshop import (
     LOBBY,
     MAX_MESSAGE,
@@ -762,24 +774,6 @@ def _Countdown(part: dict[str, Any], live: Live | None):
 def Layout(children: list = []):  # noqa: B006 - Solara's signature for layouts
     """No app bar or drawer: each page lays itself out."""
     return solara.Column(children=children, style={"padding": "0", "gap": "0"})
-
-
-@solara.component
-def Download(label: str, filename: str, make: Callable[[], bytes | str], mime: str, cls: str):
-    """A download button whose content is made on click from the latest state (the callable
-    keeps one identity, so a re-render while playing does not cancel a download). The web app
-    uses it too."""
-    ref = solara.use_ref(make)
-    ref.current = make
-    data = solara.use_memo(lambda: lambda: ref.current(), [])
-    with solara.FileDownload(data, filename=filename, mime_type=mime):
-        solara.Button(
-            label,
-            icon_name="mdi-download",
-            outlined=True,
-            classes=[cls],
-            style={"margin": "2px 6px 2px 0"},
-        )
 
 
 def html(tag: str, inner: str, cls: str = "", **attributes: str) -> None:
@@ -2362,7 +2356,6 @@ def LeversTab(room: Room, snap: RoomSnapshot, key: str, do: Callable):
 
 def chart_snapshot(rs: RoomSnapshot) -> Any:
     """The web app's Snapshot for its chart functions, filled from a room snapshot."""
-    from negotiation.app_state import Snapshot, short_name
 
     values = {
         "version": rs.round,
@@ -2407,37 +2400,30 @@ class RoomCharts:
 
     @cached_property
     def network(self) -> str:
-        from negotiation.app_charts import network_svg
-        from negotiation.app_state import statuses
 
         return network_svg(self.snap, statuses(self.snap))
 
     @cached_property
     def timeline(self) -> str:
-        from negotiation.app_charts import timeline_svg
 
         return timeline_svg(self.snap)
 
     @cached_property
     def prices(self) -> str:
-        from negotiation.app_charts import prices_svg
 
         return prices_svg(self.snap, self.floored)
 
     @cached_property
     def money(self) -> str:
-        from negotiation.app_charts import money_svg
 
         return money_svg(self.snap)
 
     @cached_property
     def utility(self) -> str:
-        from negotiation.app_charts import utility_svg
 
         return utility_svg(self.snap)
 
     def prices_png(self) -> bytes:
-        from negotiation.app_charts import Charts
 
         return Charts().get("prices", self.snap, self.floored).image(self.snap, "png", 150)
 
@@ -2477,7 +2463,6 @@ def BargainingDebrief(room: Room, rs: RoomSnapshot):
     """The debrief's bargaining chart: the package tabled in the last round played and the
     packages the table could have agreed instead (`Room.bargaining`), drawn by the web app's
     Bargaining tab (`app_bargaining.BargainingChart`)."""
-    from negotiation.app_bargaining import BargainingChart
 
     df = solara.use_memo(room.bargaining, [room, rs.round, rs.practices])
     with solara.Div(classes=["ws-bargaining"]):
@@ -2523,7 +2508,6 @@ def agent_runs(room: Room) -> Any:
     scenario, number of rounds and opening levers with agents at every seat, on a thread of its
     own. One per room, started when a page first asks and shared by every page that shows it;
     started again only if the opening levers change (in the lobby) or it was stopped."""
-    from negotiation.app_ensemble import CANCELLED, settings_key, start_ensemble
 
     levers = dict(room.levers)
     key = settings_key(room.scenario, room.rounds, levers, AGENT_RUNS)
@@ -2545,7 +2529,6 @@ def existing_agent_runs(room: Room) -> Any:
 
 
 def _comparison_html(rs: RoomSnapshot, ens: Any) -> str:
-    from negotiation.app_ensemble import debrief_lines
 
     lines = debrief_lines(rs.rounds_df, rs.round, rs.finished, ens, rs.names, rs.countries)
     ev = rs.events_df

@@ -78,6 +78,10 @@ def contracts() -> str:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
     out = []
     for c in config["contracts"]:
+        if c["type"] == "independence":
+            modules = ", ".join(f"`{m}`" for m in c["modules"])
+            out.append(f"- **{c['name']}**: none of {modules} imports another.")
+            continue
         sources = ", ".join(f"`{m}`" for m in c["source_modules"])
         forbidden = ", ".join(f"`{m}`" for m in c["forbidden_modules"])
         out.append(f"- **{c['name']}**: {sources} may not import {forbidden}.")

@@ -1319,11 +1319,11 @@ def test_take_a_seat_links_to_the_solo_page_with_the_structural_settings():
 
 
 def test_bloc_app_serves_the_solo_and_join_pages():
-    from negotiation import app, workshop_app
+    from negotiation import app, app_server, workshop_app
 
-    pages = {r.path: r.component for r in app.routes}
+    pages = {r.path: r.component for r in app_server.routes}
     assert pages == {"/": app.Page, "solo": workshop_app.SoloPage, "join": workshop_app.JoinPage}
-    (root,) = [r for r in app.routes if r.path == "/"]
+    (root,) = [r for r in app_server.routes if r.path == "/"]
     assert root.layout is app.Layout  # no app bar or drawer, on every page
 
 
