@@ -42,7 +42,7 @@ import pandas as pd
 
 from negotiation.records import write_table
 from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario, scenario_to_dict
-from negotiation.sweep import _auto_batch, _exit_with, run_seed
+from negotiation.sweep import auto_batch, exit_with, run_seed
 from negotiation.sweep_spec import first_fracture, scenario_with
 
 if TYPE_CHECKING:
@@ -367,7 +367,7 @@ def _init_worker(ctx: _Context, parent: int) -> None:
     with the parent, keep the context."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _exit_with(parent)
+    exit_with(parent)
     global _CTX
     _CTX = ctx
 
@@ -487,7 +487,7 @@ def _run_pool(
     progress: Callable[[int, int], None] | None,
     cancel: threading.Event | None,
 ) -> list[_Result]:
-    size = _auto_batch(seconds_per_run, len(items), workers)
+    size = auto_batch(seconds_per_run, len(items), workers)
     batches = [items[i : i + size] for i in range(0, len(items), size)]
     done = total - len(items)
     out: list[_Result] = []

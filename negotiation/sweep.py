@@ -323,13 +323,13 @@ def _init_worker(ctx: RunContext, sweep_pid: int) -> None:
     import the engine once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _exit_with(sweep_pid)
+    exit_with(sweep_pid)
     global _CONTEXT
     _CONTEXT = ctx
     import negotiation.model  # noqa: F401
 
 
-def _exit_with(pid: int) -> None:
+def exit_with(pid: int) -> None:
     """End this process as soon as process `pid` ends (a daemon thread waits for it).
 
     A pool worker's parent is the fork server, not the sweep's process: if the sweep's process
@@ -1436,7 +1436,7 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _auto_batch(seconds_per_run: float, n_missing: int, slots: int) -> int:
+def auto_batch(seconds_per_run: float, n_missing: int, slots: int) -> int:
     """Runs per task: about TASK_SECONDS of work, but at least 4 tasks per worker slot."""
     size = max(1, round(TASK_SECONDS / max(seconds_per_run, 1e-4)))
     balance = max(1, math.ceil(n_missing / (4 * slots)))
@@ -1603,7 +1603,7 @@ def _run_sweep(
         meta = _open_out(out, plan, meta, session, extension)
         if backend is not None:
             slots = backend.window // 2 if not isinstance(backend, _InProcess) else 1
-            size = batch_size or _auto_batch(plan.seconds_per_run, n_missing, max(slots, 1))
+            size = batch_size or auto_batch(plan.seconds_per_run, n_missing, max(slots, 1))
             missing = (i for i in range(n) if i not in done)
             writer = _Writer(out, plan, flush_seconds)
             from tqdm import tqdm
