@@ -648,8 +648,12 @@ def did_you_mean(word: str, options: Iterable[str]) -> str:
 def scenario_names() -> list[str]:
     """Names of the built-in scenarios: the top-level files of the scenario folders.
 
-    Sub-folders (validation configs, sweep specs) are not listed; files whose names start with
-    `_` or `.` are not either."""
+    Returns
+    -------
+    list of str
+        Sorted names; sub-folders (validation configs, sweep specs) are not listed, nor files
+        whose names start with `_` or `.`.
+    """
     names: set[str] = set()
     for d in SCENARIO_DIRS:
         if d.is_dir():
@@ -1116,8 +1120,24 @@ def load_scenario(
 ) -> Scenario:
     """Load a built-in scenario by name, or a TOML file by path, and validate it.
 
-    overrides: dotted paths to values (`{"policy.outsider_penalty": 0.2}`), validated like file
-    values; errors about them name `--set PATH` instead of the file.
+    Parameters
+    ----------
+    name_or_path
+        A built-in scenario's name (`scenario_names()`) or a TOML file's path.
+    overrides
+        Dotted paths to values (`{"policy.outsider_penalty": 0.2}`), validated like file
+        values; errors about them name `--set PATH` instead of the file.
+
+    Returns
+    -------
+    Scenario
+        The validated scenario (an immutable pydantic model).
+
+    Raises
+    ------
+    ScenarioError
+        Every problem found, each naming the file (or `--set PATH`), the field and what is
+        wrong.
     """
     layers = resolve_layers(name_or_path)
     path = layers[-1][0]

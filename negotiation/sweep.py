@@ -1799,13 +1799,30 @@ def _nullable_ints(meta: dict[str, Any]) -> set[str]:
 def load(out: str | Path) -> SweepResults:
     """The tables of a sweep folder as pandas DataFrames, and its metadata.
 
-    `runs, rounds, metadata = load(DIR)`; `load(DIR).actors` and `.events` are the per-actor
-    and events tables when the spec asked for them (else empty). Integer metrics are pandas'
-    nullable Int64 (`first_fracture` is empty when no member left). Only complete part files
-    are read (a crash leaves none half-written); rows of per-round tables whose runs part never
-    landed are ignored, as `--resume` would delete them. A merge of the part files (or an
-    extension's renumbering) that was committed and then cut short is finished first, so this
-    may write in the folder; one that never committed is ignored."""
+    Parameters
+    ----------
+    out
+        The sweep's folder (`bloc sweep SPEC --out DIR`).
+
+    Returns
+    -------
+    SweepResults
+        `runs, rounds, metadata = load(DIR)`; `load(DIR).actors` and `.events` are the
+        per-actor and events tables when the spec asked for them (else empty). Integer metrics
+        are pandas' nullable Int64 (`first_fracture` is empty when no member left).
+
+    Raises
+    ------
+    SpecError
+        The folder holds no sweep.
+
+    Notes
+    -----
+    Only complete part files are read (a crash leaves none half-written); rows of per-round
+    tables whose runs part never landed are ignored, as `--resume` would delete them. A merge
+    of the part files (or an extension's renumbering) that was committed and then cut short is
+    finished first, so this may write in the folder; one that never committed is ignored.
+    """
     out = Path(out)
     if (out / REWRITE / "COMMIT").exists():  # a compaction or extension cut short: finish it
         _finish_rewrite(out)
