@@ -639,7 +639,7 @@ class Scenario(Frozen):
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:
-    """" (did you mean 'x'?)" for the option closest to a mistyped `word`, or "" if none is
+    """ " (did you mean 'x'?)" for the option closest to a mistyped `word`, or "" if none is
     close: every message about a name that is not there ends with it."""
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
