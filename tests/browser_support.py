@@ -276,3 +276,34 @@ def page(browser):
 def screenshot_dir() -> Path:
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     return SCREENSHOT_DIR
+
+
+def new_page(browser, width: int = 1000):
+    """A page in a browser context of its own (its own cookies: another device)."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    return context, page
+
+
+def create_room(browser, url: str):
+    """The facilitator creates a room from the home page: (context, page, join code)."""
+    context, page = new_page(browser, 1280)
+    page.goto(f"{url}/")
+    page.locator(".ws-create-secret input").fill(FACILITATOR_SECRET)
+    page.locator(".ws-create").click()
+    page.locator(".ws-code").wait_for()
+    return context, page, page.locator(".ws-code").get_attribute("data-code")
+
+
+def join(browser, url: str, code: str, name: str, seat: str | None = None):
+    """A participant joins on a device of their own and takes `seat`: (context, page)."""
+    context, page = new_page(browser)
+    page.goto(f"{url}/join?room={code}")
+    page.locator(".ws-name input").fill(name)
+    page.locator(".ws-join").click()
+    page.wait_for_url("**token=**")
+    if seat:
+        page.locator(f".ws-choose-{seat}").click()
+        page.locator(f".ws-me[data-seat='{seat}']").wait_for(state="attached")
+    return context, page

@@ -52,6 +52,21 @@ def test_no_private_name_is_used_outside_its_module(tmp_path):
     assert private_imports([probe]) == ["probe.py:2: negotiation.sweep._private"]
 
 
+def test_no_test_module_imports_another():
+    """What tests share lives in helper modules (tests/*_helpers.py, browser_support.py,
+    market_cases.py, reference_market.py), not in another test module: a test module can be
+    run, moved or deleted on its own."""
+    found = []
+    for f in sorted((ROOT / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tests.test_"):
+                found.append(f"{f.name}:{node.lineno}: {node.module}")
+            if isinstance(node, ast.Import):
+                found += [f"{f.name}:{node.lineno}: {a.name}" for a in node.names
+                          if a.name.startswith("tests.test_")]  # fmt: skip
+    assert found == []
+
+
 def test_a_deferred_upward_import_is_caught(tmp_path):
     """The scenario loader imports the strategy registry inside a function (to check strategy
     names); a contract forbidding it must see that import and fail."""

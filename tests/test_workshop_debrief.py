@@ -16,8 +16,8 @@ from negotiation import workshop_app as wa
 from negotiation import workshop_debrief as wd
 from negotiation.types import COMPONENTS, SupplierAction, SupplierMove
 from negotiation.workshop import Workshop
-from tests.browser_support import FACILITATOR_SECRET
-from tests.test_workshop_app import eventually, texts
+from tests.browser_support import FACILITATOR_SECRET, join, new_page
+from tests.workshop_helpers import eventually, texts
 
 SCENARIO = "ministerial-2026"
 
@@ -196,7 +196,6 @@ def test_the_printable_debrief_of_a_played_room_prints_to_pdf(
     """A room of 2 rounds played in chromium (Alice at Japan accepts round 1; the facilitator
     closes both rounds): Alice's page shows her summary; the facilitator's printable debrief
     has its four sections and prints to a PDF."""
-    from tests.test_workshop_security import join, new_page
 
     url, _ = workshop
     fctx, fac = new_page(browser, 1280)

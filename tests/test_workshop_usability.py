@@ -34,8 +34,7 @@ from negotiation import workshop_debrief as wd
 from negotiation.types import SupplierAction, SupplierMove
 from negotiation.workshop import Refused, Room, Settings, Workshop, WorkshopError, replay
 from tests.browser_support import FACILITATOR_SECRET
-from tests.test_workshop import Clock, people
-from tests.test_workshop_app import button, eventually, texts
+from tests.workshop_helpers import Clock, button, eventually, people, texts
 
 SCENARIO = "ministerial-2026"
 NORMAL = SupplierMove(SupplierAction.NORMAL)
