@@ -154,9 +154,15 @@ def start_app_server(
     return proc
 
 
-def fetch_when_up(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> str:
-    """The page at `url` once the server `proc` answers it with 200, as text."""
+def fetch_when_up(
+    url: str, proc: subprocess.Popen, timeout: float = 90.0, log: Path | None = None
+) -> str:
+    """The page at `url` once the server `proc` answers it with 200, as text. `log`: the
+    server's output, told when it stops or does not answer in time."""
     import urllib.request
+
+    def said() -> str:
+        return log.read_text() if log is not None and log.exists() else ""
 
     deadline = time.monotonic() + timeout
     while True:
@@ -165,8 +171,8 @@ def fetch_when_up(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> st
                 assert r.status == 200, f"{url}: HTTP {r.status}"
                 return r.read().decode(errors="replace")
         except OSError:
-            assert proc.poll() is None, "the server stopped"
-            assert time.monotonic() < deadline, "the server did not answer"
+            assert proc.poll() is None, f"the server stopped\n{said()}"
+            assert time.monotonic() < deadline, f"the server did not answer\n{said()}"
             time.sleep(0.5)
 
 
@@ -286,10 +292,14 @@ def new_page(browser, width: int = 1000):
     return context, page
 
 
-def create_room(browser, url: str):
-    """The facilitator creates a room from the home page: (context, page, join code)."""
+def create_room(browser, url: str, rounds: int | None = None):
+    """The facilitator creates a room (of `rounds` rounds, else the scenario's) from the home
+    page: (context, page, join code)."""
     context, page = new_page(browser, 1280)
     page.goto(f"{url}/")
+    if rounds is not None:
+        page.locator(".ws-create-rounds input").fill(str(rounds))
+        page.locator(".ws-create-rounds input").press("Enter")
     page.locator(".ws-create-secret input").fill(FACILITATOR_SECRET)
     page.locator(".ws-create").click()
     page.locator(".ws-code").wait_for()

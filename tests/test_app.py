@@ -1470,12 +1470,9 @@ def test_every_built_in_scenario_runs_in_the_app(name):
 @pytest.mark.slow
 def test_scripts_start_serves_the_app(tmp_path):
     """`scripts/start --port N` sets up (a no-op when done) and serves the app."""
-    import os
-    import signal
-    import urllib.request
     from pathlib import Path
 
-    from tests.browser_support import free_port
+    from tests.browser_support import fetch_when_up, free_port, stop_app_server
 
     root = Path(__file__).resolve().parents[1]
     port = free_port()
@@ -1488,23 +1485,9 @@ def test_scripts_start_serves_the_app(tmp_path):
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (tmp_path / "start.log").read_text()
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
-                    assert r.status == 200
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, (tmp_path / "start.log").read_text()
-                time.sleep(0.5)
+        fetch_when_up(f"http://127.0.0.1:{port}/", proc, timeout=120, log=tmp_path / "start.log")
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_app_server(proc, timeout=15)
         log.close()
 
 
