@@ -671,6 +671,22 @@ def test_every_dask_worker_lost_for_a_moment(long_reference, dask_cluster, tmp_p
     assert_same(one, out)
 
 
+def kill_mid_sweep(spec, out, address, victim, what: str):
+    """A sweep on the cluster at `address` with a 5 s connect timeout; `victim`'s process group
+    SIGKILLed once two parts are written. The sweep must exit with code 1: (its stderr, the
+    tables it saved)."""
+    proc = dask_sweep(spec, out, address, "5")
+    try:
+        wait_for(lambda: parts(out) >= 2 or proc.poll() is not None, 300, "runs")
+        assert proc.poll() is None, f"the sweep finished before {what} could be killed"
+        os.killpg(victim.pid, signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=300)
+    finally:
+        stop(proc)
+    assert proc.returncode == 1, stderr
+    return stderr, load(out)
+
+
 @pytest.mark.slow
 def test_every_dask_worker_lost_for_good_stops_cleanly(long_reference, dask_cluster, tmp_path):
     """The worker and its nanny SIGKILLed: after --connect-timeout seconds without a worker,
@@ -679,17 +695,8 @@ def test_every_dask_worker_lost_for_good_stops_cleanly(long_reference, dask_clus
     spec, one = long_reference
     out = tmp_path / "out"
     address, _, nanny = dask_cluster.ready()
-    proc = dask_sweep(spec, out, address, "5")
-    try:
-        wait_for(lambda: parts(out) >= 2 or proc.poll() is not None, 300, "runs")
-        assert proc.poll() is None, "the sweep finished before its worker could be killed"
-        os.killpg(nanny.pid, signal.SIGKILL)
-        _, stderr = proc.communicate(timeout=300)
-    finally:
-        stop(proc)
-    saved = load(out)
+    stderr, saved = kill_mid_sweep(spec, out, address, nanny, "its worker")
     n = len(saved.runs)
-    assert proc.returncode == 1, stderr
     assert stderr.splitlines() == [
         f"bloc sweep: every worker of the Dask cluster at {address} left, and none came back "
         f"within 5 s: {n} of 60 runs are saved in {out}",
@@ -713,17 +720,8 @@ def test_a_lost_dask_scheduler_stops_the_sweep_cleanly(long_reference, dask_clus
     spec, one = long_reference
     out = tmp_path / "out"
     address, scheduler, _ = dask_cluster.ready()
-    proc = dask_sweep(spec, out, address, "5")
-    try:
-        wait_for(lambda: parts(out) >= 2 or proc.poll() is not None, 300, "runs")
-        assert proc.poll() is None, "the sweep finished before the scheduler could be killed"
-        os.killpg(scheduler.pid, signal.SIGKILL)
-        _, stderr = proc.communicate(timeout=300)
-    finally:
-        stop(proc)
-    saved = load(out)
+    stderr, saved = kill_mid_sweep(spec, out, address, scheduler, "the scheduler")
     n = len(saved.runs)
-    assert proc.returncode == 1, stderr
     lines = stderr.splitlines()
     assert len(lines) == 2, stderr
     assert lines[0].startswith(f"bloc sweep: the Dask cluster at {address} stopped answering (")
