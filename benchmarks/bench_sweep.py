@@ -13,6 +13,11 @@ replications, the same run ids and seeds everywhere):
 - dask: a dask.distributed LocalCluster (2 workers x 1 thread) against the 2-process pool, with
   the workers' statistical profiler off (as the README starts workers) and on (Dask's default).
   Target: within 20 %. The cluster's start-up is printed apart (a sweep uses a running cluster).
+- sizing: the runs per second per core (the 1-worker sweep), and from it, the 2-worker scaling
+  and Dask's ratio to the pool, how long a 100,000-run design (a Sobol design of that size) of
+  the default scenario takes on a laptop and on a Dask cluster of N nodes: runs / (runs per
+  second per core x cores x the efficiency measured on 2 workers x Dask's ratio). Needs the
+  scaling part (and uses the dask part when it ran).
 - memory: peak resident memory of the whole process tree (the `bloc sweep` process, the fork
   server and the workers), sampled every 0.1 s, for a sweep of --memory-runs runs and one of a
   tenth of that, to show it does not grow with the number of runs. Target: < 600 MB.
@@ -176,6 +181,30 @@ def peak_memory(spec: Path, out: Path, workers: int) -> dict[str, float]:
     return peak
 
 
+def sizing(per_core: float, efficiency: float, dask_ratio: float | None, rounds: int) -> None:
+    """How long 100,000 runs take at `per_core` runs a second on one core, on more cores at
+    the `efficiency` measured on 2 (capped at 1), through Dask at `dask_ratio` of the pool's
+    speed (the target, 1.2, if not measured)."""
+    runs = 100_000
+    eff = min(efficiency, 1.0)
+    ratio = dask_ratio if dask_ratio is not None else 1.2
+    print(f"sizing: {per_core:.1f} runs/s per core ({rounds} rounds a run, the default scenario); "
+          f"efficiency on 2 workers {efficiency:.2f}; Dask / pool {ratio:.2f}"
+          + ("" if dask_ratio is not None else " (not measured: the target)"))  # fmt: skip
+    print(f"  {runs:,} runs (e.g. a Sobol design of N = 2,500 over 19 parameters, N (2D + 2)):")
+
+    def hours(cores: int, factor: float = 1.0) -> str:
+        seconds = runs / (per_core * cores * eff) * factor
+        return f"{seconds / 3600:6.1f} h" if seconds >= 3600 else f"{seconds / 60:6.1f} min"
+
+    for label, cores, factor in (
+        ("laptop, 4 cores (process pool)", 4, 1.0),
+        ("laptop, 8 cores (process pool)", 8, 1.0),
+        *((f"Dask cluster, {nodes} nodes x 16 cores", 16 * nodes, ratio) for nodes in (4, 16, 64)),
+    ):
+        print(f"  {label:<36} {hours(cores, factor)}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--runs", type=int, default=2000, help="runs in the timed sweeps")
@@ -186,12 +215,14 @@ def main() -> None:
     ap.add_argument("--memory-workers", default="1,2", help="worker counts to measure memory with")
     ap.add_argument(
         "--only",
-        default="overhead,scaling,dask,memory",
-        help="comma-separated parts to run: overhead, scaling, dask, memory",
+        default="overhead,scaling,dask,sizing,memory",
+        help="comma-separated parts to run: overhead, scaling, dask, sizing, memory",
     )
     ap.add_argument("--skip-batch-run", action="store_true", help="leave out mesa.batch_run")
     args = ap.parse_args()
     parts = set(args.only.split(","))
+    if "sizing" in parts:
+        parts |= {"scaling"}  # it scales the measured speeds
 
     from negotiation import BlocModel, load_scenario
     from negotiation.sweep_spec import load_spec
@@ -234,6 +265,7 @@ def main() -> None:
     if "scaling" in parts:
         print(f"  scaling: 1 -> {args.workers} workers = {t1.wall / t2.wall:.2f}x in wall time  "
               "(target >= 1.7x)")  # fmt: skip
+    dask_ratio = None
     if "dask" in parts:
         import logging
 
@@ -258,11 +290,15 @@ def main() -> None:
                 started = time.perf_counter() - c0
                 out = tmp / f"dask-profile-{profile}"
                 td = sweep(spec, out, scheduler=cluster.scheduler_address)
+            if not profile:
+                dask_ratio = td.wall / t2.wall
             label = "on (dask's default)" if profile else "off"
             show(f"dask LocalCluster, profiler {'on' if profile else 'off'}", td)
             print(f"  dask / process pool = {td.wall / t2.wall:.3f} in wall time with the workers' "
                   f"profiler {label}  (target <= 1.20; cluster start-up {started:.1f} s not "
                   "counted)", flush=True)  # fmt: skip
+    if "sizing" in parts:
+        sizing(n / t1.wall, t1.wall / t2.wall / args.workers, dask_ratio, args.rounds)
     if "memory" in parts:
         for workers in sorted({int(w) for w in args.memory_workers.split(",")}):
             for runs in (max(1, args.memory_runs // 10), args.memory_runs):

@@ -476,3 +476,30 @@ def test_benchmark_runs_small():
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr  # as tests/test_readme.py checks of documented commands
     assert "overhead: sweep / loop = " in done.stdout and "batch_run / loop = " in done.stdout
+
+
+@pytest.mark.slow
+def test_the_sizing_table_scales_the_measured_speed():
+    """bench_sweep's sizing part: the runs per second per core it measured, and a 100,000-run
+    design's time on more cores and on Dask clusters, each in proportion to the cores."""
+    import re
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "benchmarks/bench_sweep.py", "--runs", "4", "--rounds", "3", "--only",
+         "sizing"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"sizing: [0-9.]+ runs/s per core", done.stdout), done.stdout
+
+    def minutes(label: str) -> float:
+        m = re.search(rf"{re.escape(label)}[^\n]*?\s([0-9.]+) (h|min)\n", done.stdout)
+        assert m, (label, done.stdout)
+        return float(m.group(1)) * (60 if m.group(2) == "h" else 1)
+
+    four, eight = minutes("laptop, 4 cores"), minutes("laptop, 8 cores")
+    assert eight == pytest.approx(four / 2, rel=0.05)
+    small, large = minutes("Dask cluster, 4 nodes"), minutes("Dask cluster, 16 nodes")
+    assert large == pytest.approx(small / 4, rel=0.05)
+    assert small == pytest.approx(four / 16 * 1.2, rel=0.05)  # Dask at its target ratio
