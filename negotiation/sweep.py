@@ -1598,6 +1598,7 @@ def _run_sweep(
     status = "running"
     signum = int(signal.SIGINT)
     crash: SweepCrashed | None = None
+    closed = False
     try:
         session["spec_sha256"] = plan.spec_sha256
         meta = _open_out(out, plan, meta, session, extension)
@@ -1620,6 +1621,10 @@ def _run_sweep(
             ) as bar:
                 batches = _batches(plan, points, missing, size, run_id_seeds)
                 _execute(backend, batches, writer, bar)
+            # The workers go before the tables are merged: their memory is not held beside
+            # the merge's (a 20,000-run sweep's peak on 2 workers is the two added)
+            backend.close()
+            closed = True
         _compact(out, plan)
         status = "complete"
     except KeyboardInterrupt as e:
@@ -1635,7 +1640,7 @@ def _run_sweep(
         if writer is not None:
             writer.flush()
     finally:
-        if backend is not None:
+        if backend is not None and not closed:
             backend.close()
         if meta is None:  # stopped inside `_open_out`, which may have written it already
             meta = _read_metadata(out)
