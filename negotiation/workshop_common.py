@@ -3,8 +3,9 @@ join codes, cleaned names and text, decisions as plain data, the engine's build 
 room, the people (`Participant`), the facilitator's `Settings` and the room's own events
 (`RoomEvent`, `story_key`).
 
-The parts of a room import from here and never from `negotiation.workshop` (the home of `Room`
-and `Workshop`, which re-exports these names for the pages and the tests).
+The parts of a room import from here, not from `negotiation.workshop` (the home of `Room` and
+`Workshop`, which re-exports these names for the pages and the tests; the seats and the record
+name `Room` there for type checkers only).
 """
 
 from __future__ import annotations
