@@ -68,6 +68,17 @@ def main() -> None:
     """Bloc: game out a critical-minerals trading bloc."""
 
 
+#: The tables' file format, for `bloc run` and `bloc ensemble`.
+FORMAT_OPTION = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="File format of the tables.",
+)
+
+
 @main.command()
 @click.argument("scenario", default=DEFAULT_SCENARIO)
 @click.option(
@@ -83,14 +94,7 @@ def main() -> None:
     default=None,
     help="Folder for rounds, actors, events and meta.json.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["csv", "parquet"]),
-    default="csv",
-    show_default=True,
-    help="File format of the tables.",
-)
+@FORMAT_OPTION
 @click.option(
     "--set",
     "sets",
@@ -199,14 +203,7 @@ def run_meta(sc: Any, seed: int, rounds: int) -> dict[str, Any]:
     default=None,
     help="Folder for runs, rounds and meta.json.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["csv", "parquet"]),
-    default="csv",
-    show_default=True,
-    help="File format of the tables.",
-)
+@FORMAT_OPTION
 @click.option("--quiet", is_flag=True, help="Print nothing but errors (no progress bar).")
 def ensemble(
     scenario: str,

@@ -42,7 +42,7 @@ import pandas as pd
 
 from negotiation.records import write_table
 from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario, scenario_to_dict
-from negotiation.sweep import _auto_batch, _exit_with, run_seed
+from negotiation.sweep import auto_batch, exit_with, run_seed
 from negotiation.sweep_spec import first_fracture, scenario_with
 
 if TYPE_CHECKING:
@@ -367,7 +367,7 @@ def _init_worker(ctx: _Context, parent: int) -> None:
     with the parent, keep the context."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _exit_with(parent)
+    exit_with(parent)
     global _CTX
     _CTX = ctx
 
@@ -417,17 +417,42 @@ def run_ensemble(
 ) -> Ensemble:
     """Run `scenario` `runs` times, run i with the seed `run_seed(seed, i)`, and collect them.
 
-    scenario: a Scenario, or a built-in name or TOML path. overrides: dotted scenario paths to
-    values, as `bloc run --set` applies them. model_kwargs: BlocModel keyword arguments
-    (MODEL_KWARGS: floors, penalty, instrument, strategies, ...), e.g. the app's levers.
-    rounds: override the scenario's number of rounds. workers: 1 runs here; more use a process
-    pool, several runs per task. The result does not depend on `workers`.
-    progress(done, total) is called as runs finish (last with (runs, runs)). If `cancel` is
-    set, the ensemble stops promptly (the pool's workers are stopped) and raises
-    EnsembleCancelled.
+    Parameters
+    ----------
+    scenario
+        A Scenario, or a built-in name or TOML path.
+    runs
+        How many runs (seeds).
+    seed
+        The ensemble's seed: run i is seeded by `run_seed(seed, i)`.
+    workers
+        1 runs here; more use a process pool, several runs per task. The result does not
+        depend on it.
+    rounds
+        Overrides the scenario's number of rounds.
+    overrides
+        Dotted scenario paths to values, as `bloc run --set` applies them.
+    model_kwargs
+        BlocModel keyword arguments (MODEL_KWARGS: floors, penalty, instrument, strategies,
+        ...), e.g. the app's levers.
+    progress
+        Called as `progress(done, total)` as runs finish (last with `(runs, runs)`).
+    cancel
+        When set, the ensemble stops promptly (the pool's workers are stopped) and raises
+        EnsembleCancelled.
 
-    Raises ScenarioError (a bad scenario or override) or ValueError (a bad argument, model
-    keyword or value; a seat played by a person) before any run."""
+    Returns
+    -------
+    Ensemble
+        The runs' outcomes (`runs`, `rounds`) and the probabilities and bands read from them.
+
+    Raises
+    ------
+    ScenarioError
+        A bad scenario or override, before any run.
+    ValueError
+        A bad argument, model keyword or value, or a seat played by a person, before any run.
+    """
     if isinstance(runs, bool) or not isinstance(runs, int | np.integer) or runs < 1:
         raise ValueError(f"runs must be a positive integer (got {runs!r})")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
@@ -487,7 +512,7 @@ def _run_pool(
     progress: Callable[[int, int], None] | None,
     cancel: threading.Event | None,
 ) -> list[_Result]:
-    size = _auto_batch(seconds_per_run, len(items), workers)
+    size = auto_batch(seconds_per_run, len(items), workers)
     batches = [items[i : i + size] for i in range(0, len(items), size)]
     done = total - len(items)
     out: list[_Result] = []

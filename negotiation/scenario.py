@@ -291,7 +291,7 @@ class Track(Frozen):
         if self.convener is not None and self.convener not in self.parties:
             problems.append(
                 f"convener: {self.convener!r} is not one of the parties"
-                + _did_you_mean(self.convener, self.parties)
+                + did_you_mean(self.convener, self.parties)
             )
         if problems:
             raise ValueError("\n".join(problems))
@@ -496,14 +496,14 @@ class Scenario(Frozen):
                 if b not in actors:
                     problems.append(
                         f"actors.{aid}.covered_exports.{b}: actor {b!r} is not defined"
-                        + _did_you_mean(b, actors)
+                        + did_you_mean(b, actors)
                     )
             for table in ("production", "unit_cost", "consumption", "exposure"):
                 for m in getattr(actor, table):
                     if m not in minerals:
                         problems.append(
                             f"actors.{aid}.{table}.{m}: mineral {m!r} is not defined"
-                            + _did_you_mean(m, minerals)
+                            + did_you_mean(m, minerals)
                         )
             for m in actor.production:
                 if actor.production[m] > 0 and m in minerals and m not in actor.unit_cost:
@@ -511,26 +511,26 @@ class Scenario(Frozen):
         for m in self.policy.floors:
             if m not in minerals:
                 problems.append(
-                    f"policy.floors.{m}: mineral {m!r} is not defined" + _did_you_mean(m, minerals)
+                    f"policy.floors.{m}: mineral {m!r} is not defined" + did_you_mean(m, minerals)
                 )
         for a in self.policy.initial_members:
             if a not in actors:
                 problems.append(
-                    f"policy.initial_members: actor {a!r} is not defined" + _did_you_mean(a, actors)
+                    f"policy.initial_members: actor {a!r} is not defined" + did_you_mean(a, actors)
                 )
         if isinstance(self.policy.cost_sharing, dict):
             for a in self.policy.cost_sharing:
                 if a not in actors:
                     problems.append(
                         f"policy.cost_sharing.{a}: actor {a!r} is not defined"
-                        + _did_you_mean(a, actors)
+                        + did_you_mean(a, actors)
                     )
         for i, track in enumerate(self.agenda.tracks):
             for a in track.parties:
                 if a not in actors:
                     problems.append(
                         f"agenda.tracks.{i}.parties: actor {a!r} is not defined"
-                        + _did_you_mean(a, actors)
+                        + did_you_mean(a, actors)
                     )
             if track.start_round > self.time.rounds:
                 problems.append(
@@ -540,7 +540,7 @@ class Scenario(Frozen):
         if self.supplier.actor not in actors:
             problems.append(
                 f"supplier.actor: actor {self.supplier.actor!r} is not defined"
-                + _did_you_mean(self.supplier.actor, actors)
+                + did_you_mean(self.supplier.actor, actors)
             )
         elif self.actors[self.supplier.actor].role != "supplier":
             problems.append(
@@ -553,21 +553,21 @@ class Scenario(Frozen):
                 if m not in minerals:
                     problems.append(
                         f"levers.{i}.floors.{m}: mineral {m!r} is not defined"
-                        + _did_you_mean(m, minerals)
+                        + did_you_mean(m, minerals)
                     )
             for table in ("weights", "patience", "strategies"):
                 for a in getattr(change, table) or {}:
                     if a not in actors:
                         problems.append(
                             f"levers.{i}.{table}.{a}: actor {a!r} is not defined"
-                            + _did_you_mean(a, actors)
+                            + did_you_mean(a, actors)
                         )
         problems.extend(self._strategy_problems())
         for i, shock in enumerate(self.shocks):
             if shock.mineral not in minerals:
                 problems.append(
                     f"shocks.{i}.mineral: mineral {shock.mineral!r} is not defined"
-                    + _did_you_mean(shock.mineral, minerals)
+                    + did_you_mean(shock.mineral, minerals)
                 )
             if shock.start_round > self.time.rounds:
                 problems.append(
@@ -592,7 +592,7 @@ class Scenario(Frozen):
                     + (
                         f" ({actor.strategy!r} is a supplier strategy: set it in [supplier])"
                         if actor.strategy in SUPPLIER_STRATEGIES
-                        else _did_you_mean(actor.strategy, COUNTRY_STRATEGIES)
+                        else did_you_mean(actor.strategy, COUNTRY_STRATEGIES)
                     )
                     + f"; known: {', '.join(sorted(COUNTRY_STRATEGIES))}"
                 )
@@ -601,13 +601,13 @@ class Scenario(Frozen):
                 if p not in cls.defaults:
                     problems.append(
                         f"actors.{aid}.strategy_params.{p}: not a parameter of {actor.strategy!r}"
-                        + _did_you_mean(p, cls.defaults)
+                        + did_you_mean(p, cls.defaults)
                     )
         if self.supplier.strategy not in SUPPLIER_STRATEGIES:
             other = (
                 f" ({self.supplier.strategy!r} is a country strategy)"
                 if self.supplier.strategy in COUNTRY_STRATEGIES
-                else _did_you_mean(self.supplier.strategy, SUPPLIER_STRATEGIES)
+                else did_you_mean(self.supplier.strategy, SUPPLIER_STRATEGIES)
             )
             problems.append(
                 f"supplier.strategy: unknown supplier strategy {self.supplier.strategy!r}"
@@ -638,7 +638,9 @@ class Scenario(Frozen):
 # Loading
 
 
-def _did_you_mean(word: str, options: Iterable[str]) -> str:
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """ " (did you mean 'x'?)" for the option closest to a mistyped `word`, or "" if none is
+    close: every message about a name that is not there ends with it."""
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -646,8 +648,12 @@ def _did_you_mean(word: str, options: Iterable[str]) -> str:
 def scenario_names() -> list[str]:
     """Names of the built-in scenarios: the top-level files of the scenario folders.
 
-    Sub-folders (validation configs, sweep specs) are not listed; files whose names start with
-    `_` or `.` are not either."""
+    Returns
+    -------
+    list of str
+        Sorted names; sub-folders (validation configs, sweep specs) are not listed, nor files
+        whose names start with `_` or `.`.
+    """
     names: set[str] = set()
     for d in SCENARIO_DIRS:
         if d.is_dir():
@@ -690,7 +696,7 @@ def find_scenario_file(name_or_path: str | Path) -> Path:
     raise ScenarioError(
         [
             f"{text}: no such scenario"
-            + _did_you_mean(text, names)
+            + did_you_mean(text, names)
             + f"; built-in scenarios: {', '.join(names)} (or give the path of a .toml file)"
         ]
     )
@@ -1010,7 +1016,7 @@ def format_validation_error(
         if kind == "extra_forbidden":
             field = str(loc_t[-1])
             allowed = _allowed_keys(root, loc_t[:-1])
-            hint = _did_you_mean(field, allowed)
+            hint = did_you_mean(field, allowed)
             if not hint and allowed:
                 hint = f"; known keys here: {', '.join(allowed)}"
             problems.append(_line(name(loc_t), loc, f"unknown key {field!r}{hint}"))
@@ -1031,7 +1037,7 @@ def format_validation_error(
         msg = _PLAIN.get(msg, msg).replace("Input should be", "should be")
         if kind in ("literal_error", "enum") and isinstance(err.get("input"), str):
             expected = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
-            msg += f", not {err['input']!r}" + _did_you_mean(err["input"], expected)
+            msg += f", not {err['input']!r}" + did_you_mean(err["input"], expected)
         elif "input" in err and not isinstance(err["input"], dict | list):
             msg += f" (got {err['input']!r})"
         description = _description(root, loc_t)
@@ -1114,8 +1120,24 @@ def load_scenario(
 ) -> Scenario:
     """Load a built-in scenario by name, or a TOML file by path, and validate it.
 
-    overrides: dotted paths to values (`{"policy.outsider_penalty": 0.2}`), validated like file
-    values; errors about them name `--set PATH` instead of the file.
+    Parameters
+    ----------
+    name_or_path
+        A built-in scenario's name (`scenario_names()`) or a TOML file's path.
+    overrides
+        Dotted paths to values (`{"policy.outsider_penalty": 0.2}`), validated like file
+        values; errors about them name `--set PATH` instead of the file.
+
+    Returns
+    -------
+    Scenario
+        The validated scenario (an immutable pydantic model).
+
+    Raises
+    ------
+    ScenarioError
+        Every problem found, each naming the file (or `--set PATH`), the field and what is
+        wrong.
     """
     layers = resolve_layers(name_or_path)
     path = layers[-1][0]

@@ -323,13 +323,13 @@ def _init_worker(ctx: RunContext, sweep_pid: int) -> None:
     import the engine once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _exit_with(sweep_pid)
+    exit_with(sweep_pid)
     global _CONTEXT
     _CONTEXT = ctx
     import negotiation.model  # noqa: F401
 
 
-def _exit_with(pid: int) -> None:
+def exit_with(pid: int) -> None:
     """End this process as soon as process `pid` ends (a daemon thread waits for it).
 
     A pool worker's parent is the fork server, not the sweep's process: if the sweep's process
@@ -1436,7 +1436,7 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _auto_batch(seconds_per_run: float, n_missing: int, slots: int) -> int:
+def auto_batch(seconds_per_run: float, n_missing: int, slots: int) -> int:
     """Runs per task: about TASK_SECONDS of work, but at least 4 tasks per worker slot."""
     size = max(1, round(TASK_SECONDS / max(seconds_per_run, 1e-4)))
     balance = max(1, math.ceil(n_missing / (4 * slots)))
@@ -1603,7 +1603,7 @@ def _run_sweep(
         meta = _open_out(out, plan, meta, session, extension)
         if backend is not None:
             slots = backend.window // 2 if not isinstance(backend, _InProcess) else 1
-            size = batch_size or _auto_batch(plan.seconds_per_run, n_missing, max(slots, 1))
+            size = batch_size or auto_batch(plan.seconds_per_run, n_missing, max(slots, 1))
             missing = (i for i in range(n) if i not in done)
             writer = _Writer(out, plan, flush_seconds)
             from tqdm import tqdm
@@ -1799,13 +1799,30 @@ def _nullable_ints(meta: dict[str, Any]) -> set[str]:
 def load(out: str | Path) -> SweepResults:
     """The tables of a sweep folder as pandas DataFrames, and its metadata.
 
-    `runs, rounds, metadata = load(DIR)`; `load(DIR).actors` and `.events` are the per-actor
-    and events tables when the spec asked for them (else empty). Integer metrics are pandas'
-    nullable Int64 (`first_fracture` is empty when no member left). Only complete part files
-    are read (a crash leaves none half-written); rows of per-round tables whose runs part never
-    landed are ignored, as `--resume` would delete them. A merge of the part files (or an
-    extension's renumbering) that was committed and then cut short is finished first, so this
-    may write in the folder; one that never committed is ignored."""
+    Parameters
+    ----------
+    out
+        The sweep's folder (`bloc sweep SPEC --out DIR`).
+
+    Returns
+    -------
+    SweepResults
+        `runs, rounds, metadata = load(DIR)`; `load(DIR).actors` and `.events` are the
+        per-actor and events tables when the spec asked for them (else empty). Integer metrics
+        are pandas' nullable Int64 (`first_fracture` is empty when no member left).
+
+    Raises
+    ------
+    SpecError
+        The folder holds no sweep.
+
+    Notes
+    -----
+    Only complete part files are read (a crash leaves none half-written); rows of per-round
+    tables whose runs part never landed are ignored, as `--resume` would delete them. A merge
+    of the part files (or an extension's renumbering) that was committed and then cut short is
+    finished first, so this may write in the folder; one that never committed is ignored.
+    """
     out = Path(out)
     if (out / REWRITE / "COMMIT").exists():  # a compaction or extension cut short: finish it
         _finish_rewrite(out)

@@ -65,12 +65,12 @@ def resolve(ref: str, paths: Sequence[str] = ()) -> Callable[[Any], Any]:
     except Exception as e:  # a module that raises on import (SyntaxError too)
         raise CustomMetricError(f"importing {module_name} failed: {_brief(e)}") from None
     if not hasattr(module, name):
-        from negotiation.scenario import _did_you_mean
+        from negotiation.scenario import did_you_mean
 
         functions = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
         raise CustomMetricError(
             f"module {module_name} ({_file(module)}) has no function {name!r}"
-            + _did_you_mean(name, functions)
+            + did_you_mean(name, functions)
             + (f"; it has {', '.join(sorted(functions))}" if functions else "")
         )
     fn = getattr(module, name)

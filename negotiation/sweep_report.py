@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from negotiation import sweep_stats as st
-from negotiation.scenario import _did_you_mean
+from negotiation.scenario import did_you_mean
 from negotiation.sweep import load
 from negotiation.sweep_spec import SpecError
 
@@ -408,7 +408,7 @@ def _morris_section(res: st.MorrisIndices | str, metric: str, counts: pd.Series)
 
 def _choose(requested: Sequence[str], available: Sequence[str], what: str) -> list[str]:
     problems = [
-        f"--metric {m}: not a numeric metric of this sweep" + _did_you_mean(m, available)
+        f"--metric {m}: not a numeric metric of this sweep" + did_you_mean(m, available)
         + f"; {what}: {', '.join(available)}"
         for m in requested
         if m not in available
@@ -432,7 +432,7 @@ def _heatmap_axes(
         else (list(paths[:2]), "the first two parameters; choose others with --heatmap X,Y")
     )
     problems = [
-        f"--heatmap {a}: not a parameter of this sweep" + _did_you_mean(a, paths)
+        f"--heatmap {a}: not a parameter of this sweep" + did_you_mean(a, paths)
         + f"; parameters: {', '.join(paths)}"
         for a in axes
         if a not in paths
@@ -461,7 +461,7 @@ def _group_and_series(
     problems = []
     if group and group not in paths:
         problems.append(
-            f"{source_g} {group}: not a parameter of this sweep" + _did_you_mean(group, paths)
+            f"{source_g} {group}: not a parameter of this sweep" + did_you_mean(group, paths)
             + f"; parameters: {', '.join(paths) or 'none'}"
         )  # fmt: skip
     if series:
@@ -475,7 +475,7 @@ def _group_and_series(
                        and pd.api.types.is_numeric_dtype(rounds[c])]  # fmt: skip
             problems += [
                 f"{source_s} {c}: not a numeric column of the rounds table"
-                + _did_you_mean(c, numeric)
+                + did_you_mean(c, numeric)
                 for c in series
                 if c not in numeric
             ]  # fmt: skip

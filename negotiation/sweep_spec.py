@@ -80,9 +80,9 @@ from negotiation.scenario import (
     DEFAULT_SCENARIO,
     Scenario,
     ScenarioError,
-    _did_you_mean,
     apply_overrides,
     deep_merge,
+    did_you_mean,
     format_validation_error,
     read_toml,
     resolve_raw,
@@ -321,7 +321,7 @@ class SweepSpec(SpecModel):
                 if path not in self.parameters:
                     problems.append(
                         f"report.heatmap: {path!r} is not a parameter of this sweep"
-                        + _did_you_mean(path, list(self.parameters))
+                        + did_you_mean(path, list(self.parameters))
                     )
             if heat[0] == heat[1]:
                 problems.append("report.heatmap: give two different parameters")
@@ -329,7 +329,7 @@ class SweepSpec(SpecModel):
         if group is not None and group not in self.parameters:
             problems.append(
                 f"report.group: {group!r} is not a parameter of this sweep"
-                + _did_you_mean(group, list(self.parameters))
+                + did_you_mean(group, list(self.parameters))
             )
         if self.report.series and "rounds" not in self.extra_tables:
             problems.append(
@@ -732,14 +732,14 @@ def plan_metrics(
         elif col not in columns:
             problems.append(
                 f"metrics: unknown metric {name!r}"
-                + _did_you_mean(col, [*BUILTIN_METRICS, *columns])
+                + did_you_mean(col, [*BUILTIN_METRICS, *columns])
                 + f"; built-in: {', '.join(BUILTIN_METRICS)}, or any rounds column"
                 " (optionally column:mean, :min, :max, :sum or :final)"
             )
         elif stat and stat not in STATS:
             problems.append(
                 f"metrics: {name!r}: unknown statistic {stat!r}"
-                + _did_you_mean(stat, STATS)
+                + did_you_mean(stat, STATS)
                 + f"; use {', '.join(STATS)}"
             )
         elif stat and stat != "final" and columns[col] == "string":
@@ -823,7 +823,7 @@ def path_problem(path: str, raw: Mapping[str, Any], root: type[BaseModel] = Scen
         if model is not None and (table is None or not isinstance(node, Mapping)):
             fields = model.model_fields
             if key not in fields:
-                return f"{key!r} is not a field of {here}" + _did_you_mean(key, fields)
+                return f"{key!r} is not a field of {here}" + did_you_mean(key, fields)
             ann = fields[key].annotation
         elif table is not None:
             value_ann = _strip_annotated(typing.get_args(table)[1])
@@ -831,7 +831,7 @@ def path_problem(path: str, raw: Mapping[str, Any], root: type[BaseModel] = Scen
             if key not in present and any(_is_model(a) for a in _union_args(value_ann)):
                 return (
                     f"{here} has no {key!r}"
-                    + _did_you_mean(key, present)
+                    + did_you_mean(key, present)
                     + (f"; it has {', '.join(present)}" if present else "")
                 )
             ann = value_ann
@@ -1081,7 +1081,7 @@ def bind_spec(spec: SweepSpec, path: Path, spec_text: str = "", origin: str | No
     numeric_columns = [c for c, t in columns.items() if t != "string" and c != "round"]
     series_problems = [
         f"{origin}: report.series: {c!r} is not a numeric rounds column"
-        + _did_you_mean(c, numeric_columns)
+        + did_you_mean(c, numeric_columns)
         for c in spec.report.series
         if c not in numeric_columns
     ]  # fmt: skip

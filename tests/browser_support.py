@@ -154,9 +154,15 @@ def start_app_server(
     return proc
 
 
-def fetch_when_up(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> str:
-    """The page at `url` once the server `proc` answers it with 200, as text."""
+def fetch_when_up(
+    url: str, proc: subprocess.Popen, timeout: float = 90.0, log: Path | None = None
+) -> str:
+    """The page at `url` once the server `proc` answers it with 200, as text. `log`: the
+    server's output, told when it stops or does not answer in time."""
     import urllib.request
+
+    def said() -> str:
+        return log.read_text() if log is not None and log.exists() else ""
 
     deadline = time.monotonic() + timeout
     while True:
@@ -165,8 +171,8 @@ def fetch_when_up(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> st
                 assert r.status == 200, f"{url}: HTTP {r.status}"
                 return r.read().decode(errors="replace")
         except OSError:
-            assert proc.poll() is None, "the server stopped"
-            assert time.monotonic() < deadline, "the server did not answer"
+            assert proc.poll() is None, f"the server stopped\n{said()}"
+            assert time.monotonic() < deadline, f"the server did not answer\n{said()}"
             time.sleep(0.5)
 
 
@@ -276,3 +282,38 @@ def page(browser):
 def screenshot_dir() -> Path:
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     return SCREENSHOT_DIR
+
+
+def new_page(browser, width: int = 1000):
+    """A page in a browser context of its own (its own cookies: another device)."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    return context, page
+
+
+def create_room(browser, url: str, rounds: int | None = None):
+    """The facilitator creates a room (of `rounds` rounds, else the scenario's) from the home
+    page: (context, page, join code)."""
+    context, page = new_page(browser, 1280)
+    page.goto(f"{url}/")
+    if rounds is not None:
+        page.locator(".ws-create-rounds input").fill(str(rounds))
+        page.locator(".ws-create-rounds input").press("Enter")
+    page.locator(".ws-create-secret input").fill(FACILITATOR_SECRET)
+    page.locator(".ws-create").click()
+    page.locator(".ws-code").wait_for()
+    return context, page, page.locator(".ws-code").get_attribute("data-code")
+
+
+def join(browser, url: str, code: str, name: str, seat: str | None = None):
+    """A participant joins on a device of their own and takes `seat`: (context, page)."""
+    context, page = new_page(browser)
+    page.goto(f"{url}/join?room={code}")
+    page.locator(".ws-name input").fill(name)
+    page.locator(".ws-join").click()
+    page.wait_for_url("**token=**")
+    if seat:
+        page.locator(f".ws-choose-{seat}").click()
+        page.locator(f".ws-me[data-seat='{seat}']").wait_for(state="attached")
+    return context, page

@@ -17,7 +17,6 @@ import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, urlsplit
 
 import ipyvuetify as v
-import ipywidgets
 import numpy as np
 import pandas as pd
 import pytest
@@ -53,6 +52,7 @@ from negotiation.app_text import GLOSSARY, aggressiveness_idle, cost_sharing_idl
 from negotiation.cli import entry
 from negotiation.scenario import ScenarioError, scenario_names
 from negotiation.types import COMPONENTS
+from tests.app_helpers import the_widget, type_in
 
 SCENARIO = "ministerial-2026"
 
@@ -862,48 +862,18 @@ def _page():
     return solara.render(Page(), handle_error=False)
 
 
-def _widgets(widget):
-    """A widget and every widget inside it (`rc.find` stops at a match: it would not look for
-    an Html inside an Html)."""
-    yield widget
-    for child in getattr(widget, "children", None) or []:
-        if isinstance(child, ipywidgets.Widget):
-            yield from _widgets(child)
-
-
-def _one(rc, kind: type, cls: str):
-    """The one widget of type `kind` that has CSS class `cls` among its classes."""
-    root = rc.find(v.Html, class_="bloc-app").widget
-    (w,) = [
-        x
-        for x in _widgets(root)
-        if isinstance(x, kind) and cls in str(getattr(x, "class_", "") or "").split()
-    ]
-    return w
-
-
 def _slider(rc, lever: str):
     """The slider of a lever (by the lever's CSS class: "lever-penalty")."""
-    return _one(rc, v.Slider, f"{lever}-track")
+    return the_widget(rc, v.Slider, f"{lever}-track")
 
 
 def _title(rc, lever: str) -> str:
     """The line above a lever's slider, which says the value in force."""
-    return str(_one(rc, v.Html, f"{lever}-title").children)
-
-
-def _type(rc, cls: str, text: str) -> v.TextField:
-    """Type `text` in the field of CSS class `cls` and press Enter, as a browser tells it: the
-    field's input event, its v_model, then the key."""
-    field = _one(rc, v.TextField, cls)
-    field.fire_event("input", text)
-    field.v_model = text
-    field.fire_event("keyup.enter", None)
-    return field
+    return str(the_widget(rc, v.Html, f"{lever}-title").children)
 
 
 def _field_message(rc, cls: str) -> str:
-    return " ".join(_one(rc, v.TextField, cls).error_messages or [])
+    return " ".join(the_widget(rc, v.TextField, cls).error_messages or [])
 
 
 def _wait(cond, timeout: float = 20.0) -> None:
@@ -971,7 +941,7 @@ def test_each_lever_has_its_explanation_and_idle_levers_say_why():
     assert "the United States" in helps["lever-patience-help"]
     (idle,) = _html(rc, "lever-cost-sharing-idle")  # the scenario opens with the border tariff
     assert "No effect under the border tariff" in idle.unsafe_innerHTML
-    assert "lever-idle" in _one(rc, v.BtnToggle, "lever-cost-sharing").class_.split()
+    assert "lever-idle" in the_widget(rc, v.BtnToggle, "lever-cost-sharing").class_.split()
     assert not _html(rc, "lever-aggressiveness-idle")  # the adaptive supplier
     rc.find(v.BtnToggle, class_="lever-instrument").widget.v_model = 1  # Price gap
     assert not _html(rc, "lever-cost-sharing-idle")
@@ -986,14 +956,14 @@ def test_each_lever_has_its_explanation_and_idle_levers_say_why():
 def test_a_banner_says_when_levers_differ_from_the_scenario_s_and_takes_them_back():
     _, rc = _page()
     assert not rc.find(v.Btn, class_="levers-banner-restore")
-    _type(rc, "lever-penalty-number", "100")
+    type_in(rc, "lever-penalty-number", "100")
     rc.find(v.BtnToggle, class_="lever-country").widget.v_model = 1  # Japan
-    _type(rc, "lever-patience-number", "9")
-    text = str(_one(rc, v.Html, "levers-banner-text").children)
+    type_in(rc, "lever-patience-number", "9")
+    text = str(the_widget(rc, v.Html, "levers-banner-text").children)
     assert "outsider penalty, patience (Japan)" in text
     rc.find(v.Btn, class_="bloc-step").widget.click()
     rc.find(v.Btn, class_="bloc-reset").widget.click()  # levers survive Setup/Reset...
-    assert "outsider penalty" in str(_one(rc, v.Html, "levers-banner-text").children)
+    assert "outsider penalty" in str(the_widget(rc, v.Html, "levers-banner-text").children)
     rc.find(v.Btn, class_="levers-banner-restore").widget.click()  # ...until taken back
     assert not rc.find(v.Btn, class_="levers-banner-restore")
     assert "5%" in _title(rc, "lever-penalty")
@@ -1026,14 +996,14 @@ def test_a_counter_proposal_adopted_is_a_lever_change_and_the_floor_fields_follo
     round."""
     _, rc = _page()
     rc.find(v.Select, label="Scenario").widget.v_model = "expansion"
-    _type(rc, "structural-seed", "22")
+    type_in(rc, "structural-seed", "22")
     rc.find(v.Btn, class_="bloc-reset").widget.click()
     rc.find(v.Btn, class_="floors-x2").widget.click()
     for _ in range(7):
         rc.find(v.Btn, class_="bloc-step").widget.click()
     assert _round(rc) == 7
     base = load_scenario("expansion").policy.floors["lithium"]
-    field = _one(rc, v.TextField, "lever-floor-lithium")
+    field = the_widget(rc, v.TextField, "lever-floor-lithium")
     assert field.v_model == f"{round(base * 2 * 0.8):,}"  # the floor in force, not the typed one
     rc.find(v.Tabs).widget.v_model = 7  # Events
     (events,) = _html(rc, "bloc-events")
@@ -1063,7 +1033,7 @@ def test_enter_pressed_before_the_field_s_v_model_arrives_takes_what_was_typed()
     taken (or refused), and the late v_model neither takes a partial number nor leaves a refused
     text on screen."""
     _, rc = _page()
-    field = _one(rc, v.TextField, "lever-floor-lithium")
+    field = the_widget(rc, v.TextField, "lever-floor-lithium")
     field.v_model = "9"  # the first keystroke's update, then nothing more before the Enter
     for typed in ("9", "90", "900", "9000", "90000"):
         field.fire_event("input", typed)
@@ -1106,15 +1076,15 @@ def test_a_lever_changed_on_the_page_acts_from_the_next_round():
 @pytest.mark.parametrize("typed", ["-5000", "abc", "", "1e12", "12.5", "99999999999999999999999"])
 def test_a_bad_floor_is_refused_with_the_range_and_the_field_shows_the_floor_in_force(typed):
     _, rc = _page()
-    field = _type(rc, "lever-floor-lithium", typed)
+    field = type_in(rc, "lever-floor-lithium", typed)
     message = _field_message(rc, "lever-floor-lithium")
     assert "The floor for Lithium must be a whole number from 0 to 744,680 USD per tonne" in message
     assert "Still in force: 85,000" in message
     assert field.v_model == "85,000"
     assert not rc.find(v.Html, class_="bloc-pending")  # nothing changed
-    _type(rc, "lever-floor-lithium", "90000")  # a good value clears the message and acts
+    type_in(rc, "lever-floor-lithium", "90000")  # a good value clears the message and acts
     assert _field_message(rc, "lever-floor-lithium") == ""
-    assert _one(rc, v.TextField, "lever-floor-lithium").v_model == "90,000"
+    assert the_widget(rc, v.TextField, "lever-floor-lithium").v_model == "90,000"
     assert "floors" in str(rc.find(v.Html, class_="bloc-pending").widget.children)
 
 
@@ -1169,7 +1139,7 @@ def test_a_bad_floor_is_refused_with_the_range_and_the_field_shows_the_floor_in_
 )
 def test_every_number_field_refuses_what_is_out_of_its_bounds(cls, typed, expected, in_force):
     _, rc = _page()
-    field = _type(rc, cls, typed)
+    field = type_in(rc, cls, typed)
     assert expected in _field_message(rc, cls)
     assert field.v_model == in_force
     assert not rc.find(v.Html, class_="bloc-pending")
@@ -1179,10 +1149,10 @@ def test_every_number_field_refuses_what_is_out_of_its_bounds(cls, typed, expect
 
 def test_a_number_typed_beside_a_slider_acts_and_can_go_past_the_sliders_range():
     _, rc = _page()
-    _type(rc, "lever-patience-number", "40")
+    type_in(rc, "lever-patience-number", "40")
     assert "40 rounds" in _title(rc, "lever-patience")
     assert _slider(rc, "lever-patience").max == 40  # the slider stretches to show it
-    _type(rc, "lever-penalty-number", "35")
+    type_in(rc, "lever-penalty-number", "35")
     assert "35%" in _title(rc, "lever-penalty") and _slider(rc, "lever-penalty").v_model == 35
     rc.find(v.Btn, class_="bloc-step").widget.click()
     assert _round(rc) == 1 and not rc.find(v.Html, class_="bloc-pending")
@@ -1196,7 +1166,7 @@ def test_sliders_set_the_penalty_and_a_country_weight():
     _slider(rc, "lever-weight-supply_security").v_model = 2.5
     assert "100%" in _title(rc, "lever-penalty")
     assert "2.5" in _title(rc, "lever-weight-supply_security")
-    assert _one(rc, v.TextField, "lever-penalty-number").v_model == "100"
+    assert the_widget(rc, v.TextField, "lever-penalty-number").v_model == "100"
     rc.find(v.Btn, class_="bloc-step").widget.click()
     assert _round(rc) == 1
 
@@ -1500,12 +1470,9 @@ def test_every_built_in_scenario_runs_in_the_app(name):
 @pytest.mark.slow
 def test_scripts_start_serves_the_app(tmp_path):
     """`scripts/start --port N` sets up (a no-op when done) and serves the app."""
-    import os
-    import signal
-    import urllib.request
     from pathlib import Path
 
-    from tests.browser_support import free_port
+    from tests.browser_support import fetch_when_up, free_port, stop_app_server
 
     root = Path(__file__).resolve().parents[1]
     port = free_port()
@@ -1518,23 +1485,9 @@ def test_scripts_start_serves_the_app(tmp_path):
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (tmp_path / "start.log").read_text()
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
-                    assert r.status == 200
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, (tmp_path / "start.log").read_text()
-                time.sleep(0.5)
+        fetch_when_up(f"http://127.0.0.1:{port}/", proc, timeout=120, log=tmp_path / "start.log")
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_app_server(proc, timeout=15)
         log.close()
 
 
@@ -1601,7 +1554,7 @@ def test_the_round_slider_shows_a_past_round_and_now_follows_the_run_again():
     for _ in range(4):
         rc.find(v.Btn, class_="bloc-step").widget.click()
     assert _round(rc) == 4 and not rc.find(v.Html, class_="bloc-looking-back")
-    _type(rc, "round-shown-number", "2")
+    type_in(rc, "round-shown-number", "2")
     assert _round(rc) == 2
     (note,) = rc.find(v.Html, class_="bloc-looking-back").widgets
     assert "the run is at round 4" in str(note.children)
@@ -1609,7 +1562,7 @@ def test_the_round_slider_shows_a_past_round_and_now_follows_the_run_again():
     assert _svg(net.unsafe_innerHTML).get("data-round") == "2"
     (summary,) = _html(rc, "bloc-summary")
     assert summary.attributes["data-round"] == "2"
-    assert _one(rc, v.Slider, "round-shown-track").v_model == 2
+    assert the_widget(rc, v.Slider, "round-shown-track").v_model == 2
     rc.find(v.Btn, class_="bloc-step").widget.click()  # the run goes on: the view stays put
     assert _round(rc) == 2
     assert "the run is at round 5" in str(
@@ -1635,7 +1588,7 @@ def test_the_round_slider_shows_a_past_round_and_now_follows_the_run_again():
     assert "shown-marker" not in view.unsafe_innerHTML
     rc.find(v.Btn, class_="bloc-step").widget.click()  # following the run again
     assert _round(rc) == 6
-    _type(rc, "round-shown-number", "3")
+    type_in(rc, "round-shown-number", "3")
     rc.find(v.Btn, class_="bloc-reset").widget.click()  # a new run is shown as it is
     assert _round(rc) == 0 and not rc.find(v.Html, class_="bloc-looking-back")
 
@@ -1720,7 +1673,7 @@ def test_the_compare_tab_pins_a_overlays_b_and_unpins():
     tabs.v_model = 10  # Compare
     assert _html(rc, "compare-empty") and not _html(rc, "compare-view")
     rc.find(v.Btn, class_="compare-pin").widget.click()
-    _type(rc, "lever-penalty-number", "100")
+    type_in(rc, "lever-penalty-number", "100")
     rc.find(v.Btn, class_="bloc-reset").widget.click()  # B: the same seed, another penalty
     for _ in range(2):
         rc.find(v.Btn, class_="bloc-step").widget.click()

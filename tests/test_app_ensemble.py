@@ -36,6 +36,7 @@ from negotiation.app_ensemble import (
 )
 from negotiation.app_state import Session
 from negotiation.ensemble import Ensemble, EnsembleCancelled
+from tests.app_helpers import the_widget, type_in
 
 NAMES = {"us": "United States", "japan": "Japan", "eu": "European Union", "mexico": "Mexico"}
 COUNTRIES = ("us", "japan", "eu", "mexico")
@@ -284,14 +285,11 @@ def _status(rc) -> dict:
 
 
 def _type(rc, cls: str, text: str) -> None:
-    from tests.test_app import _type as type_into
-
-    type_into(rc, cls, text)
+    type_in(rc, cls, text)
 
 
 def test_the_how_likely_tab_runs_restarts_on_a_change_and_draws_the_fan():
     from negotiation.app import Page
-    from tests.test_app import _one
 
     _, rc = solara.render(Page(), handle_error=False)
     _type(rc, "structural-rounds", "6")
@@ -303,7 +301,7 @@ def test_the_how_likely_tab_runs_restarts_on_a_change_and_draws_the_fan():
     first = _until(lambda: _status(rc)["data-state"] == "running" and _status(rc))
     _until(lambda: int(_status(rc)["data-done"]) > 0)
     # a lever changed while it runs: the runs stop and start again with the new settings
-    _one(rc, v.Slider, "lever-penalty-track").v_model = 50
+    the_widget(rc, v.Slider, "lever-penalty-track").v_model = 50
     _until(lambda: _status(rc)["data-key"] != first["data-key"])
     _until(lambda: _html(rc, "likely-restarted"))
     assert "runs started again" in _html(rc, "likely-restarted")[0].unsafe_innerHTML
@@ -322,11 +320,11 @@ def test_the_how_likely_tab_runs_restarts_on_a_change_and_draws_the_fan():
     text = " ".join(w.unsafe_innerHTML for w in _html(rc, "likely-text"))
     assert "Out of 10 simulated runs with these settings and different random draws" in text
     # another draw: a new seed, the same round, the same levers
-    assert _one(rc, v.TextField, "structural-seed").v_model == "0"
+    assert the_widget(rc, v.TextField, "structural-seed").v_model == "0"
     rc.find(v.Btn, class_="likely-redraw").widget.click()
     (header,) = _html(rc, "bloc-members")
     assert header.attributes["data-round"] == "1"
-    assert _one(rc, v.TextField, "structural-seed").v_model != "0"
+    assert the_widget(rc, v.TextField, "structural-seed").v_model != "0"
     # the runs do not depend on the run's seed: the same settings, the runs already done
     after = _until(lambda: _status(rc)["data-state"] != "starting" and _status(rc))
     assert after["data-key"] == done["data-key"], (done, after)

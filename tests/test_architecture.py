@@ -3,6 +3,7 @@ module imports one of a layer above it, deferred imports included."""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -21,6 +22,49 @@ def test_every_layer_contract_is_kept():
     done = lint()
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 broken" in done.stdout
+
+
+def private_imports(files) -> list[str]:
+    """`from negotiation.x import _name` (or agents'), deferred ones too: a private name used
+    outside its module. A private module's public names (negotiation._kernels) are fine."""
+    found = []
+    for f in files:
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in (
+                "negotiation",
+                "agents",
+            ):
+                found += [
+                    f"{f.name}:{node.lineno}: {node.module}.{a.name}"
+                    for a in node.names
+                    if a.name.startswith("_")
+                ]
+    return found
+
+
+def test_no_private_name_is_used_outside_its_module(tmp_path):
+    """What two modules share is public: named without a leading underscore."""
+    files = sorted([*(ROOT / "negotiation").glob("*.py"), *(ROOT / "agents").glob("*.py")])
+    assert len(files) > 40
+    assert private_imports(files) == []
+    probe = tmp_path / "probe.py"
+    probe.write_text("def f():\n    from negotiation.sweep import _private\n")
+    assert private_imports([probe]) == ["probe.py:2: negotiation.sweep._private"]
+
+
+def test_no_test_module_imports_another():
+    """What tests share lives in helper modules (tests/*_helpers.py, browser_support.py,
+    market_cases.py, reference_market.py), not in another test module: a test module can be
+    run, moved or deleted on its own."""
+    found = []
+    for f in sorted((ROOT / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tests.test_"):
+                found.append(f"{f.name}:{node.lineno}: {node.module}")
+            if isinstance(node, ast.Import):
+                found += [f"{f.name}:{node.lineno}: {a.name}" for a in node.names
+                          if a.name.startswith("tests.test_")]  # fmt: skip
+    assert found == []
 
 
 def test_a_deferred_upward_import_is_caught(tmp_path):

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from negotiation._kernels import capacity_kernel
 from negotiation.market import Outcome, clear
 from negotiation.payoffs import components, score, utility
+from tests.market_cases import random_case
 from tests.reference_market import capacity as reference_capacity
 from tests.reference_market import clear as reference_clear
 from tests.reference_market import components as reference_components
-from tests.test_market import random_case
 
 
 def close(name: str, got: np.ndarray, want: np.ndarray, scale: float | None = None) -> None:

@@ -17,7 +17,9 @@ import agents.countries
 from negotiation.cli import main
 from negotiation.workshop import Workshop
 from tests.doc_pages import ROOT, code_blocks
-from tests.test_workshop import SCENARIO, play_a_session
+from tests.workshop_helpers import play_a_session
+
+SCENARIO = "ministerial-2026"
 
 BLOCKS = code_blocks("python")
 

@@ -9,12 +9,9 @@ import ast
 import html
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 import tomllib
-import urllib.request
 
 import click
 import pytest
@@ -166,7 +163,7 @@ def test_the_architecture_page_has_every_contract_and_module(site):
 @pytest.mark.slow
 def test_scripts_docs_serves_the_site(tmp_path):
     """`scripts/docs --dev-addr HOST:PORT` sets up (a no-op when done) and serves the site."""
-    from tests.browser_support import free_port
+    from tests.browser_support import fetch_when_up, free_port, stop_app_server
 
     port = free_port()
     log = (tmp_path / "docs.log").open("w")
@@ -175,22 +172,9 @@ def test_scripts_docs_serves_the_site(tmp_path):
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
                             start_new_session=True)  # fmt: skip
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, (tmp_path / "docs.log").read_text()
-            try:
-                url = f"http://127.0.0.1:{port}/ref/cli/"
-                with urllib.request.urlopen(url, timeout=5) as r:
-                    assert r.status == 200 and "bloc sweep report" in r.read().decode()
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, (tmp_path / "docs.log").read_text()
-                time.sleep(0.5)
+        url = f"http://127.0.0.1:{port}/ref/cli/"
+        page = fetch_when_up(url, proc, timeout=180, log=tmp_path / "docs.log")
+        assert "bloc sweep report" in page
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_app_server(proc, timeout=15)
         log.close()

@@ -17,7 +17,7 @@ import pytest
 from agents.human import accept, reject
 from negotiation.cli import entry
 from negotiation.scenario import load_scenario
-from negotiation.types import Action, Decision, Reason, SupplierAction, SupplierMove
+from negotiation.types import SupplierAction, SupplierMove
 from negotiation.workshop import (
     ALPHABET,
     LOBBY,
@@ -35,38 +35,14 @@ from negotiation.workshop import (
     replay,
     tables_from_record,
 )
+from tests.workshop_helpers import Clock, counter, people, play_a_session
 
 SCENARIO = "ministerial-2026"
-
-
-class Clock:
-    """A clock the test moves by hand (seconds)."""
-
-    def __init__(self, t: float = 1_800_000_000.0):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture(scope="module")
 def sc():
     return load_scenario(SCENARIO)
-
-
-def people(room, *names_seats):
-    """Join and claim: [(name, seat)] -> participants."""
-    out = []
-    for name, seat in names_seats:
-        p = room.join(name)
-        if seat:
-            room.claim(p.token, seat)
-        out.append(p)
-    return out
-
-
-def counter(**terms):
-    return Decision(Action.COUNTER, Reason({}), terms=terms)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -549,52 +525,6 @@ def test_snapshots_are_shared_between_pages_until_the_room_changes(ws, sc):
 
 # ----------------------------------------------------------------------------------------------
 # The record, its exports and replays
-
-
-def play_a_session(ws, sc, clock=None):
-    """A session with everything in it: teams, a counter, the supplier, a removal, a seat taken
-    mid-run, a lever change, a forced round, a timer, a changed decision."""
-    clock = clock or Clock()
-    room = ws.create(sc, seed=7, rounds=9, settings=Settings(timer_seconds=90), clock=clock)
-    alice, dee, bob, sam = people(
-        room, ("Alice", "japan"), ("Dee", "japan"), ("Bob", "eu"), ("Sam", "supplier")
-    )
-    room.start(room.admin_token)
-
-    def decide_all(choice):
-        for _ in range(3):
-            snap = room.snapshot()
-            if snap.phase != RUNNING:
-                return
-            for seat in snap.waiting_for:
-                holder = snap.seat(seat).submitter
-                token = next(p.token for p in snap.participants if p.id == holder)
-                clock.t += 3
-                room.submit(token, seat, choice(seat, snap))
-            if not snap.waiting_for:
-                return
-
-    def choice(seat, snap):
-        if seat == "supplier":
-            return SupplierMove(SupplierAction.EXPORT_CONTROLS, ("gallium", "rare_earths"), 0.7)
-        return accept() if snap.round % 3 != 2 else reject()
-
-    room.submit(bob.token, "eu", reject())
-    terms = {"floors": {"rare_earths": 95000.0}, "penalty": 0.1, "cost_sharing": "equal"}
-    room.submit(bob.token, "eu", counter(**terms))  # he changed his mind
-    decide_all(choice)  # round 1
-    room.set_levers(room.admin_token, penalty=0.3)
-    (mia,) = people(room, ("Mia", "mexico"))
-    decide_all(choice)  # round 2
-    room.remove(room.admin_token, bob.id)
-    clock.t += 100
-    room.tick()  # time up for whoever has not decided
-    room.force(room.admin_token)
-    while room.snapshot().phase == RUNNING:
-        decide_all(choice)
-        if room.snapshot().phase == RUNNING and room.snapshot().waiting_for:
-            room.force(room.admin_token)
-    return room
 
 
 def test_a_session_replays_from_its_record_to_the_same_outcomes(ws, sc):

@@ -3,8 +3,6 @@ pages follow the room as other people act (negotiation/workshop_app.py)."""
 
 from __future__ import annotations
 
-import time
-
 import ipyvuetify as v
 import solara
 import solara.widgets
@@ -12,38 +10,9 @@ import solara.widgets
 from agents.human import accept
 from negotiation import workshop_app as wa
 from negotiation.workshop import Settings
+from tests.workshop_helpers import button, eventually, texts
 
 SCENARIO = "ministerial-2026"
-
-
-def texts(rc) -> str:
-    """The page's text as a browser shows it: its HTML widgets, and each live part as its
-    LiveParts last pushed it (or as rendered)."""
-    carriers = rc.find(wa.LiveParts).widgets
-    store = carriers[0].store if carriers else {}
-    live = [w.shown(store) for w in rc.find(wa.LiveSlot).widgets]
-    fixed = [str(w.unsafe_innerHTML) for w in rc.find(solara.widgets.HTML).widgets]
-    return " ".join([*fixed, *live])
-
-
-def eventually(check, timeout: float = 10.0):
-    """Pages re-render from a thread that waits on the room: poll until `check()` holds."""
-    end = time.monotonic() + timeout
-    last: Exception | None = None
-    while True:
-        try:
-            out = check()
-        except (ValueError, AssertionError) as e:  # not yet: the last failure is reported
-            out, last = None, e
-        if out:
-            return out
-        if time.monotonic() > end:
-            raise AssertionError(f"the page did not follow the room in time: {last!r}") from last
-        time.sleep(0.05)
-
-
-def button(rc, cls: str):
-    return rc.find(v.Btn, class_=cls).widget
 
 
 def test_a_participant_takes_a_seat_decides_and_sees_the_round_close(ws):

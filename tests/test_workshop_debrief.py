@@ -16,8 +16,8 @@ from negotiation import workshop_app as wa
 from negotiation import workshop_debrief as wd
 from negotiation.types import COMPONENTS, SupplierAction, SupplierMove
 from negotiation.workshop import Workshop
-from tests.browser_support import FACILITATOR_SECRET
-from tests.test_workshop_app import eventually, texts
+from tests.browser_support import create_room, join
+from tests.workshop_helpers import eventually, texts
 
 SCENARIO = "ministerial-2026"
 
@@ -196,17 +196,10 @@ def test_the_printable_debrief_of_a_played_room_prints_to_pdf(
     """A room of 2 rounds played in chromium (Alice at Japan accepts round 1; the facilitator
     closes both rounds): Alice's page shows her summary; the facilitator's printable debrief
     has its four sections and prints to a PDF."""
-    from tests.test_workshop_security import join, new_page
 
     url, _ = workshop
-    fctx, fac = new_page(browser, 1280)
-    fac.goto(f"{url}/")
-    fac.locator(".ws-create-rounds input").fill("2")
-    fac.locator(".ws-create-rounds input").press("Enter")
-    fac.locator(".ws-create-secret input").fill(FACILITATOR_SECRET)
-    fac.locator(".ws-create").click()
+    fctx, fac, code = create_room(browser, url, rounds=2)
     fac.locator(".ws-head", has_text="Round 0 of 2").wait_for()
-    code = fac.locator(".ws-code").get_attribute("data-code")
     actx, alice = join(browser, url, code, "Alice", "japan")
     fac.locator(".ws-facilitator", has_text="Alice").wait_for()
     fac.locator(".ws-start").click()

@@ -21,7 +21,7 @@ from negotiation.cli import entry
 from negotiation.scenario import load_scenario
 from negotiation.types import SupplierAction, SupplierMove
 from negotiation.workshop import RUNNING, STATE_FORMAT, Room, Settings, Workshop, WorkshopError
-from tests.test_workshop import Clock, people
+from tests.workshop_helpers import Clock, people, play_a_session
 
 SCENARIO = "ministerial-2026"
 
@@ -323,7 +323,6 @@ def test_a_whole_session_and_a_paused_room_with_a_pending_seat_come_back(tmp_pat
     seat taken mid-run, levers, forced and timed rounds) comes back identical; and a paused
     room, with a seat changing hands from the next round and a barred participant, comes back
     paused, with the change still pending and the bar in place."""
-    from tests.test_workshop import play_a_session
 
     clock = Clock()
     ws = Workshop(ticker=False, state_dir=tmp_path)

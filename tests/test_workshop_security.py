@@ -27,8 +27,8 @@ from negotiation import workshop as workshop_module
 from negotiation import workshop_app as wa
 from negotiation.types import Action, Decision, Reason, SupplierAction, SupplierMove
 from negotiation.workshop import Refused, Settings, Workshop, WorkshopError
-from tests.browser_support import FACILITATOR_SECRET
-from tests.test_workshop_app import eventually, texts
+from tests.browser_support import FACILITATOR_SECRET, create_room, join, new_page
+from tests.workshop_helpers import eventually, texts
 
 SCENARIO = "ministerial-2026"
 
@@ -38,37 +38,6 @@ def server(workshop):
     """The session's `bloc workshop` process (tests/browser_support.py): (its address, the
     process)."""
     return workshop
-
-
-def new_page(browser, width: int = 1000):
-    """A page in a browser context of its own (its own cookies: another device)."""
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    return context, page
-
-
-def create_room(browser, url: str):
-    """The facilitator creates a room from the home page: (context, page, join code)."""
-    context, page = new_page(browser, 1280)
-    page.goto(f"{url}/")
-    page.locator(".ws-create-secret input").fill(FACILITATOR_SECRET)
-    page.locator(".ws-create").click()
-    page.locator(".ws-code").wait_for()
-    return context, page, page.locator(".ws-code").get_attribute("data-code")
-
-
-def join(browser, url: str, code: str, name: str, seat: str | None = None):
-    """A participant joins on a device of their own and takes `seat`: (context, page)."""
-    context, page = new_page(browser)
-    page.goto(f"{url}/join?room={code}")
-    page.locator(".ws-name input").fill(name)
-    page.locator(".ws-join").click()
-    page.wait_for_url("**token=**")
-    if seat:
-        page.locator(f".ws-choose-{seat}").click()
-        page.locator(f".ws-me[data-seat='{seat}']").wait_for(state="attached")
-    return context, page
 
 
 # ----------------------------------------------------------------------------------------------

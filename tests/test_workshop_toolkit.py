@@ -37,8 +37,7 @@ from negotiation.workshop import (
     replay,
 )
 from tests.browser_support import FACILITATOR_SECRET
-from tests.test_workshop import Clock, people
-from tests.test_workshop_app import button, eventually, texts
+from tests.workshop_helpers import Clock, button, eventually, people, texts
 
 SCENARIO = "ministerial-2026"
 

@@ -33,9 +33,8 @@ from negotiation import workshop_app as wa
 from negotiation import workshop_debrief as wd
 from negotiation.types import SupplierAction, SupplierMove
 from negotiation.workshop import Refused, Room, Settings, Workshop, WorkshopError, replay
-from tests.browser_support import FACILITATOR_SECRET
-from tests.test_workshop import Clock, people
-from tests.test_workshop_app import button, eventually, texts
+from tests.browser_support import create_room
+from tests.workshop_helpers import Clock, button, eventually, people, texts
 
 SCENARIO = "ministerial-2026"
 NORMAL = SupplierMove(SupplierAction.NORMAL)
@@ -509,16 +508,10 @@ def test_in_chromium_the_room_as_people_see_it(browser, workshop, screenshot_dir
     shows on the roster, and a new link stops it; the projector's timer is large; the Charts
     tab compares the room with agent-only runs, computed in the background."""
     url, _ = workshop
-    fctx, fac = new_page(browser, 1280)
-    fac.goto(f"{url}/")
-    fac.locator(".ws-create-rounds input").fill("2")
-    fac.locator(".ws-create-rounds input").press("Enter")
-    fac.locator(".ws-create-secret input").fill(FACILITATOR_SECRET)
-    fac.locator(".ws-create").click()
+    fctx, fac, code = create_room(browser, url, rounds=2)
     fac.locator(".ws-head", has_text="Round 0 of 2").wait_for()
     assert fac.locator(".ws-facilitator-warning").is_visible()
     assert "never on the projector" in fac.locator(".ws-facilitator-warning").inner_text()
-    code = fac.locator(".ws-code").get_attribute("data-code")
 
     actx, alice = new_page(browser)
     alice.goto(f"{url}/join?room={code}&seat=japan")
