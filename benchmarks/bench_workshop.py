@@ -302,7 +302,7 @@ def bench_browsers(n: int, rounds: int, per_context: int) -> None:
         pages = open_pages(browser, url, room, people, per_context, stamps)
         wait_idle()
         print(f"{n} pages open and settled in {time.perf_counter() - t_load:.0f} s; {loads()}")
-        import negotiation.workshop_app as app  # the module the server runs, in this process
+        import negotiation.workshop_live as app  # the pages' watchers, in this process
 
         app.RENDERED = []
         samples, slowest, server, first, cpu, use = [], [], [], [], [], []

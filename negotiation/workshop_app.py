@@ -27,7 +27,8 @@ Pages (one server, many rooms):
 
 Rooms live in `negotiation.workshop.WORKSHOP`, shared by every browser session of the server:
 each page only renders the room's snapshots, and a thread per page waits on the room's version
-so that every page re-renders as soon as the room changes.
+so that every page re-renders as soon as the room changes (`negotiation.workshop_live`: the
+mechanism and its contract).
 """
 
 from __future__ import annotations
@@ -113,12 +114,9 @@ from negotiation.workshop_debrief import (
     story_words,
     summary_html,
 )
+from negotiation.workshop_live import in_turn, watcher
 
 logger = logging.getLogger("bloc.workshop")
-#: When a list, each page's watcher appends (round, public version, time) once it has
-#: re-rendered a new snapshot (for benchmarks/bench_workshop.py).
-RENDERED: list[tuple[int, int, float]] | None = None
-_RENDERING = threading.RLock()  # the turn: see `_in_turn`
 warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
 
 INSTRUMENTS = {"border": "Border tariff", "price_gap": "Price gap", "stockpile": "Stockpile"}
@@ -376,41 +374,6 @@ def client_id() -> str:
         return ""
 
 
-def _watch(room: Room, public: bool, update: Callable[[RoomSnapshot], None]) -> Callable:
-    """The body of a page's watcher thread: wait on the room's version, hand every new snapshot
-    to `update`."""
-
-    def watch(cancel: threading.Event) -> None:
-        current = room.snapshot()
-        seen = current.public_version if public else current.version
-        update(current)
-        while not cancel.is_set():
-            new = room.wait(seen, timeout=1.0, public=public)
-            version = new.public_version if public else new.version
-            if version != seen:
-                seen = version
-                update(new)
-                if RENDERED is not None:  # benchmarks/bench_workshop.py measures here
-                    RENDERED.append((new.round, new.public_version, time.time()))
-
-    return watch
-
-
-def _in_turn(work: Callable[[], None]) -> None:
-    """Update a page in its turn, one page at a time. A Solara render is CPU-bound: 40 threads
-    rendering at once under the GIL would all finish late, while one at a time the first pages
-    are done early. And a page's messages go out together: sent concurrently, each page's
-    messages would be spread out among the others', and a browser that gets them apart draws
-    the page several times. A page whose client is slow to read (its socket full) may hold
-    the turn, so the others wait for it 0.25 s at most."""
-    turn = _RENDERING.acquire(timeout=0.25)
-    try:
-        work()
-    finally:
-        if turn:
-            _RENDERING.release()
-
-
 def use_room(room: Room | None, public: bool = True) -> tuple[RoomSnapshot | None, Callable]:
     """The room's latest snapshot, re-rendered whenever the room changes (a thread per page
     waits on the room's version); and a function to show a fresh one at once. For the pages
@@ -422,7 +385,7 @@ def use_room(room: Room | None, public: bool = True) -> tuple[RoomSnapshot | Non
 
     def watch(cancel: threading.Event) -> None:
         if room is not None:
-            _watch(room, public, lambda new: _in_turn(lambda: set_snap(new)))(cancel)
+            watcher(room, public, lambda new: in_turn(lambda: set_snap(new)))(cancel)
 
     solara.use_thread(watch, dependencies=[room], intrusive_cancel=False)
     return snap, lambda: set_snap(room.snapshot()) if room else None
@@ -453,7 +416,7 @@ class Live:
     The page's components render from `snap`, the newest snapshot the page has, with the same
     `parts`, so a render and a push show the same thing. A render may race with a push from
     the watcher thread: after every render the page pushes every part again (`after_render`),
-    so the widgets end with the newest snapshot's text. Locks: the turn (`_in_turn`) first, then
+    so the widgets end with the newest snapshot's text. Locks: the turn (`in_turn`) first, then
     the page's own lock; never the other way round."""
 
     def __init__(
@@ -485,7 +448,7 @@ class Live:
             if self.rendered is _NEVER:
                 return  # the first render is under way: `after_render` looks at `snap`
             same = self.layout(self.snap) == self.rendered
-        _in_turn(self._push if same else self.rerender)
+        in_turn(self._push if same else self.rerender)
 
     def after_render(self, layout: Any) -> None:
         """The page rendered `layout` (an effect, after every render of the page)."""
@@ -494,7 +457,7 @@ class Live:
             self.sent = {}  # push every part: what the render wrote may be older
             same = self.layout(self.snap) == layout
         if same:
-            _in_turn(self._push)
+            in_turn(self._push)
         else:  # a newer snapshot came in during the render
             self.rerender()
 
@@ -506,7 +469,7 @@ class Live:
             if part is not None:
                 _apply(widget, part)
 
-        _in_turn(write)
+        in_turn(write)
 
         def unregister() -> None:
             with self.lock:
@@ -1655,7 +1618,7 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
     live = page.live
     _, set_renders = solara.use_state(0, key="ws-renders")
     live.rerender = lambda: set_renders(lambda n: n + 1)
-    solara.use_thread(_watch(room, True, live.update), dependencies=[page], intrusive_cancel=False)
+    solara.use_thread(watcher(room, True, live.update), dependencies=[page], intrusive_cancel=False)
 
     def attach():
         try:
