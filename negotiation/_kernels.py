@@ -340,6 +340,29 @@ def _rows3(x, K):
     return out
 
 
+@njit(cache=True)
+def _pick2(x, state):
+    """x (W, M), W states of the world: as it is if W is 1 (one row shared by every package),
+    else (K, M), row k the state `state[k]` of package k."""
+    if x.shape[0] == 1:
+        return x
+    out = np.empty((state.shape[0], x.shape[1]))
+    for k in range(state.shape[0]):
+        out[k] = x[state[k]]
+    return out
+
+
+@njit(cache=True)
+def _pick3(x, state):
+    """x (W, A, M), as `_pick2` does (W, M)."""
+    if x.shape[0] == 1:
+        return x
+    out = np.empty((state.shape[0], x.shape[1], x.shape[2]))
+    for k in range(state.shape[0]):
+        out[k] = x[state[k]]
+    return out
+
+
 @njit(cache=True, inline="always")
 def _clip01(x):
     return 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
@@ -838,19 +861,24 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     sets: (S, A)
     bool member sets; moves: (V, 3M + A) supplier moves, each its flood, aimed and blanket
     export controls per mineral and side offers per actor; terms: (floors (T, M), penalty (T,),
-    cost-sharing key (T, A)); which: (3, K) the set, move and terms of each package; scale:
-    (K,) on its floors; instrument: the instrument's code; budget: the fund's spending per
-    floored mineral; shocks: (flood (M,), aimed export controls (M,), blanket ones (1, M) and
-    demand shift (1, M)) of the round, the last two (K, M) where packages meet different ones
-    (the state after the investment pipeline, with the round's luck faded);
-    capacity (1, A, M), fringe_capacity (1, M), log_guess and log_autarky_guess (1, M) shared
-    by all packages."""
+    cost-sharing key (T, A)); which: (4, K) the set, move, terms and state of each package;
+    scale: (K,) on its floors; instrument: the instrument's code; budget: the fund's spending
+    per floored mineral; shocks: (flood (M,), aimed export controls (M,), blanket ones (W, M)
+    and demand shift (W, M)) of the round; capacity (W, A, M), fringe_capacity (W, M): the W
+    states of the world the packages meet (W = 1, or 2 where some are cleared in the state
+    after the investment pipeline, with the round's luck faded: `which[3]` says which);
+    log_guess and log_autarky_guess (1, M) shared by all packages."""
     ref, eps, demand, fringe_cost, spread, cost, consumption, exposure, sup, log_lo, log_hi = data
     risk_premium, openness, strategic_weight, base_share, stock_held, covered, trade_eps, \
         fiscal_cap, stock_resale = profiles  # fmt: skip
     t_floors, t_penalty, t_key = terms
     s_flood, s_aimed, s_blanket, demand_shift = shocks
     K = which.shape[1]
+    state = which[3]
+    # One state: its rows stay one row, shared (the kernels spread it); more: a row a package.
+    demand_shift = _pick2(demand_shift, state)
+    capacity = _pick3(capacity, state)
+    fringe_capacity = _pick2(fringe_capacity, state)
     A = sets.shape[1]
     M = ref.shape[0]
     member = np.empty((K, A), dtype=np.bool_)
@@ -864,7 +892,7 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     offer = np.empty((K, A))
     for k in range(K):
         s, v, t = which[0, k], which[1, k], which[2, k]
-        kb = k if s_blanket.shape[0] > 1 else 0  # the round's shocks, or each package's
+        kb = state[k]  # the package's state of the world
         penalty[k] = t_penalty[t]
         for a in range(A):
             member[k, a] = sets[s, a]

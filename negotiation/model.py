@@ -24,6 +24,7 @@ import copy
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from itertools import combinations
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -133,11 +134,17 @@ class PackageSpec(NamedTuple):
 
 @dataclass(frozen=True)
 class Evaluation:
-    """A batch of cleared packages with every actor's components (K, A, C) and utility (K, A)."""
+    """A batch of cleared packages with every actor's components (K, A, C) and utility (K, A).
+    `cleared` is the markets as the kernel returns them, two arrays (see `Outcome.from_kernel`);
+    `outcome` is made of them when first read (most batches are read for utilities only)."""
 
-    outcome: Outcome
     comp: np.ndarray
     util: np.ndarray
+    cleared: tuple[np.ndarray, np.ndarray]
+
+    @cached_property
+    def outcome(self) -> Outcome:
+        return Outcome.from_kernel(*self.cleared)
 
 
 def _per_tonne(usd: float) -> str:
@@ -311,6 +318,8 @@ class BlocModel(mesa.Model):
         self._key = np.empty(0)
         self._guess: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
         self._member_rows: dict[frozenset[str], tuple[bool, ...]] = {}
+        self._move_arrays: dict[tuple, np.ndarray] = {}
+        self._terms_of: tuple | None = None  # what `_terms_rows` last made its rows of
         self._prepared: Prepared | None = None
         #: The package on the table in the last round played and the one agreed (None before
         #: round 1).
@@ -867,11 +876,25 @@ class BlocModel(mesa.Model):
     ) -> Evaluation:
         """Clear one package per spec in one batch (see `PackageSpec`: members, floor scale,
         supplier move, and optionally terms that set "floors" ({mineral: USD/t}), "penalty" and
-        "cost_sharing" for that package alone). `capacity`: the producers' and the rest of the
-        world's capacity to clear with (default: what can produce now); `shocks`: the round's
-        as `_shock_arrays` gives them (the default)."""
+        "cost_sharing" for that package alone). `capacity`: the producers' (A, M) and the rest
+        of the world's (M,) capacity to clear with (default: what can produce now); `shocks`:
+        the round's as `_shock_arrays` gives them (the default)."""
         r = self.round if r is None else r
         cap, fringe = self._available() if capacity is None else capacity
+        shocks = self._shock_arrays(r) if shocks is None else tuple(kernel_ready(x) for x in shocks)
+        return self._batch(specs, kernel_ready(cap[None]), kernel_ready(fringe[None]), shocks)
+
+    def _batch(
+        self,
+        specs: Sequence[PackageSpec | tuple],
+        capacity: np.ndarray,
+        fringe: np.ndarray,
+        shocks: tuple,
+        state: list[int] | None = None,
+    ) -> Evaluation:
+        """`evaluate` in W states of the world at once: `capacity` (W, A, M), `fringe` (W, M),
+        the blanket controls and demand shifts of `shocks` (W, M) each, all kernel-ready, and
+        `state` the state of each package (default: all in the first)."""
         # A batch holds a few member sets and supplier moves, each in many packages: each is
         # one row, and a package is its picks (see `batch_kernel`).
         if any(type(spec[0]) is not frozenset for spec in specs):
@@ -881,46 +904,78 @@ class BlocModel(mesa.Model):
         moves = {id(spec[2]): spec[2] for spec in specs}
         move_index = {i: n for n, i in enumerate(moves)}
         which_move = [move_index[id(spec[2])] for spec in specs]
-        floors, penalty, key = [self.floors], [self.penalty], [self._base_key]
+        terms = self._terms_rows()  # the terms in force: row 0
         which_terms = [0] * len(specs)
         # A package with its own floors, penalty or cost-sharing key has its own terms row.
-        for k in [k for k, spec in enumerate(specs) if len(spec) > 3 and spec[3]]:
-            terms = specs[k][3]
-            which_terms[k] = len(floors)
-            own = terms.get("floors", {})
-            floors.append([float(own.get(m, f)) for m, f in zip(self.minerals, self.floors)])
-            penalty.append(float(terms.get("penalty", self.penalty)))
-            sharing = terms.get("cost_sharing")
-            key.append(self._base_key if sharing is None else self._cost_key(sharing))
+        own_terms = [k for k, spec in enumerate(specs) if len(spec) > 3 and spec[3]]
+        if own_terms:
+            floors, penalty, key = [self.floors], [self.penalty], [self._base_key]
+            for k in own_terms:
+                own = specs[k][3]
+                which_terms[k] = len(floors)
+                own_floors = own.get("floors", {})
+                floors.append(
+                    [float(own_floors.get(m, f)) for m, f in zip(self.minerals, self.floors)]
+                )
+                penalty.append(float(own.get("penalty", self.penalty)))
+                sharing = own.get("cost_sharing")
+                key.append(self._base_key if sharing is None else self._cost_key(sharing))
+            terms = (
+                np.array(floors, dtype=float),
+                np.array(penalty, dtype=float),
+                np.array(key, dtype=float),
+            )
         rows = self._member_rows
         for mem in sets:
             if mem not in rows:
                 rows[mem] = tuple(a in mem for a in self.actor_ids)
-        n_floored = max(int(np.count_nonzero(self.floors)), 1)
+        n_floored = self._n_floored
         budget = 0.0 if self.fund_exhausted else self.fund / self.config.round_years / n_floored
         guess, autarky_guess = self._log_guesses()
+        move_rows = [self._move_array(move) for move in moves.values()]
         outcome, comp, util = batch_kernel(
             self.data.kernel_args,
             self._profile_args,
             self.weights,
             np.array([rows[mem] for mem in sets], dtype=np.bool_),
-            np.array([self._move_row(move) for move in moves.values()]),
-            (
-                np.array(floors, dtype=float),
-                np.array(penalty, dtype=float),
-                np.array(key, dtype=float),
+            move_rows[0][None] if len(move_rows) == 1 else np.array(move_rows),
+            terms,
+            np.array(
+                [which_set, which_move, which_terms, state or [0] * len(specs)], dtype=np.int64
             ),
-            np.array([which_set, which_move, which_terms], dtype=np.int64),
             np.array([spec[1] for spec in specs], dtype=np.float64),
             INSTRUMENT_CODES[self.instrument],
             budget,
-            self._shock_arrays(r) if shocks is None else tuple(kernel_ready(x) for x in shocks),
-            kernel_ready(cap if cap.ndim == 3 else cap[None]),  # K rows concatenated: F or A
-            kernel_ready(fringe if fringe.ndim == 2 else fringe[None]),
+            shocks,
+            capacity,
+            fringe,
             guess,
             autarky_guess,
         )
-        return Evaluation(Outcome.from_kernel(*outcome), comp, util)
+        return Evaluation(comp, util, outcome)
+
+    def _terms_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The terms in force as `batch_kernel` takes a terms row: floors (1, M), penalty (1,)
+        and cost-sharing key (1, A). Made again only when one of them changed: the levers
+        replace `floors` and the key (`_base_key`) with new arrays, never change them in place,
+        and the penalty is a number (so the cache compares the objects themselves)."""
+        key = self._base_key
+        made = self._terms_of
+        if (
+            made is None
+            or made[0] is not self.floors
+            or made[1] != self.penalty
+            or made[2] is not key
+        ):
+            self._terms = (
+                np.array([self.floors], dtype=float),
+                np.array([self.penalty], dtype=float),
+                np.array([key], dtype=float),
+            )
+            # the floored minerals share the stockpile fund's spending (at least one: no floor)
+            self._n_floored = max(int(np.count_nonzero(self.floors)), 1)
+            self._terms_of = (self.floors, self.penalty, key)
+        return self._terms
 
     # ------------------------------------------------------------------------------------------
     # Forecasts anyone may ask for (queries: nothing in the run changes)
@@ -1067,6 +1122,19 @@ class BlocModel(mesa.Model):
             row[3 * M + self.index[move.target]] = move.offer
         return row
 
+    def _move_array(self, move: SupplierMove) -> np.ndarray:
+        """`_move_row` as an array, kept by what makes the move (`_move_key`): the row depends
+        on nothing else (the minerals and actors are the run's). A batch asks for a few moves a
+        round, made afresh each time; the cache is emptied when it grows past a few hundred
+        (a side offer's amount changes each round)."""
+        key = _move_key(move)
+        row = self._move_arrays.get(key)
+        if row is None:
+            if len(self._move_arrays) > 256:
+                self._move_arrays.clear()
+            row = self._move_arrays[key] = np.array(self._move_row(move), dtype=np.float64)
+        return row
+
     def _log_guesses(self) -> tuple[np.ndarray, np.ndarray]:
         """Last round's world and bloc prices, where the price search starts, as log prices
         (1, M) (NaN: no guess)."""
@@ -1131,23 +1199,19 @@ class BlocModel(mesa.Model):
         if now is not None:
             ev = self.evaluate(later, r, capacity=(fcap, ffringe), shocks=fshocks)
             return now, Future(ev, {k: n for n, k in enumerate(ahead)})
+        # Two states of the world, now (0) and once the pipeline has delivered (1): the
+        # packages of `specs` meet the first, those of `later` the second.
         K, L = len(specs), len(later)
         cap, fringe = self._available()
-        both = (
-            np.concatenate([np.broadcast_to(cap, (K, *cap.shape)),
-                            np.broadcast_to(fcap, (L, *fcap.shape))]),
-            np.concatenate([np.broadcast_to(fringe, (K, *fringe.shape)),
-                            np.broadcast_to(ffringe, (L, *ffringe.shape))]),
-        )  # fmt: skip
         flood, aimed, blanket, demand = self._shock_arrays(r)
-        M = len(self.minerals)
-        shocks = (
-            flood,
-            aimed,
-            np.concatenate([np.broadcast_to(blanket, (K, M)), np.broadcast_to(fshocks[2], (L, M))]),
-            np.concatenate([np.broadcast_to(demand, (K, M)), np.broadcast_to(fshocks[3], (L, M))]),
-        )
-        ev = self.evaluate([*specs, *later], r, capacity=both, shocks=shocks)
+        ev = self._batch(
+            [*specs, *later],
+            np.stack([cap, fcap]),
+            np.stack([fringe, ffringe]),
+            (flood, aimed, np.concatenate([blanket, fshocks[2]]),
+             np.concatenate([demand, fshocks[3]])),
+            state=[0] * K + [1] * L,
+        )  # fmt: skip
         return _slice(ev, 0, K), Future(ev, {k: K + n for n, k in enumerate(ahead)})
 
     # ------------------------------------------------------------------------------------------
@@ -2307,7 +2371,10 @@ def _plain(changes: Mapping[str, Any]) -> dict[str, Any]:
 
 def _slice(ev: Evaluation, start: int, stop: int) -> Evaluation:
     """Packages start..stop of a batch, as an Evaluation of their own."""
-    return Evaluation(ev.outcome.packages(start, stop), ev.comp[start:stop], ev.util[start:stop])
+    km, kam = ev.cleared
+    return Evaluation(
+        ev.comp[start:stop], ev.util[start:stop], (km[:, start:stop], kam[:, start:stop])
+    )
 
 
 def _move_key(move: SupplierMove) -> tuple:
