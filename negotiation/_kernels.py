@@ -973,6 +973,22 @@ def capacity_kernel(capacity, fringe_capacity, producer_price, world_price, cost
 
 
 @njit(cache=True)
+def future_capacity_kernel(capacity, fringe_capacity, arrivals, keep):
+    """Installed capacity once the investment pipeline has delivered, (A + 1, M), the fringe in
+    the last row: each round of the lag, what is there is kept at `keep` (retirement goes on)
+    and that round's `arrivals` (L, A + 1, M) are added, in their order."""
+    A, M = capacity.shape
+    cap = np.empty((A + 1, M))
+    for i in range(A + 1):
+        for m in range(M):
+            c = capacity[i, m] if i < A else fringe_capacity[m]
+            for n in range(arrivals.shape[0]):
+                c = c * keep + arrivals[n, i, m]
+            cap[i, m] = c
+    return cap
+
+
+@njit(cache=True)
 def fringe_money_kernel(price, bought, lo, width, capacity, ref, eps):
     """The rest of the world's money at world prices `price` (M,): (its producers' surplus on
     their ramps, starting at `lo` and `width` wide, on `capacity`; minus its buyers' consumer

@@ -37,7 +37,12 @@ from agents import make_strategy
 from agents.actors import CountryAgent, SupplierAgent
 from agents.base import Strategy
 from agents.views import CountryView, Forecast, SupplierView
-from negotiation._kernels import batch_kernel, capacity_kernel, fringe_money_kernel
+from negotiation._kernels import (
+    batch_kernel,
+    capacity_kernel,
+    fringe_money_kernel,
+    future_capacity_kernel,
+)
 from negotiation.market import MarketData, Outcome, Policies, clear, kernel_ready, log_guess
 from negotiation.payoffs import Profiles
 from negotiation.protocol import (
@@ -78,6 +83,9 @@ MONEY_COMPONENTS = (
     "retaliation",
     "market_access",
 )
+
+#: Where the money components are among the components.
+_MONEY = np.array([COMPONENTS.index(c) for c in MONEY_COMPONENTS])
 
 #: Which of a country's three forecast errors each component carries: 0 prices, 1 the supplier,
 #: 2 its hub business (see `BlocModel._draw_round`).
@@ -319,6 +327,7 @@ class BlocModel(mesa.Model):
         self._guess: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
         self._member_rows: dict[frozenset[str], tuple[bool, ...]] = {}
         self._move_arrays: dict[tuple, np.ndarray] = {}
+        self._toggled: dict[frozenset[str], list[frozenset[str]]] = {}
         self._terms_of: tuple | None = None  # what `_terms_rows` last made its rows of
         self._prepared: Prepared | None = None
         #: The package on the table in the last round played and the one agreed (None before
@@ -627,9 +636,12 @@ class BlocModel(mesa.Model):
         if self._future_of is self.capacity:  # capacity is a new array each round
             return self._future
         keep = 1.0 - self.config.investment.retirement * self.config.round_years
-        cap = np.vstack([self.capacity, self.fringe_capacity[None]])
-        for arriving in self.pipeline:
-            cap = cap * keep + arriving
+        if self.pipeline:  # the arrivals in their order, (lag, A + 1, M)
+            cap = future_capacity_kernel(
+                self.capacity, self.fringe_capacity, np.array(self.pipeline), keep
+            )
+        else:
+            cap = np.vstack([self.capacity, self.fringe_capacity[None]])
         self._future, self._future_of = (cap[:-1], cap[-1]), self.capacity
         return self._future
 
@@ -1292,8 +1304,10 @@ class BlocModel(mesa.Model):
         # Who answers first matters when a counter is adopted: the order is drawn afresh each
         # round, a key per country in the table's order, so that one more country at the end
         # of the table leaves the others' order alone.
-        keys = np.random.default_rng([self._order_seed, r]).random(len(self.countries))
-        order = sorted(invites, key=lambda a: keys[self._country_row[a]])
+        order = list(invites)
+        if len(order) > 1:  # (one invitee or none has no order to draw: most rounds)
+            keys = np.random.default_rng([self._order_seed, r]).random(len(self.countries))
+            order = sorted(invites, key=lambda a: keys[self._country_row[a]])
         # Members played by people are asked each round whether they stay.
         staying = [a for a in sorted(members) if self._is_human(a)]
         specs: list[tuple] = [(members, s, self.last_move) for s in SCALES]
@@ -2063,8 +2077,7 @@ class BlocModel(mesa.Model):
         w.outcome = base = ev0.outcome
         producers, buyers = self._fringe_money(out.world_price[0], out.fringe_demand[0])
         producers0, buyers0 = self._fringe_money(base.world_price[0], base.fringe_demand[0], fringe)
-        money = [COMPONENTS.index(c) for c in MONEY_COMPONENTS]
-        actors = float(comp[:, money].sum()) - float(ev0.comp[0][:, money].sum())
+        actors = float(comp[:, _MONEY].sum()) - float(ev0.comp[0][:, _MONEY].sum())
         return {
             "rest_of_world_producers": producers - producers0,
             "rest_of_world_buyers": buyers - buyers0,
@@ -2086,7 +2099,10 @@ class BlocModel(mesa.Model):
 
     def _record_specs(self, members: frozenset[str], move: SupplierMove) -> list:
         """The round as played, then each country toggled in or out (for the stability report)."""
-        return [(members, 1.0, move)] + [(members ^ {a}, 1.0, move) for a in self.countries]
+        toggled = self._toggled.get(members)
+        if toggled is None:  # a function of the member set alone: kept for the run
+            toggled = self._toggled[members] = [members ^ {a} for a in self.countries]
+        return [(members, 1.0, move)] + [(t, 1.0, move) for t in toggled]
 
     def _flows_and_capacity(self, out: Outcome, ry: float, move: SupplierMove, r: int) -> None:
         spent = float(out.stock_spending[0].sum()) * ry
