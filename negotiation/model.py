@@ -513,6 +513,10 @@ class BlocModel(mesa.Model):
         #: log of world demand against the calibration, by mineral (an AR(1) about zero)
         self.demand_log = np.zeros(M)
         self._demand_memory = float(np.exp(-days / u.demand_memory_days))
+        # Of a round's draws, the scale of the demand swing's innovation (see `_draw_round`)
+        # and of the forecast errors' log, each half (shared, own): the scenario's, fixed.
+        self._demand_step = np.sqrt(1 - self._demand_memory**2) * u.demand_volatility
+        self._belief_sd = u.forecast_error / np.sqrt(2.0)
         # What is left, once the investment pipeline has delivered (after its lag), of a surprise
         # on now (the chance it still is) and of today's demand swing (its AR(1) decay).
         lag = round(sc.investment.lag_days / days)
@@ -548,6 +552,7 @@ class BlocModel(mesa.Model):
             w = sc.actors[a].discount ** (ry * t)
             self._lam[i] = float((w * ramp).sum() / w.sum()) if H > 1 else 0.0
             self._annuity[i] = float(w.sum() * ry)
+        self._looks_ahead = bool(self._lam.any())  # anyone weighs the pipeline's deliveries
         # One-off costs of changing sides, as USD a year over the horizon.
         self._exit_cost = {
             a: f.exit_cost * self.stake[a] / self._annuity[self.index[a]] for a in self.countries
@@ -590,9 +595,7 @@ class BlocModel(mesa.Model):
             self._outage_left[i, j] = max(self._outage_left[i, j], n)
         # Demand: an AR(1) in logs about the calibration, with stationary deviation sigma.
         phi = self._demand_memory
-        self.demand_log = phi * self.demand_log + np.sqrt(1 - phi**2) * u.demand_volatility * (
-            demand_z
-        )
+        self.demand_log = phi * self.demand_log + self._demand_step * demand_z
         # The supplier's surprises: licensing or a halt on one mineral where it has leverage.
         self._surprise_left = np.maximum(self._surprise_left - 1, 0)
         self.surprise[self._surprise_left == 0] = 0.0
@@ -620,7 +623,7 @@ class BlocModel(mesa.Model):
         # and more tariff revenue), what the supplier does (supply security, side deals), and
         # its hub business (openness); the other half is the figure's own (volumes forecast
         # apart).
-        s = u.forecast_error / np.sqrt(2.0)
+        s = self._belief_sd
         log_f = s * (group_errors[:, _BELIEF_GROUP] + own_errors)
         self.belief = np.exp(log_f - s * s)
 
@@ -1179,19 +1182,41 @@ class BlocModel(mesa.Model):
         Where the future has not cleared k_in and k_out, what the pipeline changes in the gain
         of the `anchor` pair (the package at the proposed floors) is added. With `beliefs`, as
         the actor forecasts it this round, with its error."""
-        i = self.index[actor]
+        return self._reasons(ev, [(k_in, k_out, actor)], future, beliefs, anchor)[0]
+
+    def _reasons(
+        self,
+        ev: Evaluation,
+        pairs: Sequence[tuple[int, int, str]],
+        future: Future | None = None,
+        beliefs: bool = False,
+        anchor: tuple[int, int] | None = None,
+    ) -> list[Reason]:
+        """`_reason` of each (k_in, k_out, actor) of `pairs`, as rows of one array: each row's
+        numbers are those `_reason` computes for it alone (the same operations, element by
+        element)."""
+        k_in = [k for k, _, _ in pairs]
+        k_out = [k for _, k, _ in pairs]
+        i = [self.index[a] for _, _, a in pairs]
         comp = ev.comp
         delta = comp[k_in, i] - comp[k_out, i]
         if future is not None:
             at, fcomp = future.at, future.ev.comp
-            lam = self._lam[i]
-            a_in, a_out = (k_in, k_out) if k_in in at and k_out in at else anchor
-            pipeline = fcomp[at[a_in], i] - fcomp[at[a_out], i] - (comp[a_in, i] - comp[a_out, i])
-            delta = delta + lam * pipeline
+            own = [(a, b) if a in at and b in at else anchor for a, b in zip(k_in, k_out)]
+            a_in, a_out = [a for a, _ in own], [b for _, b in own]
+            f_in, f_out = [at[a] for a in a_in], [at[b] for b in a_out]
+            pipeline = fcomp[f_in, i] - fcomp[f_out, i] - (comp[a_in, i] - comp[a_out, i])
+            delta = delta + self._lam[i][:, None] * pipeline
         delta = delta * self.weights[i]
-        if beliefs and actor in self.country_agents:
-            delta = delta * self.belief[self._country_row[actor]]
-        return Reason(dict(zip(COMPONENTS, delta.tolist())))
+        if beliefs:
+            rows = [self._country_row.get(a) for _, _, a in pairs]
+            if None not in rows:
+                delta = delta * self.belief[rows]
+            else:  # the supplier has no forecast error: only the countries' rows
+                for n, row in enumerate(rows):
+                    if row is not None:
+                        delta[n] = delta[n] * self.belief[row]
+        return [Reason(dict(zip(COMPONENTS, d))) for d in delta.tolist()]
 
     def _now_and_future(
         self,
@@ -1203,7 +1228,7 @@ class BlocModel(mesa.Model):
         """`specs` cleared now, and those numbered in `ahead` once the investment pipeline has
         delivered (None where nobody looks ahead), in one batch (only the future if given
         `now`)."""
-        if not self._lam.any() or not ahead:
+        if not self._looks_ahead or not ahead:
             return (self.evaluate(specs, r) if now is None else now), None
         fcap, ffringe = self._future_capacity()
         fshocks = self._future_shocks(r)
@@ -1453,13 +1478,10 @@ class BlocModel(mesa.Model):
         first = len(SCALES) * (prep.slot[a] + 1)
         base = {s: i for i, s in enumerate(SCALES)}
         anchor = (first + base[1.0], base[1.0])
-        gains = {
-            round(s / adopted, 6): self._reason(
-                prep.ev, first + j, base[s], a, prep.future, True, anchor
-            )
-            for j, s in enumerate(SCALES)
-            if adopted == 1.0 or s == adopted
-        }
+        scales = [s for s in SCALES if adopted == 1.0 or s == adopted]
+        pairs = [(first + base[s], base[s], a) for s in scales]
+        reasons = self._reasons(prep.ev, pairs, prep.future, True, anchor)
+        gains = {round(s / adopted, 6): reason for s, reason in zip(scales, reasons)}
         j = SCALES.index(adopted)
         outcomes = self._outcomes(prep.ev, first + j, base[adopted], a)
         # A country that left before pays again to come back (see `Foresight.rejoin_cost`).
@@ -2235,11 +2257,10 @@ class BlocModel(mesa.Model):
                decisions: dict[str, str]) -> None:  # fmt: skip
         """Members who, for longer than their patience, expect staying to be worth less than
         leaving (over their horizon, as they forecast it, counting the cost of leaving) leave."""
-        for n, a in enumerate(others):
+        inside = [(n + 1, 0, a) for n, a in enumerate(others) if self.country_agents[a].member]
+        reasons = self._reasons(ev, inside, future, beliefs=True)
+        for (_, _, a), leaving in zip(inside, reasons):
             ag = self.country_agents[a]
-            if not ag.member:
-                continue
-            leaving = self._reason(ev, n + 1, 0, a, future, beliefs=True)
             if self._losing(a, self._exit_cost[a] - leaving.total):
                 ag.losing_streak += 1
             else:
