@@ -1182,41 +1182,19 @@ class BlocModel(mesa.Model):
         Where the future has not cleared k_in and k_out, what the pipeline changes in the gain
         of the `anchor` pair (the package at the proposed floors) is added. With `beliefs`, as
         the actor forecasts it this round, with its error."""
-        return self._reasons(ev, [(k_in, k_out, actor)], future, beliefs, anchor)[0]
-
-    def _reasons(
-        self,
-        ev: Evaluation,
-        pairs: Sequence[tuple[int, int, str]],
-        future: Future | None = None,
-        beliefs: bool = False,
-        anchor: tuple[int, int] | None = None,
-    ) -> list[Reason]:
-        """`_reason` of each (k_in, k_out, actor) of `pairs`, as rows of one array: each row's
-        numbers are those `_reason` computes for it alone (the same operations, element by
-        element)."""
-        k_in = [k for k, _, _ in pairs]
-        k_out = [k for _, k, _ in pairs]
-        i = [self.index[a] for _, _, a in pairs]
+        i = self.index[actor]
         comp = ev.comp
         delta = comp[k_in, i] - comp[k_out, i]
         if future is not None:
             at, fcomp = future.at, future.ev.comp
-            own = [(a, b) if a in at and b in at else anchor for a, b in zip(k_in, k_out)]
-            a_in, a_out = [a for a, _ in own], [b for _, b in own]
-            f_in, f_out = [at[a] for a in a_in], [at[b] for b in a_out]
-            pipeline = fcomp[f_in, i] - fcomp[f_out, i] - (comp[a_in, i] - comp[a_out, i])
-            delta = delta + self._lam[i][:, None] * pipeline
+            lam = self._lam[i]
+            a_in, a_out = (k_in, k_out) if k_in in at and k_out in at else anchor
+            pipeline = fcomp[at[a_in], i] - fcomp[at[a_out], i] - (comp[a_in, i] - comp[a_out, i])
+            delta = delta + lam * pipeline
         delta = delta * self.weights[i]
-        if beliefs:
-            rows = [self._country_row.get(a) for _, _, a in pairs]
-            if None not in rows:
-                delta = delta * self.belief[rows]
-            else:  # the supplier has no forecast error: only the countries' rows
-                for n, row in enumerate(rows):
-                    if row is not None:
-                        delta[n] = delta[n] * self.belief[row]
-        return [Reason(dict(zip(COMPONENTS, d))) for d in delta.tolist()]
+        if beliefs and actor in self.country_agents:
+            delta = delta * self.belief[self._country_row[actor]]
+        return Reason(dict(zip(COMPONENTS, delta.tolist())))
 
     def _now_and_future(
         self,
@@ -1462,6 +1440,26 @@ class BlocModel(mesa.Model):
             switch_cost=switch_cost,
         )
 
+    def _scale_reasons(self, prep: Prepared, a: str) -> list[Reason]:
+        """`_reason` of invitee a joining at each of the round's SCALES against staying out at
+        it, as `_country_view` asks for them (looking ahead, with its forecast errors): the
+        packages of a scale are rows `first + j` and `j` of the round's batch, so all three are
+        one slice each, and what the pipeline changes is that of the package at the proposed
+        floors (the anchor) for every scale, so it is computed once. The operations on each row
+        are `_reason`'s, element by element: the same numbers."""
+        i, n = self.index[a], len(SCALES)
+        first = n * (prep.slot[a] + 1)
+        comp = prep.ev.comp
+        delta = comp[first : first + n, i] - comp[:n, i]
+        if prep.future is not None:
+            at, fcomp = prep.future.at, prep.future.ev.comp
+            one = SCALES.index(1.0)
+            a_in, a_out = first + one, one
+            pipeline = fcomp[at[a_in], i] - fcomp[at[a_out], i] - (comp[a_in, i] - comp[a_out, i])
+            delta = delta + self._lam[i] * pipeline
+        delta = delta * self.weights[i] * self.belief[self._country_row[a]]
+        return [Reason(dict(zip(COMPONENTS, d))) for d in delta.tolist()]
+
     def _outcomes(self, ev: Evaluation, k_in: int, k_out: int, actor: str) -> dict:
         """Weighted components if the actor is in (accepts) and if it is out (rejects)."""
         i = self.index[actor]
@@ -1477,11 +1475,12 @@ class BlocModel(mesa.Model):
         elapsed, deadline, proposer = prep.invites[a]
         first = len(SCALES) * (prep.slot[a] + 1)
         base = {s: i for i, s in enumerate(SCALES)}
-        anchor = (first + base[1.0], base[1.0])
-        scales = [s for s in SCALES if adopted == 1.0 or s == adopted]
-        pairs = [(first + base[s], base[s], a) for s in scales]
-        reasons = self._reasons(prep.ev, pairs, prep.future, True, anchor)
-        gains = {round(s / adopted, 6): reason for s, reason in zip(scales, reasons)}
+        if adopted == 1.0:  # every scale: `_reason` of each, as the rows of one array
+            gains = dict(zip(SCALES, self._scale_reasons(prep, a)))
+        else:
+            anchor = (first + base[1.0], base[1.0])
+            j = base[adopted]
+            gains = {1.0: self._reason(prep.ev, first + j, j, a, prep.future, True, anchor)}
         j = SCALES.index(adopted)
         outcomes = self._outcomes(prep.ev, first + j, base[adopted], a)
         # A country that left before pays again to come back (see `Foresight.rejoin_cost`).
@@ -2257,10 +2256,11 @@ class BlocModel(mesa.Model):
                decisions: dict[str, str]) -> None:  # fmt: skip
         """Members who, for longer than their patience, expect staying to be worth less than
         leaving (over their horizon, as they forecast it, counting the cost of leaving) leave."""
-        inside = [(n + 1, 0, a) for n, a in enumerate(others) if self.country_agents[a].member]
-        reasons = self._reasons(ev, inside, future, beliefs=True)
-        for (_, _, a), leaving in zip(inside, reasons):
+        for n, a in enumerate(others):
             ag = self.country_agents[a]
+            if not ag.member:
+                continue
+            leaving = self._reason(ev, n + 1, 0, a, future, beliefs=True)
             if self._losing(a, self._exit_cost[a] - leaving.total):
                 ag.losing_streak += 1
             else:
