@@ -326,6 +326,7 @@ class BlocModel(mesa.Model):
         self._key = np.empty(0)
         self._guess: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
         self._member_rows: dict[frozenset[str], tuple[bool, ...]] = {}
+        self._member_arrays: dict[tuple[frozenset[str], ...], np.ndarray] = {}
         self._move_arrays: dict[tuple, np.ndarray] = {}
         self._toggled: dict[frozenset[str], list[frozenset[str]]] = {}
         self._terms_of: tuple | None = None  # what `_terms_rows` last made its rows of
@@ -532,6 +533,7 @@ class BlocModel(mesa.Model):
         self._p_surprise = 1.0 - np.exp(-u.surprise_rate * ry) if u.enabled else 0.0
         self._drawn = 0  # the last round whose shocks were drawn
         self._future_of: np.ndarray | None = None
+        self._available_of: tuple = (None, None, b"")  # what `_available` last computed from
         C = len(self.countries)
         #: each country's forecast error this round: a factor on each component of its forecast
         #: gains (log-normal, mean one; half its variance shared by the components the same thing
@@ -583,7 +585,7 @@ class BlocModel(mesa.Model):
         # Outages run out, then new ones start at a producer drawn in proportion to capacity.
         self._outage_left = np.maximum(self._outage_left - 1, 0)
         self.outage[self._outage_left == 0] = 0.0
-        for j in np.flatnonzero(out_u[0] < self._p_outage):
+        for j in (out_u[0] < self._p_outage).nonzero()[0]:
             weights = np.cumsum(np.append(self.capacity[:, j], self.fringe_capacity[j]))
             if weights[-1] <= 0:
                 continue
@@ -628,10 +630,23 @@ class BlocModel(mesa.Model):
         self.belief = np.exp(log_f - s * s)
 
     def _available(self) -> tuple[np.ndarray, np.ndarray]:
-        """Capacity that can produce this round (installed, less outages), (A, M) and (M,)."""
+        """Capacity that can produce this round (installed, less outages), (A, M) and (M,).
+        Computed again when the capacity arrays were replaced (each round: they are never
+        changed in place) or the outages' values changed (compared by content: they are changed
+        in place)."""
+        outage = self.outage.tobytes()
+        made = self._available_of
+        if made[0] is self.capacity and made[1] is self.fringe_capacity and made[2] == outage:
+            return self._available_now
         if not self.outage.any():
-            return self.capacity, self.fringe_capacity
-        return self.capacity * (1 - self.outage[:-1]), self.fringe_capacity * (1 - self.outage[-1])
+            now = self.capacity, self.fringe_capacity
+        else:
+            now = (
+                self.capacity * (1 - self.outage[:-1]),
+                self.fringe_capacity * (1 - self.outage[-1]),
+            )
+        self._available_now, self._available_of = now, (self.capacity, self.fringe_capacity, outage)
+        return now
 
     def _future_capacity(self) -> tuple[np.ndarray, np.ndarray]:
         """Installed capacity once the investment pipeline has delivered (what is ordered
@@ -940,10 +955,18 @@ class BlocModel(mesa.Model):
                 np.array(penalty, dtype=float),
                 np.array(key, dtype=float),
             )
-        rows = self._member_rows
-        for mem in sets:
-            if mem not in rows:
-                rows[mem] = tuple(a in mem for a in self.actor_ids)
+        # The member rows of the batch's sets, kept by the sets in their order: a round's
+        # batches come back with the same few (the bloc, each country toggled in or out).
+        members = self._member_arrays.get(tuple(sets))
+        if members is None:
+            rows = self._member_rows
+            for mem in sets:
+                if mem not in rows:
+                    rows[mem] = tuple(a in mem for a in self.actor_ids)
+            if len(self._member_arrays) > 256:
+                self._member_arrays.clear()
+            members = np.array([rows[mem] for mem in sets], dtype=np.bool_)
+            self._member_arrays[tuple(sets)] = members
         n_floored = self._n_floored
         budget = 0.0 if self.fund_exhausted else self.fund / self.config.round_years / n_floored
         guess, autarky_guess = self._log_guesses()
@@ -952,7 +975,7 @@ class BlocModel(mesa.Model):
             self.data.kernel_args,
             self._profile_args,
             self.weights,
-            np.array([rows[mem] for mem in sets], dtype=np.bool_),
+            members,
             move_rows[0][None] if len(move_rows) == 1 else np.array(move_rows),
             terms,
             np.array(
