@@ -387,11 +387,15 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
     log_guess, log_autarky_guess = _rows2(log_guess, K), _rows2(log_autarky_guess, K)
     capacity = _rows3(capacity, K)
     fringe_d0 = np.empty(M)
+    # demand at price 1 per demand at the reference price, ref ** -eps: the same for every
+    # package, so computed once a mineral
+    d_scale = np.empty(M)
     for m in range(M):
         c = 0.0
         for a in range(A):
             c += consumption[a, m]
         fringe_d0[m] = max(demand[m] - c, 0.0)
+        d_scale[m] = np.exp(-eps[m] * np.log(ref[m]))
 
     has_bloc = np.zeros(K, dtype=np.bool_)
     for k in range(K):
@@ -425,9 +429,8 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
                 else:
                     out_cons[k, m] += c
             out_cons[k, m] += fringe_d0[m] * demand_shift[k, m]
-            scale = np.exp(-eps[m] * np.log(ref[m]))
-            bloc_d0[k, m] = bloc_cons[k, m] * scale
-            out_d0[k, m] = out_cons[k, m] * scale
+            bloc_d0[k, m] = bloc_cons[k, m] * d_scale[m]
+            out_d0[k, m] = out_cons[k, m] * d_scale[m]
             total_cons = max(bloc_cons[k, m] + out_cons[k, m], TINY)
             share = bloc_cons[k, m] / total_cons
             foreign = 1.0 - consumption[sup, m] * demand_shift[k, m] / total_cons
