@@ -1369,6 +1369,8 @@ class BlocModel(mesa.Model):
         prep = self._prepared if self._prepared is not None and self._prepared.round == r else None
         if prep is not None:
             asked = list(prep.views)
+        elif not any(ag.strategy.needs_input() for ag in self.country_agents.values()):
+            asked = []  # no country waits for a person: whoever is asked, no seat waits
         else:  # who the round would ask: invited outsiders, and members played by people
             members = self.members
             asked = [*self._invitations(r), *(a for a in sorted(members) if self._is_human(a))]
@@ -1810,10 +1812,11 @@ class BlocModel(mesa.Model):
                 name = f"{name} (no answer in time; an agent decided)"
             else:
                 decision = agent.respond(view)
-            reason = decision.reason.sentence()
+            # (the reason in words only where an event tells it: most refusals are not told)
             if decision.action is Action.ACCEPT:
                 joined.append(a)
                 decisions[a] = "accept"
+                reason = decision.reason.sentence()
                 self._event(r, a, "joined", f"{name} joined the bloc: {reason}")
             elif decision.action is Action.COUNTER and not adopted:
                 decisions[a] = "counter"
@@ -1824,6 +1827,7 @@ class BlocModel(mesa.Model):
             else:
                 decisions[a] = decision.action.value
                 if elapsed == 1 or deadline is not None or r % 6 == 1 or self._is_human(a):
+                    reason = decision.reason.sentence()
                     self._event(r, a, "rejected", f"{name} rejected the package: {reason}")
                 else:
                     self.history.append((r, a, "rejected"))
