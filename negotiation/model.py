@@ -329,6 +329,9 @@ class BlocModel(mesa.Model):
         self._member_arrays: dict[tuple[frozenset[str], ...], np.ndarray] = {}
         self._move_arrays: dict[tuple, np.ndarray] = {}
         self._toggled: dict[frozenset[str], list[frozenset[str]]] = {}
+        #: `_verdicts`' members in sorted order, their rows and tolerances, by member set (the
+        #: stakes are the scenario's: fixed for the run)
+        self._voters: dict[frozenset[str], tuple[list[str], np.ndarray, dict[str, float]]] = {}
         self._terms_of: tuple | None = None  # what `_terms_rows` last made its rows of
         self._prepared: Prepared | None = None
         #: The package on the table in the last round played and the one agreed (None before
@@ -1568,10 +1571,14 @@ class BlocModel(mesa.Model):
         beyond rounding (`negotiation.protocol.verdicts`), members in sorted order. The one
         place the members' answers are computed: the counters an invitee may name, a person's
         own terms, the convener's floors."""
-        names = sorted(members)
-        at = [self.index[m] for m in names]
+        members = frozenset(members)
+        voters = self._voters.get(members)
+        if voters is None:  # the members in sorted order, their rows and tolerances: kept
+            names = sorted(members)
+            at = np.array([self.index[m] for m in names], dtype=np.intp)
+            voters = self._voters[members] = names, at, {m: 1e-9 * self.stake[m] for m in names}
+        names, at, tol = voters
         gains = (np.atleast_2d(util_in)[:, at] - util_out[at]).tolist()
-        tol = {m: 1e-9 * self.stake[m] for m in names}
         return [verdicts(dict(zip(names, g)), tol) for g in gains]
 
     def _live(self, elapsed: int, deadline: int | None, r: int) -> bool:
