@@ -489,6 +489,8 @@ class BlocModel(mesa.Model):
         d = self.data
         self._fringe_lo = d.fringe_cost * (1.0 - 0.5 * d.spread)
         self._fringe_width = d.fringe_cost * d.spread
+        #: the narrative tells of closures beyond a rounding of the world's demand
+        self._reported_closure = 0.005 * d.demand[None]
         #: The same world with no policy (no bloc, the supplier selling normally), stepped along
         #: with the run: the world's money is recorded against it (see `_welfare`).
         self._no_members = np.zeros(A, dtype=np.bool_)
@@ -2259,11 +2261,11 @@ class BlocModel(mesa.Model):
 
     def _report_closures(self, r: int, closed: np.ndarray) -> None:
         """Say in the narrative who closed capacity for good this round, and how much."""
-        reported = closed > 0.005 * self.data.demand[None]  # beyond a rounding of the world
-        if not reported.any():
+        rows, cols = (closed > self._reported_closure).nonzero()
+        if not len(rows):
             return
         names = [*(self._name(a) for a in self.actor_ids), "rest-of-world producers"]
-        for i, j in zip(*np.nonzero(reported)):
+        for i, j in zip(rows, cols):
             self._event(
                 r, self.actor_ids[i] if i < len(self.actor_ids) else "", "closure",
                 f"{names[i]} closed {closed[i, j]:,.0f} t a year of "
