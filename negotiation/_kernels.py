@@ -866,11 +866,12 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     export controls per mineral and side offers per actor; terms: (floors (T, M), penalty (T,),
     cost-sharing key (T, A)); which: (4, K) the set, move, terms and state of each package;
     scale: (K,) on its floors; instrument: the instrument's code; budget: the fund's spending
-    per floored mineral; shocks: (flood (M,), aimed export controls (M,), blanket ones (W, M)
-    and demand shift (W, M)) of the round; capacity (W, A, M), fringe_capacity (W, M): the W
-    states of the world the packages meet (W = 1, or 2 where some are cleared in the state
-    after the investment pipeline, with the round's luck faded: `which[3]` says which);
-    log_guess and log_autarky_guess (1, M) shared by all packages."""
+    per floored mineral. The W states of the world the packages meet (`which[3]` says which:
+    W = 1, or more where some are cleared in the state after the investment pipeline, with the
+    round's luck faded, or in the world with no policy), each input one row a state or one row
+    shared by all: shocks: (flood, aimed export controls, blanket ones and demand shift, each
+    (W, M)); capacity (W, A, M), fringe_capacity (W, M); log_guess and log_autarky_guess
+    (W, M), where the price searches start."""
     ref, eps, demand, fringe_cost, spread, cost, consumption, exposure, sup, log_lo, log_hi = data
     risk_premium, openness, strategic_weight, base_share, stock_held, covered, trade_eps, \
         fiscal_cap, stock_resale = profiles  # fmt: skip
@@ -882,6 +883,8 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     demand_shift = _pick2(demand_shift, state)
     capacity = _pick3(capacity, state)
     fringe_capacity = _pick2(fringe_capacity, state)
+    log_guess = _pick2(log_guess, state)
+    log_autarky_guess = _pick2(log_autarky_guess, state)
     A = sets.shape[1]
     M = ref.shape[0]
     member = np.empty((K, A), dtype=np.bool_)
@@ -895,7 +898,10 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     offer = np.empty((K, A))
     for k in range(K):
         s, v, t = which[0, k], which[1, k], which[2, k]
-        kb = state[k]  # the package's state of the world
+        # the package's row of each shock (its state's, or the one shared)
+        kf = state[k] if s_flood.shape[0] > 1 else 0
+        ka = state[k] if s_aimed.shape[0] > 1 else 0
+        kb = state[k] if s_blanket.shape[0] > 1 else 0
         penalty[k] = t_penalty[t]
         for a in range(A):
             member[k, a] = sets[s, a]
@@ -905,8 +911,8 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
             f = t_floors[t, m] * scale[k]
             floors[k, m] = f
             stock_budget[k, m] = budget if f > 0.0 else 0.0
-            flood[k, m] = s_flood[m] + moves[v, m]
-            control[k, m] = min(s_aimed[m] + moves[v, M + m], 1.0)
+            flood[k, m] = s_flood[kf, m] + moves[v, m]
+            control[k, m] = min(s_aimed[ka, m] + moves[v, M + m], 1.0)
             blanket[k, m] = min(s_blanket[kb, m] + moves[v, 2 * M + m], 1.0)
     codes = np.full(K, instrument)
     return score_kernel(

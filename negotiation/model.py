@@ -917,7 +917,13 @@ class BlocModel(mesa.Model):
         r = self.round if r is None else r
         cap, fringe = self._available() if capacity is None else capacity
         shocks = self._shock_arrays(r) if shocks is None else tuple(kernel_ready(x) for x in shocks)
-        return self._batch(specs, kernel_ready(cap[None]), kernel_ready(fringe[None]), shocks)
+        flood, aimed, blanket, demand = shocks
+        return self._batch(
+            specs,
+            kernel_ready(cap[None]),
+            kernel_ready(fringe[None]),
+            (flood[None], aimed[None], blanket, demand),
+        )
 
     def _batch(
         self,
@@ -926,10 +932,13 @@ class BlocModel(mesa.Model):
         fringe: np.ndarray,
         shocks: tuple,
         state: list[int] | None = None,
+        guesses: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Evaluation:
         """`evaluate` in W states of the world at once: `capacity` (W, A, M), `fringe` (W, M),
-        the blanket controls and demand shifts of `shocks` (W, M) each, all kernel-ready, and
-        `state` the state of each package (default: all in the first)."""
+        `shocks` (flood, aimed and blanket export controls, demand shift) and `guesses` (log
+        world and bloc prices where the price searches start; default `_log_guesses()`), all
+        kernel-ready and each one row a state or one row shared by all, and `state` the state
+        of each package (default: all in the first)."""
         # A batch holds a few member sets and supplier moves, each in many packages: each is
         # one row, and a package is its picks (see `batch_kernel`).
         if any(type(spec[0]) is not frozenset for spec in specs):
@@ -974,7 +983,7 @@ class BlocModel(mesa.Model):
             self._member_arrays[tuple(sets)] = members
         n_floored = self._n_floored
         budget = 0.0 if self.fund_exhausted else self.fund / self.config.round_years / n_floored
-        guess, autarky_guess = self._log_guesses()
+        guess, autarky_guess = self._log_guesses() if guesses is None else guesses
         move_rows = [self._move_array(move) for move in moves.values()]
         outcome, comp, util = batch_kernel(
             self.data.kernel_args,
@@ -1243,7 +1252,8 @@ class BlocModel(mesa.Model):
             ev = self.evaluate(later, r, capacity=(fcap, ffringe), shocks=fshocks)
             return now, Future(ev, {k: n for n, k in enumerate(ahead)})
         # Two states of the world, now (0) and once the pipeline has delivered (1): the
-        # packages of `specs` meet the first, those of `later` the second.
+        # packages of `specs` meet the first, those of `later` the second (the scheduled
+        # shocks, flood and aimed controls, are taken to persist: one row for both).
         K, L = len(specs), len(later)
         cap, fringe = self._available()
         flood, aimed, blanket, demand = self._shock_arrays(r)
@@ -1251,11 +1261,42 @@ class BlocModel(mesa.Model):
             [*specs, *later],
             np.stack([cap, fcap]),
             np.stack([fringe, ffringe]),
-            (flood, aimed, np.concatenate([blanket, fshocks[2]]),
+            (flood[None], aimed[None], np.concatenate([blanket, fshocks[2]]),
              np.concatenate([demand, fshocks[3]])),
             state=[0] * K + [1] * L,
         )  # fmt: skip
         return _slice(ev, 0, K), Future(ev, {k: K + n for n, k in enumerate(ahead)})
+
+    def _future_and_no_policy(
+        self, specs: Sequence[tuple], r: int, ahead: Sequence[int], guesses: tuple
+    ) -> tuple[Future, Evaluation]:
+        """The round's record once the round itself is cleared (by the supplier's look-ahead):
+        the packages of `specs` numbered in `ahead` once the pipeline has delivered, as
+        `_now_and_future` clears them, and the world with no policy, as `_welfare` does, in one
+        batch of two states. Each package meets what its own batch would have given it: the
+        future starts its price search from `guesses` (last round's markets), the world with
+        no policy from `_log_guesses()` (this round's)."""
+        fcap, ffringe = self._future_capacity()
+        cap0, fringe0 = self._no_policy_available()
+        later = [specs[k] for k in ahead]
+        L = len(later)
+        now_guesses = self._log_guesses()
+        shocks = [
+            np.concatenate([a[None] if a.ndim == 1 else a, b[None] if b.ndim == 1 else b])
+            for a, b in zip(self._future_shocks(r), self._luck_arrays(r))
+        ]
+        ev = self._batch(
+            [*later, (frozenset(), 1.0, NORMAL)],
+            np.stack([fcap, cap0]),
+            np.stack([ffringe, fringe0]),
+            tuple(shocks),
+            state=[0] * L + [1],
+            guesses=(
+                np.concatenate([guesses[0], now_guesses[0]]),
+                np.concatenate([guesses[1], now_guesses[1]]),
+            ),
+        )
+        return Future(ev, {k: n for n, k in enumerate(ahead)}), _slice(ev, L, L + 1)
 
     # ------------------------------------------------------------------------------------------
     # The round
@@ -2017,10 +2058,18 @@ class BlocModel(mesa.Model):
         # Members look ahead when they weigh leaving.
         ahead = [0, *(n + 1 for n, a in enumerate(self.countries) if a in members)] if r else []
         now = None if cached is None else _slice(*cached)
-        ev, future = self._now_and_future(specs, r, ahead if members else [], now)
+        ahead = ahead if members else []
+        no_policy = None  # the world with no policy, if cleared here (else by `_welfare`)
+        if now is not None and ahead and self._looks_ahead:
+            guesses = self._log_guesses()  # last round's markets, for the future's searches
+            ev, out = now, now.outcome
+            self.last_outcome = out
+            future, no_policy = self._future_and_no_policy(specs, r, ahead, guesses)
+        else:
+            ev, future = self._now_and_future(specs, r, ahead, now)
+            out = ev.outcome
+            self.last_outcome = out
         self._cache.clear()
-        out = ev.outcome
-        self.last_outcome = out
 
         # Stability: would any member gain by leaving, would any outsider gain by joining.
         margins: dict[str, float] = {}
@@ -2045,7 +2094,7 @@ class BlocModel(mesa.Model):
             self.last_margins[move.target] += move.offer * w
         ry = self.config.round_years
         fiscal = float((out.gap_payments[0] + out.stock_spending[0]).sum())
-        welfare = self._welfare(r, out, ev.comp[0])  # with the capacity the round cleared with
+        welfare = self._welfare(r, out, ev.comp[0], no_policy)  # the capacity it cleared with
         if r > 0:
             self._flows_and_capacity(out, ry, move, r)
             self._exits(r, ev, future, others, decisions)
@@ -2115,7 +2164,9 @@ class BlocModel(mesa.Model):
             (self.supplier_agent if is_sup else self.country_agents[a]).utility = utility[i]
         self.datacollector.collect(self)
 
-    def _welfare(self, r: int, out: Outcome, comp: np.ndarray) -> dict[str, float]:
+    def _welfare(
+        self, r: int, out: Outcome, comp: np.ndarray, ev0: Evaluation | None = None
+    ) -> dict[str, float]:
         """Money for those at no table, and for the world, in round r, against the same world
         with no policy (`NoPolicyWorld`: no bloc, the supplier selling normally and making none
         of the scenario's scheduled moves, the same outages, demand swings, surprises and
@@ -2123,14 +2174,14 @@ class BlocModel(mesa.Model):
         since the opening), USD/yr: the rest-of-world producers' surplus and their
         buyers' consumer surplus, and the world's money: the change in every actor's money
         components (producer surplus, consumer cost, tariffs, fiscal outlays, side deals, market
-        access) plus the rest of the world's. The round's luck is in both, so it cancels."""
+        access) plus the rest of the world's. The round's luck is in both, so it cancels. `ev0`:
+        the world with no policy cleared already (see `_future_and_no_policy`), if it was."""
         w = self.no_policy
-        cap, fringe = w.capacity, w.fringe_capacity
-        if self.outage.any():
-            cap, fringe = cap * (1 - self.outage[:-1]), fringe * (1 - self.outage[-1])
-        ev0 = self.evaluate(
-            [(frozenset(), 1.0, NORMAL)], r, capacity=(cap, fringe), shocks=self._luck_arrays(r)
-        )
+        cap, fringe = self._no_policy_available()
+        if ev0 is None:
+            ev0 = self.evaluate(
+                [(frozenset(), 1.0, NORMAL)], r, capacity=(cap, fringe), shocks=self._luck_arrays(r)
+            )
         w.outcome = base = ev0.outcome
         producers, buyers = self._fringe_money(out.world_price[0], out.fringe_demand[0])
         producers0, buyers0 = self._fringe_money(base.world_price[0], base.fringe_demand[0], fringe)
@@ -2140,6 +2191,14 @@ class BlocModel(mesa.Model):
             "rest_of_world_buyers": buyers - buyers0,
             "world_money": actors + (producers - producers0) + (buyers - buyers0),
         }
+
+    def _no_policy_available(self) -> tuple[np.ndarray, np.ndarray]:
+        """The world with no policy's capacity that can produce this round (its own installed
+        capacity, less this round's outages), (A, M) and (M,)."""
+        w = self.no_policy
+        if not self.outage.any():
+            return w.capacity, w.fringe_capacity
+        return w.capacity * (1 - self.outage[:-1]), w.fringe_capacity * (1 - self.outage[-1])
 
     def _fringe_money(
         self, price: np.ndarray, bought: np.ndarray, capacity: np.ndarray | None = None
