@@ -333,6 +333,8 @@ class BlocModel(mesa.Model):
         #: stakes are the scenario's: fixed for the run)
         self._voters: dict[frozenset[str], tuple[list[str], np.ndarray, dict[str, float]]] = {}
         self._terms_of: tuple | None = None  # what `_terms_rows` last made its rows of
+        self._terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._n_floored = 1
         self._prepared: Prepared | None = None
         #: The package on the table in the last round played and the one agreed (None before
         #: round 1).
@@ -539,6 +541,7 @@ class BlocModel(mesa.Model):
         self._drawn = 0  # the last round whose shocks were drawn
         self._future_of: np.ndarray | None = None
         self._available_of: tuple = (None, None, b"")  # what `_available` last computed from
+        self._available_now: tuple[np.ndarray, np.ndarray] | None = None  # and what it gave
         C = len(self.countries)
         #: each country's forecast error this round: a factor on each component of its forecast
         #: gains (log-normal, mean one; half its variance shared by the components the same thing
@@ -1281,15 +1284,18 @@ class BlocModel(mesa.Model):
         later = [specs[k] for k in ahead]
         L = len(later)
         now_guesses = self._log_guesses()
-        shocks = [
-            np.concatenate([a[None] if a.ndim == 1 else a, b[None] if b.ndim == 1 else b])
-            for a, b in zip(self._future_shocks(r), self._luck_arrays(r))
-        ]
+        flood, aimed, blanket, demand = self._future_shocks(r)
+        flood0, aimed0, blanket0, demand0 = self._luck_arrays(r)
         ev = self._batch(
             [*later, (frozenset(), 1.0, NORMAL)],
             np.stack([fcap, cap0]),
             np.stack([ffringe, fringe0]),
-            tuple(shocks),
+            (
+                np.stack([flood, flood0]),
+                np.stack([aimed, aimed0]),
+                np.concatenate([blanket, blanket0]),
+                np.concatenate([demand, demand0]),
+            ),
             state=[0] * L + [1],
             guesses=(
                 np.concatenate([guesses[0], now_guesses[0]]),
