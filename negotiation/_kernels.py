@@ -340,6 +340,29 @@ def _rows3(x, K):
     return out
 
 
+@njit(cache=True)
+def _pick2(x, state):
+    """x (W, M), W states of the world: as it is if W is 1 (one row shared by every package),
+    else (K, M), row k the state `state[k]` of package k."""
+    if x.shape[0] == 1:
+        return x
+    out = np.empty((state.shape[0], x.shape[1]))
+    for k in range(state.shape[0]):
+        out[k] = x[state[k]]
+    return out
+
+
+@njit(cache=True)
+def _pick3(x, state):
+    """x (W, A, M), as `_pick2` does (W, M)."""
+    if x.shape[0] == 1:
+        return x
+    out = np.empty((state.shape[0], x.shape[1], x.shape[2]))
+    for k in range(state.shape[0]):
+        out[k] = x[state[k]]
+    return out
+
+
 @njit(cache=True, inline="always")
 def _clip01(x):
     return 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
@@ -364,11 +387,15 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
     log_guess, log_autarky_guess = _rows2(log_guess, K), _rows2(log_autarky_guess, K)
     capacity = _rows3(capacity, K)
     fringe_d0 = np.empty(M)
+    # demand at price 1 per demand at the reference price, ref ** -eps: the same for every
+    # package, so computed once a mineral
+    d_scale = np.empty(M)
     for m in range(M):
         c = 0.0
         for a in range(A):
             c += consumption[a, m]
         fringe_d0[m] = max(demand[m] - c, 0.0)
+        d_scale[m] = np.exp(-eps[m] * np.log(ref[m]))
 
     has_bloc = np.zeros(K, dtype=np.bool_)
     for k in range(K):
@@ -402,9 +429,8 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
                 else:
                     out_cons[k, m] += c
             out_cons[k, m] += fringe_d0[m] * demand_shift[k, m]
-            scale = np.exp(-eps[m] * np.log(ref[m]))
-            bloc_d0[k, m] = bloc_cons[k, m] * scale
-            out_d0[k, m] = out_cons[k, m] * scale
+            bloc_d0[k, m] = bloc_cons[k, m] * d_scale[m]
+            out_d0[k, m] = out_cons[k, m] * d_scale[m]
             total_cons = max(bloc_cons[k, m] + out_cons[k, m], TINY)
             share = bloc_cons[k, m] / total_cons
             foreign = 1.0 - consumption[sup, m] * demand_shift[k, m] / total_cons
@@ -858,19 +884,27 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     sets: (S, A)
     bool member sets; moves: (V, 3M + A) supplier moves, each its flood, aimed and blanket
     export controls per mineral and side offers per actor; terms: (floors (T, M), penalty (T,),
-    cost-sharing key (T, A)); which: (3, K) the set, move and terms of each package; scale:
-    (K,) on its floors; instrument: the instrument's code; budget: the fund's spending per
-    floored mineral; shocks: (flood (M,), aimed export controls (M,), blanket ones (1, M) and
-    demand shift (1, M)) of the round, the last two (K, M) where packages meet different ones
-    (the state after the investment pipeline, with the round's luck faded);
-    capacity (1, A, M), fringe_capacity (1, M), log_guess and log_autarky_guess (1, M) shared
-    by all packages."""
+    cost-sharing key (T, A)); which: (4, K) the set, move, terms and state of each package;
+    scale: (K,) on its floors; instrument: the instrument's code; budget: the fund's spending
+    per floored mineral. The W states of the world the packages meet (`which[3]` says which:
+    W = 1, or more where some are cleared in the state after the investment pipeline, with the
+    round's luck faded, or in the world with no policy), each input one row a state or one row
+    shared by all: shocks: (flood, aimed export controls, blanket ones and demand shift, each
+    (W, M)); capacity (W, A, M), fringe_capacity (W, M); log_guess and log_autarky_guess
+    (W, M), where the price searches start."""
     ref, eps, demand, fringe_cost, spread, cost, consumption, exposure, sup, log_lo, log_hi = data
     risk_premium, openness, strategic_weight, base_share, stock_held, covered, trade_eps, \
         fiscal_cap, stock_resale, stock_mark = profiles  # fmt: skip
     t_floors, t_penalty, t_key = terms
     s_flood, s_aimed, s_blanket, demand_shift = shocks
     K = which.shape[1]
+    state = which[3]
+    # One state: its rows stay one row, shared (the kernels spread it); more: a row a package.
+    demand_shift = _pick2(demand_shift, state)
+    capacity = _pick3(capacity, state)
+    fringe_capacity = _pick2(fringe_capacity, state)
+    log_guess = _pick2(log_guess, state)
+    log_autarky_guess = _pick2(log_autarky_guess, state)
     A = sets.shape[1]
     M = ref.shape[0]
     member = np.empty((K, A), dtype=np.bool_)
@@ -884,7 +918,10 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     offer = np.empty((K, A))
     for k in range(K):
         s, v, t = which[0, k], which[1, k], which[2, k]
-        kb = k if s_blanket.shape[0] > 1 else 0  # the round's shocks, or each package's
+        # the package's row of each shock (its state's, or the one shared)
+        kf = state[k] if s_flood.shape[0] > 1 else 0
+        ka = state[k] if s_aimed.shape[0] > 1 else 0
+        kb = state[k] if s_blanket.shape[0] > 1 else 0
         penalty[k] = t_penalty[t]
         for a in range(A):
             member[k, a] = sets[s, a]
@@ -894,8 +931,8 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
             f = t_floors[t, m] * scale[k]
             floors[k, m] = f
             stock_budget[k, m] = budget if f > 0.0 else 0.0
-            flood[k, m] = s_flood[m] + moves[v, m]
-            control[k, m] = min(s_aimed[m] + moves[v, M + m], 1.0)
+            flood[k, m] = s_flood[kf, m] + moves[v, m]
+            control[k, m] = min(s_aimed[ka, m] + moves[v, M + m], 1.0)
             blanket[k, m] = min(s_blanket[kb, m] + moves[v, 2 * M + m], 1.0)
     codes = np.full(K, instrument)
     return score_kernel(
@@ -962,6 +999,22 @@ def capacity_kernel(capacity, fringe_capacity, producer_price, world_price, cost
             closures[i, m] = closed
             new[i, m] = max(cap * (1.0 - retirement * years) - closed + arrive, 0.0)
     return new, additions, streak, closures
+
+
+@njit(cache=True)
+def future_capacity_kernel(capacity, fringe_capacity, arrivals, keep):
+    """Installed capacity once the investment pipeline has delivered, (A + 1, M), the fringe in
+    the last row: each round of the lag, what is there is kept at `keep` (retirement goes on)
+    and that round's `arrivals` (L, A + 1, M) are added, in their order."""
+    A, M = capacity.shape
+    cap = np.empty((A + 1, M))
+    for i in range(A + 1):
+        for m in range(M):
+            c = capacity[i, m] if i < A else fringe_capacity[m]
+            for n in range(arrivals.shape[0]):
+                c = c * keep + arrivals[n, i, m]
+            cap[i, m] = c
+    return cap
 
 
 @njit(cache=True)

@@ -142,7 +142,7 @@ class Outcome:
     @classmethod
     def from_kernel(cls, km: np.ndarray, kam: np.ndarray) -> Outcome:
         """The outcome from the kernels' two arrays: its fields are views of their slabs."""
-        return cls._of({**dict(zip(OUTCOME_KM, km)), **dict(zip(OUTCOME_KAM, kam))})
+        return cls._of(dict(zip(OUTCOME_KM + OUTCOME_KAM, (*km, *kam))))
 
     @classmethod
     def _of(cls, fields: dict[str, np.ndarray]) -> Outcome:

@@ -24,6 +24,7 @@ import copy
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from itertools import combinations
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -36,7 +37,12 @@ from agents import make_strategy
 from agents.actors import CountryAgent, SupplierAgent
 from agents.base import Strategy
 from agents.views import CountryView, Forecast, SupplierView
-from negotiation._kernels import batch_kernel, capacity_kernel, fringe_money_kernel
+from negotiation._kernels import (
+    batch_kernel,
+    capacity_kernel,
+    fringe_money_kernel,
+    future_capacity_kernel,
+)
 from negotiation.market import MarketData, Outcome, Policies, clear, kernel_ready, log_guess
 from negotiation.payoffs import Profiles
 from negotiation.protocol import (
@@ -77,6 +83,9 @@ MONEY_COMPONENTS = (
     "retaliation",
     "market_access",
 )
+
+#: Where the money components are among the components.
+_MONEY = np.array([COMPONENTS.index(c) for c in MONEY_COMPONENTS])
 
 #: Which of a country's three forecast errors each component carries: 0 prices, 1 the supplier,
 #: 2 its hub business (see `BlocModel._draw_round`).
@@ -133,11 +142,17 @@ class PackageSpec(NamedTuple):
 
 @dataclass(frozen=True)
 class Evaluation:
-    """A batch of cleared packages with every actor's components (K, A, C) and utility (K, A)."""
+    """A batch of cleared packages with every actor's components (K, A, C) and utility (K, A).
+    `cleared` is the markets as the kernel returns them, two arrays (see `Outcome.from_kernel`);
+    `outcome` is made of them when first read (most batches are read for utilities only)."""
 
-    outcome: Outcome
     comp: np.ndarray
     util: np.ndarray
+    cleared: tuple[np.ndarray, np.ndarray]
+
+    @cached_property
+    def outcome(self) -> Outcome:
+        return Outcome.from_kernel(*self.cleared)
 
 
 def _per_tonne(usd: float) -> str:
@@ -311,6 +326,15 @@ class BlocModel(mesa.Model):
         self._key = np.empty(0)
         self._guess: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
         self._member_rows: dict[frozenset[str], tuple[bool, ...]] = {}
+        self._member_arrays: dict[tuple[frozenset[str], ...], np.ndarray] = {}
+        self._move_arrays: dict[tuple, np.ndarray] = {}
+        self._toggled: dict[frozenset[str], list[frozenset[str]]] = {}
+        #: `_verdicts`' members in sorted order, their rows and tolerances, by member set (the
+        #: stakes are the scenario's: fixed for the run)
+        self._voters: dict[frozenset[str], tuple[list[str], np.ndarray, dict[str, float]]] = {}
+        self._terms_of: tuple | None = None  # what `_terms_rows` last made its rows of
+        self._terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._n_floored = 1
         self._prepared: Prepared | None = None
         #: The package on the table in the last round played and the one agreed (None before
         #: round 1).
@@ -474,6 +498,8 @@ class BlocModel(mesa.Model):
         d = self.data
         self._fringe_lo = d.fringe_cost * (1.0 - 0.5 * d.spread)
         self._fringe_width = d.fringe_cost * d.spread
+        #: the narrative tells of closures beyond a rounding of the world's demand
+        self._reported_closure = 0.005 * d.demand[None]
         #: The same world with no policy (no bloc, the supplier selling normally), stepped along
         #: with the run: the world's money is recorded against it (see `_welfare`).
         self._no_members = np.zeros(A, dtype=np.bool_)
@@ -503,6 +529,10 @@ class BlocModel(mesa.Model):
         #: log of world demand against the calibration, by mineral (an AR(1) about zero)
         self.demand_log = np.zeros(M)
         self._demand_memory = float(np.exp(-days / u.demand_memory_days))
+        # Of a round's draws, the scale of the demand swing's innovation (see `_draw_round`)
+        # and of the forecast errors' log, each half (shared, own): the scenario's, fixed.
+        self._demand_step = np.sqrt(1 - self._demand_memory**2) * u.demand_volatility
+        self._belief_sd = u.forecast_error / np.sqrt(2.0)
         # What is left, once the investment pipeline has delivered (after its lag), of a surprise
         # on now (the chance it still is) and of today's demand swing (its AR(1) decay).
         lag = round(sc.investment.lag_days / days)
@@ -518,6 +548,8 @@ class BlocModel(mesa.Model):
         self._p_surprise = 1.0 - np.exp(-u.surprise_rate * ry) if u.enabled else 0.0
         self._drawn = 0  # the last round whose shocks were drawn
         self._future_of: np.ndarray | None = None
+        self._available_of: tuple = (None, None, b"")  # what `_available` last computed from
+        self._available_now: tuple[np.ndarray, np.ndarray] | None = None  # and what it gave
         C = len(self.countries)
         #: each country's forecast error this round: a factor on each component of its forecast
         #: gains (log-normal, mean one; half its variance shared by the components the same thing
@@ -541,6 +573,7 @@ class BlocModel(mesa.Model):
             w = sc.actors[a].discount ** (ry * t)
             self._lam[i] = float((w * ramp).sum() / w.sum()) if H > 1 else 0.0
             self._annuity[i] = float(w.sum() * ry)
+        self._looks_ahead = bool(self._lam.any())  # anyone weighs the pipeline's deliveries
         # One-off costs of changing sides, as USD a year over the horizon.
         self._exit_cost = {
             a: f.exit_cost * self.stake[a] / self._annuity[self.index[a]] for a in self.countries
@@ -571,7 +604,7 @@ class BlocModel(mesa.Model):
         # Outages run out, then new ones start at a producer drawn in proportion to capacity.
         self._outage_left = np.maximum(self._outage_left - 1, 0)
         self.outage[self._outage_left == 0] = 0.0
-        for j in np.flatnonzero(out_u[0] < self._p_outage):
+        for j in (out_u[0] < self._p_outage).nonzero()[0]:
             weights = np.cumsum(np.append(self.capacity[:, j], self.fringe_capacity[j]))
             if weights[-1] <= 0:
                 continue
@@ -583,9 +616,7 @@ class BlocModel(mesa.Model):
             self._outage_left[i, j] = max(self._outage_left[i, j], n)
         # Demand: an AR(1) in logs about the calibration, with stationary deviation sigma.
         phi = self._demand_memory
-        self.demand_log = phi * self.demand_log + np.sqrt(1 - phi**2) * u.demand_volatility * (
-            demand_z
-        )
+        self.demand_log = phi * self.demand_log + self._demand_step * demand_z
         # The supplier's surprises: licensing or a halt on one mineral where it has leverage.
         self._surprise_left = np.maximum(self._surprise_left - 1, 0)
         self.surprise[self._surprise_left == 0] = 0.0
@@ -613,7 +644,7 @@ class BlocModel(mesa.Model):
         # and more tariff revenue), what the supplier does (supply security, side deals), and
         # its hub business (openness); the other half is the figure's own (volumes forecast
         # apart).
-        s = u.forecast_error / np.sqrt(2.0)
+        s = self._belief_sd
         log_f = s * (group_errors[:, _BELIEF_GROUP] + own_errors)
         self.belief = np.exp(log_f - s * s)
         # The supplier's beliefs about the countries' moves: it judges each one's gain from
@@ -625,10 +656,23 @@ class BlocModel(mesa.Model):
         self.supplier_belief = dict(zip(self.countries, np.exp(e * z - e * e / 2).tolist()))
 
     def _available(self) -> tuple[np.ndarray, np.ndarray]:
-        """Capacity that can produce this round (installed, less outages), (A, M) and (M,)."""
+        """Capacity that can produce this round (installed, less outages), (A, M) and (M,).
+        Computed again when the capacity arrays were replaced (each round: they are never
+        changed in place) or the outages' values changed (compared by content: they are changed
+        in place)."""
+        outage = self.outage.tobytes()
+        made = self._available_of
+        if made[0] is self.capacity and made[1] is self.fringe_capacity and made[2] == outage:
+            return self._available_now
         if not self.outage.any():
-            return self.capacity, self.fringe_capacity
-        return self.capacity * (1 - self.outage[:-1]), self.fringe_capacity * (1 - self.outage[-1])
+            now = self.capacity, self.fringe_capacity
+        else:
+            now = (
+                self.capacity * (1 - self.outage[:-1]),
+                self.fringe_capacity * (1 - self.outage[-1]),
+            )
+        self._available_now, self._available_of = now, (self.capacity, self.fringe_capacity, outage)
+        return now
 
     def _future_capacity(self) -> tuple[np.ndarray, np.ndarray]:
         """Installed capacity once the investment pipeline has delivered (what is ordered
@@ -636,9 +680,12 @@ class BlocModel(mesa.Model):
         if self._future_of is self.capacity:  # capacity is a new array each round
             return self._future
         keep = 1.0 - self.config.investment.retirement * self.config.round_years
-        cap = np.vstack([self.capacity, self.fringe_capacity[None]])
-        for arriving in self.pipeline:
-            cap = cap * keep + arriving
+        if self.pipeline:  # the arrivals in their order, (lag, A + 1, M)
+            cap = future_capacity_kernel(
+                self.capacity, self.fringe_capacity, np.array(self.pipeline), keep
+            )
+        else:
+            cap = np.vstack([self.capacity, self.fringe_capacity[None]])
         self._future, self._future_of = (cap[:-1], cap[-1]), self.capacity
         return self._future
 
@@ -885,11 +932,34 @@ class BlocModel(mesa.Model):
     ) -> Evaluation:
         """Clear one package per spec in one batch (see `PackageSpec`: members, floor scale,
         supplier move, and optionally terms that set "floors" ({mineral: USD/t}), "penalty" and
-        "cost_sharing" for that package alone). `capacity`: the producers' and the rest of the
-        world's capacity to clear with (default: what can produce now); `shocks`: the round's
-        as `_shock_arrays` gives them (the default)."""
+        "cost_sharing" for that package alone). `capacity`: the producers' (A, M) and the rest
+        of the world's (M,) capacity to clear with (default: what can produce now); `shocks`:
+        the round's as `_shock_arrays` gives them (the default)."""
         r = self.round if r is None else r
         cap, fringe = self._available() if capacity is None else capacity
+        shocks = self._shock_arrays(r) if shocks is None else tuple(kernel_ready(x) for x in shocks)
+        flood, aimed, blanket, demand = shocks
+        return self._batch(
+            specs,
+            kernel_ready(cap[None]),
+            kernel_ready(fringe[None]),
+            (flood[None], aimed[None], blanket, demand),
+        )
+
+    def _batch(
+        self,
+        specs: Sequence[PackageSpec | tuple],
+        capacity: np.ndarray,
+        fringe: np.ndarray,
+        shocks: tuple,
+        state: list[int] | None = None,
+        guesses: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> Evaluation:
+        """`evaluate` in W states of the world at once: `capacity` (W, A, M), `fringe` (W, M),
+        `shocks` (flood, aimed and blanket export controls, demand shift) and `guesses` (log
+        world and bloc prices where the price searches start; default `_log_guesses()`), all
+        kernel-ready and each one row a state or one row shared by all, and `state` the state
+        of each package (default: all in the first)."""
         # A batch holds a few member sets and supplier moves, each in many packages: each is
         # one row, and a package is its picks (see `batch_kernel`).
         if any(type(spec[0]) is not frozenset for spec in specs):
@@ -899,46 +969,86 @@ class BlocModel(mesa.Model):
         moves = {id(spec[2]): spec[2] for spec in specs}
         move_index = {i: n for n, i in enumerate(moves)}
         which_move = [move_index[id(spec[2])] for spec in specs]
-        floors, penalty, key = [self.floors], [self.penalty], [self._base_key]
+        terms = self._terms_rows()  # the terms in force: row 0
         which_terms = [0] * len(specs)
         # A package with its own floors, penalty or cost-sharing key has its own terms row.
-        for k in [k for k, spec in enumerate(specs) if len(spec) > 3 and spec[3]]:
-            terms = specs[k][3]
-            which_terms[k] = len(floors)
-            own = terms.get("floors", {})
-            floors.append([float(own.get(m, f)) for m, f in zip(self.minerals, self.floors)])
-            penalty.append(float(terms.get("penalty", self.penalty)))
-            sharing = terms.get("cost_sharing")
-            key.append(self._base_key if sharing is None else self._cost_key(sharing))
-        rows = self._member_rows
-        for mem in sets:
-            if mem not in rows:
-                rows[mem] = tuple(a in mem for a in self.actor_ids)
-        n_floored = max(int(np.count_nonzero(self.floors)), 1)
+        own_terms = [k for k, spec in enumerate(specs) if len(spec) > 3 and spec[3]]
+        if own_terms:
+            floors, penalty, key = [self.floors], [self.penalty], [self._base_key]
+            for k in own_terms:
+                own = specs[k][3]
+                which_terms[k] = len(floors)
+                own_floors = own.get("floors", {})
+                floors.append(
+                    [float(own_floors.get(m, f)) for m, f in zip(self.minerals, self.floors)]
+                )
+                penalty.append(float(own.get("penalty", self.penalty)))
+                sharing = own.get("cost_sharing")
+                key.append(self._base_key if sharing is None else self._cost_key(sharing))
+            terms = (
+                np.array(floors, dtype=float),
+                np.array(penalty, dtype=float),
+                np.array(key, dtype=float),
+            )
+        # The member rows of the batch's sets, kept by the sets in their order: a round's
+        # batches come back with the same few (the bloc, each country toggled in or out).
+        members = self._member_arrays.get(tuple(sets))
+        if members is None:
+            rows = self._member_rows
+            for mem in sets:
+                if mem not in rows:
+                    rows[mem] = tuple(a in mem for a in self.actor_ids)
+            if len(self._member_arrays) > 256:
+                self._member_arrays.clear()
+            members = np.array([rows[mem] for mem in sets], dtype=np.bool_)
+            self._member_arrays[tuple(sets)] = members
+        n_floored = self._n_floored
         budget = 0.0 if self.fund_exhausted else self.fund / self.config.round_years / n_floored
-        guess, autarky_guess = self._log_guesses()
+        guess, autarky_guess = self._log_guesses() if guesses is None else guesses
+        move_rows = [self._move_array(move) for move in moves.values()]
         outcome, comp, util = batch_kernel(
             self.data.kernel_args,
             self._profile_args,
             self.weights,
-            np.array([rows[mem] for mem in sets], dtype=np.bool_),
-            np.array([self._move_row(move) for move in moves.values()]),
-            (
-                np.array(floors, dtype=float),
-                np.array(penalty, dtype=float),
-                np.array(key, dtype=float),
+            members,
+            move_rows[0][None] if len(move_rows) == 1 else np.array(move_rows),
+            terms,
+            np.array(
+                [which_set, which_move, which_terms, state or [0] * len(specs)], dtype=np.int64
             ),
-            np.array([which_set, which_move, which_terms], dtype=np.int64),
             np.array([spec[1] for spec in specs], dtype=np.float64),
             INSTRUMENT_CODES[self.instrument],
             budget,
-            self._shock_arrays(r) if shocks is None else tuple(kernel_ready(x) for x in shocks),
-            kernel_ready(cap if cap.ndim == 3 else cap[None]),  # K rows concatenated: F or A
-            kernel_ready(fringe if fringe.ndim == 2 else fringe[None]),
+            shocks,
+            capacity,
+            fringe,
             guess,
             autarky_guess,
         )
-        return Evaluation(Outcome.from_kernel(*outcome), comp, util)
+        return Evaluation(comp, util, outcome)
+
+    def _terms_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The terms in force as `batch_kernel` takes a terms row: floors (1, M), penalty (1,)
+        and cost-sharing key (1, A). Made again only when one of them changed: the levers
+        replace `floors` and the key (`_base_key`) with new arrays, never change them in place,
+        and the penalty is a number (so the cache compares the objects themselves)."""
+        key = self._base_key
+        made = self._terms_of
+        if (
+            made is None
+            or made[0] is not self.floors
+            or made[1] != self.penalty
+            or made[2] is not key
+        ):
+            self._terms = (
+                np.array([self.floors], dtype=float),
+                np.array([self.penalty], dtype=float),
+                np.array([key], dtype=float),
+            )
+            # the floored minerals share the stockpile fund's spending (at least one: no floor)
+            self._n_floored = max(int(np.count_nonzero(self.floors)), 1)
+            self._terms_of = (self.floors, self.penalty, key)
+        return self._terms
 
     # ------------------------------------------------------------------------------------------
     # Forecasts anyone may ask for (queries: nothing in the run changes)
@@ -1086,6 +1196,19 @@ class BlocModel(mesa.Model):
             row[3 * M + self.index[move.target]] = move.offer
         return row
 
+    def _move_array(self, move: SupplierMove) -> np.ndarray:
+        """`_move_row` as an array, kept by what makes the move (`_move_key`): the row depends
+        on nothing else (the minerals and actors are the run's). A batch asks for a few moves a
+        round, made afresh each time; the cache is emptied when it grows past a few hundred
+        (a side offer's amount changes each round)."""
+        key = _move_key(move)
+        row = self._move_arrays.get(key)
+        if row is None:
+            if len(self._move_arrays) > 256:
+                self._move_arrays.clear()
+            row = self._move_arrays[key] = np.array(self._move_row(move), dtype=np.float64)
+        return row
+
     def _log_guesses(self) -> tuple[np.ndarray, np.ndarray]:
         """Last round's world and bloc prices, where the price search starts, as log prices
         (1, M) (NaN: no guess)."""
@@ -1142,7 +1265,7 @@ class BlocModel(mesa.Model):
         """`specs` cleared now, and those numbered in `ahead` once the investment pipeline has
         delivered (None where nobody looks ahead), in one batch (only the future if given
         `now`)."""
-        if not self._lam.any() or not ahead:
+        if not self._looks_ahead or not ahead:
             return (self.evaluate(specs, r) if now is None else now), None
         fcap, ffringe = self._future_capacity()
         fshocks = self._future_shocks(r)
@@ -1150,24 +1273,56 @@ class BlocModel(mesa.Model):
         if now is not None:
             ev = self.evaluate(later, r, capacity=(fcap, ffringe), shocks=fshocks)
             return now, Future(ev, {k: n for n, k in enumerate(ahead)})
+        # Two states of the world, now (0) and once the pipeline has delivered (1): the
+        # packages of `specs` meet the first, those of `later` the second (the scheduled
+        # shocks, flood and aimed controls, are taken to persist: one row for both). The
+        # states' rows are stacked with np.array (a few times quicker than np.stack here).
         K, L = len(specs), len(later)
         cap, fringe = self._available()
-        both = (
-            np.concatenate([np.broadcast_to(cap, (K, *cap.shape)),
-                            np.broadcast_to(fcap, (L, *fcap.shape))]),
-            np.concatenate([np.broadcast_to(fringe, (K, *fringe.shape)),
-                            np.broadcast_to(ffringe, (L, *ffringe.shape))]),
-        )  # fmt: skip
         flood, aimed, blanket, demand = self._shock_arrays(r)
-        M = len(self.minerals)
-        shocks = (
-            flood,
-            aimed,
-            np.concatenate([np.broadcast_to(blanket, (K, M)), np.broadcast_to(fshocks[2], (L, M))]),
-            np.concatenate([np.broadcast_to(demand, (K, M)), np.broadcast_to(fshocks[3], (L, M))]),
-        )
-        ev = self.evaluate([*specs, *later], r, capacity=both, shocks=shocks)
+        ev = self._batch(
+            [*specs, *later],
+            np.array([cap, fcap]),
+            np.array([fringe, ffringe]),
+            (flood[None], aimed[None], np.concatenate([blanket, fshocks[2]]),
+             np.concatenate([demand, fshocks[3]])),
+            state=[0] * K + [1] * L,
+        )  # fmt: skip
         return _slice(ev, 0, K), Future(ev, {k: K + n for n, k in enumerate(ahead)})
+
+    def _future_and_no_policy(
+        self, specs: Sequence[tuple], r: int, ahead: Sequence[int], guesses: tuple
+    ) -> tuple[Future, Evaluation]:
+        """The round's record once the round itself is cleared (by the supplier's look-ahead):
+        the packages of `specs` numbered in `ahead` once the pipeline has delivered, as
+        `_now_and_future` clears them, and the world with no policy, as `_welfare` does, in one
+        batch of two states. Each package meets what its own batch would have given it: the
+        future starts its price search from `guesses` (last round's markets), the world with
+        no policy from `_log_guesses()` (this round's)."""
+        fcap, ffringe = self._future_capacity()
+        cap0, fringe0 = self._no_policy_available()
+        later = [specs[k] for k in ahead]
+        L = len(later)
+        now_guesses = self._log_guesses()
+        flood, aimed, blanket, demand = self._future_shocks(r)
+        flood0, aimed0, blanket0, demand0 = self._luck_arrays(r)
+        ev = self._batch(
+            [*later, (frozenset(), 1.0, NORMAL)],
+            np.array([fcap, cap0]),
+            np.array([ffringe, fringe0]),
+            (
+                np.array([flood, flood0]),
+                np.array([aimed, aimed0]),
+                np.concatenate([blanket, blanket0]),
+                np.concatenate([demand, demand0]),
+            ),
+            state=[0] * L + [1],
+            guesses=(
+                np.concatenate([guesses[0], now_guesses[0]]),
+                np.concatenate([guesses[1], now_guesses[1]]),
+            ),
+        )
+        return Future(ev, {k: n for n, k in enumerate(ahead)}), _slice(ev, L, L + 1)
 
     # ------------------------------------------------------------------------------------------
     # The round
@@ -1247,8 +1402,10 @@ class BlocModel(mesa.Model):
         # Who answers first matters when a counter is adopted: the order is drawn afresh each
         # round, a key per country in the table's order, so that one more country at the end
         # of the table leaves the others' order alone.
-        keys = np.random.default_rng([self._order_seed, r]).random(len(self.countries))
-        order = sorted(invites, key=lambda a: keys[self._country_row[a]])
+        order = list(invites)
+        if len(order) > 1:  # (one invitee or none has no order to draw: most rounds)
+            keys = np.random.default_rng([self._order_seed, r]).random(len(self.countries))
+            order = sorted(invites, key=lambda a: keys[self._country_row[a]])
         # Members played by people are asked each round whether they stay.
         staying = [a for a in sorted(members) if self._is_human(a)]
         specs: list[tuple] = [(members, s, self.last_move) for s in SCALES]
@@ -1284,6 +1441,8 @@ class BlocModel(mesa.Model):
         prep = self._prepared if self._prepared is not None and self._prepared.round == r else None
         if prep is not None:
             asked = list(prep.views)
+        elif not any(ag.strategy.needs_input() for ag in self.country_agents.values()):
+            asked = []  # no country waits for a person: whoever is asked, no seat waits
         else:  # who the round would ask: invited outsiders, and members played by people
             members = self.members
             asked = [*self._invitations(r), *(a for a in sorted(members) if self._is_human(a))]
@@ -1378,6 +1537,26 @@ class BlocModel(mesa.Model):
             switch_cost=switch_cost,
         )
 
+    def _scale_reasons(self, prep: Prepared, a: str) -> list[Reason]:
+        """`_reason` of invitee a joining at each of the round's SCALES against staying out at
+        it, as `_country_view` asks for them (looking ahead, with its forecast errors): the
+        packages of a scale are rows `first + j` and `j` of the round's batch, so all three are
+        one slice each, and what the pipeline changes is that of the package at the proposed
+        floors (the anchor) for every scale, so it is computed once. The operations on each row
+        are `_reason`'s, element by element: the same numbers."""
+        i, n = self.index[a], len(SCALES)
+        first = n * (prep.slot[a] + 1)
+        comp = prep.ev.comp
+        delta = comp[first : first + n, i] - comp[:n, i]
+        if prep.future is not None:
+            at, fcomp = prep.future.at, prep.future.ev.comp
+            one = SCALES.index(1.0)
+            a_in, a_out = first + one, one
+            pipeline = fcomp[at[a_in], i] - fcomp[at[a_out], i] - (comp[a_in, i] - comp[a_out, i])
+            delta = delta + self._lam[i] * pipeline
+        delta = delta * self.weights[i] * self.belief[self._country_row[a]]
+        return [Reason(dict(zip(COMPONENTS, d))) for d in delta.tolist()]
+
     def _outcomes(self, ev: Evaluation, k_in: int, k_out: int, actor: str) -> dict:
         """Weighted components if the actor is in (accepts) and if it is out (rejects)."""
         i = self.index[actor]
@@ -1393,14 +1572,12 @@ class BlocModel(mesa.Model):
         elapsed, deadline, proposer = prep.invites[a]
         first = len(SCALES) * (prep.slot[a] + 1)
         base = {s: i for i, s in enumerate(SCALES)}
-        anchor = (first + base[1.0], base[1.0])
-        gains = {
-            round(s / adopted, 6): self._reason(
-                prep.ev, first + j, base[s], a, prep.future, True, anchor
-            )
-            for j, s in enumerate(SCALES)
-            if adopted == 1.0 or s == adopted
-        }
+        if adopted == 1.0:  # every scale: `_reason` of each, as the rows of one array
+            gains = dict(zip(SCALES, self._scale_reasons(prep, a)))
+        else:
+            anchor = (first + base[1.0], base[1.0])
+            j = base[adopted]
+            gains = {1.0: self._reason(prep.ev, first + j, j, a, prep.future, True, anchor)}
         j = SCALES.index(adopted)
         outcomes = self._outcomes(prep.ev, first + j, base[adopted], a)
         # A country that left before pays again to come back (see `Foresight.rejoin_cost`).
@@ -1463,10 +1640,14 @@ class BlocModel(mesa.Model):
         beyond rounding (`negotiation.protocol.verdicts`), members in sorted order. The one
         place the members' answers are computed: the counters an invitee may name, a person's
         own terms, the convener's floors."""
-        names = sorted(members)
-        at = [self.index[m] for m in names]
+        members = frozenset(members)
+        voters = self._voters.get(members)
+        if voters is None:  # the members in sorted order, their rows and tolerances: kept
+            names = sorted(members)
+            at = np.array([self.index[m] for m in names], dtype=np.intp)
+            voters = self._voters[members] = names, at, {m: 1e-9 * self.stake[m] for m in names}
+        names, at, tol = voters
         gains = (np.atleast_2d(util_in)[:, at] - util_out[at]).tolist()
-        tol = {m: 1e-9 * self.stake[m] for m in names}
         return [verdicts(dict(zip(names, g)), tol) for g in gains]
 
     def _live(self, elapsed: int, deadline: int | None, r: int) -> bool:
@@ -1707,10 +1888,11 @@ class BlocModel(mesa.Model):
                 name = f"{name} (no answer in time; an agent decided)"
             else:
                 decision = agent.respond(view)
-            reason = decision.reason.sentence()
+            # (the reason in words only where an event tells it: most refusals are not told)
             if decision.action is Action.ACCEPT:
                 joined.append(a)
                 decisions[a] = "accept"
+                reason = decision.reason.sentence()
                 self._event(r, a, "joined", f"{name} joined the bloc: {reason}")
             elif decision.action is Action.COUNTER and not adopted:
                 decisions[a] = "counter"
@@ -1721,6 +1903,7 @@ class BlocModel(mesa.Model):
             else:
                 decisions[a] = decision.action.value
                 if elapsed == 1 or deadline is not None or r % 6 == 1 or self._is_human(a):
+                    reason = decision.reason.sentence()
                     self._event(r, a, "rejected", f"{name} rejected the package: {reason}")
                 else:
                     self.history.append((r, a, "rejected"))
@@ -1904,10 +2087,18 @@ class BlocModel(mesa.Model):
         # Members look ahead when they weigh leaving.
         ahead = [0, *(n + 1 for n, a in enumerate(self.countries) if a in members)] if r else []
         now = None if cached is None else _slice(*cached)
-        ev, future = self._now_and_future(specs, r, ahead if members else [], now)
+        ahead = ahead if members else []
+        no_policy = None  # the world with no policy, if cleared here (else by `_welfare`)
+        if now is not None and ahead and self._looks_ahead:
+            guesses = self._log_guesses()  # last round's markets, for the future's searches
+            ev, out = now, now.outcome
+            self.last_outcome = out
+            future, no_policy = self._future_and_no_policy(specs, r, ahead, guesses)
+        else:
+            ev, future = self._now_and_future(specs, r, ahead, now)
+            out = ev.outcome
+            self.last_outcome = out
         self._cache.clear()
-        out = ev.outcome
-        self.last_outcome = out
 
         # Stability: would any member gain by leaving, would any outsider gain by joining.
         margins: dict[str, float] = {}
@@ -1932,7 +2123,7 @@ class BlocModel(mesa.Model):
             self.last_margins[move.target] += move.offer * w
         ry = self.config.round_years
         fiscal = float((out.gap_payments[0] + out.stock_spending[0]).sum())
-        welfare = self._welfare(r, out, ev.comp[0])  # with the capacity the round cleared with
+        welfare = self._welfare(r, out, ev.comp[0], no_policy)  # the capacity it cleared with
         if r > 0:
             self._flows_and_capacity(out, ry, move, r)
             self._exits(r, ev, future, others, decisions)
@@ -2002,7 +2193,9 @@ class BlocModel(mesa.Model):
             (self.supplier_agent if is_sup else self.country_agents[a]).utility = utility[i]
         self.datacollector.collect(self)
 
-    def _welfare(self, r: int, out: Outcome, comp: np.ndarray) -> dict[str, float]:
+    def _welfare(
+        self, r: int, out: Outcome, comp: np.ndarray, ev0: Evaluation | None = None
+    ) -> dict[str, float]:
         """Money for those at no table, and for the world, in round r, against the same world
         with no policy (`NoPolicyWorld`: no bloc, the supplier selling normally and making none
         of the scenario's scheduled moves, the same outages, demand swings, surprises and
@@ -2010,24 +2203,31 @@ class BlocModel(mesa.Model):
         since the opening), USD/yr: the rest-of-world producers' surplus and their
         buyers' consumer surplus, and the world's money: the change in every actor's money
         components (producer surplus, consumer cost, tariffs, fiscal outlays, side deals, market
-        access) plus the rest of the world's. The round's luck is in both, so it cancels."""
+        access) plus the rest of the world's. The round's luck is in both, so it cancels. `ev0`:
+        the world with no policy cleared already (see `_future_and_no_policy`), if it was."""
         w = self.no_policy
-        cap, fringe = w.capacity, w.fringe_capacity
-        if self.outage.any():
-            cap, fringe = cap * (1 - self.outage[:-1]), fringe * (1 - self.outage[-1])
-        ev0 = self.evaluate(
-            [(frozenset(), 1.0, NORMAL)], r, capacity=(cap, fringe), shocks=self._luck_arrays(r)
-        )
+        cap, fringe = self._no_policy_available()
+        if ev0 is None:
+            ev0 = self.evaluate(
+                [(frozenset(), 1.0, NORMAL)], r, capacity=(cap, fringe), shocks=self._luck_arrays(r)
+            )
         w.outcome = base = ev0.outcome
         producers, buyers = self._fringe_money(out.world_price[0], out.fringe_demand[0])
         producers0, buyers0 = self._fringe_money(base.world_price[0], base.fringe_demand[0], fringe)
-        money = [COMPONENTS.index(c) for c in MONEY_COMPONENTS]
-        actors = float(comp[:, money].sum()) - float(ev0.comp[0][:, money].sum())
+        actors = float(comp[:, _MONEY].sum()) - float(ev0.comp[0][:, _MONEY].sum())
         return {
             "rest_of_world_producers": producers - producers0,
             "rest_of_world_buyers": buyers - buyers0,
             "world_money": actors + (producers - producers0) + (buyers - buyers0),
         }
+
+    def _no_policy_available(self) -> tuple[np.ndarray, np.ndarray]:
+        """The world with no policy's capacity that can produce this round (its own installed
+        capacity, less this round's outages), (A, M) and (M,)."""
+        w = self.no_policy
+        if not self.outage.any():
+            return w.capacity, w.fringe_capacity
+        return w.capacity * (1 - self.outage[:-1]), w.fringe_capacity * (1 - self.outage[-1])
 
     def _fringe_money(
         self, price: np.ndarray, bought: np.ndarray, capacity: np.ndarray | None = None
@@ -2044,7 +2244,10 @@ class BlocModel(mesa.Model):
 
     def _record_specs(self, members: frozenset[str], move: SupplierMove) -> list:
         """The round as played, then each country toggled in or out (for the stability report)."""
-        return [(members, 1.0, move)] + [(members ^ {a}, 1.0, move) for a in self.countries]
+        toggled = self._toggled.get(members)
+        if toggled is None:  # a function of the member set alone: kept for the run
+            toggled = self._toggled[members] = [members ^ {a} for a in self.countries]
+        return [(members, 1.0, move)] + [(t, 1.0, move) for t in toggled]
 
     def _flows_and_capacity(self, out: Outcome, ry: float, move: SupplierMove, r: int) -> None:
         spent = float(out.stock_spending[0].sum()) * ry
@@ -2152,11 +2355,11 @@ class BlocModel(mesa.Model):
 
     def _report_closures(self, r: int, closed: np.ndarray) -> None:
         """Say in the narrative who closed capacity for good this round, and how much."""
-        reported = closed > 0.005 * self.data.demand[None]  # beyond a rounding of the world
-        if not reported.any():
+        rows, cols = (closed > self._reported_closure).nonzero()
+        if not len(rows):
             return
         names = [*(self._name(a) for a in self.actor_ids), "rest-of-world producers"]
-        for i, j in zip(*np.nonzero(reported)):
+        for i, j in zip(rows, cols):
             self._event(
                 r, self.actor_ids[i] if i < len(self.actor_ids) else "", "closure",
                 f"{names[i]} closed {closed[i, j]:,.0f} t a year of "
@@ -2335,7 +2538,10 @@ def _plain(changes: Mapping[str, Any]) -> dict[str, Any]:
 
 def _slice(ev: Evaluation, start: int, stop: int) -> Evaluation:
     """Packages start..stop of a batch, as an Evaluation of their own."""
-    return Evaluation(ev.outcome.packages(start, stop), ev.comp[start:stop], ev.util[start:stop])
+    km, kam = ev.cleared
+    return Evaluation(
+        ev.comp[start:stop], ev.util[start:stop], (km[:, start:stop], kam[:, start:stop])
+    )
 
 
 def _move_key(move: SupplierMove) -> tuple:

@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from negotiation._kernels import capacity_kernel
+from negotiation._kernels import capacity_kernel, future_capacity_kernel
 from negotiation.market import Outcome, clear
 from negotiation.payoffs import components, score, utility
 from tests.market_cases import random_case
@@ -142,3 +142,16 @@ def test_the_compiled_capacity_round_equals_the_numpy_oracle(case):
     want = reference_capacity(*case.values())
     for name, g, w in zip(("capacity", "additions", "streak", "closures"), got, want):
         close(name, g, w)
+
+
+def test_capacity_after_the_pipeline_is_the_numpy_fold_bit_for_bit():
+    """`future_capacity_kernel` keeps what is installed at `keep` and adds each round's arrivals
+    in their order: the same multiplications and additions as the numpy loop it replaced."""
+    rng = np.random.default_rng(0)
+    capacity, fringe = rng.random((6, 8)) * 1e5, rng.random(8) * 1e6
+    arrivals = rng.random((24, 7, 8)) * 1e3
+    keep = 1.0 - 0.04 * 30 / 365
+    want = np.vstack([capacity, fringe[None]])
+    for arriving in arrivals:
+        want = want * keep + arriving
+    np.testing.assert_array_equal(future_capacity_kernel(capacity, fringe, arrivals, keep), want)
