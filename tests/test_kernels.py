@@ -33,11 +33,14 @@ def test_the_compiled_market_and_payoffs_equal_the_numpy_oracle(case):
     got, want = clear(data, pol), reference_clear(data, pol)
     volume = (want.consumption.sum(axis=1) + want.fringe_demand).max()
     # Differences of volumes (the residual of clearing; members' imports, which are members'
-    # consumption less their production, ~1e-12 t where the two are equal) and the tariffs on
-    # those imports are compared on the scale of the volumes and values that cancel in them.
+    # consumption less their production, ~1e-12 t where the two are equal; what a stockpile
+    # buys, supply less demand at the floor) and the money on them are compared on the scale of
+    # the volumes and values that cancel in them.
     scales = {
         "excess_demand": volume,
         "bloc_imports": volume,
+        "stock_purchases": volume,
+        "stock_spending": volume * want.world_price.max(initial=0.0),
         "tariffs_paid": volume * want.bloc_price.max(initial=0.0),
         "tariff_revenue": volume * want.bloc_price.max(initial=0.0),
     }
