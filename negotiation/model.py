@@ -522,7 +522,9 @@ class BlocModel(mesa.Model):
         world, beliefs, self._order_seed = (int(x) for x in self.rng.integers(2**63, size=3))
         self._world_rng = np.random.default_rng(int(world))
         self._belief_rng = np.random.default_rng(int(beliefs))
-        self._beliefs_seed = beliefs
+        # the supplier's errors about the countries: a generator of their own, seeded by the
+        # beliefs' seed, so that they leave the countries' draws as they were
+        self._supplier_belief_rng = np.random.default_rng([beliefs, 1])
         #: share of each producer's capacity (actors, then the rest of the world) out of action
         self.outage = np.zeros((A + 1, M))
         self._outage_left = np.zeros((A + 1, M), dtype=np.int64)
@@ -598,6 +600,7 @@ class BlocModel(mesa.Model):
         C = len(self.countries)
         group_errors = self._belief_rng.standard_normal((C, 3))  # prices, supplier, openness
         own_errors = self._belief_rng.standard_normal(self.belief.shape)
+        supplier_errors = self._supplier_belief_rng.standard_normal(C)
         if not u.enabled:
             return
         days = self.config.time.round_days
@@ -649,11 +652,10 @@ class BlocModel(mesa.Model):
         self.belief = np.exp(log_f - s * s)
         # The supplier's beliefs about the countries' moves: it judges each one's gain from
         # being in the bloc (what decides whether it stays, or takes a side offer) with an error
-        # of the same size, its own each round. From a generator of the round's own (seeded by
-        # the beliefs' seed and the round), so that the countries' draws are as they were.
-        z = np.random.default_rng([self._beliefs_seed, r, 1]).standard_normal(C)
+        # of the same size, its own each round (from a generator of their own).
         e = u.forecast_error
-        self.supplier_belief = dict(zip(self.countries, np.exp(e * z - e * e / 2).tolist()))
+        factors = np.exp(e * supplier_errors - e * e / 2).tolist()
+        self.supplier_belief = dict(zip(self.countries, factors))
 
     def _available(self) -> tuple[np.ndarray, np.ndarray]:
         """Capacity that can produce this round (installed, less outages), (A, M) and (M,).

@@ -462,7 +462,8 @@ def test_ministerial_2026_recipe_tariff_wall():
 def test_ministerial_2026_recipe_tougher_supplier():
     """Aggressiveness 1: a member leaves in every draw, in most as early as rounds 5-7; Japan is
     out at the end in more than half. 0.6: a member leaves in about half. Side offers: the US is
-    bought out in nearly every draw and comes back in most; the EU never leaves."""
+    bought out in nearly every draw (it leaves, the offer among its reasons) and comes back in
+    most; the EU never leaves."""
     full = draws("ministerial-2026", (("supplier.aggressiveness", 1.0),))
     assert share(full, lambda d: d.first_exit is not None) == EVERY
     assert share(full, lambda d: d.first_exit in (5, 6, 7)) >= MOST
@@ -475,8 +476,8 @@ def test_ministerial_2026_recipe_tougher_supplier():
     assert share(bribed, lambda d: d.left("us")) >= NEARLY_EVERY
     assert share(bribed, lambda d: "us" in d.final) >= MOST
     assert not any(d.left("eu") for d in bribed)
-    for d in bribed:
-        assert all("side deals" in amounts(t) for t in d.ev("left", "us")["text"])
+    bought = lambda d: any("side deals" in amounts(t) for t in d.ev("left", "us")["text"])  # noqa: E731
+    assert share(bribed, bought) >= NEARLY_EVERY  # the offer among its reasons to leave
 
 
 def test_ministerial_2026_recipe_a_bloc_that_holds_breaks_when_the_penalty_rises_mid_run():

@@ -200,7 +200,7 @@ def test_the_supplier_errors_leave_the_countries_draws_alone(default):
     """The supplier's errors come from a stream of their own: the countries' forecast errors
     (and so their choices where the supplier plays no part) are those of the same seed."""
     a, b = BlocModel(default, rng=3), BlocModel(default, rng=3)
-    b._beliefs_seed += 1  # another stream for the supplier's errors only
+    b._supplier_belief_rng = np.random.default_rng(12345)  # another stream for the supplier's
     for r in (1, 2, 3):
         a._draw_round(r)
         b._draw_round(r)
