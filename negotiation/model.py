@@ -2253,12 +2253,13 @@ class BlocModel(mesa.Model):
 
     def _flows_and_capacity(self, out: Outcome, ry: float, move: SupplierMove, r: int) -> None:
         spent = float(out.stock_spending[0].sum()) * ry
-        self.stock_held += out.stock_purchases[0] * ry
-        # bought at the world price, worth what the tonnes would fetch sold (`_stock_kept`)
-        price = np.maximum(out.world_price[0], 1e-300)
-        kept = np.minimum(1.0, self.stock_mark / price) * self.profiles.stock_resale
-        self.stock_book += kept * out.stock_spending[0] * ry
         if spent > 0:
+            self.stock_held += out.stock_purchases[0] * ry
+            # bought at the world price, worth what the tonnes would fetch sold (the kernels'
+            # `_stock_kept`, for every mineral at once)
+            price = np.maximum(out.world_price[0], 1e-300)
+            kept = np.minimum(1.0, self.stock_mark / price) * self.profiles.stock_resale
+            self.stock_book += kept * out.stock_spending[0] * ry
             self.fund = max(self.fund - spent, 0.0)
             if self.fund <= 1e-6 * max(self.fund_initial, 1.0) and not self.fund_exhausted:
                 self.fund, self.fund_exhausted = 0.0, True

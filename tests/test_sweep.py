@@ -462,18 +462,24 @@ def test_readme_commands(tmp_path, monkeypatch):
     assert np.isfinite(load("runs/sensitivity").runs["mean_world_price_lithium"]).all()
 
 
-@pytest.mark.slow
-def test_benchmark_runs_small():
-    """The quick benchmark command of docs/how-to/sweeps.md (it prints ratios; nothing is
-    asserted on them)."""
+def small_bench(part: str) -> subprocess.CompletedProcess:
+    """bench_sweep.py's `part` at the quick sizes of docs/how-to/sweeps.md; it must exit 0."""
     import sys
 
     done = subprocess.run(
         [sys.executable, "benchmarks/bench_sweep.py", "--runs", "4", "--rounds", "3", "--only",
-         "overhead"],
+         part],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.mark.slow
+def test_benchmark_runs_small():
+    """The quick benchmark command of docs/how-to/sweeps.md (it prints ratios; nothing is
+    asserted on them)."""
+    done = small_bench("overhead")
     assert "Traceback" not in done.stderr  # as tests/test_readme.py checks of documented commands
     assert "overhead: sweep / loop = " in done.stdout and "batch_run / loop = " in done.stdout
 
@@ -483,14 +489,8 @@ def test_the_sizing_table_scales_the_measured_speed():
     """bench_sweep's sizing part: the runs per second per core it measured, and a 100,000-run
     design's time on more cores and on Dask clusters, each in proportion to the cores."""
     import re
-    import sys
 
-    done = subprocess.run(
-        [sys.executable, "benchmarks/bench_sweep.py", "--runs", "4", "--rounds", "3", "--only",
-         "sizing"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    done = small_bench("sizing")
     assert re.search(r"sizing: [0-9.]+ runs/s per core", done.stdout), done.stdout
 
     def minutes(label: str) -> float:
