@@ -62,19 +62,33 @@ def test_a_person_can_reject_and_then_leave(default):
     assert m.events_df.query("round == 2 and actor == 'eu'")["kind"].tolist() == ["left"]
 
 
-def test_a_counter_proposal_with_its_own_terms(default):
+def test_a_counter_proposal_with_its_own_terms_is_decided_by_the_members(default):
+    """A person's counter names its own terms and the members decide it. In the ministerial
+    world Japan's joining costs the United States the penalty it collects on Japan's trade, so it
+    refuses a lower penalty and nothing changes; under a price-gap floor with no penalty, Japan's
+    joining shares the US's bill for the gap, so it agrees to floors half as high again: those
+    are the bloc's floors from that round and Japan is a member."""
     m = BlocModel(default, strategies={"japan": "human"}, rng=0)
+    floors = m.floors.copy()
     terms = {"floors": {"rare_earths": 60000.0}, "penalty": 0.02}
     m.submit("japan", Decision(Action.COUNTER, Reason({}), terms=terms))
     m.step()
     event = m.events_df.query("actor == 'japan'")["text"].iloc[0]
-    assert "counter-proposed" in event
-    r = m.rounds_df.iloc[-1]
-    if "agreed" in event:
-        assert r["floor_rare_earths"] == 60000.0 and r["penalty"] == 0.02
-        assert "japan" in m.members
-    else:
-        assert "refused" in event and "japan" not in m.members
+    assert "counter-proposed" in event and "refused" in event
+    assert "japan" not in m.members
+    assert (m.floors == floors).all() and m.rounds_df["penalty"].iloc[-1] == 0.05
+
+    m = BlocModel(default, strategies={"japan": "human"}, instrument="price_gap", penalty=0.0,
+                  supplier_strategy="passive", rng=0)  # fmt: skip
+    higher = {k: 1.5 * float(v) for k, v in zip(m.minerals, m.floors) if v > 0}
+    m.submit("japan", Decision(Action.COUNTER, Reason({}), terms={"floors": higher}))
+    m.step()
+    event = m.events_df.query("actor == 'japan'")["text"].iloc[0]
+    assert "counter-proposed" in event and "United States agreed" in event
+    assert "japan" in m.members
+    last = m.rounds_df.iloc[-1]
+    for mineral, floor in higher.items():
+        assert last[f"floor_{mineral}"] == pytest.approx(floor)
 
 
 def test_a_person_plays_the_supplier(default):

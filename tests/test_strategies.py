@@ -120,10 +120,21 @@ class TestContract:
             assert tag in cls.classifier
 
     def test_clone_is_equal_and_independent(self, cls):
+        """A clone has the same parameters and state, and shares no mutable part with the
+        original: a person's pending answer or a change of parameter in one leaves the other
+        alone."""
         s = cls()
         c = s.clone()
         assert c is not s and type(c) is type(s) and c.params == s.params
-        assert repr(c) == repr(s)
+        assert repr(c) == repr(s) and c == s
+        for name, value in vars(s).items():
+            if isinstance(value, (dict, list, set)):
+                assert vars(c)[name] is not value, f"the clone shares {name}"
+        c.params["extra"] = 1.0
+        assert "extra" not in s.params
+        if hasattr(c, "submit"):  # a person's seat: the answer goes to the clone alone
+            c.submit(Decision(Action.ACCEPT, Reason({})))
+            assert s.needs_input() and not c.needs_input()
 
     def test_pickle_round_trip(self, cls):
         s = cls()
@@ -131,16 +142,25 @@ class TestContract:
         assert t.params == s.params and repr(t) == repr(s)
 
     def test_reset_forgets(self, cls):
+        """After a run's decisions, `reset` leaves the strategy as a fresh one: the same state
+        and the same decisions on the same views."""
+        fresh = [decide(cls(), view_for(cls(), seed=k)) for k in range(3)]
         s = cls()
         first = [decide(s, view_for(s, seed=k)) for k in range(3)]
+        if hasattr(s, "submit"):  # a person's answer left waiting at the end of a run
+            s.submit(Decision(Action.REJECT, Reason({})))
         s.reset()
-        again = [decide(s, view_for(s, seed=k)) for k in range(3)]
-        assert first == again
+        assert s == cls()
+        assert [decide(s, view_for(s, seed=k)) for k in range(3)] == first == fresh
 
     def test_seeded_reproducibility(self, cls):
-        a = [decide(cls(), view_for(cls(), seed=k)) for k in range(5)]
-        b = [decide(cls(), view_for(cls(), seed=k)) for k in range(5)]
+        """The same seed, the same decisions; a strategy that draws at random draws from the
+        view's generator (different seeds give different decisions), never from a global one."""
+        a = [decide(cls(), view_for(cls(), seed=k)) for k in range(20)]
+        b = [decide(cls(), view_for(cls(), seed=k)) for k in range(20)]
         assert a == b
+        if cls.classifier["stochastic"]:
+            assert len({repr(d) for d in a}) > 1
 
     def test_rejects_unknown_params(self, cls):
         with pytest.raises(ValueError, match="unknown parameter"):

@@ -423,7 +423,12 @@ def test_the_supplier_seat_and_its_forecast(ws, sc):
     room.start(room.admin_token)
     flood = SupplierMove(SupplierAction.FLOOD, ("rare_earths",), 0.6)
     f = room.preview_move(sam.token, flood)
-    assert set(f) == {"utility", "normal", "margins"} and "us" in f["margins"]
+    # The engine's forecast, as the seat sees it: a flood costs the supplier revenue while it
+    # lasts (its utility this round is below selling normally), and every member's gain from
+    # staying is there.
+    assert f == room.model.move_forecast(flood)
+    assert f["utility"] < f["normal"]
+    assert set(f["margins"]) == set(room.model.members) and "us" in f["margins"]
     with pytest.raises(WorkshopError, match="mineral"):
         room.submit(sam.token, "supplier", SupplierMove(SupplierAction.FLOOD, (), 0.5))
     with pytest.raises(WorkshopError, match="side offer"):
