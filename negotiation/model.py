@@ -46,9 +46,12 @@ from negotiation._kernels import (
 from negotiation.market import MarketData, Outcome, Policies, clear, kernel_ready, log_guess
 from negotiation.payoffs import Profiles
 from negotiation.protocol import (
+    PENALTY_MULTIPLES,
     RULE_WORDS,
+    SHARING_KEYS,
     Design,
     Option,
+    Terms,
     agreed,
     best_counter,
     design,
@@ -1427,9 +1430,9 @@ class BlocModel(mesa.Model):
             prep.views[a] = self._country_view(prep, a, prep.scale)
         for j, a in enumerate(staying):
             k_out = len(SCALES) * (len(order) + 1) + j
-            reason = self._reason(ev, one, k_out, a, future, beliefs=True)
+            reason = self._reason(prep.ev, one, k_out, a, prep.future, beliefs=True)
             prep.views[a] = self._view(r, a, 1, None, members, {1.0: reason}, "",
-                                       self._outcomes(ev, SCALES.index(1.0), k_out, a),
+                                       self._outcomes(prep.ev, one, k_out, a),
                                        -self._exit_cost[a])  # fmt: skip
         self._prepared = prep
         return prep
@@ -1764,16 +1767,23 @@ class BlocModel(mesa.Model):
 
     def _design_table(self, prep: Prepared) -> None:
         """When a table first sits, its convener (played by an agent) designs the package: the
-        multiple of the floors in force (0.8, 1 or 1.25, with the track's "floors") and whom to
-        invite (with its "invitees"; see negotiation.protocol.design). For each multiple it
-        expects an invitee to accept when joining pays it (the invitee's forecast without its
-        errors, counting a rejoining cost) and weighs the bloc with those it expects (choosing
-        whom to invite: every group of them, up to four); it tables the package whose expected
-        bloc is worth most to it now, among the floors the other members agree to (each weighs
-        the bloc it expects at them against the bloc as it stands, under the agenda's rule). The
-        floors change from this round; those it did not invite are not asked at the tables it
-        convenes (nor, with open accession, by it for the bloc) until it designs again
-        (`_design_round`: every sixth round)."""
+        multiple of the floors in force (0.8, 1 or 1.25, with the track's "floors"), whom to
+        invite (with its "invitees"; see negotiation.protocol.design), the multiple of the
+        outsider penalty (0.5, 1 or 2, with "penalty") and the cost-sharing key (with "sharing",
+        where the bloc pays: not under the border tariff, nor with no floor).
+
+        The terms are chosen one at a time, floors, then penalty, then key, each given those
+        already chosen and the rest as in force (one sweep of coordinate ascent:
+        `_design_step`). For each candidate it expects an invitee to accept when joining pays
+        it (the invitee's forecast without its errors, counting a rejoining cost; what the
+        pipeline adds taken as at the terms in force) and weighs the bloc with those it expects
+        (choosing whom to invite: every group of them, up to four); it keeps the package whose
+        expected bloc is worth most to it now, among the terms the other members agree to (each
+        weighs the bloc it expects on them against the bloc as it stands, under the agenda's
+        rule). The terms change from this round (a changed penalty or key: the round's
+        packages are cleared again on them, `_design_reclear`); those it did not invite are not
+        asked at the tables it convenes (nor, with open accession, by it for the bloc) until it
+        designs again (`_design_round`: every sixth round)."""
         r = prep.round
         tables = [t for t in self.active_tracks(r) if self._design_round(t, r) and t.designs]
         if not tables or not prep.order:
@@ -1787,8 +1797,8 @@ class BlocModel(mesa.Model):
         scales = SCALES if "floors" in t.designs and self.floors.any() else (1.0,)
         choose = "invitees" in t.designs
         one = base[1.0]
-        options: list[tuple[float, tuple[str, ...], tuple[str, ...]]] = []  # scale, invited, in
-        accepted: dict[float, tuple[str, ...]] = {}
+        # The floors: whom it expects to accept at each multiple, from the round's packages.
+        accepted: dict[Terms, tuple[str, ...]] = {}
         for s in scales:
             j = base[s]
             accepts = {}
@@ -1797,37 +1807,34 @@ class BlocModel(mesa.Model):
                 gain = self._reason(ev, first + j, j, a, prep.future, False, (first + one, one))
                 cost = self._rejoin_cost[a] if self.country_agents[a].left_round is not None else 0
                 accepts[a] = gain.total >= cost
-            expected = tuple(a for a in prep.order if accepts[a])
-            accepted[s] = expected
-            if not choose:
-                options.append((s, tuple(prep.order), expected))
+            accepted[Terms(s)] = tuple(a for a in prep.order if accepts[a])
+        d, refused = self._design_step(prep, proposer, accepted, choose)
+        # The penalty, then the key, each given the terms chosen so far.
+        for term in ("penalty", "sharing"):
+            if term not in t.designs:
                 continue
-            # Every group of those it expects to accept (beyond four, each alone and all).
-            groups = (
-                [c for n in range(len(expected) + 1) for c in combinations(expected, n)]
-                if len(expected) <= 4
-                else [(), *((a,) for a in expected), expected]
-            )
-            options += [(s, g, g) for g in groups]
-        specs = [(prep.members | set(e), s, self.last_move) for s, _, e in options]
-        more = self.evaluate(specs, r)
-        # New floors bind the members too: they must agree to them (the agenda's rule), each
-        # weighing the bloc it expects at them against the bloc as it stands.
-        others = prep.members - {proposer}
-        rule = self.config.agenda.agreement
-        values, invited, expected = {}, {}, {}
-        for k, (s, inv, e) in enumerate(options):
-            if s != 1.0 and not agreed(self._verdicts(more.util[k], ev.util[one], others)[0],
-                                       rule, proposer):  # fmt: skip
+            candidates = self._design_candidates(term, d.terms)
+            if not candidates:
                 continue
-            key = (s, inv)
-            values[key], invited[key], expected[key] = float(more.util[k, p]), inv, e
-        d = design(values, invited, expected)
+            accepted.update(self._design_accepts(prep, candidates))
+            d, no = self._design_step(prep, proposer, {c: accepted[c] for c in candidates},
+                                      choose, d)  # fmt: skip
+            if no and (not refused or no[0] > refused[0]):
+                refused = no
         prep.design = d
+        changes: dict[str, Any] = {}
         if d.scale != 1.0:
-            self._apply_levers(
-                {"floors": dict(zip(self.minerals, (self.floors * d.scale).tolist()))}, at_round=r
-            )
+            changes["floors"] = dict(zip(self.minerals, (self.floors * d.scale).tolist()))
+        if d.penalty != 1.0:
+            changes["penalty"] = self.penalty * d.penalty
+        if d.sharing:
+            changes["cost_sharing"] = self._sharing_of(d.sharing)
+        words = self._design_words(d.terms, t.designs)  # (in words before the levers change)
+        if changes:
+            self._apply_levers(changes, at_round=r)
+        if d.penalty != 1.0 or d.sharing:
+            self._design_reclear(prep)
+        elif d.scale != 1.0:
             prep.scale = d.scale
         if choose:
             self._invitation_list = (proposer, frozenset(d.invited))
@@ -1836,26 +1843,178 @@ class BlocModel(mesa.Model):
             del prep.invites[a]
         prep.order = [a for a in prep.order if a in d.invited]
         name = self._name(proposer)
-        tabled = (
-            "the floors in force" if d.scale == 1.0
-            else f"every floor {abs(d.scale - 1):.0%} {'higher' if d.scale > 1 else 'lower'}"
-        )  # fmt: skip
         expects = _names([self._name(a) for a in d.expected]) or "nobody"
         worth = d.value - float(ev.util[one, p])
-        text = f"{name} tabled {tabled} at the {t.name} table, expecting {expects} to accept: " + (
+        text = f"{name} tabled {words} at the {t.name} table, expecting {expects} to accept: " + (
             f"the bloc it expects is worth {money(worth)} a year to it against the bloc as "
             "it stands"
             if abs(worth) >= 1e3
             else "nothing it could table would do better for it than the bloc as it stands"
         )
-        unwanted = [self._name(a) for a in left_out if a in accepted[d.scale]]
-        refusing = [self._name(a) for a in left_out if a not in accepted[d.scale]]
+        if refused and refused[0] > d.value + 1e-9 * self.stake[proposer]:
+            rule = self.config.agenda.agreement
+            text += (f"; it would rather have tabled {self._design_words(refused[1], t.designs)}"
+                     f", which {_names(refused[2])} would refuse ({RULE_WORDS[rule]})")  # fmt: skip
+        unwanted = [self._name(a) for a in left_out if a in accepted[d.terms]]
+        refusing = [self._name(a) for a in left_out if a not in accepted[d.terms]]
         if unwanted:
             text += f"; it did not invite {_names(unwanted)}, whose joining would cost it"
         if refusing:
             text += f"; it did not invite {_names(refusing)}, whom it expects to refuse"
-        if r == t.start_round or d.scale != 1.0 or left_out:
+        if r == t.start_round or d.terms.changes() or left_out:
             self._event(r, proposer, "tabled", text)
+
+    def _design_step(
+        self,
+        prep: Prepared,
+        proposer: str,
+        accepted: Mapping[Terms, tuple],
+        choose: bool,
+        incumbent: Design | None = None,
+    ) -> tuple[Design, tuple]:
+        """One step of the convener's design: among the candidate terms (`accepted`: terms ->
+        the invitees it expects to accept them) and, choosing invitees, every group of those it
+        expects (beyond four, each alone and all), the package worth most to it, in one batch;
+        terms other than those in force only where the other members agree (the agenda's rule),
+        and the package chosen by the step before (`incumbent`) kept unless one beats it
+        (`negotiation.protocol.design`). Also returns the package it would rather have tabled
+        that the members refuse: (its value, its terms, the names of those who refuse), or ()."""
+        r, ev, p = prep.round, prep.ev, self.index[proposer]
+        options: list[tuple[Terms, tuple[str, ...], tuple[str, ...]]] = []  # terms, invited, in
+        for terms, expected in accepted.items():
+            if not choose:
+                options.append((terms, tuple(prep.order), expected))
+                continue
+            groups = (
+                [c for n in range(len(expected) + 1) for c in combinations(expected, n)]
+                if len(expected) <= 4
+                else [(), *((a,) for a in expected), expected]
+            )
+            options += [(terms, g, g) for g in groups]
+        specs = [(prep.members | set(e), c.scale, self.last_move, self._design_terms(c))
+                 for c, _, e in options]  # fmt: skip
+        more = self.evaluate(specs, r)
+        # New terms bind the members too: they must agree to them (the agenda's rule), each
+        # weighing the bloc it expects on them against the bloc as it stands; the convener, who
+        # tables them, says yes (under the "convener" rule its word carries them).
+        rule = self.config.agenda.agreement
+        status_quo = ev.util[SCALES.index(1.0)]
+        values, invited, expected = {}, {}, {}
+        refused: tuple = ()
+        for k, (c, inv, e) in enumerate(options):
+            value = float(more.util[k, p])
+            if c.changes():
+                votes = self._verdicts(more.util[k], status_quo, prep.members)[0]
+                votes[proposer] = True
+                if not agreed(votes, rule, proposer):
+                    if not refused or value > refused[0]:
+                        no = sorted(self._name(m) for m in votes if not votes[m])
+                        refused = (value, c, no)
+                    continue
+            values[(c, inv)], invited[(c, inv)], expected[(c, inv)] = value, inv, e
+        if incumbent is not None:
+            key = (incumbent.terms, incumbent.invited)
+            values[key], invited[key], expected[key] = (
+                incumbent.value, incumbent.invited, incumbent.expected
+            )  # fmt: skip
+        return design(values, invited, expected), refused
+
+    def _design_candidates(self, term: str, chosen: Terms) -> list[Terms]:
+        """The terms a convener weighs for `term` ("penalty" or "sharing") given those it has
+        `chosen`: the penalty halved or doubled (within the lever's bounds, 0 to 2; none with
+        no penalty in force), or each other cost-sharing key (`negotiation.protocol.SHARING_KEYS`
+        and the scenario's table; none where the key changes nothing: the border tariff, or no
+        floor)."""
+        if term == "penalty":
+            if self.penalty <= 0:
+                return []
+            multiples = {min(self.penalty * m, 2.0) / self.penalty for m in PENALTY_MULTIPLES}
+            return [chosen._replace(penalty=m) for m in sorted(multiples) if m != 1.0]
+        if self.instrument is Instrument.BORDER or not self.floors.any():
+            return []
+        keys = [*SHARING_KEYS, *(["table"] if self._sharing_of("table") else [])]
+        return [chosen._replace(sharing=k) for k in keys
+                if self._sharing_of(k) != self.cost_sharing]  # fmt: skip
+
+    def _sharing_of(self, key: str) -> str | dict[str, float] | None:
+        """A designed cost-sharing key as the lever takes it: "table" is the scenario's table of
+        shares (None if it has none)."""
+        if key != "table":
+            return key
+        table = self.config.policy.cost_sharing
+        return dict(table) if isinstance(table, Mapping) else None
+
+    def _design_terms(self, terms: Terms) -> dict[str, Any]:
+        """`terms` as a package spec's own terms (see `evaluate`): the floors are its scale."""
+        own: dict[str, Any] = {}
+        if terms.penalty != 1.0:
+            own["penalty"] = self.penalty * terms.penalty
+        if terms.sharing:
+            own["cost_sharing"] = self._sharing_of(terms.sharing)
+        return own
+
+    def _design_accepts(self, prep: Prepared, candidates: Sequence[Terms]) -> dict[Terms, tuple]:
+        """Whom the convener expects to accept each candidate's terms, as for the floors in
+        `_design_table` (joining pays the invitee, without its errors, counting a rejoining
+        cost; what the pipeline adds is taken as at the terms in force, `_pipeline`): the bloc
+        as it stands and with each invitee on each candidate's terms, in one batch."""
+        n = len(prep.order) + 1
+        specs = []
+        for c in candidates:
+            own = self._design_terms(c)
+            specs.append((prep.members, c.scale, self.last_move, own))
+            specs += [(prep.members | {a}, c.scale, self.last_move, own) for a in prep.order]
+        comp = self.evaluate(specs, prep.round).comp
+        accepted = {}
+        for k, c in enumerate(candidates):
+            out = comp[n * k]
+            expected = []
+            for m, a in enumerate(prep.order, start=1):
+                i = self.index[a]
+                gain = (comp[n * k + m, i] - out[i] + self._pipeline(prep, a)) * self.weights[i]
+                cost = self._rejoin_cost[a] if self.country_agents[a].left_round is not None else 0
+                if gain.sum() >= cost:
+                    expected.append(a)
+            accepted[c] = tuple(expected)
+        return accepted
+
+    def _design_reclear(self, prep: Prepared) -> None:
+        """After a convener tabled a new penalty or cost-sharing key, the round's packages (the
+        bloc and each invitee at the three multiples of the floors, and each member played by a
+        person leaving: `prepare_round`'s batch, in its order) cleared again on the terms now in
+        force, so that the invitees answer on them."""
+        members, move = prep.members, self.last_move
+        order = sorted(prep.slot, key=prep.slot.__getitem__)
+        specs: list[tuple] = [(members, s, move) for s in SCALES]
+        for a in order:
+            specs.extend((members | {a}, s, move) for s in SCALES)
+        specs.extend((members - {a}, 1.0, move) for a in prep.staying)
+        one = SCALES.index(1.0)
+        ahead = [len(SCALES) * n + one for n in range(len(order) + 1)]
+        ahead += range(len(SCALES) * (len(order) + 1), len(specs))
+        prep.ev, prep.future = self._now_and_future(specs, prep.round, ahead)
+        prep.scale = 1.0
+
+    def _design_words(self, terms: Terms, designs: Sequence[str]) -> str:
+        """What a convener tabled, in words: "every floor 20% lower, an outsider penalty twice
+        the one in force (10%) and cost shared by consumption"."""
+        parts = []
+        if terms.scale != 1.0:
+            way = "higher" if terms.scale > 1 else "lower"
+            parts.append(f"every floor {abs(terms.scale - 1):.0%} {way}")
+        if terms.penalty != 1.0:
+            times = {0.5: "half", 2.0: "twice"}.get(terms.penalty, f"{terms.penalty:.3g} times")
+            new = 100 * self.penalty * terms.penalty
+            parts.append(f"an outsider penalty {times} the one in force ({new:.3g}%)")
+        if terms.sharing:
+            how = {"consumption": "by consumption", "equal": "in equal shares"}
+            table = "by the scenario's table of shares"
+            parts.append(f"cost shared {how.get(terms.sharing, table)}")
+        if not parts:
+            return "the floors in force" if set(designs) <= {"floors", "invitees"} else (
+                "the terms in force"
+            )  # fmt: skip
+        return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
     def _fresh_views(self, prep: Prepared, later: list[str]) -> dict[str, CountryView]:
         """After a counter-proposal was adopted, the views of the invitees still to answer, at

@@ -21,10 +21,13 @@ members no worse off and takes the rest. A patient (Boulware) strategy asks for 
 a counter where a conceder would accept the package as it is.
 
 **Which package** (`design`). When a table first sits, its convener chooses the floors (a multiple
-of those in force) and, where the scenario lets it, whom to invite, as in Nordhaus's (2015)
-membership search: for each multiple it expects an invitee to accept when joining pays it, weighs
-every group of those it could invite, and tables the package whose expected bloc is worth most to
-it, among the floors the members agree to.
+of those in force) and, where the scenario lets it, whom to invite, the outsider penalty (a
+multiple of the one in force) and the cost-sharing key, as in Nordhaus's (2015) membership search:
+for each package it expects an invitee to accept when joining pays it, weighs every group of those
+it could invite, and tables the package whose expected bloc is worth most to it, among the terms
+the members agree to. The terms are chosen one at a time (floors, then penalty, then key), each
+given those chosen before it and the rest as in force: one sweep of coordinate ascent, so that the
+search grows with the sum of the options, not their product (`PENALTY_MULTIPLES`, `SHARING_KEYS`).
 """
 
 from __future__ import annotations
@@ -88,29 +91,85 @@ def best_counter(options: Sequence[Option], need: float, tolerance: float = 0.0)
     return best
 
 
+#: The multiples of the outsider penalty in force a convener weighs (with "penalty" among a
+#: track's `designs`): halve it, keep it or double it. Wider than the floors' 0.8 and 1.25
+#: because the penalty's effects run over orders of magnitude (5% holds a bloc together, 100%
+#: breaks it: docs/explanation/negotiation-protocol.md), and multiples rather than levels so that
+#: a scenario's own penalty is always the reference; the convener designs again every sixth round,
+#: so it can halve or double again. The lever's bounds (0 to 2, a 200% margin) cap a doubling.
+PENALTY_MULTIPLES: tuple[float, ...] = (0.5, 1.0, 2.0)
+
+#: The cost-sharing keys a convener weighs (with "sharing"): the two named keys, and a
+#: scenario's own table of shares where it has one ("table").
+SHARING_KEYS: tuple[str, ...] = ("consumption", "equal")
+
+
+class Terms(NamedTuple):
+    """A package's terms as a convener weighs them, relative to those in force: the multiple of
+    the floors, the multiple of the outsider penalty, and the cost-sharing key ("" for the key
+    in force; else "consumption", "equal" or "table", the scenario's table of shares)."""
+
+    scale: float = 1.0
+    penalty: float = 1.0
+    sharing: str = ""
+
+    def changes(self) -> int:
+        """How many of the terms differ from those in force."""
+        return (self.scale != 1.0) + (self.penalty != 1.0) + (self.sharing != "")
+
+
 class Design(NamedTuple):
     """A convener's choice: the multiple of the floors it tables, whom it invites, and what it
-    expects (the invitees it expects to accept, and the bloc's value to it, USD/yr)."""
+    expects (the invitees it expects to accept, and the bloc's value to it, USD/yr); and the
+    multiple of the outsider penalty and the cost-sharing key it tables ("" for the key in
+    force)."""
 
     scale: float
     invited: tuple[str, ...]
     expected: tuple[str, ...]
     value: float
+    penalty: float = 1.0
+    sharing: str = ""
+
+    @property
+    def terms(self) -> Terms:
+        """The terms tabled, relative to those in force."""
+        return Terms(self.scale, self.penalty, self.sharing)
 
 
 def design(
-    values: Mapping[tuple[float, tuple[str, ...]], float],
-    invited: Mapping[tuple[float, tuple[str, ...]], tuple[str, ...]] | None = None,
-    expected: Mapping[tuple[float, tuple[str, ...]], tuple[str, ...]] | None = None,
+    values: Mapping[tuple[Terms | float, tuple[str, ...]], float],
+    invited: Mapping[tuple[Terms | float, tuple[str, ...]], tuple[str, ...]] | None = None,
+    expected: Mapping[tuple[Terms | float, tuple[str, ...]], tuple[str, ...]] | None = None,
 ) -> Design:
-    """The package a convener tables among those it weighed, each keyed by (multiple of the
-    floors, whom it invites), with `values` its value to the convener (USD/yr) of the bloc it
-    expects, `expected` who it expects to accept (default: all invited): the most valuable; on
-    a tie the floors in force (1.0), then more invitees (a bigger bloc at no cost to it), then the
-    smaller multiple."""
+    """The package a convener tables among those it weighed.
+
+    Parameters
+    ----------
+    values
+        Each package's value to the convener (USD/yr) of the bloc it expects, keyed by (terms,
+        whom it invites): the terms a `Terms`, or a number, the multiple of the floors with the
+        other terms in force.
+    invited
+        Whom each package invites (default: the key's second part).
+    expected
+        Whom the convener expects to accept each package (default: all invited).
+
+    Returns
+    -------
+    Design
+        The most valuable package; on a tie the one that changes fewest terms (the terms in
+        force first), then more invitees (a bigger bloc at no cost to it), then the first
+        listed (the model lists the multiples from the smallest).
+    """
     if not values:
         raise ValueError("a convener needs at least one package to table")
     invited = invited or {k: k[1] for k in values}
     expected = expected or invited
-    key = max(values, key=lambda k: (values[k], k[0] == 1.0, len(invited[k]), -k[0]))
-    return Design(key[0], invited[key], expected[key], values[key])
+
+    def terms(k) -> Terms:
+        return k[0] if isinstance(k[0], Terms) else Terms(float(k[0]))
+
+    key = max(values, key=lambda k: (values[k], -terms(k).changes(), len(invited[k])))
+    t = terms(key)
+    return Design(t.scale, invited[key], expected[key], values[key], t.penalty, t.sharing)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from agents.human import reject
 from negotiation import BlocModel, load_scenario
 from negotiation.model import SCALES
-from negotiation.protocol import Option, agreed, best_counter, design, verdicts
+from negotiation.protocol import Option, Terms, agreed, best_counter, design, verdicts
 from negotiation.scenario import Scenario
 from negotiation.types import Action, Decision, Reason
 
@@ -96,6 +96,19 @@ def test_a_convener_tables_the_package_worth_most_to_it():
     values = {(1.0, ("japan",)): 5.0, (0.8, ("japan", "eu")): 7.0, (1.25, ()): 7.0}
     d = design(values)
     assert (d.scale, d.invited, d.value) == (0.8, ("japan", "eu"), 7.0)  # more invitees on a tie
+
+
+def test_a_convener_changes_no_more_terms_than_it_gains_by():
+    """Two packages worth the same to the convener: it tables the one that changes fewer of the
+    terms in force (a doubled penalty alone, not a doubled penalty and a new key)."""
+    values = {
+        (Terms(1.0, 2.0, "equal"), ("japan",)): 9.0,
+        (Terms(1.0, 2.0), ("japan",)): 9.0,
+        (Terms(0.8), ("japan", "eu")): 8.0,
+    }
+    d = design(values)
+    assert (d.scale, d.penalty, d.sharing, d.invited) == (1.0, 2.0, "", ("japan",))
+    assert d.terms == Terms(1.0, 2.0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -290,3 +303,199 @@ def test_a_counter_from_the_list_forecasts_at_the_value_listed():
         for c, v in o.gain.deltas.items():
             assert f["gain"][c] == pytest.approx(v, rel=1e-6, abs=1.0), (o.label, c)
         assert f["agreed"] == o.agreed and f["verdicts"] == o.verdicts
+
+
+def designing(terms: list[str], agreement: str = "unanimity", **changes) -> Scenario:
+    """The calm ministerial world where every table lets the United States design `terms`."""
+    d = calm("ministerial-2026", **{"agenda.agreement": agreement, **changes})
+    for t in d["agenda"]["tracks"]:
+        t["designs"] = terms
+    return Scenario.model_validate(d)
+
+
+def test_a_convener_that_taxes_its_own_imports_tables_the_penalty_that_serves_it():
+    """The United States buys from outsiders and, alone in the bloc, collects the outsider
+    penalty on what it buys: designing the penalty (and whom to invite), it doubles a 5%
+    penalty, keeps a 20% one and halves a 40% one. Its best penalty lies in between, where the
+    revenue and the better terms of trade on its imports stop outweighing what its buyers pay.
+    Checked by brute force at 5%: the bloc it tables (nobody invited) is worth more to it at
+    10% than at 2.5% or 5%."""
+    tabled = {}
+    for penalty in (0.05, 0.2, 0.4):
+        m = BlocModel(designing(["invitees", "penalty"], **{"policy.outsider_penalty": penalty}),
+                      rng=0)  # fmt: skip
+        prep = m.prepare_round()
+        tabled[penalty] = m.penalty
+        if penalty == 0.05:
+            us = m.index["us"]
+            worth = {
+                p: float(m.evaluate([(m.members, 1.0, m.last_move, {"penalty": p})], 1).util[0, us])
+                for p in (0.025, 0.05, 0.1)
+            }
+            assert max(worth, key=worth.get) == 0.1
+            assert prep.design.value == pytest.approx(worth[0.1], rel=1e-9)
+            assert prep.design.invited == ()
+    assert tabled == {0.05: pytest.approx(0.1), 0.2: 0.2, 0.4: pytest.approx(0.2)}
+
+
+def four_members(terms: list[str], agreement: str = "unanimity", **changes) -> Scenario:
+    """`designing`, with Japan, the EU and Mexico already members (Singapore, invited by open
+    accession, is the only outsider)."""
+    members = {"policy.initial_members": ["us", "japan", "eu", "mexico"]}
+    return designing(terms, agreement, **members, **changes)
+
+
+def test_the_members_refuse_a_penalty_that_costs_them():
+    """At a 40% penalty the United States would halve it (its buyers pay more than it collects),
+    but halving it costs the other members, Mexico's copper miners most (they sell into the
+    bloc behind the penalty): under unanimity they refuse, the United States tables the terms in
+    force and says what it would rather have tabled; where the convener decides, it halves it."""
+    m = BlocModel(four_members(["penalty"], **{"policy.outsider_penalty": 0.4}), rng=0)
+    prep = m.prepare_round()
+    assert m.penalty == 0.4 and prep.design.penalty == 1.0
+    us, members = m.index["us"], m.members
+    ev = m.evaluate([(members, 1.0, m.last_move, {"penalty": 0.2}), (members, 1.0, m.last_move)])
+    assert ev.util[0, us] > ev.util[1, us]  # halving it would serve the United States
+    losers = sorted(a for a in members if ev.util[0, m.index[a]] < ev.util[1, m.index[a]])
+    assert losers == ["eu", "japan", "mexico"]
+    m.step()
+    text = m.events_df.query("kind == 'tabled'").text.iloc[0]
+    assert text.startswith("United States tabled the terms in force")
+    assert (
+        "it would rather have tabled an outsider penalty half the one in force (20%), which "
+        "European Union, Japan and Mexico would refuse (every member must agree)"
+    ) in text
+    assert not m.lever_log
+    ruled = BlocModel(four_members(["penalty"], "convener", **{"policy.outsider_penalty": 0.4}),
+                      rng=0)  # fmt: skip
+    ruled.prepare_round()
+    assert ruled.penalty == pytest.approx(0.2)
+    assert ruled.lever_log[0]["lever"] == "penalty"
+
+
+def test_a_designed_term_the_members_refuse_changes_nothing():
+    """The refused halving of the penalty above: the run is the run where nobody designs
+    anything, record for record, but for the events that say what was tabled."""
+    changes = {"policy.outsider_penalty": 0.4}
+    designed = BlocModel(four_members(["penalty"], **changes), rng=0).run(6)
+    plain = BlocModel(four_members([], **changes), rng=0).run(6)
+    pd.testing.assert_frame_equal(designed.rounds_df, plain.rounds_df)
+    pd.testing.assert_frame_equal(designed.actors_df, plain.actors_df)
+    events = designed.events_df.query("kind != 'tabled'").reset_index(drop=True)
+    pd.testing.assert_frame_equal(events, plain.events_df)
+    tabled = designed.events_df.query("kind == 'tabled'")
+    assert tabled["round"].tolist() == [1, 3]  # the first two tables, as each first sits
+    assert tabled.text.str.contains("tabled the terms in force").all()
+    assert tabled.text.str.contains("would refuse").all()
+
+
+def test_a_penalty_the_convener_tables_is_answered_as_if_the_scenario_had_set_it():
+    """Alone in the bloc and expecting Mexico, the EU and Japan to join, the United States
+    doubles the 5% penalty in round 1: the invitees answer on 10%, as they would if the scenario
+    had set 10% (the round cleared again on it): the same joins, the same records (up to the
+    rounding of the price searches, which start from the markets of round 0)."""
+    designed = BlocModel(designing(["penalty"]), rng=0)
+    plain_scenario = Scenario.model_validate(
+        calm("ministerial-2026", **{"policy.outsider_penalty": 0.1})
+    )
+    plain = BlocModel(plain_scenario, rng=0)
+    asked, views = designed.prepare_round().views, plain.prepare_round().views
+    assert set(asked) == set(views) == {"japan", "eu", "mexico", "singapore"}
+    for a, view in views.items():
+        assert asked[a].package.penalty == view.package.penalty == pytest.approx(0.1)
+        for s, gain in view.gains.items():
+            assert asked[a].gains[s].total == pytest.approx(gain.total, rel=1e-9), (a, s)
+    designed.step()
+    plain.step()
+    assert designed.penalty == plain.penalty == pytest.approx(0.1)
+    assert designed.members == plain.members == {"us", "japan", "eu", "mexico"}
+    text = designed.events_df.query("kind == 'tabled'").text.iloc[0]
+    assert text.startswith(
+        "United States tabled an outsider penalty twice the one in force (10%) at the "
+        "US-Japan-EU table, expecting Mexico, European Union and Japan to accept"
+    )
+    a, b = designed.actors_df.query("round == 1"), plain.actors_df.query("round == 1")
+    pd.testing.assert_frame_equal(a, b, rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        designed.rounds_df.query("round == 1").drop(columns="levers_changed"),
+        plain.rounds_df.query("round == 1").drop(columns="levers_changed"),
+        rtol=1e-9,
+    )
+
+
+def sharing_bloc(members: list[str], key: str, agreement: str) -> BlocModel:
+    """The calm ministerial world under price-gap payments (the bloc pays its producers the gap
+    to the floor, so a key shares a bill), the given members with `key` in force, and the United
+    States designing the key at a table where only Singapore, which refuses, is invited."""
+    d = calm(
+        "ministerial-2026",
+        **{
+            "policy.instrument": "price_gap",
+            "policy.cost_sharing": key,
+            "policy.initial_members": members,
+            "agenda.agreement": agreement,
+            "agenda.open_accession": False,
+        },
+    )
+    d["agenda"]["tracks"] = [
+        {"name": "Table", "parties": [*members, "singapore"], "convener": "us",
+         "designs": ["sharing"]}
+    ]  # fmt: skip
+    return BlocModel(Scenario.model_validate(d), rng=0)
+
+
+def test_a_convener_tables_the_key_that_charges_it_less():
+    """What the model's economics give: a key only moves the bill among the members, so a
+    convener tables the key that charges it less in the bloc it expects. The United States
+    tables cost shared by consumption only where its share of the members' consumption is below
+    an equal share: with the EU alone (37% of the two's consumption, against an equal half) it
+    moves an equal split to one by consumption; in the bloc of four (27.5% against a quarter) it
+    moves a split by consumption to equal shares. Each time the members it charges more refuse
+    under unanimity (the EU; Japan and Mexico), and where the convener decides it carries."""
+    value = None
+    for members, key, wanted, refusing in (
+        (["us", "eu"], "equal", "consumption", "European Union"),
+        (["us", "japan", "eu", "mexico"], "consumption", "equal", "Japan and Mexico"),
+    ):
+        ruled = sharing_bloc(members, key, "convener")
+        value = ruled.data.consumption @ ruled.data.ref_price
+        share = value[ruled.index["us"]] / sum(value[ruled.index[a]] for a in members)
+        assert (share < 1 / len(members)) == (wanted == "consumption")
+        ruled.prepare_round()
+        assert ruled.cost_sharing == wanted
+        unanimous = sharing_bloc(members, key, "unanimity")
+        unanimous.step()
+        assert unanimous.cost_sharing == key
+        text = unanimous.events_df.query("kind == 'tabled'").text.iloc[0]
+        words = {"consumption": "by consumption", "equal": "in equal shares"}[wanted]
+        assert f"rather have tabled cost shared {words}, which {refusing} would refuse" in text
+
+
+def test_every_term_designed_the_united_states_still_invites_nobody():
+    """docs/explanation/negotiation-protocol.md: designing the floors, the invitees, the
+    penalty and the key (idle under the border tariff) in the calm ministerial world, a United
+    States counting its own money tables floors 20% lower and a penalty twice the one in force,
+    and invites nobody: each partner's joining costs it more at a higher penalty than at the
+    scenario's, so the finding for floors and invitees alone stands."""
+    m = BlocModel(designing(["floors", "invitees", "penalty", "sharing"]), rng=0)
+    members, us = m.members, m.index["us"]
+    prep = m.prepare_round()
+    d = prep.design
+    assert (d.scale, d.penalty, d.sharing, d.invited) == (0.8, 2.0, "", ())
+    partners = ("japan", "eu", "mexico")
+
+    def cost(terms):
+        specs = [(members, 0.8, m.last_move, terms)]
+        specs += [(members | {a}, 0.8, m.last_move, terms) for a in partners]
+        util = m.evaluate(specs, 1).util[:, us]
+        return util[0] - util[1:]
+
+    at_tabled = cost({"penalty": 0.1})  # (the terms it tabled are in force now)
+    at_scenario = cost({"penalty": 0.05})
+    assert (at_tabled > 0).all() and at_tabled.sum() > at_scenario.sum()
+    m.step()
+    text = m.events_df.query("kind == 'tabled'").text.iloc[0]
+    assert text.startswith(
+        "United States tabled every floor 20% lower and an outsider penalty twice the one in "
+        "force (10%) at the US-Japan-EU table, expecting nobody to accept"
+    )

@@ -108,6 +108,10 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "supplier.strategy: unknown supplier strategy 'conceder' ('conceder' is a country "
         "strategy)",
     ),
+    "unknown-design.toml": (
+        "agenda.tracks.0.designs.1: should be 'floors', 'invitees', 'penalty' or 'sharing', "
+        "not 'penalties' (did you mean 'penalty'?)",
+    ),
     "unknown-instrument.toml": (
         "policy.instrument: should be 'border', 'price_gap' or 'stockpile', not 'boarder' "
         "(did you mean 'border'?)",
