@@ -98,6 +98,7 @@ CSV_MARK = {
     "production.csv": "mark_of_quantity",
     "prices.csv": "mark",
     "import-dependence.csv": "mark",
+    "bilateral-trade.csv": "mark",
 }
 
 
