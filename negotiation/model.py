@@ -24,7 +24,6 @@ import copy
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from itertools import combinations
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -37,12 +36,8 @@ from agents import make_strategy
 from agents.actors import CountryAgent, SupplierAgent
 from agents.base import Strategy
 from agents.views import CountryView, Forecast, SupplierView
-from negotiation._kernels import (
-    batch_kernel,
-    capacity_kernel,
-    fringe_money_kernel,
-    future_capacity_kernel,
-)
+from negotiation._kernels import batch_kernel, future_capacity_kernel
+from negotiation.evaluator import Evaluation, Future, NoPolicyWorld, PackageSpec
 from negotiation.market import MarketData, Outcome, Policies, clear, kernel_ready, log_guess
 from negotiation.payoffs import Profiles
 from negotiation.protocol import (
@@ -54,6 +49,7 @@ from negotiation.protocol import (
     design,
     verdicts,
 )
+from negotiation.recorder import Recorder, Stability
 from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from negotiation.types import (
     COMPONENT_LABELS,
@@ -72,20 +68,6 @@ from negotiation.types import (
     SupplierMove,
     money,
 )
-
-#: The components that are money (the others, supply security and openness, are values an
-#: actor puts on risk and on its hub business): their sum over everyone is the world's money.
-MONEY_COMPONENTS = (
-    "producer_surplus",
-    "consumer_cost",
-    "tariff_revenue",
-    "fiscal_outlay",
-    "retaliation",
-    "market_access",
-)
-
-#: Where the money components are among the components.
-_MONEY = np.array([COMPONENTS.index(c) for c in MONEY_COMPONENTS])
 
 #: Which of a country's three forecast errors each component carries: 0 prices, 1 the supplier,
 #: 2 its hub business (see `BlocModel._draw_round`).
@@ -128,62 +110,10 @@ class AwaitingDecisions(RuntimeError):
         super().__init__(f"waiting for decisions from: {', '.join(seats)}")
 
 
-class PackageSpec(NamedTuple):
-    """One package for `BlocModel.evaluate`: who is in, a multiple of the floors in force, the
-    supplier's move, and terms of its own ({"floors": {mineral: USD/t}, "penalty": x,
-    "cost_sharing": "equal" | "consumption" | {actor: share}}) or none. A plain tuple in the
-    same order is accepted too."""
-
-    members: frozenset[str]
-    scale: float = 1.0
-    move: SupplierMove = SupplierMove(SupplierAction.NORMAL)
-    terms: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """A batch of cleared packages with every actor's components (K, A, C) and utility (K, A).
-    `cleared` is the markets as the kernel returns them, two arrays (see `Outcome.from_kernel`);
-    `outcome` is made of them when first read (most batches are read for utilities only)."""
-
-    comp: np.ndarray
-    util: np.ndarray
-    cleared: tuple[np.ndarray, np.ndarray]
-
-    @cached_property
-    def outcome(self) -> Outcome:
-        return Outcome.from_kernel(*self.cleared)
-
-
 def _per_tonne(usd: float) -> str:
     """A price per tonne in words: whole dollars, or three figures under $100 (so that a change
     of a small floor still shows)."""
     return f"${usd:,.0f}/t" if usd >= 100 else f"${usd:.3g}/t"
-
-
-@dataclass
-class NoPolicyWorld:
-    """The run's world with no policy: no bloc, no floors, the supplier selling normally (none of
-    its strategy's moves, none of the floods and export controls a scenario schedules: those are
-    its moves in history), under the same outages, demand swings and surprises (the world's luck
-    is drawn once per round for both) and the scheduled changes in demand, its capacity
-    investing and closing by the prices it would have had. Stepped along
-    with the run; the records' `world_money` and rest-of-world columns are measured against it.
-    `outcome` is its markets in the round just recorded."""
-
-    capacity: np.ndarray  # (A, M) t/yr installed
-    fringe_capacity: np.ndarray  # (M,)
-    pipeline: deque  # additions on their way, as the run's
-    losing: np.ndarray  # (A + 1, M) rounds under water, as the run's
-    outcome: Outcome | None = None
-
-
-class Future(NamedTuple):
-    """Some packages of a batch cleared again once the investment pipeline has delivered:
-    `at[k]` is where package k of the batch is in `ev`."""
-
-    ev: Evaluation
-    at: dict[int, int]
 
 
 class Table(NamedTuple):
@@ -314,10 +244,9 @@ class BlocModel(mesa.Model):
         self.last_move: SupplierMove = NORMAL
         self.pending: dict[str, Any] = {}
         self.lever_log: list[dict[str, Any]] = []
-        self._rounds: list[dict[str, Any]] = []
-        self._actors: list[dict[str, Any]] = []
-        self._events: list[dict[str, Any]] = []
         self.history: list[tuple[int, str, str]] = []
+        #: The run's records and the books a round's close moves (`negotiation.recorder`).
+        self.recorder = Recorder(self)
         self.last_margins: dict[str, float] = {}
         self.last_outcome: Outcome | None = None
         self._cache: dict[tuple, tuple[Evaluation, int, int]] = {}
@@ -328,7 +257,6 @@ class BlocModel(mesa.Model):
         self._member_rows: dict[frozenset[str], tuple[bool, ...]] = {}
         self._member_arrays: dict[tuple[frozenset[str], ...], np.ndarray] = {}
         self._move_arrays: dict[tuple, np.ndarray] = {}
-        self._toggled: dict[frozenset[str], list[frozenset[str]]] = {}
         #: `_verdicts`' members in sorted order, their rows and tolerances, by member set (the
         #: stakes are the scenario's: fixed for the run)
         self._voters: dict[frozenset[str], tuple[list[str], np.ndarray, dict[str, float]]] = {}
@@ -381,10 +309,10 @@ class BlocModel(mesa.Model):
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "round": "round",
-                "n_members": lambda m: m._rounds[-1]["n_members"],
-                "members": lambda m: m._rounds[-1]["members"],
-                "fiscal_cost": lambda m: m._rounds[-1]["fiscal_cost"],
-                "world_money": lambda m: m._rounds[-1]["world_money"],
+                "n_members": lambda m: m.recorder.round_rows[-1]["n_members"],
+                "members": lambda m: m.recorder.round_rows[-1]["members"],
+                "fiscal_cost": lambda m: m.recorder.round_rows[-1]["fiscal_cost"],
+                "world_money": lambda m: m.recorder.round_rows[-1]["world_money"],
             },
             agent_reporters={"actor": "actor_id", "member": "member", "utility": "utility"},
         )
@@ -495,19 +423,12 @@ class BlocModel(mesa.Model):
         )
         self.lag_rounds = lag_rounds
         self.closure_rounds = inv.closure_days / sc.time.round_days
-        d = self.data
-        self._fringe_lo = d.fringe_cost * (1.0 - 0.5 * d.spread)
-        self._fringe_width = d.fringe_cost * d.spread
-        #: the narrative tells of closures beyond a rounding of the world's demand
-        self._reported_closure = 0.005 * d.demand[None]
         #: The same world with no policy (no bloc, the supplier selling normally), stepped along
-        #: with the run: the world's money is recorded against it (see `_welfare`).
-        self._no_members = np.zeros(A, dtype=np.bool_)
+        #: with the run: the world's money is recorded against it (see `Recorder.welfare`).
         self.no_policy = NoPolicyWorld(
             self.capacity.copy(), self.fringe_capacity.copy(),
             deque(self.pipeline, maxlen=self.pipeline.maxlen), self.losing.copy(),
         )  # fmt: skip
-        self._columns: list[str] = []
 
     def _build_uncertainty(self, sc: Scenario) -> None:
         """The random state (outages, demand, the supplier's surprises, beliefs) and how far
@@ -1290,19 +1211,19 @@ class BlocModel(mesa.Model):
              np.concatenate([demand, fshocks[3]])),
             state=[0] * K + [1] * L,
         )  # fmt: skip
-        return _slice(ev, 0, K), Future(ev, {k: K + n for n, k in enumerate(ahead)})
+        return ev.rows(0, K), Future(ev, {k: K + n for n, k in enumerate(ahead)})
 
     def _future_and_no_policy(
         self, specs: Sequence[tuple], r: int, ahead: Sequence[int], guesses: tuple
     ) -> tuple[Future, Evaluation]:
         """The round's record once the round itself is cleared (by the supplier's look-ahead):
         the packages of `specs` numbered in `ahead` once the pipeline has delivered, as
-        `_now_and_future` clears them, and the world with no policy, as `_welfare` does, in one
-        batch of two states. Each package meets what its own batch would have given it: the
-        future starts its price search from `guesses` (last round's markets), the world with
-        no policy from `_log_guesses()` (this round's)."""
+        `_now_and_future` clears them, and the world with no policy (`Recorder.welfare` measures
+        the world's money against it), in one batch of two states. Each package meets what its
+        own batch would have given it: the future starts its price search from `guesses` (last
+        round's markets), the world with no policy from `_log_guesses()` (this round's)."""
         fcap, ffringe = self._future_capacity()
-        cap0, fringe0 = self._no_policy_available()
+        cap0, fringe0 = self.recorder.no_policy_available()
         later = [specs[k] for k in ahead]
         L = len(later)
         now_guesses = self._log_guesses()
@@ -1324,7 +1245,7 @@ class BlocModel(mesa.Model):
                 np.concatenate([guesses[1], now_guesses[1]]),
             ),
         )
-        return Future(ev, {k: n for n, k in enumerate(ahead)}), _slice(ev, L, L + 1)
+        return Future(ev, {k: n for n, k in enumerate(ahead)}), ev.rows(L, L + 1)
 
     # ------------------------------------------------------------------------------------------
     # The round
@@ -2048,7 +1969,7 @@ class BlocModel(mesa.Model):
         sup = self.index[self.supplier_id]
         specs = []
         for mv in moves:
-            specs.extend(self._record_specs(members, mv))
+            specs.extend(self.recorder.record_specs(members, mv))
         ev = self.evaluate(specs, r)
         stride = 1 + len(self.countries)
         util = ev.util.tolist()
@@ -2080,33 +2001,64 @@ class BlocModel(mesa.Model):
     # Markets clear, money and capacity move, members leave, records are written.
 
     def _record_round(self, r: int, decisions: dict[str, str], move: SupplierMove) -> None:
+        """Round r closes (docs/ODD.md, section 3, steps 4 to 6): the markets clear for the bloc
+        as it now is with the round's move, the stability report is made, money, stock and
+        capacity move (the recorder's books), members past their patience leave, and the
+        recorder writes the round."""
         for hook in self.before_record:
             hook(self, r, move)
         members = self.members
-        others = list(self.countries)
+        ev, future, no_policy = self._clear_round(r, members, move)
+        stability = self._stability(ev, members, move)
+        rec = self.recorder
+        welfare = rec.welfare(ev.outcome, ev.comp[0], no_policy)  # the capacity it cleared with
+        if r > 0:
+            rec.flows_and_capacity(ev.outcome, move, r)
+            self._exits(r, ev, future, list(self.countries), decisions)
+        if move.action is not SupplierAction.NORMAL and r > 0:
+            self._event(r, self.supplier_id, move.action.value, f"The supplier {move.reason}")
+        rec.write(r, members, move, decisions, ev, stability, welfare)
+        self.datacollector.collect(self)
+
+    def _clear_round(
+        self, r: int, members: frozenset[str], move: SupplierMove
+    ) -> tuple[Evaluation, Future | None, Evaluation]:
+        """The round's record cleared: the round as played and each country toggled in or out
+        (`Recorder.record_specs`), now and, for the members, once the pipeline has delivered
+        (None where nobody looks ahead), and the world with no policy. The supplier's
+        look-ahead may have cleared the packages of the move it made already (`forecast_moves`):
+        they are taken from there."""
         cached = self._cache.pop((r, members, _move_key(move)), None)
-        specs = self._record_specs(members, move)
+        specs = self.recorder.record_specs(members, move)
         # Members look ahead when they weigh leaving.
         ahead = [0, *(n + 1 for n, a in enumerate(self.countries) if a in members)] if r else []
-        now = None if cached is None else _slice(*cached)
+        now = None if cached is None else cached[0].rows(*cached[1:])
         ahead = ahead if members else []
-        no_policy = None  # the world with no policy, if cleared here (else by `_welfare`)
+        no_policy = None  # the world with no policy, if cleared here
         if now is not None and ahead and self._looks_ahead:
             guesses = self._log_guesses()  # last round's markets, for the future's searches
-            ev, out = now, now.outcome
-            self.last_outcome = out
+            ev = now
+            self.last_outcome = ev.outcome
             future, no_policy = self._future_and_no_policy(specs, r, ahead, guesses)
         else:
             ev, future = self._now_and_future(specs, r, ahead, now)
-            out = ev.outcome
-            self.last_outcome = out
+            self.last_outcome = ev.outcome
         self._cache.clear()
+        if no_policy is None:
+            no_policy = self.evaluate(
+                [(frozenset(), 1.0, NORMAL)], r, capacity=self.recorder.no_policy_available(),
+                shocks=self._luck_arrays(r),
+            )  # fmt: skip
+        return ev, future, no_policy
 
-        # Stability: would any member gain by leaving, would any outsider gain by joining.
+    def _stability(self, ev: Evaluation, members: frozenset[str], move: SupplierMove) -> Stability:
+        """The round's stability report: would any member gain by leaving, would any outsider
+        gain by joining (package 0 of `ev` the round as played, then each country toggled).
+        Keeps each member's gain from staying for the supplier's next offer (`last_margins`)."""
         margins: dict[str, float] = {}
         would_leave, would_join = [], []
         util = ev.util.tolist()
-        for n, a in enumerate(others):
+        for n, a in enumerate(self.countries):
             i = self.index[a]
             if a in members:
                 g = util[0][i] - util[n + 1][i]
@@ -2123,252 +2075,7 @@ class BlocModel(mesa.Model):
         if move.action is SupplierAction.SIDE_OFFER and move.target in margins:
             w = self.weights[self.index[move.target], COMPONENTS.index("retaliation")]
             self.last_margins[move.target] += move.offer * w
-        ry = self.config.round_years
-        fiscal = float((out.gap_payments[0] + out.stock_spending[0]).sum())
-        welfare = self._welfare(r, out, ev.comp[0], no_policy)  # the capacity it cleared with
-        if r > 0:
-            self._flows_and_capacity(out, ry, move, r)
-            self._exits(r, ev, future, others, decisions)
-        if move.action is not SupplierAction.NORMAL and r > 0:
-            self._event(r, self.supplier_id, move.action.value, f"The supplier {move.reason}")
-
-        row: dict[str, Any] = {
-            "round": r,
-            "day": r * self.config.time.round_days,
-            "members": "+".join(sorted(members)),
-            "n_members": len(members),
-            "instrument": self.instrument.value,
-            "penalty": self.penalty,
-            "supplier_action": move.action.value,
-            "supplier_target": move.target or ",".join(move.minerals),
-            "fiscal_cost": fiscal,
-            "support_ratio": float(out.support_ratio[0].min()),
-            "tariff_revenue": float(out.tariff_revenue[0].sum()),
-            **welfare,
-            "stockpile_fund": self.fund,
-            # the stock as members count it: what its tonnes would fetch sold (its book value;
-            # the purchases are an asset, not all loss), less the share released
-            "stock_value": float(self.stock_book.sum()),
-            "fund_exhausted": self.fund_exhausted,
-            "internally_stable": not would_leave,
-            "externally_stable": not would_join,
-            "would_leave": "+".join(would_leave),
-            "would_join": "+".join(would_join),
-            "levers_changed": any(x["round"] == r for x in self.lever_log),
-        }
-        # Plain floats in bulk (.tolist()): per-element numpy scalars are most of a record's cost.
-        columns = {
-            "floor": self.floors,
-            "world_price": out.world_price[0],
-            "bloc_price": out.bloc_price[0],
-            "bloc_share": out.bloc_share[0],
-            "supplier_share": out.supplier_share[0],
-            "stockpiled": out.stock_purchases[0] * ry,
-            "stock_held": self.stock_held,
-            "secured": out.secured[0],
-        }
-        values = np.array(list(columns.values()), dtype=float).T.ravel().tolist()
-        if len(self._columns) != len(values):  # the per-mineral column names, made once
-            self._columns = [f"{name}_{m}" for m in self.minerals for name in columns]
-        row.update(zip(self._columns, values))
-        self._rounds.append(row)
-
-        utility = util[0]
-        weighted = (ev.comp[0] * self.weights).tolist()
-        for a in self.actor_ids:
-            i = self.index[a]
-            is_sup = a == self.supplier_id
-            arow: dict[str, Any] = {
-                "round": r,
-                "actor": a,
-                "name": self.supplier_agent.name if is_sup else self.country_agents[a].name,
-                "member": a in members,
-                "decision": move.action.value if is_sup else decisions.get(a, ""),
-                "strategy": (
-                    self.supplier_agent.strategy if is_sup else self.country_agents[a].strategy
-                ).name,
-                "utility": utility[i],
-                "margin": margins.get(a, float("nan")),
-            }
-            arow.update(zip(COMPONENTS, weighted[i]))
-            self._actors.append(arow)
-            (self.supplier_agent if is_sup else self.country_agents[a]).utility = utility[i]
-        self.datacollector.collect(self)
-
-    def _welfare(
-        self, r: int, out: Outcome, comp: np.ndarray, ev0: Evaluation | None = None
-    ) -> dict[str, float]:
-        """Money for those at no table, and for the world, in round r, against the same world
-        with no policy (`NoPolicyWorld`: no bloc, the supplier selling normally and making none
-        of the scenario's scheduled moves, the same outages, demand swings, surprises and
-        scheduled changes in demand, and capacity that has invested and closed with no policy
-        since the opening), USD/yr: the rest-of-world producers' surplus and their
-        buyers' consumer surplus, and the world's money: the change in every actor's money
-        components (producer surplus, consumer cost, tariffs, fiscal outlays, side deals, market
-        access) plus the rest of the world's. The round's luck is in both, so it cancels. `ev0`:
-        the world with no policy cleared already (see `_future_and_no_policy`), if it was."""
-        w = self.no_policy
-        cap, fringe = self._no_policy_available()
-        if ev0 is None:
-            ev0 = self.evaluate(
-                [(frozenset(), 1.0, NORMAL)], r, capacity=(cap, fringe), shocks=self._luck_arrays(r)
-            )
-        w.outcome = base = ev0.outcome
-        producers, buyers = self._fringe_money(out.world_price[0], out.fringe_demand[0])
-        producers0, buyers0 = self._fringe_money(base.world_price[0], base.fringe_demand[0], fringe)
-        actors = float(comp[:, _MONEY].sum()) - float(ev0.comp[0][:, _MONEY].sum())
-        return {
-            "rest_of_world_producers": producers - producers0,
-            "rest_of_world_buyers": buyers - buyers0,
-            "world_money": actors + (producers - producers0) + (buyers - buyers0),
-        }
-
-    def _no_policy_available(self) -> tuple[np.ndarray, np.ndarray]:
-        """The world with no policy's capacity that can produce this round (its own installed
-        capacity, less this round's outages), (A, M) and (M,)."""
-        w = self.no_policy
-        if not self.outage.any():
-            return w.capacity, w.fringe_capacity
-        return w.capacity * (1 - self.outage[:-1]), w.fringe_capacity * (1 - self.outage[-1])
-
-    def _fringe_money(
-        self, price: np.ndarray, bought: np.ndarray, capacity: np.ndarray | None = None
-    ) -> tuple[float, float]:
-        """The rest of the world's producers' surplus on their ramps at `price` (with the
-        capacity that could produce: `capacity`, or this round's, outages out), and their
-        buyers' consumer surplus lost against the reference prices buying `bought` there (on
-        their demand curves, as the actors'), USD/yr."""
-        d = self.data
-        cap = self._available()[1] if capacity is None else capacity
-        return fringe_money_kernel(
-            price, bought, self._fringe_lo, self._fringe_width, cap, d.ref_price, d.elasticity
-        )
-
-    def _record_specs(self, members: frozenset[str], move: SupplierMove) -> list:
-        """The round as played, then each country toggled in or out (for the stability report)."""
-        toggled = self._toggled.get(members)
-        if toggled is None:  # a function of the member set alone: kept for the run
-            toggled = self._toggled[members] = [members ^ {a} for a in self.countries]
-        return [(members, 1.0, move)] + [(t, 1.0, move) for t in toggled]
-
-    def _flows_and_capacity(self, out: Outcome, ry: float, move: SupplierMove, r: int) -> None:
-        spent = float(out.stock_spending[0].sum()) * ry
-        if spent > 0:
-            self.stock_held += out.stock_purchases[0] * ry
-            # bought at the world price, worth what the tonnes would fetch sold (the kernels'
-            # `_stock_kept`, for every mineral at once)
-            price = np.maximum(out.world_price[0], 1e-300)
-            kept = np.minimum(1.0, self.stock_mark / price) * self.profiles.stock_resale
-            self.stock_book += kept * out.stock_spending[0] * ry
-            self.fund = max(self.fund - spent, 0.0)
-            if self.fund <= 1e-6 * max(self.fund_initial, 1.0) and not self.fund_exhausted:
-                self.fund, self.fund_exhausted = 0.0, True
-                self._event(
-                    r, "", "fund_exhausted",
-                    "The stockpile fund ran dry: the floors can no longer be defended",
-                )  # fmt: skip
-        self._release_stock(out, ry, r)
-        inv = self.config.investment
-        members = self.members
-        # The share of the countries with anything at stake that are in (a country with no
-        # production, consumption or trade counts for nothing either way).
-        at_stake = [a for a in self.countries if self.stake[a] > 1.0]
-        cohesion = len([a for a in at_stake if a in members]) / max(len(at_stake), 1)
-        credible = cohesion >= inv.credibility_threshold and not self.fund_exhausted
-        arriving = self.pipeline.popleft() if self.lag_rounds else self.base_idle
-        cap, additions, self.losing, closed = capacity_kernel(
-            self.capacity,
-            self.fringe_capacity,
-            out.producer_price[0],
-            out.world_price[0],
-            self.data.cost,
-            self.data.fringe_cost,
-            self.data.spread,
-            np.array(self._member_rows.get(members) or [a in members for a in self.actor_ids]),
-            credible,
-            ry,
-            inv.rate,
-            inv.retirement,
-            self.base_margin,
-            self.base_idle,
-            self.losing,
-            self.closure_rounds,
-            self.data.supplier,
-            arriving,
-            bool(self.lag_rounds),
-        )
-        if self.lag_rounds:
-            self.pipeline.append(additions)
-        self.capacity, self.fringe_capacity = cap[:-1], cap[-1]
-        self._report_closures(r, closed)
-        # The world with no policy invests and closes by its own prices (no member, no floor).
-        w = self.no_policy
-        cap, additions, w.losing, _ = capacity_kernel(
-            w.capacity,
-            w.fringe_capacity,
-            w.outcome.producer_price[0],
-            w.outcome.world_price[0],
-            self.data.cost,
-            self.data.fringe_cost,
-            self.data.spread,
-            self._no_members,
-            False,
-            ry,
-            inv.rate,
-            inv.retirement,
-            self.base_margin,
-            self.base_idle,
-            w.losing,
-            self.closure_rounds,
-            self.data.supplier,
-            w.pipeline.popleft() if self.lag_rounds else self.base_idle,
-            bool(self.lag_rounds),
-        )
-        if self.lag_rounds:
-            w.pipeline.append(additions)
-        w.capacity, w.fringe_capacity = cap[:-1], cap[-1]
-        # What a stock bought from the next round would fetch sold: this round's price with no
-        # policy (the same luck, no bloc, no support; `_stock_kept`).
-        self.stock_mark[:] = w.outcome.world_price[0]
-
-    def _release_stock(self, out: Outcome, ry: float, r: int) -> None:
-        """Export controls cut members' supply from the supplier: the stockpile releases to
-        members what it holds, up to the supply cut off this round."""
-        if not self.stock_held.any() or not self.members:
-            return
-        flood, aimed, blanket, _ = self._shock_arrays(r)
-        blanket = blanket[0]
-        row = self._move_row(self.last_move)
-        M = len(self.minerals)
-        for j, m in enumerate(self.minerals):
-            hit = min(aimed[j] + blanket[j] + row[M + j] + row[2 * M + j], 1.0)
-            if hit <= 0 or self.stock_held[j] <= 0:
-                continue
-            idx = [self.index[a] for a in sorted(self.members)]  # a fixed order: the same sum
-            exposed = float((self.data.exposure[idx, j] * self.data.consumption[idx, j]).sum())
-            cut = hit * exposed * ry
-            release = min(self.stock_held[j], cut)
-            self.stock_book[j] *= 1.0 - release / self.stock_held[j]
-            self.stock_held[j] -= release
-            self._event(
-                r, "", "stock_released",
-                f"The bloc's stockpile released {release:,.0f} t of {self._mineral_name(m)} to "
-                f"members, against {cut:,.0f} t of supply cut off by export controls",
-            )  # fmt: skip
-
-    def _report_closures(self, r: int, closed: np.ndarray) -> None:
-        """Say in the narrative who closed capacity for good this round, and how much."""
-        rows, cols = (closed > self._reported_closure).nonzero()
-        if not len(rows):
-            return
-        names = [*(self._name(a) for a in self.actor_ids), "rest-of-world producers"]
-        for i, j in zip(rows, cols):
-            self._event(
-                r, self.actor_ids[i] if i < len(self.actor_ids) else "", "closure",
-                f"{names[i]} closed {closed[i, j]:,.0f} t a year of "
-                f"{self._mineral_name(self.minerals[j])} capacity after more than a year under "
-                "its cash cost",
-            )  # fmt: skip
+        return Stability(margins, would_leave, would_join)
 
     def _name(self, actor: str) -> str:
         if actor == self.supplier_id:
@@ -2436,9 +2143,7 @@ class BlocModel(mesa.Model):
         )
 
     def _event(self, r: int, actor: str, kind: str, text: str) -> None:
-        self._events.append({"round": r, "actor": actor, "kind": kind, "text": text})
-        if actor:
-            self.history.append((r, actor, kind))
+        self.recorder.event(r, actor, kind, text)
 
     # ------------------------------------------------------------------------------------------
     # Settings as a scenario
@@ -2503,21 +2208,24 @@ class BlocModel(mesa.Model):
 
     @property
     def rounds_df(self) -> pd.DataFrame:
-        return pd.DataFrame(self._rounds)
+        """One row a round (round 0 is the opening): see `Recorder.rounds_df`."""
+        return self.recorder.rounds_df
 
     @property
     def actors_df(self) -> pd.DataFrame:
-        return pd.DataFrame(self._actors)
+        """One row a round and actor: see `Recorder.actors_df`."""
+        return self.recorder.actors_df
 
     @property
     def events_df(self) -> pd.DataFrame:
-        return pd.DataFrame(self._events, columns=["round", "actor", "kind", "text"])
+        """The narrative, one row an event: see `Recorder.events_df`."""
+        return self.recorder.events_df
 
     @property
     def event_count(self) -> int:
         """Events told so far (rows of `events_df`): where a caller's own events of the same
         moment go among them (the workshop's rooms tell theirs in the order they happened)."""
-        return len(self._events)
+        return self.recorder.event_count
 
 
 _NO_GUESS_YET = object()  # BlocModel._guess_of before the first guess is made
@@ -2537,14 +2245,6 @@ def _plain(changes: Mapping[str, Any]) -> dict[str, Any]:
             v = v.value
         out[k] = v
     return out
-
-
-def _slice(ev: Evaluation, start: int, stop: int) -> Evaluation:
-    """Packages start..stop of a batch, as an Evaluation of their own."""
-    km, kam = ev.cleared
-    return Evaluation(
-        ev.comp[start:stop], ev.util[start:stop], (km[:, start:stop], kam[:, start:stop])
-    )
 
 
 def _move_key(move: SupplierMove) -> tuple:

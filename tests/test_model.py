@@ -443,14 +443,14 @@ def test_the_records_two_state_batch_clears_each_package_as_its_own_batch_would(
     bit."""
     m = BlocModel(default, rng=3).run(5)
     r, members, normal = m.round, m.members, SupplierMove(SupplierAction.NORMAL)
-    specs = m._record_specs(members, m.last_move)
+    specs = m.recorder.record_specs(members, m.last_move)
     ahead = [0, *(n + 1 for n, a in enumerate(m.countries) if a in members)]
     played = m.last_outcome
     last_round = m._log_guesses()
     m.last_outcome = m.baseline  # other starting prices for the world with no policy
     future, no_policy = m._future_and_no_policy(specs, r, ahead, last_round)
     alone0 = m.evaluate(
-        [(frozenset(), 1.0, normal)], r, m._no_policy_available(), m._luck_arrays(r)
+        [(frozenset(), 1.0, normal)], r, m.recorder.no_policy_available(), m._luck_arrays(r)
     )
     m.last_outcome = played
     alone = m.evaluate([specs[k] for k in ahead], r, m._future_capacity(), m._future_shocks(r))
@@ -463,6 +463,4 @@ def test_the_records_two_state_batch_clears_each_package_as_its_own_batch_would(
 
 def _rows(ev, n):
     """The first n packages of a batch, as an Evaluation of their own."""
-    from negotiation.model import _slice
-
-    return _slice(ev, 0, n)
+    return ev.rows(0, n)
