@@ -38,6 +38,7 @@ from agents.base import Strategy
 from agents.views import CountryView, Forecast, SupplierView
 from negotiation._kernels import batch_kernel, future_capacity_kernel
 from negotiation.evaluator import Evaluation, Future, NoPolicyWorld, PackageSpec
+from negotiation.levers import LeverStore, per_tonne
 from negotiation.market import MarketData, Outcome, Policies, clear, kernel_ready, log_guess
 from negotiation.payoffs import Profiles
 from negotiation.protocol import (
@@ -52,12 +53,9 @@ from negotiation.protocol import (
 from negotiation.recorder import Recorder, Stability
 from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from negotiation.types import (
-    COMPONENT_LABELS,
     COMPONENTS,
     COST_SHARING_LABELS,
     INSTRUMENT_CODES,
-    INSTRUMENT_LABELS,
-    LEVER_LABELS,
     Action,
     CounterOption,
     Decision,
@@ -89,18 +87,6 @@ _DONE = {
 SCALES: tuple[float, ...] = (0.8, 1.0, 1.25)
 NORMAL = SupplierMove(SupplierAction.NORMAL, reason="sells normally")
 
-#: Live levers: they act from the next round. Structural settings act on reset.
-LEVERS = (
-    "floors",
-    "instrument",
-    "penalty",
-    "cost_sharing",
-    "supplier_strategy",
-    "aggressiveness",
-    "weights",
-    "patience",
-)
-
 
 class AwaitingDecisions(RuntimeError):
     """The round cannot be played yet: people at these seats have not decided."""
@@ -108,12 +94,6 @@ class AwaitingDecisions(RuntimeError):
     def __init__(self, seats: list[str]):
         self.seats = seats
         super().__init__(f"waiting for decisions from: {', '.join(seats)}")
-
-
-def _per_tonne(usd: float) -> str:
-    """A price per tonne in words: whole dollars, or three figures under $100 (so that a change
-    of a small floor still shows)."""
-    return f"${usd:,.0f}/t" if usd >= 100 else f"${usd:.3g}/t"
 
 
 class Table(NamedTuple):
@@ -242,11 +222,12 @@ class BlocModel(mesa.Model):
 
         self.round = 0
         self.last_move: SupplierMove = NORMAL
-        self.pending: dict[str, Any] = {}
-        self.lever_log: list[dict[str, Any]] = []
         self.history: list[tuple[int, str, str]] = []
         #: The run's records and the books a round's close moves (`negotiation.recorder`).
         self.recorder = Recorder(self)
+        #: The live levers: changes waiting, the scenario's schedule, the log
+        #: (`negotiation.levers`).
+        self.levers = LeverStore(self, ((c.round, c.changes()) for c in sc.levers))
         self.last_margins: dict[str, float] = {}
         self.last_outcome: Outcome | None = None
         self._cache: dict[tuple, tuple[Evaluation, int, int]] = {}
@@ -278,7 +259,7 @@ class BlocModel(mesa.Model):
             before_record
         )
 
-        self._apply_levers(
+        self.levers.apply(
             {
                 k: v
                 for k, v in dict(
@@ -298,11 +279,7 @@ class BlocModel(mesa.Model):
         )
         if stockpile_fund is not None:
             self.fund = self.fund_initial = float(stockpile_fund)
-        self.schedule: dict[int, dict[str, Any]] = {}
-        for change in sc.levers:
-            self.schedule.setdefault(change.round, {}).update(change.changes())
-        self.lever_history: list[tuple[int, dict[str, Any]]] = []
-        self.opening = self._settings()
+        self.levers.opening = self.levers.settings()
         # Mesa's DataCollector, for `mesa.batch_run` and Mesa users: a few figures of each
         # round's record (the full records are `rounds_df`, `actors_df`, `events_df`: hundreds
         # of columns, kept as rows for speed and written by `negotiation.records`).
@@ -652,117 +629,28 @@ class BlocModel(mesa.Model):
     # Levers
 
     def set_levers(self, **changes: Any) -> None:
-        """Change live levers; they act from the next round (and are logged on the charts)."""
-        unknown = set(changes) - set(LEVERS) - {"strategies"}
-        if unknown:
-            raise ValueError(f"unknown lever(s): {', '.join(sorted(unknown))}")
-        self.pending.update(changes)
+        """Change live levers; they act from the next round (and are logged on the charts).
+
+        Parameters
+        ----------
+        **changes
+            Live levers (`LEVERS`: floors, instrument, penalty, cost_sharing,
+            supplier_strategy, aggressiveness, weights, patience; or strategies) and their new
+            values. They wait in `levers.pending` (`negotiation.levers.LeverStore`) until the next
+            round opens.
+
+        Raises
+        ------
+        ValueError
+            For a name that is not a live lever.
+        """
+        self.levers.set(**changes)
 
     def _apply_levers(
         self, changes: Mapping[str, Any], log: bool = True, at_round: int | None = None
     ) -> None:
-        for name, value in changes.items():
-            before, before_parts = self._lever_value(name), self._lever_parts(name)
-            if name == "floors":
-                for m in value:
-                    if m not in self.minerals:
-                        raise ValueError(f"floors: unknown mineral {m!r}")
-                self.floors = np.array(
-                    [float(value.get(m, f)) for m, f in zip(self.minerals, self.floors)]
-                )
-            elif name == "instrument":
-                self.instrument = Instrument(value)
-            elif name == "penalty":
-                if not 0 <= float(value) <= 2:
-                    raise ValueError(f"penalty must be between 0 and 2 (got {value})")
-                self.penalty = float(value)
-            elif name == "cost_sharing":
-                self.cost_sharing = dict(value) if isinstance(value, Mapping) else str(value)
-            elif name == "supplier_strategy":
-                strat = value if isinstance(value, Strategy) else make_strategy(value, "supplier")
-                self.supplier_agent.strategy = strat
-            elif name == "aggressiveness":
-                self.aggressiveness = float(np.clip(value, 0.0, 1.0))
-            elif name == "strategies":
-                for aid, strat in value.items():
-                    if aid == self.supplier_id:
-                        self._apply_levers({"supplier_strategy": strat}, log=False)
-                        continue
-                    s = strat if isinstance(strat, Strategy) else make_strategy(strat, "country")
-                    self._agent(aid).strategy = s
-            elif name == "weights":
-                for aid, w in value.items():
-                    for comp, x in w.items():
-                        if comp not in COMPONENTS:
-                            raise ValueError(f"weights.{aid}: unknown component {comp!r}")
-                        self.weights[self.index[aid], COMPONENTS.index(comp)] = float(x)
-            elif name == "patience":
-                for aid, p in value.items():
-                    self._agent(aid).patience = int(p)
-            if log:
-                after = self._lever_value(name)
-                r = self.round if at_round is None else at_round
-                self.lever_log.append({"round": r, "lever": name, "before": before, "after": after})
-                self._event(r, "", "lever", self._lever_text(name, before_parts))
-
-    def _lever_parts(self, name: str) -> dict[str, str]:
-        """A lever's value in words, part by part (one part, labelled "", for a single value):
-        display names, never ids, so that the events read as sentences."""
-        actor = {a: self.config.actors[a].name for a in self.actor_ids}
-        if name == "floors":
-            return {
-                self.config.minerals[m].name.split(" (")[0]: _per_tonne(f) if f > 0 else "no floor"
-                for m, f in zip(self.minerals, self.floors)
-            }
-        if name == "instrument":
-            return {"": INSTRUMENT_LABELS[self.instrument.value]}
-        if name == "penalty":
-            return {"": f"{self.penalty:.0%}"}
-        if name == "cost_sharing":
-            if isinstance(self.cost_sharing, Mapping):
-                total = sum(self.cost_sharing.values()) or 1.0
-                table = ", ".join(
-                    f"{actor.get(a, a)} {x / total:.0%}" for a, x in self.cost_sharing.items()
-                )
-                return {"": f"the table ({table})"}
-            return {"": COST_SHARING_LABELS.get(self.cost_sharing, self.cost_sharing)}
-        if name == "supplier_strategy":
-            return {"": self.supplier_agent.strategy.name}
-        if name == "aggressiveness":
-            return {"": f"{self.aggressiveness:.0%}"}
-        if name == "strategies":
-            return {actor[a]: ag.strategy.name for a, ag in self.country_agents.items()}
-        if name == "weights":
-            w = self.weights
-            return {
-                f"{actor[a]}'s weight on {COMPONENT_LABELS[c]}": f"{w[self.index[a], j]:g}"
-                for a in self.countries
-                for j, c in enumerate(COMPONENTS)
-            }
-        if name == "patience":
-            return {actor[a]: f"{ag.patience} rounds" for a, ag in self.country_agents.items()}
-        return {}
-
-    def _lever_value(self, name: str) -> str:
-        """A lever's whole value in words (the lever log's before and after)."""
-        return "; ".join(
-            f"{part} {value}" if part else value for part, value in self._lever_parts(name).items()
-        )
-
-    def _lever_text(self, name: str, before: Mapping[str, str]) -> str:
-        """The event of a lever change: the parts that changed, old and new values in words."""
-        after = self._lever_parts(name)
-        what = LEVER_LABELS.get(name, name)
-        changed = [
-            f"{part} {before.get(part, '')} -> {value}"
-            if part
-            else f"{before.get(part)} -> {value}"
-            for part, value in after.items()
-            if before.get(part) != value
-        ]
-        if not changed:
-            return f"Lever set: {what} unchanged ({self._lever_value(name)})"
-        return f"Lever changed: {what}: {'; '.join(changed)}"
+        """Set levers now (`LeverStore.apply`): the convener's floors and an agreed counter."""
+        self.levers.apply(changes, log, at_round)
 
     def _agent(self, aid: str) -> CountryAgent:
         if aid not in self.country_agents:
@@ -1312,11 +1200,7 @@ class BlocModel(mesa.Model):
         r = self.round + 1
         if self._prepared is not None and self._prepared.round == r:
             return self._prepared
-        changes = {**self.schedule.get(r, {}), **self.pending}
-        self.pending = {}
-        if changes:
-            self.lever_history.append((r, _plain(changes)))
-            self._apply_levers(changes, at_round=r)
+        self.levers.take_effect(r)
         self._draw_round(r)
         members = self.members
         if any(self._design_round(t, r) and t.designs for t in self.active_tracks(r)):
@@ -1889,7 +1773,7 @@ class BlocModel(mesa.Model):
         for m, f in (terms.get("floors") or {}).items():
             old = float(self.floors[self.minerals.index(m)])
             if abs(f - old) > 1e-9 * max(old, 1.0):
-                parts.append(f"the {names[m]} floor at {_per_tonne(float(f))}")
+                parts.append(f"the {names[m]} floor at {per_tonne(float(f))}")
         if "penalty" in terms:
             parts.append(f"an outsider penalty of {float(terms['penalty']):.0%}")
         if "cost_sharing" in terms:
@@ -2148,34 +2032,13 @@ class BlocModel(mesa.Model):
     # ------------------------------------------------------------------------------------------
     # Settings as a scenario
 
-    def _settings(self) -> dict[str, Any]:
-        """The live levers and agent settings now, as plain data in scenario terms."""
-        return {
-            "floors": {m: float(f) for m, f in zip(self.minerals, self.floors)},
-            "instrument": self.instrument.value,
-            "penalty": self.penalty,
-            "cost_sharing": self.cost_sharing,
-            "stockpile_fund": self.fund_initial,
-            "supplier_strategy": self.supplier_agent.strategy.name,
-            "aggressiveness": self.aggressiveness,
-            "strategies": {a: ag.strategy.name for a, ag in self.country_agents.items()},
-            "strategy_params": {
-                a: dict(ag.strategy._init_kwargs) for a, ag in self.country_agents.items()
-            },
-            "patience": {a: ag.patience for a, ag in self.country_agents.items()},
-            "weights": {
-                a: dict(zip(COMPONENTS, (float(x) for x in self.weights[i])))
-                for a, i in self.index.items()
-            },
-        }
-
     def to_scenario(self) -> Scenario:
         """A scenario that replays this run: the opening settings, every lever changed since (as
         a schedule), the number of rounds and the seed. `bloc run` on it gives the same records."""
         from negotiation.scenario import scenario_to_dict, validate
 
         data = scenario_to_dict(self.config)
-        o = self.opening
+        o = self.levers.opening
         data["policy"].update(
             floors={m: f for m, f in o["floors"].items() if f > 0},
             instrument=o["instrument"],
@@ -2191,7 +2054,7 @@ class BlocModel(mesa.Model):
                 actor["strategy_params"] = o["strategy_params"][a]
             actor["weights"] = o["weights"][a]
         data["time"]["rounds"] = self.rounds
-        data["levers"] = [{"round": r, **changes} for r, changes in self.lever_history]
+        data["levers"] = [{"round": r, **changes} for r, changes in self.levers.history]
         if self.seed is not None:
             data["seed"] = self.seed
         return validate(data, f"{self.config.meta.name} (exported)")
@@ -2229,22 +2092,6 @@ class BlocModel(mesa.Model):
 
 
 _NO_GUESS_YET = object()  # BlocModel._guess_of before the first guess is made
-
-
-def _plain(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Lever changes as data a scenario file can hold (strategies by name)."""
-    out: dict[str, Any] = {}
-    for k, v in changes.items():
-        if isinstance(v, Strategy):
-            v = v.name
-        elif k == "strategies":
-            v = {a: (x.name if isinstance(x, Strategy) else x) for a, x in v.items()}
-        elif isinstance(v, Mapping):
-            v = {a: (dict(x) if isinstance(x, Mapping) else x) for a, x in v.items()}
-        elif isinstance(v, Instrument):
-            v = v.value
-        out[k] = v
-    return out
 
 
 def _move_key(move: SupplierMove) -> tuple:

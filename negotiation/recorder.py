@@ -430,7 +430,7 @@ class Recorder:
             "externally_stable": not stability.would_join,
             "would_leave": "+".join(stability.would_leave),
             "would_join": "+".join(stability.would_join),
-            "levers_changed": any(x["round"] == r for x in m.lever_log),
+            "levers_changed": any(x["round"] == r for x in m.levers.log),
         }
         # Plain floats in bulk (.tolist()): per-element numpy scalars are most of a record's cost.
         columns = {
