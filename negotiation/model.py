@@ -20,7 +20,6 @@ any stochastic strategy.
 
 from __future__ import annotations
 
-import copy
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,10 +35,9 @@ from agents import make_strategy
 from agents.actors import CountryAgent, SupplierAgent
 from agents.base import Strategy
 from agents.views import CountryView, Forecast, SupplierView
-from negotiation._kernels import batch_kernel, future_capacity_kernel
-from negotiation.evaluator import Evaluation, Future, NoPolicyWorld, PackageSpec
+from negotiation.evaluator import NORMAL, Evaluation, Evaluator, Future, NoPolicyWorld, PackageSpec
 from negotiation.levers import LeverStore, per_tonne
-from negotiation.market import MarketData, Outcome, Policies, clear, kernel_ready, log_guess
+from negotiation.market import MarketData, Outcome, Policies
 from negotiation.payoffs import Profiles
 from negotiation.protocol import (
     RULE_WORDS,
@@ -55,7 +53,6 @@ from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from negotiation.types import (
     COMPONENTS,
     COST_SHARING_LABELS,
-    INSTRUMENT_CODES,
     Action,
     CounterOption,
     Decision,
@@ -85,7 +82,6 @@ _DONE = {
 
 #: Floor scales every invitee evaluates: the proposal, and the counter-proposals it may make.
 SCALES: tuple[float, ...] = (0.8, 1.0, 1.25)
-NORMAL = SupplierMove(SupplierAction.NORMAL, reason="sells normally")
 
 
 class AwaitingDecisions(RuntimeError):
@@ -184,12 +180,14 @@ class BlocModel(mesa.Model):
         self.rounds = int(rounds if rounds is not None else sc.time.rounds)
         if self.rounds < 1:
             raise ValueError(f"rounds must be at least 1 (got {self.rounds})")
-        self._shocks: dict[int, tuple[np.ndarray, ...]] = {}
         self.minerals = sc.mineral_ids
         self.actor_ids = sc.actor_ids
         self.countries = sc.country_ids
         self.index = {a: i for i, a in enumerate(self.actor_ids)}
         self.supplier_id = sc.supplier.actor
+        #: The model's market evaluations, its one way into the compiled kernels
+        #: (`negotiation.evaluator`).
+        self.evaluator = Evaluator(self)
         self._build_arrays(sc)
         self._build_uncertainty(sc)
 
@@ -230,20 +228,9 @@ class BlocModel(mesa.Model):
         self.levers = LeverStore(self, ((c.round, c.changes()) for c in sc.levers))
         self.last_margins: dict[str, float] = {}
         self.last_outcome: Outcome | None = None
-        self._cache: dict[tuple, tuple[Evaluation, int, int]] = {}
-        self._guess_of: Outcome | None | object = _NO_GUESS_YET
-        self._key_of: str | Mapping[str, float] | None = None
-        self._key = np.empty(0)
-        self._guess: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
-        self._member_rows: dict[frozenset[str], tuple[bool, ...]] = {}
-        self._member_arrays: dict[tuple[frozenset[str], ...], np.ndarray] = {}
-        self._move_arrays: dict[tuple, np.ndarray] = {}
         #: `_verdicts`' members in sorted order, their rows and tolerances, by member set (the
         #: stakes are the scenario's: fixed for the run)
         self._voters: dict[frozenset[str], tuple[list[str], np.ndarray, dict[str, float]]] = {}
-        self._terms_of: tuple | None = None  # what `_terms_rows` last made its rows of
-        self._terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self._n_floored = 1
         self._prepared: Prepared | None = None
         #: The package on the table in the last round played and the one agreed (None before
         #: round 1).
@@ -349,7 +336,7 @@ class BlocModel(mesa.Model):
             stock_resale=sc.policy.stockpile_resale,
             stock_mark=self.stock_mark,
         )
-        self.baseline = self._no_policy_outcome()
+        self.baseline = self.evaluator.no_policy_outcome()
         self.stock_mark[:] = self.baseline.world_price[0]
         # The calibration: the markets with no bloc and no supplier move. Dependence on the
         # supplier is measured against its share here (where it mines nothing its leverage is in
@@ -358,19 +345,7 @@ class BlocModel(mesa.Model):
         base_share = np.ascontiguousarray(share)
         self.profiles = replace(self.profiles, base_supplier_share=base_share)
         self.base_supplier_share = dict(zip(self.minerals, share.tolist()))
-        p = self.profiles
-        self._profile_args = (
-            p.risk_premium,
-            p.openness_value,
-            float(p.strategic_weight),
-            base_share,
-            self.stock_held,
-            covered,
-            np.array(p.trade_eps, dtype=float),
-            self.fiscal_capacity,
-            float(p.stock_resale),
-            self.stock_mark,
-        )
+        self.evaluator.use_profiles(self.profiles)
         # Every actor's stake (the size of its interests, USD/yr): strategies' thresholds are
         # fractions of it. At least $1 a year, so that an actor with no stake divides safely.
         self.stake = {
@@ -437,7 +412,7 @@ class BlocModel(mesa.Model):
         # on now (the chance it still is) and of today's demand swing (its AR(1) decay).
         lag = round(sc.investment.lag_days / days)
         end = min(days / u.surprise_days, 1.0)  # a surprise's chance of ending in a round
-        self._fades = (float((1.0 - end) ** lag), self._demand_memory**lag)
+        self.evaluator.fades = (float((1.0 - end) ** lag), self._demand_memory**lag)
         #: share of the supplier's sales withheld by a surprise export control, by mineral
         self.surprise = np.zeros(M)
         self._surprise_left = np.zeros(M, dtype=np.int64)
@@ -447,9 +422,6 @@ class BlocModel(mesa.Model):
         self._p_outage = 1.0 - np.exp(-u.outage_rate * ry) if u.enabled else 0.0
         self._p_surprise = 1.0 - np.exp(-u.surprise_rate * ry) if u.enabled else 0.0
         self._drawn = 0  # the last round whose shocks were drawn
-        self._future_of: np.ndarray | None = None
-        self._available_of: tuple = (None, None, b"")  # what `_available` last computed from
-        self._available_now: tuple[np.ndarray, np.ndarray] | None = None  # and what it gave
         C = len(self.countries)
         #: each country's forecast error this round: a factor on each component of its forecast
         #: gains (log-normal, mean one; half its variance shared by the components the same thing
@@ -473,7 +445,7 @@ class BlocModel(mesa.Model):
             w = sc.actors[a].discount ** (ry * t)
             self._lam[i] = float((w * ramp).sum() / w.sum()) if H > 1 else 0.0
             self._annuity[i] = float(w.sum() * ry)
-        self._looks_ahead = bool(self._lam.any())  # anyone weighs the pipeline's deliveries
+        self.evaluator.looks_ahead = bool(self._lam.any())  # anyone weighs the deliveries
         # One-off costs of changing sides, as USD a year over the horizon.
         self._exit_cost = {
             a: f.exit_cost * self.stake[a] / self._annuity[self.index[a]] for a in self.countries
@@ -488,7 +460,7 @@ class BlocModel(mesa.Model):
         if r <= self._drawn:
             return
         self._drawn = r
-        self._shocks = {}
+        self.evaluator.forget_shocks()
         u = self.uncertainty
         M = len(self.minerals)
         g = self._world_rng
@@ -555,76 +527,6 @@ class BlocModel(mesa.Model):
         factors = np.exp(e * supplier_errors - e * e / 2).tolist()
         self.supplier_belief = dict(zip(self.countries, factors))
 
-    def _available(self) -> tuple[np.ndarray, np.ndarray]:
-        """Capacity that can produce this round (installed, less outages), (A, M) and (M,).
-        Computed again when the capacity arrays were replaced (each round: they are never
-        changed in place) or the outages' values changed (compared by content: they are changed
-        in place)."""
-        outage = self.outage.tobytes()
-        made = self._available_of
-        if made[0] is self.capacity and made[1] is self.fringe_capacity and made[2] == outage:
-            return self._available_now
-        if not self.outage.any():
-            now = self.capacity, self.fringe_capacity
-        else:
-            now = (
-                self.capacity * (1 - self.outage[:-1]),
-                self.fringe_capacity * (1 - self.outage[-1]),
-            )
-        self._available_now, self._available_of = now, (self.capacity, self.fringe_capacity, outage)
-        return now
-
-    def _future_capacity(self) -> tuple[np.ndarray, np.ndarray]:
-        """Installed capacity once the investment pipeline has delivered (what is ordered
-        arrives, retirement goes on; outages are over), (A, M) and (M,)."""
-        if self._future_of is self.capacity:  # capacity is a new array each round
-            return self._future
-        keep = 1.0 - self.config.investment.retirement * self.config.round_years
-        if self.pipeline:  # the arrivals in their order, (lag, A + 1, M)
-            cap = future_capacity_kernel(
-                self.capacity, self.fringe_capacity, np.array(self.pipeline), keep
-            )
-        else:
-            cap = np.vstack([self.capacity, self.fringe_capacity[None]])
-        self._future, self._future_of = (cap[:-1], cap[-1]), self.capacity
-        return self._future
-
-    def _no_policy_outcome(self) -> Outcome:
-        """The markets cleared with no bloc, no floors and no supplier move."""
-        A, M = self.data.cost.shape
-        zeros = np.zeros((1, M))
-        pol = Policies(
-            member=np.zeros((1, A), dtype=bool),
-            floors=zeros,
-            instrument=np.zeros(1, dtype=np.int64),
-            penalty=np.zeros(1),
-            stock_budget=zeros,
-            flood=zeros,
-            control=zeros,
-            demand_shift=np.ones((1, M)),
-            capacity=self.capacity[None],
-            fringe_capacity=self.fringe_capacity[None],
-        )
-        return clear(self.data, pol)
-
-    @property
-    def _base_key(self) -> np.ndarray:
-        """`_cost_key()` for the lever as set, computed again only when the lever changes."""
-        if self._key_of != self.cost_sharing:
-            self._key, self._key_of = self._cost_key(), copy.deepcopy(self.cost_sharing)
-        return self._key
-
-    def _cost_key(self, sharing: str | Mapping[str, float] | None = None) -> np.ndarray:
-        sharing = self.cost_sharing if sharing is None else sharing
-        if isinstance(sharing, Mapping):
-            return np.array([float(sharing.get(a, 0.0)) for a in self.actor_ids])
-        if sharing == "equal":
-            return np.ones(len(self.actor_ids))
-        # By value of consumption; a sliver of the total keeps a member with no consumption in
-        # the key (and the key the same whatever the unit of money).
-        value = self.data.consumption @ self.data.ref_price
-        return value + 1e-12 * max(float(value.sum()), 1e-300)
-
     # ------------------------------------------------------------------------------------------
     # Levers
 
@@ -677,62 +579,9 @@ class BlocModel(mesa.Model):
             tuple(self.floors.tolist()),
             self.instrument,
             self.penalty,
-            tuple(self._base_key.tolist()),
+            tuple(self.evaluator.base_key().tolist()),
             proposer,
         )
-
-    def _shock_arrays(self, r: int) -> tuple:
-        """The scheduled shocks of round r: supplier flood (a fraction of its capacity), export
-        controls aimed at members and blanket ones (shares of its sales withheld) and demand
-        multipliers, each (M,)."""
-        cached = self._shocks.get(r)
-        if cached is not None:
-            return cached
-        M = len(self.minerals)
-        flood, aimed, blanket, demand = np.zeros(M), np.zeros(M), np.zeros(M), np.ones(M)
-        for s in self.config.shocks:
-            end = s.start_round + s.duration - 1 if s.duration else self.rounds
-            if s.start_round <= r <= end:
-                j = self.minerals.index(s.mineral)
-                if s.kind == "flood":
-                    flood[j] += s.magnitude
-                elif s.kind == "export_control":
-                    controls = aimed if s.target == "members" else blanket
-                    controls[j] = min(1.0, controls[j] + s.magnitude)
-                else:
-                    demand[j] *= 1.0 + s.magnitude
-        # The random state drawn for the round (see `_draw_round`), and what is expected of it
-        # once the investment pipeline has delivered (`_future_shocks`): a surprise still on
-        # (each lasts a geometric time, of mean `surprise_days`) and the demand swing decayed
-        # (an AR(1) of memory `demand_memory_days`), over the investment lag.
-        fade_s, fade_d = self._fades
-        sched_demand = demand
-        demand = sched_demand * np.exp(self.demand_log)
-        luck_blanket = np.minimum(self.surprise, 1.0)[None]
-        self._shocks = {
-            r: (flood, aimed, np.minimum(blanket + self.surprise, 1.0)[None], demand[None])
-        }  # only this round is asked
-        zeros = np.zeros(M)
-        self._luck = {r: (zeros, zeros, luck_blanket, demand[None])}
-        later_demand = sched_demand * np.exp(self.demand_log * fade_d)
-        later_blanket = np.minimum(blanket + self.surprise * fade_s, 1.0)
-        self._later = {r: (flood, aimed, later_blanket[None], later_demand[None])}
-        return self._shocks[r]
-
-    def _future_shocks(self, r: int) -> tuple:
-        """`_shock_arrays` of round r as expected once the investment pipeline has delivered:
-        scheduled shocks and the supplier's last move as they are (taken to persist), the
-        round's surprises and demand swing faded by what is expected of them over the lag."""
-        self._shock_arrays(r)
-        return self._later[r]
-
-    def _luck_arrays(self, r: int) -> tuple:
-        """`_shock_arrays` of round r without the supplier's scheduled moves (a scenario's
-        floods and export controls: the supplier's moves in history): the world's luck (outages
-        aside: in the capacity) and the scheduled changes in demand, as the world with no policy
-        meets them."""
-        self._shock_arrays(r)
-        return self._luck[r]
 
     def evaluate(
         self,
@@ -741,125 +590,28 @@ class BlocModel(mesa.Model):
         capacity: tuple[np.ndarray, np.ndarray] | None = None,
         shocks: tuple | None = None,
     ) -> Evaluation:
-        """Clear one package per spec in one batch (see `PackageSpec`: members, floor scale,
-        supplier move, and optionally terms that set "floors" ({mineral: USD/t}), "penalty" and
-        "cost_sharing" for that package alone). `capacity`: the producers' (A, M) and the rest
-        of the world's (M,) capacity to clear with (default: what can produce now); `shocks`:
-        the round's as `_shock_arrays` gives them (the default)."""
-        r = self.round if r is None else r
-        cap, fringe = self._available() if capacity is None else capacity
-        shocks = self._shock_arrays(r) if shocks is None else tuple(kernel_ready(x) for x in shocks)
-        flood, aimed, blanket, demand = shocks
-        return self._batch(
-            specs,
-            kernel_ready(cap[None]),
-            kernel_ready(fringe[None]),
-            (flood[None], aimed[None], blanket, demand),
-        )
+        """Clear one package per spec in one batch and score every actor (`Evaluator.evaluate`).
 
-    def _batch(
-        self,
-        specs: Sequence[PackageSpec | tuple],
-        capacity: np.ndarray,
-        fringe: np.ndarray,
-        shocks: tuple,
-        state: list[int] | None = None,
-        guesses: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> Evaluation:
-        """`evaluate` in W states of the world at once: `capacity` (W, A, M), `fringe` (W, M),
-        `shocks` (flood, aimed and blanket export controls, demand shift) and `guesses` (log
-        world and bloc prices where the price searches start; default `_log_guesses()`), all
-        kernel-ready and each one row a state or one row shared by all, and `state` the state
-        of each package (default: all in the first)."""
-        # A batch holds a few member sets and supplier moves, each in many packages: each is
-        # one row, and a package is its picks (see `batch_kernel`).
-        if any(type(spec[0]) is not frozenset for spec in specs):
-            specs = [(frozenset(spec[0]), *spec[1:]) for spec in specs]
-        sets: dict[frozenset[str], int] = {}
-        which_set = [sets.setdefault(spec[0], len(sets)) for spec in specs]
-        moves = {id(spec[2]): spec[2] for spec in specs}
-        move_index = {i: n for n, i in enumerate(moves)}
-        which_move = [move_index[id(spec[2])] for spec in specs]
-        terms = self._terms_rows()  # the terms in force: row 0
-        which_terms = [0] * len(specs)
-        # A package with its own floors, penalty or cost-sharing key has its own terms row.
-        own_terms = [k for k, spec in enumerate(specs) if len(spec) > 3 and spec[3]]
-        if own_terms:
-            floors, penalty, key = [self.floors], [self.penalty], [self._base_key]
-            for k in own_terms:
-                own = specs[k][3]
-                which_terms[k] = len(floors)
-                own_floors = own.get("floors", {})
-                floors.append(
-                    [float(own_floors.get(m, f)) for m, f in zip(self.minerals, self.floors)]
-                )
-                penalty.append(float(own.get("penalty", self.penalty)))
-                sharing = own.get("cost_sharing")
-                key.append(self._base_key if sharing is None else self._cost_key(sharing))
-            terms = (
-                np.array(floors, dtype=float),
-                np.array(penalty, dtype=float),
-                np.array(key, dtype=float),
-            )
-        # The member rows of the batch's sets, kept by the sets in their order: a round's
-        # batches come back with the same few (the bloc, each country toggled in or out).
-        members = self._member_arrays.get(tuple(sets))
-        if members is None:
-            rows = self._member_rows
-            for mem in sets:
-                if mem not in rows:
-                    rows[mem] = tuple(a in mem for a in self.actor_ids)
-            if len(self._member_arrays) > 256:
-                self._member_arrays.clear()
-            members = np.array([rows[mem] for mem in sets], dtype=np.bool_)
-            self._member_arrays[tuple(sets)] = members
-        n_floored = self._n_floored
-        budget = 0.0 if self.fund_exhausted else self.fund / self.config.round_years / n_floored
-        guess, autarky_guess = self._log_guesses() if guesses is None else guesses
-        move_rows = [self._move_array(move) for move in moves.values()]
-        outcome, comp, util = batch_kernel(
-            self.data.kernel_args,
-            self._profile_args,
-            self.weights,
-            members,
-            move_rows[0][None] if len(move_rows) == 1 else np.array(move_rows),
-            terms,
-            np.array(
-                [which_set, which_move, which_terms, state or [0] * len(specs)], dtype=np.int64
-            ),
-            np.array([spec[1] for spec in specs], dtype=np.float64),
-            INSTRUMENT_CODES[self.instrument],
-            budget,
-            shocks,
-            capacity,
-            fringe,
-            guess,
-            autarky_guess,
-        )
-        return Evaluation(comp, util, outcome)
+        Parameters
+        ----------
+        specs
+            The packages (`PackageSpec`: members, floor scale, supplier move, and optionally
+            terms that set "floors" ({mineral: USD/t}), "penalty" and "cost_sharing" for that
+            package alone).
+        r
+            The round whose shocks the packages meet (default: the round just played).
+        capacity
+            The producers' (A, M) and the rest of the world's (M,) capacity to clear with
+            (default: what can produce now).
+        shocks
+            The round's shocks as `Evaluator.shock_arrays` gives them (the default).
 
-    def _terms_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The terms in force as `batch_kernel` takes a terms row: floors (1, M), penalty (1,)
-        and cost-sharing key (1, A). Made again only when one of them changed: the levers
-        replace `floors` and the key (`_base_key`) with new arrays, never change them in place,
-        and the penalty is a number (so the cache compares the objects themselves)."""
-        key = self._base_key
-        made = self._terms_of
-        if (
-            made is None
-            or made[0] is not self.floors
-            or made[1] != self.penalty
-            or made[2] is not key
-        ):
-            self._terms = (
-                np.array([self.floors], dtype=float),
-                np.array([self.penalty], dtype=float),
-                np.array([key], dtype=float),
-            )
-            # the floored minerals share the stockpile fund's spending (at least one: no floor)
-            self._n_floored = max(int(np.count_nonzero(self.floors)), 1)
-            self._terms_of = (self.floors, self.penalty, key)
-        return self._terms
+        Returns
+        -------
+        Evaluation
+            The packages' markets, components and utilities, in the order of `specs`.
+        """
+        return self.evaluator.evaluate(specs, r, capacity, shocks)
 
     # ------------------------------------------------------------------------------------------
     # Forecasts anyone may ask for (queries: nothing in the run changes)
@@ -953,88 +705,12 @@ class BlocModel(mesa.Model):
         }
 
     def spelled_out(
-        self, specs: Sequence[tuple], r: int | None = None
+        self, specs: Sequence[PackageSpec | tuple], r: int | None = None
     ) -> tuple[Policies, Profiles, np.ndarray]:
         """The packages of `specs` (as `evaluate` takes them) as full (K, ...) arrays for the
-        public `negotiation.payoffs.score`: (policies, profiles, side offers (K, A) USD/yr).
-        `evaluate` packs the same packages for its compiled batch; this is the plain form, for
-        checks that want to score packages without the model's batching."""
-        r = self.round if r is None else r
-        K, A, M = len(specs), len(self.actor_ids), len(self.minerals)
-        s_flood, s_aimed, s_blanket, s_demand = self._shock_arrays(r)
-        s_blanket = s_blanket[0]
-        floors, penalty, key = np.empty((K, M)), np.empty(K), np.empty((K, A))
-        moves = np.array([self._move_row(spec[2]) for spec in specs]).reshape(K, 3 * M + A)
-        for k, (_, scale, _, *rest) in enumerate(specs):
-            terms = rest[0] if rest and rest[0] else {}
-            own = terms.get("floors", {})
-            floors[k] = [float(own.get(x, f)) * scale for x, f in zip(self.minerals, self.floors)]
-            penalty[k] = float(terms.get("penalty", self.penalty))
-            sharing = terms.get("cost_sharing")
-            key[k] = self._base_key if sharing is None else self._cost_key(sharing)
-        n_floored = max(int(np.count_nonzero(self.floors)), 1)
-        budget = 0.0 if self.fund_exhausted else self.fund / self.config.round_years / n_floored
-        pol = Policies(
-            member=np.array([[a in spec[0] for a in self.actor_ids] for spec in specs]),
-            floors=floors,
-            instrument=np.full(K, INSTRUMENT_CODES[self.instrument]),
-            penalty=penalty,
-            stock_budget=np.where(floors > 0, budget, 0.0),
-            flood=s_flood + moves[:, :M],
-            control=np.minimum(s_aimed + moves[:, M : 2 * M], 1.0),
-            blanket=np.minimum(s_blanket + moves[:, 2 * M : 3 * M], 1.0),
-            demand_shift=np.repeat(s_demand, K, axis=0),
-            capacity=np.repeat(self._available()[0][None], K, axis=0),
-            fringe_capacity=np.repeat(self._available()[1][None], K, axis=0),
-        )
-        prof = replace(self.profiles, cost_sharing=key)
-        return pol, prof, moves[:, 3 * M :]
-
-    def _move_row(self, move: SupplierMove) -> list[float]:
-        """What a supplier move adds to a package: flood (a fraction of its capacity), export
-        controls aimed at members and blanket ones (shares of sales withheld) per mineral, then
-        side offers per actor (USD/yr)."""
-        M, A = len(self.minerals), len(self.actor_ids)
-        row = [0.0] * (3 * M + A)
-        if move.action is SupplierAction.FLOOD:
-            for m in move.minerals:
-                row[self.minerals.index(m)] += move.intensity
-        elif move.action is SupplierAction.EXPORT_CONTROLS:
-            offset = 2 * M if move.target == "all" else M
-            for m in move.minerals:
-                row[offset + self.minerals.index(m)] += move.intensity
-        elif move.action is SupplierAction.SIDE_OFFER and move.target:
-            row[3 * M + self.index[move.target]] = move.offer
-        return row
-
-    def _move_array(self, move: SupplierMove) -> np.ndarray:
-        """`_move_row` as an array, kept by what makes the move (`_move_key`): the row depends
-        on nothing else (the minerals and actors are the run's). A batch asks for a few moves a
-        round, made afresh each time; the cache is emptied when it grows past a few hundred
-        (a side offer's amount changes each round)."""
-        key = _move_key(move)
-        row = self._move_arrays.get(key)
-        if row is None:
-            if len(self._move_arrays) > 256:
-                self._move_arrays.clear()
-            row = self._move_arrays[key] = np.array(self._move_row(move), dtype=np.float64)
-        return row
-
-    def _log_guesses(self) -> tuple[np.ndarray, np.ndarray]:
-        """Last round's world and bloc prices, where the price search starts, as log prices
-        (1, M) (NaN: no guess)."""
-        last = self.last_outcome
-        if self._guess_of is last:
-            return self._guess
-        if last is None:
-            none = np.full((1, len(self.minerals)), np.nan)
-            self._guess = none, none
-        else:
-            bloc = np.where(last.autarky[0] > 0, last.autarky[0], last.bloc_price[0])
-            world = last.world_price[0]
-            self._guess = log_guess(self.data, world)[None], log_guess(self.data, bloc)[None]
-        self._guess_of = last
-        return self._guess
+        public `negotiation.payoffs.score`: (policies, profiles, side offers (K, A) USD/yr); see
+        `Evaluator.spelled_out`."""
+        return self.evaluator.spelled_out(specs, r)
 
     def _reason(
         self,
@@ -1065,75 +741,6 @@ class BlocModel(mesa.Model):
         if beliefs and actor in self.country_agents:
             delta = delta * self.belief[self._country_row[actor]]
         return Reason(dict(zip(COMPONENTS, delta.tolist())))
-
-    def _now_and_future(
-        self,
-        specs: Sequence[tuple],
-        r: int,
-        ahead: Sequence[int],
-        now: Evaluation | None = None,
-    ) -> tuple[Evaluation, Future | None]:
-        """`specs` cleared now, and those numbered in `ahead` once the investment pipeline has
-        delivered (None where nobody looks ahead), in one batch (only the future if given
-        `now`)."""
-        if not self._looks_ahead or not ahead:
-            return (self.evaluate(specs, r) if now is None else now), None
-        fcap, ffringe = self._future_capacity()
-        fshocks = self._future_shocks(r)
-        later = [specs[k] for k in ahead]
-        if now is not None:
-            ev = self.evaluate(later, r, capacity=(fcap, ffringe), shocks=fshocks)
-            return now, Future(ev, {k: n for n, k in enumerate(ahead)})
-        # Two states of the world, now (0) and once the pipeline has delivered (1): the
-        # packages of `specs` meet the first, those of `later` the second (the scheduled
-        # shocks, flood and aimed controls, are taken to persist: one row for both). The
-        # states' rows are stacked with np.array (a few times quicker than np.stack here).
-        K, L = len(specs), len(later)
-        cap, fringe = self._available()
-        flood, aimed, blanket, demand = self._shock_arrays(r)
-        ev = self._batch(
-            [*specs, *later],
-            np.array([cap, fcap]),
-            np.array([fringe, ffringe]),
-            (flood[None], aimed[None], np.concatenate([blanket, fshocks[2]]),
-             np.concatenate([demand, fshocks[3]])),
-            state=[0] * K + [1] * L,
-        )  # fmt: skip
-        return ev.rows(0, K), Future(ev, {k: K + n for n, k in enumerate(ahead)})
-
-    def _future_and_no_policy(
-        self, specs: Sequence[tuple], r: int, ahead: Sequence[int], guesses: tuple
-    ) -> tuple[Future, Evaluation]:
-        """The round's record once the round itself is cleared (by the supplier's look-ahead):
-        the packages of `specs` numbered in `ahead` once the pipeline has delivered, as
-        `_now_and_future` clears them, and the world with no policy (`Recorder.welfare` measures
-        the world's money against it), in one batch of two states. Each package meets what its
-        own batch would have given it: the future starts its price search from `guesses` (last
-        round's markets), the world with no policy from `_log_guesses()` (this round's)."""
-        fcap, ffringe = self._future_capacity()
-        cap0, fringe0 = self.recorder.no_policy_available()
-        later = [specs[k] for k in ahead]
-        L = len(later)
-        now_guesses = self._log_guesses()
-        flood, aimed, blanket, demand = self._future_shocks(r)
-        flood0, aimed0, blanket0, demand0 = self._luck_arrays(r)
-        ev = self._batch(
-            [*later, (frozenset(), 1.0, NORMAL)],
-            np.array([fcap, cap0]),
-            np.array([ffringe, fringe0]),
-            (
-                np.array([flood, flood0]),
-                np.array([aimed, aimed0]),
-                np.concatenate([blanket, blanket0]),
-                np.concatenate([demand, demand0]),
-            ),
-            state=[0] * L + [1],
-            guesses=(
-                np.concatenate([guesses[0], now_guesses[0]]),
-                np.concatenate([guesses[1], now_guesses[1]]),
-            ),
-        )
-        return Future(ev, {k: n for n, k in enumerate(ahead)}), ev.rows(L, L + 1)
 
     # ------------------------------------------------------------------------------------------
     # The round
@@ -1215,16 +822,17 @@ class BlocModel(mesa.Model):
             order = sorted(invites, key=lambda a: keys[self._country_row[a]])
         # Members played by people are asked each round whether they stay.
         staying = [a for a in sorted(members) if self._is_human(a)]
-        specs: list[tuple] = [(members, s, self.last_move) for s in SCALES]
+        move = self.last_move
+        specs = [PackageSpec(members, s, move) for s in SCALES]
         for a in order:
-            specs.extend((members | {a}, s, self.last_move) for s in SCALES)
-        specs.extend((members - {a}, 1.0, self.last_move) for a in staying)
+            specs.extend(PackageSpec(members | {a}, s, move) for s in SCALES)
+        specs.extend(PackageSpec(members - {a}, 1.0, move) for a in staying)
         # Looking ahead, each weighs the package at the proposed floors (its gain from the
         # pipeline is taken to be the same at the floors of a counter-proposal).
         one = SCALES.index(1.0)
         ahead = [len(SCALES) * n + one for n in range(len(order) + 1)]
         ahead += range(len(SCALES) * (len(order) + 1), len(specs))
-        ev, future = self._now_and_future(specs, r, ahead)
+        ev, future = self.evaluator.now_and_future(specs, r, ahead)
         prep = Prepared(r, members, invites, order, staying, ev, {}, future)
         prep.slot = {a: n for n, a in enumerate(order)}
         self._design_table(prep)
@@ -1748,8 +1356,8 @@ class BlocModel(mesa.Model):
             raise ValueError(f"{actor} is not invited in round {prep.round}")
         terms = self._counter_terms(terms, scale)
         members = prep.members
-        ev = self.evaluate([(members | {actor}, 1.0, self.last_move, terms),
-                            (members, 1.0, self.last_move)], prep.round)  # fmt: skip
+        ev = self.evaluate([PackageSpec(members | {actor}, 1.0, self.last_move, terms),
+                            PackageSpec(members, 1.0, self.last_move)], prep.round)  # fmt: skip
         i = self.index[actor]
         delta = self._gains(ev.comp[0, i], ev.comp[1, i], actor, prep)
         votes = self._verdicts(ev.util[0], ev.util[1], members)[0]
@@ -1796,8 +1404,8 @@ class BlocModel(mesa.Model):
         if named:
             votes = answers[named[0]]
         else:
-            ev = self.evaluate([(members | {a}, 1.0, self.last_move, terms),
-                                (members, 1.0, self.last_move)], r)  # fmt: skip
+            ev = self.evaluate([PackageSpec(members | {a}, 1.0, self.last_move, terms),
+                                PackageSpec(members, 1.0, self.last_move)], r)  # fmt: skip
             votes = self._verdicts(ev.util[0], ev.util[1], members)[0]
         label = decision.label or self._counter_words(terms)
         rule = self.config.agenda.agreement
@@ -1863,7 +1471,7 @@ class BlocModel(mesa.Model):
         for n, mv in enumerate(moves):
             k0 = n * stride
             # The same packages are the round's record if the supplier picks this move.
-            self._cache[(r, members, _move_key(mv))] = (ev, k0, k0 + stride)
+            self.evaluator.remember(r, members, mv, ev, k0, k0 + stride)
             margins = {a: (util[k0][i] - util[k0 + 1 + j][i]) * belief[a] for a, i, j in inside}
             leaving = {
                 a
@@ -1876,7 +1484,7 @@ class BlocModel(mesa.Model):
         utilities = [util[n * stride][sup] for n in range(len(moves))]
         changed = [n for n, after in enumerate(afters) if after != members]
         if changed:  # look one step further where members would walk out
-            ev2 = self.evaluate([(afters[n], 1.0, moves[n]) for n in changed], r)
+            ev2 = self.evaluate([PackageSpec(afters[n], 1.0, moves[n]) for n in changed], r)
             for j, n in enumerate(changed):
                 utilities[n] = float(ev2.util[j, sup])
         return [Forecast(mv, utilities[n], afters[n], margins_all[n]) for n, mv in enumerate(moves)]
@@ -1912,27 +1520,23 @@ class BlocModel(mesa.Model):
         (None where nobody looks ahead), and the world with no policy. The supplier's
         look-ahead may have cleared the packages of the move it made already (`forecast_moves`):
         they are taken from there."""
-        cached = self._cache.pop((r, members, _move_key(move)), None)
+        ex = self.evaluator
+        now = ex.recall(r, members, move)
         specs = self.recorder.record_specs(members, move)
         # Members look ahead when they weigh leaving.
         ahead = [0, *(n + 1 for n, a in enumerate(self.countries) if a in members)] if r else []
-        now = None if cached is None else cached[0].rows(*cached[1:])
         ahead = ahead if members else []
         no_policy = None  # the world with no policy, if cleared here
-        if now is not None and ahead and self._looks_ahead:
-            guesses = self._log_guesses()  # last round's markets, for the future's searches
+        if now is not None and ahead and ex.looks_ahead:
+            guesses = ex.log_guesses()  # last round's markets, for the future's searches
             ev = now
             self.last_outcome = ev.outcome
-            future, no_policy = self._future_and_no_policy(specs, r, ahead, guesses)
+            future, no_policy = ex.future_and_no_policy(specs, r, ahead, guesses)
         else:
-            ev, future = self._now_and_future(specs, r, ahead, now)
+            ev, future = ex.now_and_future(specs, r, ahead, now)
             self.last_outcome = ev.outcome
-        self._cache.clear()
         if no_policy is None:
-            no_policy = self.evaluate(
-                [(frozenset(), 1.0, NORMAL)], r, capacity=self.recorder.no_policy_available(),
-                shocks=self._luck_arrays(r),
-            )  # fmt: skip
+            no_policy = ex.no_policy(r)
         return ev, future, no_policy
 
     def _stability(self, ev: Evaluation, members: frozenset[str], move: SupplierMove) -> Stability:
@@ -2089,14 +1693,6 @@ class BlocModel(mesa.Model):
         """Events told so far (rows of `events_df`): where a caller's own events of the same
         moment go among them (the workshop's rooms tell theirs in the order they happened)."""
         return self.recorder.event_count
-
-
-_NO_GUESS_YET = object()  # BlocModel._guess_of before the first guess is made
-
-
-def _move_key(move: SupplierMove) -> tuple:
-    """What makes two supplier moves the same move for the markets (the reason does not)."""
-    return (move.action, move.minerals, move.intensity, move.target, move.offer)
 
 
 def compile_kernels() -> None:

@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from negotiation._kernels import capacity_kernel, fringe_money_kernel
-from negotiation.evaluator import Evaluation
+from negotiation.evaluator import Evaluation, PackageSpec
 from negotiation.types import COMPONENTS, SupplierMove
 
 if TYPE_CHECKING:
@@ -91,8 +90,6 @@ class Recorder:
         self.actor_rows: list[dict[str, Any]] = []
         self.event_rows: list[dict[str, Any]] = []
         d = model.data
-        self._fringe_lo = d.fringe_cost * (1.0 - 0.5 * d.spread)
-        self._fringe_width = d.fringe_cost * d.spread
         #: the narrative tells of closures beyond a rounding of the world's demand
         self._reported_closure = 0.005 * d.demand[None]
         self._no_members = np.zeros(len(model.actor_ids), dtype=np.bool_)
@@ -147,7 +144,7 @@ class Recorder:
     # ------------------------------------------------------------------------------------------
     # The round's packages and books
 
-    def record_specs(self, members: frozenset[str], move: SupplierMove) -> list:
+    def record_specs(self, members: frozenset[str], move: SupplierMove) -> list[PackageSpec]:
         """The packages a round's record clears: the round as played, then each country toggled
         in or out (for the stability report).
 
@@ -160,36 +157,13 @@ class Recorder:
 
         Returns
         -------
-        list
-            One package a row, as `BlocModel.evaluate` takes them: first the bloc, then the
-            bloc with each country (in the model's order) toggled.
+        list of PackageSpec
+            First the bloc, then the bloc with each country (in the model's order) toggled.
         """
         toggled = self._toggled.get(members)
         if toggled is None:  # a function of the member set alone: kept for the run
             toggled = self._toggled[members] = [members ^ {a} for a in self.model.countries]
-        return [(members, 1.0, move)] + [(t, 1.0, move) for t in toggled]
-
-    def no_policy_available(self) -> tuple[np.ndarray, np.ndarray]:
-        """The world with no policy's capacity that can produce this round (its own installed
-        capacity, less this round's outages), (A, M) and (M,)."""
-        m = self.model
-        w = m.no_policy
-        if not m.outage.any():
-            return w.capacity, w.fringe_capacity
-        return w.capacity * (1 - m.outage[:-1]), w.fringe_capacity * (1 - m.outage[-1])
-
-    def fringe_money(
-        self, price: np.ndarray, bought: np.ndarray, capacity: np.ndarray | None = None
-    ) -> tuple[float, float]:
-        """The rest of the world's producers' surplus on their ramps at `price` (with the
-        capacity that could produce: `capacity`, or this round's, outages out), and their
-        buyers' consumer surplus lost against the reference prices buying `bought` there (on
-        their demand curves, as the actors'), USD/yr."""
-        d = self.model.data
-        cap = self.model._available()[1] if capacity is None else capacity
-        return fringe_money_kernel(
-            price, bought, self._fringe_lo, self._fringe_width, cap, d.ref_price, d.elasticity
-        )
+        return [PackageSpec(members, 1.0, move)] + [PackageSpec(t, 1.0, move) for t in toggled]
 
     def welfare(self, out: Outcome, comp: np.ndarray, ev0: Evaluation) -> dict[str, float]:
         """Money for those at no table, and for the world, against the same world with no
@@ -217,11 +191,11 @@ class Recorder:
             components (producer surplus, consumer cost, tariffs, fiscal outlays, side deals,
             market access) plus the rest of the world's.
         """
-        w = self.model.no_policy
-        _, fringe = self.no_policy_available()
+        w, ex = self.model.no_policy, self.model.evaluator
+        _, fringe = ex.no_policy_available()
         w.outcome = base = ev0.outcome
-        producers, buyers = self.fringe_money(out.world_price[0], out.fringe_demand[0])
-        producers0, buyers0 = self.fringe_money(base.world_price[0], base.fringe_demand[0], fringe)
+        producers, buyers = ex.fringe_money(out.world_price[0], out.fringe_demand[0])
+        producers0, buyers0 = ex.fringe_money(base.world_price[0], base.fringe_demand[0], fringe)
         actors = float(comp[:, _MONEY].sum()) - float(ev0.comp[0][:, _MONEY].sum())
         return {
             "rest_of_world_producers": producers - producers0,
@@ -270,58 +244,23 @@ class Recorder:
         cohesion = len([a for a in at_stake if a in members]) / max(len(at_stake), 1)
         credible = cohesion >= inv.credibility_threshold and not m.fund_exhausted
         arriving = m.pipeline.popleft() if m.lag_rounds else m.base_idle
-        d = m.data
-        cap, additions, m.losing, closed = capacity_kernel(
-            m.capacity,
-            m.fringe_capacity,
-            out.producer_price[0],
-            out.world_price[0],
-            d.cost,
-            d.fringe_cost,
-            d.spread,
-            np.array(m._member_rows.get(members) or [a in members for a in m.actor_ids]),
-            credible,
-            ry,
-            inv.rate,
-            inv.retirement,
-            m.base_margin,
-            m.base_idle,
-            m.losing,
-            m.closure_rounds,
-            d.supplier,
-            arriving,
-            bool(m.lag_rounds),
-        )
+        ex = m.evaluator
+        step = ex.invest(m.capacity, m.fringe_capacity, out, ex.member_mask(members), credible,
+                         m.losing, arriving)  # fmt: skip
+        m.losing = step.losing
         if m.lag_rounds:
-            m.pipeline.append(additions)
-        m.capacity, m.fringe_capacity = cap[:-1], cap[-1]
-        self._report_closures(r, closed)
+            m.pipeline.append(step.additions)
+        m.capacity, m.fringe_capacity = step.capacity[:-1], step.capacity[-1]
+        self._report_closures(r, step.closed)
         # The world with no policy invests and closes by its own prices (no member, no floor).
         w = m.no_policy
-        cap, additions, w.losing, _ = capacity_kernel(
-            w.capacity,
-            w.fringe_capacity,
-            w.outcome.producer_price[0],
-            w.outcome.world_price[0],
-            d.cost,
-            d.fringe_cost,
-            d.spread,
-            self._no_members,
-            False,
-            ry,
-            inv.rate,
-            inv.retirement,
-            m.base_margin,
-            m.base_idle,
-            w.losing,
-            m.closure_rounds,
-            d.supplier,
-            w.pipeline.popleft() if m.lag_rounds else m.base_idle,
-            bool(m.lag_rounds),
-        )
+        arriving = w.pipeline.popleft() if m.lag_rounds else m.base_idle
+        step = ex.invest(w.capacity, w.fringe_capacity, w.outcome, self._no_members, False,
+                         w.losing, arriving)  # fmt: skip
+        w.losing = step.losing
         if m.lag_rounds:
-            w.pipeline.append(additions)
-        w.capacity, w.fringe_capacity = cap[:-1], cap[-1]
+            w.pipeline.append(step.additions)
+        w.capacity, w.fringe_capacity = step.capacity[:-1], step.capacity[-1]
         # What a stock bought from the next round would fetch sold: this round's price with no
         # policy (the same luck, no bloc, no support; `_stock_kept`).
         m.stock_mark[:] = w.outcome.world_price[0]
@@ -332,9 +271,9 @@ class Recorder:
         m = self.model
         if not m.stock_held.any() or not m.members:
             return
-        flood, aimed, blanket, _ = m._shock_arrays(r)
+        flood, aimed, blanket, _ = m.evaluator.shock_arrays(r)
         blanket = blanket[0]
-        row = m._move_row(m.last_move)
+        row = m.evaluator.move_row(m.last_move)
         M = len(m.minerals)
         for j, mineral in enumerate(m.minerals):
             hit = min(aimed[j] + blanket[j] + row[M + j] + row[2 * M + j], 1.0)
