@@ -20,7 +20,7 @@ import time
 
 import mesa
 
-import negotiation.model as model_module
+import negotiation.evaluator as evaluator_module
 from negotiation import BlocModel, load_scenario
 
 
@@ -49,9 +49,10 @@ def time_bare(steps: int) -> float:
 
 def time_bloc(scenario, rounds: int, seed: int) -> tuple[float, float, int, float]:
     """(seconds a round, seconds for the whole run, market clearings, share of the run's time
-    spent clearing markets and scoring payoffs: the compiled `batch_kernel` the model calls)."""
+    spent clearing markets and scoring payoffs: the compiled `batch_kernel` the model's evaluator
+    calls)."""
     calls, inside = 0, 0.0
-    original = model_module.batch_kernel
+    original = evaluator_module.batch_kernel
 
     def timed(*args, **kwargs):
         nonlocal calls, inside
@@ -62,7 +63,7 @@ def time_bloc(scenario, rounds: int, seed: int) -> tuple[float, float, int, floa
         finally:
             inside += time.perf_counter() - t
 
-    model_module.batch_kernel = timed
+    evaluator_module.batch_kernel = timed
     try:
         t0 = time.perf_counter()
         m = BlocModel(scenario, rounds=rounds, rng=seed)
@@ -70,7 +71,7 @@ def time_bloc(scenario, rounds: int, seed: int) -> tuple[float, float, int, floa
         m.run()
         t2 = time.perf_counter()
     finally:
-        model_module.batch_kernel = original
+        evaluator_module.batch_kernel = original
     return (t2 - t1) / rounds, t2 - t0, calls, inside / (t2 - t1)
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from negotiation.app_charts import BLUE, ORANGE, Panel, Series, line_chart_svg
 from negotiation.app_state import Levers, Snapshot, mineral_label
-from negotiation.model import LEVERS
+from negotiation.levers import LEVERS
 from negotiation.types import COMPONENT_LABELS, COST_SHARING_LABELS, INSTRUMENT_LABELS
 
 #: A dashed orange with circles, B solid blue with squares: told apart without colour too, and

@@ -28,7 +28,8 @@ import pandas as pd
 
 from negotiation.app_text import the
 from negotiation.bargaining_space import bargaining_space
-from negotiation.model import LEVERS, NORMAL, BlocModel
+from negotiation.levers import LEVERS
+from negotiation.model import NORMAL, BlocModel
 from negotiation.scenario import (
     DEFAULT_SCENARIO,
     Actor,
@@ -212,7 +213,7 @@ class Levers:
     def of(cls, model: BlocModel, with_pending: bool = True) -> Levers:
         """The levers in force from the next round: the current ones with pending changes
         (without them when `with_pending` is False: the levers of the round just played)."""
-        pending = model.pending if with_pending else {}
+        pending = model.levers.pending if with_pending else {}
         floors = {m: float(f) for m, f in zip(model.minerals, model.floors)}
         floors.update({m: float(f) for m, f in pending.get("floors", {}).items()})
         weights = {
@@ -648,7 +649,7 @@ class Session:
                 full = {m: float(value.get(m, now.floors[m])) for m in model.minerals}
                 self._pend(name, full, full == dict(current.floors))
             elif name in ("weights", "patience"):
-                merged: dict[str, Any] = dict(model.pending.get(name, {}))
+                merged: dict[str, Any] = dict(model.levers.pending.get(name, {}))
                 for a, x in value.items():
                     if name == "weights":
                         merged[a] = {**now.weights[a], **{c: float(w) for c, w in x.items()}}
@@ -663,7 +664,7 @@ class Session:
 
     def _pend(self, name: str, value: Any, same_as_in_force: bool) -> None:
         if same_as_in_force:
-            self.model.pending.pop(name, None)
+            self.model.levers.pending.pop(name, None)
         else:
             self.model.set_levers(**{name: value})
 
@@ -738,7 +739,7 @@ class Session:
                 events_df=m.events_df,
                 levers=Levers.of(m),
                 scenario_levers=self.scenario_levers,
-                pending=tuple(sorted(m.pending)),
+                pending=tuple(sorted(m.levers.pending)),
                 lever_rounds=lever_rounds(rounds_df, m.minerals),
                 pushed=dict(self.pushed),
                 patience_by_round=dict(self.patience_by_round),

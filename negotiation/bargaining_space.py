@@ -79,7 +79,7 @@ def bargaining_space(
     `parties`, `names`, `convener`, `disagreement` ({party: USD/yr}), `nash` (the row of the Nash
     point or None), `supplier_move`. `memberships=False` keeps the invitees as proposed (all in,
     plus the status quo and the agreement)."""
-    from negotiation.model import PackageSpec
+    from negotiation.evaluator import PackageSpec
 
     table = _table(model)
     invitees = list(table["invitees"])

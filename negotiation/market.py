@@ -236,6 +236,10 @@ def clear(
 
     The arithmetic is the module docstring's, compiled in `negotiation._kernels.clear_kernel`
     (its numpy form is the test oracle in tests/reference_market.py).
+
+    The plain entry point, over full (K, ...) arrays: the reference the model's packed batches
+    (`negotiation.evaluator.Evaluator`, the model's one way into the kernels) are checked
+    against. The model clears through it only its calibration (`Evaluator.no_policy_outcome`).
     """
     return Outcome.from_kernel(*clear_kernel(*clear_args(data, pol, guess, autarky_guess)))
 

@@ -20,11 +20,9 @@ any stochastic strategy.
 
 from __future__ import annotations
 
-import copy
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from itertools import combinations
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -37,13 +35,9 @@ from agents import make_strategy
 from agents.actors import CountryAgent, SupplierAgent
 from agents.base import Strategy
 from agents.views import CountryView, Forecast, SupplierView
-from negotiation._kernels import (
-    batch_kernel,
-    capacity_kernel,
-    fringe_money_kernel,
-    future_capacity_kernel,
-)
-from negotiation.market import MarketData, Outcome, Policies, clear, kernel_ready, log_guess
+from negotiation.evaluator import NORMAL, Evaluation, Evaluator, Future, NoPolicyWorld, PackageSpec
+from negotiation.levers import LeverStore, per_tonne
+from negotiation.market import MarketData, Outcome, Policies
 from negotiation.payoffs import Profiles
 from negotiation.protocol import (
     PENALTY_MULTIPLES,
@@ -57,14 +51,11 @@ from negotiation.protocol import (
     design,
     verdicts,
 )
+from negotiation.recorder import Recorder, Stability
 from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from negotiation.types import (
-    COMPONENT_LABELS,
     COMPONENTS,
     COST_SHARING_LABELS,
-    INSTRUMENT_CODES,
-    INSTRUMENT_LABELS,
-    LEVER_LABELS,
     Action,
     CounterOption,
     Decision,
@@ -75,20 +66,6 @@ from negotiation.types import (
     SupplierMove,
     money,
 )
-
-#: The components that are money (the others, supply security and openness, are values an
-#: actor puts on risk and on its hub business): their sum over everyone is the world's money.
-MONEY_COMPONENTS = (
-    "producer_surplus",
-    "consumer_cost",
-    "tariff_revenue",
-    "fiscal_outlay",
-    "retaliation",
-    "market_access",
-)
-
-#: Where the money components are among the components.
-_MONEY = np.array([COMPONENTS.index(c) for c in MONEY_COMPONENTS])
 
 #: Which of a country's three forecast errors each component carries: 0 prices, 1 the supplier,
 #: 2 its hub business (see `BlocModel._draw_round`).
@@ -108,19 +85,6 @@ _DONE = {
 
 #: Floor scales every invitee evaluates: the proposal, and the counter-proposals it may make.
 SCALES: tuple[float, ...] = (0.8, 1.0, 1.25)
-NORMAL = SupplierMove(SupplierAction.NORMAL, reason="sells normally")
-
-#: Live levers: they act from the next round. Structural settings act on reset.
-LEVERS = (
-    "floors",
-    "instrument",
-    "penalty",
-    "cost_sharing",
-    "supplier_strategy",
-    "aggressiveness",
-    "weights",
-    "patience",
-)
 
 
 class AwaitingDecisions(RuntimeError):
@@ -129,64 +93,6 @@ class AwaitingDecisions(RuntimeError):
     def __init__(self, seats: list[str]):
         self.seats = seats
         super().__init__(f"waiting for decisions from: {', '.join(seats)}")
-
-
-class PackageSpec(NamedTuple):
-    """One package for `BlocModel.evaluate`: who is in, a multiple of the floors in force, the
-    supplier's move, and terms of its own ({"floors": {mineral: USD/t}, "penalty": x,
-    "cost_sharing": "equal" | "consumption" | {actor: share}}) or none. A plain tuple in the
-    same order is accepted too."""
-
-    members: frozenset[str]
-    scale: float = 1.0
-    move: SupplierMove = SupplierMove(SupplierAction.NORMAL)
-    terms: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """A batch of cleared packages with every actor's components (K, A, C) and utility (K, A).
-    `cleared` is the markets as the kernel returns them, two arrays (see `Outcome.from_kernel`);
-    `outcome` is made of them when first read (most batches are read for utilities only)."""
-
-    comp: np.ndarray
-    util: np.ndarray
-    cleared: tuple[np.ndarray, np.ndarray]
-
-    @cached_property
-    def outcome(self) -> Outcome:
-        return Outcome.from_kernel(*self.cleared)
-
-
-def _per_tonne(usd: float) -> str:
-    """A price per tonne in words: whole dollars, or three figures under $100 (so that a change
-    of a small floor still shows)."""
-    return f"${usd:,.0f}/t" if usd >= 100 else f"${usd:.3g}/t"
-
-
-@dataclass
-class NoPolicyWorld:
-    """The run's world with no policy: no bloc, no floors, the supplier selling normally (none of
-    its strategy's moves, none of the floods and export controls a scenario schedules: those are
-    its moves in history), under the same outages, demand swings and surprises (the world's luck
-    is drawn once per round for both) and the scheduled changes in demand, its capacity
-    investing and closing by the prices it would have had. Stepped along
-    with the run; the records' `world_money` and rest-of-world columns are measured against it.
-    `outcome` is its markets in the round just recorded."""
-
-    capacity: np.ndarray  # (A, M) t/yr installed
-    fringe_capacity: np.ndarray  # (M,)
-    pipeline: deque  # additions on their way, as the run's
-    losing: np.ndarray  # (A + 1, M) rounds under water, as the run's
-    outcome: Outcome | None = None
-
-
-class Future(NamedTuple):
-    """Some packages of a batch cleared again once the investment pipeline has delivered:
-    `at[k]` is where package k of the batch is in `ev`."""
-
-    ev: Evaluation
-    at: dict[int, int]
 
 
 class Table(NamedTuple):
@@ -277,12 +183,14 @@ class BlocModel(mesa.Model):
         self.rounds = int(rounds if rounds is not None else sc.time.rounds)
         if self.rounds < 1:
             raise ValueError(f"rounds must be at least 1 (got {self.rounds})")
-        self._shocks: dict[int, tuple[np.ndarray, ...]] = {}
         self.minerals = sc.mineral_ids
         self.actor_ids = sc.actor_ids
         self.countries = sc.country_ids
         self.index = {a: i for i, a in enumerate(self.actor_ids)}
         self.supplier_id = sc.supplier.actor
+        #: The model's market evaluations, its one way into the compiled kernels
+        #: (`negotiation.evaluator`).
+        self.evaluator = Evaluator(self)
         self._build_arrays(sc)
         self._build_uncertainty(sc)
 
@@ -315,29 +223,17 @@ class BlocModel(mesa.Model):
 
         self.round = 0
         self.last_move: SupplierMove = NORMAL
-        self.pending: dict[str, Any] = {}
-        self.lever_log: list[dict[str, Any]] = []
-        self._rounds: list[dict[str, Any]] = []
-        self._actors: list[dict[str, Any]] = []
-        self._events: list[dict[str, Any]] = []
         self.history: list[tuple[int, str, str]] = []
+        #: The run's records and the books a round's close moves (`negotiation.recorder`).
+        self.recorder = Recorder(self)
+        #: The live levers: changes waiting, the scenario's schedule, the log
+        #: (`negotiation.levers`).
+        self.levers = LeverStore(self, ((c.round, c.changes()) for c in sc.levers))
         self.last_margins: dict[str, float] = {}
         self.last_outcome: Outcome | None = None
-        self._cache: dict[tuple, tuple[Evaluation, int, int]] = {}
-        self._guess_of: Outcome | None | object = _NO_GUESS_YET
-        self._key_of: str | Mapping[str, float] | None = None
-        self._key = np.empty(0)
-        self._guess: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
-        self._member_rows: dict[frozenset[str], tuple[bool, ...]] = {}
-        self._member_arrays: dict[tuple[frozenset[str], ...], np.ndarray] = {}
-        self._move_arrays: dict[tuple, np.ndarray] = {}
-        self._toggled: dict[frozenset[str], list[frozenset[str]]] = {}
         #: `_verdicts`' members in sorted order, their rows and tolerances, by member set (the
         #: stakes are the scenario's: fixed for the run)
         self._voters: dict[frozenset[str], tuple[list[str], np.ndarray, dict[str, float]]] = {}
-        self._terms_of: tuple | None = None  # what `_terms_rows` last made its rows of
-        self._terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self._n_floored = 1
         self._prepared: Prepared | None = None
         #: The package on the table in the last round played and the one agreed (None before
         #: round 1).
@@ -353,7 +249,7 @@ class BlocModel(mesa.Model):
             before_record
         )
 
-        self._apply_levers(
+        self.levers.apply(
             {
                 k: v
                 for k, v in dict(
@@ -373,21 +269,17 @@ class BlocModel(mesa.Model):
         )
         if stockpile_fund is not None:
             self.fund = self.fund_initial = float(stockpile_fund)
-        self.schedule: dict[int, dict[str, Any]] = {}
-        for change in sc.levers:
-            self.schedule.setdefault(change.round, {}).update(change.changes())
-        self.lever_history: list[tuple[int, dict[str, Any]]] = []
-        self.opening = self._settings()
+        self.levers.opening = self.levers.settings()
         # Mesa's DataCollector, for `mesa.batch_run` and Mesa users: a few figures of each
         # round's record (the full records are `rounds_df`, `actors_df`, `events_df`: hundreds
         # of columns, kept as rows for speed and written by `negotiation.records`).
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "round": "round",
-                "n_members": lambda m: m._rounds[-1]["n_members"],
-                "members": lambda m: m._rounds[-1]["members"],
-                "fiscal_cost": lambda m: m._rounds[-1]["fiscal_cost"],
-                "world_money": lambda m: m._rounds[-1]["world_money"],
+                "n_members": lambda m: m.recorder.round_rows[-1]["n_members"],
+                "members": lambda m: m.recorder.round_rows[-1]["members"],
+                "fiscal_cost": lambda m: m.recorder.round_rows[-1]["fiscal_cost"],
+                "world_money": lambda m: m.recorder.round_rows[-1]["world_money"],
             },
             agent_reporters={"actor": "actor_id", "member": "member", "utility": "utility"},
         )
@@ -447,7 +339,7 @@ class BlocModel(mesa.Model):
             stock_resale=sc.policy.stockpile_resale,
             stock_mark=self.stock_mark,
         )
-        self.baseline = self._no_policy_outcome()
+        self.baseline = self.evaluator.no_policy_outcome()
         self.stock_mark[:] = self.baseline.world_price[0]
         # The calibration: the markets with no bloc and no supplier move. Dependence on the
         # supplier is measured against its share here (where it mines nothing its leverage is in
@@ -456,19 +348,7 @@ class BlocModel(mesa.Model):
         base_share = np.ascontiguousarray(share)
         self.profiles = replace(self.profiles, base_supplier_share=base_share)
         self.base_supplier_share = dict(zip(self.minerals, share.tolist()))
-        p = self.profiles
-        self._profile_args = (
-            p.risk_premium,
-            p.openness_value,
-            float(p.strategic_weight),
-            base_share,
-            self.stock_held,
-            covered,
-            np.array(p.trade_eps, dtype=float),
-            self.fiscal_capacity,
-            float(p.stock_resale),
-            self.stock_mark,
-        )
+        self.evaluator.use_profiles(self.profiles)
         # Every actor's stake (the size of its interests, USD/yr): strategies' thresholds are
         # fractions of it. At least $1 a year, so that an actor with no stake divides safely.
         self.stake = {
@@ -498,19 +378,12 @@ class BlocModel(mesa.Model):
         )
         self.lag_rounds = lag_rounds
         self.closure_rounds = inv.closure_days / sc.time.round_days
-        d = self.data
-        self._fringe_lo = d.fringe_cost * (1.0 - 0.5 * d.spread)
-        self._fringe_width = d.fringe_cost * d.spread
-        #: the narrative tells of closures beyond a rounding of the world's demand
-        self._reported_closure = 0.005 * d.demand[None]
         #: The same world with no policy (no bloc, the supplier selling normally), stepped along
-        #: with the run: the world's money is recorded against it (see `_welfare`).
-        self._no_members = np.zeros(A, dtype=np.bool_)
+        #: with the run: the world's money is recorded against it (see `Recorder.welfare`).
         self.no_policy = NoPolicyWorld(
             self.capacity.copy(), self.fringe_capacity.copy(),
             deque(self.pipeline, maxlen=self.pipeline.maxlen), self.losing.copy(),
         )  # fmt: skip
-        self._columns: list[str] = []
 
     def _build_uncertainty(self, sc: Scenario) -> None:
         """The random state (outages, demand, the supplier's surprises, beliefs) and how far
@@ -542,7 +415,7 @@ class BlocModel(mesa.Model):
         # on now (the chance it still is) and of today's demand swing (its AR(1) decay).
         lag = round(sc.investment.lag_days / days)
         end = min(days / u.surprise_days, 1.0)  # a surprise's chance of ending in a round
-        self._fades = (float((1.0 - end) ** lag), self._demand_memory**lag)
+        self.evaluator.fades = (float((1.0 - end) ** lag), self._demand_memory**lag)
         #: share of the supplier's sales withheld by a surprise export control, by mineral
         self.surprise = np.zeros(M)
         self._surprise_left = np.zeros(M, dtype=np.int64)
@@ -552,9 +425,6 @@ class BlocModel(mesa.Model):
         self._p_outage = 1.0 - np.exp(-u.outage_rate * ry) if u.enabled else 0.0
         self._p_surprise = 1.0 - np.exp(-u.surprise_rate * ry) if u.enabled else 0.0
         self._drawn = 0  # the last round whose shocks were drawn
-        self._future_of: np.ndarray | None = None
-        self._available_of: tuple = (None, None, b"")  # what `_available` last computed from
-        self._available_now: tuple[np.ndarray, np.ndarray] | None = None  # and what it gave
         C = len(self.countries)
         #: each country's forecast error this round: a factor on each component of its forecast
         #: gains (log-normal, mean one; half its variance shared by the components the same thing
@@ -578,7 +448,7 @@ class BlocModel(mesa.Model):
             w = sc.actors[a].discount ** (ry * t)
             self._lam[i] = float((w * ramp).sum() / w.sum()) if H > 1 else 0.0
             self._annuity[i] = float(w.sum() * ry)
-        self._looks_ahead = bool(self._lam.any())  # anyone weighs the pipeline's deliveries
+        self.evaluator.looks_ahead = bool(self._lam.any())  # anyone weighs the deliveries
         # One-off costs of changing sides, as USD a year over the horizon.
         self._exit_cost = {
             a: f.exit_cost * self.stake[a] / self._annuity[self.index[a]] for a in self.countries
@@ -593,7 +463,7 @@ class BlocModel(mesa.Model):
         if r <= self._drawn:
             return
         self._drawn = r
-        self._shocks = {}
+        self.evaluator.forget_shocks()
         u = self.uncertainty
         M = len(self.minerals)
         g = self._world_rng
@@ -660,191 +530,32 @@ class BlocModel(mesa.Model):
         factors = np.exp(e * supplier_errors - e * e / 2).tolist()
         self.supplier_belief = dict(zip(self.countries, factors))
 
-    def _available(self) -> tuple[np.ndarray, np.ndarray]:
-        """Capacity that can produce this round (installed, less outages), (A, M) and (M,).
-        Computed again when the capacity arrays were replaced (each round: they are never
-        changed in place) or the outages' values changed (compared by content: they are changed
-        in place)."""
-        outage = self.outage.tobytes()
-        made = self._available_of
-        if made[0] is self.capacity and made[1] is self.fringe_capacity and made[2] == outage:
-            return self._available_now
-        if not self.outage.any():
-            now = self.capacity, self.fringe_capacity
-        else:
-            now = (
-                self.capacity * (1 - self.outage[:-1]),
-                self.fringe_capacity * (1 - self.outage[-1]),
-            )
-        self._available_now, self._available_of = now, (self.capacity, self.fringe_capacity, outage)
-        return now
-
-    def _future_capacity(self) -> tuple[np.ndarray, np.ndarray]:
-        """Installed capacity once the investment pipeline has delivered (what is ordered
-        arrives, retirement goes on; outages are over), (A, M) and (M,)."""
-        if self._future_of is self.capacity:  # capacity is a new array each round
-            return self._future
-        keep = 1.0 - self.config.investment.retirement * self.config.round_years
-        if self.pipeline:  # the arrivals in their order, (lag, A + 1, M)
-            cap = future_capacity_kernel(
-                self.capacity, self.fringe_capacity, np.array(self.pipeline), keep
-            )
-        else:
-            cap = np.vstack([self.capacity, self.fringe_capacity[None]])
-        self._future, self._future_of = (cap[:-1], cap[-1]), self.capacity
-        return self._future
-
-    def _no_policy_outcome(self) -> Outcome:
-        """The markets cleared with no bloc, no floors and no supplier move."""
-        A, M = self.data.cost.shape
-        zeros = np.zeros((1, M))
-        pol = Policies(
-            member=np.zeros((1, A), dtype=bool),
-            floors=zeros,
-            instrument=np.zeros(1, dtype=np.int64),
-            penalty=np.zeros(1),
-            stock_budget=zeros,
-            flood=zeros,
-            control=zeros,
-            demand_shift=np.ones((1, M)),
-            capacity=self.capacity[None],
-            fringe_capacity=self.fringe_capacity[None],
-        )
-        return clear(self.data, pol)
-
-    @property
-    def _base_key(self) -> np.ndarray:
-        """`_cost_key()` for the lever as set, computed again only when the lever changes."""
-        if self._key_of != self.cost_sharing:
-            self._key, self._key_of = self._cost_key(), copy.deepcopy(self.cost_sharing)
-        return self._key
-
-    def _cost_key(self, sharing: str | Mapping[str, float] | None = None) -> np.ndarray:
-        sharing = self.cost_sharing if sharing is None else sharing
-        if isinstance(sharing, Mapping):
-            return np.array([float(sharing.get(a, 0.0)) for a in self.actor_ids])
-        if sharing == "equal":
-            return np.ones(len(self.actor_ids))
-        # By value of consumption; a sliver of the total keeps a member with no consumption in
-        # the key (and the key the same whatever the unit of money).
-        value = self.data.consumption @ self.data.ref_price
-        return value + 1e-12 * max(float(value.sum()), 1e-300)
-
     # ------------------------------------------------------------------------------------------
     # Levers
 
     def set_levers(self, **changes: Any) -> None:
-        """Change live levers; they act from the next round (and are logged on the charts)."""
-        unknown = set(changes) - set(LEVERS) - {"strategies"}
-        if unknown:
-            raise ValueError(f"unknown lever(s): {', '.join(sorted(unknown))}")
-        self.pending.update(changes)
+        """Change live levers; they act from the next round (and are logged on the charts).
+
+        Parameters
+        ----------
+        **changes
+            Live levers (`LEVERS`: floors, instrument, penalty, cost_sharing,
+            supplier_strategy, aggressiveness, weights, patience; or strategies) and their new
+            values. They wait in `levers.pending` (`negotiation.levers.LeverStore`) until the next
+            round opens.
+
+        Raises
+        ------
+        ValueError
+            For a name that is not a live lever.
+        """
+        self.levers.set(**changes)
 
     def _apply_levers(
         self, changes: Mapping[str, Any], log: bool = True, at_round: int | None = None
     ) -> None:
-        for name, value in changes.items():
-            before, before_parts = self._lever_value(name), self._lever_parts(name)
-            if name == "floors":
-                for m in value:
-                    if m not in self.minerals:
-                        raise ValueError(f"floors: unknown mineral {m!r}")
-                self.floors = np.array(
-                    [float(value.get(m, f)) for m, f in zip(self.minerals, self.floors)]
-                )
-            elif name == "instrument":
-                self.instrument = Instrument(value)
-            elif name == "penalty":
-                if not 0 <= float(value) <= 2:
-                    raise ValueError(f"penalty must be between 0 and 2 (got {value})")
-                self.penalty = float(value)
-            elif name == "cost_sharing":
-                self.cost_sharing = dict(value) if isinstance(value, Mapping) else str(value)
-            elif name == "supplier_strategy":
-                strat = value if isinstance(value, Strategy) else make_strategy(value, "supplier")
-                self.supplier_agent.strategy = strat
-            elif name == "aggressiveness":
-                self.aggressiveness = float(np.clip(value, 0.0, 1.0))
-            elif name == "strategies":
-                for aid, strat in value.items():
-                    if aid == self.supplier_id:
-                        self._apply_levers({"supplier_strategy": strat}, log=False)
-                        continue
-                    s = strat if isinstance(strat, Strategy) else make_strategy(strat, "country")
-                    self._agent(aid).strategy = s
-            elif name == "weights":
-                for aid, w in value.items():
-                    for comp, x in w.items():
-                        if comp not in COMPONENTS:
-                            raise ValueError(f"weights.{aid}: unknown component {comp!r}")
-                        self.weights[self.index[aid], COMPONENTS.index(comp)] = float(x)
-            elif name == "patience":
-                for aid, p in value.items():
-                    self._agent(aid).patience = int(p)
-            if log:
-                after = self._lever_value(name)
-                r = self.round if at_round is None else at_round
-                self.lever_log.append({"round": r, "lever": name, "before": before, "after": after})
-                self._event(r, "", "lever", self._lever_text(name, before_parts))
-
-    def _lever_parts(self, name: str) -> dict[str, str]:
-        """A lever's value in words, part by part (one part, labelled "", for a single value):
-        display names, never ids, so that the events read as sentences."""
-        actor = {a: self.config.actors[a].name for a in self.actor_ids}
-        if name == "floors":
-            return {
-                self.config.minerals[m].name.split(" (")[0]: _per_tonne(f) if f > 0 else "no floor"
-                for m, f in zip(self.minerals, self.floors)
-            }
-        if name == "instrument":
-            return {"": INSTRUMENT_LABELS[self.instrument.value]}
-        if name == "penalty":
-            return {"": f"{self.penalty:.0%}"}
-        if name == "cost_sharing":
-            if isinstance(self.cost_sharing, Mapping):
-                total = sum(self.cost_sharing.values()) or 1.0
-                table = ", ".join(
-                    f"{actor.get(a, a)} {x / total:.0%}" for a, x in self.cost_sharing.items()
-                )
-                return {"": f"the table ({table})"}
-            return {"": COST_SHARING_LABELS.get(self.cost_sharing, self.cost_sharing)}
-        if name == "supplier_strategy":
-            return {"": self.supplier_agent.strategy.name}
-        if name == "aggressiveness":
-            return {"": f"{self.aggressiveness:.0%}"}
-        if name == "strategies":
-            return {actor[a]: ag.strategy.name for a, ag in self.country_agents.items()}
-        if name == "weights":
-            w = self.weights
-            return {
-                f"{actor[a]}'s weight on {COMPONENT_LABELS[c]}": f"{w[self.index[a], j]:g}"
-                for a in self.countries
-                for j, c in enumerate(COMPONENTS)
-            }
-        if name == "patience":
-            return {actor[a]: f"{ag.patience} rounds" for a, ag in self.country_agents.items()}
-        return {}
-
-    def _lever_value(self, name: str) -> str:
-        """A lever's whole value in words (the lever log's before and after)."""
-        return "; ".join(
-            f"{part} {value}" if part else value for part, value in self._lever_parts(name).items()
-        )
-
-    def _lever_text(self, name: str, before: Mapping[str, str]) -> str:
-        """The event of a lever change: the parts that changed, old and new values in words."""
-        after = self._lever_parts(name)
-        what = LEVER_LABELS.get(name, name)
-        changed = [
-            f"{part} {before.get(part, '')} -> {value}"
-            if part
-            else f"{before.get(part)} -> {value}"
-            for part, value in after.items()
-            if before.get(part) != value
-        ]
-        if not changed:
-            return f"Lever set: {what} unchanged ({self._lever_value(name)})"
-        return f"Lever changed: {what}: {'; '.join(changed)}"
+        """Set levers now (`LeverStore.apply`): the convener's floors and an agreed counter."""
+        self.levers.apply(changes, log, at_round)
 
     def _agent(self, aid: str) -> CountryAgent:
         if aid not in self.country_agents:
@@ -871,62 +582,9 @@ class BlocModel(mesa.Model):
             tuple(self.floors.tolist()),
             self.instrument,
             self.penalty,
-            tuple(self._base_key.tolist()),
+            tuple(self.evaluator.base_key().tolist()),
             proposer,
         )
-
-    def _shock_arrays(self, r: int) -> tuple:
-        """The scheduled shocks of round r: supplier flood (a fraction of its capacity), export
-        controls aimed at members and blanket ones (shares of its sales withheld) and demand
-        multipliers, each (M,)."""
-        cached = self._shocks.get(r)
-        if cached is not None:
-            return cached
-        M = len(self.minerals)
-        flood, aimed, blanket, demand = np.zeros(M), np.zeros(M), np.zeros(M), np.ones(M)
-        for s in self.config.shocks:
-            end = s.start_round + s.duration - 1 if s.duration else self.rounds
-            if s.start_round <= r <= end:
-                j = self.minerals.index(s.mineral)
-                if s.kind == "flood":
-                    flood[j] += s.magnitude
-                elif s.kind == "export_control":
-                    controls = aimed if s.target == "members" else blanket
-                    controls[j] = min(1.0, controls[j] + s.magnitude)
-                else:
-                    demand[j] *= 1.0 + s.magnitude
-        # The random state drawn for the round (see `_draw_round`), and what is expected of it
-        # once the investment pipeline has delivered (`_future_shocks`): a surprise still on
-        # (each lasts a geometric time, of mean `surprise_days`) and the demand swing decayed
-        # (an AR(1) of memory `demand_memory_days`), over the investment lag.
-        fade_s, fade_d = self._fades
-        sched_demand = demand
-        demand = sched_demand * np.exp(self.demand_log)
-        luck_blanket = np.minimum(self.surprise, 1.0)[None]
-        self._shocks = {
-            r: (flood, aimed, np.minimum(blanket + self.surprise, 1.0)[None], demand[None])
-        }  # only this round is asked
-        zeros = np.zeros(M)
-        self._luck = {r: (zeros, zeros, luck_blanket, demand[None])}
-        later_demand = sched_demand * np.exp(self.demand_log * fade_d)
-        later_blanket = np.minimum(blanket + self.surprise * fade_s, 1.0)
-        self._later = {r: (flood, aimed, later_blanket[None], later_demand[None])}
-        return self._shocks[r]
-
-    def _future_shocks(self, r: int) -> tuple:
-        """`_shock_arrays` of round r as expected once the investment pipeline has delivered:
-        scheduled shocks and the supplier's last move as they are (taken to persist), the
-        round's surprises and demand swing faded by what is expected of them over the lag."""
-        self._shock_arrays(r)
-        return self._later[r]
-
-    def _luck_arrays(self, r: int) -> tuple:
-        """`_shock_arrays` of round r without the supplier's scheduled moves (a scenario's
-        floods and export controls: the supplier's moves in history): the world's luck (outages
-        aside: in the capacity) and the scheduled changes in demand, as the world with no policy
-        meets them."""
-        self._shock_arrays(r)
-        return self._luck[r]
 
     def evaluate(
         self,
@@ -935,125 +593,28 @@ class BlocModel(mesa.Model):
         capacity: tuple[np.ndarray, np.ndarray] | None = None,
         shocks: tuple | None = None,
     ) -> Evaluation:
-        """Clear one package per spec in one batch (see `PackageSpec`: members, floor scale,
-        supplier move, and optionally terms that set "floors" ({mineral: USD/t}), "penalty" and
-        "cost_sharing" for that package alone). `capacity`: the producers' (A, M) and the rest
-        of the world's (M,) capacity to clear with (default: what can produce now); `shocks`:
-        the round's as `_shock_arrays` gives them (the default)."""
-        r = self.round if r is None else r
-        cap, fringe = self._available() if capacity is None else capacity
-        shocks = self._shock_arrays(r) if shocks is None else tuple(kernel_ready(x) for x in shocks)
-        flood, aimed, blanket, demand = shocks
-        return self._batch(
-            specs,
-            kernel_ready(cap[None]),
-            kernel_ready(fringe[None]),
-            (flood[None], aimed[None], blanket, demand),
-        )
+        """Clear one package per spec in one batch and score every actor (`Evaluator.evaluate`).
 
-    def _batch(
-        self,
-        specs: Sequence[PackageSpec | tuple],
-        capacity: np.ndarray,
-        fringe: np.ndarray,
-        shocks: tuple,
-        state: list[int] | None = None,
-        guesses: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> Evaluation:
-        """`evaluate` in W states of the world at once: `capacity` (W, A, M), `fringe` (W, M),
-        `shocks` (flood, aimed and blanket export controls, demand shift) and `guesses` (log
-        world and bloc prices where the price searches start; default `_log_guesses()`), all
-        kernel-ready and each one row a state or one row shared by all, and `state` the state
-        of each package (default: all in the first)."""
-        # A batch holds a few member sets and supplier moves, each in many packages: each is
-        # one row, and a package is its picks (see `batch_kernel`).
-        if any(type(spec[0]) is not frozenset for spec in specs):
-            specs = [(frozenset(spec[0]), *spec[1:]) for spec in specs]
-        sets: dict[frozenset[str], int] = {}
-        which_set = [sets.setdefault(spec[0], len(sets)) for spec in specs]
-        moves = {id(spec[2]): spec[2] for spec in specs}
-        move_index = {i: n for n, i in enumerate(moves)}
-        which_move = [move_index[id(spec[2])] for spec in specs]
-        terms = self._terms_rows()  # the terms in force: row 0
-        which_terms = [0] * len(specs)
-        # A package with its own floors, penalty or cost-sharing key has its own terms row.
-        own_terms = [k for k, spec in enumerate(specs) if len(spec) > 3 and spec[3]]
-        if own_terms:
-            floors, penalty, key = [self.floors], [self.penalty], [self._base_key]
-            for k in own_terms:
-                own = specs[k][3]
-                which_terms[k] = len(floors)
-                own_floors = own.get("floors", {})
-                floors.append(
-                    [float(own_floors.get(m, f)) for m, f in zip(self.minerals, self.floors)]
-                )
-                penalty.append(float(own.get("penalty", self.penalty)))
-                sharing = own.get("cost_sharing")
-                key.append(self._base_key if sharing is None else self._cost_key(sharing))
-            terms = (
-                np.array(floors, dtype=float),
-                np.array(penalty, dtype=float),
-                np.array(key, dtype=float),
-            )
-        # The member rows of the batch's sets, kept by the sets in their order: a round's
-        # batches come back with the same few (the bloc, each country toggled in or out).
-        members = self._member_arrays.get(tuple(sets))
-        if members is None:
-            rows = self._member_rows
-            for mem in sets:
-                if mem not in rows:
-                    rows[mem] = tuple(a in mem for a in self.actor_ids)
-            if len(self._member_arrays) > 256:
-                self._member_arrays.clear()
-            members = np.array([rows[mem] for mem in sets], dtype=np.bool_)
-            self._member_arrays[tuple(sets)] = members
-        n_floored = self._n_floored
-        budget = 0.0 if self.fund_exhausted else self.fund / self.config.round_years / n_floored
-        guess, autarky_guess = self._log_guesses() if guesses is None else guesses
-        move_rows = [self._move_array(move) for move in moves.values()]
-        outcome, comp, util = batch_kernel(
-            self.data.kernel_args,
-            self._profile_args,
-            self.weights,
-            members,
-            move_rows[0][None] if len(move_rows) == 1 else np.array(move_rows),
-            terms,
-            np.array(
-                [which_set, which_move, which_terms, state or [0] * len(specs)], dtype=np.int64
-            ),
-            np.array([spec[1] for spec in specs], dtype=np.float64),
-            INSTRUMENT_CODES[self.instrument],
-            budget,
-            shocks,
-            capacity,
-            fringe,
-            guess,
-            autarky_guess,
-        )
-        return Evaluation(comp, util, outcome)
+        Parameters
+        ----------
+        specs
+            The packages (`PackageSpec`: members, floor scale, supplier move, and optionally
+            terms that set "floors" ({mineral: USD/t}), "penalty" and "cost_sharing" for that
+            package alone).
+        r
+            The round whose shocks the packages meet (default: the round just played).
+        capacity
+            The producers' (A, M) and the rest of the world's (M,) capacity to clear with
+            (default: what can produce now).
+        shocks
+            The round's shocks as `Evaluator.shock_arrays` gives them (the default).
 
-    def _terms_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The terms in force as `batch_kernel` takes a terms row: floors (1, M), penalty (1,)
-        and cost-sharing key (1, A). Made again only when one of them changed: the levers
-        replace `floors` and the key (`_base_key`) with new arrays, never change them in place,
-        and the penalty is a number (so the cache compares the objects themselves)."""
-        key = self._base_key
-        made = self._terms_of
-        if (
-            made is None
-            or made[0] is not self.floors
-            or made[1] != self.penalty
-            or made[2] is not key
-        ):
-            self._terms = (
-                np.array([self.floors], dtype=float),
-                np.array([self.penalty], dtype=float),
-                np.array([key], dtype=float),
-            )
-            # the floored minerals share the stockpile fund's spending (at least one: no floor)
-            self._n_floored = max(int(np.count_nonzero(self.floors)), 1)
-            self._terms_of = (self.floors, self.penalty, key)
-        return self._terms
+        Returns
+        -------
+        Evaluation
+            The packages' markets, components and utilities, in the order of `specs`.
+        """
+        return self.evaluator.evaluate(specs, r, capacity, shocks)
 
     # ------------------------------------------------------------------------------------------
     # Forecasts anyone may ask for (queries: nothing in the run changes)
@@ -1147,88 +708,12 @@ class BlocModel(mesa.Model):
         }
 
     def spelled_out(
-        self, specs: Sequence[tuple], r: int | None = None
+        self, specs: Sequence[PackageSpec | tuple], r: int | None = None
     ) -> tuple[Policies, Profiles, np.ndarray]:
         """The packages of `specs` (as `evaluate` takes them) as full (K, ...) arrays for the
-        public `negotiation.payoffs.score`: (policies, profiles, side offers (K, A) USD/yr).
-        `evaluate` packs the same packages for its compiled batch; this is the plain form, for
-        checks that want to score packages without the model's batching."""
-        r = self.round if r is None else r
-        K, A, M = len(specs), len(self.actor_ids), len(self.minerals)
-        s_flood, s_aimed, s_blanket, s_demand = self._shock_arrays(r)
-        s_blanket = s_blanket[0]
-        floors, penalty, key = np.empty((K, M)), np.empty(K), np.empty((K, A))
-        moves = np.array([self._move_row(spec[2]) for spec in specs]).reshape(K, 3 * M + A)
-        for k, (_, scale, _, *rest) in enumerate(specs):
-            terms = rest[0] if rest and rest[0] else {}
-            own = terms.get("floors", {})
-            floors[k] = [float(own.get(x, f)) * scale for x, f in zip(self.minerals, self.floors)]
-            penalty[k] = float(terms.get("penalty", self.penalty))
-            sharing = terms.get("cost_sharing")
-            key[k] = self._base_key if sharing is None else self._cost_key(sharing)
-        n_floored = max(int(np.count_nonzero(self.floors)), 1)
-        budget = 0.0 if self.fund_exhausted else self.fund / self.config.round_years / n_floored
-        pol = Policies(
-            member=np.array([[a in spec[0] for a in self.actor_ids] for spec in specs]),
-            floors=floors,
-            instrument=np.full(K, INSTRUMENT_CODES[self.instrument]),
-            penalty=penalty,
-            stock_budget=np.where(floors > 0, budget, 0.0),
-            flood=s_flood + moves[:, :M],
-            control=np.minimum(s_aimed + moves[:, M : 2 * M], 1.0),
-            blanket=np.minimum(s_blanket + moves[:, 2 * M : 3 * M], 1.0),
-            demand_shift=np.repeat(s_demand, K, axis=0),
-            capacity=np.repeat(self._available()[0][None], K, axis=0),
-            fringe_capacity=np.repeat(self._available()[1][None], K, axis=0),
-        )
-        prof = replace(self.profiles, cost_sharing=key)
-        return pol, prof, moves[:, 3 * M :]
-
-    def _move_row(self, move: SupplierMove) -> list[float]:
-        """What a supplier move adds to a package: flood (a fraction of its capacity), export
-        controls aimed at members and blanket ones (shares of sales withheld) per mineral, then
-        side offers per actor (USD/yr)."""
-        M, A = len(self.minerals), len(self.actor_ids)
-        row = [0.0] * (3 * M + A)
-        if move.action is SupplierAction.FLOOD:
-            for m in move.minerals:
-                row[self.minerals.index(m)] += move.intensity
-        elif move.action is SupplierAction.EXPORT_CONTROLS:
-            offset = 2 * M if move.target == "all" else M
-            for m in move.minerals:
-                row[offset + self.minerals.index(m)] += move.intensity
-        elif move.action is SupplierAction.SIDE_OFFER and move.target:
-            row[3 * M + self.index[move.target]] = move.offer
-        return row
-
-    def _move_array(self, move: SupplierMove) -> np.ndarray:
-        """`_move_row` as an array, kept by what makes the move (`_move_key`): the row depends
-        on nothing else (the minerals and actors are the run's). A batch asks for a few moves a
-        round, made afresh each time; the cache is emptied when it grows past a few hundred
-        (a side offer's amount changes each round)."""
-        key = _move_key(move)
-        row = self._move_arrays.get(key)
-        if row is None:
-            if len(self._move_arrays) > 256:
-                self._move_arrays.clear()
-            row = self._move_arrays[key] = np.array(self._move_row(move), dtype=np.float64)
-        return row
-
-    def _log_guesses(self) -> tuple[np.ndarray, np.ndarray]:
-        """Last round's world and bloc prices, where the price search starts, as log prices
-        (1, M) (NaN: no guess)."""
-        last = self.last_outcome
-        if self._guess_of is last:
-            return self._guess
-        if last is None:
-            none = np.full((1, len(self.minerals)), np.nan)
-            self._guess = none, none
-        else:
-            bloc = np.where(last.autarky[0] > 0, last.autarky[0], last.bloc_price[0])
-            world = last.world_price[0]
-            self._guess = log_guess(self.data, world)[None], log_guess(self.data, bloc)[None]
-        self._guess_of = last
-        return self._guess
+        public `negotiation.payoffs.score`: (policies, profiles, side offers (K, A) USD/yr); see
+        `Evaluator.spelled_out`."""
+        return self.evaluator.spelled_out(specs, r)
 
     def _reason(
         self,
@@ -1259,75 +744,6 @@ class BlocModel(mesa.Model):
         if beliefs and actor in self.country_agents:
             delta = delta * self.belief[self._country_row[actor]]
         return Reason(dict(zip(COMPONENTS, delta.tolist())))
-
-    def _now_and_future(
-        self,
-        specs: Sequence[tuple],
-        r: int,
-        ahead: Sequence[int],
-        now: Evaluation | None = None,
-    ) -> tuple[Evaluation, Future | None]:
-        """`specs` cleared now, and those numbered in `ahead` once the investment pipeline has
-        delivered (None where nobody looks ahead), in one batch (only the future if given
-        `now`)."""
-        if not self._looks_ahead or not ahead:
-            return (self.evaluate(specs, r) if now is None else now), None
-        fcap, ffringe = self._future_capacity()
-        fshocks = self._future_shocks(r)
-        later = [specs[k] for k in ahead]
-        if now is not None:
-            ev = self.evaluate(later, r, capacity=(fcap, ffringe), shocks=fshocks)
-            return now, Future(ev, {k: n for n, k in enumerate(ahead)})
-        # Two states of the world, now (0) and once the pipeline has delivered (1): the
-        # packages of `specs` meet the first, those of `later` the second (the scheduled
-        # shocks, flood and aimed controls, are taken to persist: one row for both). The
-        # states' rows are stacked with np.array (a few times quicker than np.stack here).
-        K, L = len(specs), len(later)
-        cap, fringe = self._available()
-        flood, aimed, blanket, demand = self._shock_arrays(r)
-        ev = self._batch(
-            [*specs, *later],
-            np.array([cap, fcap]),
-            np.array([fringe, ffringe]),
-            (flood[None], aimed[None], np.concatenate([blanket, fshocks[2]]),
-             np.concatenate([demand, fshocks[3]])),
-            state=[0] * K + [1] * L,
-        )  # fmt: skip
-        return _slice(ev, 0, K), Future(ev, {k: K + n for n, k in enumerate(ahead)})
-
-    def _future_and_no_policy(
-        self, specs: Sequence[tuple], r: int, ahead: Sequence[int], guesses: tuple
-    ) -> tuple[Future, Evaluation]:
-        """The round's record once the round itself is cleared (by the supplier's look-ahead):
-        the packages of `specs` numbered in `ahead` once the pipeline has delivered, as
-        `_now_and_future` clears them, and the world with no policy, as `_welfare` does, in one
-        batch of two states. Each package meets what its own batch would have given it: the
-        future starts its price search from `guesses` (last round's markets), the world with
-        no policy from `_log_guesses()` (this round's)."""
-        fcap, ffringe = self._future_capacity()
-        cap0, fringe0 = self._no_policy_available()
-        later = [specs[k] for k in ahead]
-        L = len(later)
-        now_guesses = self._log_guesses()
-        flood, aimed, blanket, demand = self._future_shocks(r)
-        flood0, aimed0, blanket0, demand0 = self._luck_arrays(r)
-        ev = self._batch(
-            [*later, (frozenset(), 1.0, NORMAL)],
-            np.array([fcap, cap0]),
-            np.array([ffringe, fringe0]),
-            (
-                np.array([flood, flood0]),
-                np.array([aimed, aimed0]),
-                np.concatenate([blanket, blanket0]),
-                np.concatenate([demand, demand0]),
-            ),
-            state=[0] * L + [1],
-            guesses=(
-                np.concatenate([guesses[0], now_guesses[0]]),
-                np.concatenate([guesses[1], now_guesses[1]]),
-            ),
-        )
-        return Future(ev, {k: n for n, k in enumerate(ahead)}), _slice(ev, L, L + 1)
 
     # ------------------------------------------------------------------------------------------
     # The round
@@ -1394,11 +810,7 @@ class BlocModel(mesa.Model):
         r = self.round + 1
         if self._prepared is not None and self._prepared.round == r:
             return self._prepared
-        changes = {**self.schedule.get(r, {}), **self.pending}
-        self.pending = {}
-        if changes:
-            self.lever_history.append((r, _plain(changes)))
-            self._apply_levers(changes, at_round=r)
+        self.levers.take_effect(r)
         self._draw_round(r)
         members = self.members
         if any(self._design_round(t, r) and t.designs for t in self.active_tracks(r)):
@@ -1413,16 +825,17 @@ class BlocModel(mesa.Model):
             order = sorted(invites, key=lambda a: keys[self._country_row[a]])
         # Members played by people are asked each round whether they stay.
         staying = [a for a in sorted(members) if self._is_human(a)]
-        specs: list[tuple] = [(members, s, self.last_move) for s in SCALES]
+        move = self.last_move
+        specs = [PackageSpec(members, s, move) for s in SCALES]
         for a in order:
-            specs.extend((members | {a}, s, self.last_move) for s in SCALES)
-        specs.extend((members - {a}, 1.0, self.last_move) for a in staying)
+            specs.extend(PackageSpec(members | {a}, s, move) for s in SCALES)
+        specs.extend(PackageSpec(members - {a}, 1.0, move) for a in staying)
         # Looking ahead, each weighs the package at the proposed floors (its gain from the
         # pipeline is taken to be the same at the floors of a counter-proposal).
         one = SCALES.index(1.0)
         ahead = [len(SCALES) * n + one for n in range(len(order) + 1)]
         ahead += range(len(SCALES) * (len(order) + 1), len(specs))
-        ev, future = self._now_and_future(specs, r, ahead)
+        ev, future = self.evaluator.now_and_future(specs, r, ahead)
         prep = Prepared(r, members, invites, order, staying, ev, {}, future)
         prep.slot = {a: n for n, a in enumerate(order)}
         self._design_table(prep)
@@ -2102,8 +1515,8 @@ class BlocModel(mesa.Model):
             raise ValueError(f"{actor} is not invited in round {prep.round}")
         terms = self._counter_terms(terms, scale)
         members = prep.members
-        ev = self.evaluate([(members | {actor}, 1.0, self.last_move, terms),
-                            (members, 1.0, self.last_move)], prep.round)  # fmt: skip
+        ev = self.evaluate([PackageSpec(members | {actor}, 1.0, self.last_move, terms),
+                            PackageSpec(members, 1.0, self.last_move)], prep.round)  # fmt: skip
         i = self.index[actor]
         delta = self._gains(ev.comp[0, i], ev.comp[1, i], actor, prep)
         votes = self._verdicts(ev.util[0], ev.util[1], members)[0]
@@ -2127,7 +1540,7 @@ class BlocModel(mesa.Model):
         for m, f in (terms.get("floors") or {}).items():
             old = float(self.floors[self.minerals.index(m)])
             if abs(f - old) > 1e-9 * max(old, 1.0):
-                parts.append(f"the {names[m]} floor at {_per_tonne(float(f))}")
+                parts.append(f"the {names[m]} floor at {per_tonne(float(f))}")
         if "penalty" in terms:
             parts.append(f"an outsider penalty of {float(terms['penalty']):.0%}")
         if "cost_sharing" in terms:
@@ -2150,8 +1563,8 @@ class BlocModel(mesa.Model):
         if named:
             votes = answers[named[0]]
         else:
-            ev = self.evaluate([(members | {a}, 1.0, self.last_move, terms),
-                                (members, 1.0, self.last_move)], r)  # fmt: skip
+            ev = self.evaluate([PackageSpec(members | {a}, 1.0, self.last_move, terms),
+                                PackageSpec(members, 1.0, self.last_move)], r)  # fmt: skip
             votes = self._verdicts(ev.util[0], ev.util[1], members)[0]
         label = decision.label or self._counter_words(terms)
         rule = self.config.agenda.agreement
@@ -2207,7 +1620,7 @@ class BlocModel(mesa.Model):
         sup = self.index[self.supplier_id]
         specs = []
         for mv in moves:
-            specs.extend(self._record_specs(members, mv))
+            specs.extend(self.recorder.record_specs(members, mv))
         ev = self.evaluate(specs, r)
         stride = 1 + len(self.countries)
         util = ev.util.tolist()
@@ -2217,7 +1630,7 @@ class BlocModel(mesa.Model):
         for n, mv in enumerate(moves):
             k0 = n * stride
             # The same packages are the round's record if the supplier picks this move.
-            self._cache[(r, members, _move_key(mv))] = (ev, k0, k0 + stride)
+            self.evaluator.remember(r, members, mv, ev, k0, k0 + stride)
             margins = {a: (util[k0][i] - util[k0 + 1 + j][i]) * belief[a] for a, i, j in inside}
             leaving = {
                 a
@@ -2230,7 +1643,7 @@ class BlocModel(mesa.Model):
         utilities = [util[n * stride][sup] for n in range(len(moves))]
         changed = [n for n, after in enumerate(afters) if after != members]
         if changed:  # look one step further where members would walk out
-            ev2 = self.evaluate([(afters[n], 1.0, moves[n]) for n in changed], r)
+            ev2 = self.evaluate([PackageSpec(afters[n], 1.0, moves[n]) for n in changed], r)
             for j, n in enumerate(changed):
                 utilities[n] = float(ev2.util[j, sup])
         return [Forecast(mv, utilities[n], afters[n], margins_all[n]) for n, mv in enumerate(moves)]
@@ -2239,33 +1652,60 @@ class BlocModel(mesa.Model):
     # Markets clear, money and capacity move, members leave, records are written.
 
     def _record_round(self, r: int, decisions: dict[str, str], move: SupplierMove) -> None:
+        """Round r closes (docs/ODD.md, section 3, steps 4 to 6): the markets clear for the bloc
+        as it now is with the round's move, the stability report is made, money, stock and
+        capacity move (the recorder's books), members past their patience leave, and the
+        recorder writes the round."""
         for hook in self.before_record:
             hook(self, r, move)
         members = self.members
-        others = list(self.countries)
-        cached = self._cache.pop((r, members, _move_key(move)), None)
-        specs = self._record_specs(members, move)
+        ev, future, no_policy = self._clear_round(r, members, move)
+        stability = self._stability(ev, members, move)
+        rec = self.recorder
+        welfare = rec.welfare(ev.outcome, ev.comp[0], no_policy)  # the capacity it cleared with
+        if r > 0:
+            rec.flows_and_capacity(ev.outcome, move, r)
+            self._exits(r, ev, future, list(self.countries), decisions)
+        if move.action is not SupplierAction.NORMAL and r > 0:
+            self._event(r, self.supplier_id, move.action.value, f"The supplier {move.reason}")
+        rec.write(r, members, move, decisions, ev, stability, welfare)
+        self.datacollector.collect(self)
+
+    def _clear_round(
+        self, r: int, members: frozenset[str], move: SupplierMove
+    ) -> tuple[Evaluation, Future | None, Evaluation]:
+        """The round's record cleared: the round as played and each country toggled in or out
+        (`Recorder.record_specs`), now and, for the members, once the pipeline has delivered
+        (None where nobody looks ahead), and the world with no policy. The supplier's
+        look-ahead may have cleared the packages of the move it made already (`forecast_moves`):
+        they are taken from there."""
+        ex = self.evaluator
+        now = ex.recall(r, members, move)
+        specs = self.recorder.record_specs(members, move)
         # Members look ahead when they weigh leaving.
         ahead = [0, *(n + 1 for n, a in enumerate(self.countries) if a in members)] if r else []
-        now = None if cached is None else _slice(*cached)
         ahead = ahead if members else []
-        no_policy = None  # the world with no policy, if cleared here (else by `_welfare`)
-        if now is not None and ahead and self._looks_ahead:
-            guesses = self._log_guesses()  # last round's markets, for the future's searches
-            ev, out = now, now.outcome
-            self.last_outcome = out
-            future, no_policy = self._future_and_no_policy(specs, r, ahead, guesses)
+        no_policy = None  # the world with no policy, if cleared here
+        if now is not None and ahead and ex.looks_ahead:
+            guesses = ex.log_guesses()  # last round's markets, for the future's searches
+            ev = now
+            self.last_outcome = ev.outcome
+            future, no_policy = ex.future_and_no_policy(specs, r, ahead, guesses)
         else:
-            ev, future = self._now_and_future(specs, r, ahead, now)
-            out = ev.outcome
-            self.last_outcome = out
-        self._cache.clear()
+            ev, future = ex.now_and_future(specs, r, ahead, now)
+            self.last_outcome = ev.outcome
+        if no_policy is None:
+            no_policy = ex.no_policy(r)
+        return ev, future, no_policy
 
-        # Stability: would any member gain by leaving, would any outsider gain by joining.
+    def _stability(self, ev: Evaluation, members: frozenset[str], move: SupplierMove) -> Stability:
+        """The round's stability report: would any member gain by leaving, would any outsider
+        gain by joining (package 0 of `ev` the round as played, then each country toggled).
+        Keeps each member's gain from staying for the supplier's next offer (`last_margins`)."""
         margins: dict[str, float] = {}
         would_leave, would_join = [], []
         util = ev.util.tolist()
-        for n, a in enumerate(others):
+        for n, a in enumerate(self.countries):
             i = self.index[a]
             if a in members:
                 g = util[0][i] - util[n + 1][i]
@@ -2282,252 +1722,7 @@ class BlocModel(mesa.Model):
         if move.action is SupplierAction.SIDE_OFFER and move.target in margins:
             w = self.weights[self.index[move.target], COMPONENTS.index("retaliation")]
             self.last_margins[move.target] += move.offer * w
-        ry = self.config.round_years
-        fiscal = float((out.gap_payments[0] + out.stock_spending[0]).sum())
-        welfare = self._welfare(r, out, ev.comp[0], no_policy)  # the capacity it cleared with
-        if r > 0:
-            self._flows_and_capacity(out, ry, move, r)
-            self._exits(r, ev, future, others, decisions)
-        if move.action is not SupplierAction.NORMAL and r > 0:
-            self._event(r, self.supplier_id, move.action.value, f"The supplier {move.reason}")
-
-        row: dict[str, Any] = {
-            "round": r,
-            "day": r * self.config.time.round_days,
-            "members": "+".join(sorted(members)),
-            "n_members": len(members),
-            "instrument": self.instrument.value,
-            "penalty": self.penalty,
-            "supplier_action": move.action.value,
-            "supplier_target": move.target or ",".join(move.minerals),
-            "fiscal_cost": fiscal,
-            "support_ratio": float(out.support_ratio[0].min()),
-            "tariff_revenue": float(out.tariff_revenue[0].sum()),
-            **welfare,
-            "stockpile_fund": self.fund,
-            # the stock as members count it: what its tonnes would fetch sold (its book value;
-            # the purchases are an asset, not all loss), less the share released
-            "stock_value": float(self.stock_book.sum()),
-            "fund_exhausted": self.fund_exhausted,
-            "internally_stable": not would_leave,
-            "externally_stable": not would_join,
-            "would_leave": "+".join(would_leave),
-            "would_join": "+".join(would_join),
-            "levers_changed": any(x["round"] == r for x in self.lever_log),
-        }
-        # Plain floats in bulk (.tolist()): per-element numpy scalars are most of a record's cost.
-        columns = {
-            "floor": self.floors,
-            "world_price": out.world_price[0],
-            "bloc_price": out.bloc_price[0],
-            "bloc_share": out.bloc_share[0],
-            "supplier_share": out.supplier_share[0],
-            "stockpiled": out.stock_purchases[0] * ry,
-            "stock_held": self.stock_held,
-            "secured": out.secured[0],
-        }
-        values = np.array(list(columns.values()), dtype=float).T.ravel().tolist()
-        if len(self._columns) != len(values):  # the per-mineral column names, made once
-            self._columns = [f"{name}_{m}" for m in self.minerals for name in columns]
-        row.update(zip(self._columns, values))
-        self._rounds.append(row)
-
-        utility = util[0]
-        weighted = (ev.comp[0] * self.weights).tolist()
-        for a in self.actor_ids:
-            i = self.index[a]
-            is_sup = a == self.supplier_id
-            arow: dict[str, Any] = {
-                "round": r,
-                "actor": a,
-                "name": self.supplier_agent.name if is_sup else self.country_agents[a].name,
-                "member": a in members,
-                "decision": move.action.value if is_sup else decisions.get(a, ""),
-                "strategy": (
-                    self.supplier_agent.strategy if is_sup else self.country_agents[a].strategy
-                ).name,
-                "utility": utility[i],
-                "margin": margins.get(a, float("nan")),
-            }
-            arow.update(zip(COMPONENTS, weighted[i]))
-            self._actors.append(arow)
-            (self.supplier_agent if is_sup else self.country_agents[a]).utility = utility[i]
-        self.datacollector.collect(self)
-
-    def _welfare(
-        self, r: int, out: Outcome, comp: np.ndarray, ev0: Evaluation | None = None
-    ) -> dict[str, float]:
-        """Money for those at no table, and for the world, in round r, against the same world
-        with no policy (`NoPolicyWorld`: no bloc, the supplier selling normally and making none
-        of the scenario's scheduled moves, the same outages, demand swings, surprises and
-        scheduled changes in demand, and capacity that has invested and closed with no policy
-        since the opening), USD/yr: the rest-of-world producers' surplus and their
-        buyers' consumer surplus, and the world's money: the change in every actor's money
-        components (producer surplus, consumer cost, tariffs, fiscal outlays, side deals, market
-        access) plus the rest of the world's. The round's luck is in both, so it cancels. `ev0`:
-        the world with no policy cleared already (see `_future_and_no_policy`), if it was."""
-        w = self.no_policy
-        cap, fringe = self._no_policy_available()
-        if ev0 is None:
-            ev0 = self.evaluate(
-                [(frozenset(), 1.0, NORMAL)], r, capacity=(cap, fringe), shocks=self._luck_arrays(r)
-            )
-        w.outcome = base = ev0.outcome
-        producers, buyers = self._fringe_money(out.world_price[0], out.fringe_demand[0])
-        producers0, buyers0 = self._fringe_money(base.world_price[0], base.fringe_demand[0], fringe)
-        actors = float(comp[:, _MONEY].sum()) - float(ev0.comp[0][:, _MONEY].sum())
-        return {
-            "rest_of_world_producers": producers - producers0,
-            "rest_of_world_buyers": buyers - buyers0,
-            "world_money": actors + (producers - producers0) + (buyers - buyers0),
-        }
-
-    def _no_policy_available(self) -> tuple[np.ndarray, np.ndarray]:
-        """The world with no policy's capacity that can produce this round (its own installed
-        capacity, less this round's outages), (A, M) and (M,)."""
-        w = self.no_policy
-        if not self.outage.any():
-            return w.capacity, w.fringe_capacity
-        return w.capacity * (1 - self.outage[:-1]), w.fringe_capacity * (1 - self.outage[-1])
-
-    def _fringe_money(
-        self, price: np.ndarray, bought: np.ndarray, capacity: np.ndarray | None = None
-    ) -> tuple[float, float]:
-        """The rest of the world's producers' surplus on their ramps at `price` (with the
-        capacity that could produce: `capacity`, or this round's, outages out), and their
-        buyers' consumer surplus lost against the reference prices buying `bought` there (on
-        their demand curves, as the actors'), USD/yr."""
-        d = self.data
-        cap = self._available()[1] if capacity is None else capacity
-        return fringe_money_kernel(
-            price, bought, self._fringe_lo, self._fringe_width, cap, d.ref_price, d.elasticity
-        )
-
-    def _record_specs(self, members: frozenset[str], move: SupplierMove) -> list:
-        """The round as played, then each country toggled in or out (for the stability report)."""
-        toggled = self._toggled.get(members)
-        if toggled is None:  # a function of the member set alone: kept for the run
-            toggled = self._toggled[members] = [members ^ {a} for a in self.countries]
-        return [(members, 1.0, move)] + [(t, 1.0, move) for t in toggled]
-
-    def _flows_and_capacity(self, out: Outcome, ry: float, move: SupplierMove, r: int) -> None:
-        spent = float(out.stock_spending[0].sum()) * ry
-        if spent > 0:
-            self.stock_held += out.stock_purchases[0] * ry
-            # bought at the world price, worth what the tonnes would fetch sold (the kernels'
-            # `_stock_kept`, for every mineral at once)
-            price = np.maximum(out.world_price[0], 1e-300)
-            kept = np.minimum(1.0, self.stock_mark / price) * self.profiles.stock_resale
-            self.stock_book += kept * out.stock_spending[0] * ry
-            self.fund = max(self.fund - spent, 0.0)
-            if self.fund <= 1e-6 * max(self.fund_initial, 1.0) and not self.fund_exhausted:
-                self.fund, self.fund_exhausted = 0.0, True
-                self._event(
-                    r, "", "fund_exhausted",
-                    "The stockpile fund ran dry: the floors can no longer be defended",
-                )  # fmt: skip
-        self._release_stock(out, ry, r)
-        inv = self.config.investment
-        members = self.members
-        # The share of the countries with anything at stake that are in (a country with no
-        # production, consumption or trade counts for nothing either way).
-        at_stake = [a for a in self.countries if self.stake[a] > 1.0]
-        cohesion = len([a for a in at_stake if a in members]) / max(len(at_stake), 1)
-        credible = cohesion >= inv.credibility_threshold and not self.fund_exhausted
-        arriving = self.pipeline.popleft() if self.lag_rounds else self.base_idle
-        cap, additions, self.losing, closed = capacity_kernel(
-            self.capacity,
-            self.fringe_capacity,
-            out.producer_price[0],
-            out.world_price[0],
-            self.data.cost,
-            self.data.fringe_cost,
-            self.data.spread,
-            np.array(self._member_rows.get(members) or [a in members for a in self.actor_ids]),
-            credible,
-            ry,
-            inv.rate,
-            inv.retirement,
-            self.base_margin,
-            self.base_idle,
-            self.losing,
-            self.closure_rounds,
-            self.data.supplier,
-            arriving,
-            bool(self.lag_rounds),
-        )
-        if self.lag_rounds:
-            self.pipeline.append(additions)
-        self.capacity, self.fringe_capacity = cap[:-1], cap[-1]
-        self._report_closures(r, closed)
-        # The world with no policy invests and closes by its own prices (no member, no floor).
-        w = self.no_policy
-        cap, additions, w.losing, _ = capacity_kernel(
-            w.capacity,
-            w.fringe_capacity,
-            w.outcome.producer_price[0],
-            w.outcome.world_price[0],
-            self.data.cost,
-            self.data.fringe_cost,
-            self.data.spread,
-            self._no_members,
-            False,
-            ry,
-            inv.rate,
-            inv.retirement,
-            self.base_margin,
-            self.base_idle,
-            w.losing,
-            self.closure_rounds,
-            self.data.supplier,
-            w.pipeline.popleft() if self.lag_rounds else self.base_idle,
-            bool(self.lag_rounds),
-        )
-        if self.lag_rounds:
-            w.pipeline.append(additions)
-        w.capacity, w.fringe_capacity = cap[:-1], cap[-1]
-        # What a stock bought from the next round would fetch sold: this round's price with no
-        # policy (the same luck, no bloc, no support; `_stock_kept`).
-        self.stock_mark[:] = w.outcome.world_price[0]
-
-    def _release_stock(self, out: Outcome, ry: float, r: int) -> None:
-        """Export controls cut members' supply from the supplier: the stockpile releases to
-        members what it holds, up to the supply cut off this round."""
-        if not self.stock_held.any() or not self.members:
-            return
-        flood, aimed, blanket, _ = self._shock_arrays(r)
-        blanket = blanket[0]
-        row = self._move_row(self.last_move)
-        M = len(self.minerals)
-        for j, m in enumerate(self.minerals):
-            hit = min(aimed[j] + blanket[j] + row[M + j] + row[2 * M + j], 1.0)
-            if hit <= 0 or self.stock_held[j] <= 0:
-                continue
-            idx = [self.index[a] for a in sorted(self.members)]  # a fixed order: the same sum
-            exposed = float((self.data.exposure[idx, j] * self.data.consumption[idx, j]).sum())
-            cut = hit * exposed * ry
-            release = min(self.stock_held[j], cut)
-            self.stock_book[j] *= 1.0 - release / self.stock_held[j]
-            self.stock_held[j] -= release
-            self._event(
-                r, "", "stock_released",
-                f"The bloc's stockpile released {release:,.0f} t of {self._mineral_name(m)} to "
-                f"members, against {cut:,.0f} t of supply cut off by export controls",
-            )  # fmt: skip
-
-    def _report_closures(self, r: int, closed: np.ndarray) -> None:
-        """Say in the narrative who closed capacity for good this round, and how much."""
-        rows, cols = (closed > self._reported_closure).nonzero()
-        if not len(rows):
-            return
-        names = [*(self._name(a) for a in self.actor_ids), "rest-of-world producers"]
-        for i, j in zip(rows, cols):
-            self._event(
-                r, self.actor_ids[i] if i < len(self.actor_ids) else "", "closure",
-                f"{names[i]} closed {closed[i, j]:,.0f} t a year of "
-                f"{self._mineral_name(self.minerals[j])} capacity after more than a year under "
-                "its cash cost",
-            )  # fmt: skip
+        return Stability(margins, would_leave, would_join)
 
     def _name(self, actor: str) -> str:
         if actor == self.supplier_id:
@@ -2595,33 +1790,10 @@ class BlocModel(mesa.Model):
         )
 
     def _event(self, r: int, actor: str, kind: str, text: str) -> None:
-        self._events.append({"round": r, "actor": actor, "kind": kind, "text": text})
-        if actor:
-            self.history.append((r, actor, kind))
+        self.recorder.event(r, actor, kind, text)
 
     # ------------------------------------------------------------------------------------------
     # Settings as a scenario
-
-    def _settings(self) -> dict[str, Any]:
-        """The live levers and agent settings now, as plain data in scenario terms."""
-        return {
-            "floors": {m: float(f) for m, f in zip(self.minerals, self.floors)},
-            "instrument": self.instrument.value,
-            "penalty": self.penalty,
-            "cost_sharing": self.cost_sharing,
-            "stockpile_fund": self.fund_initial,
-            "supplier_strategy": self.supplier_agent.strategy.name,
-            "aggressiveness": self.aggressiveness,
-            "strategies": {a: ag.strategy.name for a, ag in self.country_agents.items()},
-            "strategy_params": {
-                a: dict(ag.strategy._init_kwargs) for a, ag in self.country_agents.items()
-            },
-            "patience": {a: ag.patience for a, ag in self.country_agents.items()},
-            "weights": {
-                a: dict(zip(COMPONENTS, (float(x) for x in self.weights[i])))
-                for a, i in self.index.items()
-            },
-        }
 
     def to_scenario(self) -> Scenario:
         """A scenario that replays this run: the opening settings, every lever changed since (as
@@ -2629,7 +1801,7 @@ class BlocModel(mesa.Model):
         from negotiation.scenario import scenario_to_dict, validate
 
         data = scenario_to_dict(self.config)
-        o = self.opening
+        o = self.levers.opening
         data["policy"].update(
             floors={m: f for m, f in o["floors"].items() if f > 0},
             instrument=o["instrument"],
@@ -2645,7 +1817,7 @@ class BlocModel(mesa.Model):
                 actor["strategy_params"] = o["strategy_params"][a]
             actor["weights"] = o["weights"][a]
         data["time"]["rounds"] = self.rounds
-        data["levers"] = [{"round": r, **changes} for r, changes in self.lever_history]
+        data["levers"] = [{"round": r, **changes} for r, changes in self.levers.history]
         if self.seed is not None:
             data["seed"] = self.seed
         return validate(data, f"{self.config.meta.name} (exported)")
@@ -2662,53 +1834,24 @@ class BlocModel(mesa.Model):
 
     @property
     def rounds_df(self) -> pd.DataFrame:
-        return pd.DataFrame(self._rounds)
+        """One row a round (round 0 is the opening): see `Recorder.rounds_df`."""
+        return self.recorder.rounds_df
 
     @property
     def actors_df(self) -> pd.DataFrame:
-        return pd.DataFrame(self._actors)
+        """One row a round and actor: see `Recorder.actors_df`."""
+        return self.recorder.actors_df
 
     @property
     def events_df(self) -> pd.DataFrame:
-        return pd.DataFrame(self._events, columns=["round", "actor", "kind", "text"])
+        """The narrative, one row an event: see `Recorder.events_df`."""
+        return self.recorder.events_df
 
     @property
     def event_count(self) -> int:
         """Events told so far (rows of `events_df`): where a caller's own events of the same
         moment go among them (the workshop's rooms tell theirs in the order they happened)."""
-        return len(self._events)
-
-
-_NO_GUESS_YET = object()  # BlocModel._guess_of before the first guess is made
-
-
-def _plain(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Lever changes as data a scenario file can hold (strategies by name)."""
-    out: dict[str, Any] = {}
-    for k, v in changes.items():
-        if isinstance(v, Strategy):
-            v = v.name
-        elif k == "strategies":
-            v = {a: (x.name if isinstance(x, Strategy) else x) for a, x in v.items()}
-        elif isinstance(v, Mapping):
-            v = {a: (dict(x) if isinstance(x, Mapping) else x) for a, x in v.items()}
-        elif isinstance(v, Instrument):
-            v = v.value
-        out[k] = v
-    return out
-
-
-def _slice(ev: Evaluation, start: int, stop: int) -> Evaluation:
-    """Packages start..stop of a batch, as an Evaluation of their own."""
-    km, kam = ev.cleared
-    return Evaluation(
-        ev.comp[start:stop], ev.util[start:stop], (km[:, start:stop], kam[:, start:stop])
-    )
-
-
-def _move_key(move: SupplierMove) -> tuple:
-    """What makes two supplier moves the same move for the markets (the reason does not)."""
-    return (move.action, move.minerals, move.intensity, move.target, move.offer)
+        return self.recorder.event_count
 
 
 def compile_kernels() -> None:

@@ -133,10 +133,15 @@ def score(
     autarky_guess: np.ndarray | None = None,
     side_offer: np.ndarray | None = None,
 ) -> tuple[Outcome, np.ndarray, np.ndarray]:
-    """`clear`, `components` and `utility` one after another, in one compiled call (the
-    model's `batch_kernel` builds its batches' arrays and calls the same compiled code):
+    """`clear`, `components` and `utility` one after another, in one compiled call:
     (outcome, components (K, A, C), utility (K, A)), the same numbers where members' budgets
-    cover the floor support; where they do not, the support is rationed (`score_kernel`)."""
+    cover the floor support; where they do not, the support is rationed (`score_kernel`).
+
+    The plain entry point, over full (K, ...) arrays: the model never calls it. Its evaluator
+    (`negotiation.evaluator.Evaluator`) packs a batch's packages for `batch_kernel`, which runs
+    the same compiled code; `Evaluator.spelled_out` gives the same packages in this plain form,
+    so that checks (tests/test_model.py, `validation.brute_force_stability`) score them here,
+    apart from the model's packing."""
     outcome, comp, util = score_kernel(
         clear_args(data, pol, guess, autarky_guess),
         _profile_args(data, prof, pol, side_offer),

@@ -1042,7 +1042,7 @@ class Room:
             elif e.kind == "invite_back":
                 asked.discard(e.seat)
         tables = self._records()
-        records = (id(m), m.round, len(m.lever_log), self.phase)
+        records = (id(m), m.round, len(m.levers.log), self.phase)
         if self._round_memo[0] != records:
             self._round_memo = (records, {})
         rounds_df = tables["rounds"]

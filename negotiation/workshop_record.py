@@ -104,7 +104,7 @@ class Archive:
                 "actions": copy.deepcopy(room.actions) if room.phase != LOBBY else [],
                 "room_events": [event_data(e) for e in room.room_events],
                 "closed": {str(r): how for r, how in room.closed.items()},
-                "lever_changes": copy.deepcopy(room.model.lever_log),
+                "lever_changes": copy.deepcopy(room.model.levers.log),
                 "outcomes": {name: plain_rows(df) for name, df in tables.items()},
                 "locked_seats": sorted(room.locked_seats),
                 "message": room.message,

@@ -131,7 +131,7 @@ def test_the_session_refuses_a_lever_out_of_the_schemas_bounds(lever, value, mes
     before = s.levers()
     with pytest.raises(ValueError, match=re.escape(message)):
         s.change(lever, value)
-    assert s.levers() == before and s.model.pending == {}
+    assert s.levers() == before and s.model.levers.pending == {}
 
 
 def test_a_floor_with_cents_in_force_does_not_block_another_floor():

@@ -42,7 +42,7 @@ def _gains(df: pd.DataFrame) -> np.ndarray:
 def test_the_table_is_a_query_the_run_goes_on_as_if_nobody_had_asked():
     asked, fresh = _played(3), _played(3)
     before = (asked.rounds_df, asked.actors_df, asked.events_df, _rng_states(asked))
-    levers = (asked.floors.copy(), asked.penalty, asked.members, asked.pending.copy())
+    levers = (asked.floors.copy(), asked.penalty, asked.members, asked.levers.pending.copy())
     df = bargaining_space(asked)
     assert len(df) > 50
     pd.testing.assert_frame_equal(asked.rounds_df, before[0])
@@ -50,7 +50,7 @@ def test_the_table_is_a_query_the_run_goes_on_as_if_nobody_had_asked():
     pd.testing.assert_frame_equal(asked.events_df, before[2])
     assert _rng_states(asked) == before[3]
     assert (asked.floors == levers[0]).all() and asked.penalty == levers[1]
-    assert asked.members == levers[2] and asked.pending == levers[3]
+    assert asked.members == levers[2] and asked.levers.pending == levers[3]
     asked.run(4)
     fresh.run(4)
     pd.testing.assert_frame_equal(asked.rounds_df, fresh.rounds_df)

@@ -62,7 +62,7 @@ def test_security_is_measured_the_same_way_in_and_out_of_the_bloc():
     its supply-security component; with the default floors and penalty, members' own producers
     supply members first and joining lowers a buyer's dependence."""
     empty = BlocModel(DEFAULT, floors={}, penalty=0.0)
-    empty._apply_levers({"floors": {m: 0.0 for m in empty.minerals}}, log=False)
+    empty.levers.apply({"floors": {m: 0.0 for m in empty.minerals}}, log=False)
     specs = [(frozenset({"us"}), 1.0, empty.last_move), (frozenset({"us", "japan"}), 1.0,
                                                          empty.last_move)]  # fmt: skip
     ev = empty.evaluate(specs, 1)

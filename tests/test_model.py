@@ -447,21 +447,22 @@ def test_the_records_two_state_batch_clears_each_package_as_its_own_batch_would(
     """The round's record clears the members' look-ahead (capacity after the pipeline, the
     price search starting from last round's markets) and the world with no policy (its own
     capacity, the round's luck, starting from this round's markets) in one batch of two states
-    (`_future_and_no_policy`): each package's numbers are those its own batch gives, bit for
-    bit."""
+    (`Evaluator.future_and_no_policy`): each package's numbers are those its own batch gives,
+    bit for bit."""
     m = BlocModel(default, rng=3).run(5)
+    ex = m.evaluator
     r, members, normal = m.round, m.members, SupplierMove(SupplierAction.NORMAL)
-    specs = m._record_specs(members, m.last_move)
+    specs = m.recorder.record_specs(members, m.last_move)
     ahead = [0, *(n + 1 for n, a in enumerate(m.countries) if a in members)]
     played = m.last_outcome
-    last_round = m._log_guesses()
+    last_round = ex.log_guesses()
     m.last_outcome = m.baseline  # other starting prices for the world with no policy
-    future, no_policy = m._future_and_no_policy(specs, r, ahead, last_round)
+    future, no_policy = ex.future_and_no_policy(specs, r, ahead, last_round)
     alone0 = m.evaluate(
-        [(frozenset(), 1.0, normal)], r, m._no_policy_available(), m._luck_arrays(r)
+        [(frozenset(), 1.0, normal)], r, ex.no_policy_available(), ex.luck_arrays(r)
     )
     m.last_outcome = played
-    alone = m.evaluate([specs[k] for k in ahead], r, m._future_capacity(), m._future_shocks(r))
+    alone = m.evaluate([specs[k] for k in ahead], r, ex.future_capacity(), ex.future_shocks(r))
     for got, want in ((no_policy, alone0), (_rows(future.ev, len(ahead)), alone)):
         np.testing.assert_array_equal(got.comp, want.comp)
         np.testing.assert_array_equal(got.util, want.util)
@@ -471,6 +472,4 @@ def test_the_records_two_state_batch_clears_each_package_as_its_own_batch_would(
 
 def _rows(ev, n):
     """The first n packages of a batch, as an Evaluation of their own."""
-    from negotiation.model import _slice
-
-    return _slice(ev, 0, n)
+    return ev.rows(0, n)

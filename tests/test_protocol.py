@@ -240,7 +240,7 @@ def test_a_convener_designing_the_floors_lowers_them_where_that_costs_it_less():
     m.step()
     text = m.events_df.query("kind == 'tabled'").text.iloc[0]
     assert text.startswith("United States tabled every floor 20% lower at the US-Japan-EU table")
-    assert m.lever_log[0]["lever"] == "floors"
+    assert m.levers.log[0]["lever"] == "floors"
 
 
 def test_a_counter_no_member_accepts_changes_nothing():

@@ -64,7 +64,7 @@ def test_python_api(tmp_path, monkeypatch):
     assert model.round == 7
     assert model.supplier_agent.strategy.name == "flood"
     assert model.floors[model.minerals.index("rare_earths")] == 90_000
-    assert any(x["round"] == 7 for x in model.lever_log)
+    assert any(x["round"] == 7 for x in model.levers.log)
     assert {"rounds_df", "actors_df", "events_df"} <= {n for n in dir(model) if n.endswith("_df")}
 
 

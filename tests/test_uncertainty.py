@@ -101,7 +101,7 @@ def test_demand_swings_have_the_stated_size(default):
 def test_outages_cut_what_can_produce_not_what_is_installed(default):
     m = BlocModel(default, rng=0, rounds=2)
     m.outage[m.index["us"]] = 0.5
-    cap, fringe = m._available()
+    cap, fringe = m.evaluator.available()
     np.testing.assert_allclose(cap[m.index["us"]], 0.5 * m.capacity[m.index["us"]])
     np.testing.assert_allclose(fringe, m.fringe_capacity)
     assert not np.shares_memory(cap, m.capacity)
@@ -314,30 +314,30 @@ def test_a_country_expects_todays_luck_to_pass():
     r, j = m.round, m.minerals.index("gallium")
     four = frozenset({"us", "japan", "eu", "mexico"})
     japan = m.index["japan"]
-    later_cap = m._future_capacity()
+    later_cap = m.evaluator.future_capacity()
 
     def japan_in_the_bloc() -> tuple[float, float]:
-        m._shocks = {}  # the round's shocks are drawn again from the state set here
+        m.evaluator.forget_shocks()  # the round's shocks are worked out again from the state here
         now = m.evaluate([(four, 1.0, m.last_move)], r).util[0, japan]
         later = m.evaluate(
-            [(four, 1.0, m.last_move)], r, capacity=later_cap, shocks=m._future_shocks(r)
+            [(four, 1.0, m.last_move)], r, capacity=later_cap, shocks=m.evaluator.future_shocks(r)
         ).util[0, japan]
         return now, later
 
     calm = japan_in_the_bloc()
     m.surprise[j], m.demand_log[:] = 0.5, 0.1
     hit = japan_in_the_bloc()
-    now, later = m._shock_arrays(r), m._future_shocks(r)
+    now, later = m.evaluator.shock_arrays(r), m.evaluator.future_shocks(r)
     assert now[2][0, j] == 0.5 and later[2][0, j] == pytest.approx(0.5 * (1 - 30 / 180) ** 24)
     assert later[3][0] == pytest.approx(now[3][0] ** np.exp(-720 / 365))
     today, then = abs(hit[0] - calm[0]), abs(hit[1] - calm[1])
     assert today > 1e7  # a surprise on gallium and a demand swing matter to Japan today
     assert then < 0.25 * today  # and little once they have (probably) passed
-    # The round's own look-ahead (`_now_and_future`, one batch or after a cached one) clears
-    # the later state so, not with today's surprise.
+    # The round's own look-ahead (`Evaluator.now_and_future`, one batch or after a cached one)
+    # clears the later state so, not with today's surprise.
     spec = [(four, 1.0, m.last_move)]
     persisting = m.evaluate(spec, r, capacity=later_cap).util[0, japan]
     assert abs(persisting - hit[1]) > 0.5 * today
     for now in (None, m.evaluate(spec, r)):
-        _, future = m._now_and_future(spec, r, [0], now)
+        _, future = m.evaluator.now_and_future(spec, r, [0], now)
         assert future.ev.util[future.at[0], japan] == pytest.approx(hit[1], rel=1e-9)
