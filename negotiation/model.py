@@ -825,6 +825,28 @@ class BlocModel(mesa.Model):
             order = sorted(invites, key=lambda a: keys[self._country_row[a]])
         # Members played by people are asked each round whether they stay.
         staying = [a for a in sorted(members) if self._is_human(a)]
+        ev, future = self._clear_table(r, members, order, staying)
+        prep = Prepared(r, members, invites, order, staying, ev, {}, future)
+        prep.slot = {a: n for n, a in enumerate(order)}
+        self._design_table(prep)
+        for a in prep.order:
+            prep.views[a] = self._country_view(prep, a, prep.scale)
+        one = SCALES.index(1.0)
+        for j, a in enumerate(staying):
+            k_out = len(SCALES) * (len(order) + 1) + j
+            reason = self._reason(prep.ev, one, k_out, a, prep.future, beliefs=True)
+            prep.views[a] = self._view(r, a, 1, None, members, {1.0: reason}, "",
+                                       self._outcomes(prep.ev, one, k_out, a),
+                                       -self._exit_cost[a])  # fmt: skip
+        self._prepared = prep
+        return prep
+
+    def _clear_table(
+        self, r: int, members: frozenset[str], order: Sequence[str], staying: Sequence[str]
+    ) -> tuple[Evaluation, Future | None]:
+        """The round's batch: the bloc and the bloc with each invitee (in `order`) at every
+        multiple of the floors, and the bloc without each member played by a person
+        (`staying`), cleared now and, at the proposed floors, once the pipeline has delivered."""
         move = self.last_move
         specs = [PackageSpec(members, s, move) for s in SCALES]
         for a in order:
@@ -835,20 +857,7 @@ class BlocModel(mesa.Model):
         one = SCALES.index(1.0)
         ahead = [len(SCALES) * n + one for n in range(len(order) + 1)]
         ahead += range(len(SCALES) * (len(order) + 1), len(specs))
-        ev, future = self.evaluator.now_and_future(specs, r, ahead)
-        prep = Prepared(r, members, invites, order, staying, ev, {}, future)
-        prep.slot = {a: n for n, a in enumerate(order)}
-        self._design_table(prep)
-        for a in prep.order:
-            prep.views[a] = self._country_view(prep, a, prep.scale)
-        for j, a in enumerate(staying):
-            k_out = len(SCALES) * (len(order) + 1) + j
-            reason = self._reason(prep.ev, one, k_out, a, prep.future, beliefs=True)
-            prep.views[a] = self._view(r, a, 1, None, members, {1.0: reason}, "",
-                                       self._outcomes(prep.ev, one, k_out, a),
-                                       -self._exit_cost[a])  # fmt: skip
-        self._prepared = prep
-        return prep
+        return self.evaluator.now_and_future(specs, r, ahead)
 
     def awaiting(self) -> list[str]:
         """Seats whose strategy waits for a person's decision in the next round. A query: it
@@ -1396,16 +1405,8 @@ class BlocModel(mesa.Model):
         bloc and each invitee at the three multiples of the floors, and each member played by a
         person leaving: `prepare_round`'s batch, in its order) cleared again on the terms now in
         force, so that the invitees answer on them."""
-        members, move = prep.members, self.last_move
         order = sorted(prep.slot, key=prep.slot.__getitem__)
-        specs: list[tuple] = [(members, s, move) for s in SCALES]
-        for a in order:
-            specs.extend((members | {a}, s, move) for s in SCALES)
-        specs.extend((members - {a}, 1.0, move) for a in prep.staying)
-        one = SCALES.index(1.0)
-        ahead = [len(SCALES) * n + one for n in range(len(order) + 1)]
-        ahead += range(len(SCALES) * (len(order) + 1), len(specs))
-        prep.ev, prep.future = self._now_and_future(specs, prep.round, ahead)
+        prep.ev, prep.future = self._clear_table(prep.round, prep.members, order, prep.staying)
         prep.scale = 1.0
 
     def _design_words(self, terms: Terms, designs: Sequence[str]) -> str:

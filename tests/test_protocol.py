@@ -365,12 +365,12 @@ def test_the_members_refuse_a_penalty_that_costs_them():
         "it would rather have tabled an outsider penalty half the one in force (20%), which "
         "European Union, Japan and Mexico would refuse (every member must agree)"
     ) in text
-    assert not m.lever_log
+    assert not m.levers.log
     ruled = BlocModel(four_members(["penalty"], "convener", **{"policy.outsider_penalty": 0.4}),
                       rng=0)  # fmt: skip
     ruled.prepare_round()
     assert ruled.penalty == pytest.approx(0.2)
-    assert ruled.lever_log[0]["lever"] == "penalty"
+    assert ruled.levers.log[0]["lever"] == "penalty"
 
 
 def test_a_designed_term_the_members_refuse_changes_nothing():
