@@ -2,7 +2,7 @@
 
 Strategies live in one registry (`STRATEGIES`), keyed by name, in the style of Axelrod's
 `axelrod.strategies`: `COUNTRY_STRATEGIES`, `SUPPLIER_STRATEGIES` and `BARGAINER_STRATEGIES` (the
-two-player alternating-offers game of `negotiation.bargaining`) are derived from the tags.
+two-player alternating-offers game of `negotiation.rules.bargaining`) are derived from the tags.
 """
 
 from agents.bargaining import BargainingStrategy, Greedy, Rubinstein

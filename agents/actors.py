@@ -10,7 +10,7 @@ import mesa
 
 from agents.base import Strategy
 from agents.views import CountryView, SupplierView
-from negotiation.types import Decision, SupplierMove
+from negotiation.rules.types import Decision, SupplierMove
 
 
 class CountryAgent(mesa.Agent):

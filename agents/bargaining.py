@@ -1,10 +1,10 @@
-"""Bargaining strategies for the alternating-offers game (`negotiation.bargaining`).
+"""Bargaining strategies for the alternating-offers game (`negotiation.rules.bargaining`).
 
 Role "bargainer": a strategy proposes a split (`propose(state) -> Offer`) and answers one
 (`respond(state, offer) -> Response`). `rubinstein` plays the subgame-perfect equilibrium of
 Rubinstein (1982); `greedy` asks for a fixed share and takes nothing less, the non-equilibrium
 opponent the validation checks play it against. `bargain` and `game` play the game of
-`negotiation.bargaining` with players named by string.
+`negotiation.rules.bargaining` with players named by string.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.base import Strategy
-from negotiation.bargaining import (
+from negotiation.rules.bargaining import (
     TOLERANCE,
     Agreement,
     AlternatingOffers,
@@ -21,7 +21,7 @@ from negotiation.bargaining import (
     Response,
     equilibrium_share,
 )
-from negotiation.bargaining import bargain as play
+from negotiation.rules.bargaining import bargain as play
 
 
 class BargainingStrategy(Strategy):
@@ -84,11 +84,12 @@ def _player(player: Any) -> Any:
 
 
 def game(players: list[Any], discounts: tuple[float, float], **kwargs: Any) -> AlternatingOffers:
-    """`negotiation.bargaining.AlternatingOffers` with players given as strategies or names."""
+    """`negotiation.rules.bargaining.AlternatingOffers` with players given as strategies or
+    names."""
     return AlternatingOffers([_player(p) for p in players], discounts, **kwargs)
 
 
 def bargain(player1: Any, player2: Any, d1: float, d2: float, **kwargs: Any) -> Agreement:
-    """`negotiation.bargaining.bargain` (one game, player 1 proposing first; `max_periods`,
+    """`negotiation.rules.bargaining.bargain` (one game, player 1 proposing first; `max_periods`,
     `rng`) with players given as strategies or by name ("rubinstein", "greedy")."""
     return play(_player(player1), _player(player2), d1, d2, **kwargs)

@@ -1,8 +1,8 @@
 """Country strategies: how an invited actor answers the package on the table.
 
 Each strategy reads the forecast gain of joining on the package as tabled and accepts, rejects
-or names a counter-proposal (see `negotiation.protocol`): the one worth most to it among those the
-members are expected to agree to. Thresholds are fractions of the actor's stake, so the
+or names a counter-proposal (see `negotiation.rules.protocol`): the one worth most to it among those
+the members are expected to agree to. Thresholds are fractions of the actor's stake, so the
 same strategy behaves alike for Singapore and for the United States.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from agents.base import Strategy
 from agents.views import CountryView
-from negotiation.types import Action, Decision, Reason
+from negotiation.rules.types import Action, Decision, Reason
 
 
 class CountryStrategy(Strategy):
@@ -21,7 +21,8 @@ class CountryStrategy(Strategy):
 
     # Shared rule: accept if the gain at the package as tabled clears `threshold` (a fraction of
     # the stake); otherwise name the counter-proposal worth most among those the members are
-    # expected to agree to that clear it (negotiation.protocol.best_counter); otherwise reject.
+    # expected to agree to that clear it (negotiation.rules.protocol.best_counter); otherwise
+    # reject.
     @staticmethod
     def answer(view: CountryView, threshold: float, note: str = "") -> Decision:
         need = threshold * view.stake + view.switch_cost

@@ -12,7 +12,7 @@ from dataclasses import replace
 from agents.countries import CountryStrategy
 from agents.supplier import SupplierStrategy
 from agents.views import CountryView, SupplierView
-from negotiation.types import Action, Decision, Reason, SupplierAction, SupplierMove
+from negotiation.rules.types import Action, Decision, Reason, SupplierAction, SupplierMove
 
 
 class Inbox:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agents.base import Strategy
 from agents.views import SupplierView
-from negotiation.types import SupplierAction, SupplierMove
+from negotiation.rules.types import SupplierAction, SupplierMove
 
 
 class SupplierStrategy(Strategy):

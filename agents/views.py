@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from negotiation.protocol import Option, best_counter
-from negotiation.types import CounterOption, Package, Reason, SupplierMove
+from negotiation.rules.protocol import Option, best_counter
+from negotiation.rules.types import CounterOption, Package, Reason, SupplierMove
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,8 @@ class CountryView:
 
     def best_counter(self, need: float) -> CounterOption | None:
         """Among the counters the members are expected to agree to and worth at least `need`
-        to it, the one worth most (negotiation.protocol.best_counter, values within a billionth
-        of the stake a tie, as the model's), or None."""
+        to it, the one worth most (negotiation.rules.protocol.best_counter, values within a
+        billionth of the stake a tie, as the model's), or None."""
         if self.best is not None:
             return self.best(need)
         options = self.counter_options()

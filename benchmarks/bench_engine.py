@@ -20,7 +20,7 @@ import time
 
 import mesa
 
-import negotiation.evaluator as evaluator_module
+import negotiation.engine.evaluator as evaluator_module
 from negotiation import BlocModel, load_scenario
 
 

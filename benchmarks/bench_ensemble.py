@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from negotiation import BlocModel, load_scenario  # noqa: E402
-from negotiation.ensemble import run_ensemble  # noqa: E402
+from negotiation.experiments.ensemble import run_ensemble  # noqa: E402
 
 
 def one_run(scenario, rounds: int | None, seed: int) -> float:

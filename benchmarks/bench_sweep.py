@@ -78,7 +78,7 @@ class Timer:
 
 def plain_loop(plan) -> Timer:
     from negotiation import BlocModel, load_scenario
-    from negotiation.sweep import point_key, point_seed
+    from negotiation.experiments.sweep import point_key, point_seed
 
     reps = plan.spec.replications
     with Timer() as t:
@@ -98,7 +98,7 @@ def batch_run(plan) -> Timer:
     from mesa.batchrunner import batch_run as mesa_batch_run
 
     from negotiation import BlocModel, load_scenario
-    from negotiation.sweep import run_seed
+    from negotiation.experiments.sweep import run_seed
 
     class Recorded(BlocModel):
         """batch_run reads a DataCollector: record the bloc's size at the end."""
@@ -137,7 +137,7 @@ def batch_run(plan) -> Timer:
 
 
 def sweep(spec: Path, out: Path, **kwargs) -> Timer:
-    from negotiation.sweep import run_sweep
+    from negotiation.experiments.sweep import run_sweep
 
     with Timer() as t:
         summary = run_sweep(spec, out, progress=False, **kwargs)
@@ -225,7 +225,7 @@ def main() -> None:
         parts |= {"scaling"}  # it scales the measured speeds
 
     from negotiation import BlocModel, load_scenario
-    from negotiation.sweep_spec import load_spec
+    from negotiation.experiments.sweep_spec import load_spec
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     text, n = spec_text(args.runs, args.rounds)

@@ -50,12 +50,12 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
-os.environ["SOLARA_APP"] = "negotiation.workshop_app"
+os.environ["SOLARA_APP"] = "negotiation.ui.workshop_app"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.human import accept  # noqa: E402
-from negotiation.types import SupplierAction, SupplierMove  # noqa: E402
-from negotiation.workshop import WORKSHOP, Room  # noqa: E402
+from negotiation.rooms.workshop import WORKSHOP, Room  # noqa: E402
+from negotiation.rules.types import SupplierAction, SupplierMove  # noqa: E402
 from tests.browser_support import CHROMIUM  # noqa: E402
 from tests.browser_support import CHROMIUM_ARGS as TEST_ARGS  # noqa: E402
 
@@ -302,7 +302,7 @@ def bench_browsers(n: int, rounds: int, per_context: int) -> None:
         pages = open_pages(browser, url, room, people, per_context, stamps)
         wait_idle()
         print(f"{n} pages open and settled in {time.perf_counter() - t_load:.0f} s; {loads()}")
-        import negotiation.workshop_live as app  # the pages' watchers, in this process
+        import negotiation.rooms.workshop_live as app  # the pages' watchers, in this process
 
         app.RENDERED = []
         samples, slowest, server, first, cpu, use = [], [], [], [], [], []

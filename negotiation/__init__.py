@@ -5,7 +5,7 @@
     model.rounds_df, model.actors_df, model.events_df
 
 Names are resolved lazily (PEP 562) so that `agents/` can import the leaf modules of this package
-(types, market, payoffs) without closing an import cycle through `negotiation.model`.
+(types, market, payoffs) without closing an import cycle through `negotiation.engine.model`.
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ __version__ = "0.1.0"
 __all__ = ["BlocModel", "Scenario", "ScenarioError", "load_scenario", "scenario_names"]
 
 _LAZY = {
-    "BlocModel": "negotiation.model",
-    "Scenario": "negotiation.scenario",
-    "ScenarioError": "negotiation.scenario",
-    "load_scenario": "negotiation.scenario",
-    "scenario_names": "negotiation.scenario",
+    "BlocModel": "negotiation.engine.model",
+    "Scenario": "negotiation.engine.scenario",
+    "ScenarioError": "negotiation.engine.scenario",
+    "load_scenario": "negotiation.engine.scenario",
+    "scenario_names": "negotiation.engine.scenario",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from negotiation.model import BlocModel
-    from negotiation.scenario import Scenario, ScenarioError, load_scenario, scenario_names
+    from negotiation.engine.model import BlocModel
+    from negotiation.engine.scenario import Scenario, ScenarioError, load_scenario, scenario_names
 
 
 def __getattr__(name: str) -> Any:

@@ -16,8 +16,8 @@ from typing import Any, NoReturn
 
 import click
 
-from negotiation.records import invocation
-from negotiation.scenario import DEFAULT_SCENARIO, ScenarioError
+from negotiation.engine.scenario import DEFAULT_SCENARIO, ScenarioError
+from negotiation.experiments.records import invocation
 
 USAGE_ERROR = 2
 
@@ -30,7 +30,7 @@ def fail(*problems: str) -> NoReturn:
 
 def parse_sets(values: Sequence[str]) -> dict[str, Any]:
     """`--set a.b=1 --set c=x` -> {"a.b": 1, "c": "x"} (values parsed as TOML where possible)."""
-    from negotiation.scenario import parse_value
+    from negotiation.engine.scenario import parse_value
 
     out: dict[str, Any] = {}
     for item in values:
@@ -113,8 +113,8 @@ def run(
     quiet: bool,
 ) -> None:
     """Run one SCENARIO (a built-in name or a TOML file) and print a summary."""
-    from negotiation.records import summary, write_run
-    from negotiation.scenario import load_scenario
+    from negotiation.engine.scenario import load_scenario
+    from negotiation.experiments.records import summary, write_run
 
     if rounds is not None and rounds < 1:
         fail(f"--rounds must be at least 1 (got {rounds})")
@@ -124,7 +124,7 @@ def run(
         sc = load_scenario(scenario, parse_sets(sets))
     except ScenarioError as e:
         fail(*e.problems)
-    from negotiation.model import BlocModel
+    from negotiation.engine.model import BlocModel
 
     if seed is None:
         seed = sc.seed if sc.seed is not None else 0
@@ -155,7 +155,7 @@ def run(
 def run_meta(sc: Any, seed: int, rounds: int) -> dict[str, Any]:
     from importlib.metadata import version
 
-    from negotiation.scenario import scenario_to_dict
+    from negotiation.engine.scenario import scenario_to_dict
 
     return {
         "scenario": sc.meta.name,
@@ -222,8 +222,8 @@ def ensemble(
     members, and no member left it during the run), each country's probability of being in at
     the end, the most likely final memberships (each with a 95% Wilson interval), and the median
     and 90% band over runs of prices, fiscal cost and supplier share at the last round."""
-    from negotiation.ensemble import EnsembleCancelled, run_ensemble, write_ensemble
-    from negotiation.scenario import load_scenario
+    from negotiation.engine.scenario import load_scenario
+    from negotiation.experiments.ensemble import EnsembleCancelled, run_ensemble, write_ensemble
 
     if n_runs < 1:
         fail(f"--runs must be at least 1 (got {n_runs})")
@@ -287,7 +287,7 @@ def scenarios(ctx: click.Context) -> None:
     """List the built-in scenarios (names and summaries)."""
     if ctx.invoked_subcommand is not None:
         return
-    from negotiation.scenario import load_scenario, scenario_names
+    from negotiation.engine.scenario import load_scenario, scenario_names
 
     names = scenario_names()
     width = max(map(len, names), default=0)
@@ -313,7 +313,7 @@ def scenarios_show(scenario: str, sets: tuple[str, ...]) -> None:
     """Print the fully resolved TOML of SCENARIO (a name or a file; extends and --set applied).
 
     Saved to a file, it runs exactly like SCENARIO: `bloc run FILE`."""
-    from negotiation.scenario import find_scenario_file, load_scenario, scenario_to_toml
+    from negotiation.engine.scenario import find_scenario_file, load_scenario, scenario_to_toml
 
     try:
         sc = load_scenario(scenario, parse_sets(sets))
@@ -330,7 +330,7 @@ def scenarios_show(scenario: str, sets: tuple[str, ...]) -> None:
 @click.argument("files", nargs=-1, required=True)
 def validate(files: tuple[str, ...]) -> None:
     """Validate scenario FILES; one line per problem, exit code 2 if any is invalid."""
-    from negotiation.scenario import load_scenario
+    from negotiation.engine.scenario import load_scenario
 
     problems: list[str] = []
     for f in files:
@@ -340,7 +340,7 @@ def validate(files: tuple[str, ...]) -> None:
             problems.extend(e.problems)
             continue
         try:
-            from negotiation.model import BlocModel
+            from negotiation.engine.model import BlocModel
 
             BlocModel(sc, rounds=1, rng=0)
         except ValueError as e:
@@ -368,7 +368,7 @@ def app(host: str, port: int) -> None:
     os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")  # no "runs on Solara" overlay
     os.environ.setdefault("SOLARA_THEME_TITLE", "Bloc")
     os.environ.setdefault("BLOC_APP_WARM_UP", "1")  # the server plays a round as it starts
-    cmd = [sys.executable, "-m", "solara", "run", "negotiation.app_server", "--production"]
+    cmd = [sys.executable, "-m", "solara", "run", "negotiation.ui.app_server", "--production"]
     cmd += ["--no-open"]
     cmd += ["--host", host, "--port", str(port)]
     click.echo(f"bloc app: serving on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
@@ -430,8 +430,8 @@ def workshop(
     import os
     import secrets
 
-    from negotiation.scenario import load_scenario
-    from negotiation.workshop import MIN_SECRET, Workshop, default_state_dir, public_url
+    from negotiation.engine.scenario import load_scenario
+    from negotiation.rooms.workshop import MIN_SECRET, Workshop, default_state_dir, public_url
 
     if not 0 <= port <= 65535:
         fail(f"--port must be between 0 and 65535 (got {port})")
@@ -456,7 +456,7 @@ def workshop(
     os.environ["BLOC_WORKSHOP_STATE_DIR"] = str(state_dir)
     os.environ["BLOC_WORKSHOP_RESUME"] = "1" if resume else ""
     os.environ.setdefault("BLOC_APP_WARM_UP", "1")  # the server plays a round as it starts
-    cmd = [sys.executable, "-m", "solara", "run", "negotiation.workshop_app", "--production"]
+    cmd = [sys.executable, "-m", "solara", "run", "negotiation.ui.workshop_app", "--production"]
     cmd += ["--no-open", "--host", host, "--port", str(port)]
     click.echo(f"bloc workshop: serving on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     click.echo(f"bloc workshop: participants open {url}/ and type the room's code", err=True)
@@ -561,7 +561,7 @@ def sweep_run(
     of failed runs (at most 125); 130 after Ctrl-C and 143 after SIGTERM, which write what
     finished, stop every process of the sweep and print the command that resumes; 1 if a worker
     process died or the Dask cluster was lost (what finished is kept: resume)."""
-    from negotiation import sweep as sw
+    from negotiation.experiments import sweep as sw
 
     try:
         summary = sw.run_sweep(
@@ -653,7 +653,7 @@ def sweep_report(
     for a Morris design, sensitivity (PRCC, SRC) for a Latin hypercube, feature scores (extra
     trees), distributions across runs, envelopes over the rounds (with a rounds table), which
     settings make the bloc hold (PRIM, CART); one file, no internet needed."""
-    from negotiation.sweep_report import write_report
+    from negotiation.experiments.sweep_report import write_report
 
     axes = [a.strip() for a in heatmap.split(",")] if heatmap else None
     try:
@@ -676,7 +676,7 @@ def sweep_report(
 def check(only: tuple[str, ...], fast: bool) -> None:
     """Check the model against theory and history: for each check, the literature's statement,
     the model's figure, PASS or FAIL. Exit code 0 if every check passes, 1 if any fails."""
-    from negotiation import validation
+    from negotiation.experiments import validation
 
     try:
         names = validation.select(only)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from negotiation import BlocModel, load_scenario
-from negotiation.sweep import run_seed
+from negotiation.experiments.sweep import run_seed
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "assumptions.md"

@@ -3,7 +3,8 @@
 A page asks for generated text with an HTML comment on a line of its own, which GitHub shows as
 nothing and the site replaces:
 
-    <!-- bloc-docs: fields negotiation.scenario:Scenario -->   the keys of a file format, table by
+    <!-- bloc-docs: fields negotiation.engine.scenario:Scenario -->   the keys of a file format,
+    table by
                                                                table, from its pydantic model
     <!-- bloc-docs: api -->                                    the public names of `negotiation`
     <!-- bloc-docs: contracts -->                              the import-linter contracts
@@ -78,6 +79,14 @@ def contracts() -> str:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
     out = []
     for c in config["contracts"]:
+        if c["type"] == "layers":  # "a | b": independent siblings; "a : b": siblings
+            layers = " > ".join(f"`{m}`" for m in c["layers"])
+            inside = "".join(f" (in `{p}`)" for p in c.get("containers", ()))
+            out.append(
+                f"- **{c['name']}**{inside}: {layers}; each imports only those after it "
+                "(`a | b`: neither imports the other)."
+            )
+            continue
         if c["type"] == "independence":
             modules = ", ".join(f"`{m}`" for m in c["modules"])
             out.append(f"- **{c['name']}**: none of {modules} imports another.")

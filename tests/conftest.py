@@ -48,7 +48,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture
 def ws():
     """A workshop server object in this process (no ticker thread), closed after the test."""
-    from negotiation.workshop import Workshop
+    from negotiation.rooms.workshop import Workshop
 
     w = Workshop(ticker=False)
     yield w
@@ -58,7 +58,7 @@ def ws():
 @pytest.fixture
 def layouts(monkeypatch) -> list:
     """The layout of every render of a workshop participant's page, as it happens."""
-    from negotiation import workshop_app as wa
+    from negotiation.ui import workshop_app as wa
 
     seen: list = []
     after_render = wa.Live.after_render

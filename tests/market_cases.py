@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from negotiation.market import BORDER, PRICE_GAP, STOCKPILE, MarketData, Policies
-from negotiation.payoffs import Profiles
-from negotiation.types import COMPONENTS
+from negotiation.engine.market import BORDER, PRICE_GAP, STOCKPILE, MarketData, Policies
+from negotiation.engine.payoffs import Profiles
+from negotiation.rules.types import COMPONENTS
 
 
 @st.composite

@@ -1,13 +1,13 @@
 """The market and payoffs in plain numpy: the formulation the compiled kernels of
-`negotiation._kernels` replace, kept as their test oracle (tests/test_kernels.py holds the two
-together on random packages). Read this to see the model as array algebra."""
+`negotiation.engine._kernels` replace, kept as their test oracle (tests/test_kernels.py holds the
+two together on random packages). Read this to see the model as array algebra."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from negotiation._kernels import DISRUPTION_YEARS, HOME_PRICE_FLOOR, find_prices
-from negotiation.market import (
+from negotiation.engine._kernels import DISRUPTION_YEARS, HOME_PRICE_FLOOR, find_prices
+from negotiation.engine.market import (
     BORDER,
     PRICE_GAP,
     PRICE_HI,
@@ -20,8 +20,8 @@ from negotiation.market import (
     ramp_supply,
     ramp_surplus,
 )
-from negotiation.payoffs import Profiles
-from negotiation.types import COMPONENTS
+from negotiation.engine.payoffs import Profiles
+from negotiation.rules.types import COMPONENTS
 
 
 def clear(

@@ -24,7 +24,10 @@ import solara
 import solara.widgets
 
 from negotiation import BlocModel, load_scenario
-from negotiation.app_charts import (
+from negotiation.cli import entry
+from negotiation.engine.scenario import ScenarioError, scenario_names
+from negotiation.rules.types import COMPONENTS
+from negotiation.ui.app_charts import (
     Charts,
     LineChart,
     Panel,
@@ -47,11 +50,8 @@ from negotiation.app_charts import (
     utility_svg,
     with_gains,
 )
-from negotiation.app_state import Levers, Session, Status, in_words, round_summary, statuses
-from negotiation.app_text import GLOSSARY, aggressiveness_idle, cost_sharing_idle, seed_help
-from negotiation.cli import entry
-from negotiation.scenario import ScenarioError, scenario_names
-from negotiation.types import COMPONENTS
+from negotiation.ui.app_state import Levers, Session, Status, in_words, round_summary, statuses
+from negotiation.ui.app_text import GLOSSARY, aggressiveness_idle, cost_sharing_idle, seed_help
 from tests.app_helpers import the_widget, type_in
 
 SCENARIO = "ministerial-2026"
@@ -308,7 +308,7 @@ def test_a_bad_scenario_file_is_refused_naming_the_file_and_field_and_the_run_go
 
 
 def test_an_oversize_file_is_refused_by_its_announced_size_before_it_is_read():
-    from negotiation.app_state import MAX_SCENARIO_BYTES, read_scenario_file
+    from negotiation.ui.app_state import MAX_SCENARIO_BYTES, read_scenario_file
 
     with pytest.raises(ScenarioError, match="big.toml: the file is 300 KB"):
         read_scenario_file("big.toml", b"", size=300 * 1024)
@@ -410,7 +410,7 @@ def test_the_recipes_hold_from_the_command_line_too():
 
 def test_about_shows_the_scenarios_own_things_to_try():
     """The recipes live in the scenario file, once; the app adds nothing to any scenario's text."""
-    from negotiation.app import AboutView
+    from negotiation.ui.app import AboutView
 
     for name in (SCENARIO, "us-mexico-60-day"):
         snap = Session(name, seed=0).snapshot()
@@ -554,7 +554,7 @@ def test_the_gain_chart_follows_each_member_s_margin_over_the_rounds():
 
 
 def test_why_says_where_a_member_stands_in_the_round_shown():
-    from negotiation.app import _why_html
+    from negotiation.ui.app import _why_html
 
     s = Session(SCENARIO, seed=12)  # in round 2 the US is worse off inside, Japan better off
     s.change("aggressiveness", 0.5)  # a tougher supplier than the scenario's
@@ -729,8 +729,8 @@ def test_the_charts_are_okabe_ito_and_no_line_is_told_from_another_by_colour_alo
     """Colour-blind safe: the charts draw in Okabe-Ito's colours and greys only, and within a
     chart no two lines share both a dash and a marker shape (the marker is drawn along the
     line and in the legend); bars that hurt and the timeline's statuses have patterns."""
-    from negotiation import app_charts as ch
-    from negotiation.app_compare import compare_panels, compare_svg
+    from negotiation.ui import app_charts as ch
+    from negotiation.ui.app_compare import compare_panels, compare_svg
 
     assert set(ch.OKABE_ITO) == {
         "#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"
@@ -857,7 +857,7 @@ def _members(rc) -> list[str]:
 
 
 def _page():
-    from negotiation.app import Page
+    from negotiation.ui.app import Page
 
     return solara.render(Page(), handle_error=False)
 
@@ -1172,7 +1172,7 @@ def test_sliders_set_the_penalty_and_a_country_weight():
 
 
 def test_the_seed_says_what_it_does_and_the_claim_holds(tmp_path):
-    from negotiation.app import _draws_luck
+    from negotiation.ui.app import _draws_luck
 
     _, rc = _page()
     (hint,) = _html(rc, "seed-help")
@@ -1295,7 +1295,7 @@ def test_take_a_seat_links_to_the_solo_page_with_the_structural_settings():
 
 
 def test_bloc_app_serves_the_solo_and_join_pages():
-    from negotiation import app, app_server, workshop_app
+    from negotiation.ui import app, app_server, workshop_app
 
     pages = {r.path: r.component for r in app_server.routes}
     assert pages == {"/": app.Page, "solo": workshop_app.SoloPage, "join": workshop_app.JoinPage}
@@ -1415,7 +1415,7 @@ def test_importing_the_app_starts_no_thread():
     costs) runs only in the servers `bloc app` and `bloc workshop` start: importing the module
     in Python, a notebook or a test starts nothing (it did: a review found the thread)."""
     code = (
-        "import threading, negotiation.app\n"
+        "import threading, negotiation.ui.app\n"
         "names = [t.name for t in threading.enumerate()]\n"
         "assert 'bloc-warm-up' not in names, names\n"
     )
@@ -1428,9 +1428,10 @@ def test_importing_the_app_starts_no_thread():
 
 def test_the_engine_never_imports_the_app():
     code = (
-        "import sys, negotiation, negotiation.model, negotiation.cli, negotiation.records; "
+        "import sys, negotiation, negotiation.engine.model, negotiation.cli, "
+        "negotiation.experiments.records; "
         "from negotiation import BlocModel; "
-        "assert not any(m.startswith(('solara', 'negotiation.app')) for m in sys.modules), "
+        "assert not any(m.startswith(('solara', 'negotiation.ui.app')) for m in sys.modules), "
         "sorted(m for m in sys.modules if 'app' in m)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -1502,7 +1503,7 @@ def test_scripts_start_serves_the_app(tmp_path):
 
 
 def test_a_look_back_at_a_past_round_is_the_snapshot_taken_in_that_round():
-    from negotiation.app import _status_table, _why_html
+    from negotiation.ui.app import _status_table, _why_html
 
     s = Session(SCENARIO, seed=0)
     taken = [s.snapshot()]
@@ -1530,7 +1531,7 @@ def test_a_look_back_at_a_past_round_is_the_snapshot_taken_in_that_round():
 def test_a_look_back_quotes_the_patience_in_force_in_that_round_not_the_levers_now():
     """Why? of a past round gives a member's patience as it was in that round: the patience
     the round was played with, not the lever's value since (nor a change still pending)."""
-    from negotiation.app import _now_sentence
+    from negotiation.ui.app import _now_sentence
 
     s = Session(SCENARIO, seed=0)
     before = s.levers().patience["japan"]
@@ -1554,7 +1555,7 @@ def test_a_look_back_quotes_the_patience_in_force_in_that_round_not_the_levers_n
 
 
 def test_the_round_slider_shows_a_past_round_and_now_follows_the_run_again():
-    from negotiation.app import _why_html
+    from negotiation.ui.app import _why_html
 
     _, rc = _page()
     for _ in range(4):
@@ -1613,7 +1614,7 @@ def _two_runs() -> tuple:
 
 
 def test_the_compare_table_against_the_records_of_the_two_runs():
-    from negotiation.app_compare import compare_rows, settings_words
+    from negotiation.ui.app_compare import compare_rows, settings_words
 
     a, b = _two_runs()
     rows = {r.key: r for r in compare_rows(a, b)}
@@ -1653,7 +1654,7 @@ def test_the_compare_table_against_the_records_of_the_two_runs():
 
 
 def test_the_compare_overlay_draws_a_and_b_from_their_records():
-    from negotiation.app_compare import compare_minerals, compare_svg
+    from negotiation.ui.app_compare import compare_minerals, compare_svg
 
     a, b = _two_runs()
     root = _svg(compare_svg(a, b))

@@ -1,4 +1,4 @@
-"""How likely is this? The helpers of negotiation/app_ensemble.py against hand computations, the
+"""How likely is this? The helpers of negotiation/ui/app_ensemble.py against hand computations, the
 background job, the app's *How likely?* tab and the workshop debrief's comparison with agents
 alone, rendered with `solara.render` (no browser; tests/test_app_browser.py drives the tab in
 chromium)."""
@@ -16,7 +16,8 @@ import pytest
 import solara
 import solara.widgets
 
-from negotiation.app_ensemble import (
+from negotiation.experiments.ensemble import Ensemble, EnsembleCancelled
+from negotiation.ui.app_ensemble import (
     CANCELLED,
     DONE,
     FAILED,
@@ -34,8 +35,7 @@ from negotiation.app_ensemble import (
     settings_key,
     start_ensemble,
 )
-from negotiation.app_state import Session
-from negotiation.ensemble import Ensemble, EnsembleCancelled
+from negotiation.ui.app_state import Session
 from tests.app_helpers import the_widget, type_in
 
 NAMES = {"us": "United States", "japan": "Japan", "eu": "European Union", "mexico": "Mexico"}
@@ -289,7 +289,7 @@ def _type(rc, cls: str, text: str) -> None:
 
 
 def test_the_how_likely_tab_runs_restarts_on_a_change_and_draws_the_fan():
-    from negotiation.app import Page
+    from negotiation.ui.app import Page
 
     _, rc = solara.render(Page(), handle_error=False)
     _type(rc, "structural-rounds", "6")
@@ -336,8 +336,8 @@ def test_the_how_likely_tab_runs_restarts_on_a_change_and_draws_the_fan():
 
 
 def test_the_facilitators_debrief_compares_the_room_with_agents_alone():
-    from negotiation import workshop_app as wa
-    from negotiation.workshop import Workshop
+    from negotiation.rooms.workshop import Workshop
+    from negotiation.ui import workshop_app as wa
 
     ws = Workshop(ticker=False)
     try:

@@ -26,7 +26,7 @@ def test_every_layer_contract_is_kept():
 
 def private_imports(files) -> list[str]:
     """`from negotiation.x import _name` (or agents'), deferred ones too: a private name used
-    outside its module. A private module's public names (negotiation._kernels) are fine."""
+    outside its module. A private module's public names (negotiation.engine._kernels) are fine."""
     found = []
     for f in files:
         for node in ast.walk(ast.parse(f.read_text())):
@@ -44,12 +44,12 @@ def private_imports(files) -> list[str]:
 
 def test_no_private_name_is_used_outside_its_module(tmp_path):
     """What two modules share is public: named without a leading underscore."""
-    files = sorted([*(ROOT / "negotiation").glob("*.py"), *(ROOT / "agents").glob("*.py")])
+    files = sorted([*(ROOT / "negotiation").rglob("*.py"), *(ROOT / "agents").glob("*.py")])
     assert len(files) > 40
     assert private_imports(files) == []
     probe = tmp_path / "probe.py"
-    probe.write_text("def f():\n    from negotiation.sweep import _private\n")
-    assert private_imports([probe]) == ["probe.py:2: negotiation.sweep._private"]
+    probe.write_text("def f():\n    from negotiation.experiments.sweep import _private\n")
+    assert private_imports([probe]) == ["probe.py:2: negotiation.experiments.sweep._private"]
 
 
 def test_no_test_module_imports_another():
@@ -74,11 +74,11 @@ def test_a_deferred_upward_import_is_caught(tmp_path):
     config.write_text(
         "[importlinter]\nroot_packages =\n    negotiation\n    agents\n\n"
         "[importlinter:contract:probe]\nname = probe\ntype = forbidden\n"
-        "source_modules =\n    negotiation.scenario\nforbidden_modules =\n    agents\n"
+        "source_modules =\n    negotiation.engine.scenario\nforbidden_modules =\n    agents\n"
     )
     done = lint(config)
     assert done.returncode != 0
-    assert "negotiation.scenario -> agents" in done.stdout
+    assert "negotiation.engine.scenario -> agents" in done.stdout
 
 
 def test_the_records_digest_shows_a_refactoring_changed_nothing(tmp_path):

@@ -1,6 +1,6 @@
-"""The bargaining space of the package on the table (negotiation/bargaining_space.py): a query
-that changes nothing, its Pareto flags and Nash point checked by brute force, and the answer in a
-world of identical countries, where symmetry tells it."""
+"""The bargaining space of the package on the table (negotiation/experiments/bargaining_space.py): a
+query that changes nothing, its Pareto flags and Nash point checked by brute force, and the answer
+in a world of identical countries, where symmetry tells it."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from negotiation import BlocModel, load_scenario
-from negotiation.bargaining_space import TOLERANCE, bargaining_space
-from negotiation.scenario import scenario_to_dict, validate
+from negotiation.engine.scenario import scenario_to_dict, validate
+from negotiation.experiments.bargaining_space import TOLERANCE, bargaining_space
 
 SCENARIO = "ministerial-2026"
 

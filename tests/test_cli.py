@@ -68,7 +68,7 @@ def test_set_overrides_a_scenario_value(tmp_path):
 
 
 def test_a_scenario_file_from_any_path_works(tmp_path):
-    from negotiation.scenario import scenario_to_toml
+    from negotiation.engine.scenario import scenario_to_toml
 
     path = tmp_path / "mine.toml"
     path.write_text(scenario_to_toml(load_scenario("ministerial-2026")))

@@ -64,14 +64,14 @@ def test_the_odd_quotes_the_price_search_as_implemented():
     tests/test_site.py); a private name the ODD does use must exist."""
     import math
 
-    from negotiation import _kernels as k
-    from negotiation.market import PRICE_HI, PRICE_LO
+    from negotiation.engine import _kernels as k
+    from negotiation.engine.market import PRICE_HI, PRICE_LO
 
     odd = " ".join((ROOT / "docs" / "ODD.md").read_text().split())  # line breaks as spaces
     for name in ("clear_kernel", "find_prices"):
         assert hasattr(k, name) and f"`{name}`" in odd, name
     assert "(ref/kernels.md)" in odd
-    code = "\n".join(p.read_text() for p in (ROOT / "negotiation").glob("*.py"))
+    code = "\n".join(p.read_text() for p in (ROOT / "negotiation").rglob("*.py"))
     for name in set(re.findall(r"`(_[a-z][a-z0-9_]*)`", odd)):
         assert re.search(rf"^\s*(def {name}\(|{name}\s*[:=])", code, re.M), (
             f"docs/ODD.md names {name}, which negotiation/ does not define"
@@ -142,7 +142,7 @@ def test_every_link_and_docs_path_in_the_documents_exists(document):
 
 
 def test_data_sources_names_every_reference_file_and_scenario():
-    from negotiation.scenario import scenario_names
+    from negotiation.engine.scenario import scenario_names
 
     text = (ROOT / "docs" / "data-sources.md").read_text()
     for f in REFERENCE.iterdir():

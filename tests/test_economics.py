@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from negotiation import BlocModel, load_scenario
-from negotiation.model import NORMAL
-from negotiation.scenario import scenario_to_dict, validate
-from negotiation.types import COMPONENTS
+from negotiation.engine.model import NORMAL
+from negotiation.engine.scenario import scenario_to_dict, validate
+from negotiation.rules.types import COMPONENTS
 
 DEFAULT = "ministerial-2026"
 #: A calm world: no random outages, demand swings, surprises or forecast errors. A test of one

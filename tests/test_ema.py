@@ -1,5 +1,5 @@
-"""negotiation.ema, the EMA Workbench adapter: a point run through EMA (its samplers, its
-sequential and multiprocessing evaluators, and its ipyparallel and MPI ones where ipyparallel,
+"""negotiation.experiments.ema, the EMA Workbench adapter: a point run through EMA (its samplers,
+its sequential and multiprocessing evaluators, and its ipyparallel and MPI ones where ipyparallel,
 or mpi4py and Open MPI, are installed) equals the same point of `bloc sweep`, to the last bit,
 with the same seed; a model that cannot run is a ValueError naming the path and bound."""
 
@@ -18,8 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from negotiation import ema  # first: it imports EMA without its warnings of missing extras
-from negotiation.sweep import load, query_names, run_sweep
+from negotiation.experiments import (
+    ema,  # first: it imports EMA without its warnings of missing extras
+)
+from negotiation.experiments.sweep import load, query_names, run_sweep
 
 from ema_workbench import (  # isort: skip
     MultiprocessingEvaluator,
@@ -183,7 +185,7 @@ def test_emas_own_sampler_gives_what_bloc_sweep_gives_those_points(tmp_path):
         ({"fixed": {"time.rounds": 0}}, "fixed time.rounds: 0 is rejected by the scenario"),
         (
             {"uncertainties": ["policy.outsider_penalty"]},
-            "not an EMA parameter; make one with negotiation.ema.real",
+            "not an EMA parameter; make one with negotiation.experiments.ema.real",
         ),
     ],
 )
@@ -291,7 +293,7 @@ MPI_SCRIPT = """
 import pickle, sys, warnings
 from pathlib import Path
 
-from negotiation import ema
+from negotiation.experiments import ema
 from ema_workbench.em_framework.futures_mpi import MPIEvaluator
 
 

@@ -1,5 +1,5 @@
-"""`bloc ensemble` and `negotiation.ensemble`: seeds, reproducibility across workers, the
-probabilities, bands and summary against a hand computation, cancelling, progress, the CLI.
+"""`bloc ensemble` and `negotiation.experiments.ensemble`: seeds, reproducibility across workers,
+the probabilities, bands and summary against a hand computation, cancelling, progress, the CLI.
 
 Nothing here needs two seeds to give different runs on the default scenario: outcomes vary
 because every country plays the "random" strategy (it accepts with probability 1/2)."""
@@ -19,16 +19,16 @@ from click.testing import CliRunner
 from agents.countries import RandomCountry
 from negotiation import BlocModel, load_scenario
 from negotiation.cli import main
-from negotiation.ensemble import (
+from negotiation.engine.scenario import ScenarioError
+from negotiation.experiments.ensemble import (
     Ensemble,
     EnsembleCancelled,
     _record,
     proportion_ci,
     run_ensemble,
 )
-from negotiation.scenario import ScenarioError
-from negotiation.sweep import run_seed
-from negotiation.types import Action, Decision
+from negotiation.experiments.sweep import run_seed
+from negotiation.rules.types import Action, Decision
 
 COUNTRIES = ("us", "japan", "eu", "mexico", "singapore")
 RANDOM = {"strategies": {c: "random" for c in COUNTRIES}}
@@ -417,7 +417,7 @@ def test_cli_parquet_and_quiet(tmp_path):
 
 def test_cli_seed_defaults_to_the_scenarios(tmp_path):
     path = tmp_path / "seeded.toml"
-    from negotiation.scenario import scenario_to_toml
+    from negotiation.engine.scenario import scenario_to_toml
 
     path.write_text(f"seed = 42\n{scenario_to_toml(load_scenario('ministerial-2026'))}")
     r = bloc("ensemble", str(path), "--runs", "2", "--rounds", "1", "--out", str(tmp_path / "o"))

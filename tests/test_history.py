@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from negotiation import BlocModel, load_scenario
-from negotiation import validation as v
-from negotiation.scenario import scenario_names
+from negotiation.engine.scenario import scenario_names
+from negotiation.experiments import validation as v
 
 HISTORY = ("rare-earths-2010", "nickel-2020-2024")
 CHECKS = ("history-rare-earths-2010", "history-nickel-2020-2024")

@@ -8,8 +8,15 @@ import pytest
 
 from agents.human import accept, reject
 from negotiation import BlocModel, load_scenario
-from negotiation.model import AwaitingDecisions
-from negotiation.types import COMPONENTS, Action, Decision, Reason, SupplierAction, SupplierMove
+from negotiation.engine.model import AwaitingDecisions
+from negotiation.rules.types import (
+    COMPONENTS,
+    Action,
+    Decision,
+    Reason,
+    SupplierAction,
+    SupplierMove,
+)
 
 
 @pytest.fixture(scope="module")

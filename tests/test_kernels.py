@@ -10,9 +10,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from negotiation._kernels import capacity_kernel, future_capacity_kernel
-from negotiation.market import Outcome, clear
-from negotiation.payoffs import components, score, utility
+from negotiation.engine._kernels import capacity_kernel, future_capacity_kernel
+from negotiation.engine.market import Outcome, clear
+from negotiation.engine.payoffs import components, score, utility
 from tests.market_cases import random_case
 from tests.reference_market import capacity as reference_capacity
 from tests.reference_market import clear as reference_clear

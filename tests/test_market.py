@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 
-from negotiation.market import (
+from negotiation.engine.market import (
     BORDER,
     PRICE_GAP,
     STOCKPILE,
@@ -15,8 +15,8 @@ from negotiation.market import (
     ramp_supply,
     ramp_surplus,
 )
-from negotiation.payoffs import Profiles, components
-from negotiation.types import COMPONENTS
+from negotiation.engine.payoffs import Profiles, components
+from negotiation.rules.types import COMPONENTS
 from tests.market_cases import random_case
 from tests.reference_market import stock_kept
 
@@ -197,8 +197,8 @@ def test_invariants(case):
 
 def test_the_kernels_return_every_field_of_an_outcome_once():
     """clear_kernel returns two arrays of slabs; the names of the slabs are Outcome's fields."""
-    from negotiation._kernels import OUTCOME_KAM, OUTCOME_KM
-    from negotiation.market import Outcome
+    from negotiation.engine._kernels import OUTCOME_KAM, OUTCOME_KM
+    from negotiation.engine.market import Outcome
 
     names = [*OUTCOME_KM, *OUTCOME_KAM]
     assert sorted(names) == sorted(Outcome.__dataclass_fields__)

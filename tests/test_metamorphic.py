@@ -2,9 +2,10 @@
 matter in a known way) and compare the records of the two runs.
 
 - **Money scaled by k.** Every money quantity of the scenario (the fields in `MONEY`, found by
-  reading the schema in `negotiation/scenario.py`; `test_every_number_of_the_schema_is_classified`
-  fails when a field is added without saying whether it is money) multiplied by k: every decision,
-  membership path and event kind is the same, money columns scale by k, all else is unchanged.
+  reading the schema in `negotiation/engine/scenario.py`;
+  `test_every_number_of_the_schema_is_classified` fails when a field is added without saying whether
+  it is money) multiplied by k: every decision, membership path and event kind is the same, money
+  columns scale by k, all else is unchanged.
 - **A zero-stake actor changes nothing.** A country that produces and consumes nothing, has no
   openness value and is never invited (or always rejects): the other actors' records are unchanged.
 - **Relabelling actors permutes results.** An actor's id renamed (changing its place in sort
@@ -44,8 +45,14 @@ from pydantic import BaseModel
 from agents.countries import CountryStrategy
 from agents.views import CountryView
 from negotiation import BlocModel
-from negotiation.scenario import Scenario, load_scenario, scenario_names, scenario_to_dict, validate
-from negotiation.types import Action, Decision
+from negotiation.engine.scenario import (
+    Scenario,
+    load_scenario,
+    scenario_names,
+    scenario_to_dict,
+    validate,
+)
+from negotiation.rules.types import Action, Decision
 
 ROUNDS = 6  # at least: a scenario whose tables, shocks or levers start later runs to them
 EXAMPLES = 40
@@ -355,7 +362,7 @@ STAKE_FREE = ["myopic", "random"]
 
 STAKE_CONSTANT = (
     "Fixed; it was: "
-    "negotiation/model.py:266: an actor's stake is its interests in USD plus a constant 1e6 "
+    "negotiation/engine/model.py:266: an actor's stake is its interests in USD plus a constant 1e6 "
     "USD/yr, which does not scale with money. Strategies' thresholds are fractions of the stake "
     "(agents/countries.py:25, need = threshold * stake), so with money scaled by k a "
     "country's need is threshold * (k S + 1e6) against gains k times as large: at k = 1e-3 "
@@ -370,7 +377,7 @@ STAKE_CONSTANT = (
 
 KEY_CONSTANT = (
     "Fixed; it was: "
-    "negotiation/model.py:290: the `consumption` cost-sharing key is each actor's value of "
+    "negotiation/engine/model.py:290: the `consumption` cost-sharing key is each actor's value of "
     "consumption at reference prices + 1.0 USD, a constant that does not scale with money. "
     "With money x 1e-3 a member's share of price-gap payments and stockpile purchases moves by "
     "about 1 / (its value of consumption x 1e-3): in expansion under price_gap with no "
@@ -520,7 +527,7 @@ def check_nobody_changes_nothing(d: dict, seed: int, invited: bool) -> None:
 
 HEADCOUNT = (
     "Fixed; it was: "
-    "negotiation/model.py:952: the floor is credible when members / countries >= "
+    "negotiation/engine/model.py:952: the floor is credible when members / countries >= "
     "credibility_threshold, and `countries` counts every country, a zero-stake one too. In "
     "us-mexico-60-day (six countries) the US, Mexico and Canada are members from round 3: 3 of 6 "
     "= 0.5, credible at the default threshold 0.5; with a seventh, zero-stake country 3 of 7 = "
@@ -717,8 +724,8 @@ def test_relabelling_actors_permutes_results(data):
     sort order changes): records equal up to the renaming, to the last bit.
 
     The ids' order still decides who tables the package where the convener is out or for
-    open accession (the alphabetically first member, negotiation/model.py:622 and :631), and the
-    proposer decides whether an invitee's counter is adopted: a relabelling could legitimately
+    open accession (the alphabetically first member, negotiation/engine/model.py:622 and :631), and
+    the proposer decides whether an invitee's counter is adopted: a relabelling could legitimately
     change a run there. No drawn world has shown it (hundreds tried, and a sweep of every
     built-in scenario with every country countering-prone)."""
     world = data.draw(worlds(suppliers=NO_TIES))

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from negotiation import BlocModel, load_scenario
-from negotiation.types import COMPONENTS, SupplierAction, SupplierMove
+from negotiation.rules.types import COMPONENTS, SupplierAction, SupplierMove
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +241,7 @@ def test_bad_parameters_are_refused(default):
 
 
 def test_exported_settings_replay_the_run_with_mid_run_lever_changes(default, tmp_path):
-    from negotiation.scenario import scenario_to_toml
+    from negotiation.engine.scenario import scenario_to_toml
 
     m = BlocModel(default, rng=5, penalty=0.1, strategies={"singapore": "random"})
     m.run(3)
@@ -295,7 +295,7 @@ def test_the_model_scores_a_batch_as_payoffs_score_does_on_the_packages_spelled_
     """evaluate hands the compiled kernel each distinct member set, supplier move and set of
     terms once, and which of them each package takes; spelled out as full (K, ...) arrays and
     scored by the public `payoffs.score`, the same packages give the same numbers, bit for bit."""
-    from negotiation.payoffs import score
+    from negotiation.engine.payoffs import score
 
     m = BlocModel(default, instrument="stockpile", rng=0).run(3)
     flood = SupplierMove(SupplierAction.FLOOD, ("rare_earths", "graphite"), 0.3)

@@ -1,12 +1,13 @@
 """The price search checked against an independent oracle.
 
-`negotiation.market.clear` finds every world price and every bloc-autarky price with its own
-compiled search (Newton's method and a bracketed Illinois search, `negotiation/_kernels.py`). Its
-other test oracle, `tests/reference_market.py`, calls the same compiled search, so nothing else
+`negotiation.engine.market.clear` finds every world price and every bloc-autarky price with its own
+compiled search (Newton's method and a bracketed Illinois search, `negotiation/engine/_kernels.py`).
+Its other test oracle, `tests/reference_market.py`, calls the same compiled search, so nothing else
 checks the prices it finds. Here the economics are written again, in plain numpy and from their
-documentation only (the docstring of `negotiation/market.py` and Submodels A-C of `docs/ODD.md`;
-neither the kernels nor `tests/reference_market.py` were read to write this file), for one mineral
-and one package at a time, and their roots are found with `scipy.optimize.brentq` on the log price.
+documentation only (the docstring of `negotiation/engine/market.py` and Submodels A-C of
+`docs/ODD.md`; neither the kernels nor `tests/reference_market.py` were read to write this file),
+for one mineral and one package at a time, and their roots are found with `scipy.optimize.brentq` on
+the log price.
 
 What is drawn (hypothesis): 2-5 actors, one of them the dominant supplier (never a member, as in
 the model), 1-3 minerals, 1-3 packages (some copies of an earlier one, so that the kernel's reuse
@@ -43,7 +44,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
-from negotiation.market import (
+from negotiation.engine.market import (
     BORDER,
     PRICE_GAP,
     PRICE_HI,

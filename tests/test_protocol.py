@@ -1,6 +1,6 @@
-"""The negotiation protocol (negotiation/protocol.py and its use in the model), in the words of a
-policy student: patience buys better terms, deadlines bring agreement forward, a convener tables
-what serves it, a counter nobody takes changes nothing, and an agreement is efficient."""
+"""The negotiation protocol (negotiation/rules/protocol.py and its use in the model), in the words
+of a policy student: patience buys better terms, deadlines bring agreement forward, a convener
+tables what serves it, a counter nobody takes changes nothing, and an agreement is efficient."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from agents.human import reject
 from negotiation import BlocModel, load_scenario
-from negotiation.model import SCALES
-from negotiation.protocol import Option, Terms, agreed, best_counter, design, verdicts
-from negotiation.scenario import Scenario
-from negotiation.types import Action, Decision, Reason
+from negotiation.engine.model import SCALES
+from negotiation.engine.scenario import Scenario
+from negotiation.rules.protocol import Option, Terms, agreed, best_counter, design, verdicts
+from negotiation.rules.types import Action, Decision, Reason
 
 # ----------------------------------------------------------------------------------------------
 # The rules on their own

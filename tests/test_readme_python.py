@@ -15,7 +15,7 @@ from click.testing import CliRunner
 import agents
 import agents.countries
 from negotiation.cli import main
-from negotiation.workshop import Workshop
+from negotiation.rooms.workshop import Workshop
 from tests.doc_pages import ROOT, code_blocks
 from tests.workshop_helpers import play_a_session
 
@@ -85,7 +85,7 @@ def test_a_counter_forecast_as_the_docs_show():
 
 
 def test_replay_a_workshop_session(tmp_path, monkeypatch):
-    from negotiation.scenario import load_scenario
+    from negotiation.engine.scenario import load_scenario
 
     ws = Workshop(ticker=False)
     try:
@@ -125,7 +125,7 @@ def test_load_a_sweep_in_pandas(tmp_path, monkeypatch):
 
 
 def test_an_ensemble_from_python():
-    from negotiation.ensemble import Ensemble
+    from negotiation.experiments.ensemble import Ensemble
 
     ns: dict = {}
     exec(block("ensemble"), ns)
@@ -181,7 +181,7 @@ def test_the_custom_metrics_example(tmp_path):
     """The [custom_metrics] table and my_metrics.py of the sweep spec format, in a small sweep."""
     import textwrap
 
-    from negotiation.sweep import load, run_sweep
+    from negotiation.experiments.sweep import load, run_sweep
 
     (table,) = [b for b in code_blocks("toml") if "[custom_metrics]" in b]
     (tmp_path / "my_metrics.py").write_text(textwrap.dedent(block("custom_metric")))

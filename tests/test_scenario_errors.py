@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from negotiation import load_scenario
 from negotiation.cli import main
-from negotiation.scenario import ScenarioError, apply_overrides, parse_value
+from negotiation.engine.scenario import ScenarioError, apply_overrides, parse_value
 
 CORPUS = Path(__file__).resolve().parent / "malformed"
 

@@ -24,17 +24,17 @@ import pytest
 from click.testing import CliRunner
 
 from negotiation import BlocModel, load_scenario
-from negotiation import scenario as scenario_module
 from negotiation.cli import main
-from negotiation.ensemble import run_ensemble
-from negotiation.scenario import (
+from negotiation.engine import scenario as scenario_module
+from negotiation.engine.scenario import (
     ScenarioError,
     find_scenario_file,
     scenario_names,
 )
-from negotiation.sweep import run_seed
-from negotiation.sweep_spec import first_fracture
-from negotiation.types import COMPONENTS
+from negotiation.experiments.ensemble import run_ensemble
+from negotiation.experiments.sweep import run_seed
+from negotiation.experiments.sweep_spec import first_fracture
+from negotiation.rules.types import COMPONENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILTIN = (
@@ -214,7 +214,7 @@ def test_full_run_keeps_the_invariants(name, seed):
 # ------------------------------------------------------------------------------------------------
 # The headline each About text promises (meta.headline) and the claims of its Things to notice
 # and Things to try, as shares of a fixed ensemble: DRAWS runs with the seeds `bloc ensemble`
-# spawns from the root seed 0 (run i: negotiation.sweep.run_seed(0, i)), so the test is
+# spawns from the root seed 0 (run i: negotiation.experiments.sweep.run_seed(0, i)), so the test is
 # deterministic and `bloc ensemble NAME --runs 20 --seed 0` shows the same runs. The words of the
 # texts map to shares: "every draw" / "in any draw" all of them, "nearly every" at least 90%,
 # "most" at least 60%, "about half" 35-65%, "about k in 10" within 15 points of k/10.

@@ -95,8 +95,8 @@ def _models(model: type[BaseModel], seen: list) -> list[type[BaseModel]]:
 @pytest.mark.parametrize(
     ("path", "root"),
     [
-        ("ref/scenario-format", "negotiation.scenario:Scenario"),
-        ("ref/sweep-format", "negotiation.sweep_spec:SweepSpec"),
+        ("ref/scenario-format", "negotiation.engine.scenario:Scenario"),
+        ("ref/sweep-format", "negotiation.experiments.sweep_spec:SweepSpec"),
     ],
 )
 def test_the_file_format_pages_have_every_key(site, path, root):
@@ -131,14 +131,14 @@ def test_the_python_api_page_documents_the_public_names(site):
         assert f"{negotiation._LAZY[name]}.{name}" in text, name
     assert "set_levers" in text  # a method of BlocModel, from its docstring
     assert "Change live levers; they act from the next round" in text
-    assert "negotiation.ensemble.run_ensemble" in text
+    assert "negotiation.experiments.ensemble.run_ensemble" in text
 
 
 def test_the_kernels_page_lists_every_function_of_the_kernels(site):
-    """Generated from negotiation/_kernels.py, private functions included: what docs/ODD.md's
+    """Generated from negotiation/engine/_kernels.py, private functions included: what docs/ODD.md's
     Submodel B refers to by name."""
     text = text_of(site, "ref/kernels")
-    tree = ast.parse((ROOT / "negotiation" / "_kernels.py").read_text())
+    tree = ast.parse((ROOT / "negotiation" / "engine" / "_kernels.py").read_text())
     names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
     assert {"clear_kernel", "find_prices", "_root", "_bracketed", "_twin"} <= set(names)
     for name in names:
@@ -151,7 +151,7 @@ def test_the_architecture_page_has_every_contract_and_module(site):
     for contract in config["contracts"]:
         assert contract["name"] in text, contract["name"]
     diagram = page("explanation/architecture.md").split("```text", 1)[1].split("```", 1)[0]
-    for path in sorted((ROOT / "negotiation").glob("*.py")) + sorted(
+    for path in sorted((ROOT / "negotiation").rglob("*.py")) + sorted(
         (ROOT / "agents").glob("*.py")
     ):
         if path.stem != "__init__":

@@ -10,8 +10,8 @@ import pytest
 
 from agents import ALL_STRATEGIES, COUNTRY_STRATEGIES, STRATEGIES, make_strategy
 from agents.views import CountryView, Forecast, SupplierView
-from negotiation.bargaining import BargainingState, Offer
-from negotiation.types import (
+from negotiation.rules.bargaining import BargainingState, Offer
+from negotiation.rules.types import (
     COMPONENTS,
     Action,
     CounterOption,

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from negotiation import BlocModel, load_scenario
 from negotiation.cli import main
-from negotiation.sweep import load, point_key, point_seed, run_seed, run_sweep
+from negotiation.experiments.sweep import load, point_key, point_seed, run_seed, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "scenarios" / "sweeps"
@@ -291,8 +291,8 @@ def test_a_morris_sweep_and_its_report(tmp_path):
     """A real Morris sweep: r x (D + 1) runs on SALib's trajectories, the unit sample in the
     metadata, and the report's mu*, mu and sigma equal SALib.analyze.morris on the point
     means of the loaded runs."""
-    from negotiation import sweep_stats as st
-    from negotiation.sweep_spec import load_spec
+    from negotiation.experiments import sweep_stats as st
+    from negotiation.experiments.sweep_spec import load_spec
 
     spec = write(tmp_path, """
         seed = 4
@@ -450,7 +450,7 @@ def test_readme_commands(tmp_path, monkeypatch):
     for command in commands:
         r = bloc(*shlex.split(command)[1:])
         assert r.exit_code == 0, (command, r.output)
-    from negotiation.sweep import load
+    from negotiation.experiments.sweep import load
 
     runs, rounds, metadata = load("runs/penalty-floor")
     assert len(runs) == 16 and (runs["status"] == "ok").all() and rounds.empty

@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from negotiation.cli import main
-from negotiation.sweep import load, run_sweep
+from negotiation.experiments.sweep import load, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -524,7 +524,7 @@ def test_a_compaction_cut_short_is_finished_or_forgotten(reference, tmp_path, mo
     """Killed after the compacted files are committed: `load` and `--resume` finish the switch,
     even from halfway. Killed before: the old part files stay, the half-made files are ignored
     and then deleted."""
-    import negotiation.sweep as sw
+    import negotiation.experiments.sweep as sw
 
     spec, one = reference
     out = tmp_path / "out"

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from negotiation import BlocModel, load_scenario
 from negotiation.cli import main
-from negotiation.sweep import load, run_sweep
-from negotiation.sweep_spec import SpecError, load_spec
+from negotiation.experiments.sweep import load, run_sweep
+from negotiation.experiments.sweep_spec import SpecError, load_spec
 
 MODULE = '''
 def members_ever(model):
@@ -128,7 +128,7 @@ def test_custom_metrics_are_computed_per_run_on_the_workers(tmp_path):
     entry = next(m for m in meta["metrics"] if m["name"] == "members_ever")
     assert entry["stat"] == "custom" and entry["dtype"] == "int64"
     # the report treats a numeric custom metric as any other
-    from negotiation.sweep_report import render_report
+    from negotiation.experiments.sweep_report import render_report
 
     assert "<h3>members_ever</h3>" in render_report(runs, meta, ["members_ever"])
 

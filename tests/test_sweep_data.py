@@ -20,8 +20,8 @@ from click.testing import CliRunner
 
 from negotiation import BlocModel, load_scenario
 from negotiation.cli import main
-from negotiation.sweep import _plan_sha256, columns, load, query_names, run_sweep
-from negotiation.sweep_spec import load_spec
+from negotiation.experiments.sweep import _plan_sha256, columns, load, query_names, run_sweep
+from negotiation.experiments.sweep_spec import load_spec
 
 SPEC = """
     title = "tables"

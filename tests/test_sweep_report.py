@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from negotiation import sweep_stats as st
-from negotiation.sweep_report import render_report
+from negotiation.experiments import sweep_stats as st
+from negotiation.experiments.sweep_report import render_report
 
 # --- synthetic tables ---------------------------------------------------------------------------
 
@@ -376,7 +376,7 @@ def test_requested_metrics_come_before_at_most_n_per_mineral_ones():
     for m in meta["metrics"]:
         if m["name"].startswith("mean_world_price_"):
             m["family"] = "mean_world_price"
-    from negotiation.sweep_report import default_metrics
+    from negotiation.experiments.sweep_report import default_metrics
 
     ok = runs[runs["status"] == "ok"]
     assert default_metrics(ok, meta, 2) == [
@@ -404,8 +404,8 @@ def sparse_grid() -> tuple[pd.DataFrame, dict]:
 
 
 def test_heatmap_axes_can_be_chosen_and_blank_cells_are_explained():
-    from negotiation.sweep_report import blank_cells_text, heatmap_cells
-    from negotiation.sweep_spec import SpecError
+    from negotiation.experiments.sweep_report import blank_cells_text, heatmap_cells
+    from negotiation.experiments.sweep_spec import SpecError
 
     runs, meta = sparse_grid()
     text = text_of(render_report(runs, meta))
@@ -520,7 +520,7 @@ def morris_sweep(metric) -> tuple[pd.DataFrame, dict, object]:
     trajectories, 2 replications, y + 0.5 and y - 0.5, so that points with equal y have equal
     means to the last bit), and the metric computed from each point's values by
     `metric(a, b, c)`."""
-    from negotiation.sweep_spec import make_design, parse_spec
+    from negotiation.experiments.sweep_spec import make_design, parse_spec
 
     spec = parse_spec(
         {
@@ -632,7 +632,7 @@ def test_holds_is_the_ensembles_definition():
     fracture = [[math.nan], [math.nan], [2.0]]
     runs = runs_table({"a": [0.0, 1.0, 2.0]}, {"final_size": size, "first_fracture": fracture})
     assert st.holds(runs).tolist() == [True, False, False]
-    from negotiation.ensemble import HOLDS_DOC
+    from negotiation.experiments.ensemble import HOLDS_DOC
 
     assert st.HOLDS_DOC == HOLDS_DOC
 
@@ -944,7 +944,7 @@ def test_the_page_shows_feature_scores_distributions_envelopes_and_a_tree():
 
 
 def test_the_page_without_rounds_and_bad_options():
-    from negotiation.sweep_spec import SpecError
+    from negotiation.experiments.sweep_spec import SpecError
 
     runs, rounds, meta = series_sweep()
     text = text_of(render_report(runs, meta, ["y"]))

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from negotiation import BlocModel, load_scenario
-from negotiation.scenario import resolve_raw
-from negotiation.sweep import point_key, point_seed, run_seed
-from negotiation.sweep_spec import (
+from negotiation.engine.scenario import resolve_raw
+from negotiation.experiments.sweep import point_key, point_seed, run_seed
+from negotiation.experiments.sweep_spec import (
     SpecError,
     column_dtypes,
     compute_metrics,
@@ -112,7 +112,7 @@ def test_latin_hypercube_is_stratified_and_seeded(tmp_path):
 def test_sobol_design_is_salibs_saltelli_layout(tmp_path):
     from SALib.sample import sobol
 
-    from negotiation.sweep_spec import design_rng
+    from negotiation.experiments.sweep_spec import design_rng
 
     plan = load_spec(EXAMPLES / "sensitivity.toml")
     unit = sobol.sample(
@@ -133,7 +133,7 @@ def test_morris_design_is_salibs_trajectories(tmp_path):
     its range, a finite one spreads the grid levels over its values."""
     from SALib.sample import morris
 
-    from negotiation.sweep_spec import design_rng
+    from negotiation.experiments.sweep_spec import design_rng
 
     text = """
         seed = 5

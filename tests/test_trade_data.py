@@ -5,7 +5,7 @@ The model's dependence of a country on the supplier for a mineral, in the calibr
 supplier move), is the scenario's `exposure`: the share of the country's consumption that comes
 from the supplier. In the payoffs it is moved by the supplier's share of the supply the country
 buys over that share in the no-policy world, a ratio of one in the calibration itself, so there it
-is the exposure as given (negotiation/payoffs.py, `supply_security`).
+is the exposure as given (negotiation/engine/payoffs.py, `supply_security`).
 
 The table gives shares of a country's imports by partner. To put the two on one basis:
 

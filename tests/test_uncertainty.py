@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from negotiation import BlocModel, load_scenario
-from negotiation.scenario import scenario_to_dict, validate
-from negotiation.types import COMPONENTS
+from negotiation.engine.scenario import scenario_to_dict, validate
+from negotiation.rules.types import COMPONENTS
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from agents import STRATEGIES, make_strategy
 from agents.bargaining import bargain, game
 from negotiation import BlocModel, load_scenario
-from negotiation import validation as v
-from negotiation.bargaining import AlternatingOffers, Offer, Response, equilibrium_share
 from negotiation.cli import main
-from negotiation.types import COMPONENTS, Instrument, SupplierAction
+from negotiation.experiments import validation as v
+from negotiation.rules.bargaining import AlternatingOffers, Offer, Response, equilibrium_share
+from negotiation.rules.types import COMPONENTS, Instrument, SupplierAction
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -275,7 +275,7 @@ def test_odd_names_every_record_column(odd, records):
 
 
 def test_odd_names_every_scenario_parameter(odd):
-    from negotiation import scenario as s
+    from negotiation.engine import scenario as s
 
     for model in (s.Mineral, s.Actor, s.Policy, s.Investment, s.Time, s.Supplier, s.Shock,
                   s.Agenda, s.Track, s.Trade, s.Uncertainty, s.Foresight):  # fmt: skip
@@ -286,7 +286,7 @@ def test_odd_names_every_scenario_parameter(odd):
 
 
 def test_odd_names_the_top_level_keys_and_the_lever_schedule(odd):
-    from negotiation import scenario as s
+    from negotiation.engine import scenario as s
 
     for field in s.Scenario.model_fields:  # seed, levers, extends (the tables are named above)
         if field not in ("meta", "time", "minerals", "actors", "policy", "agenda", "supplier",
@@ -298,14 +298,14 @@ def test_odd_names_the_top_level_keys_and_the_lever_schedule(odd):
 
 
 def test_odd_quotes_the_engine_constants(odd):
-    from negotiation.model import SCALES
+    from negotiation.engine.model import SCALES
 
     assert ", ".join(f"{s:g}" for s in SCALES) in odd
     assert "at least $1 a year" in odd  # the stake's floor
 
 
 def test_readme_python_examples():
-    from negotiation.validation import run_checks
+    from negotiation.experiments.validation import run_checks
 
     results = run_checks(only=["tin"])
     assert [r.name for r in results] == ["tin-buffer-stock"] and results[0].text()

@@ -61,14 +61,15 @@ def installed(tmp_path_factory) -> Path:
 
 
 def seed_kernel_cache(venv: Path) -> None:
-    """Copy this checkout's numba cache of negotiation/_kernels.py next to the installed copy.
+    """Copy this checkout's numba cache of negotiation/engine/_kernels.py next to the installed
+    copy.
 
     numba keys its cache on the source file's modification time and size, and each compiled
     function on its bytecode, so the installed file (the same bytes) gets the checkout's time.
     Nothing else changes: the kernels still load from the installed package's own __pycache__,
     and anything the cache lacks (or a stale cache) is compiled there as usual."""
-    source = ROOT / "negotiation" / "_kernels.py"
-    (installed,) = venv.glob("lib/python3*/site-packages/negotiation/_kernels.py")
+    source = ROOT / "negotiation" / "engine" / "_kernels.py"
+    (installed,) = venv.glob("lib/python3*/site-packages/negotiation/engine/_kernels.py")
     cached = sorted((source.parent / "__pycache__").glob("_kernels.*.nb[ci]"))
     if not cached or installed.read_bytes() != source.read_bytes():
         return  # numba compiles them in the fresh environment (about a minute)
@@ -95,7 +96,7 @@ def test_installed_bloc_lists_and_runs_the_built_in_scenarios(installed, tmp_pat
 
 def test_installed_package_reads_its_own_scenario_folder(installed, tmp_path):
     code = (
-        "import negotiation.scenario as s;"
+        "import negotiation.engine.scenario as s;"
         "print(*s.SCENARIO_DIRS, sep='\\n');"
         "print(','.join(s.scenario_names()))"
     )

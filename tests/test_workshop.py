@@ -1,5 +1,5 @@
 """Workshop rooms without a browser: codes, tokens, seats, teams, the round's rules, the timer,
-isolation, the record and its replay (negotiation/workshop.py)."""
+isolation, the record and its replay (negotiation/rooms/workshop.py)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ import pytest
 
 from agents.human import accept, reject
 from negotiation.cli import entry
-from negotiation.scenario import load_scenario
-from negotiation.types import SupplierAction, SupplierMove
-from negotiation.workshop import (
+from negotiation.engine.scenario import load_scenario
+from negotiation.rooms.workshop import (
     ALPHABET,
     LOBBY,
     OVER,
@@ -35,6 +34,7 @@ from negotiation.workshop import (
     replay,
     tables_from_record,
 )
+from negotiation.rules.types import SupplierAction, SupplierMove
 from tests.workshop_helpers import Clock, counter, people, play_a_session
 
 SCENARIO = "ministerial-2026"
@@ -64,7 +64,7 @@ def test_join_codes_are_unguessable_and_typable():
 
 def test_codes_never_repeat_a_taken_one(monkeypatch):
     draws = iter("AAAAAA" + "BBBBBB")
-    monkeypatch.setattr("negotiation.workshop.secrets.choice", lambda _alphabet: next(draws))
+    monkeypatch.setattr("negotiation.rooms.workshop.secrets.choice", lambda _alphabet: next(draws))
     assert new_code(taken={"AAAAAA"}) == "BBBBBB"
 
 

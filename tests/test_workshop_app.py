@@ -1,5 +1,5 @@
 """The workshop pages rendered with `solara.render` (no browser): clicks on the widgets, and the
-pages follow the room as other people act (negotiation/workshop_app.py)."""
+pages follow the room as other people act (negotiation/ui/workshop_app.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import solara
 import solara.widgets
 
 from agents.human import accept
-from negotiation import workshop_app as wa
-from negotiation.workshop import Settings
+from negotiation.rooms.workshop import Settings
+from negotiation.ui import workshop_app as wa
 from tests.workshop_helpers import button, eventually, texts
 
 SCENARIO = "ministerial-2026"
@@ -283,7 +283,7 @@ def test_a_seat_with_nothing_to_decide_keeps_its_panel_hidden_and_the_page_its_l
     """A member that leaves sits out while it cools off: its page hides the decision panel in
     place, and shows it in place when the seat is invited again (no re-render either way, as
     forty such pages re-rendering made the slowest rounds)."""
-    from negotiation.types import SupplierAction, SupplierMove
+    from negotiation.rules.types import SupplierAction, SupplierMove
 
     room = ws.create(SCENARIO, rounds=8, seed=1)
     seats = ("us", "japan", "eu", "mexico", "singapore", "supplier")

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
-from negotiation.workshop import replay, tables_from_record
+from negotiation.rooms.workshop import replay, tables_from_record
 from tests.browser_support import FACILITATOR_SECRET
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -1,5 +1,5 @@
 """The printable debrief and the participants' end-of-game summaries (issue 14, "What
-facilitators expect"): the content builders (negotiation/workshop_debrief.py) on a played
+facilitators expect"): the content builders (negotiation/rooms/workshop_debrief.py) on a played
 room, the pages rendered with `solara.render`, and (`-m browser`) the printable page of a
 played room opened by the facilitator in chromium and printed to PDF."""
 
@@ -12,10 +12,10 @@ import pytest
 import solara
 
 from agents.human import accept, reject
-from negotiation import workshop_app as wa
-from negotiation import workshop_debrief as wd
-from negotiation.types import COMPONENTS, SupplierAction, SupplierMove
-from negotiation.workshop import Workshop
+from negotiation.rooms import workshop_debrief as wd
+from negotiation.rooms.workshop import Workshop
+from negotiation.rules.types import COMPONENTS, SupplierAction, SupplierMove
+from negotiation.ui import workshop_app as wa
 from tests.browser_support import create_room, join
 from tests.workshop_helpers import eventually, texts
 

@@ -18,9 +18,16 @@ import pytest
 
 from agents.human import accept
 from negotiation.cli import entry
-from negotiation.scenario import load_scenario
-from negotiation.types import SupplierAction, SupplierMove
-from negotiation.workshop import RUNNING, STATE_FORMAT, Room, Settings, Workshop, WorkshopError
+from negotiation.engine.scenario import load_scenario
+from negotiation.rooms.workshop import (
+    RUNNING,
+    STATE_FORMAT,
+    Room,
+    Settings,
+    Workshop,
+    WorkshopError,
+)
+from negotiation.rules.types import SupplierAction, SupplierMove
 from tests.workshop_helpers import Clock, people, play_a_session
 
 SCENARIO = "ministerial-2026"

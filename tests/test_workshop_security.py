@@ -23,10 +23,10 @@ import pytest
 import solara
 
 from agents.human import accept, reject
-from negotiation import workshop as workshop_module
-from negotiation import workshop_app as wa
-from negotiation.types import Action, Decision, Reason, SupplierAction, SupplierMove
-from negotiation.workshop import Refused, Settings, Workshop, WorkshopError
+from negotiation.rooms import workshop as workshop_module
+from negotiation.rooms.workshop import Refused, Settings, Workshop, WorkshopError
+from negotiation.rules.types import Action, Decision, Reason, SupplierAction, SupplierMove
+from negotiation.ui import workshop_app as wa
 from tests.browser_support import FACILITATOR_SECRET, create_room, join, new_page
 from tests.workshop_helpers import eventually, texts
 

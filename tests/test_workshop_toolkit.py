@@ -22,10 +22,8 @@ import solara
 import solara.widgets
 
 from agents.human import accept
-from negotiation import workshop_app as wa
-from negotiation.scenario import load_scenario
-from negotiation.types import SupplierAction, SupplierMove
-from negotiation.workshop import (
+from negotiation.engine.scenario import load_scenario
+from negotiation.rooms.workshop import (
     LOBBY,
     MAX_MESSAGE,
     RUNNING,
@@ -36,6 +34,8 @@ from negotiation.workshop import (
     WorkshopError,
     replay,
 )
+from negotiation.rules.types import SupplierAction, SupplierMove
+from negotiation.ui import workshop_app as wa
 from tests.browser_support import FACILITATOR_SECRET
 from tests.workshop_helpers import Clock, button, eventually, people, texts
 

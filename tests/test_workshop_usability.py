@@ -29,10 +29,10 @@ import pytest
 import solara
 
 from agents.human import accept, reject
-from negotiation import workshop_app as wa
-from negotiation import workshop_debrief as wd
-from negotiation.types import SupplierAction, SupplierMove
-from negotiation.workshop import Refused, Room, Settings, Workshop, WorkshopError, replay
+from negotiation.rooms import workshop_debrief as wd
+from negotiation.rooms.workshop import Refused, Room, Settings, Workshop, WorkshopError, replay
+from negotiation.rules.types import SupplierAction, SupplierMove
+from negotiation.ui import workshop_app as wa
 from tests.browser_support import create_room
 from tests.workshop_helpers import Clock, button, eventually, people, texts
 

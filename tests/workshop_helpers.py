@@ -10,9 +10,9 @@ import solara
 import solara.widgets
 
 from agents.human import accept, reject
-from negotiation import workshop_app as wa
-from negotiation.types import Action, Decision, Reason, SupplierAction, SupplierMove
-from negotiation.workshop import RUNNING, Settings
+from negotiation.rooms.workshop import RUNNING, Settings
+from negotiation.rules.types import Action, Decision, Reason, SupplierAction, SupplierMove
+from negotiation.ui import workshop_app as wa
 
 
 class Clock:

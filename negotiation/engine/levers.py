@@ -1,0 +1,282 @@
+"""The lever store: every change to a run's live levers, from its asking to its record.
+
+A lever set during a run (`BlocModel.set_levers`) or scheduled by the scenario (`[[levers]]`)
+waits in `LeverStore.pending` or `LeverStore.schedule` until the next round opens
+(`LeverStore.take_effect`, docs/ODD.md, section 3, step 1), when it acts on the model; each
+change is logged (`LeverStore.log`, the charts' markers) and told in the narrative in words, old
+value and new. `LeverStore.history` and `LeverStore.opening` are what `BlocModel.to_scenario`
+needs to replay the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from agents import make_strategy
+from agents.base import Strategy
+from negotiation.rules.types import (
+    COMPONENT_LABELS,
+    COMPONENTS,
+    COST_SHARING_LABELS,
+    INSTRUMENT_LABELS,
+    LEVER_LABELS,
+    Instrument,
+)
+
+#: Live levers: they act from the next round. Structural settings act on reset.
+LEVERS = (
+    "floors",
+    "instrument",
+    "penalty",
+    "cost_sharing",
+    "supplier_strategy",
+    "aggressiveness",
+    "weights",
+    "patience",
+)
+
+#: The model a lever store serves: a `negotiation.engine.model.BlocModel` (not imported: this module
+#: sits below it), whose levers it sets through its public attributes.
+Model = Any
+
+
+def per_tonne(usd: float) -> str:
+    """A price per tonne in words: whole dollars, or three figures under $100 (so that a change
+    of a small floor still shows)."""
+    return f"${usd:,.0f}/t" if usd >= 100 else f"${usd:.3g}/t"
+
+
+class LeverStore:
+    """A run's live levers: the changes waiting, the scenario's schedule, the log.
+
+    Parameters
+    ----------
+    model
+        The `BlocModel` whose levers these are (the floors, instrument, penalty, cost-sharing
+        key, aggressiveness and weights are its attributes; strategies and patience its agents').
+    schedule
+        The scenario's lever changes, as (round, {lever: value}) pairs; changes for one round
+        merge.
+
+    Attributes
+    ----------
+    pending
+        Changes set since the last round opened, {lever: value}: they act when the next opens.
+    schedule
+        The scenario's changes by round, {round: {lever: value}}.
+    log
+        Every change that took effect, as {"round", "lever", "before", "after"} (values in
+        words): the charts' markers and the `levers_changed` column.
+    history
+        Every change that took effect, as (round, {lever: value}) in scenario terms: the
+        schedule of `BlocModel.to_scenario`.
+    opening
+        The live levers and agent settings at the opening (`settings()` then).
+    """
+
+    def __init__(self, model: Model, schedule: Any = ()) -> None:
+        self.model = model
+        self.pending: dict[str, Any] = {}
+        self.schedule: dict[int, dict[str, Any]] = {}
+        for r, changes in schedule:
+            self.schedule.setdefault(r, {}).update(changes)
+        self.log: list[dict[str, Any]] = []
+        self.history: list[tuple[int, dict[str, Any]]] = []
+        self.opening: dict[str, Any] = {}
+
+    def set(self, **changes: Any) -> None:
+        """Ask for lever changes: they act from the next round (see `BlocModel.set_levers`).
+
+        Parameters
+        ----------
+        **changes
+            LeverStore (`LEVERS`, or "strategies": {actor: strategy}) and their new values.
+
+        Raises
+        ------
+        ValueError
+            For a name that is not a live lever.
+        """
+        unknown = set(changes) - set(LEVERS) - {"strategies"}
+        if unknown:
+            raise ValueError(f"unknown lever(s): {', '.join(sorted(unknown))}")
+        self.pending.update(changes)
+
+    def take_effect(self, r: int) -> None:
+        """Round r opens: the scenario's changes for it and those asked for since the last round
+        (which win over the schedule) act, are logged and told."""
+        changes = {**self.schedule.get(r, {}), **self.pending}
+        self.pending = {}
+        if changes:
+            self.history.append((r, plain(changes)))
+            self.apply(changes, at_round=r)
+
+    def apply(
+        self, changes: Mapping[str, Any], log: bool = True, at_round: int | None = None
+    ) -> None:
+        """Set levers on the model now.
+
+        Parameters
+        ----------
+        changes
+            {lever: value}, as `set` takes them.
+        log
+            Log each change and tell it in the narrative (not for the settings a run opens
+            with).
+        at_round
+            The round the change is logged in (default: the model's round).
+
+        Raises
+        ------
+        ValueError
+            For an unknown mineral, component or country, or a penalty out of [0, 2].
+        """
+        m = self.model
+        for name, value in changes.items():
+            before, before_parts = self.value(name), self.parts(name)
+            if name == "floors":
+                for x in value:
+                    if x not in m.minerals:
+                        raise ValueError(f"floors: unknown mineral {x!r}")
+                m.floors = np.array([float(value.get(x, f)) for x, f in zip(m.minerals, m.floors)])
+            elif name == "instrument":
+                m.instrument = Instrument(value)
+            elif name == "penalty":
+                if not 0 <= float(value) <= 2:
+                    raise ValueError(f"penalty must be between 0 and 2 (got {value})")
+                m.penalty = float(value)
+            elif name == "cost_sharing":
+                m.cost_sharing = dict(value) if isinstance(value, Mapping) else str(value)
+            elif name == "supplier_strategy":
+                strat = value if isinstance(value, Strategy) else make_strategy(value, "supplier")
+                m.supplier_agent.strategy = strat
+            elif name == "aggressiveness":
+                m.aggressiveness = float(np.clip(value, 0.0, 1.0))
+            elif name == "strategies":
+                for aid, strat in value.items():
+                    if aid == m.supplier_id:
+                        self.apply({"supplier_strategy": strat}, log=False)
+                        continue
+                    s = strat if isinstance(strat, Strategy) else make_strategy(strat, "country")
+                    self._country(aid).strategy = s
+            elif name == "weights":
+                for aid, w in value.items():
+                    for comp, x in w.items():
+                        if comp not in COMPONENTS:
+                            raise ValueError(f"weights.{aid}: unknown component {comp!r}")
+                        m.weights[m.index[aid], COMPONENTS.index(comp)] = float(x)
+            elif name == "patience":
+                for aid, p in value.items():
+                    self._country(aid).patience = int(p)
+            if log:
+                after = self.value(name)
+                r = m.round if at_round is None else at_round
+                self.log.append({"round": r, "lever": name, "before": before, "after": after})
+                m.recorder.event(r, "", "lever", self.text(name, before_parts))
+
+    def _country(self, aid: str) -> Any:
+        if aid not in self.model.country_agents:
+            raise ValueError(f"unknown country {aid!r}")
+        return self.model.country_agents[aid]
+
+    def parts(self, name: str) -> dict[str, str]:
+        """A lever's value in words, part by part (one part, labelled "", for a single value):
+        display names, never ids, so that the events read as sentences."""
+        m = self.model
+        actor = {a: m.config.actors[a].name for a in m.actor_ids}
+        if name == "floors":
+            return {
+                m.config.minerals[x].name.split(" (")[0]: per_tonne(f) if f > 0 else "no floor"
+                for x, f in zip(m.minerals, m.floors)
+            }
+        if name == "instrument":
+            return {"": INSTRUMENT_LABELS[m.instrument.value]}
+        if name == "penalty":
+            return {"": f"{m.penalty:.0%}"}
+        if name == "cost_sharing":
+            if isinstance(m.cost_sharing, Mapping):
+                total = sum(m.cost_sharing.values()) or 1.0
+                table = ", ".join(
+                    f"{actor.get(a, a)} {x / total:.0%}" for a, x in m.cost_sharing.items()
+                )
+                return {"": f"the table ({table})"}
+            return {"": COST_SHARING_LABELS.get(m.cost_sharing, m.cost_sharing)}
+        if name == "supplier_strategy":
+            return {"": m.supplier_agent.strategy.name}
+        if name == "aggressiveness":
+            return {"": f"{m.aggressiveness:.0%}"}
+        if name == "strategies":
+            return {actor[a]: ag.strategy.name for a, ag in m.country_agents.items()}
+        if name == "weights":
+            w = m.weights
+            return {
+                f"{actor[a]}'s weight on {COMPONENT_LABELS[c]}": f"{w[m.index[a], j]:g}"
+                for a in m.countries
+                for j, c in enumerate(COMPONENTS)
+            }
+        if name == "patience":
+            return {actor[a]: f"{ag.patience} rounds" for a, ag in m.country_agents.items()}
+        return {}
+
+    def value(self, name: str) -> str:
+        """A lever's whole value in words (the log's before and after)."""
+        return "; ".join(
+            f"{part} {value}" if part else value for part, value in self.parts(name).items()
+        )
+
+    def text(self, name: str, before: Mapping[str, str]) -> str:
+        """The event of a lever change: the parts that changed, old and new values in words
+        (`before`: the lever's `parts` before the change)."""
+        after = self.parts(name)
+        what = LEVER_LABELS.get(name, name)
+        changed = [
+            f"{part} {before.get(part, '')} -> {value}"
+            if part
+            else f"{before.get(part)} -> {value}"
+            for part, value in after.items()
+            if before.get(part) != value
+        ]
+        if not changed:
+            return f"Lever set: {what} unchanged ({self.value(name)})"
+        return f"Lever changed: {what}: {'; '.join(changed)}"
+
+    def settings(self) -> dict[str, Any]:
+        """The live levers and agent settings now, as plain data in scenario terms."""
+        m = self.model
+        return {
+            "floors": {x: float(f) for x, f in zip(m.minerals, m.floors)},
+            "instrument": m.instrument.value,
+            "penalty": m.penalty,
+            "cost_sharing": m.cost_sharing,
+            "stockpile_fund": m.fund_initial,
+            "supplier_strategy": m.supplier_agent.strategy.name,
+            "aggressiveness": m.aggressiveness,
+            "strategies": {a: ag.strategy.name for a, ag in m.country_agents.items()},
+            "strategy_params": {
+                a: dict(ag.strategy._init_kwargs) for a, ag in m.country_agents.items()
+            },
+            "patience": {a: ag.patience for a, ag in m.country_agents.items()},
+            "weights": {
+                a: dict(zip(COMPONENTS, (float(x) for x in m.weights[i])))
+                for a, i in m.index.items()
+            },
+        }
+
+
+def plain(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Lever changes as data a scenario file can hold (strategies by name)."""
+    out: dict[str, Any] = {}
+    for k, v in changes.items():
+        if isinstance(v, Strategy):
+            v = v.name
+        elif k == "strategies":
+            v = {a: (x.name if isinstance(x, Strategy) else x) for a, x in v.items()}
+        elif isinstance(v, Mapping):
+            v = {a: (dict(x) if isinstance(x, Mapping) else x) for a, x in v.items()}
+        elif isinstance(v, Instrument):
+            v = v.value
+        out[k] = v
+    return out

@@ -1,0 +1,1890 @@
+"""The Mesa model: agenda, protocol, supplier, markets, entry and exit, records.
+
+One round (see docs/ODD.md, section 3):
+
+1. levers changed since the last round take effect;
+2. the agenda says which tracks sit and who proposes; the package on the table is the bloc's current
+   policy; every invited outsider forecasts joining against staying out (at the proposed floors and
+   at lower and higher ones) and accepts, rejects or counter-proposes on terms through its
+   strategy; the members decide a counter under the agenda's agreement rule, each saying yes if
+   it leaves them no worse off (negotiation/rules/protocol.py); refused, it changes nothing;
+3. the supplier acts (its strategy may forecast each option);
+4. markets clear; tariffs, gap payments and stockpile purchases flow; capacity moves;
+5. members below their outside option for longer than their patience leave;
+6. the stability report (d'Aspremont et al. 1983) is computed against every member leaving and every
+   outsider joining, and everything is recorded.
+
+All randomness comes from `self.rng` (the `rng=` argument): the order in which invitees answer and
+any stochastic strategy.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import combinations
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from agents import make_strategy
+from agents.actors import CountryAgent, SupplierAgent
+from agents.base import Strategy
+from agents.views import CountryView, Forecast, SupplierView
+from negotiation.engine.evaluator import (
+    NORMAL,
+    Evaluation,
+    Evaluator,
+    Future,
+    NoPolicyWorld,
+    PackageSpec,
+)
+from negotiation.engine.levers import LeverStore, per_tonne
+from negotiation.engine.market import MarketData, Outcome, Policies
+from negotiation.engine.payoffs import Profiles
+from negotiation.engine.recorder import Recorder, Stability
+from negotiation.engine.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
+from negotiation.rules.protocol import (
+    PENALTY_MULTIPLES,
+    RULE_WORDS,
+    SHARING_KEYS,
+    Design,
+    Option,
+    Terms,
+    agreed,
+    best_counter,
+    design,
+    verdicts,
+)
+from negotiation.rules.types import (
+    COMPONENTS,
+    COST_SHARING_LABELS,
+    Action,
+    CounterOption,
+    Decision,
+    Instrument,
+    Package,
+    Reason,
+    SupplierAction,
+    SupplierMove,
+    money,
+)
+
+#: Which of a country's three forecast errors each component carries: 0 prices, 1 the supplier,
+#: 2 its hub business (see `BlocModel._draw_round`).
+_BELIEF_GROUP = np.array(
+    [{"supply_security": 1, "retaliation": 1, "openness": 2}.get(c, 0) for c in COMPONENTS]
+)
+
+#: Events worth telling a leaver's story with, in words.
+_DONE = {
+    "joined": "joined",
+    "left": "left",
+    "surprise": "put exports under licence",
+    "export_controls": "imposed export controls",
+    "flood": "flooded the market",
+    "side_offer": "made side offers",
+}
+
+#: Floor scales every invitee evaluates: the proposal, and the counter-proposals it may make.
+SCALES: tuple[float, ...] = (0.8, 1.0, 1.25)
+
+
+class AwaitingDecisions(RuntimeError):
+    """The round cannot be played yet: people at these seats have not decided."""
+
+    def __init__(self, seats: list[str]):
+        self.seats = seats
+        super().__init__(f"waiting for decisions from: {', '.join(seats)}")
+
+
+class Table(NamedTuple):
+    """The package on the table in a round and the one agreed, kept as the round is played (no
+    copy: the model replaces these arrays and dicts, never changes them in place) for queries such
+    as `negotiation.experiments.bargaining_space`. The proposal: the bloc as it stood when the round
+    opened (`members`) offered to `invitees` (in the agenda's order, with each one's proposer) at
+    the floors, penalty and cost-sharing key then in force. The agreement: the bloc and its terms
+    after the round's answers (before the exits at its end)."""
+
+    round: int
+    members: frozenset[str]
+    invitees: tuple[str, ...]
+    proposers: tuple[str, ...]
+    floors: np.ndarray
+    penalty: float
+    cost_sharing: str | Mapping[str, float]
+    agreed_members: frozenset[str]
+    agreed_floors: np.ndarray
+    agreed_penalty: float
+    agreed_cost_sharing: str | Mapping[str, float]
+
+
+@dataclass
+class Prepared:
+    """The next round, opened: the table, the order of answers, and every seat's forecast."""
+
+    round: int
+    members: frozenset[str]
+    invites: dict[str, tuple[int, int | None, str]]
+    order: list[str]
+    staying: list[str]  # members played by people, asked whether they stay
+    ev: Evaluation
+    views: dict[str, CountryView]
+    future: Future | None = None  # packages at the proposed floors once the pipeline delivers
+    #: where invitee a's packages are in `ev` (its place in the round's order before the
+    #: convener left anyone out)
+    slot: dict[str, int] = field(default_factory=dict)
+    #: the multiple of the floors in force the convener tabled (they are in force from now)
+    scale: float = 1.0
+    design: Design | None = None
+    counters: dict[str, tuple[CounterOption, ...]] = field(default_factory=dict)
+    counter_tables: dict[str, tuple] = field(default_factory=dict)
+
+
+class BlocModel(mesa.Model):
+    """A critical-minerals bloc negotiated round by round.
+
+    scenario: a Scenario, or a built-in name or TOML path (default: ministerial-2026).
+    rounds: override the scenario's number of rounds.
+    floors: {mineral: USD per tonne}; instrument: "border" | "price_gap" | "stockpile";
+    penalty: ad-valorem margin on non-member supply (0.1 = 10 %); cost_sharing: "consumption",
+    "equal" or {actor: share}; stockpile_fund: USD; supplier_strategy, aggressiveness (0-1);
+    strategies: {actor: strategy name or Strategy}; weights: {actor: {component: weight}};
+    patience: {actor: rounds}. Each overrides the scenario. before_record: functions called with
+    (model, round, supplier move) as each round, round 0 included, is about to be recorded.
+    rng: seed or numpy Generator.
+    """
+
+    INSTRUMENTS = tuple(i.value for i in Instrument)
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path = DEFAULT_SCENARIO,
+        *,
+        rounds: int | None = None,
+        floors: Mapping[str, float] | None = None,
+        instrument: str | None = None,
+        penalty: float | None = None,
+        cost_sharing: str | Mapping[str, float] | None = None,
+        stockpile_fund: float | None = None,
+        supplier_strategy: str | Strategy | None = None,
+        aggressiveness: float | None = None,
+        strategies: Mapping[str, str | Strategy] | None = None,
+        weights: Mapping[str, Mapping[str, float]] | None = None,
+        patience: Mapping[str, int] | None = None,
+        before_record: Sequence[Callable[[BlocModel, int, SupplierMove], None]] = (),
+        rng: int | np.random.Generator | None = None,
+    ) -> None:
+        super().__init__(rng=rng)
+        self._members: frozenset[str] | None = None
+        # Mesa wraps `step` to advance its clock; `_tick` calls that wrapper only when a round is
+        # really played (see `_tick`).
+        self._mesa_step, self.step = self.step, self._tick
+        self.seed = int(rng) if isinstance(rng, int | np.integer) else None
+        sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        self.config = sc
+        self.rounds = int(rounds if rounds is not None else sc.time.rounds)
+        if self.rounds < 1:
+            raise ValueError(f"rounds must be at least 1 (got {self.rounds})")
+        self.minerals = sc.mineral_ids
+        self.actor_ids = sc.actor_ids
+        self.countries = sc.country_ids
+        self.index = {a: i for i, a in enumerate(self.actor_ids)}
+        self.supplier_id = sc.supplier.actor
+        #: The model's market evaluations, its one way into the compiled kernels
+        #: (`negotiation.engine.evaluator`).
+        self.evaluator = Evaluator(self)
+        self._build_arrays(sc)
+        self._build_uncertainty(sc)
+
+        # Policy levers (live).
+        self.floors = np.array([sc.policy.floors.get(m, 0.0) for m in self.minerals], dtype=float)
+        self.instrument = Instrument(sc.policy.instrument)
+        self.penalty = float(sc.policy.outsider_penalty)
+        self.cost_sharing: str | dict[str, float] = (
+            dict(sc.policy.cost_sharing)
+            if isinstance(sc.policy.cost_sharing, Mapping)
+            else sc.policy.cost_sharing
+        )
+        self.aggressiveness = float(sc.supplier.aggressiveness)
+        self.fund = float(sc.policy.stockpile_fund)
+        self.fund_initial = self.fund
+        self.fund_exhausted = False
+
+        # Agents.
+        self.country_agents: dict[str, CountryAgent] = {}
+        for aid in self.countries:
+            prof = sc.actors[aid]
+            strat = make_strategy(prof.strategy, "country", **prof.strategy_params)
+            self.country_agents[aid] = CountryAgent(self, aid, prof.name, strat, prof.patience)
+        sup = sc.actors[self.supplier_id]
+        self.supplier_agent = SupplierAgent(
+            self, self.supplier_id, sup.name, make_strategy(sc.supplier.strategy, "supplier")
+        )
+        for aid in sc.policy.initial_members:
+            self.country_agents[aid].member = True
+
+        self.round = 0
+        self.last_move: SupplierMove = NORMAL
+        self.history: list[tuple[int, str, str]] = []
+        #: The run's records and the books a round's close moves (`negotiation.engine.recorder`).
+        self.recorder = Recorder(self)
+        #: The live levers: changes waiting, the scenario's schedule, the log
+        #: (`negotiation.engine.levers`).
+        self.levers = LeverStore(self, ((c.round, c.changes()) for c in sc.levers))
+        self.last_margins: dict[str, float] = {}
+        self.last_outcome: Outcome | None = None
+        #: `_verdicts`' members in sorted order, their rows and tolerances, by member set (the
+        #: stakes are the scenario's: fixed for the run)
+        self._voters: dict[frozenset[str], tuple[list[str], np.ndarray, dict[str, float]]] = {}
+        self._prepared: Prepared | None = None
+        #: The package on the table in the last round played and the one agreed (None before
+        #: round 1).
+        self.last_table: Table | None = None
+        #: The convener who chose whom to invite at its last design, and whom (tables whose
+        #: convener chooses its invitees; see `_design_table`); None: every party is invited
+        self._invitation_list: tuple[str, frozenset[str]] | None = None
+        self._short_names = {m: sc.minerals[m].name.split(" (")[0] for m in self.minerals}
+        self._forced = False
+        #: Called with (model, round, supplier move) as each round is recorded, before the
+        #: record: the state the round's stability report sees (checks audit it here).
+        self.before_record: list[Callable[[BlocModel, int, SupplierMove], None]] = list(
+            before_record
+        )
+
+        self.levers.apply(
+            {
+                k: v
+                for k, v in dict(
+                    floors=floors,
+                    instrument=instrument,
+                    penalty=penalty,
+                    cost_sharing=cost_sharing,
+                    supplier_strategy=supplier_strategy,
+                    aggressiveness=aggressiveness,
+                    strategies=strategies,
+                    weights=weights,
+                    patience=patience,
+                ).items()
+                if v is not None
+            },
+            log=False,
+        )
+        if stockpile_fund is not None:
+            self.fund = self.fund_initial = float(stockpile_fund)
+        self.levers.opening = self.levers.settings()
+        # Mesa's DataCollector, for `mesa.batch_run` and Mesa users: a few figures of each
+        # round's record (the full records are `rounds_df`, `actors_df`, `events_df`: hundreds
+        # of columns, kept as rows for speed and written by `negotiation.experiments.records`).
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "round": "round",
+                "n_members": lambda m: m.recorder.round_rows[-1]["n_members"],
+                "members": lambda m: m.recorder.round_rows[-1]["members"],
+                "fiscal_cost": lambda m: m.recorder.round_rows[-1]["fiscal_cost"],
+                "world_money": lambda m: m.recorder.round_rows[-1]["world_money"],
+            },
+            agent_reporters={"actor": "actor_id", "member": "member", "utility": "utility"},
+        )
+        self._record_round(0, {}, NORMAL)
+
+    # ------------------------------------------------------------------------------------------
+    # Set-up
+
+    def _build_arrays(self, sc: Scenario) -> None:
+        M, A = len(self.minerals), len(self.actor_ids)
+        mins = [sc.minerals[m] for m in self.minerals]
+        acts = [sc.actors[a] for a in self.actor_ids]
+        ref = np.array([m.reference_price for m in mins])
+        cost = np.array([[a.unit_cost.get(m, r) for m, r in zip(self.minerals, ref)] for a in acts])
+        self.data = MarketData(
+            ref_price=ref,
+            demand=np.array([m.demand for m in mins]),
+            elasticity=np.array([m.elasticity for m in mins]),
+            fringe_cost=np.array([m.fringe_cost for m in mins]),
+            spread=np.array([m.supply_spread for m in mins]),
+            cost=cost,
+            consumption=np.array(
+                [[a.consumption.get(m, 0.0) for m in self.minerals] for a in acts]
+            ),
+            exposure=np.array([[a.exposure.get(m, 0.0) for m in self.minerals] for a in acts]),
+            supplier=self.index[sc.supplier.actor],
+        )
+        self.capacity = np.array([[a.production.get(m, 0.0) for m in self.minerals] for a in acts])
+        self.fringe_capacity = np.array([m.fringe_capacity for m in mins])
+        covered = np.zeros((A, A))
+        for i, a in enumerate(acts):
+            for b, x in a.covered_exports.items():
+                covered[i, self.index[b]] = x
+        self.weights = np.array([a.weights.vector() for a in acts])
+        #: tonnes the bloc's stockpile holds, by mineral (bought at the floor, released to members
+        #: when export controls cut their supply)
+        self.stock_held = np.zeros(M)
+        #: what members count the stock at, by mineral (USD): what its tonnes would fetch sold
+        #: when bought (`stock_mark`), less the share of it released
+        self.stock_book = np.zeros(M)
+        #: the price a stock's tonnes would fetch sold, by mineral (USD/t, before the
+        #: `stockpile_resale` discount): the world price with no policy (`NoPolicyWorld`) in the
+        #: last round recorded, the opening's calibration before round 1; changed in place
+        self.stock_mark = np.zeros(M)
+        self.fiscal_capacity = np.array([a.fiscal_capacity for a in acts])
+        self.profiles = Profiles(
+            risk_premium=np.array([a.risk_premium for a in acts]),
+            openness_value=np.array([a.openness_value for a in acts]),
+            weights=self.weights,
+            cost_sharing=np.ones(A),
+            strategic_weight=sc.supplier.strategic_weight,
+            base_supplier_share=np.ones(M),
+            stock_held=self.stock_held,
+            covered=covered,
+            trade_eps=(sc.trade.demand_elasticity, sc.trade.supply_elasticity),
+            fiscal_cap=self.fiscal_capacity,
+            stock_resale=sc.policy.stockpile_resale,
+            stock_mark=self.stock_mark,
+        )
+        self.baseline = self.evaluator.no_policy_outcome()
+        self.stock_mark[:] = self.baseline.world_price[0]
+        # The calibration: the markets with no bloc and no supplier move. Dependence on the
+        # supplier is measured against its share here (where it mines nothing its leverage is in
+        # processing, which this one-stage market does not move: the exposure stays as given).
+        share = self.baseline.supplier_share[0]
+        base_share = np.ascontiguousarray(share)
+        self.profiles = replace(self.profiles, base_supplier_share=base_share)
+        self.base_supplier_share = dict(zip(self.minerals, share.tolist()))
+        self.evaluator.use_profiles(self.profiles)
+        # Every actor's stake (the size of its interests, USD/yr): strategies' thresholds are
+        # fractions of it. At least $1 a year, so that an actor with no stake divides safely.
+        self.stake = {
+            a: max(
+                float((ref * (self.data.consumption[i] + self.capacity[i])).sum())
+                + acts[i].openness_value
+                + float(covered[i].sum()),
+                1.0,
+            )
+            for i, a in enumerate(self.actor_ids)
+        }
+        inv = sc.investment
+        ry = sc.round_years
+        # Each producer's margin and idle share of capacity at the calibration's prices: the
+        # baseline investment answers (so that with no policy capacity holds still).
+        p0 = self.baseline.world_price[0]
+        costs = np.vstack([cost, self.data.fringe_cost[None]])
+        self.base_margin = np.clip((p0[None] - costs) / costs, -1.0, 2.0)
+        lo = costs * (1.0 - 0.5 * self.data.spread[None])
+        self.base_idle = 1.0 - np.clip((p0[None] - lo) / (costs * self.data.spread[None]), 0, 1)
+        self.losing = np.zeros((A + 1, M))
+        lag_rounds = round(inv.lag_days / sc.time.round_days)
+        # The pipeline starts full of the baseline's replacement investment.
+        steady = inv.retirement * ry * np.vstack([self.capacity, self.fringe_capacity[None]])
+        self.pipeline: deque[np.ndarray] = deque(
+            [steady.copy() for _ in range(lag_rounds)], maxlen=max(lag_rounds, 1)
+        )
+        self.lag_rounds = lag_rounds
+        self.closure_rounds = inv.closure_days / sc.time.round_days
+        #: The same world with no policy (no bloc, the supplier selling normally), stepped along
+        #: with the run: the world's money is recorded against it (see `Recorder.welfare`).
+        self.no_policy = NoPolicyWorld(
+            self.capacity.copy(), self.fringe_capacity.copy(),
+            deque(self.pipeline, maxlen=self.pipeline.maxlen), self.losing.copy(),
+        )  # fmt: skip
+
+    def _build_uncertainty(self, sc: Scenario) -> None:
+        """The random state (outages, demand, the supplier's surprises, beliefs) and how far
+        countries look ahead. The model's generator draws three seeds at the start: the world's
+        shocks, the forecast errors, and the order of answers (a generator per round). The world
+        draws the same numbers each round whatever the agents do, so two runs with one seed and
+        different policies face the same outages, swings and surprises (common random
+        numbers)."""
+        M, A = len(self.minerals), len(self.actor_ids)
+        u, ry, days = sc.uncertainty, sc.round_years, sc.time.round_days
+        self.uncertainty = u
+        world, beliefs, self._order_seed = (int(x) for x in self.rng.integers(2**63, size=3))
+        self._world_rng = np.random.default_rng(int(world))
+        self._belief_rng = np.random.default_rng(int(beliefs))
+        # the supplier's errors about the countries: a generator of their own, seeded by the
+        # beliefs' seed, so that they leave the countries' draws as they were
+        self._supplier_belief_rng = np.random.default_rng([beliefs, 1])
+        #: share of each producer's capacity (actors, then the rest of the world) out of action
+        self.outage = np.zeros((A + 1, M))
+        self._outage_left = np.zeros((A + 1, M), dtype=np.int64)
+        #: log of world demand against the calibration, by mineral (an AR(1) about zero)
+        self.demand_log = np.zeros(M)
+        self._demand_memory = float(np.exp(-days / u.demand_memory_days))
+        # Of a round's draws, the scale of the demand swing's innovation (see `_draw_round`)
+        # and of the forecast errors' log, each half (shared, own): the scenario's, fixed.
+        self._demand_step = np.sqrt(1 - self._demand_memory**2) * u.demand_volatility
+        self._belief_sd = u.forecast_error / np.sqrt(2.0)
+        # What is left, once the investment pipeline has delivered (after its lag), of a surprise
+        # on now (the chance it still is) and of today's demand swing (its AR(1) decay).
+        lag = round(sc.investment.lag_days / days)
+        end = min(days / u.surprise_days, 1.0)  # a surprise's chance of ending in a round
+        self.evaluator.fades = (float((1.0 - end) ** lag), self._demand_memory**lag)
+        #: share of the supplier's sales withheld by a surprise export control, by mineral
+        self.surprise = np.zeros(M)
+        self._surprise_left = np.zeros(M, dtype=np.int64)
+        # A surprise falls on a mineral where the supplier has leverage: a quarter of world
+        # supply or more at the calibration.
+        self._surprise_minerals = np.flatnonzero(self.baseline.supplier_share[0] >= 0.25)
+        self._p_outage = 1.0 - np.exp(-u.outage_rate * ry) if u.enabled else 0.0
+        self._p_surprise = 1.0 - np.exp(-u.surprise_rate * ry) if u.enabled else 0.0
+        self._drawn = 0  # the last round whose shocks were drawn
+        C = len(self.countries)
+        #: each country's forecast error this round: a factor on each component of its forecast
+        #: gains (log-normal, mean one; half its variance shared by the components the same thing
+        #: drives, see `_draw_round`)
+        self.belief = np.ones((C, len(COMPONENTS)))
+        #: the supplier's error this round in judging each country's gain from being in the bloc
+        #: (a factor, log-normal of mean one, by country; see `_draw_round`)
+        self.supplier_belief = dict.fromkeys(self.countries, 1.0)
+        self._country_row = {a: n for n, a in enumerate(self.countries)}
+        # Foresight: each country weighs the next `horizon` rounds, discounted, with capacity
+        # arriving from the investment pipeline over its lag. What counts is the weight on the
+        # state after the pipeline (`lam`) and the annuity factor of the horizon in years.
+        f = sc.foresight
+        H = max(round(f.horizon_days / days), 1)
+        t = np.arange(H)
+        ramp = np.minimum(t / max(self.lag_rounds, 1), 1.0) if self.lag_rounds else np.zeros(H)
+        self._lam = np.zeros(A)
+        self._annuity = np.ones(A)
+        for a in self.countries:
+            i = self.index[a]
+            w = sc.actors[a].discount ** (ry * t)
+            self._lam[i] = float((w * ramp).sum() / w.sum()) if H > 1 else 0.0
+            self._annuity[i] = float(w.sum() * ry)
+        self.evaluator.looks_ahead = bool(self._lam.any())  # anyone weighs the deliveries
+        # One-off costs of changing sides, as USD a year over the horizon.
+        self._exit_cost = {
+            a: f.exit_cost * self.stake[a] / self._annuity[self.index[a]] for a in self.countries
+        }
+        self._rejoin_cost = {
+            a: f.rejoin_cost * self.stake[a] / self._annuity[self.index[a]] for a in self.countries
+        }
+
+    def _draw_round(self, r: int) -> None:
+        """Draw round r's outages, demand swing, supplier surprises and forecast errors. The
+        same count of numbers is drawn every round, events or none."""
+        if r <= self._drawn:
+            return
+        self._drawn = r
+        self.evaluator.forget_shocks()
+        u = self.uncertainty
+        M = len(self.minerals)
+        g = self._world_rng
+        out_u = g.random((4, M))  # event?, which producer, size, length
+        demand_z = g.standard_normal(M)
+        sur_u = g.random(4)  # event?, which mineral, size, length
+        C = len(self.countries)
+        group_errors = self._belief_rng.standard_normal((C, 3))  # prices, supplier, openness
+        own_errors = self._belief_rng.standard_normal(self.belief.shape)
+        supplier_errors = self._supplier_belief_rng.standard_normal(C)
+        if not u.enabled:
+            return
+        days = self.config.time.round_days
+        # Outages run out, then new ones start at a producer drawn in proportion to capacity.
+        self._outage_left = np.maximum(self._outage_left - 1, 0)
+        self.outage[self._outage_left == 0] = 0.0
+        for j in (out_u[0] < self._p_outage).nonzero()[0]:
+            weights = np.cumsum(np.append(self.capacity[:, j], self.fringe_capacity[j]))
+            if weights[-1] <= 0:
+                continue
+            i = int(np.searchsorted(weights, out_u[1, j] * weights[-1], side="right"))
+            i = min(i, len(weights) - 1)
+            lo, hi = u.outage_size
+            self.outage[i, j] = max(self.outage[i, j], lo + (hi - lo) * out_u[2, j])
+            n = _geometric(out_u[3, j], u.outage_days / days)
+            self._outage_left[i, j] = max(self._outage_left[i, j], n)
+        # Demand: an AR(1) in logs about the calibration, with stationary deviation sigma.
+        phi = self._demand_memory
+        self.demand_log = phi * self.demand_log + self._demand_step * demand_z
+        # The supplier's surprises: licensing or a halt on one mineral where it has leverage.
+        self._surprise_left = np.maximum(self._surprise_left - 1, 0)
+        self.surprise[self._surprise_left == 0] = 0.0
+        eligible = self._surprise_minerals
+        if sur_u[0] < self._p_surprise and len(eligible):
+            j = int(eligible[min(int(sur_u[1] * len(eligible)), len(eligible) - 1)])
+            lo, hi = u.surprise_size
+            size = lo + (hi - lo) * sur_u[2]
+            n = _geometric(sur_u[3], u.surprise_days / days)
+            started = self.surprise[j] == 0
+            self.surprise[j] = max(self.surprise[j], size)
+            self._surprise_left[j] = max(self._surprise_left[j], n)
+            if started:
+                what = self._mineral_name(self.minerals[j])
+                self._event(
+                    r, self.supplier_id, "surprise",
+                    f"Surprise: {self.supplier_agent.name} put {what} exports under licence, "
+                    f"withholding {size:.0%} of its sales (expected to last about "
+                    f"{u.surprise_days} days)",
+                )  # fmt: skip
+        # Forecast errors, mean one so that a country is right on average. Each figure's log
+        # error has standard deviation `forecast_error`; half its variance is shared with the
+        # figures driven by the same thing: what prices do (every money component moves with
+        # them: a country that expects too high a bloc price expects both more consumer cost
+        # and more tariff revenue), what the supplier does (supply security, side deals), and
+        # its hub business (openness); the other half is the figure's own (volumes forecast
+        # apart).
+        s = self._belief_sd
+        log_f = s * (group_errors[:, _BELIEF_GROUP] + own_errors)
+        self.belief = np.exp(log_f - s * s)
+        # The supplier's beliefs about the countries' moves: it judges each one's gain from
+        # being in the bloc (what decides whether it stays, or takes a side offer) with an error
+        # of the same size, its own each round (from a generator of their own).
+        e = u.forecast_error
+        factors = np.exp(e * supplier_errors - e * e / 2).tolist()
+        self.supplier_belief = dict(zip(self.countries, factors))
+
+    # ------------------------------------------------------------------------------------------
+    # Levers
+
+    def set_levers(self, **changes: Any) -> None:
+        """Change live levers; they act from the next round (and are logged on the charts).
+
+        Parameters
+        ----------
+        **changes
+            Live levers (`LEVERS`: floors, instrument, penalty, cost_sharing,
+            supplier_strategy, aggressiveness, weights, patience; or strategies) and their new
+            values. They wait in `levers.pending` (`negotiation.engine.levers.LeverStore`) until the
+            next round opens.
+
+        Raises
+        ------
+        ValueError
+            For a name that is not a live lever.
+        """
+        self.levers.set(**changes)
+
+    def _apply_levers(
+        self, changes: Mapping[str, Any], log: bool = True, at_round: int | None = None
+    ) -> None:
+        """Set levers now (`LeverStore.apply`): the convener's floors and an agreed counter."""
+        self.levers.apply(changes, log, at_round)
+
+    def _agent(self, aid: str) -> CountryAgent:
+        if aid not in self.country_agents:
+            raise ValueError(f"unknown country {aid!r}")
+        return self.country_agents[aid]
+
+    # ------------------------------------------------------------------------------------------
+    # Evaluation: clear a batch of packages and score every actor.
+
+    @property
+    def members(self) -> frozenset[str]:
+        """The countries in the bloc now."""
+        if self._members is None:
+            self._members = frozenset(a for a, ag in self.country_agents.items() if ag.member)
+        return self._members
+
+    def members_changed(self) -> None:
+        """A country joined or left (CountryAgent.member calls this): the set is drawn again."""
+        self._members = None
+
+    def package(self, members: frozenset[str] | None = None, proposer: str = "") -> Package:
+        return Package(
+            self.members if members is None else members,
+            tuple(self.floors.tolist()),
+            self.instrument,
+            self.penalty,
+            tuple(self.evaluator.base_key().tolist()),
+            proposer,
+        )
+
+    def evaluate(
+        self,
+        specs: Sequence[PackageSpec | tuple],
+        r: int | None = None,
+        capacity: tuple[np.ndarray, np.ndarray] | None = None,
+        shocks: tuple | None = None,
+    ) -> Evaluation:
+        """Clear one package per spec in one batch and score every actor (`Evaluator.evaluate`).
+
+        Parameters
+        ----------
+        specs
+            The packages (`PackageSpec`: members, floor scale, supplier move, and optionally
+            terms that set "floors" ({mineral: USD/t}), "penalty" and "cost_sharing" for that
+            package alone).
+        r
+            The round whose shocks the packages meet (default: the round just played).
+        capacity
+            The producers' (A, M) and the rest of the world's (M,) capacity to clear with
+            (default: what can produce now).
+        shocks
+            The round's shocks as `Evaluator.shock_arrays` gives them (the default).
+
+        Returns
+        -------
+        Evaluation
+            The packages' markets, components and utilities, in the order of `specs`.
+        """
+        return self.evaluator.evaluate(specs, r, capacity, shocks)
+
+    # ------------------------------------------------------------------------------------------
+    # Forecasts anyone may ask for (queries: nothing in the run changes)
+
+    def invitation_outlook(self, actor: str) -> dict[str, Any]:
+        """When an outsider the open round does not invite would be invited, if the members
+        stay as they are (a query: nothing in the run changes). `next`: the first round from
+        the open one in which it would be, None if not before the run ends; `why` the reason it
+        is not now: "cooling" (it left in round `left` and is not invited back for `patience`
+        rounds), "list" (the convener `convener` designed its table without it; it designs
+        again in round `next`, when it may invite it), "tables" (no table it is a party to
+        sits yet: `table` opens in round `next`), "" (it is invited in the open round).
+        For the workshop's page of a seat with nothing to decide."""
+        r = self.round + 1
+        ag = self.country_agents[actor]
+        out: dict[str, Any] = {"next": None, "why": "", "left": ag.left_round,
+                               "patience": ag.patience, "convener": "", "table": ""}  # fmt: skip
+        listed = self._invitation_list
+        members = self.members
+        for q in range(r, self.rounds + 1):
+            if q > r and any(self._design_round(t, q) and t.designs
+                             for t in self.active_tracks(q)):  # fmt: skip
+                listed = None  # the convener weighs every party again
+            if self._cooling_off(actor, q):
+                out["why"] = out["why"] or "cooling"
+                continue
+            tracks = [t for t in self.active_tracks(q) if actor in t.parties]
+            if not tracks and not self.config.agenda.open_accession:
+                if not out["why"]:
+                    out["why"] = "tables"
+                    later = [t for t in self.config.agenda.tracks
+                             if actor in t.parties and t.start_round > q]  # fmt: skip
+                    out["table"] = min(later, key=lambda t: t.start_round).name if later else ""
+                continue
+            proposers = [self._track_proposer(t, q) for t in tracks]
+            if self.config.agenda.open_accession:
+                proposers.append(min(members, default=""))
+            if listed is not None and all(
+                p == listed[0] and actor not in listed[1] for p in proposers
+            ):
+                if not out["why"]:
+                    out["why"], out["convener"] = "list", listed[0]
+                continue
+            out["next"] = q
+            if q == r:
+                out["why"] = ""
+            return out
+        return out
+
+    def gain_from_joining(
+        self, actor: str, terms: Mapping[str, Any] | None = None, r: int | None = None
+    ) -> dict[str, float]:
+        """What joining the bloc as it is (on `terms`, if given: see `PackageSpec`) is worth to
+        `actor` against staying out, next round, by weighted component, USD/yr, with the
+        supplier repeating its last move.
+
+        The plain forecast: today's markets (this round's outages, demand and surprises), no
+        look ahead and no forecast error. An invitee decides on it as it sees it: over its
+        horizon (λ times what the investment pipeline changes added, docs/ODD.md section M)
+        and times its forecast error this round, `belief[row]` by component (section L)."""
+        r = self.round + 1 if r is None else r
+        members = self.members - {actor}
+        ev = self.evaluate(
+            [
+                PackageSpec(members | {actor}, 1.0, self.last_move, dict(terms or {})),
+                PackageSpec(members, 1.0, self.last_move),
+            ],
+            r,
+        )
+        i = self.index[actor]
+        delta = (ev.comp[0, i] - ev.comp[1, i]) * self.weights[i]
+        return dict(zip(COMPONENTS, delta.tolist()))
+
+    def move_forecast(self, move: SupplierMove, r: int | None = None) -> dict[str, Any]:
+        """For a supplier move next round, with today's members: the supplier's utility with it
+        and selling normally, and each member's gain from staying in (USD/yr), without error
+        (the supplier's look-ahead judges these gains times `supplier_belief`)."""
+        r = self.round + 1 if r is None else r
+        members = sorted(self.members)
+        specs = [PackageSpec(self.members, 1.0, move), PackageSpec(self.members, 1.0, NORMAL)]
+        specs += [PackageSpec(self.members - {a}, 1.0, move) for a in members]
+        ev = self.evaluate(specs, r)
+        s = self.index[self.supplier_id]
+        return {
+            "utility": float(ev.util[0, s]),
+            "normal": float(ev.util[1, s]),
+            "margins": {
+                a: float(ev.util[0, self.index[a]] - ev.util[2 + j, self.index[a]])
+                for j, a in enumerate(members)
+            },
+        }
+
+    def spelled_out(
+        self, specs: Sequence[PackageSpec | tuple], r: int | None = None
+    ) -> tuple[Policies, Profiles, np.ndarray]:
+        """The packages of `specs` (as `evaluate` takes them) as full (K, ...) arrays for the
+        public `negotiation.engine.payoffs.score`: (policies, profiles, side offers (K, A) USD/yr);
+        see
+        `Evaluator.spelled_out`."""
+        return self.evaluator.spelled_out(specs, r)
+
+    def _reason(
+        self,
+        ev: Evaluation,
+        k_in: int,
+        k_out: int,
+        actor: str,
+        future: Future | None = None,
+        beliefs: bool = False,
+        anchor: tuple[int, int] | None = None,
+    ) -> Reason:
+        """Package k_in against k_out for `actor`, by weighted component, USD/yr. With `future`,
+        what the actor expects over its horizon as a year's equivalent: the gain now, and once
+        the pipeline has delivered, weighted by its discounting (see `_build_uncertainty`).
+        Where the future has not cleared k_in and k_out, what the pipeline changes in the gain
+        of the `anchor` pair (the package at the proposed floors) is added. With `beliefs`, as
+        the actor forecasts it this round, with its error."""
+        i = self.index[actor]
+        comp = ev.comp
+        delta = comp[k_in, i] - comp[k_out, i]
+        if future is not None:
+            at, fcomp = future.at, future.ev.comp
+            lam = self._lam[i]
+            a_in, a_out = (k_in, k_out) if k_in in at and k_out in at else anchor
+            pipeline = fcomp[at[a_in], i] - fcomp[at[a_out], i] - (comp[a_in, i] - comp[a_out, i])
+            delta = delta + lam * pipeline
+        delta = delta * self.weights[i]
+        if beliefs and actor in self.country_agents:
+            delta = delta * self.belief[self._country_row[actor]]
+        return Reason(dict(zip(COMPONENTS, delta.tolist())))
+
+    # ------------------------------------------------------------------------------------------
+    # The round
+
+    def active_tracks(self, r: int) -> list:
+        return [
+            t
+            for t in self.config.agenda.tracks
+            if t.start_round <= r and (t.end_round is None or r <= t.end_round)
+        ]
+
+    def play(self, force: bool = False) -> None:
+        """Play one round. Raises AwaitingDecisions while a person's seat has not decided, unless
+        `force` (then an agent answers for the silent seat, and the narrative says so)."""
+        waiting = self.awaiting()
+        if waiting and not force:
+            raise AwaitingDecisions(waiting)
+        self._forced = force
+        try:
+            self.step()
+        finally:
+            self._forced = False
+
+    def _tick(self) -> None:
+        """`step()` as callers see it: Mesa's step (time advances by one and the round is
+        played), unless the run is over or a person's seat has not decided, when nothing
+        happens and Mesa's time does not move either."""
+        if self.round >= self.rounds or (self.awaiting() and not self._forced):
+            return
+        self._mesa_step()
+
+    def step(self) -> None:
+        """One round (Mesa's step). While a person's seat has not decided it does nothing: use
+        `play()` to be told why, or `play(force=True)` to let agents answer."""
+        prep = self.prepare_round()
+        if prep is None:
+            return
+        force = self._forced
+        if self.awaiting() and not force:
+            return
+        self.round += 1
+        r = self.round
+        proposed = (self.floors, self.penalty, self.cost_sharing)
+        decisions = self._negotiate(prep, force)
+        self.last_table = Table(
+            r, prep.members, tuple(prep.invites),
+            tuple(p for _, _, p in prep.invites.values()), *proposed,
+            self.members, self.floors, self.penalty, self.cost_sharing,
+        )  # fmt: skip
+        move = self._supplier_acts(r, force)
+        self._prepared = None
+        self._record_round(r, decisions, move)
+        if self.round >= self.rounds:
+            self.running = False
+
+    def prepare_round(self) -> Prepared | None:
+        """Open the next round: apply lever changes, set the agenda, forecast every invitation.
+
+        Idempotent until the round is played; the app calls it to show a person the package on
+        the table and their forecasts before they decide.
+        """
+        if self.round >= self.rounds:
+            return None
+        r = self.round + 1
+        if self._prepared is not None and self._prepared.round == r:
+            return self._prepared
+        self.levers.take_effect(r)
+        self._draw_round(r)
+        members = self.members
+        if any(self._design_round(t, r) and t.designs for t in self.active_tracks(r)):
+            self._invitation_list = None  # the convener weighs every party again
+        invites = self._invitations(r)
+        # Who answers first matters when a counter is adopted: the order is drawn afresh each
+        # round, a key per country in the table's order, so that one more country at the end
+        # of the table leaves the others' order alone.
+        order = list(invites)
+        if len(order) > 1:  # (one invitee or none has no order to draw: most rounds)
+            keys = np.random.default_rng([self._order_seed, r]).random(len(self.countries))
+            order = sorted(invites, key=lambda a: keys[self._country_row[a]])
+        # Members played by people are asked each round whether they stay.
+        staying = [a for a in sorted(members) if self._is_human(a)]
+        ev, future = self._clear_table(r, members, order, staying)
+        prep = Prepared(r, members, invites, order, staying, ev, {}, future)
+        prep.slot = {a: n for n, a in enumerate(order)}
+        self._design_table(prep)
+        for a in prep.order:
+            prep.views[a] = self._country_view(prep, a, prep.scale)
+        one = SCALES.index(1.0)
+        for j, a in enumerate(staying):
+            k_out = len(SCALES) * (len(order) + 1) + j
+            reason = self._reason(prep.ev, one, k_out, a, prep.future, beliefs=True)
+            prep.views[a] = self._view(r, a, 1, None, members, {1.0: reason}, "",
+                                       self._outcomes(prep.ev, one, k_out, a),
+                                       -self._exit_cost[a])  # fmt: skip
+        self._prepared = prep
+        return prep
+
+    def _clear_table(
+        self, r: int, members: frozenset[str], order: Sequence[str], staying: Sequence[str]
+    ) -> tuple[Evaluation, Future | None]:
+        """The round's batch: the bloc and the bloc with each invitee (in `order`) at every
+        multiple of the floors, and the bloc without each member played by a person
+        (`staying`), cleared now and, at the proposed floors, once the pipeline has delivered."""
+        move = self.last_move
+        specs = [PackageSpec(members, s, move) for s in SCALES]
+        for a in order:
+            specs.extend(PackageSpec(members | {a}, s, move) for s in SCALES)
+        specs.extend(PackageSpec(members - {a}, 1.0, move) for a in staying)
+        # Looking ahead, each weighs the package at the proposed floors (its gain from the
+        # pipeline is taken to be the same at the floors of a counter-proposal).
+        one = SCALES.index(1.0)
+        ahead = [len(SCALES) * n + one for n in range(len(order) + 1)]
+        ahead += range(len(SCALES) * (len(order) + 1), len(specs))
+        return self.evaluator.now_and_future(specs, r, ahead)
+
+    def awaiting(self) -> list[str]:
+        """Seats whose strategy waits for a person's decision in the next round. A query: it
+        changes nothing (levers set since the last round still wait for `prepare_round`)."""
+        if self.round >= self.rounds:
+            return []
+        r = self.round + 1
+        prep = self._prepared if self._prepared is not None and self._prepared.round == r else None
+        if prep is not None:
+            asked = list(prep.views)
+        elif not any(ag.strategy.needs_input() for ag in self.country_agents.values()):
+            asked = []  # no country waits for a person: whoever is asked, no seat waits
+        else:  # who the round would ask: invited outsiders, and members played by people
+            members = self.members
+            asked = [*self._invitations(r), *(a for a in sorted(members) if self._is_human(a))]
+        seats = [a for a in asked if self.country_agents[a].strategy.needs_input()]
+        if self.supplier_agent.strategy.needs_input():
+            seats.append(self.supplier_id)
+        return seats
+
+    def submit(self, seat: str, decision: Decision | SupplierMove) -> None:
+        """A person's decision for their seat this round (see agents.human)."""
+        prep = self.prepare_round()
+        if prep is None:
+            raise ValueError("the run is over")
+        if seat == self.supplier_id:
+            strat = self.supplier_agent.strategy
+            if not isinstance(decision, SupplierMove):
+                raise ValueError("the supplier's seat submits a SupplierMove")
+        else:
+            strat = self._agent(seat).strategy
+            if seat not in prep.views:
+                raise ValueError(f"{seat} has nothing to decide in round {prep.round}")
+            if not isinstance(decision, Decision):
+                raise ValueError(f"{seat}'s seat submits a Decision")
+        if not strat.classifier.get("human"):
+            raise ValueError(f"{seat} is played by an agent ({strat.name}), not by a person")
+        strat.submit(decision)
+
+    def human_seats(self) -> list[str]:
+        """The seats (actor ids) whose strategy waits for a person's decision."""
+        seats = [a for a, ag in self.country_agents.items() if ag.strategy.classifier.get("human")]
+        if self.supplier_agent.strategy.classifier.get("human"):
+            seats.append(self.supplier_id)
+        return seats
+
+    def _is_human(self, actor: str) -> bool:
+        return bool(self.country_agents[actor].strategy.classifier.get("human"))
+
+    def _invitations(self, r: int) -> dict[str, tuple[int, int | None, str]]:
+        """Invited outsiders -> (elapsed rounds, rounds to deadline, proposer)."""
+        invites: dict[str, tuple[int, int | None, str]] = {}
+        members = self.members
+        for t in self.active_tracks(r):
+            proposer = self._track_proposer(t, r)
+            deadline = None if t.deadline_round is None else t.deadline_round - t.start_round + 1
+            for a in t.parties:
+                if a in members or a not in self.country_agents or self._cooling_off(a, r):
+                    continue
+                if not self._on_list(proposer, a):
+                    continue
+                prev = invites.get(a)
+                if prev is None or (deadline or 10**9) < (prev[1] or 10**9):
+                    invites[a] = (r - t.start_round + 1, deadline, proposer)
+        if self.config.agenda.open_accession:
+            default_proposer = min(members, default="")
+            for a in self.countries:
+                if (
+                    a not in members
+                    and a not in invites
+                    and not self._cooling_off(a, r)
+                    and self._on_list(default_proposer, a)
+                ):
+                    invites[a] = (r, None, default_proposer)
+        return invites
+
+    def _on_list(self, proposer: str, actor: str) -> bool:
+        """Whether a convener who chose whom to invite (`_design_table`) has `actor` on its list
+        (True for every other proposer)."""
+        chosen = self._invitation_list
+        return chosen is None or chosen[0] != proposer or actor in chosen[1]
+
+    def _cooling_off(self, actor: str, r: int) -> bool:
+        """A country that left is not invited back for as many rounds as its patience."""
+        ag = self.country_agents[actor]
+        return ag.left_round is not None and r - ag.left_round <= ag.patience
+
+    def _view(self, r, actor, elapsed, deadline, members, gains, proposer, outcomes=None,
+              switch_cost=0.0, **counters):  # fmt: skip
+        return CountryView(
+            **counters,
+            actor=actor,
+            round=r,
+            elapsed=elapsed,
+            deadline=deadline,
+            package=self.package(members, proposer),
+            gains=gains,
+            stake=self.stake[actor],
+            members=members,
+            history=tuple(self.history),
+            rng=self.rng,
+            discount=self.config.actors[actor].discount,
+            outcomes=outcomes or {},
+            switch_cost=switch_cost,
+        )
+
+    def _scale_reasons(self, prep: Prepared, a: str) -> list[Reason]:
+        """`_reason` of invitee a joining at each of the round's SCALES against staying out at
+        it, as `_country_view` asks for them (looking ahead, with its forecast errors): the
+        packages of a scale are rows `first + j` and `j` of the round's batch, so all three are
+        one slice each, and what the pipeline changes is that of the package at the proposed
+        floors (the anchor) for every scale, so it is computed once. The operations on each row
+        are `_reason`'s, element by element: the same numbers."""
+        i, n = self.index[a], len(SCALES)
+        first = n * (prep.slot[a] + 1)
+        comp = prep.ev.comp
+        delta = comp[first : first + n, i] - comp[:n, i]
+        if prep.future is not None:
+            at, fcomp = prep.future.at, prep.future.ev.comp
+            one = SCALES.index(1.0)
+            a_in, a_out = first + one, one
+            pipeline = fcomp[at[a_in], i] - fcomp[at[a_out], i] - (comp[a_in, i] - comp[a_out, i])
+            delta = delta + self._lam[i] * pipeline
+        delta = delta * self.weights[i] * self.belief[self._country_row[a]]
+        return [Reason(dict(zip(COMPONENTS, d))) for d in delta.tolist()]
+
+    def _outcomes(self, ev: Evaluation, k_in: int, k_out: int, actor: str) -> dict:
+        """Weighted components if the actor is in (accepts) and if it is out (rejects)."""
+        i = self.index[actor]
+        w = self.weights[i]
+        return {
+            "accept": dict(zip(COMPONENTS, (ev.comp[k_in, i] * w).tolist())),
+            "reject": dict(zip(COMPONENTS, (ev.comp[k_out, i] * w).tolist())),
+        }
+
+    def _country_view(self, prep: Prepared, a: str, adopted: float) -> CountryView:
+        """An invitee's view, with the floors in force being `adopted` times those the round's
+        packages were cleared at (the convener's design)."""
+        elapsed, deadline, proposer = prep.invites[a]
+        first = len(SCALES) * (prep.slot[a] + 1)
+        base = {s: i for i, s in enumerate(SCALES)}
+        if adopted == 1.0:  # every scale: `_reason` of each, as the rows of one array
+            gains = dict(zip(SCALES, self._scale_reasons(prep, a)))
+        else:
+            anchor = (first + base[1.0], base[1.0])
+            j = base[adopted]
+            gains = {1.0: self._reason(prep.ev, first + j, j, a, prep.future, True, anchor)}
+        j = SCALES.index(adopted)
+        outcomes = self._outcomes(prep.ev, first + j, base[adopted], a)
+        # A country that left before pays again to come back (see `Foresight.rejoin_cost`).
+        cost = self._rejoin_cost[a] if self.country_agents[a].left_round is not None else 0.0
+        return self._view(prep.round, a, elapsed, deadline, prep.members, gains, proposer,
+                          outcomes, cost, counters=lambda: self._counter_options(prep, a),
+                          best=lambda need: self._best_counter(prep, a, need))  # fmt: skip
+
+    # ------------------------------------------------------------------------------------------
+    # The protocol: the convener's design, counters on terms, the agreement rule
+    # (negotiation/rules/protocol.py has the rules; these methods feed them the model's forecasts)
+
+    def _track_proposer(self, t, r: int) -> str:
+        """Who tables a track's package in round r: its convener, or the party whose turn it is;
+        only a member can table the bloc's package (else the track's first member, else the
+        alphabetically first member)."""
+        if t.proposer == "rotation":
+            proposer = t.parties[(r - t.start_round) % len(t.parties)]
+        else:
+            proposer = t.convener or t.parties[0]
+        members = self.members
+        if proposer not in members:
+            proposer = next((a for a in t.parties if a in members), min(members, default=""))
+        return proposer
+
+    @staticmethod
+    def _design_round(t, r: int) -> bool:
+        """A table's convener designs its package when it first sits and every sixth round
+        (twice a year) after, while it sits."""
+        return r >= t.start_round and (r - t.start_round) % 6 == 0
+
+    def _pipeline(self, prep: Prepared, a: str) -> np.ndarray:
+        """What the investment pipeline adds, over a's horizon, to its gain from joining at the
+        proposed floors (components, unweighted; zero without foresight): taken to be the same
+        for the terms of a counter-proposal."""
+        i = self.index[a]
+        if prep.future is None:
+            return np.zeros(len(COMPONENTS))
+        one = SCALES.index(1.0)
+        k_in = len(SCALES) * (prep.slot[a] + 1) + one
+        at, fcomp, comp = prep.future.at, prep.future.ev.comp, prep.ev.comp
+        now = comp[k_in, i] - comp[one, i]
+        return self._lam[i] * (fcomp[at[k_in], i] - fcomp[at[one], i] - now)
+
+    def _gains(self, comp_in: np.ndarray, comp_out: np.ndarray, a: str, prep: Prepared):
+        """a's forecast gain from joining, by component, USD/yr (components `comp_in`, one row
+        per package or one package, against `comp_out`), over its horizon and with its forecast
+        error."""
+        i = self.index[a]
+        delta = (comp_in - comp_out + self._pipeline(prep, a)) * self.weights[i]
+        return delta * self.belief[self._country_row[a]]
+
+    def _gain(self, comp_in: np.ndarray, comp_out: np.ndarray, a: str, prep: Prepared) -> Reason:
+        """`_gains` of one package, as a Reason."""
+        return Reason(dict(zip(COMPONENTS, self._gains(comp_in, comp_out, a, prep).tolist())))
+
+    def _verdicts(self, util_in: np.ndarray, util_out: np.ndarray, members) -> list[dict]:
+        """Each member's yes to each counter (a row of `util_in`: every actor's utility with the
+        invitee in on the counter's terms): no worse for it than the status quo (`util_out`)
+        beyond rounding (`negotiation.rules.protocol.verdicts`), members in sorted order. The one
+        place the members' answers are computed: the counters an invitee may name, a person's
+        own terms, the convener's floors."""
+        members = frozenset(members)
+        voters = self._voters.get(members)
+        if voters is None:  # the members in sorted order, their rows and tolerances: kept
+            names = sorted(members)
+            at = np.array([self.index[m] for m in names], dtype=np.intp)
+            voters = self._voters[members] = names, at, {m: 1e-9 * self.stake[m] for m in names}
+        names, at, tol = voters
+        gains = (np.atleast_2d(util_in)[:, at] - util_out[at]).tolist()
+        return [verdicts(dict(zip(names, g)), tol) for g in gains]
+
+    def _live(self, elapsed: int, deadline: int | None, r: int) -> bool:
+        """Whether an invitee re-opens the terms one by one this round (one mineral's floor, the
+        cost-sharing key): when first invited and while its track's deadline runs (later it can
+        still ask for every floor lower or higher)."""
+        return elapsed == 1 or (deadline is not None and elapsed <= deadline)
+
+    def _counter_table(self, prep: Prepared, a: str) -> tuple:
+        """The counter-proposals invitee a may name this round, each with its value to a and
+        the members' expected answer under the agenda's rule (computed once a round, when a
+        strategy or a person first asks): (rows (label, scale, terms), gains by component,
+        each member's yes, carried under the rule).
+
+        Every floor 20% lower or 25% higher, each round; when the terms are re-opened one by one
+        (`_live`), each floored mineral's floor 20% lower or 25% higher, and, where the bloc
+        pays (price-gap payments, a stockpile), the other cost-sharing key. Each is weighed
+        against staying out on the terms in force: refused, a counter changes nothing."""
+        cached = prep.counter_tables.get(a)
+        if cached is not None:
+            return cached
+        r = prep.round
+        elapsed, deadline, proposer = prep.invites[a]
+        menu: list[tuple[str, float, dict | None]] = []
+        if self.floors.any():
+            menu += [("every floor 20% lower", 0.8, None), ("every floor 25% higher", 1.25, None)]
+        if self._live(elapsed, deadline, r):
+            for m, f in zip(self.minerals, self.floors.tolist()):
+                if f > 0:
+                    name = self._short_names[m]
+                    menu.append((f"the {name} floor 20% lower", 1.0, {"floors": {m: f * 0.8}}))
+                    menu.append((f"the {name} floor 25% higher", 1.0, {"floors": {m: f * 1.25}}))
+            if self.instrument is not Instrument.BORDER:
+                for key in ("consumption", "equal"):
+                    if key != self.cost_sharing:
+                        words = f"cost shared {COST_SHARING_LABELS[key]}"
+                        menu.append((words, 1.0, {"cost_sharing": key}))
+        if not menu:
+            prep.counter_tables[a] = ((), [], [], [])
+            return prep.counter_tables[a]
+        # Every option's components and utilities, as rows: those cleared with the round
+        # (multiples of the floors at the floors tabled), the others in one batch.
+        out = SCALES.index(prep.scale)
+        i = self.index[a]
+        first = len(SCALES) * (prep.slot[a] + 1)
+        cleared, batch, rows = [], [], []
+        for label, s, terms in menu:
+            if terms is None and prep.scale == 1.0:
+                cleared.append(first + SCALES.index(s))
+                rows.append((label, s, None))
+                continue
+            if terms is None:
+                terms = {"floors": dict(zip(self.minerals, (self.floors * s).tolist()))}
+                s = 1.0
+            batch.append((prep.members | {a}, 1.0, self.last_move, terms))
+            rows.append((label, s, terms))
+        comp, util = prep.ev.comp[cleared, i], prep.ev.util[cleared]
+        if batch:
+            ev = self.evaluate(batch, r)
+            comp = np.concatenate([comp, ev.comp[:, i]])
+            util = np.concatenate([util, ev.util])
+        # The invitee's gain (as `_gain`), and each member's yes, for all rows.
+        gains = self._gains(comp, prep.ev.comp[out, i], a, prep).tolist()
+        votes = self._verdicts(util, prep.ev.util[out], prep.members)
+        rule = self.config.agenda.agreement
+        ok = [agreed(v, rule, proposer) for v in votes]
+        table = (rows, gains, votes, ok)
+        prep.counter_tables[a] = table
+        return table
+
+    def _option(self, table: tuple, k: int) -> CounterOption:
+        rows, gains, votes, ok = table
+        label, s, terms = rows[k]
+        return CounterOption(label, Reason(dict(zip(COMPONENTS, gains[k]))), ok[k], votes[k], s,
+                             terms)  # fmt: skip
+
+    def _anyone_agrees(self, prep: Prepared, a: str) -> bool:
+        """Whether any counter invitee a may name could carry, before its value is weighed:
+        True where the terms re-open one by one (their markets are not cleared yet); else
+        whether the members would take every floor lower or higher with a in (the round's own
+        packages) under the rule."""
+        elapsed, deadline, proposer = prep.invites[a]
+        if self._live(elapsed, deadline, prep.round) or prep.scale != 1.0:
+            return True
+        if not self.floors.any():
+            return False
+        first, one = len(SCALES) * (prep.slot[a] + 1), SCALES.index(1.0)
+        rows = [first + SCALES.index(s) for s in SCALES if s != 1.0]
+        votes = self._verdicts(prep.ev.util[rows], prep.ev.util[one], prep.members)
+        rule = self.config.agenda.agreement
+        return any(agreed(v, rule, proposer) for v in votes)
+
+    def _counter_options(self, prep: Prepared, a: str) -> tuple[CounterOption, ...]:
+        """Every counter invitee a may name this round (see `_counter_table`), as objects."""
+        cached = prep.counters.get(a)
+        if cached is None:
+            table = self._counter_table(prep, a)
+            cached = prep.counters[a] = tuple(self._option(table, k) for k in range(len(table[0])))
+        return cached
+
+    def _best_counter(self, prep: Prepared, a: str, need: float) -> CounterOption | None:
+        """The counter invitee a names for what its strategy asks (`need`, USD/yr), or None:
+        `negotiation.rules.protocol.best_counter` over `_counter_table` (only the one named is made
+        an object: most rounds no counter is taken)."""
+        if a not in prep.counter_tables and not self._anyone_agrees(prep, a):
+            return None  # no counter could carry: nothing to weigh
+        table = self._counter_table(prep, a)
+        rows, gains, votes, ok = table
+        options = [Option(row[0], sum(g), taken) for row, g, taken in zip(rows, gains, ok)]
+        k = best_counter(options, need, 1e-9 * self.stake[a])
+        return None if k is None else self._option(table, k)
+
+    def _design_table(self, prep: Prepared) -> None:
+        """When a table first sits, its convener (played by an agent) designs the package: the
+        multiple of the floors in force (0.8, 1 or 1.25, with the track's "floors"), whom to
+        invite (with its "invitees"; see negotiation.rules.protocol.design), the multiple of the
+        outsider penalty (0.5, 1 or 2, with "penalty") and the cost-sharing key (with "sharing",
+        where the bloc pays: not under the border tariff, nor with no floor).
+
+        The terms are chosen one at a time, floors, then penalty, then key, each given those
+        already chosen and the rest as in force (one sweep of coordinate ascent:
+        `_design_step`). For each candidate it expects an invitee to accept when joining pays
+        it (the invitee's forecast without its errors, counting a rejoining cost; what the
+        pipeline adds taken as at the terms in force) and weighs the bloc with those it expects
+        (choosing whom to invite: every group of them, up to four); it keeps the package whose
+        expected bloc is worth most to it now, among the terms the other members agree to (each
+        weighs the bloc it expects on them against the bloc as it stands, under the agenda's
+        rule). The terms change from this round (a changed penalty or key: the round's
+        packages are cleared again on them, `_design_reclear`); those it did not invite are not
+        asked at the tables it convenes (nor, with open accession, by it for the bloc) until it
+        designs again (`_design_round`: every sixth round)."""
+        r = prep.round
+        tables = [t for t in self.active_tracks(r) if self._design_round(t, r) and t.designs]
+        if not tables or not prep.order:
+            return
+        t = tables[0]
+        proposer = self._track_proposer(t, r)
+        if not proposer or self._is_human(proposer):
+            return
+        p, ev = self.index[proposer], prep.ev
+        base = {s: i for i, s in enumerate(SCALES)}
+        scales = SCALES if "floors" in t.designs and self.floors.any() else (1.0,)
+        choose = "invitees" in t.designs
+        one = base[1.0]
+        # The floors: whom it expects to accept at each multiple, from the round's packages.
+        accepted: dict[Terms, tuple[str, ...]] = {}
+        for s in scales:
+            j = base[s]
+            accepts = {}
+            for a in prep.order:
+                first = len(SCALES) * (prep.slot[a] + 1)
+                gain = self._reason(ev, first + j, j, a, prep.future, False, (first + one, one))
+                cost = self._rejoin_cost[a] if self.country_agents[a].left_round is not None else 0
+                accepts[a] = gain.total >= cost
+            accepted[Terms(s)] = tuple(a for a in prep.order if accepts[a])
+        d, refused = self._design_step(prep, proposer, accepted, choose)
+        # The penalty, then the key, each given the terms chosen so far.
+        for term in ("penalty", "sharing"):
+            if term not in t.designs:
+                continue
+            candidates = self._design_candidates(term, d.terms)
+            if not candidates:
+                continue
+            accepted.update(self._design_accepts(prep, candidates))
+            d, no = self._design_step(prep, proposer, {c: accepted[c] for c in candidates},
+                                      choose, d)  # fmt: skip
+            if no and (not refused or no[0] > refused[0]):
+                refused = no
+        prep.design = d
+        changes: dict[str, Any] = {}
+        if d.scale != 1.0:
+            changes["floors"] = dict(zip(self.minerals, (self.floors * d.scale).tolist()))
+        if d.penalty != 1.0:
+            changes["penalty"] = self.penalty * d.penalty
+        if d.sharing:
+            changes["cost_sharing"] = self._sharing_of(d.sharing)
+        words = self._design_words(d.terms, t.designs)  # (in words before the levers change)
+        if changes:
+            self._apply_levers(changes, at_round=r)
+        if d.penalty != 1.0 or d.sharing:
+            self._design_reclear(prep)
+        elif d.scale != 1.0:
+            prep.scale = d.scale
+        if choose:
+            self._invitation_list = (proposer, frozenset(d.invited))
+        left_out = [a for a in prep.order if a not in d.invited]
+        for a in left_out:
+            del prep.invites[a]
+        prep.order = [a for a in prep.order if a in d.invited]
+        name = self._name(proposer)
+        expects = _names([self._name(a) for a in d.expected]) or "nobody"
+        worth = d.value - float(ev.util[one, p])
+        text = f"{name} tabled {words} at the {t.name} table, expecting {expects} to accept: " + (
+            f"the bloc it expects is worth {money(worth)} a year to it against the bloc as "
+            "it stands"
+            if abs(worth) >= 1e3
+            else "nothing it could table would do better for it than the bloc as it stands"
+        )
+        if refused and refused[0] > d.value + 1e-9 * self.stake[proposer]:
+            rule = self.config.agenda.agreement
+            text += (f"; it would rather have tabled {self._design_words(refused[1], t.designs)}"
+                     f", which {_names(refused[2])} would refuse ({RULE_WORDS[rule]})")  # fmt: skip
+        unwanted = [self._name(a) for a in left_out if a in accepted[d.terms]]
+        refusing = [self._name(a) for a in left_out if a not in accepted[d.terms]]
+        if unwanted:
+            text += f"; it did not invite {_names(unwanted)}, whose joining would cost it"
+        if refusing:
+            text += f"; it did not invite {_names(refusing)}, whom it expects to refuse"
+        if r == t.start_round or d.terms.changes() or left_out:
+            self._event(r, proposer, "tabled", text)
+
+    def _design_step(
+        self,
+        prep: Prepared,
+        proposer: str,
+        accepted: Mapping[Terms, tuple],
+        choose: bool,
+        incumbent: Design | None = None,
+    ) -> tuple[Design, tuple]:
+        """One step of the convener's design: among the candidate terms (`accepted`: terms ->
+        the invitees it expects to accept them) and, choosing invitees, every group of those it
+        expects (beyond four, each alone and all), the package worth most to it, in one batch;
+        terms other than those in force only where the other members agree (the agenda's rule),
+        and the package chosen by the step before (`incumbent`) kept unless one beats it
+        (`negotiation.rules.protocol.design`). Also returns the package it would rather have tabled
+        that the members refuse: (its value, its terms, the names of those who refuse), or ()."""
+        r, ev, p = prep.round, prep.ev, self.index[proposer]
+        options: list[tuple[Terms, tuple[str, ...], tuple[str, ...]]] = []  # terms, invited, in
+        for terms, expected in accepted.items():
+            if not choose:
+                options.append((terms, tuple(prep.order), expected))
+                continue
+            groups = (
+                [c for n in range(len(expected) + 1) for c in combinations(expected, n)]
+                if len(expected) <= 4
+                else [(), *((a,) for a in expected), expected]
+            )
+            options += [(terms, g, g) for g in groups]
+        specs = [(prep.members | set(e), c.scale, self.last_move, self._design_terms(c))
+                 for c, _, e in options]  # fmt: skip
+        more = self.evaluate(specs, r)
+        # New terms bind the members too: they must agree to them (the agenda's rule), each
+        # weighing the bloc it expects on them against the bloc as it stands; the convener, who
+        # tables them, says yes (under the "convener" rule its word carries them).
+        rule = self.config.agenda.agreement
+        status_quo = ev.util[SCALES.index(1.0)]
+        values, invited, expected = {}, {}, {}
+        refused: tuple = ()
+        for k, (c, inv, e) in enumerate(options):
+            value = float(more.util[k, p])
+            if c.changes():
+                votes = self._verdicts(more.util[k], status_quo, prep.members)[0]
+                votes[proposer] = True
+                if not agreed(votes, rule, proposer):
+                    if not refused or value > refused[0]:
+                        no = sorted(self._name(m) for m in votes if not votes[m])
+                        refused = (value, c, no)
+                    continue
+            values[(c, inv)], invited[(c, inv)], expected[(c, inv)] = value, inv, e
+        if incumbent is not None:
+            key = (incumbent.terms, incumbent.invited)
+            values[key], invited[key], expected[key] = (
+                incumbent.value, incumbent.invited, incumbent.expected
+            )  # fmt: skip
+        return design(values, invited, expected), refused
+
+    def _design_candidates(self, term: str, chosen: Terms) -> list[Terms]:
+        """The terms a convener weighs for `term` ("penalty" or "sharing") given those it has
+        `chosen`: the penalty halved or doubled (within the lever's bounds, 0 to 2; none with
+        no penalty in force), or each other cost-sharing key
+        (`negotiation.rules.protocol.SHARING_KEYS` and the scenario's table; none where the key
+        changes nothing: the border tariff, or no floor)."""
+        if term == "penalty":
+            if self.penalty <= 0:
+                return []
+            multiples = {min(self.penalty * m, 2.0) / self.penalty for m in PENALTY_MULTIPLES}
+            return [chosen._replace(penalty=m) for m in sorted(multiples) if m != 1.0]
+        if self.instrument is Instrument.BORDER or not self.floors.any():
+            return []
+        keys = [*SHARING_KEYS, *(["table"] if self._sharing_of("table") else [])]
+        return [chosen._replace(sharing=k) for k in keys
+                if self._sharing_of(k) != self.cost_sharing]  # fmt: skip
+
+    def _sharing_of(self, key: str) -> str | dict[str, float] | None:
+        """A designed cost-sharing key as the lever takes it: "table" is the scenario's table of
+        shares (None if it has none)."""
+        if key != "table":
+            return key
+        table = self.config.policy.cost_sharing
+        return dict(table) if isinstance(table, Mapping) else None
+
+    def _design_terms(self, terms: Terms) -> dict[str, Any]:
+        """`terms` as a package spec's own terms (see `evaluate`): the floors are its scale."""
+        own: dict[str, Any] = {}
+        if terms.penalty != 1.0:
+            own["penalty"] = self.penalty * terms.penalty
+        if terms.sharing:
+            own["cost_sharing"] = self._sharing_of(terms.sharing)
+        return own
+
+    def _design_accepts(self, prep: Prepared, candidates: Sequence[Terms]) -> dict[Terms, tuple]:
+        """Whom the convener expects to accept each candidate's terms, as for the floors in
+        `_design_table` (joining pays the invitee, without its errors, counting a rejoining
+        cost; what the pipeline adds is taken as at the terms in force, `_pipeline`): the bloc
+        as it stands and with each invitee on each candidate's terms, in one batch."""
+        n = len(prep.order) + 1
+        specs = []
+        for c in candidates:
+            own = self._design_terms(c)
+            specs.append((prep.members, c.scale, self.last_move, own))
+            specs += [(prep.members | {a}, c.scale, self.last_move, own) for a in prep.order]
+        comp = self.evaluate(specs, prep.round).comp
+        accepted = {}
+        for k, c in enumerate(candidates):
+            out = comp[n * k]
+            expected = []
+            for m, a in enumerate(prep.order, start=1):
+                i = self.index[a]
+                gain = (comp[n * k + m, i] - out[i] + self._pipeline(prep, a)) * self.weights[i]
+                cost = self._rejoin_cost[a] if self.country_agents[a].left_round is not None else 0
+                if gain.sum() >= cost:
+                    expected.append(a)
+            accepted[c] = tuple(expected)
+        return accepted
+
+    def _design_reclear(self, prep: Prepared) -> None:
+        """After a convener tabled a new penalty or cost-sharing key, the round's packages (the
+        bloc and each invitee at the three multiples of the floors, and each member played by a
+        person leaving: `prepare_round`'s batch, in its order) cleared again on the terms now in
+        force, so that the invitees answer on them."""
+        order = sorted(prep.slot, key=prep.slot.__getitem__)
+        prep.ev, prep.future = self._clear_table(prep.round, prep.members, order, prep.staying)
+        prep.scale = 1.0
+
+    def _design_words(self, terms: Terms, designs: Sequence[str]) -> str:
+        """What a convener tabled, in words: "every floor 20% lower, an outsider penalty twice
+        the one in force (10%) and cost shared by consumption"."""
+        parts = []
+        if terms.scale != 1.0:
+            way = "higher" if terms.scale > 1 else "lower"
+            parts.append(f"every floor {abs(terms.scale - 1):.0%} {way}")
+        if terms.penalty != 1.0:
+            times = {0.5: "half", 2.0: "twice"}.get(terms.penalty, f"{terms.penalty:.3g} times")
+            new = 100 * self.penalty * terms.penalty
+            parts.append(f"an outsider penalty {times} the one in force ({new:.3g}%)")
+        if terms.sharing:
+            how = {"consumption": "by consumption", "equal": "in equal shares"}
+            table = "by the scenario's table of shares"
+            parts.append(f"cost shared {how.get(terms.sharing, table)}")
+        if not parts:
+            return "the floors in force" if set(designs) <= {"floors", "invitees"} else (
+                "the terms in force"
+            )  # fmt: skip
+        return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+    def _fresh_views(self, prep: Prepared, later: list[str]) -> dict[str, CountryView]:
+        """After a counter-proposal was adopted, the views of the invitees still to answer, at
+        the new terms (cleared again; they cannot counter in turn)."""
+        r, members = prep.round, prep.members
+        specs = [(members, 1.0, self.last_move)]
+        specs += [(members | {a}, 1.0, self.last_move) for a in later]
+        ev = self.evaluate(specs, r)
+        views = {}
+        for n, a in enumerate(later, start=1):
+            i = self.index[a]
+            elapsed, deadline, proposer = prep.invites[a]
+            cost = self._rejoin_cost[a] if self.country_agents[a].left_round is not None else 0.0
+            gains = {1.0: self._gain(ev.comp[n, i], ev.comp[0, i], a, prep)}
+            views[a] = self._view(r, a, elapsed, deadline, members, gains, proposer,
+                                  self._outcomes(ev, n, 0, a), cost)  # fmt: skip
+        return views
+
+    def _negotiate(self, prep: Prepared, force: bool) -> dict[str, str]:
+        r = prep.round
+        decisions: dict[str, str] = {}
+        adopted = False  # once a counter is adopted, later invitees answer at its terms
+        views = prep.views
+        joined: list[str] = []
+        for n, a in enumerate(prep.order):
+            elapsed, deadline, proposer = prep.invites[a]
+            view = views[a]
+            agent = self.country_agents[a]
+            name = agent.name
+            if agent.strategy.needs_input():  # a person who did not answer in time
+                decision = make_strategy("myopic").respond(view)
+                name = f"{name} (no answer in time; an agent decided)"
+            else:
+                decision = agent.respond(view)
+            # (the reason in words only where an event tells it: most refusals are not told)
+            if decision.action is Action.ACCEPT:
+                joined.append(a)
+                decisions[a] = "accept"
+                reason = decision.reason.sentence()
+                self._event(r, a, "joined", f"{name} joined the bloc: {reason}")
+            elif decision.action is Action.COUNTER and not adopted:
+                decisions[a] = "counter"
+                if self._settle_counter(prep, a, name, proposer, decision):
+                    joined.append(a)
+                    adopted = True
+                    views = self._fresh_views(prep, prep.order[n + 1 :])
+            else:
+                decisions[a] = decision.action.value
+                if elapsed == 1 or deadline is not None or r % 6 == 1 or self._is_human(a):
+                    reason = decision.reason.sentence()
+                    self._event(r, a, "rejected", f"{name} rejected the package: {reason}")
+                else:
+                    self.history.append((r, a, "rejected"))
+        for a in prep.staying:
+            agent = self.country_agents[a]
+            if agent.strategy.needs_input():
+                decisions[a] = "stay"
+                continue
+            decision = agent.respond(prep.views[a])
+            if decision.action is Action.REJECT:
+                agent.member = False
+                agent.left_round = r
+                decisions[a] = "leave"
+                reason = Reason({k: -v for k, v in decision.reason.deltas.items()}).sentence()
+                self._event(r, a, "left", f"{agent.name} left the bloc: {reason}")
+            else:
+                decisions[a] = "stay"
+        for a in joined:
+            self.country_agents[a].member = True
+        return decisions
+
+    def counter_forecast(self, actor: str, terms: Mapping[str, Any] | None = None,
+                         scale: float = 1.0) -> dict[str, Any]:  # fmt: skip
+        """What a counter-proposal by invitee `actor` next round would meet (a query: nothing in
+        the run changes): `gain` (its components if it joins on the terms, minus staying out on
+        the terms in force, USD/yr, as its agent weighs the counters it may name: over its
+        horizon, with what the investment pipeline delivers, and with its forecast error of the
+        round; for a named counter the value `counter_options` lists),
+        `verdicts` (each member's yes or no), `agreed` (under the agenda's rule), `rule` (the
+        rule in words). `terms` as `Decision.terms`, or `scale` times every floor."""
+        prep = self.prepare_round()
+        if prep is None:
+            raise ValueError("the run is over")
+        if actor not in prep.invites:
+            raise ValueError(f"{actor} is not invited in round {prep.round}")
+        terms = self._counter_terms(terms, scale)
+        members = prep.members
+        ev = self.evaluate([PackageSpec(members | {actor}, 1.0, self.last_move, terms),
+                            PackageSpec(members, 1.0, self.last_move)], prep.round)  # fmt: skip
+        i = self.index[actor]
+        delta = self._gains(ev.comp[0, i], ev.comp[1, i], actor, prep)
+        votes = self._verdicts(ev.util[0], ev.util[1], members)[0]
+        rule = self.config.agenda.agreement
+        return {
+            "gain": dict(zip(COMPONENTS, delta.tolist())),
+            "verdicts": votes,
+            "agreed": agreed(votes, rule, prep.invites[actor][2]),
+            "rule": RULE_WORDS[rule],
+        }
+
+    def _counter_terms(self, terms: Mapping[str, Any] | None, scale: float) -> dict:
+        """A counter's terms as `Decision.terms` has them: `scale` times every floor if none."""
+        if terms:
+            return {k: v for k, v in terms.items() if k in ("floors", "penalty", "cost_sharing")}
+        return {"floors": dict(zip(self.minerals, (self.floors * scale).tolist()))}
+
+    def _counter_words(self, terms: Mapping[str, Any]) -> str:
+        names = {m: self._mineral_name(m).split(" (")[0] for m in self.minerals}
+        parts = []
+        for m, f in (terms.get("floors") or {}).items():
+            old = float(self.floors[self.minerals.index(m)])
+            if abs(f - old) > 1e-9 * max(old, 1.0):
+                parts.append(f"the {names[m]} floor at {per_tonne(float(f))}")
+        if "penalty" in terms:
+            parts.append(f"an outsider penalty of {float(terms['penalty']):.0%}")
+        if "cost_sharing" in terms:
+            key = terms["cost_sharing"]
+            words = COST_SHARING_LABELS.get(key, "") if isinstance(key, str) else ""
+            parts.append(f"cost shared {words or 'by a table of shares'}")
+        return ", ".join(parts) or "the terms in force"
+
+    def _settle_counter(self, prep: Prepared, a: str, name: str, proposer: str,
+                        decision: Decision) -> bool:  # fmt: skip
+        """A counter-proposal put to the members under the agenda's agreement rule. Agreed, its
+        terms are the bloc's from now (a lever change) and the invitee joins; refused, nothing
+        changes. Returns whether it was agreed."""
+        r, members = prep.round, prep.members
+        # A counter from the menu was weighed with the round (`_counter_table`): the members'
+        # answers are those; a person's own terms are cleared now.
+        rows, _, answers, _ = prep.counter_tables.get(a, ((), [], [], []))
+        named = [k for k, row in enumerate(rows) if decision.label and row[0] == decision.label]
+        terms = self._counter_terms(decision.terms, decision.counter_scale)
+        if named:
+            votes = answers[named[0]]
+        else:
+            ev = self.evaluate([PackageSpec(members | {a}, 1.0, self.last_move, terms),
+                                PackageSpec(members, 1.0, self.last_move)], r)  # fmt: skip
+            votes = self._verdicts(ev.util[0], ev.util[1], members)[0]
+        label = decision.label or self._counter_words(terms)
+        rule = self.config.agenda.agreement
+        ok = agreed(votes, rule, proposer)
+        reason = decision.reason.sentence()
+        # in the order of their names (not of their ids: relabelling must not reorder words)
+        yes = _names(sorted(self._name(m) for m in votes if votes[m]))
+        no = _names(sorted(self._name(m) for m in votes if not votes[m]))
+        if not votes:
+            who = "with nobody in the bloc yet, it set the terms"
+        elif ok:
+            who = f"{yes} agreed ({RULE_WORDS[rule]})"
+        else:
+            who = f"{no} refused ({RULE_WORDS[rule]}), so nothing changed"
+        if not ok:
+            self._event(r, a, "rejected", f"{name} counter-proposed {label}; {who}: {reason}")
+            return False
+        self._apply_levers(terms, at_round=r)
+        self._event(r, a, "joined", f"{name} counter-proposed {label} and joined; {who}: "
+                                    f"{reason}")  # fmt: skip
+        return True
+
+    def _supplier_acts(self, r: int, force: bool = False) -> SupplierMove:
+        if self.supplier_agent.strategy.needs_input():  # a person who did not answer in time
+            move = SupplierMove(SupplierAction.NORMAL, reason="sells normally (no answer in time)")
+            self.last_move = move
+            return move
+        members = self.members
+        view = SupplierView(
+            actor=self.supplier_id,
+            round=r,
+            members=members,
+            minerals=self.minerals,
+            floors=dict(zip(self.minerals, (float(f) for f in self.floors))),
+            supplier_share=self.base_supplier_share,
+            # each member's gain from staying last round, as the supplier judges it
+            margins={a: g * self.supplier_belief[a] for a, g in self.last_margins.items()},
+            stakes=self.stake,
+            budget=float(self.fiscal_capacity[self.index[self.supplier_id]]),
+            aggressiveness=self.aggressiveness,
+            forecast=lambda moves: self.forecast_moves(moves, r),
+            rng=self.rng,
+        )
+        move = self.supplier_agent.act(view)
+        self.last_move = move
+        return move
+
+    def forecast_moves(self, moves: Sequence[SupplierMove], r: int) -> list[Forecast]:
+        """For each move: who would leave (members whose patience runs out) and the supplier's
+        utility once they have, as the supplier judges them: each member's gain from staying
+        times the supplier's error about it this round (`supplier_belief`)."""
+        members = self.members
+        sup = self.index[self.supplier_id]
+        specs = []
+        for mv in moves:
+            specs.extend(self.recorder.record_specs(members, mv))
+        ev = self.evaluate(specs, r)
+        stride = 1 + len(self.countries)
+        util = ev.util.tolist()
+        inside = [(a, self.index[a], j) for j, a in enumerate(self.countries) if a in members]
+        belief = self.supplier_belief
+        afters, margins_all = [], []
+        for n, mv in enumerate(moves):
+            k0 = n * stride
+            # The same packages are the round's record if the supplier picks this move.
+            self.evaluator.remember(r, members, mv, ev, k0, k0 + stride)
+            margins = {a: (util[k0][i] - util[k0 + 1 + j][i]) * belief[a] for a, i, j in inside}
+            leaving = {
+                a
+                for a, g in margins.items()
+                if self._losing(a, g + self._exit_cost[a])  # leaving costs it, as it knows
+                and self.country_agents[a].losing_streak + 1 > self.country_agents[a].patience
+            }
+            afters.append(frozenset(members) - leaving)
+            margins_all.append(margins)
+        utilities = [util[n * stride][sup] for n in range(len(moves))]
+        changed = [n for n, after in enumerate(afters) if after != members]
+        if changed:  # look one step further where members would walk out
+            ev2 = self.evaluate([PackageSpec(afters[n], 1.0, moves[n]) for n in changed], r)
+            for j, n in enumerate(changed):
+                utilities[n] = float(ev2.util[j, sup])
+        return [Forecast(mv, utilities[n], afters[n], margins_all[n]) for n, mv in enumerate(moves)]
+
+    # ------------------------------------------------------------------------------------------
+    # Markets clear, money and capacity move, members leave, records are written.
+
+    def _record_round(self, r: int, decisions: dict[str, str], move: SupplierMove) -> None:
+        """Round r closes (docs/ODD.md, section 3, steps 4 to 6): the markets clear for the bloc
+        as it now is with the round's move, the stability report is made, money, stock and
+        capacity move (the recorder's books), members past their patience leave, and the
+        recorder writes the round."""
+        for hook in self.before_record:
+            hook(self, r, move)
+        members = self.members
+        ev, future, no_policy = self._clear_round(r, members, move)
+        stability = self._stability(ev, members, move)
+        rec = self.recorder
+        welfare = rec.welfare(ev.outcome, ev.comp[0], no_policy)  # the capacity it cleared with
+        if r > 0:
+            rec.flows_and_capacity(ev.outcome, move, r)
+            self._exits(r, ev, future, list(self.countries), decisions)
+        if move.action is not SupplierAction.NORMAL and r > 0:
+            self._event(r, self.supplier_id, move.action.value, f"The supplier {move.reason}")
+        rec.write(r, members, move, decisions, ev, stability, welfare)
+        self.datacollector.collect(self)
+
+    def _clear_round(
+        self, r: int, members: frozenset[str], move: SupplierMove
+    ) -> tuple[Evaluation, Future | None, Evaluation]:
+        """The round's record cleared: the round as played and each country toggled in or out
+        (`Recorder.record_specs`), now and, for the members, once the pipeline has delivered
+        (None where nobody looks ahead), and the world with no policy. The supplier's
+        look-ahead may have cleared the packages of the move it made already (`forecast_moves`):
+        they are taken from there."""
+        ex = self.evaluator
+        now = ex.recall(r, members, move)
+        specs = self.recorder.record_specs(members, move)
+        # Members look ahead when they weigh leaving.
+        ahead = [0, *(n + 1 for n, a in enumerate(self.countries) if a in members)] if r else []
+        ahead = ahead if members else []
+        no_policy = None  # the world with no policy, if cleared here
+        if now is not None and ahead and ex.looks_ahead:
+            guesses = ex.log_guesses()  # last round's markets, for the future's searches
+            ev = now
+            self.last_outcome = ev.outcome
+            future, no_policy = ex.future_and_no_policy(specs, r, ahead, guesses)
+        else:
+            ev, future = ex.now_and_future(specs, r, ahead, now)
+            self.last_outcome = ev.outcome
+        if no_policy is None:
+            no_policy = ex.no_policy(r)
+        return ev, future, no_policy
+
+    def _stability(self, ev: Evaluation, members: frozenset[str], move: SupplierMove) -> Stability:
+        """The round's stability report: would any member gain by leaving, would any outsider
+        gain by joining (package 0 of `ev` the round as played, then each country toggled).
+        Keeps each member's gain from staying for the supplier's next offer (`last_margins`)."""
+        margins: dict[str, float] = {}
+        would_leave, would_join = [], []
+        util = ev.util.tolist()
+        for n, a in enumerate(self.countries):
+            i = self.index[a]
+            if a in members:
+                g = util[0][i] - util[n + 1][i]
+                margins[a] = g
+                if self._losing(a, g):
+                    would_leave.append(a)
+            else:
+                g = util[n + 1][i] - util[0][i]
+                if self._losing(a, -g):
+                    would_join.append(a)
+        # The supplier prices its next offer against each member's gain from staying without
+        # any offer: what a side offer paid this round took off the target's margin goes back.
+        self.last_margins = dict(margins)
+        if move.action is SupplierAction.SIDE_OFFER and move.target in margins:
+            w = self.weights[self.index[move.target], COMPONENTS.index("retaliation")]
+            self.last_margins[move.target] += move.offer * w
+        return Stability(margins, would_leave, would_join)
+
+    def _name(self, actor: str) -> str:
+        if actor == self.supplier_id:
+            return self.supplier_agent.name
+        return self.country_agents[actor].name
+
+    def _mineral_name(self, m: str) -> str:
+        return self.config.minerals[m].name
+
+    def _losing(self, actor: str, gain: float) -> bool:
+        """Whether a gain (USD/yr) is a loss: below zero by more than rounding (a billionth of
+        the actor's stake), so that a member indifferent between staying and leaving (a margin
+        of zero in exact arithmetic, a few cents either way in floating point) is not counted as
+        wanting to leave, whatever the sign of the noise."""
+        return gain < -1e-9 * self.stake[actor]
+
+    def _exits(self, r: int, ev: Evaluation, future: Evaluation | None, others: list[str],
+               decisions: dict[str, str]) -> None:  # fmt: skip
+        """Members who, for longer than their patience, expect staying to be worth less than
+        leaving (over their horizon, as they forecast it, counting the cost of leaving) leave."""
+        for n, a in enumerate(others):
+            ag = self.country_agents[a]
+            if not ag.member:
+                continue
+            leaving = self._reason(ev, n + 1, 0, a, future, beliefs=True)
+            if self._losing(a, self._exit_cost[a] - leaving.total):
+                ag.losing_streak += 1
+            else:
+                ag.losing_streak = 0
+            if ag.losing_streak > ag.patience:
+                ag.member = False
+                ag.losing_streak = 0
+                ag.left_round = r
+                decisions[a] = "leave"
+                self._event(r, a, "left", self._leaving_text(r, a, leaving))
+            elif a not in decisions:
+                decisions[a] = "stay"
+
+    def _leaving_text(self, r: int, actor: str, leaving: Reason) -> str:
+        """Why a member left, in words: the gain it expects from leaving, what leaving costs,
+        and what changed since it joined (who came and went, the supplier's moves)."""
+        ag = self.country_agents[actor]
+        rounds = f"{ag.patience + 1} round{'s' if ag.patience else ''}"
+        years = self.config.foresight.horizon_days / 365
+        text = (
+            f"{ag.name} left the bloc after {rounds} expecting to do better outside over its "
+            f"{years:g}-year horizon, even after {money_words(self._exit_cost[actor])} of leaving "
+            f"costs: {leaving.sentence()}"
+        )
+        joined = max((q for q, a, kind in self.history if a == actor and kind == "joined"),
+                     default=None)  # fmt: skip
+        if joined is None:
+            return text
+        since = [
+            f"{self._name(a)} {_DONE[kind]}"
+            for q, a, kind in self.history
+            if q > joined and a != actor and kind in _DONE
+        ]
+        seen = list(dict.fromkeys(since))
+        if seen:
+            return text + f". Since it joined in round {joined}: " + ", ".join(seen[-4:])
+        return (
+            text + f". Since it joined in round {joined} nobody came or went and the supplier did "
+            "not move: demand, outages and new capacity moved the markets"
+        )
+
+    def _event(self, r: int, actor: str, kind: str, text: str) -> None:
+        self.recorder.event(r, actor, kind, text)
+
+    # ------------------------------------------------------------------------------------------
+    # Settings as a scenario
+
+    def to_scenario(self) -> Scenario:
+        """A scenario that replays this run: the opening settings, every lever changed since (as
+        a schedule), the number of rounds and the seed. `bloc run` on it gives the same records."""
+        from negotiation.engine.scenario import scenario_to_dict, validate
+
+        data = scenario_to_dict(self.config)
+        o = self.levers.opening
+        data["policy"].update(
+            floors={m: f for m, f in o["floors"].items() if f > 0},
+            instrument=o["instrument"],
+            outsider_penalty=o["penalty"],
+            cost_sharing=o["cost_sharing"],
+            stockpile_fund=o["stockpile_fund"],
+        )
+        data["supplier"].update(strategy=o["supplier_strategy"], aggressiveness=o["aggressiveness"])
+        for a, actor in data["actors"].items():
+            if a in o["strategies"]:
+                actor["strategy"] = o["strategies"][a]
+                actor["patience"] = o["patience"][a]
+                actor["strategy_params"] = o["strategy_params"][a]
+            actor["weights"] = o["weights"][a]
+        data["time"]["rounds"] = self.rounds
+        data["levers"] = [{"round": r, **changes} for r, changes in self.levers.history]
+        if self.seed is not None:
+            data["seed"] = self.seed
+        return validate(data, f"{self.config.meta.name} (exported)")
+
+    # ------------------------------------------------------------------------------------------
+    # Running and records
+
+    def run(self, rounds: int | None = None) -> BlocModel:
+        """Step until the last round (or `rounds` more rounds)."""
+        target = self.rounds if rounds is None else min(self.rounds, self.round + rounds)
+        while self.round < target:
+            self.play()  # raises AwaitingDecisions rather than wait for a person forever
+        return self
+
+    @property
+    def rounds_df(self) -> pd.DataFrame:
+        """One row a round (round 0 is the opening): see `Recorder.rounds_df`."""
+        return self.recorder.rounds_df
+
+    @property
+    def actors_df(self) -> pd.DataFrame:
+        """One row a round and actor: see `Recorder.actors_df`."""
+        return self.recorder.actors_df
+
+    @property
+    def events_df(self) -> pd.DataFrame:
+        """The narrative, one row an event: see `Recorder.events_df`."""
+        return self.recorder.events_df
+
+    @property
+    def event_count(self) -> int:
+        """Events told so far (rows of `events_df`): where a caller's own events of the same
+        moment go among them (the workshop's rooms tell theirs in the order they happened)."""
+        return self.recorder.event_count
+
+
+def compile_kernels() -> None:
+    """Compile (or load from numba's cache) the market kernels for the argument types the model
+    uses: one round of the default scenario. scripts/setup calls this, so no command waits for
+    it."""
+    BlocModel(load_scenario(DEFAULT_SCENARIO), rounds=1, rng=0).run()
+
+
+def _names(names: Sequence[str]) -> str:
+    """["Japan", "the EU", "Mexico"] -> "Japan, the EU and Mexico"."""
+    names = list(names)
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def money_words(usd_per_year: float) -> str:
+    """An amount a year in words, without a sign: "$35m a year"."""
+    return f"{money(usd_per_year)[1:]} a year"
+
+
+def _geometric(u: float, mean_rounds: float) -> int:
+    """A geometric number of rounds (at least one) with the given mean, from a uniform draw."""
+    if mean_rounds <= 1.0:
+        return 1
+    return 1 + int(np.log1p(-u) / np.log1p(-1.0 / mean_rounds))

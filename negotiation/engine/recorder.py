@@ -1,0 +1,413 @@
+"""The run's books and records: what a round's close moves and writes down.
+
+`Recorder` keeps the three tables of a run (`rounds_df`, `actors_df`, `events_df`, as rows:
+hundreds of columns, appended as dicts for speed) and does the round's bookkeeping once the
+markets have cleared (docs/ODD.md, section 3, steps 4 and 6): the money of those at no table and
+of the world against the world with no policy (`welfare`), the stockpile fund's purchases and
+releases, investment and closures (`flows_and_capacity`), and the round's rows (`write`).
+
+The model decides (who joins, who leaves, what the supplier does) and clears the markets; the
+recorder measures and writes. It reads the model's state through its public attributes and
+changes only the state the books move: the fund and the stock, capacity, the investment
+pipeline, and the world with no policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from negotiation.engine.evaluator import Evaluation, PackageSpec
+from negotiation.rules.types import COMPONENTS, SupplierMove
+
+if TYPE_CHECKING:
+    from negotiation.engine.market import Outcome
+
+#: The model a recorder serves: a `negotiation.engine.model.BlocModel` (not imported: this module
+#: sits below it), read through its public attributes.
+Model = Any
+
+#: The components that are money (the others, supply security and openness, are values an
+#: actor puts on risk and on its hub business): their sum over everyone is the world's money.
+MONEY_COMPONENTS = (
+    "producer_surplus",
+    "consumer_cost",
+    "tariff_revenue",
+    "fiscal_outlay",
+    "retaliation",
+    "market_access",
+)
+
+#: Where the money components are among the components.
+_MONEY = np.array([COMPONENTS.index(c) for c in MONEY_COMPONENTS])
+
+#: The columns of `events_df`.
+EVENT_COLUMNS = ("round", "actor", "kind", "text")
+
+
+class Stability(NamedTuple):
+    """The round's stability report (d'Aspremont et al. 1983), against every member leaving
+    and every outsider joining alone.
+
+    Attributes
+    ----------
+    margins
+        Each member's gain from staying in (USD/yr, utility in the bloc minus utility after
+        leaving alone).
+    would_leave
+        Members who would gain by leaving (beyond rounding), in the countries' order.
+    would_join
+        Outsiders who would gain by joining (beyond rounding), in the countries' order.
+    """
+
+    margins: dict[str, float]
+    would_leave: list[str]
+    would_join: list[str]
+
+
+class Recorder:
+    """A run's records and the books a round's close moves.
+
+    Parameters
+    ----------
+    model
+        The `BlocModel` whose rounds are recorded (its markets, data and state, read through
+        its public attributes).
+
+    Attributes
+    ----------
+    round_rows, actor_rows, event_rows
+        The records so far, one dict a row: `rounds_df`, `actors_df` and `events_df` as lists
+        (the model's Mesa `DataCollector` reads the last round's row).
+    """
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.round_rows: list[dict[str, Any]] = []
+        self.actor_rows: list[dict[str, Any]] = []
+        self.event_rows: list[dict[str, Any]] = []
+        d = model.data
+        #: the narrative tells of closures beyond a rounding of the world's demand
+        self._reported_closure = 0.005 * d.demand[None]
+        self._no_members = np.zeros(len(model.actor_ids), dtype=np.bool_)
+        self._columns: list[str] = []  # the per-mineral column names of a round's row
+        self._toggled: dict[frozenset[str], list[frozenset[str]]] = {}
+
+    # ------------------------------------------------------------------------------------------
+    # The tables
+
+    @property
+    def rounds_df(self) -> pd.DataFrame:
+        """One row a round (round 0 is the opening): the bloc, the levers, the markets by
+        mineral, money and the stability report."""
+        return pd.DataFrame(self.round_rows)
+
+    @property
+    def actors_df(self) -> pd.DataFrame:
+        """One row a round and actor: membership, decision, strategy, utility, margin and the
+        weighted components."""
+        return pd.DataFrame(self.actor_rows)
+
+    @property
+    def events_df(self) -> pd.DataFrame:
+        """The narrative: one row an event (round, actor, kind, text)."""
+        return pd.DataFrame(self.event_rows, columns=list(EVENT_COLUMNS))
+
+    @property
+    def event_count(self) -> int:
+        """Events told so far (rows of `events_df`)."""
+        return len(self.event_rows)
+
+    def event(self, r: int, actor: str, kind: str, text: str) -> None:
+        """Tell an event of round r in the narrative; one of an actor's goes into the model's
+        `history` too (what strategies and the leavers' stories read).
+
+        Parameters
+        ----------
+        r
+            The round.
+        actor
+            The actor's id, or "" for an event of nobody's (a lever change, a closure of the
+            rest of the world's capacity).
+        kind
+            The event's kind ("joined", "left", "lever", ...).
+        text
+            The event in words.
+        """
+        self.event_rows.append({"round": r, "actor": actor, "kind": kind, "text": text})
+        if actor:
+            self.model.history.append((r, actor, kind))
+
+    # ------------------------------------------------------------------------------------------
+    # The round's packages and books
+
+    def record_specs(self, members: frozenset[str], move: SupplierMove) -> list[PackageSpec]:
+        """The packages a round's record clears: the round as played, then each country toggled
+        in or out (for the stability report).
+
+        Parameters
+        ----------
+        members
+            The bloc as it is.
+        move
+            The supplier's move of the round.
+
+        Returns
+        -------
+        list of PackageSpec
+            First the bloc, then the bloc with each country (in the model's order) toggled.
+        """
+        toggled = self._toggled.get(members)
+        if toggled is None:  # a function of the member set alone: kept for the run
+            toggled = self._toggled[members] = [members ^ {a} for a in self.model.countries]
+        return [PackageSpec(members, 1.0, move)] + [PackageSpec(t, 1.0, move) for t in toggled]
+
+    def welfare(self, out: Outcome, comp: np.ndarray, ev0: Evaluation) -> dict[str, float]:
+        """Money for those at no table, and for the world, against the same world with no
+        policy, USD/yr.
+
+        The world with no policy (`NoPolicyWorld`) has no bloc, the supplier selling normally
+        and making none of the scenario's scheduled moves, the same outages, demand swings,
+        surprises and scheduled changes in demand, and capacity that has invested and closed
+        with no policy since the opening. The round's luck is in both, so it cancels.
+
+        Parameters
+        ----------
+        out
+            The round's markets.
+        comp
+            Every actor's components in the round (A, C).
+        ev0
+            The world with no policy cleared in the round (its `outcome` becomes the world's).
+
+        Returns
+        -------
+        dict
+            `rest_of_world_producers` and `rest_of_world_buyers` (their producers' surplus and
+            their buyers' consumer surplus) and `world_money`: the change in every actor's money
+            components (producer surplus, consumer cost, tariffs, fiscal outlays, side deals,
+            market access) plus the rest of the world's.
+        """
+        w, ex = self.model.no_policy, self.model.evaluator
+        _, fringe = ex.no_policy_available()
+        w.outcome = base = ev0.outcome
+        producers, buyers = ex.fringe_money(out.world_price[0], out.fringe_demand[0])
+        producers0, buyers0 = ex.fringe_money(base.world_price[0], base.fringe_demand[0], fringe)
+        actors = float(comp[:, _MONEY].sum()) - float(ev0.comp[0][:, _MONEY].sum())
+        return {
+            "rest_of_world_producers": producers - producers0,
+            "rest_of_world_buyers": buyers - buyers0,
+            "world_money": actors + (producers - producers0) + (buyers - buyers0),
+        }
+
+    def flows_and_capacity(self, out: Outcome, move: SupplierMove, r: int) -> None:
+        """Money, stock and capacity move at the end of round r (docs/ODD.md, step 7): the fund
+        pays for the round's purchases, the stock releases what export controls cut off,
+        producers invest, retire and close (the run's, and the world with no policy's by its
+        own prices).
+
+        Parameters
+        ----------
+        out
+            The round's markets.
+        move
+            The supplier's move of the round.
+        r
+            The round.
+        """
+        m = self.model
+        ry = m.config.round_years
+        spent = float(out.stock_spending[0].sum()) * ry
+        if spent > 0:
+            m.stock_held += out.stock_purchases[0] * ry
+            # bought at the world price, worth what the tonnes would fetch sold (the kernels'
+            # `_stock_kept`, for every mineral at once)
+            price = np.maximum(out.world_price[0], 1e-300)
+            kept = np.minimum(1.0, m.stock_mark / price) * m.profiles.stock_resale
+            m.stock_book += kept * out.stock_spending[0] * ry
+            m.fund = max(m.fund - spent, 0.0)
+            if m.fund <= 1e-6 * max(m.fund_initial, 1.0) and not m.fund_exhausted:
+                m.fund, m.fund_exhausted = 0.0, True
+                self.event(
+                    r, "", "fund_exhausted",
+                    "The stockpile fund ran dry: the floors can no longer be defended",
+                )  # fmt: skip
+        self._release_stock(ry, r)
+        inv = m.config.investment
+        members = m.members
+        # The share of the countries with anything at stake that are in (a country with no
+        # production, consumption or trade counts for nothing either way).
+        at_stake = [a for a in m.countries if m.stake[a] > 1.0]
+        cohesion = len([a for a in at_stake if a in members]) / max(len(at_stake), 1)
+        credible = cohesion >= inv.credibility_threshold and not m.fund_exhausted
+        arriving = m.pipeline.popleft() if m.lag_rounds else m.base_idle
+        ex = m.evaluator
+        step = ex.invest(m.capacity, m.fringe_capacity, out, ex.member_mask(members), credible,
+                         m.losing, arriving)  # fmt: skip
+        m.losing = step.losing
+        if m.lag_rounds:
+            m.pipeline.append(step.additions)
+        m.capacity, m.fringe_capacity = step.capacity[:-1], step.capacity[-1]
+        self._report_closures(r, step.closed)
+        # The world with no policy invests and closes by its own prices (no member, no floor).
+        w = m.no_policy
+        arriving = w.pipeline.popleft() if m.lag_rounds else m.base_idle
+        step = ex.invest(w.capacity, w.fringe_capacity, w.outcome, self._no_members, False,
+                         w.losing, arriving)  # fmt: skip
+        w.losing = step.losing
+        if m.lag_rounds:
+            w.pipeline.append(step.additions)
+        w.capacity, w.fringe_capacity = step.capacity[:-1], step.capacity[-1]
+        # What a stock bought from the next round would fetch sold: this round's price with no
+        # policy (the same luck, no bloc, no support; `_stock_kept`).
+        m.stock_mark[:] = w.outcome.world_price[0]
+
+    def _release_stock(self, ry: float, r: int) -> None:
+        """Export controls cut members' supply from the supplier: the stockpile releases to
+        members what it holds, up to the supply cut off this round."""
+        m = self.model
+        if not m.stock_held.any() or not m.members:
+            return
+        flood, aimed, blanket, _ = m.evaluator.shock_arrays(r)
+        blanket = blanket[0]
+        row = m.evaluator.move_row(m.last_move)
+        M = len(m.minerals)
+        for j, mineral in enumerate(m.minerals):
+            hit = min(aimed[j] + blanket[j] + row[M + j] + row[2 * M + j], 1.0)
+            if hit <= 0 or m.stock_held[j] <= 0:
+                continue
+            idx = sorted(
+                m.index[a] for a in m.members
+            )  # table order, whatever the ids: the same sum
+            exposed = float((m.data.exposure[idx, j] * m.data.consumption[idx, j]).sum())
+            cut = hit * exposed * ry
+            release = min(m.stock_held[j], cut)
+            m.stock_book[j] *= 1.0 - release / m.stock_held[j]
+            m.stock_held[j] -= release
+            self.event(
+                r, "", "stock_released",
+                f"The bloc's stockpile released {release:,.0f} t of "
+                f"{m.config.minerals[mineral].name} to members, against {cut:,.0f} t of supply "
+                "cut off by export controls",
+            )  # fmt: skip
+
+    def _report_closures(self, r: int, closed: np.ndarray) -> None:
+        """Say in the narrative who closed capacity for good this round, and how much."""
+        rows, cols = (closed > self._reported_closure).nonzero()
+        if not len(rows):
+            return
+        m = self.model
+        names = [
+            *(m.supplier_agent.name if a == m.supplier_id else m.country_agents[a].name
+              for a in m.actor_ids),
+            "rest-of-world producers",
+        ]  # fmt: skip
+        for i, j in zip(rows, cols):
+            self.event(
+                r, m.actor_ids[i] if i < len(m.actor_ids) else "", "closure",
+                f"{names[i]} closed {closed[i, j]:,.0f} t a year of "
+                f"{m.config.minerals[m.minerals[j]].name} capacity after more than a year under "
+                "its cash cost",
+            )  # fmt: skip
+
+    # ------------------------------------------------------------------------------------------
+    # The round's rows
+
+    def write(
+        self,
+        r: int,
+        members: frozenset[str],
+        move: SupplierMove,
+        decisions: Mapping[str, str],
+        ev: Evaluation,
+        stability: Stability,
+        welfare: Mapping[str, float],
+    ) -> None:
+        """Write round r's rows: one in `rounds_df`, one per actor in `actors_df` (and set each
+        agent's `utility`).
+
+        Parameters
+        ----------
+        r
+            The round.
+        members
+            The bloc the round's markets cleared for (before the exits at its end).
+        move
+            The supplier's move of the round.
+        decisions
+            Each actor's decision in the round, in words ("accept", "leave", "stay", ...).
+        ev
+            The round's record as cleared: package 0 the round as played.
+        stability
+            The round's stability report.
+        welfare
+            The money of those at no table and of the world (`welfare`).
+        """
+        m = self.model
+        out = ev.outcome
+        ry = m.config.round_years
+        row: dict[str, Any] = {
+            "round": r,
+            "day": r * m.config.time.round_days,
+            "members": "+".join(sorted(members)),
+            "n_members": len(members),
+            "instrument": m.instrument.value,
+            "penalty": m.penalty,
+            "supplier_action": move.action.value,
+            "supplier_target": move.target or ",".join(move.minerals),
+            "fiscal_cost": float((out.gap_payments[0] + out.stock_spending[0]).sum()),
+            "support_ratio": float(out.support_ratio[0].min()),
+            "tariff_revenue": float(out.tariff_revenue[0].sum()),
+            **welfare,
+            "stockpile_fund": m.fund,
+            # the stock as members count it: what its tonnes would fetch sold (its book value;
+            # the purchases are an asset, not all loss), less the share released
+            "stock_value": float(m.stock_book.sum()),
+            "fund_exhausted": m.fund_exhausted,
+            "internally_stable": not stability.would_leave,
+            "externally_stable": not stability.would_join,
+            "would_leave": "+".join(stability.would_leave),
+            "would_join": "+".join(stability.would_join),
+            "levers_changed": any(x["round"] == r for x in m.levers.log),
+        }
+        # Plain floats in bulk (.tolist()): per-element numpy scalars are most of a record's cost.
+        columns = {
+            "floor": m.floors,
+            "world_price": out.world_price[0],
+            "bloc_price": out.bloc_price[0],
+            "bloc_share": out.bloc_share[0],
+            "supplier_share": out.supplier_share[0],
+            "stockpiled": out.stock_purchases[0] * ry,
+            "stock_held": m.stock_held,
+            "secured": out.secured[0],
+        }
+        values = np.array(list(columns.values()), dtype=float).T.ravel().tolist()
+        if len(self._columns) != len(values):  # the per-mineral column names, made once
+            self._columns = [f"{name}_{x}" for x in m.minerals for name in columns]
+        row.update(zip(self._columns, values))
+        self.round_rows.append(row)
+
+        utility = ev.util[0].tolist()
+        weighted = (ev.comp[0] * m.weights).tolist()
+        margins = stability.margins
+        sup = m.supplier_agent
+        for a in m.actor_ids:
+            i = m.index[a]
+            agent = sup if a == m.supplier_id else m.country_agents[a]
+            is_sup = agent is sup
+            arow: dict[str, Any] = {
+                "round": r,
+                "actor": a,
+                "name": agent.name,
+                "member": a in members,
+                "decision": move.action.value if is_sup else decisions.get(a, ""),
+                "strategy": agent.strategy.name,
+                "utility": utility[i],
+                "margin": margins.get(a, float("nan")),
+            }
+            arow.update(zip(COMPONENTS, weighted[i]))
+            self.actor_rows.append(arow)
+            agent.utility = utility[i]

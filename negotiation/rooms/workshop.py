@@ -1,0 +1,1659 @@
+"""Workshop rooms: people take the seats of a run, decide each round, and the room keeps the record.
+
+Pure Python (no Solara): the Solara pages in `negotiation/ui/workshop_app.py` only render a room's
+snapshots and call its methods. A room is the one place where state is shared between browser
+sessions, so every method takes the room's lock, and every change bumps a version that the pages
+wait on (`Room.wait`) to re-render at once.
+
+- A facilitator creates a room on a scenario (`Workshop.create`) and gets a join code (6
+  characters of Crockford's base32 alphabet, drawn with `secrets`) and a secret facilitator key.
+- A participant joins with a display name and gets a secret token (`secrets.token_urlsafe`);
+  every later call carries the token, and the room checks it: only the seat's submitter can
+  decide for a seat. Rejoining with the token gives the seat back.
+- Seats taken before the facilitator starts are played by people from round 1; a seat taken
+  (or given back) later changes hands from the next round, through `BlocModel.set_levers
+  (strategies=...)`, so the engine has no special case: a person is the `human` strategy.
+- Several people may share a seat as a team; one of them (the first, or whom the facilitator
+  picks) submits.
+- The round is played when every seat played by a person that must decide has decided; the
+  facilitator can force it (an agent answers for silent seats), pause, extend the timer; when
+  the optional round timer runs out the room forces the round.
+- The record (`Room.record`) lists every engine call in order (seat changes, lever changes,
+  decisions with seat, person and time, rounds played) with each round's outcome; `replay`
+  makes the same calls on a new model with the same seed and gets the same records.
+
+What a server exposed to a venue's network must hold (issue 14): a page opens a room only with
+the facilitator secret (`Workshop.open_room`), names scenarios and never files
+(`Workshop.scenario`; a facilitator may upload a file, `scenario_from_upload`); rooms, people
+per room, joins, one-person rooms and wrong secrets are capped or rate-limited per browser
+(`RateLimit`); a decision carries the round it was made for and is refused once that round has
+closed (`Room.submit`); every number a participant sends is bounded (`_check_decision`); names
+are cleaned and unique (`clean_name`, `name_key`); CSV exports neutralise formulas
+(`spreadsheet_csv`); the facilitator can bar a participant and lock the seats.
+
+The facilitator's toolkit (issue 14): lock a seat (`Room.lock_seat`: nobody new takes it, its
+people keep it) and seat a named participant (`Room.seat_person`); a message to the room
+(`Room.announce`, on every page); a practice reset to round 0 keeping the seats
+(`Room.reset_practice`, the practice kept apart in the record); and a round closed by the
+facilitator or the timer is told in the narrative with each silent seat and what was done for
+it (R2, `Room._closed_text`).
+
+What people see (a facilitator's review, U1-U5 and S9): a seat that left the bloc is told
+when it is invited back and what joining would be worth to it now (`RoomSnapshot.idle`), asks
+the facilitator to invite it back (`Room.ask_back`), who may (`Room.invite_back`, its
+patience lever); the facilitator replaces a participant's private link (`Room.new_link`: a
+link is a bearer credential) and sees each participant's devices; a room event keeps its place
+among the engine's (`RoomEvent.after`, `story_key`), so that every view tells a round in the
+order things happened.
+
+A room survives a restart of the server (issue 14, R1): a Workshop with a `state_dir` saves
+each room's state (`Room.state`: its record, which replays the model, and what the record
+leaves out: tokens, the facilitator key, teams, the open round's pending seats) to
+`room-CODE.json` there, atomically and readable by the owner only, whenever the room changes;
+`Workshop.resume` brings the rooms back (`Room.from_state`) with the same code, links, seats,
+round and decisions.
+
+Where the code lives (issue 17): this module is the home of `Room` (play control: the start, the
+rounds, decisions, the facilitator's moves, forecasts and snapshots) and `Workshop` (a server's
+rooms, its ticker and saved rooms), and re-exports the names the pages and tests import from it.
+A room's parts are modules of their own: `negotiation.rooms.workshop_seats` (participants, tokens,
+seats, locks, access checks: `Room.access`), `negotiation.rooms.workshop_clock` (the round's
+countdown, `Room.timer`, and the ticker), `negotiation.rooms.workshop_record` (the record, exports,
+saved state and replays: `Room.archive`), `negotiation.rooms.workshop_live` (the lock and versions
+pages wait on, `Room.live`, with its contract), on `negotiation.rooms.workshop_common` (limits,
+errors, names, decisions as data, the people and events) and `negotiation.rooms.workshop_snapshot`
+(what the pages render).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from negotiation.engine.model import BlocModel
+from negotiation.engine.scenario import DEFAULT_SCENARIO, Scenario, load_scenario, scenario_names
+from negotiation.experiments.bargaining_space import bargaining_space
+from negotiation.rooms.workshop_clock import RoundTimer, Ticker
+from negotiation.rooms.workshop_common import (
+    ALPHABET,
+    CLOSED_WORDS,
+    CODE_LENGTH,
+    CODE_MISS_WINDOW,
+    CODE_MISSES_PER_BROWSER,
+    JOIN_WINDOW,
+    JOINS_PER_BROWSER,
+    LOBBY,
+    MAX_FLOOR_MULTIPLE,
+    MAX_JOINS,
+    MAX_MESSAGE,
+    MAX_NAME,
+    MAX_PARTICIPANTS,
+    MAX_PENALTY,
+    MAX_ROOMS,
+    MAX_SIDE_OFFER,
+    MAX_SOLO_ROOMS,
+    MAX_UPLOAD_BYTES,
+    MIN_SECRET,
+    OVER,
+    PERSON,
+    RECORD_FORMAT,
+    RECORD_VERSION,
+    REPLACED_LINK,
+    ROOM_IDLE,
+    ROSTER_EVENTS,
+    RUNNING,
+    SEATS_LOCKED,
+    SECRET_TRIES_PER_BROWSER,
+    SECRET_WINDOW,
+    SOLO_IDLE,
+    SOLO_ROOMS_PER_BROWSER,
+    SOLO_WINDOW,
+    STATE_FORMAT,
+    STATE_VERSION,
+    SUPPLIER_MOVE_WORDS,
+    Participant,
+    RateLimit,
+    Refused,
+    RoomEvent,
+    RoomNotFound,
+    Settings,
+    WorkshopError,
+    agent_strategies,
+    apply_action,
+    build_model,
+    clean_name,
+    clean_text,
+    decode_decision,
+    describe_decision,
+    encode_decision,
+    finite,
+    name_key,
+    new_code,
+    normalize_code,
+    now_iso,
+    person_strategy,
+    scenario_from_upload,
+    seat_locked,
+    sharing_words,
+    story_key,
+    told_lever,
+)
+from negotiation.rooms.workshop_live import Versions
+from negotiation.rooms.workshop_record import (
+    FORMULA_STARTS,
+    MAX_STATE_BYTES,
+    Archive,
+    default_state_dir,
+    event_data,
+    from_state,
+    json_default,
+    load_record,
+    neutralise_formula,
+    replay,
+    spreadsheet_csv,
+    tables_from_record,
+    write_private,
+)
+from negotiation.rooms.workshop_seats import Access
+from negotiation.rooms.workshop_snapshot import (
+    CounterChoice,
+    Panel,
+    RoomInfo,
+    RoomSnapshot,
+    SeatState,
+    counter_verdict,
+)
+from negotiation.rules.protocol import RULE_WORDS
+from negotiation.rules.types import (
+    COMPONENT_LABELS,
+    Action,
+    Decision,
+    SupplierAction,
+    SupplierMove,
+    money,
+)
+
+# ----------------------------------------------------------------------------------------------
+# A room
+
+
+class Room:
+    """One session: a model, its seats and people, and the record. Thread-safe.
+
+    A room is its play control (this class: the start, the rounds, decisions, the facilitator's
+    moves, forecasts, snapshots) and its parts, each in a module of its own: `access`, who is
+    who and who may do what (`negotiation.rooms.workshop_seats`); `timer`, the open round's
+    countdown (`negotiation.rooms.workshop_clock`); `archive`, the record, exports and saved state
+    (`negotiation.rooms.workshop_record`); and `live`, the lock and versions pages wait on
+    (`negotiation.rooms.workshop_live`, whose docstring is the contract pages rely on). The public
+    methods of the parts are the room's: pages and tests call the room."""
+
+    def __init__(
+        self,
+        code: str,
+        scenario: str | Scenario = DEFAULT_SCENARIO,
+        *,
+        seed: int | None = None,
+        rounds: int | None = None,
+        settings: Settings | None = None,
+        levers: Mapping[str, Any] | None = None,
+        solo: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        self.code = code
+        self.config = sc
+        self.scenario = sc.meta.name
+        self.seed = int(seed) if seed is not None else (sc.seed if sc.seed is not None else 0)
+        if self.seed < 0:
+            raise WorkshopError(f"the seed must be a non-negative integer (got {self.seed})")
+        self.rounds_requested = rounds
+        self.levers = dict(levers or {})
+        self.settings = settings or Settings()
+        self.solo = solo
+        self.clock = clock
+        self.created = clock()
+        self.seats: tuple[str, ...] = (*sc.country_ids, sc.supplier.actor)
+        self.names = {a: sc.actors[a].name for a in sc.actor_ids}
+        self.info = RoomInfo(
+            names=dict(self.names),
+            minerals=tuple(sc.mineral_ids),
+            mineral_names={x: sc.minerals[x].name for x in sc.mineral_ids},
+            countries=tuple(sc.country_ids),
+            supplier=sc.supplier.actor,
+            agreement=RULE_WORDS[sc.agenda.agreement],
+        )
+        #: the room's parts (see the class's docstring)
+        self.live = Versions()
+        self.lock = self.live.lock
+        self.access = Access(self)
+        self.timer = RoundTimer()
+        self.archive = Archive(self)
+        self._panels: dict[tuple[int, str], Panel] = {}  # the open round's, kept across versions
+        #: (model, round, seat) -> `_idle_words`
+        self._idle: dict[tuple[int, int, str], tuple[str, dict[str, Any]]] = {}
+        self._snap: RoomSnapshot | None = None
+        self._tables: tuple[tuple[int, int], dict[str, pd.DataFrame]] | None = None
+        self._round_memo: tuple[Any, dict] = (None, {})  # (records' key, RoomSnapshot.round_memo)
+        self._bargaining: tuple[BlocModel, int, pd.DataFrame] | None = None  # `bargaining`
+        self.phase = LOBBY
+        self.actions: list[dict[str, Any]] = []
+        self.room_events: list[RoomEvent] = []
+        self.closed: dict[int, str] = {}
+        self._opening: tuple[str, ...] = ()
+        self._pending_seats: dict[str, str] = {}  # seat -> "person" | "agent", from next round
+        #: the facilitator's message to the room (`announce`); practice runs reset to round 0
+        #: (`reset_practice`), as recorded
+        self.message = ""
+        self.practice: list[dict[str, Any]] = []
+        self._required: frozenset[str] = frozenset()
+        self._engine_calls = 0
+        # A model to show the table before the start; rebuilt with the people's seats at start.
+        self.model, self.agents = build_model(sc, self.seed, rounds, (), self.levers)
+        self.rounds = self.model.rounds
+
+    # ------------------------------------------------------------------------------------------
+    # The parts' state, as the room's (read-only: the parts change it)
+
+    @property
+    def version(self) -> int:
+        return self.live.version
+
+    @property
+    def public_version(self) -> int:
+        return self.live.public_version
+
+    @property
+    def changes(self) -> int:
+        """Public changes so far: a Workshop with a state directory saves the room when it
+        moves."""
+        return self.live.changes
+
+    @property
+    def admin_token(self) -> str:
+        return self.access.admin_token
+
+    @property
+    def participants(self) -> dict[str, Participant]:
+        """Everyone who joined, by id (removed people too)."""
+        return self.access.participants
+
+    @property
+    def holders(self) -> dict[str, list[str]]:
+        """Each seat's team, the submitter first."""
+        return self.access.holders
+
+    @property
+    def locked_seats(self) -> set[str]:
+        return self.access.locked_seats
+
+    @property
+    def paused(self) -> bool:
+        return self.timer.paused
+
+    @property
+    def deadline(self) -> float | None:
+        return self.timer.deadline
+
+    @property
+    def _paused_left(self) -> float | None:
+        return self.timer.paused_left
+
+    # ------------------------------------------------------------------------------------------
+    # Notification (`negotiation.rooms.workshop_live`)
+
+    def _touch(self, public: bool = True) -> None:
+        """Something changed: new version; wake every page waiting on the room."""
+        self._snap = None
+        self.live.bump(public)
+
+    def wait(self, version: int, timeout: float = 1.0, public: bool = False) -> RoomSnapshot:
+        """The room's snapshot once its version (or public version) differs from `version`, or
+        after `timeout` seconds."""
+        return self.live.wait(version, timeout, public, self.snapshot)
+
+    def _event(self, kind: str, text: str, seat: str = "") -> None:
+        r = self.model.round if self.phase == OVER else self.model.round + 1
+        if self.phase == LOBBY:
+            r = 0
+        after = self.model.event_count
+        self.room_events.append(RoomEvent(r, kind, text, self.clock(), seat, after))
+
+    # ------------------------------------------------------------------------------------------
+    # Who is who (`Room.access`, negotiation/rooms/workshop_seats.py)
+
+    def replaced(self, token: str) -> bool:
+        """Whether `token` was a private link the facilitator replaced (`new_link`)."""
+        return self.access.replaced(token)
+
+    def new_link(self, key: str, pid: str) -> Participant:
+        """The facilitator gives a participant a new private link (`Access.new_link`)."""
+        return self.access.new_link(key, pid)
+
+    def check_admin(self, key: str) -> bool:
+        return self.access.check_admin(key)
+
+    def join(self, name: str, client: str = "") -> Participant:
+        """A new participant, with a secret token (`Access.join`): a browser joins at most
+        JOINS_PER_BROWSER times per JOIN_WINDOW seconds, and a room takes at most
+        MAX_PARTICIPANTS people and MAX_JOINS joins."""
+        return self.access.join(name, client, MAX_PARTICIPANTS, MAX_JOINS)
+
+    def participant(self, token: str) -> Participant:
+        return self.access.participant(token)
+
+    def claim(self, token: str, seat: str) -> Participant:
+        """Take `seat`, or join its team (`Access.claim`)."""
+        return self.access.claim(token, seat)
+
+    def locked_refusal(self, seat: str) -> str:
+        """Why a person who does not hold `seat` cannot take it: it is locked."""
+        return self.access.locked_refusal(seat)
+
+    def lock_seat(self, key: str, seat: str, locked: bool = True) -> None:
+        """The facilitator locks or unlocks `seat` (`Access.lock_seat`)."""
+        self.access.lock_seat(key, seat, locked)
+
+    def seat_person(self, key: str, name: str, seat: str, lock: bool = True) -> Participant:
+        """The facilitator seats a named participant (`Access.seat_person`)."""
+        return self.access.seat_person(key, name, seat, lock)
+
+    def assign(self, key: str, pid: str, seat: str | None) -> None:
+        """The facilitator puts a participant in `seat`, or takes them off (`Access.assign`)."""
+        self.access.assign(key, pid, seat)
+
+    def release(self, token: str) -> None:
+        """Give your seat back (`Access.release`)."""
+        self.access.release(token)
+
+    def remove(self, key: str, pid: str, ban: bool = False) -> None:
+        """The facilitator removes (and with `ban`, bars) a participant (`Access.remove`)."""
+        self.access.remove(key, pid, ban)
+
+    def set_submitter(self, key: str, seat: str, pid: str) -> None:
+        """The facilitator picks who submits for a team."""
+        self.access.set_submitter(key, seat, pid)
+
+    def attach(self, token: str, client: str = "") -> Callable[[], None]:
+        """A browser page of this participant opened; call the result when it closes
+        (`Access.attach`)."""
+        return self.access.attach(token, client)
+
+    # ------------------------------------------------------------------------------------------
+    # Seats changing hands in the engine
+
+    def _when(self) -> str:
+        if self.phase == LOBBY:
+            return ""
+        return f" (from round {self.model.round + 2}; an agent plays round {self.model.round + 1})"
+
+    def _seat_to(self, seat: str, who: str) -> None:
+        """A seat goes to a person or back to an agent: at the start if not started, else from
+        the next round (through the engine's strategies lever)."""
+        if self.phase == LOBBY:
+            return  # the model is built with the people's seats at start
+        if self.phase == OVER:
+            return
+        now_person = self._is_person(seat)
+        if (who == "person") == now_person:
+            self._pending_seats.pop(seat, None)
+        else:
+            self._pending_seats[seat] = who
+        self._call({"kind": "seats", "strategies": dict(self._pending_seats)})
+
+    def _is_person(self, seat: str) -> bool:
+        m = self.model
+        strat = (
+            m.supplier_agent.strategy if seat == m.supplier_id else m.country_agents[seat].strategy
+        )
+        return bool(strat.classifier.get("human"))
+
+    # ------------------------------------------------------------------------------------------
+    # Play control: the facilitator
+
+    def start(self, key: str) -> None:
+        """Open round 1 with the seats claimed so far played by their people."""
+        with self.lock:
+            self.access.admin(key)
+            self._start()
+
+    def _start(self) -> None:
+        if self.phase != LOBBY:
+            return
+        people = tuple(s for s in self.seats if self.holders[s])
+        self.model, self.agents = build_model(
+            self.config, self.seed, self.rounds_requested, people, self.levers
+        )
+        self._opening = people
+        self.phase = RUNNING
+        self._open_round()
+        who = ", ".join(self.names[s] for s in people) or "nobody (agents play every seat)"
+        self._event("start", f"The session started; people play {who}")
+        self._touch()
+        self._advance()
+
+    def force(self, key: str) -> None:
+        """Play the open round now: an agent answers for every seat that has not decided."""
+        with self.lock:
+            self.access.admin(key)
+            self._require_running()
+            self._play(force=True, how="forced by the facilitator")
+
+    def play_on(self, token: str) -> None:
+        """In a one-person room, the person plays the next round when there is nothing for them
+        to decide (the room shows each round's outcome until they do)."""
+        with self.lock:
+            p = self.access.person(token)
+            if not self.solo:
+                raise Refused("Only the facilitator moves the session on.")
+            self._require_running()
+            if p.seat and p.seat in self.model.awaiting():
+                raise WorkshopError("Decide first: the round is waiting for you.")
+            self._play(force=True, how="played on")
+
+    def pause(self, key: str) -> None:
+        with self.lock:
+            self.access.admin(key)
+            if self.timer.paused:
+                return
+            self.timer.pause(self.clock())
+            self._event("pause", "The facilitator paused the session")
+            self._touch()
+
+    def resume(self, key: str) -> None:
+        with self.lock:
+            self.access.admin(key)
+            if not self.timer.paused:
+                return
+            self.timer.resume(self.clock())
+            self._event("pause", "The facilitator resumed the session")
+            self._touch()
+            self._advance()
+
+    def announce(self, key: str, text: str) -> None:
+        """The facilitator's message to the room, shown on every participant's page and on the
+        projector until the next one ("" takes it down). Cleaned as names are (no control or
+        format characters), at most MAX_MESSAGE characters; it enters the narrative."""
+        with self.lock:
+            self.access.admin(key)
+            text = clean_text(text, MAX_MESSAGE)
+            if text == self.message:
+                return
+            self.message = text
+            if text:
+                self._event("message", f"Message from the facilitator: {text}")
+            else:
+                self._event("message", "The facilitator took the message down")
+            self._touch()
+
+    def ask_back(self, token: str) -> None:
+        """A person whose seat left the bloc and is not invited back yet (cooling off) asks
+        the facilitator to invite it back sooner (`invite_back`): said in the narrative, and
+        on the facilitator's page until answered. Once a round."""
+        with self.lock:
+            p = self.access.person(token)
+            self._require_running()
+            seat = p.seat
+            snap = self.snapshot()
+            if seat is None or seat not in snap.cooling:
+                raise WorkshopError("Your seat is not waiting to be invited back into the bloc.")
+            r = self.model.round + 1
+            if any(e.kind == "ask_back" and e.seat == seat and e.round == r
+                   for e in self.room_events):  # fmt: skip
+                raise WorkshopError("Asked already this round: the facilitator has it.")
+            self._event("ask_back", f"{self.names[seat]} ({p.name}) asks to be invited back "
+                        "into the bloc", seat)  # fmt: skip
+            self._touch()
+
+    def invite_back(self, key: str, seat: str) -> int:
+        """The facilitator lets a country that left the bloc be invited again from the next
+        round, rather than when its cooling-off ends: its patience (the rounds a country that
+        left is not invited back, and an agent member bears a loss) becomes the rounds since it
+        left, an engine lever like any other (in the record and the narrative). The round it is
+        invited from."""
+        with self.lock:
+            self.access.admin(key)
+            self._require_running()
+            m = self.model
+            o = m.invitation_outlook(seat) if seat in m.country_agents else {"why": ""}
+            if o["why"] != "cooling":
+                raise WorkshopError(f"{self.names.get(seat, seat)} is not cooling off.")
+            r = m.round + 1
+            if o["next"] == r + 1:
+                raise WorkshopError(f"{self.names[seat]} is invited again from round {r + 1}.")
+            self._call({"kind": "levers", "changes": {"patience": {seat: r - int(o["left"])}}})
+            self._event("invite_back", f"The facilitator invited {self.names[seat]} back to the "
+                        f"table from round {r + 1}", seat)  # fmt: skip
+            self._idle = {}  # its words change
+            self._touch()
+            return r + 1
+
+    def reset_practice(self, key: str) -> None:
+        """End a practice: the room goes back to round 0, before the start, with every person
+        in the seat they hold and the seats' locks, settings and the opening levers as they
+        were (a lever changed during the practice is undone); the facilitator starts the real
+        session when ready. What the practice played is kept in the record (`practice`), out of
+        the session's decisions, rounds and replay; the narrative says the room was reset."""
+        with self.lock:
+            self.access.admin(key)
+            if self.phase == LOBBY:
+                raise WorkshopError("The session has not started: there is nothing to reset.")
+            played = self.model.round
+            start = max((i for i, e in enumerate(self.room_events) if e.kind == "start"), default=0)
+            self.practice.append(
+                {
+                    "rounds_played": played,
+                    "reset": now_iso(self.clock()),
+                    "opening_people": list(self._opening),
+                    "actions": copy.deepcopy(self.actions),
+                    "closed": {str(r): how for r, how in self.closed.items()},
+                    "room_events": [event_data(e) for e in self.room_events[start:]],
+                }
+            )
+            del self.room_events[start:]
+            self.model, self.agents = build_model(
+                self.config, self.seed, self.rounds_requested, (), self.levers
+            )
+            self.rounds = self.model.rounds
+            self.phase = LOBBY
+            self.actions = []
+            self.closed = {}
+            self._opening = ()
+            self._engine_calls = 0
+            self._panels = {}
+            self._pending_seats = {}
+            self._required = frozenset()
+            self.timer.reset()
+            seated = [
+                f"{self.names[s]}: {', '.join(self.participants[x].name for x in team)}"
+                for s, team in self.holders.items()
+                if team
+            ]
+            kept = "; ".join(seated) if seated else "nobody holds a seat"
+            self._event(
+                "practice",
+                f"Practice over: the facilitator reset the room to round 0 after "
+                f"{played} practice round{'s' if played != 1 else ''}. Everyone keeps their "
+                f"seat ({kept}); the session starts again from round 1 when the facilitator "
+                "starts it.",
+            )
+            self._touch()
+
+    def extend(self, key: str, seconds: float) -> None:
+        """More time for the open round (starts a countdown if the round has none)."""
+        with self.lock:
+            self.access.admin(key)
+            self._require_running()
+            seconds = float(seconds)
+            self.timer.extend(seconds, self.clock())
+            self._event("timer", f"The facilitator gave {seconds:g} s more")
+            self._touch()
+
+    def configure(self, key: str, **changes: Any) -> None:
+        """Change settings: show_decisions, timer_seconds (None or 0 for none; from the next
+        round, or now if the open round has no countdown), teams."""
+        with self.lock:
+            self.access.admin(key)
+            unknown = set(changes) - {"show_decisions", "timer_seconds", "teams", "seats_locked"}
+            if unknown:
+                raise WorkshopError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+            if "timer_seconds" in changes:
+                t = changes["timer_seconds"]
+                t = None if t in (None, 0, "") else float(t)
+                if t is not None and not (math.isfinite(t) and t > 0):
+                    raise WorkshopError("The round timer must be a positive number of seconds.")
+                changes["timer_seconds"] = t
+                self.timer.set_timer(t, self.phase == RUNNING, self.clock())
+            self.settings = replace(self.settings, **changes)
+            self._touch()
+
+    def set_levers(self, key: str, **changes: Any) -> None:
+        """Live levers (instrument, penalty, floors, ...), from the next round."""
+        with self.lock:
+            self.access.admin(key)
+            if self.phase == LOBBY:
+                try:
+                    BlocModel(self.config, rng=self.seed, rounds=1, **{**self.levers, **changes})
+                except (ValueError, TypeError) as e:
+                    raise WorkshopError(str(e)) from e
+                self.levers.update(changes)
+                self.model, self.agents = build_model(
+                    self.config, self.seed, self.rounds_requested, (), self.levers
+                )
+            else:
+                self._require_running()
+                bad = set(changes) & {"strategies", "supplier_strategy"}
+                if bad:
+                    raise WorkshopError("Seats change hands by claiming them, not as levers.")
+                try:
+                    self._call({"kind": "levers", "changes": copy.deepcopy(changes)})
+                except (ValueError, TypeError) as e:
+                    raise WorkshopError(str(e)) from e
+            self._touch()
+
+    def _require_running(self) -> None:
+        if self.phase == LOBBY:
+            raise WorkshopError("The session has not started.")
+        if self.phase == OVER:
+            raise WorkshopError("The session is over.")
+
+    # ------------------------------------------------------------------------------------------
+    # Decisions
+
+    def submit(
+        self, token: str, seat: str, decision: Decision | SupplierMove, for_round: int | None = None
+    ) -> None:
+        """A participant's decision for `seat`: refused unless they submit for that seat.
+        `for_round` is the round whose proposal the person saw when deciding (pages always
+        give it): a decision for a round that has closed is refused, never counted for the
+        next one. None (callers inside the server, replays' tests) means the open round."""
+        with self.lock:
+            p = self.access.person(token)
+            open_round = self.model.round + 1
+            if for_round is not None and self.phase == RUNNING and for_round != open_round:
+                raise WorkshopError(
+                    f"Round {for_round} closed before your decision arrived: it was not counted. "
+                    f"Round {open_round} is open now: look at its proposal and decide again."
+                )
+            if p.seat != seat:
+                mine = f"you hold {self.names[p.seat]}'s seat" if p.seat else "you hold no seat"
+                raise Refused(f"You cannot decide for {self.names.get(seat, seat)}: {mine}.")
+            team = self.holders[seat]
+            if team[0] != p.id:
+                lead = self.participants[team[0]].name
+                raise Refused(f"{lead} submits for {self.names[seat]}'s team.")
+            if self.phase != RUNNING:
+                raise WorkshopError(
+                    "The session has not started."
+                    if self.phase == LOBBY
+                    else "The session is over."
+                )
+            if self.paused:
+                raise WorkshopError("The facilitator has paused the session: wait a moment.")
+            if seat not in self._required:
+                if self._is_person(seat) or seat not in self._pending_seats:
+                    raise WorkshopError(f"{self.names[seat]} has nothing to decide this round.")
+                raise WorkshopError(
+                    f"An agent plays {self.names[seat]} this round; you decide from round "
+                    f"{self.model.round + 2}."
+                )
+            data = encode_decision(decision)
+            self._check_decision(seat, decision)
+            try:
+                self._call(
+                    {
+                        "kind": "submit",
+                        "seat": seat,
+                        "decision": data,
+                        "participant": p.name,
+                        "participant_id": p.id,
+                    }
+                )
+            except ValueError as e:
+                raise WorkshopError(str(e)) from e
+            self._touch()
+            self._advance()
+
+    def _check_decision(self, seat: str, d: Decision | SupplierMove) -> None:
+        """Refuse a decision whose numbers are out of bounds (MAX_FLOOR_MULTIPLE,
+        MAX_PENALTY, MAX_SIDE_OFFER), with a message for the person: a floor of 1e300 once
+        went through, the proposer agreed, and every page drew 300-digit numbers."""
+        m = self.model
+        if isinstance(d, SupplierMove):
+            if any(x not in m.minerals for x in d.minerals):
+                raise WorkshopError("Pick minerals of this scenario.")
+            if d.action in (SupplierAction.FLOOD, SupplierAction.EXPORT_CONTROLS):
+                if not d.minerals:
+                    raise WorkshopError("Pick at least one mineral.")
+                if not (finite(d.intensity) and 0 < d.intensity <= 1):
+                    raise WorkshopError("The intensity must be above 0 % and at most 100 %.")
+            if d.action is SupplierAction.SIDE_OFFER:
+                if d.target not in m.countries:
+                    raise WorkshopError("Pick the country the side offer is for.")
+                if not (finite(d.offer) and 0 < d.offer <= MAX_SIDE_OFFER):
+                    raise WorkshopError(
+                        f"The offer must be a positive amount, at most "
+                        f"${MAX_SIDE_OFFER / 1e9:,.0f}bn a year."
+                    )
+            return
+        if not (finite(d.counter_scale) and 0.5 <= d.counter_scale <= 2):
+            raise WorkshopError("A counter-proposal scales the floors by 0.5 to 2.")
+        if d.action is Action.COUNTER:
+            terms = d.terms or {}
+            self._check_terms(terms)
+            if not terms and d.counter_scale not in (0.8, 1.0, 1.25):
+                raise WorkshopError("A counter-proposal needs its terms.")
+
+    def _check_terms(self, terms: Mapping[str, Any]) -> None:
+        """A counter-proposal's terms: floors (USD per tonne, from 0 to MAX_FLOOR_MULTIPLE
+        times the mineral's reference price), penalty (0 to MAX_PENALTY, 1 = 100 %), cost
+        sharing ("consumption" or "equal")."""
+        if not isinstance(terms, Mapping) or set(terms) - {"floors", "penalty", "cost_sharing"}:
+            raise WorkshopError("A counter-proposal has floors, a penalty and cost sharing.")
+        floors = terms.get("floors") or {}
+        if not isinstance(floors, Mapping):
+            raise WorkshopError("Floors are USD per tonne, one for each mineral.")
+        for x, f in floors.items():
+            if x not in self.model.minerals:
+                raise WorkshopError("There is an unknown mineral among the floors.")
+            top = MAX_FLOOR_MULTIPLE * self.config.minerals[x].reference_price
+            if not (finite(f) and 0 <= f <= top):
+                name = self.config.minerals[x].name
+                raise WorkshopError(
+                    f"Floors are USD per tonne, from 0 to {MAX_FLOOR_MULTIPLE} times today's "
+                    f"price: at most ${top:,.0f}/t for {name}."
+                )
+        if "penalty" in terms and not (
+            finite(terms["penalty"]) and 0 <= terms["penalty"] <= MAX_PENALTY
+        ):
+            raise WorkshopError(f"The penalty must be between 0 % and {MAX_PENALTY:.0%}.")
+        if terms.get("cost_sharing") not in (None, "consumption", "equal"):
+            raise WorkshopError("Cost sharing is 'consumption' or 'equal'.")
+
+    # ------------------------------------------------------------------------------------------
+    # Rounds
+
+    def _call(self, act: dict[str, Any]) -> None:
+        """Make an engine call and record it (only if the engine took it)."""
+        act = {"kind": act["kind"], "round": self.model.round + 1, **act}
+        act["time"] = now_iso(self.clock())
+        apply_action(self.model, self.agents, act)
+        act["seq"] = len(self.actions)
+        self.actions.append(act)
+        self._engine_calls += 1
+
+    def _open_round(self) -> None:
+        """The next round is open: who must decide, and its countdown."""
+        m = self.model
+        if m.round >= m.rounds:
+            self.phase = OVER
+            self.timer.stop()
+            self._required = frozenset()
+            self._event("over", f"The session is over after {m.round} rounds")
+            return
+        self._required = frozenset(m.awaiting())
+        self.timer.open_round(self.settings.timer_seconds, self.clock())
+
+    def _play(self, force: bool, how: str) -> None:
+        r = self.model.round + 1
+        # Seats a person was to decide for and that had not (R2): an agent's default answers
+        # for them, and the narrative says which and what.
+        silent = [s for s in self.seats if s in self._required and s in self.model.awaiting()]
+        leads = {s: self.participants[self.holders[s][0]].name for s in silent if self.holders[s]}
+        was_member = {s: s in self.model.members for s in silent}
+        self._call({"kind": "play", "force": force, "how": how})
+        self.closed[r] = how
+        if how in CLOSED_WORDS:
+            text = self._closed_text(r, how, silent, leads, was_member)
+            after = self.model.event_count
+            self.room_events.append(RoomEvent(r, "closed", text, self.clock(), after=after))
+        self._pending_seats = {}
+        self._open_round()
+        self._touch()
+
+    def _closed_text(self, r: int, how: str, silent: list[str], leads: Mapping[str, str],
+                     was_member: Mapping[str, bool]) -> str:  # fmt: skip
+        """Round `r`, just played, closed by the facilitator or the timer: which seats were
+        silent and the default taken for each (from the round's record: whether the country
+        is in the bloc after it, the supplier's move)."""
+        head = f"Round {r} {CLOSED_WORDS[how]}"
+        if not silent:
+            return f"{head}: no seat played by a person was waiting."
+        row = self.model.rounds_df.iloc[-1]
+        members = {a for a in str(row.get("members") or "").split("+") if a}
+        done = []
+        for s in silent:
+            who = self.names[s] + (f" ({leads[s]})" if s in leads else " (nobody in the seat)")
+            if s == self.model.supplier_id:
+                move = str(row.get("supplier_action") or "normal")
+                what = SUPPLIER_MOVE_WORDS.get(move, move.replace("_", " "))
+                done.append(f"{who}: {what}" + (" (the default)" if move == "normal" else ""))
+            elif was_member[s]:
+                state = "stayed in the bloc (the default)" if s in members else "left the bloc"
+                done.append(f"{who}, a member: {state}")
+            else:
+                state = "joined the bloc" if s in members else "stayed out of the bloc"
+                done.append(f"{who}, invited: an agent decided for it and it {state}")
+        n = len(silent)
+        return (
+            f"{head} with {n} seat{'s' if n != 1 else ''} silent. What was done for "
+            f"{'them' if n != 1 else 'it'}: " + "; ".join(done) + "."
+        )
+
+    def _advance(self) -> None:
+        """Play on while nothing waits for a person: when every seat a person plays has decided
+        (an agent answers for a seat that nobody holds any longer), or, in a round where no
+        person must decide, as long as some seat is held by a person."""
+        for _ in range(self.model.rounds + 1):
+            if self.phase != RUNNING or self.paused:
+                return
+            undecided = set(self.model.awaiting())
+            held = {s for s in self.seats if self.holders[s]}
+            if self._required:
+                if undecided & held:
+                    return
+                how = "all decided" if not undecided else "all decided; an agent for empty seats"
+                self._play(force=bool(undecided), how=how)
+            elif held and not self.solo_waits():
+                self._play(force=False, how="nothing to decide")
+            else:
+                return
+
+    def solo_waits(self) -> bool:
+        """A one-person room shows each round's outcome until the person plays on."""
+        return self.solo
+
+    def tick(self, now: float | None = None) -> bool:
+        """Force the open round if its time is up; True if it did."""
+        with self.lock:
+            if self.phase != RUNNING or self.paused or self.deadline is None:
+                return False
+            now = self.clock() if now is None else now
+            if now < self.deadline:
+                return False
+            self._play(force=True, how="time up")
+            self._advance()
+            return True
+
+    # ------------------------------------------------------------------------------------------
+    # Forecasts a person can ask for (pure: nothing in the run changes)
+
+    def _counter_seat(self, token: str) -> str:
+        """The seat of the person behind `token` if it may counter-propose in the open round
+        (a country invited to join), else a WorkshopError."""
+        p = self.access.person(token)
+        seat = p.seat
+        if seat is None or seat not in self._required or seat == self.model.supplier_id:
+            raise WorkshopError("Nothing to forecast for you this round.")
+        prep = self.model.prepare_round()
+        if prep is None or seat not in prep.invites:
+            raise WorkshopError("Only a country invited to join counter-proposes.")
+        return seat
+
+    def _answers(self, verdicts: Mapping[str, bool]) -> tuple[tuple[str, bool], ...]:
+        """Members' yes or no by display name, in the table's order."""
+        return tuple((self.names[a], bool(verdicts[a])) for a in self.model.countries
+                     if a in verdicts)  # fmt: skip
+
+    def preview_counter(self, token: str, terms: Mapping[str, Any]) -> dict[str, Any]:
+        """What a counter-proposal on these terms would meet, before the person sends it
+        (`BlocModel.counter_forecast`): `gain`, the seat's components (USD/yr) if it joins on
+        these terms minus staying out; `answers`, each member's expected yes or no by display
+        name; `agreed`, whether the agreement rule carries it; `rule` in words; `verdict`, all
+        of it in a sentence."""
+        with self.lock:
+            seat = self._counter_seat(token)
+            self._check_terms(terms)
+            f = self.model.counter_forecast(seat, terms)
+            answers = self._answers(f["verdicts"])
+            return {
+                "gain": dict(f["gain"]),
+                "answers": answers,
+                "agreed": bool(f["agreed"]),
+                "rule": f["rule"],
+                "verdict": counter_verdict(answers, f["agreed"], f["rule"]),
+            }
+
+    def counter_choices(self, token: str) -> tuple[CounterChoice, ...]:
+        """The counter-proposals an agent in the person's seat would weigh this round (its
+        view's `counter_options`), each with its value to the seat, the members' expected
+        answers and its terms ready for the form."""
+        with self.lock:
+            seat = self._counter_seat(token)
+            m = self.model
+            prep = m.prepare_round()
+            rule = self.info.agreement
+            out = []
+            for o in prep.views[seat].counter_options():
+                floors = dict(zip(m.minerals, (m.floors * o.scale).tolist()))
+                floors.update((o.terms or {}).get("floors") or {})
+                key = (o.terms or {}).get("cost_sharing")
+                answers = self._answers(o.verdicts)
+                out.append(
+                    CounterChoice(
+                        label=o.label,
+                        value=float(o.gain.total),
+                        agreed=bool(o.agreed),
+                        answers=answers,
+                        verdict=counter_verdict(answers, o.agreed, rule),
+                        floors={x: float(f) for x, f in floors.items()},
+                        cost_sharing=key if isinstance(key, str) else "",
+                    )
+                )
+            return tuple(out)
+
+    def bargaining(self) -> pd.DataFrame | None:
+        """For the debrief: the bargaining space of the package tabled in the last round played
+        (`negotiation.experiments.bargaining_space`, a query), computed once a round for every page
+        that shows it; None before the first round is played."""
+        with self.lock:
+            m = self.model
+            if m.round < 1:
+                return None
+            cached = self._bargaining
+            if cached is None or cached[0] is not m or cached[1] != m.round:
+                cached = self._bargaining = (m, m.round, bargaining_space(m))
+            return cached[2]
+
+    def preview_move(self, token: str, move: SupplierMove) -> dict[str, Any]:
+        """For the supplier: its utility this round with this move against selling normally,
+        and each member's gain from staying in, with today's members (USD/yr)."""
+        with self.lock:
+            p = self.access.person(token)
+            m = self.model
+            if p.seat != m.supplier_id:
+                raise WorkshopError("Only the supplier's seat forecasts moves.")
+            self._check_decision(p.seat, move)
+            return m.move_forecast(move)
+
+    # ------------------------------------------------------------------------------------------
+    # Snapshots
+
+    def snapshot(self) -> RoomSnapshot:
+        with self.lock:
+            if self._snap is None:
+                self._snap = self._build_snapshot()
+            snap = self._snap
+        if snap.deadline is None:
+            return snap
+        now = self.clock()
+        return replace(snap, time_left=max(snap.deadline - now, 0.0), taken_at=now)
+
+    def _records(self) -> dict[str, pd.DataFrame]:
+        key = (self.model.round, self._engine_calls, id(self.model))
+        if self._tables is None or self._tables[0] != key:
+            m = self.model
+            self._tables = (key, {"rounds": m.rounds_df, "actors": m.actors_df,
+                                  "events": m.events_df})  # fmt: skip
+        return self._tables[1]
+
+    def _build_snapshot(self) -> RoomSnapshot:
+        m = self.model
+        sc = self.config
+        undecided = set(m.awaiting()) if self.phase == RUNNING else set()
+        prep = m.prepare_round() if self.phase == RUNNING else None
+        latest: dict[str, dict[str, Any]] = {}
+        for act in self.actions:
+            if act["kind"] == "submit" and act["round"] == m.round + 1:
+                latest[act["seat"]] = act
+        seats = []
+        members = m.members
+        for s in self.seats:
+            team = self.holders[s]
+            person = self._is_person(s) if self.phase != LOBBY else bool(team)
+            pending = self._pending_seats.get(s)
+            required = s in self._required
+            act = latest.get(s) if required else None
+            seats.append(
+                SeatState(
+                    seat=s,
+                    name=self.names[s],
+                    role="supplier" if s == m.supplier_id else "country",
+                    holders=tuple(team),
+                    holder_names=tuple(self.participants[x].name for x in team),
+                    submitter=team[0] if team else "",
+                    person=person,
+                    person_next=(pending == "person") if pending else person,
+                    required=required,
+                    decided=required and s not in undecided,
+                    decision=act["decision"] if act else None,
+                    decided_by=act["participant"] if act else "",
+                    member=s in members,
+                )
+            )
+        panels: dict[str, Panel] = {}
+        if prep is not None:
+            cache = {k: p for k, p in self._panels.items() if k[0] == prep.round}
+            for s in self._required:
+                if (prep.round, s) not in cache:
+                    cache[(prep.round, s)] = self._panel(s, prep)
+                panels[s] = cache[(prep.round, s)]
+            self._panels = cache
+        idle: dict[str, str] = {}
+        cooling: dict[str, int | None] = {}
+        if prep is not None:
+            for st in seats:
+                if st.person and not st.required and st.role == "country" and not st.member:
+                    key = (id(m), prep.round, st.seat)
+                    if key not in self._idle:
+                        self._idle = {k: x for k, x in self._idle.items() if k[:2] == key[:2]}
+                        self._idle[key] = self._idle_words(st.seat)
+                    words, outlook = self._idle[key]
+                    if words:
+                        idle[st.seat] = words
+                    if outlook["why"] == "cooling":
+                        cooling[st.seat] = outlook["next"]
+        asked = set()
+        for e in self.room_events:
+            if e.kind == "ask_back":
+                asked.add(e.seat)
+            elif e.kind == "invite_back":
+                asked.discard(e.seat)
+        tables = self._records()
+        records = (id(m), m.round, len(m.levers.log), self.phase)
+        if self._round_memo[0] != records:
+            self._round_memo = (records, {})
+        rounds_df = tables["rounds"]
+        lever_rounds = tuple(int(r) for r in rounds_df.loc[rounds_df["levers_changed"], "round"])
+        about = sc.meta.about
+        now = self.clock()
+        return RoomSnapshot(
+            version=self.version,
+            public_version=self.public_version,
+            code=self.code,
+            title=sc.meta.title,
+            scenario=self.scenario,
+            seed=self.seed,
+            solo=self.solo,
+            phase=self.phase,
+            round=m.round,
+            rounds=m.rounds,
+            paused=self.paused,
+            deadline=self.deadline,
+            time_left=self.timer.time_left(now),
+            taken_at=now,
+            settings=self.settings,
+            seats=tuple(seats),
+            panels=panels,
+            participants=tuple(replace(p) for p in self.participants.values()),
+            members=tuple(a for a in m.countries if a in members),
+            minerals=tuple(m.minerals),
+            mineral_names={x: sc.minerals[x].name for x in m.minerals},
+            names=dict(self.names),
+            supplier=m.supplier_id,
+            countries=tuple(m.countries),
+            round_days=sc.time.round_days,
+            about={
+                k: getattr(about, k, "") or ""
+                for k in ("what_is_it", "how_it_works", "things_to_notice", "things_to_try")
+            },
+            room_events=tuple(self.room_events),
+            decisions=tuple(a for a in self.actions if a["kind"] == "submit"),
+            tables=tables,
+            lever_rounds=lever_rounds,
+            closed=dict(self.closed),
+            info=self.info,
+            round_memo=self._round_memo[1],
+            locked_seats=frozenset(self.locked_seats),
+            message=self.message,
+            practices=len(self.practice),
+            idle=idle,
+            cooling=cooling,
+            asks_back=frozenset(asked & set(cooling)),
+        )
+
+    def _idle_words(self, seat: str) -> tuple[str, dict[str, Any]]:
+        """For a country seat outside the bloc that the open round does not ask: why not, the
+        round it is next invited if the members stay as they are (`BlocModel.
+        invitation_outlook`), and what joining the bloc as it stands would be worth to it in
+        this round's markets (`BlocModel.gain_from_joining`): what it is missing."""
+        m, name = self.model, self.names[seat]
+        o = m.invitation_outlook(seat)
+        r = m.round + 1
+        if any(e.kind == "invite_back" and e.seat == seat and e.round == r
+               for e in self.room_events):  # fmt: skip
+            o = {**o, "why": "back", "next": r + 1}  # its new patience acts from round r + 1
+        if not o["why"]:
+            return "", o
+        nxt = o["next"]
+        if o["why"] == "back":
+            why = f"the facilitator invited {name} back to the table"
+            when = f"{name} is invited again from round {nxt}"
+        elif o["why"] == "cooling":
+            p = o["patience"]
+            why = (
+                f"{name} left the bloc in round {o['left']}, and a country that leaves is not "
+                f"invited back for {p} round{'s' if p != 1 else ''}"
+            )
+            when = f"{name} is next invited in round {nxt}" if nxt else ""
+        elif o["why"] == "list":
+            why = f"{self.names.get(o['convener'], o['convener'])} drew up its table without {name}"
+            when = f"it draws it up again in round {nxt}, and may invite {name} then" if nxt else ""
+        else:
+            table = f" (the {o['table']} talks)" if o["table"] else ""
+            why = f"no table {name} sits at has opened yet{table}"
+            when = f"{name} is first invited in round {nxt}" if nxt else ""
+        if not when:
+            when = f"{name} is not invited again before the session ends (round {m.rounds})"
+        gain = m.gain_from_joining(seat)
+        total = sum(gain.values())
+        moved = sorted(gain.items(), key=lambda kv: abs(kv[1]), reverse=True)
+        items = ", ".join(
+            f"{COMPONENT_LABELS[c]} {money(x)}" for c, x in moved[:3] if abs(x) >= 5e5
+        )
+        worth = (
+            f"joining the bloc as it stands would be worth {money(total)} a year to {name} in "
+            f"this round's markets" + (f" ({items})" if items else "")
+        )
+        missing = (
+            f"What {name} is missing: {worth}."
+            if total > 0
+            else f"Staying out pays for now: {worth}."
+        )
+        return f"{why[:1].upper()}{why[1:]}: {when}. {missing}", o
+
+    def _panel(self, seat: str, prep: Any) -> Panel:
+        m = self.model
+        if seat == m.supplier_id:
+            return Panel(
+                seat=seat,
+                kind="supplier",
+                round=prep.round,
+                proposer="",
+                members=tuple(sorted(prep.members)),
+                floors={x: float(f) for x, f in zip(m.minerals, m.floors)},
+                instrument=m.instrument.value,
+                penalty=float(m.penalty),
+                cost_sharing=sharing_words(m.cost_sharing),
+                accept={},
+                reject={},
+                by_scale={},
+            )
+        v = prep.views[seat]
+        pkg = v.package
+        return Panel(
+            seat=seat,
+            kind="stay" if seat in prep.members else "invite",
+            round=prep.round,
+            proposer=pkg.proposer,
+            members=tuple(a for a in m.countries if a in pkg.members),
+            floors={x: float(f) for x, f in zip(m.minerals, pkg.floors)},
+            instrument=pkg.instrument.value,
+            penalty=float(pkg.penalty),
+            cost_sharing=sharing_words(m.cost_sharing),
+            accept=dict(v.outcomes.get("accept", {})),
+            reject=dict(v.outcomes.get("reject", {})),
+            by_scale={float(k): float(r.total) for k, r in sorted(v.gains.items())},
+            elapsed=int(v.elapsed),
+            deadline=v.deadline,
+            sharing_key=m.cost_sharing if isinstance(m.cost_sharing, str) else "",
+        )
+
+    # ------------------------------------------------------------------------------------------
+    # The record and saved state (`Room.archive`, negotiation/rooms/workshop_record.py)
+
+    def record(self) -> dict[str, Any]:
+        """The whole session as plain data (JSON-ready): settings, people, every engine call in
+        order (decisions with seat, person and time), and each round's outcome."""
+        return self.archive.record()
+
+    def export_json(self) -> str:
+        return self.archive.export_json()
+
+    def export_csv(self, table: str) -> str:
+        """One table of the record as CSV (see `spreadsheet_csv`): decisions, rounds, actors,
+        events, levers or participants."""
+        return self.archive.export_csv(table)
+
+    def export_zip(self) -> bytes:
+        """Every table as CSV, with session.json (exact), in one zip file."""
+        return self.archive.export_zip()
+
+    def file_stem(self) -> str:
+        """The exports' file name, without extension."""
+        return self.archive.file_stem()
+
+    def state(self) -> dict[str, Any]:
+        """Everything needed to bring the room back after a restart (`from_state`), secrets
+        included (`Archive.state`)."""
+        return self.archive.state()
+
+    @classmethod
+    def from_state(cls, data: Mapping[str, Any], clock: Callable[[], float] = time.time) -> Room:
+        """The room saved in `data` (`state`), replayed to where it was
+        (`negotiation.rooms.workshop_record.from_state`); WorkshopError if it cannot be."""
+        return from_state(cls, data, clock)
+
+
+# ----------------------------------------------------------------------------------------------
+# The registry of rooms
+
+
+class Workshop:
+    """Every room of a server, by join code. Rooms are isolated: a code or a token opens only
+    its own room. A background thread closes timed rounds whose time is up.
+
+    Scenarios are asked for by name (from a page: a URL or a form value), and a name is only
+    ever one of the built-in scenarios or the one the server's operator chose at the command
+    line (`operator_scenario`): never a path, so no page reads a file of the server's."""
+
+    def __init__(
+        self,
+        ticker: bool = True,
+        tick_seconds: float = 0.2,
+        facilitator_secret: str = "",
+        state_dir: str | Path | None = None,
+    ) -> None:
+        #: the scenario `bloc workshop --scenario` named (a built-in name or a TOML file the
+        #: operator trusts), by the name pages use for it
+        self.operator_scenario: str | None = None
+        #: what a facilitator types to open a room from a page (`open_room`); while it is
+        #: empty, no page can open one
+        self.facilitator_secret = facilitator_secret
+        self._secret_tries = RateLimit(SECRET_TRIES_PER_BROWSER, SECRET_WINDOW)
+        self._solo_opens = RateLimit(SOLO_ROOMS_PER_BROWSER, SOLO_WINDOW)
+        self._code_misses = RateLimit(CODE_MISSES_PER_BROWSER, CODE_MISS_WINDOW)
+        self._lock = threading.Lock()
+        self.rooms: dict[str, Room] = {}
+        self._solo_codes: set[str] = set()  # the one-person rooms (built or being built)
+        self._tick_seconds = tick_seconds
+        self._ticker_on = ticker
+        self._ticker: Ticker | None = None
+        self._stop = threading.Event()
+        #: where each room's state is saved (`save`), None for nowhere; `bloc workshop
+        #: --state-dir` sets it
+        self.state_dir = Path(state_dir) if state_dir else None
+        self._saved: dict[str, int] = {}  # code -> the room's `changes` when last saved
+        self._save_lock = threading.Lock()
+
+    def scenario_choices(self) -> list[str]:
+        """The scenario names a page may ask for: the built-in ones and the operator's."""
+        names = scenario_names()
+        if self.operator_scenario and self.operator_scenario not in names:
+            names.append(self.operator_scenario)
+        return names
+
+    def scenario(self, name: str) -> Scenario:
+        """The scenario called `name`, if it is one of `scenario_choices()`. The refusal says
+        nothing of `name` beyond that: it never touches the file system for it."""
+        if not isinstance(name, str) or name not in self.scenario_choices():
+            raise WorkshopError(
+                "There is no such scenario on this server: pick one of "
+                + ", ".join(scenario_names())
+                + "."
+            )
+        return load_scenario(name)
+
+    def create(
+        self,
+        scenario: str | Scenario = DEFAULT_SCENARIO,
+        *,
+        seed: int | None = None,
+        rounds: int | None = None,
+        settings: Settings | None = None,
+        levers: Mapping[str, Any] | None = None,
+        solo: bool = False,
+        clock: Callable[[], float] = time.time,
+        code_length: int = CODE_LENGTH,
+    ) -> Room:
+        """A new room on `scenario`: a Scenario (the caller's own, trusted), or the name of one of
+        `scenario_choices()` (refused otherwise, see `scenario`)."""
+        if rounds is not None and int(rounds) < 1:
+            raise WorkshopError(f"rounds must be at least 1 (got {rounds})")
+        if not isinstance(scenario, Scenario):
+            scenario = self.scenario(scenario)
+        cap = MAX_SOLO_ROOMS if solo else MAX_ROOMS
+        with self._lock:
+            if self._count(solo) >= cap:
+                self._prune(solo)
+            if self._count(solo) >= cap:
+                raise WorkshopError("This server has too many rooms open.")
+            code = new_code(self.rooms, code_length)
+            self.rooms[code] = None  # type: ignore[assignment] - reserved while the model builds
+            if solo:
+                self._solo_codes.add(code)
+        try:
+            room = Room(code, scenario, seed=seed, rounds=rounds, settings=settings,
+                        levers=levers, solo=solo, clock=clock)  # fmt: skip
+        except BaseException:
+            with self._lock:
+                self.rooms.pop(code, None)
+                self._solo_codes.discard(code)
+            raise
+        with self._lock:
+            self.rooms[code] = room
+        self._ensure_ticker()
+        return room
+
+    def _count(self, solo: bool) -> int:
+        """Rooms of a kind: one-person rooms, or facilitators' rooms."""
+        return len(self._solo_codes) if solo else len(self.rooms) - len(self._solo_codes)
+
+    def check_secret(self, secret: str) -> bool:
+        """Whether `secret` is the facilitator secret (compared in constant time; never true
+        while the server has none)."""
+        if not (self.facilitator_secret and isinstance(secret, str)):
+            return False
+        return secrets.compare_digest(secret.encode(), self.facilitator_secret.encode())
+
+    def open_room(
+        self, secret: str, scenario: str | Scenario = DEFAULT_SCENARIO, *, client: str = "",
+        **options: Any,
+    ) -> Room:  # fmt: skip
+        """A room a facilitator opens from a page: only with the server's facilitator secret.
+        `client` is the browser asking (its session id): it may get the secret wrong
+        SECRET_TRIES_PER_BROWSER times per SECRET_WINDOW seconds. `options` are `create`'s."""
+        self.check_facilitator(secret, client)
+        return self.create(scenario, **options)
+
+    def open_room_from_upload(
+        self, secret: str, read: Callable[[int], bytes], *, client: str = "", **options: Any
+    ) -> Room:
+        """A room on a scenario file the facilitator uploads: the secret is checked before a
+        byte is read (`read(n)` reads at most n bytes of the file), then the file (see
+        `scenario_from_upload`)."""
+        self.check_facilitator(secret, client)
+        return self.create(scenario_from_upload(read(MAX_UPLOAD_BYTES + 1)), **options)
+
+    def check_facilitator(self, secret: str, client: str = "") -> None:
+        """Refuse unless `secret` is the facilitator secret; `client` (the browser) may get
+        it wrong SECRET_TRIES_PER_BROWSER times per SECRET_WINDOW seconds."""
+        if self._secret_tries.blocked(client):
+            raise Refused("Too many wrong secrets from this browser: wait a minute.")
+        if not self.check_secret(secret):
+            self._secret_tries.hit(client)
+            raise Refused(
+                "That is not this server's facilitator secret (`bloc workshop` prints it on "
+                "its console when it starts)."
+            )
+
+    def get(self, code: str) -> Room:
+        room = self.rooms.get(normalize_code(code or ""))
+        if room is None:
+            raise RoomNotFound(f"No room has the code {code!r}: check it with your facilitator.")
+        return room
+
+    def lookup(self, code: str | None, client: str = "") -> Room | None:
+        """The room a page names by code (`find`), for a browser (`client`): one that has
+        tried CODE_MISSES_PER_BROWSER codes matching no room in CODE_MISS_WINDOW seconds is
+        refused any room until the window has passed, so that codes cannot be guessed."""
+        if self._code_misses.blocked(client):
+            raise Refused("Too many wrong room codes from this browser: wait a few minutes.")
+        room = self.find(code)
+        if room is None and code:
+            self._code_misses.hit(client)
+        return room
+
+    def find(self, code: str | None) -> Room | None:
+        try:
+            return self.get(code or "")
+        except RoomNotFound:
+            return None
+
+    def solo(
+        self, scenario: str | Scenario, seat: str, name: str = "You", *, seed: int | None = None,
+        rounds: int | None = None, client: str = "",
+    ) -> tuple[Room, Participant]:  # fmt: skip
+        """A one-person room: one seat for the person, agents elsewhere, started at once.
+        Anyone may open one (no secret), so a browser (`client`, its session id) opens at
+        most SOLO_ROOMS_PER_BROWSER per SOLO_WINDOW seconds, and they have their own cap."""
+        if not self._solo_opens.allow(client):
+            raise Refused("This browser has opened many rooms lately: wait a few minutes.")
+        room = self.create(scenario, seed=seed, rounds=rounds, solo=True)
+        p = room.join(name)
+        room.claim(p.token, seat)
+        room.start(room.admin_token)
+        return room, room.participant(p.token)
+
+    def _prune(self, solo: bool) -> None:
+        """Forget idle rooms of a kind, the oldest first: one-person rooms nobody has had open
+        for SOLO_IDLE seconds; facilitators' rooms that are over, or that nobody has had open
+        for ROOM_IDLE seconds."""
+        now = time.time()
+        rooms = sorted(self.rooms.items(), key=lambda kv: kv[1].created if kv[1] else now)
+        for code, room in rooms:
+            if room is None or room.solo != solo:
+                continue
+            people = list(room.participants.values())
+            idle = SOLO_IDLE if solo else ROOM_IDLE
+            quiet = all(p.sessions == 0 and now - p.last_seen > idle for p in people)
+            if (quiet and now - room.created > idle) or (not solo and room.phase == OVER):
+                del self.rooms[code]
+                self._solo_codes.discard(code)
+                self._forget(code)
+
+    def _ensure_ticker(self) -> None:
+        if not self._ticker_on or self._ticker is not None:
+            return
+        with self._lock:
+            if self._ticker is None:
+                self._ticker = Ticker(
+                    self._tick, self._tick_seconds, self._stop, name="bloc-workshop-timer"
+                )
+                self._ticker.start()
+
+    def _tick(self) -> None:
+        """A tick of the ticker: close the rounds whose time is up, save the rooms that changed."""
+        for room in list(self.rooms.values()):
+            if room is not None:
+                try:
+                    room.tick()
+                except Exception:  # a bug in one room must not stop the others' timers
+                    import logging
+
+                    logging.getLogger("bloc.workshop").exception("room %s", room.code)
+        self.save_changed()
+
+    # ------------------------------------------------------------------------------------------
+    # Saved rooms (a restart of the server)
+
+    def state_path(self, code: str) -> Path:
+        """The file a room's state is saved to."""
+        assert self.state_dir is not None
+        return self.state_dir / f"room-{code}.json"
+
+    def save(self, room: Room) -> Path | None:
+        """Write the room's state (`Room.state`) to `state_path`, atomically (a temporary file
+        in the same directory, renamed over the old one: a crash leaves the old state or the
+        new, never half of one), readable and writable by the owner only (0600: it holds the
+        room's tokens). None if the Workshop has no state directory, or the room is not (or
+        no longer) one of its rooms."""
+        if self.state_dir is None:
+            return None
+        with self._save_lock:
+            if self.rooms.get(room.code) is not room:
+                return None  # forgotten meanwhile (`_prune`): its file must not come back
+            with room.lock:
+                changes = room.changes
+                state = room.state()  # fresh plain data: written out without the room's lock
+            text = json.dumps(state, default=json_default)
+            path = self.state_path(room.code)
+            write_private(path, text)
+            self._saved[room.code] = changes
+            return path
+
+    def save_changed(self) -> list[str]:
+        """Save every room that changed since it was last saved (the timer thread calls this
+        every `tick_seconds`, so a room is saved within a fraction of a second of each
+        decision, round, seat or setting change). A room that cannot be saved is said on the
+        console and tried again at the next change; the others are saved all the same. The
+        codes saved."""
+        if self.state_dir is None:
+            return []
+        done = []
+        for code, room in list(self.rooms.items()):
+            if room is None or self._saved.get(code) == room.changes:
+                continue
+            try:
+                self.save(room)
+                done.append(code)
+            except Exception as e:  # a full disk must not stop the timers or the other rooms
+                self._saved[code] = room.changes
+                print(f"bloc workshop: could not save room {code}: {e}", file=sys.stderr)
+        return done
+
+    def _forget(self, code: str) -> None:
+        """A room leaves the server: its saved state too (it must not come back)."""
+        with self._save_lock:
+            self._saved.pop(code, None)
+            if self.state_dir is not None:
+                with contextlib.suppress(OSError):
+                    self.state_path(code).unlink(missing_ok=True)
+
+    def saved_files(self) -> list[Path]:
+        """The files of the state directory that `resume` reads (`*.json`)."""
+        if self.state_dir is None or not self.state_dir.is_dir():
+            return []
+        return sorted(p for p in self.state_dir.glob("*.json") if not p.name.startswith("."))
+
+    def resume(self, clock: Callable[[], float] = time.time) -> tuple[list[Room], list[str]]:
+        """Bring back every room saved in the state directory (`Room.from_state`): the rooms,
+        and a message for each file refused (damaged, not a saved room, another room's code
+        already open here), naming the file; a refused file is left as it is and the other
+        rooms come back all the same."""
+        rooms: list[Room] = []
+        problems: list[str] = []
+        for path in self.saved_files():
+            try:
+                if path.stat().st_size > MAX_STATE_BYTES:
+                    raise WorkshopError("it is too large to be a saved room")
+                try:
+                    data = json.loads(path.read_text(encoding="utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                    raise WorkshopError(f"it is not JSON ({e})") from e
+                room = Room.from_state(data, clock=clock)
+                if path.name != f"room-{room.code}.json":
+                    raise WorkshopError(f"it holds room {room.code}, not the room of its name")
+            except (WorkshopError, OSError, RecursionError) as e:
+                problems.append(f"not resuming {path}: {e}")
+                continue
+            except Exception as e:  # whatever else: this file is refused, the others come back
+                problems.append(f"not resuming {path}: {type(e).__name__}: {e}")
+                continue
+            with self._lock:
+                if room.code in self.rooms:
+                    continue  # already open (the state directory resumed twice)
+                self.rooms[room.code] = room
+                if room.solo:
+                    self._solo_codes.add(room.code)
+                self._saved[room.code] = room.changes
+            rooms.append(room)
+        if rooms:
+            self._ensure_ticker()
+        return rooms, problems
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+#: The server's rooms (one per process: the Solara pages of every browser session share it).
+WORKSHOP = Workshop()
+
+
+# ----------------------------------------------------------------------------------------------
+# Serving
+
+
+def lan_addresses() -> list[str]:
+    """This machine's IPv4 addresses other than loopback, as its own name resolves them (no
+    traffic is sent)."""
+    import socket
+
+    found: list[str] = []
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        infos = []
+    for info in infos:
+        addr = str(info[4][0])
+        if not addr.startswith("127.") and addr not in found:
+            found.append(addr)
+    return found
+
+
+def public_url(host: str, port: int) -> str:
+    """The address to give participants: the bound host, or for 0.0.0.0 (every network) this
+    machine's first address on the local network."""
+    if host in ("0.0.0.0", "::", ""):
+        lan = lan_addresses()
+        host = lan[0] if lan else "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+#: What other modules import from here (the parts' names are re-exported: see the docstring).
+__all__ = [
+    "ALPHABET",
+    "CLOSED_WORDS",
+    "CODE_LENGTH",
+    "CODE_MISSES_PER_BROWSER",
+    "CODE_MISS_WINDOW",
+    "FORMULA_STARTS",
+    "JOINS_PER_BROWSER",
+    "JOIN_WINDOW",
+    "LOBBY",
+    "MAX_FLOOR_MULTIPLE",
+    "MAX_JOINS",
+    "MAX_MESSAGE",
+    "MAX_NAME",
+    "MAX_PARTICIPANTS",
+    "MAX_PENALTY",
+    "MAX_ROOMS",
+    "MAX_SIDE_OFFER",
+    "MAX_SOLO_ROOMS",
+    "MAX_STATE_BYTES",
+    "MAX_UPLOAD_BYTES",
+    "MIN_SECRET",
+    "OVER",
+    "PERSON",
+    "RECORD_FORMAT",
+    "RECORD_VERSION",
+    "REPLACED_LINK",
+    "ROOM_IDLE",
+    "ROSTER_EVENTS",
+    "RUNNING",
+    "SEATS_LOCKED",
+    "SECRET_TRIES_PER_BROWSER",
+    "SECRET_WINDOW",
+    "SOLO_IDLE",
+    "SOLO_ROOMS_PER_BROWSER",
+    "SOLO_WINDOW",
+    "STATE_FORMAT",
+    "STATE_VERSION",
+    "SUPPLIER_MOVE_WORDS",
+    "WORKSHOP",
+    "agent_strategies",
+    "apply_action",
+    "build_model",
+    "clean_name",
+    "clean_text",
+    "counter_verdict",
+    "CounterChoice",
+    "decode_decision",
+    "default_state_dir",
+    "describe_decision",
+    "encode_decision",
+    "lan_addresses",
+    "load_record",
+    "name_key",
+    "neutralise_formula",
+    "new_code",
+    "normalize_code",
+    "now_iso",
+    "Panel",
+    "Participant",
+    "person_strategy",
+    "public_url",
+    "RateLimit",
+    "Refused",
+    "replay",
+    "Room",
+    "RoomEvent",
+    "RoomInfo",
+    "RoomNotFound",
+    "RoomSnapshot",
+    "scenario_from_upload",
+    "seat_locked",
+    "SeatState",
+    "Settings",
+    "spreadsheet_csv",
+    "story_key",
+    "tables_from_record",
+    "told_lever",
+    "Workshop",
+    "WorkshopError",
+    "write_private",
+]
