@@ -54,15 +54,15 @@ leaves out: tokens, the facilitator key, teams, the open round's pending seats) 
 round and decisions.
 
 Where the code lives (issue 17): this module is the home of `Room` (play control: the start, the
-rounds, decisions, the facilitator's moves, forecasts and snapshots) and `Workshop` (a server's
-rooms, its ticker and saved rooms), and re-exports the names the pages and tests import from it.
-A room's parts are modules of their own: `negotiation.workshop_seats` (participants, tokens,
-seats, locks, access checks: `Room.access`), `negotiation.workshop_clock` (the round's
-countdown, `Room.timer`, and the ticker), `negotiation.workshop_record` (the record, exports,
-saved state and replays: `Room.archive`), `negotiation.workshop_live` (the lock and versions
-pages wait on, `Room.live`, with its contract), on `negotiation.workshop_common` (limits, errors,
-names, decisions as data, the people and events) and `negotiation.workshop_snapshot` (what the
-pages render).
+rounds, decisions, the facilitator's moves and forecasts) and `Workshop` (a server's rooms, its
+ticker and saved rooms), and re-exports the names the pages and tests import from it. A room's
+parts are modules of their own: `negotiation.workshop_seats` (participants, tokens, seats,
+locks, access checks: `Room.access`), `negotiation.workshop_clock` (the round's countdown,
+`Room.timer`, and the ticker), `negotiation.workshop_record` (the record, exports, saved state
+and replays: `Room.archive`), `negotiation.workshop_live` (the lock and versions pages wait on,
+`Room.live`, with its contract), `negotiation.workshop_snapshot` (what the pages render and how
+it is built from the room: `Room.snapshots`), on `negotiation.workshop_common` (limits, errors,
+names, decisions as data, the people and events).
 """
 
 from __future__ import annotations
@@ -87,12 +87,10 @@ from negotiation.model import BlocModel
 from negotiation.protocol import RULE_WORDS
 from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario, scenario_names
 from negotiation.types import (
-    COMPONENT_LABELS,
     Action,
     Decision,
     SupplierAction,
     SupplierMove,
-    money,
 )
 from negotiation.workshop_clock import RoundTimer, Ticker
 from negotiation.workshop_common import (
@@ -152,10 +150,10 @@ from negotiation.workshop_common import (
     new_code,
     normalize_code,
     now_iso,
+    person_plays,
     person_strategy,
     scenario_from_upload,
     seat_locked,
-    sharing_words,
     story_key,
     told_lever,
 )
@@ -182,6 +180,7 @@ from negotiation.workshop_snapshot import (
     RoomInfo,
     RoomSnapshot,
     SeatState,
+    SnapshotBuilder,
     counter_verdict,
 )
 
@@ -193,10 +192,11 @@ class Room:
     """One session: a model, its seats and people, and the record. Thread-safe.
 
     A room is its play control (this class: the start, the rounds, decisions, the facilitator's
-    moves, forecasts, snapshots) and its parts, each in a module of its own: `access`, who is
-    who and who may do what (`negotiation.workshop_seats`); `timer`, the open round's countdown
+    moves, forecasts) and its parts, each in a module of its own: `access`, who is who and who
+    may do what (`negotiation.workshop_seats`); `timer`, the open round's countdown
     (`negotiation.workshop_clock`); `archive`, the record, exports and saved state
-    (`negotiation.workshop_record`); and `live`, the lock and versions pages wait on
+    (`negotiation.workshop_record`); `snapshots`, what the pages render, built from the room
+    (`negotiation.workshop_snapshot`); and `live`, the lock and versions pages wait on
     (`negotiation.workshop_live`, whose docstring is the contract pages rely on). The public
     methods of the parts are the room's: pages and tests call the room."""
 
@@ -241,12 +241,8 @@ class Room:
         self.access = Access(self)
         self.timer = RoundTimer()
         self.archive = Archive(self)
-        self._panels: dict[tuple[int, str], Panel] = {}  # the open round's, kept across versions
-        #: (model, round, seat) -> `_idle_words`
-        self._idle: dict[tuple[int, int, str], tuple[str, dict[str, Any]]] = {}
-        self._snap: RoomSnapshot | None = None
-        self._tables: tuple[tuple[int, int], dict[str, pd.DataFrame]] | None = None
-        self._round_memo: tuple[Any, dict] = (None, {})  # (records' key, RoomSnapshot.round_memo)
+        self.snapshots = SnapshotBuilder()
+        self._snap: RoomSnapshot | None = None  # this version's (`snapshot`)
         self._bargaining: tuple[BlocModel, int, pd.DataFrame] | None = None  # `bargaining`
         self.phase = LOBBY
         self.actions: list[dict[str, Any]] = []
@@ -406,19 +402,12 @@ class Room:
             return  # the model is built with the people's seats at start
         if self.phase == OVER:
             return
-        now_person = self._is_person(seat)
+        now_person = person_plays(self.model, seat)
         if (who == "person") == now_person:
             self._pending_seats.pop(seat, None)
         else:
             self._pending_seats[seat] = who
         self._call({"kind": "seats", "strategies": dict(self._pending_seats)})
-
-    def _is_person(self, seat: str) -> bool:
-        m = self.model
-        strat = (
-            m.supplier_agent.strategy if seat == m.supplier_id else m.country_agents[seat].strategy
-        )
-        return bool(strat.classifier.get("human"))
 
     # ------------------------------------------------------------------------------------------
     # Play control: the facilitator
@@ -536,7 +525,7 @@ class Room:
             self._call({"kind": "levers", "changes": {"patience": {seat: r - int(o["left"])}}})
             self._event("invite_back", f"The facilitator invited {self.names[seat]} back to the "
                         f"table from round {r + 1}", seat)  # fmt: skip
-            self._idle = {}  # its words change
+            self.snapshots.forget_idle()  # its words change
             self._touch()
             return r + 1
 
@@ -572,7 +561,7 @@ class Room:
             self.closed = {}
             self._opening = ()
             self._engine_calls = 0
-            self._panels = {}
+            self.snapshots.forget_panels()
             self._pending_seats = {}
             self._required = frozenset()
             self.timer.reset()
@@ -683,7 +672,7 @@ class Room:
             if self.paused:
                 raise WorkshopError("The facilitator has paused the session: wait a moment.")
             if seat not in self._required:
-                if self._is_person(seat) or seat not in self._pending_seats:
+                if person_plays(self.model, seat) or seat not in self._pending_seats:
                     raise WorkshopError(f"{self.names[seat]} has nothing to decide this round.")
                 raise WorkshopError(
                     f"An agent plays {self.names[seat]} this round; you decide from round "
@@ -959,12 +948,14 @@ class Room:
             return m.move_forecast(move)
 
     # ------------------------------------------------------------------------------------------
-    # Snapshots
+    # Snapshots (`Room.snapshots`, negotiation/workshop_snapshot.py)
 
     def snapshot(self) -> RoomSnapshot:
         with self.lock:
             if self._snap is None:
-                self._snap = self._build_snapshot()
+                self._snap = self.snapshots.build(
+                    self, self._required, self._pending_seats, self._engine_calls
+                )
             snap = self._snap
         if snap.deadline is None:
             return snap
@@ -972,214 +963,9 @@ class Room:
         return replace(snap, time_left=max(snap.deadline - now, 0.0), taken_at=now)
 
     def _records(self) -> dict[str, pd.DataFrame]:
-        key = (self.model.round, self._engine_calls, id(self.model))
-        if self._tables is None or self._tables[0] != key:
-            m = self.model
-            self._tables = (key, {"rounds": m.rounds_df, "actors": m.actors_df,
-                                  "events": m.events_df})  # fmt: skip
-        return self._tables[1]
-
-    def _build_snapshot(self) -> RoomSnapshot:
-        m = self.model
-        sc = self.config
-        undecided = set(m.awaiting()) if self.phase == RUNNING else set()
-        prep = m.prepare_round() if self.phase == RUNNING else None
-        latest: dict[str, dict[str, Any]] = {}
-        for act in self.actions:
-            if act["kind"] == "submit" and act["round"] == m.round + 1:
-                latest[act["seat"]] = act
-        seats = []
-        members = m.members
-        for s in self.seats:
-            team = self.holders[s]
-            person = self._is_person(s) if self.phase != LOBBY else bool(team)
-            pending = self._pending_seats.get(s)
-            required = s in self._required
-            act = latest.get(s) if required else None
-            seats.append(
-                SeatState(
-                    seat=s,
-                    name=self.names[s],
-                    role="supplier" if s == m.supplier_id else "country",
-                    holders=tuple(team),
-                    holder_names=tuple(self.participants[x].name for x in team),
-                    submitter=team[0] if team else "",
-                    person=person,
-                    person_next=(pending == "person") if pending else person,
-                    required=required,
-                    decided=required and s not in undecided,
-                    decision=act["decision"] if act else None,
-                    decided_by=act["participant"] if act else "",
-                    member=s in members,
-                )
-            )
-        panels: dict[str, Panel] = {}
-        if prep is not None:
-            cache = {k: p for k, p in self._panels.items() if k[0] == prep.round}
-            for s in self._required:
-                if (prep.round, s) not in cache:
-                    cache[(prep.round, s)] = self._panel(s, prep)
-                panels[s] = cache[(prep.round, s)]
-            self._panels = cache
-        idle: dict[str, str] = {}
-        cooling: dict[str, int | None] = {}
-        if prep is not None:
-            for st in seats:
-                if st.person and not st.required and st.role == "country" and not st.member:
-                    key = (id(m), prep.round, st.seat)
-                    if key not in self._idle:
-                        self._idle = {k: x for k, x in self._idle.items() if k[:2] == key[:2]}
-                        self._idle[key] = self._idle_words(st.seat)
-                    words, outlook = self._idle[key]
-                    if words:
-                        idle[st.seat] = words
-                    if outlook["why"] == "cooling":
-                        cooling[st.seat] = outlook["next"]
-        asked = set()
-        for e in self.room_events:
-            if e.kind == "ask_back":
-                asked.add(e.seat)
-            elif e.kind == "invite_back":
-                asked.discard(e.seat)
-        tables = self._records()
-        records = (id(m), m.round, len(m.lever_log), self.phase)
-        if self._round_memo[0] != records:
-            self._round_memo = (records, {})
-        rounds_df = tables["rounds"]
-        lever_rounds = tuple(int(r) for r in rounds_df.loc[rounds_df["levers_changed"], "round"])
-        about = sc.meta.about
-        now = self.clock()
-        return RoomSnapshot(
-            version=self.version,
-            public_version=self.public_version,
-            code=self.code,
-            title=sc.meta.title,
-            scenario=self.scenario,
-            seed=self.seed,
-            solo=self.solo,
-            phase=self.phase,
-            round=m.round,
-            rounds=m.rounds,
-            paused=self.paused,
-            deadline=self.deadline,
-            time_left=self.timer.time_left(now),
-            taken_at=now,
-            settings=self.settings,
-            seats=tuple(seats),
-            panels=panels,
-            participants=tuple(replace(p) for p in self.participants.values()),
-            members=tuple(a for a in m.countries if a in members),
-            minerals=tuple(m.minerals),
-            mineral_names={x: sc.minerals[x].name for x in m.minerals},
-            names=dict(self.names),
-            supplier=m.supplier_id,
-            countries=tuple(m.countries),
-            round_days=sc.time.round_days,
-            about={
-                k: getattr(about, k, "") or ""
-                for k in ("what_is_it", "how_it_works", "things_to_notice", "things_to_try")
-            },
-            room_events=tuple(self.room_events),
-            decisions=tuple(a for a in self.actions if a["kind"] == "submit"),
-            tables=tables,
-            lever_rounds=lever_rounds,
-            closed=dict(self.closed),
-            info=self.info,
-            round_memo=self._round_memo[1],
-            locked_seats=frozenset(self.locked_seats),
-            message=self.message,
-            practices=len(self.practice),
-            idle=idle,
-            cooling=cooling,
-            asks_back=frozenset(asked & set(cooling)),
-        )
-
-    def _idle_words(self, seat: str) -> tuple[str, dict[str, Any]]:
-        """For a country seat outside the bloc that the open round does not ask: why not, the
-        round it is next invited if the members stay as they are (`BlocModel.
-        invitation_outlook`), and what joining the bloc as it stands would be worth to it in
-        this round's markets (`BlocModel.gain_from_joining`): what it is missing."""
-        m, name = self.model, self.names[seat]
-        o = m.invitation_outlook(seat)
-        r = m.round + 1
-        if any(e.kind == "invite_back" and e.seat == seat and e.round == r
-               for e in self.room_events):  # fmt: skip
-            o = {**o, "why": "back", "next": r + 1}  # its new patience acts from round r + 1
-        if not o["why"]:
-            return "", o
-        nxt = o["next"]
-        if o["why"] == "back":
-            why = f"the facilitator invited {name} back to the table"
-            when = f"{name} is invited again from round {nxt}"
-        elif o["why"] == "cooling":
-            p = o["patience"]
-            why = (
-                f"{name} left the bloc in round {o['left']}, and a country that leaves is not "
-                f"invited back for {p} round{'s' if p != 1 else ''}"
-            )
-            when = f"{name} is next invited in round {nxt}" if nxt else ""
-        elif o["why"] == "list":
-            why = f"{self.names.get(o['convener'], o['convener'])} drew up its table without {name}"
-            when = f"it draws it up again in round {nxt}, and may invite {name} then" if nxt else ""
-        else:
-            table = f" (the {o['table']} talks)" if o["table"] else ""
-            why = f"no table {name} sits at has opened yet{table}"
-            when = f"{name} is first invited in round {nxt}" if nxt else ""
-        if not when:
-            when = f"{name} is not invited again before the session ends (round {m.rounds})"
-        gain = m.gain_from_joining(seat)
-        total = sum(gain.values())
-        moved = sorted(gain.items(), key=lambda kv: abs(kv[1]), reverse=True)
-        items = ", ".join(
-            f"{COMPONENT_LABELS[c]} {money(x)}" for c, x in moved[:3] if abs(x) >= 5e5
-        )
-        worth = (
-            f"joining the bloc as it stands would be worth {money(total)} a year to {name} in "
-            f"this round's markets" + (f" ({items})" if items else "")
-        )
-        missing = (
-            f"What {name} is missing: {worth}."
-            if total > 0
-            else f"Staying out pays for now: {worth}."
-        )
-        return f"{why[:1].upper()}{why[1:]}: {when}. {missing}", o
-
-    def _panel(self, seat: str, prep: Any) -> Panel:
-        m = self.model
-        if seat == m.supplier_id:
-            return Panel(
-                seat=seat,
-                kind="supplier",
-                round=prep.round,
-                proposer="",
-                members=tuple(sorted(prep.members)),
-                floors={x: float(f) for x, f in zip(m.minerals, m.floors)},
-                instrument=m.instrument.value,
-                penalty=float(m.penalty),
-                cost_sharing=sharing_words(m.cost_sharing),
-                accept={},
-                reject={},
-                by_scale={},
-            )
-        v = prep.views[seat]
-        pkg = v.package
-        return Panel(
-            seat=seat,
-            kind="stay" if seat in prep.members else "invite",
-            round=prep.round,
-            proposer=pkg.proposer,
-            members=tuple(a for a in m.countries if a in pkg.members),
-            floors={x: float(f) for x, f in zip(m.minerals, pkg.floors)},
-            instrument=pkg.instrument.value,
-            penalty=float(pkg.penalty),
-            cost_sharing=sharing_words(m.cost_sharing),
-            accept=dict(v.outcomes.get("accept", {})),
-            reject=dict(v.outcomes.get("reject", {})),
-            by_scale={float(k): float(r.total) for k, r in sorted(v.gains.items())},
-            elapsed=int(v.elapsed),
-            deadline=v.deadline,
-            sharing_key=m.cost_sharing if isinstance(m.cost_sharing, str) else "",
-        )
+        """The model's records (`SnapshotBuilder.records`), as snapshots and the record have
+        them."""
+        return self.snapshots.records(self.model, self._engine_calls)
 
     # ------------------------------------------------------------------------------------------
     # The record and saved state (`Room.archive`, negotiation/workshop_record.py)

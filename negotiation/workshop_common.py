@@ -359,6 +359,29 @@ def person_strategy(role: str) -> str:
     return PERSON[role]
 
 
+def person_plays(model: BlocModel, seat: str) -> bool:
+    """Whether a person plays `seat` in the model as it stands (its strategy is a person's).
+
+    Parameters
+    ----------
+    model : BlocModel
+        The room's model.
+    seat : str
+        A country's id or the supplier's.
+
+    Returns
+    -------
+    bool
+        True if the seat's strategy is classed ``human`` (`PERSON`).
+    """
+    strat = (
+        model.supplier_agent.strategy
+        if seat == model.supplier_id
+        else model.country_agents[seat].strategy
+    )
+    return bool(strat.classifier.get("human"))
+
+
 def agent_strategies(model: BlocModel, sc: Scenario) -> dict[str, Strategy]:
     """The agent that plays each seat when no person does: the model's own strategy object where
     an agent opened the seat, else a new one built from the scenario (the same in a replay)."""
