@@ -27,7 +27,7 @@ the facilitator secret (`Workshop.open_room`), names scenarios and never files
 (`Workshop.scenario`; a facilitator may upload a file, `scenario_from_upload`); rooms, people
 per room, joins, one-person rooms and wrong secrets are capped or rate-limited per browser
 (`RateLimit`); a decision carries the round it was made for and is refused once that round has
-closed (`Room.submit`); every number a participant sends is bounded (`_check_decision`); names
+closed (`Room.submit`); every number a participant sends is bounded (`check_decision`); names
 are cleaned and unique (`clean_name`, `name_key`); CSV exports neutralise formulas
 (`spreadsheet_csv`); the facilitator can bar a participant and lock the seats.
 
@@ -62,7 +62,7 @@ locks, access checks: `Room.access`), `negotiation.workshop_clock` (the round's 
 and replays: `Room.archive`), `negotiation.workshop_live` (the lock and versions pages wait on,
 `Room.live`, with its contract), `negotiation.workshop_snapshot` (what the pages render and how
 it is built from the room: `Room.snapshots`), on `negotiation.workshop_common` (limits, errors,
-names, decisions as data, the people and events).
+names, decisions as data and their bounds, the people and events).
 """
 
 from __future__ import annotations
@@ -87,9 +87,7 @@ from negotiation.model import BlocModel
 from negotiation.protocol import RULE_WORDS
 from negotiation.scenario import DEFAULT_SCENARIO, Scenario, load_scenario, scenario_names
 from negotiation.types import (
-    Action,
     Decision,
-    SupplierAction,
     SupplierMove,
 )
 from negotiation.workshop_clock import RoundTimer, Ticker
@@ -140,12 +138,13 @@ from negotiation.workshop_common import (
     agent_strategies,
     apply_action,
     build_model,
+    check_decision,
+    check_terms,
     clean_name,
     clean_text,
     decode_decision,
     describe_decision,
     encode_decision,
-    finite,
     name_key,
     new_code,
     normalize_code,
@@ -1138,7 +1137,7 @@ class Room:
                     f"{self.model.round + 2}."
                 )
             data = encode_decision(decision)
-            self._check_decision(seat, decision)
+            check_decision(self.model, self.config, decision)
             try:
                 self._call(
                     {
@@ -1153,62 +1152,6 @@ class Room:
                 raise WorkshopError(str(e)) from e
             self._touch()
             self._advance()
-
-    def _check_decision(self, seat: str, d: Decision | SupplierMove) -> None:
-        """Refuse a decision whose numbers are out of bounds (MAX_FLOOR_MULTIPLE,
-        MAX_PENALTY, MAX_SIDE_OFFER), with a message for the person: a floor of 1e300 once
-        went through, the proposer agreed, and every page drew 300-digit numbers."""
-        m = self.model
-        if isinstance(d, SupplierMove):
-            if any(x not in m.minerals for x in d.minerals):
-                raise WorkshopError("Pick minerals of this scenario.")
-            if d.action in (SupplierAction.FLOOD, SupplierAction.EXPORT_CONTROLS):
-                if not d.minerals:
-                    raise WorkshopError("Pick at least one mineral.")
-                if not (finite(d.intensity) and 0 < d.intensity <= 1):
-                    raise WorkshopError("The intensity must be above 0 % and at most 100 %.")
-            if d.action is SupplierAction.SIDE_OFFER:
-                if d.target not in m.countries:
-                    raise WorkshopError("Pick the country the side offer is for.")
-                if not (finite(d.offer) and 0 < d.offer <= MAX_SIDE_OFFER):
-                    raise WorkshopError(
-                        f"The offer must be a positive amount, at most "
-                        f"${MAX_SIDE_OFFER / 1e9:,.0f}bn a year."
-                    )
-            return
-        if not (finite(d.counter_scale) and 0.5 <= d.counter_scale <= 2):
-            raise WorkshopError("A counter-proposal scales the floors by 0.5 to 2.")
-        if d.action is Action.COUNTER:
-            terms = d.terms or {}
-            self._check_terms(terms)
-            if not terms and d.counter_scale not in (0.8, 1.0, 1.25):
-                raise WorkshopError("A counter-proposal needs its terms.")
-
-    def _check_terms(self, terms: Mapping[str, Any]) -> None:
-        """A counter-proposal's terms: floors (USD per tonne, from 0 to MAX_FLOOR_MULTIPLE
-        times the mineral's reference price), penalty (0 to MAX_PENALTY, 1 = 100 %), cost
-        sharing ("consumption" or "equal")."""
-        if not isinstance(terms, Mapping) or set(terms) - {"floors", "penalty", "cost_sharing"}:
-            raise WorkshopError("A counter-proposal has floors, a penalty and cost sharing.")
-        floors = terms.get("floors") or {}
-        if not isinstance(floors, Mapping):
-            raise WorkshopError("Floors are USD per tonne, one for each mineral.")
-        for x, f in floors.items():
-            if x not in self.model.minerals:
-                raise WorkshopError("There is an unknown mineral among the floors.")
-            top = MAX_FLOOR_MULTIPLE * self.config.minerals[x].reference_price
-            if not (finite(f) and 0 <= f <= top):
-                name = self.config.minerals[x].name
-                raise WorkshopError(
-                    f"Floors are USD per tonne, from 0 to {MAX_FLOOR_MULTIPLE} times today's "
-                    f"price: at most ${top:,.0f}/t for {name}."
-                )
-        if "penalty" in terms and not (
-            finite(terms["penalty"]) and 0 <= terms["penalty"] <= MAX_PENALTY
-        ):
-            raise WorkshopError(f"The penalty must be between 0 % and {MAX_PENALTY:.0%}.")
-        if terms.get("cost_sharing") not in (None, "consumption", "equal"):
-            raise WorkshopError("Cost sharing is 'consumption' or 'equal'.")
 
     # ------------------------------------------------------------------------------------------
     # Rounds
@@ -1382,7 +1325,7 @@ class Room:
         """
         with self.lock:
             seat = self._counter_seat(token)
-            self._check_terms(terms)
+            check_terms(self.model, self.config, terms)
             f = self.model.counter_forecast(seat, terms)
             answers = self._answers(f["verdicts"])
             return {
@@ -1486,7 +1429,7 @@ class Room:
             m = self.model
             if p.seat != m.supplier_id:
                 raise WorkshopError("Only the supplier's seat forecasts moves.")
-            self._check_decision(p.seat, move)
+            check_decision(self.model, self.config, move)
             return m.move_forecast(move)
 
     # ------------------------------------------------------------------------------------------
