@@ -234,3 +234,44 @@ def test_the_assumptions_table_is_what_the_model_gives():
     assert "is up to date" in r.stdout
     table = (ROOT / "docs" / "assumptions.md").read_text()
     assert table.count("\n| ") >= 15  # the header, its rule and a row per variation
+
+
+# ---------------------------------------------------------------------------------------------
+# Docstrings in the numpy style (mkdocs.yml: mkdocstrings reads them with `docstring_style:
+# numpy`): the workshop's rooms, the API the pages and the tests call
+
+
+def test_the_rooms_public_methods_have_numpy_docstrings(caplog):
+    """Every public method of `Room` and `Workshop` (negotiation/rooms/workshop.py) has a docstring
+    that mkdocstrings' parser reads without a warning, with a Parameters section naming each
+    parameter in order and a Returns section when it returns something (issue 17)."""
+    import logging
+
+    import griffe
+
+    caplog.set_level(logging.WARNING, logger="griffe")
+    module = griffe.load(
+        "negotiation.rooms.workshop", search_paths=[str(ROOT)], docstring_parser=griffe.Parser.numpy
+    )
+    problems, checked = [], 0
+    for cls in ("Room", "Workshop"):
+        for name, member in module[cls].members.items():
+            if name.startswith("_") or not member.is_function:
+                continue
+            checked += 1
+            where = f"{cls}.{name}"
+            if member.docstring is None:
+                problems.append(f"{where}: no docstring")
+                continue
+            sections = {s.kind.value: s for s in member.docstring.parse(griffe.Parser.numpy)}
+            if "property" in member.labels:
+                continue  # a summary is enough
+            params = [p.name for p in member.parameters if p.name not in ("self", "cls")]
+            listed = [p.name.lstrip("*") for p in getattr(sections.get("parameters"), "value", [])]
+            if params != listed:
+                problems.append(f"{where}: Parameters lists {listed}, not {params}")
+            if str(member.returns) != "None" and "returns" not in sections:
+                problems.append(f"{where}: no Returns section")
+    assert checked > 50
+    assert problems == []
+    assert [r.getMessage() for r in caplog.records] == []

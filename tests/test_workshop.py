@@ -34,6 +34,7 @@ from negotiation.rooms.workshop import (
     replay,
     tables_from_record,
 )
+from negotiation.rooms.workshop_snapshot import RoomState, SnapshotBuilder
 from negotiation.rules.types import SupplierAction, SupplierMove
 from tests.workshop_helpers import Clock, counter, people, play_a_session
 
@@ -526,6 +527,18 @@ def test_snapshots_are_shared_between_pages_until_the_room_changes(ws, sc):
     assert room.snapshot() is room.snapshot()
     people(room, ("Alice", None))
     assert room.snapshot().version > 0
+
+
+def test_a_room_has_all_its_snapshots_are_built_from(ws, sc):
+    """`RoomState` is what `SnapshotBuilder.build` reads of a room (the builder knows nothing
+    else of `negotiation.rooms.workshop`): a room has every name it lists, and its snapshot part."""
+    room = ws.create(sc, rounds=3)
+    listed = set(RoomState.__annotations__) | {
+        name for name, v in vars(RoomState).items() if isinstance(v, property)
+    }
+    assert {"model", "holders", "timer", "version"} <= listed
+    assert [name for name in sorted(listed) if not hasattr(room, name)] == []
+    assert isinstance(room.snapshots, SnapshotBuilder)
 
 
 # ----------------------------------------------------------------------------------------------

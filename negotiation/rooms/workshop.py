@@ -27,7 +27,7 @@ the facilitator secret (`Workshop.open_room`), names scenarios and never files
 (`Workshop.scenario`; a facilitator may upload a file, `scenario_from_upload`); rooms, people
 per room, joins, one-person rooms and wrong secrets are capped or rate-limited per browser
 (`RateLimit`); a decision carries the round it was made for and is refused once that round has
-closed (`Room.submit`); every number a participant sends is bounded (`_check_decision`); names
+closed (`Room.submit`); every number a participant sends is bounded (`check_decision`); names
 are cleaned and unique (`clean_name`, `name_key`); CSV exports neutralise formulas
 (`spreadsheet_csv`); the facilitator can bar a participant and lock the seats.
 
@@ -54,15 +54,16 @@ leaves out: tokens, the facilitator key, teams, the open round's pending seats) 
 round and decisions.
 
 Where the code lives (issue 17): this module is the home of `Room` (play control: the start, the
-rounds, decisions, the facilitator's moves, forecasts and snapshots) and `Workshop` (a server's
-rooms, its ticker and saved rooms), and re-exports the names the pages and tests import from it.
-A room's parts are modules of their own: `negotiation.rooms.workshop_seats` (participants, tokens,
-seats, locks, access checks: `Room.access`), `negotiation.rooms.workshop_clock` (the round's
-countdown, `Room.timer`, and the ticker), `negotiation.rooms.workshop_record` (the record, exports,
-saved state and replays: `Room.archive`), `negotiation.rooms.workshop_live` (the lock and versions
-pages wait on, `Room.live`, with its contract), on `negotiation.rooms.workshop_common` (limits,
-errors, names, decisions as data, the people and events) and `negotiation.rooms.workshop_snapshot`
-(what the pages render).
+rounds, decisions, the facilitator's moves and forecasts) and `Workshop` (a server's rooms, its
+ticker and saved rooms), and re-exports the names the pages and tests import from it. A room's
+parts are modules of their own: `negotiation.rooms.workshop_seats` (participants, tokens, seats,
+locks, access checks: `Room.access`), `negotiation.rooms.workshop_clock` (the round's countdown,
+`Room.timer`, and the ticker), `negotiation.rooms.workshop_record` (the record, exports, saved state
+and replays: `Room.archive`), `negotiation.rooms.workshop_live` (the lock and versions pages wait
+on,
+`Room.live`, with its contract), `negotiation.rooms.workshop_snapshot` (what the pages render and
+how it is built from the room: `Room.snapshots`), on `negotiation.rooms.workshop_common` (limits,
+errors, names, decisions as data and their bounds, the people and events).
 """
 
 from __future__ import annotations
@@ -133,20 +134,21 @@ from negotiation.rooms.workshop_common import (
     agent_strategies,
     apply_action,
     build_model,
+    check_decision,
+    check_terms,
     clean_name,
     clean_text,
     decode_decision,
     describe_decision,
     encode_decision,
-    finite,
     name_key,
     new_code,
     normalize_code,
     now_iso,
+    person_plays,
     person_strategy,
     scenario_from_upload,
     seat_locked,
-    sharing_words,
     story_key,
     told_lever,
 )
@@ -173,16 +175,13 @@ from negotiation.rooms.workshop_snapshot import (
     RoomInfo,
     RoomSnapshot,
     SeatState,
+    SnapshotBuilder,
     counter_verdict,
 )
 from negotiation.rules.protocol import RULE_WORDS
 from negotiation.rules.types import (
-    COMPONENT_LABELS,
-    Action,
     Decision,
-    SupplierAction,
     SupplierMove,
-    money,
 )
 
 # ----------------------------------------------------------------------------------------------
@@ -193,10 +192,11 @@ class Room:
     """One session: a model, its seats and people, and the record. Thread-safe.
 
     A room is its play control (this class: the start, the rounds, decisions, the facilitator's
-    moves, forecasts, snapshots) and its parts, each in a module of its own: `access`, who is
-    who and who may do what (`negotiation.rooms.workshop_seats`); `timer`, the open round's
-    countdown (`negotiation.rooms.workshop_clock`); `archive`, the record, exports and saved state
-    (`negotiation.rooms.workshop_record`); and `live`, the lock and versions pages wait on
+    moves, forecasts) and its parts, each in a module of its own: `access`, who is who and who
+    may do what (`negotiation.rooms.workshop_seats`); `timer`, the open round's countdown
+    (`negotiation.rooms.workshop_clock`); `archive`, the record, exports and saved state
+    (`negotiation.rooms.workshop_record`); `snapshots`, what the pages render, built from the room
+    (`negotiation.rooms.workshop_snapshot`); and `live`, the lock and versions pages wait on
     (`negotiation.rooms.workshop_live`, whose docstring is the contract pages rely on). The public
     methods of the parts are the room's: pages and tests call the room."""
 
@@ -241,12 +241,8 @@ class Room:
         self.access = Access(self)
         self.timer = RoundTimer()
         self.archive = Archive(self)
-        self._panels: dict[tuple[int, str], Panel] = {}  # the open round's, kept across versions
-        #: (model, round, seat) -> `_idle_words`
-        self._idle: dict[tuple[int, int, str], tuple[str, dict[str, Any]]] = {}
-        self._snap: RoomSnapshot | None = None
-        self._tables: tuple[tuple[int, int], dict[str, pd.DataFrame]] | None = None
-        self._round_memo: tuple[Any, dict] = (None, {})  # (records' key, RoomSnapshot.round_memo)
+        self.snapshots = SnapshotBuilder()
+        self._snap: RoomSnapshot | None = None  # this version's (`snapshot`)
         self._bargaining: tuple[BlocModel, int, pd.DataFrame] | None = None  # `bargaining`
         self.phase = LOBBY
         self.actions: list[dict[str, Any]] = []
@@ -269,10 +265,13 @@ class Room:
 
     @property
     def version(self) -> int:
+        """The room's version: it goes up by one with every change
+        (`negotiation.rooms.workshop_live`)."""
         return self.live.version
 
     @property
     def public_version(self) -> int:
+        """The room's public version: it goes up with every change a page shows."""
         return self.live.public_version
 
     @property
@@ -283,6 +282,7 @@ class Room:
 
     @property
     def admin_token(self) -> str:
+        """The facilitator's key: a secret, made when the room is."""
         return self.access.admin_token
 
     @property
@@ -297,14 +297,17 @@ class Room:
 
     @property
     def locked_seats(self) -> set[str]:
+        """The seats the facilitator locked (`lock_seat`)."""
         return self.access.locked_seats
 
     @property
     def paused(self) -> bool:
+        """Whether the facilitator paused the session (`pause`)."""
         return self.timer.paused
 
     @property
     def deadline(self) -> float | None:
+        """The clock time the open round closes (None: no countdown, or paused)."""
         return self.timer.deadline
 
     @property
@@ -321,7 +324,22 @@ class Room:
 
     def wait(self, version: int, timeout: float = 1.0, public: bool = False) -> RoomSnapshot:
         """The room's snapshot once its version (or public version) differs from `version`, or
-        after `timeout` seconds."""
+        after `timeout` seconds.
+
+        Parameters
+        ----------
+        version : int
+            The version the caller has seen (`RoomSnapshot.version`, or `public_version`).
+        timeout : float, default 1.0
+            The seconds to wait at most.
+        public : bool, default False
+            Wait for the public version to move, not the version.
+
+        Returns
+        -------
+        RoomSnapshot
+            The room's snapshot: a new one if the version moved, else the one as it is.
+        """
         return self.live.wait(version, timeout, public, self.snapshot)
 
     def _event(self, kind: str, text: str, seat: str = "") -> None:
@@ -335,60 +353,304 @@ class Room:
     # Who is who (`Room.access`, negotiation/rooms/workshop_seats.py)
 
     def replaced(self, token: str) -> bool:
-        """Whether `token` was a private link the facilitator replaced (`new_link`)."""
+        """Whether `token` was a private link the facilitator replaced (`new_link`).
+
+        Parameters
+        ----------
+        token : str
+            A participant's token, as a page holds it.
+
+        Returns
+        -------
+        bool
+            True if the facilitator gave its participant a new link since.
+        """
         return self.access.replaced(token)
 
     def new_link(self, key: str, pid: str) -> Participant:
-        """The facilitator gives a participant a new private link (`Access.new_link`)."""
+        """The facilitator gives a participant a new private link (`Access.new_link`): the old one
+        stops working at once, and the participant keeps their seat and team.
+
+        Parameters
+        ----------
+        key : str
+            The facilitator's key (`admin_token`).
+        pid : str
+            The participant's id.
+
+        Returns
+        -------
+        Participant
+            A copy of the participant, with the new token.
+
+        Raises
+        ------
+        Refused
+            If `key` is not the facilitator's.
+        WorkshopError
+            If there is no such participant (or they were removed).
+        """
         return self.access.new_link(key, pid)
 
     def check_admin(self, key: str) -> bool:
+        """Whether `key` is the facilitator's key (compared in constant time).
+
+        Parameters
+        ----------
+        key : str
+            What a page holds as the facilitator's key.
+
+        Returns
+        -------
+        bool
+            True if it is the room's `admin_token`.
+        """
         return self.access.check_admin(key)
 
     def join(self, name: str, client: str = "") -> Participant:
         """A new participant, with a secret token (`Access.join`): a browser joins at most
         JOINS_PER_BROWSER times per JOIN_WINDOW seconds, and a room takes at most
-        MAX_PARTICIPANTS people and MAX_JOINS joins."""
+        MAX_PARTICIPANTS people and MAX_JOINS joins.
+
+        Parameters
+        ----------
+        name : str
+            The display name (cleaned, `clean_name`; unique in the room, `name_key`).
+        client : str, default ""
+            The browser asking (its session id); "" from inside the server.
+
+        Returns
+        -------
+        Participant
+            The participant, with their token (their private link).
+
+        Raises
+        ------
+        WorkshopError
+            If the name is empty or someone in the room has it.
+        Refused
+            If the room is a one-person room with its person, full, has barred this person, or
+            this browser joined too many times lately.
+        """
         return self.access.join(name, client, MAX_PARTICIPANTS, MAX_JOINS)
 
     def participant(self, token: str) -> Participant:
+        """The participant behind `token`.
+
+        Parameters
+        ----------
+        token : str
+            A participant's token.
+
+        Returns
+        -------
+        Participant
+            A copy of the participant.
+
+        Raises
+        ------
+        Refused
+            If `token` is no link of this room (or one the facilitator replaced), or its
+            participant was removed.
+        """
         return self.access.participant(token)
 
     def claim(self, token: str, seat: str) -> Participant:
-        """Take `seat`, or join its team (`Access.claim`)."""
+        """Take `seat`, or join its team (`Access.claim`): a free seat makes you its submitter, a
+        held one adds you to its team (if teams are allowed). Claimed before the start, a person
+        plays it from round 1; later, from the next round.
+
+        Parameters
+        ----------
+        token : str
+            The participant's token.
+        seat : str
+            A country's id or the supplier's.
+
+        Returns
+        -------
+        Participant
+            A copy of the participant, in the seat.
+
+        Raises
+        ------
+        Refused
+            If `token` is not valid here, the facilitator locked the seats, or locked this seat.
+        WorkshopError
+            If there is no such seat, the session is over, or the seat is held and teams are off.
+        """
         return self.access.claim(token, seat)
 
     def locked_refusal(self, seat: str) -> str:
-        """Why a person who does not hold `seat` cannot take it: it is locked."""
+        """Why a person who does not hold `seat` cannot take it: it is locked.
+
+        Parameters
+        ----------
+        seat : str
+            A seat of the room.
+
+        Returns
+        -------
+        str
+            The refusal in words, naming the seat's people.
+        """
         return self.access.locked_refusal(seat)
 
     def lock_seat(self, key: str, seat: str, locked: bool = True) -> None:
-        """The facilitator locks or unlocks `seat` (`Access.lock_seat`)."""
+        """The facilitator locks or unlocks `seat` (`Access.lock_seat`): nobody new takes a locked
+        seat, and its people cannot give it up; the facilitator still assigns it (`assign`).
+
+        Parameters
+        ----------
+        key : str
+            The facilitator's key.
+        seat : str
+            A seat of the room.
+        locked : bool, default True
+            Lock it (True) or unlock it (False).
+
+        Raises
+        ------
+        Refused
+            If `key` is not the facilitator's.
+        WorkshopError
+            If there is no such seat.
+        """
         self.access.lock_seat(key, seat, locked)
 
     def seat_person(self, key: str, name: str, seat: str, lock: bool = True) -> Participant:
-        """The facilitator seats a named participant (`Access.seat_person`)."""
+        """The facilitator seats a named participant (`Access.seat_person`): a new participant
+        called `name`, in `seat`; the facilitator hands them their private link.
+
+        Parameters
+        ----------
+        key : str
+            The facilitator's key.
+        name : str
+            The participant's display name.
+        seat : str
+            The seat they take.
+        lock : bool, default True
+            Lock the seat, so that nobody else takes it.
+
+        Returns
+        -------
+        Participant
+            A copy of the new participant, with their token.
+
+        Raises
+        ------
+        Refused
+            If `key` is not the facilitator's, or the room refuses a join (`join`).
+        WorkshopError
+            If the seat cannot be taken (no such seat, the session is over, held without teams),
+            or the name is empty or taken.
+        """
         return self.access.seat_person(key, name, seat, lock)
 
     def assign(self, key: str, pid: str, seat: str | None) -> None:
-        """The facilitator puts a participant in `seat`, or takes them off (`Access.assign`)."""
+        """The facilitator puts a participant in `seat`, or takes them off (`Access.assign`),
+        locked seats or not.
+
+        Parameters
+        ----------
+        key : str
+            The facilitator's key.
+        pid : str
+            The participant's id.
+        seat : str or None
+            The seat; None takes them off their seat.
+
+        Raises
+        ------
+        Refused
+            If `key` is not the facilitator's.
+        WorkshopError
+            If there is no such participant, or the seat cannot be taken.
+        """
         self.access.assign(key, pid, seat)
 
     def release(self, token: str) -> None:
-        """Give your seat back (`Access.release`)."""
+        """Give your seat back (`Access.release`): you stay in the room, watching; the seat goes to
+        the next of its team, or back to an agent. Nothing if you hold no seat.
+
+        Parameters
+        ----------
+        token : str
+            The participant's token.
+
+        Raises
+        ------
+        Refused
+            If `token` is not valid here, or the facilitator locked the seats or this seat.
+        """
         self.access.release(token)
 
     def remove(self, key: str, pid: str, ban: bool = False) -> None:
-        """The facilitator removes (and with `ban`, bars) a participant (`Access.remove`)."""
+        """The facilitator removes (and with `ban`, bars) a participant (`Access.remove`): their
+        token stops working, and their seat goes to the next of its team or back to an agent.
+
+        Parameters
+        ----------
+        key : str
+            The facilitator's key.
+        pid : str
+            The participant's id.
+        ban : bool, default False
+            Bar them too: they cannot join again from the same browser, nor under the same name.
+
+        Raises
+        ------
+        Refused
+            If `key` is not the facilitator's.
+        WorkshopError
+            If there is no such participant (or they were removed already, without `ban`).
+        """
         self.access.remove(key, pid, ban)
 
     def set_submitter(self, key: str, seat: str, pid: str) -> None:
-        """The facilitator picks who submits for a team."""
+        """The facilitator picks who submits for a team.
+
+        Parameters
+        ----------
+        key : str
+            The facilitator's key.
+        seat : str
+            The team's seat.
+        pid : str
+            The id of the participant who submits from now on.
+
+        Raises
+        ------
+        Refused
+            If `key` is not the facilitator's.
+        WorkshopError
+            If the participant is not on the seat's team.
+        """
         self.access.set_submitter(key, seat, pid)
 
     def attach(self, token: str, client: str = "") -> Callable[[], None]:
         """A browser page of this participant opened; call the result when it closes
-        (`Access.attach`)."""
+        (`Access.attach`).
+
+        Parameters
+        ----------
+        token : str
+            The participant's token.
+        client : str, default ""
+            The browser (its session id): pages of one browser are one device; "" counts as a
+            device of its own.
+
+        Returns
+        -------
+        Callable[[], None]
+            What to call when the page closes.
+
+        Raises
+        ------
+        Refused
+            If `token` is not valid here.
+        """
         return self.access.attach(token, client)
 
     # ------------------------------------------------------------------------------------------
@@ -406,25 +668,30 @@ class Room:
             return  # the model is built with the people's seats at start
         if self.phase == OVER:
             return
-        now_person = self._is_person(seat)
+        now_person = person_plays(self.model, seat)
         if (who == "person") == now_person:
             self._pending_seats.pop(seat, None)
         else:
             self._pending_seats[seat] = who
         self._call({"kind": "seats", "strategies": dict(self._pending_seats)})
 
-    def _is_person(self, seat: str) -> bool:
-        m = self.model
-        strat = (
-            m.supplier_agent.strategy if seat == m.supplier_id else m.country_agents[seat].strategy
-        )
-        return bool(strat.classifier.get("human"))
-
     # ------------------------------------------------------------------------------------------
     # Play control: the facilitator
 
     def start(self, key: str) -> None:
-        """Open round 1 with the seats claimed so far played by their people."""
+        """Open round 1 with the seats claimed so far played by their people (nothing once
+        started).
+
+        Parameters
+        ----------
+        key : str
+            The facilitator's key.
+
+        Raises
+        ------
+        Refused
+            If `key` is not the facilitator's.
+        """
         with self.lock:
             self.access.admin(key)
             self._start()
@@ -445,7 +712,20 @@ class Room:
         self._advance()
 
     def force(self, key: str) -> None:
-        """Play the open round now: an agent answers for every seat that has not decided."""
+        """Play the open round now: an agent answers for every seat that has not decided.
+
+        Parameters
+        ----------
+        key : str
+            The facilitator's key.
+
+        Raises
+        ------
+        Refused
+            If `key` is not the facilitator's.
+        WorkshopError
+            If the session has not started or is over.
+        """
         with self.lock:
             self.access.admin(key)
             self._require_running()
@@ -453,7 +733,20 @@ class Room:
 
     def play_on(self, token: str) -> None:
         """In a one-person room, the person plays the next round when there is nothing for them
-        to decide (the room shows each round's outcome until they do)."""
+        to decide (the room shows each round's outcome until they do).
+
+        Parameters
+        ----------
+        token : str
+            The person's token.
+
+        Raises
+        ------
+        Refused
+            If `token` is not valid here, or the room is not a one-person room.
+        WorkshopError
+            If the session is not running, or the round waits for the person's decision.
+        """
         with self.lock:
             p = self.access.person(token)
             if not self.solo:
@@ -464,6 +757,19 @@ class Room:
             self._play(force=True, how="played on")
 
     def pause(self, key: str) -> None:
+        """The facilitator pauses the session: the round's countdown stops, keeping the time it
+        had left, and no decision is taken until `resume` (nothing if paused already).
+
+        Parameters
+        ----------
+        key : str
+            The facilitator's key.
+
+        Raises
+        ------
+        Refused
+            If `key` is not the facilitator's.
+        """
         with self.lock:
             self.access.admin(key)
             if self.timer.paused:
@@ -473,6 +779,19 @@ class Room:
             self._touch()
 
     def resume(self, key: str) -> None:
+        """The facilitator resumes a paused session: the countdown goes on with the time it had
+        left, and a round that waits for nobody is played (nothing if not paused).
+
+        Parameters
+        ----------
+        key : str
+            The facilitator's key.
+
+        Raises
+        ------
+        Refused
+            If `key` is not the facilitator's.
+        """
         with self.lock:
             self.access.admin(key)
             if not self.timer.paused:
@@ -485,7 +804,20 @@ class Room:
     def announce(self, key: str, text: str) -> None:
         """The facilitator's message to the room, shown on every participant's page and on the
         projector until the next one ("" takes it down). Cleaned as names are (no control or
-        format characters), at most MAX_MESSAGE characters; it enters the narrative."""
+        format characters), at most MAX_MESSAGE characters; it enters the narrative.
+
+        Parameters
+        ----------
+        key : str
+            The facilitator's key.
+        text : str
+            The message; "" for none.
+
+        Raises
+        ------
+        Refused
+            If `key` is not the facilitator's.
+        """
         with self.lock:
             self.access.admin(key)
             text = clean_text(text, MAX_MESSAGE)
@@ -501,7 +833,21 @@ class Room:
     def ask_back(self, token: str) -> None:
         """A person whose seat left the bloc and is not invited back yet (cooling off) asks
         the facilitator to invite it back sooner (`invite_back`): said in the narrative, and
-        on the facilitator's page until answered. Once a round."""
+        on the facilitator's page until answered. Once a round.
+
+        Parameters
+        ----------
+        token : str
+            The person's token.
+
+        Raises
+        ------
+        Refused
+            If `token` is not valid here.
+        WorkshopError
+            If the session is not running, the person's seat is not cooling off, or it asked
+            already this round.
+        """
         with self.lock:
             p = self.access.person(token)
             self._require_running()
@@ -521,8 +867,28 @@ class Room:
         """The facilitator lets a country that left the bloc be invited again from the next
         round, rather than when its cooling-off ends: its patience (the rounds a country that
         left is not invited back, and an agent member bears a loss) becomes the rounds since it
-        left, an engine lever like any other (in the record and the narrative). The round it is
-        invited from."""
+        left, an engine lever like any other (in the record and the narrative).
+
+        Parameters
+        ----------
+        key : str
+            The facilitator's key.
+        seat : str
+            The country's id.
+
+        Returns
+        -------
+        int
+            The round it is invited from.
+
+        Raises
+        ------
+        Refused
+            If `key` is not the facilitator's.
+        WorkshopError
+            If the session is not running, the country is not cooling off, or it is invited
+            from the next round already.
+        """
         with self.lock:
             self.access.admin(key)
             self._require_running()
@@ -536,7 +902,7 @@ class Room:
             self._call({"kind": "levers", "changes": {"patience": {seat: r - int(o["left"])}}})
             self._event("invite_back", f"The facilitator invited {self.names[seat]} back to the "
                         f"table from round {r + 1}", seat)  # fmt: skip
-            self._idle = {}  # its words change
+            self.snapshots.forget_idle()  # its words change
             self._touch()
             return r + 1
 
@@ -545,7 +911,20 @@ class Room:
         in the seat they hold and the seats' locks, settings and the opening levers as they
         were (a lever changed during the practice is undone); the facilitator starts the real
         session when ready. What the practice played is kept in the record (`practice`), out of
-        the session's decisions, rounds and replay; the narrative says the room was reset."""
+        the session's decisions, rounds and replay; the narrative says the room was reset.
+
+        Parameters
+        ----------
+        key : str
+            The facilitator's key.
+
+        Raises
+        ------
+        Refused
+            If `key` is not the facilitator's.
+        WorkshopError
+            If the session has not started.
+        """
         with self.lock:
             self.access.admin(key)
             if self.phase == LOBBY:
@@ -572,7 +951,7 @@ class Room:
             self.closed = {}
             self._opening = ()
             self._engine_calls = 0
-            self._panels = {}
+            self.snapshots.forget_panels()
             self._pending_seats = {}
             self._required = frozenset()
             self.timer.reset()
@@ -592,7 +971,22 @@ class Room:
             self._touch()
 
     def extend(self, key: str, seconds: float) -> None:
-        """More time for the open round (starts a countdown if the round has none)."""
+        """More time for the open round (starts a countdown if the round has none).
+
+        Parameters
+        ----------
+        key : str
+            The facilitator's key.
+        seconds : float
+            The seconds added.
+
+        Raises
+        ------
+        Refused
+            If `key` is not the facilitator's.
+        WorkshopError
+            If the session has not started or is over.
+        """
         with self.lock:
             self.access.admin(key)
             self._require_running()
@@ -603,7 +997,23 @@ class Room:
 
     def configure(self, key: str, **changes: Any) -> None:
         """Change settings: show_decisions, timer_seconds (None or 0 for none; from the next
-        round, or now if the open round has no countdown), teams."""
+        round, or now if the open round has no countdown), teams, seats_locked.
+
+        Parameters
+        ----------
+        key : str
+            The facilitator's key.
+        **changes
+            The settings changed, by name (`Settings`): ``show_decisions`` (bool),
+            ``timer_seconds`` (float or None), ``teams`` (bool), ``seats_locked`` (bool).
+
+        Raises
+        ------
+        Refused
+            If `key` is not the facilitator's.
+        WorkshopError
+            If a setting is unknown, or the timer is not a positive number of seconds.
+        """
         with self.lock:
             self.access.admin(key)
             unknown = set(changes) - {"show_decisions", "timer_seconds", "teams", "seats_locked"}
@@ -620,7 +1030,25 @@ class Room:
             self._touch()
 
     def set_levers(self, key: str, **changes: Any) -> None:
-        """Live levers (instrument, penalty, floors, ...), from the next round."""
+        """Live levers (instrument, penalty, floors, ...), from the next round; before the start,
+        the model is built again with them.
+
+        Parameters
+        ----------
+        key : str
+            The facilitator's key.
+        **changes
+            The levers changed, by name, as `BlocModel.set_levers` takes them (not the seats'
+            strategies: seats change hands by claiming them).
+
+        Raises
+        ------
+        Refused
+            If `key` is not the facilitator's.
+        WorkshopError
+            If the engine refuses a lever, a lever names the seats' strategies, or the session
+            is over.
+        """
         with self.lock:
             self.access.admin(key)
             if self.phase == LOBBY:
@@ -658,7 +1086,28 @@ class Room:
         """A participant's decision for `seat`: refused unless they submit for that seat.
         `for_round` is the round whose proposal the person saw when deciding (pages always
         give it): a decision for a round that has closed is refused, never counted for the
-        next one. None (callers inside the server, replays' tests) means the open round."""
+        next one. None (callers inside the server, replays' tests) means the open round.
+
+        Parameters
+        ----------
+        token : str
+            The participant's token.
+        seat : str
+            The seat they decide for.
+        decision : Decision or SupplierMove
+            A country's decision, or the supplier's move.
+        for_round : int or None, default None
+            The round the decision is for; None for the open round.
+
+        Raises
+        ------
+        Refused
+            If `token` is not valid here, the participant does not hold `seat`, or another of
+            its team submits.
+        WorkshopError
+            If the round closed, the session is not running or is paused, the seat has nothing
+            to decide this round, or the decision's numbers are out of bounds.
+        """
         with self.lock:
             p = self.access.person(token)
             open_round = self.model.round + 1
@@ -683,14 +1132,14 @@ class Room:
             if self.paused:
                 raise WorkshopError("The facilitator has paused the session: wait a moment.")
             if seat not in self._required:
-                if self._is_person(seat) or seat not in self._pending_seats:
+                if person_plays(self.model, seat) or seat not in self._pending_seats:
                     raise WorkshopError(f"{self.names[seat]} has nothing to decide this round.")
                 raise WorkshopError(
                     f"An agent plays {self.names[seat]} this round; you decide from round "
                     f"{self.model.round + 2}."
                 )
             data = encode_decision(decision)
-            self._check_decision(seat, decision)
+            check_decision(self.model, self.config, decision)
             try:
                 self._call(
                     {
@@ -705,62 +1154,6 @@ class Room:
                 raise WorkshopError(str(e)) from e
             self._touch()
             self._advance()
-
-    def _check_decision(self, seat: str, d: Decision | SupplierMove) -> None:
-        """Refuse a decision whose numbers are out of bounds (MAX_FLOOR_MULTIPLE,
-        MAX_PENALTY, MAX_SIDE_OFFER), with a message for the person: a floor of 1e300 once
-        went through, the proposer agreed, and every page drew 300-digit numbers."""
-        m = self.model
-        if isinstance(d, SupplierMove):
-            if any(x not in m.minerals for x in d.minerals):
-                raise WorkshopError("Pick minerals of this scenario.")
-            if d.action in (SupplierAction.FLOOD, SupplierAction.EXPORT_CONTROLS):
-                if not d.minerals:
-                    raise WorkshopError("Pick at least one mineral.")
-                if not (finite(d.intensity) and 0 < d.intensity <= 1):
-                    raise WorkshopError("The intensity must be above 0 % and at most 100 %.")
-            if d.action is SupplierAction.SIDE_OFFER:
-                if d.target not in m.countries:
-                    raise WorkshopError("Pick the country the side offer is for.")
-                if not (finite(d.offer) and 0 < d.offer <= MAX_SIDE_OFFER):
-                    raise WorkshopError(
-                        f"The offer must be a positive amount, at most "
-                        f"${MAX_SIDE_OFFER / 1e9:,.0f}bn a year."
-                    )
-            return
-        if not (finite(d.counter_scale) and 0.5 <= d.counter_scale <= 2):
-            raise WorkshopError("A counter-proposal scales the floors by 0.5 to 2.")
-        if d.action is Action.COUNTER:
-            terms = d.terms or {}
-            self._check_terms(terms)
-            if not terms and d.counter_scale not in (0.8, 1.0, 1.25):
-                raise WorkshopError("A counter-proposal needs its terms.")
-
-    def _check_terms(self, terms: Mapping[str, Any]) -> None:
-        """A counter-proposal's terms: floors (USD per tonne, from 0 to MAX_FLOOR_MULTIPLE
-        times the mineral's reference price), penalty (0 to MAX_PENALTY, 1 = 100 %), cost
-        sharing ("consumption" or "equal")."""
-        if not isinstance(terms, Mapping) or set(terms) - {"floors", "penalty", "cost_sharing"}:
-            raise WorkshopError("A counter-proposal has floors, a penalty and cost sharing.")
-        floors = terms.get("floors") or {}
-        if not isinstance(floors, Mapping):
-            raise WorkshopError("Floors are USD per tonne, one for each mineral.")
-        for x, f in floors.items():
-            if x not in self.model.minerals:
-                raise WorkshopError("There is an unknown mineral among the floors.")
-            top = MAX_FLOOR_MULTIPLE * self.config.minerals[x].reference_price
-            if not (finite(f) and 0 <= f <= top):
-                name = self.config.minerals[x].name
-                raise WorkshopError(
-                    f"Floors are USD per tonne, from 0 to {MAX_FLOOR_MULTIPLE} times today's "
-                    f"price: at most ${top:,.0f}/t for {name}."
-                )
-        if "penalty" in terms and not (
-            finite(terms["penalty"]) and 0 <= terms["penalty"] <= MAX_PENALTY
-        ):
-            raise WorkshopError(f"The penalty must be between 0 % and {MAX_PENALTY:.0%}.")
-        if terms.get("cost_sharing") not in (None, "consumption", "equal"):
-            raise WorkshopError("Cost sharing is 'consumption' or 'equal'.")
 
     # ------------------------------------------------------------------------------------------
     # Rounds
@@ -852,11 +1245,28 @@ class Room:
                 return
 
     def solo_waits(self) -> bool:
-        """A one-person room shows each round's outcome until the person plays on."""
+        """A one-person room shows each round's outcome until the person plays on.
+
+        Returns
+        -------
+        bool
+            True in a one-person room: rounds with nothing to decide wait for `play_on`.
+        """
         return self.solo
 
     def tick(self, now: float | None = None) -> bool:
-        """Force the open round if its time is up; True if it did."""
+        """Force the open round if its time is up (the server's ticker calls this).
+
+        Parameters
+        ----------
+        now : float or None, default None
+            The clock time; None for the room's clock now.
+
+        Returns
+        -------
+        bool
+            True if it forced the round.
+        """
         with self.lock:
             if self.phase != RUNNING or self.paused or self.deadline is None:
                 return False
@@ -889,13 +1299,35 @@ class Room:
 
     def preview_counter(self, token: str, terms: Mapping[str, Any]) -> dict[str, Any]:
         """What a counter-proposal on these terms would meet, before the person sends it
-        (`BlocModel.counter_forecast`): `gain`, the seat's components (USD/yr) if it joins on
-        these terms minus staying out; `answers`, each member's expected yes or no by display
-        name; `agreed`, whether the agreement rule carries it; `rule` in words; `verdict`, all
-        of it in a sentence."""
+        (`BlocModel.counter_forecast`). Nothing in the run changes.
+
+        Parameters
+        ----------
+        token : str
+            The token of a person whose country is invited to join in the open round.
+        terms : mapping
+            The counter-proposal's terms: ``floors`` (USD per tonne, by mineral), ``penalty``
+            (1 = 100 %) and ``cost_sharing`` ("consumption" or "equal"), each optional.
+
+        Returns
+        -------
+        dict
+            ``gain``, the seat's components (USD/yr) if it joins on these terms minus staying
+            out; ``answers``, each member's expected yes or no by display name; ``agreed``,
+            whether the agreement rule carries it; ``rule`` in words; ``verdict``, all of it in
+            a sentence.
+
+        Raises
+        ------
+        Refused
+            If `token` is not valid here.
+        WorkshopError
+            If the person's seat is no country invited to join this round, or the terms are
+            out of bounds.
+        """
         with self.lock:
             seat = self._counter_seat(token)
-            self._check_terms(terms)
+            check_terms(self.model, self.config, terms)
             f = self.model.counter_forecast(seat, terms)
             answers = self._answers(f["verdicts"])
             return {
@@ -909,7 +1341,25 @@ class Room:
     def counter_choices(self, token: str) -> tuple[CounterChoice, ...]:
         """The counter-proposals an agent in the person's seat would weigh this round (its
         view's `counter_options`), each with its value to the seat, the members' expected
-        answers and its terms ready for the form."""
+        answers and its terms ready for the form.
+
+        Parameters
+        ----------
+        token : str
+            The token of a person whose country is invited to join in the open round.
+
+        Returns
+        -------
+        tuple of CounterChoice
+            The choices, in the agent's order.
+
+        Raises
+        ------
+        Refused
+            If `token` is not valid here.
+        WorkshopError
+            If the person's seat is no country invited to join this round.
+        """
         with self.lock:
             seat = self._counter_seat(token)
             m = self.model
@@ -937,7 +1387,13 @@ class Room:
     def bargaining(self) -> pd.DataFrame | None:
         """For the debrief: the bargaining space of the package tabled in the last round played
         (`negotiation.experiments.bargaining_space`, a query), computed once a round for every page
-        that shows it; None before the first round is played."""
+        that shows it.
+
+        Returns
+        -------
+        pandas.DataFrame or None
+            The bargaining space; None before the first round is played.
+        """
         with self.lock:
             m = self.model
             if m.round < 1:
@@ -949,22 +1405,52 @@ class Room:
 
     def preview_move(self, token: str, move: SupplierMove) -> dict[str, Any]:
         """For the supplier: its utility this round with this move against selling normally,
-        and each member's gain from staying in, with today's members (USD/yr)."""
+        and each member's gain from staying in, with today's members (USD/yr).
+
+        Parameters
+        ----------
+        token : str
+            The token of the person in the supplier's seat.
+        move : SupplierMove
+            The move to forecast.
+
+        Returns
+        -------
+        dict
+            The forecast (`BlocModel.move_forecast`).
+
+        Raises
+        ------
+        Refused
+            If `token` is not valid here.
+        WorkshopError
+            If the person does not hold the supplier's seat, or the move is out of bounds.
+        """
         with self.lock:
             p = self.access.person(token)
             m = self.model
             if p.seat != m.supplier_id:
                 raise WorkshopError("Only the supplier's seat forecasts moves.")
-            self._check_decision(p.seat, move)
+            check_decision(self.model, self.config, move)
             return m.move_forecast(move)
 
     # ------------------------------------------------------------------------------------------
-    # Snapshots
+    # Snapshots (`Room.snapshots`, negotiation/rooms/workshop_snapshot.py)
 
     def snapshot(self) -> RoomSnapshot:
+        """The room as the pages render it (`negotiation.rooms.workshop_live`): built under the
+        room's lock once per version (`SnapshotBuilder.build`) and shared by every page.
+
+        Returns
+        -------
+        RoomSnapshot
+            The room's snapshot, its `time_left` and `taken_at` as of now.
+        """
         with self.lock:
             if self._snap is None:
-                self._snap = self._build_snapshot()
+                self._snap = self.snapshots.build(
+                    self, self._required, self._pending_seats, self._engine_calls
+                )
             snap = self._snap
         if snap.deadline is None:
             return snap
@@ -972,248 +1458,111 @@ class Room:
         return replace(snap, time_left=max(snap.deadline - now, 0.0), taken_at=now)
 
     def _records(self) -> dict[str, pd.DataFrame]:
-        key = (self.model.round, self._engine_calls, id(self.model))
-        if self._tables is None or self._tables[0] != key:
-            m = self.model
-            self._tables = (key, {"rounds": m.rounds_df, "actors": m.actors_df,
-                                  "events": m.events_df})  # fmt: skip
-        return self._tables[1]
-
-    def _build_snapshot(self) -> RoomSnapshot:
-        m = self.model
-        sc = self.config
-        undecided = set(m.awaiting()) if self.phase == RUNNING else set()
-        prep = m.prepare_round() if self.phase == RUNNING else None
-        latest: dict[str, dict[str, Any]] = {}
-        for act in self.actions:
-            if act["kind"] == "submit" and act["round"] == m.round + 1:
-                latest[act["seat"]] = act
-        seats = []
-        members = m.members
-        for s in self.seats:
-            team = self.holders[s]
-            person = self._is_person(s) if self.phase != LOBBY else bool(team)
-            pending = self._pending_seats.get(s)
-            required = s in self._required
-            act = latest.get(s) if required else None
-            seats.append(
-                SeatState(
-                    seat=s,
-                    name=self.names[s],
-                    role="supplier" if s == m.supplier_id else "country",
-                    holders=tuple(team),
-                    holder_names=tuple(self.participants[x].name for x in team),
-                    submitter=team[0] if team else "",
-                    person=person,
-                    person_next=(pending == "person") if pending else person,
-                    required=required,
-                    decided=required and s not in undecided,
-                    decision=act["decision"] if act else None,
-                    decided_by=act["participant"] if act else "",
-                    member=s in members,
-                )
-            )
-        panels: dict[str, Panel] = {}
-        if prep is not None:
-            cache = {k: p for k, p in self._panels.items() if k[0] == prep.round}
-            for s in self._required:
-                if (prep.round, s) not in cache:
-                    cache[(prep.round, s)] = self._panel(s, prep)
-                panels[s] = cache[(prep.round, s)]
-            self._panels = cache
-        idle: dict[str, str] = {}
-        cooling: dict[str, int | None] = {}
-        if prep is not None:
-            for st in seats:
-                if st.person and not st.required and st.role == "country" and not st.member:
-                    key = (id(m), prep.round, st.seat)
-                    if key not in self._idle:
-                        self._idle = {k: x for k, x in self._idle.items() if k[:2] == key[:2]}
-                        self._idle[key] = self._idle_words(st.seat)
-                    words, outlook = self._idle[key]
-                    if words:
-                        idle[st.seat] = words
-                    if outlook["why"] == "cooling":
-                        cooling[st.seat] = outlook["next"]
-        asked = set()
-        for e in self.room_events:
-            if e.kind == "ask_back":
-                asked.add(e.seat)
-            elif e.kind == "invite_back":
-                asked.discard(e.seat)
-        tables = self._records()
-        records = (id(m), m.round, len(m.levers.log), self.phase)
-        if self._round_memo[0] != records:
-            self._round_memo = (records, {})
-        rounds_df = tables["rounds"]
-        lever_rounds = tuple(int(r) for r in rounds_df.loc[rounds_df["levers_changed"], "round"])
-        about = sc.meta.about
-        now = self.clock()
-        return RoomSnapshot(
-            version=self.version,
-            public_version=self.public_version,
-            code=self.code,
-            title=sc.meta.title,
-            scenario=self.scenario,
-            seed=self.seed,
-            solo=self.solo,
-            phase=self.phase,
-            round=m.round,
-            rounds=m.rounds,
-            paused=self.paused,
-            deadline=self.deadline,
-            time_left=self.timer.time_left(now),
-            taken_at=now,
-            settings=self.settings,
-            seats=tuple(seats),
-            panels=panels,
-            participants=tuple(replace(p) for p in self.participants.values()),
-            members=tuple(a for a in m.countries if a in members),
-            minerals=tuple(m.minerals),
-            mineral_names={x: sc.minerals[x].name for x in m.minerals},
-            names=dict(self.names),
-            supplier=m.supplier_id,
-            countries=tuple(m.countries),
-            round_days=sc.time.round_days,
-            about={
-                k: getattr(about, k, "") or ""
-                for k in ("what_is_it", "how_it_works", "things_to_notice", "things_to_try")
-            },
-            room_events=tuple(self.room_events),
-            decisions=tuple(a for a in self.actions if a["kind"] == "submit"),
-            tables=tables,
-            lever_rounds=lever_rounds,
-            closed=dict(self.closed),
-            info=self.info,
-            round_memo=self._round_memo[1],
-            locked_seats=frozenset(self.locked_seats),
-            message=self.message,
-            practices=len(self.practice),
-            idle=idle,
-            cooling=cooling,
-            asks_back=frozenset(asked & set(cooling)),
-        )
-
-    def _idle_words(self, seat: str) -> tuple[str, dict[str, Any]]:
-        """For a country seat outside the bloc that the open round does not ask: why not, the
-        round it is next invited if the members stay as they are (`BlocModel.
-        invitation_outlook`), and what joining the bloc as it stands would be worth to it in
-        this round's markets (`BlocModel.gain_from_joining`): what it is missing."""
-        m, name = self.model, self.names[seat]
-        o = m.invitation_outlook(seat)
-        r = m.round + 1
-        if any(e.kind == "invite_back" and e.seat == seat and e.round == r
-               for e in self.room_events):  # fmt: skip
-            o = {**o, "why": "back", "next": r + 1}  # its new patience acts from round r + 1
-        if not o["why"]:
-            return "", o
-        nxt = o["next"]
-        if o["why"] == "back":
-            why = f"the facilitator invited {name} back to the table"
-            when = f"{name} is invited again from round {nxt}"
-        elif o["why"] == "cooling":
-            p = o["patience"]
-            why = (
-                f"{name} left the bloc in round {o['left']}, and a country that leaves is not "
-                f"invited back for {p} round{'s' if p != 1 else ''}"
-            )
-            when = f"{name} is next invited in round {nxt}" if nxt else ""
-        elif o["why"] == "list":
-            why = f"{self.names.get(o['convener'], o['convener'])} drew up its table without {name}"
-            when = f"it draws it up again in round {nxt}, and may invite {name} then" if nxt else ""
-        else:
-            table = f" (the {o['table']} talks)" if o["table"] else ""
-            why = f"no table {name} sits at has opened yet{table}"
-            when = f"{name} is first invited in round {nxt}" if nxt else ""
-        if not when:
-            when = f"{name} is not invited again before the session ends (round {m.rounds})"
-        gain = m.gain_from_joining(seat)
-        total = sum(gain.values())
-        moved = sorted(gain.items(), key=lambda kv: abs(kv[1]), reverse=True)
-        items = ", ".join(
-            f"{COMPONENT_LABELS[c]} {money(x)}" for c, x in moved[:3] if abs(x) >= 5e5
-        )
-        worth = (
-            f"joining the bloc as it stands would be worth {money(total)} a year to {name} in "
-            f"this round's markets" + (f" ({items})" if items else "")
-        )
-        missing = (
-            f"What {name} is missing: {worth}."
-            if total > 0
-            else f"Staying out pays for now: {worth}."
-        )
-        return f"{why[:1].upper()}{why[1:]}: {when}. {missing}", o
-
-    def _panel(self, seat: str, prep: Any) -> Panel:
-        m = self.model
-        if seat == m.supplier_id:
-            return Panel(
-                seat=seat,
-                kind="supplier",
-                round=prep.round,
-                proposer="",
-                members=tuple(sorted(prep.members)),
-                floors={x: float(f) for x, f in zip(m.minerals, m.floors)},
-                instrument=m.instrument.value,
-                penalty=float(m.penalty),
-                cost_sharing=sharing_words(m.cost_sharing),
-                accept={},
-                reject={},
-                by_scale={},
-            )
-        v = prep.views[seat]
-        pkg = v.package
-        return Panel(
-            seat=seat,
-            kind="stay" if seat in prep.members else "invite",
-            round=prep.round,
-            proposer=pkg.proposer,
-            members=tuple(a for a in m.countries if a in pkg.members),
-            floors={x: float(f) for x, f in zip(m.minerals, pkg.floors)},
-            instrument=pkg.instrument.value,
-            penalty=float(pkg.penalty),
-            cost_sharing=sharing_words(m.cost_sharing),
-            accept=dict(v.outcomes.get("accept", {})),
-            reject=dict(v.outcomes.get("reject", {})),
-            by_scale={float(k): float(r.total) for k, r in sorted(v.gains.items())},
-            elapsed=int(v.elapsed),
-            deadline=v.deadline,
-            sharing_key=m.cost_sharing if isinstance(m.cost_sharing, str) else "",
-        )
+        """The model's records (`SnapshotBuilder.records`), as snapshots and the record have
+        them."""
+        return self.snapshots.records(self.model, self._engine_calls)
 
     # ------------------------------------------------------------------------------------------
     # The record and saved state (`Room.archive`, negotiation/rooms/workshop_record.py)
 
     def record(self) -> dict[str, Any]:
         """The whole session as plain data (JSON-ready): settings, people, every engine call in
-        order (decisions with seat, person and time), and each round's outcome."""
+        order (decisions with seat, person and time), and each round's outcome
+        (`Archive.record`).
+
+        Returns
+        -------
+        dict
+            The record (RECORD_FORMAT); `replay` makes the same calls on a new model.
+        """
         return self.archive.record()
 
     def export_json(self) -> str:
+        """The record (`record`) as JSON text: session.json of the exports.
+
+        Returns
+        -------
+        str
+            The record, indented.
+        """
         return self.archive.export_json()
 
     def export_csv(self, table: str) -> str:
         """One table of the record as CSV (see `spreadsheet_csv`): decisions, rounds, actors,
-        events, levers or participants."""
+        events, levers or participants.
+
+        Parameters
+        ----------
+        table : str
+            The table's name.
+
+        Returns
+        -------
+        str
+            The table as CSV, safe in a spreadsheet.
+
+        Raises
+        ------
+        KeyError
+            If the record has no such table.
+        """
         return self.archive.export_csv(table)
 
     def export_zip(self) -> bytes:
-        """Every table as CSV, with session.json (exact), in one zip file."""
+        """Every table as CSV, with session.json (exact), in one zip file.
+
+        Returns
+        -------
+        bytes
+            The zip file.
+        """
         return self.archive.export_zip()
 
     def file_stem(self) -> str:
-        """The exports' file name, without extension."""
+        """The exports' file name, without extension.
+
+        Returns
+        -------
+        str
+            ``workshop-CODE-SCENARIO-seedN``, letters, digits, - and _ only.
+        """
         return self.archive.file_stem()
 
     def state(self) -> dict[str, Any]:
         """Everything needed to bring the room back after a restart (`from_state`), secrets
-        included (`Archive.state`)."""
+        included (`Archive.state`).
+
+        Returns
+        -------
+        dict
+            Plain data (STATE_FORMAT): the record and what it leaves out (tokens, the
+            facilitator key, teams, the open round's pending seats). Keep it from anyone but
+            the server's operator.
+        """
         return self.archive.state()
 
     @classmethod
     def from_state(cls, data: Mapping[str, Any], clock: Callable[[], float] = time.time) -> Room:
         """The room saved in `data` (`state`), replayed to where it was
-        (`negotiation.rooms.workshop_record.from_state`); WorkshopError if it cannot be."""
+        (`negotiation.rooms.workshop_record.from_state`).
+
+        Parameters
+        ----------
+        data : mapping
+            A room's saved state (`state`).
+        clock : Callable[[], float], default time.time
+            The room's clock.
+
+        Returns
+        -------
+        Room
+            The room, with the same code, key, links, seats, round and decisions.
+
+        Raises
+        ------
+        WorkshopError
+            If `data` is not a saved room, or does not replay to itself.
+        """
         return from_state(cls, data, clock)
 
 
@@ -1259,7 +1608,13 @@ class Workshop:
         self._save_lock = threading.Lock()
 
     def scenario_choices(self) -> list[str]:
-        """The scenario names a page may ask for: the built-in ones and the operator's."""
+        """The scenario names a page may ask for: the built-in ones and the operator's.
+
+        Returns
+        -------
+        list of str
+            The names, the built-in ones first.
+        """
         names = scenario_names()
         if self.operator_scenario and self.operator_scenario not in names:
             names.append(self.operator_scenario)
@@ -1267,7 +1622,23 @@ class Workshop:
 
     def scenario(self, name: str) -> Scenario:
         """The scenario called `name`, if it is one of `scenario_choices()`. The refusal says
-        nothing of `name` beyond that: it never touches the file system for it."""
+        nothing of `name` beyond that: it never touches the file system for it.
+
+        Parameters
+        ----------
+        name : str
+            The scenario's name, as a page gives it.
+
+        Returns
+        -------
+        Scenario
+            The scenario, loaded.
+
+        Raises
+        ------
+        WorkshopError
+            If `name` is not one of `scenario_choices()`.
+        """
         if not isinstance(name, str) or name not in self.scenario_choices():
             raise WorkshopError(
                 "There is no such scenario on this server: pick one of "
@@ -1289,7 +1660,38 @@ class Workshop:
         code_length: int = CODE_LENGTH,
     ) -> Room:
         """A new room on `scenario`: a Scenario (the caller's own, trusted), or the name of one of
-        `scenario_choices()` (refused otherwise, see `scenario`)."""
+        `scenario_choices()` (refused otherwise, see `scenario`).
+
+        Parameters
+        ----------
+        scenario : str or Scenario, default DEFAULT_SCENARIO
+            The scenario, or its name.
+        seed : int or None, default None
+            The run's seed; None for the scenario's (else 0).
+        rounds : int or None, default None
+            The rounds to play; None for the scenario's.
+        settings : Settings or None, default None
+            The facilitator's settings; None for the defaults.
+        levers : mapping or None, default None
+            The opening levers, by name (`BlocModel`'s).
+        solo : bool, default False
+            A one-person room (`solo`).
+        clock : Callable[[], float], default time.time
+            The room's clock.
+        code_length : int, default CODE_LENGTH
+            The join code's length.
+
+        Returns
+        -------
+        Room
+            The room, in the lobby, with a new join code.
+
+        Raises
+        ------
+        WorkshopError
+            If `rounds` is below 1, the seed is negative, the scenario is not one of
+            `scenario_choices()`, or the server has too many rooms of the kind open.
+        """
         if rounds is not None and int(rounds) < 1:
             raise WorkshopError(f"rounds must be at least 1 (got {rounds})")
         if not isinstance(scenario, Scenario):
@@ -1323,7 +1725,18 @@ class Workshop:
 
     def check_secret(self, secret: str) -> bool:
         """Whether `secret` is the facilitator secret (compared in constant time; never true
-        while the server has none)."""
+        while the server has none).
+
+        Parameters
+        ----------
+        secret : str
+            What the facilitator typed.
+
+        Returns
+        -------
+        bool
+            True if it is the server's facilitator secret.
+        """
         if not (self.facilitator_secret and isinstance(secret, str)):
             return False
         return secrets.compare_digest(secret.encode(), self.facilitator_secret.encode())
@@ -1334,7 +1747,31 @@ class Workshop:
     ) -> Room:  # fmt: skip
         """A room a facilitator opens from a page: only with the server's facilitator secret.
         `client` is the browser asking (its session id): it may get the secret wrong
-        SECRET_TRIES_PER_BROWSER times per SECRET_WINDOW seconds. `options` are `create`'s."""
+        SECRET_TRIES_PER_BROWSER times per SECRET_WINDOW seconds.
+
+        Parameters
+        ----------
+        secret : str
+            The facilitator secret, as typed.
+        scenario : str or Scenario, default DEFAULT_SCENARIO
+            The scenario, or its name (`create`).
+        client : str, default ""
+            The browser asking (its session id).
+        **options
+            `create`'s other arguments.
+
+        Returns
+        -------
+        Room
+            The new room.
+
+        Raises
+        ------
+        Refused
+            If the secret is wrong, or this browser got it wrong too often lately.
+        WorkshopError
+            If `create` refuses the room.
+        """
         self.check_facilitator(secret, client)
         return self.create(scenario, **options)
 
@@ -1342,14 +1779,50 @@ class Workshop:
         self, secret: str, read: Callable[[int], bytes], *, client: str = "", **options: Any
     ) -> Room:
         """A room on a scenario file the facilitator uploads: the secret is checked before a
-        byte is read (`read(n)` reads at most n bytes of the file), then the file (see
-        `scenario_from_upload`)."""
+        byte is read, then the file (see `scenario_from_upload`).
+
+        Parameters
+        ----------
+        secret : str
+            The facilitator secret, as typed.
+        read : Callable[[int], bytes]
+            Reads the uploaded file: ``read(n)`` reads at most n bytes.
+        client : str, default ""
+            The browser asking (its session id).
+        **options
+            `create`'s other arguments.
+
+        Returns
+        -------
+        Room
+            The new room, on the uploaded scenario.
+
+        Raises
+        ------
+        Refused
+            If the secret is wrong, or this browser got it wrong too often lately.
+        WorkshopError
+            If the file is too large or not a valid scenario, or `create` refuses the room.
+        """
         self.check_facilitator(secret, client)
         return self.create(scenario_from_upload(read(MAX_UPLOAD_BYTES + 1)), **options)
 
     def check_facilitator(self, secret: str, client: str = "") -> None:
         """Refuse unless `secret` is the facilitator secret; `client` (the browser) may get
-        it wrong SECRET_TRIES_PER_BROWSER times per SECRET_WINDOW seconds."""
+        it wrong SECRET_TRIES_PER_BROWSER times per SECRET_WINDOW seconds.
+
+        Parameters
+        ----------
+        secret : str
+            The facilitator secret, as typed.
+        client : str, default ""
+            The browser asking (its session id).
+
+        Raises
+        ------
+        Refused
+            If the secret is wrong, or this browser got it wrong too often lately.
+        """
         if self._secret_tries.blocked(client):
             raise Refused("Too many wrong secrets from this browser: wait a minute.")
         if not self.check_secret(secret):
@@ -1360,6 +1833,23 @@ class Workshop:
             )
 
     def get(self, code: str) -> Room:
+        """The room with join code `code`, as a person typed it (`normalize_code`).
+
+        Parameters
+        ----------
+        code : str
+            The join code.
+
+        Returns
+        -------
+        Room
+            The room.
+
+        Raises
+        ------
+        RoomNotFound
+            If no room of this server has the code.
+        """
         room = self.rooms.get(normalize_code(code or ""))
         if room is None:
             raise RoomNotFound(f"No room has the code {code!r}: check it with your facilitator.")
@@ -1368,7 +1858,25 @@ class Workshop:
     def lookup(self, code: str | None, client: str = "") -> Room | None:
         """The room a page names by code (`find`), for a browser (`client`): one that has
         tried CODE_MISSES_PER_BROWSER codes matching no room in CODE_MISS_WINDOW seconds is
-        refused any room until the window has passed, so that codes cannot be guessed."""
+        refused any room until the window has passed, so that codes cannot be guessed.
+
+        Parameters
+        ----------
+        code : str or None
+            The join code, as the page has it.
+        client : str, default ""
+            The browser asking (its session id).
+
+        Returns
+        -------
+        Room or None
+            The room; None if no room has the code.
+
+        Raises
+        ------
+        Refused
+            If this browser tried too many wrong codes lately.
+        """
         if self._code_misses.blocked(client):
             raise Refused("Too many wrong room codes from this browser: wait a few minutes.")
         room = self.find(code)
@@ -1377,6 +1885,18 @@ class Workshop:
         return room
 
     def find(self, code: str | None) -> Room | None:
+        """The room with join code `code` (`get`), or None.
+
+        Parameters
+        ----------
+        code : str or None
+            The join code.
+
+        Returns
+        -------
+        Room or None
+            The room; None if no room has the code.
+        """
         try:
             return self.get(code or "")
         except RoomNotFound:
@@ -1388,7 +1908,35 @@ class Workshop:
     ) -> tuple[Room, Participant]:  # fmt: skip
         """A one-person room: one seat for the person, agents elsewhere, started at once.
         Anyone may open one (no secret), so a browser (`client`, its session id) opens at
-        most SOLO_ROOMS_PER_BROWSER per SOLO_WINDOW seconds, and they have their own cap."""
+        most SOLO_ROOMS_PER_BROWSER per SOLO_WINDOW seconds, and they have their own cap.
+
+        Parameters
+        ----------
+        scenario : str or Scenario
+            The scenario, or its name (`create`).
+        seat : str
+            The person's seat.
+        name : str, default "You"
+            The person's display name.
+        seed : int or None, default None
+            The run's seed (`create`).
+        rounds : int or None, default None
+            The rounds to play (`create`).
+        client : str, default ""
+            The browser asking (its session id).
+
+        Returns
+        -------
+        tuple of (Room, Participant)
+            The room, started, and a copy of its person, with their token.
+
+        Raises
+        ------
+        Refused
+            If this browser opened too many rooms lately.
+        WorkshopError
+            If `create` refuses the room, or the seat cannot be taken.
+        """
         if not self._solo_opens.allow(client):
             raise Refused("This browser has opened many rooms lately: wait a few minutes.")
         room = self.create(scenario, seed=seed, rounds=rounds, solo=True)
@@ -1440,7 +1988,18 @@ class Workshop:
     # Saved rooms (a restart of the server)
 
     def state_path(self, code: str) -> Path:
-        """The file a room's state is saved to."""
+        """The file a room's state is saved to (the Workshop must have a state directory).
+
+        Parameters
+        ----------
+        code : str
+            The room's join code.
+
+        Returns
+        -------
+        pathlib.Path
+            ``room-CODE.json`` in the state directory.
+        """
         assert self.state_dir is not None
         return self.state_dir / f"room-{code}.json"
 
@@ -1448,8 +2007,24 @@ class Workshop:
         """Write the room's state (`Room.state`) to `state_path`, atomically (a temporary file
         in the same directory, renamed over the old one: a crash leaves the old state or the
         new, never half of one), readable and writable by the owner only (0600: it holds the
-        room's tokens). None if the Workshop has no state directory, or the room is not (or
-        no longer) one of its rooms."""
+        room's tokens).
+
+        Parameters
+        ----------
+        room : Room
+            One of this Workshop's rooms.
+
+        Returns
+        -------
+        pathlib.Path or None
+            The file written; None if the Workshop has no state directory, or the room is not
+            (or no longer) one of its rooms.
+
+        Raises
+        ------
+        OSError
+            If the file cannot be written.
+        """
         if self.state_dir is None:
             return None
         with self._save_lock:
@@ -1468,8 +2043,13 @@ class Workshop:
         """Save every room that changed since it was last saved (the timer thread calls this
         every `tick_seconds`, so a room is saved within a fraction of a second of each
         decision, round, seat or setting change). A room that cannot be saved is said on the
-        console and tried again at the next change; the others are saved all the same. The
-        codes saved."""
+        console and tried again at the next change; the others are saved all the same.
+
+        Returns
+        -------
+        list of str
+            The codes of the rooms saved.
+        """
         if self.state_dir is None:
             return []
         done = []
@@ -1493,16 +2073,32 @@ class Workshop:
                     self.state_path(code).unlink(missing_ok=True)
 
     def saved_files(self) -> list[Path]:
-        """The files of the state directory that `resume` reads (`*.json`)."""
+        """The files of the state directory that `resume` reads (`*.json`).
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files, sorted; none without a state directory.
+        """
         if self.state_dir is None or not self.state_dir.is_dir():
             return []
         return sorted(p for p in self.state_dir.glob("*.json") if not p.name.startswith("."))
 
     def resume(self, clock: Callable[[], float] = time.time) -> tuple[list[Room], list[str]]:
-        """Bring back every room saved in the state directory (`Room.from_state`): the rooms,
-        and a message for each file refused (damaged, not a saved room, another room's code
-        already open here), naming the file; a refused file is left as it is and the other
-        rooms come back all the same."""
+        """Bring back every room saved in the state directory (`Room.from_state`); a refused
+        file is left as it is and the other rooms come back all the same.
+
+        Parameters
+        ----------
+        clock : Callable[[], float], default time.time
+            The rooms' clock.
+
+        Returns
+        -------
+        tuple of (list of Room, list of str)
+            The rooms brought back, and a message for each file refused (damaged, not a saved
+            room, another room's code already open here), naming the file.
+        """
         rooms: list[Room] = []
         problems: list[str] = []
         for path in self.saved_files():
@@ -1535,6 +2131,7 @@ class Workshop:
         return rooms, problems
 
     def close(self) -> None:
+        """Stop the server's ticker (its thread ends within a tick); the rooms stay."""
         self._stop.set()
 
 

@@ -1,7 +1,7 @@
 """What every part of a workshop room shares: its limits and words, its errors, rate limits,
-join codes, cleaned names and text, decisions as plain data, the engine's build and calls for a
-room, the people (`Participant`), the facilitator's `Settings` and the room's own events
-(`RoomEvent`, `story_key`).
+join codes, cleaned names and text, decisions as plain data and their bounds (`check_decision`),
+the engine's build and calls for a room, the people (`Participant`), the facilitator's
+`Settings` and the room's own events (`RoomEvent`, `story_key`).
 
 The parts of a room import from here, not from `negotiation.rooms.workshop` (the home of `Room` and
 `Workshop`, which re-exports these names for the pages and the tests; the seats and the record
@@ -351,12 +351,123 @@ def describe_decision(
     return "counter-propose: " + "; ".join(parts)
 
 
+def check_decision(model: BlocModel, sc: Scenario, d: Decision | SupplierMove) -> None:
+    """Refuse a decision whose numbers are out of bounds (MAX_FLOOR_MULTIPLE, MAX_PENALTY,
+    MAX_SIDE_OFFER), with a message for the person: a floor of 1e300 once went through, the
+    proposer agreed, and every page drew 300-digit numbers.
+
+    Parameters
+    ----------
+    model : BlocModel
+        The room's model (its minerals and countries).
+    sc : Scenario
+        The room's scenario (its minerals' reference prices and names).
+    d : Decision or SupplierMove
+        A country's decision, or the supplier's move.
+
+    Raises
+    ------
+    WorkshopError
+        If a number is out of bounds or a name is not the scenario's, saying which.
+    """
+    m = model
+    if isinstance(d, SupplierMove):
+        if any(x not in m.minerals for x in d.minerals):
+            raise WorkshopError("Pick minerals of this scenario.")
+        if d.action in (SupplierAction.FLOOD, SupplierAction.EXPORT_CONTROLS):
+            if not d.minerals:
+                raise WorkshopError("Pick at least one mineral.")
+            if not (finite(d.intensity) and 0 < d.intensity <= 1):
+                raise WorkshopError("The intensity must be above 0 % and at most 100 %.")
+        if d.action is SupplierAction.SIDE_OFFER:
+            if d.target not in m.countries:
+                raise WorkshopError("Pick the country the side offer is for.")
+            if not (finite(d.offer) and 0 < d.offer <= MAX_SIDE_OFFER):
+                raise WorkshopError(
+                    f"The offer must be a positive amount, at most "
+                    f"${MAX_SIDE_OFFER / 1e9:,.0f}bn a year."
+                )
+        return
+    if not (finite(d.counter_scale) and 0.5 <= d.counter_scale <= 2):
+        raise WorkshopError("A counter-proposal scales the floors by 0.5 to 2.")
+    if d.action is Action.COUNTER:
+        terms = d.terms or {}
+        check_terms(model, sc, terms)
+        if not terms and d.counter_scale not in (0.8, 1.0, 1.25):
+            raise WorkshopError("A counter-proposal needs its terms.")
+
+
+def check_terms(model: BlocModel, sc: Scenario, terms: Mapping[str, Any]) -> None:
+    """Refuse a counter-proposal's terms out of bounds: floors (USD per tonne, from 0 to
+    MAX_FLOOR_MULTIPLE times the mineral's reference price), penalty (0 to MAX_PENALTY,
+    1 = 100 %), cost sharing ("consumption" or "equal").
+
+    Parameters
+    ----------
+    model : BlocModel
+        The room's model (its minerals).
+    sc : Scenario
+        The room's scenario (its minerals' reference prices and names).
+    terms : mapping
+        ``floors`` (by mineral), ``penalty`` and ``cost_sharing``, each optional.
+
+    Raises
+    ------
+    WorkshopError
+        If the terms hold anything else, or a term is out of bounds, saying which.
+    """
+    if not isinstance(terms, Mapping) or set(terms) - {"floors", "penalty", "cost_sharing"}:
+        raise WorkshopError("A counter-proposal has floors, a penalty and cost sharing.")
+    floors = terms.get("floors") or {}
+    if not isinstance(floors, Mapping):
+        raise WorkshopError("Floors are USD per tonne, one for each mineral.")
+    for x, f in floors.items():
+        if x not in model.minerals:
+            raise WorkshopError("There is an unknown mineral among the floors.")
+        top = MAX_FLOOR_MULTIPLE * sc.minerals[x].reference_price
+        if not (finite(f) and 0 <= f <= top):
+            name = sc.minerals[x].name
+            raise WorkshopError(
+                f"Floors are USD per tonne, from 0 to {MAX_FLOOR_MULTIPLE} times today's "
+                f"price: at most ${top:,.0f}/t for {name}."
+            )
+    if "penalty" in terms and not (
+        finite(terms["penalty"]) and 0 <= terms["penalty"] <= MAX_PENALTY
+    ):
+        raise WorkshopError(f"The penalty must be between 0 % and {MAX_PENALTY:.0%}.")
+    if terms.get("cost_sharing") not in (None, "consumption", "equal"):
+        raise WorkshopError("Cost sharing is 'consumption' or 'equal'.")
+
+
 # ----------------------------------------------------------------------------------------------
 # Engine calls: one code path for the live room and for replays
 
 
 def person_strategy(role: str) -> str:
     return PERSON[role]
+
+
+def person_plays(model: BlocModel, seat: str) -> bool:
+    """Whether a person plays `seat` in the model as it stands (its strategy is a person's).
+
+    Parameters
+    ----------
+    model : BlocModel
+        The room's model.
+    seat : str
+        A country's id or the supplier's.
+
+    Returns
+    -------
+    bool
+        True if the seat's strategy is classed ``human`` (`PERSON`).
+    """
+    strat = (
+        model.supplier_agent.strategy
+        if seat == model.supplier_id
+        else model.country_agents[seat].strategy
+    )
+    return bool(strat.classifier.get("human"))
 
 
 def agent_strategies(model: BlocModel, sc: Scenario) -> dict[str, Strategy]:

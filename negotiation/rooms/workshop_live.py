@@ -9,8 +9,8 @@ What holds the lock:
 - A room has one lock, `Room.lock` (a re-entrant lock, `Versions.lock`), and every piece of
   the room's state is read and written under it: every public method of `Room` takes it for
   its whole work (seats, decisions, rounds, the timer, the record, the saved state), and its
-  collaborators (`Room.access`, `Room.timer`, `Room.archive`) are only ever called with it
-  held. `Workshop.save` takes it to read `Room.changes` and `Room.state()` together.
+  collaborators (`Room.access`, `Room.timer`, `Room.archive`, `Room.snapshots`) are only ever
+  called with it held. `Workshop.save` takes it to read `Room.changes` and `Room.state()` together.
 - Nothing else is taken while the room's lock is held, and the lock is never held while a
   page renders: pages render from snapshots, not from the room.
 
@@ -28,9 +28,10 @@ When versions bump and pages are woken:
 
 What a page may rely on:
 
-- `Room.snapshot()` is a `RoomSnapshot`, immutable, built under the lock once per version and
-  shared by every page (only `time_left` and `taken_at` are fresh in each copy); its
-  `version` and `public_version` are the room's when it was built.
+- `Room.snapshot()` is a `RoomSnapshot`, immutable, built under the lock once per version
+  (`SnapshotBuilder.build`, `negotiation.rooms.workshop_snapshot`) and shared by every page (only
+  `time_left` and `taken_at` are fresh in each copy); its `version` and `public_version` are
+  the room's when it was built.
 - `Room.wait(version, timeout, public)` returns the snapshot as soon as the room's version
   (`public`: its public version) differs from `version`, or after `timeout` seconds with the
   snapshot as it is: a page compares the versions to tell which. It never misses a change:

@@ -4,28 +4,44 @@ changes in a room (`RoomInfo`) and the counter-proposals a person may pick (`Cou
 
 Snapshots are immutable: a page renders from one, never from the room (see
 `negotiation.rooms.workshop_live` for when a page gets a new one).
+
+And how they are built (issue 17): `SnapshotBuilder`, a part of a room (`Room.snapshots`), makes
+a snapshot from what the room holds (`RoomState`, under the room's lock, once per version) and
+keeps what does not change within a round: the engine's records, the deciding seats' panels
+(`panel`) and the idle seats' words (`idle_words`). It knows the room only as `RoomState` says:
+this module imports nothing of `negotiation.rooms.workshop`.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
 from negotiation.rooms.workshop_common import (
+    LOBBY,
     OVER,
     ROSTER_EVENTS,
+    RUNNING,
     Participant,
     RoomEvent,
     Settings,
+    person_plays,
+    sharing_words,
     story_key,
     told_lever,
 )
 from negotiation.rules.protocol import RULE_WORDS
+from negotiation.rules.types import COMPONENT_LABELS, money
+
+if TYPE_CHECKING:
+    from negotiation.engine.model import BlocModel
+    from negotiation.engine.scenario import Scenario
+    from negotiation.rooms.workshop_clock import RoundTimer
 
 
 @dataclass(frozen=True)
@@ -174,7 +190,7 @@ class RoomSnapshot:
     practices: int = 0
     #: for a country seat a person plays that is outside the bloc with nothing to decide in
     #: the open round: why, when it is next invited, and what joining would be worth to it now
-    #: (`Room._idle_words`)
+    #: (`idle_words`)
     idle: Mapping[str, str] = field(default_factory=dict)
     #: of those, the seats kept out because they left the bloc (cooling off): seat -> the round
     #: they are next invited (None: not before the end); the facilitator may invite them back
@@ -277,3 +293,416 @@ class RoomSnapshot:
 
 
 # ----------------------------------------------------------------------------------------------
+# Building snapshots
+
+
+class RoomState(Protocol):
+    """What `SnapshotBuilder.build` reads of a room (`negotiation.rooms.workshop.Room`): its public
+    state, read under its lock. The room passes what it keeps private as arguments."""
+
+    code: str
+    config: Scenario
+    scenario: str
+    seed: int
+    solo: bool
+    phase: str
+    model: BlocModel
+    seats: tuple[str, ...]
+    names: dict[str, str]
+    info: RoomInfo
+    settings: Settings
+    actions: list[dict[str, Any]]
+    room_events: list[RoomEvent]
+    closed: dict[int, str]
+    message: str
+    practice: list[dict[str, Any]]
+    timer: RoundTimer
+    clock: Callable[[], float]
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def public_version(self) -> int: ...
+
+    @property
+    def participants(self) -> dict[str, Participant]: ...
+
+    @property
+    def holders(self) -> dict[str, list[str]]: ...
+
+    @property
+    def locked_seats(self) -> set[str]: ...
+
+    @property
+    def paused(self) -> bool: ...
+
+    @property
+    def deadline(self) -> float | None: ...
+
+
+class SnapshotBuilder:
+    """Builds a room's snapshots (`build`) and keeps, from one version to the next, what does
+    not change within a round: the engine's records (`records`), the deciding seats' panels,
+    the idle seats' words and the memo of what pages derive from the records
+    (`RoomSnapshot.round_memo`).
+
+    A part of a `Room` (`Room.snapshots`): `Room.snapshot` calls `build` under the room's lock,
+    once per version (`negotiation.rooms.workshop_live`), and the room tells it when what it keeps
+    goes stale (`forget_panels`, `forget_idle`). It reads the room (`RoomState`) and changes
+    nothing in it.
+    """
+
+    def __init__(self) -> None:
+        #: the open round's panels, by (round, seat)
+        self.panels: dict[tuple[int, str], Panel] = {}
+        #: (model, round, seat) -> `idle_words`
+        self.idle: dict[tuple[int, int, str], tuple[str, dict[str, Any]]] = {}
+        #: ((round, engine calls, model), the model's records)
+        self.tables: tuple[tuple[int, int, int], dict[str, pd.DataFrame]] | None = None
+        #: (the records' key, `RoomSnapshot.round_memo`)
+        self.round_memo: tuple[Any, dict] = (None, {})
+
+    def forget_panels(self) -> None:
+        """Drop the panels kept (the model was rebuilt: its rounds start again)."""
+        self.panels = {}
+
+    def forget_idle(self) -> None:
+        """Drop the idle seats' words kept (a seat's outlook changed within the round)."""
+        self.idle = {}
+
+    def records(self, model: BlocModel, engine_calls: int) -> dict[str, pd.DataFrame]:
+        """The model's records (rounds, actors, events), made once for each state of the run.
+
+        Parameters
+        ----------
+        model : BlocModel
+            The room's model.
+        engine_calls : int
+            The engine calls the room has made on it so far: the records change only with a
+            call (a round played, a lever, a decision).
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            ``rounds``, ``actors`` and ``events``, the same objects until the run moves.
+        """
+        key = (model.round, engine_calls, id(model))
+        if self.tables is None or self.tables[0] != key:
+            self.tables = (key, {"rounds": model.rounds_df, "actors": model.actors_df,
+                                 "events": model.events_df})  # fmt: skip
+        return self.tables[1]
+
+    def build(
+        self,
+        room: RoomState,
+        required: frozenset[str],
+        pending: Mapping[str, str],
+        engine_calls: int,
+    ) -> RoomSnapshot:
+        """The room as it is now, for the pages (call it with the room's lock held).
+
+        Parameters
+        ----------
+        room : RoomState
+            The room (`negotiation.rooms.workshop.Room`).
+        required : frozenset of str
+            The seats a person must decide for in the open round.
+        pending : mapping of str to str
+            Seats changing hands from the next round: seat -> "person" or "agent".
+        engine_calls : int
+            The engine calls the room has made on its model (`records`).
+
+        Returns
+        -------
+        RoomSnapshot
+            The room at this moment, with its `time_left` as of now.
+        """
+        m = room.model
+        sc = room.config
+        running = room.phase == RUNNING
+        undecided = set(m.awaiting()) if running else set()
+        prep = m.prepare_round() if running else None
+        seats = seat_states(room, required, pending, undecided)
+        panels = self._panels(m, prep, required)
+        idle: dict[str, str] = {}
+        cooling: dict[str, int | None] = {}
+        if prep is not None:
+            for st in seats:
+                if st.person and not st.required and st.role == "country" and not st.member:
+                    words, outlook = self._idle_words(room, prep.round, st.seat)
+                    if words:
+                        idle[st.seat] = words
+                    if outlook["why"] == "cooling":
+                        cooling[st.seat] = outlook["next"]
+        tables = self.records(m, engine_calls)
+        records = (id(m), m.round, len(m.levers.log), room.phase)
+        if self.round_memo[0] != records:
+            self.round_memo = (records, {})
+        rounds_df = tables["rounds"]
+        lever_rounds = tuple(int(r) for r in rounds_df.loc[rounds_df["levers_changed"], "round"])
+        about = sc.meta.about
+        members = m.members
+        now = room.clock()
+        return RoomSnapshot(
+            version=room.version,
+            public_version=room.public_version,
+            code=room.code,
+            title=sc.meta.title,
+            scenario=room.scenario,
+            seed=room.seed,
+            solo=room.solo,
+            phase=room.phase,
+            round=m.round,
+            rounds=m.rounds,
+            paused=room.paused,
+            deadline=room.deadline,
+            time_left=room.timer.time_left(now),
+            taken_at=now,
+            settings=room.settings,
+            seats=seats,
+            panels=panels,
+            participants=tuple(replace(p) for p in room.participants.values()),
+            members=tuple(a for a in m.countries if a in members),
+            minerals=tuple(m.minerals),
+            mineral_names={x: sc.minerals[x].name for x in m.minerals},
+            names=dict(room.names),
+            supplier=m.supplier_id,
+            countries=tuple(m.countries),
+            round_days=sc.time.round_days,
+            about={
+                k: getattr(about, k, "") or ""
+                for k in ("what_is_it", "how_it_works", "things_to_notice", "things_to_try")
+            },
+            room_events=tuple(room.room_events),
+            decisions=tuple(a for a in room.actions if a["kind"] == "submit"),
+            tables=tables,
+            lever_rounds=lever_rounds,
+            closed=dict(room.closed),
+            info=room.info,
+            round_memo=self.round_memo[1],
+            locked_seats=frozenset(room.locked_seats),
+            message=room.message,
+            practices=len(room.practice),
+            idle=idle,
+            cooling=cooling,
+            asks_back=frozenset(asking_back(room.room_events) & set(cooling)),
+        )
+
+    def _panels(self, m: BlocModel, prep: Any, required: frozenset[str]) -> dict[str, Panel]:
+        """The panels of the seats that must decide in the open round, each made once a round."""
+        panels: dict[str, Panel] = {}
+        if prep is not None:
+            cache = {k: p for k, p in self.panels.items() if k[0] == prep.round}
+            for s in required:
+                if (prep.round, s) not in cache:
+                    cache[(prep.round, s)] = panel(m, s, prep)
+                panels[s] = cache[(prep.round, s)]
+            self.panels = cache
+        return panels
+
+    def _idle_words(self, room: RoomState, r: int, seat: str) -> tuple[str, dict[str, Any]]:
+        """`idle_words`, made once a round (and again when the room forgets them)."""
+        key = (id(room.model), r, seat)
+        if key not in self.idle:
+            self.idle = {k: x for k, x in self.idle.items() if k[:2] == key[:2]}
+            self.idle[key] = idle_words(room.model, room.names, room.room_events, seat)
+        return self.idle[key]
+
+
+def seat_states(
+    room: RoomState, required: frozenset[str], pending: Mapping[str, str], undecided: set[str]
+) -> tuple[SeatState, ...]:
+    """Every seat of the room as the pages show it, in the room's order.
+
+    Parameters
+    ----------
+    room : RoomState
+        The room (`negotiation.rooms.workshop.Room`).
+    required : frozenset of str
+        The seats a person must decide for in the open round.
+    pending : mapping of str to str
+        Seats changing hands from the next round: seat -> "person" or "agent".
+    undecided : set of str
+        The seats the open round still waits for (`BlocModel.awaiting`).
+
+    Returns
+    -------
+    tuple of SeatState
+        One per seat: who holds it, who plays it, whether it must decide and has, its latest
+        decision this round.
+    """
+    m = room.model
+    latest: dict[str, dict[str, Any]] = {}
+    for act in room.actions:
+        if act["kind"] == "submit" and act["round"] == m.round + 1:
+            latest[act["seat"]] = act
+    seats = []
+    members = m.members
+    for s in room.seats:
+        team = room.holders[s]
+        person = person_plays(m, s) if room.phase != LOBBY else bool(team)
+        how = pending.get(s)
+        must = s in required
+        act = latest.get(s) if must else None
+        seats.append(
+            SeatState(
+                seat=s,
+                name=room.names[s],
+                role="supplier" if s == m.supplier_id else "country",
+                holders=tuple(team),
+                holder_names=tuple(room.participants[x].name for x in team),
+                submitter=team[0] if team else "",
+                person=person,
+                person_next=(how == "person") if how else person,
+                required=must,
+                decided=must and s not in undecided,
+                decision=act["decision"] if act else None,
+                decided_by=act["participant"] if act else "",
+                member=s in members,
+            )
+        )
+    return tuple(seats)
+
+
+def asking_back(room_events: Iterable[RoomEvent]) -> set[str]:
+    """The seats whose people asked to be invited back and were not invited back since.
+
+    Parameters
+    ----------
+    room_events : iterable of RoomEvent
+        The room's events, oldest first.
+
+    Returns
+    -------
+    set of str
+        The seats.
+    """
+    asked = set()
+    for e in room_events:
+        if e.kind == "ask_back":
+            asked.add(e.seat)
+        elif e.kind == "invite_back":
+            asked.discard(e.seat)
+    return asked
+
+
+def idle_words(
+    m: BlocModel, names: Mapping[str, str], room_events: Iterable[RoomEvent], seat: str
+) -> tuple[str, dict[str, Any]]:
+    """For a country seat outside the bloc that the open round does not ask: why not, the
+    round it is next invited if the members stay as they are (`BlocModel.invitation_outlook`),
+    and what joining the bloc as it stands would be worth to it in this round's markets
+    (`BlocModel.gain_from_joining`): what it is missing.
+
+    Parameters
+    ----------
+    m : BlocModel
+        The room's model.
+    names : mapping of str to str
+        Display names by seat.
+    room_events : iterable of RoomEvent
+        The room's events (the facilitator's invitations back this round count).
+    seat : str
+        The country's id.
+
+    Returns
+    -------
+    tuple of (str, dict)
+        The words ("" when the seat is not kept out) and the outlook they were made from
+        (``why``, ``next``, ...: `BlocModel.invitation_outlook`).
+    """
+    name = names[seat]
+    o = m.invitation_outlook(seat)
+    r = m.round + 1
+    if any(e.kind == "invite_back" and e.seat == seat and e.round == r
+           for e in room_events):  # fmt: skip
+        o = {**o, "why": "back", "next": r + 1}  # its new patience acts from round r + 1
+    if not o["why"]:
+        return "", o
+    nxt = o["next"]
+    if o["why"] == "back":
+        why = f"the facilitator invited {name} back to the table"
+        when = f"{name} is invited again from round {nxt}"
+    elif o["why"] == "cooling":
+        p = o["patience"]
+        why = (
+            f"{name} left the bloc in round {o['left']}, and a country that leaves is not "
+            f"invited back for {p} round{'s' if p != 1 else ''}"
+        )
+        when = f"{name} is next invited in round {nxt}" if nxt else ""
+    elif o["why"] == "list":
+        why = f"{names.get(o['convener'], o['convener'])} drew up its table without {name}"
+        when = f"it draws it up again in round {nxt}, and may invite {name} then" if nxt else ""
+    else:
+        table = f" (the {o['table']} talks)" if o["table"] else ""
+        why = f"no table {name} sits at has opened yet{table}"
+        when = f"{name} is first invited in round {nxt}" if nxt else ""
+    if not when:
+        when = f"{name} is not invited again before the session ends (round {m.rounds})"
+    gain = m.gain_from_joining(seat)
+    total = sum(gain.values())
+    moved = sorted(gain.items(), key=lambda kv: abs(kv[1]), reverse=True)
+    items = ", ".join(f"{COMPONENT_LABELS[c]} {money(x)}" for c, x in moved[:3] if abs(x) >= 5e5)
+    worth = (
+        f"joining the bloc as it stands would be worth {money(total)} a year to {name} in "
+        f"this round's markets" + (f" ({items})" if items else "")
+    )
+    missing = (
+        f"What {name} is missing: {worth}." if total > 0 else f"Staying out pays for now: {worth}."
+    )
+    return f"{why[:1].upper()}{why[1:]}: {when}. {missing}", o
+
+
+def panel(m: BlocModel, seat: str, prep: Any) -> Panel:
+    """What a seat that must decide in the open round sees (`Panel`).
+
+    Parameters
+    ----------
+    m : BlocModel
+        The room's model.
+    seat : str
+        A seat that must decide this round.
+    prep : object
+        The open round, as the model prepared it (`BlocModel.prepare_round`): its members and
+        each country's view of the package it is offered.
+
+    Returns
+    -------
+    Panel
+        The package on the table and the seat's forecasts (the supplier's: the bloc's terms).
+    """
+    if seat == m.supplier_id:
+        return Panel(
+            seat=seat,
+            kind="supplier",
+            round=prep.round,
+            proposer="",
+            members=tuple(sorted(prep.members)),
+            floors={x: float(f) for x, f in zip(m.minerals, m.floors)},
+            instrument=m.instrument.value,
+            penalty=float(m.penalty),
+            cost_sharing=sharing_words(m.cost_sharing),
+            accept={},
+            reject={},
+            by_scale={},
+        )
+    v = prep.views[seat]
+    pkg = v.package
+    return Panel(
+        seat=seat,
+        kind="stay" if seat in prep.members else "invite",
+        round=prep.round,
+        proposer=pkg.proposer,
+        members=tuple(a for a in m.countries if a in pkg.members),
+        floors={x: float(f) for x, f in zip(m.minerals, pkg.floors)},
+        instrument=pkg.instrument.value,
+        penalty=float(pkg.penalty),
+        cost_sharing=sharing_words(m.cost_sharing),
+        accept=dict(v.outcomes.get("accept", {})),
+        reject=dict(v.outcomes.get("reject", {})),
+        by_scale={float(k): float(r.total) for k, r in sorted(v.gains.items())},
+        elapsed=int(v.elapsed),
+        deadline=v.deadline,
+        sharing_key=m.cost_sharing if isinstance(m.cost_sharing, str) else "",
+    )
