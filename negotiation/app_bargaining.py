@@ -1,5 +1,5 @@
 """The bargaining chart of the package on the table (negotiation/bargaining_space.py), shared by
-the web app's Bargaining tab and the workshop's debrief: the chart (`app_charts.bargaining_svg`)
+the web app's Bargaining tab and the workshop's debrief: the chart (`app_charts_svg.bargaining_svg`)
 for two parties the viewer picks, and what it shows in words."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import solara
 
-from negotiation.app_charts import bargaining_svg
+from negotiation.app_charts_svg import bargaining_svg
 from negotiation.types import money
 
 
