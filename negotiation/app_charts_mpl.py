@@ -38,7 +38,7 @@ from negotiation.app_state import Snapshot
 
 DPI = 100
 EXPORT_DPI = 150
-WIDTH = 9.8  # inches at DPI: the main area of a 1366-px-wide screen
+FIG_WIDTH = 9.8  # inches at DPI: the main area of a 1366-px-wide screen
 STYLE = {
     "font.size": 13,
     "axes.titlesize": 14,
@@ -124,7 +124,7 @@ def legend_columns(keys: Sequence[Key]) -> int:
     """As many columns as fit across the figure (about 0.09 inch a character at 12 pt)."""
     widths = [0.8 + 0.09 * len(k.label) for k in keys]
     n = len(keys)
-    while n > 1 and (sum(widths) if n == len(keys) else n * max(widths)) > WIDTH - 0.4:
+    while n > 1 and (sum(widths) if n == len(keys) else n * max(widths)) > FIG_WIDTH - 0.4:
         n -= 1
     return max(n, 1)
 
@@ -149,7 +149,7 @@ def line_chart_figure(spec: LineChartSpec) -> Figure:
     legend_rows = math.ceil(len(spec.legend) / legend_columns(spec.legend))
     head = 0.5 + 0.3 * legend_rows  # inches: the title and the legend's rows
     height = head + (2.2 if rows > 1 else 3.2) * rows + 0.45
-    fig = Figure(figsize=(WIDTH, height), dpi=DPI)
+    fig = Figure(figsize=(FIG_WIDTH, height), dpi=DPI)
     axes = fig.subplots(rows, cols, sharex=True, squeeze=False).ravel().tolist()
     for ax in axes[len(spec.panels) :]:
         ax.set_visible(False)
@@ -210,7 +210,7 @@ def line_chart_figure(spec: LineChartSpec) -> Figure:
 def bar_chart_figure(spec: BarChartSpec) -> Figure:
     n = max(len(spec.groups), 1)
     y = np.arange(len(spec.categories))
-    fig = Figure(figsize=(WIDTH, 4.6), dpi=DPI)
+    fig = Figure(figsize=(FIG_WIDTH, 4.6), dpi=DPI)
     axes = fig.subplots(1, n, sharex=True, sharey=True, squeeze=False)[0]
     for ax, g in zip(axes, spec.groups):
         if g.values is not None:
@@ -241,7 +241,7 @@ def bar_chart_figure(spec: BarChartSpec) -> Figure:
 def timeline_figure(spec: TimelineSpec) -> Figure:
     n = len(spec.rows)
     mat = spec.matrix
-    fig = Figure(figsize=(WIDTH, 0.42 * n + 1.9), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(FIG_WIDTH, 0.42 * n + 1.9), dpi=DPI, layout="constrained")
     ax = fig.subplots()
     ax.grid(False)
     for i in range(n):

@@ -28,6 +28,7 @@ from negotiation.app_charts import (
     SKY,
     STATUS_COLOURS,
     VERMILLION,
+    WIDTH,
     BarChartSpec,
     Fill,
     Key,
@@ -43,7 +44,7 @@ from negotiation.app_charts import (
 from negotiation.app_state import Snapshot, Status, mineral_label
 
 FONT = "DejaVu Sans, Arial, sans-serif"
-SVG_W = 960  # viewBox width: app_charts.WIDTH
+SVG_W = WIDTH  # the viewBox width
 DASH = DASHES["--"]  # a dashed series (the floor)
 LEVER_DASH = "5 4"  # the rounds where levers changed
 
