@@ -28,27 +28,27 @@ from negotiation.cli import entry
 from negotiation.engine.scenario import ScenarioError, scenario_names
 from negotiation.rules.types import COMPONENTS
 from negotiation.ui.app_charts import (
-    Charts,
-    LineChart,
+    CHARTS,
+    BarChartSpec,
+    LineChartSpec,
     Panel,
     Series,
-    UtilityChart,
-    bargaining_svg,
-    frontier_2d,
-    gains_svg,
-    line_chart_svg,
-    money_svg,
-    network_svg,
+    TimelineSpec,
+    chart_spec,
+    line_spec,
     nice_ticks,
-    prices_svg,
-    render,
     round_step,
     status_matrix,
-    supply_svg,
-    timeline_figure,
-    timeline_svg,
-    utility_svg,
+    tick_label,
     with_gains,
+)
+from negotiation.ui.app_charts_mpl import chart_image, image, to_figure
+from negotiation.ui.app_charts_svg import (
+    bargaining_svg,
+    chart_svg,
+    frontier_2d,
+    network_svg,
+    to_svg,
 )
 from negotiation.ui.app_state import Levers, Session, Status, in_words, round_summary, statuses
 from negotiation.ui.app_text import GLOSSARY, aggressiveness_idle, cost_sharing_idle, seed_help
@@ -438,7 +438,6 @@ def _snap_after(rounds: int, **levers) -> tuple[Session, object]:
 
 
 def test_charts_render_at_round_zero_and_later():
-    charts = Charts()
     for rounds in (0, 3):
         _, snap = _snap_after(rounds)
         for kind, minerals in [
@@ -447,42 +446,33 @@ def test_charts_render_at_round_zero_and_later():
             ("money", ()),
             ("utility", ()),
         ]:
-            png = charts.get(kind, snap, minerals).image(snap)  # the downloads
+            png = chart_image(kind, snap, minerals)  # the downloads
             assert png.startswith(b"\x89PNG") and len(png) > 5_000
         for svg in (
-            prices_svg(snap, tuple(snap.floored())),
-            supply_svg(snap, snap.minerals),
-            money_svg(snap),
+            chart_svg("prices", snap, tuple(snap.floored())),
+            chart_svg("supply", snap, snap.minerals),
+            chart_svg("money", snap),
         ):
             root = _svg(svg)  # the page's
             assert root.get("data-round") == str(rounds)
             assert len(list(root.iter(f"{NS}polyline"))) >= len(_panels(root)) > 0
-        assert _svg(utility_svg(snap)).get("data-round") == str(rounds)
+        assert _svg(chart_svg("utility", snap)).get("data-round") == str(rounds)
         assert not has_nan(network_svg(snap, statuses(snap)))
-        assert not has_nan(timeline_svg(snap))
-        assert render(timeline_figure(snap)).startswith(b"\x89PNG")
-
-
-def test_a_chart_is_kept_between_rounds_and_rebuilt_when_its_minerals_change():
-    charts = Charts()
-    s, snap = _snap_after(1)
-    a = charts.get("prices", snap, ("lithium",))
-    snap = s.step()
-    assert charts.get("prices", snap, ("lithium",)) is a
-    assert charts.get("prices", snap, ("lithium", "nickel")) is not a
+        assert not has_nan(chart_svg("timeline", snap))
+        assert chart_image("timeline", snap).startswith(b"\x89PNG")
 
 
 def test_a_line_chart_survives_missing_and_zero_data():
     _, snap = _snap_after(2)
     nan = snap.rounds_df.assign(floor_lithium=0.0, world_price_lithium=np.nan)
     snap2 = type(snap)(**{**snap.__dict__, "rounds_df": nan})
-    chart = LineChart(
+    spec = line_spec(
+        snap2,
         [Panel("x", (Series("w", "world_price_lithium", "k"), Series("f", "floor_lithium", "r")))],
-        snap.rounds,
+        "x",
     )
-    png = chart.image(snap2)
-    assert png.startswith(b"\x89PNG")
-    assert chart.image(snap2, "svg").lstrip().startswith(b"<?xml")
+    assert image(spec).startswith(b"\x89PNG")
+    assert image(spec, "svg").lstrip().startswith(b"<?xml")
 
 
 def test_the_network_shows_a_side_deal_and_who_leans_to_the_supplier():
@@ -545,12 +535,11 @@ def test_the_gain_chart_follows_each_member_s_margin_over_the_rounds():
     # the US drifts to the door: below zero while a member, then out
     us = df["gain_us"].to_numpy()
     assert np.nanmin(us) < 0 and np.isnan(us[-1])
-    svg = gains_svg(snap)
+    svg = chart_svg("gains", snap)
     ET.fromstring(svg)
     assert "chart-gains" in svg and not has_nan(svg)
     assert all(snap.short[a] in svg for a in snap.countries)  # the legend names every line
-    png = Charts().get("gains", snap).image(with_gains(snap), "png")
-    assert png.startswith(b"\x89PNG")
+    assert chart_image("gains", snap).startswith(b"\x89PNG")
 
 
 def test_why_says_where_a_member_stands_in_the_round_shown():
@@ -578,8 +567,7 @@ def test_why_says_where_a_member_stands_in_the_round_shown():
 
 def test_the_utility_chart_shows_each_country():
     _, snap = _snap_after(2)
-    chart = UtilityChart(snap.countries, dict(snap.short))
-    svg = chart.image(snap, "svg").decode()
+    svg = chart_image("utility", snap, fmt="svg").decode()
     for a in snap.countries:
         assert snap.short[a] in svg
     assert not has_nan(svg)
@@ -635,7 +623,7 @@ def test_the_price_chart_has_a_line_per_series_and_mineral_the_floor_and_the_lev
         snap = s.step()
     assert snap.round == 5 and snap.lever_rounds == (3,)
     minerals = tuple(snap.floored())
-    root = _svg(prices_svg(snap, minerals))
+    root = _svg(chart_svg("prices", snap, minerals))
     assert root.get("data-round") == "5" and "bloc-chart" in root.get("class")
     assert [p.get("data-title") for p in _panels(root)] == [
         snap.mineral_names[m].split(" (")[0] for m in minerals
@@ -665,7 +653,7 @@ def test_the_price_chart_has_a_line_per_series_and_mineral_the_floor_and_the_lev
 
 def test_the_supply_and_money_charts():
     _, snap = _snap_after(3, supplier_strategy="flood", aggressiveness=1.0)
-    root = _svg(supply_svg(snap, snap.minerals))
+    root = _svg(chart_svg("supply", snap, snap.minerals))
     assert len(_panels(root)) == len(snap.minerals)
     for m in snap.minerals:
         for col in (f"bloc_share_{m}", f"supplier_share_{m}"):
@@ -675,7 +663,7 @@ def test_the_supply_and_money_charts():
     markers = [el for el in root.iter(f"{NS}line") if el.get("class") == "lever-marker"]
     assert snap.lever_rounds == (1,)  # the levers set before round 1 act from round 1
     assert [el.get("data-lever-round") for el in markers] == ["1"] * len(snap.minerals)
-    root = _svg(money_svg(snap))  # the border tariff: no stockpile fund to show
+    root = _svg(chart_svg("money", snap))  # the border tariff: no stockpile fund to show
     assert [p.get("data-title") for p in _panels(root)] == [
         "Bloc budget, $bn a year",
         "Against no policy, $bn a year",
@@ -684,7 +672,7 @@ def test_the_supply_and_money_charts():
         (line,) = _lines(root, col)
         assert len(line) == 4
     _, snap = _snap_after(3, instrument="stockpile")
-    root = _svg(money_svg(snap))
+    root = _svg(chart_svg("money", snap))
     assert [p.get("data-title") for p in _panels(root)] == [
         "Bloc budget, $bn a year",
         "Stockpile: cash left and stock held, $bn",
@@ -694,12 +682,12 @@ def test_the_supply_and_money_charts():
                 "rest_of_world_producers", "rest_of_world_buyers"):  # fmt: skip
         (line,) = _lines(root, col)
         assert len(line) == 4
-    assert Charts().get("money", snap).image(snap).startswith(b"\x89PNG")
+    assert chart_image("money", snap).startswith(b"\x89PNG")
 
 
 def test_a_chart_at_round_zero_shows_the_first_point():
     snap = Session(SCENARIO, seed=0).snapshot()
-    root = _svg(prices_svg(snap, tuple(snap.floored())))
+    root = _svg(chart_svg("prices", snap, tuple(snap.floored())))
     (line,) = _lines(root, "world_price_lithium")
     assert len(line) == 1
     dots = [c for c in root.iter(f"{NS}circle") if c.get("class") == "last-point"]
@@ -716,13 +704,13 @@ def test_an_svg_chart_survives_missing_and_zero_data():
     snap2 = type(snap)(**{**snap.__dict__, "rounds_df": df})
     for key in ("last", "now"):
         snap2.__dict__.pop(key, None)
-    root = _svg(prices_svg(snap2, ("lithium", "nickel")))
+    root = _svg(chart_svg("prices", snap2, ("lithium", "nickel")))
     assert _lines(root, "floor_lithium") == []
     assert [len(x) for x in _lines(root, "world_price_lithium")] == [2, 2]
     assert _lines(root, "bloc_price_nickel") == []
     assert "nothing to draw yet" in _text(root)
     panel = Panel("x", (Series("w", "not_a_column", "k"),))
-    assert "nothing to draw yet" in line_chart_svg(snap, [panel], "x")
+    assert "nothing to draw yet" in to_svg(line_spec(snap, [panel], "x"))
 
 
 def test_the_charts_are_okabe_ito_and_no_line_is_told_from_another_by_colour_alone():
@@ -760,14 +748,14 @@ def test_the_charts_are_okabe_ito_and_no_line_is_told_from_another_by_colour_alo
     assert len(set(seven)) == len({m for _, m in seven}) == 7  # a marker of its own each
 
     svgs = {
-        "prices": ch.prices_svg(snap, snap.minerals),
-        "supply": ch.supply_svg(snap, snap.minerals),
-        "money": ch.money_svg(snap),
-        "gains": ch.gains_svg(snap),
+        "prices": chart_svg("prices", snap, snap.minerals),
+        "supply": chart_svg("supply", snap, snap.minerals),
+        "money": chart_svg("money", snap),
+        "gains": chart_svg("gains", snap),
         "compare": compare_svg(snap, snap),
-        "utility": ch.utility_svg(snap),
-        "timeline": ch.timeline_svg(snap),
-        "network": ch.network_svg(snap, statuses(snap)),
+        "utility": chart_svg("utility", snap),
+        "timeline": chart_svg("timeline", snap),
+        "network": network_svg(snap, statuses(snap)),
     }
     for kind, svg in svgs.items():
         for colour in re.findall(r'(?:fill|stroke)="(#[0-9A-Fa-f]{6})"', svg):
@@ -803,17 +791,105 @@ def test_the_charts_are_okabe_ito_and_no_line_is_told_from_another_by_colour_alo
     for node in network.iter(f"{NS}g"):
         if "node-negotiating" in (node.get("class") or ""):
             assert node.find(f"{NS}circle").get("stroke-dasharray")  # a dashed outline
-    png = ch.Charts().get("prices", snap, snap.minerals).image(snap)
-    assert png.startswith(b"\x89PNG")  # the download draws the markers too (matplotlib)
-    chart = ch.Charts().get("gains", snap)
-    assert [line.get_marker() for line in chart.lines[0]] == [
+    fig = to_figure(chart_spec("gains", snap))  # the download draws the markers too
+    assert [line.get_marker() for line in _drawn_lines(fig.axes[0])] == [
         ch.MARKERS[m] for _, _, m in ch.COUNTRY_STYLES[: len(snap.countries)]
     ]
 
 
+def _drawn_lines(ax) -> list:
+    """The series an axes draws (the lever marks, drawn by axvline, are not series)."""
+    return [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+
+
+def _legend_items(root: ET.Element) -> list[str]:
+    return [g.get("data-label") for g in root.iter(f"{NS}g") if g.get("class") == "legend-item"]
+
+
+def test_each_chart_is_drawn_by_both_renderers_from_its_one_spec():
+    """The page's SVG and the download's figure draw the same spec: the same title, legend,
+    panels, series (each with the spec's values), y and round ticks and lever marks."""
+    s = Session(SCENARIO, seed=2)
+    s.step()
+    s.change("floors", {"lithium": 120_000})
+    s.change("instrument", "stockpile")
+    for _ in range(4):
+        snap = s.step()
+    assert snap.lever_rounds == (2,)
+    minerals = tuple(snap.floored())
+    assert set(CHARTS) == {"prices", "supply", "money", "gains", "utility", "timeline"}
+    for kind in CHARTS:
+        spec = chart_spec(kind, snap, minerals)
+        root = _svg(to_svg(spec))
+        fig = to_figure(spec)
+        assert root.get("data-round") == str(snap.round)
+        if isinstance(spec, LineChartSpec):
+            assert fig.get_suptitle() == spec.title and spec.title in _text(root)
+            labels = [k.label for k in spec.legend]
+            assert "levers changed" in labels
+            assert _legend_items(root) == labels, kind
+            assert [t.get_text() for t in fig.legends[0].get_texts()] == labels, kind
+            axes = [ax for ax in fig.axes if ax.get_visible()]
+            panels = _panels(root)
+            assert len(axes) == len(panels) == len(spec.panels) > 0
+            for ax, g, p in zip(axes, panels, spec.panels):
+                assert ax.get_title(loc="left") == g.get("data-title") == p.title
+                ticks = [tick_label(t, p.unit) for t in p.ticks]
+                assert [t.get_text() for t in ax.get_yticklabels()] == ticks
+                texts = [t.text for t in g.iter(f"{NS}text")]
+                assert all(t in texts for t in ticks), (kind, p.title)
+                assert list(ax.get_xticks()) == list(spec.x_ticks)
+                assert all(str(r) in texts for r in spec.x_ticks)
+                levers = [el for el in g.iter(f"{NS}line") if el.get("class") == "lever-marker"]
+                assert [int(el.get("data-lever-round")) for el in levers] == list(spec.levers)
+                assert sorted(ln.get_xdata()[0] for ln in ax.get_lines() if ln not in
+                              _drawn_lines(ax)) == [r - 0.5 for r in spec.levers]  # fmt: skip
+                lines = _drawn_lines(ax)
+                assert [ln.get_label() for ln in lines] == [line.label for line in p.lines]
+                for ln, line in zip(lines, p.lines):
+                    np.testing.assert_array_equal(ln.get_ydata(), line.y)
+                    pts = sum(len(x) for x in _lines(g, line.key))
+                    assert pts == np.isfinite(line.y).sum() * (2 if line.step else 1)
+        elif isinstance(spec, BarChartSpec):
+            assert fig.get_suptitle() == spec.title and spec.title in _text(root)
+            labels = [k.label for k in spec.legend]
+            assert _legend_items(root) == labels
+            assert [t.get_text() for t in fig.legends[0].get_texts()] == labels
+            groups = [g for g in root.iter(f"{NS}g") if g.get("class") == "utility-country"]
+            assert len(fig.axes) == len(groups) == len(spec.groups) == len(snap.countries)
+            assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == list(spec.labels)
+            for ax, g, group in zip(fig.axes, groups, spec.groups):
+                assert ax.get_title(loc="left") == group.title
+                assert ax.get_xlabel() == group.note
+                (note,) = [t for t in g.iter(f"{NS}text") if t.get("class") == "utility-total"]
+                assert note.text == group.note
+                bars = [r for r in g.iter(f"{NS}rect") if r.get("class") == "bar"]
+                assert len(bars) == len(ax.patches) == len(spec.categories)
+                widths = [p.get_width() for p in ax.patches]
+                np.testing.assert_allclose(widths, group.values)
+                assert [t.get_text() for t in ax.get_xticklabels()] == [
+                    f"{t:g}" for t in spec.ticks
+                ]
+        else:
+            assert isinstance(spec, TimelineSpec)
+            (ax,) = fig.axes
+            assert ax.get_title(loc="left") == spec.title and spec.title in _text(root)
+            rows = [label for _, label, _ in spec.rows]
+            assert [t.get_text() for t in ax.get_yticklabels()] == rows
+            assert all(r in _text(root) for r in rows)
+            keys = [k.label for k in spec.statuses] + ["levers changed"]
+            assert [t.get_text() for t in ax.get_legend().get_texts()] == keys
+            assert all(k in _text(root) for k in keys)
+            assert list(ax.get_xticks()) == list(spec.x_ticks)
+            cells = [r for r in root.iter(f"{NS}rect") if r.get("data-status")]
+            statuses = {k.label for k in spec.statuses}
+            assert {c.get("data-status") for c in cells} <= statuses
+            assert spec.matrix.shape == (len(rows), snap.round + 1)
+
+
 def test_the_utility_svg_has_a_bar_per_component_and_country():
     _, snap = _snap_after(2, penalty=1.0)
-    root = _svg(utility_svg(snap))
+    root = _svg(chart_svg("utility", snap))
     assert root.get("data-round") == "2"
     groups = [g for g in root.iter(f"{NS}g") if g.get("class") == "utility-country"]
     assert [g.get("data-actor") for g in groups] == list(snap.countries)
@@ -1450,7 +1526,6 @@ def test_every_built_in_scenario_runs_in_the_app(name):
         s = Session(name, seed=1)
     except ScenarioError as e:  # the scenario's own tests report it
         pytest.skip(f"{name} does not load: {e.problems[0]}")
-    charts = Charts()
     for _ in range(2):
         snap = s.step()
         for kind, minerals in [
@@ -1459,17 +1534,21 @@ def test_every_built_in_scenario_runs_in_the_app(name):
             ("money", ()),
             ("utility", ()),
         ]:
-            assert charts.get(kind, snap, minerals).image(snap).startswith(b"\x89PNG")
+            assert chart_image(kind, snap, minerals).startswith(b"\x89PNG")
         floored = tuple(snap.floored()) or snap.minerals[:4]
-        for svg in (prices_svg(snap, floored), supply_svg(snap, snap.minerals), money_svg(snap)):
+        for svg in (
+            chart_svg("prices", snap, floored),
+            chart_svg("supply", snap, snap.minerals),
+            chart_svg("money", snap),
+        ):
             root = _svg(svg)
             assert len(list(root.iter(f"{NS}polyline"))) >= len(_panels(root)) > 0
-        root = _svg(utility_svg(snap))
+        root = _svg(chart_svg("utility", snap))
         assert len([r for r in root.iter(f"{NS}rect") if r.get("class") == "bar"]) == len(
             COMPONENTS
         ) * len(snap.countries)
         assert not has_nan(network_svg(snap, statuses(snap)))
-        assert not has_nan(timeline_svg(snap))
+        assert not has_nan(chart_svg("timeline", snap))
     name_, text = s.scenario_file()
     assert name_.endswith(".toml") and "[[levers]]" not in text
 

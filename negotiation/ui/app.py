@@ -47,27 +47,9 @@ from agents import SUPPLIER_STRATEGIES
 from negotiation.engine.scenario import Scenario, ScenarioError, load_scenario, scenario_names
 from negotiation.rules.types import COMPONENT_LABELS, LEVER_LABELS, money
 from negotiation.ui.app_bargaining import BargainingChart
-from negotiation.ui.app_charts import (
-    EXPORT_DPI,
-    STATUS_COLOURS,
-    VERMILLION,
-    Charts,
-    chances_svg,
-    fan_panels,
-    fan_svg,
-    gains_svg,
-    money_svg,
-    network_svg,
-    prices_svg,
-    render,
-    status_matrix,
-    stockpile_used,
-    supply_svg,
-    timeline_figure,
-    timeline_svg,
-    utility_svg,
-    with_gains,
-)
+from negotiation.ui.app_charts import STATUS_COLOURS, VERMILLION, stockpile_used
+from negotiation.ui.app_charts_mpl import EXPORT_DPI, chart_image
+from negotiation.ui.app_charts_svg import chances_svg, chart_svg, fan_panels, fan_svg, network_svg
 from negotiation.ui.app_compare import compare_rows, compare_svg, settings_words
 from negotiation.ui.app_ensemble import (
     CANCELLED,
@@ -372,36 +354,18 @@ def Svg(svg: str, classes: list[str], style: str = ""):
     return solara.HTML(tag="div", unsafe_innerHTML=svg, classes=classes, style=style)
 
 
-def chart_svg(
-    kind: str, snap: Snapshot, minerals: tuple[str, ...] = (), shown: int | None = None
-) -> str:
-    """The live chart `kind` as inline SVG (with the round `shown` marked when the page looks
-    back at a past round: prices, supply and money)."""
-    if kind == "prices":
-        return prices_svg(snap, minerals, shown)
-    if kind == "supply":
-        return supply_svg(snap, minerals, shown)
-    if kind == "money":
-        return money_svg(snap, shown)
-    if kind == "gains":
-        return gains_svg(snap)
-    if kind == "utility":
-        return utility_svg(snap)
-    raise ValueError(f"unknown chart {kind!r}")
-
-
 @solara.component
 def LiveChart(
-    charts: Charts,
     kind: str,
     snap: Snapshot,
     minerals: tuple[str, ...] = (),
     option: tuple[str, solara.Reactive[bool]] | None = None,
     shown: int | None = None,
 ):
-    """A chart of the live run, drawn as inline SVG at each round (a few milliseconds), with
-    PNG and SVG downloads drawn by matplotlib on click (and a check box for an `option`
-    (label, reactive) on the same row). `shown`: a past round the page looks back at."""
+    """A chart of the live run (`kind`, a key of `app_charts.CHARTS`), drawn from its spec as
+    inline SVG at each round (a few milliseconds), with PNG and SVG downloads drawn from the
+    same spec by matplotlib on click (and a check box for an `option` (label, reactive) on the
+    same row). `shown`: a past round the page looks back at (marked on the page only)."""
     svg = solara.use_memo(
         lambda: chart_svg(kind, snap, minerals, shown), [snap.records_key, minerals, shown]
     )
@@ -410,8 +374,7 @@ def LiveChart(
 
     def image(fmt: str, dpi: int) -> bytes:
         now, mins = latest.current
-        data = with_gains(now) if kind == "gains" else now  # its lines come from the actors
-        return charts.get(kind, now, mins).image(data, fmt, dpi)
+        return chart_image(kind, now, mins, None, fmt, dpi)
 
     Svg(svg, ["bloc-chart-view", f"chart-{kind}-view"], "max-width: 980px")
     stem = f"{snap.scenario}-seed{snap.seed}-{kind}"
@@ -587,7 +550,7 @@ def BlocView(snap: Snapshot):
     key = snap.records_key
     st = solara.use_memo(lambda: statuses(snap), [key])
     net = solara.use_memo(lambda: network_svg(snap, st), [key])
-    timeline = solara.use_memo(lambda: timeline_svg(snap, status_matrix(snap)), [key])
+    timeline = solara.use_memo(lambda: chart_svg("timeline", snap), [key])
     table = solara.use_memo(lambda: _status_table(snap, st), [key])
     latest = solara.use_ref(snap)
     latest.current = snap
@@ -612,14 +575,14 @@ def BlocView(snap: Snapshot):
         Download(
             "Timeline SVG",
             f"{stem}-membership.svg",
-            lambda: timeline_svg(latest.current),
+            lambda: chart_svg("timeline", latest.current),
             "image/svg+xml",
             "download-timeline-svg",
         )
         Download(
             "Timeline PNG",
             f"{stem}-membership.png",
-            lambda: render(timeline_figure(latest.current), "png", EXPORT_DPI),
+            lambda: chart_image("timeline", latest.current, fmt="png", dpi=EXPORT_DPI),
             "image/png",
             "download-timeline-png",
         )
@@ -668,12 +631,12 @@ MONITORS = {
 
 
 @solara.component
-def MineralsView(snap: Snapshot, charts: Charts, kind: str, shown: int | None = None):
+def MineralsView(snap: Snapshot, kind: str, shown: int | None = None):
     everything = solara.use_reactive(False)
     floored = tuple(snap.floored()) or snap.minerals[:4]
     minerals = snap.minerals if everything.value else floored
     option = ("all minerals, not only those with a floor", everything)
-    LiveChart(charts, kind, snap, minerals, option=option, shown=shown)
+    LiveChart(kind, snap, minerals, option=option, shown=shown)
     solara.HTML(
         tag="div",
         unsafe_innerHTML=_monitor_html(snap, MONITORS[kind], list(minerals)),
@@ -682,8 +645,8 @@ def MineralsView(snap: Snapshot, charts: Charts, kind: str, shown: int | None = 
 
 
 @solara.component
-def MoneyView(snap: Snapshot, charts: Charts, shown: int | None = None):
-    LiveChart(charts, "money", snap, shown=shown)
+def MoneyView(snap: Snapshot, shown: int | None = None):
+    LiveChart("money", snap, shown=shown)
     columns = [
         ("fiscal cost a year", "fiscal_cost", "bn"),
         ("tariff revenue a year", "tariff_revenue", "bn"),
@@ -747,9 +710,9 @@ def _why_html(snap: Snapshot) -> str:
 
 
 @solara.component
-def WhyView(snap: Snapshot, charts: Charts):
-    LiveChart(charts, "utility", snap)
-    LiveChart(charts, "gains", snap)
+def WhyView(snap: Snapshot):
+    LiveChart("utility", snap)
+    LiveChart("gains", snap)
     solara.Text(
         "The lines: each member's gain from staying in rather than leaving alone, round by "
         "round, in that round's markets. Below zero it would gain by leaving that round; it "
@@ -1717,7 +1680,6 @@ def _refused(name: str, problems: list[str]) -> str:
 def Page():
     solara.Style(CSS)
     session: Session = solara.use_memo(Session, [])  # one model per browser tab, never shared
-    charts: Charts = solara.use_memo(Charts, [])
     first = solara.use_memo(session.snapshot, [])
     snap = solara.use_reactive(first)
     playing = solara.use_reactive(False)
@@ -1918,13 +1880,13 @@ def Page():
                 with solara.lab.Tab("Bloc"):
                     BlocView(view)
                 with solara.lab.Tab("Prices"):
-                    MineralsView(s, charts, "prices", shown_back)
+                    MineralsView(s, "prices", shown_back)
                 with solara.lab.Tab("Supply"):
-                    MineralsView(s, charts, "supply", shown_back)
+                    MineralsView(s, "supply", shown_back)
                 with solara.lab.Tab("Money"):
-                    MoneyView(s, charts, shown_back)
+                    MoneyView(s, shown_back)
                 with solara.lab.Tab("Why?"):
-                    WhyView(view, charts)
+                    WhyView(view)
                 with solara.lab.Tab("How likely?"):
                     LikelyView(
                         s, likely, runs, lambda: guarded(another_draw), session.opened.get(s.source)

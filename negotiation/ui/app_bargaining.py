@@ -1,6 +1,6 @@
 """The bargaining chart of the package on the table (negotiation/experiments/bargaining_space.py),
 shared by the web app's Bargaining tab and the workshop's debrief: the chart
-(`app_charts.bargaining_svg`) for two parties the viewer picks, and what it shows in words."""
+(`app_charts_svg.bargaining_svg`) for two parties the viewer picks, and what it shows in words."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import solara
 
 from negotiation.rules.types import money
-from negotiation.ui.app_charts import bargaining_svg
+from negotiation.ui.app_charts_svg import bargaining_svg
 
 
 def bargaining_default(df: Any) -> tuple[str, str]:

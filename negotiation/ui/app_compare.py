@@ -19,7 +19,8 @@ import pandas as pd
 
 from negotiation.engine.levers import LEVERS
 from negotiation.rules.types import COMPONENT_LABELS, COST_SHARING_LABELS, INSTRUMENT_LABELS
-from negotiation.ui.app_charts import BLUE, ORANGE, Panel, Series, line_chart_svg
+from negotiation.ui.app_charts import BLUE, ORANGE, Panel, Series, line_spec
+from negotiation.ui.app_charts_svg import to_svg
 from negotiation.ui.app_state import Levers, Snapshot, mineral_label
 
 #: A dashed orange with circles, B solid blue with squares: told apart without colour too, and
@@ -243,4 +244,4 @@ def compare_svg(a: Snapshot, b: Snapshot) -> str:
     """A and B over the rounds: each floored mineral's world price, the fiscal cost and the
     number of members, A dashed orange with circles and B solid blue with squares."""
     both = overlay(a, b)
-    return line_chart_svg(both, compare_panels(b, compare_minerals(a, b)), "compare")
+    return to_svg(line_spec(both, compare_panels(b, compare_minerals(a, b)), "compare"))

@@ -104,14 +104,8 @@ from negotiation.rules.types import (
     money,
 )
 from negotiation.ui.app_bargaining import BargainingChart
-from negotiation.ui.app_charts import (
-    Charts,
-    money_svg,
-    network_svg,
-    prices_svg,
-    timeline_svg,
-    utility_svg,
-)
+from negotiation.ui.app_charts_mpl import chart_image
+from negotiation.ui.app_charts_svg import chart_svg, network_svg
 from negotiation.ui.app_ensemble import CANCELLED, debrief_lines, settings_key, start_ensemble
 from negotiation.ui.app_state import Snapshot, short_name, statuses
 from negotiation.ui.ui_parts import Download
@@ -2369,26 +2363,26 @@ class RoomCharts:
     @cached_property
     def timeline(self) -> str:
 
-        return timeline_svg(self.snap)
+        return chart_svg("timeline", self.snap)
 
     @cached_property
     def prices(self) -> str:
 
-        return prices_svg(self.snap, self.floored)
+        return chart_svg("prices", self.snap, self.floored)
 
     @cached_property
     def money(self) -> str:
 
-        return money_svg(self.snap)
+        return chart_svg("money", self.snap)
 
     @cached_property
     def utility(self) -> str:
 
-        return utility_svg(self.snap)
+        return chart_svg("utility", self.snap)
 
     def prices_png(self) -> bytes:
 
-        return Charts().get("prices", self.snap, self.floored).image(self.snap, "png", 150)
+        return chart_image("prices", self.snap, self.floored, fmt="png", dpi=150)
 
 
 def room_charts(rs: RoomSnapshot) -> RoomCharts:
