@@ -40,6 +40,19 @@ class Strategy:
         self.params = {**self.defaults, **params}
         self.reset()
 
+    @property
+    def init_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments the strategy was made with (the parameters given, without the
+        defaults: a scenario's `strategy_params` for the seat), as a new dict: changing it
+        changes nothing in the strategy.
+
+        Returns
+        -------
+        dict of str to Any
+            Parameter name -> value, as passed to the constructor.
+        """
+        return dict(self._init_kwargs)
+
     def reset(self) -> None:
         """Forget everything learnt in a run (override to clear memory; call super)."""
 

@@ -52,6 +52,82 @@ def test_no_private_name_is_used_outside_its_module(tmp_path):
     assert private_imports([probe]) == ["probe.py:2: negotiation.experiments.sweep._private"]
 
 
+#: Underscored attributes that are public API: each with why it may be used anywhere.
+PUBLIC_UNDERSCORED = {
+    # namedtuple's methods and attributes: underscored so as not to clash with field names
+    "_replace": "namedtuple: a copy with some fields changed",
+    "_asdict": "namedtuple: the fields as a dict",
+    "_fields": "namedtuple: the field names",
+    "_make": "namedtuple: an instance from an iterable",
+    "_field_defaults": "namedtuple: the fields' defaults",
+    # the standard library's documented way out of a process without cleanup (a killed
+    # pool's manager thread would hang the interpreter's exit: cli.py, sweep.py)
+    "_exit": "os._exit",
+    # workshop_app's own mark on Solara's Starlette app (set and read in that module only):
+    # the server is hardened once
+    "_bloc_hardened": "negotiation.ui.workshop_app's mark on the Starlette app",
+}
+
+
+def private_attributes(files) -> list[str]:
+    """`obj._name` where `obj` is not `self` or `cls` and the module does not define `_name`
+    (an AST heuristic): a private attribute of another module's object. A module defines a
+    name with a function or class of that name, an assignment to it, or an attribute of `self`
+    or `cls` it reads or sets; setting `other._name` does not make `_name` its own (a part that
+    wrote its room's private state would pass otherwise)."""
+    found = []
+    for f in files:
+        tree = ast.parse(f.read_text())
+        defined = set()
+        for n in ast.walk(tree):
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                defined.add(n.name)
+            elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                defined.add(n.id)
+            elif isinstance(n, ast.Attribute) and own(n):
+                defined.add(n.attr)
+        found += [
+            f"{f.name}:{n.lineno}: {ast.unparse(n)}"
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Attribute)
+            and n.attr.startswith("_")
+            and not n.attr.startswith("__")
+            and n.attr not in PUBLIC_UNDERSCORED
+            and n.attr not in defined
+            and not own(n)
+        ]
+    return sorted(found)
+
+
+def own(node: ast.Attribute) -> bool:
+    return isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+
+
+def test_no_private_attribute_is_used_outside_its_module(tmp_path):
+    """What a module uses of another's objects is public: no `room._touch()`, no
+    `model._invitations(r)` (issue 17). A room's parts get what they need of the room in hooks
+    it hands them (`SeatHooks`, `RecordHooks`)."""
+    files = sorted([*(ROOT / "negotiation").rglob("*.py"), *(ROOT / "agents").glob("*.py")])
+    assert len(files) > 40
+    assert private_attributes(files) == []
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import os\n"
+        "class Part:\n"
+        "    def __init__(self, room):\n"
+        "        self._own = room\n"
+        "        room._touch()\n"  # another object's private method
+        "    def restore(self, room, t):\n"
+        "        room._opening = t\n"  # set on another object: not the module's own
+        "        return room._opening, self._own._replace(a=1), os._exit\n"
+    )
+    assert private_attributes([probe]) == [
+        "probe.py:5: room._touch",
+        "probe.py:7: room._opening",
+        "probe.py:8: room._opening",
+    ]
+
+
 def test_no_test_module_imports_another():
     """What tests share lives in helper modules (tests/*_helpers.py, browser_support.py,
     market_cases.py, reference_market.py), not in another test module: a test module can be

@@ -68,7 +68,7 @@ def test_at_round_0_the_status_quo_is_the_opening_record():
     assert df.attrs["round"] == 0 and not df["agreed"].any()  # nothing tabled yet
     # the table round 1 opens with: the bloc as it is and every invitee in, at the levers in force
     (table,) = df.index[df["on_table"]]
-    invited = set(m._invitations(1))
+    invited = set(m.invitations(1))
     assert set(df.at[table, "members"].split("+")) == set(m.members) | invited
     assert df.at[table, "floor_scale"] == 1.0 and df.at[table, "penalty"] == m.penalty
     assert set(df.attrs["parties"]) == set(m.members) | invited

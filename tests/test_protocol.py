@@ -198,7 +198,7 @@ def test_the_convener_invites_the_coalition_that_serves_it_best():
         t["designs"] = ["floors", "invitees"]
     m = BlocModel(Scenario.model_validate(d), rng=0)
     members, us = m.members, m.index["us"]
-    parties = sorted(m._invitations(1))
+    parties = sorted(m.invitations(1))
     best = -math.inf
     for s in SCALES:
         expect = []

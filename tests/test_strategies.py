@@ -136,6 +136,16 @@ class TestContract:
             c.submit(Decision(Action.ACCEPT, Reason({})))
             assert s.needs_input() and not c.needs_input()
 
+    def test_init_kwargs_are_the_parameters_given(self, cls):
+        """`init_kwargs`: what the constructor was given (not the defaults), as a copy that
+        changes nothing in the strategy (the lever store's settings read it)."""
+        assert cls().init_kwargs == {}
+        given = dict(list(cls.defaults.items())[:1])
+        s = cls(**given)
+        assert s.init_kwargs == given
+        s.init_kwargs["extra"] = 1.0
+        assert s.init_kwargs == given and repr(s) == repr(cls(**given))
+
     def test_pickle_round_trip(self, cls):
         s = cls()
         t = pickle.loads(pickle.dumps(s))

@@ -806,6 +806,29 @@ def test_cart_finds_the_rule_and_reads_a_categorical_leaf_right():
     pd.testing.assert_frame_equal(res.leaves, again.leaves)
 
 
+def test_cart_inputs_are_emas_own_matrix():
+    """The tree is fitted on `cart_inputs`, the cases encoded as EMA Workbench's CART encodes
+    them (numbers as they are, a 0/1 column per category, EMA's names): equal to the matrix EMA
+    keeps private (`CART._x`), a "scenario" column dropped as EMA drops it."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ema_workbench.analysis.cart import CART
+
+    rng = np.random.default_rng(5)
+    n = 40
+    x = pd.DataFrame({"a": rng.uniform(0, 1, n), "kind": rng.choice(["p", "q", "r"], n),
+                      "on": rng.choice(["True", "False"], n).astype(object),
+                      "scenario": np.arange(n)})  # fmt: skip
+    y = rng.uniform(0, 1, n) > 0.5
+    ema = CART(x, y)
+    matrix, names = st.cart_inputs(ema.x, ema.sep)
+    assert names == ema.feature_names and "scenario" not in names
+    assert matrix.dtype == ema._x.dtype and matrix.shape == ema._x.shape
+    np.testing.assert_array_equal(matrix, ema._x)
+
+
 def test_cart_says_why_not():
     x = pd.DataFrame({"a": [0.0, 1.0, 2.0]})
     assert st.cart_tree(x, [True] * 3, seed=1) == "not computed: the outcome is true in all 3 runs"

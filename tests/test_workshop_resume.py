@@ -350,7 +350,7 @@ def test_a_whole_session_and_a_paused_room_with_a_pending_seat_come_back(tmp_pat
     assert back[whole.code].export_json() == whole.export_json()
     again = back[room.code]
     assert again.paused and again._paused_left == room._paused_left == 85  # 120 s, 35 s gone
-    assert again._pending_seats == room._pending_seats == {"eu": "person"}
+    assert again._run.pending_seats == room._run.pending_seats == {"eu": "person"}
     with pytest.raises(WorkshopError, match="barred"):
         again.join("Mia")
     for r in (room, again):

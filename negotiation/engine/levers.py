@@ -255,9 +255,7 @@ class LeverStore:
             "supplier_strategy": m.supplier_agent.strategy.name,
             "aggressiveness": m.aggressiveness,
             "strategies": {a: ag.strategy.name for a, ag in m.country_agents.items()},
-            "strategy_params": {
-                a: dict(ag.strategy._init_kwargs) for a, ag in m.country_agents.items()
-            },
+            "strategy_params": {a: ag.strategy.init_kwargs for a, ag in m.country_agents.items()},
             "patience": {a: ag.patience for a, ag in m.country_agents.items()},
             "weights": {
                 a: dict(zip(COMPONENTS, (float(x) for x in m.weights[i])))

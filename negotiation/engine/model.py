@@ -823,7 +823,7 @@ class BlocModel(mesa.Model):
         members = self.members
         if any(self._design_round(t, r) and t.designs for t in self.active_tracks(r)):
             self._invitation_list = None  # the convener weighs every party again
-        invites = self._invitations(r)
+        invites = self.invitations(r)
         # Who answers first matters when a counter is adopted: the order is drawn afresh each
         # round, a key per country in the table's order, so that one more country at the end
         # of the table leaves the others' order alone.
@@ -880,7 +880,7 @@ class BlocModel(mesa.Model):
             asked = []  # no country waits for a person: whoever is asked, no seat waits
         else:  # who the round would ask: invited outsiders, and members played by people
             members = self.members
-            asked = [*self._invitations(r), *(a for a in sorted(members) if self._is_human(a))]
+            asked = [*self.invitations(r), *(a for a in sorted(members) if self._is_human(a))]
         seats = [a for a in asked if self.country_agents[a].strategy.needs_input()]
         if self.supplier_agent.strategy.needs_input():
             seats.append(self.supplier_id)
@@ -915,8 +915,23 @@ class BlocModel(mesa.Model):
     def _is_human(self, actor: str) -> bool:
         return bool(self.country_agents[actor].strategy.classifier.get("human"))
 
-    def _invitations(self, r: int) -> dict[str, tuple[int, int | None, str]]:
-        """Invited outsiders -> (elapsed rounds, rounds to deadline, proposer)."""
+    def invitations(self, r: int) -> dict[str, tuple[int, int | None, str]]:
+        """The outsiders invited to the bloc in round `r`, as the agenda's tracks (and open
+        accession) invite them: not members, not cooling off after leaving, and on the
+        convener's list where it chose one. A query: it changes nothing.
+
+        Parameters
+        ----------
+        r : int
+            The round (the open one is ``model.round + 1``).
+
+        Returns
+        -------
+        dict of str to (int, int or None, str)
+            Each invited country -> (the rounds its track has been open, counting `r`; the
+            rounds the track allows in all, None for no deadline; who proposes the package to
+            it). Invited on several tracks: the one that allows the fewest rounds.
+        """
         invites: dict[str, tuple[int, int | None, str]] = {}
         members = self.members
         for t in self.active_tracks(r):

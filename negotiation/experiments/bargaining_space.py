@@ -225,7 +225,7 @@ def _table(model: BlocModel) -> dict[str, Any]:
     t = model.last_table
     if t is not None and t.round == model.round:
         return t._asdict()
-    invites = model._invitations(model.round + 1)  # a query: nothing changes
+    invites = model.invitations(model.round + 1)  # a query: nothing changes
     return {
         "members": model.members,
         "invitees": tuple(invites),

@@ -760,6 +760,27 @@ class CartResult:
     max_depth: int
 
 
+def cart_inputs(x: pd.DataFrame, sep: str) -> tuple[np.ndarray, list[str]]:
+    """The cases as EMA Workbench's CART fits its tree on them, built as `CART.__init__` builds
+    them (`pandas.get_dummies`; EMA keeps its matrix private): a column per numeric parameter,
+    and a 0/1 column per value of every other, named "param<sep>value".
+
+    Parameters
+    ----------
+    x : pandas.DataFrame
+        The cases, one row per run (`CART.x`: EMA drops a "scenario" column first).
+    sep : str
+        The separator of a category's column name (`CART.sep`).
+
+    Returns
+    -------
+    (numpy.ndarray, list of str)
+        The matrix and its columns' names (`CART.feature_names`).
+    """
+    dummies = pd.get_dummies(x, prefix_sep=sep)
+    return dummies.to_numpy(), dummies.columns.tolist()
+
+
 def _cart_class() -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -774,6 +795,8 @@ def _cart_class() -> Any:
                      seed: int) -> None:  # fmt: skip
             super().__init__(x, y, mass_min=mass_min)
             self.max_depth, self.seed = max_depth, seed
+            #: the cases as the tree reads them (`cart_inputs`: EMA's own matrix, rebuilt)
+            self.matrix, self.feature_names = cart_inputs(self.x, self.sep)
 
         def make_tree(self) -> Any:
             from sklearn import tree
@@ -784,7 +807,7 @@ def _cart_class() -> Any:
                                                random_state=_sk_seed(self.seed))  # fmt: skip
 
         def build_tree(self) -> None:
-            self.clf = self.make_tree().fit(self._x, self.y)
+            self.clf = self.make_tree().fit(self.matrix, self.y)
 
     return SeededCART
 
@@ -859,7 +882,7 @@ def cart_tree(
     cart.build_tree()
     clf = cart.clf
     names = list(cart.feature_names)
-    leaf_of = clf.apply(cart._x)
+    leaf_of = clf.apply(cart.matrix)
     rules = _leaf_rules(clf, names, xs, cart.sep)
     rows = []
     for leaf in sorted(set(leaf_of)):
@@ -877,7 +900,7 @@ def cart_tree(
             "mass": m / n,
         })  # fmt: skip
     leaves = pd.DataFrame(rows).sort_values(["density", "runs"], ascending=False, kind="stable")
-    accuracy = float((clf.predict(cart._x) == y).mean())
+    accuracy = float((clf.predict(cart.matrix) == y).mean())
     cv = math.nan
     used_folds = 0
     if groups is not None:
@@ -886,7 +909,7 @@ def cart_tree(
         groups = np.asarray(groups)
         used_folds = min(folds, len(np.unique(groups)))
         if used_folds >= 2:
-            cv = float(np.mean(cross_val_score(cart.make_tree(), cart._x, y, groups=groups,
+            cv = float(np.mean(cross_val_score(cart.make_tree(), cart.matrix, y, groups=groups,
                                                cv=GroupKFold(n_splits=used_folds))))  # fmt: skip
         else:
             used_folds = 0

@@ -129,6 +129,7 @@ from negotiation.rooms.workshop_common import (
     Refused,
     RoomEvent,
     RoomNotFound,
+    RunState,
     Settings,
     WorkshopError,
     agent_strategies,
@@ -157,6 +158,7 @@ from negotiation.rooms.workshop_record import (
     FORMULA_STARTS,
     MAX_STATE_BYTES,
     Archive,
+    RecordHooks,
     default_state_dir,
     event_data,
     from_state,
@@ -168,7 +170,7 @@ from negotiation.rooms.workshop_record import (
     tables_from_record,
     write_private,
 )
-from negotiation.rooms.workshop_seats import Access
+from negotiation.rooms.workshop_seats import Access, SeatHooks
 from negotiation.rooms.workshop_snapshot import (
     CounterChoice,
     Panel,
@@ -198,7 +200,14 @@ class Room:
     (`negotiation.rooms.workshop_record`); `snapshots`, what the pages render, built from the room
     (`negotiation.rooms.workshop_snapshot`); and `live`, the lock and versions pages wait on
     (`negotiation.rooms.workshop_live`, whose docstring is the contract pages rely on). The public
-    methods of the parts are the room's: pages and tests call the room."""
+    methods of the parts are the room's: pages and tests call the room.
+
+    A part reads the room's public state and nothing private of it: what else it needs, the
+    room hands it when it builds it (issue 17): `access` gets `SeatHooks` (tell the narrative,
+    bump the version, play on, hand a seat to a person or an agent, say from when), `archive`
+    gets `RecordHooks` (the model's records and the room's `RunState`, which it saves and
+    restores); `snapshots.build` is given what it reads (`RoomState`, and the `RunState`'s
+    fields); `timer` and `live` need nothing of the room."""
 
     def __init__(
         self,
@@ -235,12 +244,19 @@ class Room:
             supplier=sc.supplier.actor,
             agreement=RULE_WORDS[sc.agenda.agreement],
         )
-        #: the room's parts (see the class's docstring)
+        #: what the room keeps of its run besides the model (the opening seats, the seats
+        #: changing hands, the seats that must decide, the engine calls): the archive saves it
+        self._run = RunState()
+        #: the room's parts (see the class's docstring), each handed what it may ask of the room
         self.live = Versions()
         self.lock = self.live.lock
-        self.access = Access(self)
+        self.access = Access(
+            self,
+            SeatHooks(event=self._event, touch=self._touch, advance=self._advance,
+                      seat_to=self._seat_to, when=self._when),
+        )  # fmt: skip
         self.timer = RoundTimer()
-        self.archive = Archive(self)
+        self.archive = Archive(self, RecordHooks(records=self._records, run=self._run))
         self.snapshots = SnapshotBuilder()
         self._snap: RoomSnapshot | None = None  # this version's (`snapshot`)
         self._bargaining: tuple[BlocModel, int, pd.DataFrame] | None = None  # `bargaining`
@@ -248,14 +264,10 @@ class Room:
         self.actions: list[dict[str, Any]] = []
         self.room_events: list[RoomEvent] = []
         self.closed: dict[int, str] = {}
-        self._opening: tuple[str, ...] = ()
-        self._pending_seats: dict[str, str] = {}  # seat -> "person" | "agent", from next round
         #: the facilitator's message to the room (`announce`); practice runs reset to round 0
         #: (`reset_practice`), as recorded
         self.message = ""
         self.practice: list[dict[str, Any]] = []
-        self._required: frozenset[str] = frozenset()
-        self._engine_calls = 0
         # A model to show the table before the start; rebuilt with the people's seats at start.
         self.model, self.agents = build_model(sc, self.seed, rounds, (), self.levers)
         self.rounds = self.model.rounds
@@ -670,10 +682,10 @@ class Room:
             return
         now_person = person_plays(self.model, seat)
         if (who == "person") == now_person:
-            self._pending_seats.pop(seat, None)
+            self._run.pending_seats.pop(seat, None)
         else:
-            self._pending_seats[seat] = who
-        self._call({"kind": "seats", "strategies": dict(self._pending_seats)})
+            self._run.pending_seats[seat] = who
+        self._call({"kind": "seats", "strategies": dict(self._run.pending_seats)})
 
     # ------------------------------------------------------------------------------------------
     # Play control: the facilitator
@@ -703,7 +715,7 @@ class Room:
         self.model, self.agents = build_model(
             self.config, self.seed, self.rounds_requested, people, self.levers
         )
-        self._opening = people
+        self._run.opening = people
         self.phase = RUNNING
         self._open_round()
         who = ", ".join(self.names[s] for s in people) or "nobody (agents play every seat)"
@@ -935,7 +947,7 @@ class Room:
                 {
                     "rounds_played": played,
                     "reset": now_iso(self.clock()),
-                    "opening_people": list(self._opening),
+                    "opening_people": list(self._run.opening),
                     "actions": copy.deepcopy(self.actions),
                     "closed": {str(r): how for r, how in self.closed.items()},
                     "room_events": [event_data(e) for e in self.room_events[start:]],
@@ -949,11 +961,11 @@ class Room:
             self.phase = LOBBY
             self.actions = []
             self.closed = {}
-            self._opening = ()
-            self._engine_calls = 0
+            self._run.opening = ()
+            self._run.engine_calls = 0
             self.snapshots.forget_panels()
-            self._pending_seats = {}
-            self._required = frozenset()
+            self._run.pending_seats = {}
+            self._run.required = frozenset()
             self.timer.reset()
             seated = [
                 f"{self.names[s]}: {', '.join(self.participants[x].name for x in team)}"
@@ -1131,8 +1143,8 @@ class Room:
                 )
             if self.paused:
                 raise WorkshopError("The facilitator has paused the session: wait a moment.")
-            if seat not in self._required:
-                if person_plays(self.model, seat) or seat not in self._pending_seats:
+            if seat not in self._run.required:
+                if person_plays(self.model, seat) or seat not in self._run.pending_seats:
                     raise WorkshopError(f"{self.names[seat]} has nothing to decide this round.")
                 raise WorkshopError(
                     f"An agent plays {self.names[seat]} this round; you decide from round "
@@ -1165,7 +1177,7 @@ class Room:
         apply_action(self.model, self.agents, act)
         act["seq"] = len(self.actions)
         self.actions.append(act)
-        self._engine_calls += 1
+        self._run.engine_calls += 1
 
     def _open_round(self) -> None:
         """The next round is open: who must decide, and its countdown."""
@@ -1173,17 +1185,17 @@ class Room:
         if m.round >= m.rounds:
             self.phase = OVER
             self.timer.stop()
-            self._required = frozenset()
+            self._run.required = frozenset()
             self._event("over", f"The session is over after {m.round} rounds")
             return
-        self._required = frozenset(m.awaiting())
+        self._run.required = frozenset(m.awaiting())
         self.timer.open_round(self.settings.timer_seconds, self.clock())
 
     def _play(self, force: bool, how: str) -> None:
         r = self.model.round + 1
         # Seats a person was to decide for and that had not (R2): an agent's default answers
         # for them, and the narrative says which and what.
-        silent = [s for s in self.seats if s in self._required and s in self.model.awaiting()]
+        silent = [s for s in self.seats if s in self._run.required and s in self.model.awaiting()]
         leads = {s: self.participants[self.holders[s][0]].name for s in silent if self.holders[s]}
         was_member = {s: s in self.model.members for s in silent}
         self._call({"kind": "play", "force": force, "how": how})
@@ -1192,7 +1204,7 @@ class Room:
             text = self._closed_text(r, how, silent, leads, was_member)
             after = self.model.event_count
             self.room_events.append(RoomEvent(r, "closed", text, self.clock(), after=after))
-        self._pending_seats = {}
+        self._run.pending_seats = {}
         self._open_round()
         self._touch()
 
@@ -1234,7 +1246,7 @@ class Room:
                 return
             undecided = set(self.model.awaiting())
             held = {s for s in self.seats if self.holders[s]}
-            if self._required:
+            if self._run.required:
                 if undecided & held:
                     return
                 how = "all decided" if not undecided else "all decided; an agent for empty seats"
@@ -1285,7 +1297,7 @@ class Room:
         (a country invited to join), else a WorkshopError."""
         p = self.access.person(token)
         seat = p.seat
-        if seat is None or seat not in self._required or seat == self.model.supplier_id:
+        if seat is None or seat not in self._run.required or seat == self.model.supplier_id:
             raise WorkshopError("Nothing to forecast for you this round.")
         prep = self.model.prepare_round()
         if prep is None or seat not in prep.invites:
@@ -1449,7 +1461,7 @@ class Room:
         with self.lock:
             if self._snap is None:
                 self._snap = self.snapshots.build(
-                    self, self._required, self._pending_seats, self._engine_calls
+                    self, self._run.required, self._run.pending_seats, self._run.engine_calls
                 )
             snap = self._snap
         if snap.deadline is None:
@@ -1460,7 +1472,7 @@ class Room:
     def _records(self) -> dict[str, pd.DataFrame]:
         """The model's records (`SnapshotBuilder.records`), as snapshots and the record have
         them."""
-        return self.snapshots.records(self.model, self._engine_calls)
+        return self.snapshots.records(self.model, self._run.engine_calls)
 
     # ------------------------------------------------------------------------------------------
     # The record and saved state (`Room.archive`, negotiation/rooms/workshop_record.py)

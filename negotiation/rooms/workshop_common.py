@@ -1,7 +1,8 @@
 """What every part of a workshop room shares: its limits and words, its errors, rate limits,
 join codes, cleaned names and text, decisions as plain data and their bounds (`check_decision`),
 the engine's build and calls for a room, the people (`Participant`), the facilitator's
-`Settings` and the room's own events (`RoomEvent`, `story_key`).
+`Settings`, what the room keeps of its run (`RunState`) and the room's own events (`RoomEvent`,
+`story_key`).
 
 The parts of a room import from here, not from `negotiation.rooms.workshop` (the home of `Room` and
 `Workshop`, which re-exports these names for the pages and the tests; the seats and the record
@@ -557,6 +558,32 @@ class Settings:
     timer_seconds: float | None = None
     teams: bool = True
     seats_locked: bool = False
+
+
+@dataclass
+class RunState:
+    """What a room keeps of its run besides the model and what the record lists (issue 17).
+
+    The room's play control (`negotiation.rooms.workshop.Room`) changes it in place and hands
+    this one object to its archive (`negotiation.rooms.workshop_record.RecordHooks`), which
+    saves it and restores it on a new room; the snapshot builder gets its fields as arguments.
+
+    Attributes
+    ----------
+    opening : tuple of str
+        The seats people played from round 1 (claimed before the start).
+    pending_seats : dict of str to str
+        Seats changing hands from the next round: seat -> "person" or "agent".
+    required : frozenset of str
+        The seats a person must decide for in the open round.
+    engine_calls : int
+        The engine calls the room has made on its model (the records change only with one).
+    """
+
+    opening: tuple[str, ...] = ()
+    pending_seats: dict[str, str] = field(default_factory=dict)
+    required: frozenset[str] = frozenset()
+    engine_calls: int = 0
 
 
 # ----------------------------------------------------------------------------------------------

@@ -7,6 +7,9 @@ spreadsheet, a zip of both), the saved state a server resumes a room from (`Arch
 `Archive` is a part of a `Room` (`Room.archive`): `Room.record`, `Room.state`, the exports and
 `Room.from_state` hand over to it. It reads the room under the room's lock
 (`negotiation.rooms.workshop_live`) and changes nothing in it, but for `restore` on a new room.
+It reads the room's public state, and what the room keeps to itself only through the
+`RecordHooks` the room hands it when it builds it (issue 17): the model's records and the
+room's `RunState`.
 The formats (`RECORD_FORMAT`, `STATE_FORMAT`) are the files' contract: saved rooms and exported
 sessions must keep loading.
 """
@@ -24,6 +27,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +47,7 @@ from negotiation.rooms.workshop_common import (
     STATE_VERSION,
     Participant,
     RoomEvent,
+    RunState,
     Settings,
     WorkshopError,
     apply_action,
@@ -59,18 +64,39 @@ if TYPE_CHECKING:
     from negotiation.rooms.workshop import Room
 
 
+@dataclass(frozen=True)
+class RecordHooks:
+    """What `Archive` may ask of its room beyond the room's public state: the room hands it these
+    when it builds its parts.
+
+    Attributes
+    ----------
+    records : Callable[[], dict of str to pandas.DataFrame]
+        The model's records (rounds, actors, events), as the room's snapshots have them
+        (`SnapshotBuilder.records`).
+    run : RunState
+        What the room keeps of its run besides the model, the room's own object: `state` saves
+        it, `record` reads its opening seats, `restore` sets it on a new room.
+    """
+
+    records: Callable[[], dict[str, pd.DataFrame]]
+    run: RunState
+
+
 class Archive:
     """A room's record, exports and saved state (see the module's docstring)."""
 
-    def __init__(self, room: Room) -> None:
+    def __init__(self, room: Room, hooks: RecordHooks) -> None:
         self.room = room
+        #: what it may ask of the room (`RecordHooks`)
+        self.hooks = hooks
 
     def record(self) -> dict[str, Any]:
         """The whole session as plain data (JSON-ready): settings, people, every engine call in
         order (decisions with seat, person and time), and each round's outcome."""
         room = self.room
         with room.lock:
-            tables = room._records()
+            tables = self.hooks.records()
             return {
                 "format": RECORD_FORMAT,
                 "version": RECORD_VERSION,
@@ -90,7 +116,7 @@ class Archive:
                     "seats_locked": room.settings.seats_locked,
                 },
                 "phase": room.phase,
-                "opening_people": list(room._opening),
+                "opening_people": list(self.hooks.run.opening),
                 "participants": [
                     {
                         "id": p.id,
@@ -164,8 +190,8 @@ class Archive:
                     ],
                     "holders": {seat: list(team) for seat, team in room.holders.items()},
                     "event_times": [e.time for e in room.room_events],
-                    "pending_seats": dict(room._pending_seats),
-                    "required": sorted(room._required),
+                    "pending_seats": dict(self.hooks.run.pending_seats),
+                    "required": sorted(self.hooks.run.required),
                     "banned_clients": sorted(room.access.banned_clients),
                     "replaced_links": dict(room.access.replaced_links),
                     "banned_names": sorted(room.access.banned_names),
@@ -176,7 +202,7 @@ class Archive:
 
     def restore(self, rec: Mapping[str, Any], priv: Mapping[str, Any]) -> None:
         """Bring back what `state` saved (`from_state`, on a new room)."""
-        room = self.room
+        room, run = self.room, self.hooks.run
         with room.lock:
             phase = rec["phase"]
             if phase not in (LOBBY, RUNNING, OVER):
@@ -193,9 +219,9 @@ class Archive:
                 room.actions = copy.deepcopy(list(rec["actions"]))
                 for act in room.actions:
                     apply_action(room.model, room.agents, act)
-                room._opening = opening
+                run.opening = opening
                 room.rounds = room.model.rounds
-            room._engine_calls = len(room.actions)
+            run.engine_calls = len(room.actions)
             room.phase = phase
             private = {str(q["id"]): q for q in priv["participants"]}
             for p in rec["participants"]:
@@ -231,8 +257,8 @@ class Archive:
                 for e, t in zip(rec["room_events"], times, strict=True)
             ]
             room.closed = {int(r): str(how) for r, how in rec["closed"].items()}
-            room._pending_seats = {str(k): str(v) for k, v in priv["pending_seats"].items()}
-            room._required = frozenset(str(s) for s in priv["required"])
+            run.pending_seats = {str(k): str(v) for k, v in priv["pending_seats"].items()}
+            run.required = frozenset(str(s) for s in priv["required"])
             room.access.banned_clients = {str(c) for c in priv["banned_clients"]}
             room.access.replaced_links = {
                 str(t): str(pid) for t, pid in (priv.get("replaced_links") or {}).items()

@@ -4,10 +4,11 @@ rate-limited per browser), seats claimed, shared as teams, given back, locked an
 people removed and barred, and the pages each person has open (`attach`).
 
 `Access` is a part of a `Room` (`Room.access`): the room's public methods for these hand over
-to it. It works under the room's lock (`Room.lock`, see `negotiation.rooms.workshop_live`) and tells
-the room what changed: the narrative (`Room._event`), a new version (`Room._touch`), a seat
-that changes hands in the engine (`Room._seat_to`) and a round that may now be played
-(`Room._advance`).
+to it. It works under the room's lock (`Room.lock`, see `negotiation.rooms.workshop_live`),
+reads the room's public state (its seats, names, settings, phase, clock) and tells the room what
+changed through the `SeatHooks` the room hands it when it builds it (issue 17): a line of the
+narrative, a new version, a seat that changes hands in the engine, a round that may now be
+played.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from negotiation.rooms.workshop_common import (
@@ -39,11 +40,44 @@ if TYPE_CHECKING:
     from negotiation.rooms.workshop import Room
 
 
+@dataclass(frozen=True)
+class SeatHooks:
+    """What `Access` may ask of its room beyond the room's public state: the room hands it these
+    when it builds its parts. Each is called with the room's lock held.
+
+    Attributes
+    ----------
+    event : Callable[..., None]
+        ``event(kind, text, seat="")``: a line of the room's narrative (a `RoomEvent` of the
+        open round).
+    touch : Callable[..., None]
+        ``touch(public=True)``: something changed: a new version, and every page waiting on the
+        room is woken (`negotiation.rooms.workshop_live`); ``public=False`` for a change only
+        the person's own pages show.
+    advance : Callable[[], None]
+        Play on while nothing waits for a person (a seat was given up or its person removed).
+    seat_to : Callable[[str, str], None]
+        ``seat_to(seat, who)``: the seat goes to a ``"person"`` or back to an ``"agent"`` in the
+        engine (at the start if not started, else from the next round).
+    when : Callable[[], str]
+        When a seat changing hands now is played by its new holder, in words to end a sentence
+        ("" before the start, else " (from round N; an agent plays round N-1)").
+    """
+
+    event: Callable[..., None]
+    touch: Callable[..., None]
+    advance: Callable[[], None]
+    seat_to: Callable[[str, str], None]
+    when: Callable[[], str]
+
+
 class Access:
     """Who is who in a room, and who may do what (see the module's docstring)."""
 
-    def __init__(self, room: Room) -> None:
+    def __init__(self, room: Room, hooks: SeatHooks) -> None:
         self.room = room
+        #: what it may ask of the room (`SeatHooks`)
+        self.hooks = hooks
         self.admin_token = secrets.token_urlsafe(16)
         self.participants: dict[str, Participant] = {}  # by id
         self.by_token: dict[str, Participant] = {}
@@ -96,8 +130,8 @@ class Access:
             self._pages[p.id] = {}
             self._link_gen[p.id] = self._link_gen.get(p.id, 0) + 1
             p.sessions = p.devices = 0
-            self.room._event("link", f"The facilitator gave {p.name} a new private link")
-            self.room._touch()
+            self.hooks.event("link", f"The facilitator gave {p.name} a new private link")
+            self.hooks.touch()
             return replace(p)
 
     def admin(self, key: str) -> None:
@@ -152,8 +186,8 @@ class Access:
             self.participants[pid] = p
             self.by_token[token] = p
             self._joins.hit(client)
-            self.room._event("joined_room", f"{name} joined the room")
-            self.room._touch()
+            self.hooks.event("joined_room", f"{name} joined the room")
+            self.hooks.touch()
             return p
 
     def participant(self, token: str) -> Participant:
@@ -192,10 +226,10 @@ class Access:
             else:
                 self.locked_seats.discard(seat)
             what = "locked" if locked else "unlocked"
-            self.room._event(
+            self.hooks.event(
                 "seat_lock", f"The facilitator {what} {self.room.names[seat]}'s seat", seat
             )
-            self.room._touch()
+            self.hooks.touch()
 
     def seat_person(self, key: str, name: str, seat: str, lock: bool = True) -> Participant:
         """The facilitator seats a named participant: a new participant called `name` in
@@ -221,8 +255,8 @@ class Access:
             if seat is None:
                 if p.seat is not None:
                     self.leave_seat(p)
-                    self.room._touch()
-                    self.room._advance()
+                    self.hooks.touch()
+                    self.hooks.advance()
                 return
             self.take(p, seat)
 
@@ -250,18 +284,18 @@ class Access:
             team.append(p.id)
             p.seat = seat
             if len(team) == 1:
-                self.room._seat_to(seat, "person")
-                when = self.room._when()
-                self.room._event(
+                self.hooks.seat_to(seat, "person")
+                when = self.hooks.when()
+                self.hooks.event(
                     "seat", f"{p.name} took {self.room.names[seat]}'s seat{when}", seat
                 )
             else:
                 lead = self.participants[team[0]].name
-                self.room._event(
+                self.hooks.event(
                     "seat", f"{p.name} joined {self.room.names[seat]}'s team ({lead} submits)", seat
                 )
-            self.room._touch()
-            self.room._advance()
+            self.hooks.touch()
+            self.hooks.advance()
             return replace(p)
 
     def release(self, token: str) -> None:
@@ -278,8 +312,8 @@ class Access:
                     f"The facilitator has locked {self.room.names[p.seat]}'s seat: it stays yours."
                 )
             self.leave_seat(p)
-            self.room._touch()
-            self.room._advance()
+            self.hooks.touch()
+            self.hooks.advance()
 
     def remove(self, key: str, pid: str, ban: bool = False) -> None:
         """The facilitator removes a participant: their token stops working, and their seat
@@ -298,9 +332,9 @@ class Access:
                     self.banned_clients.add(p.client)
                 self.banned_names.add(name_key(p.name))
             barred = " and barred them from the room" if ban else ""
-            self.room._event("removed", f"The facilitator removed {p.name}{barred}")
-            self.room._touch()
-            self.room._advance()
+            self.hooks.event("removed", f"The facilitator removed {p.name}{barred}")
+            self.hooks.touch()
+            self.hooks.advance()
 
     def set_submitter(self, key: str, seat: str, pid: str) -> None:
         """The facilitator picks who submits for a team."""
@@ -312,8 +346,8 @@ class Access:
             team.remove(pid)
             team.insert(0, pid)
             name = self.participants[pid].name
-            self.room._event("seat", f"{name} now submits for {self.room.names[seat]}", seat)
-            self.room._touch()
+            self.hooks.event("seat", f"{name} now submits for {self.room.names[seat]}", seat)
+            self.hooks.touch()
 
     def leave_seat(self, p: Participant) -> None:
         seat = p.seat
@@ -323,17 +357,17 @@ class Access:
         team.remove(p.id)
         p.seat = None
         if not team:
-            self.room._seat_to(seat, "agent")
-            self.room._event(
-                "seat", f"{p.name} left {self.room.names[seat]}'s seat{self.room._when()}", seat
+            self.hooks.seat_to(seat, "agent")
+            self.hooks.event(
+                "seat", f"{p.name} left {self.room.names[seat]}'s seat{self.hooks.when()}", seat
             )
         elif was_submitter:
             lead = self.participants[team[0]].name
-            self.room._event(
+            self.hooks.event(
                 "seat", f"{p.name} left {self.room.names[seat]}'s team; {lead} submits", seat
             )
         else:
-            self.room._event("seat", f"{p.name} left {self.room.names[seat]}'s team", seat)
+            self.hooks.event("seat", f"{p.name} left {self.room.names[seat]}'s team", seat)
 
     def attach(self, token: str, client: str = "") -> Callable[[], None]:
         """A browser page of this participant opened; call the result when it closes. `client`
@@ -349,7 +383,7 @@ class Access:
             was, p.devices = p.devices, len(pages)
             # The person's own pages say when their link is open on more than one device
             # (someone else may be acting as them): wake them when that starts or stops.
-            self.room._touch(public=(was > 1) != (p.devices > 1))
+            self.hooks.touch(public=(was > 1) != (p.devices > 1))
 
         def detach() -> None:
             with self.room.lock:
@@ -363,6 +397,6 @@ class Access:
                         del pages[client]
                 p.sessions = max(p.sessions - 1, 0)
                 was, p.devices = p.devices, len(pages)
-                self.room._touch(public=(was > 1) != (p.devices > 1))
+                self.hooks.touch(public=(was > 1) != (p.devices > 1))
 
         return detach
