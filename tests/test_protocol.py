@@ -345,6 +345,25 @@ def four_members(terms: list[str], agreement: str = "unanimity", **changes) -> S
     return designing(terms, agreement, **members, **changes)
 
 
+def test_the_refused_package_is_told_at_the_terms_it_was_weighed_at():
+    """In a bloc of four with a stockpile, the United States doubles the penalty (5% to 10%) and
+    would rather also have shared the cost equally, which Mexico refuses: the narrative quotes
+    the refused package at the 10% it was weighed at, not at twice the penalty now in force."""
+    sc = four_members(["invitees", "penalty", "sharing"], **{
+        "policy.instrument": "stockpile", "policy.cost_sharing": "consumption",
+        "policy.outsider_penalty": 0.05})  # fmt: skip
+    m = BlocModel(sc, rng=0)
+    m.prepare_round()
+    assert m.penalty == pytest.approx(0.1)
+    text = m.events_df.query("kind == 'tabled'").text.iloc[0]
+    assert "tabled an outsider penalty twice the one in force (10%)" in text
+    assert (
+        "it would rather have tabled an outsider penalty twice the one in force (10%) and cost "
+        "shared in equal shares, which Mexico would refuse"
+    ) in text
+    assert "(20%)" not in text
+
+
 def test_the_members_refuse_a_penalty_that_costs_them():
     """At a 40% penalty the United States would halve it (its buyers pay more than it collects),
     but halving it costs the other members, Mexico's copper miners most (they sell into the
@@ -475,8 +494,9 @@ def test_every_term_designed_the_united_states_still_invites_nobody():
     """docs/explanation/negotiation-protocol.md: designing the floors, the invitees, the
     penalty and the key (idle under the border tariff) in the calm ministerial world, a United
     States counting its own money tables floors 20% lower and a penalty twice the one in force,
-    and invites nobody: each partner's joining costs it more at a higher penalty than at the
-    scenario's, so the finding for floors and invitees alone stands."""
+    and invites nobody: each partner's joining costs it money at those terms, and the three
+    together cost it more than at the scenario's penalty (Japan's and Mexico's joining more, the
+    EU's less), so the finding for floors and invitees alone stands."""
     m = BlocModel(designing(["floors", "invitees", "penalty", "sharing"]), rng=0)
     members, us = m.members, m.index["us"]
     prep = m.prepare_round()
@@ -484,15 +504,18 @@ def test_every_term_designed_the_united_states_still_invites_nobody():
     assert (d.scale, d.penalty, d.sharing, d.invited) == (0.8, 2.0, "", ())
     partners = ("japan", "eu", "mexico")
 
-    def cost(terms):
-        specs = [(members, 0.8, m.last_move, terms)]
-        specs += [(members | {a}, 0.8, m.last_move, terms) for a in partners]
+    def cost(terms):  # the floors it tabled are in force now: scale 1
+        specs = [(members, 1.0, m.last_move, terms), (members | set(partners), 1.0, m.last_move,
+                                                      terms)]  # fmt: skip
+        specs += [(members | {a}, 1.0, m.last_move, terms) for a in partners]
         util = m.evaluate(specs, 1).util[:, us]
-        return util[0] - util[1:]
+        return util[0] - util[1:]  # the three together, then each alone
 
-    at_tabled = cost({"penalty": 0.1})  # (the terms it tabled are in force now)
-    at_scenario = cost({"penalty": 0.05})
-    assert (at_tabled > 0).all() and at_tabled.sum() > at_scenario.sum()
+    at_tabled, at_scenario = cost({"penalty": 0.1}), cost({"penalty": 0.05})
+    assert (at_tabled > 0).all() and at_tabled[0] > at_scenario[0]
+    japan, eu, mexico = 1, 2, 3
+    assert at_tabled[japan] > at_scenario[japan] and at_tabled[mexico] > at_scenario[mexico]
+    assert at_tabled[eu] < at_scenario[eu]
     m.step()
     text = m.events_df.query("kind == 'tabled'").text.iloc[0]
     assert text.startswith(

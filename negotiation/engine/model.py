@@ -1274,7 +1274,9 @@ class BlocModel(mesa.Model):
             changes["penalty"] = self.penalty * d.penalty
         if d.sharing:
             changes["cost_sharing"] = self._sharing_of(d.sharing)
-        words = self._design_words(d.terms, t.designs)  # (in words before the levers change)
+        # In words before the levers change (both are multiples of the terms in force now).
+        words = self._design_words(d.terms, t.designs)
+        rather = self._design_words(refused[1], t.designs) if refused else ""
         if changes:
             self._apply_levers(changes, at_round=r)
         if d.penalty != 1.0 or d.sharing:
@@ -1298,8 +1300,8 @@ class BlocModel(mesa.Model):
         )
         if refused and refused[0] > d.value + 1e-9 * self.stake[proposer]:
             rule = self.config.agenda.agreement
-            text += (f"; it would rather have tabled {self._design_words(refused[1], t.designs)}"
-                     f", which {_names(refused[2])} would refuse ({RULE_WORDS[rule]})")  # fmt: skip
+            text += (f"; it would rather have tabled {rather}, which {_names(refused[2])} "
+                     f"would refuse ({RULE_WORDS[rule]})")  # fmt: skip
         unwanted = [self._name(a) for a in left_out if a in accepted[d.terms]]
         refusing = [self._name(a) for a in left_out if a not in accepted[d.terms]]
         if unwanted:

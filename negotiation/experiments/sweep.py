@@ -502,6 +502,8 @@ class _Pool:
         #: Workers were killed: the executor's manager thread may be stuck reading a result a
         #: killed worker was writing, and Python joins that thread at exit (see `run_sweep`).
         self.aborted = False
+        #: The exit code of a worker the watcher saw die (None: none died).
+        self.died: int | None = None
         threading.Thread(target=self._watch, name="bloc-pool-watch", daemon=True).start()
 
     def _watch(self) -> None:
@@ -516,7 +518,9 @@ class _Pool:
                 procs = list((getattr(self.executor, "_processes", None) or {}).values())
             except RuntimeError:  # the manager changed the table as we read it
                 continue
-            if any(p.exitcode is not None for p in procs):
+            dead = [p.exitcode for p in procs if p.exitcode is not None]
+            if dead:
+                self.died = dead[0]
                 for p in procs:
                     if p.exitcode is None:
                         with contextlib.suppress(Exception):
@@ -532,8 +536,20 @@ class _Pool:
             raise SweepCrashed(f"a worker process died ({e}); killed, or out of memory?") from e
 
     def wait(self, handles: list[Any], timeout: float) -> list[Any]:
-        done, _ = cf.wait(handles, timeout=timeout, return_when=cf.FIRST_COMPLETED)
-        return list(done)
+        """The batches done within `timeout` seconds. Raises SweepCrashed once the watcher has
+        seen a worker die with nothing done: the executor marks its futures broken from its
+        manager thread, which can stay stuck reading a result the killed worker was writing, so
+        the sweep does not wait on it (a sweep hung under load rather than stopped)."""
+        end = time.monotonic() + timeout
+        while True:
+            done, _ = cf.wait(handles, timeout=min(max(end - time.monotonic(), 0.0), 0.5),
+                              return_when=cf.FIRST_COMPLETED)  # fmt: skip
+            if done or time.monotonic() >= end:
+                return list(done)
+            if self.died is not None:
+                raise SweepCrashed(
+                    f"a worker process died (exit code {self.died}); killed, or out of memory?"
+                )
 
     def result(self, handle: Any, items: Sequence[RunItem]) -> BatchResult:
         from concurrent.futures.process import BrokenProcessPool
