@@ -4,8 +4,9 @@
     model = BlocModel(load_scenario("ministerial-2026"), rng=42).run()
     model.rounds_df, model.actors_df, model.events_df
 
-Names are resolved lazily (PEP 562) so that `agents/` can import the leaf modules of this package
-(types, market, payoffs) without closing an import cycle through `negotiation.engine.model`.
+Names are resolved lazily (PEP 562) so that `agents/` can import the bottom layer of this package
+(`negotiation.rules`: types, protocol, bargaining) without loading the engine, which imports
+`agents/` (`negotiation.engine.model`).
 """
 
 from __future__ import annotations

@@ -3,11 +3,11 @@
 A page asks for generated text with an HTML comment on a line of its own, which GitHub shows as
 nothing and the site replaces:
 
-    <!-- bloc-docs: fields negotiation.engine.scenario:Scenario -->   the keys of a file format,
-    table by
-                                                               table, from its pydantic model
-    <!-- bloc-docs: api -->                                    the public names of `negotiation`
-    <!-- bloc-docs: contracts -->                              the import-linter contracts
+    <!-- bloc-docs: fields negotiation.engine.scenario:Scenario -->
+                                the keys of a file format, table by table, from its pydantic model
+    <!-- bloc-docs: api -->     the public names of `negotiation`
+    <!-- bloc-docs: contracts -->
+                                the import-linter contracts
 
 The field tables give each key's TOML name, type, default and bounds (from the pydantic field)
 and what it is: the field's `description`, else the comment on its line (or the `#:` lines just
@@ -84,7 +84,8 @@ def contracts() -> str:
             inside = "".join(f" (in `{p}`)" for p in c.get("containers", ()))
             out.append(
                 f"- **{c['name']}**{inside}: {layers}; each imports only those after it "
-                "(`a | b`: neither imports the other)."
+                "(`a | b`: neither imports the other; `a : b`: side by side, either may import "
+                "the other)."
             )
             continue
         if c["type"] == "independence":

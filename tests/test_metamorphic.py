@@ -362,7 +362,8 @@ STAKE_FREE = ["myopic", "random"]
 
 STAKE_CONSTANT = (
     "Fixed; it was: "
-    "negotiation/engine/model.py:266: an actor's stake is its interests in USD plus a constant 1e6 "
+    "`BlocModel.stake` (then negotiation/model.py:266): an actor's stake is its interests in "
+    "USD plus a constant 1e6 "
     "USD/yr, which does not scale with money. Strategies' thresholds are fractions of the stake "
     "(agents/countries.py:25, need = threshold * stake), so with money scaled by k a "
     "country's need is threshold * (k S + 1e6) against gains k times as large: at k = 1e-3 "
@@ -377,7 +378,8 @@ STAKE_CONSTANT = (
 
 KEY_CONSTANT = (
     "Fixed; it was: "
-    "negotiation/engine/model.py:290: the `consumption` cost-sharing key is each actor's value of "
+    "the cost-sharing key (now `Evaluator.cost_key`; then negotiation/model.py:290): the "
+    "`consumption` key is each actor's value of "
     "consumption at reference prices + 1.0 USD, a constant that does not scale with money. "
     "With money x 1e-3 a member's share of price-gap payments and stockpile purchases moves by "
     "about 1 / (its value of consumption x 1e-3): in expansion under price_gap with no "
@@ -527,7 +529,8 @@ def check_nobody_changes_nothing(d: dict, seed: int, invited: bool) -> None:
 
 HEADCOUNT = (
     "Fixed; it was: "
-    "negotiation/engine/model.py:952: the floor is credible when members / countries >= "
+    "the credibility check (now in `Recorder.flows_and_capacity`; then negotiation/model.py:952): "
+    "the floor is credible when members / countries >= "
     "credibility_threshold, and `countries` counts every country, a zero-stake one too. In "
     "us-mexico-60-day (six countries) the US, Mexico and Canada are members from round 3: 3 of 6 "
     "= 0.5, credible at the default threshold 0.5; with a seventh, zero-stake country 3 of 7 = "
@@ -724,7 +727,8 @@ def test_relabelling_actors_permutes_results(data):
     sort order changes): records equal up to the renaming, to the last bit.
 
     The ids' order still decides who tables the package where the convener is out or for
-    open accession (the alphabetically first member, negotiation/engine/model.py:622 and :631), and
+    open accession (the alphabetically first member: `BlocModel._track_proposer` and
+    `BlocModel.invitations`), and
     the proposer decides whether an invitee's counter is adopted: a relabelling could legitimately
     change a run there. No drawn world has shown it (hundreds tried, and a sweep of every
     built-in scenario with every country countering-prone)."""

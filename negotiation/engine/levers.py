@@ -93,7 +93,7 @@ class LeverStore:
         Parameters
         ----------
         **changes
-            LeverStore (`LEVERS`, or "strategies": {actor: strategy}) and their new values.
+            Levers (`LEVERS`, or "strategies": {actor: strategy}) and their new values.
 
         Raises
         ------
@@ -161,7 +161,7 @@ class LeverStore:
                         self.apply({"supplier_strategy": strat}, log=False)
                         continue
                     s = strat if isinstance(strat, Strategy) else make_strategy(strat, "country")
-                    self._country(aid).strategy = s
+                    self.model.country(aid).strategy = s
             elif name == "weights":
                 for aid, w in value.items():
                     for comp, x in w.items():
@@ -170,17 +170,12 @@ class LeverStore:
                         m.weights[m.index[aid], COMPONENTS.index(comp)] = float(x)
             elif name == "patience":
                 for aid, p in value.items():
-                    self._country(aid).patience = int(p)
+                    self.model.country(aid).patience = int(p)
             if log:
                 after = self.value(name)
                 r = m.round if at_round is None else at_round
                 self.log.append({"round": r, "lever": name, "before": before, "after": after})
                 m.recorder.event(r, "", "lever", self.text(name, before_parts))
-
-    def _country(self, aid: str) -> Any:
-        if aid not in self.model.country_agents:
-            raise ValueError(f"unknown country {aid!r}")
-        return self.model.country_agents[aid]
 
     def parts(self, name: str) -> dict[str, str]:
         """A lever's value in words, part by part (one part, labelled "", for a single value):

@@ -564,7 +564,14 @@ class BlocModel(mesa.Model):
         """Set levers now (`LeverStore.apply`): the convener's floors and an agreed counter."""
         self.levers.apply(changes, log, at_round)
 
-    def _agent(self, aid: str) -> CountryAgent:
+    def country(self, aid: str) -> CountryAgent:
+        """The Mesa agent of country `aid`.
+
+        Raises
+        ------
+        ValueError
+            `aid` is no country of the run.
+        """
         if aid not in self.country_agents:
             raise ValueError(f"unknown country {aid!r}")
         return self.country_agents[aid]
@@ -719,8 +726,7 @@ class BlocModel(mesa.Model):
     ) -> tuple[Policies, Profiles, np.ndarray]:
         """The packages of `specs` (as `evaluate` takes them) as full (K, ...) arrays for the
         public `negotiation.engine.payoffs.score`: (policies, profiles, side offers (K, A) USD/yr);
-        see
-        `Evaluator.spelled_out`."""
+        see `Evaluator.spelled_out`."""
         return self.evaluator.spelled_out(specs, r)
 
     def _reason(
@@ -896,7 +902,7 @@ class BlocModel(mesa.Model):
             if not isinstance(decision, SupplierMove):
                 raise ValueError("the supplier's seat submits a SupplierMove")
         else:
-            strat = self._agent(seat).strategy
+            strat = self.country(seat).strategy
             if seat not in prep.views:
                 raise ValueError(f"{seat} has nothing to decide in round {prep.round}")
             if not isinstance(decision, Decision):
@@ -1678,7 +1684,7 @@ class BlocModel(mesa.Model):
     # Markets clear, money and capacity move, members leave, records are written.
 
     def _record_round(self, r: int, decisions: dict[str, str], move: SupplierMove) -> None:
-        """Round r closes (docs/ODD.md, section 3, steps 4 to 6): the markets clear for the bloc
+        """Round r closes (docs/ODD.md, section 3, steps 6 to 9): the markets clear for the bloc
         as it now is with the round's move, the stability report is made, money, stock and
         capacity move (the recorder's books), members past their patience leave, and the
         recorder writes the round."""

@@ -2,7 +2,7 @@
 
 `Recorder` keeps the three tables of a run (`rounds_df`, `actors_df`, `events_df`, as rows:
 hundreds of columns, appended as dicts for speed) and does the round's bookkeeping once the
-markets have cleared (docs/ODD.md, section 3, steps 4 and 6): the money of those at no table and
+markets have cleared (docs/ODD.md, section 3, steps 7 and 9): the money of those at no table and
 of the world against the world with no policy (`welfare`), the stockpile fund's purchases and
 releases, investment and closures (`flows_and_capacity`), and the round's rows (`write`).
 
