@@ -107,7 +107,22 @@ class LeverStore:
 
     def take_effect(self, r: int) -> None:
         """Round r opens: the scenario's changes for it and those asked for since the last round
-        (which win over the schedule) act, are logged and told."""
+        (which win over the schedule) act, are logged and told.
+
+        The changes asked for are cleared (`pending` is empty after), and the round's changes,
+        if any, go to `history` in scenario terms before they act (`apply`).
+
+        Parameters
+        ----------
+        r : int
+            The round that opens.
+
+        Raises
+        ------
+        ValueError
+            As `apply`: for an unknown mineral, component or country, or a penalty out of
+            [0, 2].
+        """
         changes = {**self.schedule.get(r, {}), **self.pending}
         self.pending = {}
         if changes:
@@ -121,13 +136,13 @@ class LeverStore:
 
         Parameters
         ----------
-        changes
+        changes : Mapping[str, Any]
             {lever: value}, as `set` takes them.
-        log
+        log : bool, default True
             Log each change and tell it in the narrative (not for the settings a run opens
             with).
-        at_round
-            The round the change is logged in (default: the model's round).
+        at_round : int or None, default None
+            The round the change is logged in (None: the model's round).
 
         Raises
         ------
@@ -178,8 +193,22 @@ class LeverStore:
                 m.recorder.event(r, "", "lever", self.text(name, before_parts))
 
     def parts(self, name: str) -> dict[str, str]:
-        """A lever's value in words, part by part (one part, labelled "", for a single value):
-        display names, never ids, so that the events read as sentences."""
+        """A lever's value in words, part by part: display names, never ids, so that the events
+        read as sentences.
+
+        Parameters
+        ----------
+        name : str
+            A lever (`LEVERS`, or "strategies").
+
+        Returns
+        -------
+        dict[str, str]
+            {part: value in words}; one part, labelled "", for a single value (instrument,
+            penalty, cost sharing, supplier strategy, aggressiveness); a part per mineral
+            (floors), per country (strategies, patience) or per country and component
+            (weights). Empty for a name that is no lever.
+        """
         m = self.model
         actor = {a: m.config.actors[a].name for a in m.actor_ids}
         if name == "floors":
@@ -217,14 +246,38 @@ class LeverStore:
         return {}
 
     def value(self, name: str) -> str:
-        """A lever's whole value in words (the log's before and after)."""
+        """A lever's whole value in words (the log's before and after).
+
+        Parameters
+        ----------
+        name : str
+            A lever (`LEVERS`, or "strategies").
+
+        Returns
+        -------
+        str
+            Its `parts`, "part value" (or the value alone for the part ""), joined by "; ".
+        """
         return "; ".join(
             f"{part} {value}" if part else value for part, value in self.parts(name).items()
         )
 
     def text(self, name: str, before: Mapping[str, str]) -> str:
-        """The event of a lever change: the parts that changed, old and new values in words
-        (`before`: the lever's `parts` before the change)."""
+        """The event of a lever change: the parts that changed, old and new values in words.
+
+        Parameters
+        ----------
+        name : str
+            The lever that was set.
+        before : Mapping[str, str]
+            The lever's `parts` before the change.
+
+        Returns
+        -------
+        str
+            "Lever changed: <lever>: <part> <old> -> <new>; ..." for the parts that changed, or
+            "Lever set: <lever> unchanged (<value>)" when none did.
+        """
         after = self.parts(name)
         what = LEVER_LABELS.get(name, name)
         changed = [
@@ -239,7 +292,15 @@ class LeverStore:
         return f"Lever changed: {what}: {'; '.join(changed)}"
 
     def settings(self) -> dict[str, Any]:
-        """The live levers and agent settings now, as plain data in scenario terms."""
+        """The live levers and agent settings now, as plain data in scenario terms.
+
+        Returns
+        -------
+        dict[str, Any]
+            The floors ({mineral: USD/t}), instrument, penalty, cost sharing, stockpile fund (the
+            initial one), supplier strategy, aggressiveness, strategies and their parameters,
+            patience and weights ({actor: {component: weight}}), by the scenario's keys.
+        """
         m = self.model
         return {
             "floors": {x: float(f) for x, f in zip(m.minerals, m.floors)},

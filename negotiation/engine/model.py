@@ -148,15 +148,44 @@ class Prepared:
 class BlocModel(mesa.Model):
     """A critical-minerals bloc negotiated round by round.
 
-    scenario: a Scenario, or a built-in name or TOML path (default: ministerial-2026).
-    rounds: override the scenario's number of rounds.
-    floors: {mineral: USD per tonne}; instrument: "border" | "price_gap" | "stockpile";
-    penalty: ad-valorem margin on non-member supply (0.1 = 10 %); cost_sharing: "consumption",
-    "equal" or {actor: share}; stockpile_fund: USD; supplier_strategy, aggressiveness (0-1);
-    strategies: {actor: strategy name or Strategy}; weights: {actor: {component: weight}};
-    patience: {actor: rounds}. Each overrides the scenario. before_record: functions called with
-    (model, round, supplier move) as each round, round 0 included, is about to be recorded.
-    rng: seed or numpy Generator.
+    Each setting from `floors` to `patience` overrides the scenario (None: the scenario's).
+
+    Parameters
+    ----------
+    scenario : Scenario or str or Path, default DEFAULT_SCENARIO
+        A Scenario, or a built-in name or TOML path (default: ministerial-2026).
+    rounds : int or None, default None
+        Override the scenario's number of rounds.
+    floors : Mapping[str, float] or None, default None
+        {mineral: USD per tonne}.
+    instrument : str or None, default None
+        "border" | "price_gap" | "stockpile".
+    penalty : float or None, default None
+        Ad-valorem margin on non-member supply (0.1 = 10 %).
+    cost_sharing : str or Mapping[str, float] or None, default None
+        "consumption", "equal" or {actor: share}.
+    stockpile_fund : float or None, default None
+        USD.
+    supplier_strategy : str or Strategy or None, default None
+        The supplier's strategy (a name or a Strategy).
+    aggressiveness : float or None, default None
+        The supplier's aggressiveness (0-1).
+    strategies : Mapping[str, str or Strategy] or None, default None
+        {actor: strategy name or Strategy}.
+    weights : Mapping[str, Mapping[str, float]] or None, default None
+        {actor: {component: weight}}.
+    patience : Mapping[str, int] or None, default None
+        {actor: rounds}.
+    before_record : Sequence of callables, default ()
+        Functions called with (model, round, supplier move) as each round, round 0 included,
+        is about to be recorded.
+    rng : int or numpy.random.Generator or None, default None
+        Seed or numpy Generator.
+
+    Raises
+    ------
+    ValueError
+        If the number of rounds is below 1.
     """
 
     INSTRUMENTS = tuple(i.value for i in Instrument)
@@ -567,6 +596,16 @@ class BlocModel(mesa.Model):
     def country(self, aid: str) -> CountryAgent:
         """The Mesa agent of country `aid`.
 
+        Parameters
+        ----------
+        aid : str
+            A country's id.
+
+        Returns
+        -------
+        CountryAgent
+            The run's agent of that country (not a copy).
+
         Raises
         ------
         ValueError
@@ -591,6 +630,25 @@ class BlocModel(mesa.Model):
         self._members = None
 
     def package(self, members: frozenset[str] | None = None, proposer: str = "") -> Package:
+        """The package `members` would have on the terms in force: the floors, instrument,
+        penalty and cost-sharing key as set now (the package of an agent's view,
+        `CountryView.package`).
+
+        Parameters
+        ----------
+        members : frozenset of str or None, default None
+            Who is in the bloc (None: the members now).
+        proposer : str, default ""
+            Who tables it ("" for no one).
+
+        Returns
+        -------
+        Package
+            The proposal: `members`, the floors (USD per tonne for each mineral, 0 where there
+            is no floor), the instrument, the penalty (0.1 = 10 %), the cost-sharing key (one
+            share per actor, `Evaluator.base_key`, before it is renormalised over members) and
+            `proposer`.
+        """
         return Package(
             self.members if members is None else members,
             tuple(self.floors.tolist()),
@@ -611,16 +669,16 @@ class BlocModel(mesa.Model):
 
         Parameters
         ----------
-        specs
+        specs : Sequence of PackageSpec or tuple
             The packages (`PackageSpec`: members, floor scale, supplier move, and optionally
             terms that set "floors" ({mineral: USD/t}), "penalty" and "cost_sharing" for that
             package alone).
-        r
+        r : int or None, default None
             The round whose shocks the packages meet (default: the round just played).
-        capacity
+        capacity : tuple of np.ndarray or None, default None
             The producers' (A, M) and the rest of the world's (M,) capacity to clear with
             (default: what can produce now).
-        shocks
+        shocks : tuple or None, default None
             The round's shocks as `Evaluator.shock_arrays` gives them (the default).
 
         Returns
@@ -635,13 +693,31 @@ class BlocModel(mesa.Model):
 
     def invitation_outlook(self, actor: str) -> dict[str, Any]:
         """When an outsider the open round does not invite would be invited, if the members
-        stay as they are (a query: nothing in the run changes). `next`: the first round from
-        the open one in which it would be, None if not before the run ends; `why` the reason it
-        is not now: "cooling" (it left in round `left` and is not invited back for `patience`
-        rounds), "list" (the convener `convener` designed its table without it; it designs
-        again in round `next`, when it may invite it), "tables" (no table it is a party to
-        sits yet: `table` opens in round `next`), "" (it is invited in the open round).
-        For the workshop's page of a seat with nothing to decide."""
+        stay as they are (a query: nothing in the run changes).
+
+        For the workshop's page of a seat with nothing to decide.
+
+        Parameters
+        ----------
+        actor : str
+            A country (an outsider the open round does not invite).
+
+        Returns
+        -------
+        dict[str, Any]
+            `next`: the first round from the open one in which it would be, None if not before
+            the run ends; `why` the reason it is not now: "cooling" (it left in round `left`
+            and is not invited back for `patience` rounds), "list" (the convener `convener`
+            designed its table without it; it designs again in round `next`, when it may
+            invite it), "tables" (no table it is a party to sits yet: `table` opens in round
+            `next`), "" (it is invited in the open round). `left` (None if it never left) and
+            `patience` are always given; `convener` and `table` are "" unless `why` names them.
+
+        Raises
+        ------
+        KeyError
+            `actor` is no country of the run.
+        """
         r = self.round + 1
         ag = self.country_agents[actor]
         out: dict[str, Any] = {"next": None, "why": "", "left": ag.left_round,
@@ -688,7 +764,24 @@ class BlocModel(mesa.Model):
         The plain forecast: today's markets (this round's outages, demand and surprises), no
         look ahead and no forecast error. An invitee decides on it as it sees it: over its
         horizon (λ times what the investment pipeline changes added, docs/ODD.md section M)
-        and times its forecast error this round, `belief[row]` by component (section L)."""
+        and times its forecast error this round, `belief[row]` by component (section L).
+
+        Parameters
+        ----------
+        actor : str
+            The country (a member too: the bloc is taken without it, and with it).
+        terms : Mapping[str, Any] or None, default None
+            The package's own terms if it joins (`PackageSpec.terms`: "floors" ({mineral:
+            USD/t}), "penalty", "cost_sharing"); None: the terms in force.
+        r : int or None, default None
+            The round whose shocks the packages meet (default: the next, `round + 1`).
+
+        Returns
+        -------
+        dict[str, float]
+            {component: joining minus staying out, times the actor's weight on it}, USD/yr, in
+            the order of `COMPONENTS`.
+        """
         r = self.round + 1 if r is None else r
         members = self.members - {actor}
         ev = self.evaluate(
@@ -705,7 +798,22 @@ class BlocModel(mesa.Model):
     def move_forecast(self, move: SupplierMove, r: int | None = None) -> dict[str, Any]:
         """For a supplier move next round, with today's members: the supplier's utility with it
         and selling normally, and each member's gain from staying in (USD/yr), without error
-        (the supplier's look-ahead judges these gains times `supplier_belief`)."""
+        (the supplier's look-ahead judges these gains times `supplier_belief`).
+
+        Parameters
+        ----------
+        move : SupplierMove
+            The supplier's move.
+        r : int or None, default None
+            The round whose shocks the packages meet (default: the next, `round + 1`).
+
+        Returns
+        -------
+        dict[str, Any]
+            "utility": the supplier's utility with the move (USD/yr); "normal": its utility
+            selling normally; "margins": {member: its utility in the bloc minus out of it, the
+            supplier making the move} (USD/yr), members in sorted order.
+        """
         r = self.round + 1 if r is None else r
         members = sorted(self.members)
         specs = [PackageSpec(self.members, 1.0, move), PackageSpec(self.members, 1.0, NORMAL)]
@@ -725,8 +833,20 @@ class BlocModel(mesa.Model):
         self, specs: Sequence[PackageSpec | tuple], r: int | None = None
     ) -> tuple[Policies, Profiles, np.ndarray]:
         """The packages of `specs` (as `evaluate` takes them) as full (K, ...) arrays for the
-        public `negotiation.engine.payoffs.score`: (policies, profiles, side offers (K, A) USD/yr);
-        see `Evaluator.spelled_out`."""
+        public `negotiation.engine.payoffs.score`; see `Evaluator.spelled_out`.
+
+        Parameters
+        ----------
+        specs : Sequence of PackageSpec or tuple
+            The K packages, as `evaluate` takes them.
+        r : int or None, default None
+            The round whose shocks the packages meet (default: the round just played).
+
+        Returns
+        -------
+        tuple of (Policies, Profiles, np.ndarray)
+            (policies, profiles, side offers (K, A) USD/yr).
+        """
         return self.evaluator.spelled_out(specs, r)
 
     def _reason(
@@ -763,6 +883,19 @@ class BlocModel(mesa.Model):
     # The round
 
     def active_tracks(self, r: int) -> list:
+        """The agenda's tracks that sit in round `r` (a query: nothing in the run changes).
+
+        Parameters
+        ----------
+        r : int
+            The round.
+
+        Returns
+        -------
+        list
+            The scenario's tracks (`agenda.tracks`, in its order) that have started by round
+            `r` and not ended before it (a track with no end round sits to the run's end).
+        """
         return [
             t
             for t in self.config.agenda.tracks
@@ -770,8 +903,19 @@ class BlocModel(mesa.Model):
         ]
 
     def play(self, force: bool = False) -> None:
-        """Play one round. Raises AwaitingDecisions while a person's seat has not decided, unless
-        `force` (then an agent answers for the silent seat, and the narrative says so)."""
+        """Play one round.
+
+        Parameters
+        ----------
+        force : bool, default False
+            Play the round even though a person's seat has not decided: an agent answers for
+            the silent seat, and the narrative says so.
+
+        Raises
+        ------
+        AwaitingDecisions
+            While a person's seat has not decided, unless `force`.
+        """
         waiting = self.awaiting()
         if waiting and not force:
             raise AwaitingDecisions(waiting)
@@ -818,6 +962,12 @@ class BlocModel(mesa.Model):
 
         Idempotent until the round is played; the app calls it to show a person the package on
         the table and their forecasts before they decide.
+
+        Returns
+        -------
+        Prepared or None
+            The round opened (the same object until it is played), or None once the run is
+            over.
         """
         if self.round >= self.rounds:
             return None
@@ -875,7 +1025,15 @@ class BlocModel(mesa.Model):
 
     def awaiting(self) -> list[str]:
         """Seats whose strategy waits for a person's decision in the next round. A query: it
-        changes nothing (levers set since the last round still wait for `prepare_round`)."""
+        changes nothing (levers set since the last round still wait for `prepare_round`).
+
+        Returns
+        -------
+        list of str
+            The seats (actor ids): the countries the round asks (invited outsiders, and
+            members played by people) that wait, then the supplier if it waits; empty once the
+            run is over.
+        """
         if self.round >= self.rounds:
             return []
         r = self.round + 1
@@ -893,7 +1051,24 @@ class BlocModel(mesa.Model):
         return seats
 
     def submit(self, seat: str, decision: Decision | SupplierMove) -> None:
-        """A person's decision for their seat this round (see agents.human)."""
+        """A person's decision for their seat this round (see agents.human).
+
+        Opens the round first if it is not open (`prepare_round`).
+
+        Parameters
+        ----------
+        seat : str
+            The seat (actor id): a country the round asks, or the supplier.
+        decision : Decision or SupplierMove
+            A country's Decision, or the supplier's SupplierMove.
+
+        Raises
+        ------
+        ValueError
+            If the run is over, the seat is no country of the run or has nothing to decide
+            this round, the decision is not of its seat's kind, or an agent (not a person)
+            plays the seat.
+        """
         prep = self.prepare_round()
         if prep is None:
             raise ValueError("the run is over")
@@ -912,7 +1087,14 @@ class BlocModel(mesa.Model):
         strat.submit(decision)
 
     def human_seats(self) -> list[str]:
-        """The seats (actor ids) whose strategy waits for a person's decision."""
+        """The seats (actor ids) whose strategy waits for a person's decision.
+
+        Returns
+        -------
+        list of str
+            The countries played by people, in the scenario's order, then the supplier if a
+            person plays it.
+        """
         seats = [a for a, ag in self.country_agents.items() if ag.strategy.classifier.get("human")]
         if self.supplier_agent.strategy.classifier.get("human"):
             seats.append(self.supplier_id)
@@ -1534,12 +1716,33 @@ class BlocModel(mesa.Model):
     def counter_forecast(self, actor: str, terms: Mapping[str, Any] | None = None,
                          scale: float = 1.0) -> dict[str, Any]:  # fmt: skip
         """What a counter-proposal by invitee `actor` next round would meet (a query: nothing in
-        the run changes): `gain` (its components if it joins on the terms, minus staying out on
-        the terms in force, USD/yr, as its agent weighs the counters it may name: over its
-        horizon, with what the investment pipeline delivers, and with its forecast error of the
-        round; for a named counter the value `counter_options` lists),
-        `verdicts` (each member's yes or no), `agreed` (under the agenda's rule), `rule` (the
-        rule in words). `terms` as `Decision.terms`, or `scale` times every floor."""
+        the run changes; the round is opened, `prepare_round`, if it is not open).
+
+        Parameters
+        ----------
+        actor : str
+            A country invited in the next round.
+        terms : Mapping[str, Any] or None, default None
+            The counter's terms, as `Decision.terms` ("floors" ({mineral: USD/t}), "penalty",
+            "cost_sharing"; other keys are ignored); None or empty: `scale` times every floor.
+        scale : float, default 1.0
+            The multiple of every floor in force, when no `terms` are given.
+
+        Returns
+        -------
+        dict[str, Any]
+            `gain` (its components if it joins on the terms, minus staying out on the terms in
+            force, USD/yr, as its agent weighs the counters it may name: over its horizon, with
+            what the investment pipeline delivers, and with its forecast error of the round;
+            for a named counter the value `counter_options` lists), `verdicts` (each member's
+            yes or no, {member: bool}), `agreed` (under the agenda's rule, a bool), `rule` (the
+            rule in words).
+
+        Raises
+        ------
+        ValueError
+            If the run is over or `actor` is not invited in the next round.
+        """
         prep = self.prepare_round()
         if prep is None:
             raise ValueError("the run is over")
@@ -1647,7 +1850,25 @@ class BlocModel(mesa.Model):
     def forecast_moves(self, moves: Sequence[SupplierMove], r: int) -> list[Forecast]:
         """For each move: who would leave (members whose patience runs out) and the supplier's
         utility once they have, as the supplier judges them: each member's gain from staying
-        times the supplier's error about it this round (`supplier_belief`)."""
+        times the supplier's error about it this round (`supplier_belief`).
+
+        The packages cleared for each move are kept (`Evaluator.remember`): they are the
+        round's record if the supplier makes that move.
+
+        Parameters
+        ----------
+        moves : Sequence of SupplierMove
+            The supplier's options.
+        r : int
+            The round they are made in.
+
+        Returns
+        -------
+        list of Forecast
+            One a move, in the order of `moves`: the move, the supplier's utility (USD/yr)
+            once the members who would leave have left, the members after, and each member's
+            gain from staying as the supplier judges it (USD/yr).
+        """
         members = self.members
         sup = self.index[self.supplier_id]
         specs = []
@@ -1829,7 +2050,18 @@ class BlocModel(mesa.Model):
 
     def to_scenario(self) -> Scenario:
         """A scenario that replays this run: the opening settings, every lever changed since (as
-        a schedule), the number of rounds and the seed. `bloc run` on it gives the same records."""
+        a schedule), the number of rounds and the seed. `bloc run` on it gives the same records.
+
+        Returns
+        -------
+        Scenario
+            The run's scenario with those settings, validated.
+
+        Raises
+        ------
+        ScenarioError
+            If they do not validate (the error names "<name> (exported)" as its source).
+        """
         from negotiation.engine.scenario import scenario_to_dict, validate
 
         data = scenario_to_dict(self.config)
@@ -1858,7 +2090,23 @@ class BlocModel(mesa.Model):
     # Running and records
 
     def run(self, rounds: int | None = None) -> BlocModel:
-        """Step until the last round (or `rounds` more rounds)."""
+        """Step until the last round (or `rounds` more rounds).
+
+        Parameters
+        ----------
+        rounds : int or None, default None
+            How many more rounds to play at most (None: to the last).
+
+        Returns
+        -------
+        BlocModel
+            The model itself, played.
+
+        Raises
+        ------
+        AwaitingDecisions
+            When a person's seat has not decided (it does not wait for a person forever).
+        """
         target = self.rounds if rounds is None else min(self.rounds, self.round + rounds)
         while self.round < target:
             self.play()  # raises AwaitingDecisions rather than wait for a person forever
