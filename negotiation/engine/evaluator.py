@@ -232,7 +232,15 @@ class Evaluator:
     def use_profiles(self, profiles: Profiles) -> None:
         """Take the payoffs' per-actor parameters (once the model has calibrated them): the
         arrays the kernels read (the stock held and its mark are the model's, changed in
-        place)."""
+        place).
+
+        Sets `profile_args`, and the rest of the world's supply ramps from the model's data.
+
+        Parameters
+        ----------
+        profiles : Profiles
+            The payoffs' per-actor parameters (`negotiation.engine.payoffs.Profiles`).
+        """
         p = profiles
         self.profile_args = (
             p.risk_premium,
@@ -258,7 +266,14 @@ class Evaluator:
 
         Computed again when the capacity arrays were replaced (each round: they are never
         changed in place) or the outages' values changed (compared by content: they are changed
-        in place)."""
+        in place).
+
+        Returns
+        -------
+        tuple of (np.ndarray, np.ndarray)
+            The actors' (A, M) and the rest of the world's (M,), t/yr (the model's own arrays
+            when there is no outage).
+        """
         m = self.model
         outage = m.outage.tobytes()
         made = self._available_of
@@ -273,7 +288,15 @@ class Evaluator:
 
     def future_capacity(self) -> tuple[np.ndarray, np.ndarray]:
         """Installed capacity once the investment pipeline has delivered (what is ordered
-        arrives, retirement goes on; outages are over), (A, M) and (M,)."""
+        arrives, retirement goes on; outages are over), (A, M) and (M,).
+
+        Computed again only when the model's capacity array was replaced (each round).
+
+        Returns
+        -------
+        tuple of (np.ndarray, np.ndarray)
+            The actors' (A, M) and the rest of the world's (M,), t/yr.
+        """
         m = self.model
         if self._future_of is m.capacity:  # capacity is a new array each round
             return self._future
@@ -287,7 +310,13 @@ class Evaluator:
 
     def no_policy_available(self) -> tuple[np.ndarray, np.ndarray]:
         """The world with no policy's capacity that can produce this round (its own installed
-        capacity, less this round's outages), (A, M) and (M,)."""
+        capacity, less this round's outages), (A, M) and (M,).
+
+        Returns
+        -------
+        tuple of (np.ndarray, np.ndarray)
+            The actors' (A, M) and the rest of the world's (M,), t/yr.
+        """
         m = self.model
         w = m.no_policy
         if not m.outage.any():
@@ -322,6 +351,12 @@ class Evaluator:
         arriving
             What arrives from the pipeline this round, (A + 1, M) (the baseline's idle share
             when there is no lag).
+
+        Returns
+        -------
+        Investment
+            Installed capacity after the round, what was ordered, rounds under water and what
+            closed for good, each (A + 1, M): the actors', then the rest of the world's.
         """
         m = self.model
         d, inv = m.data, m.config.investment
@@ -350,7 +385,18 @@ class Evaluator:
         )
 
     def member_mask(self, members: frozenset[str]) -> np.ndarray:
-        """Which actors are in `members`, (A,) booleans."""
+        """Which actors are in `members`, (A,) booleans.
+
+        Parameters
+        ----------
+        members : frozenset of str
+            A bloc's members.
+
+        Returns
+        -------
+        np.ndarray
+            (A,) booleans, in the order of the model's actors.
+        """
         m = self.model
         return np.array(self._member_rows.get(members) or [a in members for a in m.actor_ids])
 
@@ -363,7 +409,24 @@ class Evaluator:
         """The rest of the world's producers' surplus on their ramps at `price` (with the
         capacity that could produce: `capacity`, or this round's, outages out), and their
         buyers' consumer surplus lost against the reference prices buying `bought` there (on
-        their demand curves, as the actors'), USD/yr."""
+        their demand curves, as the actors'), USD/yr.
+
+        Parameters
+        ----------
+        price : np.ndarray
+            World prices, (M,).
+        bought : np.ndarray
+            What the rest of the world's buyers buy at them, (M,).
+        capacity : np.ndarray or None, default None
+            The rest of the world's capacity that could produce, (M,) (None: this round's,
+            outages out, `available()`).
+
+        Returns
+        -------
+        tuple of (float, float)
+            (the producers' surplus, minus the buyers' consumer surplus lost), USD/yr, summed
+            over minerals (`fringe_money_kernel`).
+        """
         d = self.model.data
         cap = self.available()[1] if capacity is None else capacity
         return fringe_money_kernel(
@@ -372,7 +435,13 @@ class Evaluator:
 
     def no_policy_outcome(self) -> Outcome:
         """The markets cleared with no bloc, no floors and no supplier move, with the capacity
-        installed (the calibration, through `negotiation.engine.market.clear`)."""
+        installed (the calibration, through `negotiation.engine.market.clear`).
+
+        Returns
+        -------
+        Outcome
+            The markets of that one package, (1, ...) arrays.
+        """
         m = self.model
         A, M = m.data.cost.shape
         zeros = np.zeros((1, M))
@@ -394,15 +463,34 @@ class Evaluator:
     # The terms and the cost-sharing key
 
     def base_key(self) -> np.ndarray:
-        """`cost_key()` for the lever as set, computed again only when the lever changes."""
+        """`cost_key()` for the lever as set, computed again only when the lever changes.
+
+        Returns
+        -------
+        np.ndarray
+            The cost-sharing key, (A,) (the same array until the lever changes).
+        """
         m = self.model
         if self._key_of != m.cost_sharing:
             self._key, self._key_of = self.cost_key(), copy.deepcopy(m.cost_sharing)
         return self._key
 
     def cost_key(self, sharing: str | Mapping[str, float] | None = None) -> np.ndarray:
-        """The cost-sharing key (A,) of `sharing` ("consumption", "equal" or {actor: share};
-        default: the lever as set), before it is renormalised over a package's members."""
+        """The cost-sharing key (A,) of `sharing`, before it is renormalised over a package's
+        members.
+
+        Parameters
+        ----------
+        sharing : str or Mapping[str, float] or None, default None
+            "consumption", "equal" or {actor: share} (None: the lever as set).
+
+        Returns
+        -------
+        np.ndarray
+            (A,): the shares of the table (0 for an actor it leaves out); ones for "equal";
+            else the value of each actor's consumption at the reference prices, plus a sliver
+            of the total (so that a member with no consumption stays in the key).
+        """
         m = self.model
         sharing = m.cost_sharing if sharing is None else sharing
         if isinstance(sharing, Mapping):
@@ -418,7 +506,13 @@ class Evaluator:
         """The terms in force as `batch_kernel` takes a terms row: floors (1, M), penalty (1,)
         and cost-sharing key (1, A). Made again only when one of them changed: the levers
         replace `floors` and the key (`base_key`) with new arrays, never change them in place,
-        and the penalty is a number (so the cache compares the objects themselves)."""
+        and the penalty is a number (so the cache compares the objects themselves).
+
+        Returns
+        -------
+        tuple of (np.ndarray, np.ndarray, np.ndarray)
+            Floors (1, M) USD/t, penalty (1,) and cost-sharing key (1, A).
+        """
         m = self.model
         key = self.base_key()
         made = self._terms_of
@@ -442,10 +536,24 @@ class Evaluator:
         self._shocks = {}
 
     def shock_arrays(self, r: int) -> tuple:
-        """The scheduled shocks of round r: supplier flood (a fraction of its capacity), export
-        controls aimed at members and blanket ones (shares of its sales withheld) and demand
-        multipliers, each (M,), with the round's random state (blanket (1, M) and demand (1, M):
-        a surprise is a blanket control)."""
+        """The scheduled shocks of round r, with the round's random state (a surprise is a
+        blanket control).
+
+        Only round r's are kept (with `future_shocks`' and `luck_arrays`' of it) until another
+        round is asked for or `forget_shocks`.
+
+        Parameters
+        ----------
+        r : int
+            The round.
+
+        Returns
+        -------
+        tuple
+            (flood, aimed, blanket, demand): supplier flood (a fraction of its capacity), export
+            controls aimed at members and blanket ones (shares of its sales withheld) and demand
+            multipliers, each (M,), but blanket (1, M) and demand (1, M).
+        """
         cached = self._shocks.get(r)
         if cached is not None:
             return cached
@@ -485,7 +593,19 @@ class Evaluator:
     def future_shocks(self, r: int) -> tuple:
         """`shock_arrays` of round r as expected once the investment pipeline has delivered:
         scheduled shocks and the supplier's last move as they are (taken to persist), the
-        round's surprises and demand swing faded by what is expected of them over the lag."""
+        round's surprises and demand swing faded by what is expected of them over the lag.
+
+        Parameters
+        ----------
+        r : int
+            The round.
+
+        Returns
+        -------
+        tuple
+            (flood, aimed, blanket, demand) as `shock_arrays` gives them: (M,), (M,), (1, M),
+            (1, M).
+        """
         self.shock_arrays(r)
         return self._later[r]
 
@@ -493,14 +613,38 @@ class Evaluator:
         """`shock_arrays` of round r without the supplier's scheduled moves (a scenario's
         floods and export controls: the supplier's moves in history): the world's luck (outages
         aside: in the capacity) and the scheduled changes in demand, as the world with no policy
-        meets them."""
+        meets them.
+
+        Parameters
+        ----------
+        r : int
+            The round.
+
+        Returns
+        -------
+        tuple
+            (flood, aimed, blanket, demand) as `shock_arrays` gives them: no flood and no aimed
+            controls (zeros, (M,)), the round's surprises as blanket controls (1, M) and demand
+            (1, M).
+        """
         self.shock_arrays(r)
         return self._luck[r]
 
     def move_row(self, move: SupplierMove) -> list[float]:
-        """What a supplier move adds to a package: flood (a fraction of its capacity), export
-        controls aimed at members and blanket ones (shares of sales withheld) per mineral, then
-        side offers per actor (USD/yr)."""
+        """What a supplier move adds to a package.
+
+        Parameters
+        ----------
+        move : SupplierMove
+            The supplier's move.
+
+        Returns
+        -------
+        list of float
+            3 M + A values: flood (a fraction of its capacity), export controls aimed at
+            members and blanket ones (shares of sales withheld) per mineral, then side offers
+            per actor (USD/yr).
+        """
         m = self.model
         M, A = len(m.minerals), len(m.actor_ids)
         row = [0.0] * (3 * M + A)
@@ -519,7 +663,18 @@ class Evaluator:
         """`move_row` as an array, kept by what makes the move (`move_key`): the row depends
         on nothing else (the minerals and actors are the run's). A batch asks for a few moves a
         round, made afresh each time; the cache is emptied when it grows past a few hundred
-        (a side offer's amount changes each round)."""
+        (a side offer's amount changes each round).
+
+        Parameters
+        ----------
+        move : SupplierMove
+            The supplier's move.
+
+        Returns
+        -------
+        np.ndarray
+            (3 M + A,) float64, as `move_row` (the cached array: not to be changed).
+        """
         key = move_key(move)
         row = self._move_arrays.get(key)
         if row is None:
@@ -530,7 +685,14 @@ class Evaluator:
 
     def log_guesses(self) -> tuple[np.ndarray, np.ndarray]:
         """Last round's world and bloc prices (the model's `last_outcome`), where the price
-        search starts, as log prices (1, M) (NaN: no guess)."""
+        search starts, as log prices (1, M) (NaN: no guess).
+
+        Returns
+        -------
+        tuple of (np.ndarray, np.ndarray)
+            The world's and the bloc's (its autarky price where it has one), each (1, M); all
+            NaN while the model has no `last_outcome`.
+        """
         m = self.model
         last = m.last_outcome
         if self._guess_of is last:
@@ -596,11 +758,31 @@ class Evaluator:
         state: list[int] | None = None,
         guesses: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Evaluation:
-        """`evaluate` in W states of the world at once: `capacity` (W, A, M), `fringe` (W, M),
-        `shocks` (flood, aimed and blanket export controls, demand shift) and `guesses` (log
-        world and bloc prices where the price searches start; default `log_guesses()`), all
-        kernel-ready and each one row a state or one row shared by all, and `state` the state
-        of each package (default: all in the first)."""
+        """`evaluate` in W states of the world at once.
+
+        The arrays are all kernel-ready and each one row a state or one row shared by all.
+
+        Parameters
+        ----------
+        specs : Sequence of PackageSpec or tuple
+            The packages, as `evaluate` takes them.
+        capacity : np.ndarray
+            The actors' capacity, (W, A, M).
+        fringe : np.ndarray
+            The rest of the world's capacity, (W, M).
+        shocks : tuple
+            (flood, aimed and blanket export controls, demand shift).
+        state : list of int or None, default None
+            The state of each package (default: all in the first).
+        guesses : tuple of (np.ndarray, np.ndarray) or None, default None
+            Log world and bloc prices where the price searches start (default
+            `log_guesses()`).
+
+        Returns
+        -------
+        Evaluation
+            The packages' markets, components and utilities, in the order of `specs`.
+        """
         m = self.model
         # A batch holds a few member sets and supplier moves, each in many packages: each is
         # one row, and a package is its picks (see `batch_kernel`).
@@ -677,7 +859,25 @@ class Evaluator:
     ) -> tuple[Evaluation, Future | None]:
         """`specs` cleared now, and those numbered in `ahead` once the investment pipeline has
         delivered (None where nobody looks ahead), in one batch (only the future if given
-        `now`)."""
+        `now`).
+
+        Parameters
+        ----------
+        specs : Sequence of PackageSpec
+            The packages.
+        r : int
+            The round whose shocks they meet.
+        ahead : Sequence of int
+            The places in `specs` of the packages to clear for the future too.
+        now : Evaluation or None, default None
+            `specs` cleared now already (then only the future is cleared).
+
+        Returns
+        -------
+        tuple of (Evaluation, Future or None)
+            `specs` cleared now (`now` if given), and the future (`Future.at[k]` for k in
+            `ahead`); None when no country looks ahead (`looks_ahead`) or `ahead` is empty.
+        """
         if not self.looks_ahead or not ahead:
             return (self.evaluate(specs, r) if now is None else now), None
         fcap, ffringe = self.future_capacity()
@@ -711,7 +911,25 @@ class Evaluator:
         `now_and_future` clears them, and the world with no policy (`Recorder.welfare` measures
         the world's money against it), in one batch of two states. Each package meets what its
         own batch would have given it: the future starts its price search from `guesses` (last
-        round's markets), the world with no policy from `log_guesses()` (this round's)."""
+        round's markets), the world with no policy from `log_guesses()` (this round's).
+
+        Parameters
+        ----------
+        specs : Sequence of PackageSpec
+            The round's record packages.
+        r : int
+            The round.
+        ahead : Sequence of int
+            The places in `specs` of the packages to clear for the future.
+        guesses : tuple
+            Log world and bloc prices, (1, M) each, where the future's price searches start.
+
+        Returns
+        -------
+        tuple of (Future, Evaluation)
+            The future (`Future.at[k]` for k in `ahead`), and the world with no policy, one
+            package.
+        """
         fcap, ffringe = self.future_capacity()
         cap0, fringe0 = self.no_policy_available()
         later = [specs[k] for k in ahead]
@@ -738,7 +956,18 @@ class Evaluator:
         return Future(ev, {k: n for n, k in enumerate(ahead)}), ev.rows(L, L + 1)
 
     def no_policy(self, r: int) -> Evaluation:
-        """The world with no policy cleared in round r: its own capacity, the round's luck."""
+        """The world with no policy cleared in round r: its own capacity, the round's luck.
+
+        Parameters
+        ----------
+        r : int
+            The round.
+
+        Returns
+        -------
+        Evaluation
+            One package: no members, the supplier selling normally.
+        """
         return self.evaluate(
             [PackageSpec(frozenset(), 1.0, NORMAL)], r, capacity=self.no_policy_available(),
             shocks=self.luck_arrays(r),
@@ -758,12 +987,43 @@ class Evaluator:
     ) -> None:
         """Keep packages `start` to `stop` (excluded) of `ev`: the round's record if the
         supplier makes `move` with `members` in round r (`Recorder.record_specs`' packages),
-        for `recall`."""
+        for `recall`.
+
+        Parameters
+        ----------
+        r : int
+            The round.
+        members : frozenset of str
+            The bloc's members.
+        move : SupplierMove
+            The supplier's move (kept by `move_key`: its reason does not count).
+        ev : Evaluation
+            The batch the packages are in.
+        start : int
+            The first package's place in `ev`.
+        stop : int
+            The place after the last.
+        """
         self._lookahead[(r, members, move_key(move))] = (ev, start, stop)
 
     def recall(self, r: int, members: frozenset[str], move: SupplierMove) -> Evaluation | None:
-        """The packages `remember` kept for (r, members, move), as an Evaluation of their own,
-        or None; everything kept is forgotten (a round is recorded once)."""
+        """The packages `remember` kept for (r, members, move); everything kept is forgotten
+        (a round is recorded once).
+
+        Parameters
+        ----------
+        r : int
+            The round.
+        members : frozenset of str
+            The bloc's members.
+        move : SupplierMove
+            The supplier's move (by `move_key`).
+
+        Returns
+        -------
+        Evaluation or None
+            The packages, as an Evaluation of their own, or None if none were kept for them.
+        """
         kept = self._lookahead.pop((r, members, move_key(move)), None)
         self._lookahead.clear()
         return None if kept is None else kept[0].rows(kept[1], kept[2])
@@ -775,9 +1035,23 @@ class Evaluator:
         self, specs: Sequence[PackageSpec | tuple], r: int | None = None
     ) -> tuple[Policies, Profiles, np.ndarray]:
         """The packages of `specs` (as `evaluate` takes them) as full (K, ...) arrays for the
-        public `negotiation.engine.payoffs.score`: (policies, profiles, side offers (K, A) USD/yr).
+        public `negotiation.engine.payoffs.score`.
+
         `evaluate` packs the same packages for its compiled batch; this is the plain form, for
-        checks that want to score packages without the model's batching."""
+        checks that want to score packages without the model's batching.
+
+        Parameters
+        ----------
+        specs : Sequence of PackageSpec or tuple
+            The K packages, as `evaluate` takes them.
+        r : int or None, default None
+            The round whose shocks the packages meet (default: the model's round).
+
+        Returns
+        -------
+        tuple of (Policies, Profiles, np.ndarray)
+            (policies, profiles, side offers (K, A) USD/yr).
+        """
         m = self.model
         r = m.round if r is None else r
         K, A, M = len(specs), len(m.actor_ids), len(m.minerals)
