@@ -18,7 +18,7 @@ from negotiation import BlocModel, load_scenario
 from negotiation.engine.model import SCALES
 from negotiation.engine.scenario import Scenario
 from negotiation.rules.protocol import Option, Terms, agreed, best_counter, design, verdicts
-from negotiation.rules.types import Action, Decision, Reason
+from negotiation.rules.types import COMPONENTS, Action, Decision, Reason
 
 # ----------------------------------------------------------------------------------------------
 # The rules on their own
@@ -109,6 +109,9 @@ def test_a_convener_changes_no_more_terms_than_it_gains_by():
     d = design(values)
     assert (d.scale, d.penalty, d.sharing, d.invited) == (1.0, 2.0, "", ("japan",))
     assert d.terms == Terms(1.0, 2.0)
+    # another instrument is one more term changed: on a tie the instrument in force stays
+    tie = {(Terms(instrument="price_gap"), ()): 9.0, (Terms(), ()): 9.0}
+    assert design(tie).instrument == "" and Terms(instrument="price_gap").changes() == 1
 
 
 # ----------------------------------------------------------------------------------------------
@@ -522,3 +525,140 @@ def test_every_term_designed_the_united_states_still_invites_nobody():
         "United States tabled every floor 20% lower and an outsider penalty twice the one in "
         "force (10%) at the US-Japan-EU table, expecting nobody to accept"
     )
+
+
+# The instrument: who pays a floor (outsiders at the border, or the members' treasuries).
+
+FIVE = ["instrument", "floors", "invitees", "penalty", "sharing"]
+GAP_WORDS = (
+    "price-gap payments (the members pay their producers the gap between the floor and the "
+    "market price) instead of the border-adjusted tariff"
+)
+
+
+def test_a_convener_whose_buyers_pay_the_floor_at_the_border_tables_price_gap_payments():
+    """Under the border tariff the United States' buyers pay the floor and it collects the
+    tariff on what they buy from outsiders; under price-gap payments its buyers pay the world
+    price plus the penalty and its treasury pays its producers the gap. Designing the instrument
+    alone (every party invited, Mexico, the EU and Japan expected), it tables price-gap payments:
+    checked by brute force, the bloc it expects is worth more to it under them than under the
+    border tariff or a stockpile, because its buyers save more than it gives up in tariff
+    revenue and pays in its share of the bill (by consumption, the partners pay most of it).
+    A United States that counts its treasury's money five times keeps the border tariff."""
+    m = BlocModel(designing(["instrument"]), rng=0)
+    members, us = m.members, m.index["us"]
+    expected = members | {"mexico", "eu", "japan"}
+    ev = m.evaluate([(expected, 1.0, m.last_move, {"instrument": i})
+                     for i in ("border", "price_gap", "stockpile")], 1)  # fmt: skip
+    worth = dict(zip(("border", "price_gap", "stockpile"), ev.util[:, us].tolist()))
+    assert max(worth, key=worth.get) == "price_gap"
+    gap = dict(zip(COMPONENTS, (ev.comp[1, us] - ev.comp[0, us]).tolist()))
+    assert gap["consumer_cost"] > -(gap["tariff_revenue"] + gap["fiscal_outlay"]) > 0
+    prep = m.prepare_round()
+    assert prep.design.instrument == "price_gap" and m.instrument.value == "price_gap"
+    assert prep.design.value == pytest.approx(worth["price_gap"], rel=1e-9)
+    assert set(prep.design.expected) == {"mexico", "eu", "japan"}
+    m.step()
+    text = m.events_df.query("kind == 'tabled'").text.iloc[0]
+    assert text.startswith(f"United States tabled {GAP_WORDS} at the US-Japan-EU table")
+    assert m.levers.log[0]["lever"] == "instrument"
+    thrifty = BlocModel(designing(["instrument"], **{"actors.us.weights.fiscal_outlay": 5.0}),
+                        rng=0)  # fmt: skip
+    assert thrifty.prepare_round().design.instrument == ""
+    assert thrifty.instrument.value == "border" and not thrifty.levers.log
+
+
+def test_a_track_that_does_not_design_the_instrument_keeps_it():
+    """A table that has already chosen its instrument: designing every other term, the
+    United States tables nothing about the instrument, though price-gap payments would serve it."""
+    for instrument in ("border", "stockpile"):
+        m = BlocModel(designing(FIVE[1:], **{"policy.instrument": instrument}), rng=0).run(6)
+        assert m.instrument.value == instrument
+        assert "instrument" not in {x["lever"] for x in m.levers.log}
+
+
+def test_the_members_refuse_an_instrument_that_costs_them_and_nothing_changes():
+    """In a bloc of four under the border tariff, price-gap payments would serve the United
+    States, but they cost the EU, Japan and Mexico (each pays a share of the bill): under
+    unanimity it tables the terms in force and says what it would rather have tabled, and the
+    run is the run where nobody designs anything, record for record, but for the events that
+    say what was tabled; where the convener decides, it tables them."""
+    m = BlocModel(four_members([]), rng=0)
+    members, us = m.members, m.index["us"]
+    ev = m.evaluate([(members, 1.0, m.last_move, {"instrument": "price_gap"}),
+                     (members, 1.0, m.last_move)], 1)  # fmt: skip
+    assert ev.util[0, us] > ev.util[1, us]
+    losers = sorted(a for a in members if ev.util[0, m.index[a]] < ev.util[1, m.index[a]])
+    assert losers == ["eu", "japan", "mexico"]
+    designed = BlocModel(four_members(["instrument"]), rng=0).run(6)
+    plain = BlocModel(four_members([]), rng=0).run(6)
+    assert designed.instrument.value == "border" and not designed.levers.log
+    pd.testing.assert_frame_equal(designed.rounds_df, plain.rounds_df)
+    pd.testing.assert_frame_equal(designed.actors_df, plain.actors_df)
+    events = designed.events_df.query("kind != 'tabled'").reset_index(drop=True)
+    pd.testing.assert_frame_equal(events, plain.events_df)
+    text = designed.events_df.query("kind == 'tabled'").text.iloc[0]
+    assert text.startswith("United States tabled the terms in force")
+    assert (
+        f"it would rather have tabled {GAP_WORDS}, which European Union, Japan and Mexico would "
+        "refuse (every member must agree)"
+    ) in text
+    ruled = BlocModel(four_members(["instrument"], "convener"), rng=0)
+    ruled.prepare_round()
+    assert ruled.instrument.value == "price_gap"
+
+
+def test_a_tabled_instrument_is_answered_as_if_the_scenario_had_set_it():
+    """The United States tables price-gap payments in round 1: the invitees answer on them, as
+    they would if the scenario had set them (the round cleared again): the same views, the same
+    joins, the same records of round 1 (up to the rounding of the price searches)."""
+    designed = BlocModel(designing(["instrument"]), rng=0)
+    plain = BlocModel(
+        Scenario.model_validate(calm("ministerial-2026", **{"policy.instrument": "price_gap"})),
+        rng=0,
+    )
+    asked, views = designed.prepare_round().views, plain.prepare_round().views
+    assert set(asked) == set(views) == {"japan", "eu", "mexico", "singapore"}
+    for a, view in views.items():
+        assert asked[a].package.instrument == view.package.instrument == "price_gap"
+        for s, gain in view.gains.items():
+            assert asked[a].gains[s].total == pytest.approx(gain.total, rel=1e-9), (a, s)
+    designed.step()
+    plain.step()
+    assert designed.members == plain.members == {"us", "japan", "eu", "mexico"}
+    a, b = designed.actors_df.query("round == 1"), plain.actors_df.query("round == 1")
+    pd.testing.assert_frame_equal(a, b, rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        designed.rounds_df.query("round == 1").drop(columns="levers_changed"),
+        plain.rounds_df.query("round == 1").drop(columns="levers_changed"),
+        rtol=1e-9,
+    )
+
+
+def test_every_term_and_the_instrument_designed_the_united_states_invites_the_eu():
+    """docs/explanation/negotiation-protocol.md: designing the instrument too (first, since it
+    says who pays the floors), the United States tables price-gap payments, floors 25% higher
+    and a penalty twice the one in force (10%), and invites the EU alone: at those terms the
+    EU's joining is worth money to it (the EU pays a share of the price-gap bill and its buyers
+    no longer pay the floor, more than the penalty the United States stops collecting on its
+    exports), while Japan's and Mexico's still cost it. Under the border tariff it invited
+    nobody (the test above)."""
+    m = BlocModel(designing(FIVE), rng=0)
+    members, us = m.members, m.index["us"]
+    d = m.prepare_round().design
+    assert (d.instrument, d.scale, d.penalty, d.sharing, d.invited) == (
+        "price_gap", 1.25, 2.0, "", ("eu",)
+    )  # fmt: skip
+    # the terms it tabled are in force now
+    specs = [(members, 1.0, m.last_move), *((members | {a}, 1.0, m.last_move)
+                                            for a in ("eu", "japan", "mexico"))]  # fmt: skip
+    util = m.evaluate(specs, 1).util[:, us]
+    assert d.value == pytest.approx(util[1], rel=1e-9)
+    assert util[1] > util[0] > max(util[2], util[3])
+    m.step()
+    text = m.events_df.query("kind == 'tabled'").text.iloc[0]
+    assert text.startswith(
+        f"United States tabled {GAP_WORDS}, every floor 25% higher and an outsider penalty twice "
+        "the one in force (10%) at the US-Japan-EU table, expecting European Union to accept"
+    )
+    assert "eu" in m.members

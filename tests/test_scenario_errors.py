@@ -109,8 +109,8 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "strategy)",
     ),
     "unknown-design.toml": (
-        "agenda.tracks.0.designs.1: should be 'floors', 'invitees', 'penalty' or 'sharing', "
-        "not 'penalties' (did you mean 'penalty'?)",
+        "agenda.tracks.0.designs.1: should be 'instrument', 'floors', 'invitees', 'penalty' or "
+        "'sharing', not 'penalties' (did you mean 'penalty'?)",
     ),
     "unknown-instrument.toml": (
         "policy.instrument: should be 'border', 'price_gap' or 'stockpile', not 'boarder' "

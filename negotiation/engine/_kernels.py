@@ -885,13 +885,13 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     bool member sets; moves: (V, 3M + A) supplier moves, each its flood, aimed and blanket
     export controls per mineral and side offers per actor; terms: (floors (T, M), penalty (T,),
     cost-sharing key (T, A)); which: (4, K) the set, move, terms and state of each package;
-    scale: (K,) on its floors; instrument: the instrument's code; budget: the fund's spending
-    per floored mineral. The W states of the world the packages meet (`which[3]` says which:
-    W = 1, or more where some are cleared in the state after the investment pipeline, with the
-    round's luck faded, or in the world with no policy), each input one row a state or one row
-    shared by all: shocks: (flood, aimed export controls, blanket ones and demand shift, each
-    (W, M)); capacity (W, A, M), fringe_capacity (W, M); log_guess and log_autarky_guess
-    (W, M), where the price searches start."""
+    scale: (K,) on its floors; instrument: (T,) the instrument's code of each terms row; budget:
+    the fund's spending per floored mineral. The W states of the world the packages meet
+    (`which[3]` says which: W = 1, or more where some are cleared in the state after the
+    investment pipeline, with the round's luck faded, or in the world with no policy), each
+    input one row a state or one row shared by all: shocks: (flood, aimed export controls,
+    blanket ones and demand shift, each (W, M)); capacity (W, A, M), fringe_capacity (W, M);
+    log_guess and log_autarky_guess (W, M), where the price searches start."""
     ref, eps, demand, fringe_cost, spread, cost, consumption, exposure, sup, log_lo, log_hi = data
     risk_premium, openness, strategic_weight, base_share, stock_held, covered, trade_eps, \
         fiscal_cap, stock_resale, stock_mark = profiles  # fmt: skip
@@ -934,7 +934,9 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
             flood[k, m] = s_flood[kf, m] + moves[v, m]
             control[k, m] = min(s_aimed[ka, m] + moves[v, M + m], 1.0)
             blanket[k, m] = min(s_blanket[kb, m] + moves[v, 2 * M + m], 1.0)
-    codes = np.full(K, instrument)
+    codes = np.empty(K, dtype=np.int64)
+    for k in range(K):
+        codes[k] = instrument[which[2, k]]
     return score_kernel(
         (ref, eps, demand, fringe_cost, spread, cost, consumption, sup, member, floors, codes,
          penalty, stock_budget, flood, control, blanket, demand_shift, capacity, fringe_capacity,

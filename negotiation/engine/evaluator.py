@@ -63,8 +63,8 @@ class PackageSpec(NamedTuple):
         The supplier's move.
     terms
         Terms of the package's own, or None: {"floors": {mineral: USD/t}, "penalty": x,
-        "cost_sharing": "equal" | "consumption" | {actor: share}}, each in place of the one in
-        force.
+        "cost_sharing": "equal" | "consumption" | {actor: share}, "instrument": "border" |
+        "price_gap" | "stockpile"}, each in place of the one in force.
     """
 
     members: frozenset[str]
@@ -723,8 +723,8 @@ class Evaluator:
         ----------
         specs
             The packages (`PackageSpec`: members, floor scale, supplier move, and optionally
-            terms that set "floors" ({mineral: USD/t}), "penalty" and "cost_sharing" for that
-            package alone); a plain tuple in the same order is taken too.
+            terms that set "floors" ({mineral: USD/t}), "penalty", "cost_sharing" and
+            "instrument" for that package alone); a plain tuple in the same order is taken too.
         r
             The round whose shocks the packages meet (default: the model's round).
         capacity
@@ -795,7 +795,10 @@ class Evaluator:
         which_move = [move_index[id(spec[2])] for spec in specs]
         terms = self.terms_rows()  # the terms in force: row 0
         which_terms = [0] * len(specs)
-        # A package with its own floors, penalty or cost-sharing key has its own terms row.
+        code = INSTRUMENT_CODES[m.instrument]
+        codes = [code]  # each terms row's instrument
+        # A package with its own floors, penalty, cost-sharing key or instrument has its own
+        # terms row.
         own_terms = [k for k, spec in enumerate(specs) if len(spec) > 3 and spec[3]]
         if own_terms:
             minerals, base_key = m.minerals, self.base_key()
@@ -808,6 +811,8 @@ class Evaluator:
                 penalty.append(float(own.get("penalty", m.penalty)))
                 sharing = own.get("cost_sharing")
                 key.append(base_key if sharing is None else self.cost_key(sharing))
+                instrument = own.get("instrument")
+                codes.append(code if instrument is None else INSTRUMENT_CODES[instrument])
             terms = (
                 np.array(floors, dtype=float),
                 np.array(penalty, dtype=float),
@@ -840,7 +845,7 @@ class Evaluator:
                 [which_set, which_move, which_terms, state or [0] * len(specs)], dtype=np.int64
             ),
             np.array([spec[1] for spec in specs], dtype=np.float64),
-            INSTRUMENT_CODES[m.instrument],
+            np.array(codes, dtype=np.int64),
             budget,
             shocks,
             capacity,
@@ -1058,6 +1063,7 @@ class Evaluator:
         s_flood, s_aimed, s_blanket, s_demand = self.shock_arrays(r)
         s_blanket = s_blanket[0]
         floors, penalty, key = np.empty((K, M)), np.empty(K), np.empty((K, A))
+        codes = np.full(K, INSTRUMENT_CODES[m.instrument])
         moves = np.array([self.move_row(spec[2]) for spec in specs]).reshape(K, 3 * M + A)
         for k, (_, scale, _, *rest) in enumerate(specs):
             terms = rest[0] if rest and rest[0] else {}
@@ -1066,13 +1072,15 @@ class Evaluator:
             penalty[k] = float(terms.get("penalty", m.penalty))
             sharing = terms.get("cost_sharing")
             key[k] = self.base_key() if sharing is None else self.cost_key(sharing)
+            if terms.get("instrument") is not None:
+                codes[k] = INSTRUMENT_CODES[terms["instrument"]]
         n_floored = max(int(np.count_nonzero(m.floors)), 1)
         budget = 0.0 if m.fund_exhausted else m.fund / m.config.round_years / n_floored
         cap, fringe = self.available()
         pol = Policies(
             member=np.array([[a in spec[0] for a in m.actor_ids] for spec in specs]),
             floors=floors,
-            instrument=np.full(K, INSTRUMENT_CODES[m.instrument]),
+            instrument=codes,
             penalty=penalty,
             stock_budget=np.where(floors > 0, budget, 0.0),
             flood=s_flood + moves[:, :M],

@@ -63,6 +63,7 @@ from negotiation.rules.protocol import (
 from negotiation.rules.types import (
     COMPONENTS,
     COST_SHARING_LABELS,
+    INSTRUMENT_LABELS,
     Action,
     CounterOption,
     Decision,
@@ -73,6 +74,26 @@ from negotiation.rules.types import (
     SupplierMove,
     money,
 )
+
+#: An instrument a convener tables, in words (`BlocModel._design_words`): as tabled (the
+#: label of `INSTRUMENT_LABELS` with its article), what it does, and as replaced.
+_INSTRUMENT_WORDS: dict[str, tuple[str, str, str]] = {
+    "border": (
+        f"a {INSTRUMENT_LABELS['border']}",
+        "a variable tariff lifts outsiders' supply to the floor",
+        f"the {INSTRUMENT_LABELS['border']}",
+    ),
+    "price_gap": (
+        INSTRUMENT_LABELS["price_gap"],
+        "the members pay their producers the gap between the floor and the market price",
+        INSTRUMENT_LABELS["price_gap"],
+    ),
+    "stockpile": (
+        f"a {INSTRUMENT_LABELS['stockpile']}",
+        "a fund buys at the floor until it runs dry",
+        f"the {INSTRUMENT_LABELS['stockpile']}",
+    ),
+}
 
 #: Which of a country's three forecast errors each component carries: 0 prices, 1 the supplier,
 #: 2 its hub business (see `BlocModel._draw_round`).
@@ -671,8 +692,8 @@ class BlocModel(mesa.Model):
         ----------
         specs : Sequence of PackageSpec or tuple
             The packages (`PackageSpec`: members, floor scale, supplier move, and optionally
-            terms that set "floors" ({mineral: USD/t}), "penalty" and "cost_sharing" for that
-            package alone).
+            terms that set "floors" ({mineral: USD/t}), "penalty", "cost_sharing" and
+            "instrument" for that package alone).
         r : int or None, default None
             The round whose shocks the packages meet (default: the round just played).
         capacity : tuple of np.ndarray or None, default None
@@ -1400,23 +1421,26 @@ class BlocModel(mesa.Model):
 
     def _design_table(self, prep: Prepared) -> None:
         """When a table first sits, its convener (played by an agent) designs the package: the
-        multiple of the floors in force (0.8, 1 or 1.25, with the track's "floors"), whom to
-        invite (with its "invitees"; see negotiation.rules.protocol.design), the multiple of the
+        floors' instrument (border tariff, price-gap payments or a stockpile, with the track's
+        "instrument"), the multiple of the floors in force (0.8, 1 or 1.25, with "floors"), whom
+        to invite (with "invitees"; see negotiation.rules.protocol.design), the multiple of the
         outsider penalty (0.5, 1 or 2, with "penalty") and the cost-sharing key (with "sharing",
         where the bloc pays: not under the border tariff, nor with no floor).
 
-        The terms are chosen one at a time, floors, then penalty, then key, each given those
-        already chosen and the rest as in force (one sweep of coordinate ascent:
-        `_design_step`). For each candidate it expects an invitee to accept when joining pays
+        The terms are chosen one at a time, instrument, then floors, then penalty, then key,
+        each given those already chosen and the rest as in force (one sweep of coordinate
+        ascent: `_design_step`). The instrument comes first because it says what the floors
+        and the key mean (who pays a floor: outsiders at the border, or the members'
+        treasuries). For each candidate it expects an invitee to accept when joining pays
         it (the invitee's forecast without its errors, counting a rejoining cost; what the
         pipeline adds taken as at the terms in force) and weighs the bloc with those it expects
         (choosing whom to invite: every group of them, up to four); it keeps the package whose
         expected bloc is worth most to it now, among the terms the other members agree to (each
         weighs the bloc it expects on them against the bloc as it stands, under the agenda's
-        rule). The terms change from this round (a changed penalty or key: the round's
-        packages are cleared again on them, `_design_reclear`); those it did not invite are not
-        asked at the tables it convenes (nor, with open accession, by it for the bloc) until it
-        designs again (`_design_round`: every sixth round)."""
+        rule). The terms change from this round (a changed instrument, penalty or key: the
+        round's packages are cleared again on them, `_design_reclear`); those it did not invite
+        are not asked at the tables it convenes (nor, with open accession, by it for the bloc)
+        until it designs again (`_design_round`: every sixth round)."""
         r = prep.round
         tables = [t for t in self.active_tracks(r) if self._design_round(t, r) and t.designs]
         if not tables or not prep.order:
@@ -1430,7 +1454,8 @@ class BlocModel(mesa.Model):
         scales = SCALES if "floors" in t.designs and self.floors.any() else (1.0,)
         choose = "invitees" in t.designs
         one = base[1.0]
-        # The floors: whom it expects to accept at each multiple, from the round's packages.
+        # The floors on the instrument in force: whom it expects to accept at each multiple,
+        # from the round's packages.
         accepted: dict[Terms, tuple[str, ...]] = {}
         for s in scales:
             j = base[s]
@@ -1441,8 +1466,25 @@ class BlocModel(mesa.Model):
                 cost = self._rejoin_cost[a] if self.country_agents[a].left_round is not None else 0
                 accepts[a] = gain.total >= cost
             accepted[Terms(s)] = tuple(a for a in prep.order if accepts[a])
-        d, refused = self._design_step(prep, proposer, accepted, choose)
-        # The penalty, then the key, each given the terms chosen so far.
+        d: Design | None = None
+        refused: tuple = ()
+        # The instrument first (against the package in force), then the floors on it, then the
+        # penalty, then the key, each given the terms chosen so far.
+        instruments = self._design_candidates("instrument", Terms())
+        if "instrument" in t.designs and instruments:
+            accepted.update(self._design_accepts(prep, instruments))
+            weighed = {c: accepted[c] for c in (Terms(), *instruments)}
+            d, refused = self._design_step(prep, proposer, weighed, choose)
+        if d is None or not d.instrument:
+            floors = {c: accepted[c] for c in (Terms(s) for s in scales)}
+        else:  # the floors' multiples on the instrument chosen: cleared anew
+            multiples = [d.terms._replace(scale=s) for s in scales if s != 1.0]
+            floors = self._design_accepts(prep, multiples) if multiples else {}
+            accepted.update(floors)
+        if d is None or floors:
+            d, no = self._design_step(prep, proposer, floors, choose, d)
+            if no and (not refused or no[0] > refused[0]):
+                refused = no
         for term in ("penalty", "sharing"):
             if term not in t.designs:
                 continue
@@ -1456,6 +1498,8 @@ class BlocModel(mesa.Model):
                 refused = no
         prep.design = d
         changes: dict[str, Any] = {}
+        if d.instrument:
+            changes["instrument"] = d.instrument
         if d.scale != 1.0:
             changes["floors"] = dict(zip(self.minerals, (self.floors * d.scale).tolist()))
         if d.penalty != 1.0:
@@ -1467,7 +1511,7 @@ class BlocModel(mesa.Model):
         rather = self._design_words(refused[1], t.designs) if refused else ""
         if changes:
             self._apply_levers(changes, at_round=r)
-        if d.penalty != 1.0 or d.sharing:
+        if d.instrument or d.penalty != 1.0 or d.sharing:
             self._design_reclear(prep)
         elif d.scale != 1.0:
             prep.scale = d.scale
@@ -1555,17 +1599,26 @@ class BlocModel(mesa.Model):
         return design(values, invited, expected), refused
 
     def _design_candidates(self, term: str, chosen: Terms) -> list[Terms]:
-        """The terms a convener weighs for `term` ("penalty" or "sharing") given those it has
-        `chosen`: the penalty halved or doubled (within the lever's bounds, 0 to 2; none with
-        no penalty in force), or each other cost-sharing key
-        (`negotiation.rules.protocol.SHARING_KEYS` and the scenario's table; none where the key
-        changes nothing: the border tariff, or no floor)."""
+        """The terms a convener weighs for `term` ("instrument", "penalty" or "sharing") given
+        those it has `chosen`: each other instrument (none with no floor, which no instrument
+        defends; the stockpile only while its fund has money), the penalty halved or doubled
+        (within the lever's bounds, 0 to 2; none with no penalty in force), or each other
+        cost-sharing key (`negotiation.rules.protocol.SHARING_KEYS` and the scenario's table;
+        none where the key changes nothing: the border tariff, or no floor)."""
+        if term == "instrument":
+            if not self.floors.any():
+                return []
+            empty = self.fund_exhausted or self.fund <= 0
+            return [chosen._replace(instrument=i.value) for i in Instrument
+                    if i is not self.instrument
+                    and not (i is Instrument.STOCKPILE and empty)]  # fmt: skip
         if term == "penalty":
             if self.penalty <= 0:
                 return []
             multiples = {min(self.penalty * m, 2.0) / self.penalty for m in PENALTY_MULTIPLES}
             return [chosen._replace(penalty=m) for m in sorted(multiples) if m != 1.0]
-        if self.instrument is Instrument.BORDER or not self.floors.any():
+        instrument = Instrument(chosen.instrument) if chosen.instrument else self.instrument
+        if instrument is Instrument.BORDER or not self.floors.any():
             return []
         keys = [*SHARING_KEYS, *(["table"] if self._sharing_of("table") else [])]
         return [chosen._replace(sharing=k) for k in keys
@@ -1582,6 +1635,8 @@ class BlocModel(mesa.Model):
     def _design_terms(self, terms: Terms) -> dict[str, Any]:
         """`terms` as a package spec's own terms (see `evaluate`): the floors are its scale."""
         own: dict[str, Any] = {}
+        if terms.instrument:
+            own["instrument"] = terms.instrument
         if terms.penalty != 1.0:
             own["penalty"] = self.penalty * terms.penalty
         if terms.sharing:
@@ -1614,18 +1669,24 @@ class BlocModel(mesa.Model):
         return accepted
 
     def _design_reclear(self, prep: Prepared) -> None:
-        """After a convener tabled a new penalty or cost-sharing key, the round's packages (the
-        bloc and each invitee at the three multiples of the floors, and each member played by a
-        person leaving: `prepare_round`'s batch, in its order) cleared again on the terms now in
-        force, so that the invitees answer on them."""
+        """After a convener tabled a new instrument, penalty or cost-sharing key, the round's
+        packages (the bloc and each invitee at the three multiples of the floors, and each member
+        played by a person leaving: `prepare_round`'s batch, in its order) cleared again on the
+        terms now in force, so that the invitees answer on them."""
         order = sorted(prep.slot, key=prep.slot.__getitem__)
         prep.ev, prep.future = self._clear_table(prep.round, prep.members, order, prep.staying)
         prep.scale = 1.0
 
     def _design_words(self, terms: Terms, designs: Sequence[str]) -> str:
-        """What a convener tabled, in words: "every floor 20% lower, an outsider penalty twice
-        the one in force (10%) and cost shared by consumption"."""
+        """What a convener tabled, in words: "price-gap payments (the members pay their
+        producers the gap between the floor and the market price) instead of the border-adjusted
+        tariff, every floor 20% lower, an outsider penalty twice the one in force (10%) and cost
+        shared by consumption"."""
         parts = []
+        if terms.instrument:
+            new, old = terms.instrument, self.instrument.value
+            parts.append(f"{_INSTRUMENT_WORDS[new][0]} ({_INSTRUMENT_WORDS[new][1]}) instead of "
+                         f"{_INSTRUMENT_WORDS[old][2]}")  # fmt: skip
         if terms.scale != 1.0:
             way = "higher" if terms.scale > 1 else "lower"
             parts.append(f"every floor {abs(terms.scale - 1):.0%} {way}")

@@ -261,12 +261,14 @@ class Track(Frozen):
     )
     end_round: int | None = Field(None, ge=1, le=MAX_ROUNDS, description="last round it sits")
     #: What the convener designs when the table first sits and every sixth round after
-    #: (negotiation.rules.protocol): "floors" (a multiple of the floors in force: 0.8, 1 or 1.25),
+    #: (negotiation.rules.protocol): "instrument" (how the floors are defended: border tariff,
+    #: price-gap payments or a stockpile; not listed, the instrument stays as set, as at a table
+    #: that has already chosen it), "floors" (a multiple of the floors in force: 0.8, 1 or 1.25),
     #: "invitees" (whom to invite: those whose joining serves it), "penalty" (a multiple of the
     #: outsider penalty in force: 0.5, 1 or 2) and "sharing" (the cost-sharing key: by
     #: consumption, equal, or the scenario's table of shares). By default nothing: the package is
     #: the scenario's levers and every party is invited.
-    designs: tuple[Literal["floors", "invitees", "penalty", "sharing"], ...] = ()
+    designs: tuple[Literal["instrument", "floors", "invitees", "penalty", "sharing"], ...] = ()
 
     @model_validator(mode="after")
     def _rounds_in_order(self) -> Track:

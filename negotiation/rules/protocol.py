@@ -20,14 +20,18 @@ the proposer's choice in legislative bargaining (Baron and Ferejohn 1989), which
 members no worse off and takes the rest. A patient (Boulware) strategy asks for more and so names
 a counter where a conceder would accept the package as it is.
 
-**Which package** (`design`). When a table first sits, its convener chooses the floors (a multiple
-of those in force) and, where the scenario lets it, whom to invite, the outsider penalty (a
-multiple of the one in force) and the cost-sharing key, as in Nordhaus's (2015) membership search:
-for each package it expects an invitee to accept when joining pays it, weighs every group of those
-it could invite, and tables the package whose expected bloc is worth most to it, among the terms
-the members agree to. The terms are chosen one at a time (floors, then penalty, then key), each
-given those chosen before it and the rest as in force: one sweep of coordinate ascent, so that the
-search grows with the sum of the options, not their product (`PENALTY_MULTIPLES`, `SHARING_KEYS`).
+**Which package** (`design`). When a table first sits, its convener chooses, where the scenario
+lets it, the floors' instrument, the floors (a multiple of those in force), whom to invite, the
+outsider penalty (a multiple of the one in force) and the cost-sharing key, as in Nordhaus's
+(2015) membership search: for each package it expects an invitee to accept when joining pays it,
+weighs every group of those it could invite, and tables the package whose expected bloc is worth
+most to it, among the terms the members agree to. The terms are chosen one at a time
+(instrument, then floors, then penalty, then key), each given those chosen before it and the rest
+as in force: one sweep of coordinate ascent, so that the search grows with the sum of the
+options, not their product (`PENALTY_MULTIPLES`, `SHARING_KEYS`). The instrument comes first
+because it says what the other terms mean: a floor is a tariff outsiders pay at the border, a
+bill the members' treasuries pay their producers, or a fund's purchases; the penalty and the key
+are weighed given it (the key moves a bill only where the bloc pays one).
 """
 
 from __future__ import annotations
@@ -106,23 +110,30 @@ SHARING_KEYS: tuple[str, ...] = ("consumption", "equal")
 
 class Terms(NamedTuple):
     """A package's terms as a convener weighs them, relative to those in force: the multiple of
-    the floors, the multiple of the outsider penalty, and the cost-sharing key ("" for the key
-    in force; else "consumption", "equal" or "table", the scenario's table of shares)."""
+    the floors, the multiple of the outsider penalty, the cost-sharing key ("" for the key
+    in force; else "consumption", "equal" or "table", the scenario's table of shares) and the
+    floors' instrument ("" for the one in force; else "border", "price_gap" or "stockpile")."""
 
     scale: float = 1.0
     penalty: float = 1.0
     sharing: str = ""
+    instrument: str = ""
 
     def changes(self) -> int:
         """How many of the terms differ from those in force."""
-        return (self.scale != 1.0) + (self.penalty != 1.0) + (self.sharing != "")
+        return (
+            (self.scale != 1.0)
+            + (self.penalty != 1.0)
+            + (self.sharing != "")
+            + (self.instrument != "")
+        )
 
 
 class Design(NamedTuple):
     """A convener's choice: the multiple of the floors it tables, whom it invites, and what it
     expects (the invitees it expects to accept, and the bloc's value to it, USD/yr); and the
-    multiple of the outsider penalty and the cost-sharing key it tables ("" for the key in
-    force)."""
+    multiple of the outsider penalty, the cost-sharing key and the instrument it tables ("" for
+    the key or the instrument in force)."""
 
     scale: float
     invited: tuple[str, ...]
@@ -130,11 +141,12 @@ class Design(NamedTuple):
     value: float
     penalty: float = 1.0
     sharing: str = ""
+    instrument: str = ""
 
     @property
     def terms(self) -> Terms:
         """The terms tabled, relative to those in force."""
-        return Terms(self.scale, self.penalty, self.sharing)
+        return Terms(self.scale, self.penalty, self.sharing, self.instrument)
 
 
 def design(
@@ -172,4 +184,6 @@ def design(
 
     key = max(values, key=lambda k: (values[k], -terms(k).changes(), len(invited[k])))
     t = terms(key)
-    return Design(t.scale, invited[key], expected[key], values[key], t.penalty, t.sharing)
+    return Design(
+        t.scale, invited[key], expected[key], values[key], t.penalty, t.sharing, t.instrument
+    )
