@@ -564,7 +564,7 @@ class BlocModel(mesa.Model):
             self._surprise_left[j] = max(self._surprise_left[j], n)
             if started:
                 what = self._mineral_name(self.minerals[j])
-                self._event(
+                self.recorder.event(
                     r, self.supplier_id, "surprise",
                     f"Surprise: {self.supplier_agent.name} put {what} exports under licence, "
                     f"withholding {size:.0%} of its sales (expected to last about "
@@ -607,12 +607,6 @@ class BlocModel(mesa.Model):
             For a name that is not a live lever.
         """
         self.levers.set(**changes)
-
-    def _apply_levers(
-        self, changes: Mapping[str, Any], log: bool = True, at_round: int | None = None
-    ) -> None:
-        """Set levers now (`LeverStore.apply`): the convener's floors and an agreed counter."""
-        self.levers.apply(changes, log, at_round)
 
     def country(self, aid: str) -> CountryAgent:
         """The Mesa agent of country `aid`.
@@ -1510,7 +1504,7 @@ class BlocModel(mesa.Model):
         words = self._design_words(d.terms, t.designs)
         rather = self._design_words(refused[1], t.designs) if refused else ""
         if changes:
-            self._apply_levers(changes, at_round=r)
+            self.levers.apply(changes, at_round=r)
         if d.instrument or d.penalty != 1.0 or d.sharing:
             self._design_reclear(prep)
         elif d.scale != 1.0:
@@ -1541,7 +1535,7 @@ class BlocModel(mesa.Model):
         if refusing:
             text += f"; it did not invite {_names(refusing)}, whom it expects to refuse"
         if r == t.start_round or d.terms.changes() or left_out:
-            self._event(r, proposer, "tabled", text)
+            self.recorder.event(r, proposer, "tabled", text)
 
     def _design_step(
         self,
@@ -1742,7 +1736,7 @@ class BlocModel(mesa.Model):
                 joined.append(a)
                 decisions[a] = "accept"
                 reason = decision.reason.sentence()
-                self._event(r, a, "joined", f"{name} joined the bloc: {reason}")
+                self.recorder.event(r, a, "joined", f"{name} joined the bloc: {reason}")
             elif decision.action is Action.COUNTER and not adopted:
                 decisions[a] = "counter"
                 if self._settle_counter(prep, a, name, proposer, decision):
@@ -1753,7 +1747,7 @@ class BlocModel(mesa.Model):
                 decisions[a] = decision.action.value
                 if elapsed == 1 or deadline is not None or r % 6 == 1 or self._is_human(a):
                     reason = decision.reason.sentence()
-                    self._event(r, a, "rejected", f"{name} rejected the package: {reason}")
+                    self.recorder.event(r, a, "rejected", f"{name} rejected the package: {reason}")
                 else:
                     self.history.append((r, a, "rejected"))
         for a in prep.staying:
@@ -1767,7 +1761,7 @@ class BlocModel(mesa.Model):
                 agent.left_round = r
                 decisions[a] = "leave"
                 reason = Reason({k: -v for k, v in decision.reason.deltas.items()}).sentence()
-                self._event(r, a, "left", f"{agent.name} left the bloc: {reason}")
+                self.recorder.event(r, a, "left", f"{agent.name} left the bloc: {reason}")
             else:
                 decisions[a] = "stay"
         for a in joined:
@@ -1876,10 +1870,12 @@ class BlocModel(mesa.Model):
         else:
             who = f"{no} refused ({RULE_WORDS[rule]}), so nothing changed"
         if not ok:
-            self._event(r, a, "rejected", f"{name} counter-proposed {label}; {who}: {reason}")
+            self.recorder.event(
+                r, a, "rejected", f"{name} counter-proposed {label}; {who}: {reason}"
+            )
             return False
-        self._apply_levers(terms, at_round=r)
-        self._event(r, a, "joined", f"{name} counter-proposed {label} and joined; {who}: "
+        self.levers.apply(terms, at_round=r)
+        self.recorder.event(r, a, "joined", f"{name} counter-proposed {label} and joined; {who}: "
                                     f"{reason}")  # fmt: skip
         return True
 
@@ -1981,7 +1977,9 @@ class BlocModel(mesa.Model):
             rec.flows_and_capacity(ev.outcome, move, r)
             self._exits(r, ev, future, list(self.countries), decisions)
         if move.action is not SupplierAction.NORMAL and r > 0:
-            self._event(r, self.supplier_id, move.action.value, f"The supplier {move.reason}")
+            self.recorder.event(
+                r, self.supplier_id, move.action.value, f"The supplier {move.reason}"
+            )
         rec.write(r, members, move, decisions, ev, stability, welfare)
         self.datacollector.collect(self)
 
@@ -2071,7 +2069,7 @@ class BlocModel(mesa.Model):
                 ag.losing_streak = 0
                 ag.left_round = r
                 decisions[a] = "leave"
-                self._event(r, a, "left", self._leaving_text(r, a, leaving))
+                self.recorder.event(r, a, "left", self._leaving_text(r, a, leaving))
             elif a not in decisions:
                 decisions[a] = "stay"
 
@@ -2102,9 +2100,6 @@ class BlocModel(mesa.Model):
             text + f". Since it joined in round {joined} nobody came or went and the supplier did "
             "not move: demand, outages and new capacity moved the markets"
         )
-
-    def _event(self, r: int, actor: str, kind: str, text: str) -> None:
-        self.recorder.event(r, actor, kind, text)
 
     # ------------------------------------------------------------------------------------------
     # Settings as a scenario
