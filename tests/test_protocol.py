@@ -18,7 +18,7 @@ from negotiation import BlocModel, load_scenario
 from negotiation.engine.model import SCALES
 from negotiation.engine.scenario import Scenario
 from negotiation.rules.protocol import Option, Terms, agreed, best_counter, design, verdicts
-from negotiation.rules.types import COMPONENTS, Action, Decision, Reason
+from negotiation.rules.types import COMPONENTS, Action, Decision, Reason, money
 
 # ----------------------------------------------------------------------------------------------
 # The rules on their own
@@ -662,3 +662,78 @@ def test_every_term_and_the_instrument_designed_the_united_states_invites_the_eu
         "the one in force (10%) at the US-Japan-EU table, expecting European Union to accept"
     )
     assert "eu" in m.members
+
+
+# The convener's aims: its own money, and its partners' gains at the table's partner_weight.
+
+
+def aiming(weight: float, **changes) -> Scenario:
+    """The calm ministerial world where the United States designs the floors and whom to invite,
+    weighing the other parties' gains at `weight` of its own."""
+    d = calm("ministerial-2026", **changes)
+    for t in d["agenda"]["tracks"]:
+        t["designs"], t["partner_weight"] = ["floors", "invitees"], weight
+    return Scenario.model_validate(d)
+
+
+def test_a_convener_that_weighs_its_partners_gains_invites_them_and_pays_for_it():
+    """Counting its own money alone the United States invites nobody (above). Weighing Japan's
+    and the EU's gains at a quarter of its own (they are the other parties at the US-Japan-EU
+    table), it invites both and tables floors 20% lower: the bloc it expects costs it about
+    $145m a year of its own money and brings the two about $936m, which at a quarter is worth
+    more to it. At a tenth it still invites nobody. Checked by brute force: the package it
+    tabled is worth as much, by its aims, as the best of every group it expects to accept at
+    every multiple of the floors (cleared independently; without foresight, as above)."""
+    m = BlocModel(aiming(0.25, **{"foresight.horizon_days": 0}), rng=0)
+    members, us = m.members, m.index["us"]
+    aim = np.zeros(len(m.actor_ids))
+    aim[[us, m.index["japan"], m.index["eu"]]] = 1.0, 0.25, 0.25
+    best, best_package = -math.inf, None
+    for s in SCALES:
+        expect = []
+        for a in sorted(m.invitations(1)):
+            ev = m.evaluate([(members | {a}, s, m.last_move), (members, s, m.last_move)], 1)
+            i = m.index[a]
+            if ((ev.comp[0, i] - ev.comp[1, i]) * m.weights[i]).sum() >= 0:
+                expect.append(a)
+        for n in range(len(expect) + 1):
+            for group in combinations(expect, n):
+                ev = m.evaluate([(members | set(group), s, m.last_move)], 1)
+                if float(ev.util[0] @ aim) > best:
+                    best, best_package = float(ev.util[0] @ aim), (s, set(group))
+    d = m.prepare_round().design
+    assert d.value == pytest.approx(best, rel=1e-9)
+    assert (d.scale, set(d.invited)) == best_package == (0.8, {"eu", "japan"})
+
+    # With foresight (the calm world as it is): the bloc it expects costs it and serves them.
+    m = BlocModel(aiming(0.25), rng=0)
+    # the bloc as it stands, and the bloc it expects at the floors it tables
+    ev = m.evaluate([(m.members, 1.0, m.last_move), (m.members | {"eu", "japan"}, 0.8,
+                                                     m.last_move)], 1)  # fmt: skip
+    d = m.prepare_round().design
+    assert (d.scale, set(d.invited)) == (0.8, {"eu", "japan"})
+    mine = ev.util[1, us] - ev.util[0, us]
+    theirs = (
+        ev.util[1, [m.index["japan"], m.index["eu"]]].sum()
+        - ev.util[0, [m.index["japan"], m.index["eu"]]].sum()
+    )
+    assert mine < 0 < 0.25 * theirs + mine
+    assert (money(mine), money(theirs)) == ("-$145m", "+$936m")  # as the docs say
+    m.step()
+    text = m.events_df.query("kind == 'tabled'").text.iloc[0]
+    assert text.startswith(
+        "United States tabled every floor 20% lower at the US-Japan-EU table, expecting European "
+        f"Union and Japan to accept: the bloc it expects is worth {money(mine)} a year to it and "
+        f"{money(theirs)} to the table's other parties against the bloc as it stands (it weighs "
+        "their gains at 0.25 of its own)"
+    )
+    assert {"eu", "japan"} <= m.members
+    assert BlocModel(aiming(0.1), rng=0).prepare_round().design.invited == ()
+
+
+def test_a_convener_that_weighs_its_partners_gains_keeps_the_four_together():
+    """Over the whole run: counting its own money alone, the United States keeps the bloc to
+    itself to round 36; weighing its partners' gains at a quarter of its own, the calm bloc is
+    the United States, Japan, the EU and Mexico (in by open accession) at round 36."""
+    assert BlocModel(aiming(0.0), rng=0).run(36).members == {"us"}
+    assert BlocModel(aiming(0.25), rng=0).run(36).members == {"us", "japan", "eu", "mexico"}

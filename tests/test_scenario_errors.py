@@ -112,6 +112,10 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "agenda.tracks.0.designs.1: should be 'instrument', 'floors', 'invitees', 'penalty' or "
         "'sharing', not 'penalties' (did you mean 'penalty'?)",
     ),
+    "partner-weight-without-designs.toml": (
+        "agenda.tracks.0.partner_weight: 0.5 weighs what the convener designs, but the table has "
+        "no designs",
+    ),
     "unknown-instrument.toml": (
         "policy.instrument: should be 'border', 'price_gap' or 'stockpile', not 'boarder' "
         "(did you mean 'border'?)",

@@ -1429,7 +1429,8 @@ class BlocModel(mesa.Model):
         it (the invitee's forecast without its errors, counting a rejoining cost; what the
         pipeline adds taken as at the terms in force) and weighs the bloc with those it expects
         (choosing whom to invite: every group of them, up to four); it keeps the package whose
-        expected bloc is worth most to it now, among the terms the other members agree to (each
+        expected bloc is worth most to it now (by its aims: its own utility and, at the track's
+        `partner_weight`, each other party's), among the terms the other members agree to (each
         weighs the bloc it expects on them against the bloc as it stands, under the agenda's
         rule). The terms change from this round (a changed instrument, penalty or key: the
         round's packages are cleared again on them, `_design_reclear`); those it did not invite
@@ -1444,6 +1445,12 @@ class BlocModel(mesa.Model):
         if not proposer or self._is_human(proposer):
             return
         p, ev = self.index[proposer], prep.ev
+        # Its aims: its own utility and, at the table's partner_weight, each other party's.
+        aim = np.zeros(len(self.actor_ids))
+        for b in t.parties:
+            aim[self.index[b]] = 1.0 if b == proposer else t.partner_weight
+        # (terms, invited) -> (its own utility, its partners' summed), for the narrative
+        own: dict[tuple, tuple[float, float]] = {}
         base = {s: i for i, s in enumerate(SCALES)}
         scales = SCALES if "floors" in t.designs and self.floors.any() else (1.0,)
         choose = "invitees" in t.designs
@@ -1468,7 +1475,7 @@ class BlocModel(mesa.Model):
         if "instrument" in t.designs and instruments:
             accepted.update(self._design_accepts(prep, instruments))
             weighed = {c: accepted[c] for c in (Terms(), *instruments)}
-            d, refused = self._design_step(prep, proposer, weighed, choose)
+            d, refused = self._design_step(prep, proposer, weighed, choose, aim, own)
         if d is None or not d.instrument:
             floors = {c: accepted[c] for c in (Terms(s) for s in scales)}
         else:  # the floors' multiples on the instrument chosen: cleared anew
@@ -1476,7 +1483,7 @@ class BlocModel(mesa.Model):
             floors = self._design_accepts(prep, multiples) if multiples else {}
             accepted.update(floors)
         if d is None or floors:
-            d, no = self._design_step(prep, proposer, floors, choose, d)
+            d, no = self._design_step(prep, proposer, floors, choose, aim, own, d)
             if no and (not refused or no[0] > refused[0]):
                 refused = no
         for term in ("penalty", "sharing"):
@@ -1487,7 +1494,7 @@ class BlocModel(mesa.Model):
                 continue
             accepted.update(self._design_accepts(prep, candidates))
             d, no = self._design_step(prep, proposer, {c: accepted[c] for c in candidates},
-                                      choose, d)  # fmt: skip
+                                      choose, aim, own, d)  # fmt: skip
             if no and (not refused or no[0] > refused[0]):
                 refused = no
         prep.design = d
@@ -1517,13 +1524,26 @@ class BlocModel(mesa.Model):
         prep.order = [a for a in prep.order if a in d.invited]
         name = self._name(proposer)
         expects = _names([self._name(a) for a in d.expected]) or "nobody"
-        worth = d.value - float(ev.util[one, p])
-        text = f"{name} tabled {words} at the {t.name} table, expecting {expects} to accept: " + (
-            f"the bloc it expects is worth {money(worth)} a year to it against the bloc as "
-            "it stands"
-            if abs(worth) >= 1e3
-            else "nothing it could table would do better for it than the bloc as it stands"
-        )
+        worth = d.value - float(ev.util[one] @ aim)
+        text = f"{name} tabled {words} at the {t.name} table, expecting {expects} to accept: "
+        if t.partner_weight:
+            mine, theirs = own.get((d.terms, d.invited), (float(ev.util[one, p]), 0.0))
+            theirs -= float(ev.util[one] @ aim) - float(ev.util[one, p])
+            text += (
+                f"the bloc it expects is worth {money(mine - float(ev.util[one, p]))} a year to "
+                f"it and {money(theirs / t.partner_weight)} to the table's other parties against "
+                f"the bloc as it stands (it weighs their gains at {t.partner_weight:g} of its own)"
+                if abs(worth) >= 1e3
+                else "nothing it could table would serve its aims better than the bloc as it "
+                f"stands (its own gain and, at {t.partner_weight:g} of it, its partners')"
+            )
+        else:
+            text += (
+                f"the bloc it expects is worth {money(worth)} a year to it against the bloc as "
+                "it stands"
+                if abs(worth) >= 1e3
+                else "nothing it could table would do better for it than the bloc as it stands"
+            )
         if refused and refused[0] > d.value + 1e-9 * self.stake[proposer]:
             rule = self.config.agenda.agreement
             text += (f"; it would rather have tabled {rather}, which {_names(refused[2])} "
@@ -1531,7 +1551,9 @@ class BlocModel(mesa.Model):
         unwanted = [self._name(a) for a in left_out if a in accepted[d.terms]]
         refusing = [self._name(a) for a in left_out if a not in accepted[d.terms]]
         if unwanted:
-            text += f"; it did not invite {_names(unwanted)}, whose joining would cost it"
+            text += f"; it did not invite {_names(unwanted)}, whose joining would cost it" + (
+                " more than it would bring its partners" if t.partner_weight else ""
+            )
         if refusing:
             text += f"; it did not invite {_names(refusing)}, whom it expects to refuse"
         if r == t.start_round or d.terms.changes() or left_out:
@@ -1543,11 +1565,15 @@ class BlocModel(mesa.Model):
         proposer: str,
         accepted: Mapping[Terms, tuple],
         choose: bool,
+        aim: np.ndarray,
+        own: dict[tuple, tuple[float, float]],
         incumbent: Design | None = None,
     ) -> tuple[Design, tuple]:
         """One step of the convener's design: among the candidate terms (`accepted`: terms ->
         the invitees it expects to accept them) and, choosing invitees, every group of those it
-        expects (beyond four, each alone and all), the package worth most to it, in one batch;
+        expects (beyond four, each alone and all), the package worth most to it, in one batch
+        (its worth: every actor's utility times `aim`, the convener's 1 and its partners' weight;
+        `own` gets each package's (convener's utility, partners' summed) for the narrative);
         terms other than those in force only where the other members agree (the agenda's rule),
         and the package chosen by the step before (`incumbent`) kept unless one beats it
         (`negotiation.rules.protocol.design`). Also returns the package it would rather have tabled
@@ -1575,7 +1601,9 @@ class BlocModel(mesa.Model):
         values, invited, expected = {}, {}, {}
         refused: tuple = ()
         for k, (c, inv, e) in enumerate(options):
-            value = float(more.util[k, p])
+            value = float(more.util[k] @ aim)
+            mine = float(more.util[k, p])
+            own[(c, inv)] = (mine, value - mine)
             if c.changes():
                 votes = self._verdicts(more.util[k], status_quo, prep.members)[0]
                 votes[proposer] = True

@@ -269,6 +269,13 @@ class Track(Frozen):
     #: consumption, equal, or the scenario's table of shares). By default nothing: the package is
     #: the scenario's levers and every party is invited.
     designs: tuple[Literal["instrument", "floors", "invitees", "penalty", "sharing"], ...] = ()
+    #: The convener's aims when it designs: besides its own utility, each other party's utility
+    #: at this weight (0: its own money alone; 1: the table's joint gain, the coalition's
+    #: welfare that Nordhaus's club maximises). Only what it designs: its answers to counters and
+    #: whether it stays weigh its own utility.
+    partner_weight: float = Field(
+        0.0, ge=0, le=10, description="weight a designing convener puts on each other party's gain"
+    )
 
     @model_validator(mode="after")
     def _rounds_in_order(self) -> Track:
@@ -291,6 +298,11 @@ class Track(Frozen):
             problems.append(
                 f"deadline_round: {self.deadline_round} is after end_round ({self.end_round}), "
                 "so the deadline never comes"
+            )
+        if self.partner_weight and not self.designs:
+            problems.append(
+                f"partner_weight: {self.partner_weight:g} weighs what the convener designs, but "
+                "the table has no designs"
             )
         if self.convener is not None and self.convener not in self.parties:
             problems.append(
