@@ -92,6 +92,7 @@ NOT_MONEY = {
     "agenda.tracks.*.start_round",
     "agenda.tracks.*.deadline_round",
     "agenda.tracks.*.end_round",
+    "agenda.tracks.*.partner_weight",
     "supplier.aggressiveness",
     "supplier.strategic_weight",  # weight on bloc share x world price x quantity: USD already
     "shocks.*.start_round",
