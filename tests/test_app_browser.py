@@ -295,6 +295,8 @@ def test_patience_typed_beside_its_slider_acts_beyond_the_sliders_range(app):
 
 def test_lever_changes_read_as_sentences_and_a_change_undone_is_not_logged(app, screenshot_dir):
     app.locator(".country-japan").click()
+    # the server has drawn Japan's fields (typed earlier, the weight went to the country before)
+    app.locator(".country-japan[aria-pressed=true]").wait_for()
     type_into(app, "lever-weight-supply_security-number", "2")
     type_into(app, "lever-patience-number", "9")
     set_slider(app, "lever-penalty", 100, 0, 200, 5)  # moved, then back before the round
@@ -924,6 +926,7 @@ def test_a_saved_scenario_file_opens_in_the_app_and_a_bad_one_changes_nothing(
     type_into(app, "lever-penalty-number", "100")
     type_floor(app, "graphite", 900)
     app.locator(".country-japan").click()
+    app.locator(".country-japan[aria-pressed=true]").wait_for()  # its fields drawn
     type_into(app, "lever-patience-number", "9")
     app.locator(".bloc-pending").first.wait_for()
     step(app, 2)
