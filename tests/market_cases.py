@@ -62,6 +62,9 @@ def random_case(draw):
         stock_resale=draw(f(0.0, 1.0)),
         # the price a stock would fetch: around the prices the case clears at, or no mark
         stock_mark=draw(st.sampled_from([np.inf, 0.5, 1.0, 2.0])) * data.ref_price,
+        # the stock's book value: up to the reference price a tonne
+        stock_book=demand * arr(0.0, 0.2, (M,)) * data.ref_price,
+        round_years=draw(st.sampled_from([30 / 365, 0.25, 1.0])),
     )
     offer = arr(0.0, 1e8, (K, A))
     return data, pol, prof, offer

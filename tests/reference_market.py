@@ -207,6 +207,60 @@ def stock_kept(prof, out) -> np.ndarray:
     return np.where(out.stock_spending > 0, value, 0.0)
 
 
+def cut_off(data: MarketData, prof: Profiles, pol: Policies, out: Outcome) -> tuple:
+    """Each buyer's dependence on the supplier (its exposure moved by the supplier's share of
+    the supply it buys from, (K, A, M)), what export controls cut off of its supply (that
+    dependence, at most all it buys, times the share withheld from it: aimed controls hit
+    members, blanket ones every buyer; (K, A, M) t/yr), and the function that moves exposure."""
+    M = data.cost.shape[1]
+    member = pol.member[:, :, None]
+    base = np.broadcast_to(np.asarray(prof.base_supplier_share, dtype=float), (M,))[None, :]
+    none = base <= 1e-9  # the supplier has no share at the calibration: exposure as given
+
+    def moved(share):
+        return np.where(none, 1.0, np.clip(share / np.where(none, 1.0, base), 0.0, 2.0))
+
+    market_share = np.where(
+        member, out.supplier_share_of_bloc[:, None, :], out.supplier_share_outside[:, None, :]
+    )
+    dependence = data.exposure[None] * moved(market_share)
+    hit = np.minimum(
+        np.clip(pol.blanket, 0, 1)[:, None, :] + np.clip(pol.control, 0, 1)[:, None, :] * member,
+        1.0,
+    )
+    return dependence, hit * np.minimum(dependence, 1) * data.consumption[None], moved
+
+
+def members_cut(data: MarketData, prof: Profiles, pol: Policies, out: Outcome) -> np.ndarray:
+    """What export controls cut off of the members' supply together, (K, M) t/yr: the share
+    withheld from members times the sum of their supplier-sourced consumption (summed first,
+    then scaled, as the kernel does, so that the two agree on what is zero)."""
+    dependence = cut_off(data, prof, pol, out)[0]
+    hit = np.minimum(np.clip(pol.blanket, 0, 1) + np.clip(pol.control, 0, 1), 1.0)
+    base = np.minimum(dependence, 1) * data.consumption[None] * pol.member[:, :, None]
+    return base.sum(axis=1) * hit
+
+
+def stock_used(data: MarketData, prof: Profiles, pol: Policies, out: Outcome) -> np.ndarray:
+    """The book value of the stock released to members in a disruption, (K,) USD/yr."""
+    return stock_released(prof, pol, members_cut(data, prof, pol, out))[1]
+
+
+def stock_released(prof, pol, cut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The stock released to members when export controls cut `cut` (K, M) t/yr of
+    their supply: (released (K, M) t/yr, up to the stock held over the round; the book value
+    of those tonnes (K,) USD/yr)."""
+    M = cut.shape[1]
+    stock = np.broadcast_to(np.asarray(prof.stock_held, dtype=float), (M,))[None]
+    book = np.broadcast_to(np.asarray(prof.stock_book, dtype=float), (M,))[None]
+    has_bloc = pol.member.any(axis=1)[:, None]
+    years = float(prof.round_years)
+    released = np.where(has_bloc & (stock > 0), np.minimum(stock / years, cut), 0.0)
+    # the released share of the stock, at most 1 / years (a ratio: no overflow on tiny stocks)
+    part = np.where(released > 0, released / np.where(stock > 0, stock, 1.0), 0.0)
+    return released, (book * part).sum(axis=1)
+
+
 def components(
     data: MarketData,
     prof: Profiles,
@@ -263,31 +317,25 @@ def components(
     # the stockpile's purchases net of the stock they buy: tonnes worth stock_resale x the
     # lower of the price paid (the world price) and the price without support (stock_mark)
     bloc_outlay = (out.gap_payments + out.stock_spending - stock_kept(prof, out)).sum(axis=1)
-    comp[..., 3] = -key * bloc_outlay[:, None]
 
     # Supply security from flows, the same way in and out; a stockpile covers members.
-    base = np.broadcast_to(np.asarray(prof.base_supplier_share, dtype=float), (M,))[None, :]
-    none = base <= 1e-9  # the supplier has no share at the calibration: exposure as given
-
-    def moved(share):
-        return np.where(none, 1.0, np.clip(share / np.where(none, 1.0, base), 0.0, 2.0))
-
-    market_share = np.where(
-        member, out.supplier_share_of_bloc[:, None, :], out.supplier_share_outside[:, None, :]
-    )
-    dependence = data.exposure[None] * moved(market_share)
+    dependence, cut, moved = cut_off(data, prof, pol, out)
     exposed = (data.exposure[None] * data.consumption[None] * member).sum(axis=1)  # (K, M)
     need = DISRUPTION_YEARS * exposed * moved(out.supplier_share_of_bloc)
     stock = np.broadcast_to(np.asarray(prof.stock_held, dtype=float), (M,))[None]
     has_bloc = pol.member.any(axis=1)[:, None]
     cover = np.where(has_bloc & (stock > 0), np.minimum(stock / np.maximum(need, 1e-300), 1), 0)
+    # for members, the stock releases what the controls cut off up to what it holds over the
+    # round, each tonne one they need not replace at the world price; its book value leaves
+    # the fund
+    together = members_cut(data, prof, pol, out)
+    released, used = stock_released(prof, pol, together)
+    comp[..., 3] = -key * (bloc_outlay + used)[:, None]
+    positive = together > 0
+    share = np.where(positive[:, None], cut / np.where(positive, together, 1)[:, None], 0)
+    lost = (cut - np.where(member, released[:, None, :] * share, 0.0)) * out.world_price[:, None]
     dependence = np.where(member, dependence * (1 - cover[:, None, :]), dependence)
     value = ref * data.consumption[None]
-    hit = np.minimum(
-        np.clip(pol.blanket, 0, 1)[:, None, :] + np.clip(pol.control, 0, 1)[:, None, :] * member,
-        1.0,
-    )
-    lost = hit * np.minimum(dependence, 1) * out.world_price[:, None, :] * data.consumption[None]
     comp[..., 4] = -(prof.risk_premium[:, None] * value * dependence + lost).sum(axis=2)
     world_value = out.world_price * (out.consumption.sum(axis=1) + out.fringe_demand)  # (K, M)
     comp[:, sup, 4] = -prof.strategic_weight * (out.bloc_share * world_value).sum(axis=1)

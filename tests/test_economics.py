@@ -402,3 +402,62 @@ def test_world_money_is_the_negotiations_effect_not_the_worlds_luck():
     assert (hit.rounds_df["world_money"].iloc[1:] < -1e7).all()
     bloc = BlocModel(DEFAULT, supplier_strategy="passive", rng=0).run(12).rounds_df.iloc[1:]
     assert (bloc["world_money"] < 0).all() and (bloc["rest_of_world_producers"] < 0).all()
+
+
+def test_a_stock_released_in_a_disruption_saves_members_the_world_price_and_leaves_the_books():
+    """A stockpile bought in calm times is a buffer for a crisis. When the supplier bans exports
+    to members, the stock releases what the ban cuts off of their supply, up to what it holds:
+    each tonne released is one the members' buyers need not replace at the world price, and the
+    fund's books lose that tonne's value, which the members count as spent (they counted it as
+    an asset when it was bought, net of what its purchase lost). Bought below the world price of
+    the crisis, the stock saves the members more than it costs them."""
+    from dataclasses import replace
+
+    from negotiation.engine.payoffs import score
+    from negotiation.rules.types import SupplierAction, SupplierMove
+    from tests.reference_market import members_cut, stock_released
+
+    m = BlocModel(DEFAULT, instrument="stockpile", supplier_strategy="passive", rng=0).run(6)
+    assert m.stock_held.sum() > 0 and m.stock_book.sum() > 0
+    ban = SupplierMove(SupplierAction.EXPORT_CONTROLS, tuple(m.minerals), 1.0)
+    pol, prof, side = m.spelled_out([(m.members, 1.0, ban)])
+    out, comp, _ = score(m.data, prof, pol, m.weights, side_offer=side)
+    released, used = stock_released(prof, pol, members_cut(m.data, prof, pol, out))
+    assert (released[0] > 0).any()
+    # The same stock, released over an endless round: nothing now (and the same cover).
+    _, kept, _ = score(m.data, replace(prof, round_years=1e15), pol, m.weights, side_offer=side)
+    members = pol.member[0]
+    security, fiscal = COMPONENTS.index("supply_security"), COMPONENTS.index("fiscal_outlay")
+    saved = (comp[0, members, security] - kept[0, members, security]).sum()
+    spent = (kept[0, members, fiscal] - comp[0, members, fiscal]).sum()
+    assert saved == pytest.approx((released[0] * out.world_price[0]).sum(), rel=1e-6)
+    assert spent == pytest.approx(used[0], rel=1e-6) and spent > 0
+    assert saved > spent
+
+
+def test_the_stock_released_is_the_tonnage_the_payoffs_counted():
+    """The release the records tell (the stock held falls by it, the books by its share) is the
+    one the round's payoffs counted: what export controls cut off of the members' supply, up to
+    the stock held when the round opened (tests/reference_market.py, from the round's own
+    controls and market)."""
+    from tests.reference_market import members_cut, stock_released
+
+    m = BlocModel(DEFAULT, instrument="stockpile", supplier_strategy="passive", rng=0).run(6)
+    m.set_levers(supplier_strategy="export-controls", aggressiveness=1.0)
+    held, book = m.stock_held.copy(), m.stock_book.copy()
+    members = m.members
+    m.step()
+    assert m.last_move.action.value == "export_controls"
+    pol, prof, _ = m.spelled_out([(members, 1.0, m.last_move)])
+    cut = members_cut(m.data, prof, pol, m.last_outcome.packages(0, 1))
+    ry = m.config.round_years
+    start = type(prof)(**{**prof.__dict__, "stock_held": held, "stock_book": book})
+    released = stock_released(start, pol, cut)[0][0]
+    assert (released > 0).any()
+    bought = m.last_outcome.stock_purchases[0] * ry
+    np.testing.assert_allclose(m.stock_held, held - np.minimum(released * ry, held) + bought,
+                               rtol=1e-9)  # fmt: skip
+    text = " ".join(m.events_df.query("kind == 'stock_released' and round == 7").text)
+    for j, x in enumerate(m.minerals):
+        if released[j] > 0:
+            assert f"released {min(released[j] * ry, held[j]):,.0f} t of" in text, x

@@ -18,7 +18,7 @@ from negotiation.engine.market import (
 from negotiation.engine.payoffs import Profiles, components
 from negotiation.rules.types import COMPONENTS
 from tests.market_cases import random_case
-from tests.reference_market import stock_kept
+from tests.reference_market import stock_kept, stock_used
 
 
 def world(A=3, M=2, supplier=2, seed=0):
@@ -181,7 +181,8 @@ def test_invariants(case):
         assert np.all((x >= 0) & (x <= 1)), name
     # Money is conserved: tariffs paid = tariff revenue; fiscal outlays = gap + stockpile, the
     # stockpile's purchases net of the stock they buy (worth `stock_resale` times the lower of
-    # the price paid and the price without support, `stock_mark`).
+    # the price paid and the price without support, `stock_mark`), and the book value of the
+    # stock it releases to members in a disruption (the asset used up).
     np.testing.assert_allclose(
         out.tariff_revenue.sum(axis=(1, 2)), out.tariffs_paid.sum(axis=1), rtol=1e-9, atol=1e-6
     )
@@ -189,6 +190,7 @@ def test_invariants(case):
     assert np.all(np.isfinite(comp))
     fiscal = -comp[..., COMPONENTS.index("fiscal_outlay")].sum(axis=1)
     spent = (out.gap_payments + out.stock_spending - stock_kept(prof, out)).sum(axis=1)
+    spent += stock_used(data, prof, pol, out)
     has_members = pol.member.any(axis=1)
     np.testing.assert_allclose(fiscal[has_members], spent[has_members], rtol=1e-9, atol=1e-6)
     # The fund never spends more than its budget.

@@ -620,6 +620,43 @@ def _stock_kept(spent, price, resale, mark):
 
 
 @njit(cache=True)
+def stock_release(k, m, member, exposure, consumption, control, blanket, share_of_bloc,
+                  base_share, stock_held, years):  # fmt: skip
+    """The stock released to members when export controls cut their supply of mineral m in
+    package k: (released, cut), t/yr over the round. The cut is what the controls take of the
+    members' supplier-sourced consumption (hit, the share withheld from members, times each
+    member's dependence, its exposure moved by the supplier's share of the bloc's pool, at most
+    all it consumes); the stock releases the cut, up to what it holds (spread over the round's
+    `years`). Each released tonne replaces a tonne the members would buy at the world price."""
+    if stock_held[m] <= 0.0:
+        return 0.0, 0.0
+    hit = min(_clip01(blanket[k, m]) + _clip01(control[k, m]), 1.0)
+    if hit <= 0.0:
+        return 0.0, 0.0
+    moved = _moved(share_of_bloc[k, m], base_share[m])
+    cut = 0.0
+    for a in range(member.shape[1]):
+        if member[k, a]:
+            cut += min(exposure[a, m] * moved, 1.0) * consumption[a, m]
+    cut *= hit
+    return min(stock_held[m] / years, cut), cut
+
+
+@njit(cache=True)
+def _release_charge(k, member, exposure, consumption, control, blanket, share_of_bloc,
+                    base_share, stock_held, stock_book, years):  # fmt: skip
+    """The book value of the stock package k releases (`stock_release`), USD/yr: the asset the
+    members use up (its purchases were counted net of it, `_stock_kept`)."""
+    charge = 0.0
+    for m in range(stock_held.shape[0]):
+        released, _ = stock_release(k, m, member, exposure, consumption, control, blanket,
+                                    share_of_bloc, base_share, stock_held, years)  # fmt: skip
+        if released > 0.0:
+            charge += stock_book[m] * (released / stock_held[m])
+    return charge
+
+
+@njit(cache=True)
 def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premium, openness,
                       cost_sharing, strategic_weight, base_share, member, penalty, flood, control,
                       blanket, capacity, stock_held, covered, trade_eps, eps, demand_shift,
@@ -627,11 +664,13 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
                       producer_price, consumer_price, cons, fringe_demand, tariff_revenue,
                       gap_payments, stock_spending, bloc_share, supplier_share_of_bloc,
                       supplier_share_outside, withheld, side_offer, stock_resale,
-                      stock_mark):  # fmt: skip
+                      stock_mark, stock_book, years):  # fmt: skip
     """The (K, A, 8) components of `negotiation.engine.payoffs.components`, USD per year.
 
     The fiscal outlay counts a stockpile's purchases net of the stock they buy: the fund pays
-    cash for tonnes worth what they would fetch sold (`_stock_kept`)."""
+    cash for tonnes worth what they would fetch sold (`_stock_kept`); and, in a disruption, the
+    book value of the stock it releases (`stock_release`), tonnes that replace supply the
+    members' buyers would otherwise replace at the world price."""
     K, A, M = cons.shape
     comp = np.zeros((K, A, 8))
     eps_d, eps_s = trade_eps[0], trade_eps[1]
@@ -659,9 +698,16 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
                 total += cons[k, a, m]
             world_value += bloc_share[k, m] * world_price[k, m] * total
             avg_tariff += (bloc_price[k, m] - world_price[k, m]) / world_price[k, m]
-            # The fund's stock covers part of members' supplier-sourced needs in a disruption.
+            # The fund's stock covers part of members' supplier-sourced needs in a disruption,
+            # and in one now it releases what the controls cut off (up to what it holds).
             cover = 0.0
+            released, cut = 0.0, 0.0
             if has_bloc and stock_held[m] > 0.0:
+                released, cut = stock_release(k, m, member, exposure, consumption, control,
+                                              blanket, supplier_share_of_bloc, base_share,
+                                              stock_held, years)  # fmt: skip
+                if released > 0.0:
+                    outlay += stock_book[m] * (released / stock_held[m])
                 exposed = 0.0
                 for a in range(A):
                     if member[k, a]:
@@ -717,14 +763,20 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
                 share = (
                     supplier_share_of_bloc[k, m] if member[k, a] else supplier_share_outside[k, m]
                 )
-                dependence = exposure[a, m] * _moved(share, base_share[m])
+                dep0 = exposure[a, m] * _moved(share, base_share[m])
+                dependence = dep0
                 if member[k, a]:
                     dependence *= 1.0 - cover
                 security = risk_premium[a] * ref[m] * consumption[a, m] * dependence
                 # Export controls realise the risk: supply the actor got from the supplier stops
-                # and must be replaced (aimed controls hit members, blanket ones every buyer).
+                # and must be replaced (aimed controls hit members, blanket ones every buyer) at
+                # the world price, but for the tonnes the stockpile releases to members (shared
+                # by what the controls cut off each).
                 hit = min(all_buyers + (aimed if member[k, a] else 0.0), 1.0)
-                lost = hit * min(dependence, 1.0) * world_price[k, m] * consumption[a, m]
+                lost = hit * min(dep0, 1.0) * world_price[k, m] * consumption[a, m]
+                if released > 0.0 and member[k, a]:
+                    lost -= (released * hit * min(dep0, 1.0) * consumption[a, m] / cut
+                             * world_price[k, m])  # fmt: skip
                 comp[k, a, 4] -= security + lost
         avg_tariff = avg_tariff / M if has_bloc else 0.0
         discrimination = _clip01(penalty[k] + avg_tariff)
@@ -838,6 +890,9 @@ def score_kernel(clear_args, profile_args, weights, fiscal_cap):
             for i in range(A):
                 if member[k, i]:
                     key_sum += p[8][k, i]
+            # the stock released in a disruption is no cash: outside the budgets, by the key
+            used = _release_charge(k, member, p[4], p[3], p[14], p[15], km[S_SHARE_B], p[10],
+                                   p[17], p[25], p[26])  # fmt: skip
             shares = np.zeros(A)
             total = 0.0
             for i in range(A):
@@ -850,6 +905,8 @@ def score_kernel(clear_args, profile_args, weights, fiscal_cap):
             for i in range(A):
                 if member[k, i]:
                     comp[k, i, 3] = -net * shares[i] / max(total, TINY)
+                    if used > 0.0:
+                        comp[k, i, 3] -= used * p[8][k, i] / max(key_sum, TINY)
     util = np.zeros((K, A))
     for k in range(K):
         for a in range(A):
@@ -868,7 +925,7 @@ def components_of(p, km, kam):
                              p[20], p[21], km[W_PRICE], km[B_PRICE], kam[P_PRICE], kam[C_PRICE],
                              kam[CONSUMPTION], km[F_DEMAND], kam[T_REVENUE], km[G_PAY],
                              km[S_SPEND], km[B_SHARE], km[S_SHARE_B], km[S_SHARE_O],
-                             km[WITHHELD], p[22], p[23], p[24])  # fmt: skip
+                             km[WITHHELD], p[22], p[23], p[24], p[25], p[26])  # fmt: skip
 
 
 @njit(cache=True)
@@ -880,7 +937,7 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     data: (ref, elasticity, demand, fringe_cost, spread, cost, consumption, exposure, supplier,
     log_lo, log_hi) as in MarketData; profiles: (risk_premium, openness, strategic_weight,
     base_share, stock_held (M,), covered (A, A), trade_eps (2,), fiscal_cap (A,), stock_resale,
-    stock_mark (M,));
+    stock_mark (M,), stock_book (M,) USD, round's years);
     sets: (S, A)
     bool member sets; moves: (V, 3M + A) supplier moves, each its flood, aimed and blanket
     export controls per mineral and side offers per actor; terms: (floors (T, M), penalty (T,),
@@ -894,7 +951,7 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     log_guess and log_autarky_guess (W, M), where the price searches start."""
     ref, eps, demand, fringe_cost, spread, cost, consumption, exposure, sup, log_lo, log_hi = data
     risk_premium, openness, strategic_weight, base_share, stock_held, covered, trade_eps, \
-        fiscal_cap, stock_resale, stock_mark = profiles  # fmt: skip
+        fiscal_cap, stock_resale, stock_mark, stock_book, years = profiles  # fmt: skip
     t_floors, t_penalty, t_key = terms
     s_flood, s_aimed, s_blanket, demand_shift = shocks
     K = which.shape[1]
@@ -943,7 +1000,8 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
          log_lo, log_hi, log_guess, log_autarky_guess),
         (ref, cost, spread, consumption, exposure, sup, risk_premium, openness, key,
          strategic_weight, base_share, member, penalty, flood, control, blanket, capacity,
-         stock_held, covered, trade_eps, eps, demand_shift, offer, stock_resale, stock_mark),
+         stock_held, covered, trade_eps, eps, demand_shift, offer, stock_resale, stock_mark,
+         stock_book, years),
         weights,
         fiscal_cap,
     )  # fmt: skip

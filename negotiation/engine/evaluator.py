@@ -253,6 +253,8 @@ class Evaluator:
             p.fiscal_cap,
             float(p.stock_resale),
             p.stock_mark,
+            p.stock_book,
+            float(p.round_years),
         )
         d = self.model.data
         self._fringe_lo = d.fringe_cost * (1.0 - 0.5 * d.spread)

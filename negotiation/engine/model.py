@@ -395,6 +395,8 @@ class BlocModel(mesa.Model):
             fiscal_cap=self.fiscal_capacity,
             stock_resale=sc.policy.stockpile_resale,
             stock_mark=self.stock_mark,
+            stock_book=self.stock_book,
+            round_years=self.config.round_years,
         )
         self.baseline = self.evaluator.no_policy_outcome()
         self.stock_mark[:] = self.baseline.world_price[0]

@@ -12,13 +12,15 @@ Pure numpy, no Mesa. Components (see `negotiation.rules.types.COMPONENTS`):
 - fiscal_outlay: -(member's cost-sharing share of price-gap payments and of stockpile purchases
   net of the stock they buy, an asset worth `stock_resale` times the lower of the price paid and
   `stock_mark`, the price without the bloc's support), capped by its fiscal capacity (the cash
-  support beyond the members' budgets is rationed);
+  support beyond the members' budgets is rationed); and of the book value of the stock released
+  in a disruption (the asset used up);
 - supply_security: -risk premium x reference value of consumption x dependence, where dependence
   is the calibrated exposure moved by the supplier's share of the supply the actor buys, measured
   the same way in and out (members' secured supply and stockpile cover lower it); minus, under
   export controls, the value of the supplier-sourced supply cut off (aimed controls hit members,
-  blanket ones every buyer); for the supplier, -strategic weight x value of the bloc's share of
-  world supply;
+  blanket ones every buyer) at the world price, less for members the tonnes the stockpile
+  releases to them; for the supplier, -strategic weight x value of the bloc's share of world
+  supply;
 - openness: -(hub business x the discrimination a member applies: penalty plus average tariff);
 - retaliation (side deals): a side offer received while outside; for the supplier, -(offers paid);
 - market_access: -(the exporter's loss on covered goods it sells into the bloc as a non-member,
@@ -54,6 +56,10 @@ class Profiles:
     #: (M,) USD/t the price the market pays without the bloc's support: a tonne the stockpile
     #: bought is worth stock_resale x the lower of this and the price paid (inf: the price paid)
     stock_mark: np.ndarray | float = np.inf
+    #: (M,) USD the stock held is worth on the fund's books (what its tonnes cost net of the
+    #: loss counted when they were bought): a tonne released in a disruption takes its share
+    stock_book: np.ndarray | float = 0.0
+    round_years: float = 30 / 365  # a round's length: the stock releases over it
 
 
 def components(
@@ -111,6 +117,8 @@ def _profile_args(data: MarketData, prof: Profiles, pol: Policies, side_offer) -
         f(0.0 if side_offer is None else side_offer, (K, A)),
         float(prof.stock_resale),
         f(prof.stock_mark, (M,)),
+        f(prof.stock_book, (M,)),
+        float(prof.round_years),
     )
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from negotiation.engine._kernels import stock_release
 from negotiation.engine.evaluator import Evaluation, PackageSpec
 from negotiation.rules.types import COMPONENTS, SupplierMove
 
@@ -204,10 +205,10 @@ class Recorder:
         }
 
     def flows_and_capacity(self, out: Outcome, move: SupplierMove, r: int) -> None:
-        """Money, stock and capacity move at the end of round r (docs/ODD.md, step 7): the fund
-        pays for the round's purchases, the stock releases what export controls cut off,
-        producers invest, retire and close (the run's, and the world with no policy's by its
-        own prices).
+        """Money, stock and capacity move at the end of round r (docs/ODD.md, step 7): the stock
+        releases what export controls cut off (as the round's payoffs counted it), the fund
+        pays for the round's purchases, producers invest, retire and close (the run's, and the
+        world with no policy's by its own prices).
 
         Parameters
         ----------
@@ -220,6 +221,8 @@ class Recorder:
         """
         m = self.model
         ry = m.config.round_years
+        # the stock the round's payoffs saw released (held at the round's start), then bought
+        self._release_stock(out, ry, r)
         spent = float(out.stock_spending[0].sum()) * ry
         if spent > 0:
             m.stock_held += out.stock_purchases[0] * ry
@@ -235,7 +238,6 @@ class Recorder:
                     r, "", "fund_exhausted",
                     "The stockpile fund ran dry: the floors can no longer be defended",
                 )  # fmt: skip
-        self._release_stock(ry, r)
         inv = m.config.investment
         members = m.members
         # The share of the countries with anything at stake that are in (a country with no
@@ -265,33 +267,37 @@ class Recorder:
         # policy (the same luck, no bloc, no support; `_stock_kept`).
         m.stock_mark[:] = w.outcome.world_price[0]
 
-    def _release_stock(self, ry: float, r: int) -> None:
+    def _release_stock(self, out: Outcome, ry: float, r: int) -> None:
         """Export controls cut members' supply from the supplier: the stockpile releases to
-        members what it holds, up to the supply cut off this round."""
+        members what they cut off, up to what it holds (`_kernels.stock_release`, the tonnes the
+        round's payoffs counted: members' buyers replace no more at the world price, and the
+        fund's books lose those tonnes' value)."""
         m = self.model
         if not m.stock_held.any() or not m.members:
             return
-        flood, aimed, blanket, _ = m.evaluator.shock_arrays(r)
-        blanket = blanket[0]
-        row = m.evaluator.move_row(m.last_move)
+        ev = m.evaluator
+        _, aimed, blanket, _ = ev.shock_arrays(r)
+        row = np.asarray(ev.move_row(m.last_move))
         M = len(m.minerals)
+        # the round's controls as the kernels saw them (`batch_kernel`)
+        control = np.minimum(aimed + row[M : 2 * M], 1.0)[None]
+        blanket = np.minimum(blanket[0] + row[2 * M : 3 * M], 1.0)[None]
+        member = ev.member_mask(m.members)[None]
+        share = np.ascontiguousarray(out.supplier_share_of_bloc[:1])
+        base = m.profiles.base_supplier_share
         for j, mineral in enumerate(m.minerals):
-            hit = min(aimed[j] + blanket[j] + row[M + j] + row[2 * M + j], 1.0)
-            if hit <= 0 or m.stock_held[j] <= 0:
+            rate, cut = stock_release(0, j, member, m.data.exposure, m.data.consumption, control,
+                                      blanket, share, base, m.stock_held, ry)  # fmt: skip
+            if rate <= 0.0:
                 continue
-            idx = sorted(
-                m.index[a] for a in m.members
-            )  # table order, whatever the ids: the same sum
-            exposed = float((m.data.exposure[idx, j] * m.data.consumption[idx, j]).sum())
-            cut = hit * exposed * ry
-            release = min(m.stock_held[j], cut)
+            release = min(rate * ry, m.stock_held[j])
             m.stock_book[j] *= 1.0 - release / m.stock_held[j]
             m.stock_held[j] -= release
             self.event(
                 r, "", "stock_released",
                 f"The bloc's stockpile released {release:,.0f} t of "
-                f"{m.config.minerals[mineral].name} to members, against {cut:,.0f} t of supply "
-                "cut off by export controls",
+                f"{m.config.minerals[mineral].name} to members, against {cut * ry:,.0f} t of "
+                "their supply cut off by export controls",
             )  # fmt: skip
 
     def _report_closures(self, r: int, closed: np.ndarray) -> None:
