@@ -46,6 +46,7 @@ BUILTIN = (
     "singapore-open-hub",
     "expansion",
     "tin-1985",
+    "convener-designs",
 )
 SEEDS = (0, 1, 2)
 
@@ -511,6 +512,63 @@ def test_ministerial_2026_with_nothing_on_offer_nobody_joins():
     first = no[no["round"] == 1]
     assert set(first["actor"]) == {"japan", "eu", "mexico", "singapore"}
     assert first["text"].str.endswith("nothing changes either way").all()
+
+
+# -- convener-designs ----------------------------------------------------------------------------
+
+DESIGNED = re.compile(r"expecting (.+?) to accept: (?:the bloc it expects is worth (\S+) a year)?")
+NO_AIMS = tuple((f"agenda.tracks.{i}.partner_weight", 0.0) for i in range(3))
+
+
+def _round_one_design(d: Draw) -> tuple[set[str], float, str]:
+    """Whom the US expected to accept in round 1, what the bloc it expected was worth to it (USD
+    a year), and the round-1 `tabled` line."""
+    text = d.ev("tabled", "us").query("round == 1")["text"].iloc[0]
+    names, worth = DESIGNED.search(text).groups()
+    ids = {"Japan": "japan", "European Union": "eu", "Mexico": "mexico", "Singapore": "singapore"}
+    expected = {ids[n] for n in re.split(r", | and ", names) if n in ids}
+    if worth is None:  # "nothing it could table would do better for it"
+        return expected, 0.0, text
+    sign, number, unit = re.fullmatch(r"([+-])\$([\d.]+)(k|m|bn)", worth).groups()
+    return expected, (1 if sign == "+" else -1) * float(number) * _SCALE[unit], text
+
+
+def test_convener_designs_headline():
+    """Weighing its partners' gains at a quarter of its own, the US invites Japan and the EU in
+    round 1 in every draw, at a cost to its own money of about $150m a year against about
+    $0.9-1bn for the two; it tables every floor 20% lower in most draws; Mexico, left out,
+    joins in round 2 in nearly every draw, asked by a new member (the EU in most draws); the four
+    are together at the end in
+    every draw; Singapore stays out in every draw."""
+    ds = draws("convener-designs")
+    for d in ds:
+        expected, worth, text = _round_one_design(d)
+        assert expected == {"japan", "eu"}, text
+        assert -170e6 <= worth <= -130e6, text
+        theirs = amounts(text.replace("to the table's other parties", "of partners' gains a year"))
+        assert 0.85e9 <= theirs["partners' gains"] <= 1.05e9, text
+        assert "it did not invite Mexico" in text
+        assert d.final == FOUR
+        assert d.ev("joined", "singapore").empty
+    lower = [_round_one_design(d)[2].startswith("United States tabled every floor 20% lower")
+             for d in ds]  # fmt: skip
+    assert frac(lower) >= MOST
+    assert share(ds, lambda d: d.joined("mexico") == 2) >= NEARLY_EVERY
+    sc = load_scenario("convener-designs")
+    asked = [BlocModel(sc, rng=run_seed(0, i)).run(1).invitations(2) for i in range(DRAWS)]
+    asked_by = [invited.get("mexico", (0, None, ""))[2] for invited in asked]
+    assert frac(who in ("eu", "japan") for who in asked_by) >= NEARLY_EVERY
+    assert frac(who == "eu" for who in asked_by) >= MOST
+
+
+def test_convener_designs_things_to_try():
+    """Counting only its own money, the US invites nobody in round 1 in every draw and is alone
+    at the end in nearly every draw."""
+    ds = draws("convener-designs", NO_AIMS)
+    assert all(_round_one_design(d)[0] == set() for d in ds)
+    assert share(ds, lambda d: d.final == {"us"}) >= NEARLY_EVERY
+    text = _round_one_design(ds[0])[2]
+    assert "it did not invite" in text and "whose joining would cost it;" in text
 
 
 # -- us-japan-eu-30-day --------------------------------------------------------------------------

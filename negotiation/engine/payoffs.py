@@ -9,11 +9,11 @@ Pure numpy, no Mesa. Components (see `negotiation.rules.types.COMPONENTS`):
   buyers pay of the penalty on outsiders' covered goods;
 - tariff_revenue: the member's share of tariffs on non-member minerals, by its net imports, plus
   the penalty it collects on outsiders' covered goods;
-- fiscal_outlay: -(member's cost-sharing share of price-gap payments and of stockpile purchases
+- fiscal_outlay: -(member's cost-sharing share of price-gap payments, of stockpile purchases
   net of the stock they buy, an asset worth `stock_resale` times the lower of the price paid and
-  `stock_mark`, the price without the bloc's support), capped by its fiscal capacity (the cash
-  support beyond the members' budgets is rationed); and of the book value of the stock released
-  in a disruption (the asset used up);
+  `stock_mark`, the price without the bloc's support, and of the book value of the stock released
+  in a disruption, the asset used up); the cash is capped by its fiscal capacity (the support
+  beyond the members' budgets is rationed);
 - supply_security: -risk premium x reference value of consumption x dependence, where dependence
   is the calibrated exposure moved by the supplier's share of the supply the actor buys, measured
   the same way in and out (members' secured supply and stockpile cover lower it); minus, under
