@@ -434,7 +434,7 @@ def test_a_penalty_the_convener_tables_is_answered_as_if_the_scenario_had_set_it
     text = designed.events_df.query("kind == 'tabled'").text.iloc[0]
     assert text.startswith(
         "United States tabled an outsider penalty twice the one in force (10%) at the "
-        "US-Japan-EU table, expecting Mexico, European Union and Japan to accept"
+        "US-Japan-EU table, expecting European Union, Japan and Mexico to accept"
     )
     a, b = designed.actors_df.query("round == 1"), plain.actors_df.query("round == 1")
     pd.testing.assert_frame_equal(a, b, rtol=1e-9)

@@ -1151,15 +1151,16 @@ class BlocModel(mesa.Model):
                 if prev is None or (deadline or 10**9) < (prev[1] or 10**9):
                     invites[a] = (r - t.start_round + 1, deadline, proposer)
         if self.config.agenda.open_accession:
-            default_proposer = min(members, default="")
             for a in self.countries:
-                if (
-                    a not in members
-                    and a not in invites
-                    and not self._cooling_off(a, r)
-                    and self._on_list(default_proposer, a)
-                ):
-                    invites[a] = (r, None, default_proposer)
+                if a in members or a in invites or self._cooling_off(a, r):
+                    continue
+                # Any member may sponsor an outsider's accession, but a convener does not ask
+                # one it chose to leave out; the sponsor is the member with the largest stake
+                # among those who would ask (whatever the actors' ids or their order).
+                sponsors = [b for b in members if self._on_list(b, a)]
+                if sponsors or not members:
+                    sponsor = min(sponsors, key=lambda b: (-self.stake[b], b), default="")
+                    invites[a] = (r, None, sponsor)
         return invites
 
     def _on_list(self, proposer: str, actor: str) -> bool:
@@ -1525,7 +1526,8 @@ class BlocModel(mesa.Model):
             del prep.invites[a]
         prep.order = [a for a in prep.order if a in d.invited]
         name = self._name(proposer)
-        expects = _names([self._name(a) for a in d.expected]) or "nobody"
+        # names in alphabetical order, whatever order the invitees answer in
+        expects = _names(sorted(self._name(a) for a in d.expected)) or "nobody"
         worth = d.value - float(ev.util[one] @ aim)
         text = f"{name} tabled {words} at the {t.name} table, expecting {expects} to accept: "
         if t.partner_weight:
@@ -1550,8 +1552,8 @@ class BlocModel(mesa.Model):
             rule = self.config.agenda.agreement
             text += (f"; it would rather have tabled {rather}, which {_names(refused[2])} "
                      f"would refuse ({RULE_WORDS[rule]})")  # fmt: skip
-        unwanted = [self._name(a) for a in left_out if a in accepted[d.terms]]
-        refusing = [self._name(a) for a in left_out if a not in accepted[d.terms]]
+        unwanted = sorted(self._name(a) for a in left_out if a in accepted[d.terms])
+        refusing = sorted(self._name(a) for a in left_out if a not in accepted[d.terms])
         if unwanted:
             text += f"; it did not invite {_names(unwanted)}, whose joining would cost it" + (
                 " more than it would bring its partners" if t.partner_weight else ""
