@@ -1249,14 +1249,17 @@ class BlocModel(mesa.Model):
     def _track_proposer(self, t, r: int) -> str:
         """Who tables a track's package in round r: its convener, or the party whose turn it is;
         only a member can table the bloc's package (else the track's first member, else the
-        alphabetically first member)."""
+        member with the largest stake, ties to the first id: whatever the actors' ids)."""
         if t.proposer == "rotation":
             proposer = t.parties[(r - t.start_round) % len(t.parties)]
         else:
             proposer = t.convener or t.parties[0]
         members = self.members
         if proposer not in members:
-            proposer = next((a for a in t.parties if a in members), min(members, default=""))
+            proposer = next(
+                (a for a in t.parties if a in members),
+                min(members, key=lambda b: (-self.stake[b], b), default=""),
+            )
         return proposer
 
     @staticmethod
@@ -1447,6 +1450,14 @@ class BlocModel(mesa.Model):
         proposer = self._track_proposer(t, r)
         if not proposer or self._is_human(proposer):
             return
+        # A country with nothing at stake gains and costs nobody anything: the convener neither
+        # weighs it nor leaves it out (it stays invited, as the tables invite it).
+        idle = [a for a in prep.order if self.stake[a] <= 1.0]
+        everyone = prep.order
+        prep.order = [a for a in everyone if a not in idle]
+        if not prep.order:
+            prep.order = everyone
+            return
         p, ev = self.index[proposer], prep.ev
         # Its aims: its own utility and, at the table's partner_weight, each other party's.
         aim = np.zeros(len(self.actor_ids))
@@ -1520,11 +1531,11 @@ class BlocModel(mesa.Model):
         elif d.scale != 1.0:
             prep.scale = d.scale
         if choose:
-            self._invitation_list = (proposer, frozenset(d.invited))
+            self._invitation_list = (proposer, frozenset(d.invited) | frozenset(idle))
         left_out = [a for a in prep.order if a not in d.invited]
         for a in left_out:
             del prep.invites[a]
-        prep.order = [a for a in prep.order if a in d.invited]
+        prep.order = [a for a in everyone if a in d.invited or a in idle]
         name = self._name(proposer)
         # names in alphabetical order, whatever order the invitees answer in
         expects = _names(sorted(self._name(a) for a in d.expected)) or "nobody"
