@@ -242,7 +242,9 @@ def test_a_convener_designing_the_floors_lowers_them_where_that_costs_it_less():
     np.testing.assert_allclose(m.floors, opening * 0.8)
     m.step()
     text = m.events_df.query("kind == 'tabled'").text.iloc[0]
-    assert text.startswith("United States tabled every floor 20% lower at the US-Japan-EU table")
+    assert text.startswith(
+        "United States tabled every floor 20% lower at the US-Japan-EU and US-Mexico tables"
+    )
     assert m.levers.log[0]["lever"] == "floors"
 
 
@@ -434,7 +436,7 @@ def test_a_penalty_the_convener_tables_is_answered_as_if_the_scenario_had_set_it
     text = designed.events_df.query("kind == 'tabled'").text.iloc[0]
     assert text.startswith(
         "United States tabled an outsider penalty twice the one in force (10%) at the "
-        "US-Japan-EU table, expecting European Union, Japan and Mexico to accept"
+        "US-Japan-EU and US-Mexico tables, expecting European Union, Japan and Mexico to accept"
     )
     a, b = designed.actors_df.query("round == 1"), plain.actors_df.query("round == 1")
     pd.testing.assert_frame_equal(a, b, rtol=1e-9)
@@ -523,7 +525,7 @@ def test_every_term_designed_the_united_states_still_invites_nobody():
     text = m.events_df.query("kind == 'tabled'").text.iloc[0]
     assert text.startswith(
         "United States tabled every floor 20% lower and an outsider penalty twice the one in "
-        "force (10%) at the US-Japan-EU table, expecting nobody to accept"
+        "force (10%) at the US-Japan-EU and US-Mexico tables, expecting nobody to accept"
     )
 
 
@@ -560,7 +562,9 @@ def test_a_convener_whose_buyers_pay_the_floor_at_the_border_tables_price_gap_pa
     assert set(prep.design.expected) == {"mexico", "eu", "japan"}
     m.step()
     text = m.events_df.query("kind == 'tabled'").text.iloc[0]
-    assert text.startswith(f"United States tabled {GAP_WORDS} at the US-Japan-EU table")
+    assert text.startswith(
+        f"United States tabled {GAP_WORDS} at the US-Japan-EU and US-Mexico tables"
+    )
     assert m.levers.log[0]["lever"] == "instrument"
     thrifty = BlocModel(designing(["instrument"], **{"actors.us.weights.fiscal_outlay": 5.0}),
                         rng=0)  # fmt: skip
@@ -659,7 +663,8 @@ def test_every_term_and_the_instrument_designed_the_united_states_invites_the_eu
     text = m.events_df.query("kind == 'tabled'").text.iloc[0]
     assert text.startswith(
         f"United States tabled {GAP_WORDS}, every floor 25% higher and an outsider penalty twice "
-        "the one in force (10%) at the US-Japan-EU table, expecting European Union to accept"
+        "the one in force (10%) at the US-Japan-EU and US-Mexico tables, expecting European Union "
+        "to accept"
     )
     assert "eu" in m.members
 
@@ -677,17 +682,19 @@ def aiming(weight: float, **changes) -> Scenario:
 
 
 def test_a_convener_that_weighs_its_partners_gains_invites_them_and_pays_for_it():
-    """Counting its own money alone the United States invites nobody (above). Weighing Japan's
-    and the EU's gains at a quarter of its own (they are the other parties at the US-Japan-EU
-    table), it invites both and tables floors 20% lower: the bloc it expects costs it about
-    $145m a year of its own money and brings the two about $936m, which at a quarter is worth
-    more to it. At a tenth it still invites nobody. Checked by brute force: the package it
-    tabled is worth as much, by its aims, as the best of every group it expects to accept at
-    every multiple of the floors (cleared independently; without foresight, as above)."""
+    """Counting its own money alone the United States invites nobody (above). Its partners are
+    the other parties at the tables it designs for in round 1 (US-Japan-EU and US-Mexico: Japan,
+    the EU and Mexico). Weighing their gains at a quarter of its own, it invites all three and
+    tables floors 20% lower: the bloc it expects costs it about $175m a year of its own money and
+    brings them about $1.1bn, which at a quarter is worth more to it. Checked by brute force: the
+    package it tabled is worth as much, by its aims, as the best of every group it expects to
+    accept at every multiple of the floors (cleared independently; without foresight, as
+    above)."""
     m = BlocModel(aiming(0.25, **{"foresight.horizon_days": 0}), rng=0)
     members, us = m.members, m.index["us"]
+    partners = [m.index[a] for a in ("japan", "eu", "mexico")]
     aim = np.zeros(len(m.actor_ids))
-    aim[[us, m.index["japan"], m.index["eu"]]] = 1.0, 0.25, 0.25
+    aim[us], aim[partners] = 1.0, 0.25
     best, best_package = -math.inf, None
     for s in SCALES:
         expect = []
@@ -703,32 +710,55 @@ def test_a_convener_that_weighs_its_partners_gains_invites_them_and_pays_for_it(
                     best, best_package = float(ev.util[0] @ aim), (s, set(group))
     d = m.prepare_round().design
     assert d.value == pytest.approx(best, rel=1e-9)
-    assert (d.scale, set(d.invited)) == best_package == (0.8, {"eu", "japan"})
+    assert (d.scale, set(d.invited)) == best_package == (0.8, {"eu", "japan", "mexico"})
 
     # With foresight (the calm world as it is): the bloc it expects costs it and serves them.
     m = BlocModel(aiming(0.25), rng=0)
     # the bloc as it stands, and the bloc it expects at the floors it tables
-    ev = m.evaluate([(m.members, 1.0, m.last_move), (m.members | {"eu", "japan"}, 0.8,
-                                                     m.last_move)], 1)  # fmt: skip
+    three = {"eu", "japan", "mexico"}
+    ev = m.evaluate([(m.members, 1.0, m.last_move), (m.members | three, 0.8, m.last_move)], 1)
     d = m.prepare_round().design
-    assert (d.scale, set(d.invited)) == (0.8, {"eu", "japan"})
+    assert (d.scale, set(d.invited)) == (0.8, three)
     mine = ev.util[1, us] - ev.util[0, us]
-    theirs = (
-        ev.util[1, [m.index["japan"], m.index["eu"]]].sum()
-        - ev.util[0, [m.index["japan"], m.index["eu"]]].sum()
-    )
+    theirs = ev.util[1, partners].sum() - ev.util[0, partners].sum()
     assert mine < 0 < 0.25 * theirs + mine
-    assert (money(mine), money(theirs)) == ("-$145m", "+$936m")  # as the docs say
+    assert (money(mine), money(theirs)) == ("-$175m", "+$1.1bn")  # as the docs say
     m.step()
     text = m.events_df.query("kind == 'tabled'").text.iloc[0]
     assert text.startswith(
-        "United States tabled every floor 20% lower at the US-Japan-EU table, expecting European "
-        f"Union and Japan to accept: the bloc it expects is worth {money(mine)} a year to it and "
-        f"{money(theirs)} to the table's other parties against the bloc as it stands (it weighs "
-        "their gains at 0.25 of its own)"
+        "United States tabled every floor 20% lower at the US-Japan-EU and US-Mexico tables, "
+        "expecting European Union, Japan and Mexico to accept: the bloc it expects is worth "
+        f"{money(mine)} a year to it and {money(theirs)} to its partners at the tables against "
+        "the bloc as it stands (it weighs their gains at 0.25 of its own)"
     )
-    assert {"eu", "japan"} <= m.members
-    assert BlocModel(aiming(0.1), rng=0).prepare_round().design.invited == ()
+    assert three <= m.members
+
+
+def test_the_more_a_convener_weighs_its_partners_the_more_it_invites():
+    """Counting its own money alone (0) or a tenth of its partners' gains, the United States
+    invites nobody; at 0.15 it invites the EU alone; at 0.2 and 0.25, the EU, Japan and Mexico.
+    Each partner's joining costs it money (the penalty it collects on their exports, the secure
+    supply they share) and gains them more: the weight is the price at which it pays for theirs."""
+    invited = {w: set(BlocModel(aiming(w), rng=0).prepare_round().design.invited)
+               for w in (0.0, 0.1, 0.15, 0.2, 0.25)}  # fmt: skip
+    assert invited == {0.0: set(), 0.1: set(), 0.15: {"eu"}, 0.2: {"eu", "japan", "mexico"},
+                       0.25: {"eu", "japan", "mexico"}}  # fmt: skip
+
+
+def test_a_convener_designing_for_a_table_it_does_not_sit_at_counts_its_own_money():
+    """A table whose parties are none of them members is tabled by another member (the largest
+    stake): that proposer's own utility is its aim, at weight 1, whatever the table's weight
+    (here 0: its own money alone), so it does not design as if nothing were at stake."""
+    d = calm("ministerial-2026", **{"policy.initial_members": ["japan"]})
+    d["agenda"]["tracks"] = [{"name": "US-Mexico", "parties": ["us", "mexico"], "convener": "us",
+                              "start_round": 1, "designs": ["floors", "invitees"]}]  # fmt: skip
+    m, before = (BlocModel(Scenario.model_validate(d), rng=0) for _ in range(2))
+    assert m.invitations(1)["us"][2] == "japan"
+    design = m.prepare_round().design
+    # the package it tabled, cleared on a twin of the model before it tabled it
+    ev = before.evaluate([(before.members | set(design.invited), design.scale, m.last_move)], 1)
+    assert design.value == pytest.approx(float(ev.util[0, m.index["japan"]]), rel=1e-9)
+    assert design.value != 0.0
 
 
 def test_a_convener_that_weighs_its_partners_gains_keeps_the_four_together():

@@ -534,31 +534,29 @@ def _round_one_design(d: Draw) -> tuple[set[str], float, str]:
 
 
 def test_convener_designs_headline():
-    """Weighing its partners' gains at a quarter of its own, the US invites Japan and the EU in
-    round 1 in every draw, at a cost to its own money of about $150m a year against about
-    $0.9-1bn for the two; it tables every floor 20% lower in most draws; Mexico, left out,
-    joins in round 2 in nearly every draw, asked by a new member (the EU in most draws); the four
-    are together at the end in
-    every draw; Singapore stays out in every draw."""
+    """Weighing its partners' gains at a quarter of its own, the US invites Japan, the EU and
+    Mexico in round 1 in every draw, at a cost to its own money of about $180m a year against
+    about $1.1bn for the three; it tables every floor 20% lower in most draws; Mexico joins in
+    round 1 in every draw, Japan and the EU in most; the four are together at the end in every
+    draw; Singapore stays out in every draw; the US leaves for a while in about 1 draw in 20."""
     ds = draws("convener-designs")
     for d in ds:
         expected, worth, text = _round_one_design(d)
-        assert expected == {"japan", "eu"}, text
-        assert -170e6 <= worth <= -130e6, text
-        theirs = amounts(text.replace("to the table's other parties", "of partners' gains a year"))
-        assert 0.85e9 <= theirs["partners' gains"] <= 1.05e9, text
-        assert "it did not invite Mexico" in text
+        assert expected == {"japan", "eu", "mexico"}, text
+        assert -200e6 <= worth <= -160e6, text
+        theirs = amounts(text.replace("to its partners at the tables", "of partners' gains a year"))
+        assert 1.0e9 <= theirs["partners' gains"] <= 1.2e9, text
+        assert "it did not invite Singapore, whom it expects to refuse" in text
         assert d.final == FOUR
+        assert d.joined("mexico") == 1
         assert d.ev("joined", "singapore").empty
     lower = [_round_one_design(d)[2].startswith("United States tabled every floor 20% lower")
              for d in ds]  # fmt: skip
     assert frac(lower) >= MOST
-    assert share(ds, lambda d: d.joined("mexico") == 2) >= NEARLY_EVERY
-    sc = load_scenario("convener-designs")
-    asked = [BlocModel(sc, rng=run_seed(0, i)).run(1).invitations(2) for i in range(DRAWS)]
-    asked_by = [invited.get("mexico", (0, None, ""))[2] for invited in asked]
-    assert frac(who in ("eu", "japan") for who in asked_by) >= NEARLY_EVERY
-    assert frac(who == "eu" for who in asked_by) >= MOST
+    assert share(ds, lambda d: d.joined("japan") == 1) >= MOST
+    assert share(ds, lambda d: d.joined("eu") == 1) >= MOST
+    assert within(share(ds, lambda d: d.left("us")), (0.01, 0.15))
+    assert all(not d.left(a) for d in ds for a in ("japan", "eu", "mexico"))
 
 
 def test_convener_designs_things_to_try():

@@ -1459,10 +1459,17 @@ class BlocModel(mesa.Model):
             prep.order = everyone
             return
         p, ev = self.index[proposer], prep.ev
-        # Its aims: its own utility and, at the table's partner_weight, each other party's.
+        # Its aims: its own utility and, at each table's partner_weight, the other parties' at
+        # every table it designs for this round (whom it invites holds at all of them); never
+        # the supplier's.
+        mine = [u for u in tables if self._track_proposer(u, r) == proposer]
         aim = np.zeros(len(self.actor_ids))
-        for b in t.parties:
-            aim[self.index[b]] = 1.0 if b == proposer else t.partner_weight
+        for u in mine:
+            for b in u.parties:
+                if b not in (proposer, self.supplier_id):
+                    aim[self.index[b]] = max(aim[self.index[b]], u.partner_weight)
+        partners = aim > 0
+        aim[p] = 1.0
         # (terms, invited) -> (its own utility, its partners' summed), for the narrative
         own: dict[tuple, tuple[float, float]] = {}
         base = {s: i for i, s in enumerate(SCALES)}
@@ -1489,7 +1496,7 @@ class BlocModel(mesa.Model):
         if "instrument" in t.designs and instruments:
             accepted.update(self._design_accepts(prep, instruments))
             weighed = {c: accepted[c] for c in (Terms(), *instruments)}
-            d, refused = self._design_step(prep, proposer, weighed, choose, aim, own)
+            d, refused = self._design_step(prep, proposer, weighed, choose, aim, partners, own)
         if d is None or not d.instrument:
             floors = {c: accepted[c] for c in (Terms(s) for s in scales)}
         else:  # the floors' multiples on the instrument chosen: cleared anew
@@ -1497,7 +1504,7 @@ class BlocModel(mesa.Model):
             floors = self._design_accepts(prep, multiples) if multiples else {}
             accepted.update(floors)
         if d is None or floors:
-            d, no = self._design_step(prep, proposer, floors, choose, aim, own, d)
+            d, no = self._design_step(prep, proposer, floors, choose, aim, partners, own, d)
             if no and (not refused or no[0] > refused[0]):
                 refused = no
         for term in ("penalty", "sharing"):
@@ -1508,7 +1515,7 @@ class BlocModel(mesa.Model):
                 continue
             accepted.update(self._design_accepts(prep, candidates))
             d, no = self._design_step(prep, proposer, {c: accepted[c] for c in candidates},
-                                      choose, aim, own, d)  # fmt: skip
+                                      choose, aim, partners, own, d)  # fmt: skip
             if no and (not refused or no[0] > refused[0]):
                 refused = no
         prep.design = d
@@ -1540,17 +1547,21 @@ class BlocModel(mesa.Model):
         # names in alphabetical order, whatever order the invitees answer in
         expects = _names(sorted(self._name(a) for a in d.expected)) or "nobody"
         worth = d.value - float(ev.util[one] @ aim)
-        text = f"{name} tabled {words} at the {t.name} table, expecting {expects} to accept: "
-        if t.partner_weight:
-            mine, theirs = own.get((d.terms, d.invited), (float(ev.util[one, p]), 0.0))
-            theirs -= float(ev.util[one] @ aim) - float(ev.util[one, p])
+        tables_word = "tables" if len(mine) > 1 else "table"
+        where = f"the {_names([u.name for u in mine])} {tables_word}"
+        text = f"{name} tabled {words} at {where}, expecting {expects} to accept: "
+        w = max(u.partner_weight for u in mine)
+        weight = f"{w:g}" if all(u.partner_weight == w for u in mine) else f"up to {w:g}"
+        if w:
+            mine_now, theirs_now = float(ev.util[one, p]), float(ev.util[one][partners].sum())
+            gain, gains = own[(d.terms, d.invited)]
             text += (
-                f"the bloc it expects is worth {money(mine - float(ev.util[one, p]))} a year to "
-                f"it and {money(theirs / t.partner_weight)} to the table's other parties against "
-                f"the bloc as it stands (it weighs their gains at {t.partner_weight:g} of its own)"
+                f"the bloc it expects is worth {money(gain - mine_now)} a year to it and "
+                f"{money(gains - theirs_now)} to its partners at the {tables_word} against the "
+                f"bloc as it stands (it weighs their gains at {weight} of its own)"
                 if abs(worth) >= 1e3
                 else "nothing it could table would serve its aims better than the bloc as it "
-                f"stands (its own gain and, at {t.partner_weight:g} of it, its partners')"
+                f"stands (its own gain and, at {weight} of it, its partners')"
             )
         else:
             text += (
@@ -1566,8 +1577,10 @@ class BlocModel(mesa.Model):
         unwanted = sorted(self._name(a) for a in left_out if a in accepted[d.terms])
         refusing = sorted(self._name(a) for a in left_out if a not in accepted[d.terms])
         if unwanted:
-            text += f"; it did not invite {_names(unwanted)}, whose joining would cost it" + (
-                " more than it would bring its partners" if t.partner_weight else ""
+            text += f"; it did not invite {_names(unwanted)}, whose joining would " + (
+                f"not serve its aims (its own money and, at {weight} of it, its partners' gains)"
+                if w
+                else "cost it"
             )
         if refusing:
             text += f"; it did not invite {_names(refusing)}, whom it expects to refuse"
@@ -1581,6 +1594,7 @@ class BlocModel(mesa.Model):
         accepted: Mapping[Terms, tuple],
         choose: bool,
         aim: np.ndarray,
+        partners: np.ndarray,
         own: dict[tuple, tuple[float, float]],
         incumbent: Design | None = None,
     ) -> tuple[Design, tuple]:
@@ -1588,7 +1602,8 @@ class BlocModel(mesa.Model):
         the invitees it expects to accept them) and, choosing invitees, every group of those it
         expects (beyond four, each alone and all), the package worth most to it, in one batch
         (its worth: every actor's utility times `aim`, the convener's 1 and its partners' weight;
-        `own` gets each package's (convener's utility, partners' summed) for the narrative);
+        `own` gets each package's (convener's utility, the `partners`' summed) for the
+        narrative);
         terms other than those in force only where the other members agree (the agenda's rule),
         and the package chosen by the step before (`incumbent`) kept unless one beats it
         (`negotiation.rules.protocol.design`). Also returns the package it would rather have tabled
@@ -1617,8 +1632,7 @@ class BlocModel(mesa.Model):
         refused: tuple = ()
         for k, (c, inv, e) in enumerate(options):
             value = float(more.util[k] @ aim)
-            mine = float(more.util[k, p])
-            own[(c, inv)] = (mine, value - mine)
+            own[(c, inv)] = (float(more.util[k, p]), float(more.util[k][partners].sum()))
             if c.changes():
                 votes = self._verdicts(more.util[k], status_quo, prep.members)[0]
                 votes[proposer] = True

@@ -159,7 +159,8 @@ def design(
     Parameters
     ----------
     values
-        Each package's value to the convener (USD/yr) of the bloc it expects, keyed by (terms,
+        Each package's value by the convener's aims (USD/yr: its own utility and its partners'
+        at their weight) of the bloc it expects, keyed by (terms,
         whom it invites): the terms a `Terms`, or a number, the multiple of the floors with the
         other terms in force.
     invited
