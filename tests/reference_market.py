@@ -324,12 +324,14 @@ def components(
     need = DISRUPTION_YEARS * exposed * moved(out.supplier_share_of_bloc)
     stock = np.broadcast_to(np.asarray(prof.stock_held, dtype=float), (M,))[None]
     has_bloc = pol.member.any(axis=1)[:, None]
-    cover = np.where(has_bloc & (stock > 0), np.minimum(stock / np.maximum(need, 1e-300), 1), 0)
     # for members, the stock releases what the controls cut off up to what it holds over the
     # round, each tonne one they need not replace at the world price; its book value leaves
-    # the fund
+    # the fund; what is left covers the next disruption
     together = members_cut(data, prof, pol, out)
     released, used = stock_released(prof, pol, together)
+    years = float(prof.round_years)
+    left = np.where(released > 0, np.maximum(stock - released * years, 0.0), stock)
+    cover = np.where(has_bloc & (stock > 0), np.minimum(left / np.maximum(need, 1e-300), 1), 0)
     comp[..., 3] = -key * (bloc_outlay + used)[:, None]
     positive = together > 0
     share = np.where(positive[:, None], cut / np.where(positive, together, 1)[:, None], 0)

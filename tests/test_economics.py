@@ -410,7 +410,8 @@ def test_a_stock_released_in_a_disruption_saves_members_the_world_price_and_leav
     each tonne released is one the members' buyers need not replace at the world price, and the
     fund's books lose that tonne's value, which the members count as spent (they counted it as
     an asset when it was bought, net of what its purchase lost). Bought below the world price of
-    the crisis, the stock saves the members more than it costs them."""
+    the crisis, the stock saves the members more than it costs them. What it released no longer
+    covers the next disruption."""
     from dataclasses import replace
 
     from negotiation.engine.payoffs import score
@@ -424,40 +425,98 @@ def test_a_stock_released_in_a_disruption_saves_members_the_world_price_and_leav
     out, comp, _ = score(m.data, prof, pol, m.weights, side_offer=side)
     released, used = stock_released(prof, pol, members_cut(m.data, prof, pol, out))
     assert (released[0] > 0).any()
-    # The same stock, released over an endless round: nothing now (and the same cover).
-    _, kept, _ = score(m.data, replace(prof, round_years=1e15), pol, m.weights, side_offer=side)
     members = pol.member[0]
     security, fiscal = COMPONENTS.index("supply_security"), COMPONENTS.index("fiscal_outlay")
-    saved = (comp[0, members, security] - kept[0, members, security]).sum()
-    spent = (kept[0, members, fiscal] - comp[0, members, fiscal]).sum()
+
+    def against_no_release(p):
+        """(members' supply security, their fiscal outlay saved by the release): against the
+        same stock released over an endless round, nothing now."""
+        now = score(m.data, p, pol, m.weights, side_offer=side)[1][0, members]
+        never = score(m.data, replace(p, round_years=1e15), pol, m.weights, side_offer=side)[1]
+        never = never[0, members]
+        return (now[:, security] - never[:, security]).sum(), (never - now)[:, fiscal].sum()
+
+    # Without a premium on dependence the security component is the cut supply replaced alone.
+    saved, spent = against_no_release(replace(prof, risk_premium=np.zeros_like(prof.risk_premium)))
     assert saved == pytest.approx((released[0] * out.world_price[0]).sum(), rel=1e-6)
     assert spent == pytest.approx(used[0], rel=1e-6) and spent > 0
     assert saved > spent
+    # With it: a stock the disruption uses up whole covers nothing after, as no stock would; so
+    # against no stock at all, the members gain the world price of what it released, no more.
+    small = replace(prof, stock_held=prof.stock_held * 0.01, stock_book=prof.stock_book * 0.01)
+    none = replace(prof, stock_held=np.zeros_like(prof.stock_held), stock_book=0.0)
+    released, _ = stock_released(small, pol, members_cut(m.data, small, pol, out))
+    whole = released[0] > 0
+    np.testing.assert_allclose(released[0][whole] * prof.round_years, small.stock_held[whole])
+    with_small, without = (score(m.data, p, pol, m.weights, side_offer=side)[1][0, members]
+                           for p in (small, none))  # fmt: skip
+    gained = (with_small - without)[:, security].sum()
+    assert gained == pytest.approx((released[0] * out.world_price[0]).sum(), rel=1e-6)
 
 
 def test_the_stock_released_is_the_tonnage_the_payoffs_counted():
     """The release the records tell (the stock held falls by it, the books by its share) is the
     one the round's payoffs counted: what export controls cut off of the members' supply, up to
     the stock held when the round opened (tests/reference_market.py, from the round's own
-    controls and market)."""
+    controls and market). Here the stock is small, so it is released whole, and a high floor
+    keeps the fund buying in the same round: what it buys is kept, not released at once."""
     from tests.reference_market import members_cut, stock_released
 
     m = BlocModel(DEFAULT, instrument="stockpile", supplier_strategy="passive", rng=0).run(6)
-    m.set_levers(supplier_strategy="export-controls", aggressiveness=1.0)
-    held, book = m.stock_held.copy(), m.stock_book.copy()
+    m.set_levers(supplier_strategy="export-controls", aggressiveness=1.0,
+                 floors={"rare_earths": 400_000})  # fmt: skip
+    m.stock_held *= 0.05  # in place: the model's payoffs read these arrays
+    m.stock_book *= 0.05
+    held, book, mark = m.stock_held.copy(), m.stock_book.copy(), m.stock_mark.copy()
     members = m.members
     m.step()
     assert m.last_move.action.value == "export_controls"
     pol, prof, _ = m.spelled_out([(members, 1.0, m.last_move)])
-    cut = members_cut(m.data, prof, pol, m.last_outcome.packages(0, 1))
+    out = m.last_outcome
+    cut = members_cut(m.data, prof, pol, out.packages(0, 1))
     ry = m.config.round_years
     start = type(prof)(**{**prof.__dict__, "stock_held": held, "stock_book": book})
     released = stock_released(start, pol, cut)[0][0]
-    assert (released > 0).any()
-    bought = m.last_outcome.stock_purchases[0] * ry
-    np.testing.assert_allclose(m.stock_held, held - np.minimum(released * ry, held) + bought,
-                               rtol=1e-9)  # fmt: skip
+    j = list(m.minerals).index("rare_earths")
+    bought = out.stock_purchases[0] * ry
+    assert cut[0, j] * ry > held[j] > 0 and bought[j] > 0  # the stock binds; the fund buys
+    gone = np.minimum(released * ry, held)
+    np.testing.assert_allclose(m.stock_held, held - gone + bought, rtol=1e-9)
+    # the books: what was released leaves at its share, what was bought comes in at its value
+    share = np.divide(gone, held, out=np.zeros_like(held), where=held > 0)
+    price = out.world_price[0]
+    kept = prof.stock_resale * np.minimum(1.0, mark / price) * out.stock_spending[0] * ry
+    np.testing.assert_allclose(m.stock_book, book * (1 - share) + kept, rtol=1e-9)
     text = " ".join(m.events_df.query("kind == 'stock_released' and round == 7").text)
     for j, x in enumerate(m.minerals):
         if released[j] > 0:
             assert f"released {min(released[j] * ry, held[j]):,.0f} t of" in text, x
+
+
+def test_budgets_ration_the_cash_not_the_stock_used_up():
+    """Members' fiscal capacity caps the cash they pay for floor support (the fund's purchases
+    are rationed); the stock released in a disruption is no cash, so it is charged at its book
+    value outside the budgets, by the key, rationed or not."""
+    from dataclasses import replace
+
+    from negotiation.engine.payoffs import score
+    from negotiation.rules.types import SupplierAction, SupplierMove
+    from tests.reference_market import stock_kept, stock_used
+
+    m = BlocModel(DEFAULT, instrument="stockpile", supplier_strategy="passive", rng=0).run(6)
+    ban = SupplierMove(SupplierAction.EXPORT_CONTROLS, tuple(m.minerals), 1.0)
+    # a floor high enough that the fund buys through the ban
+    pol, prof, side = m.spelled_out([(m.members, 1.0, ban, {"floors": {"rare_earths": 4e5}})])
+    members = pol.member[0]
+    fiscal = COMPONENTS.index("fiscal_outlay")
+    for cap in (1e300, 1e6):  # budgets that cover everything, then a million dollars each
+        p = replace(prof, fiscal_cap=np.full(len(m.actor_ids), cap))
+        out, comp, _ = score(m.data, p, pol, m.weights, side_offer=side)
+        used = stock_used(m.data, p, pol, out)[0]
+        cash = float((out.gap_payments + out.stock_spending)[0].sum())
+        net = float((out.gap_payments + out.stock_spending - stock_kept(p, out))[0].sum())
+        assert used > 0 and cash > 0
+        if cap < 1e300:
+            assert out.support_ratio[0].min() < 1.0  # rationed
+            assert cash <= cap * members.sum() * (1 + 1e-9)
+        assert -comp[0, members, fiscal].sum() == pytest.approx(net + used, rel=1e-9)

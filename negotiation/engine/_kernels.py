@@ -706,15 +706,17 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
                 released, cut = stock_release(k, m, member, exposure, consumption, control,
                                               blanket, supplier_share_of_bloc, base_share,
                                               stock_held, years)  # fmt: skip
+                left = stock_held[m]  # what covers the next disruption: the stock not released
                 if released > 0.0:
                     outlay += stock_book[m] * (released / stock_held[m])
+                    left = max(stock_held[m] - released * years, 0.0)
                 exposed = 0.0
                 for a in range(A):
                     if member[k, a]:
                         exposed += exposure[a, m] * consumption[a, m]
                 need = DISRUPTION_YEARS * exposed * _moved(supplier_share_of_bloc[k, m],
                                                            base_share[m])  # fmt: skip
-                cover = min(stock_held[m] / max(need, TINY), 1.0)
+                cover = min(left / max(need, TINY), 1.0)
             aimed, all_buyers = _clip01(control[k, m]), _clip01(blanket[k, m])
             for a in range(A):
                 # producer surplus on the ramp (capacity net of what export controls hold back)

@@ -57,7 +57,8 @@ class Profiles:
     #: bought is worth stock_resale x the lower of this and the price paid (inf: the price paid)
     stock_mark: np.ndarray | float = np.inf
     #: (M,) USD the stock held is worth on the fund's books (what its tonnes cost net of the
-    #: loss counted when they were bought): a tonne released in a disruption takes its share
+    #: loss counted when they were bought): a tonne released in a disruption takes its share.
+    #: Give it with any stock held: 0 is a stock that cost nothing, released free.
     stock_book: np.ndarray | float = 0.0
     round_years: float = 30 / 365  # a round's length: the stock releases over it
 

@@ -222,7 +222,7 @@ class Recorder:
         m = self.model
         ry = m.config.round_years
         # the stock the round's payoffs saw released (held at the round's start), then bought
-        self._release_stock(out, ry, r)
+        self._release_stock(out, move, ry, r)
         spent = float(out.stock_spending[0].sum()) * ry
         if spent > 0:
             m.stock_held += out.stock_purchases[0] * ry
@@ -267,7 +267,7 @@ class Recorder:
         # policy (the same luck, no bloc, no support; `_stock_kept`).
         m.stock_mark[:] = w.outcome.world_price[0]
 
-    def _release_stock(self, out: Outcome, ry: float, r: int) -> None:
+    def _release_stock(self, out: Outcome, move: SupplierMove, ry: float, r: int) -> None:
         """Export controls cut members' supply from the supplier: the stockpile releases to
         members what they cut off, up to what it holds (`_kernels.stock_release`, the tonnes the
         round's payoffs counted: members' buyers replace no more at the world price, and the
@@ -277,7 +277,7 @@ class Recorder:
             return
         ev = m.evaluator
         _, aimed, blanket, _ = ev.shock_arrays(r)
-        row = np.asarray(ev.move_row(m.last_move))
+        row = np.asarray(ev.move_row(move))
         M = len(m.minerals)
         # the round's controls as the kernels saw them (`batch_kernel`)
         control = np.minimum(aimed + row[M : 2 * M], 1.0)[None]
