@@ -108,13 +108,26 @@ def wait_field(page: Any, cls: str, value: str, timeout: float = 10_000) -> None
     )
 
 
-def choose(page: Any, cls: str, option: str) -> None:
-    """Pick `option` in the Vuetify select inside `.cls`."""
-    page.locator(f".{cls} .v-select__slot").click()
+def choose(page: Any, cls: str, option: str, attempts: int = 3) -> None:
+    """Pick `option` in the Vuetify select inside `.cls`. A select the server redraws while its
+    menu opens (a round's render landing just then) loses the menu: the menu is opened again,
+    up to `attempts` times (seen once under load in CI: the option never showed)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     menu = page.locator(
         ".menuable__content__active .v-list-item", has_text=re.compile(f"^{option}$")
     )
-    menu.first.click()
+    for attempt in range(attempts):
+        page.locator(f".{cls} .v-select__slot").click()
+        try:
+            menu.first.wait_for(state="visible", timeout=10_000)
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+            page.keyboard.press("Escape")  # close whatever opened, and open it again
+            continue
+        menu.first.click()
+        break
     page.locator(".menuable__content__active").wait_for(state="detached")
 
 

@@ -764,6 +764,30 @@ def test_a_convener_designing_for_a_table_it_does_not_sit_at_counts_its_own_mone
 def test_a_convener_that_weighs_its_partners_gains_keeps_the_four_together():
     """Over the whole run: counting its own money alone, the United States keeps the bloc to
     itself to round 36; weighing its partners' gains at a quarter of its own, the calm bloc is
-    the United States, Japan, the EU and Mexico (in by open accession) at round 36."""
+    the United States, Japan, the EU and Mexico (all three invited in round 1) at round 36."""
     assert BlocModel(aiming(0.0), rng=0).run(36).members == {"us"}
     assert BlocModel(aiming(0.25), rng=0).run(36).members == {"us", "japan", "eu", "mexico"}
+
+
+def test_an_outsider_the_convener_left_out_learns_when_it_may_be_asked_again():
+    """A United States counting its own money leaves Japan out at the tables it designs for in
+    round 1 (US-Japan-EU and US-Mexico); that list holds there until those tables design again
+    (round 7), and as a sponsor of accessions. The Plurilateral table, where Japan is a party
+    too, designs when it first sits in round 3: the workshop's outlook tells Japan it is left out
+    by the United States' list now and may be asked in round 3. The list holds only at the
+    tables designed for: a table the convener does not design for asks as it would."""
+    m = BlocModel(aiming(0.0), rng=0).run(1)
+    assert "japan" not in m.invitations(2)
+    outlook = m.invitation_outlook("japan")
+    assert (outlook["why"], outlook["convener"], outlook["next"]) == ("list", "us", 3)
+    m.run(1)
+    assert "japan" not in m.members
+    # the same round-1 list, with a fourth table the convener does not design for
+    d = calm("ministerial-2026")
+    for t in d["agenda"]["tracks"]:
+        t["designs"] = ["floors", "invitees"]
+    d["agenda"]["tracks"] = [*d["agenda"]["tracks"], {"name": "US-Japan", "convener": "us",
+                                                      "parties": ["us", "japan"],
+                                                      "start_round": 2}]  # fmt: skip
+    m = BlocModel(Scenario.model_validate(d), rng=0).run(1)
+    assert m.invitations(2)["japan"][2] == "us"

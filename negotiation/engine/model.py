@@ -297,7 +297,11 @@ class BlocModel(mesa.Model):
         self.last_table: Table | None = None
         #: The convener who chose whom to invite at its last design, and whom (tables whose
         #: convener chooses its invitees; see `_design_table`); None: every party is invited
-        self._invitation_list: tuple[str, frozenset[str]] | None = None
+        #: a designing convener's lists of whom it invites: at each table it designed for,
+        #: {table: (it, whom)}, until the table designs again; and as a sponsor under open
+        #: accession, (it, whom), from its latest design
+        self._invitation_lists: dict[str, tuple[str, frozenset[str]]] = {}
+        self._sponsor_list: tuple[str, frozenset[str]] | None = None
         self._short_names = {m: sc.minerals[m].name.split(" (")[0] for m in self.minerals}
         self._forced = False
         #: Called with (model, round, supplier move) as each round is recorded, before the
@@ -739,12 +743,14 @@ class BlocModel(mesa.Model):
         ag = self.country_agents[actor]
         out: dict[str, Any] = {"next": None, "why": "", "left": ag.left_round,
                                "patience": ag.patience, "convener": "", "table": ""}  # fmt: skip
-        listed = self._invitation_list
+        lists, sponsor = dict(self._invitation_lists), self._sponsor_list
         members = self.members
         for q in range(r, self.rounds + 1):
-            if q > r and any(self._design_round(t, q) and t.designs
-                             for t in self.active_tracks(q)):  # fmt: skip
-                listed = None  # the convener weighs every party again
+            again = [t for t in self.active_tracks(q) if self._design_round(t, q) and t.designs]
+            if q > r and again:  # the convener weighs every party again there
+                for t in again:
+                    lists.pop(t.name, None)
+                sponsor = None
             if self._cooling_off(actor, q):
                 out["why"] = out["why"] or "cooling"
                 continue
@@ -756,14 +762,21 @@ class BlocModel(mesa.Model):
                              if actor in t.parties and t.start_round > q]  # fmt: skip
                     out["table"] = min(later, key=lambda t: t.start_round).name if later else ""
                 continue
-            proposers = [self._track_proposer(t, q) for t in tracks]
+            # who would ask it: each table's proposer there, and with open accession any
+            # member (a sponsor; a convener's list holds there too)
+            askers = [(self._track_proposer(t, q), t.name) for t in tracks]
             if self.config.agenda.open_accession:
-                proposers.append(min(members, default=""))
-            if listed is not None and all(
-                p == listed[0] and actor not in listed[1] for p in proposers
-            ):
+                askers += [(b, None) for b in members] or [("", None)]
+            blocking = [
+                chosen[0]
+                for p, table in askers
+                if (chosen := sponsor if table is None else lists.get(table)) is not None
+                and chosen[0] == p
+                and actor not in chosen[1]
+            ]
+            if askers and len(blocking) == len(askers):
                 if not out["why"]:
-                    out["why"], out["convener"] = "list", listed[0]
+                    out["why"], out["convener"] = "list", blocking[0]
                 continue
             out["next"] = q
             if q == r:
@@ -994,8 +1007,11 @@ class BlocModel(mesa.Model):
         self.levers.take_effect(r)
         self._draw_round(r)
         members = self.members
-        if any(self._design_round(t, r) and t.designs for t in self.active_tracks(r)):
-            self._invitation_list = None  # the convener weighs every party again
+        again = [t for t in self.active_tracks(r) if self._design_round(t, r) and t.designs]
+        for t in again:  # the convener weighs every party again there
+            self._invitation_lists.pop(t.name, None)
+        if again:
+            self._sponsor_list = None
         invites = self.invitations(r)
         # Who answers first matters when a counter is adopted: the order is drawn afresh each
         # round, a key per country in the table's order, so that one more country at the end
@@ -1145,7 +1161,7 @@ class BlocModel(mesa.Model):
             for a in t.parties:
                 if a in members or a not in self.country_agents or self._cooling_off(a, r):
                     continue
-                if not self._on_list(proposer, a):
+                if not self._on_list(proposer, a, t.name):
                     continue
                 prev = invites.get(a)
                 if prev is None or (deadline or 10**9) < (prev[1] or 10**9):
@@ -1163,10 +1179,11 @@ class BlocModel(mesa.Model):
                     invites[a] = (r, None, sponsor)
         return invites
 
-    def _on_list(self, proposer: str, actor: str) -> bool:
+    def _on_list(self, proposer: str, actor: str, table: str | None = None) -> bool:
         """Whether a convener who chose whom to invite (`_design_table`) has `actor` on its list
-        (True for every other proposer)."""
-        chosen = self._invitation_list
+        at `table` (None: as a sponsor under open accession). True for every other proposer,
+        and at the tables it did not design for."""
+        chosen = self._sponsor_list if table is None else self._invitation_lists.get(table)
         return chosen is None or chosen[0] != proposer or actor in chosen[1]
 
     def _cooling_off(self, actor: str, r: int) -> bool:
@@ -1440,8 +1457,11 @@ class BlocModel(mesa.Model):
         weighs the bloc it expects on them against the bloc as it stands, under the agenda's
         rule). The terms change from this round (a changed instrument, penalty or key: the
         round's packages are cleared again on them, `_design_reclear`); those it did not invite
-        are not asked at the tables it convenes (nor, with open accession, by it for the bloc)
-        until it designs again (`_design_round`: every sixth round)."""
+        are not asked at the tables it designed for until each designs again (`_design_round`:
+        every sixth round), nor sponsored by it under open accession until it designs again.
+        It designs once for all the tables it tables that design this round, and weighs only
+        the invitees the design decides (not a country with nothing at stake, nor one asked at
+        a table it does not design for: those stay invited)."""
         r = prep.round
         tables = [t for t in self.active_tracks(r) if self._design_round(t, r) and t.designs]
         if not tables or not prep.order:
@@ -1450,19 +1470,28 @@ class BlocModel(mesa.Model):
         proposer = self._track_proposer(t, r)
         if not proposer or self._is_human(proposer):
             return
-        # A country with nothing at stake gains and costs nobody anything: the convener neither
-        # weighs it nor leaves it out (it stays invited, as the tables invite it).
-        idle = [a for a in prep.order if self.stake[a] <= 1.0]
+        # The tables it designs for this round: its list of whom to invite holds there (and
+        # where it sponsors an accession).
+        mine = [u for u in tables if self._track_proposer(u, r) == proposer]
+        sitting = self.active_tracks(r)
+
+        def decides(a: str) -> bool:
+            """Whether the design decides a's invitation: a party at a table it designs for, or
+            an outsider at no table that it would sponsor."""
+            if any(a in u.parties for u in mine):
+                return True
+            return prep.invites[a][2] == proposer and not any(a in u.parties for u in sitting)
+
+        # A country with nothing at stake gains and costs nobody anything, and one asked at a
+        # table the convener does not design for is that table's: it neither weighs them nor
+        # leaves them out (they stay invited).
+        idle = [a for a in prep.order if self.stake[a] <= 1.0 or not decides(a)]
         everyone = prep.order
-        prep.order = [a for a in everyone if a not in idle]
-        if not prep.order:
-            prep.order = everyone
-            return
+        prep.order = [a for a in everyone if a not in idle]  # it may design the terms alone
         p, ev = self.index[proposer], prep.ev
         # Its aims: its own utility and, at each table's partner_weight, the other parties' at
         # every table it designs for this round (whom it invites holds at all of them); never
         # the supplier's.
-        mine = [u for u in tables if self._track_proposer(u, r) == proposer]
         aim = np.zeros(len(self.actor_ids))
         for u in mine:
             for b in u.parties:
@@ -1538,7 +1567,9 @@ class BlocModel(mesa.Model):
         elif d.scale != 1.0:
             prep.scale = d.scale
         if choose:
-            self._invitation_list = (proposer, frozenset(d.invited) | frozenset(idle))
+            chosen = (proposer, frozenset(d.invited) | frozenset(idle))
+            self._invitation_lists.update({u.name: chosen for u in mine})
+            self._sponsor_list = chosen
         left_out = [a for a in prep.order if a not in d.invited]
         for a in left_out:
             del prep.invites[a]

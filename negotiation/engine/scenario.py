@@ -272,9 +272,9 @@ class Track(Frozen):
     #: The convener's aims when it designs: besides its own utility, each other party's utility
     #: at this weight (0: its own money alone; 1: the table's joint gain, the coalition's
     #: welfare that Nordhaus's club maximises). A convener designs once a round for all the
-    #: tables it tables (the first designing table's terms; its partners are the other parties
-    #: at all of them, never the supplier). Only what it designs: its answers to counters and
-    #: whether it stays weigh its own utility.
+    #: tables it tables that design then (the first one's terms; its partners are the other
+    #: parties at all of them, never the supplier). Only what it designs: its answers to
+    #: counters and whether it stays weigh its own utility.
     partner_weight: float = Field(
         0.0, ge=0, le=10, description="weight a designing convener puts on each other party's gain"
     )
