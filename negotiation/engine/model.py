@@ -295,11 +295,10 @@ class BlocModel(mesa.Model):
         #: The package on the table in the last round played and the one agreed (None before
         #: round 1).
         self.last_table: Table | None = None
-        #: The convener who chose whom to invite at its last design, and whom (tables whose
-        #: convener chooses its invitees; see `_design_table`); None: every party is invited
-        #: a designing convener's lists of whom it invites: at each table it designed for,
-        #: {table: (it, whom)}, until the table designs again; and as a sponsor under open
-        #: accession, (it, whom), from its latest design
+        #: A designing convener's lists of whom it invites (`_design_table`): at each table it
+        #: designed for, {table: (it, whom)}, until the table designs again; and as a sponsor
+        #: under open accession, (it, whom), from its latest design. None or absent: every party
+        #: is invited
         self._invitation_lists: dict[str, tuple[str, frozenset[str]]] = {}
         self._sponsor_list: tuple[str, frozenset[str]] | None = None
         self._short_names = {m: sc.minerals[m].name.split(" (")[0] for m in self.minerals}
