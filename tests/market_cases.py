@@ -56,7 +56,11 @@ def random_case(draw):
         cost_sharing=arr(0.01, 1.0, (A,)),
         strategic_weight=draw(f(0, 2)),
         base_supplier_share=arr(0.01, 1.0, (M,)),
-        stock_held=demand * arr(0.0, 0.2, (M,)) * (arr(0, 1, (M,)) > 0.5),
+        # a stock from a thousandth of a year's demand up: small ones run out in a disruption
+        stock_held=demand
+        * arr(0.0, 0.2, (M,))
+        * 10.0 ** arr(-3.0, 0.0, (M,))
+        * (arr(0, 1, (M,)) > 0.5),
         covered=arr(0.0, 1e9, (A, A)) * (arr(0, 1, (A, A)) > 0.5),
         trade_eps=(draw(f(-3.0, -0.2)), draw(f(0.2, 3.0))),
         stock_resale=draw(f(0.0, 1.0)),
