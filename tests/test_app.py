@@ -1092,6 +1092,27 @@ def test_a_counter_proposal_adopted_is_a_lever_change_and_the_floor_fields_follo
     assert re.search(r"data-lever-round=.7.", chart.unsafe_innerHTML)
 
 
+def test_the_events_tab_tells_what_the_convener_tabled_and_hides_the_supplier_s_routine():
+    """convener-designs: after round 1 the Events tab shows, without asking, what the United
+    States tabled and why (the About text sends students there), and leaves the supplier's
+    moves of every round to the checkbox."""
+    _, rc = _page()
+    rc.find(v.Select, label="Scenario").widget.v_model = "convener-designs"
+    rc.find(v.Btn, class_="bloc-reset").widget.click()
+    rc.find(v.Btn, class_="bloc-step").widget.click()
+    assert _round(rc) == 1
+    rc.find(v.Tabs).widget.v_model = 7  # Events
+    (events,) = _html(rc, "bloc-events")
+    assert "<li class='event-tabled'><span class='r'>round 1</span>United States tabled" in (
+        events.unsafe_innerHTML
+    )
+    assert "event-export_controls" not in events.unsafe_innerHTML
+    rc.find(v.Checkbox, label="include the supplier's moves every round (and the stock they "
+            "release)").widget.v_model = True  # fmt: skip
+    (events,) = _html(rc, "bloc-events")
+    assert "event-export_controls" in events.unsafe_innerHTML
+
+
 def test_the_page_renders_and_step_advances_the_round():
     _, rc = _page()
     assert _round(rc) == 0 and _members(rc) == ["us"]

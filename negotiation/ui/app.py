@@ -874,8 +874,13 @@ def EventsView(snap: Snapshot):
     everything = solara.use_reactive(False)
     ev = snap.events_df
     if not everything.value:
-        ev = ev[ev["kind"].isin(["joined", "left", "rejected", "lever", "fund_exhausted"])]
-    solara.Checkbox(label="include the supplier's moves every round", value=everything)
+        # everything but what comes every round: the supplier's moves and the stock they
+        # release (a convener's tabled package, closures and surprises stay)
+        ev = ev[(ev["actor"] != snap.supplier) & (ev["kind"] != "stock_released")]
+    solara.Checkbox(
+        label="include the supplier's moves every round (and the stock they release)",
+        value=everything,
+    )
     items = [
         f"<li class='event-{escape(str(e.kind))}'><span class='r'>round {int(e.round)}</span>"
         f"{escape(in_words(str(e.text), snap) if e.actor == snap.supplier else str(e.text))}</li>"
