@@ -569,6 +569,18 @@ def test_convener_designs_things_to_try():
     assert "it did not invite" in text and "whose joining would cost it;" in text
 
 
+def test_the_class_tutorial_runs_the_convener_counting_only_its_own_money():
+    """docs/tutorials/first-class-session.md's command, as written: the US alone at the end,
+    the others ready to join (the summary's "would join")."""
+    text = (ROOT / "docs" / "tutorials" / "first-class-session.md").read_text()
+    (command,) = re.findall(r"^\.venv/bin/bloc (run convener-designs .*)$", text, re.M)
+    result = bloc(*command.split())
+    assert result.exit_code == 0, result.output
+    assert "Bloc at the end: United States (1 of 5 countries)" in result.output
+    assert "would join: japan+eu+mexico" in result.output
+    assert [s for _, s in NO_AIMS] == [0.0] * 3 and all(f"{k}=0" in command for k, _ in NO_AIMS)
+
+
 # -- us-japan-eu-30-day --------------------------------------------------------------------------
 
 THREE = {"us", "japan", "eu"}
