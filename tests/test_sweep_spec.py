@@ -209,7 +209,16 @@ BAD = {
     "unknown path in set": ('[set]\n"time.rouns" = 3', "set.time.rouns: unknown scenario path"),
     "inside a list": (
         '[parameters]\n"agenda.tracks.name" = { values = ["a"] }',
-        "agenda.tracks is a list, not a table",
+        "agenda.tracks is a list: name an entry by its number (agenda.tracks.0...)",
+    ),
+    "past the end of a list": (
+        '[parameters]\n"agenda.tracks.7.deadline_round" = { values = [1, 2] }',
+        "parameters.agenda.tracks.7.deadline_round: unknown scenario path: agenda.tracks has no "
+        "entry 7 (it has 3, from 0)",
+    ),
+    "inside a list of numbers": (
+        '[parameters]\n"uncertainty.outage_size.0" = { values = [0.1] }',
+        "uncertainty.outage_size is a list, not a table: set it whole",
     ),
     "empty range": (
         '[parameters]\n"policy.outsider_penalty" = { range = [0.3, 0.0], steps = 3 }',
@@ -404,3 +413,29 @@ def test_first_fracture_is_the_first_round_a_member_left():
     assert first_fracture([0, 1, 2, 3], ["us", "us+eu", "us+eu+japan", "us+eu"]) == 3
     assert first_fracture([0, 1, 2], ["us", "us+eu", "us+eu+mexico"]) is None
     assert first_fracture([0, 1], ["us+eu", "us+japan"]) == 1  # one left, another joined
+
+
+def test_an_entry_of_a_list_of_tables_is_a_parameter(tmp_path):
+    """A researcher sweeps one table's field by its number: the convener's aims at the first
+    table of convener-designs. Each run's scenario has the value there, and the other tables'
+    as the file has them."""
+    spec = write(
+        tmp_path,
+        """
+        scenario = "convener-designs"
+        [parameters]
+        "agenda.tracks.0.partner_weight" = { values = [0.0, 0.25] }
+    """,
+    )
+    plan = load_spec(spec)
+    assert plan.design.points == [(0.0,), (0.25,)]
+    weights = [
+        [
+            t.partner_weight
+            for t in scenario_with(
+                plan.scenario_raw, plan.scenario_path, plan.overrides(point)
+            ).agenda.tracks
+        ]
+        for point in plan.design.points
+    ]
+    assert weights == [[0.0, 0.25, 0.25], [0.25, 0.25, 0.25]]

@@ -811,7 +811,8 @@ def path_problem(path: str, raw: Mapping[str, Any], root: type[BaseModel] = Scen
 
     Walks the scenario's pydantic fields: a model needs a known field; a table of models
     (actors, minerals) needs an existing key; a table of numbers (floors) takes a new key, which
-    the scenario's own validation then checks."""
+    the scenario's own validation then checks; a list of models (the agenda's tracks, shocks)
+    takes the number of an existing entry (`agenda.tracks.0.partner_weight`)."""
     keys = path.split(".")
     ann: Any = root
     node: Any = raw
@@ -820,6 +821,16 @@ def path_problem(path: str, raw: Mapping[str, Any], root: type[BaseModel] = Scen
         options = _union_args(ann)
         model = next((a for a in options if _is_model(a)), None)
         table = next((a for a in options if typing.get_origin(a) is dict), None)
+        items = [a for a in options if typing.get_origin(a) in (tuple, list)]
+        item = _strip_annotated(typing.get_args(items[0])[0]) if items else None
+        if model is None and table is None and _is_model(item):
+            entries = list(node) if isinstance(node, list | tuple) else []
+            if not key.isdigit():
+                return f"{here} is a list: name an entry by its number ({here}.0...)"
+            if int(key) >= len(entries):
+                return f"{here} has no entry {key} (it has {len(entries)}, from 0)"
+            ann, node = item, entries[int(key)]
+            continue
         if model is not None and (table is None or not isinstance(node, Mapping)):
             fields = model.model_fields
             if key not in fields:
