@@ -5,13 +5,17 @@ can fail: it compares two runs that differ in one thing.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from negotiation import BlocModel, load_scenario
 from negotiation.engine.model import NORMAL
+from negotiation.engine.payoffs import score
 from negotiation.engine.scenario import scenario_to_dict, validate
-from negotiation.rules.types import COMPONENTS
+from negotiation.rules.types import COMPONENTS, SupplierAction, SupplierMove
+from tests.reference_market import members_cut, stock_kept, stock_released, stock_used
 
 DEFAULT = "ministerial-2026"
 #: A calm world: no random outages, demand swings, surprises or forecast errors. A test of one
@@ -412,12 +416,6 @@ def test_a_stock_released_in_a_disruption_saves_members_the_world_price_and_leav
     an asset when it was bought, net of what its purchase lost). Bought below the world price of
     the crisis, the stock saves the members more than it costs them. What it released no longer
     covers the next disruption."""
-    from dataclasses import replace
-
-    from negotiation.engine.payoffs import score
-    from negotiation.rules.types import SupplierAction, SupplierMove
-    from tests.reference_market import members_cut, stock_released
-
     m = BlocModel(DEFAULT, instrument="stockpile", supplier_strategy="passive", rng=0).run(6)
     assert m.stock_held.sum() > 0 and m.stock_book.sum() > 0
     ban = SupplierMove(SupplierAction.EXPORT_CONTROLS, tuple(m.minerals), 1.0)
@@ -460,8 +458,6 @@ def test_the_stock_released_is_the_tonnage_the_payoffs_counted():
     the stock held when the round opened (tests/reference_market.py, from the round's own
     controls and market). Here the stock is small, so it is released whole, and a high floor
     keeps the fund buying in the same round: what it buys is kept, not released at once."""
-    from tests.reference_market import members_cut, stock_released
-
     m = BlocModel(DEFAULT, instrument="stockpile", supplier_strategy="passive", rng=0).run(6)
     m.set_levers(supplier_strategy="export-controls", aggressiveness=1.0,
                  floors={"rare_earths": 400_000})  # fmt: skip
@@ -497,12 +493,6 @@ def test_budgets_ration_the_cash_not_the_stock_used_up():
     """Members' fiscal capacity caps the cash they pay for floor support (the fund's purchases
     are rationed); the stock released in a disruption is no cash, so it is charged at its book
     value outside the budgets, by the key, rationed or not."""
-    from dataclasses import replace
-
-    from negotiation.engine.payoffs import score
-    from negotiation.rules.types import SupplierAction, SupplierMove
-    from tests.reference_market import stock_kept, stock_used
-
     m = BlocModel(DEFAULT, instrument="stockpile", supplier_strategy="passive", rng=0).run(6)
     ban = SupplierMove(SupplierAction.EXPORT_CONTROLS, tuple(m.minerals), 1.0)
     # a floor high enough that the fund buys through the ban

@@ -310,6 +310,18 @@ def test_a_counter_from_the_list_forecasts_at_the_value_listed():
         assert f["agreed"] == o.agreed and f["verdicts"] == o.verdicts
 
 
+def same_first_round(a: BlocModel, b: BlocModel) -> None:
+    """Round 1's records of two runs are the same (to 1e-9), but for whether a lever changed."""
+    pd.testing.assert_frame_equal(
+        a.actors_df.query("round == 1"), b.actors_df.query("round == 1"), rtol=1e-9
+    )
+    pd.testing.assert_frame_equal(
+        a.rounds_df.query("round == 1").drop(columns="levers_changed"),
+        b.rounds_df.query("round == 1").drop(columns="levers_changed"),
+        rtol=1e-9,
+    )
+
+
 def designing(terms: list[str], agreement: str = "unanimity", **changes) -> Scenario:
     """The calm ministerial world where every table lets the United States design `terms`."""
     d = calm("ministerial-2026", **{"agenda.agreement": agreement, **changes})
@@ -438,13 +450,7 @@ def test_a_penalty_the_convener_tables_is_answered_as_if_the_scenario_had_set_it
         "United States tabled an outsider penalty twice the one in force (10%) at the "
         "US-Japan-EU and US-Mexico tables, expecting European Union, Japan and Mexico to accept"
     )
-    a, b = designed.actors_df.query("round == 1"), plain.actors_df.query("round == 1")
-    pd.testing.assert_frame_equal(a, b, rtol=1e-9)
-    pd.testing.assert_frame_equal(
-        designed.rounds_df.query("round == 1").drop(columns="levers_changed"),
-        plain.rounds_df.query("round == 1").drop(columns="levers_changed"),
-        rtol=1e-9,
-    )
+    same_first_round(designed, plain)
 
 
 def sharing_bloc(members: list[str], key: str, agreement: str) -> BlocModel:
@@ -630,13 +636,7 @@ def test_a_tabled_instrument_is_answered_as_if_the_scenario_had_set_it():
     designed.step()
     plain.step()
     assert designed.members == plain.members == {"us", "japan", "eu", "mexico"}
-    a, b = designed.actors_df.query("round == 1"), plain.actors_df.query("round == 1")
-    pd.testing.assert_frame_equal(a, b, rtol=1e-9)
-    pd.testing.assert_frame_equal(
-        designed.rounds_df.query("round == 1").drop(columns="levers_changed"),
-        plain.rounds_df.query("round == 1").drop(columns="levers_changed"),
-        rtol=1e-9,
-    )
+    same_first_round(designed, plain)
 
 
 def test_every_term_and_the_instrument_designed_the_united_states_invites_the_eu():

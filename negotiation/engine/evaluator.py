@@ -632,6 +632,29 @@ class Evaluator:
         self.shock_arrays(r)
         return self._luck[r]
 
+    def controls(self, moves: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
+        """The export controls packages meet in round r, as the kernels compose them: the
+        round's scheduled ones and surprises plus each package's move.
+
+        Parameters
+        ----------
+        moves : np.ndarray
+            (K, 3M + A) supplier moves (`move_row`).
+        r : int
+            The round.
+
+        Returns
+        -------
+        tuple of (np.ndarray, np.ndarray)
+            (controls aimed at members, blanket ones), each (K, M) shares withheld, at most 1.
+        """
+        M = len(self.model.minerals)
+        _, aimed, blanket, _ = self.shock_arrays(r)
+        return (
+            np.minimum(aimed + moves[:, M : 2 * M], 1.0),
+            np.minimum(blanket[0] + moves[:, 2 * M : 3 * M], 1.0),
+        )
+
     def move_row(self, move: SupplierMove) -> list[float]:
         """What a supplier move adds to a package.
 
@@ -1062,11 +1085,11 @@ class Evaluator:
         m = self.model
         r = m.round if r is None else r
         K, A, M = len(specs), len(m.actor_ids), len(m.minerals)
-        s_flood, s_aimed, s_blanket, s_demand = self.shock_arrays(r)
-        s_blanket = s_blanket[0]
+        s_flood, _, _, s_demand = self.shock_arrays(r)
         floors, penalty, key = np.empty((K, M)), np.empty(K), np.empty((K, A))
         codes = np.full(K, INSTRUMENT_CODES[m.instrument])
         moves = np.array([self.move_row(spec[2]) for spec in specs]).reshape(K, 3 * M + A)
+        control, blanket = self.controls(moves, r)
         for k, (_, scale, _, *rest) in enumerate(specs):
             terms = rest[0] if rest and rest[0] else {}
             own = terms.get("floors", {})
@@ -1086,8 +1109,8 @@ class Evaluator:
             penalty=penalty,
             stock_budget=np.where(floors > 0, budget, 0.0),
             flood=s_flood + moves[:, :M],
-            control=np.minimum(s_aimed + moves[:, M : 2 * M], 1.0),
-            blanket=np.minimum(s_blanket + moves[:, 2 * M : 3 * M], 1.0),
+            control=control,
+            blanket=blanket,
             demand_shift=np.repeat(s_demand, K, axis=0),
             capacity=np.repeat(cap[None], K, axis=0),
             fringe_capacity=np.repeat(fringe[None], K, axis=0),

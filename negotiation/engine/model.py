@@ -21,7 +21,7 @@ any stochastic strategy.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import combinations
 from pathlib import Path
@@ -1174,8 +1174,7 @@ class BlocModel(mesa.Model):
                 # among those who would ask (whatever the actors' ids or their order).
                 sponsors = [b for b in members if self._on_list(b, a)]
                 if sponsors or not members:
-                    sponsor = min(sponsors, key=lambda b: (-self.stake[b], b), default="")
-                    invites[a] = (r, None, sponsor)
+                    invites[a] = (r, None, self._largest_stake(sponsors))
         return invites
 
     def _on_list(self, proposer: str, actor: str, table: str | None = None) -> bool:
@@ -1272,11 +1271,13 @@ class BlocModel(mesa.Model):
             proposer = t.convener or t.parties[0]
         members = self.members
         if proposer not in members:
-            proposer = next(
-                (a for a in t.parties if a in members),
-                min(members, key=lambda b: (-self.stake[b], b), default=""),
-            )
+            proposer = next((a for a in t.parties if a in members), self._largest_stake(members))
         return proposer
+
+    def _largest_stake(self, actors: Iterable[str]) -> str:
+        """The one of `actors` with the largest stake, ties to the first id ("" for none): who
+        speaks for the bloc where no rule names anyone, whatever the actors' ids or order."""
+        return min(actors, key=lambda b: (-self.stake[b], b), default="")
 
     @staticmethod
     def _design_round(t, r: int) -> bool:
@@ -1496,8 +1497,9 @@ class BlocModel(mesa.Model):
             for b in u.parties:
                 if b not in (proposer, self.supplier_id):
                     aim[self.index[b]] = max(aim[self.index[b]], u.partner_weight)
-        partners = aim > 0
         aim[p] = 1.0
+        partners = aim > 0
+        partners[p] = False
         # (terms, invited) -> (its own utility, its partners' summed), for the narrative
         own: dict[tuple, tuple[float, float]] = {}
         base = {s: i for i, s in enumerate(SCALES)}

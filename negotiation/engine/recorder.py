@@ -276,12 +276,8 @@ class Recorder:
         if not m.stock_held.any() or not m.members:
             return
         ev = m.evaluator
-        _, aimed, blanket, _ = ev.shock_arrays(r)
-        row = np.asarray(ev.move_row(move))
-        M = len(m.minerals)
-        # the round's controls as the kernels saw them (`batch_kernel`)
-        control = np.minimum(aimed + row[M : 2 * M], 1.0)[None]
-        blanket = np.minimum(blanket[0] + row[2 * M : 3 * M], 1.0)[None]
+        # the round's controls as the kernels saw them
+        control, blanket = ev.controls(np.asarray([ev.move_row(move)]), r)
         member = ev.member_mask(m.members)[None]
         share = np.ascontiguousarray(out.supplier_share_of_bloc[:1])
         base = m.profiles.base_supplier_share
