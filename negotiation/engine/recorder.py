@@ -287,6 +287,10 @@ class Recorder:
             if rate <= 0.0:
                 continue
             release = min(rate * ry, m.stock_held[j])
+            if release >= m.stock_held[j] * (1.0 - 1e-9):
+                # used up: the rate is the stock over the round's years, and the division and
+                # multiplication back can leave a rounding of a tonne's billionth behind
+                release = m.stock_held[j]
             m.stock_book[j] *= 1.0 - release / m.stock_held[j]
             m.stock_held[j] -= release
             self.event(

@@ -173,7 +173,9 @@ def design(
     Design
         The most valuable package; on a tie the one that changes fewest terms (the terms in
         force first), then more invitees (a bigger bloc at no cost to it), then the first
-        listed (the model lists the multiples from the smallest).
+        listed (the model lists the multiples from the smallest). Values within a billionth of
+        the largest value's size of the best are a tie: floors that bind nobody give the same
+        bloc, and their values differ only by rounding, which must not pick the terms.
     """
     if not values:
         raise ValueError("a convener needs at least one package to table")
@@ -183,7 +185,10 @@ def design(
     def terms(k) -> Terms:
         return k[0] if isinstance(k[0], Terms) else Terms(float(k[0]))
 
-    key = max(values, key=lambda k: (values[k], -terms(k).changes(), len(invited[k])))
+    best = max(values.values())
+    tie = 1e-9 * max(abs(v) for v in values.values())
+    near = [k for k in values if values[k] >= best - tie]
+    key = max(near, key=lambda k: (-terms(k).changes(), len(invited[k])))
     t = terms(key)
     return Design(
         t.scale, invited[key], expected[key], values[key], t.penalty, t.sharing, t.instrument
