@@ -55,6 +55,8 @@ VARIATIONS: list[tuple[str, str, str, dict]] = [
     ("retirement a year", "5%", "2.5%", {"investment.retirement": 0.025}),
     ("retirement a year", "5%", "10%", {"investment.retirement": 0.10}),
     ("closure after (`closure_days`)", "365", "180", {"investment.closure_days": 180}),
+    ("restart hurdle (`restart_margin`)", "0.2", "0", {"investment.restart_margin": 0.0}),
+    ("restart after (`restart_days`)", "365", "90", {"investment.restart_days": 90}),
     (
         "covered goods' elasticities",
         "-1.5 / 1.5",

@@ -393,9 +393,14 @@ def capacity(
     exempt: int,
     arriving: np.ndarray,
     lagged: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    closed: np.ndarray,
+    restart_margin: float,
+    repaid: np.ndarray,
+    restart_rounds: float,
+) -> tuple[np.ndarray, ...]:
     """One round of capacity as the ODD's Submodel G says, in numpy over producers (the actors,
-    then the fringe as the last row): (capacity, additions, losing streaks, closures)."""
+    then the fringe as the last row): (capacity, additions, losing streaks, closures, capacity
+    kept closed, restarts, streaks of rounds repaying a restart)."""
     A = cap.shape[0]
     caps = np.vstack([cap, fringe_cap[None]])
     costs = np.vstack([cost, fringe_cost[None]])
@@ -404,7 +409,18 @@ def capacity(
                         world_price[None])  # fmt: skip
     actual = np.vstack([producer_price, world_price[None]])
     margin = np.clip((expected - costs) / costs, -1.0, 2.0)
-    additions = retirement * years * caps * np.maximum(1.0 + rate * (margin - base_margin), 0.0)
+    # closed capacity, written down as installed capacity retires, comes back whole when the
+    # expected margin has repaid a restart (`restart_margin` above the calibration's margin)
+    # for more than `restart_rounds` rounds in a row
+    shut = closed * max(1.0 - retirement * years, 0.0)
+    repays = ((expected - costs) / costs >= base_margin + restart_margin) & (shut > 0.0)
+    paid = np.where(repays, repaid + 1.0, 0.0)
+    back = paid > restart_rounds
+    restarts = np.where(back, shut, 0.0)
+    shut = np.where(back, 0.0, shut)
+    paid = np.where(back, 0.0, paid)
+    grown = retirement * years * caps * np.maximum(1.0 + rate * (margin - base_margin), 0.0)
+    additions = grown + restarts
     arrive = arriving if lagged else additions
     idle = 1.0 - np.clip((actual - costs * (1 - 0.5 * spread)) / (costs * spread), 0.0, 1.0)
     excess = idle - base_idle
@@ -415,4 +431,4 @@ def capacity(
     closures = np.where(closing, excess * caps, 0.0)
     streak = np.where(closing, 0.0, streak)
     new = np.maximum(caps * (1.0 - retirement * years) - closures + arrive, 0.0)
-    return new, additions, streak, closures
+    return new, additions, streak, closures, shut + closures, restarts, paid

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from negotiation import BlocModel, load_scenario
+from negotiation.engine._kernels import capacity_kernel
 from negotiation.engine.model import NORMAL
 from negotiation.engine.payoffs import score
 from negotiation.engine.scenario import scenario_to_dict, validate
@@ -194,6 +195,86 @@ def test_floors_keep_members_producers_alive_through_a_flood(floods):
     lost = floods[True, False].capacity[j(floods[True, False])]
     assert kept > 0.9 * load_scenario(DEFAULT).actors["us"].production["rare_earths"]
     assert lost < 0.5 * kept
+
+
+def long_flood(**changes) -> BlocModel:
+    """The flood above with no floors, run for six years, with some investment settings changed."""
+    changes = {"supplier.strategy": "passive", **CALM, "time.rounds": 72, **changes}
+    changes["shocks"] = [
+        {"kind": "flood", "mineral": "rare_earths", "start_round": 1, "duration": 18,
+         "magnitude": 0.4}
+    ]  # fmt: skip
+    changes["policy.floors"], changes["policy.outsider_penalty"] = {}, 0.0
+    return BlocModel(scenario(**changes), rng=0).run()
+
+
+@pytest.fixture(scope="module")
+def reopening():
+    # a restart that repays nothing short of ten times the margin never happens here
+    return {"pays": long_flood(), "never": long_flood(**{"investment.restart_margin": 10.0})}
+
+
+def test_rivals_a_flood_closed_come_back_once_prices_have_repaid_a_restart_for_a_year(reopening):
+    """Reopening takes years and money. The rivals the flood closed keep their mines shut while
+    the price stays three times higher; once prices have repaid a restart for more than a year
+    they order them back, and the mines produce again only after the two-year investment lag.
+    The supplier's larger share lasts those three years, then falls back to about where it
+    started; were a restart never repaid, it would keep the share."""
+    pays, never = reopening["pays"], reopening["never"]
+    events = pays.events_df[pays.events_df["text"].str.contains("Rare earths")]
+    closed = events[events["kind"] == "closure"]
+    restarted = events[events["kind"] == "restart"]
+    assert set(closed["actor"]) == {"us", ""}  # the US's separation and the rest of the world's
+    assert set(restarted["actor"]) == {"us", ""}
+    sc = pays.config
+    wait = sc.investment.restart_days / sc.time.round_days
+    lag = round(sc.investment.lag_days / sc.time.round_days)
+    back = int(restarted["round"].min())
+    assert back > 18 + wait  # a year after the flood ended (round 18), not before
+    assert not (never.events_df["kind"] == "restart").any()
+    share = lambda m: m.rounds_df.set_index("round")["supplier_share_rare_earths"]  # noqa: E731
+    price = lambda m: m.rounds_df.set_index("round")["world_price_rare_earths"]  # noqa: E731
+    start, calibration = share(pays)[0], price(pays)[0]
+    # until the restarted mines produce, the two worlds are the same: the supplier's share high
+    # (ordered at round `back`'s close, they arrive `lag` rounds later and sell from the next)
+    arrive = back + lag + 1
+    np.testing.assert_allclose(share(pays).loc[: arrive - 1], share(never).loc[: arrive - 1])
+    assert (share(pays).loc[20 : arrive - 1] > start + 0.15).all()
+    assert (price(pays).loc[20 : arrive - 1] > 2 * calibration).all()
+    # once they do, its share and the price fall back near where they started
+    assert (share(pays).loc[arrive:] < start + 0.05).all()
+    assert abs(price(pays).iloc[-1] / calibration - 1) < 0.1
+    # a restart never repaid leaves the supplier its larger share and a higher price
+    assert share(never).iloc[-1] > start + 0.15 and price(never).iloc[-1] > 1.5 * calibration
+
+
+def restart_round(price: float, repaid: float, margin: float = 0.2, days_in_row: float = 12.0):
+    """One producer (cost 100, 150 at the calibration: a margin of 0.5) with 1,000 t a year of
+    capacity closed, at `price`, after `repaid` rounds of prices that repay a restart:
+    (what it orders back, its count of such rounds after this one)."""
+    one = np.ones((1, 1))
+    out = capacity_kernel(
+        one * 1e4, np.ones(1), one * price, np.full(1, price), one * 100.0, np.full(1, 100.0),
+        np.full(1, 0.5), np.zeros(1, dtype=np.bool_), False, 1 / 12, 1.0, 0.0,
+        np.full((2, 1), 0.5), np.zeros((2, 1)), np.zeros((2, 1)), 12.0, 1, np.zeros((2, 1)),
+        True, np.array([[1e3], [0.0]]), margin, np.full((2, 1), repaid), days_in_row,
+    )  # fmt: skip
+    return float(out[5][0, 0]), float(out[6][0, 0])
+
+
+def test_a_closed_mine_reopens_only_at_a_price_that_repays_its_restart():
+    """At the price at which it ran before it closed, a closed mine stays shut: the restart must
+    be repaid, so it comes back only at a margin `restart_margin` above that one, the higher the
+    restart's cost the higher the price; and a spike does not reopen it, only prices that have
+    repaid the restart for more than `restart_days` in a row."""
+    assert restart_round(150.0, 12.0) == (0.0, 0.0)  # the calibration's price: shut
+    assert restart_round(169.0, 12.0) == (0.0, 0.0)  # a margin of 0.69: not yet
+    assert restart_round(171.0, 12.0) == (1e3, 0.0)  # 0.71: ordered back, all of it
+    assert restart_round(171.0, 12.0, margin=0.5) == (0.0, 0.0)  # a dearer restart: not yet
+    assert restart_round(201.0, 12.0, margin=0.5) == (1e3, 0.0)
+    assert restart_round(171.0, 0.0) == (0.0, 1.0)  # a first round of such prices: it waits
+    assert restart_round(171.0, 11.0) == (0.0, 12.0)  # a year of them: not more than a year
+    assert restart_round(150.0, 11.0) == (0.0, 0.0)  # prices fall back: it starts again
 
 
 def margins_after(strategy: str) -> dict[str, float]:

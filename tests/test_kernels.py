@@ -133,6 +133,10 @@ def capacity_case(draw):
         exempt=draw(st.integers(0, A - 1)),
         arriving=arr(0.0, 1e5, (A + 1, M)),
         lagged=draw(st.booleans()),
+        closed=arr(0.0, 1e5, (A + 1, M)) * (arr(0, 1, (A + 1, M)) > 0.5),
+        restart_margin=draw(f(0.0, 1.0)),
+        repaid=np.floor(arr(0.0, 20.0, (A + 1, M))),
+        restart_rounds=draw(f(0.0, 15.0)),
     )
 
 
@@ -140,10 +144,14 @@ def capacity_case(draw):
 @given(capacity_case())
 def test_the_compiled_capacity_round_equals_the_numpy_oracle(case):
     """capacity_kernel (retirement, investment against the baseline margin, closures after a
-    streak under water, arrivals) against its numpy statement in tests/reference_market.py."""
+    streak under water, closed capacity kept and restarted after a streak of prices that repay
+    it, arrivals)
+    against its numpy statement in tests/reference_market.py."""
     got = capacity_kernel(*case.values())
     want = reference_capacity(*case.values())
-    for name, g, w in zip(("capacity", "additions", "streak", "closures"), got, want):
+    names = ("capacity", "additions", "streak", "closures", "kept", "restarts", "repaid")
+    assert len(got) == len(want) == len(names)
+    for name, g, w in zip(names, got, want):
         close(name, g, w)
 
 

@@ -102,6 +102,8 @@ NOT_MONEY = {
     "investment.rate",
     "investment.retirement",  # a share a year
     "investment.closure_days",
+    "investment.restart_margin",  # a margin: a fraction of cost
+    "investment.restart_days",
     "trade.demand_elasticity",
     "trade.supply_elasticity",
     "investment.credibility_threshold",

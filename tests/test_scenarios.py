@@ -693,6 +693,27 @@ def test_supplier_floods_headline():
     assert 3e9 < np.median(lost) < 5.5e9
 
 
+def test_supplier_floods_reopening():
+    """In about half the draws, producers the surge closed order their rare-earth or graphite
+    capacity back in round 31, a year after the surge ends; it produces only after the run, so
+    the supplier's share of that mineral ends above where it started."""
+    ds = draws("supplier-floods")
+    names = {"rare_earths": "Rare earths", "graphite": "Natural graphite"}
+    reopened = []
+    for d in ds:
+        back = d.ev("restart")
+        back = back[back["text"].str.contains("|".join(names.values()))]
+        reopened.append(not back.empty)
+        for r, text in zip(back["round"], back["text"]):
+            assert r == 31  # the surge ends in round 18; prices repay a restart from round 19
+            mineral = next(m for m, name in names.items() if name in text)
+            closed = d.ev("closure")
+            assert (closed["text"].str.contains(names[mineral]) & (closed["round"] < r)).any()
+            col = d.rounds[f"supplier_share_{mineral}"]
+            assert col.iloc[-1] > col.iloc[0]
+    assert within(frac(reopened), ABOUT_HALF)
+
+
 def test_supplier_floods_things_to_try():
     border = draws("supplier-floods", (("policy.instrument", "border"),))
     for d in border:
@@ -897,6 +918,7 @@ def test_tin_1985_headline():
     assert frac(fell) >= MOST  # "in most draws about 40% below the floor"
     assert within(share(ds, lambda d: not d.ev("closure").empty), ABOUT_HALF)
     assert not any(not d.ev("closure").empty for d, x in zip(ds, dry) if x is None)
+    assert all(d.ev("restart").empty for d in ds)  # "none reopens before the run ends"
     rise = [
         d.rounds["supplier_share_tin"].iloc[-1] / d.rounds["supplier_share_tin"].iloc[0] for d in ds
     ]

@@ -1012,10 +1012,14 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
 @njit(cache=True)
 def capacity_kernel(capacity, fringe_capacity, producer_price, world_price, cost, fringe_cost,
                     spread, member, credible, years, rate, retirement, base_margin, base_idle,
-                    losing, closure_rounds, exempt, arriving, lagged):  # fmt: skip
+                    losing, closure_rounds, exempt, arriving, lagged, closed,
+                    restart_margin, repaid, restart_rounds):  # fmt: skip
     """One round of capacity: (capacity after retirement, closures and arrivals (A + 1, M), the
-    fringe in the last row; additions started this round; each producer's count of consecutive
-    rounds under water; capacity closed this round), each (A + 1, M), t/yr.
+    fringe in the last row; additions started this round, restarts included; each producer's
+    count of consecutive rounds under water; capacity closed this round; capacity closed and
+    kept (care and maintenance) after the round; capacity ordered back this round; each
+    producer's count of consecutive rounds in which prices repaid a restart), each (A + 1, M),
+    t/yr.
 
     Capacity retires at `retirement` a year (mines deplete). Investment replaces it, more where
     the expected margin ((price - unit cost) / unit cost, clipped to [-1, 2]) is above the
@@ -1027,15 +1031,22 @@ def capacity_kernel(capacity, fringe_capacity, producer_price, world_price, cost
 
     Closures: a producer whose idle share of capacity (the part of its cost ramp above its
     price) stays above its calibrated idle share (`base_idle`) by more than 5 points for more
-    than `closure_rounds` rounds closes that excess capacity for good (Nickel West, 2024); it
-    comes back only as new investment, with the lag, in proportion to the capacity still there
-    (a producer that closed most of it returns slowly; new entrants are not modelled).
-    `exempt` (the state-backed supplier, an assumption) never closes."""
+    than `closure_rounds` rounds closes that excess capacity (Nickel West, 2024): it produces
+    nothing, and is kept (`closed`, care and maintenance), written down at `retirement` as
+    installed capacity is. Reopening takes years and money: a producer orders its closed
+    capacity back, all of it, when its expected margin has been `restart_margin` above its
+    margin at the calibration's prices (the restart must be repaid) for more than
+    `restart_rounds` rounds in a row (a spike does not reopen a mine), and it arrives with the
+    investment's lag, as additions do. `exempt` (the state-backed supplier, an assumption) never
+    closes; new entrants are not modelled."""
     A, M = capacity.shape
     new = np.empty((A + 1, M))
     additions = np.empty((A + 1, M))
     streak = np.zeros((A + 1, M))
     closures = np.zeros((A + 1, M))
+    kept = np.empty((A + 1, M))
+    restarts = np.zeros((A + 1, M))
+    paid = np.zeros((A + 1, M))
     for i in range(A + 1):
         for m in range(M):
             if i < A:
@@ -1047,20 +1058,28 @@ def capacity_kernel(capacity, fringe_capacity, producer_price, world_price, cost
                 c, cap = fringe_cost[m], fringe_capacity[m]
             margin = min(max((expected - c) / c, -1.0), 2.0)
             growth = max(1.0 + rate * (margin - base_margin[i, m]), 0.0)
-            additions[i, m] = retirement * years * cap * growth
+            shut = closed[i, m] * max(1.0 - retirement * years, 0.0)
+            if shut > 0.0 and (expected - c) / c >= base_margin[i, m] + restart_margin:
+                paid[i, m] = repaid[i, m] + 1.0
+                if paid[i, m] > restart_rounds:
+                    restarts[i, m] = shut
+                    shut = 0.0
+                    paid[i, m] = 0.0
+            additions[i, m] = retirement * years * cap * growth + restarts[i, m]
             arrive = arriving[i, m] if lagged else additions[i, m]
             lo = c * (1.0 - 0.5 * spread[m])
             idle = 1.0 - _clip01((actual - lo) / (c * spread[m]))
             excess = idle - base_idle[i, m]
-            closed = 0.0
+            closing = 0.0
             if excess > 0.05 and i != exempt and cap > 0.0:
                 streak[i, m] = losing[i, m] + 1.0
                 if streak[i, m] > closure_rounds:
-                    closed = excess * cap
+                    closing = excess * cap
                     streak[i, m] = 0.0
-            closures[i, m] = closed
-            new[i, m] = max(cap * (1.0 - retirement * years) - closed + arrive, 0.0)
-    return new, additions, streak, closures
+            closures[i, m] = closing
+            kept[i, m] = shut + closing
+            new[i, m] = max(cap * (1.0 - retirement * years) - closing + arrive, 0.0)
+    return new, additions, streak, closures, kept, restarts, paid
 
 
 @njit(cache=True)

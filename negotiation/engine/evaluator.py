@@ -139,6 +139,9 @@ class NoPolicyWorld:
         Additions on their way, as the run's.
     losing
         (A + 1, M) rounds under water, as the run's.
+    closed, repaid
+        (A + 1, M) capacity closed and kept, and rounds prices have repaid its restart, as the
+        run's.
     outcome
         Its markets in the round just recorded.
     """
@@ -147,11 +150,13 @@ class NoPolicyWorld:
     fringe_capacity: np.ndarray
     pipeline: deque
     losing: np.ndarray
+    closed: np.ndarray
+    repaid: np.ndarray
     outcome: Outcome | None = None
 
 
 class Investment(NamedTuple):
-    """A round's investment, retirement and closures (`Evaluator.invest`).
+    """A round's investment, retirement, closures and restarts (`Evaluator.invest`).
 
     Attributes
     ----------
@@ -163,13 +168,23 @@ class Investment(NamedTuple):
     losing
         Rounds each producer has been under water, (A + 1, M).
     closed
-        Capacity closed for good this round, (A + 1, M).
+        Capacity closed this round, (A + 1, M).
+    kept
+        Capacity closed and kept (care and maintenance) after the round, (A + 1, M).
+    restarted
+        Closed capacity ordered back this round (in `additions`: it arrives with the lag),
+        (A + 1, M).
+    repaid
+        Rounds each producer's prices have repaid a restart of its closed capacity, (A + 1, M).
     """
 
     capacity: np.ndarray
     additions: np.ndarray
     losing: np.ndarray
     closed: np.ndarray
+    kept: np.ndarray
+    restarted: np.ndarray
+    repaid: np.ndarray
 
 
 def move_key(move: SupplierMove) -> tuple:
@@ -334,9 +349,11 @@ class Evaluator:
         credible: bool,
         losing: np.ndarray,
         arriving: np.ndarray,
+        closed: np.ndarray,
+        repaid: np.ndarray,
     ) -> Investment:
-        """A round's investment, retirement and closures (`capacity_kernel`, docs/ODD.md
-        section G) at the prices of package 0 of `outcome`.
+        """A round's investment, retirement, closures and restarts (`capacity_kernel`,
+        docs/ODD.md section G) at the prices of package 0 of `outcome`.
 
         Parameters
         ----------
@@ -353,12 +370,17 @@ class Evaluator:
         arriving
             What arrives from the pipeline this round, (A + 1, M) (the baseline's idle share
             when there is no lag).
+        closed
+            Capacity closed earlier and kept (care and maintenance), (A + 1, M).
+        repaid
+            Rounds each producer's prices have repaid a restart, (A + 1, M).
 
         Returns
         -------
         Investment
-            Installed capacity after the round, what was ordered, rounds under water and what
-            closed for good, each (A + 1, M): the actors', then the rest of the world's.
+            Installed capacity after the round, what was ordered, rounds under water, what
+            closed, what is kept closed, what was ordered back and the rounds prices have
+            repaid a restart, each (A + 1, M): the actors', then the rest of the world's.
         """
         m = self.model
         d, inv = m.data, m.config.investment
@@ -383,6 +405,10 @@ class Evaluator:
                 d.supplier,
                 arriving,
                 bool(m.lag_rounds),
+                closed,
+                inv.restart_margin,
+                repaid,
+                m.restart_rounds,
             )
         )
 

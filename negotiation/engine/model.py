@@ -432,6 +432,11 @@ class BlocModel(mesa.Model):
         lo = costs * (1.0 - 0.5 * self.data.spread[None])
         self.base_idle = 1.0 - np.clip((p0[None] - lo) / (costs * self.data.spread[None]), 0, 1)
         self.losing = np.zeros((A + 1, M))
+        #: capacity closed and kept (care and maintenance), the fringe's in the last row: it can
+        #: be ordered back when prices repay the restart (docs/ODD.md, Submodel G)
+        self.closed = np.zeros((A + 1, M))
+        #: rounds in a row each producer's prices have repaid a restart of its closed capacity
+        self.repaid = np.zeros((A + 1, M))
         lag_rounds = round(inv.lag_days / sc.time.round_days)
         # The pipeline starts full of the baseline's replacement investment.
         steady = inv.retirement * ry * np.vstack([self.capacity, self.fringe_capacity[None]])
@@ -440,11 +445,13 @@ class BlocModel(mesa.Model):
         )
         self.lag_rounds = lag_rounds
         self.closure_rounds = inv.closure_days / sc.time.round_days
+        self.restart_rounds = inv.restart_days / sc.time.round_days
         #: The same world with no policy (no bloc, the supplier selling normally), stepped along
         #: with the run: the world's money is recorded against it (see `Recorder.welfare`).
         self.no_policy = NoPolicyWorld(
             self.capacity.copy(), self.fringe_capacity.copy(),
             deque(self.pipeline, maxlen=self.pipeline.maxlen), self.losing.copy(),
+            self.closed.copy(), self.repaid.copy(),
         )  # fmt: skip
 
     def _build_uncertainty(self, sc: Scenario) -> None:

@@ -69,6 +69,11 @@ class Stability(NamedTuple):
     would_join: list[str]
 
 
+def _days(n: int) -> str:
+    """'more than a year', or 'more than n days'."""
+    return "more than a year" if n == 365 else f"more than {n} days"
+
+
 class Recorder:
     """A run's records and the books a round's close moves.
 
@@ -93,6 +98,13 @@ class Recorder:
         d = model.data
         #: the narrative tells of closures beyond a rounding of the world's demand
         self._reported_closure = 0.005 * d.demand[None]
+        inv = model.config.investment
+        self._under_water = _days(inv.closure_days)
+        self._repaid = _days(inv.restart_days)
+        lagged = round(inv.lag_days / model.config.time.round_days) > 0
+        self._lag_text = (
+            f"in {inv.lag_days} days (the investment lag)" if lagged else "at once (no lag)"
+        )
         self._no_members = np.zeros(len(model.actor_ids), dtype=np.bool_)
         self._columns: list[str] = []  # the per-mineral column names of a round's row
         self._toggled: dict[frozenset[str], list[frozenset[str]]] = {}
@@ -248,18 +260,18 @@ class Recorder:
         arriving = m.pipeline.popleft() if m.lag_rounds else m.base_idle
         ex = m.evaluator
         step = ex.invest(m.capacity, m.fringe_capacity, out, ex.member_mask(members), credible,
-                         m.losing, arriving)  # fmt: skip
-        m.losing = step.losing
+                         m.losing, arriving, m.closed, m.repaid)  # fmt: skip
+        m.losing, m.closed, m.repaid = step.losing, step.kept, step.repaid
         if m.lag_rounds:
             m.pipeline.append(step.additions)
         m.capacity, m.fringe_capacity = step.capacity[:-1], step.capacity[-1]
-        self._report_closures(r, step.closed)
+        self._report_closures(r, step.closed, step.restarted)
         # The world with no policy invests and closes by its own prices (no member, no floor).
         w = m.no_policy
         arriving = w.pipeline.popleft() if m.lag_rounds else m.base_idle
         step = ex.invest(w.capacity, w.fringe_capacity, w.outcome, self._no_members, False,
-                         w.losing, arriving)  # fmt: skip
-        w.losing = step.losing
+                         w.losing, arriving, w.closed, w.repaid)  # fmt: skip
+        w.losing, w.closed, w.repaid = step.losing, step.kept, step.repaid
         if m.lag_rounds:
             w.pipeline.append(step.additions)
         w.capacity, w.fringe_capacity = step.capacity[:-1], step.capacity[-1]
@@ -300,10 +312,11 @@ class Recorder:
                 "their supply cut off by export controls",
             )  # fmt: skip
 
-    def _report_closures(self, r: int, closed: np.ndarray) -> None:
-        """Say in the narrative who closed capacity for good this round, and how much."""
-        rows, cols = (closed > self._reported_closure).nonzero()
-        if not len(rows):
+    def _report_closures(self, r: int, closed: np.ndarray, restarted: np.ndarray) -> None:
+        """Say in the narrative who closed capacity this round, who ordered closed capacity
+        back, and how much."""
+        shown = self._reported_closure
+        if not ((closed > shown).any() or (restarted > shown).any()):
             return
         m = self.model
         names = [
@@ -311,12 +324,21 @@ class Recorder:
               for a in m.actor_ids),
             "rest-of-world producers",
         ]  # fmt: skip
-        for i, j in zip(rows, cols):
+        mineral = [m.config.minerals[x].name for x in m.minerals]
+        actor = [*m.actor_ids, ""]
+        for i, j in zip(*(closed > shown).nonzero()):
             self.event(
-                r, m.actor_ids[i] if i < len(m.actor_ids) else "", "closure",
-                f"{names[i]} closed {closed[i, j]:,.0f} t a year of "
-                f"{m.config.minerals[m.minerals[j]].name} capacity after more than a year under "
-                "its cash cost",
+                r, actor[i], "closure",
+                f"{names[i]} closed {closed[i, j]:,.0f} t a year of {mineral[j]} capacity after "
+                f"{self._under_water} under its cash cost (kept shut: it can be restarted when "
+                "prices repay the restart)",
+            )  # fmt: skip
+        for i, j in zip(*(restarted > shown).nonzero()):
+            self.event(
+                r, actor[i], "restart",
+                f"{names[i]} ordered back {restarted[i, j]:,.0f} t a year of {mineral[j]} "
+                f"capacity it had closed, after prices repaid a restart for {self._repaid}; it "
+                f"produces again {self._lag_text}",
             )  # fmt: skip
 
     # ------------------------------------------------------------------------------------------

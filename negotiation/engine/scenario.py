@@ -385,6 +385,15 @@ class Investment(Frozen):
     closure_days: int = Field(
         365, ge=0, le=36500, description="days under cash cost before idle capacity closes"
     )
+    restart_margin: float = Field(
+        0.2,
+        ge=0,
+        le=10,
+        description="margin over cash cost, above the calibration's, that restarts closed capacity",
+    )
+    restart_days: int = Field(
+        365, ge=0, le=36500, description="days prices must repay a restart before it is ordered"
+    )
     credibility_threshold: float = Field(
         0.5, ge=0, le=1, description="share of countries in the bloc for members to invest"
     )

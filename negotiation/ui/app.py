@@ -875,7 +875,7 @@ def EventsView(snap: Snapshot):
     ev = snap.events_df
     if not everything.value:
         # everything but what comes every round: the supplier's moves and the stock they
-        # release (a convener's tabled package, closures and surprises stay)
+        # release (a convener's tabled package, closures, restarts and surprises stay)
         ev = ev[(ev["actor"] != snap.supplier) & (ev["kind"] != "stock_released")]
     solara.Checkbox(
         label="include the supplier's moves every round (and the stock they release)",
