@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -24,6 +25,23 @@ def test_run_prints_a_readable_summary():
     assert "Bloc at the end:" in r.output
     assert "rare_earths" in r.output and "world price" in r.output
     assert "Who moved and why:" in r.output and "joined the bloc" in r.output
+
+
+def test_run_tells_of_producers_closing_and_reopening():
+    """The summary's "who moved and why" has producers too: rivals the surge closes, and the
+    capacity they order back once prices have repaid a restart for a year."""
+    r = bloc("run", "supplier-floods", "--seed", "1")
+    assert r.exit_code == 0, r.output
+    moved = r.output.split("Who moved and why:")[1]
+    assert re.search(
+        r"round  13: rest-of-world producers closed [\d,]+ t a year of Natural graphite", moved
+    )
+    assert re.search(
+        r"round  31: rest-of-world producers ordered back [\d,]+ t a year of Natural graphite "
+        r"capacity it had closed, after prices repaid a restart for more than a year; it produces "
+        r"again in 730 days",
+        moved,
+    )
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])

@@ -581,6 +581,36 @@ def test_the_class_tutorial_runs_the_convener_counting_only_its_own_money():
     assert [s for _, s in NO_AIMS] == [0.0] * 3 and all(f"{k}=0" in command for k, _ in NO_AIMS)
 
 
+def test_the_class_tutorial_floods_crushes_and_recoups_for_a_while():
+    """docs/tutorials/first-class-session.md's flood section: its command, as written, tells of
+    the closures in round 13 and the restarts in round 31; the supplier's rare-earth share goes
+    from 79% to 96% and falls back below 90% from round 56; graphite stays at 1.7 times its
+    starting price or more until then and ends below it; with a dearer restart nothing reopens."""
+    text = (ROOT / "docs" / "tutorials" / "first-class-session.md").read_text()
+    (command,) = re.findall(r"^\.venv/bin/bloc (run supplier-floods .*)$", text, re.M)
+    result = bloc(*command.split())
+    assert result.exit_code == 0, result.output
+    for mineral in ("Rare earths", "Natural graphite"):
+        closed = rf"round  13: rest-of-world producers closed [\d,]+ t a year of {mineral}"
+        back = rf"round  31: rest-of-world producers ordered back [\d,]+ t a year of {mineral}"
+        assert re.search(closed, result.output) and re.search(back, result.output)
+    assert "--seed 1 --rounds 72" in command and "restart_margin=3" in text
+
+    def run(**changes):
+        m = BlocModel(load_scenario("supplier-floods", changes), rounds=72, rng=1).run()
+        r = m.rounds_df.set_index("round")
+        price = r["world_price_graphite"] / r.loc[0, "world_price_graphite"]
+        return m, r["supplier_share_rare_earths"], price
+
+    m, share, graphite = run()
+    assert round(share[0], 2) == 0.79 and round(share.loc[14:55].min(), 2) == 0.96
+    assert (graphite.loc[19:55] >= 1.7).all()
+    assert (share.loc[56:] < 0.9).all() and graphite.iloc[-1] < 1
+    dear, share, graphite = run(**{"investment.restart_margin": 3.0})
+    assert not (dear.events_df["kind"] == "restart").any()
+    assert round(share.iloc[-1], 2) == 0.96 and graphite.iloc[-1] > 1
+
+
 # -- us-japan-eu-30-day --------------------------------------------------------------------------
 
 THREE = {"us", "japan", "eu"}
@@ -732,6 +762,20 @@ def test_supplier_floods_things_to_try():
     adaptive = draws("supplier-floods", (("supplier.strategy", "adaptive"),))
     assert all((d.rounds["supplier_action"] == "export_controls").any() for d in adaptive)
     assert share(adaptive, lambda d: d.holds) >= MOST
+    # six years: where rivals reopened in round 31, the supplier's extra share falls back
+    names = {"rare_earths": "Rare earths", "graphite": "Natural graphite"}
+    halved = []
+    for d in draws("supplier-floods", (("time.rounds", 72),)):
+        col = d.rounds.set_index("round")
+        back = d.ev("restart")
+        for mineral, name in names.items():
+            if 31 not in set(back[back["text"].str.contains(name)]["round"]):
+                continue
+            gain = col[f"supplier_share_{mineral}"] - col.loc[0, f"supplier_share_{mineral}"]
+            assert 0.15 < gain[36] < 0.21  # "about 18 points in round 36"
+            assert gain[56] < gain[55] - 0.05  # "produces from round 56": 31 + the 24-round lag
+            halved.append(gain[72] < gain[36] / 2)
+    assert len(halved) >= 5 and frac(halved) >= MOST
 
 
 # -- export-controls -----------------------------------------------------------------------------
