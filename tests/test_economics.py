@@ -169,7 +169,8 @@ def test_a_flood_costs_the_supplier_while_it_lasts(floods):
 def test_a_flood_without_floors_leaves_the_supplier_a_lasting_larger_share(floods):
     """Rivals under their cash cost for over a year close (as Nickel West did in 2024); when the
     flood ends they are gone, the supplier's share stays higher and the price climbs above where
-    it started: flood, crush, then raise prices."""
+    it started: flood, crush, then raise prices (to the end of this three-year run: a restart
+    takes longer, see the test after the next)."""
     calm, flood = floods[False, False], floods[True, False]
     end = lambda m, col: float(m.rounds_df[col].iloc[-1])  # noqa: E731
     assert end(flood, "supplier_share_rare_earths") > end(calm, "supplier_share_rare_earths") + 0.1
