@@ -397,6 +397,7 @@ def capacity(
     restart_margin: float,
     repaid: np.ndarray,
     restart_rounds: float,
+    base_price: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
     """One round of capacity as the ODD's Submodel G says, in numpy over producers (the actors,
     then the fringe as the last row): (capacity, additions, losing streaks, closures, capacity
@@ -410,10 +411,11 @@ def capacity(
     actual = np.vstack([producer_price, world_price[None]])
     margin = np.clip((expected - costs) / costs, -1.0, 2.0)
     # closed capacity, written down as installed capacity retires, comes back whole when the
-    # expected margin has repaid a restart (`restart_margin` above the calibration's margin)
-    # for more than `restart_rounds` rounds in a row
-    shut = closed * max(1.0 - retirement * years, 0.0)
-    repays = ((expected - costs) / costs >= base_margin + restart_margin) & (shut > 0.0)
+    # expected margin has repaid a restart (`restart_margin` above the margin at the
+    # calibration's price) for more than `restart_rounds` rounds in a row
+    keep = max(1.0 - retirement * years, 0.0)
+    shut = closed * keep
+    repays = (expected >= base_price[None] + restart_margin * costs) & (shut > 0.0)
     paid = np.where(repays, repaid + 1.0, 0.0)
     back = paid > restart_rounds
     restarts = np.where(back, shut, 0.0)
@@ -428,7 +430,8 @@ def capacity(
     under[exempt if exempt < A else A] = False
     streak = np.where(under, losing + 1.0, 0.0)
     closing = streak > closure_rounds
-    closures = np.where(closing, excess * caps, 0.0)
+    # a producer closing nearly all it has closes at most what retirement leaves
+    closures = np.where(closing, np.minimum(excess, keep) * caps, 0.0)
     streak = np.where(closing, 0.0, streak)
-    new = np.maximum(caps * (1.0 - retirement * years) - closures + arrive, 0.0)
+    new = np.maximum(caps * keep - closures + arrive, 0.0)
     return new, additions, streak, closures, shut + closures, restarts, paid

@@ -166,7 +166,7 @@ def test_a_flood_costs_the_supplier_while_it_lasts(floods):
         assert (earned(flood) < earned(calm)).all()
 
 
-def test_a_flood_without_floors_leaves_the_supplier_a_lasting_larger_share(floods):
+def test_a_flood_without_floors_leaves_the_supplier_a_larger_share_after_it(floods):
     """Rivals under their cash cost for over a year close (as Nickel West did in 2024); when the
     flood ends they are gone, the supplier's share stays higher and the price climbs above where
     it started: flood, crush, then raise prices (to the end of this three-year run: a restart
@@ -217,8 +217,8 @@ def reopening():
 
 def test_rivals_a_flood_closed_come_back_once_prices_have_repaid_a_restart_for_a_year(reopening):
     """Reopening takes years and money. The rivals the flood closed keep their mines shut while
-    the price stays three times higher; once prices have repaid a restart for more than a year
-    they order them back, and the mines produce again only after the two-year investment lag.
+    the price stays more than twice as high; once prices have repaid a restart for more than a
+    year they order them back, and the mines produce again only after the two-year investment lag.
     The supplier's larger share lasts those three years, then falls back to about where it
     started; were a restart never repaid, it would keep the share."""
     pays, never = reopening["pays"], reopening["never"]
@@ -231,7 +231,15 @@ def test_rivals_a_flood_closed_come_back_once_prices_have_repaid_a_restart_for_a
     wait = sc.investment.restart_days / sc.time.round_days
     lag = round(sc.investment.lag_days / sc.time.round_days)
     back = int(restarted["round"].min())
-    assert back > 18 + wait  # a year after the flood ended (round 18), not before
+    # prices repay a restart from the round after the flood (18) and a year of them is 12.2
+    # rounds: the 13th such round orders the mines back, not before, not later
+    j = pays.minerals.index("rare_earths")
+    cost = max(pays.data.cost[pays.index["us"], j], pays.data.fringe_cost[j])  # the two rivals
+    hurdle = pays.base_price[j] + sc.investment.restart_margin * cost
+    assert (
+        pays.rounds_df.set_index("round")["world_price_rare_earths"].loc[19:back] > hurdle
+    ).all()
+    assert back == 18 + int(wait) + 1
     assert not (never.events_df["kind"] == "restart").any()
     share = lambda m: m.rounds_df.set_index("round")["supplier_share_rare_earths"]  # noqa: E731
     price = lambda m: m.rounds_df.set_index("round")["world_price_rare_earths"]  # noqa: E731
@@ -249,16 +257,21 @@ def test_rivals_a_flood_closed_come_back_once_prices_have_repaid_a_restart_for_a
     assert share(never).iloc[-1] > start + 0.15 and price(never).iloc[-1] > 1.5 * calibration
 
 
-def restart_round(price: float, repaid: float, margin: float = 0.2, days_in_row: float = 12.0):
-    """One producer (cost 100, 150 at the calibration: a margin of 0.5) with 1,000 t a year of
-    capacity closed, at `price`, after `repaid` rounds of prices that repay a restart:
-    (what it orders back, its count of such rounds after this one)."""
+def restart_round(
+    price: float, repaid: float, margin: float = 0.2, cost: float = 100.0, retirement: float = 0.0
+) -> tuple[float, float]:
+    """One producer (cost 100 and 150 at the calibration, a margin of 0.5, unless told) with
+    1,000 t a year of capacity closed, at `price`, after `repaid` rounds of prices that repay a
+    restart, when a restart waits for more than 12 rounds of them: (what it orders back, its
+    count of such rounds after this one)."""
     one = np.ones((1, 1))
+    base_margin = np.full((2, 1), min((150.0 - cost) / cost, 2.0))  # as the model clips it
     out = capacity_kernel(
-        one * 1e4, np.ones(1), one * price, np.full(1, price), one * 100.0, np.full(1, 100.0),
-        np.full(1, 0.5), np.zeros(1, dtype=np.bool_), False, 1 / 12, 1.0, 0.0,
-        np.full((2, 1), 0.5), np.zeros((2, 1)), np.zeros((2, 1)), 12.0, 1, np.zeros((2, 1)),
-        True, np.array([[1e3], [0.0]]), margin, np.full((2, 1), repaid), days_in_row,
+        one * 1e4, np.ones(1), one * price, np.full(1, price), one * cost, np.full(1, 100.0),
+        np.full(1, 0.5), np.zeros(1, dtype=np.bool_), False, 1 / 12, 1.0, retirement,
+        base_margin, np.zeros((2, 1)), np.zeros((2, 1)), 12.0, 1, np.zeros((2, 1)),
+        True, np.array([[1e3], [0.0]]), margin, np.full((2, 1), repaid), 12.0,
+        np.full(1, 150.0),
     )  # fmt: skip
     return float(out[5][0, 0]), float(out[6][0, 0])
 
@@ -276,6 +289,12 @@ def test_a_closed_mine_reopens_only_at_a_price_that_repays_its_restart():
     assert restart_round(171.0, 0.0) == (0.0, 1.0)  # a first round of such prices: it waits
     assert restart_round(171.0, 11.0) == (0.0, 12.0)  # a year of them: not more than a year
     assert restart_round(150.0, 11.0) == (0.0, 0.0)  # prices fall back: it starts again
+    # a mine far below the price (cost 40: a margin of 2.75 at the calibration) still needs the
+    # calibration's price plus the restart, 150 + 0.2 x 40 = 158
+    assert restart_round(157.0, 12.0, cost=40.0) == (0.0, 0.0)
+    assert restart_round(159.0, 12.0, cost=40.0) == (1e3, 0.0)
+    # shut, it is written down as installed capacity retires (12% a year: 1% a round)
+    assert restart_round(171.0, 12.0, retirement=0.12) == (pytest.approx(990.0), 0.0)
 
 
 def margins_after(strategy: str) -> dict[str, float]:

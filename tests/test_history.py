@@ -87,6 +87,8 @@ def test_nickel_surge_lowers_the_price_and_closes_outside_capacity():
     assert len(closures) and (closures["actor"] != m.supplier_id).all()
     assert df["outside_closures"].sum() == len(closures)
     assert df["supplier_share"].iloc[-1] > df["supplier_share"].iloc[0]
+    # the About text: closed capacity is not restarted within the episode
+    assert not (m.events_df["kind"] == "restart").any()
 
 
 def test_nickel_check_fails_without_the_surge(monkeypatch):

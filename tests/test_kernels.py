@@ -137,6 +137,7 @@ def capacity_case(draw):
         restart_margin=draw(f(0.0, 1.0)),
         repaid=np.floor(arr(0.0, 20.0, (A + 1, M))),
         restart_rounds=draw(f(0.0, 15.0)),
+        base_price=arr(0.5, 300.0, (M,)),
     )
 
 

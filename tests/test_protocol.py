@@ -114,6 +114,19 @@ def test_a_convener_changes_no_more_terms_than_it_gains_by():
     assert design(tie).instrument == "" and Terms(instrument="price_gap").changes() == 1
 
 
+def test_a_convener_indifferent_up_to_rounding_keeps_the_terms_in_force():
+    """Floors that bind nobody give the same bloc at every multiple: their values differ only by
+    rounding, and a convener tables the floors in force, not whichever rounding favoured; a
+    real difference, however small against the values, still counts."""
+    bloc = ("japan", "eu")
+    noise = {(Terms(0.8), bloc): 4.643936819940001e9, (Terms(1.0), bloc): 4.64393681994e9,
+             (Terms(1.25), bloc): 4.643936819940002e9}  # fmt: skip
+    assert design(noise).scale == 1.25  # exact comparison: the rounding picks
+    assert design(noise, tie=1e-9 * 5e9).scale == 1.0  # a billionth of the stake: a tie
+    real = {**noise, (Terms(0.8), bloc): 4.64393681994e9 + 10.0}  # $10 a year more
+    assert design(real, tie=1e-9 * 5e9).scale == 0.8
+
+
 # ----------------------------------------------------------------------------------------------
 # In the model
 

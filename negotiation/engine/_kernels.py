@@ -1013,7 +1013,7 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
 def capacity_kernel(capacity, fringe_capacity, producer_price, world_price, cost, fringe_cost,
                     spread, member, credible, years, rate, retirement, base_margin, base_idle,
                     losing, closure_rounds, exempt, arriving, lagged, closed,
-                    restart_margin, repaid, restart_rounds):  # fmt: skip
+                    restart_margin, repaid, restart_rounds, base_price):  # fmt: skip
     """One round of capacity: (capacity after retirement, closures and arrivals (A + 1, M), the
     fringe in the last row; additions started this round, restarts included; each producer's
     count of consecutive rounds under water; capacity closed this round; capacity closed and
@@ -1033,12 +1033,14 @@ def capacity_kernel(capacity, fringe_capacity, producer_price, world_price, cost
     price) stays above its calibrated idle share (`base_idle`) by more than 5 points for more
     than `closure_rounds` rounds closes that excess capacity (Nickel West, 2024): it produces
     nothing, and is kept (`closed`, care and maintenance), written down at `retirement` as
-    installed capacity is. Reopening takes years and money: a producer orders its closed
-    capacity back, all of it, when its expected margin has been `restart_margin` above its
-    margin at the calibration's prices (the restart must be repaid) for more than
-    `restart_rounds` rounds in a row (a spike does not reopen a mine), and it arrives with the
-    investment's lag, as additions do. `exempt` (the state-backed supplier, an assumption) never
-    closes; new entrants are not modelled."""
+    installed capacity is (a producer closing nearly all it has closes at most what retirement
+    leaves). Reopening takes years and money: a producer orders its closed capacity back, all of
+    it, when its expected margin has been `restart_margin` above its margin at the calibration's
+    prices (`base_price`, (M,): the expected price at least `base_price` + `restart_margin` x
+    its unit cost; the restart must be repaid) for more than `restart_rounds` rounds in a row (a
+    spike does not reopen a mine), and it arrives with the investment's lag, as additions do.
+    `exempt` (the state-backed supplier, an assumption) never closes; new entrants are not
+    modelled."""
     A, M = capacity.shape
     new = np.empty((A + 1, M))
     additions = np.empty((A + 1, M))
@@ -1058,8 +1060,9 @@ def capacity_kernel(capacity, fringe_capacity, producer_price, world_price, cost
                 c, cap = fringe_cost[m], fringe_capacity[m]
             margin = min(max((expected - c) / c, -1.0), 2.0)
             growth = max(1.0 + rate * (margin - base_margin[i, m]), 0.0)
-            shut = closed[i, m] * max(1.0 - retirement * years, 0.0)
-            if shut > 0.0 and (expected - c) / c >= base_margin[i, m] + restart_margin:
+            keep = max(1.0 - retirement * years, 0.0)
+            shut = closed[i, m] * keep
+            if shut > 0.0 and expected >= base_price[m] + restart_margin * c:
                 paid[i, m] = repaid[i, m] + 1.0
                 if paid[i, m] > restart_rounds:
                     restarts[i, m] = shut
@@ -1074,11 +1077,11 @@ def capacity_kernel(capacity, fringe_capacity, producer_price, world_price, cost
             if excess > 0.05 and i != exempt and cap > 0.0:
                 streak[i, m] = losing[i, m] + 1.0
                 if streak[i, m] > closure_rounds:
-                    closing = excess * cap
+                    closing = min(excess, keep) * cap
                     streak[i, m] = 0.0
             closures[i, m] = closing
             kept[i, m] = shut + closing
-            new[i, m] = max(cap * (1.0 - retirement * years) - closing + arrive, 0.0)
+            new[i, m] = max(cap * keep - closing + arrive, 0.0)
     return new, additions, streak, closures, kept, restarts, paid
 
 

@@ -409,6 +409,7 @@ class Evaluator:
                 inv.restart_margin,
                 repaid,
                 m.restart_rounds,
+                m.base_price,
             )
         )
 

@@ -427,6 +427,8 @@ class BlocModel(mesa.Model):
         # Each producer's margin and idle share of capacity at the calibration's prices: the
         # baseline investment answers (so that with no policy capacity holds still).
         p0 = self.baseline.world_price[0]
+        #: the calibration's world prices, (M,): closed capacity restarts above them (Submodel G)
+        self.base_price = np.ascontiguousarray(p0)
         costs = np.vstack([cost, self.data.fringe_cost[None]])
         self.base_margin = np.clip((p0[None] - costs) / costs, -1.0, 2.0)
         lo = costs * (1.0 - 0.5 * self.data.spread[None])
@@ -1686,7 +1688,8 @@ class BlocModel(mesa.Model):
             values[key], invited[key], expected[key] = (
                 incumbent.value, incumbent.invited, incumbent.expected
             )  # fmt: skip
-        return design(values, invited, expected), refused
+        # a tie to rounding: a billionth of its stake (a sum of large terms can net to ~0)
+        return design(values, invited, expected, 1e-9 * self.stake[proposer]), refused
 
     def _design_candidates(self, term: str, chosen: Terms) -> list[Terms]:
         """The terms a convener weighs for `term` ("instrument", "penalty" or "sharing") given

@@ -330,15 +330,15 @@ class Recorder:
             self.event(
                 r, actor[i], "closure",
                 f"{names[i]} closed {closed[i, j]:,.0f} t a year of {mineral[j]} capacity after "
-                f"{self._under_water} under its cash cost (kept shut: it can be restarted when "
-                "prices repay the restart)",
+                f"{self._under_water} under its cash cost (kept shut until prices repay a "
+                "restart)",
             )  # fmt: skip
         for i, j in zip(*(restarted > shown).nonzero()):
             self.event(
                 r, actor[i], "restart",
                 f"{names[i]} ordered back {restarted[i, j]:,.0f} t a year of {mineral[j]} "
-                f"capacity it had closed, after prices repaid a restart for {self._repaid}; it "
-                f"produces again {self._lag_text}",
+                f"capacity closed earlier, after prices repaid a restart for {self._repaid}; "
+                f"it produces again {self._lag_text}",
             )  # fmt: skip
 
     # ------------------------------------------------------------------------------------------

@@ -153,6 +153,7 @@ def design(
     values: Mapping[tuple[Terms | float, tuple[str, ...]], float],
     invited: Mapping[tuple[Terms | float, tuple[str, ...]], tuple[str, ...]] | None = None,
     expected: Mapping[tuple[Terms | float, tuple[str, ...]], tuple[str, ...]] | None = None,
+    tie: float = 0.0,
 ) -> Design:
     """The package a convener tables among those it weighed.
 
@@ -167,15 +168,17 @@ def design(
         Whom each package invites (default: the key's second part).
     expected
         Whom the convener expects to accept each package (default: all invited).
+    tie
+        Values within `tie` (USD/yr) of the best are a tie (the model passes a billionth of the
+        convener's stake): floors that bind nobody give the same bloc, and their values differ
+        only by rounding, which must not pick the terms.
 
     Returns
     -------
     Design
         The most valuable package; on a tie the one that changes fewest terms (the terms in
         force first), then more invitees (a bigger bloc at no cost to it), then the first
-        listed (the model lists the multiples from the smallest). Values within a billionth of
-        the largest value's size of the best are a tie: floors that bind nobody give the same
-        bloc, and their values differ only by rounding, which must not pick the terms.
+        listed (the model lists the multiples from the smallest).
     """
     if not values:
         raise ValueError("a convener needs at least one package to table")
@@ -186,7 +189,6 @@ def design(
         return k[0] if isinstance(k[0], Terms) else Terms(float(k[0]))
 
     best = max(values.values())
-    tie = 1e-9 * max(abs(v) for v in values.values())
     near = [k for k in values if values[k] >= best - tie]
     key = max(near, key=lambda k: (-terms(k).changes(), len(invited[k])))
     t = terms(key)
