@@ -804,3 +804,54 @@ def test_an_outsider_the_convener_left_out_learns_when_it_may_be_asked_again():
                                                       "start_round": 2}]  # fmt: skip
     m = BlocModel(Scenario.model_validate(d), rng=0).run(1)
     assert m.invitations(2)["japan"][2] == "us"
+
+
+def two_conveners(eu_designs: list[str]) -> Scenario:
+    """The calm ministerial world without foresight, the EU a member from the start, the United
+    States designing the floors at the US-Japan-EU table, and an EU-Singapore table from round 1
+    where the EU designs `eu_designs`; a convener's word carries its terms."""
+    d = calm("ministerial-2026", **{"foresight.horizon_days": 0, "agenda.agreement": "convener"})
+    d["policy"]["initial_members"] = ["us", "eu"]
+    tracks = [dict(t) for t in d["agenda"]["tracks"]]
+    tracks[0]["designs"] = ["floors"]
+    eu_table = {"name": "EU-Singapore", "parties": ["eu", "singapore"], "convener": "eu"}
+    d["agenda"]["tracks"] = [*tracks, {**eu_table, "start_round": 1, "designs": eu_designs}]
+    return Scenario.model_validate(d)
+
+
+def test_two_conveners_design_in_the_same_round_one_after_the_other():
+    """Where tables with different conveners design in the same round, each designs: the United
+    States first (the agenda's order), then the EU on the terms the United States tabled. The
+    United States tables every floor 20% lower at its table; the EU, designing next, tables
+    those 25% higher at its own: back where they were. Checked by brute force: the EU's package
+    is worth as much to it as the best of every multiple of the floors the United States left,
+    with Singapore invited where the EU expects it to accept."""
+    m = BlocModel(two_conveners(["floors", "invitees"]), rng=0)
+    # the world the EU designs in: the United States' design alone
+    alone = BlocModel(two_conveners([]), rng=0)
+    opening = alone.floors.copy()
+    us_scale = alone.prepare_round().design.scale
+    members, eu = alone.members, alone.index["eu"]
+    best = -math.inf
+    for s in SCALES:
+        ev = alone.evaluate([(members | {"singapore"}, s, alone.last_move),
+                             (members, s, alone.last_move)], 1)  # fmt: skip
+        i = alone.index["singapore"]
+        joins = ((ev.comp[0, i] - ev.comp[1, i]) * alone.weights[i]).sum() >= 0
+        best = max(best, float(ev.util[1, eu]), float(ev.util[0, eu]) if joins else -math.inf)
+    # against the bloc as it stands on the floors the United States left
+    now = float(alone.evaluate([(members, 1.0, alone.last_move)], 1).util[0, eu])
+    d = m.prepare_round().design
+    assert d.value == pytest.approx(best, rel=1e-9)
+    assert (us_scale, d.scale) == (0.8, 1.25)
+    np.testing.assert_allclose(m.floors, opening * us_scale * d.scale)
+    m.step()
+    tabled = m.events_df.query("kind == 'tabled' and round == 1")
+    assert tabled["actor"].tolist() == ["us", "eu"]
+    us_text, eu_text = tabled["text"]
+    assert us_text.startswith("United States tabled every floor 20% lower at the US-Japan-EU table")
+    assert eu_text.startswith(
+        "European Union tabled every floor 25% higher at the EU-Singapore table, expecting "
+        f"nobody to accept: the bloc it expects is worth {money(d.value - now)} a year to it "
+        "against the bloc as it stands"
+    )

@@ -1470,18 +1470,27 @@ class BlocModel(mesa.Model):
         every sixth round), nor sponsored by it under open accession until it designs again.
         It designs once for all the tables it tables that design this round, and weighs only
         the invitees the design decides (not a country with nothing at stake, nor one asked at
-        a table it does not design for: those stay invited)."""
+        a table it does not design for: those stay invited). Where tables with different
+        conveners design in the same round, each convener designs in turn, in the agenda's
+        order, on the terms the one before tabled (the round's packages cleared again on them);
+        a country at tables of both is decided by the first."""
         r = prep.round
         tables = [t for t in self.active_tracks(r) if self._design_round(t, r) and t.designs]
-        if not tables or not prep.order:
-            return
-        t = tables[0]
-        proposer = self._track_proposer(t, r)
-        if not proposer or self._is_human(proposer):
-            return
-        # The tables it designs for this round: its list of whom to invite holds there (and
-        # where it sponsors an accession).
-        mine = [u for u in tables if self._track_proposer(u, r) == proposer]
+        changed = False
+        for proposer in dict.fromkeys(self._track_proposer(t, r) for t in tables):
+            if not proposer or self._is_human(proposer) or not prep.order:
+                continue
+            if changed:  # the next convener designs on the terms now in force
+                self._design_reclear(prep)
+            # The tables it designs for this round: its list of whom to invite holds there
+            # (and where it sponsors an accession).
+            mine = [t for t in tables if self._track_proposer(t, r) == proposer]
+            changed = self._design_for(prep, proposer, mine)
+
+    def _design_for(self, prep: Prepared, proposer: str, mine: list) -> bool:
+        """`_design_table` for one convener and the tables it designs for this round (the
+        first one's `designs`); whether it changed the terms in force."""
+        r, t = prep.round, mine[0]
         sitting = self.active_tracks(r)
 
         def decides(a: str) -> bool:
@@ -1627,6 +1636,7 @@ class BlocModel(mesa.Model):
             text += f"; it did not invite {_names(refusing)}, whom it expects to refuse"
         if r == t.start_round or d.terms.changes() or left_out:
             self.recorder.event(r, proposer, "tabled", text)
+        return bool(d.terms.changes())
 
     def _design_step(
         self,
