@@ -252,7 +252,7 @@ def test_rivals_a_flood_closed_come_back_once_prices_have_repaid_a_restart_for_a
     assert (price(pays).loc[20 : arrive - 1] > 2 * calibration).all()
     # once they do, its share and the price fall back near where they started
     assert (share(pays).loc[arrive:] < start + 0.05).all()
-    assert abs(price(pays).iloc[-1] / calibration - 1) < 0.1
+    assert 0.9 < price(pays).iloc[-1] / calibration < 1  # a little below it: restarts overshoot
     # a restart never repaid leaves the supplier its larger share and a higher price
     assert share(never).iloc[-1] > start + 0.15 and price(never).iloc[-1] > 1.5 * calibration
 
