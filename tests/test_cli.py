@@ -39,7 +39,7 @@ def test_run_tells_of_producers_closing_and_reopening():
     assert re.search(
         r"round  31: rest-of-world producers ordered back [\d,]+ t a year of Natural graphite "
         r"capacity closed earlier, after prices repaid a restart for more than a year; it "
-        r"produces again in 730 days",
+        r"produces again after the investment lag \(730 days\)",
         moved,
     )
 

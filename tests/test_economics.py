@@ -253,6 +253,12 @@ def test_rivals_a_flood_closed_come_back_once_prices_have_repaid_a_restart_for_a
     # once they do, its share and the price fall back near where they started
     assert (share(pays).loc[arrive:] < start + 0.05).all()
     assert 0.9 < price(pays).iloc[-1] / calibration < 1  # a little below it: restarts overshoot
+    # the world pays more after the flood than during it, until the restarted mines produce
+    # (against the world with no policy, where they stayed open)
+    money = pays.rounds_df.set_index("round")["world_money"]
+    during, after, back_again = money.loc[2:18], money.loc[20 : arrive - 1], money.loc[arrive:]
+    assert (during < 0).all() and after.mean() < 2 * during.mean()
+    assert abs(back_again.mean()) < 0.1 * abs(after.mean())
     # a restart never repaid leaves the supplier its larger share and a higher price
     assert share(never).iloc[-1] > start + 0.15 and price(never).iloc[-1] > 1.5 * calibration
 

@@ -855,3 +855,37 @@ def test_two_conveners_design_in_the_same_round_one_after_the_other():
         f"nobody to accept: the bloc it expects is worth {money(d.value - now)} a year to it "
         "against the bloc as it stands"
     )
+
+
+def us_and_eu_tables(us_weight: float) -> Scenario:
+    """The calm ministerial world without foresight, the EU a member from the start, the United
+    States choosing whom to invite at the US-Japan-EU table (weighing its partners' gains at
+    `us_weight`), and an EU-Japan table from round 1 where the EU, counting its own money alone,
+    chooses whom to invite too."""
+    d = calm("ministerial-2026", **{"foresight.horizon_days": 0})
+    d["policy"]["initial_members"] = ["us", "eu"]
+    tracks = [dict(t) for t in d["agenda"]["tracks"]]
+    tracks[0]["designs"], tracks[0]["partner_weight"] = ["invitees"], us_weight
+    eu_table = {"name": "EU-Japan", "parties": ["eu", "japan"], "convener": "eu"}
+    d["agenda"]["tracks"] = [*tracks, {**eu_table, "start_round": 1, "designs": ["invitees"]}]
+    return Scenario.model_validate(d)
+
+
+def test_a_country_at_two_conveners_tables_is_the_first_conveners_to_decide():
+    """Japan sits at the US-Japan-EU table and at the EU-Japan table, both designing in round 1.
+    The United States, first in the agenda, decides whether it is asked: weighing its partners'
+    gains fully it invites Japan, and the EU, designing next, cannot leave Japan out (it is not
+    the EU's to weigh); counting its own money alone it leaves Japan out, and it does not then
+    sponsor Japan's accession the next round (another member may)."""
+    m = BlocModel(us_and_eu_tables(1.0), rng=0)
+    prep = m.prepare_round()
+    assert "japan" in prep.order  # asked in round 1
+    m.step()
+    us_text, eu_text = m.events_df.query("kind == 'tabled' and round == 1")["text"]
+    assert "expecting Japan to accept" in us_text and "invite Japan" not in eu_text
+    m = BlocModel(us_and_eu_tables(0.0), rng=0)
+    assert "japan" not in m.prepare_round().order
+    m.step()
+    assert "japan" not in m.members
+    asked = m.invitations(2)
+    assert "japan" in asked and asked["japan"][2] not in ("us", "")

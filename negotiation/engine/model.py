@@ -297,10 +297,10 @@ class BlocModel(mesa.Model):
         self.last_table: Table | None = None
         #: A designing convener's lists of whom it invites (`_design_table`): at each table it
         #: designed for, {table: (it, whom)}, until the table designs again; and as a sponsor
-        #: under open accession, (it, whom), from its latest design. None or absent: every party
-        #: is invited
+        #: under open accession, {it: whom}, from its latest design, until it designs again.
+        #: Absent: every party is invited
         self._invitation_lists: dict[str, tuple[str, frozenset[str]]] = {}
-        self._sponsor_list: tuple[str, frozenset[str]] | None = None
+        self._sponsor_lists: dict[str, frozenset[str]] = {}
         self._short_names = {m: sc.minerals[m].name.split(" (")[0] for m in self.minerals}
         self._forced = False
         #: Called with (model, round, supplier move) as each round is recorded, before the
@@ -751,14 +751,14 @@ class BlocModel(mesa.Model):
         ag = self.country_agents[actor]
         out: dict[str, Any] = {"next": None, "why": "", "left": ag.left_round,
                                "patience": ag.patience, "convener": "", "table": ""}  # fmt: skip
-        lists, sponsor = dict(self._invitation_lists), self._sponsor_list
+        lists, sponsor = dict(self._invitation_lists), dict(self._sponsor_lists)
         members = self.members
         for q in range(r, self.rounds + 1):
             again = [t for t in self.active_tracks(q) if self._design_round(t, q) and t.designs]
             if q > r and again:  # the convener weighs every party again there
                 for t in again:
                     lists.pop(t.name, None)
-                sponsor = None
+                    sponsor.pop(self._track_proposer(t, q), None)
             if self._cooling_off(actor, q):
                 out["why"] = out["why"] or "cooling"
                 continue
@@ -776,12 +776,13 @@ class BlocModel(mesa.Model):
             if self.config.agenda.open_accession:
                 askers += [(b, None) for b in members] or [("", None)]
             blocking = [
-                chosen[0]
+                p
                 for p, table in askers
-                if (chosen := sponsor if table is None else lists.get(table)) is not None
+                if (chosen := (p, sponsor[p]) if table is None and p in sponsor
+                    else lists.get(table) if table is not None else None) is not None
                 and chosen[0] == p
                 and actor not in chosen[1]
-            ]
+            ]  # fmt: skip
             if askers and len(blocking) == len(askers):
                 if not out["why"]:
                     out["why"], out["convener"] = "list", blocking[0]
@@ -1018,8 +1019,7 @@ class BlocModel(mesa.Model):
         again = [t for t in self.active_tracks(r) if self._design_round(t, r) and t.designs]
         for t in again:  # the convener weighs every party again there
             self._invitation_lists.pop(t.name, None)
-        if again:
-            self._sponsor_list = None
+            self._sponsor_lists.pop(self._track_proposer(t, r), None)
         invites = self.invitations(r)
         # Who answers first matters when a counter is adopted: the order is drawn afresh each
         # round, a key per country in the table's order, so that one more country at the end
@@ -1190,7 +1190,9 @@ class BlocModel(mesa.Model):
         """Whether a convener who chose whom to invite (`_design_table`) has `actor` on its list
         at `table` (None: as a sponsor under open accession). True for every other proposer,
         and at the tables it did not design for."""
-        chosen = self._sponsor_list if table is None else self._invitation_lists.get(table)
+        if table is None:
+            return actor in self._sponsor_lists.get(proposer, (actor,))
+        chosen = self._invitation_lists.get(table)
         return chosen is None or chosen[0] != proposer or actor in chosen[1]
 
     def _cooling_off(self, actor: str, r: int) -> bool:
@@ -1477,6 +1479,7 @@ class BlocModel(mesa.Model):
         r = prep.round
         tables = [t for t in self.active_tracks(r) if self._design_round(t, r) and t.designs]
         changed = False
+        decided: set[str] = set()  # the invitees an earlier convener decided this round
         for proposer in dict.fromkeys(self._track_proposer(t, r) for t in tables):
             if not proposer or self._is_human(proposer) or not prep.order:
                 continue
@@ -1485,17 +1488,20 @@ class BlocModel(mesa.Model):
             # The tables it designs for this round: its list of whom to invite holds there
             # (and where it sponsors an accession).
             mine = [t for t in tables if self._track_proposer(t, r) == proposer]
-            changed = self._design_for(prep, proposer, mine)
+            changed = self._design_for(prep, proposer, mine, decided)
 
-    def _design_for(self, prep: Prepared, proposer: str, mine: list) -> bool:
+    def _design_for(self, prep: Prepared, proposer: str, mine: list, decided: set[str]) -> bool:
         """`_design_table` for one convener and the tables it designs for this round (the
-        first one's `designs`); whether it changed the terms in force."""
+        first one's `designs`), leaving alone the invitees in `decided` (an earlier convener's
+        this round) and adding its own; whether it changed the terms in force."""
         r, t = prep.round, mine[0]
         sitting = self.active_tracks(r)
 
         def decides(a: str) -> bool:
             """Whether the design decides a's invitation: a party at a table it designs for, or
-            an outsider at no table that it would sponsor."""
+            an outsider at no table that it would sponsor, unless an earlier convener did."""
+            if a in decided:
+                return False
             if any(a in u.parties for u in mine):
                 return True
             return prep.invites[a][2] == proposer and not any(a in u.parties for u in sitting)
@@ -1506,6 +1512,7 @@ class BlocModel(mesa.Model):
         idle = [a for a in prep.order if self.stake[a] <= 1.0 or not decides(a)]
         everyone = prep.order
         prep.order = [a for a in everyone if a not in idle]  # it may design the terms alone
+        decided.update(prep.order)
         p, ev = self.index[proposer], prep.ev
         # Its aims: its own utility and, at each table's partner_weight, the other parties' at
         # every table it designs for this round (whom it invites holds at all of them); never
@@ -1588,7 +1595,7 @@ class BlocModel(mesa.Model):
         if choose:
             chosen = (proposer, frozenset(d.invited) | frozenset(idle))
             self._invitation_lists.update({u.name: chosen for u in mine})
-            self._sponsor_list = chosen
+            self._sponsor_lists[proposer] = chosen[1]
         left_out = [a for a in prep.order if a not in d.invited]
         for a in left_out:
             del prep.invites[a]

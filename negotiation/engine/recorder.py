@@ -103,7 +103,7 @@ class Recorder:
         self._repaid = _days(inv.restart_days)
         lagged = round(inv.lag_days / model.config.time.round_days) > 0
         self._lag_text = (
-            f"in {inv.lag_days} days (the investment lag)" if lagged else "at once (no lag)"
+            f"after the investment lag ({inv.lag_days} days)" if lagged else "at once (no lag)"
         )
         self._no_members = np.zeros(len(model.actor_ids), dtype=np.bool_)
         self._columns: list[str] = []  # the per-mineral column names of a round's row
