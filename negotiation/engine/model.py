@@ -161,6 +161,7 @@ class Prepared:
     slot: dict[str, int] = field(default_factory=dict)
     #: the multiple of the floors in force the convener tabled (they are in force from now)
     scale: float = 1.0
+    #: the convener's design this round (where several designed, the last one's)
     design: Design | None = None
     counters: dict[str, tuple[CounterOption, ...]] = field(default_factory=dict)
     counter_tables: dict[str, tuple] = field(default_factory=dict)
@@ -1478,22 +1479,23 @@ class BlocModel(mesa.Model):
         a country at tables of both is decided by the first."""
         r = prep.round
         tables = [t for t in self.active_tracks(r) if self._design_round(t, r) and t.designs]
-        changed = False
         decided: set[str] = set()  # the invitees an earlier convener decided this round
         for proposer in dict.fromkeys(self._track_proposer(t, r) for t in tables):
             if not proposer or self._is_human(proposer) or not prep.order:
                 continue
-            if changed:  # the next convener designs on the terms now in force
+            if prep.scale != 1.0:  # new floors, not yet cleared: the next designs on them
                 self._design_reclear(prep)
             # The tables it designs for this round: its list of whom to invite holds there
             # (and where it sponsors an accession).
             mine = [t for t in tables if self._track_proposer(t, r) == proposer]
-            changed = self._design_for(prep, proposer, mine, decided)
+            self._design_for(prep, proposer, mine, decided)
 
-    def _design_for(self, prep: Prepared, proposer: str, mine: list, decided: set[str]) -> bool:
+    def _design_for(self, prep: Prepared, proposer: str, mine: list, decided: set[str]) -> None:
         """`_design_table` for one convener and the tables it designs for this round (the
         first one's `designs`), leaving alone the invitees in `decided` (an earlier convener's
-        this round) and adding its own; whether it changed the terms in force."""
+        this round) and adding its own. A new instrument, penalty or key clears the round's
+        packages again at once; new floors alone are `prep.scale` until another convener
+        designs."""
         r, t = prep.round, mine[0]
         sitting = self.active_tracks(r)
 
@@ -1643,7 +1645,6 @@ class BlocModel(mesa.Model):
             text += f"; it did not invite {_names(refusing)}, whom it expects to refuse"
         if r == t.start_round or d.terms.changes() or left_out:
             self.recorder.event(r, proposer, "tabled", text)
-        return bool(d.terms.changes())
 
     def _design_step(
         self,
