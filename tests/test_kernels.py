@@ -156,6 +156,22 @@ def test_the_compiled_capacity_round_equals_the_numpy_oracle(case):
         close(name, g, w)
 
 
+@settings(max_examples=100, deadline=None)
+@given(capacity_case())
+def test_capacity_adds_up_through_closures_and_restarts(case):
+    """No capacity appears or vanishes but by retirement and arrivals: what is installed after
+    the round, what is kept shut and what was ordered back is what was installed and shut
+    before, both written down by the round's retirement, plus what arrived (a producer closing
+    nearly all it has closes at most what retirement leaves, so nothing is clipped)."""
+    new, additions, _, closures, kept, restarts, _ = capacity_kernel(*case.values())
+    keep = max(1.0 - case["retirement"] * case["years"], 0.0)
+    before = np.vstack([case["cap"], case["fringe_cap"][None]]) + case["closed"]
+    arrived = case["arriving"] if case["lagged"] else additions
+    np.testing.assert_allclose(new + kept + restarts, before * keep + arrived, rtol=1e-12,
+                               atol=1e-6)  # fmt: skip
+    assert (new >= 0).all() and (kept >= 0).all() and (closures >= 0).all()
+
+
 def test_capacity_after_the_pipeline_is_the_numpy_fold_bit_for_bit():
     """`future_capacity_kernel` keeps what is installed at `keep` and adds each round's arrivals
     in their order: the same multiplications and additions as the numpy loop it replaced."""
