@@ -651,6 +651,43 @@ def test_the_price_chart_has_a_line_per_series_and_mineral_the_floor_and_the_lev
     assert "$100k" in text  # money ticks
 
 
+def test_the_supply_chart_marks_where_capacity_closed_and_was_ordered_back():
+    """supplier-floods, seed 1, 36 rounds: in the rare-earth and graphite panels a mark where
+    rivals closed capacity (round 13) and where they ordered it back (round 31), each with the
+    narrative's line as its tooltip, and both in the legend; the downloads draw them too. A run
+    with neither shows no mark and no legend entry for them."""
+    s = Session("supplier-floods", seed=1)
+    snap = s.snapshot()
+    for _ in range(36):
+        snap = s.step()
+    root = _svg(chart_svg("supply", snap, snap.minerals))
+    marks = {}
+    for panel in _panels(root):
+        for g in panel.iter(f"{NS}g"):
+            if g.get("class") == "capacity-mark":
+                tip = g.find(f"{NS}title").text
+                marks.setdefault(panel.get("data-title"), []).append(
+                    (g.get("data-kind"), int(g.get("data-round")), tip)
+                )
+    for title in ("Rare earths", "Natural graphite"):
+        assert [(k, r) for k, r, _ in marks[title]] == [("closure", 13), ("restart", 31)]
+        closed, back = (tip for _, _, tip in marks[title])
+        assert closed.startswith("round 13: rest-of-world producers closed") and title in closed
+        assert back.startswith("round 31: rest-of-world producers ordered back")
+    assert [(k, r) for k, r, _ in marks["Nickel"]] == [("closure", 28)]
+    assert "Lithium" not in marks
+    legend = [
+        el.get("data-label") for el in root.iter(f"{NS}g") if el.get("class") == "legend-item"
+    ]
+    assert legend[-2:] == ["capacity closed", "closed capacity ordered back"]
+    png = chart_image("supply", snap, snap.minerals)
+    assert png.startswith(b"\x89PNG")
+    _, calm = _snap_after(3)
+    root = _svg(chart_svg("supply", calm, calm.minerals))
+    assert not [g for g in root.iter(f"{NS}g") if g.get("class") == "capacity-mark"]
+    assert "capacity closed" not in _text(root)
+
+
 def test_the_supply_and_money_charts():
     _, snap = _snap_after(3, supplier_strategy="flood", aggressiveness=1.0)
     root = _svg(chart_svg("supply", snap, snap.minerals))

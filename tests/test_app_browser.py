@@ -635,6 +635,35 @@ def test_recipe_a_tariff_wall_mid_run_breaks_a_bloc_that_holds(app, screenshot_d
     app.screenshot(path=screenshot_dir / "app-recipe-break.png")
 
 
+def test_the_supply_chart_shows_a_flood_closing_rivals_and_their_return(app, screenshot_dir):
+    """The tutorial's flood (supplier-floods, seed 1) in the page: on the Supply tab the
+    rare-earth panel marks the round rivals closed capacity (13) and the round they ordered it
+    back (31), the narrative's line on hover, and the legend names both marks."""
+    choose(app, "structural-scenario", "supplier-floods")
+    type_into(app, "structural-seed", "1")
+    wait_field(app, "structural-seed", "1")
+    type_into(app, "structural-rounds", "31")
+    wait_field(app, "structural-rounds", "31")
+    reset(app)
+    app.wait_for_function("() => document.querySelector('.bloc-round').innerText.includes('31')")
+    play_to_end(app)
+    open_tab(app, "Supply")
+    chart = app.locator("svg.chart-supply")
+    chart.wait_for()
+    app.wait_for_function(
+        "() => document.querySelector('svg.chart-supply')?.dataset.round === '31'"
+    )
+    panel = chart.locator("g.panel[data-title='Rare earths']")
+    closed = panel.locator("g.capacity-mark[data-kind=closure][data-round='13']")
+    back = panel.locator("g.capacity-mark[data-kind=restart][data-round='31']")
+    assert closed.count() == 1 and back.count() == 1
+    assert "rest-of-world producers closed" in closed.locator("title").text_content()
+    assert "ordered back" in back.locator("title").text_content()
+    legend = [g.get_attribute("data-label") for g in chart.locator("g.legend-item").all()]
+    assert "capacity closed" in legend and "closed capacity ordered back" in legend
+    app.screenshot(path=screenshot_dir / "app-supply-capacity-marks.png")
+
+
 # ----------------------------------------------------------------------------------------------
 
 

@@ -145,12 +145,32 @@ class Key:
 
     label: str
     colour: str
-    style: str = "-"  # a key of DASHES, or LEVER for the marks of the rounds levers changed
+    style: str = "-"  # a key of DASHES, LEVER for the marks of the rounds levers changed, or
+    # MARK for a marker alone (the capacity marks)
     marker: str = ""  # a key of MARKERS
     fill: Fill | None = None  # a swatch of bars or cells rather than a line
 
 
 LEVER = "lever"
+MARK = "mark"
+
+
+@dataclass(frozen=True)
+class Mark:
+    """An event drawn on a panel at its round (a thin dotted line in its colour, its marker at
+    the top of the axis): its kind (a key of CAPACITY_MARKS) and the narrative's line (the
+    tooltip)."""
+
+    round: int
+    kind: str
+    text: str
+
+
+#: The capacity events the supply chart marks in each mineral's panel: (legend, colour, marker).
+CAPACITY_MARKS = {
+    "closure": ("capacity closed", VERMILLION, "down"),
+    "restart": ("closed capacity ordered back", GREEN, "triangle"),
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -175,6 +195,7 @@ class LinePanel:
     unit: str  # "money" (USD), "percent" (0-100) or "bn" (plain numbers): see tick_label
     lines: tuple[Line, ...]
     ticks: tuple[float, ...]
+    marks: tuple[Mark, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -274,6 +295,7 @@ class Panel:
     title: str
     series: tuple[Series, ...]
     unit: str = "money"  # "money" (USD axis labels), "percent" (0-100), "bn" (plain numbers)
+    marks: tuple[Mark, ...] = ()
 
 
 def price_panels(snap: Snapshot, minerals: Sequence[str]) -> list[Panel]:
@@ -291,6 +313,9 @@ def price_panels(snap: Snapshot, minerals: Sequence[str]) -> list[Panel]:
 
 
 def supply_panels(snap: Snapshot, minerals: Sequence[str]) -> list[Panel]:
+    """Each mineral's bloc and supplier shares of world supply, with the rounds where a
+    producer closed capacity in it or ordered closed capacity back (`capacity_marks`): why the
+    supplier's share jumps after a flood, and falls back years later."""
     return [
         Panel(
             snap.mineral_names[m].split(" (")[0],
@@ -301,9 +326,21 @@ def supply_panels(snap: Snapshot, minerals: Sequence[str]) -> list[Panel]:
                 ),
             ),
             unit="percent",
+            marks=capacity_marks(snap, m),
         )
         for m in minerals
     ]
+
+
+def capacity_marks(snap: Snapshot, mineral: str) -> tuple[Mark, ...]:
+    """The closures and restarts of `mineral`'s capacity so far, from the narrative (its lines
+    name the mineral: "... t a year of Rare earths (NdPr oxide) capacity ...")."""
+    ev = snap.events_df
+    if ev.empty:
+        return ()
+    named = f" of {snap.mineral_names[mineral]} capacity"
+    rows = ev[ev["kind"].isin(list(CAPACITY_MARKS)) & ev["text"].str.contains(named, regex=False)]
+    return tuple(Mark(int(r), k, t) for r, k, t in zip(rows["round"], rows["kind"], rows["text"]))
 
 
 def stockpile_used(snap: Snapshot) -> bool:
@@ -440,7 +477,11 @@ def line_spec(
             ticks = nice_ticks(min(0.0, float(finite.min())), max(0.0, float(finite.max()) * 1.02))
         else:
             ticks = nice_ticks(0.0, 1.0)
-        out.append(LinePanel(p.title, p.unit, tuple(drawn), tuple(ticks)))
+        out.append(LinePanel(p.title, p.unit, tuple(drawn), tuple(ticks), p.marks))
+    marked = {mark.kind for p in panels for mark in p.marks}
+    for event, (label, colour, shape) in CAPACITY_MARKS.items():
+        if event in marked:
+            legend.append(Key(label, colour, MARK, shape))
     if snap.lever_rounds:
         legend.append(Key("levers changed", DARK, LEVER))
     if shown is not None:

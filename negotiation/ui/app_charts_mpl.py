@@ -21,8 +21,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from negotiation.ui.app_charts import (
+    CAPACITY_MARKS,
     DARK,
     LEVER,
+    MARK,
     MARKERS,
     SKY,
     BarChartSpec,
@@ -101,6 +103,8 @@ def handle(k: Key) -> Any:
         return patch(k.fill)
     if k.style == LEVER:
         return Line2D([], [], **LEVER_STYLE)
+    if k.style == MARK:  # a marker alone: the capacity marks
+        return Line2D([], [], color=k.colour, linestyle="none", **marker_style(k.marker, k.colour))
     return Line2D([], [], color=k.colour, linestyle=k.style, **marker_style(k.marker, k.colour))
 
 
@@ -188,6 +192,11 @@ def line_chart_figure(spec: LineChartSpec) -> Figure:
             )
         if spec.shown is not None:
             ax.axvspan(spec.shown - 0.15, spec.shown + 0.15, color=SKY, alpha=0.45, lw=0)
+        for mark in p.marks:  # a dotted line, the marker on top
+            _, colour, shape = CAPACITY_MARKS[mark.kind]
+            ax.axvline(mark.round, color=colour, linestyle=(0, (1, 2)), linewidth=1.2)
+            ax.plot([mark.round], [1.0], transform=ax.get_xaxis_transform(), color=colour,
+                    linestyle="none", clip_on=False, **marker_style(shape, colour))  # fmt: skip
         if p.empty:
             ax.text(0.5, 0.5, "nothing to draw yet", transform=ax.transAxes, ha="center")
     fig.suptitle(

@@ -18,12 +18,14 @@ import numpy as np
 
 from negotiation.ui.app_charts import (
     BLUE,
+    CAPACITY_MARKS,
     DARK,
     DASHES,
     GREEN,
     GREY,
     LEVER,
     LIGHT,
+    MARK,
     ORANGE,
     SKY,
     STATUS_COLOURS,
@@ -145,6 +147,12 @@ def legend_svg(items: Sequence[Key], right: float, y: float) -> list[str]:
                 f'<rect x="{x:.0f}" y="{y - 12:.0f}" width="16" height="14" '
                 f'fill="{fill_svg(k.fill)}" stroke="{DARK}" stroke-width="0.5"/><text '
                 f'x="{x + 22:.0f}" y="{y:.0f}" font-size="14" fill="{DARK}">'
+                f"{escape(k.label)}</text></g>"
+            )
+        elif k.style == MARK:  # a marker alone: the capacity marks
+            parts.append(
+                marker_svg(k.marker, x + 13, y - 5, k.colour, 6.0)
+                + f'<text x="{x + 32:.0f}" y="{y:.0f}" font-size="14" fill="{DARK}">'
                 f"{escape(k.label)}</text></g>"
             )
         else:
@@ -272,6 +280,16 @@ def panel_svg(
                 f'<circle class="last-point" cx="{px(rounds[i]):.1f}" cy="{py(y[i]):.1f}" r="4" '
                 f'fill="{s.colour}"/>'
             )
+    for mark in p.marks:  # a dotted line, the marker on top, the narrative's line as tooltip
+        _, colour, shape = CAPACITY_MARKS[mark.kind]
+        x = px(mark.round)
+        parts.append(
+            f'<g class="capacity-mark" data-kind="{mark.kind}" data-round="{mark.round}">'
+            f'<line x1="{x:.1f}" y1="{top + 8:.1f}" x2="{x:.1f}" y2="{bottom:.1f}" '
+            f'stroke="{colour}" stroke-width="1.5" stroke-dasharray="2 3"/>'
+            + marker_svg(shape, x, top + 2, colour, 6.0)
+            + f"<title>round {mark.round}: {escape(mark.text)}</title></g>"
+        )
     if p.empty:
         parts.append(
             f'<text x="{(left + right) / 2:.0f}" y="{(top + bottom) / 2:.0f}" font-size="14" '
