@@ -1150,6 +1150,21 @@ def test_the_events_tab_tells_what_the_convener_tabled_and_hides_the_supplier_s_
     assert "event-export_controls" in events.unsafe_innerHTML
 
 
+def test_the_events_tab_shows_a_surprise_without_asking():
+    """A surprise is drawn, not a move the supplier makes every round: the Events tab shows it
+    without the checkbox (the default scenario, seed 6: one in round 1), though the supplier's
+    name is on it."""
+    _, rc = _page()
+    type_in(rc, "structural-seed", "6")
+    rc.find(v.Btn, class_="bloc-reset").widget.click()
+    rc.find(v.Btn, class_="bloc-step").widget.click()
+    rc.find(v.Tabs).widget.v_model = 7  # Events
+    (events,) = _html(rc, "bloc-events")
+    assert "<li class='event-surprise'><span class='r'>round 1</span>Surprise:" in (
+        events.unsafe_innerHTML
+    )
+
+
 def test_the_page_renders_and_step_advances_the_round():
     _, rc = _page()
     assert _round(rc) == 0 and _members(rc) == ["us"]

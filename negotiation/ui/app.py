@@ -45,7 +45,7 @@ from ipyvuetify.extra.file_input import FileInput, load_template
 
 from agents import SUPPLIER_STRATEGIES
 from negotiation.engine.scenario import Scenario, ScenarioError, load_scenario, scenario_names
-from negotiation.rules.types import COMPONENT_LABELS, LEVER_LABELS, money
+from negotiation.rules.types import COMPONENT_LABELS, LEVER_LABELS, SupplierAction, money
 from negotiation.ui.app_bargaining import BargainingChart
 from negotiation.ui.app_charts import STATUS_COLOURS, VERMILLION, stockpile_used
 from negotiation.ui.app_charts_mpl import EXPORT_DPI, chart_image
@@ -869,6 +869,12 @@ def BargainingView(session: Session, snap: Snapshot):
         BargainingChart(df)
 
 
+#: The events of every round, behind the Events tab's checkbox: the supplier's moves (a
+#: surprise is not one of them: it is drawn, and shown) and the stock they release.
+ROUTINE_EVENTS = [*(a.value for a in SupplierAction if a is not SupplierAction.NORMAL),
+                  "stock_released"]  # fmt: skip
+
+
 @solara.component
 def EventsView(snap: Snapshot):
     everything = solara.use_reactive(False)
@@ -876,7 +882,7 @@ def EventsView(snap: Snapshot):
     if not everything.value:
         # everything but what comes every round: the supplier's moves and the stock they
         # release (a convener's tabled package, closures, restarts and surprises stay)
-        ev = ev[(ev["actor"] != snap.supplier) & (ev["kind"] != "stock_released")]
+        ev = ev[~ev["kind"].isin(ROUTINE_EVENTS)]
     solara.Checkbox(
         label="include the supplier's moves every round (and the stock they release)",
         value=everything,
