@@ -41,8 +41,11 @@ def clear(
     ref = data.ref_price[None, :]
     eps = data.elasticity[None, :]
     member = pol.member[:, :, None]  # (K, A, 1)
-    outsider = ~member
     has_bloc = pol.member.any(axis=1)[:, None]  # (K, 1)
+    # Who sells into the bloc's market: members, and a bloc's offtake partners.
+    partner = np.broadcast_to(np.asarray(pol.partner, dtype=bool), (K, A))
+    seller = member | (partner & has_bloc)[:, :, None]
+    outsider = ~seller
     floors = pol.floors
     gap = (pol.instrument == PRICE_GAP)[:, None] & (floors > 0)
     border = (pol.instrument == BORDER)[:, None] & (floors > 0)
@@ -53,7 +56,7 @@ def clear(
 
     cons_base = data.consumption[None, :, :] * pol.demand_shift[:, None, :]  # (K, A, M)
     bloc_cons_base = (cons_base * member).sum(axis=1)  # (K, M)
-    out_cons_base = (cons_base * outsider).sum(axis=1) + data.fringe_demand[None] * pol.demand_shift
+    out_cons_base = (cons_base * ~member).sum(axis=1) + data.fringe_demand[None] * pol.demand_shift
     # Demand as a function of log price: base * exp(eps * (log p - log ref)).
     log_ref = np.log(ref)
     bloc_d0 = bloc_cons_base * np.exp(-eps * log_ref)
@@ -96,7 +99,7 @@ def clear(
         np.ascontiguousarray(bloc_d0),
         np.ascontiguousarray(out_d0),
         data.elasticity,
-        np.ascontiguousarray(cap * member),
+        np.ascontiguousarray(cap * seller),
         np.ascontiguousarray(out_cap),
         np.ascontiguousarray(ramp_lo[0]),
         np.ascontiguousarray(ramp_inv[0]),
@@ -125,7 +128,7 @@ def clear(
 
     p_b = bloc_price(p_w)
     p_prod_bloc = np.where(gap, np.maximum(p_b, floors), p_b)
-    producer_price = np.where(member, p_prod_bloc[:, None, :], p_w[:, None, :])
+    producer_price = np.where(seller, p_prod_bloc[:, None, :], p_w[:, None, :])
     consumer_price = np.where(member, p_b[:, None, :], p_w[:, None, :])
 
     production = ramp_supply(producer_price, cap, cost, spread)
@@ -135,6 +138,7 @@ def clear(
     fringe_demand = isoelastic(p_w, data.fringe_demand[None] * pol.demand_shift, ref, eps)
 
     member_prod = (production * member).sum(axis=1)
+    seller_prod = (production * seller).sum(axis=1)
     member_cons = (consumption * member).sum(axis=1)
     world_supply = production.sum(axis=1) + fringe_supply
     world_cons = consumption.sum(axis=1) + fringe_demand
@@ -148,23 +152,24 @@ def clear(
     )
     stock_spending = stock_q * p_w
 
-    bloc_imports = np.maximum(member_cons - member_prod, 0.0) * has_bloc
+    bloc_imports = np.maximum(member_cons - seller_prod, 0.0) * has_bloc
     tariff_rate = p_b - p_w
     tariffs_paid = tariff_rate * bloc_imports
     net_imports = np.maximum(consumption - production, 0.0) * member
     share_of_imports = net_imports / np.maximum(net_imports.sum(axis=1, keepdims=True), 1e-300)
     tariff_revenue = share_of_imports * tariffs_paid[:, None, :]
-    gap_payments = np.where(gap, (p_prod_bloc - p_b) * member_prod, 0.0)
+    gap_payments = np.where(gap, (p_prod_bloc - p_b) * seller_prod, 0.0)
 
     excess = world_cons + stock_q - world_supply
     supplier_q = production[:, sup, :]
     supplier_share = supplier_q / np.maximum(world_supply, 1e-300)
     withheld = withhold_frac * pol.capacity[:, sup, :]
-    # Members' producers sell to members first where the package gives them a reason: a bloc
-    # price above the world price, or a price-gap payment. Everyone else buys from one pool, in
-    # which what export controls hold back still counts as the supplier's.
+    # Members' producers, and the offtake partners', sell to members first where the package
+    # gives them a reason: a bloc price above the world price, or a price-gap payment. Everyone
+    # else buys from one pool, in which what export controls hold back still counts as the
+    # supplier's.
     wedge = has_bloc & ((p_b > p_w * (1 + 1e-9)) | gap)
-    secured = np.where(wedge, np.minimum(member_prod, member_cons), 0.0)
+    secured = np.where(wedge, np.minimum(seller_prod, member_cons), 0.0)
     pool_share = np.clip(
         (supplier_q + withheld) / np.maximum(world_supply + withheld - secured, 1e-300), 0, 1
     )

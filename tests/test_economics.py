@@ -617,3 +617,132 @@ def test_budgets_ration_the_cash_not_the_stock_used_up():
             assert out.support_ratio[0].min() < 1.0  # rationed
             assert cash <= cap * members.sum() * (1 + 1e-9)
         assert -comp[0, members, fiscal].sum() == pytest.approx(net + used, rel=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# Offtake from partners outside the bloc (`[policy] partners`)
+
+FOUR = frozenset({"us", "japan", "eu", "mexico"})
+
+
+def expansion(partners=(), **changes) -> BlocModel:
+    """The expansion scenario's calm world (Australia, South Korea and India at the table from
+    round 7), with Australia as the bloc's offtake partner or not."""
+    return BlocModel(
+        load_scenario("expansion", {**CALM, "policy.partners": list(partners), **changes}), rng=0
+    )
+
+
+def four_in_round_1(partners=(), **changes):
+    """The four founding members' bloc in round 1, and the model it was cleared in."""
+    m = expansion(partners, **changes)
+    return m, m.evaluate([(FOUR, 1.0, m.last_move)], 1)
+
+
+def test_an_offtake_partner_sells_to_the_bloc_at_its_price_and_secures_members_supply():
+    """Australia outside the bloc, as its October 2025 framework with the US has it (price
+    floors and offtake): its rare-earth miners sell into the bloc's market at the bloc's price,
+    twice the world's, instead of at the world price; its 2,600 t of NdPr go to members first,
+    on top of the members' own 1,300 t, so the members buy less from the supplier; and the
+    members' buyers pay Australia's miners the price that was tariff money before."""
+    m, out = four_in_round_1()
+    mp, part = four_in_round_1(["australia"])
+    aus, j = m.index["australia"], m.minerals.index("rare_earths")
+    o, p = out.outcome, part.outcome
+    assert o.producer_price[0, aus, j] == pytest.approx(o.world_price[0, j])
+    assert p.producer_price[0, aus, j] == pytest.approx(p.bloc_price[0, j])
+    assert p.bloc_price[0, j] > 2 * p.world_price[0, j]
+    australia_ndpr = p.production[0, aus, j]
+    assert australia_ndpr == pytest.approx(2600)
+    assert p.secured[0, j] == pytest.approx(o.secured[0, j] + australia_ndpr)
+    assert p.supplier_share_of_bloc[0, j] < o.supplier_share_of_bloc[0, j] - 0.1
+    gain = component(mp, part, 0, "australia", "producer_surplus") - component(
+        m, out, 0, "australia", "producer_surplus"
+    )
+    assert gain > 1e8  # its miners' gain, hundreds of millions a year
+    tariffs = [sum(component(x, ev, 0, a, "tariff_revenue") for a in FOUR)
+               for x, ev in ((m, out), (mp, part))]  # fmt: skip
+    assert tariffs[1] < tariffs[0]  # less is imported over the tariff
+    security = [sum(component(x, ev, 0, a, "supply_security") for a in FOUR)
+                for x, ev in ((m, out), (mp, part))]  # fmt: skip
+    assert security[1] > security[0]  # less dependence on the supplier (less negative)
+
+
+def test_a_border_floor_stops_binding_when_the_bloc_sellers_have_more_than_members_buy():
+    """A border-adjusted floor lifts the bloc's price only while the bloc imports: Australia's
+    88,000 t of lithium, sold into the bloc's market, cover what the members buy, so the
+    bloc's lithium price falls to the world's and the US's lithium miners lose the floor's
+    lift (as they do in the expansion scenario once Australia joins)."""
+    m, out = four_in_round_1()
+    _, part = four_in_round_1(["australia"])
+    us, li = m.index["us"], m.minerals.index("lithium")
+    o, p = out.outcome, part.outcome
+    assert o.bloc_price[0, li] > 1.05 * o.world_price[0, li]
+    assert p.bloc_price[0, li] == pytest.approx(p.world_price[0, li], rel=1e-9)
+    assert p.producer_price[0, us, li] < o.producer_price[0, us, li]
+    assert p.secured[0, li] == 0.0  # no price above the world's: no reason to sell members first
+
+
+def test_under_price_gap_payments_members_pay_the_gap_on_the_partners_tonnes():
+    """Price-gap payments (the DoD-MP offtake) paid on the partner's output too: with Australia
+    as the offtake partner the members pay its lithium miners the floor's gap on their 88,000 t,
+    and their fiscal outlay grows about tenfold, by more than Australia's producers gain."""
+    m, out = four_in_round_1(**{"policy.instrument": "price_gap"})
+    mp, part = four_in_round_1(["australia"], **{"policy.instrument": "price_gap"})
+    aus, li = m.index["australia"], m.minerals.index("lithium")
+    floor = load_scenario("expansion").policy.floors["lithium"]
+    p = part.outcome
+    assert p.producer_price[0, aus, li] == pytest.approx(floor)
+    fiscal = [-sum(component(x, ev, 0, a, "fiscal_outlay") for a in FOUR)
+              for x, ev in ((m, out), (mp, part))]  # fmt: skip
+    assert fiscal[1] > 10 * fiscal[0] > 0
+    australia = component(mp, part, 0, "australia", "producer_surplus") - component(
+        m, out, 0, "australia", "producer_surplus"
+    )
+    assert fiscal[1] - fiscal[0] > australia > 0
+    assert out.outcome.gap_payments[0].sum() == pytest.approx(fiscal[0])
+
+
+def test_with_nothing_on_offer_or_no_bloc_an_offtake_partner_changes_nothing():
+    """Offtake is a term of the bloc's package: with no floor and no penalty there is no price
+    to sell to members at, and before anyone has joined there is no bloc to sell to; a run with
+    Australia as the offtake partner is then the run without, figure for figure."""
+    nothing = {"policy.floors": {}, "policy.outsider_penalty": 0.0}
+    runs = [expansion(p, **nothing).run(12) for p in ((), ("australia",))]
+    for table in ("rounds_df", "actors_df", "events_df"):
+        a, b = (getattr(r, table) for r in runs)
+        assert a.equals(b), table
+    nobody, utils = frozenset(), []
+    for partners in ((), ("australia",)):
+        m = expansion(partners)
+        ev = m.evaluate([(nobody, 1.0, m.last_move), (FOUR, 1.0, m.last_move)], 1)
+        utils.append(ev.util)
+    # the same up to the price search's tolerance (it starts from last round's prices, which
+    # the opening's US-only bloc, with its partner, moved)
+    np.testing.assert_allclose(utils[0][0], utils[1][0], rtol=1e-9)
+    assert not np.allclose(utils[0][1], utils[1][1])  # with a bloc, it does change things
+
+
+def test_offtake_without_membership_lets_the_partner_free_ride():
+    """Club theory (Nordhaus 2015): a club holds when its benefits go to members only. Offered
+    the bloc's price for its miners without joining, Australia takes it and stays out: without
+    offtake it joins in round 7, when the expansion table opens, for its miners' gain; with it,
+    it declines that invitation, its miners already paid the bloc's price, and joining would
+    only raise its buyers' costs."""
+    alone = expansion().run(12)
+    free = expansion(["australia"]).run(12)
+
+    def joined(m: BlocModel) -> list[int]:
+        e = m.events_df
+        return e[(e["kind"] == "joined") & (e["actor"] == "australia")]["round"].tolist()
+
+    assert joined(alone) == [7]
+    text = alone.events_df.query("kind == 'joined' and actor == 'australia'")["text"].iloc[0]
+    assert "of producer surplus" in text.split("against")[0]
+    assert joined(free) == []
+    e = free.events_df
+    no = e[(e["kind"] == "rejected") & (e["actor"] == "australia") & (e["round"] == 7)]
+    assert len(no) == 1
+    reason = no["text"].iloc[0]
+    assert "of consumer cost" in reason.split("against")[1]
+    assert "producer surplus" not in reason.split("against")[0]

@@ -606,8 +606,9 @@ def test_a_zero_stake_rejection_leaves_reciprocal_partners_alone():
 
 def renamed(d: dict, names: dict[str, str]) -> dict:
     """The scenario dict with actor ids renamed wherever the schema holds one: the actors table,
-    each actor's covered exports by buyer, policy.initial_members and a cost-sharing table, each
-    table's parties and convener, supplier.actor, and the lever changes by actor."""
+    each actor's covered exports by buyer, policy.initial_members, policy.partners and a
+    cost-sharing table, each table's parties and convener, supplier.actor, and the lever changes
+    by actor."""
     d = copy.deepcopy(d)
     new = lambda a: names.get(a, a)  # noqa: E731
     keys = lambda t: {new(a): v for a, v in t.items()} if isinstance(t, dict) else t  # noqa: E731
@@ -617,6 +618,7 @@ def renamed(d: dict, names: dict[str, str]) -> dict:
             actor["covered_exports"] = keys(actor["covered_exports"])
     pol = d.get("policy", {})
     pol["initial_members"] = [new(a) for a in pol.get("initial_members", [])]
+    pol["partners"] = [new(a) for a in pol.get("partners", [])]
     pol["cost_sharing"] = keys(pol.get("cost_sharing", "consumption"))
     for t in d.get("agenda", {}).get("tracks", []):
         t["parties"] = [new(a) for a in t["parties"]]

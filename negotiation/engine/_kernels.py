@@ -372,9 +372,14 @@ def _clip01(x):
 def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, member, floors,
                  instrument, penalty, stock_budget, flood, control, blanket, demand_shift,
                  capacity, fringe_capacity, log_lo, log_hi, log_guess,
-                 log_autarky_guess):  # fmt: skip
+                 log_autarky_guess, partner):  # fmt: skip
     """Every output of `negotiation.engine.market.clear`: (18, K, M) and (5, K, A, M) arrays, one
     slab per field of `Outcome` (see OUTCOME_KM and OUTCOME_KAM).
+
+    partner: (K, A) or (1, A) the package's offtake partners, non-members whose producers sell
+    into the bloc's market on its terms (a member's producers do): they receive the members'
+    producer price, their supply counts against the bloc's imports and, where the package gives
+    a reason to sell to members first, as secured; their buyers pay the world price.
 
     control: export controls aimed at members (the December 2024 ban to the US), the share of
     the supplier's sales to members it withholds; blanket: controls on every foreign buyer (the
@@ -402,6 +407,12 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
         for a in range(A):
             if member[k, a]:
                 has_bloc[k] = True
+    # who sells into the bloc's market: members, and the offtake partners of a bloc
+    seller = np.empty((K, A), dtype=np.bool_)
+    for k in range(K):
+        kp = k if partner.shape[0] > 1 else 0
+        for a in range(A):
+            seller[k, a] = member[k, a] or (partner[kp, a] and has_bloc[k])
     gap = np.zeros((K, M), dtype=np.bool_)
     border = np.zeros((K, M), dtype=np.bool_)
     stock = np.zeros((K, M), dtype=np.bool_)
@@ -440,7 +451,7 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
             cap[k, sup, m] *= 1.0 - withhold[k, m]
             flood_q[k, m] = flood[k, m] * capacity[k, sup, m]
             for a in range(A):
-                if member[k, a]:
+                if seller[k, a]:
                     member_cap[k, a, m] = cap[k, a, m]
                 else:
                     out_cap[k, a, m] = cap[k, a, m]
@@ -487,9 +498,9 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
             # demand relative to the reference price's, at the two prices buyers pay
             at_pw = (pw / ref[m]) ** eps[m]
             at_pb = (pb / ref[m]) ** eps[m] if pb != pw else at_pw
-            member_prod = member_cons = world_supply = world_cons = net_sum = 0.0
+            member_prod = seller_prod = member_cons = world_supply = world_cons = net_sum = 0.0
             for a in range(A):
-                pp = p_prod if member[k, a] else pw
+                pp = p_prod if seller[k, a] else pw
                 pc = pb if member[k, a] else pw
                 producer_price[k, a, m] = pp
                 consumer_price[k, a, m] = pc
@@ -501,6 +512,8 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
                 cons[k, a, m] = c
                 world_supply += q
                 world_cons += c
+                if seller[k, a]:
+                    seller_prod += q
                 if member[k, a]:
                     member_prod += q
                     member_cons += c
@@ -520,14 +533,14 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
                 sq = min(max(world_supply - world_cons, 0.0), budget_q)
             stock_q[k, m] = sq
             stock_spending[k, m] = sq * pw
-            imports = max(member_cons - member_prod, 0.0) if has_bloc[k] else 0.0
+            imports = max(member_cons - seller_prod, 0.0) if has_bloc[k] else 0.0
             bloc_imports[k, m] = imports
             paid = (pb - pw) * imports
             tariffs_paid[k, m] = paid
             denominator = max(net_sum, TINY)
             for a in range(A):
                 tariff_revenue[k, a, m] = net[a] / denominator * paid
-            gap_payments[k, m] = (p_prod - pb) * member_prod if gap[k, m] else 0.0
+            gap_payments[k, m] = (p_prod - pb) * seller_prod if gap[k, m] else 0.0
             excess[k, m] = world_cons + sq - world_supply
             supplier_q = production[k, sup, m]
             supplier_share[k, m] = _clip01(supplier_q / max(world_supply, TINY))
@@ -536,12 +549,13 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
             # Where the buyers' supply comes from, by flows, the same way in and out of the
             # bloc. Members' producers sell to members first only where the package gives them
             # a reason: a bloc price above the world price (a floor or penalty that binds) or a
-            # price-gap payment (paid on supply to members, as the DoD-MP offtake). That supply
-            # is secured; everyone else buys from one mixed pool. What the supplier withholds
-            # by export controls still counts as its supply: buyers depend on it all the same.
+            # price-gap payment (paid on supply to members, as the DoD-MP offtake); so do the
+            # offtake partners' producers. That supply is secured; everyone else buys from one
+            # mixed pool. What the supplier withholds by export controls still counts as its
+            # supply: buyers depend on it all the same.
             secured_q = 0.0
             if has_bloc[k] and (pb > pw * (1.0 + 1e-9) or gap[k, m]):
-                secured_q = min(member_prod, member_cons)
+                secured_q = min(seller_prod, member_cons)
             secured[k, m] = secured_q
             structural = supplier_q + withheld[k, m]
             pool_share = _clip01(structural / max(world_supply + withheld[k, m] - secured_q, TINY))
@@ -873,7 +887,7 @@ def score_kernel(clear_args, profile_args, weights, fiscal_cap):
         a = clear_args
         km, kam = clear_kernel(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], eff_floors,
                                a[10], a[11], eff_budget, a[13], a[14], a[15], a[16], a[17], a[18],
-                               a[19], a[20], a[21], a[22])  # fmt: skip
+                               a[19], a[20], a[21], a[22], a[23])  # fmt: skip
         comp = components_of(p, km, kam)
         for k in range(K):
             km[SUPPORT, k, :] = ratio[k]
@@ -943,18 +957,19 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     sets: (S, A)
     bool member sets; moves: (V, 3M + A) supplier moves, each its flood, aimed and blanket
     export controls per mineral and side offers per actor; terms: (floors (T, M), penalty (T,),
-    cost-sharing key (T, A)); which: (4, K) the set, move, terms and state of each package;
-    scale: (K,) on its floors; instrument: (T,) the instrument's code of each terms row; budget:
-    the fund's spending per floored mineral. The W states of the world the packages meet
-    (`which[3]` says which: W = 1, or more where some are cleared in the state after the
-    investment pipeline, with the round's luck faded, or in the world with no policy), each
-    input one row a state or one row shared by all: shocks: (flood, aimed export controls,
-    blanket ones and demand shift, each (W, M)); capacity (W, A, M), fringe_capacity (W, M);
-    log_guess and log_autarky_guess (W, M), where the price searches start."""
+    cost-sharing key (T, A), offtake partners (T, A) bool); which: (4, K) the set, move, terms
+    and state of each package; scale: (K,) on its floors; instrument: (T,) the instrument's code
+    of each terms row; budget: the fund's spending per floored mineral. The W states of the
+    world the packages meet (`which[3]` says which: W = 1, or more where some are cleared in
+    the state after the investment pipeline, with the round's luck faded, or in the world with
+    no policy), each input one row a state or one row shared by all: shocks: (flood, aimed
+    export controls, blanket ones and demand shift, each (W, M)); capacity (W, A, M),
+    fringe_capacity (W, M); log_guess and log_autarky_guess (W, M), where the price searches
+    start."""
     ref, eps, demand, fringe_cost, spread, cost, consumption, exposure, sup, log_lo, log_hi = data
     risk_premium, openness, strategic_weight, base_share, stock_held, covered, trade_eps, \
         fiscal_cap, stock_resale, stock_mark, stock_book, years = profiles  # fmt: skip
-    t_floors, t_penalty, t_key = terms
+    t_floors, t_penalty, t_key, t_partner = terms
     s_flood, s_aimed, s_blanket, demand_shift = shocks
     K = which.shape[1]
     state = which[3]
@@ -967,6 +982,7 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     A = sets.shape[1]
     M = ref.shape[0]
     member = np.empty((K, A), dtype=np.bool_)
+    partner = np.empty((K, A), dtype=np.bool_)
     floors = np.empty((K, M))
     penalty = np.empty(K)
     key = np.empty((K, A))
@@ -984,6 +1000,7 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
         penalty[k] = t_penalty[t]
         for a in range(A):
             member[k, a] = sets[s, a]
+            partner[k, a] = t_partner[t, a]
             key[k, a] = t_key[t, a]
             offer[k, a] = moves[v, 3 * M + a]
         for m in range(M):
@@ -999,7 +1016,7 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     return score_kernel(
         (ref, eps, demand, fringe_cost, spread, cost, consumption, sup, member, floors, codes,
          penalty, stock_budget, flood, control, blanket, demand_shift, capacity, fringe_capacity,
-         log_lo, log_hi, log_guess, log_autarky_guess),
+         log_lo, log_hi, log_guess, log_autarky_guess, partner),
         (ref, cost, spread, consumption, exposure, sup, risk_premium, openness, key,
          strategic_weight, base_share, member, penalty, flood, control, blanket, capacity,
          stock_held, covered, trade_eps, eps, demand_shift, offer, stock_resale, stock_mark,

@@ -239,7 +239,7 @@ class Evaluator:
         self._member_arrays: dict[tuple[frozenset[str], ...], np.ndarray] = {}
         self._move_arrays: dict[tuple, np.ndarray] = {}
         self._terms_of: tuple | None = None  # what `terms_rows` last made its rows of
-        self._terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._terms: tuple[np.ndarray, ...] | None = None
         self._n_floored = 1
         #: packages the supplier's look-ahead cleared, by (round, members, move): `remember`
         self._lookahead: dict[tuple, tuple[Evaluation, int, int]] = {}
@@ -362,7 +362,8 @@ class Evaluator:
         outcome
             The round's markets (the producers' and the world price of package 0).
         members
-            Which actors are members, (A,) booleans.
+            Which actors sell into the bloc's market, (A,) booleans (`seller_mask`: the members
+            and the package's offtake partners).
         credible
             Whether the floors are credible (producers invest against them).
         losing
@@ -428,6 +429,23 @@ class Evaluator:
         """
         m = self.model
         return np.array(self._member_rows.get(members) or [a in members for a in m.actor_ids])
+
+    def seller_mask(self, members: frozenset[str]) -> np.ndarray:
+        """Which actors' producers sell into the bloc's market of `members`: the members and,
+        where there is a bloc, the offtake partners (`[policy] partners`).
+
+        Parameters
+        ----------
+        members : frozenset of str
+            A bloc's members.
+
+        Returns
+        -------
+        np.ndarray
+            (A,) booleans, in the order of the model's actors.
+        """
+        mask = self.member_mask(members)
+        return mask | self.model.partner_mask if members else mask
 
     # ------------------------------------------------------------------------------------------
     # Money outside the tables
@@ -531,16 +549,17 @@ class Evaluator:
         value = m.data.consumption @ m.data.ref_price
         return value + 1e-12 * max(float(value.sum()), 1e-300)
 
-    def terms_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The terms in force as `batch_kernel` takes a terms row: floors (1, M), penalty (1,)
-        and cost-sharing key (1, A). Made again only when one of them changed: the levers
+    def terms_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The terms in force as `batch_kernel` takes a terms row: floors (1, M), penalty (1,),
+        cost-sharing key (1, A) and offtake partners (1, A). Made again only when one of the
+        first three changed (the partners are the scenario's, fixed for the run): the levers
         replace `floors` and the key (`base_key`) with new arrays, never change them in place,
         and the penalty is a number (so the cache compares the objects themselves).
 
         Returns
         -------
-        tuple of (np.ndarray, np.ndarray, np.ndarray)
-            Floors (1, M) USD/t, penalty (1,) and cost-sharing key (1, A).
+        tuple of (np.ndarray, np.ndarray, np.ndarray, np.ndarray)
+            Floors (1, M) USD/t, penalty (1,), cost-sharing key (1, A) and partners (1, A) bool.
         """
         m = self.model
         key = self.base_key()
@@ -550,6 +569,7 @@ class Evaluator:
                 np.array([m.floors], dtype=float),
                 np.array([m.penalty], dtype=float),
                 np.array([key], dtype=float),
+                m.partner_mask[None],
             )
             # the floored minerals share the stockpile fund's spending (at least one: no floor)
             self._n_floored = max(int(np.count_nonzero(m.floors)), 1)
@@ -869,6 +889,7 @@ class Evaluator:
                 np.array(floors, dtype=float),
                 np.array(penalty, dtype=float),
                 np.array(key, dtype=float),
+                np.repeat(m.partner_mask[None], len(floors), axis=0),
             )
         # The member rows of the batch's sets, kept by the sets in their order: a round's
         # batches come back with the same few (the bloc, each country toggled in or out).
@@ -1141,6 +1162,7 @@ class Evaluator:
             demand_shift=np.repeat(s_demand, K, axis=0),
             capacity=np.repeat(cap[None], K, axis=0),
             fringe_capacity=np.repeat(fringe[None], K, axis=0),
+            partner=np.repeat(m.partner_mask[None], K, axis=0),
         )
         prof = replace(m.profiles, cost_sharing=key)
         return pol, prof, moves[:, 3 * M :]

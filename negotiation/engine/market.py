@@ -17,7 +17,10 @@ from every foreign buyer.
 
 Supply security is measured on flows (see `negotiation.engine._kernels`): members' producers sell to
 members first where the package gives them a reason (a bloc price above the world price, or a
-price-gap payment), and that supply is `secured`; everyone else buys from one mixed pool.
+price-gap payment), and that supply is `secured`; everyone else buys from one mixed pool. A
+package's offtake partners (non-members, as Australia under its October 2025 framework with the
+US) sell into the bloc's market as members' producers do: at the members' producer price, the
+gap paid by members, their buyers at the world price.
 
 Units: quantities in tonnes per year, prices in USD per tonne, money flows in USD per year.
 """
@@ -96,7 +99,9 @@ class Policies:
     flood: (K, M) supplier's extra volume, as a fraction of its capacity; control: (K, M) the
     share of its sales to members it withholds (export controls aimed at members); blanket:
     (K, M) the share of its exports to everyone it withholds; demand_shift: (K, M) multiplier
-    on demand; capacity: (K, A, M) and fringe_capacity: (K, M) in t/yr.
+    on demand; capacity: (K, A, M) and fringe_capacity: (K, M) in t/yr; partner: (K, A) or (A,)
+    bool, the offtake partners (non-members whose producers sell into the bloc's market on its
+    terms), none by default.
     """
 
     member: np.ndarray
@@ -110,6 +115,7 @@ class Policies:
     capacity: np.ndarray
     fringe_capacity: np.ndarray
     blanket: np.ndarray | float = 0.0
+    partner: np.ndarray | bool = False
 
 
 @dataclass(frozen=True)
@@ -280,7 +286,16 @@ def clear_args(data: MarketData, pol: Policies, guess=None, autarky_guess=None) 
         *data.log_bounds,
         log_of(guess),
         log_of(autarky_guess),
+        partner_rows(pol.partner, K, A),
     )
+
+
+def partner_rows(partner, K: int, A: int) -> np.ndarray:
+    """The offtake partners as the kernels take them: (1, A) shared by all K packages, or (K, A)."""
+    a = np.asarray(partner, dtype=np.bool_)
+    if a.ndim < 2:
+        return kernel_ready(np.broadcast_to(a, (A,))[None])
+    return as_array(a, (K, A), np.bool_)
 
 
 def log_guess(data: MarketData, price: np.ndarray) -> np.ndarray:

@@ -259,7 +259,7 @@ class Recorder:
         credible = cohesion >= inv.credibility_threshold and not m.fund_exhausted
         arriving = m.pipeline.popleft() if m.lag_rounds else m.base_idle
         ex = m.evaluator
-        step = ex.invest(m.capacity, m.fringe_capacity, out, ex.member_mask(members), credible,
+        step = ex.invest(m.capacity, m.fringe_capacity, out, ex.seller_mask(members), credible,
                          m.losing, arriving, m.closed, m.repaid)  # fmt: skip
         m.losing, m.closed, m.repaid = step.losing, step.kept, step.repaid
         if m.lag_rounds:

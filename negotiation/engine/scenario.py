@@ -248,6 +248,12 @@ class Policy(Frozen):
         "0.40 / 0.62 = 0.65)",
     )
     initial_members: tuple[str, ...] = ()
+    partners: tuple[str, ...] = Field(
+        (),
+        description="offtake partners: countries outside the bloc whose producers sell into "
+        "its market on its terms (the members' producer price, the gap paid by members) while "
+        "there is a bloc; their buyers pay the world price and they share no costs",
+    )
 
 
 class Track(Frozen):
@@ -545,6 +551,16 @@ class Scenario(Frozen):
                 problems.append(
                     f"policy.initial_members: actor {a!r} is not defined" + did_you_mean(a, actors)
                 )
+        for a in self.policy.partners:
+            if a not in actors:
+                problems.append(
+                    f"policy.partners: actor {a!r} is not defined" + did_you_mean(a, actors)
+                )
+        if self.supplier.actor in self.policy.partners:
+            problems.append(
+                "policy.partners: the supplier cannot be the bloc's offtake partner (its "
+                "producers sell to the bloc as any outsider's do)"
+            )
         if isinstance(self.policy.cost_sharing, dict):
             for a in self.policy.cost_sharing:
                 if a not in actors:

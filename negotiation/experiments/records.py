@@ -61,6 +61,7 @@ def summary(model: BlocModel) -> str:
         f"Instrument: {last['instrument']}, outsider penalty {last['penalty']:.0%}; "
         f"supplier's last move: {last['supplier_action']}",
         f"Stability: {internal}; {external}",
+        *_partners_line(model, names, members),
         "",
         f"{'mineral':<12} {'floor':>12} {'world price':>12} {'bloc price':>12} {'bloc share':>10}"
         f" {'supplier':>9}",
@@ -81,6 +82,21 @@ def summary(model: BlocModel) -> str:
         lines += ["", "Who moved and why:"]
         lines += [f"  round {int(e['round']):>3}: {e['text']}" for _, e in moves.iterrows()]
     return "\n".join(lines)
+
+
+def _partners_line(model: BlocModel, names: dict[str, str], members: list[str]) -> list[str]:
+    """The offtake partners, if any: who sells into the bloc's market without being in it."""
+    if not model.partners:
+        return []
+    outside = [names[a] for a in sorted(model.partners) if names[a] not in members]
+    inside = [names[a] for a in sorted(model.partners) if names[a] in members]
+    text = (
+        "Offtake partners outside the bloc (their producers sell into its market on its terms): "
+        + (", ".join(outside) or "none")
+    )
+    if inside:
+        text += f"; joined: {', '.join(inside)}"
+    return [text]
 
 
 def invocation() -> str | None:
