@@ -44,6 +44,23 @@ def test_run_tells_of_producers_closing_and_reopening():
     )
 
 
+def test_run_names_the_offtake_partners_and_whether_they_joined():
+    """The summary says who sells into the bloc's market from outside it (the scenario's
+    offtake partners), and which of them joined after all; a run without partners says
+    nothing of them."""
+    r = bloc("run", "australia-offtake", "--rounds", "8", "--seed", "0")
+    assert r.exit_code == 0, r.output
+    line = "Offtake partners outside the bloc (their producers sell into its market on its terms)"
+    assert f"{line}: Australia\n" in r.output
+    r = bloc("run", "australia-offtake", "--rounds", "8", "--set", "policy.partners=['india']")
+    assert r.exit_code == 0, r.output
+    assert f"{line}: none; joined: India\n" in r.output  # India joins at round 7
+    assert "Offtake partners" not in bloc("run", "expansion", "--rounds", "2").output
+    r = bloc("run", "australia-offtake", "--set", "policy.partners=['narnia']")
+    assert r.exit_code == 2
+    assert "--set policy.partners: actor 'narnia' is not defined" in r.output
+
+
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_run_writes_tables_equal_to_the_api(tmp_path, fmt):
     out = tmp_path / "run"

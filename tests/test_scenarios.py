@@ -47,6 +47,7 @@ BUILTIN = (
     "expansion",
     "tin-1985",
     "convener-designs",
+    "australia-offtake",
 )
 SEEDS = (0, 1, 2)
 
@@ -944,6 +945,83 @@ def test_expansion_things_to_try():
     for a in ("us", "japan", "eu"):
         assert share(free, lambda d: a not in d.final) >= MOST, a  # noqa: B023
     assert all("australia" in d.final for d in free)
+
+
+# -- australia-offtake ---------------------------------------------------------------------------
+
+NO_OFFTAKE = (("policy.partners", ()),)
+PRICE_GAP = (("policy.instrument", "price_gap"),)
+
+
+def _australia_ps(d: Draw) -> float:
+    """Australia's producer surplus, mean over rounds 1-6, USD/yr."""
+    a = d.actors
+    first = a[(a["actor"] == "australia") & a["round"].between(1, 6)]
+    return float(first["producer_surplus"].mean())
+
+
+def test_australia_offtake_headline():
+    """Australia stays out in nearly every draw (in the expansion scenario it joins in round 7
+    in every draw); South Korea and India join by round 12 in every draw; the six are together
+    at the end in nearly every draw."""
+    ds = draws("australia-offtake")
+    assert share(ds, lambda d: d.joined("australia") is None) >= NEARLY_EVERY
+    assert all(d.joined("australia") == 7 for d in draws("expansion"))
+    for d in ds:
+        assert all(d.joined(a) is not None and d.joined(a) <= 12 for a in ("south_korea", "india"))
+    assert share(ds, lambda d: d.final == FOUR | {"south_korea", "india"}) >= NEARLY_EVERY
+
+
+def test_australia_offtake_things_to_notice():
+    ds, ex = draws("australia-offtake"), draws("expansion")
+    # Why? in round 7: joining would add only to its buyers' costs (no producer-surplus gain)
+    for d in ds:
+        e = d.events
+        no = e[(e["actor"] == "australia") & (e["round"] == 7) & (e["kind"] == "rejected")]
+        assert len(no) == 1
+        gains = amounts(no["text"].iloc[0])
+        assert min(gains, key=gains.get) == "consumer cost"
+        assert gains.get("producer surplus", 0.0) < 1e6
+    for d in ex:
+        gains = d.gains("joined", "australia")
+        assert max(gains, key=gains.get) == "producer surplus"
+    # the members' secured rare earths in rounds 1-6: MP's 1,300 t and Australia's 2,600 t in
+    # most rounds (less where an outage stops a mine), against MP's alone
+    for d, e in zip(ds, ex):
+        for x, full in ((d, 3900.0), (e, 1300.0)):
+            secured = x.rounds.set_index("round")["secured_rare_earths"].loc[1:6]
+            assert np.median(secured) == pytest.approx(full) and secured.max() <= full * 1.000001
+
+    def li(d: Draw) -> pd.DataFrame:
+        return d.rounds.set_index("round")[["bloc_price_lithium", "world_price_lithium"]]
+
+    held = [np.allclose(li(d).loc[2:].iloc[:, 0], li(d).loc[2:].iloc[:, 1]) for d in ds]
+    assert frac(held) >= NEARLY_EVERY
+    assert all((li(d).loc[1:6].iloc[:, 0] > 1.01 * li(d).loc[1:6].iloc[:, 1]).all() for d in ex)
+    # tariff money about a quarter lower; Australia's miners about $0.5bn a year better off
+    tariffs = [np.median([d.rounds.set_index("round")["tariff_revenue"].loc[1:6].mean()
+                          for d in x]) for x in (ds, ex)]  # fmt: skip
+    assert 0.65 <= tariffs[0] / tariffs[1] <= 0.85
+    gain = [_australia_ps(d) - _australia_ps(e) for d, e in zip(ds, ex)]
+    assert 0.4e9 <= np.median(gain) <= 0.6e9 and min(gain) > 0.3e9
+
+
+def test_australia_offtake_things_to_try():
+    without = draws("australia-offtake", NO_OFFTAKE)
+    assert all(d.joined("australia") == 7 for d in without)
+    same = run("australia-offtake", 0, NO_OFFTAKE), run("expansion", 0)
+    for table in ("rounds_df", "actors_df", "events_df"):
+        assert getattr(same[0], table).equals(getattr(same[1], table)), table
+    gap = draws("australia-offtake", PRICE_GAP)
+    gap_ex = draws("expansion", PRICE_GAP)
+    for d, e in zip(gap, gap_ex):
+        assert d.rounds["members"].iloc[0] == "us"
+        assert 0.8e9 <= d.rounds["fiscal_cost"].iloc[0] <= 1.3e9  # about $1bn a year
+        assert e.rounds["fiscal_cost"].iloc[0] < 0.1e9  # without the offtake
+    cut = [d for d in gap if "Mexico counter-proposed every floor 20% lower and joined; United "
+           "States agreed" in " ".join(d.events.query("round == 1")["text"])]  # fmt: skip
+    assert share(gap, lambda d: d in cut) >= MOST
+    assert all(d.joined("australia") is None for d in gap)
 
 
 # -- tin-1985 ------------------------------------------------------------------------------------
