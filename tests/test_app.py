@@ -51,7 +51,13 @@ from negotiation.ui.app_charts_svg import (
     to_svg,
 )
 from negotiation.ui.app_state import Levers, Session, Status, in_words, round_summary, statuses
-from negotiation.ui.app_text import GLOSSARY, aggressiveness_idle, cost_sharing_idle, seed_help
+from negotiation.ui.app_text import (
+    GLOSSARY,
+    aggressiveness_idle,
+    cost_sharing_idle,
+    partners_idle,
+    seed_help,
+)
 from tests.app_helpers import the_widget, type_in
 
 SCENARIO = "ministerial-2026"
@@ -1020,6 +1026,39 @@ def test_cost_sharing_is_greyed_exactly_when_it_changes_nothing(instrument):
     same = runs[0][0].equals(runs[1][0]) and runs[0][1].equals(runs[1][1])
     idle = cost_sharing_idle(instrument, any_floor=True)
     assert same == bool(idle), (instrument, idle)
+
+
+@pytest.mark.parametrize("nothing_on_offer", [False, True])
+def test_offtake_partners_are_greyed_exactly_when_they_change_nothing(nothing_on_offer):
+    """With no floor and no penalty there is no price to sell to the bloc at: naming Mexico an
+    offtake partner changes nothing, and the lever says so; with the scenario's floors it does."""
+    runs = []
+    for partners in ([], ["mexico", "singapore"]):
+        s = Session(SCENARIO, seed=0)
+        if nothing_on_offer:
+            s.change("floors", {m: 0.0 for m in s.model.minerals})
+            s.change("penalty", 0.0)
+        s.change("partners", partners)
+        runs.append(_records(s, 4))
+    same = runs[0][0].equals(runs[1][0]) and runs[0][1].equals(runs[1][1])
+    assert same == bool(partners_idle(not nothing_on_offer, 0.0 if nothing_on_offer else 0.05))
+
+
+def test_offtake_partners_chosen_on_the_page_act_from_the_next_round():
+    """The lever panel's offtake partners: explained, chosen by name, pending until the next
+    round, then in force and in the banner of levers that differ from the scenario's."""
+    _, rc = _page()
+    (help_text,) = _html(rc, "lever-partners-help")
+    assert "outside the bloc" in help_text.unsafe_innerHTML
+    assert not _html(rc, "lever-partners-idle")
+    select = rc.find(v.Select, label="Offtake partners").widget
+    assert select.items == ["United States", "Japan", "European Union", "Mexico", "Singapore"]
+    select.v_model = ["Singapore"]
+    assert "offtake partners" in str(rc.find(v.Html, class_="bloc-pending").widget.children)
+    rc.find(v.Btn, class_="bloc-step").widget.click()
+    assert not rc.find(v.Html, class_="bloc-pending")
+    assert rc.find(v.Select, label="Offtake partners").widget.v_model == ["Singapore"]
+    assert "offtake partners" in str(the_widget(rc, v.Html, "levers-banner-text").children)
 
 
 @pytest.mark.parametrize("strategy", ["passive", "flood"])

@@ -263,6 +263,58 @@ def test_exported_settings_replay_the_run_with_mid_run_lever_changes(default, tm
     pd.testing.assert_frame_equal(m.events_df, replay.events_df)
 
 
+def test_offtake_partners_are_a_live_lever_told_in_words_and_replayed(tmp_path):
+    """Naming Australia the bloc's offtake partner from round 4 of the expansion scenario: the
+    change is told in words, acts from the next round (its rare-earth output is secured for the
+    members from round 4), and the exported scenario replays the run figure for figure; a
+    partner that is no country is refused."""
+    from negotiation.engine.scenario import scenario_to_toml
+
+    m = BlocModel("expansion", rng=3).run(3)
+    m.set_levers(partners=["australia"])
+    m.run(3)
+    lever = m.events_df.query("kind == 'lever'")
+    assert lever["text"].tolist() == ["Lever changed: offtake partners: none -> Australia"]
+    assert lever["round"].tolist() == [4]
+    # Australia's 2,600 t of NdPr go to members first from round 4
+    secured = m.rounds_df.set_index("round")["secured_rare_earths"]
+    assert secured.loc[4:].min() > secured.loc[1:3].max() + 2000
+    path = tmp_path / "exported.toml"
+    path.write_text(scenario_to_toml(m.to_scenario()))
+    sc = load_scenario(path)
+    assert sc.policy.partners == () and sc.levers[0].partners == ("australia",)
+    replay = BlocModel(sc, rounds=m.round, rng=sc.seed).run()
+    for table in ("rounds_df", "actors_df", "events_df"):
+        pd.testing.assert_frame_equal(getattr(m, table), getattr(replay, table))
+    opened = BlocModel("expansion", partners=["australia"], rng=3)
+    assert opened.to_scenario().policy.partners == ("australia",)
+    for wrong in (["supplier"], ["narnia"], "australia"):
+        with pytest.raises(ValueError, match="partners"):
+            m.set_levers(partners=wrong)
+    assert not m.levers.pending
+    m.run(1)  # nothing was changed: the run goes on
+
+
+def test_a_lever_value_the_model_cannot_take_is_refused_when_set():
+    """set_levers refuses at once what the round would refuse (an unknown mineral, component or
+    instrument, a penalty out of range) and changes nothing; and a model whose round raised
+    halfway (a value slipped past it) says so on the next round instead of looping forever
+    (Mesa drops its step event when a step raises)."""
+    m = BlocModel(rng=0).run(1)
+    for bad in ({"penalty": 5.0}, {"floors": {"unobtainium": 1.0}}, {"instrument": "quota"},
+                {"weights": {"japan": {"luck": 1.0}}}):  # fmt: skip
+        with pytest.raises(ValueError):
+            m.set_levers(**bad)
+        assert not m.levers.pending
+    m.run(1)
+    assert m.round == 2
+    m.levers.pending["penalty"] = 5.0  # past set_levers' check: the round raises halfway
+    with pytest.raises(ValueError, match="penalty"):
+        m.run(1)
+    with pytest.raises(RuntimeError, match="round 3 did not play"):
+        m.run(1)
+
+
 def test_a_package_scores_the_same_whatever_else_is_in_the_batch(default):
     m = BlocModel(default, instrument="price_gap", supplier_strategy="passive", rng=0)
     spec = (frozenset({"us", "japan", "eu"}), 1.0, SupplierMove(SupplierAction.NORMAL))

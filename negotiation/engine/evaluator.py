@@ -551,10 +551,10 @@ class Evaluator:
 
     def terms_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The terms in force as `batch_kernel` takes a terms row: floors (1, M), penalty (1,),
-        cost-sharing key (1, A) and offtake partners (1, A). Made again only when one of the
-        first three changed (the partners are the scenario's, fixed for the run): the levers
-        replace `floors` and the key (`base_key`) with new arrays, never change them in place,
-        and the penalty is a number (so the cache compares the objects themselves).
+        cost-sharing key (1, A) and offtake partners (1, A). Made again only when one of them
+        changed: the levers replace `floors`, the key (`base_key`) and the partners' mask with
+        new arrays, never change them in place, and the penalty is a number (so the cache
+        compares the objects themselves).
 
         Returns
         -------
@@ -564,7 +564,13 @@ class Evaluator:
         m = self.model
         key = self.base_key()
         made = self._terms_of
-        if made is None or made[0] is not m.floors or made[1] != m.penalty or made[2] is not key:
+        if (
+            made is None
+            or made[0] is not m.floors
+            or made[1] != m.penalty
+            or made[2] is not key
+            or made[3] is not m.partner_mask
+        ):
             self._terms = (
                 np.array([m.floors], dtype=float),
                 np.array([m.penalty], dtype=float),
@@ -573,7 +579,7 @@ class Evaluator:
             )
             # the floored minerals share the stockpile fund's spending (at least one: no floor)
             self._n_floored = max(int(np.count_nonzero(m.floors)), 1)
-            self._terms_of = (m.floors, m.penalty, key)
+            self._terms_of = (m.floors, m.penalty, key, m.partner_mask)
         return self._terms
 
     # ------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ LEVERS = (
     "instrument",
     "penalty",
     "cost_sharing",
+    "partners",
     "supplier_strategy",
     "aggressiveness",
     "weights",
@@ -98,12 +99,55 @@ class LeverStore:
         Raises
         ------
         ValueError
-            For a name that is not a live lever.
+            For a name that is not a live lever, or a value `apply` would refuse (`check`):
+            refused now, before the round opens, rather than halfway through opening it.
         """
         unknown = set(changes) - set(LEVERS) - {"strategies"}
         if unknown:
             raise ValueError(f"unknown lever(s): {', '.join(sorted(unknown))}")
+        for name, value in changes.items():
+            self.check(name, value)
         self.pending.update(changes)
+
+    def check(self, name: str, value: Any) -> None:
+        """Refuse a lever value the model cannot take.
+
+        Parameters
+        ----------
+        name : str
+            A lever (`LEVERS`, or "strategies").
+        value : Any
+            Its new value, as `set` takes it.
+
+        Raises
+        ------
+        ValueError
+            For an unknown mineral, instrument, component or country, a penalty out of [0, 2],
+            or an offtake partner that is no country of the scenario.
+        """
+        m = self.model
+        if name == "floors":
+            for x in value:
+                if x not in m.minerals:
+                    raise ValueError(f"floors: unknown mineral {x!r}")
+        elif name == "instrument":
+            Instrument(value)  # a ValueError naming the value for anything else
+        elif name == "penalty":
+            if not 0 <= float(value) <= 2:
+                raise ValueError(f"penalty must be between 0 and 2 (got {value})")
+        elif name == "partners":
+            if isinstance(value, str):
+                raise ValueError(f"partners: a list of countries, not {value!r}")
+            for a in value:
+                if a not in m.countries:
+                    raise ValueError(f"partners: {a!r} is not a country of this scenario")
+        elif name == "weights":
+            for aid, w in value.items():
+                if aid not in m.index:
+                    raise ValueError(f"weights: unknown actor {aid!r}")
+                for comp in w:
+                    if comp not in COMPONENTS:
+                        raise ValueError(f"weights.{aid}: unknown component {comp!r}")
 
     def take_effect(self, r: int) -> None:
         """Round r opens: the scenario's changes for it and those asked for since the last round
@@ -147,24 +191,24 @@ class LeverStore:
         Raises
         ------
         ValueError
-            For an unknown mineral, component or country, or a penalty out of [0, 2].
+            For a value `check` refuses.
         """
         m = self.model
         for name, value in changes.items():
+            self.check(name, value)
             before, before_parts = self.value(name), self.parts(name)
             if name == "floors":
-                for x in value:
-                    if x not in m.minerals:
-                        raise ValueError(f"floors: unknown mineral {x!r}")
                 m.floors = np.array([float(value.get(x, f)) for x, f in zip(m.minerals, m.floors)])
             elif name == "instrument":
                 m.instrument = Instrument(value)
             elif name == "penalty":
-                if not 0 <= float(value) <= 2:
-                    raise ValueError(f"penalty must be between 0 and 2 (got {value})")
                 m.penalty = float(value)
             elif name == "cost_sharing":
                 m.cost_sharing = dict(value) if isinstance(value, Mapping) else str(value)
+            elif name == "partners":
+                m.partners = frozenset(value)
+                # a new array, never changed in place (the evaluator's terms rows compare it)
+                m.partner_mask = np.array([a in m.partners for a in m.actor_ids], dtype=np.bool_)
             elif name == "supplier_strategy":
                 strat = value if isinstance(value, Strategy) else make_strategy(value, "supplier")
                 m.supplier_agent.strategy = strat
@@ -180,8 +224,6 @@ class LeverStore:
             elif name == "weights":
                 for aid, w in value.items():
                     for comp, x in w.items():
-                        if comp not in COMPONENTS:
-                            raise ValueError(f"weights.{aid}: unknown component {comp!r}")
                         m.weights[m.index[aid], COMPONENTS.index(comp)] = float(x)
             elif name == "patience":
                 for aid, p in value.items():
@@ -205,9 +247,9 @@ class LeverStore:
         -------
         dict[str, str]
             {part: value in words}; one part, labelled "", for a single value (instrument,
-            penalty, cost sharing, supplier strategy, aggressiveness); a part per mineral
-            (floors), per country (strategies, patience) or per country and component
-            (weights). Empty for a name that is no lever.
+            penalty, cost sharing, offtake partners, supplier strategy, aggressiveness); a part
+            per mineral (floors), per country (strategies, patience) or per country and
+            component (weights). Empty for a name that is no lever.
         """
         m = self.model
         actor = {a: m.config.actors[a].name for a in m.actor_ids}
@@ -228,6 +270,8 @@ class LeverStore:
                 )
                 return {"": f"the table ({table})"}
             return {"": COST_SHARING_LABELS.get(m.cost_sharing, m.cost_sharing)}
+        if name == "partners":
+            return {"": ", ".join(sorted(actor[a] for a in m.partners)) or "none"}
         if name == "supplier_strategy":
             return {"": m.supplier_agent.strategy.name}
         if name == "aggressiveness":
@@ -297,9 +341,10 @@ class LeverStore:
         Returns
         -------
         dict[str, Any]
-            The floors ({mineral: USD/t}), instrument, penalty, cost sharing, stockpile fund (the
-            initial one), supplier strategy, aggressiveness, strategies and their parameters,
-            patience and weights ({actor: {component: weight}}), by the scenario's keys.
+            The floors ({mineral: USD/t}), instrument, penalty, cost sharing, offtake partners,
+            stockpile fund (the initial one), supplier strategy, aggressiveness, strategies and
+            their parameters, patience and weights ({actor: {component: weight}}), by the
+            scenario's keys.
         """
         m = self.model
         return {
@@ -307,6 +352,7 @@ class LeverStore:
             "instrument": m.instrument.value,
             "penalty": m.penalty,
             "cost_sharing": m.cost_sharing,
+            "partners": sorted(m.partners),
             "stockpile_fund": m.fund_initial,
             "supplier_strategy": m.supplier_agent.strategy.name,
             "aggressiveness": m.aggressiveness,

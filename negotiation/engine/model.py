@@ -186,6 +186,9 @@ class BlocModel(mesa.Model):
         Ad-valorem margin on non-member supply (0.1 = 10 %).
     cost_sharing : str or Mapping[str, float] or None, default None
         "consumption", "equal" or {actor: share}.
+    partners : Sequence[str] or None, default None
+        The offtake partners: countries outside the bloc whose producers sell into its market
+        on its terms (`[policy] partners`).
     stockpile_fund : float or None, default None
         USD.
     supplier_strategy : str or Strategy or None, default None
@@ -221,6 +224,7 @@ class BlocModel(mesa.Model):
         instrument: str | None = None,
         penalty: float | None = None,
         cost_sharing: str | Mapping[str, float] | None = None,
+        partners: Sequence[str] | None = None,
         stockpile_fund: float | None = None,
         supplier_strategy: str | Strategy | None = None,
         aggressiveness: float | None = None,
@@ -322,6 +326,7 @@ class BlocModel(mesa.Model):
                     instrument=instrument,
                     penalty=penalty,
                     cost_sharing=cost_sharing,
+                    partners=partners,
                     supplier_strategy=supplier_strategy,
                     aggressiveness=aggressiveness,
                     strategies=strategies,
@@ -615,7 +620,7 @@ class BlocModel(mesa.Model):
         Parameters
         ----------
         **changes
-            Live levers (`LEVERS`: floors, instrument, penalty, cost_sharing,
+            Live levers (`LEVERS`: floors, instrument, penalty, cost_sharing, partners,
             supplier_strategy, aggressiveness, weights, patience; or strategies) and their new
             values. They wait in `levers.pending` (`negotiation.engine.levers.LeverStore`) until the
             next round opens.
@@ -623,7 +628,9 @@ class BlocModel(mesa.Model):
         Raises
         ------
         ValueError
-            For a name that is not a live lever.
+            For a name that is not a live lever, or a value the model cannot take (an unknown
+            mineral, instrument, component or country, a penalty out of [0, 2], an offtake
+            partner that is no country): refused at once, and nothing is changed.
         """
         self.levers.set(**changes)
 
@@ -2248,6 +2255,7 @@ class BlocModel(mesa.Model):
             instrument=o["instrument"],
             outsider_penalty=o["penalty"],
             cost_sharing=o["cost_sharing"],
+            partners=o["partners"],
             stockpile_fund=o["stockpile_fund"],
         )
         data["supplier"].update(strategy=o["supplier_strategy"], aggressiveness=o["aggressiveness"])
@@ -2283,10 +2291,21 @@ class BlocModel(mesa.Model):
         ------
         AwaitingDecisions
             When a person's seat has not decided (it does not wait for a person forever).
+        RuntimeError
+            When a round does not play because an error inside an earlier one stopped Mesa's
+            clock (rather than loop forever).
         """
         target = self.rounds if rounds is None else min(self.rounds, self.round + rounds)
         while self.round < target:
+            before = self.round
             self.play()  # raises AwaitingDecisions rather than wait for a person forever
+            if self.round == before:
+                # Mesa drops its step event when a step raises, and then steps no more: an
+                # error inside an earlier round left this model unable to play one.
+                raise RuntimeError(
+                    f"round {before + 1} did not play: an error in an earlier round left the "
+                    "model unable to go on; build a new one"
+                )
         return self
 
     @property

@@ -468,6 +468,7 @@ class LeverChange(Frozen):
     instrument: Instrument | None = None
     penalty: float | None = Field(None, ge=0, le=2)
     cost_sharing: Literal["consumption", "equal"] | dict[str, Money] | None = None
+    partners: tuple[str, ...] | None = None
     supplier_strategy: str | None = None
     aggressiveness: float | None = Field(None, ge=0, le=1)
     strategies: dict[str, str] | None = None
@@ -551,16 +552,7 @@ class Scenario(Frozen):
                 problems.append(
                     f"policy.initial_members: actor {a!r} is not defined" + did_you_mean(a, actors)
                 )
-        for a in self.policy.partners:
-            if a not in actors:
-                problems.append(
-                    f"policy.partners: actor {a!r} is not defined" + did_you_mean(a, actors)
-                )
-        if self.supplier.actor in self.policy.partners:
-            problems.append(
-                "policy.partners: the supplier cannot be the bloc's offtake partner (its "
-                "producers sell to the bloc as any outsider's do)"
-            )
+        problems.extend(self._partner_problems("policy.partners", self.policy.partners))
         if isinstance(self.policy.cost_sharing, dict):
             for a in self.policy.cost_sharing:
                 if a not in actors:
@@ -605,6 +597,7 @@ class Scenario(Frozen):
                             f"levers.{i}.{table}.{a}: actor {a!r} is not defined"
                             + did_you_mean(a, actors)
                         )
+            problems.extend(self._partner_problems(f"levers.{i}.partners", change.partners or ()))
         problems.extend(self._strategy_problems())
         for i, shock in enumerate(self.shocks):
             if shock.mineral not in minerals:
@@ -620,6 +613,22 @@ class Scenario(Frozen):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _partner_problems(self, where: str, partners: Iterable[str]) -> list[str]:
+        """What is wrong with a list of offtake partners: each must be a defined country (the
+        supplier's producers sell to the bloc as any outsider's do)."""
+        problems = []
+        for a in partners:
+            if a not in self.actors:
+                problems.append(
+                    f"{where}: actor {a!r} is not defined" + did_you_mean(a, self.actors)
+                )
+            elif a == self.supplier.actor:
+                problems.append(
+                    f"{where}: the supplier cannot be the bloc's offtake partner (its producers "
+                    "sell to the bloc as any outsider's do)"
+                )
+        return problems
 
     def _strategy_problems(self) -> list[str]:
         from agents import COUNTRY_STRATEGIES, SUPPLIER_STRATEGIES

@@ -65,6 +65,7 @@ MODEL_KWARGS = (
     "instrument",
     "penalty",
     "cost_sharing",
+    "partners",
     "stockpile_fund",
     "supplier_strategy",
     "aggressiveness",

@@ -57,6 +57,7 @@ LEVER_LABELS: dict[str, str] = {
     "instrument": "instrument",
     "penalty": "outsider penalty",
     "cost_sharing": "cost sharing",
+    "partners": "offtake partners",
     "supplier_strategy": "supplier's strategy",
     "aggressiveness": "supplier's aggressiveness",
     "strategies": "strategies",

@@ -96,11 +96,13 @@ from negotiation.ui.app_state import (
 from negotiation.ui.app_text import (
     AGGRESSIVENESS_HELP,
     COST_SHARING_HELP,
+    PARTNERS_HELP,
     aggressiveness_idle,
     cost_sharing_idle,
     floors_help,
     glossary_markdown,
     instrument_help,
+    partners_idle,
     patience_help,
     penalty_help,
     seed_help,
@@ -1392,6 +1394,20 @@ def LeverControls(
             solara.Button(
                 label, value=code, classes=[f"cost-sharing-{code}"], **pressed(code, current)
             )
+
+    solara.Text("Offtake partners")
+    idle = partners_idle(any(f > 0 for f in lv.floors.values()), lv.penalty)
+    LeverHelp(PARTNERS_HELP, idle, "lever-partners")
+    country_names = dict(info.names)
+    ids_of = {country_names[a]: a for a in info.countries}
+    with solara.Div(classes=["lever-partners", *(["lever-idle"] if idle else [])]):
+        solara.SelectMultiple(
+            "Offtake partners",
+            values=[country_names[a] for a in lv.partners],
+            all_values=[country_names[a] for a in info.countries],
+            dense=True,
+            on_value=lambda xs: change("partners", [ids_of[x] for x in xs]),
+        )
 
     with solara.Div(classes=["lever-supplier"]):
         solara.Select(

@@ -148,6 +148,8 @@ def lever_words(lv: Levers, name: str, snap: Snapshot, other: Levers | None = No
         if isinstance(value, Mapping):
             return "cost sharing by the table"
         return f"cost sharing {COST_SHARING_LABELS.get(value, value)}"
+    if name == "partners":
+        return "offtake partners " + (", ".join(snap.names.get(a, a) for a in value) or "none")
     if name == "supplier_strategy":
         return f"supplier's strategy {value}"
     if name == "weights":

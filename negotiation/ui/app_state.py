@@ -181,12 +181,14 @@ def floor_bounds(reference_price: float) -> Bounds:
 @dataclass(frozen=True)
 class Levers:
     """The live levers in scenario terms. floors: USD per tonne (0 = no floor); penalty: 0.1 =
-    10 %; weights: {country: {component: weight}} (every component); patience: rounds."""
+    10 %; partners: the offtake partners' ids, sorted; weights: {country: {component: weight}}
+    (every component); patience: rounds."""
 
     floors: Mapping[str, float]
     instrument: str
     penalty: float
     cost_sharing: str | Mapping[str, float]
+    partners: tuple[str, ...]
     supplier_strategy: str
     aggressiveness: float
     weights: Mapping[str, Mapping[str, float]]
@@ -203,6 +205,7 @@ class Levers:
                 if isinstance(self.cost_sharing, Mapping)
                 else self.cost_sharing
             ),
+            "partners": list(self.partners),
             "supplier_strategy": self.supplier_strategy,
             "aggressiveness": self.aggressiveness,
             "weights": {a: dict(w) for a, w in self.weights.items()},
@@ -232,6 +235,7 @@ class Levers:
             instrument=str(pending.get("instrument", model.instrument.value)),
             penalty=float(pending.get("penalty", model.penalty)),
             cost_sharing=dict(cost_sharing) if isinstance(cost_sharing, Mapping) else cost_sharing,
+            partners=tuple(sorted(pending.get("partners", model.partners))),
             supplier_strategy=getattr(strategy, "name", strategy),
             aggressiveness=float(pending.get("aggressiveness", model.aggressiveness)),
             weights=weights,
@@ -658,6 +662,9 @@ class Session:
                 in_force = getattr(current, name)
                 merged = {a: x for a, x in merged.items() if x != in_force[a]}
                 self._pend(name, merged, not merged)
+            elif name == "partners":
+                chosen = tuple(sorted(set(value)))
+                self._pend(name, list(chosen), chosen == current.partners)
             else:
                 self._pend(name, value, value == getattr(current, name))
             return self.snapshot()
@@ -694,12 +701,16 @@ class Session:
         elif name == "patience":
             for a, p in value.items():
                 PATIENCE_BOUNDS.parse(p, f"{names.get(a, a)}'s patience")
+        elif name == "partners":
+            for a in value:
+                if a not in self.config.country_ids:
+                    raise ValueError(f"{names.get(a, a)} cannot be an offtake partner")
 
     def restore_levers(self) -> Snapshot:
         """Every lever back to the scenario's values (from the next round)."""
         with self.lock:
             s = self.scenario_levers
-            for name in ("floors", "instrument", "penalty", "cost_sharing"):
+            for name in ("floors", "instrument", "penalty", "cost_sharing", "partners"):
                 self.change(name, getattr(s, name))
             self.change("supplier_strategy", s.supplier_strategy)
             self.change("aggressiveness", s.aggressiveness)

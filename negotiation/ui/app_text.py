@@ -147,6 +147,25 @@ def patience_help(country: str) -> str:
 # Levers without effect
 
 
+PARTNERS_HELP = (
+    "Countries outside the bloc whose producers sell into its market on its terms (offtake, as "
+    "the US-Australia framework of October 2025 names it): at the bloc's price, or the floor "
+    "with price-gap payments, the gap paid by the members. Their supply counts as the bloc's "
+    "own; their buyers pay the world price and they pay none of the bloc's costs, so they may "
+    "gain less by joining. A partner that joins is a member."
+)
+
+
+def partners_idle(any_floor: bool, penalty: float) -> str:
+    """Why the offtake partners change nothing now ("" if they may)."""
+    if not any_floor and penalty <= 0:
+        return (
+            "No effect while no floor and no penalty lift the bloc's price: there is no price "
+            "to sell at."
+        )
+    return ""
+
+
 def cost_sharing_idle(instrument: str, any_floor: bool) -> str:
     """Why the cost-sharing key changes nothing now ("" if it may)."""
     if instrument == "border":
@@ -213,6 +232,13 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
         "How members split the money the floors cost (price-gap payments and stockpile "
         "purchases): by the value of their consumption, in equal shares, or by a scenario's "
         "table. Each pays at most its fiscal capacity.",
+    ),
+    (
+        "Offtake partner",
+        "A country outside the bloc whose producers sell into the bloc's market on its terms "
+        "(the bloc's price, or the floor with price-gap payments, which the members pay), as "
+        "the US-Australia framework of October 2025 names offtake. Its buyers pay the world "
+        "price and it shares none of the bloc's costs.",
     ),
     (
         "Side offer",
