@@ -889,3 +889,95 @@ def test_a_country_at_two_conveners_tables_is_the_first_conveners_to_decide():
     assert "japan" not in m.members
     asked = m.invitations(2)
     assert "japan" in asked and asked["japan"][2] not in ("us", "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Designing the offtake (`designs = ["offtake"]`)
+
+
+def expansion_offtake(agreement: str = "unanimity", designs=("offtake",), **changes) -> BlocModel:
+    """The calm expansion world where the United States designs the offtake at the expansion
+    table (round 7: Australia, South Korea and India invited), played to round 7."""
+    d = calm("expansion", **{"agenda.agreement": agreement, **changes})
+    d["agenda"]["tracks"][3]["designs"] = list(designs)
+    return BlocModel(Scenario.model_validate(d), rng=0).run(7)
+
+
+def test_a_convener_offers_offtake_to_producers_it_would_rather_buy_from_than_take_in():
+    """Where its word decides, the United States gives the expansion table's producers offtake
+    rather than membership: Australia, India and South Korea sell into the bloc's market on its
+    terms from round 7 (a lever change told in words), and Australia, whose miners then have
+    the bloc's price outside, declines to join, where without the offtake it joins in round
+    7. Checked against the brute force: the offtake is worth more to the United States than the
+    terms in force (the two packages it weighed, cleared again)."""
+    m = expansion_offtake("convener")
+    e = m.events_df.query("round == 7")
+    assert m.partners == {"australia", "india", "south_korea"}
+    assert "Lever changed: offtake partners: none -> Australia, India, South Korea" in set(e.text)
+    (tabled,) = e.query("kind == 'tabled'").text
+    assert tabled.startswith(
+        "United States tabled offtake from the producers of Australia, India and South Korea, "
+        "outside the bloc (they sell into its market on its terms) at the Expansion table"
+    )
+    assert "australia" not in m.members
+    assert (e.query("actor == 'australia'").kind == "rejected").all()
+    plain = expansion_offtake("convener", designs=())
+    assert "australia" in plain.members
+    # the brute force: the bloc the US expects under each, from the opening of round 7
+    before = BlocModel(m.config, rng=0).run(6)
+    us = before.index["us"]
+    expects = {a for a in m.members if a not in before.members}
+    worth = {
+        terms: float(
+            before.evaluate([(before.members | expects, 1.0, before.last_move, own)], 7).util[0, us]
+        )  # fmt: skip
+        for terms, own in (
+            ("offtake", {"partners": ["australia", "india", "south_korea"]}),
+            ("in force", {}),
+        )  # fmt: skip
+    }
+    assert worth["offtake"] > worth["in force"]
+
+
+def test_members_that_tax_a_producers_sales_refuse_it_offtake():
+    """Under unanimity the United States would rather give the producers offtake, but the EU,
+    Japan and Mexico refuse: each collects the tariff on what it buys from them, which the
+    offtake hands to their miners. The United States tables the terms in force, says so, and
+    Australia joins as in the expansion scenario."""
+    m = expansion_offtake()
+    (tabled,) = m.events_df.query("round == 7 and kind == 'tabled'").text
+    assert tabled.startswith("United States tabled the terms in force at the Expansion table")
+    assert (
+        "it would rather have tabled offtake from the producers of Australia, India and South "
+        "Korea, outside the bloc (they sell into its market on its terms), which European Union, "
+        "Japan and Mexico would refuse (every member must agree)"
+    ) in tabled
+    assert not m.partners and "australia" in m.members
+    before = BlocModel(m.config, rng=0).run(6)
+    new = frozenset({"australia", "india", "south_korea"})
+    ev = before.evaluate([(before.members | new, 1.0, before.last_move, {"partners": []}),
+                          (before.members, 1.0, before.last_move,
+                           {"partners": sorted(new)})], 7)  # fmt: skip
+    tariff = COMPONENTS.index("tariff_revenue")
+    for a in ("eu", "japan"):
+        i = before.index[a]
+        assert ev.comp[1, i, tariff] < ev.comp[0, i, tariff]  # less tariff money with offtake
+
+
+def test_under_price_gap_payments_a_convener_does_not_offer_offtake():
+    """With price-gap payments the bloc pays its sellers the floor's gap: offtake would have the
+    members pay it on the producers' whole output (Australia's lithium above all), so the
+    United States, whose word decides, tables the terms in force and Australia joins."""
+    m = expansion_offtake("convener", **{"policy.instrument": "price_gap"})
+    (tabled,) = m.events_df.query("round == 7 and kind == 'tabled'").text
+    assert tabled.startswith("United States tabled the terms in force at the Expansion table")
+    assert "offtake" not in tabled
+    assert not m.partners and "australia" in m.members
+
+
+def test_no_offtake_is_designed_where_it_changes_nothing():
+    """With no floor and no penalty there is no price to sell to the bloc at: the convener
+    weighs no offtake, and tables the terms in force."""
+    m = expansion_offtake("convener", **{"policy.floors": {}, "policy.outsider_penalty": 0.0})
+    assert not m.partners
+    assert m._design_candidates("offtake", Terms()) == []

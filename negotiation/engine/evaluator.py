@@ -64,7 +64,8 @@ class PackageSpec(NamedTuple):
     terms
         Terms of the package's own, or None: {"floors": {mineral: USD/t}, "penalty": x,
         "cost_sharing": "equal" | "consumption" | {actor: share}, "instrument": "border" |
-        "price_gap" | "stockpile"}, each in place of the one in force.
+        "price_gap" | "stockpile", "partners": [country, ...] (the offtake partners)}, each in
+        place of the one in force.
     """
 
     members: frozenset[str]
@@ -429,6 +430,25 @@ class Evaluator:
         """
         m = self.model
         return np.array(self._member_rows.get(members) or [a in members for a in m.actor_ids])
+
+    def partner_row(self, partners: Sequence[str] | None) -> np.ndarray:
+        """The offtake partners a package names as a mask, (A,) booleans: those in force for
+        None.
+
+        Parameters
+        ----------
+        partners : Sequence of str or None
+            A package's own offtake partners (`PackageSpec.terms["partners"]`), or None.
+
+        Returns
+        -------
+        np.ndarray
+            (A,) booleans, in the order of the model's actors.
+        """
+        m = self.model
+        if partners is None:
+            return m.partner_mask
+        return np.array([a in partners for a in m.actor_ids], dtype=np.bool_)
 
     def seller_mask(self, members: frozenset[str]) -> np.ndarray:
         """Which actors' producers sell into the bloc's market of `members`: the members and,
@@ -881,9 +901,11 @@ class Evaluator:
         if own_terms:
             minerals, base_key = m.minerals, self.base_key()
             floors, penalty, key = [m.floors], [m.penalty], [base_key]
+            partner = [m.partner_mask]
             for k in own_terms:
                 own = specs[k][3]
                 which_terms[k] = len(floors)
+                partner.append(self.partner_row(own.get("partners")))
                 own_floors = own.get("floors", {})
                 floors.append([float(own_floors.get(x, f)) for x, f in zip(minerals, m.floors)])
                 penalty.append(float(own.get("penalty", m.penalty)))
@@ -895,7 +917,7 @@ class Evaluator:
                 np.array(floors, dtype=float),
                 np.array(penalty, dtype=float),
                 np.array(key, dtype=float),
-                np.repeat(m.partner_mask[None], len(floors), axis=0),
+                np.array(partner, dtype=np.bool_),
             )
         # The member rows of the batch's sets, kept by the sets in their order: a round's
         # batches come back with the same few (the bloc, each country toggled in or out).
@@ -1141,6 +1163,7 @@ class Evaluator:
         K, A, M = len(specs), len(m.actor_ids), len(m.minerals)
         s_flood, _, _, s_demand = self.shock_arrays(r)
         floors, penalty, key = np.empty((K, M)), np.empty(K), np.empty((K, A))
+        partner = np.empty((K, A), dtype=np.bool_)
         codes = np.full(K, INSTRUMENT_CODES[m.instrument])
         moves = np.array([self.move_row(spec[2]) for spec in specs]).reshape(K, 3 * M + A)
         control, blanket = self.controls(moves, r)
@@ -1153,6 +1176,7 @@ class Evaluator:
             key[k] = self.base_key() if sharing is None else self.cost_key(sharing)
             if terms.get("instrument") is not None:
                 codes[k] = INSTRUMENT_CODES[terms["instrument"]]
+            partner[k] = self.partner_row(terms.get("partners"))
         n_floored = max(int(np.count_nonzero(m.floors)), 1)
         budget = 0.0 if m.fund_exhausted else m.fund / m.config.round_years / n_floored
         cap, fringe = self.available()
@@ -1168,7 +1192,7 @@ class Evaluator:
             demand_shift=np.repeat(s_demand, K, axis=0),
             capacity=np.repeat(cap[None], K, axis=0),
             fringe_capacity=np.repeat(fringe[None], K, axis=0),
-            partner=np.repeat(m.partner_mask[None], K, axis=0),
+            partner=partner,
         )
         prof = replace(m.profiles, cost_sharing=key)
         return pol, prof, moves[:, 3 * M :]

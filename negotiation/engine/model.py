@@ -47,7 +47,7 @@ from negotiation.engine.levers import LeverStore, per_tonne
 from negotiation.engine.market import MarketData, Outcome, Policies
 from negotiation.engine.payoffs import Profiles
 from negotiation.engine.recorder import Recorder, Stability
-from negotiation.engine.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
+from negotiation.engine.scenario import DEFAULT_SCENARIO, Scenario, Track, load_scenario
 from negotiation.rules.protocol import (
     PENALTY_MULTIPLES,
     RULE_WORDS,
@@ -1575,10 +1575,10 @@ class BlocModel(mesa.Model):
             d, no = self._design_step(prep, proposer, floors, choose, aim, partners, own, d)
             if no and (not refused or no[0] > refused[0]):
                 refused = no
-        for term in ("penalty", "sharing"):
+        for term in ("penalty", "sharing", "offtake"):
             if term not in t.designs:
                 continue
-            candidates = self._design_candidates(term, d.terms)
+            candidates = self._design_candidates(term, d.terms, prep, mine)
             if not candidates:
                 continue
             accepted.update(self._design_accepts(prep, candidates))
@@ -1596,12 +1596,14 @@ class BlocModel(mesa.Model):
             changes["penalty"] = self.penalty * d.penalty
         if d.sharing:
             changes["cost_sharing"] = self._sharing_of(d.sharing)
+        if d.offtake is not None:
+            changes["partners"] = sorted(d.offtake)
         # In words before the levers change (both are multiples of the terms in force now).
         words = self._design_words(d.terms, t.designs)
         rather = self._design_words(refused[1], t.designs) if refused else ""
         if changes:
             self.levers.apply(changes, at_round=r)
-        if d.instrument or d.penalty != 1.0 or d.sharing:
+        if d.instrument or d.penalty != 1.0 or d.sharing or d.offtake is not None:
             self._design_reclear(prep)
         elif d.scale != 1.0:
             prep.scale = d.scale
@@ -1720,13 +1722,35 @@ class BlocModel(mesa.Model):
         # a tie to rounding: a billionth of its stake (a sum of large terms can net to ~0)
         return design(values, invited, expected, 1e-9 * self.stake[proposer]), refused
 
-    def _design_candidates(self, term: str, chosen: Terms) -> list[Terms]:
-        """The terms a convener weighs for `term` ("instrument", "penalty" or "sharing") given
-        those it has `chosen`: each other instrument (none with no floor, which no instrument
-        defends; the stockpile only while its fund has money), the penalty halved or doubled
-        (within the lever's bounds, 0 to 2; none with no penalty in force), or each other
-        cost-sharing key (`negotiation.rules.protocol.SHARING_KEYS` and the scenario's table;
-        none where the key changes nothing: the border tariff, or no floor)."""
+    def _design_candidates(
+        self,
+        term: str,
+        chosen: Terms,
+        prep: Prepared | None = None,
+        tables: Sequence[Track] = (),
+    ) -> list[Terms]:
+        """The terms a convener weighs for `term` ("instrument", "penalty", "sharing" or
+        "offtake") given those it has `chosen`: each other instrument (none with no floor, which
+        no instrument defends; the stockpile only while its fund has money), the penalty halved
+        or doubled (within the lever's bounds, 0 to 2; none with no penalty in force), each
+        other cost-sharing key (`negotiation.rules.protocol.SHARING_KEYS` and the scenario's
+        table; none where the key changes nothing: the border tariff, or no floor), or the
+        offtake partners: none, or those in force and every producer at the `tables` it designs
+        for that is outside the bloc of `prep` (none where offtake changes nothing: no floor
+        and no penalty)."""
+        if term == "offtake":
+            if not self.floors.any() and self.penalty <= 0:
+                return []
+            producers = {
+                a
+                for u in tables
+                for a in u.parties
+                if a in self.country_agents
+                and a not in prep.members
+                and self.capacity[self.index[a]].any()
+            }
+            options = {frozenset(), self.partners | producers} - {self.partners}
+            return [chosen._replace(offtake=o) for o in sorted(options, key=sorted)]
         if term == "instrument":
             if not self.floors.any():
                 return []
@@ -1763,6 +1787,8 @@ class BlocModel(mesa.Model):
             own["penalty"] = self.penalty * terms.penalty
         if terms.sharing:
             own["cost_sharing"] = self._sharing_of(terms.sharing)
+        if terms.offtake is not None:
+            own["partners"] = sorted(terms.offtake)
         return own
 
     def _design_accepts(self, prep: Prepared, candidates: Sequence[Terms]) -> dict[Terms, tuple]:
@@ -1820,6 +1846,14 @@ class BlocModel(mesa.Model):
             how = {"consumption": "by consumption", "equal": "in equal shares"}
             table = "by the scenario's table of shares"
             parts.append(f"cost shared {how.get(terms.sharing, table)}")
+        if terms.offtake is not None:
+            named = _names(sorted(self._name(a) for a in terms.offtake))
+            parts.append(
+                f"offtake from the producers of {named}, outside the bloc (they sell into its "
+                "market on its terms)"
+                if named
+                else "no offtake from producers outside the bloc"
+            )
         if not parts:
             return "the floors in force" if set(designs) <= {"floors", "invitees"} else (
                 "the terms in force"

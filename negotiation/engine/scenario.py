@@ -274,7 +274,9 @@ class Track(Frozen):
     #: outsider penalty in force: 0.5, 1 or 2) and "sharing" (the cost-sharing key: by
     #: consumption, equal, or the scenario's table of shares). By default nothing: the package is
     #: the scenario's levers and every party is invited.
-    designs: tuple[Literal["instrument", "floors", "invitees", "penalty", "sharing"], ...] = ()
+    designs: tuple[
+        Literal["instrument", "floors", "invitees", "penalty", "sharing", "offtake"], ...
+    ] = ()
     #: The convener's aims when it designs: besides its own utility, each other party's utility
     #: at this weight (0: its own money alone; 1: the table's joint gain, the coalition's
     #: welfare that Nordhaus's club maximises). A convener designs once a round for all the

@@ -22,16 +22,19 @@ a counter where a conceder would accept the package as it is.
 
 **Which package** (`design`). When a table first sits, its convener chooses, where the scenario
 lets it, the floors' instrument, the floors (a multiple of those in force), whom to invite, the
-outsider penalty (a multiple of the one in force) and the cost-sharing key, as in Nordhaus's
+outsider penalty (a multiple of the one in force), the cost-sharing key and the offtake partners
+(producers outside the bloc selling into its market on its terms), as in Nordhaus's
 (2015) membership search: for each package it expects an invitee to accept when joining pays it,
 weighs every group of those it could invite, and tables the package whose expected bloc is worth
 most to it, among the terms the members agree to. The terms are chosen one at a time
-(instrument, then floors, then penalty, then key), each given those chosen before it and the rest
-as in force: one sweep of coordinate ascent, so that the search grows with the sum of the
-options, not their product (`PENALTY_MULTIPLES`, `SHARING_KEYS`). The instrument comes first
-because it says what the other terms mean: a floor is a tariff outsiders pay at the border, a
-bill the members' treasuries pay their producers, or a fund's purchases; the penalty and the key
-are weighed given it (the key moves a bill only where the bloc pays one).
+(instrument, then floors, then penalty, then key, then offtake), each given those chosen before
+it and the rest as in force: one sweep of coordinate ascent, so that the search grows with the
+sum of the options, not their product (`PENALTY_MULTIPLES`, `SHARING_KEYS`). The instrument
+comes first because it says what the other terms mean: a floor is a tariff outsiders pay at the
+border, a bill the members' treasuries pay their producers, or a fund's purchases; the penalty
+and the key are weighed given it (the key moves a bill only where the bloc pays one). Offtake
+comes last: whether to buy from producers outside the bloc depends on the price and the bill
+the other terms set, and an offtake partner has less reason to join.
 """
 
 from __future__ import annotations
@@ -111,13 +114,15 @@ SHARING_KEYS: tuple[str, ...] = ("consumption", "equal")
 class Terms(NamedTuple):
     """A package's terms as a convener weighs them, relative to those in force: the multiple of
     the floors, the multiple of the outsider penalty, the cost-sharing key ("" for the key
-    in force; else "consumption", "equal" or "table", the scenario's table of shares) and the
-    floors' instrument ("" for the one in force; else "border", "price_gap" or "stockpile")."""
+    in force; else "consumption", "equal" or "table", the scenario's table of shares), the
+    floors' instrument ("" for the one in force; else "border", "price_gap" or "stockpile") and
+    the offtake partners (None for those in force; else the countries named)."""
 
     scale: float = 1.0
     penalty: float = 1.0
     sharing: str = ""
     instrument: str = ""
+    offtake: frozenset[str] | None = None
 
     def changes(self) -> int:
         """How many of the terms differ from those in force."""
@@ -126,14 +131,15 @@ class Terms(NamedTuple):
             + (self.penalty != 1.0)
             + (self.sharing != "")
             + (self.instrument != "")
+            + (self.offtake is not None)
         )
 
 
 class Design(NamedTuple):
     """A convener's choice: the multiple of the floors it tables, whom it invites, and what it
     expects (the invitees it expects to accept, and the bloc's value to it, USD/yr); and the
-    multiple of the outsider penalty, the cost-sharing key and the instrument it tables ("" for
-    the key or the instrument in force)."""
+    multiple of the outsider penalty, the cost-sharing key, the instrument and the offtake
+    partners it tables ("" for the key or the instrument in force, None for the partners)."""
 
     scale: float
     invited: tuple[str, ...]
@@ -142,11 +148,12 @@ class Design(NamedTuple):
     penalty: float = 1.0
     sharing: str = ""
     instrument: str = ""
+    offtake: frozenset[str] | None = None
 
     @property
     def terms(self) -> Terms:
         """The terms tabled, relative to those in force."""
-        return Terms(self.scale, self.penalty, self.sharing, self.instrument)
+        return Terms(self.scale, self.penalty, self.sharing, self.instrument, self.offtake)
 
 
 def design(
@@ -193,5 +200,12 @@ def design(
     key = max(near, key=lambda k: (-terms(k).changes(), len(invited[k])))
     t = terms(key)
     return Design(
-        t.scale, invited[key], expected[key], values[key], t.penalty, t.sharing, t.instrument
+        t.scale,
+        invited[key],
+        expected[key],
+        values[key],
+        t.penalty,
+        t.sharing,
+        t.instrument,
+        t.offtake,
     )
