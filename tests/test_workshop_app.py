@@ -331,3 +331,17 @@ def test_the_narrative_names_the_supplier_s_minerals_and_targets(ws):
     assert engine and "rare_earths" in engine[0]  # as the engine records it
     shown = wa.narrative_html(snap, 40)
     assert "Rare earths" in shown and "rare_earths" not in shown
+
+
+def test_a_seat_sees_the_offtake_partners_on_the_table(ws):
+    """In the australia-offtake world a seat at the expansion table is told that Australia is
+    an offtake partner (selling into the bloc's market from outside): the term that explains why
+    joining adds nothing for Australia's miners."""
+    room = ws.create("australia-offtake", rounds=8)
+    alice = room.join("Alice")
+    room.claim(alice.token, "australia")
+    room.start(room.admin_token)
+    eventually(lambda: room.snapshot().round == 6)  # Australia is first asked in round 7
+    _, rc = solara.render(wa.ParticipantView(room, alice.token), handle_error=False)
+    eventually(lambda: rc.find(v.Btn, class_="ws-accept").widgets)
+    assert "offtake partners (outside, selling into the bloc's market) Australia" in texts(rc)

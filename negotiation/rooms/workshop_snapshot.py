@@ -91,6 +91,8 @@ class Panel:
     deadline: int | None = None
     #: the cost-sharing key in force ("consumption" or "equal"; "" for a table of shares)
     sharing_key: str = ""
+    #: the offtake partners in force (ids): producers outside the bloc selling into its market
+    partners: tuple[str, ...] = ()
 
     @property
     def gain(self) -> float:
@@ -686,6 +688,7 @@ def panel(m: BlocModel, seat: str, prep: Any) -> Panel:
             accept={},
             reject={},
             by_scale={},
+            partners=tuple(sorted(m.partners)),
         )
     v = prep.views[seat]
     pkg = v.package
@@ -705,4 +708,5 @@ def panel(m: BlocModel, seat: str, prep: Any) -> Panel:
         elapsed=int(v.elapsed),
         deadline=v.deadline,
         sharing_key=m.cost_sharing if isinstance(m.cost_sharing, str) else "",
+        partners=tuple(sorted(m.partners)),
     )

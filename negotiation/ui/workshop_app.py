@@ -922,11 +922,16 @@ def proposal_html(snap: RoomSnapshot, panel: Panel) -> str:
             if left == 0
             else f" The track's deadline is {left} round{'s' if left != 1 else ''} away."
         )
+    offtake = ""
+    if panel.partners:
+        names = ", ".join(seat_words(snap, a) for a in panel.partners)
+        offtake = f"; offtake partners (outside, selling into the bloc's market) {escape(names)}"
     return (
         f"<p><b>On the table</b> (proposed by {escape(who)}): members {escape(members)}; "
         f"floors {escape(', '.join(floors) or 'none')}; instrument "
         f"{escape(INSTRUMENTS.get(panel.instrument, panel.instrument))}; outsider penalty "
-        f"{panel.penalty:.0%}; floor support shared {escape(panel.cost_sharing)}.{deadline}</p>"
+        f"{panel.penalty:.0%}; floor support shared {escape(panel.cost_sharing)}{offtake}."
+        f"{deadline}</p>"
     )
 
 
