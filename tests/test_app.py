@@ -1028,20 +1028,24 @@ def test_cost_sharing_is_greyed_exactly_when_it_changes_nothing(instrument):
     assert same == bool(idle), (instrument, idle)
 
 
-@pytest.mark.parametrize("nothing_on_offer", [False, True])
-def test_offtake_partners_are_greyed_exactly_when_they_change_nothing(nothing_on_offer):
-    """With no floor and no penalty there is no price to sell to the bloc at: naming Mexico an
-    offtake partner changes nothing, and the lever says so; with the scenario's floors it does."""
+@pytest.mark.parametrize("instrument", ["border", "price_gap", "stockpile"])
+@pytest.mark.parametrize(("floors", "penalty"), [(True, 0.05), (True, 0.0), (False, 0.05),
+                                                 (False, 0.0)])  # fmt: skip
+def test_offtake_partners_are_greyed_exactly_when_they_change_nothing(instrument, floors, penalty):
+    """Offtake partners sell at the bloc's price: where nothing lifts it above the world's (no
+    penalty, and no floor or one the stockpile defends on the world market) naming Mexico and
+    Singapore partners changes nothing, and the lever says so; otherwise it changes the run."""
     runs = []
     for partners in ([], ["mexico", "singapore"]):
         s = Session(SCENARIO, seed=0)
-        if nothing_on_offer:
+        s.change("instrument", instrument)
+        if not floors:
             s.change("floors", {m: 0.0 for m in s.model.minerals})
-            s.change("penalty", 0.0)
+        s.change("penalty", penalty)
         s.change("partners", partners)
         runs.append(_records(s, 4))
     same = runs[0][0].equals(runs[1][0]) and runs[0][1].equals(runs[1][1])
-    assert same == bool(partners_idle(not nothing_on_offer, 0.0 if nothing_on_offer else 0.05))
+    assert same == bool(partners_idle(instrument, floors, penalty))
 
 
 def test_offtake_partners_chosen_on_the_page_act_from_the_next_round():

@@ -608,7 +608,7 @@ def renamed(d: dict, names: dict[str, str]) -> dict:
     """The scenario dict with actor ids renamed wherever the schema holds one: the actors table,
     each actor's covered exports by buyer, policy.initial_members, policy.partners and a
     cost-sharing table, each table's parties and convener, supplier.actor, and the lever changes
-    by actor."""
+    by actor and of the offtake partners."""
     d = copy.deepcopy(d)
     new = lambda a: names.get(a, a)  # noqa: E731
     keys = lambda t: {new(a): v for a, v in t.items()} if isinstance(t, dict) else t  # noqa: E731
@@ -629,6 +629,8 @@ def renamed(d: dict, names: dict[str, str]) -> dict:
         for table in ("strategies", "weights", "patience", "cost_sharing"):
             if change.get(table) is not None:
                 change[table] = keys(change[table])
+        if change.get("partners") is not None:
+            change["partners"] = [new(a) for a in change["partners"]]
     return d
 
 

@@ -296,13 +296,19 @@ def test_offtake_partners_are_a_live_lever_told_in_words_and_replayed(tmp_path):
 
 
 def test_a_lever_value_the_model_cannot_take_is_refused_when_set():
-    """set_levers refuses at once what the round would refuse (an unknown mineral, component or
-    instrument, a penalty out of range) and changes nothing; and a model whose round raised
+    """set_levers refuses at once what the round would refuse (an unknown mineral, component,
+    instrument, key, strategy or country, a number that is none, a penalty out of range) and
+    changes nothing; and a model whose round raised
     halfway (a value slipped past it) says so on the next round instead of looping forever
     (Mesa drops its step event when a step raises)."""
     m = BlocModel(rng=0).run(1)
     for bad in ({"penalty": 5.0}, {"floors": {"unobtainium": 1.0}}, {"instrument": "quota"},
-                {"weights": {"japan": {"luck": 1.0}}}):  # fmt: skip
+                {"weights": {"japan": {"luck": 1.0}}}, {"floors": {"lithium": "high"}},
+                {"supplier_strategy": "nonsense"}, {"strategies": {"narnia": "myopic"}},
+                {"strategies": {"japan": "nonsense"}}, {"patience": {"narnia": 3}},
+                {"patience": {"japan": 2.5}}, {"aggressiveness": "x"},
+                {"cost_sharing": "bogus"}, {"cost_sharing": {"narnia": 1.0}},
+                {"partners": "mexico"}):  # fmt: skip
         with pytest.raises(ValueError):
             m.set_levers(**bad)
         assert not m.levers.pending

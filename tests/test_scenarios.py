@@ -998,6 +998,12 @@ def test_australia_offtake_things_to_notice():
     held = [np.allclose(li(d).loc[2:].iloc[:, 0], li(d).loc[2:].iloc[:, 1]) for d in ds]
     assert frac(held) >= NEARLY_EVERY
     assert all((li(d).loc[1:6].iloc[:, 0] > 1.01 * li(d).loc[1:6].iloc[:, 1]).all() for d in ex)
+    after = [np.allclose(li(d).loc[7:].iloc[:, 0], li(d).loc[7:].iloc[:, 1]) for d in ex]
+    assert frac(after) >= NEARLY_EVERY
+    # no price above the world's, no reason to sell lithium to members first
+    secured = [d.rounds.set_index("round")["secured_lithium"].loc[1:6] for d in (*ds, *ex)]
+    assert all((s == 0).all() for s in secured[: len(ds)])
+    assert 3200 <= np.median([s.median() for s in secured[len(ds) :]]) <= 3600  # about 3,400 t
     # tariff money about a quarter lower; Australia's miners about $0.5bn a year better off
     tariffs = [np.median([d.rounds.set_index("round")["tariff_revenue"].loc[1:6].mean()
                           for d in x]) for x in (ds, ex)]  # fmt: skip
@@ -1018,6 +1024,16 @@ def test_australia_offtake_things_to_try():
         assert d.rounds["members"].iloc[0] == "us"
         assert 0.8e9 <= d.rounds["fiscal_cost"].iloc[0] <= 1.3e9  # about $1bn a year
         assert e.rounds["fiscal_cost"].iloc[0] < 0.1e9  # without the offtake
+    # round 0's bill: most of it to Australia's lithium miners (the opening cleared again)
+    sc = load_scenario("australia-offtake", dict(PRICE_GAP))
+    for i in range(3):
+        m = BlocModel(sc, rng=run_seed(0, i))
+        out = m.evaluate([(m.members, 1.0, m.last_move)], 0).outcome
+        bill = out.gap_payments[0]
+        assert bill.sum() == pytest.approx(m.rounds_df["fiscal_cost"].iloc[0], rel=1e-9)
+        li, aus, us = m.minerals.index("lithium"), m.index["australia"], m.index["us"]
+        to_australia = out.production[0, aus, li] / (out.production[0, [aus, us], li].sum())
+        assert bill[li] * to_australia > 0.6 * bill.sum()
     cut = [d for d in gap if "Mexico counter-proposed every floor 20% lower and joined; United "
            "States agreed" in " ".join(d.events.query("round == 1")["text"])]  # fmt: skip
     assert share(gap, lambda d: d in cut) >= MOST

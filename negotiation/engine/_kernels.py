@@ -1043,7 +1043,8 @@ def capacity_kernel(capacity, fringe_capacity, producer_price, world_price, cost
     producer's margin in the no-policy calibration (`base_margin`), less where below:
     additions = retirement x capacity x max(0, 1 + rate x (margin - base margin)) x years, so
     that with no policy capacity holds still and prices do not drift. The expected price is the
-    producer price for a member when the floor is credible, the world price otherwise (and
+    producer price for a seller into the bloc's market (`member`: a member or an offtake
+    partner) when the floor is credible, the world price otherwise (and
     always for the fringe). Additions arrive `lagged` (from `arriving`) or at once.
 
     Closures: a producer whose idle share of capacity (the part of its cost ramp above its

@@ -122,32 +122,79 @@ class LeverStore:
         Raises
         ------
         ValueError
-            For an unknown mineral, instrument, component or country, a penalty out of [0, 2],
-            or an offtake partner that is no country of the scenario.
+            For an unknown mineral, instrument, cost-sharing key, strategy, component, actor or
+            country; a number that is not one (or is negative where it cannot be); a penalty out
+            of [0, 2]; an offtake partner that is no country of the scenario.
         """
         m = self.model
+
+        def number(x: Any, what: str, low: float = 0.0) -> float:
+            try:
+                f = float(x)
+            except (TypeError, ValueError):
+                raise ValueError(f"{what}: {x!r} is not a number") from None
+            if not np.isfinite(f) or f < low:
+                raise ValueError(f"{what}: {x!r} must be a finite number, at least {low:g}")
+            return f
+
+        def table(x: Any, what: str) -> Mapping[str, Any]:
+            if not isinstance(x, Mapping):
+                raise ValueError(f"{what}: a table by id, not {x!r}")
+            return x
+
+        def strategy(x: Any, role: str) -> None:
+            if not isinstance(x, Strategy):
+                make_strategy(x, role)  # a ValueError naming the known strategies
+
         if name == "floors":
-            for x in value:
+            for x, f in table(value, "floors").items():
                 if x not in m.minerals:
                     raise ValueError(f"floors: unknown mineral {x!r}")
+                number(f, f"floors.{x}")
         elif name == "instrument":
             Instrument(value)  # a ValueError naming the value for anything else
         elif name == "penalty":
-            if not 0 <= float(value) <= 2:
+            if not 0 <= number(value, "penalty") <= 2:
                 raise ValueError(f"penalty must be between 0 and 2 (got {value})")
-        elif name == "partners":
+        elif name == "cost_sharing":
             if isinstance(value, str):
+                if value not in COST_SHARING_LABELS:
+                    raise ValueError(f"cost_sharing: {value!r} is not one of "
+                                     f"{', '.join(COST_SHARING_LABELS)} or a table")  # fmt: skip
+            else:
+                for aid, x in table(value, "cost_sharing").items():
+                    if aid not in m.index:
+                        raise ValueError(f"cost_sharing: unknown actor {aid!r}")
+                    number(x, f"cost_sharing.{aid}")
+        elif name == "partners":
+            if isinstance(value, str | Mapping):
                 raise ValueError(f"partners: a list of countries, not {value!r}")
             for a in value:
                 if a not in m.countries:
                     raise ValueError(f"partners: {a!r} is not a country of this scenario")
+        elif name == "supplier_strategy":
+            strategy(value, "supplier")
+        elif name == "aggressiveness":
+            number(value, "aggressiveness")
+        elif name == "strategies":
+            for aid, x in table(value, "strategies").items():
+                if aid != m.supplier_id and aid not in m.countries:
+                    raise ValueError(f"strategies: unknown actor {aid!r}")
+                strategy(x, "supplier" if aid == m.supplier_id else "country")
         elif name == "weights":
-            for aid, w in value.items():
+            for aid, w in table(value, "weights").items():
                 if aid not in m.index:
                     raise ValueError(f"weights: unknown actor {aid!r}")
-                for comp in w:
+                for comp, x in table(w, f"weights.{aid}").items():
                     if comp not in COMPONENTS:
                         raise ValueError(f"weights.{aid}: unknown component {comp!r}")
+                    number(x, f"weights.{aid}.{comp}")
+        elif name == "patience":
+            for aid, x in table(value, "patience").items():
+                if aid not in m.countries:
+                    raise ValueError(f"patience: {aid!r} is not a country of this scenario")
+                if number(x, f"patience.{aid}") != int(float(x)):
+                    raise ValueError(f"patience.{aid}: {x!r} is not a whole number of rounds")
 
     def take_effect(self, r: int) -> None:
         """Round r opens: the scenario's changes for it and those asked for since the last round

@@ -130,7 +130,8 @@ class Outcome:
     consumption: np.ndarray  # (K, A, M)
     fringe_supply: np.ndarray
     fringe_demand: np.ndarray
-    bloc_imports: np.ndarray  # (K, M): non-member supply bought by members, >= 0
+    bloc_imports: np.ndarray  # (K, M): supply from outside the bloc's sellers (members and
+    # offtake partners) bought by members, >= 0
     tariff_revenue: np.ndarray  # (K, A, M) USD/yr collected by each member
     tariffs_paid: np.ndarray  # (K, M) USD/yr paid on bloc imports
     gap_payments: np.ndarray  # (K, M) USD/yr paid to members' producers

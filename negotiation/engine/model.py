@@ -1736,10 +1736,13 @@ class BlocModel(mesa.Model):
         other cost-sharing key (`negotiation.rules.protocol.SHARING_KEYS` and the scenario's
         table; none where the key changes nothing: the border tariff, or no floor), or the
         offtake partners: none, or those in force and every producer at the `tables` it designs
-        for that is outside the bloc of `prep` (none where offtake changes nothing: no floor
-        and no penalty)."""
+        for that is outside the bloc of `prep` (none where offtake changes nothing: no penalty,
+        and no floor or a stockpile, which buys on the world market)."""
         if term == "offtake":
-            if not self.floors.any() and self.penalty <= 0:
+            instrument = chosen.instrument or self.instrument.value
+            if self.penalty * chosen.penalty <= 0 and (
+                not self.floors.any() or instrument == Instrument.STOCKPILE.value
+            ):
                 return []
             producers = {
                 a

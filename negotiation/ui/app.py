@@ -1396,7 +1396,7 @@ def LeverControls(
             )
 
     solara.Text("Offtake partners")
-    idle = partners_idle(any(f > 0 for f in lv.floors.values()), lv.penalty)
+    idle = partners_idle(lv.instrument, any(f > 0 for f in lv.floors.values()), lv.penalty)
     LeverHelp(PARTNERS_HELP, idle, "lever-partners")
     country_names = dict(info.names)
     ids_of = {country_names[a]: a for a in info.countries}

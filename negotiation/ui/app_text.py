@@ -156,12 +156,21 @@ PARTNERS_HELP = (
 )
 
 
-def partners_idle(any_floor: bool, penalty: float) -> str:
-    """Why the offtake partners change nothing now ("" if they may)."""
-    if not any_floor and penalty <= 0:
+def partners_idle(instrument: str, any_floor: bool, penalty: float) -> str:
+    """Why the offtake partners change nothing now ("" if they may): nothing lifts the bloc's
+    price above the world's (no penalty, and no floor or one the stockpile defends on the world
+    market)."""
+    if penalty > 0:
+        return ""
+    if not any_floor:
         return (
             "No effect while no floor and no penalty lift the bloc's price: there is no price "
             "to sell at."
+        )
+    if instrument == "stockpile":
+        return (
+            "No effect with the stockpile and no penalty: the fund buys on the world market, "
+            "so the bloc pays no price of its own to sell at."
         )
     return ""
 
