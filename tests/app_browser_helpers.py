@@ -131,6 +131,24 @@ def choose(page: Any, cls: str, option: str, attempts: int = 3) -> None:
     page.locator(".menuable__content__active").wait_for(state="detached")
 
 
+def toggle(page: Any, cls: str, option: str) -> None:
+    """Tick or untick `option` in the Vuetify multiple select inside `.cls` (its menu stays
+    open after a click: closed with Escape), and wait for the server to redraw the field."""
+    field = page.locator(f".{cls} .v-select__selections")
+    before = field.inner_text()
+    page.locator(f".{cls} .v-select__slot").click()
+    item = page.locator(
+        ".menuable__content__active .v-list-item", has_text=re.compile(f"^{option}$")
+    )
+    item.first.wait_for(state="visible", timeout=10_000)
+    item.first.click()
+    page.keyboard.press("Escape")
+    page.wait_for_function(
+        "([sel, before]) => document.querySelector(sel)?.innerText !== before",
+        arg=[f".{cls} .v-select__selections", before],
+    )
+
+
 def open_tab(page: Any, name: str) -> None:
     page.get_by_role("tab", name=name).click()
 

@@ -34,6 +34,7 @@ from tests.app_browser_helpers import (
     slider_value,
     step,
     tab_to,
+    toggle,
     type_floor,
     type_into,
     unnamed_controls,
@@ -319,6 +320,28 @@ def test_lever_changes_read_as_sentences_and_a_change_undone_is_not_logged(app, 
     assert "penalty" not in text and "changed -> changed" not in text
     assert not re.search(r"\b(us|japan|rare_earths|price_gap)\b|_", text)
     app.screenshot(path=screenshot_dir / "app-lever-events.png")
+
+
+def test_offtake_partners_are_chosen_by_name_and_act_from_the_next_round(app, screenshot_dir):
+    """The offtake partners' lever: explained, chosen by name in a list, pending until the next
+    round, then told in words in the events and named in the banner of levers that differ."""
+    assert "outside the bloc" in app.locator(".lever-partners-help").inner_text()
+    toggle(app, "lever-partners", "Singapore")
+    app.wait_for_function(
+        "() => document.querySelector('.bloc-pending')?.innerText.includes('offtake partners')"
+    )
+    step(app)
+    open_tab(app, "Events")
+    events = app.locator(".bloc-events")
+    events.locator("li.event-lever").first.wait_for()
+    text = "\n".join(events.locator("li.event-lever").all_inner_texts())
+    assert "offtake partners: none -> Singapore" in text
+    assert "offtake partners" in app.locator(".levers-banner").inner_text()
+    app.screenshot(path=screenshot_dir / "app-offtake-partners.png")
+    toggle(app, "lever-partners", "Singapore")  # untick it: back to none before the round
+    app.wait_for_function(
+        "() => document.querySelector('.bloc-pending')?.innerText.includes('offtake partners')"
+    )
 
 
 def test_one_country_is_no_bloc_and_a_passive_supplier_rings_nobody(app, screenshot_dir):
@@ -669,8 +692,9 @@ def test_the_supply_chart_shows_a_flood_closing_rivals_and_their_return(app, scr
 
 def _random_lever(page, rng: random.Random) -> str:
     action = rng.choice(
-        ["scale", "floor", "instrument", "penalty", "sharing", "supplier", "aggr", "country", "bad"]
-    )
+        ["scale", "floor", "instrument", "penalty", "sharing", "supplier", "aggr", "country", "bad",
+         "partners"]
+    )  # fmt: skip
     if action == "scale":
         k = rng.choice(["0", "0_5", "1", "1_5", "2", "3"])
         page.locator(f".floors-x{k}").click()
@@ -700,6 +724,10 @@ def _random_lever(page, rng: random.Random) -> str:
         code = rng.choice(["consumption", "equal"])
         page.locator(f".cost-sharing-{code}").click()
         return f"cost sharing {code}"
+    if action == "partners":
+        name = rng.choice(["Mexico", "Singapore", "Japan"])
+        toggle(page, "lever-partners", name)
+        return f"offtake partner {name} toggled"
     if action == "supplier":
         name = rng.choice(["passive", "flood", "export-controls", "side-offers", "adaptive"])
         choose(page, "lever-supplier", name)
