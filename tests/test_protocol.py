@@ -903,40 +903,49 @@ def expansion_offtake(agreement: str = "unanimity", designs=("offtake",), **chan
     return BlocModel(Scenario.model_validate(d), rng=0).run(7)
 
 
-def test_a_convener_offers_offtake_to_producers_it_would_rather_buy_from_than_take_in():
-    """Where its word decides, the United States gives the expansion table's producers offtake
-    rather than membership: Australia, India and South Korea sell into the bloc's market on its
-    terms from round 7 (a lever change told in words), and Australia, whose miners then have
-    the bloc's price outside, declines to join, where without the offtake it joins in round
-    7. Checked against the brute force: the offtake is worth more to the United States than the
-    terms in force (the two packages it weighed, cleared again)."""
+def test_a_convener_offers_offtake_to_a_producer_it_would_rather_buy_from_than_take_in():
+    """Where its word decides, the United States gives Australia, the largest producer at the
+    expansion table, offtake rather than membership: its miners sell into the bloc's market on
+    its terms from round 7 (a lever change told in words), and Australia, paid the bloc's price
+    outside, declines to join, where without the design it joins in round 7. Checked against
+    the brute force in the same world without foresight (where the United States gives all three
+    offtake): for each offtake it may weigh (none, each producer alone, all three), whom it
+    expects to join and what that bloc is worth to it, cleared again; it tables the best."""
     m = expansion_offtake("convener")
     e = m.events_df.query("round == 7")
-    assert m.partners == {"australia", "india", "south_korea"}
-    assert "Lever changed: offtake partners: none -> Australia, India, South Korea" in set(e.text)
+    assert m.partners == {"australia"}
+    assert "Lever changed: offtake partners: none -> Australia" in set(e.text)
     (tabled,) = e.query("kind == 'tabled'").text
     assert tabled.startswith(
-        "United States tabled offtake from the producers of Australia, India and South Korea, "
-        "outside the bloc (they sell into its market on its terms) at the Expansion table"
+        "United States tabled offtake from the producers of Australia, outside the bloc (they "
+        "sell into its market on its terms) at the Expansion table"
     )
     assert "australia" not in m.members
     assert (e.query("actor == 'australia'").kind == "rejected").all()
     plain = expansion_offtake("convener", designs=())
     assert "australia" in plain.members
-    # the brute force: the bloc the US expects under each, from the opening of round 7
-    before = BlocModel(m.config, rng=0).run(6)
-    us = before.index["us"]
-    expects = {a for a in m.members if a not in before.members}
-    worth = {
-        terms: float(
-            before.evaluate([(before.members | expects, 1.0, before.last_move, own)], 7).util[0, us]
-        )  # fmt: skip
-        for terms, own in (
-            ("offtake", {"partners": ["australia", "india", "south_korea"]}),
-            ("in force", {}),
-        )  # fmt: skip
-    }
-    assert worth["offtake"] > worth["in force"]
+    # the brute force, from the opening of round 7, without foresight (an invitee is expected
+    # to accept where joining pays it now): for each offtake, whom it expects, and what the
+    # bloc with them is worth to the United States
+    d = calm("expansion", **{"agenda.agreement": "convener", "foresight.horizon_days": 0})
+    d["agenda"]["tracks"][3]["designs"] = ["offtake"]
+    before = BlocModel(Scenario.model_validate(d), rng=0).run(6)
+    design = before.prepare_round().design
+    new = ["australia", "india", "south_korea"]
+    worth = {}
+    for offtake in ([], ["australia"], ["india"], ["south_korea"], new):
+        own = {"partners": offtake}
+        specs = [(before.members, 1.0, before.last_move, own)]
+        specs += [(before.members | {a}, 1.0, before.last_move, own) for a in new]
+        comp = before.evaluate(specs, 7).comp
+        expects = [a for k, a in enumerate(new, start=1)
+                   if ((comp[k] - comp[0])[before.index[a]] * before.weights[before.index[a]]).sum()
+                   >= 0]  # fmt: skip
+        util = before.evaluate([(before.members | set(expects), 1.0, before.last_move, own)], 7)
+        worth[tuple(offtake)] = float(util.util[0, before.index["us"]])
+    best = max(worth, key=worth.get)
+    assert design.offtake == set(best) and best  # there, offtake for all three
+    assert design.value == pytest.approx(worth[best], rel=1e-9)
 
 
 def test_members_that_tax_a_producers_sales_refuse_it_offtake():
@@ -948,16 +957,16 @@ def test_members_that_tax_a_producers_sales_refuse_it_offtake():
     (tabled,) = m.events_df.query("round == 7 and kind == 'tabled'").text
     assert tabled.startswith("United States tabled the terms in force at the Expansion table")
     assert (
-        "it would rather have tabled offtake from the producers of Australia, India and South "
-        "Korea, outside the bloc (they sell into its market on its terms), which European Union, "
-        "Japan and Mexico would refuse (every member must agree)"
+        "it would rather have tabled offtake from the producers of Australia, outside the bloc "
+        "(they sell into its market on its terms), which European Union, Japan and Mexico would "
+        "refuse (every member must agree)"
     ) in tabled
     assert not m.partners and "australia" in m.members
     before = BlocModel(m.config, rng=0).run(6)
     new = frozenset({"australia", "india", "south_korea"})
     ev = before.evaluate([(before.members | new, 1.0, before.last_move, {"partners": []}),
-                          (before.members, 1.0, before.last_move,
-                           {"partners": sorted(new)})], 7)  # fmt: skip
+                          (before.members | {"india", "south_korea"}, 1.0, before.last_move,
+                           {"partners": ["australia"]})], 7)  # fmt: skip
     tariff = COMPONENTS.index("tariff_revenue")
     for a in ("eu", "japan"):
         i = before.index[a]

@@ -1735,9 +1735,10 @@ class BlocModel(mesa.Model):
         or doubled (within the lever's bounds, 0 to 2; none with no penalty in force), each
         other cost-sharing key (`negotiation.rules.protocol.SHARING_KEYS` and the scenario's
         table; none where the key changes nothing: the border tariff, or no floor), or the
-        offtake partners: none, or those in force and every producer at the `tables` it designs
-        for that is outside the bloc of `prep` (none where offtake changes nothing: no penalty,
-        and no floor or a stockpile, which buys on the world market)."""
+        offtake partners: none, those in force with one more producer (each in turn) or with
+        every producer at the `tables` it designs for that is outside the bloc of `prep` (none
+        where offtake changes nothing: no penalty, and no floor or a stockpile, which buys on
+        the world market)."""
         if term == "offtake":
             instrument = chosen.instrument or self.instrument.value
             if self.penalty * chosen.penalty <= 0 and (
@@ -1752,7 +1753,9 @@ class BlocModel(mesa.Model):
                 and a not in prep.members
                 and self.capacity[self.index[a]].any()
             }
-            options = {frozenset(), self.partners | producers} - {self.partners}
+            options = {frozenset(), self.partners | producers}
+            options |= {self.partners | {a} for a in producers}
+            options -= {self.partners}
             return [chosen._replace(offtake=o) for o in sorted(options, key=sorted)]
         if term == "instrument":
             if not self.floors.any():
