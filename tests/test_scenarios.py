@@ -582,6 +582,41 @@ def test_the_class_tutorial_runs_the_convener_counting_only_its_own_money():
     assert [s for _, s in NO_AIMS] == [0.0] * 3 and all(f"{k}=0" in command for k, _ in NO_AIMS)
 
 
+def test_the_class_tutorial_shows_the_free_rider():
+    """docs/tutorials/first-class-session.md's offtake section: its two commands, as written.
+    In expansion Australia joins in round 7 for about $600m a year of producer surplus; as the
+    offtake partner it is listed as one and never joins, while India and South Korea do."""
+    text = (ROOT / "docs" / "tutorials" / "first-class-session.md").read_text()
+    (alone,) = re.findall(r"^\.venv/bin/bloc (run expansion .*)$", text, re.M)
+    (partner,) = re.findall(r"^\.venv/bin/bloc (run australia-offtake .*)$", text, re.M)
+    out = bloc(*alone.split())
+    assert out.exit_code == 0, out.output
+    (line,) = re.findall(r"round   7: Australia joined the bloc: .*", out.output)
+    gains = amounts(line)
+    assert max(gains, key=gains.get) == "producer surplus"
+    assert 0.5e9 <= gains["producer surplus"] <= 0.7e9  # "about $600m a year"
+    out = bloc(*partner.split())
+    assert out.exit_code == 0, out.output
+    assert "Offtake partners outside the bloc (their producers sell into its market on its " \
+        "terms): Australia" in out.output  # fmt: skip
+    assert "Australia joined" not in out.output
+    assert "India joined" in out.output and "South Korea joined" in out.output
+    assert "Bloc at the end: European Union, India, Japan, Mexico, South Korea, United States" \
+        in out.output  # fmt: skip
+    # Why? in round 7: joining would only add to its buyers' costs
+    m = BlocModel(load_scenario("australia-offtake"), rng=1).run(7)
+    (why,) = m.events_df.query("round == 7 and actor == 'australia'")["text"]
+    gains = amounts(why)
+    assert why.startswith("Australia rejected") and min(gains, key=gains.get) == "consumer cost"
+    # the secured rare earths triple, in that run's first six rounds
+    ex = BlocModel(load_scenario("expansion"), rng=1).run(6).rounds_df.set_index("round")
+    ao = m.rounds_df.set_index("round")
+    ratio = (
+        ao["secured_rare_earths"].loc[1:6].median() / ex["secured_rare_earths"].loc[1:6].median()
+    )
+    assert ratio == pytest.approx(3.0)
+
+
 def test_the_class_tutorial_floods_crushes_and_recoups_for_a_while():
     """docs/tutorials/first-class-session.md's flood section: its command, as written, tells of
     the closures in round 13 and the restarts in round 31 (and nickel's in rounds 28 and 60, a
