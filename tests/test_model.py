@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 import pandas as pd
@@ -314,11 +315,39 @@ def test_a_lever_value_the_model_cannot_take_is_refused_when_set():
         assert not m.levers.pending
     m.run(1)
     assert m.round == 2
+    m.set_levers(floors=pd.Series({"lithium": 90000.0}), partners=("mexico",))  # any table, list
+    m.run(1)
+    assert m.floors[m.minerals.index("lithium")] == 90000.0 and m.partners == {"mexico"}
     m.levers.pending["penalty"] = 5.0  # past set_levers' check: the round raises halfway
     with pytest.raises(ValueError, match="penalty"):
         m.run(1)
-    with pytest.raises(RuntimeError, match="round 3 did not play"):
+    with pytest.raises(RuntimeError, match="round 4 did not play"):
         m.run(1)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"supplier_strategy": "nonsense"},
+            "levers.0.supplier_strategy: unknown supplier strategy",
+        ),
+        ({"strategies": {"japan": "nope"}}, "levers.0.strategies.japan: unknown strategy 'nope'"),
+        ({"weights": {"japan": {"luck": 1}}}, "levers.0.weights.japan.luck: not a utility"),
+        ({"cost_sharing": {"narnia": 1.0}}, "levers.0.cost_sharing.narnia: actor 'narnia' is not"),
+        ({"partners": ["narnia"]}, "levers.0.partners: actor 'narnia' is not defined"),
+        ({"partners": ["supplier"]}, "levers.0.partners: the supplier cannot be"),
+    ],
+)
+def test_a_scheduled_lever_change_the_round_would_refuse_is_refused_when_the_file_loads(
+    change, message
+):
+    """A scenario's [[levers]] are checked as set_levers checks them, when the file loads, not
+    when their round opens halfway through a run."""
+    from negotiation.engine.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        load_scenario("ministerial-2026", {"levers": [{"round": 2, **change}]})
 
 
 def test_a_package_scores_the_same_whatever_else_is_in_the_batch(default):

@@ -895,12 +895,18 @@ def test_a_country_at_two_conveners_tables_is_the_first_conveners_to_decide():
 # Designing the offtake (`designs = ["offtake"]`)
 
 
-def expansion_offtake(agreement: str = "unanimity", designs=("offtake",), **changes) -> BlocModel:
-    """The calm expansion world where the United States designs the offtake at the expansion
-    table (round 7: Australia, South Korea and India invited), played to round 7."""
+def expansion_world(agreement: str = "unanimity", designs=("offtake",), **changes) -> dict:
+    """The calm expansion world where the United States designs `designs` at the expansion
+    table (round 7: Australia, South Korea and India invited), as a scenario dict."""
     d = calm("expansion", **{"agenda.agreement": agreement, **changes})
     d["agenda"]["tracks"][3]["designs"] = list(designs)
-    return BlocModel(Scenario.model_validate(d), rng=0).run(7)
+    return d
+
+
+def expansion_offtake(agreement: str = "unanimity", designs=("offtake",), **changes) -> BlocModel:
+    """`expansion_world`, played to round 7."""
+    world = expansion_world(agreement, designs, **changes)
+    return BlocModel(Scenario.model_validate(world), rng=0).run(7)
 
 
 def test_a_convener_offers_offtake_to_a_producer_it_would_rather_buy_from_than_take_in():
@@ -908,9 +914,10 @@ def test_a_convener_offers_offtake_to_a_producer_it_would_rather_buy_from_than_t
     expansion table, offtake rather than membership: its miners sell into the bloc's market on
     its terms from round 7 (a lever change told in words), and Australia, paid the bloc's price
     outside, declines to join, where without the design it joins in round 7. Checked against
-    the brute force in the same world without foresight (where the United States gives all three
-    offtake): for each offtake it may weigh (none, each producer alone, all three), whom it
-    expects to join and what that bloc is worth to it, cleared again; it tables the best."""
+    the brute force: for each offtake it may weigh (none, each producer alone, all three), whom
+    it expects to join (joining pays them, over their horizon, at the terms in force and with
+    that offtake) and what that bloc is worth to it, each cleared again: offtake for Australia
+    alone is worth most, and is what it tables."""
     m = expansion_offtake("convener")
     e = m.events_df.query("round == 7")
     assert m.partners == {"australia"}
@@ -924,35 +931,37 @@ def test_a_convener_offers_offtake_to_a_producer_it_would_rather_buy_from_than_t
     assert (e.query("actor == 'australia'").kind == "rejected").all()
     plain = expansion_offtake("convener", designs=())
     assert "australia" in plain.members
-    # the brute force, from the opening of round 7, without foresight (an invitee is expected
-    # to accept where joining pays it now): for each offtake, whom it expects, and what the
-    # bloc with them is worth to the United States
-    d = calm("expansion", **{"agenda.agreement": "convener", "foresight.horizon_days": 0})
-    d["agenda"]["tracks"][3]["designs"] = ["offtake"]
-    before = BlocModel(Scenario.model_validate(d), rng=0).run(6)
-    design = before.prepare_round().design
+    # the brute force, from the opening of round 7 of the same world where nobody designs
+    before = BlocModel(Scenario.model_validate(expansion_world("convener", ())), rng=0).run(6)
+    prep = before.prepare_round()
     new = ["australia", "india", "south_korea"]
+    assert set(new) <= set(prep.order)  # (Singapore, asked at another table, is not its to weigh)
     worth = {}
     for offtake in ([], ["australia"], ["india"], ["south_korea"], new):
         own = {"partners": offtake}
         specs = [(before.members, 1.0, before.last_move, own)]
         specs += [(before.members | {a}, 1.0, before.last_move, own) for a in new]
         comp = before.evaluate(specs, 7).comp
-        expects = [a for k, a in enumerate(new, start=1)
-                   if ((comp[k] - comp[0])[before.index[a]] * before.weights[before.index[a]]).sum()
-                   >= 0]  # fmt: skip
+        expects = []
+        for k, a in enumerate(new, start=1):
+            i = before.index[a]
+            gain = (comp[k, i] - comp[0, i] + before._pipeline(prep, a)) * before.weights[i]
+            if gain.sum() >= 0:
+                expects.append(a)
         util = before.evaluate([(before.members | set(expects), 1.0, before.last_move, own)], 7)
         worth[tuple(offtake)] = float(util.util[0, before.index["us"]])
-    best = max(worth, key=worth.get)
-    assert design.offtake == set(best) and best  # there, offtake for all three
-    assert design.value == pytest.approx(worth[best], rel=1e-9)
+    assert max(worth, key=worth.get) == ("australia",)
+    designed = BlocModel(m.config, rng=0).run(6).prepare_round().design
+    assert designed.offtake == {"australia"}
+    assert designed.value == pytest.approx(worth[("australia",)], rel=1e-9)
 
 
-def test_members_that_tax_a_producers_sales_refuse_it_offtake():
-    """Under unanimity the United States would rather give the producers offtake, but the EU,
-    Japan and Mexico refuse: each collects the tariff on what it buys from them, which the
-    offtake hands to their miners. The United States tables the terms in force, says so, and
-    Australia joins as in the expansion scenario."""
+def test_members_that_lose_by_a_producers_offtake_refuse_it():
+    """Under unanimity the United States would rather give Australia offtake, but the EU, Japan
+    and Mexico refuse: the EU and Japan would lose the tariff they collect on Australia's sales,
+    which the offtake hands to its miners, and Mexico's copper miners would meet Australia's in
+    the bloc's market. The United States tables the terms in force, says so, and Australia joins
+    as in the expansion scenario."""
     m = expansion_offtake()
     (tabled,) = m.events_df.query("round == 7 and kind == 'tabled'").text
     assert tabled.startswith("United States tabled the terms in force at the Expansion table")
@@ -962,31 +971,60 @@ def test_members_that_tax_a_producers_sales_refuse_it_offtake():
         "refuse (every member must agree)"
     ) in tabled
     assert not m.partners and "australia" in m.members
+    # the same bloc, with Australia outside it, without and with offtake for its miners
     before = BlocModel(m.config, rng=0).run(6)
-    new = frozenset({"australia", "india", "south_korea"})
-    ev = before.evaluate([(before.members | new, 1.0, before.last_move, {"partners": []}),
-                          (before.members | {"india", "south_korea"}, 1.0, before.last_move,
-                           {"partners": ["australia"]})], 7)  # fmt: skip
-    tariff = COMPONENTS.index("tariff_revenue")
+    bloc = before.members | {"india", "south_korea"}
+    ev = before.evaluate([(bloc, 1.0, before.last_move, {"partners": p})
+                          for p in ([], ["australia"])], 7)  # fmt: skip
+    tariff, ps = COMPONENTS.index("tariff_revenue"), COMPONENTS.index("producer_surplus")
     for a in ("eu", "japan"):
         i = before.index[a]
         assert ev.comp[1, i, tariff] < ev.comp[0, i, tariff]  # less tariff money with offtake
+    i, cu = before.index["mexico"], before.minerals.index("copper")
+    assert ev.comp[1, i, ps] < ev.comp[0, i, ps]
+    assert ev.outcome.bloc_price[1, cu] < ev.outcome.bloc_price[0, cu]  # its copper sells lower
 
 
 def test_under_price_gap_payments_a_convener_does_not_offer_offtake():
     """With price-gap payments the bloc pays its sellers the floor's gap: offtake would have the
     members pay it on the producers' whole output (Australia's lithium above all), so the
-    United States, whose word decides, tables the terms in force and Australia joins."""
+    United States, whose word decides, weighs offtake and tables the terms in force, and
+    Australia joins."""
     m = expansion_offtake("convener", **{"policy.instrument": "price_gap"})
     (tabled,) = m.events_df.query("round == 7 and kind == 'tabled'").text
     assert tabled.startswith("United States tabled the terms in force at the Expansion table")
-    assert "offtake" not in tabled
     assert not m.partners and "australia" in m.members
+    before = BlocModel(m.config, rng=0).run(6)
+    prep = before.prepare_round()
+    assert before._design_candidates("offtake", Terms(), prep)  # it weighed some
 
 
-def test_no_offtake_is_designed_where_it_changes_nothing():
-    """With no floor and no penalty there is no price to sell to the bloc at: the convener
-    weighs no offtake, and tables the terms in force."""
-    m = expansion_offtake("convener", **{"policy.floors": {}, "policy.outsider_penalty": 0.0})
-    assert not m.partners
-    assert m._design_candidates("offtake", Terms()) == []
+def test_no_offtake_is_weighed_where_it_changes_nothing():
+    """Offtake is at the bloc's price: with no penalty and no floor, or no penalty and a
+    stockpile (which buys on the world market), there is none to sell at, and a convener weighs
+    no offtake; with the floors on the border, it does."""
+    for changes, weighs in (
+        ({}, True),
+        ({"policy.floors": {}, "policy.outsider_penalty": 0.0}, False),
+        ({"policy.instrument": "stockpile", "policy.outsider_penalty": 0.0}, False),
+        ({"policy.instrument": "stockpile"}, True),
+    ):
+        world = expansion_world("convener", (), **changes)
+        m = BlocModel(Scenario.model_validate(world), rng=0).run(6)
+        prep = m.prepare_round()
+        assert prep.order, changes  # there are producers to weigh
+        assert bool(m._design_candidates("offtake", Terms(), prep)) == weighs, changes
+
+
+def test_a_later_convener_leaves_alone_the_offtake_an_earlier_one_tabled():
+    """Two conveners design in round 7: the United States gives Australia offtake at the
+    expansion table, then the EU designs at an EU-Japan table with no producer outside the bloc
+    to decide: it weighs no offtake and cannot take Australia's away."""
+    world = expansion_world("convener")
+    eu_table = {"name": "EU-Japan", "parties": ["eu", "japan"], "convener": "eu"}
+    eu_table |= {"start_round": 7, "designs": ["offtake"]}
+    world["agenda"]["tracks"] = [*world["agenda"]["tracks"], eu_table]
+    m = BlocModel(Scenario.model_validate(world), rng=0).run(7)
+    assert m.partners == {"australia"} and "australia" not in m.members
+    tabled = m.events_df.query("round == 7 and kind == 'tabled'").text.tolist()
+    assert len(tabled) == 2 and "offtake" not in tabled[1]

@@ -603,11 +603,13 @@ def test_the_class_tutorial_shows_the_free_rider():
     assert "India joined" in out.output and "South Korea joined" in out.output
     assert "Bloc at the end: European Union, India, Japan, Mexico, South Korea, United States" \
         in out.output  # fmt: skip
-    # Why? in round 7: joining would only add to its buyers' costs
+    # Why? in round 7: its miners no better off, its buyers' costs over 100 times the tariff
     m = BlocModel(load_scenario("australia-offtake"), rng=1).run(7)
     (why,) = m.events_df.query("round == 7 and actor == 'australia'")["text"]
     gains = amounts(why)
     assert why.startswith("Australia rejected") and min(gains, key=gains.get) == "consumer cost"
+    assert gains.get("producer surplus", 0.0) <= 0.0
+    assert -gains["consumer cost"] > 100 * sum(g for g in gains.values() if g > 0)
     # the secured rare earths triple, in that run's first six rounds
     ex = BlocModel(load_scenario("expansion"), rng=1).run(6).rounds_df.set_index("round")
     ao = m.rounds_df.set_index("round")

@@ -138,9 +138,9 @@ class LeverStore:
             return f
 
         def table(x: Any, what: str) -> Mapping[str, Any]:
-            if not isinstance(x, Mapping):
+            if not callable(getattr(x, "items", None)):  # a dict, a pandas Series...
                 raise ValueError(f"{what}: a table by id, not {x!r}")
-            return x
+            return dict(x.items())
 
         def strategy(x: Any, role: str) -> None:
             if not isinstance(x, Strategy):
@@ -167,7 +167,7 @@ class LeverStore:
                         raise ValueError(f"cost_sharing: unknown actor {aid!r}")
                     number(x, f"cost_sharing.{aid}")
         elif name == "partners":
-            if isinstance(value, str | Mapping):
+            if isinstance(value, str | Mapping) or not hasattr(value, "__iter__"):
                 raise ValueError(f"partners: a list of countries, not {value!r}")
             for a in value:
                 if a not in m.countries:

@@ -47,7 +47,7 @@ from negotiation.engine.levers import LeverStore, per_tonne
 from negotiation.engine.market import MarketData, Outcome, Policies
 from negotiation.engine.payoffs import Profiles
 from negotiation.engine.recorder import Recorder, Stability
-from negotiation.engine.scenario import DEFAULT_SCENARIO, Scenario, Track, load_scenario
+from negotiation.engine.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from negotiation.rules.protocol import (
     PENALTY_MULTIPLES,
     RULE_WORDS,
@@ -1462,32 +1462,32 @@ class BlocModel(mesa.Model):
     def _design_table(self, prep: Prepared) -> None:
         """When a table first sits, its convener (played by an agent) designs the package: the
         floors' instrument (border tariff, price-gap payments or a stockpile, with the track's
-        "instrument"), the multiple of the floors in force (0.8, 1 or 1.25, with "floors"), whom
-        to invite (with "invitees"; see negotiation.rules.protocol.design), the multiple of the
-        outsider penalty (0.5, 1 or 2, with "penalty") and the cost-sharing key (with "sharing",
-        where the bloc pays: not under the border tariff, nor with no floor).
+        "instrument"), the multiple of the floors in force (0.8, 1 or 1.25, with "floors"), whom to
+        invite (with "invitees"; see negotiation.rules.protocol.design), the multiple of the
+        outsider penalty (0.5, 1 or 2, with "penalty"), the cost-sharing key (with "sharing", where
+        the bloc pays: not under the border tariff, nor with no floor) and the offtake partners
+        among the producers it invites (with "offtake", `_design_candidates`).
 
-        The terms are chosen one at a time, instrument, then floors, then penalty, then key,
-        each given those already chosen and the rest as in force (one sweep of coordinate
-        ascent: `_design_step`). The instrument comes first because it says what the floors
-        and the key mean (who pays a floor: outsiders at the border, or the members'
-        treasuries). For each candidate it expects an invitee to accept when joining pays
-        it (the invitee's forecast without its errors, counting a rejoining cost; what the
-        pipeline adds taken as at the terms in force) and weighs the bloc with those it expects
-        (choosing whom to invite: every group of them, up to four); it keeps the package whose
-        expected bloc is worth most to it now (by its aims: its own utility and, at the track's
-        `partner_weight`, each other party's), among the terms the other members agree to (each
-        weighs the bloc it expects on them against the bloc as it stands, under the agenda's
-        rule). The terms change from this round (a changed instrument, penalty or key: the
-        round's packages are cleared again on them, `_design_reclear`); those it did not invite
-        are not asked at the tables it designed for until each designs again (`_design_round`:
-        every sixth round), nor sponsored by it under open accession until it designs again.
-        It designs once for all the tables it tables that design this round, and weighs only
-        the invitees the design decides (not a country with nothing at stake, nor one asked at
-        a table it does not design for: those stay invited). Where tables with different
-        conveners design in the same round, each convener designs in turn, in the agenda's
-        order, on the terms the one before tabled (the round's packages cleared again on them);
-        a country at tables of both is decided by the first."""
+        The terms are chosen one at a time, instrument, then floors, then penalty, then key, then
+        offtake, each given those already chosen and the rest as in force (one sweep of coordinate
+        ascent: `_design_step`). The instrument comes first because it says what the floors and the
+        key mean (who pays a floor: outsiders at the border, or the members' treasuries). For each
+        candidate it expects an invitee to accept when joining pays it (the invitee's forecast
+        without its errors, counting a rejoining cost; what the pipeline adds taken as at the terms
+        in force) and weighs the bloc with those it expects (choosing whom to invite: every group of
+        them, up to four); it keeps the package whose expected bloc is worth most to it now (by its
+        aims: its own utility and, at the track's `partner_weight`, each other party's), among the
+        terms the other members agree to (each weighs the bloc it expects on them against the bloc
+        as it stands, under the agenda's rule). The terms change from this round (a changed
+        instrument, penalty, key or partners: the round's packages are cleared again on them,
+        `_design_reclear`); those it did not invite are not asked at the tables it designed for
+        until each designs again (`_design_round`: every sixth round), nor sponsored by it under
+        open accession until it designs again. It designs once for all the tables it tables that
+        design this round, and weighs only the invitees the design decides (not a country with
+        nothing at stake, nor one asked at a table it does not design for: those stay invited).
+        Where tables with different conveners design in the same round, each convener designs in
+        turn, in the agenda's order, on the terms the one before tabled (the round's packages
+        cleared again on them); a country at tables of both is decided by the first."""
         r = prep.round
         tables = [t for t in self.active_tracks(r) if self._design_round(t, r) and t.designs]
         decided: set[str] = set()  # the invitees an earlier convener decided this round
@@ -1504,9 +1504,9 @@ class BlocModel(mesa.Model):
     def _design_for(self, prep: Prepared, proposer: str, mine: list, decided: set[str]) -> None:
         """`_design_table` for one convener and the tables it designs for this round (the
         first one's `designs`), leaving alone the invitees in `decided` (an earlier convener's
-        this round) and adding its own. A new instrument, penalty or key clears the round's
-        packages again at once; new floors alone are `prep.scale` until another convener
-        designs."""
+        this round) and adding its own. A new instrument, penalty, key or partners clears the
+        round's packages again at once; new floors alone are `prep.scale` until another
+        convener designs."""
         r, t = prep.round, mine[0]
         sitting = self.active_tracks(r)
 
@@ -1559,7 +1559,7 @@ class BlocModel(mesa.Model):
         d: Design | None = None
         refused: tuple = ()
         # The instrument first (against the package in force), then the floors on it, then the
-        # penalty, then the key, each given the terms chosen so far.
+        # penalty, then the key, then the offtake, each given the terms chosen so far.
         instruments = self._design_candidates("instrument", Terms())
         if "instrument" in t.designs and instruments:
             accepted.update(self._design_accepts(prep, instruments))
@@ -1578,7 +1578,7 @@ class BlocModel(mesa.Model):
         for term in ("penalty", "sharing", "offtake"):
             if term not in t.designs:
                 continue
-            candidates = self._design_candidates(term, d.terms, prep, mine)
+            candidates = self._design_candidates(term, d.terms, prep)
             if not candidates:
                 continue
             accepted.update(self._design_accepts(prep, candidates))
@@ -1723,11 +1723,7 @@ class BlocModel(mesa.Model):
         return design(values, invited, expected, 1e-9 * self.stake[proposer]), refused
 
     def _design_candidates(
-        self,
-        term: str,
-        chosen: Terms,
-        prep: Prepared | None = None,
-        tables: Sequence[Track] = (),
+        self, term: str, chosen: Terms, prep: Prepared | None = None
     ) -> list[Terms]:
         """The terms a convener weighs for `term` ("instrument", "penalty", "sharing" or
         "offtake") given those it has `chosen`: each other instrument (none with no floor, which
@@ -1735,27 +1731,22 @@ class BlocModel(mesa.Model):
         or doubled (within the lever's bounds, 0 to 2; none with no penalty in force), each
         other cost-sharing key (`negotiation.rules.protocol.SHARING_KEYS` and the scenario's
         table; none where the key changes nothing: the border tariff, or no floor), or the
-        offtake partners: none, those in force with one more producer (each in turn) or with
-        every producer at the `tables` it designs for that is outside the bloc of `prep` (none
-        where offtake changes nothing: no penalty, and no floor or a stockpile, which buys on
-        the world market)."""
+        offtake partners, among the producers whose invitation this design decides (`prep.order`:
+        outside the bloc, at the tables it designs for, not decided by an earlier convener this
+        round; the partners in force elsewhere stay): none of them, one of them (each in turn)
+        or all of them (none where offtake changes nothing: no penalty, and no floor or a
+        stockpile, which buys on the world market)."""
         if term == "offtake":
             instrument = chosen.instrument or self.instrument.value
             if self.penalty * chosen.penalty <= 0 and (
                 not self.floors.any() or instrument == Instrument.STOCKPILE.value
             ):
                 return []
-            producers = {
-                a
-                for u in tables
-                for a in u.parties
-                if a in self.country_agents
-                and a not in prep.members
-                and self.capacity[self.index[a]].any()
-            }
-            options = {frozenset(), self.partners | producers}
-            options |= {self.partners | {a} for a in producers}
-            options -= {self.partners}
+            mine = {a for a in prep.order if self.capacity[self.index[a]].any()}
+            if not mine:
+                return []
+            others = self.partners - mine
+            options = {others, others | mine, *(others | {a} for a in mine)} - {self.partners}
             return [chosen._replace(offtake=o) for o in sorted(options, key=sorted)]
         if term == "instrument":
             if not self.floors.any():
@@ -1823,10 +1814,10 @@ class BlocModel(mesa.Model):
         return accepted
 
     def _design_reclear(self, prep: Prepared) -> None:
-        """After a convener tabled a new instrument, penalty or cost-sharing key, the round's
-        packages (the bloc and each invitee at the three multiples of the floors, and each member
-        played by a person leaving: `prepare_round`'s batch, in its order) cleared again on the
-        terms now in force, so that the invitees answer on them."""
+        """After a convener tabled a new instrument, penalty, cost-sharing key or offtake
+        partners, the round's packages (the bloc and each invitee at the three multiples of the
+        floors, and each member played by a person leaving: `prepare_round`'s batch, in its
+        order) cleared again on the terms now in force, so that the invitees answer on them."""
         order = sorted(prep.slot, key=prep.slot.__getitem__)
         prep.ev, prep.future = self._clear_table(prep.round, prep.members, order, prep.staying)
         prep.scale = 1.0

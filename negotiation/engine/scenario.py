@@ -271,9 +271,10 @@ class Track(Frozen):
     #: price-gap payments or a stockpile; not listed, the instrument stays as set, as at a table
     #: that has already chosen it), "floors" (a multiple of the floors in force: 0.8, 1 or 1.25),
     #: "invitees" (whom to invite: those whose joining serves it), "penalty" (a multiple of the
-    #: outsider penalty in force: 0.5, 1 or 2) and "sharing" (the cost-sharing key: by
-    #: consumption, equal, or the scenario's table of shares). By default nothing: the package is
-    #: the scenario's levers and every party is invited.
+    #: outsider penalty in force: 0.5, 1 or 2), "sharing" (the cost-sharing key: by
+    #: consumption, equal, or the scenario's table of shares) and "offtake" (offtake partners
+    #: among the producers it invites: none, each alone, or all). By default nothing: the
+    #: package is the scenario's levers and every party is invited.
     designs: tuple[
         Literal["instrument", "floors", "invitees", "penalty", "sharing", "offtake"], ...
     ] = ()
@@ -600,6 +601,7 @@ class Scenario(Frozen):
                             + did_you_mean(a, actors)
                         )
             problems.extend(self._partner_problems(f"levers.{i}.partners", change.partners or ()))
+            problems.extend(self._lever_problems(i, change))
         problems.extend(self._strategy_problems())
         for i, shock in enumerate(self.shocks):
             if shock.mineral not in minerals:
@@ -615,6 +617,44 @@ class Scenario(Frozen):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _lever_problems(self, i: int, change: LeverChange) -> list[str]:
+        """What the round of a scheduled lever change would refuse, found when the file loads:
+        unknown strategies, weight components and cost-sharing actors."""
+        from agents import COUNTRY_STRATEGIES, SUPPLIER_STRATEGIES
+        from negotiation.rules.types import COMPONENTS
+
+        problems = []
+        where = f"levers.{i}"
+        if change.supplier_strategy is not None and (
+            change.supplier_strategy not in SUPPLIER_STRATEGIES
+        ):
+            problems.append(
+                f"{where}.supplier_strategy: unknown supplier strategy {change.supplier_strategy!r}"
+                + did_you_mean(change.supplier_strategy, SUPPLIER_STRATEGIES)
+            )
+        for aid, name in (change.strategies or {}).items():
+            known = SUPPLIER_STRATEGIES if aid == self.supplier.actor else COUNTRY_STRATEGIES
+            if aid in self.actors and name not in known:
+                problems.append(
+                    f"{where}.strategies.{aid}: unknown strategy {name!r}"
+                    + did_you_mean(name, known)
+                )
+        for aid, w in (change.weights or {}).items():
+            for c in w:
+                if c not in COMPONENTS:
+                    problems.append(
+                        f"{where}.weights.{aid}.{c}: not a utility component"
+                        + did_you_mean(c, COMPONENTS)
+                    )
+        if isinstance(change.cost_sharing, dict):
+            for aid in change.cost_sharing:
+                if aid not in self.actors:
+                    problems.append(
+                        f"{where}.cost_sharing.{aid}: actor {aid!r} is not defined"
+                        + did_you_mean(aid, self.actors)
+                    )
+        return problems
 
     def _partner_problems(self, where: str, partners: Iterable[str]) -> list[str]:
         """What is wrong with a list of offtake partners: each must be a defined country (the
