@@ -277,7 +277,9 @@ def test_offtake_partners_are_a_live_lever_told_in_words_and_replayed(tmp_path):
     lever = m.events_df.query("kind == 'lever'")
     assert lever["text"].tolist() == ["Lever changed: offtake partners: none -> Australia"]
     assert lever["round"].tolist() == [4]
-    # Australia's 2,600 t of NdPr go to members first from round 4
+    # the records say which partners were in force; Australia's 2,600 t of NdPr go to members
+    # first from round 4
+    assert m.rounds_df["partners"].tolist() == [""] * 4 + ["australia"] * 3
     secured = m.rounds_df.set_index("round")["secured_rare_earths"]
     assert secured.loc[4:].min() > secured.loc[1:3].max() + 2000
     path = tmp_path / "exported.toml"

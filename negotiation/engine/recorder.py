@@ -384,6 +384,7 @@ class Recorder:
             "n_members": len(members),
             "instrument": m.instrument.value,
             "penalty": m.penalty,
+            "partners": "+".join(sorted(m.partners)),
             "supplier_action": move.action.value,
             "supplier_target": move.target or ",".join(move.minerals),
             "fiscal_cost": float((out.gap_payments[0] + out.stock_spending[0]).sum()),

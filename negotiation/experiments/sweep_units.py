@@ -42,6 +42,10 @@ ROUNDS: dict[str, tuple[str, str]] = {
         "share",
         "outsider penalty: margin on non-member supply into the bloc (0.05 = 5 %)",
     ),
+    "partners": (
+        "ids",
+        "the offtake partners in force (outside the bloc, selling into its market)",
+    ),
     "supplier_action": ("category", "the supplier's move this round (normal, flood, ...)"),
     "supplier_target": ("ids", "whom or which minerals the supplier's move aims at"),
     "fiscal_cost": ("USD/yr", "members' gap payments and stockpile purchases"),
