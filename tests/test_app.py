@@ -1008,7 +1008,7 @@ def _records(s: Session, rounds: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     levers themselves (a lever changed is logged even when it changes nothing else)."""
     for _ in range(rounds):
         s.step()
-    logged = {"levers_changed", "cost_sharing", "aggressiveness", "supplier_strategy"}
+    logged = {"levers_changed", "cost_sharing", "aggressiveness", "supplier_strategy", "partners"}
     return tuple(
         df.drop(columns=[c for c in df.columns if c in logged])
         for df in (s.model.rounds_df, s.model.actors_df)

@@ -662,7 +662,7 @@ def relabel_records(m: BlocModel, names: dict[str, str]):
         return frozenset(names.get(a, a) for a in joined.split("+") if a)
 
     rounds = m.rounds_df.copy()
-    for col in ("members", "would_leave", "would_join"):
+    for col in ("members", "partners", "would_leave", "would_join"):
         rounds[col] = rounds[col].map(id_set)
     rounds["supplier_target"] = rounds["supplier_target"].map(ids)
     actors = m.actors_df.copy()
