@@ -255,7 +255,7 @@ class LeverStore:
             elif name == "partners":
                 m.partners = frozenset(value)
                 # a new array, never changed in place (the evaluator's terms rows compare it)
-                m.partner_mask = np.array([a in m.partners for a in m.actor_ids], dtype=np.bool_)
+                m.partner_mask = m.evaluator.partner_row(sorted(m.partners))
             elif name == "supplier_strategy":
                 strat = value if isinstance(value, Strategy) else make_strategy(value, "supplier")
                 m.supplier_agent.strategy = strat

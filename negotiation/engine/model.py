@@ -250,13 +250,13 @@ class BlocModel(mesa.Model):
         self.countries = sc.country_ids
         self.index = {a: i for i, a in enumerate(self.actor_ids)}
         self.supplier_id = sc.supplier.actor
-        #: The offtake partners (`[policy] partners`): non-members whose producers sell into the
-        #: bloc's market on its terms while there is a bloc; (A,) booleans, fixed for the run
-        self.partners = frozenset(sc.policy.partners)
-        self.partner_mask = np.array([a in self.partners for a in self.actor_ids], dtype=np.bool_)
         #: The model's market evaluations, its one way into the compiled kernels
         #: (`negotiation.engine.evaluator`).
         self.evaluator = Evaluator(self)
+        #: The offtake partners (`[policy] partners`, a live lever): non-members whose producers
+        #: sell into the bloc's market on its terms while there is a bloc; and as (A,) booleans
+        self.partners = frozenset(sc.policy.partners)
+        self.partner_mask = self.evaluator.partner_row(sorted(self.partners))
         self._build_arrays(sc)
         self._build_uncertainty(sc)
 
