@@ -70,6 +70,9 @@ def test_the_header_names_the_round_the_decision_panel_asks_about(ws):
     room.start(room.admin_token)
     eventually(lambda: "Round 1: your decision as Japan" in texts(rc))
     assert "Round 1 of 4" in texts(rc) and "Round 0 of 4" not in texts(rc)
+    # the header and the decision panel redraw apart: wait for the button too (a loaded CI
+    # machine once found the header's words before the button)
+    eventually(lambda: rc.find(v.Btn, class_="ws-accept").widgets)
     button(rc, "ws-accept").click()
     eventually(lambda: "Round 2: your decision as Japan" in texts(rc))
     page = texts(rc)
