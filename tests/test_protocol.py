@@ -1028,3 +1028,119 @@ def test_a_later_convener_leaves_alone_the_offtake_an_earlier_one_tabled():
     assert m.partners == {"australia"} and "australia" not in m.members
     tabled = m.events_df.query("round == 7 and kind == 'tabled'").text.tolist()
     assert len(tabled) == 2 and "offtake" not in tabled[1]
+
+
+# ----------------------------------------------------------------------------------------------
+# Tables with their own minerals of interest (issue 18, item 3)
+
+
+def own_tables(
+    scopes=(("rare_earths", "gallium"), ("lithium", "graphite"), ()),
+    designs=("floors", "invitees"),
+) -> Scenario:
+    """The calm ministerial world where the United States designs the floors and whom to invite,
+    weighing its partners' gains at a quarter of its own (as `aiming`), and each table
+    negotiates its own minerals' floors: US-Japan-EU the rare earths and gallium (which Japan
+    and the EU buy from the supplier), US-Mexico lithium and graphite, the all-party table
+    every floor (`designs`: what it designs)."""
+    d = calm("ministerial-2026")
+    for t, minerals in zip(d["agenda"]["tracks"], scopes, strict=True):
+        t["designs"], t["partner_weight"] = list(designs), 0.25
+        t["minerals"] = list(minerals)
+    return Scenario.model_validate(d)
+
+
+def test_tables_with_their_own_minerals_get_their_own_floors():
+    """Negotiating every floor at once, the United States tables every floor 20% lower in round
+    1 (`test_a_convener_that_weighs_its_partners_gains_invites_them_and_pays_for_it`). When
+    each table negotiates its own minerals' floors it can treat them apart: it lowers the
+    rare-earth and gallium floors, the US-Japan-EU table's, and keeps the lithium and graphite
+    floors, the US-Mexico table's. A lower lithium floor would save its buyers a little, but
+    Japan and the EU collect tariff money on the lithium they import, and it weighs their gains
+    at a quarter of its own. Checked by brute force: of the nine pairs of the two tables'
+    multiples, with the three it expects in the bloc, this one is worth most to its aims, and
+    more than the best it could table with every floor together."""
+    m = BlocModel(own_tables(), rng=0)
+    opening = dict(zip(m.minerals, m.floors.tolist()))
+    members, us = m.members, m.index["us"]
+    three = {"japan", "eu", "mexico"}
+    aim = np.zeros(len(m.actor_ids))
+    aim[us], aim[[m.index[a] for a in three]] = 1.0, 0.25
+    pairs = [(s1, s2) for s1 in SCALES for s2 in SCALES]
+    specs = []
+    for s1, s2 in pairs:
+        times = {"rare_earths": s1, "gallium": s1, "lithium": s2, "graphite": s2}
+        floors = {k: f * times.get(k, 1.0) for k, f in opening.items()}
+        specs.append((members | three, 1.0, m.last_move, {"floors": floors}))
+    ev = m.evaluate(specs, 1)
+    values = dict(zip(pairs, (ev.util @ aim).tolist()))
+    d = m.prepare_round().design
+    assert set(d.expected) == set(d.invited) == three
+    assert (d.scale, d.multiples) == (1.0, (("gallium", 0.8), ("rare_earths", 0.8)))
+    assert d.value == pytest.approx(max(values.values()), rel=1e-12)
+    assert max(values, key=values.get) == (0.8, 1.0)
+    assert values[(0.8, 1.0)] > max(values[(s, s)] for s in SCALES) == values[(0.8, 0.8)]
+    # Why the lithium floor stays: the United States loses a little by it, Japan and the EU
+    # collect more tariff money.
+    kept, lowered = pairs.index((0.8, 1.0)), pairs.index((0.8, 0.8))
+    assert ev.util[kept, us] < ev.util[lowered, us]
+    tariff = COMPONENTS.index("tariff_revenue")
+    for a in ("japan", "eu"):
+        assert ev.comp[kept, m.index[a], tariff] > ev.comp[lowered, m.index[a], tariff] + 1e7
+    # The floors tabled: the US-Japan-EU table's 20% lower, every other as it was.
+    floors = dict(zip(m.minerals, m.floors.tolist()))
+    for k, f in opening.items():
+        assert floors[k] == pytest.approx(f * (0.8 if k in ("rare_earths", "gallium") else 1.0))
+    m.step()
+    text = m.events_df.query("kind == 'tabled'").text.iloc[0]
+    assert text.startswith(
+        "United States tabled the rare earths and gallium floors 20% lower at the US-Japan-EU "
+        "and US-Mexico tables, expecting European Union, Japan and Mexico to accept"
+    )
+    assert three <= m.members
+
+    # Negotiating every floor together (no minerals of interest) it lowers them all.
+    m = BlocModel(own_tables(((), (), ())), rng=0)
+    d = m.prepare_round().design
+    assert (d.scale, d.multiples, set(d.invited)) == (0.8, (), three)
+
+
+def test_an_invitee_counters_on_its_own_tables_minerals():
+    """Asked at the US-Mexico table, Mexico may counter on that table's floors only (lithium and
+    graphite, together or one by one), Japan and the EU on the rare earths and gallium; at the
+    all-party table, with every mineral, Singapore may ask for every floor lower or higher: the
+    table where everyone sits reconciles what the tracks set. (The United States designs the
+    floors alone here, so that it invites Singapore.)"""
+    m = BlocModel(own_tables(designs=("floors",)), rng=0)
+    prep = m.prepare_round()
+    for a, scope, words in (
+        ("mexico", {"lithium", "graphite"}, "the lithium and natural graphite floors"),
+        ("japan", {"rare_earths", "gallium"}, "the rare earths and gallium floors"),
+        ("eu", {"rare_earths", "gallium"}, "the rare earths and gallium floors"),
+    ):
+        options = m._counter_options(prep, a)
+        labels = [o.label for o in options]
+        assert labels[:2] == [f"{words} 20% lower", f"{words} 25% higher"], a
+        assert len(options) == 6, labels  # together, and each of the two alone
+        for o in options:
+            assert set(o.terms["floors"]) <= scope and o.terms["floors"], (a, o.label)
+            for k, f in o.terms["floors"].items():  # lower or higher than the floor in force
+                ratio = f / m.floors[m.minerals.index(k)]
+                assert ratio == pytest.approx(0.8) or ratio == pytest.approx(1.25)
+    m.run(2)
+    prep = m.prepare_round()
+    assert prep.round == 3 and "singapore" in prep.invites and prep.scopes["singapore"] is None
+    labels = [o.label for o in m._counter_options(prep, "singapore")]
+    assert labels[:2] == ["every floor 20% lower", "every floor 25% higher"]
+
+
+def test_a_track_names_only_minerals_the_scenario_defines():
+    """A misspelt mineral of interest is an error in words, with the field (and a mineral
+    listed twice)."""
+    d = calm("ministerial-2026")
+    d["agenda"]["tracks"][0]["minerals"] = ["galium", "lithium", "lithium"]
+    with pytest.raises(ValueError) as err:
+        Scenario.model_validate(d)
+    text = str(err.value)
+    assert "agenda.tracks.0.minerals: mineral 'galium' is not defined" in text
+    assert "listed twice" in text

@@ -83,6 +83,10 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "undefined-actor-track.toml": (
         "agenda.tracks.0.parties: actor 'japn' is not defined (did you mean 'japan'?)",
     ),
+    "undefined-mineral-track.toml": (
+        "agenda.tracks.0.minerals: mineral 'galium' is not defined (did you mean 'gallium'?)",
+        "agenda.tracks.0.minerals: a mineral is listed twice",
+    ),
     "new-actor-misspelt.toml": (
         "actors.japn.name: missing (required)",
         "did you mean 'japan'?",

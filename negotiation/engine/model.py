@@ -165,6 +165,9 @@ class Prepared:
     design: Design | None = None
     counters: dict[str, tuple[CounterOption, ...]] = field(default_factory=dict)
     counter_tables: dict[str, tuple] = field(default_factory=dict)
+    #: the minerals whose floors invitee a's table negotiates (`BlocModel._table_scope`: None
+    #: for every floor, the default; a table's minerals of interest otherwise)
+    scopes: dict[str, frozenset[str] | None] = field(default_factory=dict)
 
 
 class BlocModel(mesa.Model):
@@ -1032,7 +1035,7 @@ class BlocModel(mesa.Model):
         for t in again:  # the convener weighs every party again there
             self._invitation_lists.pop(t.name, None)
             self._sponsor_lists.pop(self._track_proposer(t, r), None)
-        invites = self.invitations(r)
+        invites, tables = self._invites(r)
         # Who answers first matters when a counter is adopted: the order is drawn afresh each
         # round, a key per country in the table's order, so that one more country at the end
         # of the table leaves the others' order alone.
@@ -1045,6 +1048,7 @@ class BlocModel(mesa.Model):
         ev, future = self._clear_table(r, members, order, staying)
         prep = Prepared(r, members, invites, order, staying, ev, {}, future)
         prep.slot = {a: n for n, a in enumerate(order)}
+        prep.scopes = {a: self._table_scope(tables.get(a)) for a in order}
         self._design_table(prep)
         for a in prep.order:
             prep.views[a] = self._country_view(prep, a, prep.scale)
@@ -1173,7 +1177,13 @@ class BlocModel(mesa.Model):
             rounds the track allows in all, None for no deadline; who proposes the package to
             it). Invited on several tracks: the one that allows the fewest rounds.
         """
+        return self._invites(r)[0]
+
+    def _invites(self, r: int) -> tuple[dict[str, tuple[int, int | None, str]], dict]:
+        """`invitations`, and for each invitee the track that invites it (none under open
+        accession)."""
         invites: dict[str, tuple[int, int | None, str]] = {}
+        tables: dict = {}
         members = self.members
         for t in self.active_tracks(r):
             proposer = self._track_proposer(t, r)
@@ -1186,6 +1196,7 @@ class BlocModel(mesa.Model):
                 prev = invites.get(a)
                 if prev is None or (deadline or 10**9) < (prev[1] or 10**9):
                     invites[a] = (r - t.start_round + 1, deadline, proposer)
+                    tables[a] = t
         if self.config.agenda.open_accession:
             for a in self.countries:
                 if a in members or a in invites or self._cooling_off(a, r):
@@ -1196,7 +1207,17 @@ class BlocModel(mesa.Model):
                 sponsors = [b for b in members if self._on_list(b, a)]
                 if sponsors or not members:
                     invites[a] = (r, None, self._largest_stake(sponsors))
-        return invites
+        return invites, tables
+
+    def _table_scope(self, t) -> frozenset[str] | None:
+        """The floors a table negotiates: None for every floor (a table with no minerals of
+        interest, or with every floored mineral among them); else its floored minerals of
+        interest (empty: none of them has a floor)."""
+        if t is None or not t.minerals:
+            return None
+        floored = {m for m, f in zip(self.minerals, self.floors.tolist()) if f > 0}
+        scope = frozenset(t.minerals) & floored
+        return None if floored <= scope else scope
 
     def _on_list(self, proposer: str, actor: str, table: str | None = None) -> bool:
         """Whether a convener who chose whom to invite (`_design_table`) has `actor` on its list
@@ -1363,19 +1384,28 @@ class BlocModel(mesa.Model):
 
         Every floor 20% lower or 25% higher, each round; when the terms are re-opened one by one
         (`_live`), each floored mineral's floor 20% lower or 25% higher, and, where the bloc
-        pays (price-gap payments, a stockpile), the other cost-sharing key. Each is weighed
-        against staying out on the terms in force: refused, a counter changes nothing."""
+        pays (price-gap payments, a stockpile), the other cost-sharing key. At a table with
+        minerals of interest (`Prepared.scopes`) the floors are its minerals' only: its own
+        package. Each is weighed against staying out on the terms in force: refused, a counter
+        changes nothing."""
         cached = prep.counter_tables.get(a)
         if cached is not None:
             return cached
         r = prep.round
         elapsed, deadline, proposer = prep.invites[a]
+        scope = prep.scopes.get(a)
         menu: list[tuple[str, float, dict | None]] = []
-        if self.floors.any():
+        if scope is None and self.floors.any():
             menu += [("every floor 20% lower", 0.8, None), ("every floor 25% higher", 1.25, None)]
+        elif scope:
+            words = self._floors_words(scope)
+            for s, way in ((0.8, "20% lower"), (1.25, "25% higher")):
+                floors = {m: f * s for m, f in zip(self.minerals, self.floors.tolist())
+                          if m in scope}  # fmt: skip
+                menu.append((f"{words} {way}", 1.0, {"floors": floors}))
         if self._live(elapsed, deadline, r):
             for m, f in zip(self.minerals, self.floors.tolist()):
-                if f > 0:
+                if f > 0 and (scope is None or (m in scope and len(scope) > 1)):
                     name = self._short_names[m]
                     menu.append((f"the {name} floor 20% lower", 1.0, {"floors": {m: f * 0.8}}))
                     menu.append((f"the {name} floor 25% higher", 1.0, {"floors": {m: f * 1.25}}))
@@ -1431,6 +1461,8 @@ class BlocModel(mesa.Model):
         elapsed, deadline, proposer = prep.invites[a]
         if self._live(elapsed, deadline, prep.round) or prep.scale != 1.0:
             return True
+        if prep.scopes.get(a) is not None:  # its table's floors alone: not among the round's
+            return bool(prep.scopes[a])
         if not self.floors.any():
             return False
         first, one = len(SCALES) * (prep.slot[a] + 1), SCALES.index(1.0)
@@ -1462,7 +1494,8 @@ class BlocModel(mesa.Model):
     def _design_table(self, prep: Prepared) -> None:
         """When a table first sits, its convener (played by an agent) designs the package: the
         floors' instrument (border tariff, price-gap payments or a stockpile, with the track's
-        "instrument"), the multiple of the floors in force (0.8, 1 or 1.25, with "floors"), whom to
+        "instrument"), the multiple of the floors in force (0.8, 1 or 1.25, with "floors"; where
+        each of its tables has minerals of interest, each table's own floors in turn), whom to
         invite (with "invitees"; see negotiation.rules.protocol.design), the multiple of the
         outsider penalty (0.5, 1 or 2, with "penalty"), the cost-sharing key (with "sharing", where
         the bloc pays: not under the border tariff, nor with no floor) and the offtake partners
@@ -1509,6 +1542,10 @@ class BlocModel(mesa.Model):
         convener designs."""
         r, t = prep.round, mine[0]
         sitting = self.active_tracks(r)
+        # The floors it designs: every floor (a multiple of them all), or, where each of its
+        # tables has minerals of interest, each table's own floors in turn.
+        scopes = list(dict.fromkeys(self._table_scope(u) for u in mine))
+        scopes = [None] if None in scopes else [sc for sc in scopes if sc]
 
         def decides(a: str) -> bool:
             """Whether the design decides a's invitation: a party at a table it designs for, or
@@ -1541,7 +1578,8 @@ class BlocModel(mesa.Model):
         # (terms, invited) -> (its own utility, its partners' summed), for the narrative
         own: dict[tuple, tuple[float, float]] = {}
         base = {s: i for i, s in enumerate(SCALES)}
-        scales = SCALES if "floors" in t.designs and self.floors.any() else (1.0,)
+        every = scopes == [None] and "floors" in t.designs and self.floors.any()
+        scales = SCALES if every else (1.0,)
         choose = "invitees" in t.designs
         one = base[1.0]
         # The floors on the instrument in force: whom it expects to accept at each multiple,
@@ -1575,6 +1613,17 @@ class BlocModel(mesa.Model):
             d, no = self._design_step(prep, proposer, floors, choose, aim, partners, own, d)
             if no and (not refused or no[0] > refused[0]):
                 refused = no
+        # Each table's own floors (its minerals of interest), table by table, given the terms
+        # chosen so far: their multiples cleared anew.
+        for scope in scopes if "floors" in t.designs and scopes != [None] else ():
+            held = dict(d.terms.multiples)
+            candidates = [d.terms._replace(multiples=tuple(sorted({**held, **dict.fromkeys(
+                scope, s)}.items()))) for s in SCALES if s != 1.0]  # fmt: skip
+            accepted.update(self._design_accepts(prep, candidates))
+            d, no = self._design_step(prep, proposer, {c: accepted[c] for c in candidates},
+                                      choose, aim, partners, own, d)  # fmt: skip
+            if no and (not refused or no[0] > refused[0]):
+                refused = no
         for term in ("penalty", "sharing", "offtake"):
             if term not in t.designs:
                 continue
@@ -1592,6 +1641,8 @@ class BlocModel(mesa.Model):
             changes["instrument"] = d.instrument
         if d.scale != 1.0:
             changes["floors"] = dict(zip(self.minerals, (self.floors * d.scale).tolist()))
+        if d.multiples:
+            changes["floors"] = self._scaled_floors(dict(d.multiples))
         if d.penalty != 1.0:
             changes["penalty"] = self.penalty * d.penalty
         if d.sharing:
@@ -1603,7 +1654,7 @@ class BlocModel(mesa.Model):
         rather = self._design_words(refused[1], t.designs) if refused else ""
         if changes:
             self.levers.apply(changes, at_round=r)
-        if d.instrument or d.penalty != 1.0 or d.sharing or d.offtake is not None:
+        if d.instrument or d.penalty != 1.0 or d.sharing or d.offtake is not None or d.multiples:
             self._design_reclear(prep)
         elif d.scale != 1.0:
             prep.scale = d.scale
@@ -1775,9 +1826,26 @@ class BlocModel(mesa.Model):
         table = self.config.policy.cost_sharing
         return dict(table) if isinstance(table, Mapping) else None
 
+    def _scaled_floors(self, multiples: Mapping[str, float]) -> dict[str, float]:
+        """The floors in force, each times its multiple (1 if none)."""
+        return {m: f * multiples.get(m, 1.0) for m, f in zip(self.minerals, self.floors.tolist())}
+
+    def _floors_words(self, scope: frozenset[str] | None) -> str:
+        """The floors in words: "every floor", "the copper floor", "the rare earths and gallium
+        floors"."""
+        if scope is None:
+            return "every floor"
+        names = [(n := self._short_names[m])[0].lower() + n[1:] for m in self.minerals
+                 if m in scope]  # fmt: skip
+        return f"the {_names(names)} floor{'s' if len(names) > 1 else ''}"
+
     def _design_terms(self, terms: Terms) -> dict[str, Any]:
-        """`terms` as a package spec's own terms (see `evaluate`): the floors are its scale."""
+        """`terms` as a package spec's own terms (see `evaluate`): the multiple of every floor
+        is its scale; the multiples of tables' own minerals' floors (`Terms.multiples`) are
+        among its terms."""
         own: dict[str, Any] = {}
+        if terms.multiples:
+            own["floors"] = self._scaled_floors(dict(terms.multiples))
         if terms.instrument:
             own["instrument"] = terms.instrument
         if terms.penalty != 1.0:
@@ -1835,6 +1903,12 @@ class BlocModel(mesa.Model):
         if terms.scale != 1.0:
             way = "higher" if terms.scale > 1 else "lower"
             parts.append(f"every floor {abs(terms.scale - 1):.0%} {way}")
+        by_multiple: dict[float, set[str]] = {}
+        for m, s in terms.multiples:
+            by_multiple.setdefault(s, set()).add(m)
+        for s, ms in by_multiple.items():
+            way = "higher" if s > 1 else "lower"
+            parts.append(f"{self._floors_words(frozenset(ms))} {abs(s - 1):.0%} {way}")
         if terms.penalty != 1.0:
             times = {0.5: "half", 2.0: "twice"}.get(terms.penalty, f"{terms.penalty:.3g} times")
             new = 100 * self.penalty * terms.penalty

@@ -287,6 +287,12 @@ class Track(Frozen):
     partner_weight: float = Field(
         0.0, ge=0, le=10, description="weight a designing convener puts on each other party's gain"
     )
+    #: The table's minerals of interest (the US-Mexico plan's first step is to "identify
+    #: minerals of interest"): its own package is their floors. Its convener's design moves
+    #: only these floors (with "floors" in `designs`), and its invitees' counters name only
+    #: them; the bloc keeps one floor per mineral, the last one a table set, so a table with
+    #: every mineral (the default, empty) reconciles what the tracks set.
+    minerals: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _rounds_in_order(self) -> Track:
@@ -570,6 +576,14 @@ class Scenario(Frozen):
                         f"agenda.tracks.{i}.parties: actor {a!r} is not defined"
                         + did_you_mean(a, actors)
                     )
+            for m in track.minerals:
+                if m not in minerals:
+                    problems.append(
+                        f"agenda.tracks.{i}.minerals: mineral {m!r} is not defined"
+                        + did_you_mean(m, minerals)
+                    )
+            if len(set(track.minerals)) != len(track.minerals):
+                problems.append(f"agenda.tracks.{i}.minerals: a mineral is listed twice")
             if track.start_round > self.time.rounds:
                 problems.append(
                     f"agenda.tracks.{i}.start_round: {track.start_round} is after the last round "

@@ -14,14 +14,16 @@ refuses changes nothing: the package stays as it was and the invitee stays out.
 
 **Which counter** (`best_counter`). An invitee that would not accept the package as tabled looks
 at the counters on offer (terms it may name: every floor 20% lower or 25% higher, one mineral's
-floor 20% lower or 25% higher, the other cost-sharing key) and names, among those it expects the
+floor 20% lower or 25% higher, the other cost-sharing key; at a table with minerals of interest,
+their floors only) and names, among those it expects the
 members to agree to and that give it at least what its strategy asks, the one worth most to it:
 the proposer's choice in legislative bargaining (Baron and Ferejohn 1989), which leaves the
 members no worse off and takes the rest. A patient (Boulware) strategy asks for more and so names
 a counter where a conceder would accept the package as it is.
 
 **Which package** (`design`). When a table first sits, its convener chooses, where the scenario
-lets it, the floors' instrument, the floors (a multiple of those in force), whom to invite, the
+lets it, the floors' instrument, the floors (a multiple of those in force: every floor, or at a
+table with minerals of interest, only theirs: its own package), whom to invite, the
 outsider penalty (a multiple of the one in force), the cost-sharing key and the offtake partners
 (producers outside the bloc selling into its market on its terms), as in Nordhaus's
 (2015) membership search: for each package it expects an invitee to accept when joining pays it,
@@ -116,13 +118,16 @@ class Terms(NamedTuple):
     the floors, the multiple of the outsider penalty, the cost-sharing key ("" for the key
     in force; else "consumption", "equal" or "table", the scenario's table of shares), the
     floors' instrument ("" for the one in force; else "border", "price_gap" or "stockpile") and
-    the offtake partners (None for those in force; else the countries named)."""
+    the offtake partners (None for those in force; else the countries named); and, at tables
+    with minerals of interest (each its own package), the multiple of each of their floors
+    ((mineral, multiple) pairs by mineral, those other than 1; `scale` is then 1)."""
 
     scale: float = 1.0
     penalty: float = 1.0
     sharing: str = ""
     instrument: str = ""
     offtake: frozenset[str] | None = None
+    multiples: tuple[tuple[str, float], ...] = ()
 
     def changes(self) -> int:
         """How many of the terms differ from those in force."""
@@ -132,6 +137,7 @@ class Terms(NamedTuple):
             + (self.sharing != "")
             + (self.instrument != "")
             + (self.offtake is not None)
+            + bool(self.multiples)
         )
 
 
@@ -139,7 +145,8 @@ class Design(NamedTuple):
     """A convener's choice: the multiple of the floors it tables, whom it invites, and what it
     expects (the invitees it expects to accept, and the bloc's value to it, USD/yr); and the
     multiple of the outsider penalty, the cost-sharing key, the instrument and the offtake
-    partners it tables ("" for the key or the instrument in force, None for the partners)."""
+    partners it tables ("" for the key or the instrument in force, None for the partners),
+    and the multiples of the floors of tables' own minerals (`Terms.multiples`)."""
 
     scale: float
     invited: tuple[str, ...]
@@ -149,11 +156,14 @@ class Design(NamedTuple):
     sharing: str = ""
     instrument: str = ""
     offtake: frozenset[str] | None = None
+    multiples: tuple[tuple[str, float], ...] = ()
 
     @property
     def terms(self) -> Terms:
         """The terms tabled, relative to those in force."""
-        return Terms(self.scale, self.penalty, self.sharing, self.instrument, self.offtake)
+        return Terms(
+            self.scale, self.penalty, self.sharing, self.instrument, self.offtake, self.multiples
+        )
 
 
 def design(
@@ -208,4 +218,5 @@ def design(
         t.sharing,
         t.instrument,
         t.offtake,
+        t.multiples,
     )
