@@ -1095,7 +1095,8 @@ def test_tables_with_their_own_minerals_get_their_own_floors():
     text = m.events_df.query("kind == 'tabled'").text.iloc[0]
     assert text.startswith(
         "United States tabled the rare earths and gallium floors 20% lower at the US-Japan-EU "
-        "and US-Mexico tables, expecting European Union, Japan and Mexico to accept"
+        "table and the lithium and natural graphite floors as in force at the US-Mexico table, "
+        "expecting European Union, Japan and Mexico to accept"
     )
     assert three <= m.members
 

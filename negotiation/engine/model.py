@@ -1652,6 +1652,11 @@ class BlocModel(mesa.Model):
         # In words before the levers change (both are multiples of the terms in force now).
         words = self._design_words(d.terms, t.designs)
         rather = self._design_words(refused[1], t.designs) if refused else ""
+        if "floors" in t.designs and scopes != [None]:  # each table's floors, at its table
+            words = self._table_floors_words(d.multiples, mine)
+            rest = d.terms._replace(multiples=())
+            if rest.changes():
+                words += f", and {self._design_words(rest, t.designs)}"
         if changes:
             self.levers.apply(changes, at_round=r)
         if d.instrument or d.penalty != 1.0 or d.sharing or d.offtake is not None or d.multiples:
@@ -1672,7 +1677,8 @@ class BlocModel(mesa.Model):
         worth = d.value - float(ev.util[one] @ aim)
         tables_word = "tables" if len(mine) > 1 else "table"
         where = f"the {_names([u.name for u in mine])} {tables_word}"
-        text = f"{name} tabled {words} at {where}, expecting {expects} to accept: "
+        at_tables = "" if "floors" in t.designs and scopes != [None] else f" at {where}"
+        text = f"{name} tabled {words}{at_tables}, expecting {expects} to accept: "
         w = max(u.partner_weight for u in mine)
         weight = f"{w:g}" if all(u.partner_weight == w for u in mine) else f"up to {w:g}"
         if w:
@@ -1838,6 +1844,26 @@ class BlocModel(mesa.Model):
         names = [(n := self._short_names[m])[0].lower() + n[1:] for m in self.minerals
                  if m in scope]  # fmt: skip
         return f"the {_names(names)} floor{'s' if len(names) > 1 else ''}"
+
+    def _table_floors_words(self, multiples: tuple, tables: Sequence) -> str:
+        """What a convener tabled for each table's own floors, at the table: "the rare earths
+        and gallium floors 20% lower at the US-Japan-EU table and the lithium floor as in force
+        at the US-Mexico table"."""
+        times = dict(multiples)
+        parts = []
+        for u in tables:
+            scope = self._table_scope(u) or frozenset()
+            by_multiple: dict[float, set[str]] = {}
+            for m in scope:
+                by_multiple.setdefault(times.get(m, 1.0), set()).add(m)
+            changes = []
+            for s, ms in sorted(by_multiple.items()):
+                way = "as in force" if s == 1.0 else (
+                    f"{abs(s - 1):.0%} {'higher' if s > 1 else 'lower'}")  # fmt: skip
+                changes.append(f"{self._floors_words(frozenset(ms))} {way}")
+            if changes:
+                parts.append(f"{_names(changes)} at the {u.name} table")
+        return _names(parts) or "the floors in force"
 
     def _design_terms(self, terms: Terms) -> dict[str, Any]:
         """`terms` as a package spec's own terms (see `evaluate`): the multiple of every floor
