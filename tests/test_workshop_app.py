@@ -345,3 +345,30 @@ def test_a_seat_sees_the_offtake_partners_on_the_table(ws):
     _, rc = solara.render(wa.ParticipantView(room, alice.token), handle_error=False)
     eventually(lambda: rc.find(v.Btn, class_="ws-accept").widgets)
     assert "offtake partners (outside, selling into the bloc's market) Australia" in texts(rc)
+
+
+def test_a_seat_at_a_table_with_its_own_minerals_is_told_so_and_offered_its_floors(ws):
+    """Mexico's seat at a US-Mexico table that negotiates lithium and graphite (its minerals of
+    interest) reads that its table negotiates those floors, and the counters an agent in its
+    seat would weigh name only them."""
+    from negotiation import load_scenario
+    from negotiation.engine.scenario import Scenario
+
+    d = load_scenario("ministerial-2026").model_dump()
+    d["agenda"]["tracks"][1]["minerals"] = ["lithium", "graphite"]
+    room = ws.create(Scenario.model_validate(d), rounds=3)
+    alice = room.join("Alice")
+    room.claim(alice.token, "mexico")
+    room.start(room.admin_token)
+    _, rc = solara.render(wa.ParticipantView(room, alice.token), handle_error=False)
+    eventually(lambda: rc.find(v.Btn, class_="ws-accept").widgets)
+    assert (
+        "The US-Mexico table negotiates its own minerals' floors: Lithium and Natural graphite"
+        in texts(rc)
+    )
+    labels = [c.label for c in room.counter_choices(alice.token)]
+    assert labels[:2] == [
+        "the lithium and natural graphite floors 20% lower",
+        "the lithium and natural graphite floors 25% higher",
+    ]
+    assert not any("every floor" in x or "Gallium" in x or "Rare" in x for x in labels), labels

@@ -1179,6 +1179,12 @@ class BlocModel(mesa.Model):
         """
         return self._invites(r)[0]
 
+    def invitation_table(self, actor: str, r: int) -> str:
+        """The name of the table that invites `actor` in round `r` (as `invitations` chooses
+        it), or "" (not invited, or invited by open accession). A query."""
+        t = self._invites(r)[1].get(actor)
+        return "" if t is None else t.name
+
     def _invites(self, r: int) -> tuple[dict[str, tuple[int, int | None, str]], dict]:
         """`invitations`, and for each invitee the track that invites it (none under open
         accession)."""

@@ -93,6 +93,10 @@ class Panel:
     sharing_key: str = ""
     #: the offtake partners in force (ids): producers outside the bloc selling into its market
     partners: tuple[str, ...] = ()
+    #: the floors the seat's table negotiates, its minerals of interest (ids; empty: every
+    #: floor), and the table's name
+    table_minerals: tuple[str, ...] = ()
+    table: str = ""
 
     @property
     def gain(self) -> float:
@@ -709,4 +713,6 @@ def panel(m: BlocModel, seat: str, prep: Any) -> Panel:
         deadline=v.deadline,
         sharing_key=m.cost_sharing if isinstance(m.cost_sharing, str) else "",
         partners=tuple(sorted(m.partners)),
+        table_minerals=tuple(x for x in m.minerals if x in (prep.scopes.get(seat) or ())),
+        table=m.invitation_table(seat, prep.round) if prep.scopes.get(seat) else "",
     )

@@ -926,12 +926,21 @@ def proposal_html(snap: RoomSnapshot, panel: Panel) -> str:
     if panel.partners:
         names = ", ".join(seat_words(snap, a) for a in panel.partners)
         offtake = f"; offtake partners (outside, selling into the bloc's market) {escape(names)}"
+    own = ""
+    if panel.table_minerals:
+        names = [snap.mineral_names[m].split(" (")[0] for m in panel.table_minerals]
+        words = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+        own = (
+            f" The {escape(panel.table)} table negotiates its own minerals' floors: "
+            f"{escape(words)} (the agents' counters name only these; the bloc's other floors "
+            "are set at other tables)."
+        )
     return (
         f"<p><b>On the table</b> (proposed by {escape(who)}): members {escape(members)}; "
         f"floors {escape(', '.join(floors) or 'none')}; instrument "
         f"{escape(INSTRUMENTS.get(panel.instrument, panel.instrument))}; outsider penalty "
         f"{panel.penalty:.0%}; floor support shared {escape(panel.cost_sharing)}{offtake}."
-        f"{deadline}</p>"
+        f"{own}{deadline}</p>"
     )
 
 
