@@ -13,8 +13,10 @@ commands of the scenarios how-to (docs/how-to/scenarios.md) are run here too (RE
 from __future__ import annotations
 
 import functools
+import json
 import math
 import re
+import shlex
 import tomllib
 from pathlib import Path
 
@@ -568,6 +570,41 @@ def test_convener_designs_things_to_try():
     assert share(ds, lambda d: d.final == {"us"}) >= NEARLY_EVERY
     text = _round_one_design(ds[0])[2]
     assert "it did not invite" in text and "whose joining would cost it;" in text
+
+
+OWN_TABLES = (
+    ("agenda.tracks.0.minerals", ("rare_earths", "gallium")),
+    ("agenda.tracks.1.minerals", ("lithium", "graphite")),
+)
+
+
+def test_convener_designs_things_to_try_tables_with_their_own_minerals():
+    """With each track's own minerals, the US weighs each table's floors in round 1 and in about
+    half the draws tables different multiples at the two (the rare-earth and gallium floors 20%
+    lower in most); the all-party table designs every floor from round 3; the same four are
+    together at the end in every draw."""
+    # The recipe as the About text writes it, run as a person would paste it.
+    text = load_scenario("convener-designs").meta.about.things_to_try
+    recipe = re.search(r"with (--set '[^:]*): in round 1", text).group(1)
+    args = shlex.split(recipe)
+    assert [tuple(a.split("=", 1)) for a in args[1::2]] == [
+        (k, json.dumps(list(v), separators=(",", ":"))) for k, v in OWN_TABLES
+    ]
+    assert bloc("run", "convener-designs", "--rounds", "1", *args).exit_code == 0
+    ds = draws("convener-designs", OWN_TABLES)
+    told = re.compile(
+        r"United States tabled the rare earths and gallium floors (20% lower|25% higher|as in "
+        r"force) at the US-Japan-EU table and the lithium and natural graphite floors (20% "
+        r"lower|25% higher|as in force) at the US-Mexico table, expecting"
+    )
+    tables = [told.match(_round_one_design(d)[2]).groups() for d in ds]
+    assert within(frac(a != b for a, b in tables), about(5))
+    assert frac(a == "20% lower" for a, _ in tables) >= MOST
+    for d in ds:
+        assert d.final == FOUR
+        third = d.ev("tabled", "us").query("round == 3")["text"].iloc[0]
+        assert re.match(r"United States tabled (every floor \d+% \w+|the floors in force) at the "
+                        "Plurilateral table", third), third  # fmt: skip
 
 
 def test_the_class_tutorial_runs_the_convener_counting_only_its_own_money():
