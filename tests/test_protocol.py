@@ -1080,13 +1080,21 @@ def test_tables_with_their_own_minerals_get_their_own_floors():
     assert d.value == pytest.approx(max(values.values()), rel=1e-12)
     assert max(values, key=values.get) == (0.8, 1.0)
     assert values[(0.8, 1.0)] > max(values[(s, s)] for s in SCALES) == values[(0.8, 0.8)]
-    # Why the lithium floor stays: the United States loses a little by it, Japan and the EU
-    # collect more tariff money.
-    kept, lowered = pairs.index((0.8, 1.0)), pairs.index((0.8, 0.8))
-    assert ev.util[kept, us] < ev.util[lowered, us]
+    # Why the lithium floor stays (graphite's barely matters): lowering it alone, the United
+    # States would gain a little, and Japan and the EU would lose tariff money.
+    low = {"rare_earths": 0.8, "gallium": 0.8}
+    lithium = [{k: f * {**low, "lithium": s}.get(k, 1.0) for k, f in opening.items()}
+               for s in (1.0, 0.8)]  # fmt: skip
+    ev = m.evaluate([(members | three, 1.0, m.last_move, {"floors": f}) for f in lithium], 1)
+    assert ev.util[0, us] < ev.util[1, us]
     tariff = COMPONENTS.index("tariff_revenue")
     for a in ("japan", "eu"):
-        assert ev.comp[kept, m.index[a], tariff] > ev.comp[lowered, m.index[a], tariff] + 1e7
+        assert ev.comp[0, m.index[a], tariff] > ev.comp[1, m.index[a], tariff] + 1e7
+    assert float((ev.util[0] - ev.util[1]) @ aim) > 0  # by its aims, worth keeping
+    # The round's packages are cleared again on the floors tabled: the invitees answer on them.
+    prep = m.prepare_round()
+    fresh, _ = m._clear_table(1, prep.members, sorted(prep.slot, key=prep.slot.get), [])
+    np.testing.assert_allclose(prep.ev.util, fresh.util, rtol=1e-12)
     # The floors tabled: the US-Japan-EU table's 20% lower, every other as it was.
     floors = dict(zip(m.minerals, m.floors.tolist()))
     for k, f in opening.items():
@@ -1094,9 +1102,10 @@ def test_tables_with_their_own_minerals_get_their_own_floors():
     m.step()
     text = m.events_df.query("kind == 'tabled'").text.iloc[0]
     assert text.startswith(
-        "United States tabled the rare earths and gallium floors 20% lower at the US-Japan-EU "
-        "table and the lithium and natural graphite floors as in force at the US-Mexico table, "
-        "expecting European Union, Japan and Mexico to accept"
+        "United States tabled the rare earths and gallium floors 20% lower for the US-Japan-EU "
+        "table and the lithium and natural graphite floors as in force for the US-Mexico table "
+        "at the US-Japan-EU and US-Mexico tables, expecting European Union, Japan and Mexico to "
+        "accept"
     )
     assert three <= m.members
 
@@ -1145,3 +1154,72 @@ def test_a_track_names_only_minerals_the_scenario_defines():
     text = str(err.value)
     assert "agenda.tracks.0.minerals: mineral 'galium' is not defined" in text
     assert "listed twice" in text
+
+
+def test_a_floor_that_binds_nobody_is_not_moved_for_nothing():
+    """A graphite floor of $100 a tonne, far below the market price, binds nobody: lowering or
+    raising it at the US-Mexico table (graphite its mineral) gives the same bloc, and the
+    convener keeps it as it is rather than table a change worth nothing."""
+    d = own_tables((("rare_earths", "gallium"), ("graphite",), ())).model_dump()
+    d["policy"]["floors"]["graphite"] = 100.0
+    m = BlocModel(Scenario.model_validate(d), rng=0)
+    d = m.prepare_round().design
+    assert dict(d.multiples) == {"rare_earths": 0.8, "gallium": 0.8}
+    assert m.floors[m.minerals.index("graphite")] == 100.0
+
+
+def test_which_floors_a_table_negotiates():
+    """A table's minerals of interest that cover every floored mineral are every floor; minerals
+    none of which has a floor leave it no floor to negotiate, and its invitees no floor to
+    counter on."""
+    m = BlocModel(own_tables(), rng=0)
+    tracks = m.config.agenda.tracks
+    assert m._table_scope(tracks[0]) == frozenset({"rare_earths", "gallium"})
+    assert m._table_scope(tracks[2]) is None
+    every = tracks[0].model_copy(update={"minerals": ("lithium", "rare_earths", "graphite",
+                                                      "gallium", "copper")})  # fmt: skip
+    assert m._table_scope(every) is None
+    unfloored = tracks[0].model_copy(update={"minerals": ("nickel", "copper")})
+    assert m._table_scope(unfloored) == frozenset()
+
+
+def test_a_patient_producer_counters_on_its_tables_floors():
+    """The patient Australia of `test_a_patient_country_extracts_better_terms_than_a_conceder_in_
+    the_same_seat`, asked at an expansion table that negotiates lithium and the rare earths (the
+    minerals its miners sell): it holds out, as there, and names the counter worth most to it
+    among that table's floors, both 25% higher, which every member agrees to. The other floors
+    stay as they were."""
+    d = prized_australia("boulware").model_dump()
+    d["agenda"]["tracks"][-1]["minerals"] = ["rare_earths", "lithium"]
+    m = BlocModel(Scenario.model_validate(d), rng=0).run(6)
+    before = dict(zip(m.minerals, m.floors.tolist()))
+    m.run(7)
+    text = m.events_df.query("actor == 'australia' and round == 7").text.iloc[0]
+    assert text.startswith(
+        "Australia counter-proposed the lithium and rare earths floors 25% higher and joined; "
+        "European Union, Japan, Mexico and United States agreed (every member must agree)"
+    )
+    after = dict(zip(m.minerals, m.floors.tolist()))
+    for k, f in before.items():
+        assert after[k] == pytest.approx(f * (1.25 if k in ("rare_earths", "lithium") else 1.0))
+
+
+def test_an_invitee_past_its_first_round_may_still_counter_on_its_tables_floors():
+    """Past the round it was first invited (and any deadline), an invitee no longer re-opens the
+    terms one by one, but may still ask for its table's floors lower or higher. Singapore, asked
+    in round 4 at an all-party table that negotiates lithium and graphite, has those two
+    counters (no member would take them: its joining costs each of them); the every-floor
+    counters, which the round's packages hold, are not its table's and do not decide whether
+    it may counter."""
+    d = own_tables((("rare_earths", "gallium"), ("lithium", "graphite"),
+                    ("lithium", "graphite")), designs=("floors",)).model_dump()  # fmt: skip
+    m = BlocModel(Scenario.model_validate(d), rng=0).run(3)
+    prep = m.prepare_round()
+    assert prep.round == 4 and prep.invites["singapore"][0] == 2  # its second round asked
+    assert prep.scopes["singapore"] == frozenset({"lithium", "graphite"})
+    assert m._anyone_agrees(prep, "singapore")
+    options = m._counter_options(prep, "singapore")
+    words = "the lithium and natural graphite floors"
+    assert [o.label for o in options] == [f"{words} 20% lower", f"{words} 25% higher"]
+    assert not any(o.agreed for o in options)
+    assert prep.views["singapore"].best_counter(-math.inf) is None

@@ -594,8 +594,9 @@ def test_convener_designs_things_to_try_tables_with_their_own_minerals():
     ds = draws("convener-designs", OWN_TABLES)
     told = re.compile(
         r"United States tabled the rare earths and gallium floors (20% lower|25% higher|as in "
-        r"force) at the US-Japan-EU table and the lithium and natural graphite floors (20% "
-        r"lower|25% higher|as in force) at the US-Mexico table, expecting"
+        r"force) for the US-Japan-EU table and the lithium and natural graphite floors (20% "
+        r"lower|25% higher|as in force) for the US-Mexico table at the US-Japan-EU and "
+        r"US-Mexico tables, expecting"
     )
     tables = [told.match(_round_one_design(d)[2]).groups() for d in ds]
     assert within(frac(a != b for a, b in tables), about(5))

@@ -371,4 +371,6 @@ def test_a_seat_at_a_table_with_its_own_minerals_is_told_so_and_offered_its_floo
         "the lithium and natural graphite floors 20% lower",
         "the lithium and natural graphite floors 25% higher",
     ]
-    assert not any("every floor" in x or "Gallium" in x or "Rare" in x for x in labels), labels
+    assert not any(w in x.lower() for x in labels for w in ("every", "gallium", "rare")), labels
+    # its gains at other floors are every floor's multiples, not only its table's
+    assert "Gain from joining at other floors: every floor x0.8" in texts(rc)

@@ -1658,7 +1658,7 @@ class BlocModel(mesa.Model):
         # In words before the levers change (both are multiples of the terms in force now).
         words = self._design_words(d.terms, t.designs)
         rather = self._design_words(refused[1], t.designs) if refused else ""
-        if "floors" in t.designs and scopes != [None]:  # each table's floors, at its table
+        if "floors" in t.designs and scopes and scopes != [None]:  # each table's own floors
             words = self._table_floors_words(d.multiples, mine)
             rest = d.terms._replace(multiples=())
             if rest.changes():
@@ -1683,8 +1683,7 @@ class BlocModel(mesa.Model):
         worth = d.value - float(ev.util[one] @ aim)
         tables_word = "tables" if len(mine) > 1 else "table"
         where = f"the {_names([u.name for u in mine])} {tables_word}"
-        at_tables = "" if "floors" in t.designs and scopes != [None] else f" at {where}"
-        text = f"{name} tabled {words}{at_tables}, expecting {expects} to accept: "
+        text = f"{name} tabled {words} at {where}, expecting {expects} to accept: "
         w = max(u.partner_weight for u in mine)
         weight = f"{w:g}" if all(u.partner_weight == w for u in mine) else f"up to {w:g}"
         if w:
@@ -1783,7 +1782,8 @@ class BlocModel(mesa.Model):
                 incumbent.value, incumbent.invited, incumbent.expected
             )  # fmt: skip
         # a tie to rounding: a billionth of its stake (a sum of large terms can net to ~0)
-        return design(values, invited, expected, 1e-9 * self.stake[proposer]), refused
+        held = None if incumbent is None else (incumbent.terms, incumbent.invited)
+        return design(values, invited, expected, 1e-9 * self.stake[proposer], held), refused
 
     def _design_candidates(
         self, term: str, chosen: Terms, prep: Prepared | None = None
@@ -1852,9 +1852,9 @@ class BlocModel(mesa.Model):
         return f"the {_names(names)} floor{'s' if len(names) > 1 else ''}"
 
     def _table_floors_words(self, multiples: tuple, tables: Sequence) -> str:
-        """What a convener tabled for each table's own floors, at the table: "the rare earths
-        and gallium floors 20% lower at the US-Japan-EU table and the lithium floor as in force
-        at the US-Mexico table"."""
+        """What a convener tabled for each table's own floors: "the rare earths and gallium
+        floors 20% lower for the US-Japan-EU table and the lithium floor as in force for the
+        US-Mexico table"."""
         times = dict(multiples)
         parts = []
         for u in tables:
@@ -1868,7 +1868,7 @@ class BlocModel(mesa.Model):
                     f"{abs(s - 1):.0%} {'higher' if s > 1 else 'lower'}")  # fmt: skip
                 changes.append(f"{self._floors_words(frozenset(ms))} {way}")
             if changes:
-                parts.append(f"{_names(changes)} at the {u.name} table")
+                parts.append(f"{_names(changes)} for the {u.name} table")
         return _names(parts) or "the floors in force"
 
     def _design_terms(self, terms: Terms) -> dict[str, Any]:

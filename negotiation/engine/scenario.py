@@ -288,10 +288,12 @@ class Track(Frozen):
         0.0, ge=0, le=10, description="weight a designing convener puts on each other party's gain"
     )
     #: The table's minerals of interest (the US-Mexico plan's first step is to "identify
-    #: minerals of interest"): its own package is their floors. Its convener's design moves
-    #: only these floors (with "floors" in `designs`), and its invitees' counters name only
-    #: them; the bloc keeps one floor per mineral, the last one a table set, so a table with
-    #: every mineral (the default, empty) reconciles what the tracks set.
+    #: minerals of interest"): its own package is their floors. Its invitees' counters name
+    #: only them, and where every table its convener designs for in a round has minerals of
+    #: interest, the design (with "floors" in `designs`) weighs each table's floors in turn,
+    #: in the agenda's order; with a table of every mineral among them (the default, empty),
+    #: it weighs one multiple of every floor. The bloc keeps one market and one floor per
+    #: mineral: a table of every mineral rescales them all, on top of what the tracks set.
     minerals: tuple[str, ...] = ()
 
     @model_validator(mode="after")

@@ -93,8 +93,8 @@ class Panel:
     sharing_key: str = ""
     #: the offtake partners in force (ids): producers outside the bloc selling into its market
     partners: tuple[str, ...] = ()
-    #: the floors the seat's table negotiates, its minerals of interest (ids; empty: every
-    #: floor), and the table's name
+    #: the floors the seat's table negotiates, its floored minerals of interest (ids; empty:
+    #: every floor, or a table none of whose minerals has a floor), and the table's name
     table_minerals: tuple[str, ...] = ()
     table: str = ""
 

@@ -137,7 +137,7 @@ class Terms(NamedTuple):
             + (self.sharing != "")
             + (self.instrument != "")
             + (self.offtake is not None)
-            + bool(self.multiples)
+            + len(self.multiples)  # each floor a table's own package moves
         )
 
 
@@ -171,6 +171,7 @@ def design(
     invited: Mapping[tuple[Terms | float, tuple[str, ...]], tuple[str, ...]] | None = None,
     expected: Mapping[tuple[Terms | float, tuple[str, ...]], tuple[str, ...]] | None = None,
     tie: float = 0.0,
+    held: tuple[Terms | float, tuple[str, ...]] | None = None,
 ) -> Design:
     """The package a convener tables among those it weighed.
 
@@ -189,13 +190,16 @@ def design(
         Values within `tie` (USD/yr) of the best are a tie (the model passes a billionth of the
         convener's stake): floors that bind nobody give the same bloc, and their values differ
         only by rounding, which must not pick the terms.
+    held
+        The key of the package the convener already holds from an earlier step, if any: it
+        wins a tie that the rules before leave open.
 
     Returns
     -------
     Design
         The most valuable package; on a tie the one that changes fewest terms (the terms in
-        force first), then more invitees (a bigger bloc at no cost to it), then the first
-        listed (the model lists the multiples from the smallest).
+        force first), then more invitees (a bigger bloc at no cost to it), then the one held,
+        then the first listed (the model lists the multiples from the smallest).
     """
     if not values:
         raise ValueError("a convener needs at least one package to table")
@@ -207,7 +211,7 @@ def design(
 
     best = max(values.values())
     near = [k for k in values if values[k] >= best - tie]
-    key = max(near, key=lambda k: (-terms(k).changes(), len(invited[k])))
+    key = max(near, key=lambda k: (-terms(k).changes(), len(invited[k]), k == held))
     t = terms(key)
     return Design(
         t.scale,

@@ -971,7 +971,10 @@ def panel_parts(info: RoomInfo, panel: Panel) -> dict[str, Any]:
             "panel-no": {"children": ["Leave the bloc"], "class_": "ws-leave ws-reject"},
             "panel-counter": {"style_": "display: none"},
         }
-    scales = " · ".join(f"floors x{s:g}: {money(g)}" for s, g in panel.by_scale.items() if s != 1.0)
+    every = "every floor" if panel.table_minerals else "floors"  # not only its table's
+    scales = " · ".join(
+        f"{every} x{s:g}: {money(g)}" for s, g in panel.by_scale.items() if s != 1.0
+    )
     return {
         "panel-intro": proposal_html(info, panel),
         "panel-forecast": forecast_table(panel, "if you accept", "if you reject"),
