@@ -94,7 +94,7 @@ def test_a_named_counter_fills_the_form(ws):
     eventually(lambda: rc.find(v.Btn, class_="ws-counter-open").widgets)
     button(rc, "ws-counter-open").click()
     choices = room.counter_choices(bob.token)
-    k = next(k for k, c in enumerate(choices) if c.label == "the Gallium floor 20% lower")
+    k = next(k for k, c in enumerate(choices) if c.label == "the gallium floor 20% lower")
     eventually(lambda: rc.find(v.Btn, class_=f"ws-counter-choice-{k}").widgets)
     page = texts(rc)
     assert "would be refused (United States no)" in page and "a year to you" in page

@@ -218,7 +218,7 @@ def test_a_seat_counter_proposes_on_terms_and_the_debrief_draws_the_bargain(
     # The counters an agent in Japan's seat weighs, each with the members' expected answer;
     # one click fills the form.
     ann.locator(".ws-counter-open").click()
-    choice = ann.locator(".ws-counter-choice", has_text="the Gallium floor 20% lower")
+    choice = ann.locator(".ws-counter-choice", has_text="the gallium floor 20% lower")
     expect(choice).to_contain_text("would be refused (United States no)")
     choice.locator("button").click()
     expect(ann.locator(".ws-counter-floor-gallium input")).to_have_value(

@@ -313,7 +313,9 @@ class BlocModel(mesa.Model):
         #: Absent: every party is invited
         self._invitation_lists: dict[str, tuple[str, frozenset[str]]] = {}
         self._sponsor_lists: dict[str, frozenset[str]] = {}
-        self._short_names = {m: sc.minerals[m].name.split(" (")[0] for m in self.minerals}
+        # in the middle of a sentence: "the gallium floor" (an acronym's capitals stay)
+        self._short_names = {m: _in_sentence(sc.minerals[m].name.split(" (")[0])
+                             for m in self.minerals}  # fmt: skip
         self._forced = False
         #: Called with (model, round, supplier move) as each round is recorded, before the
         #: record: the state the round's stability report sees (checks audit it here).
@@ -1847,8 +1849,7 @@ class BlocModel(mesa.Model):
         floors"."""
         if scope is None:
             return "every floor"
-        names = [(n := self._short_names[m])[0].lower() + n[1:] for m in self.minerals
-                 if m in scope]  # fmt: skip
+        names = [self._short_names[m] for m in self.minerals if m in scope]
         return f"the {_names(names)} floor{'s' if len(names) > 1 else ''}"
 
     def _table_floors_words(self, multiples: tuple, tables: Sequence) -> str:
@@ -2472,6 +2473,12 @@ def compile_kernels() -> None:
     uses: one round of the default scenario. scripts/setup calls this, so no command waits for
     it."""
     BlocModel(load_scenario(DEFAULT_SCENARIO), rounds=1, rng=0).run()
+
+
+def _in_sentence(name: str) -> str:
+    """A name as it reads in the middle of a sentence: "Natural graphite" -> "natural
+    graphite"; "NdPr oxide" and "PGMs" keep their capitals."""
+    return name[:1].lower() + name[1:] if name[1:2].islower() else name
 
 
 def _names(names: Sequence[str]) -> str:
