@@ -1102,10 +1102,10 @@ def test_tables_with_their_own_minerals_get_their_own_floors():
     m.step()
     text = m.events_df.query("kind == 'tabled'").text.iloc[0]
     assert text.startswith(
-        "United States tabled the rare earths and gallium floors 20% lower for the US-Japan-EU "
-        "table and the lithium and natural graphite floors as in force for the US-Mexico table "
-        "at the US-Japan-EU and US-Mexico tables, expecting European Union, Japan and Mexico to "
-        "accept"
+        "United States tabled the rare earths and gallium floors 20% lower (the US-Japan-EU "
+        "table's) and the lithium and natural graphite floors as in force (the US-Mexico "
+        "table's) at the US-Japan-EU and US-Mexico tables, expecting European Union, Japan and "
+        "Mexico to accept"
     )
     assert three <= m.members
 
@@ -1154,6 +1154,46 @@ def test_a_track_names_only_minerals_the_scenario_defines():
     text = str(err.value)
     assert "agenda.tracks.0.minerals: mineral 'galium' is not defined" in text
     assert "listed twice" in text
+
+
+def test_the_all_party_table_reconciles_the_tracks_packages():
+    """The all-party table has every mineral: in round 3, with Japan, the EU and Mexico in the
+    bloc, the United States weighs each track's package again, in turn (the US-Japan-EU table's
+    rare earths and gallium, then the US-Mexico table's lithium and graphite), not one multiple
+    of every floor. It raises the rare-earth and gallium floors 25%, the ones it cut in round 1
+    to bring the partners in, and keeps the others; the members, who collect the tariff on
+    what they import from outside, agree. Checked by brute force: of the nine pairs of the two
+    packages' multiples, this one is worth most to its aims (its own utility and a quarter of
+    each other party's at the table)."""
+    m = BlocModel(own_tables(), rng=0).run(2)
+    assert m.members == {"us", "japan", "eu", "mexico"}
+    plurilateral = m.config.agenda.tracks[2]
+    assert m._design_scopes([plurilateral], 3) == [
+        (frozenset({"rare_earths", "gallium"}), "the US-Japan-EU table's"),
+        (frozenset({"lithium", "graphite"}), "the US-Mexico table's"),
+    ]
+    before = dict(zip(m.minerals, m.floors.tolist()))
+    aim = np.zeros(len(m.actor_ids))
+    aim[m.index["us"]] = 1.0
+    aim[[m.index[a] for a in ("japan", "eu", "mexico", "singapore")]] = 0.25
+    pairs = [(s1, s2) for s1 in SCALES for s2 in SCALES]
+    specs = []
+    for s1, s2 in pairs:
+        times = {"rare_earths": s1, "gallium": s1, "lithium": s2, "graphite": s2}
+        floors = {k: f * times.get(k, 1.0) for k, f in before.items()}
+        specs.append((m.members, 1.0, m.last_move, {"floors": floors}))
+    values = dict(zip(pairs, (m.evaluate(specs, 3).util @ aim).tolist()))
+    d = m.prepare_round().design
+    assert dict(d.multiples) == {"rare_earths": 1.25, "gallium": 1.25}
+    assert max(values, key=values.get) == (1.25, 1.0)
+    assert d.value == pytest.approx(values[(1.25, 1.0)], rel=1e-12)
+    m.step()
+    text = m.events_df.query("round == 3 and kind == 'tabled'").text.iloc[0]
+    assert text.startswith(
+        "United States tabled the rare earths and gallium floors 25% higher (the US-Japan-EU "
+        "table's) and the lithium and natural graphite floors as in force (the US-Mexico "
+        "table's) at the Plurilateral table"
+    )
 
 
 def test_a_floor_that_binds_nobody_is_not_moved_for_nothing():

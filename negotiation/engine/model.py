@@ -1550,10 +1550,10 @@ class BlocModel(mesa.Model):
         convener designs."""
         r, t = prep.round, mine[0]
         sitting = self.active_tracks(r)
-        # The floors it designs: every floor (a multiple of them all), or, where each of its
-        # tables has minerals of interest, each table's own floors in turn.
-        scopes = list(dict.fromkeys(self._table_scope(u) for u in mine))
-        scopes = [None] if None in scopes else [sc for sc in scopes if sc]
+        # The floors it designs: every floor (a multiple of them all), or, once tracks with
+        # minerals of interest have sat, each table's own floors in turn (`_design_scopes`).
+        packages = self._design_scopes(mine, r)
+        scopes = [sc for sc, _ in packages]
 
         def decides(a: str) -> bool:
             """Whether the design decides a's invitation: a party at a table it designs for, or
@@ -1661,7 +1661,7 @@ class BlocModel(mesa.Model):
         words = self._design_words(d.terms, t.designs)
         rather = self._design_words(refused[1], t.designs) if refused else ""
         if "floors" in t.designs and scopes and scopes != [None]:  # each table's own floors
-            words = self._table_floors_words(d.multiples, mine)
+            words = self._table_floors_words(d.multiples, packages)
             rest = d.terms._replace(multiples=())
             if rest.changes():
                 words += f", and {self._design_words(rest, t.designs)}"
@@ -1852,14 +1852,38 @@ class BlocModel(mesa.Model):
         names = [self._short_names[m] for m in self.minerals if m in scope]
         return f"the {_names(names)} floor{'s' if len(names) > 1 else ''}"
 
-    def _table_floors_words(self, multiples: tuple, tables: Sequence) -> str:
-        """What a convener tabled for each table's own floors: "the rare earths and gallium
-        floors 20% lower for the US-Japan-EU table and the lithium floor as in force for the
-        US-Mexico table"."""
+    def _design_scopes(self, mine: Sequence, r: int) -> list[tuple[frozenset[str] | None, str]]:
+        """The packages of floors a convener weighs in turn for the tables it designs for in
+        round r, each (floored minerals, whose package in words): [(None, "")], one multiple of
+        every floor, until a track with minerals of interest has sat; after that, a table with
+        its own minerals weighs their floors, and a table of every mineral (the all-party one)
+        reconciles the tracks' packages: each track's floors that have sat by then in the
+        agenda's order (those no earlier one took), then those of no track. Empty packages are
+        left out; a single package of every floored mineral is every floor."""
+        floored = frozenset(m for m, f in zip(self.minerals, self.floors.tolist()) if f > 0)
+        tracks = [u for u in self.config.agenda.tracks if u.minerals and u.start_round <= r]
+        if not tracks:
+            return [(None, "")]
+        packages: dict[frozenset[str], str] = {}
+        for u in mine:
+            if u.minerals:
+                packages.setdefault(floored & set(u.minerals), f"the {u.name} table's")
+                continue
+            taken: set[str] = set()
+            for v in tracks:
+                packages.setdefault(floored & set(v.minerals) - taken, f"the {v.name} table's")
+                taken |= set(v.minerals)
+            packages.setdefault(floored - taken, "no table's")
+        out = [(sc, who) for sc, who in packages.items() if sc]
+        return [(None, "")] if [sc for sc, _ in out] == [floored] else out
+
+    def _table_floors_words(self, multiples: tuple, packages: Sequence) -> str:
+        """What a convener tabled for each package of floors (`_design_scopes`): "the rare earths
+        and gallium floors 20% lower (the US-Japan-EU table's) and the lithium floor as in force
+        (the US-Mexico table's)"."""
         times = dict(multiples)
         parts = []
-        for u in tables:
-            scope = self._table_scope(u) or frozenset()
+        for scope, who in packages:
             by_multiple: dict[float, set[str]] = {}
             for m in scope:
                 by_multiple.setdefault(times.get(m, 1.0), set()).add(m)
@@ -1869,7 +1893,7 @@ class BlocModel(mesa.Model):
                     f"{abs(s - 1):.0%} {'higher' if s > 1 else 'lower'}")  # fmt: skip
                 changes.append(f"{self._floors_words(frozenset(ms))} {way}")
             if changes:
-                parts.append(f"{_names(changes)} for the {u.name} table")
+                parts.append(f"{_names(changes)} ({who})")
         return _names(parts) or "the floors in force"
 
     def _design_terms(self, terms: Terms) -> dict[str, Any]:

@@ -289,11 +289,11 @@ class Track(Frozen):
     )
     #: The table's minerals of interest (the US-Mexico plan's first step is to "identify
     #: minerals of interest"): its own package is their floors. Its invitees' counters name
-    #: only them, and where every table its convener designs for in a round has minerals of
-    #: interest, the design (with "floors" in `designs`) weighs each table's floors in turn,
-    #: in the agenda's order; with a table of every mineral among them (the default, empty),
-    #: it weighs one multiple of every floor. The bloc keeps one market and one floor per
-    #: mineral: a table of every mineral rescales them all, on top of what the tracks set.
+    #: only them, and its convener's design (with "floors" in `designs`) weighs their floors,
+    #: each such table's in turn in the agenda's order. A table of every mineral (the default,
+    #: empty, as the all-party table) reconciles the packages of the tracks that have sat:
+    #: its convener weighs each one's floors again, in turn, then those of no track. The bloc
+    #: keeps one market and one floor per mineral.
     minerals: tuple[str, ...] = ()
 
     @model_validator(mode="after")
