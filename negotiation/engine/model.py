@@ -1502,8 +1502,9 @@ class BlocModel(mesa.Model):
     def _design_table(self, prep: Prepared) -> None:
         """When a table first sits, its convener (played by an agent) designs the package: the
         floors' instrument (border tariff, price-gap payments or a stockpile, with the track's
-        "instrument"), the multiple of the floors in force (0.8, 1 or 1.25, with "floors"; where
-        each of its tables has minerals of interest, each table's own floors in turn), whom to
+        "instrument"), the multiple of the floors in force (0.8, 1 or 1.25, with "floors"; once
+        tracks with minerals of interest have sat, each package of floors in turn:
+        `_design_scopes`), whom to
         invite (with "invitees"; see negotiation.rules.protocol.design), the multiple of the
         outsider penalty (0.5, 1 or 2, with "penalty"), the cost-sharing key (with "sharing", where
         the bloc pays: not under the border tariff, nor with no floor) and the offtake partners
@@ -1621,8 +1622,8 @@ class BlocModel(mesa.Model):
             d, no = self._design_step(prep, proposer, floors, choose, aim, partners, own, d)
             if no and (not refused or no[0] > refused[0]):
                 refused = no
-        # Each table's own floors (its minerals of interest), table by table, given the terms
-        # chosen so far: their multiples cleared anew.
+        # Each package of floors (`_design_scopes`: a table's own minerals, or at the all-party
+        # table each track's), in turn, given the terms chosen so far: cleared anew.
         for scope in scopes if "floors" in t.designs and scopes != [None] else ():
             held = dict(d.terms.multiples)
             candidates = [d.terms._replace(multiples=tuple(sorted({**held, **dict.fromkeys(
