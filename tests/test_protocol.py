@@ -18,7 +18,15 @@ from negotiation import BlocModel, load_scenario
 from negotiation.engine.model import SCALES
 from negotiation.engine.scenario import Scenario
 from negotiation.rules.protocol import Option, Terms, agreed, best_counter, design, verdicts
-from negotiation.rules.types import COMPONENTS, Action, Decision, Reason, money
+from negotiation.rules.types import (
+    COMPONENTS,
+    Action,
+    Decision,
+    Reason,
+    SupplierAction,
+    SupplierMove,
+    money,
+)
 
 # ----------------------------------------------------------------------------------------------
 # The rules on their own
@@ -1160,11 +1168,14 @@ def test_the_all_party_table_reconciles_the_tracks_packages():
     """The all-party table has every mineral: in round 3, with Japan, the EU and Mexico in the
     bloc, the United States weighs each track's package again, in turn (the US-Japan-EU table's
     rare earths and gallium, then the US-Mexico table's lithium and graphite), not one multiple
-    of every floor. It raises the rare-earth and gallium floors 25%, the ones it cut in round 1
-    to bring the partners in, and keeps the others; the members, who collect the tariff on
-    what they import from outside, agree. Checked by brute force: of the nine pairs of the two
-    packages' multiples, this one is worth most to its aims (its own utility and a quarter of
-    each other party's at the table)."""
+    of every floor. It raises the rare-earth and gallium floors 25%, back to the scenario's, and
+    keeps the others. Why: since round 1 the supplier has cut its exports of those minerals to
+    members, so a higher floor brings the members more tariff money on what they import from
+    elsewhere than it costs their buyers (Japan about $80m against $73m a year, the EU $128m
+    against $116m), and they agree; with the supplier selling normally it would cut them 20%
+    again. Checked by brute force: of the nine pairs of the two packages' multiples, this one is
+    worth most to its aims (its own utility and a quarter of each other party's at the
+    table)."""
     m = BlocModel(own_tables(), rng=0).run(2)
     assert m.members == {"us", "japan", "eu", "mexico"}
     plurilateral = m.config.agenda.tracks[2]
@@ -1182,7 +1193,20 @@ def test_the_all_party_table_reconciles_the_tracks_packages():
         times = {"rare_earths": s1, "gallium": s1, "lithium": s2, "graphite": s2}
         floors = {k: f * times.get(k, 1.0) for k, f in before.items()}
         specs.append((m.members, 1.0, m.last_move, {"floors": floors}))
-    values = dict(zip(pairs, (m.evaluate(specs, 3).util @ aim).tolist()))
+    ev = m.evaluate(specs, 3)
+    values = dict(zip(pairs, (ev.util @ aim).tolist()))
+    # the supplier's export cut to members, and what the raise does for them under it
+    assert m.last_move.action == SupplierAction.EXPORT_CONTROLS
+    assert {"rare_earths", "gallium"} <= set(m.last_move.minerals)
+    raised, kept = pairs.index((1.25, 1.0)), pairs.index((1.0, 1.0))
+    tariff, buyers = COMPONENTS.index("tariff_revenue"), COMPONENTS.index("consumer_cost")
+    for a, (more, cost) in {"japan": (80e6, 73e6), "eu": (128e6, 116e6)}.items():
+        delta = ev.comp[raised, m.index[a]] - ev.comp[kept, m.index[a]]
+        assert delta[tariff] == pytest.approx(more, rel=0.02), a
+        assert -delta[buyers] == pytest.approx(cost, rel=0.02), a
+    normal = [(*spec[:2], SupplierMove(SupplierAction.NORMAL), spec[3]) for spec in specs]
+    calm_values = dict(zip(pairs, (m.evaluate(normal, 3).util @ aim).tolist()))
+    assert max(calm_values, key=calm_values.get) == (0.8, 1.0)
     d = m.prepare_round().design
     assert dict(d.multiples) == {"rare_earths": 1.25, "gallium": 1.25}
     assert max(values, key=values.get) == (1.25, 1.0)
@@ -1194,6 +1218,61 @@ def test_the_all_party_table_reconciles_the_tracks_packages():
         "table's) and the lithium and natural graphite floors as in force (the US-Mexico "
         "table's) at the Plurilateral table"
     )
+
+
+def test_on_a_tie_the_package_held_from_the_step_before_stays():
+    """Two packages worth the same and changing as many terms: the one the convener already
+    holds from the step before stays, wherever it is listed; with none held, the first."""
+    held = Terms(multiples=(("graphite", 1.25),))
+    other = Terms(multiples=(("graphite", 0.8),))
+    bloc = ("eu",)
+    values = {(other, bloc): 5e9, (held, bloc): 5e9}
+    assert design(values, held=(held, bloc)).multiples == held.multiples
+    assert design(values).multiples == other.multiples
+    assert Terms(multiples=(("gallium", 0.8), ("graphite", 0.8))).changes() == 2
+
+
+def test_which_packages_of_floors_a_convener_weighs():
+    """Until a track with minerals of interest has sat, one multiple of every floor; after,
+    a table's own floors, or at a table of every mineral each track's package (the earlier
+    track keeps a mineral two share) and then the rest, its own; nothing where no floor is
+    in a package."""
+    m = BlocModel(own_tables(), rng=0)
+    us_japan_eu, us_mexico, everyone = m.config.agenda.tracks
+    re_ga, li_gr = frozenset({"rare_earths", "gallium"}), frozenset({"lithium", "graphite"})
+    assert m._design_scopes([us_japan_eu, us_mexico], 1) == [
+        (re_ga, "the US-Japan-EU table's"),
+        (li_gr, "the US-Mexico table's"),
+    ]
+    assert m._design_scopes([everyone], 3) == [
+        (re_ga, "the US-Japan-EU table's"),
+        (li_gr, "the US-Mexico table's"),
+    ]
+    # a track that has not sat yet is not reconciled; the rest is the table's own
+    later = own_tables((("rare_earths", "gallium"), (), ())).model_dump()
+    later["agenda"]["tracks"][0].update(start_round=2, deadline_round=2)
+    m = BlocModel(Scenario.model_validate(later), rng=0)
+    us_japan_eu, us_mexico, everyone = m.config.agenda.tracks
+    assert m._design_scopes([us_mexico], 1) == [(None, "")]
+    assert m._design_scopes([us_mexico], 2) == [
+        (re_ga, "the US-Japan-EU table's"),
+        (li_gr, "the US-Mexico table's"),
+    ]
+    # shared minerals go with the earlier track at the all-party table
+    shared = own_tables((("rare_earths", "graphite"), ("graphite", "lithium"), ())).model_dump()
+    m = BlocModel(Scenario.model_validate(shared), rng=0)
+    assert m._design_scopes([m.config.agenda.tracks[2]], 3) == [
+        (frozenset({"rare_earths", "graphite"}), "the US-Japan-EU table's"),
+        (frozenset({"lithium"}), "the US-Mexico table's"),
+        (frozenset({"gallium"}), "the Plurilateral table's"),
+    ]
+    # one package of every floored mineral is every floor; no floor in a package, none
+    every = own_tables((("lithium", "rare_earths", "graphite", "gallium"), (), ()))
+    m = BlocModel(every, rng=0)
+    assert m._design_scopes(list(m.config.agenda.tracks[:1]), 1) == [(None, "")]
+    unfloored = own_tables((("nickel", "copper"), ("cobalt",), ()))
+    m = BlocModel(unfloored, rng=0)
+    assert m._design_scopes(list(m.config.agenda.tracks[:2]), 1) == []
 
 
 def test_a_floor_that_binds_nobody_is_not_moved_for_nothing():
@@ -1263,3 +1342,14 @@ def test_an_invitee_past_its_first_round_may_still_counter_on_its_tables_floors(
     assert [o.label for o in options] == [f"{words} 20% lower", f"{words} 25% higher"]
     assert not any(o.agreed for o in options)
     assert prep.views["singapore"].best_counter(-math.inf) is None
+
+
+def test_mineral_names_read_as_in_a_sentence():
+    """Counters and tabled packages name minerals in the middle of a sentence: "the natural
+    graphite floor", while a name whose first word has capitals of its own keeps them."""
+    from negotiation.engine.model import _in_sentence
+
+    assert _in_sentence("Natural graphite") == "natural graphite"
+    assert _in_sentence("Gallium") == "gallium"
+    for name in ("NdPr oxide", "PGMs", "LiOH", "REE concentrate"):
+        assert _in_sentence(name) == name

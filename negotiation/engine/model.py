@@ -1182,8 +1182,21 @@ class BlocModel(mesa.Model):
         return self._invites(r)[0]
 
     def invitation_table(self, actor: str, r: int) -> str:
-        """The name of the table that invites `actor` in round `r` (as `invitations` chooses
-        it), or "" (not invited, or invited by open accession). A query."""
+        """The table that invites `actor` in round `r`, as `invitations` chooses it (a query:
+        nothing in the run changes).
+
+        Parameters
+        ----------
+        actor : str
+            A country.
+        r : int
+            The round.
+
+        Returns
+        -------
+        str
+            The track's name; "" if `actor` is not invited then, or only by open accession.
+        """
         t = self._invites(r)[1].get(actor)
         return "" if t is None else t.name
 
@@ -1858,9 +1871,10 @@ class BlocModel(mesa.Model):
         round r, each (floored minerals, whose package in words): [(None, "")], one multiple of
         every floor, until a track with minerals of interest has sat; after that, a table with
         its own minerals weighs their floors, and a table of every mineral (the all-party one)
-        reconciles the tracks' packages: each track's floors that have sat by then in the
-        agenda's order (those no earlier one took), then those of no track. Empty packages are
-        left out; a single package of every floored mineral is every floor."""
+        reconciles the tracks' packages: each track's floors that have sat by then (ended ones
+        too) in the agenda's order (those no earlier one took), then those of no track, its own.
+        Packages of the same floored minerals are one; empty ones are left out; a single
+        package of every floored mineral is every floor."""
         floored = frozenset(m for m, f in zip(self.minerals, self.floors.tolist()) if f > 0)
         tracks = [u for u in self.config.agenda.tracks if u.minerals and u.start_round <= r]
         if not tracks:
@@ -1874,7 +1888,7 @@ class BlocModel(mesa.Model):
             for v in tracks:
                 packages.setdefault(floored & set(v.minerals) - taken, f"the {v.name} table's")
                 taken |= set(v.minerals)
-            packages.setdefault(floored - taken, "no table's")
+            packages.setdefault(floored - taken, f"the {u.name} table's")  # no track's: its own
         out = [(sc, who) for sc, who in packages.items() if sc]
         return [(None, "")] if [sc for sc, _ in out] == [floored] else out
 
@@ -2502,8 +2516,10 @@ def compile_kernels() -> None:
 
 def _in_sentence(name: str) -> str:
     """A name as it reads in the middle of a sentence: "Natural graphite" -> "natural
-    graphite"; "NdPr oxide" and "PGMs" keep their capitals."""
-    return name[:1].lower() + name[1:] if name[1:2].islower() else name
+    graphite"; a first word with capitals after its first letter ("NdPr oxide", "PGMs",
+    "LiOH") keeps them."""
+    first = name.split(" ", 1)[0]
+    return name[:1].lower() + name[1:] if first[1:] == first[1:].lower() else name
 
 
 def _names(names: Sequence[str]) -> str:

@@ -292,8 +292,8 @@ class Track(Frozen):
     #: only them, and its convener's design (with "floors" in `designs`) weighs their floors,
     #: each such table's in turn in the agenda's order. A table of every mineral (the default,
     #: empty, as the all-party table) reconciles the packages of the tracks that have sat:
-    #: its convener weighs each one's floors again, in turn, then those of no track. The bloc
-    #: keeps one market and one floor per mineral.
+    #: its convener weighs each one's floors again, in turn, then those of no track (its own).
+    #: The bloc keeps one market and one floor per mineral.
     minerals: tuple[str, ...] = ()
 
     @model_validator(mode="after")
