@@ -1353,3 +1353,28 @@ def test_mineral_names_read_as_in_a_sentence():
     assert _in_sentence("Gallium") == "gallium"
     for name in ("NdPr oxide", "PGMs", "LiOH", "REE concentrate"):
         assert _in_sentence(name) == name
+
+
+def test_a_package_refused_for_whom_it_invites_is_told_so():
+    """With the EU already in, the United States would rather table the rare-earth and gallium
+    floors 20% lower with Japan invited, but the EU would refuse Japan's joining on them
+    (unanimity): it tables the same floors inviting nobody, and the narrative says it would
+    rather have invited Japan on the same terms, not that Japan's joining would not serve it."""
+    d = calm("ministerial-2026")
+    d["policy"]["initial_members"] = ["us", "eu"]
+    tracks = d["agenda"]["tracks"]
+    tracks[1].update(parties=["eu", "mexico"], convener="eu", name="EU-Mexico")
+    for t, minerals in zip(tracks, (("rare_earths", "gallium"), ("lithium", "graphite"), ())):
+        t["designs"], t["partner_weight"], t["minerals"] = ["floors", "invitees"], 0.25, minerals
+    m = BlocModel(Scenario.model_validate(d), rng=0)
+    m.step()
+    text = m.events_df.query("actor == 'us' and kind == 'tabled'").text.iloc[0]
+    assert text.startswith(
+        "United States tabled the rare earths and gallium floors 20% lower (the US-Japan-EU "
+        "table's) at the US-Japan-EU table, expecting nobody to accept"
+    )
+    assert (
+        "it would rather have tabled the same terms inviting Japan, which European Union would "
+        "refuse (every member must agree)" in text
+    )
+    assert "it did not invite Japan" not in text

@@ -1674,6 +1674,9 @@ class BlocModel(mesa.Model):
         # In words before the levers change (both are multiples of the terms in force now).
         words = self._design_words(d.terms, t.designs)
         rather = self._design_words(refused[1], t.designs) if refused else ""
+        if refused and refused[1] == d.terms:  # the same terms, with others invited
+            others = _names(sorted(self._name(a) for a in refused[3])) or "nobody"
+            rather = f"the same terms inviting {others}"
         if "floors" in t.designs and scopes and scopes != [None]:  # each table's own floors
             words = self._table_floors_words(d.multiples, packages)
             rest = d.terms._replace(multiples=())
@@ -1720,11 +1723,15 @@ class BlocModel(mesa.Model):
                 if abs(worth) >= 1e3
                 else "nothing it could table would do better for it than the bloc as it stands"
             )
-        if refused and refused[0] > d.value + 1e-9 * self.stake[proposer]:
+        rather_told = bool(refused) and refused[0] > d.value + 1e-9 * self.stake[proposer]
+        if rather_told:
             rule = self.config.agenda.agreement
             text += (f"; it would rather have tabled {rather}, which {_names(refused[2])} "
                      f"would refuse ({RULE_WORDS[rule]})")  # fmt: skip
-        unwanted = sorted(self._name(a) for a in left_out if a in accepted[d.terms])
+        # those the members would refuse on these terms are told above, not as unwanted
+        vetoed = set(refused[3]) if rather_told and refused[1] == d.terms else set()
+        unwanted = sorted(self._name(a) for a in left_out
+                          if a in accepted[d.terms] and a not in vetoed)  # fmt: skip
         refusing = sorted(self._name(a) for a in left_out if a not in accepted[d.terms])
         if unwanted:
             text += f"; it did not invite {_names(unwanted)}, whose joining would " + (
@@ -1757,7 +1764,8 @@ class BlocModel(mesa.Model):
         terms other than those in force only where the other members agree (the agenda's rule),
         and the package chosen by the step before (`incumbent`) kept unless one beats it
         (`negotiation.rules.protocol.design`). Also returns the package it would rather have tabled
-        that the members refuse: (its value, its terms, the names of those who refuse), or ()."""
+        that the members refuse: (its value, its terms, the names of those who refuse, whom it
+        invites), or ()."""
         r, ev, p = prep.round, prep.ev, self.index[proposer]
         options: list[tuple[Terms, tuple[str, ...], tuple[str, ...]]] = []  # terms, invited, in
         for terms, expected in accepted.items():
@@ -1789,7 +1797,7 @@ class BlocModel(mesa.Model):
                 if not agreed(votes, rule, proposer):
                     if not refused or value > refused[0]:
                         no = sorted(self._name(m) for m in votes if not votes[m])
-                        refused = (value, c, no)
+                        refused = (value, c, no, inv)
                     continue
             values[(c, inv)], invited[(c, inv)], expected[(c, inv)] = value, inv, e
         if incumbent is not None:
