@@ -181,3 +181,29 @@ def test_everyone_in_from_the_start_the_nash_point_is_the_best_common_gain():
     eps = TOLERANCE * m.stake["c1"]
     assert df["pareto"].tolist() == (common >= top - eps).tolist()
     assert df.attrs["nash"] is not None and common[df.attrs["nash"]] == top
+
+
+def test_a_tables_own_floors_are_the_ones_laid_out():
+    """For a table with its own minerals of interest (Mexico's lithium and graphite), the
+    alternatives scale those floors alone: every other floor is as proposed in every row, and
+    the rows at the proposed floors are the every-floor layout's. An unknown mineral is refused
+    in words."""
+    m = BlocModel(SCENARIO, rng=0)
+    own = bargaining_space(m, minerals=["lithium", "graphite"], penalties=(0.05,))
+    every = bargaining_space(m, penalties=(0.05,))
+    assert own.attrs["minerals"] == ["lithium", "graphite"] and every.attrs["minerals"] is None
+    # the same alternatives at the proposed floors, and the same status quo
+    at = own.floor_scale == 1.0
+    np.testing.assert_allclose(
+        _utilities(own[at]), _utilities(every[every.floor_scale == 1.0]), rtol=1e-12
+    )
+    assert own.attrs["disagreement"] == every.attrs["disagreement"]
+    # elsewhere, what moves is lithium's and graphite's floors only: cleared by hand
+    row = own[(own.floor_scale == 0.6) & (own.joining == "")].iloc[0]
+    floors = {x: f * (0.6 if x in ("lithium", "graphite") else 1.0)
+              for x, f in zip(m.minerals, m.floors.tolist())}  # fmt: skip
+    ev = m.evaluate([(m.members, 1.0, m.last_move, {"floors": floors, "penalty": 0.05})], 0)
+    us = own.attrs["parties"].index("us")
+    assert _utilities(own.loc[[row.name]])[0, us] == pytest.approx(ev.util[0, m.index["us"]])
+    with pytest.raises(ValueError, match="lithum"):
+        bargaining_space(m, minerals=["lithum"])

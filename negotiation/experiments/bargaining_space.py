@@ -1,7 +1,8 @@
 """The bargaining space of the package on the table, as Genius's analysis view shows it.
 
 `bargaining_space(model)` takes a `BlocModel` at its current round and lays out the alternatives
-around the package that was on the table: the floors in force scaled from 0.6 to 1.6, outsider
+around the package that was on the table: the floors in force scaled from 0.6 to 1.6 (every floor,
+or with `minerals=` a table's own), outsider
 penalties from none to 100 %, and every combination of the round's invitees coming in (all of them
 up to four invitees; beyond that, none, each alone and all). It clears them all in one
 `BlocModel.evaluate` batch, with the supplier's latest move, in the world as it stands now, and
@@ -69,6 +70,7 @@ def bargaining_space(
     scales: Sequence[float] = FLOOR_SCALES,
     penalties: Sequence[float] = PENALTIES,
     memberships: bool = True,
+    minerals: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The alternatives around the package on the table, one row each (see the module's text).
 
@@ -77,8 +79,10 @@ def bargaining_space(
     `utility_<party>` and `gain_<party>` (USD/yr), `all_gain`, `nash_product` (NaN unless every
     party gains), `pareto`, `nash`, `status_quo`, `on_table`, `agreed`. `attrs`: `round`,
     `parties`, `names`, `convener`, `disagreement` ({party: USD/yr}), `nash` (the row of the Nash
-    point or None), `supplier_move`. `memberships=False` keeps the invitees as proposed (all in,
-    plus the status quo and the agreement)."""
+    point or None), `supplier_move`, `minerals`. `memberships=False` keeps the invitees as
+    proposed (all in, plus the status quo and the agreement). `minerals`: scale only these
+    floors, the others as proposed (a table's own package, where a track names its minerals of
+    interest; default: every floor)."""
     from negotiation.engine.evaluator import PackageSpec
 
     table = _table(model)
@@ -86,8 +90,13 @@ def bargaining_space(
     base = frozenset(table["members"])
     parties = [a for a in model.countries if a in base or a in invitees]
     floors0 = np.asarray(table["floors"], dtype=float)
-    if not floors0.any():
-        scales = (1.0,)  # no floor: every scale is the same package
+    if minerals is not None:
+        unknown = sorted(set(minerals) - set(model.minerals))
+        if unknown:
+            raise ValueError(f"minerals: {', '.join(unknown)} not in the scenario's minerals")
+    scaled = np.array([minerals is None or x in minerals for x in model.minerals])
+    if not floors0[scaled].any():
+        scales = (1.0,)  # no floor to scale: every scale is the same package
     pens = sorted({*map(float, penalties), float(table["penalty"])})
 
     if not memberships:
@@ -102,7 +111,8 @@ def bargaining_space(
     for group in groups:
         for s in sorted(set(map(float, scales))):
             for p in pens:
-                rows.append(_row(base | set(group), floors0 * s, s, p, table["cost_sharing"]))
+                floors = np.where(scaled, floors0 * s, floors0)
+                rows.append(_row(base | set(group), floors, s, p, table["cost_sharing"]))
     agreed = None
     if table["agreed_members"] is not None:
         f = np.asarray(table["agreed_floors"], dtype=float)
@@ -184,6 +194,7 @@ def bargaining_space(
         disagreement=dict(zip(parties, d.tolist())),
         nash=nash,
         supplier_move=move.action.value,
+        minerals=None if minerals is None else [x for x in model.minerals if x in minerals],
     )
     return df
 
