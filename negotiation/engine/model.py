@@ -72,6 +72,7 @@ from negotiation.rules.types import (
     Reason,
     SupplierAction,
     SupplierMove,
+    listed,
     money,
 )
 
@@ -1236,7 +1237,7 @@ class BlocModel(mesa.Model):
         interest (empty: none of them has a floor)."""
         if t is None or not t.minerals:
             return None
-        floored = {m for m, f in zip(self.minerals, self.floors.tolist()) if f > 0}
+        floored = self._floored()
         scope = frozenset(t.minerals) & floored
         return None if floored <= scope else scope
 
@@ -1567,7 +1568,7 @@ class BlocModel(mesa.Model):
         # The floors it designs: every floor (a multiple of them all), or, once tracks with
         # minerals of interest have sat, each table's own floors in turn (`_design_scopes`).
         packages = self._design_scopes(mine, r)
-        scopes = [sc for sc, _ in packages]
+        per_package = "floors" in t.designs and packages != [(None, "")]
 
         def decides(a: str) -> bool:
             """Whether the design decides a's invitation: a party at a table it designs for, or
@@ -1600,7 +1601,7 @@ class BlocModel(mesa.Model):
         # (terms, invited) -> (its own utility, its partners' summed), for the narrative
         own: dict[tuple, tuple[float, float]] = {}
         base = {s: i for i, s in enumerate(SCALES)}
-        every = scopes == [None] and "floors" in t.designs and self.floors.any()
+        every = "floors" in t.designs and not per_package and self.floors.any()
         scales = SCALES if every else (1.0,)
         choose = "invitees" in t.designs
         one = base[1.0]
@@ -1637,7 +1638,7 @@ class BlocModel(mesa.Model):
                 refused = no
         # Each package of floors (`_design_scopes`: a table's own minerals, or at the all-party
         # table each track's), in turn, given the terms chosen so far: cleared anew.
-        for scope in scopes if "floors" in t.designs and scopes != [None] else ():
+        for scope, _ in packages if per_package else ():
             held = dict(d.terms.multiples)
             candidates = [d.terms._replace(multiples=tuple(sorted({**held, **dict.fromkeys(
                 scope, s)}.items()))) for s in SCALES if s != 1.0]  # fmt: skip
@@ -1675,9 +1676,9 @@ class BlocModel(mesa.Model):
         words = self._design_words(d.terms, t.designs)
         rather = self._design_words(refused[1], t.designs) if refused else ""
         if refused and refused[1] == d.terms:  # the same terms, with others invited
-            others = _names(sorted(self._name(a) for a in refused[3])) or "nobody"
+            others = listed(sorted(self._name(a) for a in refused[3])) or "nobody"
             rather = f"the same terms inviting {others}"
-        if "floors" in t.designs and scopes and scopes != [None]:  # each table's own floors
+        if per_package and packages:  # each package of floors, whose it is
             words = self._table_floors_words(d.multiples, packages)
             rest = d.terms._replace(multiples=())
             if rest.changes():
@@ -1698,10 +1699,10 @@ class BlocModel(mesa.Model):
         prep.order = [a for a in everyone if a in d.invited or a in idle]
         name = self._name(proposer)
         # names in alphabetical order, whatever order the invitees answer in
-        expects = _names(sorted(self._name(a) for a in d.expected)) or "nobody"
+        expects = listed(sorted(self._name(a) for a in d.expected)) or "nobody"
         worth = d.value - float(ev.util[one] @ aim)
         tables_word = "tables" if len(mine) > 1 else "table"
-        where = f"the {_names([u.name for u in mine])} {tables_word}"
+        where = f"the {listed([u.name for u in mine])} {tables_word}"
         text = f"{name} tabled {words} at {where}, expecting {expects} to accept: "
         w = max(u.partner_weight for u in mine)
         weight = f"{w:g}" if all(u.partner_weight == w for u in mine) else f"up to {w:g}"
@@ -1726,7 +1727,7 @@ class BlocModel(mesa.Model):
         rather_told = bool(refused) and refused[0] > d.value + 1e-9 * self.stake[proposer]
         if rather_told:
             rule = self.config.agenda.agreement
-            text += (f"; it would rather have tabled {rather}, which {_names(refused[2])} "
+            text += (f"; it would rather have tabled {rather}, which {listed(refused[2])} "
                      f"would refuse ({RULE_WORDS[rule]})")  # fmt: skip
         # those the members would refuse on these terms are told above, not as unwanted
         vetoed = set(refused[3]) if rather_told and refused[1] == d.terms else set()
@@ -1734,13 +1735,13 @@ class BlocModel(mesa.Model):
                           if a in accepted[d.terms] and a not in vetoed)  # fmt: skip
         refusing = sorted(self._name(a) for a in left_out if a not in accepted[d.terms])
         if unwanted:
-            text += f"; it did not invite {_names(unwanted)}, whose joining would " + (
+            text += f"; it did not invite {listed(unwanted)}, whose joining would " + (
                 f"not serve its aims (its own money and, at {weight} of it, its partners' gains)"
                 if w
                 else "cost it"
             )
         if refusing:
-            text += f"; it did not invite {_names(refusing)}, whom it expects to refuse"
+            text += f"; it did not invite {listed(refusing)}, whom it expects to refuse"
         if r == t.start_round or d.terms.changes() or left_out:
             self.recorder.event(r, proposer, "tabled", text)
 
@@ -1872,7 +1873,11 @@ class BlocModel(mesa.Model):
         if scope is None:
             return "every floor"
         names = [self._short_names[m] for m in self.minerals if m in scope]
-        return f"the {_names(names)} floor{'s' if len(names) > 1 else ''}"
+        return f"the {listed(names)} floor{'s' if len(names) > 1 else ''}"
+
+    def _floored(self) -> frozenset[str]:
+        """The minerals with a floor in force."""
+        return frozenset(m for m, f in zip(self.minerals, self.floors.tolist()) if f > 0)
 
     def _design_scopes(self, mine: Sequence, r: int) -> list[tuple[frozenset[str] | None, str]]:
         """The packages of floors a convener weighs in turn for the tables it designs for in
@@ -1883,7 +1888,7 @@ class BlocModel(mesa.Model):
         too) in the agenda's order (those no earlier one took), then those of no track, its own.
         Packages of the same floored minerals are one; empty ones are left out; a single
         package of every floored mineral is every floor."""
-        floored = frozenset(m for m, f in zip(self.minerals, self.floors.tolist()) if f > 0)
+        floored = self._floored()
         tracks = [u for u in self.config.agenda.tracks if u.minerals and u.start_round <= r]
         if not tracks:
             return [(None, "")]
@@ -1905,19 +1910,18 @@ class BlocModel(mesa.Model):
         and gallium floors 20% lower (the US-Japan-EU table's) and the lithium floor as in force
         (the US-Mexico table's)"."""
         times = dict(multiples)
-        parts = []
-        for scope, who in packages:
-            by_multiple: dict[float, set[str]] = {}
-            for m in scope:
-                by_multiple.setdefault(times.get(m, 1.0), set()).add(m)
-            changes = []
-            for s, ms in sorted(by_multiple.items()):
-                way = "as in force" if s == 1.0 else (
-                    f"{abs(s - 1):.0%} {'higher' if s > 1 else 'lower'}")  # fmt: skip
-                changes.append(f"{self._floors_words(frozenset(ms))} {way}")
-            if changes:
-                parts.append(f"{_names(changes)} ({who})")
-        return _names(parts) or "the floors in force"
+        parts = [f"{listed(self._multiples_words({m: times.get(m, 1.0) for m in scope}))} "
+                 f"({who})" for scope, who in packages if scope]  # fmt: skip
+        return listed(parts) or "the floors in force"
+
+    def _multiples_words(self, times: Mapping[str, float]) -> list[str]:
+        """Floors by the multiple each is tabled at, from the lowest: ["the rare earths and
+        gallium floors 20% lower", "the lithium floor as in force"]."""
+        by_multiple: dict[float, set[str]] = {}
+        for m, s in times.items():
+            by_multiple.setdefault(s, set()).add(m)
+        return [f"{self._floors_words(frozenset(ms))} {_change_words(s)}"
+                for s, ms in sorted(by_multiple.items())]  # fmt: skip
 
     def _design_terms(self, terms: Terms) -> dict[str, Any]:
         """`terms` as a package spec's own terms (see `evaluate`): the multiple of every floor
@@ -1981,14 +1985,8 @@ class BlocModel(mesa.Model):
             parts.append(f"{_INSTRUMENT_WORDS[new][0]} ({_INSTRUMENT_WORDS[new][1]}) instead of "
                          f"{_INSTRUMENT_WORDS[old][2]}")  # fmt: skip
         if terms.scale != 1.0:
-            way = "higher" if terms.scale > 1 else "lower"
-            parts.append(f"every floor {abs(terms.scale - 1):.0%} {way}")
-        by_multiple: dict[float, set[str]] = {}
-        for m, s in terms.multiples:
-            by_multiple.setdefault(s, set()).add(m)
-        for s, ms in by_multiple.items():
-            way = "higher" if s > 1 else "lower"
-            parts.append(f"{self._floors_words(frozenset(ms))} {abs(s - 1):.0%} {way}")
+            parts.append(f"every floor {_change_words(terms.scale)}")
+        parts += self._multiples_words(dict(terms.multiples))
         if terms.penalty != 1.0:
             times = {0.5: "half", 2.0: "twice"}.get(terms.penalty, f"{terms.penalty:.3g} times")
             new = 100 * self.penalty * terms.penalty
@@ -1998,7 +1996,7 @@ class BlocModel(mesa.Model):
             table = "by the scenario's table of shares"
             parts.append(f"cost shared {how.get(terms.sharing, table)}")
         if terms.offtake is not None:
-            named = _names(sorted(self._name(a) for a in terms.offtake))
+            named = listed(sorted(self._name(a) for a in terms.offtake))
             parts.append(
                 f"offtake from the producers of {named}, outside the bloc (they sell into its "
                 "market on its terms)"
@@ -2174,8 +2172,8 @@ class BlocModel(mesa.Model):
         ok = agreed(votes, rule, proposer)
         reason = decision.reason.sentence()
         # in the order of their names (not of their ids: relabelling must not reorder words)
-        yes = _names(sorted(self._name(m) for m in votes if votes[m]))
-        no = _names(sorted(self._name(m) for m in votes if not votes[m]))
+        yes = listed(sorted(self._name(m) for m in votes if votes[m]))
+        no = listed(sorted(self._name(m) for m in votes if not votes[m]))
         if not votes:
             who = "with nobody in the bloc yet, it set the terms"
         elif ok:
@@ -2522,20 +2520,19 @@ def compile_kernels() -> None:
     BlocModel(load_scenario(DEFAULT_SCENARIO), rounds=1, rng=0).run()
 
 
+def _change_words(multiple: float) -> str:
+    """A multiple of a term in force in words: "20% lower", "25% higher", "as in force"."""
+    if multiple == 1.0:
+        return "as in force"
+    return f"{abs(multiple - 1):.0%} {'higher' if multiple > 1 else 'lower'}"
+
+
 def _in_sentence(name: str) -> str:
     """A name as it reads in the middle of a sentence: "Natural graphite" -> "natural
     graphite"; a first word with capitals after its first letter ("NdPr oxide", "PGMs",
     "LiOH") keeps them."""
     first = name.split(" ", 1)[0]
     return name[:1].lower() + name[1:] if first[1:] == first[1:].lower() else name
-
-
-def _names(names: Sequence[str]) -> str:
-    """["Japan", "the EU", "Mexico"] -> "Japan, the EU and Mexico"."""
-    names = list(names)
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def money_words(usd_per_year: float) -> str:

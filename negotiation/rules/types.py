@@ -7,6 +7,7 @@ A leaf module: it imports nothing from the rest of the project, so both `agents/
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -121,6 +122,15 @@ def ids_in_words(text: str, names: dict[str, str]) -> str:
         return text
     ids = "|".join(re.escape(x) for x in sorted(names, key=len, reverse=True))
     return re.sub(rf"(?<![\w-])({ids})(?![\w-])", lambda found: names[found.group(1)], text)
+
+
+def listed(names: Sequence[str]) -> str:
+    """Names in a sentence: ["Japan", "the EU", "Mexico"] -> "Japan, the EU and Mexico"
+    ("" for none)."""
+    names = list(names)
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def money(usd_per_year: float) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 import solara
 
-from negotiation.rules.types import money
+from negotiation.rules.types import listed, money
 from negotiation.ui.app_charts_svg import bargaining_svg
 
 
@@ -40,9 +40,9 @@ def bargaining_html(df: Any, a: str, b: str) -> str:
         f"Each dot is a package the bloc could agree {when} ({n} of them): the floors on the "
         "table from x0.6 to x1.6, an outsider penalty from 0 to 100%, and which invitees come in, "
         f"placed by what it is worth a year to {names[a]} (across) and to {names[b]} (up) against "
-        f"no deal, the origin: the bloc as it stood ({_listed_names(base) or 'nobody'}), nobody "
+        f"no deal, the origin: the bloc as it stood ({listed(base) or 'nobody'}), nobody "
         f"joining, at the terms on the table. The parties are the members and the invitees "
-        f"({_listed_names(invited) or 'none this round'}); the supplier is not a party: it acts "
+        f"({listed(invited) or 'none this round'}); the supplier is not a party: it acts "
         "after them, and is held at its latest move. Filled blue dots are efficient for every "
         "party (no other package is at least as good for all of them and better for one), "
         "hollow grey rings are not; the blue line is the frontier for these two alone."
@@ -78,12 +78,6 @@ def bargaining_html(df: Any, a: str, b: str) -> str:
     else:
         text += " Nothing has been agreed yet: no round has been played."
     return f"<p class='bargaining-text' data-round='{r}'>{escape(text)}</p>"
-
-
-def _listed_names(names: list[str]) -> str:
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 @solara.component

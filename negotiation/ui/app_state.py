@@ -48,6 +48,7 @@ from negotiation.rules.types import (
     LEVER_LABELS,
     SupplierAction,
     ids_in_words,
+    listed,
 )
 from negotiation.ui.app_text import the
 
@@ -444,11 +445,6 @@ def in_words(text: str, snap: Snapshot) -> str:
     return ids_in_words(text, names)
 
 
-def _listed(names: list[str]) -> str:
-    """ "A", "A and B", "A, B and C"."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
 def round_summary(snap: Snapshot) -> str:
     """What happened in the round on screen, in two or three sentences: the levers that changed,
     who joined, left or said no (and why, for the most telling move), and the supplier's move."""
@@ -471,7 +467,7 @@ def round_summary(snap: Snapshot) -> str:
     for kind, verb in (("joined", "joined"), ("left", "left"), ("rejected", "said no")):
         who = [the(snap.names.get(a, a)) for a, _ in by_kind.get(kind, [])]
         if who:
-            moves.append(f"{_listed(who)} {verb}")
+            moves.append(f"{listed(who)} {verb}")
     sentences.append(f"{'; '.join(moves)}." if moves else "No country moved.")
     telling = (by_kind.get("left") or by_kind.get("joined") or [None])[0]
     if telling is not None:

@@ -101,6 +101,7 @@ from negotiation.rules.types import (
     Reason,
     SupplierAction,
     SupplierMove,
+    listed,
     money,
 )
 from negotiation.ui.app_bargaining import BargainingChart
@@ -929,11 +930,10 @@ def proposal_html(snap: RoomSnapshot, panel: Panel) -> str:
     own = ""
     if panel.table_minerals:
         names = [snap.mineral_names[m].split(" (")[0] for m in panel.table_minerals]
-        words = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
         own = (
             f" The {escape(panel.table)} table negotiates its own minerals' floors: "
-            f"{escape(words)} (the agents' counters name only these; the bloc's other floors "
-            "are set at other tables)."
+            f"{escape(listed(names))} (the agents' counters name only these; the bloc's other "
+            "floors are set at other tables)."
         )
     return (
         f"<p><b>On the table</b> (proposed by {escape(who)}): members {escape(members)}; "
