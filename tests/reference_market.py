@@ -42,10 +42,11 @@ def clear(
     eps = data.elasticity[None, :]
     member = pol.member[:, :, None]  # (K, A, 1)
     has_bloc = pol.member.any(axis=1)[:, None]  # (K, 1)
-    # Who sells into the bloc's market: members, and a bloc's offtake partners.
-    partner = np.broadcast_to(np.asarray(pol.partner, dtype=bool), (K, A))
-    seller = member | (partner & has_bloc)[:, :, None]
-    outsider = ~seller
+    # Who sells into the bloc's market: members, all their capacity, and a bloc's offtake
+    # partners, the share under contract; the rest sells at the world price.
+    partner = np.clip(np.broadcast_to(np.asarray(pol.partner, dtype=float), (K, A)), 0, 1)
+    seller = np.where(member, 1.0, (partner * has_bloc)[:, :, None])  # (K, A, 1)
+    outsider = 1.0 - seller
     floors = pol.floors
     gap = (pol.instrument == PRICE_GAP)[:, None] & (floors > 0)
     border = (pol.instrument == BORDER)[:, None] & (floors > 0)
@@ -128,17 +129,21 @@ def clear(
 
     p_b = bloc_price(p_w)
     p_prod_bloc = np.where(gap, np.maximum(p_b, floors), p_b)
-    producer_price = np.where(seller, p_prod_bloc[:, None, :], p_w[:, None, :])
     consumer_price = np.where(member, p_b[:, None, :], p_w[:, None, :])
 
-    production = ramp_supply(producer_price, cap, cost, spread)
+    sold_in = ramp_supply(p_prod_bloc[:, None, :], cap * seller, cost, spread)
+    sold_out = ramp_supply(p_w[:, None, :], cap * outsider, cost, spread)
+    production = sold_in + sold_out
+    # the average price of what each sold (of its capacity, where it sold nothing)
+    weight = np.where(production > 0, sold_in / np.where(production > 0, production, 1), seller)
+    producer_price = p_w[:, None, :] + (p_prod_bloc - p_w)[:, None, :] * weight
     production[:, sup, :] += flood_q
     consumption = isoelastic(consumer_price, cons_base, ref[:, None, :], eps[:, None, :])
     fringe_supply = ramp_supply(p_w, pol.fringe_capacity, data.fringe_cost[None], data.spread[None])
     fringe_demand = isoelastic(p_w, data.fringe_demand[None] * pol.demand_shift, ref, eps)
 
     member_prod = (production * member).sum(axis=1)
-    seller_prod = (production * seller).sum(axis=1)
+    seller_prod = sold_in.sum(axis=1)
     member_cons = (consumption * member).sum(axis=1)
     world_supply = production.sum(axis=1) + fringe_supply
     world_cons = consumption.sum(axis=1) + fringe_demand
@@ -201,6 +206,8 @@ def clear(
         supplier_share_outside=pool_share,
         secured=secured,
         support_ratio=np.ones((K, M)),
+        seller_price=p_prod_bloc,
+        bloc_sales_share=np.broadcast_to(seller, (K, A, M)).copy(),
     )
 
 
@@ -280,11 +287,16 @@ def components(
     ref = data.ref_price[None, None, :]
     comp = np.zeros((K, A, len(COMPONENTS)))
 
-    # Producer surplus: the ramp at the producer price, on capacity net of what export controls
-    # hold back; the supplier's flood volume at (p - reference price).
+    # Producer surplus: the ramp, on capacity net of what export controls hold back, at the
+    # bloc's producer price for the share that sells into its market and at the world price for
+    # the rest; the supplier's flood volume at (p - reference price).
     cap = pol.capacity.copy()
     cap[:, sup, :] = np.maximum(cap[:, sup, :] - out.withheld, 0.0)
-    ps = ramp_surplus(out.producer_price, cap, data.cost[None], data.spread[None, None, :])
+    sold = out.bloc_sales_share
+    cost, spread = data.cost[None], data.spread[None, None, :]
+    ps = ramp_surplus(out.seller_price[:, None, :], cap * sold, cost, spread) + ramp_surplus(
+        out.world_price[:, None, :], cap * (1 - sold), cost, spread
+    )
     flood_q = pol.flood * pol.capacity[:, sup, :]
     ps[:, sup, :] += (out.world_price - data.ref_price[None]) * flood_q
     # What export controls keep at home goes to the supplier's buyers, at the price they take it.
@@ -381,12 +393,12 @@ def components(
 def capacity(
     cap: np.ndarray,
     fringe_cap: np.ndarray,
-    producer_price: np.ndarray,
+    seller_price: np.ndarray,
     world_price: np.ndarray,
     cost: np.ndarray,
     fringe_cost: np.ndarray,
     spread: np.ndarray,
-    member: np.ndarray,
+    sold: np.ndarray,
     credible: bool,
     years: float,
     rate: float,
@@ -406,14 +418,15 @@ def capacity(
 ) -> tuple[np.ndarray, ...]:
     """One round of capacity as the ODD's Submodel G says, in numpy over producers (the actors,
     then the fringe as the last row): (capacity, additions, losing streaks, closures, capacity
-    kept closed, restarts, streaks of rounds repaying a restart)."""
+    kept closed, restarts, streaks of rounds repaying a restart). `sold`: the share of each
+    actor's capacity that sells into the bloc's market, at `seller_price`; the rest, and the
+    fringe, sell at the world price."""
     A = cap.shape[0]
     caps = np.vstack([cap, fringe_cap[None]])
     costs = np.vstack([cost, fringe_cost[None]])
-    is_member = np.append(member, False)[:, None]
-    expected = np.where(is_member & credible, np.vstack([producer_price, world_price[None]]),
-                        world_price[None])  # fmt: skip
-    actual = np.vstack([producer_price, world_price[None]])
+    share = np.vstack([sold, np.zeros_like(world_price)[None]])
+    # the price expected: the bloc's on the share sold there, if its floor is credible
+    expected = world_price[None] + (seller_price - world_price)[None] * share * credible
     margin = np.clip((expected - costs) / costs, -1.0, 2.0)
     # closed capacity, written down as installed capacity retires, comes back whole when the
     # expected margin has repaid a restart (`restart_margin` above the margin at the
@@ -429,7 +442,11 @@ def capacity(
     grown = retirement * years * caps * np.maximum(1.0 + rate * (margin - base_margin), 0.0)
     additions = grown + restarts
     arrive = arriving if lagged else additions
-    idle = 1.0 - np.clip((actual - costs * (1 - 0.5 * spread)) / (costs * spread), 0.0, 1.0)
+
+    def running(price):  # the share of the ramp that runs at `price`
+        return np.clip((price - costs * (1 - 0.5 * spread)) / (costs * spread), 0.0, 1.0)
+
+    idle = 1.0 - (share * running(seller_price[None]) + (1 - share) * running(world_price[None]))
     excess = idle - base_idle
     under = (excess > 0.05) & (caps > 0.0)
     under[exempt if exempt < A else A] = False

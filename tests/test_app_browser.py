@@ -55,6 +55,7 @@ BAD_INPUT_FIELDS = [
     "lever-floor-graphite",
     "lever-penalty-number",
     "lever-aggressiveness-number",
+    "lever-offtake-share-number",
     "lever-patience-number",
     "lever-weight-openness-number",
     "structural-seed",
@@ -342,6 +343,28 @@ def test_offtake_partners_are_chosen_by_name_and_act_from_the_next_round(app, sc
     app.wait_for_function(
         "() => document.querySelector('.bloc-pending')?.innerText.includes('offtake partners')"
     )
+
+
+def test_the_offtake_share_is_typed_in_percent_and_acts_from_the_next_round(app):
+    """The offtake share: explained, greyed while there is no partner, refused out of its range
+    with the range named, pending until the next round, then told in words in the events."""
+    assert "contracts" in app.locator(".lever-offtake-share-help").inner_text()
+    assert "no offtake partner" in app.locator(".lever-offtake-share-idle").inner_text()
+    type_into(app, "lever-offtake-share-number", "0")
+    _wait_message(app, "lever-offtake-share-number", "from 1 to 100%")
+    wait_field(app, "lever-offtake-share-number", "100")
+    type_into(app, "lever-offtake-share-number", "25")
+    app.wait_for_function(
+        "() => document.querySelector('.bloc-pending')?.innerText.includes('offtake share')"
+    )
+    step(app)
+    open_tab(app, "Events")
+    events = app.locator(".bloc-events")
+    events.locator("li.event-lever").first.wait_for()
+    text = "\n".join(events.locator("li.event-lever").all_inner_texts())
+    assert "offtake share: 100% of a partner's output -> 25% of a partner's output" in text
+    wait_field(app, "lever-offtake-share-number", "25")
+    type_into(app, "lever-offtake-share-number", "100")  # back to all before the next round
 
 
 def test_one_country_is_no_bloc_and_a_passive_supplier_rings_nobody(app, screenshot_dir):

@@ -273,8 +273,8 @@ def restart_round(
     one = np.ones((1, 1))
     base_margin = np.full((2, 1), min((150.0 - cost) / cost, 2.0))  # as the model clips it
     out = capacity_kernel(
-        one * 1e4, np.ones(1), one * price, np.full(1, price), one * cost, np.full(1, 100.0),
-        np.full(1, 0.5), np.zeros(1, dtype=np.bool_), False, 1 / 12, 1.0, retirement,
+        one * 1e4, np.ones(1), np.full(1, price), np.full(1, price), one * cost,
+        np.full(1, 100.0), np.full(1, 0.5), np.zeros((1, 1)), False, 1 / 12, 1.0, retirement,
         base_margin, np.zeros((2, 1)), np.zeros((2, 1)), 12.0, 1, np.zeros((2, 1)),
         True, np.array([[1e3], [0.0]]), margin, np.full((2, 1), repaid), 12.0,
         np.full(1, 150.0),
@@ -748,3 +748,71 @@ def test_offtake_without_membership_lets_the_partner_free_ride():
     reason = no["text"].iloc[0]
     assert "of consumer cost" in reason.split("against")[1]
     assert "producer surplus" not in reason.split("against")[0]
+
+
+def test_an_offtake_contract_for_part_of_the_output_sells_that_part_at_the_bloc_price():
+    """An offtake contract covers a volume, not a country's whole output. With a quarter of
+    Australia's capacity under contract (`[policy] offtake_share = 0.25`), a quarter of its NdPr
+    (650 t) goes to members first, on top of their own 1,300 t; its miners get the bloc's price
+    on that quarter and the world price on the rest; and the members' buyers still pay the
+    tariff on the lithium they import over the floor, which holds again (Australia's contracted
+    lithium no longer covers what they buy)."""
+    _, whole = four_in_round_1(["australia"])
+    m, part = four_in_round_1(["australia"], **{"policy.offtake_share": 0.25})
+    aus, j, li = m.index["australia"], m.minerals.index("rare_earths"), m.minerals.index("lithium")
+    p = part.outcome
+    assert p.secured[0, j] == pytest.approx(1300 + 0.25 * 2600)
+    assert whole.outcome.secured[0, j] == pytest.approx(1300 + 2600)
+    # a quarter of its capacity runs in full at the bloc's price, the rest on its ramp at the
+    # world price: its average price is the world's plus the bloc's premium on 650 t of what it
+    # sells
+    pw, pb, q = p.world_price[0, j], p.bloc_price[0, j], p.production[0, aus, j]
+    assert pb > 2 * pw and 650 < q < 2600
+    assert p.producer_price[0, aus, j] == pytest.approx(pw + (pb - pw) * 650 / q)
+    assert whole.outcome.bloc_price[0, li] == pytest.approx(whole.outcome.world_price[0, li])
+    assert p.bloc_price[0, li] > 1.05 * p.world_price[0, li]
+
+
+def test_under_price_gap_payments_members_pay_the_gap_on_the_contracted_tonnes_only():
+    """The DoD-MP price gap is paid on the offtake volume: with a quarter of Australia's lithium
+    under contract the members pay the floor's gap on their own producers' lithium and that
+    quarter (at the floor all of it runs: 22,000 t), not on the whole of Australia's 88,000 t,
+    and their outlay falls accordingly."""
+    gap = {"policy.instrument": "price_gap"}
+    m, whole = four_in_round_1(["australia"], **gap)
+    _, part = four_in_round_1(["australia"], **{**gap, "policy.offtake_share": 0.25})
+    aus, li = m.index["australia"], m.minerals.index("lithium")
+    members = [m.index[a] for a in FOUR]
+    for ev, share in ((whole, 1.0), (part, 0.25)):
+        o = ev.outcome
+        floor = load_scenario("expansion").policy.floors["lithium"]
+        contracted = o.production[0, members, li].sum() + share * 88_000
+        assert o.gap_payments[0, li] == pytest.approx((floor - o.bloc_price[0, li]) * contracted)
+    assert whole.outcome.production[0, aus, li] == pytest.approx(88_000)
+    # the rest sells at the world price, where part of its ramp stands idle
+    assert 22_000 < part.outcome.production[0, aus, li] < 88_000
+    assert part.outcome.gap_payments[0, li] < 0.4 * whole.outcome.gap_payments[0, li]
+
+
+def test_the_less_of_its_output_the_bloc_contracts_the_more_a_partner_gains_by_joining():
+    """Club theory again (Nordhaus 2015): what a partner gets outside the club, the club cannot
+    offer it for joining. The smaller the share of Australia's capacity under contract, the
+    more its miners gain by joining (the bloc's price on all their NdPr, not only the
+    contracted share), and the sooner it joins: with all of it, never; with three quarters, in
+    round 11; with half or less, in round 7, when the expansion table opens, as without
+    offtake."""
+    shares = (1.0, 0.75, 0.5, 0.25, 0.1)
+    gains, joined = [], []
+    for share in shares:
+        m = expansion(["australia"], **{"policy.offtake_share": share})
+        five = FOUR | {"australia"}
+        ev = m.evaluate([(FOUR, 1.0, m.last_move), (five, 1.0, m.last_move)], 1)
+        gains.append(component(m, ev, 1, "australia", "producer_surplus")
+                     - component(m, ev, 0, "australia", "producer_surplus"))  # fmt: skip
+        e = m.run(12).events_df
+        rounds = e[(e["kind"] == "joined") & (e["actor"] == "australia")]["round"].tolist()
+        joined.append(rounds[0] if rounds else None)
+    assert gains[2] > 1e8
+    assert abs(gains[0]) < 0.05 * gains[2]  # all of it under contract: next to nothing to gain
+    assert all(a < b for a, b in zip(gains, gains[1:]))  # more to gain, the less contracted
+    assert joined == [None, 11, 7, 7, 7]

@@ -116,12 +116,14 @@ def capacity_case(draw):
     return dict(
         cap=arr(0.0, 1e6, (A, M)),
         fringe_cap=arr(0.0, 1e6, (M,)),
-        producer_price=cost * arr(0.2, 3.0, (A, M)),
+        seller_price=arr(0.5, 300.0, (M,)),
         world_price=arr(0.5, 300.0, (M,)),
         cost=cost,
         fringe_cost=arr(1.0, 100.0, (M,)),
         spread=arr(0.1, 1.5, (M,)),
-        member=arr(0, 1, (A,)) > 0.5,
+        # members (1), outsiders (0) and offtake partners with a share of their capacity
+        # under contract
+        sold=np.clip(arr(-0.5, 1.5, (A, M)), 0.0, 1.0),
         credible=draw(st.booleans()),
         years=draw(f(1 / 12, 1.0)),
         rate=draw(f(0.0, 5.0)),

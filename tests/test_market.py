@@ -204,7 +204,10 @@ def test_the_kernels_return_every_field_of_an_outcome_once():
 
     names = [*OUTCOME_KM, *OUTCOME_KAM]
     assert sorted(names) == sorted(Outcome.__dataclass_fields__)
-    km, kam = np.arange(len(OUTCOME_KM) * 6.0).reshape(-1, 2, 3), np.zeros((5, 2, 4, 3))
+    km, kam = (
+        np.arange(len(OUTCOME_KM) * 6.0).reshape(-1, 2, 3),
+        np.zeros((len(OUTCOME_KAM), 2, 4, 3)),
+    )
     out = Outcome.from_kernel(km, kam)
     assert out.autarky.shape == (2, 3) and out.consumption.shape == (2, 4, 3)
     np.testing.assert_array_equal(out.bloc_price, km[OUTCOME_KM.index("bloc_price")])

@@ -119,10 +119,12 @@ NOT_MONEY = {
     "foresight.horizon_days",
     "foresight.exit_cost",  # a fraction of the stake, itself money: scales with it
     "policy.stockpile_resale",  # a share of what the stock cost
+    "policy.offtake_share",  # a share of a partner's capacity
     "foresight.rejoin_cost",
     "actors.*.discount",
     "levers.*.round",
     "levers.*.penalty",
+    "levers.*.offtake_share",
     "levers.*.aggressiveness",
     "levers.*.weights.*.*",
     "levers.*.patience.*",

@@ -383,10 +383,11 @@ def test_a_batch_scores_each_package_as_built_one_by_one(default):
 def test_the_model_scores_a_batch_as_payoffs_score_does_on_the_packages_spelled_out(default):
     """evaluate hands the compiled kernel each distinct member set, supplier move and set of
     terms once, and which of them each package takes; spelled out as full (K, ...) arrays and
-    scored by the public `payoffs.score`, the same packages give the same numbers, bit for bit."""
+    scored by the public `payoffs.score`, the same packages give the same numbers, bit for bit
+    (an offtake partner with part of its capacity under contract among them)."""
     from negotiation.engine.payoffs import score
 
-    m = BlocModel(default, instrument="stockpile", rng=0).run(3)
+    m = BlocModel(default, instrument="stockpile", offtake_share=0.4, rng=0).run(3)
     flood = SupplierMove(SupplierAction.FLOOD, ("rare_earths", "graphite"), 0.3)
     controls = SupplierMove(SupplierAction.EXPORT_CONTROLS, ("gallium",), 0.5)
     offer = SupplierMove(SupplierAction.SIDE_OFFER, target="mexico", offer=2e8)
@@ -396,6 +397,7 @@ def test_the_model_scores_a_batch_as_payoffs_score_does_on_the_packages_spelled_
         (frozenset({"us"}), 1.25, flood, {"penalty": 0.3, "floors": {"lithium": 9_000}}),
         (frozenset({"us", "japan"}), 1.0, controls, {"cost_sharing": {"us": 3.0, "japan": 1.0}}),
         (frozenset(), 1.0, controls),
+        (frozenset({"us", "japan"}), 1.0, flood, {"partners": ["mexico"]}),
     ]
     got = m.evaluate(specs)
 
@@ -415,6 +417,9 @@ def test_the_model_scores_a_batch_as_payoffs_score_does_on_the_packages_spelled_
     np.testing.assert_array_equal(got.comp, comp)
     np.testing.assert_array_equal(got.util, util)
     assert budget > 0 and side[1].sum() > 0  # the fund's budget and a side offer both count
+    mexico = m.index["mexico"]
+    assert pol.partner[5, mexico] == 0.4 and pol.partner[:5].sum() == 0
+    assert got.outcome.bloc_sales_share[5, mexico].tolist() == [0.4] * len(m.minerals)
 
 
 def test_asking_who_is_awaited_changes_nothing(default):

@@ -83,6 +83,10 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "undefined-actor-track.toml": (
         "agenda.tracks.0.parties: actor 'japn' is not defined (did you mean 'japan'?)",
     ),
+    "offtake-share-zero.toml": (
+        "policy.offtake_share: should be greater than 0 (got 0)",
+        "levers.0.offtake_share: should be less than or equal to 1 (got 1.5)",
+    ),
     "undefined-mineral-track.toml": (
         "agenda.tracks.0.minerals: mineral 'galium' is not defined (did you mean 'gallium'?)",
         "agenda.tracks.0.minerals: a mineral is listed twice",

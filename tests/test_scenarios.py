@@ -624,12 +624,13 @@ def test_the_class_tutorial_runs_the_convener_counting_only_its_own_money():
 
 
 def test_the_class_tutorial_shows_the_free_rider():
-    """docs/tutorials/first-class-session.md's offtake section: its two commands, as written.
+    """docs/tutorials/first-class-session.md's offtake section: its three commands, as written.
     In expansion Australia joins in round 7 for about $600m a year of producer surplus; as the
-    offtake partner it is listed as one and never joins, while India and South Korea do."""
+    offtake partner it is listed as one and never joins, while India and South Korea do; with a
+    quarter of its output under contract it joins in round 7 again, for about $330m a year."""
     text = (ROOT / "docs" / "tutorials" / "first-class-session.md").read_text()
     (alone,) = re.findall(r"^\.venv/bin/bloc (run expansion .*)$", text, re.M)
-    (partner,) = re.findall(r"^\.venv/bin/bloc (run australia-offtake .*)$", text, re.M)
+    partner, quarter = re.findall(r"^\.venv/bin/bloc (run australia-offtake .*)$", text, re.M)
     out = bloc(*alone.split())
     assert out.exit_code == 0, out.output
     (line,) = re.findall(r"round   7: Australia joined the bloc: .*", out.output)
@@ -658,6 +659,15 @@ def test_the_class_tutorial_shows_the_free_rider():
         ao["secured_rare_earths"].loc[1:6].median() / ex["secured_rare_earths"].loc[1:6].median()
     )
     assert ratio == pytest.approx(3.0)
+    # a quarter of its output under contract: it joins in round 7, for its miners' profit
+    assert quarter.endswith("--set policy.offtake_share=0.25")
+    out = bloc(*quarter.split())
+    assert out.exit_code == 0, out.output
+    assert "(25% of their output under contract); joined: Australia" in out.output
+    (line,) = re.findall(r"round   7: Australia joined the bloc: .*", out.output)
+    gains = amounts(line)
+    assert max(gains, key=gains.get) == "producer surplus"
+    assert 0.28e9 <= gains["producer surplus"] <= 0.38e9  # "about $330m a year"
 
 
 def test_the_class_tutorial_floods_crushes_and_recoups_for_a_while():
@@ -1029,6 +1039,7 @@ def test_expansion_things_to_try():
 
 NO_OFFTAKE = (("policy.partners", ()),)
 PRICE_GAP = (("policy.instrument", "price_gap"),)
+QUARTER = (("policy.offtake_share", 0.25),)
 
 
 def _australia_ps(d: Draw) -> float:
@@ -1116,6 +1127,26 @@ def test_australia_offtake_things_to_try():
            "States agreed" in " ".join(d.events.query("round == 1")["text"])]  # fmt: skip
     assert share(gap, lambda d: d in cut) >= MOST
     assert all(d.joined("australia") is None for d in gap)
+
+
+def test_australia_offtake_things_to_try_a_quarter_under_contract():
+    """With a quarter of Australia's output under contract its miners gain by joining and it
+    joins in round 7 or 8 in every draw; the members' secured rare earths in rounds 1-6 are
+    1,950 t in most rounds; the lithium floor holds from round 2 to 6 in nearly every draw."""
+    text = load_scenario("australia-offtake").meta.about.things_to_try
+    assert "(--set policy.offtake_share=0.25," in text
+    assert bloc("run", "australia-offtake", "--rounds", "1", "--set",
+                "policy.offtake_share=0.25").exit_code == 0  # fmt: skip
+    ds = draws("australia-offtake", QUARTER)
+    for d in ds:
+        assert d.joined("australia") in (7, 8)
+        gains = d.gains("joined", "australia")
+        assert max(gains, key=gains.get) == "producer surplus"
+        secured = d.rounds.set_index("round")["secured_rare_earths"].loc[1:6]
+        assert np.median(secured) == pytest.approx(1950.0) and secured.max() <= 1950.000001
+    r = [d.rounds.set_index("round").loc[2:6] for d in ds]
+    held = [(x["bloc_price_lithium"] > 1.01 * x["world_price_lithium"]).all() for x in r]
+    assert frac(held) >= NEARLY_EVERY
 
 
 # -- tin-1985 ------------------------------------------------------------------------------------

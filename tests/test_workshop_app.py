@@ -4,6 +4,7 @@ pages follow the room as other people act (negotiation/ui/workshop_app.py)."""
 from __future__ import annotations
 
 import ipyvuetify as v
+import pytest
 import solara
 import solara.widgets
 
@@ -333,18 +334,28 @@ def test_the_narrative_names_the_supplier_s_minerals_and_targets(ws):
     assert "Rare earths" in shown and "rare_earths" not in shown
 
 
-def test_a_seat_sees_the_offtake_partners_on_the_table(ws):
+@pytest.mark.parametrize(
+    "share, words",
+    [(1.0, "Australia"), (0.25, "Australia, 25% of their output under contract")],
+)
+def test_a_seat_sees_the_offtake_partners_on_the_table(ws, share, words):
     """In the australia-offtake world a seat at the expansion table is told that Australia is
     an offtake partner (selling into the bloc's market from outside): the term that explains why
-    joining adds nothing for Australia's miners."""
-    room = ws.create("australia-offtake", rounds=8)
+    joining adds nothing for Australia's miners; and, when the bloc contracts only part of its
+    output, how much."""
+    from negotiation import load_scenario
+
+    sc = load_scenario("australia-offtake", {"policy.offtake_share": share})
+    room = ws.create(sc, rounds=8)
     alice = room.join("Alice")
     room.claim(alice.token, "australia")
     room.start(room.admin_token)
     eventually(lambda: room.snapshot().round == 6)  # Australia is first asked in round 7
     _, rc = solara.render(wa.ParticipantView(room, alice.token), handle_error=False)
     eventually(lambda: rc.find(v.Btn, class_="ws-accept").widgets)
-    assert "offtake partners (outside, selling into the bloc's market) Australia" in texts(rc)
+    told = "offtake partners (outside, selling into the bloc's market) " + words + "."
+    assert told in texts(rc)
+    assert ("under contract" in texts(rc)) == (share < 1)
 
 
 def test_a_seat_at_a_table_with_its_own_minerals_is_told_so_and_offered_its_floors(ws):

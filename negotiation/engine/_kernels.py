@@ -47,18 +47,20 @@ CAP_BAND = 1e-9  # a guess this close below the top of the price range counts as
 
 BLOC, WORLD = 0, 1
 
-#: The outcome of a clearing comes back as two arrays, (15, K, M) and (5, K, A, M), one slab per
+#: The outcome of a clearing comes back as two arrays, (19, K, M) and (6, K, A, M), one slab per
 #: field of `negotiation.engine.market.Outcome` in these orders: numba returns each array it hands
 #: to Python at a cost (about a microsecond), which twenty arrays made a tenth of a small batch.
 OUTCOME_KM = ("world_price", "bloc_price", "fringe_supply", "fringe_demand", "bloc_imports",
               "tariffs_paid", "gap_payments", "stock_purchases", "stock_spending",
               "excess_demand", "supplier_share", "bloc_share", "supplier_share_of_bloc", "withheld",
-              "autarky", "supplier_share_outside", "secured", "support_ratio")  # fmt: skip
-OUTCOME_KAM = ("producer_price", "consumer_price", "production", "consumption", "tariff_revenue")
+              "autarky", "supplier_share_outside", "secured", "support_ratio",
+              "seller_price")  # fmt: skip
+OUTCOME_KAM = ("producer_price", "consumer_price", "production", "consumption", "tariff_revenue",
+               "bloc_sales_share")  # fmt: skip
 (W_PRICE, B_PRICE, F_SUPPLY, F_DEMAND, B_IMPORTS, T_PAID, G_PAY, S_QTY, S_SPEND, EXCESS, S_SHARE,
- B_SHARE, S_SHARE_B, WITHHELD, AUTARKY, S_SHARE_O, SECURED,
- SUPPORT) = range(len(OUTCOME_KM))  # fmt: skip
-P_PRICE, C_PRICE, PRODUCTION, CONSUMPTION, T_REVENUE = range(len(OUTCOME_KAM))
+ B_SHARE, S_SHARE_B, WITHHELD, AUTARKY, S_SHARE_O, SECURED, SUPPORT,
+ SELLER_PRICE) = range(len(OUTCOME_KM))  # fmt: skip
+P_PRICE, C_PRICE, PRODUCTION, CONSUMPTION, T_REVENUE, SALES_SHARE = range(len(OUTCOME_KAM))
 
 
 @njit(cache=True, inline="always")
@@ -376,10 +378,14 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
     """Every output of `negotiation.engine.market.clear`: (18, K, M) and (5, K, A, M) arrays, one
     slab per field of `Outcome` (see OUTCOME_KM and OUTCOME_KAM).
 
-    partner: (K, A) or (1, A) the package's offtake partners, non-members whose producers sell
-    into the bloc's market on its terms (a member's producers do): they receive the members'
-    producer price, their supply counts against the bloc's imports and, where the package gives
-    a reason to sell to members first, as secured; their buyers pay the world price.
+    partner: (K, A) or (1, A) the share of each actor's producers' capacity under offtake
+    contracts with the bloc (0: none): the package's offtake partners, non-members whose
+    producers sell that share into the bloc's market on its terms (a member's producers sell all
+    of theirs). On it they receive the members' producer price (`seller_price`), and its output
+    counts against the bloc's imports and, where the package gives a reason to sell to members
+    first, as secured; the rest of their capacity sells at the world price
+    (`bloc_sales_share` says which share sold where; `producer_price` is the average over
+    their output). Their buyers pay the world price.
 
     control: export controls aimed at members (the December 2024 ban to the US), the share of
     the supplier's sales to members it withholds; blanket: controls on every foreign buyer (the
@@ -407,12 +413,16 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
         for a in range(A):
             if member[k, a]:
                 has_bloc[k] = True
-    # who sells into the bloc's market: members, and the offtake partners of a bloc
-    seller = np.empty((K, A), dtype=np.bool_)
+    # who sells into the bloc's market: members, all their capacity, and a bloc's offtake
+    # partners, the share under contract
+    seller = np.zeros((K, A))
     for k in range(K):
         kp = k if partner.shape[0] > 1 else 0
         for a in range(A):
-            seller[k, a] = member[k, a] or (partner[kp, a] and has_bloc[k])
+            if member[k, a]:
+                seller[k, a] = 1.0
+            elif has_bloc[k]:
+                seller[k, a] = _clip01(partner[kp, a])
     gap = np.zeros((K, M), dtype=np.bool_)
     border = np.zeros((K, M), dtype=np.bool_)
     stock = np.zeros((K, M), dtype=np.bool_)
@@ -451,10 +461,8 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
             cap[k, sup, m] *= 1.0 - withhold[k, m]
             flood_q[k, m] = flood[k, m] * capacity[k, sup, m]
             for a in range(A):
-                if seller[k, a]:
-                    member_cap[k, a, m] = cap[k, a, m]
-                else:
-                    out_cap[k, a, m] = cap[k, a, m]
+                member_cap[k, a, m] = seller[k, a] * cap[k, a, m]
+                out_cap[k, a, m] = (1.0 - seller[k, a]) * cap[k, a, m]
             out_cap[k, A, m] = fringe_capacity[k, m]
     ramp_lo = np.empty((A, M))
     ramp_inv = np.empty((A, M))
@@ -484,6 +492,7 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
     supplier_share_outside, secured, support = km[S_SHARE_O], km[SECURED], km[SUPPORT]
     producer_price, consumer_price = kam[P_PRICE], kam[C_PRICE]
     production, cons, tariff_revenue = kam[PRODUCTION], kam[CONSUMPTION], kam[T_REVENUE]
+    seller_price, sales_share = km[SELLER_PRICE], kam[SALES_SHARE]
     net = np.empty(A)
     for k in range(K):
         for m in range(M):
@@ -495,16 +504,31 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
                 pb = pw
             p_b[k, m] = pb
             p_prod = max(pb, floors[k, m]) if gap[k, m] else pb
+            seller_price[k, m] = p_prod
             # demand relative to the reference price's, at the two prices buyers pay
             at_pw = (pw / ref[m]) ** eps[m]
             at_pb = (pb / ref[m]) ** eps[m] if pb != pw else at_pw
             member_prod = seller_prod = member_cons = world_supply = world_cons = net_sum = 0.0
             for a in range(A):
-                pp = p_prod if seller[k, a] else pw
+                s = seller[k, a]
+                sales_share[k, a, m] = s
                 pc = pb if member[k, a] else pw
-                producer_price[k, a, m] = pp
                 consumer_price[k, a, m] = pc
-                q = cap[k, a, m] * _clip01((pp - ramp_lo[a, m]) * ramp_inv[a, m])
+                # output sold into the bloc's market at its producer price, and the rest at the
+                # world price
+                q_in = 0.0
+                if s > 0.0:
+                    q_in = s * cap[k, a, m] * _clip01((p_prod - ramp_lo[a, m]) * ramp_inv[a, m])
+                q = q_in
+                if s < 1.0:
+                    q += (1.0 - s) * cap[k, a, m] * _clip01((pw - ramp_lo[a, m]) * ramp_inv[a, m])
+                if s >= 1.0:
+                    producer_price[k, a, m] = p_prod
+                elif s <= 0.0:
+                    producer_price[k, a, m] = pw
+                else:  # the average price of what they sold (of their capacity, if nothing)
+                    w = q_in / q if q > 0.0 else s
+                    producer_price[k, a, m] = pw + (p_prod - pw) * w
                 if a == sup:
                     q += flood_q[k, m]
                 production[k, a, m] = q
@@ -512,8 +536,7 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
                 cons[k, a, m] = c
                 world_supply += q
                 world_cons += c
-                if seller[k, a]:
-                    seller_prod += q
+                seller_prod += q_in
                 if member[k, a]:
                     member_prod += q
                     member_cons += c
@@ -670,6 +693,16 @@ def _release_charge(k, member, exposure, consumption, control, blanket, share_of
     return charge
 
 
+@njit(cache=True, inline="always")
+def _ramp_surplus(price, capacity, cost, spread):
+    """Producer surplus of `capacity` on its cost ramp at `price`, USD/yr."""
+    width = cost * spread
+    x = max(price - cost * (1.0 - 0.5 * spread), 0.0)
+    if x <= width:
+        return capacity * x * x / (2.0 * width)
+    return capacity * (0.5 * width + (x - width))
+
+
 @njit(cache=True)
 def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premium, openness,
                       cost_sharing, strategic_weight, base_share, member, penalty, flood, control,
@@ -678,7 +711,7 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
                       producer_price, consumer_price, cons, fringe_demand, tariff_revenue,
                       gap_payments, stock_spending, bloc_share, supplier_share_of_bloc,
                       supplier_share_outside, withheld, side_offer, stock_resale,
-                      stock_mark, stock_book, years):  # fmt: skip
+                      stock_mark, stock_book, years, seller_price, sales_share):  # fmt: skip
     """The (K, A, 8) components of `negotiation.engine.payoffs.components`, USD per year.
 
     The fiscal outlay counts a stockpile's purchases net of the stock they buy: the fund pays
@@ -737,9 +770,17 @@ def components_kernel(ref, cost, spread, consumption, exposure, sup, risk_premiu
                 c = capacity[kc, a, m]
                 if a == sup:
                     c = max(c - withheld[k, m], 0.0)
-                width = cost[a, m] * spread[m]
-                x = max(producer_price[k, a, m] - cost[a, m] * (1.0 - 0.5 * spread[m]), 0.0)
-                ps = c * x * x / (2.0 * width) if x <= width else c * (0.5 * width + (x - width))
+                # (the share sold into the bloc's market at its producer price, the rest at
+                # the world price)
+                sold = sales_share[k, a, m]
+                if sold >= 1.0:
+                    ps = _ramp_surplus(producer_price[k, a, m], c, cost[a, m], spread[m])
+                elif sold <= 0.0:
+                    ps = _ramp_surplus(world_price[k, m], c, cost[a, m], spread[m])
+                else:
+                    ps = (_ramp_surplus(seller_price[k, m], sold * c, cost[a, m], spread[m])
+                          + _ramp_surplus(world_price[k, m], (1.0 - sold) * c, cost[a, m],
+                                          spread[m]))  # fmt: skip
                 paid, bought = consumer_price[k, a, m], cons[k, a, m]
                 if a == sup:
                     # A flood sells volume from capacity and stocks that would otherwise fetch
@@ -941,7 +982,8 @@ def components_of(p, km, kam):
                              p[20], p[21], km[W_PRICE], km[B_PRICE], kam[P_PRICE], kam[C_PRICE],
                              kam[CONSUMPTION], km[F_DEMAND], kam[T_REVENUE], km[G_PAY],
                              km[S_SPEND], km[B_SHARE], km[S_SHARE_B], km[S_SHARE_O],
-                             km[WITHHELD], p[22], p[23], p[24], p[25], p[26])  # fmt: skip
+                             km[WITHHELD], p[22], p[23], p[24], p[25], p[26],
+                             km[SELLER_PRICE], kam[SALES_SHARE])  # fmt: skip
 
 
 @njit(cache=True)
@@ -957,7 +999,8 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     sets: (S, A)
     bool member sets; moves: (V, 3M + A) supplier moves, each its flood, aimed and blanket
     export controls per mineral and side offers per actor; terms: (floors (T, M), penalty (T,),
-    cost-sharing key (T, A), offtake partners (T, A) bool); which: (4, K) the set, move, terms
+    cost-sharing key (T, A), offtake partners (T, A): the share of each actor's capacity under
+    contract); which: (4, K) the set, move, terms
     and state of each package; scale: (K,) on its floors; instrument: (T,) the instrument's code
     of each terms row; budget: the fund's spending per floored mineral. The W states of the
     world the packages meet (`which[3]` says which: W = 1, or more where some are cleared in
@@ -982,7 +1025,7 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
     A = sets.shape[1]
     M = ref.shape[0]
     member = np.empty((K, A), dtype=np.bool_)
-    partner = np.empty((K, A), dtype=np.bool_)
+    partner = np.empty((K, A))
     floors = np.empty((K, M))
     penalty = np.empty(K)
     key = np.empty((K, A))
@@ -1027,8 +1070,8 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
 
 
 @njit(cache=True)
-def capacity_kernel(capacity, fringe_capacity, producer_price, world_price, cost, fringe_cost,
-                    spread, member, credible, years, rate, retirement, base_margin, base_idle,
+def capacity_kernel(capacity, fringe_capacity, seller_price, world_price, cost, fringe_cost,
+                    spread, sold, credible, years, rate, retirement, base_margin, base_idle,
                     losing, closure_rounds, exempt, arriving, lagged, closed,
                     restart_margin, repaid, restart_rounds, base_price):  # fmt: skip
     """One round of capacity: (capacity after retirement, closures and arrivals (A + 1, M), the
@@ -1042,10 +1085,11 @@ def capacity_kernel(capacity, fringe_capacity, producer_price, world_price, cost
     the expected margin ((price - unit cost) / unit cost, clipped to [-1, 2]) is above the
     producer's margin in the no-policy calibration (`base_margin`), less where below:
     additions = retirement x capacity x max(0, 1 + rate x (margin - base margin)) x years, so
-    that with no policy capacity holds still and prices do not drift. The expected price is the
-    producer price for a seller into the bloc's market (`member`: a member or an offtake
-    partner) when the floor is credible, the world price otherwise (and
-    always for the fringe). Additions arrive `lagged` (from `arriving`) or at once.
+    that with no policy capacity holds still and prices do not drift. The expected price is,
+    on the share of a producer's capacity that sells into the bloc's market (`sold`, (A, M): 1
+    for a member, the contracted share for an offtake partner), the bloc's producer price
+    (`seller_price`, (M,)) when the floor is credible, and the world price otherwise, on the
+    rest and always for the fringe. Additions arrive `lagged` (from `arriving`) or at once.
 
     Closures: a producer whose idle share of capacity (the part of its cost ramp above its
     price) stays above its calibrated idle share (`base_idle`) by more than 5 points for more
@@ -1069,13 +1113,19 @@ def capacity_kernel(capacity, fringe_capacity, producer_price, world_price, cost
     paid = np.zeros((A + 1, M))
     for i in range(A + 1):
         for m in range(M):
+            s = 0.0
+            pw, pp = world_price[m], seller_price[m]
             if i < A:
-                expected = producer_price[i, m] if member[i] and credible else world_price[m]
-                actual = producer_price[i, m]
+                s = sold[i, m]
                 c, cap = cost[i, m], capacity[i, m]
             else:
-                expected = actual = world_price[m]
                 c, cap = fringe_cost[m], fringe_capacity[m]
+            if s >= 1.0:
+                expected = pp if credible else pw
+            elif s <= 0.0:
+                expected = pw
+            else:
+                expected = pw + (pp - pw) * s if credible else pw
             margin = min(max((expected - c) / c, -1.0), 2.0)
             growth = max(1.0 + rate * (margin - base_margin[i, m]), 0.0)
             keep = max(1.0 - retirement * years, 0.0)
@@ -1089,7 +1139,14 @@ def capacity_kernel(capacity, fringe_capacity, producer_price, world_price, cost
             additions[i, m] = retirement * years * cap * growth + restarts[i, m]
             arrive = arriving[i, m] if lagged else additions[i, m]
             lo = c * (1.0 - 0.5 * spread[m])
-            idle = 1.0 - _clip01((actual - lo) / (c * spread[m]))
+            # the idle share of its ramp: at the price each share of its capacity sells at
+            if s >= 1.0:
+                idle = 1.0 - _clip01((pp - lo) / (c * spread[m]))
+            elif s <= 0.0:
+                idle = 1.0 - _clip01((pw - lo) / (c * spread[m]))
+            else:
+                idle = 1.0 - (s * _clip01((pp - lo) / (c * spread[m]))
+                              + (1.0 - s) * _clip01((pw - lo) / (c * spread[m])))  # fmt: skip
             excess = idle - base_idle[i, m]
             closing = 0.0
             if excess > 0.05 and i != exempt and cap > 0.0:

@@ -346,7 +346,6 @@ class Evaluator:
         capacity: np.ndarray,
         fringe_capacity: np.ndarray,
         outcome: Outcome,
-        members: np.ndarray,
         credible: bool,
         losing: np.ndarray,
         arriving: np.ndarray,
@@ -361,10 +360,9 @@ class Evaluator:
         capacity, fringe_capacity
             Installed capacity, the actors' (A, M) and the rest of the world's (M,).
         outcome
-            The round's markets (the producers' and the world price of package 0).
-        members
-            Which actors sell into the bloc's market, (A,) booleans (`seller_mask`: the members
-            and the package's offtake partners).
+            The round's markets: package 0's world price, the price sellers into the bloc's
+            market receive and the share of each producer's capacity that sells there (all of
+            a member's, an offtake partner's contracted share).
         credible
             Whether the floors are credible (producers invest against them).
         losing
@@ -390,12 +388,12 @@ class Evaluator:
             *capacity_kernel(
                 capacity,
                 fringe_capacity,
-                outcome.producer_price[0],
+                outcome.seller_price[0],
                 outcome.world_price[0],
                 d.cost,
                 d.fringe_cost,
                 d.spread,
-                members,
+                outcome.bloc_sales_share[0],
                 credible,
                 m.config.round_years,
                 inv.rate,
@@ -432,8 +430,9 @@ class Evaluator:
         return np.array(self._member_rows.get(members) or [a in members for a in m.actor_ids])
 
     def partner_row(self, partners: Sequence[str] | None) -> np.ndarray:
-        """The offtake partners a package names as a mask, (A,) booleans: those in force for
-        None.
+        """The offtake partners a package names, as the share of each actor's producers'
+        capacity under contract with the bloc, (A,): the offtake share (`[policy]
+        offtake_share`) for a partner, 0 for anyone else; those in force for None.
 
         Parameters
         ----------
@@ -443,29 +442,13 @@ class Evaluator:
         Returns
         -------
         np.ndarray
-            (A,) booleans, in the order of the model's actors.
+            (A,) floats in [0, 1], in the order of the model's actors.
         """
         m = self.model
         if partners is None:
             return m.partner_mask
-        return np.array([a in partners for a in m.actor_ids], dtype=np.bool_)
-
-    def seller_mask(self, members: frozenset[str]) -> np.ndarray:
-        """Which actors' producers sell into the bloc's market of `members`: the members and,
-        where there is a bloc, the offtake partners (`[policy] partners`).
-
-        Parameters
-        ----------
-        members : frozenset of str
-            A bloc's members.
-
-        Returns
-        -------
-        np.ndarray
-            (A,) booleans, in the order of the model's actors.
-        """
-        mask = self.member_mask(members)
-        return mask | self.model.partner_mask if members else mask
+        share = m.offtake_share
+        return np.array([share if a in partners else 0.0 for a in m.actor_ids])
 
     # ------------------------------------------------------------------------------------------
     # Money outside the tables
@@ -917,7 +900,7 @@ class Evaluator:
                 np.array(floors, dtype=float),
                 np.array(penalty, dtype=float),
                 np.array(key, dtype=float),
-                np.array(partner, dtype=np.bool_),
+                np.array(partner, dtype=float),
             )
         # The member rows of the batch's sets, kept by the sets in their order: a round's
         # batches come back with the same few (the bloc, each country toggled in or out).
@@ -1163,7 +1146,7 @@ class Evaluator:
         K, A, M = len(specs), len(m.actor_ids), len(m.minerals)
         s_flood, _, _, s_demand = self.shock_arrays(r)
         floors, penalty, key = np.empty((K, M)), np.empty(K), np.empty((K, A))
-        partner = np.empty((K, A), dtype=np.bool_)
+        partner = np.empty((K, A))
         codes = np.full(K, INSTRUMENT_CODES[m.instrument])
         moves = np.array([self.move_row(spec[2]) for spec in specs]).reshape(K, 3 * M + A)
         control, blanket = self.controls(moves, r)

@@ -33,6 +33,7 @@ LEVERS = (
     "penalty",
     "cost_sharing",
     "partners",
+    "offtake_share",
     "supplier_strategy",
     "aggressiveness",
     "weights",
@@ -124,7 +125,8 @@ class LeverStore:
         ValueError
             For an unknown mineral, instrument, cost-sharing key, strategy, component, actor or
             country; a number that is not one (or is negative where it cannot be); a penalty out
-            of [0, 2]; an offtake partner that is no country of the scenario.
+            of [0, 2]; an offtake partner that is no country of the scenario; an offtake share
+            out of (0, 1].
         """
         m = self.model
 
@@ -172,6 +174,9 @@ class LeverStore:
             for a in value:
                 if a not in m.countries:
                     raise ValueError(f"partners: {a!r} is not a country of this scenario")
+        elif name == "offtake_share":
+            if not 0 < number(value, "offtake_share") <= 1:
+                raise ValueError(f"offtake_share must be above 0 and at most 1 (got {value})")
         elif name == "supplier_strategy":
             strategy(value, "supplier")
         elif name == "aggressiveness":
@@ -256,6 +261,9 @@ class LeverStore:
                 m.partners = frozenset(value)
                 # a new array, never changed in place (the evaluator's terms rows compare it)
                 m.partner_mask = m.evaluator.partner_row(sorted(m.partners))
+            elif name == "offtake_share":
+                m.offtake_share = float(value)
+                m.partner_mask = m.evaluator.partner_row(sorted(m.partners))
             elif name == "supplier_strategy":
                 strat = value if isinstance(value, Strategy) else make_strategy(value, "supplier")
                 m.supplier_agent.strategy = strat
@@ -294,7 +302,8 @@ class LeverStore:
         -------
         dict[str, str]
             {part: value in words}; one part, labelled "", for a single value (instrument,
-            penalty, cost sharing, offtake partners, supplier strategy, aggressiveness); a part
+            penalty, cost sharing, offtake partners and share, supplier strategy,
+            aggressiveness); a part
             per mineral (floors), per country (strategies, patience) or per country and
             component (weights). Empty for a name that is no lever.
         """
@@ -319,6 +328,8 @@ class LeverStore:
             return {"": COST_SHARING_LABELS.get(m.cost_sharing, m.cost_sharing)}
         if name == "partners":
             return {"": ", ".join(sorted(actor[a] for a in m.partners)) or "none"}
+        if name == "offtake_share":
+            return {"": f"{m.offtake_share:.0%} of a partner's output"}
         if name == "supplier_strategy":
             return {"": m.supplier_agent.strategy.name}
         if name == "aggressiveness":
@@ -388,10 +399,10 @@ class LeverStore:
         Returns
         -------
         dict[str, Any]
-            The floors ({mineral: USD/t}), instrument, penalty, cost sharing, offtake partners,
-            stockpile fund (the initial one), supplier strategy, aggressiveness, strategies and
-            their parameters, patience and weights ({actor: {component: weight}}), by the
-            scenario's keys.
+            The floors ({mineral: USD/t}), instrument, penalty, cost sharing, offtake partners
+            and share, stockpile fund (the initial one), supplier strategy, aggressiveness,
+            strategies and their parameters, patience and weights ({actor: {component:
+            weight}}), by the scenario's keys.
         """
         m = self.model
         return {
@@ -400,6 +411,7 @@ class LeverStore:
             "penalty": m.penalty,
             "cost_sharing": m.cost_sharing,
             "partners": sorted(m.partners),
+            "offtake_share": m.offtake_share,
             "stockpile_fund": m.fund_initial,
             "supplier_strategy": m.supplier_agent.strategy.name,
             "aggressiveness": m.aggressiveness,

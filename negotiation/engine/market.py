@@ -100,8 +100,9 @@ class Policies:
     share of its sales to members it withholds (export controls aimed at members); blanket:
     (K, M) the share of its exports to everyone it withholds; demand_shift: (K, M) multiplier
     on demand; capacity: (K, A, M) and fringe_capacity: (K, M) in t/yr; partner: (K, A) or (A,)
-    bool, the offtake partners (non-members whose producers sell into the bloc's market on its
-    terms), none by default.
+    the offtake partners (non-members whose producers sell into the bloc's market on its
+    terms), as the share of each actor's capacity under contract (True: all of it; False or 0:
+    none), none by default.
     """
 
     member: np.ndarray
@@ -115,7 +116,7 @@ class Policies:
     capacity: np.ndarray
     fringe_capacity: np.ndarray
     blanket: np.ndarray | float = 0.0
-    partner: np.ndarray | bool = False
+    partner: np.ndarray | bool | float = False
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,9 @@ class Outcome:
     supplier_share_outside: np.ndarray  # (K, M) of the pool non-members buy from
     secured: np.ndarray  # (K, M) t/yr members' producers sell to members first
     support_ratio: np.ndarray  # (K, M) share of floor support members' budgets pay (1: all)
+    seller_price: np.ndarray  # (K, M) price paid on what is sold into the bloc's market
+    bloc_sales_share: np.ndarray  # (K, A, M) share of each actor's capacity that sells there
+    # (a member's all, an offtake partner's the contracted share)
 
     @classmethod
     def from_kernel(cls, km: np.ndarray, kam: np.ndarray) -> Outcome:
@@ -292,11 +296,12 @@ def clear_args(data: MarketData, pol: Policies, guess=None, autarky_guess=None) 
 
 
 def partner_rows(partner, K: int, A: int) -> np.ndarray:
-    """The offtake partners as the kernels take them: (1, A) shared by all K packages, or (K, A)."""
-    a = np.asarray(partner, dtype=np.bool_)
+    """The offtake partners as the kernels take them, the share of each actor's capacity under
+    contract (True: all of it): (1, A) shared by all K packages, or (K, A)."""
+    a = np.asarray(partner, dtype=float)
     if a.ndim < 2:
         return kernel_ready(np.broadcast_to(a, (A,))[None])
-    return as_array(a, (K, A), np.bool_)
+    return as_array(a, (K, A))
 
 
 def log_guess(data: MarketData, price: np.ndarray) -> np.ndarray:

@@ -193,6 +193,9 @@ class BlocModel(mesa.Model):
     partners : Sequence[str] or None, default None
         The offtake partners: countries outside the bloc whose producers sell into its market
         on its terms (`[policy] partners`).
+    offtake_share : float or None, default None
+        The share of each offtake partner's capacity under contract, in (0, 1] (`[policy]
+        offtake_share`).
     stockpile_fund : float or None, default None
         USD.
     supplier_strategy : str or Strategy or None, default None
@@ -229,6 +232,7 @@ class BlocModel(mesa.Model):
         penalty: float | None = None,
         cost_sharing: str | Mapping[str, float] | None = None,
         partners: Sequence[str] | None = None,
+        offtake_share: float | None = None,
         stockpile_fund: float | None = None,
         supplier_strategy: str | Strategy | None = None,
         aggressiveness: float | None = None,
@@ -258,8 +262,11 @@ class BlocModel(mesa.Model):
         #: (`negotiation.engine.evaluator`).
         self.evaluator = Evaluator(self)
         #: The offtake partners (`[policy] partners`, a live lever): non-members whose producers
-        #: sell into the bloc's market on its terms while there is a bloc; and as (A,) booleans
+        #: sell into the bloc's market on its terms while there is a bloc, the share of their
+        #: capacity under contract (`[policy] offtake_share`, a live lever); and as (A,) shares
+        #: (0: none)
         self.partners = frozenset(sc.policy.partners)
+        self.offtake_share = float(sc.policy.offtake_share)
         self.partner_mask = self.evaluator.partner_row(sorted(self.partners))
         self._build_arrays(sc)
         self._build_uncertainty(sc)
@@ -333,6 +340,7 @@ class BlocModel(mesa.Model):
                     penalty=penalty,
                     cost_sharing=cost_sharing,
                     partners=partners,
+                    offtake_share=offtake_share,
                     supplier_strategy=supplier_strategy,
                     aggressiveness=aggressiveness,
                     strategies=strategies,
@@ -627,7 +635,8 @@ class BlocModel(mesa.Model):
         ----------
         **changes
             Live levers (`LEVERS`: floors, instrument, penalty, cost_sharing, partners,
-            supplier_strategy, aggressiveness, weights, patience; or strategies) and their new
+            offtake_share, supplier_strategy, aggressiveness, weights, patience; or strategies)
+            and their new
             values. They wait in `levers.pending` (`negotiation.engine.levers.LeverStore`) until the
             next round opens.
 
@@ -636,7 +645,8 @@ class BlocModel(mesa.Model):
         ValueError
             For a name that is not a live lever, or a value the model cannot take (an unknown
             mineral, instrument, component or country, a penalty out of [0, 2], an offtake
-            partner that is no country): refused at once, and nothing is changed.
+            partner that is no country, an offtake share out of (0, 1]): refused at once, and
+            nothing is changed.
         """
         self.levers.set(**changes)
 
@@ -2439,6 +2449,7 @@ class BlocModel(mesa.Model):
             outsider_penalty=o["penalty"],
             cost_sharing=o["cost_sharing"],
             partners=o["partners"],
+            offtake_share=o["offtake_share"],
             stockpile_fund=o["stockpile_fund"],
         )
         data["supplier"].update(strategy=o["supplier_strategy"], aggressiveness=o["aggressiveness"])

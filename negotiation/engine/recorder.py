@@ -105,7 +105,6 @@ class Recorder:
         self._lag_text = (
             f"after the investment lag ({inv.lag_days} days)" if lagged else "at once (no lag)"
         )
-        self._no_members = np.zeros(len(model.actor_ids), dtype=np.bool_)
         self._columns: list[str] = []  # the per-mineral column names of a round's row
         self._toggled: dict[frozenset[str], list[frozenset[str]]] = {}
 
@@ -259,8 +258,8 @@ class Recorder:
         credible = cohesion >= inv.credibility_threshold and not m.fund_exhausted
         arriving = m.pipeline.popleft() if m.lag_rounds else m.base_idle
         ex = m.evaluator
-        step = ex.invest(m.capacity, m.fringe_capacity, out, ex.seller_mask(members), credible,
-                         m.losing, arriving, m.closed, m.repaid)  # fmt: skip
+        step = ex.invest(m.capacity, m.fringe_capacity, out, credible, m.losing, arriving,
+                         m.closed, m.repaid)  # fmt: skip
         m.losing, m.closed, m.repaid = step.losing, step.kept, step.repaid
         if m.lag_rounds:
             m.pipeline.append(step.additions)
@@ -269,8 +268,8 @@ class Recorder:
         # The world with no policy invests and closes by its own prices (no member, no floor).
         w = m.no_policy
         arriving = w.pipeline.popleft() if m.lag_rounds else m.base_idle
-        step = ex.invest(w.capacity, w.fringe_capacity, w.outcome, self._no_members, False,
-                         w.losing, arriving, w.closed, w.repaid)  # fmt: skip
+        step = ex.invest(w.capacity, w.fringe_capacity, w.outcome, False, w.losing, arriving,
+                         w.closed, w.repaid)  # fmt: skip
         w.losing, w.closed, w.repaid = step.losing, step.kept, step.repaid
         if m.lag_rounds:
             w.pipeline.append(step.additions)
@@ -385,6 +384,7 @@ class Recorder:
             "instrument": m.instrument.value,
             "penalty": m.penalty,
             "partners": "+".join(sorted(m.partners)),
+            "offtake_share": m.offtake_share,
             "supplier_action": move.action.value,
             "supplier_target": move.target or ",".join(move.minerals),
             "fiscal_cost": float((out.gap_payments[0] + out.stock_spending[0]).sum()),

@@ -254,6 +254,14 @@ class Policy(Frozen):
         "its market on its terms (the members' producer price, the gap paid by members) while "
         "there is a bloc; their buyers pay the world price and they share no costs",
     )
+    offtake_share: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="share of each offtake partner's capacity under contract with the bloc: "
+        "its producers sell that share into the bloc's market on its terms and the rest at "
+        "the world price (1: all of it; assumption: the sources give no contracted volumes)",
+    )
 
 
 class Track(Frozen):
@@ -480,6 +488,7 @@ class LeverChange(Frozen):
     penalty: float | None = Field(None, ge=0, le=2)
     cost_sharing: Literal["consumption", "equal"] | dict[str, Money] | None = None
     partners: tuple[str, ...] | None = None
+    offtake_share: float | None = Field(None, gt=0, le=1)
     supplier_strategy: str | None = None
     aggressiveness: float | None = Field(None, ge=0, le=1)
     strategies: dict[str, str] | None = None

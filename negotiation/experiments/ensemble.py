@@ -66,6 +66,7 @@ MODEL_KWARGS = (
     "penalty",
     "cost_sharing",
     "partners",
+    "offtake_share",
     "stockpile_fund",
     "supplier_strategy",
     "aggressiveness",

@@ -46,6 +46,10 @@ ROUNDS: dict[str, tuple[str, str]] = {
         "ids",
         "the offtake partners in force (outside the bloc, selling into its market)",
     ),
+    "offtake_share": (
+        "share",
+        "share of each offtake partner's capacity under contract with the bloc (1 = all)",
+    ),
     "supplier_action": ("category", "the supplier's move this round (normal, flood, ...)"),
     "supplier_target": ("ids", "whom or which minerals the supplier's move aims at"),
     "fiscal_cost": ("USD/yr", "members' gap payments and stockpile purchases"),

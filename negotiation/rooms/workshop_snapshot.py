@@ -93,6 +93,8 @@ class Panel:
     sharing_key: str = ""
     #: the offtake partners in force (ids): producers outside the bloc selling into its market
     partners: tuple[str, ...] = ()
+    #: the share of each partner's capacity under contract with the bloc (1: all of it)
+    offtake_share: float = 1.0
     #: the floors the seat's table negotiates, its floored minerals of interest (ids; empty:
     #: every floor, or a table none of whose minerals has a floor), and the table's name
     table_minerals: tuple[str, ...] = ()
@@ -693,6 +695,7 @@ def panel(m: BlocModel, seat: str, prep: Any) -> Panel:
             reject={},
             by_scale={},
             partners=tuple(sorted(m.partners)),
+            offtake_share=float(m.offtake_share),
         )
     v = prep.views[seat]
     pkg = v.package
@@ -713,6 +716,7 @@ def panel(m: BlocModel, seat: str, prep: Any) -> Panel:
         deadline=v.deadline,
         sharing_key=m.cost_sharing if isinstance(m.cost_sharing, str) else "",
         partners=tuple(sorted(m.partners)),
+        offtake_share=float(m.offtake_share),
         table_minerals=tuple(x for x in m.minerals if x in (prep.scopes.get(seat) or ())),
         table=m.invitation_table(seat, prep.round) if prep.scopes.get(seat) else "",
     )

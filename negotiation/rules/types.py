@@ -59,6 +59,7 @@ LEVER_LABELS: dict[str, str] = {
     "penalty": "outsider penalty",
     "cost_sharing": "cost sharing",
     "partners": "offtake partners",
+    "offtake_share": "offtake share",
     "supplier_strategy": "supplier's strategy",
     "aggressiveness": "supplier's aggressiveness",
     "strategies": "strategies",

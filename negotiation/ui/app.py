@@ -70,6 +70,7 @@ from negotiation.ui.app_ensemble import (
 from negotiation.ui.app_state import (
     AGGRESSIVENESS_BOUNDS,
     MAX_SCENARIO_BYTES,
+    OFFTAKE_SHARE_BOUNDS,
     OPENED,
     PATIENCE_BOUNDS,
     PENALTY_BOUNDS,
@@ -96,6 +97,7 @@ from negotiation.ui.app_state import (
 from negotiation.ui.app_text import (
     AGGRESSIVENESS_HELP,
     COST_SHARING_HELP,
+    OFFTAKE_SHARE_HELP,
     PARTNERS_HELP,
     aggressiveness_idle,
     cost_sharing_idle,
@@ -1408,6 +1410,18 @@ def LeverControls(
             dense=True,
             on_value=lambda xs: change("partners", [ids_of[x] for x in xs]),
         )
+    SliderField(
+        f"Offtake share: {OFFTAKE_SHARE_BOUNDS.show(lv.offtake_share)}%",
+        lv.offtake_share,
+        OFFTAKE_SHARE_BOUNDS,
+        "The offtake share",
+        OFFTAKE_SHARE_BOUNDS.high,
+        1,  # a step of 5 from 1% would move a typed 25% to the slider's 26%
+        lambda x: change("offtake_share", x),
+        "lever-offtake-share",
+        help_text=OFFTAKE_SHARE_HELP,
+        idle=idle or ("" if lv.partners else "No effect with no offtake partner."),
+    )
 
     with solara.Div(classes=["lever-supplier"]):
         solara.Select(

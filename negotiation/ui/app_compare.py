@@ -150,6 +150,8 @@ def lever_words(lv: Levers, name: str, snap: Snapshot, other: Levers | None = No
         return f"cost sharing {COST_SHARING_LABELS.get(value, value)}"
     if name == "partners":
         return "offtake partners " + (", ".join(snap.names.get(a, a) for a in value) or "none")
+    if name == "offtake_share":
+        return f"offtake share {value:.0%}"
     if name == "supplier_strategy":
         return f"supplier's strategy {value}"
     if name == "weights":

@@ -137,6 +137,9 @@ PENALTY_BOUNDS = Bounds(100 * _PENALTY[0], 100 * _PENALTY[1], unit="%", scale=10
 AGGRESSIVENESS_BOUNDS = Bounds(
     100 * _AGGRESSIVENESS[0], 100 * _AGGRESSIVENESS[1], unit="%", scale=100
 )
+#: The offtake share in percent: above 0 in a scenario file; the app takes whole percent from 1.
+OFFTAKE_SHARE_BOUNDS = Bounds(1.0, 100 * _schema_range(Policy, "offtake_share")[1], unit="%",
+                              scale=100)  # fmt: skip
 WEIGHT_BOUNDS = Bounds(*_schema_range(Weights, "supply_security"))
 PATIENCE_BOUNDS = Bounds(*_schema_range(Actor, "patience"), integer=True, unit="rounds")
 ROUNDS_BOUNDS = Bounds(*_schema_range(Time, "rounds"), integer=True, unit="rounds")
@@ -182,7 +185,8 @@ def floor_bounds(reference_price: float) -> Bounds:
 @dataclass(frozen=True)
 class Levers:
     """The live levers in scenario terms. floors: USD per tonne (0 = no floor); penalty: 0.1 =
-    10 %; partners: the offtake partners' ids, sorted; weights: {country: {component: weight}}
+    10 %; partners: the offtake partners' ids, sorted; offtake_share: the share of their
+    capacity under contract (1 = all); weights: {country: {component: weight}}
     (every component); patience: rounds."""
 
     floors: Mapping[str, float]
@@ -190,6 +194,7 @@ class Levers:
     penalty: float
     cost_sharing: str | Mapping[str, float]
     partners: tuple[str, ...]
+    offtake_share: float
     supplier_strategy: str
     aggressiveness: float
     weights: Mapping[str, Mapping[str, float]]
@@ -207,6 +212,7 @@ class Levers:
                 else self.cost_sharing
             ),
             "partners": list(self.partners),
+            "offtake_share": self.offtake_share,
             "supplier_strategy": self.supplier_strategy,
             "aggressiveness": self.aggressiveness,
             "weights": {a: dict(w) for a, w in self.weights.items()},
@@ -237,6 +243,7 @@ class Levers:
             penalty=float(pending.get("penalty", model.penalty)),
             cost_sharing=dict(cost_sharing) if isinstance(cost_sharing, Mapping) else cost_sharing,
             partners=tuple(sorted(pending.get("partners", model.partners))),
+            offtake_share=float(pending.get("offtake_share", model.offtake_share)),
             supplier_strategy=getattr(strategy, "name", strategy),
             aggressiveness=float(pending.get("aggressiveness", model.aggressiveness)),
             weights=weights,
@@ -689,6 +696,8 @@ class Session:
             PENALTY_BOUNDS.parse(100 * float(value), "The outsider penalty")
         elif name == "aggressiveness":
             AGGRESSIVENESS_BOUNDS.parse(100 * float(value), "The supplier's aggressiveness")
+        elif name == "offtake_share":
+            OFFTAKE_SHARE_BOUNDS.parse(100 * float(value), "The offtake share")
         elif name == "weights":
             for a, w in value.items():
                 for c, x in w.items():
@@ -706,7 +715,8 @@ class Session:
         """Every lever back to the scenario's values (from the next round)."""
         with self.lock:
             s = self.scenario_levers
-            for name in ("floors", "instrument", "penalty", "cost_sharing", "partners"):
+            for name in ("floors", "instrument", "penalty", "cost_sharing", "partners",
+                         "offtake_share"):  # fmt: skip
                 self.change(name, getattr(s, name))
             self.change("supplier_strategy", s.supplier_strategy)
             self.change("aggressiveness", s.aggressiveness)

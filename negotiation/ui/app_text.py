@@ -156,6 +156,15 @@ PARTNERS_HELP = (
 )
 
 
+OFFTAKE_SHARE_HELP = (
+    "How much of each offtake partner's output the bloc contracts: that share sells into the "
+    "bloc's market on its terms (secured supply, the gap paid on it under price-gap payments), "
+    "the rest at the world price. The less the bloc buys from a partner outside, the more the "
+    "partner's miners would gain by joining. The sources name no volume: 100% is an "
+    "assumption."
+)
+
+
 def partners_idle(instrument: str, any_floor: bool, penalty: float) -> str:
     """Why the offtake partners change nothing now ("" if they may): nothing lifts the bloc's
     price above the world's (no penalty, and no floor or one the stockpile defends on the world

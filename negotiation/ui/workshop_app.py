@@ -927,6 +927,8 @@ def proposal_html(snap: RoomSnapshot, panel: Panel) -> str:
     if panel.partners:
         names = ", ".join(seat_words(snap, a) for a in panel.partners)
         offtake = f"; offtake partners (outside, selling into the bloc's market) {escape(names)}"
+        if panel.offtake_share < 1:
+            offtake += f", {panel.offtake_share:.0%} of their output under contract"
     own = ""
     if panel.table_minerals:
         names = [snap.mineral_names[m].split(" (")[0] for m in panel.table_minerals]
