@@ -48,10 +48,10 @@ def random_case(draw):
         capacity=demand[None, None] * arr(0.0, 0.6, (K, A, M)),
         fringe_capacity=demand[None] * arr(0.3, 1.0, (K, M)),
         blanket=arr(0.0, 1.0, (K, M)) * (arr(0, 1, (K, M)) > 0.5),
-        # offtake partners: any non-member but the supplier, in some packages, with some or
-        # all of their capacity under contract
+        # offtake partners: any country but the supplier, in some packages, with some or all
+        # of their capacity under contract (a partner that joins is a member: membership wins)
         partner=np.where(
-            (arr(0, 1, (K, A)) > 0.6) & ~member & (np.arange(A) != A - 1)[None],
+            (arr(0, 1, (K, A)) > 0.6) & (np.arange(A) != A - 1)[None],
             np.minimum(arr(0.05, 1.5, (K, A)), 1.0),
             0.0,
         ),

@@ -425,9 +425,16 @@ def capacity(
     caps = np.vstack([cap, fringe_cap[None]])
     costs = np.vstack([cost, fringe_cost[None]])
     share = np.vstack([sold, np.zeros_like(world_price)[None]])
-    # the price expected: the bloc's on the share sold there, if its floor is credible
+    # the price expected: the bloc's on the share sold there, if its floor is credible (the
+    # shares' average, for a restart); each share grows by its own price's margin
     expected = world_price[None] + (seller_price - world_price)[None] * share * credible
-    margin = np.clip((expected - costs) / costs, -1.0, 2.0)
+
+    def growth(price):
+        margin = np.clip((price - costs) / costs, -1.0, 2.0)
+        return np.maximum(1.0 + rate * (margin - base_margin), 0.0)
+
+    on_contract = seller_price[None] if credible else world_price[None]
+    grows = share * growth(on_contract) + (1 - share) * growth(world_price[None])
     # closed capacity, written down as installed capacity retires, comes back whole when the
     # expected margin has repaid a restart (`restart_margin` above the margin at the
     # calibration's price) for more than `restart_rounds` rounds in a row
@@ -439,7 +446,7 @@ def capacity(
     restarts = np.where(back, shut, 0.0)
     shut = np.where(back, 0.0, shut)
     paid = np.where(back, 0.0, paid)
-    grown = retirement * years * caps * np.maximum(1.0 + rate * (margin - base_margin), 0.0)
+    grown = retirement * years * caps * grows
     additions = grown + restarts
     arrive = arriving if lagged else additions
 

@@ -130,6 +130,7 @@ def test_reset_keeps_the_levers_and_takes_the_new_seed():
         ("aggressiveness", -0.1, "The supplier's aggressiveness must be a number from 0 to 100%"),
         ("weights", {"japan": {"openness": 101}}, "Japan's weight on openness of trade must be"),
         ("patience", {"eu": 1001}, "European Union's patience must be a whole number from 0"),
+        ("offtake_share", 0.005, "The offtake share must be a number from 1 to 100%"),
     ],
 )
 def test_the_session_refuses_a_lever_out_of_the_schemas_bounds(lever, value, message):
@@ -138,6 +139,21 @@ def test_the_session_refuses_a_lever_out_of_the_schemas_bounds(lever, value, mes
     with pytest.raises(ValueError, match=re.escape(message)):
         s.change(lever, value)
     assert s.levers() == before and s.model.levers.pending == {}
+
+
+def test_restoring_the_levers_takes_back_a_fractional_offtake_share():
+    """A scenario that contracts 1.5% of its partners' output: the app shows the share, takes a
+    change to it and restores the scenario's (the app's bounds are the schema's)."""
+    from negotiation import load_scenario
+
+    s = Session(SCENARIO, seed=0)
+    s.open_scenario("small.toml", load_scenario("australia-offtake",
+                                                 {"policy.offtake_share": 0.015}))  # fmt: skip
+    assert s.levers().offtake_share == 0.015
+    s.change("offtake_share", 0.5)
+    assert s.snapshot().levers.offtake_share == 0.5
+    snap = s.restore_levers()
+    assert snap.levers.offtake_share == 0.015 and "offtake_share" not in snap.pending
 
 
 def test_a_floor_with_cents_in_force_does_not_block_another_floor():

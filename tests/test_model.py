@@ -298,6 +298,43 @@ def test_offtake_partners_are_a_live_lever_told_in_words_and_replayed(tmp_path):
     m.run(1)  # nothing was changed: the run goes on
 
 
+def test_the_offtake_share_is_a_live_lever_told_in_words_and_replayed(tmp_path):
+    """Contracting a quarter of Australia's output from round 4 of australia-offtake (all of it
+    before): the change is told in words and acts from the next round (the members' secured
+    rare earths fall from MP's and all Australia's 2,600 t of NdPr to MP's and a quarter), the
+    summary says how much is under contract, the exported scenario replays the run figure for
+    figure, and a share out of [0.01, 1] is refused."""
+    from negotiation.engine.scenario import scenario_to_toml
+    from negotiation.experiments.records import summary
+
+    m = BlocModel("australia-offtake", rng=3).run(3)
+    m.set_levers(offtake_share=0.25)
+    m.run(3)
+    lever = m.events_df.query("kind == 'lever'")
+    assert lever["text"].tolist() == [
+        "Lever changed: offtake share: 100% of a partner's output -> 25% of a partner's output"
+    ]
+    assert lever["round"].tolist() == [4]
+    assert m.rounds_df["offtake_share"].tolist() == [1.0] * 4 + [0.25] * 3
+    secured = m.rounds_df.set_index("round")["secured_rare_earths"]
+    assert secured.loc[1:3].tolist() == pytest.approx([1300 + 2600] * 3)
+    assert secured.loc[4:].tolist() == pytest.approx([1300 + 650] * 3)
+    assert "): Australia (25% of their output under contract)" in summary(m)
+    path = tmp_path / "exported.toml"
+    path.write_text(scenario_to_toml(m.to_scenario()))
+    sc = load_scenario(path)
+    assert sc.policy.offtake_share == 1.0 and sc.levers[0].offtake_share == 0.25
+    replay = BlocModel(sc, rounds=m.round, rng=sc.seed).run()
+    for table in ("rounds_df", "actors_df", "events_df"):
+        pd.testing.assert_frame_equal(getattr(m, table), getattr(replay, table))
+    opened = BlocModel("australia-offtake", offtake_share=0.5, rng=3)
+    assert opened.to_scenario().policy.offtake_share == 0.5
+    for wrong in (0, 0.005, 1.5, float("nan"), "x", -0.1):
+        with pytest.raises(ValueError, match="offtake_share"):
+            m.set_levers(offtake_share=wrong)
+    assert not m.levers.pending
+
+
 def test_a_lever_value_the_model_cannot_take_is_refused_when_set():
     """set_levers refuses at once what the round would refuse (an unknown mineral, component,
     instrument, key, strategy or country, a number that is none, a penalty out of range) and

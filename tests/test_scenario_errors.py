@@ -84,7 +84,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "agenda.tracks.0.parties: actor 'japn' is not defined (did you mean 'japan'?)",
     ),
     "offtake-share-zero.toml": (
-        "policy.offtake_share: should be greater than 0 (got 0)",
+        "policy.offtake_share: should be greater than or equal to 0.01 (got 0)",
         "levers.0.offtake_share: should be less than or equal to 1 (got 1.5)",
     ),
     "undefined-mineral-track.toml": (

@@ -375,7 +375,7 @@ def clear_kernel(ref, eps, demand, fringe_cost, spread, cost, consumption, sup, 
                  instrument, penalty, stock_budget, flood, control, blanket, demand_shift,
                  capacity, fringe_capacity, log_lo, log_hi, log_guess,
                  log_autarky_guess, partner):  # fmt: skip
-    """Every output of `negotiation.engine.market.clear`: (18, K, M) and (5, K, A, M) arrays, one
+    """Every output of `negotiation.engine.market.clear`: (19, K, M) and (6, K, A, M) arrays, one
     slab per field of `Outcome` (see OUTCOME_KM and OUTCOME_KAM).
 
     partner: (K, A) or (1, A) the share of each actor's producers' capacity under offtake
@@ -1089,7 +1089,9 @@ def capacity_kernel(capacity, fringe_capacity, seller_price, world_price, cost, 
     on the share of a producer's capacity that sells into the bloc's market (`sold`, (A, M): 1
     for a member, the contracted share for an offtake partner), the bloc's producer price
     (`seller_price`, (M,)) when the floor is credible, and the world price otherwise, on the
-    rest and always for the fringe. Additions arrive `lagged` (from `arriving`) or at once.
+    rest and always for the fringe; each share grows by its own margin (a partner's growth is
+    the shares' average), and a restart waits for the shares' average expected price. Additions
+    arrive `lagged` (from `arriving`) or at once.
 
     Closures: a producer whose idle share of capacity (the part of its cost ramp above its
     price) stays above its calibrated idle share (`base_idle`) by more than 5 points for more
@@ -1128,6 +1130,12 @@ def capacity_kernel(capacity, fringe_capacity, seller_price, world_price, cost, 
                 expected = pw + (pp - pw) * s if credible else pw
             margin = min(max((expected - c) / c, -1.0), 2.0)
             growth = max(1.0 + rate * (margin - base_margin[i, m]), 0.0)
+            if 0.0 < s < 1.0 and credible:
+                # each share of an offtake partner's capacity grows by its own price's margin
+                at_pw = min(max((pw - c) / c, -1.0), 2.0)
+                growth = s * max(1.0 + rate * (min(max((pp - c) / c, -1.0), 2.0)
+                                               - base_margin[i, m]), 0.0) + (1.0 - s) * max(
+                    1.0 + rate * (at_pw - base_margin[i, m]), 0.0)  # fmt: skip
             keep = max(1.0 - retirement * years, 0.0)
             shut = closed[i, m] * keep
             if shut > 0.0 and expected >= base_price[m] + restart_margin * c:

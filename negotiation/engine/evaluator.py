@@ -562,7 +562,8 @@ class Evaluator:
         Returns
         -------
         tuple of (np.ndarray, np.ndarray, np.ndarray, np.ndarray)
-            Floors (1, M) USD/t, penalty (1,), cost-sharing key (1, A) and partners (1, A) bool.
+            Floors (1, M) USD/t, penalty (1,), cost-sharing key (1, A) and partners (1, A): the
+            share of each actor's capacity under contract (`partner_row`).
         """
         m = self.model
         key = self.base_key()

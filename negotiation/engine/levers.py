@@ -126,7 +126,7 @@ class LeverStore:
             For an unknown mineral, instrument, cost-sharing key, strategy, component, actor or
             country; a number that is not one (or is negative where it cannot be); a penalty out
             of [0, 2]; an offtake partner that is no country of the scenario; an offtake share
-            out of (0, 1].
+            out of [0.01, 1].
         """
         m = self.model
 
@@ -175,8 +175,8 @@ class LeverStore:
                 if a not in m.countries:
                     raise ValueError(f"partners: {a!r} is not a country of this scenario")
         elif name == "offtake_share":
-            if not 0 < number(value, "offtake_share") <= 1:
-                raise ValueError(f"offtake_share must be above 0 and at most 1 (got {value})")
+            if not 0.01 <= number(value, "offtake_share") <= 1:
+                raise ValueError(f"offtake_share must be between 0.01 and 1 (got {value})")
         elif name == "supplier_strategy":
             strategy(value, "supplier")
         elif name == "aggressiveness":

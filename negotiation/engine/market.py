@@ -19,8 +19,9 @@ Supply security is measured on flows (see `negotiation.engine._kernels`): member
 members first where the package gives them a reason (a bloc price above the world price, or a
 price-gap payment), and that supply is `secured`; everyone else buys from one mixed pool. A
 package's offtake partners (non-members, as Australia under its October 2025 framework with the
-US) sell into the bloc's market as members' producers do: at the members' producer price, the
-gap paid by members, their buyers at the world price.
+US) sell into the bloc's market as members' producers do, for the share of their capacity under
+contract (`[policy] offtake_share`; the rest sells at the world price): at the members' producer
+price, the gap paid by members, their buyers at the world price.
 
 Units: quantities in tonnes per year, prices in USD per tonne, money flows in USD per year.
 """
@@ -125,7 +126,8 @@ class Outcome:
 
     world_price: np.ndarray
     bloc_price: np.ndarray
-    producer_price: np.ndarray  # (K, A, M): price each actor's producers receive
+    producer_price: np.ndarray  # (K, A, M): price each actor's producers receive (an offtake
+    # partner's: the average over what it sold in the bloc's market and outside)
     consumer_price: np.ndarray  # (K, A, M): price each actor's buyers pay
     production: np.ndarray  # (K, A, M), including any flood volume
     consumption: np.ndarray  # (K, A, M)

@@ -194,7 +194,7 @@ class BlocModel(mesa.Model):
         The offtake partners: countries outside the bloc whose producers sell into its market
         on its terms (`[policy] partners`).
     offtake_share : float or None, default None
-        The share of each offtake partner's capacity under contract, in (0, 1] (`[policy]
+        The share of each offtake partner's capacity under contract, from 0.01 to 1 (`[policy]
         offtake_share`).
     stockpile_fund : float or None, default None
         USD.
@@ -645,7 +645,7 @@ class BlocModel(mesa.Model):
         ValueError
             For a name that is not a live lever, or a value the model cannot take (an unknown
             mineral, instrument, component or country, a penalty out of [0, 2], an offtake
-            partner that is no country, an offtake share out of (0, 1]): refused at once, and
+            partner that is no country, an offtake share out of [0.01, 1]): refused at once, and
             nothing is changed.
         """
         self.levers.set(**changes)

@@ -256,11 +256,12 @@ class Policy(Frozen):
     )
     offtake_share: float = Field(
         1.0,
-        gt=0,
+        ge=0.01,
         le=1,
-        description="share of each offtake partner's capacity under contract with the bloc: "
-        "its producers sell that share into the bloc's market on its terms and the rest at "
-        "the world price (1: all of it; assumption: the sources give no contracted volumes)",
+        description="share of each offtake partner's capacity under contract with the bloc, "
+        "from 0.01 to 1: its producers sell that share into the bloc's market on its terms and "
+        "the rest at the world price (1: all of it; assumption: the sources give no contracted "
+        "volumes)",
     )
 
 
@@ -488,7 +489,7 @@ class LeverChange(Frozen):
     penalty: float | None = Field(None, ge=0, le=2)
     cost_sharing: Literal["consumption", "equal"] | dict[str, Money] | None = None
     partners: tuple[str, ...] | None = None
-    offtake_share: float | None = Field(None, gt=0, le=1)
+    offtake_share: float | None = Field(None, ge=0.01, le=1)
     supplier_strategy: str | None = None
     aggressiveness: float | None = Field(None, ge=0, le=1)
     strategies: dict[str, str] | None = None

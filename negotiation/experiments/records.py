@@ -94,7 +94,7 @@ def _partners_line(model: BlocModel, names: dict[str, str], members: list[str]) 
         "Offtake partners outside the bloc (their producers sell into its market on its terms): "
         + (", ".join(outside) or "none")
     )
-    if model.offtake_share < 1:
+    if outside and model.offtake_share < 1:
         text += f" ({model.offtake_share:.0%} of their output under contract)"
     if inside:
         text += f"; joined: {', '.join(inside)}"

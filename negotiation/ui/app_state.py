@@ -137,9 +137,8 @@ PENALTY_BOUNDS = Bounds(100 * _PENALTY[0], 100 * _PENALTY[1], unit="%", scale=10
 AGGRESSIVENESS_BOUNDS = Bounds(
     100 * _AGGRESSIVENESS[0], 100 * _AGGRESSIVENESS[1], unit="%", scale=100
 )
-#: The offtake share in percent: above 0 in a scenario file; the app takes whole percent from 1.
-OFFTAKE_SHARE_BOUNDS = Bounds(1.0, 100 * _schema_range(Policy, "offtake_share")[1], unit="%",
-                              scale=100)  # fmt: skip
+_OFFTAKE_SHARE = _schema_range(Policy, "offtake_share")
+OFFTAKE_SHARE_BOUNDS = Bounds(100 * _OFFTAKE_SHARE[0], 100 * _OFFTAKE_SHARE[1], unit="%", scale=100)
 WEIGHT_BOUNDS = Bounds(*_schema_range(Weights, "supply_security"))
 PATIENCE_BOUNDS = Bounds(*_schema_range(Actor, "patience"), integer=True, unit="rounds")
 ROUNDS_BOUNDS = Bounds(*_schema_range(Time, "rounds"), integer=True, unit="rounds")

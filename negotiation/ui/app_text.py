@@ -150,9 +150,10 @@ def patience_help(country: str) -> str:
 PARTNERS_HELP = (
     "Countries outside the bloc whose producers sell into its market on its terms (offtake, as "
     "the US-Australia framework of October 2025 names it): at the bloc's price, or the floor "
-    "with price-gap payments, the gap paid by the members. Their supply counts as the bloc's "
-    "own; their buyers pay the world price and they pay none of the bloc's costs, so they may "
-    "gain less by joining. A partner that joins is a member."
+    "with price-gap payments, the gap paid by the members, for the share of their output under "
+    "contract (the offtake share). That supply counts as the bloc's own; their buyers pay the "
+    "world price and they pay none of the bloc's costs, so they may gain less by joining. A "
+    "partner that joins is a member."
 )
 
 
