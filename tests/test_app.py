@@ -673,6 +673,41 @@ def test_the_price_chart_has_a_line_per_series_and_mineral_the_floor_and_the_lev
     assert "$100k" in text  # money ticks
 
 
+def test_the_supply_chart_marks_where_a_new_mine_was_committed_and_built():
+    """The default scenario with a Mexican lithium project (the recipe in its About text), seed 0:
+    the lithium panel marks the round the project was committed (13) and the round it was built
+    (25), each with the narrative's line as its tooltip, and the legend names them."""
+    from negotiation import load_scenario
+
+    project = {"name": "Sonora lithium", "actor": "mexico", "mineral": "lithium",
+               "capacity": 35000, "build_days": 365}  # fmt: skip
+    sc = load_scenario(SCENARIO, {"actors.mexico.unit_cost.lithium": 65000.0,
+                                  "projects": [project]})  # fmt: skip
+    s = Session(SCENARIO, seed=0)
+    s.open_scenario("sonora.toml", sc)
+    snap = s.snapshot()
+    for _ in range(26):
+        snap = s.step()
+    root = _svg(chart_svg("supply", snap, snap.minerals))
+    marks = {}
+    for panel in _panels(root):
+        for g in panel.iter(f"{NS}g"):
+            if g.get("class") == "capacity-mark":
+                tip = g.find(f"{NS}title").text
+                marks.setdefault(panel.get("data-title"), []).append(
+                    (g.get("data-kind"), int(g.get("data-round")), tip)
+                )
+    lithium = [(k, r) for k, r, _ in marks["Lithium"] if k == "project"]
+    assert lithium == [("project", 13), ("project", 25)]
+    tips = [t for k, _, t in marks["Lithium"] if k == "project"]
+    assert tips[0].startswith("round 13: Mexico committed to Sonora lithium")
+    assert tips[1].startswith("round 25: Sonora lithium is built")
+    legend = [
+        el.get("data-label") for el in root.iter(f"{NS}g") if el.get("class") == "legend-item"
+    ]
+    assert "new mine committed or built" in legend
+
+
 def test_the_supply_chart_marks_where_capacity_closed_and_was_ordered_back():
     """supplier-floods, seed 1, 36 rounds: in the rare-earth and graphite panels a mark where
     rivals closed capacity (round 13) and where they ordered it back (round 31), each with the

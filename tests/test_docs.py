@@ -249,6 +249,7 @@ NUMPY_STYLE = [
     ("negotiation.engine.evaluator", "Evaluator", 25),
     ("negotiation.engine.recorder", "Recorder", 5),
     ("negotiation.engine.levers", "LeverStore", 7),
+    ("negotiation.engine.projects", "ProjectBook", 4),
 ]
 
 

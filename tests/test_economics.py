@@ -816,3 +816,100 @@ def test_the_less_of_its_output_the_bloc_contracts_the_more_a_partner_gains_by_j
     assert abs(gains[0]) < 0.05 * gains[2]  # all of it under contract: next to nothing to gain
     assert all(a < b for a, b in zip(gains, gains[1:]))  # more to gain, the less contracted
     assert joined == [None, 11, 7, 7, 7]
+
+
+# ---------------------------------------------------------------------------------------------
+# Projects: new mines a floor brings online (`[[projects]]`)
+
+SONORA = {
+    "name": "Sonora lithium",
+    "actor": "mexico",
+    "mineral": "lithium",
+    "capacity": 35_000.0,
+    "decision_days": 180,
+    "build_days": 365,
+}
+
+
+def with_sonora(**changes) -> BlocModel:
+    """The default scenario's calm world with a Mexican lithium project (35,000 t a year, as
+    Sonora's clays were planned) at a unit cost of $65,000/t (so its developer needs $84,500/t
+    with the default hurdle of 30%), decided on half a year of prices and built in a year."""
+    over = {**CALM, "projects": [SONORA], "actors.mexico.unit_cost.lithium": 65_000.0}
+    return BlocModel(load_scenario(DEFAULT, {**over, **changes}), rng=0)
+
+
+def project_events(m: BlocModel) -> list[tuple[int, str]]:
+    e = m.events_df.query("kind == 'project'")
+    return list(zip(e["round"].tolist(), e["text"].tolist()))
+
+
+def test_a_floor_that_holds_brings_a_new_mine_online_where_the_world_price_would_not():
+    """Investment grows what is there, so a member with no lithium mine never gets one from
+    investment alone. A project is a new entrant: Mexico's lithium project needs $84,500/t. The
+    world price, about $74,000/t, would never bring it; the bloc's border floor, credible once
+    four are in, lifts the price Mexico's miners would sell to members at to about $88,700/t.
+    After half a year of that price the project is committed (round 7), built a year later, and
+    its 35,000 t a year go to members first: the members' secured lithium rises about tenfold,
+    their imports and the bloc's lithium price fall, and outside producers, undercut, close
+    capacity a year later. In the world with no policy, and with no floor, it is never built."""
+    m = with_sonora().run(36)
+    mex, li = m.index["mexico"], m.minerals.index("lithium")
+    (commit, text), (built, _) = project_events(m)
+    assert commit == 7 and built == 19
+    assert (
+        "the price it expects, $88,717/t, has covered its unit cost and hurdle, $84,500/t" in text
+    )
+    assert "it produces from round 20" in text
+    from negotiation.experiments.records import summary
+
+    assert f"round   7: {text}" in summary(m)  # `bloc run` tells it among who moved and why
+    r = m.rounds_df.set_index("round")
+    assert (r["world_price_lithium"].loc[1:19] < 84_500).all()  # the world price would not do
+    assert m.no_policy.capacity[mex, li] == 0.0  # nor does it in the world with no policy
+    assert r["secured_lithium"].loc[20] > 9 * r["secured_lithium"].loc[19]
+    assert r["bloc_price_lithium"].loc[20] < 0.9 * r["bloc_price_lithium"].loc[19]
+    closures = m.events_df.query("kind == 'closure' and actor == '' and round > 19")
+    assert closures["text"].str.contains("Lithium").any()
+    assert 25_000 < m.capacity[mex, li] <= 35_000  # built, then retiring and idling as any mine
+    nothing = with_sonora(**{"policy.floors": {}}).run(36)
+    assert project_events(nothing) == []
+    assert nothing.capacity[mex, li] == 0.0
+
+
+def test_a_committed_project_is_built_even_if_the_floor_is_withdrawn():
+    """The money of a committed project is sunk: the floors withdrawn the round after Mexico
+    commits, the mine is still built when due, and produces."""
+    m = with_sonora().run(7)
+    assert [r for r, _ in project_events(m)] == [7]
+    m.set_levers(floors={x: 0.0 for x in m.minerals})
+    m.run(20)
+    assert [r for r, _ in project_events(m)] == [7, 19]
+    assert m.capacity[m.index["mexico"], m.minerals.index("lithium")] > 30_000
+
+
+def test_a_project_waits_for_prices_that_last_and_commits_once():
+    """The project book alone: a developer commits after more than `decide` rounds in a row at or
+    above its threshold (a round below starts the count again), is due `build` rounds after, is
+    built when due whatever the price then, and is never committed twice."""
+    from negotiation.engine.projects import BUILT, COMMITTED, ProjectBook
+
+    book = ProjectBook(
+        names=("a", "b"), actor=np.array([0, 1]), mineral=np.array([0, 0]),
+        capacity=np.array([10.0, 20.0]), threshold=np.array([100.0, 100.0]),
+        decide=np.array([2.0, 0.0]), build=np.array([3, 0]), streak=np.zeros(2),
+        status=np.zeros(2, dtype=np.int64), due=np.full(2, -1, dtype=np.int64),
+    )  # fmt: skip
+    prices = [100.0, 120.0, 99.0, 100.0, 100.0, 150.0, 10.0, 10.0, 10.0, 500.0]
+    log = []
+    for r, p in enumerate(prices, start=1):
+        committed, built = book.advance(r, np.array([p, 50.0]))
+        log.append((r, committed.tolist(), built.tolist()))
+    # b never reaches its threshold; a counts 2 rounds, drops at round 3, counts again from 4,
+    # and commits in round 6 (its third round in a row above), due in round 9
+    assert [x for x in log if x[1] or x[2]] == [(6, [0], []), (9, [], [0])]
+    assert book.status.tolist() == [BUILT, 0] and book.due.tolist() == [9, -1]
+    book.status[1] = 0
+    committed, built = book.advance(11, np.array([500.0, 100.0]))  # b: decide 0, build 0
+    assert committed.tolist() == [1] and built.tolist() == [1] and book.status[1] == BUILT
+    assert COMMITTED not in book.status.tolist()

@@ -104,6 +104,10 @@ NOT_MONEY = {
     "investment.closure_days",
     "investment.restart_margin",  # a margin: a fraction of cost
     "investment.restart_days",
+    "projects.*.capacity",  # t/yr
+    "projects.*.hurdle",  # a margin: a fraction of cost
+    "projects.*.decision_days",
+    "projects.*.build_days",
     "trade.demand_elasticity",
     "trade.supply_elasticity",
     "investment.credibility_threshold",

@@ -83,6 +83,13 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "undefined-actor-track.toml": (
         "agenda.tracks.0.parties: actor 'japn' is not defined (did you mean 'japan'?)",
     ),
+    "project-without-cost.toml": (
+        "projects.0: actors.mexico.unit_cost.lithium is missing: a project's unit cost is its "
+        "actor's for the mineral",
+        "projects.1.actor: actor 'narnia' is not defined",
+        "projects.1.mineral: mineral 'litium' is not defined (did you mean 'lithium'?)",
+        "projects.3: a second project of 'mexico' for 'copper' (one each)",
+    ),
     "offtake-share-zero.toml": (
         "policy.offtake_share: should be greater than or equal to 0.01 (got 0)",
         "levers.0.offtake_share: should be less than or equal to 1 (got 1.5)",

@@ -1103,8 +1103,8 @@ def capacity_kernel(capacity, fringe_capacity, seller_price, world_price, cost, 
     prices (`base_price`, (M,): the expected price at least `base_price` + `restart_margin` x
     its unit cost; the restart must be repaid) for more than `restart_rounds` rounds in a row (a
     spike does not reopen a mine), and it arrives with the investment's lag, as additions do.
-    `exempt` (the state-backed supplier, an assumption) never closes; new entrants are not
-    modelled."""
+    `exempt` (the state-backed supplier, an assumption) never closes; new entrants are the
+    projects of `negotiation.engine.projects`, added to `capacity` when built."""
     A, M = capacity.shape
     new = np.empty((A + 1, M))
     additions = np.empty((A + 1, M))

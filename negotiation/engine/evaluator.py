@@ -40,6 +40,7 @@ from negotiation.engine._kernels import (
 )
 from negotiation.engine.market import Outcome, Policies, clear, kernel_ready, log_guess
 from negotiation.engine.payoffs import Profiles
+from negotiation.engine.projects import ProjectBook
 from negotiation.rules.types import INSTRUMENT_CODES, SupplierAction, SupplierMove
 
 #: The supplier selling normally: no flood, no export controls, no side offer.
@@ -143,6 +144,9 @@ class NoPolicyWorld:
     closed, repaid
         (A + 1, M) capacity closed and kept, and rounds prices have repaid its restart, as the
         run's.
+    projects
+        Its projects (`negotiation.engine.projects`), committed by the prices it would have
+        had.
     outcome
         Its markets in the round just recorded.
     """
@@ -153,6 +157,7 @@ class NoPolicyWorld:
     losing: np.ndarray
     closed: np.ndarray
     repaid: np.ndarray
+    projects: ProjectBook
     outcome: Outcome | None = None
 
 

@@ -46,6 +46,7 @@ from negotiation.engine.evaluator import (
 from negotiation.engine.levers import LeverStore, per_tonne
 from negotiation.engine.market import MarketData, Outcome, Policies
 from negotiation.engine.payoffs import Profiles
+from negotiation.engine.projects import ProjectBook
 from negotiation.engine.recorder import Recorder, Stability
 from negotiation.engine.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from negotiation.rules.protocol import (
@@ -472,13 +473,54 @@ class BlocModel(mesa.Model):
         self.lag_rounds = lag_rounds
         self.closure_rounds = inv.closure_days / sc.time.round_days
         self.restart_rounds = inv.restart_days / sc.time.round_days
+        #: The mines and plants not yet built that prices may bring online (Submodel G).
+        self.projects = self._project_book(sc, cost)
         #: The same world with no policy (no bloc, the supplier selling normally), stepped along
         #: with the run: the world's money is recorded against it (see `Recorder.welfare`).
         self.no_policy = NoPolicyWorld(
             self.capacity.copy(), self.fringe_capacity.copy(),
             deque(self.pipeline, maxlen=self.pipeline.maxlen), self.losing.copy(),
-            self.closed.copy(), self.repaid.copy(),
+            self.closed.copy(), self.repaid.copy(), self.projects.copy(),
         )  # fmt: skip
+
+    def _project_book(self, sc: Scenario, cost: np.ndarray) -> ProjectBook:
+        """The scenario's projects, all planned. A new entrant (an actor with no capacity of the
+        mineral) takes the hurdle it was built for as its normal margin, and the idle share of
+        its ramp at that price as its normal spare capacity: investment and closures answer
+        prices against those once it produces (the calibration's, at which it would not have
+        been built, would never close it)."""
+        if not sc.projects:
+            return ProjectBook.empty()
+        days = sc.time.round_days
+        a = np.array([self.index[p.actor] for p in sc.projects])
+        j = np.array([self.minerals.index(p.mineral) for p in sc.projects])
+        threshold = cost[a, j] * (1.0 + np.array([p.hurdle for p in sc.projects]))
+        lag = sc.investment.lag_days
+        for i, k, h, t in zip(a, j, [p.hurdle for p in sc.projects], threshold):
+            if self.capacity[i, k] <= 0:
+                self.base_margin[i, k] = min(max(h, -1.0), 2.0)
+                lo = cost[i, k] * (1.0 - 0.5 * self.data.spread[k])
+                self.base_idle[i, k] = 1.0 - min(max((t - lo) / (cost[i, k] * self.data.spread[k]),
+                                                     0.0), 1.0)  # fmt: skip
+        n = len(sc.projects)
+        return ProjectBook(
+            names=tuple(p.name for p in sc.projects),
+            actor=a,
+            mineral=j,
+            capacity=np.array([p.capacity for p in sc.projects], dtype=float),
+            threshold=threshold,
+            decide=np.array([p.decision_days / days for p in sc.projects]),
+            build=np.array(
+                [
+                    round((lag if p.build_days is None else p.build_days) / days)
+                    for p in sc.projects
+                ],
+                dtype=np.int64,
+            ),  # fmt: skip
+            streak=np.zeros(n),
+            status=np.zeros(n, dtype=np.int64),
+            due=np.full(n, -1, dtype=np.int64),
+        )
 
     def _build_uncertainty(self, sc: Scenario) -> None:
         """The random state (outages, demand, the supplier's surprises, beliefs) and how far

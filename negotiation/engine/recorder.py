@@ -22,6 +22,7 @@ import pandas as pd
 
 from negotiation.engine._kernels import stock_release
 from negotiation.engine.evaluator import Evaluation, PackageSpec
+from negotiation.engine.projects import ProjectBook
 from negotiation.rules.types import COMPONENTS, SupplierMove
 
 if TYPE_CHECKING:
@@ -265,6 +266,12 @@ class Recorder:
             m.pipeline.append(step.additions)
         m.capacity, m.fringe_capacity = step.capacity[:-1], step.capacity[-1]
         self._report_closures(r, step.closed, step.restarted)
+        if len(m.projects):
+            book = m.projects
+            expected = book.expected(out, credible)
+            committed, built = book.advance(r, expected)
+            m.capacity = self._build(book, built, m.capacity)
+            self._report_projects(r, book, committed, built, expected)
         # The world with no policy invests and closes by its own prices (no member, no floor).
         w = m.no_policy
         arriving = w.pipeline.popleft() if m.lag_rounds else m.base_idle
@@ -274,6 +281,9 @@ class Recorder:
         if m.lag_rounds:
             w.pipeline.append(step.additions)
         w.capacity, w.fringe_capacity = step.capacity[:-1], step.capacity[-1]
+        if len(w.projects):
+            _, built = w.projects.advance(r, w.projects.expected(w.outcome, False))
+            w.capacity = self._build(w.projects, built, w.capacity)
         # What a stock bought from the next round would fetch sold: this round's price with no
         # policy (the same luck, no bloc, no support; `_stock_kept`).
         m.stock_mark[:] = w.outcome.world_price[0]
@@ -309,6 +319,47 @@ class Recorder:
                 f"The bloc's stockpile released {release:,.0f} t of "
                 f"{m.config.minerals[mineral].name} to members, against {cut * ry:,.0f} t of "
                 "their supply cut off by export controls",
+            )  # fmt: skip
+
+    @staticmethod
+    def _build(book: ProjectBook, built: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+        """`capacity` with the projects `built` added (a new array if any)."""
+        if not len(built):
+            return capacity
+        capacity = capacity.copy()
+        np.add.at(capacity, (book.actor[built], book.mineral[built]), book.capacity[built])
+        return capacity
+
+    def _report_projects(
+        self,
+        r: int,
+        book: ProjectBook,
+        committed: np.ndarray,
+        built: np.ndarray,
+        expected: np.ndarray,
+    ) -> None:
+        """Say in the narrative which projects were committed this round, on what price, and
+        which started producing."""
+        m = self.model
+        days = m.config.time.round_days
+        for p in committed:
+            a, x = m.actor_ids[book.actor[p]], m.minerals[book.mineral[p]]
+            when = "next round" if book.due[p] <= r else f"from round {book.due[p] + 1}"
+            who = m.country_agents[a].name if a in m.country_agents else m.supplier_agent.name
+            self.event(
+                r, a, "project",
+                f"{who} committed to {book.names[p]}, {book.capacity[p]:,.0f} t a year of "
+                f"{m.config.minerals[x].name} capacity: the price it expects, "
+                f"${expected[p]:,.0f}/t, has covered its unit cost and hurdle, "
+                f"${book.threshold[p]:,.0f}/t, for more "
+                f"than {book.decide[p] * days:,.0f} days; it produces {when}",
+            )  # fmt: skip
+        for p in built:
+            a, x = m.actor_ids[book.actor[p]], m.minerals[book.mineral[p]]
+            self.event(
+                r, a, "project",
+                f"{book.names[p]} is built: {book.capacity[p]:,.0f} t a year of "
+                f"{m.config.minerals[x].name} capacity, producing from the next round",
             )  # fmt: skip
 
     def _report_closures(self, r: int, closed: np.ndarray, restarted: np.ndarray) -> None:

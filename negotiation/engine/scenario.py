@@ -425,6 +425,34 @@ class Investment(Frozen):
     )
 
 
+class Project(Frozen):
+    """A mine or plant not yet built (docs/ODD.md, Submodel G): its developer commits when the
+    price it expects has covered its unit cost (the actor's `unit_cost` of the mineral) and a
+    hurdle for `decision_days`, and it produces `build_days` after; committed, it is built
+    whatever prices do after (the money is sunk)."""
+
+    name: str
+    actor: str
+    mineral: str
+    capacity: float = Field(gt=0, description="t per year once built")
+    hurdle: float = Field(
+        0.3,
+        ge=0,
+        le=10,
+        description="margin over its unit cost the price it expects must give before the project "
+        "is committed: the capital to repay (assumption)",
+    )
+    decision_days: int = Field(
+        365, ge=0, le=36500, description="days the price must stand above the hurdle"
+    )
+    build_days: int | None = Field(
+        None,
+        ge=0,
+        le=36500,
+        description="days from commitment to output (default: investment.lag_days)",
+    )
+
+
 class Uncertainty(Frozen):
     """What is random in a run, all drawn from the model's generator (see docs/ODD.md, Submodel L).
 
@@ -510,6 +538,7 @@ class Scenario(Frozen):
     supplier: Supplier = Supplier()
     shocks: tuple[Shock, ...] = ()
     investment: Investment = Investment()
+    projects: tuple[Project, ...] = ()
     trade: Trade = Trade()
     uncertainty: Uncertainty = Uncertainty()
     foresight: Foresight = Foresight()
@@ -574,6 +603,7 @@ class Scenario(Frozen):
                     f"policy.initial_members: actor {a!r} is not defined" + did_you_mean(a, actors)
                 )
         problems.extend(self._partner_problems("policy.partners", self.policy.partners))
+        problems.extend(self._project_problems())
         if isinstance(self.policy.cost_sharing, dict):
             for a in self.policy.cost_sharing:
                 if a not in actors:
@@ -680,6 +710,36 @@ class Scenario(Frozen):
                         f"{where}.cost_sharing.{aid}: actor {aid!r} is not defined"
                         + did_you_mean(aid, self.actors)
                     )
+        return problems
+
+    def _project_problems(self) -> list[str]:
+        """What is wrong with the projects: each names a defined actor and mineral, for which the
+        actor has a unit cost (the project's, and the hurdle's base); one project an actor and
+        mineral."""
+        problems, seen = [], set()
+        for i, p in enumerate(self.projects):
+            where = f"projects.{i}"
+            if p.actor not in self.actors:
+                problems.append(
+                    f"{where}.actor: actor {p.actor!r} is not defined"
+                    + did_you_mean(p.actor, self.actors)
+                )
+            if p.mineral not in self.minerals:
+                problems.append(
+                    f"{where}.mineral: mineral {p.mineral!r} is not defined"
+                    + did_you_mean(p.mineral, self.minerals)
+                )
+            if p.actor in self.actors and p.mineral in self.minerals:
+                if p.mineral not in self.actors[p.actor].unit_cost:
+                    problems.append(
+                        f"{where}: actors.{p.actor}.unit_cost.{p.mineral} is missing: a project's "
+                        "unit cost is its actor's for the mineral"
+                    )
+                if (p.actor, p.mineral) in seen:
+                    problems.append(
+                        f"{where}: a second project of {p.actor!r} for {p.mineral!r} (one each)"
+                    )
+                seen.add((p.actor, p.mineral))
         return problems
 
     def _partner_problems(self, where: str, partners: Iterable[str]) -> list[str]:

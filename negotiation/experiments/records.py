@@ -77,7 +77,9 @@ def summary(model: BlocModel) -> str:
     lines.append(f"Fiscal cost: ${last['fiscal_cost'] / 1e9:.2f}bn a year; "
                  f"stockpile fund ${last['stockpile_fund'] / 1e9:.2f}bn"
                  + (" (exhausted)" if last["fund_exhausted"] else ""))  # fmt: skip
-    moves = events[events["kind"].isin(["joined", "left", "fund_exhausted", "closure", "restart"])]
+    moves = events[
+        events["kind"].isin(["joined", "left", "fund_exhausted", "closure", "restart", "project"])
+    ]
     if len(moves):
         lines += ["", "Who moved and why:"]
         lines += [f"  round {int(e['round']):>3}: {e['text']}" for _, e in moves.iterrows()]

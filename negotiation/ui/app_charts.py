@@ -170,6 +170,7 @@ class Mark:
 CAPACITY_MARKS = {
     "closure": ("capacity closed", VERMILLION, "down"),
     "restart": ("closed capacity ordered back", GREEN, "triangle"),
+    "project": ("new mine committed or built", BLUE, "plus"),
 }
 
 
@@ -333,8 +334,8 @@ def supply_panels(snap: Snapshot, minerals: Sequence[str]) -> list[Panel]:
 
 
 def capacity_marks(snap: Snapshot, mineral: str) -> tuple[Mark, ...]:
-    """The closures and restarts of `mineral`'s capacity so far, from the narrative (its lines
-    name the mineral: "... t a year of Rare earths (NdPr oxide) capacity ...")."""
+    """The closures, restarts and projects of `mineral`'s capacity so far, from the narrative
+    (its lines name the mineral: "... t a year of Rare earths (NdPr oxide) capacity ...")."""
     ev = snap.events_df
     if ev.empty:
         return ()
