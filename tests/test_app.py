@@ -680,7 +680,7 @@ def test_the_supply_chart_marks_where_a_new_mine_was_committed_and_built():
     from negotiation import load_scenario
 
     project = {"name": "Sonora lithium", "actor": "mexico", "mineral": "lithium",
-               "capacity": 35000, "build_days": 365}  # fmt: skip
+               "capacity": 6600, "build_days": 365}  # fmt: skip
     sc = load_scenario(SCENARIO, {"actors.mexico.unit_cost.lithium": 65000.0,
                                   "projects": [project]})  # fmt: skip
     s = Session(SCENARIO, seed=0)

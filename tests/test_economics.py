@@ -825,16 +825,17 @@ SONORA = {
     "name": "Sonora lithium",
     "actor": "mexico",
     "mineral": "lithium",
-    "capacity": 35_000.0,
+    "capacity": 6_600.0,
     "decision_days": 180,
     "build_days": 365,
 }
 
 
 def with_sonora(**changes) -> BlocModel:
-    """The default scenario's calm world with a Mexican lithium project (35,000 t a year, as
-    Sonora's clays were planned) at a unit cost of $65,000/t (so its developer needs $84,500/t
-    with the default hurdle of 30%), decided on half a year of prices and built in a year."""
+    """The default scenario's calm world with a Mexican lithium project (6,600 t a year of
+    lithium, the 35,000 t of carbonate Sonora's clays were planned for) at a unit cost of
+    $65,000/t (so its developer needs $84,500/t with the default hurdle of 30%), decided on half
+    a year of prices and built in a year."""
     over = {**CALM, "projects": [SONORA], "actors.mexico.unit_cost.lithium": 65_000.0}
     return BlocModel(load_scenario(DEFAULT, {**over, **changes}), rng=0)
 
@@ -850,9 +851,10 @@ def test_a_floor_that_holds_brings_a_new_mine_online_where_the_world_price_would
     world price, about $74,000/t, would never bring it; the bloc's border floor, credible once
     four are in, lifts the price Mexico's miners would sell to members at to about $88,700/t.
     After half a year of that price the project is committed (round 7), built a year later, and
-    its 35,000 t a year go to members first: the members' secured lithium rises about tenfold,
-    their imports and the bloc's lithium price fall, and outside producers, undercut, close
-    capacity a year later. In the world with no policy, and with no floor, it is never built."""
+    its 6,600 t a year go to members first: the members' secured lithium about triples and the
+    world price eases. In the world with no policy, and with no floor, it is never built. A new
+    entrant is judged by the price it was built for: its normal margin is its hurdle, its normal
+    spare capacity none."""
     m = with_sonora().run(36)
     mex, li = m.index["mexico"], m.minerals.index("lithium")
     (commit, text), (built, _) = project_events(m)
@@ -867,14 +869,34 @@ def test_a_floor_that_holds_brings_a_new_mine_online_where_the_world_price_would
     r = m.rounds_df.set_index("round")
     assert (r["world_price_lithium"].loc[1:19] < 84_500).all()  # the world price would not do
     assert m.no_policy.capacity[mex, li] == 0.0  # nor does it in the world with no policy
-    assert r["secured_lithium"].loc[20] > 9 * r["secured_lithium"].loc[19]
-    assert r["bloc_price_lithium"].loc[20] < 0.9 * r["bloc_price_lithium"].loc[19]
-    closures = m.events_df.query("kind == 'closure' and actor == '' and round > 19")
-    assert closures["text"].str.contains("Lithium").any()
-    assert 25_000 < m.capacity[mex, li] <= 35_000  # built, then retiring and idling as any mine
+    assert 3_200 < r["secured_lithium"].loc[19] < 3_400  # about 3,300 t
+    assert 9_700 < r["secured_lithium"].loc[20] < 10_100  # about 9,900 t
+    assert r["world_price_lithium"].loc[20] < r["world_price_lithium"].loc[19]
+    assert 5_500 < m.capacity[mex, li] <= 6_600  # built, then retiring as any mine
+    assert m.base_margin[mex, li] == pytest.approx(0.3)  # the hurdle it was built for
+    assert m.base_idle[mex, li] == 0.0  # at $84,500/t its whole ramp runs
     nothing = with_sonora(**{"policy.floors": {}}).run(36)
     assert project_events(nothing) == []
     assert nothing.capacity[mex, li] == 0.0
+
+
+@pytest.mark.parametrize(
+    "cost, built",
+    [(57_000.0, {"run": 19, "no policy": 19}), (69_000.0, {})],
+)
+def test_the_floor_makes_the_difference_only_for_a_mine_between_two_costs(cost, built):
+    """The floor brings the mine for a unit cost between about $57,200/t and $68,200/t (its
+    hurdle price between the world price and the floor-supported one). A cheaper mine the
+    world price brings too: the world with no policy builds it in the same round as the run; a
+    dearer one neither."""
+    m = with_sonora(**{"actors.mexico.unit_cost.lithium": cost}).run(19)
+    mex, li = m.index["mexico"], m.minerals.index("lithium")
+    rounds = {"run": m.capacity[mex, li], "no policy": m.no_policy.capacity[mex, li]}
+    assert {k for k, c in rounds.items() if c > 0} == set(built)
+    for world in built:
+        assert rounds[world] == pytest.approx(6_600.0)  # built at round 19's record
+    if built:
+        assert [r for r, _ in project_events(m)] == [7, 19]
 
 
 def test_a_committed_project_is_built_even_if_the_floor_is_withdrawn():
@@ -885,7 +907,7 @@ def test_a_committed_project_is_built_even_if_the_floor_is_withdrawn():
     m.set_levers(floors={x: 0.0 for x in m.minerals})
     m.run(20)
     assert [r for r, _ in project_events(m)] == [7, 19]
-    assert m.capacity[m.index["mexico"], m.minerals.index("lithium")] > 30_000
+    assert m.capacity[m.index["mexico"], m.minerals.index("lithium")] > 6_000
 
 
 def test_a_project_waits_for_prices_that_last_and_commits_once():

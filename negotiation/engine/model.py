@@ -487,8 +487,8 @@ class BlocModel(mesa.Model):
         """The scenario's projects, all planned. A new entrant (an actor with no capacity of the
         mineral) takes the hurdle it was built for as its normal margin, and the idle share of
         its ramp at that price as its normal spare capacity: investment and closures answer
-        prices against those once it produces (the calibration's, at which it would not have
-        been built, would never close it)."""
+        prices against those once it produces, not against the calibration's prices, at which
+        it would not have been built."""
         if not sc.projects:
             return ProjectBook.empty()
         days = sc.time.round_days

@@ -4,15 +4,16 @@ Submodel G).
 Investment (`negotiation.engine._kernels.capacity_kernel`) grows installed capacity in
 proportion to what is there, so a country with no mine of a mineral never gets one. A project
 is a new entrant: a developer's mine or plant (Sonora's lithium clays, Mexico, 35,000 t a year
-planned; Arafura's Nolans rare-earth project, Australia) that is committed when the price its
+of lithium carbonate planned, about 6,600 t of lithium; Arafura's Nolans rare-earth project,
+Australia) that is committed when the price its
 developer expects has covered its unit cost and a hurdle (the capital to repay) for long enough,
 and that produces after the build time. The expected price is the investment's: on the share of
 the actor's capacity that sells into the bloc's market (all of a member's, an offtake partner's
 contracted share), the price paid there while the floor is credible; the world price otherwise.
 So a floor that holds brings a member's project online where the world price would not. Once
 committed a project is built whatever prices do after (the money is sunk); built, it is capacity
-like any other (it invests, retires, closes and restarts), its normal margin the hurdle it was
-built for. The capital is not charged as a cash flow, as investment's is not.
+like any other (it invests, retires, closes and restarts); a new entrant's normal margin is the
+hurdle it was built for. The capital is not charged as a cash flow, as investment's is not.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ class ProjectBook:
     status
         (P,) PLANNED, COMMITTED or BUILT.
     due
-        (P,) the round a committed project produces from (-1 until committed).
+        (P,) the round a committed project is built in, at the round's record (it produces from
+        the next); -1 until committed.
     """
 
     names: tuple[str, ...]
@@ -120,8 +122,9 @@ class ProjectBook:
 
     def advance(self, r: int, expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Round r's decisions: a planned project whose expected price has stood at or above
-        its threshold for more than `decide` rounds in a row is committed, to produce from
-        round r + `build`; a committed project due by round r is built.
+        its threshold for more than `decide` rounds in a row is committed, to be built in round
+        r + `build` (producing from the round after); a committed project due by round r is
+        built.
 
         Parameters
         ----------
