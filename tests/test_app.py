@@ -673,6 +673,19 @@ def test_the_price_chart_has_a_line_per_series_and_mineral_the_floor_and_the_lev
     assert "$100k" in text  # money ticks
 
 
+def _capacity_marks(root: ET.Element) -> dict[str, list[tuple[str, int, str]]]:
+    """The supply chart's capacity marks, by panel title: (kind, round, tooltip) each."""
+    marks: dict[str, list[tuple[str, int, str]]] = {}
+    for panel in _panels(root):
+        for g in panel.iter(f"{NS}g"):
+            if g.get("class") == "capacity-mark":
+                tip = g.find(f"{NS}title").text
+                marks.setdefault(panel.get("data-title"), []).append(
+                    (g.get("data-kind"), int(g.get("data-round")), tip)
+                )
+    return marks
+
+
 def test_the_supply_chart_marks_where_a_new_mine_was_committed_and_built():
     """The default scenario with a Mexican lithium project (the recipe in its About text), seed 0:
     the lithium panel marks the round the project was committed (13) and the round it was built
@@ -689,14 +702,7 @@ def test_the_supply_chart_marks_where_a_new_mine_was_committed_and_built():
     for _ in range(26):
         snap = s.step()
     root = _svg(chart_svg("supply", snap, snap.minerals))
-    marks = {}
-    for panel in _panels(root):
-        for g in panel.iter(f"{NS}g"):
-            if g.get("class") == "capacity-mark":
-                tip = g.find(f"{NS}title").text
-                marks.setdefault(panel.get("data-title"), []).append(
-                    (g.get("data-kind"), int(g.get("data-round")), tip)
-                )
+    marks = _capacity_marks(root)
     lithium = [(k, r) for k, r, _ in marks["Lithium"] if k == "project"]
     assert lithium == [("project", 13), ("project", 25)]
     tips = [t for k, _, t in marks["Lithium"] if k == "project"]
@@ -718,14 +724,7 @@ def test_the_supply_chart_marks_where_capacity_closed_and_was_ordered_back():
     for _ in range(36):
         snap = s.step()
     root = _svg(chart_svg("supply", snap, snap.minerals))
-    marks = {}
-    for panel in _panels(root):
-        for g in panel.iter(f"{NS}g"):
-            if g.get("class") == "capacity-mark":
-                tip = g.find(f"{NS}title").text
-                marks.setdefault(panel.get("data-title"), []).append(
-                    (g.get("data-kind"), int(g.get("data-round")), tip)
-                )
+    marks = _capacity_marks(root)
     for title in ("Rare earths", "Natural graphite"):
         assert [(k, r) for k, r, _ in marks[title]] == [("closure", 13), ("restart", 31)]
         closed, back = (tip for _, _, tip in marks[title])

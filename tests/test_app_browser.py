@@ -323,19 +323,24 @@ def test_lever_changes_read_as_sentences_and_a_change_undone_is_not_logged(app, 
     app.screenshot(path=screenshot_dir / "app-lever-events.png")
 
 
-def test_offtake_partners_are_chosen_by_name_and_act_from_the_next_round(app, screenshot_dir):
-    """The offtake partners' lever: explained, chosen by name in a list, pending until the next
-    round, then told in words in the events and named in the banner of levers that differ."""
-    assert "outside the bloc" in app.locator(".lever-partners-help").inner_text()
-    toggle(app, "lever-partners", "Singapore")
+def _lever_events_after_a_round(app, pending: str) -> str:
+    """Once the change `pending` names is pending, play a round and read the lever events."""
     app.wait_for_function(
-        "() => document.querySelector('.bloc-pending')?.innerText.includes('offtake partners')"
+        f"() => document.querySelector('.bloc-pending')?.innerText.includes({pending!r})"
     )
     step(app)
     open_tab(app, "Events")
     events = app.locator(".bloc-events")
     events.locator("li.event-lever").first.wait_for()
-    text = "\n".join(events.locator("li.event-lever").all_inner_texts())
+    return "\n".join(events.locator("li.event-lever").all_inner_texts())
+
+
+def test_offtake_partners_are_chosen_by_name_and_act_from_the_next_round(app, screenshot_dir):
+    """The offtake partners' lever: explained, chosen by name in a list, pending until the next
+    round, then told in words in the events and named in the banner of levers that differ."""
+    assert "outside the bloc" in app.locator(".lever-partners-help").inner_text()
+    toggle(app, "lever-partners", "Singapore")
+    text = _lever_events_after_a_round(app, "offtake partners")
     assert "offtake partners: none -> Singapore" in text
     assert "offtake partners" in app.locator(".levers-banner").inner_text()
     app.screenshot(path=screenshot_dir / "app-offtake-partners.png")
@@ -354,14 +359,7 @@ def test_the_offtake_share_is_typed_in_percent_and_acts_from_the_next_round(app)
     _wait_message(app, "lever-offtake-share-number", "from 1 to 100%")
     wait_field(app, "lever-offtake-share-number", "100")
     type_into(app, "lever-offtake-share-number", "25")
-    app.wait_for_function(
-        "() => document.querySelector('.bloc-pending')?.innerText.includes('offtake share')"
-    )
-    step(app)
-    open_tab(app, "Events")
-    events = app.locator(".bloc-events")
-    events.locator("li.event-lever").first.wait_for()
-    text = "\n".join(events.locator("li.event-lever").all_inner_texts())
+    text = _lever_events_after_a_round(app, "offtake share")
     assert "offtake share: 100% of a partner's output -> 25% of a partner's output" in text
     wait_field(app, "lever-offtake-share-number", "25")
     type_into(app, "lever-offtake-share-number", "100")  # back to all before the next round

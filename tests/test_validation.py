@@ -278,7 +278,7 @@ def test_odd_names_every_scenario_parameter(odd):
     from negotiation.engine import scenario as s
 
     for model in (s.Mineral, s.Actor, s.Policy, s.Investment, s.Time, s.Supplier, s.Shock,
-                  s.Agenda, s.Track, s.Trade, s.Uncertainty, s.Foresight):  # fmt: skip
+                  s.Agenda, s.Track, s.Trade, s.Uncertainty, s.Foresight, s.Project):  # fmt: skip
         for field in model.model_fields:
             if field in ("name", "sources", "source", "note"):
                 continue
