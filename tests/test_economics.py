@@ -910,6 +910,19 @@ def test_a_committed_project_is_built_even_if_the_floor_is_withdrawn():
     assert m.capacity[m.index["mexico"], m.minerals.index("lithium")] > 6_000
 
 
+def test_the_forecast_after_the_pipeline_sees_a_committed_mine():
+    """A country that looks past the investment lag (24 rounds) sees the mine Mexico committed
+    to in round 7: the capacity it forecasts once the pipeline has delivered is what is
+    installed when it has (the mine built in round 19, written down by retirement since)."""
+    m = with_sonora().run(7)
+    mex, li = m.index["mexico"], m.minerals.index("lithium")
+    assert m.capacity[mex, li] == 0.0 and len(m.pipeline) == 24
+    seen = m.evaluator.future_capacity()[0][mex, li]
+    assert 6_000 < seen < 6_600
+    m.run(24)  # to round 31, when what was in the pipeline in round 7 has arrived
+    assert m.capacity[mex, li] == pytest.approx(seen, rel=1e-12)
+
+
 def test_a_project_waits_for_prices_that_last_and_commits_once():
     """The project book alone: a developer commits after more than `decide` rounds in a row at or
     above its threshold (a round below starts the count again), is due `build` rounds after, is

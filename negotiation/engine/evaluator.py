@@ -311,7 +311,8 @@ class Evaluator:
 
     def future_capacity(self) -> tuple[np.ndarray, np.ndarray]:
         """Installed capacity once the investment pipeline has delivered (what is ordered
-        arrives, retirement goes on; outages are over), (A, M) and (M,).
+        arrives, and the committed projects due by then are built; retirement goes on; outages
+        are over), (A, M) and (M,).
 
         Computed again only when the model's capacity array was replaced (each round).
 
@@ -326,6 +327,8 @@ class Evaluator:
         keep = 1.0 - m.config.investment.retirement * m.config.round_years
         if m.pipeline:  # the arrivals in their order, (lag, A + 1, M)
             cap = future_capacity_kernel(m.capacity, m.fringe_capacity, np.array(m.pipeline), keep)
+            if len(m.projects):
+                cap[:-1] += m.projects.committed_by(len(m.pipeline), keep, m.capacity.shape)
         else:
             cap = np.vstack([m.capacity, m.fringe_capacity[None]])
         self._future, self._future_of = (cap[:-1], cap[-1]), m.capacity

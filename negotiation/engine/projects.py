@@ -55,6 +55,8 @@ class ProjectBook:
     due
         (P,) the round a committed project is built in, at the round's record (it produces from
         the next); -1 until committed.
+    recorded
+        The last round whose record advanced the book.
     """
 
     names: tuple[str, ...]
@@ -67,6 +69,7 @@ class ProjectBook:
     streak: np.ndarray
     status: np.ndarray
     due: np.ndarray
+    recorded: int = 0
 
     @classmethod
     def empty(cls) -> ProjectBook:
@@ -120,6 +123,33 @@ class ProjectBook:
         sold = outcome.bloc_sales_share[0, self.actor, self.mineral]
         return pw + (pp - pw) * sold
 
+    def committed_by(self, rounds: int, keep: float, shape: tuple[int, int]) -> np.ndarray:
+        """What the committed projects built within `rounds` records after the last one add to
+        installed capacity by then, each written down by `keep` at every record after the one
+        it is built in (as `future_capacity_kernel` writes down what is installed).
+
+        Parameters
+        ----------
+        rounds : int
+            The records ahead (the investment pipeline's length).
+        keep : float
+            The share of capacity a record leaves after retirement.
+        shape : tuple of int
+            (A, M), the actors' capacity's.
+
+        Returns
+        -------
+        np.ndarray
+            (A, M) t/yr.
+        """
+        out = np.zeros(shape)
+        horizon = self.recorded + rounds
+        for p in ((self.status == COMMITTED) & (self.due <= horizon)).nonzero()[0]:
+            out[self.actor[p], self.mineral[p]] += self.capacity[p] * keep ** (
+                horizon - self.due[p]
+            )
+        return out
+
     def advance(self, r: int, expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Round r's decisions: a planned project whose expected price has stood at or above
         its threshold for more than `decide` rounds in a row is committed, to be built in round
@@ -139,6 +169,7 @@ class ProjectBook:
             The indices of the projects committed this round, and of those built (whose
             capacity the world adds now).
         """
+        self.recorded = r
         planned = self.status == PLANNED
         self.streak = np.where(planned & (expected >= self.threshold), self.streak + 1.0, 0.0)
         committed = (planned & (self.streak > self.decide)).nonzero()[0]
