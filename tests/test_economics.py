@@ -882,19 +882,31 @@ def test_a_floor_that_holds_brings_a_new_mine_online_where_the_world_price_would
 
 @pytest.mark.parametrize(
     "cost, built",
-    [(57_000.0, {"run": 19, "no policy": 19}), (69_000.0, {})],
+    [
+        (57_000.0, {"run", "no floors", "no policy"}),
+        (60_000.0, {"run", "no floors"}),
+        (62_000.0, {"run"}),
+        (69_000.0, set()),
+    ],
 )
 def test_the_floor_makes_the_difference_only_for_a_mine_between_two_costs(cost, built):
-    """The floor brings the mine for a unit cost between about $57,200/t and $68,200/t (its
-    hurdle price between the world price and the floor-supported one). A cheaper mine the
-    world price brings too: the world with no policy builds it in the same round as the run; a
-    dearer one neither."""
-    m = with_sonora(**{"actors.mexico.unit_cost.lithium": cost}).run(19)
+    """The floor brings the mine for a unit cost between about $61,000/t and $68,200/t: its
+    hurdle price above what the same bloc without floors gives Mexico's miners (the outsider
+    penalty alone: about $79,300/t) and below what the floor gives (about $88,700/t). Cheaper,
+    the bloc without floors brings it too, and below about $58,700/t so does the world with no
+    policy (its world price about $76,400/t), in the same round as the run; dearer, neither."""
+    cost_of = {"actors.mexico.unit_cost.lithium": cost}
+    m = with_sonora(**cost_of).run(19)
+    bare = with_sonora(**cost_of, **{"policy.floors": {}}).run(19)
     mex, li = m.index["mexico"], m.minerals.index("lithium")
-    rounds = {"run": m.capacity[mex, li], "no policy": m.no_policy.capacity[mex, li]}
-    assert {k for k, c in rounds.items() if c > 0} == set(built)
+    worlds = {
+        "run": m.capacity[mex, li],
+        "no floors": bare.capacity[mex, li],
+        "no policy": m.no_policy.capacity[mex, li],
+    }
+    assert {k for k, c in worlds.items() if c > 0} == built
     for world in built:
-        assert rounds[world] == pytest.approx(6_600.0)  # built at round 19's record
+        assert worlds[world] == pytest.approx(6_600.0)  # built at round 19's record
     if built:
         assert [r for r, _ in project_events(m)] == [7, 19]
 
