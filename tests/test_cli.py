@@ -29,7 +29,8 @@ def test_run_prints_a_readable_summary():
 
 def test_run_tells_of_producers_closing_and_reopening():
     """The summary's "who moved and why" has producers too: rivals the surge closes, and the
-    capacity they order back once prices have repaid a restart for a year."""
+    capacity they order back once prices have repaid a restart for a year, and what the
+    restart will cost them a year once it produces."""
     r = bloc("run", "supplier-floods", "--seed", "1")
     assert r.exit_code == 0, r.output
     moved = r.output.split("Who moved and why:")[1]
@@ -39,7 +40,8 @@ def test_run_tells_of_producers_closing_and_reopening():
     assert re.search(
         r"round  31: rest-of-world producers ordered back [\d,]+ t a year of Natural graphite "
         r"capacity closed earlier, after prices repaid a restart for more than a year; it "
-        r"produces again after the investment lag \(730 days\)",
+        r"produces again after the investment lag \(730 days\), and from then pays the "
+        r"restart, \$\d+m a year",
         moved,
     )
 

@@ -220,7 +220,10 @@ def test_rivals_a_flood_closed_come_back_once_prices_have_repaid_a_restart_for_a
     the price stays more than twice as high; once prices have repaid a restart for more than a
     year they order them back, and the mines produce again only after the two-year investment lag.
     The supplier's larger share lasts those three years, then falls back to about where it
-    started; were a restart never repaid, it would keep the share."""
+    started; were a restart never repaid, it would keep the share. The restarts are paid for:
+    from the round the mines produce again, their producers pay a yearly capital charge, and
+    the world's money stays that much below the world with no policy's, where they never
+    closed."""
     pays, never = reopening["pays"], reopening["never"]
     events = pays.events_df[pays.events_df["text"].str.contains("Rare earths")]
     closed = events[events["kind"] == "closure"]
@@ -254,11 +257,29 @@ def test_rivals_a_flood_closed_come_back_once_prices_have_repaid_a_restart_for_a
     assert (share(pays).loc[arrive:] < start + 0.05).all()
     assert 0.9 < price(pays).iloc[-1] / calibration < 1  # a little below it: restarts overshoot
     # the world pays more after the flood than during it, until the restarted mines produce
-    # (against the world with no policy, where they stayed open)
-    money = pays.rounds_df.set_index("round")["world_money"]
+    # (against the world with no policy, where they stayed open); then the restarts' capital:
+    # from the round they produce the producers pay a yearly charge of the margin the restart
+    # waited for (`restart_margin` times unit cost) on each tonne ordered back, written down
+    # as the capacity retires
+    rounds = pays.rounds_df.set_index("round")
+    money, charges = rounds["world_money"], rounds["capital_charges"]
     during, after, back_again = money.loc[2:18], money.loc[20 : arrive - 1], money.loc[arrive:]
     assert (during < 0).all() and after.mean() < 2 * during.mean()
-    assert abs(back_again.mean()) < 0.1 * abs(after.mean())
+    assert (charges.loc[: arrive - 1] == 0).all()
+    us = pays.actors_df.query("actor == 'us'").set_index("round")["capital_charge"]
+    ordered = restarted.set_index("actor")["text"].str.extract(r"back ([\d,]+) t")[0]
+    tonnes = {a: float(t.replace(",", "")) for a, t in ordered.items()}
+    margin = sc.investment.restart_margin
+    assert us.loc[arrive] == pytest.approx(
+        margin * pays.data.cost[pays.index["us"], j] * tonnes["us"], rel=1e-3
+    )
+    fringe = margin * pays.data.fringe_cost[j] * tonnes[""]
+    assert charges.loc[arrive] - us.loc[arrive] == pytest.approx(fringe, rel=1e-3)
+    keep = 1 - sc.investment.retirement * sc.time.round_days / 365
+    np.testing.assert_allclose(charges.loc[arrive + 1 :] / charges.loc[arrive:71].to_numpy(), keep)
+    # with them, the world's money is back near the world with no policy's, but for the charges
+    assert -back_again.mean() > 0.5 * charges.loc[arrive:].mean()
+    assert abs((back_again + charges.loc[arrive:]).mean()) < 0.1 * abs(after.mean())
     # a restart never repaid leaves the supplier its larger share and a higher price
     assert share(never).iloc[-1] > start + 0.15 and price(never).iloc[-1] > 1.5 * calibration
 
@@ -880,6 +901,38 @@ def test_a_floor_that_holds_brings_a_new_mine_online_where_the_world_price_would
     assert nothing.capacity[mex, li] == 0.0
 
 
+def test_a_new_mine_pays_for_its_capital_and_the_world_pays_for_the_floor_that_brought_it():
+    """A mine is not free. From the round it produces, Mexico's producers pay its capital: a
+    yearly charge of its hurdle on its unit cost for each tonne (30% of $65,000/t on 6,600 t:
+    $128.7m a year, which would repay the $800m Sonora was planned for in about six years),
+    written down as the mine retires. Net of it the mine adds to Mexico's producer surplus only
+    what the floor pays above its hurdle price, about $4,200/t: some $28m a year, not the
+    $156m of its operating margin. And the world loses money on it: a mine that needs
+    $84,500/t, selling lithium the world buys at about $73,500/t, costs the world about $70m a
+    year more than the world with no policy, where it is not built. Counted without its capital
+    it would have looked like a gain of about $59m. The security the floor buys is paid for."""
+    m = with_sonora().run(36)
+    _, (_, built) = project_events(m)
+    assert built.endswith("when its producers start paying its capital, $129m a year (its "
+                          "hurdle on its unit cost, a tonne)")  # fmt: skip
+    mex = m.index["mexico"]
+    actor = m.actors_df.query("actor == 'mexico'").set_index("round")
+    charge = actor["capital_charge"]
+    assert (charge.loc[:19] == 0).all()  # built at round 19's close, it produces from 20
+    assert charge.loc[20] == pytest.approx(6_600 * 0.3 * 65_000, rel=1e-12)
+    keep = 1 - m.config.investment.retirement * m.config.round_years
+    np.testing.assert_allclose(charge.loc[21:] / charge.loc[20:35].to_numpy(), keep, rtol=1e-12)
+    surplus = actor["producer_surplus"] / m.weights[mex, COMPONENTS.index("producer_surplus")]
+    net = surplus.loc[20] - surplus.loc[19]
+    assert 20e6 < net < 35e6
+    assert 150e6 < net + charge.loc[20] < 165e6  # its operating margin
+    r = m.rounds_df.set_index("round")
+    assert r["capital_charges"].loc[20] == charge.loc[20]  # nobody else restarted or built
+    change = r["world_money"].loc[20] - r["world_money"].loc[19]
+    assert -80e6 < change < -60e6
+    assert change + charge.loc[20] > 50e6  # what it looked like without its capital
+
+
 @pytest.mark.parametrize(
     "cost, built",
     [
@@ -944,7 +997,8 @@ def test_a_project_waits_for_prices_that_last_and_commits_once():
     book = ProjectBook(
         names=("a", "b"), actor=np.array([0, 1]), mineral=np.array([0, 0]),
         capacity=np.array([10.0, 20.0]), threshold=np.array([100.0, 100.0]),
-        decide=np.array([2.0, 0.0]), build=np.array([3, 0]), streak=np.zeros(2),
+        capital=np.array([300.0, 600.0]), decide=np.array([2.0, 0.0]), build=np.array([3, 0]),
+        streak=np.zeros(2),
         status=np.zeros(2, dtype=np.int64), due=np.full(2, -1, dtype=np.int64),
     )  # fmt: skip
     prices = [100.0, 120.0, 99.0, 100.0, 100.0, 150.0, 10.0, 10.0, 10.0, 500.0]

@@ -302,12 +302,12 @@ def run(d: dict, seed: int, **kwargs: Any) -> BlocModel:
 
 #: Columns that carry money, in the rounds and actors tables (the rest must not move).
 ROUND_MONEY = re.compile(
-    r"^(fiscal_cost|tariff_revenue|stockpile_fund|stock_value|rest_of_world_producers"
+    r"^(fiscal_cost|tariff_revenue|capital_charges|stockpile_fund|stock_value|rest_of_world_producers"
     r"|rest_of_world_buyers"
     r"|world_money|(floor|world_price|bloc_price)_.*)$"
 )
 ACTOR_MONEY = re.compile(
-    r"^(utility|margin|producer_surplus|consumer_cost|tariff_revenue|fiscal_outlay"
+    r"^(utility|margin|capital_charge|producer_surplus|consumer_cost|tariff_revenue|fiscal_outlay"
     r"|supply_security|openness|retaliation|market_access)$"
 )
 

@@ -509,7 +509,8 @@ def test_ministerial_2026_recipe_a_new_mine_online():
     """The recipe as the About text writes it, run as a person would paste it: a Mexican lithium
     project is committed in round 13 in nearly every draw and produces from round 26, the
     members' secured lithium going from about 3,400 t a year in the first year to about 9,800 t
-    in the last rounds; with no floors it is built within the three years in about 1 draw in 5."""
+    in the last rounds, Mexico's producers paying its capital, $128.7m a year, from round 26;
+    with no floors it is built within the three years in about 1 draw in 5."""
     text = load_scenario("ministerial-2026").meta.about.things_to_try
     recipe = re.search(r"an assumption\): (--set .*build_days=365\}\]')\.", text).group(1)
     args = shlex.split(recipe)
@@ -530,6 +531,12 @@ def test_ministerial_2026_recipe_a_new_mine_online():
     secured = [d.rounds.set_index("round")["secured_lithium"] for d in ds]
     assert 3_000 <= np.median([s.loc[1:12].median() for s in secured]) <= 3_800
     assert 9_000 <= np.median([s.loc[30:36].median() for s in secured]) <= 10_600
+    # its capital, from the round it produces: 30% of $65,000/t on 6,600 t, then written down
+    for d in ds:
+        if project(d) == [13, 25]:
+            charge = d.actors.query("actor == 'mexico'").set_index("round")["capital_charge"]
+            assert (charge.loc[:25] == 0).all()
+            assert charge.loc[26] == pytest.approx(128.7e6, rel=1e-12)
     opening = [d.rounds.set_index("round")["world_price_lithium"].loc[0] for d in ds]
     assert 73_500 <= np.median(opening) <= 76_500  # about $75,000/t at the opening
     assert "--set 'policy.floors={}'" in text

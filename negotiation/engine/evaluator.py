@@ -147,6 +147,9 @@ class NoPolicyWorld:
     projects
         Its projects (`negotiation.engine.projects`), committed by the prices it would have
         had.
+    capital, charge_pipeline
+        (A + 1, M) the yearly capital charge of what it restarted or built, and the charges on
+        their way with restarts, as the run's.
     outcome
         Its markets in the round just recorded.
     """
@@ -158,6 +161,8 @@ class NoPolicyWorld:
     closed: np.ndarray
     repaid: np.ndarray
     projects: ProjectBook
+    capital: np.ndarray
+    charge_pipeline: deque
     outcome: Outcome | None = None
 
 

@@ -75,6 +75,7 @@ from negotiation.rules.types import (
     SupplierMove,
     listed,
     money,
+    money_words,
 )
 
 #: An instrument a convener tables, in words (`BlocModel._design_words`): as tabled (the
@@ -471,6 +472,14 @@ class BlocModel(mesa.Model):
             [steady.copy() for _ in range(lag_rounds)], maxlen=max(lag_rounds, 1)
         )
         self.lag_rounds = lag_rounds
+        #: the yearly capital charge, USD/yr, of capacity restarted or built during the run, the
+        #: fringe's in the last row, written down as the capacity retires: what repays a restart
+        #: or a project (Submodel G), charged to its producers from the round it produces
+        self.capital = np.zeros((A + 1, M))
+        #: the charges of restarts ordered, on their way with the capacity (as `pipeline`)
+        self.charge_pipeline: deque[np.ndarray] = deque(
+            [np.zeros((A + 1, M)) for _ in range(lag_rounds)], maxlen=max(lag_rounds, 1)
+        )
         self.closure_rounds = inv.closure_days / sc.time.round_days
         self.restart_rounds = inv.restart_days / sc.time.round_days
         #: The mines and plants not yet built that prices may bring online (Submodel G).
@@ -480,7 +489,8 @@ class BlocModel(mesa.Model):
         self.no_policy = NoPolicyWorld(
             self.capacity.copy(), self.fringe_capacity.copy(),
             deque(self.pipeline, maxlen=self.pipeline.maxlen), self.losing.copy(),
-            self.closed.copy(), self.repaid.copy(), self.projects.copy(),
+            self.closed.copy(), self.repaid.copy(), self.projects.copy(), self.capital.copy(),
+            deque(self.charge_pipeline, maxlen=self.charge_pipeline.maxlen),
         )  # fmt: skip
 
     def _project_book(self, sc: Scenario, cost: np.ndarray) -> ProjectBook:
@@ -509,6 +519,8 @@ class BlocModel(mesa.Model):
             mineral=j,
             capacity=np.array([p.capacity for p in sc.projects], dtype=float),
             threshold=threshold,
+            capital=np.array([p.capacity for p in sc.projects], dtype=float)
+            * (threshold - cost[a, j]),
             decide=np.array([p.decision_days / days for p in sc.projects]),
             build=np.array(
                 [
@@ -2335,7 +2347,8 @@ class BlocModel(mesa.Model):
         ev, future, no_policy = self._clear_round(r, members, move)
         stability = self._stability(ev, members, move)
         rec = self.recorder
-        welfare = rec.welfare(ev.outcome, ev.comp[0], no_policy)  # the capacity it cleared with
+        charges = rec.charges()  # the books the round cleared with, before its close moves them
+        welfare = rec.welfare(ev.outcome, ev.comp[0], no_policy, charges)
         if r > 0:
             rec.flows_and_capacity(ev.outcome, move, r)
             self._exits(r, ev, future, list(self.countries), decisions)
@@ -2343,7 +2356,7 @@ class BlocModel(mesa.Model):
             self.recorder.event(
                 r, self.supplier_id, move.action.value, f"The supplier {move.reason}"
             )
-        rec.write(r, members, move, decisions, ev, stability, welfare)
+        rec.write(r, members, move, decisions, ev, stability, welfare, charges)
         self.datacollector.collect(self)
 
     def _clear_round(
@@ -2586,11 +2599,6 @@ def _in_sentence(name: str) -> str:
     "LiOH") keeps them."""
     first = name.split(" ", 1)[0]
     return name[:1].lower() + name[1:] if first[1:] == first[1:].lower() else name
-
-
-def money_words(usd_per_year: float) -> str:
-    """An amount a year in words, without a sign: "$35m a year"."""
-    return f"{money(usd_per_year)[1:]} a year"
 
 
 def _geometric(u: float, mean_rounds: float) -> int:

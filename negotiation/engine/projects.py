@@ -13,7 +13,10 @@ contracted share), the price paid there while the floor is credible; the world p
 So a floor that holds brings a member's project online where the world price would not. Once
 committed a project is built whatever prices do after (the money is sunk); built, it is capacity
 like any other (it invests, retires, closes and restarts); a new entrant's normal margin is the
-hurdle it was built for. The capital is not charged as a cash flow, as investment's is not.
+hurdle it was built for. Its capital is charged from the round it produces: a yearly charge of
+the hurdle times its unit cost on each tonne of its capacity, written down as the capacity retires
+(`capital`; the recorder's books, `negotiation.engine.recorder`), so that at its hurdle price a
+new mine makes no money beyond repaying its capital.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ class ProjectBook:
     threshold
         (P,) USD/t: the actor's unit cost of the mineral times (1 + hurdle), the price the
         developer must expect before it commits.
+    capital
+        (P,) USD/yr: the yearly charge that repays the project's capital once built, the hurdle
+        times the unit cost on each tonne of its capacity (its capacity times threshold less
+        unit cost).
     decide
         (P,) rounds the expected price must stand at or above the threshold, more than which it
         commits.
@@ -64,6 +71,7 @@ class ProjectBook:
     mineral: np.ndarray
     capacity: np.ndarray
     threshold: np.ndarray
+    capital: np.ndarray
     decide: np.ndarray
     build: np.ndarray
     streak: np.ndarray
@@ -82,7 +90,9 @@ class ProjectBook:
         """
         z = np.zeros(0)
         i = np.zeros(0, dtype=np.int64)
-        return cls((), i, i.copy(), z, z.copy(), z.copy(), i.copy(), z.copy(), i.copy(), i.copy())
+        return cls(
+            (), i, i.copy(), z, z.copy(), z.copy(), z.copy(), i.copy(), z.copy(), i.copy(), i.copy()
+        )
 
     def copy(self) -> ProjectBook:
         """The same book, its state arrays copied (another world's, stepped apart).

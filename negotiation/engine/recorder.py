@@ -23,7 +23,7 @@ import pandas as pd
 from negotiation.engine._kernels import stock_release
 from negotiation.engine.evaluator import Evaluation, PackageSpec
 from negotiation.engine.projects import ProjectBook
-from negotiation.rules.types import COMPONENTS, SupplierMove
+from negotiation.rules.types import COMPONENTS, SupplierMove, money_words
 
 if TYPE_CHECKING:
     from negotiation.engine.market import Outcome
@@ -45,6 +45,9 @@ MONEY_COMPONENTS = (
 
 #: Where the money components are among the components.
 _MONEY = np.array([COMPONENTS.index(c) for c in MONEY_COMPONENTS])
+
+#: Where producer surplus is: capital charges come off it.
+_PS = COMPONENTS.index("producer_surplus")
 
 #: The columns of `events_df`.
 EVENT_COLUMNS = ("round", "actor", "kind", "text")
@@ -68,6 +71,23 @@ class Stability(NamedTuple):
     margins: dict[str, float]
     would_leave: list[str]
     would_join: list[str]
+
+
+class Charges(NamedTuple):
+    """The yearly capital charges a round's record counts, USD/yr: what repays the capacity
+    restarted or built during the run (docs/ODD.md, Submodel G), by producer, each (A + 1,)
+    with the rest of the world's last.
+
+    Attributes
+    ----------
+    run
+        The run's.
+    no_policy
+        The world with no policy's.
+    """
+
+    run: np.ndarray
+    no_policy: np.ndarray
 
 
 def _days(n: int) -> str:
@@ -103,6 +123,11 @@ class Recorder:
         self._under_water = _days(inv.closure_days)
         self._repaid = _days(inv.restart_days)
         lagged = round(inv.lag_days / model.config.time.round_days) > 0
+        #: a restart's yearly charge a tonne: the margin above the calibration's that the
+        #: restart waited for (`restart_margin` times unit cost), (A + 1, M)
+        self._restart_charge = inv.restart_margin * np.vstack([d.cost, d.fringe_cost[None]])
+        #: the share of capacity (and of its capital charge) a round's retirement leaves
+        self._keep = max(1.0 - inv.retirement * model.config.round_years, 0.0)
         self._lag_text = (
             f"after the investment lag ({inv.lag_days} days)" if lagged else "at once (no lag)"
         )
@@ -178,7 +203,20 @@ class Recorder:
             toggled = self._toggled[members] = [members ^ {a} for a in self.model.countries]
         return [PackageSpec(members, 1.0, move)] + [PackageSpec(t, 1.0, move) for t in toggled]
 
-    def welfare(self, out: Outcome, comp: np.ndarray, ev0: Evaluation) -> dict[str, float]:
+    def charges(self) -> Charges:
+        """The capital charges of capacity restarted or built so far, the run's and the world
+        with no policy's, by producer (copies: the round's close moves the books).
+
+        Returns
+        -------
+        Charges
+            USD/yr, each (A + 1,), the rest of the world's last.
+        """
+        return Charges(self.model.capital.sum(axis=1), self.model.no_policy.capital.sum(axis=1))
+
+    def welfare(
+        self, out: Outcome, comp: np.ndarray, ev0: Evaluation, charges: Charges
+    ) -> dict[str, float]:
         """Money for those at no table, and for the world, against the same world with no
         policy, USD/yr.
 
@@ -195,14 +233,18 @@ class Recorder:
             Every actor's components in the round (A, C).
         ev0
             The world with no policy cleared in the round (its `outcome` becomes the world's).
+        charges
+            The capital charges of what each world has restarted or built (`charges`): they
+            come off its producers' surplus.
 
         Returns
         -------
         dict
-            `rest_of_world_producers` and `rest_of_world_buyers` (their producers' surplus and
-            their buyers' consumer surplus) and `world_money`: the change in every actor's money
-            components (producer surplus, consumer cost, tariffs, fiscal outlays, side deals,
-            market access) plus the rest of the world's.
+            `rest_of_world_producers` and `rest_of_world_buyers` (their producers' surplus, net
+            of capital charges, and their buyers' consumer surplus) and `world_money`: the
+            change in every actor's money components (producer surplus net of capital charges,
+            consumer cost, tariffs, fiscal outlays, side deals, market access) plus the rest of
+            the world's.
         """
         w, ex = self.model.no_policy, self.model.evaluator
         _, fringe = ex.no_policy_available()
@@ -210,6 +252,9 @@ class Recorder:
         producers, buyers = ex.fringe_money(out.world_price[0], out.fringe_demand[0])
         producers0, buyers0 = ex.fringe_money(base.world_price[0], base.fringe_demand[0], fringe)
         actors = float(comp[:, _MONEY].sum()) - float(ev0.comp[0][:, _MONEY].sum())
+        actors -= float(charges.run[:-1].sum()) - float(charges.no_policy[:-1].sum())
+        producers -= float(charges.run[-1])
+        producers0 -= float(charges.no_policy[-1])
         return {
             "rest_of_world_producers": producers - producers0,
             "rest_of_world_buyers": buyers - buyers0,
@@ -266,12 +311,14 @@ class Recorder:
             m.pipeline.append(step.additions)
         m.capacity, m.fringe_capacity = step.capacity[:-1], step.capacity[-1]
         self._report_closures(r, step.closed, step.restarted)
+        built = None
         if len(m.projects):
             book = m.projects
             expected = book.expected(out, credible)
             committed, built = book.advance(r, expected)
             m.capacity = self._build(book, built, m.capacity)
             self._report_projects(r, book, committed, built, expected)
+        self._charge(m, step.restarted, m.projects, built)
         # The world with no policy invests and closes by its own prices (no member, no floor).
         w = m.no_policy
         arriving = w.pipeline.popleft() if m.lag_rounds else m.base_idle
@@ -281,9 +328,11 @@ class Recorder:
         if m.lag_rounds:
             w.pipeline.append(step.additions)
         w.capacity, w.fringe_capacity = step.capacity[:-1], step.capacity[-1]
+        built = None
         if len(w.projects):
             _, built = w.projects.advance(r, w.projects.expected(w.outcome, False))
             w.capacity = self._build(w.projects, built, w.capacity)
+        self._charge(w, step.restarted, w.projects, built)
         # What a stock bought from the next round would fetch sold: this round's price with no
         # policy (the same luck, no bloc, no support; `_stock_kept`).
         m.stock_mark[:] = w.outcome.world_price[0]
@@ -320,6 +369,33 @@ class Recorder:
                 f"{m.config.minerals[mineral].name} to members, against {cut * ry:,.0f} t of "
                 "their supply cut off by export controls",
             )  # fmt: skip
+
+    def _charge(
+        self, world: Any, restarted: np.ndarray, book: ProjectBook, built: np.ndarray | None
+    ) -> None:
+        """A world's capital charges move with its capacity at the round's close: written down
+        by the round's retirement, the charges of restarts arriving (with the investment's lag,
+        as the capacity they reopen) and of the projects `built` added (Submodel G).
+
+        Parameters
+        ----------
+        world
+            The model or its world with no policy (its `capital` and `charge_pipeline`).
+        restarted
+            Capacity ordered back this round, (A + 1, M).
+        book, built
+            The world's projects and the indices of those built this round (None: none).
+        """
+        capital = world.capital * self._keep
+        ordered = restarted * self._restart_charge
+        if self.model.lag_rounds:
+            capital += world.charge_pipeline.popleft()
+            world.charge_pipeline.append(ordered)
+        else:
+            capital += ordered
+        if built is not None and len(built):
+            np.add.at(capital, (book.actor[built], book.mineral[built]), book.capital[built])
+        world.capital = capital
 
     @staticmethod
     def _build(book: ProjectBook, built: np.ndarray, capacity: np.ndarray) -> np.ndarray:
@@ -359,7 +435,9 @@ class Recorder:
             self.event(
                 r, a, "project",
                 f"{book.names[p]} is built: {book.capacity[p]:,.0f} t a year of "
-                f"{m.config.minerals[x].name} capacity, producing from the next round",
+                f"{m.config.minerals[x].name} capacity, producing from the next round, when its "
+                f"producers start paying its capital, {money_words(book.capital[p])} (its hurdle "
+                "on its unit cost, a tonne)",
             )  # fmt: skip
 
     def _report_closures(self, r: int, closed: np.ndarray, restarted: np.ndarray) -> None:
@@ -384,11 +462,13 @@ class Recorder:
                 "restart)",
             )  # fmt: skip
         for i, j in zip(*(restarted > shown).nonzero()):
+            charge = restarted[i, j] * self._restart_charge[i, j]
             self.event(
                 r, actor[i], "restart",
                 f"{names[i]} ordered back {restarted[i, j]:,.0f} t a year of {mineral[j]} "
                 f"capacity closed earlier, after prices repaid a restart for {self._repaid}; "
-                f"it produces again {self._lag_text}",
+                f"it produces again {self._lag_text}, and from then pays the restart, "
+                f"{money_words(charge)}",
             )  # fmt: skip
 
     # ------------------------------------------------------------------------------------------
@@ -403,6 +483,7 @@ class Recorder:
         ev: Evaluation,
         stability: Stability,
         welfare: Mapping[str, float],
+        charges: Charges,
     ) -> None:
         """Write round r's rows: one in `rounds_df`, one per actor in `actors_df` (and set each
         agent's `utility`).
@@ -423,6 +504,9 @@ class Recorder:
             The round's stability report.
         welfare
             The money of those at no table and of the world (`welfare`).
+        charges
+            The capital charges the round counts (`charges`, taken before its close moved
+            them): each actor's comes off its producer surplus and its utility.
         """
         m = self.model
         out = ev.outcome
@@ -441,6 +525,7 @@ class Recorder:
             "fiscal_cost": float((out.gap_payments[0] + out.stock_spending[0]).sum()),
             "support_ratio": float(out.support_ratio[0].min()),
             "tariff_revenue": float(out.tariff_revenue[0].sum()),
+            "capital_charges": float(charges.run.sum()),
             **welfare,
             "stockpile_fund": m.fund,
             # the stock as members count it: what its tonnes would fetch sold (its book value;
@@ -470,8 +555,16 @@ class Recorder:
         row.update(zip(self._columns, values))
         self.round_rows.append(row)
 
-        utility = ev.util[0].tolist()
-        weighted = (ev.comp[0] * m.weights).tolist()
+        charge = charges.run[:-1]
+        comp = ev.comp[0]
+        util = ev.util[0]
+        if charge.any():  # sunk: the same in every package, so no decision weighed it
+            comp = comp.copy()
+            comp[:, _PS] -= charge
+            util = util - charge * m.weights[:, _PS]
+        utility = util.tolist()
+        weighted = (comp * m.weights).tolist()
+        charge_list = charge.tolist()
         margins = stability.margins
         sup = m.supplier_agent
         for a in m.actor_ids:
@@ -487,6 +580,7 @@ class Recorder:
                 "strategy": agent.strategy.name,
                 "utility": utility[i],
                 "margin": margins.get(a, float("nan")),
+                "capital_charge": charge_list[i],
             }
             arow.update(zip(COMPONENTS, weighted[i]))
             self.actor_rows.append(arow)

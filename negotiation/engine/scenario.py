@@ -415,7 +415,8 @@ class Investment(Frozen):
         0.2,
         ge=0,
         le=10,
-        description="margin over cash cost, above the calibration's, that restarts closed capacity",
+        description="margin over cash cost, above the calibration's, that restarts closed "
+        "capacity; also the restart's yearly capital charge, times unit cost, a tonne",
     )
     restart_days: int = Field(
         365, ge=0, le=36500, description="days prices must repay a restart before it is ordered"
@@ -429,7 +430,8 @@ class Project(Frozen):
     """A mine or plant not yet built (docs/ODD.md, Submodel G): its developer commits when the
     price it expects has covered its unit cost (the actor's `unit_cost` of the mineral) and a
     hurdle for `decision_days`, and it produces `build_days` after; committed, it is built
-    whatever prices do after (the money is sunk)."""
+    whatever prices do after (the money is sunk), and its producers pay the hurdle times its unit
+    cost on each tonne a year from the round it produces (its capital)."""
 
     name: str
     actor: str
@@ -440,7 +442,8 @@ class Project(Frozen):
         ge=0,
         le=10,
         description="margin over its unit cost the price it expects must give before the project "
-        "is committed: the capital to repay (assumption)",
+        "is committed: the capital to repay (assumption), charged yearly, times unit cost, "
+        "on each tonne once it produces",
     )
     decision_days: int = Field(
         365, ge=0, le=36500, description="days the price must stand above the hurdle"

@@ -55,6 +55,10 @@ ROUNDS: dict[str, tuple[str, str]] = {
     "fiscal_cost": ("USD/yr", "members' gap payments and stockpile purchases"),
     "support_ratio": ("share", "share of the floor support members' budgets pay (1 = all)"),
     "tariff_revenue": ("USD/yr", "tariffs and penalties members collect on non-member supply"),
+    "capital_charges": (
+        "USD/yr",
+        "yearly capital charges of capacity restarted or built in the run (producers pay them)",
+    ),
     "rest_of_world_producers": (
         "USD/yr",
         "change against the world with no policy in the surplus of producers at no table",
@@ -103,6 +107,11 @@ ACTORS: dict[str, tuple[str, str]] = {
     "strategy": ("category", "its strategy"),
     "utility": ("USD/yr", "its utility: the weighted sum of its components"),
     "margin": ("USD/yr", "a member's gain from staying (empty for outsiders)"),
+    "capital_charge": (
+        "USD/yr",
+        "its producers' yearly capital charge of capacity restarted or built in the run "
+        "(already off its producer surplus)",
+    ),
 }
 COMPONENTS = (
     "producer_surplus",

@@ -145,6 +145,11 @@ def money(usd_per_year: float) -> str:
     return f"{sign}${x / 1e3:.0f}k"
 
 
+def money_words(usd_per_year: float) -> str:
+    """An amount a year in words, without a sign: "$35m a year"."""
+    return f"{money(usd_per_year)[1:]} a year"
+
+
 @dataclass(frozen=True)
 class Package:
     """A proposal on the table.
