@@ -994,17 +994,21 @@ def test_members_that_lose_by_a_producers_offtake_refuse_it():
 
 
 def test_under_price_gap_payments_a_convener_does_not_offer_offtake():
-    """With price-gap payments the bloc pays its sellers the floor's gap: offtake would have the
-    members pay it on the producers' whole output (Australia's lithium above all), so the
-    United States, whose word decides, weighs offtake and tables the terms in force, and
-    Australia joins."""
+    """With price-gap payments the bloc pays its sellers the floor's gap: offtake for all their
+    output would have the members pay it on the producers' whole output (Australia's lithium
+    above all), and for less of it Australia would join anyway. So the United States, whose
+    word decides and which does not choose whom to invite, weighs offtake and tables the terms
+    in force, and Australia joins."""
     m = expansion_offtake("convener", **{"policy.instrument": "price_gap"})
     (tabled,) = m.events_df.query("round == 7 and kind == 'tabled'").text
     assert tabled.startswith("United States tabled the terms in force at the Expansion table")
     assert not m.partners and "australia" in m.members
     before = BlocModel(m.config, rng=0).run(6)
     prep = before.prepare_round()
-    assert before._design_candidates("offtake", Terms(), prep)  # it weighed some
+    weighed = before._design_candidates("offtake", Terms(), prep)
+    quarter = Terms(offtake=frozenset({"australia"}), share=0.25)
+    assert Terms(offtake=frozenset({"australia"})) in weighed and quarter in weighed
+    assert "australia" in before._design_accepts(prep, [quarter])[quarter]  # it would join
 
 
 def test_no_offtake_is_weighed_where_it_changes_nothing():
@@ -1036,6 +1040,78 @@ def test_a_later_convener_leaves_alone_the_offtake_an_earlier_one_tabled():
     assert m.partners == {"australia"} and "australia" not in m.members
     tabled = m.events_df.query("round == 7 and kind == 'tabled'").text.tolist()
     assert len(tabled) == 2 and "offtake" not in tabled[1]
+
+
+def test_under_price_gap_payments_a_convener_buys_a_quarter_of_the_outsiders_output():
+    """An offtake contract is for a volume, and the convener chooses it. Under price-gap payments
+    the members pay the gap on every contracted tonne. Designing whom to invite and the offtake,
+    the United States invites none of the producers at the expansion table and buys a quarter
+    of their output: the more it contracts, the more of the members' supply is secure, but the
+    bill grows faster. A quarter secures about $70m a year of the US's supply for about $7m of
+    gap payments; all of their output would secure about $78m more, for about $260m more of
+    gap payments. The EU, Japan and Mexico, who must agree, each gain by it. Checked against the
+    brute force over every share, the same bloc: a quarter is worth most to the United States,
+    and is what it tables."""
+    world = expansion_world(designs=("invitees", "offtake"), **{"policy.instrument": "price_gap"})
+    m = BlocModel(Scenario.model_validate(world), rng=0).run(7)
+    producers = {"australia", "india", "south_korea"}
+    assert m.partners == producers and m.offtake_share == 0.25
+    assert not producers & m.members
+    (tabled,) = m.events_df.query("round == 7 and kind == 'tabled'").text
+    assert tabled.startswith(
+        "United States tabled offtake from the producers of Australia, India and South Korea, "
+        "outside the bloc, for a quarter of their output (they sell into its market on its "
+        "terms) at the Expansion table, expecting nobody to accept"
+    )
+    lever = m.events_df.query("round == 7 and kind == 'lever'").text
+    assert (
+        "Lever changed: offtake share: 100% of a partner's output -> 25% of a partner's "
+        "output" in set(lever)
+    )
+    # the brute force, from the opening of round 7 (before the design), the same bloc
+    before = BlocModel(m.config, rng=0).run(6)
+    shares = (0.1, 0.25, 0.5, 1.0)
+    specs = [(before.members, 1.0, before.last_move, {"partners": []})]
+    specs += [(before.members, 1.0, before.last_move,
+               {"partners": sorted(producers), "offtake_share": x}) for x in shares]  # fmt: skip
+    ev = before.evaluate(specs, 7)
+    us = before.index["us"]
+    worth = dict(zip((0.0, *shares), ev.util[:, us].tolist()))
+    assert max(worth, key=worth.get) == 0.25
+    designed = before.prepare_round().design
+    assert designed.share == 0.25 and designed.offtake == producers and designed.invited == ()
+    assert designed.value == pytest.approx(worth[0.25], rel=1e-9)
+    fiscal, security = COMPONENTS.index("fiscal_outlay"), COMPONENTS.index("supply_security")
+    bill = -ev.comp[:, us, fiscal] + ev.comp[0, us, fiscal]  # the gap payments offtake adds
+    secure = ev.comp[:, us, security] - ev.comp[0, us, security]  # the security it adds
+    assert 60e6 < secure[2] < 80e6 and 3e6 < bill[2] < 12e6  # a quarter
+    assert 60e6 < secure[4] - secure[2] < 100e6 and 200e6 < bill[4] - bill[2] < 300e6  # all
+    assert (np.diff(secure) > 0).all() and (np.diff(bill) > 0).all()
+    for a in ("eu", "japan", "mexico"):
+        assert ev.util[2, before.index[a]] > ev.util[0, before.index[a]]
+
+
+def test_a_contract_share_is_told_in_words_and_weighed_for_the_partners_in_force():
+    """A convener may keep the partners in force and change how much of their output is under
+    contract: that package is among those it weighs (one share for every partner), is told as
+    such, and clears with the partners in force at the new share; with no producer to decide
+    at its tables it weighs no offtake at all."""
+    m = BlocModel(Scenario.model_validate(expansion_world("convener", ())), rng=0).run(6)
+    m.set_levers(partners=["australia"])
+    prep = m.prepare_round()
+    weighed = m._design_candidates("offtake", Terms(), prep)
+    assert Terms(share=0.1) in weighed and Terms(share=1.0) not in weighed  # 1 is in force
+    assert Terms(offtake=frozenset()) in weighed and Terms(offtake=frozenset(), share=0.5) not in (
+        weighed
+    )  # no partner, no contract
+    assert m._design_words(Terms(share=0.25), ("offtake",)) == (
+        "offtake contracts for a quarter of each partner's output instead of all"
+    )
+    assert m._design_terms(Terms(share=0.25)) == {"offtake_share": 0.25}
+    row = m.evaluator.partner_row(None, 0.25)
+    assert row[m.index["australia"]] == 0.25 and row.sum() == 0.25
+    prep.order = []
+    assert m._design_candidates("offtake", Terms(), prep) == []
 
 
 # ----------------------------------------------------------------------------------------------

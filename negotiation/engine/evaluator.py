@@ -65,8 +65,9 @@ class PackageSpec(NamedTuple):
     terms
         Terms of the package's own, or None: {"floors": {mineral: USD/t}, "penalty": x,
         "cost_sharing": "equal" | "consumption" | {actor: share}, "instrument": "border" |
-        "price_gap" | "stockpile", "partners": [country, ...] (the offtake partners)}, each in
-        place of the one in force.
+        "price_gap" | "stockpile", "partners": [country, ...] (the offtake partners),
+        "offtake_share": x (the share of each partner's output under contract)}, each in place
+        of the one in force.
     """
 
     members: frozenset[str]
@@ -442,15 +443,19 @@ class Evaluator:
         m = self.model
         return np.array(self._member_rows.get(members) or [a in members for a in m.actor_ids])
 
-    def partner_row(self, partners: Sequence[str] | None) -> np.ndarray:
+    def partner_row(self, partners: Sequence[str] | None, share: float | None = None) -> np.ndarray:
         """The offtake partners a package names, as the share of each actor's producers'
-        capacity under contract with the bloc, (A,): the offtake share (`[policy]
-        offtake_share`) for a partner, 0 for anyone else; those in force for None.
+        capacity under contract with the bloc, (A,): the offtake share for a partner, 0 for
+        anyone else.
 
         Parameters
         ----------
         partners : Sequence of str or None
-            A package's own offtake partners (`PackageSpec.terms["partners"]`), or None.
+            A package's own offtake partners (`PackageSpec.terms["partners"]`), or None for
+            those in force.
+        share : float or None
+            A package's own contract share (`PackageSpec.terms["offtake_share"]`), or None for
+            the one in force (`[policy] offtake_share`).
 
         Returns
         -------
@@ -458,9 +463,10 @@ class Evaluator:
             (A,) floats in [0, 1], in the order of the model's actors.
         """
         m = self.model
-        if partners is None:
+        if partners is None and share is None:
             return m.partner_mask
-        share = m.offtake_share
+        share = m.offtake_share if share is None else share
+        partners = m.partners if partners is None else partners
         return np.array([share if a in partners else 0.0 for a in m.actor_ids])
 
     # ------------------------------------------------------------------------------------------
@@ -902,7 +908,7 @@ class Evaluator:
             for k in own_terms:
                 own = specs[k][3]
                 which_terms[k] = len(floors)
-                partner.append(self.partner_row(own.get("partners")))
+                partner.append(self.partner_row(own.get("partners"), own.get("offtake_share")))
                 own_floors = own.get("floors", {})
                 floors.append([float(own_floors.get(x, f)) for x, f in zip(minerals, m.floors)])
                 penalty.append(float(own.get("penalty", m.penalty)))
@@ -1173,7 +1179,7 @@ class Evaluator:
             key[k] = self.base_key() if sharing is None else self.cost_key(sharing)
             if terms.get("instrument") is not None:
                 codes[k] = INSTRUMENT_CODES[terms["instrument"]]
-            partner[k] = self.partner_row(terms.get("partners"))
+            partner[k] = self.partner_row(terms.get("partners"), terms.get("offtake_share"))
         n_floored = max(int(np.count_nonzero(m.floors)), 1)
         budget = 0.0 if m.fund_exhausted else m.fund / m.config.round_years / n_floored
         cap, fringe = self.available()

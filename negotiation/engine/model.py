@@ -50,6 +50,7 @@ from negotiation.engine.projects import ProjectBook
 from negotiation.engine.recorder import Recorder, Stability
 from negotiation.engine.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from negotiation.rules.protocol import (
+    CONTRACT_SHARES,
     PENALTY_MULTIPLES,
     RULE_WORDS,
     SHARING_KEYS,
@@ -1736,6 +1737,8 @@ class BlocModel(mesa.Model):
             changes["cost_sharing"] = self._sharing_of(d.sharing)
         if d.offtake is not None:
             changes["partners"] = sorted(d.offtake)
+        if d.share is not None:
+            changes["offtake_share"] = d.share
         # In words before the levers change (both are multiples of the terms in force now).
         words = self._design_words(d.terms, t.designs)
         rather = self._design_words(refused[1], t.designs) if refused else ""
@@ -1749,7 +1752,8 @@ class BlocModel(mesa.Model):
                 words += f", and {self._design_words(rest, t.designs)}"
         if changes:
             self.levers.apply(changes, at_round=r)
-        if d.instrument or d.penalty != 1.0 or d.sharing or d.offtake is not None or d.multiples:
+        if (d.instrument or d.penalty != 1.0 or d.sharing or d.offtake is not None
+                or d.share is not None or d.multiples):  # fmt: skip
             self._design_reclear(prep)
         elif d.scale != 1.0:
             prep.scale = d.scale
@@ -1886,8 +1890,11 @@ class BlocModel(mesa.Model):
         offtake partners, among the producers whose invitation this design decides (`prep.order`:
         outside the bloc, at the tables it designs for, not decided by an earlier convener this
         round; the partners in force elsewhere stay): none of them, one of them (each in turn)
-        or all of them (none where offtake changes nothing: no penalty, and no floor or a
-        stockpile, which buys on the world market)."""
+        or all of them, each with each share of their output under contract
+        (`negotiation.rules.protocol.CONTRACT_SHARES`; one share for every partner, those in
+        force elsewhere too), and the partners in force at each other share (none where offtake
+        changes nothing: no penalty, and no floor or a stockpile, which buys on the world
+        market)."""
         if term == "offtake":
             instrument = chosen.instrument or self.instrument.value
             if self.penalty * chosen.penalty <= 0 and (
@@ -1898,8 +1905,16 @@ class BlocModel(mesa.Model):
             if not mine:
                 return []
             others = self.partners - mine
-            options = {others, others | mine, *(others | {a} for a in mine)} - {self.partners}
-            return [chosen._replace(offtake=o) for o in sorted(options, key=sorted)]
+            options = {others, others | mine, *(others | {a} for a in mine)}
+            shares = [x for x in CONTRACT_SHARES if x != self.offtake_share]
+            out = []
+            for o in sorted(options, key=sorted):
+                offtake = None if o == self.partners else o
+                if offtake is not None:
+                    out.append(chosen._replace(offtake=offtake))
+                if o:  # partners to contract with: at each other share too
+                    out += [chosen._replace(offtake=offtake, share=x) for x in shares]
+            return out
         if term == "instrument":
             if not self.floors.any():
                 return []
@@ -2002,6 +2017,8 @@ class BlocModel(mesa.Model):
             own["cost_sharing"] = self._sharing_of(terms.sharing)
         if terms.offtake is not None:
             own["partners"] = sorted(terms.offtake)
+        if terms.share is not None:
+            own["offtake_share"] = terms.share
         return own
 
     def _design_accepts(self, prep: Prepared, candidates: Sequence[Terms]) -> dict[Terms, tuple]:
@@ -2059,13 +2076,20 @@ class BlocModel(mesa.Model):
             how = {"consumption": "by consumption", "equal": "in equal shares"}
             table = "by the scenario's table of shares"
             parts.append(f"cost shared {how.get(terms.sharing, table)}")
+        contract = "" if terms.share is None else _contract_words(terms.share)
         if terms.offtake is not None:
             named = listed(sorted(self._name(a) for a in terms.offtake))
+            on = f", for {contract} of their output" if contract else ""
             parts.append(
-                f"offtake from the producers of {named}, outside the bloc (they sell into its "
-                "market on its terms)"
+                f"offtake from the producers of {named}, outside the bloc{on} (they sell into "
+                "its market on its terms)"
                 if named
                 else "no offtake from producers outside the bloc"
+            )
+        elif contract:
+            parts.append(
+                f"offtake contracts for {contract} of each partner's output instead of "
+                f"{_contract_words(self.offtake_share)}"
             )
         if not parts:
             return "the floors in force" if set(designs) <= {"floors", "invitees"} else (
@@ -2599,6 +2623,13 @@ def _in_sentence(name: str) -> str:
     "LiOH") keeps them."""
     first = name.split(" ", 1)[0]
     return name[:1].lower() + name[1:] if first[1:] == first[1:].lower() else name
+
+
+def _contract_words(share: float) -> str:
+    """An offtake contract's share of a partner's output in words: "a quarter", "all",
+    "30%"."""
+    named = {0.1: "a tenth", 0.25: "a quarter", 0.5: "half", 1.0: "all"}
+    return named.get(share, f"{share:.0%}")
 
 
 def _geometric(u: float, mean_rounds: float) -> int:

@@ -282,7 +282,8 @@ class Track(Frozen):
     #: "invitees" (whom to invite: those whose joining serves it), "penalty" (a multiple of the
     #: outsider penalty in force: 0.5, 1 or 2), "sharing" (the cost-sharing key: by
     #: consumption, equal, or the scenario's table of shares) and "offtake" (offtake partners
-    #: among the producers it invites: none, each alone, or all). By default nothing: the
+    #: among the producers it invites: none, each alone, or all; and the share of their output
+    #: under contract: a tenth, a quarter, half or all). By default nothing: the
     #: package is the scenario's levers and every party is invited.
     designs: tuple[
         Literal["instrument", "floors", "invitees", "penalty", "sharing", "offtake"], ...

@@ -24,14 +24,16 @@ a counter where a conceder would accept the package as it is.
 **Which package** (`design`). When a table first sits, its convener chooses, where the scenario
 lets it, the floors' instrument, the floors (a multiple of those in force: every floor, or at a
 table with minerals of interest, only theirs: its own package), whom to invite, the
-outsider penalty (a multiple of the one in force), the cost-sharing key and the offtake partners
-(producers outside the bloc selling into its market on its terms), as in Nordhaus's
+outsider penalty (a multiple of the one in force), the cost-sharing key and the offtake terms
+(the partners, producers outside the bloc selling into its market on its terms, and the share
+of their output under contract), as in Nordhaus's
 (2015) membership search: for each package it expects an invitee to accept when joining pays it,
 weighs every group of those it could invite, and tables the package whose expected bloc is worth
 most to it, among the terms the members agree to. The terms are chosen one at a time
 (instrument, then floors, then penalty, then key, then offtake), each given those chosen before
 it and the rest as in force: one sweep of coordinate ascent, so that the search grows with the
-sum of the options, not their product (`PENALTY_MULTIPLES`, `SHARING_KEYS`). The instrument
+sum of the options, not their product (`PENALTY_MULTIPLES`, `SHARING_KEYS`; the offtake's
+partners and contract share are weighed together, `CONTRACT_SHARES`). The instrument
 comes first because it says what the other terms mean: a floor is a tariff outsiders pay at the
 border, a bill the members' treasuries pay their producers, or a fund's purchases; the penalty
 and the key are weighed given it (the key moves a bill only where the bloc pays one). Offtake
@@ -112,15 +114,23 @@ PENALTY_MULTIPLES: tuple[float, ...] = (0.5, 1.0, 2.0)
 #: scenario's own table of shares where it has one ("table").
 SHARING_KEYS: tuple[str, ...] = ("consumption", "equal")
 
+#: The shares of each offtake partner's output a convener weighs putting under contract (with
+#: "offtake", together with the partners, since which producers to buy from depends on how much
+#: of their output the bloc takes: `[policy] offtake_share`): a tenth, a quarter, half or all.
+#: Levels, not multiples: a contract's size is a number the parties write down, and a design
+#: every sixth round can then reach any of them at once.
+CONTRACT_SHARES: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0)
+
 
 class Terms(NamedTuple):
     """A package's terms as a convener weighs them, relative to those in force: the multiple of
     the floors, the multiple of the outsider penalty, the cost-sharing key ("" for the key
     in force; else "consumption", "equal" or "table", the scenario's table of shares), the
     floors' instrument ("" for the one in force; else "border", "price_gap" or "stockpile") and
-    the offtake partners (None for those in force; else the countries named); and, at tables
+    the offtake partners (None for those in force; else the countries named); at tables
     with minerals of interest (each its own package), the multiple of each of their floors
-    ((mineral, multiple) pairs by mineral, those other than 1; `scale` is then 1)."""
+    ((mineral, multiple) pairs by mineral, those other than 1; `scale` is then 1); and the share
+    of each offtake partner's output under contract (None for the one in force)."""
 
     scale: float = 1.0
     penalty: float = 1.0
@@ -128,6 +138,7 @@ class Terms(NamedTuple):
     instrument: str = ""
     offtake: frozenset[str] | None = None
     multiples: tuple[tuple[str, float], ...] = ()
+    share: float | None = None
 
     def changes(self) -> int:
         """How many of the terms differ from those in force."""
@@ -138,6 +149,7 @@ class Terms(NamedTuple):
             + (self.instrument != "")
             + (self.offtake is not None)
             + len(self.multiples)  # each floor a table's own package moves
+            + (self.share is not None)
         )
 
 
@@ -146,7 +158,8 @@ class Design(NamedTuple):
     expects (the invitees it expects to accept, and the bloc's value to it, USD/yr); and the
     multiple of the outsider penalty, the cost-sharing key, the instrument and the offtake
     partners it tables ("" for the key or the instrument in force, None for the partners),
-    and the multiples of the floors of tables' own minerals (`Terms.multiples`)."""
+    the multiples of the floors of tables' own minerals (`Terms.multiples`) and the offtake's
+    contract share (None for the one in force)."""
 
     scale: float
     invited: tuple[str, ...]
@@ -157,12 +170,19 @@ class Design(NamedTuple):
     instrument: str = ""
     offtake: frozenset[str] | None = None
     multiples: tuple[tuple[str, float], ...] = ()
+    share: float | None = None
 
     @property
     def terms(self) -> Terms:
         """The terms tabled, relative to those in force."""
         return Terms(
-            self.scale, self.penalty, self.sharing, self.instrument, self.offtake, self.multiples
+            self.scale,
+            self.penalty,
+            self.sharing,
+            self.instrument,
+            self.offtake,
+            self.multiples,
+            self.share,
         )
 
 
@@ -223,4 +243,5 @@ def design(
         t.instrument,
         t.offtake,
         t.multiples,
+        t.share,
     )
