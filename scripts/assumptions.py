@@ -147,11 +147,11 @@ over the draws); in how many draws a member left; the membership at the end most
 medians over the draws, the NdPr oxide world price at the end against round 0, the supplier's
 share of world NdPr supply at the end, the members' fiscal outlays for the floors (mean over the
 run), and the world's money against no policy (the change in every actor's producer surplus,
-consumer cost, tariffs, fiscal outlays, side deals and market access, with the rest of the
-world's producers and buyers, against the same world with no policy: no bloc, the supplier
-selling normally, the same outages, demand swings and surprises; mean over the run). Security
-is not money: under a stockpile the world's money counts the stock a disruption uses up, at its
-book value, and what the release averts counts in supply security.
+net of capital charges, consumer cost, tariffs, fiscal outlays, side deals and market access,
+with the rest of the world's producers and buyers, against the same world with no policy: no
+bloc, the supplier selling normally, the same outages, demand swings and surprises; mean over
+the run). Security is not money: under a stockpile the world's money counts the stock a
+disruption uses up, at its book value, and what the release averts counts in supply security.
 
 Assumptions without a data source are labelled as such in the scenario file; the ones here are
 those the results lean on most. A result that moves a lot with one of them should be read as

@@ -1588,6 +1588,33 @@ def test_the_bargaining_chart_marks_the_frontier_no_deal_nash_proposal_and_agree
     assert len(line.get("points").split()) >= 2
 
 
+def test_the_bargaining_chart_lays_out_the_floors_the_table_negotiated():
+    """Where the round's table negotiates its own minerals' floors (the US-Mexico table, on
+    lithium and fluorspar), the chart scales those floors alone, and its words say so; at a
+    table of every mineral it scales every floor."""
+    import html
+
+    from negotiation import load_scenario
+    from negotiation.ui.app_bargaining import bargaining_html
+
+    sc = load_scenario("us-mexico-60-day", {"agenda.tracks.0.minerals": ["lithium", "fluorspar"]})
+    s = Session(SCENARIO, seed=0)
+    s.open_scenario("us-mexico-lithium.toml", sc)
+    s.step()
+    df = s.bargaining()
+    assert df.attrs["minerals"] == ["lithium", "fluorspar"]
+    words = html.unescape(bargaining_html(df, "us", "mexico"))
+    assert (
+        "the lithium and fluorspar floors on the table (the table's own; the others as tabled) "
+        "from x0.6 to x1.6"
+    ) in words
+    every = Session(SCENARIO, seed=0)
+    every.step()
+    df = every.bargaining()
+    assert df.attrs["minerals"] is None
+    assert "the floors on the table from x0.6 to x1.6" in bargaining_html(df, "us", "japan")
+
+
 def test_the_frontier_line_is_the_two_parties_undominated_points():
     x = np.array([0.0, 1.0, 2.0, 1.0, 3.0, 0.5])
     y = np.array([3.0, 2.0, 2.0, 1.0, 0.0, 0.5])

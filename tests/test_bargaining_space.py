@@ -12,7 +12,7 @@ import pytest
 
 from negotiation import BlocModel, load_scenario
 from negotiation.engine.scenario import scenario_to_dict, validate
-from negotiation.experiments.bargaining_space import TOLERANCE, bargaining_space
+from negotiation.experiments.bargaining_space import TOLERANCE, bargaining_space, table_minerals
 
 SCENARIO = "ministerial-2026"
 
@@ -207,3 +207,38 @@ def test_a_tables_own_floors_are_the_ones_laid_out():
     assert _utilities(own.loc[[row.name]])[0, us] == pytest.approx(ev.util[0, m.index["us"]])
     with pytest.raises(ValueError, match="lithum"):
         bargaining_space(m, minerals=["lithum"])
+
+
+def _us_mexico(minerals: list[str]) -> BlocModel:
+    """The US-Mexico scenario, its 60-day table negotiating the floors of `minerals` (Mexico
+    the only invitee in round 1)."""
+    return BlocModel(load_scenario("us-mexico-60-day", {"agenda.tracks.0.minerals": minerals}),
+                     rng=0)  # fmt: skip
+
+
+def test_the_floors_laid_out_are_those_the_tables_negotiated():
+    """`table_minerals` names the floors the package on the table negotiated: Mexico, the only
+    invitee, sits at a table of lithium and fluorspar, before round 1 is played and after; at a
+    table of every mineral, or with the round's invitees at tables of different minerals (the
+    US-Japan-EU table's rare earths and gallium, the US-Mexico table's lithium and graphite),
+    every floor."""
+    m = _us_mexico(["fluorspar", "lithium"])
+    assert table_minerals(m) == ["lithium", "fluorspar"]  # round 1's table, in the model's order
+    m.step()
+    assert m.last_table.invitees == ("mexico",)
+    assert m.last_table.scopes == (frozenset({"lithium", "fluorspar"}),)
+    df = bargaining_space(m, minerals=table_minerals(m))
+    assert df.attrs["minerals"] == ["lithium", "fluorspar"]
+    assert df.attrs["floors_words"] == "the lithium and fluorspar floors"
+    assert table_minerals(_us_mexico([])) is None
+    d = load_scenario(SCENARIO).model_dump()
+    tables = (["rare_earths", "gallium"], ["lithium", "graphite"], [])
+    for t, minerals in zip(d["agenda"]["tracks"], tables, strict=True):
+        t["minerals"] = minerals
+    mixed = BlocModel(validate(d, "<test>"), rng=0)
+    scopes = mixed.invitation_scopes(1)
+    assert scopes["japan"] == frozenset({"rare_earths", "gallium"})
+    assert scopes["mexico"] == frozenset({"lithium", "graphite"})
+    assert table_minerals(mixed) is None
+    mixed.step()
+    assert table_minerals(mixed) is None

@@ -276,12 +276,33 @@ def test_rivals_a_flood_closed_come_back_once_prices_have_repaid_a_restart_for_a
     fringe = margin * pays.data.fringe_cost[j] * tonnes[""]
     assert charges.loc[arrive] - us.loc[arrive] == pytest.approx(fringe, rel=1e-3)
     keep = 1 - sc.investment.retirement * sc.time.round_days / 365
-    np.testing.assert_allclose(charges.loc[arrive + 1 :] / charges.loc[arrive:71].to_numpy(), keep)
+    paying = charges.loc[arrive:]
+    np.testing.assert_allclose(paying.iloc[1:] / paying.iloc[:-1].to_numpy(), keep)
     # with them, the world's money is back near the world with no policy's, but for the charges
     assert -back_again.mean() > 0.5 * charges.loc[arrive:].mean()
     assert abs((back_again + charges.loc[arrive:]).mean()) < 0.1 * abs(after.mean())
     # a restart never repaid leaves the supplier its larger share and a higher price
     assert share(never).iloc[-1] > start + 0.15 and price(never).iloc[-1] > 1.5 * calibration
+
+
+def test_capacity_both_worlds_restart_is_charged_alike_and_costs_the_world_nothing():
+    """With no policy the world's money is zero whatever happens to the world. A deep slump in
+    rare-earth demand (half of it gone for a year and a half) closes the US's separation and the
+    rest of the world's in both worlds alike; both order it back when prices recover, and both
+    pay the same capital charges for it: the restarts cost the producers money, and the world's
+    money against the world with no policy stays zero."""
+    changes = {**CALM, "supplier.strategy": "passive", "time.rounds": 72}
+    changes |= {"policy.initial_members": [], "policy.floors": {}, "policy.outsider_penalty": 0.0}
+    changes["shocks"] = [
+        {"kind": "demand", "mineral": "rare_earths", "start_round": 1, "duration": 18,
+         "magnitude": -0.5}
+    ]  # fmt: skip
+    m = BlocModel(scenario(**changes), rng=0).run()
+    r = m.rounds_df
+    assert set(m.events_df.query("kind == 'restart'")["actor"]) == {"us", ""}
+    assert r["capital_charges"].max() > 100e6
+    assert (r["world_money"] == 0.0).all() and (r["rest_of_world_producers"] == 0.0).all()
+    assert np.array_equal(m.capital, m.no_policy.capital)
 
 
 def restart_round(
@@ -921,7 +942,10 @@ def test_a_new_mine_pays_for_its_capital_and_the_world_pays_for_the_floor_that_b
     assert (charge.loc[:19] == 0).all()  # built at round 19's close, it produces from 20
     assert charge.loc[20] == pytest.approx(6_600 * 0.3 * 65_000, rel=1e-12)
     keep = 1 - m.config.investment.retirement * m.config.round_years
-    np.testing.assert_allclose(charge.loc[21:] / charge.loc[20:35].to_numpy(), keep, rtol=1e-12)
+    after = charge.loc[20:]
+    np.testing.assert_allclose(after.iloc[1:] / after.iloc[:-1].to_numpy(), keep, rtol=1e-12)
+    # the records' utility is still the sum of its weighted components, the charge off both
+    np.testing.assert_allclose(actor[list(COMPONENTS)].sum(axis=1), actor["utility"], rtol=1e-12)
     surplus = actor["producer_surplus"] / m.weights[mex, COMPONENTS.index("producer_surplus")]
     net = surplus.loc[20] - surplus.loc[19]
     assert 20e6 < net < 35e6
@@ -931,6 +955,21 @@ def test_a_new_mine_pays_for_its_capital_and_the_world_pays_for_the_floor_that_b
     change = r["world_money"].loc[20] - r["world_money"].loc[19]
     assert -80e6 < change < -60e6
     assert change + charge.loc[20] > 50e6  # what it looked like without its capital
+    # what shows a utility level outside the records takes the charge off as they do: the
+    # workshop's payoffs and the bargaining space (after round 36's close: written down again)
+    ps = COMPONENTS.index("producer_surplus")
+    sunk = charge.loc[36] * keep * m.weights[mex, ps]
+    assert m.capital_utility()[mex] == pytest.approx(sunk, rel=1e-12)
+    ev = m.evaluate([(m.members, 1.0, m.last_move), (m.members - {"mexico"}, 1.0, m.last_move)], 36)
+    paid = m._outcomes(ev, 0, 1, "mexico")
+    for k, key in enumerate(("accept", "reject")):
+        own = ev.comp[k, mex, ps] * m.weights[mex, ps]
+        assert paid[key]["producer_surplus"] == pytest.approx(own - sunk, rel=1e-12)
+    from negotiation.experiments.bargaining_space import bargaining_space
+
+    df = bargaining_space(m, scales=(1.0,), penalties=(m.penalty,), memberships=False)
+    quo = df[df["status_quo"]].iloc[0]
+    assert quo["utility_mexico"] == pytest.approx(ev.util[0, mex] - sunk, rel=1e-12)
 
 
 @pytest.mark.parametrize(

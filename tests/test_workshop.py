@@ -416,6 +416,20 @@ def test_the_debrief_bargaining_space_is_the_last_rounds_computed_once(ws):
     assert df.attrs["round"] == 1 and df["on_table"].sum() == 1
     assert "japan" in df.attrs["parties"]
     assert room.bargaining() is df  # once a round, for every page
+    assert df.attrs["minerals"] is None  # a table of every mineral: every floor
+
+
+def test_the_debrief_lays_out_the_floors_the_table_negotiated(ws):
+    """Mexico, the round's only invitee, sits at a table negotiating the lithium and fluorspar
+    floors: the debrief's bargaining space scales those floors alone."""
+    sc = load_scenario("us-mexico-60-day", {"agenda.tracks.0.minerals": ["lithium", "fluorspar"]})
+    room = ws.create(sc, seed=0, rounds=3)
+    (ann,) = people(room, ("Ann", "mexico"))
+    room.start(room.admin_token)
+    room.submit(ann.token, "mexico", accept())
+    df = room.bargaining()
+    assert df.attrs["round"] == 1 and df.attrs["minerals"] == ["lithium", "fluorspar"]
+    assert df.attrs["floors_words"] == "the lithium and fluorspar floors"
 
 
 def test_the_supplier_seat_and_its_forecast(ws, sc):

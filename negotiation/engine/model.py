@@ -132,8 +132,9 @@ class Table(NamedTuple):
     copy: the model replaces these arrays and dicts, never changes them in place) for queries such
     as `negotiation.experiments.bargaining_space`. The proposal: the bloc as it stood when the round
     opened (`members`) offered to `invitees` (in the agenda's order, with each one's proposer) at
-    the floors, penalty and cost-sharing key then in force. The agreement: the bloc and its terms
-    after the round's answers (before the exits at its end)."""
+    the floors, penalty and cost-sharing key then in force, each invitee's table negotiating
+    `scopes` (the floors its table's minerals of interest name, None for every floor). The
+    agreement: the bloc and its terms after the round's answers (before the exits at its end)."""
 
     round: int
     members: frozenset[str]
@@ -146,6 +147,7 @@ class Table(NamedTuple):
     agreed_floors: np.ndarray
     agreed_penalty: float
     agreed_cost_sharing: str | Mapping[str, float]
+    scopes: tuple[frozenset[str] | None, ...] = ()
 
 
 @dataclass
@@ -942,14 +944,29 @@ class BlocModel(mesa.Model):
         specs += [PackageSpec(self.members - {a}, 1.0, move) for a in members]
         ev = self.evaluate(specs, r)
         s = self.index[self.supplier_id]
+        sunk = float(self.capital_utility()[s])  # as the records count it
         return {
-            "utility": float(ev.util[0, s]),
-            "normal": float(ev.util[1, s]),
+            "utility": float(ev.util[0, s]) - sunk,
+            "normal": float(ev.util[1, s]) - sunk,
             "margins": {
                 a: float(ev.util[0, self.index[a]] - ev.util[2 + j, self.index[a]])
                 for j, a in enumerate(members)
             },
         }
+
+    def capital_utility(self) -> np.ndarray:
+        """What the capital charges of capacity each actor's producers restarted or built in
+        the run take off its utility now, weighted (docs/ODD.md, Submodel G): the records count
+        it, no decision weighs it (it is the same in every package). Queries that show a
+        utility level (the workshop's payoffs, `move_forecast`, the bargaining space) take it off
+        as the records do.
+
+        Returns
+        -------
+        np.ndarray
+            (A,) USD/yr, in the order of the model's actors.
+        """
+        return self.capital[:-1].sum(axis=1) * self.weights[:, _PRODUCER_SURPLUS]
 
     def spelled_out(
         self, specs: Sequence[PackageSpec | tuple], r: int | None = None
@@ -1072,6 +1089,7 @@ class BlocModel(mesa.Model):
             r, prep.members, tuple(prep.invites),
             tuple(p for _, _, p in prep.invites.values()), *proposed,
             self.members, self.floors, self.penalty, self.cost_sharing,
+            tuple(prep.scopes.get(a) for a in prep.invites),
         )  # fmt: skip
         move = self._supplier_acts(r, force)
         self._prepared = None
@@ -1247,6 +1265,26 @@ class BlocModel(mesa.Model):
         """
         return self._invites(r)[0]
 
+    def invitation_scopes(self, r: int) -> dict[str, frozenset[str] | None]:
+        """The floors each country invited in round `r` negotiates at the table that invites it
+        (`invitation_table`): its floored minerals of interest, or None for every floor (a
+        table with no minerals of interest, or with every floored mineral among them, and
+        open accession). A query: it changes nothing.
+
+        Parameters
+        ----------
+        r : int
+            The round (the open one is ``model.round + 1``).
+
+        Returns
+        -------
+        dict of str to frozenset of str or None
+            Each invited country (as `invitations`) -> the minerals whose floors its table
+            negotiates, or None.
+        """
+        invites, tables = self._invites(r)
+        return {a: self._table_scope(tables.get(a)) for a in invites}
+
     def invitation_table(self, actor: str, r: int) -> str:
         """The table that invites `actor` in round `r`, as `invitations` chooses it (a query:
         nothing in the run changes).
@@ -1360,13 +1398,17 @@ class BlocModel(mesa.Model):
         return [Reason(dict(zip(COMPONENTS, d))) for d in delta.tolist()]
 
     def _outcomes(self, ev: Evaluation, k_in: int, k_out: int, actor: str) -> dict:
-        """Weighted components if the actor is in (accepts) and if it is out (rejects)."""
+        """Weighted components if the actor is in (accepts) and if it is out (rejects), producer
+        surplus net of its capital charges as the records count it."""
         i = self.index[actor]
         w = self.weights[i]
-        return {
-            "accept": dict(zip(COMPONENTS, (ev.comp[k_in, i] * w).tolist())),
-            "reject": dict(zip(COMPONENTS, (ev.comp[k_out, i] * w).tolist())),
-        }
+        sunk = float(self.capital_utility()[i])
+        out = {}
+        for key, k in (("accept", k_in), ("reject", k_out)):
+            weighted = dict(zip(COMPONENTS, (ev.comp[k, i] * w).tolist()))
+            weighted["producer_surplus"] -= sunk
+            out[key] = weighted
+        return out
 
     def _country_view(self, prep: Prepared, a: str, adopted: float) -> CountryView:
         """An invitee's view, with the floors in force being `adopted` times those the round's
@@ -1485,7 +1527,7 @@ class BlocModel(mesa.Model):
         if scope is None and self.floors.any():
             menu += [("every floor 20% lower", 0.8, None), ("every floor 25% higher", 1.25, None)]
         elif scope:
-            words = self._floors_words(scope)
+            words = self.floors_words(scope)
             for s, way in ((0.8, "20% lower"), (1.25, "25% higher")):
                 floors = {m: f * s for m, f in zip(self.minerals, self.floors.tolist())
                           if m in scope}  # fmt: skip
@@ -1946,9 +1988,19 @@ class BlocModel(mesa.Model):
         """The floors in force, each times its multiple (1 if none)."""
         return {m: f * multiples.get(m, 1.0) for m, f in zip(self.minerals, self.floors.tolist())}
 
-    def _floors_words(self, scope: frozenset[str] | None) -> str:
-        """The floors in words: "every floor", "the copper floor", "the rare earths and gallium
-        floors"."""
+    def floors_words(self, scope: Iterable[str] | None) -> str:
+        """Floors in words, for a sentence.
+
+        Parameters
+        ----------
+        scope : iterable of str or None
+            The minerals whose floors are meant; None for every floor.
+
+        Returns
+        -------
+        str
+            "every floor", "the copper floor", "the rare earths and gallium floors".
+        """
         if scope is None:
             return "every floor"
         names = [self._short_names[m] for m in self.minerals if m in scope]
@@ -1999,7 +2051,7 @@ class BlocModel(mesa.Model):
         by_multiple: dict[float, set[str]] = {}
         for m, s in times.items():
             by_multiple.setdefault(s, set()).add(m)
-        return [f"{self._floors_words(frozenset(ms))} {_change_words(s)}"
+        return [f"{self.floors_words(frozenset(ms))} {_change_words(s)}"
                 for s, ms in sorted(by_multiple.items())]  # fmt: skip
 
     def _design_terms(self, terms: Terms) -> dict[str, Any]:
@@ -2623,6 +2675,10 @@ def _in_sentence(name: str) -> str:
     "LiOH") keeps them."""
     first = name.split(" ", 1)[0]
     return name[:1].lower() + name[1:] if first[1:] == first[1:].lower() else name
+
+
+#: Where producer surplus is among the components (capital charges come off it).
+_PRODUCER_SURPLUS = COMPONENTS.index("producer_surplus")
 
 
 def _contract_words(share: float) -> str:

@@ -2,7 +2,8 @@
 
 `bargaining_space(model)` takes a `BlocModel` at its current round and lays out the alternatives
 around the package that was on the table: the floors in force scaled from 0.6 to 1.6 (every floor,
-or with `minerals=` a table's own), outsider
+or with `minerals=` a table's own: `table_minerals` names the floors the round's table
+negotiated, as the app and the workshop's debrief lay them out), outsider
 penalties from none to 100 %, and every combination of the round's invitees coming in (all of them
 up to four invitees; beyond that, none, each alone and all). It clears them all in one
 `BlocModel.evaluate` batch, with the supplier's latest move, in the world as it stands now, and
@@ -154,7 +155,8 @@ def bargaining_space(
     ]
     ev = model.evaluate(specs, model.round)
     idx = [model.index[a] for a in parties]
-    util = np.asarray(ev.util[:, idx], dtype=float)  # (K, P)
+    # utility levels as the records count them: net of capital charges (the same in every row)
+    util = np.asarray(ev.util[:, idx], dtype=float) - model.capital_utility()[idx]  # (K, P)
     d = util[k_quo]
     gains = util - d
     eps = np.array([TOLERANCE * model.stake[a] for a in parties])
@@ -195,8 +197,32 @@ def bargaining_space(
         nash=nash,
         supplier_move=move.action.value,
         minerals=None if minerals is None else [x for x in model.minerals if x in minerals],
+        floors_words=model.floors_words(minerals),
     )
     return df
+
+
+def table_minerals(model: BlocModel) -> list[str] | None:
+    """The floors the package on the table negotiated (the one `bargaining_space` lays out):
+    where every invitee sat at a table negotiating the same minerals of interest' floors
+    (`BlocModel.invitation_scopes`), those minerals; else None, every floor (a table of every
+    mineral, invitees at tables of different minerals, or nobody invited).
+
+    Parameters
+    ----------
+    model : BlocModel
+        The model at its current round.
+
+    Returns
+    -------
+    list of str or None
+        The minerals, in the model's order, or None.
+    """
+    scopes = set(_table(model)["scopes"])
+    if len(scopes) != 1:
+        return None
+    (scope,) = scopes
+    return None if not scope else [x for x in model.minerals if x in scope]
 
 
 def pareto_efficient(util: np.ndarray, eps: np.ndarray | float = 0.0) -> np.ndarray:
@@ -237,6 +263,7 @@ def _table(model: BlocModel) -> dict[str, Any]:
     if t is not None and t.round == model.round:
         return t._asdict()
     invites = model.invitations(model.round + 1)  # a query: nothing changes
+    scopes = model.invitation_scopes(model.round + 1)
     return {
         "members": model.members,
         "invitees": tuple(invites),
@@ -248,6 +275,7 @@ def _table(model: BlocModel) -> dict[str, Any]:
         "agreed_floors": None,
         "agreed_penalty": None,
         "agreed_cost_sharing": None,
+        "scopes": tuple(scopes.get(a) for a in invites),
     }
 
 

@@ -61,7 +61,8 @@ ROUNDS: dict[str, tuple[str, str]] = {
     ),
     "rest_of_world_producers": (
         "USD/yr",
-        "change against the world with no policy in the surplus of producers at no table",
+        "change against the world with no policy in the surplus of producers at no table, net "
+        "of capital charges",
     ),
     "rest_of_world_buyers": (
         "USD/yr",
@@ -187,6 +188,11 @@ def rounds_column(name: str, minerals: Sequence[str] = ()) -> dict[str, str]:
 def actors_column(name: str) -> dict[str, str]:
     if name in ACTORS:
         return _pair(*ACTORS[name])
+    if name == "producer_surplus":
+        return _pair(
+            "USD/yr",
+            "the producer surplus component of utility, weighted, net of capital charges",
+        )
     if name in COMPONENTS:
         return _pair("USD/yr", f"the {name.replace('_', ' ')} component of utility, weighted")
     return _pair("", "an actors column of BlocModel.actors_df (see docs/ODD.md, Submodel I)")

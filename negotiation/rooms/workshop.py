@@ -85,7 +85,7 @@ import pandas as pd
 
 from negotiation.engine.model import BlocModel
 from negotiation.engine.scenario import DEFAULT_SCENARIO, Scenario, load_scenario, scenario_names
-from negotiation.experiments.bargaining_space import bargaining_space
+from negotiation.experiments.bargaining_space import bargaining_space, table_minerals
 from negotiation.rooms.workshop_clock import RoundTimer, Ticker
 from negotiation.rooms.workshop_common import (
     ALPHABET,
@@ -1412,7 +1412,11 @@ class Room:
                 return None
             cached = self._bargaining
             if cached is None or cached[0] is not m or cached[1] != m.round:
-                cached = self._bargaining = (m, m.round, bargaining_space(m))
+                cached = self._bargaining = (
+                    m,
+                    m.round,
+                    bargaining_space(m, minerals=table_minerals(m)),
+                )
             return cached[2]
 
     def preview_move(self, token: str, move: SupplierMove) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 #: Named utility components, in USD per year. Positive is good for the actor.
 COMPONENTS: tuple[str, ...] = (
-    "producer_surplus",  # (price received - unit cost) x output
+    "producer_surplus",  # (price received - unit cost) x output (records: net of capital charges)
     "consumer_cost",  # -(price paid - reference price) x consumption
     "tariff_revenue",  # variable tariff and penalty collected on non-member supply
     "fiscal_outlay",  # -(share of price-gap payments and stockpile purchases)

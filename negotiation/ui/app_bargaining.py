@@ -28,6 +28,12 @@ def _musd(x: float) -> str:
     return money(x).replace("+", "")
 
 
+def _nash_floors(floors: str) -> str:
+    """The floors scaled, at the head of a list: "floors" for every floor, else "the lithium
+    floor"."""
+    return "floors" if floors == "every floor" else floors
+
+
 def bargaining_html(df: Any, a: str, b: str) -> str:
     """What the bargaining chart shows, in words, for parties a (across) and b (up)."""
     names, r = df.attrs["names"], df.attrs["round"]
@@ -36,9 +42,15 @@ def bargaining_html(df: Any, a: str, b: str) -> str:
     base = [names[p] for p in parties if p in set(str(quo["members"]).split("+"))]
     invited = [names[p] for p in parties if names[p] not in base]
     when = f"in round {r}" if r else "when round 1 opens"
+    floors = df.attrs.get("floors_words", "every floor")
+    scaled = (
+        "the floors on the table"
+        if floors == "every floor"
+        else f"{floors} on the table (the table's own; the others as tabled)"
+    )
     text = (
-        f"Each dot is a package the bloc could agree {when} ({n} of them): the floors on the "
-        "table from x0.6 to x1.6, an outsider penalty from 0 to 100%, and which invitees come in, "
+        f"Each dot is a package the bloc could agree {when} ({n} of them): {scaled} "
+        "from x0.6 to x1.6, an outsider penalty from 0 to 100%, and which invitees come in, "
         f"placed by what it is worth a year to {names[a]} (across) and to {names[b]} (up) against "
         f"no deal, the origin: the bloc as it stood ({listed(base) or 'nobody'}), nobody "
         f"joining, at the terms on the table. The parties are the members and the invitees "
@@ -58,7 +70,8 @@ def bargaining_html(df: Any, a: str, b: str) -> str:
         who = str(row["joining"]).replace("+", ", ") or "nobody"
         text += (
             " The Nash point is the package with the largest product of every party's gain over "
-            f"no deal among those where all gain: floors x{row['floor_scale']:g}, penalty "
+            f"no deal among those where all gain: {_nash_floors(floors)} x{row['floor_scale']:g}, "
+            "penalty "
             f"{row['penalty']:.0%}, {who} joining; it gives {names[a]} {_musd(row[f'gain_{a}'])} "
             f"and {names[b]} {_musd(row[f'gain_{b}'])} a year."
         )

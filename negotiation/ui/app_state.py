@@ -41,7 +41,7 @@ from negotiation.engine.scenario import (
     load_scenario_bytes,
     scenario_to_toml,
 )
-from negotiation.experiments.bargaining_space import bargaining_space
+from negotiation.experiments.bargaining_space import bargaining_space, table_minerals
 from negotiation.rules.types import (
     COMPONENT_LABELS,
     COMPONENTS,
@@ -766,9 +766,11 @@ class Session:
 
     def bargaining(self) -> pd.DataFrame:
         """The bargaining space of the package on the table in the round on the model
-        (negotiation.experiments.bargaining_space: a query, computed only when asked)."""
+        (negotiation.experiments.bargaining_space: a query, computed only when asked), with the
+        floors its table negotiated scaled (`table_minerals`: every floor but where the round's
+        invitees sat at tables of the same minerals of interest)."""
         with self.lock:
-            df = bargaining_space(self.model)
+            df = bargaining_space(self.model, minerals=table_minerals(self.model))
             df.attrs["run"] = self.run_id
             return df
 
