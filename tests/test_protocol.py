@@ -4,6 +4,7 @@ tables what serves it, a counter nobody takes changes nothing, and an agreement 
 
 from __future__ import annotations
 
+import itertools
 import math
 from itertools import combinations
 
@@ -1112,6 +1113,87 @@ def test_a_contract_share_is_told_in_words_and_weighed_for_the_partners_in_force
     assert row[m.index["australia"]] == 0.25 and row.sum() == 0.25
     prep.order = []
     assert m._design_candidates("offtake", Terms(), prep) == []
+
+
+def test_a_convener_designing_each_floor_sets_each_like_a_tariff_on_whoever_bears_it():
+    """A floor per mineral ("each_floor"). Under the border tariff a floor is a tariff on the
+    bloc's imports. Designing each floor on its own, the United States (weighing its partners'
+    gains at a quarter of its own) lowers the rare-earth floor 20%, keeps the lithium and
+    graphite floors, and raises the gallium floor 25%: worth about $8m a year more by its aims
+    than the best single multiple of every floor (every floor 20% lower). The rare-earth floor
+    costs the members' buyers more than it brings their treasuries and MP's separation (20%
+    lower: US buyers save about $98m a year against about $62m of tariff and $29m of MP's
+    surplus; Japan's and the EU's buyers save more than their treasuries lose). The gallium
+    floor brings each member's treasury a little more than it costs its buyers: the supplier,
+    nearly the only seller, bears part of it. Checked by brute force over all 81 combinations
+    of the four floors' multiples, with the three it expects in the bloc: the one it tables is
+    the best, which its one pass (a floor at a time, in the minerals' order) finds here."""
+    m = BlocModel(own_tables(((), (), ()), ("each_floor", "invitees")), rng=0)
+    opening = dict(zip(m.minerals, m.floors.tolist()))
+    floored = [k for k in m.minerals if opening[k] > 0]
+    assert floored == ["lithium", "rare_earths", "graphite", "gallium"]
+    us, three = m.index["us"], {"japan", "eu", "mexico"}
+    aim = np.zeros(len(m.actor_ids))
+    aim[us], aim[[m.index[a] for a in three]] = 1.0, 0.25
+    combos = list(itertools.product(SCALES, repeat=len(floored)))
+    specs = []
+    for c in combos:
+        times = dict(zip(floored, c))
+        floors = {k: f * times.get(k, 1.0) for k, f in opening.items()}
+        specs.append((m.members | three, 1.0, m.last_move, {"floors": floors}))
+    ev = m.evaluate(specs, 1)
+    values = dict(zip(combos, (ev.util @ aim).tolist()))
+    d = m.prepare_round().design
+    assert set(d.expected) == set(d.invited) == three
+    assert (d.scale, d.multiples) == (1.0, (("gallium", 1.25), ("rare_earths", 0.8)))
+    tabled = (1.0, 0.8, 1.0, 1.25)
+    assert max(values, key=values.get) == tabled
+    assert d.value == pytest.approx(values[tabled], rel=1e-12)
+    uniform = max(values[(s,) * 4] for s in SCALES)
+    assert uniform == values[(0.8,) * 4] and 5e6 < values[tabled] - uniform < 12e6
+    # why: each floor against keeping it, the others as tabled
+    consumer, tariff = COMPONENTS.index("consumer_cost"), COMPONENTS.index("tariff_revenue")
+    ps = COMPONENTS.index("producer_surplus")
+
+    def change(mineral: str, component: int, a: str) -> float:
+        kept = list(tabled)
+        kept[floored.index(mineral)] = 1.0
+        at, other = combos.index(tabled), combos.index(tuple(kept))
+        return float(ev.comp[at, m.index[a], component] - ev.comp[other, m.index[a], component])
+
+    assert 90e6 < change("rare_earths", consumer, "us") < 105e6
+    assert -70e6 < change("rare_earths", tariff, "us") < -55e6
+    assert -35e6 < change("rare_earths", ps, "us") < -25e6
+    for a in ("japan", "eu"):
+        assert change("rare_earths", consumer, a) > -change("rare_earths", tariff, a) > 0
+    for a in ("us", "japan", "eu"):
+        assert change("gallium", tariff, a) > -change("gallium", consumer, a) > 0
+    m.step()
+    text = m.events_df.query("kind == 'tabled'").text.iloc[0]
+    assert text.startswith(
+        "United States tabled the rare earths floor 20% lower, the lithium and natural graphite "
+        "floors as in force and the gallium floor 25% higher at the US-Japan-EU and US-Mexico "
+        "tables, expecting European Union, Japan and Mexico to accept"
+    )
+    assert m.floors[m.minerals.index("gallium")] == pytest.approx(opening["gallium"] * 1.25)
+
+
+def test_each_floor_is_its_own_package_and_one_floor_is_every_floor():
+    """Which packages of floors a convener designing each floor weighs: each floored mineral's
+    own, in the minerals' order (a mineral with no floor is not weighed); with a single floor,
+    that floor is every floor."""
+    m = BlocModel(own_tables(((), (), ()), ("each_floor",)), rng=0)
+    mine = [m.config.agenda.tracks[0]]
+    assert m._design_scopes(mine, 1, each=True) == [
+        (frozenset({x}), "") for x in ("lithium", "rare_earths", "graphite", "gallium")
+    ]
+    assert m._design_scopes(mine, 1) == [(None, "")]
+    one = own_tables(((), (), ()), ("each_floor",)).model_dump()
+    one["policy"]["floors"] = {"gallium": 250_000.0}
+    m = BlocModel(Scenario.model_validate(one), rng=0)
+    assert m._design_scopes(mine, 1, each=True) == [(None, "")]
+    assert m._table_floors_words((), [(frozenset({"gallium"}), ""), (frozenset({"lithium"}), "")]
+                                 ) == "the floors in force"  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------

@@ -124,8 +124,8 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "strategy)",
     ),
     "unknown-design.toml": (
-        "agenda.tracks.0.designs.1: should be 'instrument', 'floors', 'invitees', 'penalty', "
-        "'sharing' or 'offtake', not 'penalties' (did you mean 'penalty'?)",
+        "agenda.tracks.0.designs.1: should be 'instrument', 'floors', 'each_floor', 'invitees', "
+        "'penalty', 'sharing' or 'offtake', not 'penalties' (did you mean 'penalty'?)",
     ),
     "partner-weight-without-designs.toml": (
         "agenda.tracks.0.partner_weight: 0.5 weighs what the convener designs, but the table has "

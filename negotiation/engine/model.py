@@ -1674,8 +1674,10 @@ class BlocModel(mesa.Model):
         sitting = self.active_tracks(r)
         # The floors it designs: every floor (a multiple of them all), or, once tracks with
         # minerals of interest have sat, each table's own floors in turn (`_design_scopes`).
-        packages = self._design_scopes(mine, r)
-        per_package = "floors" in t.designs and packages != [(None, "")]
+        each = "each_floor" in t.designs
+        floors = each or "floors" in t.designs
+        packages = self._design_scopes(mine, r, each)
+        per_package = floors and packages != [(None, "")]
 
         def decides(a: str) -> bool:
             """Whether the design decides a's invitation: a party at a table it designs for, or
@@ -1708,7 +1710,7 @@ class BlocModel(mesa.Model):
         # (terms, invited) -> (its own utility, its partners' summed), for the narrative
         own: dict[tuple, tuple[float, float]] = {}
         base = {s: i for i, s in enumerate(SCALES)}
-        every = "floors" in t.designs and not per_package and self.floors.any()
+        every = floors and not per_package and self.floors.any()
         scales = SCALES if every else (1.0,)
         choose = "invitees" in t.designs
         one = base[1.0]
@@ -2010,9 +2012,13 @@ class BlocModel(mesa.Model):
         """The minerals with a floor in force."""
         return frozenset(m for m, f in zip(self.minerals, self.floors.tolist()) if f > 0)
 
-    def _design_scopes(self, mine: Sequence, r: int) -> list[tuple[frozenset[str] | None, str]]:
+    def _design_scopes(
+        self, mine: Sequence, r: int, each: bool = False
+    ) -> list[tuple[frozenset[str] | None, str]]:
         """The packages of floors a convener weighs in turn for the tables it designs for in
-        round r, each (floored minerals, whose package in words): [(None, "")], one multiple of
+        round r, each (floored minerals, whose package in words): with `each` (the track designs
+        "each_floor"), every floored mineral's own, in the minerals' order, whose package is
+        nobody's (""); otherwise [(None, "")], one multiple of
         every floor, until a track with minerals of interest has sat; after that, a table with
         its own minerals weighs their floors, and a table of every mineral (the all-party one)
         reconciles the tracks' packages: each track's floors that have sat by then (ended ones
@@ -2020,6 +2026,8 @@ class BlocModel(mesa.Model):
         Packages of the same floored minerals are one; empty ones are left out; a single
         package of every floored mineral is every floor."""
         floored = self._floored()
+        if each and len(floored) > 1:
+            return [(frozenset({m}), "") for m in self.minerals if m in floored]
         tracks = [u for u in self.config.agenda.tracks if u.minerals and u.start_round <= r]
         if not tracks:
             return [(None, "")]
@@ -2041,6 +2049,11 @@ class BlocModel(mesa.Model):
         and gallium floors 20% lower (the US-Japan-EU table's) and the lithium floor as in force
         (the US-Mexico table's)"."""
         times = dict(multiples)
+        if all(not who for _, who in packages):  # each floor its own: by multiple
+            moved = {m: times.get(m, 1.0) for scope, _ in packages for m in scope}
+            if all(s == 1.0 for s in moved.values()):
+                return "the floors in force"
+            return listed(self._multiples_words(moved))
         parts = [f"{listed(self._multiples_words({m: times.get(m, 1.0) for m in scope}))} "
                  f"({who})" for scope, who in packages if scope]  # fmt: skip
         return listed(parts) or "the floors in force"
@@ -2144,9 +2157,8 @@ class BlocModel(mesa.Model):
                 f"{_contract_words(self.offtake_share)}"
             )
         if not parts:
-            return "the floors in force" if set(designs) <= {"floors", "invitees"} else (
-                "the terms in force"
-            )  # fmt: skip
+            floors_only = set(designs) <= {"floors", "each_floor", "invitees"}
+            return "the floors in force" if floors_only else "the terms in force"
         return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
     def _fresh_views(self, prep: Prepared, later: list[str]) -> dict[str, CountryView]:

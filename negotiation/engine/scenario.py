@@ -279,14 +279,18 @@ class Track(Frozen):
     #: (negotiation.rules.protocol): "instrument" (how the floors are defended: border tariff,
     #: price-gap payments or a stockpile; not listed, the instrument stays as set, as at a table
     #: that has already chosen it), "floors" (a multiple of the floors in force: 0.8, 1 or 1.25),
-    #: "invitees" (whom to invite: those whose joining serves it), "penalty" (a multiple of the
+    #: "each_floor" (each floor's own multiple, 0.8, 1 or 1.25, one floor at a time in the
+    #: minerals' order, instead of one multiple of them all: a floor per mineral; with it,
+    #: "floors" is implied), "invitees" (whom to invite: those whose joining serves it),
+    #: "penalty" (a multiple of the
     #: outsider penalty in force: 0.5, 1 or 2), "sharing" (the cost-sharing key: by
     #: consumption, equal, or the scenario's table of shares) and "offtake" (offtake partners
     #: among the producers it invites: none, each alone, or all; and the share of their output
     #: under contract: a tenth, a quarter, half or all). By default nothing: the
     #: package is the scenario's levers and every party is invited.
     designs: tuple[
-        Literal["instrument", "floors", "invitees", "penalty", "sharing", "offtake"], ...
+        Literal["instrument", "floors", "each_floor", "invitees", "penalty", "sharing", "offtake"],
+        ...,
     ] = ()
     #: The convener's aims when it designs: besides its own utility, each other party's utility
     #: at this weight (0: its own money alone; 1: the table's joint gain, the coalition's
