@@ -1115,6 +1115,12 @@ def test_a_contract_share_is_told_in_words_and_weighed_for_the_partners_in_force
     assert m._design_candidates("offtake", Terms(), prep) == []
 
 
+def tabled_in_round_one(m: BlocModel) -> str:
+    """Play round 1 and say what the convener tabled (the first `tabled` line)."""
+    m.step()
+    return m.events_df.query("kind == 'tabled'").text.iloc[0]
+
+
 def test_a_convener_designing_each_floor_sets_each_like_a_tariff_on_whoever_bears_it():
     """A floor per mineral ("each_floor"). Under the border tariff a floor is a tariff on the
     bloc's imports. Designing each floor on its own, the United States (weighing its partners'
@@ -1168,9 +1174,7 @@ def test_a_convener_designing_each_floor_sets_each_like_a_tariff_on_whoever_bear
         assert change("rare_earths", consumer, a) > -change("rare_earths", tariff, a) > 0
     for a in ("us", "japan", "eu"):
         assert change("gallium", tariff, a) > -change("gallium", consumer, a) > 0
-    m.step()
-    text = m.events_df.query("kind == 'tabled'").text.iloc[0]
-    assert text.startswith(
+    assert tabled_in_round_one(m).startswith(
         "United States tabled the rare earths floor 20% lower, the lithium and natural graphite "
         "floors as in force and the gallium floor 25% higher at the US-Japan-EU and US-Mexico "
         "tables, expecting European Union, Japan and Mexico to accept"
@@ -1265,9 +1269,7 @@ def test_tables_with_their_own_minerals_get_their_own_floors():
     floors = dict(zip(m.minerals, m.floors.tolist()))
     for k, f in opening.items():
         assert floors[k] == pytest.approx(f * (0.8 if k in ("rare_earths", "gallium") else 1.0))
-    m.step()
-    text = m.events_df.query("kind == 'tabled'").text.iloc[0]
-    assert text.startswith(
+    assert tabled_in_round_one(m).startswith(
         "United States tabled the rare earths and gallium floors 20% lower (the US-Japan-EU "
         "table's) and the lithium and natural graphite floors as in force (the US-Mexico "
         "table's) at the US-Japan-EU and US-Mexico tables, expecting European Union, Japan and "
