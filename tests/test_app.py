@@ -712,6 +712,18 @@ def test_the_supply_chart_marks_where_a_new_mine_was_committed_and_built():
         el.get("data-label") for el in root.iter(f"{NS}g") if el.get("class") == "legend-item"
     ]
     assert "new mine committed or built" in legend
+    # The money chart shows what the mine costs its producers from the round it produces (26),
+    # a panel that appears only once there is a charge (round 3 of the default has none).
+    root = _svg(chart_svg("money", snap))
+    assert [p.get("data-title") for p in _panels(root)] == [
+        "Bloc budget, $bn a year",
+        "Against no policy, $bn a year",
+        "Capital of mines restarted or built in the run, $bn a year",
+    ]
+    (line,) = _lines(root, "capital_charges")
+    assert len(line) == 27
+    charges = snap.rounds_df.set_index("round")["capital_charges"]
+    assert (charges.loc[:25] == 0).all() and charges.loc[26] == pytest.approx(128.7e6)
 
 
 def test_the_supply_chart_marks_where_capacity_closed_and_was_ordered_back():

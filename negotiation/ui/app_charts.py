@@ -350,10 +350,18 @@ def stockpile_used(snap: Snapshot) -> bool:
     return bool((snap.rounds_df["instrument"].to_numpy(dtype=object) == "stockpile").any())
 
 
+def capital_charged(snap: Snapshot) -> bool:
+    """Whether producers have paid a capital charge in any round so far (for capacity
+    restarted or a new mine built in the run: docs/ODD.md, Submodel G)."""
+    df = snap.rounds_df
+    return "capital_charges" in df and bool((df["capital_charges"] > 0).any())
+
+
 def money_panels(snap: Snapshot) -> list[Panel]:
     """The bloc's budget, the stockpile fund once the stockpile has been the instrument (a flat
-    line for a fund nobody uses would read as a policy), and what the policy costs the world and
-    those at no table against no policy."""
+    line for a fund nobody uses would read as a policy), what the policy costs the world and
+    those at no table against no policy, and, once producers pay any, the capital charges of
+    mines restarted or built in the run."""
     budget = Panel(
         "Bloc budget, $bn a year",
         (
@@ -385,8 +393,25 @@ def money_panels(snap: Snapshot) -> list[Panel]:
         ),
         unit="bn",
     )
+    panels = [budget, world]
+    if capital_charged(snap):
+        panels.append(
+            Panel(
+                "Capital of mines restarted or built in the run, $bn a year",
+                (
+                    Series(
+                        "capital charges (producers pay)",
+                        "capital_charges",
+                        VERMILLION,
+                        scale=1e-9,
+                        marker="plus",
+                    ),
+                ),
+                unit="bn",
+            )
+        )
     if not stockpile_used(snap):
-        return [budget, world]
+        return panels
     fund = Panel(
         "Stockpile: cash left and stock held, $bn",
         (
@@ -402,7 +427,7 @@ def money_panels(snap: Snapshot) -> list[Panel]:
         ),
         unit="bn",
     )
-    return [budget, fund, world]
+    return [budget, fund, *panels[1:]]
 
 
 #: One colour, dash and marker per country in the gain chart (Okabe-Ito; the markers and dashes
