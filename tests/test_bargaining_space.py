@@ -231,7 +231,13 @@ def test_the_floors_laid_out_are_those_the_tables_negotiated():
     assert df.attrs["minerals"] == ["lithium", "fluorspar"]
     assert df.attrs["floors_words"] == "the lithium and fluorspar floors"
     assert table_minerals(_us_mexico([])) is None
+    # a table whose minerals of interest have no floor negotiates none: the floors stay as tabled
+    copper = _us_mexico(["copper"])
+    assert table_minerals(copper) == []
+    df = bargaining_space(copper, minerals=[])
+    assert set(df["floor_scale"]) == {1.0} and df.attrs["floors_words"] == "no floor"
     d = load_scenario(SCENARIO).model_dump()
+    d["agenda"]["open_accession"] = False  # every invitee at a table of its own minerals
     tables = (["rare_earths", "gallium"], ["lithium", "graphite"], [])
     for t, minerals in zip(d["agenda"]["tracks"], tables, strict=True):
         t["minerals"] = minerals

@@ -435,6 +435,7 @@ def test_the_model_scores_a_batch_as_payoffs_score_does_on_the_packages_spelled_
         (frozenset({"us", "japan"}), 1.0, controls, {"cost_sharing": {"us": 3.0, "japan": 1.0}}),
         (frozenset(), 1.0, controls),
         (frozenset({"us", "japan"}), 1.0, flood, {"partners": ["mexico"]}),
+        (frozenset({"us", "japan"}), 1.0, flood, {"partners": ["mexico"], "offtake_share": 0.25}),
     ]
     got = m.evaluate(specs)
 
@@ -457,6 +458,8 @@ def test_the_model_scores_a_batch_as_payoffs_score_does_on_the_packages_spelled_
     mexico = m.index["mexico"]
     assert pol.partner[5, mexico] == 0.4 and pol.partner[:5].sum() == 0
     assert got.outcome.bloc_sales_share[5, mexico].tolist() == [0.4] * len(m.minerals)
+    assert pol.partner[6, mexico] == 0.25  # a package's own contract share
+    assert got.outcome.bloc_sales_share[6, mexico].tolist() == [0.25] * len(m.minerals)
 
 
 def test_asking_who_is_awaited_changes_nothing(default):
@@ -541,6 +544,15 @@ def test_the_public_forecasts_are_what_the_agents_see(default):
     assert not np.allclose([m.supplier_belief[a] for a in judged], 1.0)  # errors were drawn
     assert f["utility"] != f["normal"]
     assert m.awaiting() == [] and m.round == 2  # asking changed nothing
+    # Levels net of the capital charges the supplier pays, as the records count them (a charge
+    # of $100m a year put on its rare-earth row by hand): the margins do not move.
+    s, ps = m.index[m.supplier_id], COMPONENTS.index("producer_surplus")
+    m.capital[s, m.minerals.index("rare_earths")] = 1e8
+    charged = m.move_forecast(move)
+    sunk = 1e8 * m.weights[s, ps]
+    assert charged["utility"] == pytest.approx(f["utility"] - sunk, rel=1e-12)
+    assert charged["normal"] == pytest.approx(f["normal"] - sunk, rel=1e-12)
+    assert charged["margins"] == f["margins"]
 
 
 def test_mesa_batch_run_runs_the_model_with_its_keyword_arguments():

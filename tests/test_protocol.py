@@ -1061,8 +1061,8 @@ def test_under_price_gap_payments_a_convener_buys_a_quarter_of_the_outsiders_out
     (tabled,) = m.events_df.query("round == 7 and kind == 'tabled'").text
     assert tabled.startswith(
         "United States tabled offtake from the producers of Australia, India and South Korea, "
-        "outside the bloc, for a quarter of their output (they sell into its market on its "
-        "terms) at the Expansion table, expecting nobody to accept"
+        "outside the bloc, for a quarter of their output instead of all (they sell into its "
+        "market on its terms) at the Expansion table, expecting nobody to accept"
     )
     lever = m.events_df.query("round == 7 and kind == 'lever'").text
     assert (
@@ -1085,8 +1085,8 @@ def test_under_price_gap_payments_a_convener_buys_a_quarter_of_the_outsiders_out
     fiscal, security = COMPONENTS.index("fiscal_outlay"), COMPONENTS.index("supply_security")
     bill = -ev.comp[:, us, fiscal] + ev.comp[0, us, fiscal]  # the gap payments offtake adds
     secure = ev.comp[:, us, security] - ev.comp[0, us, security]  # the security it adds
-    assert 60e6 < secure[2] < 80e6 and 3e6 < bill[2] < 12e6  # a quarter
-    assert 60e6 < secure[4] - secure[2] < 100e6 and 200e6 < bill[4] - bill[2] < 300e6  # all
+    assert 63e6 < secure[2] < 77e6 and 5.5e6 < bill[2] < 8e6  # a quarter: about $70m, $7m
+    assert 70e6 < secure[4] - secure[2] < 86e6 and 235e6 < bill[4] - bill[2] < 285e6  # all
     assert (np.diff(secure) > 0).all() and (np.diff(bill) > 0).all()
     for a in ("eu", "japan", "mexico"):
         assert ev.util[2, before.index[a]] > ev.util[0, before.index[a]]
@@ -1094,9 +1094,10 @@ def test_under_price_gap_payments_a_convener_buys_a_quarter_of_the_outsiders_out
 
 def test_a_contract_share_is_told_in_words_and_weighed_for_the_partners_in_force():
     """A convener may keep the partners in force and change how much of their output is under
-    contract: that package is among those it weighs (one share for every partner), is told as
-    such, and clears with the partners in force at the new share; with no producer to decide
-    at its tables it weighs no offtake at all."""
+    contract: that package is among those it weighs, is told as such, and clears as the same
+    partners at the new share in force do. The share is one for every partner, so where a
+    partner in force is not its to decide (Singapore, asked at another table) it weighs no other
+    share; with no producer to decide at its tables it weighs no offtake at all."""
     m = BlocModel(Scenario.model_validate(expansion_world("convener", ())), rng=0).run(6)
     m.set_levers(partners=["australia"])
     prep = m.prepare_round()
@@ -1106,11 +1107,19 @@ def test_a_contract_share_is_told_in_words_and_weighed_for_the_partners_in_force
         weighed
     )  # no partner, no contract
     assert m._design_words(Terms(share=0.25), ("offtake",)) == (
-        "offtake contracts for a quarter of each partner's output instead of all"
+        "offtake contracts with the producers of Australia for a quarter of their output "
+        "instead of all"
     )
     assert m._design_terms(Terms(share=0.25)) == {"offtake_share": 0.25}
     row = m.evaluator.partner_row(None, 0.25)
     assert row[m.index["australia"]] == 0.25 and row.sum() == 0.25
+    own = m.evaluate([(m.members, 1.0, m.last_move, {"offtake_share": 0.25})], 7)
+    m.levers.apply({"offtake_share": 0.25}, at_round=7)
+    assert m.offtake_share == 0.25
+    np.testing.assert_array_equal(m.evaluate([(m.members, 1.0, m.last_move)], 7).util, own.util)
+    m.levers.apply({"offtake_share": 1.0, "partners": ["australia", "singapore"]}, at_round=7)
+    weighed = m._design_candidates("offtake", Terms(), prep)
+    assert weighed and all(c.share is None for c in weighed)
     prep.order = []
     assert m._design_candidates("offtake", Terms(), prep) == []
 

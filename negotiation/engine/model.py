@@ -921,8 +921,9 @@ class BlocModel(mesa.Model):
 
     def move_forecast(self, move: SupplierMove, r: int | None = None) -> dict[str, Any]:
         """For a supplier move next round, with today's members: the supplier's utility with it
-        and selling normally, and each member's gain from staying in (USD/yr), without error
-        (the supplier's look-ahead judges these gains times `supplier_belief`).
+        and selling normally (levels net of the capital charges it pays, as the records count
+        them), and each member's gain from staying in (USD/yr), without error (the supplier's
+        look-ahead judges these gains times `supplier_belief`).
 
         Parameters
         ----------
@@ -1642,7 +1643,8 @@ class BlocModel(mesa.Model):
         aims: its own utility and, at the track's `partner_weight`, each other party's), among the
         terms the other members agree to (each weighs the bloc it expects on them against the bloc
         as it stands, under the agenda's rule). The terms change from this round (a changed
-        instrument, penalty, key or partners: the round's packages are cleared again on them,
+        instrument, penalty, key, partners or contract share: the round's packages are cleared
+        again on them,
         `_design_reclear`); those it did not invite are not asked at the tables it designed for
         until each designs again (`_design_round`: every sixth round), nor sponsored by it under
         open accession until it designs again. It designs once for all the tables it tables that
@@ -1667,7 +1669,8 @@ class BlocModel(mesa.Model):
     def _design_for(self, prep: Prepared, proposer: str, mine: list, decided: set[str]) -> None:
         """`_design_table` for one convener and the tables it designs for this round (the
         first one's `designs`), leaving alone the invitees in `decided` (an earlier convener's
-        this round) and adding its own. A new instrument, penalty, key or partners clears the
+        this round) and adding its own. A new instrument, penalty, key, partners or contract
+        share clears the
         round's packages again at once; new floors alone are `prep.scale` until another
         convener designs."""
         r, t = prep.round, mine[0]
@@ -1935,10 +1938,11 @@ class BlocModel(mesa.Model):
         outside the bloc, at the tables it designs for, not decided by an earlier convener this
         round; the partners in force elsewhere stay): none of them, one of them (each in turn)
         or all of them, each with each share of their output under contract
-        (`negotiation.rules.protocol.CONTRACT_SHARES`; one share for every partner, those in
-        force elsewhere too), and the partners in force at each other share (none where offtake
-        changes nothing: no penalty, and no floor or a stockpile, which buys on the world
-        market)."""
+        (`negotiation.rules.protocol.CONTRACT_SHARES`), and the partners in force at each other
+        share; the share is one for every partner, so it weighs other shares only where every
+        partner would be one it decides (a partner in force elsewhere keeps its contract); none
+        where offtake changes nothing: no penalty, and no floor or a stockpile, which buys on
+        the world market)."""
         if term == "offtake":
             instrument = chosen.instrument or self.instrument.value
             if self.penalty * chosen.penalty <= 0 and (
@@ -1956,7 +1960,7 @@ class BlocModel(mesa.Model):
                 offtake = None if o == self.partners else o
                 if offtake is not None:
                     out.append(chosen._replace(offtake=offtake))
-                if o:  # partners to contract with: at each other share too
+                if o and not others:  # partners to contract with, all its own: other shares
                     out += [chosen._replace(offtake=offtake, share=x) for x in shares]
             return out
         if term == "instrument":
@@ -2001,11 +2005,14 @@ class BlocModel(mesa.Model):
         Returns
         -------
         str
-            "every floor", "the copper floor", "the rare earths and gallium floors".
+            "every floor", "the copper floor", "the rare earths and gallium floors", "no
+            floor" (none of them).
         """
         if scope is None:
             return "every floor"
         names = [self._short_names[m] for m in self.minerals if m in scope]
+        if not names:
+            return "no floor"
         return f"the {listed(names)} floor{'s' if len(names) > 1 else ''}"
 
     def _floored(self) -> frozenset[str]:
@@ -2112,9 +2119,9 @@ class BlocModel(mesa.Model):
         return accepted
 
     def _design_reclear(self, prep: Prepared) -> None:
-        """After a convener tabled a new instrument, penalty, cost-sharing key or offtake
-        partners, the round's packages (the bloc and each invitee at the three multiples of the
-        floors, and each member played by a person leaving: `prepare_round`'s batch, in its
+        """After a convener tabled a new instrument, penalty, cost-sharing key, offtake partners or
+        contract share, the round's packages (the bloc and each invitee at the three multiples of
+        the floors, and each member played by a person leaving: `prepare_round`'s batch, in its
         order) cleared again on the terms now in force, so that the invitees answer on them."""
         order = sorted(prep.slot, key=prep.slot.__getitem__)
         prep.ev, prep.future = self._clear_table(prep.round, prep.members, order, prep.staying)
@@ -2141,10 +2148,14 @@ class BlocModel(mesa.Model):
             how = {"consumption": "by consumption", "equal": "in equal shares"}
             table = "by the scenario's table of shares"
             parts.append(f"cost shared {how.get(terms.sharing, table)}")
-        contract = "" if terms.share is None else _contract_words(terms.share)
+        contract = ""
+        if terms.share is not None:
+            contract = f"{_contract_words(terms.share)} of their output instead of " + (
+                _contract_words(self.offtake_share)
+            )
         if terms.offtake is not None:
             named = listed(sorted(self._name(a) for a in terms.offtake))
-            on = f", for {contract} of their output" if contract else ""
+            on = f", for {contract}" if contract else ""
             parts.append(
                 f"offtake from the producers of {named}, outside the bloc{on} (they sell into "
                 "its market on its terms)"
@@ -2152,10 +2163,8 @@ class BlocModel(mesa.Model):
                 else "no offtake from producers outside the bloc"
             )
         elif contract:
-            parts.append(
-                f"offtake contracts for {contract} of each partner's output instead of "
-                f"{_contract_words(self.offtake_share)}"
-            )
+            named = listed(sorted(self._name(a) for a in self.partners))
+            parts.append(f"offtake contracts with the producers of {named} for {contract}")
         if not parts:
             floors_only = set(designs) <= {"floors", "each_floor", "invitees"}
             return "the floors in force" if floors_only else "the terms in force"

@@ -8,9 +8,10 @@ penalties from none to 100 %, and every combination of the round's invitees comi
 up to four invitees; beyond that, none, each alone and all). It clears them all in one
 `BlocModel.evaluate` batch, with the supplier's latest move, in the world as it stands now, and
 returns one row per alternative: its terms, each party's utility (USD/yr, the weighted components
-the model's agents weigh) and its gain over its disagreement point, whether the alternative is
-Pareto-efficient among those evaluated, which one is the Nash bargaining solution over the grid,
-and which are the status quo, the proposal and the agreement.
+the model's agents weigh, its level net of the capital charges the records count, which no agent
+weighs: they are the same in every row) and its gain over its disagreement point, whether the
+alternative is Pareto-efficient among those evaluated, which one is the Nash bargaining solution
+over the grid, and which are the status quo, the proposal and the agreement.
 
 **Parties.** The members of the bloc as it stood when the round opened, and the round's invitees.
 The supplier is not a party to the bloc's bargain: it is not invited and cannot sign; its move is
@@ -205,7 +206,8 @@ def bargaining_space(
 def table_minerals(model: BlocModel) -> list[str] | None:
     """The floors the package on the table negotiated (the one `bargaining_space` lays out):
     where every invitee sat at a table negotiating the same minerals of interest' floors
-    (`BlocModel.invitation_scopes`), those minerals; else None, every floor (a table of every
+    (`BlocModel.invitation_scopes`), those minerals (none, [], where none of them has a floor:
+    the layout then keeps the floors as tabled); else None, every floor (a table of every
     mineral, invitees at tables of different minerals, or nobody invited).
 
     Parameters
@@ -222,7 +224,7 @@ def table_minerals(model: BlocModel) -> list[str] | None:
     if len(scopes) != 1:
         return None
     (scope,) = scopes
-    return None if not scope else [x for x in model.minerals if x in scope]
+    return None if scope is None else [x for x in model.minerals if x in scope]
 
 
 def pareto_efficient(util: np.ndarray, eps: np.ndarray | float = 0.0) -> np.ndarray:

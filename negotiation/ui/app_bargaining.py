@@ -43,14 +43,15 @@ def bargaining_html(df: Any, a: str, b: str) -> str:
     invited = [names[p] for p in parties if names[p] not in base]
     when = f"in round {r}" if r else "when round 1 opens"
     floors = df.attrs.get("floors_words", "every floor")
-    scaled = (
-        "the floors on the table"
-        if floors == "every floor"
-        else f"{floors} on the table (the table's own; the others as tabled)"
-    )
+    if floors == "every floor":
+        scaled = "the floors on the table from x0.6 to x1.6"
+    elif floors == "no floor":
+        scaled = "the floors as tabled (the table negotiates none of them)"
+    else:
+        scaled = f"{floors} on the table (the table's own; the others as tabled) from x0.6 to x1.6"
     text = (
-        f"Each dot is a package the bloc could agree {when} ({n} of them): {scaled} "
-        "from x0.6 to x1.6, an outsider penalty from 0 to 100%, and which invitees come in, "
+        f"Each dot is a package the bloc could agree {when} ({n} of them): {scaled}, "
+        "an outsider penalty from 0 to 100%, and which invitees come in, "
         f"placed by what it is worth a year to {names[a]} (across) and to {names[b]} (up) against "
         f"no deal, the origin: the bloc as it stood ({listed(base) or 'nobody'}), nobody "
         f"joining, at the terms on the table. The parties are the members and the invitees "
