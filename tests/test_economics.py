@@ -5,6 +5,7 @@ can fail: it compares two runs that differ in one thing.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import replace
 
 import numpy as np
@@ -14,6 +15,7 @@ from negotiation import BlocModel, load_scenario
 from negotiation.engine._kernels import capacity_kernel
 from negotiation.engine.model import NORMAL
 from negotiation.engine.payoffs import score
+from negotiation.engine.projects import ProjectBook
 from negotiation.engine.scenario import scenario_to_dict, validate
 from negotiation.rules.types import COMPONENTS, SupplierAction, SupplierMove
 from tests.reference_market import members_cut, stock_kept, stock_released, stock_used
@@ -260,29 +262,96 @@ def test_rivals_a_flood_closed_come_back_once_prices_have_repaid_a_restart_for_a
     # (against the world with no policy, where they stayed open); then the restarts' capital:
     # from the round they produce the producers pay a yearly charge of the margin the restart
     # waited for (`restart_margin` times unit cost) on each tonne ordered back, written down
-    # as the capacity retires
+    # as the capacity retires. While the flood's orders arrive (from round 26, two years after
+    # the first), the rivals that did not replace what retired have saved that capital.
     rounds = pays.rounds_df.set_index("round")
     money, charges = rounds["world_money"], rounds["capital_charges"]
     during, after, back_again = money.loc[2:18], money.loc[20 : arrive - 1], money.loc[arrive:]
     assert (during < 0).all() and after.mean() < 2 * during.mean()
-    assert (charges.loc[: arrive - 1] == 0).all()
+    assert (charges.loc[:25] == 0).all() and (charges.loc[26 : arrive - 1] < 0).all()
     us = pays.actors_df.query("actor == 'us'").set_index("round")["capital_charge"]
     ordered = restarted.set_index("actor")["text"].str.extract(r"back ([\d,]+) t")[0]
     tonnes = {a: float(t.replace(",", "")) for a, t in ordered.items()}
     margin = sc.investment.restart_margin
-    assert us.loc[arrive] == pytest.approx(
-        margin * pays.data.cost[pays.index["us"], j] * tonnes["us"], rel=1e-3
-    )
-    fringe = margin * pays.data.fringe_cost[j] * tonnes[""]
-    assert charges.loc[arrive] - us.loc[arrive] == pytest.approx(fringe, rel=1e-3)
     keep = 1 - sc.investment.retirement * sc.time.round_days / 365
-    paying = charges.loc[arrive:]
-    np.testing.assert_allclose(paying.iloc[1:] / paying.iloc[:-1].to_numpy(), keep)
+    restart_us = margin * pays.data.cost[pays.index["us"], j] * tonnes["us"]
+    restart_all = restart_us + margin * pays.data.fringe_cost[j] * tonnes[""]
+    # the restarts arrive at once (with the round's other orders, a few percent more)
+    jump_us = us.loc[arrive] - keep * us.loc[arrive - 1]
+    assert restart_us * 0.999 < jump_us < restart_us * 1.05
+    jump = charges.loc[arrive] - keep * charges.loc[arrive - 1]
+    assert restart_all * 0.999 < jump < restart_all * 1.1
     # with them, the world's money is back near the world with no policy's, but for the charges
     assert -back_again.mean() > 0.5 * charges.loc[arrive:].mean()
     assert abs((back_again + charges.loc[arrive:]).mean()) < 0.1 * abs(after.mean())
     # a restart never repaid leaves the supplier its larger share and a higher price
     assert share(never).iloc[-1] > start + 0.15 and price(never).iloc[-1] > 1.5 * calibration
+
+
+def test_the_capital_book_charges_what_was_ordered_from_the_round_it_produces():
+    """The recorder's capital book on its own (`Recorder._charge`), in the default scenario
+    (a two-year lag: 24 rounds). One round orders a restart of 100 t of the US's rare earths and
+    investment beyond the replacement of what retires (Japan's nickel, 50 t) and below it (the
+    rest of the world's lithium, 20 t short): nothing is charged until the capacity arrives, 24
+    rounds later; then the restart's `restart_margin` times unit cost a tonne, the growth's normal
+    margin times unit cost a tonne, and the capital not spent on lithium comes off; each round
+    after, written down as capacity retires. A project built is charged at once (it produces
+    from the next round)."""
+    from types import SimpleNamespace
+
+    from negotiation.engine.evaluator import Investment
+
+    m = BlocModel(DEFAULT, rng=0)
+    rec, A, M = m.recorder, len(m.actor_ids), len(m.minerals)
+    lag = m.lag_rounds
+    assert lag == 24
+    world = SimpleNamespace(capital=np.zeros((A + 1, M)),
+                            charge_pipeline=deque([np.zeros((A + 1, M))] * lag))  # fmt: skip
+    installed = np.full((A + 1, M), 1_000.0)
+    replace = m.config.investment.retirement * m.config.round_years
+    us, jp, re, ni, li = (m.index["us"], m.index["japan"], m.minerals.index("rare_earths"),
+                          m.minerals.index("nickel"), m.minerals.index("lithium"))  # fmt: skip
+    restarted = np.zeros((A + 1, M))
+    restarted[us, re] = 100.0
+    additions = replace * installed + restarted
+    additions[jp, ni] += 50.0
+    additions[A, li] -= 20.0
+    zero = np.zeros((A + 1, M))
+    ordered = Investment(zero, additions, zero, zero, zero, restarted, zero)
+    steady = Investment(zero, replace * installed, zero, zero, zero, zero, zero)
+    empty = ProjectBook.empty()
+    rec._charge(world, ordered, installed, empty, None)
+    for _ in range(lag - 1):
+        assert not world.capital.any()
+        rec._charge(world, steady, installed, empty, None)
+    assert not world.capital.any()
+    rec._charge(world, steady, installed, empty, None)  # the 24th round's close: it arrives
+    costs = np.vstack([m.data.cost, m.data.fringe_cost[None]])
+    normal = np.maximum(m.base_margin, 0.0) * costs
+    want = np.zeros((A + 1, M))
+    want[us, re] = 100.0 * m.config.investment.restart_margin * costs[us, re]
+    want[jp, ni] = 50.0 * normal[jp, ni]
+    want[A, li] = -20.0 * normal[A, li]
+    np.testing.assert_allclose(world.capital, want, rtol=1e-9, atol=1e-6)
+    assert want[jp, ni] > 0 > want[A, li]
+    rec._charge(world, steady, installed, empty, None)
+    keep = 1 - m.config.investment.retirement * m.config.round_years
+    np.testing.assert_allclose(world.capital, want * keep, rtol=1e-9, atol=1e-6)
+    book = sonora_book(m)
+    rec._charge(world, steady, installed, book, np.array([0]))
+    assert world.capital[book.actor[0], book.mineral[0]] == pytest.approx(
+        want[book.actor[0], book.mineral[0]] * keep**2 + book.capital[0]
+    )
+
+
+def sonora_book(m: BlocModel) -> ProjectBook:
+    """A one-project book for Mexico's lithium (6,600 t at a charge of $128.7m a year)."""
+    i = np.array([m.index["mexico"]])
+    j = np.array([m.minerals.index("lithium")])
+    z = np.zeros(1)
+    return ProjectBook(("Sonora",), i, j, np.array([6_600.0]), np.array([84_500.0]),
+                       np.array([128.7e6]), z, np.zeros(1, dtype=np.int64), z.copy(),
+                       np.zeros(1, dtype=np.int64), np.full(1, -1, dtype=np.int64))  # fmt: skip
 
 
 def test_capacity_both_worlds_restart_is_charged_alike_and_costs_the_world_nothing():
@@ -942,8 +1011,12 @@ def test_a_new_mine_pays_for_its_capital_and_the_world_pays_for_the_floor_that_b
     assert (charge.loc[:19] == 0).all()  # built at round 19's close, it produces from 20
     assert charge.loc[20] == pytest.approx(6_600 * 0.3 * 65_000, rel=1e-12)
     keep = 1 - m.config.investment.retirement * m.config.round_years
-    after = charge.loc[20:]
+    # written down as the mine retires (from round 26 the charges of what Mexico ordered
+    # beyond replacement from round 1 arrive too: the lithium mine's own is in its row)
+    after = charge.loc[20:25]
     np.testing.assert_allclose(after.iloc[1:] / after.iloc[:-1].to_numpy(), keep, rtol=1e-12)
+    li = m.minerals.index("lithium")
+    assert m.capital[mex, li] == pytest.approx(charge.loc[20] * keep**17, rel=1e-12)
     # the records' utility is still the sum of its weighted components, the charge off both
     np.testing.assert_allclose(actor[list(COMPONENTS)].sum(axis=1), actor["utility"], rtol=1e-12)
     surplus = actor["producer_surplus"] / m.weights[mex, COMPONENTS.index("producer_surplus")]
@@ -951,15 +1024,16 @@ def test_a_new_mine_pays_for_its_capital_and_the_world_pays_for_the_floor_that_b
     assert 20e6 < net < 35e6
     assert 150e6 < net + charge.loc[20] < 165e6  # its operating margin
     r = m.rounds_df.set_index("round")
-    assert r["capital_charges"].loc[20] == charge.loc[20]  # nobody else restarted or built
+    assert r["capital_charges"].loc[20] == charge.loc[20]  # no other order has arrived yet
     change = r["world_money"].loc[20] - r["world_money"].loc[19]
     assert -80e6 < change < -60e6
     assert change + charge.loc[20] > 50e6  # what it looked like without its capital
     # what shows a utility level outside the records takes the charge off as they do: the
-    # workshop's payoffs and the bargaining space (after round 36's close: written down again)
+    # workshop's payoffs and the bargaining space (the charges after round 36's close)
     ps = COMPONENTS.index("producer_surplus")
-    sunk = charge.loc[36] * keep * m.weights[mex, ps]
+    sunk = m.capital[mex].sum() * m.weights[mex, ps]
     assert m.capital_utility()[mex] == pytest.approx(sunk, rel=1e-12)
+    assert sunk > m.capital[mex, li] > 0
     ev = m.evaluate([(m.members, 1.0, m.last_move), (m.members - {"mexico"}, 1.0, m.last_move)], 36)
     paid = m._outcomes(ev, 0, 1, "mexico")
     for k, key in enumerate(("accept", "reject")):
@@ -1031,7 +1105,7 @@ def test_a_project_waits_for_prices_that_last_and_commits_once():
     """The project book alone: a developer commits after more than `decide` rounds in a row at or
     above its threshold (a round below starts the count again), is due `build` rounds after, is
     built when due whatever the price then, and is never committed twice."""
-    from negotiation.engine.projects import BUILT, COMMITTED, ProjectBook
+    from negotiation.engine.projects import BUILT, COMMITTED
 
     book = ProjectBook(
         names=("a", "b"), actor=np.array([0, 1]), mineral=np.array([0, 0]),

@@ -1191,6 +1191,30 @@ def test_a_convener_designing_each_floor_sets_each_like_a_tariff_on_whoever_bear
     assert m.floors[m.minerals.index("gallium")] == pytest.approx(opening["gallium"] * 1.25)
 
 
+def test_a_designing_convener_keeps_each_floor_within_its_mandate():
+    """Designs compound on the floors in force. Designing each floor, the United States raises
+    the gallium floor at every design (a tariff the supplier partly bears): 25% in round 1,
+    again in rounds 3 and 7, when it is 1.95 times the scenario's; then it would pass twice the
+    scenario's floor, its mandate (FLOOR_BAND), and it stops there. Every floor stays within half
+    and twice the scenario's for the whole run, and a design that would leave the band is not
+    weighed."""
+    m = BlocModel(own_tables(((), (), ()), ("each_floor", "invitees")), rng=0)
+    opening = m.floors.copy()
+    ga = m.minerals.index("gallium")
+    path = []
+    for _ in range(36):
+        m.step()
+        path.append(m.floors[ga] / opening[ga])
+    floored = opening > 0
+    ratio = m.floors[floored] / opening[floored]
+    assert (ratio >= 0.5 - 1e-9).all() and (ratio <= 2.0 + 1e-9).all()
+    assert [path[r - 1] for r in (1, 3, 7)] == pytest.approx([1.25, 1.25**2, 1.25**3])
+    assert max(path) == pytest.approx(1.25**3)
+    assert path[-1] == pytest.approx(1.25**3)
+    assert not m._within_mandate(frozenset({"gallium"}), 1.25)
+    assert m._within_mandate(frozenset({"gallium"}), 0.8) and m._within_mandate(None, 1.0)
+
+
 def test_each_floor_is_its_own_package_and_one_floor_is_every_floor():
     """Which packages of floors a convener designing each floor weighs: each floored mineral's
     own, in the minerals' order (a mineral with no floor is not weighed); with a single floor,
@@ -1201,6 +1225,24 @@ def test_each_floor_is_its_own_package_and_one_floor_is_every_floor():
         (frozenset({x}), "") for x in ("lithium", "rare_earths", "graphite", "gallium")
     ]
     assert m._design_scopes(mine, 1) == [(None, "")]
+    # at tables with minerals of interest, each floor of each table's package in turn, whose
+    # it is kept: the US-Mexico table moves only its own floors, one at a time
+    m = BlocModel(own_tables(designs=("each_floor", "invitees")), rng=0)
+    tracks = m.config.agenda.tracks
+    usjeu, usmx = "the US-Japan-EU table's", "the US-Mexico table's"
+    assert m._design_scopes([tracks[1]], 1, each=True) == [
+        (frozenset({"lithium"}), usmx), (frozenset({"graphite"}), usmx)
+    ]  # fmt: skip
+    assert m._design_scopes(tracks[:2], 1, each=True) == [
+        (frozenset({"rare_earths"}), usjeu), (frozenset({"gallium"}), usjeu),
+        (frozenset({"lithium"}), usmx), (frozenset({"graphite"}), usmx),
+    ]  # fmt: skip
+    words = m._table_floors_words((("gallium", 1.25), ("rare_earths", 0.8)),
+                                  m._design_scopes(tracks[:2], 1, each=True))  # fmt: skip
+    assert words == (
+        "the rare earths floor 20% lower and the gallium floor 25% higher (the US-Japan-EU "
+        "table's) and the lithium and natural graphite floors as in force (the US-Mexico table's)"
+    )
     one = own_tables(((), (), ()), ("each_floor",)).model_dump()
     one["policy"]["floors"] = {"gallium": 250_000.0}
     m = BlocModel(Scenario.model_validate(one), rng=0)

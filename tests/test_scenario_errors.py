@@ -127,6 +127,10 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "agenda.tracks.0.designs.1: should be 'instrument', 'floors', 'each_floor', 'invitees', "
         "'penalty', 'sharing' or 'offtake', not 'penalties' (did you mean 'penalty'?)",
     ),
+    "floors-and-each-floor.toml": (
+        'agenda.tracks.0.designs: "floors" (one multiple of every floor) and "each_floor" (a '
+        "floor per mineral) are two ways to design the floors: list one of them",
+    ),
     "partner-weight-without-designs.toml": (
         "agenda.tracks.0.partner_weight: 0.5 weighs what the convener designs, but the table has "
         "no designs",

@@ -149,7 +149,8 @@ class NoPolicyWorld:
         Its projects (`negotiation.engine.projects`), committed by the prices it would have
         had.
     capital, charge_pipeline
-        (A + 1, M) the yearly capital charge of what it restarted or built, and the charges on
+        (A + 1, M) the yearly capital charge of what it added, restarted or built, and the
+        charges on
         their way with restarts, as the run's.
     outcome
         Its markets in the round just recorded.

@@ -51,6 +51,7 @@ from negotiation.engine.recorder import Recorder, Stability
 from negotiation.engine.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from negotiation.rules.protocol import (
     CONTRACT_SHARES,
+    FLOOR_BAND,
     PENALTY_MULTIPLES,
     RULE_WORDS,
     SHARING_KEYS,
@@ -278,6 +279,8 @@ class BlocModel(mesa.Model):
 
         # Policy levers (live).
         self.floors = np.array([sc.policy.floors.get(m, 0.0) for m in self.minerals], dtype=float)
+        #: the scenario's floors: a designing convener keeps each within FLOOR_BAND of them
+        self._mandate = self.floors.copy()
         self.instrument = Instrument(sc.policy.instrument)
         self.penalty = float(sc.policy.outsider_penalty)
         self.cost_sharing: str | dict[str, float] = (
@@ -475,7 +478,8 @@ class BlocModel(mesa.Model):
             [steady.copy() for _ in range(lag_rounds)], maxlen=max(lag_rounds, 1)
         )
         self.lag_rounds = lag_rounds
-        #: the yearly capital charge, USD/yr, of capacity restarted or built during the run, the
+        #: the yearly capital charge, USD/yr, of capacity added during the run (ordered beyond
+        #: the replacement of what retires, restarted or built), the
         #: fringe's in the last row, written down as the capacity retires: what repays a restart
         #: or a project (Submodel G), charged to its producers from the round it produces
         self.capital = np.zeros((A + 1, M))
@@ -956,7 +960,8 @@ class BlocModel(mesa.Model):
         }
 
     def capital_utility(self) -> np.ndarray:
-        """What the capital charges of capacity each actor's producers restarted or built in
+        """What the capital charges of capacity each actor's producers added (beyond
+        replacement), restarted or built in
         the run take off its utility now, weighted (docs/ODD.md, Submodel G): the records count
         it, no decision weighs it (it is the same in every package). Queries that show a
         utility level (the workshop's payoffs, `move_forecast`, the bargaining space) take it off
@@ -1714,7 +1719,7 @@ class BlocModel(mesa.Model):
         own: dict[tuple, tuple[float, float]] = {}
         base = {s: i for i, s in enumerate(SCALES)}
         every = floors and not per_package and self.floors.any()
-        scales = SCALES if every else (1.0,)
+        scales = tuple(s for s in SCALES if self._within_mandate(None, s)) if every else (1.0,)
         choose = "invitees" in t.designs
         one = base[1.0]
         # The floors on the instrument in force: whom it expects to accept at each multiple,
@@ -1753,7 +1758,10 @@ class BlocModel(mesa.Model):
         for scope, _ in packages if per_package else ():
             held = dict(d.terms.multiples)
             candidates = [d.terms._replace(multiples=tuple(sorted({**held, **dict.fromkeys(
-                scope, s)}.items()))) for s in SCALES if s != 1.0]  # fmt: skip
+                scope, s)}.items()))) for s in SCALES
+                if s != 1.0 and self._within_mandate(scope, s)]  # fmt: skip
+            if not candidates:
+                continue
             accepted.update(self._design_accepts(prep, candidates))
             d, no = self._design_step(prep, proposer, {c: accepted[c] for c in candidates},
                                       choose, aim, partners, own, d)  # fmt: skip
@@ -1793,10 +1801,13 @@ class BlocModel(mesa.Model):
             others = listed(sorted(self._name(a) for a in refused[3])) or "nobody"
             rather = f"the same terms inviting {others}"
         if per_package and packages:  # each package of floors, whose it is
-            words = self._table_floors_words(d.multiples, packages)
             rest = d.terms._replace(multiples=())
-            if rest.changes():
-                words += f", and {self._design_words(rest, t.designs)}"
+            if d.multiples or not rest.changes():
+                words = self._table_floors_words(d.multiples, packages)
+                if rest.changes():
+                    words += f", and {self._design_words(rest, t.designs)}"
+            else:  # no floor moved: the other terms alone
+                words = self._design_words(rest, t.designs)
         if changes:
             self.levers.apply(changes, at_round=r)
         if (d.instrument or d.penalty != 1.0 or d.sharing or d.offtake is not None
@@ -2015,6 +2026,20 @@ class BlocModel(mesa.Model):
             return "no floor"
         return f"the {listed(names)} floor{'s' if len(names) > 1 else ''}"
 
+    def _within_mandate(self, scope: frozenset[str] | None, s: float) -> bool:
+        """Whether the floors of `scope` (None: every floor) in force, times `s`, stay within
+        FLOOR_BAND of the scenario's floors (where the scenario sets one): a designing
+        convener's mandate. Keeping them as they are (s = 1) always does."""
+        if s == 1.0:
+            return True
+        lo, hi = FLOOR_BAND
+        for j, m in enumerate(self.minerals):
+            base, f = self._mandate[j], self.floors[j]
+            inside = lo * base * (1 - 1e-9) <= f * s <= hi * base * (1 + 1e-9)
+            if (scope is None or m in scope) and base > 0 and f > 0 and not inside:
+                return False
+        return True
+
     def _floored(self) -> frozenset[str]:
         """The minerals with a floor in force."""
         return frozenset(m for m, f in zip(self.minerals, self.floors.tolist()) if f > 0)
@@ -2023,18 +2048,26 @@ class BlocModel(mesa.Model):
         self, mine: Sequence, r: int, each: bool = False
     ) -> list[tuple[frozenset[str] | None, str]]:
         """The packages of floors a convener weighs in turn for the tables it designs for in
-        round r, each (floored minerals, whose package in words): with `each` (the track designs
-        "each_floor"), every floored mineral's own, in the minerals' order, whose package is
-        nobody's (""); otherwise [(None, "")], one multiple of
+        round r, each (floored minerals, whose package in words): [(None, "")], one multiple of
         every floor, until a track with minerals of interest has sat; after that, a table with
         its own minerals weighs their floors, and a table of every mineral (the all-party one)
         reconciles the tracks' packages: each track's floors that have sat by then (ended ones
         too) in the agenda's order (those no earlier one took), then those of no track, its own.
         Packages of the same floored minerals are one; empty ones are left out; a single
-        package of every floored mineral is every floor."""
+        package of every floored mineral is every floor. With `each` (the track designs
+        "each_floor": a floor per mineral) each package is split into its minerals' own, in the
+        minerals' order, each keeping whose it is (every floor's: nobody's, "")."""
         floored = self._floored()
-        if each and len(floored) > 1:
-            return [(frozenset({m}), "") for m in self.minerals if m in floored]
+        out = self._table_packages(mine, r, floored)
+        if not each or len(floored) <= 1:
+            return out
+        return [(frozenset({m}), who) for scope, who in out for m in self.minerals
+                if m in (floored if scope is None else scope)]  # fmt: skip
+
+    def _table_packages(
+        self, mine: Sequence, r: int, floored: frozenset[str]
+    ) -> list[tuple[frozenset[str] | None, str]]:
+        """`_design_scopes` before a package is split into its minerals."""
         tracks = [u for u in self.config.agenda.tracks if u.minerals and u.start_round <= r]
         if not tracks:
             return [(None, "")]
@@ -2056,13 +2089,14 @@ class BlocModel(mesa.Model):
         and gallium floors 20% lower (the US-Japan-EU table's) and the lithium floor as in force
         (the US-Mexico table's)"."""
         times = dict(multiples)
-        if all(not who for _, who in packages):  # each floor its own: by multiple
-            moved = {m: times.get(m, 1.0) for scope, _ in packages for m in scope}
-            if all(s == 1.0 for s in moved.values()):
-                return "the floors in force"
-            return listed(self._multiples_words(moved))
-        parts = [f"{listed(self._multiples_words({m: times.get(m, 1.0) for m in scope}))} "
-                 f"({who})" for scope, who in packages if scope]  # fmt: skip
+        groups: dict[str, dict[str, float]] = {}  # whose, in order: each of its floors' multiple
+        for scope, who in packages:
+            if scope:
+                groups.setdefault(who, {}).update({m: times.get(m, 1.0) for m in scope})
+        if list(groups) == [""] and set(groups[""].values()) == {1.0}:
+            return "the floors in force"
+        parts = [listed(self._multiples_words(moved)) + (f" ({who})" if who else "")
+                 for who, moved in groups.items()]  # fmt: skip
         return listed(parts) or "the floors in force"
 
     def _multiples_words(self, times: Mapping[str, float]) -> list[str]:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from negotiation.engine._kernels import stock_release
-from negotiation.engine.evaluator import Evaluation, PackageSpec
+from negotiation.engine.evaluator import Evaluation, Investment, PackageSpec
 from negotiation.engine.projects import ProjectBook
 from negotiation.rules.types import COMPONENTS, SupplierMove, money_words
 
@@ -75,7 +75,8 @@ class Stability(NamedTuple):
 
 class Charges(NamedTuple):
     """The yearly capital charges a round's record counts, USD/yr: what repays the capacity
-    restarted or built during the run (docs/ODD.md, Submodel G), by producer, each (A + 1,)
+    added (beyond the replacement of what retires), restarted or built during the run
+    (docs/ODD.md, Submodel G), by producer, each (A + 1,)
     with the rest of the world's last.
 
     Attributes
@@ -125,9 +126,12 @@ class Recorder:
         lagged = round(inv.lag_days / model.config.time.round_days) > 0
         #: a restart's yearly charge a tonne: the margin above the calibration's that the
         #: restart waited for (`restart_margin` times unit cost), (A + 1, M)
-        self._restart_charge = inv.restart_margin * np.vstack([d.cost, d.fringe_cost[None]])
-        #: the share of capacity (and of its capital charge) a round's retirement leaves
+        self._costs = np.vstack([d.cost, d.fringe_cost[None]])
+        self._restart_charge = inv.restart_margin * self._costs
+        #: the share of capacity (and of its capital charge) a round's retirement leaves, and
+        #: the share a round's steady replacement orders
         self._keep = max(1.0 - inv.retirement * model.config.round_years, 0.0)
+        self._replace = inv.retirement * model.config.round_years
         self._lag_text = (
             f"after the investment lag ({inv.lag_days} days)" if lagged else "at once (no lag)"
         )
@@ -204,7 +208,7 @@ class Recorder:
         return [PackageSpec(members, 1.0, move)] + [PackageSpec(t, 1.0, move) for t in toggled]
 
     def charges(self) -> Charges:
-        """The capital charges of capacity restarted or built so far, the run's and the world
+        """The capital charges of capacity added, restarted or built so far, the run's and the world
         with no policy's, by producer (copies: the round's close moves the books).
 
         Returns
@@ -234,7 +238,7 @@ class Recorder:
         ev0
             The world with no policy cleared in the round (its `outcome` becomes the world's).
         charges
-            The capital charges of what each world has restarted or built (`charges`): they
+            The capital charges of what each world has added, restarted or built (`charges`): they
             come off its producers' surplus.
 
         Returns
@@ -304,6 +308,7 @@ class Recorder:
         credible = cohesion >= inv.credibility_threshold and not m.fund_exhausted
         arriving = m.pipeline.popleft() if m.lag_rounds else m.base_idle
         ex = m.evaluator
+        installed = np.vstack([m.capacity, m.fringe_capacity[None]])
         step = ex.invest(m.capacity, m.fringe_capacity, out, credible, m.losing, arriving,
                          m.closed, m.repaid)  # fmt: skip
         m.losing, m.closed, m.repaid = step.losing, step.kept, step.repaid
@@ -318,10 +323,11 @@ class Recorder:
             committed, built = book.advance(r, expected)
             m.capacity = self._build(book, built, m.capacity)
             self._report_projects(r, book, committed, built, expected)
-        self._charge(m, step.restarted, m.projects, built)
+        self._charge(m, step, installed, m.projects, built)
         # The world with no policy invests and closes by its own prices (no member, no floor).
         w = m.no_policy
         arriving = w.pipeline.popleft() if m.lag_rounds else m.base_idle
+        installed = np.vstack([w.capacity, w.fringe_capacity[None]])
         step = ex.invest(w.capacity, w.fringe_capacity, w.outcome, False, w.losing, arriving,
                          w.closed, w.repaid)  # fmt: skip
         w.losing, w.closed, w.repaid = step.losing, step.kept, step.repaid
@@ -332,7 +338,7 @@ class Recorder:
         if len(w.projects):
             _, built = w.projects.advance(r, w.projects.expected(w.outcome, False))
             w.capacity = self._build(w.projects, built, w.capacity)
-        self._charge(w, step.restarted, w.projects, built)
+        self._charge(w, step, installed, w.projects, built)
         # What a stock bought from the next round would fetch sold: this round's price with no
         # policy (the same luck, no bloc, no support; `_stock_kept`).
         m.stock_mark[:] = w.outcome.world_price[0]
@@ -371,23 +377,36 @@ class Recorder:
             )  # fmt: skip
 
     def _charge(
-        self, world: Any, restarted: np.ndarray, book: ProjectBook, built: np.ndarray | None
+        self,
+        world: Any,
+        step: Investment,
+        installed: np.ndarray,
+        book: ProjectBook,
+        built: np.ndarray | None,
     ) -> None:
         """A world's capital charges move with its capacity at the round's close: written down
-        by the round's retirement, the charges of restarts arriving (with the investment's lag,
-        as the capacity they reopen) and of the projects `built` added (Submodel G).
+        by the round's retirement; the charges of what the round ordered arriving with the
+        investment's lag, as the capacity does: a restart's `restart_margin` times unit cost a
+        tonne, and investment beyond the steady replacement of what retires its producer's
+        normal margin (at least 0) times unit cost a tonne (below the replacement, the capital
+        not spent comes off); and the projects `built` added (Submodel G).
 
         Parameters
         ----------
         world
             The model or its world with no policy (its `capital` and `charge_pipeline`).
-        restarted
-            Capacity ordered back this round, (A + 1, M).
+        step
+            The round's investment (`Evaluator.invest`): additions, restarts included, and
+            capacity ordered back, (A + 1, M).
+        installed
+            Capacity installed when the round's investment was ordered, (A + 1, M).
         book, built
             The world's projects and the indices of those built this round (None: none).
         """
         capital = world.capital * self._keep
-        ordered = restarted * self._restart_charge
+        grown = step.additions - step.restarted - self._replace * installed
+        normal = np.maximum(self.model.base_margin, 0.0) * self._costs
+        ordered = step.restarted * self._restart_charge + grown * normal
         if self.model.lag_rounds:
             capital += world.charge_pipeline.popleft()
             world.charge_pipeline.append(ordered)

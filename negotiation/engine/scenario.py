@@ -280,8 +280,9 @@ class Track(Frozen):
     #: price-gap payments or a stockpile; not listed, the instrument stays as set, as at a table
     #: that has already chosen it), "floors" (a multiple of the floors in force: 0.8, 1 or 1.25),
     #: "each_floor" (each floor's own multiple, 0.8, 1 or 1.25, one floor at a time in the
-    #: minerals' order, instead of one multiple of them all: a floor per mineral; with it,
-    #: "floors" is implied), "invitees" (whom to invite: those whose joining serves it),
+    #: minerals' order, instead of one multiple of them all: a floor per mineral; at a table
+    #: with minerals of interest, each of its package's floors in turn; not with "floors"),
+    #: "invitees" (whom to invite: those whose joining serves it),
     #: "penalty" (a multiple of the
     #: outsider penalty in force: 0.5, 1 or 2), "sharing" (the cost-sharing key: by
     #: consumption, equal, or the scenario's table of shares) and "offtake" (offtake partners
@@ -331,6 +332,11 @@ class Track(Frozen):
             problems.append(
                 f"deadline_round: {self.deadline_round} is after end_round ({self.end_round}), "
                 "so the deadline never comes"
+            )
+        if "floors" in self.designs and "each_floor" in self.designs:
+            problems.append(
+                'designs: "floors" (one multiple of every floor) and "each_floor" (a floor per '
+                "mineral) are two ways to design the floors: list one of them"
             )
         if self.partner_weight and not self.designs:
             problems.append(

@@ -57,7 +57,8 @@ ROUNDS: dict[str, tuple[str, str]] = {
     "tariff_revenue": ("USD/yr", "tariffs and penalties members collect on non-member supply"),
     "capital_charges": (
         "USD/yr",
-        "yearly capital charges of capacity restarted or built in the run (producers pay them)",
+        "yearly capital charges of capacity added (beyond replacement), restarted or built in "
+        "the run (producers pay them; below 0: capital not spent)",
     ),
     "rest_of_world_producers": (
         "USD/yr",
@@ -110,7 +111,7 @@ ACTORS: dict[str, tuple[str, str]] = {
     "margin": ("USD/yr", "a member's gain from staying (empty for outsiders)"),
     "capital_charge": (
         "USD/yr",
-        "its producers' yearly capital charge of capacity restarted or built in the run "
+        "its producers' yearly capital charge of capacity added, restarted or built in the run "
         "(already off its producer surplus)",
     ),
 }

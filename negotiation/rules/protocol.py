@@ -110,6 +110,14 @@ def best_counter(options: Sequence[Option], need: float, tolerance: float = 0.0)
 #: so it can halve or double again. The lever's bounds (0 to 2, a 200% margin) cap a doubling.
 PENALTY_MULTIPLES: tuple[float, ...] = (0.5, 1.0, 2.0)
 
+#: The band a designing convener keeps each floor in, as multiples of the scenario's floor for
+#: that mineral (its mandate; an assumption): designs compound on the floors in force, every sixth
+#: round, so without a band a floor the members gain by raising (a tariff the supplier partly
+#: bears) would ratchet up for as long as the run lasts (1.25 times at each design). Within it a
+#: floor can go down three designs in a row (0.8^3 = 0.51) or up three (1.25^3 = 1.95). A
+#: mineral the scenario gives no floor has no band.
+FLOOR_BAND: tuple[float, float] = (0.5, 2.0)
+
 #: The cost-sharing keys a convener weighs (with "sharing"): the two named keys, and a
 #: scenario's own table of shares where it has one ("table").
 SHARING_KEYS: tuple[str, ...] = ("consumption", "equal")

@@ -352,16 +352,17 @@ def stockpile_used(snap: Snapshot) -> bool:
 
 def capital_charged(snap: Snapshot) -> bool:
     """Whether producers have paid a capital charge in any round so far (for capacity
-    restarted or a new mine built in the run: docs/ODD.md, Submodel G)."""
+    restarted, a new mine built or investment beyond the replacement of what retires, in the
+    run: docs/ODD.md, Submodel G; below 0 where producers replaced less than retired)."""
     df = snap.rounds_df
-    return "capital_charges" in df and bool((df["capital_charges"] > 0).any())
+    return "capital_charges" in df and bool((df["capital_charges"] != 0).any())
 
 
 def money_panels(snap: Snapshot) -> list[Panel]:
     """The bloc's budget, the stockpile fund once the stockpile has been the instrument (a flat
     line for a fund nobody uses would read as a policy), what the policy costs the world and
-    those at no table against no policy, and, once producers pay any, the capital charges of
-    mines restarted or built in the run."""
+    those at no table against no policy, and, once there are any, the capital charges of
+    capacity added in the run."""
     budget = Panel(
         "Bloc budget, $bn a year",
         (
@@ -397,10 +398,10 @@ def money_panels(snap: Snapshot) -> list[Panel]:
     if capital_charged(snap):
         panels.append(
             Panel(
-                "Capital of mines restarted or built in the run, $bn a year",
+                "Capital of capacity added in the run, $bn a year",
                 (
                     Series(
-                        "capital charges (producers pay)",
+                        "capital charges (below 0: capital not spent)",
                         "capital_charges",
                         VERMILLION,
                         scale=1e-9,
