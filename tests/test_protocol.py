@@ -1139,8 +1139,9 @@ def test_a_convener_designing_each_floor_sets_each_like_a_tariff_on_whoever_bear
     costs the members' buyers more than it brings their treasuries and MP's separation (20%
     lower: US buyers save about $98m a year against about $62m of tariff and $29m of MP's
     surplus; Japan's and the EU's buyers save more than their treasuries lose). The gallium
-    floor brings each member's treasury a little more than it costs its buyers: the supplier,
-    nearly the only seller, bears part of it. Checked by brute force over all 81 combinations
+    floor brings each member that imports gallium a little more tariff than it costs its buyers:
+    the supplier, nearly the only seller, bears part of it (the world price it sells at falls,
+    and so does its surplus). Checked by brute force over all 81 combinations
     of the four floors' multiples, with the three it expects in the bloc: the one it tables is
     the best, which its one pass (a floor at a time, in the minerals' order) finds here."""
     m = BlocModel(own_tables(((), (), ()), ("each_floor", "invitees")), rng=0)
@@ -1181,8 +1182,15 @@ def test_a_convener_designing_each_floor_sets_each_like_a_tariff_on_whoever_bear
     assert -35e6 < change("rare_earths", ps, "us") < -25e6
     for a in ("japan", "eu"):
         assert change("rare_earths", consumer, a) > -change("rare_earths", tariff, a) > 0
-    for a in ("us", "japan", "eu"):
+    for a in ("us", "japan", "eu"):  # the members that import gallium (Mexico buys none)
         assert change("gallium", tariff, a) > -change("gallium", consumer, a) > 0
+    # the supplier bears part of it: the world price it sells at falls, and so does its surplus
+    kept = list(tabled)
+    kept[floored.index("gallium")] = 1.0
+    at, other = combos.index(tabled), combos.index(tuple(kept))
+    ga = m.minerals.index("gallium")
+    assert ev.outcome.world_price[at, ga] < 0.97 * ev.outcome.world_price[other, ga]
+    assert change("gallium", ps, "supplier") < 0
     assert tabled_in_round_one(m).startswith(
         "United States tabled the rare earths floor 20% lower, the lithium and natural graphite "
         "floors as in force and the gallium floor 25% higher at the US-Japan-EU and US-Mexico "
