@@ -418,9 +418,10 @@ def capacity(
 ) -> tuple[np.ndarray, ...]:
     """One round of capacity as the ODD's Submodel G says, in numpy over producers (the actors,
     then the fringe as the last row): (capacity, additions, losing streaks, closures, capacity
-    kept closed, restarts, streaks of rounds repaying a restart). `sold`: the share of each
-    actor's capacity that sells into the bloc's market, at `seller_price`; the rest, and the
-    fringe, sell at the world price."""
+    kept closed, restarts, streaks of rounds repaying a restart, and the investment ordered
+    beyond the replacement of what retires). `sold`: the share of each actor's capacity that
+    sells into the bloc's market, at `seller_price`; the rest, and the fringe, sell at the world
+    price."""
     A = cap.shape[0]
     caps = np.vstack([cap, fringe_cap[None]])
     costs = np.vstack([cost, fringe_cost[None]])
@@ -463,4 +464,5 @@ def capacity(
     closures = np.where(closing, np.minimum(excess, keep) * caps, 0.0)
     streak = np.where(closing, 0.0, streak)
     new = np.maximum(caps * keep - closures + arrive, 0.0)
-    return new, additions, streak, closures, shut + closures, restarts, paid
+    beyond = grown - retirement * years * caps
+    return new, additions, streak, closures, shut + closures, restarts, paid, beyond

@@ -313,19 +313,19 @@ def test_the_capital_book_charges_what_was_ordered_from_the_round_it_produces():
                           m.minerals.index("nickel"), m.minerals.index("lithium"))  # fmt: skip
     restarted = np.zeros((A + 1, M))
     restarted[us, re] = 100.0
-    additions = replace * installed + restarted
-    additions[jp, ni] += 50.0
-    additions[A, li] -= 20.0
+    beyond = np.zeros((A + 1, M))
+    beyond[jp, ni], beyond[A, li] = 50.0, -20.0
+    additions = replace * installed + restarted + beyond
     zero = np.zeros((A + 1, M))
-    ordered = Investment(zero, additions, zero, zero, zero, restarted, zero)
-    steady = Investment(zero, replace * installed, zero, zero, zero, zero, zero)
+    ordered = Investment(zero, additions, zero, zero, zero, restarted, zero, beyond)
+    steady = Investment(zero, replace * installed, zero, zero, zero, zero, zero, zero)
     empty = ProjectBook.empty()
-    rec._charge(world, ordered, installed, empty, None)
+    rec._charge(world, ordered, empty, None)
     for _ in range(lag - 1):
         assert not world.capital.any()
-        rec._charge(world, steady, installed, empty, None)
+        rec._charge(world, steady, empty, None)
     assert not world.capital.any()
-    rec._charge(world, steady, installed, empty, None)  # the 24th round's close: it arrives
+    rec._charge(world, steady, empty, None)  # the 24th round's close: it arrives
     costs = np.vstack([m.data.cost, m.data.fringe_cost[None]])
     normal = np.maximum(m.base_margin, 0.0) * costs
     want = np.zeros((A + 1, M))
@@ -334,11 +334,11 @@ def test_the_capital_book_charges_what_was_ordered_from_the_round_it_produces():
     want[A, li] = -20.0 * normal[A, li]
     np.testing.assert_allclose(world.capital, want, rtol=1e-9, atol=1e-6)
     assert want[jp, ni] > 0 > want[A, li]
-    rec._charge(world, steady, installed, empty, None)
+    rec._charge(world, steady, empty, None)
     keep = 1 - m.config.investment.retirement * m.config.round_years
     np.testing.assert_allclose(world.capital, want * keep, rtol=1e-9, atol=1e-6)
     book = sonora_book(m)
-    rec._charge(world, steady, installed, book, np.array([0]))
+    rec._charge(world, steady, book, np.array([0]))
     assert world.capital[book.actor[0], book.mineral[0]] == pytest.approx(
         want[book.actor[0], book.mineral[0]] * keep**2 + book.capital[0]
     )

@@ -152,7 +152,7 @@ def test_the_compiled_capacity_round_equals_the_numpy_oracle(case):
     against its numpy statement in tests/reference_market.py."""
     got = capacity_kernel(*case.values())
     want = reference_capacity(*case.values())
-    names = ("capacity", "additions", "streak", "closures", "kept", "restarts", "repaid")
+    names = ("capacity", "additions", "streak", "closures", "kept", "restarts", "repaid", "beyond")
     assert len(got) == len(want) == len(names)
     for name, g, w in zip(names, got, want):
         close(name, g, w)
@@ -165,7 +165,7 @@ def test_capacity_adds_up_through_closures_and_restarts(case):
     the round, what is kept shut and what was ordered back is what was installed and shut
     before, both written down by the round's retirement, plus what arrived (a producer closing
     nearly all it has closes at most what retirement leaves, so nothing is clipped)."""
-    new, additions, _, closures, kept, restarts, _ = capacity_kernel(*case.values())
+    new, additions, _, closures, kept, restarts, _, _ = capacity_kernel(*case.values())
     keep = max(1.0 - case["retirement"] * case["years"], 0.0)
     before = np.vstack([case["cap"], case["fringe_cap"][None]]) + case["closed"]
     arrived = case["arriving"] if case["lagged"] else additions

@@ -1078,8 +1078,9 @@ def capacity_kernel(capacity, fringe_capacity, seller_price, world_price, cost, 
     fringe in the last row; additions started this round, restarts included; each producer's
     count of consecutive rounds under water; capacity closed this round; capacity closed and
     kept (care and maintenance) after the round; capacity ordered back this round; each
-    producer's count of consecutive rounds in which prices repaid a restart), each (A + 1, M),
-    t/yr.
+    producer's count of consecutive rounds in which prices repaid a restart; the investment
+    ordered beyond the replacement of what retires, below 0 where less was ordered), each
+    (A + 1, M), t/yr.
 
     Capacity retires at `retirement` a year (mines deplete). Investment replaces it, more where
     the expected margin ((price - unit cost) / unit cost, clipped to [-1, 2]) is above the
@@ -1113,6 +1114,7 @@ def capacity_kernel(capacity, fringe_capacity, seller_price, world_price, cost, 
     kept = np.empty((A + 1, M))
     restarts = np.zeros((A + 1, M))
     paid = np.zeros((A + 1, M))
+    beyond = np.empty((A + 1, M))
     for i in range(A + 1):
         for m in range(M):
             s = 0.0
@@ -1145,6 +1147,7 @@ def capacity_kernel(capacity, fringe_capacity, seller_price, world_price, cost, 
                     shut = 0.0
                     paid[i, m] = 0.0
             additions[i, m] = retirement * years * cap * growth + restarts[i, m]
+            beyond[i, m] = retirement * years * cap * (growth - 1.0)
             arrive = arriving[i, m] if lagged else additions[i, m]
             lo = c * (1.0 - 0.5 * spread[m])
             # the idle share of its ramp: at the price each share of its capacity sells at
@@ -1165,7 +1168,7 @@ def capacity_kernel(capacity, fringe_capacity, seller_price, world_price, cost, 
             closures[i, m] = closing
             kept[i, m] = shut + closing
             new[i, m] = max(cap * keep - closing + arrive, 0.0)
-    return new, additions, streak, closures, kept, restarts, paid
+    return new, additions, streak, closures, kept, restarts, paid, beyond
 
 
 @njit(cache=True)

@@ -189,6 +189,9 @@ class Investment(NamedTuple):
         (A + 1, M).
     repaid
         Rounds each producer's prices have repaid a restart of its closed capacity, (A + 1, M).
+    beyond
+        Investment ordered beyond the replacement of what retires (in `additions`; below 0
+        where less was ordered), (A + 1, M): what pays a capital charge (Submodel G).
     """
 
     capacity: np.ndarray
@@ -198,6 +201,7 @@ class Investment(NamedTuple):
     kept: np.ndarray
     restarted: np.ndarray
     repaid: np.ndarray
+    beyond: np.ndarray
 
 
 def move_key(move: SupplierMove) -> tuple:

@@ -128,10 +128,12 @@ class Recorder:
         #: restart waited for (`restart_margin` times unit cost), (A + 1, M)
         self._costs = np.vstack([d.cost, d.fringe_cost[None]])
         self._restart_charge = inv.restart_margin * self._costs
-        #: the share of capacity (and of its capital charge) a round's retirement leaves, and
-        #: the share a round's steady replacement orders
+        #: the share of capacity (and of its capital charge) a round's retirement leaves
         self._keep = max(1.0 - inv.retirement * model.config.round_years, 0.0)
-        self._replace = inv.retirement * model.config.round_years
+        #: each producer's normal margin (at least 0) times unit cost, a tonne: what investment
+        #: beyond replacement costs a year (set at the first close: projects' entrants' margins
+        #: are the model's once it is built)
+        self._normal: np.ndarray | None = None
         self._lag_text = (
             f"after the investment lag ({inv.lag_days} days)" if lagged else "at once (no lag)"
         )
@@ -308,7 +310,6 @@ class Recorder:
         credible = cohesion >= inv.credibility_threshold and not m.fund_exhausted
         arriving = m.pipeline.popleft() if m.lag_rounds else m.base_idle
         ex = m.evaluator
-        installed = np.vstack([m.capacity, m.fringe_capacity[None]])
         step = ex.invest(m.capacity, m.fringe_capacity, out, credible, m.losing, arriving,
                          m.closed, m.repaid)  # fmt: skip
         m.losing, m.closed, m.repaid = step.losing, step.kept, step.repaid
@@ -323,11 +324,10 @@ class Recorder:
             committed, built = book.advance(r, expected)
             m.capacity = self._build(book, built, m.capacity)
             self._report_projects(r, book, committed, built, expected)
-        self._charge(m, step, installed, m.projects, built)
+        self._charge(m, step, m.projects, built)
         # The world with no policy invests and closes by its own prices (no member, no floor).
         w = m.no_policy
         arriving = w.pipeline.popleft() if m.lag_rounds else m.base_idle
-        installed = np.vstack([w.capacity, w.fringe_capacity[None]])
         step = ex.invest(w.capacity, w.fringe_capacity, w.outcome, False, w.losing, arriving,
                          w.closed, w.repaid)  # fmt: skip
         w.losing, w.closed, w.repaid = step.losing, step.kept, step.repaid
@@ -338,7 +338,7 @@ class Recorder:
         if len(w.projects):
             _, built = w.projects.advance(r, w.projects.expected(w.outcome, False))
             w.capacity = self._build(w.projects, built, w.capacity)
-        self._charge(w, step, installed, w.projects, built)
+        self._charge(w, step, w.projects, built)
         # What a stock bought from the next round would fetch sold: this round's price with no
         # policy (the same luck, no bloc, no support; `_stock_kept`).
         m.stock_mark[:] = w.outcome.world_price[0]
@@ -380,7 +380,6 @@ class Recorder:
         self,
         world: Any,
         step: Investment,
-        installed: np.ndarray,
         book: ProjectBook,
         built: np.ndarray | None,
     ) -> None:
@@ -396,17 +395,18 @@ class Recorder:
         world
             The model or its world with no policy (its `capital` and `charge_pipeline`).
         step
-            The round's investment (`Evaluator.invest`): additions, restarts included, and
-            capacity ordered back, (A + 1, M).
-        installed
-            Capacity installed when the round's investment was ordered, (A + 1, M).
+            The round's investment (`Evaluator.invest`): what it ordered beyond the
+            replacement of what retires, and capacity ordered back, (A + 1, M).
         book, built
             The world's projects and the indices of those built this round (None: none).
         """
-        capital = world.capital * self._keep
-        grown = step.additions - step.restarted - self._replace * installed
-        normal = np.maximum(self.model.base_margin, 0.0) * self._costs
-        ordered = step.restarted * self._restart_charge + grown * normal
+        if self._normal is None:  # the normal margins are final once the model is built
+            self._normal = np.maximum(self.model.base_margin, 0.0) * self._costs
+        ordered = step.beyond * self._normal
+        if step.restarted.any():
+            ordered += step.restarted * self._restart_charge
+        capital = world.capital
+        capital *= self._keep
         if self.model.lag_rounds:
             capital += world.charge_pipeline.popleft()
             world.charge_pipeline.append(ordered)
@@ -414,7 +414,6 @@ class Recorder:
             capital += ordered
         if built is not None and len(built):
             np.add.at(capital, (book.actor[built], book.mineral[built]), book.capital[built])
-        world.capital = capital
 
     @staticmethod
     def _build(book: ProjectBook, built: np.ndarray, capacity: np.ndarray) -> np.ndarray:
