@@ -415,13 +415,14 @@ def capacity(
     repaid: np.ndarray,
     restart_rounds: float,
     base_price: np.ndarray,
+    opening: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
     """One round of capacity as the ODD's Submodel G says, in numpy over producers (the actors,
     then the fringe as the last row): (capacity, additions, losing streaks, closures, capacity
     kept closed, restarts, streaks of rounds repaying a restart, and the investment ordered
-    beyond the replacement of what retires). `sold`: the share of each actor's capacity that
-    sells into the bloc's market, at `seller_price`; the rest, and the fringe, sell at the world
-    price."""
+    beyond the steady replacement of the `opening` capacity). `sold`: the share of each actor's
+    capacity that sells into the bloc's market, at `seller_price`; the rest, and the fringe, sell
+    at the world price."""
     A = cap.shape[0]
     caps = np.vstack([cap, fringe_cap[None]])
     costs = np.vstack([cost, fringe_cost[None]])
@@ -464,5 +465,5 @@ def capacity(
     closures = np.where(closing, np.minimum(excess, keep) * caps, 0.0)
     streak = np.where(closing, 0.0, streak)
     new = np.maximum(caps * keep - closures + arrive, 0.0)
-    beyond = grown - retirement * years * caps
+    beyond = grown - retirement * years * opening
     return new, additions, streak, closures, shut + closures, restarts, paid, beyond

@@ -720,8 +720,9 @@ def test_the_supply_chart_marks_where_a_new_mine_was_committed_and_built():
         "Against no policy, $bn a year",
         "Capital of capacity added in the run, $bn a year",
     ]
-    (line,) = _lines(root, "capital_charges")
-    assert len(line) == 27
+    for col in ("capital_charges", "capital_charges_no_policy"):  # the run's and no policy's
+        (line,) = _lines(root, col)
+        assert len(line) == 27
     charges = snap.rounds_df.set_index("round")["capital_charges"]
     assert (charges.loc[:25] == 0).all() and charges.loc[26] > 0  # the mine's, and round 1's orders
     m = s.model

@@ -315,6 +315,9 @@ def test_the_capital_book_charges_what_was_ordered_from_the_round_it_produces():
     restarted[us, re] = 100.0
     beyond = np.zeros((A + 1, M))
     beyond[jp, ni], beyond[A, li] = 50.0, -20.0
+    eu = m.index["eu"]
+    assert m.base_margin[eu, li] < 0  # the EU's lithium loses money at the calibration's prices
+    beyond[eu, li] = 30.0  # so more of it costs no capital beyond what it earns
     additions = replace * installed + restarted + beyond
     zero = np.zeros((A + 1, M))
     ordered = Investment(zero, additions, zero, zero, zero, restarted, zero, beyond)
@@ -388,7 +391,7 @@ def restart_round(
         np.full(1, 100.0), np.full(1, 0.5), np.zeros((1, 1)), False, 1 / 12, 1.0, retirement,
         base_margin, np.zeros((2, 1)), np.zeros((2, 1)), 12.0, 1, np.zeros((2, 1)),
         True, np.array([[1e3], [0.0]]), margin, np.full((2, 1), repaid), 12.0,
-        np.full(1, 150.0),
+        np.full(1, 150.0), np.full((2, 1), 1e4),
     )  # fmt: skip
     return float(out[5][0, 0]), float(out[6][0, 0])
 

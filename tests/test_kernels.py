@@ -140,6 +140,7 @@ def capacity_case(draw):
         repaid=np.floor(arr(0.0, 20.0, (A + 1, M))),
         restart_rounds=draw(f(0.0, 15.0)),
         base_price=arr(0.5, 300.0, (M,)),
+        opening=arr(0.0, 1e5, (A + 1, M)),
     )
 
 

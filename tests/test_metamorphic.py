@@ -302,7 +302,8 @@ def run(d: dict, seed: int, **kwargs: Any) -> BlocModel:
 
 #: Columns that carry money, in the rounds and actors tables (the rest must not move).
 ROUND_MONEY = re.compile(
-    r"^(fiscal_cost|tariff_revenue|capital_charges|stockpile_fund|stock_value|rest_of_world_producers"
+    r"^(fiscal_cost|tariff_revenue|capital_charges|capital_charges_no_policy|stockpile_fund"
+    r"|stock_value|rest_of_world_producers"
     r"|rest_of_world_buyers"
     r"|world_money|(floor|world_price|bloc_price)_.*)$"
 )

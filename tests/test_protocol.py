@@ -1223,6 +1223,25 @@ def test_a_designing_convener_keeps_each_floor_within_its_mandate():
     assert m._within_mandate(frozenset({"gallium"}), 0.8) and m._within_mandate(None, 1.0)
 
 
+def test_a_floor_set_outside_the_mandate_may_come_back_but_not_go_further():
+    """A lever sets the gallium floor at three times the scenario's before round 1. Designing one
+    multiple of every floor, the United States may still lower them all 20% (gallium moves back
+    toward its mandate, the others stay within it), as it does without the lever, but not raise
+    them. A floor the scenario did not set takes the floor first found in force at a design as
+    its mandate."""
+    m = BlocModel(own_tables(((), (), ())), rng=0)
+    ga = m.minerals.index("gallium")
+    opening = float(m.floors[ga])
+    m.set_levers(floors={"gallium": 3 * opening})
+    prep = m.prepare_round()
+    assert prep.design.scale == 0.8
+    assert m.floors[ga] == pytest.approx(3 * opening * 0.8)  # the lever's, 20% lower
+    assert m._within_mandate(None, 0.8) and not m._within_mandate(None, 1.25)
+    assert m._mandate[ga] == opening  # the scenario's, not the lever's
+    cu = m.minerals.index("copper")
+    assert m._mandate[cu] == 0.0 and m.floors[cu] == 0.0
+
+
 def test_each_floor_is_its_own_package_and_one_floor_is_every_floor():
     """Which packages of floors a convener designing each floor weighs: each floored mineral's
     own, in the minerals' order (a mineral with no floor is not weighed); with a single floor,

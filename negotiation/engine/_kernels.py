@@ -1073,14 +1073,14 @@ def batch_kernel(data, profiles, weights, sets, moves, terms, which, scale, inst
 def capacity_kernel(capacity, fringe_capacity, seller_price, world_price, cost, fringe_cost,
                     spread, sold, credible, years, rate, retirement, base_margin, base_idle,
                     losing, closure_rounds, exempt, arriving, lagged, closed,
-                    restart_margin, repaid, restart_rounds, base_price):  # fmt: skip
+                    restart_margin, repaid, restart_rounds, base_price, opening):  # fmt: skip
     """One round of capacity: (capacity after retirement, closures and arrivals (A + 1, M), the
     fringe in the last row; additions started this round, restarts included; each producer's
     count of consecutive rounds under water; capacity closed this round; capacity closed and
     kept (care and maintenance) after the round; capacity ordered back this round; each
     producer's count of consecutive rounds in which prices repaid a restart; the investment
-    ordered beyond the replacement of what retires, below 0 where less was ordered), each
-    (A + 1, M), t/yr.
+    ordered beyond the steady replacement of the opening capacity (`opening`, (A + 1, M): what
+    retires of it each round), below 0 where less was ordered), each (A + 1, M), t/yr.
 
     Capacity retires at `retirement` a year (mines deplete). Investment replaces it, more where
     the expected margin ((price - unit cost) / unit cost, clipped to [-1, 2]) is above the
@@ -1147,7 +1147,7 @@ def capacity_kernel(capacity, fringe_capacity, seller_price, world_price, cost, 
                     shut = 0.0
                     paid[i, m] = 0.0
             additions[i, m] = retirement * years * cap * growth + restarts[i, m]
-            beyond[i, m] = retirement * years * cap * (growth - 1.0)
+            beyond[i, m] = retirement * years * (cap * growth - opening[i, m])
             arrive = arriving[i, m] if lagged else additions[i, m]
             lo = c * (1.0 - 0.5 * spread[m])
             # the idle share of its ramp: at the price each share of its capacity sells at

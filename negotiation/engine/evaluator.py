@@ -150,8 +150,8 @@ class NoPolicyWorld:
         had.
     capital, charge_pipeline
         (A + 1, M) the yearly capital charge of what it added, restarted or built, and the
-        charges on
-        their way with restarts, as the run's.
+        charges of what was ordered (investment beyond replacement, restarts) on their way, as
+        the run's.
     outcome
         Its markets in the round just recorded.
     """
@@ -190,8 +190,9 @@ class Investment(NamedTuple):
     repaid
         Rounds each producer's prices have repaid a restart of its closed capacity, (A + 1, M).
     beyond
-        Investment ordered beyond the replacement of what retires (in `additions`; below 0
-        where less was ordered), (A + 1, M): what pays a capital charge (Submodel G).
+        Investment ordered beyond the steady replacement of the opening capacity (in
+        `additions`; below 0 where less was ordered), (A + 1, M): what pays a capital charge
+        (Submodel G).
     """
 
     capacity: np.ndarray
@@ -429,6 +430,7 @@ class Evaluator:
                 repaid,
                 m.restart_rounds,
                 m.base_price,
+                m.opening_capacity,
             )
         )
 

@@ -401,6 +401,9 @@ class BlocModel(mesa.Model):
         )
         self.capacity = np.array([[a.production.get(m, 0.0) for m in self.minerals] for a in acts])
         self.fringe_capacity = np.array([m.fringe_capacity for m in mins])
+        #: the opening capacity, the fringe's in the last row: its steady replacement is the
+        #: steady state's, and investment beyond it pays a capital charge (Submodel G)
+        self.opening_capacity = np.vstack([self.capacity, self.fringe_capacity[None]])
         covered = np.zeros((A, A))
         for i, a in enumerate(acts):
             for b, x in a.covered_exports.items():
@@ -479,11 +482,12 @@ class BlocModel(mesa.Model):
         )
         self.lag_rounds = lag_rounds
         #: the yearly capital charge, USD/yr, of capacity added during the run (ordered beyond
-        #: the replacement of what retires, restarted or built), the
-        #: fringe's in the last row, written down as the capacity retires: what repays a restart
-        #: or a project (Submodel G), charged to its producers from the round it produces
+        #: the steady replacement of the opening capacity, restarted or built), the fringe's in
+        #: the last row, written down as the capacity retires: what repays it (Submodel G),
+        #: charged to its producers from the round it produces
         self.capital = np.zeros((A + 1, M))
-        #: the charges of restarts ordered, on their way with the capacity (as `pipeline`)
+        #: the charges of what was ordered (investment beyond replacement, restarts), on their
+        #: way with the capacity (as `pipeline`)
         self.charge_pipeline: deque[np.ndarray] = deque(
             [np.zeros((A + 1, M)) for _ in range(lag_rounds)], maxlen=max(lag_rounds, 1)
         )
@@ -1684,6 +1688,9 @@ class BlocModel(mesa.Model):
         # minerals of interest have sat, each table's own floors in turn (`_design_scopes`).
         each = "each_floor" in t.designs
         floors = each or "floors" in t.designs
+        # a floor the scenario did not set, first found in force at a design: its mandate
+        unset = (self._mandate == 0) & (self.floors > 0)
+        self._mandate[unset] = self.floors[unset]
         packages = self._design_scopes(mine, r, each)
         per_package = floors and packages != [(None, "")]
 
@@ -2028,15 +2035,21 @@ class BlocModel(mesa.Model):
 
     def _within_mandate(self, scope: frozenset[str] | None, s: float) -> bool:
         """Whether the floors of `scope` (None: every floor) in force, times `s`, stay within
-        FLOOR_BAND of the scenario's floors (where the scenario sets one): a designing
-        convener's mandate. Keeping them as they are (s = 1) always does."""
+        FLOOR_BAND of the floors of the convener's mandate (the scenario's, or for a mineral it
+        gives no floor, the first one a design found in force), or move toward the band (a floor
+        set outside it, by a lever, may come back). Keeping them as they are (s = 1) always
+        does."""
         if s == 1.0:
             return True
         lo, hi = FLOOR_BAND
         for j, m in enumerate(self.minerals):
             base, f = self._mandate[j], self.floors[j]
-            inside = lo * base * (1 - 1e-9) <= f * s <= hi * base * (1 + 1e-9)
-            if (scope is None or m in scope) and base > 0 and f > 0 and not inside:
+            if (scope is not None and m not in scope) or base <= 0 or f <= 0:
+                continue
+            new = f * s
+            inside = lo * base * (1 - 1e-9) <= new <= hi * base * (1 + 1e-9)
+            toward = (f > hi * base and s < 1.0) or (f < lo * base and s > 1.0)
+            if not (inside or toward):
                 return False
         return True
 

@@ -544,6 +544,7 @@ class Recorder:
             "support_ratio": float(out.support_ratio[0].min()),
             "tariff_revenue": float(out.tariff_revenue[0].sum()),
             "capital_charges": float(charges.run.sum()),
+            "capital_charges_no_policy": float(charges.no_policy.sum()),
             **welfare,
             "stockpile_fund": m.fund,
             # the stock as members count it: what its tonnes would fetch sold (its book value;

@@ -60,6 +60,10 @@ ROUNDS: dict[str, tuple[str, str]] = {
         "yearly capital charges of capacity added (beyond replacement), restarted or built in "
         "the run (producers pay them; below 0: capital not spent)",
     ),
+    "capital_charges_no_policy": (
+        "USD/yr",
+        "the same in the world with no policy (world_money counts the difference)",
+    ),
     "rest_of_world_producers": (
         "USD/yr",
         "change against the world with no policy in the surplus of producers at no table, net "

@@ -401,11 +401,19 @@ def money_panels(snap: Snapshot) -> list[Panel]:
                 "Capital of capacity added in the run, $bn a year",
                 (
                     Series(
-                        "capital charges (below 0: capital not spent)",
+                        "in the run (below 0: capital not spent)",
                         "capital_charges",
                         VERMILLION,
                         scale=1e-9,
                         marker="plus",
+                    ),
+                    Series(
+                        "with no policy (world money counts the difference)",
+                        "capital_charges_no_policy",
+                        GREY,
+                        "--",
+                        scale=1e-9,
+                        marker="cross",
                     ),
                 ),
                 unit="bn",
