@@ -964,10 +964,10 @@ class BlocModel(mesa.Model):
         }
 
     def capital_utility(self) -> np.ndarray:
-        """What the capital charges of capacity each actor's producers added (beyond
-        replacement), restarted or built in
-        the run take off its utility now, weighted (docs/ODD.md, Submodel G): the records count
-        it, no decision weighs it (it is the same in every package). Queries that show a
+        """What the capital charges of capacity each actor's producers added (beyond the steady
+        replacement of the opening capacity), restarted or built in the run take off its utility
+        now, weighted (docs/ODD.md, Submodel G): the records count it, no decision weighs it (it
+        is the same in every package). Queries that show a
         utility level (the workshop's payoffs, `move_forecast`, the bargaining space) take it off
         as the records do.
 
@@ -1639,7 +1639,9 @@ class BlocModel(mesa.Model):
         invite (with "invitees"; see negotiation.rules.protocol.design), the multiple of the
         outsider penalty (0.5, 1 or 2, with "penalty"), the cost-sharing key (with "sharing", where
         the bloc pays: not under the border tariff, nor with no floor) and the offtake partners
-        among the producers it invites (with "offtake", `_design_candidates`).
+        among the producers it invites and the share of their output under contract (with
+        "offtake", `_design_candidates`); with "each_floor", each floor's own multiple in turn;
+        every floor it designs stays within its mandate (`_within_mandate`).
 
         The terms are chosen one at a time, instrument, then floors, then penalty, then key, then
         offtake, each given those already chosen and the rest as in force (one sweep of coordinate
@@ -1653,12 +1655,12 @@ class BlocModel(mesa.Model):
         terms the other members agree to (each weighs the bloc it expects on them against the bloc
         as it stands, under the agenda's rule). The terms change from this round (a changed
         instrument, penalty, key, partners or contract share: the round's packages are cleared
-        again on them,
-        `_design_reclear`); those it did not invite are not asked at the tables it designed for
-        until each designs again (`_design_round`: every sixth round), nor sponsored by it under
-        open accession until it designs again. It designs once for all the tables it tables that
-        design this round, and weighs only the invitees the design decides (not a country with
-        nothing at stake, nor one asked at a table it does not design for: those stay invited).
+        again on them, `_design_reclear`); those it did not invite are not asked at the tables
+        it designed for until each designs again (`_design_round`: every sixth round), nor
+        sponsored by it under open accession until it designs again. It designs once for all the
+        tables it tables that design this round, and weighs only the invitees the design decides
+        (not a country with nothing at stake, nor one asked at a table it does not design for:
+        those stay invited).
         Where tables with different conveners design in the same round, each convener designs in
         turn, in the agenda's order, on the terms the one before tabled (the round's packages
         cleared again on them); a country at tables of both is decided by the first."""
@@ -1679,9 +1681,8 @@ class BlocModel(mesa.Model):
         """`_design_table` for one convener and the tables it designs for this round (the
         first one's `designs`), leaving alone the invitees in `decided` (an earlier convener's
         this round) and adding its own. A new instrument, penalty, key, partners or contract
-        share clears the
-        round's packages again at once; new floors alone are `prep.scale` until another
-        convener designs."""
+        share clears the round's packages again at once; new floors alone are `prep.scale` until
+        another convener designs."""
         r, t = prep.round, mine[0]
         sitting = self.active_tracks(r)
         # The floors it designs: every floor (a multiple of them all), or, once tracks with

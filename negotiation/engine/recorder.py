@@ -75,9 +75,8 @@ class Stability(NamedTuple):
 
 class Charges(NamedTuple):
     """The yearly capital charges a round's record counts, USD/yr: what repays the capacity
-    added (beyond the replacement of what retires), restarted or built during the run
-    (docs/ODD.md, Submodel G), by producer, each (A + 1,)
-    with the rest of the world's last.
+    added (beyond the steady replacement of the opening capacity), restarted or built during the
+    run (docs/ODD.md, Submodel G), by producer, each (A + 1,) with the rest of the world's last.
 
     Attributes
     ----------
@@ -386,17 +385,17 @@ class Recorder:
         """A world's capital charges move with its capacity at the round's close: written down
         by the round's retirement; the charges of what the round ordered arriving with the
         investment's lag, as the capacity does: a restart's `restart_margin` times unit cost a
-        tonne, and investment beyond the steady replacement of what retires its producer's
-        normal margin (at least 0) times unit cost a tonne (below the replacement, the capital
-        not spent comes off); and the projects `built` added (Submodel G).
+        tonne, and investment beyond the steady replacement of the opening capacity its
+        producer's normal margin (at least 0) times unit cost a tonne (below it, the capital not
+        spent comes off); and the projects `built` added (Submodel G).
 
         Parameters
         ----------
         world
             The model or its world with no policy (its `capital` and `charge_pipeline`).
         step
-            The round's investment (`Evaluator.invest`): what it ordered beyond the
-            replacement of what retires, and capacity ordered back, (A + 1, M).
+            The round's investment (`Evaluator.invest`): what it ordered beyond the steady
+            replacement of the opening capacity, and capacity ordered back, (A + 1, M).
         book, built
             The world's projects and the indices of those built this round (None: none).
         """
