@@ -401,14 +401,14 @@ def money_panels(snap: Snapshot) -> list[Panel]:
                 "Capital of capacity added in the run, $bn a year",
                 (
                     Series(
-                        "in the run (below 0: capital not spent)",
+                        "capital charges in the run (below 0: capital not spent)",
                         "capital_charges",
-                        VERMILLION,
+                        BLUE,
                         scale=1e-9,
                         marker="plus",
                     ),
                     Series(
-                        "with no policy (world money counts the difference)",
+                        "capital charges with no policy (world money counts the difference)",
                         "capital_charges_no_policy",
                         GREY,
                         "--",
