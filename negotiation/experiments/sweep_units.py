@@ -57,8 +57,9 @@ ROUNDS: dict[str, tuple[str, str]] = {
     "tariff_revenue": ("USD/yr", "tariffs and penalties members collect on non-member supply"),
     "capital_charges": (
         "USD/yr",
-        "yearly capital charges of capacity added (beyond replacement), restarted or built in "
-        "the run (producers pay them; below 0: capital not spent)",
+        "yearly capital charges of capacity added (beyond the steady replacement of the opening "
+        "capacity), restarted or built in the run (producers pay them; below 0: capital not "
+        "spent)",
     ),
     "capital_charges_no_policy": (
         "USD/yr",
