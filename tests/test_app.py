@@ -1625,6 +1625,18 @@ def test_the_bargaining_chart_lays_out_the_floors_the_table_negotiated():
         "the lithium and fluorspar floors on the table (the table's own; the others as tabled) "
         "from x0.6 to x1.6"
     ) in words
+    # a table whose minerals of interest have no floor negotiates none: the floors as tabled
+    from negotiation import BlocModel
+    from negotiation.experiments.bargaining_space import bargaining_space, table_minerals
+
+    copper = BlocModel(
+        load_scenario("us-mexico-60-day", {"agenda.tracks.0.minerals": ["copper"]}), rng=0
+    )
+    copper.step()
+    df = bargaining_space(copper, minerals=table_minerals(copper))
+    words = html.unescape(bargaining_html(df, "us", "mexico"))
+    assert "the floors as tabled (the table negotiates none of them), an outsider penalty" in words
+    assert " x1," not in words  # no multiple of floors it does not negotiate
     every = Session(SCENARIO, seed=0)
     every.step()
     df = every.bargaining()

@@ -115,7 +115,8 @@ PENALTY_MULTIPLES: tuple[float, ...] = (0.5, 1.0, 2.0)
 #: round, so without a band a floor the members gain by raising (a tariff the supplier partly
 #: bears) would ratchet up for as long as the run lasts (1.25 times at each design). Within it a
 #: floor can go down three designs in a row (0.8^3 = 0.51) or up three (1.25^3 = 1.95). A
-#: mineral the scenario gives no floor has no band.
+#: mineral the scenario gives no floor is bound to the first floor a design finds in force; a
+#: floor a lever set outside the band may move back toward it.
 FLOOR_BAND: tuple[float, float] = (0.5, 2.0)
 
 #: The cost-sharing keys a convener weighs (with "sharing"): the two named keys, and a
@@ -136,7 +137,8 @@ class Terms(NamedTuple):
     in force; else "consumption", "equal" or "table", the scenario's table of shares), the
     floors' instrument ("" for the one in force; else "border", "price_gap" or "stockpile") and
     the offtake partners (None for those in force; else the countries named); at tables
-    with minerals of interest (each its own package), the multiple of each of their floors
+    with minerals of interest (each its own package), or designing each floor, the multiple of
+    each of their floors
     ((mineral, multiple) pairs by mineral, those other than 1; `scale` is then 1); and the share
     of each offtake partner's output under contract (None for the one in force)."""
 

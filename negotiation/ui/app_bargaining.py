@@ -28,10 +28,12 @@ def _musd(x: float) -> str:
     return money(x).replace("+", "")
 
 
-def _nash_floors(floors: str) -> str:
-    """The floors scaled, at the head of a list: "floors" for every floor, else "the lithium
-    floor"."""
-    return "floors" if floors == "every floor" else floors
+def _nash_floors(floors: str, scale: float) -> str:
+    """The floors of a package, at the head of a list: "floors x0.8" for every floor, "the
+    lithium floor x0.8" for a table's own, "the floors as tabled" where it negotiates none."""
+    if floors == "no floor":
+        return "the floors as tabled"
+    return f"{'floors' if floors == 'every floor' else floors} x{scale:g}"
 
 
 def bargaining_html(df: Any, a: str, b: str) -> str:
@@ -71,7 +73,7 @@ def bargaining_html(df: Any, a: str, b: str) -> str:
         who = str(row["joining"]).replace("+", ", ") or "nobody"
         text += (
             " The Nash point is the package with the largest product of every party's gain over "
-            f"no deal among those where all gain: {_nash_floors(floors)} x{row['floor_scale']:g}, "
+            f"no deal among those where all gain: {_nash_floors(floors, row['floor_scale'])}, "
             "penalty "
             f"{row['penalty']:.0%}, {who} joining; it gives {names[a]} {_musd(row[f'gain_{a}'])} "
             f"and {names[b]} {_musd(row[f'gain_{b}'])} a year."
