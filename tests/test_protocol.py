@@ -1616,3 +1616,137 @@ def test_a_package_refused_for_whom_it_invites_is_told_so():
         "refuse (every member must agree)" in text
     )
     assert "it did not invite Japan" not in text
+
+
+# ----------------------------------------------------------------------------------------------
+# A person who tables the package
+
+
+def person_convener(**changes) -> BlocModel:
+    """The calm ministerial world with the United States, the convener, played by a person."""
+    d = calm("ministerial-2026", **changes)
+    d["actors"]["us"]["strategy"] = "human"
+    return BlocModel(Scenario.model_validate(d), rng=0)
+
+
+def test_a_person_at_the_conveners_seat_tables_terms_answered_as_if_the_scenario_had_set_them():
+    """A person in the United States' seat doubles the 5% penalty in round 1, before anyone
+    answers: the invitees answer on 10%, as they would if the scenario had set it (the round
+    cleared again on it), and the round's records are the same but for the lever's change.
+    Forecast first, the package meets what an agent convener would expect of it."""
+    m = person_convener()
+    assert m.tabling("us") == {
+        "tables": ["US-Japan-EU", "US-Mexico"],
+        "invitees": list(m.prepare_round().order),
+        "tabled": False,
+    }
+    f = m.proposal_forecast("us", {"penalty": 0.1})
+    agent = BlocModel(designing(["penalty"]), rng=0)
+    agent.prepare_round()
+    assert agent.penalty == pytest.approx(0.1)  # the agent convener tables the same 10%
+    assert sorted(f["expected"]) == sorted(agent.prepare_round().design.expected)
+    assert f["agreed"] and f["verdicts"] == {"us": True}  # alone in the bloc: nobody to ask
+    assert f["words"] == "an outsider penalty of 10%"
+    plain = person_convener(**{"policy.outsider_penalty": 0.1})
+    m.propose("us", {"penalty": 0.1})
+    asked, views = m.prepare_round().views, plain.prepare_round().views
+    assert set(asked) == {*views, "us"}  # and the United States, asked whether it stays
+    for a, view in views.items():
+        assert asked[a].package.penalty == pytest.approx(0.1)
+        for s, gain in view.gains.items():
+            assert asked[a].gains[s].total == pytest.approx(gain.total, rel=1e-9), (a, s)
+    for run in (m, plain):
+        run.submit("us", Decision(Action.ACCEPT, Reason({})))
+        run.play()
+    assert m.members == plain.members == {"us", "japan", "eu", "mexico"}
+    same_first_round(m, plain)
+    assert m.events_df.query("kind == 'tabled'").text.tolist() == [
+        "United States tabled an outsider penalty of 10% at the US-Japan-EU and US-Mexico "
+        "tables, inviting European Union, Japan, Mexico and Singapore, expecting European "
+        "Union, Japan and Mexico to accept"
+    ]
+    assert m.levers.log[0]["lever"] == "penalty" and m.levers.log[0]["round"] == 1
+
+
+def test_a_package_the_members_refuse_changes_nothing():
+    """In a bloc of four at a 40% penalty, the person in the United States' seat halves it.
+    It would serve the United States, but it costs the other members (Mexico's copper miners
+    sell into the bloc behind the penalty): the forecast says so before it is tabled, under
+    unanimity they refuse, and the run is the run where the person tabled nothing, record for
+    record, but for the event that tells it. Where the convener decides, it is halved."""
+    four = {"policy.initial_members": ["us", "japan", "eu", "mexico"],
+            "policy.outsider_penalty": 0.4}  # fmt: skip
+
+    def run(terms, agreement="unanimity"):
+        m = person_convener(**four, **{"agenda.agreement": agreement})
+        f = m.propose("us", terms) if terms else None
+        m.submit("us", Decision(Action.ACCEPT, Reason({})))
+        m.play()
+        while m.round < 6:
+            m.play(force=True)
+        return m, f
+
+    (tabled, f), (plain, _) = run({"penalty": 0.2}), run(None)
+    assert f["values"]["us"] > 0 and not f["agreed"]
+    assert f["verdicts"] == {"eu": False, "japan": False, "mexico": False, "us": True}
+    assert tabled.penalty == pytest.approx(0.4)
+    pd.testing.assert_frame_equal(tabled.rounds_df, plain.rounds_df)
+    pd.testing.assert_frame_equal(tabled.actors_df, plain.actors_df)
+    events = tabled.events_df.query("kind != 'tabled'").reset_index(drop=True)
+    pd.testing.assert_frame_equal(events, plain.events_df)
+    assert tabled.events_df.query("kind == 'tabled'").text.tolist() == [
+        "United States tabled an outsider penalty of 20% at the US-Japan-EU and US-Mexico "
+        "tables; European Union, Japan and Mexico refused (every member must agree), so the "
+        "package stays as it was"
+    ]
+    ruled, g = run({"penalty": 0.2}, "convener")
+    assert g["agreed"] and ruled.levers.log[0]["lever"] == "penalty"
+    assert ruled.levers.log[0]["round"] == 1
+
+
+def test_those_a_person_leaves_out_are_not_asked_and_those_who_answered_answer_again():
+    """People in the United States' and Japan's seats. Japan accepts the package on the table;
+    then the United States tables a 10% penalty to Japan and the EU alone: Japan must answer
+    again (the package it accepted is no longer on the table), Mexico and Singapore are not
+    asked this round, and they are asked again the next."""
+    d = calm("ministerial-2026")
+    d["actors"]["us"]["strategy"] = d["actors"]["japan"]["strategy"] = "human"
+    m = BlocModel(Scenario.model_validate(d), rng=0)
+    m.submit("japan", Decision(Action.ACCEPT, Reason({})))
+    assert m.awaiting() == ["us"]
+    m.propose("us", {"penalty": 0.1}, invited=["eu", "japan"])
+    assert sorted(m.awaiting()) == ["japan", "us"]
+    assert set(m.prepare_round().views) == {"eu", "japan", "us"}
+    text = m.events_df.query("kind == 'tabled'").text.iloc[0]
+    assert "inviting European Union and Japan (not Mexico and Singapore)" in text
+    with pytest.raises(ValueError, match="tabled a package this round already"):
+        m.propose("us", {"penalty": 0.2})
+    m.submit("japan", Decision(Action.ACCEPT, Reason({})))
+    m.submit("us", Decision(Action.ACCEPT, Reason({})))
+    m.play()
+    row = m.actors_df.query("round == 1").set_index("actor").decision
+    assert row["japan"] == "accept" and row["mexico"] != "accept"
+    assert {"mexico", "singapore"} <= set(m.prepare_round().invites)  # asked again in round 2
+    assert m.tabling("us")["tabled"] is False
+
+
+def test_only_the_seat_that_tables_the_package_may_table_it_and_asking_changes_nothing():
+    """The forecast is a query; a seat that tables nothing (Japan), an agent's seat, an unknown
+    term and a country the round does not ask are refused in words."""
+    m = person_convener()
+    before = m.prepare_round().views["japan"].gains[1.0].total
+    m.proposal_forecast("us", {"floors": {"rare_earths": 0.0}, "penalty": 0.3})
+    assert m.prepare_round().views["japan"].gains[1.0].total == before
+    assert m.penalty == 0.05 and not m.levers.log and m.events_df.empty
+    assert m.tabling("japan") is None
+    assert BlocModel(rng=0).tabling("us") is None  # an agent plays the United States
+    with pytest.raises(ValueError, match="tables no package"):
+        m.propose("japan", {"penalty": 0.1})
+    with pytest.raises(ValueError, match="not tariff"):
+        m.proposal_forecast("us", {"tariff": 0.1})
+    with pytest.raises(ValueError, match="not china"):
+        m.proposal_forecast("us", invited=["japan", "china"])
+    with pytest.raises(ValueError, match="penalty"):
+        m.proposal_forecast("us", {"penalty": 5.0})
+    same = m.proposal_forecast("us", {"penalty": 0.05, "floors": {"rare_earths": 110000.0}})
+    assert same["words"] == "the terms in force" and same["agreed"]

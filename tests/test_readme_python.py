@@ -34,6 +34,7 @@ MARKERS = {
     "space": "bargaining_space(",
     "strategy": "class Stubborn",
     "counter": "counter_forecast(",
+    "propose": "proposal_forecast(",
     "custom_metric": "def members_ever(model)",
     "query": "query_names(",
     "ema": "ema.bloc_model(",
@@ -82,6 +83,18 @@ def test_a_counter_forecast_as_the_docs_show():
     f, model = ns["forecast"], ns["model"]
     assert set(f["verdicts"]) == set(model.members) and isinstance(f["agreed"], bool)
     assert f["rule"] == "every member must agree" and len(f["gain"]) == 8
+
+
+def test_a_package_a_person_tables_as_the_docs_show():
+    """The convener's forecast, then the package tabled: Japan and the EU expected to accept a
+    10% penalty, nobody else in the bloc to ask, and the penalty in force from round 1."""
+    ns: dict = {}
+    exec(block("propose"), ns)
+    f, model = ns["forecast"], ns["model"]
+    assert sorted(f["expected"]) == ["eu", "japan"]
+    assert f["verdicts"] == {"us": True} and f["agreed"] is True
+    assert model.penalty == 0.1 and model.tabling("us")["tabled"] is True
+    assert set(model.prepare_round().views) == {"eu", "japan", "us"}
 
 
 def test_replay_a_workshop_session(tmp_path, monkeypatch):

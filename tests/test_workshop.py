@@ -35,7 +35,7 @@ from negotiation.rooms.workshop import (
     tables_from_record,
 )
 from negotiation.rooms.workshop_snapshot import RoomState, SnapshotBuilder
-from negotiation.rules.types import SupplierAction, SupplierMove
+from negotiation.rules.types import SupplierAction, SupplierMove, money
 from tests.workshop_helpers import Clock, counter, people, play_a_session
 
 SCENARIO = "ministerial-2026"
@@ -674,3 +674,68 @@ def test_bloc_workshop_serves_on_the_venues_network():
         fetch_when_up(f"http://127.0.0.1:{port}/", proc)
     finally:
         stop_app_server(proc)
+
+
+def test_the_convener_at_the_table_forecasts_and_tables_a_package(ws):
+    """A person in the United States' seat (the convener) sees, before tabling new terms, whom
+    it expects to accept and what the bloc it expects is worth to it; tabling a 10% penalty to
+    Japan and the EU alone, Mexico and Singapore are not asked this round, Japan's person, who
+    had accepted the old package, must answer again, and a replay of the record gives the same
+    run."""
+    room = ws.create("ministerial-2026", seed=0, rounds=3)
+    ann, jo = people(room, ("Ann", "us"), ("Jo", "japan"))
+    room.start(room.admin_token)
+    panel = room.snapshot().panels["us"]
+    assert panel.kind == "stay" and panel.proposes and not panel.tabled
+    assert panel.invitees == ("japan", "eu", "mexico", "singapore")
+    assert not room.snapshot().panels["japan"].proposes
+    room.submit(jo.token, "japan", accept())
+    before = room.snapshot().rounds_df.copy()
+    terms, invited = {"penalty": 0.1}, ["japan", "eu"]
+    f = room.preview_proposal(ann.token, terms, invited)
+    assert sorted(name for name, _, _ in f["invitees"]) == ["European Union", "Japan"]
+    assert all(gain > 0 and yes for _, gain, yes in f["invitees"])  # both expected to accept
+    assert f["words"] == "an outsider penalty of 10%" and f["agreed"] is True
+    assert f["verdict"].startswith("Nobody else is in the bloc")
+    forecast = room.model.proposal_forecast("us", terms, invited)
+    assert f["value"] == pytest.approx(forecast["values"]["us"])
+    pd.testing.assert_frame_equal(before, room.snapshot().rounds_df)  # a forecast changes nothing
+    with pytest.raises(WorkshopError, match="does not table"):
+        room.preview_proposal(jo.token, terms)
+    with pytest.raises(WorkshopError, match="penalty"):
+        room.propose(ann.token, "us", {"penalty": 9.0})
+    with pytest.raises(WorkshopError, match="may invite"):
+        room.propose(ann.token, "us", terms, ["us"])
+    room.propose(ann.token, "us", terms, invited)
+    snap = room.snapshot()
+    assert snap.panels["us"].tabled and room.model.penalty == pytest.approx(0.1)
+    assert snap.panels["japan"].penalty == pytest.approx(0.1)  # the panel shows the new package
+    assert set(snap.waiting_for) == {"us", "japan"}  # Japan answers again
+    assert "United States tabled an outsider penalty of 10%" in " ".join(
+        t for _, _, t, _ in snap.narrative()
+    )
+    with pytest.raises(WorkshopError, match="already"):
+        room.propose(ann.token, "us", {"penalty": 0.2})
+    room.submit(jo.token, "japan", accept())
+    room.submit(ann.token, "us", accept())
+    assert room.snapshot().round == 1
+    row = room.model.actors_df.query("round == 1").set_index("actor").decision
+    assert row["japan"] == "accept" and row["mexico"] != "accept"
+    replayed = replay(room.record())
+    pd.testing.assert_frame_equal(replayed.actors_df, room.model.actors_df)
+    pd.testing.assert_frame_equal(replayed.events_df, room.model.events_df)
+
+
+def test_the_package_forecast_the_workshop_guide_quotes(ws):
+    """docs/how-to/workshop.md: at seed 0, the rare-earth floor at $132,000/t tabled to Japan,
+    the EU and Mexico in round 1: "Japan accepts (+$309m a year to it)", and the bloc of four
+    costs the United States $206m a year against standing alone."""
+    room = ws.create("ministerial-2026", seed=0, rounds=3)
+    (ann,) = people(room, ("Ann", "us"))
+    room.start(room.admin_token)
+    f = room.preview_proposal(ann.token, {"floors": {"rare_earths": 132000.0}},
+                              ["japan", "eu", "mexico"])  # fmt: skip
+    gains = {name: (gain, yes) for name, gain, yes in f["invitees"]}
+    assert gains["Japan"][1] and money(gains["Japan"][0]) == "+$309m"
+    assert all(yes for _, yes in gains.values())
+    assert money(f["value"]) == "-$206m"

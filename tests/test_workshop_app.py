@@ -107,6 +107,35 @@ def test_a_named_counter_fills_the_form(ws):
     assert choices[k].verdict in texts(rc)
 
 
+def test_the_convener_tables_new_terms_from_the_form(ws):
+    """The person in the convener's seat opens "Table new terms…", lowers the rare-earth floor,
+    leaves Singapore out, forecasts (whom it expects to accept, the members' answer) and tables
+    the package: the record holds it, and the form says it was tabled."""
+    room = ws.create(SCENARIO, rounds=3)
+    ann = room.join("Ann")
+    room.claim(ann.token, "us")
+    room.start(room.admin_token)
+    _, rc = solara.render(wa.ParticipantView(room, ann.token), handle_error=False)
+    eventually(lambda: rc.find(v.Btn, class_="ws-table-open").widgets)
+    button(rc, "ws-table-open").click()
+    assert "Table new terms." in texts(rc) and "(every member must agree)" in texts(rc)
+    rc.find(v.TextField, class_="ws-table-floor-rare_earths").widget.v_model = "88000"
+    rc.find(v.Checkbox, class_="ws-table-invite-singapore").widget.v_model = False
+    button(rc, "ws-table-forecast").click()
+    eventually(lambda: "You expect:" in texts(rc))
+    page = texts(rc)
+    assert "Japan accepts" in page and "Singapore" not in page.split("You expect:")[1][:300]
+    assert "Nobody else is in the bloc" in page
+    button(rc, "ws-table-send").click()
+    eventually(lambda: "You have tabled the package this round" in texts(rc))
+    sent = next(a for a in room.record()["actions"] if a["kind"] == "propose")
+    assert sent["terms"]["floors"]["rare_earths"] == 88000.0
+    assert set(sent["terms"]) == {"floors"}  # the penalty, sharing and instrument as tabled
+    assert sent["invited"] == ["japan", "eu", "mexico"]
+    assert room.model.floors[room.model.minerals.index("rare_earths")] == 88000.0
+    assert "Tabled: the Rare earths" in texts(rc)
+
+
 def test_the_supplier_panel(ws):
     room = ws.create(SCENARIO, rounds=3)
     sam = room.join("Sam")

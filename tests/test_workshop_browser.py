@@ -278,3 +278,36 @@ def test_a_counter_the_members_agree_to_is_carried(server, browser):
     story = page.locator(".ws-events li", has_text="Singapore counter-proposed")
     expect(story).to_contain_text("and joined; United States agreed (every member must agree)")
     context.close()
+
+
+def test_the_convener_tables_new_terms_and_the_invitees_answer_them(server, browser):
+    """Issue 18, a person at the table who proposes: in the United States' seat (the
+    convener), the person opens "Table new terms…", raises the rare-earth floor, leaves
+    Singapore out, sees whom it expects to accept and the members' answer before tabling, and
+    tables it; the narrative tells the package and whom it invited, and the round is answered
+    on it."""
+    url, _ = server
+    context, page = new_page(browser, 1000)
+    page.goto(f"{url}/solo?scenario=ministerial-2026&seat=us&seed=0&rounds=3")
+    page.wait_for_url("**token=**")
+    page.locator(".ws-me[data-seat='us']").wait_for(state="attached")
+    page.locator(".ws-table-open").click()
+    expect(page.locator(".ws-table-rule")).to_contain_text("(every member must agree)")
+    page.locator(".ws-table-floor-rare_earths input").fill("132000")
+    page.locator(".ws-table-invite-singapore label").click()
+    page.locator(".ws-table-forecast").click()
+    expect(page.locator(".ws-table-verdict")).to_have_text(
+        "Nobody else is in the bloc: your terms would stand, and the invitees answer them."
+    )
+    forecast = page.locator(".ws-table-invitees-forecast")
+    expect(forecast).to_contain_text("Japan accepts")
+    expect(forecast).not_to_contain_text("Singapore")
+    expect(page.locator(".ws-table-result")).to_contain_text("a year to you")
+    page.locator(".ws-table-send").click()
+    expect(page.locator(".ws-table-done")).to_contain_text("You have tabled the package")
+    story = page.locator(".ws-events li", has_text="United States tabled")
+    expect(story).to_contain_text("the Rare earths floor at $132,000/t")
+    expect(story).to_contain_text("(not Singapore)")
+    page.locator(".ws-stay").click()
+    wait_round(page, 1)
+    context.close()

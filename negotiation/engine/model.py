@@ -53,6 +53,7 @@ from negotiation.rules.protocol import (
     CONTRACT_SHARES,
     FLOOR_BAND,
     PENALTY_MULTIPLES,
+    PROPOSAL_TERMS,
     RULE_WORDS,
     SHARING_KEYS,
     Design,
@@ -175,6 +176,8 @@ class Prepared:
     #: the minerals whose floors invitee a's table negotiates (`BlocModel._table_scope`: None
     #: for every floor, the default; a table's minerals of interest otherwise)
     scopes: dict[str, frozenset[str] | None] = field(default_factory=dict)
+    #: the seats played by people that tabled a package this round (`BlocModel.propose`)
+    tabled: set[str] = field(default_factory=set)
 
 
 class BlocModel(mesa.Model):
@@ -1146,17 +1149,22 @@ class BlocModel(mesa.Model):
         prep.slot = {a: n for n, a in enumerate(order)}
         prep.scopes = {a: self._table_scope(tables.get(a)) for a in order}
         self._design_table(prep)
-        for a in prep.order:
-            prep.views[a] = self._country_view(prep, a, prep.scale)
-        one = SCALES.index(1.0)
-        for j, a in enumerate(staying):
-            k_out = len(SCALES) * (len(order) + 1) + j
+        self._open_views(prep)
+        self._prepared = prep
+        return prep
+
+    def _open_views(self, prep: Prepared) -> None:
+        """Every seat's view of the round: each invitee's at the package on the table, and each
+        member played by a person asked whether it stays (their rows in the round's batch are
+        after every invitee's, in the order before anyone was left out: `prep.slot`)."""
+        prep.views = {a: self._country_view(prep, a, prep.scale) for a in prep.order}
+        r, members, one = prep.round, prep.members, SCALES.index(1.0)
+        for j, a in enumerate(prep.staying):
+            k_out = len(SCALES) * (len(prep.slot) + 1) + j
             reason = self._reason(prep.ev, one, k_out, a, prep.future, beliefs=True)
             prep.views[a] = self._view(r, a, 1, None, members, {1.0: reason}, "",
                                        self._outcomes(prep.ev, one, k_out, a),
                                        -self._exit_cost[a])  # fmt: skip
-        self._prepared = prep
-        return prep
 
     def _clear_table(
         self, r: int, members: frozenset[str], order: Sequence[str], staying: Sequence[str]
@@ -1435,7 +1443,7 @@ class BlocModel(mesa.Model):
         j = SCALES.index(adopted)
         outcomes = self._outcomes(prep.ev, first + j, base[adopted], a)
         # A country that left before pays again to come back (see `Foresight.rejoin_cost`).
-        cost = self._rejoin_cost[a] if self.country_agents[a].left_round is not None else 0.0
+        cost = self._rejoin_cost_of(a)
         return self._view(prep.round, a, elapsed, deadline, prep.members, gains, proposer,
                           outcomes, cost, counters=lambda: self._counter_options(prep, a),
                           best=lambda need: self._best_counter(prep, a, need))  # fmt: skip
@@ -1739,7 +1747,7 @@ class BlocModel(mesa.Model):
             for a in prep.order:
                 first = len(SCALES) * (prep.slot[a] + 1)
                 gain = self._reason(ev, first + j, j, a, prep.future, False, (first + one, one))
-                cost = self._rejoin_cost[a] if self.country_agents[a].left_round is not None else 0
+                cost = self._rejoin_cost_of(a)
                 accepts[a] = gain.total >= cost
             accepted[Terms(s)] = tuple(a for a in prep.order if accepts[a])
         d: Design | None = None
@@ -2160,7 +2168,7 @@ class BlocModel(mesa.Model):
             for m, a in enumerate(prep.order, start=1):
                 i = self.index[a]
                 gain = (comp[n * k + m, i] - out[i] + self._pipeline(prep, a)) * self.weights[i]
-                cost = self._rejoin_cost[a] if self.country_agents[a].left_round is not None else 0
+                cost = self._rejoin_cost_of(a)
                 if gain.sum() >= cost:
                     expected.append(a)
             accepted[c] = tuple(expected)
@@ -2229,7 +2237,7 @@ class BlocModel(mesa.Model):
         for n, a in enumerate(later, start=1):
             i = self.index[a]
             elapsed, deadline, proposer = prep.invites[a]
-            cost = self._rejoin_cost[a] if self.country_agents[a].left_round is not None else 0.0
+            cost = self._rejoin_cost_of(a)
             gains = {1.0: self._gain(ev.comp[n, i], ev.comp[0, i], a, prep)}
             views[a] = self._view(r, a, elapsed, deadline, members, gains, proposer,
                                   self._outcomes(ev, n, 0, a), cost)  # fmt: skip
@@ -2345,8 +2353,14 @@ class BlocModel(mesa.Model):
         return {"floors": dict(zip(self.minerals, (self.floors * scale).tolist()))}
 
     def _counter_words(self, terms: Mapping[str, Any]) -> str:
+        """Terms in words, each against the one in force: "the gallium floor at $X/t, an
+        outsider penalty of 20%, cost shared by consumption" (a counter's), and a package's
+        instrument, offtake partners and contract share."""
         names = {m: self._mineral_name(m).split(" (")[0] for m in self.minerals}
         parts = []
+        if "instrument" in terms:
+            new, old = str(terms["instrument"]), self.instrument.value
+            parts.append(f"{_INSTRUMENT_WORDS[new][0]} instead of {_INSTRUMENT_WORDS[old][2]}")
         for m, f in (terms.get("floors") or {}).items():
             old = float(self.floors[self.minerals.index(m)])
             if abs(f - old) > 1e-9 * max(old, 1.0):
@@ -2357,6 +2371,12 @@ class BlocModel(mesa.Model):
             key = terms["cost_sharing"]
             words = COST_SHARING_LABELS.get(key, "") if isinstance(key, str) else ""
             parts.append(f"cost shared {words or 'by a table of shares'}")
+        if "partners" in terms:
+            named = listed(sorted(self._name(a) for a in terms["partners"]))
+            parts.append(f"offtake from the producers of {named}" if named else "no offtake")
+        if "offtake_share" in terms:
+            parts.append(f"{_contract_words(float(terms['offtake_share']))} of the partners' "
+                         "output under contract")  # fmt: skip
         return ", ".join(parts) or "the terms in force"
 
     def _settle_counter(self, prep: Prepared, a: str, name: str, proposer: str,
@@ -2398,6 +2418,224 @@ class BlocModel(mesa.Model):
         self.recorder.event(r, a, "joined", f"{name} counter-proposed {label} and joined; {who}: "
                                     f"{reason}")  # fmt: skip
         return True
+
+    # ------------------------------------------------------------------------------------------
+    # A person who tables the package (the convener's seat, or the member whose turn it is)
+
+    def tabling(self, actor: str) -> dict[str, Any] | None:
+        """What a person at `actor`'s seat may table in the open round (a query: nothing in the
+        run changes; the round is opened, `prepare_round`, if it is not open).
+
+        A country tables the package where it proposes (`_track_proposer`: a track's convener,
+        or the party whose turn it is) at a table that sits, or where it sponsors an accession.
+        An agent in the seat designs the package only where the track lists `designs`, every
+        sixth round; a person may table new terms once in any round.
+
+        Parameters
+        ----------
+        actor : str
+            A country.
+
+        Returns
+        -------
+        dict or None
+            None if the seat tables nothing in the open round, an agent plays it, or the run is
+            over; else ``tables`` (the names of the tables where it proposes), ``invitees``
+            (the countries the round asks on its package, in the round's order: those it may
+            invite), ``tabled`` (whether it has tabled this round already).
+        """
+        prep = self.prepare_round()
+        if prep is None or actor not in self.country_agents or not self._is_human(actor):
+            return None
+        r = prep.round
+        tables = [t.name for t in self.active_tracks(r) if self._track_proposer(t, r) == actor]
+        invitees = [a for a in prep.order if prep.invites[a][2] == actor]
+        if not tables and not invitees:
+            return None
+        return {"tables": tables, "invitees": invitees, "tabled": actor in prep.tabled}
+
+    def proposal_forecast(
+        self,
+        actor: str,
+        terms: Mapping[str, Any] | None = None,
+        invited: Iterable[str] | None = None,
+    ) -> dict[str, Any]:
+        """What a package tabled by a person at `actor`'s seat would meet this round (a query:
+        nothing in the run changes). The convener's own forecast, as an agent convener weighs its
+        designs: whom it expects to accept (joining pays the invitee on these terms, without its
+        forecast errors, counting a rejoining cost), the bloc it then expects, and each member's
+        yes or no to the new terms (the bloc it expects on them against the bloc as it stands,
+        under the agenda's agreement rule; the proposer says yes).
+
+        Parameters
+        ----------
+        actor : str
+            A country that tables the package this round (`tabling`).
+        terms : Mapping[str, Any] or None, default None
+            The package's new terms, each in place of the one in force: "floors" ({mineral:
+            USD/t}, those named), "penalty", "cost_sharing", "instrument", "partners" (the
+            offtake partners) and "offtake_share", as `set_levers` takes them. None or empty:
+            the terms in force.
+        invited : Iterable[str] or None, default None
+            Whom it invites, among `tabling(actor)["invitees"]` (None: all of them). Those left
+            out are not asked this round.
+
+        Returns
+        -------
+        dict[str, Any]
+            ``invitees`` ({invitee: its gain from joining on these terms, USD/yr, as the
+            convener expects it}), ``expected`` (the invitees it expects to accept, in the
+            round's order), ``values`` ({actor: the change in its utility, USD/yr, from the bloc
+            as it stands to the bloc it expects, for the proposer, the members and the invitees}),
+            ``verdicts`` ({member: bool}), ``agreed`` (whether the rule carries the terms; True
+            when they change nothing), ``rule`` (in words), ``words`` (the terms in words).
+
+        Raises
+        ------
+        ValueError
+            If the run is over, the seat tables nothing this round, or a term or an invitee is
+            not one it may table.
+        """
+        prep, terms, invited = self._proposal(actor, terms, invited)
+        members, move = prep.members, self.last_move
+        specs = [PackageSpec(members, 1.0, move), PackageSpec(members, 1.0, move, terms)]
+        specs += [PackageSpec(members | {a}, 1.0, move, terms) for a in invited]
+        ev = self.evaluate(specs, prep.round)
+        gains = {}
+        for n, a in enumerate(invited, start=2):
+            i = self.index[a]
+            gain = (ev.comp[n, i] - ev.comp[1, i] + self._pipeline(prep, a)) * self.weights[i]
+            gains[a] = float(gain.sum())
+        expected = [a for a in invited if gains[a] >= self._rejoin_cost_of(a)]
+        bloc = self.evaluate([PackageSpec(members | set(expected), 1.0, move, terms)], prep.round)
+        util = bloc.util[0]
+        votes = self._verdicts(util, ev.util[0], members)[0]
+        votes[actor] = True
+        rule = self.config.agenda.agreement
+        parties = [actor, *sorted(members - {actor}), *invited]
+        return {
+            "invitees": gains,
+            "expected": expected,
+            "values": {a: float(util[self.index[a]] - ev.util[0, self.index[a]]) for a in parties},
+            "verdicts": votes,
+            "agreed": not terms or agreed(votes, rule, actor),
+            "rule": RULE_WORDS[rule],
+            "words": self._counter_words(terms),
+        }
+
+    def propose(
+        self,
+        actor: str,
+        terms: Mapping[str, Any] | None = None,
+        invited: Iterable[str] | None = None,
+    ) -> dict[str, Any]:
+        """A person at `actor`'s seat tables the package for the open round (once a round): the
+        members decide its new terms under the agenda's agreement rule, each weighing the bloc
+        the proposer expects on them against the bloc as it stands (`proposal_forecast`).
+        Agreed, the terms are the bloc's from this round (a lever change), those it did not
+        invite are not asked this round, and the invitees answer on the new package (a person
+        who had already answered this round answers again). Refused, nothing changes. The
+        narrative tells it ("tabled").
+
+        Parameters
+        ----------
+        actor, terms, invited
+            As `proposal_forecast`.
+
+        Returns
+        -------
+        dict[str, Any]
+            The forecast it was decided on (`proposal_forecast`).
+
+        Raises
+        ------
+        ValueError
+            As `proposal_forecast`; or if the seat has tabled this round already.
+        """
+        prep, terms, chosen = self._proposal(actor, terms, invited)
+        if actor in prep.tabled:
+            raise ValueError(f"{self._name(actor)} has tabled a package this round already")
+        f = self.proposal_forecast(actor, terms, chosen)
+        prep.tabled.add(actor)
+        r, rule = prep.round, self.config.agenda.agreement
+        left_out = [a for a in prep.order if prep.invites[a][2] == actor and a not in chosen]
+        votes = {m: v for m, v in f["verdicts"].items() if m != actor}
+        yes = listed(sorted(self._name(m) for m in votes if votes[m]))
+        no = listed(sorted(self._name(m) for m in votes if not votes[m]))
+        name, words = self._name(actor), f["words"]
+        tables = self.tabling(actor)["tables"]
+        where = f" at the {listed(tables)} table{'s' if len(tables) > 1 else ''}" if tables else ""
+        if not f["agreed"]:
+            refused = f"{no} refused ({RULE_WORDS[rule]}), so the package stays as it was"
+            self.recorder.event(r, actor, "tabled", f"{name} tabled {words}{where}; {refused}")
+            return f
+        if terms:
+            self.levers.apply(terms, at_round=r)
+            self._design_reclear(prep)
+            prep.counters.clear()
+            prep.counter_tables.clear()
+        for a in left_out:
+            del prep.invites[a]
+        prep.order = [a for a in prep.order if a in prep.invites]
+        self._open_views(prep)
+        # Those who answered the package that was on the table answer again, on this one; those
+        # left out have nothing to answer.
+        for a in [b for b in prep.slot if b != actor] if terms else left_out:
+            if self._is_human(a):
+                self.country_agents[a].strategy.reset()
+        # names in alphabetical order, whatever order the invitees answer in
+        asked = listed(sorted(self._name(a) for a in chosen)) or "nobody"
+        text = f"{name} tabled {words}{where}, inviting {asked}"
+        if left_out:
+            text += f" (not {listed(sorted(self._name(a) for a in left_out))})"
+        expects = listed(sorted(self._name(a) for a in f["expected"])) or "nobody"
+        text += f", expecting {expects} to accept"
+        if terms and votes:
+            text += f"; {yes} agreed ({RULE_WORDS[rule]})"
+        self.recorder.event(r, actor, "tabled", text)
+        return f
+
+    def _proposal(
+        self, actor: str, terms: Mapping[str, Any] | None, invited: Iterable[str] | None
+    ) -> tuple[Prepared, dict[str, Any], list[str]]:
+        """A person's package checked: the round open, the seat one that tables it, the terms
+        levers that differ from those in force (each checked as `set_levers` checks it), the
+        invitees among those it may invite (in the round's order)."""
+        can = self.tabling(actor)
+        if can is None:
+            raise ValueError(f"{actor} tables no package this round (or an agent plays it)")
+        prep = self._prepared
+        unknown = set(terms or {}) - set(PROPOSAL_TERMS)
+        if unknown:
+            raise ValueError(f"a package's terms are {', '.join(PROPOSAL_TERMS)}; not "
+                             f"{', '.join(sorted(unknown))}")  # fmt: skip
+        # each term as a lever holds it, those equal to the one in force dropped
+        now = {"penalty": self.penalty, "offtake_share": self.offtake_share,
+               "instrument": self.instrument.value, "cost_sharing": self.cost_sharing,
+               "partners": sorted(self.partners)}  # fmt: skip
+        own: dict[str, Any] = {}
+        for k, v in (terms or {}).items():
+            self.levers.check(k, v)
+            if k == "floors":
+                held = dict(zip(self.minerals, self.floors.tolist()))
+                v = {x: float(f) for x, f in v.items() if abs(float(f) - held[x]) > 1e-9 * held[x]}
+            elif k == "partners":
+                v = sorted(v)
+            elif k in ("penalty", "offtake_share"):
+                v = float(v)
+            if v != now.get(k, {}):
+                own[k] = v
+        names = can["invitees"]
+        chosen = list(names) if invited is None else list(dict.fromkeys(invited))
+        stray = [a for a in chosen if a not in names]
+        if stray:
+            raise ValueError(f"{actor} may invite {', '.join(names) or 'nobody'} this round; "
+                             f"not {', '.join(stray)}")  # fmt: skip
+        return prep, own, [a for a in names if a in chosen]
+
+    def _rejoin_cost_of(self, a: str) -> float:
+        """What joining again costs a country that left before (0 for one that never left)."""
+        return self._rejoin_cost[a] if self.country_agents[a].left_round is not None else 0.0
 
     def _supplier_acts(self, r: int, force: bool = False) -> SupplierMove:
         if self.supplier_agent.strategy.needs_input():  # a person who did not answer in time

@@ -76,7 +76,7 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -136,6 +136,7 @@ from negotiation.rooms.workshop_common import (
     apply_action,
     build_model,
     check_decision,
+    check_package,
     check_terms,
     clean_name,
     clean_text,
@@ -179,6 +180,7 @@ from negotiation.rooms.workshop_snapshot import (
     SeatState,
     SnapshotBuilder,
     counter_verdict,
+    table_verdict,
 )
 from negotiation.rules.protocol import RULE_WORDS
 from negotiation.rules.types import (
@@ -1121,35 +1123,7 @@ class Room:
             to decide this round, or the decision's numbers are out of bounds.
         """
         with self.lock:
-            p = self.access.person(token)
-            open_round = self.model.round + 1
-            if for_round is not None and self.phase == RUNNING and for_round != open_round:
-                raise WorkshopError(
-                    f"Round {for_round} closed before your decision arrived: it was not counted. "
-                    f"Round {open_round} is open now: look at its proposal and decide again."
-                )
-            if p.seat != seat:
-                mine = f"you hold {self.names[p.seat]}'s seat" if p.seat else "you hold no seat"
-                raise Refused(f"You cannot decide for {self.names.get(seat, seat)}: {mine}.")
-            team = self.holders[seat]
-            if team[0] != p.id:
-                lead = self.participants[team[0]].name
-                raise Refused(f"{lead} submits for {self.names[seat]}'s team.")
-            if self.phase != RUNNING:
-                raise WorkshopError(
-                    "The session has not started."
-                    if self.phase == LOBBY
-                    else "The session is over."
-                )
-            if self.paused:
-                raise WorkshopError("The facilitator has paused the session: wait a moment.")
-            if seat not in self._run.required:
-                if person_plays(self.model, seat) or seat not in self._run.pending_seats:
-                    raise WorkshopError(f"{self.names[seat]} has nothing to decide this round.")
-                raise WorkshopError(
-                    f"An agent plays {self.names[seat]} this round; you decide from round "
-                    f"{self.model.round + 2}."
-                )
+            p = self._decider(token, seat, for_round)
             data = encode_decision(decision)
             check_decision(self.model, self.config, decision)
             try:
@@ -1166,6 +1140,182 @@ class Room:
                 raise WorkshopError(str(e)) from e
             self._touch()
             self._advance()
+
+    def _decider(self, token: str, seat: str, for_round: int | None) -> Participant:
+        """The person behind `token` if they may decide for `seat` in the open round (`submit`,
+        `propose`: the round they saw is open, they hold the seat and lead its team, the session
+        runs and is not paused, and the seat decides this round); else Refused or
+        WorkshopError, saying why."""
+        p = self.access.person(token)
+        open_round = self.model.round + 1
+        if for_round is not None and self.phase == RUNNING and for_round != open_round:
+            raise WorkshopError(
+                f"Round {for_round} closed before your decision arrived: it was not counted. "
+                f"Round {open_round} is open now: look at its proposal and decide again."
+            )
+        if p.seat != seat:
+            mine = f"you hold {self.names[p.seat]}'s seat" if p.seat else "you hold no seat"
+            raise Refused(f"You cannot decide for {self.names.get(seat, seat)}: {mine}.")
+        team = self.holders[seat]
+        if team[0] != p.id:
+            lead = self.participants[team[0]].name
+            raise Refused(f"{lead} submits for {self.names[seat]}'s team.")
+        if self.phase != RUNNING:
+            raise WorkshopError(
+                "The session has not started." if self.phase == LOBBY else "The session is over."
+            )
+        if self.paused:
+            raise WorkshopError("The facilitator has paused the session: wait a moment.")
+        if seat not in self._run.required:
+            if person_plays(self.model, seat) or seat not in self._run.pending_seats:
+                raise WorkshopError(f"{self.names[seat]} has nothing to decide this round.")
+            raise WorkshopError(
+                f"An agent plays {self.names[seat]} this round; you decide from round "
+                f"{self.model.round + 2}."
+            )
+        return p
+
+    def propose(
+        self,
+        token: str,
+        seat: str,
+        terms: Mapping[str, Any] | None = None,
+        invited: Sequence[str] | None = None,
+        for_round: int | None = None,
+    ) -> dict[str, Any]:
+        """A person at the seat that tables the package (the convener's, or the member's whose
+        turn it is) tables it for the open round, once a round (`BlocModel.propose`): the
+        members decide its new terms under the agreement rule; agreed, the invitees answer on
+        it (a person who had answered answers again) and those left out are not asked this
+        round; refused, nothing changes. The narrative tells it.
+
+        Parameters
+        ----------
+        token : str
+            The participant's token.
+        seat : str
+            The seat they table the package for.
+        terms : mapping or None, default None
+            ``floors`` (USD per tonne, by mineral), ``penalty`` (1 = 100 %), ``cost_sharing``
+            ("consumption" or "equal") and ``instrument`` ("border", "price_gap" or
+            "stockpile"), each optional; None: the terms in force.
+        invited : sequence of str or None, default None
+            Whom it invites among those the round asks on its package (None: all of them).
+        for_round : int or None, default None
+            The round the person saw (as `submit`).
+
+        Returns
+        -------
+        dict
+            The forecast it was decided on, as `preview_proposal` gives it.
+
+        Raises
+        ------
+        Refused
+            As `submit`.
+        WorkshopError
+            As `submit`; or if the seat tables no package this round, has tabled one already,
+            or the terms or the invitees are not ones it may table.
+        """
+        with self.lock:
+            p = self._decider(token, seat, for_round)
+            self._tabling(seat)
+            check_package(self.model, self.config, terms or {}, invited)
+            before = self.model.prepare_round().views
+            try:
+                f = self.model.proposal_forecast(seat, terms, invited)
+            except ValueError as e:
+                raise WorkshopError(str(e)) from e
+            try:
+                self._call(
+                    {
+                        "kind": "propose",
+                        "seat": seat,
+                        "terms": copy.deepcopy(dict(terms or {})),
+                        "invited": None if invited is None else list(invited),
+                        "participant": p.name,
+                        "participant_id": p.id,
+                    }
+                )
+            except ValueError as e:
+                raise WorkshopError(str(e)) from e
+            # The seats no longer asked this round (left out) decide nothing in it.
+            asked = set(self.model.prepare_round().views) | {self.model.supplier_id}
+            self._run.required = frozenset(s for s in self._run.required
+                                           if s in asked or s not in before)  # fmt: skip
+            self.snapshots.forget_panels()  # the package on the table changed
+            self._touch()
+            self._advance()
+            return self._proposal_words(seat, f)
+
+    def preview_proposal(
+        self,
+        token: str,
+        terms: Mapping[str, Any] | None = None,
+        invited: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """What a package tabled on these terms would meet, before the person tables it
+        (`BlocModel.proposal_forecast`). Nothing in the run changes.
+
+        Parameters
+        ----------
+        token : str
+            The token of a person whose seat tables the package in the open round.
+        terms, invited
+            As `propose`.
+
+        Returns
+        -------
+        dict
+            ``value``, the change in the seat's utility (USD/yr) from the bloc as it stands to
+            the bloc it expects; ``invitees``, (display name, its gain from joining as the seat
+            expects it, whether it is expected to accept) for each invited; ``answers``, each
+            other member's expected yes or no by display name; ``agreed``, whether the
+            agreement rule carries the terms; ``rule`` and ``words``, in words; ``verdict``,
+            the members' answer in a sentence.
+
+        Raises
+        ------
+        Refused
+            If `token` is not valid here.
+        WorkshopError
+            If the person's seat tables no package this round, or the terms or the invitees are
+            not ones it may table.
+        """
+        with self.lock:
+            p = self.access.person(token)
+            seat = p.seat
+            if seat is None or seat not in self._run.required:
+                raise WorkshopError("Nothing to table for you this round.")
+            self._tabling(seat)
+            check_package(self.model, self.config, terms or {}, invited)
+            try:
+                f = self.model.proposal_forecast(seat, terms, invited)
+            except ValueError as e:
+                raise WorkshopError(str(e)) from e
+            return self._proposal_words(seat, f)
+
+    def _tabling(self, seat: str) -> dict[str, Any]:
+        """What the seat may table this round (`BlocModel.tabling`), or WorkshopError."""
+        t = self.model.tabling(seat)
+        if t is None:
+            raise WorkshopError(f"{self.names[seat]} does not table the package this round.")
+        return t
+
+    def _proposal_words(self, seat: str, f: Mapping[str, Any]) -> dict[str, Any]:
+        """A package's forecast (`BlocModel.proposal_forecast`) as a page shows it."""
+        answers = self._answers({m: v for m, v in f["verdicts"].items() if m != seat})
+        expected = set(f["expected"])
+        invitees = tuple((self.names[a], float(g), a in expected) for a, g in f["invitees"].items())
+        return {
+            "value": float(f["values"][seat]),
+            "invitees": invitees,
+            "answers": answers,
+            "agreed": bool(f["agreed"]),
+            "rule": f["rule"],
+            "words": f["words"],
+            "verdict": table_verdict(answers, f["agreed"], f["rule"]),
+        }
 
     # ------------------------------------------------------------------------------------------
     # Rounds

@@ -29,6 +29,7 @@ from agents.base import Strategy
 from negotiation.engine.model import BlocModel
 from negotiation.engine.scenario import Scenario, ScenarioError, validate
 from negotiation.rules.types import (
+    INSTRUMENT_LABELS,
     Action,
     Decision,
     Reason,
@@ -440,6 +441,41 @@ def check_terms(model: BlocModel, sc: Scenario, terms: Mapping[str, Any]) -> Non
         raise WorkshopError("Cost sharing is 'consumption' or 'equal'.")
 
 
+def check_package(
+    model: BlocModel, sc: Scenario, terms: Mapping[str, Any], invited: Iterable[str] | None
+) -> None:
+    """Refuse a package a person tables whose terms are out of bounds (`check_terms`, and the
+    floors' instrument: "border", "price_gap" or "stockpile") or whose invitees are no
+    countries of the scenario.
+
+    Parameters
+    ----------
+    model : BlocModel
+        The room's model (its minerals and countries).
+    sc : Scenario
+        The room's scenario.
+    terms : mapping
+        ``floors`` (by mineral), ``penalty``, ``cost_sharing`` and ``instrument``, each
+        optional.
+    invited : iterable of str or None
+        The countries invited (None: all those the round asks).
+
+    Raises
+    ------
+    WorkshopError
+        If a term is out of bounds or unknown, or an invitee is no country, saying which.
+    """
+    if not isinstance(terms, Mapping):
+        raise WorkshopError("A package has floors, a penalty, cost sharing and an instrument.")
+    check_terms(model, sc, {k: v for k, v in terms.items() if k != "instrument"})
+    if terms.get("instrument") not in (None, *INSTRUMENT_LABELS):
+        raise WorkshopError("The instrument is 'border', 'price_gap' or 'stockpile'.")
+    if invited is not None and (
+        isinstance(invited, str) or any(a not in model.countries for a in invited)
+    ):
+        raise WorkshopError("Invite countries of this scenario.")
+
+
 # ----------------------------------------------------------------------------------------------
 # Engine calls: one code path for the live room and for replays
 
@@ -521,6 +557,8 @@ def apply_action(model: BlocModel, agents: Mapping[str, Strategy], act: Mapping[
         model.set_levers(**copy.deepcopy(act["changes"]))
     elif kind == "submit":
         model.submit(act["seat"], decode_decision(act["decision"]))
+    elif kind == "propose":
+        model.propose(act["seat"], copy.deepcopy(act.get("terms")) or None, act.get("invited"))
     elif kind == "play":
         model.play(force=bool(act["force"]))
         model.prepare_round()  # open the next round at once, as the live room does

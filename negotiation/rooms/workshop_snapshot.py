@@ -99,6 +99,12 @@ class Panel:
     #: every floor, or a table none of whose minerals has a floor), and the table's name
     table_minerals: tuple[str, ...] = ()
     table: str = ""
+    #: a person at the seat that tables the package this round (`BlocModel.tabling`: a
+    #: convener's, or the member's whose turn it is) may table new terms: whether it may, the
+    #: countries it may invite (ids, in the scenario's order) and whether it has tabled already
+    proposes: bool = False
+    invitees: tuple[str, ...] = ()
+    tabled: bool = False
 
     @property
     def gain(self) -> float:
@@ -150,6 +156,22 @@ def counter_verdict(answers: Iterable[tuple[str, bool]], agreed: bool, rule: str
         "it would be agreed, and you would join on these terms"
         if agreed
         else "it would be refused, and nothing would change"
+    )
+    return f"{rule[:1].upper()}{rule[1:]}: {said}: {outcome}."
+
+
+def table_verdict(answers: Iterable[tuple[str, bool]], agreed: bool, rule: str) -> str:
+    """A package's fate in words, for the person who would table it: the rule, each other
+    member's answer and the outcome ("Every member must agree: Japan yes, Mexico no: it would
+    be refused, and the package would stay as it is")."""
+    answers = list(answers)
+    if not answers:
+        return "Nobody else is in the bloc: your terms would stand, and the invitees answer them."
+    said = ", ".join(f"{name} {'yes' if yes else 'no'}" for name, yes in answers)
+    outcome = (
+        "it would be agreed, and the invitees would answer on these terms"
+        if agreed
+        else "it would be refused, and the package would stay as it is"
     )
     return f"{rule[:1].upper()}{rule[1:]}: {said}: {outcome}."
 
@@ -699,6 +721,7 @@ def panel(m: BlocModel, seat: str, prep: Any) -> Panel:
         )
     v = prep.views[seat]
     pkg = v.package
+    tabling = m.tabling(seat) if seat in prep.members else None
     return Panel(
         seat=seat,
         kind="stay" if seat in prep.members else "invite",
@@ -719,4 +742,7 @@ def panel(m: BlocModel, seat: str, prep: Any) -> Panel:
         offtake_share=float(m.offtake_share),
         table_minerals=tuple(x for x in m.minerals if x in (prep.scopes.get(seat) or ())),
         table=m.invitation_table(seat, prep.round) if prep.scopes.get(seat) else "",
+        proposes=tabling is not None,
+        invitees=tuple(a for a in m.countries if tabling and a in tabling["invitees"]),
+        tabled=bool(tabling and tabling["tabled"]),
     )

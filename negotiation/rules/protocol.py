@@ -130,6 +130,13 @@ SHARING_KEYS: tuple[str, ...] = ("consumption", "equal")
 #: every sixth round can then reach any of them at once.
 CONTRACT_SHARES: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0)
 
+#: The terms a person who tables the package may set (`BlocModel.propose`), each a lever as
+#: `set_levers` takes it: the floors it names, the outsider penalty, the cost-sharing key, the
+#: floors' instrument, the offtake partners and the share of their output under contract.
+PROPOSAL_TERMS: tuple[str, ...] = (
+    "floors", "penalty", "cost_sharing", "instrument", "partners", "offtake_share",
+)  # fmt: skip
+
 
 class Terms(NamedTuple):
     """A package's terms as a convener weighs them, relative to those in force: the multiple of

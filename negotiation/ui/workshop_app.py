@@ -1061,13 +1061,7 @@ def CountryPanel(
     table_penalty = round(panel.penalty * 100)
 
     def terms() -> dict[str, Any]:
-        """The form's terms: every floor, and the penalty and cost sharing if changed."""
-        out: dict[str, Any] = {"floors": {m: float(f or 0.0) for m, f in floors.value.items()}}
-        if penalty.value != table_penalty:
-            out["penalty"] = float(penalty.value) / 100
-        if sharing.value and sharing.value != panel.sharing_key:
-            out["cost_sharing"] = sharing.value
-        return out
+        return form_terms(panel, floors.value, penalty.value, sharing.value)
 
     def fill(choice: CounterChoice) -> None:
         floors.set({m: float(choice.floors.get(m, 0.0)) for m in info.minerals})
@@ -1095,30 +1089,7 @@ def CountryPanel(
                             on_click=lambda c=c: fill(c),
                         )
                         html("span", choice_html(c), "ws-counter-choice-note")
-        solara.Text("Floors, USD per tonne (0 = no floor)")
-        with solara.Div(classes=["ws-grid"]):
-            for m in info.minerals:
-                solara.InputFloat(
-                    info.mineral_names[m].split(" (")[0],
-                    value=floors.value.get(m, 0.0),
-                    on_value=lambda x, m=m: floors.set({**floors.value, m: float(x or 0.0)}),
-                    dense=True,
-                    continuous_update=True,
-                    classes=[f"ws-counter-floor-{m}"],
-                )
-        with solara.Div(classes=["ws-counter-penalty"]):
-            solara.SliderInt(
-                f"Outsider penalty: {penalty.value} %",
-                value=penalty,
-                min=0,
-                max=200,
-                step=5,
-                tick_labels="end_points",
-            )
-        solara.Text("Floor support shared")
-        with solara.ToggleButtonsSingle(value=sharing, dense=True, classes=["ws-counter-sharing"]):
-            solara.Button("By consumption", value="consumption")
-            solara.Button("Equal shares", value="equal")
+        TermsInputs(info, floors, penalty, sharing, "ws-counter")
         with solara.Row(gap="8px"):
             solara.Button(
                 "Forecast my counter",
@@ -1141,6 +1112,167 @@ def CountryPanel(
             gain_html, verdict_html = counter_forecast_html(f)
             html("p", gain_html, "ws-counter-result")
             html("p", verdict_html, "ws-counter-verdict", **{"data-agreed": str(int(f["agreed"]))})
+
+
+@solara.component
+def TermsInputs(
+    info: RoomInfo,
+    floors: solara.Reactive,
+    penalty: solara.Reactive,
+    sharing: solara.Reactive,
+    prefix: str,
+):
+    """A form's terms: each mineral's floor, the outsider penalty and the cost-sharing key (a
+    counter-proposal's, `prefix` "ws-counter"; a tabled package's, "ws-table")."""
+    solara.Text("Floors, USD per tonne (0 = no floor)")
+    with solara.Div(classes=["ws-grid"]):
+        for m in info.minerals:
+            solara.InputFloat(
+                info.mineral_names[m].split(" (")[0],
+                value=floors.value.get(m, 0.0),
+                on_value=lambda x, m=m: floors.set({**floors.value, m: float(x or 0.0)}),
+                dense=True,
+                continuous_update=True,
+                classes=[f"{prefix}-floor-{m}"],
+            )
+    with solara.Div(classes=[f"{prefix}-penalty"]):
+        solara.SliderInt(
+            f"Outsider penalty: {penalty.value} %",
+            value=penalty,
+            min=0,
+            max=200,
+            step=5,
+            tick_labels="end_points",
+        )
+    solara.Text("Floor support shared")
+    with solara.ToggleButtonsSingle(value=sharing, dense=True, classes=[f"{prefix}-sharing"]):
+        solara.Button("By consumption", value="consumption")
+        solara.Button("Equal shares", value="equal")
+
+
+def form_terms(
+    panel: Panel, floors: Mapping[str, float], penalty: int, sharing: str | None
+) -> dict[str, Any]:
+    """A form's terms: every floor, and the penalty (a percentage on the form) and the
+    cost-sharing key where they differ from the package's."""
+    out: dict[str, Any] = {"floors": {m: float(f or 0.0) for m, f in floors.items()}}
+    if penalty != round(panel.penalty * 100):
+        out["penalty"] = float(penalty) / 100
+    if sharing and sharing != panel.sharing_key:
+        out["cost_sharing"] = sharing
+    return out
+
+
+@solara.component
+def TableForm(page: ParticipantPage, panel: Panel, propose: Callable, preview: Callable,
+              paused: bool = False):  # fmt: skip
+    """The seat that tables the package this round (a convener's, or the member's whose turn
+    it is), played by a person: new terms and whom to invite, the forecast of each party's
+    answer before tabling them, and tabling them (once a round). A new form each round."""
+    info = page.room.info
+    opened = solara.use_reactive(False)
+    floors = solara.use_reactive(dict(panel.floors))
+    penalty = solara.use_reactive(round(panel.penalty * 100))
+    sharing = solara.use_reactive(panel.sharing_key or None)
+    instrument = solara.use_reactive(panel.instrument)
+    invited = solara.use_reactive(list(panel.invitees))
+    forecast = solara.use_reactive({})
+    page.sticky = page.sticky or opened.value
+    if panel.tabled:
+        html("p", "You have tabled the package this round: the narrative says what became of "
+             "it.", "ws-table-done")  # fmt: skip
+        return
+    solara.Button("Table new terms…", outlined=True, classes=["ws-table-open"],
+                  on_click=lambda: opened.set(not opened.value), disabled=paused)  # fmt: skip
+    if not opened.value:
+        return
+
+    def terms() -> dict[str, Any]:
+        out = form_terms(panel, floors.value, penalty.value, sharing.value)
+        if instrument.value and instrument.value != panel.instrument:
+            out["instrument"] = instrument.value
+        return out
+
+    def chosen() -> list[str]:
+        return [a for a in panel.invitees if a in invited.value]
+
+    with solara.Div(classes=["ws-panel", "ws-table-form"]):
+        html("p", table_rule_html(info), "ws-table-rule")
+        TermsInputs(info, floors, penalty, sharing, "ws-table")
+        solara.Text("Instrument that defends the floors")
+        with solara.ToggleButtonsSingle(
+            value=instrument, dense=True, classes=["ws-table-instrument"]
+        ):
+            for key, label in INSTRUMENTS.items():
+                solara.Button(label, value=key)
+        if panel.invitees:
+            solara.Text("Invite")
+            with solara.Row(gap="12px", style={"flex-wrap": "wrap"}, classes=["ws-table-invitees"]):
+                for a in panel.invitees:
+                    rv.Checkbox(
+                        label=info.names[a],
+                        v_model=a in invited.value,
+                        hide_details=True,
+                        on_v_model=lambda on, a=a: invited.set(
+                            [
+                                b
+                                for b in panel.invitees
+                                if (b == a and on) or (b != a and b in invited.value)
+                            ]
+                        ),
+                        class_=f"ws-table-invite-{a}",
+                    )
+        with solara.Row(gap="8px"):
+            solara.Button(
+                "Forecast my package",
+                outlined=True,
+                classes=["ws-table-forecast"],
+                on_click=lambda: forecast.set(
+                    {**(preview(terms(), chosen()) or {}), "_round": panel.round}
+                ),
+                disabled=paused,
+            )
+            solara.Button(
+                "Table the package",
+                color="primary",
+                classes=["ws-table-send"],
+                on_click=lambda: propose(terms(), chosen()),
+                disabled=paused,
+            )
+        f = forecast.value
+        if f.get("_round") == panel.round and "value" in f:
+            value_html, invitees_html = table_forecast_html(f)
+            html("p", value_html, "ws-table-result")
+            html("p", invitees_html, "ws-table-invitees-forecast")
+            html("p", f"<b>{escape(f['verdict'])}</b>", "ws-table-verdict",
+                 **{"data-agreed": str(int(f["agreed"]))})  # fmt: skip
+
+
+def table_rule_html(info: RoomInfo) -> str:
+    """Who decides a tabled package, for the top of the form."""
+    return (
+        "<b>Table new terms.</b> You table the package this round (once). The other members "
+        f"decide its new terms ({escape(info.agreement)}): each says yes if the bloc you expect "
+        "on them leaves it no worse off than the bloc as it stands. Agreed, the terms are the "
+        "bloc's and those you invite answer on them (those you leave out are not asked this "
+        "round); refused, nothing changes."
+    )
+
+
+def table_forecast_html(f: Mapping[str, Any]) -> tuple[str, str]:
+    """A package's forecast (`Room.preview_proposal`) as two sentences of HTML: its worth to
+    the seat, and whom it expects to accept (each invitee's gain from joining as the seat
+    forecasts it)."""
+    value = (
+        f"If it is agreed, the bloc you expect on these terms against the bloc as it stands: "
+        f"<b>{signed(f['value'])}</b> a year to you ({escape(f['words'])})."
+    )
+    said = [
+        f"{escape(name)} {'accepts' if yes else 'refuses'} ({signed(gain)} a year to it)"
+        for name, gain, yes in f["invitees"]
+    ]
+    invitees = "You expect: " + ("; ".join(said) if said else "nobody is invited") + "."
+    return value, invitees
 
 
 def counter_rule_html(info: RoomInfo) -> str:
@@ -1395,6 +1527,8 @@ class ParticipantPage:
             return (*key, snap.settings.teams, seats, snap.locked_seats)
         panel, _ = self.panel(snap, seat)
         key += (_family(panel),)  # joining, staying or none this round: the same layout
+        if panel is not None and panel.proposes:  # the seat tables the package: its own form
+            key += (panel.round, panel.tabled)
         key += (snap.paused,)  # the panel's buttons are disabled while the room is paused
         if panel is not None and self.sticky:
             key += (panel.round,)
@@ -1458,9 +1592,9 @@ class ParticipantPage:
             self.message = (r, "error", str(e))
         self.refresh()
 
-    def actions(self, seat: str) -> tuple[Callable, Callable, Callable, Callable]:
-        """Submit, the forecasts and the named counters, for `seat`; the room checks the token
-        (server side)."""
+    def actions(self, seat: str) -> tuple[Callable, ...]:
+        """Submit, the forecasts and the named counters, and tabling a package (its forecast,
+        then tabling it), for `seat`; the room checks the token (server side)."""
         room, token = self.room, self.token
 
         def guarded(fn: Callable[[], Any]) -> Any:
@@ -1499,14 +1633,28 @@ class ParticipantPage:
             except WorkshopError:
                 return ()
 
-        return submit, preview_counter, preview_move, counter_choices
+        def preview_proposal(terms: dict, invited: list[str]) -> dict | None:
+            out = guarded(lambda: room.preview_proposal(token, terms, invited))
+            self.refresh()
+            return out
+
+        def propose(terms: dict, invited: list[str]) -> None:
+            r = self.live.snap.open_round
+            seen = self.live.shown_round()
+            f = guarded(lambda: room.propose(token, seat, terms, invited, for_round=seen))
+            if f is not None:
+                fate = "the members agreed" if f["agreed"] else "the members refused it"
+                self.message = (r, "ok", f"Tabled: {f['words']}; {fate}.")
+            self.refresh()
+
+        return submit, preview_counter, preview_move, counter_choices, preview_proposal, propose
 
 
 @solara.component
 def DecisionArea(page: ParticipantPage, seat: str, notes: str, message: str):
     """The seat's panel when it must decide (or why there is nothing to decide); the panel's
     box and body are live parts, so the panel can hide and come back in place."""
-    submit, preview_counter, preview_move, choices = solara.use_memo(
+    submit, preview_counter, preview_move, choices, preview_proposal, propose = solara.use_memo(
         lambda: page.actions(seat), [seat]
     )
     snap = page.live.snap
@@ -1525,6 +1673,10 @@ def DecisionArea(page: ParticipantPage, seat: str, notes: str, message: str):
                     CountryPanel(page, panel, submit, preview_counter, choices, snap.paused).key(
                         "country"
                     )
+                    if panel.proposes:  # a new form each round
+                        TableForm(page, panel, propose, preview_proposal, snap.paused).key(
+                            f"table{panel.round}"
+                        )
     if seat != snap.supplier:  # shown (in place) while the seat waits to be invited back
         LiveButton(page.live, "ask-back", ask_back_part(snap, seat), page.ask_back, outlined=True)
     Slot("message", message, "ws-message")
