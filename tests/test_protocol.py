@@ -1750,3 +1750,51 @@ def test_only_the_seat_that_tables_the_package_may_table_it_and_asking_changes_n
         m.proposal_forecast("us", {"penalty": 5.0})
     same = m.proposal_forecast("us", {"penalty": 0.05, "floors": {"rare_earths": 110000.0}})
     assert same["words"] == "the terms in force" and same["agreed"]
+
+
+def test_on_new_terms_a_member_answers_again_and_on_a_shorter_list_nobody_does():
+    """People in the United States' and Japan's seats, both members. Japan says it stays; new
+    terms from the United States (a 40% penalty) change what staying is worth, so Japan must
+    answer again. Tabling the terms in force to fewer invitees changes nothing for those still
+    asked: their answers stand."""
+    d = calm("ministerial-2026", **{"policy.initial_members": ["us", "japan"]})
+    d["actors"]["us"]["strategy"] = d["actors"]["japan"]["strategy"] = "human"
+    d["actors"]["eu"]["strategy"] = "human"
+    m = BlocModel(Scenario.model_validate(d), rng=0)
+    stay = Decision(Action.ACCEPT, Reason({}))
+    m.submit("japan", stay)
+    was = m.prepare_round().views["japan"].gains[1.0].total
+    m.propose("us", {"penalty": 0.4})
+    assert "japan" in m.awaiting()
+    assert m.prepare_round().views["japan"].gains[1.0].total != pytest.approx(was)
+    fewer = BlocModel(Scenario.model_validate(d), rng=0)
+    fewer.submit("japan", stay)
+    fewer.submit("eu", stay)
+    f = fewer.propose("us", {}, invited=["eu"])
+    assert f["changes"] is False and f["verdicts"] == {"us": True}
+    assert fewer.awaiting() == ["us"]  # Japan's and the EU's answers stand
+    assert fewer.prepare_round().left_out == {"mexico": "us", "singapore": "us"}
+    assert fewer.invitation_outlook("mexico")["why"] == "tabled"
+
+
+def test_a_person_forecasts_on_the_floors_another_convener_tabled_this_round():
+    """Two tables sit in round 1, where each convener's word decides: at one the United States
+    (an agent) designs the floors and tables them 20% lower; at the other Japan, played by a
+    person, tables a 10% penalty. Its forecast is made on the lower floors, cleared anew (as the
+    package it then tables is): the forecast before tabling is the one the package is decided
+    on."""
+    d = load_scenario("ministerial-2026").model_dump()  # with luck: the pipeline counts
+    d["policy"]["initial_members"] = ["us", "japan"]
+    d["agenda"] |= {"open_accession": False, "agreement": "convener"}
+    d["agenda"]["tracks"] = [
+        {"name": "A", "parties": ["us", "eu", "mexico"], "convener": "us", "designs": ["floors"]},
+        {"name": "B", "parties": ["japan", "singapore", "eu"], "convener": "japan"},
+    ]
+    d["actors"]["japan"]["strategy"] = "human"
+    m = BlocModel(Scenario.model_validate(d), rng=0)
+    assert m.prepare_round().scale == 0.8  # the United States' floors, not yet cleared
+    before = m.proposal_forecast("japan", {"penalty": 0.1})
+    decided = m.propose("japan", {"penalty": 0.1})
+    for key in ("invitees", "values"):
+        assert before[key] == pytest.approx(decided[key], rel=1e-12), key
+    assert before["verdicts"] == decided["verdicts"]

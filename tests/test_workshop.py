@@ -339,7 +339,7 @@ def test_the_counter_forecast_gives_each_members_answer_and_the_verdict_in_words
     before = room.model.floors.copy()
     room.submit(ann.token, "japan", counter(floors=floors))
     text = room.snapshot().events_df.query("actor == 'japan'")["text"].iloc[0]
-    assert text.startswith("Japan counter-proposed the Lithium floor at $68,000/t")
+    assert text.startswith("Japan counter-proposed the lithium floor at $68,000/t")
     assert "United States refused (every member must agree), so nothing changed" in text
     assert "japan" not in room.model.members and (room.model.floors == before).all()
 
@@ -690,7 +690,7 @@ def test_the_convener_at_the_table_forecasts_and_tables_a_package(ws):
     assert panel.invitees == ("japan", "eu", "mexico", "singapore")
     assert not room.snapshot().panels["japan"].proposes
     room.submit(jo.token, "japan", accept())
-    before = room.snapshot().rounds_df.copy()
+    before = {a: v.gains[1.0].total for a, v in room.model.prepare_round().views.items()}
     terms, invited = {"penalty": 0.1}, ["japan", "eu"]
     f = room.preview_proposal(ann.token, terms, invited)
     assert sorted(name for name, _, _ in f["invitees"]) == ["European Union", "Japan"]
@@ -699,7 +699,9 @@ def test_the_convener_at_the_table_forecasts_and_tables_a_package(ws):
     assert f["verdict"].startswith("Nobody else is in the bloc")
     forecast = room.model.proposal_forecast("us", terms, invited)
     assert f["value"] == pytest.approx(forecast["values"]["us"])
-    pd.testing.assert_frame_equal(before, room.snapshot().rounds_df)  # a forecast changes nothing
+    # a forecast changes nothing: the views, the levers, the events
+    assert before == {a: v.gains[1.0].total for a, v in room.model.prepare_round().views.items()}
+    assert room.model.penalty == 0.05 and room.model.events_df.empty
     with pytest.raises(WorkshopError, match="does not table"):
         room.preview_proposal(jo.token, terms)
     with pytest.raises(WorkshopError, match="penalty"):
@@ -716,6 +718,9 @@ def test_the_convener_at_the_table_forecasts_and_tables_a_package(ws):
     )
     with pytest.raises(WorkshopError, match="already"):
         room.propose(ann.token, "us", {"penalty": 0.2})
+    assert not room.snapshot().decisions  # Jo's answer to the old package no longer counts
+    (row,) = tables_from_record(room.record())["decisions"].to_dict("records")
+    assert row["seat"] == "japan" and row["withdrawn"]
     room.submit(jo.token, "japan", accept())
     room.submit(ann.token, "us", accept())
     assert room.snapshot().round == 1
@@ -739,3 +744,26 @@ def test_the_package_forecast_the_workshop_guide_quotes(ws):
     assert gains["Japan"][1] and money(gains["Japan"][0]) == "+$309m"
     assert all(yes for _, yes in gains.values())
     assert money(f["value"]) == "-$206m"
+
+
+def test_a_seat_the_convener_leaves_out_is_told_why_and_a_silent_seat_is_nobodys(ws):
+    """Mia (Mexico) accepts, then Ann (the United States) tables the package as it stands to
+    Japan and the EU alone: Mia's answer no longer counts, her page says why she has nothing
+    to decide and when she is asked again, and the form's verdict says no term changed. When
+    the facilitator closes the round, nobody is credited with Mexico's seat."""
+    room = ws.create("ministerial-2026", seed=0, rounds=3)
+    ann, mia = people(room, ("Ann", "us"), ("Mia", "mexico"))
+    room.start(room.admin_token)
+    room.submit(mia.token, "mexico", accept())
+    f = room.preview_proposal(ann.token, {"penalty": 0.05}, ["japan", "eu"])
+    assert f["changes"] is False and f["verdict"].startswith("No term differs")
+    room.propose(ann.token, "us", {}, ["japan", "eu"])
+    snap = room.snapshot()
+    assert "mexico" not in snap.waiting_for and not snap.decisions
+    assert snap.idle["mexico"].startswith(
+        "United States tabled this round's package without Mexico: Mexico is asked again in "
+        "round 2."
+    )
+    room.force(room.admin_token)
+    assert (1, "mexico") not in room.snapshot().deciders()
+    assert "mexico" in room.model.prepare_round().invites  # asked again in round 2

@@ -133,7 +133,29 @@ def test_the_convener_tables_new_terms_from_the_form(ws):
     assert set(sent["terms"]) == {"floors"}  # the penalty, sharing and instrument as tabled
     assert sent["invited"] == ["japan", "eu", "mexico"]
     assert room.model.floors[room.model.minerals.index("rare_earths")] == 88000.0
-    assert "Tabled: the Rare earths" in texts(rc)
+    assert "Tabled: the rare earths" in texts(rc)
+
+
+def test_an_open_counter_form_starts_again_from_terms_the_convener_tables(ws):
+    """Jo (Japan) has the counter form open when Ann (the United States) tables the rare-earth
+    floor at $132,000/t: Jo's page shows the new package and the form starts again from it, so
+    a counter Jo then sends does not undo the convener's floor unawares."""
+    room = ws.create(SCENARIO, rounds=3)
+    ann, jo = room.join("Ann"), room.join("Jo")
+    room.claim(ann.token, "us")
+    room.claim(jo.token, "japan")
+    room.start(room.admin_token)
+    _, rc = solara.render(wa.ParticipantView(room, jo.token), handle_error=False)
+    eventually(lambda: rc.find(v.Btn, class_="ws-counter-open").widgets)
+    button(rc, "ws-counter-open").click()
+    field = rc.find(v.TextField, class_="ws-counter-floor-rare_earths").widget
+    assert float(field.v_model) == 110000.0
+    room.propose(ann.token, "us", {"floors": {"rare_earths": 132000.0}})
+    eventually(lambda: "Rare earths $132,000/t" in texts(rc))
+    eventually(lambda: not rc.find(v.TextField, class_="ws-counter-floor-rare_earths").widgets)
+    button(rc, "ws-counter-open").click()
+    field = rc.find(v.TextField, class_="ws-counter-floor-rare_earths").widget
+    assert float(field.v_model) == 132000.0
 
 
 def test_the_supplier_panel(ws):

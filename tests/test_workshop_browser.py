@@ -232,7 +232,7 @@ def test_a_seat_counter_proposes_on_terms_and_the_debrief_draws_the_bargain(
     ann.screenshot(path=screenshot_dir / "workshop-counter-forecast.png", full_page=True)
     ann.locator(".ws-counter-send").click()
     wait_round(ann, 1)
-    story = ann.locator(".ws-events li", has_text="Japan counter-proposed the Gallium floor")
+    story = ann.locator(".ws-events li", has_text="Japan counter-proposed the gallium floor")
     expect(story).to_contain_text("$200,000/t; United States refused (every member must agree)")
     expect(story).to_contain_text("so nothing changed")
 
@@ -306,7 +306,7 @@ def test_the_convener_tables_new_terms_and_the_invitees_answer_them(server, brow
     page.locator(".ws-table-send").click()
     expect(page.locator(".ws-table-done")).to_contain_text("You have tabled the package")
     story = page.locator(".ws-events li", has_text="United States tabled")
-    expect(story).to_contain_text("the Rare earths floor at $132,000/t")
+    expect(story).to_contain_text("the rare earths floor at $132,000/t")
     expect(story).to_contain_text("(not Singapore)")
     page.locator(".ws-stay").click()
     wait_round(page, 1)

@@ -178,6 +178,8 @@ class Prepared:
     scopes: dict[str, frozenset[str] | None] = field(default_factory=dict)
     #: the seats played by people that tabled a package this round (`BlocModel.propose`)
     tabled: set[str] = field(default_factory=set)
+    #: the invitees a person who tabled the package left out this round -> that person's seat
+    left_out: dict[str, str] = field(default_factory=dict)
 
 
 class BlocModel(mesa.Model):
@@ -835,7 +837,9 @@ class BlocModel(mesa.Model):
             and is not invited back for `patience` rounds), "list" (the convener `convener`
             designed its table without it; it designs again in round `next`, when it may
             invite it), "tables" (no table it is a party to sits yet: `table` opens in round
-            `next`), "" (it is invited in the open round). `left` (None if it never left) and
+            `next`), "tabled" (a person at the seat `convener` tabled the open round's package
+            without it: it is asked again from round `next`), "" (it is invited in the open
+            round). `left` (None if it never left) and
             `patience` are always given; `convener` and `table` are "" unless `why` names them.
 
         Raises
@@ -849,6 +853,8 @@ class BlocModel(mesa.Model):
                                "patience": ag.patience, "convener": "", "table": ""}  # fmt: skip
         lists, sponsor = dict(self._invitation_lists), dict(self._sponsor_lists)
         members = self.members
+        prep = self._prepared if self._prepared is not None and self._prepared.round == r else None
+        left_out = prep.left_out if prep is not None else {}
         for q in range(r, self.rounds + 1):
             again = [t for t in self.active_tracks(q) if self._design_round(t, q) and t.designs]
             if q > r and again:  # the convener weighs every party again there
@@ -882,6 +888,9 @@ class BlocModel(mesa.Model):
             if askers and len(blocking) == len(askers):
                 if not out["why"]:
                     out["why"], out["convener"] = "list", blocking[0]
+                continue
+            if q == r and actor in left_out:  # a person tabled this round's package without it
+                out["why"], out["convener"] = "tabled", left_out[actor]
                 continue
             out["next"] = q
             if q == r:
@@ -2356,7 +2365,7 @@ class BlocModel(mesa.Model):
         """Terms in words, each against the one in force: "the gallium floor at $X/t, an
         outsider penalty of 20%, cost shared by consumption" (a counter's), and a package's
         instrument, offtake partners and contract share."""
-        names = {m: self._mineral_name(m).split(" (")[0] for m in self.minerals}
+        names = self._short_names
         parts = []
         if "instrument" in terms:
             new, old = str(terms["instrument"]), self.instrument.value
@@ -2487,8 +2496,10 @@ class BlocModel(mesa.Model):
             convener expects it}), ``expected`` (the invitees it expects to accept, in the
             round's order), ``values`` ({actor: the change in its utility, USD/yr, from the bloc
             as it stands to the bloc it expects, for the proposer, the members and the invitees}),
-            ``verdicts`` ({member: bool}), ``agreed`` (whether the rule carries the terms; True
-            when they change nothing), ``rule`` (in words), ``words`` (the terms in words).
+            ``verdicts`` ({member: bool}; only the proposer's yes when the terms change
+            nothing, which needs no vote), ``agreed`` (whether the rule carries the terms; True
+            when they change nothing), ``changes`` (whether any term differs from the one in
+            force), ``rule`` (in words), ``words`` (the terms in words).
 
         Raises
         ------
@@ -2497,6 +2508,11 @@ class BlocModel(mesa.Model):
             not one it may table.
         """
         prep, terms, invited = self._proposal(actor, terms, invited)
+        if prep.scale != 1.0:  # another convener's floors, not yet cleared: forecast on them
+            ev, future = self._clear_table(prep.round, prep.members,
+                                           sorted(prep.slot, key=prep.slot.__getitem__),
+                                           prep.staying)  # fmt: skip
+            prep = replace(prep, ev=ev, future=future, scale=1.0)
         members, move = prep.members, self.last_move
         specs = [PackageSpec(members, 1.0, move), PackageSpec(members, 1.0, move, terms)]
         specs += [PackageSpec(members | {a}, 1.0, move, terms) for a in invited]
@@ -2509,7 +2525,8 @@ class BlocModel(mesa.Model):
         expected = [a for a in invited if gains[a] >= self._rejoin_cost_of(a)]
         bloc = self.evaluate([PackageSpec(members | set(expected), 1.0, move, terms)], prep.round)
         util = bloc.util[0]
-        votes = self._verdicts(util, ev.util[0], members)[0]
+        # New terms bind the members: they decide them; the same terms need no vote.
+        votes = self._verdicts(util, ev.util[0], members)[0] if terms else {}
         votes[actor] = True
         rule = self.config.agenda.agreement
         parties = [actor, *sorted(members - {actor}), *invited]
@@ -2519,6 +2536,7 @@ class BlocModel(mesa.Model):
             "values": {a: float(util[self.index[a]] - ev.util[0, self.index[a]]) for a in parties},
             "verdicts": votes,
             "agreed": not terms or agreed(votes, rule, actor),
+            "changes": bool(terms),
             "rule": RULE_WORDS[rule],
             "words": self._counter_words(terms),
         }
@@ -2555,6 +2573,8 @@ class BlocModel(mesa.Model):
         prep, terms, chosen = self._proposal(actor, terms, invited)
         if actor in prep.tabled:
             raise ValueError(f"{self._name(actor)} has tabled a package this round already")
+        if prep.scale != 1.0:  # another convener's floors: the round cleared on them first
+            self._design_reclear(prep)
         f = self.proposal_forecast(actor, terms, chosen)
         prep.tabled.add(actor)
         r, rule = prep.round, self.config.agenda.agreement
@@ -2576,11 +2596,14 @@ class BlocModel(mesa.Model):
             prep.counter_tables.clear()
         for a in left_out:
             del prep.invites[a]
+            prep.left_out[a] = actor
         prep.order = [a for a in prep.order if a in prep.invites]
         self._open_views(prep)
-        # Those who answered the package that was on the table answer again, on this one; those
-        # left out have nothing to answer.
-        for a in [b for b in prep.slot if b != actor] if terms else left_out:
+        # On new terms, the people who answered the package that was on the table (invitees
+        # whether they join, members whether they stay) answer again, on this one; the
+        # proposer's own answer stands. Those left out have nothing to answer.
+        again = [b for b in prep.views if b != actor] if terms else []
+        for a in [*again, *left_out]:
             if self._is_human(a):
                 self.country_agents[a].strategy.reset()
         # names in alphabetical order, whatever order the invitees answer in

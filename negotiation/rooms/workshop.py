@@ -1222,6 +1222,7 @@ class Room:
             self._tabling(seat)
             check_package(self.model, self.config, terms or {}, invited)
             before = self.model.prepare_round().views
+            waiting = set(self.model.awaiting())
             try:
                 f = self.model.proposal_forecast(seat, terms, invited)
             except ValueError as e:
@@ -1239,11 +1240,20 @@ class Room:
                 )
             except ValueError as e:
                 raise WorkshopError(str(e)) from e
-            # The seats no longer asked this round (left out) decide nothing in it.
-            asked = set(self.model.prepare_round().views) | {self.model.supplier_id}
+            # The seats no longer asked this round (left out) decide nothing in it; the answers
+            # the model set aside (on new terms, or of those left out) no longer count.
+            asked = set(self.model.prepare_round().views)
+            now = set(self.model.awaiting())
             self._run.required = frozenset(s for s in self._run.required
                                            if s in asked or s not in before)  # fmt: skip
+            reset = {s for s in before if s != seat and s not in waiting
+                     and (s in now or s not in asked)}  # fmt: skip
+            r = self.model.round + 1
+            for act in self.actions:
+                if act["kind"] == "submit" and act["round"] == r and act["seat"] in reset:
+                    act["withdrawn"] = True
             self.snapshots.forget_panels()  # the package on the table changed
+            self.snapshots.forget_idle()  # and who is asked
             self._touch()
             self._advance()
             return self._proposal_words(seat, f)
@@ -1268,11 +1278,12 @@ class Room:
         -------
         dict
             ``value``, the change in the seat's utility (USD/yr) from the bloc as it stands to
-            the bloc it expects; ``invitees``, (display name, its gain from joining as the seat
-            expects it, whether it is expected to accept) for each invited; ``answers``, each
-            other member's expected yes or no by display name; ``agreed``, whether the
-            agreement rule carries the terms; ``rule`` and ``words``, in words; ``verdict``,
-            the members' answer in a sentence.
+            the bloc it expects; ``changes``, whether any term differs from the one in force
+            (else the members have nothing to decide); ``invitees``, (display name, its gain
+            from joining as the seat expects it, whether it is expected to accept) for each
+            invited; ``answers``, each other member's expected yes or no by display name;
+            ``agreed``, whether the agreement rule carries the terms; ``rule`` and ``words``,
+            in words; ``verdict``, the members' answer in a sentence.
 
         Raises
         ------
@@ -1305,6 +1316,7 @@ class Room:
     def _proposal_words(self, seat: str, f: Mapping[str, Any]) -> dict[str, Any]:
         """A package's forecast (`BlocModel.proposal_forecast`) as a page shows it."""
         answers = self._answers({m: v for m, v in f["verdicts"].items() if m != seat})
+        changes = bool(f["changes"])
         expected = set(f["expected"])
         invitees = tuple((self.names[a], float(g), a in expected) for a, g in f["invitees"].items())
         return {
@@ -1314,7 +1326,8 @@ class Room:
             "agreed": bool(f["agreed"]),
             "rule": f["rule"],
             "words": f["words"],
-            "verdict": table_verdict(answers, f["agreed"], f["rule"]),
+            "changes": changes,
+            "verdict": table_verdict(answers, f["agreed"], f["rule"], changes),
         }
 
     # ------------------------------------------------------------------------------------------

@@ -432,6 +432,8 @@ def tables_from_record(rec: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
             "action": d["action"],
             "words": describe_decision(d, words, member),
             "counter_scale": d.get("counter_scale"),
+            # set aside: a person tabled new terms (or left the seat out) after it was sent
+            "withdrawn": bool(act.get("withdrawn")),
             "penalty": terms.get("penalty"),
             "cost_sharing": (
                 json.dumps(terms["cost_sharing"])
@@ -451,10 +453,11 @@ def tables_from_record(rec: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     decisions = pd.DataFrame(
         rows, columns=_DECISION_COLUMNS + [f"counter_floor_{m}" for m in minerals]
     )
-    # The submission that counted: the last one for its seat in its round.
+    # The submission that counted: the last one for its seat in its round, unless it was set
+    # aside (`withdrawn`: a person tabled new terms, or left the seat out, after it was sent).
     if not decisions.empty:
         last = decisions.groupby(["round", "seat"])["seq"].transform("max")
-        decisions["counted"] = decisions["seq"] == last
+        decisions["counted"] = (decisions["seq"] == last) & ~decisions["withdrawn"]
     else:
         decisions["counted"] = pd.Series(dtype=bool)
     out = rec["outcomes"]
@@ -495,7 +498,7 @@ def tables_from_record(rec: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
 _DECISION_COLUMNS = [
     "round", "seat", "seat_name", "participant", "participant_id", "time", "type", "action",
     "words", "counter_scale", "penalty", "cost_sharing", "minerals", "intensity", "target",
-    "offer", "note", "seq",
+    "offer", "note", "seq", "withdrawn",
 ]  # fmt: skip
 
 

@@ -160,11 +160,19 @@ def counter_verdict(answers: Iterable[tuple[str, bool]], agreed: bool, rule: str
     return f"{rule[:1].upper()}{rule[1:]}: {said}: {outcome}."
 
 
-def table_verdict(answers: Iterable[tuple[str, bool]], agreed: bool, rule: str) -> str:
+def table_verdict(
+    answers: Iterable[tuple[str, bool]], agreed: bool, rule: str, changes: bool = True
+) -> str:
     """A package's fate in words, for the person who would table it: the rule, each other
     member's answer and the outcome ("Every member must agree: Japan yes, Mexico no: it would
-    be refused, and the package would stay as it is")."""
+    be refused, and the package would stay as it is"); with no term changed (`changes`), that
+    there is nothing for the members to decide."""
     answers = list(answers)
+    if not changes:
+        return (
+            "No term differs from those in force: nothing for the members to decide, and those "
+            "you invite answer the package as it stands."
+        )
     if not answers:
         return "Nobody else is in the bloc: your terms would stand, and the invitees answer them."
     said = ", ".join(f"{name} {'yes' if yes else 'no'}" for name, yes in answers)
@@ -505,7 +513,10 @@ class SnapshotBuilder:
                 for k in ("what_is_it", "how_it_works", "things_to_notice", "things_to_try")
             },
             room_events=tuple(room.room_events),
-            decisions=tuple(a for a in room.actions if a["kind"] == "submit"),
+            # (an answer set aside when a person tabled new terms no longer counts)
+            decisions=tuple(
+                a for a in room.actions if a["kind"] == "submit" and not a.get("withdrawn")
+            ),
             tables=tables,
             lever_rounds=lever_rounds,
             closed=dict(room.closed),
@@ -565,7 +576,7 @@ def seat_states(
     m = room.model
     latest: dict[str, dict[str, Any]] = {}
     for act in room.actions:
-        if act["kind"] == "submit" and act["round"] == m.round + 1:
+        if act["kind"] == "submit" and act["round"] == m.round + 1 and not act.get("withdrawn"):
             latest[act["seat"]] = act
     seats = []
     members = m.members
@@ -661,6 +672,11 @@ def idle_words(
             f"invited back for {p} round{'s' if p != 1 else ''}"
         )
         when = f"{name} is next invited in round {nxt}" if nxt else ""
+    elif o["why"] == "tabled":
+        why = (
+            f"{names.get(o['convener'], o['convener'])} tabled this round's package without {name}"
+        )
+        when = f"{name} is asked again in round {nxt}" if nxt else ""
     elif o["why"] == "list":
         why = f"{names.get(o['convener'], o['convener'])} drew up its table without {name}"
         when = f"it draws it up again in round {nxt}, and may invite {name} then" if nxt else ""

@@ -1466,6 +1466,13 @@ def message_html(message: tuple[int, str, str], open_round: int) -> str:
     return f"<div class='{'ws-error' if kind == 'error' else 'ws-ok'}'>{escape(text)}</div>"
 
 
+def package_key(panel: Panel) -> tuple:
+    """The terms of the package a country's panel shows: when a person tables new terms
+    within the round, the forms on the page start again from them."""
+    return (tuple(panel.floors.values()), panel.penalty, panel.cost_sharing, panel.instrument,
+            panel.partners, panel.offtake_share)  # fmt: skip
+
+
 def _family(panel: Panel | None) -> str | None:
     """Panels with the same layout: a country's (joining or staying) or the supplier's."""
     if panel is None:
@@ -1527,6 +1534,8 @@ class ParticipantPage:
             return (*key, snap.settings.teams, seats, snap.locked_seats)
         panel, _ = self.panel(snap, seat)
         key += (_family(panel),)  # joining, staying or none this round: the same layout
+        if panel is not None and panel.kind != "supplier":  # new terms tabled: new forms
+            key += (package_key(panel),)
         if panel is not None and panel.proposes:  # the seat tables the package: its own form
             key += (panel.round, panel.tabled)
         key += (snap.paused,)  # the panel's buttons are disabled while the room is paused
@@ -1643,7 +1652,9 @@ class ParticipantPage:
             seen = self.live.shown_round()
             f = guarded(lambda: room.propose(token, seat, terms, invited, for_round=seen))
             if f is not None:
-                fate = "the members agreed" if f["agreed"] else "the members refused it"
+                fate = (
+                    "the members agreed" if f["agreed"] else "the members refused it"
+                ) if f["changes"] else "nothing for the members to decide"  # fmt: skip
                 self.message = (r, "ok", f"Tabled: {f['words']}; {fate}.")
             self.refresh()
 
@@ -1651,9 +1662,11 @@ class ParticipantPage:
 
 
 @solara.component
-def DecisionArea(page: ParticipantPage, seat: str, notes: str, message: str):
+def DecisionArea(page: ParticipantPage, seat: str, notes: str, message: str, terms: tuple = ()):
     """The seat's panel when it must decide (or why there is nothing to decide); the panel's
-    box and body are live parts, so the panel can hide and come back in place."""
+    box and body are live parts, so the panel can hide and come back in place. `terms`, the
+    package on the table (`package_key`): new terms tabled within the round render it again,
+    with new forms."""
     submit, preview_counter, preview_move, choices, preview_proposal, propose = solara.use_memo(
         lambda: page.actions(seat), [seat]
     )
@@ -1670,8 +1683,9 @@ def DecisionArea(page: ParticipantPage, seat: str, notes: str, message: str):
                         f"supplier{panel.round}"
                     )
                 else:
+                    # (a new form when the convener tables new terms within the round)
                     CountryPanel(page, panel, submit, preview_counter, choices, snap.paused).key(
-                        "country"
+                        f"country{hash(package_key(panel))}"
                     )
                     if panel.proposes:  # a new form each round
                         TableForm(page, panel, propose, preview_proposal, snap.paused).key(
@@ -1838,7 +1852,8 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
         html("div", summary, "ws-summary", **{"data-seat": me.seat or ""})
     if seat:
         panel = snap.panels.get(seat)
-        DecisionArea(page, seat, parts["notes"], parts["message"]).key(f"d{seat}")
+        terms = package_key(panel) if panel is not None and panel.kind != "supplier" else ()
+        DecisionArea(page, seat, parts["notes"], parts["message"], terms).key(f"d{seat}")
         Slot("last", parts["last"], "ws-last ws-muted")
         if snap.solo and snap.phase == RUNNING and panel is None:
             solara.Button(
