@@ -1223,6 +1223,34 @@ def test_a_designing_convener_keeps_each_floor_within_its_mandate():
     assert m._within_mandate(frozenset({"gallium"}), 0.8) and m._within_mandate(None, 1.0)
 
 
+def test_the_scenario_sets_the_conveners_mandate():
+    """The band is the agenda's `mandate`: a convener held to the scenario's floors exactly
+    ([1, 1]) designs whom to invite and never moves a floor; one allowed three times them
+    raises gallium a fourth time (round 13), to 2.44 times, past the default's twice, and stops
+    there (a fifth time would pass three times). A band that does not hold the scenario's own
+    floors is refused in words."""
+    base = own_tables(((), (), ()), ("each_floor", "invitees")).model_dump()
+
+    def gallium_path(band):
+        d = {**base, "agenda": {**base["agenda"], "mandate": band}}
+        m = BlocModel(Scenario.model_validate(d), rng=0)
+        ga, opening = m.minerals.index("gallium"), m.floors.copy()
+        path = []
+        for _ in range(24):
+            m.step()
+            path.append(m.floors[ga] / opening[ga])
+        return m, opening, path
+
+    held, opening, path = gallium_path([1.0, 1.0])
+    np.testing.assert_array_equal(held.floors, opening)
+    assert not held.levers.log and set(path) == {1.0}
+    wide, _, path = gallium_path([0.5, 3.0])
+    assert [path[r - 1] for r in (7, 13, 19)] == pytest.approx([1.25**3, 1.25**4, 1.25**4])
+    assert max(path) == pytest.approx(1.25**4)
+    with pytest.raises(ValueError, match=r"(?s)mandate.*0 <= lowest <= 1 <= highest"):
+        Scenario.model_validate({**base, "agenda": {**base["agenda"], "mandate": [1.2, 2.0]}})
+
+
 def test_a_floor_set_outside_the_mandate_may_come_back_but_not_go_further():
     """A lever sets the gallium floor at three times the scenario's before round 1. Designing one
     multiple of every floor, the United States may still lower them all 20% (gallium moves back
@@ -1798,3 +1826,41 @@ def test_a_person_forecasts_on_the_floors_another_convener_tabled_this_round():
     for key in ("invitees", "values"):
         assert before[key] == pytest.approx(decided[key], rel=1e-12), key
     assert before["verdicts"] == decided["verdicts"]
+    # Where the convener's word decides, a package the others refuse still carries, and says so.
+    m = BlocModel(Scenario.model_validate(d), rng=0)
+    f = m.propose("japan", {"penalty": 0.5})
+    assert f["agreed"] and f["verdicts"] == {"japan": True, "us": False}
+    assert (
+        m.events_df.query("kind == 'tabled' and actor == 'japan'")
+        .text.iloc[0]
+        .endswith("; United States refused (the member who tabled the package decides)")
+    )
+
+
+def test_a_refused_package_leaves_the_round_as_it_was():
+    """In a bloc of three deciding by majority, the United States (an agent) tables every floor
+    20% lower at its table; Japan, a person, then tables a 50% penalty at its own and the
+    United States and Singapore refuse it: nothing in the open round changes, not the views
+    the invitees answer on nor what a counter is forecast to be worth."""
+    d = load_scenario("ministerial-2026").model_dump()
+    d["policy"]["initial_members"] = ["us", "japan", "singapore"]
+    d["agenda"] |= {"open_accession": False, "agreement": "majority"}
+    d["agenda"]["tracks"] = [
+        {"name": "A", "parties": ["us", "eu", "mexico"], "convener": "us", "designs": ["floors"]},
+        {"name": "B", "parties": ["japan", "singapore", "eu"], "convener": "japan"},
+    ]
+    d["actors"]["japan"]["strategy"] = "human"
+    m = BlocModel(Scenario.model_validate(d), rng=0)
+    prep = m.prepare_round()
+    assert prep.scale == 0.8
+
+    def seen():
+        views = m.prepare_round().views
+        gains = {a: {s: r.total for s, r in v.gains.items()} for a, v in views.items()}
+        counters = {o.label: o.gain.total for o in views["eu"].counter_options()}
+        return gains, counters, m.counter_forecast("eu", scale=0.8)["gain"]
+
+    before = seen()
+    f = m.propose("japan", {"penalty": 0.5})
+    assert not f["agreed"] and f["verdicts"] == {"japan": True, "singapore": False, "us": False}
+    assert m.prepare_round().scale == 0.8 and seen() == before

@@ -103,6 +103,9 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "did you mean 'japan'?",
     ),
     "convener-not-a-party.toml": ("agenda.tracks.0.convener: 'eu' is not one of the parties",),
+    "mandate-without-the-floors.toml": (
+        "agenda.mandate: [1.2, 2.0] must be [lowest, highest] multiples of the scenario's floors",
+    ),
     "supplier-role-mismatch.toml": (
         "actors.us.role: the supplier must have role 'supplier'",
         "policy.initial_members: the supplier cannot start inside the bloc",

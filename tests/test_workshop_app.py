@@ -311,6 +311,7 @@ def test_a_page_updates_in_place_and_re_renders_only_when_its_layout_changes(ws,
     eventually(lambda: "Round 2: your decision as Japan" in texts(rc))
     eventually(lambda: rc.find(v.Btn, children=["Stay in the bloc"]).widgets)
     assert "if you stay" in texts(rc) and "On the table" not in texts(rc)
+    room.set_levers(room.admin_token, penalty=0.1)  # new terms from round 3: still in place
     assert play_round() == 2
     eventually(lambda: "Round 3: your decision as Japan" in texts(rc))
     page = texts(rc)

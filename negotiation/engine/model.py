@@ -51,7 +51,6 @@ from negotiation.engine.recorder import Recorder, Stability
 from negotiation.engine.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from negotiation.rules.protocol import (
     CONTRACT_SHARES,
-    FLOOR_BAND,
     PENALTY_MULTIPLES,
     PROPOSAL_TERMS,
     RULE_WORDS,
@@ -180,6 +179,8 @@ class Prepared:
     tabled: set[str] = field(default_factory=set)
     #: the invitees a person who tabled the package left out this round -> that person's seat
     left_out: dict[str, str] = field(default_factory=dict)
+    #: how many times people tabled new terms this round (the forms on the pages start again)
+    tablings: int = 0
 
 
 class BlocModel(mesa.Model):
@@ -284,7 +285,7 @@ class BlocModel(mesa.Model):
 
         # Policy levers (live).
         self.floors = np.array([sc.policy.floors.get(m, 0.0) for m in self.minerals], dtype=float)
-        #: the scenario's floors: a designing convener keeps each within FLOOR_BAND of them
+        #: the scenario's floors: a designing convener keeps each within the agenda's `mandate`
         self._mandate = self.floors.copy()
         self.instrument = Instrument(sc.policy.instrument)
         self.penalty = float(sc.policy.outsider_penalty)
@@ -2053,13 +2054,14 @@ class BlocModel(mesa.Model):
 
     def _within_mandate(self, scope: frozenset[str] | None, s: float) -> bool:
         """Whether the floors of `scope` (None: every floor) in force, times `s`, stay within
-        FLOOR_BAND of the floors of the convener's mandate (the scenario's, or for a mineral it
+        the agenda's `mandate` (by default FLOOR_BAND, half to twice) of the floors of the
+        convener's mandate (the scenario's, or for a mineral it
         gives no floor, the first one a design found in force), or move toward the band (a floor
         set outside it, by a lever, may come back). Keeping them as they are (s = 1) always
         does."""
         if s == 1.0:
             return True
-        lo, hi = FLOOR_BAND
+        lo, hi = self.config.agenda.mandate
         for j, m in enumerate(self.minerals):
             base, f = self._mandate[j], self.floors[j]
             if (scope is not None and m not in scope) or base <= 0 or f <= 0:
@@ -2551,9 +2553,9 @@ class BlocModel(mesa.Model):
         members decide its new terms under the agenda's agreement rule, each weighing the bloc
         the proposer expects on them against the bloc as it stands (`proposal_forecast`).
         Agreed, the terms are the bloc's from this round (a lever change), those it did not
-        invite are not asked this round, and the invitees answer on the new package (a person
-        who had already answered this round answers again). Refused, nothing changes. The
-        narrative tells it ("tabled").
+        invite are not asked this round, and the invitees answer on the new package (on new
+        terms, a person at another seat who had already answered this round, to join or to
+        stay, answers again). Refused, nothing changes. The narrative tells it ("tabled").
 
         Parameters
         ----------
@@ -2573,9 +2575,7 @@ class BlocModel(mesa.Model):
         prep, terms, chosen = self._proposal(actor, terms, invited)
         if actor in prep.tabled:
             raise ValueError(f"{self._name(actor)} has tabled a package this round already")
-        if prep.scale != 1.0:  # another convener's floors: the round cleared on them first
-            self._design_reclear(prep)
-        f = self.proposal_forecast(actor, terms, chosen)
+        f = self.proposal_forecast(actor, terms, chosen)  # (on floors another convener tabled)
         prep.tabled.add(actor)
         r, rule = prep.round, self.config.agenda.agreement
         left_out = [a for a in prep.order if prep.invites[a][2] == actor and a not in chosen]
@@ -2594,6 +2594,7 @@ class BlocModel(mesa.Model):
             self._design_reclear(prep)
             prep.counters.clear()
             prep.counter_tables.clear()
+            prep.tablings += 1
         for a in left_out:
             del prep.invites[a]
             prep.left_out[a] = actor
@@ -2613,8 +2614,9 @@ class BlocModel(mesa.Model):
             text += f" (not {listed(sorted(self._name(a) for a in left_out))})"
         expects = listed(sorted(self._name(a) for a in f["expected"])) or "nobody"
         text += f", expecting {expects} to accept"
-        if terms and votes:
-            text += f"; {yes} agreed ({RULE_WORDS[rule]})"
+        if terms and votes:  # (under the "convener" rule its word carries the terms alone)
+            said = [f"{yes} agreed" if yes else "", f"{no} refused" if no else ""]
+            text += f"; {' and '.join(x for x in said if x)} ({RULE_WORDS[rule]})"
         self.recorder.event(r, actor, "tabled", text)
         return f
 

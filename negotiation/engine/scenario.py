@@ -33,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 
+from negotiation.rules.protocol import FLOOR_BAND
 from negotiation.rules.types import COMPONENTS, Instrument
 
 #: Largest magnitude accepted for any number in a scenario (guards against absurd values).
@@ -359,6 +360,22 @@ class Agenda(Frozen):
     agreement: Literal["unanimity", "majority", "convener"] = Field(
         "unanimity", description="who must agree to a counter-proposal (negotiation.rules.protocol)"
     )
+    mandate: tuple[float, float] = Field(
+        FLOOR_BAND,
+        description="the band a designing convener keeps each floor within, as multiples of the "
+        "scenario's floor for that mineral: [lowest, highest] (an assumption)",
+    )
+
+    @field_validator("mandate")
+    @classmethod
+    def _mandate_holds_the_scenarios_floors(cls, band: tuple[float, float]) -> tuple[float, float]:
+        lo, hi = band
+        if not (0 <= lo <= 1 <= hi <= 100):
+            raise ValueError(
+                f"{[lo, hi]} must be [lowest, highest] multiples of the scenario's floors, with "
+                "0 <= lowest <= 1 <= highest <= 100 (the scenario's own floors within it)"
+            )
+        return band
 
 
 class Supplier(Frozen):

@@ -1186,8 +1186,9 @@ class Room:
         """A person at the seat that tables the package (the convener's, or the member's whose
         turn it is) tables it for the open round, once a round (`BlocModel.propose`): the
         members decide its new terms under the agreement rule; agreed, the invitees answer on
-        it (a person who had answered answers again) and those left out are not asked this
-        round; refused, nothing changes. The narrative tells it.
+        it (on new terms, a person who had answered, to join or to stay, answers again) and
+        those left out are not asked this round; refused, nothing changes. The narrative tells
+        it.
 
         Parameters
         ----------

@@ -105,6 +105,9 @@ class Panel:
     proposes: bool = False
     invitees: tuple[str, ...] = ()
     tabled: bool = False
+    #: how many times people tabled new terms in the open round (`Prepared.tablings`): the
+    #: forms on a page start again from the new package
+    tablings: int = 0
 
     @property
     def gain(self) -> float:
@@ -734,6 +737,7 @@ def panel(m: BlocModel, seat: str, prep: Any) -> Panel:
             by_scale={},
             partners=tuple(sorted(m.partners)),
             offtake_share=float(m.offtake_share),
+            tablings=prep.tablings,
         )
     v = prep.views[seat]
     pkg = v.package
@@ -761,4 +765,5 @@ def panel(m: BlocModel, seat: str, prep: Any) -> Panel:
         proposes=tabling is not None,
         invitees=tuple(a for a in m.countries if tabling and a in tabling["invitees"]),
         tabled=bool(tabling and tabling["tabled"]),
+        tablings=prep.tablings,
     )

@@ -1264,7 +1264,8 @@ def table_forecast_html(f: Mapping[str, Any]) -> tuple[str, str]:
     the seat, and whom it expects to accept (each invitee's gain from joining as the seat
     forecasts it)."""
     value = (
-        f"If it is agreed, the bloc you expect on these terms against the bloc as it stands: "
+        ("If it is agreed, the" if f["changes"] else "The")
+        + f" bloc you expect on these terms against the bloc as it stands: "
         f"<b>{signed(f['value'])}</b> a year to you ({escape(f['words'])})."
     )
     said = [
@@ -1466,13 +1467,6 @@ def message_html(message: tuple[int, str, str], open_round: int) -> str:
     return f"<div class='{'ws-error' if kind == 'error' else 'ws-ok'}'>{escape(text)}</div>"
 
 
-def package_key(panel: Panel) -> tuple:
-    """The terms of the package a country's panel shows: when a person tables new terms
-    within the round, the forms on the page start again from them."""
-    return (tuple(panel.floors.values()), panel.penalty, panel.cost_sharing, panel.instrument,
-            panel.partners, panel.offtake_share)  # fmt: skip
-
-
 def _family(panel: Panel | None) -> str | None:
     """Panels with the same layout: a country's (joining or staying) or the supplier's."""
     if panel is None:
@@ -1534,8 +1528,8 @@ class ParticipantPage:
             return (*key, snap.settings.teams, seats, snap.locked_seats)
         panel, _ = self.panel(snap, seat)
         key += (_family(panel),)  # joining, staying or none this round: the same layout
-        if panel is not None and panel.kind != "supplier":  # new terms tabled: new forms
-            key += (package_key(panel),)
+        if panel is not None and panel.tablings:  # new terms tabled this round: new forms
+            key += (panel.round, panel.tablings)
         if panel is not None and panel.proposes:  # the seat tables the package: its own form
             key += (panel.round, panel.tabled)
         key += (snap.paused,)  # the panel's buttons are disabled while the room is paused
@@ -1662,11 +1656,11 @@ class ParticipantPage:
 
 
 @solara.component
-def DecisionArea(page: ParticipantPage, seat: str, notes: str, message: str, terms: tuple = ()):
+def DecisionArea(page: ParticipantPage, seat: str, notes: str, message: str, tabled: tuple = ()):
     """The seat's panel when it must decide (or why there is nothing to decide); the panel's
-    box and body are live parts, so the panel can hide and come back in place. `terms`, the
-    package on the table (`package_key`): new terms tabled within the round render it again,
-    with new forms."""
+    box and body are live parts, so the panel can hide and come back in place. `tabled`, (the
+    round, how many times people tabled new terms in it; () for none): new terms tabled within
+    the round render it again, with new forms."""
     submit, preview_counter, preview_move, choices, preview_proposal, propose = solara.use_memo(
         lambda: page.actions(seat), [seat]
     )
@@ -1678,18 +1672,19 @@ def DecisionArea(page: ParticipantPage, seat: str, notes: str, message: str, ter
         with rv.Html(tag="div", style_="display: none" if hidden else "") as body:
             if panel is not None and snap.phase == RUNNING:
                 # The page re-renders on a pause (its layout): the buttons wait while paused.
-                if panel.kind == "supplier":  # a new form each round
+                # A new form each round, and when a person tables new terms within it.
+                again = f"-{panel.round}-{panel.tablings}" if panel.tablings else ""
+                if panel.kind == "supplier":
                     SupplierPanel(page, panel, submit, preview_move, snap.paused).key(
-                        f"supplier{panel.round}"
+                        f"supplier{panel.round}{again}"
                     )
                 else:
-                    # (a new form when the convener tables new terms within the round)
                     CountryPanel(page, panel, submit, preview_counter, choices, snap.paused).key(
-                        f"country{hash(package_key(panel))}"
+                        f"country{again}"
                     )
-                    if panel.proposes:  # a new form each round
+                    if panel.proposes:
                         TableForm(page, panel, propose, preview_proposal, snap.paused).key(
-                            f"table{panel.round}"
+                            f"table{panel.round}{again}"
                         )
     if seat != snap.supplier:  # shown (in place) while the seat waits to be invited back
         LiveButton(page.live, "ask-back", ask_back_part(snap, seat), page.ask_back, outlined=True)
@@ -1852,8 +1847,8 @@ def ParticipantView(room: Room, token: str, seat_in_link: str = "", navigate=Non
         html("div", summary, "ws-summary", **{"data-seat": me.seat or ""})
     if seat:
         panel = snap.panels.get(seat)
-        terms = package_key(panel) if panel is not None and panel.kind != "supplier" else ()
-        DecisionArea(page, seat, parts["notes"], parts["message"], terms).key(f"d{seat}")
+        tabled = (panel.round, panel.tablings) if panel is not None and panel.tablings else ()
+        DecisionArea(page, seat, parts["notes"], parts["message"], tabled).key(f"d{seat}")
         Slot("last", parts["last"], "ws-last ws-muted")
         if snap.solo and snap.phase == RUNNING and panel is None:
             solara.Button(
