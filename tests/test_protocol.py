@@ -1805,21 +1805,29 @@ def test_on_new_terms_a_member_answers_again_and_on_a_shorter_list_nobody_does()
     assert fewer.invitation_outlook("mexico")["why"] == "tabled"
 
 
+def a_person_and_an_agent_convene(members: list[str], agreement: str) -> Scenario:
+    """The ministerial world with its luck (the pipeline counts in round 1), `members` in the
+    bloc, and two tables: the United States (an agent) designs the floors at one, with the EU
+    and Mexico; Japan, played by a person, convenes the other, with Singapore and the EU."""
+    d = load_scenario("ministerial-2026").model_dump()
+    d["policy"]["initial_members"] = members
+    d["agenda"] |= {"open_accession": False, "agreement": agreement}
+    d["agenda"]["tracks"] = [
+        {"name": "A", "parties": ["us", "eu", "mexico"], "convener": "us", "designs": ["floors"]},
+        {"name": "B", "parties": ["japan", "singapore", "eu"], "convener": "japan"},
+    ]
+    d["actors"]["japan"]["strategy"] = "human"
+    return Scenario.model_validate(d)
+
+
 def test_a_person_forecasts_on_the_floors_another_convener_tabled_this_round():
     """Two tables sit in round 1, where each convener's word decides: at one the United States
     (an agent) designs the floors and tables them 20% lower; at the other Japan, played by a
     person, tables a 10% penalty. Its forecast is made on the lower floors, cleared anew (as the
     package it then tables is): the forecast before tabling is the one the package is decided
     on."""
-    d = load_scenario("ministerial-2026").model_dump()  # with luck: the pipeline counts
-    d["policy"]["initial_members"] = ["us", "japan"]
-    d["agenda"] |= {"open_accession": False, "agreement": "convener"}
-    d["agenda"]["tracks"] = [
-        {"name": "A", "parties": ["us", "eu", "mexico"], "convener": "us", "designs": ["floors"]},
-        {"name": "B", "parties": ["japan", "singapore", "eu"], "convener": "japan"},
-    ]
-    d["actors"]["japan"]["strategy"] = "human"
-    m = BlocModel(Scenario.model_validate(d), rng=0)
+    sc = a_person_and_an_agent_convene(["us", "japan"], "convener")
+    m = BlocModel(sc, rng=0)
     assert m.prepare_round().scale == 0.8  # the United States' floors, not yet cleared
     before = m.proposal_forecast("japan", {"penalty": 0.1})
     decided = m.propose("japan", {"penalty": 0.1})
@@ -1827,7 +1835,7 @@ def test_a_person_forecasts_on_the_floors_another_convener_tabled_this_round():
         assert before[key] == pytest.approx(decided[key], rel=1e-12), key
     assert before["verdicts"] == decided["verdicts"]
     # Where the convener's word decides, a package the others refuse still carries, and says so.
-    m = BlocModel(Scenario.model_validate(d), rng=0)
+    m = BlocModel(sc, rng=0)
     f = m.propose("japan", {"penalty": 0.5})
     assert f["agreed"] and f["verdicts"] == {"japan": True, "us": False}
     assert (
@@ -1842,15 +1850,7 @@ def test_a_refused_package_leaves_the_round_as_it_was():
     20% lower at its table; Japan, a person, then tables a 50% penalty at its own and the
     United States and Singapore refuse it: nothing in the open round changes, not the views
     the invitees answer on nor what a counter is forecast to be worth."""
-    d = load_scenario("ministerial-2026").model_dump()
-    d["policy"]["initial_members"] = ["us", "japan", "singapore"]
-    d["agenda"] |= {"open_accession": False, "agreement": "majority"}
-    d["agenda"]["tracks"] = [
-        {"name": "A", "parties": ["us", "eu", "mexico"], "convener": "us", "designs": ["floors"]},
-        {"name": "B", "parties": ["japan", "singapore", "eu"], "convener": "japan"},
-    ]
-    d["actors"]["japan"]["strategy"] = "human"
-    m = BlocModel(Scenario.model_validate(d), rng=0)
+    m = BlocModel(a_person_and_an_agent_convene(["us", "japan", "singapore"], "majority"), rng=0)
     prep = m.prepare_round()
     assert prep.scale == 0.8
 

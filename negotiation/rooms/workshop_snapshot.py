@@ -154,12 +154,15 @@ def counter_verdict(answers: Iterable[tuple[str, bool]], agreed: bool, rule: str
     answers = list(answers)
     if not answers:
         return "Nobody is in the bloc yet: as the first to join, you would set the terms."
-    said = ", ".join(f"{name} {'yes' if yes else 'no'}" for name, yes in answers)
-    outcome = (
-        "it would be agreed, and you would join on these terms"
-        if agreed
-        else "it would be refused, and nothing would change"
+    carried = "it would be agreed, and you would join on these terms"
+    return _fate(
+        answers, rule, carried if agreed else "it would be refused, and nothing would change"
     )
+
+
+def _fate(answers: list[tuple[str, bool]], rule: str, outcome: str) -> str:
+    """The rule, each member's answer and the outcome, in a sentence."""
+    said = ", ".join(f"{name} {'yes' if yes else 'no'}" for name, yes in answers)
     return f"{rule[:1].upper()}{rule[1:]}: {said}: {outcome}."
 
 
@@ -178,13 +181,12 @@ def table_verdict(
         )
     if not answers:
         return "Nobody else is in the bloc: your terms would stand, and the invitees answer them."
-    said = ", ".join(f"{name} {'yes' if yes else 'no'}" for name, yes in answers)
-    outcome = (
-        "it would be agreed, and the invitees would answer on these terms"
-        if agreed
-        else "it would be refused, and the package would stay as it is"
+    carried = "it would be agreed, and the invitees would answer on these terms"
+    return _fate(
+        answers,
+        rule,
+        carried if agreed else "it would be refused, and the package would stay as it is",
     )
-    return f"{rule[:1].upper()}{rule[1:]}: {said}: {outcome}."
 
 
 @dataclass(frozen=True, eq=False)
