@@ -609,6 +609,38 @@ def test_a_track_that_does_not_design_the_instrument_keeps_it():
         assert "instrument" not in {x["lever"] for x in m.levers.log}
 
 
+def test_a_second_pass_finds_what_the_order_of_the_terms_hid(monkeypatch):
+    """The convener weighs the terms one at a time. In round 3 of the calm ministerial world
+    under the border tariff, the United States, alone in the bloc, weighs the floors first, on
+    the 10% penalty in force: lowering them 20% would cost it $0.26m a year, so it keeps them.
+    Then it doubles the penalty to 20%, on which lowering the floors would bring it $0.89m a
+    year. A second pass, each term given the others as chosen, finds it; one pass cannot.
+    Checked by brute force over the nine multiples of the floors and the penalty (nobody
+    invited, as it tables): the second pass's package is the best of them."""
+    import negotiation.engine.model as engine_model
+
+    def round_3(passes: int) -> tuple[BlocModel, dict]:
+        monkeypatch.setattr(engine_model, "DESIGN_PASSES", passes)
+        m = BlocModel(designing(FIVE[1:], **{"policy.instrument": "border"}), rng=0)
+        m.step()
+        m.step()
+        us, combos = m.index["us"], [(s, k) for s in SCALES for k in (0.5, 1.0, 2.0)]
+        specs = [({"us"}, s, m.last_move, {"penalty": m.penalty * k}) for s, k in combos]
+        ev = m.evaluate([(frozenset(a), s, move, t) for a, s, move, t in specs], 3)
+        return m, {c: float(ev.util[n, us]) for n, c in enumerate(combos)}
+
+    m, worth = round_3(3)
+    assert m.penalty == pytest.approx(0.1) and m.members == {"us"}
+    gain = {c: v - worth[(1.0, 1.0)] for c, v in worth.items()}
+    assert money(gain[(0.8, 1.0)]) == "-$264k" and gain[(0.8, 2.0)] - gain[(1.0, 2.0)] > 8.8e5
+    d = m.prepare_round().design
+    assert (d.scale, d.penalty, d.invited) == (0.8, 2.0, ())
+    assert d.value == pytest.approx(max(worth.values()), rel=1e-12)
+    one, _ = round_3(1)
+    d = one.prepare_round().design
+    assert (d.scale, d.penalty) == (1.0, 2.0)  # one pass: the floors were weighed first
+
+
 def test_the_members_refuse_an_instrument_that_costs_them_and_nothing_changes():
     """In a bloc of four under the border tariff, price-gap payments would serve the United
     States, but they cost the EU, Japan and Mexico (each pays a share of the bill): under
@@ -1143,7 +1175,7 @@ def test_a_convener_designing_each_floor_sets_each_like_a_tariff_on_whoever_bear
     the supplier, nearly the only seller, bears part of it (the world price it sells at falls,
     and so does its surplus). Checked by brute force over all 81 combinations
     of the four floors' multiples, with the three it expects in the bloc: the one it tables is
-    the best, which its one pass (a floor at a time, in the minerals' order) finds here."""
+    the best, which its first sweep (a floor at a time, in the minerals' order) finds here."""
     m = BlocModel(own_tables(((), (), ()), ("each_floor", "invitees")), rng=0)
     opening = dict(zip(m.minerals, m.floors.tolist()))
     floored = [k for k in m.minerals if opening[k] > 0]

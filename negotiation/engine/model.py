@@ -51,6 +51,7 @@ from negotiation.engine.recorder import Recorder, Stability
 from negotiation.engine.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from negotiation.rules.protocol import (
     CONTRACT_SHARES,
+    DESIGN_PASSES,
     PENALTY_MULTIPLES,
     PROPOSAL_TERMS,
     RULE_WORDS,
@@ -1662,9 +1663,11 @@ class BlocModel(mesa.Model):
         every floor it designs stays within its mandate (`_within_mandate`).
 
         The terms are chosen one at a time, instrument, then floors, then penalty, then key, then
-        offtake, each given those already chosen and the rest as in force (one sweep of coordinate
-        ascent: `_design_step`). The instrument comes first because it says what the floors and the
-        key mean (who pays a floor: outsiders at the border, or the members' treasuries). For each
+        offtake, each given those already chosen and the rest as in force, then each again given
+        all the others as chosen until a sweep changes nothing, at most DESIGN_PASSES sweeps
+        (coordinate ascent: `_design_step`, `_design_moves`). The instrument comes first
+        because it says what the floors and the key mean (who pays a floor: outsiders at the
+        border, or the members' treasuries). For each
         candidate it expects an invitee to accept when joining pays it (the invitee's forecast
         without its errors, counting a rejoining cost; what the pipeline adds taken as at the terms
         in force) and weighs the bloc with those it expects (choosing whom to invite: every group of
@@ -1804,6 +1807,30 @@ class BlocModel(mesa.Model):
                                       choose, aim, partners, own, d)  # fmt: skip
             if no and (not refused or no[0] > refused[0]):
                 refused = no
+        # Again, each term given all the others as chosen, until a pass changes nothing (at
+        # most DESIGN_PASSES in all): what one pass finds can depend on the order of the terms.
+        steps: list[tuple[str, frozenset[str] | None]] = []
+        if "instrument" in t.designs and instruments:
+            steps.append(("instrument", None))
+        if every:
+            steps.append(("floors", None))
+        steps += [("package", scope) for scope, _ in packages] if per_package else []
+        steps += [(term, None) for term in ("penalty", "sharing", "offtake") if term in t.designs]
+        for _ in range(DESIGN_PASSES - 1):
+            start = (d.terms, d.invited)
+            for term, scope in steps:
+                candidates = self._design_moves(term, d.terms, prep, scales, scope)
+                if not candidates:
+                    continue
+                new = [c for c in candidates if c not in accepted]
+                if new:
+                    accepted.update(self._design_accepts(prep, new))
+                d, no = self._design_step(prep, proposer, {c: accepted[c] for c in candidates},
+                                          choose, aim, partners, own, d)  # fmt: skip
+                if no and (not refused or no[0] > refused[0]):
+                    refused = no
+            if (d.terms, d.invited) == start:
+                break
         prep.design = d
         changes: dict[str, Any] = {}
         if d.instrument:
@@ -2018,6 +2045,40 @@ class BlocModel(mesa.Model):
         keys = [*SHARING_KEYS, *(["table"] if self._sharing_of("table") else [])]
         return [chosen._replace(sharing=k) for k in keys
                 if self._sharing_of(k) != self.cost_sharing]  # fmt: skip
+
+    def _design_moves(
+        self,
+        term: str,
+        chosen: Terms,
+        prep: Prepared,
+        scales: Sequence[float],
+        scope: frozenset[str] | None = None,
+    ) -> list[Terms]:
+        """The terms a convener weighs again for one `term` given all the others as `chosen`
+        (`_design_for`'s passes after the first): every other value of that term, the one in
+        force included ("floors": each multiple of every floor in `scales`; "package": each
+        multiple of the floors of `scope` within the mandate; "instrument", "penalty",
+        "sharing", "offtake": `_design_candidates` from the term in force, and the term in
+        force)."""
+        if term == "floors":
+            return [chosen._replace(scale=s) for s in scales if s != chosen.scale]
+        if term == "package":
+            held = {m: x for m, x in chosen.multiples if m not in scope}
+            out = []
+            for s in SCALES:
+                if self._within_mandate(scope, s):
+                    own = {**held, **(dict.fromkeys(scope, s) if s != 1.0 else {})}
+                    out.append(chosen._replace(multiples=tuple(sorted(own.items()))))
+            return [c for c in out if c != chosen]
+        in_force: dict[str, dict[str, Any]] = {
+            "instrument": {"instrument": ""},
+            "penalty": {"penalty": 1.0},
+            "sharing": {"sharing": ""},
+            "offtake": {"offtake": None, "share": None},
+        }
+        home = chosen._replace(**in_force[term])
+        out = [home, *self._design_candidates(term, home, prep)]
+        return [c for c in dict.fromkeys(out) if c != chosen]
 
     def _sharing_of(self, key: str) -> str | dict[str, float] | None:
         """A designed cost-sharing key as the lever takes it: "table" is the scenario's table of

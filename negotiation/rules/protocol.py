@@ -31,8 +31,9 @@ of their output under contract), as in Nordhaus's
 weighs every group of those it could invite, and tables the package whose expected bloc is worth
 most to it, among the terms the members agree to. The terms are chosen one at a time
 (instrument, then floors, then penalty, then key, then offtake), each given those chosen before
-it and the rest as in force: one sweep of coordinate ascent, so that the search grows with the
-sum of the options, not their product (`PENALTY_MULTIPLES`, `SHARING_KEYS`; the offtake's
+it and the rest as in force, then each again given all the others as chosen until a sweep
+changes nothing (`DESIGN_PASSES`): coordinate ascent, so that the search grows with the sum of
+the options, not their product (`PENALTY_MULTIPLES`, `SHARING_KEYS`; the offtake's
 partners and contract share are weighed together, `CONTRACT_SHARES`). The instrument
 comes first because it says what the other terms mean: a floor is a tariff outsiders pay at the
 border, a bill the members' treasuries pay their producers, or a fund's purchases; the penalty
@@ -129,6 +130,12 @@ SHARING_KEYS: tuple[str, ...] = ("consumption", "equal")
 #: Levels, not multiples: a contract's size is a number the parties write down, and a design
 #: every sixth round can then reach any of them at once.
 CONTRACT_SHARES: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0)
+
+#: Passes of the convener's search (`BlocModel._design_for`): each term in turn, given those
+#: chosen so far (the first pass) and then given all the others as chosen, until a pass
+#: changes nothing, at most this many in all (coordinate ascent; the value by its aims only
+#: rises or, on a tie, the terms changed fall, so the passes end).
+DESIGN_PASSES: int = 3
 
 #: The terms a person who tables the package may set (`BlocModel.propose`), each a lever as
 #: `set_levers` takes it: the floors it names, the outsider penalty, the cost-sharing key, the
