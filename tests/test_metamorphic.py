@@ -93,6 +93,7 @@ NOT_MONEY = {
     "agenda.tracks.*.deadline_round",
     "agenda.tracks.*.end_round",
     "agenda.tracks.*.partner_weight",
+    "agenda.mandate.*",  # multiples of the scenario's floors
     "supplier.aggressiveness",
     "supplier.strategic_weight",  # weight on bloc share x world price x quantity: USD already
     "shocks.*.start_round",

@@ -1896,3 +1896,22 @@ def test_a_refused_package_leaves_the_round_as_it_was():
     f = m.propose("japan", {"penalty": 0.5})
     assert not f["agreed"] and f["verdicts"] == {"japan": True, "singapore": False, "us": False}
     assert m.prepare_round().scale == 0.8 and seen() == before
+
+
+def test_a_later_sweep_weighs_no_key_under_the_border_tariff():
+    """The later sweeps weigh what the first one would: moving from price-gap payments to the
+    border tariff, a convener that chose to share the cost equally weighs the tariff without a
+    key (under the tariff outsiders and the members' buyers pay the floor, and there is no bill
+    to share), and with no penalty it weighs no offtake on a stockpile, which buys on the world
+    market."""
+    changes = {"policy.instrument": "price_gap", "policy.outsider_penalty": 0.0}
+    sc = designing(["instrument", "sharing", "offtake"], **changes)
+    m = BlocModel(sc, rng=0)
+    prep = m.prepare_round()
+    chosen = Terms(sharing="equal", offtake=frozenset({"mexico"}))
+    moves = m._design_moves("instrument", chosen, prep, (1.0,))
+    border = [c for c in moves if c.instrument == "border"]
+    stockpile = [c for c in moves if c.instrument == "stockpile"]
+    assert border and all(c.sharing == "" for c in border)
+    assert all(c.offtake == {"mexico"} for c in border)  # a floor at the border: offtake counts
+    assert stockpile and all(c.offtake is None and c.sharing == "equal" for c in stockpile)

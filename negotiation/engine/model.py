@@ -2078,7 +2078,21 @@ class BlocModel(mesa.Model):
         }
         home = chosen._replace(**in_force[term])
         out = [home, *self._design_candidates(term, home, prep)]
+        if term == "instrument":  # the key and the offtake only where they mean something
+            out = [self._meaningful(c, prep) for c in out]
         return [c for c in dict.fromkeys(out) if c != chosen]
+
+    def _meaningful(self, terms: Terms, prep: Prepared) -> Terms:
+        """`terms` without a cost-sharing key under the border tariff, nor offtake where it
+        changes nothing on their instrument (as the first sweep weighs them:
+        `_design_candidates`)."""
+        instrument = Instrument(terms.instrument) if terms.instrument else self.instrument
+        if instrument is Instrument.BORDER and terms.sharing:
+            terms = terms._replace(sharing="")
+        bare = terms._replace(offtake=None, share=None)
+        if bare != terms and not self._design_candidates("offtake", bare, prep):
+            terms = bare
+        return terms
 
     def _sharing_of(self, key: str) -> str | dict[str, float] | None:
         """A designed cost-sharing key as the lever takes it: "table" is the scenario's table of

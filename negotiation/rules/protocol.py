@@ -111,8 +111,9 @@ def best_counter(options: Sequence[Option], need: float, tolerance: float = 0.0)
 #: so it can halve or double again. The lever's bounds (0 to 2, a 200% margin) cap a doubling.
 PENALTY_MULTIPLES: tuple[float, ...] = (0.5, 1.0, 2.0)
 
-#: The band a designing convener keeps each floor in, as multiples of the scenario's floor for
-#: that mineral (its mandate; an assumption): designs compound on the floors in force, every sixth
+#: The default band a designing convener keeps each floor in (`[agenda] mandate` sets a
+#: scenario's own), as multiples of the scenario's floor for that mineral (its mandate; an
+#: assumption): designs compound on the floors in force, every sixth
 #: round, so without a band a floor the members gain by raising (a tariff the supplier partly
 #: bears) would ratchet up for as long as the run lasts (1.25 times at each design). Within it a
 #: floor can go down three designs in a row (0.8^3 = 0.51) or up three (1.25^3 = 1.95). A
@@ -133,8 +134,9 @@ CONTRACT_SHARES: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0)
 
 #: Passes of the convener's search (`BlocModel._design_for`): each term in turn, given those
 #: chosen so far (the first pass) and then given all the others as chosen, until a pass
-#: changes nothing, at most this many in all (coordinate ascent; the value by its aims only
-#: rises or, on a tie, the terms changed fall, so the passes end).
+#: changes nothing, at most this many in all (coordinate ascent; the cap ends it: within the
+#: tie tolerance a move to fewer changed terms or more invitees is taken, and on an exact tie
+#: the package held stays, so two packages do not swap back and forth).
 DESIGN_PASSES: int = 3
 
 #: The terms a person who tables the package may set (`BlocModel.propose`), each a lever as
