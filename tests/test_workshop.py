@@ -767,3 +767,19 @@ def test_a_seat_the_convener_leaves_out_is_told_why_and_a_silent_seat_is_nobodys
     room.force(room.admin_token)
     assert (1, "mexico") not in room.snapshot().deciders()
     assert "mexico" in room.model.prepare_round().invites  # asked again in round 2
+
+
+def test_on_new_terms_the_supplier_chooses_its_move_again(ws):
+    """Sue (the supplier) chose to flood lithium on the package on the table; Ann (the United
+    States) then tables a 10% penalty: Sue's move no longer counts, and she chooses again."""
+    room = ws.create("ministerial-2026", seed=0, rounds=3)
+    ann, sue = people(room, ("Ann", "us"), ("Sue", "supplier"))
+    room.start(room.admin_token)
+    flood = SupplierMove(SupplierAction.FLOOD, ("lithium",), 0.5)
+    room.submit(sue.token, "supplier", flood)
+    assert room.snapshot().waiting_for == ("us",)
+    room.propose(ann.token, "us", {"penalty": 0.1})
+    snap = room.snapshot()
+    assert set(snap.waiting_for) == {"us", "supplier"} and not snap.decisions
+    room.submit(sue.token, "supplier", flood)
+    assert [d["seat"] for d in room.snapshot().decisions] == ["supplier"]

@@ -2629,8 +2629,9 @@ class BlocModel(mesa.Model):
         the proposer expects on them against the bloc as it stands (`proposal_forecast`).
         Agreed, the terms are the bloc's from this round (a lever change), those it did not
         invite are not asked this round, and the invitees answer on the new package (on new
-        terms, a person at another seat who had already answered this round, to join or to
-        stay, answers again). Refused, nothing changes. The narrative tells it ("tabled").
+        terms, a person at another seat who had already answered this round, to join, to stay
+        or with the supplier's move, answers again). Refused, nothing changes. The narrative
+        tells it ("tabled").
 
         Parameters
         ----------
@@ -2676,12 +2677,14 @@ class BlocModel(mesa.Model):
         prep.order = [a for a in prep.order if a in prep.invites]
         self._open_views(prep)
         # On new terms, the people who answered the package that was on the table (invitees
-        # whether they join, members whether they stay) answer again, on this one; the
-        # proposer's own answer stands. Those left out have nothing to answer.
+        # whether they join, members whether they stay, the supplier its move) answer again, on
+        # this one; the proposer's own answer stands. Those left out have nothing to answer.
         again = [b for b in prep.views if b != actor] if terms else []
         for a in [*again, *left_out]:
             if self._is_human(a):
                 self.country_agents[a].strategy.reset()
+        if terms and self.supplier_agent.strategy.classifier.get("human"):
+            self.supplier_agent.strategy.reset()
         # names in alphabetical order, whatever order the invitees answer in
         asked = listed(sorted(self._name(a) for a in chosen)) or "nobody"
         text = f"{name} tabled {words}{where}, inviting {asked}"

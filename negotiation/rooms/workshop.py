@@ -1186,7 +1186,8 @@ class Room:
         """A person at the seat that tables the package (the convener's, or the member's whose
         turn it is) tables it for the open round, once a round (`BlocModel.propose`): the
         members decide its new terms under the agreement rule; agreed, the invitees answer on
-        it (on new terms, a person who had answered, to join or to stay, answers again) and
+        it (on new terms, a person who had answered, to join, to stay or with the supplier's
+        move, answers again) and
         those left out are not asked this round; refused, nothing changes. The narrative tells
         it.
 
@@ -1222,7 +1223,8 @@ class Room:
             p = self._decider(token, seat, for_round)
             self._tabling(seat)
             check_package(self.model, self.config, terms or {}, invited)
-            before = self.model.prepare_round().views
+            supplier = self.model.supplier_id
+            before = {*self.model.prepare_round().views, supplier}
             waiting = set(self.model.awaiting())
             try:
                 f = self.model.proposal_forecast(seat, terms, invited)
@@ -1243,7 +1245,7 @@ class Room:
                 raise WorkshopError(str(e)) from e
             # The seats no longer asked this round (left out) decide nothing in it; the answers
             # the model set aside (on new terms, or of those left out) no longer count.
-            asked = set(self.model.prepare_round().views)
+            asked = {*self.model.prepare_round().views, supplier}
             now = set(self.model.awaiting())
             self._run.required = frozenset(s for s in self._run.required
                                            if s in asked or s not in before)  # fmt: skip
