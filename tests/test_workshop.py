@@ -706,8 +706,10 @@ def test_the_convener_at_the_table_forecasts_and_tables_a_package(ws):
         room.preview_proposal(jo.token, terms)
     with pytest.raises(WorkshopError, match="penalty"):
         room.propose(ann.token, "us", {"penalty": 9.0})
-    with pytest.raises(WorkshopError, match="may invite"):
+    with pytest.raises(WorkshopError, match="United States may invite .*, not United States"):
         room.propose(ann.token, "us", terms, ["us"])
+    with pytest.raises(WorkshopError, match="A package tabled here has floors"):
+        room.preview_proposal(ann.token, {"partners": ["mexico"]})
     room.propose(ann.token, "us", terms, invited)
     snap = room.snapshot()
     assert snap.panels["us"].tabled and room.model.penalty == pytest.approx(0.1)

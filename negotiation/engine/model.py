@@ -2704,9 +2704,13 @@ class BlocModel(mesa.Model):
         """A person's package checked: the round open, the seat one that tables it, the terms
         levers that differ from those in force (each checked as `set_levers` checks it), the
         invitees among those it may invite (in the round's order)."""
+
+        def named(a: str) -> str:  # a country's name in words; an unknown id as given
+            return self._name(a) if a in self.country_agents else a
+
         can = self.tabling(actor)
         if can is None:
-            raise ValueError(f"{actor} tables no package this round (or an agent plays it)")
+            raise ValueError(f"{named(actor)} tables no package this round (or an agent plays it)")
         prep = self._prepared
         unknown = set(terms or {}) - set(PROPOSAL_TERMS)
         if unknown:
@@ -2732,8 +2736,9 @@ class BlocModel(mesa.Model):
         chosen = list(names) if invited is None else list(dict.fromkeys(invited))
         stray = [a for a in chosen if a not in names]
         if stray:
-            raise ValueError(f"{actor} may invite {', '.join(names) or 'nobody'} this round; "
-                             f"not {', '.join(stray)}")  # fmt: skip
+            may = listed([named(a) for a in names]) or "nobody"
+            no = listed([named(a) for a in stray])
+            raise ValueError(f"{named(actor)} may invite {may} this round, not {no}")
         return prep, own, [a for a in names if a in chosen]
 
     def _rejoin_cost_of(self, a: str) -> float:

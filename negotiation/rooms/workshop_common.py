@@ -465,8 +465,14 @@ def check_package(
     WorkshopError
         If a term is out of bounds or unknown, or an invitee is no country, saying which.
     """
-    if not isinstance(terms, Mapping):
-        raise WorkshopError("A package has floors, a penalty, cost sharing and an instrument.")
+    if not isinstance(terms, Mapping) or set(terms) - {
+        "floors",
+        "penalty",
+        "cost_sharing",
+        "instrument",
+    }:
+        raise WorkshopError("A package tabled here has floors, a penalty, cost sharing and an "
+                            "instrument.")  # fmt: skip
     check_terms(model, sc, {k: v for k, v in terms.items() if k != "instrument"})
     if terms.get("instrument") not in (None, *INSTRUMENT_LABELS):
         raise WorkshopError("The instrument is 'border', 'price_gap' or 'stockpile'.")
