@@ -954,11 +954,12 @@ def test_compare_pins_a_changes_a_lever_and_overlays_b(app, screenshot_dir):
     )
     for series in ("n_members_A", "n_members_B", "fiscal_cost_A", "fiscal_cost_B"):
         assert app.locator(f".compare-view polyline[data-series={series}]").count() >= 1
+    b = "B (on screen): seed 0 · rounds 0-6 of 36 · outsider penalty 100%"
+    app.locator(".compare-settings", has_text=b).wait_for()  # drawn with the table, after the chart
     settings = app.locator(".compare-settings").inner_text()
     assert "A (pinned): seed 0 · rounds 0-4 of 36 · outsider penalty 5%" in settings
-    assert "B (on screen): seed 0 · rounds 0-6 of 36 · outsider penalty 100%" in settings
-    table = app.locator(".compare-table")
-    assert "At the end: A in round 4, B in round 6" in table.inner_text()
+    # (the table is drawn after the chart: wait for it too, not only for the chart's round)
+    app.locator(".compare-table", has_text="At the end: A in round 4, B in round 6").wait_for()
     members_row = app.locator(".compare-table .compare-members").inner_text()
     assert "in A only: United States" in members_row
     assert app.locator(".compare-table tr[class^=compare-world_price_]").count() == len(
