@@ -1500,13 +1500,16 @@ class BlocModel(mesa.Model):
         now = comp[k_in, i] - comp[one, i]
         return self._lam[i] * (fcomp[at[k_in], i] - fcomp[at[one], i] - now)
 
-    def _gains(self, comp_in: np.ndarray, comp_out: np.ndarray, a: str, prep: Prepared):
+    def _gains(
+        self, comp_in: np.ndarray, comp_out: np.ndarray, a: str, prep: Prepared,
+        beliefs: bool = True,
+    ) -> np.ndarray:  # fmt: skip
         """a's forecast gain from joining, by component, USD/yr (components `comp_in`, one row
         per package or one package, against `comp_out`), over its horizon and with its forecast
-        error."""
+        error (without it, `beliefs` False: as a convener expects it)."""
         i = self.index[a]
         delta = (comp_in - comp_out + self._pipeline(prep, a)) * self.weights[i]
-        return delta * self.belief[self._country_row[a]]
+        return delta * self.belief[self._country_row[a]] if beliefs else delta
 
     def _gain(self, comp_in: np.ndarray, comp_out: np.ndarray, a: str, prep: Prepared) -> Reason:
         """`_gains` of one package, as a Reason."""
@@ -1782,43 +1785,18 @@ class BlocModel(mesa.Model):
             d, no = self._design_step(prep, proposer, floors, choose, aim, partners, own, d)
             if no and (not refused or no[0] > refused[0]):
                 refused = no
-        # Each package of floors (`_design_scopes`: a table's own minerals, or at the all-party
-        # table each track's), in turn, given the terms chosen so far: cleared anew.
-        for scope, _ in packages if per_package else ():
-            held = dict(d.terms.multiples)
-            candidates = [d.terms._replace(multiples=tuple(sorted({**held, **dict.fromkeys(
-                scope, s)}.items()))) for s in SCALES
-                if s != 1.0 and self._within_mandate(scope, s)]  # fmt: skip
-            if not candidates:
-                continue
-            accepted.update(self._design_accepts(prep, candidates))
-            d, no = self._design_step(prep, proposer, {c: accepted[c] for c in candidates},
-                                      choose, aim, partners, own, d)  # fmt: skip
-            if no and (not refused or no[0] > refused[0]):
-                refused = no
-        for term in ("penalty", "sharing", "offtake"):
-            if term not in t.designs:
-                continue
-            candidates = self._design_candidates(term, d.terms, prep)
-            if not candidates:
-                continue
-            accepted.update(self._design_accepts(prep, candidates))
-            d, no = self._design_step(prep, proposer, {c: accepted[c] for c in candidates},
-                                      choose, aim, partners, own, d)  # fmt: skip
-            if no and (not refused or no[0] > refused[0]):
-                refused = no
-        # Again, each term given all the others as chosen, until a pass changes nothing (at
-        # most DESIGN_PASSES in all): what one pass finds can depend on the order of the terms.
-        steps: list[tuple[str, frozenset[str] | None]] = []
-        if "instrument" in t.designs and instruments:
-            steps.append(("instrument", None))
-        if every:
-            steps.append(("floors", None))
-        steps += [("package", scope) for scope, _ in packages] if per_package else []
-        steps += [(term, None) for term in ("penalty", "sharing", "offtake") if term in t.designs]
-        for _ in range(DESIGN_PASSES - 1):
+        # Then each package of floors (`_design_scopes`: a table's own minerals, or at the
+        # all-party table each track's), in turn, then the penalty, the key and the offtake, each
+        # given the terms chosen so far (cleared anew); then again every term, each given all
+        # the others as chosen, until a sweep changes nothing (at most DESIGN_PASSES sweeps in
+        # all): what one sweep finds can depend on the order of the terms.
+        rest = [("package", scope) for scope, _ in packages] if per_package else []
+        rest += [(term, None) for term in ("penalty", "sharing", "offtake") if term in t.designs]
+        again = [("instrument", None)] if "instrument" in t.designs and instruments else []
+        again += [("floors", None)] if every else []
+        for sweep in range(DESIGN_PASSES):
             start = (d.terms, d.invited)
-            for term, scope in steps:
+            for term, scope in (again + rest) if sweep else rest:
                 candidates = self._design_moves(term, d.terms, prep, scales, scope)
                 if not candidates:
                     continue
@@ -1829,7 +1807,7 @@ class BlocModel(mesa.Model):
                                           choose, aim, partners, own, d)  # fmt: skip
                 if no and (not refused or no[0] > refused[0]):
                     refused = no
-            if (d.terms, d.invited) == start:
+            if sweep and (d.terms, d.invited) == start:
                 break
         prep.design = d
         changes: dict[str, Any] = {}
@@ -2054,10 +2032,11 @@ class BlocModel(mesa.Model):
         scales: Sequence[float],
         scope: frozenset[str] | None = None,
     ) -> list[Terms]:
-        """The terms a convener weighs again for one `term` given all the others as `chosen`
-        (`_design_for`'s passes after the first): every other value of that term, the one in
-        force included ("floors": each multiple of every floor in `scales`; "package": each
-        multiple of the floors of `scope` within the mandate; "instrument", "penalty",
+        """The terms a convener weighs for one `term` given all the others as `chosen`
+        (`_design_for`'s sweeps; in the first, a term not yet chosen is the one in force):
+        every other value of that term, the one in force included ("floors": each multiple of
+        every floor in `scales`; "package": each multiple of the floors of `scope` within the
+        mandate; "instrument", "penalty",
         "sharing", "offtake": `_design_candidates` from the term in force, and the term in
         force)."""
         if term == "floors":
@@ -2253,9 +2232,8 @@ class BlocModel(mesa.Model):
             expected = []
             for m, a in enumerate(prep.order, start=1):
                 i = self.index[a]
-                gain = (comp[n * k + m, i] - out[i] + self._pipeline(prep, a)) * self.weights[i]
-                cost = self._rejoin_cost_of(a)
-                if gain.sum() >= cost:
+                gain = self._gains(comp[n * k + m, i], out[i], a, prep, beliefs=False)
+                if gain.sum() >= self._rejoin_cost_of(a):
                     expected.append(a)
             accepted[c] = tuple(expected)
         return accepted
@@ -2597,8 +2575,7 @@ class BlocModel(mesa.Model):
         gains = {}
         for n, a in enumerate(invited, start=2):
             i = self.index[a]
-            gain = (ev.comp[n, i] - ev.comp[1, i] + self._pipeline(prep, a)) * self.weights[i]
-            gains[a] = float(gain.sum())
+            gains[a] = float(self._gains(ev.comp[n, i], ev.comp[1, i], a, prep, False).sum())
         expected = [a for a in invited if gains[a] >= self._rejoin_cost_of(a)]
         bloc = self.evaluate([PackageSpec(members | set(expected), 1.0, move, terms)], prep.round)
         util = bloc.util[0]
