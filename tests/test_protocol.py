@@ -18,7 +18,15 @@ from agents.human import reject
 from negotiation import BlocModel, load_scenario
 from negotiation.engine.model import SCALES
 from negotiation.engine.scenario import Scenario
-from negotiation.rules.protocol import Option, Terms, agreed, best_counter, design, verdicts
+from negotiation.rules.protocol import (
+    SUGGESTED_DESIGNS,
+    Option,
+    Terms,
+    agreed,
+    best_counter,
+    design,
+    verdicts,
+)
 from negotiation.rules.types import (
     COMPONENTS,
     Action,
@@ -1699,6 +1707,7 @@ def test_a_person_at_the_conveners_seat_tables_terms_answered_as_if_the_scenario
         "tables": ["US-Japan-EU", "US-Mexico"],
         "invitees": list(m.prepare_round().order),
         "tabled": False,
+        "designs": SUGGESTED_DESIGNS,  # its tables list none: every term, for a suggestion
     }
     f = m.proposal_forecast("us", {"penalty": 0.1})
     agent = BlocModel(designing(["penalty"]), rng=0)
@@ -1726,6 +1735,95 @@ def test_a_person_at_the_conveners_seat_tables_terms_answered_as_if_the_scenario
         "Union, Japan and Mexico to accept"
     ]
     assert m.levers.log[0]["lever"] == "penalty" and m.levers.log[0]["round"] == 1
+
+
+def levers_of(m: BlocModel) -> dict:
+    """The terms in force: what a tabled package may change."""
+    return {"floors": m.floors.tolist(), "penalty": m.penalty, "instrument": m.instrument,
+            "cost_sharing": m.cost_sharing, "partners": sorted(m.partners),
+            "offtake_share": m.offtake_share}  # fmt: skip
+
+
+def same_as_the_agent(d: dict, r: int = 1) -> dict:
+    """In world `d`, what an agent in the United States' seat tables in round `r` and what a
+    person who takes the seat for round `r` is told an agent would table
+    (`BlocModel.suggestion`) and then tables: the terms in force after it, and whom the round
+    then asks, in both; and the suggestion."""
+    agent, person = (BlocModel(Scenario.model_validate(d), rng=0).run(r - 1) for _ in "ap")
+    person.set_levers(strategies={"us": "human"})
+    prep = person.prepare_round()
+    before = (levers_of(person), {a: v.gains[1.0].total for a, v in prep.views.items()},
+              person.rng.bit_generator.state, len(person.events_df))  # fmt: skip
+    s = person.suggestion("us")
+    after = (levers_of(person), {a: v.gains[1.0].total for a, v in prep.views.items()},
+             person.rng.bit_generator.state, len(person.events_df))  # fmt: skip
+    assert after == before  # asking changes nothing
+    person.propose("us", s["terms"], s["invited"])
+    asked = set(person.prepare_round().views) - {"us"}
+    tabled = set(agent.prepare_round().views) - {"us"}  # (its design opens the round)
+    return {"agent": (levers_of(agent), tabled), "person": (levers_of(person), asked),
+            "suggestion": s, "run": agent}  # fmt: skip
+
+
+def test_a_person_at_the_conveners_seat_is_told_what_an_agent_would_table_there():
+    """The person in the United States' seat asks what an agent in it would table. Where its
+    tables let the convener design every term, the answer is the agent convener's package to
+    the letter: price-gap payments, every floor 25% higher, a 10% penalty and offtake from
+    Japan's producers, inviting the EU alone, the bloc it expects worth +$152m a year to the
+    United States; tabled, the terms and whom the round asks are the agent's. Where its tables
+    list no terms to design (the Ministerial's), it is told the same package (every term),
+    though an agent there would table the terms in force. Asking changes nothing."""
+    d = designing(list(SUGGESTED_DESIGNS)).model_dump()
+    out = same_as_the_agent(d)
+    assert out["person"] == out["agent"]
+    s = out["suggestion"]
+    assert s["designs"] == SUGGESTED_DESIGNS and s["agreed"] and s["expected"] == ["eu"]
+    assert s["terms"]["instrument"] == "price_gap" and s["terms"]["penalty"] == pytest.approx(0.1)
+    assert s["terms"]["partners"] == ["japan"] and s["invited"] == ["eu"]
+    assert s["terms"]["floors"]["rare_earths"] == pytest.approx(1.25 * 110_000)
+    assert money(s["values"]["us"]) == "+$152m"
+    tabled = out["run"].events_df.query("kind == 'tabled'").text.iloc[0]
+    assert "the bloc it expects is worth +$152m a year to it" in tabled
+    plain = person_convener()
+    told = plain.suggestion("us")
+    assert told["terms"] == s["terms"] and told["invited"] == s["invited"]
+    assert plain.tabling("us")["designs"] == SUGGESTED_DESIGNS
+    # the terms a caller names: the floors alone, whom it invites kept
+    floors = plain.suggestion("us", designs=["floors"])
+    assert set(floors["terms"]) <= {"floors"} and floors["designs"] == ("floors",)
+    assert floors["invited"] == plain.tabling("us")["invitees"]
+    with pytest.raises(ValueError, match="designs are among"):
+        plain.suggestion("us", designs=["floors", "partners"])
+    with pytest.raises(ValueError, match="tables no package"):
+        plain.suggestion("japan")
+
+
+def test_the_suggestion_follows_the_tables_design_its_partners_and_what_members_refuse():
+    """With the EU already in and the tables' own minerals (the US designs their floors and
+    whom to invite, weighing its partners at a quarter of itself), the agent convener tables
+    the rare-earth and gallium floors 20% lower inviting nobody: it would rather invite Japan
+    on them, but the EU would refuse. The person is told the same, with that reason; and in
+    the convener-designs scenario, with its luck, in round 3 (the all-party table's first
+    design: every floor 25% higher), the suggestion is again the agent's package."""
+    d = calm("ministerial-2026")
+    d["policy"]["initial_members"] = ["us", "eu"]
+    tracks = d["agenda"]["tracks"]
+    tracks[1].update(parties=["eu", "mexico"], convener="eu", name="EU-Mexico")
+    for t, minerals in zip(tracks, (("rare_earths", "gallium"), ("lithium", "graphite"), ())):
+        t["designs"], t["partner_weight"], t["minerals"] = ["floors", "invitees"], 0.25, minerals
+    out = same_as_the_agent(d)
+    assert out["person"] == out["agent"]
+    s = out["suggestion"]
+    assert s["designs"] == ("floors", "invitees") and s["invited"] == []
+    assert s["rather"] == (
+        "the same terms inviting Japan, which European Union would refuse (every member must agree)"
+    )
+    assert s["terms"]["floors"]["gallium"] == pytest.approx(0.8 * 250_000)
+    later = same_as_the_agent(load_scenario("convener-designs").model_dump(), r=3)
+    assert later["person"] == later["agent"]
+    # (every floor 20% lower in round 1, then 25% higher at the Plurilateral table)
+    floors = later["suggestion"]["terms"]["floors"]
+    assert floors["rare_earths"] == pytest.approx(110_000 * 0.8 * 1.25)
 
 
 def test_a_package_the_members_refuse_changes_nothing():

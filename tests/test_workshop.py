@@ -748,6 +748,42 @@ def test_the_package_forecast_the_workshop_guide_quotes(ws):
     assert money(f["value"]) == "-$206m"
 
 
+def test_the_convener_asks_what_an_agent_would_table_and_tables_it(ws):
+    """docs/how-to/workshop.md: Ann (the United States, seed 0) asks what an agent in her seat
+    would table. On the terms the workshop's form sets (no offtake), it is price-gap payments,
+    every floor 25% higher and a 10% penalty, inviting the EU alone, whom it expects to
+    accept: +$137m a year to the United States, as the forecast of that package says. Asking
+    changes nothing; she tables it as it is, and a replay of the record gives the same run."""
+    from negotiation.rules.protocol import SUGGESTED_DESIGNS
+
+    room = ws.create("ministerial-2026", seed=0, rounds=3)
+    ann, jo = people(room, ("Ann", "us"), ("Jo", "japan"))
+    room.start(room.admin_token)
+    m = room.model
+    before = {a: v.gains[1.0].total for a, v in m.prepare_round().views.items()}
+    g = room.suggest_proposal(ann.token)
+    assert {a: v.gains[1.0].total for a, v in m.prepare_round().views.items()} == before
+    assert m.penalty == 0.05 and not m.levers.log and m.events_df.empty
+    form = [d for d in SUGGESTED_DESIGNS if d != "offtake"]
+    assert g["terms"] == m.suggestion("us", form)["terms"] and "partners" not in g["terms"]
+    assert g["terms"]["instrument"] == "price_gap" and g["terms"]["penalty"] == 0.1
+    assert g["terms"]["floors"]["rare_earths"] == 1.25 * 110_000
+    assert g["invited"] == ["eu"] and g["invited_names"] == ["European Union"]
+    assert g["invitees"] == (("European Union", pytest.approx(g["invitees"][0][1]), True),)
+    assert money(g["value"]) == "+$137m" and g["agreed"] and g["rather"] == ""
+    assert g["value"] == room.preview_proposal(ann.token, g["terms"], g["invited"])["value"]
+    with pytest.raises(WorkshopError, match="Japan does not table the package"):
+        room.suggest_proposal(jo.token)
+    room.propose(ann.token, "us", g["terms"], g["invited"])
+    assert m.instrument.value == "price_gap" and m.penalty == pytest.approx(0.1)
+    assert set(m.prepare_round().views) == {"us", "eu"}
+    room.submit(ann.token, "us", accept())
+    room.force(room.admin_token)
+    replayed = replay(room.record())
+    pd.testing.assert_frame_equal(replayed.actors_df, m.actors_df)
+    pd.testing.assert_frame_equal(replayed.events_df, m.events_df)
+
+
 def test_a_seat_the_convener_leaves_out_is_told_why_and_a_silent_seat_is_nobodys(ws):
     """Mia (Mexico) accepts, then Ann (the United States) tables the package as it stands to
     Japan and the EU alone: Mia's answer no longer counts, her page says why she has nothing

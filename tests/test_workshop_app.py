@@ -136,6 +136,30 @@ def test_the_convener_tables_new_terms_from_the_form(ws):
     assert "Tabled: the rare earths" in texts(rc)
 
 
+def test_the_convener_tables_what_an_agent_would_table(ws):
+    """The person in the convener's seat asks the form "What would an agent table?": the page
+    says what an agent in the seat would table, whom it expects to accept and what the members
+    say; "Table this package" tables it as it is (the record holds the suggested terms)."""
+    room = ws.create(SCENARIO, rounds=3)
+    ann = room.join("Ann")
+    room.claim(ann.token, "us")
+    room.start(room.admin_token)
+    _, rc = solara.render(wa.ParticipantView(room, ann.token), handle_error=False)
+    eventually(lambda: rc.find(v.Btn, class_="ws-table-open").widgets)
+    button(rc, "ws-table-open").click()
+    button(rc, "ws-table-suggest").click()
+    eventually(lambda: "An agent in your seat would table" in texts(rc))
+    g = room.suggest_proposal(ann.token)
+    page = texts(rc)
+    assert g["words"] in page and "inviting European Union" in page
+    assert "European Union accepts" in page and g["verdict"] in page
+    button(rc, "ws-table-suggest-send").click()
+    eventually(lambda: "You have tabled the package this round" in texts(rc))
+    sent = next(a for a in room.record()["actions"] if a["kind"] == "propose")
+    assert sent["terms"] == g["terms"] and sent["invited"] == g["invited"]
+    assert room.model.instrument.value == g["terms"]["instrument"]
+
+
 def test_an_open_counter_form_starts_again_from_terms_the_convener_tables(ws):
     """Jo (Japan) has the counter form open when Ann (the United States) tables the rare-earth
     floor at $132,000/t: Jo's page shows the new package and the form starts again from it, so

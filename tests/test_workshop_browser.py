@@ -284,8 +284,8 @@ def test_the_convener_tables_new_terms_and_the_invitees_answer_them(server, brow
     """Issue 18, a person at the table who proposes: in the United States' seat (the
     convener), the person opens "Table new terms…", raises the rare-earth floor, leaves
     Singapore out, sees whom it expects to accept and the members' answer before tabling, and
-    tables it; the narrative tells the package and whom it invited, and the round is answered
-    on it."""
+    what an agent in the seat would table, then tables their own package; the narrative tells
+    the package and whom it invited, and the round is answered on it."""
     url, _ = server
     context, page = new_page(browser, 1000)
     page.goto(f"{url}/solo?scenario=ministerial-2026&seat=us&seed=0&rounds=3")
@@ -303,6 +303,14 @@ def test_the_convener_tables_new_terms_and_the_invitees_answer_them(server, brow
     expect(forecast).to_contain_text("Japan accepts")
     expect(forecast).not_to_contain_text("Singapore")
     expect(page.locator(".ws-table-result")).to_contain_text("a year to you")
+    # what an agent in the seat would table, before the person tables their own
+    page.locator(".ws-table-suggest").click()
+    expect(page.locator(".ws-table-suggestion-words")).to_contain_text(
+        "An agent in your seat would table price-gap payments instead of the border-adjusted tariff"
+    )
+    expect(page.locator(".ws-table-suggestion-invitees")).to_have_text(
+        re.compile(r"You expect: European Union accepts \(\+\$[\d.]+\w+ a year to it\)\.")
+    )
     page.locator(".ws-table-send").click()
     expect(page.locator(".ws-table-done")).to_contain_text("You have tabled the package")
     story = page.locator(".ws-events li", has_text="United States tabled")

@@ -56,6 +56,7 @@ from negotiation.rules.protocol import (
     PROPOSAL_TERMS,
     RULE_WORDS,
     SHARING_KEYS,
+    SUGGESTED_DESIGNS,
     Design,
     Option,
     Terms,
@@ -182,6 +183,28 @@ class Prepared:
     left_out: dict[str, str] = field(default_factory=dict)
     #: how many times people tabled new terms this round (the forms on the pages start again)
     tablings: int = 0
+
+
+@dataclass
+class DesignSearch:
+    """A convener's design search, before anything is tabled (`BlocModel._design_search`)."""
+
+    #: the package it would table
+    design: Design
+    #: the package it would rather have tabled that the members refuse: (its value, its terms,
+    #: the names of those who refuse, whom it invites), or ()
+    refused: tuple
+    #: terms weighed -> the invitees it expects to accept them
+    accepted: dict[Terms, tuple[str, ...]]
+    #: (terms, invited) -> (its own utility, its partners' summed)
+    own: dict[tuple, tuple[float, float]]
+    #: its aims: 1 for itself, each partner's weight, by actor
+    aim: np.ndarray
+    #: the parties whose gains it weighs (not itself)
+    partners: np.ndarray
+    #: its packages of floors (`BlocModel._design_scopes`), and whether it weighs them in turn
+    packages: list
+    per_package: bool
 
 
 class BlocModel(mesa.Model):
@@ -1704,20 +1727,14 @@ class BlocModel(mesa.Model):
     def _design_for(self, prep: Prepared, proposer: str, mine: list, decided: set[str]) -> None:
         """`_design_table` for one convener and the tables it designs for this round (the
         first one's `designs`), leaving alone the invitees in `decided` (an earlier convener's
-        this round) and adding its own. A new instrument, penalty, key, partners or contract
-        share clears the round's packages again at once; new floors alone are `prep.scale` until
-        another convener designs."""
+        this round) and adding its own: the search (`_design_search`), then what it tables. A
+        new instrument, penalty, key, partners or contract share clears the round's packages
+        again at once; new floors alone are `prep.scale` until another convener designs."""
         r, t = prep.round, mine[0]
         sitting = self.active_tracks(r)
-        # The floors it designs: every floor (a multiple of them all), or, once tracks with
-        # minerals of interest have sat, each table's own floors in turn (`_design_scopes`).
-        each = "each_floor" in t.designs
-        floors = each or "floors" in t.designs
         # a floor the scenario did not set, first found in force at a design: its mandate
         unset = (self._mandate == 0) & (self.floors > 0)
         self._mandate[unset] = self.floors[unset]
-        packages = self._design_scopes(mine, r, each)
-        per_package = floors and packages != [(None, "")]
 
         def decides(a: str) -> bool:
             """Whether the design decides a's invitation: a party at a table it designs for, or
@@ -1733,98 +1750,16 @@ class BlocModel(mesa.Model):
         # leaves them out (they stay invited).
         idle = [a for a in prep.order if self.stake[a] <= 1.0 or not decides(a)]
         everyone = prep.order
-        prep.order = [a for a in everyone if a not in idle]  # it may design the terms alone
-        decided.update(prep.order)
-        p, ev = self.index[proposer], prep.ev
-        # Its aims: its own utility and, at each table's partner_weight, the other parties' at
-        # every table it designs for this round (whom it invites holds at all of them); never
-        # the supplier's.
-        aim = np.zeros(len(self.actor_ids))
-        for u in mine:
-            for b in u.parties:
-                if b not in (proposer, self.supplier_id):
-                    aim[self.index[b]] = max(aim[self.index[b]], u.partner_weight)
-        aim[p] = 1.0
-        partners = aim > 0
-        partners[p] = False
-        # (terms, invited) -> (its own utility, its partners' summed), for the narrative
-        own: dict[tuple, tuple[float, float]] = {}
-        base = {s: i for i, s in enumerate(SCALES)}
-        every = floors and not per_package and self.floors.any()
-        scales = tuple(s for s in SCALES if self._within_mandate(None, s)) if every else (1.0,)
+        order = [a for a in everyone if a not in idle]  # it may design the terms alone
+        decided.update(order)
+        ev = prep.ev  # the round as it stands (what it tables may clear it again)
+        found = self._design_search(replace(prep, order=order), proposer, mine, t.designs)
+        d, refused, accepted, own = found.design, found.refused, found.accepted, found.own
+        packages, per_package = found.packages, found.per_package
+        p, aim, partners, one = self.index[proposer], found.aim, found.partners, SCALES.index(1.0)
         choose = "invitees" in t.designs
-        one = base[1.0]
-        # The floors on the instrument in force: whom it expects to accept at each multiple,
-        # from the round's packages.
-        accepted: dict[Terms, tuple[str, ...]] = {}
-        for s in scales:
-            j = base[s]
-            accepts = {}
-            for a in prep.order:
-                first = len(SCALES) * (prep.slot[a] + 1)
-                gain = self._reason(ev, first + j, j, a, prep.future, False, (first + one, one))
-                cost = self._rejoin_cost_of(a)
-                accepts[a] = gain.total >= cost
-            accepted[Terms(s)] = tuple(a for a in prep.order if accepts[a])
-        d: Design | None = None
-        refused: tuple = ()
-        # The instrument first (against the package in force), then the floors on it, then the
-        # penalty, then the key, then the offtake, each given the terms chosen so far.
-        instruments = self._design_candidates("instrument", Terms())
-        if "instrument" in t.designs and instruments:
-            accepted.update(self._design_accepts(prep, instruments))
-            weighed = {c: accepted[c] for c in (Terms(), *instruments)}
-            d, refused = self._design_step(prep, proposer, weighed, choose, aim, partners, own)
-        if d is None or not d.instrument:
-            floors = {c: accepted[c] for c in (Terms(s) for s in scales)}
-        else:  # the floors' multiples on the instrument chosen: cleared anew
-            multiples = [d.terms._replace(scale=s) for s in scales if s != 1.0]
-            floors = self._design_accepts(prep, multiples) if multiples else {}
-            accepted.update(floors)
-        if d is None or floors:
-            d, no = self._design_step(prep, proposer, floors, choose, aim, partners, own, d)
-            if no and (not refused or no[0] > refused[0]):
-                refused = no
-        # Then each package of floors (`_design_scopes`: a table's own minerals, or at the
-        # all-party table each track's), in turn, then the penalty, the key and the offtake, each
-        # given the terms chosen so far (cleared anew); then again every term, each given all
-        # the others as chosen, until a sweep changes nothing (at most DESIGN_PASSES sweeps in
-        # all): what one sweep finds can depend on the order of the terms.
-        rest = [("package", scope) for scope, _ in packages] if per_package else []
-        rest += [(term, None) for term in ("penalty", "sharing", "offtake") if term in t.designs]
-        again = [("instrument", None)] if "instrument" in t.designs and instruments else []
-        again += [("floors", None)] if every else []
-        for sweep in range(DESIGN_PASSES):
-            start = (d.terms, d.invited)
-            for term, scope in (again + rest) if sweep else rest:
-                candidates = self._design_moves(term, d.terms, prep, scales, scope)
-                if not candidates:
-                    continue
-                new = [c for c in candidates if c not in accepted]
-                if new:
-                    accepted.update(self._design_accepts(prep, new))
-                d, no = self._design_step(prep, proposer, {c: accepted[c] for c in candidates},
-                                          choose, aim, partners, own, d)  # fmt: skip
-                if no and (not refused or no[0] > refused[0]):
-                    refused = no
-            if sweep and (d.terms, d.invited) == start:
-                break
         prep.design = d
-        changes: dict[str, Any] = {}
-        if d.instrument:
-            changes["instrument"] = d.instrument
-        if d.scale != 1.0:
-            changes["floors"] = dict(zip(self.minerals, (self.floors * d.scale).tolist()))
-        if d.multiples:
-            changes["floors"] = self._scaled_floors(dict(d.multiples))
-        if d.penalty != 1.0:
-            changes["penalty"] = self.penalty * d.penalty
-        if d.sharing:
-            changes["cost_sharing"] = self._sharing_of(d.sharing)
-        if d.offtake is not None:
-            changes["partners"] = sorted(d.offtake)
-        if d.share is not None:
-            changes["offtake_share"] = d.share
+        changes = self._design_changes(d)
         # In words before the levers change (both are multiples of the terms in force now).
         words = self._design_words(d.terms, t.designs)
         rather = self._design_words(refused[1], t.designs) if refused else ""
@@ -1850,7 +1785,7 @@ class BlocModel(mesa.Model):
             chosen = (proposer, frozenset(d.invited) | frozenset(idle))
             self._invitation_lists.update({u.name: chosen for u in mine})
             self._sponsor_lists[proposer] = chosen[1]
-        left_out = [a for a in prep.order if a not in d.invited]
+        left_out = [a for a in order if a not in d.invited]
         for a in left_out:
             del prep.invites[a]
         prep.order = [a for a in everyone if a in d.invited or a in idle]
@@ -1901,6 +1836,116 @@ class BlocModel(mesa.Model):
             text += f"; it did not invite {listed(refusing)}, whom it expects to refuse"
         if r == t.start_round or d.terms.changes() or left_out:
             self.recorder.event(r, proposer, "tabled", text)
+
+    def _design_search(
+        self, prep: Prepared, proposer: str, mine: Sequence, designs: Sequence[str]
+    ) -> DesignSearch:
+        """The search of `_design_table` for one convener (a query: nothing in the run
+        changes): the package it would table at the tables `mine` (its aims: their parties'
+        gains at each one's `partner_weight`; their packages of floors, `_design_scopes`, or
+        every floor where it tables at none), designing the terms `designs` lists, among the
+        invitees `prep.order` (those whose invitation the design decides)."""
+        r = prep.round
+        # The floors it designs: every floor (a multiple of them all), or, once tracks with
+        # minerals of interest have sat, each table's own floors in turn (`_design_scopes`).
+        each = "each_floor" in designs
+        floors = each or "floors" in designs
+        packages = self._design_scopes(mine, r, each) if mine else [(None, "")]
+        per_package = floors and packages != [(None, "")]
+        p, ev = self.index[proposer], prep.ev
+        # Its aims: its own utility and, at each table's partner_weight, the other parties' at
+        # every table it designs for this round (whom it invites holds at all of them); never
+        # the supplier's.
+        aim = np.zeros(len(self.actor_ids))
+        for u in mine:
+            for b in u.parties:
+                if b not in (proposer, self.supplier_id):
+                    aim[self.index[b]] = max(aim[self.index[b]], u.partner_weight)
+        aim[p] = 1.0
+        partners = aim > 0
+        partners[p] = False
+        # (terms, invited) -> (its own utility, its partners' summed), for the narrative
+        own: dict[tuple, tuple[float, float]] = {}
+        base = {s: i for i, s in enumerate(SCALES)}
+        every = floors and not per_package and self.floors.any()
+        scales = tuple(s for s in SCALES if self._within_mandate(None, s)) if every else (1.0,)
+        choose = "invitees" in designs
+        one = base[1.0]
+        # The floors on the instrument in force: whom it expects to accept at each multiple,
+        # from the round's packages.
+        accepted: dict[Terms, tuple[str, ...]] = {}
+        for s in scales:
+            j = base[s]
+            accepts = {}
+            for a in prep.order:
+                first = len(SCALES) * (prep.slot[a] + 1)
+                gain = self._reason(ev, first + j, j, a, prep.future, False, (first + one, one))
+                cost = self._rejoin_cost_of(a)
+                accepts[a] = gain.total >= cost
+            accepted[Terms(s)] = tuple(a for a in prep.order if accepts[a])
+        d: Design | None = None
+        refused: tuple = ()
+        # The instrument first (against the package in force), then the floors on it, then the
+        # penalty, then the key, then the offtake, each given the terms chosen so far.
+        instruments = self._design_candidates("instrument", Terms())
+        if "instrument" in designs and instruments:
+            accepted.update(self._design_accepts(prep, instruments))
+            weighed = {c: accepted[c] for c in (Terms(), *instruments)}
+            d, refused = self._design_step(prep, proposer, weighed, choose, aim, partners, own)
+        if d is None or not d.instrument:
+            floors = {c: accepted[c] for c in (Terms(s) for s in scales)}
+        else:  # the floors' multiples on the instrument chosen: cleared anew
+            multiples = [d.terms._replace(scale=s) for s in scales if s != 1.0]
+            floors = self._design_accepts(prep, multiples) if multiples else {}
+            accepted.update(floors)
+        if d is None or floors:
+            d, no = self._design_step(prep, proposer, floors, choose, aim, partners, own, d)
+            if no and (not refused or no[0] > refused[0]):
+                refused = no
+        # Then each package of floors (`_design_scopes`: a table's own minerals, or at the
+        # all-party table each track's), in turn, then the penalty, the key and the offtake, each
+        # given the terms chosen so far (cleared anew); then again every term, each given all
+        # the others as chosen, until a sweep changes nothing (at most DESIGN_PASSES sweeps in
+        # all): what one sweep finds can depend on the order of the terms.
+        rest = [("package", scope) for scope, _ in packages] if per_package else []
+        rest += [(term, None) for term in ("penalty", "sharing", "offtake") if term in designs]
+        again = [("instrument", None)] if "instrument" in designs and instruments else []
+        again += [("floors", None)] if every else []
+        for sweep in range(DESIGN_PASSES):
+            start = (d.terms, d.invited)
+            for term, scope in (again + rest) if sweep else rest:
+                candidates = self._design_moves(term, d.terms, prep, scales, scope)
+                if not candidates:
+                    continue
+                new = [c for c in candidates if c not in accepted]
+                if new:
+                    accepted.update(self._design_accepts(prep, new))
+                d, no = self._design_step(prep, proposer, {c: accepted[c] for c in candidates},
+                                          choose, aim, partners, own, d)  # fmt: skip
+                if no and (not refused or no[0] > refused[0]):
+                    refused = no
+            if sweep and (d.terms, d.invited) == start:
+                break
+        return DesignSearch(d, refused, accepted, own, aim, partners, packages, per_package)
+
+    def _design_changes(self, d: Design) -> dict[str, Any]:
+        """What a design tables, as the levers take it (`set_levers`): the terms it changes."""
+        changes: dict[str, Any] = {}
+        if d.instrument:
+            changes["instrument"] = d.instrument
+        if d.scale != 1.0:
+            changes["floors"] = dict(zip(self.minerals, (self.floors * d.scale).tolist()))
+        if d.multiples:
+            changes["floors"] = self._scaled_floors(dict(d.multiples))
+        if d.penalty != 1.0:
+            changes["penalty"] = self.penalty * d.penalty
+        if d.sharing:
+            changes["cost_sharing"] = self._sharing_of(d.sharing)
+        if d.offtake is not None:
+            changes["partners"] = sorted(d.offtake)
+        if d.share is not None:
+            changes["offtake_share"] = d.share
+        return changes
 
     def _design_step(
         self,
@@ -2117,7 +2162,9 @@ class BlocModel(mesa.Model):
             return True
         lo, hi = self.config.agenda.mandate
         for j, m in enumerate(self.minerals):
-            base, f = self._mandate[j], self.floors[j]
+            # (a floor the scenario did not set: the one in force, as a design would find it)
+            f = self.floors[j]
+            base = self._mandate[j] or f
             if (scope is not None and m not in scope) or base <= 0 or f <= 0:
                 continue
             new = f * s
@@ -2430,7 +2477,7 @@ class BlocModel(mesa.Model):
             if abs(f - old) > 1e-9 * max(old, 1.0):
                 parts.append(f"the {names[m]} floor at {per_tonne(float(f))}")
         if "penalty" in terms:
-            parts.append(f"an outsider penalty of {float(terms['penalty']):.0%}")
+            parts.append(f"an outsider penalty of {100 * float(terms['penalty']):.3g}%")
         if "cost_sharing" in terms:
             key = terms["cost_sharing"]
             words = COST_SHARING_LABELS.get(key, "") if isinstance(key, str) else ""
@@ -2506,7 +2553,9 @@ class BlocModel(mesa.Model):
             None if the seat tables nothing in the open round, an agent plays it, or the run is
             over; else ``tables`` (the names of the tables where it proposes), ``invitees``
             (the countries the round asks on its package, in the round's order: those it may
-            invite), ``tabled`` (whether it has tabled this round already).
+            invite), ``tabled`` (whether it has tabled this round already), ``designs`` (the
+            terms an agent in the seat would design, `suggestion`: its first table's
+            `designs`, or every term where that lists none).
         """
         prep = self.prepare_round()
         if prep is None or actor not in self.country_agents or not self._is_human(actor):
@@ -2516,7 +2565,10 @@ class BlocModel(mesa.Model):
         invitees = [a for a in prep.order if prep.invites[a][2] == actor]
         if not tables and not invitees:
             return None
-        return {"tables": tables, "invitees": invitees, "tabled": actor in prep.tabled}
+        first = next(t for t in self.active_tracks(r) if t.name == tables[0]) if tables else None
+        designs = tuple((first.designs if first else ()) or SUGGESTED_DESIGNS)
+        return {"tables": tables, "invitees": invitees, "tabled": actor in prep.tabled,
+                "designs": designs}  # fmt: skip
 
     def proposal_forecast(
         self,
@@ -2563,11 +2615,7 @@ class BlocModel(mesa.Model):
             not one it may table.
         """
         prep, terms, invited = self._proposal(actor, terms, invited)
-        if prep.scale != 1.0:  # another convener's floors, not yet cleared: forecast on them
-            ev, future = self._clear_table(prep.round, prep.members,
-                                           sorted(prep.slot, key=prep.slot.__getitem__),
-                                           prep.staying)  # fmt: skip
-            prep = replace(prep, ev=ev, future=future, scale=1.0)
+        prep = self._cleared(prep)  # (on floors another convener tabled, not yet cleared)
         members, move = prep.members, self.last_move
         specs = [PackageSpec(members, 1.0, move), PackageSpec(members, 1.0, move, terms)]
         specs += [PackageSpec(members | {a}, 1.0, move, terms) for a in invited]
@@ -2594,6 +2642,77 @@ class BlocModel(mesa.Model):
             "rule": RULE_WORDS[rule],
             "words": self._counter_words(terms),
         }
+
+    def _cleared(self, prep: Prepared) -> Prepared:
+        """The open round for a query: as it is, or where another convener tabled floors not
+        yet cleared (`prep.scale`), a copy cleared on them (the round itself unchanged)."""
+        if prep.scale == 1.0:
+            return prep
+        ev, future = self._clear_table(prep.round, prep.members,
+                                       sorted(prep.slot, key=prep.slot.__getitem__),
+                                       prep.staying)  # fmt: skip
+        return replace(prep, ev=ev, future=future, scale=1.0)
+
+    def suggestion(self, actor: str, designs: Iterable[str] | None = None) -> dict[str, Any]:
+        """What an agent in `actor`'s seat would table in the open round, for the person who
+        plays it (a query: nothing in the run changes). It is the package an agent convener's
+        design search finds there (`_design_table`): the same aims (its own utility and, at
+        each of its tables' `partner_weight`, its partners'), the same expectation of whom
+        accepts, the same members' rule and the same sweeps; among the invitees the person may
+        invite (those with nothing at stake stay invited), on the terms in force now.
+
+        Parameters
+        ----------
+        actor : str
+            A country that tables the package this round (`tabling`).
+        designs : Iterable[str] or None, default None
+            The terms it designs, as a track's `designs` lists them. None: its first table's
+            `designs`, or where that lists none (the agent would table the terms in force),
+            every term (`negotiation.rules.protocol.SUGGESTED_DESIGNS`).
+
+        Returns
+        -------
+        dict[str, Any]
+            `proposal_forecast` of the package, and ``terms`` (its new terms, as `propose`
+            takes them), ``invited`` (whom it invites, in the round's order), ``designs`` (the
+            terms it designed) and ``rather`` (the package it would rather have tabled that the
+            members would refuse, in words with who refuses; "" if none).
+
+        Raises
+        ------
+        ValueError
+            As `proposal_forecast`; or if `designs` names a term a convener does not design.
+        """
+        can = self.tabling(actor)
+        if can is None:
+            self._proposal(actor, None, None)  # raises, in words
+        prep = self._cleared(self._prepared)
+        r = prep.round
+        mine = [t for t in self.active_tracks(r) if self._track_proposer(t, r) == actor]
+        designs = can["designs"] if designs is None else tuple(designs)
+        known = (*SUGGESTED_DESIGNS, "each_floor")
+        if set(designs) - set(known) or {"floors", "each_floor"} <= set(designs):
+            raise ValueError(f"designs are among {', '.join(known)} (not both floors and "
+                             f"each_floor); not {', '.join(designs)}")  # fmt: skip
+        names = can["invitees"]
+        idle = [a for a in names if self.stake[a] <= 1.0]
+        order = [a for a in names if a not in idle]
+        found = self._design_search(replace(prep, order=order), actor, mine, designs)
+        d = found.design
+        terms = self._design_changes(d)
+        invited = [a for a in names if a in d.invited or a in idle]
+        rather = ""
+        if found.refused and found.refused[0] > d.value + 1e-9 * self.stake[actor]:
+            value, other, no, inv = found.refused
+            what = self._design_words(other, designs)
+            if other == d.terms:  # the same terms, with others invited
+                what = "the same terms inviting " + (
+                    listed(sorted(self._name(a) for a in inv)) or "nobody"
+                )
+            rule = RULE_WORDS[self.config.agenda.agreement]
+            rather = f"{what}, which {listed(no)} would refuse ({rule})"
+        f = self.proposal_forecast(actor, terms, invited)
+        return {**f, "terms": terms, "invited": invited, "designs": designs, "rather": rather}
 
     def propose(
         self,

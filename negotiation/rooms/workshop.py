@@ -1309,6 +1309,52 @@ class Room:
                 raise WorkshopError(str(e)) from e
             return self._proposal_words(seat, f)
 
+    def suggest_proposal(self, token: str) -> dict[str, Any]:
+        """What an agent in the person's seat would table this round, on the terms a package
+        tabled here sets (`BlocModel.suggestion`: the floors, the outsider penalty, the
+        cost-sharing key, the instrument and whom to invite, as far as the seat's table lets
+        an agent design them; not offtake), with its forecast. Nothing in the run changes; the
+        person may table it (`propose`) or change it first.
+
+        Parameters
+        ----------
+        token : str
+            The token of a person whose seat tables the package in the open round.
+
+        Returns
+        -------
+        dict
+            As `preview_proposal`, and ``terms`` and ``invited`` (as `propose` takes them),
+            ``invited_names`` (whom it invites, by display name) and ``rather`` (the package
+            an agent would rather have tabled that the members would refuse, in words; "" if
+            none).
+
+        Raises
+        ------
+        Refused
+            If `token` is not valid here.
+        WorkshopError
+            If the person's seat tables no package this round.
+        """
+        with self.lock:
+            p = self.access.person(token)
+            seat = p.seat
+            if seat is None or seat not in self._run.required:
+                raise WorkshopError("Nothing to table for you this round.")
+            can = self._tabling(seat)
+            designs = [d for d in can["designs"] if d != "offtake"]  # not a term set here
+            try:
+                f = self.model.suggestion(seat, designs)
+            except ValueError as e:
+                raise WorkshopError(str(e)) from e
+            return {
+                **self._proposal_words(seat, f),
+                "terms": f["terms"],
+                "invited": list(f["invited"]),
+                "invited_names": [self.names[a] for a in f["invited"]],
+                "rather": f["rather"],
+            }
+
     def _tabling(self, seat: str) -> dict[str, Any]:
         """What the seat may table this round (`BlocModel.tabling`), or WorkshopError."""
         t = self.model.tabling(seat)

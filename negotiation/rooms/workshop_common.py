@@ -402,7 +402,8 @@ def check_decision(model: BlocModel, sc: Scenario, d: Decision | SupplierMove) -
 def check_terms(model: BlocModel, sc: Scenario, terms: Mapping[str, Any]) -> None:
     """Refuse a counter-proposal's terms out of bounds: floors (USD per tonne, from 0 to
     MAX_FLOOR_MULTIPLE times the mineral's reference price), penalty (0 to MAX_PENALTY,
-    1 = 100 %), cost sharing ("consumption" or "equal").
+    1 = 100 %), cost sharing ("consumption" or "equal", or the scenario's own table of shares,
+    which an agent's suggestion may table).
 
     Parameters
     ----------
@@ -437,8 +438,11 @@ def check_terms(model: BlocModel, sc: Scenario, terms: Mapping[str, Any]) -> Non
         finite(terms["penalty"]) and 0 <= terms["penalty"] <= MAX_PENALTY
     ):
         raise WorkshopError(f"The penalty must be between 0 % and {MAX_PENALTY:.0%}.")
-    if terms.get("cost_sharing") not in (None, "consumption", "equal"):
-        raise WorkshopError("Cost sharing is 'consumption' or 'equal'.")
+    key, table = terms.get("cost_sharing"), sc.policy.cost_sharing
+    own = isinstance(table, Mapping) and isinstance(key, Mapping) and dict(key) == dict(table)
+    if key not in (None, "consumption", "equal") and not own:
+        raise WorkshopError("Cost sharing is 'consumption' or 'equal' (or the scenario's own "
+                            "table of shares).")  # fmt: skip
 
 
 def check_package(

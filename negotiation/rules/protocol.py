@@ -147,6 +147,14 @@ PROPOSAL_TERMS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+#: The terms an agent in a person's seat weighs for its suggestion (`BlocModel.suggestion`)
+#: where the seat's table lists no `designs`: every term an agent convener may design (one
+#: multiple of every floor).
+SUGGESTED_DESIGNS: tuple[str, ...] = (
+    "instrument", "floors", "invitees", "penalty", "sharing", "offtake",
+)  # fmt: skip
+
+
 class Terms(NamedTuple):
     """A package's terms as a convener weighs them, relative to those in force: the multiple of
     the floors, the multiple of the outsider penalty, the cost-sharing key ("" for the key

@@ -1165,10 +1165,11 @@ def form_terms(
 
 @solara.component
 def TableForm(page: ParticipantPage, panel: Panel, propose: Callable, preview: Callable,
-              paused: bool = False):  # fmt: skip
+              suggest: Callable, paused: bool = False):  # fmt: skip
     """The seat that tables the package this round (a convener's, or the member's whose turn
     it is), played by a person: new terms and whom to invite, the forecast of each party's
-    answer before tabling them, and tabling them (once a round). A new form each round."""
+    answer before tabling them, and tabling them (once a round); or what an agent in the seat
+    would table (`suggest`), with its forecast, to table as it is. A new form each round."""
     info = page.room.info
     opened = solara.use_reactive(False)
     floors = solara.use_reactive(dict(panel.floors))
@@ -1177,6 +1178,7 @@ def TableForm(page: ParticipantPage, panel: Panel, propose: Callable, preview: C
     instrument = solara.use_reactive(panel.instrument)
     invited = solara.use_reactive(list(panel.invitees))
     forecast = solara.use_reactive({})
+    suggested = solara.use_reactive({})
     page.sticky = page.sticky or opened.value
     if panel.tabled:
         html("p", "You have tabled the package this round: the narrative says what became of "
@@ -1239,6 +1241,13 @@ def TableForm(page: ParticipantPage, panel: Panel, propose: Callable, preview: C
                 on_click=lambda: propose(terms(), chosen()),
                 disabled=paused,
             )
+            solara.Button(
+                "What would an agent table?",
+                outlined=True,
+                classes=["ws-table-suggest"],
+                on_click=lambda: suggested.set({**(suggest() or {}), "_round": panel.round}),
+                disabled=paused,
+            )
         f = forecast.value
         if f.get("_round") == panel.round and "value" in f:
             value_html, invitees_html = table_forecast_html(f)
@@ -1246,6 +1255,22 @@ def TableForm(page: ParticipantPage, panel: Panel, propose: Callable, preview: C
             html("p", invitees_html, "ws-table-invitees-forecast")
             html("p", f"<b>{escape(f['verdict'])}</b>", "ws-table-verdict",
                  **{"data-agreed": str(int(f["agreed"]))})  # fmt: skip
+        g = suggested.value
+        if g.get("_round") == panel.round and "terms" in g:
+            with solara.Div(classes=["ws-table-suggestion"]):
+                html("p", suggestion_html(g), "ws-table-suggestion-words")
+                value_html, invitees_html = table_forecast_html(g)
+                html("p", value_html, "ws-table-suggestion-result")
+                html("p", invitees_html, "ws-table-suggestion-invitees")
+                html("p", f"<b>{escape(g['verdict'])}</b>", "ws-table-suggestion-verdict",
+                     **{"data-agreed": str(int(g["agreed"]))})  # fmt: skip
+                solara.Button(
+                    "Table this package",
+                    color="primary",
+                    classes=["ws-table-suggest-send"],
+                    on_click=lambda: propose(g["terms"], g["invited"]),
+                    disabled=paused,
+                )
 
 
 def table_rule_html(info: RoomInfo) -> str:
@@ -1257,6 +1282,21 @@ def table_rule_html(info: RoomInfo) -> str:
         "bloc's and those you invite answer on them (those you leave out are not asked this "
         "round); refused, nothing changes."
     )
+
+
+def suggestion_html(g: Mapping[str, Any]) -> str:
+    """What an agent in the seat would table (`Room.suggest_proposal`), in a sentence of HTML:
+    the terms, whom it invites, and what it would rather have tabled that the members would
+    refuse."""
+    invited = listed(list(g["invited_names"])) or "nobody"
+    text = (
+        f"<b>An agent in your seat would table</b> {escape(g['words'])}, inviting "
+        f"{escape(invited)}: of the packages it expects the members to accept, the one that "
+        "serves the seat's aims best."
+    )
+    if g.get("rather"):
+        text += f" It would rather have tabled {escape(g['rather'])}."
+    return text
 
 
 def table_forecast_html(f: Mapping[str, Any]) -> tuple[str, str]:
@@ -1641,6 +1681,11 @@ class ParticipantPage:
             self.refresh()
             return out
 
+        def suggest_proposal() -> dict | None:
+            out = guarded(lambda: room.suggest_proposal(token))
+            self.refresh()
+            return out
+
         def propose(terms: dict, invited: list[str]) -> None:
             r = self.live.snap.open_round
             seen = self.live.shown_round()
@@ -1652,7 +1697,8 @@ class ParticipantPage:
                 self.message = (r, "ok", f"Tabled: {f['words']}; {fate}.")
             self.refresh()
 
-        return submit, preview_counter, preview_move, counter_choices, preview_proposal, propose
+        return (submit, preview_counter, preview_move, counter_choices, preview_proposal,
+                propose, suggest_proposal)  # fmt: skip
 
 
 @solara.component
@@ -1661,8 +1707,8 @@ def DecisionArea(page: ParticipantPage, seat: str, notes: str, message: str, tab
     box and body are live parts, so the panel can hide and come back in place. `tabled`, (the
     round, how many times people tabled new terms in it; () for none): new terms tabled within
     the round render it again, with new forms."""
-    submit, preview_counter, preview_move, choices, preview_proposal, propose = solara.use_memo(
-        lambda: page.actions(seat), [seat]
+    submit, preview_counter, preview_move, choices, preview_proposal, propose, suggest = (
+        solara.use_memo(lambda: page.actions(seat), [seat])
     )
     snap = page.live.snap
     panel, hidden = page.panel(snap, seat)
@@ -1683,7 +1729,7 @@ def DecisionArea(page: ParticipantPage, seat: str, notes: str, message: str, tab
                         f"country{again}"
                     )
                     if panel.proposes:
-                        TableForm(page, panel, propose, preview_proposal, snap.paused).key(
+                        TableForm(page, panel, propose, preview_proposal, suggest, snap.paused).key(
                             f"table{panel.round}{again}"
                         )
     if seat != snap.supplier:  # shown (in place) while the seat waits to be invited back
