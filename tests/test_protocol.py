@@ -1685,18 +1685,26 @@ def test_mineral_names_read_as_in_a_sentence():
         assert _in_sentence(name) == name
 
 
-def test_a_package_refused_for_whom_it_invites_is_told_so():
-    """With the EU already in, the United States would rather table the rare-earth and gallium
-    floors 20% lower with Japan invited, but the EU would refuse Japan's joining on them
-    (unanimity): it tables the same floors inviting nobody, and the narrative says it would
-    rather have invited Japan on the same terms, not that Japan's joining would not serve it."""
+def eu_in_at_own_tables() -> dict:
+    """The calm ministerial world with the EU already in, an EU-Mexico table the EU convenes,
+    and tables with their own minerals (rare earths and gallium at the US-Japan-EU table,
+    lithium and graphite at the EU-Mexico one), each convener designing its floors and whom to
+    invite, weighing its partners at a quarter of itself."""
     d = calm("ministerial-2026")
     d["policy"]["initial_members"] = ["us", "eu"]
     tracks = d["agenda"]["tracks"]
     tracks[1].update(parties=["eu", "mexico"], convener="eu", name="EU-Mexico")
     for t, minerals in zip(tracks, (("rare_earths", "gallium"), ("lithium", "graphite"), ())):
         t["designs"], t["partner_weight"], t["minerals"] = ["floors", "invitees"], 0.25, minerals
-    m = BlocModel(Scenario.model_validate(d), rng=0)
+    return d
+
+
+def test_a_package_refused_for_whom_it_invites_is_told_so():
+    """With the EU already in, the United States would rather table the rare-earth and gallium
+    floors 20% lower with Japan invited, but the EU would refuse Japan's joining on them
+    (unanimity): it tables the same floors inviting nobody, and the narrative says it would
+    rather have invited Japan on the same terms, not that Japan's joining would not serve it."""
+    m = BlocModel(Scenario.model_validate(eu_in_at_own_tables()), rng=0)
     m.step()
     text = m.events_df.query("actor == 'us' and kind == 'tabled'").text.iloc[0]
     assert text.startswith(
@@ -1768,23 +1776,27 @@ def levers_of(m: BlocModel) -> dict:
             "offtake_share": m.offtake_share}  # fmt: skip
 
 
-def same_as_the_agent(d: dict, r: int = 1) -> dict:
-    """In world `d`, what an agent in the United States' seat tables in round `r` and what a
-    person who takes the seat for round `r` is told an agent would table
+def same_as_the_agent(d: dict, r: int = 1, seat: str = "us") -> dict:
+    """In world `d`, what an agent at `seat` (a convener) tables in round `r` and what a
+    person who takes the seat for round `r` is told an agent's design search would table
     (`BlocModel.suggestion`) and then tables: the terms in force after it, and whom the round
     then asks, in both; and the suggestion."""
     agent, person = (BlocModel(Scenario.model_validate(d), rng=0).run(r - 1) for _ in "ap")
-    person.set_levers(strategies={"us": "human"})
+    person.set_levers(strategies={seat: "human"})
     prep = person.prepare_round()
-    before = (levers_of(person), {a: v.gains[1.0].total for a, v in prep.views.items()},
-              person.rng.bit_generator.state, len(person.events_df))  # fmt: skip
-    s = person.suggestion("us")
-    after = (levers_of(person), {a: v.gains[1.0].total for a, v in prep.views.items()},
-             person.rng.bit_generator.state, len(person.events_df))  # fmt: skip
-    assert after == before  # asking changes nothing
-    person.propose("us", s["terms"], s["invited"])
-    asked = set(person.prepare_round().views) - {"us"}
-    tabled = set(agent.prepare_round().views) - {"us"}  # (its design opens the round)
+
+    def state() -> tuple:
+        return (levers_of(person), {a: v.gains[1.0].total for a, v in prep.views.items()},
+                person.rng.bit_generator.state, len(person.events_df), list(prep.order),
+                dict(prep.invites), prep.scale, person._mandate.tolist(),
+                dict(person._invitation_lists), dict(person._sponsor_lists))  # fmt: skip
+
+    before = state()
+    s = person.suggestion(seat)
+    assert state() == before  # asking changes nothing
+    person.propose(seat, s["terms"], s["invited"])
+    asked = set(person.prepare_round().views) - {seat}
+    tabled = set(agent.prepare_round().views) - {seat}  # (its design opens the round)
     return {"agent": (levers_of(agent), tabled), "person": (levers_of(person), asked),
             "suggestion": s, "run": agent}  # fmt: skip
 
@@ -1820,6 +1832,9 @@ def test_a_person_at_the_conveners_seat_is_told_what_an_agent_would_table_there(
         plain.suggestion("us", designs=["floors", "partners"])
     with pytest.raises(ValueError, match="tables no package"):
         plain.suggestion("japan")
+    plain.propose("us", told["terms"], told["invited"])
+    with pytest.raises(ValueError, match="has tabled a package this round already"):
+        plain.suggestion("us")
 
 
 def test_the_suggestion_follows_the_tables_design_its_partners_and_what_members_refuse():
@@ -1829,13 +1844,7 @@ def test_the_suggestion_follows_the_tables_design_its_partners_and_what_members_
     on them, but the EU would refuse. The person is told the same, with that reason; and in
     the convener-designs scenario, with its luck, in round 3 (the all-party table's first
     design: every floor 25% higher), the suggestion is again the agent's package."""
-    d = calm("ministerial-2026")
-    d["policy"]["initial_members"] = ["us", "eu"]
-    tracks = d["agenda"]["tracks"]
-    tracks[1].update(parties=["eu", "mexico"], convener="eu", name="EU-Mexico")
-    for t, minerals in zip(tracks, (("rare_earths", "gallium"), ("lithium", "graphite"), ())):
-        t["designs"], t["partner_weight"], t["minerals"] = ["floors", "invitees"], 0.25, minerals
-    out = same_as_the_agent(d)
+    out = same_as_the_agent(eu_in_at_own_tables())
     assert out["person"] == out["agent"]
     s = out["suggestion"]
     assert s["designs"] == ("floors", "invitees") and s["invited"] == []
@@ -1848,6 +1857,48 @@ def test_the_suggestion_follows_the_tables_design_its_partners_and_what_members_
     # (every floor 20% lower in round 1, then 25% higher at the Plurilateral table)
     floors = later["suggestion"]["terms"]["floors"]
     assert floors["rare_earths"] == pytest.approx(110_000 * 0.8 * 1.25)
+
+
+def test_the_suggestion_weighs_what_the_agent_would_and_says_when_it_would_not_design():
+    """The suggestion is the agent's design wherever an agent in the seat designs: where only
+    the seat's third table (the Plurilateral, from round 3) designs the floors, in round 3;
+    and where the United States' design (weighing its partners) has kept Japan invited, the
+    EU, convening its own table with Japan and Singapore, leaves Japan invited as its agent
+    would (an invitation another convener decided this round), inviting Mexico, whose
+    accession it sponsors, not Singapore. In a round where an agent would not design (round
+    2), the suggestion is still the design search's, and says so."""
+    d = calm("ministerial-2026")
+    d["agenda"]["tracks"][2]["designs"] = ["floors"]
+    out = same_as_the_agent(d, r=3)
+    assert out["person"] == out["agent"] and out["suggestion"]["agent_designs"]
+    assert out["suggestion"]["designs"] == ("floors",)
+    two = person_convener(**{"agenda.tracks": d["agenda"]["tracks"]})
+    two.play(force=True)
+    assert two.suggestion("us")["agent_designs"] is False  # round 2: nobody designs
+    d = calm("ministerial-2026")
+    d["policy"]["initial_members"] = ["us", "eu"]
+    us, eu = d["agenda"]["tracks"][:2]
+    us.update(designs=["invitees"], partner_weight=0.25, deadline_round=None)
+    eu.update(name="EU-Japan-Singapore", convener="eu", parties=["eu", "japan", "singapore"],
+              deadline_round=2, designs=["invitees"])  # fmt: skip
+    out = same_as_the_agent(d, seat="eu")
+    assert out["person"] == out["agent"]
+    s = out["suggestion"]
+    assert s["invited"] == ["mexico", "japan"] and s["agent_designs"] and not s["terms"]
+    assert s["summary"] == "the floors in force"
+
+
+def test_a_persons_tabling_fixes_the_mandate_of_a_floor_the_scenario_did_not_set():
+    """A nickel floor set by a lever (the scenario sets none) has no mandate until a package is
+    designed or tabled by a person: then the floor in force is its mandate, so suggestions
+    tabled round after round cannot ratchet it beyond the agenda's band."""
+    m = person_convener()
+    m.set_levers(floors={"nickel": 16_000.0})
+    j = m.minerals.index("nickel")
+    m.prepare_round()
+    assert m.floors[j] == 16_000.0 and m._mandate[j] == 0.0
+    m.propose("us", {"floors": {"nickel": 20_000.0}})
+    assert m.floors[j] == 20_000.0 and m._mandate[j] == 16_000.0
 
 
 def test_a_package_the_members_refuse_changes_nothing():

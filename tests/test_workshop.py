@@ -771,6 +771,9 @@ def test_the_convener_asks_what_an_agent_would_table_and_tables_it(ws):
     assert g["invited"] == ["eu"] and g["invited_names"] == ["European Union"]
     assert g["invitees"] == (("European Union", pytest.approx(g["invitees"][0][1]), True),)
     assert money(g["value"]) == "+$137m" and g["agreed"] and g["rather"] == ""
+    assert g["summary"].startswith("price-gap payments (the members pay their producers")
+    assert "every floor 25% higher" in g["summary"]
+    assert g["agent_designs"] is False  # the Ministerial's tables design nothing
     assert g["value"] == room.preview_proposal(ann.token, g["terms"], g["invited"])["value"]
     with pytest.raises(WorkshopError, match="Japan does not table the package"):
         room.suggest_proposal(jo.token)
@@ -782,6 +785,24 @@ def test_the_convener_asks_what_an_agent_would_table_and_tables_it(ws):
     replayed = replay(room.record())
     pd.testing.assert_frame_equal(replayed.actors_df, m.actors_df)
     pd.testing.assert_frame_equal(replayed.events_df, m.events_df)
+
+
+def test_a_package_may_share_its_costs_by_the_scenarios_own_table():
+    """A suggestion may table the scenario's own table of cost shares (a key an agent convener
+    weighs): the workshop takes that table, and no other, as a package's cost sharing."""
+    from negotiation import BlocModel
+    from negotiation.engine.scenario import Scenario
+    from negotiation.rooms.workshop_common import check_terms
+
+    d = load_scenario("ministerial-2026").model_dump()
+    table = {"us": 0.5, "japan": 0.2, "eu": 0.2, "mexico": 0.1}
+    d["policy"]["cost_sharing"] = table
+    sc = Scenario.model_validate(d)
+    m = BlocModel(sc, rng=0)
+    check_terms(m, sc, {"cost_sharing": dict(table)})  # taken
+    for other, scenario in (({**table, "us": 0.4}, sc), (table, load_scenario("ministerial-2026"))):
+        with pytest.raises(WorkshopError, match="the scenario's own table of shares"):
+            check_terms(m, scenario, {"cost_sharing": other})
 
 
 def test_a_seat_the_convener_leaves_out_is_told_why_and_a_silent_seat_is_nobodys(ws):

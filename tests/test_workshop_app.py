@@ -148,10 +148,12 @@ def test_the_convener_tables_what_an_agent_would_table(ws):
     eventually(lambda: rc.find(v.Btn, class_="ws-table-open").widgets)
     button(rc, "ws-table-open").click()
     button(rc, "ws-table-suggest").click()
-    eventually(lambda: "An agent in your seat would table" in texts(rc))
+    eventually(lambda: "an agent in your seat would table" in texts(rc))
     g = room.suggest_proposal(ann.token)
     page = texts(rc)
-    assert g["words"] in page and "inviting European Union" in page
+    assert g["summary"] in page and g["words"] in page and "inviting European Union" in page
+    # the Ministerial's tables design nothing: an agent there tables the terms in force
+    assert not g["agent_designs"] and "does not design the package this round" in page
     assert "European Union accepts" in page and g["verdict"] in page
     button(rc, "ws-table-suggest-send").click()
     eventually(lambda: "You have tabled the package this round" in texts(rc))

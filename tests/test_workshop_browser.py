@@ -306,7 +306,10 @@ def test_the_convener_tables_new_terms_and_the_invitees_answer_them(server, brow
     # what an agent in the seat would table, before the person tables their own
     page.locator(".ws-table-suggest").click()
     expect(page.locator(".ws-table-suggestion-words")).to_contain_text(
-        "An agent in your seat would table price-gap payments instead of the border-adjusted tariff"
+        "Designing the package, an agent in your seat would table price-gap payments (the members "
+        "pay their producers the gap between the floor and the market price) instead of the "
+        "border-adjusted tariff, every floor 25% higher and an outsider penalty twice the one in "
+        "force (10%), inviting European Union"
     )
     expect(page.locator(".ws-table-suggestion-invitees")).to_have_text(
         re.compile(r"You expect: European Union accepts \(\+\$[\d.]+\w+ a year to it\)\.")

@@ -183,6 +183,8 @@ class Prepared:
     left_out: dict[str, str] = field(default_factory=dict)
     #: how many times people tabled new terms this round (the forms on the pages start again)
     tablings: int = 0
+    #: the invitees whose invitation agent conveners' designs decided this round
+    decided: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -1713,7 +1715,7 @@ class BlocModel(mesa.Model):
         cleared again on them); a country at tables of both is decided by the first."""
         r = prep.round
         tables = [t for t in self.active_tracks(r) if self._design_round(t, r) and t.designs]
-        decided: set[str] = set()  # the invitees an earlier convener decided this round
+        decided = prep.decided  # the invitees an earlier convener decided this round
         for proposer in dict.fromkeys(self._track_proposer(t, r) for t in tables):
             if not proposer or self._is_human(proposer) or not prep.order:
                 continue
@@ -1732,9 +1734,7 @@ class BlocModel(mesa.Model):
         again at once; new floors alone are `prep.scale` until another convener designs."""
         r, t = prep.round, mine[0]
         sitting = self.active_tracks(r)
-        # a floor the scenario did not set, first found in force at a design: its mandate
-        unset = (self._mandate == 0) & (self.floors > 0)
-        self._mandate[unset] = self.floors[unset]
+        self._fix_mandate()
 
         def decides(a: str) -> bool:
             """Whether the design decides a's invitation: a party at a table it designs for, or
@@ -1755,25 +1755,13 @@ class BlocModel(mesa.Model):
         ev = prep.ev  # the round as it stands (what it tables may clear it again)
         found = self._design_search(replace(prep, order=order), proposer, mine, t.designs)
         d, refused, accepted, own = found.design, found.refused, found.accepted, found.own
-        packages, per_package = found.packages, found.per_package
         p, aim, partners, one = self.index[proposer], found.aim, found.partners, SCALES.index(1.0)
         choose = "invitees" in t.designs
         prep.design = d
         changes = self._design_changes(d)
         # In words before the levers change (both are multiples of the terms in force now).
-        words = self._design_words(d.terms, t.designs)
-        rather = self._design_words(refused[1], t.designs) if refused else ""
-        if refused and refused[1] == d.terms:  # the same terms, with others invited
-            others = listed(sorted(self._name(a) for a in refused[3])) or "nobody"
-            rather = f"the same terms inviting {others}"
-        if per_package and packages:  # each package of floors, whose it is
-            rest = d.terms._replace(multiples=())
-            if d.multiples or not rest.changes():
-                words = self._table_floors_words(d.multiples, packages)
-                if rest.changes():
-                    words += f", and {self._design_words(rest, t.designs)}"
-            else:  # no floor moved: the other terms alone
-                words = self._design_words(rest, t.designs)
+        words = self._design_summary(found, t.designs)
+        rather = self._design_rather(found, proposer, t.designs)
         if changes:
             self.levers.apply(changes, at_round=r)
         if (d.instrument or d.penalty != 1.0 or d.sharing or d.offtake is not None
@@ -1816,13 +1804,10 @@ class BlocModel(mesa.Model):
                 if abs(worth) >= 1e3
                 else "nothing it could table would do better for it than the bloc as it stands"
             )
-        rather_told = bool(refused) and refused[0] > d.value + 1e-9 * self.stake[proposer]
-        if rather_told:
-            rule = self.config.agenda.agreement
-            text += (f"; it would rather have tabled {rather}, which {listed(refused[2])} "
-                     f"would refuse ({RULE_WORDS[rule]})")  # fmt: skip
+        if rather:
+            text += f"; it would rather have tabled {rather}"
         # those the members would refuse on these terms are told above, not as unwanted
-        vetoed = set(refused[3]) if rather_told and refused[1] == d.terms else set()
+        vetoed = set(refused[3]) if rather and refused[1] == d.terms else set()
         unwanted = sorted(self._name(a) for a in left_out
                           if a in accepted[d.terms] and a not in vetoed)  # fmt: skip
         refusing = sorted(self._name(a) for a in left_out if a not in accepted[d.terms])
@@ -1836,6 +1821,12 @@ class BlocModel(mesa.Model):
             text += f"; it did not invite {listed(refusing)}, whom it expects to refuse"
         if r == t.start_round or d.terms.changes() or left_out:
             self.recorder.event(r, proposer, "tabled", text)
+
+    def _fix_mandate(self) -> None:
+        """A floor the scenario did not set, first found in force when a package is designed
+        or tabled by a person: that floor is its mandate (`_within_mandate`)."""
+        unset = (self._mandate == 0) & (self.floors > 0)
+        self._mandate[unset] = self.floors[unset]
 
     def _design_search(
         self, prep: Prepared, proposer: str, mine: Sequence, designs: Sequence[str]
@@ -1927,6 +1918,36 @@ class BlocModel(mesa.Model):
             if sweep and (d.terms, d.invited) == start:
                 break
         return DesignSearch(d, refused, accepted, own, aim, partners, packages, per_package)
+
+    def _design_summary(self, found: DesignSearch, designs: Sequence[str]) -> str:
+        """What a design tables, in words, against the terms in force ("every floor 25%
+        higher and an outsider penalty twice the one in force (10%)"; at tables with their own
+        minerals, each package of floors and whose it is)."""
+        d, packages = found.design, found.packages
+        if not (found.per_package and packages):
+            return self._design_words(d.terms, designs)
+        rest = d.terms._replace(multiples=())
+        if d.multiples or not rest.changes():
+            words = self._table_floors_words(d.multiples, packages)
+            if rest.changes():
+                words += f", and {self._design_words(rest, designs)}"
+            return words
+        return self._design_words(rest, designs)  # no floor moved: the other terms alone
+
+    def _design_rather(self, found: DesignSearch, proposer: str, designs: Sequence[str]) -> str:
+        """The package a convener would rather have tabled that the members refuse, in words
+        with who refuses and the rule ("the same terms inviting Japan, which European Union
+        would refuse (every member must agree)"); "" if none is worth more to it."""
+        refused, d = found.refused, found.design
+        if not refused or refused[0] <= d.value + 1e-9 * self.stake[proposer]:
+            return ""
+        what = self._design_words(refused[1], designs)
+        if refused[1] == d.terms:  # the same terms, with others invited
+            what = "the same terms inviting " + (
+                listed(sorted(self._name(a) for a in refused[3])) or "nobody"
+            )
+        rule = RULE_WORDS[self.config.agenda.agreement]
+        return f"{what}, which {listed(refused[2])} would refuse ({rule})"
 
     def _design_changes(self, d: Design) -> dict[str, Any]:
         """What a design tables, as the levers take it (`set_levers`): the terms it changes."""
@@ -2554,8 +2575,8 @@ class BlocModel(mesa.Model):
             over; else ``tables`` (the names of the tables where it proposes), ``invitees``
             (the countries the round asks on its package, in the round's order: those it may
             invite), ``tabled`` (whether it has tabled this round already), ``designs`` (the
-            terms an agent in the seat would design, `suggestion`: its first table's
-            `designs`, or every term where that lists none).
+            terms an agent in the seat designs, `suggestion`: the `designs` of the first of its
+            tables that lists any, or every term where none does).
         """
         prep = self.prepare_round()
         if prep is None or actor not in self.country_agents or not self._is_human(actor):
@@ -2565,8 +2586,8 @@ class BlocModel(mesa.Model):
         invitees = [a for a in prep.order if prep.invites[a][2] == actor]
         if not tables and not invitees:
             return None
-        first = next(t for t in self.active_tracks(r) if t.name == tables[0]) if tables else None
-        designs = tuple((first.designs if first else ()) or SUGGESTED_DESIGNS)
+        designing = [t for t in self.active_tracks(r) if t.name in tables and t.designs]
+        designs = designing[0].designs if designing else SUGGESTED_DESIGNS
         return {"tables": tables, "invitees": invitees, "tabled": actor in prep.tabled,
                 "designs": designs}  # fmt: skip
 
@@ -2654,65 +2675,83 @@ class BlocModel(mesa.Model):
         return replace(prep, ev=ev, future=future, scale=1.0)
 
     def suggestion(self, actor: str, designs: Iterable[str] | None = None) -> dict[str, Any]:
-        """What an agent in `actor`'s seat would table in the open round, for the person who
-        plays it (a query: nothing in the run changes). It is the package an agent convener's
-        design search finds there (`_design_table`): the same aims (its own utility and, at
-        each of its tables' `partner_weight`, its partners'), the same expectation of whom
-        accepts, the same members' rule and the same sweeps; among the invitees the person may
-        invite (those with nothing at stake stay invited), on the terms in force now.
+        """What an agent convener's design search would table at `actor`'s seat in the open
+        round, for the person who plays it (a query: nothing in the run changes). It is the
+        search of `_design_table`: the same aims (its own utility and, at each of its tables'
+        `partner_weight`, its partners'), the same expectation of whom accepts, the same
+        members' rule and the same sweeps, at the seat's tables that list `designs` (all of
+        them where none does), on the terms in force now; among the invitees the person may
+        invite, those with nothing at stake, those an agent convener decided this round and
+        those at a table it does not design for stay invited. An agent in the seat designs
+        only on a design round of a table that lists `designs`, with somebody invited
+        (``agent_designs``); in any other round it tables the terms in force.
 
         Parameters
         ----------
         actor : str
             A country that tables the package this round (`tabling`).
         designs : Iterable[str] or None, default None
-            The terms it designs, as a track's `designs` lists them. None: its first table's
-            `designs`, or where that lists none (the agent would table the terms in force),
-            every term (`negotiation.rules.protocol.SUGGESTED_DESIGNS`).
+            The terms it designs, as a track's `designs` lists them. None: those of the first
+            of its tables that lists any; where none does, every term
+            (`negotiation.rules.protocol.SUGGESTED_DESIGNS`).
 
         Returns
         -------
         dict[str, Any]
             `proposal_forecast` of the package, and ``terms`` (its new terms, as `propose`
             takes them), ``invited`` (whom it invites, in the round's order), ``designs`` (the
-            terms it designed) and ``rather`` (the package it would rather have tabled that the
-            members would refuse, in words with who refuses; "" if none).
+            terms it designed), ``summary`` (what it tables against the terms in force, in
+            words, as the narrative tells an agent's design), ``rather`` (the package it would
+            rather have tabled that the members would refuse, in words with who refuses; ""
+            if none) and ``agent_designs`` (whether an agent in the seat designs this round).
 
         Raises
         ------
         ValueError
-            As `proposal_forecast`; or if `designs` names a term a convener does not design.
+            As `proposal_forecast`; if the seat has tabled this round already; or if
+            `designs` names a term a convener does not design.
         """
         can = self.tabling(actor)
         if can is None:
             self._proposal(actor, None, None)  # raises, in words
-        prep = self._cleared(self._prepared)
-        r = prep.round
-        mine = [t for t in self.active_tracks(r) if self._track_proposer(t, r) == actor]
+        if can["tabled"]:
+            raise ValueError(f"{self._name(actor)} has tabled a package this round already")
         designs = can["designs"] if designs is None else tuple(designs)
         known = (*SUGGESTED_DESIGNS, "each_floor")
         if set(designs) - set(known) or {"floors", "each_floor"} <= set(designs):
             raise ValueError(f"designs are among {', '.join(known)} (not both floors and "
                              f"each_floor); not {', '.join(designs)}")  # fmt: skip
+        prep = self._cleared(self._prepared)
+        r = prep.round
+        sitting = self.active_tracks(r)
+        tables = [t for t in sitting if t.name in can["tables"]]
+        mine = [t for t in tables if t.designs] or tables
+
+        def decides(a: str) -> bool:  # as `_design_for` decides it
+            if a in prep.decided:
+                return False
+            if any(a in u.parties for u in mine):
+                return True
+            return not any(a in u.parties for u in sitting)  # an accession it sponsors
+
         names = can["invitees"]
-        idle = [a for a in names if self.stake[a] <= 1.0]
+        idle = [a for a in names if self.stake[a] <= 1.0 or not decides(a)]
         order = [a for a in names if a not in idle]
         found = self._design_search(replace(prep, order=order), actor, mine, designs)
         d = found.design
         terms = self._design_changes(d)
         invited = [a for a in names if a in d.invited or a in idle]
-        rather = ""
-        if found.refused and found.refused[0] > d.value + 1e-9 * self.stake[actor]:
-            value, other, no, inv = found.refused
-            what = self._design_words(other, designs)
-            if other == d.terms:  # the same terms, with others invited
-                what = "the same terms inviting " + (
-                    listed(sorted(self._name(a) for a in inv)) or "nobody"
-                )
-            rule = RULE_WORDS[self.config.agenda.agreement]
-            rather = f"{what}, which {listed(no)} would refuse ({rule})"
         f = self.proposal_forecast(actor, terms, invited)
-        return {**f, "terms": terms, "invited": invited, "designs": designs, "rather": rather}
+        return {
+            **f,
+            "terms": terms,
+            "invited": invited,
+            "designs": designs,
+            "summary": self._design_summary(found, designs),
+            "rather": self._design_rather(found, actor, designs),
+            "agent_designs": bool(prep.order)
+            and any(self._design_round(t, r) for t in tables if t.designs),
+        }
 
     def propose(
         self,
@@ -2762,6 +2801,7 @@ class BlocModel(mesa.Model):
             self.recorder.event(r, actor, "tabled", f"{name} tabled {words}{where}; {refused}")
             return f
         if terms:
+            self._fix_mandate()  # (the floors in force before the person's)
             self.levers.apply(terms, at_round=r)
             self._design_reclear(prep)
             prep.counters.clear()

@@ -1310,11 +1310,11 @@ class Room:
             return self._proposal_words(seat, f)
 
     def suggest_proposal(self, token: str) -> dict[str, Any]:
-        """What an agent in the person's seat would table this round, on the terms a package
-        tabled here sets (`BlocModel.suggestion`: the floors, the outsider penalty, the
-        cost-sharing key, the instrument and whom to invite, as far as the seat's table lets
-        an agent design them; not offtake), with its forecast. Nothing in the run changes; the
-        person may table it (`propose`) or change it first.
+        """What an agent convener's design search would table at the person's seat this round,
+        on the terms a package tabled here sets (`BlocModel.suggestion`: the floors, the
+        outsider penalty, the cost-sharing key, the instrument and whom to invite, as far as
+        the seat's tables let an agent design them; not offtake), with its forecast. Nothing in
+        the run changes; the person may table it as it is (`propose`).
 
         Parameters
         ----------
@@ -1325,9 +1325,11 @@ class Room:
         -------
         dict
             As `preview_proposal`, and ``terms`` and ``invited`` (as `propose` takes them),
-            ``invited_names`` (whom it invites, by display name) and ``rather`` (the package
-            an agent would rather have tabled that the members would refuse, in words; "" if
-            none).
+            ``invited_names`` (whom it invites, by display name), ``summary`` (what it tables
+            against the terms in force, in words), ``rather`` (the package it would rather
+            have tabled that the members would refuse, in words; "" if none) and
+            ``agent_designs`` (whether an agent in the seat designs this round; else it would
+            table the terms in force).
 
         Raises
         ------
@@ -1352,7 +1354,9 @@ class Room:
                 "terms": f["terms"],
                 "invited": list(f["invited"]),
                 "invited_names": [self.names[a] for a in f["invited"]],
+                "summary": f["summary"],
                 "rather": f["rather"],
+                "agent_designs": bool(f["agent_designs"]),
             }
 
     def _tabling(self, seat: str) -> dict[str, Any]:

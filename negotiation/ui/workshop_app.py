@@ -1285,15 +1285,18 @@ def table_rule_html(info: RoomInfo) -> str:
 
 
 def suggestion_html(g: Mapping[str, Any]) -> str:
-    """What an agent in the seat would table (`Room.suggest_proposal`), in a sentence of HTML:
-    the terms, whom it invites, and what it would rather have tabled that the members would
-    refuse."""
+    """What an agent convener's design search would table at the seat (`Room.suggest_proposal`),
+    in sentences of HTML: the terms, whom it invites, whether an agent in the seat designs this
+    round, and what it would rather have tabled that the members would refuse."""
     invited = listed(list(g["invited_names"])) or "nobody"
     text = (
-        f"<b>An agent in your seat would table</b> {escape(g['words'])}, inviting "
-        f"{escape(invited)}: of the packages it expects the members to accept, the one that "
-        "serves the seat's aims best."
+        f"<b>Designing the package, an agent in your seat would table</b> "
+        f"{escape(g['summary'])}, inviting {escape(invited)}: of the packages it expects the "
+        "members to accept, the one that serves the seat's aims best."
     )
+    if not g["agent_designs"]:
+        text += (" (An agent in your seat does not design the package this round: it would "
+                 "table the terms in force.)")  # fmt: skip
     if g.get("rather"):
         text += f" It would rather have tabled {escape(g['rather'])}."
     return text
