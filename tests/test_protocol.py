@@ -1865,8 +1865,9 @@ def test_the_suggestion_weighs_what_the_agent_would_and_says_when_it_would_not_d
     and where the United States' design (weighing its partners) has kept Japan invited, the
     EU, convening its own table with Japan and Singapore, leaves Japan invited as its agent
     would (an invitation another convener decided this round), inviting Mexico, whose
-    accession it sponsors, not Singapore. In a round where an agent would not design (round
-    2), the suggestion is still the design search's, and says so."""
+    accession it sponsors, not Singapore; where the seat's tables design on different
+    calendars, those that design this round are the suggestion's. In a round where an agent
+    would not design (round 2), the suggestion is still the design search's, and says so."""
     d = calm("ministerial-2026")
     d["agenda"]["tracks"][2]["designs"] = ["floors"]
     out = same_as_the_agent(d, r=3)
@@ -1886,6 +1887,20 @@ def test_the_suggestion_weighs_what_the_agent_would_and_says_when_it_would_not_d
     s = out["suggestion"]
     assert s["invited"] == ["mexico", "japan"] and s["agent_designs"] and not s["terms"]
     assert s["summary"] == "the floors in force"
+    # the exception the ODD states: a person at the United States' seat is passed over, so the
+    # EU designs first and leaves Japan out; an agent there would have decided Japan first
+    out = same_as_the_agent(d, seat="us")
+    assert out["suggestion"]["agent_designs"] and out["suggestion"]["invited"] == []
+    assert "japan" in out["agent"][1] and "japan" not in out["person"][1]
+    # the seat's tables on different calendars: in round 7 of convener-designs (counting
+    # its own money at the two bilateral tables) only they design, and the Plurilateral's
+    # invitees stay as they are, as the agent leaves them
+    d = calm("convener-designs")
+    for t in d["agenda"]["tracks"][:2]:
+        t["partner_weight"] = 0.0
+    out = same_as_the_agent(d, r=7)
+    assert out["person"] == out["agent"] and out["suggestion"]["agent_designs"]
+    assert "singapore" in out["agent"][1]
 
 
 def test_a_persons_tabling_fixes_the_mandate_of_a_floor_the_scenario_did_not_set():

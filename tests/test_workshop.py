@@ -777,6 +777,7 @@ def test_the_convener_asks_what_an_agent_would_table_and_tables_it(ws):
     assert g["value"] == room.preview_proposal(ann.token, g["terms"], g["invited"])["value"]
     with pytest.raises(WorkshopError, match="Japan does not table the package"):
         room.suggest_proposal(jo.token)
+    assert g["unset"] == ["offtake"]  # an agent's design weighs it; the form does not set it
     room.propose(ann.token, "us", g["terms"], g["invited"])
     assert m.instrument.value == "price_gap" and m.penalty == pytest.approx(0.1)
     assert set(m.prepare_round().views) == {"us", "eu"}
@@ -785,6 +786,25 @@ def test_the_convener_asks_what_an_agent_would_table_and_tables_it(ws):
     replayed = replay(room.record())
     pd.testing.assert_frame_equal(replayed.actors_df, m.actors_df)
     pd.testing.assert_frame_equal(replayed.events_df, m.events_df)
+
+
+def test_a_suggestion_leaves_offtake_as_it_is_where_the_form_does_not_set_it(ws):
+    """Where the seat's tables let an agent design offtake, the workshop's suggestion leaves it
+    as in force (the form does not set it) and the page says so."""
+    from negotiation.engine.scenario import Scenario
+    from negotiation.ui.workshop_app import suggestion_html
+
+    d = load_scenario("ministerial-2026").model_dump()
+    for t in d["agenda"]["tracks"]:
+        t["designs"] = ["floors", "invitees", "offtake"]
+    room = ws.create(Scenario.model_validate(d), seed=0, rounds=3)
+    (ann,) = people(room, ("Ann", "us"))
+    room.start(room.admin_token)
+    g = room.suggest_proposal(ann.token)
+    assert g["unset"] == ["offtake"] and g["agent_designs"]
+    assert set(g["terms"]) <= {"floors"}
+    assert g["terms"] == room.model.suggestion("us", ["floors", "invitees"])["terms"]
+    assert "Offtake stays as it is" in suggestion_html(g)
 
 
 def test_a_package_may_share_its_costs_by_the_scenarios_own_table():

@@ -2576,7 +2576,7 @@ class BlocModel(mesa.Model):
             (the countries the round asks on its package, in the round's order: those it may
             invite), ``tabled`` (whether it has tabled this round already), ``designs`` (the
             terms an agent in the seat designs, `suggestion`: the `designs` of the first of its
-            tables that lists any, or every term where none does).
+            tables that design, `_seat_tables`, or every term where none lists any).
         """
         prep = self.prepare_round()
         if prep is None or actor not in self.country_agents or not self._is_human(actor):
@@ -2586,8 +2586,8 @@ class BlocModel(mesa.Model):
         invitees = [a for a in prep.order if prep.invites[a][2] == actor]
         if not tables and not invitees:
             return None
-        designing = [t for t in self.active_tracks(r) if t.name in tables and t.designs]
-        designs = designing[0].designs if designing else SUGGESTED_DESIGNS
+        designing = self._seat_tables(actor, r)
+        designs = designing[0].designs if designing and designing[0].designs else SUGGESTED_DESIGNS
         return {"tables": tables, "invitees": invitees, "tabled": actor in prep.tabled,
                 "designs": designs}  # fmt: skip
 
@@ -2684,7 +2684,10 @@ class BlocModel(mesa.Model):
         invite, those with nothing at stake, those an agent convener decided this round and
         those at a table it does not design for stay invited. An agent in the seat designs
         only on a design round of a table that lists `designs`, with somebody invited
-        (``agent_designs``); in any other round it tables the terms in force.
+        (``agent_designs``); in any other round it tables the terms in force. Even then, where
+        a convener after it in the agenda's order designed this round, an agent in the seat
+        would have designed first (a person's seat is passed over): the invitees they share
+        are that convener's, here.
 
         Parameters
         ----------
@@ -2692,7 +2695,7 @@ class BlocModel(mesa.Model):
             A country that tables the package this round (`tabling`).
         designs : Iterable[str] or None, default None
             The terms it designs, as a track's `designs` lists them. None: those of the first
-            of its tables that lists any; where none does, every term
+            of its tables that design (`_seat_tables`); where none lists any, every term
             (`negotiation.rules.protocol.SUGGESTED_DESIGNS`).
 
         Returns
@@ -2724,8 +2727,7 @@ class BlocModel(mesa.Model):
         prep = self._cleared(self._prepared)
         r = prep.round
         sitting = self.active_tracks(r)
-        tables = [t for t in sitting if t.name in can["tables"]]
-        mine = [t for t in tables if t.designs] or tables
+        mine = self._seat_tables(actor, r)
 
         def decides(a: str) -> bool:  # as `_design_for` decides it
             if a in prep.decided:
@@ -2750,8 +2752,16 @@ class BlocModel(mesa.Model):
             "summary": self._design_summary(found, designs),
             "rather": self._design_rather(found, actor, designs),
             "agent_designs": bool(prep.order)
-            and any(self._design_round(t, r) for t in tables if t.designs),
+            and any(self._design_round(t, r) and t.designs for t in mine),
         }
+
+    def _seat_tables(self, actor: str, r: int) -> list:
+        """The tables a design at `actor`'s seat is for in round r (`suggestion`): as an agent
+        convener's, those it tables that design this round (`_design_table`); in a round when
+        none does, those that list `designs`; where none lists any, all it tables."""
+        tables = [t for t in self.active_tracks(r) if self._track_proposer(t, r) == actor]
+        listing = [t for t in tables if t.designs]
+        return [t for t in listing if self._design_round(t, r)] or listing or tables
 
     def propose(
         self,

@@ -1199,8 +1199,9 @@ class Room:
             The seat they table the package for.
         terms : mapping or None, default None
             ``floors`` (USD per tonne, by mineral), ``penalty`` (1 = 100 %), ``cost_sharing``
-            ("consumption" or "equal") and ``instrument`` ("border", "price_gap" or
-            "stockpile"), each optional; None: the terms in force.
+            ("consumption" or "equal", or the scenario's own table of shares) and
+            ``instrument`` ("border", "price_gap" or "stockpile"), each optional; None: the
+            terms in force.
         invited : sequence of str or None, default None
             Whom it invites among those the round asks on its package (None: all of them).
         for_round : int or None, default None
@@ -1327,9 +1328,11 @@ class Room:
             As `preview_proposal`, and ``terms`` and ``invited`` (as `propose` takes them),
             ``invited_names`` (whom it invites, by display name), ``summary`` (what it tables
             against the terms in force, in words), ``rather`` (the package it would rather
-            have tabled that the members would refuse, in words; "" if none) and
+            have tabled that the members would refuse, in words; "" if none),
             ``agent_designs`` (whether an agent in the seat designs this round; else it would
-            table the terms in force).
+            table the terms in force) and ``unset`` (the terms an agent's design in the seat
+            would weigh that a package tabled here does not set, left as in force:
+            ["offtake"] or []).
 
         Raises
         ------
@@ -1345,6 +1348,7 @@ class Room:
                 raise WorkshopError("Nothing to table for you this round.")
             can = self._tabling(seat)
             designs = [d for d in can["designs"] if d != "offtake"]  # not a term set here
+            unset = [d for d in can["designs"] if d == "offtake"]
             try:
                 f = self.model.suggestion(seat, designs)
             except ValueError as e:
@@ -1357,6 +1361,7 @@ class Room:
                 "summary": f["summary"],
                 "rather": f["rather"],
                 "agent_designs": bool(f["agent_designs"]),
+                "unset": unset,
             }
 
     def _tabling(self, seat: str) -> dict[str, Any]:

@@ -403,7 +403,7 @@ def check_terms(model: BlocModel, sc: Scenario, terms: Mapping[str, Any]) -> Non
     """Refuse a counter-proposal's terms out of bounds: floors (USD per tonne, from 0 to
     MAX_FLOOR_MULTIPLE times the mineral's reference price), penalty (0 to MAX_PENALTY,
     1 = 100 %), cost sharing ("consumption" or "equal", or the scenario's own table of shares,
-    which an agent's suggestion may table).
+    a key an agent convener weighs, so a suggestion may table it).
 
     Parameters
     ----------

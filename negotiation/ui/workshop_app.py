@@ -1297,6 +1297,9 @@ def suggestion_html(g: Mapping[str, Any]) -> str:
     if not g["agent_designs"]:
         text += (" (An agent in your seat does not design the package this round: it would "
                  "table the terms in force.)")  # fmt: skip
+    if "offtake" in g.get("unset", ()):
+        text += (" Offtake stays as it is: an agent's design would weigh it too, but this "
+                 "form does not set it.")  # fmt: skip
     if g.get("rather"):
         text += f" It would rather have tabled {escape(g['rather'])}."
     return text
