@@ -1643,7 +1643,8 @@ class ParticipantPage:
 
     def actions(self, seat: str) -> tuple[Callable, ...]:
         """Submit, the forecasts and the named counters, and tabling a package (its forecast,
-        then tabling it), for `seat`; the room checks the token (server side)."""
+        then tabling it; and what an agent's design would table there), for `seat`; the room
+        checks the token (server side)."""
         room, token = self.room, self.token
 
         def guarded(fn: Callable[[], Any]) -> Any:
