@@ -148,8 +148,8 @@ PROPOSAL_TERMS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-#: The terms an agent in a person's seat weighs for its suggestion (`BlocModel.suggestion`)
-#: where the seat's table lists no `designs`: every term an agent convener may design (one
+#: The terms an agent's design weighs for a person's seat (`BlocModel.suggestion`) where none
+#: of the seat's tables lists `designs`: every term an agent convener may design (one
 #: multiple of every floor).
 SUGGESTED_DESIGNS: tuple[str, ...] = (
     "instrument", "floors", "invitees", "penalty", "sharing", "offtake",
