@@ -1715,7 +1715,6 @@ class BlocModel(mesa.Model):
         cleared again on them); a country at tables of both is decided by the first."""
         r = prep.round
         tables = [t for t in self.active_tracks(r) if self._design_round(t, r) and t.designs]
-        decided = prep.decided  # the invitees an earlier convener decided this round
         for proposer in dict.fromkeys(self._track_proposer(t, r) for t in tables):
             if not proposer or self._is_human(proposer) or not prep.order:
                 continue
@@ -1724,34 +1723,21 @@ class BlocModel(mesa.Model):
             # The tables it designs for this round: its list of whom to invite holds there
             # (and where it sponsors an accession).
             mine = [t for t in tables if self._track_proposer(t, r) == proposer]
-            self._design_for(prep, proposer, mine, decided)
+            self._design_for(prep, proposer, mine)
 
-    def _design_for(self, prep: Prepared, proposer: str, mine: list, decided: set[str]) -> None:
+    def _design_for(self, prep: Prepared, proposer: str, mine: list) -> None:
         """`_design_table` for one convener and the tables it designs for this round (the
-        first one's `designs`), leaving alone the invitees in `decided` (an earlier convener's
-        this round) and adding its own: the search (`_design_search`), then what it tables. A
+        first one's `designs`), leaving alone the invitees in `prep.decided` (an earlier
+        convener's this round) and adding its own: the search (`_design_search`), then what it
+        tables. A
         new instrument, penalty, key, partners or contract share clears the round's packages
         again at once; new floors alone are `prep.scale` until another convener designs."""
         r, t = prep.round, mine[0]
-        sitting = self.active_tracks(r)
         self._fix_mandate()
-
-        def decides(a: str) -> bool:
-            """Whether the design decides a's invitation: a party at a table it designs for, or
-            an outsider at no table that it would sponsor, unless an earlier convener did."""
-            if a in decided:
-                return False
-            if any(a in u.parties for u in mine):
-                return True
-            return prep.invites[a][2] == proposer and not any(a in u.parties for u in sitting)
-
-        # A country with nothing at stake gains and costs nobody anything, and one asked at a
-        # table the convener does not design for is that table's: it neither weighs them nor
-        # leaves them out (they stay invited).
-        idle = [a for a in prep.order if self.stake[a] <= 1.0 or not decides(a)]
+        idle = self._design_idle(prep, proposer, mine, prep.order)
         everyone = prep.order
         order = [a for a in everyone if a not in idle]  # it may design the terms alone
-        decided.update(order)
+        prep.decided.update(order)
         ev = prep.ev  # the round as it stands (what it tables may clear it again)
         found = self._design_search(replace(prep, order=order), proposer, mine, t.designs)
         d, refused, accepted, own = found.design, found.refused, found.accepted, found.own
@@ -1821,6 +1807,25 @@ class BlocModel(mesa.Model):
             text += f"; it did not invite {listed(refusing)}, whom it expects to refuse"
         if r == t.start_round or d.terms.changes() or left_out:
             self.recorder.event(r, proposer, "tabled", text)
+
+    def _design_idle(
+        self, prep: Prepared, proposer: str, mine: Sequence, among: Sequence[str]
+    ) -> list[str]:
+        """The invitees `among` whom a design by `proposer` at the tables `mine` leaves invited
+        without weighing them: a country with nothing at stake (it gains and costs nobody
+        anything), one an earlier convener decided this round (`prep.decided`), and one asked
+        at a table the design is not for (that table's). It decides a party at a table in
+        `mine`, and an outsider at no table that it sponsors."""
+        sitting = self.active_tracks(prep.round)
+
+        def decides(a: str) -> bool:
+            if a in prep.decided:
+                return False
+            if any(a in u.parties for u in mine):
+                return True
+            return prep.invites[a][2] == proposer and not any(a in u.parties for u in sitting)
+
+        return [a for a in among if self.stake[a] <= 1.0 or not decides(a)]
 
     def _fix_mandate(self) -> None:
         """A floor the scenario did not set, first found in force when a package is designed
@@ -2582,11 +2587,12 @@ class BlocModel(mesa.Model):
         if prep is None or actor not in self.country_agents or not self._is_human(actor):
             return None
         r = prep.round
-        tables = [t.name for t in self.active_tracks(r) if self._track_proposer(t, r) == actor]
+        seat = [t for t in self.active_tracks(r) if self._track_proposer(t, r) == actor]
+        tables = [t.name for t in seat]
         invitees = [a for a in prep.order if prep.invites[a][2] == actor]
         if not tables and not invitees:
             return None
-        designing = self._seat_tables(actor, r)
+        designing = self._seat_tables(seat, r)
         designs = designing[0].designs if designing and designing[0].designs else SUGGESTED_DESIGNS
         return {"tables": tables, "invitees": invitees, "tabled": actor in prep.tabled,
                 "designs": designs}  # fmt: skip
@@ -2679,15 +2685,14 @@ class BlocModel(mesa.Model):
         round, for the person who plays it (a query: nothing in the run changes). It is the
         search of `_design_table`: the same aims (its own utility and, at each of its tables'
         `partner_weight`, its partners'), the same expectation of whom accepts, the same
-        members' rule and the same sweeps, at the seat's tables that list `designs` (all of
-        them where none does), on the terms in force now; among the invitees the person may
-        invite, those with nothing at stake, those an agent convener decided this round and
-        those at a table it does not design for stay invited. An agent in the seat designs
-        only on a design round of a table that lists `designs`, with somebody invited
-        (``agent_designs``); in any other round it tables the terms in force. Even then, where
-        a convener after it in the agenda's order designed this round, an agent in the seat
-        would have designed first (a person's seat is passed over): the invitees they share
-        are that convener's, here.
+        members' rule and the same sweeps, at the seat's tables that design this round, as an
+        agent's (`_seat_tables`), on the terms in force now; among the invitees the person may
+        invite, those the design would leave alone stay invited (`_design_idle`). An agent in
+        the seat designs only on a design round of a table that lists `designs`, with somebody
+        invited (``agent_designs``); in any other round it tables the terms in force. Even
+        then, where a convener after it in the agenda's order designed this round, an agent in
+        the seat would have designed first (a person's seat is passed over): the invitees they
+        share are that convener's, here.
 
         Parameters
         ----------
@@ -2726,18 +2731,9 @@ class BlocModel(mesa.Model):
                              f"each_floor); not {', '.join(designs)}")  # fmt: skip
         prep = self._cleared(self._prepared)
         r = prep.round
-        sitting = self.active_tracks(r)
-        mine = self._seat_tables(actor, r)
-
-        def decides(a: str) -> bool:  # as `_design_for` decides it
-            if a in prep.decided:
-                return False
-            if any(a in u.parties for u in mine):
-                return True
-            return not any(a in u.parties for u in sitting)  # an accession it sponsors
-
+        mine = self._seat_tables([t for t in self.active_tracks(r) if t.name in can["tables"]], r)
         names = can["invitees"]
-        idle = [a for a in names if self.stake[a] <= 1.0 or not decides(a)]
+        idle = self._design_idle(prep, actor, mine, names)
         order = [a for a in names if a not in idle]
         found = self._design_search(replace(prep, order=order), actor, mine, designs)
         d = found.design
@@ -2755,11 +2751,11 @@ class BlocModel(mesa.Model):
             and any(self._design_round(t, r) and t.designs for t in mine),
         }
 
-    def _seat_tables(self, actor: str, r: int) -> list:
-        """The tables a design at `actor`'s seat is for in round r (`suggestion`): as an agent
-        convener's, those it tables that design this round (`_design_table`); in a round when
-        none does, those that list `designs`; where none lists any, all it tables."""
-        tables = [t for t in self.active_tracks(r) if self._track_proposer(t, r) == actor]
+    def _seat_tables(self, tables: Sequence, r: int) -> list:
+        """The tables a design at a seat that tables `tables` is for in round r
+        (`suggestion`): as an agent convener's, those that design this round
+        (`_design_table`); in a round when none does, those that list `designs`; where none
+        lists any, all of them."""
         listing = [t for t in tables if t.designs]
         return [t for t in listing if self._design_round(t, r)] or listing or tables
 
