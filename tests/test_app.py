@@ -6,6 +6,7 @@ The same behaviour in a real browser is in tests/test_app_browser.py.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 import os
@@ -154,6 +155,50 @@ def test_restoring_the_levers_takes_back_a_fractional_offtake_share():
     assert s.snapshot().levers.offtake_share == 0.5
     snap = s.restore_levers()
     assert snap.levers.offtake_share == 0.015 and "offtake_share" not in snap.pending
+
+
+def test_partners_own_contract_shares_are_shown_kept_on_reset_and_restored():
+    """A scenario file that contracts a quarter of Australia's output and all of India's
+    (`offtake_shares`): the lever panel says so under the offtake share's slider (which sets
+    the other partners' share); a change from Python is pending, then in force, and "restore"
+    takes the scenario's back; a reset opens the new run with the table on the page."""
+    from negotiation import load_scenario
+    from negotiation.ui.app import LeverControls, LeverInfo
+
+    s = Session(SCENARIO, seed=0)
+    own = {"policy.partners": ["australia", "india"], "policy.offtake_shares": {"australia": 0.25}}
+    sc = load_scenario("australia-offtake", own)
+    snap = s.open_scenario("own.toml", sc)
+    assert snap.levers.offtake_shares == {"australia": 0.25}
+    assert s.model.partner_mask[s.model.index["australia"]] == 0.25
+    _, rc = solara.render(
+        LeverControls(snap.levers, LeverInfo.of(snap), lambda *a: None, lambda: None),
+        handle_error=False,
+    )
+    note = str(rc.find(v.Html, class_="lever-offtake-own").widget.children)
+    assert "Australia 25%" in note and "India" not in note and "partners without one" in note
+    assert not _html(rc, "lever-offtake-share-idle")  # it sets India's share
+    every = dataclasses.replace(snap.levers, offtake_shares={"australia": 0.25, "india": 0.5})
+    _, rc = solara.render(
+        LeverControls(every, LeverInfo.of(snap), lambda *a: None, lambda: None), handle_error=False
+    )
+    (idle,) = _html(rc, "lever-offtake-share-idle")
+    assert "every partner has its own contract share" in idle.unsafe_innerHTML
+    s.change("offtake_shares", {"australia": 0.5, "india": 0.1})
+    assert s.model.levers.pending == {"offtake_shares": {"australia": 0.5, "india": 0.1}}
+    s.step()
+    assert s.levers().offtake_shares == {"australia": 0.5, "india": 0.1}
+    assert s.model.rounds_df["offtake_shares"].iloc[-1] == "australia:0.5+india:0.1"
+    with pytest.raises(ValueError, match="contract share"):
+        s.change("offtake_shares", {"australia": 2.0})
+    snap = s.restore_levers()
+    assert "offtake_shares" in snap.pending
+    assert s.model.levers.pending["offtake_shares"] == {"australia": 0.25}
+    s.step()
+    assert s.levers().offtake_shares == {"australia": 0.25}
+    s.change("offtake_shares", {"india": 0.5})
+    s.setup(s.scenario, s.seed, levers=s.levers())  # a reset with the levers on the page
+    assert s.model.offtake_shares == {"india": 0.5} and s.model.round == 0
 
 
 def test_a_floor_with_cents_in_force_does_not_block_another_floor():
@@ -1737,9 +1782,11 @@ def test_the_engine_never_imports_the_app():
 
 def test_levers_round_trip_through_model_keywords():
     sc = load_scenario(SCENARIO)
-    lv = Levers.of(BlocModel(sc, rng=0, rounds=1, penalty=0.4, instrument="stockpile"))
+    lv = Levers.of(BlocModel(sc, rng=0, rounds=1, penalty=0.4, instrument="stockpile",
+                             partners=["mexico"], offtake_shares={"mexico": 0.3}))  # fmt: skip
     again = Levers.of(BlocModel(sc, rng=0, rounds=1, **lv.kwargs()))
     assert again == lv and math.isclose(again.penalty, 0.4)
+    assert again.offtake_shares == {"mexico": 0.3}
 
 
 @pytest.mark.parametrize("name", scenario_names())

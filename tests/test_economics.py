@@ -887,6 +887,36 @@ def test_an_offtake_contract_for_part_of_the_output_sells_that_part_at_the_bloc_
     assert p.bloc_price[0, li] > 1.05 * p.world_price[0, li]
 
 
+def test_each_partner_s_contract_covers_its_own_share_of_its_output():
+    """Offtake deals differ by partner: Lynas is to supply Japan with up to 65% of Mt Weld's
+    Dy/Tb output, while MP's magnet plant sells all of its output under contract. With
+    Australia and India as partners, a quarter of Australia's output under its own contract
+    (`[policy] offtake_shares`) and all of India's: the members' secured NdPr is their own
+    1,300 t, a quarter of Australia's 2,600 t and all of India's 580 t, where one share of a
+    quarter for both would secure only a quarter of India's. A partner's own share is the
+    contract share for that partner and nothing else: with Australia alone, its own quarter
+    clears exactly as a quarter for every partner; for a country that is not a partner, it
+    changes nothing."""
+    _, whole = four_in_round_1(["australia", "india"])
+    m, own = four_in_round_1(
+        ["australia", "india"], **{"policy.offtake_shares": {"australia": 0.25}}
+    )
+    _, both = four_in_round_1(["australia", "india"], **{"policy.offtake_share": 0.25})
+    j = m.minerals.index("rare_earths")
+    assert whole.outcome.secured[0, j] == pytest.approx(1300 + 2600 + 580)
+    assert own.outcome.secured[0, j] == pytest.approx(1300 + 0.25 * 2600 + 580)
+    assert both.outcome.secured[0, j] == pytest.approx(1300 + 0.25 * 2600 + 0.25 * 580)
+    india = m.index["india"]
+    assert own.outcome.production[0, india, j] == pytest.approx(580)  # all of it, at the bloc's
+    assert own.outcome.producer_price[0, india, j] == pytest.approx(own.outcome.bloc_price[0, j])
+    _, alone = four_in_round_1(["australia"], **{"policy.offtake_shares": {"australia": 0.25}})
+    _, common = four_in_round_1(["australia"], **{"policy.offtake_share": 0.25})
+    np.testing.assert_array_equal(alone.comp, common.comp)
+    _, listed_only = four_in_round_1([], **{"policy.offtake_shares": {"australia": 0.25}})
+    _, plain = four_in_round_1([])
+    np.testing.assert_array_equal(listed_only.comp, plain.comp)
+
+
 def test_under_price_gap_payments_members_pay_the_gap_on_the_contracted_tonnes_only():
     """The DoD-MP price gap is paid on the offtake volume: with a quarter of Australia's lithium
     under contract the members pay the floor's gap on their own producers' lithium and that

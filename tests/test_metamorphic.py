@@ -125,11 +125,13 @@ NOT_MONEY = {
     "foresight.exit_cost",  # a fraction of the stake, itself money: scales with it
     "policy.stockpile_resale",  # a share of what the stock cost
     "policy.offtake_share",  # a share of a partner's capacity
+    "policy.offtake_shares.*",  # a partner's own share of its capacity
     "foresight.rejoin_cost",
     "actors.*.discount",
     "levers.*.round",
     "levers.*.penalty",
     "levers.*.offtake_share",
+    "levers.*.offtake_shares.*",
     "levers.*.aggressiveness",
     "levers.*.weights.*.*",
     "levers.*.patience.*",
@@ -614,9 +616,9 @@ def test_a_zero_stake_rejection_leaves_reciprocal_partners_alone():
 
 def renamed(d: dict, names: dict[str, str]) -> dict:
     """The scenario dict with actor ids renamed wherever the schema holds one: the actors table,
-    each actor's covered exports by buyer, policy.initial_members, policy.partners and a
-    cost-sharing table, each table's parties and convener, supplier.actor, and the lever changes
-    by actor and of the offtake partners."""
+    each actor's covered exports by buyer, policy.initial_members, policy.partners, partners'
+    own contract shares and a cost-sharing table, each table's parties and convener,
+    supplier.actor, and the lever changes by actor and of the offtake partners."""
     d = copy.deepcopy(d)
     new = lambda a: names.get(a, a)  # noqa: E731
     keys = lambda t: {new(a): v for a, v in t.items()} if isinstance(t, dict) else t  # noqa: E731
@@ -628,13 +630,14 @@ def renamed(d: dict, names: dict[str, str]) -> dict:
     pol["initial_members"] = [new(a) for a in pol.get("initial_members", [])]
     pol["partners"] = [new(a) for a in pol.get("partners", [])]
     pol["cost_sharing"] = keys(pol.get("cost_sharing", "consumption"))
+    pol["offtake_shares"] = keys(pol.get("offtake_shares", {}))
     for t in d.get("agenda", {}).get("tracks", []):
         t["parties"] = [new(a) for a in t["parties"]]
         if t.get("convener") is not None:
             t["convener"] = new(t["convener"])
     d["supplier"]["actor"] = new(d["supplier"].get("actor", "supplier"))
     for change in d.get("levers", []):
-        for table in ("strategies", "weights", "patience", "cost_sharing"):
+        for table in ("strategies", "weights", "patience", "cost_sharing", "offtake_shares"):
             if change.get(table) is not None:
                 change[table] = keys(change[table])
         if change.get("partners") is not None:
@@ -673,6 +676,10 @@ def relabel_records(m: BlocModel, names: dict[str, str]):
     for col in ("members", "partners", "would_leave", "would_join"):
         rounds[col] = rounds[col].map(id_set)
     rounds["supplier_target"] = rounds["supplier_target"].map(ids)
+    rounds["offtake_shares"] = rounds["offtake_shares"].map(
+        lambda joined: frozenset((names.get(a, a), x) for a, _, x in
+                                 (pair.partition(":") for pair in joined.split("+") if pair))
+    )  # fmt: skip
     actors = m.actors_df.copy()
     actors["actor"] = actors["actor"].map(lambda a: names.get(a, a))
     events = m.events_df.copy()
@@ -762,6 +769,16 @@ def test_a_designing_convener_renamed_to_sort_first_changes_nothing():
     the sponsor of an accession was the alphabetically first member (then the convener, whose
     list kept Mexico out)."""
     check_relabelled(World("convener-designs").dict(), 0, {"us": "a0_us"}, order=False)
+
+
+def test_partners_own_contract_shares_are_renamed_with_them():
+    """australia-offtake with India a second partner, a quarter of Australia's output under its
+    own contract, and both renamed (Australia to sort first): records equal up to the
+    renaming, the own shares' column included."""
+    d = World("australia-offtake").dict()
+    d["policy"]["partners"] = ["australia", "india"]
+    d["policy"]["offtake_shares"] = {"australia": 0.25}
+    check_relabelled(d, 0, {"australia": "a0_australia", "india": "zz_india"}, order=True)
 
 
 def test_a_zero_stake_actor_changes_nothing_at_a_designing_convener():

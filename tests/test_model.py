@@ -335,6 +335,42 @@ def test_the_offtake_share_is_a_live_lever_told_in_words_and_replayed(tmp_path):
     assert not m.levers.pending
 
 
+def test_partners_own_contract_shares_are_a_live_lever_told_in_words_and_replayed(tmp_path):
+    """India joins Australia as an offtake partner in round 4 of australia-offtake, with a
+    quarter of Australia's output under its own contract and all of India's: told in words,
+    acting from the next round (the members' secured NdPr: MP's 1,300 t, a quarter of
+    Australia's 2,600 t and India's 580 t), recorded, said in the summary, replayed by the
+    exported scenario figure for figure; a table naming no country, or a share out of [0.01,
+    1], is refused."""
+    from negotiation.engine.scenario import scenario_to_toml
+    from negotiation.experiments.records import summary
+
+    m = BlocModel("australia-offtake", rng=3).run(3)
+    m.set_levers(partners=["australia", "india"], offtake_shares={"australia": 0.25})
+    m.run(3)
+    lever = m.events_df.query("kind == 'lever'")["text"].tolist()
+    assert "Lever changed: partners' own contract shares: none -> Australia 25%" in lever
+    assert m.rounds_df["offtake_shares"].tolist() == [""] * 4 + ["australia:0.25"] * 3
+    secured = m.rounds_df.set_index("round")["secured_rare_earths"]
+    assert secured.loc[4:].tolist() == pytest.approx([1300 + 650 + 580] * 3)
+    assert "(under contract: Australia 25%, India 100% of their output)" in summary(m)
+    path = tmp_path / "exported.toml"
+    path.write_text(scenario_to_toml(m.to_scenario()))
+    sc = load_scenario(path)
+    assert sc.policy.offtake_shares == {} and sc.levers[0].offtake_shares == {"australia": 0.25}
+    replay = BlocModel(sc, rounds=m.round, rng=sc.seed).run()
+    for table in ("rounds_df", "actors_df", "events_df"):
+        pd.testing.assert_frame_equal(getattr(m, table), getattr(replay, table))
+    opened = BlocModel("australia-offtake", offtake_shares={"australia": 0.5}, rng=3)
+    assert opened.to_scenario().policy.offtake_shares == {"australia": 0.5}
+    assert opened.partner_mask[opened.index["australia"]] == 0.5
+    for wrong in ({"atlantis": 0.5}, {"supplier": 0.5}, {"australia": 1.5},
+                  {"australia": 0}, {"australia": "x"}, 0.5, ["australia"]):  # fmt: skip
+        with pytest.raises(ValueError, match="offtake_shares"):
+            m.set_levers(offtake_shares=wrong)
+    assert not m.levers.pending
+
+
 def test_a_lever_value_the_model_cannot_take_is_refused_when_set():
     """set_levers refuses at once what the round would refuse (an unknown mineral, component,
     instrument, key, strategy or country, a number that is none, a penalty out of range) and
@@ -436,6 +472,12 @@ def test_the_model_scores_a_batch_as_payoffs_score_does_on_the_packages_spelled_
         (frozenset(), 1.0, controls),
         (frozenset({"us", "japan"}), 1.0, flood, {"partners": ["mexico"]}),
         (frozenset({"us", "japan"}), 1.0, flood, {"partners": ["mexico"], "offtake_share": 0.25}),
+        (
+            frozenset({"us"}),
+            1.0,
+            flood,
+            {"partners": ["mexico", "japan"], "offtake_shares": {"mexico": 0.5}},
+        ),  # fmt: skip
     ]
     got = m.evaluate(specs)
 

@@ -1159,9 +1159,10 @@ def test_under_price_gap_payments_a_convener_buys_a_quarter_of_the_outsiders_out
 def test_a_contract_share_is_told_in_words_and_weighed_for_the_partners_in_force():
     """A convener may keep the partners in force and change how much of their output is under
     contract: that package is among those it weighs, is told as such, and clears as the same
-    partners at the new share in force do. The share is one for every partner, so where a
-    partner in force is not its to decide (Singapore, asked at another table) it weighs no other
-    share; with no producer to decide at its tables it weighs no offtake at all."""
+    partners at the new share in force do. Where a partner in force is not its to decide
+    (Singapore, asked at another table) it weighs no share for every partner: the share it
+    weighs is the own share of the partner it decides, Singapore keeping its contract; with no
+    producer to decide at its tables it weighs no offtake at all."""
     m = BlocModel(Scenario.model_validate(expansion_world("convener", ())), rng=0).run(6)
     m.set_levers(partners=["australia"])
     prep = m.prepare_round()
@@ -1184,8 +1185,77 @@ def test_a_contract_share_is_told_in_words_and_weighed_for_the_partners_in_force
     m.levers.apply({"offtake_share": 1.0, "partners": ["australia", "singapore"]}, at_round=7)
     weighed = m._design_candidates("offtake", Terms(), prep)
     assert weighed and all(c.share is None for c in weighed)
+    quarter = Terms(shares=(("australia", 0.25),))
+    assert quarter in weighed and Terms(shares=(("australia", 1.0),)) not in weighed  # in force
+    assert m._design_terms(quarter) == {"offtake_shares": {"australia": 0.25}}
+    assert m._design_words(quarter, ("offtake",)) == (
+        "offtake contracts with the producers of Australia and Singapore for a quarter of "
+        "Australia's output"
+    )
+    row = m.evaluator.partner_row(None, None, {"australia": 0.25})
+    assert row[m.index["australia"]] == 0.25 and row[m.index["singapore"]] == 1.0
     prep.order = []
     assert m._design_candidates("offtake", Terms(), prep) == []
+
+
+def test_a_partner_another_table_contracted_keeps_its_contract_while_the_convener_sizes_its_own():
+    """Each offtake deal has its own size (Lynas is to supply Japan with up to 65% of Mt Weld's
+    Dy/Tb output; MP's magnet plant sells all of its output under contract). Singapore is the
+    bloc's offtake partner from the start, for all of its output, and is not the United
+    States' to decide at the expansion table. Under price-gap payments the United States still
+    contracts a quarter of the output of the three producers it decides (Australia, India and
+    South Korea), their own share, while Singapore keeps its whole contract: worth about $43m
+    a year to it, as in the same world without Singapore's contract (before partners had their
+    own shares, the best it could table there was all of South Korea's output, worth $0.5m).
+    Checked against the brute force over every share of the three, Singapore's contract as it
+    is; a later sweep weighs the offtake afresh from the terms in force."""
+    world = expansion_world(
+        designs=("invitees", "offtake"),
+        **{"policy.instrument": "price_gap", "policy.partners": ["singapore"]},
+    )
+    m = BlocModel(Scenario.model_validate(world), rng=0).run(7)
+    producers = {"australia", "india", "south_korea"}
+    assert m.partners == producers | {"singapore"} and not producers & m.members
+    assert m.offtake_share == 1.0 and m.offtake_shares == dict.fromkeys(sorted(producers), 0.25)
+    row = m.partner_mask
+    assert row[m.index["singapore"]] == 1.0
+    assert all(row[m.index[a]] == 0.25 for a in producers)
+    (tabled,) = m.events_df.query("round == 7 and kind == 'tabled'").text
+    assert tabled.startswith(
+        "United States tabled offtake from the producers of Australia, India, Singapore and "
+        "South Korea, outside the bloc, for a quarter of Australia, India and South Korea's "
+        "output (they sell into its market on its terms) at the Expansion table"
+    )
+    assert (
+        "Lever changed: partners' own contract shares: none -> Australia 25%, India 25%, South "
+        "Korea 25%" in set(m.events_df.query("round == 7 and kind == 'lever'").text)
+    )
+    assert m.rounds_df.iloc[-1]["offtake_shares"] == "australia:0.25+india:0.25+south_korea:0.25"
+    # the brute force, from the opening of round 7 (before the design), the same bloc
+    before = BlocModel(m.config, rng=0).run(6)
+    shares = (0.1, 0.25, 0.5, 1.0)
+    partners = sorted(producers | {"singapore"})
+    specs = [(before.members, 1.0, before.last_move, {})]
+    specs += [(before.members, 1.0, before.last_move,
+               {"partners": partners, "offtake_shares": dict.fromkeys(producers, x)})
+              for x in shares]  # fmt: skip
+    ev = before.evaluate(specs, 7)
+    worth = dict(zip((0.0, *shares), ev.util[:, before.index["us"]].tolist()))
+    assert max(worth, key=worth.get) == 0.25
+    designed = before.prepare_round().design
+    assert designed.shares == tuple((a, 0.25) for a in sorted(producers))
+    assert designed.value == pytest.approx(worth[0.25], rel=1e-9)
+    assert 38e6 < worth[0.25] - worth[0.0] < 48e6  # about $43m a year against no new offtake
+    # A later sweep weighs the offtake afresh from the terms in force, whatever shares it
+    # chose before: the terms in force among the options, each option's own shares for the
+    # partners it names, never a share for every partner beside them.
+    prep = before.prepare_round()  # the round opened above
+    chosen = Terms(offtake=frozenset(producers | {"singapore"}), shares=designed.shares)
+    again = before._design_moves("offtake", chosen, prep, SCALES)
+    assert Terms() in again
+    for c in again:
+        named = c.offtake if c.offtake is not None else before.partners
+        assert {a for a, _ in c.shares} <= named and not (c.shares and c.share is not None), c
 
 
 def tabled_in_round_one(m: BlocModel) -> str:
@@ -1998,6 +2068,30 @@ def test_only_the_seat_that_tables_the_package_may_table_it_and_asking_changes_n
         m.proposal_forecast("us", {"penalty": 5.0})
     same = m.proposal_forecast("us", {"penalty": 0.05, "floors": {"rare_earths": 110000.0}})
     assert same["words"] == "the terms in force" and same["agreed"]
+
+
+def test_a_person_at_the_conveners_seat_may_table_a_partner_s_own_contract_share():
+    """With Singapore the bloc's only offtake partner, a quarter of its output under its own
+    contract is forecast as a quarter for every partner is (the same expectation, values and
+    verdicts), told by name; tabled and agreed, it is in force from the round, and a table
+    without it is told as taking Singapore back to the partners' share. The table in force is
+    the terms in force; a table naming no country is refused."""
+    m = person_convener(**{"policy.partners": ["singapore"]})
+    own = m.proposal_forecast("us", {"offtake_shares": {"singapore": 0.25}})
+    common = m.proposal_forecast("us", {"offtake_share": 0.25})
+    assert own["words"] == "a quarter of Singapore's output under contract"
+    assert {k: v for k, v in own.items() if k != "words"} == {
+        k: v for k, v in common.items() if k != "words"
+    }
+    assert m.proposal_forecast("us", {"offtake_shares": {}})["words"] == "the terms in force"
+    assert own["agreed"]
+    m.propose("us", {"offtake_shares": {"singapore": 0.25}})
+    assert m.offtake_shares == {"singapore": 0.25}
+    assert m.partner_mask[m.index["singapore"]] == 0.25
+    back = m.proposal_forecast("us", {"offtake_shares": {}})["words"]
+    assert back == "Singapore back to the partners' share (all)"
+    with pytest.raises(ValueError, match="offtake_shares"):
+        m.proposal_forecast("us", {"offtake_shares": {"atlantis": 0.5}})
 
 
 def test_on_new_terms_a_member_answers_again_and_on_a_shorter_list_nobody_does():

@@ -90,6 +90,14 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "projects.1.mineral: mineral 'litium' is not defined (did you mean 'lithium'?)",
         "projects.3: a second project of 'mexico' for 'copper' (one each)",
     ),
+    "offtake-shares-above-one.toml": (
+        "policy.offtake_shares.australia: should be less than or equal to 1 (got 1.5)",
+    ),
+    "offtake-shares-unknown-partner.toml": (
+        "policy.offtake_shares.atlantis: actor 'atlantis' is not defined",
+        "policy.offtake_shares.supplier: the supplier cannot be the bloc's offtake partner",
+        "levers.0.offtake_shares.indai: actor 'indai' is not defined (did you mean 'india'?)",
+    ),
     "offtake-share-zero.toml": (
         "policy.offtake_share: should be greater than or equal to 0.01 (got 0)",
         "levers.0.offtake_share: should be less than or equal to 1 (got 1.5)",

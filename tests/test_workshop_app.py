@@ -413,17 +413,26 @@ def test_the_narrative_names_the_supplier_s_minerals_and_targets(ws):
 
 
 @pytest.mark.parametrize(
-    "share, words",
-    [(1.0, "Australia"), (0.25, "Australia, 25% of their output under contract")],
-)
-def test_a_seat_sees_the_offtake_partners_on_the_table(ws, share, words):
+    "changes, words",
+    [
+        ({}, "Australia"),
+        ({"policy.offtake_share": 0.25}, "Australia, 25% of their output under contract"),
+        (
+            {"policy.partners": ["australia", "singapore"],
+             "policy.offtake_shares": {"australia": 0.25}},
+            "Australia, Singapore (under contract: Australia 25%, Singapore 100% of their "
+            "output)",
+        ),
+    ],
+)  # fmt: skip
+def test_a_seat_sees_the_offtake_partners_on_the_table(ws, changes, words):
     """In the australia-offtake world a seat at the expansion table is told that Australia is
     an offtake partner (selling into the bloc's market from outside): the term that explains why
     joining adds nothing for Australia's miners; and, when the bloc contracts only part of its
-    output, how much."""
+    output, how much, each partner's where one has its own contract."""
     from negotiation import load_scenario
 
-    sc = load_scenario("australia-offtake", {"policy.offtake_share": share})
+    sc = load_scenario("australia-offtake", changes)
     room = ws.create(sc, rounds=8)
     alice = room.join("Alice")
     room.claim(alice.token, "australia")
@@ -433,7 +442,7 @@ def test_a_seat_sees_the_offtake_partners_on_the_table(ws, share, words):
     eventually(lambda: rc.find(v.Btn, class_="ws-accept").widgets)
     told = "offtake partners (outside, selling into the bloc's market) " + words + "."
     assert told in texts(rc)
-    assert ("under contract" in texts(rc)) == (share < 1)
+    assert ("under contract" in texts(rc)) == ("under contract" in words)
 
 
 def test_a_seat_at_a_table_with_its_own_minerals_is_told_so_and_offered_its_floors(ws):

@@ -66,7 +66,8 @@ class PackageSpec(NamedTuple):
         Terms of the package's own, or None: {"floors": {mineral: USD/t}, "penalty": x,
         "cost_sharing": "equal" | "consumption" | {actor: share}, "instrument": "border" |
         "price_gap" | "stockpile", "partners": [country, ...] (the offtake partners),
-        "offtake_share": x (the share of each partner's output under contract)}, each in place
+        "offtake_share": x (the share of each partner's output under contract), "offtake_shares":
+        {partner: x} (partners' own shares)}, each in place
         of the one in force.
     """
 
@@ -450,10 +451,15 @@ class Evaluator:
         m = self.model
         return np.array(self._member_rows.get(members) or [a in members for a in m.actor_ids])
 
-    def partner_row(self, partners: Sequence[str] | None, share: float | None = None) -> np.ndarray:
+    def partner_row(
+        self,
+        partners: Sequence[str] | None,
+        share: float | None = None,
+        shares: Mapping[str, float] | None = None,
+    ) -> np.ndarray:
         """The offtake partners a package names, as the share of each actor's producers'
-        capacity under contract with the bloc, (A,): the offtake share for a partner, 0 for
-        anyone else.
+        capacity under contract with the bloc, (A,): a partner's own contract share if it has
+        one, else the offtake share; 0 for anyone else.
 
         Parameters
         ----------
@@ -463,6 +469,10 @@ class Evaluator:
         share : float or None
             A package's own contract share (`PackageSpec.terms["offtake_share"]`), or None for
             the one in force (`[policy] offtake_share`).
+        shares : Mapping of str to float, or None
+            A package's own table of partners' own contract shares
+            (`PackageSpec.terms["offtake_shares"]`), or None for the one in force (`[policy]
+            offtake_shares`).
 
         Returns
         -------
@@ -470,11 +480,12 @@ class Evaluator:
             (A,) floats in [0, 1], in the order of the model's actors.
         """
         m = self.model
-        if partners is None and share is None:
+        if partners is None and share is None and shares is None:
             return m.partner_mask
         share = m.offtake_share if share is None else share
         partners = m.partners if partners is None else partners
-        return np.array([share if a in partners else 0.0 for a in m.actor_ids])
+        shares = m.offtake_shares if shares is None else shares
+        return np.array([shares.get(a, share) if a in partners else 0.0 for a in m.actor_ids])
 
     # ------------------------------------------------------------------------------------------
     # Money outside the tables
@@ -915,7 +926,11 @@ class Evaluator:
             for k in own_terms:
                 own = specs[k][3]
                 which_terms[k] = len(floors)
-                partner.append(self.partner_row(own.get("partners"), own.get("offtake_share")))
+                partner.append(
+                    self.partner_row(
+                        own.get("partners"), own.get("offtake_share"), own.get("offtake_shares")
+                    )
+                )
                 own_floors = own.get("floors", {})
                 floors.append([float(own_floors.get(x, f)) for x, f in zip(minerals, m.floors)])
                 penalty.append(float(own.get("penalty", m.penalty)))
@@ -1186,7 +1201,9 @@ class Evaluator:
             key[k] = self.base_key() if sharing is None else self.cost_key(sharing)
             if terms.get("instrument") is not None:
                 codes[k] = INSTRUMENT_CODES[terms["instrument"]]
-            partner[k] = self.partner_row(terms.get("partners"), terms.get("offtake_share"))
+            partner[k] = self.partner_row(
+                terms.get("partners"), terms.get("offtake_share"), terms.get("offtake_shares")
+            )
         n_floored = max(int(np.count_nonzero(m.floors)), 1)
         budget = 0.0 if m.fund_exhausted else m.fund / m.config.round_years / n_floored
         cap, fringe = self.available()

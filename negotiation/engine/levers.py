@@ -34,6 +34,7 @@ LEVERS = (
     "cost_sharing",
     "partners",
     "offtake_share",
+    "offtake_shares",
     "supplier_strategy",
     "aggressiveness",
     "weights",
@@ -125,8 +126,8 @@ class LeverStore:
         ValueError
             For an unknown mineral, instrument, cost-sharing key, strategy, component, actor or
             country; a number that is not one (or is negative where it cannot be); a penalty out
-            of [0, 2]; an offtake partner that is no country of the scenario; an offtake share
-            out of [0.01, 1].
+            of [0, 2]; an offtake partner, or a partner's own contract share, that is no country of
+            the scenario; an offtake share out of [0.01, 1].
         """
         m = self.model
 
@@ -177,6 +178,12 @@ class LeverStore:
         elif name == "offtake_share":
             if not 0.01 <= number(value, "offtake_share") <= 1:
                 raise ValueError(f"offtake_share must be between 0.01 and 1 (got {value})")
+        elif name == "offtake_shares":
+            for a, x in table(value, "offtake_shares").items():
+                if a not in m.countries:
+                    raise ValueError(f"offtake_shares: {a!r} is not a country of this scenario")
+                if not 0.01 <= number(x, f"offtake_shares.{a}") <= 1:
+                    raise ValueError(f"offtake_shares.{a} must be between 0.01 and 1 (got {x})")
         elif name == "supplier_strategy":
             strategy(value, "supplier")
         elif name == "aggressiveness":
@@ -264,6 +271,9 @@ class LeverStore:
             elif name == "offtake_share":
                 m.offtake_share = float(value)
                 m.partner_mask = m.evaluator.partner_row(sorted(m.partners))
+            elif name == "offtake_shares":  # the table in force is replaced
+                m.offtake_shares = {a: float(x) for a, x in sorted(value.items())}
+                m.partner_mask = m.evaluator.partner_row(sorted(m.partners))
             elif name == "supplier_strategy":
                 strat = value if isinstance(value, Strategy) else make_strategy(value, "supplier")
                 m.supplier_agent.strategy = strat
@@ -330,6 +340,9 @@ class LeverStore:
             return {"": ", ".join(sorted(actor[a] for a in m.partners)) or "none"}
         if name == "offtake_share":
             return {"": f"{m.offtake_share:.0%} of a partner's output"}
+        if name == "offtake_shares":
+            own = [f"{actor[a]} {x:.0%}" for a, x in m.offtake_shares.items()]
+            return {"": ", ".join(own) or "none"}
         if name == "supplier_strategy":
             return {"": m.supplier_agent.strategy.name}
         if name == "aggressiveness":
@@ -399,10 +412,10 @@ class LeverStore:
         Returns
         -------
         dict[str, Any]
-            The floors ({mineral: USD/t}), instrument, penalty, cost sharing, offtake partners
-            and share, stockpile fund (the initial one), supplier strategy, aggressiveness,
-            strategies and their parameters, patience and weights ({actor: {component:
-            weight}}), by the scenario's keys.
+            The floors ({mineral: USD/t}), instrument, penalty, cost sharing, offtake partners,
+            share and partners' own shares, stockpile fund (the initial one), supplier strategy,
+            aggressiveness, strategies and their parameters, patience and weights ({actor:
+            {component: weight}}), by the scenario's keys.
         """
         m = self.model
         return {
@@ -412,6 +425,7 @@ class LeverStore:
             "cost_sharing": m.cost_sharing,
             "partners": sorted(m.partners),
             "offtake_share": m.offtake_share,
+            "offtake_shares": dict(m.offtake_shares),
             "stockpile_fund": m.fund_initial,
             "supplier_strategy": m.supplier_agent.strategy.name,
             "aggressiveness": m.aggressiveness,

@@ -234,6 +234,9 @@ class BlocModel(mesa.Model):
     offtake_share : float or None, default None
         The share of each offtake partner's capacity under contract, from 0.01 to 1 (`[policy]
         offtake_share`).
+    offtake_shares : Mapping[str, float] or None, default None
+        A partner's own contract share where its deal differs, {country: share} (`[policy]
+        offtake_shares`).
     stockpile_fund : float or None, default None
         USD.
     supplier_strategy : str or Strategy or None, default None
@@ -271,6 +274,7 @@ class BlocModel(mesa.Model):
         cost_sharing: str | Mapping[str, float] | None = None,
         partners: Sequence[str] | None = None,
         offtake_share: float | None = None,
+        offtake_shares: Mapping[str, float] | None = None,
         stockpile_fund: float | None = None,
         supplier_strategy: str | Strategy | None = None,
         aggressiveness: float | None = None,
@@ -301,10 +305,12 @@ class BlocModel(mesa.Model):
         self.evaluator = Evaluator(self)
         #: The offtake partners (`[policy] partners`, a live lever): non-members whose producers
         #: sell into the bloc's market on its terms while there is a bloc, the share of their
-        #: capacity under contract (`[policy] offtake_share`, a live lever); and as (A,) shares
+        #: capacity under contract (`[policy] offtake_share`, a live lever, and a partner's own
+        #: share where its deal differs, `[policy] offtake_shares`, another); and as (A,) shares
         #: (0: none)
         self.partners = frozenset(sc.policy.partners)
         self.offtake_share = float(sc.policy.offtake_share)
+        self.offtake_shares = {a: float(x) for a, x in sorted(sc.policy.offtake_shares.items())}
         self.partner_mask = self.evaluator.partner_row(sorted(self.partners))
         self._build_arrays(sc)
         self._build_uncertainty(sc)
@@ -381,6 +387,7 @@ class BlocModel(mesa.Model):
                     cost_sharing=cost_sharing,
                     partners=partners,
                     offtake_share=offtake_share,
+                    offtake_shares=offtake_shares,
                     supplier_strategy=supplier_strategy,
                     aggressiveness=aggressiveness,
                     strategies=strategies,
@@ -732,7 +739,8 @@ class BlocModel(mesa.Model):
         ----------
         **changes
             Live levers (`LEVERS`: floors, instrument, penalty, cost_sharing, partners,
-            offtake_share, supplier_strategy, aggressiveness, weights, patience; or strategies)
+            offtake_share, offtake_shares, supplier_strategy, aggressiveness, weights, patience;
+            or strategies)
             and their new
             values. They wait in `levers.pending` (`negotiation.engine.levers.LeverStore`) until the
             next round opens.
@@ -742,7 +750,8 @@ class BlocModel(mesa.Model):
         ValueError
             For a name that is not a live lever, or a value the model cannot take (an unknown
             mineral, instrument, component or country, a penalty out of [0, 2], an offtake
-            partner that is no country, an offtake share out of [0.01, 1]): refused at once, and
+            partner or own contract share for no country, an offtake share out of [0.01, 1]):
+            refused at once, and
             nothing is changed.
         """
         self.levers.set(**changes)
@@ -1751,7 +1760,7 @@ class BlocModel(mesa.Model):
         if changes:
             self.levers.apply(changes, at_round=r)
         if (d.instrument or d.penalty != 1.0 or d.sharing or d.offtake is not None
-                or d.share is not None or d.multiples):  # fmt: skip
+                or d.share is not None or d.shares or d.multiples):  # fmt: skip
             self._design_reclear(prep)
         elif d.scale != 1.0:
             prep.scale = d.scale
@@ -1971,6 +1980,8 @@ class BlocModel(mesa.Model):
             changes["partners"] = sorted(d.offtake)
         if d.share is not None:
             changes["offtake_share"] = d.share
+        if d.shares:
+            changes["offtake_shares"] = {**self.offtake_shares, **dict(d.shares)}
         return changes
 
     def _design_step(
@@ -2052,10 +2063,11 @@ class BlocModel(mesa.Model):
         round; the partners in force elsewhere stay): none of them, one of them (each in turn)
         or all of them, each with each share of their output under contract
         (`negotiation.rules.protocol.CONTRACT_SHARES`), and the partners in force at each other
-        share; the share is one for every partner, so it weighs other shares only where every
-        partner would be one it decides (a partner in force elsewhere keeps its contract); none
-        where offtake changes nothing: no penalty, and no floor or a stockpile, which buys on
-        the world market)."""
+        share. Where every partner would be one it decides, none with its own share, the share
+        is every partner's (`offtake_share`); where a partner in force elsewhere keeps its
+        contract, or one it decides has its own, the share is the own share of those it decides
+        (`offtake_shares`; `Terms.shares`). None where offtake changes nothing: no penalty, and
+        no floor or a stockpile, which buys on the world market)."""
         if term == "offtake":
             instrument = chosen.instrument or self.instrument.value
             if self.penalty * chosen.penalty <= 0 and (
@@ -2073,8 +2085,19 @@ class BlocModel(mesa.Model):
                 offtake = None if o == self.partners else o
                 if offtake is not None:
                     out.append(chosen._replace(offtake=offtake))
-                if o and not others:  # partners to contract with, all its own: other shares
+                decided = sorted(o - others)
+                if not decided:
+                    continue
+                if not others and not set(decided) & set(self.offtake_shares):
+                    # partners to contract with, all its own: other shares for every partner
                     out += [chosen._replace(offtake=offtake, share=x) for x in shares]
+                    continue
+                # a partner in force elsewhere keeps its contract (or one it decides has its
+                # own): the share of those it decides is theirs alone
+                for x in CONTRACT_SHARES:
+                    if any(self.offtake_shares.get(a, self.offtake_share) != x for a in decided):
+                        own = tuple((a, x) for a in decided)
+                        out.append(chosen._replace(offtake=offtake, shares=own))
             return out
         if term == "instrument":
             if not self.floors.any():
@@ -2124,7 +2147,7 @@ class BlocModel(mesa.Model):
             "instrument": {"instrument": ""},
             "penalty": {"penalty": 1.0},
             "sharing": {"sharing": ""},
-            "offtake": {"offtake": None, "share": None},
+            "offtake": {"offtake": None, "share": None, "shares": ()},
         }
         home = chosen._replace(**in_force[term])
         out = [home, *self._design_candidates(term, home, prep)]
@@ -2139,7 +2162,7 @@ class BlocModel(mesa.Model):
         instrument = Instrument(terms.instrument) if terms.instrument else self.instrument
         if instrument is Instrument.BORDER and terms.sharing:
             terms = terms._replace(sharing="")
-        bare = terms._replace(offtake=None, share=None)
+        bare = terms._replace(offtake=None, share=None, shares=())
         if bare != terms and not self._design_candidates("offtake", bare, prep):
             terms = bare
         return terms
@@ -2285,6 +2308,8 @@ class BlocModel(mesa.Model):
             own["partners"] = sorted(terms.offtake)
         if terms.share is not None:
             own["offtake_share"] = terms.share
+        if terms.shares:
+            own["offtake_shares"] = {**self.offtake_shares, **dict(terms.shares)}
         return own
 
     def _design_accepts(self, prep: Prepared, candidates: Sequence[Terms]) -> dict[Terms, tuple]:
@@ -2346,6 +2371,12 @@ class BlocModel(mesa.Model):
             contract = f"{_contract_words(terms.share)} of their output instead of " + (
                 _contract_words(self.offtake_share)
             )
+        if terms.shares:
+            by_share: dict[float, list[str]] = {}
+            for a, x in terms.shares:
+                by_share.setdefault(x, []).append(self._name(a))
+            contract = listed([f"{_contract_words(x)} of {listed(sorted(n))}'s output"
+                               for x, n in sorted(by_share.items())])  # fmt: skip
         if terms.offtake is not None:
             named = listed(sorted(self._name(a) for a in terms.offtake))
             on = f", for {contract}" if contract else ""
@@ -2514,6 +2545,16 @@ class BlocModel(mesa.Model):
         if "offtake_share" in terms:
             parts.append(f"{_contract_words(float(terms['offtake_share']))} of the partners' "
                          "output under contract")  # fmt: skip
+        if "offtake_shares" in terms:
+            table = terms["offtake_shares"]
+            own = [f"{_contract_words(float(x))} of {self._name(a)}'s"
+                   for a, x in sorted(table.items())]  # fmt: skip
+            if own:
+                parts.append(f"{listed(own)} output under contract")
+            dropped = sorted(self._name(a) for a in self.offtake_shares if a not in table)
+            if dropped:
+                parts.append(f"{listed(dropped)} back to the partners' share "
+                             f"({_contract_words(self.offtake_share)})")  # fmt: skip
         return ", ".join(parts) or "the terms in force"
 
     def _settle_counter(self, prep: Prepared, a: str, name: str, proposer: str,
@@ -2617,7 +2658,8 @@ class BlocModel(mesa.Model):
         terms : Mapping[str, Any] or None, default None
             The package's new terms, each in place of the one in force: "floors" ({mineral:
             USD/t}, those named), "penalty", "cost_sharing", "instrument", "partners" (the
-            offtake partners) and "offtake_share", as `set_levers` takes them. None or empty:
+            offtake partners), "offtake_share" and "offtake_shares" (partners' own shares, the
+            whole table), as `set_levers` takes them. None or empty:
             the terms in force.
         invited : Iterable[str] or None, default None
             Whom it invites, among `tabling(actor)["invitees"]` (None: all of them). Those left
@@ -2860,8 +2902,8 @@ class BlocModel(mesa.Model):
                              f"{', '.join(sorted(unknown))}")  # fmt: skip
         # each term as a lever holds it, those equal to the one in force dropped
         now = {"penalty": self.penalty, "offtake_share": self.offtake_share,
-               "instrument": self.instrument.value, "cost_sharing": self.cost_sharing,
-               "partners": sorted(self.partners)}  # fmt: skip
+               "offtake_shares": self.offtake_shares, "instrument": self.instrument.value,
+               "cost_sharing": self.cost_sharing, "partners": sorted(self.partners)}  # fmt: skip
         own: dict[str, Any] = {}
         for k, v in (terms or {}).items():
             self.levers.check(k, v)
@@ -2872,6 +2914,8 @@ class BlocModel(mesa.Model):
                 v = sorted(v)
             elif k in ("penalty", "offtake_share"):
                 v = float(v)
+            elif k == "offtake_shares":
+                v = {a: float(x) for a, x in sorted(v.items())}
             if v != now.get(k, {}):
                 own[k] = v
         names = can["invitees"]
@@ -3138,6 +3182,7 @@ class BlocModel(mesa.Model):
             cost_sharing=o["cost_sharing"],
             partners=o["partners"],
             offtake_share=o["offtake_share"],
+            offtake_shares=o["offtake_shares"],
             stockpile_fund=o["stockpile_fund"],
         )
         data["supplier"].update(strategy=o["supplier_strategy"], aggressiveness=o["aggressiveness"])

@@ -537,6 +537,8 @@ class Recorder:
             "penalty": m.penalty,
             "partners": "+".join(sorted(m.partners)),
             "offtake_share": m.offtake_share,
+            # partners' own contract shares where their deals differ, "country:share" joined by +
+            "offtake_shares": "+".join(f"{a}:{x:g}" for a, x in m.offtake_shares.items()),
             "supplier_action": move.action.value,
             "supplier_target": move.target or ",".join(move.minerals),
             "fiscal_cost": float((out.gap_payments[0] + out.stock_spending[0]).sum()),

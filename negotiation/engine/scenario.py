@@ -264,6 +264,15 @@ class Policy(Frozen):
         "the rest at the world price (1: all of it; assumption: the sources give no contracted "
         "volumes)",
     )
+    offtake_shares: dict[str, Annotated[float, Field(ge=0.01, le=1)]] = Field(
+        default_factory=dict,
+        description="a partner's own contract share, where its deal differs from "
+        "`offtake_share` (a table by the partner's id, each from 0.01 to 1; a partner not "
+        "listed has the share `offtake_share` sets; an entry for a country that is not a "
+        "partner waits until it is one): Lynas, in Australia, is to supply Japan with up to 65% "
+        "of Mt Weld's Dy/Tb output, and MP's magnet plant sells all its output under a 10-year "
+        "offtake",
+    )
 
 
 class Track(Frozen):
@@ -549,6 +558,7 @@ class LeverChange(Frozen):
     cost_sharing: Literal["consumption", "equal"] | dict[str, Money] | None = None
     partners: tuple[str, ...] | None = None
     offtake_share: float | None = Field(None, ge=0.01, le=1)
+    offtake_shares: dict[str, Annotated[float, Field(ge=0.01, le=1)]] | None = None
     supplier_strategy: str | None = None
     aggressiveness: float | None = Field(None, ge=0, le=1)
     strategies: dict[str, str] | None = None
@@ -634,6 +644,8 @@ class Scenario(Frozen):
                     f"policy.initial_members: actor {a!r} is not defined" + did_you_mean(a, actors)
                 )
         problems.extend(self._partner_problems("policy.partners", self.policy.partners))
+        for a in self.policy.offtake_shares:
+            problems.extend(self._partner_problems(f"policy.offtake_shares.{a}", [a]))
         problems.extend(self._project_problems())
         if isinstance(self.policy.cost_sharing, dict):
             for a in self.policy.cost_sharing:
@@ -688,6 +700,8 @@ class Scenario(Frozen):
                             + did_you_mean(a, actors)
                         )
             problems.extend(self._partner_problems(f"levers.{i}.partners", change.partners or ()))
+            for a in change.offtake_shares or {}:
+                problems.extend(self._partner_problems(f"levers.{i}.offtake_shares.{a}", [a]))
             problems.extend(self._lever_problems(i, change))
         problems.extend(self._strategy_problems())
         for i, shock in enumerate(self.shocks):

@@ -67,6 +67,7 @@ MODEL_KWARGS = (
     "cost_sharing",
     "partners",
     "offtake_share",
+    "offtake_shares",
     "stockpile_fund",
     "supplier_strategy",
     "aggressiveness",

@@ -96,7 +96,23 @@ def _partners_line(model: BlocModel, names: dict[str, str], members: list[str]) 
         "Offtake partners outside the bloc (their producers sell into its market on its terms): "
         + (", ".join(outside) or "none")
     )
-    if outside and model.offtake_share < 1:
+    own = {
+        a: x
+        for a, x in model.offtake_shares.items()
+        if a in model.partners and names[a] not in members and x != model.offtake_share
+    }
+    if outside and own:  # each partner's share where one outside has its own contract
+        shares = [
+            (names[a], own.get(a, model.offtake_share))
+            for a in sorted(model.partners)
+            if names[a] not in members
+        ]
+        if len(shares) == 1:
+            text += f" ({shares[0][1]:.0%} of its output under contract)"
+        else:
+            each = ", ".join(f"{n} {x:.0%}" for n, x in shares)
+            text += f" (under contract: {each} of their output)"
+    elif outside and model.offtake_share < 1:
         text += f" ({model.offtake_share:.0%} of their output under contract)"
     if inside:
         text += f"; joined: {', '.join(inside)}"

@@ -48,7 +48,12 @@ ROUNDS: dict[str, tuple[str, str]] = {
     ),
     "offtake_share": (
         "share",
-        "share of each offtake partner's capacity under contract with the bloc (1 = all)",
+        "share of each offtake partner's capacity under contract with the bloc (1 = all), "
+        "unless it has its own (offtake_shares)",
+    ),
+    "offtake_shares": (
+        "text",
+        "partners' own contract shares where their deals differ, country:share joined by +",
     ),
     "supplier_action": ("category", "the supplier's move this round (normal, flood, ...)"),
     "supplier_target": ("ids", "whom or which minerals the supplier's move aims at"),

@@ -95,6 +95,8 @@ class Panel:
     partners: tuple[str, ...] = ()
     #: the share of each partner's capacity under contract with the bloc (1: all of it)
     offtake_share: float = 1.0
+    #: partners' own contract shares where their deals differ, (partner, share) pairs
+    offtake_shares: tuple[tuple[str, float], ...] = ()
     #: the floors the seat's table negotiates, its floored minerals of interest (ids; empty:
     #: every floor, or a table none of whose minerals has a floor), and the table's name
     table_minerals: tuple[str, ...] = ()
@@ -705,6 +707,11 @@ def idle_words(
     return f"{why[:1].upper()}{why[1:]}: {when}. {missing}", o
 
 
+def _own_shares(m: BlocModel) -> tuple[tuple[str, float], ...]:
+    """The partners in force with their own contract shares, (partner, share) pairs."""
+    return tuple((a, float(x)) for a, x in m.offtake_shares.items() if a in m.partners)
+
+
 def panel(m: BlocModel, seat: str, prep: Any) -> Panel:
     """What a seat that must decide in the open round sees (`Panel`).
 
@@ -739,6 +746,7 @@ def panel(m: BlocModel, seat: str, prep: Any) -> Panel:
             by_scale={},
             partners=tuple(sorted(m.partners)),
             offtake_share=float(m.offtake_share),
+            offtake_shares=_own_shares(m),
             tablings=prep.tablings,
         )
     v = prep.views[seat]
@@ -762,6 +770,7 @@ def panel(m: BlocModel, seat: str, prep: Any) -> Panel:
         sharing_key=m.cost_sharing if isinstance(m.cost_sharing, str) else "",
         partners=tuple(sorted(m.partners)),
         offtake_share=float(m.offtake_share),
+        offtake_shares=_own_shares(m),
         table_minerals=tuple(x for x in m.minerals if x in (prep.scopes.get(seat) or ())),
         table=m.invitation_table(seat, prep.round) if prep.scopes.get(seat) else "",
         proposes=tabling is not None,

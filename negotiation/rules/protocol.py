@@ -142,9 +142,11 @@ DESIGN_PASSES: int = 8
 
 #: The terms a person who tables the package may set (`BlocModel.propose`), each a lever as
 #: `set_levers` takes it: the floors it names, the outsider penalty, the cost-sharing key, the
-#: floors' instrument, the offtake partners and the share of their output under contract.
+#: floors' instrument, the offtake partners, the share of their output under contract and
+#: partners' own contract shares (a table that replaces the one in force).
 PROPOSAL_TERMS: tuple[str, ...] = (
     "floors", "penalty", "cost_sharing", "instrument", "partners", "offtake_share",
+    "offtake_shares",
 )  # fmt: skip
 
 
@@ -164,8 +166,11 @@ class Terms(NamedTuple):
     the offtake partners (None for those in force; else the countries named); at tables
     with minerals of interest (each its own package), or designing each floor, the multiple of
     each of their floors
-    ((mineral, multiple) pairs by mineral, those other than 1; `scale` is then 1); and the share
-    of each offtake partner's output under contract (None for the one in force)."""
+    ((mineral, multiple) pairs by mineral, those other than 1; `scale` is then 1); the share
+    of each offtake partner's output under contract (None for the one in force); and the own
+    contract shares of the partners it decides ((partner, share) pairs by partner, empty for
+    none), where another partner keeps its contract or one of them has its own already
+    (`[policy] offtake_shares`)."""
 
     scale: float = 1.0
     penalty: float = 1.0
@@ -174,6 +179,7 @@ class Terms(NamedTuple):
     offtake: frozenset[str] | None = None
     multiples: tuple[tuple[str, float], ...] = ()
     share: float | None = None
+    shares: tuple[tuple[str, float], ...] = ()
 
     def changes(self) -> int:
         """How many of the terms differ from those in force."""
@@ -185,6 +191,7 @@ class Terms(NamedTuple):
             + (self.offtake is not None)
             + len(self.multiples)  # each floor a table's own package moves
             + (self.share is not None)
+            + bool(self.shares)
         )
 
 
@@ -193,8 +200,8 @@ class Design(NamedTuple):
     expects (the invitees it expects to accept, and the bloc's value to it, USD/yr); and the
     multiple of the outsider penalty, the cost-sharing key, the instrument and the offtake
     partners it tables ("" for the key or the instrument in force, None for the partners),
-    the multiples of the floors of tables' own minerals (`Terms.multiples`) and the offtake's
-    contract share (None for the one in force)."""
+    the multiples of the floors of tables' own minerals (`Terms.multiples`), the offtake's
+    contract share (None for the one in force) and the partners' own shares (`Terms.shares`)."""
 
     scale: float
     invited: tuple[str, ...]
@@ -206,6 +213,7 @@ class Design(NamedTuple):
     offtake: frozenset[str] | None = None
     multiples: tuple[tuple[str, float], ...] = ()
     share: float | None = None
+    shares: tuple[tuple[str, float], ...] = ()
 
     @property
     def terms(self) -> Terms:
@@ -218,6 +226,7 @@ class Design(NamedTuple):
             self.offtake,
             self.multiples,
             self.share,
+            self.shares,
         )
 
 
@@ -279,4 +288,5 @@ def design(
         t.offtake,
         t.multiples,
         t.share,
+        t.shares,
     )

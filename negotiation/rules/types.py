@@ -60,6 +60,7 @@ LEVER_LABELS: dict[str, str] = {
     "cost_sharing": "cost sharing",
     "partners": "offtake partners",
     "offtake_share": "offtake share",
+    "offtake_shares": "partners' own contract shares",
     "supplier_strategy": "supplier's strategy",
     "aggressiveness": "supplier's aggressiveness",
     "strategies": "strategies",

@@ -1410,6 +1410,8 @@ def LeverControls(
             dense=True,
             on_value=lambda xs: change("partners", [ids_of[x] for x in xs]),
         )
+    own = [f"{country_names[a]} {x:.0%}" for a, x in lv.offtake_shares.items() if a in lv.partners]
+    every_own = bool(lv.partners) and len(own) == len(lv.partners)
     SliderField(
         f"Offtake share: {OFFTAKE_SHARE_BOUNDS.show(lv.offtake_share)}%",
         lv.offtake_share,
@@ -1420,8 +1422,16 @@ def LeverControls(
         lambda x: change("offtake_share", x),
         "lever-offtake-share",
         help_text=OFFTAKE_SHARE_HELP,
-        idle=idle or ("" if lv.partners else "No effect with no offtake partner."),
+        idle=idle
+        or ("" if lv.partners else "No effect with no offtake partner.")
+        or ("No effect: every partner has its own contract share." if every_own else ""),
     )
+    if own:
+        solara.Text(
+            f"Own contracts: {', '.join(own)} of their output (offtake_shares, from the scenario, "
+            "a design or Python); the slider sets the share of partners without one.",
+            classes=["lever-offtake-own"],
+        )
 
     with solara.Div(classes=["lever-supplier"]):
         solara.Select(

@@ -152,6 +152,9 @@ def lever_words(lv: Levers, name: str, snap: Snapshot, other: Levers | None = No
         return "offtake partners " + (", ".join(snap.names.get(a, a) for a in value) or "none")
     if name == "offtake_share":
         return f"offtake share {value:.0%}"
+    if name == "offtake_shares":
+        own = [f"{snap.names.get(a, a)} {x:.0%}" for a, x in value.items()]
+        return "partners' own contract shares " + (", ".join(own) or "none")
     if name == "supplier_strategy":
         return f"supplier's strategy {value}"
     if name == "weights":

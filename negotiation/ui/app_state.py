@@ -185,7 +185,8 @@ def floor_bounds(reference_price: float) -> Bounds:
 class Levers:
     """The live levers in scenario terms. floors: USD per tonne (0 = no floor); penalty: 0.1 =
     10 %; partners: the offtake partners' ids, sorted; offtake_share: the share of their
-    capacity under contract (1 = all); weights: {country: {component: weight}}
+    capacity under contract (1 = all); offtake_shares: a partner's own share where its deal
+    differs, {country: share}; weights: {country: {component: weight}}
     (every component); patience: rounds."""
 
     floors: Mapping[str, float]
@@ -194,6 +195,7 @@ class Levers:
     cost_sharing: str | Mapping[str, float]
     partners: tuple[str, ...]
     offtake_share: float
+    offtake_shares: Mapping[str, float]
     supplier_strategy: str
     aggressiveness: float
     weights: Mapping[str, Mapping[str, float]]
@@ -212,6 +214,7 @@ class Levers:
             ),
             "partners": list(self.partners),
             "offtake_share": self.offtake_share,
+            "offtake_shares": dict(self.offtake_shares),
             "supplier_strategy": self.supplier_strategy,
             "aggressiveness": self.aggressiveness,
             "weights": {a: dict(w) for a, w in self.weights.items()},
@@ -243,6 +246,7 @@ class Levers:
             cost_sharing=dict(cost_sharing) if isinstance(cost_sharing, Mapping) else cost_sharing,
             partners=tuple(sorted(pending.get("partners", model.partners))),
             offtake_share=float(pending.get("offtake_share", model.offtake_share)),
+            offtake_shares=dict(pending.get("offtake_shares", model.offtake_shares)),
             supplier_strategy=getattr(strategy, "name", strategy),
             aggressiveness=float(pending.get("aggressiveness", model.aggressiveness)),
             weights=weights,
@@ -697,6 +701,11 @@ class Session:
             AGGRESSIVENESS_BOUNDS.parse(100 * float(value), "The supplier's aggressiveness")
         elif name == "offtake_share":
             OFFTAKE_SHARE_BOUNDS.parse(100 * float(value), "The offtake share")
+        elif name == "offtake_shares":
+            for a, x in value.items():
+                if a not in self.config.country_ids:
+                    raise ValueError(f"{names.get(a, a)} cannot be an offtake partner")
+                OFFTAKE_SHARE_BOUNDS.parse(100 * float(x), f"{names.get(a, a)}'s contract share")
         elif name == "weights":
             for a, w in value.items():
                 for c, x in w.items():
@@ -715,7 +724,7 @@ class Session:
         with self.lock:
             s = self.scenario_levers
             for name in ("floors", "instrument", "penalty", "cost_sharing", "partners",
-                         "offtake_share"):  # fmt: skip
+                         "offtake_share", "offtake_shares"):  # fmt: skip
                 self.change(name, getattr(s, name))
             self.change("supplier_strategy", s.supplier_strategy)
             self.change("aggressiveness", s.aggressiveness)

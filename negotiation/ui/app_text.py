@@ -162,7 +162,8 @@ OFFTAKE_SHARE_HELP = (
     "bloc's market on its terms (secured supply, the gap paid on it under price-gap payments), "
     "the rest at the world price. The less the bloc buys from a partner outside, the more the "
     "partner's miners would gain by joining. The sources name no volume: 100% is an "
-    "assumption."
+    "assumption. A partner with its own contract (offtake_shares, such as australia = 0.65, "
+    "as Lynas is to supply Japan with up to 65% of Mt Weld's Dy/Tb) keeps its own share."
 )
 
 

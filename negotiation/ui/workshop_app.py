@@ -927,7 +927,14 @@ def proposal_html(snap: RoomSnapshot, panel: Panel) -> str:
     if panel.partners:
         names = ", ".join(seat_words(snap, a) for a in panel.partners)
         offtake = f"; offtake partners (outside, selling into the bloc's market) {escape(names)}"
-        if panel.offtake_share < 1:
+        own = dict(panel.offtake_shares)
+        if own:  # each partner's share where any has its own contract
+            shares = ", ".join(
+                f"{seat_words(snap, a)} {own.get(a, panel.offtake_share):.0%}"
+                for a in panel.partners
+            )
+            offtake += f" (under contract: {escape(shares)} of their output)"
+        elif panel.offtake_share < 1:
             offtake += f", {panel.offtake_share:.0%} of their output under contract"
     own = ""
     if panel.table_minerals:
