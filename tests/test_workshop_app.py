@@ -417,6 +417,7 @@ def test_the_narrative_names_the_supplier_s_minerals_and_targets(ws):
     [
         ({}, "Australia"),
         ({"policy.offtake_share": 0.25}, "Australia, 25% of their output under contract"),
+        ({"policy.offtake_shares": {"australia": 1.0}}, "Australia"),  # the same as everyone's
         (
             {"policy.partners": ["australia", "singapore"],
              "policy.offtake_shares": {"australia": 0.25}},
@@ -429,7 +430,8 @@ def test_a_seat_sees_the_offtake_partners_on_the_table(ws, changes, words):
     """In the australia-offtake world a seat at the expansion table is told that Australia is
     an offtake partner (selling into the bloc's market from outside): the term that explains why
     joining adds nothing for Australia's miners; and, when the bloc contracts only part of its
-    output, how much, each partner's where one has its own contract."""
+    output, how much, each partner's where one has its own contract (an own share the same as
+    every partner's is not one)."""
     from negotiation import load_scenario
 
     sc = load_scenario("australia-offtake", changes)

@@ -1738,9 +1738,9 @@ class BlocModel(mesa.Model):
         """`_design_table` for one convener and the tables it designs for this round (the
         first one's `designs`), leaving alone the invitees in `prep.decided` (an earlier
         convener's this round) and adding its own: the search (`_design_search`), then what it
-        tables. A
-        new instrument, penalty, key, partners or contract share clears the round's packages
-        again at once; new floors alone are `prep.scale` until another convener designs."""
+        tables. A new instrument, penalty, key, partners or contract share clears the round's
+        packages again at once; new floors alone are `prep.scale` until another convener
+        designs."""
         r, t = prep.round, mine[0]
         self._fix_mandate()
         idle = self._design_idle(prep, proposer, mine, prep.order)

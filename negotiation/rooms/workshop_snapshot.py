@@ -708,8 +708,13 @@ def idle_words(
 
 
 def _own_shares(m: BlocModel) -> tuple[tuple[str, float], ...]:
-    """The partners in force with their own contract shares, (partner, share) pairs."""
-    return tuple((a, float(x)) for a, x in m.offtake_shares.items() if a in m.partners)
+    """The partners in force whose own contract share differs from every partner's, (partner,
+    share) pairs (as the run's summary names them)."""
+    return tuple(
+        (a, float(x))
+        for a, x in m.offtake_shares.items()
+        if a in m.partners and x != m.offtake_share
+    )
 
 
 def panel(m: BlocModel, seat: str, prep: Any) -> Panel:

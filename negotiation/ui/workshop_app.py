@@ -927,10 +927,10 @@ def proposal_html(snap: RoomSnapshot, panel: Panel) -> str:
     if panel.partners:
         names = ", ".join(seat_words(snap, a) for a in panel.partners)
         offtake = f"; offtake partners (outside, selling into the bloc's market) {escape(names)}"
-        own = dict(panel.offtake_shares)
-        if own:  # each partner's share where any has its own contract
+        contracts = dict(panel.offtake_shares)
+        if contracts:  # each partner's share where any has its own contract
             shares = ", ".join(
-                f"{seat_words(snap, a)} {own.get(a, panel.offtake_share):.0%}"
+                f"{seat_words(snap, a)} {contracts.get(a, panel.offtake_share):.0%}"
                 for a in panel.partners
             )
             offtake += f" (under contract: {escape(shares)} of their output)"
