@@ -709,7 +709,15 @@ def test_the_convener_at_the_table_forecasts_and_tables_a_package(ws):
     with pytest.raises(WorkshopError, match="United States may invite .*, not United States"):
         room.propose(ann.token, "us", terms, ["us"])
     with pytest.raises(WorkshopError, match="A package tabled here has floors"):
-        room.preview_proposal(ann.token, {"partners": ["mexico"]})
+        room.preview_proposal(ann.token, {"stockpile_fund": 1e9})
+    with pytest.raises(WorkshopError, match="Offtake partners are countries of this scenario"):
+        room.preview_proposal(ann.token, {"partners": ["atlantis"]})
+    with pytest.raises(WorkshopError, match="Offtake partners are a list"):
+        room.preview_proposal(ann.token, {"partners": "mexico"})
+    for bad in ({"offtake_shares": {"mexico": 1.5}}, {"offtake_share": 0.0},
+                {"offtake_shares": {"mexico": None}}):  # fmt: skip
+        with pytest.raises(WorkshopError, match="under contract is from 1 % to 100 %"):
+            room.preview_proposal(ann.token, bad)
     room.propose(ann.token, "us", terms, invited)
     snap = room.snapshot()
     assert snap.panels["us"].tabled and room.model.penalty == pytest.approx(0.1)
@@ -750,12 +758,10 @@ def test_the_package_forecast_the_workshop_guide_quotes(ws):
 
 def test_the_convener_asks_what_an_agent_would_table_and_tables_it(ws):
     """docs/how-to/workshop.md: Ann (the United States, seed 0) asks what an agent in her seat
-    would table. On the terms the workshop's form sets (no offtake), it is price-gap payments,
-    every floor 25% higher and a 10% penalty, inviting the EU alone, whom it expects to
-    accept: +$137m a year to the United States, as the forecast of that package says. Asking
-    changes nothing; she tables it as it is, and a replay of the record gives the same run."""
-    from negotiation.rules.protocol import SUGGESTED_DESIGNS
-
+    would table. It is price-gap payments, every floor 25% higher, a 10% penalty and offtake
+    from Japan's producers, inviting the EU alone, whom it expects to accept: +$137m a year to
+    the United States, as the forecast of that package says. Asking changes nothing; she
+    tables it as it is, and a replay of the record gives the same run."""
     room = ws.create("ministerial-2026", seed=0, rounds=3)
     ann, jo = people(room, ("Ann", "us"), ("Jo", "japan"))
     room.start(room.admin_token)
@@ -764,8 +770,7 @@ def test_the_convener_asks_what_an_agent_would_table_and_tables_it(ws):
     g = room.suggest_proposal(ann.token)
     assert {a: v.gains[1.0].total for a, v in m.prepare_round().views.items()} == before
     assert m.penalty == 0.05 and not m.levers.log and m.events_df.empty
-    form = [d for d in SUGGESTED_DESIGNS if d != "offtake"]
-    assert g["terms"] == m.suggestion("us", form)["terms"] and "partners" not in g["terms"]
+    assert g["terms"] == m.suggestion("us")["terms"] and g["terms"]["partners"] == ["japan"]
     assert g["terms"]["instrument"] == "price_gap" and g["terms"]["penalty"] == 0.1
     assert g["terms"]["floors"]["rare_earths"] == 1.25 * 110_000
     assert g["invited"] == ["eu"] and g["invited_names"] == ["European Union"]
@@ -773,13 +778,14 @@ def test_the_convener_asks_what_an_agent_would_table_and_tables_it(ws):
     assert money(g["value"]) == "+$137m" and g["agreed"] and g["rather"] == ""
     assert g["summary"].startswith("price-gap payments (the members pay their producers")
     assert "every floor 25% higher" in g["summary"]
+    assert "offtake from the producers of Japan, outside the bloc" in g["summary"]
     assert g["agent_designs"] is False  # the Ministerial's tables design nothing
     assert g["value"] == room.preview_proposal(ann.token, g["terms"], g["invited"])["value"]
     with pytest.raises(WorkshopError, match="Japan does not table the package"):
         room.suggest_proposal(jo.token)
-    assert g["unset"] == ["offtake"]  # an agent's design weighs it; the form does not set it
     room.propose(ann.token, "us", g["terms"], g["invited"])
     assert m.instrument.value == "price_gap" and m.penalty == pytest.approx(0.1)
+    assert m.partners == {"japan"}
     assert set(m.prepare_round().views) == {"us", "eu"}
     room.submit(ann.token, "us", accept())
     room.force(room.admin_token)
@@ -788,9 +794,11 @@ def test_the_convener_asks_what_an_agent_would_table_and_tables_it(ws):
     pd.testing.assert_frame_equal(replayed.events_df, m.events_df)
 
 
-def test_a_suggestion_leaves_offtake_as_it_is_where_the_form_does_not_set_it(ws):
-    """Where the seat's tables let an agent design offtake, the workshop's suggestion leaves it
-    as in force (the form does not set it) and the page says so."""
+def test_a_suggestion_designs_offtake_where_the_seats_tables_do_and_is_tabled_as_it_is(ws):
+    """Where the seat's tables let an agent design offtake, the workshop's suggestion designs
+    it as an agent would (at seed 0, with the border tariff, every floor 20% lower and Japan's
+    producers selling into the bloc's market, inviting nobody: +$3m a year to the United
+    States), and the person tables it as it is: Japan is the bloc's offtake partner."""
     from negotiation.engine.scenario import Scenario
     from negotiation.ui.workshop_app import suggestion_html
 
@@ -801,10 +809,12 @@ def test_a_suggestion_leaves_offtake_as_it_is_where_the_form_does_not_set_it(ws)
     (ann,) = people(room, ("Ann", "us"))
     room.start(room.admin_token)
     g = room.suggest_proposal(ann.token)
-    assert g["unset"] == ["offtake"] and g["agent_designs"]
-    assert set(g["terms"]) <= {"floors"}
-    assert g["terms"] == room.model.suggestion("us", ["floors", "invitees"])["terms"]
-    assert "Offtake stays as it is" in suggestion_html(g)
+    assert g["agent_designs"] and g["terms"] == room.model.suggestion("us")["terms"]
+    assert g["terms"]["partners"] == ["japan"] and g["invited"] == []
+    assert money(g["value"]) == "+$3m" and g["agreed"]
+    assert "offtake from the producers of Japan" in suggestion_html(g)
+    room.propose(ann.token, "us", g["terms"], g["invited"])
+    assert room.model.partners == {"japan"}
 
 
 def test_a_package_may_share_its_costs_by_the_scenarios_own_table():

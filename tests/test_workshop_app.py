@@ -136,6 +136,76 @@ def test_the_convener_tables_new_terms_from_the_form(ws):
     assert "Tabled: the rare earths" in texts(rc)
 
 
+def test_the_convener_contracts_a_quarter_of_a_partners_output_from_the_form(ws):
+    """In the Australia-offtake world (seed 0) the person in the United States' seat opens
+    "Table new terms…": Australia, the offtake partner in force, is ticked with 100% of its
+    output under contract. Lowering it to 25% and forecasting, the bloc they expect is worth
+    more to the United States than with all of Australia's output contracted (+$179m a year
+    against +$124m): the members' buyers pay Australia's miners the bloc's price on fewer
+    tonnes and collect the outsider's tariff on the rest. Tabled, a quarter of Australia's
+    output is under contract, and the record holds the form's terms."""
+    from negotiation.rules.types import money
+
+    room = ws.create("australia-offtake", seed=0, rounds=3)
+    ann = room.join("Ann")
+    room.claim(ann.token, "us")
+    room.start(room.admin_token)
+    _, rc = solara.render(wa.ParticipantView(room, ann.token), handle_error=False)
+    eventually(lambda: rc.find(v.Btn, class_="ws-table-open").widgets)
+    button(rc, "ws-table-open").click()
+    assert "<b>Offtake partners</b>: producers outside the bloc" in texts(rc)
+    box = rc.find(v.Checkbox, class_="ws-table-partner-australia").widget
+    assert box.v_model is True  # the partner in force
+    assert not rc.find(v.Checkbox, class_="ws-table-partner-us").widgets  # not the seat itself
+    share = rc.find(v.TextField, class_="ws-table-share-australia").widget
+    assert float(share.v_model) == 100.0
+    assert not rc.find(v.TextField, class_="ws-table-share-india").widgets  # not ticked
+    all_of_it = room.preview_proposal(ann.token)["value"]
+    share.v_model = "25"
+    button(rc, "ws-table-forecast").click()
+    eventually(lambda: "You expect:" in texts(rc))
+    page = texts(rc)
+    assert "+$179m</span></b> a year to you (a quarter of Australia&#x27;s output under" in page
+    assert money(all_of_it) == "+$124m"
+    button(rc, "ws-table-send").click()
+    eventually(lambda: "You have tabled the package this round" in texts(rc))
+    sent = next(a for a in room.record()["actions"] if a["kind"] == "propose")
+    assert sent["terms"]["offtake_shares"] == {"australia": 0.25}
+    assert "partners" not in sent["terms"]  # Australia stays the partner
+    assert room.model.offtake_shares == {"australia": 0.25} and room.model.partners == {"australia"}
+
+
+def test_the_forms_offtake_terms_are_what_the_person_changed():
+    """The table form's offtake terms (`offtake_terms`): nothing where nothing changed; a
+    ticked partner's share as its own where it differs from every partner's, and none where
+    it equals it; an untick removes the partner and keeps its own share waiting; a share left
+    empty is sent (the room refuses it in words)."""
+    panel = wa.Panel(
+        seat="us", kind="stay", round=1, proposer="us", members=("us",), floors={},
+        instrument="border", penalty=0.05, cost_sharing="", accept={}, reject={}, by_scale={},
+        partners=("australia", "india"), offtake_share=0.5,
+        contract_table=(("australia", 0.07), ("korea", 0.3)),
+        offtake_candidates=("australia", "india", "korea"),
+    )  # fmt: skip
+    shown = {"australia": round(100 * 0.07, 6), "india": 50.0, "korea": 30.0}
+    assert wa.offtake_terms(panel, ["australia", "india"], shown) == {}
+    assert wa.offtake_terms(panel, ["india", "australia"], {**shown, "india": 25}) == {
+        "offtake_shares": {"australia": 0.07, "korea": 0.3, "india": 0.25}
+    }
+    assert wa.offtake_terms(panel, ["australia", "india"], {**shown, "australia": 50}) == {
+        "offtake_shares": {"korea": 0.3}  # back to every partner's share
+    }
+    assert wa.offtake_terms(panel, ["india"], shown) == {"partners": ["india"]}
+    assert wa.offtake_terms(panel, ["india", "korea"], shown) == {"partners": ["india", "korea"]}
+    assert wa.offtake_terms(panel, ["korea"], {**shown, "korea": 60}) == {
+        "partners": ["korea"],
+        "offtake_shares": {"australia": 0.07, "korea": 0.6},
+    }
+    assert wa.offtake_terms(panel, ["australia", "india"], {**shown, "india": None}) == {
+        "offtake_shares": {"australia": 0.07, "korea": 0.3, "india": None}
+    }
+
+
 def test_the_convener_tables_what_an_agent_would_table(ws):
     """The person in the convener's seat asks the form "What would an agent table?": the page
     says what an agent in the seat would table, whom it expects to accept and what the members

@@ -308,8 +308,9 @@ def test_the_convener_tables_new_terms_and_the_invitees_answer_them(server, brow
     expect(page.locator(".ws-table-suggestion-words")).to_contain_text(
         "Designing the package, an agent in your seat would table price-gap payments (the members "
         "pay their producers the gap between the floor and the market price) instead of the "
-        "border-adjusted tariff, every floor 25% higher and an outsider penalty twice the one in "
-        "force (10%), inviting European Union"
+        "border-adjusted tariff, every floor 25% higher, an outsider penalty twice the one in "
+        "force (10%) and offtake from the producers of Japan, outside the bloc (they sell into "
+        "its market on its terms), inviting European Union"
     )
     expect(page.locator(".ws-table-suggestion-invitees")).to_have_text(
         re.compile(r"You expect: European Union accepts \(\+\$[\d.]+\w+ a year to it\)\.")
@@ -321,4 +322,34 @@ def test_the_convener_tables_new_terms_and_the_invitees_answer_them(server, brow
     expect(story).to_contain_text("(not Singapore)")
     page.locator(".ws-stay").click()
     wait_round(page, 1)
+    context.close()
+
+
+def test_the_convener_sizes_an_offtake_partners_contract_on_the_form(server, browser):
+    """Issue 18, a person at the table who proposes offtake terms: in the Australia-offtake
+    world the United States' person finds Australia ticked as the offtake partner with all of
+    its output under contract, lowers the contract to a quarter, sees the forecast say the bloc
+    is worth more to them that way (+$179m a year, the members collecting the outsider's tariff
+    on the rest), and tables it; the narrative tells it."""
+    url, _ = server
+    context, page = new_page(browser, 1000)
+    page.goto(f"{url}/solo?scenario=australia-offtake&seat=us&seed=0&rounds=3")
+    page.wait_for_url("**token=**")
+    page.locator(".ws-me[data-seat='us']").wait_for(state="attached")
+    page.locator(".ws-table-open").click()
+    expect(page.locator(".ws-table-offtake-rule")).to_contain_text("Offtake partners")
+    expect(page.locator(".ws-table-partner-australia input")).to_be_checked()
+    expect(page.locator(".ws-table-partner-india input")).not_to_be_checked()
+    expect(page.locator(".ws-table-share-india")).to_have_count(0)
+    share = page.locator(".ws-table-share-australia input")
+    expect(share).to_have_value(re.compile(r"^100(\.0*)?$"))
+    share.fill("25")
+    page.locator(".ws-table-forecast").click()
+    expect(page.locator(".ws-table-result")).to_contain_text(
+        "+$179m a year to you (a quarter of Australia's output under contract)"
+    )
+    page.locator(".ws-table-send").click()
+    expect(page.locator(".ws-table-done")).to_contain_text("You have tabled the package")
+    story = page.locator(".ws-events li", has_text="United States tabled")
+    expect(story).to_contain_text("a quarter of Australia's output under contract")
     context.close()

@@ -1314,7 +1314,8 @@ class Room:
         """What an agent convener's design search would table at the person's seat this round,
         on the terms a package tabled here sets (`BlocModel.suggestion`: the floors, the
         outsider penalty, the cost-sharing key, the instrument and whom to invite, as far as
-        the seat's tables let an agent design them; not offtake), with its forecast. Nothing in
+        the seat's tables let an agent design them; offtake partners and their contracts
+        too), with its forecast. Nothing in
         the run changes; the person may table it as it is (`propose`).
 
         Parameters
@@ -1329,10 +1330,8 @@ class Room:
             ``invited_names`` (whom it invites, by display name), ``summary`` (what it tables
             against the terms in force, in words), ``rather`` (the package it would rather
             have tabled that the members would refuse, in words; "" if none),
-            ``agent_designs`` (whether an agent in the seat designs this round; else it would
-            table the terms in force) and ``unset`` (the terms an agent's design in the seat
-            would weigh that a package tabled here does not set, left as in force:
-            ["offtake"] or []).
+            and ``agent_designs`` (whether an agent in the seat designs this round; else it
+            would table the terms in force).
 
         Raises
         ------
@@ -1346,11 +1345,9 @@ class Room:
             seat = p.seat
             if seat is None or seat not in self._run.required:
                 raise WorkshopError("Nothing to table for you this round.")
-            can = self._tabling(seat)
-            designs = [d for d in can["designs"] if d != "offtake"]  # not a term set here
-            unset = [d for d in can["designs"] if d == "offtake"]
+            self._tabling(seat)
             try:
-                f = self.model.suggestion(seat, designs)
+                f = self.model.suggestion(seat)
             except ValueError as e:
                 raise WorkshopError(str(e)) from e
             return {
@@ -1361,7 +1358,6 @@ class Room:
                 "summary": f["summary"],
                 "rather": f["rather"],
                 "agent_designs": bool(f["agent_designs"]),
-                "unset": unset,
             }
 
     def _tabling(self, seat: str) -> dict[str, Any]:

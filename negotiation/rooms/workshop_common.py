@@ -28,6 +28,7 @@ from agents import make_strategy
 from agents.base import Strategy
 from negotiation.engine.model import BlocModel
 from negotiation.engine.scenario import Scenario, ScenarioError, validate
+from negotiation.rules.protocol import PROPOSAL_TERMS
 from negotiation.rules.types import (
     INSTRUMENT_LABELS,
     Action,
@@ -448,9 +449,10 @@ def check_terms(model: BlocModel, sc: Scenario, terms: Mapping[str, Any]) -> Non
 def check_package(
     model: BlocModel, sc: Scenario, terms: Mapping[str, Any], invited: Iterable[str] | None
 ) -> None:
-    """Refuse a package a person tables whose terms are out of bounds (`check_terms`, and the
-    floors' instrument: "border", "price_gap" or "stockpile") or whose invitees are no
-    countries of the scenario.
+    """Refuse a package a person tables whose terms are out of bounds (`check_terms`; the
+    floors' instrument: "border", "price_gap" or "stockpile"; offtake partners that are no
+    countries of the scenario; a share of a partner's output under contract out of [0.01, 1])
+    or whose invitees are no countries of the scenario.
 
     Parameters
     ----------
@@ -459,8 +461,10 @@ def check_package(
     sc : Scenario
         The room's scenario.
     terms : mapping
-        ``floors`` (by mineral), ``penalty``, ``cost_sharing`` and ``instrument``, each
-        optional.
+        ``floors`` (by mineral), ``penalty``, ``cost_sharing``, ``instrument``, ``partners``
+        (the offtake partners, a list of countries), ``offtake_share`` (every partner's share
+        of its output under contract) and ``offtake_shares`` (the table of partners' own
+        shares, which replaces the one in force), each optional.
     invited : iterable of str or None
         The countries invited (None: all those the round asks).
 
@@ -469,17 +473,25 @@ def check_package(
     WorkshopError
         If a term is out of bounds or unknown, or an invitee is no country, saying which.
     """
-    if not isinstance(terms, Mapping) or set(terms) - {
-        "floors",
-        "penalty",
-        "cost_sharing",
-        "instrument",
-    }:
-        raise WorkshopError("A package tabled here has floors, a penalty, cost sharing and an "
-                            "instrument.")  # fmt: skip
-    check_terms(model, sc, {k: v for k, v in terms.items() if k != "instrument"})
+    if not isinstance(terms, Mapping) or set(terms) - set(PROPOSAL_TERMS):
+        raise WorkshopError("A package tabled here has floors, a penalty, cost sharing, an "
+                            "instrument and offtake terms.")  # fmt: skip
+    check_terms(model, sc, {k: v for k, v in terms.items() if k in ("floors", "penalty",
+                                                                     "cost_sharing")})  # fmt: skip
     if terms.get("instrument") not in (None, *INSTRUMENT_LABELS):
         raise WorkshopError("The instrument is 'border', 'price_gap' or 'stockpile'.")
+    partners = terms.get("partners", ())
+    if isinstance(partners, str | Mapping) or not isinstance(partners, Iterable):
+        raise WorkshopError("Offtake partners are a list of countries.")
+    if any(a not in model.countries for a in partners):
+        raise WorkshopError("Offtake partners are countries of this scenario.")
+    shares = terms.get("offtake_shares", {})
+    if not isinstance(shares, Mapping) or any(a not in model.countries for a in shares):
+        raise WorkshopError("Own contract shares are by country of this scenario.")
+    given = [*shares.values(), *([terms["offtake_share"]] if "offtake_share" in terms else [])]
+    if not all(finite(x) and 0.01 <= x <= 1 for x in given):
+        raise WorkshopError("A partner's share of its output under contract is from 1 % to "
+                            "100 %.")  # fmt: skip
     if invited is not None and (
         isinstance(invited, str) or any(a not in model.countries for a in invited)
     ):

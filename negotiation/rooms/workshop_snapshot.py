@@ -97,6 +97,9 @@ class Panel:
     offtake_share: float = 1.0
     #: partners' own contract shares where their deals differ, (partner, share) pairs
     offtake_shares: tuple[tuple[str, float], ...] = ()
+    #: the whole table of own contract shares in force ([policy] offtake_shares), (country,
+    #: share) pairs: entries for countries that are not partners wait until they are
+    contract_table: tuple[tuple[str, float], ...] = ()
     #: the floors the seat's table negotiates, its floored minerals of interest (ids; empty:
     #: every floor, or a table none of whose minerals has a floor), and the table's name
     table_minerals: tuple[str, ...] = ()
@@ -107,6 +110,10 @@ class Panel:
     proposes: bool = False
     invitees: tuple[str, ...] = ()
     tabled: bool = False
+    #: the countries whose producers a package tabled here may name offtake partners (ids, in
+    #: the scenario's order): outside the package's bloc, other than the seat, producing any
+    #: of the minerals, and the partners in force
+    offtake_candidates: tuple[str, ...] = ()
     #: how many times people tabled new terms in the open round (`Prepared.tablings`): the
     #: forms on a page start again from the new package
     tablings: int = 0
@@ -778,8 +785,18 @@ def panel(m: BlocModel, seat: str, prep: Any) -> Panel:
         offtake_shares=_own_shares(m),
         table_minerals=tuple(x for x in m.minerals if x in (prep.scopes.get(seat) or ())),
         table=m.invitation_table(seat, prep.round) if prep.scopes.get(seat) else "",
+        contract_table=tuple((a, float(x)) for a, x in sorted(m.offtake_shares.items())),
         proposes=tabling is not None,
         invitees=tuple(a for a in m.countries if tabling and a in tabling["invitees"]),
         tabled=bool(tabling and tabling["tabled"]),
+        offtake_candidates=tuple(
+            a
+            for a in m.countries
+            if tabling
+            and (
+                a in m.partners
+                or (a != seat and a not in pkg.members and m.capacity[m.index[a]].any())
+            )
+        ),
         tablings=prep.tablings,
     )

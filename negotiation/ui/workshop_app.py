@@ -48,7 +48,7 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from html import escape
 from pathlib import Path
@@ -1184,6 +1184,11 @@ def TableForm(page: ParticipantPage, panel: Panel, propose: Callable, preview: C
     sharing = solara.use_reactive(panel.sharing_key or None)
     instrument = solara.use_reactive(panel.instrument)
     invited = solara.use_reactive(list(panel.invitees))
+    partners = solara.use_reactive(list(panel.partners))
+    contracts = dict(panel.contract_table)
+    percent = solara.use_reactive(
+        {a: round(100 * contracts.get(a, panel.offtake_share), 6) for a in panel.offtake_candidates}
+    )
     forecast = solara.use_reactive({})
     suggested = solara.use_reactive({})
     page.sticky = page.sticky or opened.value
@@ -1200,7 +1205,7 @@ def TableForm(page: ParticipantPage, panel: Panel, propose: Callable, preview: C
         out = form_terms(panel, floors.value, penalty.value, sharing.value)
         if instrument.value and instrument.value != panel.instrument:
             out["instrument"] = instrument.value
-        return out
+        return {**out, **offtake_terms(panel, partners.value, percent.value)}
 
     def chosen() -> list[str]:
         return [a for a in panel.invitees if a in invited.value]
@@ -1214,6 +1219,7 @@ def TableForm(page: ParticipantPage, panel: Panel, propose: Callable, preview: C
         ):
             for key, label in INSTRUMENTS.items():
                 solara.Button(label, value=key)
+        OfftakeInputs(info, panel, partners, percent)
         if panel.invitees:
             solara.Text("Invite")
             with solara.Row(gap="12px", style={"flex-wrap": "wrap"}, classes=["ws-table-invitees"]):
@@ -1280,6 +1286,90 @@ def TableForm(page: ParticipantPage, panel: Panel, propose: Callable, preview: C
                 )
 
 
+@solara.component
+def OfftakeInputs(
+    info: RoomInfo, panel: Panel, partners: solara.Reactive, percent: solara.Reactive
+):
+    """A tabled package's offtake: which producers outside the bloc sell into its market on
+    its terms (`Panel.offtake_candidates`, ticked where they are partners in force), and the
+    share of each one's output under contract, in percent (shown where it is ticked)."""
+    if not panel.offtake_candidates:
+        return
+    html(
+        "p",
+        "<b>Offtake partners</b>: producers outside the bloc that sell into its market on its "
+        "terms (at its price, or the floor with price-gap payments), and the share of their "
+        "output under contract. With no floor and no penalty, or a stockpile (which buys on "
+        "the world market), offtake changes nothing.",
+        "ws-table-offtake-rule",
+    )
+    with solara.Row(
+        gap="20px",
+        style={"flex-wrap": "wrap", "align-items": "center"},
+        classes=["ws-table-offtake"],
+    ):
+        for a in panel.offtake_candidates:
+            with solara.Row(gap="6px", style={"align-items": "center"}):
+                rv.Checkbox(
+                    label=info.names[a],
+                    v_model=a in partners.value,
+                    hide_details=True,
+                    on_v_model=lambda on, a=a: partners.set(
+                        [
+                            b
+                            for b in panel.offtake_candidates
+                            if (b == a and on) or (b != a and b in partners.value)
+                        ]
+                    ),
+                    class_=f"ws-table-partner-{a}",
+                )
+                if a in partners.value:
+                    solara.InputFloat(
+                        "% under contract",
+                        value=percent.value.get(a),
+                        on_value=lambda x, a=a: percent.set({**percent.value, a: x}),
+                        dense=True,
+                        continuous_update=True,
+                        suffix="%",
+                        style={"width": "120px"},
+                        classes=[f"ws-table-share-{a}"],
+                    )
+
+
+def offtake_terms(
+    panel: Panel, partners: Sequence[str], percent: Mapping[str, float | None]
+) -> dict[str, Any]:
+    """A form's offtake terms where they differ from those in force: ``partners``, the
+    candidates ticked (`Panel.offtake_candidates`, which holds every partner in force), and
+    ``offtake_shares``, the table in force with each ticked partner's share (`percent`, in
+    percent): its own where it differs from every partner's share (`offtake_share`), none
+    where it equals it; entries for those not ticked stay (they wait until they are
+    partners). A share the person left empty is sent as None, which the room refuses in
+    words."""
+    out: dict[str, Any] = {}
+    chosen = sorted(a for a in panel.offtake_candidates if a in partners)
+    if chosen != sorted(panel.partners):
+        out["partners"] = chosen
+    before = dict(panel.contract_table)
+    table = dict(before)
+
+    def same(x: float | None, y: float) -> bool:  # a share shown in percent and read back
+        return x is not None and abs(x - y) < 1e-9
+
+    for a in chosen:
+        x = percent.get(a)
+        share = None if x is None else float(x) / 100
+        if same(share, table.get(a, panel.offtake_share)):
+            continue
+        if same(share, panel.offtake_share):
+            del table[a]
+        else:
+            table[a] = share
+    if table != before:
+        out["offtake_shares"] = table
+    return out
+
+
 def table_rule_html(info: RoomInfo) -> str:
     """Who decides a tabled package, for the top of the form."""
     return (
@@ -1304,9 +1394,6 @@ def suggestion_html(g: Mapping[str, Any]) -> str:
     if not g["agent_designs"]:
         text += (" (An agent in your seat does not design the package this round: it would "
                  "table the terms in force.)")  # fmt: skip
-    if "offtake" in g.get("unset", ()):
-        text += (" Offtake stays as it is: an agent's design would weigh it too, but this "
-                 "form does not set it.")  # fmt: skip
     if g.get("rather"):
         text += f" It would rather have tabled {escape(g['rather'])}."
     return text
