@@ -817,6 +817,26 @@ def test_a_suggestion_designs_offtake_where_the_seats_tables_do_and_is_tabled_as
     assert room.model.partners == {"japan"}
 
 
+def test_the_words_of_a_tabled_contract_table_name_only_what_it_changes(ws):
+    """The form sends the whole table of own contract shares: the words name the entries it
+    changes, and an entry for a country that is no partner as waiting until it is one."""
+    from negotiation.engine.scenario import Scenario
+
+    d = load_scenario("australia-offtake").model_dump()
+    d["policy"]["offtake_shares"] = {"india": 0.4}  # India is no partner: it waits
+    room = ws.create(Scenario.model_validate(d), seed=0, rounds=3)
+    (ann,) = people(room, ("Ann", "us"))
+    room.start(room.admin_token)
+    words = room.preview_proposal(ann.token, {"offtake_shares": {"india": 0.4, "australia": 0.25}})
+    assert words["words"] == "a quarter of Australia's output under contract"
+    words = room.preview_proposal(ann.token, {"offtake_shares": {"india": 0.5}})
+    assert words["words"] == "half of India's output under contract once it is a partner"
+    both = {"partners": ["australia", "india"], "offtake_shares": {"india": 0.5}}
+    assert room.preview_proposal(ann.token, both)["words"] == (
+        "offtake from the producers of Australia and India, half of India's output under contract"
+    )
+
+
 def test_a_package_may_share_its_costs_by_the_scenarios_own_table():
     """A suggestion may table the scenario's own table of cost shares (a key an agent convener
     weighs): the workshop takes that table, and no other, as a package's cost sharing."""

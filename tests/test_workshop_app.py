@@ -3,6 +3,8 @@ pages follow the room as other people act (negotiation/ui/workshop_app.py)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import ipyvuetify as v
 import pytest
 import solara
@@ -204,6 +206,29 @@ def test_the_forms_offtake_terms_are_what_the_person_changed():
     assert wa.offtake_terms(panel, ["australia", "india"], {**shown, "india": None}) == {
         "offtake_shares": {"australia": 0.07, "korea": 0.3, "india": None}
     }
+    # a share in force the form can only show rounded (a third) is no change left untouched
+    third = dataclasses.replace(panel, contract_table=(("australia", 1 / 3),))
+    assert wa.offtake_terms(third, ["australia", "india"], {**shown, "australia": 33.333333}) == {}
+    assert wa.offtake_terms(third, ["australia", "india"], {**shown, "australia": 25}) == {
+        "offtake_shares": {"australia": 0.25}
+    }
+
+
+def test_a_share_field_left_empty_is_refused_in_words(ws):
+    """The person empties Australia's share on the table form and forecasts: the page says
+    what a share may be, and nothing is tabled."""
+    room = ws.create("australia-offtake", seed=0, rounds=3)
+    ann = room.join("Ann")
+    room.claim(ann.token, "us")
+    room.start(room.admin_token)
+    _, rc = solara.render(wa.ParticipantView(room, ann.token), handle_error=False)
+    eventually(lambda: rc.find(v.Btn, class_="ws-table-open").widgets)
+    button(rc, "ws-table-open").click()
+    rc.find(v.TextField, class_="ws-table-share-australia").widget.v_model = ""
+    button(rc, "ws-table-forecast").click()
+    eventually(lambda: "under contract is from 1 % to 100 %" in texts(rc))
+    assert room.model.offtake_shares == {}
+    assert not [a for a in room.record()["actions"] if a["kind"] == "propose"]
 
 
 def test_the_convener_tables_what_an_agent_would_table(ws):

@@ -2546,11 +2546,19 @@ class BlocModel(mesa.Model):
             parts.append(f"{_contract_words(float(terms['offtake_share']))} of the partners' "
                          "output under contract")  # fmt: skip
         if "offtake_shares" in terms:
+            # the entries it changes: those of partners (in force, or those it names), and
+            # those that wait until a country is one
             table = terms["offtake_shares"]
-            own = [f"{_contract_words(float(x))} of {self._name(a)}'s"
-                   for a, x in sorted(table.items())]  # fmt: skip
-            if own:
-                parts.append(f"{listed(own)} output under contract")
+            partners = set(terms["partners"]) if "partners" in terms else self.partners
+            changed = [(a, float(x)) for a, x in sorted(table.items())
+                       if a not in self.offtake_shares or self.offtake_shares[a] != x]  # fmt: skip
+            for now in (True, False):
+                own = [f"{_contract_words(x)} of {self._name(a)}'s" for a, x in changed
+                       if (a in partners) == now]  # fmt: skip
+                if own:
+                    later = "" if now else (" once it is a partner" if len(own) == 1
+                                            else " once they are partners")  # fmt: skip
+                    parts.append(f"{listed(own)} output under contract{later}")
             dropped = sorted(self._name(a) for a in self.offtake_shares if a not in table)
             if dropped:
                 parts.append(f"{listed(dropped)} back to the partners' share "

@@ -1199,9 +1199,11 @@ class Room:
             The seat they table the package for.
         terms : mapping or None, default None
             ``floors`` (USD per tonne, by mineral), ``penalty`` (1 = 100 %), ``cost_sharing``
-            ("consumption" or "equal", or the scenario's own table of shares) and
-            ``instrument`` ("border", "price_gap" or "stockpile"), each optional; None: the
-            terms in force.
+            ("consumption" or "equal", or the scenario's own table of shares),
+            ``instrument`` ("border", "price_gap" or "stockpile"), ``partners`` (the offtake
+            partners, a list of countries), ``offtake_share`` (every partner's share of its
+            output under contract, 0.01 to 1) and ``offtake_shares`` (partners' own shares, a
+            table that replaces the one in force), each optional; None: the terms in force.
         invited : sequence of str or None, default None
             Whom it invites among those the round asks on its package (None: all of them).
         for_round : int or None, default None

@@ -481,7 +481,7 @@ def check_package(
     if terms.get("instrument") not in (None, *INSTRUMENT_LABELS):
         raise WorkshopError("The instrument is 'border', 'price_gap' or 'stockpile'.")
     partners = terms.get("partners", ())
-    if isinstance(partners, str | Mapping) or not isinstance(partners, Iterable):
+    if not isinstance(partners, list | tuple | set | frozenset):
         raise WorkshopError("Offtake partners are a list of countries.")
     if any(a not in model.countries for a in partners):
         raise WorkshopError("Offtake partners are countries of this scenario.")

@@ -1187,7 +1187,7 @@ def TableForm(page: ParticipantPage, panel: Panel, propose: Callable, preview: C
     partners = solara.use_reactive(list(panel.partners))
     contracts = dict(panel.contract_table)
     percent = solara.use_reactive(
-        {a: round(100 * contracts.get(a, panel.offtake_share), 6) for a in panel.offtake_candidates}
+        {a: shown_percent(contracts.get(a, panel.offtake_share)) for a in panel.offtake_candidates}
     )
     forecast = solara.use_reactive({})
     suggested = solara.use_reactive({})
@@ -1299,8 +1299,8 @@ def OfftakeInputs(
         "p",
         "<b>Offtake partners</b>: producers outside the bloc that sell into its market on its "
         "terms (at its price, or the floor with price-gap payments), and the share of their "
-        "output under contract. With no floor and no penalty, or a stockpile (which buys on "
-        "the world market), offtake changes nothing.",
+        "output under contract. With no outsider penalty and either no floor or a stockpile "
+        "(which buys on the world market), offtake changes nothing.",
         "ws-table-offtake-rule",
     )
     with solara.Row(
@@ -1328,12 +1328,19 @@ def OfftakeInputs(
                         "% under contract",
                         value=percent.value.get(a),
                         on_value=lambda x, a=a: percent.set({**percent.value, a: x}),
+                        optional=True,  # emptied: None, which the room refuses in words
                         dense=True,
                         continuous_update=True,
                         suffix="%",
                         style={"width": "120px"},
                         classes=[f"ws-table-share-{a}"],
                     )
+
+
+def shown_percent(share: float) -> float:
+    """A contract share as the form shows it, in percent to six places (7.0, not
+    7.000000000000001)."""
+    return round(100 * share, 6)
 
 
 def offtake_terms(
@@ -1353,18 +1360,17 @@ def offtake_terms(
     before = dict(panel.contract_table)
     table = dict(before)
 
-    def same(x: float | None, y: float) -> bool:  # a share shown in percent and read back
-        return x is not None and abs(x - y) < 1e-9
+    def same(x: float | None, y: float) -> bool:  # in percent, as the form shows a share
+        return x is not None and abs(x - shown_percent(y)) < 1e-9
 
     for a in chosen:
         x = percent.get(a)
-        share = None if x is None else float(x) / 100
-        if same(share, table.get(a, panel.offtake_share)):
+        if same(x, table.get(a, panel.offtake_share)):
             continue
-        if same(share, panel.offtake_share):
+        if same(x, panel.offtake_share):
             del table[a]
         else:
-            table[a] = share
+            table[a] = None if x is None else float(x) / 100
     if table != before:
         out["offtake_shares"] = table
     return out
