@@ -652,10 +652,11 @@ def test_a_second_pass_finds_what_the_order_of_the_terms_hid(monkeypatch):
 
 def test_the_search_runs_until_a_sweep_changes_nothing(monkeypatch):
     """In round 19 of the US-Mexico world at seed 0 (with its luck), the United States designs
-    every term. After three sweeps it would table the border tariff instead of price-gap
-    payments; a fourth, each term weighed given the others as chosen, keeps price-gap payments,
-    $39m a year better for it, and a fifth changes nothing. The search runs until a sweep
-    changes nothing: it tables what a search with no practical cap tables."""
+    every term. One sweep, each term given those chosen before it, would table the border
+    tariff, half the penalty and offtake from Mexico; the second, each term and each pair of
+    terms weighed given the others as chosen, keeps price-gap payments, the penalty in force
+    and no offtake, $372m a year better for it, and a third changes nothing. The search runs
+    until a sweep changes nothing: it tables what a search with no practical cap tables."""
     import negotiation.engine.model as engine_model
 
     d = load_scenario("us-mexico-60-day").model_dump()
@@ -667,10 +668,81 @@ def test_the_search_runs_until_a_sweep_changes_nothing(monkeypatch):
         m = BlocModel(Scenario.model_validate(d), rng=0, rounds=25).run(18)
         return m.prepare_round().design
 
-    three, found, more = round_19(3), round_19(DESIGN_PASSES), round_19(50)
-    assert three.instrument == "border" and found.instrument == ""
-    assert money(found.value - three.value) == "+$39m"
+    one, found, more = round_19(1), round_19(DESIGN_PASSES), round_19(50)
+    assert (one.instrument, one.penalty, one.offtake) == ("border", 0.5, frozenset({"mexico"}))
+    assert (found.instrument, found.penalty, found.offtake) == ("", 1.0, None)
+    assert money(found.value - one.value) == "+$372m"
     assert found == more  # it ended because a sweep changed nothing, not at the cap
+
+
+def design_search_script():
+    """scripts/design_search.py, as a module: its brute force over every combination of terms
+    and its hook on the convener's design searches."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "design_search.py"
+    spec = importlib.util.spec_from_file_location("design_search", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_convener_tables_two_terms_that_serve_it_only_together(monkeypatch):
+    """A package deal. In round 7 of the ministerial world at seed 2, the United States,
+    alone in the bloc under the border tariff with a 20% penalty and Japan's producers as
+    offtake partners, designs every term. Price-gap payments serve it, barely. On them,
+    doubling the penalty alone would cost it $105m a year, and taking Mexico's producers as
+    the offtake partners instead of Japan's $137m; both together bring it $26m a year more
+    than the terms in force. Weighing one term at a time, it would table price-gap payments
+    with every floor 25% higher, worth less than $0.1m a year more than the terms in force;
+    weighing pairs of terms, it tables price-gap payments, the doubled penalty and Mexico's
+    offtake, the best of every combination of terms by brute force."""
+    import negotiation.engine.model as engine_model
+
+    ds = design_search_script()
+    m = BlocModel(ds.designing_every_term("ministerial-2026"), rng=2, rounds=25).run(6)
+    assert (m.instrument.value, m.penalty, m.partners) == ("border", 0.2, {"japan"})
+    gap, mexico = Terms(instrument="price_gap"), frozenset({"mexico"})
+    both, penalty, offtake = (gap._replace(penalty=2.0, offtake=mexico),
+                              gap._replace(penalty=2.0), gap._replace(offtake=mexico))  # fmt: skip
+    search, seen = BlocModel._design_search, {}
+
+    def weigh(model, prep, proposer, mine, designs, found, args):
+        for c in (Terms(), gap, penalty, offtake, both):
+            value, terms = ds.best_of(model, prep, proposer, [c], args)
+            seen[c] = value if terms == c else None  # None: the members would refuse it
+        combos = ds.every_combination(model, prep, designs)
+        seen["best"] = ds.best_of(model, prep, proposer, combos, args)[0]
+        monkeypatch.setattr(engine_model, "DESIGN_PAIRS", False)
+        seen["one term at a time"] = search(model, prep, proposer, mine, designs).design
+        monkeypatch.setattr(engine_model, "DESIGN_PAIRS", True)
+        seen["found"] = found.design
+
+    stop = ds.on_each_design(weigh)
+    try:
+        m.prepare_round()
+    finally:
+        stop()
+    found, one = seen["found"], seen["one term at a time"]
+    assert found.terms == both and found.invited == ()
+    held = seen[Terms()]
+    assert seen[gap] > held
+    assert money(seen[penalty] - held) == "-$105m" and money(seen[offtake] - held) == "-$137m"
+    assert money(seen[both] - held) == "+$26m"
+    assert one.terms == gap._replace(scale=1.25) and 0 < one.value - held < 1e5
+    assert found.value == pytest.approx(seen["best"], rel=1e-12)
+
+
+def test_the_design_search_script_compares_the_searches_with_brute_force(capsys):
+    """scripts/design_search.py on one design round: a line per world with the design rounds,
+    the misses of each search against the brute force and their times."""
+    ds = design_search_script()
+    ds.main(["ministerial-2026", "--seeds", "2", "--rounds", "2"])
+    header, line = capsys.readouterr().out.strip().splitlines()
+    assert "missed: one term at a time  with pairs" in header
+    # round 1 at seed 2: one term at a time misses the best package, pairs of terms find it
+    assert line.split()[:4] == ["ministerial-2026", "1", "1", "0"]
 
 
 def test_the_members_refuse_an_instrument_that_costs_them_and_nothing_changes():

@@ -51,6 +51,7 @@ from negotiation.engine.recorder import Recorder, Stability
 from negotiation.engine.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from negotiation.rules.protocol import (
     CONTRACT_SHARES,
+    DESIGN_PAIRS,
     DESIGN_PASSES,
     PENALTY_MULTIPLES,
     PROPOSAL_TERMS,
@@ -1701,8 +1702,9 @@ class BlocModel(mesa.Model):
 
         The terms are chosen one at a time, instrument, then floors, then penalty, then key, then
         offtake, each given those already chosen and the rest as in force, then each again given
-        all the others as chosen until a sweep changes nothing, at most DESIGN_PASSES sweeps
-        (coordinate ascent: `_design_step`, `_design_moves`). The instrument comes first
+        all the others as chosen, and each pair of terms together (a package deal: a term that
+        serves it only with another), until a sweep changes nothing, at most DESIGN_PASSES
+        sweeps (`_design_step`, `_design_moves`, `_design_weigh`). The instrument comes first
         because it says what the floors and the key mean (who pays a floor: outsiders at the
         border, or the members' treasuries). For each
         candidate it expects an invitee to accept when joining pays it (the invitee's forecast
@@ -1916,22 +1918,52 @@ class BlocModel(mesa.Model):
         rest += [(term, None) for term in ("penalty", "sharing", "offtake") if term in designs]
         again = [("instrument", None)] if "instrument" in designs and instruments else []
         again += [("floors", None)] if every else []
+        # From the second sweep on, after each term alone, each pair of terms together (a
+        # package deal: a term the members refuse alone may pass with another that pays them).
         for sweep in range(DESIGN_PASSES):
             start = (d.terms, d.invited)
             for term, scope in (again + rest) if sweep else rest:
-                candidates = self._design_moves(term, d.terms, prep, scales, scope)
-                if not candidates:
-                    continue
-                new = [c for c in candidates if c not in accepted]
-                if new:
-                    accepted.update(self._design_accepts(prep, new))
-                d, no = self._design_step(prep, proposer, {c: accepted[c] for c in candidates},
-                                          choose, aim, partners, own, d)  # fmt: skip
-                if no and (not refused or no[0] > refused[0]):
-                    refused = no
+                moves = self._design_moves(term, d.terms, prep, scales, scope)
+                d, refused = self._design_weigh(prep, proposer, moves, accepted, choose, aim,
+                                                partners, own, d, refused)  # fmt: skip
+            pairs_of = combinations(again + rest, 2) if sweep and DESIGN_PAIRS else ()
+            for (t1, s1), (t2, s2) in pairs_of:
+                firsts = [d.terms, *self._design_moves(t1, d.terms, prep, scales, s1)]
+                pairs = [c for f in firsts
+                         for c in (f, *self._design_moves(t2, f, prep, scales, s2))]  # fmt: skip
+                pairs = [c for c in dict.fromkeys(pairs) if c != d.terms]
+                d, refused = self._design_weigh(prep, proposer, pairs, accepted, choose, aim,
+                                                partners, own, d, refused)  # fmt: skip
             if sweep and (d.terms, d.invited) == start:
                 break
         return DesignSearch(d, refused, accepted, own, aim, partners, packages, per_package)
+
+    def _design_weigh(
+        self,
+        prep: Prepared,
+        proposer: str,
+        candidates: Sequence[Terms],
+        accepted: dict[Terms, tuple],
+        choose: bool,
+        aim: np.ndarray,
+        partners: np.ndarray,
+        own: dict[tuple, tuple[float, float]],
+        d: Design,
+        refused: tuple,
+    ) -> tuple[Design, tuple]:
+        """One move of `_design_search`: the candidate terms weighed against the package held
+        (`_design_step`, whom each would have accept cleared first where not yet known), and
+        the best refused package so far."""
+        if not candidates:
+            return d, refused
+        new = [c for c in candidates if c not in accepted]
+        if new:
+            accepted.update(self._design_accepts(prep, new))
+        d, no = self._design_step(prep, proposer, {c: accepted[c] for c in candidates},
+                                  choose, aim, partners, own, d)  # fmt: skip
+        if no and (not refused or no[0] > refused[0]):
+            refused = no
+        return d, refused
 
     def _design_summary(self, found: DesignSearch, designs: Sequence[str]) -> str:
         """What a design tables, in words, against the terms in force ("every floor 25%
