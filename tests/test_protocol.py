@@ -619,11 +619,12 @@ def test_a_track_that_does_not_design_the_instrument_keeps_it():
 
 
 def test_a_second_pass_finds_what_the_order_of_the_terms_hid(monkeypatch):
-    """The convener weighs the terms one at a time. In round 3 of the calm ministerial world
-    under the border tariff, the United States, alone in the bloc, weighs the floors first, on
-    the 10% penalty in force: lowering them 20% would cost it $0.26m a year, so it keeps them.
-    Then it doubles the penalty to 20%, on which lowering the floors would bring it $0.89m a
-    year. A second pass, each term given the others as chosen, finds it; one pass cannot.
+    """The convener's first sweep weighs the terms one at a time. In round 3 of the calm
+    ministerial world under the border tariff, the United States, alone in the bloc, weighs
+    the floors first, on the 10% penalty in force: lowering them 20% would cost it $0.26m a
+    year, so it keeps them. Then it doubles the penalty to 20%, on which lowering the floors
+    would bring it $0.89m a year. A second pass, each term given the others as chosen, finds
+    it; one pass cannot.
     Checked by brute force over the nine multiples of the floors and the penalty (nobody
     invited, as it tables): the second pass's package is the best of them."""
     import negotiation.engine.model as engine_model
@@ -651,27 +652,31 @@ def test_a_second_pass_finds_what_the_order_of_the_terms_hid(monkeypatch):
 
 
 def test_the_search_runs_until_a_sweep_changes_nothing(monkeypatch):
-    """In round 19 of the US-Mexico world at seed 0 (with its luck), the United States designs
+    """In round 19 of the US-Mexico world at seed 1 (with its luck), the United States designs
     every term. One sweep, each term given those chosen before it, would table the border
-    tariff, half the penalty and offtake from Mexico; the second, each term and each pair of
-    terms weighed given the others as chosen, keeps price-gap payments, the penalty in force
-    and no offtake, $372m a year better for it, and a third changes nothing. The search runs
-    until a sweep changes nothing: it tables what a search with no practical cap tables."""
+    tariff instead of the price-gap payments in force; the second, each term (and each pair of
+    terms) weighed given the others as chosen, keeps price-gap payments, $39m a year better
+    for it, and a third changes nothing. The search runs until a sweep changes nothing: on the
+    same state, it tables what a search with no practical cap tables."""
     import negotiation.engine.model as engine_model
 
     d = load_scenario("us-mexico-60-day").model_dump()
     for t in d["agenda"]["tracks"]:
         t["designs"] = list(SUGGESTED_DESIGNS)
+    sc = Scenario.model_validate(d)
 
     def round_19(passes: int):
+        m = BlocModel(sc, rng=1, rounds=25).run(18)  # the same state, whatever the cap
+        assert m.instrument.value == "price_gap"
         monkeypatch.setattr(engine_model, "DESIGN_PASSES", passes)
-        m = BlocModel(Scenario.model_validate(d), rng=0, rounds=25).run(18)
-        return m.prepare_round().design
+        try:
+            return m.prepare_round().design
+        finally:
+            monkeypatch.setattr(engine_model, "DESIGN_PASSES", DESIGN_PASSES)
 
     one, found, more = round_19(1), round_19(DESIGN_PASSES), round_19(50)
-    assert (one.instrument, one.penalty, one.offtake) == ("border", 0.5, frozenset({"mexico"}))
-    assert (found.instrument, found.penalty, found.offtake) == ("", 1.0, None)
-    assert money(found.value - one.value) == "+$372m"
+    assert one.instrument == "border" and found.instrument == ""
+    assert money(found.value - one.value) == "+$39m"
     assert found == more  # it ended because a sweep changed nothing, not at the cap
 
 
@@ -697,7 +702,9 @@ def test_a_convener_tables_two_terms_that_serve_it_only_together(monkeypatch):
     than the terms in force. Weighing one term at a time, it would table price-gap payments
     with every floor 25% higher, worth less than $0.1m a year more than the terms in force;
     weighing pairs of terms, it tables price-gap payments, the doubled penalty and Mexico's
-    offtake, the best of every combination of terms by brute force."""
+    offtake, the best of every combination of terms by brute force. Why together: Mexico's
+    copper then covers what US buyers need, so the doubled penalty no longer lifts the bloc's
+    copper price above the world's."""
     import negotiation.engine.model as engine_model
 
     ds = design_search_script()
@@ -718,6 +725,10 @@ def test_a_convener_tables_two_terms_that_serve_it_only_together(monkeypatch):
         seen["one term at a time"] = search(model, prep, proposer, mine, designs).design
         monkeypatch.setattr(engine_model, "DESIGN_PAIRS", True)
         seen["found"] = found.design
+        alone = [(frozenset({"us"}), 1.0, model.last_move, model._design_terms(c))
+                 for c in (penalty, both)]  # fmt: skip
+        o, j = model.evaluate(alone, prep.round).outcome, model.minerals.index("copper")
+        seen["copper"] = [(o.bloc_price[k, j], o.world_price[k, j]) for k in (0, 1)]
 
     stop = ds.on_each_design(weigh)
     try:
@@ -732,6 +743,10 @@ def test_a_convener_tables_two_terms_that_serve_it_only_together(monkeypatch):
     assert money(seen[both] - held) == "+$26m"
     assert one.terms == gap._replace(scale=1.25) and 0 < one.value - held < 1e5
     assert found.value == pytest.approx(seen["best"], rel=1e-12)
+    # why: with Mexico's copper selling into the bloc's market, the doubled penalty no longer
+    # lifts the bloc's copper price above the world's
+    (bloc, world), (bloc_both, world_both) = seen["copper"]
+    assert bloc > 1.3 * world and bloc_both == pytest.approx(world_both, rel=1e-9)
 
 
 def test_the_design_search_script_compares_the_searches_with_brute_force(capsys):

@@ -1919,7 +1919,7 @@ class BlocModel(mesa.Model):
         again = [("instrument", None)] if "instrument" in designs and instruments else []
         again += [("floors", None)] if every else []
         # From the second sweep on, after each term alone, each pair of terms together (a
-        # package deal: a term the members refuse alone may pass with another that pays them).
+        # package deal: two terms that serve the convener only together).
         for sweep in range(DESIGN_PASSES):
             start = (d.terms, d.invited)
             for term, scope in (again + rest) if sweep else rest:

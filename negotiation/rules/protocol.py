@@ -39,7 +39,7 @@ with the options of two terms at a time, not the product of all of them
 together, `CONTRACT_SHARES`). One term at a time, the search missed the best of every
 combination in 18 of 115 design rounds of four worlds with every term designed (the
 ministerial, supplier-floods, Singapore and expansion worlds at seeds 0-2 over 25 rounds), by
-up to $48m a year; with pairs, in none, at seven to nine times the search's cost
+up to $48m a year; with pairs, in none, at about seven to nine times the search's cost
 (`scripts/design_search.py`). The instrument
 comes first because it says what the other terms mean: a floor is a tariff outsiders pay at the
 border, a bill the members' treasuries pay their producers, or a fund's purchases; the penalty
@@ -142,9 +142,10 @@ CONTRACT_SHARES: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0)
 #: chosen so far (the first pass) and then given all the others as chosen, and each pair of
 #: terms together, until a pass changes nothing (a local best over pairs of terms), at most
 #: this many in all. A guard, not a budget: on an exact tie the package held stays, so two
-#: packages do not swap back and forth, and with every term designed, in six scenarios at four
-#: seeds over 25 rounds, no search took more than four passes (169 of 224 took two, the last
-#: one changing nothing; `tests/test_protocol.py`).
+#: packages do not swap back and forth, and with every term designed, in six scenarios
+#: (ministerial-2026, supplier-floods, singapore-open-hub, expansion, us-mexico-60-day and
+#: export-controls) at seeds 0-3 over 25 rounds, no search took more than four passes (169 of
+#: 224 took two, the last one changing nothing: measured once, not a test).
 DESIGN_PASSES: int = 8
 
 #: Whether the convener's search weighs each pair of terms together from its second pass on
