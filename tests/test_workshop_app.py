@@ -109,17 +109,24 @@ def test_a_named_counter_fills_the_form(ws):
     assert choices[k].verdict in texts(rc)
 
 
-def test_the_convener_tables_new_terms_from_the_form(ws):
-    """The person in the convener's seat opens "Table new terms…", lowers the rare-earth floor,
-    leaves Singapore out, forecasts (whom it expects to accept, the members' answer) and tables
-    the package: the record holds it, and the form says it was tabled."""
-    room = ws.create(SCENARIO, rounds=3)
+def table_form(ws, scenario: str):
+    """A room of `scenario` (seed 0, three rounds) with Ann in the United States' seat (the
+    convener), started, her page rendered and its "Table new terms…" form open."""
+    room = ws.create(scenario, seed=0, rounds=3)
     ann = room.join("Ann")
     room.claim(ann.token, "us")
     room.start(room.admin_token)
     _, rc = solara.render(wa.ParticipantView(room, ann.token), handle_error=False)
     eventually(lambda: rc.find(v.Btn, class_="ws-table-open").widgets)
     button(rc, "ws-table-open").click()
+    return room, ann, rc
+
+
+def test_the_convener_tables_new_terms_from_the_form(ws):
+    """The person in the convener's seat opens "Table new terms…", lowers the rare-earth floor,
+    leaves Singapore out, forecasts (whom it expects to accept, the members' answer) and tables
+    the package: the record holds it, and the form says it was tabled."""
+    room, ann, rc = table_form(ws, SCENARIO)
     assert "Table new terms." in texts(rc) and "(every member must agree)" in texts(rc)
     rc.find(v.TextField, class_="ws-table-floor-rare_earths").widget.v_model = "88000"
     rc.find(v.Checkbox, class_="ws-table-invite-singapore").widget.v_model = False
@@ -148,13 +155,7 @@ def test_the_convener_contracts_a_quarter_of_a_partners_output_from_the_form(ws)
     output is under contract, and the record holds the form's terms."""
     from negotiation.rules.types import money
 
-    room = ws.create("australia-offtake", seed=0, rounds=3)
-    ann = room.join("Ann")
-    room.claim(ann.token, "us")
-    room.start(room.admin_token)
-    _, rc = solara.render(wa.ParticipantView(room, ann.token), handle_error=False)
-    eventually(lambda: rc.find(v.Btn, class_="ws-table-open").widgets)
-    button(rc, "ws-table-open").click()
+    room, ann, rc = table_form(ws, "australia-offtake")
     assert "<b>Offtake partners</b>: producers outside the bloc" in texts(rc)
     box = rc.find(v.Checkbox, class_="ws-table-partner-australia").widget
     assert box.v_model is True  # the partner in force
@@ -217,13 +218,7 @@ def test_the_forms_offtake_terms_are_what_the_person_changed():
 def test_a_share_field_left_empty_is_refused_in_words(ws):
     """The person empties Australia's share on the table form and forecasts: the page says
     what a share may be, and nothing is tabled."""
-    room = ws.create("australia-offtake", seed=0, rounds=3)
-    ann = room.join("Ann")
-    room.claim(ann.token, "us")
-    room.start(room.admin_token)
-    _, rc = solara.render(wa.ParticipantView(room, ann.token), handle_error=False)
-    eventually(lambda: rc.find(v.Btn, class_="ws-table-open").widgets)
-    button(rc, "ws-table-open").click()
+    room, ann, rc = table_form(ws, "australia-offtake")
     rc.find(v.TextField, class_="ws-table-share-australia").widget.v_model = ""
     button(rc, "ws-table-forecast").click()
     eventually(lambda: "under contract is from 1 % to 100 %" in texts(rc))
@@ -235,13 +230,7 @@ def test_the_convener_tables_what_an_agent_would_table(ws):
     """The person in the convener's seat asks the form "What would an agent table?": the page
     says what an agent in the seat would table, whom it expects to accept and what the members
     say; "Table this package" tables it as it is (the record holds the suggested terms)."""
-    room = ws.create(SCENARIO, rounds=3)
-    ann = room.join("Ann")
-    room.claim(ann.token, "us")
-    room.start(room.admin_token)
-    _, rc = solara.render(wa.ParticipantView(room, ann.token), handle_error=False)
-    eventually(lambda: rc.find(v.Btn, class_="ws-table-open").widgets)
-    button(rc, "ws-table-open").click()
+    room, ann, rc = table_form(ws, SCENARIO)
     button(rc, "ws-table-suggest").click()
     eventually(lambda: "an agent in your seat would table" in texts(rc))
     g = room.suggest_proposal(ann.token)

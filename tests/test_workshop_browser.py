@@ -172,13 +172,22 @@ def test_a_workshop_session_with_four_browsers(server, browser, screenshot_dir, 
     assert "Traceback" not in new, new[-3000:]
 
 
+def solo(browser, url: str, scenario: str, seat: str, seed: int | None = None):
+    """A person plays `seat` alone in `scenario` for three rounds, agents in the other seats
+    (the link the web app's "Take a seat" opens; the scenario's seed unless given): (context,
+    page), the seat's page shown."""
+    context, page = new_page(browser, 1000)
+    chosen = "" if seed is None else f"&seed={seed}"
+    page.goto(f"{url}/solo?scenario={scenario}&seat={seat}{chosen}&rounds=3")
+    page.wait_for_url("**token=**")
+    page.locator(f".ws-me[data-seat='{seat}']").wait_for(state="attached")
+    return context, page
+
+
 def test_play_a_seat_alone(server, browser, screenshot_dir):
     """The link the web app's "Take a seat" opens: one seat for one person, agents elsewhere."""
     url, proc = server
-    context, page = new_page(browser, 1000)
-    page.goto(f"{url}/solo?scenario=ministerial-2026&seat=japan&rounds=3")
-    page.wait_for_url("**token=**")
-    page.locator(".ws-me[data-seat='japan']").wait_for(state="attached")
+    context, page = solo(browser, url, "ministerial-2026", "japan")
     page.locator(".ws-accept").click()
     wait_round(page, 1)
     page.locator(".ws-charts .ws-chart-prices svg").wait_for()
@@ -257,10 +266,7 @@ def test_a_counter_the_members_agree_to_is_carried(server, browser):
     """In the supplier-floods world at seed 0 the United States agrees to Singapore's counters
     in round 1: the forecast says so, and Singapore joins on its terms."""
     url, _ = server
-    context, page = new_page(browser, 1000)
-    page.goto(f"{url}/solo?scenario=supplier-floods&seat=singapore&seed=0&rounds=3")
-    page.wait_for_url("**token=**")
-    page.locator(".ws-me[data-seat='singapore']").wait_for(state="attached")
+    context, page = solo(browser, url, "supplier-floods", "singapore", seed=0)
     page.locator(".ws-counter-open").click()
     choice = page.locator(".ws-counter-choice", has_text="every floor 20% lower")
     expect(choice).to_contain_text("would be agreed (United States yes)")
@@ -287,10 +293,7 @@ def test_the_convener_tables_new_terms_and_the_invitees_answer_them(server, brow
     what an agent in the seat would table, then tables their own package; the narrative tells
     the package and whom it invited, and the round is answered on it."""
     url, _ = server
-    context, page = new_page(browser, 1000)
-    page.goto(f"{url}/solo?scenario=ministerial-2026&seat=us&seed=0&rounds=3")
-    page.wait_for_url("**token=**")
-    page.locator(".ws-me[data-seat='us']").wait_for(state="attached")
+    context, page = solo(browser, url, "ministerial-2026", "us", seed=0)
     page.locator(".ws-table-open").click()
     expect(page.locator(".ws-table-rule")).to_contain_text("(every member must agree)")
     page.locator(".ws-table-floor-rare_earths input").fill("132000")
@@ -332,10 +335,7 @@ def test_the_convener_sizes_an_offtake_partners_contract_on_the_form(server, bro
     is worth more to them that way (+$179m a year, the members collecting the outsider's tariff
     on the rest), and tables it; the narrative tells it."""
     url, _ = server
-    context, page = new_page(browser, 1000)
-    page.goto(f"{url}/solo?scenario=australia-offtake&seat=us&seed=0&rounds=3")
-    page.wait_for_url("**token=**")
-    page.locator(".ws-me[data-seat='us']").wait_for(state="attached")
+    context, page = solo(browser, url, "australia-offtake", "us", seed=0)
     page.locator(".ws-table-open").click()
     expect(page.locator(".ws-table-offtake-rule")).to_contain_text("Offtake partners")
     expect(page.locator(".ws-table-partner-australia input")).to_be_checked()

@@ -1224,19 +1224,7 @@ def TableForm(page: ParticipantPage, panel: Panel, propose: Callable, preview: C
             solara.Text("Invite")
             with solara.Row(gap="12px", style={"flex-wrap": "wrap"}, classes=["ws-table-invitees"]):
                 for a in panel.invitees:
-                    rv.Checkbox(
-                        label=info.names[a],
-                        v_model=a in invited.value,
-                        hide_details=True,
-                        on_v_model=lambda on, a=a: invited.set(
-                            [
-                                b
-                                for b in panel.invitees
-                                if (b == a and on) or (b != a and b in invited.value)
-                            ]
-                        ),
-                        class_=f"ws-table-invite-{a}",
-                    )
+                    tick_box(info.names[a], a, panel.invitees, invited, f"ws-table-invite-{a}")
         with solara.Row(gap="8px"):
             solara.Button(
                 "Forecast my package",
@@ -1310,19 +1298,8 @@ def OfftakeInputs(
     ):
         for a in panel.offtake_candidates:
             with solara.Row(gap="6px", style={"align-items": "center"}):
-                rv.Checkbox(
-                    label=info.names[a],
-                    v_model=a in partners.value,
-                    hide_details=True,
-                    on_v_model=lambda on, a=a: partners.set(
-                        [
-                            b
-                            for b in panel.offtake_candidates
-                            if (b == a and on) or (b != a and b in partners.value)
-                        ]
-                    ),
-                    class_=f"ws-table-partner-{a}",
-                )
+                tick_box(info.names[a], a, panel.offtake_candidates, partners,
+                         f"ws-table-partner-{a}")  # fmt: skip
                 if a in partners.value:
                     solara.InputFloat(
                         "% under contract",
@@ -1341,6 +1318,20 @@ def shown_percent(share: float) -> float:
     """A contract share as the form shows it, in percent to six places (7.0, not
     7.000000000000001)."""
     return round(100 * share, 6)
+
+
+def tick_box(label: str, a: str, order: Sequence[str], chosen: solara.Reactive, cls: str) -> None:
+    """A tick box for `a` in the list `chosen`, which it keeps in `order` (whom a package
+    invites, or its offtake partners)."""
+    rv.Checkbox(
+        label=label,
+        v_model=a in chosen.value,
+        hide_details=True,
+        on_v_model=lambda on: chosen.set(
+            [b for b in order if (b == a and on) or (b != a and b in chosen.value)]
+        ),
+        class_=cls,
+    )
 
 
 def offtake_terms(
