@@ -783,6 +783,17 @@ class BlocModel(mesa.Model):
     # Evaluation: clear a batch of packages and score every actor.
 
     @property
+    def own_contracts(self) -> dict[str, float]:
+        """The partners in force whose own contract share differs from every partner's
+        (`offtake_shares` against `offtake_share`), {partner: share}, as the run's summary and
+        the workshop's panels name them."""
+        return {
+            a: x
+            for a, x in self.offtake_shares.items()
+            if a in self.partners and x != self.offtake_share
+        }
+
+    @property
     def members(self) -> frozenset[str]:
         """The countries in the bloc now."""
         if self._members is None:

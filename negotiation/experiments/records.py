@@ -96,11 +96,7 @@ def _partners_line(model: BlocModel, names: dict[str, str], members: list[str]) 
         "Offtake partners outside the bloc (their producers sell into its market on its terms): "
         + (", ".join(outside) or "none")
     )
-    own = {
-        a: x
-        for a, x in model.offtake_shares.items()
-        if a in model.partners and names[a] not in members and x != model.offtake_share
-    }
+    own = {a: x for a, x in model.own_contracts.items() if names[a] not in members}
     if outside and own:  # each partner's share where one outside has its own contract
         shares = [
             (names[a], own.get(a, model.offtake_share))

@@ -714,16 +714,6 @@ def idle_words(
     return f"{why[:1].upper()}{why[1:]}: {when}. {missing}", o
 
 
-def _own_shares(m: BlocModel) -> tuple[tuple[str, float], ...]:
-    """The partners in force whose own contract share differs from every partner's, (partner,
-    share) pairs (as the run's summary names them)."""
-    return tuple(
-        (a, float(x))
-        for a, x in m.offtake_shares.items()
-        if a in m.partners and x != m.offtake_share
-    )
-
-
 def panel(m: BlocModel, seat: str, prep: Any) -> Panel:
     """What a seat that must decide in the open round sees (`Panel`).
 
@@ -758,7 +748,7 @@ def panel(m: BlocModel, seat: str, prep: Any) -> Panel:
             by_scale={},
             partners=tuple(sorted(m.partners)),
             offtake_share=float(m.offtake_share),
-            offtake_shares=_own_shares(m),
+            offtake_shares=tuple(m.own_contracts.items()),
             tablings=prep.tablings,
         )
     v = prep.views[seat]
@@ -782,7 +772,7 @@ def panel(m: BlocModel, seat: str, prep: Any) -> Panel:
         sharing_key=m.cost_sharing if isinstance(m.cost_sharing, str) else "",
         partners=tuple(sorted(m.partners)),
         offtake_share=float(m.offtake_share),
-        offtake_shares=_own_shares(m),
+        offtake_shares=tuple(m.own_contracts.items()),
         table_minerals=tuple(x for x in m.minerals if x in (prep.scopes.get(seat) or ())),
         table=m.invitation_table(seat, prep.round) if prep.scopes.get(seat) else "",
         contract_table=tuple((a, float(x)) for a, x in sorted(m.offtake_shares.items())),
